@@ -1,0 +1,152 @@
+package dev.switchboard;
+
+import dev.switchboard.api.AdminRoutes;
+import dev.switchboard.api.Authenticator;
+import dev.switchboard.api.EventRoutes;
+import dev.switchboard.api.HttpApi;
+import dev.switchboard.api.OperationsRoutes;
+import dev.switchboard.api.RecordRoutes;
+import dev.switchboard.api.SlidingWindowRateLimiter;
+import dev.switchboard.config.Config;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.Retention;
+import dev.switchboard.events.StreamWaiters;
+import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.Database;
+import dev.switchboard.store.IntegrationStore;
+import dev.switchboard.store.RecordStore;
+import dev.switchboard.store.Settings;
+import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.SecretBox;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: builds every part of a Switchboard node by hand, in the order data flows
+ * (database → stores and event log → HTTP edge), and closes them in reverse.
+ */
+public final class Switchboard implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Switchboard.class);
+
+    private final Config config;
+    private final InstantSource clock;
+    private final Consumer<String> adminKeyAnnouncer;
+    private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+    private HttpApi http;
+    private Database database;
+
+    public Switchboard(Config config) {
+        this(config, InstantSource.system(), Switchboard::printAdminKey);
+    }
+
+    public Switchboard(Config config, InstantSource clock, Consumer<String> adminKeyAnnouncer) {
+        this.config = config;
+        this.clock = clock;
+        this.adminKeyAnnouncer = adminKeyAnnouncer;
+    }
+
+    public Switchboard start() {
+        long started = System.nanoTime();
+        try {
+            PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(meters);
+            new JvmThreadMetrics().bindTo(meters);
+            new ProcessorMetrics().bindTo(meters);
+            JvmGcMetrics gc = new JvmGcMetrics();
+            gc.bindTo(meters);
+            closeables.push(gc);
+
+            database = Database.open(config, meters);
+            closeables.push(database);
+            Settings settings = new Settings(database.dataSource());
+            byte[] adminKeyHash = settings.adminKeyHash(config, adminKeyAnnouncer);
+            SecretBox secrets = settings.secretBox(config);
+
+            EventWakeups wakeups = new EventWakeups(database, Ids.newId("node"), meters);
+            closeables.push(wakeups);
+            StreamWaiters waiters = new StreamWaiters();
+            wakeups.addListener(waiters);
+            EventLog eventLog = new EventLog(database.dataSource(), wakeups);
+
+            TenantStore tenants = new TenantStore(database.dataSource());
+            IntegrationStore integrations = new IntegrationStore(database.dataSource());
+            ConnectionStore connections = new ConnectionStore(database.dataSource(), eventLog, secrets, clock);
+            CollectionStore collections = new CollectionStore(database.dataSource());
+            collections.syncDeclared(config.collections());
+            RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
+
+            Authenticator auth = new Authenticator(adminKeyHash, integrations, connections, tenants,
+                    new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock));
+            wakeups.addControlListener(auth::onControl);
+            wakeups.addControlListener(message -> {
+                if (message.equals("collections") || message.equals("resync")) {
+                    collections.reload();
+                }
+            });
+            wakeups.start();
+
+            Retention retention = new Retention(database.dataSource(), config.eventsRetention(), clock, meters);
+            closeables.push(retention);
+            retention.start();
+
+            http = new HttpApi(config.host(), config.port(), config.maxBodyBytes(), meters, List.of(
+                    new OperationsRoutes(database, meters),
+                    new AdminRoutes(auth, tenants, integrations, connections, collections),
+                    new RecordRoutes(auth, collections, records),
+                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock)));
+            closeables.push(http);
+            http.start();
+            log.info("Switchboard is ready on http://{}:{} ({}), started in {} ms", config.host(), http.port(),
+                    database.description(), (System.nanoTime() - started) / 1_000_000);
+            return this;
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    private static void printAdminKey(String key) {
+        System.out.println();
+        System.out.println("  Generated the admin key. It is shown only this once: store it somewhere safe.");
+        System.out.println();
+        System.out.println("    " + key);
+        System.out.println();
+        System.out.println("  Use it as 'Authorization: Bearer <admin key>'. To choose your own, set SWITCHBOARD_ADMIN_KEY.");
+        System.out.println();
+        System.out.flush();
+    }
+
+    @Override
+    public void close() {
+        while (!closeables.isEmpty()) {
+            AutoCloseable c = closeables.pop();
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("Closing {} failed: {}", c.getClass().getSimpleName(), e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+package dev.switchboard.api;
+
+import dev.switchboard.config.CollectionDefinition;
+import dev.switchboard.events.EventTypes;
+import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationStore;
+import dev.switchboard.store.Permissions;
+import dev.switchboard.store.Tenant;
+import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.Problem;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The operator's API (admin key): tenants, integrations, their connections, and collections. */
+public final class AdminRoutes implements HttpApi.RouteGroup {
+    private final Authenticator auth;
+    private final TenantStore tenants;
+    private final IntegrationStore integrations;
+    private final ConnectionStore connections;
+    private final CollectionStore collections;
+
+    public AdminRoutes(Authenticator auth, TenantStore tenants, IntegrationStore integrations, ConnectionStore connections,
+                CollectionStore collections) {
+        this.auth = auth;
+        this.tenants = tenants;
+        this.integrations = integrations;
+        this.connections = connections;
+        this.collections = collections;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/api/v1/tenants", this::createTenant);
+        routes.get("/api/v1/tenants", this::listTenants);
+        routes.get("/api/v1/tenants/{tenantId}", ctx -> {
+            auth.requireAdmin(ctx);
+            ctx.json(tenants.get(ctx.pathParam("tenantId")));
+        });
+        routes.post("/api/v1/integrations", this::createIntegration);
+        routes.get("/api/v1/integrations", this::listIntegrations);
+        routes.get("/api/v1/integrations/{integrationId}", this::getIntegration);
+        routes.patch("/api/v1/integrations/{integrationId}", this::updateIntegration);
+        routes.post("/api/v1/integrations/{integrationId}/connections", this::connect);
+        routes.get("/api/v1/integrations/{integrationId}/connections", ctx -> {
+            auth.requireAdmin(ctx);
+            Integration integration = integrations.get(ctx.pathParam("integrationId"));
+            ctx.json(Map.of("connections", connections.listForIntegration(integration.id())));
+        });
+        routes.get("/api/v1/connections/{connectionId}", ctx -> {
+            auth.requireAdmin(ctx);
+            ctx.json(connections.get(ctx.pathParam("connectionId")));
+        });
+        routes.post("/api/v1/connections/{connectionId}/disable", ctx -> setEnabled(ctx, false));
+        routes.post("/api/v1/connections/{connectionId}/enable", ctx -> setEnabled(ctx, true));
+        routes.post("/api/v1/connections/{connectionId}/rotate-token", this::rotateToken);
+        routes.delete("/api/v1/connections/{connectionId}", this::deleteConnection);
+        routes.post("/api/v1/collections", this::createCollection);
+        routes.get("/api/v1/collections", ctx -> {
+            auth.requireAdmin(ctx);
+            ctx.json(Map.of("collections", collections.list()));
+        });
+        routes.get("/api/v1/collections/{collection}", ctx -> {
+            auth.requireAdmin(ctx);
+            ctx.json(collections.get(ctx.pathParam("collection")));
+        });
+    }
+
+    private void createTenant(Context ctx) {
+        auth.requireAdmin(ctx);
+        JsonBody body = JsonBody.of(ctx, "id", "name");
+        String id = body.string("id", 64);
+        Tenant tenant = tenants.create(id, body.has("name") ? body.string("name", 200) : id == null ? "" : id);
+        ctx.status(201).json(tenant);
+    }
+
+    private void listTenants(Context ctx) {
+        auth.requireAdmin(ctx);
+        int limit = QueryParams.limit(ctx, 100, 1000);
+        List<Tenant> page = tenants.list(ctx.queryParam("cursor"), limit);
+        ctx.json(page(Map.of("tenants", page), page.size() == limit ? page.getLast().id() : null));
+    }
+
+    private void createIntegration(Context ctx) {
+        auth.requireAdmin(ctx);
+        JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
+        String name = body.requiredString("name", 200);
+        Permissions permissions = permissions(body, true);
+        List<String> eventTypes = eventTypes(body, true);
+        IntegrationStore.Created created = integrations.create(name, permissions, eventTypes);
+        Map<String, Object> response = integrationJson(created.integration());
+        response.put("clientKey", created.clientKey());
+        ctx.status(201).json(response);
+    }
+
+    private void listIntegrations(Context ctx) {
+        auth.requireAdmin(ctx);
+        int limit = QueryParams.limit(ctx, 100, 1000);
+        List<Integration> page = integrations.list(ctx.queryParam("cursor"), limit);
+        ctx.json(page(Map.of("integrations", page.stream().map(AdminRoutes::integrationJson).toList()),
+                page.size() == limit ? page.getLast().id() : null));
+    }
+
+    private void getIntegration(Context ctx) {
+        String id = ctx.pathParam("integrationId");
+        switch (auth.authenticate(ctx)) {
+            case Authenticator.Admin admin -> ctx.json(integrationJson(integrations.get(id)));
+            case Authenticator.Client client when client.integration().id().equals(id) ->
+                    ctx.json(integrationJson(client.integration()));
+            default -> throw Problem.forbidden("only the admin key or this integration's client key may read it");
+        }
+    }
+
+    private void updateIntegration(Context ctx) {
+        auth.requireAdmin(ctx);
+        JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
+        Integration updated = integrations.update(ctx.pathParam("integrationId"), body.string("name", 200),
+                permissions(body, false), eventTypes(body, false));
+        auth.onControl("integration:" + updated.pk());
+        ctx.json(integrationJson(updated));
+    }
+
+    private void connect(Context ctx) {
+        auth.requireAdmin(ctx);
+        Integration integration = integrations.get(ctx.pathParam("integrationId"));
+        JsonBody body = JsonBody.of(ctx, "tenantId");
+        String tenantId = body.requiredString("tenantId", 64);
+        Tenant tenant = tenants.find(tenantId)
+                .orElseThrow(() -> Problem.invalidField("tenantId", "no tenant '" + tenantId + "'"));
+        ConnectionStore.WithToken created = connections.create(integration, tenant);
+        ctx.status(201).json(withToken(created));
+    }
+
+    private void setEnabled(Context ctx, boolean enabled) {
+        auth.requireAdmin(ctx);
+        var connection = connections.setEnabled(ctx.pathParam("connectionId"), enabled);
+        auth.onControl("connection:" + connection.pk());
+        ctx.json(connection);
+    }
+
+    private void rotateToken(Context ctx) {
+        auth.requireAdmin(ctx);
+        ConnectionStore.WithToken rotated = connections.rotateToken(ctx.pathParam("connectionId"));
+        auth.onControl("connection:" + rotated.connection().pk());
+        ctx.json(withToken(rotated));
+    }
+
+    private void deleteConnection(Context ctx) {
+        auth.requireAdmin(ctx);
+        var connection = connections.get(ctx.pathParam("connectionId"));
+        connections.delete(connection.id());
+        auth.onControl("connection:" + connection.pk());
+        ctx.status(204);
+    }
+
+    private void createCollection(Context ctx) {
+        auth.requireAdmin(ctx);
+        JsonBody body = JsonBody.of(ctx, "name", "schema", "eventFields");
+        String name = body.requiredString("name", 63);
+        List<String> fields = body.stringList("eventFields", 32);
+        var schema = body.node().get("schema");
+        if (schema != null && !schema.isNull() && !schema.isObject()) {
+            throw Problem.invalidField("schema", "must be a JSON Schema object");
+        }
+        var created = collections.create(new CollectionDefinition(name, schema == null || schema.isNull() ? null : schema,
+                fields == null ? List.of() : fields));
+        ctx.status(201).json(created);
+    }
+
+    private Permissions permissions(JsonBody body, boolean required) {
+        if (!body.has("permissions")) {
+            if (required) {
+                throw Problem.invalidField("permissions", "is required: {\"read\": [collections], \"write\": [collections]}");
+            }
+            return null;
+        }
+        var node = body.object("permissions");
+        node.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("read") && !f.equals("write")) {
+                throw Problem.invalidField("permissions." + f, "is not a permission (read, write)");
+            }
+        });
+        List<String> read = JsonBody.stringList(node.get("read"), "permissions.read", 1000);
+        List<String> write = JsonBody.stringList(node.get("write"), "permissions.write", 1000);
+        return new Permissions(checkCollections(read, "permissions.read"), checkCollections(write, "permissions.write"));
+    }
+
+    private List<String> checkCollections(List<String> names, String field) {
+        if (names == null) {
+            return List.of();
+        }
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (!name.equals("*") && !collections.exists(name)) {
+                throw Problem.invalidField(field + "[" + i + "]", "no collection named '" + name + "' (or use *)");
+            }
+        }
+        return List.copyOf(new java.util.LinkedHashSet<>(names));
+    }
+
+    private static List<String> eventTypes(JsonBody body, boolean required) {
+        List<String> types = body.stringList("eventTypes", 1000);
+        if (types == null) {
+            return required ? List.of() : null;
+        }
+        EventTypes.requirePatterns(types, "eventTypes");
+        return List.copyOf(new java.util.LinkedHashSet<>(types));
+    }
+
+    static Map<String, Object> integrationJson(Integration i) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("id", i.id());
+        json.put("name", i.name());
+        json.put("permissions", i.permissions());
+        json.put("eventTypes", i.eventTypes());
+        json.put("createdAt", i.createdAt());
+        json.put("updatedAt", i.updatedAt());
+        return json;
+    }
+
+    private static Map<String, Object> withToken(ConnectionStore.WithToken w) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        var c = w.connection();
+        json.put("id", c.id());
+        json.put("integrationId", c.integrationId());
+        json.put("tenantId", c.tenantId());
+        json.put("state", c.state());
+        json.put("createdAt", c.createdAt());
+        json.put("updatedAt", c.updatedAt());
+        json.put("accessToken", w.accessToken());
+        return json;
+    }
+
+    private static Map<String, Object> page(Map<String, Object> items, String cursor) {
+        Map<String, Object> json = new LinkedHashMap<>(items);
+        json.put("cursor", cursor);
+        return json;
+    }
+}

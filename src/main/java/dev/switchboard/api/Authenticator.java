@@ -1,0 +1,150 @@
+package dev.switchboard.api;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationStore;
+import dev.switchboard.store.Permissions;
+import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.Problem;
+import dev.switchboard.support.Tokens;
+import io.javalin.http.Context;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Turns the bearer token of a request into who is calling. Lookups are by the token's SHA-256, and
+ * cached briefly; every node drops a cached connection or integration the moment it changes (the
+ * control channel), so a disabled, deleted or rotated token is refused at once.
+ */
+public final class Authenticator {
+    private static final Duration CACHE_TTL = Duration.ofSeconds(60);
+    public static final String TENANT_HEADER = "Switchboard-Tenant";
+
+    /** Who is calling. */
+    public sealed interface Principal permits Admin, Client, Access {}
+
+    /** The operator, with the admin key. */
+    public record Admin() implements Principal {}
+
+    /** An integration, with its client key. */
+    public record Client(Integration integration) implements Principal {}
+
+    /** A connection, with its access token. */
+    public record Access(ConnectionStore.Grant grant, String tokenHash) implements Principal {}
+
+    private final byte[] adminKeyHash;
+    private final IntegrationStore integrations;
+    private final ConnectionStore connections;
+    private final TenantStore tenants;
+    private final SlidingWindowRateLimiter rateLimiter;
+    private final Cache<String, Principal> cache = Caffeine.newBuilder().maximumSize(100_000)
+            .expireAfterWrite(CACHE_TTL).build();
+
+    public Authenticator(byte[] adminKeyHash, IntegrationStore integrations, ConnectionStore connections,
+                         TenantStore tenants, SlidingWindowRateLimiter rateLimiter) {
+        this.adminKeyHash = adminKeyHash.clone();
+        this.integrations = integrations;
+        this.connections = connections;
+        this.tenants = tenants;
+        this.rateLimiter = rateLimiter;
+    }
+
+    public Principal authenticate(Context ctx) {
+        String header = ctx.header("Authorization");
+        if (header == null || header.isBlank()) {
+            throw Problem.unauthorized("missing Authorization header: send 'Authorization: Bearer <token>'");
+        }
+        if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+            throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
+        }
+        return principal(header.substring(7).trim());
+    }
+
+    /** The principal of a token (used by the HTTP API and the WebSocket upgrade). */
+    public Principal principal(String token) {
+        byte[] hash = Tokens.hash(token);
+        if (MessageDigest.isEqual(hash, adminKeyHash)) {
+            return new Admin();
+        }
+        String key = HexFormat.of().formatHex(hash);
+        Principal cached = cache.getIfPresent(key);
+        Principal principal = cached != null ? cached : load(token, hash, key);
+        if (principal instanceof Access access && !access.grant().connection().enabled()) {
+            throw Problem.unauthorized("connection '" + access.grant().connection().id() + "' is disabled");
+        }
+        return principal;
+    }
+
+    private Principal load(String token, byte[] hash, String key) {
+        Optional<? extends Principal> found = Optional.empty();
+        if (token.startsWith(Tokens.ACCESS_TOKEN_PREFIX)) {
+            found = connections.findGrant(hash).map(g -> new Access(g, key));
+        } else if (token.startsWith(Tokens.CLIENT_KEY_PREFIX)) {
+            found = integrations.findByClientKeyHash(hash).map(Client::new);
+        }
+        Principal principal = found.orElseThrow(() -> Problem.unauthorized("unknown or revoked token"));
+        cache.put(key, principal);
+        return principal;
+    }
+
+    public void requireAdmin(Context ctx) {
+        if (!(authenticate(ctx) instanceof Admin)) {
+            throw Problem.forbidden("this operation needs the admin key");
+        }
+    }
+
+    /**
+     * The tenant a records or events request acts in: the access token's, or the one the admin key
+     * names in {@code Switchboard-Tenant}. Access tokens are rate limited here.
+     */
+    public TenantAccess tenantAccess(Context ctx) {
+        return switch (authenticate(ctx)) {
+            case Admin admin -> {
+                String tenantId = ctx.header(TENANT_HEADER);
+                if (tenantId == null || tenantId.isBlank()) {
+                    throw Problem.badRequest("missing_tenant", "the admin key acts for a tenant named in the "
+                            + TENANT_HEADER + " header");
+                }
+                yield new TenantAccess(tenants.get(tenantId.trim()), Permissions.ALL, List.of("*"), "admin");
+            }
+            case Client client -> throw Problem.forbidden("a client key manages its integration's webhooks;"
+                    + " records and events need a connection's access token");
+            case Access access -> {
+                limit(ctx, access.tokenHash());
+                var grant = access.grant();
+                yield new TenantAccess(grant.tenant(), grant.integration().permissions(),
+                        grant.integration().eventTypes(), grant.connection().id());
+            }
+        };
+    }
+
+    private void limit(Context ctx, String key) {
+        OptionalLong wait = rateLimiter.acquire(key);
+        if (wait.isPresent()) {
+            long seconds = Math.max(1, (wait.getAsLong() + 999_999_999L) / 1_000_000_000L);
+            ctx.header("Retry-After", Long.toString(seconds));
+            throw new Problem(429, "rate_limited", "more than " + rateLimiter.limit()
+                    + " requests in the window for this access token; retry after " + seconds + "s", null);
+        }
+    }
+
+    /** Handles a control message: forget whatever it names (or everything after a resync). */
+    public void onControl(String message) {
+        if (message.startsWith("connection:")) {
+            long pk = Long.parseLong(message.substring("connection:".length()));
+            cache.asMap().values().removeIf(p -> p instanceof Access a && a.grant().connection().pk() == pk);
+        } else if (message.startsWith("integration:")) {
+            long pk = Long.parseLong(message.substring("integration:".length()));
+            cache.asMap().values().removeIf(p -> (p instanceof Access a && a.grant().integration().pk() == pk)
+                    || (p instanceof Client c && c.integration().pk() == pk));
+        } else if (message.equals("resync")) {
+            cache.invalidateAll();
+        }
+    }
+}

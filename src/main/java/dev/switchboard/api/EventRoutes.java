@@ -1,0 +1,136 @@
+package dev.switchboard.api;
+
+import dev.switchboard.events.Event;
+import dev.switchboard.events.EventFilter;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.events.EventTypes;
+import dev.switchboard.events.NewEvent;
+import dev.switchboard.events.StreamWaiters;
+import dev.switchboard.store.CollectionStore;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
+import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The event feed ({@code GET /api/v1/events}, with long poll) and custom events
+ * ({@code POST /api/v1/events}). A long poll holds a virtual thread, not a database connection.
+ */
+public final class EventRoutes implements HttpApi.RouteGroup {
+    private static final int MAX_SUBJECT = 200;
+
+    private final Authenticator auth;
+    private final EventLog log;
+    private final StreamWaiters waiters;
+    private final CollectionStore collections;
+    private final Duration maxWait;
+    private final InstantSource clock;
+
+    public EventRoutes(Authenticator auth, EventLog log, StreamWaiters waiters, CollectionStore collections, Duration maxWait,
+                InstantSource clock) {
+        this.auth = auth;
+        this.log = log;
+        this.waiters = waiters;
+        this.collections = collections;
+        this.maxWait = maxWait;
+        this.clock = clock;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.get("/api/v1/events", this::feed);
+        routes.post("/api/v1/events", this::publish);
+    }
+
+    private void feed(Context ctx) throws InterruptedException {
+        TenantAccess access = auth.tenantAccess(ctx);
+        Long after = QueryParams.longValue(ctx, "after");
+        if (after != null && after < 0) {
+            throw Problem.invalidField("after", "must be 0 or more");
+        }
+        int limit = QueryParams.limit(ctx, 100, 1000);
+        EventFilter filter = access.eventFilter().narrowedTo(types(ctx));
+        Duration wait = waitParam(ctx);
+        long stream = access.tenant().streamPk();
+
+        EventLog.Page page = log.read(stream, after, limit, filter);
+        if (page.events().isEmpty() && !wait.isZero()) {
+            Instant deadline = clock.instant().plus(wait);
+            try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
+                // Read again after registering: an append between the first read and now still wakes us.
+                page = log.read(stream, page.next(), limit, filter);
+                while (page.events().isEmpty()) {
+                    Duration left = Duration.between(clock.instant(), deadline);
+                    if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
+                        break;
+                    }
+                    page = log.read(stream, page.next(), limit, filter);
+                }
+            }
+        }
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("events", page.events());
+        json.put("next", page.next());
+        ctx.json(json);
+    }
+
+    private void publish(Context ctx) {
+        TenantAccess access = auth.tenantAccess(ctx);
+        if (!"admin".equals(access.principal())) {
+            throw Problem.forbidden("custom events are published by the operator's application, with the admin key");
+        }
+        JsonBody body = JsonBody.of(ctx, "type", "subject", "data");
+        String type = body.requiredString("type", 200);
+        if (!EventTypes.isType(type)) {
+            throw Problem.invalidField("type", "'" + type + "' is not an event type: dot-separated lower-case segments"
+                    + " such as device.command");
+        }
+        String[] segments = type.split("\\.");
+        boolean reserved = segments[0].equals("connection") || segments[0].equals("webhook")
+                || (segments.length == 2 && collections.exists(segments[0])
+                        && EventTypes.RECORD_ACTIONS.contains(segments[1]));
+        if (reserved) {
+            throw Problem.invalidField("type", "'" + type + "' is reserved for events Switchboard produces itself");
+        }
+        String subject = body.string("subject", MAX_SUBJECT);
+        var data = body.has("data") ? body.requiredObject("data") : Json.MAPPER.createObjectNode();
+        NewEvent event = new NewEvent(Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS),
+                Json.write(data), null);
+        long seq = log.appendAlone(access.tenant().streamPk(), event);
+        ctx.status(201).json(new Event(Ids.format("evt", event.id()), seq, type, subject, event.time(), event.dataJson(),
+                null));
+    }
+
+    private Duration waitParam(Context ctx) {
+        Long seconds = QueryParams.longValue(ctx, "wait");
+        if (seconds == null) {
+            return Duration.ZERO;
+        }
+        if (seconds < 0 || seconds > maxWait.toSeconds()) {
+            throw Problem.invalidField("wait", "must be between 0 and " + maxWait.toSeconds() + " seconds");
+        }
+        return Duration.ofSeconds(seconds);
+    }
+
+    private static List<String> types(Context ctx) {
+        String text = ctx.queryParam("types");
+        if (text == null || text.isBlank()) {
+            return List.of();
+        }
+        List<String> patterns = Arrays.stream(text.split(",")).map(String::trim).toList();
+        if (patterns.size() > 100) {
+            throw Problem.invalidField("types", "at most 100 patterns");
+        }
+        EventTypes.requirePatterns(patterns, "types");
+        return patterns;
+    }
+}

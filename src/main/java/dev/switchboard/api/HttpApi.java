@@ -1,0 +1,141 @@
+package dev.switchboard.api;
+
+import dev.switchboard.store.DatabaseException;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The HTTP edge: Javalin on Jetty with virtual threads. Gives every response a {@code Request-Id},
+ * renders every failure as the error JSON (never a stack trace), counts and times every request by
+ * route, and logs each one with its request id.
+ */
+public final class HttpApi implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+    private static final Logger access = LoggerFactory.getLogger("switchboard.access");
+    public static final String REQUEST_ID = "Request-Id";
+
+    private final Javalin app;
+
+    public HttpApi(String host, int port, long maxBodyBytes, MeterRegistry meters, List<RouteGroup> routes) {
+        this.app = Javalin.create(config -> configure(config, host, port, maxBodyBytes, meters, routes));
+    }
+
+    /** A group of routes (records, events, admin, operations). */
+    public interface RouteGroup {
+        void register(RoutesConfig routes);
+    }
+
+    private static void configure(JavalinConfig config, String host, int port, long maxBodyBytes, MeterRegistry meters,
+                                  List<RouteGroup> routes) {
+        config.concurrency.useVirtualThreads = true;
+        config.http.maxRequestSize = maxBodyBytes;
+        config.http.defaultContentType = "application/json";
+        config.startup.showJavalinBanner = false;
+        config.jetty.host = host;
+        config.jetty.port = port;
+        config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+
+        config.routes.before(ctx -> {
+            String requestId = Ids.newId("req");
+            ctx.attribute(REQUEST_ID, requestId);
+            ctx.header(REQUEST_ID, requestId);
+            MDC.put("requestId", requestId);
+        });
+        routes.forEach(group -> group.register(config.routes));
+
+        config.routes.exception(Problem.class, (p, ctx) -> error(ctx, p.status(), p.code(), p.getMessage(), p.details()));
+        config.routes.exception(HttpResponseException.class, (e, ctx) -> {
+            switch (e.getStatus()) {
+                case 413 -> error(ctx, 413, "body_too_large", "the request body is larger than " + maxBodyBytes
+                        + " bytes", null);
+                case 404 -> error(ctx, 404, "route_not_found", "no route " + ctx.method() + " " + ctx.path()
+                        + " (the API is described at /api/v1/openapi.json)", null);
+                case 405 -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
+                default -> error(ctx, e.getStatus(), "http_" + e.getStatus(), e.getMessage(), null);
+            }
+        });
+        config.routes.exception(DatabaseException.class, (e, ctx) -> {
+            if (e.isUnavailable()) {
+                log.warn("Database unavailable, answering 503: {}", e.getMessage());
+                ctx.header("Retry-After", "5");
+                error(ctx, 503, "database_unavailable", "the database is unavailable; nothing was written, retry later", null);
+            } else {
+                log.error("Database error", e);
+                error(ctx, 500, "internal_error", "an unexpected database error occurred; the request id identifies it in the logs", null);
+            }
+        });
+        config.routes.exception(Exception.class, (e, ctx) -> {
+            log.error("Unexpected error", e);
+            error(ctx, 500, "internal_error", "an unexpected error occurred; the request id identifies it in the logs", null);
+        });
+        config.routes.error(404, ctx -> {
+            if (ctx.result() == null || ctx.result().isEmpty()) {
+                error(ctx, 404, "route_not_found", "no route " + ctx.method() + " " + ctx.path()
+                        + " (the API is described at /api/v1/openapi.json)", null);
+            }
+        });
+        config.routes.error(405, ctx -> {
+            if (ctx.result() == null || ctx.result().isEmpty()) {
+                error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
+            }
+        });
+
+        config.requestLogger.http((ctx, ms) -> {
+            String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+            Timer.builder("switchboard.http.requests")
+                    .tag("method", ctx.method().name())
+                    .tag("route", route)
+                    .tag("status", Integer.toString(ctx.statusCode()))
+                    .publishPercentiles(0.5, 0.99)
+                    .register(meters)
+                    .record((long) (ms * 1_000_000), TimeUnit.NANOSECONDS);
+            if (access.isDebugEnabled() || ctx.statusCode() >= 500) {
+                access.info("{} {} {} {}ms", ctx.method(), ctx.path(), ctx.statusCode(), String.format("%.1f", ms));
+            }
+            MDC.remove("requestId");
+        });
+    }
+
+    private static void error(Context ctx, int status, String code, String message, Object details) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", code);
+        error.put("message", message);
+        error.put("requestId", ctx.attribute(REQUEST_ID));
+        error.put("details", details);
+        ctx.status(status).contentType("application/json").result(Json.write(Map.of("error", error)));
+    }
+
+    public HttpApi start() {
+        app.start();
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public Javalin javalin() {
+        return app;
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

@@ -1,0 +1,132 @@
+package dev.switchboard.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.JsonInput;
+import dev.switchboard.support.Problem;
+import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A request's JSON object, read strictly: malformed JSON, a body that is not an object, a field this
+ * route does not take, or a value of the wrong type is a 400 that names the field.
+ */
+public final class JsonBody {
+    private final JsonNode node;
+
+    private JsonBody(JsonNode node) {
+        this.node = node;
+    }
+
+    /** Parses the body and checks it carries only the given fields. */
+    public static JsonBody of(Context ctx, String... allowedFields) {
+        String text = ctx.body();
+        if (text.isBlank()) {
+            throw Problem.badRequest("invalid_json", "the request body is empty; expected a JSON object");
+        }
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw Problem.badRequest("invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage()
+                    + location(e));
+        }
+        if (node == null || !node.isObject()) {
+            throw Problem.badRequest("invalid_json", "the request body must be a JSON object");
+        }
+        Set<String> allowed = Set.of(allowedFields);
+        node.fieldNames().forEachRemaining(f -> {
+            if (!allowed.contains(f)) {
+                throw Problem.invalidField(f, "is not a field of this request (expected: " + String.join(", ", allowedFields) + ")");
+            }
+        });
+        JsonInput.check(node, "");
+        return new JsonBody(node);
+    }
+
+    private static String location(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                + e.getLocation().getColumnNr() + ")";
+    }
+
+    public boolean has(String field) {
+        return node.has(field) && !node.get(field).isNull();
+    }
+
+    public String requiredString(String field, int maxLength) {
+        String value = string(field, maxLength);
+        if (value == null) {
+            throw Problem.invalidField(field, "is required");
+        }
+        return value;
+    }
+
+    public String string(String field, int maxLength) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw Problem.invalidField(field, "must be a string");
+        }
+        String text = v.textValue().strip();
+        if (text.isEmpty()) {
+            throw Problem.invalidField(field, "must not be empty");
+        }
+        if (text.length() > maxLength) {
+            throw Problem.invalidField(field, "must be at most " + maxLength + " characters");
+        }
+        return text;
+    }
+
+    public List<String> stringList(String field, int maxItems) {
+        return stringList(node.get(field), field, maxItems);
+    }
+
+    public static List<String> stringList(JsonNode v, String field, int maxItems) {
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isArray()) {
+            throw Problem.invalidField(field, "must be an array of strings");
+        }
+        if (v.size() > maxItems) {
+            throw Problem.invalidField(field, "must have at most " + maxItems + " items");
+        }
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            if (!v.get(i).isTextual()) {
+                throw Problem.invalidField(field + "[" + i + "]", "must be a string");
+            }
+            values.add(v.get(i).textValue());
+        }
+        return values;
+    }
+
+    /** An object-valued field, or null when absent. */
+    public JsonNode object(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw Problem.invalidField(field, "must be a JSON object");
+        }
+        return v;
+    }
+
+    public JsonNode requiredObject(String field) {
+        JsonNode v = object(field);
+        if (v == null) {
+            throw Problem.invalidField(field, "is required, a JSON object");
+        }
+        return v;
+    }
+
+    public JsonNode node() {
+        return node;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.switchboard.api;
+
+import dev.switchboard.support.Problem;
+import io.javalin.http.Context;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
+/** Query parameters read with a 400 that names the parameter when one is malformed. */
+final class QueryParams {
+    private QueryParams() {}
+
+    static int limit(Context ctx, int defaultValue, int max) {
+        Long value = longValue(ctx, "limit");
+        if (value == null) {
+            return defaultValue;
+        }
+        if (value < 1 || value > max) {
+            throw Problem.invalidField("limit", "must be between 1 and " + max);
+        }
+        return value.intValue();
+    }
+
+    static Long longValue(Context ctx, String name) {
+        String text = ctx.queryParam(name);
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw Problem.invalidField(name, "'" + text + "' is not a whole number");
+        }
+    }
+
+    static Instant instant(Context ctx, String name) {
+        String text = ctx.queryParam(name);
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw Problem.invalidField(name, "'" + text + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
+        }
+    }
+}

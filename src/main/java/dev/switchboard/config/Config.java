@@ -1,0 +1,38 @@
+package dev.switchboard.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Switchboard's whole configuration, validated and immutable. Built by {@link ConfigLoader} from the
+ * bundled defaults ({@code switchboard-defaults.yaml}, the reference for every setting), an optional
+ * {@code switchboard.yaml}, then {@code SWITCHBOARD_*} environment variables.
+ */
+public record Config(
+        String host,
+        int port,
+        Path dataDir,
+        Optional<DatabaseUrl> databaseUrl,
+        int databasePoolSize,
+        Optional<String> adminKey,
+        Optional<String> secretKey,
+        long maxBodyBytes,
+        int rateLimitRequests,
+        Duration rateLimitWindow,
+        Duration eventsRetention,
+        Duration eventsMaxWait,
+        String logFormat,
+        List<CollectionDefinition> collections) {
+
+    public Config {
+        collections = List.copyOf(collections);
+    }
+
+    /** The same configuration listening on another port (tests and benchmarks use port 0). */
+    public Config withPort(int newPort) {
+        return new Config(host, newPort, dataDir, databaseUrl, databasePoolSize, adminKey, secretKey, maxBodyBytes,
+                rateLimitRequests, rateLimitWindow, eventsRetention, eventsMaxWait, logFormat, collections);
+    }
+}

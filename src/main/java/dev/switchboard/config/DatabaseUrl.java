@@ -1,0 +1,48 @@
+package dev.switchboard.config;
+
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * An external PostgreSQL, given either as a JDBC URL ({@code jdbc:postgresql://host/db?user=…}) or as
+ * the libpq URI operators usually have ({@code postgresql://user:password@host:5432/db}).
+ */
+public record DatabaseUrl(String jdbcUrl, String user, String password) {
+
+    public static DatabaseUrl parse(String text) {
+        String value = text.trim();
+        if (value.startsWith("jdbc:postgresql:")) {
+            return new DatabaseUrl(value, null, null);
+        }
+        if (!value.startsWith("postgresql://") && !value.startsWith("postgres://")) {
+            throw new IllegalArgumentException(
+                    "expected postgresql://user:password@host:port/database or jdbc:postgresql://…");
+        }
+        URI uri;
+        try {
+            uri = URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("not a valid URI: " + e.getMessage());
+        }
+        if (uri.getHost() == null) {
+            throw new IllegalArgumentException("the URL names no host");
+        }
+        String user = null;
+        String password = null;
+        if (uri.getRawUserInfo() != null) {
+            String[] parts = uri.getRawUserInfo().split(":", 2);
+            user = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
+            password = parts.length > 1 ? URLDecoder.decode(parts[1], StandardCharsets.UTF_8) : null;
+        }
+        String port = uri.getPort() > 0 ? ":" + uri.getPort() : "";
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/postgres" : uri.getRawPath();
+        String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
+        return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + port + path + query, user, password);
+    }
+
+    @Override
+    public String toString() {
+        return jdbcUrl; // never the password
+    }
+}

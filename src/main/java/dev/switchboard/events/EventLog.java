@@ -1,0 +1,122 @@
+package dev.switchboard.events;
+
+import dev.switchboard.store.Jdbc;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Problem;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The ordered log of every stream. Appending bumps the stream's counter row and inserts the event in
+ * the writer's own transaction, so an event commits with the change it describes and {@code seq}
+ * follows commit order (ARCHITECTURE.md explains why no reader can pass a later-committing event).
+ * Reading returns what is committed after a position, up to the stream's head.
+ */
+public final class EventLog {
+    private final DataSource dataSource;
+    private final EventWakeups wakeups;
+
+    public EventLog(DataSource dataSource, EventWakeups wakeups) {
+        this.dataSource = dataSource;
+        this.wakeups = wakeups;
+    }
+
+    /** Appends in the caller's transaction; call {@link #published} once it has committed. */
+    public long append(Connection c, long streamPk, NewEvent event) throws SQLException {
+        return Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk)).orElseThrow();
+    }
+
+    /** Appends one event in a transaction of its own and wakes its readers. */
+    public long appendAlone(long streamPk, NewEvent event) {
+        long seq = Jdbc.withConnection(dataSource, c -> append(c, streamPk, event));
+        published(streamPk, seq);
+        return seq;
+    }
+
+    /** Wakes readers on every node: the event at {@code seq} of the stream has committed. */
+    public void published(long streamPk, long seq) {
+        wakeups.published(streamPk, seq);
+    }
+
+    public EventWakeups wakeups() {
+        return wakeups;
+    }
+
+    /** A page of the feed: the events, and the position to read after next. */
+    public record Page(List<Event> events, long next) {}
+
+    /**
+     * Reads up to {@code limit} events after {@code after} ({@code null}: from the oldest retained).
+     * {@code next} is the last event returned, or the stream's head when the page is not full, so a
+     * reader with a narrow filter moves past events it does not see.
+     */
+    public Page read(long streamPk, Long after, int limit, EventFilter filter) {
+        List<Object> params = new ArrayList<>();
+        StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
+        params.add(after == null ? 0L : after);
+        likeAny(where, params, filter.allowed());
+        likeAny(where, params, filter.requested());
+        if (filter.readableCollections() != null) {
+            where.append(" AND (collection IS NULL OR collection = ANY(?))");
+            params.add(filter.readableCollections());
+        }
+        params.add(limit);
+        params.add(streamPk);
+        String sql = "SELECT s.last_seq, (SELECT min(seq) FROM events WHERE stream_pk = s.pk) AS first_seq,"
+                + " e.id, e.seq, e.type, e.subject, e.time, e.data"
+                + " FROM streams s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data"
+                + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true WHERE s.pk = ?";
+        return Jdbc.withConnection(dataSource, c -> {
+                try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
+                    List<Event> events = new ArrayList<>();
+                    long head = 0;
+                    long first = 0;
+                    while (rs.next()) {
+                        head = rs.getLong("last_seq");
+                        first = rs.getLong("first_seq");
+                        if (rs.wasNull()) {
+                            first = head + 1; // nothing retained: the next event is the oldest
+                        }
+                        if (rs.getObject("seq") != null) {
+                            events.add(new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"),
+                                    rs.getString("type"), rs.getString("subject"), Jdbc.instant(rs, "time"),
+                                    rs.getString("data"), null));
+                        }
+                    }
+                    checkPosition(after, first, head);
+                    long next = events.size() == limit ? events.getLast().seq() : Math.max(head, after == null ? 0 : after);
+                return new Page(events, next);
+            }
+        });
+    }
+
+    private static void checkPosition(Long after, long first, long head) {
+        if (after == null) {
+            return;
+        }
+        if (after > head) {
+            throw Problem.invalidField("after", "position " + after + " is ahead of this stream's newest event ("
+                    + head + ")");
+        }
+        if (after < first - 1) {
+            throw new Problem(410, "position_expired", "events after position " + after
+                    + " are past the retention period and gone; resynchronise through the records API, then read"
+                    + " from the newest position", Map.of("oldestSeq", first, "headSeq", head));
+        }
+    }
+
+    private static void likeAny(StringBuilder where, List<Object> params, List<String> patterns) {
+        if (patterns.isEmpty() || patterns.contains("*")) {
+            return;
+        }
+        where.append(" AND type LIKE ANY(?)");
+        params.add(patterns.stream().map(EventTypes::toLike).toList());
+    }
+}

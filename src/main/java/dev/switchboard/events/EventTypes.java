@@ -1,0 +1,64 @@
+package dev.switchboard.events;
+
+import dev.switchboard.support.Problem;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Event types and the patterns that select them. A type is dot-separated lower-case segments
+ * ({@code reservations.created}, {@code device.command}); a pattern is a type, a type prefix ending in
+ * {@code .*} ({@code reservations.*}), or {@code *} for everything.
+ */
+public final class EventTypes {
+    private static final String SEGMENT = "[a-z0-9][a-z0-9_-]{0,62}";
+    private static final Pattern TYPE = Pattern.compile(SEGMENT + "(\\." + SEGMENT + "){0,7}");
+    private static final Pattern PATTERN = Pattern.compile("\\*|" + SEGMENT + "(\\." + SEGMENT + "){0,7}(\\.\\*)?");
+    public static final List<String> RECORD_ACTIONS = List.of("created", "updated", "deleted");
+
+    private EventTypes() {}
+
+    public static boolean isType(String text) {
+        return text != null && TYPE.matcher(text).matches();
+    }
+
+    public static boolean isPattern(String text) {
+        return text != null && PATTERN.matcher(text).matches();
+    }
+
+    public static void requirePatterns(List<String> patterns, String field) {
+        for (int i = 0; i < patterns.size(); i++) {
+            if (!isPattern(patterns.get(i))) {
+                throw Problem.invalidField(field + "[" + i + "]", "'" + patterns.get(i)
+                        + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
+            }
+        }
+    }
+
+    public static boolean matches(String pattern, String type) {
+        if (pattern.equals("*")) {
+            return true;
+        }
+        if (pattern.endsWith(".*")) {
+            return type.startsWith(pattern.substring(0, pattern.length() - 1));
+        }
+        return pattern.equals(type);
+    }
+
+    public static boolean matchesAny(List<String> patterns, String type) {
+        for (String p : patterns) {
+            if (matches(p, type)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The SQL LIKE form of a pattern ({@code _} is a LIKE wildcard, so it is escaped). */
+    static String toLike(String pattern) {
+        String escaped = pattern.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%");
+        if (escaped.equals("*")) {
+            return "%";
+        }
+        return escaped.endsWith(".*") ? escaped.substring(0, escaped.length() - 1) + "%" : escaped;
+    }
+}

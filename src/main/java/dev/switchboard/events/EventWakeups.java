@@ -1,0 +1,276 @@
+package dev.switchboard.events;
+
+import dev.switchboard.store.Database;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells readers on every node that a stream has new events, through PostgreSQL LISTEN/NOTIFY.
+ *
+ * <p>Writers do not NOTIFY inside their transaction: PostgreSQL serialises the commits of all
+ * notifying transactions on one lock, which would cost every writer its group commit. Instead a
+ * committed append wakes this node's readers at once and is queued for one background thread that
+ * sends a single coalesced NOTIFY for everything committed since its last one. A wake-up is only a
+ * hint: the events are already in the log, and readers that miss one (the listening connection
+ * dropped, a node died between commit and NOTIFY) are told to re-read when the listener reconnects,
+ * and long waits are bounded.
+ *
+ * <p>The control channel carries rare changes other nodes must hear about (a connection disabled,
+ * an integration's permissions changed); those are sent inside the changing transaction with
+ * {@link #notifyControl}, so they are delivered exactly when the change commits.
+ */
+public final class EventWakeups implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EventWakeups.class);
+    static final String EVENTS_CHANNEL = "switchboard_events";
+    static final String CONTROL_CHANNEL = "switchboard_control";
+    private static final int MAX_PAYLOAD = 7_000; // PostgreSQL's limit is 8000 bytes
+    private static final Duration RECONNECT_DELAY = Duration.ofSeconds(1);
+
+    /** Receives wake-ups: a stream's head moved, or everything may have moved (after a reconnect). */
+    public interface Listener {
+        void appended(long streamPk, long seq);
+
+        void resync();
+    }
+
+    private final Database database;
+    private final String nodeId;
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> controlListeners = new CopyOnWriteArrayList<>();
+    private final Map<Long, Long> pending = new ConcurrentHashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition pendingChanged = lock.newCondition();
+    private final Timer remoteLag;
+    private final Counter notifyFailures;
+    private volatile boolean running = true;
+    private volatile boolean listening;
+    private final Thread listenerThread;
+    private final Thread publisherThread;
+
+    public EventWakeups(Database database, String nodeId, MeterRegistry meters) {
+        this.database = database;
+        this.nodeId = nodeId;
+        this.remoteLag = Timer.builder("switchboard.events.wakeup.lag")
+                .description("Time from an append's commit on another node to its wake-up here (event-log lag)")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        this.notifyFailures = Counter.builder("switchboard.events.notify.failures")
+                .description("NOTIFY batches that could not be sent; readers on other nodes catch up on resync")
+                .register(meters);
+        this.listenerThread = Thread.ofPlatform().name("event-listener").daemon().unstarted(this::listenLoop);
+        this.publisherThread = Thread.ofPlatform().name("event-notifier").daemon().unstarted(this::publishLoop);
+    }
+
+    public void start() {
+        listenerThread.start();
+        publisherThread.start();
+    }
+
+    public boolean listening() {
+        return listening;
+    }
+
+    public void addListener(Listener listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(Listener listener) {
+        listeners.remove(listener);
+    }
+
+    public void addControlListener(Consumer<String> listener) {
+        controlListeners.add(listener);
+    }
+
+    /** Called after a commit: wakes this node's readers now and the other nodes' shortly. */
+    public void published(long streamPk, long seq) {
+        deliver(streamPk, seq);
+        pending.merge(streamPk, seq, Math::max);
+        lock.lock();
+        try {
+            pendingChanged.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends a control message when the caller's transaction commits (every node, this one included). */
+    public static void notifyControl(Connection c, String message) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify('" + CONTROL_CHANNEL + "', ?)")) {
+            ps.setString(1, message);
+            ps.execute();
+        }
+    }
+
+    private void deliver(long streamPk, long seq) {
+        for (Listener l : listeners) {
+            try {
+                l.appended(streamPk, seq);
+            } catch (RuntimeException e) {
+                log.error("A wake-up listener failed; it stays registered", e);
+            }
+        }
+    }
+
+    private void resyncAll() {
+        for (Listener l : listeners) {
+            try {
+                l.resync();
+            } catch (RuntimeException e) {
+                log.error("A wake-up listener failed to resync; it stays registered", e);
+            }
+        }
+    }
+
+    private void publishLoop() {
+        while (running) {
+            try {
+                lock.lock();
+                try {
+                    while (running && pending.isEmpty()) {
+                        pendingChanged.await(1, TimeUnit.SECONDS);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                if (!running) {
+                    return;
+                }
+                sendPending();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                notifyFailures.increment();
+                log.warn("Could not NOTIFY other nodes of new events ({}); they will see them when they next read",
+                        e.getMessage());
+                sleep(RECONNECT_DELAY);
+            }
+        }
+    }
+
+    private void sendPending() throws SQLException {
+        StringBuilder payload = new StringBuilder();
+        try (Connection c = database.dataSource().getConnection()) {
+            for (Long stream : List.copyOf(pending.keySet())) {
+                Long seq = pending.remove(stream);
+                if (seq == null) {
+                    continue;
+                }
+                if (payload.length() > MAX_PAYLOAD) {
+                    notify(c, payload);
+                    payload.setLength(0);
+                }
+                payload.append(payload.isEmpty() ? nodeId + "|" + System.currentTimeMillis() + "|" : ",")
+                        .append(stream).append(':').append(seq);
+            }
+            if (!payload.isEmpty()) {
+                notify(c, payload);
+            }
+        }
+    }
+
+    private static void notify(Connection c, CharSequence payload) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify('" + EVENTS_CHANNEL + "', ?)")) {
+            ps.setString(1, payload.toString());
+            ps.execute();
+        }
+    }
+
+    private void listenLoop() {
+        while (running) {
+            try (Connection c = database.openDedicatedConnection()) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("LISTEN " + EVENTS_CHANNEL);
+                    s.execute("LISTEN " + CONTROL_CHANNEL);
+                }
+                listening = true;
+                log.info("Listening for events committed by other nodes");
+                // Anything may have committed while no one listened: every reader re-reads its position.
+                resyncAll();
+                controlListeners.forEach(l -> l.accept("resync"));
+                PGConnection pg = c.unwrap(PGConnection.class);
+                while (running) {
+                    PGNotification[] notifications = pg.getNotifications(1000);
+                    if (notifications == null) {
+                        // Also proves the connection is alive: getNotifications does not.
+                        try (Statement s = c.createStatement()) {
+                            s.execute("SELECT 1");
+                        }
+                        continue;
+                    }
+                    for (PGNotification n : notifications) {
+                        handle(n);
+                    }
+                }
+            } catch (SQLException e) {
+                if (running) {
+                    log.warn("The event listener lost its database connection ({}); reconnecting in {}s",
+                            e.getMessage(), RECONNECT_DELAY.toSeconds());
+                }
+            } catch (RuntimeException e) {
+                log.error("The event listener failed; restarting it", e);
+            } finally {
+                listening = false;
+            }
+            sleep(RECONNECT_DELAY);
+        }
+    }
+
+    private void handle(PGNotification n) {
+        if (n.getName().equals(CONTROL_CHANNEL)) {
+            controlListeners.forEach(l -> l.accept(n.getParameter()));
+            return;
+        }
+        String[] parts = n.getParameter().split("\\|", 3);
+        if (parts.length != 3 || parts[0].equals(nodeId)) {
+            return; // this node woke its own readers at commit
+        }
+        long sentAt = Long.parseLong(parts[1]);
+        remoteLag.record(Math.max(0, System.currentTimeMillis() - sentAt), TimeUnit.MILLISECONDS);
+        for (String entry : parts[2].split(",")) {
+            int colon = entry.indexOf(':');
+            deliver(Long.parseLong(entry.substring(0, colon)), Long.parseLong(entry.substring(colon + 1)));
+        }
+    }
+
+    private void sleep(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        listenerThread.interrupt();
+        publisherThread.interrupt();
+        try {
+            listenerThread.join(2000);
+            publisherThread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

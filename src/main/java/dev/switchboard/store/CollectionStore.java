@@ -1,0 +1,174 @@
+package dev.switchboard.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import dev.switchboard.config.CollectionDefinition;
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Collections, kept in the database and mirrored in memory (every request needs its collection and
+ * compiled schema). A change on any node tells every node to reload, through the control channel.
+ */
+public final class CollectionStore {
+    private static final Logger log = LoggerFactory.getLogger(CollectionStore.class);
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,62}");
+    private static final Pattern FIELD = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_-]{0,63}");
+    private static final int MAX_EVENT_FIELDS = 32;
+    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+    private static final JsonSchema META_SCHEMA = SCHEMAS.getSchema(
+            SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
+
+    private final DataSource dataSource;
+    private volatile Map<String, Collection> byName = Map.of();
+
+    public CollectionStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Makes the database match the collections declared in configuration, then loads all of them. */
+    public void syncDeclared(List<CollectionDefinition> declared) {
+        for (int i = 0; i < declared.size(); i++) {
+            CollectionDefinition d = declared.get(i);
+            validate(d, "collections[" + i + "] in configuration: ");
+            Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "INSERT INTO collections (name, schema, event_fields, source)"
+                    + " VALUES (?, ?::jsonb, ?, 'config') ON CONFLICT (name) DO UPDATE SET schema = excluded.schema,"
+                    + " event_fields = excluded.event_fields, source = 'config', updated_at = now()"
+                    + " WHERE collections.schema IS DISTINCT FROM excluded.schema"
+                    + " OR collections.event_fields IS DISTINCT FROM excluded.event_fields"
+                    + " OR collections.source <> 'config'",
+                    d.name(), d.schema() == null ? null : Json.write(d.schema()), d.eventFields()));
+        }
+        reload();
+        log.info("{} collections: {}", byName.size(), byName.keySet());
+    }
+
+    public Collection create(CollectionDefinition definition) {
+        validate(definition, "");
+        try {
+            Jdbc.inTransaction(dataSource, c -> {
+                Jdbc.update(c, "INSERT INTO collections (name, schema, event_fields, source) VALUES (?, ?::jsonb, ?, 'api')",
+                        definition.name(), definition.schema() == null ? null : Json.write(definition.schema()),
+                        definition.eventFields());
+                EventWakeups.notifyControl(c, "collections");
+                return null;
+            });
+        } catch (DatabaseException e) {
+            if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
+                throw Problem.conflict("collection_exists", "a collection named '" + definition.name() + "' already exists");
+            }
+            throw e;
+        }
+        reload();
+        return byName.get(definition.name());
+    }
+
+    public Optional<Collection> find(String name) {
+        Collection found = byName.get(name);
+        if (found == null && NAME.matcher(name).matches()) {
+            // Created on another node a moment ago, before its notification arrived here.
+            reload();
+            found = byName.get(name);
+        }
+        return Optional.ofNullable(found);
+    }
+
+    public Collection get(String name) {
+        return find(name).orElseThrow(() -> Problem.notFound("collection '" + name + "'"));
+    }
+
+    public boolean exists(String name) {
+        return byName.containsKey(name);
+    }
+
+    public List<Collection> list() {
+        return List.copyOf(byName.values());
+    }
+
+    public void reload() {
+        List<Collection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+                "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
+                        + " FROM collections ORDER BY name", CollectionStore::map));
+        Map<String, Collection> map = new LinkedHashMap<>();
+        all.forEach(col -> map.put(col.name(), col));
+        byName = Map.copyOf(map);
+    }
+
+    private static void validate(CollectionDefinition d, String where) {
+        if (d.name() == null || !NAME.matcher(d.name()).matches()) {
+            throw Problem.invalidField(where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
+        }
+        if (d.eventFields().size() > MAX_EVENT_FIELDS) {
+            throw Problem.invalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
+        }
+        for (int i = 0; i < d.eventFields().size(); i++) {
+            String f = d.eventFields().get(i);
+            if (f == null || !FIELD.matcher(f).matches() || f.equals("id") || f.equals("version")) {
+                throw Problem.invalidField(where + "eventFields[" + i + "]",
+                        "must be a top-level field name (letters, digits, '_', '-'), not id or version");
+            }
+        }
+        if (d.schema() != null) {
+            if (!d.schema().isObject() && !d.schema().isBoolean()) {
+                throw Problem.invalidField(where + "schema", "must be a JSON Schema (an object)");
+            }
+            rejectRemoteReferences(d.schema(), where + "schema");
+            Set<ValidationMessage> problems = META_SCHEMA.validate(d.schema());
+            if (!problems.isEmpty()) {
+                throw Problem.invalidField(where + "schema", "is not a valid JSON Schema (draft 2020-12): "
+                        + problems.iterator().next().getMessage());
+            }
+            compile(d.schema());
+        }
+    }
+
+    /** A schema may only refer within itself: resolving a remote $ref would make the server fetch URLs. */
+    private static void rejectRemoteReferences(JsonNode node, String path) {
+        if (node.isObject()) {
+            node.fields().forEachRemaining(f -> {
+                boolean reference = f.getKey().equals("$ref") || f.getKey().equals("$dynamicRef");
+                if (reference && f.getValue().isTextual() && !f.getValue().textValue().startsWith("#")) {
+                    throw Problem.invalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
+                }
+                rejectRemoteReferences(f.getValue(), path + "." + f.getKey());
+            });
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                rejectRemoteReferences(node.get(i), path + "[" + i + "]");
+            }
+        }
+    }
+
+    private static JsonSchema compile(JsonNode schema) {
+        try {
+            return SCHEMAS.getSchema(schema);
+        } catch (RuntimeException e) {
+            throw Problem.invalidField("schema", "cannot be compiled: " + e.getMessage());
+        }
+    }
+
+    private static Collection map(ResultSet rs) throws SQLException {
+        String schemaText = rs.getString("schema");
+        JsonNode schema = schemaText == null ? null : Json.read(schemaText);
+        return new Collection(rs.getInt("pk"), rs.getString("name"), schema, Jdbc.strings(rs, "event_fields"),
+                rs.getString("source"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
+                schema == null ? null : compile(schema));
+    }
+
+}

@@ -1,0 +1,193 @@
+package dev.switchboard.store;
+
+import dev.switchboard.events.EventLog;
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.NewEvent;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import dev.switchboard.support.SecretBox;
+import dev.switchboard.support.Tokens;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Connections of integrations to tenants. Every change (created, enabled, disabled, deleted,
+ * token_rotated) appends a lifecycle event to the integration's own stream in the same transaction,
+ * and tells every node to forget what it cached about the connection, so a disabled or deleted
+ * connection's token is refused at once. A new access token travels in its lifecycle event sealed.
+ */
+public final class ConnectionStore {
+    private static final String COLUMNS = "c.pk, c.id, i.id AS integration_id, t.id AS tenant_id, c.state,"
+            + " c.created_at, c.updated_at";
+    private static final String FROM = " FROM connections c JOIN integrations i ON i.pk = c.integration_pk"
+            + " JOIN tenants t ON t.pk = c.tenant_pk";
+
+    private final DataSource dataSource;
+    private final EventLog eventLog;
+    private final SecretBox secrets;
+    private final InstantSource clock;
+
+    public ConnectionStore(DataSource dataSource, EventLog eventLog, SecretBox secrets, InstantSource clock) {
+        this.dataSource = dataSource;
+        this.eventLog = eventLog;
+        this.secrets = secrets;
+        this.clock = clock;
+    }
+
+    /** A connection with the access token just issued: the only time the token is shown. */
+    public record WithToken(IntegrationConnection connection, String accessToken) {}
+
+    /** What an access token stands for: its connection, the integration and the tenant. */
+    public record Grant(IntegrationConnection connection, Integration integration, Tenant tenant) {}
+
+    public WithToken create(Integration integration, Tenant tenant) {
+        String token = Tokens.generate(Tokens.ACCESS_TOKEN_PREFIX);
+        String id = Ids.newId("con");
+        try {
+            return change(integration.streamPk(), c -> {
+                long pk = Jdbc.one(c, "INSERT INTO connections (id, integration_pk, tenant_pk, token_hash, state)"
+                                + " VALUES (?, ?, ?, ?, 'enabled') RETURNING pk", rs -> rs.getLong(1), id,
+                        integration.pk(), tenant.pk(), Tokens.hash(token)).orElseThrow();
+                IntegrationConnection connection = load(c, pk);
+                return new Change<>(new WithToken(connection, token), "connection.created", connection, token);
+            });
+        } catch (DatabaseException e) {
+            if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
+                throw Problem.conflict("already_connected", "integration '" + integration.id()
+                        + "' is already connected to tenant '" + tenant.id() + "'");
+            }
+            throw e;
+        }
+    }
+
+    public IntegrationConnection setEnabled(String id, boolean enabled) {
+        String state = enabled ? "enabled" : "disabled";
+        return changeExisting(id, (c, current) -> {
+            if (current.state().equals(state)) {
+                return new Change<>(current, null, current, null); // already so: no event
+            }
+            Jdbc.update(c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state, current.pk());
+            IntegrationConnection updated = load(c, current.pk());
+            return new Change<>(updated, "connection." + state, updated, null);
+        });
+    }
+
+    public WithToken rotateToken(String id) {
+        String token = Tokens.generate(Tokens.ACCESS_TOKEN_PREFIX);
+        return changeExisting(id, (c, current) -> {
+            Jdbc.update(c, "UPDATE connections SET token_hash = ?, updated_at = now() WHERE pk = ?",
+                    Tokens.hash(token), current.pk());
+            IntegrationConnection updated = load(c, current.pk());
+            return new Change<>(new WithToken(updated, token), "connection.token_rotated", updated, token);
+        });
+    }
+
+    public void delete(String id) {
+        changeExisting(id, (c, current) -> {
+            Jdbc.update(c, "DELETE FROM connections WHERE pk = ?", current.pk());
+            return new Change<>(current, "connection.deleted", current, null);
+        });
+    }
+
+    public Optional<IntegrationConnection> find(String id) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ?",
+                ConnectionStore::map, id));
+    }
+
+    public IntegrationConnection get(String id) {
+        return find(id).orElseThrow(() -> Problem.notFound("connection '" + id + "'"));
+    }
+
+    public List<IntegrationConnection> listForIntegration(String integrationId) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT " + COLUMNS + FROM
+                + " WHERE i.id = ? ORDER BY c.pk", ConnectionStore::map, integrationId));
+    }
+
+    /** The grant behind an access token, whatever the connection's state (the caller checks it). */
+    public Optional<Grant> findGrant(byte[] tokenHash) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + ", i.pk AS i_pk, i.name AS i_name,"
+                + " i.read_collections, i.write_collections, i.event_types, i.created_at AS i_created_at,"
+                + " i.updated_at AS i_updated_at, si.pk AS i_stream_pk, t.pk AS t_pk, t.name AS t_name,"
+                + " t.created_at AS t_created_at, st.pk AS t_stream_pk" + FROM
+                + " JOIN streams si ON si.integration_pk = i.pk JOIN streams st ON st.tenant_pk = t.pk"
+                + " WHERE c.token_hash = ?", rs -> new Grant(map(rs),
+                new Integration(rs.getLong("i_pk"), rs.getString("integration_id"), rs.getString("i_name"),
+                        new Permissions(Jdbc.strings(rs, "read_collections"), Jdbc.strings(rs, "write_collections")),
+                        Jdbc.strings(rs, "event_types"), Jdbc.instant(rs, "i_created_at"),
+                        Jdbc.instant(rs, "i_updated_at"), rs.getLong("i_stream_pk")),
+                new Tenant(rs.getLong("t_pk"), rs.getString("tenant_id"), rs.getString("t_name"),
+                        Jdbc.instant(rs, "t_created_at"), rs.getLong("t_stream_pk"))), (Object) tokenHash));
+    }
+
+    /** The result of a change, and the lifecycle event it records (none when {@code type} is null). */
+    private record Change<T>(T result, String type, IntegrationConnection connection, String token) {}
+
+    @FunctionalInterface
+    private interface Mutation<T> {
+        Change<T> apply(Connection c) throws SQLException;
+    }
+
+    @FunctionalInterface
+    private interface ExistingMutation<T> {
+        Change<T> apply(Connection c, IntegrationConnection current) throws SQLException;
+    }
+
+    private <T> T changeExisting(String id, ExistingMutation<T> mutation) {
+        IntegrationConnection existing = get(id);
+        long streamPk = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
+                "SELECT s.pk FROM streams s JOIN integrations i ON i.pk = s.integration_pk WHERE i.id = ?",
+                rs -> rs.getLong(1), existing.integrationId()).orElseThrow());
+        return change(streamPk, c -> {
+            IntegrationConnection current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ? FOR UPDATE OF c",
+                    ConnectionStore::map, id).orElseThrow(() -> Problem.notFound("connection '" + id + "'"));
+            return mutation.apply(c, current);
+        });
+    }
+
+    private <T> T change(long lifecycleStream, Mutation<T> mutation) {
+        long[] seq = {0};
+        T result = Jdbc.inTransaction(dataSource, c -> {
+            Change<T> change = mutation.apply(c);
+            if (change.type() != null) {
+                EventWakeups.notifyControl(c, "connection:" + change.connection().pk());
+                seq[0] = eventLog.append(c, lifecycleStream, lifecycleEvent(change));
+            }
+            return change.result();
+        });
+        if (seq[0] > 0) {
+            eventLog.published(lifecycleStream, seq[0]);
+        }
+        return result;
+    }
+
+    private NewEvent lifecycleEvent(Change<?> change) {
+        IntegrationConnection conn = change.connection();
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("connectionId", conn.id());
+        data.put("integrationId", conn.integrationId());
+        data.put("tenantId", conn.tenantId());
+        data.put("state", change.type().equals("connection.deleted") ? "deleted" : conn.state());
+        byte[] sealed = change.token() == null ? null : secrets.seal(change.token());
+        return new NewEvent(Ids.newUuid(), change.type(), conn.id(), null,
+                clock.instant().truncatedTo(ChronoUnit.MICROS), Json.write(data), sealed);
+    }
+
+    private static IntegrationConnection load(Connection c, long pk) throws SQLException {
+        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.pk = ?", ConnectionStore::map, pk).orElseThrow();
+    }
+
+    private static IntegrationConnection map(ResultSet rs) throws SQLException {
+        return new IntegrationConnection(rs.getLong("pk"), rs.getString("id"), rs.getString("integration_id"),
+                rs.getString("tenant_id"), rs.getString("state"), Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "updated_at"));
+    }
+}

@@ -1,0 +1,118 @@
+package dev.switchboard.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.switchboard.config.Config;
+import dev.switchboard.config.DatabaseUrl;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Optional;
+import java.util.Properties;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The PostgreSQL Switchboard keeps everything in: the external one named by
+ * {@code SWITCHBOARD_DATABASE_URL}, or the embedded one in the data directory. Opening it applies the
+ * migrations (Flyway; several nodes starting at once take turns on Flyway's lock).
+ */
+public final class Database implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
+
+    private final HikariDataSource pool;
+    private final DatabaseUrl url;
+    private final Optional<EmbeddedDatabase> embedded;
+    private final String latestMigration;
+
+    private Database(HikariDataSource pool, DatabaseUrl url, Optional<EmbeddedDatabase> embedded, String latestMigration) {
+        this.pool = pool;
+        this.url = url;
+        this.embedded = embedded;
+        this.latestMigration = latestMigration;
+    }
+
+    public static Database open(Config config, MeterRegistry meters) {
+        Optional<EmbeddedDatabase> embedded = config.databaseUrl().isPresent()
+                ? Optional.empty()
+                : Optional.of(EmbeddedDatabase.start(config.dataDir()));
+        DatabaseUrl url = config.databaseUrl()
+                .orElseGet(() -> new DatabaseUrl(embedded.orElseThrow().jdbcUrl(), null, null));
+        try {
+            HikariConfig hikari = new HikariConfig();
+            hikari.setPoolName("switchboard");
+            hikari.setJdbcUrl(url.jdbcUrl());
+            if (url.user() != null) hikari.setUsername(url.user());
+            if (url.password() != null) hikari.setPassword(url.password());
+            hikari.setMaximumPoolSize(config.databasePoolSize());
+            hikari.setMinimumIdle(config.databasePoolSize());
+            hikari.setConnectionTimeout(5_000);
+            // Fail a start against an unreachable database quickly, with the driver's reason.
+            hikari.setInitializationFailTimeout(10_000);
+            hikari.addDataSourceProperty("ApplicationName", "switchboard");
+            hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+            hikari.addDataSourceProperty("tcpKeepAlive", "true");
+            hikari.setMetricRegistry(meters);
+            HikariDataSource pool = new HikariDataSource(hikari);
+            String latest = migrate(pool);
+            log.info("Database {} is at schema version {}", url, latest);
+            return new Database(pool, url, embedded, latest);
+        } catch (RuntimeException e) {
+            embedded.ifPresent(EmbeddedDatabase::close);
+            throw e;
+        }
+    }
+
+    private static String migrate(DataSource dataSource) {
+        Flyway flyway = Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .load();
+        flyway.migrate();
+        MigrationInfo current = flyway.info().current();
+        return current == null ? "none" : current.getVersion().getVersion();
+    }
+
+    public DataSource dataSource() {
+        return pool;
+    }
+
+    /** A connection outside the pool, for a long-lived LISTEN; the caller closes it. */
+    public Connection openDedicatedConnection() throws SQLException {
+        Properties props = new Properties();
+        if (url.user() != null) props.setProperty("user", url.user());
+        if (url.password() != null) props.setProperty("password", url.password());
+        props.setProperty("ApplicationName", "switchboard-listener");
+        props.setProperty("tcpKeepAlive", "true");
+        props.setProperty("connectTimeout", "5");
+        return DriverManager.getConnection(url.jdbcUrl(), props);
+    }
+
+    /** True when the database answers and carries the schema this server was built with. */
+    public boolean ready() {
+        try (Connection c = pool.getConnection();
+             var s = c.prepareStatement("SELECT version FROM flyway_schema_history "
+                     + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
+            s.setQueryTimeout(2);
+            try (var rs = s.executeQuery()) {
+                return rs.next() && latestMigration.equals(rs.getString(1));
+            }
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    public String description() {
+        return embedded.isPresent() ? "embedded PostgreSQL on port " + embedded.get().port() : url.toString();
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        embedded.ifPresent(EmbeddedDatabase::close);
+    }
+}

@@ -1,0 +1,114 @@
+package dev.switchboard.store;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The PostgreSQL that runs inside the data directory when no external database is configured.
+ *
+ * <p>A server killed with SIGKILL leaves its PostgreSQL running, holding {@code postmaster.pid}; the
+ * next start would then fail. So before starting, a PostgreSQL still serving this data directory is
+ * asked to shut down (and killed if it will not), and a pid file naming a process that is not a
+ * PostgreSQL any more is removed. PostgreSQL's own crash recovery does the rest.
+ */
+public final class EmbeddedDatabase implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EmbeddedDatabase.class);
+    private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(30);
+
+    private final EmbeddedPostgres postgres;
+
+    private EmbeddedDatabase(EmbeddedPostgres postgres) {
+        this.postgres = postgres;
+    }
+
+    public static EmbeddedDatabase start(Path dataDir) {
+        Path pgData = dataDir.resolve("postgres");
+        try {
+            Files.createDirectories(pgData);
+            stopLeftover(pgData);
+            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setDataDirectory(pgData)
+                    .setCleanDataDirectory(false)
+                    .setPGStartupWait(Duration.ofSeconds(60))
+                    .setServerConfig("max_connections", "300")
+                    .setServerConfig("shared_buffers", "256MB")
+                    .setServerConfig("listen_addresses", "127.0.0.1")
+                    .start();
+            log.info("Embedded PostgreSQL is running on 127.0.0.1:{} with its data in {}", postgres.getPort(), pgData);
+            return new EmbeddedDatabase(postgres);
+        } catch (IOException e) {
+            throw new IllegalStateException("The embedded PostgreSQL in " + pgData + " did not start: " + e.getMessage()
+                    + ". Check that the directory is writable and not used by another Switchboard.", e);
+        }
+    }
+
+    public String jdbcUrl() {
+        return postgres.getJdbcUrl("postgres", "postgres");
+    }
+
+    public int port() {
+        return postgres.getPort();
+    }
+
+    /** Stops a PostgreSQL left running on this data directory by a server that was killed. */
+    static void stopLeftover(Path pgData) throws IOException {
+        Path pidFile = pgData.resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        List<String> lines = Files.readAllLines(pidFile, StandardCharsets.UTF_8);
+        long pid;
+        try {
+            pid = Long.parseLong(lines.isEmpty() ? "" : lines.get(0).trim());
+        } catch (NumberFormatException e) {
+            log.warn("Removing unreadable {}; PostgreSQL will recover from the WAL at start", pidFile);
+            Files.deleteIfExists(pidFile);
+            return;
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+        if (process.isEmpty() || !isPostgres(pid)) {
+            log.warn("Removing stale {} (process {} is gone); PostgreSQL will recover from the WAL at start", pidFile, pid);
+            Files.deleteIfExists(pidFile);
+            return;
+        }
+        log.warn("A PostgreSQL (pid {}) is still serving {} after an unclean stop; shutting it down first", pid, pgData);
+        ProcessHandle handle = process.get();
+        handle.destroy(); // SIGTERM: PostgreSQL's smart shutdown; its clients died with the old server
+        try {
+            handle.onExit().get(SHUTDOWN_WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.warn("PostgreSQL (pid {}) did not stop within {}s; killing it", pid, SHUTDOWN_WAIT.toSeconds());
+            handle.destroyForcibly();
+            handle.onExit().join();
+        }
+        Files.deleteIfExists(pidFile);
+    }
+
+    private static boolean isPostgres(long pid) {
+        try {
+            byte[] cmdline = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return new String(cmdline, StandardCharsets.UTF_8).contains("postgres");
+        } catch (IOException e) {
+            // No /proc (not Linux): trust the pid file rather than kill an unknown process.
+            return ProcessHandle.of(pid).flatMap(p -> p.info().command()).map(c -> c.contains("postgres")).orElse(false);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            postgres.close();
+        } catch (IOException e) {
+            log.warn("The embedded PostgreSQL did not stop cleanly: {}; it will recover at the next start", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.switchboard.store;
+
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Problem;
+import dev.switchboard.support.Tokens;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** Integrations: partner applications with their client keys (stored hashed) and permissions. */
+public final class IntegrationStore {
+    private static final String COLUMNS = "i.pk, i.id, i.name, i.read_collections, i.write_collections, i.event_types,"
+            + " i.created_at, i.updated_at, s.pk AS stream_pk";
+    private static final String FROM = " FROM integrations i JOIN streams s ON s.integration_pk = i.pk";
+
+    private final DataSource dataSource;
+
+    public IntegrationStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** An integration just created, with its client key: the only time the key is shown. */
+    public record Created(Integration integration, String clientKey) {}
+
+    public Created create(String name, Permissions permissions, List<String> eventTypes) {
+        String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
+        Integration integration = Jdbc.inTransaction(dataSource, c -> {
+            long pk = Jdbc.one(c, "INSERT INTO integrations (id, name, client_key_hash, read_collections,"
+                            + " write_collections, event_types) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk",
+                    rs -> rs.getLong(1), Ids.newId("int"), name, Tokens.hash(clientKey), permissions.read(),
+                    permissions.write(), eventTypes).orElseThrow();
+            Jdbc.update(c, "INSERT INTO streams (integration_pk) VALUES (?)", pk);
+            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk).orElseThrow();
+        });
+        return new Created(integration, clientKey);
+    }
+
+    public Optional<Integration> find(String id) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.id = ?",
+                IntegrationStore::map, id));
+    }
+
+    public Integration get(String id) {
+        return find(id).orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
+    }
+
+    public Optional<Integration> findByClientKeyHash(byte[] hash) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.client_key_hash = ?",
+                IntegrationStore::map, (Object) hash));
+    }
+
+    public List<Integration> list(String after, int limit) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT " + COLUMNS + FROM
+                        + " WHERE i.pk > coalesce((SELECT pk FROM integrations WHERE id = ?), 0) ORDER BY i.pk LIMIT ?",
+                IntegrationStore::map, after, limit));
+    }
+
+    /** Changes name, permissions or event types (null leaves one as it is); every node re-reads it. */
+    public Integration update(String id, String name, Permissions permissions, List<String> eventTypes) {
+        return Jdbc.inTransaction(dataSource, c -> {
+            Integration current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.id = ? FOR UPDATE OF i",
+                    IntegrationStore::map, id).orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
+            Permissions p = permissions == null ? current.permissions() : permissions;
+            Jdbc.update(c, "UPDATE integrations SET name = ?, read_collections = ?, write_collections = ?,"
+                            + " event_types = ?, updated_at = now() WHERE pk = ?",
+                    name == null ? current.name() : name, p.read(), p.write(),
+                    eventTypes == null ? current.eventTypes() : eventTypes, current.pk());
+            EventWakeups.notifyControl(c, "integration:" + current.pk());
+            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, current.pk())
+                    .orElseThrow();
+        });
+    }
+
+    static Integration map(ResultSet rs) throws SQLException {
+        return new Integration(rs.getLong("pk"), rs.getString("id"), rs.getString("name"),
+                new Permissions(Jdbc.strings(rs, "read_collections"), Jdbc.strings(rs, "write_collections")),
+                Jdbc.strings(rs, "event_types"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
+                rs.getLong("stream_pk"));
+    }
+}

@@ -1,0 +1,46 @@
+package dev.switchboard.store;
+
+import dev.switchboard.support.Problem;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A page request for records. Without an update interval, records come in id order (creation order);
+ * with one, in {@code updatedAt} order, so a client syncing changes pages through them as they
+ * happened. The cursor is opaque: it encodes the last record's sort key and which order it belongs to.
+ */
+public record RecordQuery(int limit, Cursor after, Instant updatedFrom, Instant updatedTo, List<UUID> ids) {
+
+    public boolean byUpdate() {
+        return updatedFrom != null || updatedTo != null;
+    }
+
+    /** The position after a record: its id, and its update time when paging in update order. */
+    public record Cursor(boolean byUpdate, Instant updatedAt, UUID id) {
+        public String encode() {
+            String raw = byUpdate ? "u:" + updatedAt.getEpochSecond() + "." + updatedAt.getNano() + ":" + id : "i:" + id;
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+        }
+
+        public static Cursor decode(String text) {
+            try {
+                String raw = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
+                String[] parts = raw.split(":", 3);
+                if (parts[0].equals("i") && parts.length == 2) {
+                    return new Cursor(false, null, UUID.fromString(parts[1]));
+                }
+                if (parts[0].equals("u") && parts.length == 3) {
+                    String[] time = parts[1].split("\\.");
+                    return new Cursor(true, Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1])),
+                            UUID.fromString(parts[2]));
+                }
+            } catch (RuntimeException e) {
+                // fall through: not one of ours
+            }
+            throw Problem.invalidField("cursor", "is not a cursor this server returned");
+        }
+    }
+}

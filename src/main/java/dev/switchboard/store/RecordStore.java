@@ -1,0 +1,264 @@
+package dev.switchboard.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.events.NewEvent;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * Records and the events their changes append. Every write is a single statement (or, with an
+ * idempotency key, a short transaction) that changes the record and appends its event together, so
+ * an accepted write always has its event and a failed one has neither. Updates and deletes are
+ * optimistic: read, compute, then write only if the version is still the one read; no transaction is
+ * open while the merge and schema validation run.
+ */
+public final class RecordStore {
+    private static final String PREFIX = "rec";
+    private static final int MAX_OPTIMISTIC_RETRIES = 8;
+
+    private final DataSource dataSource;
+    private final EventLog eventLog;
+    private final InstantSource clock;
+
+    public RecordStore(DataSource dataSource, EventLog eventLog, InstantSource clock) {
+        this.dataSource = dataSource;
+        this.eventLog = eventLog;
+        this.clock = clock;
+    }
+
+    /** An idempotency key of a create: its scope (who sent it, for which tenant) and a fingerprint of the request. */
+    public record IdempotencyKey(String scope, String key, byte[] fingerprint) {}
+
+    /** A create's outcome: the record, and whether it replays the first request with the same key. */
+    public record Created(StoredRecord record, String replayedBody) {}
+
+    public Created create(Tenant tenant, Collection collection, JsonNode data, Optional<IdempotencyKey> idempotency) {
+        UUID id = Ids.newUuid();
+        Instant now = now();
+        NewEvent event = recordEvent(collection, "created", id, 1, data, now);
+        String sql = "WITH r AS (INSERT INTO records (tenant_pk, collection_pk, id, version, created_at, updated_at, data)"
+                + " VALUES (?, ?, ?, 1, ?, ?, ?::jsonb) RETURNING data::text AS data)"
+                + " SELECT r.data, " + NewEvent.APPEND_CALL + " AS seq FROM r";
+        Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
+                event.params(tenant.streamPk()));
+        if (idempotency.isEmpty()) {
+            Written w = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, sql, RecordStore::written, params).orElseThrow());
+            eventLog.published(tenant.streamPk(), w.seq());
+            return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null);
+        }
+        IdempotencyKey key = idempotency.get();
+        long[] seq = {0};
+        Created created = Jdbc.inTransaction(dataSource, c -> {
+            int claimed = Jdbc.update(c, "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (?, ?, ?)"
+                    + " ON CONFLICT DO NOTHING", key.scope(), key.key(), key.fingerprint());
+            if (claimed == 0) {
+                return replay(c, key);
+            }
+            Written w = Jdbc.one(c, sql, RecordStore::written, params).orElseThrow();
+            StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
+            Jdbc.update(c, "UPDATE idempotency_keys SET status = 201, body = ? WHERE scope = ? AND key = ?",
+                    Json.write(record), key.scope(), key.key());
+            seq[0] = w.seq();
+            return new Created(record, null);
+        });
+        if (seq[0] > 0) {
+            eventLog.published(tenant.streamPk(), seq[0]);
+        }
+        return created;
+    }
+
+    private static Created replay(Connection c, IdempotencyKey key) throws SQLException {
+        // The first request with this key has committed (the INSERT above waited for it if it was in flight).
+        return Jdbc.one(c, "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND key = ?", rs -> {
+            if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
+                throw new Problem(422, "idempotency_key_reused", "Idempotency-Key '" + key.key()
+                        + "' was already used with a different request", null);
+            }
+            return new Created(null, rs.getString("body"));
+        }, key.scope(), key.key()).orElseThrow();
+    }
+
+    public Optional<StoredRecord> find(Tenant tenant, Collection collection, String id) {
+        Optional<UUID> uuid = Ids.parse(PREFIX, id);
+        if (uuid.isEmpty()) {
+            return Optional.empty();
+        }
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT id, version, created_at, updated_at, data::text AS data"
+                        + " FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ?", RecordStore::map,
+                tenant.pk(), collection.pk(), uuid.get()));
+    }
+
+    public StoredRecord get(Tenant tenant, Collection collection, String id) {
+        return find(tenant, collection, id).orElseThrow(() -> notFound(collection, id));
+    }
+
+    /** A page of records and the cursor of the next page (null when this is the last). */
+    public record Page(List<StoredRecord> records, String cursor) {}
+
+    public Page list(Tenant tenant, Collection collection, RecordQuery q) {
+        List<Object> params = new ArrayList<>(List.of(tenant.pk(), collection.pk()));
+        StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data::text AS data FROM records"
+                + " WHERE tenant_pk = ? AND collection_pk = ?");
+        if (q.updatedFrom() != null) {
+            sql.append(" AND updated_at >= ?");
+            params.add(q.updatedFrom());
+        }
+        if (q.updatedTo() != null) {
+            sql.append(" AND updated_at <= ?");
+            params.add(q.updatedTo());
+        }
+        if (q.ids() != null) {
+            sql.append(" AND id = ANY(?::uuid[])");
+            params.add(q.ids().stream().map(UUID::toString).toList());
+        }
+        if (q.after() != null) {
+            if (q.after().byUpdate() != q.byUpdate()) {
+                throw Problem.invalidField("cursor", "belongs to a query with "
+                        + (q.after().byUpdate() ? "an" : "no") + " updatedFrom/updatedTo interval");
+            }
+            if (q.byUpdate()) {
+                sql.append(" AND (updated_at, id) > (?, ?)");
+                params.add(q.after().updatedAt());
+            } else {
+                sql.append(" AND id > ?");
+            }
+            params.add(q.after().id());
+        }
+        sql.append(q.byUpdate() ? " ORDER BY updated_at, id" : " ORDER BY id").append(" LIMIT ?");
+        params.add(q.limit() + 1);
+        List<Row> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql.toString(),
+                rs -> new Row(rs.getObject("id", UUID.class), map(rs)), params.toArray()));
+        if (rows.size() <= q.limit()) {
+            return new Page(rows.stream().map(Row::record).toList(), null);
+        }
+        Row last = rows.get(q.limit() - 1);
+        RecordQuery.Cursor next = new RecordQuery.Cursor(q.byUpdate(), last.record().updatedAt(), last.uuid());
+        return new Page(rows.subList(0, q.limit()).stream().map(Row::record).toList(), next.encode());
+    }
+
+    private record Row(UUID uuid, StoredRecord record) {}
+
+    /** Computes the new data of a record from its current data (the merge, then validation). */
+    @FunctionalInterface
+    public interface Change {
+        JsonNode apply(JsonNode current);
+    }
+
+    public StoredRecord update(Tenant tenant, Collection collection, String id, Integer ifMatch, Change change) {
+        UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
+        for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
+            Current current = current(tenant, collection, uuid, id, ifMatch);
+            JsonNode data = change.apply(current.data());
+            int version = current.version() + 1;
+            Instant now = now();
+            NewEvent event = recordEvent(collection, "updated", uuid, version, data, now);
+            Object[] params = concat(new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid,
+                    current.version()}, event.params(tenant.streamPk()));
+            Optional<StoredRecord> written = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
+                    "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
+                            + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                            + " RETURNING id, version, created_at, updated_at, data::text AS data)"
+                            + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                    rs -> {
+                        eventLog.published(tenant.streamPk(), rs.getLong("seq"));
+                        return map(rs);
+                    }, params));
+            if (written.isPresent()) {
+                return written.get();
+            }
+            // Someone else wrote in between: with If-Match that is a conflict, without it try again.
+        }
+        throw Problem.conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+    }
+
+    public void delete(Tenant tenant, Collection collection, String id, Integer ifMatch) {
+        UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
+        for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
+            Current current = current(tenant, collection, uuid, id, ifMatch);
+            NewEvent event = recordEvent(collection, "deleted", uuid, current.version() + 1, current.data(), now());
+            Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
+                    event.params(tenant.streamPk()));
+            Optional<Long> seq = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
+                    "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                            + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                    rs -> rs.getLong("seq"), params));
+            if (seq.isPresent()) {
+                eventLog.published(tenant.streamPk(), seq.get());
+                return;
+            }
+        }
+        throw Problem.conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+    }
+
+    private record Current(int version, JsonNode data) {}
+
+    private Current current(Tenant tenant, Collection collection, UUID uuid, String id, Integer ifMatch) {
+        Current current = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT version, data::text AS data FROM records"
+                        + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
+                rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
+                tenant.pk(), collection.pk(), uuid)).orElseThrow(() -> notFound(collection, id));
+        if (ifMatch != null && ifMatch != current.version()) {
+            throw new Problem(409, "version_conflict", "record '" + id + "' is at version " + current.version()
+                    + ", not " + ifMatch + " (If-Match)", Map.of("currentVersion", current.version()));
+        }
+        return current;
+    }
+
+    /** The thin event of a record change: id, version and the collection's eventFields. */
+    private static NewEvent recordEvent(Collection collection, String action, UUID id, int version, JsonNode data,
+                                        Instant time) {
+        ObjectNode thin = Json.MAPPER.createObjectNode();
+        String publicId = Ids.format(PREFIX, id);
+        thin.put("id", publicId);
+        thin.put("version", version);
+        for (String field : collection.eventFields()) {
+            JsonNode value = data.get(field);
+            if (value != null) {
+                thin.set(field, value);
+            }
+        }
+        return new NewEvent(Ids.newUuid(), collection.name() + "." + action, publicId, collection.name(), time,
+                Json.write(thin), null);
+    }
+
+    private record Written(String data, long seq) {}
+
+    private static Written written(ResultSet rs) throws SQLException {
+        return new Written(rs.getString("data"), rs.getLong("seq"));
+    }
+
+    private static StoredRecord map(ResultSet rs) throws SQLException {
+        return new StoredRecord(Ids.format(PREFIX, rs.getObject("id", UUID.class)), rs.getInt("version"),
+                Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"), rs.getString("data"));
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+
+    private static Problem notFound(Collection collection, String id) {
+        return Problem.notFound("record '" + id + "' in collection '" + collection.name() + "'");
+    }
+
+    private static Object[] concat(Object[] a, Object[] b) {
+        Object[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}

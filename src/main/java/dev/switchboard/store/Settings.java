@@ -1,0 +1,72 @@
+package dev.switchboard.store;
+
+import dev.switchboard.config.Config;
+import dev.switchboard.config.ConfigException;
+import dev.switchboard.support.SecretBox;
+import dev.switchboard.support.Tokens;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.function.Consumer;
+import javax.sql.DataSource;
+
+/**
+ * Server-wide secrets kept in the database so every node sharing it agrees: the admin key's hash
+ * (when no {@code SWITCHBOARD_ADMIN_KEY} is set) and the key that seals secrets at rest.
+ */
+public final class Settings {
+    private final DataSource dataSource;
+
+    public Settings(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /**
+     * The admin key's hash. With no configured key, the first node to start generates one, stores only
+     * its hash, and hands the key to {@code announce} (which prints it once); later starts find the hash.
+     */
+    public byte[] adminKeyHash(Config config, Consumer<String> announce) {
+        if (config.adminKey().isPresent()) {
+            return Tokens.hash(config.adminKey().get());
+        }
+        Optional<String> stored = get("admin_key_hash");
+        if (stored.isPresent()) {
+            return HexFormat.of().parseHex(stored.get());
+        }
+        String key = Tokens.generate(Tokens.ADMIN_PREFIX);
+        String hash = HexFormat.of().formatHex(Tokens.hash(key));
+        if (putIfAbsent("admin_key_hash", hash)) {
+            announce.accept(key);
+            return Tokens.hash(key);
+        }
+        return HexFormat.of().parseHex(get("admin_key_hash").orElseThrow()); // another node won the race
+    }
+
+    /** The sealing key: configured, or generated once and kept here. Fails if it changed since first use. */
+    public SecretBox secretBox(Config config) {
+        SecretBox box;
+        if (config.secretKey().isPresent()) {
+            box = new SecretBox(Base64.getDecoder().decode(config.secretKey().get().trim()));
+        } else {
+            putIfAbsent("secret_key", Base64.getEncoder().encodeToString(SecretBox.newKey()));
+            box = new SecretBox(Base64.getDecoder().decode(get("secret_key").orElseThrow()));
+        }
+        putIfAbsent("secret_key_fingerprint", box.fingerprint());
+        String expected = get("secret_key_fingerprint").orElseThrow();
+        if (!expected.equals(box.fingerprint())) {
+            throw new ConfigException("SWITCHBOARD_SECRET_KEY (secretKey): this database's secrets were sealed with "
+                    + "another key (fingerprint " + expected + "); start every node with the same key");
+        }
+        return box;
+    }
+
+    private Optional<String> get(String key) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT value FROM settings WHERE key = ?",
+                rs -> rs.getString(1), key));
+    }
+
+    private boolean putIfAbsent(String key, String value) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c,
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value) == 1);
+    }
+}
