@@ -1,0 +1,122 @@
+package dev.switchboard.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class EventFeedTest {
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("reservations");
+        server.createCollection("customers");
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static Api tenant(String id) {
+        server.createTenant(id);
+        return server.adminFor(id);
+    }
+
+    @Test
+    void customEventsArePublishedWithTheAdminKeyAndReadInOrder() {
+        Api app = tenant("feed-custom");
+        JsonNode published = app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-7",
+                "data", Map.of("action", "open"))).expect(201).json();
+        assertThat(published.get("id").asText()).startsWith("evt_");
+        assertThat(published.get("seq").asLong()).isEqualTo(1);
+        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-8")).expect(201);
+
+        JsonNode page = app.get("/api/v1/events").expect(200).json();
+        assertThat(page.get("events")).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L);
+        assertThat(page.get("events").get(0).get("data").get("action").asText()).isEqualTo("open");
+        assertThat(page.get("next").asLong()).isEqualTo(2);
+        assertThat(app.get("/api/v1/events?after=2").json().get("events")).isEmpty();
+
+        assertThat(app.post("/api/v1/events", Map.of("type", "reservations.created")).status()).isEqualTo(400);
+        assertThat(app.post("/api/v1/events", Map.of("type", "connection.created")).status()).isEqualTo(400);
+        assertThat(app.post("/api/v1/events", Map.of("type", "Not A Type")).status()).isEqualTo(400);
+        String partner = server.partnerToken("feed-custom");
+        assertThat(server.api(partner).post("/api/v1/events", Map.of("type", "device.command")).status()).isEqualTo(403);
+    }
+
+    @Test
+    void theFeedShowsOnlyTheTypesTheIntegrationMayReceiveAndReadableCollections() {
+        Api app = tenant("feed-filter");
+        JsonNode integration = server.createIntegration("narrow", List.of("reservations"), List.of("*"),
+                List.of("reservations.*", "customers.*", "device.command"));
+        Api partner = server.api(server.connect(integration.get("id").asText(), "feed-filter").get("accessToken").asText());
+        app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+        app.post("/api/v1/collections/customers/records", Map.of("data", Map.of())).expect(201); // not readable
+        app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+        app.post("/api/v1/events", Map.of("type", "device.status")).expect(201); // not receivable
+
+        JsonNode page = partner.get("/api/v1/events").expect(200).json();
+        assertThat(page.get("events")).extracting(e -> e.get("type").asText())
+                .containsExactly("reservations.created", "device.command");
+        assertThat(page.get("next").asLong()).isEqualTo(4);
+
+        JsonNode narrowed = partner.get("/api/v1/events?types=device.*").expect(200).json();
+        assertThat(narrowed.get("events")).extracting(e -> e.get("type").asText()).containsExactly("device.command");
+        assertThat(partner.get("/api/v1/events?types=device.**").status()).isEqualTo(400);
+    }
+
+    @Test
+    void aTokenNeverSeesAnotherTenantsEvents() {
+        Api a = tenant("feed-iso-a");
+        tenant("feed-iso-b");
+        a.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+        Api partnerB = server.api(server.partnerToken("feed-iso-b"));
+        assertThat(partnerB.get("/api/v1/events").json().get("events")).isEmpty();
+    }
+
+    @Test
+    void aLongPollReturnsAsSoonAsAnEventCommits() throws Exception {
+        Api app = tenant("feed-wait");
+        Api partner = server.api(server.partnerToken("feed-wait"));
+        long started = System.nanoTime();
+        CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
+        Thread.sleep(300); // let the poll start waiting
+        assertThat(poll).isNotDone();
+        app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+        JsonNode page = poll.get(10, TimeUnit.SECONDS).expect(200).json();
+        assertThat(page.get("events")).hasSize(1);
+        // Woken by the commit, not by the 20 s timeout.
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aLongPollWithNothingNewReturnsEmptyAfterTheWait() {
+        Api app = tenant("feed-timeout");
+        JsonNode page = app.get("/api/v1/events?wait=1").expect(200).json();
+        assertThat(page.get("events")).isEmpty();
+        assertThat(page.get("next").asLong()).isZero();
+        assertThat(app.get("/api/v1/events?wait=3600").status()).isEqualTo(400);
+    }
+
+    @Test
+    void aPositionAheadOfTheLogIsRefused() {
+        Api app = tenant("feed-ahead");
+        Api.Response r = app.get("/api/v1/events?after=5");
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.json().get("error").get("message").asText()).startsWith("after");
+        assertThat(app.get("/api/v1/events?after=-1").status()).isEqualTo(400);
+        assertThat(app.get("/api/v1/events?after=abc").status()).isEqualTo(400);
+    }
+}

@@ -1,0 +1,264 @@
+package dev.switchboard.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.TestServer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RecordsApiTest {
+    static TestServer server;
+    static Api partner;
+    static Api otherTenant;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("reservations", "eventFields", List.of("state", "startUtc"), "schema",
+                Map.of("type", "object", "required", List.of("state"),
+                        "properties", Map.of("state", Map.of("type", "string"))));
+        server.createCollection("customers");
+        server.createTenant("hotel-a");
+        server.createTenant("hotel-b");
+        partner = server.api(server.partnerToken("hotel-a"));
+        otherTenant = server.api(server.partnerToken("hotel-b"));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static JsonNode create(Object data) {
+        return partner.post("/api/v1/collections/reservations/records", Map.of("data", data)).expect(201).json();
+    }
+
+    private static long headSeq(Api api) {
+        return api.get("/api/v1/events").expect(200).json().get("next").asLong();
+    }
+
+    @Test
+    void createdRecordCanBeReadBackWithItsVersionAndTimes() {
+        JsonNode created = create(Map.of("state", "confirmed", "guest", "Ada"));
+        assertThat(created.get("id").asText()).startsWith("rec_");
+        assertThat(created.get("version").asInt()).isEqualTo(1);
+        assertThat(created.get("createdAt").asText()).isEqualTo(created.get("updatedAt").asText());
+
+        Api.Response read = partner.get("/api/v1/collections/reservations/records/" + created.get("id").asText()).expect(200);
+        assertThat(read.json()).isEqualTo(created);
+        assertThat(read.header("ETag")).isEqualTo("\"1\"");
+        assertThat(read.header("Request-Id")).startsWith("req_");
+    }
+
+    @Test
+    void everyChangeAppendsItsThinEventWithTheCollectionsEventFields() {
+        long before = headSeq(partner);
+        JsonNode created = create(Map.of("state", "confirmed", "startUtc", "2026-12-01T14:00:00Z", "secret", "x"));
+        String id = created.get("id").asText();
+        partner.patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of("state", "checked_in")))
+                .expect(200);
+        partner.delete("/api/v1/collections/reservations/records/" + id).expect(204);
+
+        JsonNode events = partner.get("/api/v1/events?after=" + before).expect(200).json().get("events");
+        assertThat(events).hasSize(3);
+        assertThat(events.get(0).get("type").asText()).isEqualTo("reservations.created");
+        assertThat(events.get(0).get("subject").asText()).isEqualTo(id);
+        assertThat(events.get(0).get("data")).isEqualTo(Json.MAPPER.createObjectNode()
+                .put("id", id).put("version", 1).put("state", "confirmed").put("startUtc", "2026-12-01T14:00:00Z"));
+        assertThat(events.get(1).get("type").asText()).isEqualTo("reservations.updated");
+        assertThat(events.get(1).get("data").get("version").asInt()).isEqualTo(2);
+        assertThat(events.get(1).get("data").get("state").asText()).isEqualTo("checked_in");
+        assertThat(events.get(2).get("type").asText()).isEqualTo("reservations.deleted");
+        assertThat(events.get(2).get("data").get("version").asInt()).isEqualTo(3);
+        assertThat(events.get(0).get("seq").asLong() + 1).isEqualTo(events.get(1).get("seq").asLong());
+        assertThat(events.get(0).get("data").has("secret")).isFalse();
+    }
+
+    @Test
+    void patchIsAJsonMergePatchOfData() {
+        JsonNode created = create(Map.of("state", "confirmed", "guest", Map.of("name", "Ada", "vip", true), "notes", "x"));
+        String body = "{\"data\":{\"guest\":{\"vip\":null,\"room\":12},\"notes\":null}}";
+        JsonNode patched = partner.patch("/api/v1/collections/reservations/records/" + created.get("id").asText(), body)
+                .expect(200).json();
+        assertThat(patched.get("version").asInt()).isEqualTo(2);
+        assertThat(patched.get("data")).isEqualTo(Json.read("{\"guest\":{\"name\":\"Ada\",\"room\":12},\"state\":\"confirmed\"}"));
+    }
+
+    @Test
+    void staleIfMatchIsRefusedWith409AndChangesNothing() {
+        String id = create(Map.of("state", "confirmed")).get("id").asText();
+        String path = "/api/v1/collections/reservations/records/" + id;
+        partner.withHeader("If-Match", "\"1\"").patch(path, Map.of("data", Map.of("state", "a"))).expect(200);
+        long head = headSeq(partner);
+
+        Api.Response stale = partner.withHeader("If-Match", "1").patch(path, Map.of("data", Map.of("state", "b")));
+        assertThat(stale.status()).isEqualTo(409);
+        assertThat(stale.errorCode()).isEqualTo("version_conflict");
+        assertThat(partner.withHeader("If-Match", "1").delete(path).status()).isEqualTo(409);
+        assertThat(partner.get(path).json().get("data").get("state").asText()).isEqualTo("a");
+        assertThat(headSeq(partner)).isEqualTo(head);
+    }
+
+    @Test
+    void writesThatBreakTheSchemaAreRefusedNamingTheFieldAndChangeNothing() {
+        long head = headSeq(partner);
+        Api.Response missing = partner.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("guest", "x")));
+        assertThat(missing.status()).isEqualTo(400);
+        assertThat(missing.errorCode()).isEqualTo("schema_violation");
+        assertThat(missing.json().get("error").get("message").asText()).contains("state");
+
+        String id = create(Map.of("state", "ok")).get("id").asText();
+        Api.Response wrongType = partner.patch("/api/v1/collections/reservations/records/" + id,
+                Map.of("data", Map.of("state", 5)));
+        assertThat(wrongType.status()).isEqualTo(400);
+        assertThat(wrongType.json().get("error").get("message").asText()).startsWith("data.state");
+        assertThat(headSeq(partner)).isEqualTo(head + 1);
+    }
+
+    @Test
+    void malformedOrWronglyShapedBodiesGet400NamingTheProblem() {
+        String path = "/api/v1/collections/reservations/records";
+        assertThat(partner.post(path, "{\"data\":{\"state\":\"a\"},}").errorCode()).isEqualTo("invalid_json");
+        assertThat(partner.post(path, "[1,2]").errorCode()).isEqualTo("invalid_json");
+        assertThat(partner.post(path, "").errorCode()).isEqualTo("invalid_json");
+        assertThat(partner.post(path, "{\"data\":{\"a\":1,\"a\":2}}").errorCode()).isEqualTo("invalid_json");
+        Api.Response notObject = partner.post(path, "{\"data\":\"text\"}");
+        assertThat(notObject.status()).isEqualTo(400);
+        assertThat(notObject.json().get("error").get("message").asText()).startsWith("data:");
+        Api.Response unknown = partner.post(path, "{\"data\":{\"state\":\"a\"},\"dta\":1}");
+        assertThat(unknown.json().get("error").get("message").asText()).startsWith("dta:");
+        Api.Response nul = partner.post(path, "{\"data\":{\"state\":\"a\\u0000b\"}}");
+        assertThat(nul.status()).isEqualTo(400);
+        assertThat(nul.json().get("error").get("message").asText()).startsWith("data.state:");
+        Api.Response surrogate = partner.post(path, "{\"data\":{\"state\":\"\\ud800\"}}");
+        assertThat(surrogate.status()).isEqualTo(400);
+        Api.Response deep = partner.post(path, "{\"data\":{\"state\":\"a\",\"x\":" + "[".repeat(200) + "]".repeat(200) + "}}");
+        assertThat(deep.status()).isEqualTo(400);
+        Api.Response huge = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e999999}}");
+        assertThat(huge.status()).isEqualTo(400);
+    }
+
+    @Test
+    void bodiesOverTheLimitGet413() {
+        String big = "{\"data\":{\"state\":\"" + "x".repeat(1_100_000) + "\"}}";
+        Api.Response r = partner.post("/api/v1/collections/reservations/records", big);
+        assertThat(r.status()).isEqualTo(413);
+        assertThat(r.errorCode()).isEqualTo("body_too_large");
+    }
+
+    @Test
+    void anotherTenantsRecordIsNotFoundNotForbidden() {
+        String id = create(Map.of("state", "confirmed")).get("id").asText();
+        String path = "/api/v1/collections/reservations/records/" + id;
+        assertThat(otherTenant.get(path).status()).isEqualTo(404);
+        assertThat(otherTenant.patch(path, Map.of("data", Map.of("state", "x"))).status()).isEqualTo(404);
+        assertThat(otherTenant.delete(path).status()).isEqualTo(404);
+        assertThat(otherTenant.get("/api/v1/collections/reservations/records?ids=" + id).json().get("records")).isEmpty();
+        assertThat(partner.get(path).json().get("data").get("state").asText()).isEqualTo("confirmed");
+    }
+
+    @Test
+    void listPagesWithACursorUntilItIsNull() {
+        server.createTenant("hotel-paging");
+        Api api = server.api(server.partnerToken("hotel-paging"));
+        Set<String> created = new HashSet<>();
+        for (int i = 0; i < 7; i++) {
+            created.add(api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", i)))
+                    .expect(201).json().get("id").asText());
+        }
+        List<String> seen = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            JsonNode page = api.get("/api/v1/collections/customers/records?limit=3" + (cursor == null ? "" : "&cursor=" + cursor))
+                    .expect(200).json();
+            page.get("records").forEach(r -> seen.add(r.get("id").asText()));
+            cursor = page.get("cursor").isNull() ? null : page.get("cursor").asText();
+            pages++;
+        } while (cursor != null);
+        assertThat(pages).isEqualTo(3);
+        assertThat(seen).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(created);
+        assertThat(seen).isSorted();
+    }
+
+    @Test
+    void listFiltersByIdsAndUpdateInterval() throws Exception {
+        server.createTenant("hotel-filter");
+        Api api = server.api(server.partnerToken("hotel-filter"));
+        String first = api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 1))).expect(201)
+                .json().get("id").asText();
+        String second = api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 2))).expect(201)
+                .json().get("id").asText();
+        JsonNode byIds = api.get("/api/v1/collections/customers/records?ids=" + second).expect(200).json();
+        assertThat(byIds.get("records")).hasSize(1);
+        assertThat(byIds.get("records").get(0).get("id").asText()).isEqualTo(second);
+
+        JsonNode updated = api.patch("/api/v1/collections/customers/records/" + first, Map.of("data", Map.of("n", 3)))
+                .expect(200).json();
+        String from = updated.get("updatedAt").asText();
+        JsonNode since = api.get("/api/v1/collections/customers/records?updatedFrom=" + from).expect(200).json();
+        assertThat(since.get("records")).extracting(r -> r.get("id").asText()).containsExactly(first);
+        JsonNode until = api.get("/api/v1/collections/customers/records?updatedTo=" + from).expect(200).json();
+        assertThat(until.get("records")).extracting(r -> r.get("id").asText()).containsExactly(second, first);
+
+        assertThat(api.get("/api/v1/collections/customers/records?updatedFrom=yesterday").json().get("error")
+                .get("message").asText()).startsWith("updatedFrom");
+        assertThat(api.get("/api/v1/collections/customers/records?ids=nope").status()).isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?limit=0").status()).isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?limit=1001").status()).isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?cursor=garbage").status()).isEqualTo(400);
+    }
+
+    @Test
+    void aRetriedCreateWithTheSameIdempotencyKeyReturnsTheFirstResult() {
+        Api keyed = partner.withHeader("Idempotency-Key", "order-42");
+        long head = headSeq(partner);
+        Api.Response first = keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+                .expect(201);
+        Api.Response retry = keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+                .expect(201);
+        assertThat(retry.json()).isEqualTo(first.json());
+        assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(headSeq(partner)).isEqualTo(head + 1);
+
+        Api.Response different = keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "other")));
+        assertThat(different.status()).isEqualTo(422);
+        assertThat(different.errorCode()).isEqualTo("idempotency_key_reused");
+    }
+
+    @Test
+    void permissionsLimitWhatAnIntegrationMayReadAndWrite() {
+        JsonNode integration = server.createIntegration("reader", List.of("customers"), List.of(), List.of("*"));
+        Api reader = server.api(server.connect(integration.get("id").asText(), "hotel-a").get("accessToken").asText());
+        assertThat(reader.get("/api/v1/collections/customers/records").status()).isEqualTo(200);
+        assertThat(reader.get("/api/v1/collections/reservations/records").status()).isEqualTo(403);
+        Api.Response write = reader.post("/api/v1/collections/customers/records", Map.of("data", Map.of()));
+        assertThat(write.status()).isEqualTo(403);
+        assertThat(write.errorCode()).isEqualTo("forbidden");
+        assertThat(reader.get("/api/v1/collections/unknown/records").status()).isEqualTo(404);
+    }
+
+    @Test
+    void theAdminKeyActsForTheTenantNamedInTheHeader() {
+        String id = create(Map.of("state", "confirmed")).get("id").asText();
+        assertThat(server.adminFor("hotel-a").get("/api/v1/collections/reservations/records/" + id).status()).isEqualTo(200);
+        assertThat(server.adminFor("hotel-b").get("/api/v1/collections/reservations/records/" + id).status()).isEqualTo(404);
+        assertThat(server.admin.get("/api/v1/collections/reservations/records/" + id).errorCode()).isEqualTo("missing_tenant");
+        assertThat(server.adminFor("no-such-hotel").get("/api/v1/collections/reservations/records").status()).isEqualTo(404);
+    }
+
+    @Test
+    void malformedRecordIdsAreNotFound() {
+        assertThat(partner.get("/api/v1/collections/reservations/records/rec_nope").status()).isEqualTo(404);
+        assertThat(partner.get("/api/v1/collections/reservations/records/%27%20OR%201%3D1%20--").status()).isEqualTo(404);
+    }
+}

@@ -1,0 +1,109 @@
+package dev.switchboard.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.Switchboard;
+import dev.switchboard.config.Config;
+import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.config.DatabaseUrl;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** The real server on port 0, against its own test database, with a known admin key. */
+public final class TestServer implements AutoCloseable {
+    public static final String ADMIN_KEY = "sb_admin_test-admin-key-0123456789abcdef";
+
+    private final Switchboard switchboard;
+    private final DatabaseUrl database;
+    public final Api admin;
+
+    private TestServer(Switchboard switchboard, DatabaseUrl database) {
+        this.switchboard = switchboard;
+        this.database = database;
+        this.admin = api(ADMIN_KEY);
+    }
+
+    public static TestServer start() {
+        return start(TestDatabase.create(), Map.of(), InstantSource.system());
+    }
+
+    public static TestServer start(Map<String, String> env) {
+        return start(TestDatabase.create(), env, InstantSource.system());
+    }
+
+    /** A server on the given database: a second node, or a restart. */
+    public static TestServer start(DatabaseUrl database, Map<String, String> extraEnv, InstantSource clock) {
+        Map<String, String> env = new HashMap<>();
+        env.put("SWITCHBOARD_DATABASE_URL", database.jdbcUrl());
+        env.put("SWITCHBOARD_ADMIN_KEY", ADMIN_KEY);
+        env.put("SWITCHBOARD_PORT", "0");
+        env.put("SWITCHBOARD_HOST", "127.0.0.1");
+        env.put("SWITCHBOARD_DATABASE_POOL_SIZE", "8");
+        env.putAll(extraEnv);
+        Config config = ConfigLoader.load(Optional.<Path>empty(), env);
+        Switchboard switchboard = new Switchboard(config, clock, key -> {}).start();
+        return new TestServer(switchboard, database);
+    }
+
+    public DatabaseUrl database() {
+        return database;
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + switchboard.port();
+    }
+
+    public Switchboard switchboard() {
+        return switchboard;
+    }
+
+    public Api api(String token) {
+        return new Api(baseUrl(), token, null);
+    }
+
+    /** The admin key acting for a tenant. */
+    public Api adminFor(String tenantId) {
+        return new Api(baseUrl(), ADMIN_KEY, tenantId);
+    }
+
+    /** Creates a tenant, returning its id. */
+    public String createTenant(String id) {
+        return admin.post("/api/v1/tenants", Map.of("id", id, "name", id)).expect(201).json().get("id").asText();
+    }
+
+    public void createCollection(String name, Object... fieldsAndSchema) {
+        Map<String, Object> body = new HashMap<>();
+        body.put("name", name);
+        for (int i = 0; i + 1 < fieldsAndSchema.length; i += 2) {
+            body.put((String) fieldsAndSchema[i], fieldsAndSchema[i + 1]);
+        }
+        admin.post("/api/v1/collections", body).expect(201);
+    }
+
+    /** An integration with the given permissions and event types; returns its JSON (with clientKey). */
+    public JsonNode createIntegration(String name, java.util.List<String> read, java.util.List<String> write,
+                                      java.util.List<String> eventTypes) {
+        return admin.post("/api/v1/integrations", Map.of("name", name,
+                "permissions", Map.of("read", read, "write", write), "eventTypes", eventTypes)).expect(201).json();
+    }
+
+    /** Connects an integration to a tenant; returns the connection JSON (with accessToken). */
+    public JsonNode connect(String integrationId, String tenantId) {
+        return admin.post("/api/v1/integrations/" + integrationId + "/connections", Map.of("tenantId", tenantId))
+                .expect(201).json();
+    }
+
+    /** A partner's access token with full rights on one tenant. */
+    public String partnerToken(String tenantId) {
+        JsonNode integration = createIntegration("partner-" + tenantId + "-" + System.nanoTime(),
+                java.util.List.of("*"), java.util.List.of("*"), java.util.List.of("*"));
+        return connect(integration.get("id").asText(), tenantId).get("accessToken").asText();
+    }
+
+    @Override
+    public void close() {
+        switchboard.close();
+    }
+}
