@@ -1,0 +1,95 @@
+package dev.switchboard.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsApplyWhenNothingIsSet() {
+        Config config = ConfigLoader.load(Optional.empty(), Map.of());
+        assertThat(config.port()).isEqualTo(8080);
+        assertThat(config.databaseUrl()).isEmpty();
+        assertThat(config.maxBodyBytes()).isEqualTo(1024 * 1024);
+        assertThat(config.rateLimitRequests()).isEqualTo(200);
+        assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.eventsRetention()).isEqualTo(Duration.ofDays(7));
+        assertThat(config.dataDir()).isEqualTo(Path.of("data").toAbsolutePath());
+    }
+
+    @Test
+    void theEnvironmentOverridesTheFileWhichOverridesTheDefaults() throws IOException {
+        Path file = dir.resolve("switchboard.yaml");
+        Files.writeString(file, """
+                server:
+                  port: 9000
+                rateLimit:
+                  requests: 50
+                  window: 500ms
+                collections:
+                  - name: reservations
+                    eventFields: [state]
+                    schema: {type: object}
+                """);
+        Config config = ConfigLoader.load(Optional.of(file), Map.of("SWITCHBOARD_PORT", "9100"));
+        assertThat(config.port()).isEqualTo(9100);
+        assertThat(config.rateLimitRequests()).isEqualTo(50);
+        assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofMillis(500));
+        assertThat(config.collections()).singleElement().satisfies(c -> {
+            assertThat(c.name()).isEqualTo("reservations");
+            assertThat(c.eventFields()).containsExactly("state");
+            assertThat(c.schema().get("type").asText()).isEqualTo("object");
+        });
+    }
+
+    @Test
+    void badValuesFailNamingTheSetting() {
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_PORT", "80x")))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("SWITCHBOARD_PORT (server.port)");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_WINDOW", "30 seconds")))
+                .hasMessageContaining("SWITCHBOARD_RATE_LIMIT_WINDOW").hasMessageContaining("not a duration");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", "mysql://x")))
+                .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMIN_KEY", "short")))
+                .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY").hasMessageNotContaining("short");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMN_KEY", "x")))
+                .hasMessageContaining("SWITCHBOARD_ADMN_KEY is not a Switchboard setting");
+    }
+
+    @Test
+    void unknownFileSettingsFailNamingThem() throws IOException {
+        Path file = dir.resolve("switchboard.yaml");
+        Files.writeString(file, "server:\n  prot: 1\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(file), Map.of()))
+                .hasMessageContaining("'server.prot' is not a Switchboard setting");
+    }
+
+    @Test
+    void libpqStyleDatabaseUrlsBecomeJdbcUrls() {
+        DatabaseUrl url = DatabaseUrl.parse("postgresql://sb:p%40ss@db.internal:5433/switchboard?sslmode=require");
+        assertThat(url.jdbcUrl()).isEqualTo("jdbc:postgresql://db.internal:5433/switchboard?sslmode=require");
+        assertThat(url.user()).isEqualTo("sb");
+        assertThat(url.password()).isEqualTo("p@ss");
+        assertThat(url.toString()).doesNotContain("p@ss");
+    }
+
+    @Test
+    void durationsAreWrittenWithAUnit() {
+        assertThat(Durations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(Durations.parse("24h")).isEqualTo(Duration.ofHours(24));
+        assertThat(Durations.parse("7d")).isEqualTo(Duration.ofDays(7));
+        assertThatThrownBy(() -> Durations.parse("5")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Durations.format(Duration.ofMinutes(5))).isEqualTo("5m");
+    }
+}

@@ -1,0 +1,33 @@
+package dev.switchboard.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class EventTypesTest {
+    @Test
+    void patternsMatchExactTypesPrefixesAndEverything() {
+        assertThat(EventTypes.matches("*", "reservations.created")).isTrue();
+        assertThat(EventTypes.matches("reservations.*", "reservations.created")).isTrue();
+        assertThat(EventTypes.matches("reservations.*", "reservations_archive.created")).isFalse();
+        assertThat(EventTypes.matches("reservations.created", "reservations.created")).isTrue();
+        assertThat(EventTypes.matches("reservations.created", "reservations.updated")).isFalse();
+    }
+
+    @Test
+    void onlyWellFormedTypesAndPatternsAreAccepted() {
+        assertThat(EventTypes.isType("device.command")).isTrue();
+        assertThat(EventTypes.isType("Device.Command")).isFalse();
+        assertThat(EventTypes.isType("a..b")).isFalse();
+        assertThat(EventTypes.isPattern("reservations.*")).isTrue();
+        assertThat(EventTypes.isPattern("*.created")).isFalse();
+        assertThat(EventTypes.isPattern("reservations.**")).isFalse();
+        assertThat(EventTypes.isPattern("%")).isFalse();
+    }
+
+    @Test
+    void likePatternsEscapeUnderscores() {
+        assertThat(EventTypes.toLike("order_lines.*")).isEqualTo("order\\_lines.%");
+        assertThat(EventTypes.toLike("*")).isEqualTo("%");
+    }
+}
