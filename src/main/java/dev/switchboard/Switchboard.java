@@ -123,6 +123,10 @@ public final class Switchboard implements AutoCloseable {
         return http.port();
     }
 
+    public List<String> routes() {
+        return http.routes();
+    }
+
     public Database database() {
         return database;
     }

@@ -10,6 +10,8 @@ import dev.switchboard.store.Permissions;
 import dev.switchboard.store.Tenant;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Problem;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.support.Json;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
@@ -92,25 +94,23 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
         Permissions permissions = permissions(body, true);
         List<String> eventTypes = eventTypes(body, true);
         IntegrationStore.Created created = integrations.create(name, permissions, eventTypes);
-        Map<String, Object> response = integrationJson(created.integration());
-        response.put("clientKey", created.clientKey());
-        ctx.status(201).json(response);
+        ctx.status(201).json(withSecret(created.integration(), "clientKey", created.clientKey()));
     }
 
     private void listIntegrations(Context ctx) {
         auth.requireAdmin(ctx);
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<Integration> page = integrations.list(ctx.queryParam("cursor"), limit);
-        ctx.json(page(Map.of("integrations", page.stream().map(AdminRoutes::integrationJson).toList()),
+        ctx.json(page(Map.of("integrations", page),
                 page.size() == limit ? page.getLast().id() : null));
     }
 
     private void getIntegration(Context ctx) {
         String id = ctx.pathParam("integrationId");
         switch (auth.authenticate(ctx)) {
-            case Authenticator.Admin admin -> ctx.json(integrationJson(integrations.get(id)));
+            case Authenticator.Admin admin -> ctx.json(integrations.get(id));
             case Authenticator.Client client when client.integration().id().equals(id) ->
-                    ctx.json(integrationJson(client.integration()));
+                    ctx.json(client.integration());
             default -> throw Problem.forbidden("only the admin key or this integration's client key may read it");
         }
     }
@@ -121,7 +121,7 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
         Integration updated = integrations.update(ctx.pathParam("integrationId"), body.string("name", 200),
                 permissions(body, false), eventTypes(body, false));
         auth.onControl("integration:" + updated.pk());
-        ctx.json(integrationJson(updated));
+        ctx.json(updated);
     }
 
     private void connect(Context ctx) {
@@ -132,7 +132,7 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
         Tenant tenant = tenants.find(tenantId)
                 .orElseThrow(() -> Problem.invalidField("tenantId", "no tenant '" + tenantId + "'"));
         ConnectionStore.WithToken created = connections.create(integration, tenant);
-        ctx.status(201).json(withToken(created));
+        ctx.status(201).json(withSecret(created.connection(), "accessToken", created.accessToken()));
     }
 
     private void setEnabled(Context ctx, boolean enabled) {
@@ -146,7 +146,7 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
         auth.requireAdmin(ctx);
         ConnectionStore.WithToken rotated = connections.rotateToken(ctx.pathParam("connectionId"));
         auth.onControl("connection:" + rotated.connection().pk());
-        ctx.json(withToken(rotated));
+        ctx.json(withSecret(rotated.connection(), "accessToken", rotated.accessToken()));
     }
 
     private void deleteConnection(Context ctx) {
@@ -211,27 +211,10 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
         return List.copyOf(new java.util.LinkedHashSet<>(types));
     }
 
-    static Map<String, Object> integrationJson(Integration i) {
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("id", i.id());
-        json.put("name", i.name());
-        json.put("permissions", i.permissions());
-        json.put("eventTypes", i.eventTypes());
-        json.put("createdAt", i.createdAt());
-        json.put("updatedAt", i.updatedAt());
-        return json;
-    }
-
-    private static Map<String, Object> withToken(ConnectionStore.WithToken w) {
-        Map<String, Object> json = new LinkedHashMap<>();
-        var c = w.connection();
-        json.put("id", c.id());
-        json.put("integrationId", c.integrationId());
-        json.put("tenantId", c.tenantId());
-        json.put("state", c.state());
-        json.put("createdAt", c.createdAt());
-        json.put("updatedAt", c.updatedAt());
-        json.put("accessToken", w.accessToken());
+    /** A created object's JSON with the secret that is shown this once. */
+    private static ObjectNode withSecret(Object created, String field, String secret) {
+        ObjectNode json = Json.MAPPER.valueToTree(created);
+        json.put(field, secret);
         return json;
     }
 

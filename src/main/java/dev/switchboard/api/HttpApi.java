@@ -130,8 +130,14 @@ public final class HttpApi implements AutoCloseable {
         return app.port();
     }
 
-    public Javalin javalin() {
-        return app;
+    /** Every route the server answers, as "METHOD /path" (the OpenAPI test compares them with the document). */
+    public List<String> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .map(e -> e.endpoint)
+                .filter(e -> e.method.isHttpMethod())
+                .map(e -> e.method.name() + " " + e.path)
+                .sorted()
+                .toList();
     }
 
     @Override

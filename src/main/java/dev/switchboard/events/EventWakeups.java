@@ -56,6 +56,8 @@ public final class EventWakeups implements AutoCloseable {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> controlListeners = new CopyOnWriteArrayList<>();
     private final Map<Long, Long> pending = new ConcurrentHashMap<>();
+    /** When the oldest commit not yet announced to other nodes happened (0: none waiting). */
+    private final java.util.concurrent.atomic.AtomicLong pendingSince = new java.util.concurrent.atomic.AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition pendingChanged = lock.newCondition();
     private final Timer remoteLag;
@@ -69,7 +71,7 @@ public final class EventWakeups implements AutoCloseable {
         this.database = database;
         this.nodeId = nodeId;
         this.remoteLag = Timer.builder("switchboard.events.wakeup.lag")
-                .description("Time from an append's commit on another node to its wake-up here (event-log lag)")
+                .description("Time from the oldest commit in a NOTIFY batch on another node to its wake-up here")
                 .publishPercentiles(0.5, 0.99)
                 .register(meters);
         this.notifyFailures = Counter.builder("switchboard.events.notify.failures")
@@ -103,6 +105,7 @@ public final class EventWakeups implements AutoCloseable {
     /** Called after a commit: wakes this node's readers now and the other nodes' shortly. */
     public void published(long streamPk, long seq) {
         deliver(streamPk, seq);
+        pendingSince.compareAndSet(0, System.currentTimeMillis());
         pending.merge(streamPk, seq, Math::max);
         lock.lock();
         try {
@@ -169,6 +172,7 @@ public final class EventWakeups implements AutoCloseable {
 
     private void sendPending() throws SQLException {
         StringBuilder payload = new StringBuilder();
+        long since = pendingSince.getAndSet(0);
         try (Connection c = database.dataSource().getConnection()) {
             for (Long stream : List.copyOf(pending.keySet())) {
                 Long seq = pending.remove(stream);
@@ -179,7 +183,7 @@ public final class EventWakeups implements AutoCloseable {
                     notify(c, payload);
                     payload.setLength(0);
                 }
-                payload.append(payload.isEmpty() ? nodeId + "|" + System.currentTimeMillis() + "|" : ",")
+                payload.append(payload.isEmpty() ? nodeId + "|" + since + "|" : ",")
                         .append(stream).append(':').append(seq);
             }
             if (!payload.isEmpty()) {
@@ -244,8 +248,10 @@ public final class EventWakeups implements AutoCloseable {
         if (parts.length != 3 || parts[0].equals(nodeId)) {
             return; // this node woke its own readers at commit
         }
-        long sentAt = Long.parseLong(parts[1]);
-        remoteLag.record(Math.max(0, System.currentTimeMillis() - sentAt), TimeUnit.MILLISECONDS);
+        long committedAt = Long.parseLong(parts[1]);
+        if (committedAt > 0) {
+            remoteLag.record(Math.max(0, System.currentTimeMillis() - committedAt), TimeUnit.MILLISECONDS);
+        }
         for (String entry : parts[2].split(",")) {
             int colon = entry.indexOf(':');
             deliver(Long.parseLong(entry.substring(0, colon)), Long.parseLong(entry.substring(colon + 1)));

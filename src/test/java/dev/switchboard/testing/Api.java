@@ -20,6 +20,11 @@ public final class Api {
     private final String tenant;
     private final Map<String, String> headers;
 
+    /** A client for any running server. */
+    public static Api of(String baseUrl, String token) {
+        return new Api(baseUrl, token, null);
+    }
+
     Api(String baseUrl, String token, String tenant) {
         this(baseUrl, token, tenant, Map.of());
     }
