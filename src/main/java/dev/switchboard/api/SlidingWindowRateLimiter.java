@@ -8,8 +8,8 @@ import java.util.OptionalLong;
 
 /**
  * At most {@code limit} requests per key in any window of {@code window}: an exact sliding window,
- * kept as a ring of the last {@code limit} request times per key. A request is allowed when the
- * oldest of those is older than the window; otherwise the answer says how long until it will be.
+ * kept as the times of the key's requests inside the window. A request is allowed while fewer than
+ * {@code limit} are; otherwise the answer says how long until the oldest leaves the window.
  * (Bucket4j's token buckets refill gradually; the contract here is a sliding window, which this is.)
  * Limits are per node: several nodes behind a load balancer each allow the full rate.
  */
@@ -40,27 +40,38 @@ public final class SlidingWindowRateLimiter {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
+    /**
+     * The times of a key's requests still inside the window, oldest first, in a circular buffer that
+     * grows only as far as requests actually arrive: memory follows traffic, not the configured limit.
+     */
     private static final class Ring {
-        private final long[] times;
-        private int next;
+        private final int limit;
+        private long[] times = new long[8];
+        private int head;
         private int size;
 
         Ring(int limit) {
-            this.times = new long[limit];
+            this.limit = limit;
         }
 
         synchronized OptionalLong acquire(long now, long window) {
-            if (size == times.length) {
-                long oldest = times[next];
-                long waitNanos = oldest + window - now;
-                if (waitNanos > 0) {
-                    return OptionalLong.of(waitNanos);
-                }
-            } else {
-                size++;
+            while (size > 0 && times[head] + window <= now) {
+                head = (head + 1) % times.length;
+                size--;
             }
-            times[next] = now;
-            next = (next + 1) % times.length;
+            if (size >= limit) {
+                return OptionalLong.of(times[head] + window - now);
+            }
+            if (size == times.length) {
+                long[] grown = new long[Math.min(limit, times.length * 2)];
+                for (int i = 0; i < size; i++) {
+                    grown[i] = times[(head + i) % times.length];
+                }
+                times = grown;
+                head = 0;
+            }
+            times[(head + size) % times.length] = now;
+            size++;
             return OptionalLong.empty();
         }
     }
