@@ -24,15 +24,12 @@ public record Config(
         Duration eventsRetention,
         Duration eventsMaxWait,
         String logFormat,
-        List<CollectionDefinition> collections) {
+        List<CollectionDefinition> collections,
+        WebhookSettings webhooks,
+        WebSocketSettings websockets) {
 
     public Config {
         collections = List.copyOf(collections);
     }
 
-    /** The same configuration listening on another port (tests and benchmarks use port 0). */
-    public Config withPort(int newPort) {
-        return new Config(host, newPort, dataDir, databaseUrl, databasePoolSize, adminKey, secretKey, maxBodyBytes,
-                rateLimitRequests, rateLimitWindow, eventsRetention, eventsMaxWait, logFormat, collections);
-    }
 }

@@ -45,6 +45,19 @@ public final class ConfigLoader {
         SETTINGS.put("events.retention", "SWITCHBOARD_EVENTS_RETENTION");
         SETTINGS.put("events.maxWait", "SWITCHBOARD_EVENTS_MAX_WAIT");
         SETTINGS.put("log.format", "SWITCHBOARD_LOG_FORMAT");
+        SETTINGS.put("webhooks.allowPrivateAddresses", "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES");
+        SETTINGS.put("webhooks.retryDelays", "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS");
+        SETTINGS.put("webhooks.timeout", "SWITCHBOARD_WEBHOOKS_TIMEOUT");
+        SETTINGS.put("webhooks.disableAfter", "SWITCHBOARD_WEBHOOKS_DISABLE_AFTER");
+        SETTINGS.put("webhooks.secretGracePeriod", "SWITCHBOARD_WEBHOOKS_SECRET_GRACE_PERIOD");
+        SETTINGS.put("webhooks.leaseTime", "SWITCHBOARD_WEBHOOKS_LEASE_TIME");
+        SETTINGS.put("webhooks.concurrency", "SWITCHBOARD_WEBHOOKS_CONCURRENCY");
+        SETTINGS.put("webhooks.endpointConcurrency", "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY");
+        SETTINGS.put("webhooks.maxRetryAfter", "SWITCHBOARD_WEBHOOKS_MAX_RETRY_AFTER");
+        SETTINGS.put("websockets.pingInterval", "SWITCHBOARD_WEBSOCKETS_PING_INTERVAL");
+        SETTINGS.put("websockets.pingTimeout", "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT");
+        SETTINGS.put("websockets.queueSize", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE");
+        SETTINGS.put("websockets.maxMessageSize", "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE");
     }
 
     private ConfigLoader() {}
@@ -108,6 +121,11 @@ public final class ConfigLoader {
                 value.forEach(collections::add);
             } else if (value.isObject()) {
                 merge(value, path + ".", values, collections, source);
+            } else if (value.isArray() && SETTINGS.containsKey(path)) {
+                // A list (retryDelays: [1m, 5m]) is the same as its comma-separated form.
+                List<String> items = new ArrayList<>();
+                value.forEach(item -> items.add(item.asText()));
+                values.put(path, String.join(",", items));
             } else if (SETTINGS.containsKey(path)) {
                 values.put(path, value.isNull() ? "" : value.asText());
             } else {
@@ -149,7 +167,68 @@ public final class ConfigLoader {
             collections.add(collection(collectionNodes.get(i), "collections[" + i + "]"));
         }
         return new Config(host, port, Path.of(dataDir).toAbsolutePath().normalize(), databaseUrl, poolSize, adminKey,
-                secretKey, maxBody, requests, window, retention, maxWait, logFormat, collections);
+                secretKey, maxBody, requests, window, retention, maxWait, logFormat, collections, webhooks(r),
+                websockets(r));
+    }
+
+    private static WebhookSettings webhooks(Reader r) {
+        boolean allowPrivate = r.get("webhooks.allowPrivateAddresses", ConfigLoader::parseBoolean);
+        List<Duration> delays = r.get("webhooks.retryDelays", ConfigLoader::parseDurations);
+        r.check("webhooks.retryDelays", delays.size() <= 20, "at most 20 delays");
+        Duration timeout = r.get("webhooks.timeout", Durations::parse);
+        r.check("webhooks.timeout", between(timeout, Duration.ofMillis(100), Duration.ofMinutes(2)), "must be between 100ms and 2m");
+        Duration disableAfter = r.get("webhooks.disableAfter", Durations::parse);
+        r.check("webhooks.disableAfter", !disableAfter.isZero(), "must be longer than 0");
+        Duration grace = r.get("webhooks.secretGracePeriod", Durations::parse);
+        Duration lease = r.get("webhooks.leaseTime", Durations::parse);
+        r.check("webhooks.leaseTime", lease.compareTo(timeout.multipliedBy(2)) > 0,
+                "must be more than twice webhooks.timeout, so a lease outlives the request it covers");
+        int concurrency = r.get("webhooks.concurrency", Integer::parseInt);
+        r.check("webhooks.concurrency", concurrency >= 1 && concurrency <= 10_000, "must be between 1 and 10000");
+        int endpointConcurrency = r.get("webhooks.endpointConcurrency", Integer::parseInt);
+        r.check("webhooks.endpointConcurrency", endpointConcurrency >= 1 && endpointConcurrency <= concurrency,
+                "must be between 1 and webhooks.concurrency");
+        Duration maxRetryAfter = r.get("webhooks.maxRetryAfter", Durations::parse);
+        return new WebhookSettings(allowPrivate, delays, timeout, disableAfter, grace, lease, concurrency,
+                endpointConcurrency, maxRetryAfter);
+    }
+
+    private static WebSocketSettings websockets(Reader r) {
+        Duration pingInterval = r.get("websockets.pingInterval", Durations::parse);
+        r.check("websockets.pingInterval", between(pingInterval, Duration.ofMillis(100), Duration.ofMinutes(10)),
+                "must be between 100ms and 10m");
+        Duration pingTimeout = r.get("websockets.pingTimeout", Durations::parse);
+        r.check("websockets.pingTimeout", !pingTimeout.isZero(), "must be longer than 0");
+        long queue = r.get("websockets.queueSize", ConfigLoader::parseSize);
+        r.check("websockets.queueSize", queue >= 16 * 1024, "must be at least 16KiB");
+        long maxMessage = r.get("websockets.maxMessageSize", ConfigLoader::parseSize);
+        r.check("websockets.maxMessageSize", maxMessage >= 1024 && maxMessage <= 16 * 1024 * 1024,
+                "must be between 1KiB and 16MiB");
+        return new WebSocketSettings(pingInterval, pingTimeout, queue, (int) maxMessage);
+    }
+
+    private static boolean between(Duration d, Duration min, Duration max) {
+        return d.compareTo(min) >= 0 && d.compareTo(max) <= 0;
+    }
+
+    static boolean parseBoolean(String text) {
+        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("'" + text + "' is not true or false");
+        };
+    }
+
+    /** Comma-separated durations ({@code 1m,5m}); empty means none. */
+    static List<Duration> parseDurations(String text) {
+        if (text.isBlank()) {
+            return List.of();
+        }
+        List<Duration> all = new ArrayList<>();
+        for (String part : text.split(",")) {
+            all.add(Durations.parse(part));
+        }
+        return all;
     }
 
     private static CollectionDefinition collection(JsonNode node, String where) {

@@ -26,6 +26,28 @@ class ConfigLoaderTest {
         assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.eventsRetention()).isEqualTo(Duration.ofDays(7));
         assertThat(config.dataDir()).isEqualTo(Path.of("data").toAbsolutePath());
+        assertThat(config.webhooks().allowPrivateAddresses()).isFalse();
+        assertThat(config.webhooks().retryDelays()).containsExactly(Duration.ofMinutes(1), Duration.ofMinutes(5));
+        assertThat(config.webhooks().maxAttempts()).isEqualTo(3);
+        assertThat(config.webhooks().timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.websockets().pingInterval()).isEqualTo(Duration.ofSeconds(25));
+        assertThat(config.websockets().queueBytes()).isEqualTo(1024 * 1024);
+        assertThat(config.websockets().maxMessageBytes()).isEqualTo(64 * 1024);
+    }
+
+    @Test
+    void retryDelaysAreACommaSeparatedListOrAYamlList() throws IOException {
+        Path file = dir.resolve("switchboard.yaml");
+        Files.writeString(file, "webhooks:\n  retryDelays: [10s, 1m, 1h]\n");
+        assertThat(ConfigLoader.load(Optional.of(file), Map.of()).webhooks().retryDelays())
+                .containsExactly(Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofHours(1));
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "")).webhooks()
+                .maxAttempts()).isEqualTo(1);
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "1m,soon")))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
+                Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "yes")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not true or false");
     }
 
     @Test

@@ -1,0 +1,10 @@
+package dev.switchboard.config;
+
+import java.time.Duration;
+
+/**
+ * WebSocket connections: how often the server pings, how long it waits for the answer before it
+ * closes the connection, how many bytes may wait to be sent to one client before it is disconnected
+ * as a slow consumer, and the largest message a client may send.
+ */
+public record WebSocketSettings(Duration pingInterval, Duration pingTimeout, long queueBytes, int maxMessageBytes) {}

@@ -1,0 +1,31 @@
+package dev.switchboard.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How webhooks are delivered: which addresses may be called, how long an attempt may take, the
+ * delays between attempts (their count plus one is the number of attempts before a message is
+ * abandoned), when a continuously failing endpoint is disabled, how long a rotated signing secret
+ * keeps signing, how long a node holds a stream, and how many requests a node sends at once.
+ */
+public record WebhookSettings(
+        boolean allowPrivateAddresses,
+        List<Duration> retryDelays,
+        Duration timeout,
+        Duration disableAfter,
+        Duration secretGracePeriod,
+        Duration leaseTime,
+        int concurrency,
+        int endpointConcurrency,
+        Duration maxRetryAfter) {
+
+    public WebhookSettings {
+        retryDelays = List.copyOf(retryDelays);
+    }
+
+    /** Attempts a message gets before it is abandoned. */
+    public int maxAttempts() {
+        return retryDelays.size() + 1;
+    }
+}
