@@ -7,6 +7,7 @@ import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
 import dev.switchboard.api.RecordRoutes;
 import dev.switchboard.api.SlidingWindowRateLimiter;
+import dev.switchboard.api.WebhookRoutes;
 import dev.switchboard.config.Config;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
@@ -21,6 +22,8 @@ import dev.switchboard.store.Settings;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
+import dev.switchboard.webhooks.EndpointStore;
+import dev.switchboard.webhooks.WebhookDispatcher;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -37,7 +40,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The composition root: builds every part of a Switchboard node by hand, in the order data flows
- * (database → stores and event log → HTTP edge), and closes them in reverse.
+ * (database → stores and event log → webhook delivery → HTTP edge), and closes them in reverse.
  */
 public final class Switchboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Switchboard.class);
@@ -76,7 +79,8 @@ public final class Switchboard implements AutoCloseable {
             byte[] adminKeyHash = settings.adminKeyHash(config, adminKeyAnnouncer);
             SecretBox secrets = settings.secretBox(config);
 
-            EventWakeups wakeups = new EventWakeups(database, Ids.newId("node"), meters);
+            String nodeId = Ids.newId("node");
+            EventWakeups wakeups = new EventWakeups(database, nodeId, meters);
             closeables.push(wakeups);
             StreamWaiters waiters = new StreamWaiters();
             wakeups.addListener(waiters);
@@ -97,7 +101,15 @@ public final class Switchboard implements AutoCloseable {
                     collections.reload();
                 }
             });
+
+            EndpointStore endpoints = new EndpointStore(database.dataSource(), secrets);
+            WebhookDispatcher webhooks = new WebhookDispatcher(database.dataSource(), config.webhooks(), nodeId, endpoints,
+                    eventLog, secrets, clock, meters);
+            closeables.push(webhooks);
+            wakeups.addListener(webhooks);
+            wakeups.addControlListener(webhooks::onControl);
             wakeups.start();
+            webhooks.start();
 
             Retention retention = new Retention(database.dataSource(), config.eventsRetention(), clock, meters);
             closeables.push(retention);
@@ -107,7 +119,8 @@ public final class Switchboard implements AutoCloseable {
                     new OperationsRoutes(database, meters),
                     new AdminRoutes(auth, tenants, integrations, connections, collections),
                     new RecordRoutes(auth, collections, records),
-                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock)));
+                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock),
+                    new WebhookRoutes(auth, integrations, tenants, endpoints, webhooks.messages(), config.webhooks(), clock)));
             closeables.push(http);
             http.start();
             log.info("Switchboard is ready on http://{}:{} ({}), started in {} ms", config.host(), http.port(),

@@ -55,12 +55,40 @@ public final class EventLog {
     /**
      * Reads up to {@code limit} events after {@code after} ({@code null}: from the oldest retained).
      * {@code next} is the last event returned, or the stream's head when the page is not full, so a
-     * reader with a narrow filter moves past events it does not see.
+     * reader with a narrow filter moves past events it does not see. A position older than the
+     * retention is refused (410), so the reader knows it missed events.
      */
     public Page read(long streamPk, Long after, int limit, EventFilter filter) {
+        Slice slice = slice(streamPk, after == null ? 0 : after, limit, filter);
+        checkPosition(after, slice.first(), slice.head());
+        return slice.page(after == null ? 0 : after, limit);
+    }
+
+    /**
+     * Reads like {@link #read} for a reader that must go on whatever happened (a webhook stream): from
+     * a position older than the retention it reads from the oldest event kept, and says how many
+     * positions it had to pass over. Events carry their sealed secrets.
+     */
+    public Onward readOnward(long streamPk, long after, int limit, EventFilter filter) {
+        Slice slice = slice(streamPk, after, limit, filter); // the events after an expired position are the oldest kept
+        long from = Math.max(after, slice.first() - 1);
+        return new Onward(slice.page(from, limit), from - after);
+    }
+
+    /** A page, and how many expired positions were passed over to read it. */
+    public record Onward(Page page, long expired) {}
+
+    private record Slice(List<Event> events, long first, long head) {
+        Page page(long after, int limit) {
+            long next = events.size() == limit ? events.getLast().seq() : Math.max(head, after);
+            return new Page(events, next);
+        }
+    }
+
+    private Slice slice(long streamPk, long after, int limit, EventFilter filter) {
         List<Object> params = new ArrayList<>();
         StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
-        params.add(after == null ? 0L : after);
+        params.add(after);
         likeAny(where, params, filter.allowed());
         likeAny(where, params, filter.requested());
         if (filter.readableCollections() != null) {
@@ -70,29 +98,27 @@ public final class EventLog {
         params.add(limit);
         params.add(streamPk);
         String sql = "SELECT s.last_seq, (SELECT min(seq) FROM events WHERE stream_pk = s.pk) AS first_seq,"
-                + " e.id, e.seq, e.type, e.subject, e.time, e.data"
-                + " FROM streams s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data"
+                + " e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
+                + " FROM streams s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data, sealed"
                 + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true WHERE s.pk = ?";
         return Jdbc.withConnection(dataSource, c -> {
-                try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
-                    List<Event> events = new ArrayList<>();
-                    long head = 0;
-                    long first = 0;
-                    while (rs.next()) {
-                        head = rs.getLong("last_seq");
-                        first = rs.getLong("first_seq");
-                        if (rs.wasNull()) {
-                            first = head + 1; // nothing retained: the next event is the oldest
-                        }
-                        if (rs.getObject("seq") != null) {
-                            events.add(new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"),
-                                    rs.getString("type"), rs.getString("subject"), Jdbc.instant(rs, "time"),
-                                    rs.getString("data"), null));
-                        }
+            try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
+                List<Event> events = new ArrayList<>();
+                long head = 0;
+                long first = 0;
+                while (rs.next()) {
+                    head = rs.getLong("last_seq");
+                    first = rs.getLong("first_seq");
+                    if (rs.wasNull()) {
+                        first = head + 1; // nothing retained: the next event is the oldest
                     }
-                    checkPosition(after, first, head);
-                    long next = events.size() == limit ? events.getLast().seq() : Math.max(head, after == null ? 0 : after);
-                return new Page(events, next);
+                    if (rs.getObject("seq") != null) {
+                        events.add(new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"),
+                                rs.getString("type"), rs.getString("subject"), Jdbc.instant(rs, "time"),
+                                rs.getString("data"), rs.getBytes("sealed")));
+                    }
+                }
+                return new Slice(events, first, head);
             }
         });
     }

@@ -53,6 +53,22 @@ public final class EventTypes {
         return false;
     }
 
+    /** Whether some event type matches both patterns. */
+    public static boolean overlap(String a, String b) {
+        if (a.equals("*") || b.equals("*")) {
+            return true;
+        }
+        String pa = a.endsWith(".*") ? a.substring(0, a.length() - 1) : null; // "reservations." or null
+        String pb = b.endsWith(".*") ? b.substring(0, b.length() - 1) : null;
+        if (pa == null && pb == null) {
+            return a.equals(b);
+        }
+        if (pa != null && pb != null) {
+            return pa.startsWith(pb) || pb.startsWith(pa);
+        }
+        return pa != null ? b.startsWith(pa) : a.startsWith(pb);
+    }
+
     /** The SQL LIKE form of a pattern ({@code _} is a LIKE wildcard, so it is escaped). */
     static String toLike(String pattern) {
         String escaped = pattern.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%");

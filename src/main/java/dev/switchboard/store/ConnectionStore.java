@@ -54,9 +54,14 @@ public final class ConnectionStore {
         String id = Ids.newId("con");
         try {
             return change(integration.streamPk(), c -> {
+                lockIntegrationShared(c, integration.id());
                 long pk = Jdbc.one(c, "INSERT INTO connections (id, integration_pk, tenant_pk, token_hash, state)"
                                 + " VALUES (?, ?, ?, ?, 'enabled') RETURNING pk", rs -> rs.getLong(1), id,
                         integration.pk(), tenant.pk(), Tokens.hash(token)).orElseThrow();
+                // The tenant's events reach each of the integration's events webhooks from now on.
+                Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, connection_pk, position)"
+                        + " SELECT e.pk, s.pk, ?, s.last_seq FROM webhook_endpoints e JOIN streams s ON s.tenant_pk = ?"
+                        + " WHERE e.integration_pk = ? AND e.kind = 'events'", pk, tenant.pk(), integration.pk());
                 IntegrationConnection connection = load(c, pk);
                 return new Change<>(new WithToken(connection, token), "connection.created", connection, token);
             });
@@ -93,6 +98,8 @@ public final class ConnectionStore {
 
     public void delete(String id) {
         changeExisting(id, (c, current) -> {
+            // Its webhook streams go with it (ON DELETE CASCADE); an endpoint being created waits.
+            lockIntegrationShared(c, current.integrationId());
             Jdbc.update(c, "DELETE FROM connections WHERE pk = ?", current.pk());
             return new Change<>(current, "connection.deleted", current, null);
         });
@@ -179,6 +186,15 @@ public final class ConnectionStore {
         byte[] sealed = change.token() == null ? null : secrets.seal(change.token());
         return new NewEvent(Ids.newUuid(), change.type(), conn.id(), null,
                 clock.instant().truncatedTo(ChronoUnit.MICROS), Json.write(data), sealed);
+    }
+
+    /**
+     * Connection and webhook-endpoint changes of one integration take turns on the integration's row,
+     * so a connection created while an endpoint is created still gets that endpoint's delivery stream.
+     * Connections take the lock shared (they do not wait for each other), endpoints exclusively.
+     */
+    private static void lockIntegrationShared(Connection c, String integrationId) throws SQLException {
+        Jdbc.one(c, "SELECT pk FROM integrations WHERE id = ? FOR SHARE", rs -> rs.getLong(1), integrationId);
     }
 
     private static IntegrationConnection load(Connection c, long pk) throws SQLException {

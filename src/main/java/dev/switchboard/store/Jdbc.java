@@ -96,6 +96,7 @@ public final class Jdbc {
             case null -> ps.setObject(index, null);
             case Instant instant -> ps.setObject(index, instant.atOffset(ZoneOffset.UTC));
             case String[] strings -> ps.setArray(index, c.createArrayOf("text", strings));
+            case Long[] longs -> ps.setArray(index, c.createArrayOf("bigint", longs));
             case List<?> list -> ps.setArray(index, c.createArrayOf("text", list.toArray()));
             default -> ps.setObject(index, value);
         }

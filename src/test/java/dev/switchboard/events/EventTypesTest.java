@@ -30,4 +30,15 @@ class EventTypesTest {
         assertThat(EventTypes.toLike("order_lines.*")).isEqualTo("order\\_lines.%");
         assertThat(EventTypes.toLike("*")).isEqualTo("%");
     }
+
+    @Test
+    void patternsOverlapWhenSomeTypeMatchesBoth() {
+        assertThat(EventTypes.overlap("*", "device.command")).isTrue();
+        assertThat(EventTypes.overlap("reservations.*", "reservations.created")).isTrue();
+        assertThat(EventTypes.overlap("reservations.created", "reservations.*")).isTrue();
+        assertThat(EventTypes.overlap("reservations.*", "reservations.archive.*")).isTrue();
+        assertThat(EventTypes.overlap("reservations.*", "customers.*")).isFalse();
+        assertThat(EventTypes.overlap("reservations.*", "reservations_archive.created")).isFalse();
+        assertThat(EventTypes.overlap("reservations.created", "reservations.updated")).isFalse();
+    }
 }

@@ -1,0 +1,305 @@
+package dev.switchboard.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.config.Durations;
+import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.events.EventTypes;
+import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationStore;
+import dev.switchboard.store.Tenant;
+import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import dev.switchboard.webhooks.EndpointStore;
+import dev.switchboard.webhooks.WebhookEndpoint;
+import dev.switchboard.webhooks.WebhookMessage;
+import dev.switchboard.webhooks.WebhookMessages;
+import dev.switchboard.webhooks.WebhookUrl;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Webhook endpoints and their messages. An integration's client key manages its own endpoints (other
+ * integrations' are 404 to it); the admin key manages any, and {@code GET /api/v1/webhooks} shows the
+ * operator every configured endpoint.
+ */
+public final class WebhookRoutes implements HttpApi.RouteGroup {
+    private static final Set<String> STATUSES = Set.of("pending", "delivered", "failed");
+    private static final Duration MAX_RETRY_DELAY = Duration.ofDays(7);
+    private static final int MAX_RETRY_DELAYS = 20;
+
+    private final Authenticator auth;
+    private final IntegrationStore integrations;
+    private final TenantStore tenants;
+    private final EndpointStore endpoints;
+    private final WebhookMessages messages;
+    private final WebhookSettings settings;
+    private final InstantSource clock;
+
+    public WebhookRoutes(Authenticator auth, IntegrationStore integrations, TenantStore tenants, EndpointStore endpoints,
+                         WebhookMessages messages, WebhookSettings settings, InstantSource clock) {
+        this.auth = auth;
+        this.integrations = integrations;
+        this.tenants = tenants;
+        this.endpoints = endpoints;
+        this.messages = messages;
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/api/v1/webhooks", this::create);
+        routes.get("/api/v1/webhooks", this::list);
+        routes.get("/api/v1/webhooks/{webhookId}", ctx -> ctx.json(endpoint(ctx)));
+        routes.patch("/api/v1/webhooks/{webhookId}", this::update);
+        routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
+            endpoints.delete(endpoint(ctx));
+            ctx.status(204);
+        });
+        routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {
+            WebhookEndpoint endpoint = endpoint(ctx);
+            String secret = endpoints.rotateSecret(endpoint, settings.secretGracePeriod());
+            ObjectNode json = Json.MAPPER.valueToTree(endpoint);
+            json.put("secret", secret);
+            json.put("previousSecretsValidFor", Durations.format(settings.secretGracePeriod()));
+            ctx.json(json);
+        });
+        routes.get("/api/v1/webhooks/{webhookId}/messages", this::listMessages);
+        routes.get("/api/v1/webhooks/{webhookId}/messages/{messageId}", ctx -> {
+            WebhookEndpoint endpoint = endpoint(ctx);
+            String id = ctx.pathParam("messageId");
+            ctx.json(messages.get(endpoint, id).orElseThrow(() -> Problem.notFound("message '" + id + "'")));
+        });
+        routes.post("/api/v1/webhooks/{webhookId}/messages/{messageId}/retry", ctx -> {
+            WebhookEndpoint endpoint = endpoint(ctx);
+            ctx.status(202).json(messages.retry(endpoint, ctx.pathParam("messageId")));
+        });
+        routes.post("/api/v1/webhooks/{webhookId}/replay", this::replay);
+        routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
+            WebhookEndpoint endpoint = endpoint(ctx);
+            ctx.status(202).json(Map.of("messageId", messages.test(endpoint, clock)));
+        });
+    }
+
+    private void create(Context ctx) {
+        Authenticator.Principal principal = auth.authenticate(ctx);
+        JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "integrationId");
+        Integration integration = switch (principal) {
+            case Authenticator.Admin admin -> {
+                String id = body.requiredString("integrationId", 64);
+                yield integrations.find(id).orElseThrow(() -> Problem.invalidField("integrationId",
+                        "no integration '" + id + "'"));
+            }
+            case Authenticator.Client client -> {
+                String id = body.string("integrationId", 64);
+                if (id != null && !id.equals(client.integration().id())) {
+                    throw Problem.invalidField("integrationId", "a client key creates webhooks for its own integration only");
+                }
+                yield client.integration();
+            }
+            case Authenticator.Access access -> throw notForAccessTokens();
+        };
+        WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", settings.allowPrivateAddresses());
+        WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
+        List<String> eventTypes = eventTypes(body, kind, integration);
+        int batch = batchSize(body.node().get("maxBatchSize"));
+        List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
+        EndpointStore.Created created = endpoints.create(integration, url, kind,
+                eventTypes == null ? List.of("*") : eventTypes, batch, delays);
+        ObjectNode json = Json.MAPPER.valueToTree(created.endpoint());
+        json.put("secret", created.secret());
+        ctx.status(201).json(json);
+    }
+
+    private void list(Context ctx) {
+        Authenticator.Principal principal = auth.authenticate(ctx);
+        Long integrationPk = switch (principal) {
+            case Authenticator.Admin admin -> {
+                String id = ctx.queryParam("integrationId");
+                yield id == null || id.isBlank() ? null : integrations.find(id)
+                        .orElseThrow(() -> Problem.invalidField("integrationId", "no integration '" + id + "'")).pk();
+            }
+            case Authenticator.Client client -> client.integration().pk();
+            case Authenticator.Access access -> throw notForAccessTokens();
+        };
+        int limit = QueryParams.limit(ctx, 100, 1000);
+        List<WebhookEndpoint> page = endpoints.list(integrationPk, ctx.queryParam("cursor"), limit);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("webhooks", page);
+        json.put("cursor", page.size() == limit ? page.getLast().id() : null);
+        ctx.json(json);
+    }
+
+    private void update(Context ctx) {
+        WebhookEndpoint endpoint = endpoint(ctx);
+        JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state");
+        String kind = body.string("kind", 20);
+        if (kind != null && !kind.equals(endpoint.kind().name())) {
+            throw Problem.invalidField("kind", "cannot be changed; create another endpoint");
+        }
+        String urlText = body.string("url", 2048);
+        String url = urlText == null ? null : WebhookUrl.parse(urlText, "url", settings.allowPrivateAddresses()).toString();
+        Integration integration = integrations.get(endpoint.integrationId());
+        List<String> eventTypes = eventTypes(body, endpoint.kind(), integration);
+        Integer batch = body.has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;
+        boolean setDelays = body.node().has("retryDelays");
+        List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
+        String state = body.string("state", 20);
+        if (state != null && !state.equals("enabled") && !state.equals("disabled")) {
+            throw Problem.invalidField("state", "must be enabled or disabled");
+        }
+        ctx.json(endpoints.update(endpoint, new EndpointStore.Changes(url, eventTypes, batch, setDelays, delays, state)));
+    }
+
+    private void listMessages(Context ctx) {
+        WebhookEndpoint endpoint = endpoint(ctx);
+        String status = ctx.queryParam("status");
+        if (status != null && !STATUSES.contains(status)) {
+            throw Problem.invalidField("status", "must be pending, delivered or failed");
+        }
+        int limit = QueryParams.limit(ctx, 50, 500);
+        String cursor = ctx.queryParam("cursor");
+        List<WebhookMessage> page = messages.list(endpoint, status, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("messages", page);
+        json.put("cursor", page.size() == limit ? page.getLast().id() : null);
+        ctx.json(json);
+    }
+
+    private void replay(Context ctx) {
+        WebhookEndpoint endpoint = endpoint(ctx);
+        JsonBody body = JsonBody.of(ctx, "fromSeq", "since", "tenantId");
+        JsonNode from = body.node().get("fromSeq");
+        String sinceText = body.string("since", 64);
+        if ((from == null || from.isNull()) == (sinceText == null)) {
+            throw Problem.badRequest("invalid_field", "give exactly one of fromSeq (a position) or since (a time)");
+        }
+        Long fromSeq = null;
+        if (from != null && !from.isNull()) {
+            if (!from.canConvertToLong() || !from.isIntegralNumber() || from.asLong() < 1) {
+                throw Problem.invalidField("fromSeq", "must be a whole number of 1 or more");
+            }
+            fromSeq = from.asLong();
+        }
+        java.time.Instant since = null;
+        if (sinceText != null) {
+            try {
+                since = java.time.Instant.parse(sinceText);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw Problem.invalidField("since", "'" + sinceText + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
+            }
+        }
+        String tenantId = body.string("tenantId", 64);
+        Long tenantPk = null;
+        if (tenantId != null) {
+            if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle) {
+                throw Problem.invalidField("tenantId", "a lifecycle endpoint follows its integration's connection events,"
+                        + " not a tenant's");
+            }
+            tenantPk = tenants.find(tenantId).map(Tenant::pk)
+                    .orElseThrow(() -> Problem.invalidField("tenantId", "no tenant '" + tenantId + "'"));
+        }
+        int streams = messages.replay(endpoint, tenantPk, fromSeq, since);
+        ctx.status(202).json(Map.of("streams", streams));
+    }
+
+    /** The endpoint named in the path, if the caller may manage it: another integration's is 404, as if absent. */
+    private WebhookEndpoint endpoint(Context ctx) {
+        Authenticator.Principal principal = auth.authenticate(ctx);
+        if (principal instanceof Authenticator.Access) {
+            throw notForAccessTokens();
+        }
+        String id = ctx.pathParam("webhookId");
+        return endpoints.find(id)
+                .filter(e -> !(principal instanceof Authenticator.Client client)
+                        || client.integration().pk() == e.integrationPk())
+                .orElseThrow(() -> Problem.notFound("webhook '" + id + "'"));
+    }
+
+    private static Problem notForAccessTokens() {
+        return Problem.forbidden("webhooks are managed with the integration's client key or the admin key,"
+                + " not a connection's access token");
+    }
+
+    private static WebhookEndpoint.Kind kind(String text) {
+        if (text == null) {
+            return WebhookEndpoint.Kind.events;
+        }
+        try {
+            return WebhookEndpoint.Kind.valueOf(text);
+        } catch (IllegalArgumentException e) {
+            throw Problem.invalidField("kind", "must be events or lifecycle");
+        }
+    }
+
+    /**
+     * The endpoint's patterns, or null when not given. They can only narrow what the integration may
+     * receive, so a pattern that shares no type with the integration's is refused; lifecycle endpoints
+     * take {@code connection.*} patterns.
+     */
+    private static List<String> eventTypes(JsonBody body, WebhookEndpoint.Kind kind, Integration integration) {
+        List<String> types = body.stringList("eventTypes", 100);
+        if (types == null) {
+            return null;
+        }
+        if (types.isEmpty()) {
+            throw Problem.invalidField("eventTypes", "must name at least one pattern (* for everything)");
+        }
+        EventTypes.requirePatterns(types, "eventTypes");
+        List<String> allowed = kind == WebhookEndpoint.Kind.lifecycle ? List.of("connection.*") : integration.eventTypes();
+        for (int i = 0; i < types.size(); i++) {
+            String pattern = types.get(i);
+            if (allowed.stream().noneMatch(a -> EventTypes.overlap(a, pattern))) {
+                throw Problem.invalidField("eventTypes[" + i + "]", kind == WebhookEndpoint.Kind.lifecycle
+                        ? "'" + pattern + "' is not a lifecycle event pattern (connection.*, connection.created, …)"
+                        : "'" + pattern + "' matches none of the event types integration '" + integration.id()
+                                + "' may receive " + integration.eventTypes());
+            }
+        }
+        return List.copyOf(new LinkedHashSet<>(types));
+    }
+
+    private static int batchSize(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return WebhookEndpoint.DEFAULT_BATCH_SIZE;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1
+                || node.asInt() > WebhookEndpoint.MAX_BATCH_SIZE) {
+            throw Problem.invalidField("maxBatchSize", "must be a whole number from 1 to " + WebhookEndpoint.MAX_BATCH_SIZE);
+        }
+        return node.asInt();
+    }
+
+    /** A retry schedule given as durations (["10s", "5m"]); empty when absent or null (the server's schedule). */
+    private static Optional<List<Duration>> retryDelays(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        List<String> texts = JsonBody.stringList(node, "retryDelays", MAX_RETRY_DELAYS);
+        List<Duration> delays = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            Duration d;
+            try {
+                d = Durations.parse(texts.get(i));
+            } catch (IllegalArgumentException e) {
+                throw Problem.invalidField("retryDelays[" + i + "]", e.getMessage());
+            }
+            if (d.compareTo(MAX_RETRY_DELAY) > 0) {
+                throw Problem.invalidField("retryDelays[" + i + "]", "must be at most 7d");
+            }
+            delays.add(d);
+        }
+        return Optional.of(delays);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.store.Jdbc;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes one attempt of a message and decides what follows: signs the body with the endpoint's current
+ * secrets, sends it, applies the endpoint's retry schedule (or the server's), counts it, and says
+ * so in the log when an endpoint has just been disabled.
+ */
+final class Deliverer {
+    private static final Logger log = LoggerFactory.getLogger(Deliverer.class);
+
+    private final WebhookSender sender;
+    private final EndpointStore endpoints;
+    private final WebhookSettings settings;
+    private final WebhookMetrics metrics;
+    private final DataSource dataSource;
+    private final InstantSource clock;
+
+    Deliverer(WebhookSender sender, EndpointStore endpoints, WebhookSettings settings, WebhookMetrics metrics,
+              DataSource dataSource, InstantSource clock) {
+        this.sender = sender;
+        this.endpoints = endpoints;
+        this.settings = settings;
+        this.metrics = metrics;
+        this.dataSource = dataSource;
+        this.clock = clock;
+    }
+
+    Attempt attempt(WebhookEndpoint endpoint, List<String> secrets, MessageLog.Pending message) {
+        long timestamp = clock.instant().getEpochSecond();
+        String signature = Signer.signature(secrets, message.webhookId(), timestamp, message.body());
+        WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", settings.allowPrivateAddresses());
+        Attempt attempt = sender.send(url, message.body(), new WebhookSender.Signed(message.webhookId(), timestamp, signature));
+        metrics.attempt(endpoint.id(), attempt);
+        if (!attempt.delivered()) {
+            log.info("Webhook {} message {} attempt {} to {} failed: {} ({})", endpoint.id(), message.webhookId(),
+                    message.attempts() + 1, url.redacted(), attempt.outcome(), attempt.error());
+        }
+        return attempt;
+    }
+
+    List<String> secrets(WebhookEndpoint endpoint) {
+        return endpoints.signingSecrets(endpoint.pk());
+    }
+
+    Decision decide(WebhookEndpoint endpoint, MessageLog.Pending message, Attempt attempt) {
+        List<java.time.Duration> delays = EndpointStore.retryDelays(endpoint);
+        RetryPolicy policy = new RetryPolicy(delays == null ? settings.retryDelays() : delays, settings.maxRetryAfter());
+        int inRound = message.attempts() + 1 - message.roundStart();
+        Decision decision = Decision.after(attempt, inRound, policy, ThreadLocalRandom.current());
+        switch (decision) {
+            case Decision.RetryLater r -> log.info("Webhook {} message {} is retried in {} ms (attempt {} of {})",
+                    endpoint.id(), message.webhookId(), r.delay().toMillis(), inRound + 1, policy.maxAttempts());
+            case Decision.Abandoned a -> {
+                metrics.abandoned(endpoint.id());
+                log.warn("Webhook {} message {} abandoned after {} attempts; it is listed as failed and can be retried"
+                        + " or replayed", endpoint.id(), message.webhookId(), inRound);
+            }
+            case Decision.Delivered d -> { }
+        }
+        return decision;
+    }
+
+    /** After recording: an endpoint that has just become disabled is announced, so every node stops sending to it. */
+    void afterRecord(WebhookEndpoint endpoint, MessageLog.Recorded recorded) {
+        if ("disabled".equals(recorded.endpointState()) && !endpoint.disabled()) {
+            log.warn("Webhook {} is now disabled ({}); its events wait in the log until it is enabled again",
+                    endpoint.id(), recorded.endpointReason());
+            Jdbc.withConnection(dataSource, c -> {
+                EventWakeups.notifyControl(c, "webhook:" + endpoint.pk());
+                return null;
+            });
+        }
+    }
+}

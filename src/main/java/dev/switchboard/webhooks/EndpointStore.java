@@ -1,0 +1,185 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.config.Durations;
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.store.Integration;
+import dev.switchboard.store.Jdbc;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Problem;
+import dev.switchboard.support.SecretBox;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Webhook endpoints and their signing secrets. Creating an endpoint also creates its delivery streams:
+ * one per connected tenant (events endpoints) or one on the integration's lifecycle stream, each
+ * starting at its stream's newest event. Every change tells every node through the control channel
+ * ({@code webhook:<pk>}) so dispatchers pick it up at once.
+ */
+public final class EndpointStore {
+    static final String COLUMNS = "e.pk, e.id, e.integration_pk, i.id AS integration_id, e.url, e.kind, e.event_types,"
+            + " e.max_batch_size, e.retry_delays_ms, e.state, e.state_reason, e.failing_since, e.created_at, e.updated_at";
+    static final String FROM = " FROM webhook_endpoints e JOIN integrations i ON i.pk = e.integration_pk";
+    /** An integration may have this many endpoints: each one multiplies the delivery work. */
+    public static final int MAX_PER_INTEGRATION = 20;
+
+    private final DataSource dataSource;
+    private final SecretBox secrets;
+
+    public EndpointStore(DataSource dataSource, SecretBox secrets) {
+        this.dataSource = dataSource;
+        this.secrets = secrets;
+    }
+
+    /** A new endpoint and its signing secret: the only time the secret is shown. */
+    public record Created(WebhookEndpoint endpoint, String secret) {}
+
+    /**
+     * The fields a change sets; null leaves one as it is. {@code retryDelays} is set when
+     * {@code setRetryDelays}, to null for the server's schedule.
+     */
+    public record Changes(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
+                          List<Duration> retryDelays, String state) {}
+
+    public Created create(Integration integration, WebhookUrl url, WebhookEndpoint.Kind kind, List<String> eventTypes,
+                          int maxBatchSize, List<Duration> retryDelays) {
+        String secret = Signer.newSecret();
+        WebhookEndpoint endpoint = Jdbc.inTransaction(dataSource, c -> {
+            lockIntegration(c, integration.pk());
+            int existing = Jdbc.one(c, "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
+                    rs -> rs.getInt(1), integration.pk()).orElse(0);
+            if (existing >= MAX_PER_INTEGRATION) {
+                throw Problem.conflict("too_many_webhooks", "integration '" + integration.id() + "' already has "
+                        + existing + " webhook endpoints, the most it may have");
+            }
+            long pk = Jdbc.one(c, "INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
+                            + " max_batch_size, retry_delays_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'enabled') RETURNING pk",
+                    rs -> rs.getLong(1), Ids.newId("wh"), integration.pk(), url.toString(), kind.name(), eventTypes,
+                    maxBatchSize, millis(retryDelays)).orElseThrow();
+            Jdbc.update(c, "INSERT INTO webhook_secrets (endpoint_pk, sealed) VALUES (?, ?)", pk, secrets.seal(secret));
+            if (kind == WebhookEndpoint.Kind.events) {
+                Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, connection_pk, position)"
+                        + " SELECT ?, s.pk, c.pk, s.last_seq FROM connections c JOIN streams s ON s.tenant_pk = c.tenant_pk"
+                        + " WHERE c.integration_pk = ?", pk, integration.pk());
+            } else {
+                Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, position)"
+                        + " SELECT ?, s.pk, s.last_seq FROM streams s WHERE s.integration_pk = ?", pk, integration.pk());
+            }
+            EventWakeups.notifyControl(c, "webhook:" + pk);
+            return load(c, pk);
+        });
+        return new Created(endpoint, secret);
+    }
+
+    public Optional<WebhookEndpoint> find(String id) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.id = ?",
+                EndpointStore::map, id));
+    }
+
+    Optional<WebhookEndpoint> find(long pk) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?",
+                EndpointStore::map, pk));
+    }
+
+    /** Endpoints in creation order after {@code afterId}; of one integration, or all when {@code integrationPk} is null. */
+    public List<WebhookEndpoint> list(Long integrationPk, String afterId, int limit) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT " + COLUMNS + FROM
+                        + " WHERE (?::bigint IS NULL OR e.integration_pk = ?)"
+                        + " AND e.pk > coalesce((SELECT pk FROM webhook_endpoints WHERE id = ?), 0) ORDER BY e.pk LIMIT ?",
+                EndpointStore::map, integrationPk, integrationPk, afterId, limit));
+    }
+
+    public WebhookEndpoint update(WebhookEndpoint current, Changes changes) {
+        return Jdbc.inTransaction(dataSource, c -> {
+            String state = changes.state();
+            Jdbc.update(c, "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
+                            + " max_batch_size = coalesce(?, max_batch_size),"
+                            + " retry_delays_ms = CASE WHEN ? THEN ?::bigint[] ELSE retry_delays_ms END,"
+                            + " state = coalesce(?::text, state),"
+                            + " state_reason = CASE WHEN ?::text IS NULL THEN state_reason"
+                            + "   WHEN ?::text = 'disabled' THEN 'disabled through the API' ELSE NULL END,"
+                            + " failing_since = CASE WHEN ?::text = 'enabled' THEN NULL ELSE failing_since END,"
+                            + " updated_at = now() WHERE pk = ?",
+                    changes.url(), changes.eventTypes(), changes.maxBatchSize(), changes.setRetryDelays(),
+                    millis(changes.retryDelays()), state, state, state, state,
+                    current.pk());
+            EventWakeups.notifyControl(c, "webhook:" + current.pk());
+            return load(c, current.pk());
+        });
+    }
+
+    /** Deletes the endpoint with its streams, messages and attempts. */
+    public void delete(WebhookEndpoint endpoint) {
+        Jdbc.inTransaction(dataSource, c -> {
+            lockIntegration(c, endpoint.integrationPk());
+            Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk());
+            EventWakeups.notifyControl(c, "webhook:" + endpoint.pk());
+            return null;
+        });
+    }
+
+    /**
+     * Makes a new signing secret the current one. The ones it replaces keep signing for {@code grace}
+     * (receivers accept any signature that verifies), so partners can switch without losing a request.
+     */
+    public String rotateSecret(WebhookEndpoint endpoint, Duration grace) {
+        String secret = Signer.newSecret();
+        Jdbc.inTransaction(dataSource, c -> {
+            Jdbc.update(c, "DELETE FROM webhook_secrets WHERE endpoint_pk = ? AND expires_at <= now()", endpoint.pk());
+            Jdbc.update(c, "UPDATE webhook_secrets SET expires_at = now() + ? * interval '1 millisecond'"
+                    + " WHERE endpoint_pk = ? AND expires_at IS NULL", grace.toMillis(), endpoint.pk());
+            Jdbc.update(c, "INSERT INTO webhook_secrets (endpoint_pk, sealed) VALUES (?, ?)", endpoint.pk(),
+                    secrets.seal(secret));
+            EventWakeups.notifyControl(c, "webhook:" + endpoint.pk());
+            return null;
+        });
+        return secret;
+    }
+
+    /** The secrets that sign requests to the endpoint now, the current one first. */
+    public List<String> signingSecrets(long endpointPk) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT sealed FROM webhook_secrets"
+                        + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
+                        + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC",
+                rs -> secrets.open(rs.getBytes(1)), endpointPk));
+    }
+
+    /**
+     * Endpoint and connection changes of one integration take turns on the integration's row: a
+     * connection created while an endpoint is created must get that endpoint's stream, whichever commits
+     * first. Endpoint changes lock it exclusively, connection changes shared ({@code ConnectionStore}).
+     */
+    private static void lockIntegration(Connection c, long integrationPk) throws SQLException {
+        Jdbc.one(c, "SELECT pk FROM integrations WHERE pk = ? FOR UPDATE", rs -> rs.getLong(1), integrationPk);
+    }
+
+    private static WebhookEndpoint load(Connection c, long pk) throws SQLException {
+        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk).orElseThrow();
+    }
+
+    static WebhookEndpoint map(ResultSet rs) throws SQLException {
+        java.sql.Array delays = rs.getArray("retry_delays_ms");
+        List<String> retryDelays = delays == null ? null : Arrays.stream((Long[]) delays.getArray())
+                .map(ms -> Durations.format(Duration.ofMillis(ms))).toList();
+        return new WebhookEndpoint(rs.getLong("pk"), rs.getString("id"), rs.getLong("integration_pk"),
+                rs.getString("integration_id"), rs.getString("url"), WebhookEndpoint.Kind.valueOf(rs.getString("kind")),
+                Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays, rs.getString("state"),
+                rs.getString("state_reason"), Jdbc.instant(rs, "failing_since"), Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "updated_at"));
+    }
+
+    private static Long[] millis(List<Duration> delays) {
+        return delays == null ? null : delays.stream().map(Duration::toMillis).toArray(Long[]::new);
+    }
+
+    /** The endpoint's retry schedule, or null for the server's. */
+    static List<Duration> retryDelays(WebhookEndpoint endpoint) {
+        return endpoint.retryDelays() == null ? null : endpoint.retryDelays().stream().map(Durations::parse).toList();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.switchboard.webhooks;
+
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One attempt of a manual message (a {@code webhook.test}, or an abandoned message sent again), which
+ * is sent on its own, outside any stream's order. A failure with attempts left releases it until its
+ * retry is due.
+ */
+final class ManualDelivery implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(ManualDelivery.class);
+
+    private final MessageLog.Pending message;
+    private final EndpointStore endpoints;
+    private final MessageLog messages;
+    private final Deliverer deliverer;
+    private final Runnable finished;
+
+    ManualDelivery(MessageLog.Pending message, EndpointStore endpoints, MessageLog messages, Deliverer deliverer,
+                   Runnable finished) {
+        this.message = message;
+        this.endpoints = endpoints;
+        this.messages = messages;
+        this.deliverer = deliverer;
+        this.finished = finished;
+    }
+
+    @Override
+    public void run() {
+        try {
+            Optional<WebhookEndpoint> endpoint = endpoints.find(message.endpointPk()).filter(e -> !e.disabled());
+            if (endpoint.isEmpty()) {
+                messages.releaseManual(message.pk());
+                return;
+            }
+            Attempt attempt = deliverer.attempt(endpoint.get(), deliverer.secrets(endpoint.get()), message);
+            Decision decision = deliverer.decide(endpoint.get(), message, attempt);
+            deliverer.afterRecord(endpoint.get(), messages.recordManual(message, attempt, decision));
+        } catch (RuntimeException e) {
+            log.error("Sending webhook message {} failed; it is tried again when its lease expires",
+                    message.webhookId(), e);
+        } finally {
+            finished.run();
+        }
+    }
+}

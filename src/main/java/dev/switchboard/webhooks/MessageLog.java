@@ -1,0 +1,301 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.store.Jdbc;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Problem;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * Webhook messages and attempts in the database: a message is written before its first attempt (so a
+ * crash re-sends the same message, with the same {@code webhook-id}), and each attempt's outcome is
+ * recorded together with what it means for the message, its stream and its endpoint, in one
+ * statement. Stream writes are guarded by the lease: a node that lost its stream changes nothing
+ * there.
+ */
+final class MessageLog {
+    private static final String MESSAGE_COLUMNS = "m.pk, m.id, e.id AS webhook_id, m.status, m.lane, m.tenant_id,"
+            + " m.first_seq, m.last_seq, m.event_count, m.next_attempt_at, m.created_at, m.finished_at";
+
+    private final DataSource dataSource;
+    private final String nodeId;
+    private final Duration leaseTime;
+    private final Duration disableAfter;
+
+    MessageLog(DataSource dataSource, String nodeId, Duration leaseTime, Duration disableAfter) {
+        this.dataSource = dataSource;
+        this.nodeId = nodeId;
+        this.leaseTime = leaseTime;
+        this.disableAfter = disableAfter;
+    }
+
+    /** A message about to be attempted. {@code roundStart} is the attempts made before its current round. */
+    record Pending(long pk, UUID id, long endpointPk, String body, int attempts, int roundStart, Long lastSeq) {
+        String webhookId() {
+            return Ids.format("msg", id);
+        }
+    }
+
+    /**
+     * Writes a stream's next message and makes it the stream's current one, in one statement that only
+     * takes effect while this node holds the stream's lease and the stream has no message; empty
+     * otherwise. {@code appliedRewind} is the replay request this message honours (cleared with it).
+     */
+    Optional<Pending> createStreamMessage(DeliveryTarget target, long firstSeq, long lastSeq, int eventCount,
+                                          String body, Long appliedRewind) {
+        UUID id = Ids.newUuid();
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
+                "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = now(),"
+                        + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
+                        + " lease_until = now() + ? ::bigint * interval '1 millisecond'"
+                        + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL RETURNING pk)"
+                        + " INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
+                        + " last_seq, event_count, body, status, next_attempt_at)"
+                        + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending', now() FROM s RETURNING pk",
+                rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq),
+                id, appliedRewind, leaseTime.toMillis(), target.webhookStreamPk(), nodeId,
+                id, target.endpoint().pk(), target.tenantId(), firstSeq, lastSeq, eventCount, body));
+    }
+
+    /** Moves a stream with no message past events that were not for it; false when the lease is lost. */
+    boolean advance(long webhookStreamPk, long position, Long appliedRewind) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams SET position = ?,"
+                        + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
+                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                        + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL",
+                position, appliedRewind, leaseTime.toMillis(), webhookStreamPk, nodeId) == 1);
+    }
+
+    Optional<Pending> pending(UUID messageId) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT pk, id, endpoint_pk, body, attempts, round_start,"
+                + " last_seq FROM webhook_messages WHERE id = ? AND status = 'pending'", MessageLog::pending, messageId));
+    }
+
+    /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
+    record Recorded(boolean streamHeld, String endpointState, String endpointReason) {}
+
+    /**
+     * Records an attempt on a stream message and applies the decision: delivered or abandoned moves the
+     * stream past the message (keeping the lease); a retry releases the stream until the retry is due.
+     */
+    Recorded recordStream(long webhookStreamPk, Pending message, Attempt attempt, Decision decision) {
+        boolean retry = decision instanceof Decision.RetryLater;
+        long delay = retry ? ((Decision.RetryLater) decision).delay().toMillis() : 0;
+        String stream = retry
+                ? "UPDATE webhook_streams SET next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
+                        + " lease_until = NULL WHERE pk = ? AND leased_by = ? AND message_id = ? RETURNING pk"
+                : "UPDATE webhook_streams SET position = ?, message_id = NULL, next_attempt_at = NULL,"
+                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                        + " WHERE pk = ? AND leased_by = ? AND message_id = ? RETURNING pk";
+        Object[] streamParams = retry
+                ? new Object[] {delay, webhookStreamPk, nodeId, message.id()}
+                : new Object[] {message.lastSeq(), leaseTime.toMillis(), webhookStreamPk, nodeId, message.id()};
+        return record(message, attempt, decision, stream, streamParams);
+    }
+
+    /** Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease. */
+    Recorded recordManual(Pending message, Attempt attempt, Decision decision) {
+        return record(message, attempt, decision, "SELECT 1 AS pk", new Object[0]);
+    }
+
+    private Recorded record(Pending message, Attempt attempt, Decision decision, String streamSql, Object[] streamParams) {
+        String status = switch (decision) {
+            case Decision.Delivered d -> "delivered";
+            case Decision.RetryLater r -> "pending";
+            case Decision.Abandoned a -> "failed";
+        };
+        Long retryMillis = decision instanceof Decision.RetryLater r ? r.delay().toMillis() : null;
+        int n = message.attempts() + 1;
+        List<Object> params = new ArrayList<>(List.of(n, status));
+        params.add(retryMillis);
+        params.add(status);
+        params.add(message.pk());
+        params.addAll(java.util.Arrays.asList(message.pk(), n, attempt.startedAt(),
+                (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis()), attempt.status(), attempt.outcome().name(),
+                truncate(attempt.error(), 1000), attempt.responseBody()));
+        String endpointSql;
+        if (attempt.delivered()) {
+            endpointSql = "UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
+                    + " updated_at = now() WHERE pk = ? AND state = 'failing' RETURNING state, state_reason";
+            params.add(message.endpointPk());
+        } else {
+            // Failing since the first failure after a success; disabled by a 410, or when failing too long.
+            endpointSql = "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()),"
+                    + " state = CASE WHEN state = 'disabled' OR ? OR coalesce(failing_since, now()) < now() - ?::bigint"
+                    + "   * interval '1 millisecond' THEN 'disabled' ELSE 'failing' END,"
+                    + " state_reason = CASE WHEN state = 'disabled' THEN state_reason"
+                    + "   WHEN ? THEN 'the receiver answered 410 Gone'"
+                    + "   WHEN coalesce(failing_since, now()) < now() - ?::bigint * interval '1 millisecond'"
+                    + "   THEN 'failing continuously for longer than ' || ? ELSE ? END,"
+                    + " updated_at = now() WHERE pk = ? RETURNING state, state_reason";
+            boolean gone = attempt.outcome() == Attempt.Outcome.gone;
+            params.addAll(List.of(gone, disableAfter.toMillis(), gone, disableAfter.toMillis(),
+                    dev.switchboard.config.Durations.format(disableAfter),
+                    truncate(attempt.outcome().name() + ": " + attempt.error(), 500), message.endpointPk()));
+        }
+        params.addAll(java.util.Arrays.asList(streamParams));
+        String sql = "WITH m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
+                + " next_attempt_at = now() + ?::bigint * interval '1 millisecond',"
+                + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END, leased_by = NULL, lease_until = NULL"
+                + " WHERE pk = ? RETURNING pk),"
+                + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
+                + " error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING),"
+                + " e AS (" + endpointSql + "),"
+                + " s AS (" + streamSql + ")"
+                + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
+                + " (SELECT state_reason FROM e) AS endpoint_reason";
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, sql,
+                rs -> new Recorded(rs.getLong("held") > 0, rs.getString("endpoint_state"), rs.getString("endpoint_reason")),
+                params.toArray()).orElseThrow());
+    }
+
+    /** Writes a manual message, due now, and tells the dispatchers; returns its public id. */
+    String createManual(long endpointPk, String tenantId, int eventCount, String body) {
+        UUID id = Ids.newUuid();
+        Jdbc.inTransaction(dataSource, c -> {
+            Jdbc.update(c, "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
+                    + " next_attempt_at) VALUES (?, ?, 'manual', ?, ?, ?, 'pending', now())", id, endpointPk, tenantId,
+                    eventCount, body);
+            EventWakeups.notifyControl(c, "webhook-message");
+            return null;
+        });
+        return Ids.format("msg", id);
+    }
+
+    /** Claims up to {@code limit} manual messages that are due, for this node. */
+    List<Pending> claimManual(int limit) {
+        if (limit <= 0) {
+            return List.of();
+        }
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "UPDATE webhook_messages"
+                        + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
+                        + " SELECT m.pk FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                        + " WHERE m.lane = 'manual' AND m.status = 'pending' AND m.next_attempt_at <= now()"
+                        + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
+                        + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
+                        + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq",
+                MessageLog::pending, nodeId, leaseTime.toMillis(), limit));
+    }
+
+    void releaseManual(long messagePk) {
+        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_messages SET leased_by = NULL,"
+                + " lease_until = NULL WHERE pk = ? AND leased_by = ?", messagePk, nodeId));
+    }
+
+    /** An endpoint's messages, newest first, each with its attempts; {@code status} null for all. */
+    List<WebhookMessage> list(long endpointPk, String status, String afterId, int limit) {
+        UUID after = afterId == null ? null : Ids.parse("msg", afterId)
+                .orElseThrow(() -> Problem.invalidField("cursor", "is not a message id this server returned"));
+        return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
+                        + ", NULL AS body FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                        + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
+                        + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
+                        + " ORDER BY m.pk DESC LIMIT ?",
+                MessageLog::message, endpointPk, status, status, after, after, limit)));
+    }
+
+    Optional<WebhookMessage> get(long endpointPk, String messageId) {
+        Optional<UUID> id = Ids.parse("msg", messageId);
+        if (id.isEmpty()) {
+            return Optional.empty();
+        }
+        return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
+                + ", m.body FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                + " WHERE m.endpoint_pk = ? AND m.id = ?", MessageLog::message, endpointPk, id.get()))
+                .stream().findFirst());
+    }
+
+    /**
+     * Sends an abandoned message again, on its own (its stream has moved on): it becomes a pending
+     * manual message with a fresh round of attempts, keeping its id and its attempt history.
+     */
+    WebhookMessage retry(long endpointPk, String messageId) {
+        UUID id = Ids.parse("msg", messageId).orElseThrow(() -> Problem.notFound("message '" + messageId + "'"));
+        int changed = Jdbc.inTransaction(dataSource, c -> {
+            int n = Jdbc.update(c, "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
+                    + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
+                    + " WHERE endpoint_pk = ? AND id = ? AND status = 'failed'", endpointPk, id);
+            if (n == 1) {
+                EventWakeups.notifyControl(c, "webhook-message");
+            }
+            return n;
+        });
+        WebhookMessage message = get(endpointPk, messageId).orElseThrow(() -> Problem.notFound("message '" + messageId + "'"));
+        if (changed == 0) {
+            throw Problem.conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
+                    + "; only failed (abandoned) messages can be retried");
+        }
+        return message;
+    }
+
+    /**
+     * Asks the endpoint's streams (one tenant's, or all) to send again everything after a position,
+     * after the message each is delivering now. {@code since} picks, per stream, the first event at or
+     * after that time. Returns how many streams will replay.
+     */
+    int replay(long endpointPk, Long tenantPk, Long fromSeq, Instant since) {
+        String target = fromSeq != null
+                ? "?::bigint - 1"
+                : "(SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk AND ev.time >= ?)";
+        return Jdbc.inTransaction(dataSource, c -> {
+            int n = Jdbc.update(c, "UPDATE webhook_streams ws SET rewind_to = LEAST(coalesce(rewind_to, t.target), t.target)"
+                            + " FROM (SELECT ws.pk, " + target + " AS target FROM webhook_streams ws"
+                            + "   LEFT JOIN connections c ON c.pk = ws.connection_pk"
+                            + "   WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR c.tenant_pk = ?)) t"
+                            + " WHERE ws.pk = t.pk AND t.target IS NOT NULL AND t.target < coalesce("
+                            + "   (SELECT last_seq FROM webhook_messages WHERE id = ws.message_id), ws.position)",
+                    fromSeq != null ? fromSeq : since, endpointPk, tenantPk, tenantPk);
+            EventWakeups.notifyControl(c, "webhook:" + endpointPk);
+            return n;
+        });
+    }
+
+    private static List<WebhookMessage> withAttempts(Connection c, List<WebhookMessage> messages) throws SQLException {
+        if (messages.isEmpty()) {
+            return messages;
+        }
+        Map<Long, List<WebhookMessage.AttemptRecord>> byMessage = new LinkedHashMap<>();
+        for (WebhookMessage m : messages) {
+            byMessage.put(m.pk(), new ArrayList<>());
+        }
+        Jdbc.query(c, "SELECT message_pk, n, started_at, duration_ms, status_code, outcome, error, response_body"
+                + " FROM webhook_attempts WHERE message_pk = ANY(?::bigint[]) ORDER BY message_pk, n", rs -> {
+                    byMessage.get(rs.getLong("message_pk")).add(new WebhookMessage.AttemptRecord(rs.getInt("n"),
+                            Jdbc.instant(rs, "started_at"), rs.getInt("duration_ms"), (Integer) rs.getObject("status_code"),
+                            rs.getString("outcome"), rs.getString("error"), rs.getString("response_body")));
+                    return null;
+                }, (Object) byMessage.keySet().toArray(Long[]::new));
+        return messages.stream().map(m -> new WebhookMessage(m.pk(), m.id(), m.webhookId(), m.status(), m.lane(),
+                m.tenantId(), m.firstSeq(), m.lastSeq(), m.eventCount(), m.nextAttemptAt(), m.createdAt(), m.finishedAt(),
+                List.copyOf(byMessage.get(m.pk())), m.body())).toList();
+    }
+
+    private static WebhookMessage message(ResultSet rs) throws SQLException {
+        String status = rs.getString("status");
+        return new WebhookMessage(rs.getLong("pk"), Ids.format("msg", rs.getObject("id", UUID.class)),
+                rs.getString("webhook_id"), status, rs.getString("lane"), rs.getString("tenant_id"),
+                (Long) rs.getObject("first_seq"), (Long) rs.getObject("last_seq"), rs.getInt("event_count"),
+                status.equals("pending") ? Jdbc.instant(rs, "next_attempt_at") : null, Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "finished_at"), List.of(), rs.getString("body"));
+    }
+
+    private static String truncate(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max);
+    }
+
+    private static Pending pending(ResultSet rs) throws SQLException {
+        return new Pending(rs.getLong("pk"), rs.getObject("id", UUID.class), rs.getLong("endpoint_pk"),
+                rs.getString("body"), rs.getInt("attempts"), rs.getInt("round_start"), (Long) rs.getObject("last_seq"));
+    }
+}

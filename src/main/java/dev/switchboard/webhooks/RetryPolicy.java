@@ -1,0 +1,62 @@
+package dev.switchboard.webhooks;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Optional;
+import java.util.random.RandomGenerator;
+
+/**
+ * When a failed message is tried again: after the n-th failed attempt, the n-th delay of the schedule,
+ * spread by ±20 % jitter so that receivers that fail together are not retried together. A
+ * {@code Retry-After} from a 429 or 503 replaces the scheduled delay, capped, plus up to 10 % jitter.
+ * After the last delay the message is abandoned.
+ */
+public record RetryPolicy(List<Duration> delays, Duration maxRetryAfter) {
+    private static final double JITTER = 0.2;
+
+    public RetryPolicy {
+        delays = List.copyOf(delays);
+    }
+
+    public int maxAttempts() {
+        return delays.size() + 1;
+    }
+
+    /** The wait before the next attempt after {@code failedAttempts} failures; empty: abandon the message. */
+    public Optional<Duration> nextDelay(int failedAttempts, Optional<Duration> retryAfter, RandomGenerator random) {
+        if (failedAttempts >= maxAttempts()) {
+            return Optional.empty();
+        }
+        if (retryAfter.isPresent()) {
+            Duration capped = retryAfter.get().compareTo(maxRetryAfter) > 0 ? maxRetryAfter : retryAfter.get();
+            return Optional.of(scale(capped, 1 + random.nextDouble() * JITTER / 2));
+        }
+        Duration scheduled = delays.get(failedAttempts - 1);
+        return Optional.of(scale(scheduled, 1 - JITTER + random.nextDouble() * 2 * JITTER));
+    }
+
+    private static Duration scale(Duration d, double factor) {
+        return Duration.ofMillis(Math.round(d.toMillis() * factor));
+    }
+
+    /** A {@code Retry-After} value: seconds, or an HTTP date; empty when absent or unreadable. */
+    public static Optional<Duration> parseRetryAfter(String value, Instant now) {
+        if (value == null || value.isBlank()) {
+            return Optional.empty();
+        }
+        String v = value.trim();
+        if (v.matches("\\d{1,9}")) {
+            return Optional.of(Duration.ofSeconds(Long.parseLong(v)));
+        }
+        try {
+            Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+            return Optional.of(at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO);
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+}

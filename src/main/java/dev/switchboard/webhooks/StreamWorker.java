@@ -1,0 +1,244 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.events.Event;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.support.SecretBox;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers one webhook stream while this node holds its lease, on a virtual thread: one message at a
+ * time, in log order. Each message takes whatever events are waiting (up to the batch size); the
+ * stream's position moves only when a message is delivered or abandoned. A failure with attempts left
+ * releases the stream until the retry is due, so it holds no thread while it waits. An idle stream
+ * lingers briefly for more events, then releases its lease; a busy one yields after a while so other
+ * streams of the same endpoint get their turn.
+ */
+final class StreamWorker implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
+    static final Duration LINGER = Duration.ofSeconds(1);
+    static final int YIELD_AFTER = 64;
+
+    /** What a worker needs from the node it runs on. */
+    interface Host {
+        void finished(StreamWorker worker);
+
+        /** The worker let its stream go while events may be waiting: claim the event stream's streams again. */
+        void claimAgain(long eventStreamPk);
+    }
+
+    private final long webhookStreamPk;
+    private final long eventStreamPk;
+    private final long endpointPk;
+    private final StreamLeases leases;
+    private final MessageLog messages;
+    private final EventLog eventLog;
+    private final Deliverer deliverer;
+    private final WebhookMetrics metrics;
+    private final SecretBox secretBox;
+    private final InstantSource clock;
+    private final Host host;
+    private volatile Thread thread;
+    private volatile boolean more;
+    private volatile boolean stale;
+    private volatile boolean stopping;
+    private volatile DeliveryTarget target;
+
+    StreamWorker(StreamLeases.Claimed claimed, StreamLeases leases, MessageLog messages, EventLog eventLog,
+                 Deliverer deliverer, WebhookMetrics metrics, SecretBox secretBox, InstantSource clock, Host host) {
+        this.webhookStreamPk = claimed.pk();
+        this.eventStreamPk = claimed.eventStreamPk();
+        this.endpointPk = claimed.endpointPk();
+        this.leases = leases;
+        this.messages = messages;
+        this.eventLog = eventLog;
+        this.deliverer = deliverer;
+        this.metrics = metrics;
+        this.secretBox = secretBox;
+        this.clock = clock;
+        this.host = host;
+    }
+
+    long webhookStreamPk() {
+        return webhookStreamPk;
+    }
+
+    long endpointPk() {
+        return endpointPk;
+    }
+
+    /** The target it delivers to (null until it has started). */
+    DeliveryTarget target() {
+        return target;
+    }
+
+    /** New events may be in its stream. */
+    void wake() {
+        more = true;
+        LockSupport.unpark(thread);
+    }
+
+    /** Its endpoint, connection or integration changed: re-read them before the next message. */
+    void refresh() {
+        stale = true;
+        wake();
+    }
+
+    /** Finish the attempt in flight, then release the stream. */
+    void stop() {
+        stopping = true;
+        wake();
+    }
+
+    @Override
+    public void run() {
+        thread = Thread.currentThread();
+        boolean release = true;
+        try {
+            release = deliver();
+        } catch (RuntimeException e) {
+            log.error("Delivering webhook stream {} failed; releasing it, it is claimed again shortly", webhookStreamPk, e);
+        } finally {
+            if (release) {
+                try {
+                    leases.release(webhookStreamPk);
+                } catch (RuntimeException e) {
+                    log.warn("Could not release webhook stream {} ({}); its lease expires by itself", webhookStreamPk,
+                            e.getMessage());
+                }
+            }
+            host.finished(this);
+            if (release && !stopping) {
+                host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
+            }
+        }
+    }
+
+    /** The delivery loop; returns whether the stream's lease should be released (false: already given up). */
+    private boolean deliver() {
+        Optional<DeliveryTarget> loaded = leases.target(webhookStreamPk);
+        Optional<StreamLeases.Cursor> cursor = leases.cursor(webhookStreamPk);
+        if (loaded.isEmpty() || cursor.isEmpty()) {
+            return true;
+        }
+        target = loaded.get();
+        List<String> secrets = deliverer.secrets(target.endpoint());
+        StreamLeases.Cursor at = cursor.get();
+        int sent = 0;
+        while (!stopping) {
+            if (stale) {
+                stale = false;
+                loaded = leases.target(webhookStreamPk);
+                cursor = leases.cursor(webhookStreamPk);
+                if (loaded.isEmpty() || cursor.isEmpty()) {
+                    return true;
+                }
+                target = loaded.get();
+                secrets = deliverer.secrets(target.endpoint());
+                at = cursor.get();
+            }
+            more = false;
+            MessageLog.Pending message;
+            java.time.Instant oldestEvent = null;
+            if (at.messageId() != null) {
+                Optional<MessageLog.Pending> pending = messages.pending(at.messageId());
+                if (pending.isEmpty()) {
+                    log.error("Webhook stream {} points at message {} which is not pending; releasing it",
+                            webhookStreamPk, at.messageId());
+                    return true;
+                }
+                message = pending.get();
+            } else {
+                long from = at.rewindTo() == null ? at.position() : Math.min(at.position(), at.rewindTo());
+                EventLog.Onward read = eventLog.readOnward(target.eventStreamPk(), from, target.batchSize(), target.filter());
+                if (read.expired() > 0) {
+                    metrics.expired(read.expired());
+                    log.warn("Webhook {} stream {} was {} events behind the retention; those events are gone and are"
+                            + " not sent", target.endpoint().id(), webhookStreamPk, read.expired());
+                }
+                List<Event> events = read.page().events();
+                if (events.isEmpty()) {
+                    long next = read.page().next();
+                    if (next != at.position() || at.rewindTo() != null) {
+                        if (!messages.advance(webhookStreamPk, next, at.rewindTo())) {
+                            return false;
+                        }
+                        at = new StreamLeases.Cursor(next, null, null);
+                    }
+                    if (!awaitMore()) {
+                        return true;
+                    }
+                    continue;
+                }
+                Built built = build(events, read.page().next());
+                Optional<MessageLog.Pending> created = messages.createStreamMessage(target, events.getFirst().seq(),
+                        built.lastSeq(), built.count(), built.body(), at.rewindTo());
+                if (created.isEmpty()) {
+                    return false; // the lease moved to another node
+                }
+                message = created.get();
+                oldestEvent = events.getFirst().time();
+                at = new StreamLeases.Cursor(at.position(), message.id(), null);
+            }
+            Attempt attempt = deliverer.attempt(target.endpoint(), secrets, message);
+            Decision decision = deliverer.decide(target.endpoint(), message, attempt);
+            MessageLog.Recorded recorded = messages.recordStream(webhookStreamPk, message, attempt, decision);
+            deliverer.afterRecord(target.endpoint(), recorded);
+            if (decision instanceof Decision.Delivered && oldestEvent != null) {
+                metrics.delivered(target.endpoint().id(), Duration.between(oldestEvent, clock.instant()));
+            }
+            if (!recorded.streamHeld()) {
+                return false;
+            }
+            if (decision instanceof Decision.RetryLater) {
+                return false; // recorded with the lease released until the retry is due
+            }
+            at = new StreamLeases.Cursor(message.lastSeq(), null, null);
+            if ("disabled".equals(recorded.endpointState())) {
+                return true;
+            }
+            if (++sent >= YIELD_AFTER) {
+                return true; // let other streams of this endpoint have a turn; claimAgain takes it back if due
+            }
+        }
+        return true;
+    }
+
+    private record Built(String body, int count, long lastSeq) {}
+
+    /** The next message's body: a lifecycle event on its own, or as many waiting events as fit. */
+    private Built build(List<Event> events, long pageNext) {
+        if (target.lifecycle()) {
+            Event event = events.getFirst();
+            String token = event.sealed() == null ? null : secretBox.open(event.sealed());
+            return new Built(MessageBody.lifecycle(event, target.endpoint().integrationId(), token), 1, event.seq());
+        }
+        MessageBody.Batch batch = MessageBody.events(target.tenantId(), target.endpoint().integrationId(), events,
+                target.batchSize());
+        long lastSeq = batch.count() == events.size() ? pageNext : events.get(batch.count() - 1).seq();
+        return new Built(batch.json(), batch.count(), lastSeq);
+    }
+
+    /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping). */
+    private boolean awaitMore() {
+        long deadline = System.nanoTime() + LINGER.toNanos();
+        while (!more && !stopping) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            LockSupport.parkNanos(this, left);
+        }
+        return !stopping;
+    }
+
+    @Override
+    public String toString() {
+        return "webhook stream " + webhookStreamPk;
+    }
+}

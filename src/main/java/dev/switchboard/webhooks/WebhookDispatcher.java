@@ -1,0 +1,286 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.events.EventWakeups;
+import dev.switchboard.store.Jdbc;
+import dev.switchboard.support.SecretBox;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's webhook delivery. A committed event wakes it (this node's commits at once, other nodes'
+ * through NOTIFY); it wakes the workers already delivering that event stream and claims the stream's
+ * other webhook streams that have work, starting a {@link StreamWorker} for each. A second pass every
+ * {@value #TICK_MILLIS} ms claims retries that have come due and manual messages, and a slower sweep
+ * claims anything a lost wake-up left behind. Claims respect the node's limits: at most
+ * {@code concurrency} streams at once and {@code endpointConcurrency} of any one endpoint, so a slow
+ * endpoint can occupy only its own share of the node.
+ */
+public final class WebhookDispatcher implements EventWakeups.Listener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WebhookDispatcher.class);
+    static final long TICK_MILLIS = 250;
+    private static final Duration SWEEP_EVERY = Duration.ofSeconds(5);
+    private static final Duration LAG_EVERY = Duration.ofSeconds(15);
+
+    private final DataSource dataSource;
+    private final WebhookSettings settings;
+    private final StreamLeases leases;
+    private final MessageLog messages;
+    private final EndpointStore endpoints;
+    private final EventLog eventLog;
+    private final Deliverer deliverer;
+    private final WebhookMetrics metrics;
+    private final SecretBox secretBox;
+    private final InstantSource clock;
+    private final WebhookSender sender;
+    private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("webhook-", 0).factory());
+    private final Thread loop;
+
+    /** Webhook streams by the event stream they follow: which wake-ups concern webhooks at all. */
+    private volatile Map<Long, long[]> watched = Map.of();
+    private final Map<Long, StreamWorker> active = new ConcurrentHashMap<>();
+    private final AtomicInteger manualActive = new AtomicInteger();
+    private final Set<Long> dirtyStreams = ConcurrentHashMap.newKeySet();
+    private final Set<Long> dirtyEndpoints = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean reloadWatched = new AtomicBoolean(true);
+    private final AtomicBoolean sweepAll = new AtomicBoolean(true);
+    private final AtomicBoolean manualDue = new AtomicBoolean(true);
+    private volatile boolean running = true;
+
+    public WebhookDispatcher(DataSource dataSource, WebhookSettings settings, String nodeId, EndpointStore endpoints,
+                             EventLog eventLog, SecretBox secretBox, InstantSource clock, MeterRegistry meters) {
+        this.dataSource = dataSource;
+        this.settings = settings;
+        this.endpoints = endpoints;
+        this.eventLog = eventLog;
+        this.secretBox = secretBox;
+        this.clock = clock;
+        this.leases = new StreamLeases(dataSource, nodeId, settings.leaseTime());
+        this.messages = new MessageLog(dataSource, nodeId, settings.leaseTime(), settings.disableAfter());
+        this.metrics = new WebhookMetrics(meters, dataSource, active::size);
+        this.sender = new WebhookSender(settings.timeout(), settings.allowPrivateAddresses(), settings.concurrency(), clock);
+        this.deliverer = new Deliverer(sender, endpoints, settings, metrics, dataSource, clock);
+        this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
+    }
+
+    public void start() {
+        loop.start();
+    }
+
+    /** The API side of messages: listing, retry, replay, test. */
+    public WebhookMessages messages() {
+        return new WebhookMessages(messages, this::wakeForManual);
+    }
+
+    @Override
+    public void appended(long streamPk, long seq) {
+        long[] webhookStreams = watched.get(streamPk);
+        if (webhookStreams == null) {
+            return;
+        }
+        boolean allActive = true;
+        for (long pk : webhookStreams) {
+            StreamWorker worker = active.get(pk);
+            if (worker != null) {
+                worker.wake();
+            } else {
+                allActive = false;
+            }
+        }
+        if (!allActive) {
+            dirtyStreams.add(streamPk);
+            LockSupport.unpark(loop);
+        }
+    }
+
+    @Override
+    public void resync() {
+        reloadWatched.set(true);
+        sweepAll.set(true);
+        manualDue.set(true);
+        LockSupport.unpark(loop);
+    }
+
+    /**
+     * Control messages: an endpoint changed ({@code webhook:<pk>}), a connection or integration changed,
+     * or a manual message is due. Workers re-read what they deliver to; claims run at once.
+     */
+    public void onControl(String message) {
+        if (message.startsWith("webhook:")) {
+            long endpointPk = Long.parseLong(message.substring("webhook:".length()));
+            active.values().stream().filter(w -> w.endpointPk() == endpointPk).forEach(StreamWorker::refresh);
+            reloadWatched.set(true);
+            dirtyEndpoints.add(endpointPk);
+        } else if (message.startsWith("connection:")) {
+            long connectionPk = Long.parseLong(message.substring("connection:".length()));
+            active.values().stream().filter(w -> w.target() != null
+                    && Long.valueOf(connectionPk).equals(w.target().connectionPk())).forEach(StreamWorker::refresh);
+            reloadWatched.set(true);
+            sweepAll.set(true);
+        } else if (message.startsWith("integration:")) {
+            String integrationPk = message.substring("integration:".length());
+            active.values().stream().filter(w -> w.target() != null
+                    && Long.toString(w.target().endpoint().integrationPk()).equals(integrationPk))
+                    .forEach(StreamWorker::refresh);
+        } else if (message.equals("webhooks")) {
+            reloadWatched.set(true);
+            sweepAll.set(true);
+        } else if (message.equals("webhook-message")) {
+            manualDue.set(true);
+        } else {
+            return;
+        }
+        LockSupport.unpark(loop);
+    }
+
+    private void wakeForManual() {
+        manualDue.set(true);
+        LockSupport.unpark(loop);
+    }
+
+    private void run() {
+        long nextTick = 0;
+        long nextSweep = 0;
+        long nextLag = System.nanoTime() + LAG_EVERY.toNanos();
+        while (running) {
+            try {
+                long now = System.nanoTime();
+                if (reloadWatched.getAndSet(false)) {
+                    reloadWatched();
+                }
+                if (now >= nextSweep) {
+                    sweepAll.set(true);
+                    nextSweep = now + SWEEP_EVERY.toNanos();
+                }
+                if (sweepAll.getAndSet(false)) {
+                    dirtyStreams.clear();
+                    dirtyEndpoints.clear();
+                    claim(StreamLeases.Scope.all());
+                }
+                if (!dirtyStreams.isEmpty()) {
+                    List<Long> streams = new ArrayList<>(dirtyStreams);
+                    dirtyStreams.removeAll(streams);
+                    claim(StreamLeases.Scope.eventStreams(streams));
+                }
+                for (Long endpointPk : List.copyOf(dirtyEndpoints)) {
+                    dirtyEndpoints.remove(endpointPk);
+                    claim(StreamLeases.Scope.endpoint(endpointPk));
+                }
+                if (now >= nextTick) {
+                    claim(StreamLeases.Scope.retriesDue());
+                    manualDue.set(true);
+                    nextTick = now + TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+                }
+                if (manualDue.getAndSet(false)) {
+                    claimManual();
+                }
+                if (now >= nextLag) {
+                    metrics.refreshLag();
+                    nextLag = now + LAG_EVERY.toNanos();
+                }
+                if (dirtyStreams.isEmpty() && dirtyEndpoints.isEmpty() && !sweepAll.get() && !manualDue.get()
+                        && !reloadWatched.get()) {
+                    LockSupport.parkNanos(this, Math.max(0, nextTick - System.nanoTime()));
+                }
+            } catch (RuntimeException e) {
+                log.warn("Webhook dispatch failed ({}); trying again in a second", e.getMessage());
+                sweepAll.set(true);
+                LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
+            }
+        }
+    }
+
+    private void reloadWatched() {
+        Map<Long, long[]> map = new HashMap<>();
+        Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+                "SELECT stream_pk, array_agg(pk) FROM webhook_streams GROUP BY stream_pk", rs -> {
+                    Long[] pks = (Long[]) rs.getArray(2).getArray();
+                    map.put(rs.getLong(1), java.util.Arrays.stream(pks).mapToLong(Long::longValue).toArray());
+                    return null;
+                }));
+        watched = Map.copyOf(map);
+    }
+
+    private void claim(StreamLeases.Scope scope) {
+        int room = settings.concurrency() - active.size();
+        if (room <= 0) {
+            return; // the sweep picks up what waits once workers finish
+        }
+        Map<Long, Integer> endpointRoom = new HashMap<>();
+        for (StreamWorker worker : active.values()) {
+            endpointRoom.merge(worker.endpointPk(), -1, Integer::sum);
+        }
+        endpointRoom.replaceAll((pk, used) -> settings.endpointConcurrency() + used);
+        for (StreamLeases.Claimed claimed : leases.claim(scope, room, endpointRoom, settings.endpointConcurrency())) {
+            StreamWorker worker = new StreamWorker(claimed, leases, messages, eventLog, deliverer, metrics,
+                    secretBox, clock, new StreamWorker.Host() {
+                        @Override
+                        public void finished(StreamWorker w) {
+                            active.remove(w.webhookStreamPk(), w);
+                        }
+
+                        @Override
+                        public void claimAgain(long eventStreamPk) {
+                            dirtyStreams.add(eventStreamPk);
+                            LockSupport.unpark(loop);
+                        }
+                    });
+            active.put(claimed.pk(), worker);
+            workers.execute(worker);
+        }
+    }
+
+    private void claimManual() {
+        int room = Math.max(2, settings.concurrency() / 8) - manualActive.get();
+        for (MessageLog.Pending message : messages.claimManual(room)) {
+            manualActive.incrementAndGet();
+            workers.execute(new ManualDelivery(message, endpoints, messages, deliverer, manualActive::decrementAndGet));
+        }
+    }
+
+    /** Stops claiming, lets attempts in flight finish (within the timeout), and releases every lease. */
+    @Override
+    public void close() {
+        running = false;
+        LockSupport.unpark(loop);
+        active.values().forEach(StreamWorker::stop);
+        workers.shutdown();
+        try {
+            loop.join(2000);
+            if (!workers.awaitTermination(settings.timeout().toMillis() + 2000, TimeUnit.MILLISECONDS)) {
+                log.warn("Webhook attempts still in flight at shutdown; their messages are sent again by the next owner");
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            int released = leases.releaseAll();
+            if (released > 0) {
+                log.info("Released {} webhook streams for other nodes", released);
+            }
+        } catch (RuntimeException e) {
+            log.warn("Could not release webhook streams at shutdown ({}); their leases expire by themselves",
+                    e.getMessage());
+        }
+        sender.close();
+    }
+}

@@ -1,0 +1,35 @@
+package dev.switchboard.webhooks;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Where an integration receives webhooks. {@code kind} is {@code events} (its connected tenants'
+ * events, batched) or {@code lifecycle} (its connections' {@code connection.*} events, one per
+ * request). {@code eventTypes} narrows what the integration may receive; {@code retryDelays} (null:
+ * the server's) overrides the retry schedule. {@code state} is {@code enabled}, {@code failing}
+ * (its last attempt failed; {@code failingSince} says since when) or {@code disabled}.
+ */
+@JsonPropertyOrder({"id", "integrationId", "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state",
+        "stateReason", "failingSince", "createdAt", "updatedAt"})
+public record WebhookEndpoint(@JsonIgnore long pk, String id, @JsonIgnore long integrationPk, String integrationId,
+                              String url, Kind kind, List<String> eventTypes, int maxBatchSize,
+                              List<String> retryDelays, String state, String stateReason, Instant failingSince,
+                              Instant createdAt, Instant updatedAt) {
+
+    public enum Kind { events, lifecycle }
+
+    public static final int DEFAULT_BATCH_SIZE = 100;
+    public static final int MAX_BATCH_SIZE = 1000;
+
+    public WebhookEndpoint {
+        eventTypes = List.copyOf(eventTypes);
+        retryDelays = retryDelays == null ? null : List.copyOf(retryDelays);
+    }
+
+    public boolean disabled() {
+        return state.equals("disabled");
+    }
+}

@@ -1,0 +1,26 @@
+package dev.switchboard.webhooks;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonRawValue;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One webhook request and its attempts, as the API shows it. {@code id} is the {@code webhook-id}
+ * header, the same on every attempt. {@code firstSeq}..{@code lastSeq} is the part of the tenant's log
+ * it covers; {@code body} is shown when one message is read.
+ */
+@JsonPropertyOrder({"id", "webhookId", "status", "lane", "tenantId", "firstSeq", "lastSeq", "eventCount",
+        "nextAttemptAt", "createdAt", "finishedAt", "attempts", "body"})
+public record WebhookMessage(@JsonIgnore long pk, String id, String webhookId, String status, String lane,
+                             String tenantId, Long firstSeq, Long lastSeq, int eventCount, Instant nextAttemptAt,
+                             Instant createdAt, Instant finishedAt, List<AttemptRecord> attempts,
+                             @JsonRawValue @JsonInclude(JsonInclude.Include.NON_NULL) String body) {
+
+    /** One attempt as recorded. */
+    @JsonPropertyOrder({"n", "startedAt", "durationMs", "status", "outcome", "error", "responseBody"})
+    public record AttemptRecord(int n, Instant startedAt, int durationMs, Integer status, String outcome, String error,
+                                String responseBody) {}
+}

@@ -1,0 +1,48 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.support.Ids;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the API does with an endpoint's messages: list them with their attempts, read one, send an
+ * abandoned one again, replay a stretch of the log, and send a {@code webhook.test}.
+ */
+public final class WebhookMessages {
+    private final MessageLog log;
+    private final Runnable wakeDispatcher;
+
+    WebhookMessages(MessageLog log, Runnable wakeDispatcher) {
+        this.log = log;
+        this.wakeDispatcher = wakeDispatcher;
+    }
+
+    public List<WebhookMessage> list(WebhookEndpoint endpoint, String status, String afterId, int limit) {
+        return log.list(endpoint.pk(), status, afterId, limit);
+    }
+
+    public Optional<WebhookMessage> get(WebhookEndpoint endpoint, String messageId) {
+        return log.get(endpoint.pk(), messageId);
+    }
+
+    public WebhookMessage retry(WebhookEndpoint endpoint, String messageId) {
+        WebhookMessage message = log.retry(endpoint.pk(), messageId);
+        wakeDispatcher.run();
+        return message;
+    }
+
+    /** Replays after {@code fromSeq - 1}, or from the first event at or after {@code since}; returns the streams affected. */
+    public int replay(WebhookEndpoint endpoint, Long tenantPk, Long fromSeq, Instant since) {
+        return log.replay(endpoint.pk(), tenantPk, fromSeq, since);
+    }
+
+    /** Sends a {@code webhook.test} message now; returns its id. */
+    public String test(WebhookEndpoint endpoint, InstantSource clock) {
+        String body = MessageBody.test(endpoint, Ids.newId("evt"), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+        String id = log.createManual(endpoint.pk(), null, 1, body);
+        wakeDispatcher.run();
+        return id;
+    }
+}

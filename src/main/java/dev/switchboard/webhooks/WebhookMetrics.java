@@ -1,0 +1,67 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.store.Jdbc;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+
+/**
+ * What the operator sees of webhooks, per endpoint: attempts by outcome, delivery latency (from the
+ * oldest event's commit to the 2xx), messages abandoned, and how far each endpoint's streams lag
+ * behind their logs (refreshed from the database, so it covers every node's streams).
+ */
+final class WebhookMetrics {
+    private final MeterRegistry meters;
+    private final DataSource dataSource;
+    private final MultiGauge lag;
+    private final Counter expired;
+
+    WebhookMetrics(MeterRegistry meters, DataSource dataSource, Supplier<Number> activeStreams) {
+        this.meters = meters;
+        this.dataSource = dataSource;
+        this.lag = MultiGauge.builder("switchboard.webhooks.stream.lag")
+                .description("Events in the logs that an endpoint's streams have not yet delivered or passed")
+                .register(meters);
+        this.expired = Counter.builder("switchboard.webhooks.events.expired")
+                .description("Events a webhook stream could not send because they passed the retention first")
+                .register(meters);
+        meters.gauge("switchboard.webhooks.streams.active", Tags.empty(), activeStreams, s -> s.get().doubleValue());
+    }
+
+    void attempt(String endpointId, Attempt attempt) {
+        Counter.builder("switchboard.webhooks.attempts").description("Webhook attempts by endpoint and outcome")
+                .tags("endpoint", endpointId, "outcome", attempt.outcome().name()).register(meters).increment();
+    }
+
+    void delivered(String endpointId, Duration sinceOldestEvent) {
+        Timer.builder("switchboard.webhooks.delivery.latency")
+                .description("From the commit of a message's oldest event to the receiver's 2xx")
+                .publishPercentiles(0.5, 0.99).tags("endpoint", endpointId).register(meters)
+                .record(sinceOldestEvent.isNegative() ? Duration.ZERO : sinceOldestEvent);
+    }
+
+    void abandoned(String endpointId) {
+        Counter.builder("switchboard.webhooks.messages.failed").description("Messages abandoned after their last attempt")
+                .tags("endpoint", endpointId).register(meters).increment();
+    }
+
+    void expired(long count) {
+        expired.increment(count);
+    }
+
+    /** Reads every endpoint's lag from the database. */
+    void refreshLag() {
+        List<MultiGauge.Row<?>> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+                "SELECT e.id, sum(s.last_seq - ws.position) AS lag FROM webhook_streams ws"
+                        + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"
+                        + " GROUP BY e.id",
+                rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
+        lag.register(rows, true);
+    }
+}

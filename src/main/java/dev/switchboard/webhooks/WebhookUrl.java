@@ -1,0 +1,115 @@
+package dev.switchboard.webhooks;
+
+import dev.switchboard.support.Problem;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * A webhook URL that passed the rules every URL is held to, at registration and on every redirect:
+ * absolute http or https, no credentials, no fragment, and a host that is a name or a canonical IP
+ * address. Hosts ending in a number are read as IPv4 by browsers and curl in decimal, octal and hex
+ * forms ({@code 2130706433}, {@code 0177.0.0.1}, {@code 0x7f.1}, {@code 127.1}); Java reads some of
+ * them differently, so anything but a plain dotted quad is refused rather than guessed at. IP
+ * literals and {@code localhost} are checked here; names are checked on the addresses they resolve
+ * to, when the connection is made ({@link GuardedResolver}).
+ */
+public record WebhookUrl(URI uri) {
+    private static final int MAX_LENGTH = 2048;
+    private static final Pattern NUMERIC_LABEL = Pattern.compile("\\d+|0[xX][0-9a-fA-F]*");
+    private static final Pattern DOTTED_QUAD = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+
+    /** Parses and checks a URL; the problem names {@code field}. */
+    public static WebhookUrl parse(String text, String field, boolean allowPrivate) {
+        if (text.length() > MAX_LENGTH) {
+            throw Problem.invalidField(field, "must be at most " + MAX_LENGTH + " characters");
+        }
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw Problem.invalidField(field, "is not a valid URL: " + e.getReason());
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw Problem.invalidField(field, "must be an absolute http or https URL");
+        }
+        if (uri.getRawUserInfo() != null) {
+            throw Problem.invalidField(field, "must not carry credentials (user:password@); put a shared secret"
+                    + " in the query (?token=…) and check the signature");
+        }
+        if (uri.getRawFragment() != null) {
+            throw Problem.invalidField(field, "must not have a fragment (#…)");
+        }
+        String host = uri.getHost();
+        if (host == null || host.isEmpty()) {
+            throw Problem.invalidField(field, "names no host");
+        }
+        checkHost(host, field, allowPrivate);
+        return new WebhookUrl(uri);
+    }
+
+    private static void checkHost(String host, String field, boolean allowPrivate) {
+        String h = host.toLowerCase(Locale.ROOT);
+        if (h.startsWith("[")) {
+            if (h.contains("%")) {
+                throw Problem.invalidField(field, "must not use an IPv6 zone (%…)");
+            }
+            literal(h.substring(1, h.length() - 1), field).ifPresent(a -> refuseIfBlocked(a, field, allowPrivate));
+            return;
+        }
+        String lastLabel = h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
+        lastLabel = lastLabel.substring(lastLabel.lastIndexOf('.') + 1);
+        if (NUMERIC_LABEL.matcher(lastLabel).matches()) {
+            if (!DOTTED_QUAD.matcher(h).matches()) {
+                throw Problem.invalidField(field, "host '" + host + "' is a numeric form other than a plain dotted-quad"
+                        + " IPv4 address; write the address as a.b.c.d");
+            }
+            literal(h, field).ifPresent(a -> refuseIfBlocked(a, field, allowPrivate));
+            return;
+        }
+        if (!allowPrivate && (h.equals("localhost") || h.endsWith(".localhost") || h.equals("localhost."))) {
+            throw Problem.invalidField(field, "must not point at this machine (localhost)");
+        }
+    }
+
+    private static Optional<InetAddress> literal(String address, String field) {
+        try {
+            return Optional.of(InetAddress.getByName(address)); // an IP literal: no DNS lookup happens
+        } catch (UnknownHostException e) {
+            throw Problem.invalidField(field, "'" + address + "' is not a valid IP address");
+        }
+    }
+
+    private static void refuseIfBlocked(InetAddress address, String field, boolean allowPrivate) {
+        if (!allowPrivate) {
+            AddressGuard.refusal(address).ifPresent(why -> {
+                throw Problem.invalidField(field, "must not point at a " + why);
+            });
+        }
+    }
+
+    public String host() {
+        String host = uri.getHost();
+        return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    }
+
+    public int port() {
+        return uri.getPort() > 0 ? uri.getPort() : uri.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    /** The URL without its query, for logs: a shared secret often travels in the query. */
+    public String redacted() {
+        return uri.getScheme() + "://" + uri.getRawAuthority() + (uri.getRawPath() == null ? "" : uri.getRawPath())
+                + (uri.getRawQuery() == null ? "" : "?…");
+    }
+
+    @Override
+    public String toString() {
+        return uri.toString();
+    }
+}

@@ -1,0 +1,42 @@
+package dev.switchboard.webhooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class AddressGuardTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "127.255.0.9", "0.0.0.0", "0.1.2.3", "10.0.0.1", "172.16.0.1", "172.31.255.255",
+            "192.168.1.1", "100.64.0.1", "169.254.169.254", "192.0.0.8", "192.0.2.1", "198.18.0.1", "224.0.0.1",
+            "255.255.255.255", "240.0.0.1",
+            "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254", "::127.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::1",
+            "2002:7f00:1::", "2002:0a00:0001::", "2001:0:4136:e378::1", "2001:db8::1", "fec0::1"})
+    void refusesPrivateLoopbackLinkLocalMetadataAndEmbeddedForms(String address) throws UnknownHostException {
+        assertThat(AddressGuard.refusal(InetAddress.getByName(address))).as(address).isPresent();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111", "2a00:1450::1"})
+    void allowsPublicAddresses(String address) throws UnknownHostException {
+        assertThat(AddressGuard.refusal(InetAddress.getByName(address))).as(address).isEmpty();
+    }
+
+    @Test
+    void theResolverHandsOnlyAllowedAddressesAndRefusesWhenNoneIs() throws Exception {
+        GuardedResolver resolver = new GuardedResolver(Runnable::run, false);
+        InetAddress rebound = InetAddress.getByName("169.254.169.254");
+        InetAddress fine = InetAddress.getByName("93.184.216.34");
+        assertThat(resolver.allowed("example.test", 443, new InetAddress[] {rebound, fine}))
+                .extracting(a -> a.getAddress().getHostAddress()).containsExactly("93.184.216.34");
+        assertThatThrownBy(() -> resolver.allowed("rebind.test", 80, new InetAddress[] {rebound}))
+                .isInstanceOf(GuardedResolver.BlockedAddressException.class)
+                .hasMessageContaining("rebind.test").hasMessageContaining("169.254.169.254");
+        assertThat(new GuardedResolver(Runnable::run, true).allowed("dev.test", 80, new InetAddress[] {rebound})).hasSize(1);
+    }
+}

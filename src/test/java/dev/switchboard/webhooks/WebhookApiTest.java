@@ -1,0 +1,167 @@
+package dev.switchboard.webhooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.TestServer;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The webhook endpoints API: who may manage what, and bad input refused with a 400 that changes nothing. */
+class WebhookApiTest {
+    static TestServer server;
+    static JsonNode integration;
+    static Api client;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(); // webhooks may not call private addresses: the production default
+        server.createCollection("orders");
+        integration = server.createIntegration("shop", List.of("orders"), List.of(), List.of("orders.*"));
+        client = server.api(integration.get("clientKey").asText());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static JsonNode create(Api api, Map<String, Object> body) {
+        return api.post("/api/v1/webhooks", body).expect(201).json();
+    }
+
+    @Test
+    void aClientKeyManagesItsOwnEndpointsAndSeesNoOtherIntegrations() {
+        JsonNode mine = create(client, Map.of("url", "https://partner.example/hooks?token=t"));
+        assertThat(mine.get("integrationId").asText()).isEqualTo(integration.get("id").asText());
+        assertThat(mine.get("kind").asText()).isEqualTo("events");
+        assertThat(mine.get("eventTypes")).extracting(JsonNode::asText).containsExactly("*");
+        assertThat(mine.get("maxBatchSize").asInt()).isEqualTo(100);
+        String path = "/api/v1/webhooks/" + mine.get("id").asText();
+        assertThat(client.get(path).expect(200).json().has("secret")).isFalse();
+
+        JsonNode other = server.createIntegration("other", List.of("*"), List.of(), List.of("*"));
+        Api otherClient = server.api(other.get("clientKey").asText());
+        otherClient.get(path).expect(404);
+        otherClient.patch(path, Map.of("maxBatchSize", 1)).expect(404);
+        otherClient.delete(path).expect(404);
+        otherClient.post(path + "/test", "").expect(404);
+        assertThat(otherClient.get("/api/v1/webhooks").expect(200).json().get("webhooks")).isEmpty();
+        otherClient.post("/api/v1/webhooks", Map.of("url", "https://x.example/", "integrationId",
+                integration.get("id").asText())).expect(400);
+
+        String tenant = server.createTenant("t-" + System.nanoTime());
+        String accessToken = server.connect(integration.get("id").asText(), tenant).get("accessToken").asText();
+        server.api(accessToken).get("/api/v1/webhooks").expect(403);
+        server.api(accessToken).get(path).expect(403);
+        server.api("sb_client_not-a-real-key").get("/api/v1/webhooks").expect(401);
+    }
+
+    @Test
+    void theAdminSeesEveryConfiguredWebhookAndCreatesThemForAnyIntegration() {
+        JsonNode other = server.createIntegration("listed", List.of("*"), List.of(), List.of("*"));
+        server.admin.post("/api/v1/webhooks", Map.of("url", "https://a.example/")).expect(400);
+        JsonNode made = create(server.admin, Map.of("url", "https://b.example/", "integrationId",
+                other.get("id").asText(), "kind", "lifecycle"));
+        create(client, Map.of("url", "https://c.example/"));
+        JsonNode all = server.admin.get("/api/v1/webhooks").expect(200).json().get("webhooks");
+        assertThat(all).extracting(w -> w.get("url").asText()).contains("https://b.example/", "https://c.example/");
+        assertThat(server.admin.get("/api/v1/webhooks?integrationId=" + other.get("id").asText()).json().get("webhooks"))
+                .extracting(w -> w.get("id").asText()).containsExactly(made.get("id").asText());
+    }
+
+    @Test
+    void badEndpointsAreRefusedNamingTheFieldAndNothingIsCreated() {
+        int before = client.get("/api/v1/webhooks").json().get("webhooks").size();
+        List<Map<String, Object>> bad = List.of(
+                Map.of(),
+                Map.of("url", "ftp://partner.example/"),
+                Map.of("url", "https://user:pw@partner.example/"),
+                Map.of("url", "http://127.0.0.1:8080/"),
+                Map.of("url", "http://169.254.169.254/latest/meta-data/"),
+                Map.of("url", "http://[::ffff:10.0.0.1]/"),
+                Map.of("url", "http://2130706433/"),
+                Map.of("url", "http://localhost/"),
+                Map.of("url", 42),
+                Map.of("url", "https://p.example/", "kind", "everything"),
+                Map.of("url", "https://p.example/", "maxBatchSize", 0),
+                Map.of("url", "https://p.example/", "maxBatchSize", 1001),
+                Map.of("url", "https://p.example/", "maxBatchSize", "10"),
+                Map.of("url", "https://p.example/", "eventTypes", List.of("customers.*")),
+                Map.of("url", "https://p.example/", "eventTypes", List.of()),
+                Map.of("url", "https://p.example/", "eventTypes", List.of("bad pattern")),
+                Map.of("url", "https://p.example/", "kind", "lifecycle", "eventTypes", List.of("orders.*")),
+                Map.of("url", "https://p.example/", "retryDelays", List.of("soon")),
+                Map.of("url", "https://p.example/", "retryDelays", List.of("8d")),
+                Map.of("url", "https://p.example/", "secret", "whsec_mine"));
+        for (Map<String, Object> body : bad) {
+            Api.Response r = client.post("/api/v1/webhooks", body);
+            assertThat(r.status()).as(body.toString()).isEqualTo(400);
+            assertThat(r.json().get("error").get("message").asText()).as(body.toString()).isNotBlank();
+        }
+        client.post("/api/v1/webhooks", "{\"url\": ").expect(400);
+        assertThat(client.get("/api/v1/webhooks").json().get("webhooks")).hasSize(before);
+    }
+
+    @Test
+    void changesAreValidatedAndApplied() {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/a", "retryDelays", List.of("10s")));
+        assertThat(endpoint.get("retryDelays")).extracting(JsonNode::asText).containsExactly("10s");
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        client.patch(path, Map.of("kind", "lifecycle")).expect(400);
+        client.patch(path, Map.of("state", "paused")).expect(400);
+        client.patch(path, Map.of("url", "http://10.0.0.1/")).expect(400);
+        JsonNode changed = client.patch(path, Map.of("url", "https://partner.example/b", "maxBatchSize", 7,
+                "eventTypes", List.of("orders.created"), "state", "disabled")).expect(200).json();
+        assertThat(changed.get("url").asText()).isEqualTo("https://partner.example/b");
+        assertThat(changed.get("maxBatchSize").asInt()).isEqualTo(7);
+        assertThat(changed.get("state").asText()).isEqualTo("disabled");
+        JsonNode reset = client.patch(path, "{\"retryDelays\": null, \"state\": \"enabled\"}").expect(200).json();
+        assertThat(reset.get("retryDelays").isNull()).isTrue();
+        assertThat(reset.get("state").asText()).isEqualTo("enabled");
+        client.delete(path).expect(204);
+        client.get(path).expect(404);
+    }
+
+    @Test
+    void rotatingTheSecretReturnsANewOneOnce() {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/r"));
+        JsonNode rotated = client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
+                .expect(200).json();
+        assertThat(rotated.get("secret").asText()).startsWith("whsec_").isNotEqualTo(endpoint.get("secret").asText());
+        assertThat(rotated.get("previousSecretsValidFor").asText()).isEqualTo("1d");
+    }
+
+    @Test
+    void messageQueriesAndReplaysAreValidated() {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/m"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        client.get(path + "/messages?status=lost").expect(400);
+        client.get(path + "/messages?limit=0").expect(400);
+        client.get(path + "/messages?cursor=nope").expect(400);
+        assertThat(client.get(path + "/messages").expect(200).json().get("messages")).isEmpty();
+        client.get(path + "/messages/msg_nope").expect(404);
+        client.post(path + "/messages/msg_nope/retry", "").expect(404);
+        client.post(path + "/replay", Map.of()).expect(400);
+        client.post(path + "/replay", Map.of("fromSeq", 0)).expect(400);
+        client.post(path + "/replay", Map.of("fromSeq", 1, "since", "2026-01-01T00:00:00Z")).expect(400);
+        client.post(path + "/replay", Map.of("since", "yesterday")).expect(400);
+        client.post(path + "/replay", Map.of("fromSeq", 1, "tenantId", "nobody")).expect(400);
+        assertThat(client.post(path + "/replay", Map.of("fromSeq", 1)).expect(202).json().get("streams").asInt()).isZero();
+    }
+
+    @Test
+    void anIntegrationHasABoundedNumberOfEndpoints() {
+        JsonNode busy = server.createIntegration("busy", List.of(), List.of(), List.of("*"));
+        Api busyClient = server.api(busy.get("clientKey").asText());
+        for (int i = 0; i < EndpointStore.MAX_PER_INTEGRATION; i++) {
+            create(busyClient, Map.of("url", "https://p.example/" + i));
+        }
+        assertThat(busyClient.post("/api/v1/webhooks", Map.of("url", "https://p.example/one-more")).expect(409)
+                .errorCode()).isEqualTo("too_many_webhooks");
+    }
+}

@@ -1,0 +1,355 @@
+package dev.switchboard.webhooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.standardwebhooks.Webhook;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.Receiver.Reply;
+import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Webhooks end to end: a real server, real PostgreSQL, and a real HTTP receiver on loopback. */
+@Timeout(60)
+class WebhookDeliveryTest {
+    static TestServer server;
+    Receiver receiver;
+    Partner partner;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(Map.of(
+                "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "200ms,400ms",
+                "SWITCHBOARD_WEBHOOKS_TIMEOUT", "1s",
+                "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "3s",
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"));
+        server.createCollection("rooms", "eventFields", List.of("state"));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @BeforeEach
+    void partner() {
+        receiver = new Receiver();
+        partner = Partner.create(server, List.of("rooms.*", "device.*"));
+    }
+
+    @AfterEach
+    void closeReceiver() {
+        receiver.close();
+    }
+
+    @Test
+    void eventsArriveInOrderSignedWithTheStandardWebhooksHeaders() throws Exception {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/hook?token=shared-secret")));
+        assertThat(endpoint.get("secret").asText()).startsWith("whsec_");
+        assertThat(endpoint.get("state").asText()).isEqualTo("enabled");
+        List<String> ids = partner.writeRooms(20);
+
+        List<JsonNode> events = awaitEvents(20);
+        assertThat(events).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
+        assertIncreasingSeq(events);
+        assertThat(events.getFirst().get("type").asText()).isEqualTo("rooms.created");
+        assertThat(events.getFirst().get("data").get("state").asText()).isEqualTo("free");
+        Webhook verifier = new Webhook(endpoint.get("secret").asText());
+        for (Receiver.Received r : receiver.received()) {
+            assertThat(r.path()).isEqualTo("/hook");
+            assertThat(r.query()).isEqualTo("token=shared-secret");
+            assertThat(r.header("content-type")).startsWith("application/json");
+            assertThat(r.header("webhook-id")).startsWith("msg_");
+            verifier.verify(r.body(), r.headers());
+            assertThat(r.json().get("tenantId").asText()).isEqualTo(partner.tenant);
+            assertThat(r.json().get("integrationId").asText()).isEqualTo(partner.integrationId);
+        }
+    }
+
+    @Test
+    void eventsWaitingTogetherTravelTogetherAndRollOverAtTheBatchSize() throws Exception {
+        CountDownLatch written = new CountDownLatch(1);
+        AtomicInteger requests = new AtomicInteger();
+        receiver.answer(r -> {
+            if (requests.incrementAndGet() == 1) {
+                hold(written); // hold the first message until the burst has been written
+            }
+            return Reply.status(204);
+        });
+        partner.webhook(Map.of("url", receiver.url("/batch"), "maxBatchSize", 5));
+        partner.writeRooms(1);
+        await().until(() -> requests.get() == 1);
+        partner.writeRooms(11);
+        written.countDown();
+
+        awaitEvents(12);
+        assertThat(receiver.received()).extracting(r -> r.json().get("events").size()).containsExactly(1, 5, 5, 1);
+        assertIncreasingSeq(events());
+    }
+
+    @Test
+    void aFailingMessageIsRetriedThenAbandonedAndTheStreamMovesOn() throws Exception {
+        receiver.answer(r -> Reply.status(500).withBody("{\"error\":\"database down\"}"));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/flaky")));
+        String webhookId = endpoint.get("id").asText();
+        partner.writeRooms(1);
+
+        await().until(() -> receiver.received().size() == 3);
+        assertThat(receiver.received()).extracting(r -> r.header("webhook-id")).containsOnly(
+                receiver.received().getFirst().header("webhook-id"));
+        JsonNode failed = await().until(() -> partner.client.get("/api/v1/webhooks/" + webhookId
+                + "/messages?status=failed").expect(200).json().get("messages"), m -> m.size() == 1).get(0);
+        assertThat(failed.get("id").asText()).isEqualTo(receiver.received().getFirst().header("webhook-id"));
+        assertThat(failed.get("attempts")).hasSize(3).allSatisfy(a -> {
+            assertThat(a.get("status").asInt()).isEqualTo(500);
+            assertThat(a.get("outcome").asText()).isEqualTo("http_error");
+            assertThat(a.get("responseBody").asText()).contains("database down");
+        });
+        assertThat(partner.client.get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("failing");
+
+        receiver.answer(r -> Reply.status(200));
+        partner.writeRooms(1);
+        await().until(() -> receiver.received().size() == 4);
+        assertThat(receiver.received().get(3).json().get("events").get(0).get("seq").asLong()).isEqualTo(2);
+        assertThat(partner.client.get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("enabled");
+
+        JsonNode retried = partner.client.post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText()
+                + "/retry", "").expect(202).json();
+        assertThat(retried.get("status").asText()).isEqualTo("pending");
+        await().until(() -> receiver.received().size() == 5);
+        assertThat(receiver.received().get(4).header("webhook-id")).isEqualTo(failed.get("id").asText());
+        await().until(() -> partner.client.get("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText())
+                .json().get("status").asText().equals("delivered"));
+        partner.client.post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText() + "/retry", "")
+                .expect(409);
+    }
+
+    @Test
+    void retryAfterOnA429IsHonoured() {
+        AtomicInteger requests = new AtomicInteger();
+        receiver.answer(r -> requests.incrementAndGet() == 1
+                ? Reply.status(429).withHeader("Retry-After", "1") : Reply.status(200));
+        partner.webhook(Map.of("url", receiver.url("/busy")));
+        partner.writeRooms(1);
+        await().until(() -> receiver.received().size() == 2);
+        Duration between = Duration.between(receiver.received().get(0).at(), receiver.received().get(1).at());
+        assertThat(between).isGreaterThanOrEqualTo(Duration.ofMillis(1000));
+    }
+
+    @Test
+    void a410DisablesTheEndpointAndEventsWaitInTheLogUntilItIsEnabled() {
+        receiver.answer(r -> Reply.status(410));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/gone")));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        List<String> ids = new ArrayList<>(partner.writeRooms(1));
+        await().until(() -> partner.client.get(path).json().get("state").asText().equals("disabled"));
+        assertThat(partner.client.get(path).json().get("stateReason").asText()).contains("410");
+        ids.addAll(partner.writeRooms(2));
+
+        receiver.answer(r -> Reply.status(200));
+        partner.client.patch(path, Map.of("state", "enabled")).expect(200);
+        List<JsonNode> delivered = await().until(() -> receiver.received().stream()
+                .filter(r -> r.header("webhook-id") != null).skip(1).flatMap(r -> stream(r.json().get("events"))).toList(),
+                e -> e.size() >= 3);
+        assertThat(delivered).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
+    }
+
+    @Test
+    void temporaryRedirectsAreFollowedAndOthersAreFailures() {
+        receiver.answer(r -> switch (r.path()) {
+            case "/moved" -> Reply.status(307).withHeader("Location", "/here");
+            case "/permanent" -> Reply.status(302).withHeader("Location", "/here");
+            default -> Reply.status(200);
+        });
+        partner.webhook(Map.of("url", receiver.url("/moved")));
+        partner.writeRooms(1);
+        await().until(() -> receiver.received("/here").size() == 1);
+        assertThat(receiver.received("/here").getFirst().json().get("events")).hasSize(1);
+
+        Partner other = Partner.create(server, List.of("*"));
+        JsonNode found = other.webhook(Map.of("url", receiver.url("/permanent")));
+        other.writeRooms(1);
+        JsonNode attempt = await().until(() -> other.client.get("/api/v1/webhooks/" + found.get("id").asText()
+                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0).get("attempts").get(0);
+        assertThat(attempt.get("status").asInt()).isEqualTo(302);
+        assertThat(attempt.get("outcome").asText()).isEqualTo("http_error");
+    }
+
+    @Test
+    void endpointsReceiveOnlyWhatTheirIntegrationMayReceiveNarrowedByTheirOwnTypes() {
+        partner.webhook(Map.of("url", receiver.url("/created"), "eventTypes", List.of("rooms.created")));
+        String id = partner.writeRooms(1).getFirst();
+        partner.access.patch("/api/v1/collections/rooms/records/" + id, Map.of("data", Map.of("state", "taken"))).expect(200);
+        server.adminFor(partner.tenant).post("/api/v1/events", Map.of("type", "alarm.raised", "data", Map.of())).expect(201);
+        String later = partner.writeRooms(1).getFirst();
+        Partner neighbour = Partner.create(server, List.of("*"));
+        neighbour.writeRooms(2);
+
+        await().until(() -> events().size() == 2);
+        assertThat(events()).extracting(e -> e.get("subject").asText()).containsExactly(id, later);
+        assertThat(events()).extracting(e -> e.get("type").asText()).containsOnly("rooms.created");
+    }
+
+    @Test
+    void aTenantConnectedLaterGetsItsOwnStreamFromTheMomentItConnects() {
+        partner.webhook(Map.of("url", receiver.url("/many")));
+        String tenant = server.createTenant("later-" + System.nanoTime());
+        Api access = server.api(server.connect(partner.integrationId, tenant).get("accessToken").asText());
+        access.post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free"))).expect(201);
+        partner.writeRooms(1);
+        await().until(() -> receiver.received().size() == 2);
+        assertThat(receiver.received()).extracting(r -> r.json().get("tenantId").asText())
+                .containsExactlyInAnyOrder(tenant, partner.tenant);
+    }
+
+    @Test
+    void lifecycleEndpointsReceiveEachConnectionEventWithTheNewAccessTokens() {
+        Receiver lifecycle = receiver;
+        JsonNode endpoint = partner.webhook(Map.of("url", lifecycle.url("/lifecycle"), "kind", "lifecycle"));
+        String tenant = server.createTenant("lc-" + System.nanoTime());
+        JsonNode connection = server.connect(partner.integrationId, tenant);
+        String connectionId = connection.get("id").asText();
+        await().until(() -> lifecycle.received().size() == 1);
+        JsonNode created = lifecycle.received().getFirst().json();
+        assertThat(created.get("type").asText()).isEqualTo("connection.created");
+        assertThat(created.get("integrationId").asText()).isEqualTo(partner.integrationId);
+        assertThat(created.get("data").get("tenantId").asText()).isEqualTo(tenant);
+        String token = created.get("data").get("accessToken").asText();
+        assertThat(token).isEqualTo(connection.get("accessToken").asText());
+        server.api(token).get("/api/v1/events").expect(200);
+
+        String rotated = server.admin.post("/api/v1/connections/" + connectionId + "/rotate-token", "").expect(200).json()
+                .get("accessToken").asText();
+        server.admin.post("/api/v1/connections/" + connectionId + "/disable", "").expect(200);
+        server.admin.delete("/api/v1/connections/" + connectionId).expect(204);
+        await().until(() -> lifecycle.received().size() == 4);
+        assertThat(lifecycle.received()).extracting(r -> r.json().get("type").asText()).containsExactly(
+                "connection.created", "connection.token_rotated", "connection.disabled", "connection.deleted");
+        assertThat(lifecycle.received().get(1).json().get("data").get("accessToken").asText()).isEqualTo(rotated);
+        assertThat(lifecycle.received().get(2).json().get("data").has("accessToken")).isFalse();
+        new Webhook(endpoint.get("secret").asText()); // the same signing as events endpoints
+    }
+
+    @Test
+    void aTestMessageReachesTheEndpoint() {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/test")));
+        String messageId = partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/test", "")
+                .expect(202).json().get("messageId").asText();
+        await().until(() -> receiver.received().size() == 1);
+        assertThat(receiver.received().getFirst().header("webhook-id")).isEqualTo(messageId);
+        JsonNode event = receiver.received().getFirst().json().get("events").get(0);
+        assertThat(event.get("type").asText()).isEqualTo("webhook.test");
+        assertThat(event.get("data").get("webhookId").asText()).isEqualTo(endpoint.get("id").asText());
+    }
+
+    @Test
+    void replaySendsEverythingAfterAPositionAgainInOrder() {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/replay")));
+        List<String> ids = partner.writeRooms(4);
+        await().until(() -> events().size() == 4);
+        partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                Map.of("fromSeq", 3, "tenantId", partner.tenant)).expect(202);
+        await().until(() -> events().size() == 6);
+        assertThat(events().subList(4, 6)).extracting(e -> e.get("subject").asText()).containsExactly(ids.get(2), ids.get(3));
+
+        partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                Map.of("since", "2000-01-01T00:00:00Z")).expect(202);
+        await().until(() -> events().size() == 10);
+        assertThat(events().subList(6, 10)).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
+    }
+
+    @Test
+    void aHangingEndpointDoesNotDelayAHealthyOne() {
+        Receiver healthy = new Receiver();
+        try (healthy) {
+            receiver.answer(r -> Reply.status(200).after(Duration.ofSeconds(5)));
+            partner.webhook(Map.of("url", receiver.url("/hangs")));
+            partner.webhook(Map.of("url", healthy.url("/healthy")));
+            for (int i = 0; i < 5; i++) {
+                String id = partner.writeRooms(1).getFirst();
+                await().atMost(Duration.ofSeconds(2)).until(() -> healthy.received().stream()
+                        .anyMatch(r -> r.body().contains(id)));
+            }
+        }
+    }
+
+    @Test
+    void responseBodiesAreKeptToTheirFirst4KiB() {
+        receiver.answer(r -> Reply.status(400).withBody("x".repeat(1_000_000)));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/huge")));
+        partner.writeRooms(1);
+        JsonNode attempt = await().until(() -> partner.client.get("/api/v1/webhooks/" + endpoint.get("id").asText()
+                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0).get("attempts").get(0);
+        assertThat(attempt.get("responseBody").asText()).hasSize(4096);
+        assertThat(attempt.get("status").asInt()).isEqualTo(400);
+    }
+
+    private List<JsonNode> events() {
+        return receiver.received().stream().flatMap(r -> stream(r.json().get("events"))).toList();
+    }
+
+    private List<JsonNode> awaitEvents(int count) {
+        return await().atMost(Duration.ofSeconds(20)).until(this::events, e -> e.size() >= count);
+    }
+
+    private static java.util.stream.Stream<JsonNode> stream(JsonNode array) {
+        return array == null ? java.util.stream.Stream.empty()
+                : java.util.stream.StreamSupport.stream(array.spliterator(), false);
+    }
+
+    private static void assertIncreasingSeq(List<JsonNode> events) {
+        for (int i = 1; i < events.size(); i++) {
+            assertThat(events.get(i).get("seq").asLong()).isGreaterThan(events.get(i - 1).get("seq").asLong());
+        }
+    }
+
+    private static void hold(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A tenant and an integration connected to it, with the partner's client key and access token. */
+    record Partner(TestServer server, String tenant, String integrationId, Api client, Api access) {
+        static Partner create(TestServer server, List<String> eventTypes) {
+            String tenant = server.createTenant("hotel-" + System.nanoTime());
+            JsonNode integration = server.createIntegration("partner-" + System.nanoTime(), List.of("*"), List.of("*"),
+                    eventTypes);
+            String token = server.connect(integration.get("id").asText(), tenant).get("accessToken").asText();
+            return new Partner(server, tenant, integration.get("id").asText(),
+                    server.api(integration.get("clientKey").asText()), server.api(token));
+        }
+
+        JsonNode webhook(Map<String, Object> body) {
+            return client.post("/api/v1/webhooks", body).expect(201).json();
+        }
+
+        List<String> writeRooms(int count) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                ids.add(access.post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")))
+                        .expect(201).json().get("id").asText());
+            }
+            return ids;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package dev.switchboard.webhooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.switchboard.support.Problem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class WebhookUrlTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"https://partner.example/hooks", "http://partner.example:8080/h?token=secret",
+            "https://93.184.216.34/x", "https://[2606:4700:4700::1111]/x"})
+    void acceptsHttpAndHttpsUrlsOfPublicHosts(String url) {
+        assertThat(WebhookUrl.parse(url, "url", false).toString()).isEqualTo(url);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ftp://partner.example/x", "partner.example/hooks", "file:///etc/passwd", "javascript:alert(1)",
+            "https://user:pass@partner.example/x", "https://partner.example/x#frag", "http:///nohost",
+            "http://127.0.0.1/x", "http://10.1.2.3/x", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
+            "http://[::ffff:127.0.0.1]/x", "http://[fe80::1%25eth0]/x", "http://0.0.0.0/x", "http://localhost:8080/x",
+            "http://LOCALHOST/x", "http://api.localhost/x", "http://2130706433/x", "http://0x7f000001/x",
+            "http://0177.0.0.1/x", "http://017.0.0.1/x", "http://127.1/x", "http://0x7f.1/x", "http://1.2.3.4.5/x",
+            "http://256.1.1.1/x"})
+    void refusesOtherSchemesCredentialsFragmentsPrivateHostsAndAmbiguousNumericForms(String url) {
+        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", false)).as(url).isInstanceOf(Problem.class)
+                .satisfies(p -> assertThat(((Problem) p).status()).isEqualTo(400))
+                .hasMessageStartingWith("url: ");
+    }
+
+    @Test
+    void privateAddressesAreAllowedWhenTheOperatorSaysSoButAmbiguousFormsNever() {
+        assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", true).port()).isEqualTo(9000);
+        assertThat(WebhookUrl.parse("http://localhost/x", "url", true).host()).isEqualTo("localhost");
+        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", true)).isInstanceOf(Problem.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", true)).isInstanceOf(Problem.class);
+    }
+
+    @Test
+    void logsNeverShowTheQueryWhereASharedSecretTravels() {
+        assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", false).redacted())
+                .isEqualTo("https://partner.example/h?…");
+    }
+}
