@@ -79,6 +79,11 @@ class WebhookDeliveryTest {
             assertThat(r.json().get("tenantId").asText()).isEqualTo(partner.tenant);
             assertThat(r.json().get("integrationId").asText()).isEqualTo(partner.integrationId);
         }
+        String metrics = server.api(null).get("/metrics").expect(200).body();
+        String id = endpoint.get("id").asText();
+        assertThat(metrics).containsPattern("switchboard_webhooks_attempts_total\\{endpoint=\"" + id
+                + "\",outcome=\"delivered\"} [1-9]");
+        assertThat(metrics).contains("switchboard_webhooks_delivery_latency_seconds_count{endpoint=\"" + id + "\"}");
     }
 
     @Test

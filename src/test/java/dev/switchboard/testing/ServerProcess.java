@@ -1,0 +1,161 @@
+package dev.switchboard.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Switchboard server in its own process, started as an operator would (its {@code Main}, settings in
+ * the environment), so a test can kill it with SIGKILL. Everything it prints is kept.
+ */
+public final class ServerProcess implements AutoCloseable {
+    private final Process process;
+    private final List<String> lines;
+    private final int port;
+
+    private ServerProcess(Process process, List<String> lines, int port) {
+        this.process = process;
+        this.lines = lines;
+        this.port = port;
+    }
+
+    /** Starts a server on a free port with exactly the given SWITCHBOARD_* settings. */
+    public static ServerProcess start(Map<String, String> settings) {
+        int port = freePort();
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.switchboard.Main")
+                .redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("SWITCHBOARD_"));
+        pb.environment().putAll(settings);
+        pb.environment().put("SWITCHBOARD_PORT", Integer.toString(port));
+        pb.environment().put("SWITCHBOARD_HOST", "127.0.0.1");
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            throw new IllegalStateException("could not start a server process", e);
+        }
+        List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+        return new ServerProcess(process, lines, port);
+    }
+
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    public Api api(String token) {
+        return Api.of(baseUrl(), token);
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    public String output() {
+        synchronized (lines) {
+            return String.join("\n", lines);
+        }
+    }
+
+    /** Waits for the first match of {@code pattern} in the output and returns its first group. */
+    public String awaitOutput(Pattern pattern) {
+        Instant deadline = Instant.now().plusSeconds(120);
+        while (Instant.now().isBefore(deadline)) {
+            Matcher m = pattern.matcher(output());
+            if (m.find()) {
+                return m.group(1);
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("the server exited:\n" + output());
+            }
+            pause();
+        }
+        throw new AssertionError("no " + pattern + " in the output:\n" + output());
+    }
+
+    /** Waits until /health/ready answers 200. */
+    public ServerProcess awaitReady() {
+        HttpClient client = HttpClient.newHttpClient();
+        Instant deadline = Instant.now().plusSeconds(120);
+        while (Instant.now().isBefore(deadline)) {
+            try {
+                var r = client.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return this;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("the server exited:\n" + output());
+            }
+            pause();
+        }
+        throw new AssertionError("the server was not ready within 120 s:\n" + output());
+    }
+
+    /** SIGKILL: no shutdown hook runs, nothing is released. */
+    public void kill() {
+        try {
+            process.destroyForcibly().waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** SIGTERM, then waits for the clean stop. */
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
