@@ -34,3 +34,7 @@ if ! SWITCHBOARD_JDK=$(find_jdk); then
 fi
 export JAVA_HOME="$SWITCHBOARD_JDK"
 export PATH="$JAVA_HOME/bin:$PATH"
+# Maven's own libraries use sun.misc.Unsafe, which JDK 24+ warns about at every build.
+if [ "$(java_major "$JAVA_HOME/bin/java")" -ge 24 ]; then
+  export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+fi

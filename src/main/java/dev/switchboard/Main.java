@@ -41,6 +41,7 @@ public final class Main {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
             switchboard.close();
+            org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
             stopped.countDown();
         }, "shutdown"));
         try {
