@@ -16,8 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes events older than the retention period, and idempotency keys older than a day, in small
- * batches: each batch is its own short transaction, so pruning never holds locks or a snapshot long
+ * Deletes events older than the retention period (and the webhook messages that carried them), and
+ * idempotency keys older than a day, in small batches: each batch is its own short transaction, so pruning never holds locks or a snapshot long
  * enough to stall writers or vacuum. One node at a time prunes (an advisory lock per batch).
  * Event ids are UUIDv7, so "older than" is a range of the id index and needs no index of its own.
  */
@@ -57,34 +57,39 @@ public final class Retention implements AutoCloseable {
     /** Prunes everything due now; returns the number of events deleted. */
     public long runOnce() {
         Instant cutoff = clock.instant().minus(retention);
-        // The smallest UUIDv7 of the cutoff millisecond: every older event id sorts below it.
+        // The smallest UUIDv7 of the cutoff millisecond: every older event or message id sorts below it.
         UUID bound = UuidCreator.getTimeOrderedEpochMin(cutoff);
+        long events = inBatches("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)",
+                bound);
+        pruned.increment(events);
+        // Webhook messages (with their attempts) go with the events they carried; pending ones are still in use.
+        long messages = inBatches("DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages"
+                + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)", bound);
+        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "DELETE FROM idempotency_keys WHERE created_at < ?",
+                clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME)));
+        if (events > 0 || messages > 0) {
+            log.info("Pruned {} events and {} webhook messages older than {}", events, messages, cutoff);
+        }
+        return events;
+    }
+
+    /** Runs a bounded DELETE until it deletes less than a batch; each batch is its own short transaction. */
+    private long inBatches(String delete, UUID bound) {
         long total = 0;
         while (true) {
             int deleted = Jdbc.inTransaction(dataSource, c -> {
                 boolean mine = Jdbc.one(c, "SELECT pg_try_advisory_xact_lock(?)", rs -> rs.getBoolean(1), ADVISORY_LOCK)
                         .orElse(false);
-                if (!mine) {
-                    return -1;
-                }
-                return Jdbc.update(c, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)",
-                        bound, BATCH);
+                return mine ? Jdbc.update(c, delete, bound, BATCH) : -1;
             });
             if (deleted <= 0) {
-                break;
+                return total;
             }
             total += deleted;
-            pruned.increment(deleted);
             if (deleted < BATCH) {
-                break;
+                return total;
             }
         }
-        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "DELETE FROM idempotency_keys WHERE created_at < ?",
-                clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME)));
-        if (total > 0) {
-            log.info("Pruned {} events older than {}", total, cutoff);
-        }
-        return total;
     }
 
     @Override

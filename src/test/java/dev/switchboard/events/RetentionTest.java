@@ -25,8 +25,21 @@ class RetentionTest {
             Retention retention = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry());
             assertThat(retention.runOnce()).isZero();
 
+            dev.switchboard.store.Jdbc.withConnection(dataSource, c -> c.createStatement().executeUpdate(
+                    "INSERT INTO integrations (id, name, client_key_hash, read_collections, write_collections, event_types)"
+                            + " VALUES ('int_r', 'r', '\\x01', '{}', '{}', '{}');"
+                            + " INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types, max_batch_size, state)"
+                            + " SELECT 'wh_r', pk, 'https://p.example/', 'events', '{*}', 100, 'enabled' FROM integrations;"
+                            + " INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status)"
+                            + " SELECT lpad(to_hex(n), 32, '0')::uuid, pk, 'manual', 1, '{}', s FROM webhook_endpoints,"
+                            + " unnest(ARRAY['delivered', 'failed', 'pending']) WITH ORDINALITY AS u(s, n)"));
+            java.util.function.Supplier<java.util.List<String>> messages = () -> dev.switchboard.store.Jdbc.withConnection(
+                    dataSource, c -> dev.switchboard.store.Jdbc.query(c, "SELECT status FROM webhook_messages ORDER BY status",
+                            rs -> rs.getString(1)));
+
             now.set(now.get().plus(Duration.ofDays(8)));
             assertThat(retention.runOnce()).isEqualTo(3);
+            assertThat(messages.get()).as("finished messages go with their events; pending ones stay").containsExactly("pending");
             app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
 
             Api.Response gone = app.get("/api/v1/events?after=1");
