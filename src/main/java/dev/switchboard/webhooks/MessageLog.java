@@ -121,7 +121,7 @@ final class MessageLog {
         params.add(retryMillis);
         params.add(status);
         params.add(message.pk());
-        params.addAll(java.util.Arrays.asList(message.pk(), n, attempt.startedAt(),
+        params.addAll(java.util.Arrays.asList(n, attempt.startedAt(),
                 (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis()), attempt.status(), attempt.outcome().name(),
                 truncate(attempt.error(), 1000), attempt.responseBody()));
         String endpointSql;
@@ -149,8 +149,9 @@ final class MessageLog {
                 + " next_attempt_at = now() + ?::bigint * interval '1 millisecond',"
                 + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END, leased_by = NULL, lease_until = NULL"
                 + " WHERE pk = ? RETURNING pk),"
+                // Only while the message exists: deleting its endpoint or connection mid-request removes it.
                 + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
-                + " error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING),"
+                + " error, response_body) SELECT m.pk, ?, ?, ?, ?, ?, ?, ? FROM m ON CONFLICT DO NOTHING),"
                 + " e AS (" + endpointSql + "),"
                 + " s AS (" + streamSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"

@@ -295,6 +295,28 @@ class WebhookDeliveryTest {
     }
 
     @Test
+    void deletingAnEndpointWhileARequestIsInFlightEndsItsDeliveryQuietly() {
+        CountDownLatch deleted = new CountDownLatch(1);
+        receiver.answer(r -> {
+            hold(deleted);
+            return Reply.status(200);
+        });
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/doomed")));
+        partner.writeRooms(1);
+        await().until(() -> receiver.received().size() == 1);
+        partner.client.delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
+        deleted.countDown();
+        partner.writeRooms(1);
+        Receiver other = new Receiver();
+        try (other) {
+            partner.webhook(Map.of("url", other.url("/next")));
+            partner.writeRooms(1);
+            await().until(() -> other.received().size() == 1);
+        }
+        assertThat(receiver.received()).hasSize(1);
+    }
+
+    @Test
     void responseBodiesAreKeptToTheirFirst4KiB() {
         receiver.answer(r -> Reply.status(400).withBody("x".repeat(1_000_000)));
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/huge")));
