@@ -12,6 +12,7 @@ import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
 import dev.switchboard.webhooks.EndpointStore;
+import dev.switchboard.webhooks.WebhookDispatcher;
 import dev.switchboard.webhooks.WebhookEndpoint;
 import dev.switchboard.webhooks.WebhookMessage;
 import dev.switchboard.webhooks.WebhookMessages;
@@ -110,7 +111,7 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
             }
             case Authenticator.Access access -> throw notForAccessTokens();
         };
-        WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", settings.allowPrivateAddresses());
+        WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", WebhookDispatcher.addressPolicy(settings));
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
         List<String> eventTypes = eventTypes(body, kind, integration);
         int batch = batchSize(body.node().get("maxBatchSize"));
@@ -149,7 +150,8 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
             throw Problem.invalidField("kind", "cannot be changed; create another endpoint");
         }
         String urlText = body.string("url", 2048);
-        String url = urlText == null ? null : WebhookUrl.parse(urlText, "url", settings.allowPrivateAddresses()).toString();
+        String url = urlText == null ? null
+                : WebhookUrl.parse(urlText, "url", WebhookDispatcher.addressPolicy(settings)).toString();
         Integration integration = integrations.get(endpoint.integrationId());
         List<String> eventTypes = eventTypes(body, endpoint.kind(), integration);
         Integer batch = body.has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;

@@ -46,6 +46,7 @@ public final class ConfigLoader {
         SETTINGS.put("events.maxWait", "SWITCHBOARD_EVENTS_MAX_WAIT");
         SETTINGS.put("log.format", "SWITCHBOARD_LOG_FORMAT");
         SETTINGS.put("webhooks.allowPrivateAddresses", "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES");
+        SETTINGS.put("webhooks.allowedAddresses", "SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES");
         SETTINGS.put("webhooks.retryDelays", "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS");
         SETTINGS.put("webhooks.timeout", "SWITCHBOARD_WEBHOOKS_TIMEOUT");
         SETTINGS.put("webhooks.disableAfter", "SWITCHBOARD_WEBHOOKS_DISABLE_AFTER");
@@ -173,6 +174,7 @@ public final class ConfigLoader {
 
     private static WebhookSettings webhooks(Reader r) {
         boolean allowPrivate = r.get("webhooks.allowPrivateAddresses", ConfigLoader::parseBoolean);
+        List<Cidr> allowed = r.get("webhooks.allowedAddresses", ConfigLoader::parseCidrs);
         List<Duration> delays = r.get("webhooks.retryDelays", ConfigLoader::parseDurations);
         r.check("webhooks.retryDelays", delays.size() <= 20, "at most 20 delays");
         Duration timeout = r.get("webhooks.timeout", Durations::parse);
@@ -189,7 +191,7 @@ public final class ConfigLoader {
         r.check("webhooks.endpointConcurrency", endpointConcurrency >= 1 && endpointConcurrency <= concurrency,
                 "must be between 1 and webhooks.concurrency");
         Duration maxRetryAfter = r.get("webhooks.maxRetryAfter", Durations::parse);
-        return new WebhookSettings(allowPrivate, delays, timeout, disableAfter, grace, lease, concurrency,
+        return new WebhookSettings(allowPrivate, allowed, delays, timeout, disableAfter, grace, lease, concurrency,
                 endpointConcurrency, maxRetryAfter);
     }
 
@@ -217,6 +219,18 @@ public final class ConfigLoader {
             case "false" -> false;
             default -> throw new IllegalArgumentException("'" + text + "' is not true or false");
         };
+    }
+
+    /** Comma-separated address ranges ({@code 10.1.0.0/16,fd00::/8}); empty means none. */
+    static List<Cidr> parseCidrs(String text) {
+        if (text.isBlank()) {
+            return List.of();
+        }
+        List<Cidr> all = new ArrayList<>();
+        for (String part : text.split(",")) {
+            all.add(Cidr.parse(part));
+        }
+        return all;
     }
 
     /** Comma-separated durations ({@code 1m,5m}); empty means none. */

@@ -4,13 +4,15 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * How webhooks are delivered: which addresses may be called, how long an attempt may take, the
+ * How webhooks are delivered: which addresses may be called (besides public ones: all, or the
+ * {@code allowedAddresses} ranges), how long an attempt may take, the
  * delays between attempts (their count plus one is the number of attempts before a message is
  * abandoned), when a continuously failing endpoint is disabled, how long a rotated signing secret
  * keeps signing, how long a node holds a stream, and how many requests a node sends at once.
  */
 public record WebhookSettings(
         boolean allowPrivateAddresses,
+        List<Cidr> allowedAddresses,
         List<Duration> retryDelays,
         Duration timeout,
         Duration disableAfter,
@@ -21,6 +23,7 @@ public record WebhookSettings(
         Duration maxRetryAfter) {
 
     public WebhookSettings {
+        allowedAddresses = List.copyOf(allowedAddresses);
         retryDelays = List.copyOf(retryDelays);
     }
 

@@ -38,7 +38,7 @@ final class Deliverer {
     Attempt attempt(WebhookEndpoint endpoint, List<String> secrets, MessageLog.Pending message) {
         long timestamp = clock.instant().getEpochSecond();
         String signature = Signer.signature(secrets, message.webhookId(), timestamp, message.body());
-        WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", settings.allowPrivateAddresses());
+        WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", WebhookDispatcher.addressPolicy(settings));
         Attempt attempt = sender.send(url, message.body(), new WebhookSender.Signed(message.webhookId(), timestamp, signature));
         metrics.attempt(endpoint.id(), attempt);
         if (!attempt.delivered()) {

@@ -23,11 +23,11 @@ final class GuardedResolver implements SocketAddressResolver {
     private static final Logger log = LoggerFactory.getLogger(GuardedResolver.class);
 
     private final Executor executor;
-    private final boolean allowPrivate;
+    private final AddressPolicy policy;
 
-    GuardedResolver(Executor executor, boolean allowPrivate) {
+    GuardedResolver(Executor executor, AddressPolicy policy) {
         this.executor = executor;
-        this.allowPrivate = allowPrivate;
+        this.policy = policy;
     }
 
     /** Every address of the host was refused. */
@@ -52,7 +52,7 @@ final class GuardedResolver implements SocketAddressResolver {
         List<InetSocketAddress> allowed = new ArrayList<>();
         List<String> refused = new ArrayList<>();
         for (InetAddress address : addresses) {
-            var refusal = allowPrivate ? java.util.Optional.<String>empty() : AddressGuard.refusal(address);
+            var refusal = policy.refusal(address);
             if (refusal.isPresent()) {
                 refused.add(address.getHostAddress() + " (" + refusal.get() + ")");
             } else {

@@ -76,9 +76,14 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.leases = new StreamLeases(dataSource, nodeId, settings.leaseTime());
         this.messages = new MessageLog(dataSource, nodeId, settings.leaseTime(), settings.disableAfter());
         this.metrics = new WebhookMetrics(meters, dataSource, active::size);
-        this.sender = new WebhookSender(settings.timeout(), settings.allowPrivateAddresses(), settings.concurrency(), clock);
+        this.sender = new WebhookSender(settings.timeout(), addressPolicy(settings), settings.concurrency(), clock);
         this.deliverer = new Deliverer(sender, endpoints, settings, metrics, dataSource, clock);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
+    }
+
+    /** The addresses webhooks may call under these settings. */
+    public static AddressPolicy addressPolicy(WebhookSettings settings) {
+        return new AddressPolicy(settings.allowPrivateAddresses(), settings.allowedAddresses());
     }
 
     public void start() {

@@ -39,19 +39,19 @@ public final class WebhookSender implements AutoCloseable {
     private final HttpClient client;
     private final ExecutorService resolver = Executors.newVirtualThreadPerTaskExecutor();
     private final Duration timeout;
-    private final boolean allowPrivate;
+    private final AddressPolicy policy;
     private final InstantSource clock;
 
-    public WebhookSender(Duration timeout, boolean allowPrivate, int maxConnectionsPerDestination, InstantSource clock) {
+    public WebhookSender(Duration timeout, AddressPolicy policy, int maxConnectionsPerDestination, InstantSource clock) {
         this.timeout = timeout;
-        this.allowPrivate = allowPrivate;
+        this.policy = policy;
         this.clock = clock;
         this.client = new HttpClient();
         client.setFollowRedirects(false);
         client.setConnectTimeout(timeout.toMillis());
         client.setIdleTimeout(30_000);
         client.setMaxConnectionsPerDestination(maxConnectionsPerDestination);
-        client.setSocketAddressResolver(new GuardedResolver(resolver, allowPrivate));
+        client.setSocketAddressResolver(new GuardedResolver(resolver, policy));
         client.setUserAgentField(new org.eclipse.jetty.http.HttpField(HttpHeader.USER_AGENT, USER_AGENT));
         try {
             client.start();
@@ -144,7 +144,7 @@ public final class WebhookSender implements AutoCloseable {
             return Optional.empty();
         }
         try {
-            return Optional.of(WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", allowPrivate).uri());
+            return Optional.of(WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy).uri());
         } catch (Problem | IllegalArgumentException e) {
             return Optional.empty();
         }

@@ -24,7 +24,7 @@ public record WebhookUrl(URI uri) {
     private static final Pattern DOTTED_QUAD = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     /** Parses and checks a URL; the problem names {@code field}. */
-    public static WebhookUrl parse(String text, String field, boolean allowPrivate) {
+    public static WebhookUrl parse(String text, String field, AddressPolicy policy) {
         if (text.length() > MAX_LENGTH) {
             throw Problem.invalidField(field, "must be at most " + MAX_LENGTH + " characters");
         }
@@ -49,17 +49,17 @@ public record WebhookUrl(URI uri) {
         if (host == null || host.isEmpty()) {
             throw Problem.invalidField(field, "names no host");
         }
-        checkHost(host, field, allowPrivate);
+        checkHost(host, field, policy);
         return new WebhookUrl(uri);
     }
 
-    private static void checkHost(String host, String field, boolean allowPrivate) {
+    private static void checkHost(String host, String field, AddressPolicy policy) {
         String h = host.toLowerCase(Locale.ROOT);
         if (h.startsWith("[")) {
             if (h.contains("%")) {
                 throw Problem.invalidField(field, "must not use an IPv6 zone (%…)");
             }
-            literal(h.substring(1, h.length() - 1), field).ifPresent(a -> refuseIfBlocked(a, field, allowPrivate));
+            literal(h.substring(1, h.length() - 1), field).ifPresent(a -> refuseIfBlocked(a, field, policy));
             return;
         }
         String lastLabel = h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
@@ -69,11 +69,11 @@ public record WebhookUrl(URI uri) {
                 throw Problem.invalidField(field, "host '" + host + "' is a numeric form other than a plain dotted-quad"
                         + " IPv4 address; write the address as a.b.c.d");
             }
-            literal(h, field).ifPresent(a -> refuseIfBlocked(a, field, allowPrivate));
+            literal(h, field).ifPresent(a -> refuseIfBlocked(a, field, policy));
             return;
         }
-        if (!allowPrivate && (h.equals("localhost") || h.endsWith(".localhost") || h.equals("localhost."))) {
-            throw Problem.invalidField(field, "must not point at this machine (localhost)");
+        if (h.equals("localhost") || h.endsWith(".localhost") || h.equals("localhost.")) {
+            refuseIfBlocked(InetAddress.getLoopbackAddress(), field, policy); // the name always means this machine
         }
     }
 
@@ -85,12 +85,10 @@ public record WebhookUrl(URI uri) {
         }
     }
 
-    private static void refuseIfBlocked(InetAddress address, String field, boolean allowPrivate) {
-        if (!allowPrivate) {
-            AddressGuard.refusal(address).ifPresent(why -> {
-                throw Problem.invalidField(field, "must not point at a " + why);
-            });
-        }
+    private static void refuseIfBlocked(InetAddress address, String field, AddressPolicy policy) {
+        policy.refusal(address).ifPresent(why -> {
+            throw Problem.invalidField(field, "must not point at a " + why);
+        });
     }
 
     public String host() {

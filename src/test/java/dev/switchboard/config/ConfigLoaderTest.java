@@ -48,6 +48,11 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
                 Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "yes")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("not true or false");
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/16, ::1"))
+                .webhooks().allowedAddresses()).hasSize(2);
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
+                Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/99")))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES");
     }
 
     @Test

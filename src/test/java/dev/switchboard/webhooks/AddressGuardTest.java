@@ -29,7 +29,7 @@ class AddressGuardTest {
 
     @Test
     void theResolverHandsOnlyAllowedAddressesAndRefusesWhenNoneIs() throws Exception {
-        GuardedResolver resolver = new GuardedResolver(Runnable::run, false);
+        GuardedResolver resolver = new GuardedResolver(Runnable::run, new AddressPolicy(false, java.util.List.of()));
         InetAddress rebound = InetAddress.getByName("169.254.169.254");
         InetAddress fine = InetAddress.getByName("93.184.216.34");
         assertThat(resolver.allowed("example.test", 443, new InetAddress[] {rebound, fine}))
@@ -37,6 +37,18 @@ class AddressGuardTest {
         assertThatThrownBy(() -> resolver.allowed("rebind.test", 80, new InetAddress[] {rebound}))
                 .isInstanceOf(GuardedResolver.BlockedAddressException.class)
                 .hasMessageContaining("rebind.test").hasMessageContaining("169.254.169.254");
-        assertThat(new GuardedResolver(Runnable::run, true).allowed("dev.test", 80, new InetAddress[] {rebound})).hasSize(1);
+        assertThat(new GuardedResolver(Runnable::run, new AddressPolicy(true, java.util.List.of())).allowed("dev.test", 80, new InetAddress[] {rebound})).hasSize(1);
+    }
+
+    @Test
+    void rangesContainTheirAddressesOnly() throws UnknownHostException {
+        var range = dev.switchboard.config.Cidr.parse("10.1.0.0/16");
+        assertThat(range.contains(InetAddress.getByName("10.1.255.1"))).isTrue();
+        assertThat(range.contains(InetAddress.getByName("10.2.0.1"))).isFalse();
+        assertThat(range.contains(InetAddress.getByName("::1"))).isFalse();
+        assertThat(dev.switchboard.config.Cidr.parse("fd00:1::/32").contains(InetAddress.getByName("fd00:1:2::3"))).isTrue();
+        assertThat(dev.switchboard.config.Cidr.parse("127.0.0.1").contains(InetAddress.getByName("127.0.0.2"))).isFalse();
+        assertThatThrownBy(() -> dev.switchboard.config.Cidr.parse("10.0.0.0/33")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> dev.switchboard.config.Cidr.parse("internal.example")).isInstanceOf(IllegalArgumentException.class);
     }
 }

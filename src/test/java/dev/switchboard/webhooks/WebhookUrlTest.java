@@ -9,11 +9,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class WebhookUrlTest {
+    private static final AddressPolicy GUARDED = new AddressPolicy(false, java.util.List.of());
+    private static final AddressPolicy OPEN = new AddressPolicy(true, java.util.List.of());
+
     @ParameterizedTest
     @ValueSource(strings = {"https://partner.example/hooks", "http://partner.example:8080/h?token=secret",
             "https://93.184.216.34/x", "https://[2606:4700:4700::1111]/x"})
     void acceptsHttpAndHttpsUrlsOfPublicHosts(String url) {
-        assertThat(WebhookUrl.parse(url, "url", false).toString()).isEqualTo(url);
+        assertThat(WebhookUrl.parse(url, "url", GUARDED).toString()).isEqualTo(url);
     }
 
     @ParameterizedTest
@@ -25,22 +28,33 @@ class WebhookUrlTest {
             "http://0177.0.0.1/x", "http://017.0.0.1/x", "http://127.1/x", "http://0x7f.1/x", "http://1.2.3.4.5/x",
             "http://256.1.1.1/x"})
     void refusesOtherSchemesCredentialsFragmentsPrivateHostsAndAmbiguousNumericForms(String url) {
-        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", false)).as(url).isInstanceOf(Problem.class)
+        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", GUARDED)).as(url).isInstanceOf(Problem.class)
                 .satisfies(p -> assertThat(((Problem) p).status()).isEqualTo(400))
                 .hasMessageStartingWith("url: ");
     }
 
     @Test
     void privateAddressesAreAllowedWhenTheOperatorSaysSoButAmbiguousFormsNever() {
-        assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", true).port()).isEqualTo(9000);
-        assertThat(WebhookUrl.parse("http://localhost/x", "url", true).host()).isEqualTo("localhost");
-        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", true)).isInstanceOf(Problem.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", true)).isInstanceOf(Problem.class);
+        assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", OPEN).port()).isEqualTo(9000);
+        assertThat(WebhookUrl.parse("http://localhost/x", "url", OPEN).host()).isEqualTo("localhost");
+        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", OPEN)).isInstanceOf(Problem.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", OPEN)).isInstanceOf(Problem.class);
+    }
+
+    @Test
+    void theOperatorsAllowedRangesAreReachableAndNothingElsePrivate() {
+        AddressPolicy internal = new AddressPolicy(false, java.util.List.of(dev.switchboard.config.Cidr.parse("10.1.0.0/16"),
+                dev.switchboard.config.Cidr.parse("127.0.0.1")));
+        assertThat(WebhookUrl.parse("http://10.1.200.3/x", "url", internal).host()).isEqualTo("10.1.200.3");
+        assertThat(WebhookUrl.parse("http://localhost:9/x", "url", internal).port()).isEqualTo(9);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://10.2.0.1/x", "url", internal)).isInstanceOf(Problem.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://127.0.0.2/x", "url", internal)).isInstanceOf(Problem.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://169.254.169.254/x", "url", internal)).isInstanceOf(Problem.class);
     }
 
     @Test
     void logsNeverShowTheQueryWhereASharedSecretTravels() {
-        assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", false).redacted())
+        assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", GUARDED).redacted())
                 .isEqualTo("https://partner.example/h?…");
     }
 }
