@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * time, in log order. Each message takes whatever events are waiting (up to the batch size); the
  * stream's position moves only when a message is delivered or abandoned. A failure with attempts left
  * releases the stream until the retry is due, so it holds no thread while it waits. An idle stream
- * lingers briefly for more events, then releases its lease; a busy one yields after a while so other
- * streams of the same endpoint get their turn.
+ * lingers briefly for more events (unless its endpoint's share of the node is full), then releases its
+ * lease; a busy one yields after a while so other streams of the same endpoint get their turn.
  */
 final class StreamWorker implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
@@ -30,6 +30,9 @@ final class StreamWorker implements Runnable {
 
         /** The worker let its stream go while events may be waiting: claim the event stream's streams again. */
         void claimAgain(long eventStreamPk);
+
+        /** Whether an idle worker may keep its endpoint's slot a while for more events (no other stream needs it). */
+        boolean mayLinger(long endpointPk);
     }
 
     private final long webhookStreamPk;
@@ -224,8 +227,11 @@ final class StreamWorker implements Runnable {
         return new Built(batch.json(), batch.count(), lastSeq);
     }
 
-    /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping). */
+    /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping, or another stream needs the slot). */
     private boolean awaitMore() {
+        if (!host.mayLinger(endpointPk)) {
+            return more;
+        }
         long deadline = System.nanoTime() + LINGER.toNanos();
         while (!more && !stopping) {
             long left = deadline - System.nanoTime();

@@ -63,6 +63,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final AtomicBoolean reloadWatched = new AtomicBoolean(true);
     private final AtomicBoolean sweepAll = new AtomicBoolean(true);
     private final AtomicBoolean manualDue = new AtomicBoolean(true);
+    private final AtomicBoolean atCapacity = new AtomicBoolean();
     private volatile boolean running = true;
 
     public WebhookDispatcher(DataSource dataSource, WebhookSettings settings, String nodeId, EndpointStore endpoints,
@@ -227,7 +228,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private void claim(StreamLeases.Scope scope) {
         int room = settings.concurrency() - active.size();
         if (room <= 0) {
-            return; // the sweep picks up what waits once workers finish
+            atCapacity.set(true); // the next worker to finish asks for a full claim
+            return;
         }
         Map<Long, Integer> endpointRoom = new HashMap<>();
         for (StreamWorker worker : active.values()) {
@@ -240,6 +242,18 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                         @Override
                         public void finished(StreamWorker w) {
                             active.remove(w.webhookStreamPk(), w);
+                            // Its endpoint (or the node) may have streams waiting for this room.
+                            dirtyEndpoints.add(w.endpointPk());
+                            if (atCapacity.getAndSet(false)) {
+                                sweepAll.set(true);
+                            }
+                            LockSupport.unpark(loop);
+                        }
+
+                        @Override
+                        public boolean mayLinger(long endpointPk) {
+                            return active.values().stream().filter(a -> a.endpointPk() == endpointPk).count()
+                                    < settings.endpointConcurrency() && active.size() < settings.concurrency();
                         }
 
                         @Override

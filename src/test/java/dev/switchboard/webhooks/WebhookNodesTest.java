@@ -107,7 +107,14 @@ class WebhookNodesTest {
                 }
 
                 survivor = TestServer.start(database, SETTINGS, InstantSource.system());
-                await().until(() -> receiver.received().size() >= 3);
+                ServerProcess node = doomed;
+                await().atMost(Duration.ofSeconds(30)).failFast("the first node exited", () -> !node.process().isAlive())
+                        .conditionEvaluationListener(c -> {
+                            if (c.getRemainingTimeInMS() <= 0) {
+                                System.out.println("First node's output:\n" + node.output());
+                            }
+                        })
+                        .until(() -> receiver.received().size() >= 3);
                 doomed.kill();
                 Instant killed = Instant.now();
                 int sentBeforeKill = receiver.received().size();
