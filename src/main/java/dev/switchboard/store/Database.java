@@ -83,18 +83,26 @@ public final class Database implements AutoCloseable {
 
     /** A connection outside the pool, for a long-lived LISTEN; the caller closes it. */
     public Connection openDedicatedConnection() throws SQLException {
+        return openOwnConnection("switchboard-listener", 5);
+    }
+
+    private Connection openOwnConnection(String applicationName, int timeoutSeconds) throws SQLException {
         Properties props = new Properties();
         if (url.user() != null) props.setProperty("user", url.user());
         if (url.password() != null) props.setProperty("password", url.password());
-        props.setProperty("ApplicationName", "switchboard-listener");
+        props.setProperty("ApplicationName", applicationName);
         props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("connectTimeout", "5");
+        props.setProperty("connectTimeout", Integer.toString(timeoutSeconds));
         return DriverManager.getConnection(url.jdbcUrl(), props);
     }
 
-    /** True when the database answers and carries the schema this server was built with. */
+    /**
+     * True when the database answers and carries the schema this server was built with. It uses a
+     * connection of its own, bounded to 2 s, so an outage is reported at once instead of after the
+     * pool's wait for a connection.
+     */
     public boolean ready() {
-        try (Connection c = pool.getConnection();
+        try (Connection c = openOwnConnection("switchboard-health", 2);
              var s = c.prepareStatement("SELECT version FROM flyway_schema_history "
                      + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
             s.setQueryTimeout(2);

@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventLog;
+import dev.switchboard.store.DatabaseException;
 import dev.switchboard.support.SecretBox;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -104,6 +105,12 @@ final class StreamWorker implements Runnable {
         boolean release = true;
         try {
             release = deliver();
+        } catch (DatabaseException e) {
+            if (!e.isUnavailable()) {
+                throw e;
+            }
+            log.warn("Webhook stream {} stopped: the database is unavailable ({}); it is claimed again when the"
+                    + " database returns", webhookStreamPk, e.getMessage());
         } catch (RuntimeException e) {
             log.error("Delivering webhook stream {} failed; releasing it, it is claimed again shortly", webhookStreamPk, e);
         } finally {
