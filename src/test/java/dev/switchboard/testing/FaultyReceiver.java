@@ -17,7 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A receiver that misbehaves at the HTTP and TCP level, chosen by the request path: it hangs, resets
  * the connection, trickles its answer a byte at a time, streams an endless body, redirects in a loop
- * or to addresses webhooks must not reach, or answers 429 and 410. It records when each request
+ * or to addresses webhooks must not reach (any target: {@link #redirectTo}), or answers 429 and 410. It records when each request
  * arrived, by path. Loopback only.
  */
 public final class FaultyReceiver implements AutoCloseable {
@@ -37,6 +37,11 @@ public final class FaultyReceiver implements AutoCloseable {
 
     public String url(String path) {
         return "http://127.0.0.1:" + server.getLocalPort() + path;
+    }
+
+    /** A URL that answers 307 to {@code target}. */
+    public String redirectTo(String target) {
+        return url("/redirect-to/" + java.net.URLEncoder.encode(target, StandardCharsets.UTF_8));
     }
 
     /** When requests to {@code path} arrived, in order. */
@@ -61,6 +66,11 @@ public final class FaultyReceiver implements AutoCloseable {
             String path = readRequest(socket.getInputStream());
             arrivals.computeIfAbsent(path, p -> new CopyOnWriteArrayList<>()).add(Instant.now());
             OutputStream out = socket.getOutputStream();
+            if (path.startsWith("/redirect-to/")) {
+                String target = java.net.URLDecoder.decode(path.substring("/redirect-to/".length()), StandardCharsets.UTF_8);
+                respond(out, "307 Temporary Redirect", "Location: " + target + "\r\n");
+                return;
+            }
             switch (path) {
                 case "/hang" -> socket.getInputStream().read(); // until the client gives up
                 case "/reset" -> {
