@@ -223,24 +223,20 @@ public final class ConfigLoader {
 
     /** Comma-separated address ranges ({@code 10.1.0.0/16,fd00::/8}); empty means none. */
     static List<Cidr> parseCidrs(String text) {
-        if (text.isBlank()) {
-            return List.of();
-        }
-        List<Cidr> all = new ArrayList<>();
-        for (String part : text.split(",")) {
-            all.add(Cidr.parse(part));
-        }
-        return all;
+        return parseList(text, Cidr::parse);
     }
 
     /** Comma-separated durations ({@code 1m,5m}); empty means none. */
     static List<Duration> parseDurations(String text) {
-        if (text.isBlank()) {
-            return List.of();
-        }
-        List<Duration> all = new ArrayList<>();
-        for (String part : text.split(",")) {
-            all.add(Durations.parse(part));
+        return parseList(text, Durations::parse);
+    }
+
+    private static <T> List<T> parseList(String text, Function<String, T> parser) {
+        List<T> all = new ArrayList<>();
+        if (!text.isBlank()) {
+            for (String part : text.split(",")) {
+                all.add(parser.apply(part));
+            }
         }
         return all;
     }
