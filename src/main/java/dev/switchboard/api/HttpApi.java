@@ -50,6 +50,7 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.host = host;
         config.jetty.port = port;
         config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+        config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
 
         config.routes.before(ctx -> {
             String requestId = Ids.newId("req");
@@ -113,12 +114,17 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private static void error(Context ctx, int status, String code, String message, Object details) {
+        ctx.status(status).contentType("application/json").result(errorJson(code, message, ctx.attribute(REQUEST_ID), details));
+    }
+
+    /** The body of every error: {@code {"error": {"code", "message", "requestId", "details"}}}. */
+    static String errorJson(String code, String message, String requestId, Object details) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("code", code);
         error.put("message", message);
-        error.put("requestId", ctx.attribute(REQUEST_ID));
+        error.put("requestId", requestId);
         error.put("details", details);
-        ctx.status(status).contentType("application/json").result(Json.write(Map.of("error", error)));
+        return Json.write(Map.of("error", error));
     }
 
     public HttpApi start() {
