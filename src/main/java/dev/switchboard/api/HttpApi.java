@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import dev.switchboard.store.DatabaseException;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Problem;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
@@ -57,6 +58,8 @@ public final class HttpApi implements AutoCloseable {
             ctx.attribute(REQUEST_ID, requestId);
             ctx.header(REQUEST_ID, requestId);
             MDC.put("requestId", requestId);
+            // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
+            ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
         });
         routes.forEach(group -> group.register(config.routes));
 
