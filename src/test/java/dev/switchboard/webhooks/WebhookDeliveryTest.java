@@ -252,6 +252,37 @@ class WebhookDeliveryTest {
     }
 
     @Test
+    void aLifecycleMessageSendsItsAccessTokenButKeepsItOutOfTheDatabaseAndTheMessagesApi() throws Exception {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle",
+                "retryDelays", List.of()));
+        receiver.answer(r -> Reply.status(500));
+        String tenant = server.createTenant("lc-" + System.nanoTime());
+        String token = server.connect(partner.integrationId, tenant).get("accessToken").asText();
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        await().until(() -> partner.client.get(path + "/messages?status=failed").json().get("messages").size() == 1);
+        String messageId = partner.client.get(path + "/messages?status=failed").json().get("messages").get(0).get("id")
+                .asText();
+
+        JsonNode shown = partner.client.get(path + "/messages/" + messageId).expect(200).json();
+        assertThat(shown.get("body").get("data").get("connectionId").isTextual()).isTrue();
+        assertThat(shown.toString()).doesNotContain(token);
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+             var rs = c.createStatement().executeQuery("SELECT count(*) FROM webhook_messages WHERE body LIKE '%sb_access_%'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
+
+        // Sent again (a retry of the abandoned message), it carries the token, signed with it.
+        receiver.answer(r -> Reply.status(200));
+        partner.client.post(path + "/messages/" + messageId + "/retry", "").expect(202);
+        await().until(() -> receiver.received().size() == 2);
+        for (Receiver.Received r : receiver.received()) {
+            assertThat(r.json().get("data").get("accessToken").asText()).isEqualTo(token);
+            new Webhook(endpoint.get("secret").asText()).verify(r.body(), r.headers());
+        }
+    }
+
+    @Test
     void aTestMessageReachesTheEndpoint() {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/test")));
         String messageId = partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/test", "")
