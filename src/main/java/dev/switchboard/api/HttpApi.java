@@ -52,6 +52,10 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.port = port;
         config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
         config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+        // Jetty caches header fields per connection and by default matches their values ignoring case: on a
+        // reused connection, "Bearer SB_ADMIN_…" or "Switchboard-Tenant: HOTEL" would be read as the value an
+        // earlier request sent in another case. Tokens, tenant ids and idempotency keys are case-sensitive.
+        config.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
 
         config.routes.before(ctx -> {
             String requestId = Ids.newId("req");
