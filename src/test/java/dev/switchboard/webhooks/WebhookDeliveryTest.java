@@ -179,6 +179,7 @@ class WebhookDeliveryTest {
         receiver.answer(r -> switch (r.path()) {
             case "/moved" -> Reply.status(307).withHeader("Location", "/here");
             case "/permanent" -> Reply.status(302).withHeader("Location", "/here");
+            case "/elsewhere" -> Reply.status(307).withHeader("Location", "ftp://partner.example/in?token=shared-secret");
             default -> Reply.status(200);
         });
         partner.webhook(Map.of("url", receiver.url("/moved")));
@@ -194,6 +195,16 @@ class WebhookDeliveryTest {
                 .get(0).get("attempts").get(0);
         assertThat(attempt.get("status").asInt()).isEqualTo(302);
         assertThat(attempt.get("outcome").asText()).isEqualTo("http_error");
+
+        // A redirect to a URL webhooks may not call is a failure whose error (also logged) keeps the query out.
+        Partner third = Partner.create(server, List.of("*"));
+        JsonNode refused = third.webhook(Map.of("url", receiver.url("/elsewhere")));
+        third.writeRooms(1);
+        JsonNode redirect = await().until(() -> third.client.get("/api/v1/webhooks/" + refused.get("id").asText()
+                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0).get("attempts").get(0);
+        assertThat(redirect.get("outcome").asText()).isEqualTo("redirect_error");
+        assertThat(redirect.get("error").asText()).endsWith("ftp://partner.example/in?…").doesNotContain("shared-secret");
     }
 
     @Test
