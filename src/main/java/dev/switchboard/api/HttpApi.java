@@ -121,7 +121,8 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private static void error(Context ctx, int status, String code, String message, Object details) {
-        ctx.status(status).contentType("application/json").result(errorJson(code, message, ctx.attribute(REQUEST_ID), details));
+        ctx.status(status).contentType("application/json")
+                .result(errorJson(code, message, ctx.attribute(REQUEST_ID), details));
     }
 
     /** The body of every error: {@code {"error": {"code", "message", "requestId", "details"}}}. */

@@ -80,7 +80,6 @@ final class HostileRequests {
             Map.entry("replayWebhook", "{\"fromSeq\":1}"));
 
     private final Random random;
-    private final long maxBodyBytes;
     // Large bodies are made once and shared by every request that sends them.
     private final String largestAllowed;
     private final String manyFields;
@@ -89,7 +88,6 @@ final class HostileRequests {
 
     HostileRequests(Random random, long maxBodyBytes) {
         this.random = random;
-        this.maxBodyBytes = maxBodyBytes;
         this.largestAllowed = hugeString((int) maxBodyBytes - 64);
         this.manyFields = manyFields(40_000);
         this.overLimit = hugeString((int) maxBodyBytes + 1).getBytes(StandardCharsets.UTF_8);
