@@ -94,7 +94,8 @@ public final class Switchboard implements AutoCloseable {
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
 
             Authenticator auth = new Authenticator(adminKeyHash, integrations, connections, tenants,
-                    new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock));
+                    new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
+                    config.failedAuthLimit(), clock);
             wakeups.addControlListener(auth::onControl);
             wakeups.addControlListener(message -> {
                 if (message.equals("collections") || message.equals("resync")) {

@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.switchboard.config.FailedAuthLimit;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
@@ -12,6 +13,7 @@ import dev.switchboard.support.Tokens;
 import io.javalin.http.Context;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -43,16 +45,19 @@ public final class Authenticator {
     private final ConnectionStore connections;
     private final TenantStore tenants;
     private final SlidingWindowRateLimiter rateLimiter;
+    private final FailedAuthLimiter failedAuth;
     private final Cache<String, Principal> cache = Caffeine.newBuilder().maximumSize(100_000)
             .expireAfterWrite(CACHE_TTL).build();
 
     public Authenticator(byte[] adminKeyHash, IntegrationStore integrations, ConnectionStore connections,
-                         TenantStore tenants, SlidingWindowRateLimiter rateLimiter) {
+                         TenantStore tenants, SlidingWindowRateLimiter rateLimiter, FailedAuthLimit failedAuthLimit,
+                         InstantSource clock) {
         this.adminKeyHash = adminKeyHash.clone();
         this.integrations = integrations;
         this.connections = connections;
         this.tenants = tenants;
         this.rateLimiter = rateLimiter;
+        this.failedAuth = new FailedAuthLimiter(failedAuthLimit.failures(), failedAuthLimit.window(), clock);
     }
 
     public Principal authenticate(Context ctx) {
@@ -63,7 +68,32 @@ public final class Authenticator {
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
             throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
         }
-        return principal(header.substring(7).trim());
+        return principal(header.substring(7).trim(), ctx);
+    }
+
+    /**
+     * The principal of a token presented by the client of {@code ctx}: refused tokens count against the
+     * client's address, and an address with too many is refused (429) before its token is looked at.
+     */
+    public Principal principal(String token, Context ctx) {
+        String address = ctx.ip();
+        String tokenHash = HexFormat.of().formatHex(Tokens.hash(token));
+        OptionalLong wait = failedAuth.waitTime(address, tokenHash);
+        if (wait.isPresent()) {
+            long seconds = retryAfter(ctx, wait.getAsLong());
+            throw new Problem(429, "rate_limited", "more than " + failedAuth.limit() + " refused tokens from this"
+                    + " address in the window; retry after " + seconds + "s", null);
+        }
+        try {
+            Principal principal = principal(token);
+            failedAuth.succeeded(address, tokenHash);
+            return principal;
+        } catch (Problem p) {
+            if (p.status() == 401) {
+                failedAuth.failed(address);
+            }
+            throw p;
+        }
     }
 
     /** The principal of a token (used by the HTTP API and the WebSocket upgrade). */
@@ -127,11 +157,17 @@ public final class Authenticator {
     private void limit(Context ctx, String key) {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
-            long seconds = Math.max(1, (wait.getAsLong() + 999_999_999L) / 1_000_000_000L);
-            ctx.header("Retry-After", Long.toString(seconds));
+            long seconds = retryAfter(ctx, wait.getAsLong());
             throw new Problem(429, "rate_limited", "more than " + rateLimiter.limit()
                     + " requests in the window for this access token; retry after " + seconds + "s", null);
         }
+    }
+
+    /** Sets Retry-After to the wait, in whole seconds rounded up; returns them. */
+    private static long retryAfter(Context ctx, long waitNanos) {
+        long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+        ctx.header("Retry-After", Long.toString(seconds));
+        return seconds;
     }
 
     /** Handles a control message: forget whatever it names (or everything after a resync). */

@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import dev.switchboard.store.DatabaseException;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Problem;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
@@ -50,12 +51,19 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.host = host;
         config.jetty.port = port;
         config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+        config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+        // Jetty caches header fields per connection and by default matches their values ignoring case: on a
+        // reused connection, "Bearer SB_ADMIN_…" or "Switchboard-Tenant: HOTEL" would be read as the value an
+        // earlier request sent in another case. Tokens, tenant ids and idempotency keys are case-sensitive.
+        config.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
 
         config.routes.before(ctx -> {
             String requestId = Ids.newId("req");
             ctx.attribute(REQUEST_ID, requestId);
             ctx.header(REQUEST_ID, requestId);
             MDC.put("requestId", requestId);
+            // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
+            ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
         });
         routes.forEach(group -> group.register(config.routes));
 
@@ -113,12 +121,18 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private static void error(Context ctx, int status, String code, String message, Object details) {
+        ctx.status(status).contentType("application/json")
+                .result(errorJson(code, message, ctx.attribute(REQUEST_ID), details));
+    }
+
+    /** The body of every error: {@code {"error": {"code", "message", "requestId", "details"}}}. */
+    static String errorJson(String code, String message, String requestId, Object details) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("code", code);
         error.put("message", message);
-        error.put("requestId", ctx.attribute(REQUEST_ID));
+        error.put("requestId", requestId);
         error.put("details", details);
-        ctx.status(status).contentType("application/json").result(Json.write(Map.of("error", error)));
+        return Json.write(Map.of("error", error));
     }
 
     public HttpApi start() {

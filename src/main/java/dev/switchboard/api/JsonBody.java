@@ -6,6 +6,9 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Problem;
 import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -21,18 +24,24 @@ public final class JsonBody {
         this.node = node;
     }
 
-    /** Parses the body and checks it carries only the given fields. */
+    /**
+     * Parses the body and checks it carries only the given fields. The bytes are parsed as they came:
+     * JSON is UTF-8 (RFC 8259), so a {@code charset} in the Content-Type is not used to decode them, and
+     * bytes that are not valid UTF-8 are refused rather than replaced.
+     */
     public static JsonBody of(Context ctx, String... allowedFields) {
-        String text = ctx.body();
-        if (text.isBlank()) {
+        byte[] bytes = ctx.bodyAsBytes();
+        if (new String(bytes, StandardCharsets.UTF_8).isBlank()) {
             throw Problem.badRequest("invalid_json", "the request body is empty; expected a JSON object");
         }
         JsonNode node;
         try {
-            node = Json.MAPPER.readTree(text);
+            node = Json.MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
             throw Problem.badRequest("invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage()
                     + location(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // reading a byte array does no I/O
         }
         if (node == null || !node.isObject()) {
             throw Problem.badRequest("invalid_json", "the request body must be a JSON object");

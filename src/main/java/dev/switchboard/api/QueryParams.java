@@ -1,9 +1,9 @@
 package dev.switchboard.api;
 
+import dev.switchboard.support.Instants;
 import dev.switchboard.support.Problem;
 import io.javalin.http.Context;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 
 /** Query parameters read with a 400 that names the parameter when one is malformed. */
 final class QueryParams {
@@ -37,10 +37,6 @@ final class QueryParams {
         if (text == null || text.isEmpty()) {
             return null;
         }
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw Problem.invalidField(name, "'" + text + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
-        }
+        return Instants.parse(text, name);
     }
 }

@@ -31,6 +31,12 @@ public final class SlidingWindowRateLimiter {
         return rings.get(key, k -> new Ring(limit)).acquire(nanos(), windowNanos);
     }
 
+    /** Without recording anything: empty when a request for the key would be allowed, else the wait. */
+    public OptionalLong waitTime(String key) {
+        Ring ring = rings.getIfPresent(key);
+        return ring == null ? OptionalLong.empty() : ring.waitTime(nanos(), windowNanos);
+    }
+
     public int limit() {
         return limit;
     }
@@ -55,12 +61,9 @@ public final class SlidingWindowRateLimiter {
         }
 
         synchronized OptionalLong acquire(long now, long window) {
-            while (size > 0 && times[head] + window <= now) {
-                head = (head + 1) % times.length;
-                size--;
-            }
-            if (size >= limit) {
-                return OptionalLong.of(times[head] + window - now);
+            OptionalLong wait = waitTime(now, window);
+            if (wait.isPresent()) {
+                return wait;
             }
             if (size == times.length) {
                 long[] grown = new long[Math.min(limit, times.length * 2)];
@@ -73,6 +76,14 @@ public final class SlidingWindowRateLimiter {
             times[(head + size) % times.length] = now;
             size++;
             return OptionalLong.empty();
+        }
+
+        synchronized OptionalLong waitTime(long now, long window) {
+            while (size > 0 && times[head] + window <= now) {
+                head = (head + 1) % times.length;
+                size--;
+            }
+            return size >= limit ? OptionalLong.of(times[head] + window - now) : OptionalLong.empty();
         }
     }
 }

@@ -9,6 +9,7 @@ import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.Tenant;
 import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.Instants;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
 import dev.switchboard.webhooks.EndpointStore;
@@ -194,14 +195,7 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
             }
             fromSeq = from.asLong();
         }
-        java.time.Instant since = null;
-        if (sinceText != null) {
-            try {
-                since = java.time.Instant.parse(sinceText);
-            } catch (java.time.format.DateTimeParseException e) {
-                throw Problem.invalidField("since", "'" + sinceText + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
-            }
-        }
+        java.time.Instant since = sinceText == null ? null : Instants.parse(sinceText, "since");
         String tenantId = body.string("tenantId", 64);
         Long tenantPk = null;
         if (tenantId != null) {

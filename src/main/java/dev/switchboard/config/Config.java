@@ -21,6 +21,7 @@ public record Config(
         long maxBodyBytes,
         int rateLimitRequests,
         Duration rateLimitWindow,
+        FailedAuthLimit failedAuthLimit,
         Duration eventsRetention,
         Duration eventsMaxWait,
         String logFormat,

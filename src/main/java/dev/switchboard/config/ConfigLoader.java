@@ -42,6 +42,8 @@ public final class ConfigLoader {
         SETTINGS.put("secretKey", "SWITCHBOARD_SECRET_KEY");
         SETTINGS.put("rateLimit.requests", "SWITCHBOARD_RATE_LIMIT_REQUESTS");
         SETTINGS.put("rateLimit.window", "SWITCHBOARD_RATE_LIMIT_WINDOW");
+        SETTINGS.put("rateLimit.authFailures", "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES");
+        SETTINGS.put("rateLimit.authFailuresWindow", "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW");
         SETTINGS.put("events.retention", "SWITCHBOARD_EVENTS_RETENTION");
         SETTINGS.put("events.maxWait", "SWITCHBOARD_EVENTS_MAX_WAIT");
         SETTINGS.put("log.format", "SWITCHBOARD_LOG_FORMAT");
@@ -147,6 +149,12 @@ public final class ConfigLoader {
         r.check("rateLimit.requests", requests >= 1 && requests <= 1_000_000, "must be between 1 and 1000000");
         Duration window = r.get("rateLimit.window", Durations::parse);
         r.check("rateLimit.window", !window.isZero(), "must be longer than 0");
+        int authFailures = r.get("rateLimit.authFailures", Integer::parseInt);
+        r.check("rateLimit.authFailures", authFailures >= 0 && authFailures <= 1_000_000,
+                "must be between 0 (no limit) and 1000000");
+        Duration authFailuresWindow = r.get("rateLimit.authFailuresWindow", Durations::parse);
+        r.check("rateLimit.authFailuresWindow", between(authFailuresWindow, Duration.ofSeconds(1), Duration.ofDays(1)),
+                "must be between 1s and 24h");
         Duration retention = r.get("events.retention", Durations::parse);
         r.check("events.retention", retention.compareTo(Duration.ofMinutes(1)) >= 0, "must be at least 1m");
         Duration maxWait = r.get("events.maxWait", Durations::parse);
@@ -168,8 +176,8 @@ public final class ConfigLoader {
             collections.add(collection(collectionNodes.get(i), "collections[" + i + "]"));
         }
         return new Config(host, port, Path.of(dataDir).toAbsolutePath().normalize(), databaseUrl, poolSize, adminKey,
-                secretKey, maxBody, requests, window, retention, maxWait, logFormat, collections, webhooks(r),
-                websockets(r));
+                secretKey, maxBody, requests, window, new FailedAuthLimit(authFailures, authFailuresWindow), retention,
+                maxWait, logFormat, collections, webhooks(r), websockets(r));
     }
 
     private static WebhookSettings webhooks(Reader r) {

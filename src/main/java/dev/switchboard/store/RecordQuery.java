@@ -1,5 +1,6 @@
 package dev.switchboard.store;
 
+import dev.switchboard.support.Instants;
 import dev.switchboard.support.Problem;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -34,8 +35,10 @@ public record RecordQuery(int limit, Cursor after, Instant updatedFrom, Instant 
                 }
                 if (parts[0].equals("u") && parts.length == 3) {
                     String[] time = parts[1].split("\\.");
-                    return new Cursor(true, Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1])),
-                            UUID.fromString(parts[2]));
+                    Instant updatedAt = Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1]));
+                    if (Instants.inRange(updatedAt)) {
+                        return new Cursor(true, updatedAt, UUID.fromString(parts[2]));
+                    }
                 }
             } catch (RuntimeException e) {
                 // fall through: not one of ours

@@ -18,11 +18,13 @@ import java.io.UncheckedIOException;
 public final class Json {
     /** Deeper documents are refused: nobody's record needs it, and deep recursion is a cheap attack. */
     public static final int MAX_NESTING_DEPTH = 64;
+    /** Longer numbers are refused; {@link JsonInput} holds stored numbers to it written out in full, as jsonb gives them back. */
+    public static final int MAX_NUMBER_LENGTH = 100;
 
     public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
                     .streamReadConstraints(StreamReadConstraints.builder()
                             .maxNestingDepth(MAX_NESTING_DEPTH)
-                            .maxNumberLength(100)
+                            .maxNumberLength(MAX_NUMBER_LENGTH)
                             .build())
                     .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
                     .build())

@@ -8,10 +8,12 @@ import java.util.Map;
 /**
  * Checks client JSON for what PostgreSQL's jsonb cannot store, so such input gets a 400 naming the
  * field instead of failing in the database: the NUL character, unpaired UTF-16 surrogates, and
- * numbers outside the range of PostgreSQL's numeric type.
+ * numbers that could not be read back. jsonb keeps numbers as {@code numeric} and writes them out in
+ * full ({@code 1e300} comes back as 1 and 300 zeros), so a number is refused when its full form is
+ * longer than {@link Json#MAX_NUMBER_LENGTH}, the most the server parses: stored, it would make its
+ * record unreadable to every later change.
  */
 public final class JsonInput {
-    private static final int MAX_EXPONENT = 1000;
 
     private JsonInput() {}
 
@@ -19,10 +21,9 @@ public final class JsonInput {
         if (node.isTextual()) {
             checkText(node.textValue(), path);
         } else if (node.isBigDecimal() || node.isBigInteger()) {
-            BigDecimal value = node.decimalValue();
-            int exponent = value.precision() - value.scale();
-            if (value.signum() != 0 && (exponent > MAX_EXPONENT || exponent < -MAX_EXPONENT)) {
-                throw Problem.invalidField(path, "number is out of range");
+            if (writtenOutLength(node.decimalValue()) > Json.MAX_NUMBER_LENGTH) {
+                throw Problem.invalidField(path, "number has more than " + Json.MAX_NUMBER_LENGTH
+                        + " characters written out in full");
             }
         } else if (node.isObject()) {
             Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
@@ -37,6 +38,13 @@ public final class JsonInput {
                 check(node.get(i), path + "[" + i + "]");
             }
         }
+    }
+
+    /** The length of {@code value.toPlainString()}, without building it (1e999999999 would be a gigabyte). */
+    static long writtenOutLength(BigDecimal value) {
+        long integerDigits = Math.max(1, (long) value.precision() - value.scale());
+        long fractionDigits = Math.max(0, value.scale());
+        return integerDigits + (fractionDigits > 0 ? fractionDigits + 1 : 0) + (value.signum() < 0 ? 1 : 0);
     }
 
     public static void checkText(String text, String path) {

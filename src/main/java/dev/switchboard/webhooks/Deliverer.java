@@ -3,6 +3,7 @@ package dev.switchboard.webhooks;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.store.Jdbc;
+import dev.switchboard.support.SecretBox;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -24,9 +25,11 @@ final class Deliverer {
     private final WebhookMetrics metrics;
     private final DataSource dataSource;
     private final InstantSource clock;
+    private final SecretBox secretBox;
 
     Deliverer(WebhookSender sender, EndpointStore endpoints, WebhookSettings settings, WebhookMetrics metrics,
-              DataSource dataSource, InstantSource clock) {
+              DataSource dataSource, InstantSource clock, SecretBox secretBox) {
+        this.secretBox = secretBox;
         this.sender = sender;
         this.endpoints = endpoints;
         this.settings = settings;
@@ -37,9 +40,11 @@ final class Deliverer {
 
     Attempt attempt(WebhookEndpoint endpoint, List<String> secrets, MessageLog.Pending message) {
         long timestamp = clock.instant().getEpochSecond();
-        String signature = Signer.signature(secrets, message.webhookId(), timestamp, message.body());
+        String body = MessageBody.withAccessToken(message.body(),
+                message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
+        String signature = Signer.signature(secrets, message.webhookId(), timestamp, body);
         WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", WebhookDispatcher.addressPolicy(settings));
-        Attempt attempt = sender.send(url, message.body(), new WebhookSender.Signed(message.webhookId(), timestamp, signature));
+        Attempt attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
         metrics.attempt(endpoint.id(), attempt);
         if (!attempt.delivered()) {
             log.info("Webhook {} message {} attempt {} to {} failed: {} ({})", endpoint.id(), message.webhookId(),

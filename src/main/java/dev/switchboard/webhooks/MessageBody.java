@@ -50,12 +50,13 @@ public final class MessageBody {
         return new Batch(body.append("]}").toString(), count);
     }
 
-    /** A lifecycle body; {@code accessToken}, when the event carries one, is added to its data. */
-    public static String lifecycle(Event event, String integrationId, String accessToken) {
+    /**
+     * A lifecycle body as it is stored, without the access token the event may carry: the token is
+     * added by {@link #withAccessToken} for each attempt, so it never rests in clear in the database
+     * and is never shown by the messages API.
+     */
+    public static String lifecycle(Event event, String integrationId) {
         ObjectNode data = (ObjectNode) Json.read(event.data());
-        if (accessToken != null) {
-            data.put("accessToken", accessToken);
-        }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("id", event.id());
         body.put("type", event.type());
@@ -71,6 +72,16 @@ public final class MessageBody {
         Event event = new Event(eventId, 0, "webhook.test", endpoint.id(), time, data, null);
         return endpoint.kind() == WebhookEndpoint.Kind.events
                 ? events(null, endpoint.integrationId(), List.of(event), 1).json()
-                : lifecycle(event, endpoint.integrationId(), null);
+                : lifecycle(event, endpoint.integrationId());
+    }
+
+    /** The body as sent: a stored lifecycle body with the access token in its data (unchanged when there is none). */
+    public static String withAccessToken(String storedBody, String accessToken) {
+        if (accessToken == null) {
+            return storedBody;
+        }
+        ObjectNode body = (ObjectNode) Json.read(storedBody);
+        ((ObjectNode) body.get("data")).put("accessToken", accessToken);
+        return Json.write(body);
     }
 }

@@ -25,6 +25,13 @@ import javax.sql.DataSource;
  * there.
  */
 final class MessageLog {
+    /**
+     * The sealed access token of a webhook_messages row: that of the last event it carries, which only
+     * lifecycle events have. Messages are pruned with their events, so the event is there while the message is.
+     */
+    private static final String SEALED_TOKEN = "(SELECT ev.sealed FROM webhook_streams ws JOIN events ev"
+            + " ON ev.stream_pk = ws.stream_pk AND ev.seq = webhook_messages.last_seq"
+            + " WHERE ws.pk = webhook_messages.webhook_stream_pk) AS sealed_token";
     private static final String MESSAGE_COLUMNS = "m.pk, m.id, e.id AS webhook_id, m.status, m.lane, m.tenant_id,"
             + " m.first_seq, m.last_seq, m.event_count, m.next_attempt_at, m.created_at, m.finished_at";
 
@@ -40,8 +47,13 @@ final class MessageLog {
         this.disableAfter = disableAfter;
     }
 
-    /** A message about to be attempted. {@code roundStart} is the attempts made before its current round. */
-    record Pending(long pk, UUID id, long endpointPk, String body, int attempts, int roundStart, Long lastSeq) {
+    /**
+     * A message about to be attempted. {@code roundStart} is the attempts made before its current round;
+     * {@code sealedToken} the access token a lifecycle message carries, sealed (its event's), added to the
+     * body only when it is sent.
+     */
+    record Pending(long pk, UUID id, long endpointPk, String body, int attempts, int roundStart, Long lastSeq,
+                   byte[] sealedToken) {
         String webhookId() {
             return Ids.format("msg", id);
         }
@@ -53,7 +65,7 @@ final class MessageLog {
      * otherwise. {@code appliedRewind} is the replay request this message honours (cleared with it).
      */
     Optional<Pending> createStreamMessage(DeliveryTarget target, long firstSeq, long lastSeq, int eventCount,
-                                          String body, Long appliedRewind) {
+                                          String body, byte[] sealedToken, Long appliedRewind) {
         UUID id = Ids.newUuid();
         return Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
                 "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = now(),"
@@ -63,7 +75,7 @@ final class MessageLog {
                         + " INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
                         + " last_seq, event_count, body, status, next_attempt_at)"
                         + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending', now() FROM s RETURNING pk",
-                rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq),
+                rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq, sealedToken),
                 id, appliedRewind, leaseTime.toMillis(), target.webhookStreamPk(), nodeId,
                 id, target.endpoint().pk(), target.tenantId(), firstSeq, lastSeq, eventCount, body));
     }
@@ -79,7 +91,8 @@ final class MessageLog {
 
     Optional<Pending> pending(UUID messageId) {
         return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT pk, id, endpoint_pk, body, attempts, round_start,"
-                + " last_seq FROM webhook_messages WHERE id = ? AND status = 'pending'", MessageLog::pending, messageId));
+                + " last_seq, " + SEALED_TOKEN + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
+                MessageLog::pending, messageId));
     }
 
     /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
@@ -185,7 +198,7 @@ final class MessageLog {
                         + " WHERE m.lane = 'manual' AND m.status = 'pending' AND m.next_attempt_at <= now()"
                         + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
                         + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
-                        + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq",
+                        + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, " + SEALED_TOKEN,
                 MessageLog::pending, nodeId, leaseTime.toMillis(), limit));
     }
 
@@ -297,6 +310,7 @@ final class MessageLog {
 
     private static Pending pending(ResultSet rs) throws SQLException {
         return new Pending(rs.getLong("pk"), rs.getObject("id", UUID.class), rs.getLong("endpoint_pk"),
-                rs.getString("body"), rs.getInt("attempts"), rs.getInt("round_start"), (Long) rs.getObject("last_seq"));
+                rs.getString("body"), rs.getInt("attempts"), rs.getInt("round_start"), (Long) rs.getObject("last_seq"),
+                rs.getBytes("sealed_token"));
     }
 }

@@ -3,7 +3,6 @@ package dev.switchboard.webhooks;
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.store.DatabaseException;
-import dev.switchboard.support.SecretBox;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
@@ -44,7 +43,6 @@ final class StreamWorker implements Runnable {
     private final EventLog eventLog;
     private final Deliverer deliverer;
     private final WebhookMetrics metrics;
-    private final SecretBox secretBox;
     private final InstantSource clock;
     private final Host host;
     private volatile Thread thread;
@@ -54,7 +52,7 @@ final class StreamWorker implements Runnable {
     private volatile DeliveryTarget target;
 
     StreamWorker(StreamLeases.Claimed claimed, StreamLeases leases, MessageLog messages, EventLog eventLog,
-                 Deliverer deliverer, WebhookMetrics metrics, SecretBox secretBox, InstantSource clock, Host host) {
+                 Deliverer deliverer, WebhookMetrics metrics, InstantSource clock, Host host) {
         this.webhookStreamPk = claimed.pk();
         this.eventStreamPk = claimed.eventStreamPk();
         this.endpointPk = claimed.endpointPk();
@@ -63,7 +61,6 @@ final class StreamWorker implements Runnable {
         this.eventLog = eventLog;
         this.deliverer = deliverer;
         this.metrics = metrics;
-        this.secretBox = secretBox;
         this.clock = clock;
         this.host = host;
     }
@@ -187,7 +184,7 @@ final class StreamWorker implements Runnable {
                 }
                 Built built = build(events, read.page().next());
                 Optional<MessageLog.Pending> created = messages.createStreamMessage(target, events.getFirst().seq(),
-                        built.lastSeq(), built.count(), built.body(), at.rewindTo());
+                        built.lastSeq(), built.count(), built.body(), built.sealedToken(), at.rewindTo());
                 if (created.isEmpty()) {
                     return false; // the lease moved to another node
                 }
@@ -219,19 +216,18 @@ final class StreamWorker implements Runnable {
         return true;
     }
 
-    private record Built(String body, int count, long lastSeq) {}
+    private record Built(String body, int count, long lastSeq, byte[] sealedToken) {}
 
     /** The next message's body: a lifecycle event on its own, or as many waiting events as fit. */
     private Built build(List<Event> events, long pageNext) {
         if (target.lifecycle()) {
             Event event = events.getFirst();
-            String token = event.sealed() == null ? null : secretBox.open(event.sealed());
-            return new Built(MessageBody.lifecycle(event, target.endpoint().integrationId(), token), 1, event.seq());
+            return new Built(MessageBody.lifecycle(event, target.endpoint().integrationId()), 1, event.seq(), event.sealed());
         }
         MessageBody.Batch batch = MessageBody.events(target.tenantId(), target.endpoint().integrationId(), events,
                 target.batchSize());
         long lastSeq = batch.count() == events.size() ? pageNext : events.get(batch.count() - 1).seq();
-        return new Built(batch.json(), batch.count(), lastSeq);
+        return new Built(batch.json(), batch.count(), lastSeq, null);
     }
 
     /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping, or another stream needs the slot). */

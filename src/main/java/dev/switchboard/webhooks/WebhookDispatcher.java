@@ -47,7 +47,6 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final EventLog eventLog;
     private final Deliverer deliverer;
     private final WebhookMetrics metrics;
-    private final SecretBox secretBox;
     private final InstantSource clock;
     private final WebhookSender sender;
     private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
@@ -72,13 +71,12 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.settings = settings;
         this.endpoints = endpoints;
         this.eventLog = eventLog;
-        this.secretBox = secretBox;
         this.clock = clock;
         this.leases = new StreamLeases(dataSource, nodeId, settings.leaseTime());
         this.messages = new MessageLog(dataSource, nodeId, settings.leaseTime(), settings.disableAfter());
         this.metrics = new WebhookMetrics(meters, dataSource, active::size);
         this.sender = new WebhookSender(settings.timeout(), addressPolicy(settings), settings.concurrency(), clock);
-        this.deliverer = new Deliverer(sender, endpoints, settings, metrics, dataSource, clock);
+        this.deliverer = new Deliverer(sender, endpoints, settings, metrics, dataSource, clock, secretBox);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
     }
 
@@ -238,7 +236,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         endpointRoom.replaceAll((pk, used) -> settings.endpointConcurrency() + used);
         for (StreamLeases.Claimed claimed : leases.claim(scope, room, endpointRoom, settings.endpointConcurrency())) {
             StreamWorker worker = new StreamWorker(claimed, leases, messages, eventLog, deliverer, metrics,
-                    secretBox, clock, new StreamWorker.Host() {
+                    clock, new StreamWorker.Host() {
                         @Override
                         public void finished(StreamWorker w) {
                             active.remove(w.webhookStreamPk(), w);

@@ -91,7 +91,7 @@ public final class WebhookSender implements AutoCloseable {
                     Optional<URI> next = redirect(target, location);
                     if (next.isEmpty()) {
                         return result(Attempt.Outcome.redirect_error, status, "redirect to a URL webhooks may not call: "
-                                + location, responseBody, response, started, startNanos);
+                                + WebhookUrl.redact(location), responseBody, response, started, startNanos);
                     }
                     target = next.get();
                     continue;

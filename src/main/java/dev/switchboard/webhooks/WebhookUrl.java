@@ -106,6 +106,23 @@ public record WebhookUrl(URI uri) {
                 + (uri.getRawQuery() == null ? "" : "?…");
     }
 
+    /**
+     * Any URL text, even one that does not parse (a redirect's Location), without what may carry a
+     * secret: its query and fragment, and credentials before the host.
+     */
+    public static String redact(String text) {
+        if (text == null) {
+            return null;
+        }
+        int end = text.length();
+        for (char c : new char[] {'?', '#'}) {
+            int at = text.indexOf(c);
+            end = at >= 0 ? Math.min(end, at) : end;
+        }
+        String kept = text.substring(0, end).replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", "$1…@");
+        return end < text.length() ? kept + "?…" : kept;
+    }
+
     @Override
     public String toString() {
         return uri.toString();

@@ -148,6 +148,38 @@ class RecordsApiTest {
     }
 
     @Test
+    void aNumberTooLongToBeReadBackIsRefusedSoTheRecordStaysChangeable() {
+        String path = "/api/v1/collections/reservations/records";
+        // jsonb would keep 1e300 as 1 and 300 zeros, which the server could not parse again to merge a patch.
+        Api.Response refused = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e300}}");
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().get("error").get("message").asText()).startsWith("data.n:");
+        String id = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e90}}").expect(201).json().get("id").asText();
+        assertThat(partner.patch(path + "/" + id, "{\"data\":{\"n\":1e-300}}").status()).isEqualTo(400);
+        partner.patch(path + "/" + id, Map.of("data", Map.of("state", "b"))).expect(200);
+        partner.delete(path + "/" + id).expect(204);
+    }
+
+    @Test
+    void timesOutsideWhatTheDatabaseStoresAndNulInQueryParametersAre400NamingTheParameter() {
+        String path = "/api/v1/collections/reservations/records";
+        for (String time : List.of("%2B294277-01-01T00:00:00Z", "-1000000000-01-01T00:00:00Z", "%2B10000-01-01T00:00:00Z")) {
+            Api.Response r = partner.get(path + "?updatedFrom=" + time);
+            assertThat(r.status()).as(time).isEqualTo(400);
+            assertThat(r.json().get("error").get("message").asText()).startsWith("updatedFrom:");
+        }
+        assertThat(partner.get(path + "?updatedTo=9999-12-31T23:59:59Z").status()).isEqualTo(200);
+        String forged = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                ("u:9000000000000.0:" + java.util.UUID.randomUUID()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Api.Response cursor = partner.get(path + "?updatedFrom=2026-01-01T00:00:00Z&cursor=" + forged);
+        assertThat(cursor.status()).isEqualTo(400);
+        assertThat(cursor.json().get("error").get("message").asText()).startsWith("cursor:");
+        Api.Response nul = server.admin.get("/api/v1/tenants?cursor=a%00b");
+        assertThat(nul.status()).isEqualTo(400);
+        assertThat(nul.json().get("error").get("message").asText()).startsWith("cursor:");
+    }
+
+    @Test
     void bodiesOverTheLimitGet413() {
         String big = "{\"data\":{\"state\":\"" + "x".repeat(1_100_000) + "\"}}";
         Api.Response r = partner.post("/api/v1/collections/reservations/records", big);

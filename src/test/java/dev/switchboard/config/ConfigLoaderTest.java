@@ -24,6 +24,7 @@ class ConfigLoaderTest {
         assertThat(config.maxBodyBytes()).isEqualTo(1024 * 1024);
         assertThat(config.rateLimitRequests()).isEqualTo(200);
         assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.failedAuthLimit()).isEqualTo(new FailedAuthLimit(20, Duration.ofMinutes(1)));
         assertThat(config.eventsRetention()).isEqualTo(Duration.ofDays(7));
         assertThat(config.dataDir()).isEqualTo(Path.of("data").toAbsolutePath());
         assertThat(config.webhooks().allowPrivateAddresses()).isFalse();
@@ -33,6 +34,22 @@ class ConfigLoaderTest {
         assertThat(config.websockets().pingInterval()).isEqualTo(Duration.ofSeconds(25));
         assertThat(config.websockets().queueBytes()).isEqualTo(1024 * 1024);
         assertThat(config.websockets().maxMessageBytes()).isEqualTo(64 * 1024);
+    }
+
+    @Test
+    void theLimitOfRefusedTokensIsValidatedNamingTheSetting() {
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "0",
+                "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "10m")).failedAuthLimit())
+                .isEqualTo(new FailedAuthLimit(0, Duration.ofMinutes(10)));
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "-1")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES (rateLimit.authFailures)");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "many")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not a whole number");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
+                Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "0s")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW (rateLimit.authFailuresWindow)");
     }
 
     @Test

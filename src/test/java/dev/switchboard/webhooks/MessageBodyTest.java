@@ -40,10 +40,13 @@ class MessageBodyTest {
     }
 
     @Test
-    void aLifecycleBodyCarriesOneEventWithTheNewAccessToken() {
+    void aLifecycleBodyCarriesOneEventWithTheNewAccessTokenAddedOnlyToTheBodyThatIsSent() {
         Event created = new Event("evt_9", 4, "connection.created", "con_1", Instant.parse("2026-11-24T10:00:00Z"),
                 "{\"connectionId\":\"con_1\",\"tenantId\":\"hotel-1\",\"state\":\"enabled\"}", null);
-        JsonNode body = Json.read(MessageBody.lifecycle(created, "int_1", "sb_access_new"));
+        String stored = MessageBody.lifecycle(created, "int_1");
+        assertThat(Json.read(stored).get("data").has("accessToken")).isFalse();
+        assertThat(MessageBody.withAccessToken(stored, null)).isEqualTo(stored);
+        JsonNode body = Json.read(MessageBody.withAccessToken(stored, "sb_access_new"));
         assertThat(body.get("type").asText()).isEqualTo("connection.created");
         assertThat(body.get("integrationId").asText()).isEqualTo("int_1");
         assertThat(body.get("data").get("accessToken").asText()).isEqualTo("sb_access_new");

@@ -179,6 +179,7 @@ class WebhookDeliveryTest {
         receiver.answer(r -> switch (r.path()) {
             case "/moved" -> Reply.status(307).withHeader("Location", "/here");
             case "/permanent" -> Reply.status(302).withHeader("Location", "/here");
+            case "/elsewhere" -> Reply.status(307).withHeader("Location", "ftp://partner.example/in?token=shared-secret");
             default -> Reply.status(200);
         });
         partner.webhook(Map.of("url", receiver.url("/moved")));
@@ -194,6 +195,16 @@ class WebhookDeliveryTest {
                 .get(0).get("attempts").get(0);
         assertThat(attempt.get("status").asInt()).isEqualTo(302);
         assertThat(attempt.get("outcome").asText()).isEqualTo("http_error");
+
+        // A redirect to a URL webhooks may not call is a failure whose error (also logged) keeps the query out.
+        Partner third = Partner.create(server, List.of("*"));
+        JsonNode refused = third.webhook(Map.of("url", receiver.url("/elsewhere")));
+        third.writeRooms(1);
+        JsonNode redirect = await().until(() -> third.client.get("/api/v1/webhooks/" + refused.get("id").asText()
+                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0).get("attempts").get(0);
+        assertThat(redirect.get("outcome").asText()).isEqualTo("redirect_error");
+        assertThat(redirect.get("error").asText()).endsWith("ftp://partner.example/in?…").doesNotContain("shared-secret");
     }
 
     @Test
@@ -249,6 +260,37 @@ class WebhookDeliveryTest {
         assertThat(lifecycle.received().get(1).json().get("data").get("accessToken").asText()).isEqualTo(rotated);
         assertThat(lifecycle.received().get(2).json().get("data").has("accessToken")).isFalse();
         new Webhook(endpoint.get("secret").asText()); // the same signing as events endpoints
+    }
+
+    @Test
+    void aLifecycleMessageSendsItsAccessTokenButKeepsItOutOfTheDatabaseAndTheMessagesApi() throws Exception {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle",
+                "retryDelays", List.of()));
+        receiver.answer(r -> Reply.status(500));
+        String tenant = server.createTenant("lc-" + System.nanoTime());
+        String token = server.connect(partner.integrationId, tenant).get("accessToken").asText();
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        await().until(() -> partner.client.get(path + "/messages?status=failed").json().get("messages").size() == 1);
+        String messageId = partner.client.get(path + "/messages?status=failed").json().get("messages").get(0).get("id")
+                .asText();
+
+        JsonNode shown = partner.client.get(path + "/messages/" + messageId).expect(200).json();
+        assertThat(shown.get("body").get("data").get("connectionId").isTextual()).isTrue();
+        assertThat(shown.toString()).doesNotContain(token);
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+             var rs = c.createStatement().executeQuery("SELECT count(*) FROM webhook_messages WHERE body LIKE '%sb_access_%'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
+
+        // Sent again (a retry of the abandoned message), it carries the token, signed with it.
+        receiver.answer(r -> Reply.status(200));
+        partner.client.post(path + "/messages/" + messageId + "/retry", "").expect(202);
+        await().until(() -> receiver.received().size() == 2);
+        for (Receiver.Received r : receiver.received()) {
+            assertThat(r.json().get("data").get("accessToken").asText()).isEqualTo(token);
+            new Webhook(endpoint.get("secret").asText()).verify(r.body(), r.headers());
+        }
     }
 
     @Test

@@ -56,5 +56,8 @@ class WebhookUrlTest {
     void logsNeverShowTheQueryWhereASharedSecretTravels() {
         assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", GUARDED).redacted())
                 .isEqualTo("https://partner.example/h?…");
+        assertThat(WebhookUrl.redact("ftp://u:pw@partner.example/h?token=s3cret#f")).isEqualTo("ftp://…@partner.example/h?…");
+        assertThat(WebhookUrl.redact("/relative#token=s3cret")).isEqualTo("/relative?…");
+        assertThat(WebhookUrl.redact("not a url at all")).isEqualTo("not a url at all");
     }
 }

@@ -1,0 +1,85 @@
+package dev.switchboard.reliability;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The whole content of a server's database, table by table (every table the migrations made, so new
+ * ones are covered without a change here): row count and a digest of every row. Two equal snapshots
+ * mean nothing was written in between. Lease columns are left out: webhook workers renew and release
+ * leases on their own, which changes no data.
+ */
+final class DatabaseSnapshot implements AutoCloseable {
+    private static final String ROW = "(to_jsonb(t) - 'leased_by' - 'lease_until')::text";
+
+    private final Connection connection;
+    private final String sql;
+
+    DatabaseSnapshot(String jdbcUrl) throws SQLException {
+        this.connection = DriverManager.getConnection(jdbcUrl);
+        List<String> parts = new ArrayList<>();
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'"
+                        + " ORDER BY tablename")) {
+            while (rs.next()) {
+                String table = rs.getString(1);
+                parts.add("SELECT '" + table + "' AS t, count(*) || ' rows ' || coalesce(md5(string_agg(" + ROW + ", '|'"
+                        + " ORDER BY " + ROW + ")), '') AS digest FROM " + table + " t");
+            }
+        }
+        this.sql = String.join(" UNION ALL ", parts);
+    }
+
+    /** Table → "N rows digest". */
+    Map<String, String> take() throws SQLException {
+        Map<String, String> tables = new TreeMap<>();
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                tables.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return tables;
+    }
+
+    /** The tables that differ, with before → after. */
+    static Map<String, String> diff(Map<String, String> before, Map<String, String> after) {
+        Map<String, String> changed = new LinkedHashMap<>();
+        after.forEach((table, digest) -> {
+            if (!digest.equals(before.get(table))) {
+                changed.put(table, before.get(table) + " → " + digest);
+            }
+        });
+        return changed;
+    }
+
+    /**
+     * True when no webhook work is outstanding that could still write: no message due soon, no stream
+     * behind its event stream's head or asked to replay, on endpoints that are not disabled.
+     */
+    boolean webhooksIdle() throws SQLException {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT (SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                        + "   WHERE m.status = 'pending' AND e.state <> 'disabled'"
+                        + "   AND m.next_attempt_at < now() + interval '10 seconds')"
+                        + " + (SELECT count(*) FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
+                        + "   JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk WHERE e.state <> 'disabled'"
+                        + "   AND coalesce(ws.next_attempt_at, now()) < now() + interval '10 seconds'"
+                        + "   AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL OR ws.message_id IS NOT NULL))")) {
+            rs.next();
+            return rs.getLong(1) == 0;
+        }
+    }
+
+    @Override
+    public void close() throws SQLException {
+        connection.close();
+    }
+}
