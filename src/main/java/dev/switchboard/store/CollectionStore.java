@@ -37,6 +37,7 @@ public final class CollectionStore {
 
     private final DataSource dataSource;
     private volatile Map<String, Collection> byName = Map.of();
+    private final java.util.concurrent.locks.ReentrantLock reloading = new java.util.concurrent.locks.ReentrantLock();
 
     public CollectionStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -101,13 +102,23 @@ public final class CollectionStore {
         return List.copyOf(byName.values());
     }
 
+    /**
+     * Re-reads every collection. Reloads take turns, reading and publishing together: otherwise a reload
+     * that read before a new collection committed could publish after the one that read it, and the new
+     * collection would vanish from this node until the next change.
+     */
     public void reload() {
-        List<Collection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
-                "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
-                        + " FROM collections ORDER BY name", CollectionStore::map));
-        Map<String, Collection> map = new LinkedHashMap<>();
-        all.forEach(col -> map.put(col.name(), col));
-        byName = Map.copyOf(map);
+        reloading.lock();
+        try {
+            List<Collection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+                    "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
+                            + " FROM collections ORDER BY name", CollectionStore::map));
+            Map<String, Collection> map = new LinkedHashMap<>();
+            all.forEach(col -> map.put(col.name(), col));
+            byName = Map.copyOf(map);
+        } finally {
+            reloading.unlock();
+        }
     }
 
     private static void validate(CollectionDefinition d, String where) {
