@@ -59,6 +59,7 @@ public final class EventLog {
      */
     public Page read(long streamPk, Long after, int limit, EventFilter filter) {
         List<Object> params = new ArrayList<>();
+        params.add(streamPk);
         StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
         params.add(after == null ? 0L : after);
         likeAny(where, params, filter.allowed());
@@ -68,11 +69,13 @@ public final class EventLog {
             params.add(filter.readableCollections());
         }
         params.add(limit);
-        params.add(streamPk);
-        String sql = "SELECT s.last_seq, (SELECT min(seq) FROM events WHERE stream_pk = s.pk) AS first_seq,"
-                + " e.id, e.seq, e.type, e.subject, e.time, e.data"
-                + " FROM streams s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data"
-                + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true WHERE s.pk = ?";
+        // The stream's head and oldest retained seq once per page: in the select list of the join, the
+        // min(seq) lookup would run again for every row returned.
+        String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
+                + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
+                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data"
+                + " FROM s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data"
+                + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true";
         return Jdbc.withConnection(dataSource, c -> {
                 try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
                     List<Event> events = new ArrayList<>();
