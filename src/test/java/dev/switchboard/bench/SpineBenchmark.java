@@ -153,7 +153,6 @@ public final class SpineBenchmark {
             say("prefilling the feed tenant's log with %,d events", FEED_EVENTS);
             FeedReader.prefill(db, fixture.feed().streamPk(), FEED_EVENTS);
         }
-        warmUp(reads);
         List<SpineResult.CreateRow> creates = options.phases().contains("creates") ? creates() : List.of();
         SpineResult.Reads readResults = options.phases().contains("reads") ? reads(reads) : null;
         SpineResult.Feed feed = options.phases().contains("feed") ? feed() : null;
@@ -163,26 +162,23 @@ public final class SpineBenchmark {
                 creates, readResults, feed);
     }
 
-    /** Both JVMs compile their hot paths before anything is measured. */
-    private void warmUp(List<WrkLoad.Target> reads) throws Exception {
+    /**
+     * Each phase first runs its own load unmeasured for a while, so both JVMs have compiled its hot paths
+     * (on two shared cores the compiler needs tens of seconds) before the first trial.
+     */
+    private Duration warmUp(int windows) {
         say("warming up");
-        Duration longer = options.window().multipliedBy(2);
-        WrkLoad warm = new WrkLoad(options.root().resolve("bench/spine.lua"), server.dataDir(), server.baseUrl(), cpu,
-                Duration.ZERO, longer);
-        if (options.phases().contains("creates")) {
-            warm.run(CONCURRENCIES.getLast(), "POST", createTargets(false, CONCURRENCIES.getLast()), BenchFixture.CREATE_BODY);
-            rawCreates(false, CONCURRENCIES.getLast());
-        }
-        if (!reads.isEmpty()) {
-            warm.run(READ_CLIENTS, "GET", reads, null);
-            new LoadDriver(cpu, Duration.ZERO, longer).fixedRate(FIXED_RATE, openLoopReads(reads));
-        }
-        if (options.phases().contains("feed")) {
-            new FeedReader(http, fixture.feed().token(0)).read(cpu, longer);
-        }
+        return options.window().multipliedBy(windows);
     }
 
     private List<SpineResult.CreateRow> creates() throws Exception {
+        Duration warmup = warmUp(5);
+        wrk.warm(warmup, CONCURRENCIES.getLast(), "POST", createTargets(false, CONCURRENCIES.getLast()),
+                BenchFixture.CREATE_BODY);
+        try (RawCreates raw = new RawCreates(server.jdbcUrl(), fixture.collectionPk())) {
+            new LoadDriver(cpu, Duration.ZERO, warmup.dividedBy(2))
+                    .closedLoop(CONCURRENCIES.getLast(), i -> raw.client(fixture.own().get(i)));
+        }
         Map<String, List<Measurement>> sb = new LinkedHashMap<>();
         Map<String, List<Measurement>> raw = new LinkedHashMap<>();
         for (int trial = 0; trial < options.trials(); trial++) {
@@ -272,6 +268,9 @@ public final class SpineBenchmark {
     private SpineResult.Reads reads(List<WrkLoad.Target> reads) throws Exception {
         List<Measurement> closed = new ArrayList<>();
         List<Measurement> fixed = new ArrayList<>();
+        Duration warmup = warmUp(4);
+        wrk.warm(warmup, READ_CLIENTS, "GET", reads, null);
+        new LoadDriver(cpu, Duration.ZERO, warmup.dividedBy(2)).fixedRate(FIXED_RATE, openLoopReads(reads));
         // At 1,000/s a window gives a few thousand latencies; twice the window steadies the p99.
         LoadDriver open = new LoadDriver(cpu, options.warmup(), options.window().multipliedBy(2));
         for (int trial = 0; trial < options.trials(); trial++) {
@@ -286,6 +285,7 @@ public final class SpineBenchmark {
 
     private SpineResult.Feed feed() throws Exception {
         FeedReader reader = new FeedReader(http, fixture.feed().token(0));
+        reader.read(cpu, warmUp(2));
         List<FeedReader.Read> reads = new ArrayList<>();
         for (int trial = 0; trial < options.trials(); trial++) {
             reads.add(reader.read(cpu, options.window().multipliedBy(2)));

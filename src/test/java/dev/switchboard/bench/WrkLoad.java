@@ -39,13 +39,8 @@ final class WrkLoad {
     }
 
     Measurement run(int clients, String method, List<Target> targets, String body) throws Exception {
-        Path requests = Files.createTempFile(workDir, "wrk-", ".txt");
+        Path requests = requestsFile(targets);
         try {
-            List<String> lines = new ArrayList<>();
-            for (Target t : targets) {
-                lines.add(t.client() + " " + t.token() + " " + t.path());
-            }
-            Files.write(requests, lines, StandardCharsets.UTF_8);
             if (!warmup.isZero()) {
                 wrk(clients, warmup, method, requests, body);
             }
@@ -58,6 +53,24 @@ final class WrkLoad {
         } finally {
             Files.deleteIfExists(requests);
         }
+    }
+
+    /** Sends the load for {@code duration} without measuring it. */
+    void warm(Duration duration, int clients, String method, List<Target> targets, String body) throws Exception {
+        Path requests = requestsFile(targets);
+        try {
+            wrk(clients, duration, method, requests, body);
+        } finally {
+            Files.deleteIfExists(requests);
+        }
+    }
+
+    private Path requestsFile(List<Target> targets) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (Target t : targets) {
+            lines.add(t.client() + " " + t.token() + " " + t.path());
+        }
+        return Files.write(Files.createTempFile(workDir, "wrk-", ".txt"), lines, StandardCharsets.UTF_8);
     }
 
     private JsonNode wrk(int clients, Duration duration, String method, Path requests, String body) throws Exception {
