@@ -64,7 +64,8 @@ public final class RecordStore {
         Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
                 event.params(tenant.streamPk()));
         if (idempotency.isEmpty()) {
-            Written w = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
+            Written w = Jdbc.withConnection(dataSource,
+                    c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
             eventLog.published(tenant.streamPk(), w.seq());
             return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null);
         }

@@ -103,7 +103,7 @@ final class WrkLoad {
         return result;
     }
 
-    /** Whether wrk is on the PATH (bench/spine installs it when it is not). */
+    /** Fails with what to do when wrk is not on the PATH (bench/spine installs it when it is not). */
     static void requireInstalled() throws IOException, InterruptedException {
         try {
             new ProcessBuilder("wrk", "--version").redirectErrorStream(true).start().waitFor();
