@@ -90,9 +90,10 @@ final class SpineReport {
         Machine m = r.machine();
         StringBuilder md = new StringBuilder();
         md.append("# Spine benchmark\n\n");
-        md.append(f("Measured %s at commit `%s` by `bench/spine`: %d trials of each figure, each a %d s"
-                        + " warm-up then a %d s measured window (the GET open loop and the feed: %d s); the tables"
-                        + " quote the median of the trials. Regenerate with `bench/spine` (about five minutes).%n%n",
+        md.append(f("Measured %s at commit `%s` by `bench/spine`: %d trials of each figure after each phase's own"
+                        + " warm-up, each trial a %d s warm-up then a %d s measured window (the GET open loop and the"
+                        + " feed: %d s); the tables quote the median of the trials. Regenerate with `bench/spine`"
+                        + " (about six minutes).%n%n",
                 r.date(), r.commit(), r.method().trials(), r.method().warmupSeconds(), r.method().windowSeconds(),
                 2 * r.method().windowSeconds()));
         md.append("## Machine\n\n");
