@@ -10,9 +10,9 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
 
 /**
- * The load generator's HTTP client: one Jetty HttpClient speaking HTTP/1.1 with keep-alive, so each
- * concurrent client holds one pooled connection, and one selector thread, since the load generator
- * shares two cores with the server and the database. Callers block on virtual threads.
+ * The harness's own HTTP client, for the setup, the open-loop GETs and the feed reader: one Jetty
+ * HttpClient speaking HTTP/1.1 with keep-alive, with one selector thread, since the harness shares two
+ * cores with the server and the database. Callers block on virtual threads.
  */
 final class BenchHttp implements AutoCloseable {
     private final HttpClient client;
@@ -60,7 +60,11 @@ final class BenchHttp implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        client.stop();
+    public void close() {
+        try {
+            client.stop();
+        } catch (Exception e) {
+            throw new IllegalStateException("the HTTP client did not stop", e);
+        }
     }
 }
