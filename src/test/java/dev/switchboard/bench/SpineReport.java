@@ -251,8 +251,8 @@ final class SpineReport {
             - Each trial measures Switchboard and raw JDBC back to back at each concurrency, alternating which
               goes first. Every request must succeed (201 or 200), or the run stops.
             - The feed log is prefilled through `append_event` (the function every write uses), then vacuumed
-              and analyzed as autovacuum soon would; the reader parses each page and checks it starts right
-              after the previous one.
+              and analyzed as autovacuum soon would; the reader asks for gzip, as most HTTP clients do, parses
+              each page and checks it starts right after the previous one.
             - CPU is read from /proc: the load generator (the harness's JVM and its wrk runs), the server's JVM,
               and the PostgreSQL postmaster with all its backends; "other" is the rest of the machine's busy time.
             - Every run also leaves its log, JSON and Markdown under `bench/results/` (not committed).
