@@ -6,6 +6,8 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Problem;
 import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
+import io.javalin.compression.Gzip;
 import io.javalin.config.JavalinConfig;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -47,6 +49,10 @@ public final class HttpApi implements AutoCloseable {
         config.concurrency.useVirtualThreads = true;
         config.http.maxRequestSize = maxBodyBytes;
         config.http.defaultContentType = "application/json";
+        // Gzip at level 1 rather than Javalin's 6: a feed page of 1,000 events (about 275 KB of JSON) still
+        // shrinks about 5.4 times instead of 5.9, for less than half the CPU; at level 6 deflate took 38%
+        // of the server's CPU while serving the feed.
+        config.http.compressionStrategy = new CompressionStrategy(null, new Gzip(1));
         config.startup.showJavalinBanner = false;
         config.jetty.host = host;
         config.jetty.port = port;

@@ -87,6 +87,7 @@ public final class EventLog {
 
     private Slice slice(long streamPk, long after, int limit, EventFilter filter) {
         List<Object> params = new ArrayList<>();
+        params.add(streamPk);
         StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
         params.add(after);
         likeAny(where, params, filter.allowed());
@@ -96,11 +97,13 @@ public final class EventLog {
             params.add(filter.readableCollections());
         }
         params.add(limit);
-        params.add(streamPk);
-        String sql = "SELECT s.last_seq, (SELECT min(seq) FROM events WHERE stream_pk = s.pk) AS first_seq,"
-                + " e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
-                + " FROM streams s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data, sealed"
-                + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true WHERE s.pk = ?";
+        // The stream's head and oldest retained seq once per page: in the select list of the join, the
+        // min(seq) lookup would run again for every row returned.
+        String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
+                + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
+                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
+                + " FROM s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data, sealed"
+                + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true";
         return Jdbc.withConnection(dataSource, c -> {
             try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
                 List<Event> events = new ArrayList<>();

@@ -42,6 +42,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     // Switchboard stops it last, after every part that writes has finished; a hook of
                     // its own would stop it in parallel with them on SIGTERM.
                     .setRegisterShutdownHook(false)
+                    // The library starts PostgreSQL for throwaway test databases: with fsync off (-F) and
+                    // synchronous_commit off. Switchboard acknowledges a write only once it is on disk.
+                    .setServerConfig("fsync", "on")
+                    .setServerConfig("synchronous_commit", "on")
                     .setServerConfig("max_connections", "300")
                     .setServerConfig("shared_buffers", "256MB")
                     .setServerConfig("listen_addresses", "127.0.0.1")

@@ -32,6 +32,15 @@ public final class RecordStore {
     private static final String PREFIX = "rec";
     private static final int MAX_OPTIMISTIC_RETRIES = 8;
 
+    /**
+     * A create: the record and its event in one statement. Parameters: tenant pk, collection pk, id,
+     * created and updated time, data, then {@link NewEvent#params}. (The spine benchmark sends this
+     * same statement straight over JDBC to measure the database's ceiling.)
+     */
+    public static final String CREATE_SQL = "WITH r AS (INSERT INTO records (tenant_pk, collection_pk, id, version,"
+            + " created_at, updated_at, data) VALUES (?, ?, ?, 1, ?, ?, ?::jsonb) RETURNING data::text AS data)"
+            + " SELECT r.data, " + NewEvent.APPEND_CALL + " AS seq FROM r";
+
     private final DataSource dataSource;
     private final EventLog eventLog;
     private final InstantSource clock;
@@ -52,13 +61,11 @@ public final class RecordStore {
         UUID id = Ids.newUuid();
         Instant now = now();
         NewEvent event = recordEvent(collection, "created", id, 1, data, now);
-        String sql = "WITH r AS (INSERT INTO records (tenant_pk, collection_pk, id, version, created_at, updated_at, data)"
-                + " VALUES (?, ?, ?, 1, ?, ?, ?::jsonb) RETURNING data::text AS data)"
-                + " SELECT r.data, " + NewEvent.APPEND_CALL + " AS seq FROM r";
         Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
                 event.params(tenant.streamPk()));
         if (idempotency.isEmpty()) {
-            Written w = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, sql, RecordStore::written, params).orElseThrow());
+            Written w = Jdbc.withConnection(dataSource,
+                    c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
             eventLog.published(tenant.streamPk(), w.seq());
             return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null);
         }
@@ -70,7 +77,7 @@ public final class RecordStore {
             if (claimed == 0) {
                 return replay(c, key);
             }
-            Written w = Jdbc.one(c, sql, RecordStore::written, params).orElseThrow();
+            Written w = Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow();
             StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
             Jdbc.update(c, "UPDATE idempotency_keys SET status = 201, body = ? WHERE scope = ? AND key = ?",
                     Json.write(record), key.scope(), key.key());

@@ -1,0 +1,104 @@
+package dev.switchboard.bench;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * CPU time of the benchmark's three parties, and of the whole machine, read from Linux's /proc: the
+ * load generator (this JVM and the wrk runs it has waited for), the server, and PostgreSQL (the
+ * postmaster and every backend it forked, including the ones that have exited). "Other" is whatever else ran on the machine, which
+ * on a shared machine is the noise in the figures.
+ */
+final class CpuMeter {
+    /** /proc counts CPU time in ticks of USER_HZ, which is 100 on Linux. */
+    private static final double SECONDS_PER_TICK = 0.01;
+
+    private final long serverPid;
+    private final long postgresPid;
+
+    CpuMeter(long serverPid, long postgresPid) {
+        this.serverPid = serverPid;
+        this.postgresPid = postgresPid;
+    }
+
+    record Sample(long nanos, long loadGenerator, long server, long postgres, long machine) {}
+
+    /** Cores used on average between two samples (1.0 is one core busy all the time). */
+    record Usage(double loadGenerator, double server, double postgres, double other, double machine) {}
+
+    Sample sample() {
+        return new Sample(System.nanoTime(), ticks(ProcessHandle.current().pid(), true), ticks(serverPid, false),
+                postgresTicks(), machineTicks());
+    }
+
+    static Usage between(Sample a, Sample b) {
+        double seconds = (b.nanos() - a.nanos()) / 1e9;
+        double loadGenerator = cores(b.loadGenerator() - a.loadGenerator(), seconds);
+        double server = cores(b.server() - a.server(), seconds);
+        double postgres = cores(b.postgres() - a.postgres(), seconds);
+        double machine = cores(b.machine() - a.machine(), seconds);
+        return new Usage(loadGenerator, server, postgres, Math.max(0, machine - loadGenerator - server - postgres), machine);
+    }
+
+    private static double cores(long ticks, double seconds) {
+        return ticks * SECONDS_PER_TICK / seconds;
+    }
+
+    private long postgresTicks() {
+        long total = ticks(postgresPid, true);
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path proc : procs) {
+                List<String> fields = statFields(proc.resolve("stat"));
+                if (fields != null && Long.parseLong(fields.get(1)) == postgresPid) {
+                    total += ticks(fields, true);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read /proc: the benchmark measures CPU on Linux only", e);
+        }
+        return total;
+    }
+
+    private static long ticks(long pid, boolean withExitedChildren) {
+        List<String> fields = statFields(Path.of("/proc", Long.toString(pid), "stat"));
+        if (fields == null) {
+            throw new IllegalStateException("process " + pid + " is gone");
+        }
+        return ticks(fields, withExitedChildren);
+    }
+
+    /** utime + stime (fields 14 and 15 of /proc/PID/stat), plus cutime + cstime of reaped children. */
+    private static long ticks(List<String> fields, boolean withExitedChildren) {
+        long own = Long.parseLong(fields.get(11)) + Long.parseLong(fields.get(12));
+        return withExitedChildren ? own + Long.parseLong(fields.get(13)) + Long.parseLong(fields.get(14)) : own;
+    }
+
+    /** The fields of /proc/PID/stat after the command name (which may hold spaces): state, ppid, ...; null if gone. */
+    private static List<String> statFields(Path stat) {
+        try {
+            String text = Files.readString(stat);
+            return List.of(text.substring(text.lastIndexOf(')') + 2).trim().split(" "));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Busy time of all CPUs: the first line of /proc/stat less idle and iowait. */
+    private static long machineTicks() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+            long busy = 0;
+            for (int i = 1; i <= 8 && i < f.length; i++) {
+                if (i != 4 && i != 5) { // idle, iowait
+                    busy += Long.parseLong(f[i]);
+                }
+            }
+            return busy;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read /proc/stat", e);
+        }
+    }
+}
