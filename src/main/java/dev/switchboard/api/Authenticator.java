@@ -124,7 +124,8 @@ public final class Authenticator {
         };
     }
 
-    private void limit(Context ctx, String key) {
+    /** Counts a request against the token's rate limit; 429 with Retry-After when over it. */
+    public void limit(Context ctx, String key) {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
             long seconds = Math.max(1, (wait.getAsLong() + 999_999_999L) / 1_000_000_000L);

@@ -6,6 +6,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
+import io.javalin.config.JettyConfig;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -39,6 +40,9 @@ public final class HttpApi implements AutoCloseable {
     /** A group of routes (records, events, admin, operations). */
     public interface RouteGroup {
         void register(RoutesConfig routes);
+
+        /** Jetty settings the group needs (the WebSocket factory); most groups need none. */
+        default void configureJetty(JettyConfig jetty) {}
     }
 
     private static void configure(JavalinConfig config, String host, int port, long maxBodyBytes, MeterRegistry meters,
@@ -58,6 +62,7 @@ public final class HttpApi implements AutoCloseable {
             MDC.put("requestId", requestId);
         });
         routes.forEach(group -> group.register(config.routes));
+        routes.forEach(group -> group.configureJetty(config.jetty));
 
         config.routes.exception(Problem.class, (p, ctx) -> error(ctx, p.status(), p.code(), p.getMessage(), p.details()));
         config.routes.exception(HttpResponseException.class, (e, ctx) -> {
