@@ -276,8 +276,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     /** Called by the sweeper: pings when due, closes when a ping went unanswered, drops a hung close. */
     void heartbeat(long now, long intervalNanos, long timeoutNanos) {
         if (closing.get()) {
-            if (now - closingSince > timeoutNanos && socket != null && socket.isOpen()) {
-                socket.disconnect();
+            if (now - closingSince > timeoutNanos) {
+                disconnect(); // the close frame waits behind data the client does not read, or it never answers
             }
             return;
         }
