@@ -18,8 +18,11 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.SessionHandler;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeResponse;
+import org.eclipse.jetty.session.NullSessionCache;
+import org.eclipse.jetty.session.NullSessionDataStore;
 
 /**
  * {@code GET /api/v1/ws}: checks the access token and the resume position <em>before</em> the
@@ -72,6 +75,15 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
 
     @Override
     public void configureJetty(JettyConfig jetty) {
+        // Javalin asks for the HTTP session of every upgrade, which creates one that would stay in memory
+        // (and set a cookie) for every socket ever opened. Switchboard has no sessions: keep none.
+        jetty.modifyServletContextHandler(context -> {
+            SessionHandler sessions = context.getSessionHandler();
+            NullSessionCache none = new NullSessionCache(sessions);
+            none.setSessionDataStore(new NullSessionDataStore());
+            sessions.setSessionCache(none);
+            sessions.setUsingCookies(false);
+        });
         var settings = owner.settings();
         jetty.modifyWebSocketServletFactory(factory -> {
             factory.setMaxTextMessageSize(settings.maxMessageBytes());
