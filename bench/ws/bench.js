@@ -63,6 +63,12 @@ function pidsMatching(text) {
   }).map(Number);
 }
 
+function childrenOf(parents) {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try { return parents.includes(Number(fs.readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1])); } catch { return false; }
+  }).map(Number);
+}
+
 // ---- load generator workers --------------------------------------------------------------------
 let nextId = 0;
 function startWorker(index) {
@@ -125,7 +131,11 @@ async function startSwitchboard() {
       return r.status;
     },
     head: () => head,
-    extraPids: () => pidsMatching(dataDir).filter((p) => p !== proc.pid),
+    // The embedded PostgreSQL: its postmaster (started with the data directory) and the backends it forks.
+    extraPids: () => {
+      const postmasters = pidsMatching(dataDir).filter((p) => p !== proc.pid);
+      return [...postmasters, ...childrenOf(postmasters)];
+    },
     async heapBytes() {
       execFileSync(path.join(path.dirname(JAVA), "jcmd"), [String(proc.pid), "GC.run"], { stdio: "ignore" });
       await sleep(1000);

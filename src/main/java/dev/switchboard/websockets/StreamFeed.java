@@ -1,9 +1,9 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.events.EventLog;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -23,6 +23,8 @@ final class StreamFeed {
     private static final Logger log = LoggerFactory.getLogger(StreamFeed.class);
     static final long UNKNOWN = -1;
     static final int BATCH = 500;
+    private static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
+    private static final int MIN_SLICE = 256;
 
     private final long streamPk;
     private final StreamHub hub;
@@ -125,25 +127,59 @@ final class StreamFeed {
             return false;
         }
         Batch batch = new Batch(entries);
-        Iterator<ClientSession> targets;
+        Object[] targets;
         lock.lock();
         try {
             if (position != from) {
                 return true; // the feed restarted meanwhile: read again from its new position
             }
             position = batch.lastSeq();
-            targets = sessions.iterator(); // a snapshot
+            targets = sessions.toArray();
         } finally {
             lock.unlock();
         }
         long woken = wokenAt;
         wokenAt = 0;
-        int count = 0;
-        while (targets.hasNext()) {
-            targets.next().deliver(batch);
-            count++;
-        }
-        hub.metrics().fannedOut(woken, count);
+        fanOut(batch, targets);
+        hub.metrics().fannedOut(woken, targets.length);
         return entries.size() == BATCH;
+    }
+
+    /**
+     * Hands the batch to every socket. Each hand-off is a non-blocking write (a system call), so a
+     * large fan-out is split across the cores; the next batch waits for all slices, which keeps every
+     * socket's frames in order.
+     */
+    private void fanOut(Batch batch, Object[] targets) {
+        int slices = Math.min(PARALLELISM, targets.length / MIN_SLICE);
+        if (slices <= 1) {
+            deliver(batch, targets, 0, targets.length);
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(slices - 1);
+        int size = (targets.length + slices - 1) / slices;
+        for (int i = 1; i < slices; i++) {
+            int start = i * size;
+            int end = Math.min(targets.length, start + size);
+            hub.execute(() -> {
+                try {
+                    deliver(batch, targets, start, end);
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        deliver(batch, targets, 0, size);
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deliver(Batch batch, Object[] targets, int start, int end) {
+        for (int i = start; i < end; i++) {
+            ((ClientSession) targets[i]).deliver(batch);
+        }
     }
 }
