@@ -145,6 +145,56 @@ class WebSocketLifecycleTest {
         }
     }
 
+    @Test
+    void narrowingAnIntegrationsEventTypesAppliesToItsOpenSockets() {
+        try (TestServer server = TestServer.start()) {
+            server.createTenant("narrowed");
+            server.createCollection("reservations");
+            Api app = server.adminFor("narrowed");
+            JsonNode integration = server.createIntegration("to-narrow", List.of("*"), List.of("*"), List.of("*"));
+            String token = server.connect(integration.get("id").asText(), "narrowed").get("accessToken").asText();
+            try (WsClient ws = WsClient.connect(server, token, null)) {
+                ws.await("live");
+                server.admin.patch("/api/v1/integrations/" + integration.get("id").asText(),
+                        Map.of("eventTypes", List.of("reservations.*"))).expect(200);
+                // The change reaches open sockets through the control channel, a moment after the answer:
+                // write a command and a reservation per round until a round's command is filtered out.
+                boolean filtered = false;
+                for (int round = 1; round <= 20 && !filtered; round++) {
+                    long commandsBefore = count(ws, "device.command");
+                    app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                    app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+                    int reservations = round;
+                    // Frames come in seq order: once the reservation is here, so is the command if it was sent.
+                    Awaitility.await().atMost(Duration.ofSeconds(10))
+                            .until(() -> count(ws, "reservations.created") == reservations);
+                    filtered = count(ws, "device.command") == commandsBefore;
+                }
+                assertThat(filtered).isTrue();
+                assertThat(ws.isClosed()).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void aConnectionMayHoldOnlySoManySocketsPerNode() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "2"))) {
+            server.createTenant("capped");
+            String token = server.partnerToken("capped");
+            try (WsClient first = WsClient.connect(server, token, null); WsClient second = WsClient.connect(server, token, null);
+                 RawWebSocket third = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+                first.await("live");
+                second.await("live");
+                assertThat(third.status).isEqualTo(429);
+                assertThat(third.body).contains("too_many_sockets");
+            }
+        }
+    }
+
+    private static long count(WsClient ws, String type) {
+        return ws.events().stream().filter(e -> e.get("type").asText().equals(type)).count();
+    }
+
     static double metric(TestServer server, String regex) {
         String text = server.api(null).get("/metrics").body();
         Matcher m = Pattern.compile("(?m)^" + regex + "\\s+([0-9.eE+-]+)$").matcher(text);
