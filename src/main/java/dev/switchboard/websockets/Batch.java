@@ -19,14 +19,19 @@ final class Batch {
 
     private final List<EventLog.Entry> entries;
     private final List<byte[]> json;
+    private final long bytes;
     private final Map<EventFilter, ByteBuffer> frames = new ConcurrentHashMap<>();
 
     Batch(List<EventLog.Entry> entries) {
         this.entries = List.copyOf(entries);
         this.json = new ArrayList<>(entries.size());
+        long total = 0;
         for (EventLog.Entry e : entries) {
-            json.add(Frames.json(e.event()));
+            byte[] serialized = Frames.json(e.event());
+            json.add(serialized);
+            total += serialized.length + 1;
         }
+        this.bytes = total;
     }
 
     long firstSeq() {
@@ -39,11 +44,7 @@ final class Batch {
 
     /** Bytes this batch holds (what buffering it for one socket costs at most). */
     long bytes() {
-        long total = 0;
-        for (byte[] j : json) {
-            total += j.length + 1;
-        }
-        return total;
+        return bytes;
     }
 
     /**

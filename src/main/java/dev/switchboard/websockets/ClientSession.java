@@ -89,7 +89,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     /**
      * Jetty keeps the upgrade request for the socket's whole life, and with it every request attribute
      * (Javalin's upgrade contexts, with copies of headers, cookies and parameters). Nothing needs them
-     * once the socket is open; dropping them saves a few KiB per idle socket.
+     * once the socket is open, and every idle socket would carry them.
      */
     private static void forgetUpgradeAttributes(Session session) {
         if (session.getUpgradeRequest() instanceof JettyServerUpgradeRequest upgrade) {
@@ -104,6 +104,10 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private void start() {
         try {
             long start = owner.hub().subscribe(this);
+            if (closing.get()) {
+                owner.hub().unsubscribe(this); // it ended while joining: ended() may have run before subscribe
+                return;
+            }
             long position = after == null ? start : owner.resume().catchUp(this, after, start);
             if (position >= 0) {
                 goLive(position);
@@ -255,20 +259,21 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         ended(-1, cause.toString());
     }
 
+    /** The socket is gone. {@code closing} is set first, so a start() still joining the feed leaves it again. */
     private void ended(int statusCode, String reason) {
-        if (owner.sockets().remove(this)) {
-            owner.hub().unsubscribe(this);
-            if (!closing.get() && statusCode != CloseCode.NORMAL.code() && statusCode != 1001) {
-                log.debug("WebSocket {} of connection {} ended by the client: {} {}", id(), access.connectionId(),
-                        statusCode, reason);
-            }
-        }
+        boolean byClient = closing.compareAndSet(false, true);
         lock.lock();
         try {
             held.clear();
-            closing.set(true);
         } finally {
             lock.unlock();
+        }
+        if (owner.sockets().remove(this)) {
+            owner.hub().unsubscribe(this);
+            if (byClient && statusCode != CloseCode.NORMAL.code() && statusCode != 1001) {
+                log.debug("WebSocket {} of connection {} ended by the client: {} {}", id(), access.connectionId(),
+                        statusCode, reason);
+            }
         }
     }
 
@@ -312,10 +317,6 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 close(CloseCode.SLOW_CONSUMER);
             }
         }
-    }
-
-    boolean isClosing() {
-        return closing.get();
     }
 
     void disconnect() {

@@ -74,7 +74,7 @@ final class Frames {
         return utf8(Json.write(json));
     }
 
-    static ByteBuffer utf8(String text) {
+    private static ByteBuffer utf8(String text) {
         return ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
     }
 }

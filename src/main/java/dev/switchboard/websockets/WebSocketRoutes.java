@@ -107,9 +107,11 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
     }
 
     private Upgrade check(Context ctx) {
-        String requestId = Ids.newId("req");
-        ctx.attribute(HttpApi.REQUEST_ID, requestId);
-        ctx.header(HttpApi.REQUEST_ID, requestId);
+        if (ctx.attribute(HttpApi.REQUEST_ID) == null) { // upgrades skip the HTTP before-handlers
+            String requestId = Ids.newId("req");
+            ctx.attribute(HttpApi.REQUEST_ID, requestId);
+            ctx.header(HttpApi.REQUEST_ID, requestId);
+        }
         String token = token(ctx);
         if (!(auth.principal(token) instanceof Authenticator.Access access)) {
             throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
