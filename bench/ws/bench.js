@@ -136,13 +136,11 @@ async function startSwitchboard() {
       const postmasters = pidsMatching(dataDir).filter((p) => p !== proc.pid);
       return [...postmasters, ...childrenOf(postmasters)];
     },
+    // Live heap: the total of a class histogram, which runs a full GC first.
     async heapBytes() {
-      execFileSync(path.join(path.dirname(JAVA), "jcmd"), [String(proc.pid), "GC.run"], { stdio: "ignore" });
-      await sleep(1000);
-      const metrics = (await request(port, "GET", "/metrics")).body;
-      let used = 0;
-      for (const m of metrics.matchAll(/^jvm_memory_used_bytes\{area="heap",[^}]*\} ([0-9.eE+]+)$/gm)) used += Number(m[1]);
-      return used;
+      const histogram = execFileSync(path.join(path.dirname(JAVA), "jcmd"), [String(proc.pid), "GC.class_histogram"],
+        { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+      return Number(histogram.match(/^Total\s+\d+\s+(\d+)/m)[1]);
     },
   };
 }
@@ -165,6 +163,7 @@ async function startPeer() {
 async function publishSteadily(server, rate, durationMs, onTick) {
   const start = now();
   let inflight = 0, sent = 0, skipped = 0, errors = 0;
+  const answered = [];
   for (let i = 0; ; i++) {
     const due = start + (i * 1000) / rate;
     if (due > start + durationMs) break;
@@ -174,10 +173,14 @@ async function publishSteadily(server, rate, durationMs, onTick) {
     if (inflight >= 256) { skipped++; continue; }
     inflight++;
     sent++;
-    server.publish(now()).then((s) => { if (s >= 300) errors++; }, () => errors++).finally(() => inflight--);
+    const t0 = now();
+    server.publish(t0).then((s) => { if (s >= 300) errors++; answered.push(now() - t0); }, () => errors++)
+      .finally(() => inflight--);
   }
   while (inflight > 0) await sleep(5);
-  return { sent, skipped, errors };
+  answered.sort((a, b) => a - b);
+  const q = (p) => round(answered[Math.min(answered.length - 1, Math.floor(p * answered.length))]);
+  return { sent, skipped, errors, publishP50Ms: q(0.5), publishP99Ms: q(0.99) };
 }
 
 async function fanOut(server, workers, connections, rates) {
@@ -214,7 +217,8 @@ async function fanOut(server, workers, connections, rates) {
         clients: round((workers.reduce((a, w) => a + cpuSeconds(w.child.pid), 0) - cpuStart.clients) / seconds),
         publisher: round((pubCpu.user + pubCpu.system) / 1e6 / seconds),
       },
-      publishErrors: pub.errors, publishSkipped: pub.skipped,
+      loadAverage: round(os.loadavg()[0]),
+      publishP50Ms: pub.publishP50Ms, publishP99Ms: pub.publishP99Ms, publishErrors: pub.errors, publishSkipped: pub.skipped,
     };
     steps.push(step);
     log(`${server.name} ${connected} conns @ ${rate}/s: ${step.deliveriesPerSecond}/s delivered, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, cpu server ${step.cpu.server} db ${step.cpu.database} clients ${step.cpu.clients}`);
@@ -267,7 +271,7 @@ async function resumeStorm(server, workers, clients) {
   const cpuStart = cpuSeconds(server.proc.pid) + server.extraPids().reduce((a, p) => a + cpuSeconds(p), 0);
   const started = now();
   const reconnects = all(workers, { cmd: "resume", url: server.url, headers: server.headers, concurrency: 500 });
-  const caughtUpMs = await waitCaughtUp(workers, target, 120000, started, connected);
+  const caughtUpMs = await waitCaughtUp(workers, target, 180000, started, connected);
   const reconnected = (await reconnects).reduce((a, r) => a + r.reconnected, 0);
   const reconnectMs = now() - started;
   writing = false;
@@ -289,14 +293,16 @@ async function resumeStorm(server, workers, clients) {
 
 async function waitCaughtUp(workers, target, timeoutMs, since = now(), expected = null) {
   const deadline = now() + timeoutMs;
+  let caught = 0, socketsOpen = 0, status = [];
   while (now() < deadline) {
-    const status = await all(workers, { cmd: "resumeStatus", target });
-    const caught = status.reduce((a, s) => a + s.caughtUp, 0);
-    const socketsOpen = status.reduce((a, s) => a + s.sockets, 0);
+    status = await all(workers, { cmd: "resumeStatus", target });
+    caught = status.reduce((a, s) => a + s.caughtUp, 0);
+    socketsOpen = status.reduce((a, s) => a + s.sockets, 0);
     if (caught === (expected ?? socketsOpen) && caught > 0) return now() - since;
     await sleep(20);
   }
-  throw new Error(`clients did not catch up to ${target} within ${timeoutMs} ms`);
+  throw new Error(`clients did not catch up to ${target} within ${timeoutMs} ms: ${caught} of ${socketsOpen} sockets did;`
+    + ` some behind: ${JSON.stringify(status.flatMap((s) => s.behind))}`);
 }
 
 const round = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
@@ -320,7 +326,15 @@ async function main() {
   const peer = await startPeer();
   log(`Switchboard on ${sb.port} (data in ${sb.dataDir}), node-ws on ${peer.port}`);
   try {
-    const plans = QUICK
+    // Idle first, on fresh processes, so resident memory is not already grown by the fan-out runs.
+    const only = (process.env.BENCH_ONLY || "idle,fanout,storm").split(",");
+    if (only.includes("idle")) {
+      // 20,000 connections, or as many as the server process may hold next to its own files.
+      const idleConnections = QUICK ? 2000 : Math.min(20000, Math.floor((FD_LIMIT - 600) / 1000) * 1000);
+      results.idle.push(await idle(sb, workers, idleConnections));
+      results.idle.push(await idle(peer, workers, idleConnections));
+    }
+    const plans = !only.includes("fanout") ? [] : QUICK
       ? [{ connections: 1000, rates: [10, 40] }]
       : [{ connections: 1000, rates: [10, 20, 40, 60, 80, 120, 160] },
          { connections: 2000, rates: [5, 10, 20, 30, 40, 60, 80] },
@@ -330,17 +344,17 @@ async function main() {
         results.fanOut.push(...await fanOut(server, workers, plan.connections, plan.rates));
       }
     }
-    // 20,000 connections, or as many as the server process may hold next to its own files.
-    const idleConnections = QUICK ? 2000 : Math.min(20000, Math.floor((FD_LIMIT - 600) / 1000) * 1000);
-    results.idle.push(await idle(sb, workers, idleConnections));
-    results.idle.push(await idle(peer, workers, idleConnections));
-    results.resumeStorm = await resumeStorm(sb, workers, QUICK ? 1000 : 5000);
+    if (only.includes("storm")) {
+      results.resumeStorm = await resumeStorm(sb, workers, QUICK ? 1000 : 5000);
+    }
   } finally {
     results.seconds = Math.round((Date.now() - started) / 1000);
+    results.machine.loadAverageAtEnd = os.loadavg().map(round);
     sb.proc.kill("SIGTERM");
     peer.proc.kill("SIGTERM");
-    await all(workers, { cmd: "exit" }).catch(() => {});
+    workers.forEach((w) => w.child.kill("SIGTERM"));
     await new Promise((r) => { if (sb.proc.exitCode !== null) r(); else sb.proc.once("exit", r); setTimeout(r, 10000); });
+    fs.copyFileSync(path.join(sb.dataDir, "server.log"), path.join(os.tmpdir(), "switchboard-bench-server.log"));
     fs.rmSync(sb.dataDir, { recursive: true, force: true });
   }
   write(results);
@@ -355,17 +369,22 @@ function write(r) {
   const lines = [];
   lines.push("# WebSocket benchmark", "");
   lines.push(`Run ${r.date} by \`bench/websockets\`${r.quick ? " (quick mode)" : ""} in ${r.seconds} s on ${r.machine.cpu}, ${r.machine.memoryGiB} GiB,`
-    + ` Linux ${r.machine.kernel}, ${r.machine.java}, Node ${r.machine.node}. Load average at start: ${r.machine.loadAverageAtStart.join(", ")}.`
+    + ` Linux ${r.machine.kernel}, ${r.machine.java}, Node ${r.machine.node}. Load average at start: ${r.machine.loadAverageAtStart.join(", ")};`
+    + ` at the end: ${(r.machine.loadAverageAtEnd || []).join(", ")}.`
     + " The load generator (two Node processes, no JSON parsing), the publisher and both servers share the machine;"
     + " CPU is in cores used during the measured window. Figures from a shared machine are noisy: compare ratios from one run.", "");
   lines.push("## Fan-out: one tenant, events at a steady rate", "");
   lines.push("Latency is from the publisher sending its HTTP request to a client receiving the event (Switchboard: `POST /api/v1/events`,"
     + " committed to PostgreSQL, then pushed; node-ws: `POST /publish`, broadcast from memory).", "");
-  lines.push("| server | connections | events/s | deliveries/s (expected) | p50 ms | p99 ms | max ms | CPU server | CPU database | CPU clients |");
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  lines.push("| server | connections | events/s | deliveries/s (expected) | p50 ms | p99 ms | max ms | publish p50 / p99 ms | CPU server | CPU database | CPU clients | machine load |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const s of r.fanOut) {
-    lines.push(`| ${s.server} | ${s.connections} | ${s.eventsPerSecond} | ${s.deliveriesPerSecond} (${s.expectedDeliveriesPerSecond}) | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.cpu.server} | ${s.cpu.database} | ${s.cpu.clients} |`);
+    lines.push(`| ${s.server} | ${s.connections} | ${s.eventsPerSecond} | ${s.deliveriesPerSecond} (${s.expectedDeliveriesPerSecond}) | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.publishP50Ms} / ${s.publishP99Ms} | ${s.cpu.server} | ${s.cpu.database} | ${s.cpu.clients} | ${s.loadAverage} |`);
   }
+  lines.push("", "\"machine load\" is the one-minute load average when the step ended: on 2 cores, anything above about 2 means"
+    + " processes outside this benchmark were competing for the CPU, and latencies are inflated accordingly.");
+  lines.push("", "\"publish\" is how long the publisher's request took to be answered: for Switchboard, the durable commit of the event"
+    + " (the delivery latency includes it); for node-ws, the broadcast itself.");
   lines.push("", "Highest rate with p99 under 100 ms:", "");
   const byConn = [...new Set(r.fanOut.map((s) => s.connections))];
   lines.push("| connections | switchboard deliveries/s | node-ws deliveries/s | ratio |", "|---:|---:|---:|---:|");

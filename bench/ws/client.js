@@ -57,7 +57,7 @@ function open(url, headers, localAddress, state) {
       }
     });
     ws.on("error", () => { if (!settled) { settled = true; resolve(null); } });
-    ws.on("close", () => { if (!settled) { settled = true; resolve(null); } });
+    ws.on("close", (code) => { if (state) state.closeCode = code; if (!settled) { settled = true; resolve(null); } });
   });
 }
 
@@ -112,12 +112,14 @@ async function resumeAll({ url, headers, concurrency }) {
 
 function resumeStatus(target) {
   let caughtUp = 0, gaps = 0, repeats = 0;
-  for (const { state } of sockets) {
+  const behind = [];
+  for (const { ws, state } of sockets) {
     if (state.last !== null && state.last >= target) caughtUp++;
+    else if (behind.length < 5) behind.push({ last: state.last, live: state.live, open: ws.readyState === WebSocket.OPEN, closeCode: state.closeCode });
     gaps += state.gaps;
     repeats += state.repeats;
   }
-  return { caughtUp, sockets: sockets.length, gaps, repeats, at: now() };
+  return { caughtUp, sockets: sockets.length, gaps, repeats, behind, at: now() };
 }
 
 function report() {

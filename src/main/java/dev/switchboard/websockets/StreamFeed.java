@@ -79,8 +79,8 @@ final class StreamFeed {
         }
     }
 
-    int size() {
-        return sessions.size();
+    long position() {
+        return position;
     }
 
     /** A commit at {@code seq} (or anything, after a resync): read and fan out unless already read. */

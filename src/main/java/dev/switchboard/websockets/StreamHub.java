@@ -41,6 +41,12 @@ final class StreamHub implements EventWakeups.Listener, AutoCloseable {
         return feed.add(session, eventLog);
     }
 
+    /** How far this node has read the stream (-1 when no socket follows it here). */
+    long position(long streamPk) {
+        StreamFeed feed = feeds.get(streamPk);
+        return feed == null ? StreamFeed.UNKNOWN : feed.position();
+    }
+
     void unsubscribe(ClientSession session) {
         StreamFeed feed = feeds.get(session.access().streamPk());
         if (feed != null) {

@@ -2,7 +2,7 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.api.Authenticator;
 import dev.switchboard.api.HttpApi;
-import dev.switchboard.events.EventLog;
+import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
@@ -41,13 +41,11 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
 
     private final WebSockets owner;
     private final Authenticator auth;
-    private final EventLog eventLog;
     private final String examplePage;
 
-    WebSocketRoutes(WebSockets owner, Authenticator auth, EventLog eventLog) {
+    WebSocketRoutes(WebSockets owner, Authenticator auth) {
         this.owner = owner;
         this.auth = auth;
-        this.eventLog = eventLog;
         this.examplePage = resource("/examples/websocket.html");
     }
 
@@ -88,12 +86,15 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         jetty.modifyWebSocketServletFactory(factory -> {
             factory.setMaxTextMessageSize(settings.maxMessageBytes());
             factory.setMaxBinaryMessageSize(settings.maxMessageBytes());
-            // Liveness is the heartbeat's job; Jetty's idle timeout is only a backstop far behind it, so a
-            // healthy idle client (answering pings) is never closed by it.
-            factory.setIdleTimeout(settings.pingInterval().plus(settings.pingTimeout()).multipliedBy(2)
-                    .plus(Duration.ofSeconds(10)));
+            // Liveness is the heartbeat's job; Jetty's idle timeout is only a backstop behind it. Pings and
+            // pongs are traffic, so a healthy idle client (answering pings) never reaches it.
+            factory.setIdleTimeout(idleTimeout(settings));
             factory.addMapping(PATH, this::create);
         });
+    }
+
+    static Duration idleTimeout(WebSocketSettings settings) {
+        return settings.pingInterval().plus(settings.pingTimeout()).multipliedBy(2);
     }
 
     private Object create(JettyServerUpgradeRequest request, JettyServerUpgradeResponse response) throws IOException {
@@ -106,7 +107,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         return new ClientSession(owner, upgrade.access(), upgrade.after());
     }
 
-    private Upgrade check(Context ctx) {
+    private Upgrade check(Context ctx) throws InterruptedException {
         if (ctx.attribute(HttpApi.REQUEST_ID) == null) { // upgrades skip the HTTP before-handlers
             String requestId = Ids.newId("req");
             ctx.attribute(HttpApi.REQUEST_ID, requestId);
@@ -120,8 +121,9 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         auth.limit(ctx, access.tokenHash());
         SocketAccess socketAccess = SocketAccess.of(access);
         Long after = after(ctx);
-        if (after != null) {
-            long head = eventLog.head(socketAccess.streamPk());
+        // A position at or below what this node's feed has read exists; only a higher one needs the database.
+        if (after != null && after > owner.hub().position(socketAccess.streamPk())) {
+            long head = owner.resume().head(socketAccess.streamPk());
             if (after > head) {
                 throw Problem.invalidField("after", "position " + after + " is ahead of this stream's newest event ("
                         + head + ")");

@@ -33,7 +33,7 @@ public final class WebSockets implements AutoCloseable {
         this.hub = new StreamHub(eventLog, metrics);
         this.resume = new Resume(eventLog, settings, metrics);
         this.accessWatch = new AccessWatch(connections, sockets);
-        this.routes = new WebSocketRoutes(this, auth, eventLog);
+        this.routes = new WebSocketRoutes(this, auth);
     }
 
     /** Wakes the fan-out when events commit (register with {@link EventWakeups#addListener}). */
