@@ -59,13 +59,4 @@ public enum CloseCode {
     public Reconnect reconnect() {
         return reconnect;
     }
-
-    public static CloseCode of(int code) {
-        for (CloseCode c : values()) {
-            if (c.code == code) {
-                return c;
-            }
-        }
-        return null;
-    }
 }

@@ -55,10 +55,6 @@ final class Outbox {
         return true;
     }
 
-    long waitingBytes() {
-        return waiting.get();
-    }
-
     /** Blocks (a virtual thread) until at most {@code bytes} wait, or the timeout passes; true if drained. */
     boolean awaitAtMost(long bytes, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -140,17 +140,6 @@ public final class RawWebSocket implements AutoCloseable {
         out.flush();
     }
 
-    public boolean isClosedByPeer() {
-        try {
-            socket.setSoTimeout(1);
-            return socket.getInputStream().read() < 0;
-        } catch (java.net.SocketTimeoutException e) {
-            return false;
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
     @Override
     public void close() throws IOException {
         socket.close();

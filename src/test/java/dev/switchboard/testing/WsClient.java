@@ -46,7 +46,7 @@ public final class WsClient implements AutoCloseable {
         return new WsClient(uri(server, query), headers);
     }
 
-    public static URI uri(TestServer server, String query) {
+    private static URI uri(TestServer server, String query) {
         return URI.create(server.baseUrl().replace("http://", "ws://") + "/api/v1/ws" + (query == null ? "" : query));
     }
 
