@@ -6,7 +6,6 @@ import dev.switchboard.support.Problem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Semaphore;
 
 /**
  * Replays a stream from a client's position before it goes live. The socket has already joined the
@@ -15,44 +14,18 @@ import java.util.concurrent.Semaphore;
  * {@code start}, and the socket drops live events at or below the position the replay reached.
  * Together: no gap, no duplicate. Pages wait for the client to drain, so a long replay is paced by
  * the client instead of filling memory.
- *
- * <p>Reads for sockets (replay pages, the head check of an upgrade) pass a small gate: when thousands
- * of clients reconnect at once they queue here, in order, instead of emptying the database pool that
- * writers and the live fan-out need.
  */
 final class Resume {
     static final int PAGE = 500;
-    static final int CONCURRENT_READS = 8;
 
-    private final EventLog log;
+    private final LogGate gate;
     private final WebSocketSettings settings;
     private final WebSocketMetrics metrics;
 
-    private final Semaphore gate = new Semaphore(CONCURRENT_READS, true);
-
-    Resume(EventLog log, WebSocketSettings settings, WebSocketMetrics metrics) {
-        this.log = log;
+    Resume(LogGate gate, WebSocketSettings settings, WebSocketMetrics metrics) {
+        this.gate = gate;
         this.settings = settings;
         this.metrics = metrics;
-    }
-
-    /** The stream's head, read through the gate. */
-    long head(long streamPk) throws InterruptedException {
-        gate.acquire();
-        try {
-            return log.head(streamPk);
-        } finally {
-            gate.release();
-        }
-    }
-
-    private EventLog.Page read(ClientSession session, long after) throws InterruptedException {
-        gate.acquire();
-        try {
-            return log.read(session.access().streamPk(), after, PAGE, session.filter());
-        } finally {
-            gate.release();
-        }
     }
 
     /**
@@ -64,7 +37,7 @@ final class Resume {
         long position = after;
         try {
             while (true) {
-                EventLog.Page page = read(session, position);
+                EventLog.Page page = gate.read(session.access().streamPk(), position, PAGE, session.filter());
                 if (!page.events().isEmpty()) {
                     List<byte[]> json = new ArrayList<>(page.events().size());
                     page.events().forEach(e -> json.add(Frames.json(e)));

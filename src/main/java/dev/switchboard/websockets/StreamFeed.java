@@ -42,7 +42,7 @@ final class StreamFeed {
     }
 
     /** Adds a socket; every event after the returned position will be delivered to it. */
-    long add(ClientSession session, EventLog eventLog) {
+    long add(ClientSession session, LogGate gate) throws InterruptedException {
         lock.lock();
         try {
             sessions.add(session);
@@ -52,7 +52,7 @@ final class StreamFeed {
         } finally {
             lock.unlock();
         }
-        long head = eventLog.head(streamPk); // outside the lock: the first socket on a stream starts at its head
+        long head = gate.head(streamPk); // outside the lock: the first socket on a stream starts at its head
         long start;
         lock.lock();
         try {

@@ -21,6 +21,7 @@ final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     static final Duration RETRY_DELAY = Duration.ofSeconds(1);
 
     private final EventLog eventLog;
+    private final LogGate gate;
     private final WebSocketMetrics metrics;
     private final Map<Long, StreamFeed> feeds = new ConcurrentHashMap<>();
     private final ExecutorService executor = Executors.newThreadPerTaskExecutor(
@@ -28,17 +29,18 @@ final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("ws-feed-retry").daemon().factory());
 
-    StreamHub(EventLog eventLog, WebSocketMetrics metrics) {
+    StreamHub(EventLog eventLog, LogGate gate, WebSocketMetrics metrics) {
         this.eventLog = eventLog;
+        this.gate = gate;
         this.metrics = metrics;
     }
 
     /** Joins the socket to its stream's feed; returns the position after which live events will follow. */
-    long subscribe(ClientSession session) {
+    long subscribe(ClientSession session) throws InterruptedException {
         // Feeds stay in the map once created (a few hundred bytes per stream that ever had a socket):
         // removing them would race with sockets joining.
         StreamFeed feed = feeds.computeIfAbsent(session.access().streamPk(), pk -> new StreamFeed(pk, this));
-        return feed.add(session, eventLog);
+        return feed.add(session, gate);
     }
 
     /** How far this node has read the stream (-1 when no socket follows it here). */

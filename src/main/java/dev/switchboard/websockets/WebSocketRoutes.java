@@ -123,7 +123,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         Long after = after(ctx);
         // A position at or below what this node's feed has read exists; only a higher one needs the database.
         if (after != null && after > owner.hub().position(socketAccess.streamPk())) {
-            long head = owner.resume().head(socketAccess.streamPk());
+            long head = owner.gate().head(socketAccess.streamPk());
             if (after > head) {
                 throw Problem.invalidField("after", "position " + after + " is ahead of this stream's newest event ("
                         + head + ")");

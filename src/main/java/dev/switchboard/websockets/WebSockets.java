@@ -12,7 +12,8 @@ import java.util.function.Consumer;
 /**
  * The WebSocket capability of a node, built from its parts: the route that upgrades
  * ({@link WebSocketRoutes}), the sockets ({@link Sockets}, {@link ClientSession}), the per-stream
- * fan-out ({@link StreamHub}), resumes ({@link Resume}) and access re-checks ({@link AccessWatch}).
+ * fan-out ({@link StreamHub}), resumes ({@link Resume}), the gate their reads pass ({@link LogGate})
+ * and access re-checks ({@link AccessWatch}).
  * Closing it closes every socket with {@link CloseCode#SERVER_RESTARTING}; close it before the HTTP
  * server so clients get that code rather than Jetty's.
  */
@@ -20,6 +21,7 @@ public final class WebSockets implements AutoCloseable {
     private final WebSocketSettings settings;
     private final Sockets sockets;
     private final WebSocketMetrics metrics;
+    private final LogGate gate;
     private final StreamHub hub;
     private final Resume resume;
     private final AccessWatch accessWatch;
@@ -30,8 +32,9 @@ public final class WebSockets implements AutoCloseable {
         this.settings = settings;
         this.sockets = new Sockets(settings);
         this.metrics = new WebSocketMetrics(meters, sockets);
-        this.hub = new StreamHub(eventLog, metrics);
-        this.resume = new Resume(eventLog, settings, metrics);
+        this.gate = new LogGate(eventLog);
+        this.hub = new StreamHub(eventLog, gate, metrics);
+        this.resume = new Resume(gate, settings, metrics);
         this.accessWatch = new AccessWatch(connections, sockets);
         this.routes = new WebSocketRoutes(this, auth);
     }
@@ -75,6 +78,10 @@ public final class WebSockets implements AutoCloseable {
 
     Resume resume() {
         return resume;
+    }
+
+    LogGate gate() {
+        return gate;
     }
 
     WebSocketMetrics metrics() {
