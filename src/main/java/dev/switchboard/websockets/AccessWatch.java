@@ -1,6 +1,7 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.store.ConnectionStore;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,7 +48,7 @@ final class AccessWatch implements Consumer<String> {
     void recheck(List<ClientSession> affected) {
         Map<String, List<ClientSession>> byToken = new LinkedHashMap<>();
         for (ClientSession s : affected) {
-            byToken.computeIfAbsent(s.access().tokenHash(), k -> new java.util.ArrayList<>()).add(s);
+            byToken.computeIfAbsent(s.access().tokenHash(), k -> new ArrayList<>()).add(s);
         }
         byToken.forEach((tokenHash, sessions) -> {
             try {

@@ -2,10 +2,12 @@ package dev.switchboard.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -114,7 +116,7 @@ public final class RawWebSocket implements AutoCloseable {
                     return f.closeCode();
                 }
             }
-        } catch (java.io.EOFException | java.net.SocketException e) {
+        } catch (EOFException | SocketException e) {
             return -1;
         }
     }
