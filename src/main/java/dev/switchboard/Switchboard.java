@@ -24,6 +24,7 @@ import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.WebhookDispatcher;
+import dev.switchboard.websockets.WebSockets;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -97,6 +98,9 @@ public final class Switchboard implements AutoCloseable {
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
                     config.failedAuthLimit(), clock);
             wakeups.addControlListener(auth::onControl);
+            WebSockets websockets = new WebSockets(config.websockets(), auth, eventLog, connections, meters);
+            wakeups.addListener(websockets.wakeupListener());
+            wakeups.addControlListener(websockets.controlListener());
             wakeups.addControlListener(message -> {
                 if (message.equals("collections") || message.equals("resync")) {
                     collections.reload();
@@ -121,9 +125,13 @@ public final class Switchboard implements AutoCloseable {
                     new AdminRoutes(auth, tenants, integrations, connections, collections),
                     new RecordRoutes(auth, collections, records),
                     new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock),
-                    new WebhookRoutes(auth, integrations, tenants, endpoints, webhooks.messages(), config.webhooks(), clock)));
+                    new WebhookRoutes(auth, integrations, tenants, endpoints, webhooks.messages(), config.webhooks(), clock),
+                    websockets.routes()));
             closeables.push(http);
             http.start();
+            // Closed before the HTTP server, so sockets get the "server restarting" code rather than Jetty's.
+            closeables.push(websockets);
+            websockets.start();
             log.info("Switchboard is ready on http://{}:{} ({}), started in {} ms", config.host(), http.port(),
                     database.description(), (System.nanoTime() - started) / 1_000_000);
             return this;

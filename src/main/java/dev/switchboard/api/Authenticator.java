@@ -96,8 +96,8 @@ public final class Authenticator {
         }
     }
 
-    /** The principal of a token (used by the HTTP API and the WebSocket upgrade). */
-    public Principal principal(String token) {
+    /** The lookup itself; callers go through {@link #principal(String, Context)} so the guessing limit applies. */
+    private Principal principal(String token) {
         byte[] hash = Tokens.hash(token);
         if (MessageDigest.isEqual(hash, adminKeyHash)) {
             return new Admin();
@@ -154,7 +154,8 @@ public final class Authenticator {
         };
     }
 
-    private void limit(Context ctx, String key) {
+    /** Counts a request against the token's rate limit; 429 with Retry-After when over it. */
+    public void limit(Context ctx, String key) {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
             long seconds = retryAfter(ctx, wait.getAsLong());

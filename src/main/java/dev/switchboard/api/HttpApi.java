@@ -9,6 +9,7 @@ import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.compression.Gzip;
 import io.javalin.config.JavalinConfig;
+import io.javalin.config.JettyConfig;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -42,6 +43,9 @@ public final class HttpApi implements AutoCloseable {
     /** A group of routes (records, events, admin, operations). */
     public interface RouteGroup {
         void register(RoutesConfig routes);
+
+        /** Jetty settings the group needs (the WebSocket factory); most groups need none. */
+        default void configureJetty(JettyConfig jetty) {}
     }
 
     private static void configure(JavalinConfig config, String host, int port, long maxBodyBytes, MeterRegistry meters,
@@ -72,6 +76,7 @@ public final class HttpApi implements AutoCloseable {
             ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
         });
         routes.forEach(group -> group.register(config.routes));
+        routes.forEach(group -> group.configureJetty(config.jetty));
 
         config.routes.exception(Problem.class, (p, ctx) -> error(ctx, p.status(), p.code(), p.getMessage(), p.details()));
         config.routes.exception(HttpResponseException.class, (e, ctx) -> {

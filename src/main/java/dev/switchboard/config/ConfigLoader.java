@@ -61,6 +61,7 @@ public final class ConfigLoader {
         SETTINGS.put("websockets.pingTimeout", "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT");
         SETTINGS.put("websockets.queueSize", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE");
         SETTINGS.put("websockets.maxMessageSize", "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE");
+        SETTINGS.put("websockets.maxSocketsPerConnection", "SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION");
     }
 
     private ConfigLoader() {}
@@ -214,7 +215,10 @@ public final class ConfigLoader {
         long maxMessage = r.get("websockets.maxMessageSize", ConfigLoader::parseSize);
         r.check("websockets.maxMessageSize", maxMessage >= 1024 && maxMessage <= 16 * 1024 * 1024,
                 "must be between 1KiB and 16MiB");
-        return new WebSocketSettings(pingInterval, pingTimeout, queue, (int) maxMessage);
+        int maxSockets = r.get("websockets.maxSocketsPerConnection", Integer::parseInt);
+        r.check("websockets.maxSocketsPerConnection", maxSockets >= 1 && maxSockets <= 1_000_000,
+                "must be between 1 and 1000000");
+        return new WebSocketSettings(pingInterval, pingTimeout, queue, (int) maxMessage, maxSockets);
     }
 
     private static boolean between(Duration d, Duration min, Duration max) {

@@ -5,6 +5,8 @@ import java.time.Duration;
 /**
  * WebSocket connections: how often the server pings, how long it waits for the answer before it
  * closes the connection, how many bytes may wait to be sent to one client before it is disconnected
- * as a slow consumer, and the largest message a client may send.
+ * as a slow consumer, the largest message a client may send, and how many sockets one connection's
+ * token may hold open on one node.
  */
-public record WebSocketSettings(Duration pingInterval, Duration pingTimeout, long queueBytes, int maxMessageBytes) {}
+public record WebSocketSettings(Duration pingInterval, Duration pingTimeout, long queueBytes, int maxMessageBytes,
+                                int maxSocketsPerConnection) {}

@@ -126,6 +126,29 @@ public final class EventLog {
         });
     }
 
+    /** The position of a stream's newest event (0 when it has none). */
+    public long head(long streamPk) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT last_seq FROM streams WHERE pk = ?",
+                rs -> rs.getLong(1), streamPk)).orElseThrow(() -> new IllegalArgumentException("no stream " + streamPk));
+    }
+
+    /** An event with the collection of the record that produced it ({@code null} for other events). */
+    public record Entry(Event event, String collection) {}
+
+    /**
+     * Reads up to {@code limit} events after {@code after}, unfiltered and with their collection, for a
+     * reader that filters for many subscribers itself (the WebSocket hub reads each stream once).
+     */
+    public List<Entry> readEntries(long streamPk, long after, int limit) {
+        String sql = "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data::text AS data, e.collection"
+                + " FROM events e JOIN streams s ON s.pk = e.stream_pk"
+                + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?";
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql, rs -> new Entry(
+                new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"), rs.getString("type"),
+                        rs.getString("subject"), Jdbc.instant(rs, "time"), rs.getString("data"), null),
+                rs.getString("collection")), streamPk, after, limit));
+    }
+
     private static void checkPosition(Long after, long first, long head) {
         if (after == null) {
             return;

@@ -1,0 +1,426 @@
+// bench/websockets: Switchboard's WebSocket fan-out, idle memory and resume storm, with the same load
+// generator against a minimal Node ws broadcast server (peer-server.js) for comparison. Loopback
+// only, bounded in time; writes docs/benchmarks/websockets.md and .json. Run through bench/websockets.
+"use strict";
+const { spawn, spawnSync, fork, execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const http = require("node:http");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const QUICK = process.env.BENCH_QUICK === "1";
+const JAVA = process.env.BENCH_JAVA || "java";
+const ADMIN = "sb_admin_bench-0123456789abcdefghij";
+const WORKERS = 2;
+// Each process may hold this many descriptors (bench/websockets raises the limit as far as it may).
+const FD_LIMIT = Number(process.env.BENCH_FD_LIMIT || 20000);
+const WARMUP_MS = QUICK ? 1000 : 2000;
+const MEASURE_MS = QUICK ? 3000 : 6000;
+const DEADLINE = Date.now() + 14 * 60 * 1000; // stop escalating well inside 15 minutes
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function request(port, method, p, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body == null ? null : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
+    const req = http.request({ host: "127.0.0.1", port, method, path: p, agent,
+      headers: { ...headers, ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+      });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// CPU seconds (user + system) a process has used, from /proc.
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return 0; }
+}
+function rssBytes(pid) {
+  const m = fs.readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
+  return Number(m[1]) * 1024;
+}
+function pidsMatching(text) {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try { return fs.readFileSync(`/proc/${d}/cmdline`, "utf8").includes(text); } catch { return false; }
+  }).map(Number);
+}
+
+function childrenOf(parents) {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try { return parents.includes(Number(fs.readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1])); } catch { return false; }
+  }).map(Number);
+}
+
+// ---- load generator workers --------------------------------------------------------------------
+let nextId = 0;
+function startWorker(index) {
+  const child = fork(path.join(__dirname, "client.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const pending = new Map();
+  const ready = new Promise((resolve) => child.once("message", resolve));
+  child.on("message", (m) => { if (m.id != null && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); } });
+  const call = (msg) => new Promise((resolve) => { const id = nextId++; pending.set(id, resolve); child.send({ ...msg, id, workerIndex: index }); });
+  return { child, ready, call };
+}
+const all = (workers, msg) => Promise.all(workers.map((w) => w.call(typeof msg === "function" ? msg(w) : msg)));
+
+function percentiles(reports) {
+  const merged = new Map();
+  let count = 0;
+  let step = 0.1;
+  for (const r of reports) {
+    step = r.step;
+    for (const [b, n] of Object.entries(r.buckets)) { merged.set(Number(b), (merged.get(Number(b)) || 0) + n); count += n; }
+  }
+  const keys = [...merged.keys()].sort((a, b) => a - b);
+  const at = (q) => {
+    let seen = 0;
+    for (const k of keys) { seen += merged.get(k); if (seen >= q * count) return (k + 1) * step; }
+    return NaN;
+  };
+  return { count, p50: at(0.5), p99: at(0.99), max: keys.length ? (keys[keys.length - 1] + 1) * step : NaN };
+}
+
+// ---- the two servers ---------------------------------------------------------------------------
+async function startSwitchboard() {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
+  const env = { ...process.env, SWITCHBOARD_PORT: String(port), SWITCHBOARD_HOST: "127.0.0.1", SWITCHBOARD_DATA_DIR: dataDir,
+    SWITCHBOARD_ADMIN_KEY: ADMIN, SWITCHBOARD_RATE_LIMIT_REQUESTS: "1000000",
+    SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION: "100000", SWITCHBOARD_LOG_FORMAT: "text" };
+  // The heap is touched up front, so resident memory grows only with what lives outside it (buffers,
+  // stacks): the idle test's RSS per connection is then the off-heap cost.
+  const javaOpts = (process.env.BENCH_JAVA_OPTS || "-XX:+UseZGC -Xms2g -Xmx2g -XX:+AlwaysPreTouch").split(" ");
+  const proc = spawn(JAVA, [...javaOpts, "-jar", path.join(ROOT, "target", "switchboard.jar")],
+    { env, stdio: ["ignore", fs.openSync(path.join(dataDir, "server.log"), "a"), fs.openSync(path.join(dataDir, "server.log"), "a")] });
+  for (let i = 0; i < 240; i++) {
+    try { if ((await request(port, "GET", "/health/ready")).status === 200) break; } catch { /* starting */ }
+    if (proc.exitCode !== null) throw new Error("Switchboard exited; see " + dataDir + "/server.log");
+    await sleep(250);
+  }
+  const admin = { authorization: `Bearer ${ADMIN}` };
+  await request(port, "POST", "/api/v1/tenants", { id: "bench", name: "bench" }, admin);
+  const integration = JSON.parse((await request(port, "POST", "/api/v1/integrations",
+    { name: "bench", permissions: { read: ["*"], write: ["*"] }, eventTypes: ["*"] }, admin)).body);
+  const connection = JSON.parse((await request(port, "POST", `/api/v1/integrations/${integration.id}/connections`,
+    { tenantId: "bench" }, admin)).body);
+  const tenantHeaders = { ...admin, "switchboard-tenant": "bench" };
+  let head = 0;
+  return {
+    name: "switchboard", proc, port, dataDir,
+    url: `ws://127.0.0.1:${port}/api/v1/ws?access_token=${connection.accessToken}`,
+    headers: {},
+    async publish(t) {
+      const r = await request(port, "POST", "/api/v1/events", `{"type":"bench.tick","subject":"s","data":{"t":${t}}}`, tenantHeaders);
+      if (r.status === 201) head = Math.max(head, Number(/"seq":(\d+)/.exec(r.body)[1]));
+      return r.status;
+    },
+    head: () => head,
+    // The embedded PostgreSQL: its postmaster (started with the data directory) and the backends it forks.
+    extraPids: () => {
+      const postmasters = pidsMatching(dataDir).filter((p) => p !== proc.pid);
+      return [...postmasters, ...childrenOf(postmasters)];
+    },
+    // Live heap: the total of a class histogram, which runs a full GC first.
+    async heapBytes() {
+      const histogram = execFileSync(path.join(path.dirname(JAVA), "jcmd"), [String(proc.pid), "GC.class_histogram"],
+        { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+      return Number(histogram.match(/^Total\s+\d+\s+(\d+)/m)[1]);
+    },
+  };
+}
+
+async function startPeer() {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [path.join(__dirname, "peer-server.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => proc.stdout.once("data", resolve));
+  let seq = 0;
+  return {
+    name: "node-ws", proc, port, url: `ws://127.0.0.1:${port}/?x=1`, headers: {},
+    // A message shaped like Switchboard's events frame, so both send similar bytes.
+    publish: async (t) => (await request(port, "POST", "/publish",
+      `{"type":"events","events":[{"id":"evt_01m85wtgbfexdr8sx1c1ynsbyq","seq":${++seq},"type":"bench.tick","subject":"s","time":"${new Date().toISOString()}","data":{"t":${t}}}]}`)).status,
+    extraPids: () => [],
+  };
+}
+
+// ---- scenarios -------------------------------------------------------------------------------------
+async function publishSteadily(server, rate, durationMs, onTick) {
+  const start = now();
+  let inflight = 0, sent = 0, skipped = 0, errors = 0;
+  const answered = [];
+  for (let i = 0; ; i++) {
+    const due = start + (i * 1000) / rate;
+    if (due > start + durationMs) break;
+    const wait = due - now();
+    if (wait > 1) await sleep(wait);
+    if (onTick) onTick(now() - start);
+    if (inflight >= 256) { skipped++; continue; }
+    inflight++;
+    sent++;
+    const t0 = now();
+    server.publish(t0).then((s) => { if (s >= 300) errors++; answered.push(now() - t0); }, () => errors++)
+      .finally(() => inflight--);
+  }
+  while (inflight > 0) await sleep(5);
+  answered.sort((a, b) => a - b);
+  const q = (p) => round(answered[Math.min(answered.length - 1, Math.floor(p * answered.length))]);
+  return { sent, skipped, errors, publishP50Ms: q(0.5), publishP99Ms: q(0.99) };
+}
+
+async function fanOut(server, workers, connections, rates) {
+  const opened = await all(workers, { cmd: "connect", url: server.url, headers: server.headers, count: connections / WORKERS, concurrency: 100 });
+  const connected = opened.reduce((a, r) => a + r.connected, 0);
+  log(`${server.name}: ${connected}/${connections} connected`);
+  const steps = [];
+  for (const rate of rates) {
+    if (Date.now() > DEADLINE) { log("time budget reached: stopping"); break; }
+    let cpuStart = null;
+    let measureStart = 0;
+    let reset = null;
+    const pub = await publishSteadily(server, rate, WARMUP_MS + MEASURE_MS, (elapsed) => {
+      if (!reset && elapsed >= WARMUP_MS) {
+        measureStart = now();
+        cpuStart = { server: cpuSeconds(server.proc.pid), extra: server.extraPids().reduce((a, p) => a + cpuSeconds(p), 0),
+          clients: workers.reduce((a, w) => a + cpuSeconds(w.child.pid), 0), publisher: process.cpuUsage() };
+        reset = all(workers, { cmd: "reset" });
+      }
+    });
+    await reset;
+    await sleep(300); // in-flight deliveries
+    const reports = await all(workers, { cmd: "report" });
+    const seconds = (now() - measureStart) / 1000;
+    const p = percentiles(reports);
+    const pubCpu = process.cpuUsage(cpuStart.publisher);
+    const step = {
+      server: server.name, connections: connected, eventsPerSecond: rate,
+      expectedDeliveriesPerSecond: rate * connected,
+      deliveriesPerSecond: Math.round(p.count / seconds), p50Ms: round(p.p50), p99Ms: round(p.p99), maxMs: round(p.max),
+      cpu: {
+        server: round2((cpuSeconds(server.proc.pid) - cpuStart.server) / seconds),
+        database: round2((server.extraPids().reduce((a, q) => a + cpuSeconds(q), 0) - cpuStart.extra) / seconds),
+        clients: round2((workers.reduce((a, w) => a + cpuSeconds(w.child.pid), 0) - cpuStart.clients) / seconds),
+        publisher: round2((pubCpu.user + pubCpu.system) / 1e6 / seconds),
+      },
+      loadAverage: round(os.loadavg()[0]),
+      publishP50Ms: pub.publishP50Ms, publishP99Ms: pub.publishP99Ms, publishErrors: pub.errors, publishSkipped: pub.skipped,
+    };
+    steps.push(step);
+    log(`${server.name} ${connected} conns @ ${rate}/s: ${step.deliveriesPerSecond}/s delivered, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, cpu server ${step.cpu.server} db ${step.cpu.database} clients ${step.cpu.clients}`);
+    const saturated = !(p.p99 < 3000) || step.deliveriesPerSecond < 0.8 * step.expectedDeliveriesPerSecond;
+    if (saturated) { log(`${server.name}: saturated at ${rate}/s, not going higher`); break; }
+  }
+  await all(workers, { cmd: "close" });
+  await sleep(1000);
+  return steps;
+}
+
+async function idle(server, workers, connections) {
+  const heapBefore = server.heapBytes ? await server.heapBytes() : null;
+  const rssBefore = rssBytes(server.proc.pid);
+  const cpuBefore = cpuSeconds(server.proc.pid);
+  const started = now();
+  const opened = await all(workers, { cmd: "connect", url: server.url, headers: server.headers, count: connections / WORKERS, concurrency: 200 });
+  const connected = opened.reduce((a, r) => a + r.connected, 0);
+  const connectSeconds = (now() - started) / 1000;
+  await sleep(3000);
+  const idleCpuStart = cpuSeconds(server.proc.pid);
+  await sleep(QUICK ? 3000 : 10000);
+  const idleCpu = (cpuSeconds(server.proc.pid) - idleCpuStart) / (QUICK ? 3 : 10);
+  const heapAfter = server.heapBytes ? await server.heapBytes() : null;
+  const rssAfter = rssBytes(server.proc.pid);
+  const result = {
+    server: server.name, connections: connected, connectSeconds: round(connectSeconds),
+    heapPerConnectionBytes: heapBefore == null ? null : Math.round((heapAfter - heapBefore) / connected),
+    rssPerConnectionBytes: Math.round((rssAfter - rssBefore) / connected),
+    heapAfterBytes: heapAfter, rssAfterBytes: rssAfter, idleCpuCores: round(idleCpu),
+    connectCpuSeconds: round(idleCpuStart - cpuBefore),
+  };
+  log(`${server.name} idle: ${connected} connections, heap ${result.heapPerConnectionBytes} B/conn, RSS ${result.rssPerConnectionBytes} B/conn, idle CPU ${result.idleCpuCores} cores`);
+  await all(workers, { cmd: "close" });
+  await sleep(2000);
+  return result;
+}
+
+async function resumeStorm(server, workers, clients) {
+  const opened = await all(workers, { cmd: "connect", url: server.url, headers: server.headers, count: clients / WORKERS, concurrency: 200, track: {} });
+  const connected = opened.reduce((a, r) => a + r.connected, 0);
+  await publishSteadily(server, 50, 1000);
+  await waitCaughtUp(workers, server.head(), 30000);
+  await all(workers, { cmd: "close" });
+  await publishSteadily(server, 200, 1000); // missed while disconnected
+  const target = server.head();
+  // Keep writing during the storm (2 events/s, each to every connected client), so the seam between
+  // replay and live is crossed under concurrent writes.
+  let writing = true;
+  const background = (async () => { while (writing) await publishSteadily(server, 2, 1000); })();
+  const cpuStart = cpuSeconds(server.proc.pid) + server.extraPids().reduce((a, p) => a + cpuSeconds(p), 0);
+  const started = now();
+  const reconnects = all(workers, { cmd: "resume", url: server.url, headers: server.headers, concurrency: 500 });
+  const caughtUpMs = await waitCaughtUp(workers, target, 180000, started, connected);
+  const reconnected = (await reconnects).reduce((a, r) => a + r.reconnected, 0);
+  const reconnectMs = now() - started;
+  writing = false;
+  await background;
+  const finalHead = server.head();
+  await waitCaughtUp(workers, finalHead, 60000);
+  const status = await all(workers, { cmd: "resumeStatus", target: finalHead });
+  const cpu = cpuSeconds(server.proc.pid) + server.extraPids().reduce((a, p) => a + cpuSeconds(p), 0) - cpuStart;
+  const result = {
+    clients: connected, reconnected, headAtReconnect: target, finalHead, allCaughtUpMs: round(caughtUpMs), allReconnectedMs: round(reconnectMs),
+    clientsAtFinalHead: status.reduce((a, s) => a + s.caughtUp, 0),
+    gaps: status.reduce((a, s) => a + s.gaps, 0), repeats: status.reduce((a, s) => a + s.repeats, 0),
+    serverAndDatabaseCpuSeconds: round(cpu),
+  };
+  log(`resume storm: ${result.reconnected}/${connected} reconnected, all caught up to ${target} in ${result.allCaughtUpMs} ms; gaps ${result.gaps}, repeats ${result.repeats}`);
+  await all(workers, { cmd: "close" });
+  return result;
+}
+
+async function waitCaughtUp(workers, target, timeoutMs, since = now(), expected = null) {
+  const deadline = now() + timeoutMs;
+  let caught = 0, socketsOpen = 0, status = [];
+  while (now() < deadline) {
+    status = await all(workers, { cmd: "resumeStatus", target });
+    caught = status.reduce((a, s) => a + s.caughtUp, 0);
+    socketsOpen = status.reduce((a, s) => a + s.sockets, 0);
+    if (caught === (expected ?? socketsOpen) && caught > 0) return now() - since;
+    await sleep(20);
+  }
+  throw new Error(`clients did not catch up to ${target} within ${timeoutMs} ms: ${caught} of ${socketsOpen} sockets did;`
+    + ` some behind: ${JSON.stringify(status.flatMap((s) => s.behind))}`);
+}
+
+const round = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
+const round2 = (x) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+
+// ---- report ----------------------------------------------------------------------------------------
+function machine() {
+  const cpu = os.cpus();
+  return { cpu: `${cpu.length} × ${cpu[0].model}`, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(),
+    node: process.version, loadAverageAtStart: os.loadavg().map(round) };
+}
+
+async function main() {
+  const started = Date.now();
+  const results = { date: new Date().toISOString(), quick: QUICK, machine: machine(), fanOut: [], idle: [], resumeStorm: null };
+  const props = spawnSync(JAVA, ["-XshowSettings:properties", "-version"], { encoding: "utf8" }).stderr;
+  results.machine.java = "Java " + (props.match(/java\.runtime\.version = (.*)/)?.[1] ?? "?").trim();
+  results.machine.openFileLimit = FD_LIMIT;
+  const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i));
+  await Promise.all(workers.map((w) => w.ready));
+  const sb = await startSwitchboard();
+  const peer = await startPeer();
+  log(`Switchboard on ${sb.port} (data in ${sb.dataDir}), node-ws on ${peer.port}`);
+  try {
+    // Idle first, on fresh processes, so resident memory is not already grown by the fan-out runs.
+    const only = (process.env.BENCH_ONLY || "idle,fanout,storm").split(",");
+    if (only.includes("idle")) {
+      // 20,000 connections, or as many as the server process may hold next to its own files.
+      const idleConnections = QUICK ? 2000 : Math.min(20000, Math.floor((FD_LIMIT - 600) / 1000) * 1000);
+      results.idle.push(await idle(sb, workers, idleConnections));
+      results.idle.push(await idle(peer, workers, idleConnections));
+    }
+    const plans = !only.includes("fanout") ? [] : QUICK
+      ? [{ connections: 1000, rates: [10, 40] }]
+      : [{ connections: 1000, rates: [10, 20, 40, 60, 80, 120, 160] },
+         { connections: 2000, rates: [5, 10, 20, 30, 40, 60, 80] },
+         { connections: 10000, rates: [1, 2, 4, 6, 8, 12, 16] }];
+    for (const plan of plans) {
+      for (const server of [sb, peer]) {
+        results.fanOut.push(...await fanOut(server, workers, plan.connections, plan.rates));
+      }
+    }
+    if (only.includes("storm")) {
+      results.resumeStorm = await resumeStorm(sb, workers, QUICK ? 1000 : 5000);
+    }
+  } finally {
+    results.seconds = Math.round((Date.now() - started) / 1000);
+    results.machine.loadAverageAtEnd = os.loadavg().map(round);
+    sb.proc.kill("SIGTERM");
+    peer.proc.kill("SIGTERM");
+    workers.forEach((w) => w.child.kill("SIGTERM"));
+    await new Promise((r) => { if (sb.proc.exitCode !== null) r(); else sb.proc.once("exit", r); setTimeout(r, 10000); });
+    fs.copyFileSync(path.join(sb.dataDir, "server.log"), path.join(os.tmpdir(), "switchboard-bench-server.log"));
+    fs.rmSync(sb.dataDir, { recursive: true, force: true });
+  }
+  write(results);
+  log(`done in ${results.seconds} s`);
+  process.exit(0);
+}
+
+function write(r) {
+  const out = path.join(ROOT, "docs", "benchmarks");
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, "websockets.json"), JSON.stringify(r, null, 2) + "\n");
+  const lines = [];
+  lines.push("# WebSocket benchmark", "");
+  lines.push(`Run ${r.date} by \`bench/websockets\`${r.quick ? " (quick mode)" : ""} in ${r.seconds} s on ${r.machine.cpu}, ${r.machine.memoryGiB} GiB,`
+    + ` Linux ${r.machine.kernel}, ${r.machine.java}, Node ${r.machine.node}. Load average at start: ${r.machine.loadAverageAtStart.join(", ")};`
+    + ` at the end: ${(r.machine.loadAverageAtEnd || []).join(", ")}.`
+    + " The load generator (two Node processes, no JSON parsing), the publisher and both servers share the machine;"
+    + " CPU is in cores used during the measured window. Figures from a shared machine are noisy: compare ratios from one run.", "");
+  lines.push("## Fan-out: one tenant, events at a steady rate", "");
+  lines.push("Latency is from the publisher sending its HTTP request to a client receiving the event (Switchboard: `POST /api/v1/events`,"
+    + " committed to PostgreSQL, then pushed; node-ws: `POST /publish`, broadcast from memory).", "");
+  lines.push("| server | connections | events/s | deliveries/s (expected) | p50 ms | p99 ms | max ms | publish p50 / p99 ms | CPU server | CPU database | CPU clients | machine load |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const s of r.fanOut) {
+    lines.push(`| ${s.server} | ${s.connections} | ${s.eventsPerSecond} | ${s.deliveriesPerSecond} (${s.expectedDeliveriesPerSecond}) | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.publishP50Ms} / ${s.publishP99Ms} | ${s.cpu.server} | ${s.cpu.database} | ${s.cpu.clients} | ${s.loadAverage} |`);
+  }
+  lines.push("", "\"machine load\" is the one-minute load average when the step ended: on 2 cores, anything above about 2 means"
+    + " processes outside this benchmark were competing for the CPU, and latencies are inflated accordingly.");
+  lines.push("", "\"publish\" is how long the publisher's request took to be answered: for Switchboard, the durable commit of the event"
+    + " (the delivery latency includes it); for node-ws, the broadcast itself.");
+  lines.push("", "Highest rate with p99 under 100 ms:", "");
+  const byConn = [...new Set(r.fanOut.map((s) => s.connections))];
+  lines.push("| connections | switchboard deliveries/s | node-ws deliveries/s | ratio |", "|---:|---:|---:|---:|");
+  for (const c of byConn) {
+    const best = (name) => Math.max(0, ...r.fanOut.filter((s) => s.server === name && s.connections === c && s.p99Ms < 100).map((s) => s.deliveriesPerSecond));
+    const a = best("switchboard"), b = best("node-ws");
+    lines.push(`| ${c} | ${a} | ${b} | ${b ? round(a / b) : "–"} |`);
+  }
+  lines.push("", "## Idle connections", "");
+  lines.push("| server | connections | heap per connection | RSS per connection | idle CPU (cores) | connect time |", "|---|---:|---:|---:|---:|---:|");
+  for (const i of r.idle) {
+    lines.push(`| ${i.server} | ${i.connections} | ${i.heapPerConnectionBytes == null ? "–" : (i.heapPerConnectionBytes / 1024).toFixed(1) + " KiB"} | ${(i.rssPerConnectionBytes / 1024).toFixed(1)} KiB | ${i.idleCpuCores} | ${i.connectSeconds} s |`);
+  }
+  lines.push("", "Heap is the live heap (a class histogram, after a full GC) before and after opening the connections."
+    + " Switchboard's heap is touched in full at start (`-XX:+AlwaysPreTouch`), so its RSS growth is what lives outside the heap;"
+    + " node-ws's RSS growth includes its JavaScript heap. Kernel socket memory is not included."
+    + " Switchboard pings every socket every 25 s (its idle CPU); the node-ws server sends no heartbeats.", "");
+  if (r.resumeStorm) {
+    const s = r.resumeStorm;
+    lines.push("## Resume storm", "");
+    lines.push(`${s.clients} clients, each having seen the stream up to its head, disconnected; ${s.headAtReconnect} events were then in the log.`
+      + ` All reconnected at once with \`after=<their last seq>\` while events kept being written (2/s).`, "");
+    lines.push(`- all ${s.reconnected} reconnected in ${s.allReconnectedMs} ms; all caught up to position ${s.headAtReconnect} within ${s.allCaughtUpMs} ms of the first reconnect`);
+    lines.push(`- then followed live to the final head ${s.finalHead}: ${s.clientsAtFinalHead} clients reached it, with **${s.gaps} missed and ${s.repeats} repeated events** in total (each client checks that every seq is its previous + 1)`);
+    lines.push(`- server and database CPU during the storm: ${s.serverAndDatabaseCpuSeconds} s`, "");
+  }
+  fs.writeFileSync(path.join(out, "websockets.md"), lines.join("\n") + "\n");
+}
+
+if (process.env.BENCH_REWRITE === "1") {
+  // Rewrites the Markdown from the last run's JSON (after a change to the report's text).
+  write(JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "benchmarks", "websockets.json"), "utf8")));
+} else {
+  main().catch((e) => { console.error(e); process.exit(1); });
+}

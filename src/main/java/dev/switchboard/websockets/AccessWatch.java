@@ -1,0 +1,80 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.store.ConnectionStore;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-checks sockets when the control channel says their connection or integration changed (on
+ * every node, the one that made the change included): a disabled, deleted or rotated connection's
+ * sockets are closed with a terminal code, and changed permissions take effect on open sockets.
+ * Checks run on a virtual thread, one database read per distinct token.
+ */
+final class AccessWatch implements Consumer<String> {
+    private static final Logger log = LoggerFactory.getLogger(AccessWatch.class);
+
+    private final ConnectionStore connections;
+    private final Sockets sockets;
+
+    AccessWatch(ConnectionStore connections, Sockets sockets) {
+        this.connections = connections;
+        this.sockets = sockets;
+    }
+
+    @Override
+    public void accept(String message) {
+        List<ClientSession> affected;
+        if (message.startsWith("connection:")) {
+            affected = sockets.forConnection(Long.parseLong(message.substring("connection:".length())));
+        } else if (message.startsWith("integration:")) {
+            affected = sockets.forIntegration(Long.parseLong(message.substring("integration:".length())));
+        } else if (message.equals("resync")) {
+            affected = sockets.all();
+        } else {
+            return;
+        }
+        if (!affected.isEmpty()) {
+            Thread.ofVirtual().name("ws-access-check").start(() -> recheck(affected));
+        }
+    }
+
+    void recheck(List<ClientSession> affected) {
+        Map<String, List<ClientSession>> byToken = new LinkedHashMap<>();
+        for (ClientSession s : affected) {
+            byToken.computeIfAbsent(s.access().tokenHash(), k -> new ArrayList<>()).add(s);
+        }
+        byToken.forEach((tokenHash, sessions) -> {
+            try {
+                Optional<ConnectionStore.Grant> grant = connections.findGrant(HexFormat.of().parseHex(tokenHash));
+                if (grant.isEmpty()) {
+                    String connectionId = sessions.getFirst().access().connectionId();
+                    boolean exists = connections.find(connectionId).isPresent();
+                    closeAll(sessions, exists ? CloseCode.TOKEN_ROTATED : CloseCode.CONNECTION_DELETED);
+                } else if (!grant.get().connection().enabled()) {
+                    closeAll(sessions, CloseCode.CONNECTION_DISABLED);
+                } else {
+                    var filter = SocketAccess.filterOf(grant.get());
+                    sessions.forEach(s -> s.updateAllowed(filter));
+                }
+            } catch (RuntimeException e) {
+                // The token may have been revoked: close rather than keep serving it unchecked.
+                log.warn("Could not re-check the access of {} WebSockets ({}); closing them with {} so they reconnect"
+                        + " and are checked again", sessions.size(), e.getMessage(), CloseCode.TRY_AGAIN_LATER.code());
+                closeAll(sessions, CloseCode.TRY_AGAIN_LATER);
+            }
+        });
+    }
+
+    private static void closeAll(List<ClientSession> sessions, CloseCode code) {
+        log.info("Closing {} WebSockets of connection {} with {} ({})", sessions.size(),
+                sessions.getFirst().access().connectionId(), code.code(), code.reason());
+        sessions.forEach(s -> s.close(code));
+    }
+}

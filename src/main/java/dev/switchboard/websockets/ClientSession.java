@@ -1,0 +1,331 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.events.EventFilter;
+import dev.switchboard.store.DatabaseException;
+import dev.switchboard.websockets.ClientMessages.ClientMessage;
+import jakarta.servlet.http.HttpServletRequest;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client's socket: what it may receive, where it is in its tenant's stream, and its bounded
+ * outbox. Live batches arrive from the stream's feed; while a resume is catching up from the log they
+ * are held, then merged by {@code seq} at the seam so nothing is missed or sent twice.
+ *
+ * <p>Jetty calls the listener methods one at a time per socket. Deliveries (feed thread), the
+ * catch-up (its own virtual thread) and client messages meet under {@link #lock}, which is never
+ * held across anything that blocks: sends only hand frames to Jetty. (Public only because Jetty
+ * calls the listener methods through method handles.)
+ */
+public final class ClientSession implements Session.Listener.AutoDemanding {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final ByteBuffer PING = ByteBuffer.allocate(0).asReadOnlyBuffer();
+
+    private final WebSockets owner;
+    private final SocketAccess access;
+    private final Long after;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile EventFilter filter;
+    private Session socket;
+    private Outbox outbox;
+
+    // Guarded by lock.
+    private boolean live;
+    private final List<Batch> held = new ArrayList<>();
+    private long heldBytes;
+    private long delivered;
+
+    // Heartbeat state, read by the sweeper.
+    private volatile long pingSentAt = System.nanoTime();
+    private volatile boolean awaitingPong;
+    private volatile long closingSince;
+
+    // Only the socket's reading thread touches these.
+    private long windowStart = System.nanoTime();
+    private int messagesInWindow;
+
+    ClientSession(WebSockets owner, SocketAccess access, Long after) {
+        this.owner = owner;
+        this.access = access;
+        this.after = after;
+        this.filter = access.filter();
+    }
+
+    SocketAccess access() {
+        return access;
+    }
+
+    EventFilter filter() {
+        return filter;
+    }
+
+    Outbox outbox() {
+        return outbox;
+    }
+
+    @Override
+    public void onWebSocketOpen(Session session) {
+        this.socket = session;
+        forgetUpgradeAttributes(session);
+        this.outbox = new Outbox(((WebSocketSession) session).getCoreSession(), owner.settings().queueBytes());
+        if (!owner.sockets().add(this)) {
+            close(CloseCode.SERVER_RESTARTING);
+            return;
+        }
+        Thread.ofVirtual().name("ws-start").start(this::start);
+    }
+
+    /**
+     * Jetty keeps the upgrade request for the socket's whole life, and with it every request attribute
+     * (Javalin's upgrade contexts, with copies of headers, cookies and parameters). Nothing needs them
+     * once the socket is open, and every idle socket would carry them.
+     */
+    private static void forgetUpgradeAttributes(Session session) {
+        if (session.getUpgradeRequest() instanceof JettyServerUpgradeRequest upgrade) {
+            HttpServletRequest request = upgrade.getHttpServletRequest();
+            for (String name : Collections.list(request.getAttributeNames())) {
+                request.removeAttribute(name);
+            }
+        }
+    }
+
+    /** Joins the stream's feed, replays from {@code after} when asked, then goes live. */
+    private void start() {
+        try {
+            long start = owner.hub().subscribe(this);
+            if (closing.get()) {
+                owner.hub().unsubscribe(this); // it ended while joining: ended() may have run before subscribe
+                return;
+            }
+            long position = after == null ? start : owner.resume().catchUp(this, after, start);
+            if (position >= 0) {
+                goLive(position);
+            }
+        } catch (DatabaseException e) {
+            log.warn("Could not start WebSocket {} of connection {}: the database is unavailable ({}); closing it"
+                    + " with {} so the client reconnects later", id(), access.connectionId(), e.getMessage(),
+                    CloseCode.TRY_AGAIN_LATER.code());
+            close(CloseCode.TRY_AGAIN_LATER);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close(CloseCode.SERVER_RESTARTING);
+        } catch (RuntimeException e) {
+            log.error("Could not start WebSocket {} of connection {}; closing it", id(), access.connectionId(), e);
+            close(CloseCode.SERVER_ERROR);
+        }
+    }
+
+    /** Everything up to {@code position} was sent: send what the feed delivered meanwhile, then live. */
+    private void goLive(long position) {
+        lock.lock();
+        try {
+            if (closing.get()) {
+                return;
+            }
+            delivered = position;
+            send(Frames.live(position));
+            for (Batch batch : held) {
+                sendLocked(batch);
+            }
+            held.clear();
+            heldBytes = 0;
+            live = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A batch of the stream's newest events, from the feed. */
+    void deliver(Batch batch) {
+        lock.lock();
+        try {
+            if (closing.get()) {
+                return;
+            }
+            if (live) {
+                sendLocked(batch);
+                return;
+            }
+            held.add(batch);
+            heldBytes += batch.bytes();
+            if (heldBytes > owner.settings().queueBytes()) {
+                held.clear();
+                close(CloseCode.SLOW_CONSUMER);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void sendLocked(Batch batch) {
+        ByteBuffer frame = batch.frame(filter, delivered);
+        delivered = Math.max(delivered, batch.lastSeq());
+        if (frame != null) {
+            send(frame);
+        }
+    }
+
+    /** Hands a frame to the outbox; a client that cannot take it is closed as a slow consumer. */
+    boolean send(ByteBuffer frame) {
+        if (closing.get()) {
+            return false;
+        }
+        if (!outbox.sendText(frame)) {
+            close(CloseCode.SLOW_CONSUMER);
+            return false;
+        }
+        owner.metrics().frameSent();
+        return true;
+    }
+
+    @Override
+    public void onWebSocketText(String text) {
+        long now = System.nanoTime();
+        if (now - windowStart > ClientMessages.WINDOW_SECONDS * 1_000_000_000L) {
+            windowStart = now;
+            messagesInWindow = 0;
+        }
+        if (++messagesInWindow > ClientMessages.MAX_PER_WINDOW) {
+            close(CloseCode.TOO_MANY_MESSAGES);
+            return;
+        }
+        ClientMessage message = ClientMessages.parse(text);
+        switch (message) {
+            case ClientMessages.Ping ping -> send(Frames.PONG);
+            case ClientMessages.Subscribe subscribe -> subscribe(subscribe.eventTypes());
+            case ClientMessages.Invalid invalid -> send(Frames.error(invalid.code(), invalid.message()));
+        }
+    }
+
+    /** Narrows the filter: the result is what both the current filter and the new patterns accept. */
+    private void subscribe(List<String> patterns) {
+        lock.lock();
+        try {
+            EventFilter current = filter;
+            List<String> now = current.requested().isEmpty() ? current.allowed() : current.requested();
+            List<String> narrowed = Patterns.intersect(now, patterns);
+            if (narrowed.isEmpty()) {
+                send(Frames.error("empty_subscription", "eventTypes: none of " + patterns + " is within what this"
+                        + " socket receives now " + now + "; the subscription is unchanged (a subscription only narrows)"));
+                return;
+            }
+            filter = current.narrowedTo(narrowed);
+            send(Frames.subscribed(narrowed));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The integration's permissions changed: keep the client's own narrowing within the new ones. */
+    void updateAllowed(EventFilter allowed) {
+        lock.lock();
+        try {
+            filter = new EventFilter(allowed.allowed(), allowed.readableCollections(), filter.requested());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+        callback.succeed();
+        close(CloseCode.BINARY_NOT_SUPPORTED);
+    }
+
+    @Override
+    public void onWebSocketPong(ByteBuffer payload) {
+        awaitingPong = false;
+    }
+
+    @Override
+    public void onWebSocketClose(int statusCode, String reason) {
+        ended(statusCode, reason);
+    }
+
+    @Override
+    public void onWebSocketError(Throwable cause) {
+        log.debug("WebSocket {} of connection {} failed: {}", id(), access.connectionId(), cause.toString());
+        ended(-1, cause.toString());
+    }
+
+    /** The socket is gone. {@code closing} is set first, so a start() still joining the feed leaves it again. */
+    private void ended(int statusCode, String reason) {
+        boolean byClient = closing.compareAndSet(false, true);
+        lock.lock();
+        try {
+            held.clear();
+        } finally {
+            lock.unlock();
+        }
+        if (owner.sockets().remove(this)) {
+            owner.hub().unsubscribe(this);
+            if (byClient && statusCode != CloseCode.NORMAL.code() && statusCode != 1001) {
+                log.debug("WebSocket {} of connection {} ended by the client: {} {}", id(), access.connectionId(),
+                        statusCode, reason);
+            }
+        }
+    }
+
+    /** Starts the closing handshake with a documented code; the sweeper disconnects a client that never answers. */
+    void close(CloseCode code) {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        closingSince = System.nanoTime();
+        owner.metrics().closed(code);
+        switch (code) {
+            case SLOW_CONSUMER, PING_TIMEOUT, TOO_MANY_MESSAGES -> log.info("Closing WebSocket {} of connection {} with {}"
+                    + " ({}); the client should reconnect with after=<last seq>", id(), access.connectionId(), code.code(),
+                    code.reason());
+            default -> log.debug("Closing WebSocket {} of connection {} with {} ({})", id(), access.connectionId(),
+                    code.code(), code.reason());
+        }
+        if (socket != null) {
+            socket.close(code.code(), code.reason(), Callback.NOOP);
+        }
+    }
+
+    /** Called by the sweeper: pings when due, closes when a ping went unanswered, drops a hung close. */
+    void heartbeat(long now, long intervalNanos, long timeoutNanos) {
+        if (closing.get()) {
+            if (now - closingSince > timeoutNanos) {
+                disconnect(); // the close frame waits behind data the client does not read, or it never answers
+            }
+            return;
+        }
+        if (awaitingPong) {
+            if (now - pingSentAt > timeoutNanos) {
+                close(CloseCode.PING_TIMEOUT);
+            }
+            return;
+        }
+        if (now - pingSentAt >= intervalNanos) {
+            pingSentAt = now;
+            awaitingPong = true;
+            if (!outbox.sendPing(PING)) {
+                close(CloseCode.SLOW_CONSUMER);
+            }
+        }
+    }
+
+    void disconnect() {
+        if (socket != null) {
+            socket.disconnect();
+        }
+    }
+
+    private String id() {
+        return Integer.toHexString(System.identityHashCode(this));
+    }
+}

@@ -1,0 +1,72 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.support.Problem;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Replays a stream from a client's position before it goes live. The socket has already joined the
+ * feed, so every event after the feed's position at that moment ({@code start}) will also arrive
+ * live; the replay reads the log (with the socket's filter) up to the head, which is at or past
+ * {@code start}, and the socket drops live events at or below the position the replay reached.
+ * Together: no gap, no duplicate. Pages wait for the client to drain, so a long replay is paced by
+ * the client instead of filling memory.
+ */
+final class Resume {
+    static final int PAGE = 500;
+
+    private final LogGate gate;
+    private final WebSocketSettings settings;
+    private final WebSocketMetrics metrics;
+
+    Resume(LogGate gate, WebSocketSettings settings, WebSocketMetrics metrics) {
+        this.gate = gate;
+        this.settings = settings;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Sends the events after {@code after} and returns the position reached, or -1 when the socket was
+     * closed on the way. A position older than the retention gets a {@code resume_failed} message and
+     * the socket continues live from {@code start}.
+     */
+    long catchUp(ClientSession session, long after, long start) throws InterruptedException {
+        long position = after;
+        try {
+            while (true) {
+                EventLog.Page page = gate.read(session.access().streamPk(), position, PAGE, session.filter());
+                if (!page.events().isEmpty()) {
+                    List<byte[]> json = new ArrayList<>(page.events().size());
+                    page.events().forEach(e -> json.add(Frames.json(e)));
+                    if (!session.send(Frames.events(json)) || !drained(session)) {
+                        return -1;
+                    }
+                }
+                position = page.next();
+                if (page.events().size() < PAGE) {
+                    metrics.resumed("caught_up");
+                    return position;
+                }
+            }
+        } catch (Problem p) {
+            if (p.status() != 410 || !(p.details() instanceof Map<?, ?> details)) {
+                throw p;
+            }
+            metrics.resumed("position_expired");
+            session.send(Frames.resumeFailed(after, details.get("oldestSeq"), details.get("headSeq"), start));
+            return start;
+        }
+    }
+
+    /** Waits until the client has taken most of what was sent; false (and closed) when it does not in time. */
+    private boolean drained(ClientSession session) throws InterruptedException {
+        if (session.outbox().awaitAtMost(settings.queueBytes() / 2, settings.pingTimeout())) {
+            return true;
+        }
+        session.close(CloseCode.SLOW_CONSUMER);
+        return false;
+    }
+}

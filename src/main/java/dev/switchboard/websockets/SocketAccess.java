@@ -1,0 +1,26 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.api.Authenticator;
+import dev.switchboard.api.TenantAccess;
+import dev.switchboard.events.EventFilter;
+import dev.switchboard.store.ConnectionStore;
+
+/**
+ * What a socket was granted at its upgrade: its connection, integration and tenant stream, the hash
+ * of the token it used (to re-check it when the connection changes), and the events it may receive
+ * (the same filter as the feed).
+ */
+record SocketAccess(long connectionPk, String connectionId, long integrationPk, long streamPk, String tokenHash,
+                    EventFilter filter) {
+
+    static SocketAccess of(Authenticator.Access access) {
+        ConnectionStore.Grant grant = access.grant();
+        return new SocketAccess(grant.connection().pk(), grant.connection().id(), grant.integration().pk(),
+                grant.tenant().streamPk(), access.tokenHash(), filterOf(grant));
+    }
+
+    static EventFilter filterOf(ConnectionStore.Grant grant) {
+        return new TenantAccess(grant.tenant(), grant.integration().permissions(), grant.integration().eventTypes(),
+                grant.connection().id()).eventFilter();
+    }
+}

@@ -1,0 +1,126 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.config.WebSocketSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every open socket on this node, by connection: for the per-connection limit, for closing a
+ * connection's sockets when it changes, and for heartbeats. One sweeper thread pings and times out
+ * all sockets (no timer per socket); on close every socket gets the "server restarting" code.
+ */
+final class Sockets implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Sockets.class);
+    private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(2);
+
+    private final WebSocketSettings settings;
+    private final Set<ClientSession> all = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Set<ClientSession>> byConnection = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("ws-heartbeat").daemon().factory());
+    private volatile boolean closed;
+
+    Sockets(WebSocketSettings settings) {
+        this.settings = settings;
+    }
+
+    void start() {
+        long tick = Math.clamp(Math.min(settings.pingInterval().toMillis(), settings.pingTimeout().toMillis()) / 4, 20, 1000);
+        sweeper.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.MILLISECONDS);
+    }
+
+    /** Registers an opened socket; false when the server is closing. */
+    boolean add(ClientSession session) {
+        if (closed) {
+            return false;
+        }
+        all.add(session);
+        byConnection.computeIfAbsent(session.access().connectionPk(), k -> ConcurrentHashMap.newKeySet()).add(session);
+        return true;
+    }
+
+    /** Forgets a socket; true the first time. */
+    boolean remove(ClientSession session) {
+        if (!all.remove(session)) {
+            return false;
+        }
+        byConnection.computeIfPresent(session.access().connectionPk(), (k, set) -> {
+            set.remove(session);
+            return set.isEmpty() ? null : set;
+        });
+        return true;
+    }
+
+    int size() {
+        return all.size();
+    }
+
+    int ofConnection(long connectionPk) {
+        Set<ClientSession> set = byConnection.get(connectionPk);
+        return set == null ? 0 : set.size();
+    }
+
+    List<ClientSession> forConnection(long connectionPk) {
+        Set<ClientSession> set = byConnection.get(connectionPk);
+        return set == null ? List.of() : List.copyOf(set);
+    }
+
+    List<ClientSession> forIntegration(long integrationPk) {
+        List<ClientSession> found = new ArrayList<>();
+        for (ClientSession s : all) {
+            if (s.access().integrationPk() == integrationPk) {
+                found.add(s);
+            }
+        }
+        return found;
+    }
+
+    List<ClientSession> all() {
+        return List.copyOf(all);
+    }
+
+    private void sweep() {
+        try {
+            long now = System.nanoTime();
+            long interval = settings.pingInterval().toNanos();
+            long timeout = settings.pingTimeout().toNanos();
+            for (ClientSession s : all) {
+                s.heartbeat(now, interval, timeout);
+            }
+        } catch (RuntimeException e) {
+            log.error("The WebSocket heartbeat sweep failed; it runs again at the next tick", e);
+        }
+    }
+
+    /** Closes every socket with "server restarting" and waits briefly for the closing handshakes. */
+    @Override
+    public void close() {
+        closed = true;
+        sweeper.shutdownNow();
+        List<ClientSession> open = all();
+        if (!open.isEmpty()) {
+            log.info("Closing {} WebSockets with {} ({}): clients reconnect with after=<last seq>", open.size(),
+                    CloseCode.SERVER_RESTARTING.code(), CloseCode.SERVER_RESTARTING.reason());
+        }
+        open.forEach(s -> s.close(CloseCode.SERVER_RESTARTING));
+        long deadline = System.nanoTime() + SHUTDOWN_GRACE.toNanos();
+        while (!all.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        all().forEach(ClientSession::disconnect);
+    }
+}

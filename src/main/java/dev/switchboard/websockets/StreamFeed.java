@@ -1,0 +1,185 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.events.EventLog;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live tail of one stream on this node: its position, and the sockets following it. A wake-up
+ * is only a hint; the feed reads the log after its own position and fans out what it finds, so a
+ * missed or coalesced wake-up costs latency, never an event. One drain runs at a time per feed, and
+ * wake-ups during a drain make it read again, so several commits travel in one batch.
+ *
+ * <p>Joining and advancing happen under one lock: a socket that joins sees either the position
+ * before a batch (and receives that batch) or the position after it (and does not), never a gap.
+ * The socket list is read outside the lock, so fan-out never waits for a joining socket.
+ */
+final class StreamFeed {
+    private static final Logger log = LoggerFactory.getLogger(StreamFeed.class);
+    static final long UNKNOWN = -1;
+    static final int BATCH = 500;
+    private static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
+    private static final int MIN_SLICE = 256;
+
+    private final long streamPk;
+    private final StreamHub hub;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final CopyOnWriteArrayList<ClientSession> sessions = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean draining = new AtomicBoolean();
+    private final AtomicBoolean dirty = new AtomicBoolean();
+    /** The last seq read and fanned out; UNKNOWN while no socket follows the stream. */
+    private volatile long position = UNKNOWN;
+    private volatile long wokenAt;
+
+    StreamFeed(long streamPk, StreamHub hub) {
+        this.streamPk = streamPk;
+        this.hub = hub;
+    }
+
+    /** Adds a socket; every event after the returned position will be delivered to it. */
+    long add(ClientSession session, LogGate gate) throws InterruptedException {
+        lock.lock();
+        try {
+            sessions.add(session);
+            if (position != UNKNOWN) {
+                return position;
+            }
+        } finally {
+            lock.unlock();
+        }
+        long head = gate.head(streamPk); // outside the lock: the first socket on a stream starts at its head
+        long start;
+        lock.lock();
+        try {
+            if (position == UNKNOWN) {
+                position = head;
+            }
+            start = position;
+        } finally {
+            lock.unlock();
+        }
+        wake(Long.MAX_VALUE); // whatever committed while the head was read
+        return start;
+    }
+
+    void remove(ClientSession session) {
+        lock.lock();
+        try {
+            sessions.remove(session);
+            if (sessions.isEmpty()) {
+                position = UNKNOWN; // no reads for a stream no one follows; the next socket starts at the head
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long position() {
+        return position;
+    }
+
+    /** A commit at {@code seq} (or anything, after a resync): read and fan out unless already read. */
+    void wake(long seq) {
+        if (seq <= position || sessions.isEmpty()) {
+            return;
+        }
+        if (wokenAt == 0) {
+            wokenAt = System.nanoTime();
+        }
+        dirty.set(true);
+        if (draining.compareAndSet(false, true)) {
+            hub.execute(this::drain);
+        }
+    }
+
+    private void drain() {
+        try {
+            do {
+                dirty.set(false);
+                while (readOnce()) {
+                    // a full batch: more may be waiting
+                }
+                draining.set(false);
+            } while (dirty.get() && draining.compareAndSet(false, true));
+        } catch (RuntimeException e) {
+            log.warn("Reading stream {} for its {} WebSocket clients failed ({}); retrying in {} ms", streamPk,
+                    sessions.size(), e.getMessage(), StreamHub.RETRY_DELAY.toMillis());
+            hub.retryLater(() -> {
+                draining.set(false);
+                wake(Long.MAX_VALUE);
+            });
+        }
+    }
+
+    /** Reads one batch after the position and fans it out; true when the batch was full. */
+    private boolean readOnce() {
+        long from = position;
+        if (from == UNKNOWN || sessions.isEmpty()) {
+            return false;
+        }
+        List<EventLog.Entry> entries = hub.eventLog().readEntries(streamPk, from, BATCH);
+        if (entries.isEmpty()) {
+            return false;
+        }
+        Batch batch = new Batch(entries);
+        Object[] targets;
+        lock.lock();
+        try {
+            if (position != from) {
+                return true; // the feed restarted meanwhile: read again from its new position
+            }
+            position = batch.lastSeq();
+            targets = sessions.toArray();
+        } finally {
+            lock.unlock();
+        }
+        long woken = wokenAt;
+        wokenAt = 0;
+        fanOut(batch, targets);
+        hub.metrics().fannedOut(woken, targets.length);
+        return entries.size() == BATCH;
+    }
+
+    /**
+     * Hands the batch to every socket. Each hand-off is a non-blocking write (a system call), so a
+     * large fan-out is split across the cores; the next batch waits for all slices, which keeps every
+     * socket's frames in order.
+     */
+    private void fanOut(Batch batch, Object[] targets) {
+        int slices = Math.min(PARALLELISM, targets.length / MIN_SLICE);
+        if (slices <= 1) {
+            deliver(batch, targets, 0, targets.length);
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(slices - 1);
+        int size = (targets.length + slices - 1) / slices;
+        for (int i = 1; i < slices; i++) {
+            int start = i * size;
+            int end = Math.min(targets.length, start + size);
+            hub.execute(() -> {
+                try {
+                    deliver(batch, targets, start, end);
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        deliver(batch, targets, 0, size);
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deliver(Batch batch, Object[] targets, int start, int end) {
+        for (int i = start; i < end; i++) {
+            ((ClientSession) targets[i]).deliver(batch);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package dev.switchboard.websockets;
+
+import dev.switchboard.api.Authenticator;
+import dev.switchboard.api.HttpApi;
+import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import io.javalin.config.JettyConfig;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import jakarta.servlet.http.HttpServletResponse;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.SessionHandler;
+import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
+import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeResponse;
+import org.eclipse.jetty.session.NullSessionCache;
+import org.eclipse.jetty.session.NullSessionDataStore;
+
+/**
+ * {@code GET /api/v1/ws}: checks the access token and the resume position <em>before</em> the
+ * upgrade, so a bad request gets the usual error JSON and never a socket; then Jetty upgrades and
+ * hands the socket to a {@link ClientSession}. Also serves the browser example under
+ * {@code /examples/}.
+ *
+ * <p>Javalin runs the checks ({@code wsBeforeUpgrade}) and performs the upgrade for its
+ * {@code ws} route, but its own socket listener does not pass pong frames on, which heartbeats
+ * need; so a Jetty mapping for the same path creates our listener instead.
+ */
+final class WebSocketRoutes implements HttpApi.RouteGroup {
+    static final String PATH = "/api/v1/ws";
+    static final String EXAMPLE = "/examples/websocket.html";
+    private static final String UPGRADE = "switchboard.websocket.upgrade";
+
+    private final WebSockets owner;
+    private final Authenticator auth;
+    private final String examplePage;
+
+    WebSocketRoutes(WebSockets owner, Authenticator auth) {
+        this.owner = owner;
+        this.auth = auth;
+        this.examplePage = resource("/examples/websocket.html");
+    }
+
+    /** What the checks found, carried from the HTTP request to the socket. */
+    private record Upgrade(SocketAccess access, Long after) {}
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.wsBeforeUpgrade(PATH, ctx -> {
+            try {
+                ctx.attribute(UPGRADE, check(ctx));
+            } catch (Problem p) {
+                refuse(ctx, p);
+                throw p; // stops the upgrade
+            }
+        });
+        routes.ws(PATH, ws -> {}); // the socket is ours: see configureJetty
+        routes.get(PATH, ctx -> {
+            check(ctx);
+            throw new Problem(426, "upgrade_required", "this is a WebSocket endpoint: connect with a WebSocket"
+                    + " client (Upgrade: websocket)", null);
+        });
+        routes.get(EXAMPLE, ctx -> ctx.contentType("text/html; charset=utf-8").result(examplePage));
+    }
+
+    @Override
+    public void configureJetty(JettyConfig jetty) {
+        // Javalin asks for the HTTP session of every upgrade, which creates one that would stay in memory
+        // (and set a cookie) for every socket ever opened. Switchboard has no sessions: keep none.
+        jetty.modifyServletContextHandler(context -> {
+            SessionHandler sessions = context.getSessionHandler();
+            NullSessionCache none = new NullSessionCache(sessions);
+            none.setSessionDataStore(new NullSessionDataStore());
+            sessions.setSessionCache(none);
+            sessions.setUsingCookies(false);
+        });
+        var settings = owner.settings();
+        jetty.modifyWebSocketServletFactory(factory -> {
+            factory.setMaxTextMessageSize(settings.maxMessageBytes());
+            factory.setMaxBinaryMessageSize(settings.maxMessageBytes());
+            // Liveness is the heartbeat's job; Jetty's idle timeout is only a backstop behind it. Pings and
+            // pongs are traffic, so a healthy idle client (answering pings) never reaches it.
+            factory.setIdleTimeout(idleTimeout(settings));
+            factory.addMapping(PATH, this::create);
+        });
+    }
+
+    static Duration idleTimeout(WebSocketSettings settings) {
+        return settings.pingInterval().plus(settings.pingTimeout()).multipliedBy(2);
+    }
+
+    private Object create(JettyServerUpgradeRequest request, JettyServerUpgradeResponse response) throws IOException {
+        if (!(request.getHttpServletRequest().getAttribute(UPGRADE) instanceof Upgrade upgrade)) {
+            response.sendError(401, "the upgrade was not authorised");
+            return null;
+        }
+        // No permessage-deflate: events are small, and a compressor per socket costs far more memory than it saves.
+        response.setExtensions(List.of());
+        return new ClientSession(owner, upgrade.access(), upgrade.after());
+    }
+
+    private Upgrade check(Context ctx) throws InterruptedException {
+        if (ctx.attribute(HttpApi.REQUEST_ID) == null) { // upgrades skip the HTTP before-handlers
+            String requestId = Ids.newId("req");
+            ctx.attribute(HttpApi.REQUEST_ID, requestId);
+            ctx.header(HttpApi.REQUEST_ID, requestId);
+        }
+        String token = token(ctx);
+        if (!(auth.principal(token, ctx) instanceof Authenticator.Access access)) {
+            throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
+                    + " (sb_access_…)");
+        }
+        auth.limit(ctx, access.tokenHash());
+        SocketAccess socketAccess = SocketAccess.of(access);
+        Long after = after(ctx);
+        // A position at or below what this node's feed has read exists; only a higher one needs the database.
+        if (after != null && after > owner.hub().position(socketAccess.streamPk())) {
+            long head = owner.gate().head(socketAccess.streamPk());
+            if (after > head) {
+                throw Problem.invalidField("after", "position " + after + " is ahead of this stream's newest event ("
+                        + head + ")");
+            }
+        }
+        int max = owner.settings().maxSocketsPerConnection();
+        if (owner.sockets().ofConnection(socketAccess.connectionPk()) >= max) {
+            ctx.header("Retry-After", "30");
+            throw new Problem(429, "too_many_sockets", "connection '" + socketAccess.connectionId() + "' already has "
+                    + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", null);
+        }
+        return new Upgrade(socketAccess, after);
+    }
+
+    /**
+     * Writes the error JSON of a refused upgrade itself: Javalin maps the exception of an upgrade
+     * check to a status but does not write the body.
+     */
+    private static void refuse(Context ctx, Problem p) throws IOException {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", p.code());
+        error.put("message", p.getMessage());
+        error.put("requestId", ctx.attribute(HttpApi.REQUEST_ID));
+        error.put("details", p.details());
+        byte[] body = Json.write(Map.of("error", error)).getBytes(StandardCharsets.UTF_8);
+        HttpServletResponse response = ctx.res();
+        response.setStatus(p.status());
+        response.setContentType("application/json");
+        response.setContentLength(body.length);
+        response.getOutputStream().write(body);
+        response.flushBuffer();
+    }
+
+    /** The token from the Authorization header, the AccessToken cookie, or the access_token parameter (browsers). */
+    private static String token(Context ctx) {
+        String header = ctx.header("Authorization");
+        if (header != null && !header.isBlank()) {
+            if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+                throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
+            }
+            return header.substring(7).trim();
+        }
+        String cookie = ctx.cookie("AccessToken");
+        if (cookie != null && !cookie.isBlank()) {
+            return cookie.trim();
+        }
+        String query = ctx.queryParam("access_token");
+        if (query != null && !query.isBlank()) {
+            return query.trim();
+        }
+        throw Problem.unauthorized("missing access token: send 'Authorization: Bearer <token>', a cookie"
+                + " AccessToken=<token>, or ?access_token=<token>");
+    }
+
+    private static Long after(Context ctx) {
+        String text = ctx.queryParam("after");
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        try {
+            long after = Long.parseLong(text);
+            if (after < 0) {
+                throw Problem.invalidField("after", "must be 0 or more");
+            }
+            return after;
+        } catch (NumberFormatException e) {
+            throw Problem.invalidField("after", "'" + text + "' is not a whole number");
+        }
+    }
+
+    private static String resource(String path) {
+        try (InputStream in = WebSocketRoutes.class.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IllegalStateException(path + " is missing from the build");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.switchboard.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+
+/**
+ * A real headless Chromium (Debian's, installed by bin/test) driven over the DevTools protocol: open
+ * a page, evaluate JavaScript in it. Started with a fresh profile and every background network
+ * feature off, so it only talks to the test server on loopback.
+ */
+public final class HeadlessChromium implements AutoCloseable {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private final Process process;
+    private final Path profile;
+    private final WebSocket devtools;
+    private final AtomicInteger ids = new AtomicInteger();
+    private final Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
+
+    public HeadlessChromium() throws IOException {
+        String binary = System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium");
+        if (!Files.isExecutable(Path.of(binary))) {
+            throw new IllegalStateException("no Chromium at " + binary + ": run the tests with bin/test, which installs"
+                    + " Debian's chromium, or set CHROMIUM_PATH");
+        }
+        profile = Files.createTempDirectory("switchboard-chromium");
+        process = new ProcessBuilder(binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+                "about:blank")
+                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+        try {
+            Path portFile = profile.resolve("DevToolsActivePort");
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(portFile)
+                    && Files.readAllLines(portFile).size() >= 2);
+            int port = Integer.parseInt(Files.readAllLines(portFile).getFirst().trim());
+            String pageSocket = Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> pageTarget(port), p -> p != null);
+            devtools = HTTP.newWebSocketBuilder().buildAsync(URI.create(pageSocket), new Listener())
+                    .orTimeout(10, TimeUnit.SECONDS).join();
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("Chromium did not start (log in " + profile.resolve("chromium.log") + ")", e);
+        }
+    }
+
+    private static String pageTarget(int port) throws IOException, InterruptedException {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/json/list"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        for (JsonNode target : Json.read(r.body())) {
+            if (target.path("type").asText().equals("page")) {
+                return target.get("webSocketDebuggerUrl").asText();
+            }
+        }
+        return null;
+    }
+
+    private final class Listener implements WebSocket.Listener {
+        private final StringBuilder partial = new StringBuilder();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            partial.append(data);
+            if (last) {
+                JsonNode message = Json.read(partial.toString());
+                partial.setLength(0);
+                CompletableFuture<JsonNode> waiting = message.has("id") ? pending.remove(message.get("id").asInt()) : null;
+                if (waiting != null) {
+                    waiting.complete(message);
+                }
+            }
+            ws.request(1);
+            return null;
+        }
+    }
+
+    private JsonNode call(String method, Map<String, Object> params) {
+        int id = ids.incrementAndGet();
+        CompletableFuture<JsonNode> answer = new CompletableFuture<>();
+        pending.put(id, answer);
+        devtools.sendText(Json.write(Map.of("id", id, "method", method, "params", params)), true).join();
+        JsonNode result = answer.orTimeout(15, TimeUnit.SECONDS).join();
+        if (result.has("error")) {
+            throw new IllegalStateException(method + " failed: " + result.get("error"));
+        }
+        return result.get("result");
+    }
+
+    public void open(String url) {
+        call("Page.navigate", Map.of("url", url));
+    }
+
+    /** Evaluates a JavaScript expression in the page; returns its value as JSON. */
+    public JsonNode evaluate(String expression) {
+        JsonNode result = call("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true));
+        return result.path("result").path("value");
+    }
+
+    /** Evaluates a JavaScript expression returning a list of strings. */
+    public List<String> strings(String expression) {
+        JsonNode value = evaluate(expression);
+        return value.isArray() ? Json.MAPPER.convertValue(value, Json.MAPPER.getTypeFactory()
+                .constructCollectionType(List.class, String.class)) : List.of();
+    }
+
+    @Override
+    public void close() {
+        if (devtools != null) {
+            devtools.abort();
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        TestDatabase.deleteRecursively(profile);
+    }
+}

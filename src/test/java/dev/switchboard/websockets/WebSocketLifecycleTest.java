@@ -1,0 +1,207 @@
+package dev.switchboard.websockets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.RawWebSocket;
+import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.WsClient;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+class WebSocketLifecycleTest {
+
+    private static String[] connection(TestServer server, String tenant, String name) {
+        JsonNode integration = server.createIntegration(name, List.of("*"), List.of("*"), List.of("*"));
+        JsonNode connection = server.connect(integration.get("id").asText(), tenant);
+        return new String[] {connection.get("id").asText(), connection.get("accessToken").asText()};
+    }
+
+    @Test
+    void disablingDeletingOrRotatingAConnectionClosesItsSocketsWithATerminalCode() {
+        try (TestServer server = TestServer.start()) {
+            server.createTenant("lifecycle");
+            String[] disabled = connection(server, "lifecycle", "to-disable");
+            String[] deleted = connection(server, "lifecycle", "to-delete");
+            String[] rotated = connection(server, "lifecycle", "to-rotate");
+            String[] untouched = connection(server, "lifecycle", "untouched");
+            try (WsClient a = WsClient.connect(server, disabled[1], null);
+                 WsClient a2 = WsClient.connect(server, disabled[1], null);
+                 WsClient b = WsClient.connect(server, deleted[1], null);
+                 WsClient c = WsClient.connect(server, rotated[1], null);
+                 WsClient d = WsClient.connect(server, untouched[1], null)) {
+                List.of(a, a2, b, c, d).forEach(ws -> ws.await("live"));
+                server.admin.post("/api/v1/connections/" + disabled[0] + "/disable", "").expect(200);
+                server.admin.delete("/api/v1/connections/" + deleted[0]).expect(204);
+                server.admin.post("/api/v1/connections/" + rotated[0] + "/rotate-token", "").expect(200);
+                assertThat(a.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+                assertThat(a.closeReason()).isEqualTo("connection_disabled");
+                assertThat(a2.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+                assertThat(b.awaitClose()).isEqualTo(CloseCode.CONNECTION_DELETED.code());
+                assertThat(c.awaitClose()).isEqualTo(CloseCode.TOKEN_ROTATED.code());
+                server.adminFor("lifecycle").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                assertThat(d.awaitEvents(1)).hasSize(1);
+                assertThat(d.isClosed()).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void closingTheServerClosesSocketsWithTheReconnectCode() {
+        TestServer server = TestServer.start();
+        try {
+            server.createTenant("shutdown");
+            try (WsClient ws = WsClient.connect(server, server.partnerToken("shutdown"), null)) {
+                ws.await("live");
+                server.close();
+                assertThat(ws.awaitClose()).isEqualTo(CloseCode.SERVER_RESTARTING.code());
+                assertThat(CloseCode.SERVER_RESTARTING.reconnect()).isEqualTo(CloseCode.Reconnect.WITH_BACKOFF);
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotAnswerPingsIsClosedWhileOneThatDoesStaysOpen() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_PING_INTERVAL", "200ms",
+                "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "400ms"))) {
+            server.createTenant("heartbeat");
+            String token = server.partnerToken("heartbeat");
+            try (WsClient healthy = WsClient.connect(server, token, null);
+                 RawWebSocket dead = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+                assertThat(dead.status).isEqualTo(101);
+                long started = System.nanoTime();
+                // The raw client reads (and sees the pings) but never answers them.
+                int code = dead.readUntilClose();
+                assertThat(code).isEqualTo(CloseCode.PING_TIMEOUT.code());
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+                // The healthy client stays open past Jetty's idle timeout too (1.2 s here): the pings keep it busy.
+                Duration idle = WebSocketRoutes.idleTimeout(new WebSocketSettings(Duration.ofMillis(200),
+                        Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000));
+                Awaitility.await().during(idle.multipliedBy(2)).atMost(idle.multipliedBy(3)).until(() -> !healthy.isClosed());
+            }
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingIsClosedAsASlowConsumerWhileAnotherKeepsReceiving() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB",
+                "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "2s"))) {
+            server.createTenant("slow");
+            Api app = server.adminFor("slow");
+            String token = server.partnerToken("slow");
+            String padding = "x".repeat(32 * 1024);
+            try (WsClient healthy = WsClient.connect(server, token, null);
+                 RawWebSocket slow = RawWebSocket.open(server, "/api/v1/ws", token, 4096)) {
+                assertThat(slow.status).isEqualTo(101);
+                healthy.await("live");
+                int sent = 0;
+                long slowestDelivery = 0;
+                // Write until the server gives up on the client that never reads (bounded: the kernel
+                // buffers on loopback hold a few MiB, then the 64 KiB queue fills).
+                while (metric(server, "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}") < 1 && sent < 2000) {
+                    long before = System.nanoTime();
+                    app.post("/api/v1/events", Map.of("type", "device.command", "data", Map.of("pad", padding))).expect(201);
+                    sent++;
+                    healthy.awaitEvents(sent);
+                    slowestDelivery = Math.max(slowestDelivery, System.nanoTime() - before);
+                }
+                assertThat(metric(server, "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}")).isEqualTo(1);
+                assertThat(healthy.seqs()).hasSize(sent);
+                assertThat(Duration.ofNanos(slowestDelivery)).isLessThan(Duration.ofSeconds(2));
+                // The slow socket is gone from the server (its close frame waits behind unread data, so
+                // the server drops the TCP connection after the ping timeout).
+                Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> metric(server, "switchboard_websockets_connections") == 1);
+                app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                healthy.awaitEvents(sent + 1);
+            }
+        }
+    }
+
+    @Test
+    void eventsWrittenThroughOneNodeReachSocketsOnAnotherAndItsDisableClosesThem() {
+        try (TestServer a = TestServer.start(); TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
+            a.createTenant("two-nodes");
+            String[] conn = connection(a, "two-nodes", "two-node-partner");
+            try (WsClient onB = WsClient.connect(b, conn[1], null); WsClient onA = WsClient.connect(a, conn[1], null)) {
+                onB.await("live");
+                onA.await("live");
+                for (int i = 0; i < 5; i++) {
+                    a.adminFor("two-nodes").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                }
+                b.adminFor("two-nodes").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                assertThat(onB.awaitEvents(6)).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+                assertThat(onA.awaitEvents(6)).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+                a.admin.post("/api/v1/connections/" + conn[0] + "/disable", "").expect(200);
+                assertThat(onB.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+                assertThat(onA.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+            }
+        }
+    }
+
+    @Test
+    void narrowingAnIntegrationsEventTypesAppliesToItsOpenSockets() {
+        try (TestServer server = TestServer.start()) {
+            server.createTenant("narrowed");
+            server.createCollection("reservations");
+            Api app = server.adminFor("narrowed");
+            JsonNode integration = server.createIntegration("to-narrow", List.of("*"), List.of("*"), List.of("*"));
+            String token = server.connect(integration.get("id").asText(), "narrowed").get("accessToken").asText();
+            try (WsClient ws = WsClient.connect(server, token, null)) {
+                ws.await("live");
+                server.admin.patch("/api/v1/integrations/" + integration.get("id").asText(),
+                        Map.of("eventTypes", List.of("reservations.*"))).expect(200);
+                // The change reaches open sockets through the control channel, a moment after the answer:
+                // write a command and a reservation per round until a round's command is filtered out.
+                boolean filtered = false;
+                for (int round = 1; round <= 20 && !filtered; round++) {
+                    long commandsBefore = count(ws, "device.command");
+                    app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                    app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+                    int reservations = round;
+                    // Frames come in seq order: once the reservation is here, so is the command if it was sent.
+                    Awaitility.await().atMost(Duration.ofSeconds(10))
+                            .until(() -> count(ws, "reservations.created") == reservations);
+                    filtered = count(ws, "device.command") == commandsBefore;
+                }
+                assertThat(filtered).isTrue();
+                assertThat(ws.isClosed()).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void aConnectionMayHoldOnlySoManySocketsPerNode() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "2"))) {
+            server.createTenant("capped");
+            String token = server.partnerToken("capped");
+            try (WsClient first = WsClient.connect(server, token, null); WsClient second = WsClient.connect(server, token, null);
+                 RawWebSocket third = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+                first.await("live");
+                second.await("live");
+                assertThat(third.status).isEqualTo(429);
+                assertThat(third.body).contains("too_many_sockets");
+            }
+        }
+    }
+
+    private static long count(WsClient ws, String type) {
+        return ws.events().stream().filter(e -> e.get("type").asText().equals(type)).count();
+    }
+
+    static double metric(TestServer server, String regex) {
+        String text = server.api(null).get("/metrics").body();
+        Matcher m = Pattern.compile("(?m)^" + regex + "\\s+([0-9.eE+-]+)$").matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+}

@@ -1,0 +1,229 @@
+package dev.switchboard.websockets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.RawWebSocket;
+import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.WsClient;
+import java.net.http.WebSocketHandshakeException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class WebSocketTest {
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("reservations");
+        server.createCollection("customers");
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static Api tenant(String id) {
+        server.createTenant(id);
+        return server.adminFor(id);
+    }
+
+    private static void publish(Api app, String type, String subject) {
+        app.post("/api/v1/events", Map.of("type", type, "subject", subject)).expect(201);
+    }
+
+    @Test
+    void eventsWrittenThroughTheApiArePushedLiveInOrderAsTheFeedShowsThem() {
+        Api app = tenant("ws-live");
+        String token = server.partnerToken("ws-live");
+        publish(app, "device.command", "before-connect");
+        try (WsClient ws = WsClient.connect(server, token, null)) {
+            JsonNode live = ws.await("live");
+            assertThat(live.get("position").asLong()).isEqualTo(1); // starts at the head: no replay without after
+            publish(app, "device.command", "door-1");
+            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new"))).expect(201);
+            List<JsonNode> events = ws.awaitEvents(2);
+            assertThat(events).extracting(e -> e.get("seq").asLong()).containsExactly(2L, 3L);
+            JsonNode feed = server.api(token).get("/api/v1/events?after=1").expect(200).json().get("events");
+            assertThat(events.get(0)).isEqualTo(feed.get(0));
+            assertThat(events.get(1)).isEqualTo(feed.get(1));
+        }
+    }
+
+    @Test
+    void theTokenCanComeFromTheCookieOrTheQueryForBrowsers() {
+        Api app = tenant("ws-token-places");
+        String token = server.partnerToken("ws-token-places");
+        try (WsClient byCookie = WsClient.connect(server, Map.of("Cookie", "AccessToken=" + token), null);
+             WsClient byQuery = WsClient.connect(server, Map.of(), "?access_token=" + token)) {
+            byCookie.await("live");
+            byQuery.await("live");
+            publish(app, "device.command", "door-2");
+            assertThat(byCookie.awaitEvents(1)).hasSize(1);
+            assertThat(byQuery.awaitEvents(1)).hasSize(1);
+        }
+    }
+
+    @Test
+    void aBadTokenIsRefusedBeforeTheUpgradeWithTheErrorJson() throws Exception {
+        tenant("ws-refused");
+        try (RawWebSocket refused = RawWebSocket.open(server, "/api/v1/ws", "sb_access_not-a-token", 0)) {
+            assertThat(refused.status).isEqualTo(401);
+            assertThat(refused.head).containsIgnoringCase("Request-Id:");
+            assertThat(refused.body).as(refused.head + refused.body).contains("\"error\"");
+            assertThat(Json.read(refused.body).get("error").get("code").asText()).isEqualTo("unauthorized");
+        }
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer sb_access_not-a-token"), null, 401);
+        assertThatUpgradeFails(Map.of(), null, 401);
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer " + TestServer.ADMIN_KEY), null, 403);
+        String token = server.partnerToken("ws-refused");
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=-1", 400);
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=abc", 400);
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=99", 400);
+        // Without an upgrade, the route says what it is.
+        Api.Response plain = server.api(token).get("/api/v1/ws");
+        assertThat(plain.status()).isEqualTo(426);
+        assertThat(plain.errorCode()).isEqualTo("upgrade_required");
+    }
+
+    private static void assertThatUpgradeFails(Map<String, String> headers, String query, int status) {
+        try {
+            WsClient.connect(server, headers, query).close();
+            throw new AssertionError("the upgrade should have failed with " + status);
+        } catch (CompletionException e) {
+            assertThat(e.getCause()).isInstanceOf(WebSocketHandshakeException.class);
+            assertThat(((WebSocketHandshakeException) e.getCause()).getResponse().statusCode()).isEqualTo(status);
+        }
+    }
+
+    @Test
+    void aSocketCarriesOnlyWhatItsIntegrationMayReceiveAndNeverAnotherTenantsEvents() {
+        Api app = tenant("ws-filter");
+        Api other = tenant("ws-filter-other");
+        JsonNode integration = server.createIntegration("ws-narrow", List.of("reservations"), List.of("*"),
+                List.of("reservations.*", "customers.*", "device.command"));
+        String token = server.connect(integration.get("id").asText(), "ws-filter").get("accessToken").asText();
+        try (WsClient ws = WsClient.connect(server, token, null)) {
+            ws.await("live");
+            publish(other, "device.command", "other-tenant");
+            app.post("/api/v1/collections/customers/records", Map.of("data", Map.of())).expect(201); // not readable
+            publish(app, "device.status", "not-receivable");
+            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+            publish(app, "device.command", "door-3");
+            List<JsonNode> events = ws.awaitEvents(2);
+            assertThat(events).extracting(e -> e.get("type").asText()).containsExactly("reservations.created", "device.command");
+            assertThat(events).extracting(e -> e.get("seq").asLong()).containsExactly(3L, 4L);
+        }
+    }
+
+    @Test
+    void subscribeNarrowsWhatTheSocketReceivesAndNeverWidensIt() {
+        Api app = tenant("ws-subscribe");
+        JsonNode integration = server.createIntegration("ws-sub", List.of("*"), List.of("*"),
+                List.of("device.*", "reservations.*"));
+        String token = server.connect(integration.get("id").asText(), "ws-subscribe").get("accessToken").asText();
+        try (WsClient ws = WsClient.connect(server, token, null)) {
+            ws.await("live");
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.*\",\"customers.*\"]}");
+            assertThat(ws.await("subscribed").get("eventTypes")).extracting(JsonNode::asText).containsExactly("device.*");
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"*\"]}"); // cannot widen back
+            assertThat(ws.await(m -> m.path("type").asText().equals("subscribed") && m != ws.messages().get(1)))
+                    .isNotNull();
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"reservations.*\"]}"); // disjoint: refused, unchanged
+            assertThat(ws.await("error").get("code").asText()).isEqualTo("empty_subscription");
+            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+            publish(app, "device.command", "door-4");
+            assertThat(ws.awaitEvents(1)).extracting(e -> e.get("type").asText()).containsExactly("device.command");
+            assertThat(ws.messages().stream().filter(m -> m.path("type").asText().equals("subscribed")))
+                    .allSatisfy(m -> assertThat(m.get("eventTypes")).extracting(JsonNode::asText).containsExactly("device.*"));
+        }
+    }
+
+    @Test
+    void aPingMessageIsAnsweredWithAPong() {
+        tenant("ws-ping");
+        try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-ping"), null)) {
+            ws.send("{\"type\":\"ping\"}");
+            ws.await("pong");
+        }
+    }
+
+    @Test
+    void malformedAndUnknownMessagesGetAnErrorAndTheSocketStaysOpen() {
+        Api app = tenant("ws-malformed");
+        try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-malformed"), null)) {
+            ws.await("live");
+            ws.send("not json");
+            ws.send("[1,2]");
+            ws.send("{\"type\":\"dance\"}");
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":\"device.*\"}");
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"Device Commands\"]}");
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"*\"],\"extra\":1}");
+            ws.send("{\"type\":\"ping\"}");
+            ws.await("pong");
+            List<String> codes = ws.messages().stream().filter(m -> m.path("type").asText().equals("error"))
+                    .map(m -> m.get("code").asText()).toList();
+            assertThat(codes).containsExactly("malformed_message", "malformed_message", "unknown_type", "invalid_field",
+                    "invalid_field", "invalid_field");
+            assertThat(ws.messages().stream().filter(m -> m.path("type").asText().equals("error")))
+                    .allSatisfy(m -> assertThat(m.get("message").asText()).isNotBlank());
+            publish(app, "device.command", "still-open");
+            assertThat(ws.awaitEvents(1)).hasSize(1);
+            assertThat(ws.isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void aMessageOverTheSizeLimitClosesWithMessageTooBig() {
+        tenant("ws-big");
+        try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-big"), null)) {
+            ws.await("live");
+            ws.send("{\"type\":\"ping\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}");
+            assertThat(ws.awaitClose()).isEqualTo(CloseCode.MESSAGE_TOO_BIG.code());
+        }
+    }
+
+    @Test
+    void aBinaryFrameClosesWithUnsupportedData() {
+        tenant("ws-binary");
+        try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-binary"), null)) {
+            ws.await("live");
+            ws.sendBinary(new byte[] {1, 2, 3});
+            assertThat(ws.awaitClose()).isEqualTo(CloseCode.BINARY_NOT_SUPPORTED.code());
+        }
+    }
+
+    @Test
+    void aFloodOfMessagesClosesTheSocket() {
+        tenant("ws-flood");
+        try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-flood"), null)) {
+            ws.await("live");
+            for (int i = 0; i <= ClientMessages.MAX_PER_WINDOW && !ws.isClosed(); i++) {
+                ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.*\"]}");
+            }
+            assertThat(ws.awaitClose()).isEqualTo(CloseCode.TOO_MANY_MESSAGES.code());
+        }
+    }
+
+    @Test
+    void theMetricsCountOpenSocketsAndFramesSent() {
+        Api app = tenant("ws-metrics");
+        try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-metrics"), null)) {
+            ws.await("live");
+            publish(app, "device.command", "counted");
+            ws.awaitEvents(1);
+            String metrics = server.api(null).get("/metrics").body();
+            assertThat(metrics).contains("switchboard_websockets_connections").contains("switchboard_websockets_frames_sent_total")
+                    .contains("switchboard_websockets_closes_total{reason=\"slow_consumer\"}")
+                    .contains("switchboard_websockets_fanout_seconds");
+        }
+    }
+}
