@@ -32,8 +32,12 @@ final class MessageLog {
     private static final String SEALED_TOKEN = "(SELECT ev.sealed FROM webhook_streams ws JOIN events ev"
             + " ON ev.stream_pk = ws.stream_pk AND ev.seq = webhook_messages.last_seq"
             + " WHERE ws.pk = webhook_messages.webhook_stream_pk) AS sealed_token";
+    /** A stream message's next attempt is kept on its stream (so the message row is not indexed by it). */
     private static final String MESSAGE_COLUMNS = "m.pk, m.id, e.id AS webhook_id, m.status, m.lane, m.tenant_id,"
-            + " m.first_seq, m.last_seq, m.event_count, m.next_attempt_at, m.created_at, m.finished_at";
+            + " m.first_seq, m.last_seq, m.event_count, coalesce(m.next_attempt_at, ws.next_attempt_at) AS next_attempt_at,"
+            + " m.created_at, m.finished_at";
+    private static final String MESSAGE_FROM = " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+            + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id";
 
     private final DataSource dataSource;
     private final String nodeId;
@@ -68,13 +72,13 @@ final class MessageLog {
                                           String body, byte[] sealedToken, Long appliedRewind) {
         UUID id = Ids.newUuid();
         return Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = now(),"
+                "WITH s AS (UPDATE webhook_streams SET message_id = ?,"
                         + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
                         + " lease_until = now() + ? ::bigint * interval '1 millisecond'"
                         + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL RETURNING pk)"
                         + " INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
-                        + " last_seq, event_count, body, status, next_attempt_at)"
-                        + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending', now() FROM s RETURNING pk",
+                        + " last_seq, event_count, body, status)"
+                        + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending' FROM s RETURNING pk",
                 rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq, sealedToken),
                 id, appliedRewind, leaseTime.toMillis(), target.webhookStreamPk(), nodeId,
                 id, target.endpoint().pk(), target.tenantId(), firstSeq, lastSeq, eventCount, body));
@@ -114,15 +118,16 @@ final class MessageLog {
         Object[] streamParams = retry
                 ? new Object[] {delay, webhookStreamPk, nodeId, message.id()}
                 : new Object[] {message.lastSeq(), leaseTime.toMillis(), webhookStreamPk, nodeId, message.id()};
-        return record(message, attempt, decision, stream, streamParams);
+        return record(message, attempt, decision, false, stream, streamParams);
     }
 
     /** Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease. */
     Recorded recordManual(Pending message, Attempt attempt, Decision decision) {
-        return record(message, attempt, decision, "SELECT 1 AS pk", new Object[0]);
+        return record(message, attempt, decision, true, "SELECT 1 AS pk", new Object[0]);
     }
 
-    private Recorded record(Pending message, Attempt attempt, Decision decision, String streamSql, Object[] streamParams) {
+    private Recorded record(Pending message, Attempt attempt, Decision decision, boolean manual, String streamSql,
+                            Object[] streamParams) {
         String status = switch (decision) {
             case Decision.Delivered d -> "delivered";
             case Decision.RetryLater r -> "pending";
@@ -131,7 +136,9 @@ final class MessageLog {
         Long retryMillis = decision instanceof Decision.RetryLater r ? r.delay().toMillis() : null;
         int n = message.attempts() + 1;
         List<Object> params = new ArrayList<>(List.of(n, status));
-        params.add(retryMillis);
+        if (manual) {
+            params.add(retryMillis);
+        }
         params.add(status);
         params.add(message.pk());
         params.addAll(java.util.Arrays.asList(n, attempt.startedAt(),
@@ -158,9 +165,11 @@ final class MessageLog {
                     truncate(attempt.outcome().name() + ": " + attempt.error(), 500), message.endpointPk()));
         }
         params.addAll(java.util.Arrays.asList(streamParams));
+        // A manual message keeps its own retry time and lease; a stream message's live on its stream.
         String sql = "WITH m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
-                + " next_attempt_at = now() + ?::bigint * interval '1 millisecond',"
-                + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END, leased_by = NULL, lease_until = NULL"
+                + (manual ? " next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
+                        + " lease_until = NULL," : "")
+                + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END"
                 + " WHERE pk = ? RETURNING pk),"
                 // Only while the message exists: deleting its endpoint or connection mid-request removes it.
                 + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
@@ -195,7 +204,7 @@ final class MessageLog {
         return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "UPDATE webhook_messages"
                         + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
                         + " SELECT m.pk FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                        + " WHERE m.lane = 'manual' AND m.status = 'pending' AND m.next_attempt_at <= now()"
+                        + " WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
                         + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
                         + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
                         + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, " + SEALED_TOKEN,
@@ -212,8 +221,7 @@ final class MessageLog {
         UUID after = afterId == null ? null : Ids.parse("msg", afterId)
                 .orElseThrow(() -> Problem.invalidField("cursor", "is not a message id this server returned"));
         return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
-                        + ", NULL AS body FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                        + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
+                        + ", NULL AS body" + MESSAGE_FROM + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
                         + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
                         + " ORDER BY m.pk DESC LIMIT ?",
                 MessageLog::message, endpointPk, status, status, after, after, limit)));
@@ -225,8 +233,7 @@ final class MessageLog {
             return Optional.empty();
         }
         return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
-                + ", m.body FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                + " WHERE m.endpoint_pk = ? AND m.id = ?", MessageLog::message, endpointPk, id.get()))
+                + ", m.body" + MESSAGE_FROM + " WHERE m.endpoint_pk = ? AND m.id = ?", MessageLog::message, endpointPk, id.get()))
                 .stream().findFirst());
     }
 

@@ -20,7 +20,7 @@ import javax.sql.DataSource;
  * streams are claimable again when the lease time has passed. All times are the database's.
  */
 final class StreamLeases {
-    /** A stream with work: not disabled, lease free, and a retry due or events past its position. */
+    /** A stream with work: not disabled, lease free, and a retry due, an attempt to finish, or events past its position. */
     private static final String CLAIMABLE = " FROM webhook_streams ws"
             + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
             + " JOIN streams s ON s.pk = ws.stream_pk"
@@ -28,6 +28,8 @@ final class StreamLeases {
             + " WHERE e.state <> 'disabled' AND (ws.connection_pk IS NULL OR c.state = 'enabled')"
             + " AND (ws.lease_until IS NULL OR ws.lease_until < now())"
             + " AND (ws.next_attempt_at <= now()"
+            // a message whose sender died mid-attempt (its retry time is set only while a retry waits)
+            + "      OR (ws.message_id IS NOT NULL AND ws.next_attempt_at IS NULL)"
             + "      OR (ws.message_id IS NULL AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL)))";
 
     private final DataSource dataSource;
