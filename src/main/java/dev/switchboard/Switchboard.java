@@ -108,8 +108,8 @@ public final class Switchboard implements AutoCloseable {
             });
 
             EndpointStore endpoints = new EndpointStore(database.dataSource(), secrets);
-            WebhookDispatcher webhooks = new WebhookDispatcher(database.dataSource(), config.webhooks(), nodeId, endpoints,
-                    eventLog, secrets, clock, meters);
+            WebhookDispatcher webhooks = new WebhookDispatcher(database, config.webhooks(), nodeId, endpoints, wakeups,
+                    secrets, clock, meters);
             closeables.push(webhooks);
             wakeups.addListener(webhooks);
             wakeups.addControlListener(webhooks::onControl);

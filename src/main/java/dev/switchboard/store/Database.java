@@ -25,12 +25,15 @@ public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
 
     private final HikariDataSource pool;
+    private final HikariDataSource delivery;
     private final DatabaseUrl url;
     private final Optional<EmbeddedDatabase> embedded;
     private final String latestMigration;
 
-    private Database(HikariDataSource pool, DatabaseUrl url, Optional<EmbeddedDatabase> embedded, String latestMigration) {
+    private Database(HikariDataSource pool, HikariDataSource delivery, DatabaseUrl url, Optional<EmbeddedDatabase> embedded,
+                     String latestMigration) {
         this.pool = pool;
+        this.delivery = delivery;
         this.url = url;
         this.embedded = embedded;
         this.latestMigration = latestMigration;
@@ -42,29 +45,40 @@ public final class Database implements AutoCloseable {
                 : Optional.of(EmbeddedDatabase.start(config.dataDir()));
         DatabaseUrl url = config.databaseUrl()
                 .orElseGet(() -> new DatabaseUrl(embedded.orElseThrow().jdbcUrl(), null, null));
+        HikariDataSource pool = null;
         try {
-            HikariConfig hikari = new HikariConfig();
-            hikari.setPoolName("switchboard");
-            hikari.setJdbcUrl(url.jdbcUrl());
-            if (url.user() != null) hikari.setUsername(url.user());
-            if (url.password() != null) hikari.setPassword(url.password());
-            hikari.setMaximumPoolSize(config.databasePoolSize());
-            hikari.setMinimumIdle(config.databasePoolSize());
-            hikari.setConnectionTimeout(5_000);
-            // Fail a start against an unreachable database quickly, with the driver's reason.
-            hikari.setInitializationFailTimeout(10_000);
-            hikari.addDataSourceProperty("ApplicationName", "switchboard");
-            hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
-            hikari.addDataSourceProperty("tcpKeepAlive", "true");
-            hikari.setMetricRegistry(meters);
-            HikariDataSource pool = new HikariDataSource(hikari);
+            pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
             String latest = migrate(pool);
             log.info("Database {} is at schema version {}", url, latest);
-            return new Database(pool, url, embedded, latest);
+            HikariDataSource delivery = pool("switchboard-delivery", url, Math.max(4, config.databasePoolSize() / 2),
+                    meters, "SET synchronous_commit TO off");
+            return new Database(pool, delivery, url, embedded, latest);
         } catch (RuntimeException e) {
+            if (pool != null) {
+                pool.close();
+            }
             embedded.ifPresent(EmbeddedDatabase::close);
             throw e;
         }
+    }
+
+    private static HikariDataSource pool(String name, DatabaseUrl url, int size, MeterRegistry meters, String initSql) {
+        HikariConfig hikari = new HikariConfig();
+        hikari.setPoolName(name);
+        hikari.setJdbcUrl(url.jdbcUrl());
+        if (url.user() != null) hikari.setUsername(url.user());
+        if (url.password() != null) hikari.setPassword(url.password());
+        hikari.setMaximumPoolSize(size);
+        hikari.setMinimumIdle(size);
+        hikari.setConnectionTimeout(5_000);
+        // Fail a start against an unreachable database quickly, with the driver's reason.
+        hikari.setInitializationFailTimeout(10_000);
+        hikari.setConnectionInitSql(initSql);
+        hikari.addDataSourceProperty("ApplicationName", name);
+        hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+        hikari.addDataSourceProperty("tcpKeepAlive", "true");
+        hikari.setMetricRegistry(meters);
+        return new HikariDataSource(hikari);
     }
 
     private static String migrate(DataSource dataSource) {
@@ -79,6 +93,16 @@ public final class Database implements AutoCloseable {
 
     public DataSource dataSource() {
         return pool;
+    }
+
+    /**
+     * The webhook dispatcher's own pool (half the size of the main one, at least 4): delivery can never
+     * take the API's connections. Its commits do not wait for the disk (synchronous_commit off): they
+     * record what was sent, and losing the last of them in a database crash only means sending those
+     * messages again. Never write records or events through it.
+     */
+    public DataSource deliveryDataSource() {
+        return delivery;
     }
 
     /** A connection outside the pool, for a long-lived LISTEN; the caller closes it. */
@@ -120,6 +144,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        delivery.close();
         pool.close();
         embedded.ifPresent(EmbeddedDatabase::close);
     }

@@ -3,6 +3,7 @@ package dev.switchboard.webhooks;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
+import dev.switchboard.store.Database;
 import dev.switchboard.store.Jdbc;
 import dev.switchboard.support.SecretBox;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -43,6 +44,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final WebhookSettings settings;
     private final StreamLeases leases;
     private final MessageLog messages;
+    private final MessageLog apiMessages;
     private final EndpointStore endpoints;
     private final EventLog eventLog;
     private final Deliverer deliverer;
@@ -65,12 +67,19 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final AtomicBoolean atCapacity = new AtomicBoolean();
     private volatile boolean running = true;
 
-    public WebhookDispatcher(DataSource dataSource, WebhookSettings settings, String nodeId, EndpointStore endpoints,
-                             EventLog eventLog, SecretBox secretBox, InstantSource clock, MeterRegistry meters) {
+    /**
+     * {@code database}'s delivery pool carries the dispatcher's reads and bookkeeping (so delivery never
+     * takes the API's connections); its main pool the API's message operations (retry, replay, test),
+     * which must be durable when they are acknowledged.
+     */
+    public WebhookDispatcher(Database database, WebhookSettings settings, String nodeId, EndpointStore endpoints,
+                             EventWakeups wakeups, SecretBox secretBox, InstantSource clock, MeterRegistry meters) {
+        DataSource dataSource = database.deliveryDataSource();
         this.dataSource = dataSource;
+        this.apiMessages = new MessageLog(database.dataSource(), nodeId, settings.leaseTime(), settings.disableAfter());
         this.settings = settings;
         this.endpoints = endpoints;
-        this.eventLog = eventLog;
+        this.eventLog = new EventLog(dataSource, wakeups);
         this.clock = clock;
         this.leases = new StreamLeases(dataSource, nodeId, settings.leaseTime());
         this.messages = new MessageLog(dataSource, nodeId, settings.leaseTime(), settings.disableAfter());
@@ -91,7 +100,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     /** The API side of messages: listing, retry, replay, test. */
     public WebhookMessages messages() {
-        return new WebhookMessages(messages, this::wakeForManual);
+        return new WebhookMessages(apiMessages, this::wakeForManual);
     }
 
     @Override
