@@ -137,7 +137,16 @@ final class StreamWorker implements Runnable {
         List<String> secrets = deliverer.secrets(target.endpoint());
         StreamLeases.Cursor at = cursor.get();
         int sent = 0;
+        boolean caughtUp = false; // the last message took every event up to the stream's head
         while (!stopping) {
+            // Nothing committed since the last read began (more is cleared before each read, and every
+            // commit sets it): another read would find nothing.
+            if (caughtUp && !more && !stale) {
+                if (!awaitMore()) {
+                    return true;
+                }
+            }
+            caughtUp = false;
             if (stale) {
                 stale = false;
                 loaded = leases.target(webhookStreamPk);
@@ -190,6 +199,7 @@ final class StreamWorker implements Runnable {
                 }
                 message = created.get();
                 oldestEvent = events.getFirst().time();
+                caughtUp = built.count() == events.size() && events.size() < target.batchSize();
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
             Attempt attempt = deliverer.attempt(target.endpoint(), secrets, message);
