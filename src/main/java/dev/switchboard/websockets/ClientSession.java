@@ -79,9 +79,16 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         this.socket = session;
         forgetUpgradeAttributes(session);
         this.outbox = new Outbox(((WebSocketSession) session).getCoreSession(), owner.settings().queueBytes());
-        if (!owner.sockets().add(this)) {
-            close(CloseCode.SERVER_RESTARTING);
-            return;
+        switch (owner.sockets().add(this)) {
+            case SERVER_CLOSING -> {
+                close(CloseCode.SERVER_RESTARTING);
+                return;
+            }
+            case CONNECTION_FULL -> {
+                close(CloseCode.TOO_MANY_SOCKETS);
+                return;
+            }
+            case YES -> { }
         }
         Thread.ofVirtual().name("ws-start").start(this::start);
     }

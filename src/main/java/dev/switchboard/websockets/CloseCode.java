@@ -32,7 +32,12 @@ public enum CloseCode {
     /** No pong answered a ping within websockets.pingTimeout. */
     PING_TIMEOUT(4101, "ping_timeout", Reconnect.WITH_BACKOFF),
     /** The client sent more than {@value ClientMessages#MAX_PER_WINDOW} messages in {@value ClientMessages#WINDOW_SECONDS} s. */
-    TOO_MANY_MESSAGES(4102, "too_many_messages", Reconnect.WITH_BACKOFF);
+    TOO_MANY_MESSAGES(4102, "too_many_messages", Reconnect.WITH_BACKOFF),
+    /**
+     * The connection already held websockets.maxSocketsPerConnection sockets on this node when this one
+     * opened (upgrades that race past the 429 check). Close another socket first, or reconnect later.
+     */
+    TOO_MANY_SOCKETS(4103, "too_many_sockets", Reconnect.WITH_BACKOFF);
 
     /** What a client should do after a close. */
     public enum Reconnect { NO, WITH_BACKOFF }

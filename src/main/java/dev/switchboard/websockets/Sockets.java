@@ -38,14 +38,30 @@ final class Sockets implements AutoCloseable {
         sweeper.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.MILLISECONDS);
     }
 
-    /** Registers an opened socket; false when the server is closing. */
-    boolean add(ClientSession session) {
+    /** What {@link #add} did with a socket that just opened. */
+    enum Added { YES, SERVER_CLOSING, CONNECTION_FULL }
+
+    /**
+     * Registers an opened socket, unless the server is closing or its connection already holds
+     * websockets.maxSocketsPerConnection sockets. The upgrade checks the count first and answers 429;
+     * this check is the atomic one, for upgrades of one connection that passed that check together.
+     */
+    Added add(ClientSession session) {
         if (closed) {
-            return false;
+            return Added.SERVER_CLOSING;
         }
-        all.add(session);
-        byConnection.computeIfAbsent(session.access().connectionPk(), k -> ConcurrentHashMap.newKeySet()).add(session);
-        return true;
+        boolean[] full = {false};
+        byConnection.compute(session.access().connectionPk(), (k, set) -> {
+            Set<ClientSession> sessions = set == null ? ConcurrentHashMap.newKeySet() : set;
+            if (sessions.size() >= settings.maxSocketsPerConnection()) {
+                full[0] = true;
+            } else {
+                sessions.add(session);
+                all.add(session);
+            }
+            return sessions;
+        });
+        return full[0] ? Added.CONNECTION_FULL : Added.YES;
     }
 
     /** Forgets a socket; true the first time. */

@@ -10,8 +10,12 @@ import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
@@ -185,12 +189,54 @@ class WebSocketLifecycleTest {
         try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "2"))) {
             server.createTenant("capped");
             String token = server.partnerToken("capped");
-            try (WsClient first = WsClient.connect(server, token, null); WsClient second = WsClient.connect(server, token, null);
-                 RawWebSocket third = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+            try (WsClient first = WsClient.connect(server, token, null); WsClient second = WsClient.connect(server, token, null)) {
+                // A socket counts once it is open on the server, which "live" proves.
                 first.await("live");
                 second.await("live");
-                assertThat(third.status).isEqualTo(429);
-                assertThat(third.body).contains("too_many_sockets");
+                try (RawWebSocket third = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+                    assertThat(third.status).isEqualTo(429);
+                    assertThat(third.body).contains("too_many_sockets");
+                }
+            }
+        }
+    }
+
+    @Test
+    void upgradesThatRacePastTheSocketLimitAreClosed() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "2"))) {
+            server.createTenant("raced");
+            String token = server.partnerToken("raced");
+            List<RawWebSocket> sockets = new ArrayList<>();
+            try {
+                List<Future<RawWebSocket>> opening = new ArrayList<>();
+                try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                    for (int i = 0; i < 8; i++) {
+                        opening.add(pool.submit(() -> RawWebSocket.open(server, "/api/v1/ws", token, 0)));
+                    }
+                }
+                for (Future<RawWebSocket> f : opening) {
+                    sockets.add(f.get());
+                }
+                int live = 0;
+                for (RawWebSocket socket : sockets) {
+                    if (socket.status == 429) {
+                        assertThat(socket.body).contains("too_many_sockets");
+                        continue;
+                    }
+                    assertThat(socket.status).isEqualTo(101);
+                    RawWebSocket.Frame first = socket.read();
+                    if (first.opcode() == 0x8) {
+                        assertThat(first.closeCode()).isEqualTo(CloseCode.TOO_MANY_SOCKETS.code());
+                    } else {
+                        assertThat(first.text()).contains("\"live\"");
+                        live++;
+                    }
+                }
+                assertThat(live).isEqualTo(2);
+            } finally {
+                for (RawWebSocket socket : sockets) {
+                    socket.close();
+                }
             }
         }
     }
