@@ -1,0 +1,400 @@
+package dev.switchboard.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.client.StringRequestContent;
+
+/**
+ * The webhook benchmark ({@code bench/webhooks}): end-to-end latency (commit → request received) at
+ * fixed event rates, the same beside an endpoint that times out every request, delivery throughput at
+ * batch sizes 1 and 100 beside the raw ceiling of the same receiver, and a soak that watches heap and
+ * threads. A fast receiver runs in this JVM; the server is started with {@code bin/switchboard}.
+ */
+public final class WebhookBenchmark {
+    private static final int TENANTS = 16;
+    private static final int ENDPOINT_CONCURRENCY = 16;
+    private static final Set<String> PHASES = Set.of("latency", "isolation", "throughput", "soak");
+
+    private final Options options;
+    private final BenchServer server;
+    private final BenchHttp http;
+    private final WebhookReceiver receiver;
+    private final CpuMeter cpu;
+    private final String clientKey;
+    private final List<String> tokens;
+    private final List<Long> streams;
+
+    record Options(Path root, String commit, Duration window, List<Integer> rates, int batch1Events,
+                   int batch100Events, Duration soak, Set<String> phases, boolean profile, String serverJvmOptions) {
+        static Options parse(String[] args) {
+            Map<String, String> given = new LinkedHashMap<>();
+            for (int i = 0; i < args.length; i++) {
+                if (args[i].equals("--profile")) {
+                    given.put(args[i], "true");
+                } else if (args[i].startsWith("--") && i + 1 < args.length) {
+                    given.put(args[i], args[++i]);
+                } else {
+                    throw new IllegalArgumentException("unknown argument '" + args[i] + "' (see bench/webhooks --help)");
+                }
+            }
+            Set<String> phases = Set.of(given.getOrDefault("--only", String.join(",", PHASES)).split(","));
+            if (!PHASES.containsAll(phases)) {
+                throw new IllegalArgumentException("--only takes a comma-separated list of " + PHASES);
+            }
+            return new Options(Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
+                    given.getOrDefault("--commit", "unknown"),
+                    Duration.ofSeconds(Long.parseLong(given.getOrDefault("--seconds", "20"))),
+                    java.util.Arrays.stream(given.getOrDefault("--rates", "100,1000").split(",")).map(Integer::parseInt)
+                            .toList(),
+                    Integer.parseInt(given.getOrDefault("--batch1-events", "20000")),
+                    Integer.parseInt(given.getOrDefault("--batch100-events", "200000")),
+                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--soak-minutes", "10"))), phases,
+                    given.containsKey("--profile"), given.getOrDefault("--server-jvm-options", ""));
+        }
+    }
+
+    private WebhookBenchmark(Options options, BenchServer server, BenchHttp http, WebhookReceiver receiver)
+            throws Exception {
+        this.options = options;
+        this.server = server;
+        this.http = http;
+        this.receiver = receiver;
+        this.cpu = new CpuMeter(server.pid(), server.postgresPid());
+        String admin = server.adminKey();
+        http.expect(201, "POST", "/api/v1/collections", admin, BenchFixture.COLLECTION_JSON);
+        JsonNode integration = Json.read(http.expect(201, "POST", "/api/v1/integrations", admin, Json.write(Map.of(
+                "name", "partner", "permissions", Map.of("read", List.of("*"), "write", List.of("*")),
+                "eventTypes", List.of("*")))));
+        this.clientKey = integration.get("clientKey").asText();
+        this.tokens = new ArrayList<>();
+        for (int i = 0; i < TENANTS; i++) {
+            String tenant = "hotel-%02d".formatted(i + 1);
+            http.expect(201, "POST", "/api/v1/tenants", admin, Json.write(Map.of("id", tenant)));
+            tokens.add(Json.read(http.expect(201, "POST", "/api/v1/integrations/" + integration.get("id").asText()
+                    + "/connections", admin, Json.write(Map.of("tenantId", tenant)))).get("accessToken").asText());
+        }
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+            this.streams = new ArrayList<>();
+            try (var rs = db.createStatement().executeQuery("SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk"
+                    + " ORDER BY t.id")) {
+                while (rs.next()) {
+                    streams.add(rs.getLong(1));
+                }
+            }
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options = Options.parse(args);
+        Path results = options.root().resolve("bench/results");
+        Files.createDirectories(results);
+        Path log = results.resolve("webhooks-server-" + Instant.now().getEpochSecond() + ".log");
+        System.out.println("webhooks: starting Switchboard (bin/switchboard, embedded PostgreSQL in a temporary data directory)");
+        try (BenchServer server = BenchServer.start(options.root(), log, Map.of(
+                "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", Integer.toString(ENDPOINT_CONCURRENCY),
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000"), (options.profile()
+                        ? "-XX:StartFlightRecording=settings=profile,filename=" + results.resolve("webhooks-server-"
+                        + Instant.now().getEpochSecond() + ".jfr") + " " : "") + options.serverJvmOptions());
+             BenchHttp http = new BenchHttp(server.baseUrl());
+             WebhookReceiver receiver = new WebhookReceiver()) {
+            Machine machine;
+            try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+                machine = Machine.describe(db, server.dataDir());
+            }
+            System.out.println("webhooks: machine: " + machine.cpu() + ", " + machine.cores() + " cores, " + machine.jdk()
+                    + "; PostgreSQL " + machine.postgres());
+            WebhookResult result = new WebhookBenchmark(options, server, http, receiver).run(machine);
+            WebhookReport report = new WebhookReport(result);
+            System.out.println();
+            System.out.print(report.text());
+            Path docs = options.root().resolve("docs/benchmarks");
+            Files.createDirectories(docs);
+            report.write(docs.resolve("webhooks.md"), docs.resolve("webhooks.json"));
+            report.write(results.resolve("webhooks-" + Instant.now().getEpochSecond() + ".md"),
+                    results.resolve("webhooks-" + Instant.now().getEpochSecond() + ".json"));
+            System.out.println("webhooks: wrote docs/benchmarks/webhooks.md and .json");
+        }
+    }
+
+    private WebhookResult run(Machine machine) throws Exception {
+        List<WebhookResult.Latency> latency = new ArrayList<>();
+        WebhookResult.Latency isolated = null;
+        List<WebhookResult.Throughput> throughput = new ArrayList<>();
+        WebhookResult.Soak soak = null;
+        if (options.phases().contains("latency") || options.phases().contains("isolation")) {
+            String endpoint = createEndpoint(receiver.url("/fast"), 100);
+            // A fresh JVM compiles its hot paths for a minute or more, which takes most of a core: ramp up
+            // through that before measuring anything, as a long-running server would have.
+            for (int rate : List.of(50, 100, 200)) {
+                System.out.println("webhooks: warming up at " + rate + " events/s");
+                latencyRun(rate, "warm-up", Duration.ofSeconds(30));
+            }
+            for (int rate : options.rates()) {
+                System.out.println("webhooks: latency at " + rate + " events/s");
+                latency.add(latencyRun(rate, "alone", options.window()));
+                System.out.println("webhooks:   " + latency.getLast());
+            }
+            if (options.phases().contains("isolation")) {
+                int rate = options.rates().getLast();
+                System.out.println("webhooks: latency at " + rate + " events/s beside an endpoint that times out every request");
+                String hanging = createEndpoint(receiver.url("/hang"), 100);
+                isolated = latencyRun(rate, "beside an endpoint that never answers", options.window());
+                http.expect(204, "DELETE", "/api/v1/webhooks/" + hanging, clientKey, null);
+            }
+            http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        }
+        if (options.phases().contains("throughput")) {
+            throughput.add(throughputRun(1, options.batch1Events()));
+            throughput.add(throughputRun(100, options.batch100Events()));
+        }
+        if (options.phases().contains("soak")) {
+            soak = soakRun();
+        }
+        return new WebhookResult(machine, options.commit(), Instant.now(), TENANTS, ENDPOINT_CONCURRENCY,
+                options.window().toSeconds(), latency, isolated, throughput, soak);
+    }
+
+    private String createEndpoint(String url, int batch) throws Exception {
+        return Json.read(http.expect(201, "POST", "/api/v1/webhooks", clientKey,
+                Json.write(Map.of("url", url, "maxBatchSize", batch)))).get("id").asText();
+    }
+
+    /** Records written at a fixed rate across the tenants; latency from each event's commit to its arrival. */
+    private WebhookResult.Latency latencyRun(int rate, String beside, Duration window) throws Exception {
+        Duration warmup = Duration.ofSeconds(3);
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger refused = new AtomicInteger();
+        long period = 1_000_000_000L / rate;
+        long start = System.nanoTime();
+        long from = start + warmup.toNanos();
+        long to = from + window.toNanos();
+        Latencies latencies = null;
+        CpuMeter.Sample a = null;
+        long eventsBefore = 0;
+        try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (long i = 0; failure.get() == null; i++) {
+                long due = start + i * period;
+                if (due >= to) {
+                    break;
+                }
+                sleepUntil(due);
+                if (latencies == null && due >= from) {
+                    latencies = receiver.measure();
+                    a = cpu.sample();
+                    eventsBefore = receiver.events();
+                }
+                String token = tokens.get(next.getAndIncrement() % TENANTS);
+                senders.execute(() -> {
+                    try {
+                        int status = http.send("POST", "/api/v1/collections/reservations/records", token,
+                                BenchFixture.CREATE_BODY).getStatus();
+                        if (status == 503) {
+                            refused.incrementAndGet(); // the server is over its capacity: it says so and writes nothing
+                        } else if (status != 201) {
+                            throw new IllegalStateException("a write answered " + status);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+            }
+        }
+        CpuMeter.Usage usage = CpuMeter.between(a, cpu.sample());
+        long delivered = receiver.events() - eventsBefore;
+        Thread.sleep(2000); // the last events of the window arrive
+        receiver.stopMeasuring();
+        if (failure.get() != null) {
+            throw new IllegalStateException("a write failed, so the run is void", failure.get());
+        }
+        synchronized (latencies) {
+            return new WebhookResult.Latency(rate, beside, latencies.count(), latencies.millis(50),
+                    latencies.millis(99), latencies.millis(100), delivered / (window.toNanos() / 1e9), refused.get(),
+                    usage);
+        }
+    }
+
+    /**
+     * A backlog of {@code count} events over the tenants, sent to a new endpoint of batch size
+     * {@code batch} once it is enabled: events delivered per second. Then the same bodies sent to the
+     * same receiver by a plain HTTP client at the same concurrency: the raw ceiling.
+     */
+    private WebhookResult.Throughput throughputRun(int batch, int count) throws Exception {
+        System.out.println("webhooks: throughput, maxBatchSize " + batch + ": prefilling " + count + " events");
+        String endpoint = createEndpoint(receiver.url("/throughput"), batch);
+        http.expect(200, "PATCH", "/api/v1/webhooks/" + endpoint, clientKey, "{\"state\":\"disabled\"}");
+        prefill(count);
+        long before = receiver.events();
+        receiver.keepBodies();
+        CpuMeter.Sample a = cpu.sample();
+        long started = System.nanoTime();
+        http.expect(200, "PATCH", "/api/v1/webhooks/" + endpoint, clientKey, "{\"state\":\"enabled\"}");
+        long deadline = started + TimeUnit.MINUTES.toNanos(5);
+        while (receiver.events() - before < count && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        CpuMeter.Usage usage = CpuMeter.between(a, cpu.sample());
+        long delivered = receiver.events() - before;
+        List<String> bodies = receiver.keptBodies();
+        http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        System.out.println("webhooks: throughput, maxBatchSize " + batch + ": raw ceiling with the same "
+                + bodies.size() + " bodies");
+        Raw raw = raw(bodies, ENDPOINT_CONCURRENCY); // Switchboard sends on at most this many streams at once
+        return new WebhookResult.Throughput(batch, count, delivered, delivered / seconds, bodies.size(),
+                raw.eventsPerSecond(), raw.cpu(), usage);
+    }
+
+    private record Raw(double eventsPerSecond, CpuMeter.Usage cpu) {}
+
+    private Raw raw(List<String> bodies, int concurrency) throws Exception {
+        long before = receiver.events();
+        AtomicInteger next = new AtomicInteger();
+        String url = receiver.url("/raw");
+        org.eclipse.jetty.client.HttpClient client = new org.eclipse.jetty.client.HttpClient();
+        client.setMaxConnectionsPerDestination(concurrency);
+        client.start();
+        try {
+            CpuMeter.Sample a = cpu.sample();
+            long started = System.nanoTime();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int c = 0; c < concurrency; c++) {
+                    pool.submit(() -> {
+                        for (int i = next.getAndIncrement(); i < bodies.size(); i = next.getAndIncrement()) {
+                            var response = client.newRequest(url).method("POST")
+                                    .body(new StringRequestContent("application/json", bodies.get(i))).send();
+                            if (response.getStatus() != 200) {
+                                throw new IllegalStateException("raw POST answered " + response.getStatus());
+                            }
+                        }
+                        return null;
+                    });
+                }
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            return new Raw((receiver.events() - before) / seconds, CpuMeter.between(a, cpu.sample()));
+        } finally {
+            client.stop();
+        }
+    }
+
+    /** Appends events straight into the tenants' logs, as record writes would, in short transactions. */
+    private void prefill(int count) throws Exception {
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+            db.setAutoCommit(false);
+            String data = "{\"id\":\"rec_prefill\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
+            try (PreparedStatement ps = db.prepareStatement("SELECT append_event(?, ?, 'reservations.created',"
+                    + " 'rec_prefill', 'reservations', now(), ?::jsonb, NULL)")) {
+                for (int i = 0; i < count; i++) {
+                    ps.setLong(1, streams.get(i % TENANTS));
+                    ps.setObject(2, Ids.newUuid());
+                    ps.setString(3, data);
+                    ps.execute();
+                    if (i % 1000 == 999) {
+                        db.commit();
+                    }
+                }
+                db.commit();
+            }
+        }
+    }
+
+    /** Events at 500/s for the soak's length; every minute a full GC, then heap used and live threads. */
+    private WebhookResult.Soak soakRun() throws Exception {
+        System.out.println("webhooks: soak at 500 events/s for " + options.soak().toMinutes() + " minutes");
+        String endpoint = createEndpoint(receiver.url("/soak"), 100);
+        List<WebhookResult.Sample> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger next = new AtomicInteger();
+        long period = 1_000_000_000L / 500;
+        long start = System.nanoTime();
+        long end = start + options.soak().toNanos();
+        long nextSample = start + TimeUnit.MINUTES.toNanos(1);
+        Latencies latencies = receiver.measure();
+        try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (long i = 0; failure.get() == null; i++) {
+                long due = start + i * period;
+                if (due >= end) {
+                    break;
+                }
+                sleepUntil(due);
+                if (due >= nextSample) {
+                    nextSample += TimeUnit.MINUTES.toNanos(1);
+                    Thread.ofVirtual().start(() -> samples.add(sample((System.nanoTime() - start) / 60e9)));
+                }
+                String token = tokens.get(next.getAndIncrement() % TENANTS);
+                senders.execute(() -> {
+                    try {
+                        http.call(201, "POST", "/api/v1/collections/reservations/records", token,
+                                BenchFixture.CREATE_BODY);
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+            }
+        }
+        receiver.stopMeasuring();
+        http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        if (failure.get() != null) {
+            throw new IllegalStateException("a write failed, so the soak is void", failure.get());
+        }
+        List<WebhookResult.Sample> sorted = samples.stream()
+                .sorted(java.util.Comparator.comparingDouble(WebhookResult.Sample::minute)).toList();
+        synchronized (latencies) {
+            return new WebhookResult.Soak(options.soak().toMinutes(), 500, latencies.count(), latencies.millis(50),
+                    latencies.millis(99), sorted);
+        }
+    }
+
+    /** A full GC in the server (jcmd), then its heap in use and live threads from /metrics. */
+    private WebhookResult.Sample sample(double minute) {
+        try {
+            Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+            new ProcessBuilder(jcmd.toString(), Long.toString(server.pid()), "GC.run").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(60, TimeUnit.SECONDS);
+            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.baseUrl()
+                    + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            double heap = 0;
+            double threads = 0;
+            for (String line : metrics.split("\n")) {
+                if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+                    heap += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                } else if (line.startsWith("jvm_threads_live_threads ")) {
+                    threads = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return new WebhookResult.Sample(minute, heap / (1024 * 1024), (int) threads);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not sample the server's heap", e);
+        }
+    }
+
+    private static void sleepUntil(long nanoTime) {
+        for (long left = nanoTime - System.nanoTime(); left > 0; left = nanoTime - System.nanoTime()) {
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
+        }
+    }
+}
