@@ -87,14 +87,15 @@ final class WebhookReport {
         }
         if (r.soak() != null) {
             WebhookResult.Soak s = r.soak();
-            md.append(f("## Soak%n%n%d minutes at %d events/s: %,d events, p50 %.1f ms, p99 %.1f ms. Every minute the"
+            md.append(f("## Soak%n%n%d minutes at %d events/s: %,d events, p50 %.1f ms, p99 %.1f ms, %,d writes refused"
+                            + " (503). At the end of every minute (the last 5 s before the end) the"
                             + " server's heap is collected (`jcmd GC.run`), then its heap in use and live threads are read"
                             + " from `/metrics`.%n%n| Minute | Heap after GC (MiB) | Live threads |%n|---:|---:|---:|%n",
-                    s.minutes(), s.eventsPerSecond(), s.events(), s.p50Millis(), s.p99Millis()));
+                    s.minutes(), s.eventsPerSecond(), s.events(), s.p50Millis(), s.p99Millis(), s.refusedWrites()));
             for (WebhookResult.Sample sample : s.samples()) {
-                md.append(f("| %.0f | %.1f | %d |%n", sample.minute(), sample.heapMiB(), sample.threads()));
+                md.append(f("| %.1f | %.1f | %d |%n", sample.minute(), sample.heapMiB(), sample.threads()));
             }
-            md.append(f("%nHeap after GC from the first to the last minute: %+.1f %% (target within 10 %%); threads %+d"
+            md.append(f("%nHeap after GC from the first to the last minute: %+.1f %% (target: grows by at most 10 %%); threads %+d"
                     + " (target no growth): **%s**.%n", s.heapGrowthPercent(), s.threadGrowth(), met(soakMet())));
         }
         return md.toString();
@@ -111,7 +112,7 @@ final class WebhookReport {
     }
 
     private boolean soakMet() {
-        return r.soak() != null && Math.abs(r.soak().heapGrowthPercent()) <= 10 && r.soak().threadGrowth() <= 0;
+        return r.soak() != null && r.soak().heapGrowthPercent() <= 10 && r.soak().threadGrowth() <= 0;
     }
 
     private static String cpu(CpuMeter.Usage u) {

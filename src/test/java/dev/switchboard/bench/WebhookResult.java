@@ -23,8 +23,9 @@ record WebhookResult(Machine machine, String commit, Instant ranAt, int tenants,
     /** Heap in use after a full GC, and live threads, sampled every minute of the soak. */
     record Sample(double minute, double heapMiB, int threads) {}
 
-    record Soak(long minutes, int eventsPerSecond, long events, double p50Millis, double p99Millis, List<Sample> samples) {
-        /** Growth of the heap after GC from the first sample to the last, in percent. */
+    record Soak(long minutes, int eventsPerSecond, long events, double p50Millis, double p99Millis, int refusedWrites,
+                List<Sample> samples) {
+        /** Growth of the heap after GC from the first sample to the last, in percent (negative: it shrank). */
         double heapGrowthPercent() {
             return samples.size() < 2 ? 0 : 100 * (samples.getLast().heapMiB() / samples.getFirst().heapMiB() - 1);
         }
