@@ -23,7 +23,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 import org.eclipse.jetty.client.StringRequestContent;
 
 /**
@@ -196,44 +198,28 @@ public final class WebhookBenchmark {
 
     /** Records written at a fixed rate across the tenants; latency from each event's commit to its arrival. */
     private WebhookResult.Latency latencyRun(int rate, String beside, Duration window) throws Exception {
-        Duration warmup = Duration.ofSeconds(3);
-        AtomicInteger next = new AtomicInteger();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        AtomicInteger refused = new AtomicInteger();
-        long period = 1_000_000_000L / rate;
         long start = System.nanoTime();
-        long from = start + warmup.toNanos();
-        long to = from + window.toNanos();
-        Latencies latencies = null;
-        CpuMeter.Sample a = null;
-        long eventsBefore = 0;
-        try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long i = 0; failure.get() == null; i++) {
-                long due = start + i * period;
-                if (due >= to) {
-                    break;
-                }
-                sleepUntil(due);
-                if (latencies == null && due >= from) {
-                    latencies = receiver.measure();
-                    a = cpu.sample();
-                    eventsBefore = receiver.events();
-                }
-                String token = tokens.get(next.getAndIncrement() % TENANTS);
-                senders.execute(() -> write(token, refused, failure));
+        long from = start + TimeUnit.SECONDS.toNanos(3); // warm-up
+        AtomicReference<Latencies> latencies = new AtomicReference<>();
+        AtomicReference<CpuMeter.Sample> a = new AtomicReference<>();
+        AtomicLong eventsBefore = new AtomicLong();
+        PacedWrites writes = new PacedWrites();
+        writes.run(rate, start, from + window.toNanos(), due -> {
+            if (latencies.get() == null && due >= from) {
+                latencies.set(receiver.measure());
+                a.set(cpu.sample());
+                eventsBefore.set(receiver.events());
             }
-        }
-        CpuMeter.Usage usage = CpuMeter.between(a, cpu.sample());
-        long delivered = receiver.events() - eventsBefore;
+        });
+        CpuMeter.Usage usage = CpuMeter.between(a.get(), cpu.sample());
+        long delivered = receiver.events() - eventsBefore.get();
         Thread.sleep(2000); // the last events of the window arrive
         receiver.stopMeasuring();
-        if (failure.get() != null) {
-            throw new IllegalStateException("a write failed, so the run is void", failure.get());
-        }
-        synchronized (latencies) {
-            return new WebhookResult.Latency(rate, beside, latencies.count(), latencies.millis(50),
-                    latencies.millis(99), latencies.millis(100), delivered / (window.toNanos() / 1e9), refused.get(),
-                    usage);
+        writes.check("run");
+        Latencies l = latencies.get();
+        synchronized (l) {
+            return new WebhookResult.Latency(rate, beside, l.count(), l.millis(50), l.millis(99), l.millis(100),
+                    delivered / (window.toNanos() / 1e9), writes.refused.get(), usage);
         }
     }
 
@@ -338,61 +324,79 @@ public final class WebhookBenchmark {
         System.out.println("webhooks: soak at 500 events/s for " + options.soak().toMinutes() + " minutes");
         String endpoint = createEndpoint(receiver.url("/soak"), 100);
         List<WebhookResult.Sample> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        AtomicInteger refused = new AtomicInteger();
-        AtomicInteger next = new AtomicInteger();
-        long period = 1_000_000_000L / 500;
         long start = System.nanoTime();
         long end = start + options.soak().toNanos();
         // A sample at the end of every minute; the last one 5 s before the end, still under load.
         long lastSample = end - TimeUnit.SECONDS.toNanos(5);
-        long nextSample = Math.min(start + TimeUnit.MINUTES.toNanos(1), lastSample);
+        AtomicLong nextSample = new AtomicLong(Math.min(start + TimeUnit.MINUTES.toNanos(1), lastSample));
         List<Thread> samplers = new ArrayList<>();
         Latencies latencies = receiver.measure();
-        try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long i = 0; failure.get() == null; i++) {
-                long due = start + i * period;
-                if (due >= end) {
-                    break;
-                }
-                sleepUntil(due);
-                if (due >= nextSample) {
-                    nextSample = nextSample == lastSample ? Long.MAX_VALUE
-                            : Math.min(nextSample + TimeUnit.MINUTES.toNanos(1), lastSample);
-                    samplers.add(Thread.ofVirtual().start(() -> samples.add(sample((System.nanoTime() - start) / 60e9))));
-                }
-                String token = tokens.get(next.getAndIncrement() % TENANTS);
-                senders.execute(() -> write(token, refused, failure));
+        PacedWrites writes = new PacedWrites();
+        writes.run(500, start, end, due -> {
+            if (due >= nextSample.get()) {
+                nextSample.set(nextSample.get() == lastSample ? Long.MAX_VALUE
+                        : Math.min(nextSample.get() + TimeUnit.MINUTES.toNanos(1), lastSample));
+                samplers.add(Thread.ofVirtual().start(() -> samples.add(sample((System.nanoTime() - start) / 60e9))));
             }
-        }
+        });
         for (Thread sampler : samplers) {
             sampler.join();
         }
         receiver.stopMeasuring();
         http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
-        if (failure.get() != null) {
-            throw new IllegalStateException("a write failed, so the soak is void", failure.get());
-        }
+        writes.check("soak");
         List<WebhookResult.Sample> sorted = samples.stream()
                 .sorted(java.util.Comparator.comparingDouble(WebhookResult.Sample::minute)).toList();
         synchronized (latencies) {
             return new WebhookResult.Soak(options.soak().toMinutes(), 500, latencies.count(), latencies.millis(50),
-                    latencies.millis(99), refused.get(), sorted);
+                    latencies.millis(99), writes.refused.get(), sorted);
         }
     }
 
-    /** Creates one record; a 503 (the server over its capacity says so and writes nothing) is counted, not fatal. */
-    private void write(String token, AtomicInteger refused, AtomicReference<Throwable> failure) {
-        try {
-            int status = http.send("POST", "/api/v1/collections/reservations/records", token, BenchFixture.CREATE_BODY)
-                    .getStatus();
-            if (status == 503) {
-                refused.incrementAndGet();
-            } else if (status != 201) {
-                throw new IllegalStateException("a write answered " + status);
+    /**
+     * Record creates at a fixed rate, round-robin over the tenants. A 503 (the server over its capacity
+     * says so and writes nothing) is counted; any other failure voids the run.
+     */
+    private final class PacedWrites {
+        final AtomicInteger refused = new AtomicInteger();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private final AtomicInteger next = new AtomicInteger();
+
+        /** Writes from {@code start} until {@code end} (System.nanoTime()); {@code beforeEach} gets each write's due time. */
+        void run(int rate, long start, long end, LongConsumer beforeEach) {
+            long period = 1_000_000_000L / rate;
+            try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (long i = 0; failure.get() == null; i++) {
+                    long due = start + i * period;
+                    if (due >= end) {
+                        break;
+                    }
+                    sleepUntil(due);
+                    beforeEach.accept(due);
+                    String token = tokens.get(next.getAndIncrement() % TENANTS);
+                    senders.execute(() -> write(token));
+                }
             }
-        } catch (Throwable e) {
-            failure.compareAndSet(null, e);
+        }
+
+        private void write(String token) {
+            try {
+                int status = http.send("POST", "/api/v1/collections/reservations/records", token,
+                        BenchFixture.CREATE_BODY).getStatus();
+                if (status == 503) {
+                    refused.incrementAndGet();
+                } else if (status != 201) {
+                    throw new IllegalStateException("a write answered " + status);
+                }
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        }
+
+        void check(String what) {
+            if (failure.get() != null) {
+                throw new IllegalStateException("a write failed, so the " + what + " is void", failure.get());
+            }
         }
     }
 
