@@ -11,8 +11,15 @@ package dev.switchboard.websockets;
 public enum CloseCode {
     /** The client closed, or the server answered the client's close. */
     NORMAL(1000, "normal", Reconnect.NO),
+    /**
+     * The client broke the WebSocket protocol: an unmasked frame, reserved bits or opcodes, a stray
+     * continuation, an oversized or fragmented control frame (Jetty closes with this code itself).
+     */
+    PROTOCOL_ERROR(1002, "protocol_error", Reconnect.NO),
     /** The client sent a binary frame: the protocol is JSON text only. */
     BINARY_NOT_SUPPORTED(1003, "binary_not_supported", Reconnect.NO),
+    /** A text message (or a close reason) was not valid UTF-8 (Jetty closes with this code itself). */
+    INVALID_PAYLOAD(1007, "invalid_payload", Reconnect.NO),
     /** A client message was larger than websockets.maxMessageSize (Jetty closes with this code itself). */
     MESSAGE_TOO_BIG(1009, "message_too_big", Reconnect.NO),
     /** An unexpected server error. */

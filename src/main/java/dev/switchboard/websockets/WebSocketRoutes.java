@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
 import jakarta.servlet.http.HttpServletResponse;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,6 +57,8 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
     public void register(RoutesConfig routes) {
         routes.wsBeforeUpgrade(PATH, ctx -> {
             try {
+                ensureRequestId(ctx);
+                requireHandshakeKey(ctx);
                 ctx.attribute(UPGRADE, check(ctx));
             } catch (Problem p) {
                 refuse(ctx, p);
@@ -107,12 +110,17 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         return new ClientSession(owner, upgrade.access(), upgrade.after());
     }
 
-    private Upgrade check(Context ctx) throws InterruptedException {
-        if (ctx.attribute(HttpApi.REQUEST_ID) == null) { // upgrades skip the HTTP before-handlers
+    /** Upgrades skip the HTTP before-handlers that give every request its id. */
+    private static void ensureRequestId(Context ctx) {
+        if (ctx.attribute(HttpApi.REQUEST_ID) == null) {
             String requestId = Ids.newId("req");
             ctx.attribute(HttpApi.REQUEST_ID, requestId);
             ctx.header(HttpApi.REQUEST_ID, requestId);
         }
+    }
+
+    private Upgrade check(Context ctx) throws InterruptedException {
+        ensureRequestId(ctx);
         String token = token(ctx);
         if (!(auth.principal(token, ctx) instanceof Authenticator.Access access)) {
             throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
@@ -136,6 +144,24 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
                     + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", null);
         }
         return new Upgrade(socketAccess, after);
+    }
+
+    /**
+     * RFC 6455 (4.2.1) makes the server refuse a handshake whose key is not 16 bytes in base64; Jetty
+     * upgrades with any value, so a client that is not speaking WebSocket at all would get a socket.
+     */
+    private static void requireHandshakeKey(Context ctx) {
+        String key = ctx.header("Sec-WebSocket-Key");
+        boolean valid;
+        try {
+            valid = key != null && key.length() == 24 && Base64.getDecoder().decode(key).length == 16;
+        } catch (IllegalArgumentException e) {
+            valid = false;
+        }
+        if (!valid) {
+            throw Problem.badRequest("invalid_handshake", "Sec-WebSocket-Key must be 16 random bytes in base64"
+                    + " (RFC 6455)");
+        }
     }
 
     /**

@@ -7,12 +7,12 @@ import java.util.Collection;
  * The latencies of one run, in nanoseconds. Runs are short, so every sample is kept and percentiles
  * are exact (nearest rank) rather than estimated from buckets. Not thread-safe: one per client.
  */
-final class Latencies {
+public final class Latencies {
     private long[] values = new long[1024];
     private int size;
     private boolean sorted;
 
-    void add(long nanos) {
+    public void add(long nanos) {
         if (size == values.length) {
             values = Arrays.copyOf(values, size * 2);
         }
@@ -20,7 +20,7 @@ final class Latencies {
         sorted = false;
     }
 
-    int count() {
+    public int count() {
         return size;
     }
 
@@ -35,7 +35,7 @@ final class Latencies {
     }
 
     /** The {@code percentile} (0-100) in milliseconds; NaN when there are no samples. */
-    double millis(double percentile) {
+    public double millis(double percentile) {
         if (size == 0) {
             return Double.NaN;
         }

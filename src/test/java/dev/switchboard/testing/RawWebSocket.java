@@ -10,15 +10,23 @@ import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A WebSocket client on a plain socket, for behaviour no polite client library shows: a client that
- * never reads (slow consumer), never answers pings (dead peer), or whose upgrade is refused (to read
- * the HTTP error the server sends instead).
+ * never reads (slow consumer), never answers pings (dead peer), whose upgrade is refused (to read
+ * the HTTP error the server sends instead), or that sends broken upgrades and frames (unmasked,
+ * reserved bits and opcodes, lengths it never sends, stray continuations).
  */
 public final class RawWebSocket implements AutoCloseable {
+    /** Header bits and opcodes of a frame's first byte, for building frames a polite client never sends. */
+    public static final int FIN = 0x80, RSV1 = 0x40, RSV2 = 0x20, RSV3 = 0x10;
+    public static final int CONTINUATION = 0x0, TEXT = 0x1, BINARY = 0x2, CLOSE = 0x8, PING = 0x9, PONG = 0xA;
+
     private final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
@@ -41,29 +49,47 @@ public final class RawWebSocket implements AutoCloseable {
      */
     public static RawWebSocket open(TestServer server, String pathAndQuery, String token, int receiveBuffer)
             throws IOException {
+        List<String> headers = new ArrayList<>(upgradeHeaders());
+        if (token != null) {
+            headers.add("Authorization: Bearer " + token);
+        }
+        return open(server, "GET", pathAndQuery, headers, receiveBuffer);
+    }
+
+    /** The headers of a well-formed upgrade (Host, Upgrade, Connection, version, a fresh key), to break one of. */
+    public static List<String> upgradeHeaders() {
+        byte[] nonce = new byte[16];
+        ThreadLocalRandom.current().nextBytes(nonce);
+        return List.of("Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce));
+    }
+
+    /** Sends exactly this request head (header lines as given, none added) and reads the answer as above. */
+    public static RawWebSocket open(TestServer server, String method, String pathAndQuery, List<String> headers,
+                                    int receiveBuffer) throws IOException {
         Socket socket = new Socket();
         if (receiveBuffer > 0) {
             socket.setReceiveBufferSize(receiveBuffer);
         }
         socket.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(server.baseUrl().replaceAll(".*:", ""))), 5000);
         socket.setSoTimeout(20_000);
-        byte[] nonce = new byte[16];
-        ThreadLocalRandom.current().nextBytes(nonce);
-        String request = "GET " + pathAndQuery + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
-                + Base64.getEncoder().encodeToString(nonce) + "\r\n"
-                + (token == null ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n";
-        socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
-        InputStream in = socket.getInputStream();
-        String head = readHead(in);
-        int status = Integer.parseInt(head.split(" ", 3)[1]);
-        String body = "";
-        if (status != 101) {
-            int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
-                    .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
-            body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        try {
+            String request = method + " " + pathAndQuery + " HTTP/1.1\r\n" + String.join("\r\n", headers) + "\r\n\r\n";
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            InputStream in = socket.getInputStream();
+            String head = readHead(in);
+            int status = Integer.parseInt(head.split(" ", 3)[1]);
+            String body = "";
+            if (status != 101) {
+                int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
+                        .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
+                body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+            }
+            return new RawWebSocket(socket, status, head, body);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
         }
-        return new RawWebSocket(socket, status, head, body);
     }
 
     private static String readHead(InputStream in) throws IOException {
@@ -122,24 +148,66 @@ public final class RawWebSocket implements AutoCloseable {
     }
 
     public void sendText(String text) throws IOException {
-        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        frame.write(0x81);
-        if (payload.length < 126) {
-            frame.write(0x80 | payload.length);
+        send(FIN | TEXT, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends one masked frame whose first byte is {@code finAndOpcode} (FIN, RSV bits, opcode). */
+    public void send(int finAndOpcode, byte[] payload) throws IOException {
+        sendRaw(frame(finAndOpcode, payload.length, payload, true));
+    }
+
+    /**
+     * One frame exactly as described: a header announcing {@code declaredLength} bytes (which may be
+     * more than follow, up to 2^63 - 1), masked or not, then {@code payload}.
+     */
+    public static byte[] frame(int finAndOpcode, long declaredLength, byte[] payload, boolean masked) {
+        ByteArrayOutputStream frame = new ByteArrayOutputStream(payload.length + 14);
+        frame.write(finAndOpcode);
+        int maskBit = masked ? 0x80 : 0;
+        if (declaredLength < 126) {
+            frame.write(maskBit | (int) declaredLength);
+        } else if (declaredLength <= 0xffff) {
+            frame.write(maskBit | 126);
+            frame.write((int) (declaredLength >>> 8));
+            frame.write((int) (declaredLength & 0xff));
         } else {
-            frame.write(0x80 | 126);
-            frame.write(payload.length >>> 8);
-            frame.write(payload.length & 0xff);
+            frame.write(maskBit | 127);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                frame.write((int) (declaredLength >>> shift));
+            }
         }
         byte[] mask = new byte[4];
-        ThreadLocalRandom.current().nextBytes(mask);
-        frame.write(mask);
+        if (masked) {
+            ThreadLocalRandom.current().nextBytes(mask);
+            frame.write(mask, 0, 4);
+        }
         for (int i = 0; i < payload.length; i++) {
             frame.write(payload[i] ^ mask[i % 4]);
         }
-        out.write(frame.toByteArray());
+        return frame.toByteArray();
+    }
+
+    /** Writes bytes as they are: frames built with {@link #frame}, or anything else. */
+    public void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
         out.flush();
+    }
+
+    /** Reads the next data or close frame, answering the server's pings on the way as a live client does. */
+    public Frame readAnsweringPings() throws IOException {
+        while (true) {
+            Frame f = read();
+            if (f.opcode() == PING) {
+                send(FIN | PONG, f.payload());
+            } else if (f.opcode() != PONG) {
+                return f;
+            }
+        }
+    }
+
+    /** Stops waiting for the server after this long (the default is 20 s). */
+    public void readTimeout(Duration timeout) throws SocketException {
+        socket.setSoTimeout((int) timeout.toMillis());
     }
 
     @Override

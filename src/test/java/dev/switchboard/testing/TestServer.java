@@ -10,6 +10,8 @@ import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The real server on port 0, against its own test database, with a known admin key. */
 public final class TestServer implements AutoCloseable {
@@ -100,6 +102,13 @@ public final class TestServer implements AutoCloseable {
         JsonNode integration = createIntegration("partner-" + tenantId + "-" + System.nanoTime(),
                 java.util.List.of("*"), java.util.List.of("*"), java.util.List.of("*"));
         return connect(integration.get("id").asText(), tenantId).get("accessToken").asText();
+    }
+
+    /** The value of the first /metrics sample whose name and labels match {@code regex}; NaN when none does. */
+    public double metric(String regex) {
+        String text = api(null).get("/metrics").body();
+        Matcher m = Pattern.compile("(?m)^" + regex + "\\s+([0-9.eE+-]+)$").matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
     }
 
     @Override

@@ -26,7 +26,7 @@ public final class WsClient implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private final WebSocket socket;
-    private final List<JsonNode> messages = new CopyOnWriteArrayList<>();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private volatile String closeReason;
     private final StringBuilder partial = new StringBuilder();
@@ -56,7 +56,7 @@ public final class WsClient implements AutoCloseable {
             synchronized (partial) {
                 partial.append(data);
                 if (last) {
-                    messages.add(Json.read(partial.toString()));
+                    received.add(new Received(Json.read(partial.toString()), System.nanoTime()));
                     partial.setLength(0);
                 }
             }
@@ -86,8 +86,15 @@ public final class WsClient implements AutoCloseable {
         socket.sendBinary(ByteBuffer.wrap(bytes), true).orTimeout(5, TimeUnit.SECONDS).join();
     }
 
+    /** A message and when it arrived ({@link System#nanoTime()}), for measuring latency. */
+    public record Received(JsonNode message, long nanos) {}
+
+    public List<Received> received() {
+        return List.copyOf(received);
+    }
+
     public List<JsonNode> messages() {
-        return List.copyOf(messages);
+        return received.stream().map(Received::message).toList();
     }
 
     /** Waits for a message of this type and returns the first one. */
@@ -96,14 +103,14 @@ public final class WsClient implements AutoCloseable {
     }
 
     public JsonNode await(Predicate<JsonNode> test) {
-        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> messages.stream().anyMatch(test));
-        return messages.stream().filter(test).findFirst().orElseThrow();
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> messages().stream().anyMatch(test));
+        return messages().stream().filter(test).findFirst().orElseThrow();
     }
 
     /** Every event received so far, in arrival order. */
     public List<JsonNode> events() {
         List<JsonNode> events = new ArrayList<>();
-        for (JsonNode m : messages) {
+        for (JsonNode m : messages()) {
             if (m.path("type").asText().equals("events")) {
                 m.get("events").forEach(events::add);
             }

@@ -16,8 +16,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -112,20 +110,20 @@ class WebSocketLifecycleTest {
                 long slowestDelivery = 0;
                 // Write until the server gives up on the client that never reads (bounded: the kernel
                 // buffers on loopback hold a few MiB, then the 64 KiB queue fills).
-                while (metric(server, "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}") < 1 && sent < 2000) {
+                while (server.metric("switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}") < 1 && sent < 2000) {
                     long before = System.nanoTime();
                     app.post("/api/v1/events", Map.of("type", "device.command", "data", Map.of("pad", padding))).expect(201);
                     sent++;
                     healthy.awaitEvents(sent);
                     slowestDelivery = Math.max(slowestDelivery, System.nanoTime() - before);
                 }
-                assertThat(metric(server, "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}")).isEqualTo(1);
+                assertThat(server.metric("switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}")).isEqualTo(1);
                 assertThat(healthy.seqs()).hasSize(sent);
                 assertThat(Duration.ofNanos(slowestDelivery)).isLessThan(Duration.ofSeconds(2));
                 // The slow socket is gone from the server (its close frame waits behind unread data, so
                 // the server drops the TCP connection after the ping timeout).
                 Awaitility.await().atMost(Duration.ofSeconds(10))
-                        .until(() -> metric(server, "switchboard_websockets_connections") == 1);
+                        .until(() -> server.metric("switchboard_websockets_connections") == 1);
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
                 healthy.awaitEvents(sent + 1);
             }
@@ -243,11 +241,5 @@ class WebSocketLifecycleTest {
 
     private static long count(WsClient ws, String type) {
         return ws.events().stream().filter(e -> e.get("type").asText().equals(type)).count();
-    }
-
-    static double metric(TestServer server, String regex) {
-        String text = server.api(null).get("/metrics").body();
-        Matcher m = Pattern.compile("(?m)^" + regex + "\\s+([0-9.eE+-]+)$").matcher(text);
-        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
     }
 }

@@ -94,6 +94,22 @@ class WebSocketTest {
         assertThat(plain.errorCode()).isEqualTo("upgrade_required");
     }
 
+    @Test
+    void aHandshakeWhoseKeyIsNotSixteenBytesInBase64IsRefusedWithTheErrorJson() throws Exception {
+        tenant("ws-key");
+        String token = server.partnerToken("ws-key");
+        for (String key : List.of("", "not base64!", "c2hvcnQ=", "A".repeat(200))) {
+            List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders().stream()
+                    .filter(h -> !h.startsWith("Sec-WebSocket-Key:")).toList());
+            headers.add("Sec-WebSocket-Key: " + key);
+            headers.add("Authorization: Bearer " + token);
+            try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
+                assertThat(refused.status).as("key '%s'", key).isEqualTo(400);
+                assertThat(Json.read(refused.body).get("error").get("code").asText()).isEqualTo("invalid_handshake");
+            }
+        }
+    }
+
     private static void assertThatUpgradeFails(Map<String, String> headers, String query, int status) {
         try {
             WsClient.connect(server, headers, query).close();
