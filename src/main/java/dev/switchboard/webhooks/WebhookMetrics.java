@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.store.Jdbc;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -31,7 +32,10 @@ final class WebhookMetrics {
         this.expired = Counter.builder("switchboard.webhooks.events.expired")
                 .description("Events a webhook stream could not send because they passed the retention first")
                 .register(meters);
-        meters.gauge("switchboard.webhooks.streams.active", Tags.empty(), activeStreams, s -> s.get().doubleValue());
+        // Held strongly: a gauge keeps only a weak reference to its state by default, and nothing else
+        // holds this supplier, so the gauge would read NaN after the first garbage collection.
+        Gauge.builder("switchboard.webhooks.streams.active", activeStreams, s -> s.get().doubleValue())
+                .description("Webhook streams this node is delivering now").strongReference(true).register(meters);
     }
 
     void attempt(String endpointId, Attempt attempt) {

@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,22 +70,13 @@ public final class HeadlessChromium implements AutoCloseable {
         return null;
     }
 
-    private final class Listener implements WebSocket.Listener {
-        private final StringBuilder partial = new StringBuilder();
-
+    private final class Listener extends JsonTextListener {
         @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            partial.append(data);
-            if (last) {
-                JsonNode message = Json.read(partial.toString());
-                partial.setLength(0);
-                CompletableFuture<JsonNode> waiting = message.has("id") ? pending.remove(message.get("id").asInt()) : null;
-                if (waiting != null) {
-                    waiting.complete(message);
-                }
+        protected void onJson(JsonNode message) {
+            CompletableFuture<JsonNode> waiting = message.has("id") ? pending.remove(message.get("id").asInt()) : null;
+            if (waiting != null) {
+                waiting.complete(message);
             }
-            ws.request(1);
-            return null;
         }
     }
 

@@ -1,9 +1,6 @@
 package dev.switchboard.testing;
 
-import org.awaitility.Awaitility;
-
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.switchboard.support.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -17,6 +14,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.awaitility.Awaitility;
 
 /**
  * A real WebSocket client (java.net.http) for tests: records every message it receives as JSON, and
@@ -29,7 +27,6 @@ public final class WsClient implements AutoCloseable {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private volatile String closeReason;
-    private final StringBuilder partial = new StringBuilder();
 
     private WsClient(URI uri, Map<String, String> headers) {
         WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
@@ -50,18 +47,10 @@ public final class WsClient implements AutoCloseable {
         return URI.create(server.baseUrl().replace("http://", "ws://") + "/api/v1/ws" + (query == null ? "" : query));
     }
 
-    private final class Listener implements WebSocket.Listener {
+    private final class Listener extends JsonTextListener {
         @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            synchronized (partial) {
-                partial.append(data);
-                if (last) {
-                    received.add(new Received(Json.read(partial.toString()), System.nanoTime()));
-                    partial.setLength(0);
-                }
-            }
-            ws.request(1);
-            return null;
+        protected void onJson(JsonNode message) {
+            received.add(new Received(message, System.nanoTime()));
         }
 
         @Override

@@ -87,6 +87,13 @@ class WebhookDeliveryTest {
     }
 
     @Test
+    void theActiveStreamsGaugeStillCountsAfterAGarbageCollection() {
+        System.gc(); // a gauge whose state object nothing else holds reads NaN once it is collected
+        assertThat(server.api(null).get("/metrics").expect(200).body())
+                .containsPattern("(?m)^switchboard_webhooks_streams_active \\d");
+    }
+
+    @Test
     void eventsWaitingTogetherTravelTogetherAndRollOverAtTheBatchSize() throws Exception {
         CountDownLatch written = new CountDownLatch(1);
         AtomicInteger requests = new AtomicInteger();
