@@ -120,7 +120,6 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
     }
 
     private Upgrade check(Context ctx) throws InterruptedException {
-        ensureRequestId(ctx);
         String token = token(ctx);
         if (!(auth.principal(token, ctx) instanceof Authenticator.Access access)) {
             throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
