@@ -107,7 +107,7 @@ async function startSwitchboard() {
     SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION: "100000", SWITCHBOARD_LOG_FORMAT: "text" };
   // The heap is touched up front, so resident memory grows only with what lives outside it (buffers,
   // stacks): the idle test's RSS per connection is then the off-heap cost.
-  const javaOpts = (process.env.BENCH_JAVA_OPTS || "-XX:+UseZGC -Xms2g -Xmx2g -XX:+AlwaysPreTouch").split(" ");
+  const javaOpts = (process.env.BENCH_JAVA_OPTS || "-Xms2g -Xmx2g -XX:+AlwaysPreTouch").split(" ");
   const proc = spawn(JAVA, [...javaOpts, "-jar", path.join(ROOT, "target", "switchboard.jar")],
     { env, stdio: ["ignore", fs.openSync(path.join(dataDir, "server.log"), "a"), fs.openSync(path.join(dataDir, "server.log"), "a")] });
   for (let i = 0; i < 240; i++) {

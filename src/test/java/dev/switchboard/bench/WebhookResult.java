@@ -46,7 +46,7 @@ record WebhookResult(Machine machine, String commit, Instant ranAt, int tenants,
         return l != null && l.p99Millis() < 50;
     }
 
-    /** The isolation run repeats the highest rate measured alone. */
+    /** The isolation run follows the run alone at the same rate. */
     boolean isolationMet() {
         Latency alone = isolated == null ? null : at(isolated.eventsPerSecond());
         return alone != null && isolated.p99Millis() <= alone.p99Millis() * 1.2;
