@@ -235,23 +235,29 @@ public final class WebhookBenchmark {
      */
     private WebhookResult.Throughput throughputRun(int batch, int count) throws Exception {
         System.out.println("webhooks: throughput, maxBatchSize " + batch + ": warming up");
-        backlog(batch, Math.max(1, count / 4));
-        System.out.println("webhooks: throughput, maxBatchSize " + batch + ": " + count + " events");
-        Backlog timed = backlog(batch, count);
-        System.out.println("webhooks: throughput, maxBatchSize " + batch + ": raw ceiling with the same "
-                + timed.bodies().size() + " bodies");
-        Raw raw = raw(timed.bodies(), ENDPOINT_CONCURRENCY); // Switchboard sends on at most this many streams at once
-        return new WebhookResult.Throughput(batch, count, timed.delivered(), timed.delivered() / timed.seconds(),
-                timed.bodies().size(), raw.eventsPerSecond(), raw.cpu(), timed.cpu());
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+            backlog(db, batch, Math.max(1, count / 4));
+        }
+        // The prefill's connection stays open until the last CPU figure is taken: PostgreSQL's CPU counts
+        // exited backends too, and this one's exit would bring the whole prefill into a measured window.
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+            System.out.println("webhooks: throughput, maxBatchSize " + batch + ": " + count + " events");
+            Backlog timed = backlog(db, batch, count);
+            System.out.println("webhooks: throughput, maxBatchSize " + batch + ": raw ceiling with the same "
+                    + timed.bodies().size() + " bodies");
+            Raw raw = raw(timed.bodies(), ENDPOINT_CONCURRENCY); // Switchboard sends on at most this many streams at once
+            return new WebhookResult.Throughput(batch, count, timed.delivered(), timed.delivered() / timed.seconds(),
+                    timed.bodies().size(), raw.eventsPerSecond(), raw.cpu(), timed.cpu());
+        }
     }
 
     private record Backlog(long delivered, double seconds, List<String> bodies, CpuMeter.Usage cpu) {}
 
-    /** Prefills {@code count} events while a new endpoint is disabled, enables it, and times their delivery. */
-    private Backlog backlog(int batch, int count) throws Exception {
+    /** Prefills {@code count} events (through {@code db}) while a new endpoint is disabled, enables it, and times their delivery. */
+    private Backlog backlog(Connection db, int batch, int count) throws Exception {
         String endpoint = createEndpoint(receiver.url("/throughput"), batch);
         http.expect(200, "PATCH", "/api/v1/webhooks/" + endpoint, clientKey, "{\"state\":\"disabled\"}");
-        prefill(count);
+        prefill(db, count);
         long before = receiver.events();
         receiver.keepBodies();
         CpuMeter.Sample a = cpu.sample();
@@ -303,23 +309,21 @@ public final class WebhookBenchmark {
     }
 
     /** Appends events straight into the tenants' logs, as record writes would, in short transactions. */
-    private void prefill(int count) throws Exception {
-        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
-            db.setAutoCommit(false);
-            String data = "{\"id\":\"rec_prefill\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
-            try (PreparedStatement ps = db.prepareStatement("SELECT append_event(?, ?, 'reservations.created',"
-                    + " 'rec_prefill', 'reservations', now(), ?::jsonb, NULL)")) {
-                for (int i = 0; i < count; i++) {
-                    ps.setLong(1, streams.get(i % TENANTS));
-                    ps.setObject(2, Ids.newUuid());
-                    ps.setString(3, data);
-                    ps.execute();
-                    if (i % 1000 == 999) {
-                        db.commit();
-                    }
+    private void prefill(Connection db, int count) throws Exception {
+        db.setAutoCommit(false);
+        String data = "{\"id\":\"rec_prefill\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
+        try (PreparedStatement ps = db.prepareStatement("SELECT append_event(?, ?, 'reservations.created',"
+                + " 'rec_prefill', 'reservations', now(), ?::jsonb, NULL)")) {
+            for (int i = 0; i < count; i++) {
+                ps.setLong(1, streams.get(i % TENANTS));
+                ps.setObject(2, Ids.newUuid());
+                ps.setString(3, data);
+                ps.execute();
+                if (i % 1000 == 999) {
+                    db.commit();
                 }
-                db.commit();
             }
+            db.commit();
         }
     }
 
