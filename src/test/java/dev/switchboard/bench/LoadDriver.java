@@ -3,10 +3,7 @@ package dev.switchboard.bench;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 
 /**
@@ -74,36 +71,21 @@ final class LoadDriver {
     }
 
     Measurement fixedRate(int perSecond, Request request) throws InterruptedException {
-        long period = 1_000_000_000L / perSecond;
         long start = System.nanoTime();
         long from = start + warmup.toNanos();
         long to = from + window.toNanos();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Latencies latencies = new Latencies();
-        Thread scheduler = Thread.ofPlatform().name("fixed-rate").start(() -> {
-            try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (long i = 0; failure.get() == null; i++) {
-                    long due = start + i * period;
-                    if (due >= to) {
-                        break;
-                    }
-                    sleepUntil(due);
-                    senders.execute(() -> {
-                        try {
-                            request.send();
-                            long answered = System.nanoTime();
-                            if (due >= from) {
-                                synchronized (latencies) {
-                                    latencies.add(answered - due);
-                                }
-                            }
-                        } catch (Throwable e) {
-                            failure.compareAndSet(null, e);
+        Thread scheduler = Thread.ofPlatform().name("fixed-rate").start(() -> OpenLoop.run(perSecond, start, to, failure,
+                due -> () -> {
+                    request.send();
+                    long answered = System.nanoTime();
+                    if (due >= from) {
+                        synchronized (latencies) {
+                            latencies.add(answered - due);
                         }
-                    });
-                }
-            } // close() waits for the requests still in flight
-        });
+                    }
+                }));
         CpuMeter.Usage usage = sampleWindow(from, to);
         scheduler.join(Duration.ofSeconds(60));
         throwIfFailed(failure);
@@ -116,17 +98,12 @@ final class LoadDriver {
     }
 
     private CpuMeter.Usage sampleWindow(long from, long to) {
-        sleepUntil(from);
+        OpenLoop.sleepUntil(from);
         CpuMeter.Sample a = cpu.sample();
-        sleepUntil(to);
+        OpenLoop.sleepUntil(to);
         return CpuMeter.between(a, cpu.sample());
     }
 
-    private static void sleepUntil(long nanoTime) {
-        for (long left = nanoTime - System.nanoTime(); left > 0; left = nanoTime - System.nanoTime()) {
-            LockSupport.parkNanos(left);
-        }
-    }
 
     private static void throwIfFailed(AtomicReference<Throwable> failure) {
         Throwable e = failure.get();

@@ -372,32 +372,20 @@ public final class WebhookBenchmark {
 
         /** Writes from {@code start} until {@code end} (System.nanoTime()); {@code beforeEach} gets each write's due time. */
         void run(int rate, long start, long end, LongConsumer beforeEach) {
-            long period = 1_000_000_000L / rate;
-            try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (long i = 0; failure.get() == null; i++) {
-                    long due = start + i * period;
-                    if (due >= end) {
-                        break;
-                    }
-                    sleepUntil(due);
-                    beforeEach.accept(due);
-                    String token = tokens.get(next.getAndIncrement() % TENANTS);
-                    senders.execute(() -> write(token));
-                }
-            }
+            OpenLoop.run(rate, start, end, failure, due -> {
+                beforeEach.accept(due);
+                String token = tokens.get(next.getAndIncrement() % TENANTS);
+                return () -> write(token);
+            });
         }
 
-        private void write(String token) {
-            try {
-                int status = http.send("POST", "/api/v1/collections/reservations/records", token,
-                        BenchFixture.CREATE_BODY).getStatus();
-                if (status == 503) {
-                    refused.incrementAndGet();
-                } else if (status != 201) {
-                    throw new IllegalStateException("a write answered " + status);
-                }
-            } catch (Throwable e) {
-                failure.compareAndSet(null, e);
+        private void write(String token) throws Exception {
+            int status = http.send("POST", "/api/v1/collections/reservations/records", token, BenchFixture.CREATE_BODY)
+                    .getStatus();
+            if (status == 503) {
+                refused.incrementAndGet();
+            } else if (status != 201) {
+                throw new IllegalStateException("a write answered " + status);
             }
         }
 
@@ -428,12 +416,6 @@ public final class WebhookBenchmark {
             return new WebhookResult.Sample(minute, heap / (1024 * 1024), (int) threads);
         } catch (Exception e) {
             throw new IllegalStateException("could not sample the server's heap", e);
-        }
-    }
-
-    private static void sleepUntil(long nanoTime) {
-        for (long left = nanoTime - System.nanoTime(); left > 0; left = nanoTime - System.nanoTime()) {
-            java.util.concurrent.locks.LockSupport.parkNanos(left);
         }
     }
 }
