@@ -22,6 +22,8 @@ public final class ReliabilityReport {
     private static final Path JSON = Path.of("docs", "reliability.json");
     private static final Path MARKDOWN = Path.of("docs", "reliability.md");
 
+    private static final String HOSTILE_PARTNER = "Hostile partner";
+
     private ReliabilityReport() {}
 
     /** Records a scenario's figures (name → value, in the order given) and what they show. */
@@ -35,6 +37,26 @@ public final class ReliabilityReport {
             Files.createDirectories(JSON.getParent());
             Files.writeString(JSON, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n");
             Files.writeString(MARKDOWN, render(all));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Records one attack's result as a row of the "Hostile partner" table, keeping the rows other
+     * scenarios recorded: each attack is run by the scenario it belongs to.
+     */
+    public static synchronized void hostilePartner(String attack, String result) {
+        try {
+            ObjectNode all = Files.exists(JSON) ? (ObjectNode) Json.read(Files.readString(JSON)) : Json.MAPPER.createObjectNode();
+            Map<String, Object> rows = new LinkedHashMap<>();
+            JsonNode previous = all.path(HOSTILE_PARTNER).path("figures");
+            previous.properties().forEach(row -> rows.put(row.getKey(), row.getValue().asText()));
+            rows.put(attack, result);
+            record(HOSTILE_PARTNER, """
+                    What a careless or hostile partner (an access token, a client key, or a page in a visitor's \
+                    browser) can try, and what Switchboard does. Each row is recorded by the scenario that \
+                    runs the attack against a real server.""", rows);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
