@@ -42,16 +42,21 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
 
     private final WebSockets owner;
     private final Authenticator auth;
+    private final CookieOrigins cookieOrigins;
     private final String examplePage;
 
     WebSocketRoutes(WebSockets owner, Authenticator auth) {
         this.owner = owner;
         this.auth = auth;
+        this.cookieOrigins = new CookieOrigins(owner.settings().allowedOrigins());
         this.examplePage = resource("/examples/websocket.html");
     }
 
     /** What the checks found, carried from the HTTP request to the socket. */
     private record Upgrade(SocketAccess access, Long after) {}
+
+    /** An access token and whether it came from the cookie (which a browser sends for any site's page). */
+    private record Token(String value, boolean fromCookie) {}
 
     @Override
     public void register(RoutesConfig routes) {
@@ -120,8 +125,11 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
     }
 
     private Upgrade check(Context ctx) throws InterruptedException {
-        String token = token(ctx);
-        if (!(auth.principal(token, ctx) instanceof Authenticator.Access access)) {
+        Token token = token(ctx);
+        if (token.fromCookie()) {
+            cookieOrigins.require(ctx); // before the token is looked at: another site's page learns nothing of it
+        }
+        if (!(auth.principal(token.value(), ctx) instanceof Authenticator.Access access)) {
             throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
                     + " (sb_access_…)");
         }
@@ -182,22 +190,26 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         response.flushBuffer();
     }
 
-    /** The token from the Authorization header, the AccessToken cookie, or the access_token parameter (browsers). */
-    private static String token(Context ctx) {
+    /**
+     * The token from the Authorization header, the access_token parameter, or the AccessToken cookie
+     * (browsers). The cookie comes last: a token the client chose to send wins over the one its browser
+     * attaches by itself.
+     */
+    private static Token token(Context ctx) {
         String header = ctx.header("Authorization");
         if (header != null && !header.isBlank()) {
             if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
                 throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
             }
-            return header.substring(7).trim();
-        }
-        String cookie = ctx.cookie("AccessToken");
-        if (cookie != null && !cookie.isBlank()) {
-            return cookie.trim();
+            return new Token(header.substring(7).trim(), false);
         }
         String query = ctx.queryParam("access_token");
         if (query != null && !query.isBlank()) {
-            return query.trim();
+            return new Token(query.trim(), false);
+        }
+        String cookie = ctx.cookie("AccessToken");
+        if (cookie != null && !cookie.isBlank()) {
+            return new Token(cookie.trim(), true);
         }
         throw Problem.unauthorized("missing access token: send 'Authorization: Bearer <token>', a cookie"
                 + " AccessToken=<token>, or ?access_token=<token>");

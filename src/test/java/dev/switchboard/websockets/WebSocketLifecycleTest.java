@@ -88,7 +88,7 @@ class WebSocketLifecycleTest {
                 assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
                 // The healthy client stays open past Jetty's idle timeout too (1.2 s here): the pings keep it busy.
                 Duration idle = WebSocketRoutes.idleTimeout(new WebSocketSettings(Duration.ofMillis(200),
-                        Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000));
+                        Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000, List.of()));
                 Awaitility.await().during(idle.multipliedBy(2)).atMost(idle.multipliedBy(3)).until(() -> !healthy.isClosed());
             }
         }
