@@ -52,8 +52,12 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         this.examplePage = resource("/examples/websocket.html");
     }
 
-    /** What the checks found, carried from the HTTP request to the socket. */
-    private record Upgrade(SocketAccess access, Long after) {}
+    /**
+     * What the checks found, carried from the HTTP request to the socket; {@code accessChanges} is
+     * {@link Sockets#accessChanges()} before the token was looked up, so the socket is checked again if
+     * its access may have changed before it was registered.
+     */
+    private record Upgrade(SocketAccess access, Long after, long accessChanges) {}
 
     /** An access token and whether it came from the cookie (which a browser sends for any site's page). */
     private record Token(String value, boolean fromCookie) {}
@@ -112,7 +116,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         }
         // No permessage-deflate: events are small, and a compressor per socket costs far more memory than it saves.
         response.setExtensions(List.of());
-        return new ClientSession(owner, upgrade.access(), upgrade.after());
+        return new ClientSession(owner, upgrade.access(), upgrade.after(), upgrade.accessChanges());
     }
 
     /** Upgrades skip the HTTP before-handlers that give every request its id. */
@@ -129,6 +133,8 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         if (token.fromCookie()) {
             cookieOrigins.require(ctx); // before the token is looked at: another site's page learns nothing of it
         }
+        // Read before the lookup: a change committed after this count is re-checked once the socket is registered.
+        long accessChanges = owner.sockets().accessChanges();
         if (!(auth.principal(token.value(), ctx) instanceof Authenticator.Access access)) {
             throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
                     + " (sb_access_…)");
@@ -150,7 +156,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
             throw new Problem(429, "too_many_sockets", "connection '" + socketAccess.connectionId() + "' already has "
                     + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", null);
         }
-        return new Upgrade(socketAccess, after);
+        return new Upgrade(socketAccess, after, accessChanges);
     }
 
     /**
