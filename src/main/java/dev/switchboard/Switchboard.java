@@ -52,6 +52,7 @@ public final class Switchboard implements AutoCloseable {
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     private HttpApi http;
     private Database database;
+    private WebSockets websockets;
 
     public Switchboard(Config config) {
         this(config, InstantSource.system(), Switchboard::printAdminKey);
@@ -98,7 +99,7 @@ public final class Switchboard implements AutoCloseable {
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
                     config.failedAuthLimit(), clock);
             wakeups.addControlListener(auth::onControl);
-            WebSockets websockets = new WebSockets(config.websockets(), auth, eventLog, connections, meters);
+            websockets = new WebSockets(config.websockets(), auth, eventLog, connections, meters);
             wakeups.addListener(websockets.wakeupListener());
             wakeups.addControlListener(websockets.controlListener());
             wakeups.addControlListener(message -> {
@@ -151,6 +152,10 @@ public final class Switchboard implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    public WebSockets websockets() {
+        return websockets;
     }
 
     private static void printAdminKey(String key) {

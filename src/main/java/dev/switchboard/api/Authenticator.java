@@ -18,6 +18,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Turns the bearer token of a request into who is calling. Lookups are by the token's SHA-256, and
@@ -48,6 +50,14 @@ public final class Authenticator {
     private final FailedAuthLimiter failedAuth;
     private final Cache<String, Principal> cache = Caffeine.newBuilder().maximumSize(100_000)
             .expireAfterWrite(CACHE_TTL).build();
+    /**
+     * Counts control messages that drop cached principals; a lookup that read the database before one
+     * and would cache after it (when the drop already ran) does not cache what it read, which may be
+     * the access of a connection disabled meanwhile. Written under the write lock; lookups cache under
+     * the read lock, so each caches either before a drop (and is dropped) or sees the new count.
+     */
+    private volatile long invalidations;
+    private final ReadWriteLock caching = new ReentrantReadWriteLock();
 
     public Authenticator(byte[] adminKeyHash, IntegrationStore integrations, ConnectionStore connections,
                          TenantStore tenants, SlidingWindowRateLimiter rateLimiter, FailedAuthLimit failedAuthLimit,
@@ -112,6 +122,7 @@ public final class Authenticator {
     }
 
     private Principal load(String token, byte[] hash, String key) {
+        long invalidationsSeen = invalidations;
         Optional<? extends Principal> found = Optional.empty();
         if (token.startsWith(Tokens.ACCESS_TOKEN_PREFIX)) {
             found = connections.findGrant(hash).map(g -> new Access(g, key));
@@ -119,7 +130,14 @@ public final class Authenticator {
             found = integrations.findByClientKeyHash(hash).map(Client::new);
         }
         Principal principal = found.orElseThrow(() -> Problem.unauthorized("unknown or revoked token"));
-        cache.put(key, principal);
+        caching.readLock().lock();
+        try {
+            if (invalidations == invalidationsSeen) {
+                cache.put(key, principal);
+            }
+        } finally {
+            caching.readLock().unlock();
+        }
         return principal;
     }
 
@@ -173,6 +191,14 @@ public final class Authenticator {
 
     /** Handles a control message: forget whatever it names (or everything after a resync). */
     public void onControl(String message) {
+        if (message.startsWith("connection:") || message.startsWith("integration:") || message.equals("resync")) {
+            caching.writeLock().lock();
+            try {
+                invalidations++;
+            } finally {
+                caching.writeLock().unlock();
+            }
+        }
         if (message.startsWith("connection:")) {
             long pk = Long.parseLong(message.substring("connection:".length()));
             cache.asMap().values().removeIf(p -> p instanceof Access a && a.grant().connection().pk() == pk);

@@ -62,6 +62,7 @@ public final class ConfigLoader {
         SETTINGS.put("websockets.queueSize", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE");
         SETTINGS.put("websockets.maxMessageSize", "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE");
         SETTINGS.put("websockets.maxSocketsPerConnection", "SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION");
+        SETTINGS.put("websockets.allowedOrigins", "SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS");
     }
 
     private ConfigLoader() {}
@@ -218,7 +219,8 @@ public final class ConfigLoader {
         int maxSockets = r.get("websockets.maxSocketsPerConnection", Integer::parseInt);
         r.check("websockets.maxSocketsPerConnection", maxSockets >= 1 && maxSockets <= 1_000_000,
                 "must be between 1 and 1000000");
-        return new WebSocketSettings(pingInterval, pingTimeout, queue, (int) maxMessage, maxSockets);
+        List<WebOrigin> origins = r.get("websockets.allowedOrigins", ConfigLoader::parseOrigins);
+        return new WebSocketSettings(pingInterval, pingTimeout, queue, (int) maxMessage, maxSockets, origins);
     }
 
     private static boolean between(Duration d, Duration min, Duration max) {
@@ -236,6 +238,11 @@ public final class ConfigLoader {
     /** Comma-separated address ranges ({@code 10.1.0.0/16,fd00::/8}); empty means none. */
     static List<Cidr> parseCidrs(String text) {
         return parseList(text, Cidr::parse);
+    }
+
+    /** Comma-separated origins ({@code https://app.example.com,https://admin.example.com:8443}); empty means none. */
+    static List<WebOrigin> parseOrigins(String text) {
+        return parseList(text, WebOrigin::parse);
     }
 
     /** Comma-separated durations ({@code 1m,5m}); empty means none. */

@@ -30,19 +30,27 @@ final class AccessWatch implements Consumer<String> {
 
     @Override
     public void accept(String message) {
+        if (!message.startsWith("connection:") && !message.startsWith("integration:") && !message.equals("resync")) {
+            return;
+        }
+        // Before listing: a socket that registers after the listing sees this and is checked again (Sockets.add).
+        sockets.accessChanging();
         List<ClientSession> affected;
         if (message.startsWith("connection:")) {
             affected = sockets.forConnection(Long.parseLong(message.substring("connection:".length())));
         } else if (message.startsWith("integration:")) {
             affected = sockets.forIntegration(Long.parseLong(message.substring("integration:".length())));
-        } else if (message.equals("resync")) {
-            affected = sockets.all();
         } else {
-            return;
+            affected = sockets.all(); // resync: changes may have been missed while the listener was away
         }
         if (!affected.isEmpty()) {
             Thread.ofVirtual().name("ws-access-check").start(() -> recheck(affected));
         }
+    }
+
+    /** Checks one socket again: its upgrade looked the token up before a change that did not list it. */
+    void recheck(ClientSession session) {
+        recheck(List.of(session));
     }
 
     void recheck(List<ClientSession> affected) {

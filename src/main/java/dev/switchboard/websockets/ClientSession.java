@@ -34,6 +34,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final WebSockets owner;
     private final SocketAccess access;
     private final Long after;
+    private final long accessChangesSeen;
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicBoolean closing = new AtomicBoolean();
     private volatile EventFilter filter;
@@ -55,10 +56,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private long windowStart = System.nanoTime();
     private int messagesInWindow;
 
-    ClientSession(WebSockets owner, SocketAccess access, Long after) {
+    ClientSession(WebSockets owner, SocketAccess access, Long after, long accessChangesSeen) {
         this.owner = owner;
         this.access = access;
         this.after = after;
+        this.accessChangesSeen = accessChangesSeen;
         this.filter = access.filter();
     }
 
@@ -79,7 +81,9 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         this.socket = session;
         forgetUpgradeAttributes(session);
         this.outbox = new Outbox(((WebSocketSession) session).getCoreSession(), owner.settings().queueBytes());
-        switch (owner.sockets().add(this)) {
+        owner.beforeRegistering();
+        Sockets.Added added = owner.sockets().add(this, accessChangesSeen);
+        switch (added) {
             case SERVER_CLOSING -> {
                 close(CloseCode.SERVER_RESTARTING);
                 return;
@@ -88,9 +92,10 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 close(CloseCode.TOO_MANY_SOCKETS);
                 return;
             }
-            case YES -> { }
+            case YES, RECHECK -> { }
         }
-        Thread.ofVirtual().name("ws-start").start(this::start);
+        boolean recheck = added == Sockets.Added.RECHECK;
+        Thread.ofVirtual().name("ws-start").start(() -> start(recheck));
     }
 
     /**
@@ -107,9 +112,19 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    /** Joins the stream's feed, replays from {@code after} when asked, then goes live. */
-    private void start() {
+    /**
+     * Joins the stream's feed, replays from {@code after} when asked, then goes live. First, when
+     * access changed between the upgrade's token lookup and the registration, the token is checked
+     * again: the change's own re-check may have listed the sockets before this one was among them.
+     */
+    private void start(boolean recheck) {
         try {
+            if (recheck) {
+                owner.accessWatch().recheck(this);
+                if (closing.get()) {
+                    return;
+                }
+            }
             long start = owner.hub().subscribe(this);
             if (closing.get()) {
                 owner.hub().unsubscribe(this); // it ended while joining: ended() may have run before subscribe

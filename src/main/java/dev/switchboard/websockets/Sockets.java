@@ -10,6 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +30,13 @@ final class Sockets implements AutoCloseable {
     private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("ws-heartbeat").daemon().factory());
     private volatile boolean closed;
+    /**
+     * Counts access changes ({@link AccessWatch}); written under the write lock, while registrations
+     * hold the read lock. So a registration either comes before a change, and the change's listing of
+     * sockets finds it, or after, and it sees the new count and is checked again.
+     */
+    private volatile long accessChanges;
+    private final ReadWriteLock registration = new ReentrantReadWriteLock();
 
     Sockets(WebSocketSettings settings) {
         this.settings = settings;
@@ -39,29 +48,63 @@ final class Sockets implements AutoCloseable {
     }
 
     /** What {@link #add} did with a socket that just opened. */
-    enum Added { YES, SERVER_CLOSING, CONNECTION_FULL }
+    enum Added {
+        YES,
+        /** Registered, but access changed since its upgrade looked the token up: check it again. */
+        RECHECK,
+        SERVER_CLOSING,
+        CONNECTION_FULL
+    }
+
+    /** The count of access changes so far; an upgrade reads it before it looks its token up. */
+    long accessChanges() {
+        return accessChanges;
+    }
+
+    /**
+     * Called by {@link AccessWatch} when a connection, an integration or everything may have changed,
+     * before it lists the sockets concerned: sockets registered from now on see the change in
+     * {@link #add} and are checked again, so none falls between the listing and its registration.
+     */
+    void accessChanging() {
+        registration.writeLock().lock();
+        try {
+            accessChanges++;
+        } finally {
+            registration.writeLock().unlock();
+        }
+    }
 
     /**
      * Registers an opened socket, unless the server is closing or its connection already holds
      * websockets.maxSocketsPerConnection sockets. The upgrade checks the count first and answers 429;
      * this check is the atomic one, for upgrades of one connection that passed that check together.
+     * {@code accessChangesSeen} is {@link #accessChanges()} from before the upgrade looked its token up.
      */
-    Added add(ClientSession session) {
+    Added add(ClientSession session, long accessChangesSeen) {
         if (closed) {
             return Added.SERVER_CLOSING;
         }
         boolean[] full = {false};
-        byConnection.compute(session.access().connectionPk(), (k, set) -> {
-            Set<ClientSession> sessions = set == null ? ConcurrentHashMap.newKeySet() : set;
-            if (sessions.size() >= settings.maxSocketsPerConnection()) {
-                full[0] = true;
-            } else {
-                sessions.add(session);
-                all.add(session);
+        registration.readLock().lock();
+        try {
+            byConnection.compute(session.access().connectionPk(), (k, set) -> {
+                Set<ClientSession> sessions = set == null ? ConcurrentHashMap.newKeySet() : set;
+                if (sessions.size() >= settings.maxSocketsPerConnection()) {
+                    full[0] = true;
+                } else {
+                    sessions.add(session);
+                    all.add(session);
+                }
+                return sessions;
+            });
+            if (full[0]) {
+                return Added.CONNECTION_FULL;
             }
-            return sessions;
-        });
-        return full[0] ? Added.CONNECTION_FULL : Added.YES;
+            return accessChanges == accessChangesSeen ? Added.YES : Added.RECHECK;
+        } finally {
+            registration.readLock().unlock();
+        }
     }
 
     /** Forgets a socket; true the first time. */

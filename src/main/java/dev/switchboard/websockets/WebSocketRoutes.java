@@ -42,16 +42,25 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
 
     private final WebSockets owner;
     private final Authenticator auth;
+    private final CookieOrigins cookieOrigins;
     private final String examplePage;
 
     WebSocketRoutes(WebSockets owner, Authenticator auth) {
         this.owner = owner;
         this.auth = auth;
+        this.cookieOrigins = new CookieOrigins(owner.settings().allowedOrigins());
         this.examplePage = resource("/examples/websocket.html");
     }
 
-    /** What the checks found, carried from the HTTP request to the socket. */
-    private record Upgrade(SocketAccess access, Long after) {}
+    /**
+     * What the checks found, carried from the HTTP request to the socket; {@code accessChanges} is
+     * {@link Sockets#accessChanges()} before the token was looked up, so the socket is checked again if
+     * its access may have changed before it was registered.
+     */
+    private record Upgrade(SocketAccess access, Long after, long accessChanges) {}
+
+    /** An access token and whether it came from the cookie (which a browser sends for any site's page). */
+    private record Token(String value, boolean fromCookie) {}
 
     @Override
     public void register(RoutesConfig routes) {
@@ -107,7 +116,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         }
         // No permessage-deflate: events are small, and a compressor per socket costs far more memory than it saves.
         response.setExtensions(List.of());
-        return new ClientSession(owner, upgrade.access(), upgrade.after());
+        return new ClientSession(owner, upgrade.access(), upgrade.after(), upgrade.accessChanges());
     }
 
     /** Upgrades skip the HTTP before-handlers that give every request its id. */
@@ -120,8 +129,13 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
     }
 
     private Upgrade check(Context ctx) throws InterruptedException {
-        String token = token(ctx);
-        if (!(auth.principal(token, ctx) instanceof Authenticator.Access access)) {
+        Token token = token(ctx);
+        if (token.fromCookie()) {
+            cookieOrigins.require(ctx); // before the token is looked at: another site's page learns nothing of it
+        }
+        // Read before the lookup: a change committed after this count is re-checked once the socket is registered.
+        long accessChanges = owner.sockets().accessChanges();
+        if (!(auth.principal(token.value(), ctx) instanceof Authenticator.Access access)) {
             throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
                     + " (sb_access_…)");
         }
@@ -142,7 +156,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
             throw new Problem(429, "too_many_sockets", "connection '" + socketAccess.connectionId() + "' already has "
                     + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", null);
         }
-        return new Upgrade(socketAccess, after);
+        return new Upgrade(socketAccess, after, accessChanges);
     }
 
     /**
@@ -182,22 +196,26 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         response.flushBuffer();
     }
 
-    /** The token from the Authorization header, the AccessToken cookie, or the access_token parameter (browsers). */
-    private static String token(Context ctx) {
+    /**
+     * The token from the Authorization header, the access_token parameter, or the AccessToken cookie
+     * (browsers). The cookie comes last: a token the client chose to send wins over the one its browser
+     * attaches by itself.
+     */
+    private static Token token(Context ctx) {
         String header = ctx.header("Authorization");
         if (header != null && !header.isBlank()) {
             if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
                 throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
             }
-            return header.substring(7).trim();
-        }
-        String cookie = ctx.cookie("AccessToken");
-        if (cookie != null && !cookie.isBlank()) {
-            return cookie.trim();
+            return new Token(header.substring(7).trim(), false);
         }
         String query = ctx.queryParam("access_token");
         if (query != null && !query.isBlank()) {
-            return query.trim();
+            return new Token(query.trim(), false);
+        }
+        String cookie = ctx.cookie("AccessToken");
+        if (cookie != null && !cookie.isBlank()) {
+            return new Token(cookie.trim(), true);
         }
         throw Problem.unauthorized("missing access token: send 'Authorization: Bearer <token>', a cookie"
                 + " AccessToken=<token>, or ?access_token=<token>");

@@ -26,6 +26,8 @@ public final class WebSockets implements AutoCloseable {
     private final Resume resume;
     private final AccessWatch accessWatch;
     private final WebSocketRoutes routes;
+    /** Tests hold sockets here, between the upgrade's checks and their registration, to make a race certain. */
+    private volatile Runnable beforeRegistering = () -> {};
 
     public WebSockets(WebSocketSettings settings, Authenticator auth, EventLog eventLog, ConnectionStore connections,
                       MeterRegistry meters) {
@@ -62,6 +64,19 @@ public final class WebSockets implements AutoCloseable {
     public void close() {
         sockets.close();
         hub.close();
+    }
+
+    AccessWatch accessWatch() {
+        return accessWatch;
+    }
+
+    void beforeRegistering() {
+        beforeRegistering.run();
+    }
+
+    /** For tests: runs {@code hook} on every socket after its upgrade was checked and before it is registered. */
+    void beforeRegistering(Runnable hook) {
+        this.beforeRegistering = hook;
     }
 
     WebSocketSettings settings() {

@@ -34,6 +34,26 @@ class ConfigLoaderTest {
         assertThat(config.websockets().pingInterval()).isEqualTo(Duration.ofSeconds(25));
         assertThat(config.websockets().queueBytes()).isEqualTo(1024 * 1024);
         assertThat(config.websockets().maxMessageBytes()).isEqualTo(64 * 1024);
+        assertThat(config.websockets().allowedOrigins()).isEmpty();
+    }
+
+    @Test
+    void allowedOriginsAreOriginsWrittenAsAListAndAnythingElseFailsNamingTheSetting() throws IOException {
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS",
+                "https://App.Example.com, http://localhost:3000,https://example.com:443")).websockets().allowedOrigins())
+                .extracting(WebOrigin::toString)
+                .containsExactly("https://app.example.com", "http://localhost:3000", "https://example.com");
+        Path file = dir.resolve("switchboard.yaml");
+        Files.writeString(file, "websockets:\n  allowedOrigins: [https://app.example.com, 'http://[::1]:8080']\n");
+        assertThat(ConfigLoader.load(Optional.of(file), Map.of()).websockets().allowedOrigins())
+                .containsExactly(new WebOrigin("https", "app.example.com", 443), new WebOrigin("http", "[::1]", 8080));
+        for (String bad : java.util.List.of("app.example.com", "https://app.example.com/", "https://app.example.com/path",
+                "https://*.example.com", "ftp://example.com", "https://user@example.com", "https://example.com:0",
+                "https://example.com?x=1", "null", "https://")) {
+            assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS", bad)))
+                    .as(bad).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS (websockets.allowedOrigins): '" + bad + "'");
+        }
     }
 
     @Test

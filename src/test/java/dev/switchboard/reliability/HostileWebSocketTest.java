@@ -7,17 +7,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.bench.Latencies;
 import dev.switchboard.testing.ReliabilityReport;
 import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.WsClient;
+import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -132,6 +137,18 @@ class HostileWebSocketTest {
                         + " forbidden event; the well-behaved client must miss nothing, and no socket may stay open.",
                         figures);
 
+                List<Outcome> crossSite = outcomes.stream()
+                        .filter(o -> o.c().group().equals(WebSocketAttacks.CROSS_SITE)).toList();
+                long crossSiteRefused = crossSite.stream().filter(o -> o.outcome().equals("http:403")).count();
+                long ownPageOpened = crossSite.stream().filter(o -> o.c().expected().contains("upgraded")
+                        && o.outcome().equals("upgraded")).count();
+                long ownPage = crossSite.stream().filter(o -> o.c().expected().contains("upgraded")).count();
+                ReliabilityReport.hostilePartner("A page on another site, a sibling host or port, or plain http opens"
+                        + " /api/v1/ws?after=0 in a visitor's browser, which sends the AccessToken cookie",
+                        crossSiteRefused + " of " + (crossSite.size() - ownPage) + " upgrades from other origins (or"
+                        + " none) refused with 403 origin_not_allowed before the upgrade; the server's own page opened "
+                        + ownPageOpened + " of " + ownPage);
+
                 unexpected.forEach(o -> System.out.println("UNEXPECTED [" + o.c().group() + "] " + o.c().name()
                         + ": " + o.outcome() + " (expected " + o.c().expected() + ")"));
                 leaks.stream().limit(10).forEach(e -> System.out.println("LEAK " + e));
@@ -144,6 +161,76 @@ class HostileWebSocketTest {
                 assertThat(calmClient.disorder()).as("events the well-behaved client missed or got out of order").isZero();
                 assertThat(calmClient.notReady()).as("/health/ready answers other than 200").isZero();
             }
+        }
+    }
+
+    /**
+     * A partner keeps opening sockets while its connection is disabled: upgrades that passed their
+     * checks just before the disable register just after it. Once every upgrade has ended, none of the
+     * connection's sockets may be open: each either was refused (401) or was closed with 4001.
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void upgradesRacingTheDisableOfTheirConnectionLeaveNoSocketOpen() throws Exception {
+        try (TestServer server = TestServer.start(Map.of(
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000",
+                "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "1000000"))) {
+            String tenant = server.createTenant("racing");
+            JsonNode integration = server.createIntegration("racer", List.of("*"), List.of("*"), List.of("*"));
+            JsonNode connection = server.connect(integration.get("id").asText(), tenant);
+            String token = connection.get("accessToken").asText();
+            List<WsClient> opened = new CopyOnWriteArrayList<>();
+            AtomicInteger refused = new AtomicInteger();
+            AtomicInteger otherFailures = new AtomicInteger();
+            AtomicBoolean stop = new AtomicBoolean();
+            int clients = 16;
+            ExecutorService upgraders = Executors.newFixedThreadPool(clients);
+            for (int i = 0; i < clients; i++) {
+                upgraders.submit(() -> {
+                    while (!stop.get() && opened.size() < 600) {
+                        try {
+                            opened.add(WsClient.connect(server, token, "?after=0"));
+                        } catch (CompletionException e) {
+                            if (e.getCause() instanceof WebSocketHandshakeException h && h.getResponse().statusCode() == 401) {
+                                refused.incrementAndGet();
+                            } else {
+                                otherFailures.incrementAndGet();
+                            }
+                        }
+                    }
+                });
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> opened.size() >= 100);
+            int openedBefore = opened.size();
+            server.admin.post("/api/v1/connections/" + connection.get("id").asText() + "/disable", "").expect(200);
+            // Keep upgrading until the refusals show the disable reached every upgrade that starts now.
+            await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() >= 50);
+            stop.set(true);
+            upgraders.shutdown();
+            assertThat(upgraders.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+
+            Map<Integer, Integer> closes = new TreeMap<>();
+            for (WsClient ws : opened) {
+                try {
+                    closes.merge(ws.awaitClose(), 1, Integer::sum);
+                } catch (CompletionException e) {
+                    closes.merge(0, 1, Integer::sum); // still open after 20 s
+                }
+                ws.close();
+            }
+            long leftOpen = opened.stream().filter(ws -> !ws.isClosed()).count();
+            double gauge = server.metric("switchboard_websockets_connections");
+            ReliabilityReport.hostilePartner("Sockets keep being opened while their connection is disabled (" + clients
+                    + " clients upgrading at once; upgrades that passed their checks just before the disable register"
+                    + " just after it)", opened.size() + " sockets opened (" + (opened.size() - openedBefore)
+                    + " after the disable was asked for), closes by code " + closes + ", " + refused.get()
+                    + " upgrades refused with 401 afterwards; sockets of the connection left open: " + leftOpen
+                    + " (open-socket gauge " + (long) gauge + ")");
+            assertThat(otherFailures.get()).as("upgrades that failed other than with 401").isZero();
+            assertThat(closes.keySet()).as("close codes of the connection's sockets")
+                    .containsOnly(4001);
+            assertThat(leftOpen).isZero();
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.metric("switchboard_websockets_connections") == 0);
         }
     }
 

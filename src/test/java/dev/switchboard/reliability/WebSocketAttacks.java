@@ -40,6 +40,10 @@ final class WebSocketAttacks {
     static final int MAX_MESSAGE = 64 * 1024;
     /** Client messages a socket may send in the README's window before it is closed with 4102. */
     static final int MESSAGES_PER_WINDOW = 100;
+    /** Pages of other origins opening a socket with the visitor's AccessToken cookie (cross-site WebSocket hijacking). */
+    static final String CROSS_SITE = "cross-site upgrade with the visitor's cookie";
+    /** The server's own origin for the raw upgrades, whose Host is 127.0.0.1 (port 80 as far as the origin goes). */
+    private static final String OWN_ORIGIN = "Origin: http://127.0.0.1";
 
     /** The attacker: its token, tokens that must be refused, and the other tenant whose position it tries. */
     record Attacker(TestServer server, String token, List<Refused> refusedTokens, LongSupplier otherTenantsHead,
@@ -73,6 +77,7 @@ final class WebSocketAttacks {
         attacks.floods();
         attacks.silentClients();
         attacks.upgrades();
+        attacks.crossSiteUpgrades();
         return List.copyOf(attacks.cases);
     }
 
@@ -343,7 +348,7 @@ final class WebSocketAttacks {
         for (Refused refused : attacker.refusedTokens()) {
             upgrade(refused.what(), "http:" + refused.status(), "GET", PATH, ok, "Authorization: Bearer " + refused.token());
             upgrade(refused.what() + " in the cookie", "http:" + refused.status(), "GET", PATH, ok,
-                    "Cookie: AccessToken=" + refused.token());
+                    "Cookie: AccessToken=" + refused.token(), OWN_ORIGIN);
         }
         upgrade("another tenant named in Switchboard-Tenant, replaying from 0", "upgraded", "GET", PATH + "?after=0", ok,
                 auth, "Switchboard-Tenant: " + attacker.otherTenant());
@@ -358,6 +363,33 @@ final class WebSocketAttacks {
         for (String one : List.of("%EF%BC%91", "%D9%A1")) {
             upgrade("after=" + one, "upgraded", "GET", PATH + "?after=" + one, ok, auth);
         }
+    }
+
+    /**
+     * A page on another site, a sibling host, another port or plain http opens the socket in a visitor's
+     * browser, which attaches the AccessToken cookie: each must be refused before the upgrade (403), and
+     * the server's own page must still get its socket.
+     */
+    private void crossSiteUpgrades() {
+        List<String> ok = RawWebSocket.upgradeHeaders();
+        String cookie = "Cookie: AccessToken=" + attacker.token();
+        for (String origin : List.of("https://evil.example", "http://evil.example", "http://127.0.0.1:8081",
+                "https://127.0.0.1", "http://127.0.0.1.evil.example", "http://localhost", "null", "file://",
+                "chrome-extension://abcdefghijklmnop", "http://127.0.0.1/", "http://127.0.0.1@evil.example",
+                "HTTP://EVIL.EXAMPLE", "http://" + "a".repeat(5_000) + ".example")) {
+            add(CROSS_SITE, "Origin '" + HostileRequests.abbreviate(origin) + "', replaying from 0", List.of("http:403"),
+                    () -> upgradeOutcome("GET", PATH + "?after=0", ok, List.of(cookie, "Origin: " + origin)));
+        }
+        add(CROSS_SITE, "no Origin, replaying from 0", List.of("http:403"),
+                () -> upgradeOutcome("GET", PATH + "?after=0", ok, List.of(cookie)));
+        add(CROSS_SITE, "two Origin headers, the first the server's own", List.of("http:403", "http:400"),
+                () -> upgradeOutcome("GET", PATH + "?after=0", ok, List.of(cookie, "Origin: https://evil.example",
+                        OWN_ORIGIN)));
+        add(CROSS_SITE, "X-Forwarded-Proto: https from a plain-http page", List.of("http:403"),
+                () -> upgradeOutcome("GET", PATH + "?after=0", ok, List.of(cookie, OWN_ORIGIN,
+                        "X-Forwarded-Proto: https")));
+        add(CROSS_SITE, "the server's own page", List.of("upgraded"),
+                () -> upgradeOutcome("GET", PATH + "?after=0", ok, List.of(cookie, OWN_ORIGIN)));
     }
 
     private void message(String group, String text, String expected) {

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.HeadlessChromium;
 import dev.switchboard.testing.TestServer;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -33,5 +36,58 @@ class ExamplePageTest {
             assertThat(shown.getFirst()).contains("#1 device.command door-7").contains("unlock");
             assertThat(browser.evaluate("document.getElementById('position').textContent").asText()).isEqualTo("1");
         }
+    }
+
+    /**
+     * The visitor's browser holds the AccessToken cookie for the server's host. A page of another origin on
+     * the same host (another port: the same site, so the browser sends the cookie) tries to read the log.
+     */
+    @Test
+    void aPageOfAnotherOriginCannotOpenASocketWithTheVisitorsCookieWhileTheServersOwnPageCan() throws Exception {
+        HttpServer otherOrigin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        otherOrigin.createContext("/", exchange -> {
+            byte[] page = "<!doctype html><title>another origin</title>".getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+            exchange.sendResponseHeaders(200, page.length);
+            exchange.getResponseBody().write(page);
+            exchange.close();
+        });
+        otherOrigin.start();
+        try (TestServer server = TestServer.start(); HeadlessChromium browser = new HeadlessChromium()) {
+            server.createTenant("visitor");
+            String token = server.partnerToken("visitor");
+            server.adminFor("visitor").post("/api/v1/events", Map.of("type", "device.command", "subject", "secret"))
+                    .expect(201);
+            String socketUrl = server.baseUrl().replace("http://", "ws://") + "/api/v1/ws?after=0";
+            String connect = "window.result = 'pending'; { const ws = new WebSocket('" + socketUrl + "');"
+                    + " ws.onmessage = e => { if (e.data.includes('\"events\"')) window.result = 'read: ' + e.data; };"
+                    + " ws.onclose = e => { if (window.result === 'pending') window.result = 'closed ' + e.code; }; }"
+                    + " 'started'";
+
+            String own = server.baseUrl() + "/examples/websocket.html";
+            open(browser, own);
+            browser.evaluate("document.cookie = 'AccessToken=" + token + "; path=/'");
+            browser.evaluate(connect);
+            assertThat(result(browser)).startsWith("read: ").contains("secret");
+
+            String other = "http://127.0.0.1:" + otherOrigin.getAddress().getPort() + "/";
+            open(browser, other);
+            browser.evaluate(connect);
+            assertThat(result(browser)).isEqualTo("closed 1006"); // the upgrade was refused: nothing was read
+        } finally {
+            otherOrigin.stop(0);
+        }
+    }
+
+    private static void open(HeadlessChromium browser, String url) {
+        browser.open(url);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() ->
+                browser.evaluate("location.href + ' ' + document.readyState").asText().equals(url + " complete"));
+    }
+
+    private static String result(HeadlessChromium browser) {
+        Awaitility.await().atMost(Duration.ofSeconds(20))
+                .until(() -> !browser.evaluate("String(window.result)").asText().equals("pending"));
+        return browser.evaluate("String(window.result)").asText();
     }
 }

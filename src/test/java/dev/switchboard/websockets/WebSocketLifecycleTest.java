@@ -13,9 +13,11 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -57,6 +59,53 @@ class WebSocketLifecycleTest {
     }
 
     @Test
+    void socketsWhoseUpgradePassedJustBeforeTheirConnectionWasDisabledAreClosedOnceTheyRegister() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            server.createTenant("race");
+            String[] conn = connection(server, "race", "racing");
+            WebSockets websockets = server.switchboard().websockets();
+            int racing = 8;
+            CountDownLatch held = new CountDownLatch(racing);
+            CountDownLatch release = new CountDownLatch(1);
+            ExecutorService clients = Executors.newFixedThreadPool(racing);
+            try (WsClient witness = WsClient.connect(server, conn[1], null)) {
+                witness.await("live");
+                // Every upgrade below has had its token checked and waits just before its socket is registered.
+                websockets.beforeRegistering(() -> {
+                    held.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                List<Future<WsClient>> upgrades = new ArrayList<>();
+                for (int i = 0; i < racing; i++) {
+                    upgrades.add(clients.submit(() -> WsClient.connect(server, conn[1], null)));
+                }
+                assertThat(held.await(20, TimeUnit.SECONDS)).as("every upgrade passed its checks").isTrue();
+                server.admin.post("/api/v1/connections/" + conn[0] + "/disable", "").expect(200);
+                // The witness is closed by the re-check that listed the connection's sockets: that listing is
+                // over, and it could not contain the held ones, which are registered only now.
+                assertThat(witness.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+                websockets.beforeRegistering(() -> {});
+                release.countDown();
+                for (Future<WsClient> upgrade : upgrades) {
+                    try (WsClient ws = upgrade.get(20, TimeUnit.SECONDS)) {
+                        assertThat(ws.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+                        assertThat(ws.events()).isEmpty();
+                    }
+                }
+                Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> server.metric("switchboard_websockets_connections") == 0);
+            } finally {
+                release.countDown();
+                clients.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void closingTheServerClosesSocketsWithTheReconnectCode() {
         TestServer server = TestServer.start();
         try {
@@ -88,7 +137,7 @@ class WebSocketLifecycleTest {
                 assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
                 // The healthy client stays open past Jetty's idle timeout too (1.2 s here): the pings keep it busy.
                 Duration idle = WebSocketRoutes.idleTimeout(new WebSocketSettings(Duration.ofMillis(200),
-                        Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000));
+                        Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000, List.of()));
                 Awaitility.await().during(idle.multipliedBy(2)).atMost(idle.multipliedBy(3)).until(() -> !healthy.isClosed());
             }
         }

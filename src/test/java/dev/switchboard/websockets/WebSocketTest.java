@@ -62,7 +62,9 @@ class WebSocketTest {
     void theTokenCanComeFromTheCookieOrTheQueryForBrowsers() {
         Api app = tenant("ws-token-places");
         String token = server.partnerToken("ws-token-places");
-        try (WsClient byCookie = WsClient.connect(server, Map.of("Cookie", "AccessToken=" + token), null);
+        // A browser sends the page's origin with the cookie; this one is the server's own.
+        try (WsClient byCookie = WsClient.connect(server, Map.of("Cookie", "AccessToken=" + token,
+                "Origin", server.baseUrl()), null);
              WsClient byQuery = WsClient.connect(server, Map.of(), "?access_token=" + token)) {
             byCookie.await("live");
             byQuery.await("live");
