@@ -76,6 +76,8 @@ public final class EventRoutes implements HttpApi.RouteGroup {
             try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
                 // Read again after registering: an append between the first read and now still wakes us.
                 page = read(stream, page.next(), limit, filter);
+                // An empty page's next is the head that read saw: every event up to it is one this reader may
+                // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
                 while (page.events().isEmpty()) {
                     Duration left = Duration.between(clock.instant(), deadline);
                     if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
