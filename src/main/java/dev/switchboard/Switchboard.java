@@ -125,7 +125,7 @@ public final class Switchboard implements AutoCloseable {
                     new OperationsRoutes(database, meters),
                     new AdminRoutes(auth, tenants, integrations, connections, collections),
                     new RecordRoutes(auth, collections, records),
-                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock),
+                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),
                     new WebhookRoutes(auth, integrations, tenants, endpoints, webhooks.messages(), config.webhooks(), clock),
                     websockets.routes()));
             closeables.push(http);

@@ -12,6 +12,8 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -34,15 +36,21 @@ public final class EventRoutes implements HttpApi.RouteGroup {
     private final CollectionStore collections;
     private final Duration maxWait;
     private final InstantSource clock;
+    private final Counter reads;
 
     public EventRoutes(Authenticator auth, EventLog log, StreamWaiters waiters, CollectionStore collections, Duration maxWait,
-                InstantSource clock) {
+                InstantSource clock, MeterRegistry meters) {
         this.auth = auth;
         this.log = log;
         this.waiters = waiters;
         this.collections = collections;
         this.maxWait = maxWait;
         this.clock = clock;
+        // Each feed request reads once, a long poll once more after registering and once per wake-up: far more
+        // reads than requests means waiters re-read without new events.
+        this.reads = Counter.builder("switchboard.events.feed.reads")
+                .description("Reads of the log for GET /api/v1/events, including a long poll's re-reads")
+                .register(meters);
     }
 
     @Override
@@ -62,18 +70,20 @@ public final class EventRoutes implements HttpApi.RouteGroup {
         Duration wait = waitParam(ctx);
         long stream = access.tenant().streamPk();
 
-        EventLog.Page page = log.read(stream, after, limit, filter);
+        EventLog.Page page = read(stream, after, limit, filter);
         if (page.events().isEmpty() && !wait.isZero()) {
             Instant deadline = clock.instant().plus(wait);
             try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
                 // Read again after registering: an append between the first read and now still wakes us.
-                page = log.read(stream, page.next(), limit, filter);
+                page = read(stream, page.next(), limit, filter);
+                // An empty page's next is the head that read saw: every event up to it is one this reader may
+                // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
                 while (page.events().isEmpty()) {
                     Duration left = Duration.between(clock.instant(), deadline);
                     if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
                         break;
                     }
-                    page = log.read(stream, page.next(), limit, filter);
+                    page = read(stream, page.next(), limit, filter);
                 }
             }
         }
@@ -81,6 +91,11 @@ public final class EventRoutes implements HttpApi.RouteGroup {
         json.put("events", page.events());
         json.put("next", page.next());
         ctx.json(json);
+    }
+
+    private EventLog.Page read(long stream, Long after, int limit, EventFilter filter) {
+        reads.increment();
+        return log.read(stream, after, limit, filter);
     }
 
     private void publish(Context ctx) {

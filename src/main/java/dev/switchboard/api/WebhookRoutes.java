@@ -259,8 +259,11 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
             if (allowed.stream().noneMatch(a -> EventTypes.overlap(a, pattern))) {
                 throw Problem.invalidField("eventTypes[" + i + "]", kind == WebhookEndpoint.Kind.lifecycle
                         ? "'" + pattern + "' is not a lifecycle event pattern (connection.*, connection.created, …)"
-                        : "'" + pattern + "' matches none of the event types integration '" + integration.id()
-                                + "' may receive " + integration.eventTypes());
+                        : integration.eventTypes().isEmpty()
+                                ? "integration '" + integration.id() + "' may receive no event types (its eventTypes"
+                                        + " are empty); the operator grants them on the integration"
+                                : "'" + pattern + "' matches none of the event types integration '" + integration.id()
+                                        + "' may receive " + integration.eventTypes());
             }
         }
         return List.copyOf(new LinkedHashSet<>(types));

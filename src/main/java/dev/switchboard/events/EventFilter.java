@@ -4,9 +4,11 @@ import java.util.List;
 
 /**
  * Which events of a stream a reader may see and asked for: the event-type patterns its integration may
- * receive, the collections it may read ({@code null}: all), and the patterns the reader asked for
- * (empty: everything allowed). An event passes when it matches both pattern lists and, if a record
- * produced it, its collection is readable.
+ * receive (empty: none, so an integration created without event types, or revoked to {@code []},
+ * receives nothing), the collections it may read ({@code null}: all), and the patterns the reader asked
+ * for (empty: everything allowed). An event passes when it matches both pattern lists and, if a record
+ * produced it, its collection is readable. {@link #accepts} (WebSocket fan-out) and {@link EventLog}'s
+ * SQL (feed, webhooks, WebSocket replay) must agree on every case.
  */
 public record EventFilter(List<String> allowed, List<String> readableCollections, List<String> requested) {
     public static final EventFilter ALL = new EventFilter(List.of("*"), null, List.of());

@@ -90,8 +90,15 @@ public final class EventLog {
         params.add(streamPk);
         StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
         params.add(after);
-        likeAny(where, params, filter.allowed());
-        likeAny(where, params, filter.requested());
+        if (filter.allowed().isEmpty()) {
+            // No event types granted means none, as in EventFilter.accepts; the page still ends at the head.
+            where.append(" AND false");
+        } else {
+            likeAny(where, params, filter.allowed());
+        }
+        if (!filter.requested().isEmpty()) { // empty: the reader did not narrow what it may receive
+            likeAny(where, params, filter.requested());
+        }
         if (filter.readableCollections() != null) {
             where.append(" AND (collection IS NULL OR collection = ANY(?))");
             params.add(filter.readableCollections());
@@ -164,8 +171,9 @@ public final class EventLog {
         }
     }
 
+    /** Keeps the types matching one of {@code patterns} (not empty). */
     private static void likeAny(StringBuilder where, List<Object> params, List<String> patterns) {
-        if (patterns.isEmpty() || patterns.contains("*")) {
+        if (patterns.contains("*")) {
             return;
         }
         where.append(" AND type LIKE ANY(?)");

@@ -8,21 +8,30 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Long-poll support: a reader registers before it reads, then waits until the stream has an event
  * past the position it read up to. Registering first means a commit that lands between the read and
- * the wait still wakes it.
+ * the wait still wakes it. A reader may wait several times (its read found only events it may not
+ * see): each wait returns only for a commit after the position it names, never for one an earlier
+ * wait was woken by.
  */
 public final class StreamWaiters implements EventWakeups.Listener {
     private final Map<Long, Set<Waiter>> waiters = new ConcurrentHashMap<>();
 
     /** One reader's wait on one stream; close it when done. */
     public final class Waiter implements AutoCloseable {
+        /** One call of {@link #await}: the position it waits past, and what completes it. */
+        private record Wait(long position, CompletableFuture<Void> woken) {}
+
         private final long streamPk;
-        private final CompletableFuture<Void> woken = new CompletableFuture<>();
-        private final java.util.concurrent.atomic.AtomicLong latestSeen = new java.util.concurrent.atomic.AtomicLong(-1);
-        private volatile long position = Long.MAX_VALUE;
+        /** The newest seq announced since registering: a commit announced before a wait began still counts. */
+        private final AtomicLong latestSeen = new AtomicLong(-1);
+        /** Everything may have moved (wake-ups were lost): the next wait returns at once. */
+        private final AtomicBoolean resynced = new AtomicBoolean();
+        private volatile Wait current = new Wait(Long.MAX_VALUE, new CompletableFuture<>());
 
         private Waiter(long streamPk) {
             this.streamPk = streamPk;
@@ -30,13 +39,17 @@ public final class StreamWaiters implements EventWakeups.Listener {
 
         /** Waits until an event after {@code position} commits, or the timeout passes; true if woken. */
         public boolean await(long position, Duration timeout) throws InterruptedException {
-            this.position = position;
-            // A commit may have been announced between register() and now: position was not yet known.
-            if (latestSeen.get() > position) {
+            // A new future for every wait: one completed by an earlier wake-up would end every later wait at once,
+            // and a reader whose reads find nothing it may see would re-read the log until its deadline.
+            Wait wait = new Wait(position, new CompletableFuture<>());
+            current = wait;
+            // wake() records the seq before it looks at current, and this looks at the seq after setting current:
+            // a commit racing with this line is seen by one of the two.
+            if (latestSeen.get() > position || resynced.getAndSet(false)) {
                 return true;
             }
             try {
-                woken.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                wait.woken().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 return true;
             } catch (TimeoutException e) {
                 return false;
@@ -47,9 +60,15 @@ public final class StreamWaiters implements EventWakeups.Listener {
 
         private void wake(long seq) {
             latestSeen.accumulateAndGet(seq, Math::max);
-            if (seq > position) {
-                woken.complete(null);
+            Wait wait = current;
+            if (seq > wait.position()) {
+                wait.woken().complete(null);
             }
+        }
+
+        private void resync() {
+            resynced.set(true);
+            current.woken().complete(null);
         }
 
         @Override
@@ -77,6 +96,6 @@ public final class StreamWaiters implements EventWakeups.Listener {
 
     @Override
     public void resync() {
-        waiters.values().forEach(set -> set.forEach(w -> w.woken.complete(null)));
+        waiters.values().forEach(set -> set.forEach(Waiter::resync));
     }
 }

@@ -1,6 +1,7 @@
 package dev.switchboard.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
@@ -99,6 +100,64 @@ class EventFeedTest {
         assertThat(page.get("events")).hasSize(1);
         // Woken by the commit, not by the 20 s timeout.
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+    }
+
+    /** A partner that may receive reservations events only, as in the README's quick start. */
+    private static Api reservationsPartner(String tenantId) {
+        JsonNode integration = server.createIntegration("reservations-" + tenantId, List.of("reservations"), List.of(),
+                List.of("reservations.*"));
+        return server.api(server.connect(integration.get("id").asText(), tenantId).get("accessToken").asText());
+    }
+
+    private static double feedReads() {
+        return server.metric("switchboard_events_feed_reads_total");
+    }
+
+    /** Waits until a long poll started after {@code before} reads has read twice: once, then again after registering its wait. */
+    private static void awaitWaiting(double before) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(() -> feedReads() - before >= 2);
+    }
+
+    @Test
+    void aFilteredLongPollSleepsThroughEventsItMayNotSeeUntilItsDeadline() throws Exception {
+        Api app = tenant("feed-invisible");
+        Api partner = reservationsPartner("feed-invisible");
+        for (int i = 0; i < 100; i++) {
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i)).expect(201);
+        }
+        double before = feedReads();
+        long started = System.nanoTime();
+        CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=3"));
+        awaitWaiting(before);
+        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-100")).expect(201); // wakes it
+
+        JsonNode page = poll.get(20, TimeUnit.SECONDS).expect(200).json();
+        assertThat(page.get("events")).isEmpty();
+        assertThat(page.get("next").asLong()).as("past every event it may not see").isEqualTo(101);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(2900));
+        // Before waiting, after registering, and once for the wake-up; the rest of the wait is asleep.
+        assertThat(feedReads() - before).isLessThanOrEqualTo(4);
+    }
+
+    @Test
+    void aFilteredLongPollReadsOncePerWakeUpAndReturnsTheFirstEventItMaySee() throws Exception {
+        Api app = tenant("feed-invisible-live");
+        Api partner = reservationsPartner("feed-invisible-live");
+        double before = feedReads();
+        CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
+        awaitWaiting(before);
+        for (int i = 0; i < 100; i++) {
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i)).expect(201);
+        }
+        String record = app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201)
+                .json().get("id").asText();
+
+        JsonNode page = poll.get(20, TimeUnit.SECONDS).expect(200).json();
+        assertThat(page.get("events")).extracting(e -> e.get("subject").asText()).containsExactly(record);
+        assertThat(page.get("events").get(0).get("seq").asLong()).isEqualTo(101);
+        assertThat(page.get("next").asLong()).isEqualTo(101);
+        // At most one read per commit that woke it (101), plus the two before it slept.
+        assertThat(feedReads() - before).isLessThanOrEqualTo(103);
     }
 
     @Test
