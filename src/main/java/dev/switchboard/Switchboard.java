@@ -5,6 +5,7 @@ import dev.switchboard.api.Authenticator;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
+import dev.switchboard.api.Readiness;
 import dev.switchboard.api.RecordRoutes;
 import dev.switchboard.api.SlidingWindowRateLimiter;
 import dev.switchboard.api.WebhookRoutes;
@@ -50,7 +51,12 @@ public final class Switchboard implements AutoCloseable {
     private final InstantSource clock;
     private final Consumer<String> adminKeyAnnouncer;
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+    /** How long a readiness answer is reused: probes may call as often as they like, the database sees one check a second. */
+    private static final java.time.Duration READINESS_CACHE = java.time.Duration.ofSeconds(1);
+    /** The management routes take no bodies. */
+    private static final long MANAGEMENT_MAX_BODY = 1024;
     private HttpApi http;
+    private HttpApi management;
     private Database database;
     private WebSockets websockets;
 
@@ -121,8 +127,11 @@ public final class Switchboard implements AutoCloseable {
             closeables.push(retention);
             retention.start();
 
+            Readiness readiness = new Readiness(database::ready, clock, READINESS_CACHE);
+            boolean managementPort = config.managementPort().isPresent();
             http = new HttpApi(config.host(), config.port(), config.maxBodyBytes(), meters, List.of(
-                    new OperationsRoutes(database, meters),
+                    new OperationsRoutes(readiness, meters,
+                            managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL),
                     new AdminRoutes(auth, tenants, integrations, connections, collections),
                     new RecordRoutes(auth, collections, records),
                     new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),
@@ -130,11 +139,18 @@ public final class Switchboard implements AutoCloseable {
                     websockets.routes()));
             closeables.push(http);
             http.start();
+            if (managementPort) {
+                management = new HttpApi(config.host(), config.managementPort().get(), MANAGEMENT_MAX_BODY, meters,
+                        List.of(new OperationsRoutes(readiness, meters, OperationsRoutes.Scope.MANAGEMENT)));
+                closeables.push(management);
+                management.start();
+            }
             // Closed before the HTTP server, so sockets get the "server restarting" code rather than Jetty's.
             closeables.push(websockets);
             websockets.start();
-            log.info("Switchboard is ready on http://{}:{} ({}), started in {} ms", config.host(), http.port(),
-                    database.description(), (System.nanoTime() - started) / 1_000_000);
+            log.info("Switchboard is ready on http://{}:{} ({}{}), started in {} ms", config.host(), http.port(),
+                    database.description(), management == null ? "" : "; metrics and health checks on port " + management.port(),
+                    (System.nanoTime() - started) / 1_000_000);
             return this;
         } catch (RuntimeException e) {
             close();
@@ -144,6 +160,11 @@ public final class Switchboard implements AutoCloseable {
 
     public int port() {
         return http.port();
+    }
+
+    /** The management server's port, when one is configured. */
+    public java.util.OptionalInt managementPort() {
+        return management == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(management.port());
     }
 
     public List<String> routes() {

@@ -2,7 +2,6 @@ package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.switchboard.store.Database;
 import dev.switchboard.support.Json;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -11,15 +10,31 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
 
-/** Health checks, Prometheus metrics and the OpenAPI document: no token needed. */
+/**
+ * Health checks, Prometheus metrics and the OpenAPI document: no token needed. With a management port,
+ * the public server answers the health checks and the OpenAPI document, and the management server the
+ * health checks and the metrics: metrics name tenants' routes, pools and queues, and are for operators.
+ */
 public final class OperationsRoutes implements HttpApi.RouteGroup {
-    private final Database database;
+    /** Which of the operations routes a server answers. */
+    public enum Scope {
+        /** No management port: everything on the one server. */
+        ALL,
+        /** The public server when a management port is set: no metrics. */
+        PUBLIC,
+        /** The management server: health checks and metrics. */
+        MANAGEMENT
+    }
+
+    private final Readiness readiness;
     private final PrometheusMeterRegistry meters;
+    private final Scope scope;
     private final String openApiJson;
 
-    public OperationsRoutes(Database database, PrometheusMeterRegistry meters) {
-        this.database = database;
+    public OperationsRoutes(Readiness readiness, PrometheusMeterRegistry meters, Scope scope) {
+        this.readiness = readiness;
         this.meters = meters;
+        this.scope = scope;
         this.openApiJson = loadOpenApi();
     }
 
@@ -27,15 +42,19 @@ public final class OperationsRoutes implements HttpApi.RouteGroup {
     public void register(RoutesConfig routes) {
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
         routes.get("/health/ready", ctx -> {
-            if (database.ready()) {
+            if (readiness.ready()) {
                 ctx.json(Map.of("status", "ready"));
             } else {
                 ctx.status(503).json(Map.of("status", "unavailable",
                         "database", "not reachable, or its schema is not this server's"));
             }
         });
-        routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
-        routes.get("/api/v1/openapi.json", ctx -> ctx.contentType("application/json").result(openApiJson));
+        if (scope != Scope.PUBLIC) {
+            routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
+        }
+        if (scope != Scope.MANAGEMENT) {
+            routes.get("/api/v1/openapi.json", ctx -> ctx.contentType("application/json").result(openApiJson));
+        }
     }
 
     static String loadOpenApi() {

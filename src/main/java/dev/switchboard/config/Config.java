@@ -13,6 +13,7 @@ import java.util.Optional;
 public record Config(
         String host,
         int port,
+        Optional<Integer> managementPort,
         Path dataDir,
         Optional<DatabaseUrl> databaseUrl,
         int databasePoolSize,

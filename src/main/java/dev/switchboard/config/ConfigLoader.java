@@ -34,6 +34,7 @@ public final class ConfigLoader {
     static {
         SETTINGS.put("server.host", "SWITCHBOARD_HOST");
         SETTINGS.put("server.port", "SWITCHBOARD_PORT");
+        SETTINGS.put("server.managementPort", "SWITCHBOARD_MANAGEMENT_PORT");
         SETTINGS.put("server.maxBodySize", "SWITCHBOARD_MAX_BODY_SIZE");
         SETTINGS.put("dataDir", "SWITCHBOARD_DATA_DIR");
         SETTINGS.put("database.url", "SWITCHBOARD_DATABASE_URL");
@@ -143,6 +144,12 @@ public final class ConfigLoader {
         Reader r = new Reader(values);
         int port = r.get("server.port", Integer::parseInt);
         r.check("server.port", port >= 0 && port <= 65535, "must be between 0 and 65535");
+        Optional<Integer> managementPort = r.optional("server.managementPort")
+                .map(p -> r.parse("server.managementPort", p, Integer::parseInt));
+        managementPort.ifPresent(p -> {
+            r.check("server.managementPort", p >= 0 && p <= 65535, "must be between 0 and 65535, or empty for none");
+            r.check("server.managementPort", p == 0 || p != port, "must differ from server.port");
+        });
         int poolSize = r.get("database.poolSize", Integer::parseInt);
         r.check("database.poolSize", poolSize >= 2 && poolSize <= 500, "must be between 2 and 500");
         long maxBody = r.get("server.maxBodySize", ConfigLoader::parseSize);
@@ -177,7 +184,7 @@ public final class ConfigLoader {
         for (int i = 0; i < collectionNodes.size(); i++) {
             collections.add(collection(collectionNodes.get(i), "collections[" + i + "]"));
         }
-        return new Config(host, port, Path.of(dataDir).toAbsolutePath().normalize(), databaseUrl, poolSize, adminKey,
+        return new Config(host, port, managementPort, Path.of(dataDir).toAbsolutePath().normalize(), databaseUrl, poolSize, adminKey,
                 secretKey, maxBody, requests, window, new FailedAuthLimit(authFailures, authFailuresWindow), retention,
                 maxWait, logFormat, collections, webhooks(r), websockets(r));
     }

@@ -1,14 +1,18 @@
 package dev.switchboard.config;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
 
 /**
  * An external PostgreSQL, given either as a JDBC URL ({@code jdbc:postgresql://host/db?user=…}) or as
- * the libpq URI operators usually have ({@code postgresql://user:password@host:5432/db}).
+ * the libpq URI operators usually have ({@code postgresql://user:password@host:5432/db}). Its
+ * {@link #toString} and its errors never show the password, wherever in the URL it was given.
  */
 public record DatabaseUrl(String jdbcUrl, String user, String password) {
+    private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)([?&;]password=)[^&;#]*");
 
     public static DatabaseUrl parse(String text) {
         String value = text.trim();
@@ -21,9 +25,10 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         }
         URI uri;
         try {
-            uri = URI.create(value);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("not a valid URI: " + e.getMessage());
+            uri = new URI(value);
+        } catch (URISyntaxException e) {
+            // The exception's own message repeats the whole URL, password included.
+            throw new IllegalArgumentException("not a valid URI (" + e.getReason() + " at character " + e.getIndex() + ")");
         }
         if (uri.getHost() == null) {
             throw new IllegalArgumentException("the URL names no host");
@@ -41,8 +46,9 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + port + path + query, user, password);
     }
 
+    /** The URL as it may be logged: a password given as a parameter ({@code ?password=}) is masked. */
     @Override
     public String toString() {
-        return jdbcUrl; // never the password
+        return PASSWORD_PARAMETER.matcher(jdbcUrl).replaceAll("$1***");
     }
 }

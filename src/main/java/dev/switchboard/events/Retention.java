@@ -4,9 +4,12 @@ import com.github.f4b6a3.uuid.UuidCreator;
 import dev.switchboard.store.Jdbc;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -19,13 +22,29 @@ import org.slf4j.LoggerFactory;
  * Deletes events older than the retention period (and the webhook messages that carried them), and
  * idempotency keys older than a day, in small batches: each batch is its own short transaction, so pruning never holds locks or a snapshot long
  * enough to stall writers or vacuum. One node at a time prunes (an advisory lock per batch).
- * Event ids are UUIDv7, so "older than" is a range of the id index and needs no index of its own.
+ *
+ * <p>Events are deleted by {@code seq}, stream by stream, never by id: an event's id is made before its
+ * writer takes the stream's counter, so under concurrent writers id order is not {@code seq} order, and
+ * deleting by id could remove {@code seq} N+1 while N stays. A reader that checks only the oldest
+ * retained {@code seq} would then pass over N+1 without a 410. Each stream is cut at its oldest event
+ * still within the retention: everything below that {@code seq} goes, so what remains is always a
+ * contiguous suffix of the stream. An event whose id is a few milliseconds older than the cut may stay a
+ * minute longer; no event within the retention is ever deleted. The cut is found by reading the stream
+ * from its start in the primary key's order ({@code stream_pk, seq}), which is also what the deletes use.
  */
 public final class Retention implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Retention.class);
     private static final long ADVISORY_LOCK = 0x5357_5245_5445_4e01L;
     static final int BATCH = 5_000;
     static final Duration IDEMPOTENCY_KEY_LIFETIME = Duration.ofHours(24);
+    /**
+     * One batch of one stream: the cut is the first of the stream's oldest {@code BATCH} events (in
+     * {@code seq} order) that is within the retention, or just past them all when none is; everything
+     * below it goes.
+     */
+    static final String PRUNE_STREAM = "WITH head AS (SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq LIMIT ?),"
+            + " cut AS (SELECT coalesce(min(seq) FILTER (WHERE id >= ?), max(seq) + 1) AS seq FROM head)"
+            + " DELETE FROM events WHERE stream_pk = ? AND seq < (SELECT seq FROM cut)";
 
     private final DataSource dataSource;
     private final Duration retention;
@@ -59,12 +78,19 @@ public final class Retention implements AutoCloseable {
         Instant cutoff = clock.instant().minus(retention);
         // The smallest UUIDv7 of the cutoff millisecond: every older event or message id sorts below it.
         UUID bound = UuidCreator.getTimeOrderedEpochMin(cutoff);
-        long events = inBatches("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)",
-                bound);
+        long events = 0;
+        for (long stream : streamsWithExpiredEvents(bound)) {
+            long deleted = inBatches(PRUNE_STREAM, bound, stream);
+            if (deleted < 0) {
+                break; // another node is pruning
+            }
+            events += deleted;
+        }
         pruned.increment(events);
         // Webhook messages (with their attempts) go with the events they carried; pending ones are still in use.
         long messages = inBatches("DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages"
-                + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)", bound);
+                + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)", bound, null);
+        messages = Math.max(0, messages);
         Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "DELETE FROM idempotency_keys WHERE created_at < ?",
                 clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME)));
         if (events > 0 || messages > 0) {
@@ -73,16 +99,35 @@ public final class Retention implements AutoCloseable {
         return events;
     }
 
-    /** Runs a bounded DELETE until it deletes less than a batch; each batch is its own short transaction. */
-    private long inBatches(String delete, UUID bound) {
+    /**
+     * The streams whose oldest event is past the retention: one probe of the primary key per stream.
+     * Empty when another node holds the lock (it is pruning).
+     */
+    private List<Long> streamsWithExpiredEvents(UUID bound) {
+        return Jdbc.inTransaction(dataSource, c -> locked(c)
+                ? Jdbc.query(c, "SELECT pk FROM streams s WHERE (SELECT id FROM events e WHERE e.stream_pk = s.pk"
+                        + " ORDER BY e.seq LIMIT 1) < ? ORDER BY pk", rs -> rs.getLong(1), bound)
+                : List.of());
+    }
+
+    private static boolean locked(Connection c) throws SQLException {
+        return Jdbc.one(c, "SELECT pg_try_advisory_xact_lock(?)", rs -> rs.getBoolean(1), ADVISORY_LOCK).orElse(false);
+    }
+
+    /**
+     * Runs a bounded DELETE until it deletes less than a batch; each batch is its own short transaction.
+     * Returns -1 when another node holds the lock before anything was deleted.
+     */
+    private long inBatches(String delete, UUID bound, Long stream) {
         long total = 0;
         while (true) {
-            int deleted = Jdbc.inTransaction(dataSource, c -> {
-                boolean mine = Jdbc.one(c, "SELECT pg_try_advisory_xact_lock(?)", rs -> rs.getBoolean(1), ADVISORY_LOCK)
-                        .orElse(false);
-                return mine ? Jdbc.update(c, delete, bound, BATCH) : -1;
-            });
-            if (deleted <= 0) {
+            int deleted = Jdbc.inTransaction(dataSource, c -> !locked(c) ? -1 : stream == null
+                    ? Jdbc.update(c, delete, bound, BATCH)
+                    : Jdbc.update(c, delete, stream, BATCH, bound, stream));
+            if (deleted < 0) {
+                return total == 0 ? -1 : total;
+            }
+            if (deleted == 0) {
                 return total;
             }
             total += deleted;

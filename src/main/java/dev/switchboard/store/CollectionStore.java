@@ -6,6 +6,7 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.resource.AllowSchemaLoader;
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.support.Json;
@@ -31,7 +32,25 @@ public final class CollectionStore {
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,62}");
     private static final Pattern FIELD = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_-]{0,63}");
     private static final int MAX_EVENT_FIELDS = 32;
-    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+    /**
+     * The meta-schemas the schema library carries in its jar. A {@code $schema} naming any other is
+     * refused: the library would fetch it over HTTP, from wherever whoever creates collections chose.
+     */
+    static final Set<String> BUILT_IN_META_SCHEMAS = Set.of(
+            "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
+            "http://json-schema.org/draft-07/schema", "http://json-schema.org/draft-06/schema",
+            "http://json-schema.org/draft-04/schema");
+    /** Where the library finds those meta-schemas (and their vocabularies) once it has mapped their URIs. */
+    private static final Pattern BUILT_IN_RESOURCE = Pattern.compile(
+            "classpath:draft(-0[467]/schema|/20(19-09|20-12)/(schema|meta/[a-z-]+))");
+    /**
+     * Loads nothing from outside the jar: the library tries its own loaders (including one that opens any
+     * URL) after ours, so ours refuses everything but the built-in meta-schemas, whatever a schema's
+     * {@code $schema}, {@code $id} or references lead it to look up, now or when a record is validated.
+     */
+    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
+            factory -> factory.schemaLoaders(loaders -> loaders.add(
+                    new AllowSchemaLoader(iri -> BUILT_IN_RESOURCE.matcher(iri.toString()).matches()))));
     private static final JsonSchema META_SCHEMA = SCHEMAS.getSchema(
             SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
 
@@ -149,13 +168,22 @@ public final class CollectionStore {
         }
     }
 
-    /** A schema may only refer within itself: resolving a remote $ref would make the server fetch URLs. */
+    /**
+     * A schema may only refer within itself, and name only a built-in meta-schema: resolving anything
+     * else would make the server fetch URLs. (The factory refuses to load them too; this names the field.)
+     */
     private static void rejectRemoteReferences(JsonNode node, String path) {
         if (node.isObject()) {
             node.fields().forEachRemaining(f -> {
                 boolean reference = f.getKey().equals("$ref") || f.getKey().equals("$dynamicRef");
                 if (reference && f.getValue().isTextual() && !f.getValue().textValue().startsWith("#")) {
                     throw Problem.invalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
+                }
+                if (f.getKey().equals("$schema") && f.getValue().isTextual()
+                        && !BUILT_IN_META_SCHEMAS.contains(f.getValue().textValue().replaceFirst("#$", ""))) {
+                    throw Problem.invalidField(path + ".$schema", "must name a built-in meta-schema ("
+                            + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
+                            + "); the server loads no meta-schema from elsewhere");
                 }
                 rejectRemoteReferences(f.getValue(), path + "." + f.getKey());
             });
@@ -166,9 +194,16 @@ public final class CollectionStore {
         }
     }
 
+    /**
+     * Compiles a schema and resolves its references now: the library otherwise resolves them on the first
+     * record it validates, so a reference it cannot resolve (one made relative to a remote {@code $id})
+     * would fail every write instead of the collection's creation.
+     */
     private static JsonSchema compile(JsonNode schema) {
         try {
-            return SCHEMAS.getSchema(schema);
+            JsonSchema compiled = SCHEMAS.getSchema(schema);
+            compiled.initializeValidators();
+            return compiled;
         } catch (RuntimeException e) {
             throw Problem.invalidField("schema", "cannot be compiled: " + e.getMessage());
         }
@@ -177,9 +212,24 @@ public final class CollectionStore {
     private static Collection map(ResultSet rs) throws SQLException {
         String schemaText = rs.getString("schema");
         JsonNode schema = schemaText == null ? null : Json.read(schemaText);
-        return new Collection(rs.getInt("pk"), rs.getString("name"), schema, Jdbc.strings(rs, "event_fields"),
+        String name = rs.getString("name");
+        return new Collection(rs.getInt("pk"), name, schema, Jdbc.strings(rs, "event_fields"),
                 rs.getString("source"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
-                schema == null ? null : compile(schema));
+                schema == null ? null : compileStored(name, schema));
+    }
+
+    /**
+     * A stored schema that no longer compiles (one created before remote meta-schemas were refused) must
+     * neither stop the server nor let records through unchecked: its collection refuses every record.
+     */
+    private static JsonSchema compileStored(String collection, JsonNode schema) {
+        try {
+            return compile(schema);
+        } catch (Problem e) {
+            log.error("Collection '{}' has a schema this server cannot use ({}); every record written to it is refused"
+                    + " until it is replaced", collection, e.getMessage());
+            return SCHEMAS.getSchema(com.fasterxml.jackson.databind.node.BooleanNode.FALSE);
+        }
     }
 
 }

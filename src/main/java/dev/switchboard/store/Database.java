@@ -23,17 +23,21 @@ import org.slf4j.LoggerFactory;
  */
 public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
+    /** Connections the readiness check may hold (its own pool's size). */
+    public static final int HEALTH_CONNECTIONS = 1;
 
     private final HikariDataSource pool;
     private final HikariDataSource delivery;
+    private final HikariDataSource health;
     private final DatabaseUrl url;
     private final Optional<EmbeddedDatabase> embedded;
     private final String latestMigration;
 
-    private Database(HikariDataSource pool, HikariDataSource delivery, DatabaseUrl url, Optional<EmbeddedDatabase> embedded,
-                     String latestMigration) {
+    private Database(HikariDataSource pool, HikariDataSource delivery, HikariDataSource health, DatabaseUrl url,
+                     Optional<EmbeddedDatabase> embedded, String latestMigration) {
         this.pool = pool;
         this.delivery = delivery;
+        this.health = health;
         this.url = url;
         this.embedded = embedded;
         this.latestMigration = latestMigration;
@@ -52,7 +56,7 @@ public final class Database implements AutoCloseable {
             log.info("Database {} is at schema version {}", url, latest);
             HikariDataSource delivery = pool("switchboard-delivery", url, Math.max(4, config.databasePoolSize() / 2),
                     meters, "SET synchronous_commit TO off");
-            return new Database(pool, delivery, url, embedded, latest);
+            return new Database(pool, delivery, healthPool(url, meters), url, embedded, latest);
         } catch (RuntimeException e) {
             if (pool != null) {
                 pool.close();
@@ -76,6 +80,29 @@ public final class Database implements AutoCloseable {
         hikari.setConnectionInitSql(initSql);
         hikari.addDataSourceProperty("ApplicationName", name);
         hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+        hikari.addDataSourceProperty("tcpKeepAlive", "true");
+        hikari.setMetricRegistry(meters);
+        return new HikariDataSource(hikari);
+    }
+
+    /**
+     * The readiness check's own pool: one connection, opened when first needed, waited for at most 2 s. However
+     * many checks arrive, they hold one connection, never the API's, so a busy API pool does not make the
+     * node look down and an outage is reported within seconds.
+     */
+    private static HikariDataSource healthPool(DatabaseUrl url, MeterRegistry meters) {
+        HikariConfig hikari = new HikariConfig();
+        hikari.setPoolName("switchboard-health");
+        hikari.setJdbcUrl(url.jdbcUrl());
+        if (url.user() != null) hikari.setUsername(url.user());
+        if (url.password() != null) hikari.setPassword(url.password());
+        hikari.setMaximumPoolSize(HEALTH_CONNECTIONS);
+        hikari.setMinimumIdle(0);
+        hikari.setConnectionTimeout(2_000);
+        hikari.setValidationTimeout(1_000);
+        hikari.setInitializationFailTimeout(-1); // the start has checked the database already
+        hikari.addDataSourceProperty("ApplicationName", "switchboard-health");
+        hikari.addDataSourceProperty("connectTimeout", "2");
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
         hikari.setMetricRegistry(meters);
         return new HikariDataSource(hikari);
@@ -121,12 +148,12 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * True when the database answers and carries the schema this server was built with. It uses a
-     * connection of its own, bounded to 2 s, so an outage is reported at once instead of after the
-     * pool's wait for a connection.
+     * True when the database answers and carries the schema this server was built with. It uses the
+     * health pool's one connection, waiting at most 2 s for it and 2 s for the answer, so an outage is
+     * reported within seconds and checks never open connections of their own. Callers cache the answer.
      */
     public boolean ready() {
-        try (Connection c = openOwnConnection("switchboard-health", 2);
+        try (Connection c = health.getConnection();
              var s = c.prepareStatement("SELECT version FROM flyway_schema_history "
                      + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
             s.setQueryTimeout(2);
@@ -144,6 +171,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        health.close();
         delivery.close();
         pool.close();
         embedded.ifPresent(EmbeddedDatabase::close);

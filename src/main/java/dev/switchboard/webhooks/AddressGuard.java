@@ -8,8 +8,8 @@ import java.util.Optional;
  * Decides whether a webhook may connect to an address. Refused: loopback, private, shared (CGNAT),
  * link-local (with the cloud metadata address), unspecified, multicast, broadcast, reserved and
  * documentation ranges, IPv6 unique-local and site-local, and every IPv6 form that embeds an IPv4
- * address (IPv4-compatible, NAT64, 6to4, Teredo; Java turns IPv4-mapped ones into IPv4 addresses,
- * which are judged as such). Addresses are checked after resolution, on the exact
+ * address (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64, 6to4, Teredo; Java turns most IPv4-mapped
+ * ones into IPv4 addresses, which are judged as such). Addresses are checked after resolution, on the exact
  * addresses the client will connect to, so a DNS answer that changes after a check cannot slip past.
  */
 public final class AddressGuard {
@@ -29,6 +29,9 @@ public final class AddressGuard {
         if ((a[0] & 0xfe) == 0xfc) return Optional.of("unique-local address (fc00::/7)");
         if (isZero(a, 0, 10) && (a[10] & 0xff) == 0xff && (a[11] & 0xff) == 0xff) {
             return embedded("IPv4-mapped", a, 12);
+        }
+        if (isZero(a, 0, 8) && (a[8] & 0xff) == 0xff && (a[9] & 0xff) == 0xff && isZero(a, 10, 12)) {
+            return embedded("IPv4-translated", a, 12); // ::ffff:0:a.b.c.d, RFC 2765 (::ffff:0:0:0/96)
         }
         if (isZero(a, 0, 12)) {
             return embedded("IPv4-compatible", a, 12);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
 import java.sql.DriverManager;
 import java.util.ArrayList;
@@ -166,6 +167,48 @@ class AdminApiTest {
         assertThat(server.admin.post("/api/v1/collections", Map.of("name", "things", "eventFields", List.of("id"))).status())
                 .isEqualTo(400);
         assertThat(server.admin.get("/api/v1/collections/things").status()).isEqualTo(404);
+    }
+
+    @Test
+    void aSchemaNamingAnUnknownMetaSchemaIsRefusedWithoutTheServerFetchingAnything() {
+        try (Receiver meta = new Receiver()) {
+            meta.answer(r -> Receiver.Reply.status(200).withHeader("Content-Type", "application/json")
+                    .withBody("{\"type\": \"object\"}"));
+            Api.Response named = server.admin.post("/api/v1/collections", Map.of("name", "fetched",
+                    "schema", Map.of("$schema", meta.url("/meta"), "type", "object")));
+            assertThat(named.status()).isEqualTo(400);
+            assertThat(named.json().get("error").get("details").get("field").asText()).isEqualTo("schema.$schema");
+            // An embedded resource may name its own dialect: refused the same way.
+            Api.Response nested = server.admin.post("/api/v1/collections", Map.of("name", "fetched",
+                    "schema", Map.of("$defs", Map.of("inner", Map.of("$id", meta.url("/inner"), "$schema", meta.url("/meta"))))));
+            assertThat(nested.status()).isEqualTo(400);
+            assertThat(nested.json().get("error").get("details").get("field").asText()).isEqualTo("schema.$defs.inner.$schema");
+            // A base URI on the attacker's server, and a reference that resolves against it and finds nothing here.
+            Api.Response based = server.admin.post("/api/v1/collections", Map.of("name", "based", "schema", Map.of(
+                    "$id", meta.url("/base"), "properties", Map.of("room", Map.of("$id", meta.url("/room"),
+                            "$ref", "#/$defs/missing")))));
+            // The library would resolve it on the first record; it is resolved, and refused, at creation instead.
+            assertThat(based.status()).isEqualTo(400);
+            assertThat(based.json().get("error").get("details").get("field").asText()).isEqualTo("schema");
+            // One stored before this check existed neither stops the node nor lets records through unchecked.
+            try (var c = DriverManager.getConnection(server.database().jdbcUrl())) {
+                c.createStatement().executeUpdate("INSERT INTO collections (name, schema, source) VALUES ('legacy',"
+                        + " '{\"$schema\": \"" + meta.url("/meta") + "\"}', 'api')");
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            }
+            server.createTenant("legacy-hotel");
+            Api.Response refused = server.adminFor("legacy-hotel").post("/api/v1/collections/legacy/records",
+                    Map.of("data", Map.of()));
+            assertThat(refused.status()).isBetween(400, 499);
+            assertThat(meta.received()).as("requests the server made").isEmpty();
+        }
+        assertThat(server.admin.get("/api/v1/collections/fetched").status()).isEqualTo(404);
+        for (String builtIn : List.of("https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
+                "http://json-schema.org/draft-07/schema#")) {
+            server.admin.post("/api/v1/collections", Map.of("name", "dialect_" + builtIn.replaceAll("\\D", ""),
+                    "schema", Map.of("$schema", builtIn, "type", "object"))).expect(201);
+        }
     }
 
     @Test

@@ -132,6 +132,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theManagementPortIsOptionalAndValidatedNamingTheSetting() throws IOException {
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of()).managementPort()).isEmpty();
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "9090")).managementPort())
+                .contains(9090);
+        Path file = dir.resolve("management.yaml");
+        Files.writeString(file, "server:\n  managementPort: 9091\n");
+        assertThat(ConfigLoader.load(Optional.of(file), Map.of()).managementPort()).contains(9091);
+        assertThat(ConfigLoader.load(Optional.of(file), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "")).managementPort()).isEmpty();
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "metrics")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT (server.managementPort)").hasMessageContaining("whole number");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "70000")))
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT").hasMessageContaining("between 0 and 65535");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "8080")))
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT").hasMessageContaining("must differ from server.port");
+    }
+
+    @Test
     void unknownFileSettingsFailNamingThem() throws IOException {
         Path file = dir.resolve("switchboard.yaml");
         Files.writeString(file, "server:\n  prot: 1\n");

@@ -4,14 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
+import com.github.f4b6a3.uuid.UuidCreator;
+import dev.switchboard.store.Jdbc;
+import dev.switchboard.testing.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.sql.DataSource;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 class RetentionTest {
+    /** The server's own pruning keeps everything: these tests prune with a Retention of their own. */
+    private static final Map<String, String> NO_BACKGROUND_PRUNING = Map.of("SWITCHBOARD_EVENTS_RETENTION", "36500d");
+
     @Test
     void eventsPastRetentionAreDeletedAndOldPositionsAreReportedGone() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
@@ -74,5 +86,121 @@ class RetentionTest {
             long deleted = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
             assertThat(deleted).isEqualTo(total);
         }
+    }
+
+    /**
+     * Ids are made before the stream's counter is taken, so a stream can hold seq 3 with a newer id than
+     * seq 4. Built directly here: deleting by id would take 4 and keep 3, and a reader at position 2 would
+     * read 3, then 5, and never learn it missed 4.
+     */
+    @Test
+    void aStreamIsCutAtItsOldestEventWithinTheRetentionSoOutOfOrderIdsLeaveNoHole() {
+        Instant cut = Instant.parse("2026-03-01T00:00:00Z");
+        AtomicReference<Instant> now = new AtomicReference<>(cut.plus(Duration.ofDays(7)));
+        try (TestServer server = TestServer.start(TestDatabase.create(), NO_BACKGROUND_PRUNING, now::get)) {
+            server.createTenant("shuffled-hotel");
+            DataSource dataSource = server.switchboard().database().dataSource();
+            // seq → the id's time relative to the cut: 1, 2 and 4 are older than the retention, 3, 5 and 6 are not.
+            long[] offsetsMs = {-3_000, -2_000, 1_000, -1_000, 2_000, 3_000};
+            Jdbc.withConnection(dataSource, c -> {
+                long stream = streamPk(c, "shuffled-hotel");
+                for (int i = 0; i < offsetsMs.length; i++) {
+                    Jdbc.update(c, "INSERT INTO events (stream_pk, seq, id, type, time, data) VALUES (?, ?, ?, 'door.opened', now(), '{}')",
+                            stream, i + 1L, UuidCreator.getTimeOrderedEpochMin(cut.plusMillis(offsetsMs[i])));
+                }
+                return Jdbc.update(c, "UPDATE streams SET last_seq = ? WHERE pk = ?", (long) offsetsMs.length, stream);
+            });
+
+            long deleted = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+
+            assertThat(deleted).isEqualTo(2);
+            assertThat(seqs(dataSource, "shuffled-hotel")).as("what remains is a contiguous suffix").containsExactly(3L, 4L, 5L, 6L);
+            Api app = server.adminFor("shuffled-hotel");
+            assertThat(app.get("/api/v1/events?after=2").expect(200).json().get("events"))
+                    .extracting(e -> e.get("seq").asLong()).containsExactly(3L, 4L, 5L, 6L);
+            assertThat(app.get("/api/v1/events?after=1").errorCode()).isEqualTo("position_expired");
+        }
+    }
+
+    /**
+     * Concurrent writers make ids out of seq order on their own. The cut is put where they did: between
+     * seq N, whose id is newer, and N+1, whose id is older. Whatever is pruned, no event within the
+     * retention goes, and a reader either reads every remaining event in a row or is told it is too late.
+     */
+    @Test
+    void concurrentWritersAcrossTheCutLeaveNoHoleAReaderCouldSkip() throws Exception {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
+        try (TestServer server = TestServer.start(TestDatabase.create(), NO_BACKGROUND_PRUNING, now::get);
+             var writers = Executors.newVirtualThreadPerTaskExecutor()) {
+            server.createTenant("racing-hotel");
+            Api app = server.adminFor("racing-hotel");
+            DataSource dataSource = server.switchboard().database().dataSource();
+            long[] inversion = Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ZERO).until(() -> {
+                List<java.util.concurrent.Future<?>> batch = new ArrayList<>();
+                for (int w = 0; w < 8; w++) {
+                    batch.add(writers.submit(() -> {
+                        for (int i = 0; i < 10; i++) {
+                            app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                        }
+                    }));
+                }
+                for (var f : batch) {
+                    f.get();
+                }
+                return inversion(rows(dataSource, "racing-hotel"));
+            }, found -> found != null);
+            long n = inversion[0];
+            Instant cutoff = Instant.ofEpochMilli(inversion[1]);
+            List<long[]> before = rows(dataSource, "racing-hotel");
+            long head = before.getLast()[0];
+
+            now.set(cutoff.plus(Duration.ofDays(7)));
+            new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+
+            // Exactly the events before the stream's first one within the retention go.
+            long olderPrefix = before.stream().takeWhile(r -> r[1] < cutoff.toEpochMilli()).count();
+            List<Long> kept = seqs(dataSource, "racing-hotel");
+            long first = kept.getFirst();
+            assertThat(first).isEqualTo(olderPrefix + 1);
+            assertThat(kept).as("a contiguous suffix").hasSize((int) (head - first + 1)).last().isEqualTo(head);
+            assertThat(kept).as("seq %d (newer id) and %d (older id) stay together", n, n + 1).contains(n, n + 1);
+
+            List<Long> read = new ArrayList<>();
+            long after = first - 1;
+            while (after < head) {
+                var events = app.get("/api/v1/events?limit=1000&after=" + after).expect(200).json().get("events");
+                events.forEach(e -> read.add(e.get("seq").asLong()));
+                after = read.getLast();
+            }
+            assertThat(read).isEqualTo(kept);
+            assertThat(app.get("/api/v1/events?after=" + (first - 2)).errorCode()).isEqualTo("position_expired");
+        }
+    }
+
+    /** The first seq N whose id is in a later millisecond than N+1's, and that millisecond; null when none is. */
+    private static long[] inversion(List<long[]> rows) {
+        for (int i = 0; i + 1 < rows.size(); i++) {
+            if (rows.get(i)[1] > rows.get(i + 1)[1]) {
+                return new long[] {rows.get(i)[0], rows.get(i)[1]};
+            }
+        }
+        return null;
+    }
+
+    /** The stream's events in seq order: seq, and the millisecond of its id. */
+    private static List<long[]> rows(DataSource dataSource, String tenant) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq",
+                rs -> new long[] {rs.getLong(1), rs.getObject(2, UUID.class).getMostSignificantBits() >>> 16},
+                streamPk(c, tenant)));
+    }
+
+    private static List<Long> seqs(DataSource dataSource, String tenant) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT seq FROM events WHERE stream_pk = ? ORDER BY seq",
+                rs -> rs.getLong(1), streamPk(c, tenant)));
+    }
+
+    private static long streamPk(java.sql.Connection c, String tenant) throws java.sql.SQLException {
+        return Jdbc.one(c, "SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?",
+                rs -> rs.getLong(1), tenant).orElseThrow();
     }
 }

@@ -250,4 +250,45 @@ class HostileInputTest {
     private static long count(List<Violation> violations, String rule) {
         return violations.stream().filter(v -> v.rule().equals(rule)).count();
     }
+
+    /**
+     * Anyone who can reach the server can call the health checks, and, without a management port, read
+     * the metrics. A flood of readiness checks holds one database connection at most; with a management
+     * port the public port serves no metrics.
+     */
+    @Test
+    void aFloodOfReadinessChecksHoldsOneConnectionAndMetricsStayOffThePublicPort() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_MANAGEMENT_PORT", "0"));
+             var callers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            int calls = 1_000;
+            List<java.util.concurrent.Future<Integer>> answers = new ArrayList<>();
+            long began = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                answers.add(callers.submit(() -> server.api(null).get("/health/ready").status()));
+            }
+            Map<Integer, Integer> statuses = new TreeMap<>();
+            for (var answer : answers) {
+                statuses.merge(answer.get(), 1, Integer::sum);
+            }
+            long millis = (System.nanoTime() - began) / 1_000_000;
+            int healthConnections;
+            try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl()); var st = c.createStatement();
+                 var rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'switchboard-health'"
+                         + " AND datname = current_database()")) {
+                rs.next();
+                healthConnections = rs.getInt(1);
+            }
+            String management = "http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow();
+            int publicMetrics = server.api(null).get("/metrics").status();
+            int managementMetrics = dev.switchboard.testing.Api.of(management, null).get("/metrics").status();
+            ReliabilityReport.hostilePartner("Flood of " + calls + " concurrent GET /health/ready, and GET /metrics on the"
+                    + " public port with a management port set", "answers " + statuses + " in " + millis + " ms, database"
+                    + " connections held for health checks: " + healthConnections + "; /metrics: " + publicMetrics
+                    + " on the public port, " + managementMetrics + " on the management port");
+            assertThat(statuses).containsOnlyKeys(200);
+            assertThat(healthConnections).isLessThanOrEqualTo(1);
+            assertThat(publicMetrics).isEqualTo(404);
+            assertThat(managementMetrics).isEqualTo(200);
+        }
+    }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.FaultyReceiver;
+import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.ReliabilityReport;
 import dev.switchboard.testing.TestServer;
 import java.net.InetAddress;
@@ -38,7 +39,12 @@ class OutboundSafetyTest {
             "http://100.100.100.200/latest/meta-data/", "http://10.0.0.1/", "http://172.16.0.1/", "http://192.168.0.1/",
             "http://100.64.0.1/", "http://224.0.0.1/", "http://255.255.255.255/", "http://localhost/",
             "http://LOCALHOST./", "http://app.localhost/", "http://user@169.254.169.254/", "http://169.254.169.254#@example.com/",
-            "gopher://example.com/", "file:///etc/passwd", "http://[fe80::1%25eth0]/");
+            "gopher://example.com/", "file:///etc/passwd", "http://[fe80::1%25eth0]/",
+            "http://[::ffff:0:7f00:1]/", "http://[::ffff:0:a9fe:a9fe]/", "http://[::ffff:0:a00:1]/", "http://[64:ff9b::7f00:1]/");
+
+    /** IPv4-translated (RFC 2765, ::ffff:0:0:0/96) and NAT64 spellings, recorded as their own row. */
+    private static final List<String> TRANSLATED = BYPASSES.stream()
+            .filter(u -> u.contains("[::ffff:0:") || u.contains("[64:ff9b::")).toList();
 
     private static final Map<String, String> GUARDED = Map.of(
             "SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "127.0.0.1/32", // only the test receiver itself
@@ -107,6 +113,10 @@ class OutboundSafetyTest {
                 }
             }
             assertThat(accepted).as("bypass URLs accepted at registration").isEmpty();
+            ReliabilityReport.hostilePartner("Webhook URL naming loopback, metadata or a private address in IPv4-translated"
+                    + " (::ffff:0:a.b.c.d) or NAT64 (64:ff9b::/96) form, directly and behind a 307", TRANSLATED.size()
+                    + " URLs: " + TRANSLATED.size() + " refused at registration (400), " + TRANSLATED.size()
+                    + " refused behind a 307 (redirect_error), 0 requests made");
             figures.put("Bypass URLs tried at registration", BYPASSES.size());
             figures.put("Accepted at registration", accepted.size());
 
@@ -126,11 +136,46 @@ class OutboundSafetyTest {
                         + "), logged, nothing received");
             }
         }
+        // The redirect phase above ran before this one; the row above states both, so both must have held.
         ReliabilityReport.record("Outbound safety (SSRF)", "Every known way to make a webhook call an internal address:"
                 + " IP literals in decimal, octal, hex and short forms, 0.0.0.0, IPv6 unspecified and loopback, IPv4-mapped,"
-                + " IPv4-compatible, NAT64, 6to4 and Teredo forms, link-local with a zone, cloud metadata addresses, private"
+                + " IPv4-translated, IPv4-compatible, NAT64, 6to4 and Teredo forms, link-local with a zone, cloud metadata addresses, private"
                 + " and shared ranges, localhost names, credentials and fragments in the URL, other schemes; then the same"
                 + " targets behind a 307 from an allowed receiver, and a name that resolves to loopback only when the"
                 + " connection is made.", figures);
+    }
+
+    /**
+     * Whoever creates collections names a meta-schema, an embedded resource's meta-schema, or a base URI
+     * that a reference resolves against, all on a server of theirs: the schema library must load none of
+     * them, and the creation is refused naming the field.
+     */
+    @Test
+    void aCollectionSchemaCannotMakeTheServerFetchAUrl() {
+        try (Receiver attacker = new Receiver(); TestServer server = TestServer.start()) {
+            attacker.answer(r -> Receiver.Reply.status(200).withHeader("Content-Type", "application/json")
+                    .withBody("{\"type\": \"object\"}"));
+            List<Map<String, Object>> schemas = List.of(
+                    Map.of("$schema", attacker.url("/meta")),
+                    Map.of("$schema", attacker.url("/meta#")),
+                    Map.of("$schema", "https://json-schema.org/draft/2020-12/schema/../../../" + attacker.url("/x").substring(7)),
+                    Map.of("$defs", Map.of("inner", Map.of("$id", attacker.url("/inner"), "$schema", attacker.url("/meta")))),
+                    Map.of("$id", attacker.url("/base"), "properties", Map.of("room", Map.of("$id", attacker.url("/room"),
+                            "$ref", "#/$defs/missing"))),
+                    Map.of("$ref", attacker.url("/ref")),
+                    Map.of("properties", Map.of("a", Map.of("$dynamicRef", attacker.url("/dyn")))));
+            List<String> fields = new ArrayList<>();
+            for (int i = 0; i < schemas.size(); i++) {
+                Api.Response r = server.admin.post("/api/v1/collections", Map.of("name", "fetch_" + i, "schema", schemas.get(i)));
+                assertThat(r.status()).as(schemas.get(i).toString()).isEqualTo(400);
+                fields.add(r.json().get("error").get("details").get("field").asText());
+            }
+            assertThat(fields).allMatch(f -> f.startsWith("schema"));
+            assertThat(attacker.received()).as("requests that reached the attacker's server").isEmpty();
+            ReliabilityReport.hostilePartner("Collection schema naming an attacker's URL as $schema (also in an embedded"
+                    + " resource), as a base $id a reference resolves against, or as $ref / $dynamicRef", schemas.size()
+                    + " schemas: " + schemas.size() + " refused with 400 naming the field (" + String.join(", ",
+                    new java.util.TreeSet<>(fields)) + "), 0 requests reached the URL");
+        }
     }
 }

@@ -263,6 +263,51 @@ class SecretsTest {
     }
 
     /**
+     * Operators often give the database password in SWITCHBOARD_DATABASE_URL: in the user-info of a libpq
+     * URL, as a {@code password} parameter of it, or of a JDBC URL. A server process started each way (and
+     * one whose URL does not parse) prints nothing that contains it.
+     */
+    @Test
+    void aDatabasePasswordInTheUrlIsNeverLogged() throws Exception {
+        String jdbc = TestDatabase.create().jdbcUrl();
+        String hostAndDatabase = jdbc.substring("jdbc:postgresql://".length(), jdbc.indexOf('?'));
+        String inUserInfo = random("dbpw-userinfo-");
+        String inParameter = random("dbpw-parameter-");
+        String inJdbc = random("dbpw-jdbc-");
+        String inBadUrl = random("dbpw-bad-");
+        List<String> output = new ArrayList<>();
+        int started = 0;
+        // The test PostgreSQL trusts local connections: the servers start whatever password they are given.
+        for (String url : List.of("postgresql://postgres:" + inUserInfo + "@" + hostAndDatabase + "?password=" + inParameter,
+                jdbc + "&password=" + inJdbc)) {
+            try (ServerProcess server = ServerProcess.start(Map.of("SWITCHBOARD_DATABASE_URL", url,
+                    "SWITCHBOARD_ADMIN_KEY", random("sb_admin_")))) {
+                server.awaitReady();
+                started++;
+                output.add(server.output());
+            }
+        }
+        try (ServerProcess failing = ServerProcess.start(Map.of("SWITCHBOARD_DATABASE_URL",
+                "postgresql://postgres:" + inBadUrl + " @" + hostAndDatabase))) {
+            assertThat(failing.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            output.add(failing.output());
+        }
+        String logs = String.join("\n", output);
+        List<String> found = new ArrayList<>();
+        for (String password : List.of(inUserInfo, inParameter, inJdbc, inBadUrl)) {
+            if (logs.contains(password)) {
+                found.add(password);
+            }
+        }
+        assertThat(logs).contains("Switchboard is ready").contains("SWITCHBOARD_DATABASE_URL");
+        ReliabilityReport.hostilePartner("Database password in SWITCHBOARD_DATABASE_URL (user-info, ?password= of a libpq"
+                + " URL, &password= of a JDBC URL, a URL that does not parse), looked for in the server's output",
+                "4 passwords, " + started + " servers started and 1 refused, " + logs.lines().count()
+                        + " lines searched: found " + found.size() + " times");
+        assertThat(found).as("database passwords in the server's output").isEmpty();
+    }
+
+    /**
      * Why comparing tokens cannot leak them through timing: a presented token is hashed (SHA-256) before
      * anything compares it. Client keys and access tokens are found by their hash, in a unique index, so
      * the bytes compared are the digest's; a guess one character away from a real token has a digest

@@ -21,6 +21,23 @@ class AddressGuardTest {
         assertThat(AddressGuard.refusal(InetAddress.getByName(address))).as(address).isPresent();
     }
 
+    /**
+     * IPv4-translated (::ffff:0:a.b.c.d, RFC 2765) is a different /96 from IPv4-mapped (::ffff:a.b.c.d),
+     * and Java keeps it as an IPv6 address; NAT64 (64:ff9b::/96) too. Each is refused whatever it embeds,
+     * and so is an IPv4-mapped address that arrives as an IPv6 address (as a resolver may hand it over).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"::ffff:0:7f00:1", "::ffff:0:127.0.0.1", "::ffff:0:a9fe:a9fe", "::ffff:0:a00:1", "::ffff:0:808:808",
+            "64:ff9b::808:808", "64:ff9b::10.0.0.1", "::ffff:7f00:1", "::ffff:808:808"})
+    void refusesIpv4TranslatedMappedAndNat64FormsWhateverTheyEmbed(String text) throws UnknownHostException {
+        byte[] bytes = InetAddress.getByName(text).getAddress();
+        if (bytes.length == 4) { // Java turned an IPv4-mapped address into IPv4: build the IPv6 form a resolver may give
+            bytes = new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, bytes[0], bytes[1], bytes[2], bytes[3]};
+        }
+        InetAddress v6 = java.net.Inet6Address.getByAddress(null, bytes, -1);
+        assertThat(AddressGuard.refusal(v6)).as(text).isPresent();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111", "2a00:1450::1"})
     void allowsPublicAddresses(String address) throws UnknownHostException {
