@@ -30,10 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two nodes on one PostgreSQL; the node holding the webhook stream is frozen with SIGSTOP in the middle
- * of a request (as a long GC pause would) for longer than the lease. The other node takes the stream
- * over and re-sends the message, whose first re-send fails, so the stream waits for its retry with that
- * message current. Then the frozen node is resumed: it comes back with the outcome of its old attempt and
- * must change nothing. The stream must not stick, and every event must arrive, in order.
+ * of a request (as a long GC pause would) for longer than the lease. That request is the message's last
+ * attempt under the schedule the frozen node knows; the operator then allows more, so the other node,
+ * taking the stream over, re-sends the message, fails once more and waits for a retry with that message
+ * current. Then the frozen node is resumed: it comes back with the outcome of its old attempt (delivered,
+ * or a timeout that abandons the message) and must change nothing, where an unguarded write would leave
+ * the stream pointing at a message that is no longer pending. The stream must not stick, and every event
+ * must arrive, in order.
  */
 @Tag("reliability")
 @Timeout(240)
@@ -50,11 +53,15 @@ class PausedNodeTest {
         try (ExternalPostgres postgres = ExternalPostgres.start(dir.resolve("postgres"));
              Receiver receiver = new Receiver()) {
             AtomicBoolean armed = new AtomicBoolean();
+            AtomicReference<String> failedFirst = new AtomicReference<>();
             AtomicReference<String> caught = new AtomicReference<>();
             AtomicReference<Instant> resent = new AtomicReference<>();
             receiver.answer(r -> {
                 String id = r.header("webhook-id");
-                if (armed.get() && caught.compareAndSet(null, id)) {
+                if (armed.get() && failedFirst.compareAndSet(null, id)) {
+                    return Receiver.Reply.status(503); // so the attempt the sender is frozen in is its last one
+                }
+                if (id.equals(failedFirst.get()) && caught.compareAndSet(null, id)) {
                     return Receiver.Reply.status(200).after(SLOW_ANSWER); // the sender is frozen while this waits
                 }
                 if (id.equals(caught.get()) && resent.compareAndSet(null, r.at())) {
@@ -66,7 +73,8 @@ class PausedNodeTest {
                     "SWITCHBOARD_DATABASE_URL", postgres.jdbcUrl(),
                     "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
                     "SWITCHBOARD_WEBHOOKS_TIMEOUT", "1s",
-                    "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "2s,2s,2s,2s,2s",
+                    "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "2s", // two attempts
+
                     "SWITCHBOARD_WEBHOOKS_LEASE_TIME", LEASE_TIME.toSeconds() + "s",
                     "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000");
             List<ServerProcess> nodes = new ArrayList<>(List.of(ServerProcess.start(settings).awaitReady()));
@@ -89,6 +97,10 @@ class PausedNodeTest {
                     paused = nodes.get(Integer.parseInt(byNodeId.get(holder)));
                     paused.suspend();
                     stopped = Instant.now();
+                    // The operator allows more attempts meanwhile: the new holder retries the message, while the
+                    // frozen node still decides by the old schedule, under which its attempt was the last.
+                    reader(nodes, paused).api(TestServer.ADMIN_KEY).patch("/api/v1/webhooks/" + tenant.webhook(),
+                            Map.of("retryDelays", List.of("2s", "2s", "2s"))).expect(200);
                     await("the other node re-sends the message").atMost(LEASE_TIME.plusSeconds(10))
                             .until(() -> resent.get() != null);
                     await("the stream waits for the retry with that message current").atMost(Duration.ofSeconds(5))
@@ -103,7 +115,7 @@ class PausedNodeTest {
                 figures.put("Taken over: SIGSTOP to the other node's re-send (ms)",
                         Duration.between(stopped, resent.get()).toMillis());
 
-                ServerProcess reader = nodes.get(0) == paused ? nodes.get(1) : nodes.get(0);
+                ServerProcess reader = reader(nodes, paused);
                 TenantLog log = tenant.log(reader);
                 log.verifyHolds(writers, figures);
                 Instant caughtUpFrom = Instant.now();
@@ -121,8 +133,8 @@ class PausedNodeTest {
                 figures.put("Message in flight at the pause: status, recorded attempts", message.get("status").asText()
                         + ", " + outcomes);
                 assertThat(message.get("status").asText()).isEqualTo("delivered");
-                assertThat(outcomes).as("only the new holder's attempts; the paused node's late outcome changed nothing")
-                        .containsExactly("http_error", "delivered");
+                assertThat(outcomes).as("the first failure, then only the new holder's attempts: the paused node's late"
+                        + " outcome changed nothing").containsExactly("http_error", "http_error", "delivered");
                 JsonNode endpoint = admin.get("/api/v1/webhooks/" + tenant.webhook()).expect(200).json();
                 figures.put("Streams in error afterwards", endpoint.get("streamsInError").asInt());
                 assertThat(endpoint.get("streamsInError").asInt()).isZero();
@@ -133,11 +145,13 @@ class PausedNodeTest {
                 ReliabilityReport.record("A node paused past its lease (SIGSTOP)", "Two server processes share an"
                         + " external PostgreSQL; 2 writers alternate between them and a webhook endpoint (maxBatchSize 5)"
                         + " follows the tenant. The node holding the webhook stream is frozen with SIGSTOP in the middle of"
-                        + " a request, for longer than the lease (leaseTime " + LEASE_TIME.toSeconds() + " s, timeout 1 s)."
-                        + " The other node takes the stream over and re-sends the message, which fails once (503), so the"
-                        + " stream waits for its retry with that message current; then the frozen node gets SIGCONT and"
-                        + " comes back with the outcome of its old attempt. Its late write must change nothing: no stuck"
-                        + " stream, nothing lost, order kept.", figures);
+                        + " a request that is the message's last attempt (retryDelays 2s: two attempts, the first answered"
+                        + " 503), for longer than the lease (leaseTime " + LEASE_TIME.toSeconds() + " s, timeout 1 s). The"
+                        + " operator then allows four attempts; the other node takes the stream over and re-sends the"
+                        + " message, which fails once more (503), so the stream waits for a retry with that message"
+                        + " current. Then the frozen node gets SIGCONT and comes back with the outcome of its old attempt"
+                        + " (by the schedule it knew, delivered or abandoned). Its late write must change nothing: no"
+                        + " stuck stream, nothing lost, order kept.", figures);
             } finally {
                 if (paused != null) {
                     paused.resume();
@@ -145,6 +159,11 @@ class PausedNodeTest {
                 nodes.forEach(ServerProcess::close);
             }
         }
+    }
+
+    /** The node that was not paused. */
+    private static ServerProcess reader(List<ServerProcess> nodes, ServerProcess paused) {
+        return nodes.get(0) == paused ? nodes.get(1) : nodes.get(0);
     }
 
     private static String leaseHolder(Connection db) throws SQLException {
