@@ -148,8 +148,11 @@ public final class Switchboard implements AutoCloseable {
             // Closed before the HTTP server, so sockets get the "server restarting" code rather than Jetty's.
             closeables.push(websockets);
             websockets.start();
-            log.info("Switchboard is ready on http://{}:{} ({}{}), started in {} ms", config.host(), http.port(),
-                    database.description(), management == null ? "" : "; metrics and health checks on port " + management.port(),
+            // The node id is what webhook leases name (webhook_streams.leased_by): logged so an operator can
+            // tell which process holds a stream.
+            log.info("Switchboard node {} is ready on http://{}:{} ({}{}), started in {} ms", nodeId, config.host(),
+                    http.port(), database.description(),
+                    management == null ? "" : "; metrics and health checks on port " + management.port(),
                     (System.nanoTime() - started) / 1_000_000);
             return this;
         } catch (RuntimeException e) {

@@ -47,6 +47,7 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
         routes.get("/api/v1/integrations", this::listIntegrations);
         routes.get("/api/v1/integrations/{integrationId}", this::getIntegration);
         routes.patch("/api/v1/integrations/{integrationId}", this::updateIntegration);
+        routes.post("/api/v1/integrations/{integrationId}/rotate-client-key", this::rotateClientKey);
         routes.post("/api/v1/integrations/{integrationId}/connections", this::connect);
         routes.get("/api/v1/integrations/{integrationId}/connections", ctx -> {
             auth.requireAdmin(ctx);
@@ -122,6 +123,13 @@ public final class AdminRoutes implements HttpApi.RouteGroup {
                 permissions(body, false), eventTypes(body, false));
         auth.onControl("integration:" + updated.pk());
         ctx.json(updated);
+    }
+
+    private void rotateClientKey(Context ctx) {
+        auth.requireAdmin(ctx);
+        IntegrationStore.Created rotated = integrations.rotateClientKey(ctx.pathParam("integrationId"));
+        auth.onControl("integration:" + rotated.integration().pk()); // refused here before we answer
+        ctx.json(withSecret(rotated.integration(), "clientKey", rotated.clientKey()));
     }
 
     private void connect(Context ctx) {

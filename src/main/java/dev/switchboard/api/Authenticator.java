@@ -78,7 +78,12 @@ public final class Authenticator {
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
             throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
         }
-        return principal(header.substring(7).trim(), ctx);
+        Principal principal = principal(header.substring(7).trim(), ctx);
+        if (principal instanceof Client client) {
+            // Per integration, so a rotated key does not start a fresh window.
+            limit(ctx, "client:" + client.integration().pk(), "client key");
+        }
+        return principal;
     }
 
     /**
@@ -164,7 +169,7 @@ public final class Authenticator {
             case Client client -> throw Problem.forbidden("a client key manages its integration's webhooks;"
                     + " records and events need a connection's access token");
             case Access access -> {
-                limit(ctx, access.tokenHash());
+                limit(ctx, access.tokenHash(), "access token");
                 var grant = access.grant();
                 yield new TenantAccess(grant.tenant(), grant.integration().permissions(),
                         grant.integration().eventTypes(), grant.connection().id());
@@ -174,11 +179,15 @@ public final class Authenticator {
 
     /** Counts a request against the token's rate limit; 429 with Retry-After when over it. */
     public void limit(Context ctx, String key) {
+        limit(ctx, key, "access token");
+    }
+
+    private void limit(Context ctx, String key, String what) {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
             long seconds = retryAfter(ctx, wait.getAsLong());
             throw new Problem(429, "rate_limited", "more than " + rateLimiter.limit()
-                    + " requests in the window for this access token; retry after " + seconds + "s", null);
+                    + " requests in the window for this " + what + "; retry after " + seconds + "s", null);
         }
     }
 

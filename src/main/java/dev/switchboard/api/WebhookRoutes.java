@@ -114,6 +114,7 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
         };
         WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", WebhookDispatcher.addressPolicy(settings));
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
+        requireHttpsForLifecycle(url, kind);
         List<String> eventTypes = eventTypes(body, kind, integration);
         int batch = batchSize(body.node().get("maxBatchSize"));
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
@@ -151,8 +152,12 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
             throw Problem.invalidField("kind", "cannot be changed; create another endpoint");
         }
         String urlText = body.string("url", 2048);
-        String url = urlText == null ? null
-                : WebhookUrl.parse(urlText, "url", WebhookDispatcher.addressPolicy(settings)).toString();
+        String url = null;
+        if (urlText != null) {
+            WebhookUrl parsed = WebhookUrl.parse(urlText, "url", WebhookDispatcher.addressPolicy(settings));
+            requireHttpsForLifecycle(parsed, endpoint.kind());
+            url = parsed.toString();
+        }
         Integration integration = integrations.get(endpoint.integrationId());
         List<String> eventTypes = eventTypes(body, endpoint.kind(), integration);
         Integer batch = body.has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;
@@ -221,6 +226,19 @@ public final class WebhookRoutes implements HttpApi.RouteGroup {
                 .filter(e -> !(principal instanceof Authenticator.Client client)
                         || client.integration().pk() == e.integrationPk())
                 .orElseThrow(() -> Problem.notFound("webhook '" + id + "'"));
+    }
+
+    /**
+     * A lifecycle message carries a connection's new access token: over plain http anyone on the path
+     * reads it. Only a server that allows private addresses (development, tests, a receiver on the same
+     * private network) may send it so.
+     */
+    private void requireHttpsForLifecycle(WebhookUrl url, WebhookEndpoint.Kind kind) {
+        if (kind == WebhookEndpoint.Kind.lifecycle && !url.uri().getScheme().equalsIgnoreCase("https")
+                && !settings.allowPrivateAddresses()) {
+            throw Problem.invalidField("url", "must be an https URL for a lifecycle endpoint: its messages carry"
+                    + " access tokens, which http would send in clear text");
+        }
     }
 
     private static Problem notForAccessTokens() {

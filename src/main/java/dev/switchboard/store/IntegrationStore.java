@@ -74,6 +74,23 @@ public final class IntegrationStore {
         });
     }
 
+    /**
+     * Replaces the integration's client key: the old one stops working at once (every node forgets it
+     * through the control channel, sent when this commits). No lifecycle event carries the new key: a
+     * lifecycle endpoint may be exactly what a leaked key registered.
+     */
+    public Created rotateClientKey(String id) {
+        String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
+        Integration integration = Jdbc.inTransaction(dataSource, c -> {
+            long pk = Jdbc.one(c, "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
+                    rs -> rs.getLong(1), Tokens.hash(clientKey), id)
+                    .orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
+            EventWakeups.notifyControl(c, "integration:" + pk);
+            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk).orElseThrow();
+        });
+        return new Created(integration, clientKey);
+    }
+
     static Integration map(ResultSet rs) throws SQLException {
         return new Integration(rs.getLong("pk"), rs.getString("id"), rs.getString("name"),
                 new Permissions(Jdbc.strings(rs, "read_collections"), Jdbc.strings(rs, "write_collections")),

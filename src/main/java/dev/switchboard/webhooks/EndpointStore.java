@@ -24,8 +24,13 @@ import javax.sql.DataSource;
  */
 public final class EndpointStore {
     static final String COLUMNS = "e.pk, e.id, e.integration_pk, i.id AS integration_id, e.url, e.kind, e.event_types,"
-            + " e.max_batch_size, e.retry_delays_ms, e.state, e.state_reason, e.failing_since, e.created_at, e.updated_at";
-    static final String FROM = " FROM webhook_endpoints e JOIN integrations i ON i.pk = e.integration_pk";
+            + " e.max_batch_size, e.retry_delays_ms, e.state, e.state_reason, e.failing_since, e.created_at, e.updated_at,"
+            + " (SELECT count(*) FROM webhook_streams se WHERE se.endpoint_pk = e.pk AND se.errors > 0) AS streams_in_error,"
+            + " le.last_error, le.last_error_at";
+    /** The endpoint's latest stream error (for the API: a stuck stream shows there). */
+    private static final String LAST_ERROR = " LEFT JOIN LATERAL (SELECT se.last_error, se.last_error_at FROM webhook_streams se"
+            + " WHERE se.endpoint_pk = e.pk AND se.last_error_at IS NOT NULL ORDER BY se.last_error_at DESC LIMIT 1) le ON true";
+    static final String FROM = " FROM webhook_endpoints e JOIN integrations i ON i.pk = e.integration_pk" + LAST_ERROR;
     /** An integration may have this many endpoints: each one multiplies the delivery work. */
     public static final int MAX_PER_INTEGRATION = 20;
 
@@ -170,7 +175,8 @@ public final class EndpointStore {
         return new WebhookEndpoint(rs.getLong("pk"), rs.getString("id"), rs.getLong("integration_pk"),
                 rs.getString("integration_id"), rs.getString("url"), WebhookEndpoint.Kind.valueOf(rs.getString("kind")),
                 Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays, rs.getString("state"),
-                rs.getString("state_reason"), Jdbc.instant(rs, "failing_since"), Jdbc.instant(rs, "created_at"),
+                rs.getString("state_reason"), Jdbc.instant(rs, "failing_since"), rs.getInt("streams_in_error"),
+                rs.getString("last_error"), Jdbc.instant(rs, "last_error_at"), Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "updated_at"));
     }
 

@@ -72,7 +72,8 @@ final class MessageLog {
                                           String body, byte[] sealedToken, Long appliedRewind) {
         UUID id = Ids.newUuid();
         return Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                "WITH s AS (UPDATE webhook_streams SET message_id = ?,"
+                // next_attempt_at: a worker error's wait, over now that the stream is claimed again
+                "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = NULL,"
                         + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
                         + " lease_until = now() + ? ::bigint * interval '1 millisecond'"
                         + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL RETURNING pk)"
@@ -87,10 +88,28 @@ final class MessageLog {
     /** Moves a stream with no message past events that were not for it; false when the lease is lost. */
     boolean advance(long webhookStreamPk, long position, Long appliedRewind) {
         return Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams SET position = ?,"
+                        + " next_attempt_at = NULL, errors = 0,"
                         + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
                         + " lease_until = now() + ?::bigint * interval '1 millisecond'"
                         + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL",
                 position, appliedRewind, leaseTime.toMillis(), webhookStreamPk, nodeId) == 1);
+    }
+
+    /**
+     * A stream whose current message is no longer pending (its outcome was recorded, or it was deleted)
+     * has nothing to send for it: the lease holder moves the stream past a finished message (delivered or
+     * abandoned, as its outcome would have) or, when the message is gone, back to reading from its
+     * position. False when the lease is no longer this node's or the message is pending after all.
+     */
+    boolean passFinished(long webhookStreamPk, UUID messageId) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams ws SET"
+                        + " position = greatest(ws.position, coalesce((SELECT m.last_seq FROM webhook_messages m"
+                        + "   WHERE m.id = ws.message_id), ws.position)),"
+                        + " message_id = NULL, next_attempt_at = NULL,"
+                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
+                        + " AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.id = ws.message_id AND m.status = 'pending')",
+                leaseTime.toMillis(), webhookStreamPk, nodeId, messageId) == 1);
     }
 
     Optional<Pending> pending(UUID messageId) {
@@ -111,8 +130,8 @@ final class MessageLog {
         long delay = retry ? ((Decision.RetryLater) decision).delay().toMillis() : 0;
         String stream = retry
                 ? "UPDATE webhook_streams SET next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
-                        + " lease_until = NULL WHERE pk = ? AND leased_by = ? AND message_id = ? RETURNING pk"
-                : "UPDATE webhook_streams SET position = ?, message_id = NULL, next_attempt_at = NULL,"
+                        + " lease_until = NULL, errors = 0 WHERE pk = ? AND leased_by = ? AND message_id = ? RETURNING pk"
+                : "UPDATE webhook_streams SET position = ?, message_id = NULL, next_attempt_at = NULL, errors = 0,"
                         + " lease_until = now() + ?::bigint * interval '1 millisecond'"
                         + " WHERE pk = ? AND leased_by = ? AND message_id = ? RETURNING pk";
         Object[] streamParams = retry
@@ -135,19 +154,25 @@ final class MessageLog {
         };
         Long retryMillis = decision instanceof Decision.RetryLater r ? r.delay().toMillis() : null;
         int n = message.attempts() + 1;
-        List<Object> params = new ArrayList<>(List.of(n, status));
+        List<Object> params = new ArrayList<>(java.util.Arrays.asList(streamParams));
+        params.add(n);
+        params.add(status);
         if (manual) {
             params.add(retryMillis);
         }
         params.add(status);
         params.add(message.pk());
+        if (manual) {
+            params.add(nodeId);
+        }
         params.addAll(java.util.Arrays.asList(n, attempt.startedAt(),
                 (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis()), attempt.status(), attempt.outcome().name(),
                 truncate(attempt.error(), 1000), attempt.responseBody()));
         String endpointSql;
         if (attempt.delivered()) {
             endpointSql = "UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
-                    + " updated_at = now() WHERE pk = ? AND state = 'failing' RETURNING state, state_reason";
+                    + " updated_at = now() WHERE pk = ? AND state = 'failing' AND EXISTS (SELECT 1 FROM m)"
+                    + " RETURNING state, state_reason";
             params.add(message.endpointPk());
         } else {
             // Failing since the first failure after a success; disabled by a 410, or when failing too long.
@@ -158,24 +183,28 @@ final class MessageLog {
                     + "   WHEN ? THEN 'the receiver answered 410 Gone'"
                     + "   WHEN coalesce(failing_since, now()) < now() - ?::bigint * interval '1 millisecond'"
                     + "   THEN 'failing continuously for longer than ' || ? ELSE ? END,"
-                    + " updated_at = now() WHERE pk = ? RETURNING state, state_reason";
+                    + " updated_at = now() WHERE pk = ? AND EXISTS (SELECT 1 FROM m) RETURNING state, state_reason";
             boolean gone = attempt.outcome() == Attempt.Outcome.gone;
             params.addAll(List.of(gone, disableAfter.toMillis(), gone, disableAfter.toMillis(),
                     dev.switchboard.config.Durations.format(disableAfter),
                     truncate(attempt.outcome().name() + ": " + attempt.error(), 500), message.endpointPk()));
         }
-        params.addAll(java.util.Arrays.asList(streamParams));
-        // A manual message keeps its own retry time and lease; a stream message's live on its stream.
-        String sql = "WITH m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
+        // Every write is guarded by the lease: the stream's (for a stream message) or the message's own
+        // (a manual one). A node that paused past its lease (a long GC, SIGSTOP) and comes back with the
+        // outcome of an old attempt must change nothing: the message may be the new holder's current one,
+        // and marking it delivered or failed under it would leave the stream pointing at a message that is
+        // no longer pending. So the message, its attempt and the endpoint's health follow the stream's
+        // guarded update (s), and change only when it did.
+        String sql = "WITH s AS (" + streamSql + "),"
+                + " m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
                 + (manual ? " next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
                         + " lease_until = NULL," : "")
                 + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END"
-                + " WHERE pk = ? RETURNING pk),"
+                + " WHERE pk = ?" + (manual ? " AND leased_by = ?" : "") + " AND EXISTS (SELECT 1 FROM s) RETURNING pk),"
                 // Only while the message exists: deleting its endpoint or connection mid-request removes it.
                 + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
                 + " error, response_body) SELECT m.pk, ?, ?, ?, ?, ?, ?, ? FROM m ON CONFLICT DO NOTHING),"
-                + " e AS (" + endpointSql + "),"
-                + " s AS (" + streamSql + ")"
+                + " e AS (" + endpointSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";
         return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, sql,

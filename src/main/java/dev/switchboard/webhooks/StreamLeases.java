@@ -30,7 +30,12 @@ final class StreamLeases {
             + " AND (ws.next_attempt_at <= now()"
             // a message whose sender died mid-attempt (its retry time is set only while a retry waits)
             + "      OR (ws.message_id IS NOT NULL AND ws.next_attempt_at IS NULL)"
-            + "      OR (ws.message_id IS NULL AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL)))";
+            // events to send, unless a worker error holds the stream back until next_attempt_at
+            + "      OR (ws.message_id IS NULL AND ws.next_attempt_at IS NULL"
+            + "          AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL)))";
+    /** The first wait after a worker error; each further error in a row doubles it, up to {@link #MAX_ERROR_BACKOFF}. */
+    static final Duration FIRST_ERROR_BACKOFF = Duration.ofSeconds(1);
+    static final Duration MAX_ERROR_BACKOFF = Duration.ofMinutes(5);
 
     private final DataSource dataSource;
     private final String nodeId;
@@ -99,6 +104,26 @@ final class StreamLeases {
     void release(long streamPk) {
         Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams SET leased_by = NULL, lease_until = NULL"
                 + " WHERE pk = ? AND leased_by = ?", streamPk, nodeId));
+    }
+
+    /** What a worker error did to a stream: its errors in a row, the endpoint's id, and how long until it may be claimed again. */
+    record BackedOff(int errors, String endpointId, Duration delay) {}
+
+    /**
+     * Releases a stream after a worker error, holding it back for a wait that doubles with each error in
+     * a row (so a stream that fails every time costs a claim every few minutes, not a busy loop), and
+     * records the error for the endpoint's state. Empty when the lease is no longer this node's.
+     */
+    Optional<BackedOff> backOff(long streamPk, String error) {
+        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "UPDATE webhook_streams ws SET leased_by = NULL,"
+                        + " lease_until = NULL, errors = ws.errors + 1, last_error = ?, last_error_at = now(),"
+                        + " next_attempt_at = now() + least(?::bigint * power(2, least(ws.errors, 30)), ?::bigint)"
+                        + "   * interval '1 millisecond'"
+                        + " FROM webhook_endpoints e WHERE e.pk = ws.endpoint_pk AND ws.pk = ? AND ws.leased_by = ?"
+                        + " RETURNING ws.errors, e.id, (extract(epoch FROM ws.next_attempt_at - now()) * 1000)::bigint",
+                rs -> new BackedOff(rs.getInt(1), rs.getString(2),
+                        Duration.ofMillis(rs.getLong(3))),
+                error, FIRST_ERROR_BACKOFF.toMillis(), MAX_ERROR_BACKOFF.toMillis(), streamPk, nodeId));
     }
 
     /** Releases every lease this node holds (at shutdown). */

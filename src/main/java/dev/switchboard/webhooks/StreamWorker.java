@@ -102,14 +102,14 @@ final class StreamWorker implements Runnable {
         boolean release = true;
         try {
             release = deliver();
-        } catch (DatabaseException e) {
-            if (!e.isUnavailable()) {
-                throw e;
-            }
-            log.warn("Webhook stream {} stopped: the database is unavailable ({}); it is claimed again when the"
-                    + " database returns", webhookStreamPk, e.getMessage());
         } catch (RuntimeException e) {
-            log.error("Delivering webhook stream {} failed; releasing it, it is claimed again shortly", webhookStreamPk, e);
+            if (e instanceof DatabaseException db && db.isUnavailable()) {
+                log.warn("Webhook stream {} stopped: the database is unavailable ({}); it is claimed again when the"
+                        + " database returns", webhookStreamPk, e.getMessage());
+            } else {
+                backOff(e);
+                release = false; // held back, or its lease is another node's or expires by itself
+            }
         } finally {
             if (release) {
                 try {
@@ -123,6 +123,36 @@ final class StreamWorker implements Runnable {
             if (release && !stopping) {
                 host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
             }
+        }
+    }
+
+    /**
+     * A worker error (not an attempt's outcome, which the retry schedule handles): a stored URL the
+     * settings now refuse, an unexpected failure. Claiming the stream again at once would fail the same
+     * way in a busy loop, so the stream is released with a wait that grows with each error in a row, and
+     * the error is kept where the endpoint's state and metrics show it.
+     */
+    private void backOff(RuntimeException e) {
+        String error = e.getClass().getSimpleName() + ": " + e.getMessage();
+        String endpointId = target == null ? null : target.endpoint().id();
+        try {
+            Optional<StreamLeases.BackedOff> backedOff = leases.backOff(webhookStreamPk,
+                    error.length() > 500 ? error.substring(0, 500) : error);
+            if (backedOff.isEmpty()) {
+                log.error("Delivering webhook stream {} failed; another node holds it now", webhookStreamPk, e);
+                return;
+            }
+            StreamLeases.BackedOff b = backedOff.get();
+            metrics.streamError(b.endpointId());
+            metrics.refreshLag(); // the stuck-stream gauge shows it now, not at the next periodic refresh
+            log.error("Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in {} ms,"
+                    + " the endpoint shows the error until the stream moves on", b.endpointId(), webhookStreamPk,
+                    b.errors(), b.delay().toMillis(), e);
+        } catch (RuntimeException recording) {
+            e.addSuppressed(recording);
+            // Not released: waiting for the lease to expire is the back-off then.
+            log.error("Delivering webhook {} stream {} failed, and so did holding it back ({}); it is claimed again"
+                    + " when its lease expires", endpointId, webhookStreamPk, recording.getMessage(), e);
         }
     }
 
@@ -164,9 +194,15 @@ final class StreamWorker implements Runnable {
             if (at.messageId() != null) {
                 Optional<MessageLog.Pending> pending = messages.pending(at.messageId());
                 if (pending.isEmpty()) {
-                    log.error("Webhook stream {} points at message {} which is not pending; releasing it",
+                    // Its outcome is recorded (or it was deleted): nothing to send for it. Releasing the
+                    // stream as it is would have it claimed straight back, so it moves on instead.
+                    if (!messages.passFinished(webhookStreamPk, at.messageId())) {
+                        return true; // the lease is gone (the release changes nothing) or the message is pending again
+                    }
+                    log.warn("Webhook stream {} pointed at message {}, which is no longer pending; it moves past it",
                             webhookStreamPk, at.messageId());
-                    return true;
+                    stale = true;
+                    continue;
                 }
                 message = pending.get();
             } else {

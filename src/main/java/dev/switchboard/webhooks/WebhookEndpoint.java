@@ -11,12 +11,17 @@ import java.util.List;
  * request). {@code eventTypes} narrows what the integration may receive; {@code retryDelays} (null:
  * the server's) overrides the retry schedule. {@code state} is {@code enabled}, {@code failing}
  * (its last attempt failed; {@code failingSince} says since when) or {@code disabled}.
+ * {@code streamsInError} counts its streams held back by a worker error (not a receiver's answer: a
+ * stored URL the server's settings now refuse, say), each claimed again after a growing wait: non-zero
+ * means a stuck stream. {@code lastStreamError} and {@code lastStreamErrorAt} keep the latest such error,
+ * also after the stream recovers.
  */
 @JsonPropertyOrder({"id", "integrationId", "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state",
-        "stateReason", "failingSince", "createdAt", "updatedAt"})
+        "stateReason", "failingSince", "streamsInError", "lastStreamError", "lastStreamErrorAt", "createdAt", "updatedAt"})
 public record WebhookEndpoint(@JsonIgnore long pk, String id, @JsonIgnore long integrationPk, String integrationId,
                               String url, Kind kind, List<String> eventTypes, int maxBatchSize,
                               List<String> retryDelays, String state, String stateReason, Instant failingSince,
+                              int streamsInError, String lastStreamError, Instant lastStreamErrorAt,
                               Instant createdAt, Instant updatedAt) {
 
     public enum Kind { events, lifecycle }

@@ -15,12 +15,14 @@ import javax.sql.DataSource;
 /**
  * What the operator sees of webhooks, per endpoint: attempts by outcome, delivery latency (from the
  * oldest event's commit to the 2xx), messages abandoned, and how far each endpoint's streams lag
- * behind their logs (refreshed from the database, so it covers every node's streams).
+ * behind their logs and how many of its streams are held back by worker errors (both refreshed from the
+ * database, so they cover every node's streams), and this node's worker errors.
  */
 final class WebhookMetrics {
     private final MeterRegistry meters;
     private final DataSource dataSource;
     private final MultiGauge lag;
+    private final MultiGauge inError;
     private final Counter expired;
 
     WebhookMetrics(MeterRegistry meters, DataSource dataSource, Supplier<Number> activeStreams) {
@@ -28,6 +30,10 @@ final class WebhookMetrics {
         this.dataSource = dataSource;
         this.lag = MultiGauge.builder("switchboard.webhooks.stream.lag")
                 .description("Events in the logs that an endpoint's streams have not yet delivered or passed")
+                .register(meters);
+        this.inError = MultiGauge.builder("switchboard.webhooks.streams.in_error")
+                .description("An endpoint's streams whose last run ended in a worker error and that have not moved since"
+                        + " (held back with a growing wait): a stuck stream")
                 .register(meters);
         this.expired = Counter.builder("switchboard.webhooks.events.expired")
                 .description("Events a webhook stream could not send because they passed the retention first")
@@ -55,6 +61,13 @@ final class WebhookMetrics {
                 .tags("endpoint", endpointId).register(meters).increment();
     }
 
+    /** A worker error on one of the endpoint's streams (not an attempt's outcome). */
+    void streamError(String endpointId) {
+        Counter.builder("switchboard.webhooks.stream.errors")
+                .description("Worker errors on an endpoint's streams, each holding the stream back for a growing wait")
+                .tags("endpoint", endpointId).register(meters).increment();
+    }
+
     void expired(long count) {
         expired.increment(count);
     }
@@ -67,5 +80,10 @@ final class WebhookMetrics {
                         + " GROUP BY e.id",
                 rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
         lag.register(rows, true);
+        List<MultiGauge.Row<?>> errors = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+                "SELECT e.id, count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
+                        + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
+                rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
+        inError.register(errors, true);
     }
 }

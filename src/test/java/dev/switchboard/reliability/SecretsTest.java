@@ -399,6 +399,74 @@ class SecretsTest {
     }
 
     @Test
+    void aLeakedClientKeyIsRefusedOnEveryNodeOnceRotatedAndCannotTakeTokensOverPlainHttp() throws Exception {
+        try (TestServer a = TestServer.start(); // private addresses refused: the production default
+             TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
+            a.createTenant("hotel");
+            JsonNode integration = a.createIntegration("leaky", List.of("*"), List.of("*"), List.of("*"));
+            String id = integration.get("id").asText();
+            String leaked = integration.get("clientKey").asText();
+            a.connect(id, "hotel");
+
+            // The thief wants the access tokens that lifecycle messages carry, read in transit.
+            Api.Response overHttp = b.api(leaked).post("/api/v1/webhooks", Map.of("url", "http://thief.example/tokens",
+                    "kind", "lifecycle"));
+            assertThat(overHttp.status()).isEqualTo(400);
+            assertThat(overHttp.json().path("error").path("message").asText()).startsWith("url: ");
+            ReliabilityReport.hostilePartner("A leaked client key registers a lifecycle endpoint on http:// to read access"
+                    + " tokens in transit", overHttp.status() + " " + overHttp.errorCode() + " naming url (https only for"
+                    + " lifecycle endpoints unless private addresses are allowed); no endpoint created");
+
+            // Both nodes have the key cached, as they would while it is in use.
+            a.api(leaked).get("/api/v1/webhooks").expect(200);
+            b.api(leaked).get("/api/v1/webhooks").expect(200);
+            long started = System.nanoTime();
+            a.admin.post("/api/v1/integrations/" + id + "/rotate-client-key", "").expect(200);
+            int onRotatingNode = a.api(leaked).post("/api/v1/webhooks", Map.of("url", "https://thief.example/tokens",
+                    "kind", "lifecycle")).status();
+            await().atMost(Duration.ofSeconds(5)).until(() -> b.api(leaked).post("/api/v1/webhooks", Map.of(
+                    "url", "https://thief.example/tokens", "kind", "lifecycle")).status() == 401);
+            long otherNodeMillis = (System.nanoTime() - started) / 1_000_000;
+            assertThat(onRotatingNode).isEqualTo(401);
+            assertThat(a.admin.get("/api/v1/webhooks?integrationId=" + id).json().get("webhooks")).isEmpty();
+            ReliabilityReport.hostilePartner("A leaked client key keeps registering endpoints after the operator rotates"
+                    + " it (two nodes)", "401 on the rotating node in its first request after the 200; 401 on the other"
+                    + " node within " + otherNodeMillis + " ms of the rotation; no endpoint created");
+        }
+    }
+
+    @Test
+    void aClientKeyIsRateLimitedLikeAnAccessToken() {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "50",
+                "SWITCHBOARD_RATE_LIMIT_WINDOW", "1m"))) {
+            JsonNode flooding = server.createIntegration("flooding", List.of("*"), List.of(), List.of("*"));
+            JsonNode other = server.createIntegration("other", List.of("*"), List.of(), List.of("*"));
+            Api client = server.api(flooding.get("clientKey").asText());
+            int sent = 1000;
+            int ok = 0;
+            int limited = 0;
+            long retryAfter = -1;
+            for (int i = 0; i < sent; i++) {
+                Api.Response r = client.get("/api/v1/webhooks");
+                if (r.status() == 200) {
+                    ok++;
+                } else if (r.status() == 429) {
+                    limited++;
+                    retryAfter = retryAfter < 0 ? Long.parseLong(r.header("Retry-After")) : retryAfter;
+                }
+            }
+            int otherStatus = server.api(other.get("clientKey").asText()).get("/api/v1/webhooks").status();
+            assertThat(ok).isEqualTo(50);
+            assertThat(limited).isEqualTo(sent - 50);
+            assertThat(retryAfter).isBetween(1L, 60L);
+            assertThat(otherStatus).isEqualTo(200);
+            ReliabilityReport.hostilePartner("A client key sends requests as fast as it can (limit 50 per minute)",
+                    sent + " sent: " + ok + " answered, " + limited + " refused 429 with Retry-After " + retryAfter
+                            + " s; another integration's key answered " + otherStatus);
+        }
+    }
+
+    @Test
     void guessingTokensIsLimitedPerAddressWithoutSlowingValidCallers() throws Exception {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-20T12:00:00Z"));
         InstantSource clock = now::get;

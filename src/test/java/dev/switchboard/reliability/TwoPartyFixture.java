@@ -189,6 +189,13 @@ final class TwoPartyFixture {
                         Map.of("read", List.of("*"), "write", List.of("*")), "eventTypes", List.of("*"))).expect(200);
                 repaired.add(party + ".integration");
             }
+            // An accepted rotate-client-key leaves the party with a key nobody kept: issue one it knows.
+            if (server.api(get(party + ".clientKey")).get("/api/v1/integrations/" + get(party + ".integration"))
+                    .status() == 401) {
+                set(party + ".clientKey", admin.post("/api/v1/integrations/" + get(party + ".integration")
+                        + "/rotate-client-key", "").expect(200).json().get("clientKey").asText());
+                repaired.add(party + ".clientKey");
+            }
             Api.Response connection = admin.get("/api/v1/connections/" + get(party + ".connection"));
             if (connection.status() == 404) {
                 connect(party);

@@ -138,6 +138,35 @@ public final class ServerProcess implements AutoCloseable {
         }
     }
 
+    /** The node id it logged when it became ready (what its webhook leases name). */
+    public String nodeId() {
+        return awaitOutput(Pattern.compile("Switchboard node (\\S+) is ready"));
+    }
+
+    /** SIGSTOP: the process freezes where it is (as in a long GC pause), holding its sockets and leases. */
+    public void suspend() {
+        signal("STOP");
+    }
+
+    /** SIGCONT: a suspended process carries on from where it was, unaware of the time that passed. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            if (kill.waitFor() != 0) {
+                throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("could not run kill", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** SIGTERM, then waits for the clean stop. */
     @Override
     public void close() {

@@ -155,6 +155,25 @@ class WebhookApiTest {
     }
 
     @Test
+    void aLifecycleEndpointOnPlainHttpIsRefusedNamingTheUrlBecauseItsMessagesCarryAccessTokens() {
+        int before = client.get("/api/v1/webhooks").json().get("webhooks").size();
+        Api.Response refused = client.post("/api/v1/webhooks", Map.of("url", "http://partner.example/lifecycle",
+                "kind", "lifecycle")).expect(400);
+        assertThat(refused.errorCode()).isEqualTo("invalid_field");
+        assertThat(refused.json().path("error").path("message").asText()).startsWith("url: ").contains("https")
+                .contains("access tokens");
+        assertThat(client.get("/api/v1/webhooks").json().get("webhooks")).hasSize(before);
+
+        JsonNode lifecycle = create(client, Map.of("url", "https://partner.example/lifecycle", "kind", "lifecycle"));
+        String path = "/api/v1/webhooks/" + lifecycle.get("id").asText();
+        assertThat(client.patch(path, Map.of("url", "http://partner.example/lifecycle")).expect(400)
+                .json().path("error").path("message").asText()).startsWith("url: ");
+        assertThat(client.get(path).expect(200).json().get("url").asText()).isEqualTo("https://partner.example/lifecycle");
+        // Events endpoints carry no tokens: plain http stays the partner's choice.
+        create(client, Map.of("url", "http://partner.example/events"));
+    }
+
+    @Test
     void anIntegrationHasABoundedNumberOfEndpoints() {
         JsonNode busy = server.createIntegration("busy", List.of(), List.of(), List.of("*"));
         Api busyClient = server.api(busy.get("clientKey").asText());
