@@ -120,7 +120,7 @@ public final class RecordStore {
 
     public Page list(Tenant tenant, Collection collection, RecordQuery q) {
         List<Object> params = new ArrayList<>(List.of(tenant.pk(), collection.pk()));
-        StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data::text AS data FROM records"
+        StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data, data_bytes FROM records"
                 + " WHERE tenant_pk = ? AND collection_pk = ?");
         if (q.updatedFrom() != null) {
             sql.append(" AND updated_at >= ?");
@@ -147,16 +147,25 @@ public final class RecordStore {
             }
             params.add(q.after().id());
         }
-        sql.append(q.byUpdate() ? " ORDER BY updated_at, id" : " ORDER BY id").append(" LIMIT ?");
+        String order = q.byUpdate() ? "updated_at, id" : "id";
+        sql.append(" ORDER BY ").append(order).append(" LIMIT ?");
         params.add(q.limit() + 1);
-        List<Row> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql.toString(),
+        String bounded = PageBytes.bounded("id, version, created_at, updated_at", sql.toString(), order,
+                PageBytes.MAX);
+        List<Row> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, bounded,
                 rs -> new Row(rs.getObject("id", UUID.class), map(rs)), params.toArray()));
-        if (rows.size() <= q.limit()) {
+        // The row after the page (past the limit, or past the byte bound with its data left out) only
+        // says that more follow.
+        int size = Math.min(q.limit(), rows.size());
+        if (size > 0 && rows.get(size - 1).record().data() == null) {
+            size--;
+        }
+        if (size == rows.size()) {
             return new Page(rows.stream().map(Row::record).toList(), null);
         }
-        Row last = rows.get(q.limit() - 1);
+        Row last = rows.get(size - 1);
         RecordQuery.Cursor next = new RecordQuery.Cursor(q.byUpdate(), last.record().updatedAt(), last.uuid());
-        return new Page(rows.subList(0, q.limit()).stream().map(Row::record).toList(), next.encode());
+        return new Page(rows.subList(0, size).stream().map(Row::record).toList(), next.encode());
     }
 
     private record Row(UUID uuid, StoredRecord record) {}
