@@ -236,21 +236,61 @@ public final class RecordStore {
         return current;
     }
 
-    /** The thin event of a record change: id, version and the collection's eventFields. */
+    /**
+     * The thin event of a record change: id, version and the collection's eventFields. A created or
+     * updated record whose eventFields would take its event past {@link NewEvent#MAX_DATA_BYTES} is
+     * refused (422, naming the largest of those fields), before anything is written. A delete is never
+     * refused for it: its event then carries only id and version (eventFields can grow after a record
+     * was written, when an operator changes the collection).
+     */
     private static NewEvent recordEvent(Collection collection, String action, UUID id, int version, JsonNode data,
                                         Instant time) {
-        ObjectNode thin = Json.MAPPER.createObjectNode();
         String publicId = Ids.format(PREFIX, id);
-        thin.put("id", publicId);
-        thin.put("version", version);
-        for (String field : collection.eventFields()) {
-            JsonNode value = data.get(field);
-            if (value != null) {
-                thin.set(field, value);
+        String json = Json.write(thinEvent(collection, publicId, version, data, true));
+        long bytes = NewEvent.utf8Bytes(json);
+        if (bytes > NewEvent.MAX_DATA_BYTES) {
+            if (!action.equals("deleted")) {
+                throw eventTooLarge(collection, action, data, bytes);
             }
+            json = Json.write(thinEvent(collection, publicId, version, data, false));
         }
         return new NewEvent(Ids.newUuid(), collection.name() + "." + action, publicId, collection.name(), time,
-                Json.write(thin), null);
+                json, null);
+    }
+
+    private static ObjectNode thinEvent(Collection collection, String publicId, int version, JsonNode data,
+                                        boolean withEventFields) {
+        ObjectNode thin = Json.MAPPER.createObjectNode();
+        thin.put("id", publicId);
+        thin.put("version", version);
+        if (withEventFields) {
+            for (String field : collection.eventFields()) {
+                JsonNode value = data.get(field);
+                if (value != null) {
+                    thin.set(field, value);
+                }
+            }
+        }
+        return thin;
+    }
+
+    private static Problem eventTooLarge(Collection collection, String action, JsonNode data, long bytes) {
+        String largest = null;
+        long largestBytes = -1;
+        for (String field : collection.eventFields()) {
+            JsonNode value = data.get(field);
+            long size = value == null ? -1 : NewEvent.utf8Bytes(Json.write(value));
+            if (size > largestBytes) {
+                largest = field;
+                largestBytes = size;
+            }
+        }
+        String path = "data." + largest;
+        return new Problem(422, "event_too_large", path + ": is " + largestBytes + " bytes as JSON; collection '"
+                + collection.name() + "' copies it into every event of its records (eventFields), and this record's "
+                + collection.name() + "." + action + " event would carry " + bytes + " bytes of data, over the limit of "
+                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data",
+                Map.of("field", path, "eventBytes", bytes, "maxEventBytes", NewEvent.MAX_DATA_BYTES));
     }
 
     private record Written(String data, long seq) {}
