@@ -52,7 +52,7 @@ public final class EventLog {
 
     /**
      * A page of the feed: the events, and the position to read after next. {@code full}: the page stopped
-     * at its limit or at {@link PageBytes#MAX} bytes of data, so more events may follow at once.
+     * at its limit or at its byte bound (of data), so more events may follow at once.
      */
     public record Page(List<Event> events, long next, boolean full) {}
 
