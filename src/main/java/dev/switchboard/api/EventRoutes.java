@@ -118,8 +118,15 @@ public final class EventRoutes implements HttpApi.RouteGroup {
         }
         String subject = body.string("subject", MAX_SUBJECT);
         var data = body.has("data") ? body.requiredObject("data") : Json.MAPPER.createObjectNode();
+        String dataJson = Json.write(data);
+        long dataBytes = NewEvent.utf8Bytes(dataJson);
+        if (dataBytes > NewEvent.MAX_DATA_BYTES) {
+            throw new Problem(422, "event_too_large", "data: is " + dataBytes + " bytes as JSON, over the limit of "
+                    + NewEvent.MAX_DATA_BYTES + " bytes for an event's data",
+                    Map.of("field", "data", "eventBytes", dataBytes, "maxEventBytes", NewEvent.MAX_DATA_BYTES));
+        }
         NewEvent event = new NewEvent(Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS),
-                Json.write(data), null);
+                dataJson, null);
         long seq = log.appendAlone(access.tenant().streamPk(), event);
         ctx.status(201).json(new Event(Ids.format("evt", event.id()), seq, type, subject, event.time(), event.dataJson(),
                 null));

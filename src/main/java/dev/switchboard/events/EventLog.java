@@ -1,6 +1,7 @@
 package dev.switchboard.events;
 
 import dev.switchboard.store.Jdbc;
+import dev.switchboard.store.PageBytes;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import java.sql.Connection;
@@ -49,17 +50,26 @@ public final class EventLog {
         return wakeups;
     }
 
-    /** A page of the feed: the events, and the position to read after next. */
-    public record Page(List<Event> events, long next) {}
+    /**
+     * A page of the feed: the events, and the position to read after next. {@code full}: the page stopped
+     * at its limit or at its byte bound (of data), so more events may follow at once.
+     */
+    public record Page(List<Event> events, long next, boolean full) {}
 
     /**
-     * Reads up to {@code limit} events after {@code after} ({@code null}: from the oldest retained).
+     * Reads up to {@code limit} events after {@code after} ({@code null}: from the oldest retained), and
+     * no more than {@link PageBytes#MAX} bytes of their data (always at least one event).
      * {@code next} is the last event returned, or the stream's head when the page is not full, so a
      * reader with a narrow filter moves past events it does not see. A position older than the
      * retention is refused (410), so the reader knows it missed events.
      */
     public Page read(long streamPk, Long after, int limit, EventFilter filter) {
-        Slice slice = slice(streamPk, after == null ? 0 : after, limit, filter);
+        return read(streamPk, after, limit, PageBytes.MAX, filter);
+    }
+
+    /** Reads like {@link #read(long, Long, int, EventFilter)}, with at most {@code maxBytes} of data. */
+    public Page read(long streamPk, Long after, int limit, int maxBytes, EventFilter filter) {
+        Slice slice = slice(streamPk, after == null ? 0 : after, limit, maxBytes, filter);
         checkPosition(after, slice.first(), slice.head());
         return slice.page(after == null ? 0 : after, limit);
     }
@@ -70,7 +80,8 @@ public final class EventLog {
      * positions it had to pass over. Events carry their sealed secrets.
      */
     public Onward readOnward(long streamPk, long after, int limit, EventFilter filter) {
-        Slice slice = slice(streamPk, after, limit, filter); // the events after an expired position are the oldest kept
+        // The events after an expired position are the oldest kept.
+        Slice slice = slice(streamPk, after, limit, PageBytes.MAX, filter);
         long from = Math.max(after, slice.first() - 1);
         return new Onward(slice.page(from, limit), from - after);
     }
@@ -78,14 +89,15 @@ public final class EventLog {
     /** A page, and how many expired positions were passed over to read it. */
     public record Onward(Page page, long expired) {}
 
-    private record Slice(List<Event> events, long first, long head) {
+    private record Slice(List<Event> events, long first, long head, boolean cut) {
         Page page(long after, int limit) {
-            long next = events.size() == limit ? events.getLast().seq() : Math.max(head, after);
-            return new Page(events, next);
+            boolean full = cut || events.size() == limit;
+            long next = full ? events.getLast().seq() : Math.max(head, after);
+            return new Page(events, next, full);
         }
     }
 
-    private Slice slice(long streamPk, long after, int limit, EventFilter filter) {
+    private Slice slice(long streamPk, long after, int limit, int maxBytes, EventFilter filter) {
         List<Object> params = new ArrayList<>();
         params.add(streamPk);
         StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
@@ -109,26 +121,30 @@ public final class EventLog {
         String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
                 + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
                 + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
-                + " FROM s LEFT JOIN LATERAL (SELECT id, seq, type, subject, time, data::text AS data, sealed"
-                + " FROM events WHERE " + where + " ORDER BY seq LIMIT ?) e ON true";
+                + " FROM s LEFT JOIN LATERAL (" + PageBytes.bounded("id, seq, type, subject, time, sealed",
+                        "SELECT id, seq, type, subject, time, data, data_bytes, sealed FROM events WHERE " + where
+                                + " ORDER BY seq LIMIT ?", "seq", maxBytes) + ") e ON true";
         return Jdbc.withConnection(dataSource, c -> {
             try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
                 List<Event> events = new ArrayList<>();
                 long head = 0;
                 long first = 0;
+                boolean cut = false;
                 while (rs.next()) {
                     head = rs.getLong("last_seq");
                     first = rs.getLong("first_seq");
                     if (rs.wasNull()) {
                         first = head + 1; // nothing retained: the next event is the oldest
                     }
-                    if (rs.getObject("seq") != null) {
+                    if (rs.getObject("seq") != null && rs.getString("data") == null) {
+                        cut = true; // the event past the byte bound: the page ends before it
+                    } else if (rs.getObject("seq") != null) {
                         events.add(new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"),
                                 rs.getString("type"), rs.getString("subject"), Jdbc.instant(rs, "time"),
                                 rs.getString("data"), rs.getBytes("sealed")));
                     }
                 }
-                return new Slice(events, first, head);
+                return new Slice(events, first, head, cut);
             }
         });
     }
@@ -142,18 +158,26 @@ public final class EventLog {
     /** An event with the collection of the record that produced it ({@code null} for other events). */
     public record Entry(Event event, String collection) {}
 
+    /** Entries read together; {@code full}: the read stopped at its limit or its byte bound, so more may follow. */
+    public record Entries(List<Entry> entries, boolean full) {}
+
     /**
-     * Reads up to {@code limit} events after {@code after}, unfiltered and with their collection, for a
-     * reader that filters for many subscribers itself (the WebSocket hub reads each stream once).
+     * Reads up to {@code limit} events after {@code after} (and no more than {@code maxBytes} of their
+     * data, always at least one), unfiltered and with their collection, for a reader that filters for
+     * many subscribers itself (the WebSocket hub reads each stream once).
      */
-    public List<Entry> readEntries(long streamPk, long after, int limit) {
-        String sql = "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data::text AS data, e.collection"
-                + " FROM events e JOIN streams s ON s.pk = e.stream_pk"
-                + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?";
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql, rs -> new Entry(
+    public Entries readEntries(long streamPk, long after, int limit, int maxBytes) {
+        String sql = PageBytes.bounded("id, seq, type, subject, time, collection",
+                "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data, e.data_bytes, e.collection"
+                        + " FROM events e JOIN streams s ON s.pk = e.stream_pk"
+                        + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?", "seq", maxBytes);
+        List<Entry> read = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql, rs -> new Entry(
                 new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"), rs.getString("type"),
                         rs.getString("subject"), Jdbc.instant(rs, "time"), rs.getString("data"), null),
                 rs.getString("collection")), streamPk, after, limit));
+        boolean cut = !read.isEmpty() && read.getLast().event().data() == null;
+        List<Entry> entries = cut ? read.subList(0, read.size() - 1) : read;
+        return new Entries(entries, cut || entries.size() == limit);
     }
 
     private static void checkPosition(Long after, long first, long head) {

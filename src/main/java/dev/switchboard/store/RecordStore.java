@@ -120,7 +120,7 @@ public final class RecordStore {
 
     public Page list(Tenant tenant, Collection collection, RecordQuery q) {
         List<Object> params = new ArrayList<>(List.of(tenant.pk(), collection.pk()));
-        StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data::text AS data FROM records"
+        StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data, data_bytes FROM records"
                 + " WHERE tenant_pk = ? AND collection_pk = ?");
         if (q.updatedFrom() != null) {
             sql.append(" AND updated_at >= ?");
@@ -147,16 +147,25 @@ public final class RecordStore {
             }
             params.add(q.after().id());
         }
-        sql.append(q.byUpdate() ? " ORDER BY updated_at, id" : " ORDER BY id").append(" LIMIT ?");
+        String order = q.byUpdate() ? "updated_at, id" : "id";
+        sql.append(" ORDER BY ").append(order).append(" LIMIT ?");
         params.add(q.limit() + 1);
-        List<Row> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql.toString(),
+        String bounded = PageBytes.bounded("id, version, created_at, updated_at", sql.toString(), order,
+                PageBytes.MAX);
+        List<Row> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, bounded,
                 rs -> new Row(rs.getObject("id", UUID.class), map(rs)), params.toArray()));
-        if (rows.size() <= q.limit()) {
+        // The row after the page (past the limit, or past the byte bound with its data left out) only
+        // says that more follow.
+        int size = Math.min(q.limit(), rows.size());
+        if (size > 0 && rows.get(size - 1).record().data() == null) {
+            size--;
+        }
+        if (size == rows.size()) {
             return new Page(rows.stream().map(Row::record).toList(), null);
         }
-        Row last = rows.get(q.limit() - 1);
+        Row last = rows.get(size - 1);
         RecordQuery.Cursor next = new RecordQuery.Cursor(q.byUpdate(), last.record().updatedAt(), last.uuid());
-        return new Page(rows.subList(0, q.limit()).stream().map(Row::record).toList(), next.encode());
+        return new Page(rows.subList(0, size).stream().map(Row::record).toList(), next.encode());
     }
 
     private record Row(UUID uuid, StoredRecord record) {}
@@ -227,21 +236,61 @@ public final class RecordStore {
         return current;
     }
 
-    /** The thin event of a record change: id, version and the collection's eventFields. */
+    /**
+     * The thin event of a record change: id, version and the collection's eventFields. A created or
+     * updated record whose eventFields would take its event past {@link NewEvent#MAX_DATA_BYTES} is
+     * refused (422, naming the largest of those fields), before anything is written. A delete is never
+     * refused for it: its event then carries only id and version (eventFields can grow after a record
+     * was written, when an operator changes the collection).
+     */
     private static NewEvent recordEvent(Collection collection, String action, UUID id, int version, JsonNode data,
                                         Instant time) {
-        ObjectNode thin = Json.MAPPER.createObjectNode();
         String publicId = Ids.format(PREFIX, id);
-        thin.put("id", publicId);
-        thin.put("version", version);
-        for (String field : collection.eventFields()) {
-            JsonNode value = data.get(field);
-            if (value != null) {
-                thin.set(field, value);
+        String json = Json.write(thinEvent(collection, publicId, version, data, true));
+        long bytes = NewEvent.utf8Bytes(json);
+        if (bytes > NewEvent.MAX_DATA_BYTES) {
+            if (!action.equals("deleted")) {
+                throw eventTooLarge(collection, action, data, bytes);
             }
+            json = Json.write(thinEvent(collection, publicId, version, data, false));
         }
         return new NewEvent(Ids.newUuid(), collection.name() + "." + action, publicId, collection.name(), time,
-                Json.write(thin), null);
+                json, null);
+    }
+
+    private static ObjectNode thinEvent(Collection collection, String publicId, int version, JsonNode data,
+                                        boolean withEventFields) {
+        ObjectNode thin = Json.MAPPER.createObjectNode();
+        thin.put("id", publicId);
+        thin.put("version", version);
+        if (withEventFields) {
+            for (String field : collection.eventFields()) {
+                JsonNode value = data.get(field);
+                if (value != null) {
+                    thin.set(field, value);
+                }
+            }
+        }
+        return thin;
+    }
+
+    private static Problem eventTooLarge(Collection collection, String action, JsonNode data, long bytes) {
+        String largest = null;
+        long largestBytes = -1;
+        for (String field : collection.eventFields()) {
+            JsonNode value = data.get(field);
+            long size = value == null ? -1 : NewEvent.utf8Bytes(Json.write(value));
+            if (size > largestBytes) {
+                largest = field;
+                largestBytes = size;
+            }
+        }
+        String path = "data." + largest;
+        return new Problem(422, "event_too_large", path + ": is " + largestBytes + " bytes as JSON; collection '"
+                + collection.name() + "' copies it into every event of its records (eventFields), and this record's "
+                + collection.name() + "." + action + " event would carry " + bytes + " bytes of data, over the limit of "
+                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data",
+                Map.of("field", path, "eventBytes", bytes, "maxEventBytes", NewEvent.MAX_DATA_BYTES));
     }
 
     private record Written(String data, long seq) {}

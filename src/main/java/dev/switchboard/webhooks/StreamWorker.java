@@ -235,7 +235,7 @@ final class StreamWorker implements Runnable {
                 }
                 message = created.get();
                 oldestEvent = events.getFirst().time();
-                caughtUp = built.count() == events.size() && events.size() < target.batchSize();
+                caughtUp = built.count() == events.size() && !read.page().full();
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
             Attempt attempt = deliverer.attempt(target.endpoint(), secrets, message);

@@ -28,10 +28,11 @@ final class LogGate {
         }
     }
 
-    EventLog.Page read(long streamPk, long after, int limit, EventFilter filter) throws InterruptedException {
+    EventLog.Page read(long streamPk, long after, int limit, int maxBytes, EventFilter filter)
+            throws InterruptedException {
         permits.acquire();
         try {
-            return log.read(streamPk, after, limit, filter);
+            return log.read(streamPk, after, limit, maxBytes, filter);
         } finally {
             permits.release();
         }

@@ -37,7 +37,8 @@ final class Resume {
         long position = after;
         try {
             while (true) {
-                EventLog.Page page = gate.read(session.access().streamPk(), position, PAGE, session.filter());
+                EventLog.Page page = gate.read(session.access().streamPk(), position, PAGE, Batch.maxBytes(settings),
+                        session.filter());
                 if (!page.events().isEmpty()) {
                     List<byte[]> json = new ArrayList<>(page.events().size());
                     page.events().forEach(e -> json.add(Frames.json(e)));
@@ -46,7 +47,7 @@ final class Resume {
                     }
                 }
                 position = page.next();
-                if (page.events().size() < PAGE) {
+                if (!page.full()) {
                     metrics.resumed("caught_up");
                     return position;
                 }

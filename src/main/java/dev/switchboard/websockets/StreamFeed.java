@@ -116,17 +116,17 @@ final class StreamFeed {
         }
     }
 
-    /** Reads one batch after the position and fans it out; true when the batch was full. */
+    /** Reads one batch after the position and fans it out; true when the batch was full (by count or bytes). */
     private boolean readOnce() {
         long from = position;
         if (from == UNKNOWN || sessions.isEmpty()) {
             return false;
         }
-        List<EventLog.Entry> entries = hub.eventLog().readEntries(streamPk, from, BATCH);
-        if (entries.isEmpty()) {
+        EventLog.Entries read = hub.eventLog().readEntries(streamPk, from, BATCH, hub.batchBytes());
+        if (read.entries().isEmpty()) {
             return false;
         }
-        Batch batch = new Batch(entries);
+        Batch batch = new Batch(read.entries());
         Object[] targets;
         lock.lock();
         try {
@@ -142,7 +142,7 @@ final class StreamFeed {
         wokenAt = 0;
         fanOut(batch, targets);
         hub.metrics().fannedOut(woken, targets.length);
-        return entries.size() == BATCH;
+        return read.full();
     }
 
     /**

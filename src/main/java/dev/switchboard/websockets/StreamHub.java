@@ -29,8 +29,11 @@ final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("ws-feed-retry").daemon().factory());
 
-    StreamHub(EventLog eventLog, LogGate gate, WebSocketMetrics metrics) {
+    private final int batchBytes;
+
+    StreamHub(EventLog eventLog, LogGate gate, WebSocketMetrics metrics, int batchBytes) {
         this.eventLog = eventLog;
+        this.batchBytes = batchBytes;
         this.gate = gate;
         this.metrics = metrics;
     }
@@ -71,6 +74,11 @@ final class StreamHub implements EventWakeups.Listener, AutoCloseable {
 
     EventLog eventLog() {
         return eventLog;
+    }
+
+    /** The event data a batch read for the sockets carries at most ({@link Batch#maxBytes}). */
+    int batchBytes() {
+        return batchBytes;
     }
 
     WebSocketMetrics metrics() {

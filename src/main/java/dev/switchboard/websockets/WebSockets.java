@@ -35,7 +35,7 @@ public final class WebSockets implements AutoCloseable {
         this.sockets = new Sockets(settings);
         this.metrics = new WebSocketMetrics(meters, sockets);
         this.gate = new LogGate(eventLog);
-        this.hub = new StreamHub(eventLog, gate, metrics);
+        this.hub = new StreamHub(eventLog, gate, metrics, Batch.maxBytes(settings));
         this.resume = new Resume(gate, settings, metrics);
         this.accessWatch = new AccessWatch(connections, sockets);
         this.routes = new WebSocketRoutes(this, auth);

@@ -35,10 +35,20 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Starts a server on a free port with exactly the given SWITCHBOARD_* settings. */
     public static ServerProcess start(Map<String, String> settings) {
+        return start(settings, List.of());
+    }
+
+    /**
+     * Starts a server with JVM options before its main class, as {@code bin/switchboard} passes
+     * {@code SWITCHBOARD_JAVA_OPTS} (e.g. {@code -Xmx256m}; without options the JVM's default heap).
+     */
+    public static ServerProcess start(Map<String, String> settings, List<String> jvmOptions) {
         int port = freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.switchboard.Main")
-                .redirectErrorStream(true);
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.switchboard.Main"));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().keySet().removeIf(k -> k.startsWith("SWITCHBOARD_"));
         pb.environment().putAll(settings);
         pb.environment().put("SWITCHBOARD_PORT", Integer.toString(port));
