@@ -1,22 +1,22 @@
 package dev.switchboard;
 
 import dev.switchboard.api.AdminRoutes;
-import dev.switchboard.api.Authenticator;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
 import dev.switchboard.api.Readiness;
 import dev.switchboard.api.RecordRoutes;
-import dev.switchboard.api.SlidingWindowRateLimiter;
 import dev.switchboard.api.WebhookRoutes;
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.auth.SlidingWindowRateLimiter;
 import dev.switchboard.config.Config;
+import dev.switchboard.db.Database;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.events.Retention;
 import dev.switchboard.events.StreamWaiters;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
-import dev.switchboard.store.Database;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.Settings;

@@ -1,7 +1,5 @@
 package dev.switchboard;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ServerProcess;
 import java.nio.file.Files;
@@ -12,6 +10,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The real server as an operator runs it: its own process on the embedded PostgreSQL in a data

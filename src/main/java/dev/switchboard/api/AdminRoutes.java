@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.store.CollectionStore;
@@ -9,9 +11,9 @@ import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.Permissions;
 import dev.switchboard.store.Tenant;
 import dev.switchboard.store.TenantStore;
-import dev.switchboard.support.Problem;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.Problem;
+import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
@@ -19,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 
 /** The operator's API (admin key): tenants, integrations, their connections, and collections. */
-public final class AdminRoutes implements HttpApi.RouteGroup {
+public final class AdminRoutes implements RouteGroup {
     private final Authenticator auth;
     private final TenantStore tenants;
     private final IntegrationStore integrations;

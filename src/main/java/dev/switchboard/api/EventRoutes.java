@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
@@ -10,6 +12,7 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
+import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
@@ -19,15 +22,15 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The event feed ({@code GET /api/v1/events}, with long poll) and custom events
  * ({@code POST /api/v1/events}). A long poll holds a virtual thread, not a database connection.
  */
-public final class EventRoutes implements HttpApi.RouteGroup {
+public final class EventRoutes implements RouteGroup {
     private static final int MAX_SUBJECT = 200;
 
     private final Authenticator auth;

@@ -1,10 +1,13 @@
 package dev.switchboard.api;
 
-import dev.switchboard.store.DatabaseException;
+import dev.switchboard.db.Database;
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Problem;
+import dev.switchboard.web.RequestIds;
+import dev.switchboard.web.RouteGroup;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.compression.Gzip;
@@ -17,9 +20,9 @@ import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -32,20 +35,11 @@ import org.slf4j.MDC;
 public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final Logger access = LoggerFactory.getLogger("switchboard.access");
-    public static final String REQUEST_ID = "Request-Id";
 
     private final Javalin app;
 
     public HttpApi(String host, int port, long maxBodyBytes, MeterRegistry meters, List<RouteGroup> routes) {
         this.app = Javalin.create(config -> configure(config, host, port, maxBodyBytes, meters, routes));
-    }
-
-    /** A group of routes (records, events, admin, operations). */
-    public interface RouteGroup {
-        void register(RoutesConfig routes);
-
-        /** Jetty settings the group needs (the WebSocket factory); most groups need none. */
-        default void configureJetty(JettyConfig jetty) {}
     }
 
     private static void configure(JavalinConfig config, String host, int port, long maxBodyBytes, MeterRegistry meters,
@@ -68,9 +62,7 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
 
         config.routes.before(ctx -> {
-            String requestId = Ids.newId("req");
-            ctx.attribute(REQUEST_ID, requestId);
-            ctx.header(REQUEST_ID, requestId);
+            String requestId = RequestIds.ensure(ctx);
             MDC.put("requestId", requestId);
             // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
             ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
@@ -133,7 +125,7 @@ public final class HttpApi implements AutoCloseable {
 
     private static void error(Context ctx, int status, String code, String message, Object details) {
         ctx.status(status).contentType("application/json")
-                .result(errorJson(code, message, ctx.attribute(REQUEST_ID), details));
+                .result(errorJson(code, message, RequestIds.of(ctx), details));
     }
 
     /** The body of every error: {@code {"error": {"code", "message", "requestId", "details"}}}. */

@@ -1,6 +1,7 @@
 package dev.switchboard.api;
 
 import dev.switchboard.support.Ids;
+import dev.switchboard.web.RequestIds;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpHeader;
@@ -39,7 +40,7 @@ final class JsonErrorHandler extends ErrorHandler {
             case 431 -> "the request headers are larger than the server accepts";
             default -> message == null ? "HTTP " + status : message;
         };
-        response.getHeaders().put(HttpApi.REQUEST_ID, requestId);
+        response.getHeaders().put(RequestIds.HEADER, requestId);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         byte[] body = HttpApi.errorJson(code, text, requestId, null).getBytes(StandardCharsets.UTF_8);
         response.write(true, ByteBuffer.wrap(body), callback);

@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.switchboard.support.Json;
+import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -15,7 +16,7 @@ import java.util.Map;
  * the public server answers the health checks and the OpenAPI document, and the management server the
  * health checks and the metrics: metrics name tenants' routes, pools and queues, and are for operators.
  */
-public final class OperationsRoutes implements HttpApi.RouteGroup {
+public final class OperationsRoutes implements RouteGroup {
     /** Which of the operations routes a server answers. */
     public enum Scope {
         /** No management port: everything on the one server. */

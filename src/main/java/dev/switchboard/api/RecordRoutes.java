@@ -1,6 +1,8 @@
 package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.store.Collection;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordQuery;
@@ -10,6 +12,7 @@ import dev.switchboard.support.Ids;
 import dev.switchboard.support.JsonMergePatch;
 import dev.switchboard.support.Problem;
 import dev.switchboard.support.Tokens;
+import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +24,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 /** The records API: create, read, list, merge-patch and delete records of a collection, in one tenant. */
-public final class RecordRoutes implements HttpApi.RouteGroup {
+public final class RecordRoutes implements RouteGroup {
     private static final int MAX_IDS = 1000;
     private static final int MAX_IDEMPOTENCY_KEY = 255;
 

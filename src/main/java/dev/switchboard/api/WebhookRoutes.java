@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.Durations;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.events.EventTypes;
@@ -12,6 +13,7 @@ import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Instants;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
+import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.WebhookDispatcher;
 import dev.switchboard.webhooks.WebhookEndpoint;
@@ -35,7 +37,7 @@ import java.util.Set;
  * integrations' are 404 to it); the admin key manages any, and {@code GET /api/v1/webhooks} shows the
  * operator every configured endpoint.
  */
-public final class WebhookRoutes implements HttpApi.RouteGroup {
+public final class WebhookRoutes implements RouteGroup {
     private static final Set<String> STATUSES = Set.of("pending", "delivered", "failed");
     private static final Duration MAX_RETRY_DELAY = Duration.ofDays(7);
     private static final int MAX_RETRY_DELAYS = 20;

@@ -1,7 +1,7 @@
 package dev.switchboard.events;
 
-import dev.switchboard.store.Jdbc;
-import dev.switchboard.store.PageBytes;
+import dev.switchboard.db.Jdbc;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import java.sql.Connection;

@@ -1,6 +1,6 @@
 package dev.switchboard.events;
 
-import dev.switchboard.store.Database;
+import dev.switchboard.db.Database;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;

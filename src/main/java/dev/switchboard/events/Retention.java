@@ -1,7 +1,7 @@
 package dev.switchboard.events;
 
 import com.github.f4b6a3.uuid.UuidCreator;
-import dev.switchboard.store.Jdbc;
+import dev.switchboard.db.Jdbc;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;

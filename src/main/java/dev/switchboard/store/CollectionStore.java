@@ -8,6 +8,8 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import com.networknt.schema.resource.AllowSchemaLoader;
 import dev.switchboard.config.CollectionDefinition;
+import dev.switchboard.db.DatabaseException;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;

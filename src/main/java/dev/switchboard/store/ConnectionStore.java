@@ -1,5 +1,7 @@
 package dev.switchboard.store;
 
+import dev.switchboard.db.DatabaseException;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.events.NewEvent;

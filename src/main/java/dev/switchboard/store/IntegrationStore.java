@@ -1,5 +1,6 @@
 package dev.switchboard.store;
 
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;

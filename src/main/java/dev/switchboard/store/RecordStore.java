@@ -2,6 +2,8 @@ package dev.switchboard.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.db.Jdbc;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;

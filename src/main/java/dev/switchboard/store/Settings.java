@@ -2,6 +2,7 @@ package dev.switchboard.store;
 
 import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigException;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.support.Tokens;
 import java.util.Base64;

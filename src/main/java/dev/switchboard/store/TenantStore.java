@@ -2,6 +2,8 @@ package dev.switchboard.store;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.switchboard.db.DatabaseException;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import java.sql.ResultSet;

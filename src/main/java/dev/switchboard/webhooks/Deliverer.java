@@ -1,8 +1,8 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
-import dev.switchboard.store.Jdbc;
 import dev.switchboard.support.SecretBox;
 import java.time.InstantSource;
 import java.util.List;

@@ -1,9 +1,9 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.Durations;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.store.Integration;
-import dev.switchboard.store.Jdbc;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import dev.switchboard.support.SecretBox;

@@ -1,7 +1,7 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
-import dev.switchboard.store.Jdbc;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import java.sql.Connection;

@@ -1,6 +1,6 @@
 package dev.switchboard.webhooks;
 
-import dev.switchboard.store.Jdbc;
+import dev.switchboard.db.Jdbc;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

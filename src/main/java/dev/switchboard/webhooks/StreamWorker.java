@@ -1,8 +1,8 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventLog;
-import dev.switchboard.store.DatabaseException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;

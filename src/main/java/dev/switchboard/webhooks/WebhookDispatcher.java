@@ -1,10 +1,10 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.db.Database;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
-import dev.switchboard.store.Database;
-import dev.switchboard.store.Jdbc;
 import dev.switchboard.support.SecretBox;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.switchboard.webhooks;
 
-import dev.switchboard.store.Jdbc;
+import dev.switchboard.db.Jdbc;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,9 +1,9 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
-import dev.switchboard.store.PageBytes;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.switchboard.websockets;
 
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.events.EventFilter;
-import dev.switchboard.store.DatabaseException;
 import dev.switchboard.websockets.ClientMessages.ClientMessage;
 import jakarta.servlet.http.HttpServletRequest;
 import java.nio.ByteBuffer;

@@ -1,7 +1,7 @@
 package dev.switchboard.websockets;
 
-import dev.switchboard.api.Authenticator;
-import dev.switchboard.api.TenantAccess;
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.store.ConnectionStore;
 

@@ -1,21 +1,21 @@
 package dev.switchboard.websockets;
 
-import dev.switchboard.api.Authenticator;
-import dev.switchboard.api.HttpApi;
+import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
-import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
+import dev.switchboard.web.RequestIds;
+import dev.switchboard.web.RouteGroup;
 import io.javalin.config.JettyConfig;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
-import jakarta.servlet.http.HttpServletResponse;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +35,7 @@ import org.eclipse.jetty.session.NullSessionDataStore;
  * {@code ws} route, but its own socket listener does not pass pong frames on, which heartbeats
  * need; so a Jetty mapping for the same path creates our listener instead.
  */
-final class WebSocketRoutes implements HttpApi.RouteGroup {
+final class WebSocketRoutes implements RouteGroup {
     static final String PATH = "/api/v1/ws";
     static final String EXAMPLE = "/examples/websocket.html";
     private static final String UPGRADE = "switchboard.websocket.upgrade";
@@ -121,11 +121,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
 
     /** Upgrades skip the HTTP before-handlers that give every request its id. */
     private static void ensureRequestId(Context ctx) {
-        if (ctx.attribute(HttpApi.REQUEST_ID) == null) {
-            String requestId = Ids.newId("req");
-            ctx.attribute(HttpApi.REQUEST_ID, requestId);
-            ctx.header(HttpApi.REQUEST_ID, requestId);
-        }
+        RequestIds.ensure(ctx);
     }
 
     private Upgrade check(Context ctx) throws InterruptedException {
@@ -185,7 +181,7 @@ final class WebSocketRoutes implements HttpApi.RouteGroup {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("code", p.code());
         error.put("message", p.getMessage());
-        error.put("requestId", ctx.attribute(HttpApi.REQUEST_ID));
+        error.put("requestId", RequestIds.of(ctx));
         error.put("details", p.details());
         byte[] body = Json.write(Map.of("error", error)).getBytes(StandardCharsets.UTF_8);
         HttpServletResponse response = ctx.res();

@@ -1,11 +1,11 @@
 package dev.switchboard.websockets;
 
-import dev.switchboard.api.Authenticator;
-import dev.switchboard.api.HttpApi;
+import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.web.RouteGroup;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.function.Consumer;
 
@@ -51,7 +51,7 @@ public final class WebSockets implements AutoCloseable {
         return accessWatch;
     }
 
-    public HttpApi.RouteGroup routes() {
+    public RouteGroup routes() {
         return routes;
     }
 

@@ -1,7 +1,5 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Receiver;
@@ -13,6 +11,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class AdminApiTest {
     static TestServer server;

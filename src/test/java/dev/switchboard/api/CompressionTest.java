@@ -1,7 +1,5 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.TestServer;
 import java.io.ByteArrayInputStream;
@@ -12,6 +10,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class CompressionTest {
 

@@ -1,7 +1,5 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawHttp;
 import dev.switchboard.testing.TestDatabase;
@@ -15,6 +13,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Guessing tokens is limited per client address: after the limit of refused tokens in the window,

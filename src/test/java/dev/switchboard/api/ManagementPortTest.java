@@ -1,11 +1,11 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class ManagementPortTest {
     @Test

@@ -1,7 +1,5 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
@@ -11,6 +9,8 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The OpenAPI document the server serves describes exactly the routes the server answers. */
 class OpenApiContractTest {

@@ -1,7 +1,5 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestDatabase;
@@ -18,6 +16,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class ReadinessTest {
     private static final int POOL_SIZE = 8;

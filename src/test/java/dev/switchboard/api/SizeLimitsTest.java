@@ -1,11 +1,9 @@
 package dev.switchboard.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.events.NewEvent;
-import dev.switchboard.store.PageBytes;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
@@ -14,7 +12,6 @@ import dev.switchboard.testing.TestDatabase;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import dev.switchboard.webhooks.MessageBody;
-import dev.switchboard.config.DatabaseUrl;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -31,6 +28,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The bounds on sizes: an event's data is at most 64 KiB, and every reader (a record list page, a feed

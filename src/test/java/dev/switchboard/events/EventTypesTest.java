@@ -1,8 +1,8 @@
 package dev.switchboard.events;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class EventTypesTest {
     @Test

@@ -1,12 +1,10 @@
 package dev.switchboard.events;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.switchboard.testing.Api;
-import dev.switchboard.testing.TestServer;
 import com.github.f4b6a3.uuid.UuidCreator;
-import dev.switchboard.store.Jdbc;
+import dev.switchboard.db.Jdbc;
+import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestDatabase;
+import dev.switchboard.testing.TestServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,6 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class RetentionTest {
     /** The server's own pruning keeps everything: these tests prune with a Retention of their own. */
@@ -37,7 +37,7 @@ class RetentionTest {
             Retention retention = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry());
             assertThat(retention.runOnce()).isZero();
 
-            dev.switchboard.store.Jdbc.withConnection(dataSource, c -> c.createStatement().executeUpdate(
+            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> c.createStatement().executeUpdate(
                     "INSERT INTO integrations (id, name, client_key_hash, read_collections, write_collections, event_types)"
                             + " VALUES ('int_r', 'r', '\\x01', '{}', '{}', '{}');"
                             + " INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types, max_batch_size, state)"
@@ -45,8 +45,8 @@ class RetentionTest {
                             + " INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status)"
                             + " SELECT lpad(to_hex(n), 32, '0')::uuid, pk, 'manual', 1, '{}', s FROM webhook_endpoints,"
                             + " unnest(ARRAY['delivered', 'failed', 'pending']) WITH ORDINALITY AS u(s, n)"));
-            java.util.function.Supplier<java.util.List<String>> messages = () -> dev.switchboard.store.Jdbc.withConnection(
-                    dataSource, c -> dev.switchboard.store.Jdbc.query(c, "SELECT status FROM webhook_messages ORDER BY status",
+            java.util.function.Supplier<java.util.List<String>> messages = () -> dev.switchboard.db.Jdbc.withConnection(
+                    dataSource, c -> dev.switchboard.db.Jdbc.query(c, "SELECT status FROM webhook_messages ORDER BY status",
                             rs -> rs.getString(1)));
 
             now.set(now.get().plus(Duration.ofDays(8)));
@@ -71,7 +71,7 @@ class RetentionTest {
             server.createTenant("busy-hotel");
             var dataSource = server.switchboard().database().dataSource();
             int total = Retention.BATCH * 2 + 17;
-            dev.switchboard.store.Jdbc.withConnection(dataSource, c -> {
+            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> {
                 try (var s = c.createStatement()) {
                     s.execute("WITH st AS (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = 'busy-hotel'),"
                             + " n AS (UPDATE streams SET last_seq = " + total + " WHERE pk = (SELECT pk FROM st))"

@@ -1,11 +1,11 @@
 package dev.switchboard.events;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class StreamWaitersTest {
     private static CompletableFuture<Boolean> awaitAsync(StreamWaiters.Waiter waiter, long position) {

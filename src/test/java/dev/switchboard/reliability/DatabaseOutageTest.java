@@ -1,10 +1,8 @@
 package dev.switchboard.reliability;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.db.Database;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ExternalPostgres;
 import dev.switchboard.testing.Receiver;
@@ -30,6 +28,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The external PostgreSQL stops under load and comes back. The server stays up, says so on

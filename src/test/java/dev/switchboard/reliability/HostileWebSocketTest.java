@@ -1,8 +1,5 @@
 package dev.switchboard.reliability;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.bench.Latencies;
 import dev.switchboard.testing.ReliabilityReport;
@@ -27,6 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Hostile and broken WebSocket clients against {@code GET /api/v1/ws} on one tenant, while a

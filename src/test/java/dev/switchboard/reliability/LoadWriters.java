@@ -1,7 +1,5 @@
 package dev.switchboard.reliability;
 
-import static org.awaitility.Awaitility.await;
-
 import dev.switchboard.testing.Api;
 import java.time.Duration;
 import java.util.Map;
@@ -13,6 +11,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * Steady write load: writers creating records until closed, each asking before every write which

@@ -1,8 +1,5 @@
 package dev.switchboard.reliability;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ExternalPostgres;
@@ -27,6 +24,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Two nodes on one PostgreSQL; the node holding the webhook stream is frozen with SIGSTOP in the middle

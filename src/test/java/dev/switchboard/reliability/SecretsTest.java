@@ -1,9 +1,7 @@
 package dev.switchboard.reliability;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.db.Database;
 import dev.switchboard.support.Tokens;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.RawHttp;
@@ -35,6 +33,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Secrets: the admin key, client keys, access tokens, webhook signing secrets and the shared secrets
@@ -299,7 +300,7 @@ class SecretsTest {
                 found.add(password);
             }
         }
-        assertThat(logs).contains("Switchboard is ready").contains("SWITCHBOARD_DATABASE_URL");
+        assertThat(logs).contains(" is ready on ").contains("SWITCHBOARD_DATABASE_URL");
         ReliabilityReport.hostilePartner("Database password in SWITCHBOARD_DATABASE_URL (user-info, ?password= of a libpq"
                 + " URL, &password= of a JDBC URL, a URL that does not parse), looked for in the server's output",
                 "4 passwords, " + started + " servers started and 1 refused, " + logs.lines().count()

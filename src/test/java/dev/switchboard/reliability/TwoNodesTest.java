@@ -1,8 +1,5 @@
 package dev.switchboard.reliability;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import dev.switchboard.testing.ExternalPostgres;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.ReliabilityReport;
@@ -28,6 +25,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Two nodes on one PostgreSQL, writers on both, a webhook endpoint following the tenant and WebSocket

@@ -1,7 +1,5 @@
 package dev.switchboard.reliability;
 
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
@@ -17,6 +15,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * Two partners, A and B, each an integration connected to its own tenant, with a record, a webhook

@@ -1,17 +1,5 @@
 package dev.switchboard.reliability;
 
-import static dev.switchboard.testing.RawWebSocket.BINARY;
-import static dev.switchboard.testing.RawWebSocket.CLOSE;
-import static dev.switchboard.testing.RawWebSocket.CONTINUATION;
-import static dev.switchboard.testing.RawWebSocket.FIN;
-import static dev.switchboard.testing.RawWebSocket.PING;
-import static dev.switchboard.testing.RawWebSocket.PONG;
-import static dev.switchboard.testing.RawWebSocket.RSV1;
-import static dev.switchboard.testing.RawWebSocket.RSV2;
-import static dev.switchboard.testing.RawWebSocket.RSV3;
-import static dev.switchboard.testing.RawWebSocket.TEXT;
-import static dev.switchboard.testing.RawWebSocket.frame;
-
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
@@ -27,6 +15,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.LongSupplier;
+
+import static dev.switchboard.testing.RawWebSocket.BINARY;
+import static dev.switchboard.testing.RawWebSocket.CLOSE;
+import static dev.switchboard.testing.RawWebSocket.CONTINUATION;
+import static dev.switchboard.testing.RawWebSocket.FIN;
+import static dev.switchboard.testing.RawWebSocket.PING;
+import static dev.switchboard.testing.RawWebSocket.PONG;
+import static dev.switchboard.testing.RawWebSocket.RSV1;
+import static dev.switchboard.testing.RawWebSocket.RSV2;
+import static dev.switchboard.testing.RawWebSocket.RSV3;
+import static dev.switchboard.testing.RawWebSocket.TEXT;
+import static dev.switchboard.testing.RawWebSocket.frame;
 
 /**
  * What a hostile or broken client does to {@code GET /api/v1/ws}, one socket a case, each with the

@@ -1,7 +1,5 @@
 package dev.switchboard.reliability;
 
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.bench.Latencies;
 import dev.switchboard.testing.Api;
@@ -13,6 +11,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * A well-behaved client on its own tenant, measured while others attack the server: a writer

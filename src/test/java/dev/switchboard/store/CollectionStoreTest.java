@@ -1,9 +1,8 @@
 package dev.switchboard.store;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.db.Database;
 import dev.switchboard.testing.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
@@ -11,6 +10,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class CollectionStoreTest {
     @Test

@@ -1,8 +1,5 @@
 package dev.switchboard.store;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.CapturedLogs;
@@ -14,6 +11,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** A database password given in SWITCHBOARD_DATABASE_URL, in any of its places, never reaches the logs. */
 class DatabasePasswordTest {
@@ -35,7 +35,7 @@ class DatabasePasswordTest {
                     server.admin.get("/health/ready").expect(200);
                 }
             }
-            assertThat(logs.lines()).as("the servers logged their start").anyMatch(l -> l.contains("Switchboard is ready"));
+            assertThat(logs.lines()).as("the servers logged their start").anyMatch(l -> l.contains(" is ready on "));
             assertThat(String.join("\n", logs.lines())).doesNotContain(inUserInfo).doesNotContain(inQuery)
                     .doesNotContain(inJdbcQuery);
         }

@@ -1,10 +1,10 @@
 package dev.switchboard.support;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The examples of RFC 7396, appendix A. */
 class JsonMergePatchTest {

@@ -2,8 +2,8 @@ package dev.switchboard.testing;
 
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.DatabaseUrl;
-import dev.switchboard.store.Database;
-import dev.switchboard.store.EmbeddedDatabase;
+import dev.switchboard.db.Database;
+import dev.switchboard.db.EmbeddedDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,7 +1,5 @@
 package dev.switchboard.webhooks;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.Event;
 import dev.switchboard.support.Json;
@@ -9,6 +7,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class MessageBodyTest {
     private static Event event(long seq, String data) {

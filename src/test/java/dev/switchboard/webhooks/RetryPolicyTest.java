@@ -1,13 +1,13 @@
 package dev.switchboard.webhooks;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class RetryPolicyTest {
     private final RetryPolicy policy = new RetryPolicy(List.of(Duration.ofMinutes(1), Duration.ofMinutes(5)),

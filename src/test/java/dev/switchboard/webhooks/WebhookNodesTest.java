@@ -1,8 +1,5 @@
 package dev.switchboard.webhooks;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
@@ -23,6 +20,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Several nodes on one PostgreSQL share the webhook streams; a stream is sent by one node at a time. */
 @Timeout(120)

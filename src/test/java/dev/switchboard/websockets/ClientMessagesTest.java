@@ -1,12 +1,12 @@
 package dev.switchboard.websockets;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.switchboard.websockets.ClientMessages.Invalid;
 import dev.switchboard.websockets.ClientMessages.Ping;
 import dev.switchboard.websockets.ClientMessages.Subscribe;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class ClientMessagesTest {
     @Test

@@ -1,11 +1,9 @@
 package dev.switchboard.websockets;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
+import com.sun.net.httpserver.HttpServer;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.HeadlessChromium;
 import dev.switchboard.testing.TestServer;
-import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The browser example, in a real headless Chromium: it connects with the query token and shows events live. */
 class ExamplePageTest {

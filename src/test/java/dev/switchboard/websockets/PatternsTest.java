@@ -1,9 +1,9 @@
 package dev.switchboard.websockets;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.util.List;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class PatternsTest {
     @Test

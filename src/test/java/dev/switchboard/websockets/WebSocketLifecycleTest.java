@@ -1,7 +1,5 @@
 package dev.switchboard.websockets;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.testing.Api;
@@ -20,6 +18,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class WebSocketLifecycleTest {
 

@@ -1,7 +1,5 @@
 package dev.switchboard.websockets;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.Retention;
 import dev.switchboard.testing.Api;
@@ -21,6 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class WebSocketResumeTest {
 

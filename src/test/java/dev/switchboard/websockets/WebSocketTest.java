@@ -1,7 +1,5 @@
 package dev.switchboard.websockets;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
@@ -15,6 +13,8 @@ import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class WebSocketTest {
     static TestServer server;

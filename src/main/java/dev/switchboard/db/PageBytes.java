@@ -1,4 +1,4 @@
-package dev.switchboard.store;
+package dev.switchboard.db;
 
 /**
  * Bounds a page by the bytes of its rows' data as well as by their number, in SQL: a page of a

@@ -1,4 +1,4 @@
-package dev.switchboard.store;
+package dev.switchboard.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;

@@ -1,4 +1,4 @@
-package dev.switchboard.store;
+package dev.switchboard.db;
 
 import java.sql.SQLException;
 

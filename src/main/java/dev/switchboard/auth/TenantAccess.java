@@ -1,4 +1,4 @@
-package dev.switchboard.api;
+package dev.switchboard.auth;
 
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.store.Permissions;

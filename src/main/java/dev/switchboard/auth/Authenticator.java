@@ -1,4 +1,4 @@
-package dev.switchboard.api;
+package dev.switchboard.auth;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;

@@ -1,12 +1,12 @@
-package dev.switchboard.api;
-
-import static org.assertj.core.api.Assertions.assertThat;
+package dev.switchboard.auth;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class SlidingWindowRateLimiterTest {
     private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));

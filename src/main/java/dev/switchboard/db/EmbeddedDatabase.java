@@ -1,4 +1,4 @@
-package dev.switchboard.store;
+package dev.switchboard.db;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;

@@ -1,6 +1,4 @@
-package dev.switchboard.store;
-
-import static org.assertj.core.api.Assertions.assertThat;
+package dev.switchboard.db;
 
 import dev.switchboard.testing.TestDatabase;
 import java.sql.Connection;
@@ -8,6 +6,8 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class EmbeddedDatabaseTest {
 

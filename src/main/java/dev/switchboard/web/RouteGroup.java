@@ -1,0 +1,15 @@
+package dev.switchboard.web;
+
+import io.javalin.config.JettyConfig;
+import io.javalin.config.RoutesConfig;
+
+/**
+ * A group of routes the HTTP server serves (records, events, admin, operations, the WebSocket
+ * upgrade). Edges implement it; the composition root hands them all to the one server.
+ */
+public interface RouteGroup {
+    void register(RoutesConfig routes);
+
+    /** Jetty settings the group needs (the WebSocket factory); most groups need none. */
+    default void configureJetty(JettyConfig jetty) {}
+}
