@@ -88,7 +88,7 @@ public final class WebhookSender implements AutoCloseable {
                 int status = response.getStatus();
                 if ((status == 307 || status == 308) && hop < MAX_REDIRECTS) {
                     String location = response.getHeaders().get(HttpHeader.LOCATION);
-                    Optional<URI> next = redirect(target, location);
+                    Optional<URI> next = redirect(target, location, policy);
                     if (next.isEmpty()) {
                         return result(Attempt.Outcome.redirect_error, status, "redirect to a URL webhooks may not call: "
                                 + WebhookUrl.redact(location), responseBody, response, started, startNanos);
@@ -139,12 +139,21 @@ public final class WebhookSender implements AutoCloseable {
         return new String(buffer, 0, length, StandardCharsets.UTF_8);
     }
 
-    private Optional<URI> redirect(URI from, String location) {
+    /** Where a 307/308 from {@code from} may lead: a URL webhooks may call, and never from https to http. */
+    static Optional<URI> redirect(URI from, String location, AddressPolicy policy) {
         if (location == null || location.isBlank()) {
             return Optional.empty();
         }
         try {
-            return Optional.of(WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy).uri());
+            URI next = WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy).uri();
+            // A request that left over https never continues in clear text: a lifecycle message carries an
+            // access token, and every message its signature and data. Like http registrations of lifecycle
+            // endpoints, a downgrade is allowed only where private addresses are (development and tests).
+            if (from.getScheme().equalsIgnoreCase("https") && !next.getScheme().equalsIgnoreCase("https")
+                    && !policy.allowPrivate()) {
+                return Optional.empty();
+            }
+            return Optional.of(next);
         } catch (Problem | IllegalArgumentException e) {
             return Optional.empty();
         }
