@@ -7,8 +7,9 @@ import java.util.Optional;
 
 /**
  * Switchboard's whole configuration, validated and immutable. Built by {@link ConfigLoader} from the
- * bundled defaults ({@code switchboard-defaults.yaml}, the reference for every setting), an optional
- * {@code switchboard.yaml}, then {@code SWITCHBOARD_*} environment variables.
+ * defaults in {@link SettingTable} (written out with a line on each in the bundled {@code
+ * switchboard-defaults.yaml}), an optional {@code switchboard.yaml}, then {@code SWITCHBOARD_*}
+ * environment variables.
  */
 public record Config(
         String host,
