@@ -65,7 +65,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The composition root: builds every part of a Switchboard node by hand, in the order data flows
- * (database → stores and event log → webhook delivery → HTTP edge), and closes them in reverse.
+ * (database → event log and control channel → stores → authentication → WebSockets and webhook
+ * delivery → HTTP edge), and closes them in reverse. It is the one place that wires: components take
+ * their parts, and it subscribes each to the wake-ups and control messages it acts on.
  */
 public final class Switchboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Switchboard.class);
@@ -110,6 +112,8 @@ public final class Switchboard implements AutoCloseable {
             byte[] adminKeyHash = settings.adminKeyHash(config, adminKeyAnnouncer);
             SecretBox secrets = settings.secretBox(config);
 
+            // Commits wake readers through wakeups; rare changes reach every node (this one right after
+            // its commit) through the control channel, whose subscribers follow each component below.
             String nodeId = Ids.newId("node");
             ControlChannel control = new ControlChannel();
             EventWakeups wakeups = new EventWakeups(database, nodeId, control, meters);
@@ -134,6 +138,7 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(IntegrationChanged.class, auth::integrationChanged);
             control.subscribe(Resync.class, auth::resync);
 
+            // WebSockets: commits wake the hub's feeds; connection and integration changes re-check sockets.
             WebSocketSettings socketSettings = config.websockets();
             Sockets sockets = new Sockets(socketSettings);
             WebSocketMetrics socketMetrics = new WebSocketMetrics(meters, sockets);
@@ -161,13 +166,13 @@ public final class Switchboard implements AutoCloseable {
                     webhookSettings.concurrency(), clock);
             closeables.push(sender);
             WebhookMetrics webhookMetrics = new WebhookMetrics(meters, deliveryPool);
+            Deliverer deliverer = new Deliverer(sender, webhookAddresses, endpoints, webhookSettings, webhookMetrics,
+                    deliveryPool, control, clock, secrets);
             WebhookDispatcher webhooks = new WebhookDispatcher(webhookSettings, deliveryPool,
                     new EventLog(deliveryPool, wakeups), endpoints,
                     new StreamLeases(deliveryPool, nodeId, webhookSettings.leaseTime()),
                     new MessageLog(deliveryPool, nodeId, webhookSettings.leaseTime(), webhookSettings.disableAfter(), control),
-                    new Deliverer(sender, webhookAddresses, endpoints, webhookSettings, webhookMetrics, deliveryPool,
-                            control, clock, secrets),
-                    webhookMetrics, clock);
+                    deliverer, webhookMetrics, clock);
             closeables.push(webhooks);
             wakeups.addListener(webhooks);
             control.subscribe(WebhookChanged.class, webhooks::endpointChanged);
