@@ -10,7 +10,16 @@ import dev.switchboard.api.WebhookRoutes;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.SlidingWindowRateLimiter;
 import dev.switchboard.config.Config;
+import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.db.Database;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.CollectionsChanged;
+import dev.switchboard.events.ControlMessage.ConnectionChanged;
+import dev.switchboard.events.ControlMessage.IntegrationChanged;
+import dev.switchboard.events.ControlMessage.ManualMessageDue;
+import dev.switchboard.events.ControlMessage.Resync;
+import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.events.Retention;
@@ -23,8 +32,21 @@ import dev.switchboard.store.Settings;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
+import dev.switchboard.webhooks.AddressPolicy;
+import dev.switchboard.webhooks.Deliverer;
 import dev.switchboard.webhooks.EndpointStore;
+import dev.switchboard.webhooks.MessageLog;
+import dev.switchboard.webhooks.StreamLeases;
 import dev.switchboard.webhooks.WebhookDispatcher;
+import dev.switchboard.webhooks.WebhookMessages;
+import dev.switchboard.webhooks.WebhookMetrics;
+import dev.switchboard.webhooks.WebhookSender;
+import dev.switchboard.websockets.AccessWatch;
+import dev.switchboard.websockets.LogGate;
+import dev.switchboard.websockets.Resume;
+import dev.switchboard.websockets.Sockets;
+import dev.switchboard.websockets.StreamHub;
+import dev.switchboard.websockets.WebSocketMetrics;
 import dev.switchboard.websockets.WebSockets;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -37,12 +59,15 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.function.Consumer;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The composition root: builds every part of a Switchboard node by hand, in the order data flows
- * (database → stores and event log → webhook delivery → HTTP edge), and closes them in reverse.
+ * (database → event log and control channel → stores → authentication → WebSockets and webhook
+ * delivery → HTTP edge), and closes them in reverse. It is the one place that wires: components take
+ * their parts, and it subscribes each to the wake-ups and control messages it acts on.
  */
 public final class Switchboard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Switchboard.class);
@@ -87,39 +112,73 @@ public final class Switchboard implements AutoCloseable {
             byte[] adminKeyHash = settings.adminKeyHash(config, adminKeyAnnouncer);
             SecretBox secrets = settings.secretBox(config);
 
+            // Commits wake readers through wakeups; rare changes reach every node (this one right after
+            // its commit) through the control channel, whose subscribers follow each component below.
             String nodeId = Ids.newId("node");
-            EventWakeups wakeups = new EventWakeups(database, nodeId, meters);
+            ControlChannel control = new ControlChannel();
+            EventWakeups wakeups = new EventWakeups(database, nodeId, control, meters);
             closeables.push(wakeups);
             StreamWaiters waiters = new StreamWaiters();
             wakeups.addListener(waiters);
             EventLog eventLog = new EventLog(database.dataSource(), wakeups);
 
             TenantStore tenants = new TenantStore(database.dataSource());
-            IntegrationStore integrations = new IntegrationStore(database.dataSource());
-            ConnectionStore connections = new ConnectionStore(database.dataSource(), eventLog, secrets, clock);
-            CollectionStore collections = new CollectionStore(database.dataSource());
+            IntegrationStore integrations = new IntegrationStore(database.dataSource(), control);
+            ConnectionStore connections = new ConnectionStore(database.dataSource(), eventLog, control, secrets, clock);
+            CollectionStore collections = new CollectionStore(database.dataSource(), control);
+            control.subscribe(CollectionsChanged.class, m -> collections.reload());
+            control.subscribe(Resync.class, m -> collections.reload());
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
 
             Authenticator auth = new Authenticator(adminKeyHash, integrations, connections, tenants,
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
                     config.failedAuthLimit(), clock);
-            wakeups.addControlListener(auth::onControl);
-            websockets = new WebSockets(config.websockets(), auth, eventLog, connections, meters);
-            wakeups.addListener(websockets.wakeupListener());
-            wakeups.addControlListener(websockets.controlListener());
-            wakeups.addControlListener(message -> {
-                if (message.equals("collections") || message.equals("resync")) {
-                    collections.reload();
-                }
-            });
+            control.subscribe(ConnectionChanged.class, auth::connectionChanged);
+            control.subscribe(IntegrationChanged.class, auth::integrationChanged);
+            control.subscribe(Resync.class, auth::resync);
 
-            EndpointStore endpoints = new EndpointStore(database.dataSource(), secrets);
-            WebhookDispatcher webhooks = new WebhookDispatcher(database, config.webhooks(), nodeId, endpoints, wakeups,
-                    secrets, clock, meters);
+            // WebSockets: commits wake the hub's feeds; connection and integration changes re-check sockets.
+            WebSocketSettings socketSettings = config.websockets();
+            Sockets sockets = new Sockets(socketSettings);
+            WebSocketMetrics socketMetrics = new WebSocketMetrics(meters, sockets);
+            LogGate socketReads = new LogGate(eventLog);
+            StreamHub hub = new StreamHub(eventLog, socketReads, socketMetrics, socketSettings);
+            wakeups.addListener(hub);
+            AccessWatch accessWatch = new AccessWatch(connections, sockets);
+            control.subscribe(ConnectionChanged.class, accessWatch::connectionChanged);
+            control.subscribe(IntegrationChanged.class, accessWatch::integrationChanged);
+            control.subscribe(Resync.class, accessWatch::resync);
+            websockets = new WebSockets(socketSettings, sockets, socketMetrics, socketReads, hub,
+                    new Resume(socketReads, socketSettings, socketMetrics), accessWatch, auth);
+
+            // Webhooks: delivery reads and writes through its own pool, so it never takes the API's
+            // connections; the API's message operations (retry, replay, test) use the main pool, as what
+            // it acknowledges must be durable.
+            WebhookSettings webhookSettings = config.webhooks();
+            AddressPolicy webhookAddresses = new AddressPolicy(webhookSettings.allowPrivateAddresses(),
+                    webhookSettings.allowedAddresses());
+            DataSource deliveryPool = database.deliveryDataSource();
+            EndpointStore endpoints = new EndpointStore(database.dataSource(), secrets, control);
+            WebhookMessages webhookMessages = new WebhookMessages(new MessageLog(database.dataSource(), nodeId,
+                    webhookSettings.leaseTime(), webhookSettings.disableAfter(), control));
+            WebhookSender sender = new WebhookSender(webhookSettings.timeout(), webhookAddresses,
+                    webhookSettings.concurrency(), clock);
+            closeables.push(sender);
+            WebhookMetrics webhookMetrics = new WebhookMetrics(meters, deliveryPool);
+            Deliverer deliverer = new Deliverer(sender, webhookAddresses, endpoints, webhookSettings, webhookMetrics,
+                    deliveryPool, control, clock, secrets);
+            WebhookDispatcher webhooks = new WebhookDispatcher(webhookSettings, deliveryPool,
+                    new EventLog(deliveryPool, wakeups), endpoints,
+                    new StreamLeases(deliveryPool, nodeId, webhookSettings.leaseTime()),
+                    new MessageLog(deliveryPool, nodeId, webhookSettings.leaseTime(), webhookSettings.disableAfter(), control),
+                    deliverer, webhookMetrics, clock);
             closeables.push(webhooks);
             wakeups.addListener(webhooks);
-            wakeups.addControlListener(webhooks::onControl);
+            control.subscribe(WebhookChanged.class, webhooks::endpointChanged);
+            control.subscribe(ConnectionChanged.class, webhooks::connectionChanged);
+            control.subscribe(IntegrationChanged.class, webhooks::integrationChanged);
+            control.subscribe(ManualMessageDue.class, webhooks::manualMessageDue);
             wakeups.start();
             webhooks.start();
 
@@ -135,7 +194,8 @@ public final class Switchboard implements AutoCloseable {
                     new AdminRoutes(auth, tenants, integrations, connections, collections),
                     new RecordRoutes(auth, collections, records),
                     new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),
-                    new WebhookRoutes(auth, integrations, tenants, endpoints, webhooks.messages(), config.webhooks(), clock),
+                    new WebhookRoutes(auth, integrations, tenants, endpoints, webhookMessages, webhookSettings,
+                            webhookAddresses, clock),
                     websockets.routes()));
             closeables.push(http);
             http.start();

@@ -123,14 +123,12 @@ public final class AdminRoutes implements RouteGroup {
         JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
         Integration updated = integrations.update(ctx.pathParam("integrationId"), body.string("name", 200),
                 permissions(body, false), eventTypes(body, false));
-        auth.onControl("integration:" + updated.pk());
         ctx.json(updated);
     }
 
     private void rotateClientKey(Context ctx) {
         auth.requireAdmin(ctx);
         IntegrationStore.Created rotated = integrations.rotateClientKey(ctx.pathParam("integrationId"));
-        auth.onControl("integration:" + rotated.integration().pk()); // refused here before we answer
         ctx.json(withSecret(rotated.integration(), "clientKey", rotated.clientKey()));
     }
 
@@ -148,14 +146,12 @@ public final class AdminRoutes implements RouteGroup {
     private void setEnabled(Context ctx, boolean enabled) {
         auth.requireAdmin(ctx);
         var connection = connections.setEnabled(ctx.pathParam("connectionId"), enabled);
-        auth.onControl("connection:" + connection.pk());
         ctx.json(connection);
     }
 
     private void rotateToken(Context ctx) {
         auth.requireAdmin(ctx);
         ConnectionStore.WithToken rotated = connections.rotateToken(ctx.pathParam("connectionId"));
-        auth.onControl("connection:" + rotated.connection().pk());
         ctx.json(withSecret(rotated.connection(), "accessToken", rotated.accessToken()));
     }
 
@@ -163,7 +159,6 @@ public final class AdminRoutes implements RouteGroup {
         auth.requireAdmin(ctx);
         var connection = connections.get(ctx.pathParam("connectionId"));
         connections.delete(connection.id());
-        auth.onControl("connection:" + connection.pk());
         ctx.status(204);
     }
 

@@ -14,8 +14,8 @@ import dev.switchboard.support.Instants;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
 import dev.switchboard.web.RouteGroup;
+import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.EndpointStore;
-import dev.switchboard.webhooks.WebhookDispatcher;
 import dev.switchboard.webhooks.WebhookEndpoint;
 import dev.switchboard.webhooks.WebhookMessage;
 import dev.switchboard.webhooks.WebhookMessages;
@@ -48,16 +48,19 @@ public final class WebhookRoutes implements RouteGroup {
     private final EndpointStore endpoints;
     private final WebhookMessages messages;
     private final WebhookSettings settings;
+    private final AddressPolicy addresses;
     private final InstantSource clock;
 
+    /** {@code addresses} decides which URLs an endpoint may be registered with. */
     public WebhookRoutes(Authenticator auth, IntegrationStore integrations, TenantStore tenants, EndpointStore endpoints,
-                         WebhookMessages messages, WebhookSettings settings, InstantSource clock) {
+                         WebhookMessages messages, WebhookSettings settings, AddressPolicy addresses, InstantSource clock) {
         this.auth = auth;
         this.integrations = integrations;
         this.tenants = tenants;
         this.endpoints = endpoints;
         this.messages = messages;
         this.settings = settings;
+        this.addresses = addresses;
         this.clock = clock;
     }
 
@@ -114,7 +117,7 @@ public final class WebhookRoutes implements RouteGroup {
             }
             case Authenticator.Access access -> throw notForAccessTokens();
         };
-        WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", WebhookDispatcher.addressPolicy(settings));
+        WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", addresses);
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
         requireHttpsForLifecycle(url, kind);
         List<String> eventTypes = eventTypes(body, kind, integration);
@@ -156,7 +159,7 @@ public final class WebhookRoutes implements RouteGroup {
         String urlText = body.string("url", 2048);
         String url = null;
         if (urlText != null) {
-            WebhookUrl parsed = WebhookUrl.parse(urlText, "url", WebhookDispatcher.addressPolicy(settings));
+            WebhookUrl parsed = WebhookUrl.parse(urlText, "url", addresses);
             requireHttpsForLifecycle(parsed, endpoint.kind());
             url = parsed.toString();
         }

@@ -3,6 +3,9 @@ package dev.switchboard.auth;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.switchboard.config.FailedAuthLimit;
+import dev.switchboard.events.ControlMessage.ConnectionChanged;
+import dev.switchboard.events.ControlMessage.IntegrationChanged;
+import dev.switchboard.events.ControlMessage.Resync;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
@@ -20,6 +23,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Predicate;
 
 /**
  * Turns the bearer token of a request into who is calling. Lookups are by the token's SHA-256, and
@@ -198,25 +202,30 @@ public final class Authenticator {
         return seconds;
     }
 
-    /** Handles a control message: forget whatever it names (or everything after a resync). */
-    public void onControl(String message) {
-        if (message.startsWith("connection:") || message.startsWith("integration:") || message.equals("resync")) {
-            caching.writeLock().lock();
-            try {
-                invalidations++;
-            } finally {
-                caching.writeLock().unlock();
-            }
+    /** A connection changed (disabled, deleted, its token rotated): forget its cached tokens. */
+    public void connectionChanged(ConnectionChanged message) {
+        forget(p -> p instanceof Access a && a.grant().connection().pk() == message.connectionPk());
+    }
+
+    /** An integration changed (permissions, client key): forget its key and its connections' tokens. */
+    public void integrationChanged(IntegrationChanged message) {
+        long pk = message.integrationPk();
+        forget(p -> (p instanceof Access a && a.grant().integration().pk() == pk)
+                || (p instanceof Client c && c.integration().pk() == pk));
+    }
+
+    /** Changes may have been missed while the control channel was not listening: forget everything. */
+    public void resync(Resync message) {
+        forget(p -> true);
+    }
+
+    private void forget(Predicate<Principal> which) {
+        caching.writeLock().lock();
+        try {
+            invalidations++;
+        } finally {
+            caching.writeLock().unlock();
         }
-        if (message.startsWith("connection:")) {
-            long pk = Long.parseLong(message.substring("connection:".length()));
-            cache.asMap().values().removeIf(p -> p instanceof Access a && a.grant().connection().pk() == pk);
-        } else if (message.startsWith("integration:")) {
-            long pk = Long.parseLong(message.substring("integration:".length()));
-            cache.asMap().values().removeIf(p -> (p instanceof Access a && a.grant().integration().pk() == pk)
-                    || (p instanceof Client c && c.integration().pk() == pk));
-        } else if (message.equals("resync")) {
-            cache.invalidateAll();
-        }
+        cache.asMap().values().removeIf(which);
     }
 }

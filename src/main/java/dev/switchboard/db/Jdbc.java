@@ -28,22 +28,73 @@ public final class Jdbc {
         T run(Connection c) throws SQLException;
     }
 
-    /** Runs work in one transaction: committed when it returns, rolled back when it throws. */
+    /** The transactions {@link #inTransaction} has open on this thread, with what runs after each commits. */
+    private static final ThreadLocal<List<Open>> OPEN = ThreadLocal.withInitial(ArrayList::new);
+
+    /** A transaction in progress (identity matters: two never share a connection). */
+    private static final class Open {
+        final Connection connection;
+        final List<Runnable> afterCommit = new ArrayList<>();
+
+        Open(Connection connection) {
+            this.connection = connection;
+        }
+    }
+
+    /**
+     * Runs work in one transaction: committed when it returns, rolled back when it throws. Actions
+     * registered with {@link #afterCommit} run after the commit, once the connection is back in the
+     * pool and before this returns; a rolled-back transaction runs none.
+     */
     public static <T> T inTransaction(DataSource ds, Work<T> work) {
+        T result;
+        Open open;
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
+            open = new Open(c);
+            OPEN.get().add(open);
             try {
-                T result = work.run(c);
+                result = work.run(c);
                 c.commit();
-                return result;
             } catch (Throwable t) {
+                open.afterCommit.clear();
                 rollbackQuietly(c, t);
                 throw t;
             } finally {
+                forget(open);
                 c.setAutoCommit(true);
             }
         } catch (SQLException e) {
             throw new DatabaseException(e);
+        }
+        open.afterCommit.forEach(Runnable::run);
+        return result;
+    }
+
+    /**
+     * Runs {@code action} once what was written on {@code c} is committed: after the commit of the
+     * {@link #inTransaction} that owns {@code c} (never, if it rolls back), or at once when {@code c} is
+     * in autocommit (each statement committed as it ran). A transaction begun some other way has no
+     * commit this can see, so it is refused.
+     */
+    public static void afterCommit(Connection c, Runnable action) throws SQLException {
+        for (Open open : OPEN.get()) {
+            if (open.connection == c) {
+                open.afterCommit.add(action);
+                return;
+            }
+        }
+        if (!c.getAutoCommit()) {
+            throw new IllegalStateException("after-commit actions need a transaction run by Jdbc.inTransaction");
+        }
+        action.run();
+    }
+
+    private static void forget(Open open) {
+        List<Open> stack = OPEN.get();
+        stack.remove(open);
+        if (stack.isEmpty()) {
+            OPEN.remove(); // pooled platform threads keep nothing between transactions
         }
     }
 

@@ -16,7 +16,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -33,14 +32,11 @@ import org.slf4j.LoggerFactory;
  * dropped, a node died between commit and NOTIFY) are told to re-read when the listener reconnects,
  * and long waits are bounded.
  *
- * <p>The control channel carries rare changes other nodes must hear about (a connection disabled,
- * an integration's permissions changed); those are sent inside the changing transaction with
- * {@link #notifyControl}, so they are delivered exactly when the change commits.
+ * <p>The same listening connection receives the {@link ControlChannel}'s messages and hands them to it.
  */
 public final class EventWakeups implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EventWakeups.class);
     static final String EVENTS_CHANNEL = "switchboard_events";
-    static final String CONTROL_CHANNEL = "switchboard_control";
     private static final int MAX_PAYLOAD = 7_000; // PostgreSQL's limit is 8000 bytes
     private static final Duration RECONNECT_DELAY = Duration.ofSeconds(1);
 
@@ -54,7 +50,7 @@ public final class EventWakeups implements AutoCloseable {
     private final Database database;
     private final String nodeId;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final List<Consumer<String>> controlListeners = new CopyOnWriteArrayList<>();
+    private final ControlChannel control;
     private final Map<Long, Long> pending = new ConcurrentHashMap<>();
     /** When the oldest commit not yet announced to other nodes happened (0: none waiting). */
     private final java.util.concurrent.atomic.AtomicLong pendingSince = new java.util.concurrent.atomic.AtomicLong();
@@ -67,9 +63,10 @@ public final class EventWakeups implements AutoCloseable {
     private final Thread listenerThread;
     private final Thread publisherThread;
 
-    public EventWakeups(Database database, String nodeId, MeterRegistry meters) {
+    public EventWakeups(Database database, String nodeId, ControlChannel control, MeterRegistry meters) {
         this.database = database;
         this.nodeId = nodeId;
+        this.control = control;
         this.remoteLag = Timer.builder("switchboard.events.wakeup.lag")
                 .description("Time from the oldest commit in a NOTIFY batch on another node to its wake-up here")
                 .publishPercentiles(0.5, 0.99)
@@ -98,10 +95,6 @@ public final class EventWakeups implements AutoCloseable {
         listeners.remove(listener);
     }
 
-    public void addControlListener(Consumer<String> listener) {
-        controlListeners.add(listener);
-    }
-
     /** Called after a commit: wakes this node's readers now and the other nodes' shortly. */
     public void published(long streamPk, long seq) {
         deliver(streamPk, seq);
@@ -112,14 +105,6 @@ public final class EventWakeups implements AutoCloseable {
             pendingChanged.signal();
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** Sends a control message when the caller's transaction commits (every node, this one included). */
-    public static void notifyControl(Connection c, String message) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify('" + CONTROL_CHANNEL + "', ?)")) {
-            ps.setString(1, message);
-            ps.execute();
         }
     }
 
@@ -204,13 +189,13 @@ public final class EventWakeups implements AutoCloseable {
             try (Connection c = database.openDedicatedConnection()) {
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + EVENTS_CHANNEL);
-                    s.execute("LISTEN " + CONTROL_CHANNEL);
+                    s.execute("LISTEN " + ControlChannel.NAME);
                 }
                 listening = true;
                 log.info("Listening for events committed by other nodes");
                 // Anything may have committed while no one listened: every reader re-reads its position.
                 resyncAll();
-                controlListeners.forEach(l -> l.accept("resync"));
+                control.resync();
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (running) {
                     PGNotification[] notifications = pg.getNotifications(1000);
@@ -240,8 +225,8 @@ public final class EventWakeups implements AutoCloseable {
     }
 
     private void handle(PGNotification n) {
-        if (n.getName().equals(CONTROL_CHANNEL)) {
-            controlListeners.forEach(l -> l.accept(n.getParameter()));
+        if (n.getName().equals(ControlChannel.NAME)) {
+            control.received(n.getParameter());
             return;
         }
         String[] parts = n.getParameter().split("\\|", 3);

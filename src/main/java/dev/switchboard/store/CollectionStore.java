@@ -10,7 +10,8 @@ import com.networknt.schema.resource.AllowSchemaLoader;
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.CollectionsChanged;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Problem;
 import java.sql.ResultSet;
@@ -60,8 +61,11 @@ public final class CollectionStore {
     private volatile Map<String, Collection> byName = Map.of();
     private final java.util.concurrent.locks.ReentrantLock reloading = new java.util.concurrent.locks.ReentrantLock();
 
-    public CollectionStore(DataSource dataSource) {
+    private final ControlChannel control;
+
+    public CollectionStore(DataSource dataSource, ControlChannel control) {
         this.dataSource = dataSource;
+        this.control = control;
     }
 
     /** Makes the database match the collections declared in configuration, then loads all of them. */
@@ -88,7 +92,7 @@ public final class CollectionStore {
                 Jdbc.update(c, "INSERT INTO collections (name, schema, event_fields, source) VALUES (?, ?::jsonb, ?, 'api')",
                         definition.name(), definition.schema() == null ? null : Json.write(definition.schema()),
                         definition.eventFields());
-                EventWakeups.notifyControl(c, "collections");
+                control.publish(c, new CollectionsChanged());
                 return null;
             });
         } catch (DatabaseException e) {
@@ -97,8 +101,8 @@ public final class CollectionStore {
             }
             throw e;
         }
-        reload();
-        return byName.get(definition.name());
+        // The channel has reloaded this node's collections after the commit; get would reload if not.
+        return get(definition.name());
     }
 
     public Optional<Collection> find(String name) {

@@ -3,7 +3,8 @@ package dev.switchboard.store;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventLog;
-import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
@@ -37,10 +38,13 @@ public final class ConnectionStore {
     private final EventLog eventLog;
     private final SecretBox secrets;
     private final InstantSource clock;
+    private final ControlChannel control;
 
-    public ConnectionStore(DataSource dataSource, EventLog eventLog, SecretBox secrets, InstantSource clock) {
+    public ConnectionStore(DataSource dataSource, EventLog eventLog, ControlChannel control, SecretBox secrets,
+                           InstantSource clock) {
         this.dataSource = dataSource;
         this.eventLog = eventLog;
+        this.control = control;
         this.secrets = secrets;
         this.clock = clock;
     }
@@ -167,7 +171,7 @@ public final class ConnectionStore {
         T result = Jdbc.inTransaction(dataSource, c -> {
             Change<T> change = mutation.apply(c);
             if (change.type() != null) {
-                EventWakeups.notifyControl(c, "connection:" + change.connection().pk());
+                control.publish(c, new ConnectionChanged(change.connection().pk()));
                 seq[0] = eventLog.append(c, lifecycleStream, lifecycleEvent(change));
             }
             return change.result();

@@ -1,7 +1,8 @@
 package dev.switchboard.store;
 
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import dev.switchboard.support.Tokens;
@@ -18,9 +19,11 @@ public final class IntegrationStore {
     private static final String FROM = " FROM integrations i JOIN streams s ON s.integration_pk = i.pk";
 
     private final DataSource dataSource;
+    private final ControlChannel control;
 
-    public IntegrationStore(DataSource dataSource) {
+    public IntegrationStore(DataSource dataSource, ControlChannel control) {
         this.dataSource = dataSource;
+        this.control = control;
     }
 
     /** An integration just created, with its client key: the only time the key is shown. */
@@ -69,7 +72,7 @@ public final class IntegrationStore {
                             + " event_types = ?, updated_at = now() WHERE pk = ?",
                     name == null ? current.name() : name, p.read(), p.write(),
                     eventTypes == null ? current.eventTypes() : eventTypes, current.pk());
-            EventWakeups.notifyControl(c, "integration:" + current.pk());
+            control.publish(c, new IntegrationChanged(current.pk()));
             return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, current.pk())
                     .orElseThrow();
         });
@@ -86,7 +89,7 @@ public final class IntegrationStore {
             long pk = Jdbc.one(c, "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
                     rs -> rs.getLong(1), Tokens.hash(clientKey), id)
                     .orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
-            EventWakeups.notifyControl(c, "integration:" + pk);
+            control.publish(c, new IntegrationChanged(pk));
             return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk).orElseThrow();
         });
         return new Created(integration, clientKey);

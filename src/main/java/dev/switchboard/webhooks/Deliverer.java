@@ -2,7 +2,8 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.support.SecretBox;
 import java.time.InstantSource;
 import java.util.List;
@@ -16,21 +17,27 @@ import org.slf4j.LoggerFactory;
  * secrets, sends it, applies the endpoint's retry schedule (or the server's), counts it, and says
  * so in the log when an endpoint has just been disabled.
  */
-final class Deliverer {
+public final class Deliverer {
     private static final Logger log = LoggerFactory.getLogger(Deliverer.class);
 
     private final WebhookSender sender;
+    private final AddressPolicy addresses;
     private final EndpointStore endpoints;
     private final WebhookSettings settings;
     private final WebhookMetrics metrics;
     private final DataSource dataSource;
     private final InstantSource clock;
     private final SecretBox secretBox;
+    private final ControlChannel control;
 
-    Deliverer(WebhookSender sender, EndpointStore endpoints, WebhookSettings settings, WebhookMetrics metrics,
-              DataSource dataSource, InstantSource clock, SecretBox secretBox) {
+    /** {@code addresses} re-checks each stored URL before it is sent to (the settings may have changed since). */
+    public Deliverer(WebhookSender sender, AddressPolicy addresses, EndpointStore endpoints, WebhookSettings settings,
+                     WebhookMetrics metrics, DataSource dataSource, ControlChannel control, InstantSource clock,
+                     SecretBox secretBox) {
         this.secretBox = secretBox;
         this.sender = sender;
+        this.addresses = addresses;
+        this.control = control;
         this.endpoints = endpoints;
         this.settings = settings;
         this.metrics = metrics;
@@ -43,7 +50,7 @@ final class Deliverer {
         String body = MessageBody.withAccessToken(message.body(),
                 message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
         String signature = Signer.signature(secrets, message.webhookId(), timestamp, body);
-        WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", WebhookDispatcher.addressPolicy(settings));
+        WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", addresses);
         Attempt attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
         metrics.attempt(endpoint.id(), attempt);
         if (!attempt.delivered()) {
@@ -81,7 +88,7 @@ final class Deliverer {
             log.warn("Webhook {} is now disabled ({}); its events wait in the log until it is enabled again",
                     endpoint.id(), recorded.endpointReason());
             Jdbc.withConnection(dataSource, c -> {
-                EventWakeups.notifyControl(c, "webhook:" + endpoint.pk());
+                control.publish(c, new WebhookChanged(endpoint.pk()));
                 return null;
             });
         }

@@ -2,7 +2,8 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.config.Durations;
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.store.Integration;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
@@ -20,7 +21,7 @@ import javax.sql.DataSource;
  * Webhook endpoints and their signing secrets. Creating an endpoint also creates its delivery streams:
  * one per connected tenant (events endpoints) or one on the integration's lifecycle stream, each
  * starting at its stream's newest event. Every change tells every node through the control channel
- * ({@code webhook:<pk>}) so dispatchers pick it up at once.
+ * ({@code WebhookChanged}) so dispatchers pick it up at once.
  */
 public final class EndpointStore {
     static final String COLUMNS = "e.pk, e.id, e.integration_pk, i.id AS integration_id, e.url, e.kind, e.event_types,"
@@ -36,10 +37,12 @@ public final class EndpointStore {
 
     private final DataSource dataSource;
     private final SecretBox secrets;
+    private final ControlChannel control;
 
-    public EndpointStore(DataSource dataSource, SecretBox secrets) {
+    public EndpointStore(DataSource dataSource, SecretBox secrets, ControlChannel control) {
         this.dataSource = dataSource;
         this.secrets = secrets;
+        this.control = control;
     }
 
     /** A new endpoint and its signing secret: the only time the secret is shown. */
@@ -76,7 +79,7 @@ public final class EndpointStore {
                 Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, position)"
                         + " SELECT ?, s.pk, s.last_seq FROM streams s WHERE s.integration_pk = ?", pk, integration.pk());
             }
-            EventWakeups.notifyControl(c, "webhook:" + pk);
+            control.publish(c, new WebhookChanged(pk));
             return load(c, pk);
         });
         return new Created(endpoint, secret);
@@ -114,7 +117,7 @@ public final class EndpointStore {
                     changes.url(), changes.eventTypes(), changes.maxBatchSize(), changes.setRetryDelays(),
                     millis(changes.retryDelays()), state, state, state, state,
                     current.pk());
-            EventWakeups.notifyControl(c, "webhook:" + current.pk());
+            control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
         });
     }
@@ -124,7 +127,7 @@ public final class EndpointStore {
         Jdbc.inTransaction(dataSource, c -> {
             lockIntegration(c, endpoint.integrationPk());
             Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk());
-            EventWakeups.notifyControl(c, "webhook:" + endpoint.pk());
+            control.publish(c, new WebhookChanged(endpoint.pk()));
             return null;
         });
     }
@@ -141,7 +144,7 @@ public final class EndpointStore {
                     + " WHERE endpoint_pk = ? AND expires_at IS NULL", grace.toMillis(), endpoint.pk());
             Jdbc.update(c, "INSERT INTO webhook_secrets (endpoint_pk, sealed) VALUES (?, ?)", endpoint.pk(),
                     secrets.seal(secret));
-            EventWakeups.notifyControl(c, "webhook:" + endpoint.pk());
+            control.publish(c, new WebhookChanged(endpoint.pk()));
             return null;
         });
         return secret;

@@ -1,7 +1,9 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.events.EventWakeups;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.ManualMessageDue;
+import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Problem;
 import java.sql.Connection;
@@ -24,7 +26,7 @@ import javax.sql.DataSource;
  * statement. Stream writes are guarded by the lease: a node that lost its stream changes nothing
  * there.
  */
-final class MessageLog {
+public final class MessageLog {
     /**
      * The sealed access token of a webhook_messages row: that of the last event it carries, which only
      * lifecycle events have. Messages are pruned with their events, so the event is there while the message is.
@@ -43,9 +45,12 @@ final class MessageLog {
     private final String nodeId;
     private final Duration leaseTime;
     private final Duration disableAfter;
+    private final ControlChannel control;
 
-    MessageLog(DataSource dataSource, String nodeId, Duration leaseTime, Duration disableAfter) {
+    public MessageLog(DataSource dataSource, String nodeId, Duration leaseTime, Duration disableAfter,
+                      ControlChannel control) {
         this.dataSource = dataSource;
+        this.control = control;
         this.nodeId = nodeId;
         this.leaseTime = leaseTime;
         this.disableAfter = disableAfter;
@@ -219,7 +224,7 @@ final class MessageLog {
             Jdbc.update(c, "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
                     + " next_attempt_at) VALUES (?, ?, 'manual', ?, ?, ?, 'pending', now())", id, endpointPk, tenantId,
                     eventCount, body);
-            EventWakeups.notifyControl(c, "webhook-message");
+            control.publish(c, new ManualMessageDue());
             return null;
         });
         return Ids.format("msg", id);
@@ -277,7 +282,7 @@ final class MessageLog {
                     + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
                     + " WHERE endpoint_pk = ? AND id = ? AND status = 'failed'", endpointPk, id);
             if (n == 1) {
-                EventWakeups.notifyControl(c, "webhook-message");
+                control.publish(c, new ManualMessageDue());
             }
             return n;
         });
@@ -306,7 +311,7 @@ final class MessageLog {
                             + " WHERE ws.pk = t.pk AND t.target IS NOT NULL AND t.target < coalesce("
                             + "   (SELECT last_seq FROM webhook_messages WHERE id = ws.message_id), ws.position)",
                     fromSeq != null ? fromSeq : since, endpointPk, tenantPk, tenantPk);
-            EventWakeups.notifyControl(c, "webhook:" + endpointPk);
+            control.publish(c, new WebhookChanged(endpointPk));
             return n;
         });
     }

@@ -19,7 +19,7 @@ import javax.sql.DataSource;
  * alive, and releases them when a stream goes idle. A node that dies simply stops renewing: its
  * streams are claimable again when the lease time has passed. All times are the database's.
  */
-final class StreamLeases {
+public final class StreamLeases {
     /** A stream with work: not disabled, lease free, and a retry due, an attempt to finish, or events past its position. */
     private static final String CLAIMABLE = " FROM webhook_streams ws"
             + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
@@ -41,7 +41,7 @@ final class StreamLeases {
     private final String nodeId;
     private final Duration leaseTime;
 
-    StreamLeases(DataSource dataSource, String nodeId, Duration leaseTime) {
+    public StreamLeases(DataSource dataSource, String nodeId, Duration leaseTime) {
         this.dataSource = dataSource;
         this.nodeId = nodeId;
         this.leaseTime = leaseTime;

@@ -1,12 +1,13 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.WebhookSettings;
-import dev.switchboard.db.Database;
 import dev.switchboard.db.Jdbc;
+import dev.switchboard.events.ControlMessage.ConnectionChanged;
+import dev.switchboard.events.ControlMessage.IntegrationChanged;
+import dev.switchboard.events.ControlMessage.ManualMessageDue;
+import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
-import dev.switchboard.support.SecretBox;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -44,13 +45,11 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final WebhookSettings settings;
     private final StreamLeases leases;
     private final MessageLog messages;
-    private final MessageLog apiMessages;
     private final EndpointStore endpoints;
     private final EventLog eventLog;
     private final Deliverer deliverer;
     private final WebhookMetrics metrics;
     private final InstantSource clock;
-    private final WebhookSender sender;
     private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("webhook-", 0).factory());
     private final Thread loop;
@@ -68,39 +67,27 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private volatile boolean running = true;
 
     /**
-     * {@code database}'s delivery pool carries the dispatcher's reads and bookkeeping (so delivery never
-     * takes the API's connections); its main pool the API's message operations (retry, replay, test),
-     * which must be durable when they are acknowledged.
+     * Everything the dispatcher reads and writes goes through {@code deliveryPool} (the log, messages,
+     * leases, deliverer included), so delivery never takes the API's connections.
      */
-    public WebhookDispatcher(Database database, WebhookSettings settings, String nodeId, EndpointStore endpoints,
-                             EventWakeups wakeups, SecretBox secretBox, InstantSource clock, MeterRegistry meters) {
-        DataSource dataSource = database.deliveryDataSource();
-        this.dataSource = dataSource;
-        this.apiMessages = new MessageLog(database.dataSource(), nodeId, settings.leaseTime(), settings.disableAfter());
+    public WebhookDispatcher(WebhookSettings settings, DataSource deliveryPool, EventLog eventLog, EndpointStore endpoints,
+                             StreamLeases leases, MessageLog messages, Deliverer deliverer, WebhookMetrics metrics,
+                             InstantSource clock) {
         this.settings = settings;
+        this.dataSource = deliveryPool;
+        this.eventLog = eventLog;
         this.endpoints = endpoints;
-        this.eventLog = new EventLog(dataSource, wakeups);
+        this.leases = leases;
+        this.messages = messages;
+        this.deliverer = deliverer;
+        this.metrics = metrics;
         this.clock = clock;
-        this.leases = new StreamLeases(dataSource, nodeId, settings.leaseTime());
-        this.messages = new MessageLog(dataSource, nodeId, settings.leaseTime(), settings.disableAfter());
-        this.metrics = new WebhookMetrics(meters, dataSource, active::size);
-        this.sender = new WebhookSender(settings.timeout(), addressPolicy(settings), settings.concurrency(), clock);
-        this.deliverer = new Deliverer(sender, endpoints, settings, metrics, dataSource, clock, secretBox);
+        metrics.activeStreams(active::size);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
-    }
-
-    /** The addresses webhooks may call under these settings. */
-    public static AddressPolicy addressPolicy(WebhookSettings settings) {
-        return new AddressPolicy(settings.allowPrivateAddresses(), settings.allowedAddresses());
     }
 
     public void start() {
         loop.start();
-    }
-
-    /** The API side of messages: listing, retry, replay, test. */
-    public WebhookMessages messages() {
-        return new WebhookMessages(apiMessages, this::wakeForManual);
     }
 
     @Override
@@ -132,39 +119,34 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         LockSupport.unpark(loop);
     }
 
-    /**
-     * Control messages: an endpoint changed ({@code webhook:<pk>}), a connection or integration changed,
-     * or a manual message is due. Workers re-read what they deliver to; claims run at once.
-     */
-    public void onControl(String message) {
-        if (message.startsWith("webhook:")) {
-            long endpointPk = Long.parseLong(message.substring("webhook:".length()));
-            active.values().stream().filter(w -> w.endpointPk() == endpointPk).forEach(StreamWorker::refresh);
-            reloadWatched.set(true);
-            dirtyEndpoints.add(endpointPk);
-        } else if (message.startsWith("connection:")) {
-            long connectionPk = Long.parseLong(message.substring("connection:".length()));
-            active.values().stream().filter(w -> w.target() != null
-                    && Long.valueOf(connectionPk).equals(w.target().connectionPk())).forEach(StreamWorker::refresh);
-            reloadWatched.set(true);
-            sweepAll.set(true);
-        } else if (message.startsWith("integration:")) {
-            String integrationPk = message.substring("integration:".length());
-            active.values().stream().filter(w -> w.target() != null
-                    && Long.toString(w.target().endpoint().integrationPk()).equals(integrationPk))
-                    .forEach(StreamWorker::refresh);
-        } else if (message.equals("webhooks")) {
-            reloadWatched.set(true);
-            sweepAll.set(true);
-        } else if (message.equals("webhook-message")) {
-            manualDue.set(true);
-        } else {
-            return;
-        }
+    /** An endpoint changed (or was asked to replay): its workers re-read it and its streams are claimed at once. */
+    public void endpointChanged(WebhookChanged message) {
+        long endpointPk = message.endpointPk();
+        active.values().stream().filter(w -> w.endpointPk() == endpointPk).forEach(StreamWorker::refresh);
+        reloadWatched.set(true);
+        dirtyEndpoints.add(endpointPk);
         LockSupport.unpark(loop);
     }
 
-    private void wakeForManual() {
+    /** A connection changed: its workers re-read it, and a new connection's streams are found and claimed. */
+    public void connectionChanged(ConnectionChanged message) {
+        Long connectionPk = message.connectionPk();
+        active.values().stream().filter(w -> w.target() != null && connectionPk.equals(w.target().connectionPk()))
+                .forEach(StreamWorker::refresh);
+        reloadWatched.set(true);
+        sweepAll.set(true);
+        LockSupport.unpark(loop);
+    }
+
+    /** An integration changed (its event types, say): its workers re-read what they deliver. */
+    public void integrationChanged(IntegrationChanged message) {
+        active.values().stream().filter(w -> w.target() != null
+                && w.target().endpoint().integrationPk() == message.integrationPk()).forEach(StreamWorker::refresh);
+        LockSupport.unpark(loop);
+    }
+
+    /** A manual message (a test, a retried message) is due: claim it now rather than at the next pass. */
+    public void manualMessageDue(ManualMessageDue message) {
         manualDue.set(true);
         LockSupport.unpark(loop);
     }
@@ -307,6 +289,5 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             log.warn("Could not release webhook streams at shutdown ({}); their leases expire by themselves",
                     e.getMessage());
         }
-        sender.close();
     }
 }

@@ -12,11 +12,13 @@ import java.util.Optional;
  */
 public final class WebhookMessages {
     private final MessageLog log;
-    private final Runnable wakeDispatcher;
 
-    WebhookMessages(MessageLog log, Runnable wakeDispatcher) {
+    /**
+     * {@code log} writes through the main pool: what the API acknowledges must be durable. A message due
+     * now reaches the dispatchers, this node's included, through the control channel.
+     */
+    public WebhookMessages(MessageLog log) {
         this.log = log;
-        this.wakeDispatcher = wakeDispatcher;
     }
 
     public List<WebhookMessage> list(WebhookEndpoint endpoint, String status, String afterId, int limit) {
@@ -28,9 +30,7 @@ public final class WebhookMessages {
     }
 
     public WebhookMessage retry(WebhookEndpoint endpoint, String messageId) {
-        WebhookMessage message = log.retry(endpoint.pk(), messageId);
-        wakeDispatcher.run();
-        return message;
+        return log.retry(endpoint.pk(), messageId);
     }
 
     /** Replays after {@code fromSeq - 1}, or from the first event at or after {@code since}; returns the streams affected. */
@@ -41,8 +41,6 @@ public final class WebhookMessages {
     /** Sends a {@code webhook.test} message now; returns its id. */
     public String test(WebhookEndpoint endpoint, InstantSource clock) {
         String body = MessageBody.test(endpoint, Ids.newId("evt"), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
-        String id = log.createManual(endpoint.pk(), null, 1, body);
-        wakeDispatcher.run();
-        return id;
+        return log.createManual(endpoint.pk(), null, 1, body);
     }
 }

@@ -18,14 +18,15 @@ import javax.sql.DataSource;
  * behind their logs and how many of its streams are held back by worker errors (both refreshed from the
  * database, so they cover every node's streams), and this node's worker errors.
  */
-final class WebhookMetrics {
+public final class WebhookMetrics {
     private final MeterRegistry meters;
     private final DataSource dataSource;
     private final MultiGauge lag;
     private final MultiGauge inError;
     private final Counter expired;
 
-    WebhookMetrics(MeterRegistry meters, DataSource dataSource, Supplier<Number> activeStreams) {
+    /** {@code dataSource} is the one the lag and error gauges are refreshed from. */
+    public WebhookMetrics(MeterRegistry meters, DataSource dataSource) {
         this.meters = meters;
         this.dataSource = dataSource;
         this.lag = MultiGauge.builder("switchboard.webhooks.stream.lag")
@@ -38,6 +39,10 @@ final class WebhookMetrics {
         this.expired = Counter.builder("switchboard.webhooks.events.expired")
                 .description("Events a webhook stream could not send because they passed the retention first")
                 .register(meters);
+    }
+
+    /** Shows how many streams this node delivers now (the dispatcher's count). */
+    void activeStreams(Supplier<Number> activeStreams) {
         // Held strongly: a gauge keeps only a weak reference to its state by default, and nothing else
         // holds this supplier, so the gauge would read NaN after the first garbage collection.
         Gauge.builder("switchboard.webhooks.streams.active", activeStreams, s -> s.get().doubleValue())

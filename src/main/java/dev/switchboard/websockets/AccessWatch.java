@@ -1,5 +1,8 @@
 package dev.switchboard.websockets;
 
+import dev.switchboard.events.ControlMessage.ConnectionChanged;
+import dev.switchboard.events.ControlMessage.IntegrationChanged;
+import dev.switchboard.events.ControlMessage.Resync;
 import dev.switchboard.store.ConnectionStore;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -7,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,32 +19,37 @@ import org.slf4j.LoggerFactory;
  * sockets are closed with a terminal code, and changed permissions take effect on open sockets.
  * Checks run on a virtual thread, one database read per distinct token.
  */
-final class AccessWatch implements Consumer<String> {
+public final class AccessWatch {
     private static final Logger log = LoggerFactory.getLogger(AccessWatch.class);
 
     private final ConnectionStore connections;
     private final Sockets sockets;
 
-    AccessWatch(ConnectionStore connections, Sockets sockets) {
+    public AccessWatch(ConnectionStore connections, Sockets sockets) {
         this.connections = connections;
         this.sockets = sockets;
     }
 
-    @Override
-    public void accept(String message) {
-        if (!message.startsWith("connection:") && !message.startsWith("integration:") && !message.equals("resync")) {
-            return;
-        }
+    /** A connection changed: its sockets are checked again. */
+    public void connectionChanged(ConnectionChanged message) {
         // Before listing: a socket that registers after the listing sees this and is checked again (Sockets.add).
         sockets.accessChanging();
-        List<ClientSession> affected;
-        if (message.startsWith("connection:")) {
-            affected = sockets.forConnection(Long.parseLong(message.substring("connection:".length())));
-        } else if (message.startsWith("integration:")) {
-            affected = sockets.forIntegration(Long.parseLong(message.substring("integration:".length())));
-        } else {
-            affected = sockets.all(); // resync: changes may have been missed while the listener was away
-        }
+        recheckLater(sockets.forConnection(message.connectionPk()));
+    }
+
+    /** An integration changed: the sockets of its connections are checked again (new permissions apply). */
+    public void integrationChanged(IntegrationChanged message) {
+        sockets.accessChanging();
+        recheckLater(sockets.forIntegration(message.integrationPk()));
+    }
+
+    /** Changes may have been missed while the control channel was not listening: every socket is checked again. */
+    public void resync(Resync message) {
+        sockets.accessChanging();
+        recheckLater(sockets.all());
+    }
+
+    private void recheckLater(List<ClientSession> affected) {
         if (!affected.isEmpty()) {
             Thread.ofVirtual().name("ws-access-check").start(() -> recheck(affected));
         }

@@ -9,13 +9,13 @@ import java.util.concurrent.Semaphore;
  * order: when thousands of clients reconnect at once they queue here, in memory, instead of
  * emptying the database pool that writers and the live fan-out need.
  */
-final class LogGate {
+public final class LogGate {
     static final int CONCURRENT_READS = 8;
 
     private final EventLog log;
     private final Semaphore permits = new Semaphore(CONCURRENT_READS, true);
 
-    LogGate(EventLog log) {
+    public LogGate(EventLog log) {
         this.log = log;
     }
 

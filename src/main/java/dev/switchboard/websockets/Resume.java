@@ -15,14 +15,14 @@ import java.util.Map;
  * Together: no gap, no duplicate. Pages wait for the client to drain, so a long replay is paced by
  * the client instead of filling memory.
  */
-final class Resume {
+public final class Resume {
     static final int PAGE = 500;
 
     private final LogGate gate;
     private final WebSocketSettings settings;
     private final WebSocketMetrics metrics;
 
-    Resume(LogGate gate, WebSocketSettings settings, WebSocketMetrics metrics) {
+    public Resume(LogGate gate, WebSocketSettings settings, WebSocketMetrics metrics) {
         this.gate = gate;
         this.settings = settings;
         this.metrics = metrics;

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * connection's sockets when it changes, and for heartbeats. One sweeper thread pings and times out
  * all sockets (no timer per socket); on close every socket gets the "server restarting" code.
  */
-final class Sockets implements AutoCloseable {
+public final class Sockets implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Sockets.class);
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(2);
 
@@ -38,7 +38,7 @@ final class Sockets implements AutoCloseable {
     private volatile long accessChanges;
     private final ReadWriteLock registration = new ReentrantReadWriteLock();
 
-    Sockets(WebSocketSettings settings) {
+    public Sockets(WebSocketSettings settings) {
         this.settings = settings;
     }
 

@@ -1,5 +1,6 @@
 package dev.switchboard.websockets;
 
+import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import java.time.Duration;
@@ -17,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * sockets has one {@link StreamFeed} that reads the log once per batch for all of them. Reads run on
  * virtual threads and never hold a database connection while writing to a socket.
  */
-final class StreamHub implements EventWakeups.Listener, AutoCloseable {
+public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     static final Duration RETRY_DELAY = Duration.ofSeconds(1);
 
     private final EventLog eventLog;
@@ -31,9 +32,9 @@ final class StreamHub implements EventWakeups.Listener, AutoCloseable {
 
     private final int batchBytes;
 
-    StreamHub(EventLog eventLog, LogGate gate, WebSocketMetrics metrics, int batchBytes) {
+    public StreamHub(EventLog eventLog, LogGate gate, WebSocketMetrics metrics, WebSocketSettings settings) {
         this.eventLog = eventLog;
-        this.batchBytes = batchBytes;
+        this.batchBytes = Batch.maxBytes(settings);
         this.gate = gate;
         this.metrics = metrics;
     }

@@ -9,14 +9,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** The WebSocket meters, registered once: open sockets, frames, closes by code, fan-out latency, resumes. */
-final class WebSocketMetrics {
+public final class WebSocketMetrics {
     private final Counter framesSent;
     private final Map<CloseCode, Counter> closes = new EnumMap<>(CloseCode.class);
     private final Timer fanOut;
     private final Counter resumesCaughtUp;
     private final Counter resumesExpired;
 
-    WebSocketMetrics(MeterRegistry meters, Sockets sockets) {
+    public WebSocketMetrics(MeterRegistry meters, Sockets sockets) {
         Gauge.builder("switchboard.websockets.connections", sockets, Sockets::size)
                 .description("Open WebSockets on this node").register(meters);
         framesSent = Counter.builder("switchboard.websockets.frames.sent")

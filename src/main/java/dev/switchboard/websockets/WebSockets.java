@@ -2,18 +2,14 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
-import dev.switchboard.events.EventLog;
-import dev.switchboard.events.EventWakeups;
-import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.web.RouteGroup;
-import io.micrometer.core.instrument.MeterRegistry;
-import java.util.function.Consumer;
 
 /**
- * The WebSocket capability of a node, built from its parts: the route that upgrades
- * ({@link WebSocketRoutes}), the sockets ({@link Sockets}, {@link ClientSession}), the per-stream
- * fan-out ({@link StreamHub}), resumes ({@link Resume}), the gate their reads pass ({@link LogGate})
- * and access re-checks ({@link AccessWatch}).
+ * The WebSocket capability of a node, from the parts the composition root built: the sockets
+ * ({@link Sockets}, {@link ClientSession}), the per-stream fan-out ({@link StreamHub}), resumes
+ * ({@link Resume}), the gate their reads pass ({@link LogGate}) and access re-checks
+ * ({@link AccessWatch}); it adds the route that upgrades ({@link WebSocketRoutes}), which each socket
+ * reaches them through.
  * Closing it closes every socket with {@link CloseCode#SERVER_RESTARTING}; close it before the HTTP
  * server so clients get that code rather than Jetty's.
  */
@@ -29,26 +25,16 @@ public final class WebSockets implements AutoCloseable {
     /** Tests hold sockets here, between the upgrade's checks and their registration, to make a race certain. */
     private volatile Runnable beforeRegistering = () -> {};
 
-    public WebSockets(WebSocketSettings settings, Authenticator auth, EventLog eventLog, ConnectionStore connections,
-                      MeterRegistry meters) {
+    public WebSockets(WebSocketSettings settings, Sockets sockets, WebSocketMetrics metrics, LogGate gate, StreamHub hub,
+                      Resume resume, AccessWatch accessWatch, Authenticator auth) {
         this.settings = settings;
-        this.sockets = new Sockets(settings);
-        this.metrics = new WebSocketMetrics(meters, sockets);
-        this.gate = new LogGate(eventLog);
-        this.hub = new StreamHub(eventLog, gate, metrics, Batch.maxBytes(settings));
-        this.resume = new Resume(gate, settings, metrics);
-        this.accessWatch = new AccessWatch(connections, sockets);
+        this.sockets = sockets;
+        this.metrics = metrics;
+        this.gate = gate;
+        this.hub = hub;
+        this.resume = resume;
+        this.accessWatch = accessWatch;
         this.routes = new WebSocketRoutes(this, auth);
-    }
-
-    /** Wakes the fan-out when events commit (register with {@link EventWakeups#addListener}). */
-    public EventWakeups.Listener wakeupListener() {
-        return hub;
-    }
-
-    /** Closes or updates sockets when their connection changes (register with {@link EventWakeups#addControlListener}). */
-    public Consumer<String> controlListener() {
-        return accessWatch;
     }
 
     public RouteGroup routes() {

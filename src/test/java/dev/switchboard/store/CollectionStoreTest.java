@@ -3,6 +3,8 @@ package dev.switchboard.store;
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.db.Database;
+import dev.switchboard.events.ControlChannel;
+import dev.switchboard.events.ControlMessage.CollectionsChanged;
 import dev.switchboard.testing.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
@@ -19,7 +21,9 @@ class CollectionStoreTest {
         var config = ConfigLoader.load(Optional.empty(),
                 Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl(), "SWITCHBOARD_DATABASE_POOL_SIZE", "8"));
         try (Database database = Database.open(config, new SimpleMeterRegistry())) {
-            CollectionStore collections = new CollectionStore(database.dataSource());
+            ControlChannel control = new ControlChannel();
+            CollectionStore collections = new CollectionStore(database.dataSource(), control);
+            control.subscribe(CollectionsChanged.class, m -> collections.reload()); // as the composition root does
             AtomicBoolean running = new AtomicBoolean(true);
             List<Thread> reloaders = java.util.stream.IntStream.range(0, 6).mapToObj(i -> Thread.ofVirtual()
                     .start(() -> {

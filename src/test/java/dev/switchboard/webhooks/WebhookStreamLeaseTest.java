@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.events.ControlChannel;
 import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
@@ -51,7 +52,7 @@ class WebhookStreamLeaseTest {
             // The outcome of an old attempt, recorded by a node that paused past its lease: first as
             // delivered, then as abandoned. Neither may touch the message the stream is retrying.
             MessageLog paused = new MessageLog(dataSource(server.database()), "node_paused", Duration.ofSeconds(3),
-                    Duration.ofDays(1));
+                    Duration.ofDays(1), new ControlChannel());
             Attempt ok = new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 5);
             assertThat(paused.recordStream(waiting.streamPk(), waiting.pending(), ok, new Decision.Delivered()).streamHeld())
                     .isFalse();
