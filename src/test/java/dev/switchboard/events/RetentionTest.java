@@ -177,10 +177,13 @@ class RetentionTest {
         }
     }
 
-    /** The first seq N whose id is in a later millisecond than N+1's, and that millisecond; null when none is. */
+    /**
+     * The first seq N whose id is in a later millisecond than N+1's, and that millisecond; null when none is.
+     * Only inversions after the stream's first millisecond count, so a cut there always prunes something.
+     */
     private static long[] inversion(List<long[]> rows) {
         for (int i = 0; i + 1 < rows.size(); i++) {
-            if (rows.get(i)[1] > rows.get(i + 1)[1]) {
+            if (rows.get(i)[1] > rows.get(i + 1)[1] && rows.get(i)[1] > rows.getFirst()[1]) {
                 return new long[] {rows.get(i)[0], rows.get(i)[1]};
             }
         }
