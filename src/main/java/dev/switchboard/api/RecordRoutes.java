@@ -10,7 +10,7 @@ import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.JsonMergePatch;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
@@ -77,7 +77,7 @@ public final class RecordRoutes implements RouteGroup {
         var from = QueryParams.instant(ctx, "updatedFrom");
         var to = QueryParams.instant(ctx, "updatedTo");
         if (from != null && to != null && from.isAfter(to)) {
-            throw Problem.invalidField("updatedTo", "must not be before updatedFrom");
+            throw new Refusal.InvalidField("updatedTo", "must not be before updatedFrom");
         }
         String cursor = ctx.queryParam("cursor");
         RecordQuery query = new RecordQuery(QueryParams.limit(ctx, 100, 1000),
@@ -117,7 +117,7 @@ public final class RecordRoutes implements RouteGroup {
         List<Collection.Violation> violations = collection.violations(data);
         if (!violations.isEmpty()) {
             Collection.Violation first = violations.getFirst();
-            throw new Problem(400, "schema_violation", first.path() + ": " + first.message()
+            throw new Refusal.Invalid("schema_violation", first.path() + ": " + first.message()
                     + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
                     Map.of("violations", violations));
         }
@@ -140,7 +140,7 @@ public final class RecordRoutes implements RouteGroup {
         try {
             return Integer.parseInt(v);
         } catch (NumberFormatException e) {
-            throw Problem.badRequest("invalid_header", "If-Match: '" + header + "' is not a record version");
+            throw new Refusal.Invalid("invalid_header", "If-Match: '" + header + "' is not a record version");
         }
     }
 
@@ -151,7 +151,7 @@ public final class RecordRoutes implements RouteGroup {
             return Optional.empty();
         }
         if (key.isBlank() || key.length() > MAX_IDEMPOTENCY_KEY) {
-            throw Problem.badRequest("invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
+            throw new Refusal.Invalid("invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
         }
         String scope = access.tenant().pk() + "/" + access.principal();
         byte[] fingerprint = Tokens.hash(collection.name() + "\n" + new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8));
@@ -165,12 +165,12 @@ public final class RecordRoutes implements RouteGroup {
         }
         String[] parts = text.split(",");
         if (parts.length > MAX_IDS) {
-            throw Problem.invalidField("ids", "at most " + MAX_IDS + " ids");
+            throw new Refusal.InvalidField("ids", "at most " + MAX_IDS + " ids");
         }
         List<UUID> ids = new ArrayList<>();
         for (String part : parts) {
             ids.add(Ids.parse("rec", part.trim())
-                    .orElseThrow(() -> Problem.invalidField("ids", "'" + part.trim() + "' is not a record id")));
+                    .orElseThrow(() -> new Refusal.InvalidField("ids", "'" + part.trim() + "' is not a record id")));
         }
         return ids;
     }

@@ -3,7 +3,7 @@ package dev.switchboard.auth;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.store.Permissions;
 import dev.switchboard.store.Tenant;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.util.List;
 
 /**
@@ -14,13 +14,13 @@ public record TenantAccess(Tenant tenant, Permissions permissions, List<String> 
 
     public void requireRead(String collection) {
         if (!permissions.canRead(collection)) {
-            throw Problem.forbidden("this integration may not read collection '" + collection + "'");
+            throw new Refusal.Forbidden("this integration may not read collection '" + collection + "'");
         }
     }
 
     public void requireWrite(String collection) {
         if (!permissions.canWrite(collection)) {
-            throw Problem.forbidden("this integration may not write collection '" + collection + "'");
+            throw new Refusal.Forbidden("this integration may not write collection '" + collection + "'");
         }
     }
 

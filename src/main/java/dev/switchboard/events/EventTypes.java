@@ -1,6 +1,6 @@
 package dev.switchboard.events;
 
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -28,7 +28,7 @@ public final class EventTypes {
     public static void requirePatterns(List<String> patterns, String field) {
         for (int i = 0; i < patterns.size(); i++) {
             if (!isPattern(patterns.get(i))) {
-                throw Problem.invalidField(field + "[" + i + "]", "'" + patterns.get(i)
+                throw new Refusal.InvalidField(field + "[" + i + "]", "'" + patterns.get(i)
                         + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
             }
         }

@@ -12,7 +12,7 @@ import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -93,7 +93,7 @@ public final class CollectionStore {
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw Problem.conflict("collection_exists", "a collection named '" + definition.name() + "' already exists");
+                throw new Refusal.Conflict("collection_exists", "a collection named '" + definition.name() + "' already exists");
             }
             throw e;
         }
@@ -112,7 +112,7 @@ public final class CollectionStore {
     }
 
     public Collection get(String name) {
-        return find(name).orElseThrow(() -> Problem.notFound("collection '" + name + "'"));
+        return find(name).orElseThrow(() -> new Refusal.NotFound("collection '" + name + "'"));
     }
 
     public boolean exists(String name) {
@@ -144,26 +144,26 @@ public final class CollectionStore {
 
     private static void validate(CollectionDefinition d, String where) {
         if (d.name() == null || !NAME.matcher(d.name()).matches()) {
-            throw Problem.invalidField(where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
+            throw new Refusal.InvalidField(where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
         }
         if (d.eventFields().size() > MAX_EVENT_FIELDS) {
-            throw Problem.invalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
+            throw new Refusal.InvalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
         }
         for (int i = 0; i < d.eventFields().size(); i++) {
             String f = d.eventFields().get(i);
             if (f == null || !FIELD.matcher(f).matches() || f.equals("id") || f.equals("version")) {
-                throw Problem.invalidField(where + "eventFields[" + i + "]",
+                throw new Refusal.InvalidField(where + "eventFields[" + i + "]",
                         "must be a top-level field name (letters, digits, '_', '-'), not id or version");
             }
         }
         if (d.schema() != null) {
             if (!d.schema().isObject() && !d.schema().isBoolean()) {
-                throw Problem.invalidField(where + "schema", "must be a JSON Schema (an object)");
+                throw new Refusal.InvalidField(where + "schema", "must be a JSON Schema (an object)");
             }
             rejectRemoteReferences(d.schema(), where + "schema");
             Set<ValidationMessage> problems = META_SCHEMA.validate(d.schema());
             if (!problems.isEmpty()) {
-                throw Problem.invalidField(where + "schema", "is not a valid JSON Schema (draft 2020-12): "
+                throw new Refusal.InvalidField(where + "schema", "is not a valid JSON Schema (draft 2020-12): "
                         + problems.iterator().next().getMessage());
             }
             compile(d.schema());
@@ -179,11 +179,11 @@ public final class CollectionStore {
             node.fields().forEachRemaining(f -> {
                 boolean reference = f.getKey().equals("$ref") || f.getKey().equals("$dynamicRef");
                 if (reference && f.getValue().isTextual() && !f.getValue().textValue().startsWith("#")) {
-                    throw Problem.invalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
+                    throw new Refusal.InvalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
                 }
                 if (f.getKey().equals("$schema") && f.getValue().isTextual()
                         && !BUILT_IN_META_SCHEMAS.contains(f.getValue().textValue().replaceFirst("#$", ""))) {
-                    throw Problem.invalidField(path + ".$schema", "must name a built-in meta-schema ("
+                    throw new Refusal.InvalidField(path + ".$schema", "must name a built-in meta-schema ("
                             + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
                             + "); the server loads no meta-schema from elsewhere");
                 }
@@ -207,7 +207,7 @@ public final class CollectionStore {
             compiled.initializeValidators();
             return compiled;
         } catch (RuntimeException e) {
-            throw Problem.invalidField("schema", "cannot be compiled: " + e.getMessage());
+            throw new Refusal.InvalidField("schema", "cannot be compiled: " + e.getMessage());
         }
     }
 
@@ -227,7 +227,7 @@ public final class CollectionStore {
     private static JsonSchema compileStored(String collection, JsonNode schema) {
         try {
             return compile(schema);
-        } catch (Problem e) {
+        } catch (Refusal e) {
             log.error("Collection '{}' has a schema this server cannot use ({}); every record written to it is refused"
                     + " until it is replaced", collection, e.getMessage());
             return SCHEMAS.getSchema(com.fasterxml.jackson.databind.node.BooleanNode.FALSE);

@@ -7,7 +7,7 @@ import dev.switchboard.events.EventWakeups;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.support.Tokens;
 import java.sql.Connection;
@@ -69,7 +69,7 @@ public final class ConnectionStore {
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw Problem.conflict("already_connected", "integration '" + integration.id()
+                throw new Refusal.Conflict("already_connected", "integration '" + integration.id()
                         + "' is already connected to tenant '" + tenant.id() + "'");
             }
             throw e;
@@ -113,7 +113,7 @@ public final class ConnectionStore {
     }
 
     public IntegrationConnection get(String id) {
-        return find(id).orElseThrow(() -> Problem.notFound("connection '" + id + "'"));
+        return find(id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
     }
 
     public List<IntegrationConnection> listForIntegration(String integrationId) {
@@ -157,7 +157,7 @@ public final class ConnectionStore {
                 rs -> rs.getLong(1), existing.integrationId()).orElseThrow());
         return change(streamPk, c -> {
             IntegrationConnection current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ? FOR UPDATE OF c",
-                    ConnectionStore::map, id).orElseThrow(() -> Problem.notFound("connection '" + id + "'"));
+                    ConnectionStore::map, id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
             return mutation.apply(c, current);
         });
     }

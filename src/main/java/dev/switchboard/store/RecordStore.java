@@ -8,7 +8,7 @@ import dev.switchboard.events.EventLog;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -96,8 +96,7 @@ public final class RecordStore {
         // The first request with this key has committed (the INSERT above waited for it if it was in flight).
         return Jdbc.one(c, "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND key = ?", rs -> {
             if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
-                throw new Problem(422, "idempotency_key_reused", "Idempotency-Key '" + key.key()
-                        + "' was already used with a different request", null);
+                throw new Refusal.IdempotencyKeyReused(key.key());
             }
             return new Created(null, rs.getString("body"));
         }, key.scope(), key.key()).orElseThrow();
@@ -138,7 +137,7 @@ public final class RecordStore {
         }
         if (q.after() != null) {
             if (q.after().byUpdate() != q.byUpdate()) {
-                throw Problem.invalidField("cursor", "belongs to a query with "
+                throw new Refusal.InvalidField("cursor", "belongs to a query with "
                         + (q.after().byUpdate() ? "an" : "no") + " updatedFrom/updatedTo interval");
             }
             if (q.byUpdate()) {
@@ -202,7 +201,7 @@ public final class RecordStore {
             }
             // Someone else wrote in between: with If-Match that is a conflict, without it try again.
         }
-        throw Problem.conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
     public void delete(Tenant tenant, Collection collection, String id, Integer ifMatch) {
@@ -221,7 +220,7 @@ public final class RecordStore {
                 return;
             }
         }
-        throw Problem.conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
     private record Current(int version, JsonNode data) {}
@@ -232,7 +231,7 @@ public final class RecordStore {
                 rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
                 tenant.pk(), collection.pk(), uuid)).orElseThrow(() -> notFound(collection, id));
         if (ifMatch != null && ifMatch != current.version()) {
-            throw new Problem(409, "version_conflict", "record '" + id + "' is at version " + current.version()
+            throw new Refusal.Conflict("version_conflict", "record '" + id + "' is at version " + current.version()
                     + ", not " + ifMatch + " (If-Match)", Map.of("currentVersion", current.version()));
         }
         return current;
@@ -276,7 +275,7 @@ public final class RecordStore {
         return thin;
     }
 
-    private static Problem eventTooLarge(Collection collection, String action, JsonNode data, long bytes) {
+    private static Refusal eventTooLarge(Collection collection, String action, JsonNode data, long bytes) {
         String largest = null;
         long largestBytes = -1;
         for (String field : collection.eventFields()) {
@@ -288,11 +287,10 @@ public final class RecordStore {
             }
         }
         String path = "data." + largest;
-        return new Problem(422, "event_too_large", path + ": is " + largestBytes + " bytes as JSON; collection '"
+        return new Refusal.EventTooLarge(path, bytes, NewEvent.MAX_DATA_BYTES, path + ": is " + largestBytes + " bytes as JSON; collection '"
                 + collection.name() + "' copies it into every event of its records (eventFields), and this record's "
                 + collection.name() + "." + action + " event would carry " + bytes + " bytes of data, over the limit of "
-                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data",
-                Map.of("field", path, "eventBytes", bytes, "maxEventBytes", NewEvent.MAX_DATA_BYTES));
+                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
     }
 
     private record Written(String data, long seq) {}
@@ -310,8 +308,8 @@ public final class RecordStore {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 
-    private static Problem notFound(Collection collection, String id) {
-        return Problem.notFound("record '" + id + "' in collection '" + collection.name() + "'");
+    private static Refusal notFound(Collection collection, String id) {
+        return new Refusal.NotFound("record '" + id + "' in collection '" + collection.name() + "'");
     }
 
     private static Object[] concat(Object[] a, Object[] b) {

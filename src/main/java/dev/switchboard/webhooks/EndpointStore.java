@@ -5,7 +5,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.store.Integration;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -60,7 +60,7 @@ public final class EndpointStore {
             int existing = Jdbc.one(c, "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
                     rs -> rs.getInt(1), integration.pk()).orElse(0);
             if (existing >= MAX_PER_INTEGRATION) {
-                throw Problem.conflict("too_many_webhooks", "integration '" + integration.id() + "' already has "
+                throw new Refusal.Conflict("too_many_webhooks", "integration '" + integration.id() + "' already has "
                         + existing + " webhook endpoints, the most it may have");
             }
             long pk = Jdbc.one(c, "INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"

@@ -3,7 +3,7 @@ package dev.switchboard.webhooks;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -248,7 +248,7 @@ final class MessageLog {
     /** An endpoint's messages, newest first, each with its attempts; {@code status} null for all. */
     List<WebhookMessage> list(long endpointPk, String status, String afterId, int limit) {
         UUID after = afterId == null ? null : Ids.parse("msg", afterId)
-                .orElseThrow(() -> Problem.invalidField("cursor", "is not a message id this server returned"));
+                .orElseThrow(() -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
         return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
                         + ", NULL AS body" + MESSAGE_FROM + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
                         + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
@@ -271,7 +271,7 @@ final class MessageLog {
      * manual message with a fresh round of attempts, keeping its id and its attempt history.
      */
     WebhookMessage retry(long endpointPk, String messageId) {
-        UUID id = Ids.parse("msg", messageId).orElseThrow(() -> Problem.notFound("message '" + messageId + "'"));
+        UUID id = Ids.parse("msg", messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         int changed = Jdbc.inTransaction(dataSource, c -> {
             int n = Jdbc.update(c, "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
                     + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
@@ -281,9 +281,9 @@ final class MessageLog {
             }
             return n;
         });
-        WebhookMessage message = get(endpointPk, messageId).orElseThrow(() -> Problem.notFound("message '" + messageId + "'"));
+        WebhookMessage message = get(endpointPk, messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         if (changed == 0) {
-            throw Problem.conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
+            throw new Refusal.Conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
                     + "; only failed (abandoned) messages can be retried");
         }
         return message;

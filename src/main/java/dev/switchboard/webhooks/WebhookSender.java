@@ -1,6 +1,6 @@
 package dev.switchboard.webhooks;
 
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -145,7 +145,7 @@ public final class WebhookSender implements AutoCloseable {
         }
         try {
             return Optional.of(WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy).uri());
-        } catch (Problem | IllegalArgumentException e) {
+        } catch (Refusal | IllegalArgumentException e) {
             return Optional.empty();
         }
     }
