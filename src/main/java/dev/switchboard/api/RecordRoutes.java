@@ -3,7 +3,7 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
-import dev.switchboard.store.Collection;
+import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordQuery;
 import dev.switchboard.store.RecordStore;
@@ -49,7 +49,7 @@ public final class RecordRoutes implements RouteGroup {
 
     private void create(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireWrite(collection.name());
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode data = validated(collection, body.requiredObject("data"));
@@ -65,14 +65,14 @@ public final class RecordRoutes implements RouteGroup {
 
     private void get(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireRead(collection.name());
         respond(ctx, records.get(access.tenant(), collection, ctx.pathParam("id")));
     }
 
     private void list(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireRead(collection.name());
         var from = QueryParams.instant(ctx, "updatedFrom");
         var to = QueryParams.instant(ctx, "updatedTo");
@@ -91,7 +91,7 @@ public final class RecordRoutes implements RouteGroup {
 
     private void patch(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireWrite(collection.name());
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode patch = body.requiredObject("data");
@@ -102,7 +102,7 @@ public final class RecordRoutes implements RouteGroup {
 
     private void delete(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireWrite(collection.name());
         records.delete(access.tenant(), collection, ctx.pathParam("id"), ifMatch(ctx));
         ctx.status(204);
@@ -113,10 +113,10 @@ public final class RecordRoutes implements RouteGroup {
         ctx.json(record);
     }
 
-    private static JsonNode validated(Collection collection, JsonNode data) {
-        List<Collection.Violation> violations = collection.violations(data);
+    private static JsonNode validated(RecordCollection collection, JsonNode data) {
+        List<RecordCollection.Violation> violations = collection.violations(data);
         if (!violations.isEmpty()) {
-            Collection.Violation first = violations.getFirst();
+            RecordCollection.Violation first = violations.getFirst();
             throw new Refusal.Invalid("schema_violation", first.path() + ": " + first.message()
                     + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
                     Map.of("violations", violations));
@@ -145,7 +145,7 @@ public final class RecordRoutes implements RouteGroup {
     }
 
     private static Optional<RecordStore.IdempotencyKey> idempotencyKey(Context ctx, TenantAccess access,
-                                                                       Collection collection) {
+                                                                       RecordCollection collection) {
         String key = ctx.header("Idempotency-Key");
         if (key == null) {
             return Optional.empty();

@@ -57,7 +57,7 @@ public final class CollectionStore {
             SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
 
     private final DataSource dataSource;
-    private volatile Map<String, Collection> byName = Map.of();
+    private volatile Map<String, RecordCollection> byName = Map.of();
     private final java.util.concurrent.locks.ReentrantLock reloading = new java.util.concurrent.locks.ReentrantLock();
 
     public CollectionStore(DataSource dataSource) {
@@ -81,7 +81,7 @@ public final class CollectionStore {
         log.info("{} collections: {}", byName.size(), byName.keySet());
     }
 
-    public Collection create(CollectionDefinition definition) {
+    public RecordCollection create(CollectionDefinition definition) {
         validate(definition, "");
         try {
             Jdbc.inTransaction(dataSource, c -> {
@@ -101,8 +101,8 @@ public final class CollectionStore {
         return byName.get(definition.name());
     }
 
-    public Optional<Collection> find(String name) {
-        Collection found = byName.get(name);
+    public Optional<RecordCollection> find(String name) {
+        RecordCollection found = byName.get(name);
         if (found == null && NAME.matcher(name).matches()) {
             // Created on another node a moment ago, before its notification arrived here.
             reload();
@@ -111,7 +111,7 @@ public final class CollectionStore {
         return Optional.ofNullable(found);
     }
 
-    public Collection get(String name) {
+    public RecordCollection get(String name) {
         return find(name).orElseThrow(() -> new Refusal.NotFound("collection '" + name + "'"));
     }
 
@@ -119,7 +119,7 @@ public final class CollectionStore {
         return byName.containsKey(name);
     }
 
-    public List<Collection> list() {
+    public List<RecordCollection> list() {
         return List.copyOf(byName.values());
     }
 
@@ -131,10 +131,10 @@ public final class CollectionStore {
     public void reload() {
         reloading.lock();
         try {
-            List<Collection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+            List<RecordCollection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
                     "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
                             + " FROM collections ORDER BY name", CollectionStore::map));
-            Map<String, Collection> map = new LinkedHashMap<>();
+            Map<String, RecordCollection> map = new LinkedHashMap<>();
             all.forEach(col -> map.put(col.name(), col));
             byName = Map.copyOf(map);
         } finally {
@@ -211,11 +211,11 @@ public final class CollectionStore {
         }
     }
 
-    private static Collection map(ResultSet rs) throws SQLException {
+    private static RecordCollection map(ResultSet rs) throws SQLException {
         String schemaText = rs.getString("schema");
         JsonNode schema = schemaText == null ? null : Json.read(schemaText);
         String name = rs.getString("name");
-        return new Collection(rs.getInt("pk"), name, schema, Jdbc.strings(rs, "event_fields"),
+        return new RecordCollection(rs.getInt("pk"), name, schema, Jdbc.strings(rs, "event_fields"),
                 rs.getString("source"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
                 schema == null ? null : compileStored(name, schema));
     }

@@ -59,7 +59,8 @@ public final class RecordStore {
     /** A create's outcome: the record, and whether it replays the first request with the same key. */
     public record Created(StoredRecord record, String replayedBody) {}
 
-    public Created create(Tenant tenant, Collection collection, JsonNode data, Optional<IdempotencyKey> idempotency) {
+    public Created create(Tenant tenant, RecordCollection collection, JsonNode data,
+                          Optional<IdempotencyKey> idempotency) {
         UUID id = Ids.newUuid();
         Instant now = now();
         NewEvent event = recordEvent(collection, "created", id, 1, data, now);
@@ -102,7 +103,7 @@ public final class RecordStore {
         }, key.scope(), key.key()).orElseThrow();
     }
 
-    public Optional<StoredRecord> find(Tenant tenant, Collection collection, String id) {
+    public Optional<StoredRecord> find(Tenant tenant, RecordCollection collection, String id) {
         Optional<UUID> uuid = Ids.parse(PREFIX, id);
         if (uuid.isEmpty()) {
             return Optional.empty();
@@ -112,14 +113,14 @@ public final class RecordStore {
                 tenant.pk(), collection.pk(), uuid.get()));
     }
 
-    public StoredRecord get(Tenant tenant, Collection collection, String id) {
+    public StoredRecord get(Tenant tenant, RecordCollection collection, String id) {
         return find(tenant, collection, id).orElseThrow(() -> notFound(collection, id));
     }
 
     /** A page of records and the cursor of the next page (null when this is the last). */
     public record Page(List<StoredRecord> records, String cursor) {}
 
-    public Page list(Tenant tenant, Collection collection, RecordQuery q) {
+    public Page list(Tenant tenant, RecordCollection collection, RecordQuery q) {
         List<Object> params = new ArrayList<>(List.of(tenant.pk(), collection.pk()));
         StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data, data_bytes FROM records"
                 + " WHERE tenant_pk = ? AND collection_pk = ?");
@@ -173,15 +174,15 @@ public final class RecordStore {
 
     /** Computes the new data of a record from its current data (the merge, then validation). */
     @FunctionalInterface
-    public interface Change {
+    public interface Edit {
         JsonNode apply(JsonNode current);
     }
 
-    public StoredRecord update(Tenant tenant, Collection collection, String id, Integer ifMatch, Change change) {
+    public StoredRecord update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
-            JsonNode data = change.apply(current.data());
+            JsonNode data = edit.apply(current.data());
             int version = current.version() + 1;
             Instant now = now();
             NewEvent event = recordEvent(collection, "updated", uuid, version, data, now);
@@ -204,7 +205,7 @@ public final class RecordStore {
         throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
-    public void delete(Tenant tenant, Collection collection, String id, Integer ifMatch) {
+    public void delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
@@ -225,7 +226,7 @@ public final class RecordStore {
 
     private record Current(int version, JsonNode data) {}
 
-    private Current current(Tenant tenant, Collection collection, UUID uuid, String id, Integer ifMatch) {
+    private Current current(Tenant tenant, RecordCollection collection, UUID uuid, String id, Integer ifMatch) {
         Current current = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT version, data::text AS data FROM records"
                         + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
                 rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
@@ -244,7 +245,7 @@ public final class RecordStore {
      * refused for it: its event then carries only id and version (eventFields can grow after a record
      * was written, when an operator changes the collection).
      */
-    private static NewEvent recordEvent(Collection collection, String action, UUID id, int version, JsonNode data,
+    private static NewEvent recordEvent(RecordCollection collection, String action, UUID id, int version, JsonNode data,
                                         Instant time) {
         String publicId = Ids.format(PREFIX, id);
         String json = Json.write(thinEvent(collection, publicId, version, data, true));
@@ -259,7 +260,7 @@ public final class RecordStore {
                 json, null);
     }
 
-    private static ObjectNode thinEvent(Collection collection, String publicId, int version, JsonNode data,
+    private static ObjectNode thinEvent(RecordCollection collection, String publicId, int version, JsonNode data,
                                         boolean withEventFields) {
         ObjectNode thin = Json.MAPPER.createObjectNode();
         thin.put("id", publicId);
@@ -275,7 +276,7 @@ public final class RecordStore {
         return thin;
     }
 
-    private static Refusal eventTooLarge(Collection collection, String action, JsonNode data, long bytes) {
+    private static Refusal eventTooLarge(RecordCollection collection, String action, JsonNode data, long bytes) {
         String largest = null;
         long largestBytes = -1;
         for (String field : collection.eventFields()) {
@@ -308,7 +309,7 @@ public final class RecordStore {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 
-    private static Refusal notFound(Collection collection, String id) {
+    private static Refusal notFound(RecordCollection collection, String id) {
         return new Refusal.NotFound("record '" + id + "' in collection '" + collection.name() + "'");
     }
 
