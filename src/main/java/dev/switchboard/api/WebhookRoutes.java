@@ -169,7 +169,7 @@ public final class WebhookRoutes implements RouteGroup {
         if (state != null && !state.equals("enabled") && !state.equals("disabled")) {
             throw new Refusal.InvalidField("state", "must be enabled or disabled");
         }
-        ctx.json(endpoints.update(endpoint, new EndpointStore.Changes(url, eventTypes, batch, setDelays, delays, state)));
+        ctx.json(endpoints.update(endpoint, new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state)));
     }
 
     private void listMessages(Context ctx) {

@@ -46,10 +46,10 @@ public final class EndpointStore {
     public record Created(WebhookEndpoint endpoint, String secret) {}
 
     /**
-     * The fields a change sets; null leaves one as it is. {@code retryDelays} is set when
+     * The fields an update sets; null leaves one as it is. {@code retryDelays} is set when
      * {@code setRetryDelays}, to null for the server's schedule.
      */
-    public record Changes(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
+    public record Patch(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
                           List<Duration> retryDelays, String state) {}
 
     public Created create(Integration integration, WebhookUrl url, WebhookEndpoint.Kind kind, List<String> eventTypes,
@@ -100,7 +100,7 @@ public final class EndpointStore {
                 EndpointStore::map, integrationPk, integrationPk, afterId, limit));
     }
 
-    public WebhookEndpoint update(WebhookEndpoint current, Changes changes) {
+    public WebhookEndpoint update(WebhookEndpoint current, Patch changes) {
         return Jdbc.inTransaction(dataSource, c -> {
             String state = changes.state();
             Jdbc.update(c, "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
