@@ -19,7 +19,7 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordStore;
-import dev.switchboard.store.Settings;
+import dev.switchboard.store.ServerSecrets;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
@@ -83,9 +83,9 @@ public final class Switchboard implements AutoCloseable {
 
             database = Database.open(config, meters);
             closeables.push(database);
-            Settings settings = new Settings(database.dataSource());
-            byte[] adminKeyHash = settings.adminKeyHash(config, adminKeyAnnouncer);
-            SecretBox secrets = settings.secretBox(config);
+            ServerSecrets serverSecrets = new ServerSecrets(database.dataSource());
+            byte[] adminKeyHash = serverSecrets.adminKeyHash(config, adminKeyAnnouncer);
+            SecretBox secrets = serverSecrets.secretBox(config);
 
             String nodeId = Ids.newId("node");
             EventWakeups wakeups = new EventWakeups(database, nodeId, meters);
