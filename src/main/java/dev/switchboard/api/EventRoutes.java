@@ -103,7 +103,7 @@ public final class EventRoutes implements RouteGroup {
 
     private void publish(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        if (!"admin".equals(access.principal())) {
+        if (!access.byAdmin()) {
             throw new Refusal.Forbidden("custom events are published by the operator's application, with the admin key");
         }
         JsonBody body = JsonBody.of(ctx, "type", "subject", "data");

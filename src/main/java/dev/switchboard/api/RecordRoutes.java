@@ -153,7 +153,7 @@ public final class RecordRoutes implements RouteGroup {
         if (key.isBlank() || key.length() > MAX_IDEMPOTENCY_KEY) {
             throw new Refusal.Invalid("invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
         }
-        String scope = access.tenant().pk() + "/" + access.principal();
+        String scope = access.tenant().pk() + "/" + access.idempotencyScope();
         byte[] fingerprint = Tokens.hash(collection.name() + "\n" + new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8));
         return Optional.of(new RecordStore.IdempotencyKey(scope, key, fingerprint));
     }

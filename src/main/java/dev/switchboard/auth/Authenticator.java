@@ -6,7 +6,6 @@ import dev.switchboard.config.FailedAuthLimit;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
-import dev.switchboard.store.Permissions;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
@@ -15,7 +14,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -162,7 +160,7 @@ public final class Authenticator {
                     throw new Refusal.Invalid("missing_tenant", "the admin key acts for a tenant named in the "
                             + TENANT_HEADER + " header");
                 }
-                yield new TenantAccess(tenants.get(tenantId.trim()), Permissions.ALL, List.of("*"), "admin");
+                yield TenantAccess.admin(tenants.get(tenantId.trim()));
             }
             case Client client -> throw new Refusal.Forbidden("a client key manages its integration's webhooks;"
                     + " records and events need a connection's access token");
