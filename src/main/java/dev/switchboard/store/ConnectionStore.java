@@ -77,12 +77,14 @@ public final class ConnectionStore {
     }
 
     public IntegrationConnection setEnabled(String id, boolean enabled) {
-        String state = enabled ? "enabled" : "disabled";
+        IntegrationConnection.State state = enabled ? IntegrationConnection.State.enabled
+                : IntegrationConnection.State.disabled;
         return changeExisting(id, (c, current) -> {
-            if (current.state().equals(state)) {
+            if (current.state() == state) {
                 return new Outcome<>(current, null, current, null); // already so: no event
             }
-            Jdbc.update(c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state, current.pk());
+            Jdbc.update(c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state.name(),
+                    current.pk());
             IntegrationConnection updated = load(c, current.pk());
             return new Outcome<>(updated, "connection." + state, updated, null);
         });
@@ -205,7 +207,7 @@ public final class ConnectionStore {
 
     private static IntegrationConnection map(ResultSet rs) throws SQLException {
         return new IntegrationConnection(rs.getLong("pk"), rs.getString("id"), rs.getString("integration_id"),
-                rs.getString("tenant_id"), rs.getString("state"), Jdbc.instant(rs, "created_at"),
-                Jdbc.instant(rs, "updated_at"));
+                rs.getString("tenant_id"), IntegrationConnection.State.valueOf(rs.getString("state")),
+                Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"));
     }
 }
