@@ -38,7 +38,6 @@ import java.util.Set;
  * operator every configured endpoint.
  */
 public final class WebhookRoutes implements RouteGroup {
-    private static final Set<String> STATUSES = Set.of("pending", "delivered", "failed");
     private static final Duration MAX_RETRY_DELAY = Duration.ofDays(7);
     private static final int MAX_RETRY_DELAYS = 20;
 
@@ -165,19 +164,24 @@ public final class WebhookRoutes implements RouteGroup {
         Integer batch = body.has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;
         boolean setDelays = body.node().has("retryDelays");
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
-        String state = body.string("state", 20);
-        if (state != null && !state.equals("enabled") && !state.equals("disabled")) {
-            throw new Refusal.InvalidField("state", "must be enabled or disabled");
-        }
+        WebhookEndpoint.State state = switch (body.string("state", 20)) {
+            case null -> null;
+            case "enabled" -> WebhookEndpoint.State.enabled;
+            case "disabled" -> WebhookEndpoint.State.disabled;
+            default -> throw new Refusal.InvalidField("state", "must be enabled or disabled");
+        };
         ctx.json(endpoints.update(endpoint, new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state)));
     }
 
     private void listMessages(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx);
-        String status = ctx.queryParam("status");
-        if (status != null && !STATUSES.contains(status)) {
-            throw new Refusal.InvalidField("status", "must be pending, delivered or failed");
-        }
+        WebhookMessage.Status status = switch (ctx.queryParam("status")) {
+            case null -> null;
+            case "pending" -> WebhookMessage.Status.pending;
+            case "delivered" -> WebhookMessage.Status.delivered;
+            case "failed" -> WebhookMessage.Status.failed;
+            default -> throw new Refusal.InvalidField("status", "must be pending, delivered or failed");
+        };
         int limit = QueryParams.limit(ctx, 50, 500);
         String cursor = ctx.queryParam("cursor");
         List<WebhookMessage> page = messages.list(endpoint, status, cursor == null || cursor.isEmpty() ? null : cursor, limit);

@@ -50,7 +50,7 @@ public final class EndpointStore {
      * {@code setRetryDelays}, to null for the server's schedule.
      */
     public record Patch(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
-                          List<Duration> retryDelays, String state) {}
+                          List<Duration> retryDelays, WebhookEndpoint.State state) {}
 
     public Created create(Integration integration, WebhookUrl url, WebhookEndpoint.Kind kind, List<String> eventTypes,
                           int maxBatchSize, List<Duration> retryDelays) {
@@ -102,7 +102,7 @@ public final class EndpointStore {
 
     public WebhookEndpoint update(WebhookEndpoint current, Patch changes) {
         return Jdbc.inTransaction(dataSource, c -> {
-            String state = changes.state();
+            String state = changes.state() == null ? null : changes.state().name();
             Jdbc.update(c, "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
                             + " max_batch_size = coalesce(?, max_batch_size),"
                             + " retry_delays_ms = CASE WHEN ? THEN ?::bigint[] ELSE retry_delays_ms END,"
@@ -174,7 +174,8 @@ public final class EndpointStore {
                 .map(ms -> Durations.format(Duration.ofMillis(ms))).toList();
         return new WebhookEndpoint(rs.getLong("pk"), rs.getString("id"), rs.getLong("integration_pk"),
                 rs.getString("integration_id"), rs.getString("url"), WebhookEndpoint.Kind.valueOf(rs.getString("kind")),
-                Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays, rs.getString("state"),
+                Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays,
+                WebhookEndpoint.State.valueOf(rs.getString("state")),
                 rs.getString("state_reason"), Jdbc.instant(rs, "failing_since"), rs.getInt("streams_in_error"),
                 rs.getString("last_error"), Jdbc.instant(rs, "last_error_at"), Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "updated_at"));
