@@ -63,7 +63,7 @@ public final class RecordStore {
                           Optional<IdempotencyKey> idempotency) {
         UUID id = Ids.newUuid();
         Instant now = now();
-        NewEvent event = recordEvent(collection, "created", id, 1, data, now);
+        NewEvent event = recordEvent(collection, Action.created, id, 1, data, now);
         Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
                 event.params(tenant.streamPk()));
         if (idempotency.isEmpty()) {
@@ -185,7 +185,7 @@ public final class RecordStore {
             JsonNode data = edit.apply(current.data());
             int version = current.version() + 1;
             Instant now = now();
-            NewEvent event = recordEvent(collection, "updated", uuid, version, data, now);
+            NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
             Object[] params = concat(new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid,
                     current.version()}, event.params(tenant.streamPk()));
             Optional<StoredRecord> written = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
@@ -209,7 +209,8 @@ public final class RecordStore {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
-            NewEvent event = recordEvent(collection, "deleted", uuid, current.version() + 1, current.data(), now());
+            NewEvent event = recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(),
+                    now());
             Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
                     event.params(tenant.streamPk()));
             Optional<Long> seq = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
@@ -225,6 +226,9 @@ public final class RecordStore {
     }
 
     private record Current(int version, JsonNode data) {}
+
+    /** What happened to a record, spelled as in its event's type ({@code <collection>.<action>}). */
+    private enum Action { created, updated, deleted }
 
     private Current current(Tenant tenant, RecordCollection collection, UUID uuid, String id, Integer ifMatch) {
         Current current = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT version, data::text AS data FROM records"
@@ -245,13 +249,13 @@ public final class RecordStore {
      * refused for it: its event then carries only id and version (eventFields can grow after a record
      * was written, when an operator changes the collection).
      */
-    private static NewEvent recordEvent(RecordCollection collection, String action, UUID id, int version, JsonNode data,
+    private static NewEvent recordEvent(RecordCollection collection, Action action, UUID id, int version, JsonNode data,
                                         Instant time) {
         String publicId = Ids.format(PREFIX, id);
         String json = Json.write(thinEvent(collection, publicId, version, data, true));
         long bytes = NewEvent.utf8Bytes(json);
         if (bytes > NewEvent.MAX_DATA_BYTES) {
-            if (!action.equals("deleted")) {
+            if (action != Action.deleted) {
                 throw eventTooLarge(collection, action, data, bytes);
             }
             json = Json.write(thinEvent(collection, publicId, version, data, false));
@@ -276,7 +280,7 @@ public final class RecordStore {
         return thin;
     }
 
-    private static Refusal eventTooLarge(RecordCollection collection, String action, JsonNode data, long bytes) {
+    private static Refusal eventTooLarge(RecordCollection collection, Action action, JsonNode data, long bytes) {
         String largest = null;
         long largestBytes = -1;
         for (String field : collection.eventFields()) {

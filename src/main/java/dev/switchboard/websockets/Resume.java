@@ -45,12 +45,12 @@ final class Resume {
                     }
                     position = page.next();
                     if (!page.full()) {
-                        metrics.resumed("caught_up");
+                        metrics.resumeCaughtUp();
                         return position;
                     }
                 }
                 case EventLog.PositionExpired expired -> {
-                    metrics.resumed("position_expired");
+                    metrics.resumeExpired();
                     session.send(Frames.resumeFailed(expired, start));
                     return start;
                 }
