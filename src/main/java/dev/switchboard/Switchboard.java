@@ -28,7 +28,7 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordStore;
-import dev.switchboard.store.Settings;
+import dev.switchboard.store.ServerSecrets;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
@@ -108,9 +108,9 @@ public final class Switchboard implements AutoCloseable {
 
             database = Database.open(config, meters);
             closeables.push(database);
-            Settings settings = new Settings(database.dataSource());
-            byte[] adminKeyHash = settings.adminKeyHash(config, adminKeyAnnouncer);
-            SecretBox secrets = settings.secretBox(config);
+            ServerSecrets serverSecrets = new ServerSecrets(database.dataSource());
+            byte[] adminKeyHash = serverSecrets.adminKeyHash(config, adminKeyAnnouncer);
+            SecretBox secrets = serverSecrets.secretBox(config);
 
             // Commits wake readers through wakeups; rare changes reach every node (this one right after
             // its commit) through the control channel, whose subscribers follow each component below.

@@ -12,7 +12,7 @@ import dev.switchboard.store.Permissions;
 import dev.switchboard.store.Tenant;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -114,7 +114,7 @@ public final class AdminRoutes implements RouteGroup {
             case Authenticator.Admin admin -> ctx.json(integrations.get(id));
             case Authenticator.Client client when client.integration().id().equals(id) ->
                     ctx.json(client.integration());
-            default -> throw Problem.forbidden("only the admin key or this integration's client key may read it");
+            default -> throw new Refusal.Forbidden("only the admin key or this integration's client key may read it");
         }
     }
 
@@ -138,7 +138,7 @@ public final class AdminRoutes implements RouteGroup {
         JsonBody body = JsonBody.of(ctx, "tenantId");
         String tenantId = body.requiredString("tenantId", 64);
         Tenant tenant = tenants.find(tenantId)
-                .orElseThrow(() -> Problem.invalidField("tenantId", "no tenant '" + tenantId + "'"));
+                .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
         ConnectionStore.WithToken created = connections.create(integration, tenant);
         ctx.status(201).json(withSecret(created.connection(), "accessToken", created.accessToken()));
     }
@@ -169,7 +169,7 @@ public final class AdminRoutes implements RouteGroup {
         List<String> fields = body.stringList("eventFields", 32);
         var schema = body.node().get("schema");
         if (schema != null && !schema.isNull() && !schema.isObject()) {
-            throw Problem.invalidField("schema", "must be a JSON Schema object");
+            throw new Refusal.InvalidField("schema", "must be a JSON Schema object");
         }
         var created = collections.create(new CollectionDefinition(name, schema == null || schema.isNull() ? null : schema,
                 fields == null ? List.of() : fields));
@@ -179,14 +179,14 @@ public final class AdminRoutes implements RouteGroup {
     private Permissions permissions(JsonBody body, boolean required) {
         if (!body.has("permissions")) {
             if (required) {
-                throw Problem.invalidField("permissions", "is required: {\"read\": [collections], \"write\": [collections]}");
+                throw new Refusal.InvalidField("permissions", "is required: {\"read\": [collections], \"write\": [collections]}");
             }
             return null;
         }
         var node = body.object("permissions");
         node.fieldNames().forEachRemaining(f -> {
             if (!f.equals("read") && !f.equals("write")) {
-                throw Problem.invalidField("permissions." + f, "is not a permission (read, write)");
+                throw new Refusal.InvalidField("permissions." + f, "is not a permission (read, write)");
             }
         });
         List<String> read = JsonBody.stringList(node.get("read"), "permissions.read", 1000);
@@ -201,7 +201,7 @@ public final class AdminRoutes implements RouteGroup {
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
             if (!name.equals("*") && !collections.exists(name)) {
-                throw Problem.invalidField(field + "[" + i + "]", "no collection named '" + name + "' (or use *)");
+                throw new Refusal.InvalidField(field + "[" + i + "]", "no collection named '" + name + "' (or use *)");
             }
         }
         return List.copyOf(new java.util.LinkedHashSet<>(names));

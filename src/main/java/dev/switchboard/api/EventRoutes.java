@@ -11,7 +11,7 @@ import dev.switchboard.events.StreamWaiters;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -66,7 +66,7 @@ public final class EventRoutes implements RouteGroup {
         TenantAccess access = auth.tenantAccess(ctx);
         Long after = QueryParams.longValue(ctx, "after");
         if (after != null && after < 0) {
-            throw Problem.invalidField("after", "must be 0 or more");
+            throw new Refusal.InvalidField("after", "must be 0 or more");
         }
         int limit = QueryParams.limit(ctx, 100, 1000);
         EventFilter filter = access.eventFilter().narrowedTo(types(ctx));
@@ -98,18 +98,18 @@ public final class EventRoutes implements RouteGroup {
 
     private EventLog.Page read(long stream, Long after, int limit, EventFilter filter) {
         reads.increment();
-        return log.read(stream, after, limit, filter);
+        return log.read(stream, after, limit, filter).orRefuse();
     }
 
     private void publish(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        if (!"admin".equals(access.principal())) {
-            throw Problem.forbidden("custom events are published by the operator's application, with the admin key");
+        if (!access.byAdmin()) {
+            throw new Refusal.Forbidden("custom events are published by the operator's application, with the admin key");
         }
         JsonBody body = JsonBody.of(ctx, "type", "subject", "data");
         String type = body.requiredString("type", 200);
         if (!EventTypes.isType(type)) {
-            throw Problem.invalidField("type", "'" + type + "' is not an event type: dot-separated lower-case segments"
+            throw new Refusal.InvalidField("type", "'" + type + "' is not an event type: dot-separated lower-case segments"
                     + " such as device.command");
         }
         String[] segments = type.split("\\.");
@@ -117,16 +117,15 @@ public final class EventRoutes implements RouteGroup {
                 || (segments.length == 2 && collections.exists(segments[0])
                         && EventTypes.RECORD_ACTIONS.contains(segments[1]));
         if (reserved) {
-            throw Problem.invalidField("type", "'" + type + "' is reserved for events Switchboard produces itself");
+            throw new Refusal.InvalidField("type", "'" + type + "' is reserved for events Switchboard produces itself");
         }
         String subject = body.string("subject", MAX_SUBJECT);
         var data = body.has("data") ? body.requiredObject("data") : Json.MAPPER.createObjectNode();
         String dataJson = Json.write(data);
         long dataBytes = NewEvent.utf8Bytes(dataJson);
         if (dataBytes > NewEvent.MAX_DATA_BYTES) {
-            throw new Problem(422, "event_too_large", "data: is " + dataBytes + " bytes as JSON, over the limit of "
-                    + NewEvent.MAX_DATA_BYTES + " bytes for an event's data",
-                    Map.of("field", "data", "eventBytes", dataBytes, "maxEventBytes", NewEvent.MAX_DATA_BYTES));
+            throw new Refusal.EventTooLarge("data", dataBytes, NewEvent.MAX_DATA_BYTES, "data: is " + dataBytes
+                    + " bytes as JSON, over the limit of " + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
         }
         NewEvent event = new NewEvent(Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS),
                 dataJson, null);
@@ -141,7 +140,7 @@ public final class EventRoutes implements RouteGroup {
             return Duration.ZERO;
         }
         if (seconds < 0 || seconds > maxWait.toSeconds()) {
-            throw Problem.invalidField("wait", "must be between 0 and " + maxWait.toSeconds() + " seconds");
+            throw new Refusal.InvalidField("wait", "must be between 0 and " + maxWait.toSeconds() + " seconds");
         }
         return Duration.ofSeconds(seconds);
     }
@@ -153,7 +152,7 @@ public final class EventRoutes implements RouteGroup {
         }
         List<String> patterns = Arrays.stream(text.split(",")).map(String::trim).toList();
         if (patterns.size() > 100) {
-            throw Problem.invalidField("types", "at most 100 patterns");
+            throw new Refusal.InvalidField("types", "at most 100 patterns");
         }
         EventTypes.requirePatterns(patterns, "types");
         return patterns;

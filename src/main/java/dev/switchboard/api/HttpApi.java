@@ -5,7 +5,8 @@ import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.Javalin;
@@ -19,9 +20,7 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,7 +69,7 @@ public final class HttpApi implements AutoCloseable {
         routes.forEach(group -> group.register(config.routes));
         routes.forEach(group -> group.configureJetty(config.jetty));
 
-        config.routes.exception(Problem.class, (p, ctx) -> error(ctx, p.status(), p.code(), p.getMessage(), p.details()));
+        config.routes.exception(Refusal.class, HttpErrors::render);
         config.routes.exception(HttpResponseException.class, (e, ctx) -> {
             switch (e.getStatus()) {
                 case 413 -> error(ctx, 413, "body_too_large", "the request body is larger than " + maxBodyBytes
@@ -123,19 +122,9 @@ public final class HttpApi implements AutoCloseable {
         });
     }
 
+    /** The edge's own errors (no route, body over the limit, database down); refusals map in {@link HttpErrors}. */
     private static void error(Context ctx, int status, String code, String message, Object details) {
-        ctx.status(status).contentType("application/json")
-                .result(errorJson(code, message, RequestIds.of(ctx), details));
-    }
-
-    /** The body of every error: {@code {"error": {"code", "message", "requestId", "details"}}}. */
-    static String errorJson(String code, String message, String requestId, Object details) {
-        Map<String, Object> error = new LinkedHashMap<>();
-        error.put("code", code);
-        error.put("message", message);
-        error.put("requestId", requestId);
-        error.put("details", details);
-        return Json.write(Map.of("error", error));
+        HttpErrors.render(ctx, status, code, message, details);
     }
 
     public HttpApi start() {

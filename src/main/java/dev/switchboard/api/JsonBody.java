@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,24 +32,24 @@ public final class JsonBody {
     public static JsonBody of(Context ctx, String... allowedFields) {
         byte[] bytes = ctx.bodyAsBytes();
         if (new String(bytes, StandardCharsets.UTF_8).isBlank()) {
-            throw Problem.badRequest("invalid_json", "the request body is empty; expected a JSON object");
+            throw new Refusal.Invalid("invalid_json", "the request body is empty; expected a JSON object");
         }
         JsonNode node;
         try {
             node = Json.MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
-            throw Problem.badRequest("invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage()
+            throw new Refusal.Invalid("invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage()
                     + location(e));
         } catch (IOException e) {
             throw new UncheckedIOException(e); // reading a byte array does no I/O
         }
         if (node == null || !node.isObject()) {
-            throw Problem.badRequest("invalid_json", "the request body must be a JSON object");
+            throw new Refusal.Invalid("invalid_json", "the request body must be a JSON object");
         }
         Set<String> allowed = Set.of(allowedFields);
         node.fieldNames().forEachRemaining(f -> {
             if (!allowed.contains(f)) {
-                throw Problem.invalidField(f, "is not a field of this request (expected: " + String.join(", ", allowedFields) + ")");
+                throw new Refusal.InvalidField(f, "is not a field of this request (expected: " + String.join(", ", allowedFields) + ")");
             }
         });
         JsonInput.check(node, "");
@@ -68,7 +68,7 @@ public final class JsonBody {
     public String requiredString(String field, int maxLength) {
         String value = string(field, maxLength);
         if (value == null) {
-            throw Problem.invalidField(field, "is required");
+            throw new Refusal.InvalidField(field, "is required");
         }
         return value;
     }
@@ -79,14 +79,14 @@ public final class JsonBody {
             return null;
         }
         if (!v.isTextual()) {
-            throw Problem.invalidField(field, "must be a string");
+            throw new Refusal.InvalidField(field, "must be a string");
         }
         String text = v.textValue().strip();
         if (text.isEmpty()) {
-            throw Problem.invalidField(field, "must not be empty");
+            throw new Refusal.InvalidField(field, "must not be empty");
         }
         if (text.length() > maxLength) {
-            throw Problem.invalidField(field, "must be at most " + maxLength + " characters");
+            throw new Refusal.InvalidField(field, "must be at most " + maxLength + " characters");
         }
         return text;
     }
@@ -100,15 +100,15 @@ public final class JsonBody {
             return null;
         }
         if (!v.isArray()) {
-            throw Problem.invalidField(field, "must be an array of strings");
+            throw new Refusal.InvalidField(field, "must be an array of strings");
         }
         if (v.size() > maxItems) {
-            throw Problem.invalidField(field, "must have at most " + maxItems + " items");
+            throw new Refusal.InvalidField(field, "must have at most " + maxItems + " items");
         }
         List<String> values = new ArrayList<>();
         for (int i = 0; i < v.size(); i++) {
             if (!v.get(i).isTextual()) {
-                throw Problem.invalidField(field + "[" + i + "]", "must be a string");
+                throw new Refusal.InvalidField(field + "[" + i + "]", "must be a string");
             }
             values.add(v.get(i).textValue());
         }
@@ -122,7 +122,7 @@ public final class JsonBody {
             return null;
         }
         if (!v.isObject()) {
-            throw Problem.invalidField(field, "must be a JSON object");
+            throw new Refusal.InvalidField(field, "must be a JSON object");
         }
         return v;
     }
@@ -130,7 +130,7 @@ public final class JsonBody {
     public JsonNode requiredObject(String field) {
         JsonNode v = object(field);
         if (v == null) {
-            throw Problem.invalidField(field, "is required, a JSON object");
+            throw new Refusal.InvalidField(field, "is required, a JSON object");
         }
         return v;
     }

@@ -1,6 +1,7 @@
 package dev.switchboard.api;
 
 import dev.switchboard.support.Ids;
+import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.RequestIds;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +43,7 @@ final class JsonErrorHandler extends ErrorHandler {
         };
         response.getHeaders().put(RequestIds.HEADER, requestId);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-        byte[] body = HttpApi.errorJson(code, text, requestId, null).getBytes(StandardCharsets.UTF_8);
+        byte[] body = HttpErrors.json(code, text, requestId, null).getBytes(StandardCharsets.UTF_8);
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 }

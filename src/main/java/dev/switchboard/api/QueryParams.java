@@ -1,7 +1,7 @@
 package dev.switchboard.api;
 
 import dev.switchboard.support.Instants;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
 import java.time.Instant;
 
@@ -15,7 +15,7 @@ final class QueryParams {
             return defaultValue;
         }
         if (value < 1 || value > max) {
-            throw Problem.invalidField("limit", "must be between 1 and " + max);
+            throw new Refusal.InvalidField("limit", "must be between 1 and " + max);
         }
         return value.intValue();
     }
@@ -28,7 +28,7 @@ final class QueryParams {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw Problem.invalidField(name, "'" + text + "' is not a whole number");
+            throw new Refusal.InvalidField(name, "'" + text + "' is not a whole number");
         }
     }
 

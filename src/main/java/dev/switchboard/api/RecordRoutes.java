@@ -3,14 +3,14 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
-import dev.switchboard.store.Collection;
+import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordQuery;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.JsonMergePatch;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
@@ -49,7 +49,7 @@ public final class RecordRoutes implements RouteGroup {
 
     private void create(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireWrite(collection.name());
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode data = validated(collection, body.requiredObject("data"));
@@ -65,19 +65,19 @@ public final class RecordRoutes implements RouteGroup {
 
     private void get(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireRead(collection.name());
         respond(ctx, records.get(access.tenant(), collection, ctx.pathParam("id")));
     }
 
     private void list(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireRead(collection.name());
         var from = QueryParams.instant(ctx, "updatedFrom");
         var to = QueryParams.instant(ctx, "updatedTo");
         if (from != null && to != null && from.isAfter(to)) {
-            throw Problem.invalidField("updatedTo", "must not be before updatedFrom");
+            throw new Refusal.InvalidField("updatedTo", "must not be before updatedFrom");
         }
         String cursor = ctx.queryParam("cursor");
         RecordQuery query = new RecordQuery(QueryParams.limit(ctx, 100, 1000),
@@ -91,7 +91,7 @@ public final class RecordRoutes implements RouteGroup {
 
     private void patch(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireWrite(collection.name());
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode patch = body.requiredObject("data");
@@ -102,7 +102,7 @@ public final class RecordRoutes implements RouteGroup {
 
     private void delete(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        Collection collection = collections.get(ctx.pathParam("collection"));
+        RecordCollection collection = collections.get(ctx.pathParam("collection"));
         access.requireWrite(collection.name());
         records.delete(access.tenant(), collection, ctx.pathParam("id"), ifMatch(ctx));
         ctx.status(204);
@@ -113,11 +113,11 @@ public final class RecordRoutes implements RouteGroup {
         ctx.json(record);
     }
 
-    private static JsonNode validated(Collection collection, JsonNode data) {
-        List<Collection.Violation> violations = collection.violations(data);
+    private static JsonNode validated(RecordCollection collection, JsonNode data) {
+        List<RecordCollection.Violation> violations = collection.violations(data);
         if (!violations.isEmpty()) {
-            Collection.Violation first = violations.getFirst();
-            throw new Problem(400, "schema_violation", first.path() + ": " + first.message()
+            RecordCollection.Violation first = violations.getFirst();
+            throw new Refusal.Invalid("schema_violation", first.path() + ": " + first.message()
                     + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
                     Map.of("violations", violations));
         }
@@ -140,20 +140,20 @@ public final class RecordRoutes implements RouteGroup {
         try {
             return Integer.parseInt(v);
         } catch (NumberFormatException e) {
-            throw Problem.badRequest("invalid_header", "If-Match: '" + header + "' is not a record version");
+            throw new Refusal.Invalid("invalid_header", "If-Match: '" + header + "' is not a record version");
         }
     }
 
     private static Optional<RecordStore.IdempotencyKey> idempotencyKey(Context ctx, TenantAccess access,
-                                                                       Collection collection) {
+                                                                       RecordCollection collection) {
         String key = ctx.header("Idempotency-Key");
         if (key == null) {
             return Optional.empty();
         }
         if (key.isBlank() || key.length() > MAX_IDEMPOTENCY_KEY) {
-            throw Problem.badRequest("invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
+            throw new Refusal.Invalid("invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
         }
-        String scope = access.tenant().pk() + "/" + access.principal();
+        String scope = access.tenant().pk() + "/" + access.idempotencyScope();
         byte[] fingerprint = Tokens.hash(collection.name() + "\n" + new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8));
         return Optional.of(new RecordStore.IdempotencyKey(scope, key, fingerprint));
     }
@@ -165,12 +165,12 @@ public final class RecordRoutes implements RouteGroup {
         }
         String[] parts = text.split(",");
         if (parts.length > MAX_IDS) {
-            throw Problem.invalidField("ids", "at most " + MAX_IDS + " ids");
+            throw new Refusal.InvalidField("ids", "at most " + MAX_IDS + " ids");
         }
         List<UUID> ids = new ArrayList<>();
         for (String part : parts) {
             ids.add(Ids.parse("rec", part.trim())
-                    .orElseThrow(() -> Problem.invalidField("ids", "'" + part.trim() + "' is not a record id")));
+                    .orElseThrow(() -> new Refusal.InvalidField("ids", "'" + part.trim() + "' is not a record id")));
         }
         return ids;
     }

@@ -12,7 +12,7 @@ import dev.switchboard.store.Tenant;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Instants;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.EndpointStore;
@@ -38,7 +38,6 @@ import java.util.Set;
  * operator every configured endpoint.
  */
 public final class WebhookRoutes implements RouteGroup {
-    private static final Set<String> STATUSES = Set.of("pending", "delivered", "failed");
     private static final Duration MAX_RETRY_DELAY = Duration.ofDays(7);
     private static final int MAX_RETRY_DELAYS = 20;
 
@@ -86,7 +85,7 @@ public final class WebhookRoutes implements RouteGroup {
         routes.get("/api/v1/webhooks/{webhookId}/messages/{messageId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx);
             String id = ctx.pathParam("messageId");
-            ctx.json(messages.get(endpoint, id).orElseThrow(() -> Problem.notFound("message '" + id + "'")));
+            ctx.json(messages.get(endpoint, id).orElseThrow(() -> new Refusal.NotFound("message '" + id + "'")));
         });
         routes.post("/api/v1/webhooks/{webhookId}/messages/{messageId}/retry", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx);
@@ -105,13 +104,13 @@ public final class WebhookRoutes implements RouteGroup {
         Integration integration = switch (principal) {
             case Authenticator.Admin admin -> {
                 String id = body.requiredString("integrationId", 64);
-                yield integrations.find(id).orElseThrow(() -> Problem.invalidField("integrationId",
+                yield integrations.find(id).orElseThrow(() -> new Refusal.InvalidField("integrationId",
                         "no integration '" + id + "'"));
             }
             case Authenticator.Client client -> {
                 String id = body.string("integrationId", 64);
                 if (id != null && !id.equals(client.integration().id())) {
-                    throw Problem.invalidField("integrationId", "a client key creates webhooks for its own integration only");
+                    throw new Refusal.InvalidField("integrationId", "a client key creates webhooks for its own integration only");
                 }
                 yield client.integration();
             }
@@ -136,7 +135,7 @@ public final class WebhookRoutes implements RouteGroup {
             case Authenticator.Admin admin -> {
                 String id = ctx.queryParam("integrationId");
                 yield id == null || id.isBlank() ? null : integrations.find(id)
-                        .orElseThrow(() -> Problem.invalidField("integrationId", "no integration '" + id + "'")).pk();
+                        .orElseThrow(() -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'")).pk();
             }
             case Authenticator.Client client -> client.integration().pk();
             case Authenticator.Access access -> throw notForAccessTokens();
@@ -154,7 +153,7 @@ public final class WebhookRoutes implements RouteGroup {
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state");
         String kind = body.string("kind", 20);
         if (kind != null && !kind.equals(endpoint.kind().name())) {
-            throw Problem.invalidField("kind", "cannot be changed; create another endpoint");
+            throw new Refusal.InvalidField("kind", "cannot be changed; create another endpoint");
         }
         String urlText = body.string("url", 2048);
         String url = null;
@@ -168,19 +167,24 @@ public final class WebhookRoutes implements RouteGroup {
         Integer batch = body.has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;
         boolean setDelays = body.node().has("retryDelays");
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
-        String state = body.string("state", 20);
-        if (state != null && !state.equals("enabled") && !state.equals("disabled")) {
-            throw Problem.invalidField("state", "must be enabled or disabled");
-        }
-        ctx.json(endpoints.update(endpoint, new EndpointStore.Changes(url, eventTypes, batch, setDelays, delays, state)));
+        WebhookEndpoint.State state = switch (body.string("state", 20)) {
+            case null -> null;
+            case "enabled" -> WebhookEndpoint.State.enabled;
+            case "disabled" -> WebhookEndpoint.State.disabled;
+            default -> throw new Refusal.InvalidField("state", "must be enabled or disabled");
+        };
+        ctx.json(endpoints.update(endpoint, new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state)));
     }
 
     private void listMessages(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx);
-        String status = ctx.queryParam("status");
-        if (status != null && !STATUSES.contains(status)) {
-            throw Problem.invalidField("status", "must be pending, delivered or failed");
-        }
+        WebhookMessage.Status status = switch (ctx.queryParam("status")) {
+            case null -> null;
+            case "pending" -> WebhookMessage.Status.pending;
+            case "delivered" -> WebhookMessage.Status.delivered;
+            case "failed" -> WebhookMessage.Status.failed;
+            default -> throw new Refusal.InvalidField("status", "must be pending, delivered or failed");
+        };
         int limit = QueryParams.limit(ctx, 50, 500);
         String cursor = ctx.queryParam("cursor");
         List<WebhookMessage> page = messages.list(endpoint, status, cursor == null || cursor.isEmpty() ? null : cursor, limit);
@@ -196,12 +200,12 @@ public final class WebhookRoutes implements RouteGroup {
         JsonNode from = body.node().get("fromSeq");
         String sinceText = body.string("since", 64);
         if ((from == null || from.isNull()) == (sinceText == null)) {
-            throw Problem.badRequest("invalid_field", "give exactly one of fromSeq (a position) or since (a time)");
+            throw new Refusal.Invalid("invalid_field", "give exactly one of fromSeq (a position) or since (a time)");
         }
         Long fromSeq = null;
         if (from != null && !from.isNull()) {
             if (!from.canConvertToLong() || !from.isIntegralNumber() || from.asLong() < 1) {
-                throw Problem.invalidField("fromSeq", "must be a whole number of 1 or more");
+                throw new Refusal.InvalidField("fromSeq", "must be a whole number of 1 or more");
             }
             fromSeq = from.asLong();
         }
@@ -210,11 +214,11 @@ public final class WebhookRoutes implements RouteGroup {
         Long tenantPk = null;
         if (tenantId != null) {
             if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle) {
-                throw Problem.invalidField("tenantId", "a lifecycle endpoint follows its integration's connection events,"
+                throw new Refusal.InvalidField("tenantId", "a lifecycle endpoint follows its integration's connection events,"
                         + " not a tenant's");
             }
             tenantPk = tenants.find(tenantId).map(Tenant::pk)
-                    .orElseThrow(() -> Problem.invalidField("tenantId", "no tenant '" + tenantId + "'"));
+                    .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
         }
         int streams = messages.replay(endpoint, tenantPk, fromSeq, since);
         ctx.status(202).json(Map.of("streams", streams));
@@ -230,7 +234,7 @@ public final class WebhookRoutes implements RouteGroup {
         return endpoints.find(id)
                 .filter(e -> !(principal instanceof Authenticator.Client client)
                         || client.integration().pk() == e.integrationPk())
-                .orElseThrow(() -> Problem.notFound("webhook '" + id + "'"));
+                .orElseThrow(() -> new Refusal.NotFound("webhook '" + id + "'"));
     }
 
     /**
@@ -241,13 +245,13 @@ public final class WebhookRoutes implements RouteGroup {
     private void requireHttpsForLifecycle(WebhookUrl url, WebhookEndpoint.Kind kind) {
         if (kind == WebhookEndpoint.Kind.lifecycle && !url.uri().getScheme().equalsIgnoreCase("https")
                 && !settings.allowPrivateAddresses()) {
-            throw Problem.invalidField("url", "must be an https URL for a lifecycle endpoint: its messages carry"
+            throw new Refusal.InvalidField("url", "must be an https URL for a lifecycle endpoint: its messages carry"
                     + " access tokens, which http would send in clear text");
         }
     }
 
-    private static Problem notForAccessTokens() {
-        return Problem.forbidden("webhooks are managed with the integration's client key or the admin key,"
+    private static Refusal notForAccessTokens() {
+        return new Refusal.Forbidden("webhooks are managed with the integration's client key or the admin key,"
                 + " not a connection's access token");
     }
 
@@ -258,7 +262,7 @@ public final class WebhookRoutes implements RouteGroup {
         try {
             return WebhookEndpoint.Kind.valueOf(text);
         } catch (IllegalArgumentException e) {
-            throw Problem.invalidField("kind", "must be events or lifecycle");
+            throw new Refusal.InvalidField("kind", "must be events or lifecycle");
         }
     }
 
@@ -273,14 +277,14 @@ public final class WebhookRoutes implements RouteGroup {
             return null;
         }
         if (types.isEmpty()) {
-            throw Problem.invalidField("eventTypes", "must name at least one pattern (* for everything)");
+            throw new Refusal.InvalidField("eventTypes", "must name at least one pattern (* for everything)");
         }
         EventTypes.requirePatterns(types, "eventTypes");
         List<String> allowed = kind == WebhookEndpoint.Kind.lifecycle ? List.of("connection.*") : integration.eventTypes();
         for (int i = 0; i < types.size(); i++) {
             String pattern = types.get(i);
             if (allowed.stream().noneMatch(a -> EventTypes.overlap(a, pattern))) {
-                throw Problem.invalidField("eventTypes[" + i + "]", kind == WebhookEndpoint.Kind.lifecycle
+                throw new Refusal.InvalidField("eventTypes[" + i + "]", kind == WebhookEndpoint.Kind.lifecycle
                         ? "'" + pattern + "' is not a lifecycle event pattern (connection.*, connection.created, …)"
                         : integration.eventTypes().isEmpty()
                                 ? "integration '" + integration.id() + "' may receive no event types (its eventTypes"
@@ -298,7 +302,7 @@ public final class WebhookRoutes implements RouteGroup {
         }
         if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1
                 || node.asInt() > WebhookEndpoint.MAX_BATCH_SIZE) {
-            throw Problem.invalidField("maxBatchSize", "must be a whole number from 1 to " + WebhookEndpoint.MAX_BATCH_SIZE);
+            throw new Refusal.InvalidField("maxBatchSize", "must be a whole number from 1 to " + WebhookEndpoint.MAX_BATCH_SIZE);
         }
         return node.asInt();
     }
@@ -315,10 +319,10 @@ public final class WebhookRoutes implements RouteGroup {
             try {
                 d = Durations.parse(texts.get(i));
             } catch (IllegalArgumentException e) {
-                throw Problem.invalidField("retryDelays[" + i + "]", e.getMessage());
+                throw new Refusal.InvalidField("retryDelays[" + i + "]", e.getMessage());
             }
             if (d.compareTo(MAX_RETRY_DELAY) > 0) {
-                throw Problem.invalidField("retryDelays[" + i + "]", "must be at most 7d");
+                throw new Refusal.InvalidField("retryDelays[" + i + "]", "must be at most 7d");
             }
             delays.add(d);
         }

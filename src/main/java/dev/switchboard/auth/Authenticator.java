@@ -9,16 +9,14 @@ import dev.switchboard.events.ControlMessage.Resync;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
-import dev.switchboard.store.Permissions;
 import dev.switchboard.store.TenantStore;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
 import io.javalin.http.Context;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -77,15 +75,15 @@ public final class Authenticator {
     public Principal authenticate(Context ctx) {
         String header = ctx.header("Authorization");
         if (header == null || header.isBlank()) {
-            throw Problem.unauthorized("missing Authorization header: send 'Authorization: Bearer <token>'");
+            throw new Refusal.Unauthenticated("missing Authorization header: send 'Authorization: Bearer <token>'");
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
-            throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
+            throw new Refusal.Unauthenticated("the Authorization header must be 'Bearer <token>'");
         }
         Principal principal = principal(header.substring(7).trim(), ctx);
         if (principal instanceof Client client) {
             // Per integration, so a rotated key does not start a fresh window.
-            limit(ctx, "client:" + client.integration().pk(), "client key");
+            limit("client:" + client.integration().pk(), "client key");
         }
         return principal;
     }
@@ -99,19 +97,17 @@ public final class Authenticator {
         String tokenHash = HexFormat.of().formatHex(Tokens.hash(token));
         OptionalLong wait = failedAuth.waitTime(address, tokenHash);
         if (wait.isPresent()) {
-            long seconds = retryAfter(ctx, wait.getAsLong());
-            throw new Problem(429, "rate_limited", "more than " + failedAuth.limit() + " refused tokens from this"
-                    + " address in the window; retry after " + seconds + "s", null);
+            long seconds = retryAfter(wait.getAsLong());
+            throw new Refusal.Throttled("rate_limited", "more than " + failedAuth.limit() + " refused tokens from this"
+                    + " address in the window; retry after " + seconds + "s", seconds);
         }
         try {
             Principal principal = principal(token);
             failedAuth.succeeded(address, tokenHash);
             return principal;
-        } catch (Problem p) {
-            if (p.status() == 401) {
-                failedAuth.failed(address);
-            }
-            throw p;
+        } catch (Refusal.Unauthenticated refused) {
+            failedAuth.failed(address);
+            throw refused;
         }
     }
 
@@ -125,7 +121,7 @@ public final class Authenticator {
         Principal cached = cache.getIfPresent(key);
         Principal principal = cached != null ? cached : load(token, hash, key);
         if (principal instanceof Access access && !access.grant().connection().enabled()) {
-            throw Problem.unauthorized("connection '" + access.grant().connection().id() + "' is disabled");
+            throw new Refusal.Unauthenticated("connection '" + access.grant().connection().id() + "' is disabled");
         }
         return principal;
     }
@@ -138,7 +134,7 @@ public final class Authenticator {
         } else if (token.startsWith(Tokens.CLIENT_KEY_PREFIX)) {
             found = integrations.findByClientKeyHash(hash).map(Client::new);
         }
-        Principal principal = found.orElseThrow(() -> Problem.unauthorized("unknown or revoked token"));
+        Principal principal = found.orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
         caching.readLock().lock();
         try {
             if (invalidations == invalidationsSeen) {
@@ -152,7 +148,7 @@ public final class Authenticator {
 
     public void requireAdmin(Context ctx) {
         if (!(authenticate(ctx) instanceof Admin)) {
-            throw Problem.forbidden("this operation needs the admin key");
+            throw new Refusal.Forbidden("this operation needs the admin key");
         }
     }
 
@@ -165,15 +161,15 @@ public final class Authenticator {
             case Admin admin -> {
                 String tenantId = ctx.header(TENANT_HEADER);
                 if (tenantId == null || tenantId.isBlank()) {
-                    throw Problem.badRequest("missing_tenant", "the admin key acts for a tenant named in the "
+                    throw new Refusal.Invalid("missing_tenant", "the admin key acts for a tenant named in the "
                             + TENANT_HEADER + " header");
                 }
-                yield new TenantAccess(tenants.get(tenantId.trim()), Permissions.ALL, List.of("*"), "admin");
+                yield TenantAccess.admin(tenants.get(tenantId.trim()));
             }
-            case Client client -> throw Problem.forbidden("a client key manages its integration's webhooks;"
+            case Client client -> throw new Refusal.Forbidden("a client key manages its integration's webhooks;"
                     + " records and events need a connection's access token");
             case Access access -> {
-                limit(ctx, access.tokenHash(), "access token");
+                limit(access.tokenHash(), "access token");
                 var grant = access.grant();
                 yield new TenantAccess(grant.tenant(), grant.integration().permissions(),
                         grant.integration().eventTypes(), grant.connection().id());
@@ -181,25 +177,23 @@ public final class Authenticator {
         };
     }
 
-    /** Counts a request against the token's rate limit; 429 with Retry-After when over it. */
-    public void limit(Context ctx, String key) {
-        limit(ctx, key, "access token");
+    /** Counts a request against the token's rate limit; refused ({@code Throttled}) when over it. */
+    public void limit(String key) {
+        limit(key, "access token");
     }
 
-    private void limit(Context ctx, String key, String what) {
+    private void limit(String key, String what) {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
-            long seconds = retryAfter(ctx, wait.getAsLong());
-            throw new Problem(429, "rate_limited", "more than " + rateLimiter.limit()
-                    + " requests in the window for this " + what + "; retry after " + seconds + "s", null);
+            long seconds = retryAfter(wait.getAsLong());
+            throw new Refusal.Throttled("rate_limited", "more than " + rateLimiter.limit()
+                    + " requests in the window for this " + what + "; retry after " + seconds + "s", seconds);
         }
     }
 
-    /** Sets Retry-After to the wait, in whole seconds rounded up; returns them. */
-    private static long retryAfter(Context ctx, long waitNanos) {
-        long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
-        ctx.header("Retry-After", Long.toString(seconds));
-        return seconds;
+    /** The wait in whole seconds, rounded up (the edge sends it as Retry-After). */
+    private static long retryAfter(long waitNanos) {
+        return Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
     }
 
     /** A connection changed (disabled, deleted, its token rotated): forget its cached tokens. */

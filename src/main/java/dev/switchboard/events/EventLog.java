@@ -3,14 +3,13 @@ package dev.switchboard.events;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.db.PageBytes;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -51,26 +50,58 @@ public final class EventLog {
     }
 
     /**
+     * What a read after a position found: a page, or why that position has none. Each edge answers the
+     * last two its own way (the feed with an error, a WebSocket replay with a message).
+     */
+    public sealed interface ReadResult permits Page, PositionExpired, PositionAhead {
+        /** The page, or the position's refusal, for a reader that answers a bad position with an error. */
+        default Page orRefuse() {
+            return switch (this) {
+                case Page page -> page;
+                case PositionExpired expired -> throw new Refusal.PositionExpired(expired.after(), expired.oldest(),
+                        expired.head());
+                case PositionAhead ahead -> throw ahead.refusal();
+            };
+        }
+    }
+
+    /**
      * A page of the feed: the events, and the position to read after next. {@code full}: the page stopped
      * at its limit or at its byte bound (of data), so more events may follow at once.
      */
-    public record Page(List<Event> events, long next, boolean full) {}
+    public record Page(List<Event> events, long next, boolean full) implements ReadResult {}
+
+    /** The position is older than the retention: events after it are gone; {@code oldest} is the oldest kept. */
+    public record PositionExpired(long after, long oldest, long head) implements ReadResult {}
+
+    /** The position is past the stream's newest event, {@code head}: no client was given it. */
+    public record PositionAhead(long after, long head) implements ReadResult {
+        public Refusal refusal() {
+            return new Refusal.InvalidField("after", "position " + after + " is ahead of this stream's newest event ("
+                    + head + ")");
+        }
+    }
 
     /**
      * Reads up to {@code limit} events after {@code after} ({@code null}: from the oldest retained), and
      * no more than {@link PageBytes#MAX} bytes of their data (always at least one event).
      * {@code next} is the last event returned, or the stream's head when the page is not full, so a
      * reader with a narrow filter moves past events it does not see. A position older than the
-     * retention is refused (410), so the reader knows it missed events.
+     * retention finds no page ({@link PositionExpired}), so the reader knows it missed events.
      */
-    public Page read(long streamPk, Long after, int limit, EventFilter filter) {
+    public ReadResult read(long streamPk, Long after, int limit, EventFilter filter) {
         return read(streamPk, after, limit, PageBytes.MAX, filter);
     }
 
     /** Reads like {@link #read(long, Long, int, EventFilter)}, with at most {@code maxBytes} of data. */
-    public Page read(long streamPk, Long after, int limit, int maxBytes, EventFilter filter) {
+    public ReadResult read(long streamPk, Long after, int limit, int maxBytes, EventFilter filter) {
         Slice slice = slice(streamPk, after == null ? 0 : after, limit, maxBytes, filter);
-        checkPosition(after, slice.first(), slice.head());
+        if (after != null && after > slice.head()) {
+            return new PositionAhead(after, slice.head());
+        }
+        if (after != null && after < slice.first() - 1) {
+            return new PositionExpired(after, slice.first(), slice.head());
+        }
         return slice.page(after == null ? 0 : after, limit);
     }
 
@@ -178,21 +209,6 @@ public final class EventLog {
         boolean cut = !read.isEmpty() && read.getLast().event().data() == null;
         List<Entry> entries = cut ? read.subList(0, read.size() - 1) : read;
         return new Entries(entries, cut || entries.size() == limit);
-    }
-
-    private static void checkPosition(Long after, long first, long head) {
-        if (after == null) {
-            return;
-        }
-        if (after > head) {
-            throw Problem.invalidField("after", "position " + after + " is ahead of this stream's newest event ("
-                    + head + ")");
-        }
-        if (after < first - 1) {
-            throw new Problem(410, "position_expired", "events after position " + after
-                    + " are past the retention period and gone; resynchronise through the records API, then read"
-                    + " from the newest position", Map.of("oldestSeq", first, "headSeq", head));
-        }
     }
 
     /** Keeps the types matching one of {@code patterns} (not empty). */

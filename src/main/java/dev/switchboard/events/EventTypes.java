@@ -1,6 +1,7 @@
 package dev.switchboard.events;
 
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -28,7 +29,7 @@ public final class EventTypes {
     public static void requirePatterns(List<String> patterns, String field) {
         for (int i = 0; i < patterns.size(); i++) {
             if (!isPattern(patterns.get(i))) {
-                throw Problem.invalidField(field + "[" + i + "]", "'" + patterns.get(i)
+                throw new Refusal.InvalidField(field + "[" + i + "]", "'" + patterns.get(i)
                         + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
             }
         }
@@ -55,18 +56,48 @@ public final class EventTypes {
 
     /** Whether some event type matches both patterns. */
     public static boolean overlap(String a, String b) {
-        if (a.equals("*") || b.equals("*")) {
+        return meet(a, b) != null;
+    }
+
+    /**
+     * The types both lists match, as patterns, so a narrowing (a WebSocket's {@code subscribe}) can only
+     * narrow. Two patterns are either nested or disjoint, so the intersection of two lists is exactly the
+     * narrower pattern of every nested pair.
+     */
+    public static List<String> intersect(List<String> a, List<String> b) {
+        List<String> result = new ArrayList<>();
+        for (String x : a) {
+            for (String y : b) {
+                String meet = meet(x, y);
+                if (meet != null && !result.contains(meet)) {
+                    result.add(meet);
+                }
+            }
+        }
+        return List.copyOf(result);
+    }
+
+    /** The narrower of two nested patterns, or null when no event type matches both. */
+    private static String meet(String x, String y) {
+        if (covers(x, y)) {
+            return y;
+        }
+        if (covers(y, x)) {
+            return x;
+        }
+        return null;
+    }
+
+    /** True when every type {@code inner} matches is also matched by {@code outer}. */
+    private static boolean covers(String outer, String inner) {
+        if (outer.equals("*") || outer.equals(inner)) {
             return true;
         }
-        String pa = a.endsWith(".*") ? a.substring(0, a.length() - 1) : null; // "reservations." or null
-        String pb = b.endsWith(".*") ? b.substring(0, b.length() - 1) : null;
-        if (pa == null && pb == null) {
-            return a.equals(b);
+        if (!outer.endsWith(".*") || inner.equals("*")) {
+            return false;
         }
-        if (pa != null && pb != null) {
-            return pa.startsWith(pb) || pb.startsWith(pa);
-        }
-        return pa != null ? b.startsWith(pa) : a.startsWith(pb);
+        String prefix = outer.substring(0, outer.length() - 1); // "a.b."
+        return inner.startsWith(prefix);
     }
 
     /** The SQL LIKE form of a pattern ({@code _} is a LIKE wildcard, so it is escaped). */

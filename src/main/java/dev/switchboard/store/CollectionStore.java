@@ -13,7 +13,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -58,7 +58,7 @@ public final class CollectionStore {
             SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
 
     private final DataSource dataSource;
-    private volatile Map<String, Collection> byName = Map.of();
+    private volatile Map<String, RecordCollection> byName = Map.of();
     private final java.util.concurrent.locks.ReentrantLock reloading = new java.util.concurrent.locks.ReentrantLock();
 
     private final ControlChannel control;
@@ -85,7 +85,7 @@ public final class CollectionStore {
         log.info("{} collections: {}", byName.size(), byName.keySet());
     }
 
-    public Collection create(CollectionDefinition definition) {
+    public RecordCollection create(CollectionDefinition definition) {
         validate(definition, "");
         try {
             Jdbc.inTransaction(dataSource, c -> {
@@ -97,7 +97,7 @@ public final class CollectionStore {
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw Problem.conflict("collection_exists", "a collection named '" + definition.name() + "' already exists");
+                throw new Refusal.Conflict("collection_exists", "a collection named '" + definition.name() + "' already exists");
             }
             throw e;
         }
@@ -105,8 +105,8 @@ public final class CollectionStore {
         return get(definition.name());
     }
 
-    public Optional<Collection> find(String name) {
-        Collection found = byName.get(name);
+    public Optional<RecordCollection> find(String name) {
+        RecordCollection found = byName.get(name);
         if (found == null && NAME.matcher(name).matches()) {
             // Created on another node a moment ago, before its notification arrived here.
             reload();
@@ -115,15 +115,15 @@ public final class CollectionStore {
         return Optional.ofNullable(found);
     }
 
-    public Collection get(String name) {
-        return find(name).orElseThrow(() -> Problem.notFound("collection '" + name + "'"));
+    public RecordCollection get(String name) {
+        return find(name).orElseThrow(() -> new Refusal.NotFound("collection '" + name + "'"));
     }
 
     public boolean exists(String name) {
         return byName.containsKey(name);
     }
 
-    public List<Collection> list() {
+    public List<RecordCollection> list() {
         return List.copyOf(byName.values());
     }
 
@@ -135,10 +135,10 @@ public final class CollectionStore {
     public void reload() {
         reloading.lock();
         try {
-            List<Collection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
+            List<RecordCollection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
                     "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
                             + " FROM collections ORDER BY name", CollectionStore::map));
-            Map<String, Collection> map = new LinkedHashMap<>();
+            Map<String, RecordCollection> map = new LinkedHashMap<>();
             all.forEach(col -> map.put(col.name(), col));
             byName = Map.copyOf(map);
         } finally {
@@ -148,26 +148,26 @@ public final class CollectionStore {
 
     private static void validate(CollectionDefinition d, String where) {
         if (d.name() == null || !NAME.matcher(d.name()).matches()) {
-            throw Problem.invalidField(where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
+            throw new Refusal.InvalidField(where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
         }
         if (d.eventFields().size() > MAX_EVENT_FIELDS) {
-            throw Problem.invalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
+            throw new Refusal.InvalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
         }
         for (int i = 0; i < d.eventFields().size(); i++) {
             String f = d.eventFields().get(i);
             if (f == null || !FIELD.matcher(f).matches() || f.equals("id") || f.equals("version")) {
-                throw Problem.invalidField(where + "eventFields[" + i + "]",
+                throw new Refusal.InvalidField(where + "eventFields[" + i + "]",
                         "must be a top-level field name (letters, digits, '_', '-'), not id or version");
             }
         }
         if (d.schema() != null) {
             if (!d.schema().isObject() && !d.schema().isBoolean()) {
-                throw Problem.invalidField(where + "schema", "must be a JSON Schema (an object)");
+                throw new Refusal.InvalidField(where + "schema", "must be a JSON Schema (an object)");
             }
             rejectRemoteReferences(d.schema(), where + "schema");
             Set<ValidationMessage> problems = META_SCHEMA.validate(d.schema());
             if (!problems.isEmpty()) {
-                throw Problem.invalidField(where + "schema", "is not a valid JSON Schema (draft 2020-12): "
+                throw new Refusal.InvalidField(where + "schema", "is not a valid JSON Schema (draft 2020-12): "
                         + problems.iterator().next().getMessage());
             }
             compile(d.schema());
@@ -183,11 +183,11 @@ public final class CollectionStore {
             node.fields().forEachRemaining(f -> {
                 boolean reference = f.getKey().equals("$ref") || f.getKey().equals("$dynamicRef");
                 if (reference && f.getValue().isTextual() && !f.getValue().textValue().startsWith("#")) {
-                    throw Problem.invalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
+                    throw new Refusal.InvalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
                 }
                 if (f.getKey().equals("$schema") && f.getValue().isTextual()
                         && !BUILT_IN_META_SCHEMAS.contains(f.getValue().textValue().replaceFirst("#$", ""))) {
-                    throw Problem.invalidField(path + ".$schema", "must name a built-in meta-schema ("
+                    throw new Refusal.InvalidField(path + ".$schema", "must name a built-in meta-schema ("
                             + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
                             + "); the server loads no meta-schema from elsewhere");
                 }
@@ -211,15 +211,15 @@ public final class CollectionStore {
             compiled.initializeValidators();
             return compiled;
         } catch (RuntimeException e) {
-            throw Problem.invalidField("schema", "cannot be compiled: " + e.getMessage());
+            throw new Refusal.InvalidField("schema", "cannot be compiled: " + e.getMessage());
         }
     }
 
-    private static Collection map(ResultSet rs) throws SQLException {
+    private static RecordCollection map(ResultSet rs) throws SQLException {
         String schemaText = rs.getString("schema");
         JsonNode schema = schemaText == null ? null : Json.read(schemaText);
         String name = rs.getString("name");
-        return new Collection(rs.getInt("pk"), name, schema, Jdbc.strings(rs, "event_fields"),
+        return new RecordCollection(rs.getInt("pk"), name, schema, Jdbc.strings(rs, "event_fields"),
                 rs.getString("source"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
                 schema == null ? null : compileStored(name, schema));
     }
@@ -231,7 +231,7 @@ public final class CollectionStore {
     private static JsonSchema compileStored(String collection, JsonNode schema) {
         try {
             return compile(schema);
-        } catch (Problem e) {
+        } catch (Refusal e) {
             log.error("Collection '{}' has a schema this server cannot use ({}); every record written to it is refused"
                     + " until it is replaced", collection, e.getMessage());
             return SCHEMAS.getSchema(com.fasterxml.jackson.databind.node.BooleanNode.FALSE);

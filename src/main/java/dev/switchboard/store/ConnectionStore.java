@@ -8,7 +8,7 @@ import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.support.Tokens;
 import java.sql.Connection;
@@ -69,11 +69,11 @@ public final class ConnectionStore {
                         + " SELECT e.pk, s.pk, ?, s.last_seq FROM webhook_endpoints e JOIN streams s ON s.tenant_pk = ?"
                         + " WHERE e.integration_pk = ? AND e.kind = 'events'", pk, tenant.pk(), integration.pk());
                 IntegrationConnection connection = load(c, pk);
-                return new Change<>(new WithToken(connection, token), "connection.created", connection, token);
+                return new Outcome<>(new WithToken(connection, token), "connection.created", connection, token);
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw Problem.conflict("already_connected", "integration '" + integration.id()
+                throw new Refusal.Conflict("already_connected", "integration '" + integration.id()
                         + "' is already connected to tenant '" + tenant.id() + "'");
             }
             throw e;
@@ -81,14 +81,16 @@ public final class ConnectionStore {
     }
 
     public IntegrationConnection setEnabled(String id, boolean enabled) {
-        String state = enabled ? "enabled" : "disabled";
+        IntegrationConnection.State state = enabled ? IntegrationConnection.State.enabled
+                : IntegrationConnection.State.disabled;
         return changeExisting(id, (c, current) -> {
-            if (current.state().equals(state)) {
-                return new Change<>(current, null, current, null); // already so: no event
+            if (current.state() == state) {
+                return new Outcome<>(current, null, current, null); // already so: no event
             }
-            Jdbc.update(c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state, current.pk());
+            Jdbc.update(c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state.name(),
+                    current.pk());
             IntegrationConnection updated = load(c, current.pk());
-            return new Change<>(updated, "connection." + state, updated, null);
+            return new Outcome<>(updated, "connection." + state, updated, null);
         });
     }
 
@@ -98,7 +100,7 @@ public final class ConnectionStore {
             Jdbc.update(c, "UPDATE connections SET token_hash = ?, updated_at = now() WHERE pk = ?",
                     Tokens.hash(token), current.pk());
             IntegrationConnection updated = load(c, current.pk());
-            return new Change<>(new WithToken(updated, token), "connection.token_rotated", updated, token);
+            return new Outcome<>(new WithToken(updated, token), "connection.token_rotated", updated, token);
         });
     }
 
@@ -107,7 +109,7 @@ public final class ConnectionStore {
             // Its webhook streams go with it (ON DELETE CASCADE); an endpoint being created waits.
             lockIntegrationShared(c, current.integrationId());
             Jdbc.update(c, "DELETE FROM connections WHERE pk = ?", current.pk());
-            return new Change<>(current, "connection.deleted", current, null);
+            return new Outcome<>(current, "connection.deleted", current, null);
         });
     }
 
@@ -117,7 +119,7 @@ public final class ConnectionStore {
     }
 
     public IntegrationConnection get(String id) {
-        return find(id).orElseThrow(() -> Problem.notFound("connection '" + id + "'"));
+        return find(id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
     }
 
     public List<IntegrationConnection> listForIntegration(String integrationId) {
@@ -141,17 +143,17 @@ public final class ConnectionStore {
                         Jdbc.instant(rs, "t_created_at"), rs.getLong("t_stream_pk"))), (Object) tokenHash));
     }
 
-    /** The result of a change, and the lifecycle event it records (none when {@code type} is null). */
-    private record Change<T>(T result, String type, IntegrationConnection connection, String token) {}
+    /** What a mutation did: its result, and the lifecycle event it records (none when {@code type} is null). */
+    private record Outcome<T>(T result, String type, IntegrationConnection connection, String token) {}
 
     @FunctionalInterface
     private interface Mutation<T> {
-        Change<T> apply(Connection c) throws SQLException;
+        Outcome<T> apply(Connection c) throws SQLException;
     }
 
     @FunctionalInterface
     private interface ExistingMutation<T> {
-        Change<T> apply(Connection c, IntegrationConnection current) throws SQLException;
+        Outcome<T> apply(Connection c, IntegrationConnection current) throws SQLException;
     }
 
     private <T> T changeExisting(String id, ExistingMutation<T> mutation) {
@@ -161,7 +163,7 @@ public final class ConnectionStore {
                 rs -> rs.getLong(1), existing.integrationId()).orElseThrow());
         return change(streamPk, c -> {
             IntegrationConnection current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ? FOR UPDATE OF c",
-                    ConnectionStore::map, id).orElseThrow(() -> Problem.notFound("connection '" + id + "'"));
+                    ConnectionStore::map, id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
             return mutation.apply(c, current);
         });
     }
@@ -169,7 +171,7 @@ public final class ConnectionStore {
     private <T> T change(long lifecycleStream, Mutation<T> mutation) {
         long[] seq = {0};
         T result = Jdbc.inTransaction(dataSource, c -> {
-            Change<T> change = mutation.apply(c);
+            Outcome<T> change = mutation.apply(c);
             if (change.type() != null) {
                 control.publish(c, new ConnectionChanged(change.connection().pk()));
                 seq[0] = eventLog.append(c, lifecycleStream, lifecycleEvent(change));
@@ -182,15 +184,15 @@ public final class ConnectionStore {
         return result;
     }
 
-    private NewEvent lifecycleEvent(Change<?> change) {
-        IntegrationConnection conn = change.connection();
+    private NewEvent lifecycleEvent(Outcome<?> outcome) {
+        IntegrationConnection conn = outcome.connection();
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("connectionId", conn.id());
         data.put("integrationId", conn.integrationId());
         data.put("tenantId", conn.tenantId());
-        data.put("state", change.type().equals("connection.deleted") ? "deleted" : conn.state());
-        byte[] sealed = change.token() == null ? null : secrets.seal(change.token());
-        return new NewEvent(Ids.newUuid(), change.type(), conn.id(), null,
+        data.put("state", outcome.type().equals("connection.deleted") ? "deleted" : conn.state());
+        byte[] sealed = outcome.token() == null ? null : secrets.seal(outcome.token());
+        return new NewEvent(Ids.newUuid(), outcome.type(), conn.id(), null,
                 clock.instant().truncatedTo(ChronoUnit.MICROS), Json.write(data), sealed);
     }
 
@@ -209,7 +211,7 @@ public final class ConnectionStore {
 
     private static IntegrationConnection map(ResultSet rs) throws SQLException {
         return new IntegrationConnection(rs.getLong("pk"), rs.getString("id"), rs.getString("integration_id"),
-                rs.getString("tenant_id"), rs.getString("state"), Jdbc.instant(rs, "created_at"),
-                Jdbc.instant(rs, "updated_at"));
+                rs.getString("tenant_id"), IntegrationConnection.State.valueOf(rs.getString("state")),
+                Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"));
     }
 }

@@ -4,7 +4,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -48,7 +48,7 @@ public final class IntegrationStore {
     }
 
     public Integration get(String id) {
-        return find(id).orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
+        return find(id).orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
     }
 
     public Optional<Integration> findByClientKeyHash(byte[] hash) {
@@ -66,7 +66,7 @@ public final class IntegrationStore {
     public Integration update(String id, String name, Permissions permissions, List<String> eventTypes) {
         return Jdbc.inTransaction(dataSource, c -> {
             Integration current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.id = ? FOR UPDATE OF i",
-                    IntegrationStore::map, id).orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
+                    IntegrationStore::map, id).orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             Permissions p = permissions == null ? current.permissions() : permissions;
             Jdbc.update(c, "UPDATE integrations SET name = ?, read_collections = ?, write_collections = ?,"
                             + " event_types = ?, updated_at = now() WHERE pk = ?",
@@ -88,7 +88,7 @@ public final class IntegrationStore {
         Integration integration = Jdbc.inTransaction(dataSource, c -> {
             long pk = Jdbc.one(c, "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
                     rs -> rs.getLong(1), Tokens.hash(clientKey), id)
-                    .orElseThrow(() -> Problem.notFound("integration '" + id + "'"));
+                    .orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             control.publish(c, new IntegrationChanged(pk));
             return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk).orElseThrow();
         });

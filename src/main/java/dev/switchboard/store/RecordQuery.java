@@ -1,7 +1,7 @@
 package dev.switchboard.store;
 
 import dev.switchboard.support.Instants;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -43,7 +43,7 @@ public record RecordQuery(int limit, Cursor after, Instant updatedFrom, Instant 
             } catch (RuntimeException e) {
                 // fall through: not one of ours
             }
-            throw Problem.invalidField("cursor", "is not a cursor this server returned");
+            throw new Refusal.InvalidField("cursor", "is not a cursor this server returned");
         }
     }
 }

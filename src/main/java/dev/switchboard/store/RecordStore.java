@@ -8,7 +8,7 @@ import dev.switchboard.events.EventLog;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -59,10 +59,11 @@ public final class RecordStore {
     /** A create's outcome: the record, and whether it replays the first request with the same key. */
     public record Created(StoredRecord record, String replayedBody) {}
 
-    public Created create(Tenant tenant, Collection collection, JsonNode data, Optional<IdempotencyKey> idempotency) {
+    public Created create(Tenant tenant, RecordCollection collection, JsonNode data,
+                          Optional<IdempotencyKey> idempotency) {
         UUID id = Ids.newUuid();
         Instant now = now();
-        NewEvent event = recordEvent(collection, "created", id, 1, data, now);
+        NewEvent event = recordEvent(collection, Action.created, id, 1, data, now);
         Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
                 event.params(tenant.streamPk()));
         if (idempotency.isEmpty()) {
@@ -96,14 +97,13 @@ public final class RecordStore {
         // The first request with this key has committed (the INSERT above waited for it if it was in flight).
         return Jdbc.one(c, "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND key = ?", rs -> {
             if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
-                throw new Problem(422, "idempotency_key_reused", "Idempotency-Key '" + key.key()
-                        + "' was already used with a different request", null);
+                throw new Refusal.IdempotencyKeyReused(key.key());
             }
             return new Created(null, rs.getString("body"));
         }, key.scope(), key.key()).orElseThrow();
     }
 
-    public Optional<StoredRecord> find(Tenant tenant, Collection collection, String id) {
+    public Optional<StoredRecord> find(Tenant tenant, RecordCollection collection, String id) {
         Optional<UUID> uuid = Ids.parse(PREFIX, id);
         if (uuid.isEmpty()) {
             return Optional.empty();
@@ -113,14 +113,14 @@ public final class RecordStore {
                 tenant.pk(), collection.pk(), uuid.get()));
     }
 
-    public StoredRecord get(Tenant tenant, Collection collection, String id) {
+    public StoredRecord get(Tenant tenant, RecordCollection collection, String id) {
         return find(tenant, collection, id).orElseThrow(() -> notFound(collection, id));
     }
 
     /** A page of records and the cursor of the next page (null when this is the last). */
     public record Page(List<StoredRecord> records, String cursor) {}
 
-    public Page list(Tenant tenant, Collection collection, RecordQuery q) {
+    public Page list(Tenant tenant, RecordCollection collection, RecordQuery q) {
         List<Object> params = new ArrayList<>(List.of(tenant.pk(), collection.pk()));
         StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data, data_bytes FROM records"
                 + " WHERE tenant_pk = ? AND collection_pk = ?");
@@ -138,7 +138,7 @@ public final class RecordStore {
         }
         if (q.after() != null) {
             if (q.after().byUpdate() != q.byUpdate()) {
-                throw Problem.invalidField("cursor", "belongs to a query with "
+                throw new Refusal.InvalidField("cursor", "belongs to a query with "
                         + (q.after().byUpdate() ? "an" : "no") + " updatedFrom/updatedTo interval");
             }
             if (q.byUpdate()) {
@@ -174,18 +174,18 @@ public final class RecordStore {
 
     /** Computes the new data of a record from its current data (the merge, then validation). */
     @FunctionalInterface
-    public interface Change {
+    public interface Edit {
         JsonNode apply(JsonNode current);
     }
 
-    public StoredRecord update(Tenant tenant, Collection collection, String id, Integer ifMatch, Change change) {
+    public StoredRecord update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
-            JsonNode data = change.apply(current.data());
+            JsonNode data = edit.apply(current.data());
             int version = current.version() + 1;
             Instant now = now();
-            NewEvent event = recordEvent(collection, "updated", uuid, version, data, now);
+            NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
             Object[] params = concat(new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid,
                     current.version()}, event.params(tenant.streamPk()));
             Optional<StoredRecord> written = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
@@ -202,14 +202,15 @@ public final class RecordStore {
             }
             // Someone else wrote in between: with If-Match that is a conflict, without it try again.
         }
-        throw Problem.conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
-    public void delete(Tenant tenant, Collection collection, String id, Integer ifMatch) {
+    public void delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
-            NewEvent event = recordEvent(collection, "deleted", uuid, current.version() + 1, current.data(), now());
+            NewEvent event = recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(),
+                    now());
             Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
                     event.params(tenant.streamPk()));
             Optional<Long> seq = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
@@ -221,18 +222,21 @@ public final class RecordStore {
                 return;
             }
         }
-        throw Problem.conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
     private record Current(int version, JsonNode data) {}
 
-    private Current current(Tenant tenant, Collection collection, UUID uuid, String id, Integer ifMatch) {
+    /** What happened to a record, spelled as in its event's type ({@code <collection>.<action>}). */
+    private enum Action { created, updated, deleted }
+
+    private Current current(Tenant tenant, RecordCollection collection, UUID uuid, String id, Integer ifMatch) {
         Current current = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT version, data::text AS data FROM records"
                         + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
                 rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
                 tenant.pk(), collection.pk(), uuid)).orElseThrow(() -> notFound(collection, id));
         if (ifMatch != null && ifMatch != current.version()) {
-            throw new Problem(409, "version_conflict", "record '" + id + "' is at version " + current.version()
+            throw new Refusal.Conflict("version_conflict", "record '" + id + "' is at version " + current.version()
                     + ", not " + ifMatch + " (If-Match)", Map.of("currentVersion", current.version()));
         }
         return current;
@@ -245,13 +249,13 @@ public final class RecordStore {
      * refused for it: its event then carries only id and version (eventFields can grow after a record
      * was written, when an operator changes the collection).
      */
-    private static NewEvent recordEvent(Collection collection, String action, UUID id, int version, JsonNode data,
+    private static NewEvent recordEvent(RecordCollection collection, Action action, UUID id, int version, JsonNode data,
                                         Instant time) {
         String publicId = Ids.format(PREFIX, id);
         String json = Json.write(thinEvent(collection, publicId, version, data, true));
         long bytes = NewEvent.utf8Bytes(json);
         if (bytes > NewEvent.MAX_DATA_BYTES) {
-            if (!action.equals("deleted")) {
+            if (action != Action.deleted) {
                 throw eventTooLarge(collection, action, data, bytes);
             }
             json = Json.write(thinEvent(collection, publicId, version, data, false));
@@ -260,7 +264,7 @@ public final class RecordStore {
                 json, null);
     }
 
-    private static ObjectNode thinEvent(Collection collection, String publicId, int version, JsonNode data,
+    private static ObjectNode thinEvent(RecordCollection collection, String publicId, int version, JsonNode data,
                                         boolean withEventFields) {
         ObjectNode thin = Json.MAPPER.createObjectNode();
         thin.put("id", publicId);
@@ -276,7 +280,7 @@ public final class RecordStore {
         return thin;
     }
 
-    private static Problem eventTooLarge(Collection collection, String action, JsonNode data, long bytes) {
+    private static Refusal eventTooLarge(RecordCollection collection, Action action, JsonNode data, long bytes) {
         String largest = null;
         long largestBytes = -1;
         for (String field : collection.eventFields()) {
@@ -288,11 +292,10 @@ public final class RecordStore {
             }
         }
         String path = "data." + largest;
-        return new Problem(422, "event_too_large", path + ": is " + largestBytes + " bytes as JSON; collection '"
+        return new Refusal.EventTooLarge(path, bytes, NewEvent.MAX_DATA_BYTES, path + ": is " + largestBytes + " bytes as JSON; collection '"
                 + collection.name() + "' copies it into every event of its records (eventFields), and this record's "
                 + collection.name() + "." + action + " event would carry " + bytes + " bytes of data, over the limit of "
-                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data",
-                Map.of("field", path, "eventBytes", bytes, "maxEventBytes", NewEvent.MAX_DATA_BYTES));
+                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
     }
 
     private record Written(String data, long seq) {}
@@ -310,8 +313,8 @@ public final class RecordStore {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 
-    private static Problem notFound(Collection collection, String id) {
-        return Problem.notFound("record '" + id + "' in collection '" + collection.name() + "'");
+    private static Refusal notFound(RecordCollection collection, String id) {
+        return new Refusal.NotFound("record '" + id + "' in collection '" + collection.name() + "'");
     }
 
     private static Object[] concat(Object[] a, Object[] b) {

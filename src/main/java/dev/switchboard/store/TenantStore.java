@@ -5,7 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -31,7 +31,7 @@ public final class TenantStore {
     public Tenant create(String id, String name) {
         String tenantId = id == null ? Ids.newId("ten") : id;
         if (!ID.matcher(tenantId).matches()) {
-            throw Problem.invalidField("id", "must be 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
+            throw new Refusal.InvalidField("id", "must be 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
         }
         try {
             return Jdbc.inTransaction(dataSource, c -> {
@@ -43,7 +43,7 @@ public final class TenantStore {
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw Problem.conflict("tenant_exists", "a tenant with id '" + tenantId + "' already exists");
+                throw new Refusal.Conflict("tenant_exists", "a tenant with id '" + tenantId + "' already exists");
             }
             throw e;
         }
@@ -62,7 +62,7 @@ public final class TenantStore {
     }
 
     public Tenant get(String id) {
-        return find(id).orElseThrow(() -> Problem.notFound("tenant '" + id + "'"));
+        return find(id).orElseThrow(() -> new Refusal.NotFound("tenant '" + id + "'"));
     }
 
     /** Tenants in creation order after the tenant with id {@code after} (null: from the first). */

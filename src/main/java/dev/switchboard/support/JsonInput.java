@@ -22,7 +22,7 @@ public final class JsonInput {
             checkText(node.textValue(), path);
         } else if (node.isBigDecimal() || node.isBigInteger()) {
             if (writtenOutLength(node.decimalValue()) > Json.MAX_NUMBER_LENGTH) {
-                throw Problem.invalidField(path, "number has more than " + Json.MAX_NUMBER_LENGTH
+                throw new Refusal.InvalidField(path, "number has more than " + Json.MAX_NUMBER_LENGTH
                         + " characters written out in full");
             }
         } else if (node.isObject()) {
@@ -51,17 +51,17 @@ public final class JsonInput {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == 0) {
-                throw Problem.invalidField(path, "text must not contain the NUL character (\\u0000)");
+                throw new Refusal.InvalidField(path, "text must not contain the NUL character (\\u0000)");
             }
             if (Character.isHighSurrogate(c)) {
                 if (i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                     i++;
                     continue;
                 }
-                throw Problem.invalidField(path, "text contains an unpaired UTF-16 surrogate");
+                throw new Refusal.InvalidField(path, "text contains an unpaired UTF-16 surrogate");
             }
             if (Character.isLowSurrogate(c)) {
-                throw Problem.invalidField(path, "text contains an unpaired UTF-16 surrogate");
+                throw new Refusal.InvalidField(path, "text contains an unpaired UTF-16 surrogate");
             }
         }
     }

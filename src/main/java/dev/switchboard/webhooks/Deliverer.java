@@ -84,7 +84,7 @@ public final class Deliverer {
 
     /** After recording: an endpoint that has just become disabled is announced, so every node stops sending to it. */
     void afterRecord(WebhookEndpoint endpoint, MessageLog.Recorded recorded) {
-        if ("disabled".equals(recorded.endpointState()) && !endpoint.disabled()) {
+        if (recorded.endpointState() == WebhookEndpoint.State.disabled && !endpoint.disabled()) {
             log.warn("Webhook {} is now disabled ({}); its events wait in the log until it is enabled again",
                     endpoint.id(), recorded.endpointReason());
             Jdbc.withConnection(dataSource, c -> {

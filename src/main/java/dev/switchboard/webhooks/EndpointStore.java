@@ -6,7 +6,7 @@ import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.store.Integration;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -49,11 +49,11 @@ public final class EndpointStore {
     public record Created(WebhookEndpoint endpoint, String secret) {}
 
     /**
-     * The fields a change sets; null leaves one as it is. {@code retryDelays} is set when
+     * The fields an update sets; null leaves one as it is. {@code retryDelays} is set when
      * {@code setRetryDelays}, to null for the server's schedule.
      */
-    public record Changes(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
-                          List<Duration> retryDelays, String state) {}
+    public record Patch(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
+                          List<Duration> retryDelays, WebhookEndpoint.State state) {}
 
     public Created create(Integration integration, WebhookUrl url, WebhookEndpoint.Kind kind, List<String> eventTypes,
                           int maxBatchSize, List<Duration> retryDelays) {
@@ -63,7 +63,7 @@ public final class EndpointStore {
             int existing = Jdbc.one(c, "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
                     rs -> rs.getInt(1), integration.pk()).orElse(0);
             if (existing >= MAX_PER_INTEGRATION) {
-                throw Problem.conflict("too_many_webhooks", "integration '" + integration.id() + "' already has "
+                throw new Refusal.Conflict("too_many_webhooks", "integration '" + integration.id() + "' already has "
                         + existing + " webhook endpoints, the most it may have");
             }
             long pk = Jdbc.one(c, "INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
@@ -103,9 +103,9 @@ public final class EndpointStore {
                 EndpointStore::map, integrationPk, integrationPk, afterId, limit));
     }
 
-    public WebhookEndpoint update(WebhookEndpoint current, Changes changes) {
+    public WebhookEndpoint update(WebhookEndpoint current, Patch changes) {
         return Jdbc.inTransaction(dataSource, c -> {
-            String state = changes.state();
+            String state = changes.state() == null ? null : changes.state().name();
             Jdbc.update(c, "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
                             + " max_batch_size = coalesce(?, max_batch_size),"
                             + " retry_delays_ms = CASE WHEN ? THEN ?::bigint[] ELSE retry_delays_ms END,"
@@ -177,7 +177,8 @@ public final class EndpointStore {
                 .map(ms -> Durations.format(Duration.ofMillis(ms))).toList();
         return new WebhookEndpoint(rs.getLong("pk"), rs.getString("id"), rs.getLong("integration_pk"),
                 rs.getString("integration_id"), rs.getString("url"), WebhookEndpoint.Kind.valueOf(rs.getString("kind")),
-                Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays, rs.getString("state"),
+                Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays,
+                WebhookEndpoint.State.valueOf(rs.getString("state")),
                 rs.getString("state_reason"), Jdbc.instant(rs, "failing_since"), rs.getInt("streams_in_error"),
                 rs.getString("last_error"), Jdbc.instant(rs, "last_error_at"), Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "updated_at"));

@@ -5,7 +5,7 @@ import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -124,7 +124,7 @@ public final class MessageLog {
     }
 
     /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
-    record Recorded(boolean streamHeld, String endpointState, String endpointReason) {}
+    record Recorded(boolean streamHeld, WebhookEndpoint.State endpointState, String endpointReason) {}
 
     /**
      * Records an attempt on a stream message and applies the decision: delivered or abandoned moves the
@@ -153,9 +153,9 @@ public final class MessageLog {
     private Recorded record(Pending message, Attempt attempt, Decision decision, boolean manual, String streamSql,
                             Object[] streamParams) {
         String status = switch (decision) {
-            case Decision.Delivered d -> "delivered";
-            case Decision.RetryLater r -> "pending";
-            case Decision.Abandoned a -> "failed";
+            case Decision.Delivered d -> WebhookMessage.Status.delivered.name();
+            case Decision.RetryLater r -> WebhookMessage.Status.pending.name();
+            case Decision.Abandoned a -> WebhookMessage.Status.failed.name();
         };
         Long retryMillis = decision instanceof Decision.RetryLater r ? r.delay().toMillis() : null;
         int n = message.attempts() + 1;
@@ -213,8 +213,14 @@ public final class MessageLog {
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";
         return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, sql,
-                rs -> new Recorded(rs.getLong("held") > 0, rs.getString("endpoint_state"), rs.getString("endpoint_reason")),
+                rs -> new Recorded(rs.getLong("held") > 0, endpointState(rs.getString("endpoint_state")),
+                        rs.getString("endpoint_reason")),
                 params.toArray()).orElseThrow());
+    }
+
+    /** The endpoint's state if recording changed it, else null. */
+    private static WebhookEndpoint.State endpointState(String state) {
+        return state == null ? null : WebhookEndpoint.State.valueOf(state);
     }
 
     /** Writes a manual message, due now, and tells the dispatchers; returns its public id. */
@@ -251,14 +257,15 @@ public final class MessageLog {
     }
 
     /** An endpoint's messages, newest first, each with its attempts; {@code status} null for all. */
-    List<WebhookMessage> list(long endpointPk, String status, String afterId, int limit) {
+    List<WebhookMessage> list(long endpointPk, WebhookMessage.Status status, String afterId, int limit) {
         UUID after = afterId == null ? null : Ids.parse("msg", afterId)
-                .orElseThrow(() -> Problem.invalidField("cursor", "is not a message id this server returned"));
+                .orElseThrow(() -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
+        String wanted = status == null ? null : status.name();
         return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
                         + ", NULL AS body" + MESSAGE_FROM + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
                         + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
                         + " ORDER BY m.pk DESC LIMIT ?",
-                MessageLog::message, endpointPk, status, status, after, after, limit)));
+                MessageLog::message, endpointPk, wanted, wanted, after, after, limit)));
     }
 
     Optional<WebhookMessage> get(long endpointPk, String messageId) {
@@ -276,7 +283,7 @@ public final class MessageLog {
      * manual message with a fresh round of attempts, keeping its id and its attempt history.
      */
     WebhookMessage retry(long endpointPk, String messageId) {
-        UUID id = Ids.parse("msg", messageId).orElseThrow(() -> Problem.notFound("message '" + messageId + "'"));
+        UUID id = Ids.parse("msg", messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         int changed = Jdbc.inTransaction(dataSource, c -> {
             int n = Jdbc.update(c, "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
                     + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
@@ -286,9 +293,9 @@ public final class MessageLog {
             }
             return n;
         });
-        WebhookMessage message = get(endpointPk, messageId).orElseThrow(() -> Problem.notFound("message '" + messageId + "'"));
+        WebhookMessage message = get(endpointPk, messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         if (changed == 0) {
-            throw Problem.conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
+            throw new Refusal.Conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
                     + "; only failed (abandoned) messages can be retried");
         }
         return message;
@@ -337,11 +344,12 @@ public final class MessageLog {
     }
 
     private static WebhookMessage message(ResultSet rs) throws SQLException {
-        String status = rs.getString("status");
+        WebhookMessage.Status status = WebhookMessage.Status.valueOf(rs.getString("status"));
         return new WebhookMessage(rs.getLong("pk"), Ids.format("msg", rs.getObject("id", UUID.class)),
                 rs.getString("webhook_id"), status, rs.getString("lane"), rs.getString("tenant_id"),
                 (Long) rs.getObject("first_seq"), (Long) rs.getObject("last_seq"), rs.getInt("event_count"),
-                status.equals("pending") ? Jdbc.instant(rs, "next_attempt_at") : null, Jdbc.instant(rs, "created_at"),
+                status == WebhookMessage.Status.pending ? Jdbc.instant(rs, "next_attempt_at") : null,
+                Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "finished_at"), List.of(), rs.getString("body"));
     }
 

@@ -252,7 +252,7 @@ final class StreamWorker implements Runnable {
                 return false; // recorded with the lease released until the retry is due
             }
             at = new StreamLeases.Cursor(message.lastSeq(), null, null);
-            if ("disabled".equals(recorded.endpointState())) {
+            if (recorded.endpointState() == WebhookEndpoint.State.disabled) {
                 return true;
             }
             if (++sent >= YIELD_AFTER) {

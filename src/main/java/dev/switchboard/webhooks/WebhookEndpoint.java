@@ -20,11 +20,14 @@ import java.util.List;
         "stateReason", "failingSince", "streamsInError", "lastStreamError", "lastStreamErrorAt", "createdAt", "updatedAt"})
 public record WebhookEndpoint(@JsonIgnore long pk, String id, @JsonIgnore long integrationPk, String integrationId,
                               String url, Kind kind, List<String> eventTypes, int maxBatchSize,
-                              List<String> retryDelays, String state, String stateReason, Instant failingSince,
+                              List<String> retryDelays, State state, String stateReason, Instant failingSince,
                               int streamsInError, String lastStreamError, Instant lastStreamErrorAt,
                               Instant createdAt, Instant updatedAt) {
 
     public enum Kind { events, lifecycle }
+
+    /** Spelled as in the database and the JSON. {@code failing}: sending, with failures since {@code failingSince}. */
+    public enum State { enabled, failing, disabled }
 
     public static final int DEFAULT_BATCH_SIZE = 100;
     public static final int MAX_BATCH_SIZE = 1000;
@@ -35,6 +38,6 @@ public record WebhookEndpoint(@JsonIgnore long pk, String id, @JsonIgnore long i
     }
 
     public boolean disabled() {
-        return state.equals("disabled");
+        return state == State.disabled;
     }
 }

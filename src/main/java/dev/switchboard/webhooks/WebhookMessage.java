@@ -14,10 +14,13 @@ import java.util.List;
  */
 @JsonPropertyOrder({"id", "webhookId", "status", "lane", "tenantId", "firstSeq", "lastSeq", "eventCount",
         "nextAttemptAt", "createdAt", "finishedAt", "attempts", "body"})
-public record WebhookMessage(@JsonIgnore long pk, String id, String webhookId, String status, String lane,
+public record WebhookMessage(@JsonIgnore long pk, String id, String webhookId, Status status, String lane,
                              String tenantId, Long firstSeq, Long lastSeq, int eventCount, Instant nextAttemptAt,
                              Instant createdAt, Instant finishedAt, List<AttemptRecord> attempts,
                              @JsonRawValue @JsonInclude(JsonInclude.Include.NON_NULL) String body) {
+
+    /** Spelled as in the database and the JSON; {@code failed} is abandoned (retried only through the API). */
+    public enum Status { pending, delivered, failed }
 
     /** One attempt as recorded. */
     @JsonPropertyOrder({"n", "startedAt", "durationMs", "status", "outcome", "error", "responseBody"})

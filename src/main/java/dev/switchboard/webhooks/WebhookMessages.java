@@ -21,7 +21,8 @@ public final class WebhookMessages {
         this.log = log;
     }
 
-    public List<WebhookMessage> list(WebhookEndpoint endpoint, String status, String afterId, int limit) {
+    public List<WebhookMessage> list(WebhookEndpoint endpoint, WebhookMessage.Status status, String afterId,
+                                     int limit) {
         return log.list(endpoint.pk(), status, afterId, limit);
     }
 

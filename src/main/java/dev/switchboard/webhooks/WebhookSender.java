@@ -1,6 +1,6 @@
 package dev.switchboard.webhooks;
 
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -154,7 +154,7 @@ public final class WebhookSender implements AutoCloseable {
                 return Optional.empty();
             }
             return Optional.of(next);
-        } catch (Problem | IllegalArgumentException e) {
+        } catch (Refusal | IllegalArgumentException e) {
             return Optional.empty();
         }
     }

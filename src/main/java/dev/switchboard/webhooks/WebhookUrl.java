@@ -1,6 +1,6 @@
 package dev.switchboard.webhooks;
 
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -26,28 +26,28 @@ public record WebhookUrl(URI uri) {
     /** Parses and checks a URL; the problem names {@code field}. */
     public static WebhookUrl parse(String text, String field, AddressPolicy policy) {
         if (text.length() > MAX_LENGTH) {
-            throw Problem.invalidField(field, "must be at most " + MAX_LENGTH + " characters");
+            throw new Refusal.InvalidField(field, "must be at most " + MAX_LENGTH + " characters");
         }
         URI uri;
         try {
             uri = new URI(text);
         } catch (URISyntaxException e) {
-            throw Problem.invalidField(field, "is not a valid URL: " + e.getReason());
+            throw new Refusal.InvalidField(field, "is not a valid URL: " + e.getReason());
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw Problem.invalidField(field, "must be an absolute http or https URL");
+            throw new Refusal.InvalidField(field, "must be an absolute http or https URL");
         }
         if (uri.getRawUserInfo() != null) {
-            throw Problem.invalidField(field, "must not carry credentials (user:password@); put a shared secret"
+            throw new Refusal.InvalidField(field, "must not carry credentials (user:password@); put a shared secret"
                     + " in the query (?token=…) and check the signature");
         }
         if (uri.getRawFragment() != null) {
-            throw Problem.invalidField(field, "must not have a fragment (#…)");
+            throw new Refusal.InvalidField(field, "must not have a fragment (#…)");
         }
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {
-            throw Problem.invalidField(field, "names no host");
+            throw new Refusal.InvalidField(field, "names no host");
         }
         checkHost(host, field, policy);
         return new WebhookUrl(uri);
@@ -57,7 +57,7 @@ public record WebhookUrl(URI uri) {
         String h = host.toLowerCase(Locale.ROOT);
         if (h.startsWith("[")) {
             if (h.contains("%")) {
-                throw Problem.invalidField(field, "must not use an IPv6 zone (%…)");
+                throw new Refusal.InvalidField(field, "must not use an IPv6 zone (%…)");
             }
             literal(h.substring(1, h.length() - 1), field).ifPresent(a -> refuseIfBlocked(a, field, policy));
             return;
@@ -66,7 +66,7 @@ public record WebhookUrl(URI uri) {
         lastLabel = lastLabel.substring(lastLabel.lastIndexOf('.') + 1);
         if (NUMERIC_LABEL.matcher(lastLabel).matches()) {
             if (!DOTTED_QUAD.matcher(h).matches()) {
-                throw Problem.invalidField(field, "host '" + host + "' is a numeric form other than a plain dotted-quad"
+                throw new Refusal.InvalidField(field, "host '" + host + "' is a numeric form other than a plain dotted-quad"
                         + " IPv4 address; write the address as a.b.c.d");
             }
             literal(h, field).ifPresent(a -> refuseIfBlocked(a, field, policy));
@@ -81,13 +81,13 @@ public record WebhookUrl(URI uri) {
         try {
             return Optional.of(InetAddress.getByName(address)); // an IP literal: no DNS lookup happens
         } catch (UnknownHostException e) {
-            throw Problem.invalidField(field, "'" + address + "' is not a valid IP address");
+            throw new Refusal.InvalidField(field, "'" + address + "' is not a valid IP address");
         }
     }
 
     private static void refuseIfBlocked(InetAddress address, String field, AddressPolicy policy) {
         policy.refusal(address).ifPresent(why -> {
-            throw Problem.invalidField(field, "must not point at a " + why);
+            throw new Refusal.InvalidField(field, "must not point at a " + why);
         });
     }
 

@@ -2,6 +2,7 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.events.EventFilter;
+import dev.switchboard.events.EventTypes;
 import dev.switchboard.websockets.ClientMessages.ClientMessage;
 import jakarta.servlet.http.HttpServletRequest;
 import java.nio.ByteBuffer;
@@ -236,7 +237,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         try {
             EventFilter current = filter;
             List<String> now = current.requested().isEmpty() ? current.allowed() : current.requested();
-            List<String> narrowed = Patterns.intersect(now, patterns);
+            List<String> narrowed = EventTypes.intersect(now, patterns);
             if (narrowed.isEmpty()) {
                 send(Frames.error("empty_subscription", "eventTypes: none of " + patterns + " is within what this"
                         + " socket receives now " + now + "; the subscription is unchanged (a subscription only narrows)"));

@@ -1,7 +1,7 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.config.WebOrigin;
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
 import java.util.List;
 import java.util.Locale;
@@ -34,19 +34,19 @@ final class CookieOrigins {
     void require(Context ctx) {
         String header = ctx.header("Origin");
         if (header == null || header.isBlank()) {
-            throw new Problem(403, "origin_not_allowed", "the access token came from the AccessToken cookie, which"
+            throw new Refusal.Forbidden("origin_not_allowed", "the access token came from the AccessToken cookie, which"
                     + " is accepted only on upgrades that carry an Origin header (browsers always send one); clients"
-                    + " that are not browsers send 'Authorization: Bearer <token>'", null);
+                    + " that are not browsers send 'Authorization: Bearer <token>'");
         }
         Optional<WebOrigin> origin = WebOrigin.tryParse(header);
         Optional<WebOrigin> own = own(ctx);
         if (origin.isPresent() && (origin.equals(own) || allowed.contains(origin.get()))) {
             return;
         }
-        throw new Problem(403, "origin_not_allowed", "the access token came from the AccessToken cookie, which is"
+        throw new Refusal.Forbidden("origin_not_allowed", "the access token came from the AccessToken cookie, which is"
                 + " accepted only from this server's own origin (" + own.map(WebOrigin::toString).orElse("unknown:"
                 + " no usable Host header") + ") or one listed in websockets.allowedOrigins; Origin '"
-                + abbreviate(header) + "' is neither", null);
+                + abbreviate(header) + "' is neither");
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.events.Event;
+import dev.switchboard.events.EventLog;
 import dev.switchboard.support.Json;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -58,11 +59,12 @@ final class Frames {
         return message("error", "code", code, "message", message);
     }
 
-    static ByteBuffer resumeFailed(long after, Object oldestSeq, Object headSeq, long position) {
+    /** A replay from an expired position: what was lost, and the position live events follow from. */
+    static ByteBuffer resumeFailed(EventLog.PositionExpired expired, long position) {
         return message("resume_failed", "code", "position_expired",
-                "message", "events after position " + after + " are past the retention period; resynchronise"
+                "message", "events after position " + expired.after() + " are past the retention period; resynchronise"
                         + " through the API, then follow live events from position " + position,
-                "after", after, "oldestSeq", oldestSeq, "headSeq", headSeq, "position", position);
+                "after", expired.after(), "oldestSeq", expired.oldest(), "headSeq", expired.head(), "position", position);
     }
 
     private static ByteBuffer message(String type, Object... fields) {

@@ -28,7 +28,7 @@ public final class LogGate {
         }
     }
 
-    EventLog.Page read(long streamPk, long after, int limit, int maxBytes, EventFilter filter)
+    EventLog.ReadResult read(long streamPk, long after, int limit, int maxBytes, EventFilter filter)
             throws InterruptedException {
         permits.acquire();
         try {

@@ -2,10 +2,8 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
-import dev.switchboard.support.Problem;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Replays a stream from a client's position before it goes live. The socket has already joined the
@@ -35,30 +33,31 @@ public final class Resume {
      */
     long catchUp(ClientSession session, long after, long start) throws InterruptedException {
         long position = after;
-        try {
-            while (true) {
-                EventLog.Page page = gate.read(session.access().streamPk(), position, PAGE, Batch.maxBytes(settings),
-                        session.filter());
-                if (!page.events().isEmpty()) {
-                    List<byte[]> json = new ArrayList<>(page.events().size());
-                    page.events().forEach(e -> json.add(Frames.json(e)));
-                    if (!session.send(Frames.events(json)) || !drained(session)) {
-                        return -1;
+        while (true) {
+            switch (gate.read(session.access().streamPk(), position, PAGE, Batch.maxBytes(settings), session.filter())) {
+                case EventLog.Page page -> {
+                    if (!page.events().isEmpty()) {
+                        List<byte[]> json = new ArrayList<>(page.events().size());
+                        page.events().forEach(e -> json.add(Frames.json(e)));
+                        if (!session.send(Frames.events(json)) || !drained(session)) {
+                            return -1;
+                        }
+                    }
+                    position = page.next();
+                    if (!page.full()) {
+                        metrics.resumeCaughtUp();
+                        return position;
                     }
                 }
-                position = page.next();
-                if (!page.full()) {
-                    metrics.resumed("caught_up");
-                    return position;
+                case EventLog.PositionExpired expired -> {
+                    metrics.resumeExpired();
+                    session.send(Frames.resumeFailed(expired, start));
+                    return start;
                 }
+                // The upgrade refused positions past the head, and a stream's head never goes back.
+                case EventLog.PositionAhead ahead -> throw new IllegalStateException("replay position " + ahead.after()
+                        + " is past the stream's head " + ahead.head());
             }
-        } catch (Problem p) {
-            if (p.status() != 410 || !(p.details() instanceof Map<?, ?> details)) {
-                throw p;
-            }
-            metrics.resumed("position_expired");
-            session.send(Frames.resumeFailed(after, details.get("oldestSeq"), details.get("headSeq"), start));
-            return start;
         }
     }
 

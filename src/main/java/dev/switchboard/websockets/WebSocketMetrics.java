@@ -47,7 +47,11 @@ public final class WebSocketMetrics {
         }
     }
 
-    void resumed(String outcome) {
-        (outcome.equals("caught_up") ? resumesCaughtUp : resumesExpired).increment();
+    void resumeCaughtUp() {
+        resumesCaughtUp.increment();
+    }
+
+    void resumeExpired() {
+        resumesExpired.increment();
     }
 }

@@ -2,8 +2,9 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
-import dev.switchboard.support.Json;
-import dev.switchboard.support.Problem;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.JettyConfig;
@@ -16,9 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.eclipse.jetty.ee10.servlet.SessionHandler;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeResponse;
@@ -69,15 +68,16 @@ final class WebSocketRoutes implements RouteGroup {
                 ensureRequestId(ctx);
                 requireHandshakeKey(ctx);
                 ctx.attribute(UPGRADE, check(ctx));
-            } catch (Problem p) {
-                refuse(ctx, p);
-                throw p; // stops the upgrade
+            } catch (Refusal refusal) {
+                refuse(ctx, HttpErrors.of(refusal));
+                throw refusal; // stops the upgrade
             }
         });
         routes.ws(PATH, ws -> {}); // the socket is ours: see configureJetty
         routes.get(PATH, ctx -> {
             check(ctx);
-            throw new Problem(426, "upgrade_required", "this is a WebSocket endpoint: connect with a WebSocket"
+            // Not a refusal of the request's content but of its protocol: only this HTTP edge has it.
+            HttpErrors.render(ctx, 426, "upgrade_required", "this is a WebSocket endpoint: connect with a WebSocket"
                     + " client (Upgrade: websocket)", null);
         });
         routes.get(EXAMPLE, ctx -> ctx.contentType("text/html; charset=utf-8").result(examplePage));
@@ -132,25 +132,23 @@ final class WebSocketRoutes implements RouteGroup {
         // Read before the lookup: a change committed after this count is re-checked once the socket is registered.
         long accessChanges = owner.sockets().accessChanges();
         if (!(auth.principal(token.value(), ctx) instanceof Authenticator.Access access)) {
-            throw Problem.forbidden("a WebSocket carries one connection's events: connect with its access token"
+            throw new Refusal.Forbidden("a WebSocket carries one connection's events: connect with its access token"
                     + " (sb_access_…)");
         }
-        auth.limit(ctx, access.tokenHash());
+        auth.limit(access.tokenHash());
         SocketAccess socketAccess = SocketAccess.of(access);
         Long after = after(ctx);
         // A position at or below what this node's feed has read exists; only a higher one needs the database.
         if (after != null && after > owner.hub().position(socketAccess.streamPk())) {
             long head = owner.gate().head(socketAccess.streamPk());
             if (after > head) {
-                throw Problem.invalidField("after", "position " + after + " is ahead of this stream's newest event ("
-                        + head + ")");
+                throw new EventLog.PositionAhead(after, head).refusal();
             }
         }
         int max = owner.settings().maxSocketsPerConnection();
         if (owner.sockets().ofConnection(socketAccess.connectionPk()) >= max) {
-            ctx.header("Retry-After", "30");
-            throw new Problem(429, "too_many_sockets", "connection '" + socketAccess.connectionId() + "' already has "
-                    + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", null);
+            throw new Refusal.Throttled("too_many_sockets", "connection '" + socketAccess.connectionId() + "' already has "
+                    + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", 30);
         }
         return new Upgrade(socketAccess, after, accessChanges);
     }
@@ -168,7 +166,7 @@ final class WebSocketRoutes implements RouteGroup {
             valid = false;
         }
         if (!valid) {
-            throw Problem.badRequest("invalid_handshake", "Sec-WebSocket-Key must be 16 random bytes in base64"
+            throw new Refusal.Invalid("invalid_handshake", "Sec-WebSocket-Key must be 16 random bytes in base64"
                     + " (RFC 6455)");
         }
     }
@@ -177,15 +175,14 @@ final class WebSocketRoutes implements RouteGroup {
      * Writes the error JSON of a refused upgrade itself: Javalin maps the exception of an upgrade
      * check to a status but does not write the body.
      */
-    private static void refuse(Context ctx, Problem p) throws IOException {
-        Map<String, Object> error = new LinkedHashMap<>();
-        error.put("code", p.code());
-        error.put("message", p.getMessage());
-        error.put("requestId", RequestIds.of(ctx));
-        error.put("details", p.details());
-        byte[] body = Json.write(Map.of("error", error)).getBytes(StandardCharsets.UTF_8);
+    private static void refuse(Context ctx, HttpErrors.HttpError error) throws IOException {
+        byte[] body = HttpErrors.json(error.code(), error.message(), RequestIds.of(ctx), error.details())
+                .getBytes(StandardCharsets.UTF_8);
         HttpServletResponse response = ctx.res();
-        response.setStatus(p.status());
+        if (error.retryAfterSeconds() != null) {
+            response.setHeader("Retry-After", Long.toString(error.retryAfterSeconds()));
+        }
+        response.setStatus(error.status());
         response.setContentType("application/json");
         response.setContentLength(body.length);
         response.getOutputStream().write(body);
@@ -201,7 +198,7 @@ final class WebSocketRoutes implements RouteGroup {
         String header = ctx.header("Authorization");
         if (header != null && !header.isBlank()) {
             if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
-                throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
+                throw new Refusal.Unauthenticated("the Authorization header must be 'Bearer <token>'");
             }
             return new Token(header.substring(7).trim(), false);
         }
@@ -213,7 +210,7 @@ final class WebSocketRoutes implements RouteGroup {
         if (cookie != null && !cookie.isBlank()) {
             return new Token(cookie.trim(), true);
         }
-        throw Problem.unauthorized("missing access token: send 'Authorization: Bearer <token>', a cookie"
+        throw new Refusal.Unauthenticated("missing access token: send 'Authorization: Bearer <token>', a cookie"
                 + " AccessToken=<token>, or ?access_token=<token>");
     }
 
@@ -225,11 +222,11 @@ final class WebSocketRoutes implements RouteGroup {
         try {
             long after = Long.parseLong(text);
             if (after < 0) {
-                throw Problem.invalidField("after", "must be 0 or more");
+                throw new Refusal.InvalidField("after", "must be 0 or more");
             }
             return after;
         } catch (NumberFormatException e) {
-            throw Problem.invalidField("after", "'" + text + "' is not a whole number");
+            throw new Refusal.InvalidField("after", "'" + text + "' is not a whole number");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.switchboard.events;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,5 +41,16 @@ class EventTypesTest {
         assertThat(EventTypes.overlap("reservations.*", "customers.*")).isFalse();
         assertThat(EventTypes.overlap("reservations.*", "reservations_archive.created")).isFalse();
         assertThat(EventTypes.overlap("reservations.created", "reservations.updated")).isFalse();
+    }
+
+    @Test
+    void theIntersectionKeepsTheNarrowerOfEveryNestedPair() {
+        assertThat(EventTypes.intersect(List.of("*"), List.of("device.*"))).containsExactly("device.*");
+        assertThat(EventTypes.intersect(List.of("device.*"), List.of("*"))).containsExactly("device.*");
+        assertThat(EventTypes.intersect(List.of("device.*"), List.of("device.command", "reservations.*")))
+                .containsExactly("device.command");
+        assertThat(EventTypes.intersect(List.of("a.*", "b.c"), List.of("a.b.*", "b.*"))).containsExactly("a.b.*", "b.c");
+        assertThat(EventTypes.intersect(List.of("device.*"), List.of("devices.*"))).isEmpty();
+        assertThat(EventTypes.intersect(List.of("a.b"), List.of("a.b.*"))).isEmpty();
     }
 }

@@ -20,8 +20,8 @@ class JsonInputTest {
     void aNumberIsRefusedWhenItsFullFormIsLongerThanTheServerReadsBack() {
         JsonInput.check(Json.read("{\"n\":1e98,\"m\":-1e-97}"), "");
         assertThatThrownBy(() -> JsonInput.check(Json.read("{\"a\":{\"n\":1e100}}"), ""))
-                .isInstanceOf(Problem.class).hasMessageStartingWith("a.n: number has more than 100 characters");
+                .isInstanceOf(Refusal.InvalidField.class).hasMessageStartingWith("a.n: number has more than 100 characters");
         assertThatThrownBy(() -> JsonInput.check(Json.read("{\"n\":[1e-99]}"), ""))
-                .isInstanceOf(Problem.class).hasMessageStartingWith("n[0]:");
+                .isInstanceOf(Refusal.InvalidField.class).hasMessageStartingWith("n[0]:");
     }
 }

@@ -1,6 +1,6 @@
 package dev.switchboard.webhooks;
 
-import dev.switchboard.support.Problem;
+import dev.switchboard.support.Refusal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,8 +28,8 @@ class WebhookUrlTest {
             "http://0177.0.0.1/x", "http://017.0.0.1/x", "http://127.1/x", "http://0x7f.1/x", "http://1.2.3.4.5/x",
             "http://256.1.1.1/x"})
     void refusesOtherSchemesCredentialsFragmentsPrivateHostsAndAmbiguousNumericForms(String url) {
-        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", GUARDED)).as(url).isInstanceOf(Problem.class)
-                .satisfies(p -> assertThat(((Problem) p).status()).isEqualTo(400))
+        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", GUARDED)).as(url).isInstanceOf(Refusal.InvalidField.class)
+                .satisfies(p -> assertThat(((Refusal.InvalidField) p).field()).isEqualTo("url"))
                 .hasMessageStartingWith("url: ");
     }
 
@@ -37,8 +37,8 @@ class WebhookUrlTest {
     void privateAddressesAreAllowedWhenTheOperatorSaysSoButAmbiguousFormsNever() {
         assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", OPEN).port()).isEqualTo(9000);
         assertThat(WebhookUrl.parse("http://localhost/x", "url", OPEN).host()).isEqualTo("localhost");
-        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", OPEN)).isInstanceOf(Problem.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", OPEN)).isInstanceOf(Problem.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", OPEN)).isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", OPEN)).isInstanceOf(Refusal.InvalidField.class);
     }
 
     @Test
@@ -47,9 +47,9 @@ class WebhookUrlTest {
                 dev.switchboard.config.Cidr.parse("127.0.0.1")));
         assertThat(WebhookUrl.parse("http://10.1.200.3/x", "url", internal).host()).isEqualTo("10.1.200.3");
         assertThat(WebhookUrl.parse("http://localhost:9/x", "url", internal).port()).isEqualTo(9);
-        assertThatThrownBy(() -> WebhookUrl.parse("http://10.2.0.1/x", "url", internal)).isInstanceOf(Problem.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("http://127.0.0.2/x", "url", internal)).isInstanceOf(Problem.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("http://169.254.169.254/x", "url", internal)).isInstanceOf(Problem.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://10.2.0.1/x", "url", internal)).isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://127.0.0.2/x", "url", internal)).isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://169.254.169.254/x", "url", internal)).isInstanceOf(Refusal.InvalidField.class);
     }
 
     @Test

@@ -12,13 +12,14 @@ import java.util.function.Consumer;
 import javax.sql.DataSource;
 
 /**
- * Server-wide secrets kept in the database so every node sharing it agrees: the admin key's hash
- * (when no {@code SWITCHBOARD_ADMIN_KEY} is set) and the key that seals secrets at rest.
+ * Server-wide secrets kept in the database (its {@code settings} table) so every node sharing it
+ * agrees: the admin key's hash (when no {@code SWITCHBOARD_ADMIN_KEY} is set) and the key that seals
+ * secrets at rest.
  */
-public final class Settings {
+public final class ServerSecrets {
     private final DataSource dataSource;
 
-    public Settings(DataSource dataSource) {
+    public ServerSecrets(DataSource dataSource) {
         this.dataSource = dataSource;
     }
 

@@ -14,9 +14,9 @@ import java.util.Set;
  * data must satisfy; {@code eventFields} are the record fields copied into its thin events.
  */
 @JsonPropertyOrder({"name", "schema", "eventFields", "source", "createdAt", "updatedAt"})
-public record Collection(@JsonIgnore int pk, String name, JsonNode schema, List<String> eventFields, String source,
-                         Instant createdAt, Instant updatedAt, @JsonIgnore JsonSchema validator) {
-    public Collection {
+public record RecordCollection(@JsonIgnore int pk, String name, JsonNode schema, List<String> eventFields, String source,
+                               Instant createdAt, Instant updatedAt, @JsonIgnore JsonSchema validator) {
+    public RecordCollection {
         eventFields = List.copyOf(eventFields);
     }
 
@@ -27,7 +27,7 @@ public record Collection(@JsonIgnore int pk, String name, JsonNode schema, List<
         }
         Set<ValidationMessage> messages = validator.validate(data);
         return messages.stream()
-                .map(Collection::violation)
+                .map(RecordCollection::violation)
                 .sorted(java.util.Comparator.comparing(Violation::path))
                 .toList();
     }

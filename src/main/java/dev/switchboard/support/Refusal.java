@@ -1,0 +1,142 @@
+package dev.switchboard.support;
+
+import java.util.Map;
+
+/**
+ * A request Switchboard refuses, and why: the kind of refusal (this sealed family), a stable
+ * machine-readable {@code code}, a message that names what is wrong, and optional {@code details}.
+ * Thrown anywhere below an edge; it carries no protocol: each edge maps the kind to its own answer
+ * in one place (the HTTP status in {@code web.HttpErrors}; the WebSocket messages in
+ * {@code websockets}). The code and details are the same on every edge.
+ */
+public abstract sealed class Refusal extends RuntimeException {
+    private final String code;
+    private final transient Object details;
+
+    private Refusal(String code, String message, Object details) {
+        super(message, null, false, false);
+        this.code = code;
+        this.details = details;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public Object details() {
+        return details;
+    }
+
+    /** The request is malformed as a whole (its body, a header, a combination of fields). */
+    public static final class Invalid extends Refusal {
+        public Invalid(String code, String message) {
+            this(code, message, null);
+        }
+
+        public Invalid(String code, String message, Object details) {
+            super(code, message, details);
+        }
+    }
+
+    /** One field is wrong: the message starts with the field's path so clients see which one. */
+    public static final class InvalidField extends Refusal {
+        private final String field;
+
+        public InvalidField(String field, String message) {
+            super("invalid_field", field + ": " + message, Map.of("field", field));
+            this.field = field;
+        }
+
+        public String field() {
+            return field;
+        }
+    }
+
+    /** No token, or one that is unknown, revoked, or belongs to a disabled connection. */
+    public static final class Unauthenticated extends Refusal {
+        public Unauthenticated(String message) {
+            super("unauthorized", message, null);
+        }
+    }
+
+    /** The caller is known but may not do this. */
+    public static final class Forbidden extends Refusal {
+        public Forbidden(String message) {
+            this("forbidden", message);
+        }
+
+        public Forbidden(String code, String message) {
+            super(code, message, null);
+        }
+    }
+
+    /** What the request names does not exist (or is another tenant's, which is the same to the caller). */
+    public static final class NotFound extends Refusal {
+        public NotFound(String what) {
+            super("not_found", what + " does not exist", null);
+        }
+    }
+
+    /** The request contradicts the current state: something exists, changed, or is at its limit. */
+    public static final class Conflict extends Refusal {
+        public Conflict(String code, String message) {
+            this(code, message, null);
+        }
+
+        public Conflict(String code, String message, Object details) {
+            super(code, message, details);
+        }
+    }
+
+    /** An Idempotency-Key seen before with a different request. */
+    public static final class IdempotencyKeyReused extends Refusal {
+        public IdempotencyKeyReused(String key) {
+            super("idempotency_key_reused", "Idempotency-Key '" + key + "' was already used with a different request",
+                    null);
+        }
+    }
+
+    /** The event a write would append is over the limit for an event's data; {@code field} is the largest part. */
+    public static final class EventTooLarge extends Refusal {
+        public EventTooLarge(String field, long eventBytes, long maxEventBytes, String message) {
+            super("event_too_large", message, Map.of("field", field, "eventBytes", eventBytes, "maxEventBytes",
+                    maxEventBytes));
+        }
+    }
+
+    /** A position older than the retention: the events after it are gone, and the reader must resynchronise. */
+    public static final class PositionExpired extends Refusal {
+        private final long oldest;
+        private final long head;
+
+        public PositionExpired(long after, long oldest, long head) {
+            super("position_expired", "events after position " + after + " are past the retention period and gone;"
+                    + " resynchronise through the records API, then read from the newest position",
+                    Map.of("oldestSeq", oldest, "headSeq", head));
+            this.oldest = oldest;
+            this.head = head;
+        }
+
+        public long oldest() {
+            return oldest;
+        }
+
+        public long head() {
+            return head;
+        }
+    }
+
+    /** Too much too fast (requests, refused tokens, open sockets): retry after {@code retryAfterSeconds}. */
+    public static final class Throttled extends Refusal {
+        private final long retryAfterSeconds;
+
+        public Throttled(String code, String message, long retryAfterSeconds) {
+            super(code, message, null);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        public long retryAfterSeconds() {
+            return retryAfterSeconds;
+        }
+    }
+}

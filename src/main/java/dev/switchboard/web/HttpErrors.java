@@ -1,0 +1,69 @@
+package dev.switchboard.web;
+
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Refusal;
+import io.javalin.http.Context;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Where a {@link Refusal} becomes an HTTP answer: the one mapping from each kind of refusal to its
+ * status (and {@code Retry-After}), and the one error body, {@code {"error": {"code", "message",
+ * "requestId", "details"}}}. Shared by both edges that answer HTTP: the API ({@code HttpApi}) and the
+ * WebSocket upgrade, whose refusals are HTTP answers too.
+ *
+ * <p>Not RFC 9457 problem details: that shape ({@code type}, {@code title}, {@code status} at the top
+ * level, {@code application/problem+json}) would change the documented body every client parses.
+ */
+public final class HttpErrors {
+    private HttpErrors() {}
+
+    /** An error answer as it goes on the wire. */
+    public record HttpError(int status, String code, String message, Object details, Long retryAfterSeconds) {}
+
+    /** The HTTP answer to a refusal. */
+    public static HttpError of(Refusal refusal) {
+        int status = switch (refusal) {
+            case Refusal.Invalid invalid -> 400;
+            case Refusal.InvalidField invalid -> 400;
+            case Refusal.Unauthenticated unauthenticated -> 401;
+            case Refusal.Forbidden forbidden -> 403;
+            case Refusal.NotFound notFound -> 404;
+            case Refusal.Conflict conflict -> 409;
+            case Refusal.PositionExpired expired -> 410;
+            case Refusal.IdempotencyKeyReused reused -> 422;
+            case Refusal.EventTooLarge tooLarge -> 422;
+            case Refusal.Throttled throttled -> 429;
+        };
+        Long retryAfter = refusal instanceof Refusal.Throttled t ? t.retryAfterSeconds() : null;
+        return new HttpError(status, refusal.code(), refusal.getMessage(), refusal.details(), retryAfter);
+    }
+
+    /** Answers the request with the refusal's error. */
+    public static void render(Refusal refusal, Context ctx) {
+        render(ctx, of(refusal));
+    }
+
+    /** Answers the request with an error of the edge's own (an unknown route, a body over the limit, …). */
+    public static void render(Context ctx, int status, String code, String message, Object details) {
+        render(ctx, new HttpError(status, code, message, details, null));
+    }
+
+    private static void render(Context ctx, HttpError error) {
+        if (error.retryAfterSeconds() != null) {
+            ctx.header("Retry-After", Long.toString(error.retryAfterSeconds()));
+        }
+        ctx.status(error.status()).contentType("application/json")
+                .result(json(error.code(), error.message(), RequestIds.of(ctx), error.details()));
+    }
+
+    /** The body of every error. */
+    public static String json(String code, String message, String requestId, Object details) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", code);
+        error.put("message", message);
+        error.put("requestId", requestId);
+        error.put("details", details);
+        return Json.write(Map.of("error", error));
+    }
+}
