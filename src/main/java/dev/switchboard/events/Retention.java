@@ -76,8 +76,10 @@ public final class Retention implements AutoCloseable {
     /** Prunes everything due now; returns the number of events deleted. */
     public long runOnce() {
         Instant cutoff = clock.instant().minus(retention);
-        // The smallest UUIDv7 of the cutoff millisecond: every older event or message id sorts below it.
-        UUID bound = UuidCreator.getTimeOrderedEpochMin(cutoff);
+        // The smallest UUIDv7 of the cutoff millisecond: every older event or message id sorts below it. A
+        // UUIDv7 has no time before 1970: a retention reaching back further (36500d) keeps everything,
+        // where the library would wrap the negative time into a bound above every id and delete it all.
+        UUID bound = UuidCreator.getTimeOrderedEpochMin(cutoff.isBefore(Instant.EPOCH) ? Instant.EPOCH : cutoff);
         long events = 0;
         for (long stream : streamsWithExpiredEvents(bound)) {
             long deleted = inBatches(PRUNE_STREAM, bound, stream);

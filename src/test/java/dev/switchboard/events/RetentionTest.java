@@ -8,6 +8,7 @@ import dev.switchboard.testing.TestServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +62,22 @@ class RetentionTest {
             // Without a position a reader starts at the oldest retained event; the position just before it is valid.
             assertThat(app.get("/api/v1/events").json().get("events")).extracting(e -> e.get("seq").asLong()).containsExactly(4L);
             assertThat(app.get("/api/v1/events?after=3").expect(200).json().get("events")).hasSize(1);
+        }
+    }
+
+    @Test
+    void aRetentionReachingBackBefore1970KeepsEveryEvent() {
+        try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), NO_BACKGROUND_PRUNING,
+                InstantSource.system())) {
+            server.createTenant("forever-hotel");
+            Api app = server.adminFor("forever-hotel");
+            for (int i = 0; i < 3; i++) {
+                app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+            }
+            var dataSource = server.switchboard().database().dataSource();
+            assertThat(new Retention(dataSource, Duration.ofDays(36500), InstantSource.system(), new SimpleMeterRegistry())
+                    .runOnce()).isZero();
+            assertThat(seqs(dataSource, "forever-hotel")).containsExactly(1L, 2L, 3L);
         }
     }
 
