@@ -273,9 +273,12 @@ public final class MessageLog {
         if (id.isEmpty()) {
             return Optional.empty();
         }
-        return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
-                + ", m.body" + MESSAGE_FROM + " WHERE m.endpoint_pk = ? AND m.id = ?", MessageLog::message, endpointPk, id.get()))
-                .stream().findFirst());
+        return Jdbc.withConnection(dataSource, c -> get(c, endpointPk, id.get()));
+    }
+
+    private Optional<WebhookMessage> get(Connection c, long endpointPk, UUID id) throws SQLException {
+        return withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS + ", m.body" + MESSAGE_FROM
+                + " WHERE m.endpoint_pk = ? AND m.id = ?", MessageLog::message, endpointPk, id)).stream().findFirst();
     }
 
     /**
@@ -284,16 +287,20 @@ public final class MessageLog {
      */
     WebhookMessage retry(long endpointPk, String messageId) {
         UUID id = Ids.parse("msg", messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
-        int changed = Jdbc.inTransaction(dataSource, c -> {
+        // The answer is read in the retry's transaction: once it commits, this node may send the message at
+        // once (the control channel delivers here after the commit), and the answer is what the retry made.
+        record Retried(int changed, Optional<WebhookMessage> message) {}
+        Retried retried = Jdbc.inTransaction(dataSource, c -> {
             int n = Jdbc.update(c, "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
                     + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
                     + " WHERE endpoint_pk = ? AND id = ? AND status = 'failed'", endpointPk, id);
             if (n == 1) {
                 control.publish(c, new ManualMessageDue());
             }
-            return n;
+            return new Retried(n, get(c, endpointPk, id));
         });
-        WebhookMessage message = get(endpointPk, messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
+        int changed = retried.changed();
+        WebhookMessage message = retried.message().orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         if (changed == 0) {
             throw new Refusal.Conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
                     + "; only failed (abandoned) messages can be retried");
