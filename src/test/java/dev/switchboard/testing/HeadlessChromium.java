@@ -2,6 +2,7 @@ package dev.switchboard.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
+import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 
 /**
- * A real headless Chromium (Debian's, installed by bin/test) driven over the DevTools protocol: open
+ * A real headless Chromium (Debian's, which bin/test installs when it runs as root) driven over the
+ * DevTools protocol: open
  * a page, evaluate JavaScript in it. Started with a fresh profile and every background network
  * feature off, so it only talks to the test server on loopback.
  */
@@ -33,14 +36,41 @@ public final class HeadlessChromium implements AutoCloseable {
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
 
+    /** The names Chromium and Chrome go by on PATH, Debian's first. */
+    private static final List<String> NAMES = List.of("chromium", "chromium-browser", "google-chrome",
+            "google-chrome-stable");
+
+    /**
+     * The browser to run: {@code CHROMIUM_PATH} when it is set (even to something that is not there, so
+     * that a wrong setting fails loudly instead of skipping the tests), otherwise the first of
+     * {@link #NAMES} found on PATH, the way a shell would find it. bin/lib/chromium.sh looks the same way.
+     */
+    public static Optional<Path> binary() {
+        String configured = System.getenv("CHROMIUM_PATH");
+        if (configured != null && !configured.isBlank()) {
+            return Optional.of(Path.of(configured));
+        }
+        String path = System.getenv().getOrDefault("PATH", "");
+        for (String name : NAMES) {
+            for (String dir : path.split(File.pathSeparator)) {
+                if (!dir.isEmpty()) {
+                    Path candidate = Path.of(dir, name);
+                    if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                        return Optional.of(candidate);
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     public HeadlessChromium() throws IOException {
-        String binary = System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium");
-        if (!Files.isExecutable(Path.of(binary))) {
-            throw new IllegalStateException("no Chromium at " + binary + ": run the tests with bin/test, which installs"
-                    + " Debian's chromium, or set CHROMIUM_PATH");
+        Path binary = binary().orElseThrow(() -> new IllegalStateException("no Chromium: " + Browser.HOW_TO_RUN));
+        if (!Files.isExecutable(binary)) {
+            throw new IllegalStateException("CHROMIUM_PATH is " + binary + ", which is not an executable: " + Browser.HOW_TO_RUN);
         }
         profile = Files.createTempDirectory("switchboard-chromium");
-        process = new ProcessBuilder(binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        process = new ProcessBuilder(binary.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
                 "about:blank")
