@@ -1,9 +1,11 @@
 package dev.switchboard.events;
 
+import dev.switchboard.testing.Fast;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Fast
 class EventTypesTest {
     @Test
     void patternsMatchExactTypesPrefixesAndEverything() {

@@ -43,6 +43,7 @@ public final class ServerProcess implements AutoCloseable {
      * {@code SWITCHBOARD_JAVA_OPTS} (e.g. {@code -Xmx256m}; without options the JVM's default heap).
      */
     public static ServerProcess start(Map<String, String> settings, List<String> jvmOptions) {
+        FastGuard.refuse("a server process");
         int port = freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java));
