@@ -67,14 +67,21 @@ public final class HeadlessChromium implements AutoCloseable {
     public HeadlessChromium() throws IOException {
         Path binary = binary().orElseThrow(() -> new IllegalStateException("no Chromium: " + Browser.HOW_TO_RUN));
         if (!Files.isExecutable(binary)) {
-            throw new IllegalStateException("CHROMIUM_PATH is " + binary + ", which is not an executable: " + Browser.HOW_TO_RUN);
+            throw new IllegalStateException("CHROMIUM_PATH is " + binary + ", which is not an executable: "
+                    + Browser.HOW_TO_RUN);
         }
-        profile = Files.createTempDirectory("switchboard-chromium");
-        process = new ProcessBuilder(binary.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-                "about:blank")
-                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+        // Chromium keeps sockets under its profile and temporary directory, and a socket's path may be at
+        // most 107 bytes: a short directory in the system's /tmp, not one under target/ (the test JVM's
+        // java.io.tmpdir). It is Chromium's TMPDIR too, so close() deletes everything Chromium put there.
+        Path systemTmp = Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp"));
+        profile = Files.createTempDirectory(systemTmp, "switchboard-chromium");
+        ProcessBuilder builder = new ProcessBuilder(binary.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0", "about:blank")
+                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile());
+        builder.environment().put("TMPDIR", profile.toString());
+        process = builder.start();
         try {
             Path portFile = profile.resolve("DevToolsActivePort");
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(portFile)
@@ -144,13 +151,22 @@ public final class HeadlessChromium implements AutoCloseable {
         if (devtools != null) {
             devtools.abort();
         }
+        // Chromium's helper processes (the network service among them) may still be writing into the
+        // profile after the browser process exits: wait for all of them before deleting it.
+        List<ProcessHandle> helpers = process.descendants().toList();
         process.destroy();
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             }
+            for (ProcessHandle helper : helpers) {
+                helper.destroy();
+                helper.onExit().get(5, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            helpers.forEach(ProcessHandle::destroyForcibly);
         }
         TestDatabase.deleteRecursively(profile);
     }
