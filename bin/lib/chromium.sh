@@ -4,9 +4,16 @@
 # run); otherwise it says so and the browser tests are skipped, each with the reason.
 
 find_chromium() {
-  local name
+  # An executable regular file, as HeadlessChromium checks: bash's "command -v" also prints a PATH entry
+  # that is not executable when nothing else matches.
+  local name dir IFS=:
   for name in chromium chromium-browser google-chrome google-chrome-stable; do
-    command -v "$name" 2>/dev/null && return 0
+    for dir in $PATH; do
+      if [ -n "$dir" ] && [ -f "$dir/$name" ] && [ -x "$dir/$name" ]; then
+        echo "$dir/$name"
+        return 0
+      fi
+    done
   done
   return 1
 }
