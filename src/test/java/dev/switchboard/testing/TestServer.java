@@ -99,11 +99,10 @@ public final class TestServer implements AutoCloseable {
                 .expect(201).json();
     }
 
-    /** A partner's access token with full rights on one tenant. */
+    /** A partner's access token with full rights on one tenant (see {@link Partner} for more than the token). */
     public String partnerToken(String tenantId) {
-        JsonNode integration = createIntegration("partner-" + tenantId + "-" + System.nanoTime(),
-                java.util.List.of("*"), java.util.List.of("*"), java.util.List.of("*"));
-        return connect(integration.get("id").asText(), tenantId).get("accessToken").asText();
+        return Partner.on(this, tenantId, java.util.List.of("*"), java.util.List.of("*"), java.util.List.of("*"))
+                .accessToken();
     }
 
     /** The value of the first /metrics sample whose name and labels match {@code regex}; NaN when none does. */
