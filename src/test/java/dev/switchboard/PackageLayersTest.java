@@ -1,5 +1,6 @@
 package dev.switchboard;
 
+import dev.switchboard.testing.Fast;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * lower layer, never one beside it or above it, so there is no cycle and each layer can be read
  * without the ones above. ARCHITECTURE.md describes the same order.
  */
+@Fast
 class PackageLayersTest {
     private static final Path SOURCES = Path.of("src/main/java/dev/switchboard");
     private static final Map<String, Integer> LAYERS = Map.ofEntries(

@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.TestServer;
 import java.time.Duration;
 import java.util.List;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 class EventFeedTest {
     static TestServer server;
@@ -60,9 +60,8 @@ class EventFeedTest {
     @Test
     void theFeedShowsOnlyTheTypesTheIntegrationMayReceiveAndReadableCollections() {
         Api app = tenant("feed-filter");
-        JsonNode integration = server.createIntegration("narrow", List.of("reservations"), List.of("*"),
-                List.of("reservations.*", "customers.*", "device.command"));
-        Api partner = server.api(server.connect(integration.get("id").asText(), "feed-filter").get("accessToken").asText());
+        Api partner = Partner.on(server, "feed-filter", List.of("reservations"), List.of("*"),
+                List.of("reservations.*", "customers.*", "device.command")).access();
         app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
         app.post("/api/v1/collections/customers/records", Map.of("data", Map.of())).expect(201); // not readable
         app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
@@ -91,9 +90,10 @@ class EventFeedTest {
     void aLongPollReturnsAsSoonAsAnEventCommits() throws Exception {
         Api app = tenant("feed-wait");
         Api partner = server.api(server.partnerToken("feed-wait"));
+        double before = feedReads();
         long started = System.nanoTime();
         CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
-        Thread.sleep(300); // let the poll start waiting
+        awaitWaiting(before);
         assertThat(poll).isNotDone();
         app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
         JsonNode page = poll.get(10, TimeUnit.SECONDS).expect(200).json();
@@ -104,18 +104,15 @@ class EventFeedTest {
 
     /** A partner that may receive reservations events only, as in the README's quick start. */
     private static Api reservationsPartner(String tenantId) {
-        JsonNode integration = server.createIntegration("reservations-" + tenantId, List.of("reservations"), List.of(),
-                List.of("reservations.*"));
-        return server.api(server.connect(integration.get("id").asText(), tenantId).get("accessToken").asText());
+        return Partner.on(server, tenantId, List.of("reservations"), List.of(), List.of("reservations.*")).access();
     }
 
     private static double feedReads() {
-        return server.metric("switchboard_events_feed_reads_total");
+        return server.feedReads();
     }
 
-    /** Waits until a long poll started after {@code before} reads has read twice: once, then again after registering its wait. */
     private static void awaitWaiting(double before) {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(() -> feedReads() - before >= 2);
+        server.awaitLongPollWaiting(before);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
@@ -64,7 +65,7 @@ class EventTypeGrantsTest {
     }
 
     private static Api connect(JsonNode integration, String tenantId) {
-        return server.api(server.connect(integration.get("id").asText(), tenantId).get("accessToken").asText());
+        return Partner.connect(server, integration, tenantId).access();
     }
 
     /** One event of each kind a tenant's stream carries: a custom event and a record's event. */

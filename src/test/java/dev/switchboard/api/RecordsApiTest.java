@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.TestServer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -269,8 +270,7 @@ class RecordsApiTest {
 
     @Test
     void permissionsLimitWhatAnIntegrationMayReadAndWrite() {
-        JsonNode integration = server.createIntegration("reader", List.of("customers"), List.of(), List.of("*"));
-        Api reader = server.api(server.connect(integration.get("id").asText(), "hotel-a").get("accessToken").asText());
+        Api reader = Partner.on(server, "hotel-a", List.of("customers"), List.of(), List.of("*")).access();
         assertThat(reader.get("/api/v1/collections/customers/records").status()).isEqualTo(200);
         assertThat(reader.get("/api/v1/collections/reservations/records").status()).isEqualTo(403);
         Api.Response write = reader.post("/api/v1/collections/customers/records", Map.of("data", Map.of()));

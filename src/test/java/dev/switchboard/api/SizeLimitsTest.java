@@ -7,6 +7,7 @@ import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestDatabase;
 import dev.switchboard.testing.TestServer;
@@ -317,10 +318,7 @@ class SizeLimitsTest {
         String tenant = "size-webhook";
         server.createTenant(tenant);
         try (Receiver receiver = new Receiver()) {
-            JsonNode integration = server.createIntegration("size-webhook-" + System.nanoTime(), List.of("*"),
-                    List.of("*"), List.of("*"));
-            server.connect(integration.get("id").asText(), tenant);
-            Api client = server.api(integration.get("clientKey").asText());
+            Api client = Partner.on(server, tenant, List.of("*"), List.of("*"), List.of("*")).client();
             for (int i = 0; i < 40; i++) {
                 server.adminFor(tenant).post("/api/v1/events", Map.of("type", "device.blob",
                         "data", Map.of("blob", text(60_000)))).expect(201);

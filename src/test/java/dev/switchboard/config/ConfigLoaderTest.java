@@ -1,5 +1,6 @@
 package dev.switchboard.config;
 
+import dev.switchboard.testing.Fast;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Fast
 class ConfigLoaderTest {
     @TempDir
     Path dir;

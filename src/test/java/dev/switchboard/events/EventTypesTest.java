@@ -1,10 +1,12 @@
 package dev.switchboard.events;
 
+import dev.switchboard.testing.Fast;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Fast
 class EventTypesTest {
     @Test
     void patternsMatchExactTypesPrefixesAndEverything() {

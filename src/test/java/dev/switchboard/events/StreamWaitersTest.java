@@ -1,5 +1,6 @@
 package dev.switchboard.events;
 
+import dev.switchboard.testing.Fast;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -7,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Fast
 class StreamWaitersTest {
     private static CompletableFuture<Boolean> awaitAsync(StreamWaiters.Waiter waiter, long position) {
         return CompletableFuture.supplyAsync(() -> {

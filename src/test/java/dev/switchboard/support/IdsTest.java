@@ -1,5 +1,6 @@
 package dev.switchboard.support;
 
+import dev.switchboard.testing.Fast;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -7,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Fast
 class IdsTest {
     @Test
     void idsRoundTripAndSortByCreationTime() {

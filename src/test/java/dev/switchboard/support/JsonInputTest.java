@@ -1,11 +1,13 @@
 package dev.switchboard.support;
 
+import dev.switchboard.testing.Fast;
 import java.math.BigDecimal;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Fast
 class JsonInputTest {
     @Test
     void theWrittenOutLengthOfANumberIsItsPlainFormsLength() {

@@ -1,5 +1,6 @@
 package dev.switchboard.support;
 
+import dev.switchboard.testing.Fast;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -7,6 +8,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The examples of RFC 7396, appendix A. */
+@Fast
 class JsonMergePatchTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {

@@ -36,6 +36,11 @@ public final class Api {
         this.headers = headers;
     }
 
+    /** The token this client sends. */
+    public String token() {
+        return token;
+    }
+
     /** The same client sending one more header on every request. */
     public Api withHeader(String name, String value) {
         Map<String, String> more = new LinkedHashMap<>(headers);

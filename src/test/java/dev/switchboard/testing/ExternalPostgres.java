@@ -23,6 +23,7 @@ public final class ExternalPostgres implements AutoCloseable {
     }
 
     public static ExternalPostgres start(Path dataDir) {
+        FastGuard.refuse("an external PostgreSQL");
         ExternalPostgres pg = new ExternalPostgres(dataDir, ServerProcess.freePort());
         pg.start();
         return pg;

@@ -2,6 +2,7 @@ package dev.switchboard.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
+import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 
 /**
- * A real headless Chromium (Debian's, installed by bin/test) driven over the DevTools protocol: open
+ * A real headless Chromium (Debian's, which bin/test installs when it runs as root) driven over the
+ * DevTools protocol: open
  * a page, evaluate JavaScript in it. Started with a fresh profile and every background network
  * feature off, so it only talks to the test server on loopback.
  */
@@ -33,18 +36,52 @@ public final class HeadlessChromium implements AutoCloseable {
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
 
-    public HeadlessChromium() throws IOException {
-        String binary = System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium");
-        if (!Files.isExecutable(Path.of(binary))) {
-            throw new IllegalStateException("no Chromium at " + binary + ": run the tests with bin/test, which installs"
-                    + " Debian's chromium, or set CHROMIUM_PATH");
+    /** The names Chromium and Chrome go by on PATH, Debian's first. */
+    private static final List<String> NAMES = List.of("chromium", "chromium-browser", "google-chrome",
+            "google-chrome-stable");
+
+    /**
+     * The browser to run: {@code CHROMIUM_PATH} when it is set (even to something that is not there, so
+     * that a wrong setting fails loudly instead of skipping the tests), otherwise the first of
+     * {@link #NAMES} found on PATH, the way a shell would find it. bin/lib/chromium.sh looks the same way.
+     */
+    public static Optional<Path> binary() {
+        String configured = System.getenv("CHROMIUM_PATH");
+        if (configured != null && !configured.isBlank()) {
+            return Optional.of(Path.of(configured));
         }
-        profile = Files.createTempDirectory("switchboard-chromium");
-        process = new ProcessBuilder(binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-                "about:blank")
-                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+        String path = System.getenv().getOrDefault("PATH", "");
+        for (String name : NAMES) {
+            for (String dir : path.split(File.pathSeparator)) {
+                if (!dir.isEmpty()) {
+                    Path candidate = Path.of(dir, name);
+                    if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                        return Optional.of(candidate);
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    public HeadlessChromium() throws IOException {
+        Path binary = binary().orElseThrow(() -> new IllegalStateException("no Chromium: " + Browser.HOW_TO_RUN));
+        if (!Files.isExecutable(binary)) {
+            throw new IllegalStateException("CHROMIUM_PATH is " + binary + ", which is not an executable: "
+                    + Browser.HOW_TO_RUN);
+        }
+        // Chromium keeps sockets under its profile and temporary directory, and a socket's path may be at
+        // most 107 bytes: a short directory in the system's /tmp, not one under target/ (the test JVM's
+        // java.io.tmpdir). It is Chromium's TMPDIR too, so close() deletes everything Chromium put there.
+        Path systemTmp = Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp"));
+        profile = Files.createTempDirectory(systemTmp, "switchboard-chromium");
+        ProcessBuilder builder = new ProcessBuilder(binary.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0", "about:blank")
+                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile());
+        builder.environment().put("TMPDIR", profile.toString());
+        process = builder.start();
         try {
             Path portFile = profile.resolve("DevToolsActivePort");
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(portFile)
@@ -114,13 +151,22 @@ public final class HeadlessChromium implements AutoCloseable {
         if (devtools != null) {
             devtools.abort();
         }
+        // Chromium's helper processes (the network service among them) may still be writing into the
+        // profile after the browser process exits: wait for all of them before deleting it.
+        List<ProcessHandle> helpers = process.descendants().toList();
         process.destroy();
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             }
+            for (ProcessHandle helper : helpers) {
+                helper.destroy();
+                helper.onExit().get(5, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            helpers.forEach(ProcessHandle::destroyForcibly);
         }
         TestDatabase.deleteRecursively(profile);
     }

@@ -43,10 +43,14 @@ public final class ServerProcess implements AutoCloseable {
      * {@code SWITCHBOARD_JAVA_OPTS} (e.g. {@code -Xmx256m}; without options the JVM's default heap).
      */
     public static ServerProcess start(Map<String, String> settings, List<String> jvmOptions) {
+        FastGuard.refuse("a server process");
         int port = freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(jvmOptions);
+        // The test run's temporary directory (target/, set in pom.xml), where the embedded PostgreSQL's
+        // binaries are unpacked: a server process writes nowhere outside the project either.
+        command.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.switchboard.Main"));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().keySet().removeIf(k -> k.startsWith("SWITCHBOARD_"));

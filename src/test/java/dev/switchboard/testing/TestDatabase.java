@@ -45,6 +45,7 @@ public final class TestDatabase {
 
     /** A new, migrated, empty database. */
     public static DatabaseUrl create() {
+        FastGuard.refuse("a test database");
         postgres();
         String name = "switchboard_test_" + COUNTER.incrementAndGet();
         exec("CREATE DATABASE " + name + " TEMPLATE switchboard_template");

@@ -6,12 +6,14 @@ import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.DatabaseUrl;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
 
 /** The real server on port 0, against its own test database, with a known admin key. */
 public final class TestServer implements AutoCloseable {
@@ -97,11 +99,10 @@ public final class TestServer implements AutoCloseable {
                 .expect(201).json();
     }
 
-    /** A partner's access token with full rights on one tenant. */
+    /** A partner's access token with full rights on one tenant (see {@link Partner} for more than the token). */
     public String partnerToken(String tenantId) {
-        JsonNode integration = createIntegration("partner-" + tenantId + "-" + System.nanoTime(),
-                java.util.List.of("*"), java.util.List.of("*"), java.util.List.of("*"));
-        return connect(integration.get("id").asText(), tenantId).get("accessToken").asText();
+        return Partner.on(this, tenantId, java.util.List.of("*"), java.util.List.of("*"), java.util.List.of("*"))
+                .accessToken();
     }
 
     /** The value of the first /metrics sample whose name and labels match {@code regex}; NaN when none does. */
@@ -109,6 +110,21 @@ public final class TestServer implements AutoCloseable {
         String text = api(null).get("/metrics").body();
         Matcher m = Pattern.compile("(?m)^" + regex + "\\s+([0-9.eE+-]+)$").matcher(text);
         return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    /** Reads of the log by GET /api/v1/events so far, on this node. */
+    public double feedReads() {
+        return metric("switchboard_events_feed_reads_total");
+    }
+
+    /**
+     * Waits until a long poll sent to this node when {@link #feedReads} was {@code before} is waiting: it
+     * has read twice, the second time after registering its wait, so any commit from now on wakes it.
+     * Nothing else may read the feed on this node meanwhile.
+     */
+    public void awaitLongPollWaiting(double before) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> feedReads() - before >= 2);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.switchboard.webhooks;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.Event;
 import dev.switchboard.support.Json;
+import dev.switchboard.testing.Fast;
 import java.time.Instant;
 import java.util.List;
 import java.util.stream.LongStream;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Fast
 class MessageBodyTest {
     private static Event event(long seq, String data) {
         return new Event("evt_" + seq, seq, "reservations.updated", "rec_" + seq, Instant.parse("2026-11-24T10:00:00Z"),

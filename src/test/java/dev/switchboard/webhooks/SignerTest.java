@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import com.standardwebhooks.Webhook;
 import com.standardwebhooks.exceptions.WebhookVerificationException;
+import dev.switchboard.testing.Fast;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Fast
 class SignerTest {
     @Test
     void matchesThePublishedStandardWebhooksTestVector() {

@@ -3,6 +3,7 @@ package dev.switchboard.webhooks;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
 import dev.switchboard.testing.TestServer;
@@ -62,7 +63,7 @@ class WebhookDeliveryTest {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/hook?token=shared-secret")));
         assertThat(endpoint.get("secret").asText()).startsWith("whsec_");
         assertThat(endpoint.get("state").asText()).isEqualTo("enabled");
-        List<String> ids = partner.writeRooms(20);
+        List<String> ids = writeRooms(partner, 20);
 
         List<JsonNode> events = awaitEvents(20);
         assertThat(events).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
@@ -76,8 +77,8 @@ class WebhookDeliveryTest {
             assertThat(r.header("content-type")).startsWith("application/json");
             assertThat(r.header("webhook-id")).startsWith("msg_");
             verifier.verify(r.body(), r.headers());
-            assertThat(r.json().get("tenantId").asText()).isEqualTo(partner.tenant);
-            assertThat(r.json().get("integrationId").asText()).isEqualTo(partner.integrationId);
+            assertThat(r.json().get("tenantId").asText()).isEqualTo(partner.tenant());
+            assertThat(r.json().get("integrationId").asText()).isEqualTo(partner.integrationId());
         }
         String metrics = server.api(null).get("/metrics").expect(200).body();
         String id = endpoint.get("id").asText();
@@ -104,9 +105,9 @@ class WebhookDeliveryTest {
             return Reply.status(204);
         });
         partner.webhook(Map.of("url", receiver.url("/batch"), "maxBatchSize", 5));
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         await().until(() -> requests.get() == 1);
-        partner.writeRooms(11);
+        writeRooms(partner, 11);
         written.countDown();
 
         awaitEvents(12);
@@ -119,12 +120,12 @@ class WebhookDeliveryTest {
         receiver.answer(r -> Reply.status(500).withBody("{\"error\":\"database down\"}"));
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/flaky")));
         String webhookId = endpoint.get("id").asText();
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
 
         await().until(() -> receiver.received().size() == 3);
         assertThat(receiver.received()).extracting(r -> r.header("webhook-id")).containsOnly(
                 receiver.received().getFirst().header("webhook-id"));
-        JsonNode failed = await().until(() -> partner.client.get("/api/v1/webhooks/" + webhookId
+        JsonNode failed = await().until(() -> partner.client().get("/api/v1/webhooks/" + webhookId
                 + "/messages?status=failed").expect(200).json().get("messages"), m -> m.size() == 1).get(0);
         assertThat(failed.get("id").asText()).isEqualTo(receiver.received().getFirst().header("webhook-id"));
         assertThat(failed.get("attempts")).hasSize(3).allSatisfy(a -> {
@@ -132,22 +133,22 @@ class WebhookDeliveryTest {
             assertThat(a.get("outcome").asText()).isEqualTo("http_error");
             assertThat(a.get("responseBody").asText()).contains("database down");
         });
-        assertThat(partner.client.get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("failing");
+        assertThat(partner.client().get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("failing");
 
         receiver.answer(r -> Reply.status(200));
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 4);
         assertThat(receiver.received().get(3).json().get("events").get(0).get("seq").asLong()).isEqualTo(2);
-        assertThat(partner.client.get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("enabled");
+        assertThat(partner.client().get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("enabled");
 
-        JsonNode retried = partner.client.post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText()
+        JsonNode retried = partner.client().post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText()
                 + "/retry", "").expect(202).json();
         assertThat(retried.get("status").asText()).isEqualTo("pending");
         await().until(() -> receiver.received().size() == 5);
         assertThat(receiver.received().get(4).header("webhook-id")).isEqualTo(failed.get("id").asText());
-        await().until(() -> partner.client.get("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText())
+        await().until(() -> partner.client().get("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText())
                 .json().get("status").asText().equals("delivered"));
-        partner.client.post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText() + "/retry", "")
+        partner.client().post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText() + "/retry", "")
                 .expect(409);
     }
 
@@ -157,7 +158,7 @@ class WebhookDeliveryTest {
         receiver.answer(r -> requests.incrementAndGet() == 1
                 ? Reply.status(429).withHeader("Retry-After", "1") : Reply.status(200));
         partner.webhook(Map.of("url", receiver.url("/busy")));
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 2);
         Duration between = Duration.between(receiver.received().get(0).at(), receiver.received().get(1).at());
         assertThat(between).isGreaterThanOrEqualTo(Duration.ofMillis(1000));
@@ -168,13 +169,13 @@ class WebhookDeliveryTest {
         receiver.answer(r -> Reply.status(410));
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/gone")));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        List<String> ids = new ArrayList<>(partner.writeRooms(1));
-        await().until(() -> partner.client.get(path).json().get("state").asText().equals("disabled"));
-        assertThat(partner.client.get(path).json().get("stateReason").asText()).contains("410");
-        ids.addAll(partner.writeRooms(2));
+        List<String> ids = new ArrayList<>(writeRooms(partner, 1));
+        await().until(() -> partner.client().get(path).json().get("state").asText().equals("disabled"));
+        assertThat(partner.client().get(path).json().get("stateReason").asText()).contains("410");
+        ids.addAll(writeRooms(partner, 2));
 
         receiver.answer(r -> Reply.status(200));
-        partner.client.patch(path, Map.of("state", "enabled")).expect(200);
+        partner.client().patch(path, Map.of("state", "enabled")).expect(200);
         List<JsonNode> delivered = await().until(() -> receiver.received().stream()
                 .filter(r -> r.header("webhook-id") != null).skip(1).flatMap(r -> stream(r.json().get("events"))).toList(),
                 e -> e.size() >= 3);
@@ -190,14 +191,14 @@ class WebhookDeliveryTest {
             default -> Reply.status(200);
         });
         partner.webhook(Map.of("url", receiver.url("/moved")));
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         await().until(() -> receiver.received("/here").size() == 1);
         assertThat(receiver.received("/here").getFirst().json().get("events")).hasSize(1);
 
         Partner other = Partner.create(server, List.of("*"));
         JsonNode found = other.webhook(Map.of("url", receiver.url("/permanent")));
-        other.writeRooms(1);
-        JsonNode attempt = await().until(() -> other.client.get("/api/v1/webhooks/" + found.get("id").asText()
+        writeRooms(other, 1);
+        JsonNode attempt = await().until(() -> other.client().get("/api/v1/webhooks/" + found.get("id").asText()
                 + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
                 .get(0).get("attempts").get(0);
         assertThat(attempt.get("status").asInt()).isEqualTo(302);
@@ -206,8 +207,8 @@ class WebhookDeliveryTest {
         // A redirect to a URL webhooks may not call is a failure whose error (also logged) keeps the query out.
         Partner third = Partner.create(server, List.of("*"));
         JsonNode refused = third.webhook(Map.of("url", receiver.url("/elsewhere")));
-        third.writeRooms(1);
-        JsonNode redirect = await().until(() -> third.client.get("/api/v1/webhooks/" + refused.get("id").asText()
+        writeRooms(third, 1);
+        JsonNode redirect = await().until(() -> third.client().get("/api/v1/webhooks/" + refused.get("id").asText()
                 + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
                 .get(0).get("attempts").get(0);
         assertThat(redirect.get("outcome").asText()).isEqualTo("redirect_error");
@@ -217,12 +218,12 @@ class WebhookDeliveryTest {
     @Test
     void endpointsReceiveOnlyWhatTheirIntegrationMayReceiveNarrowedByTheirOwnTypes() {
         partner.webhook(Map.of("url", receiver.url("/created"), "eventTypes", List.of("rooms.created")));
-        String id = partner.writeRooms(1).getFirst();
-        partner.access.patch("/api/v1/collections/rooms/records/" + id, Map.of("data", Map.of("state", "taken"))).expect(200);
-        server.adminFor(partner.tenant).post("/api/v1/events", Map.of("type", "alarm.raised", "data", Map.of())).expect(201);
-        String later = partner.writeRooms(1).getFirst();
+        String id = writeRooms(partner, 1).getFirst();
+        partner.access().patch("/api/v1/collections/rooms/records/" + id, Map.of("data", Map.of("state", "taken"))).expect(200);
+        server.adminFor(partner.tenant()).post("/api/v1/events", Map.of("type", "alarm.raised", "data", Map.of())).expect(201);
+        String later = writeRooms(partner, 1).getFirst();
         Partner neighbour = Partner.create(server, List.of("*"));
-        neighbour.writeRooms(2);
+        writeRooms(neighbour, 2);
 
         await().until(() -> events().size() == 2);
         assertThat(events()).extracting(e -> e.get("subject").asText()).containsExactly(id, later);
@@ -233,12 +234,12 @@ class WebhookDeliveryTest {
     void aTenantConnectedLaterGetsItsOwnStreamFromTheMomentItConnects() {
         partner.webhook(Map.of("url", receiver.url("/many")));
         String tenant = server.createTenant("later-" + System.nanoTime());
-        Api access = server.api(server.connect(partner.integrationId, tenant).get("accessToken").asText());
+        Api access = server.api(server.connect(partner.integrationId(), tenant).get("accessToken").asText());
         access.post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free"))).expect(201);
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 2);
         assertThat(receiver.received()).extracting(r -> r.json().get("tenantId").asText())
-                .containsExactlyInAnyOrder(tenant, partner.tenant);
+                .containsExactlyInAnyOrder(tenant, partner.tenant());
     }
 
     @Test
@@ -246,12 +247,12 @@ class WebhookDeliveryTest {
         Receiver lifecycle = receiver;
         JsonNode endpoint = partner.webhook(Map.of("url", lifecycle.url("/lifecycle"), "kind", "lifecycle"));
         String tenant = server.createTenant("lc-" + System.nanoTime());
-        JsonNode connection = server.connect(partner.integrationId, tenant);
+        JsonNode connection = server.connect(partner.integrationId(), tenant);
         String connectionId = connection.get("id").asText();
         await().until(() -> lifecycle.received().size() == 1);
         JsonNode created = lifecycle.received().getFirst().json();
         assertThat(created.get("type").asText()).isEqualTo("connection.created");
-        assertThat(created.get("integrationId").asText()).isEqualTo(partner.integrationId);
+        assertThat(created.get("integrationId").asText()).isEqualTo(partner.integrationId());
         assertThat(created.get("data").get("tenantId").asText()).isEqualTo(tenant);
         String token = created.get("data").get("accessToken").asText();
         assertThat(token).isEqualTo(connection.get("accessToken").asText());
@@ -275,13 +276,13 @@ class WebhookDeliveryTest {
                 "retryDelays", List.of()));
         receiver.answer(r -> Reply.status(500));
         String tenant = server.createTenant("lc-" + System.nanoTime());
-        String token = server.connect(partner.integrationId, tenant).get("accessToken").asText();
+        String token = server.connect(partner.integrationId(), tenant).get("accessToken").asText();
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        await().until(() -> partner.client.get(path + "/messages?status=failed").json().get("messages").size() == 1);
-        String messageId = partner.client.get(path + "/messages?status=failed").json().get("messages").get(0).get("id")
+        await().until(() -> partner.client().get(path + "/messages?status=failed").json().get("messages").size() == 1);
+        String messageId = partner.client().get(path + "/messages?status=failed").json().get("messages").get(0).get("id")
                 .asText();
 
-        JsonNode shown = partner.client.get(path + "/messages/" + messageId).expect(200).json();
+        JsonNode shown = partner.client().get(path + "/messages/" + messageId).expect(200).json();
         assertThat(shown.get("body").get("data").get("connectionId").isTextual()).isTrue();
         assertThat(shown.toString()).doesNotContain(token);
         try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
@@ -292,7 +293,7 @@ class WebhookDeliveryTest {
 
         // Sent again (a retry of the abandoned message), it carries the token, signed with it.
         receiver.answer(r -> Reply.status(200));
-        partner.client.post(path + "/messages/" + messageId + "/retry", "").expect(202);
+        partner.client().post(path + "/messages/" + messageId + "/retry", "").expect(202);
         await().until(() -> receiver.received().size() == 2);
         for (Receiver.Received r : receiver.received()) {
             assertThat(r.json().get("data").get("accessToken").asText()).isEqualTo(token);
@@ -303,7 +304,7 @@ class WebhookDeliveryTest {
     @Test
     void aTestMessageReachesTheEndpoint() {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/test")));
-        String messageId = partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/test", "")
+        String messageId = partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/test", "")
                 .expect(202).json().get("messageId").asText();
         await().until(() -> receiver.received().size() == 1);
         assertThat(receiver.received().getFirst().header("webhook-id")).isEqualTo(messageId);
@@ -315,14 +316,14 @@ class WebhookDeliveryTest {
     @Test
     void replaySendsEverythingAfterAPositionAgainInOrder() {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/replay")));
-        List<String> ids = partner.writeRooms(4);
+        List<String> ids = writeRooms(partner, 4);
         await().until(() -> events().size() == 4);
-        partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
-                Map.of("fromSeq", 3, "tenantId", partner.tenant)).expect(202);
+        partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                Map.of("fromSeq", 3, "tenantId", partner.tenant())).expect(202);
         await().until(() -> events().size() == 6);
         assertThat(events().subList(4, 6)).extracting(e -> e.get("subject").asText()).containsExactly(ids.get(2), ids.get(3));
 
-        partner.client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+        partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
                 Map.of("since", "2000-01-01T00:00:00Z")).expect(202);
         await().until(() -> events().size() == 10);
         assertThat(events().subList(6, 10)).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
@@ -336,7 +337,7 @@ class WebhookDeliveryTest {
             partner.webhook(Map.of("url", receiver.url("/hangs")));
             partner.webhook(Map.of("url", healthy.url("/healthy")));
             for (int i = 0; i < 5; i++) {
-                String id = partner.writeRooms(1).getFirst();
+                String id = writeRooms(partner, 1).getFirst();
                 await().atMost(Duration.ofSeconds(2)).until(() -> healthy.received().stream()
                         .anyMatch(r -> r.body().contains(id)));
             }
@@ -351,15 +352,15 @@ class WebhookDeliveryTest {
             return Reply.status(200);
         });
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/doomed")));
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 1);
-        partner.client.delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
+        partner.client().delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
         deleted.countDown();
-        partner.writeRooms(1);
+        writeRooms(partner, 1);
         Receiver other = new Receiver();
         try (other) {
             partner.webhook(Map.of("url", other.url("/next")));
-            partner.writeRooms(1);
+            writeRooms(partner, 1);
             await().until(() -> other.received().size() == 1);
         }
         assertThat(receiver.received()).hasSize(1);
@@ -369,8 +370,8 @@ class WebhookDeliveryTest {
     void responseBodiesAreKeptToTheirFirst4KiB() {
         receiver.answer(r -> Reply.status(400).withBody("x".repeat(1_000_000)));
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/huge")));
-        partner.writeRooms(1);
-        JsonNode attempt = await().until(() -> partner.client.get("/api/v1/webhooks/" + endpoint.get("id").asText()
+        writeRooms(partner, 1);
+        JsonNode attempt = await().until(() -> partner.client().get("/api/v1/webhooks/" + endpoint.get("id").asText()
                 + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
                 .get(0).get("attempts").get(0);
         assertThat(attempt.get("responseBody").asText()).hasSize(4096);
@@ -404,28 +405,7 @@ class WebhookDeliveryTest {
         }
     }
 
-    /** A tenant and an integration connected to it, with the partner's client key and access token. */
-    record Partner(TestServer server, String tenant, String integrationId, Api client, Api access) {
-        static Partner create(TestServer server, List<String> eventTypes) {
-            String tenant = server.createTenant("hotel-" + System.nanoTime());
-            JsonNode integration = server.createIntegration("partner-" + System.nanoTime(), List.of("*"), List.of("*"),
-                    eventTypes);
-            String token = server.connect(integration.get("id").asText(), tenant).get("accessToken").asText();
-            return new Partner(server, tenant, integration.get("id").asText(),
-                    server.api(integration.get("clientKey").asText()), server.api(token));
-        }
-
-        JsonNode webhook(Map<String, Object> body) {
-            return client.post("/api/v1/webhooks", body).expect(201).json();
-        }
-
-        List<String> writeRooms(int count) {
-            List<String> ids = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
-                ids.add(access.post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")))
-                        .expect(201).json().get("id").asText());
-            }
-            return ids;
-        }
+    private static List<String> writeRooms(Partner partner, int count) {
+        return partner.writeRecords("rooms", count, Map.of("state", "free"));
     }
 }

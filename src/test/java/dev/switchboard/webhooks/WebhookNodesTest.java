@@ -3,6 +3,7 @@ package dev.switchboard.webhooks;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
 import dev.switchboard.testing.ServerProcess;
@@ -46,7 +47,7 @@ class WebhookNodesTest {
             Map<String, List<Api>> writers = new HashMap<>();
             for (String tenant : tenants) {
                 a.createTenant(tenant);
-                String token = a.connect(integration.get("id").asText(), tenant).get("accessToken").asText();
+                String token = Partner.connect(a, integration, tenant).accessToken();
                 writers.put(tenant, List.of(a.api(token), b.api(token)));
             }
             int perTenant = 60;

@@ -2,10 +2,10 @@ package dev.switchboard.webhooks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
 import dev.switchboard.testing.TestServer;
-import dev.switchboard.webhooks.WebhookDeliveryTest.Partner;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -43,7 +43,7 @@ class WebhookSafetyTest {
             server.createCollection("rooms");
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", "http://" + host + ":" + receiver.port() + "/internal"));
-            partner.writeRooms(1);
+            writeRooms(partner, 1);
             JsonNode message = await().until(() -> partner.client().get("/api/v1/webhooks/" + endpoint.get("id").asText()
                     + "/messages?status=failed").json().get("messages"), m -> m.size() == 1).get(0);
             assertThat(message.get("attempts")).hasSize(2).allSatisfy(a -> {
@@ -62,12 +62,12 @@ class WebhookSafetyTest {
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/down")));
             String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-            partner.writeRooms(1);
+            writeRooms(partner, 1);
             JsonNode disabled = await().atMost(Duration.ofSeconds(10)).until(() -> partner.client().get(path).json(),
                     e -> e.get("state").asText().equals("disabled"));
             assertThat(disabled.get("stateReason").asText()).contains("failing continuously");
             int attempts = receiver.received().size();
-            partner.writeRooms(2);
+            writeRooms(partner, 2);
 
             receiver.answer(r -> Reply.status(200));
             partner.client().patch(path, Map.of("state", "enabled")).expect(200);
@@ -85,7 +85,7 @@ class WebhookSafetyTest {
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/signed")));
             String rotated = partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
                     .expect(200).json().get("secret").asText();
-            partner.writeRooms(1);
+            writeRooms(partner, 1);
             await().until(() -> receiver.received().size() == 1);
             Receiver.Received request = receiver.received().getFirst();
             assertThat(request.header("webhook-signature").split(" ")).hasSize(2);
@@ -111,7 +111,7 @@ class WebhookSafetyTest {
             });
             Partner partner = Partner.create(server, List.of("*"));
             partner.webhook(Map.of("url", receiver.url("/slow")));
-            partner.writeRooms(1);
+            writeRooms(partner, 1);
             assertThat(inFlight.await(10, TimeUnit.SECONDS)).isTrue();
             try (Connection c = DriverManager.getConnection(server.database().jdbcUrl());
                  ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM pg_stat_activity"
@@ -124,5 +124,9 @@ class WebhookSafetyTest {
             }
             await().until(() -> receiver.received().size() == 1);
         }
+    }
+
+    private static void writeRooms(Partner partner, int count) {
+        partner.writeRecords("rooms", count, Map.of("state", "free"));
     }
 }

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.testing.CapturedLogs;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
 import dev.switchboard.testing.TestDatabase;
 import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.Webhooks;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -45,7 +47,8 @@ class WebhookStreamLeaseTest {
     void aNodeThatLostTheLeaseCannotFinishTheNewHoldersMessageAndTheStreamKeepsMoving() throws SQLException {
         try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(SETTINGS)) {
             answerFirstWith503(receiver);
-            Fixture f = Fixture.create(server, receiver, List.of("3s", "3s"));
+            // A retry far off: the stream surely waits, unleased, while the stale node writes; then it is made due.
+            Fixture f = Fixture.create(server, receiver, List.of("1m", "1m"));
             f.sendEvent();
             Current waiting = f.awaitRetryWaiting();
 
@@ -72,6 +75,7 @@ class WebhookStreamLeaseTest {
             assertThat(endpoint.get("state").asText()).as("the stale failure changed no health").isEqualTo("failing");
 
             f.sendEvent();
+            Webhooks.makeDue(server.database());
             await("the retry, then the next event").atMost(Duration.ofSeconds(20))
                     .until(() -> f.sentSeqs(receiver).size() >= 3);
             assertThat(f.sentSeqs(receiver)).as("the 503, its retry, the next event").containsExactly(1L, 1L, 2L);
@@ -83,7 +87,7 @@ class WebhookStreamLeaseTest {
         try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(SETTINGS);
              CapturedLogs logs = new CapturedLogs()) {
             answerFirstWith503(receiver);
-            Fixture f = Fixture.create(server, receiver, List.of("1s"));
+            Fixture f = Fixture.create(server, receiver, List.of("1m"));
             f.sendEvent();
             Current waiting = f.awaitRetryWaiting();
             // What an unguarded late write left behind in a database from before the lease guard.
@@ -92,6 +96,7 @@ class WebhookStreamLeaseTest {
                         + " WHERE pk = " + waiting.pending().pk());
             }
             f.sendEvent();
+            Webhooks.makeDue(server.database());
             await("the next event delivered").atMost(Duration.ofSeconds(15))
                     .until(() -> f.sentSeqs(receiver).contains(2L));
             assertThat(f.sentSeqs(receiver)).as("the finished message is not sent again").containsExactly(1L, 2L);
@@ -115,6 +120,8 @@ class WebhookStreamLeaseTest {
                  TestServer server = TestServer.start(database, strict, InstantSource.system())) {
                 f = f.on(server);
                 f.sendEvent();
+                await("a worker error").atMost(Duration.ofSeconds(15)).until(() -> streamErrors(database) >= 1);
+                Webhooks.makeDue(database); // the first back-off; the second one's length is checked below
                 await("two worker errors").atMost(Duration.ofSeconds(15)).until(() -> streamErrors(database) >= 2);
                 long failedRuns = logs.lines().stream().filter(l -> l.contains("Delivering webhook")).count();
                 assertThat(failedRuns).as("runs of the worker that failed (not a busy loop)").isBetween(2L, 3L);
@@ -135,7 +142,8 @@ class WebhookStreamLeaseTest {
                 assertThat(server.metric("switchboard_webhooks_streams_in_error" + tag)).isEqualTo(1);
                 assertThat(receiver.received()).isEmpty();
             }
-            // Allowed again: the stream is claimed when its wait is over, delivers, and is no longer in error.
+            // Allowed again: the stream is claimed when its wait is over (now), delivers, and is no longer in error.
+            Webhooks.makeDue(database);
             try (TestServer server = TestServer.start(database, SETTINGS, InstantSource.system())) {
                 Fixture recovered = f.on(server);
                 await("delivered after the wait").atMost(Duration.ofSeconds(20))
@@ -172,11 +180,8 @@ class WebhookStreamLeaseTest {
     private record Fixture(TestServer server, String webhookId) {
         static Fixture create(TestServer server, Receiver receiver, List<String> retryDelays) {
             server.createTenant("inn");
-            JsonNode integration = server.createIntegration("partner", List.of("*"), List.of("*"), List.of("*"));
-            server.connect(integration.get("id").asText(), "inn");
-            String id = server.api(integration.get("clientKey").asText()).post("/api/v1/webhooks", Map.of(
-                    "url", receiver.url("/hooks"), "maxBatchSize", 1, "retryDelays", retryDelays))
-                    .expect(201).json().get("id").asText();
+            String id = Partner.on(server, "inn", List.of("*"), List.of("*"), List.of("*")).webhook(Map.of(
+                    "url", receiver.url("/hooks"), "maxBatchSize", 1, "retryDelays", retryDelays)).get("id").asText();
             return new Fixture(server, id);
         }
 

@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.support.Refusal;
+import dev.switchboard.testing.Fast;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -8,6 +9,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Fast
 class WebhookUrlTest {
     private static final AddressPolicy GUARDED = new AddressPolicy(false, java.util.List.of());
     private static final AddressPolicy OPEN = new AddressPolicy(true, java.util.List.of());

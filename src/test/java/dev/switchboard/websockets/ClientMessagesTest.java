@@ -1,5 +1,6 @@
 package dev.switchboard.websockets;
 
+import dev.switchboard.testing.Fast;
 import dev.switchboard.websockets.ClientMessages.Invalid;
 import dev.switchboard.websockets.ClientMessages.Ping;
 import dev.switchboard.websockets.ClientMessages.Subscribe;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Fast
 class ClientMessagesTest {
     @Test
     void pingAndSubscribeAreRecognised() {

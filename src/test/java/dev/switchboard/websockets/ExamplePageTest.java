@@ -2,6 +2,7 @@ package dev.switchboard.websockets;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Browser;
 import dev.switchboard.testing.HeadlessChromium;
 import dev.switchboard.testing.TestServer;
 import java.net.InetSocketAddress;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The browser example, in a real headless Chromium: it connects with the query token and shows events live. */
+@Browser
 class ExamplePageTest {
 
     @Test

@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
@@ -23,20 +24,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class WebSocketLifecycleTest {
 
-    private static String[] connection(TestServer server, String tenant, String name) {
-        JsonNode integration = server.createIntegration(name, List.of("*"), List.of("*"), List.of("*"));
-        JsonNode connection = server.connect(integration.get("id").asText(), tenant);
-        return new String[] {connection.get("id").asText(), connection.get("accessToken").asText()};
+    private static String[] connection(TestServer server, String tenant) {
+        Partner partner = Partner.on(server, tenant, List.of("*"), List.of("*"), List.of("*"));
+        return new String[] {partner.connectionId(), partner.accessToken()};
     }
 
     @Test
     void disablingDeletingOrRotatingAConnectionClosesItsSocketsWithATerminalCode() {
         try (TestServer server = TestServer.start()) {
             server.createTenant("lifecycle");
-            String[] disabled = connection(server, "lifecycle", "to-disable");
-            String[] deleted = connection(server, "lifecycle", "to-delete");
-            String[] rotated = connection(server, "lifecycle", "to-rotate");
-            String[] untouched = connection(server, "lifecycle", "untouched");
+            String[] disabled = connection(server, "lifecycle");
+            String[] deleted = connection(server, "lifecycle");
+            String[] rotated = connection(server, "lifecycle");
+            String[] untouched = connection(server, "lifecycle");
             try (WsClient a = WsClient.connect(server, disabled[1], null);
                  WsClient a2 = WsClient.connect(server, disabled[1], null);
                  WsClient b = WsClient.connect(server, deleted[1], null);
@@ -62,7 +62,7 @@ class WebSocketLifecycleTest {
     void socketsWhoseUpgradePassedJustBeforeTheirConnectionWasDisabledAreClosedOnceTheyRegister() throws Exception {
         try (TestServer server = TestServer.start()) {
             server.createTenant("race");
-            String[] conn = connection(server, "race", "racing");
+            String[] conn = connection(server, "race");
             WebSockets websockets = server.switchboard().websockets();
             int racing = 8;
             CountDownLatch held = new CountDownLatch(racing);
@@ -183,7 +183,7 @@ class WebSocketLifecycleTest {
     void eventsWrittenThroughOneNodeReachSocketsOnAnotherAndItsDisableClosesThem() {
         try (TestServer a = TestServer.start(); TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
             a.createTenant("two-nodes");
-            String[] conn = connection(a, "two-nodes", "two-node-partner");
+            String[] conn = connection(a, "two-nodes");
             try (WsClient onB = WsClient.connect(b, conn[1], null); WsClient onA = WsClient.connect(a, conn[1], null)) {
                 onB.await("live");
                 onA.await("live");

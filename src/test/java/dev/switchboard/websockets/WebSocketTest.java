@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
@@ -126,9 +127,8 @@ class WebSocketTest {
     void aSocketCarriesOnlyWhatItsIntegrationMayReceiveAndNeverAnotherTenantsEvents() {
         Api app = tenant("ws-filter");
         Api other = tenant("ws-filter-other");
-        JsonNode integration = server.createIntegration("ws-narrow", List.of("reservations"), List.of("*"),
-                List.of("reservations.*", "customers.*", "device.command"));
-        String token = server.connect(integration.get("id").asText(), "ws-filter").get("accessToken").asText();
+        String token = Partner.on(server, "ws-filter", List.of("reservations"), List.of("*"),
+                List.of("reservations.*", "customers.*", "device.command")).accessToken();
         try (WsClient ws = WsClient.connect(server, token, null)) {
             ws.await("live");
             publish(other, "device.command", "other-tenant");
@@ -145,9 +145,8 @@ class WebSocketTest {
     @Test
     void subscribeNarrowsWhatTheSocketReceivesAndNeverWidensIt() {
         Api app = tenant("ws-subscribe");
-        JsonNode integration = server.createIntegration("ws-sub", List.of("*"), List.of("*"),
-                List.of("device.*", "reservations.*"));
-        String token = server.connect(integration.get("id").asText(), "ws-subscribe").get("accessToken").asText();
+        String token = Partner.on(server, "ws-subscribe", List.of("*"), List.of("*"),
+                List.of("device.*", "reservations.*")).accessToken();
         try (WsClient ws = WsClient.connect(server, token, null)) {
             ws.await("live");
             ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.*\",\"customers.*\"]}");
