@@ -14,8 +14,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 record TenantLog(List<JsonNode> events) {
     /** Pages through {@code GET /api/v1/events} from the start; {@code api} acts for the tenant. */
     static TenantLog read(Api api) {
+        return read(api, 0);
+    }
+
+    /** Pages through the feed from {@code after} (just before the oldest retained event, once retention has cut). */
+    static TenantLog read(Api api, long after) {
         List<JsonNode> events = new ArrayList<>();
-        long after = 0;
         while (true) {
             JsonNode page = api.get("/api/v1/events?limit=1000&after=" + after).expect(200).json();
             page.get("events").forEach(events::add);
