@@ -38,12 +38,15 @@ public final class Main {
             return;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
-            switchboard.close();
-            org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
-            stopped.countDown();
-        }, "shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
+                            switchboard.close();
+                            org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
+                            stopped.countDown();
+                        },
+                        "shutdown"));
         try {
             stopped.await();
         } catch (InterruptedException e) {

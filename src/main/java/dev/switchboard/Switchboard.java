@@ -80,6 +80,7 @@ public final class Switchboard implements AutoCloseable {
     private static final java.time.Duration READINESS_CACHE = java.time.Duration.ofSeconds(1);
     /** The management routes take no bodies. */
     private static final long MANAGEMENT_MAX_BODY = 1024;
+
     private HttpApi http;
     private HttpApi management;
     private Database database;
@@ -131,9 +132,14 @@ public final class Switchboard implements AutoCloseable {
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
 
-            Authenticator auth = new Authenticator(adminKeyHash, integrations, connections, tenants,
+            Authenticator auth = new Authenticator(
+                    adminKeyHash,
+                    integrations,
+                    connections,
+                    tenants,
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
-                    config.failedAuthLimit(), clock);
+                    config.failedAuthLimit(),
+                    clock);
             control.subscribe(ConnectionChanged.class, auth::connectionChanged);
             control.subscribe(IntegrationChanged.class, auth::integrationChanged);
             control.subscribe(Resync.class, auth::resync);
@@ -149,30 +155,55 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(ConnectionChanged.class, accessWatch::connectionChanged);
             control.subscribe(IntegrationChanged.class, accessWatch::integrationChanged);
             control.subscribe(Resync.class, accessWatch::resync);
-            websockets = new WebSockets(socketSettings, sockets, socketMetrics, socketReads, hub,
-                    new Resume(socketReads, socketSettings, socketMetrics), accessWatch, auth);
+            websockets = new WebSockets(
+                    socketSettings,
+                    sockets,
+                    socketMetrics,
+                    socketReads,
+                    hub,
+                    new Resume(socketReads, socketSettings, socketMetrics),
+                    accessWatch,
+                    auth);
 
             // Webhooks: delivery reads and writes through its own pool, so it never takes the API's
             // connections; the API's message operations (retry, replay, test) use the main pool, as what
             // it acknowledges must be durable.
             WebhookSettings webhookSettings = config.webhooks();
-            AddressPolicy webhookAddresses = new AddressPolicy(webhookSettings.allowPrivateAddresses(),
-                    webhookSettings.allowedAddresses());
+            AddressPolicy webhookAddresses =
+                    new AddressPolicy(webhookSettings.allowPrivateAddresses(), webhookSettings.allowedAddresses());
             DataSource deliveryPool = database.deliveryDataSource();
             EndpointStore endpoints = new EndpointStore(database.dataSource(), secrets, control);
-            WebhookMessages webhookMessages = new WebhookMessages(new MessageLog(database.dataSource(), nodeId,
-                    webhookSettings.leaseTime(), webhookSettings.disableAfter(), control));
-            WebhookSender sender = new WebhookSender(webhookSettings.timeout(), webhookAddresses,
-                    webhookSettings.concurrency(), clock);
+            WebhookMessages webhookMessages = new WebhookMessages(new MessageLog(
+                    database.dataSource(),
+                    nodeId,
+                    webhookSettings.leaseTime(),
+                    webhookSettings.disableAfter(),
+                    control));
+            WebhookSender sender = new WebhookSender(
+                    webhookSettings.timeout(), webhookAddresses, webhookSettings.concurrency(), clock);
             closeables.push(sender);
             WebhookMetrics webhookMetrics = new WebhookMetrics(meters, deliveryPool);
-            Deliverer deliverer = new Deliverer(sender, webhookAddresses, endpoints, webhookSettings, webhookMetrics,
-                    deliveryPool, control, clock, secrets);
-            WebhookDispatcher webhooks = new WebhookDispatcher(webhookSettings, deliveryPool,
-                    new EventLog(deliveryPool, wakeups), endpoints,
+            Deliverer deliverer = new Deliverer(
+                    sender,
+                    webhookAddresses,
+                    endpoints,
+                    webhookSettings,
+                    webhookMetrics,
+                    deliveryPool,
+                    control,
+                    clock,
+                    secrets);
+            WebhookDispatcher webhooks = new WebhookDispatcher(
+                    webhookSettings,
+                    deliveryPool,
+                    new EventLog(deliveryPool, wakeups),
+                    endpoints,
                     new StreamLeases(deliveryPool, nodeId, webhookSettings.leaseTime()),
-                    new MessageLog(deliveryPool, nodeId, webhookSettings.leaseTime(), webhookSettings.disableAfter(), control),
-                    deliverer, webhookMetrics, clock);
+                    new MessageLog(
+                            deliveryPool, nodeId, webhookSettings.leaseTime(), webhookSettings.disableAfter(), control),
+                    deliverer,
+                    webhookMetrics,
+                    clock);
             closeables.push(webhooks);
             wakeups.addListener(webhooks);
             control.subscribe(WebhookChanged.class, webhooks::endpointChanged);
@@ -188,19 +219,38 @@ public final class Switchboard implements AutoCloseable {
 
             Readiness readiness = new Readiness(database::ready, clock, READINESS_CACHE);
             boolean managementPort = config.managementPort().isPresent();
-            http = new HttpApi(config.host(), config.port(), config.maxBodyBytes(), meters, List.of(
-                    new OperationsRoutes(readiness, meters,
-                            managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL),
-                    new AdminRoutes(auth, tenants, integrations, connections, collections),
-                    new RecordRoutes(auth, collections, records),
-                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),
-                    new WebhookRoutes(auth, integrations, tenants, endpoints, webhookMessages, webhookSettings,
-                            webhookAddresses, clock),
-                    websockets.routes()));
+            http = new HttpApi(
+                    config.host(),
+                    config.port(),
+                    config.maxBodyBytes(),
+                    meters,
+                    List.of(
+                            new OperationsRoutes(
+                                    readiness,
+                                    meters,
+                                    managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL),
+                            new AdminRoutes(auth, tenants, integrations, connections, collections),
+                            new RecordRoutes(auth, collections, records),
+                            new EventRoutes(
+                                    auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),
+                            new WebhookRoutes(
+                                    auth,
+                                    integrations,
+                                    tenants,
+                                    endpoints,
+                                    webhookMessages,
+                                    webhookSettings,
+                                    webhookAddresses,
+                                    clock),
+                            websockets.routes()));
             closeables.push(http);
             http.start();
             if (managementPort) {
-                management = new HttpApi(config.host(), config.managementPort().get(), MANAGEMENT_MAX_BODY, meters,
+                management = new HttpApi(
+                        config.host(),
+                        config.managementPort().get(),
+                        MANAGEMENT_MAX_BODY,
+                        meters,
                         List.of(new OperationsRoutes(readiness, meters, OperationsRoutes.Scope.MANAGEMENT)));
                 closeables.push(management);
                 management.start();
@@ -210,8 +260,12 @@ public final class Switchboard implements AutoCloseable {
             websockets.start();
             // The node id is what webhook leases name (webhook_streams.leased_by): logged so an operator can
             // tell which process holds a stream.
-            log.info("Switchboard node {} is ready on http://{}:{} ({}{}), started in {} ms", nodeId, config.host(),
-                    http.port(), database.description(),
+            log.info(
+                    "Switchboard node {} is ready on http://{}:{} ({}{}), started in {} ms",
+                    nodeId,
+                    config.host(),
+                    http.port(),
+                    database.description(),
                     management == null ? "" : "; metrics and health checks on port " + management.port(),
                     (System.nanoTime() - started) / 1_000_000);
             return this;
@@ -248,7 +302,8 @@ public final class Switchboard implements AutoCloseable {
         System.out.println();
         System.out.println("    " + key);
         System.out.println();
-        System.out.println("  Use it as 'Authorization: Bearer <admin key>'. To choose your own, set SWITCHBOARD_ADMIN_KEY.");
+        System.out.println(
+                "  Use it as 'Authorization: Bearer <admin key>'. To choose your own, set SWITCHBOARD_ADMIN_KEY.");
         System.out.println();
         System.out.flush();
     }

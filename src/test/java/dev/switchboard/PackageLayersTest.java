@@ -1,5 +1,7 @@
 package dev.switchboard;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Fast;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,8 +14,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * The packages read in one direction, the way data flows: a package may import only packages on a
  * lower layer, never one beside it or above it, so there is no cycle and each layer can be read
@@ -23,16 +23,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PackageLayersTest {
     private static final Path SOURCES = Path.of("src/main/java/dev/switchboard");
     private static final Map<String, Integer> LAYERS = Map.ofEntries(
-            Map.entry("config", 0), Map.entry("support", 0),
+            Map.entry("config", 0),
+            Map.entry("support", 0),
             Map.entry("db", 1),
             Map.entry("events", 2),
             Map.entry("store", 3),
-            Map.entry("auth", 4), Map.entry("web", 4),
-            Map.entry("webhooks", 5), Map.entry("websockets", 5),
+            Map.entry("auth", 4),
+            Map.entry("web", 4),
+            Map.entry("webhooks", 5),
+            Map.entry("websockets", 5),
             Map.entry("api", 6),
             Map.entry("", 7)); // the composition root and Main
-    private static final Pattern IMPORT = Pattern.compile("^import (?:static )?dev\\.switchboard\\.(?:([a-z]+)\\.)?[A-Z]",
-            Pattern.MULTILINE);
+    private static final Pattern IMPORT =
+            Pattern.compile("^import (?:static )?dev\\.switchboard\\.(?:([a-z]+)\\.)?[A-Z]", Pattern.MULTILINE);
 
     @Test
     void everyPackageImportsOnlyPackagesOnALowerLayer() throws IOException {
@@ -40,7 +43,8 @@ class PackageLayersTest {
         try (Stream<Path> files = Files.walk(SOURCES)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
                 String from = SOURCES.relativize(file.getParent()).toString().replace('/', '.');
-                assertThat(LAYERS).as("the layer of package '%s' (add it to LAYERS and ARCHITECTURE.md)", from)
+                assertThat(LAYERS)
+                        .as("the layer of package '%s' (add it to LAYERS and ARCHITECTURE.md)", from)
                         .containsKey(from);
                 Matcher m = IMPORT.matcher(Files.readString(file));
                 while (m.find()) {
@@ -51,6 +55,8 @@ class PackageLayersTest {
                 }
             }
         }
-        assertThat(violations).as("imports of a package on the same or a higher layer").isEmpty();
+        assertThat(violations)
+                .as("imports of a package on the same or a higher layer")
+                .isEmpty();
     }
 }

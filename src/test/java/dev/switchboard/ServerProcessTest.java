@@ -1,5 +1,7 @@
 package dev.switchboard;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ServerProcess;
 import java.nio.file.Files;
@@ -10,8 +12,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The real server as an operator runs it: its own process on the embedded PostgreSQL in a data
@@ -35,8 +35,11 @@ class ServerProcessTest {
         admin.post("/api/v1/tenants", Map.of("id", "hotel")).expect(201);
         admin.post("/api/v1/collections", Map.of("name", "rooms")).expect(201);
         String recordId = admin.withHeader("Switchboard-Tenant", "hotel")
-                .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("number", 101))).expect(201)
-                .json().get("id").asText();
+                .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("number", 101)))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
 
         first.kill(); // SIGKILL: the embedded PostgreSQL keeps running
         assertThat(Files.exists(dataDir.resolve("postgres/postmaster.pid"))).isTrue();
@@ -44,11 +47,17 @@ class ServerProcessTest {
         try (ServerProcess second = ServerProcess.start(settings)) {
             second.awaitReady();
             Api again = second.api(adminKey).withHeader("Switchboard-Tenant", "hotel");
-            assertThat(again.get("/api/v1/collections/rooms/records/" + recordId).expect(200).json().get("data")
-                    .get("number").asInt()).isEqualTo(101);
+            assertThat(again.get("/api/v1/collections/rooms/records/" + recordId)
+                            .expect(200)
+                            .json()
+                            .get("data")
+                            .get("number")
+                            .asInt())
+                    .isEqualTo(101);
             assertThat(second.output()).doesNotContain("sb_admin_");
         } // SIGTERM: a clean stop also stops PostgreSQL
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
                 .until(() -> !Files.exists(dataDir.resolve("postgres/postmaster.pid")));
     }
 }

@@ -1,5 +1,7 @@
 package dev.switchboard;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Fast;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,8 +11,6 @@ import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The test layers stay honest without anyone remembering them: a test class that starts nothing (no
@@ -25,6 +25,7 @@ class TestLayersTest {
     /** What makes a test slow: each of these starts a database, a server or a browser. */
     private static final Pattern STARTS_SOMETHING = Pattern.compile(
             "\\b(TestDatabase|TestServer|ServerProcess|EmbeddedDatabase|ExternalPostgres|HeadlessChromium)\\b|Database\\.open");
+
     private static final Pattern FAST = Pattern.compile("(?m)^@(dev\\.switchboard\\.testing\\.)?Fast\\b");
     private static final Pattern BROWSER = Pattern.compile("(?m)^@(dev\\.switchboard\\.testing\\.)?Browser\\b");
 
@@ -60,7 +61,9 @@ class TestLayersTest {
         try (Stream<Path> files = Files.walk(TESTS)) {
             // This class names what it looks for, so it leaves itself out.
             List<Path> found = files.filter(f -> f.getFileName().toString().endsWith("Test.java"))
-                    .filter(f -> !f.getFileName().toString().equals("TestLayersTest.java")).sorted().toList();
+                    .filter(f -> !f.getFileName().toString().equals("TestLayersTest.java"))
+                    .sorted()
+                    .toList();
             assertThat(found).as("test sources under " + TESTS.toAbsolutePath()).isNotEmpty();
             return found;
         }

@@ -28,8 +28,12 @@ public final class AdminRoutes implements RouteGroup {
     private final ConnectionStore connections;
     private final CollectionStore collections;
 
-    public AdminRoutes(Authenticator auth, TenantStore tenants, IntegrationStore integrations, ConnectionStore connections,
-                CollectionStore collections) {
+    public AdminRoutes(
+            Authenticator auth,
+            TenantStore tenants,
+            IntegrationStore integrations,
+            ConnectionStore connections,
+            CollectionStore collections) {
         this.auth = auth;
         this.tenants = tenants;
         this.integrations = integrations;
@@ -87,7 +91,8 @@ public final class AdminRoutes implements RouteGroup {
         auth.requireAdmin(ctx);
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<Tenant> page = tenants.list(ctx.queryParam("cursor"), limit);
-        ctx.json(page(Map.of("tenants", page), page.size() == limit ? page.getLast().id() : null));
+        ctx.json(page(
+                Map.of("tenants", page), page.size() == limit ? page.getLast().id() : null));
     }
 
     private void createIntegration(Context ctx) {
@@ -104,7 +109,8 @@ public final class AdminRoutes implements RouteGroup {
         auth.requireAdmin(ctx);
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<Integration> page = integrations.list(ctx.queryParam("cursor"), limit);
-        ctx.json(page(Map.of("integrations", page),
+        ctx.json(page(
+                Map.of("integrations", page),
                 page.size() == limit ? page.getLast().id() : null));
     }
 
@@ -112,8 +118,8 @@ public final class AdminRoutes implements RouteGroup {
         String id = ctx.pathParam("integrationId");
         switch (auth.authenticate(ctx)) {
             case Authenticator.Admin admin -> ctx.json(integrations.get(id));
-            case Authenticator.Client client when client.integration().id().equals(id) ->
-                    ctx.json(client.integration());
+            case Authenticator.Client client
+            when client.integration().id().equals(id) -> ctx.json(client.integration());
             default -> throw new Refusal.Forbidden("only the admin key or this integration's client key may read it");
         }
     }
@@ -121,8 +127,11 @@ public final class AdminRoutes implements RouteGroup {
     private void updateIntegration(Context ctx) {
         auth.requireAdmin(ctx);
         JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
-        Integration updated = integrations.update(ctx.pathParam("integrationId"), body.string("name", 200),
-                permissions(body, false), eventTypes(body, false));
+        Integration updated = integrations.update(
+                ctx.pathParam("integrationId"),
+                body.string("name", 200),
+                permissions(body, false),
+                eventTypes(body, false));
         ctx.json(updated);
     }
 
@@ -171,15 +180,16 @@ public final class AdminRoutes implements RouteGroup {
         if (schema != null && !schema.isNull() && !schema.isObject()) {
             throw new Refusal.InvalidField("schema", "must be a JSON Schema object");
         }
-        var created = collections.create(new CollectionDefinition(name, schema == null || schema.isNull() ? null : schema,
-                fields == null ? List.of() : fields));
+        var created = collections.create(new CollectionDefinition(
+                name, schema == null || schema.isNull() ? null : schema, fields == null ? List.of() : fields));
         ctx.status(201).json(created);
     }
 
     private Permissions permissions(JsonBody body, boolean required) {
         if (!body.has("permissions")) {
             if (required) {
-                throw new Refusal.InvalidField("permissions", "is required: {\"read\": [collections], \"write\": [collections]}");
+                throw new Refusal.InvalidField(
+                        "permissions", "is required: {\"read\": [collections], \"write\": [collections]}");
             }
             return null;
         }
@@ -191,7 +201,8 @@ public final class AdminRoutes implements RouteGroup {
         });
         List<String> read = JsonBody.stringList(node.get("read"), "permissions.read", 1000);
         List<String> write = JsonBody.stringList(node.get("write"), "permissions.write", 1000);
-        return new Permissions(checkCollections(read, "permissions.read"), checkCollections(write, "permissions.write"));
+        return new Permissions(
+                checkCollections(read, "permissions.read"), checkCollections(write, "permissions.write"));
     }
 
     private List<String> checkCollections(List<String> names, String field) {

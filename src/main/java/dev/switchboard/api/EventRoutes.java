@@ -41,8 +41,14 @@ public final class EventRoutes implements RouteGroup {
     private final InstantSource clock;
     private final Counter reads;
 
-    public EventRoutes(Authenticator auth, EventLog log, StreamWaiters waiters, CollectionStore collections, Duration maxWait,
-                InstantSource clock, MeterRegistry meters) {
+    public EventRoutes(
+            Authenticator auth,
+            EventLog log,
+            StreamWaiters waiters,
+            CollectionStore collections,
+            Duration maxWait,
+            InstantSource clock,
+            MeterRegistry meters) {
         this.auth = auth;
         this.log = log;
         this.waiters = waiters;
@@ -104,17 +110,22 @@ public final class EventRoutes implements RouteGroup {
     private void publish(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
         if (!access.byAdmin()) {
-            throw new Refusal.Forbidden("custom events are published by the operator's application, with the admin key");
+            throw new Refusal.Forbidden(
+                    "custom events are published by the operator's application, with the admin key");
         }
         JsonBody body = JsonBody.of(ctx, "type", "subject", "data");
         String type = body.requiredString("type", 200);
         if (!EventTypes.isType(type)) {
-            throw new Refusal.InvalidField("type", "'" + type + "' is not an event type: dot-separated lower-case segments"
-                    + " such as device.command");
+            throw new Refusal.InvalidField(
+                    "type",
+                    "'" + type + "' is not an event type: dot-separated lower-case segments"
+                            + " such as device.command");
         }
         String[] segments = type.split("\\.");
-        boolean reserved = segments[0].equals("connection") || segments[0].equals("webhook")
-                || (segments.length == 2 && collections.exists(segments[0])
+        boolean reserved = segments[0].equals("connection")
+                || segments[0].equals("webhook")
+                || (segments.length == 2
+                        && collections.exists(segments[0])
                         && EventTypes.RECORD_ACTIONS.contains(segments[1]));
         if (reserved) {
             throw new Refusal.InvalidField("type", "'" + type + "' is reserved for events Switchboard produces itself");
@@ -124,14 +135,19 @@ public final class EventRoutes implements RouteGroup {
         String dataJson = Json.write(data);
         long dataBytes = NewEvent.utf8Bytes(dataJson);
         if (dataBytes > NewEvent.MAX_DATA_BYTES) {
-            throw new Refusal.EventTooLarge("data", dataBytes, NewEvent.MAX_DATA_BYTES, "data: is " + dataBytes
-                    + " bytes as JSON, over the limit of " + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
+            throw new Refusal.EventTooLarge(
+                    "data",
+                    dataBytes,
+                    NewEvent.MAX_DATA_BYTES,
+                    "data: is " + dataBytes + " bytes as JSON, over the limit of " + NewEvent.MAX_DATA_BYTES
+                            + " bytes for an event's data");
         }
-        NewEvent event = new NewEvent(Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS),
-                dataJson, null);
+        NewEvent event = new NewEvent(
+                Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS), dataJson, null);
         long seq = log.appendAlone(access.tenant().streamPk(), event);
-        ctx.status(201).json(new Event(Ids.format("evt", event.id()), seq, type, subject, event.time(), event.dataJson(),
-                null));
+        ctx.status(201)
+                .json(new Event(
+                        Ids.format("evt", event.id()), seq, type, subject, event.time(), event.dataJson(), null));
     }
 
     private Duration waitParam(Context ctx) {

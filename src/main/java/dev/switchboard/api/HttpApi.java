@@ -1,8 +1,6 @@
 package dev.switchboard.api;
 
-import dev.switchboard.db.Database;
 import dev.switchboard.db.DatabaseException;
-import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
@@ -13,8 +11,6 @@ import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.compression.Gzip;
 import io.javalin.config.JavalinConfig;
-import io.javalin.config.JettyConfig;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
@@ -41,8 +37,13 @@ public final class HttpApi implements AutoCloseable {
         this.app = Javalin.create(config -> configure(config, host, port, maxBodyBytes, meters, routes));
     }
 
-    private static void configure(JavalinConfig config, String host, int port, long maxBodyBytes, MeterRegistry meters,
-                                  List<RouteGroup> routes) {
+    private static void configure(
+            JavalinConfig config,
+            String host,
+            int port,
+            long maxBodyBytes,
+            MeterRegistry meters,
+            List<RouteGroup> routes) {
         config.concurrency.useVirtualThreads = true;
         config.http.maxRequestSize = maxBodyBytes;
         config.http.defaultContentType = "application/json";
@@ -72,11 +73,23 @@ public final class HttpApi implements AutoCloseable {
         config.routes.exception(Refusal.class, HttpErrors::render);
         config.routes.exception(HttpResponseException.class, (e, ctx) -> {
             switch (e.getStatus()) {
-                case 413 -> error(ctx, 413, "body_too_large", "the request body is larger than " + maxBodyBytes
-                        + " bytes", null);
-                case 404 -> error(ctx, 404, "route_not_found", "no route " + ctx.method() + " " + ctx.path()
-                        + " (the API is described at /api/v1/openapi.json)", null);
-                case 405 -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
+                case 413 ->
+                    error(
+                            ctx,
+                            413,
+                            "body_too_large",
+                            "the request body is larger than " + maxBodyBytes + " bytes",
+                            null);
+                case 404 ->
+                    error(
+                            ctx,
+                            404,
+                            "route_not_found",
+                            "no route " + ctx.method() + " " + ctx.path()
+                                    + " (the API is described at /api/v1/openapi.json)",
+                            null);
+                case 405 ->
+                    error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
                 default -> error(ctx, e.getStatus(), "http_" + e.getStatus(), e.getMessage(), null);
             }
         });
@@ -84,20 +97,40 @@ public final class HttpApi implements AutoCloseable {
             if (e.isUnavailable()) {
                 log.warn("Database unavailable, answering 503: {}", e.getMessage());
                 ctx.header("Retry-After", "5");
-                error(ctx, 503, "database_unavailable", "the database is unavailable; nothing was written, retry later", null);
+                error(
+                        ctx,
+                        503,
+                        "database_unavailable",
+                        "the database is unavailable; nothing was written, retry later",
+                        null);
             } else {
                 log.error("Database error", e);
-                error(ctx, 500, "internal_error", "an unexpected database error occurred; the request id identifies it in the logs", null);
+                error(
+                        ctx,
+                        500,
+                        "internal_error",
+                        "an unexpected database error occurred; the request id identifies it in the logs",
+                        null);
             }
         });
         config.routes.exception(Exception.class, (e, ctx) -> {
             log.error("Unexpected error", e);
-            error(ctx, 500, "internal_error", "an unexpected error occurred; the request id identifies it in the logs", null);
+            error(
+                    ctx,
+                    500,
+                    "internal_error",
+                    "an unexpected error occurred; the request id identifies it in the logs",
+                    null);
         });
         config.routes.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {
-                error(ctx, 404, "route_not_found", "no route " + ctx.method() + " " + ctx.path()
-                        + " (the API is described at /api/v1/openapi.json)", null);
+                error(
+                        ctx,
+                        404,
+                        "route_not_found",
+                        "no route " + ctx.method() + " " + ctx.path()
+                                + " (the API is described at /api/v1/openapi.json)",
+                        null);
             }
         });
         config.routes.error(405, ctx -> {

@@ -38,8 +38,8 @@ public final class JsonBody {
         try {
             node = Json.MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
-            throw new Refusal.Invalid("invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage()
-                    + location(e));
+            throw new Refusal.Invalid(
+                    "invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage() + location(e));
         } catch (IOException e) {
             throw new UncheckedIOException(e); // reading a byte array does no I/O
         }
@@ -49,7 +49,8 @@ public final class JsonBody {
         Set<String> allowed = Set.of(allowedFields);
         node.fieldNames().forEachRemaining(f -> {
             if (!allowed.contains(f)) {
-                throw new Refusal.InvalidField(f, "is not a field of this request (expected: " + String.join(", ", allowedFields) + ")");
+                throw new Refusal.InvalidField(
+                        f, "is not a field of this request (expected: " + String.join(", ", allowedFields) + ")");
             }
         });
         JsonInput.check(node, "");
@@ -57,8 +58,10 @@ public final class JsonBody {
     }
 
     private static String location(JsonProcessingException e) {
-        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
-                + e.getLocation().getColumnNr() + ")";
+        return e.getLocation() == null
+                ? ""
+                : " (line " + e.getLocation().getLineNr() + ", column "
+                        + e.getLocation().getColumnNr() + ")";
     }
 
     public boolean has(String field) {

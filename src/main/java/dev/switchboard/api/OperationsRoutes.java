@@ -46,15 +46,24 @@ public final class OperationsRoutes implements RouteGroup {
             if (readiness.ready()) {
                 ctx.json(Map.of("status", "ready"));
             } else {
-                ctx.status(503).json(Map.of("status", "unavailable",
-                        "database", "not reachable, or its schema is not this server's"));
+                ctx.status(503)
+                        .json(Map.of(
+                                "status",
+                                "unavailable",
+                                "database",
+                                "not reachable, or its schema is not this server's"));
             }
         });
         if (scope != Scope.PUBLIC) {
-            routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
+            routes.get(
+                    "/metrics",
+                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                            .result(meters.scrape()));
         }
         if (scope != Scope.MANAGEMENT) {
-            routes.get("/api/v1/openapi.json", ctx -> ctx.contentType("application/json").result(openApiJson));
+            routes.get(
+                    "/api/v1/openapi.json",
+                    ctx -> ctx.contentType("application/json").result(openApiJson));
         }
     }
 

@@ -3,8 +3,8 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
-import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordQuery;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
@@ -80,8 +80,12 @@ public final class RecordRoutes implements RouteGroup {
             throw new Refusal.InvalidField("updatedTo", "must not be before updatedFrom");
         }
         String cursor = ctx.queryParam("cursor");
-        RecordQuery query = new RecordQuery(QueryParams.limit(ctx, 100, 1000),
-                cursor == null || cursor.isEmpty() ? null : RecordQuery.Cursor.decode(cursor), from, to, ids(ctx));
+        RecordQuery query = new RecordQuery(
+                QueryParams.limit(ctx, 100, 1000),
+                cursor == null || cursor.isEmpty() ? null : RecordQuery.Cursor.decode(cursor),
+                from,
+                to,
+                ids(ctx));
         RecordStore.Page page = records.list(access.tenant(), collection, query);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("records", page.records());
@@ -95,7 +99,11 @@ public final class RecordRoutes implements RouteGroup {
         access.requireWrite(collection.name());
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode patch = body.requiredObject("data");
-        StoredRecord updated = records.update(access.tenant(), collection, ctx.pathParam("id"), ifMatch(ctx),
+        StoredRecord updated = records.update(
+                access.tenant(),
+                collection,
+                ctx.pathParam("id"),
+                ifMatch(ctx),
                 current -> validated(collection, JsonMergePatch.apply(current, patch)));
         respond(ctx, updated);
     }
@@ -117,8 +125,10 @@ public final class RecordRoutes implements RouteGroup {
         List<RecordCollection.Violation> violations = collection.violations(data);
         if (!violations.isEmpty()) {
             RecordCollection.Violation first = violations.getFirst();
-            throw new Refusal.Invalid("schema_violation", first.path() + ": " + first.message()
-                    + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
+            throw new Refusal.Invalid(
+                    "schema_violation",
+                    first.path() + ": " + first.message()
+                            + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
                     Map.of("violations", violations));
         }
         return data;
@@ -144,17 +154,19 @@ public final class RecordRoutes implements RouteGroup {
         }
     }
 
-    private static Optional<RecordStore.IdempotencyKey> idempotencyKey(Context ctx, TenantAccess access,
-                                                                       RecordCollection collection) {
+    private static Optional<RecordStore.IdempotencyKey> idempotencyKey(
+            Context ctx, TenantAccess access, RecordCollection collection) {
         String key = ctx.header("Idempotency-Key");
         if (key == null) {
             return Optional.empty();
         }
         if (key.isBlank() || key.length() > MAX_IDEMPOTENCY_KEY) {
-            throw new Refusal.Invalid("invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
+            throw new Refusal.Invalid(
+                    "invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
         }
         String scope = access.tenant().pk() + "/" + access.idempotencyScope();
-        byte[] fingerprint = Tokens.hash(collection.name() + "\n" + new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8));
+        byte[] fingerprint =
+                Tokens.hash(collection.name() + "\n" + new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8));
         return Optional.of(new RecordStore.IdempotencyKey(scope, key, fingerprint));
     }
 

@@ -30,7 +30,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Webhook endpoints and their messages. An integration's client key manages its own endpoints (other
@@ -51,8 +50,15 @@ public final class WebhookRoutes implements RouteGroup {
     private final InstantSource clock;
 
     /** {@code addresses} decides which URLs an endpoint may be registered with. */
-    public WebhookRoutes(Authenticator auth, IntegrationStore integrations, TenantStore tenants, EndpointStore endpoints,
-                         WebhookMessages messages, WebhookSettings settings, AddressPolicy addresses, InstantSource clock) {
+    public WebhookRoutes(
+            Authenticator auth,
+            IntegrationStore integrations,
+            TenantStore tenants,
+            EndpointStore endpoints,
+            WebhookMessages messages,
+            WebhookSettings settings,
+            AddressPolicy addresses,
+            InstantSource clock) {
         this.auth = auth;
         this.integrations = integrations;
         this.tenants = tenants;
@@ -104,13 +110,15 @@ public final class WebhookRoutes implements RouteGroup {
         Integration integration = switch (principal) {
             case Authenticator.Admin admin -> {
                 String id = body.requiredString("integrationId", 64);
-                yield integrations.find(id).orElseThrow(() -> new Refusal.InvalidField("integrationId",
-                        "no integration '" + id + "'"));
+                yield integrations
+                        .find(id)
+                        .orElseThrow(() -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'"));
             }
             case Authenticator.Client client -> {
                 String id = body.string("integrationId", 64);
                 if (id != null && !id.equals(client.integration().id())) {
-                    throw new Refusal.InvalidField("integrationId", "a client key creates webhooks for its own integration only");
+                    throw new Refusal.InvalidField(
+                            "integrationId", "a client key creates webhooks for its own integration only");
                 }
                 yield client.integration();
             }
@@ -122,8 +130,8 @@ public final class WebhookRoutes implements RouteGroup {
         List<String> eventTypes = eventTypes(body, kind, integration);
         int batch = batchSize(body.node().get("maxBatchSize"));
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
-        EndpointStore.Created created = endpoints.create(integration, url, kind,
-                eventTypes == null ? List.of("*") : eventTypes, batch, delays);
+        EndpointStore.Created created =
+                endpoints.create(integration, url, kind, eventTypes == null ? List.of("*") : eventTypes, batch, delays);
         ObjectNode json = Json.MAPPER.valueToTree(created.endpoint());
         json.put("secret", created.secret());
         ctx.status(201).json(json);
@@ -134,8 +142,13 @@ public final class WebhookRoutes implements RouteGroup {
         Long integrationPk = switch (principal) {
             case Authenticator.Admin admin -> {
                 String id = ctx.queryParam("integrationId");
-                yield id == null || id.isBlank() ? null : integrations.find(id)
-                        .orElseThrow(() -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'")).pk();
+                yield id == null || id.isBlank()
+                        ? null
+                        : integrations
+                                .find(id)
+                                .orElseThrow(
+                                        () -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'"))
+                                .pk();
             }
             case Authenticator.Client client -> client.integration().pk();
             case Authenticator.Access access -> throw notForAccessTokens();
@@ -187,7 +200,8 @@ public final class WebhookRoutes implements RouteGroup {
         };
         int limit = QueryParams.limit(ctx, 50, 500);
         String cursor = ctx.queryParam("cursor");
-        List<WebhookMessage> page = messages.list(endpoint, status, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+        List<WebhookMessage> page =
+                messages.list(endpoint, status, cursor == null || cursor.isEmpty() ? null : cursor, limit);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("messages", page);
         json.put("cursor", page.size() == limit ? page.getLast().id() : null);
@@ -214,10 +228,12 @@ public final class WebhookRoutes implements RouteGroup {
         Long tenantPk = null;
         if (tenantId != null) {
             if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle) {
-                throw new Refusal.InvalidField("tenantId", "a lifecycle endpoint follows its integration's connection events,"
-                        + " not a tenant's");
+                throw new Refusal.InvalidField(
+                        "tenantId",
+                        "a lifecycle endpoint follows its integration's connection events," + " not a tenant's");
             }
-            tenantPk = tenants.find(tenantId).map(Tenant::pk)
+            tenantPk = tenants.find(tenantId)
+                    .map(Tenant::pk)
                     .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
         }
         int streams = messages.replay(endpoint, tenantPk, fromSeq, since);
@@ -231,7 +247,8 @@ public final class WebhookRoutes implements RouteGroup {
             throw notForAccessTokens();
         }
         String id = ctx.pathParam("webhookId");
-        return endpoints.find(id)
+        return endpoints
+                .find(id)
                 .filter(e -> !(principal instanceof Authenticator.Client client)
                         || client.integration().pk() == e.integrationPk())
                 .orElseThrow(() -> new Refusal.NotFound("webhook '" + id + "'"));
@@ -243,10 +260,13 @@ public final class WebhookRoutes implements RouteGroup {
      * private network) may send it so.
      */
     private void requireHttpsForLifecycle(WebhookUrl url, WebhookEndpoint.Kind kind) {
-        if (kind == WebhookEndpoint.Kind.lifecycle && !url.uri().getScheme().equalsIgnoreCase("https")
+        if (kind == WebhookEndpoint.Kind.lifecycle
+                && !url.uri().getScheme().equalsIgnoreCase("https")
                 && !settings.allowPrivateAddresses()) {
-            throw new Refusal.InvalidField("url", "must be an https URL for a lifecycle endpoint: its messages carry"
-                    + " access tokens, which http would send in clear text");
+            throw new Refusal.InvalidField(
+                    "url",
+                    "must be an https URL for a lifecycle endpoint: its messages carry"
+                            + " access tokens, which http would send in clear text");
         }
     }
 
@@ -280,17 +300,22 @@ public final class WebhookRoutes implements RouteGroup {
             throw new Refusal.InvalidField("eventTypes", "must name at least one pattern (* for everything)");
         }
         EventTypes.requirePatterns(types, "eventTypes");
-        List<String> allowed = kind == WebhookEndpoint.Kind.lifecycle ? List.of("connection.*") : integration.eventTypes();
+        List<String> allowed =
+                kind == WebhookEndpoint.Kind.lifecycle ? List.of("connection.*") : integration.eventTypes();
         for (int i = 0; i < types.size(); i++) {
             String pattern = types.get(i);
             if (allowed.stream().noneMatch(a -> EventTypes.overlap(a, pattern))) {
-                throw new Refusal.InvalidField("eventTypes[" + i + "]", kind == WebhookEndpoint.Kind.lifecycle
-                        ? "'" + pattern + "' is not a lifecycle event pattern (connection.*, connection.created, …)"
-                        : integration.eventTypes().isEmpty()
-                                ? "integration '" + integration.id() + "' may receive no event types (its eventTypes"
-                                        + " are empty); the operator grants them on the integration"
-                                : "'" + pattern + "' matches none of the event types integration '" + integration.id()
-                                        + "' may receive " + integration.eventTypes());
+                throw new Refusal.InvalidField(
+                        "eventTypes[" + i + "]",
+                        kind == WebhookEndpoint.Kind.lifecycle
+                                ? "'" + pattern
+                                        + "' is not a lifecycle event pattern (connection.*, connection.created, …)"
+                                : integration.eventTypes().isEmpty()
+                                        ? "integration '" + integration.id()
+                                                + "' may receive no event types (its eventTypes"
+                                                + " are empty); the operator grants them on the integration"
+                                        : "'" + pattern + "' matches none of the event types integration '"
+                                                + integration.id() + "' may receive " + integration.eventTypes());
             }
         }
         return List.copyOf(new LinkedHashSet<>(types));
@@ -300,9 +325,12 @@ public final class WebhookRoutes implements RouteGroup {
         if (node == null || node.isNull()) {
             return WebhookEndpoint.DEFAULT_BATCH_SIZE;
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1
+        if (!node.isIntegralNumber()
+                || !node.canConvertToInt()
+                || node.asInt() < 1
                 || node.asInt() > WebhookEndpoint.MAX_BATCH_SIZE) {
-            throw new Refusal.InvalidField("maxBatchSize", "must be a whole number from 1 to " + WebhookEndpoint.MAX_BATCH_SIZE);
+            throw new Refusal.InvalidField(
+                    "maxBatchSize", "must be a whole number from 1 to " + WebhookEndpoint.MAX_BATCH_SIZE);
         }
         return node.asInt();
     }

@@ -50,8 +50,10 @@ public final class Authenticator {
     private final TenantStore tenants;
     private final SlidingWindowRateLimiter rateLimiter;
     private final FailedAuthLimiter failedAuth;
-    private final Cache<String, Principal> cache = Caffeine.newBuilder().maximumSize(100_000)
-            .expireAfterWrite(CACHE_TTL).build();
+    private final Cache<String, Principal> cache = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(CACHE_TTL)
+            .build();
     /**
      * Counts control messages that drop cached principals; a lookup that read the database before one
      * and would cache after it (when the drop already ran) does not cache what it read, which may be
@@ -59,11 +61,17 @@ public final class Authenticator {
      * the read lock, so each caches either before a drop (and is dropped) or sees the new count.
      */
     private volatile long invalidations;
+
     private final ReadWriteLock caching = new ReentrantReadWriteLock();
 
-    public Authenticator(byte[] adminKeyHash, IntegrationStore integrations, ConnectionStore connections,
-                         TenantStore tenants, SlidingWindowRateLimiter rateLimiter, FailedAuthLimit failedAuthLimit,
-                         InstantSource clock) {
+    public Authenticator(
+            byte[] adminKeyHash,
+            IntegrationStore integrations,
+            ConnectionStore connections,
+            TenantStore tenants,
+            SlidingWindowRateLimiter rateLimiter,
+            FailedAuthLimit failedAuthLimit,
+            InstantSource clock) {
         this.adminKeyHash = adminKeyHash.clone();
         this.integrations = integrations;
         this.connections = connections;
@@ -98,8 +106,11 @@ public final class Authenticator {
         OptionalLong wait = failedAuth.waitTime(address, tokenHash);
         if (wait.isPresent()) {
             long seconds = retryAfter(wait.getAsLong());
-            throw new Refusal.Throttled("rate_limited", "more than " + failedAuth.limit() + " refused tokens from this"
-                    + " address in the window; retry after " + seconds + "s", seconds);
+            throw new Refusal.Throttled(
+                    "rate_limited",
+                    "more than " + failedAuth.limit() + " refused tokens from this"
+                            + " address in the window; retry after " + seconds + "s",
+                    seconds);
         }
         try {
             Principal principal = principal(token);
@@ -121,7 +132,8 @@ public final class Authenticator {
         Principal cached = cache.getIfPresent(key);
         Principal principal = cached != null ? cached : load(token, hash, key);
         if (principal instanceof Access access && !access.grant().connection().enabled()) {
-            throw new Refusal.Unauthenticated("connection '" + access.grant().connection().id() + "' is disabled");
+            throw new Refusal.Unauthenticated(
+                    "connection '" + access.grant().connection().id() + "' is disabled");
         }
         return principal;
     }
@@ -161,18 +173,23 @@ public final class Authenticator {
             case Admin admin -> {
                 String tenantId = ctx.header(TENANT_HEADER);
                 if (tenantId == null || tenantId.isBlank()) {
-                    throw new Refusal.Invalid("missing_tenant", "the admin key acts for a tenant named in the "
-                            + TENANT_HEADER + " header");
+                    throw new Refusal.Invalid(
+                            "missing_tenant",
+                            "the admin key acts for a tenant named in the " + TENANT_HEADER + " header");
                 }
                 yield TenantAccess.admin(tenants.get(tenantId.trim()));
             }
-            case Client client -> throw new Refusal.Forbidden("a client key manages its integration's webhooks;"
-                    + " records and events need a connection's access token");
+            case Client client ->
+                throw new Refusal.Forbidden("a client key manages its integration's webhooks;"
+                        + " records and events need a connection's access token");
             case Access access -> {
                 limit(access.tokenHash(), "access token");
                 var grant = access.grant();
-                yield new TenantAccess(grant.tenant(), grant.integration().permissions(),
-                        grant.integration().eventTypes(), grant.connection().id());
+                yield new TenantAccess(
+                        grant.tenant(),
+                        grant.integration().permissions(),
+                        grant.integration().eventTypes(),
+                        grant.connection().id());
             }
         };
     }
@@ -186,8 +203,11 @@ public final class Authenticator {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
             long seconds = retryAfter(wait.getAsLong());
-            throw new Refusal.Throttled("rate_limited", "more than " + rateLimiter.limit()
-                    + " requests in the window for this " + what + "; retry after " + seconds + "s", seconds);
+            throw new Refusal.Throttled(
+                    "rate_limited",
+                    "more than " + rateLimiter.limit() + " requests in the window for this " + what + "; retry after "
+                            + seconds + "s",
+                    seconds);
         }
     }
 

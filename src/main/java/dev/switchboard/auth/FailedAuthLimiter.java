@@ -26,7 +26,9 @@ final class FailedAuthLimiter {
     /** {@code limit} 0 turns the limit off. */
     FailedAuthLimiter(int limit, Duration window, InstantSource clock) {
         this.failures = limit == 0 ? null : new SlidingWindowRateLimiter(limit, window, clock);
-        this.trusted = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(window)
+        this.trusted = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(window)
                 .ticker(() -> {
                     var now = clock.instant();
                     return now.getEpochSecond() * 1_000_000_000L + now.getNano();

@@ -23,7 +23,10 @@ public final class SlidingWindowRateLimiter {
         this.limit = limit;
         this.windowNanos = window.toNanos();
         this.clock = clock;
-        this.rings = Caffeine.newBuilder().expireAfterAccess(window).maximumSize(1_000_000).build();
+        this.rings = Caffeine.newBuilder()
+                .expireAfterAccess(window)
+                .maximumSize(1_000_000)
+                .build();
     }
 
     /** Records a request; empty when allowed, else the wait before the next request would be. */

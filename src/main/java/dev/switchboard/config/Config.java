@@ -34,5 +34,4 @@ public record Config(
     public Config {
         collections = List.copyOf(collections);
     }
-
 }

@@ -1,5 +1,7 @@
 package dev.switchboard.config;
 
+import static dev.switchboard.config.SettingTable.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -13,8 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import static dev.switchboard.config.SettingTable.*;
 
 /**
  * Builds the {@link Config}: the defaults in {@link SettingTable}, then the optional file, then the
@@ -30,8 +30,8 @@ public final class ConfigLoader {
 
     /** Loads from the process environment and the file it names (or ./switchboard.yaml when present). */
     public static Config load(Map<String, String> env) {
-        Path file = Optional.ofNullable(env.get(CONFIG_FILE_VARIABLE)).map(Path::of)
-                .orElse(Path.of("switchboard.yaml"));
+        Path file =
+                Optional.ofNullable(env.get(CONFIG_FILE_VARIABLE)).map(Path::of).orElse(Path.of("switchboard.yaml"));
         if (env.containsKey(CONFIG_FILE_VARIABLE) && !Files.isRegularFile(file)) {
             throw new ConfigException(CONFIG_FILE_VARIABLE + ": no file at " + file.toAbsolutePath());
         }
@@ -58,15 +58,16 @@ public final class ConfigLoader {
             }
             Setting<?> setting = BY_VARIABLE.get(e.getKey());
             if (setting == null) {
-                throw new ConfigException(e.getKey() + " is not a Switchboard setting (the settings are listed in README.md)");
+                throw new ConfigException(
+                        e.getKey() + " is not a Switchboard setting (the settings are listed in README.md)");
             }
             values.put(setting.path(), e.getValue());
         }
         return build(values, collections);
     }
 
-    private static void merge(JsonNode node, String prefix, Map<String, String> values, List<JsonNode> collections,
-                              String source) {
+    private static void merge(
+            JsonNode node, String prefix, Map<String, String> values, List<JsonNode> collections, String source) {
         if (!node.isObject()) {
             throw new ConfigException(source + ": expected a mapping of settings");
         }
@@ -105,31 +106,61 @@ public final class ConfigLoader {
         for (int i = 0; i < collectionNodes.size(); i++) {
             collections.add(collection(collectionNodes.get(i), COLLECTIONS + "[" + i + "]"));
         }
-        return new Config(r.get(HOST), port, managementPort, Path.of(r.get(DATA_DIR)).toAbsolutePath().normalize(),
-                r.get(DATABASE_URL), r.get(DATABASE_POOL_SIZE), r.get(ADMIN_KEY), r.get(SECRET_KEY), r.get(MAX_BODY_SIZE),
-                r.get(RATE_LIMIT_REQUESTS), r.get(RATE_LIMIT_WINDOW),
+        return new Config(
+                r.get(HOST),
+                port,
+                managementPort,
+                Path.of(r.get(DATA_DIR)).toAbsolutePath().normalize(),
+                r.get(DATABASE_URL),
+                r.get(DATABASE_POOL_SIZE),
+                r.get(ADMIN_KEY),
+                r.get(SECRET_KEY),
+                r.get(MAX_BODY_SIZE),
+                r.get(RATE_LIMIT_REQUESTS),
+                r.get(RATE_LIMIT_WINDOW),
                 new FailedAuthLimit(r.get(RATE_LIMIT_AUTH_FAILURES), r.get(RATE_LIMIT_AUTH_FAILURES_WINDOW)),
-                r.get(EVENTS_RETENTION), r.get(EVENTS_MAX_WAIT), r.get(LOG_FORMAT), collections, webhooks(r), websockets(r));
+                r.get(EVENTS_RETENTION),
+                r.get(EVENTS_MAX_WAIT),
+                r.get(LOG_FORMAT),
+                collections,
+                webhooks(r),
+                websockets(r));
     }
 
     private static WebhookSettings webhooks(Reader r) {
         Duration timeout = r.get(WEBHOOKS_TIMEOUT);
         Duration lease = r.get(WEBHOOKS_LEASE_TIME);
-        r.check(WEBHOOKS_LEASE_TIME, lease.compareTo(timeout.multipliedBy(2)) > 0,
+        r.check(
+                WEBHOOKS_LEASE_TIME,
+                lease.compareTo(timeout.multipliedBy(2)) > 0,
                 "must be more than twice webhooks.timeout, so a lease outlives the request it covers");
         int concurrency = r.get(WEBHOOKS_CONCURRENCY);
         int endpointConcurrency = r.get(WEBHOOKS_ENDPOINT_CONCURRENCY);
-        r.check(WEBHOOKS_ENDPOINT_CONCURRENCY, endpointConcurrency >= 1 && endpointConcurrency <= concurrency,
+        r.check(
+                WEBHOOKS_ENDPOINT_CONCURRENCY,
+                endpointConcurrency >= 1 && endpointConcurrency <= concurrency,
                 "must be between 1 and webhooks.concurrency");
-        return new WebhookSettings(r.get(WEBHOOKS_ALLOW_PRIVATE_ADDRESSES), r.get(WEBHOOKS_ALLOWED_ADDRESSES),
-                r.get(WEBHOOKS_RETRY_DELAYS), timeout, r.get(WEBHOOKS_DISABLE_AFTER), r.get(WEBHOOKS_SECRET_GRACE_PERIOD),
-                lease, concurrency, endpointConcurrency, r.get(WEBHOOKS_MAX_RETRY_AFTER));
+        return new WebhookSettings(
+                r.get(WEBHOOKS_ALLOW_PRIVATE_ADDRESSES),
+                r.get(WEBHOOKS_ALLOWED_ADDRESSES),
+                r.get(WEBHOOKS_RETRY_DELAYS),
+                timeout,
+                r.get(WEBHOOKS_DISABLE_AFTER),
+                r.get(WEBHOOKS_SECRET_GRACE_PERIOD),
+                lease,
+                concurrency,
+                endpointConcurrency,
+                r.get(WEBHOOKS_MAX_RETRY_AFTER));
     }
 
     private static WebSocketSettings websockets(Reader r) {
-        return new WebSocketSettings(r.get(WEBSOCKETS_PING_INTERVAL), r.get(WEBSOCKETS_PING_TIMEOUT),
-                r.get(WEBSOCKETS_QUEUE_SIZE), r.get(WEBSOCKETS_MAX_MESSAGE_SIZE).intValue(),
-                r.get(WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION), r.get(WEBSOCKETS_ALLOWED_ORIGINS));
+        return new WebSocketSettings(
+                r.get(WEBSOCKETS_PING_INTERVAL),
+                r.get(WEBSOCKETS_PING_TIMEOUT),
+                r.get(WEBSOCKETS_QUEUE_SIZE),
+                r.get(WEBSOCKETS_MAX_MESSAGE_SIZE).intValue(),
+                r.get(WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION),
+                r.get(WEBSOCKETS_ALLOWED_ORIGINS));
     }
 
     private static CollectionDefinition collection(JsonNode node, String where) {

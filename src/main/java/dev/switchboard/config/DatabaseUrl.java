@@ -28,7 +28,8 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
             uri = new URI(value);
         } catch (URISyntaxException e) {
             // The exception's own message repeats the whole URL, password included.
-            throw new IllegalArgumentException("not a valid URI (" + e.getReason() + " at character " + e.getIndex() + ")");
+            throw new IllegalArgumentException(
+                    "not a valid URI (" + e.getReason() + " at character " + e.getIndex() + ")");
         }
         if (uri.getHost() == null) {
             throw new IllegalArgumentException("the URL names no host");

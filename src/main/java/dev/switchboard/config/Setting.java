@@ -12,11 +12,22 @@ import java.util.function.Predicate;
  *
  * @param secret a key: its value is never repeated in an error message
  */
-record Setting<T>(String path, String variable, String defaultValue, Function<String, T> parser,
-                 Check<? super T> check, String doc, boolean secret) {
+record Setting<T>(
+        String path,
+        String variable,
+        String defaultValue,
+        Function<String, T> parser,
+        Check<? super T> check,
+        String doc,
+        boolean secret) {
 
-    public Setting(String path, String variable, String defaultValue, Function<String, T> parser,
-                   Check<? super T> check, String doc) {
+    public Setting(
+            String path,
+            String variable,
+            String defaultValue,
+            Function<String, T> parser,
+            Check<? super T> check,
+            String doc) {
         this(path, variable, defaultValue, parser, check, doc, false);
     }
 

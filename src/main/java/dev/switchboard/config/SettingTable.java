@@ -23,149 +23,283 @@ final class SettingTable {
     /** Collections declared in the file: a list of {@code name}, {@code schema}, {@code eventFields}; no variable. */
     static final String COLLECTIONS = "collections";
 
-    static final Setting<String> HOST = new Setting<>("server.host", "SWITCHBOARD_HOST", "0.0.0.0",
-            Parsers::trimmed, check(host -> !host.isEmpty(), "must not be empty"),
+    static final Setting<String> HOST = new Setting<>(
+            "server.host",
+            "SWITCHBOARD_HOST",
+            "0.0.0.0",
+            Parsers::trimmed,
+            check(host -> !host.isEmpty(), "must not be empty"),
             "address the HTTP server binds");
-    static final Setting<Integer> PORT = new Setting<>("server.port", "SWITCHBOARD_PORT", "8080",
-            Parsers::wholeNumber, check(port -> port >= 0 && port <= 65535, "must be between 0 and 65535"),
+    static final Setting<Integer> PORT = new Setting<>(
+            "server.port",
+            "SWITCHBOARD_PORT",
+            "8080",
+            Parsers::wholeNumber,
+            check(port -> port >= 0 && port <= 65535, "must be between 0 and 65535"),
             "0 picks a free port");
-    static final Setting<Optional<Integer>> MANAGEMENT_PORT = new Setting<>("server.managementPort",
-            "SWITCHBOARD_MANAGEMENT_PORT", "",
+    static final Setting<Optional<Integer>> MANAGEMENT_PORT = new Setting<>(
+            "server.managementPort",
+            "SWITCHBOARD_MANAGEMENT_PORT",
+            "",
             Parsers.optional(Parsers::wholeNumber),
             ifPresent(port -> port >= 0 && port <= 65535, "must be between 0 and 65535, or empty for none"),
             "a second port for /metrics and /health/*; when set, /metrics is not served on server.port; empty: none");
-    static final Setting<Long> MAX_BODY_SIZE = new Setting<>("server.maxBodySize", "SWITCHBOARD_MAX_BODY_SIZE", "1MiB",
-            Parsers::size, check(bytes -> bytes >= 1024, "must be at least 1KiB"),
+    static final Setting<Long> MAX_BODY_SIZE = new Setting<>(
+            "server.maxBodySize",
+            "SWITCHBOARD_MAX_BODY_SIZE",
+            "1MiB",
+            Parsers::size,
+            check(bytes -> bytes >= 1024, "must be at least 1KiB"),
             "larger request bodies get 413");
 
-    static final Setting<String> DATA_DIR = new Setting<>("dataDir", "SWITCHBOARD_DATA_DIR", "./data",
-            Parsers::trimmed, check(dir -> !dir.isEmpty(), "must not be empty"),
+    static final Setting<String> DATA_DIR = new Setting<>(
+            "dataDir",
+            "SWITCHBOARD_DATA_DIR",
+            "./data",
+            Parsers::trimmed,
+            check(dir -> !dir.isEmpty(), "must not be empty"),
             "embedded PostgreSQL lives in <dataDir>/postgres");
 
-    static final Setting<Optional<DatabaseUrl>> DATABASE_URL = new Setting<>("database.url", "SWITCHBOARD_DATABASE_URL", "",
-            Parsers.optional(DatabaseUrl::parse), Setting.Check.NONE,
+    static final Setting<Optional<DatabaseUrl>> DATABASE_URL = new Setting<>(
+            "database.url",
+            "SWITCHBOARD_DATABASE_URL",
+            "",
+            Parsers.optional(DatabaseUrl::parse),
+            Setting.Check.NONE,
             "external PostgreSQL; empty runs the embedded one");
-    static final Setting<Integer> DATABASE_POOL_SIZE = new Setting<>("database.poolSize", "SWITCHBOARD_DATABASE_POOL_SIZE", "16",
-            Parsers::wholeNumber, check(size -> size >= 2 && size <= 500, "must be between 2 and 500"),
+    static final Setting<Integer> DATABASE_POOL_SIZE = new Setting<>(
+            "database.poolSize",
+            "SWITCHBOARD_DATABASE_POOL_SIZE",
+            "16",
+            Parsers::wholeNumber,
+            check(size -> size >= 2 && size <= 500, "must be between 2 and 500"),
             "connections per node");
 
-    static final Setting<Optional<String>> ADMIN_KEY = new Setting<>("adminKey", "SWITCHBOARD_ADMIN_KEY", "",
-            Parsers.optional(Function.identity()), ifPresent(key -> key.length() >= 24, "must be at least 24 characters"),
-            "empty generates one on first start, prints it once").asSecret();
-    static final Setting<Optional<String>> SECRET_KEY = new Setting<>("secretKey", "SWITCHBOARD_SECRET_KEY", "",
-            Parsers.optional(Function.identity()), ifPresent(Parsers::isBase64Of32Bytes, "must be the base64 of 32 bytes"),
-            "base64 of 32 bytes sealing secrets at rest; empty generates one").asSecret();
+    static final Setting<Optional<String>> ADMIN_KEY = new Setting<>(
+                    "adminKey",
+                    "SWITCHBOARD_ADMIN_KEY",
+                    "",
+                    Parsers.optional(Function.identity()),
+                    ifPresent(key -> key.length() >= 24, "must be at least 24 characters"),
+                    "empty generates one on first start, prints it once")
+            .asSecret();
+    static final Setting<Optional<String>> SECRET_KEY = new Setting<>(
+                    "secretKey",
+                    "SWITCHBOARD_SECRET_KEY",
+                    "",
+                    Parsers.optional(Function.identity()),
+                    ifPresent(Parsers::isBase64Of32Bytes, "must be the base64 of 32 bytes"),
+                    "base64 of 32 bytes sealing secrets at rest; empty generates one")
+            .asSecret();
 
-    static final Setting<Integer> RATE_LIMIT_REQUESTS = new Setting<>("rateLimit.requests", "SWITCHBOARD_RATE_LIMIT_REQUESTS", "200",
-            Parsers::wholeNumber, check(n -> n >= 1 && n <= 1_000_000, "must be between 1 and 1000000"),
+    static final Setting<Integer> RATE_LIMIT_REQUESTS = new Setting<>(
+            "rateLimit.requests",
+            "SWITCHBOARD_RATE_LIMIT_REQUESTS",
+            "200",
+            Parsers::wholeNumber,
+            check(n -> n >= 1 && n <= 1_000_000, "must be between 1 and 1000000"),
             "requests per access token per window");
-    static final Setting<Duration> RATE_LIMIT_WINDOW = new Setting<>("rateLimit.window", "SWITCHBOARD_RATE_LIMIT_WINDOW", "30s",
-            Durations::parse, check(d -> !d.isZero(), "must be longer than 0"),
+    static final Setting<Duration> RATE_LIMIT_WINDOW = new Setting<>(
+            "rateLimit.window",
+            "SWITCHBOARD_RATE_LIMIT_WINDOW",
+            "30s",
+            Durations::parse,
+            check(d -> !d.isZero(), "must be longer than 0"),
             "sliding window length");
-    static final Setting<Integer> RATE_LIMIT_AUTH_FAILURES = new Setting<>("rateLimit.authFailures",
-            "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "20",
-            Parsers::wholeNumber, check(n -> n >= 0 && n <= 1_000_000, "must be between 0 (no limit) and 1000000"),
+    static final Setting<Integer> RATE_LIMIT_AUTH_FAILURES = new Setting<>(
+            "rateLimit.authFailures",
+            "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES",
+            "20",
+            Parsers::wholeNumber,
+            check(n -> n >= 0 && n <= 1_000_000, "must be between 0 (no limit) and 1000000"),
             "refused tokens per client address per window before 429; 0: no limit");
-    static final Setting<Duration> RATE_LIMIT_AUTH_FAILURES_WINDOW = new Setting<>("rateLimit.authFailuresWindow",
-            "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "1m",
-            Durations::parse, check(d -> between(d, Duration.ofSeconds(1), Duration.ofDays(1)), "must be between 1s and 24h"),
+    static final Setting<Duration> RATE_LIMIT_AUTH_FAILURES_WINDOW = new Setting<>(
+            "rateLimit.authFailuresWindow",
+            "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW",
+            "1m",
+            Durations::parse,
+            check(d -> between(d, Duration.ofSeconds(1), Duration.ofDays(1)), "must be between 1s and 24h"),
             "sliding window for refused tokens");
 
-    static final Setting<Duration> EVENTS_RETENTION = new Setting<>("events.retention", "SWITCHBOARD_EVENTS_RETENTION", "7d",
-            Durations::parse, check(d -> d.compareTo(Duration.ofMinutes(1)) >= 0, "must be at least 1m"),
+    static final Setting<Duration> EVENTS_RETENTION = new Setting<>(
+            "events.retention",
+            "SWITCHBOARD_EVENTS_RETENTION",
+            "7d",
+            Durations::parse,
+            check(d -> d.compareTo(Duration.ofMinutes(1)) >= 0, "must be at least 1m"),
             "older events are deleted in small batches");
-    static final Setting<Duration> EVENTS_MAX_WAIT = new Setting<>("events.maxWait", "SWITCHBOARD_EVENTS_MAX_WAIT", "30s",
-            Durations::parse, check(d -> d.compareTo(Duration.ofMinutes(5)) <= 0, "must be at most 5m"),
+    static final Setting<Duration> EVENTS_MAX_WAIT = new Setting<>(
+            "events.maxWait",
+            "SWITCHBOARD_EVENTS_MAX_WAIT",
+            "30s",
+            Durations::parse,
+            check(d -> d.compareTo(Duration.ofMinutes(5)) <= 0, "must be at most 5m"),
             "longest long poll (GET /api/v1/events?wait=)");
 
-    static final Setting<String> LOG_FORMAT = new Setting<>("log.format", "SWITCHBOARD_LOG_FORMAT", "text",
-            Parsers::trimmed, check(f -> f.equals("text") || f.equals("json"), "must be text or json"),
+    static final Setting<String> LOG_FORMAT = new Setting<>(
+            "log.format",
+            "SWITCHBOARD_LOG_FORMAT",
+            "text",
+            Parsers::trimmed,
+            check(f -> f.equals("text") || f.equals("json"), "must be text or json"),
             "text or json");
 
-    static final Setting<Boolean> WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = new Setting<>("webhooks.allowPrivateAddresses",
-            "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "false",
-            Parsers::bool, Setting.Check.NONE,
+    static final Setting<Boolean> WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = new Setting<>(
+            "webhooks.allowPrivateAddresses",
+            "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES",
+            "false",
+            Parsers::bool,
+            Setting.Check.NONE,
             "true lets webhooks call loopback and private addresses (development, tests)");
-    static final Setting<List<Cidr>> WEBHOOKS_ALLOWED_ADDRESSES = new Setting<>("webhooks.allowedAddresses",
-            "SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "",
-            Parsers.list(Cidr::parse), Setting.Check.NONE,
+    static final Setting<List<Cidr>> WEBHOOKS_ALLOWED_ADDRESSES = new Setting<>(
+            "webhooks.allowedAddresses",
+            "SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES",
+            "",
+            Parsers.list(Cidr::parse),
+            Setting.Check.NONE,
             "ranges webhooks may call although private (10.1.0.0/16,fd00::/8)");
-    static final Setting<List<Duration>> WEBHOOKS_RETRY_DELAYS = new Setting<>("webhooks.retryDelays",
-            "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "1m,5m",
-            Parsers.list(Durations::parse), check(delays -> delays.size() <= 20, "at most 20 delays"),
+    static final Setting<List<Duration>> WEBHOOKS_RETRY_DELAYS = new Setting<>(
+            "webhooks.retryDelays",
+            "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS",
+            "1m,5m",
+            Parsers.list(Durations::parse),
+            check(delays -> delays.size() <= 20, "at most 20 delays"),
             "delays between attempts (jittered); after the last attempt a message is abandoned");
-    static final Setting<Duration> WEBHOOKS_TIMEOUT = new Setting<>("webhooks.timeout", "SWITCHBOARD_WEBHOOKS_TIMEOUT", "5s",
-            Durations::parse, check(d -> between(d, Duration.ofMillis(100), Duration.ofMinutes(2)), "must be between 100ms and 2m"),
+    static final Setting<Duration> WEBHOOKS_TIMEOUT = new Setting<>(
+            "webhooks.timeout",
+            "SWITCHBOARD_WEBHOOKS_TIMEOUT",
+            "5s",
+            Durations::parse,
+            check(d -> between(d, Duration.ofMillis(100), Duration.ofMinutes(2)), "must be between 100ms and 2m"),
             "an attempt with no complete answer by then has failed");
-    static final Setting<Duration> WEBHOOKS_DISABLE_AFTER = new Setting<>("webhooks.disableAfter",
-            "SWITCHBOARD_WEBHOOKS_DISABLE_AFTER", "24h",
-            Durations::parse, check(d -> !d.isZero(), "must be longer than 0"),
+    static final Setting<Duration> WEBHOOKS_DISABLE_AFTER = new Setting<>(
+            "webhooks.disableAfter",
+            "SWITCHBOARD_WEBHOOKS_DISABLE_AFTER",
+            "24h",
+            Durations::parse,
+            check(d -> !d.isZero(), "must be longer than 0"),
             "an endpoint failing continuously this long is disabled");
-    static final Setting<Duration> WEBHOOKS_SECRET_GRACE_PERIOD = new Setting<>("webhooks.secretGracePeriod",
-            "SWITCHBOARD_WEBHOOKS_SECRET_GRACE_PERIOD", "24h",
-            Durations::parse, Setting.Check.NONE,
+    static final Setting<Duration> WEBHOOKS_SECRET_GRACE_PERIOD = new Setting<>(
+            "webhooks.secretGracePeriod",
+            "SWITCHBOARD_WEBHOOKS_SECRET_GRACE_PERIOD",
+            "24h",
+            Durations::parse,
+            Setting.Check.NONE,
             "a rotated-out signing secret keeps signing this long");
-    static final Setting<Duration> WEBHOOKS_LEASE_TIME = new Setting<>("webhooks.leaseTime", "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "30s",
-            Durations::parse, Setting.Check.NONE,
+    static final Setting<Duration> WEBHOOKS_LEASE_TIME = new Setting<>(
+            "webhooks.leaseTime",
+            "SWITCHBOARD_WEBHOOKS_LEASE_TIME",
+            "30s",
+            Durations::parse,
+            Setting.Check.NONE,
             "a node holds a delivery stream this long without renewing it");
-    static final Setting<Integer> WEBHOOKS_CONCURRENCY = new Setting<>("webhooks.concurrency", "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "64",
-            Parsers::wholeNumber, check(n -> n >= 1 && n <= 10_000, "must be between 1 and 10000"),
+    static final Setting<Integer> WEBHOOKS_CONCURRENCY = new Setting<>(
+            "webhooks.concurrency",
+            "SWITCHBOARD_WEBHOOKS_CONCURRENCY",
+            "64",
+            Parsers::wholeNumber,
+            check(n -> n >= 1 && n <= 10_000, "must be between 1 and 10000"),
             "webhook requests one node sends at once");
-    static final Setting<Integer> WEBHOOKS_ENDPOINT_CONCURRENCY = new Setting<>("webhooks.endpointConcurrency",
-            "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", "8",
-            Parsers::wholeNumber, Setting.Check.NONE,
+    static final Setting<Integer> WEBHOOKS_ENDPOINT_CONCURRENCY = new Setting<>(
+            "webhooks.endpointConcurrency",
+            "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY",
+            "8",
+            Parsers::wholeNumber,
+            Setting.Check.NONE,
             "of those, at most this many to one endpoint");
-    static final Setting<Duration> WEBHOOKS_MAX_RETRY_AFTER = new Setting<>("webhooks.maxRetryAfter",
-            "SWITCHBOARD_WEBHOOKS_MAX_RETRY_AFTER", "1h",
-            Durations::parse, Setting.Check.NONE,
+    static final Setting<Duration> WEBHOOKS_MAX_RETRY_AFTER = new Setting<>(
+            "webhooks.maxRetryAfter",
+            "SWITCHBOARD_WEBHOOKS_MAX_RETRY_AFTER",
+            "1h",
+            Durations::parse,
+            Setting.Check.NONE,
             "the longest Retry-After (429, 503) that is honoured");
 
-    static final Setting<Duration> WEBSOCKETS_PING_INTERVAL = new Setting<>("websockets.pingInterval",
-            "SWITCHBOARD_WEBSOCKETS_PING_INTERVAL", "25s",
-            Durations::parse, check(d -> between(d, Duration.ofMillis(100), Duration.ofMinutes(10)), "must be between 100ms and 10m"),
+    static final Setting<Duration> WEBSOCKETS_PING_INTERVAL = new Setting<>(
+            "websockets.pingInterval",
+            "SWITCHBOARD_WEBSOCKETS_PING_INTERVAL",
+            "25s",
+            Durations::parse,
+            check(d -> between(d, Duration.ofMillis(100), Duration.ofMinutes(10)), "must be between 100ms and 10m"),
             "the server pings every connection this often");
-    static final Setting<Duration> WEBSOCKETS_PING_TIMEOUT = new Setting<>("websockets.pingTimeout",
-            "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "20s",
-            Durations::parse, check(d -> !d.isZero(), "must be longer than 0"),
+    static final Setting<Duration> WEBSOCKETS_PING_TIMEOUT = new Setting<>(
+            "websockets.pingTimeout",
+            "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT",
+            "20s",
+            Durations::parse,
+            check(d -> !d.isZero(), "must be longer than 0"),
             "a connection that does not answer a ping by then is closed");
-    static final Setting<Long> WEBSOCKETS_QUEUE_SIZE = new Setting<>("websockets.queueSize", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "1MiB",
-            Parsers::size, check(bytes -> bytes >= 16 * 1024, "must be at least 16KiB"),
+    static final Setting<Long> WEBSOCKETS_QUEUE_SIZE = new Setting<>(
+            "websockets.queueSize",
+            "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE",
+            "1MiB",
+            Parsers::size,
+            check(bytes -> bytes >= 16 * 1024, "must be at least 16KiB"),
             "bytes waiting for one client before it is closed as a slow consumer");
-    static final Setting<Long> WEBSOCKETS_MAX_MESSAGE_SIZE = new Setting<>("websockets.maxMessageSize",
-            "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE", "64KiB",
-            Parsers::size, check(bytes -> bytes >= 1024 && bytes <= 16 * 1024 * 1024, "must be between 1KiB and 16MiB"),
+    static final Setting<Long> WEBSOCKETS_MAX_MESSAGE_SIZE = new Setting<>(
+            "websockets.maxMessageSize",
+            "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE",
+            "64KiB",
+            Parsers::size,
+            check(bytes -> bytes >= 1024 && bytes <= 16 * 1024 * 1024, "must be between 1KiB and 16MiB"),
             "larger client messages close the connection");
-    static final Setting<Integer> WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION = new Setting<>("websockets.maxSocketsPerConnection",
-            "SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "1000",
-            Parsers::wholeNumber, check(n -> n >= 1 && n <= 1_000_000, "must be between 1 and 1000000"),
+    static final Setting<Integer> WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION = new Setting<>(
+            "websockets.maxSocketsPerConnection",
+            "SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION",
+            "1000",
+            Parsers::wholeNumber,
+            check(n -> n >= 1 && n <= 1_000_000, "must be between 1 and 1000000"),
             "open sockets per access token per node");
-    static final Setting<List<WebOrigin>> WEBSOCKETS_ALLOWED_ORIGINS = new Setting<>("websockets.allowedOrigins",
-            "SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS", "",
-            Parsers.list(WebOrigin::parse), Setting.Check.NONE,
+    static final Setting<List<WebOrigin>> WEBSOCKETS_ALLOWED_ORIGINS = new Setting<>(
+            "websockets.allowedOrigins",
+            "SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS",
+            "",
+            Parsers.list(WebOrigin::parse),
+            Setting.Check.NONE,
             "origins besides the server's own whose pages may open a socket with the AccessToken cookie"
                     + " (https://app.example.com,https://admin.example.com:8443)");
 
     static final List<Setting<?>> ALL = List.of(
-            HOST, PORT, MANAGEMENT_PORT, MAX_BODY_SIZE,
+            HOST,
+            PORT,
+            MANAGEMENT_PORT,
+            MAX_BODY_SIZE,
             DATA_DIR,
-            DATABASE_URL, DATABASE_POOL_SIZE,
-            ADMIN_KEY, SECRET_KEY,
-            RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW, RATE_LIMIT_AUTH_FAILURES, RATE_LIMIT_AUTH_FAILURES_WINDOW,
-            EVENTS_RETENTION, EVENTS_MAX_WAIT,
+            DATABASE_URL,
+            DATABASE_POOL_SIZE,
+            ADMIN_KEY,
+            SECRET_KEY,
+            RATE_LIMIT_REQUESTS,
+            RATE_LIMIT_WINDOW,
+            RATE_LIMIT_AUTH_FAILURES,
+            RATE_LIMIT_AUTH_FAILURES_WINDOW,
+            EVENTS_RETENTION,
+            EVENTS_MAX_WAIT,
             LOG_FORMAT,
-            WEBHOOKS_ALLOW_PRIVATE_ADDRESSES, WEBHOOKS_ALLOWED_ADDRESSES, WEBHOOKS_RETRY_DELAYS, WEBHOOKS_TIMEOUT,
-            WEBHOOKS_DISABLE_AFTER, WEBHOOKS_SECRET_GRACE_PERIOD, WEBHOOKS_LEASE_TIME, WEBHOOKS_CONCURRENCY,
-            WEBHOOKS_ENDPOINT_CONCURRENCY, WEBHOOKS_MAX_RETRY_AFTER,
-            WEBSOCKETS_PING_INTERVAL, WEBSOCKETS_PING_TIMEOUT, WEBSOCKETS_QUEUE_SIZE, WEBSOCKETS_MAX_MESSAGE_SIZE,
-            WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION, WEBSOCKETS_ALLOWED_ORIGINS);
+            WEBHOOKS_ALLOW_PRIVATE_ADDRESSES,
+            WEBHOOKS_ALLOWED_ADDRESSES,
+            WEBHOOKS_RETRY_DELAYS,
+            WEBHOOKS_TIMEOUT,
+            WEBHOOKS_DISABLE_AFTER,
+            WEBHOOKS_SECRET_GRACE_PERIOD,
+            WEBHOOKS_LEASE_TIME,
+            WEBHOOKS_CONCURRENCY,
+            WEBHOOKS_ENDPOINT_CONCURRENCY,
+            WEBHOOKS_MAX_RETRY_AFTER,
+            WEBSOCKETS_PING_INTERVAL,
+            WEBSOCKETS_PING_TIMEOUT,
+            WEBSOCKETS_QUEUE_SIZE,
+            WEBSOCKETS_MAX_MESSAGE_SIZE,
+            WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION,
+            WEBSOCKETS_ALLOWED_ORIGINS);
 
     /** Settings by YAML path; building it refuses two settings with one path. */
-    static final Map<String, Setting<?>> BY_PATH = ALL.stream()
-            .collect(Collectors.toUnmodifiableMap(Setting::path, Function.identity()));
+    static final Map<String, Setting<?>> BY_PATH =
+            ALL.stream().collect(Collectors.toUnmodifiableMap(Setting::path, Function.identity()));
 
     /** Settings by environment variable; building it refuses two settings with one variable. */
-    static final Map<String, Setting<?>> BY_VARIABLE = ALL.stream()
-            .collect(Collectors.toUnmodifiableMap(Setting::variable, Function.identity()));
+    static final Map<String, Setting<?>> BY_VARIABLE =
+            ALL.stream().collect(Collectors.toUnmodifiableMap(Setting::variable, Function.identity()));
 
     private static <T> Setting.Check<T> check(Predicate<T> test, String expectation) {
         return new Setting.Check<>(test, expectation);

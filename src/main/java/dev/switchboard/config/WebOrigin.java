@@ -16,8 +16,8 @@ public record WebOrigin(String scheme, String host, int port) {
     public static WebOrigin parse(String text) {
         String t = text.trim();
         if (t.contains("*")) {
-            throw new IllegalArgumentException("'" + text + "': wildcards are not supported; list each origin"
-                    + " (https://host[:port])");
+            throw new IllegalArgumentException(
+                    "'" + text + "': wildcards are not supported; list each origin" + " (https://host[:port])");
         }
         URI uri;
         try {
@@ -27,8 +27,8 @@ public record WebOrigin(String scheme, String host, int port) {
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("'" + text + "' is not an origin like https://host[:port]"
-                    + " (the scheme must be http or https)");
+            throw new IllegalArgumentException(
+                    "'" + text + "' is not an origin like https://host[:port]" + " (the scheme must be http or https)");
         }
         if (uri.getHost() == null || uri.getRawUserInfo() != null) {
             throw new IllegalArgumentException("'" + text + "' is not an origin like https://host[:port]"

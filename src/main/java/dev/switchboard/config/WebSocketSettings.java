@@ -10,8 +10,13 @@ import java.util.List;
  * token may hold open on one node, and the origins besides the server's own whose pages may open a
  * socket with the token in the AccessToken cookie.
  */
-public record WebSocketSettings(Duration pingInterval, Duration pingTimeout, long queueBytes, int maxMessageBytes,
-                                int maxSocketsPerConnection, List<WebOrigin> allowedOrigins) {
+public record WebSocketSettings(
+        Duration pingInterval,
+        Duration pingTimeout,
+        long queueBytes,
+        int maxMessageBytes,
+        int maxSocketsPerConnection,
+        List<WebOrigin> allowedOrigins) {
 
     public WebSocketSettings {
         allowedOrigins = List.copyOf(allowedOrigins);

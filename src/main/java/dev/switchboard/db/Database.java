@@ -33,8 +33,13 @@ public final class Database implements AutoCloseable {
     private final Optional<EmbeddedDatabase> embedded;
     private final String latestMigration;
 
-    private Database(HikariDataSource pool, HikariDataSource delivery, HikariDataSource health, DatabaseUrl url,
-                     Optional<EmbeddedDatabase> embedded, String latestMigration) {
+    private Database(
+            HikariDataSource pool,
+            HikariDataSource delivery,
+            HikariDataSource health,
+            DatabaseUrl url,
+            Optional<EmbeddedDatabase> embedded,
+            String latestMigration) {
         this.pool = pool;
         this.delivery = delivery;
         this.health = health;
@@ -54,8 +59,12 @@ public final class Database implements AutoCloseable {
             pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
             String latest = migrate(pool);
             log.info("Database {} is at schema version {}", url, latest);
-            HikariDataSource delivery = pool("switchboard-delivery", url, Math.max(4, config.databasePoolSize() / 2),
-                    meters, "SET synchronous_commit TO off");
+            HikariDataSource delivery = pool(
+                    "switchboard-delivery",
+                    url,
+                    Math.max(4, config.databasePoolSize() / 2),
+                    meters,
+                    "SET synchronous_commit TO off");
             return new Database(pool, delivery, healthPool(url, meters), url, embedded, latest);
         } catch (RuntimeException e) {
             if (pool != null) {
@@ -154,8 +163,8 @@ public final class Database implements AutoCloseable {
      */
     public boolean ready() {
         try (Connection c = health.getConnection();
-             var s = c.prepareStatement("SELECT version FROM flyway_schema_history "
-                     + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
+                var s = c.prepareStatement("SELECT version FROM flyway_schema_history "
+                        + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
             s.setQueryTimeout(2);
             try (var rs = s.executeQuery()) {
                 return rs.next() && latestMigration.equals(rs.getString(1));
@@ -166,7 +175,9 @@ public final class Database implements AutoCloseable {
     }
 
     public String description() {
-        return embedded.isPresent() ? "embedded PostgreSQL on port " + embedded.get().port() : url.toString();
+        return embedded.isPresent()
+                ? "embedded PostgreSQL on port " + embedded.get().port()
+                : url.toString();
     }
 
     @Override

@@ -53,8 +53,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
             log.info("Embedded PostgreSQL is running on 127.0.0.1:{} with its data in {}", postgres.getPort(), pgData);
             return new EmbeddedDatabase(postgres);
         } catch (IOException e) {
-            throw new IllegalStateException("The embedded PostgreSQL in " + pgData + " did not start: " + e.getMessage()
-                    + ". Check that the directory is writable and not used by another Switchboard.", e);
+            throw new IllegalStateException(
+                    "The embedded PostgreSQL in " + pgData + " did not start: " + e.getMessage()
+                            + ". Check that the directory is writable and not used by another Switchboard.",
+                    e);
         }
     }
 
@@ -83,11 +85,15 @@ public final class EmbeddedDatabase implements AutoCloseable {
         }
         Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
         if (process.isEmpty() || !isPostgres(pid)) {
-            log.warn("Removing stale {} (process {} is gone); PostgreSQL will recover from the WAL at start", pidFile, pid);
+            log.warn(
+                    "Removing stale {} (process {} is gone); PostgreSQL will recover from the WAL at start",
+                    pidFile,
+                    pid);
             Files.deleteIfExists(pidFile);
             return;
         }
-        log.warn("A PostgreSQL (pid {}) is still serving {} after an unclean stop; shutting it down first", pid, pgData);
+        log.warn(
+                "A PostgreSQL (pid {}) is still serving {} after an unclean stop; shutting it down first", pid, pgData);
         ProcessHandle handle = process.get();
         handle.destroy(); // SIGTERM: PostgreSQL's smart shutdown; its clients died with the old server
         try {
@@ -106,7 +112,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
             return new String(cmdline, StandardCharsets.UTF_8).contains("postgres");
         } catch (IOException e) {
             // No /proc (not Linux): trust the pid file rather than kill an unknown process.
-            return ProcessHandle.of(pid).flatMap(p -> p.info().command()).map(c -> c.contains("postgres")).orElse(false);
+            return ProcessHandle.of(pid)
+                    .flatMap(p -> p.info().command())
+                    .map(c -> c.contains("postgres"))
+                    .orElse(false);
         }
     }
 
@@ -115,7 +124,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
         try {
             postgres.close();
         } catch (IOException e) {
-            log.warn("The embedded PostgreSQL did not stop cleanly: {}; it will recover at the next start", e.getMessage());
+            log.warn(
+                    "The embedded PostgreSQL did not stop cleanly: {}; it will recover at the next start",
+                    e.getMessage());
         }
     }
 }

@@ -11,6 +11,11 @@ import java.time.Instant;
  * database returned and written out unparsed.
  */
 @JsonPropertyOrder({"id", "seq", "type", "subject", "time", "data"})
-public record Event(String id, long seq, String type, String subject, Instant time, @JsonRawValue String data,
-                    @JsonIgnore byte[] sealed) {
-}
+public record Event(
+        String id,
+        long seq,
+        String type,
+        String subject,
+        Instant time,
+        @JsonRawValue String data,
+        @JsonIgnore byte[] sealed) {}

@@ -30,7 +30,8 @@ public final class EventLog {
 
     /** Appends in the caller's transaction; call {@link #published} once it has committed. */
     public long append(Connection c, long streamPk, NewEvent event) throws SQLException {
-        return Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk)).orElseThrow();
+        return Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk))
+                .orElseThrow();
     }
 
     /** Appends one event in a transaction of its own and wakes its readers. */
@@ -58,8 +59,8 @@ public final class EventLog {
         default Page orRefuse() {
             return switch (this) {
                 case Page page -> page;
-                case PositionExpired expired -> throw new Refusal.PositionExpired(expired.after(), expired.oldest(),
-                        expired.head());
+                case PositionExpired expired ->
+                    throw new Refusal.PositionExpired(expired.after(), expired.oldest(), expired.head());
                 case PositionAhead ahead -> throw ahead.refusal();
             };
         }
@@ -77,8 +78,8 @@ public final class EventLog {
     /** The position is past the stream's newest event, {@code head}: no client was given it. */
     public record PositionAhead(long after, long head) implements ReadResult {
         public Refusal refusal() {
-            return new Refusal.InvalidField("after", "position " + after + " is ahead of this stream's newest event ("
-                    + head + ")");
+            return new Refusal.InvalidField(
+                    "after", "position " + after + " is ahead of this stream's newest event (" + head + ")");
         }
     }
 
@@ -152,11 +153,17 @@ public final class EventLog {
         String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
                 + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
                 + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
-                + " FROM s LEFT JOIN LATERAL (" + PageBytes.bounded("id, seq, type, subject, time, sealed",
+                + " FROM s LEFT JOIN LATERAL ("
+                + PageBytes.bounded(
+                        "id, seq, type, subject, time, sealed",
                         "SELECT id, seq, type, subject, time, data, data_bytes, sealed FROM events WHERE " + where
-                                + " ORDER BY seq LIMIT ?", "seq", maxBytes) + ") e ON true";
+                                + " ORDER BY seq LIMIT ?",
+                        "seq",
+                        maxBytes)
+                + ") e ON true";
         return Jdbc.withConnection(dataSource, c -> {
-            try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray()); ResultSet rs = ps.executeQuery()) {
+            try (PreparedStatement ps = Jdbc.prepare(c, sql, params.toArray());
+                    ResultSet rs = ps.executeQuery()) {
                 List<Event> events = new ArrayList<>();
                 long head = 0;
                 long first = 0;
@@ -170,9 +177,14 @@ public final class EventLog {
                     if (rs.getObject("seq") != null && rs.getString("data") == null) {
                         cut = true; // the event past the byte bound: the page ends before it
                     } else if (rs.getObject("seq") != null) {
-                        events.add(new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"),
-                                rs.getString("type"), rs.getString("subject"), Jdbc.instant(rs, "time"),
-                                rs.getString("data"), rs.getBytes("sealed")));
+                        events.add(new Event(
+                                Ids.format("evt", rs.getObject("id", UUID.class)),
+                                rs.getLong("seq"),
+                                rs.getString("type"),
+                                rs.getString("subject"),
+                                Jdbc.instant(rs, "time"),
+                                rs.getString("data"),
+                                rs.getBytes("sealed")));
                     }
                 }
                 return new Slice(events, first, head, cut);
@@ -182,8 +194,10 @@ public final class EventLog {
 
     /** The position of a stream's newest event (0 when it has none). */
     public long head(long streamPk) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT last_seq FROM streams WHERE pk = ?",
-                rs -> rs.getLong(1), streamPk)).orElseThrow(() -> new IllegalArgumentException("no stream " + streamPk));
+        return Jdbc.withConnection(
+                        dataSource,
+                        c -> Jdbc.one(c, "SELECT last_seq FROM streams WHERE pk = ?", rs -> rs.getLong(1), streamPk))
+                .orElseThrow(() -> new IllegalArgumentException("no stream " + streamPk));
     }
 
     /** An event with the collection of the record that produced it ({@code null} for other events). */
@@ -198,14 +212,31 @@ public final class EventLog {
      * many subscribers itself (the WebSocket hub reads each stream once).
      */
     public Entries readEntries(long streamPk, long after, int limit, int maxBytes) {
-        String sql = PageBytes.bounded("id, seq, type, subject, time, collection",
+        String sql = PageBytes.bounded(
+                "id, seq, type, subject, time, collection",
                 "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data, e.data_bytes, e.collection"
                         + " FROM events e JOIN streams s ON s.pk = e.stream_pk"
-                        + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?", "seq", maxBytes);
-        List<Entry> read = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, sql, rs -> new Entry(
-                new Event(Ids.format("evt", rs.getObject("id", UUID.class)), rs.getLong("seq"), rs.getString("type"),
-                        rs.getString("subject"), Jdbc.instant(rs, "time"), rs.getString("data"), null),
-                rs.getString("collection")), streamPk, after, limit));
+                        + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?",
+                "seq",
+                maxBytes);
+        List<Entry> read = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        sql,
+                        rs -> new Entry(
+                                new Event(
+                                        Ids.format("evt", rs.getObject("id", UUID.class)),
+                                        rs.getLong("seq"),
+                                        rs.getString("type"),
+                                        rs.getString("subject"),
+                                        Jdbc.instant(rs, "time"),
+                                        rs.getString("data"),
+                                        null),
+                                rs.getString("collection")),
+                        streamPk,
+                        after,
+                        limit));
         boolean cut = !read.isEmpty() && read.getLast().event().data() == null;
         List<Entry> entries = cut ? read.subList(0, read.size() - 1) : read;
         return new Entries(entries, cut || entries.size() == limit);

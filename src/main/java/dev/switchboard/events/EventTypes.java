@@ -29,8 +29,10 @@ public final class EventTypes {
     public static void requirePatterns(List<String> patterns, String field) {
         for (int i = 0; i < patterns.size(); i++) {
             if (!isPattern(patterns.get(i))) {
-                throw new Refusal.InvalidField(field + "[" + i + "]", "'" + patterns.get(i)
-                        + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
+                throw new Refusal.InvalidField(
+                        field + "[" + i + "]",
+                        "'" + patterns.get(i)
+                                + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
             }
         }
     }

@@ -54,6 +54,7 @@ public final class EventWakeups implements AutoCloseable {
     private final Map<Long, Long> pending = new ConcurrentHashMap<>();
     /** When the oldest commit not yet announced to other nodes happened (0: none waiting). */
     private final java.util.concurrent.atomic.AtomicLong pendingSince = new java.util.concurrent.atomic.AtomicLong();
+
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition pendingChanged = lock.newCondition();
     private final Timer remoteLag;
@@ -74,8 +75,10 @@ public final class EventWakeups implements AutoCloseable {
         this.notifyFailures = Counter.builder("switchboard.events.notify.failures")
                 .description("NOTIFY batches that could not be sent; readers on other nodes catch up on resync")
                 .register(meters);
-        this.listenerThread = Thread.ofPlatform().name("event-listener").daemon().unstarted(this::listenLoop);
-        this.publisherThread = Thread.ofPlatform().name("event-notifier").daemon().unstarted(this::publishLoop);
+        this.listenerThread =
+                Thread.ofPlatform().name("event-listener").daemon().unstarted(this::listenLoop);
+        this.publisherThread =
+                Thread.ofPlatform().name("event-notifier").daemon().unstarted(this::publishLoop);
     }
 
     public void start() {
@@ -148,7 +151,8 @@ public final class EventWakeups implements AutoCloseable {
                 return;
             } catch (Exception e) {
                 notifyFailures.increment();
-                log.warn("Could not NOTIFY other nodes of new events ({}); they will see them when they next read",
+                log.warn(
+                        "Could not NOTIFY other nodes of new events ({}); they will see them when they next read",
                         e.getMessage());
                 sleep(RECONNECT_DELAY);
             }
@@ -169,7 +173,9 @@ public final class EventWakeups implements AutoCloseable {
                     payload.setLength(0);
                 }
                 payload.append(payload.isEmpty() ? nodeId + "|" + since + "|" : ",")
-                        .append(stream).append(':').append(seq);
+                        .append(stream)
+                        .append(':')
+                        .append(seq);
             }
             if (!payload.isEmpty()) {
                 notify(c, payload);
@@ -212,8 +218,10 @@ public final class EventWakeups implements AutoCloseable {
                 }
             } catch (SQLException e) {
                 if (running) {
-                    log.warn("The event listener lost its database connection ({}); reconnecting in {}s",
-                            e.getMessage(), RECONNECT_DELAY.toSeconds());
+                    log.warn(
+                            "The event listener lost its database connection ({}); reconnecting in {}s",
+                            e.getMessage(),
+                            RECONNECT_DELAY.toSeconds());
                 }
             } catch (RuntimeException e) {
                 log.error("The event listener failed; restarting it", e);

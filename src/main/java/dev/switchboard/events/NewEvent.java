@@ -8,8 +8,8 @@ import java.util.UUID;
  * log can apply read permissions; {@code sealed} carries an encrypted secret (a lifecycle event's new
  * access token) that is never shown by the feed.
  */
-public record NewEvent(UUID id, String type, String subject, String collection, Instant time, String dataJson,
-                       byte[] sealed) {
+public record NewEvent(
+        UUID id, String type, String subject, String collection, Instant time, String dataJson, byte[] sealed) {
 
     /**
      * The most an event's data may take, serialised as JSON (UTF-8). Every reader holds events in memory
@@ -30,7 +30,9 @@ public record NewEvent(UUID id, String type, String subject, String collection, 
                 bytes += 1;
             } else if (ch < 0x800) {
                 bytes += 2;
-            } else if (Character.isHighSurrogate(ch) && i + 1 < json.length() && Character.isLowSurrogate(json.charAt(i + 1))) {
+            } else if (Character.isHighSurrogate(ch)
+                    && i + 1 < json.length()
+                    && Character.isLowSurrogate(json.charAt(i + 1))) {
                 bytes += 4;
                 i++;
             } else {

@@ -42,9 +42,10 @@ public final class Retention implements AutoCloseable {
      * {@code seq} order) that is within the retention, or just past them all when none is; everything
      * below it goes.
      */
-    static final String PRUNE_STREAM = "WITH head AS (SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq LIMIT ?),"
-            + " cut AS (SELECT coalesce(min(seq) FILTER (WHERE id >= ?), max(seq) + 1) AS seq FROM head)"
-            + " DELETE FROM events WHERE stream_pk = ? AND seq < (SELECT seq FROM cut)";
+    static final String PRUNE_STREAM =
+            "WITH head AS (SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq LIMIT ?),"
+                    + " cut AS (SELECT coalesce(min(seq) FILTER (WHERE id >= ?), max(seq) + 1) AS seq FROM head)"
+                    + " DELETE FROM events WHERE stream_pk = ? AND seq < (SELECT seq FROM cut)";
 
     private final DataSource dataSource;
     private final Duration retention;
@@ -57,7 +58,8 @@ public final class Retention implements AutoCloseable {
         this.dataSource = dataSource;
         this.retention = retention;
         this.clock = clock;
-        this.pruned = Counter.builder("switchboard.events.pruned").description("Events deleted by retention")
+        this.pruned = Counter.builder("switchboard.events.pruned")
+                .description("Events deleted by retention")
                 .register(meters);
     }
 
@@ -90,11 +92,18 @@ public final class Retention implements AutoCloseable {
         }
         pruned.increment(events);
         // Webhook messages (with their attempts) go with the events they carried; pending ones are still in use.
-        long messages = inBatches("DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages"
-                + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)", bound, null);
+        long messages = inBatches(
+                "DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages"
+                        + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)",
+                bound,
+                null);
         messages = Math.max(0, messages);
-        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "DELETE FROM idempotency_keys WHERE created_at < ?",
-                clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME)));
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "DELETE FROM idempotency_keys WHERE created_at < ?",
+                        clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME)));
         if (events > 0 || messages > 0) {
             log.info("Pruned {} events and {} webhook messages older than {}", events, messages, cutoff);
         }
@@ -106,14 +115,21 @@ public final class Retention implements AutoCloseable {
      * Empty when another node holds the lock (it is pruning).
      */
     private List<Long> streamsWithExpiredEvents(UUID bound) {
-        return Jdbc.inTransaction(dataSource, c -> locked(c)
-                ? Jdbc.query(c, "SELECT pk FROM streams s WHERE (SELECT id FROM events e WHERE e.stream_pk = s.pk"
-                        + " ORDER BY e.seq LIMIT 1) < ? ORDER BY pk", rs -> rs.getLong(1), bound)
-                : List.of());
+        return Jdbc.inTransaction(
+                dataSource,
+                c -> locked(c)
+                        ? Jdbc.query(
+                                c,
+                                "SELECT pk FROM streams s WHERE (SELECT id FROM events e WHERE e.stream_pk = s.pk"
+                                        + " ORDER BY e.seq LIMIT 1) < ? ORDER BY pk",
+                                rs -> rs.getLong(1),
+                                bound)
+                        : List.of());
     }
 
     private static boolean locked(Connection c) throws SQLException {
-        return Jdbc.one(c, "SELECT pg_try_advisory_xact_lock(?)", rs -> rs.getBoolean(1), ADVISORY_LOCK).orElse(false);
+        return Jdbc.one(c, "SELECT pg_try_advisory_xact_lock(?)", rs -> rs.getBoolean(1), ADVISORY_LOCK)
+                .orElse(false);
     }
 
     /**
@@ -123,9 +139,13 @@ public final class Retention implements AutoCloseable {
     private long inBatches(String delete, UUID bound, Long stream) {
         long total = 0;
         while (true) {
-            int deleted = Jdbc.inTransaction(dataSource, c -> !locked(c) ? -1 : stream == null
-                    ? Jdbc.update(c, delete, bound, BATCH)
-                    : Jdbc.update(c, delete, stream, BATCH, bound, stream));
+            int deleted = Jdbc.inTransaction(
+                    dataSource,
+                    c -> !locked(c)
+                            ? -1
+                            : stream == null
+                                    ? Jdbc.update(c, delete, bound, BATCH)
+                                    : Jdbc.update(c, delete, stream, BATCH, bound, stream));
             if (deleted < 0) {
                 return total == 0 ? -1 : total;
             }

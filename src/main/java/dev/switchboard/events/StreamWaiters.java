@@ -31,6 +31,7 @@ public final class StreamWaiters implements EventWakeups.Listener {
         private final AtomicLong latestSeen = new AtomicLong(-1);
         /** Everything may have moved (wake-ups were lost): the next wait returns at once. */
         private final AtomicBoolean resynced = new AtomicBoolean();
+
         private volatile Wait current = new Wait(Long.MAX_VALUE, new CompletableFuture<>());
 
         private Waiter(long streamPk) {

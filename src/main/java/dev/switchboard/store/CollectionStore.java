@@ -40,22 +40,26 @@ public final class CollectionStore {
      * refused: the library would fetch it over HTTP, from wherever whoever creates collections chose.
      */
     static final Set<String> BUILT_IN_META_SCHEMAS = Set.of(
-            "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
-            "http://json-schema.org/draft-07/schema", "http://json-schema.org/draft-06/schema",
+            "https://json-schema.org/draft/2020-12/schema",
+            "https://json-schema.org/draft/2019-09/schema",
+            "http://json-schema.org/draft-07/schema",
+            "http://json-schema.org/draft-06/schema",
             "http://json-schema.org/draft-04/schema");
     /** Where the library finds those meta-schemas (and their vocabularies) once it has mapped their URIs. */
-    private static final Pattern BUILT_IN_RESOURCE = Pattern.compile(
-            "classpath:draft(-0[467]/schema|/20(19-09|20-12)/(schema|meta/[a-z-]+))");
+    private static final Pattern BUILT_IN_RESOURCE =
+            Pattern.compile("classpath:draft(-0[467]/schema|/20(19-09|20-12)/(schema|meta/[a-z-]+))");
     /**
      * Loads nothing from outside the jar: the library tries its own loaders (including one that opens any
      * URL) after ours, so ours refuses everything but the built-in meta-schemas, whatever a schema's
      * {@code $schema}, {@code $id} or references lead it to look up, now or when a record is validated.
      */
-    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
-            factory -> factory.schemaLoaders(loaders -> loaders.add(
-                    new AllowSchemaLoader(iri -> BUILT_IN_RESOURCE.matcher(iri.toString()).matches()))));
-    private static final JsonSchema META_SCHEMA = SCHEMAS.getSchema(
-            SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
+    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(
+            SpecVersion.VersionFlag.V202012,
+            factory -> factory.schemaLoaders(loaders -> loaders.add(new AllowSchemaLoader(
+                    iri -> BUILT_IN_RESOURCE.matcher(iri.toString()).matches()))));
+
+    private static final JsonSchema META_SCHEMA =
+            SCHEMAS.getSchema(SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
 
     private final DataSource dataSource;
     private volatile Map<String, RecordCollection> byName = Map.of();
@@ -73,13 +77,19 @@ public final class CollectionStore {
         for (int i = 0; i < declared.size(); i++) {
             CollectionDefinition d = declared.get(i);
             validate(d, "collections[" + i + "] in configuration: ");
-            Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "INSERT INTO collections (name, schema, event_fields, source)"
-                    + " VALUES (?, ?::jsonb, ?, 'config') ON CONFLICT (name) DO UPDATE SET schema = excluded.schema,"
-                    + " event_fields = excluded.event_fields, source = 'config', updated_at = now()"
-                    + " WHERE collections.schema IS DISTINCT FROM excluded.schema"
-                    + " OR collections.event_fields IS DISTINCT FROM excluded.event_fields"
-                    + " OR collections.source <> 'config'",
-                    d.name(), d.schema() == null ? null : Json.write(d.schema()), d.eventFields()));
+            Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.update(
+                            c,
+                            "INSERT INTO collections (name, schema, event_fields, source)"
+                                    + " VALUES (?, ?::jsonb, ?, 'config') ON CONFLICT (name) DO UPDATE SET schema = excluded.schema,"
+                                    + " event_fields = excluded.event_fields, source = 'config', updated_at = now()"
+                                    + " WHERE collections.schema IS DISTINCT FROM excluded.schema"
+                                    + " OR collections.event_fields IS DISTINCT FROM excluded.event_fields"
+                                    + " OR collections.source <> 'config'",
+                            d.name(),
+                            d.schema() == null ? null : Json.write(d.schema()),
+                            d.eventFields()));
         }
         reload();
         log.info("{} collections: {}", byName.size(), byName.keySet());
@@ -89,15 +99,19 @@ public final class CollectionStore {
         validate(definition, "");
         try {
             Jdbc.inTransaction(dataSource, c -> {
-                Jdbc.update(c, "INSERT INTO collections (name, schema, event_fields, source) VALUES (?, ?::jsonb, ?, 'api')",
-                        definition.name(), definition.schema() == null ? null : Json.write(definition.schema()),
+                Jdbc.update(
+                        c,
+                        "INSERT INTO collections (name, schema, event_fields, source) VALUES (?, ?::jsonb, ?, 'api')",
+                        definition.name(),
+                        definition.schema() == null ? null : Json.write(definition.schema()),
                         definition.eventFields());
                 control.publish(c, new CollectionsChanged());
                 return null;
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw new Refusal.Conflict("collection_exists", "a collection named '" + definition.name() + "' already exists");
+                throw new Refusal.Conflict(
+                        "collection_exists", "a collection named '" + definition.name() + "' already exists");
             }
             throw e;
         }
@@ -135,9 +149,13 @@ public final class CollectionStore {
     public void reload() {
         reloading.lock();
         try {
-            List<RecordCollection> all = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
-                    "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
-                            + " FROM collections ORDER BY name", CollectionStore::map));
+            List<RecordCollection> all = Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.query(
+                            c,
+                            "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
+                                    + " FROM collections ORDER BY name",
+                            CollectionStore::map));
             Map<String, RecordCollection> map = new LinkedHashMap<>();
             all.forEach(col -> map.put(col.name(), col));
             byName = Map.copyOf(map);
@@ -148,7 +166,8 @@ public final class CollectionStore {
 
     private static void validate(CollectionDefinition d, String where) {
         if (d.name() == null || !NAME.matcher(d.name()).matches()) {
-            throw new Refusal.InvalidField(where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
+            throw new Refusal.InvalidField(
+                    where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
         }
         if (d.eventFields().size() > MAX_EVENT_FIELDS) {
             throw new Refusal.InvalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
@@ -156,7 +175,8 @@ public final class CollectionStore {
         for (int i = 0; i < d.eventFields().size(); i++) {
             String f = d.eventFields().get(i);
             if (f == null || !FIELD.matcher(f).matches() || f.equals("id") || f.equals("version")) {
-                throw new Refusal.InvalidField(where + "eventFields[" + i + "]",
+                throw new Refusal.InvalidField(
+                        where + "eventFields[" + i + "]",
                         "must be a top-level field name (letters, digits, '_', '-'), not id or version");
             }
         }
@@ -167,8 +187,10 @@ public final class CollectionStore {
             rejectRemoteReferences(d.schema(), where + "schema");
             Set<ValidationMessage> problems = META_SCHEMA.validate(d.schema());
             if (!problems.isEmpty()) {
-                throw new Refusal.InvalidField(where + "schema", "is not a valid JSON Schema (draft 2020-12): "
-                        + problems.iterator().next().getMessage());
+                throw new Refusal.InvalidField(
+                        where + "schema",
+                        "is not a valid JSON Schema (draft 2020-12): "
+                                + problems.iterator().next().getMessage());
             }
             compile(d.schema());
         }
@@ -182,14 +204,21 @@ public final class CollectionStore {
         if (node.isObject()) {
             node.fields().forEachRemaining(f -> {
                 boolean reference = f.getKey().equals("$ref") || f.getKey().equals("$dynamicRef");
-                if (reference && f.getValue().isTextual() && !f.getValue().textValue().startsWith("#")) {
-                    throw new Refusal.InvalidField(path + "." + f.getKey(), "only references within the schema (#...) are allowed");
+                if (reference
+                        && f.getValue().isTextual()
+                        && !f.getValue().textValue().startsWith("#")) {
+                    throw new Refusal.InvalidField(
+                            path + "." + f.getKey(), "only references within the schema (#...) are allowed");
                 }
-                if (f.getKey().equals("$schema") && f.getValue().isTextual()
-                        && !BUILT_IN_META_SCHEMAS.contains(f.getValue().textValue().replaceFirst("#$", ""))) {
-                    throw new Refusal.InvalidField(path + ".$schema", "must name a built-in meta-schema ("
-                            + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
-                            + "); the server loads no meta-schema from elsewhere");
+                if (f.getKey().equals("$schema")
+                        && f.getValue().isTextual()
+                        && !BUILT_IN_META_SCHEMAS.contains(
+                                f.getValue().textValue().replaceFirst("#$", ""))) {
+                    throw new Refusal.InvalidField(
+                            path + ".$schema",
+                            "must name a built-in meta-schema ("
+                                    + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
+                                    + "); the server loads no meta-schema from elsewhere");
                 }
                 rejectRemoteReferences(f.getValue(), path + "." + f.getKey());
             });
@@ -219,8 +248,14 @@ public final class CollectionStore {
         String schemaText = rs.getString("schema");
         JsonNode schema = schemaText == null ? null : Json.read(schemaText);
         String name = rs.getString("name");
-        return new RecordCollection(rs.getInt("pk"), name, schema, Jdbc.strings(rs, "event_fields"),
-                rs.getString("source"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
+        return new RecordCollection(
+                rs.getInt("pk"),
+                name,
+                schema,
+                Jdbc.strings(rs, "event_fields"),
+                rs.getString("source"),
+                Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "updated_at"),
                 schema == null ? null : compileStored(name, schema));
     }
 
@@ -232,10 +267,12 @@ public final class CollectionStore {
         try {
             return compile(schema);
         } catch (Refusal e) {
-            log.error("Collection '{}' has a schema this server cannot use ({}); every record written to it is refused"
-                    + " until it is replaced", collection, e.getMessage());
+            log.error(
+                    "Collection '{}' has a schema this server cannot use ({}); every record written to it is refused"
+                            + " until it is replaced",
+                    collection,
+                    e.getMessage());
             return SCHEMAS.getSchema(com.fasterxml.jackson.databind.node.BooleanNode.FALSE);
         }
     }
-
 }

@@ -2,9 +2,9 @@ package dev.switchboard.store;
 
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.events.EventLog;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.ConnectionChanged;
+import dev.switchboard.events.EventLog;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
@@ -29,8 +29,8 @@ import javax.sql.DataSource;
  * connection's token is refused at once. A new access token travels in its lifecycle event sealed.
  */
 public final class ConnectionStore {
-    private static final String COLUMNS = "c.pk, c.id, i.id AS integration_id, t.id AS tenant_id, c.state,"
-            + " c.created_at, c.updated_at";
+    private static final String COLUMNS =
+            "c.pk, c.id, i.id AS integration_id, t.id AS tenant_id, c.state," + " c.created_at, c.updated_at";
     private static final String FROM = " FROM connections c JOIN integrations i ON i.pk = c.integration_pk"
             + " JOIN tenants t ON t.pk = c.tenant_pk";
 
@@ -40,8 +40,8 @@ public final class ConnectionStore {
     private final InstantSource clock;
     private final ControlChannel control;
 
-    public ConnectionStore(DataSource dataSource, EventLog eventLog, ControlChannel control, SecretBox secrets,
-                           InstantSource clock) {
+    public ConnectionStore(
+            DataSource dataSource, EventLog eventLog, ControlChannel control, SecretBox secrets, InstantSource clock) {
         this.dataSource = dataSource;
         this.eventLog = eventLog;
         this.control = control;
@@ -61,34 +61,47 @@ public final class ConnectionStore {
         try {
             return change(integration.streamPk(), c -> {
                 lockIntegrationShared(c, integration.id());
-                long pk = Jdbc.one(c, "INSERT INTO connections (id, integration_pk, tenant_pk, token_hash, state)"
-                                + " VALUES (?, ?, ?, ?, 'enabled') RETURNING pk", rs -> rs.getLong(1), id,
-                        integration.pk(), tenant.pk(), Tokens.hash(token)).orElseThrow();
+                long pk = Jdbc.one(
+                                c,
+                                "INSERT INTO connections (id, integration_pk, tenant_pk, token_hash, state)"
+                                        + " VALUES (?, ?, ?, ?, 'enabled') RETURNING pk",
+                                rs -> rs.getLong(1),
+                                id,
+                                integration.pk(),
+                                tenant.pk(),
+                                Tokens.hash(token))
+                        .orElseThrow();
                 // The tenant's events reach each of the integration's events webhooks from now on.
-                Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, connection_pk, position)"
-                        + " SELECT e.pk, s.pk, ?, s.last_seq FROM webhook_endpoints e JOIN streams s ON s.tenant_pk = ?"
-                        + " WHERE e.integration_pk = ? AND e.kind = 'events'", pk, tenant.pk(), integration.pk());
+                Jdbc.update(
+                        c,
+                        "INSERT INTO webhook_streams (endpoint_pk, stream_pk, connection_pk, position)"
+                                + " SELECT e.pk, s.pk, ?, s.last_seq FROM webhook_endpoints e JOIN streams s ON s.tenant_pk = ?"
+                                + " WHERE e.integration_pk = ? AND e.kind = 'events'",
+                        pk,
+                        tenant.pk(),
+                        integration.pk());
                 IntegrationConnection connection = load(c, pk);
                 return new Outcome<>(new WithToken(connection, token), "connection.created", connection, token);
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
-                throw new Refusal.Conflict("already_connected", "integration '" + integration.id()
-                        + "' is already connected to tenant '" + tenant.id() + "'");
+                throw new Refusal.Conflict(
+                        "already_connected",
+                        "integration '" + integration.id() + "' is already connected to tenant '" + tenant.id() + "'");
             }
             throw e;
         }
     }
 
     public IntegrationConnection setEnabled(String id, boolean enabled) {
-        IntegrationConnection.State state = enabled ? IntegrationConnection.State.enabled
-                : IntegrationConnection.State.disabled;
+        IntegrationConnection.State state =
+                enabled ? IntegrationConnection.State.enabled : IntegrationConnection.State.disabled;
         return changeExisting(id, (c, current) -> {
             if (current.state() == state) {
                 return new Outcome<>(current, null, current, null); // already so: no event
             }
-            Jdbc.update(c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state.name(),
-                    current.pk());
+            Jdbc.update(
+                    c, "UPDATE connections SET state = ?, updated_at = now() WHERE pk = ?", state.name(), current.pk());
             IntegrationConnection updated = load(c, current.pk());
             return new Outcome<>(updated, "connection." + state, updated, null);
         });
@@ -97,8 +110,11 @@ public final class ConnectionStore {
     public WithToken rotateToken(String id) {
         String token = Tokens.generate(Tokens.ACCESS_TOKEN_PREFIX);
         return changeExisting(id, (c, current) -> {
-            Jdbc.update(c, "UPDATE connections SET token_hash = ?, updated_at = now() WHERE pk = ?",
-                    Tokens.hash(token), current.pk());
+            Jdbc.update(
+                    c,
+                    "UPDATE connections SET token_hash = ?, updated_at = now() WHERE pk = ?",
+                    Tokens.hash(token),
+                    current.pk());
             IntegrationConnection updated = load(c, current.pk());
             return new Outcome<>(new WithToken(updated, token), "connection.token_rotated", updated, token);
         });
@@ -114,8 +130,8 @@ public final class ConnectionStore {
     }
 
     public Optional<IntegrationConnection> find(String id) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ?",
-                ConnectionStore::map, id));
+        return Jdbc.withConnection(
+                dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ?", ConnectionStore::map, id));
     }
 
     public IntegrationConnection get(String id) {
@@ -123,24 +139,47 @@ public final class ConnectionStore {
     }
 
     public List<IntegrationConnection> listForIntegration(String integrationId) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT " + COLUMNS + FROM
-                + " WHERE i.id = ? ORDER BY c.pk", ConnectionStore::map, integrationId));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT " + COLUMNS + FROM + " WHERE i.id = ? ORDER BY c.pk",
+                        ConnectionStore::map,
+                        integrationId));
     }
 
     /** The grant behind an access token, whatever the connection's state (the caller checks it). */
     public Optional<Grant> findGrant(byte[] tokenHash) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + ", i.pk AS i_pk, i.name AS i_name,"
-                + " i.read_collections, i.write_collections, i.event_types, i.created_at AS i_created_at,"
-                + " i.updated_at AS i_updated_at, si.pk AS i_stream_pk, t.pk AS t_pk, t.name AS t_name,"
-                + " t.created_at AS t_created_at, st.pk AS t_stream_pk" + FROM
-                + " JOIN streams si ON si.integration_pk = i.pk JOIN streams st ON st.tenant_pk = t.pk"
-                + " WHERE c.token_hash = ?", rs -> new Grant(map(rs),
-                new Integration(rs.getLong("i_pk"), rs.getString("integration_id"), rs.getString("i_name"),
-                        new Permissions(Jdbc.strings(rs, "read_collections"), Jdbc.strings(rs, "write_collections")),
-                        Jdbc.strings(rs, "event_types"), Jdbc.instant(rs, "i_created_at"),
-                        Jdbc.instant(rs, "i_updated_at"), rs.getLong("i_stream_pk")),
-                new Tenant(rs.getLong("t_pk"), rs.getString("tenant_id"), rs.getString("t_name"),
-                        Jdbc.instant(rs, "t_created_at"), rs.getLong("t_stream_pk"))), (Object) tokenHash));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "SELECT " + COLUMNS + ", i.pk AS i_pk, i.name AS i_name,"
+                                + " i.read_collections, i.write_collections, i.event_types, i.created_at AS i_created_at,"
+                                + " i.updated_at AS i_updated_at, si.pk AS i_stream_pk, t.pk AS t_pk, t.name AS t_name,"
+                                + " t.created_at AS t_created_at, st.pk AS t_stream_pk" + FROM
+                                + " JOIN streams si ON si.integration_pk = i.pk JOIN streams st ON st.tenant_pk = t.pk"
+                                + " WHERE c.token_hash = ?",
+                        rs -> new Grant(
+                                map(rs),
+                                new Integration(
+                                        rs.getLong("i_pk"),
+                                        rs.getString("integration_id"),
+                                        rs.getString("i_name"),
+                                        new Permissions(
+                                                Jdbc.strings(rs, "read_collections"),
+                                                Jdbc.strings(rs, "write_collections")),
+                                        Jdbc.strings(rs, "event_types"),
+                                        Jdbc.instant(rs, "i_created_at"),
+                                        Jdbc.instant(rs, "i_updated_at"),
+                                        rs.getLong("i_stream_pk")),
+                                new Tenant(
+                                        rs.getLong("t_pk"),
+                                        rs.getString("tenant_id"),
+                                        rs.getString("t_name"),
+                                        Jdbc.instant(rs, "t_created_at"),
+                                        rs.getLong("t_stream_pk"))),
+                        (Object) tokenHash));
     }
 
     /** What a mutation did: its result, and the lifecycle event it records (none when {@code type} is null). */
@@ -158,12 +197,18 @@ public final class ConnectionStore {
 
     private <T> T changeExisting(String id, ExistingMutation<T> mutation) {
         IntegrationConnection existing = get(id);
-        long streamPk = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                "SELECT s.pk FROM streams s JOIN integrations i ON i.pk = s.integration_pk WHERE i.id = ?",
-                rs -> rs.getLong(1), existing.integrationId()).orElseThrow());
+        long streamPk = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                                c,
+                                "SELECT s.pk FROM streams s JOIN integrations i ON i.pk = s.integration_pk WHERE i.id = ?",
+                                rs -> rs.getLong(1),
+                                existing.integrationId())
+                        .orElseThrow());
         return change(streamPk, c -> {
-            IntegrationConnection current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ? FOR UPDATE OF c",
-                    ConnectionStore::map, id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
+            IntegrationConnection current = Jdbc.one(
+                            c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ? FOR UPDATE OF c", ConnectionStore::map, id)
+                    .orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
             return mutation.apply(c, current);
         });
     }
@@ -192,8 +237,14 @@ public final class ConnectionStore {
         data.put("tenantId", conn.tenantId());
         data.put("state", outcome.type().equals("connection.deleted") ? "deleted" : conn.state());
         byte[] sealed = outcome.token() == null ? null : secrets.seal(outcome.token());
-        return new NewEvent(Ids.newUuid(), outcome.type(), conn.id(), null,
-                clock.instant().truncatedTo(ChronoUnit.MICROS), Json.write(data), sealed);
+        return new NewEvent(
+                Ids.newUuid(),
+                outcome.type(),
+                conn.id(),
+                null,
+                clock.instant().truncatedTo(ChronoUnit.MICROS),
+                Json.write(data),
+                sealed);
     }
 
     /**
@@ -206,12 +257,18 @@ public final class ConnectionStore {
     }
 
     private static IntegrationConnection load(Connection c, long pk) throws SQLException {
-        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.pk = ?", ConnectionStore::map, pk).orElseThrow();
+        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE c.pk = ?", ConnectionStore::map, pk)
+                .orElseThrow();
     }
 
     private static IntegrationConnection map(ResultSet rs) throws SQLException {
-        return new IntegrationConnection(rs.getLong("pk"), rs.getString("id"), rs.getString("integration_id"),
-                rs.getString("tenant_id"), IntegrationConnection.State.valueOf(rs.getString("state")),
-                Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"));
+        return new IntegrationConnection(
+                rs.getLong("pk"),
+                rs.getString("id"),
+                rs.getString("integration_id"),
+                rs.getString("tenant_id"),
+                IntegrationConnection.State.valueOf(rs.getString("state")),
+                Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "updated_at"));
     }
 }

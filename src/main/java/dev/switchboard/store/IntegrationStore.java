@@ -32,19 +32,29 @@ public final class IntegrationStore {
     public Created create(String name, Permissions permissions, List<String> eventTypes) {
         String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
         Integration integration = Jdbc.inTransaction(dataSource, c -> {
-            long pk = Jdbc.one(c, "INSERT INTO integrations (id, name, client_key_hash, read_collections,"
-                            + " write_collections, event_types) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk",
-                    rs -> rs.getLong(1), Ids.newId("int"), name, Tokens.hash(clientKey), permissions.read(),
-                    permissions.write(), eventTypes).orElseThrow();
+            long pk = Jdbc.one(
+                            c,
+                            "INSERT INTO integrations (id, name, client_key_hash, read_collections,"
+                                    + " write_collections, event_types) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk",
+                            rs -> rs.getLong(1),
+                            Ids.newId("int"),
+                            name,
+                            Tokens.hash(clientKey),
+                            permissions.read(),
+                            permissions.write(),
+                            eventTypes)
+                    .orElseThrow();
             Jdbc.update(c, "INSERT INTO streams (integration_pk) VALUES (?)", pk);
-            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk).orElseThrow();
+            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk)
+                    .orElseThrow();
         });
         return new Created(integration, clientKey);
     }
 
     public Optional<Integration> find(String id) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.id = ?",
-                IntegrationStore::map, id));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.id = ?", IntegrationStore::map, id));
     }
 
     public Integration get(String id) {
@@ -52,26 +62,44 @@ public final class IntegrationStore {
     }
 
     public Optional<Integration> findByClientKeyHash(byte[] hash) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.client_key_hash = ?",
-                IntegrationStore::map, (Object) hash));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c, "SELECT " + COLUMNS + FROM + " WHERE i.client_key_hash = ?", IntegrationStore::map, (Object)
+                                hash));
     }
 
     public List<Integration> list(String after, int limit) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT " + COLUMNS + FROM
-                        + " WHERE i.pk > coalesce((SELECT pk FROM integrations WHERE id = ?), 0) ORDER BY i.pk LIMIT ?",
-                IntegrationStore::map, after, limit));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT " + COLUMNS + FROM
+                                + " WHERE i.pk > coalesce((SELECT pk FROM integrations WHERE id = ?), 0) ORDER BY i.pk LIMIT ?",
+                        IntegrationStore::map,
+                        after,
+                        limit));
     }
 
     /** Changes name, permissions or event types (null leaves one as it is); every node re-reads it. */
     public Integration update(String id, String name, Permissions permissions, List<String> eventTypes) {
         return Jdbc.inTransaction(dataSource, c -> {
-            Integration current = Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.id = ? FOR UPDATE OF i",
-                    IntegrationStore::map, id).orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
+            Integration current = Jdbc.one(
+                            c,
+                            "SELECT " + COLUMNS + FROM + " WHERE i.id = ? FOR UPDATE OF i",
+                            IntegrationStore::map,
+                            id)
+                    .orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             Permissions p = permissions == null ? current.permissions() : permissions;
-            Jdbc.update(c, "UPDATE integrations SET name = ?, read_collections = ?, write_collections = ?,"
+            Jdbc.update(
+                    c,
+                    "UPDATE integrations SET name = ?, read_collections = ?, write_collections = ?,"
                             + " event_types = ?, updated_at = now() WHERE pk = ?",
-                    name == null ? current.name() : name, p.read(), p.write(),
-                    eventTypes == null ? current.eventTypes() : eventTypes, current.pk());
+                    name == null ? current.name() : name,
+                    p.read(),
+                    p.write(),
+                    eventTypes == null ? current.eventTypes() : eventTypes,
+                    current.pk());
             control.publish(c, new IntegrationChanged(current.pk()));
             return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, current.pk())
                     .orElseThrow();
@@ -86,19 +114,29 @@ public final class IntegrationStore {
     public Created rotateClientKey(String id) {
         String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
         Integration integration = Jdbc.inTransaction(dataSource, c -> {
-            long pk = Jdbc.one(c, "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
-                    rs -> rs.getLong(1), Tokens.hash(clientKey), id)
+            long pk = Jdbc.one(
+                            c,
+                            "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
+                            rs -> rs.getLong(1),
+                            Tokens.hash(clientKey),
+                            id)
                     .orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             control.publish(c, new IntegrationChanged(pk));
-            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk).orElseThrow();
+            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk)
+                    .orElseThrow();
         });
         return new Created(integration, clientKey);
     }
 
     static Integration map(ResultSet rs) throws SQLException {
-        return new Integration(rs.getLong("pk"), rs.getString("id"), rs.getString("name"),
+        return new Integration(
+                rs.getLong("pk"),
+                rs.getString("id"),
+                rs.getString("name"),
                 new Permissions(Jdbc.strings(rs, "read_collections"), Jdbc.strings(rs, "write_collections")),
-                Jdbc.strings(rs, "event_types"), Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"),
+                Jdbc.strings(rs, "event_types"),
+                Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "updated_at"),
                 rs.getLong("stream_pk"));
     }
 }

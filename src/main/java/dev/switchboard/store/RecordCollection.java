@@ -14,8 +14,15 @@ import java.util.Set;
  * data must satisfy; {@code eventFields} are the record fields copied into its thin events.
  */
 @JsonPropertyOrder({"name", "schema", "eventFields", "source", "createdAt", "updatedAt"})
-public record RecordCollection(@JsonIgnore int pk, String name, JsonNode schema, List<String> eventFields, String source,
-                               Instant createdAt, Instant updatedAt, @JsonIgnore JsonSchema validator) {
+public record RecordCollection(
+        @JsonIgnore int pk,
+        String name,
+        JsonNode schema,
+        List<String> eventFields,
+        String source,
+        Instant createdAt,
+        Instant updatedAt,
+        @JsonIgnore JsonSchema validator) {
     public RecordCollection {
         eventFields = List.copyOf(eventFields);
     }

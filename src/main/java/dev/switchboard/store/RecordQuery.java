@@ -22,7 +22,8 @@ public record RecordQuery(int limit, Cursor after, Instant updatedFrom, Instant 
     /** The position after a record: its id, and its update time when paging in update order. */
     public record Cursor(boolean byUpdate, Instant updatedAt, UUID id) {
         public String encode() {
-            String raw = byUpdate ? "u:" + updatedAt.getEpochSecond() + "." + updatedAt.getNano() + ":" + id : "i:" + id;
+            String raw =
+                    byUpdate ? "u:" + updatedAt.getEpochSecond() + "." + updatedAt.getNano() + ":" + id : "i:" + id;
             return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
         }
 

@@ -59,15 +59,17 @@ public final class RecordStore {
     /** A create's outcome: the record, and whether it replays the first request with the same key. */
     public record Created(StoredRecord record, String replayedBody) {}
 
-    public Created create(Tenant tenant, RecordCollection collection, JsonNode data,
-                          Optional<IdempotencyKey> idempotency) {
+    public Created create(
+            Tenant tenant, RecordCollection collection, JsonNode data, Optional<IdempotencyKey> idempotency) {
         UUID id = Ids.newUuid();
         Instant now = now();
         NewEvent event = recordEvent(collection, Action.created, id, 1, data, now);
-        Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
+        Object[] params = concat(
+                new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
                 event.params(tenant.streamPk()));
         if (idempotency.isEmpty()) {
-            Written w = Jdbc.withConnection(dataSource,
+            Written w = Jdbc.withConnection(
+                    dataSource,
                     c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
             eventLog.published(tenant.streamPk(), w.seq());
             return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null);
@@ -75,15 +77,24 @@ public final class RecordStore {
         IdempotencyKey key = idempotency.get();
         long[] seq = {0};
         Created created = Jdbc.inTransaction(dataSource, c -> {
-            int claimed = Jdbc.update(c, "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (?, ?, ?)"
-                    + " ON CONFLICT DO NOTHING", key.scope(), key.key(), key.fingerprint());
+            int claimed = Jdbc.update(
+                    c,
+                    "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (?, ?, ?)"
+                            + " ON CONFLICT DO NOTHING",
+                    key.scope(),
+                    key.key(),
+                    key.fingerprint());
             if (claimed == 0) {
                 return replay(c, key);
             }
             Written w = Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow();
             StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
-            Jdbc.update(c, "UPDATE idempotency_keys SET status = 201, body = ? WHERE scope = ? AND key = ?",
-                    Json.write(record), key.scope(), key.key());
+            Jdbc.update(
+                    c,
+                    "UPDATE idempotency_keys SET status = 201, body = ? WHERE scope = ? AND key = ?",
+                    Json.write(record),
+                    key.scope(),
+                    key.key());
             seq[0] = w.seq();
             return new Created(record, null);
         });
@@ -95,12 +106,18 @@ public final class RecordStore {
 
     private static Created replay(Connection c, IdempotencyKey key) throws SQLException {
         // The first request with this key has committed (the INSERT above waited for it if it was in flight).
-        return Jdbc.one(c, "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND key = ?", rs -> {
-            if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
-                throw new Refusal.IdempotencyKeyReused(key.key());
-            }
-            return new Created(null, rs.getString("body"));
-        }, key.scope(), key.key()).orElseThrow();
+        return Jdbc.one(
+                        c,
+                        "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND key = ?",
+                        rs -> {
+                            if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
+                                throw new Refusal.IdempotencyKeyReused(key.key());
+                            }
+                            return new Created(null, rs.getString("body"));
+                        },
+                        key.scope(),
+                        key.key())
+                .orElseThrow();
     }
 
     public Optional<StoredRecord> find(Tenant tenant, RecordCollection collection, String id) {
@@ -108,9 +125,16 @@ public final class RecordStore {
         if (uuid.isEmpty()) {
             return Optional.empty();
         }
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT id, version, created_at, updated_at, data::text AS data"
-                        + " FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ?", RecordStore::map,
-                tenant.pk(), collection.pk(), uuid.get()));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "SELECT id, version, created_at, updated_at, data::text AS data"
+                                + " FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
+                        RecordStore::map,
+                        tenant.pk(),
+                        collection.pk(),
+                        uuid.get()));
     }
 
     public StoredRecord get(Tenant tenant, RecordCollection collection, String id) {
@@ -122,8 +146,9 @@ public final class RecordStore {
 
     public Page list(Tenant tenant, RecordCollection collection, RecordQuery q) {
         List<Object> params = new ArrayList<>(List.of(tenant.pk(), collection.pk()));
-        StringBuilder sql = new StringBuilder("SELECT id, version, created_at, updated_at, data, data_bytes FROM records"
-                + " WHERE tenant_pk = ? AND collection_pk = ?");
+        StringBuilder sql =
+                new StringBuilder("SELECT id, version, created_at, updated_at, data, data_bytes FROM records"
+                        + " WHERE tenant_pk = ? AND collection_pk = ?");
         if (q.updatedFrom() != null) {
             sql.append(" AND updated_at >= ?");
             params.add(q.updatedFrom());
@@ -138,8 +163,10 @@ public final class RecordStore {
         }
         if (q.after() != null) {
             if (q.after().byUpdate() != q.byUpdate()) {
-                throw new Refusal.InvalidField("cursor", "belongs to a query with "
-                        + (q.after().byUpdate() ? "an" : "no") + " updatedFrom/updatedTo interval");
+                throw new Refusal.InvalidField(
+                        "cursor",
+                        "belongs to a query with " + (q.after().byUpdate() ? "an" : "no")
+                                + " updatedFrom/updatedTo interval");
             }
             if (q.byUpdate()) {
                 sql.append(" AND (updated_at, id) > (?, ?)");
@@ -152,10 +179,10 @@ public final class RecordStore {
         String order = q.byUpdate() ? "updated_at, id" : "id";
         sql.append(" ORDER BY ").append(order).append(" LIMIT ?");
         params.add(q.limit() + 1);
-        String bounded = PageBytes.bounded("id, version, created_at, updated_at", sql.toString(), order,
-                PageBytes.MAX);
-        List<Row> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c, bounded,
-                rs -> new Row(rs.getObject("id", UUID.class), map(rs)), params.toArray()));
+        String bounded = PageBytes.bounded("id, version, created_at, updated_at", sql.toString(), order, PageBytes.MAX);
+        List<Row> rows = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(c, bounded, rs -> new Row(rs.getObject("id", UUID.class), map(rs)), params.toArray()));
         // The row after the page (past the limit, or past the byte bound with its data left out) only
         // says that more follow.
         int size = Math.min(q.limit(), rows.size());
@@ -166,7 +193,8 @@ public final class RecordStore {
             return new Page(rows.stream().map(Row::record).toList(), null);
         }
         Row last = rows.get(size - 1);
-        RecordQuery.Cursor next = new RecordQuery.Cursor(q.byUpdate(), last.record().updatedAt(), last.uuid());
+        RecordQuery.Cursor next =
+                new RecordQuery.Cursor(q.byUpdate(), last.record().updatedAt(), last.uuid());
         return new Page(rows.subList(0, size).stream().map(Row::record).toList(), next.encode());
     }
 
@@ -186,17 +214,23 @@ public final class RecordStore {
             int version = current.version() + 1;
             Instant now = now();
             NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
-            Object[] params = concat(new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid,
-                    current.version()}, event.params(tenant.streamPk()));
-            Optional<StoredRecord> written = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                    "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
-                            + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                            + " RETURNING id, version, created_at, updated_at, data::text AS data)"
-                            + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                    rs -> {
-                        eventLog.published(tenant.streamPk(), rs.getLong("seq"));
-                        return map(rs);
-                    }, params));
+            Object[] params = concat(
+                    new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid, current.version()
+                    },
+                    event.params(tenant.streamPk()));
+            Optional<StoredRecord> written = Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.one(
+                            c,
+                            "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
+                                    + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                    + " RETURNING id, version, created_at, updated_at, data::text AS data)"
+                                    + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                            rs -> {
+                                eventLog.published(tenant.streamPk(), rs.getLong("seq"));
+                                return map(rs);
+                            },
+                            params));
             if (written.isPresent()) {
                 return written.get();
             }
@@ -209,14 +243,19 @@ public final class RecordStore {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
-            NewEvent event = recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(),
-                    now());
-            Object[] params = concat(new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
+            NewEvent event =
+                    recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(), now());
+            Object[] params = concat(
+                    new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
                     event.params(tenant.streamPk()));
-            Optional<Long> seq = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                    "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                            + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                    rs -> rs.getLong("seq"), params));
+            Optional<Long> seq = Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.one(
+                            c,
+                            "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                    + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                            rs -> rs.getLong("seq"),
+                            params));
             if (seq.isPresent()) {
                 eventLog.published(tenant.streamPk(), seq.get());
                 return;
@@ -228,16 +267,29 @@ public final class RecordStore {
     private record Current(int version, JsonNode data) {}
 
     /** What happened to a record, spelled as in its event's type ({@code <collection>.<action>}). */
-    private enum Action { created, updated, deleted }
+    private enum Action {
+        created,
+        updated,
+        deleted
+    }
 
     private Current current(Tenant tenant, RecordCollection collection, UUID uuid, String id, Integer ifMatch) {
-        Current current = Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT version, data::text AS data FROM records"
-                        + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
-                rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
-                tenant.pk(), collection.pk(), uuid)).orElseThrow(() -> notFound(collection, id));
+        Current current = Jdbc.withConnection(
+                        dataSource,
+                        c -> Jdbc.one(
+                                c,
+                                "SELECT version, data::text AS data FROM records"
+                                        + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
+                                rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
+                                tenant.pk(),
+                                collection.pk(),
+                                uuid))
+                .orElseThrow(() -> notFound(collection, id));
         if (ifMatch != null && ifMatch != current.version()) {
-            throw new Refusal.Conflict("version_conflict", "record '" + id + "' is at version " + current.version()
-                    + ", not " + ifMatch + " (If-Match)", Map.of("currentVersion", current.version()));
+            throw new Refusal.Conflict(
+                    "version_conflict",
+                    "record '" + id + "' is at version " + current.version() + ", not " + ifMatch + " (If-Match)",
+                    Map.of("currentVersion", current.version()));
         }
         return current;
     }
@@ -249,8 +301,8 @@ public final class RecordStore {
      * refused for it: its event then carries only id and version (eventFields can grow after a record
      * was written, when an operator changes the collection).
      */
-    private static NewEvent recordEvent(RecordCollection collection, Action action, UUID id, int version, JsonNode data,
-                                        Instant time) {
+    private static NewEvent recordEvent(
+            RecordCollection collection, Action action, UUID id, int version, JsonNode data, Instant time) {
         String publicId = Ids.format(PREFIX, id);
         String json = Json.write(thinEvent(collection, publicId, version, data, true));
         long bytes = NewEvent.utf8Bytes(json);
@@ -260,12 +312,12 @@ public final class RecordStore {
             }
             json = Json.write(thinEvent(collection, publicId, version, data, false));
         }
-        return new NewEvent(Ids.newUuid(), collection.name() + "." + action, publicId, collection.name(), time,
-                json, null);
+        return new NewEvent(
+                Ids.newUuid(), collection.name() + "." + action, publicId, collection.name(), time, json, null);
     }
 
-    private static ObjectNode thinEvent(RecordCollection collection, String publicId, int version, JsonNode data,
-                                        boolean withEventFields) {
+    private static ObjectNode thinEvent(
+            RecordCollection collection, String publicId, int version, JsonNode data, boolean withEventFields) {
         ObjectNode thin = Json.MAPPER.createObjectNode();
         thin.put("id", publicId);
         thin.put("version", version);
@@ -292,10 +344,16 @@ public final class RecordStore {
             }
         }
         String path = "data." + largest;
-        return new Refusal.EventTooLarge(path, bytes, NewEvent.MAX_DATA_BYTES, path + ": is " + largestBytes + " bytes as JSON; collection '"
-                + collection.name() + "' copies it into every event of its records (eventFields), and this record's "
-                + collection.name() + "." + action + " event would carry " + bytes + " bytes of data, over the limit of "
-                + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
+        return new Refusal.EventTooLarge(
+                path,
+                bytes,
+                NewEvent.MAX_DATA_BYTES,
+                path + ": is " + largestBytes + " bytes as JSON; collection '"
+                        + collection.name()
+                        + "' copies it into every event of its records (eventFields), and this record's "
+                        + collection.name() + "." + action + " event would carry " + bytes
+                        + " bytes of data, over the limit of "
+                        + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
     }
 
     private record Written(String data, long seq) {}
@@ -305,8 +363,12 @@ public final class RecordStore {
     }
 
     private static StoredRecord map(ResultSet rs) throws SQLException {
-        return new StoredRecord(Ids.format(PREFIX, rs.getObject("id", UUID.class)), rs.getInt("version"),
-                Jdbc.instant(rs, "created_at"), Jdbc.instant(rs, "updated_at"), rs.getString("data"));
+        return new StoredRecord(
+                Ids.format(PREFIX, rs.getObject("id", UUID.class)),
+                rs.getInt("version"),
+                Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "updated_at"),
+                rs.getString("data"));
     }
 
     private Instant now() {

@@ -48,7 +48,8 @@ public final class ServerSecrets {
     public SecretBox secretBox(Config config) {
         SecretBox box;
         if (config.secretKey().isPresent()) {
-            box = new SecretBox(Base64.getDecoder().decode(config.secretKey().get().trim()));
+            box = new SecretBox(
+                    Base64.getDecoder().decode(config.secretKey().get().trim()));
         } else {
             putIfAbsent("secret_key", Base64.getEncoder().encodeToString(SecretBox.newKey()));
             box = new SecretBox(Base64.getDecoder().decode(get("secret_key").orElseThrow()));
@@ -63,12 +64,18 @@ public final class ServerSecrets {
     }
 
     private Optional<String> get(String key) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT value FROM settings WHERE key = ?",
-                rs -> rs.getString(1), key));
+        return Jdbc.withConnection(
+                dataSource, c -> Jdbc.one(c, "SELECT value FROM settings WHERE key = ?", rs -> rs.getString(1), key));
     }
 
     private boolean putIfAbsent(String key, String value) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c,
-                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value) == 1);
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                                c,
+                                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                                key,
+                                value)
+                        == 1);
     }
 }

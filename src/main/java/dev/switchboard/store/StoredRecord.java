@@ -6,4 +6,9 @@ import java.time.Instant;
 
 /** A record as the API returns it; {@code data} is the stored JSON text, written out unparsed. */
 @JsonPropertyOrder({"id", "version", "createdAt", "updatedAt", "data"})
-public record StoredRecord(String id, int version, Instant createdAt, Instant updatedAt, @JsonRawValue String data) {}
+public record StoredRecord(
+        String id,
+        int version,
+        Instant createdAt,
+        Instant updatedAt,
+        @JsonRawValue String data) {}

@@ -18,11 +18,14 @@ import javax.sql.DataSource;
 public final class TenantStore {
     /** Operators may bring their own tenant ids (their customer ids), within this alphabet. */
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}");
+
     private static final String COLUMNS = "t.pk, t.id, t.name, t.created_at, s.pk AS stream_pk";
 
     private final DataSource dataSource;
-    private final Cache<String, Tenant> byId = Caffeine.newBuilder().maximumSize(100_000)
-            .expireAfterAccess(Duration.ofMinutes(10)).build();
+    private final Cache<String, Tenant> byId = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterAccess(Duration.ofMinutes(10))
+            .build();
 
     public TenantStore(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -31,15 +34,26 @@ public final class TenantStore {
     public Tenant create(String id, String name) {
         String tenantId = id == null ? Ids.newId("ten") : id;
         if (!ID.matcher(tenantId).matches()) {
-            throw new Refusal.InvalidField("id", "must be 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
+            throw new Refusal.InvalidField(
+                    "id", "must be 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
         }
         try {
             return Jdbc.inTransaction(dataSource, c -> {
-                long pk = Jdbc.one(c, "INSERT INTO tenants (id, name) VALUES (?, ?) RETURNING pk", rs -> rs.getLong(1),
-                        tenantId, name).orElseThrow();
+                long pk = Jdbc.one(
+                                c,
+                                "INSERT INTO tenants (id, name) VALUES (?, ?) RETURNING pk",
+                                rs -> rs.getLong(1),
+                                tenantId,
+                                name)
+                        .orElseThrow();
                 Jdbc.update(c, "INSERT INTO streams (tenant_pk) VALUES (?)", pk);
-                return Jdbc.one(c, "SELECT " + COLUMNS + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk WHERE t.pk = ?",
-                        TenantStore::map, pk).orElseThrow();
+                return Jdbc.one(
+                                c,
+                                "SELECT " + COLUMNS
+                                        + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk WHERE t.pk = ?",
+                                TenantStore::map,
+                                pk)
+                        .orElseThrow();
             });
         } catch (DatabaseException e) {
             if (e.getCause() instanceof SQLException sql && Jdbc.isUniqueViolation(sql)) {
@@ -54,9 +68,13 @@ public final class TenantStore {
         if (cached != null) {
             return Optional.of(cached);
         }
-        Optional<Tenant> found = Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                "SELECT " + COLUMNS + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk WHERE t.id = ?",
-                TenantStore::map, id));
+        Optional<Tenant> found = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "SELECT " + COLUMNS + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk WHERE t.id = ?",
+                        TenantStore::map,
+                        id));
         found.ifPresent(t -> byId.put(id, t));
         return found;
     }
@@ -67,14 +85,23 @@ public final class TenantStore {
 
     /** Tenants in creation order after the tenant with id {@code after} (null: from the first). */
     public List<Tenant> list(String after, int limit) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
-                "SELECT " + COLUMNS + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk"
-                        + " WHERE t.pk > coalesce((SELECT pk FROM tenants WHERE id = ?), 0) ORDER BY t.pk LIMIT ?",
-                TenantStore::map, after, limit));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT " + COLUMNS + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk"
+                                + " WHERE t.pk > coalesce((SELECT pk FROM tenants WHERE id = ?), 0) ORDER BY t.pk LIMIT ?",
+                        TenantStore::map,
+                        after,
+                        limit));
     }
 
     private static Tenant map(ResultSet rs) throws SQLException {
-        return new Tenant(rs.getLong("pk"), rs.getString("id"), rs.getString("name"), Jdbc.instant(rs, "created_at"),
+        return new Tenant(
+                rs.getLong("pk"),
+                rs.getString("id"),
+                rs.getString("name"),
+                Jdbc.instant(rs, "created_at"),
                 rs.getLong("stream_pk"));
     }
 }

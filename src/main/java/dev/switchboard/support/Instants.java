@@ -20,7 +20,8 @@ public final class Instants {
         try {
             instant = Instant.parse(text);
         } catch (DateTimeParseException e) {
-            throw new Refusal.InvalidField(field, "'" + text + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
+            throw new Refusal.InvalidField(
+                    field, "'" + text + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
         }
         if (!inRange(instant)) {
             throw new Refusal.InvalidField(field, "'" + text + "' is outside the years 1 to 9999");

@@ -22,8 +22,8 @@ public final class JsonInput {
             checkText(node.textValue(), path);
         } else if (node.isBigDecimal() || node.isBigInteger()) {
             if (writtenOutLength(node.decimalValue()) > Json.MAX_NUMBER_LENGTH) {
-                throw new Refusal.InvalidField(path, "number has more than " + Json.MAX_NUMBER_LENGTH
-                        + " characters written out in full");
+                throw new Refusal.InvalidField(
+                        path, "number has more than " + Json.MAX_NUMBER_LENGTH + " characters written out in full");
             }
         } else if (node.isObject()) {
             Iterator<Map.Entry<String, JsonNode>> fields = node.fields();

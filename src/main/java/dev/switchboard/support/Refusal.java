@@ -91,7 +91,9 @@ public abstract sealed class Refusal extends RuntimeException {
     /** An Idempotency-Key seen before with a different request. */
     public static final class IdempotencyKeyReused extends Refusal {
         public IdempotencyKeyReused(String key) {
-            super("idempotency_key_reused", "Idempotency-Key '" + key + "' was already used with a different request",
+            super(
+                    "idempotency_key_reused",
+                    "Idempotency-Key '" + key + "' was already used with a different request",
                     null);
         }
     }
@@ -99,8 +101,10 @@ public abstract sealed class Refusal extends RuntimeException {
     /** The event a write would append is over the limit for an event's data; {@code field} is the largest part. */
     public static final class EventTooLarge extends Refusal {
         public EventTooLarge(String field, long eventBytes, long maxEventBytes, String message) {
-            super("event_too_large", message, Map.of("field", field, "eventBytes", eventBytes, "maxEventBytes",
-                    maxEventBytes));
+            super(
+                    "event_too_large",
+                    message,
+                    Map.of("field", field, "eventBytes", eventBytes, "maxEventBytes", maxEventBytes));
         }
     }
 
@@ -110,8 +114,10 @@ public abstract sealed class Refusal extends RuntimeException {
         private final long head;
 
         public PositionExpired(long after, long oldest, long head) {
-            super("position_expired", "events after position " + after + " are past the retention period and gone;"
-                    + " resynchronise through the records API, then read from the newest position",
+            super(
+                    "position_expired",
+                    "events after position " + after + " are past the retention period and gone;"
+                            + " resynchronise through the records API, then read from the newest position",
                     Map.of("oldestSeq", oldest, "headSeq", head));
             this.oldest = oldest;
             this.head = head;

@@ -53,7 +53,8 @@ public final class HttpErrors {
         if (error.retryAfterSeconds() != null) {
             ctx.header("Retry-After", Long.toString(error.retryAfterSeconds()));
         }
-        ctx.status(error.status()).contentType("application/json")
+        ctx.status(error.status())
+                .contentType("application/json")
                 .result(json(error.code(), error.message(), RequestIds.of(ctx), error.details()));
     }
 

@@ -82,7 +82,8 @@ public final class AddressGuard {
     /** IPv6 forms that embed an IPv4 address are refused whatever they embed; the reason names a private one. */
     private static Optional<String> embedded(String form, byte[] a, int offset) {
         byte[] v4 = {a[offset], a[offset + 1], a[offset + 2], a[offset + 3]};
-        return Optional.of(refusalV4(v4).map(why -> form + " form of a " + why)
+        return Optional.of(refusalV4(v4)
+                .map(why -> form + " form of a " + why)
                 .orElse(form + " address (call the IPv4 address directly)"));
     }
 

@@ -8,8 +8,14 @@ import java.util.Optional;
  * What one webhook request came to: the outcome, the final HTTP status (when an answer arrived), an
  * error description, the first 4 KiB of the response body, any {@code Retry-After}, and its timing.
  */
-public record Attempt(Outcome outcome, Integer status, String error, String responseBody,
-                      Optional<Duration> retryAfter, Instant startedAt, long durationMillis) {
+public record Attempt(
+        Outcome outcome,
+        Integer status,
+        String error,
+        String responseBody,
+        Optional<Duration> retryAfter,
+        Instant startedAt,
+        long durationMillis) {
 
     /** How an attempt ended; everything but {@code delivered} is a failure. */
     public enum Outcome {

@@ -31,9 +31,16 @@ public final class Deliverer {
     private final ControlChannel control;
 
     /** {@code addresses} re-checks each stored URL before it is sent to (the settings may have changed since). */
-    public Deliverer(WebhookSender sender, AddressPolicy addresses, EndpointStore endpoints, WebhookSettings settings,
-                     WebhookMetrics metrics, DataSource dataSource, ControlChannel control, InstantSource clock,
-                     SecretBox secretBox) {
+    public Deliverer(
+            WebhookSender sender,
+            AddressPolicy addresses,
+            EndpointStore endpoints,
+            WebhookSettings settings,
+            WebhookMetrics metrics,
+            DataSource dataSource,
+            ControlChannel control,
+            InstantSource clock,
+            SecretBox secretBox) {
         this.secretBox = secretBox;
         this.sender = sender;
         this.addresses = addresses;
@@ -47,15 +54,21 @@ public final class Deliverer {
 
     Attempt attempt(WebhookEndpoint endpoint, List<String> secrets, MessageLog.Pending message) {
         long timestamp = clock.instant().getEpochSecond();
-        String body = MessageBody.withAccessToken(message.body(),
-                message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
+        String body = MessageBody.withAccessToken(
+                message.body(), message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
         String signature = Signer.signature(secrets, message.webhookId(), timestamp, body);
         WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", addresses);
         Attempt attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
         metrics.attempt(endpoint.id(), attempt);
         if (!attempt.delivered()) {
-            log.info("Webhook {} message {} attempt {} to {} failed: {} ({})", endpoint.id(), message.webhookId(),
-                    message.attempts() + 1, url.redacted(), attempt.outcome(), attempt.error());
+            log.info(
+                    "Webhook {} message {} attempt {} to {} failed: {} ({})",
+                    endpoint.id(),
+                    message.webhookId(),
+                    message.attempts() + 1,
+                    url.redacted(),
+                    attempt.outcome(),
+                    attempt.error());
         }
         return attempt;
     }
@@ -66,18 +79,29 @@ public final class Deliverer {
 
     Decision decide(WebhookEndpoint endpoint, MessageLog.Pending message, Attempt attempt) {
         List<java.time.Duration> delays = EndpointStore.retryDelays(endpoint);
-        RetryPolicy policy = new RetryPolicy(delays == null ? settings.retryDelays() : delays, settings.maxRetryAfter());
+        RetryPolicy policy =
+                new RetryPolicy(delays == null ? settings.retryDelays() : delays, settings.maxRetryAfter());
         int inRound = message.attempts() + 1 - message.roundStart();
         Decision decision = Decision.after(attempt, inRound, policy, ThreadLocalRandom.current());
         switch (decision) {
-            case Decision.RetryLater r -> log.info("Webhook {} message {} is retried in {} ms (attempt {} of {})",
-                    endpoint.id(), message.webhookId(), r.delay().toMillis(), inRound + 1, policy.maxAttempts());
+            case Decision.RetryLater r ->
+                log.info(
+                        "Webhook {} message {} is retried in {} ms (attempt {} of {})",
+                        endpoint.id(),
+                        message.webhookId(),
+                        r.delay().toMillis(),
+                        inRound + 1,
+                        policy.maxAttempts());
             case Decision.Abandoned a -> {
                 metrics.abandoned(endpoint.id());
-                log.warn("Webhook {} message {} abandoned after {} attempts; it is listed as failed and can be retried"
-                        + " or replayed", endpoint.id(), message.webhookId(), inRound);
+                log.warn(
+                        "Webhook {} message {} abandoned after {} attempts; it is listed as failed and can be retried"
+                                + " or replayed",
+                        endpoint.id(),
+                        message.webhookId(),
+                        inRound);
             }
-            case Decision.Delivered d -> { }
+            case Decision.Delivered d -> {}
         }
         return decision;
     }
@@ -85,8 +109,10 @@ public final class Deliverer {
     /** After recording: an endpoint that has just become disabled is announced, so every node stops sending to it. */
     void afterRecord(WebhookEndpoint endpoint, MessageLog.Recorded recorded) {
         if (recorded.endpointState() == WebhookEndpoint.State.disabled && !endpoint.disabled()) {
-            log.warn("Webhook {} is now disabled ({}); its events wait in the log until it is enabled again",
-                    endpoint.id(), recorded.endpointReason());
+            log.warn(
+                    "Webhook {} is now disabled ({}); its events wait in the log until it is enabled again",
+                    endpoint.id(),
+                    recorded.endpointReason());
             Jdbc.withConnection(dataSource, c -> {
                 control.publish(c, new WebhookChanged(endpoint.pk()));
                 return null;

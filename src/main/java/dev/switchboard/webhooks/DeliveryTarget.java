@@ -8,8 +8,14 @@ import java.util.List;
  * endpoint, the event stream it follows, the tenant (null for lifecycle streams) and what the
  * integration may receive.
  */
-record DeliveryTarget(long webhookStreamPk, long eventStreamPk, Long connectionPk, WebhookEndpoint endpoint,
-                      String tenantId, List<String> integrationEventTypes, List<String> readableCollections) {
+record DeliveryTarget(
+        long webhookStreamPk,
+        long eventStreamPk,
+        Long connectionPk,
+        WebhookEndpoint endpoint,
+        String tenantId,
+        List<String> integrationEventTypes,
+        List<String> readableCollections) {
 
     boolean lifecycle() {
         return endpoint.kind() == WebhookEndpoint.Kind.lifecycle;

@@ -29,8 +29,10 @@ public final class EndpointStore {
             + " (SELECT count(*) FROM webhook_streams se WHERE se.endpoint_pk = e.pk AND se.errors > 0) AS streams_in_error,"
             + " le.last_error, le.last_error_at";
     /** The endpoint's latest stream error (for the API: a stuck stream shows there). */
-    private static final String LAST_ERROR = " LEFT JOIN LATERAL (SELECT se.last_error, se.last_error_at FROM webhook_streams se"
-            + " WHERE se.endpoint_pk = e.pk AND se.last_error_at IS NOT NULL ORDER BY se.last_error_at DESC LIMIT 1) le ON true";
+    private static final String LAST_ERROR =
+            " LEFT JOIN LATERAL (SELECT se.last_error, se.last_error_at FROM webhook_streams se"
+                    + " WHERE se.endpoint_pk = e.pk AND se.last_error_at IS NOT NULL ORDER BY se.last_error_at DESC LIMIT 1) le ON true";
+
     static final String FROM = " FROM webhook_endpoints e JOIN integrations i ON i.pk = e.integration_pk" + LAST_ERROR;
     /** An integration may have this many endpoints: each one multiplies the delivery work. */
     public static final int MAX_PER_INTEGRATION = 20;
@@ -52,32 +54,65 @@ public final class EndpointStore {
      * The fields an update sets; null leaves one as it is. {@code retryDelays} is set when
      * {@code setRetryDelays}, to null for the server's schedule.
      */
-    public record Patch(String url, List<String> eventTypes, Integer maxBatchSize, boolean setRetryDelays,
-                          List<Duration> retryDelays, WebhookEndpoint.State state) {}
+    public record Patch(
+            String url,
+            List<String> eventTypes,
+            Integer maxBatchSize,
+            boolean setRetryDelays,
+            List<Duration> retryDelays,
+            WebhookEndpoint.State state) {}
 
-    public Created create(Integration integration, WebhookUrl url, WebhookEndpoint.Kind kind, List<String> eventTypes,
-                          int maxBatchSize, List<Duration> retryDelays) {
+    public Created create(
+            Integration integration,
+            WebhookUrl url,
+            WebhookEndpoint.Kind kind,
+            List<String> eventTypes,
+            int maxBatchSize,
+            List<Duration> retryDelays) {
         String secret = Signer.newSecret();
         WebhookEndpoint endpoint = Jdbc.inTransaction(dataSource, c -> {
             lockIntegration(c, integration.pk());
-            int existing = Jdbc.one(c, "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
-                    rs -> rs.getInt(1), integration.pk()).orElse(0);
+            int existing = Jdbc.one(
+                            c,
+                            "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
+                            rs -> rs.getInt(1),
+                            integration.pk())
+                    .orElse(0);
             if (existing >= MAX_PER_INTEGRATION) {
-                throw new Refusal.Conflict("too_many_webhooks", "integration '" + integration.id() + "' already has "
-                        + existing + " webhook endpoints, the most it may have");
+                throw new Refusal.Conflict(
+                        "too_many_webhooks",
+                        "integration '" + integration.id() + "' already has " + existing
+                                + " webhook endpoints, the most it may have");
             }
-            long pk = Jdbc.one(c, "INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
-                            + " max_batch_size, retry_delays_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'enabled') RETURNING pk",
-                    rs -> rs.getLong(1), Ids.newId("wh"), integration.pk(), url.toString(), kind.name(), eventTypes,
-                    maxBatchSize, millis(retryDelays)).orElseThrow();
+            long pk = Jdbc.one(
+                            c,
+                            "INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
+                                    + " max_batch_size, retry_delays_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'enabled') RETURNING pk",
+                            rs -> rs.getLong(1),
+                            Ids.newId("wh"),
+                            integration.pk(),
+                            url.toString(),
+                            kind.name(),
+                            eventTypes,
+                            maxBatchSize,
+                            millis(retryDelays))
+                    .orElseThrow();
             Jdbc.update(c, "INSERT INTO webhook_secrets (endpoint_pk, sealed) VALUES (?, ?)", pk, secrets.seal(secret));
             if (kind == WebhookEndpoint.Kind.events) {
-                Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, connection_pk, position)"
-                        + " SELECT ?, s.pk, c.pk, s.last_seq FROM connections c JOIN streams s ON s.tenant_pk = c.tenant_pk"
-                        + " WHERE c.integration_pk = ?", pk, integration.pk());
+                Jdbc.update(
+                        c,
+                        "INSERT INTO webhook_streams (endpoint_pk, stream_pk, connection_pk, position)"
+                                + " SELECT ?, s.pk, c.pk, s.last_seq FROM connections c JOIN streams s ON s.tenant_pk = c.tenant_pk"
+                                + " WHERE c.integration_pk = ?",
+                        pk,
+                        integration.pk());
             } else {
-                Jdbc.update(c, "INSERT INTO webhook_streams (endpoint_pk, stream_pk, position)"
-                        + " SELECT ?, s.pk, s.last_seq FROM streams s WHERE s.integration_pk = ?", pk, integration.pk());
+                Jdbc.update(
+                        c,
+                        "INSERT INTO webhook_streams (endpoint_pk, stream_pk, position)"
+                                + " SELECT ?, s.pk, s.last_seq FROM streams s WHERE s.integration_pk = ?",
+                        pk,
+                        integration.pk());
             }
             control.publish(c, new WebhookChanged(pk));
             return load(c, pk);
@@ -86,27 +121,37 @@ public final class EndpointStore {
     }
 
     public Optional<WebhookEndpoint> find(String id) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.id = ?",
-                EndpointStore::map, id));
+        return Jdbc.withConnection(
+                dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.id = ?", EndpointStore::map, id));
     }
 
     Optional<WebhookEndpoint> find(long pk) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?",
-                EndpointStore::map, pk));
+        return Jdbc.withConnection(
+                dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk));
     }
 
     /** Endpoints in creation order after {@code afterId}; of one integration, or all when {@code integrationPk} is null. */
     public List<WebhookEndpoint> list(Long integrationPk, String afterId, int limit) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT " + COLUMNS + FROM
-                        + " WHERE (?::bigint IS NULL OR e.integration_pk = ?)"
-                        + " AND e.pk > coalesce((SELECT pk FROM webhook_endpoints WHERE id = ?), 0) ORDER BY e.pk LIMIT ?",
-                EndpointStore::map, integrationPk, integrationPk, afterId, limit));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT " + COLUMNS + FROM
+                                + " WHERE (?::bigint IS NULL OR e.integration_pk = ?)"
+                                + " AND e.pk > coalesce((SELECT pk FROM webhook_endpoints WHERE id = ?), 0) ORDER BY e.pk LIMIT ?",
+                        EndpointStore::map,
+                        integrationPk,
+                        integrationPk,
+                        afterId,
+                        limit));
     }
 
     public WebhookEndpoint update(WebhookEndpoint current, Patch changes) {
         return Jdbc.inTransaction(dataSource, c -> {
             String state = changes.state() == null ? null : changes.state().name();
-            Jdbc.update(c, "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
+            Jdbc.update(
+                    c,
+                    "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
                             + " max_batch_size = coalesce(?, max_batch_size),"
                             + " retry_delays_ms = CASE WHEN ? THEN ?::bigint[] ELSE retry_delays_ms END,"
                             + " state = coalesce(?::text, state),"
@@ -114,8 +159,15 @@ public final class EndpointStore {
                             + "   WHEN ?::text = 'disabled' THEN 'disabled through the API' ELSE NULL END,"
                             + " failing_since = CASE WHEN ?::text = 'enabled' THEN NULL ELSE failing_since END,"
                             + " updated_at = now() WHERE pk = ?",
-                    changes.url(), changes.eventTypes(), changes.maxBatchSize(), changes.setRetryDelays(),
-                    millis(changes.retryDelays()), state, state, state, state,
+                    changes.url(),
+                    changes.eventTypes(),
+                    changes.maxBatchSize(),
+                    changes.setRetryDelays(),
+                    millis(changes.retryDelays()),
+                    state,
+                    state,
+                    state,
+                    state,
                     current.pk());
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
@@ -140,9 +192,16 @@ public final class EndpointStore {
         String secret = Signer.newSecret();
         Jdbc.inTransaction(dataSource, c -> {
             Jdbc.update(c, "DELETE FROM webhook_secrets WHERE endpoint_pk = ? AND expires_at <= now()", endpoint.pk());
-            Jdbc.update(c, "UPDATE webhook_secrets SET expires_at = now() + ? * interval '1 millisecond'"
-                    + " WHERE endpoint_pk = ? AND expires_at IS NULL", grace.toMillis(), endpoint.pk());
-            Jdbc.update(c, "INSERT INTO webhook_secrets (endpoint_pk, sealed) VALUES (?, ?)", endpoint.pk(),
+            Jdbc.update(
+                    c,
+                    "UPDATE webhook_secrets SET expires_at = now() + ? * interval '1 millisecond'"
+                            + " WHERE endpoint_pk = ? AND expires_at IS NULL",
+                    grace.toMillis(),
+                    endpoint.pk());
+            Jdbc.update(
+                    c,
+                    "INSERT INTO webhook_secrets (endpoint_pk, sealed) VALUES (?, ?)",
+                    endpoint.pk(),
                     secrets.seal(secret));
             control.publish(c, new WebhookChanged(endpoint.pk()));
             return null;
@@ -152,10 +211,15 @@ public final class EndpointStore {
 
     /** The secrets that sign requests to the endpoint now, the current one first. */
     public List<String> signingSecrets(long endpointPk) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT sealed FROM webhook_secrets"
-                        + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
-                        + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC",
-                rs -> secrets.open(rs.getBytes(1)), endpointPk));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT sealed FROM webhook_secrets"
+                                + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
+                                + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC",
+                        rs -> secrets.open(rs.getBytes(1)),
+                        endpointPk));
     }
 
     /**
@@ -168,19 +232,34 @@ public final class EndpointStore {
     }
 
     private static WebhookEndpoint load(Connection c, long pk) throws SQLException {
-        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk).orElseThrow();
+        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk)
+                .orElseThrow();
     }
 
     static WebhookEndpoint map(ResultSet rs) throws SQLException {
         java.sql.Array delays = rs.getArray("retry_delays_ms");
-        List<String> retryDelays = delays == null ? null : Arrays.stream((Long[]) delays.getArray())
-                .map(ms -> Durations.format(Duration.ofMillis(ms))).toList();
-        return new WebhookEndpoint(rs.getLong("pk"), rs.getString("id"), rs.getLong("integration_pk"),
-                rs.getString("integration_id"), rs.getString("url"), WebhookEndpoint.Kind.valueOf(rs.getString("kind")),
-                Jdbc.strings(rs, "event_types"), rs.getInt("max_batch_size"), retryDelays,
+        List<String> retryDelays = delays == null
+                ? null
+                : Arrays.stream((Long[]) delays.getArray())
+                        .map(ms -> Durations.format(Duration.ofMillis(ms)))
+                        .toList();
+        return new WebhookEndpoint(
+                rs.getLong("pk"),
+                rs.getString("id"),
+                rs.getLong("integration_pk"),
+                rs.getString("integration_id"),
+                rs.getString("url"),
+                WebhookEndpoint.Kind.valueOf(rs.getString("kind")),
+                Jdbc.strings(rs, "event_types"),
+                rs.getInt("max_batch_size"),
+                retryDelays,
                 WebhookEndpoint.State.valueOf(rs.getString("state")),
-                rs.getString("state_reason"), Jdbc.instant(rs, "failing_since"), rs.getInt("streams_in_error"),
-                rs.getString("last_error"), Jdbc.instant(rs, "last_error_at"), Jdbc.instant(rs, "created_at"),
+                rs.getString("state_reason"),
+                Jdbc.instant(rs, "failing_since"),
+                rs.getInt("streams_in_error"),
+                rs.getString("last_error"),
+                Jdbc.instant(rs, "last_error_at"),
+                Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "updated_at"));
     }
 
@@ -190,6 +269,8 @@ public final class EndpointStore {
 
     /** The endpoint's retry schedule, or null for the server's. */
     static List<Duration> retryDelays(WebhookEndpoint endpoint) {
-        return endpoint.retryDelays() == null ? null : endpoint.retryDelays().stream().map(Durations::parse).toList();
+        return endpoint.retryDelays() == null
+                ? null
+                : endpoint.retryDelays().stream().map(Durations::parse).toList();
     }
 }

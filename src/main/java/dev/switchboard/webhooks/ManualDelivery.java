@@ -18,8 +18,12 @@ final class ManualDelivery implements Runnable {
     private final Deliverer deliverer;
     private final Runnable finished;
 
-    ManualDelivery(MessageLog.Pending message, EndpointStore endpoints, MessageLog messages, Deliverer deliverer,
-                   Runnable finished) {
+    ManualDelivery(
+            MessageLog.Pending message,
+            EndpointStore endpoints,
+            MessageLog messages,
+            Deliverer deliverer,
+            Runnable finished) {
         this.message = message;
         this.endpoints = endpoints;
         this.messages = messages;
@@ -30,7 +34,8 @@ final class ManualDelivery implements Runnable {
     @Override
     public void run() {
         try {
-            Optional<WebhookEndpoint> endpoint = endpoints.find(message.endpointPk()).filter(e -> !e.disabled());
+            Optional<WebhookEndpoint> endpoint =
+                    endpoints.find(message.endpointPk()).filter(e -> !e.disabled());
             if (endpoint.isEmpty()) {
                 messages.releaseManual(message.pk());
                 return;
@@ -39,8 +44,10 @@ final class ManualDelivery implements Runnable {
             Decision decision = deliverer.decide(endpoint.get(), message, attempt);
             deliverer.afterRecord(endpoint.get(), messages.recordManual(message, attempt, decision));
         } catch (RuntimeException e) {
-            log.error("Sending webhook message {} failed; it is tried again when its lease expires",
-                    message.webhookId(), e);
+            log.error(
+                    "Sending webhook message {} failed; it is tried again when its lease expires",
+                    message.webhookId(),
+                    e);
         } finally {
             finished.run();
         }

@@ -26,8 +26,10 @@ public final class MessageBody {
 
     public static Batch events(String tenantId, String integrationId, List<Event> events, int maxBatchSize) {
         StringBuilder body = new StringBuilder(256 + events.size() * 256);
-        body.append("{\"tenantId\":").append(Json.write(tenantId))
-                .append(",\"integrationId\":").append(Json.write(integrationId))
+        body.append("{\"tenantId\":")
+                .append(Json.write(tenantId))
+                .append(",\"integrationId\":")
+                .append(Json.write(integrationId))
                 .append(",\"events\":[");
         int bytes = body.length();
         int count = 0;

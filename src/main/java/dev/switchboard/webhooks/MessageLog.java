@@ -38,8 +38,10 @@ public final class MessageLog {
     private static final String MESSAGE_COLUMNS = "m.pk, m.id, e.id AS webhook_id, m.status, m.lane, m.tenant_id,"
             + " m.first_seq, m.last_seq, m.event_count, coalesce(m.next_attempt_at, ws.next_attempt_at) AS next_attempt_at,"
             + " m.created_at, m.finished_at";
-    private static final String MESSAGE_FROM = " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-            + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id";
+
+    private static final String MESSAGE_FROM =
+            " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                    + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id";
 
     private final DataSource dataSource;
     private final String nodeId;
@@ -47,8 +49,8 @@ public final class MessageLog {
     private final Duration disableAfter;
     private final ControlChannel control;
 
-    public MessageLog(DataSource dataSource, String nodeId, Duration leaseTime, Duration disableAfter,
-                      ControlChannel control) {
+    public MessageLog(
+            DataSource dataSource, String nodeId, Duration leaseTime, Duration disableAfter, ControlChannel control) {
         this.dataSource = dataSource;
         this.control = control;
         this.nodeId = nodeId;
@@ -61,8 +63,15 @@ public final class MessageLog {
      * {@code sealedToken} the access token a lifecycle message carries, sealed (its event's), added to the
      * body only when it is sent.
      */
-    record Pending(long pk, UUID id, long endpointPk, String body, int attempts, int roundStart, Long lastSeq,
-                   byte[] sealedToken) {
+    record Pending(
+            long pk,
+            UUID id,
+            long endpointPk,
+            String body,
+            int attempts,
+            int roundStart,
+            Long lastSeq,
+            byte[] sealedToken) {
         String webhookId() {
             return Ids.format("msg", id);
         }
@@ -73,31 +82,59 @@ public final class MessageLog {
      * takes effect while this node holds the stream's lease and the stream has no message; empty
      * otherwise. {@code appliedRewind} is the replay request this message honours (cleared with it).
      */
-    Optional<Pending> createStreamMessage(DeliveryTarget target, long firstSeq, long lastSeq, int eventCount,
-                                          String body, byte[] sealedToken, Long appliedRewind) {
+    Optional<Pending> createStreamMessage(
+            DeliveryTarget target,
+            long firstSeq,
+            long lastSeq,
+            int eventCount,
+            String body,
+            byte[] sealedToken,
+            Long appliedRewind) {
         UUID id = Ids.newUuid();
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c,
-                // next_attempt_at: a worker error's wait, over now that the stream is claimed again
-                "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = NULL,"
-                        + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
-                        + " lease_until = now() + ? ::bigint * interval '1 millisecond'"
-                        + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL RETURNING pk)"
-                        + " INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
-                        + " last_seq, event_count, body, status)"
-                        + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending' FROM s RETURNING pk",
-                rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq, sealedToken),
-                id, appliedRewind, leaseTime.toMillis(), target.webhookStreamPk(), nodeId,
-                id, target.endpoint().pk(), target.tenantId(), firstSeq, lastSeq, eventCount, body));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        // next_attempt_at: a worker error's wait, over now that the stream is claimed again
+                        "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = NULL,"
+                                + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
+                                + " lease_until = now() + ? ::bigint * interval '1 millisecond'"
+                                + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL RETURNING pk)"
+                                + " INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
+                                + " last_seq, event_count, body, status)"
+                                + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending' FROM s RETURNING pk",
+                        rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq, sealedToken),
+                        id,
+                        appliedRewind,
+                        leaseTime.toMillis(),
+                        target.webhookStreamPk(),
+                        nodeId,
+                        id,
+                        target.endpoint().pk(),
+                        target.tenantId(),
+                        firstSeq,
+                        lastSeq,
+                        eventCount,
+                        body));
     }
 
     /** Moves a stream with no message past events that were not for it; false when the lease is lost. */
     boolean advance(long webhookStreamPk, long position, Long appliedRewind) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams SET position = ?,"
-                        + " next_attempt_at = NULL, errors = 0,"
-                        + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
-                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
-                        + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL",
-                position, appliedRewind, leaseTime.toMillis(), webhookStreamPk, nodeId) == 1);
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                                c,
+                                "UPDATE webhook_streams SET position = ?,"
+                                        + " next_attempt_at = NULL, errors = 0,"
+                                        + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
+                                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                                        + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL",
+                                position,
+                                appliedRewind,
+                                leaseTime.toMillis(),
+                                webhookStreamPk,
+                                nodeId)
+                        == 1);
     }
 
     /**
@@ -107,20 +144,33 @@ public final class MessageLog {
      * position. False when the lease is no longer this node's or the message is pending after all.
      */
     boolean passFinished(long webhookStreamPk, UUID messageId) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams ws SET"
-                        + " position = greatest(ws.position, coalesce((SELECT m.last_seq FROM webhook_messages m"
-                        + "   WHERE m.id = ws.message_id), ws.position)),"
-                        + " message_id = NULL, next_attempt_at = NULL,"
-                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
-                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
-                        + " AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.id = ws.message_id AND m.status = 'pending')",
-                leaseTime.toMillis(), webhookStreamPk, nodeId, messageId) == 1);
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                                c,
+                                "UPDATE webhook_streams ws SET"
+                                        + " position = greatest(ws.position, coalesce((SELECT m.last_seq FROM webhook_messages m"
+                                        + "   WHERE m.id = ws.message_id), ws.position)),"
+                                        + " message_id = NULL, next_attempt_at = NULL,"
+                                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
+                                        + " AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.id = ws.message_id AND m.status = 'pending')",
+                                leaseTime.toMillis(),
+                                webhookStreamPk,
+                                nodeId,
+                                messageId)
+                        == 1);
     }
 
     Optional<Pending> pending(UUID messageId) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT pk, id, endpoint_pk, body, attempts, round_start,"
-                + " last_seq, " + SEALED_TOKEN + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
-                MessageLog::pending, messageId));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "SELECT pk, id, endpoint_pk, body, attempts, round_start," + " last_seq, " + SEALED_TOKEN
+                                + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
+                        MessageLog::pending,
+                        messageId));
     }
 
     /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
@@ -150,8 +200,13 @@ public final class MessageLog {
         return record(message, attempt, decision, true, "SELECT 1 AS pk", new Object[0]);
     }
 
-    private Recorded record(Pending message, Attempt attempt, Decision decision, boolean manual, String streamSql,
-                            Object[] streamParams) {
+    private Recorded record(
+            Pending message,
+            Attempt attempt,
+            Decision decision,
+            boolean manual,
+            String streamSql,
+            Object[] streamParams) {
         String status = switch (decision) {
             case Decision.Delivered d -> WebhookMessage.Status.delivered.name();
             case Decision.RetryLater r -> WebhookMessage.Status.pending.name();
@@ -170,9 +225,14 @@ public final class MessageLog {
         if (manual) {
             params.add(nodeId);
         }
-        params.addAll(java.util.Arrays.asList(n, attempt.startedAt(),
-                (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis()), attempt.status(), attempt.outcome().name(),
-                truncate(attempt.error(), 1000), attempt.responseBody()));
+        params.addAll(java.util.Arrays.asList(
+                n,
+                attempt.startedAt(),
+                (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis()),
+                attempt.status(),
+                attempt.outcome().name(),
+                truncate(attempt.error(), 1000),
+                attempt.responseBody()));
         String endpointSql;
         if (attempt.delivered()) {
             endpointSql = "UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
@@ -190,9 +250,14 @@ public final class MessageLog {
                     + "   THEN 'failing continuously for longer than ' || ? ELSE ? END,"
                     + " updated_at = now() WHERE pk = ? AND EXISTS (SELECT 1 FROM m) RETURNING state, state_reason";
             boolean gone = attempt.outcome() == Attempt.Outcome.gone;
-            params.addAll(List.of(gone, disableAfter.toMillis(), gone, disableAfter.toMillis(),
+            params.addAll(List.of(
+                    gone,
+                    disableAfter.toMillis(),
+                    gone,
+                    disableAfter.toMillis(),
                     dev.switchboard.config.Durations.format(disableAfter),
-                    truncate(attempt.outcome().name() + ": " + attempt.error(), 500), message.endpointPk()));
+                    truncate(attempt.outcome().name() + ": " + attempt.error(), 500),
+                    message.endpointPk()));
         }
         // Every write is guarded by the lease: the stream's (for a stream message) or the message's own
         // (a manual one). A node that paused past its lease (a long GC, SIGSTOP) and comes back with the
@@ -202,20 +267,30 @@ public final class MessageLog {
         // guarded update (s), and change only when it did.
         String sql = "WITH s AS (" + streamSql + "),"
                 + " m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
-                + (manual ? " next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
-                        + " lease_until = NULL," : "")
+                + (manual
+                        ? " next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
+                                + " lease_until = NULL,"
+                        : "")
                 + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END"
-                + " WHERE pk = ?" + (manual ? " AND leased_by = ?" : "") + " AND EXISTS (SELECT 1 FROM s) RETURNING pk),"
+                + " WHERE pk = ?" + (manual ? " AND leased_by = ?" : "")
+                + " AND EXISTS (SELECT 1 FROM s) RETURNING pk),"
                 // Only while the message exists: deleting its endpoint or connection mid-request removes it.
                 + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
                 + " error, response_body) SELECT m.pk, ?, ?, ?, ?, ?, ?, ? FROM m ON CONFLICT DO NOTHING),"
                 + " e AS (" + endpointSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, sql,
-                rs -> new Recorded(rs.getLong("held") > 0, endpointState(rs.getString("endpoint_state")),
-                        rs.getString("endpoint_reason")),
-                params.toArray()).orElseThrow());
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                                c,
+                                sql,
+                                rs -> new Recorded(
+                                        rs.getLong("held") > 0,
+                                        endpointState(rs.getString("endpoint_state")),
+                                        rs.getString("endpoint_reason")),
+                                params.toArray())
+                        .orElseThrow());
     }
 
     /** The endpoint's state if recording changed it, else null. */
@@ -227,9 +302,15 @@ public final class MessageLog {
     String createManual(long endpointPk, String tenantId, int eventCount, String body) {
         UUID id = Ids.newUuid();
         Jdbc.inTransaction(dataSource, c -> {
-            Jdbc.update(c, "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
-                    + " next_attempt_at) VALUES (?, ?, 'manual', ?, ?, ?, 'pending', now())", id, endpointPk, tenantId,
-                    eventCount, body);
+            Jdbc.update(
+                    c,
+                    "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
+                            + " next_attempt_at) VALUES (?, ?, 'manual', ?, ?, ?, 'pending', now())",
+                    id,
+                    endpointPk,
+                    tenantId,
+                    eventCount,
+                    body);
             control.publish(c, new ManualMessageDue());
             return null;
         });
@@ -241,31 +322,61 @@ public final class MessageLog {
         if (limit <= 0) {
             return List.of();
         }
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "UPDATE webhook_messages"
-                        + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
-                        + " SELECT m.pk FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                        + " WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
-                        + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
-                        + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
-                        + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, " + SEALED_TOKEN,
-                MessageLog::pending, nodeId, leaseTime.toMillis(), limit));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "UPDATE webhook_messages"
+                                + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
+                                + " SELECT m.pk FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                                + " WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
+                                + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
+                                + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
+                                + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
+                                + SEALED_TOKEN,
+                        MessageLog::pending,
+                        nodeId,
+                        leaseTime.toMillis(),
+                        limit));
     }
 
     void releaseManual(long messagePk) {
-        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_messages SET leased_by = NULL,"
-                + " lease_until = NULL WHERE pk = ? AND leased_by = ?", messagePk, nodeId));
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "UPDATE webhook_messages SET leased_by = NULL,"
+                                + " lease_until = NULL WHERE pk = ? AND leased_by = ?",
+                        messagePk,
+                        nodeId));
     }
 
     /** An endpoint's messages, newest first, each with its attempts; {@code status} null for all. */
     List<WebhookMessage> list(long endpointPk, WebhookMessage.Status status, String afterId, int limit) {
-        UUID after = afterId == null ? null : Ids.parse("msg", afterId)
-                .orElseThrow(() -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
+        UUID after = afterId == null
+                ? null
+                : Ids.parse("msg", afterId)
+                        .orElseThrow(
+                                () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
         String wanted = status == null ? null : status.name();
-        return Jdbc.withConnection(dataSource, c -> withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS
-                        + ", NULL AS body" + MESSAGE_FROM + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
-                        + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
-                        + " ORDER BY m.pk DESC LIMIT ?",
-                MessageLog::message, endpointPk, wanted, wanted, after, after, limit)));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> withAttempts(
+                        c,
+                        Jdbc.query(
+                                c,
+                                "SELECT " + MESSAGE_COLUMNS
+                                        + ", NULL AS body" + MESSAGE_FROM
+                                        + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
+                                        + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
+                                        + " ORDER BY m.pk DESC LIMIT ?",
+                                MessageLog::message,
+                                endpointPk,
+                                wanted,
+                                wanted,
+                                after,
+                                after,
+                                limit)));
     }
 
     Optional<WebhookMessage> get(long endpointPk, String messageId) {
@@ -277,8 +388,17 @@ public final class MessageLog {
     }
 
     private Optional<WebhookMessage> get(Connection c, long endpointPk, UUID id) throws SQLException {
-        return withAttempts(c, Jdbc.query(c, "SELECT " + MESSAGE_COLUMNS + ", m.body" + MESSAGE_FROM
-                + " WHERE m.endpoint_pk = ? AND m.id = ?", MessageLog::message, endpointPk, id)).stream().findFirst();
+        return withAttempts(
+                        c,
+                        Jdbc.query(
+                                c,
+                                "SELECT " + MESSAGE_COLUMNS + ", m.body" + MESSAGE_FROM
+                                        + " WHERE m.endpoint_pk = ? AND m.id = ?",
+                                MessageLog::message,
+                                endpointPk,
+                                id))
+                .stream()
+                .findFirst();
     }
 
     /**
@@ -291,19 +411,26 @@ public final class MessageLog {
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
         Retried retried = Jdbc.inTransaction(dataSource, c -> {
-            int n = Jdbc.update(c, "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
-                    + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
-                    + " WHERE endpoint_pk = ? AND id = ? AND status = 'failed'", endpointPk, id);
+            int n = Jdbc.update(
+                    c,
+                    "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
+                            + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
+                            + " WHERE endpoint_pk = ? AND id = ? AND status = 'failed'",
+                    endpointPk,
+                    id);
             if (n == 1) {
                 control.publish(c, new ManualMessageDue());
             }
             return new Retried(n, get(c, endpointPk, id));
         });
         int changed = retried.changed();
-        WebhookMessage message = retried.message().orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
+        WebhookMessage message =
+                retried.message().orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         if (changed == 0) {
-            throw new Refusal.Conflict("message_not_failed", "message '" + messageId + "' is " + message.status()
-                    + "; only failed (abandoned) messages can be retried");
+            throw new Refusal.Conflict(
+                    "message_not_failed",
+                    "message '" + messageId + "' is " + message.status()
+                            + "; only failed (abandoned) messages can be retried");
         }
         return message;
     }
@@ -318,13 +445,18 @@ public final class MessageLog {
                 ? "?::bigint - 1"
                 : "(SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk AND ev.time >= ?)";
         return Jdbc.inTransaction(dataSource, c -> {
-            int n = Jdbc.update(c, "UPDATE webhook_streams ws SET rewind_to = LEAST(coalesce(rewind_to, t.target), t.target)"
+            int n = Jdbc.update(
+                    c,
+                    "UPDATE webhook_streams ws SET rewind_to = LEAST(coalesce(rewind_to, t.target), t.target)"
                             + " FROM (SELECT ws.pk, " + target + " AS target FROM webhook_streams ws"
                             + "   LEFT JOIN connections c ON c.pk = ws.connection_pk"
                             + "   WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR c.tenant_pk = ?)) t"
                             + " WHERE ws.pk = t.pk AND t.target IS NOT NULL AND t.target < coalesce("
                             + "   (SELECT last_seq FROM webhook_messages WHERE id = ws.message_id), ws.position)",
-                    fromSeq != null ? fromSeq : since, endpointPk, tenantPk, tenantPk);
+                    fromSeq != null ? fromSeq : since,
+                    endpointPk,
+                    tenantPk,
+                    tenantPk);
             control.publish(c, new WebhookChanged(endpointPk));
             return n;
         });
@@ -338,26 +470,60 @@ public final class MessageLog {
         for (WebhookMessage m : messages) {
             byMessage.put(m.pk(), new ArrayList<>());
         }
-        Jdbc.query(c, "SELECT message_pk, n, started_at, duration_ms, status_code, outcome, error, response_body"
-                + " FROM webhook_attempts WHERE message_pk = ANY(?::bigint[]) ORDER BY message_pk, n", rs -> {
-                    byMessage.get(rs.getLong("message_pk")).add(new WebhookMessage.AttemptRecord(rs.getInt("n"),
-                            Jdbc.instant(rs, "started_at"), rs.getInt("duration_ms"), (Integer) rs.getObject("status_code"),
-                            rs.getString("outcome"), rs.getString("error"), rs.getString("response_body")));
+        Jdbc.query(
+                c,
+                "SELECT message_pk, n, started_at, duration_ms, status_code, outcome, error, response_body"
+                        + " FROM webhook_attempts WHERE message_pk = ANY(?::bigint[]) ORDER BY message_pk, n",
+                rs -> {
+                    byMessage
+                            .get(rs.getLong("message_pk"))
+                            .add(new WebhookMessage.AttemptRecord(
+                                    rs.getInt("n"),
+                                    Jdbc.instant(rs, "started_at"),
+                                    rs.getInt("duration_ms"),
+                                    (Integer) rs.getObject("status_code"),
+                                    rs.getString("outcome"),
+                                    rs.getString("error"),
+                                    rs.getString("response_body")));
                     return null;
-                }, (Object) byMessage.keySet().toArray(Long[]::new));
-        return messages.stream().map(m -> new WebhookMessage(m.pk(), m.id(), m.webhookId(), m.status(), m.lane(),
-                m.tenantId(), m.firstSeq(), m.lastSeq(), m.eventCount(), m.nextAttemptAt(), m.createdAt(), m.finishedAt(),
-                List.copyOf(byMessage.get(m.pk())), m.body())).toList();
+                },
+                (Object) byMessage.keySet().toArray(Long[]::new));
+        return messages.stream()
+                .map(m -> new WebhookMessage(
+                        m.pk(),
+                        m.id(),
+                        m.webhookId(),
+                        m.status(),
+                        m.lane(),
+                        m.tenantId(),
+                        m.firstSeq(),
+                        m.lastSeq(),
+                        m.eventCount(),
+                        m.nextAttemptAt(),
+                        m.createdAt(),
+                        m.finishedAt(),
+                        List.copyOf(byMessage.get(m.pk())),
+                        m.body()))
+                .toList();
     }
 
     private static WebhookMessage message(ResultSet rs) throws SQLException {
         WebhookMessage.Status status = WebhookMessage.Status.valueOf(rs.getString("status"));
-        return new WebhookMessage(rs.getLong("pk"), Ids.format("msg", rs.getObject("id", UUID.class)),
-                rs.getString("webhook_id"), status, rs.getString("lane"), rs.getString("tenant_id"),
-                (Long) rs.getObject("first_seq"), (Long) rs.getObject("last_seq"), rs.getInt("event_count"),
+        return new WebhookMessage(
+                rs.getLong("pk"),
+                Ids.format("msg", rs.getObject("id", UUID.class)),
+                rs.getString("webhook_id"),
+                status,
+                rs.getString("lane"),
+                rs.getString("tenant_id"),
+                (Long) rs.getObject("first_seq"),
+                (Long) rs.getObject("last_seq"),
+                rs.getInt("event_count"),
                 status == WebhookMessage.Status.pending ? Jdbc.instant(rs, "next_attempt_at") : null,
                 Jdbc.instant(rs, "created_at"),
-                Jdbc.instant(rs, "finished_at"), List.of(), rs.getString("body"));
+                Jdbc.instant(rs, "finished_at"),
+                List.of(),
+                rs.getString("body"));
     }
 
     private static String truncate(String text, int max) {
@@ -365,8 +531,14 @@ public final class MessageLog {
     }
 
     private static Pending pending(ResultSet rs) throws SQLException {
-        return new Pending(rs.getLong("pk"), rs.getObject("id", UUID.class), rs.getLong("endpoint_pk"),
-                rs.getString("body"), rs.getInt("attempts"), rs.getInt("round_start"), (Long) rs.getObject("last_seq"),
+        return new Pending(
+                rs.getLong("pk"),
+                rs.getObject("id", UUID.class),
+                rs.getLong("endpoint_pk"),
+                rs.getString("body"),
+                rs.getInt("attempts"),
+                rs.getInt("round_start"),
+                (Long) rs.getObject("last_seq"),
                 rs.getBytes("sealed_token"));
     }
 }

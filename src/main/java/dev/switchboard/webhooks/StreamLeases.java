@@ -35,6 +35,7 @@ public final class StreamLeases {
             + "          AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL)))";
     /** The first wait after a worker error; each further error in a row doubles it, up to {@link #MAX_ERROR_BACKOFF}. */
     static final Duration FIRST_ERROR_BACKOFF = Duration.ofSeconds(1);
+
     static final Duration MAX_ERROR_BACKOFF = Duration.ofMinutes(5);
 
     private final DataSource dataSource;
@@ -78,11 +79,15 @@ public final class StreamLeases {
         if (limit <= 0) {
             return List.of();
         }
-        Object[] params = scope.parameter() == null ? new Object[] {limit * 4} : new Object[] {scope.parameter(), limit * 4};
+        Object[] params =
+                scope.parameter() == null ? new Object[] {limit * 4} : new Object[] {scope.parameter(), limit * 4};
         return Jdbc.inTransaction(dataSource, c -> {
-            List<Claimed> candidates = Jdbc.query(c, "SELECT ws.pk, ws.stream_pk, ws.endpoint_pk" + CLAIMABLE
-                    + scope.condition() + " LIMIT ? FOR UPDATE OF ws SKIP LOCKED",
-                    rs -> new Claimed(rs.getLong(1), rs.getLong(2), rs.getLong(3)), params);
+            List<Claimed> candidates = Jdbc.query(
+                    c,
+                    "SELECT ws.pk, ws.stream_pk, ws.endpoint_pk" + CLAIMABLE + scope.condition()
+                            + " LIMIT ? FOR UPDATE OF ws SKIP LOCKED",
+                    rs -> new Claimed(rs.getLong(1), rs.getLong(2), rs.getLong(3)),
+                    params);
             Map<Long, Integer> room = new HashMap<>(endpointRoom);
             List<Claimed> chosen = new ArrayList<>();
             for (Claimed candidate : candidates) {
@@ -93,17 +98,27 @@ public final class StreamLeases {
                 }
             }
             if (!chosen.isEmpty()) {
-                Jdbc.update(c, "UPDATE webhook_streams SET leased_by = ?,"
-                        + " lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk = ANY(?::bigint[])",
-                        nodeId, leaseTime.toMillis(), chosen.stream().map(Claimed::pk).toArray(Long[]::new));
+                Jdbc.update(
+                        c,
+                        "UPDATE webhook_streams SET leased_by = ?,"
+                                + " lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk = ANY(?::bigint[])",
+                        nodeId,
+                        leaseTime.toMillis(),
+                        chosen.stream().map(Claimed::pk).toArray(Long[]::new));
             }
             return chosen;
         });
     }
 
     void release(long streamPk) {
-        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams SET leased_by = NULL, lease_until = NULL"
-                + " WHERE pk = ? AND leased_by = ?", streamPk, nodeId));
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "UPDATE webhook_streams SET leased_by = NULL, lease_until = NULL"
+                                + " WHERE pk = ? AND leased_by = ?",
+                        streamPk,
+                        nodeId));
     }
 
     /** What a worker error did to a stream: its errors in a row, the endpoint's id, and how long until it may be claimed again. */
@@ -115,30 +130,47 @@ public final class StreamLeases {
      * records the error for the endpoint's state. Empty when the lease is no longer this node's.
      */
     Optional<BackedOff> backOff(long streamPk, String error) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "UPDATE webhook_streams ws SET leased_by = NULL,"
-                        + " lease_until = NULL, errors = ws.errors + 1, last_error = ?, last_error_at = now(),"
-                        + " next_attempt_at = now() + least(?::bigint * power(2, least(ws.errors, 30)), ?::bigint)"
-                        + "   * interval '1 millisecond'"
-                        + " FROM webhook_endpoints e WHERE e.pk = ws.endpoint_pk AND ws.pk = ? AND ws.leased_by = ?"
-                        + " RETURNING ws.errors, e.id, (extract(epoch FROM ws.next_attempt_at - now()) * 1000)::bigint",
-                rs -> new BackedOff(rs.getInt(1), rs.getString(2),
-                        Duration.ofMillis(rs.getLong(3))),
-                error, FIRST_ERROR_BACKOFF.toMillis(), MAX_ERROR_BACKOFF.toMillis(), streamPk, nodeId));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "UPDATE webhook_streams ws SET leased_by = NULL,"
+                                + " lease_until = NULL, errors = ws.errors + 1, last_error = ?, last_error_at = now(),"
+                                + " next_attempt_at = now() + least(?::bigint * power(2, least(ws.errors, 30)), ?::bigint)"
+                                + "   * interval '1 millisecond'"
+                                + " FROM webhook_endpoints e WHERE e.pk = ws.endpoint_pk AND ws.pk = ? AND ws.leased_by = ?"
+                                + " RETURNING ws.errors, e.id, (extract(epoch FROM ws.next_attempt_at - now()) * 1000)::bigint",
+                        rs -> new BackedOff(rs.getInt(1), rs.getString(2), Duration.ofMillis(rs.getLong(3))),
+                        error,
+                        FIRST_ERROR_BACKOFF.toMillis(),
+                        MAX_ERROR_BACKOFF.toMillis(),
+                        streamPk,
+                        nodeId));
     }
 
     /** Releases every lease this node holds (at shutdown). */
     int releaseAll() {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "UPDATE webhook_streams"
-                + " SET leased_by = NULL, lease_until = NULL WHERE leased_by = ?", nodeId));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "UPDATE webhook_streams" + " SET leased_by = NULL, lease_until = NULL WHERE leased_by = ?",
+                        nodeId));
     }
 
     /** The stream's cursor as this node, holding its lease, sees it; empty when the lease is no longer this node's. */
     record Cursor(long position, UUID messageId, Long rewindTo) {}
 
     Optional<Cursor> cursor(long streamPk) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.one(c, "SELECT position, message_id, rewind_to"
-                        + " FROM webhook_streams WHERE pk = ? AND leased_by = ?",
-                rs -> new Cursor(rs.getLong(1), rs.getObject(2, UUID.class), (Long) rs.getObject(3)), streamPk, nodeId));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "SELECT position, message_id, rewind_to"
+                                + " FROM webhook_streams WHERE pk = ? AND leased_by = ?",
+                        rs -> new Cursor(rs.getLong(1), rs.getObject(2, UUID.class), (Long) rs.getObject(3)),
+                        streamPk,
+                        nodeId));
     }
 
     /** What the stream delivers to, or empty when it may not deliver now (disabled, deleted, connection off). */
@@ -147,17 +179,24 @@ public final class StreamLeases {
     }
 
     private static Optional<DeliveryTarget> target(Connection c, long streamPk) throws SQLException {
-        return Jdbc.one(c, "SELECT ws.pk AS ws_pk, ws.stream_pk, ws.connection_pk, t.id AS tenant_id, i.event_types AS i_event_types,"
+        return Jdbc.one(
+                c,
+                "SELECT ws.pk AS ws_pk, ws.stream_pk, ws.connection_pk, t.id AS tenant_id, i.event_types AS i_event_types,"
                         + " i.read_collections, " + EndpointStore.COLUMNS
                         + EndpointStore.FROM + " JOIN webhook_streams ws ON ws.endpoint_pk = e.pk"
                         + " LEFT JOIN connections c ON c.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = c.tenant_pk"
                         + " WHERE ws.pk = ? AND e.state <> 'disabled' AND (ws.connection_pk IS NULL OR c.state = 'enabled')",
                 rs -> {
                     List<String> read = Jdbc.strings(rs, "read_collections");
-                    return new DeliveryTarget(rs.getLong("ws_pk"), rs.getLong("stream_pk"),
-                            (Long) rs.getObject("connection_pk"), EndpointStore.map(rs),
-                            rs.getString("tenant_id"), Jdbc.strings(rs, "i_event_types"),
+                    return new DeliveryTarget(
+                            rs.getLong("ws_pk"),
+                            rs.getLong("stream_pk"),
+                            (Long) rs.getObject("connection_pk"),
+                            EndpointStore.map(rs),
+                            rs.getString("tenant_id"),
+                            Jdbc.strings(rs, "i_event_types"),
                             read.contains("*") ? null : read);
-                }, streamPk);
+                },
+                streamPk);
     }
 }

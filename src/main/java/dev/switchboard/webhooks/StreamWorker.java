@@ -51,8 +51,15 @@ final class StreamWorker implements Runnable {
     private volatile boolean stopping;
     private volatile DeliveryTarget target;
 
-    StreamWorker(StreamLeases.Claimed claimed, StreamLeases leases, MessageLog messages, EventLog eventLog,
-                 Deliverer deliverer, WebhookMetrics metrics, InstantSource clock, Host host) {
+    StreamWorker(
+            StreamLeases.Claimed claimed,
+            StreamLeases leases,
+            MessageLog messages,
+            EventLog eventLog,
+            Deliverer deliverer,
+            WebhookMetrics metrics,
+            InstantSource clock,
+            Host host) {
         this.webhookStreamPk = claimed.pk();
         this.eventStreamPk = claimed.eventStreamPk();
         this.endpointPk = claimed.endpointPk();
@@ -104,8 +111,11 @@ final class StreamWorker implements Runnable {
             release = deliver();
         } catch (RuntimeException e) {
             if (e instanceof DatabaseException db && db.isUnavailable()) {
-                log.warn("Webhook stream {} stopped: the database is unavailable ({}); it is claimed again when the"
-                        + " database returns", webhookStreamPk, e.getMessage());
+                log.warn(
+                        "Webhook stream {} stopped: the database is unavailable ({}); it is claimed again when the"
+                                + " database returns",
+                        webhookStreamPk,
+                        e.getMessage());
             } else {
                 backOff(e);
                 release = false; // held back, or its lease is another node's or expires by itself
@@ -115,7 +125,9 @@ final class StreamWorker implements Runnable {
                 try {
                     leases.release(webhookStreamPk);
                 } catch (RuntimeException e) {
-                    log.warn("Could not release webhook stream {} ({}); its lease expires by itself", webhookStreamPk,
+                    log.warn(
+                            "Could not release webhook stream {} ({}); its lease expires by itself",
+                            webhookStreamPk,
                             e.getMessage());
                 }
             }
@@ -136,8 +148,8 @@ final class StreamWorker implements Runnable {
         String error = e.getClass().getSimpleName() + ": " + e.getMessage();
         String endpointId = target == null ? null : target.endpoint().id();
         try {
-            Optional<StreamLeases.BackedOff> backedOff = leases.backOff(webhookStreamPk,
-                    error.length() > 500 ? error.substring(0, 500) : error);
+            Optional<StreamLeases.BackedOff> backedOff =
+                    leases.backOff(webhookStreamPk, error.length() > 500 ? error.substring(0, 500) : error);
             if (backedOff.isEmpty()) {
                 log.error("Delivering webhook stream {} failed; another node holds it now", webhookStreamPk, e);
                 return;
@@ -145,14 +157,24 @@ final class StreamWorker implements Runnable {
             StreamLeases.BackedOff b = backedOff.get();
             metrics.streamError(b.endpointId());
             metrics.refreshLag(); // the stuck-stream gauge shows it now, not at the next periodic refresh
-            log.error("Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in {} ms,"
-                    + " the endpoint shows the error until the stream moves on", b.endpointId(), webhookStreamPk,
-                    b.errors(), b.delay().toMillis(), e);
+            log.error(
+                    "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in {} ms,"
+                            + " the endpoint shows the error until the stream moves on",
+                    b.endpointId(),
+                    webhookStreamPk,
+                    b.errors(),
+                    b.delay().toMillis(),
+                    e);
         } catch (RuntimeException recording) {
             e.addSuppressed(recording);
             // Not released: waiting for the lease to expire is the back-off then.
-            log.error("Delivering webhook {} stream {} failed, and so did holding it back ({}); it is claimed again"
-                    + " when its lease expires", endpointId, webhookStreamPk, recording.getMessage(), e);
+            log.error(
+                    "Delivering webhook {} stream {} failed, and so did holding it back ({}); it is claimed again"
+                            + " when its lease expires",
+                    endpointId,
+                    webhookStreamPk,
+                    recording.getMessage(),
+                    e);
         }
     }
 
@@ -199,19 +221,26 @@ final class StreamWorker implements Runnable {
                     if (!messages.passFinished(webhookStreamPk, at.messageId())) {
                         return true; // the lease is gone (the release changes nothing) or the message is pending again
                     }
-                    log.warn("Webhook stream {} pointed at message {}, which is no longer pending; it moves past it",
-                            webhookStreamPk, at.messageId());
+                    log.warn(
+                            "Webhook stream {} pointed at message {}, which is no longer pending; it moves past it",
+                            webhookStreamPk,
+                            at.messageId());
                     stale = true;
                     continue;
                 }
                 message = pending.get();
             } else {
                 long from = at.rewindTo() == null ? at.position() : Math.min(at.position(), at.rewindTo());
-                EventLog.Onward read = eventLog.readOnward(target.eventStreamPk(), from, target.batchSize(), target.filter());
+                EventLog.Onward read =
+                        eventLog.readOnward(target.eventStreamPk(), from, target.batchSize(), target.filter());
                 if (read.expired() > 0) {
                     metrics.expired(read.expired());
-                    log.warn("Webhook {} stream {} was {} events behind the retention; those events are gone and are"
-                            + " not sent", target.endpoint().id(), webhookStreamPk, read.expired());
+                    log.warn(
+                            "Webhook {} stream {} was {} events behind the retention; those events are gone and are"
+                                    + " not sent",
+                            target.endpoint().id(),
+                            webhookStreamPk,
+                            read.expired());
                 }
                 List<Event> events = read.page().events();
                 if (events.isEmpty()) {
@@ -228,8 +257,14 @@ final class StreamWorker implements Runnable {
                     continue;
                 }
                 Built built = build(events, read.page().next());
-                Optional<MessageLog.Pending> created = messages.createStreamMessage(target, events.getFirst().seq(),
-                        built.lastSeq(), built.count(), built.body(), built.sealedToken(), at.rewindTo());
+                Optional<MessageLog.Pending> created = messages.createStreamMessage(
+                        target,
+                        events.getFirst().seq(),
+                        built.lastSeq(),
+                        built.count(),
+                        built.body(),
+                        built.sealedToken(),
+                        at.rewindTo());
                 if (created.isEmpty()) {
                     return false; // the lease moved to another node
                 }
@@ -268,11 +303,14 @@ final class StreamWorker implements Runnable {
     private Built build(List<Event> events, long pageNext) {
         if (target.lifecycle()) {
             Event event = events.getFirst();
-            return new Built(MessageBody.lifecycle(event, target.endpoint().integrationId()), 1, event.seq(), event.sealed());
+            return new Built(
+                    MessageBody.lifecycle(event, target.endpoint().integrationId()), 1, event.seq(), event.sealed());
         }
-        MessageBody.Batch batch = MessageBody.events(target.tenantId(), target.endpoint().integrationId(), events,
-                target.batchSize());
-        long lastSeq = batch.count() == events.size() ? pageNext : events.get(batch.count() - 1).seq();
+        MessageBody.Batch batch =
+                MessageBody.events(target.tenantId(), target.endpoint().integrationId(), events, target.batchSize());
+        long lastSeq = batch.count() == events.size()
+                ? pageNext
+                : events.get(batch.count() - 1).seq();
         return new Built(batch.json(), batch.count(), lastSeq, null);
     }
 

@@ -56,6 +56,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     /** Webhook streams by the event stream they follow: which wake-ups concern webhooks at all. */
     private volatile Map<Long, long[]> watched = Map.of();
+
     private final Map<Long, StreamWorker> active = new ConcurrentHashMap<>();
     private final AtomicInteger manualActive = new AtomicInteger();
     private final Set<Long> dirtyStreams = ConcurrentHashMap.newKeySet();
@@ -70,9 +71,16 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
      * Everything the dispatcher reads and writes goes through {@code deliveryPool} (the log, messages,
      * leases, deliverer included), so delivery never takes the API's connections.
      */
-    public WebhookDispatcher(WebhookSettings settings, DataSource deliveryPool, EventLog eventLog, EndpointStore endpoints,
-                             StreamLeases leases, MessageLog messages, Deliverer deliverer, WebhookMetrics metrics,
-                             InstantSource clock) {
+    public WebhookDispatcher(
+            WebhookSettings settings,
+            DataSource deliveryPool,
+            EventLog eventLog,
+            EndpointStore endpoints,
+            StreamLeases leases,
+            MessageLog messages,
+            Deliverer deliverer,
+            WebhookMetrics metrics,
+            InstantSource clock) {
         this.settings = settings;
         this.dataSource = deliveryPool;
         this.eventLog = eventLog;
@@ -131,7 +139,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     /** A connection changed: its workers re-read it, and a new connection's streams are found and claimed. */
     public void connectionChanged(ConnectionChanged message) {
         Long connectionPk = message.connectionPk();
-        active.values().stream().filter(w -> w.target() != null && connectionPk.equals(w.target().connectionPk()))
+        active.values().stream()
+                .filter(w ->
+                        w.target() != null && connectionPk.equals(w.target().connectionPk()))
                 .forEach(StreamWorker::refresh);
         reloadWatched.set(true);
         sweepAll.set(true);
@@ -140,8 +150,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     /** An integration changed (its event types, say): its workers re-read what they deliver. */
     public void integrationChanged(IntegrationChanged message) {
-        active.values().stream().filter(w -> w.target() != null
-                && w.target().endpoint().integrationPk() == message.integrationPk()).forEach(StreamWorker::refresh);
+        active.values().stream()
+                .filter(w -> w.target() != null && w.target().endpoint().integrationPk() == message.integrationPk())
+                .forEach(StreamWorker::refresh);
         LockSupport.unpark(loop);
     }
 
@@ -191,7 +202,10 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                     metrics.refreshLag();
                     nextLag = now + LAG_EVERY.toNanos();
                 }
-                if (dirtyStreams.isEmpty() && dirtyEndpoints.isEmpty() && !sweepAll.get() && !manualDue.get()
+                if (dirtyStreams.isEmpty()
+                        && dirtyEndpoints.isEmpty()
+                        && !sweepAll.get()
+                        && !manualDue.get()
                         && !reloadWatched.get()) {
                     LockSupport.parkNanos(this, Math.max(0, nextTick - System.nanoTime()));
                 }
@@ -205,10 +219,15 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     private void reloadWatched() {
         Map<Long, long[]> map = new HashMap<>();
-        Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
-                "SELECT stream_pk, array_agg(pk) FROM webhook_streams GROUP BY stream_pk", rs -> {
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(c, "SELECT stream_pk, array_agg(pk) FROM webhook_streams GROUP BY stream_pk", rs -> {
                     Long[] pks = (Long[]) rs.getArray(2).getArray();
-                    map.put(rs.getLong(1), java.util.Arrays.stream(pks).mapToLong(Long::longValue).toArray());
+                    map.put(
+                            rs.getLong(1),
+                            java.util.Arrays.stream(pks)
+                                    .mapToLong(Long::longValue)
+                                    .toArray());
                     return null;
                 }));
         watched = Map.copyOf(map);
@@ -226,8 +245,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         }
         endpointRoom.replaceAll((pk, used) -> settings.endpointConcurrency() + used);
         for (StreamLeases.Claimed claimed : leases.claim(scope, room, endpointRoom, settings.endpointConcurrency())) {
-            StreamWorker worker = new StreamWorker(claimed, leases, messages, eventLog, deliverer, metrics,
-                    clock, new StreamWorker.Host() {
+            StreamWorker worker = new StreamWorker(
+                    claimed, leases, messages, eventLog, deliverer, metrics, clock, new StreamWorker.Host() {
                         @Override
                         public void finished(StreamWorker w) {
                             active.remove(w.webhookStreamPk(), w);
@@ -241,8 +260,11 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
                         @Override
                         public boolean mayLinger(long endpointPk) {
-                            return active.values().stream().filter(a -> a.endpointPk() == endpointPk).count()
-                                    < settings.endpointConcurrency() && active.size() < settings.concurrency();
+                            return active.values().stream()
+                                                    .filter(a -> a.endpointPk() == endpointPk)
+                                                    .count()
+                                            < settings.endpointConcurrency()
+                                    && active.size() < settings.concurrency();
                         }
 
                         @Override
@@ -274,7 +296,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         try {
             loop.join(2000);
             if (!workers.awaitTermination(settings.timeout().toMillis() + 2000, TimeUnit.MILLISECONDS)) {
-                log.warn("Webhook attempts still in flight at shutdown; their messages are sent again by the next owner");
+                log.warn(
+                        "Webhook attempts still in flight at shutdown; their messages are sent again by the next owner");
                 workers.shutdownNow();
             }
         } catch (InterruptedException e) {
@@ -286,7 +309,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 log.info("Released {} webhook streams for other nodes", released);
             }
         } catch (RuntimeException e) {
-            log.warn("Could not release webhook streams at shutdown ({}); their leases expire by themselves",
+            log.warn(
+                    "Could not release webhook streams at shutdown ({}); their leases expire by themselves",
                     e.getMessage());
         }
     }

@@ -16,18 +16,53 @@ import java.util.List;
  * means a stuck stream. {@code lastStreamError} and {@code lastStreamErrorAt} keep the latest such error,
  * also after the stream recovers.
  */
-@JsonPropertyOrder({"id", "integrationId", "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state",
-        "stateReason", "failingSince", "streamsInError", "lastStreamError", "lastStreamErrorAt", "createdAt", "updatedAt"})
-public record WebhookEndpoint(@JsonIgnore long pk, String id, @JsonIgnore long integrationPk, String integrationId,
-                              String url, Kind kind, List<String> eventTypes, int maxBatchSize,
-                              List<String> retryDelays, State state, String stateReason, Instant failingSince,
-                              int streamsInError, String lastStreamError, Instant lastStreamErrorAt,
-                              Instant createdAt, Instant updatedAt) {
+@JsonPropertyOrder({
+    "id",
+    "integrationId",
+    "url",
+    "kind",
+    "eventTypes",
+    "maxBatchSize",
+    "retryDelays",
+    "state",
+    "stateReason",
+    "failingSince",
+    "streamsInError",
+    "lastStreamError",
+    "lastStreamErrorAt",
+    "createdAt",
+    "updatedAt"
+})
+public record WebhookEndpoint(
+        @JsonIgnore long pk,
+        String id,
+        @JsonIgnore long integrationPk,
+        String integrationId,
+        String url,
+        Kind kind,
+        List<String> eventTypes,
+        int maxBatchSize,
+        List<String> retryDelays,
+        State state,
+        String stateReason,
+        Instant failingSince,
+        int streamsInError,
+        String lastStreamError,
+        Instant lastStreamErrorAt,
+        Instant createdAt,
+        Instant updatedAt) {
 
-    public enum Kind { events, lifecycle }
+    public enum Kind {
+        events,
+        lifecycle
+    }
 
     /** Spelled as in the database and the JSON. {@code failing}: sending, with failures since {@code failingSince}. */
-    public enum State { enabled, failing, disabled }
+    public enum State {
+        enabled,
+        failing,
+        disabled
+    }
 
     public static final int DEFAULT_BATCH_SIZE = 100;
     public static final int MAX_BATCH_SIZE = 1000;

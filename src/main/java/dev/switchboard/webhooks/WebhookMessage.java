@@ -12,18 +12,54 @@ import java.util.List;
  * header, the same on every attempt. {@code firstSeq}..{@code lastSeq} is the part of the tenant's log
  * it covers; {@code body} is shown when one message is read.
  */
-@JsonPropertyOrder({"id", "webhookId", "status", "lane", "tenantId", "firstSeq", "lastSeq", "eventCount",
-        "nextAttemptAt", "createdAt", "finishedAt", "attempts", "body"})
-public record WebhookMessage(@JsonIgnore long pk, String id, String webhookId, Status status, String lane,
-                             String tenantId, Long firstSeq, Long lastSeq, int eventCount, Instant nextAttemptAt,
-                             Instant createdAt, Instant finishedAt, List<AttemptRecord> attempts,
-                             @JsonRawValue @JsonInclude(JsonInclude.Include.NON_NULL) String body) {
+@JsonPropertyOrder({
+    "id",
+    "webhookId",
+    "status",
+    "lane",
+    "tenantId",
+    "firstSeq",
+    "lastSeq",
+    "eventCount",
+    "nextAttemptAt",
+    "createdAt",
+    "finishedAt",
+    "attempts",
+    "body"
+})
+public record WebhookMessage(
+        @JsonIgnore long pk,
+        String id,
+        String webhookId,
+        Status status,
+        String lane,
+        String tenantId,
+        Long firstSeq,
+        Long lastSeq,
+        int eventCount,
+        Instant nextAttemptAt,
+        Instant createdAt,
+        Instant finishedAt,
+        List<AttemptRecord> attempts,
+
+        @JsonRawValue @JsonInclude(JsonInclude.Include.NON_NULL)
+        String body) {
 
     /** Spelled as in the database and the JSON; {@code failed} is abandoned (retried only through the API). */
-    public enum Status { pending, delivered, failed }
+    public enum Status {
+        pending,
+        delivered,
+        failed
+    }
 
     /** One attempt as recorded. */
     @JsonPropertyOrder({"n", "startedAt", "durationMs", "status", "outcome", "error", "responseBody"})
-    public record AttemptRecord(int n, Instant startedAt, int durationMs, Integer status, String outcome, String error,
-                                String responseBody) {}
+    public record AttemptRecord(
+            int n,
+            Instant startedAt,
+            int durationMs,
+            Integer status,
+            String outcome,
+            String error,
+            String responseBody) {}
 }

@@ -21,8 +21,8 @@ public final class WebhookMessages {
         this.log = log;
     }
 
-    public List<WebhookMessage> list(WebhookEndpoint endpoint, WebhookMessage.Status status, String afterId,
-                                     int limit) {
+    public List<WebhookMessage> list(
+            WebhookEndpoint endpoint, WebhookMessage.Status status, String afterId, int limit) {
         return log.list(endpoint.pk(), status, afterId, limit);
     }
 
@@ -41,7 +41,8 @@ public final class WebhookMessages {
 
     /** Sends a {@code webhook.test} message now; returns its id. */
     public String test(WebhookEndpoint endpoint, InstantSource clock) {
-        String body = MessageBody.test(endpoint, Ids.newId("evt"), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+        String body = MessageBody.test(
+                endpoint, Ids.newId("evt"), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
         return log.createManual(endpoint.pk(), null, 1, body);
     }
 }

@@ -33,8 +33,9 @@ public final class WebhookMetrics {
                 .description("Events in the logs that an endpoint's streams have not yet delivered or passed")
                 .register(meters);
         this.inError = MultiGauge.builder("switchboard.webhooks.streams.in_error")
-                .description("An endpoint's streams whose last run ended in a worker error and that have not moved since"
-                        + " (held back with a growing wait): a stuck stream")
+                .description(
+                        "An endpoint's streams whose last run ended in a worker error and that have not moved since"
+                                + " (held back with a growing wait): a stuck stream")
                 .register(meters);
         this.expired = Counter.builder("switchboard.webhooks.events.expired")
                 .description("Events a webhook stream could not send because they passed the retention first")
@@ -45,32 +46,47 @@ public final class WebhookMetrics {
     void activeStreams(Supplier<Number> activeStreams) {
         // Held strongly: a gauge keeps only a weak reference to its state by default, and nothing else
         // holds this supplier, so the gauge would read NaN after the first garbage collection.
-        Gauge.builder("switchboard.webhooks.streams.active", activeStreams, s -> s.get().doubleValue())
-                .description("Webhook streams this node is delivering now").strongReference(true).register(meters);
+        Gauge.builder(
+                        "switchboard.webhooks.streams.active",
+                        activeStreams,
+                        s -> s.get().doubleValue())
+                .description("Webhook streams this node is delivering now")
+                .strongReference(true)
+                .register(meters);
     }
 
     void attempt(String endpointId, Attempt attempt) {
-        Counter.builder("switchboard.webhooks.attempts").description("Webhook attempts by endpoint and outcome")
-                .tags("endpoint", endpointId, "outcome", attempt.outcome().name()).register(meters).increment();
+        Counter.builder("switchboard.webhooks.attempts")
+                .description("Webhook attempts by endpoint and outcome")
+                .tags("endpoint", endpointId, "outcome", attempt.outcome().name())
+                .register(meters)
+                .increment();
     }
 
     void delivered(String endpointId, Duration sinceOldestEvent) {
         Timer.builder("switchboard.webhooks.delivery.latency")
                 .description("From the commit of a message's oldest event to the receiver's 2xx")
-                .publishPercentiles(0.5, 0.99).tags("endpoint", endpointId).register(meters)
+                .publishPercentiles(0.5, 0.99)
+                .tags("endpoint", endpointId)
+                .register(meters)
                 .record(sinceOldestEvent.isNegative() ? Duration.ZERO : sinceOldestEvent);
     }
 
     void abandoned(String endpointId) {
-        Counter.builder("switchboard.webhooks.messages.failed").description("Messages abandoned after their last attempt")
-                .tags("endpoint", endpointId).register(meters).increment();
+        Counter.builder("switchboard.webhooks.messages.failed")
+                .description("Messages abandoned after their last attempt")
+                .tags("endpoint", endpointId)
+                .register(meters)
+                .increment();
     }
 
     /** A worker error on one of the endpoint's streams (not an attempt's outcome). */
     void streamError(String endpointId) {
         Counter.builder("switchboard.webhooks.stream.errors")
                 .description("Worker errors on an endpoint's streams, each holding the stream back for a growing wait")
-                .tags("endpoint", endpointId).register(meters).increment();
+                .tags("endpoint", endpointId)
+                .register(meters)
+                .increment();
     }
 
     void expired(long count) {
@@ -79,16 +95,22 @@ public final class WebhookMetrics {
 
     /** Reads every endpoint's lag from the database. */
     void refreshLag() {
-        List<MultiGauge.Row<?>> rows = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
-                "SELECT e.id, sum(s.last_seq - ws.position) AS lag FROM webhook_streams ws"
-                        + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"
-                        + " GROUP BY e.id",
-                rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
+        List<MultiGauge.Row<?>> rows = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT e.id, sum(s.last_seq - ws.position) AS lag FROM webhook_streams ws"
+                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"
+                                + " GROUP BY e.id",
+                        rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
         lag.register(rows, true);
-        List<MultiGauge.Row<?>> errors = Jdbc.withConnection(dataSource, c -> Jdbc.query(c,
-                "SELECT e.id, count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
-                        + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
-                rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
+        List<MultiGauge.Row<?>> errors = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT e.id, count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
+                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
+                        rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
         inError.register(errors, true);
     }
 }

@@ -42,7 +42,8 @@ public final class WebhookSender implements AutoCloseable {
     private final AddressPolicy policy;
     private final InstantSource clock;
 
-    public WebhookSender(Duration timeout, AddressPolicy policy, int maxConnectionsPerDestination, InstantSource clock) {
+    public WebhookSender(
+            Duration timeout, AddressPolicy policy, int maxConnectionsPerDestination, InstantSource clock) {
         this.timeout = timeout;
         this.policy = policy;
         this.clock = clock;
@@ -75,7 +76,8 @@ public final class WebhookSender implements AutoCloseable {
                 if (left <= 0) {
                     throw new TimeoutException();
                 }
-                Request request = client.newRequest(target).method(HttpMethod.POST)
+                Request request = client.newRequest(target)
+                        .method(HttpMethod.POST)
                         .timeout(left, TimeUnit.NANOSECONDS)
                         .headers(h -> h.put("webhook-id", headers.messageId())
                                 .put("webhook-timestamp", Long.toString(headers.timestamp()))
@@ -90,16 +92,25 @@ public final class WebhookSender implements AutoCloseable {
                     String location = response.getHeaders().get(HttpHeader.LOCATION);
                     Optional<URI> next = redirect(target, location, policy);
                     if (next.isEmpty()) {
-                        return result(Attempt.Outcome.redirect_error, status, "redirect to a URL webhooks may not call: "
-                                + WebhookUrl.redact(location), responseBody, response, started, startNanos);
+                        return result(
+                                Attempt.Outcome.redirect_error,
+                                status,
+                                "redirect to a URL webhooks may not call: " + WebhookUrl.redact(location),
+                                responseBody,
+                                response,
+                                started,
+                                startNanos);
                     }
                     target = next.get();
                     continue;
                 }
-                Attempt.Outcome outcome = status >= 200 && status < 300 ? Attempt.Outcome.delivered
-                        : status == 410 ? Attempt.Outcome.gone
-                        : status == 307 || status == 308 ? Attempt.Outcome.redirect_error
-                        : Attempt.Outcome.http_error;
+                Attempt.Outcome outcome = status >= 200 && status < 300
+                        ? Attempt.Outcome.delivered
+                        : status == 410
+                                ? Attempt.Outcome.gone
+                                : status == 307 || status == 308
+                                        ? Attempt.Outcome.redirect_error
+                                        : Attempt.Outcome.http_error;
                 String error = switch (outcome) {
                     case delivered -> null;
                     case redirect_error -> "more than " + MAX_REDIRECTS + " redirects";
@@ -111,8 +122,11 @@ public final class WebhookSender implements AutoCloseable {
             Thread.currentThread().interrupt();
             return failure(Attempt.Outcome.connection_error, "interrupted: the node is stopping", started, startNanos);
         } catch (TimeoutException e) {
-            return failure(Attempt.Outcome.timeout, "no complete answer within " + timeout.toMillis() + " ms",
-                    started, startNanos);
+            return failure(
+                    Attempt.Outcome.timeout,
+                    "no complete answer within " + timeout.toMillis() + " ms",
+                    started,
+                    startNanos);
         } catch (ExecutionException e) {
             return classify(e.getCause(), started, startNanos);
         }
@@ -145,11 +159,13 @@ public final class WebhookSender implements AutoCloseable {
             return Optional.empty();
         }
         try {
-            URI next = WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy).uri();
+            URI next = WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy)
+                    .uri();
             // A request that left over https never continues in clear text: a lifecycle message carries an
             // access token, and every message its signature and data. Like http registrations of lifecycle
             // endpoints, a downgrade is allowed only where private addresses are (development and tests).
-            if (from.getScheme().equalsIgnoreCase("https") && !next.getScheme().equalsIgnoreCase("https")
+            if (from.getScheme().equalsIgnoreCase("https")
+                    && !next.getScheme().equalsIgnoreCase("https")
                     && !policy.allowPrivate()) {
                 return Optional.empty();
             }
@@ -159,8 +175,14 @@ public final class WebhookSender implements AutoCloseable {
         }
     }
 
-    private Attempt result(Attempt.Outcome outcome, int status, String error, String body, Response response,
-                           Instant started, long startNanos) {
+    private Attempt result(
+            Attempt.Outcome outcome,
+            int status,
+            String error,
+            String body,
+            Response response,
+            Instant started,
+            long startNanos) {
         Optional<Duration> retryAfter = status == 429 || status == 503
                 ? RetryPolicy.parseRetryAfter(response.getHeaders().get(HttpHeader.RETRY_AFTER), clock.instant())
                 : Optional.empty();
@@ -177,15 +199,19 @@ public final class WebhookSender implements AutoCloseable {
                 return failure(Attempt.Outcome.blocked_address, t.getMessage(), started, startNanos);
             }
             if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException) {
-                return failure(Attempt.Outcome.timeout, "no complete answer within " + timeout.toMillis() + " ms",
-                        started, startNanos);
+                return failure(
+                        Attempt.Outcome.timeout,
+                        "no complete answer within " + timeout.toMillis() + " ms",
+                        started,
+                        startNanos);
             }
             if (t instanceof UnknownHostException) {
-                return failure(Attempt.Outcome.connection_error, "unknown host: " + t.getMessage(), started, startNanos);
+                return failure(
+                        Attempt.Outcome.connection_error, "unknown host: " + t.getMessage(), started, startNanos);
             }
             if (t instanceof ConnectException) {
-                return failure(Attempt.Outcome.connection_error, "connection refused: " + t.getMessage(), started,
-                        startNanos);
+                return failure(
+                        Attempt.Outcome.connection_error, "connection refused: " + t.getMessage(), started, startNanos);
             }
             if (t instanceof SSLException) {
                 return failure(Attempt.Outcome.connection_error, "TLS failed: " + t.getMessage(), started, startNanos);

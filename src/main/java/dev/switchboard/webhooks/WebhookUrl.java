@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
 public record WebhookUrl(URI uri) {
     private static final int MAX_LENGTH = 2048;
     private static final Pattern NUMERIC_LABEL = Pattern.compile("\\d+|0[xX][0-9a-fA-F]*");
-    private static final Pattern DOTTED_QUAD = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final Pattern DOTTED_QUAD =
+            Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     /** Parses and checks a URL; the problem names {@code field}. */
     public static WebhookUrl parse(String text, String field, AddressPolicy policy) {
@@ -39,8 +40,10 @@ public record WebhookUrl(URI uri) {
             throw new Refusal.InvalidField(field, "must be an absolute http or https URL");
         }
         if (uri.getRawUserInfo() != null) {
-            throw new Refusal.InvalidField(field, "must not carry credentials (user:password@); put a shared secret"
-                    + " in the query (?token=…) and check the signature");
+            throw new Refusal.InvalidField(
+                    field,
+                    "must not carry credentials (user:password@); put a shared secret"
+                            + " in the query (?token=…) and check the signature");
         }
         if (uri.getRawFragment() != null) {
             throw new Refusal.InvalidField(field, "must not have a fragment (#…)");
@@ -66,8 +69,10 @@ public record WebhookUrl(URI uri) {
         lastLabel = lastLabel.substring(lastLabel.lastIndexOf('.') + 1);
         if (NUMERIC_LABEL.matcher(lastLabel).matches()) {
             if (!DOTTED_QUAD.matcher(h).matches()) {
-                throw new Refusal.InvalidField(field, "host '" + host + "' is a numeric form other than a plain dotted-quad"
-                        + " IPv4 address; write the address as a.b.c.d");
+                throw new Refusal.InvalidField(
+                        field,
+                        "host '" + host + "' is a numeric form other than a plain dotted-quad"
+                                + " IPv4 address; write the address as a.b.c.d");
             }
             literal(h, field).ifPresent(a -> refuseIfBlocked(a, field, policy));
             return;

@@ -63,11 +63,13 @@ public final class AccessWatch {
     void recheck(List<ClientSession> affected) {
         Map<String, List<ClientSession>> byToken = new LinkedHashMap<>();
         for (ClientSession s : affected) {
-            byToken.computeIfAbsent(s.access().tokenHash(), k -> new ArrayList<>()).add(s);
+            byToken.computeIfAbsent(s.access().tokenHash(), k -> new ArrayList<>())
+                    .add(s);
         }
         byToken.forEach((tokenHash, sessions) -> {
             try {
-                Optional<ConnectionStore.Grant> grant = connections.findGrant(HexFormat.of().parseHex(tokenHash));
+                Optional<ConnectionStore.Grant> grant =
+                        connections.findGrant(HexFormat.of().parseHex(tokenHash));
                 if (grant.isEmpty()) {
                     String connectionId = sessions.getFirst().access().connectionId();
                     boolean exists = connections.find(connectionId).isPresent();
@@ -80,16 +82,24 @@ public final class AccessWatch {
                 }
             } catch (RuntimeException e) {
                 // The token may have been revoked: close rather than keep serving it unchecked.
-                log.warn("Could not re-check the access of {} WebSockets ({}); closing them with {} so they reconnect"
-                        + " and are checked again", sessions.size(), e.getMessage(), CloseCode.TRY_AGAIN_LATER.code());
+                log.warn(
+                        "Could not re-check the access of {} WebSockets ({}); closing them with {} so they reconnect"
+                                + " and are checked again",
+                        sessions.size(),
+                        e.getMessage(),
+                        CloseCode.TRY_AGAIN_LATER.code());
                 closeAll(sessions, CloseCode.TRY_AGAIN_LATER);
             }
         });
     }
 
     private static void closeAll(List<ClientSession> sessions, CloseCode code) {
-        log.info("Closing {} WebSockets of connection {} with {} ({})", sessions.size(),
-                sessions.getFirst().access().connectionId(), code.code(), code.reason());
+        log.info(
+                "Closing {} WebSockets of connection {} with {} ({})",
+                sessions.size(),
+                sessions.getFirst().access().connectionId(),
+                code.code(),
+                code.reason());
         sessions.forEach(s -> s.close(code));
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
 final class ClientMessages {
     /** A client may send this many messages per window; more closes with {@link CloseCode#TOO_MANY_MESSAGES}. */
     static final int MAX_PER_WINDOW = 100;
+
     static final int WINDOW_SECONDS = 10;
     static final int MAX_PATTERNS = 100;
 
@@ -46,11 +47,15 @@ final class ClientMessages {
             return new Invalid("invalid_field", "type: required, one of subscribe, ping");
         }
         return switch (type.asText()) {
-            case "ping" -> onlyFields(json, List.of("type")) ? new Ping()
-                    : new Invalid("invalid_field", "ping takes no other fields");
+            case "ping" ->
+                onlyFields(json, List.of("type"))
+                        ? new Ping()
+                        : new Invalid("invalid_field", "ping takes no other fields");
             case "subscribe" -> subscribe(json);
-            default -> new Invalid("unknown_type", "type: '" + abbreviate(type.asText())
-                    + "' is not a message type (subscribe, ping)");
+            default ->
+                new Invalid(
+                        "unknown_type",
+                        "type: '" + abbreviate(type.asText()) + "' is not a message type (subscribe, ping)");
         };
     }
 
@@ -60,8 +65,9 @@ final class ClientMessages {
         }
         JsonNode types = json.get("eventTypes");
         if (types == null || !types.isArray() || types.isEmpty()) {
-            return new Invalid("invalid_field", "eventTypes: required, a non-empty list of event-type patterns"
-                    + " such as [\"reservations.*\"]");
+            return new Invalid(
+                    "invalid_field",
+                    "eventTypes: required, a non-empty list of event-type patterns" + " such as [\"reservations.*\"]");
         }
         if (types.size() > MAX_PATTERNS) {
             return new Invalid("invalid_field", "eventTypes: at most " + MAX_PATTERNS + " patterns");
@@ -70,8 +76,10 @@ final class ClientMessages {
         for (int i = 0; i < types.size(); i++) {
             JsonNode p = types.get(i);
             if (!p.isTextual() || !EventTypes.isPattern(p.asText())) {
-                return new Invalid("invalid_field", "eventTypes[" + i + "]: '" + abbreviate(p.asText())
-                        + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
+                return new Invalid(
+                        "invalid_field",
+                        "eventTypes[" + i + "]: '" + abbreviate(p.asText())
+                                + "' is not an event type pattern (e.g. reservations.created, reservations.*, *)");
             }
             patterns.add(p.asText());
         }

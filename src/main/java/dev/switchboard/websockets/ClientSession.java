@@ -81,7 +81,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     public void onWebSocketOpen(Session session) {
         this.socket = session;
         forgetUpgradeAttributes(session);
-        this.outbox = new Outbox(((WebSocketSession) session).getCoreSession(), owner.settings().queueBytes());
+        this.outbox = new Outbox(
+                ((WebSocketSession) session).getCoreSession(), owner.settings().queueBytes());
         owner.beforeRegistering();
         Sockets.Added added = owner.sockets().add(this, accessChangesSeen);
         switch (added) {
@@ -93,7 +94,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 close(CloseCode.TOO_MANY_SOCKETS);
                 return;
             }
-            case YES, RECHECK -> { }
+            case YES, RECHECK -> {}
         }
         boolean recheck = added == Sockets.Added.RECHECK;
         Thread.ofVirtual().name("ws-start").start(() -> start(recheck));
@@ -136,8 +137,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 goLive(position);
             }
         } catch (DatabaseException e) {
-            log.warn("Could not start WebSocket {} of connection {}: the database is unavailable ({}); closing it"
-                    + " with {} so the client reconnects later", id(), access.connectionId(), e.getMessage(),
+            log.warn(
+                    "Could not start WebSocket {} of connection {}: the database is unavailable ({}); closing it"
+                            + " with {} so the client reconnects later",
+                    id(),
+                    access.connectionId(),
+                    e.getMessage(),
                     CloseCode.TRY_AGAIN_LATER.code());
             close(CloseCode.TRY_AGAIN_LATER);
         } catch (InterruptedException e) {
@@ -239,8 +244,10 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             List<String> now = current.requested().isEmpty() ? current.allowed() : current.requested();
             List<String> narrowed = EventTypes.intersect(now, patterns);
             if (narrowed.isEmpty()) {
-                send(Frames.error("empty_subscription", "eventTypes: none of " + patterns + " is within what this"
-                        + " socket receives now " + now + "; the subscription is unchanged (a subscription only narrows)"));
+                send(Frames.error(
+                        "empty_subscription",
+                        "eventTypes: none of " + patterns + " is within what this" + " socket receives now " + now
+                                + "; the subscription is unchanged (a subscription only narrows)"));
                 return;
             }
             filter = current.narrowedTo(narrowed);
@@ -294,8 +301,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         if (owner.sockets().remove(this)) {
             owner.hub().unsubscribe(this);
             if (byClient && statusCode != CloseCode.NORMAL.code() && statusCode != 1001) {
-                log.debug("WebSocket {} of connection {} ended by the client: {} {}", id(), access.connectionId(),
-                        statusCode, reason);
+                log.debug(
+                        "WebSocket {} of connection {} ended by the client: {} {}",
+                        id(),
+                        access.connectionId(),
+                        statusCode,
+                        reason);
             }
         }
     }
@@ -308,11 +319,21 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         closingSince = System.nanoTime();
         owner.metrics().closed(code);
         switch (code) {
-            case SLOW_CONSUMER, PING_TIMEOUT, TOO_MANY_MESSAGES -> log.info("Closing WebSocket {} of connection {} with {}"
-                    + " ({}); the client should reconnect with after=<last seq>", id(), access.connectionId(), code.code(),
-                    code.reason());
-            default -> log.debug("Closing WebSocket {} of connection {} with {} ({})", id(), access.connectionId(),
-                    code.code(), code.reason());
+            case SLOW_CONSUMER, PING_TIMEOUT, TOO_MANY_MESSAGES ->
+                log.info(
+                        "Closing WebSocket {} of connection {} with {}"
+                                + " ({}); the client should reconnect with after=<last seq>",
+                        id(),
+                        access.connectionId(),
+                        code.code(),
+                        code.reason());
+            default ->
+                log.debug(
+                        "Closing WebSocket {} of connection {} with {} ({})",
+                        id(),
+                        access.connectionId(),
+                        code.code(),
+                        code.reason());
         }
         if (socket != null) {
             socket.close(code.code(), code.reason(), Callback.NOOP);

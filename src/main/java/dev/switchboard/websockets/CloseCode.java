@@ -47,7 +47,10 @@ public enum CloseCode {
     TOO_MANY_SOCKETS(4103, "too_many_sockets", Reconnect.WITH_BACKOFF);
 
     /** What a client should do after a close. */
-    public enum Reconnect { NO, WITH_BACKOFF }
+    public enum Reconnect {
+        NO,
+        WITH_BACKOFF
+    }
 
     private final int code;
     private final String reason;

@@ -34,19 +34,24 @@ final class CookieOrigins {
     void require(Context ctx) {
         String header = ctx.header("Origin");
         if (header == null || header.isBlank()) {
-            throw new Refusal.Forbidden("origin_not_allowed", "the access token came from the AccessToken cookie, which"
-                    + " is accepted only on upgrades that carry an Origin header (browsers always send one); clients"
-                    + " that are not browsers send 'Authorization: Bearer <token>'");
+            throw new Refusal.Forbidden(
+                    "origin_not_allowed",
+                    "the access token came from the AccessToken cookie, which"
+                            + " is accepted only on upgrades that carry an Origin header (browsers always send one); clients"
+                            + " that are not browsers send 'Authorization: Bearer <token>'");
         }
         Optional<WebOrigin> origin = WebOrigin.tryParse(header);
         Optional<WebOrigin> own = own(ctx);
         if (origin.isPresent() && (origin.equals(own) || allowed.contains(origin.get()))) {
             return;
         }
-        throw new Refusal.Forbidden("origin_not_allowed", "the access token came from the AccessToken cookie, which is"
-                + " accepted only from this server's own origin (" + own.map(WebOrigin::toString).orElse("unknown:"
-                + " no usable Host header") + ") or one listed in websockets.allowedOrigins; Origin '"
-                + abbreviate(header) + "' is neither");
+        throw new Refusal.Forbidden(
+                "origin_not_allowed",
+                "the access token came from the AccessToken cookie, which is"
+                        + " accepted only from this server's own origin ("
+                        + own.map(WebOrigin::toString).orElse("unknown:" + " no usable Host header")
+                        + ") or one listed in websockets.allowedOrigins; Origin '"
+                        + abbreviate(header) + "' is neither");
     }
 
     /**

@@ -61,10 +61,21 @@ final class Frames {
 
     /** A replay from an expired position: what was lost, and the position live events follow from. */
     static ByteBuffer resumeFailed(EventLog.PositionExpired expired, long position) {
-        return message("resume_failed", "code", "position_expired",
-                "message", "events after position " + expired.after() + " are past the retention period; resynchronise"
+        return message(
+                "resume_failed",
+                "code",
+                "position_expired",
+                "message",
+                "events after position " + expired.after() + " are past the retention period; resynchronise"
                         + " through the API, then follow live events from position " + position,
-                "after", expired.after(), "oldestSeq", expired.oldest(), "headSeq", expired.head(), "position", position);
+                "after",
+                expired.after(),
+                "oldestSeq",
+                expired.oldest(),
+                "headSeq",
+                expired.head(),
+                "position",
+                position);
     }
 
     private static ByteBuffer message(String type, Object... fields) {

@@ -50,7 +50,9 @@ final class Outbox {
             waiting.addAndGet(-size);
             return false;
         }
-        core.sendFrame(new Frame(opCode, payload.duplicate()), Callback.from(() -> written(size), failure -> written(size)),
+        core.sendFrame(
+                new Frame(opCode, payload.duplicate()),
+                Callback.from(() -> written(size), failure -> written(size)),
                 false);
         return true;
     }

@@ -34,7 +34,8 @@ public final class Resume {
     long catchUp(ClientSession session, long after, long start) throws InterruptedException {
         long position = after;
         while (true) {
-            switch (gate.read(session.access().streamPk(), position, PAGE, Batch.maxBytes(settings), session.filter())) {
+            switch (gate.read(
+                    session.access().streamPk(), position, PAGE, Batch.maxBytes(settings), session.filter())) {
                 case EventLog.Page page -> {
                     if (!page.events().isEmpty()) {
                         List<byte[]> json = new ArrayList<>(page.events().size());
@@ -55,8 +56,9 @@ public final class Resume {
                     return start;
                 }
                 // The upgrade refused positions past the head, and a stream's head never goes back.
-                case EventLog.PositionAhead ahead -> throw new IllegalStateException("replay position " + ahead.after()
-                        + " is past the stream's head " + ahead.head());
+                case EventLog.PositionAhead ahead ->
+                    throw new IllegalStateException(
+                            "replay position " + ahead.after() + " is past the stream's head " + ahead.head());
             }
         }
     }

@@ -10,17 +10,31 @@ import dev.switchboard.store.ConnectionStore;
  * of the token it used (to re-check it when the connection changes), and the events it may receive
  * (the same filter as the feed).
  */
-record SocketAccess(long connectionPk, String connectionId, long integrationPk, long streamPk, String tokenHash,
-                    EventFilter filter) {
+record SocketAccess(
+        long connectionPk,
+        String connectionId,
+        long integrationPk,
+        long streamPk,
+        String tokenHash,
+        EventFilter filter) {
 
     static SocketAccess of(Authenticator.Access access) {
         ConnectionStore.Grant grant = access.grant();
-        return new SocketAccess(grant.connection().pk(), grant.connection().id(), grant.integration().pk(),
-                grant.tenant().streamPk(), access.tokenHash(), filterOf(grant));
+        return new SocketAccess(
+                grant.connection().pk(),
+                grant.connection().id(),
+                grant.integration().pk(),
+                grant.tenant().streamPk(),
+                access.tokenHash(),
+                filterOf(grant));
     }
 
     static EventFilter filterOf(ConnectionStore.Grant grant) {
-        return new TenantAccess(grant.tenant(), grant.integration().permissions(), grant.integration().eventTypes(),
-                grant.connection().id()).eventFilter();
+        return new TenantAccess(
+                        grant.tenant(),
+                        grant.integration().permissions(),
+                        grant.integration().eventTypes(),
+                        grant.connection().id())
+                .eventFilter();
     }
 }

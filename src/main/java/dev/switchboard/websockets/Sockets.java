@@ -36,6 +36,7 @@ public final class Sockets implements AutoCloseable {
      * sockets finds it, or after, and it sees the new count and is checked again.
      */
     private volatile long accessChanges;
+
     private final ReadWriteLock registration = new ReentrantReadWriteLock();
 
     public Sockets(WebSocketSettings settings) {
@@ -43,7 +44,13 @@ public final class Sockets implements AutoCloseable {
     }
 
     void start() {
-        long tick = Math.clamp(Math.min(settings.pingInterval().toMillis(), settings.pingTimeout().toMillis()) / 4, 20, 1000);
+        long tick = Math.clamp(
+                Math.min(
+                                settings.pingInterval().toMillis(),
+                                settings.pingTimeout().toMillis())
+                        / 4,
+                20,
+                1000);
         sweeper.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.MILLISECONDS);
     }
 
@@ -167,8 +174,11 @@ public final class Sockets implements AutoCloseable {
         sweeper.shutdownNow();
         List<ClientSession> open = all();
         if (!open.isEmpty()) {
-            log.info("Closing {} WebSockets with {} ({}): clients reconnect with after=<last seq>", open.size(),
-                    CloseCode.SERVER_RESTARTING.code(), CloseCode.SERVER_RESTARTING.reason());
+            log.info(
+                    "Closing {} WebSockets with {} ({}): clients reconnect with after=<last seq>",
+                    open.size(),
+                    CloseCode.SERVER_RESTARTING.code(),
+                    CloseCode.SERVER_RESTARTING.reason());
         }
         open.forEach(s -> s.close(CloseCode.SERVER_RESTARTING));
         long deadline = System.nanoTime() + SHUTDOWN_GRACE.toNanos();

@@ -1,7 +1,6 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.events.EventLog;
-import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,6 +33,7 @@ final class StreamFeed {
     private final AtomicBoolean dirty = new AtomicBoolean();
     /** The last seq read and fanned out; UNKNOWN while no socket follows the stream. */
     private volatile long position = UNKNOWN;
+
     private volatile long wokenAt;
 
     StreamFeed(long streamPk, StreamHub hub) {
@@ -107,8 +107,12 @@ final class StreamFeed {
                 draining.set(false);
             } while (dirty.get() && draining.compareAndSet(false, true));
         } catch (RuntimeException e) {
-            log.warn("Reading stream {} for its {} WebSocket clients failed ({}); retrying in {} ms", streamPk,
-                    sessions.size(), e.getMessage(), StreamHub.RETRY_DELAY.toMillis());
+            log.warn(
+                    "Reading stream {} for its {} WebSocket clients failed ({}); retrying in {} ms",
+                    streamPk,
+                    sessions.size(),
+                    e.getMessage(),
+                    StreamHub.RETRY_DELAY.toMillis());
             hub.retryLater(() -> {
                 draining.set(false);
                 wake(Long.MAX_VALUE);

@@ -18,18 +18,28 @@ public final class WebSocketMetrics {
 
     public WebSocketMetrics(MeterRegistry meters, Sockets sockets) {
         Gauge.builder("switchboard.websockets.connections", sockets, Sockets::size)
-                .description("Open WebSockets on this node").register(meters);
+                .description("Open WebSockets on this node")
+                .register(meters);
         framesSent = Counter.builder("switchboard.websockets.frames.sent")
-                .description("Text frames handed to sockets").register(meters);
+                .description("Text frames handed to sockets")
+                .register(meters);
         for (CloseCode code : CloseCode.values()) {
-            closes.put(code, Counter.builder("switchboard.websockets.closes").tag("reason", code.reason())
-                    .description("Sockets the server closed, by close code").register(meters));
+            closes.put(
+                    code,
+                    Counter.builder("switchboard.websockets.closes")
+                            .tag("reason", code.reason())
+                            .description("Sockets the server closed, by close code")
+                            .register(meters));
         }
         fanOut = Timer.builder("switchboard.websockets.fanout")
                 .description("From a stream's wake-up to its batch handed to every socket on the stream")
-                .publishPercentiles(0.5, 0.99).register(meters);
-        resumesCaughtUp = Counter.builder("switchboard.websockets.resumes").tag("outcome", "caught_up").register(meters);
-        resumesExpired = Counter.builder("switchboard.websockets.resumes").tag("outcome", "position_expired")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        resumesCaughtUp = Counter.builder("switchboard.websockets.resumes")
+                .tag("outcome", "caught_up")
+                .register(meters);
+        resumesExpired = Counter.builder("switchboard.websockets.resumes")
+                .tag("outcome", "position_expired")
                 .register(meters);
     }
 

@@ -77,8 +77,12 @@ final class WebSocketRoutes implements RouteGroup {
         routes.get(PATH, ctx -> {
             check(ctx);
             // Not a refusal of the request's content but of its protocol: only this HTTP edge has it.
-            HttpErrors.render(ctx, 426, "upgrade_required", "this is a WebSocket endpoint: connect with a WebSocket"
-                    + " client (Upgrade: websocket)", null);
+            HttpErrors.render(
+                    ctx,
+                    426,
+                    "upgrade_required",
+                    "this is a WebSocket endpoint: connect with a WebSocket" + " client (Upgrade: websocket)",
+                    null);
         });
         routes.get(EXAMPLE, ctx -> ctx.contentType("text/html; charset=utf-8").result(examplePage));
     }
@@ -132,8 +136,8 @@ final class WebSocketRoutes implements RouteGroup {
         // Read before the lookup: a change committed after this count is re-checked once the socket is registered.
         long accessChanges = owner.sockets().accessChanges();
         if (!(auth.principal(token.value(), ctx) instanceof Authenticator.Access access)) {
-            throw new Refusal.Forbidden("a WebSocket carries one connection's events: connect with its access token"
-                    + " (sb_access_…)");
+            throw new Refusal.Forbidden(
+                    "a WebSocket carries one connection's events: connect with its access token" + " (sb_access_…)");
         }
         auth.limit(access.tokenHash());
         SocketAccess socketAccess = SocketAccess.of(access);
@@ -147,8 +151,11 @@ final class WebSocketRoutes implements RouteGroup {
         }
         int max = owner.settings().maxSocketsPerConnection();
         if (owner.sockets().ofConnection(socketAccess.connectionPk()) >= max) {
-            throw new Refusal.Throttled("too_many_sockets", "connection '" + socketAccess.connectionId() + "' already has "
-                    + max + " open WebSockets on this server (websockets.maxSocketsPerConnection)", 30);
+            throw new Refusal.Throttled(
+                    "too_many_sockets",
+                    "connection '" + socketAccess.connectionId() + "' already has " + max
+                            + " open WebSockets on this server (websockets.maxSocketsPerConnection)",
+                    30);
         }
         return new Upgrade(socketAccess, after, accessChanges);
     }
@@ -166,8 +173,8 @@ final class WebSocketRoutes implements RouteGroup {
             valid = false;
         }
         if (!valid) {
-            throw new Refusal.Invalid("invalid_handshake", "Sec-WebSocket-Key must be 16 random bytes in base64"
-                    + " (RFC 6455)");
+            throw new Refusal.Invalid(
+                    "invalid_handshake", "Sec-WebSocket-Key must be 16 random bytes in base64" + " (RFC 6455)");
         }
     }
 

@@ -25,8 +25,15 @@ public final class WebSockets implements AutoCloseable {
     /** Tests hold sockets here, between the upgrade's checks and their registration, to make a race certain. */
     private volatile Runnable beforeRegistering = () -> {};
 
-    public WebSockets(WebSocketSettings settings, Sockets sockets, WebSocketMetrics metrics, LogGate gate, StreamHub hub,
-                      Resume resume, AccessWatch accessWatch, Authenticator auth) {
+    public WebSockets(
+            WebSocketSettings settings,
+            Sockets sockets,
+            WebSocketMetrics metrics,
+            LogGate gate,
+            StreamHub hub,
+            Resume resume,
+            AccessWatch accessWatch,
+            Authenticator auth) {
         this.settings = settings;
         this.sockets = sockets;
         this.metrics = metrics;

@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Receiver;
@@ -11,8 +13,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class AdminApiTest {
     static TestServer server;
@@ -31,27 +31,53 @@ class AdminApiTest {
 
     @Test
     void integrationGetsAClientKeyShownOnlyOnCreate() {
-        JsonNode created = server.createIntegration("Door keys", List.of("reservations"), List.of(), List.of("reservations.*"));
+        JsonNode created =
+                server.createIntegration("Door keys", List.of("reservations"), List.of(), List.of("reservations.*"));
         assertThat(created.get("id").asText()).startsWith("int_");
         assertThat(created.get("clientKey").asText()).startsWith("sb_client_");
-        JsonNode read = server.admin.get("/api/v1/integrations/" + created.get("id").asText()).expect(200).json();
+        JsonNode read = server.admin
+                .get("/api/v1/integrations/" + created.get("id").asText())
+                .expect(200)
+                .json();
         assertThat(read.has("clientKey")).isFalse();
         assertThat(read.get("permissions").get("read")).hasSize(1);
-        assertThat(server.admin.get("/api/v1/integrations").expect(200).json().get("integrations").toString())
+        assertThat(server.admin
+                        .get("/api/v1/integrations")
+                        .expect(200)
+                        .json()
+                        .get("integrations")
+                        .toString())
                 .doesNotContain("sb_client_");
         Api client = server.api(created.get("clientKey").asText());
-        assertThat(client.get("/api/v1/integrations/" + created.get("id").asText()).status()).isEqualTo(200);
+        assertThat(client.get("/api/v1/integrations/" + created.get("id").asText())
+                        .status())
+                .isEqualTo(200);
         assertThat(client.get("/api/v1/tenants").status()).isEqualTo(403);
     }
 
     @Test
     void invalidIntegrationsAreRefusedNamingTheField() {
-        Api.Response unknownCollection = server.admin.post("/api/v1/integrations", Map.of("name", "x",
-                "permissions", Map.of("read", List.of("reservation"), "write", List.of()), "eventTypes", List.of()));
+        Api.Response unknownCollection = server.admin.post(
+                "/api/v1/integrations",
+                Map.of(
+                        "name",
+                        "x",
+                        "permissions",
+                        Map.of("read", List.of("reservation"), "write", List.of()),
+                        "eventTypes",
+                        List.of()));
         assertThat(unknownCollection.status()).isEqualTo(400);
-        assertThat(unknownCollection.json().get("error").get("message").asText()).startsWith("permissions.read[0]");
-        Api.Response badPattern = server.admin.post("/api/v1/integrations", Map.of("name", "x",
-                "permissions", Map.of("read", List.of("*")), "eventTypes", List.of("reservations.**")));
+        assertThat(unknownCollection.json().get("error").get("message").asText())
+                .startsWith("permissions.read[0]");
+        Api.Response badPattern = server.admin.post(
+                "/api/v1/integrations",
+                Map.of(
+                        "name",
+                        "x",
+                        "permissions",
+                        Map.of("read", List.of("*")),
+                        "eventTypes",
+                        List.of("reservations.**")));
         assertThat(badPattern.json().get("error").get("message").asText()).startsWith("eventTypes[0]");
         Api.Response noName = server.admin.post("/api/v1/integrations", Map.of("permissions", Map.of()));
         assertThat(noName.json().get("error").get("message").asText()).startsWith("name");
@@ -69,19 +95,31 @@ class AdminApiTest {
         assertThat(connection.get("accessToken").asText()).startsWith("sb_access_");
         assertThat(connection.get("state").asText()).isEqualTo("enabled");
 
-        server.admin.post("/api/v1/connections/" + connectionId + "/disable", "").expect(200);
+        server.admin
+                .post("/api/v1/connections/" + connectionId + "/disable", "")
+                .expect(200);
         server.admin.post("/api/v1/connections/" + connectionId + "/enable", "").expect(200);
-        JsonNode rotated = server.admin.post("/api/v1/connections/" + connectionId + "/rotate-token", "").expect(200).json();
-        assertThat(rotated.get("accessToken").asText()).isNotEqualTo(connection.get("accessToken").asText());
+        JsonNode rotated = server.admin
+                .post("/api/v1/connections/" + connectionId + "/rotate-token", "")
+                .expect(200)
+                .json();
+        assertThat(rotated.get("accessToken").asText())
+                .isNotEqualTo(connection.get("accessToken").asText());
         server.admin.delete("/api/v1/connections/" + connectionId).expect(204);
 
-        assertThat(lifecycleTypes(integrationId)).containsExactly("connection.created", "connection.disabled",
-                "connection.enabled", "connection.token_rotated", "connection.deleted");
+        assertThat(lifecycleTypes(integrationId))
+                .containsExactly(
+                        "connection.created",
+                        "connection.disabled",
+                        "connection.enabled",
+                        "connection.token_rotated",
+                        "connection.deleted");
         assertThat(lifecycleTypes(other.get("id").asText())).isEmpty();
         // The new tokens travel sealed: never in plain text in the log.
         try (var c = DriverManager.getConnection(server.database().jdbcUrl());
-             var rs = c.createStatement().executeQuery("SELECT count(*) FROM events WHERE data::text LIKE '%sb_access_%'"
-                     + " OR encode(sealed, 'escape') LIKE '%sb_access_%'")) {
+                var rs = c.createStatement()
+                        .executeQuery("SELECT count(*) FROM events WHERE data::text LIKE '%sb_access_%'"
+                                + " OR encode(sealed, 'escape') LIKE '%sb_access_%'")) {
             rs.next();
             assertThat(rs.getInt(1)).isZero();
         }
@@ -90,15 +128,17 @@ class AdminApiTest {
     private static List<String> lifecycleTypes(String integrationId) throws Exception {
         List<String> types = new ArrayList<>();
         try (var c = DriverManager.getConnection(server.database().jdbcUrl());
-             var ps = c.prepareStatement("SELECT e.type, e.sealed IS NOT NULL AS sealed FROM events e"
-                     + " JOIN streams s ON s.pk = e.stream_pk JOIN integrations i ON i.pk = s.integration_pk"
-                     + " WHERE i.id = ? ORDER BY e.seq")) {
+                var ps = c.prepareStatement("SELECT e.type, e.sealed IS NOT NULL AS sealed FROM events e"
+                        + " JOIN streams s ON s.pk = e.stream_pk JOIN integrations i ON i.pk = s.integration_pk"
+                        + " WHERE i.id = ? ORDER BY e.seq")) {
             ps.setString(1, integrationId);
             try (var rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String type = rs.getString(1);
                     boolean carriesToken = type.equals("connection.created") || type.equals("connection.token_rotated");
-                    assertThat(rs.getBoolean(2)).as(type + " carries a sealed token").isEqualTo(carriesToken);
+                    assertThat(rs.getBoolean(2))
+                            .as(type + " carries a sealed token")
+                            .isEqualTo(carriesToken);
                     types.add(type);
                 }
             }
@@ -122,7 +162,10 @@ class AdminApiTest {
         server.admin.post("/api/v1/connections/" + id + "/enable", "").expect(200);
         assertThat(partner.get("/api/v1/events").status()).isEqualTo(200);
 
-        JsonNode rotated = server.admin.post("/api/v1/connections/" + id + "/rotate-token", "").expect(200).json();
+        JsonNode rotated = server.admin
+                .post("/api/v1/connections/" + id + "/rotate-token", "")
+                .expect(200)
+                .json();
         assertThat(partner.get("/api/v1/events").status()).isEqualTo(401);
         Api renewed = server.api(rotated.get("accessToken").asText());
         assertThat(renewed.get("/api/v1/events").status()).isEqualTo(200);
@@ -137,34 +180,60 @@ class AdminApiTest {
         JsonNode integration = server.createIntegration("Once", List.of("*"), List.of("*"), List.of("*"));
         String path = "/api/v1/integrations/" + integration.get("id").asText() + "/connections";
         server.admin.post(path, Map.of("tenantId", "hotel-1")).expect(201);
-        assertThat(server.admin.post(path, Map.of("tenantId", "hotel-1")).errorCode()).isEqualTo("already_connected");
-        assertThat(server.admin.post(path, Map.of("tenantId", "nowhere")).status()).isEqualTo(400);
-        assertThat(server.admin.post("/api/v1/integrations/int_nope/connections", Map.of("tenantId", "hotel-1")).status())
+        assertThat(server.admin.post(path, Map.of("tenantId", "hotel-1")).errorCode())
+                .isEqualTo("already_connected");
+        assertThat(server.admin.post(path, Map.of("tenantId", "nowhere")).status())
+                .isEqualTo(400);
+        assertThat(server.admin
+                        .post("/api/v1/integrations/int_nope/connections", Map.of("tenantId", "hotel-1"))
+                        .status())
                 .isEqualTo(404);
     }
 
     @Test
     void tenantsHaveTheirOwnOrGeneratedIdsAndAreUnique() {
-        JsonNode generated = server.admin.post("/api/v1/tenants", Map.of("name", "Generated")).expect(201).json();
+        JsonNode generated = server.admin
+                .post("/api/v1/tenants", Map.of("name", "Generated"))
+                .expect(201)
+                .json();
         assertThat(generated.get("id").asText()).startsWith("ten_");
-        server.admin.post("/api/v1/tenants", Map.of("id", "chain-7", "name", "Chain 7")).expect(201);
-        assertThat(server.admin.post("/api/v1/tenants", Map.of("id", "chain-7")).status()).isEqualTo(409);
-        assertThat(server.admin.post("/api/v1/tenants", Map.of("id", "bad id!")).status()).isEqualTo(400);
-        assertThat(server.admin.get("/api/v1/tenants/chain-7").expect(200).json().get("name").asText()).isEqualTo("Chain 7");
+        server.admin
+                .post("/api/v1/tenants", Map.of("id", "chain-7", "name", "Chain 7"))
+                .expect(201);
+        assertThat(server.admin.post("/api/v1/tenants", Map.of("id", "chain-7")).status())
+                .isEqualTo(409);
+        assertThat(server.admin.post("/api/v1/tenants", Map.of("id", "bad id!")).status())
+                .isEqualTo(400);
+        assertThat(server.admin
+                        .get("/api/v1/tenants/chain-7")
+                        .expect(200)
+                        .json()
+                        .get("name")
+                        .asText())
+                .isEqualTo("Chain 7");
     }
 
     @Test
     void collectionsValidateTheirDefinition() {
-        assertThat(server.admin.post("/api/v1/collections", Map.of("name", "Bad Name")).status()).isEqualTo(400);
-        assertThat(server.admin.post("/api/v1/collections", Map.of("name", "reservations")).status()).isEqualTo(409);
-        Api.Response badSchema = server.admin.post("/api/v1/collections", Map.of("name", "things",
-                "schema", Map.of("type", 12)));
+        assertThat(server.admin
+                        .post("/api/v1/collections", Map.of("name", "Bad Name"))
+                        .status())
+                .isEqualTo(400);
+        assertThat(server.admin
+                        .post("/api/v1/collections", Map.of("name", "reservations"))
+                        .status())
+                .isEqualTo(409);
+        Api.Response badSchema =
+                server.admin.post("/api/v1/collections", Map.of("name", "things", "schema", Map.of("type", 12)));
         assertThat(badSchema.status()).isEqualTo(400);
         assertThat(badSchema.json().get("error").get("message").asText()).startsWith("schema");
-        Api.Response remote = server.admin.post("/api/v1/collections", Map.of("name", "things",
-                "schema", Map.of("$ref", "http://169.254.169.254/latest")));
+        Api.Response remote = server.admin.post(
+                "/api/v1/collections",
+                Map.of("name", "things", "schema", Map.of("$ref", "http://169.254.169.254/latest")));
         assertThat(remote.status()).isEqualTo(400);
-        assertThat(server.admin.post("/api/v1/collections", Map.of("name", "things", "eventFields", List.of("id"))).status())
+        assertThat(server.admin
+                        .post("/api/v1/collections", Map.of("name", "things", "eventFields", List.of("id")))
+                        .status())
                 .isEqualTo(400);
         assertThat(server.admin.get("/api/v1/collections/things").status()).isEqualTo(404);
     }
@@ -172,42 +241,72 @@ class AdminApiTest {
     @Test
     void aSchemaNamingAnUnknownMetaSchemaIsRefusedWithoutTheServerFetchingAnything() {
         try (Receiver meta = new Receiver()) {
-            meta.answer(r -> Receiver.Reply.status(200).withHeader("Content-Type", "application/json")
+            meta.answer(r -> Receiver.Reply.status(200)
+                    .withHeader("Content-Type", "application/json")
                     .withBody("{\"type\": \"object\"}"));
-            Api.Response named = server.admin.post("/api/v1/collections", Map.of("name", "fetched",
-                    "schema", Map.of("$schema", meta.url("/meta"), "type", "object")));
+            Api.Response named = server.admin.post(
+                    "/api/v1/collections",
+                    Map.of("name", "fetched", "schema", Map.of("$schema", meta.url("/meta"), "type", "object")));
             assertThat(named.status()).isEqualTo(400);
-            assertThat(named.json().get("error").get("details").get("field").asText()).isEqualTo("schema.$schema");
+            assertThat(named.json().get("error").get("details").get("field").asText())
+                    .isEqualTo("schema.$schema");
             // An embedded resource may name its own dialect: refused the same way.
-            Api.Response nested = server.admin.post("/api/v1/collections", Map.of("name", "fetched",
-                    "schema", Map.of("$defs", Map.of("inner", Map.of("$id", meta.url("/inner"), "$schema", meta.url("/meta"))))));
+            Api.Response nested = server.admin.post(
+                    "/api/v1/collections",
+                    Map.of(
+                            "name",
+                            "fetched",
+                            "schema",
+                            Map.of(
+                                    "$defs",
+                                    Map.of("inner", Map.of("$id", meta.url("/inner"), "$schema", meta.url("/meta"))))));
             assertThat(nested.status()).isEqualTo(400);
-            assertThat(nested.json().get("error").get("details").get("field").asText()).isEqualTo("schema.$defs.inner.$schema");
+            assertThat(nested.json().get("error").get("details").get("field").asText())
+                    .isEqualTo("schema.$defs.inner.$schema");
             // A base URI on the attacker's server, and a reference that resolves against it and finds nothing here.
-            Api.Response based = server.admin.post("/api/v1/collections", Map.of("name", "based", "schema", Map.of(
-                    "$id", meta.url("/base"), "properties", Map.of("room", Map.of("$id", meta.url("/room"),
-                            "$ref", "#/$defs/missing")))));
+            Api.Response based = server.admin.post(
+                    "/api/v1/collections",
+                    Map.of(
+                            "name",
+                            "based",
+                            "schema",
+                            Map.of(
+                                    "$id",
+                                    meta.url("/base"),
+                                    "properties",
+                                    Map.of("room", Map.of("$id", meta.url("/room"), "$ref", "#/$defs/missing")))));
             // The library would resolve it on the first record; it is resolved, and refused, at creation instead.
             assertThat(based.status()).isEqualTo(400);
-            assertThat(based.json().get("error").get("details").get("field").asText()).isEqualTo("schema");
+            assertThat(based.json().get("error").get("details").get("field").asText())
+                    .isEqualTo("schema");
             // One stored before this check existed neither stops the node nor lets records through unchecked.
             try (var c = DriverManager.getConnection(server.database().jdbcUrl())) {
-                c.createStatement().executeUpdate("INSERT INTO collections (name, schema, source) VALUES ('legacy',"
-                        + " '{\"$schema\": \"" + meta.url("/meta") + "\"}', 'api')");
+                c.createStatement()
+                        .executeUpdate("INSERT INTO collections (name, schema, source) VALUES ('legacy',"
+                                + " '{\"$schema\": \"" + meta.url("/meta") + "\"}', 'api')");
             } catch (java.sql.SQLException e) {
                 throw new IllegalStateException(e);
             }
             server.createTenant("legacy-hotel");
-            Api.Response refused = server.adminFor("legacy-hotel").post("/api/v1/collections/legacy/records",
-                    Map.of("data", Map.of()));
+            Api.Response refused = server.adminFor("legacy-hotel")
+                    .post("/api/v1/collections/legacy/records", Map.of("data", Map.of()));
             assertThat(refused.status()).isBetween(400, 499);
             assertThat(meta.received()).as("requests the server made").isEmpty();
         }
         assertThat(server.admin.get("/api/v1/collections/fetched").status()).isEqualTo(404);
-        for (String builtIn : List.of("https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
+        for (String builtIn : List.of(
+                "https://json-schema.org/draft/2020-12/schema",
+                "https://json-schema.org/draft/2019-09/schema",
                 "http://json-schema.org/draft-07/schema#")) {
-            server.admin.post("/api/v1/collections", Map.of("name", "dialect_" + builtIn.replaceAll("\\D", ""),
-                    "schema", Map.of("$schema", builtIn, "type", "object"))).expect(201);
+            server.admin
+                    .post(
+                            "/api/v1/collections",
+                            Map.of(
+                                    "name",
+                                    "dialect_" + builtIn.replaceAll("\\D", ""),
+                                    "schema",
+                                    Map.of("$schema", builtIn, "type", "object")))
+                    .expect(201);
         }
     }
 
@@ -217,10 +316,15 @@ class AdminApiTest {
         Api.Response missing = anonymous.get("/api/v1/tenants");
         assertThat(missing.status()).isEqualTo(401);
         assertThat(missing.json().get("error").get("requestId").asText()).isEqualTo(missing.header("Request-Id"));
-        assertThat(server.api("sb_access_forged").get("/api/v1/events").status()).isEqualTo(401);
-        assertThat(server.api("sb_admin_forged").get("/api/v1/tenants").status()).isEqualTo(401);
+        assertThat(server.api("sb_access_forged").get("/api/v1/events").status())
+                .isEqualTo(401);
+        assertThat(server.api("sb_admin_forged").get("/api/v1/tenants").status())
+                .isEqualTo(401);
         String partner = server.partnerToken("hotel-1");
-        assertThat(server.api(partner).post("/api/v1/tenants", Map.of("id", "x")).status()).isEqualTo(403);
+        assertThat(server.api(partner)
+                        .post("/api/v1/tenants", Map.of("id", "x"))
+                        .status())
+                .isEqualTo(403);
         assertThat(server.api(null).get("/api/v1/nowhere").errorCode()).isEqualTo("route_not_found");
     }
 }

@@ -1,5 +1,8 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
@@ -9,15 +12,12 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 /** An integration's client key: rotated by the operator when it leaks, and rate limited like access tokens. */
 class ClientKeyTest {
     @Test
     void rotatingAClientKeyRefusesTheOldKeyAtOnceOnEveryNodeAndTheNewOneWorks() {
         try (TestServer a = TestServer.start();
-             TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
+                TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
             JsonNode integration = a.createIntegration("leaky", List.of("*"), List.of(), List.of("*"));
             String id = integration.get("id").asText();
             String oldKey = integration.get("clientKey").asText();
@@ -25,7 +25,10 @@ class ClientKeyTest {
             a.api(oldKey).get("/api/v1/integrations/" + id).expect(200);
             b.api(oldKey).get("/api/v1/integrations/" + id).expect(200);
 
-            JsonNode rotated = a.admin.post("/api/v1/integrations/" + id + "/rotate-client-key", "").expect(200).json();
+            JsonNode rotated = a.admin
+                    .post("/api/v1/integrations/" + id + "/rotate-client-key", "")
+                    .expect(200)
+                    .json();
             String newKey = rotated.get("clientKey").asText();
             assertThat(rotated.get("id").asText()).isEqualTo(id);
             assertThat(newKey).startsWith("sb_client_").isNotEqualTo(oldKey);
@@ -33,14 +36,21 @@ class ClientKeyTest {
             // The node that rotated it refuses the old key before it answered; the other one as soon as the
             // change's control message arrives (sent when it commits).
             assertThat(a.api(oldKey).get("/api/v1/integrations/" + id).status()).isEqualTo(401);
-            assertThat(a.api(oldKey).post("/api/v1/webhooks", Map.of("url", "https://attacker.example/",
-                    "kind", "lifecycle")).status()).isEqualTo(401);
+            assertThat(a.api(oldKey)
+                            .post("/api/v1/webhooks", Map.of("url", "https://attacker.example/", "kind", "lifecycle"))
+                            .status())
+                    .isEqualTo(401);
             await().atMost(Duration.ofSeconds(5))
                     .until(() -> b.api(oldKey).get("/api/v1/integrations/" + id).status() == 401);
             a.api(newKey).get("/api/v1/integrations/" + id).expect(200);
             b.api(newKey).get("/api/v1/webhooks").expect(200);
             // The new key is shown once: reading the integration does not show it.
-            assertThat(a.admin.get("/api/v1/integrations/" + id).expect(200).json().has("clientKey")).isFalse();
+            assertThat(a.admin
+                            .get("/api/v1/integrations/" + id)
+                            .expect(200)
+                            .json()
+                            .has("clientKey"))
+                    .isFalse();
         }
     }
 
@@ -50,18 +60,23 @@ class ClientKeyTest {
             JsonNode integration = server.createIntegration("self", List.of("*"), List.of(), List.of("*"));
             String id = integration.get("id").asText();
             String key = integration.get("clientKey").asText();
-            assertThat(server.api(key).post("/api/v1/integrations/" + id + "/rotate-client-key", "").status())
+            assertThat(server.api(key)
+                            .post("/api/v1/integrations/" + id + "/rotate-client-key", "")
+                            .status())
                     .isEqualTo(403);
             server.api(key).get("/api/v1/integrations/" + id).expect(200);
-            assertThat(server.admin.post("/api/v1/integrations/int_missing/rotate-client-key", "").expect(404)
-                    .errorCode()).isEqualTo("not_found");
+            assertThat(server.admin
+                            .post("/api/v1/integrations/int_missing/rotate-client-key", "")
+                            .expect(404)
+                            .errorCode())
+                    .isEqualTo("not_found");
         }
     }
 
     @Test
     void aClientKeyOverItsLimitGets429WithRetryAfterAndARotatedKeyKeepsTheWindow() {
-        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "5",
-                "SWITCHBOARD_RATE_LIMIT_WINDOW", "1h"))) {
+        try (TestServer server = TestServer.start(
+                Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "5", "SWITCHBOARD_RATE_LIMIT_WINDOW", "1h"))) {
             JsonNode integration = server.createIntegration("chatty", List.of("*"), List.of(), List.of("*"));
             JsonNode other = server.createIntegration("quiet", List.of("*"), List.of(), List.of("*"));
             Api client = server.api(integration.get("clientKey").asText());
@@ -73,11 +88,17 @@ class ClientKeyTest {
             assertThat(limited.errorCode()).isEqualTo("rate_limited");
             assertThat(limited.json().path("error").path("message").asText()).contains("client key");
             assertThat(Long.parseLong(limited.header("Retry-After"))).isBetween(3000L, 3600L);
-            assertThat(client.post("/api/v1/webhooks", Map.of("url", "https://p.example/")).status()).isEqualTo(429);
+            assertThat(client.post("/api/v1/webhooks", Map.of("url", "https://p.example/"))
+                            .status())
+                    .isEqualTo(429);
             server.api(other.get("clientKey").asText()).get("/api/v1/webhooks").expect(200);
             // The window is the integration's, not the key's: a new key goes on counting in the same window.
-            String rotated = server.admin.post("/api/v1/integrations/" + integration.get("id").asText()
-                    + "/rotate-client-key", "").expect(200).json().get("clientKey").asText();
+            String rotated = server.admin
+                    .post("/api/v1/integrations/" + integration.get("id").asText() + "/rotate-client-key", "")
+                    .expect(200)
+                    .json()
+                    .get("clientKey")
+                    .asText();
             assertThat(server.api(rotated).get("/api/v1/webhooks").status()).isEqualTo(429);
         }
     }

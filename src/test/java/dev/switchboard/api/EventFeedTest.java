@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
@@ -12,8 +14,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class EventFeedTest {
     static TestServer server;
@@ -38,11 +38,15 @@ class EventFeedTest {
     @Test
     void customEventsArePublishedWithTheAdminKeyAndReadInOrder() {
         Api app = tenant("feed-custom");
-        JsonNode published = app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-7",
-                "data", Map.of("action", "open"))).expect(201).json();
+        JsonNode published = app.post(
+                        "/api/v1/events",
+                        Map.of("type", "device.command", "subject", "door-7", "data", Map.of("action", "open")))
+                .expect(201)
+                .json();
         assertThat(published.get("id").asText()).startsWith("evt_");
         assertThat(published.get("seq").asLong()).isEqualTo(1);
-        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-8")).expect(201);
+        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-8"))
+                .expect(201);
 
         JsonNode page = app.get("/api/v1/events").expect(200).json();
         assertThat(page.get("events")).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L);
@@ -50,30 +54,49 @@ class EventFeedTest {
         assertThat(page.get("next").asLong()).isEqualTo(2);
         assertThat(app.get("/api/v1/events?after=2").json().get("events")).isEmpty();
 
-        assertThat(app.post("/api/v1/events", Map.of("type", "reservations.created")).status()).isEqualTo(400);
-        assertThat(app.post("/api/v1/events", Map.of("type", "connection.created")).status()).isEqualTo(400);
-        assertThat(app.post("/api/v1/events", Map.of("type", "Not A Type")).status()).isEqualTo(400);
+        assertThat(app.post("/api/v1/events", Map.of("type", "reservations.created"))
+                        .status())
+                .isEqualTo(400);
+        assertThat(app.post("/api/v1/events", Map.of("type", "connection.created"))
+                        .status())
+                .isEqualTo(400);
+        assertThat(app.post("/api/v1/events", Map.of("type", "Not A Type")).status())
+                .isEqualTo(400);
         String partner = server.partnerToken("feed-custom");
-        assertThat(server.api(partner).post("/api/v1/events", Map.of("type", "device.command")).status()).isEqualTo(403);
+        assertThat(server.api(partner)
+                        .post("/api/v1/events", Map.of("type", "device.command"))
+                        .status())
+                .isEqualTo(403);
     }
 
     @Test
     void theFeedShowsOnlyTheTypesTheIntegrationMayReceiveAndReadableCollections() {
         Api app = tenant("feed-filter");
-        Api partner = Partner.on(server, "feed-filter", List.of("reservations"), List.of("*"),
-                List.of("reservations.*", "customers.*", "device.command")).access();
-        app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
-        app.post("/api/v1/collections/customers/records", Map.of("data", Map.of())).expect(201); // not readable
+        Api partner = Partner.on(
+                        server,
+                        "feed-filter",
+                        List.of("reservations"),
+                        List.of("*"),
+                        List.of("reservations.*", "customers.*", "device.command"))
+                .access();
+        app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of()))
+                .expect(201);
+        app.post("/api/v1/collections/customers/records", Map.of("data", Map.of()))
+                .expect(201); // not readable
         app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
         app.post("/api/v1/events", Map.of("type", "device.status")).expect(201); // not receivable
 
         JsonNode page = partner.get("/api/v1/events").expect(200).json();
-        assertThat(page.get("events")).extracting(e -> e.get("type").asText())
+        assertThat(page.get("events"))
+                .extracting(e -> e.get("type").asText())
                 .containsExactly("reservations.created", "device.command");
         assertThat(page.get("next").asLong()).isEqualTo(4);
 
-        JsonNode narrowed = partner.get("/api/v1/events?types=device.*").expect(200).json();
-        assertThat(narrowed.get("events")).extracting(e -> e.get("type").asText()).containsExactly("device.command");
+        JsonNode narrowed =
+                partner.get("/api/v1/events?types=device.*").expect(200).json();
+        assertThat(narrowed.get("events"))
+                .extracting(e -> e.get("type").asText())
+                .containsExactly("device.command");
         assertThat(partner.get("/api/v1/events?types=device.**").status()).isEqualTo(400);
     }
 
@@ -92,7 +115,8 @@ class EventFeedTest {
         Api partner = server.api(server.partnerToken("feed-wait"));
         double before = feedReads();
         long started = System.nanoTime();
-        CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
+        CompletableFuture<Api.Response> poll =
+                CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
         awaitWaiting(before);
         assertThat(poll).isNotDone();
         app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
@@ -104,7 +128,8 @@ class EventFeedTest {
 
     /** A partner that may receive reservations events only, as in the README's quick start. */
     private static Api reservationsPartner(String tenantId) {
-        return Partner.on(server, tenantId, List.of("reservations"), List.of(), List.of("reservations.*")).access();
+        return Partner.on(server, tenantId, List.of("reservations"), List.of(), List.of("reservations.*"))
+                .access();
     }
 
     private static double feedReads() {
@@ -120,17 +145,22 @@ class EventFeedTest {
         Api app = tenant("feed-invisible");
         Api partner = reservationsPartner("feed-invisible");
         for (int i = 0; i < 100; i++) {
-            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i)).expect(201);
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i))
+                    .expect(201);
         }
         double before = feedReads();
         long started = System.nanoTime();
-        CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=3"));
+        CompletableFuture<Api.Response> poll =
+                CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=3"));
         awaitWaiting(before);
-        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-100")).expect(201); // wakes it
+        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-100"))
+                .expect(201); // wakes it
 
         JsonNode page = poll.get(20, TimeUnit.SECONDS).expect(200).json();
         assertThat(page.get("events")).isEmpty();
-        assertThat(page.get("next").asLong()).as("past every event it may not see").isEqualTo(101);
+        assertThat(page.get("next").asLong())
+                .as("past every event it may not see")
+                .isEqualTo(101);
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(2900));
         // Before waiting, after registering, and once for the wake-up; the rest of the wait is asleep.
         assertThat(feedReads() - before).isLessThanOrEqualTo(4);
@@ -141,16 +171,23 @@ class EventFeedTest {
         Api app = tenant("feed-invisible-live");
         Api partner = reservationsPartner("feed-invisible-live");
         double before = feedReads();
-        CompletableFuture<Api.Response> poll = CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
+        CompletableFuture<Api.Response> poll =
+                CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?after=0&wait=20"));
         awaitWaiting(before);
         for (int i = 0; i < 100; i++) {
-            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i)).expect(201);
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i))
+                    .expect(201);
         }
-        String record = app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201)
-                .json().get("id").asText();
+        String record = app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of()))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
 
         JsonNode page = poll.get(20, TimeUnit.SECONDS).expect(200).json();
-        assertThat(page.get("events")).extracting(e -> e.get("subject").asText()).containsExactly(record);
+        assertThat(page.get("events"))
+                .extracting(e -> e.get("subject").asText())
+                .containsExactly(record);
         assertThat(page.get("events").get(0).get("seq").asLong()).isEqualTo(101);
         assertThat(page.get("next").asLong()).isEqualTo(101);
         // At most one read per commit that woke it (101), plus the two before it slept.

@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawHttp;
 import dev.switchboard.testing.TestDatabase;
@@ -14,8 +16,6 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * Guessing tokens is limited per client address: after the limit of refused tokens in the window,
  * the address gets 429 before its tokens are checked, while tokens it already used keep working and
@@ -26,8 +26,13 @@ class FailedAuthLimitTest {
 
     private static RawHttp.Response get(TestServer server, String from, String token) throws Exception {
         int port = Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
-        return RawHttp.send("127.0.0.1", port, InetAddress.getByName(from), new RawHttp.Request("GET", "/api/v1/events",
-                List.of(Map.entry("Authorization", "Bearer " + token)), null, false), Duration.ofSeconds(10));
+        return RawHttp.send(
+                "127.0.0.1",
+                port,
+                InetAddress.getByName(from),
+                new RawHttp.Request(
+                        "GET", "/api/v1/events", List.of(Map.entry("Authorization", "Bearer " + token)), null, false),
+                Duration.ofSeconds(10));
     }
 
     private static String guess() {
@@ -37,8 +42,14 @@ class FailedAuthLimitTest {
     @Test
     void anAddressThatPresentsTooManyRefusedTokensGets429UntilTheWindowHasPassed() throws Exception {
         InstantSource clock = now::get;
-        try (TestServer server = TestServer.start(TestDatabase.create(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "5",
-                "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "10m"), clock)) {
+        try (TestServer server = TestServer.start(
+                TestDatabase.create(),
+                Map.of(
+                        "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES",
+                        "5",
+                        "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW",
+                        "10m"),
+                clock)) {
             server.createTenant("hotel-1");
             String used = server.partnerToken("hotel-1");
             String unused = server.partnerToken("hotel-1");
@@ -49,7 +60,8 @@ class FailedAuthLimitTest {
             }
             RawHttp.Response limited = get(server, "127.0.0.1", guess());
             assertThat(limited.status()).isEqualTo(429);
-            assertThat(Json.read(limited.text()).get("error").get("code").asText()).isEqualTo("rate_limited");
+            assertThat(Json.read(limited.text()).get("error").get("code").asText())
+                    .isEqualTo("rate_limited");
             assertThat(Long.parseLong(limited.header("Retry-After"))).isEqualTo(600);
             // A right guess is refused like a wrong one: the answers tell a blocked address nothing.
             assertThat(get(server, "127.0.0.1", unused).status()).isEqualTo(429);
@@ -74,7 +86,10 @@ class FailedAuthLimitTest {
         try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "2"))) {
             for (int i = 0; i < 5; i++) {
                 assertThat(server.api(null).get("/api/v1/events").status()).isEqualTo(401);
-                assertThat(server.api(null).withHeader("Authorization", "Basic dXNlcjpwYXNz").get("/api/v1/events").status())
+                assertThat(server.api(null)
+                                .withHeader("Authorization", "Basic dXNlcjpwYXNz")
+                                .get("/api/v1/events")
+                                .status())
                         .isEqualTo(401);
             }
             assertThat(get(server, "127.0.0.1", guess()).status()).isEqualTo(401);

@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawHttp;
@@ -11,8 +13,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** Requests that are not valid HTTP, or whose bodies are not UTF-8 JSON, still get the error JSON with a Request-Id. */
 class MalformedRequestsTest {
@@ -34,10 +34,10 @@ class MalformedRequestsTest {
         server.close();
     }
 
-    private static RawHttp.Response send(String method, String target, List<Map.Entry<String, String>> headers, byte[] body)
-            throws Exception {
-        return RawHttp.send("127.0.0.1", port, new RawHttp.Request(method, target, headers, body, false),
-                Duration.ofSeconds(10));
+    private static RawHttp.Response send(
+            String method, String target, List<Map.Entry<String, String>> headers, byte[] body) throws Exception {
+        return RawHttp.send(
+                "127.0.0.1", port, new RawHttp.Request(method, target, headers, body, false), Duration.ofSeconds(10));
     }
 
     private static JsonNode error(RawHttp.Response response, int status, String code) {
@@ -52,14 +52,24 @@ class MalformedRequestsTest {
     @Test
     void requestsThatAreNotValidHttpGetTheErrorJsonWithARequestId() throws Exception {
         var auth = Map.entry("Authorization", "Bearer " + token);
-        error(send("GET", "/api/v1/events", List.of(auth, Map.entry("If-Match", "a\u0000b")), null), 400,
+        error(
+                send("GET", "/api/v1/events", List.of(auth, Map.entry("If-Match", "a\u0000b")), null),
+                400,
                 "malformed_request");
         // Jetty's own page stays empty for methods other than GET, POST and HEAD: here it is the same JSON.
-        error(send("PATCH", "/api/v1/collections/reservations/records/x", List.of(auth, Map.entry("If-Match", "\u0001")),
-                "{}".getBytes(StandardCharsets.UTF_8)), 400, "malformed_request");
+        error(
+                send(
+                        "PATCH",
+                        "/api/v1/collections/reservations/records/x",
+                        List.of(auth, Map.entry("If-Match", "\u0001")),
+                        "{}".getBytes(StandardCharsets.UTF_8)),
+                400,
+                "malformed_request");
         error(send("GET", "/api/v1/collections/%zz/records", List.of(auth), null), 400, "malformed_request");
         error(send("GET", "/api/v1/events?x=" + "a".repeat(20_000), List.of(auth), null), 414, "uri_too_long");
-        error(send("GET", "/api/v1/events", List.of(auth, Map.entry("Idempotency-Key", "a".repeat(20_000))), null), 431,
+        error(
+                send("GET", "/api/v1/events", List.of(auth, Map.entry("Idempotency-Key", "a".repeat(20_000))), null),
+                431,
                 "headers_too_large");
     }
 
@@ -69,21 +79,57 @@ class MalformedRequestsTest {
         String records = "/api/v1/collections/reservations/records";
         byte[] valid = "{\"data\":{\"guest\":\"Zoë\"}}".getBytes(StandardCharsets.UTF_8);
         for (String charset : List.of("nonexistent", "\u00ff", "utf-16")) {
-            RawHttp.Response created = send("POST", records, List.of(auth,
-                    Map.entry("Content-Type", "application/json; charset=" + charset)), valid);
+            RawHttp.Response created = send(
+                    "POST",
+                    records,
+                    List.of(auth, Map.entry("Content-Type", "application/json; charset=" + charset)),
+                    valid);
             assertThat(created.status()).as(charset).isEqualTo(201);
-            assertThat(Json.read(created.text()).get("data").get("guest").asText()).isEqualTo("Zoë");
+            assertThat(Json.read(created.text()).get("data").get("guest").asText())
+                    .isEqualTo("Zoë");
         }
         int before = server.api(token).get(records).json().get("records").size();
-        byte[] notUtf8 = {'{', '"', 'd', 'a', 't', 'a', '"', ':', '{', '"', 'x', '"', ':', '"', (byte) 0xFF, '"', '}', '}'};
-        JsonNode refused = error(send("POST", records, List.of(auth, Map.entry("Content-Type", "application/json")),
-                notUtf8), 400, "invalid_json");
+        byte[] notUtf8 = {
+            '{', '"', 'd', 'a', 't', 'a', '"', ':', '{', '"', 'x', '"', ':', '"', (byte) 0xFF, '"', '}', '}'
+        };
+        JsonNode refused = error(
+                send("POST", records, List.of(auth, Map.entry("Content-Type", "application/json")), notUtf8),
+                400,
+                "invalid_json");
         assertThat(refused.get("message").asText()).contains("UTF-8");
         // An overlong encoding of NUL decodes to NUL, which jsonb cannot store: refused naming the field.
-        byte[] overlongNul = {'{', '"', 'd', 'a', 't', 'a', '"', ':', '{', '"', 'x', '"', ':', '"', (byte) 0xC0, (byte) 0x80,
-                '"', '}', '}'};
-        assertThat(error(send("POST", records, List.of(auth, Map.entry("Content-Type", "application/json")), overlongNul),
-                400, "invalid_field").get("message").asText()).startsWith("data.x");
+        byte[] overlongNul = {
+            '{',
+            '"',
+            'd',
+            'a',
+            't',
+            'a',
+            '"',
+            ':',
+            '{',
+            '"',
+            'x',
+            '"',
+            ':',
+            '"',
+            (byte) 0xC0,
+            (byte) 0x80,
+            '"',
+            '}',
+            '}'
+        };
+        assertThat(error(
+                                send(
+                                        "POST",
+                                        records,
+                                        List.of(auth, Map.entry("Content-Type", "application/json")),
+                                        overlongNul),
+                                400,
+                                "invalid_field")
+                        .get("message")
+                        .asText())
+                .startsWith("data.x");
         assertThat(server.api(token).get(records).json().get("records")).hasSize(before);
     }
 }

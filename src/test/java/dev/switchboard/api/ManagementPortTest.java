@@ -1,11 +1,11 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class ManagementPortTest {
     @Test
@@ -13,20 +13,39 @@ class ManagementPortTest {
         try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_MANAGEMENT_PORT", "0"))) {
             server.createTenant("metered");
             Api publicPort = server.api(null);
-            Api management = Api.of("http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow(), null);
+            Api management = Api.of(
+                    "http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow(), null);
 
             assertThat(publicPort.get("/metrics").status()).isEqualTo(404);
             assertThat(publicPort.get("/metrics").errorCode()).isEqualTo("route_not_found");
             assertThat(management.get("/metrics").expect(200).body())
-                    .contains("switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/tenants\",status=\"201\"}");
+                    .contains(
+                            "switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/tenants\",status=\"201\"}");
             // A load balancer may only reach the public port: the health checks stay there too.
             for (Api port : new Api[] {publicPort, management}) {
-                assertThat(port.get("/health/live").expect(200).json().get("status").asText()).isEqualTo("up");
-                assertThat(port.get("/health/ready").expect(200).json().get("status").asText()).isEqualTo("ready");
+                assertThat(port.get("/health/live")
+                                .expect(200)
+                                .json()
+                                .get("status")
+                                .asText())
+                        .isEqualTo("up");
+                assertThat(port.get("/health/ready")
+                                .expect(200)
+                                .json()
+                                .get("status")
+                                .asText())
+                        .isEqualTo("ready");
             }
             // The management port serves operations only: no API, with or without a token.
-            assertThat(Api.of("http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow(), TestServer.ADMIN_KEY)
-                    .get("/api/v1/tenants").status()).isEqualTo(404);
+            assertThat(Api.of(
+                                    "http://127.0.0.1:"
+                                            + server.switchboard()
+                                                    .managementPort()
+                                                    .orElseThrow(),
+                                    TestServer.ADMIN_KEY)
+                            .get("/api/v1/tenants")
+                            .status())
+                    .isEqualTo(404);
             assertThat(management.get("/api/v1/openapi.json").status()).isEqualTo(404);
             publicPort.get("/api/v1/openapi.json").expect(200);
         }

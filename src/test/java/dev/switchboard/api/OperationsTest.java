@@ -1,13 +1,13 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class OperationsTest {
     static TestServer server;
@@ -25,16 +25,32 @@ class OperationsTest {
     @Test
     void healthChecksNeedNoToken() {
         Api anonymous = server.api(null);
-        assertThat(anonymous.get("/health/live").expect(200).json().get("status").asText()).isEqualTo("up");
-        assertThat(anonymous.get("/health/ready").expect(200).json().get("status").asText()).isEqualTo("ready");
+        assertThat(anonymous
+                        .get("/health/live")
+                        .expect(200)
+                        .json()
+                        .get("status")
+                        .asText())
+                .isEqualTo("up");
+        assertThat(anonymous
+                        .get("/health/ready")
+                        .expect(200)
+                        .json()
+                        .get("status")
+                        .asText())
+                .isEqualTo("ready");
     }
 
     @Test
     void metricsCountRequestsByRouteAndShowThePoolAndEventLog() {
         server.createTenant("metered");
-        server.adminFor("metered").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+        server.adminFor("metered")
+                .post("/api/v1/events", Map.of("type", "device.command"))
+                .expect(201);
         String metrics = server.api(null).get("/metrics").expect(200).body();
-        assertThat(metrics).contains("switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/events\",status=\"201\"}");
+        assertThat(metrics)
+                .contains(
+                        "switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/events\",status=\"201\"}");
         assertThat(metrics).contains("hikaricp_connections_active");
         assertThat(metrics).contains("switchboard_events_wakeup_lag_seconds");
     }

@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestDatabase;
@@ -7,7 +9,6 @@ import dev.switchboard.testing.TestServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,8 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class ReadinessTest {
     private static final int POOL_SIZE = 8;
@@ -37,24 +36,34 @@ class ReadinessTest {
         exec(database, "CREATE ROLE " + role + " LOGIN CONNECTION LIMIT " + allowed + " IN ROLE postgres");
         String url = database.jdbcUrl().replace("user=postgres", "user=" + role);
         AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-06-01T00:00:00Z"));
-        try (TestServer server = TestServer.start(database, Map.of("SWITCHBOARD_DATABASE_URL", url,
-                "SWITCHBOARD_DATABASE_POOL_SIZE", Integer.toString(POOL_SIZE)), now::get);
-             var callers = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (TestServer server = TestServer.start(
+                        database,
+                        Map.of(
+                                "SWITCHBOARD_DATABASE_URL",
+                                url,
+                                "SWITCHBOARD_DATABASE_POOL_SIZE",
+                                Integer.toString(POOL_SIZE)),
+                        now::get);
+                var callers = Executors.newVirtualThreadPerTaskExecutor()) {
             Api anonymous = server.api(null);
             List<Integer> statuses = new ArrayList<>();
             for (int round = 0; round < 5; round++) {
                 now.set(now.get().plusSeconds(1)); // each round finds the last answer stale
                 List<Future<Integer>> calls = new ArrayList<>();
                 for (int i = 0; i < 60; i++) {
-                    calls.add(callers.submit(() -> anonymous.get("/health/ready").status()));
+                    calls.add(
+                            callers.submit(() -> anonymous.get("/health/ready").status()));
                 }
                 for (Future<Integer> call : calls) {
                     statuses.add(call.get());
                 }
             }
             assertThat(statuses).hasSize(300).containsOnly(200);
-            assertThat(count(database, "SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role
-                    + "' AND application_name = 'switchboard-health'")).isLessThanOrEqualTo(1);
+            assertThat(count(
+                            database,
+                            "SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role
+                                    + "' AND application_name = 'switchboard-health'"))
+                    .isLessThanOrEqualTo(1);
         } finally {
             exec(database, "DROP ROLE IF EXISTS " + role);
         }
@@ -68,14 +77,22 @@ class ReadinessTest {
         try (TestServer server = TestServer.start(database, Map.of(), now::get)) {
             Api anonymous = server.api(null);
             assertThat(anonymous.get("/health/ready").status()).isEqualTo(200);
-            exec(database, "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script,"
-                    + " installed_by, execution_time, success) VALUES (9999, '9999', 'from a newer server', 'SQL', 'V9999__x.sql',"
-                    + " 'test', 0, true)");
-            assertThat(anonymous.get("/health/ready").status()).as("within the second").isEqualTo(200);
+            exec(
+                    database,
+                    "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script,"
+                            + " installed_by, execution_time, success) VALUES (9999, '9999', 'from a newer server', 'SQL', 'V9999__x.sql',"
+                            + " 'test', 0, true)");
+            assertThat(anonymous.get("/health/ready").status())
+                    .as("within the second")
+                    .isEqualTo(200);
             now.set(now.get().plusMillis(999));
-            assertThat(anonymous.get("/health/ready").status()).as("999 ms later").isEqualTo(200);
+            assertThat(anonymous.get("/health/ready").status())
+                    .as("999 ms later")
+                    .isEqualTo(200);
             now.set(now.get().plusMillis(1));
-            assertThat(anonymous.get("/health/ready").status()).as("a second later").isEqualTo(503);
+            assertThat(anonymous.get("/health/ready").status())
+                    .as("a second later")
+                    .isEqualTo(503);
             exec(database, "DELETE FROM flyway_schema_history WHERE installed_rank = 9999");
             assertThat(anonymous.get("/health/ready").status()).isEqualTo(503);
             now.set(now.get().plusSeconds(1));
@@ -84,14 +101,16 @@ class ReadinessTest {
     }
 
     private static void exec(DatabaseUrl database, String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection(database.jdbcUrl()); var s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                var s = c.createStatement()) {
             s.execute(sql);
         }
     }
 
     private static int count(DatabaseUrl database, String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection(database.jdbcUrl()); var s = c.createStatement();
-             var rs = s.executeQuery(sql)) {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                var s = c.createStatement();
+                var rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getInt(1);
         }

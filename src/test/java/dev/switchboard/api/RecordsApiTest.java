@@ -1,5 +1,7 @@
 package dev.switchboard.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
@@ -14,8 +16,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 class RecordsApiTest {
     static TestServer server;
     static Api partner;
@@ -24,9 +24,18 @@ class RecordsApiTest {
     @BeforeAll
     static void start() {
         server = TestServer.start();
-        server.createCollection("reservations", "eventFields", List.of("state", "startUtc"), "schema",
-                Map.of("type", "object", "required", List.of("state"),
-                        "properties", Map.of("state", Map.of("type", "string"))));
+        server.createCollection(
+                "reservations",
+                "eventFields",
+                List.of("state", "startUtc"),
+                "schema",
+                Map.of(
+                        "type",
+                        "object",
+                        "required",
+                        List.of("state"),
+                        "properties",
+                        Map.of("state", Map.of("type", "string"))));
         server.createCollection("customers");
         server.createTenant("hotel-a");
         server.createTenant("hotel-b");
@@ -40,7 +49,9 @@ class RecordsApiTest {
     }
 
     private static JsonNode create(Object data) {
-        return partner.post("/api/v1/collections/reservations/records", Map.of("data", data)).expect(201).json();
+        return partner.post("/api/v1/collections/reservations/records", Map.of("data", data))
+                .expect(201)
+                .json();
     }
 
     private static long headSeq(Api api) {
@@ -52,9 +63,12 @@ class RecordsApiTest {
         JsonNode created = create(Map.of("state", "confirmed", "guest", "Ada"));
         assertThat(created.get("id").asText()).startsWith("rec_");
         assertThat(created.get("version").asInt()).isEqualTo(1);
-        assertThat(created.get("createdAt").asText()).isEqualTo(created.get("updatedAt").asText());
+        assertThat(created.get("createdAt").asText())
+                .isEqualTo(created.get("updatedAt").asText());
 
-        Api.Response read = partner.get("/api/v1/collections/reservations/records/" + created.get("id").asText()).expect(200);
+        Api.Response read = partner.get("/api/v1/collections/reservations/records/"
+                        + created.get("id").asText())
+                .expect(200);
         assertThat(read.json()).isEqualTo(created);
         assertThat(read.header("ETag")).isEqualTo("\"1\"");
         assertThat(read.header("Request-Id")).startsWith("req_");
@@ -69,36 +83,51 @@ class RecordsApiTest {
                 .expect(200);
         partner.delete("/api/v1/collections/reservations/records/" + id).expect(204);
 
-        JsonNode events = partner.get("/api/v1/events?after=" + before).expect(200).json().get("events");
+        JsonNode events =
+                partner.get("/api/v1/events?after=" + before).expect(200).json().get("events");
         assertThat(events).hasSize(3);
         assertThat(events.get(0).get("type").asText()).isEqualTo("reservations.created");
         assertThat(events.get(0).get("subject").asText()).isEqualTo(id);
-        assertThat(events.get(0).get("data")).isEqualTo(Json.MAPPER.createObjectNode()
-                .put("id", id).put("version", 1).put("state", "confirmed").put("startUtc", "2026-12-01T14:00:00Z"));
+        assertThat(events.get(0).get("data"))
+                .isEqualTo(Json.MAPPER
+                        .createObjectNode()
+                        .put("id", id)
+                        .put("version", 1)
+                        .put("state", "confirmed")
+                        .put("startUtc", "2026-12-01T14:00:00Z"));
         assertThat(events.get(1).get("type").asText()).isEqualTo("reservations.updated");
         assertThat(events.get(1).get("data").get("version").asInt()).isEqualTo(2);
         assertThat(events.get(1).get("data").get("state").asText()).isEqualTo("checked_in");
         assertThat(events.get(2).get("type").asText()).isEqualTo("reservations.deleted");
         assertThat(events.get(2).get("data").get("version").asInt()).isEqualTo(3);
-        assertThat(events.get(0).get("seq").asLong() + 1).isEqualTo(events.get(1).get("seq").asLong());
+        assertThat(events.get(0).get("seq").asLong() + 1)
+                .isEqualTo(events.get(1).get("seq").asLong());
         assertThat(events.get(0).get("data").has("secret")).isFalse();
     }
 
     @Test
     void patchIsAJsonMergePatchOfData() {
-        JsonNode created = create(Map.of("state", "confirmed", "guest", Map.of("name", "Ada", "vip", true), "notes", "x"));
+        JsonNode created =
+                create(Map.of("state", "confirmed", "guest", Map.of("name", "Ada", "vip", true), "notes", "x"));
         String body = "{\"data\":{\"guest\":{\"vip\":null,\"room\":12},\"notes\":null}}";
-        JsonNode patched = partner.patch("/api/v1/collections/reservations/records/" + created.get("id").asText(), body)
-                .expect(200).json();
+        JsonNode patched = partner.patch(
+                        "/api/v1/collections/reservations/records/"
+                                + created.get("id").asText(),
+                        body)
+                .expect(200)
+                .json();
         assertThat(patched.get("version").asInt()).isEqualTo(2);
-        assertThat(patched.get("data")).isEqualTo(Json.read("{\"guest\":{\"name\":\"Ada\",\"room\":12},\"state\":\"confirmed\"}"));
+        assertThat(patched.get("data"))
+                .isEqualTo(Json.read("{\"guest\":{\"name\":\"Ada\",\"room\":12},\"state\":\"confirmed\"}"));
     }
 
     @Test
     void staleIfMatchIsRefusedWith409AndChangesNothing() {
         String id = create(Map.of("state", "confirmed")).get("id").asText();
         String path = "/api/v1/collections/reservations/records/" + id;
-        partner.withHeader("If-Match", "\"1\"").patch(path, Map.of("data", Map.of("state", "a"))).expect(200);
+        partner.withHeader("If-Match", "\"1\"")
+                .patch(path, Map.of("data", Map.of("state", "a")))
+                .expect(200);
         long head = headSeq(partner);
 
         Api.Response stale = partner.withHeader("If-Match", "1").patch(path, Map.of("data", Map.of("state", "b")));
@@ -112,14 +141,15 @@ class RecordsApiTest {
     @Test
     void writesThatBreakTheSchemaAreRefusedNamingTheFieldAndChangeNothing() {
         long head = headSeq(partner);
-        Api.Response missing = partner.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("guest", "x")));
+        Api.Response missing =
+                partner.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("guest", "x")));
         assertThat(missing.status()).isEqualTo(400);
         assertThat(missing.errorCode()).isEqualTo("schema_violation");
         assertThat(missing.json().get("error").get("message").asText()).contains("state");
 
         String id = create(Map.of("state", "ok")).get("id").asText();
-        Api.Response wrongType = partner.patch("/api/v1/collections/reservations/records/" + id,
-                Map.of("data", Map.of("state", 5)));
+        Api.Response wrongType =
+                partner.patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of("state", 5)));
         assertThat(wrongType.status()).isEqualTo(400);
         assertThat(wrongType.json().get("error").get("message").asText()).startsWith("data.state");
         assertThat(headSeq(partner)).isEqualTo(head + 1);
@@ -128,10 +158,12 @@ class RecordsApiTest {
     @Test
     void malformedOrWronglyShapedBodiesGet400NamingTheProblem() {
         String path = "/api/v1/collections/reservations/records";
-        assertThat(partner.post(path, "{\"data\":{\"state\":\"a\"},}").errorCode()).isEqualTo("invalid_json");
+        assertThat(partner.post(path, "{\"data\":{\"state\":\"a\"},}").errorCode())
+                .isEqualTo("invalid_json");
         assertThat(partner.post(path, "[1,2]").errorCode()).isEqualTo("invalid_json");
         assertThat(partner.post(path, "").errorCode()).isEqualTo("invalid_json");
-        assertThat(partner.post(path, "{\"data\":{\"a\":1,\"a\":2}}").errorCode()).isEqualTo("invalid_json");
+        assertThat(partner.post(path, "{\"data\":{\"a\":1,\"a\":2}}").errorCode())
+                .isEqualTo("invalid_json");
         Api.Response notObject = partner.post(path, "{\"data\":\"text\"}");
         assertThat(notObject.status()).isEqualTo(400);
         assertThat(notObject.json().get("error").get("message").asText()).startsWith("data:");
@@ -142,7 +174,8 @@ class RecordsApiTest {
         assertThat(nul.json().get("error").get("message").asText()).startsWith("data.state:");
         Api.Response surrogate = partner.post(path, "{\"data\":{\"state\":\"\\ud800\"}}");
         assertThat(surrogate.status()).isEqualTo(400);
-        Api.Response deep = partner.post(path, "{\"data\":{\"state\":\"a\",\"x\":" + "[".repeat(200) + "]".repeat(200) + "}}");
+        Api.Response deep =
+                partner.post(path, "{\"data\":{\"state\":\"a\",\"x\":" + "[".repeat(200) + "]".repeat(200) + "}}");
         assertThat(deep.status()).isEqualTo(400);
         Api.Response huge = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e999999}}");
         assertThat(huge.status()).isEqualTo(400);
@@ -155,8 +188,13 @@ class RecordsApiTest {
         Api.Response refused = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e300}}");
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.json().get("error").get("message").asText()).startsWith("data.n:");
-        String id = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e90}}").expect(201).json().get("id").asText();
-        assertThat(partner.patch(path + "/" + id, "{\"data\":{\"n\":1e-300}}").status()).isEqualTo(400);
+        String id = partner.post(path, "{\"data\":{\"state\":\"a\",\"n\":1e90}}")
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        assertThat(partner.patch(path + "/" + id, "{\"data\":{\"n\":1e-300}}").status())
+                .isEqualTo(400);
         partner.patch(path + "/" + id, Map.of("data", Map.of("state", "b"))).expect(200);
         partner.delete(path + "/" + id).expect(204);
     }
@@ -164,14 +202,18 @@ class RecordsApiTest {
     @Test
     void timesOutsideWhatTheDatabaseStoresAndNulInQueryParametersAre400NamingTheParameter() {
         String path = "/api/v1/collections/reservations/records";
-        for (String time : List.of("%2B294277-01-01T00:00:00Z", "-1000000000-01-01T00:00:00Z", "%2B10000-01-01T00:00:00Z")) {
+        for (String time :
+                List.of("%2B294277-01-01T00:00:00Z", "-1000000000-01-01T00:00:00Z", "%2B10000-01-01T00:00:00Z")) {
             Api.Response r = partner.get(path + "?updatedFrom=" + time);
             assertThat(r.status()).as(time).isEqualTo(400);
             assertThat(r.json().get("error").get("message").asText()).startsWith("updatedFrom:");
         }
-        assertThat(partner.get(path + "?updatedTo=9999-12-31T23:59:59Z").status()).isEqualTo(200);
-        String forged = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-                ("u:9000000000000.0:" + java.util.UUID.randomUUID()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(partner.get(path + "?updatedTo=9999-12-31T23:59:59Z").status())
+                .isEqualTo(200);
+        String forged = java.util.Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(("u:9000000000000.0:" + java.util.UUID.randomUUID())
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         Api.Response cursor = partner.get(path + "?updatedFrom=2026-01-01T00:00:00Z&cursor=" + forged);
         assertThat(cursor.status()).isEqualTo(400);
         assertThat(cursor.json().get("error").get("message").asText()).startsWith("cursor:");
@@ -193,9 +235,14 @@ class RecordsApiTest {
         String id = create(Map.of("state", "confirmed")).get("id").asText();
         String path = "/api/v1/collections/reservations/records/" + id;
         assertThat(otherTenant.get(path).status()).isEqualTo(404);
-        assertThat(otherTenant.patch(path, Map.of("data", Map.of("state", "x"))).status()).isEqualTo(404);
+        assertThat(otherTenant.patch(path, Map.of("data", Map.of("state", "x"))).status())
+                .isEqualTo(404);
         assertThat(otherTenant.delete(path).status()).isEqualTo(404);
-        assertThat(otherTenant.get("/api/v1/collections/reservations/records?ids=" + id).json().get("records")).isEmpty();
+        assertThat(otherTenant
+                        .get("/api/v1/collections/reservations/records?ids=" + id)
+                        .json()
+                        .get("records"))
+                .isEmpty();
         assertThat(partner.get(path).json().get("data").get("state").asText()).isEqualTo("confirmed");
     }
 
@@ -206,14 +253,19 @@ class RecordsApiTest {
         Set<String> created = new HashSet<>();
         for (int i = 0; i < 7; i++) {
             created.add(api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", i)))
-                    .expect(201).json().get("id").asText());
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText());
         }
         List<String> seen = new ArrayList<>();
         String cursor = null;
         int pages = 0;
         do {
-            JsonNode page = api.get("/api/v1/collections/customers/records?limit=3" + (cursor == null ? "" : "&cursor=" + cursor))
-                    .expect(200).json();
+            JsonNode page = api.get("/api/v1/collections/customers/records?limit=3"
+                            + (cursor == null ? "" : "&cursor=" + cursor))
+                    .expect(200)
+                    .json();
             page.get("records").forEach(r -> seen.add(r.get("id").asText()));
             cursor = page.get("cursor").isNull() ? null : page.get("cursor").asText();
             pages++;
@@ -227,52 +279,79 @@ class RecordsApiTest {
     void listFiltersByIdsAndUpdateInterval() throws Exception {
         server.createTenant("hotel-filter");
         Api api = server.api(server.partnerToken("hotel-filter"));
-        String first = api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 1))).expect(201)
-                .json().get("id").asText();
-        String second = api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 2))).expect(201)
-                .json().get("id").asText();
-        JsonNode byIds = api.get("/api/v1/collections/customers/records?ids=" + second).expect(200).json();
+        String first = api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 1)))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        String second = api.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 2)))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        JsonNode byIds = api.get("/api/v1/collections/customers/records?ids=" + second)
+                .expect(200)
+                .json();
         assertThat(byIds.get("records")).hasSize(1);
         assertThat(byIds.get("records").get(0).get("id").asText()).isEqualTo(second);
 
         JsonNode updated = api.patch("/api/v1/collections/customers/records/" + first, Map.of("data", Map.of("n", 3)))
-                .expect(200).json();
+                .expect(200)
+                .json();
         String from = updated.get("updatedAt").asText();
-        JsonNode since = api.get("/api/v1/collections/customers/records?updatedFrom=" + from).expect(200).json();
+        JsonNode since = api.get("/api/v1/collections/customers/records?updatedFrom=" + from)
+                .expect(200)
+                .json();
         assertThat(since.get("records")).extracting(r -> r.get("id").asText()).containsExactly(first);
-        JsonNode until = api.get("/api/v1/collections/customers/records?updatedTo=" + from).expect(200).json();
+        JsonNode until = api.get("/api/v1/collections/customers/records?updatedTo=" + from)
+                .expect(200)
+                .json();
         assertThat(until.get("records")).extracting(r -> r.get("id").asText()).containsExactly(second, first);
 
-        assertThat(api.get("/api/v1/collections/customers/records?updatedFrom=yesterday").json().get("error")
-                .get("message").asText()).startsWith("updatedFrom");
-        assertThat(api.get("/api/v1/collections/customers/records?ids=nope").status()).isEqualTo(400);
-        assertThat(api.get("/api/v1/collections/customers/records?limit=0").status()).isEqualTo(400);
-        assertThat(api.get("/api/v1/collections/customers/records?limit=1001").status()).isEqualTo(400);
-        assertThat(api.get("/api/v1/collections/customers/records?cursor=garbage").status()).isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?updatedFrom=yesterday")
+                        .json()
+                        .get("error")
+                        .get("message")
+                        .asText())
+                .startsWith("updatedFrom");
+        assertThat(api.get("/api/v1/collections/customers/records?ids=nope").status())
+                .isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?limit=0").status())
+                .isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?limit=1001").status())
+                .isEqualTo(400);
+        assertThat(api.get("/api/v1/collections/customers/records?cursor=garbage")
+                        .status())
+                .isEqualTo(400);
     }
 
     @Test
     void aRetriedCreateWithTheSameIdempotencyKeyReturnsTheFirstResult() {
         Api keyed = partner.withHeader("Idempotency-Key", "order-42");
         long head = headSeq(partner);
-        Api.Response first = keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+        Api.Response first = keyed.post(
+                        "/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
                 .expect(201);
-        Api.Response retry = keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+        Api.Response retry = keyed.post(
+                        "/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
                 .expect(201);
         assertThat(retry.json()).isEqualTo(first.json());
         assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
         assertThat(headSeq(partner)).isEqualTo(head + 1);
 
-        Api.Response different = keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "other")));
+        Api.Response different =
+                keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "other")));
         assertThat(different.status()).isEqualTo(422);
         assertThat(different.errorCode()).isEqualTo("idempotency_key_reused");
     }
 
     @Test
     void permissionsLimitWhatAnIntegrationMayReadAndWrite() {
-        Api reader = Partner.on(server, "hotel-a", List.of("customers"), List.of(), List.of("*")).access();
+        Api reader = Partner.on(server, "hotel-a", List.of("customers"), List.of(), List.of("*"))
+                .access();
         assertThat(reader.get("/api/v1/collections/customers/records").status()).isEqualTo(200);
-        assertThat(reader.get("/api/v1/collections/reservations/records").status()).isEqualTo(403);
+        assertThat(reader.get("/api/v1/collections/reservations/records").status())
+                .isEqualTo(403);
         Api.Response write = reader.post("/api/v1/collections/customers/records", Map.of("data", Map.of()));
         assertThat(write.status()).isEqualTo(403);
         assertThat(write.errorCode()).isEqualTo("forbidden");
@@ -282,15 +361,31 @@ class RecordsApiTest {
     @Test
     void theAdminKeyActsForTheTenantNamedInTheHeader() {
         String id = create(Map.of("state", "confirmed")).get("id").asText();
-        assertThat(server.adminFor("hotel-a").get("/api/v1/collections/reservations/records/" + id).status()).isEqualTo(200);
-        assertThat(server.adminFor("hotel-b").get("/api/v1/collections/reservations/records/" + id).status()).isEqualTo(404);
-        assertThat(server.admin.get("/api/v1/collections/reservations/records/" + id).errorCode()).isEqualTo("missing_tenant");
-        assertThat(server.adminFor("no-such-hotel").get("/api/v1/collections/reservations/records").status()).isEqualTo(404);
+        assertThat(server.adminFor("hotel-a")
+                        .get("/api/v1/collections/reservations/records/" + id)
+                        .status())
+                .isEqualTo(200);
+        assertThat(server.adminFor("hotel-b")
+                        .get("/api/v1/collections/reservations/records/" + id)
+                        .status())
+                .isEqualTo(404);
+        assertThat(server.admin
+                        .get("/api/v1/collections/reservations/records/" + id)
+                        .errorCode())
+                .isEqualTo("missing_tenant");
+        assertThat(server.adminFor("no-such-hotel")
+                        .get("/api/v1/collections/reservations/records")
+                        .status())
+                .isEqualTo(404);
     }
 
     @Test
     void malformedRecordIdsAreNotFound() {
-        assertThat(partner.get("/api/v1/collections/reservations/records/rec_nope").status()).isEqualTo(404);
-        assertThat(partner.get("/api/v1/collections/reservations/records/%27%20OR%201%3D1%20--").status()).isEqualTo(404);
+        assertThat(partner.get("/api/v1/collections/reservations/records/rec_nope")
+                        .status())
+                .isEqualTo(404);
+        assertThat(partner.get("/api/v1/collections/reservations/records/%27%20OR%201%3D1%20--")
+                        .status())
+                .isEqualTo(404);
     }
 }

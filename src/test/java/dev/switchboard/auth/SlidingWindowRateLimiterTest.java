@@ -1,13 +1,13 @@
 package dev.switchboard.auth;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Fast;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 @Fast
 class SlidingWindowRateLimiterTest {

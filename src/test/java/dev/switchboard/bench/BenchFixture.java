@@ -50,10 +50,17 @@ record BenchFixture(int collectionPk, Tenant busy, List<Tenant> own, Tenant feed
         for (int i = 0; i < clients; i++) {
             String tenantId = "tenant-%02d".formatted(i + 1);
             createTenant(http, adminKey, tenantId);
-            String integration = Json.read(http.expect(201, "POST", "/api/v1/integrations", adminKey, Json.write(Map.of(
-                    "name", "client-" + (i + 1),
-                    "permissions", Map.of("read", List.of(COLLECTION), "write", List.of(COLLECTION)),
-                    "eventTypes", List.of(COLLECTION + ".*"))))).get("id").asText();
+            String integration = Json.read(http.expect(
+                            201,
+                            "POST",
+                            "/api/v1/integrations",
+                            adminKey,
+                            Json.write(Map.of(
+                                    "name", "client-" + (i + 1),
+                                    "permissions", Map.of("read", List.of(COLLECTION), "write", List.of(COLLECTION)),
+                                    "eventTypes", List.of(COLLECTION + ".*")))))
+                    .get("id")
+                    .asText();
             busyTokens.add(connect(http, adminKey, integration, "busy"));
             own.add(tenant(db, tenantId, List.of(connect(http, adminKey, integration, tenantId))));
             if (i == 0) {
@@ -61,7 +68,8 @@ record BenchFixture(int collectionPk, Tenant busy, List<Tenant> own, Tenant feed
             }
         }
         int collectionPk = one(db, "SELECT pk FROM collections WHERE name = ?", COLLECTION, rs -> rs.getInt(1));
-        return new BenchFixture(collectionPk, tenant(db, "busy", busyTokens), own, tenant(db, "feed", List.of(feedToken)));
+        return new BenchFixture(
+                collectionPk, tenant(db, "busy", busyTokens), own, tenant(db, "feed", List.of(feedToken)));
     }
 
     private static void createTenant(BenchHttp http, String adminKey, String id) throws Exception {
@@ -69,13 +77,20 @@ record BenchFixture(int collectionPk, Tenant busy, List<Tenant> own, Tenant feed
     }
 
     private static String connect(BenchHttp http, String adminKey, String integration, String tenant) throws Exception {
-        JsonNode connection = Json.read(http.expect(201, "POST", "/api/v1/integrations/" + integration + "/connections",
-                adminKey, Json.write(Map.of("tenantId", tenant))));
+        JsonNode connection = Json.read(http.expect(
+                201,
+                "POST",
+                "/api/v1/integrations/" + integration + "/connections",
+                adminKey,
+                Json.write(Map.of("tenantId", tenant))));
         return connection.get("accessToken").asText();
     }
 
     private static Tenant tenant(Connection db, String id, List<String> tokens) throws SQLException {
-        return one(db, "SELECT t.pk, s.pk FROM tenants t JOIN streams s ON s.tenant_pk = t.pk WHERE t.id = ?", id,
+        return one(
+                db,
+                "SELECT t.pk, s.pk FROM tenants t JOIN streams s ON s.tenant_pk = t.pk WHERE t.id = ?",
+                id,
                 rs -> new Tenant(id, rs.getLong(1), rs.getLong(2), List.copyOf(tokens)));
     }
 

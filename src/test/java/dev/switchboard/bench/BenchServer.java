@@ -69,15 +69,19 @@ final class BenchServer implements AutoCloseable {
     }
 
     private void awaitReady(Path log) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("the server exited with " + process.exitValue() + "; see " + log);
             }
             try {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                HttpResponse<Void> r = http.send(
+                        HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))
+                                .timeout(Duration.ofSeconds(2))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
                 if (r.statusCode() == 200) {
                     return;
                 }
@@ -86,7 +90,8 @@ final class BenchServer implements AutoCloseable {
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("the server was not ready within " + START_TIMEOUT.toSeconds() + " s; see " + log);
+        throw new IllegalStateException(
+                "the server was not ready within " + START_TIMEOUT.toSeconds() + " s; see " + log);
     }
 
     String baseUrl() {

@@ -30,8 +30,12 @@ final class CpuMeter {
     record Usage(double loadGenerator, double server, double postgres, double other, double machine) {}
 
     Sample sample() {
-        return new Sample(System.nanoTime(), ticks(ProcessHandle.current().pid(), true), ticks(serverPid, false),
-                postgresTicks(), machineTicks());
+        return new Sample(
+                System.nanoTime(),
+                ticks(ProcessHandle.current().pid(), true),
+                ticks(serverPid, false),
+                postgresTicks(),
+                machineTicks());
     }
 
     static Usage between(Sample a, Sample b) {
@@ -40,7 +44,8 @@ final class CpuMeter {
         double server = cores(b.server() - a.server(), seconds);
         double postgres = cores(b.postgres() - a.postgres(), seconds);
         double machine = cores(b.machine() - a.machine(), seconds);
-        return new Usage(loadGenerator, server, postgres, Math.max(0, machine - loadGenerator - server - postgres), machine);
+        return new Usage(
+                loadGenerator, server, postgres, Math.max(0, machine - loadGenerator - server - postgres), machine);
     }
 
     private static double cores(long ticks, double seconds) {
@@ -89,7 +94,8 @@ final class CpuMeter {
     /** Busy time of all CPUs: the first line of /proc/stat less idle and iowait. */
     private static long machineTicks() {
         try {
-            String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+            String[] f =
+                    Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
             long busy = 0;
             for (int i = 1; i <= 8 && i < f.length; i++) {
                 if (i != 4 && i != 5) { // idle, iowait

@@ -84,13 +84,15 @@ final class FeedReader {
         long after = 0;
         long events = 0;
         while (System.nanoTime() < deadline) {
-            JsonNode page = Json.read(http.expect(200, "GET", "/api/v1/events?after=" + after + "&limit=" + PAGE, token, null));
+            JsonNode page =
+                    Json.read(http.expect(200, "GET", "/api/v1/events?after=" + after + "&limit=" + PAGE, token, null));
             JsonNode list = page.get("events");
             if (list.isEmpty()) {
                 break;
             }
             if (list.get(0).get("seq").asLong() != after + 1 || page.get("next").asLong() != after + list.size()) {
-                throw new IllegalStateException("the feed page after " + after + " is not the next " + list.size() + " events");
+                throw new IllegalStateException(
+                        "the feed page after " + after + " is not the next " + list.size() + " events");
             }
             after = page.get("next").asLong();
             events += list.size();

@@ -26,7 +26,8 @@ public final class Latencies {
 
     static Latencies merge(Collection<Latencies> parts) {
         Latencies all = new Latencies();
-        all.values = new long[Math.max(1, parts.stream().mapToInt(Latencies::count).sum())];
+        all.values =
+                new long[Math.max(1, parts.stream().mapToInt(Latencies::count).sum())];
         for (Latencies part : parts) {
             System.arraycopy(part.values, 0, all.values, all.size, part.size);
             all.size += part.size;

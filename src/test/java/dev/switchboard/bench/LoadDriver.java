@@ -76,8 +76,9 @@ final class LoadDriver {
         long to = from + window.toNanos();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Latencies latencies = new Latencies();
-        Thread scheduler = Thread.ofPlatform().name("fixed-rate").start(() -> OpenLoop.run(perSecond, start, to, failure,
-                due -> () -> {
+        Thread scheduler = Thread.ofPlatform()
+                .name("fixed-rate")
+                .start(() -> OpenLoop.run(perSecond, start, to, failure, due -> () -> {
                     request.send();
                     long answered = System.nanoTime();
                     if (due >= from) {
@@ -93,8 +94,12 @@ final class LoadDriver {
     }
 
     private Measurement measurement(Latencies latencies, CpuMeter.Usage usage) {
-        return new Measurement(latencies.count() / (window.toNanos() / 1e9), latencies.millis(50), latencies.millis(99),
-                latencies.count(), usage);
+        return new Measurement(
+                latencies.count() / (window.toNanos() / 1e9),
+                latencies.millis(50),
+                latencies.millis(99),
+                latencies.count(),
+                usage);
     }
 
     private CpuMeter.Usage sampleWindow(long from, long to) {
@@ -103,7 +108,6 @@ final class LoadDriver {
         OpenLoop.sleepUntil(to);
         return CpuMeter.between(a, cpu.sample());
     }
-
 
     private static void throwIfFailed(AtomicReference<Throwable> failure) {
         Throwable e = failure.get();

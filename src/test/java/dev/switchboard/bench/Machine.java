@@ -20,31 +20,45 @@ import java.util.Map;
  * that decide write speed, and how long the disk takes to make 8 KiB durable (write, then fdatasync),
  * which is what one tenant's serialised commits each wait for.
  */
-record Machine(String cpu, int cores, long memoryMiB, String kernel, String jdk, String postgres,
-               Map<String, String> postgresSettings, double flushMicros) {
+record Machine(
+        String cpu,
+        int cores,
+        long memoryMiB,
+        String kernel,
+        String jdk,
+        String postgres,
+        Map<String, String> postgresSettings,
+        double flushMicros) {
 
-    private static final List<String> SETTINGS = List.of("fsync", "synchronous_commit", "wal_sync_method",
-            "full_page_writes", "shared_buffers", "max_connections");
+    private static final List<String> SETTINGS = List.of(
+            "fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "shared_buffers", "max_connections");
 
     static Machine describe(Connection db, Path dataDir) throws IOException, SQLException {
-        return new Machine(cpuModel(), Runtime.getRuntime().availableProcessors(), totalMemoryMiB(),
+        return new Machine(
+                cpuModel(),
+                Runtime.getRuntime().availableProcessors(),
+                totalMemoryMiB(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version"),
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
-                query(db, "SHOW server_version"), settings(db), flushMicros(dataDir));
+                query(db, "SHOW server_version"),
+                settings(db),
+                flushMicros(dataDir));
     }
 
     private static String cpuModel() throws IOException {
         return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
                 .filter(l -> l.startsWith("model name"))
                 .map(l -> l.substring(l.indexOf(':') + 1).trim())
-                .findFirst().orElse("unknown");
+                .findFirst()
+                .orElse("unknown");
     }
 
     private static long totalMemoryMiB() throws IOException {
         return Files.readAllLines(Path.of("/proc/meminfo")).stream()
                 .filter(l -> l.startsWith("MemTotal:"))
                 .map(l -> Long.parseLong(l.replaceAll("\\D", "")) / 1024)
-                .findFirst().orElse(0L);
+                .findFirst()
+                .orElse(0L);
     }
 
     private static Map<String, String> settings(Connection db) throws SQLException {
@@ -56,7 +70,8 @@ record Machine(String cpu, int cores, long memoryMiB, String kernel, String jdk,
     }
 
     private static String query(Connection db, String sql) throws SQLException {
-        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = db.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }

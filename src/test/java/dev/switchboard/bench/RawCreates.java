@@ -48,7 +48,7 @@ final class RawCreates implements AutoCloseable {
     /** Creates {@code count} records in {@code tenant} in one transaction (test data for reads). */
     static void fill(String jdbcUrl, int collectionPk, BenchFixture.Tenant tenant, int count) throws SQLException {
         try (Connection c = DriverManager.getConnection(jdbcUrl);
-             PreparedStatement ps = c.prepareStatement(RecordStore.CREATE_SQL)) {
+                PreparedStatement ps = c.prepareStatement(RecordStore.CREATE_SQL)) {
             c.setAutoCommit(false);
             for (int i = 0; i < count; i++) {
                 create(ps, collectionPk, tenant);
@@ -61,9 +61,22 @@ final class RawCreates implements AutoCloseable {
         UUID id = Ids.newUuid();
         String publicId = Ids.format("rec", id);
         OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
-        Object[] params = {tenant.pk(), collectionPk, id, now, now, BenchFixture.DATA,
-                tenant.streamPk(), Ids.newUuid(), EVENT_TYPE, publicId, BenchFixture.COLLECTION, now,
-                thinEvent(publicId), null};
+        Object[] params = {
+            tenant.pk(),
+            collectionPk,
+            id,
+            now,
+            now,
+            BenchFixture.DATA,
+            tenant.streamPk(),
+            Ids.newUuid(),
+            EVENT_TYPE,
+            publicId,
+            BenchFixture.COLLECTION,
+            now,
+            thinEvent(publicId),
+            null
+        };
         for (int i = 0; i < params.length; i++) {
             ps.setObject(i + 1, params[i]);
         }
@@ -76,7 +89,8 @@ final class RawCreates implements AutoCloseable {
 
     /** The event a create appends: id, version and the collection's event fields. */
     static String thinEvent(String publicId) {
-        return "{\"id\":\"" + publicId + "\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
+        return "{\"id\":\"" + publicId
+                + "\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
     }
 
     @Override

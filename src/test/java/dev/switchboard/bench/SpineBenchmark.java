@@ -51,8 +51,13 @@ public final class SpineBenchmark {
         this.db = db;
         this.fixture = fixture;
         this.cpu = new CpuMeter(server.pid(), server.postgresPid());
-        this.wrk = new WrkLoad(options.root().resolve("bench/spine.lua"), server.dataDir(), server.baseUrl(), cpu,
-                options.warmup(), options.window());
+        this.wrk = new WrkLoad(
+                options.root().resolve("bench/spine.lua"),
+                server.dataDir(),
+                server.baseUrl(),
+                cpu,
+                options.warmup(),
+                options.window());
         this.driver = new LoadDriver(cpu, options.warmup(), options.window());
     }
 
@@ -60,8 +65,17 @@ public final class SpineBenchmark {
      * Command-line options: {@code --trials N --seconds S --warmup S --only creates,reads,feed --profile},
      * and for experiments {@code --server-env NAME=VALUE} (repeatable) and {@code --server-jvm-options "..."}.
      */
-    record Options(Path root, String commit, int trials, Duration window, Duration warmup, Set<String> phases,
-                   boolean profile, Map<String, String> serverEnv, String serverJvmOptions, Duration deadline) {
+    record Options(
+            Path root,
+            String commit,
+            int trials,
+            Duration window,
+            Duration warmup,
+            Set<String> phases,
+            boolean profile,
+            Map<String, String> serverEnv,
+            String serverJvmOptions,
+            Duration deadline) {
         static Options parse(String[] args) {
             Map<String, String> given = new HashMap<>();
             Map<String, String> serverEnv = new LinkedHashMap<>();
@@ -78,22 +92,31 @@ public final class SpineBenchmark {
                     throw new IllegalArgumentException("unknown argument '" + name + "' (see bench/spine --help)");
                 }
             }
-            Set<String> phases = Set.of(given.getOrDefault("--only", String.join(",", PHASES)).split(","));
+            Set<String> phases = Set.of(
+                    given.getOrDefault("--only", String.join(",", PHASES)).split(","));
             if (!PHASES.containsAll(phases)) {
                 throw new IllegalArgumentException("--only takes a comma-separated list of " + PHASES);
             }
-            return new Options(Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
+            return new Options(
+                    Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
                     given.getOrDefault("--commit", "unknown"),
                     Integer.parseInt(given.getOrDefault("--trials", "3")),
                     Duration.ofSeconds(Long.parseLong(given.getOrDefault("--seconds", "3"))),
                     Duration.ofSeconds(Long.parseLong(given.getOrDefault("--warmup", "1"))),
-                    phases, given.containsKey("--profile"), serverEnv, given.getOrDefault("--server-jvm-options", ""),
+                    phases,
+                    given.containsKey("--profile"),
+                    serverEnv,
+                    given.getOrDefault("--server-jvm-options", ""),
                     Duration.ofMinutes(Long.parseLong(given.getOrDefault("--deadline-minutes", "15"))));
         }
 
         /** Only a complete run, with the defaults' precision and the server as shipped, goes to docs/benchmarks. */
         boolean publishes() {
-            return phases.equals(PHASES) && trials >= 3 && !profile && serverEnv.isEmpty() && serverJvmOptions.isBlank();
+            return phases.equals(PHASES)
+                    && trials >= 3
+                    && !profile
+                    && serverEnv.isEmpty()
+                    && serverJvmOptions.isBlank();
         }
     }
 
@@ -103,16 +126,20 @@ public final class SpineBenchmark {
         Path results = Files.createDirectories(options.root().resolve("bench/results"));
         String stamp = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString().replace(":", "");
         startWatchdog(options.deadline());
-        String jvmOptions = (options.serverJvmOptions() + (options.profile()
-                ? " -XX:StartFlightRecording=settings=profile,filename=" + results.resolve("server-" + stamp + ".jfr")
-                : "")).trim();
+        String jvmOptions = (options.serverJvmOptions()
+                        + (options.profile()
+                                ? " -XX:StartFlightRecording=settings=profile,filename="
+                                        + results.resolve("server-" + stamp + ".jfr")
+                                : ""))
+                .trim();
         Map<String, String> env = new LinkedHashMap<>();
         // The per-token limit stays on (it is part of every request) but far above the load.
         env.put("SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000");
         env.put("SWITCHBOARD_RATE_LIMIT_WINDOW", "1s");
         env.putAll(options.serverEnv());
         say("starting Switchboard (bin/switchboard, embedded PostgreSQL in a temporary data directory)");
-        BenchServer server = BenchServer.start(options.root(), results.resolve("server-" + stamp + ".log"), env, jvmOptions);
+        BenchServer server =
+                BenchServer.start(options.root(), results.resolve("server-" + stamp + ".log"), env, jvmOptions);
         AtomicBoolean stopped = new AtomicBoolean();
         Runnable stop = () -> {
             if (stopped.compareAndSet(false, true)) {
@@ -121,7 +148,7 @@ public final class SpineBenchmark {
         };
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "stop-server"));
         try (BenchHttp http = new BenchHttp(server.baseUrl());
-             Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+                Connection db = DriverManager.getConnection(server.jdbcUrl())) {
             say("server pid %d on %s, PostgreSQL pid %d", server.pid(), server.baseUrl(), server.postgresPid());
             Machine machine = Machine.describe(db, server.dataDir());
             BenchFixture fixture = BenchFixture.create(http, server.adminKey(), db, CONCURRENCIES.getLast());
@@ -137,8 +164,10 @@ public final class SpineBenchmark {
                 report.write(docs.resolve("spine.md"), docs.resolve("spine.json"));
                 say("wrote docs/benchmarks/spine.md and spine.json (and %s)", json);
             } else {
-                say("wrote %s and %s (docs/benchmarks is only updated by a complete run of 3 or more trials of the"
-                        + " server as shipped, without --profile)", md, json);
+                say(
+                        "wrote %s and %s (docs/benchmarks is only updated by a complete run of 3 or more trials of the"
+                                + " server as shipped, without --profile)",
+                        md, json);
             }
         } finally {
             stop.run();
@@ -146,8 +175,14 @@ public final class SpineBenchmark {
     }
 
     private SpineResult run(Machine machine) throws Exception {
-        say("machine: %s, %d cores, %d MiB, %s; PostgreSQL %s; an 8 KiB durable write takes %.0f us",
-                machine.cpu(), machine.cores(), machine.memoryMiB(), machine.jdk(), machine.postgres(), machine.flushMicros());
+        say(
+                "machine: %s, %d cores, %d MiB, %s; PostgreSQL %s; an 8 KiB durable write takes %.0f us",
+                machine.cpu(),
+                machine.cores(),
+                machine.memoryMiB(),
+                machine.jdk(),
+                machine.postgres(),
+                machine.flushMicros());
         List<WrkLoad.Target> reads = options.phases().contains("reads") ? fillReadTenants() : List.of();
         if (options.phases().contains("feed")) {
             say("prefilling the feed tenant's log with %,d events", FEED_EVENTS);
@@ -156,10 +191,22 @@ public final class SpineBenchmark {
         List<SpineResult.CreateRow> creates = options.phases().contains("creates") ? creates() : List.of();
         SpineResult.Reads readResults = options.phases().contains("reads") ? reads(reads) : null;
         SpineResult.Feed feed = options.phases().contains("feed") ? feed() : null;
-        return new SpineResult(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), options.commit(), machine,
-                new SpineResult.Method(options.trials(), options.warmup().toSeconds(), options.window().toSeconds(),
-                        CONCURRENCIES, FIXED_RATE, READ_CLIENTS * RECORDS_PER_READ_TENANT, FEED_EVENTS, FeedReader.PAGE),
-                creates, readResults, feed);
+        return new SpineResult(
+                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+                options.commit(),
+                machine,
+                new SpineResult.Method(
+                        options.trials(),
+                        options.warmup().toSeconds(),
+                        options.window().toSeconds(),
+                        CONCURRENCIES,
+                        FIXED_RATE,
+                        READ_CLIENTS * RECORDS_PER_READ_TENANT,
+                        FEED_EVENTS,
+                        FeedReader.PAGE),
+                creates,
+                readResults,
+                feed);
     }
 
     /**
@@ -173,11 +220,17 @@ public final class SpineBenchmark {
 
     private List<SpineResult.CreateRow> creates() throws Exception {
         Duration warmup = warmUp(5);
-        wrk.warm(warmup, CONCURRENCIES.getLast(), "POST", createTargets(false, CONCURRENCIES.getLast()),
+        wrk.warm(
+                warmup,
+                CONCURRENCIES.getLast(),
+                "POST",
+                createTargets(false, CONCURRENCIES.getLast()),
                 BenchFixture.CREATE_BODY);
         try (RawCreates raw = new RawCreates(server.jdbcUrl(), fixture.collectionPk())) {
             new LoadDriver(cpu, Duration.ZERO, warmup.dividedBy(2))
-                    .closedLoop(CONCURRENCIES.getLast(), i -> raw.client(fixture.own().get(i)));
+                    .closedLoop(
+                            CONCURRENCIES.getLast(),
+                            i -> raw.client(fixture.own().get(i)));
         }
         Map<String, List<Measurement>> sb = new LinkedHashMap<>();
         Map<String, List<Measurement>> raw = new LinkedHashMap<>();
@@ -195,9 +248,14 @@ public final class SpineBenchmark {
                     if (trial % 2 == 0) {
                         theirs.add(rawCreates(busy, clients));
                     }
-                    say("trial %d creates, %-4s %2d clients: Switchboard %,7.0f/s, raw JDBC %,7.0f/s, ratio %.2f",
-                            trial + 1, busy ? "busy" : "many", clients, mine.getLast().perSecond(),
-                            theirs.getLast().perSecond(), mine.getLast().perSecond() / theirs.getLast().perSecond());
+                    say(
+                            "trial %d creates, %-4s %2d clients: Switchboard %,7.0f/s, raw JDBC %,7.0f/s, ratio %.2f",
+                            trial + 1,
+                            busy ? "busy" : "many",
+                            clients,
+                            mine.getLast().perSecond(),
+                            theirs.getLast().perSecond(),
+                            mine.getLast().perSecond() / theirs.getLast().perSecond());
                 }
             }
         }
@@ -210,9 +268,13 @@ public final class SpineBenchmark {
                 ratios.add(s.get(i).perSecond() / r.get(i).perSecond());
             }
             String[] parts = key.split("/");
-            rows.add(new SpineResult.CreateRow(parts[0].equals("busy") ? SpineResult.BUSY : SpineResult.MANY,
-                    Integer.parseInt(parts[1]), SpineResult.Summary.of(s), SpineResult.Summary.of(r),
-                    SpineResult.median(ratios, Double::doubleValue), ratios));
+            rows.add(new SpineResult.CreateRow(
+                    parts[0].equals("busy") ? SpineResult.BUSY : SpineResult.MANY,
+                    Integer.parseInt(parts[1]),
+                    SpineResult.Summary.of(s),
+                    SpineResult.Summary.of(r),
+                    SpineResult.median(ratios, Double::doubleValue),
+                    ratios));
         }
         return rows;
     }
@@ -229,7 +291,9 @@ public final class SpineBenchmark {
 
     private Measurement rawCreates(boolean busy, int clients) throws Exception {
         try (RawCreates raw = new RawCreates(server.jdbcUrl(), fixture.collectionPk())) {
-            return driver.closedLoop(clients, i -> raw.client(busy ? fixture.busy() : fixture.own().get(i)));
+            return driver.closedLoop(
+                    clients,
+                    i -> raw.client(busy ? fixture.busy() : fixture.own().get(i)));
         }
     }
 
@@ -245,7 +309,9 @@ public final class SpineBenchmark {
                 ps.setInt(2, RECORDS_PER_READ_TENANT);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        targets.add(new WrkLoad.Target(i, tenant.token(0),
+                        targets.add(new WrkLoad.Target(
+                                i,
+                                tenant.token(0),
                                 RECORDS_PATH + "/" + Ids.format("rec", rs.getObject(1, UUID.class))));
                     }
                 }
@@ -260,7 +326,8 @@ public final class SpineBenchmark {
         return () -> {
             long n = turn.getAndIncrement();
             int client = (int) (n % READ_CLIENTS);
-            WrkLoad.Target t = reads.get(client * RECORDS_PER_READ_TENANT + (int) (n / READ_CLIENTS % RECORDS_PER_READ_TENANT));
+            WrkLoad.Target t =
+                    reads.get(client * RECORDS_PER_READ_TENANT + (int) (n / READ_CLIENTS % RECORDS_PER_READ_TENANT));
             http.call(200, "GET", t.path(), t.token(), null);
         };
     }
@@ -276,9 +343,15 @@ public final class SpineBenchmark {
         for (int trial = 0; trial < options.trials(); trial++) {
             closed.add(wrk.run(READ_CLIENTS, "GET", reads, null));
             fixed.add(open.fixedRate(FIXED_RATE, openLoopReads(reads)));
-            say("trial %d reads: %d clients %,7.0f/s (p99 %.2f ms); at %,d/s p50 %.2f ms, p99 %.2f ms", trial + 1,
-                    READ_CLIENTS, closed.getLast().perSecond(), closed.getLast().p99Millis(), FIXED_RATE,
-                    fixed.getLast().p50Millis(), fixed.getLast().p99Millis());
+            say(
+                    "trial %d reads: %d clients %,7.0f/s (p99 %.2f ms); at %,d/s p50 %.2f ms, p99 %.2f ms",
+                    trial + 1,
+                    READ_CLIENTS,
+                    closed.getLast().perSecond(),
+                    closed.getLast().p99Millis(),
+                    FIXED_RATE,
+                    fixed.getLast().p50Millis(),
+                    fixed.getLast().p99Millis());
         }
         return new SpineResult.Reads(SpineResult.Summary.of(closed), READ_CLIENTS, SpineResult.Summary.of(fixed));
     }
@@ -289,8 +362,12 @@ public final class SpineBenchmark {
         List<FeedReader.Read> reads = new ArrayList<>();
         for (int trial = 0; trial < options.trials(); trial++) {
             reads.add(reader.read(cpu, options.window().multipliedBy(2)));
-            say("trial %d feed: %,d events in %.2f s, %,.0f events/s", trial + 1, reads.getLast().events(),
-                    reads.getLast().seconds(), reads.getLast().perSecond());
+            say(
+                    "trial %d feed: %,d events in %.2f s, %,.0f events/s",
+                    trial + 1,
+                    reads.getLast().events(),
+                    reads.getLast().seconds(),
+                    reads.getLast().perSecond());
         }
         return SpineResult.Feed.of(reads);
     }

@@ -24,26 +24,47 @@ final class SpineReport {
     String text() {
         StringBuilder out = new StringBuilder();
         if (!r.creates().isEmpty()) {
-            out.append(f("Record creates, medians of %d trials (creates/s, p50 and p99 in ms)%n", r.method().trials()));
-            out.append(f("%-22s %7s | %11s %7s %7s | %11s %7s %7s | %6s%n", "tenants", "clients", "switchboard", "p50",
-                    "p99", "raw JDBC", "p50", "p99", "ratio"));
+            out.append(f(
+                    "Record creates, medians of %d trials (creates/s, p50 and p99 in ms)%n",
+                    r.method().trials()));
+            out.append(f(
+                    "%-22s %7s | %11s %7s %7s | %11s %7s %7s | %6s%n",
+                    "tenants", "clients", "switchboard", "p50", "p99", "raw JDBC", "p50", "p99", "ratio"));
             for (SpineResult.CreateRow row : r.creates()) {
-                out.append(f("%-22s %7d | %,11.0f %7.2f %7.2f | %,11.0f %7.2f %7.2f | %6.2f %s%n", row.tenants(),
-                        row.clients(), row.switchboard().perSecond(), row.switchboard().p50Millis(),
-                        row.switchboard().p99Millis(), row.raw().perSecond(), row.raw().p50Millis(),
-                        row.raw().p99Millis(), row.ratio(), mark(row.meetsTarget())));
+                out.append(f(
+                        "%-22s %7d | %,11.0f %7.2f %7.2f | %,11.0f %7.2f %7.2f | %6.2f %s%n",
+                        row.tenants(),
+                        row.clients(),
+                        row.switchboard().perSecond(),
+                        row.switchboard().p50Millis(),
+                        row.switchboard().p99Millis(),
+                        row.raw().perSecond(),
+                        row.raw().p50Millis(),
+                        row.raw().p99Millis(),
+                        row.ratio(),
+                        mark(row.meetsTarget())));
             }
         }
         if (r.reads() != null) {
             SpineResult.Reads reads = r.reads();
-            out.append(f("Record GET by id: %d clients %,.0f requests/s (p99 %.2f ms) %s; at %,d requests/s p50 %.2f ms,"
-                            + " p99 %.2f ms %s%n", reads.clients(), reads.closedLoop().perSecond(),
-                    reads.closedLoop().p99Millis(), mark(reads.meetsRateTarget()), r.method().fixedRate(),
-                    reads.fixedRate().p50Millis(), reads.fixedRate().p99Millis(), mark(reads.meetsLatencyTarget())));
+            out.append(f(
+                    "Record GET by id: %d clients %,.0f requests/s (p99 %.2f ms) %s; at %,d requests/s p50 %.2f ms,"
+                            + " p99 %.2f ms %s%n",
+                    reads.clients(),
+                    reads.closedLoop().perSecond(),
+                    reads.closedLoop().p99Millis(),
+                    mark(reads.meetsRateTarget()),
+                    r.method().fixedRate(),
+                    reads.fixedRate().p50Millis(),
+                    reads.fixedRate().p99Millis(),
+                    mark(reads.meetsLatencyTarget())));
         }
         if (r.feed() != null) {
-            out.append(f("Event feed, one poller, limit=%d: %,.0f events/s %s%n", r.method().feedPage(),
-                    r.feed().eventsPerSecond(), mark(r.feed().meetsTarget())));
+            out.append(f(
+                    "Event feed, one poller, limit=%d: %,.0f events/s %s%n",
+                    r.method().feedPage(),
+                    r.feed().eventsPerSecond(),
+                    mark(r.feed().meetsTarget())));
         }
         out.append(f("CPU (cores): %s%n", String.join("; ", cpuSummaries())));
         return out.toString();
@@ -52,8 +73,13 @@ final class SpineReport {
     private List<String> cpuSummaries() {
         List<String> lines = new ArrayList<>();
         for (CpuRow row : cpuRows()) {
-            lines.add(f("%s: load generator %.2f, server %.2f, PostgreSQL %.2f, other %.2f", row.phase(),
-                    row.cpu().loadGenerator(), row.cpu().server(), row.cpu().postgres(), row.cpu().other()));
+            lines.add(f(
+                    "%s: load generator %.2f, server %.2f, PostgreSQL %.2f, other %.2f",
+                    row.phase(),
+                    row.cpu().loadGenerator(),
+                    row.cpu().server(),
+                    row.cpu().postgres(),
+                    row.cpu().other()));
         }
         return lines;
     }
@@ -69,19 +95,36 @@ final class SpineReport {
         for (SpineResult.CreateRow row : r.creates()) {
             if (row.clients() == r.method().concurrencies().getLast()) {
                 String what = f("creates, %s, %d clients", row.tenants(), row.clients());
-                rows.add(new CpuRow(what + ", Switchboard", row.switchboard().perSecond(), "create",
+                rows.add(new CpuRow(
+                        what + ", Switchboard",
+                        row.switchboard().perSecond(),
+                        "create",
                         row.switchboard().cpu()));
-                rows.add(new CpuRow(what + ", raw JDBC", row.raw().perSecond(), "create", row.raw().cpu()));
+                rows.add(new CpuRow(
+                        what + ", raw JDBC",
+                        row.raw().perSecond(),
+                        "create",
+                        row.raw().cpu()));
             }
         }
         if (r.reads() != null) {
-            rows.add(new CpuRow(f("GET by id, %d clients", r.reads().clients()), r.reads().closedLoop().perSecond(),
-                    "request", r.reads().closedLoop().cpu()));
-            rows.add(new CpuRow(f("GET by id, %,d/s", r.method().fixedRate()), r.reads().fixedRate().perSecond(),
-                    "request", r.reads().fixedRate().cpu()));
+            rows.add(new CpuRow(
+                    f("GET by id, %d clients", r.reads().clients()),
+                    r.reads().closedLoop().perSecond(),
+                    "request",
+                    r.reads().closedLoop().cpu()));
+            rows.add(new CpuRow(
+                    f("GET by id, %,d/s", r.method().fixedRate()),
+                    r.reads().fixedRate().perSecond(),
+                    "request",
+                    r.reads().fixedRate().cpu()));
         }
         if (r.feed() != null) {
-            rows.add(new CpuRow("event feed, one poller", r.feed().eventsPerSecond(), "event", r.feed().cpu()));
+            rows.add(new CpuRow(
+                    "event feed, one poller",
+                    r.feed().eventsPerSecond(),
+                    "event",
+                    r.feed().cpu()));
         }
         return rows;
     }
@@ -90,19 +133,32 @@ final class SpineReport {
         Machine m = r.machine();
         StringBuilder md = new StringBuilder();
         md.append("# Spine benchmark\n\n");
-        md.append(f("Measured %s at commit `%s` by `bench/spine`: %d trials of each figure after each phase's own"
+        md.append(f(
+                "Measured %s at commit `%s` by `bench/spine`: %d trials of each figure after each phase's own"
                         + " warm-up, each trial a %d s warm-up then a %d s measured window (the GET open loop and the"
                         + " feed: %d s); the tables quote the median of the trials. Regenerate with `bench/spine`"
                         + " (about six minutes).%n%n",
-                r.date(), r.commit(), r.method().trials(), r.method().warmupSeconds(), r.method().windowSeconds(),
+                r.date(),
+                r.commit(),
+                r.method().trials(),
+                r.method().warmupSeconds(),
+                r.method().windowSeconds(),
                 2 * r.method().windowSeconds()));
         md.append("## Machine\n\n");
         md.append(f("- %s, %d cores, %.1f GiB memory, %s%n", m.cpu(), m.cores(), m.memoryMiB() / 1024.0, m.kernel()));
-        md.append(f("- %s, running the server (`bin/switchboard`, its default JVM options) and the load generator%n", m.jdk()));
-        md.append(f("- PostgreSQL %s, the server's embedded one, in a temporary data directory on the same disk: %s%n",
-                m.postgres(), String.join(", ", m.postgresSettings().entrySet().stream()
-                        .map(e -> "`" + e.getKey() + "=" + e.getValue() + "`").toList())));
-        md.append(f("- The disk makes an 8 KiB write durable (write, then fdatasync) in %.0f µs (median of 200)%n",
+        md.append(f(
+                "- %s, running the server (`bin/switchboard`, its default JVM options) and the load generator%n",
+                m.jdk()));
+        md.append(f(
+                "- PostgreSQL %s, the server's embedded one, in a temporary data directory on the same disk: %s%n",
+                m.postgres(),
+                String.join(
+                        ", ",
+                        m.postgresSettings().entrySet().stream()
+                                .map(e -> "`" + e.getKey() + "=" + e.getValue() + "`")
+                                .toList())));
+        md.append(f(
+                "- The disk makes an 8 KiB write durable (write, then fdatasync) in %.0f µs (median of 200)%n",
                 m.flushMicros()));
         md.append("- Server, database and load generator share the two cores; the CPU table below says how each"
                 + " used them, and how much went to other processes on the machine.\n\n");
@@ -114,49 +170,84 @@ final class SpineReport {
                     + " (record and event through `append_event`, one statement in one transaction) sent straight"
                     + " over JDBC, measured back to back in each trial. Ratio: Switchboard ÷ raw, the median of the"
                     + f(" per-trial ratios. Target: ≥ %.1f.%n%n", SpineResult.CREATE_RATIO_TARGET));
-            md.append("| Tenants | Clients | Switchboard creates/s | p50 ms | p99 ms | Raw JDBC creates/s | p50 ms | p99 ms"
-                    + " | Ratio | Target |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            md.append(
+                    "| Tenants | Clients | Switchboard creates/s | p50 ms | p99 ms | Raw JDBC creates/s | p50 ms | p99 ms"
+                            + " | Ratio | Target |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
             for (SpineResult.CreateRow row : r.creates()) {
-                md.append(f("| %s | %d | %,.0f | %.2f | %.2f | %,.0f | %.2f | %.2f | %.2f | %s |%n", row.tenants(),
-                        row.clients(), row.switchboard().perSecond(), row.switchboard().p50Millis(),
-                        row.switchboard().p99Millis(), row.raw().perSecond(), row.raw().p50Millis(),
-                        row.raw().p99Millis(), row.ratio(), row.meetsTarget() ? "met" : "missed"));
+                md.append(f(
+                        "| %s | %d | %,.0f | %.2f | %.2f | %,.0f | %.2f | %.2f | %.2f | %s |%n",
+                        row.tenants(),
+                        row.clients(),
+                        row.switchboard().perSecond(),
+                        row.switchboard().p50Millis(),
+                        row.switchboard().p99Millis(),
+                        row.raw().perSecond(),
+                        row.raw().p50Millis(),
+                        row.raw().p99Millis(),
+                        row.ratio(),
+                        row.meetsTarget() ? "met" : "missed"));
             }
             md.append("\n");
         }
         if (r.reads() != null) {
             SpineResult.Reads reads = r.reads();
             md.append("### Record GET by id\n\n");
-            md.append(f("`GET /api/v1/collections/reservations/records/{id}`, each client with its own tenant and"
-                    + " token, reading %,d records in turn.%n%n", r.method().recordsRead()));
+            md.append(f(
+                    "`GET /api/v1/collections/reservations/records/{id}`, each client with its own tenant and"
+                            + " token, reading %,d records in turn.%n%n",
+                    r.method().recordsRead()));
             md.append("| Load | Requests/s | p50 ms | p99 ms | Target |\n|---|---:|---:|---:|---|\n");
-            md.append(f("| %d clients, closed loop | %,.0f | %.2f | %.2f | ≥ %,.0f/s: %s |%n", reads.clients(),
-                    reads.closedLoop().perSecond(), reads.closedLoop().p50Millis(), reads.closedLoop().p99Millis(),
-                    SpineResult.GET_RATE_TARGET, reads.meetsRateTarget() ? "met" : "missed"));
-            md.append(f("| %,d requests/s, open loop | %,.0f | %.2f | %.2f | p99 < %.0f ms: %s |%n%n",
-                    r.method().fixedRate(), reads.fixedRate().perSecond(), reads.fixedRate().p50Millis(),
-                    reads.fixedRate().p99Millis(), SpineResult.GET_P99_TARGET_MILLIS,
+            md.append(f(
+                    "| %d clients, closed loop | %,.0f | %.2f | %.2f | ≥ %,.0f/s: %s |%n",
+                    reads.clients(),
+                    reads.closedLoop().perSecond(),
+                    reads.closedLoop().p50Millis(),
+                    reads.closedLoop().p99Millis(),
+                    SpineResult.GET_RATE_TARGET,
+                    reads.meetsRateTarget() ? "met" : "missed"));
+            md.append(f(
+                    "| %,d requests/s, open loop | %,.0f | %.2f | %.2f | p99 < %.0f ms: %s |%n%n",
+                    r.method().fixedRate(),
+                    reads.fixedRate().perSecond(),
+                    reads.fixedRate().p50Millis(),
+                    reads.fixedRate().p99Millis(),
+                    SpineResult.GET_P99_TARGET_MILLIS,
                     reads.meetsLatencyTarget() ? "met" : "missed"));
         }
         if (r.feed() != null) {
             md.append("### Event feed\n\n");
-            md.append(f("One poller reading `GET /api/v1/events?after=<next>&limit=%d` from the start of a log"
-                    + " prefilled with %,d events, parsing every page.%n%n", r.method().feedPage(),
-                    r.method().eventsPrefilled()));
-            md.append(f("| Reader | Events/s | Target |%n|---|---:|---|%n| one poller | %,.0f | ≥ %,.0f/s: %s |%n%n",
-                    r.feed().eventsPerSecond(), SpineResult.FEED_RATE_TARGET, r.feed().meetsTarget() ? "met" : "missed"));
+            md.append(f(
+                    "One poller reading `GET /api/v1/events?after=<next>&limit=%d` from the start of a log"
+                            + " prefilled with %,d events, parsing every page.%n%n",
+                    r.method().feedPage(), r.method().eventsPrefilled()));
+            md.append(f(
+                    "| Reader | Events/s | Target |%n|---|---:|---|%n| one poller | %,.0f | ≥ %,.0f/s: %s |%n%n",
+                    r.feed().eventsPerSecond(),
+                    SpineResult.FEED_RATE_TARGET,
+                    r.feed().meetsTarget() ? "met" : "missed"));
         }
 
         md.append("## Where the CPU went\n\n");
-        md.append(f("Cores used during the measured windows (of %d), and CPU time per request or event. \"Other\" is"
-                + " every other process on the machine.%n%n", m.cores()));
-        md.append("| Phase | Rate/s | Load generator | Server | PostgreSQL | Other | Server µs each | PostgreSQL µs each"
-                + " | Load generator µs each |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append(f(
+                "Cores used during the measured windows (of %d), and CPU time per request or event. \"Other\" is"
+                        + " every other process on the machine.%n%n",
+                m.cores()));
+        md.append(
+                "| Phase | Rate/s | Load generator | Server | PostgreSQL | Other | Server µs each | PostgreSQL µs each"
+                        + " | Load generator µs each |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (CpuRow row : cpuRows()) {
             CpuMeter.Usage c = row.cpu();
-            md.append(f("| %s | %,.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f |%n", row.phase(), row.perSecond(),
-                    c.loadGenerator(), c.server(), c.postgres(), c.other(), micros(c.server(), row.perSecond()),
-                    micros(c.postgres(), row.perSecond()), micros(c.loadGenerator(), row.perSecond())));
+            md.append(f(
+                    "| %s | %,.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f |%n",
+                    row.phase(),
+                    row.perSecond(),
+                    c.loadGenerator(),
+                    c.server(),
+                    c.postgres(),
+                    c.other(),
+                    micros(c.server(), row.perSecond()),
+                    micros(c.postgres(), row.perSecond()),
+                    micros(c.loadGenerator(), row.perSecond())));
         }
         md.append("\n## What limits each figure\n\n");
         for (String line : limits()) {
@@ -177,46 +268,78 @@ final class SpineReport {
             }
             CpuMeter.Usage sb = row.switchboard().cpu();
             if (row.tenants().equals(SpineResult.BUSY)) {
-                lines.add(f("**Creates into one busy tenant** are a chain of commits: each takes the tenant's counter"
+                lines.add(f(
+                        "**Creates into one busy tenant** are a chain of commits: each takes the tenant's counter"
                                 + " row and holds it until its commit is durable, so the next cannot start before. One"
                                 + " durable write takes %.0f µs here, which bounds the chain near %,.0f commits/s;"
                                 + " raw JDBC reached %,.0f/s and Switchboard %,.0f/s at %d clients, with the machine"
                                 + " %.2f of %d cores busy (server %.2f, PostgreSQL %.2f, load generator %.2f, other %.2f).",
-                        m.flushMicros(), chain, row.raw().perSecond(), row.switchboard().perSecond(), row.clients(),
-                        sb.machine(), m.cores(), sb.server(), sb.postgres(), sb.loadGenerator(), sb.other()));
+                        m.flushMicros(),
+                        chain,
+                        row.raw().perSecond(),
+                        row.switchboard().perSecond(),
+                        row.clients(),
+                        sb.machine(),
+                        m.cores(),
+                        sb.server(),
+                        sb.postgres(),
+                        sb.loadGenerator(),
+                        sb.other()));
             } else {
-                lines.add(f("**Creates into many tenants** share flushes (group commit), so they are bound by CPU:"
+                lines.add(f(
+                        "**Creates into many tenants** share flushes (group commit), so they are bound by CPU:"
                                 + " at %d clients the machine was %.2f of %d cores busy through Switchboard (server %.2f,"
                                 + " PostgreSQL %.2f, load generator %.2f, other %.2f) and %.2f through raw JDBC"
                                 + " (PostgreSQL %.2f, load generator %.2f). Each create cost the server %.0f µs of CPU"
                                 + " and PostgreSQL %.0f µs.",
-                        row.clients(), sb.machine(), m.cores(), sb.server(), sb.postgres(), sb.loadGenerator(), sb.other(),
-                        row.raw().cpu().machine(), row.raw().cpu().postgres(), row.raw().cpu().loadGenerator(),
+                        row.clients(),
+                        sb.machine(),
+                        m.cores(),
+                        sb.server(),
+                        sb.postgres(),
+                        sb.loadGenerator(),
+                        sb.other(),
+                        row.raw().cpu().machine(),
+                        row.raw().cpu().postgres(),
+                        row.raw().cpu().loadGenerator(),
                         micros(sb.server(), row.switchboard().perSecond()),
                         micros(sb.postgres(), row.switchboard().perSecond())));
             }
         }
-        r.creates().stream().filter(row -> row.clients() == 1).forEach(row -> lines.add(f(
-                "**One client** (%s) waits for each answer, so its rate is one over the latency: %.2f ms through"
-                        + " Switchboard against %.2f ms straight to the database; the %.2f ms between them is the"
-                        + " HTTP round trip and the server's own work.",
-                row.tenants(), row.switchboard().p50Millis(), row.raw().p50Millis(),
-                row.switchboard().p50Millis() - row.raw().p50Millis())));
+        r.creates().stream()
+                .filter(row -> row.clients() == 1)
+                .forEach(row -> lines.add(f(
+                        "**One client** (%s) waits for each answer, so its rate is one over the latency: %.2f ms through"
+                                + " Switchboard against %.2f ms straight to the database; the %.2f ms between them is the"
+                                + " HTTP round trip and the server's own work.",
+                        row.tenants(),
+                        row.switchboard().p50Millis(),
+                        row.raw().p50Millis(),
+                        row.switchboard().p50Millis() - row.raw().p50Millis())));
         if (r.reads() != null) {
             SpineResult.Summary s = r.reads().closedLoop();
-            lines.add(f("**GET by id** at %d clients kept the machine %.2f of %d cores busy: per request the server"
+            lines.add(f(
+                    "**GET by id** at %d clients kept the machine %.2f of %d cores busy: per request the server"
                             + " used %.0f µs of CPU, PostgreSQL %.0f µs and the load generator %.0f µs (other processes"
                             + " %.2f cores). With the CPU full, the rate is the cores divided by the CPU per request.",
-                    r.reads().clients(), s.cpu().machine(), m.cores(), micros(s.cpu().server(), s.perSecond()),
-                    micros(s.cpu().postgres(), s.perSecond()), micros(s.cpu().loadGenerator(), s.perSecond()),
+                    r.reads().clients(),
+                    s.cpu().machine(),
+                    m.cores(),
+                    micros(s.cpu().server(), s.perSecond()),
+                    micros(s.cpu().postgres(), s.perSecond()),
+                    micros(s.cpu().loadGenerator(), s.perSecond()),
                     s.cpu().other()));
         }
         if (r.feed() != null) {
             CpuMeter.Usage c = r.feed().cpu();
-            lines.add(f("**The feed** is one request at a time: per event the server used %.1f µs of CPU, PostgreSQL"
+            lines.add(f(
+                    "**The feed** is one request at a time: per event the server used %.1f µs of CPU, PostgreSQL"
                             + " %.1f µs and the reader %.1f µs; the machine was %.2f of %d cores busy.",
-                    micros(c.server(), r.feed().eventsPerSecond()), micros(c.postgres(), r.feed().eventsPerSecond()),
-                    micros(c.loadGenerator(), r.feed().eventsPerSecond()), c.machine(), m.cores()));
+                    micros(c.server(), r.feed().eventsPerSecond()),
+                    micros(c.postgres(), r.feed().eventsPerSecond()),
+                    micros(c.loadGenerator(), r.feed().eventsPerSecond()),
+                    c.machine(),
+                    m.cores()));
         }
         return lines;
     }

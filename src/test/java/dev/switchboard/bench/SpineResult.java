@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /** Everything one run of the spine benchmark measured: every trial, and the medians that are quoted. */
-record SpineResult(String date, String commit, Machine machine, Method method, List<CreateRow> creates, Reads reads,
-                   Feed feed) {
+record SpineResult(
+        String date, String commit, Machine machine, Method method, List<CreateRow> creates, Reads reads, Feed feed) {
 
     static final double CREATE_RATIO_TARGET = 0.6;
     static final double GET_RATE_TARGET = 10_000;
@@ -15,14 +15,24 @@ record SpineResult(String date, String commit, Machine machine, Method method, L
     static final String MANY = "one tenant per client";
 
     /** How the figures were taken. */
-    record Method(int trials, long warmupSeconds, long windowSeconds, List<Integer> concurrencies,
-                  int fixedRate, int recordsRead, int eventsPrefilled, int feedPage) {}
+    record Method(
+            int trials,
+            long warmupSeconds,
+            long windowSeconds,
+            List<Integer> concurrencies,
+            int fixedRate,
+            int recordsRead,
+            int eventsPrefilled,
+            int feedPage) {}
 
     /** The medians over the trials of one configuration (each field's own median). */
     record Summary(double perSecond, double p50Millis, double p99Millis, CpuMeter.Usage cpu, List<Measurement> trials) {
         static Summary of(List<Measurement> trials) {
-            return new Summary(median(trials, Measurement::perSecond), median(trials, Measurement::p50Millis),
-                    median(trials, Measurement::p99Millis), medianCpu(trials.stream().map(Measurement::cpu).toList()),
+            return new Summary(
+                    median(trials, Measurement::perSecond),
+                    median(trials, Measurement::p50Millis),
+                    median(trials, Measurement::p99Millis),
+                    medianCpu(trials.stream().map(Measurement::cpu).toList()),
                     trials);
         }
     }
@@ -50,8 +60,10 @@ record SpineResult(String date, String commit, Machine machine, Method method, L
 
     record Feed(double eventsPerSecond, CpuMeter.Usage cpu, List<FeedReader.Read> trials) {
         static Feed of(List<FeedReader.Read> trials) {
-            return new Feed(median(trials, FeedReader.Read::perSecond),
-                    medianCpu(trials.stream().map(FeedReader.Read::cpu).toList()), trials);
+            return new Feed(
+                    median(trials, FeedReader.Read::perSecond),
+                    medianCpu(trials.stream().map(FeedReader.Read::cpu).toList()),
+                    trials);
         }
 
         boolean meetsTarget() {
@@ -68,8 +80,11 @@ record SpineResult(String date, String commit, Machine machine, Method method, L
     }
 
     static CpuMeter.Usage medianCpu(List<CpuMeter.Usage> usages) {
-        return new CpuMeter.Usage(median(usages, CpuMeter.Usage::loadGenerator), median(usages, CpuMeter.Usage::server),
-                median(usages, CpuMeter.Usage::postgres), median(usages, CpuMeter.Usage::other),
+        return new CpuMeter.Usage(
+                median(usages, CpuMeter.Usage::loadGenerator),
+                median(usages, CpuMeter.Usage::server),
+                median(usages, CpuMeter.Usage::postgres),
+                median(usages, CpuMeter.Usage::other),
                 median(usages, CpuMeter.Usage::machine));
     }
 }

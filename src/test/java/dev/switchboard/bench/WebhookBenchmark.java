@@ -48,13 +48,28 @@ public final class WebhookBenchmark {
     private final List<String> tokens;
     private final List<Long> streams;
 
-    record Options(Path root, String commit, Duration window, List<Integer> rates, int isolationRate, int batch1Events,
-                   int batch100Events, Duration soak, Set<String> phases, boolean profile, String serverJvmOptions) {
+    record Options(
+            Path root,
+            String commit,
+            Duration window,
+            List<Integer> rates,
+            int isolationRate,
+            int batch1Events,
+            int batch100Events,
+            Duration soak,
+            Set<String> phases,
+            boolean profile,
+            String serverJvmOptions) {
         /** Only a complete run, with the default sizes and the server as shipped, goes to docs/benchmarks. */
         boolean publishes() {
-            return phases.equals(PHASES) && window.toSeconds() >= 20 && rates.equals(List.of(100, 500, 1000))
+            return phases.equals(PHASES)
+                    && window.toSeconds() >= 20
+                    && rates.equals(List.of(100, 500, 1000))
                     && isolationRate == 500
-                    && batch1Events >= 20_000 && batch100Events >= 200_000 && soak.toMinutes() >= 10 && !profile
+                    && batch1Events >= 20_000
+                    && batch100Events >= 200_000
+                    && soak.toMinutes() >= 10
+                    && !profile
                     && serverJvmOptions.isBlank();
         }
 
@@ -66,23 +81,30 @@ public final class WebhookBenchmark {
                 } else if (args[i].startsWith("--") && i + 1 < args.length) {
                     given.put(args[i], args[++i]);
                 } else {
-                    throw new IllegalArgumentException("unknown argument '" + args[i] + "' (see bench/webhooks --help)");
+                    throw new IllegalArgumentException(
+                            "unknown argument '" + args[i] + "' (see bench/webhooks --help)");
                 }
             }
-            Set<String> phases = Set.of(given.getOrDefault("--only", String.join(",", PHASES)).split(","));
+            Set<String> phases = Set.of(
+                    given.getOrDefault("--only", String.join(",", PHASES)).split(","));
             if (!PHASES.containsAll(phases)) {
                 throw new IllegalArgumentException("--only takes a comma-separated list of " + PHASES);
             }
-            return new Options(Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
+            return new Options(
+                    Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
                     given.getOrDefault("--commit", "unknown"),
                     Duration.ofSeconds(Long.parseLong(given.getOrDefault("--seconds", "20"))),
-                    java.util.Arrays.stream(given.getOrDefault("--rates", "100,500,1000").split(",")).map(Integer::parseInt)
+                    java.util.Arrays.stream(given.getOrDefault("--rates", "100,500,1000")
+                                    .split(","))
+                            .map(Integer::parseInt)
                             .toList(),
                     Integer.parseInt(given.getOrDefault("--isolation-rate", "500")),
                     Integer.parseInt(given.getOrDefault("--batch1-events", "20000")),
                     Integer.parseInt(given.getOrDefault("--batch100-events", "200000")),
-                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--soak-minutes", "10"))), phases,
-                    given.containsKey("--profile"), given.getOrDefault("--server-jvm-options", ""));
+                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--soak-minutes", "10"))),
+                    phases,
+                    given.containsKey("--profile"),
+                    given.getOrDefault("--server-jvm-options", ""));
         }
     }
 
@@ -95,21 +117,37 @@ public final class WebhookBenchmark {
         this.cpu = new CpuMeter(server.pid(), server.postgresPid());
         String admin = server.adminKey();
         http.expect(201, "POST", "/api/v1/collections", admin, BenchFixture.COLLECTION_JSON);
-        JsonNode integration = Json.read(http.expect(201, "POST", "/api/v1/integrations", admin, Json.write(Map.of(
-                "name", "partner", "permissions", Map.of("read", List.of("*"), "write", List.of("*")),
-                "eventTypes", List.of("*")))));
+        JsonNode integration = Json.read(http.expect(
+                201,
+                "POST",
+                "/api/v1/integrations",
+                admin,
+                Json.write(Map.of(
+                        "name",
+                        "partner",
+                        "permissions",
+                        Map.of("read", List.of("*"), "write", List.of("*")),
+                        "eventTypes",
+                        List.of("*")))));
         this.clientKey = integration.get("clientKey").asText();
         this.tokens = new ArrayList<>();
         for (int i = 0; i < TENANTS; i++) {
             String tenant = "hotel-%02d".formatted(i + 1);
             http.expect(201, "POST", "/api/v1/tenants", admin, Json.write(Map.of("id", tenant)));
-            tokens.add(Json.read(http.expect(201, "POST", "/api/v1/integrations/" + integration.get("id").asText()
-                    + "/connections", admin, Json.write(Map.of("tenantId", tenant)))).get("accessToken").asText());
+            tokens.add(Json.read(http.expect(
+                            201,
+                            "POST",
+                            "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
+                            admin,
+                            Json.write(Map.of("tenantId", tenant))))
+                    .get("accessToken")
+                    .asText());
         }
         try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
             this.streams = new ArrayList<>();
-            try (var rs = db.createStatement().executeQuery("SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk"
-                    + " ORDER BY t.id")) {
+            try (var rs = db.createStatement()
+                    .executeQuery(
+                            "SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk" + " ORDER BY t.id")) {
                 while (rs.next()) {
                     streams.add(rs.getLong(1));
                 }
@@ -122,21 +160,30 @@ public final class WebhookBenchmark {
         Path results = options.root().resolve("bench/results");
         Files.createDirectories(results);
         Path log = results.resolve("webhooks-server-" + Instant.now().getEpochSecond() + ".log");
-        System.out.println("webhooks: starting Switchboard (bin/switchboard, embedded PostgreSQL in a temporary data directory)");
-        try (BenchServer server = BenchServer.start(options.root(), log, Map.of(
-                "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
-                "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", Integer.toString(ENDPOINT_CONCURRENCY),
-                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000"), (options.profile()
-                        ? "-XX:StartFlightRecording=settings=profile,filename=" + results.resolve("webhooks-server-"
-                        + Instant.now().getEpochSecond() + ".jfr") + " " : "") + options.serverJvmOptions());
-             BenchHttp http = new BenchHttp(server.baseUrl());
-             WebhookReceiver receiver = new WebhookReceiver()) {
+        System.out.println(
+                "webhooks: starting Switchboard (bin/switchboard, embedded PostgreSQL in a temporary data directory)");
+        try (BenchServer server = BenchServer.start(
+                        options.root(),
+                        log,
+                        Map.of(
+                                "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                                "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", Integer.toString(ENDPOINT_CONCURRENCY),
+                                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000"),
+                        (options.profile()
+                                        ? "-XX:StartFlightRecording=settings=profile,filename="
+                                                + results.resolve("webhooks-server-"
+                                                        + Instant.now().getEpochSecond() + ".jfr")
+                                                + " "
+                                        : "")
+                                + options.serverJvmOptions());
+                BenchHttp http = new BenchHttp(server.baseUrl());
+                WebhookReceiver receiver = new WebhookReceiver()) {
             Machine machine;
             try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
                 machine = Machine.describe(db, server.dataDir());
             }
-            System.out.println("webhooks: machine: " + machine.cpu() + ", " + machine.cores() + " cores, " + machine.jdk()
-                    + "; PostgreSQL " + machine.postgres());
+            System.out.println("webhooks: machine: " + machine.cpu() + ", " + machine.cores() + " cores, "
+                    + machine.jdk() + "; PostgreSQL " + machine.postgres());
             WebhookResult result = new WebhookBenchmark(options, server, http, receiver).run(machine);
             WebhookReport report = new WebhookReport(result);
             System.out.println();
@@ -191,13 +238,28 @@ public final class WebhookBenchmark {
         if (options.phases().contains("soak")) {
             soak = soakRun();
         }
-        return new WebhookResult(machine, options.commit(), Instant.now(), TENANTS, ENDPOINT_CONCURRENCY,
-                options.window().toSeconds(), latency, isolated, throughput, soak);
+        return new WebhookResult(
+                machine,
+                options.commit(),
+                Instant.now(),
+                TENANTS,
+                ENDPOINT_CONCURRENCY,
+                options.window().toSeconds(),
+                latency,
+                isolated,
+                throughput,
+                soak);
     }
 
     private String createEndpoint(String url, int batch) throws Exception {
-        return Json.read(http.expect(201, "POST", "/api/v1/webhooks", clientKey,
-                Json.write(Map.of("url", url, "maxBatchSize", batch)))).get("id").asText();
+        return Json.read(http.expect(
+                        201,
+                        "POST",
+                        "/api/v1/webhooks",
+                        clientKey,
+                        Json.write(Map.of("url", url, "maxBatchSize", batch))))
+                .get("id")
+                .asText();
     }
 
     /** Records written at a fixed rate across the tenants; latency from each event's commit to its arrival. */
@@ -222,8 +284,16 @@ public final class WebhookBenchmark {
         writes.check("run");
         Latencies l = latencies.get();
         synchronized (l) {
-            return new WebhookResult.Latency(rate, beside, l.count(), l.millis(50), l.millis(99), l.millis(100),
-                    delivered / (window.toNanos() / 1e9), writes.refused.get(), usage);
+            return new WebhookResult.Latency(
+                    rate,
+                    beside,
+                    l.count(),
+                    l.millis(50),
+                    l.millis(99),
+                    l.millis(100),
+                    delivered / (window.toNanos() / 1e9),
+                    writes.refused.get(),
+                    usage);
         }
     }
 
@@ -245,9 +315,17 @@ public final class WebhookBenchmark {
             Backlog timed = backlog(db, batch, count);
             System.out.println("webhooks: throughput, maxBatchSize " + batch + ": raw ceiling with the same "
                     + timed.bodies().size() + " bodies");
-            Raw raw = raw(timed.bodies(), ENDPOINT_CONCURRENCY); // Switchboard sends on at most this many streams at once
-            return new WebhookResult.Throughput(batch, count, timed.delivered(), timed.delivered() / timed.seconds(),
-                    timed.bodies().size(), raw.eventsPerSecond(), raw.cpu(), timed.cpu());
+            Raw raw =
+                    raw(timed.bodies(), ENDPOINT_CONCURRENCY); // Switchboard sends on at most this many streams at once
+            return new WebhookResult.Throughput(
+                    batch,
+                    count,
+                    timed.delivered(),
+                    timed.delivered() / timed.seconds(),
+                    timed.bodies().size(),
+                    raw.eventsPerSecond(),
+                    raw.cpu(),
+                    timed.cpu());
         }
     }
 
@@ -291,8 +369,10 @@ public final class WebhookBenchmark {
                 for (int c = 0; c < concurrency; c++) {
                     pool.submit(() -> {
                         for (int i = next.getAndIncrement(); i < bodies.size(); i = next.getAndIncrement()) {
-                            var response = client.newRequest(url).method("POST")
-                                    .body(new StringRequestContent("application/json", bodies.get(i))).send();
+                            var response = client.newRequest(url)
+                                    .method("POST")
+                                    .body(new StringRequestContent("application/json", bodies.get(i)))
+                                    .send();
                             if (response.getStatus() != 200) {
                                 throw new IllegalStateException("raw POST answered " + response.getStatus());
                             }
@@ -311,7 +391,8 @@ public final class WebhookBenchmark {
     /** Appends events straight into the tenants' logs, as record writes would, in short transactions. */
     private void prefill(Connection db, int count) throws Exception {
         db.setAutoCommit(false);
-        String data = "{\"id\":\"rec_prefill\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
+        String data =
+                "{\"id\":\"rec_prefill\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
         try (PreparedStatement ps = db.prepareStatement("SELECT append_event(?, ?, 'reservations.created',"
                 + " 'rec_prefill', 'reservations', now(), ?::jsonb, NULL)")) {
             for (int i = 0; i < count; i++) {
@@ -329,7 +410,8 @@ public final class WebhookBenchmark {
 
     /** Events at 500/s for the soak's length; every minute a full GC, then heap used and live threads. */
     private WebhookResult.Soak soakRun() throws Exception {
-        System.out.println("webhooks: soak at 500 events/s for " + options.soak().toMinutes() + " minutes");
+        System.out.println(
+                "webhooks: soak at 500 events/s for " + options.soak().toMinutes() + " minutes");
         String endpoint = createEndpoint(receiver.url("/soak"), 100);
         List<WebhookResult.Sample> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
         long start = System.nanoTime();
@@ -342,8 +424,10 @@ public final class WebhookBenchmark {
         PacedWrites writes = new PacedWrites();
         writes.run(500, start, end, due -> {
             if (due >= nextSample.get()) {
-                nextSample.set(nextSample.get() == lastSample ? Long.MAX_VALUE
-                        : Math.min(nextSample.get() + TimeUnit.MINUTES.toNanos(1), lastSample));
+                nextSample.set(
+                        nextSample.get() == lastSample
+                                ? Long.MAX_VALUE
+                                : Math.min(nextSample.get() + TimeUnit.MINUTES.toNanos(1), lastSample));
                 samplers.add(Thread.ofVirtual().start(() -> samples.add(sample((System.nanoTime() - start) / 60e9))));
             }
         });
@@ -354,10 +438,17 @@ public final class WebhookBenchmark {
         http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
         writes.check("soak");
         List<WebhookResult.Sample> sorted = samples.stream()
-                .sorted(java.util.Comparator.comparingDouble(WebhookResult.Sample::minute)).toList();
+                .sorted(java.util.Comparator.comparingDouble(WebhookResult.Sample::minute))
+                .toList();
         synchronized (latencies) {
-            return new WebhookResult.Soak(options.soak().toMinutes(), 500, latencies.count(), latencies.millis(50),
-                    latencies.millis(99), writes.refused.get(), sorted);
+            return new WebhookResult.Soak(
+                    options.soak().toMinutes(),
+                    500,
+                    latencies.count(),
+                    latencies.millis(50),
+                    latencies.millis(99),
+                    writes.refused.get(),
+                    sorted);
         }
     }
 
@@ -400,10 +491,17 @@ public final class WebhookBenchmark {
     private WebhookResult.Sample sample(double minute) {
         try {
             Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-            new ProcessBuilder(jcmd.toString(), Long.toString(server.pid()), "GC.run").redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(60, TimeUnit.SECONDS);
-            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.baseUrl()
-                    + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            new ProcessBuilder(jcmd.toString(), Long.toString(server.pid()), "GC.run")
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start()
+                    .waitFor(60, TimeUnit.SECONDS);
+            String metrics = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(server.baseUrl() + "/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
             double heap = 0;
             double threads = 0;
             for (String line : metrics.split("\n")) {

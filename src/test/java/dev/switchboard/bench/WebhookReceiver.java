@@ -27,8 +27,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * times out every request). Bodies can be kept, to replay them as the raw ceiling.
  */
 final class WebhookReceiver implements AutoCloseable {
-    private static final Pattern EVENT = Pattern.compile("\"seq\":\\d+,\"type\":\"[^\"]*\",\"subject\":(?:null|\"[^\"]*\"),"
-            + "\"time\":\"([^\"]+)\"");
+    private static final Pattern EVENT = Pattern.compile(
+            "\"seq\":\\d+,\"type\":\"[^\"]*\",\"subject\":(?:null|\"[^\"]*\")," + "\"time\":\"([^\"]+)\"");
 
     private final Server server;
     private final AtomicLong events = new AtomicLong();

@@ -22,22 +22,32 @@ final class WebhookReport {
     String text() {
         StringBuilder out = new StringBuilder();
         for (WebhookResult.Latency l : r.latency()) {
-            out.append(f("Latency at %,d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%,d events, %,d writes refused)%n",
+            out.append(f(
+                    "Latency at %,d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%,d events, %,d writes refused)%n",
                     l.eventsPerSecond(), l.p50Millis(), l.p99Millis(), l.maxMillis(), l.events(), l.refusedWrites()));
         }
         if (r.isolated() != null) {
-            out.append(f("Latency at %,d events/s beside an endpoint that never answers: p50 %.1f ms, p99 %.1f ms %s%n",
-                    r.isolated().eventsPerSecond(), r.isolated().p50Millis(), r.isolated().p99Millis(),
+            out.append(f(
+                    "Latency at %,d events/s beside an endpoint that never answers: p50 %.1f ms, p99 %.1f ms %s%n",
+                    r.isolated().eventsPerSecond(),
+                    r.isolated().p50Millis(),
+                    r.isolated().p99Millis(),
                     mark(r.isolationMet())));
         }
         for (WebhookResult.Throughput t : r.throughput()) {
-            out.append(f("Throughput, maxBatchSize %d: %,.0f events/s (raw ceiling %,.0f, ratio %.2f) %s%n",
+            out.append(f(
+                    "Throughput, maxBatchSize %d: %,.0f events/s (raw ceiling %,.0f, ratio %.2f) %s%n",
                     t.maxBatchSize(), t.eventsPerSecond(), t.rawEventsPerSecond(), t.ratio(), mark(throughputMet(t))));
         }
         if (r.soak() != null) {
-            out.append(f("Soak: %d min at %d events/s, p99 %.1f ms; heap after GC %+.1f %%, threads %+d %s%n",
-                    r.soak().minutes(), r.soak().eventsPerSecond(), r.soak().p99Millis(), r.soak().heapGrowthPercent(),
-                    r.soak().threadGrowth(), mark(soakMet())));
+            out.append(f(
+                    "Soak: %d min at %d events/s, p99 %.1f ms; heap after GC %+.1f %%, threads %+d %s%n",
+                    r.soak().minutes(),
+                    r.soak().eventsPerSecond(),
+                    r.soak().p99Millis(),
+                    r.soak().heapGrowthPercent(),
+                    r.soak().threadGrowth(),
+                    mark(soakMet())));
         }
         return out.toString();
     }
@@ -45,16 +55,24 @@ final class WebhookReport {
     private String markdown() {
         StringBuilder md = new StringBuilder();
         md.append("# Webhooks benchmark\n\n");
-        md.append(f("Run `bench/webhooks` at %s (commit %s). Machine: %s, %d cores, %,d MiB, %s, kernel %s;"
+        md.append(f(
+                "Run `bench/webhooks` at %s (commit %s). Machine: %s, %d cores, %,d MiB, %s, kernel %s;"
                         + " PostgreSQL %s (embedded, durable commits). The server, its PostgreSQL and this harness (the"
-                        + " writers and a Jetty receiver on loopback) share the machine.%n%n", r.ranAt(), r.commit(),
-                r.machine().cpu(), r.machine().cores(), r.machine().memoryMiB(), r.machine().jdk(), r.machine().kernel(),
+                        + " writers and a Jetty receiver on loopback) share the machine.%n%n",
+                r.ranAt(),
+                r.commit(),
+                r.machine().cpu(),
+                r.machine().cores(),
+                r.machine().memoryMiB(),
+                r.machine().jdk(),
+                r.machine().kernel(),
                 r.machine().postgres()));
-        md.append(f("One integration is connected to %d tenants; records are created through the API, one event each,"
-                + " round-robin over the tenants. Latency is from the event's `time` (stamped as it is appended,"
-                + " just before the commit) to the request's arrival at the receiver, for every event of a %d s"
-                + " window after a 3 s warm-up. `webhooks.endpointConcurrency` is %d.%n%n", r.tenants(),
-                r.windowSeconds(), r.endpointConcurrency()));
+        md.append(f(
+                "One integration is connected to %d tenants; records are created through the API, one event each,"
+                        + " round-robin over the tenants. Latency is from the event's `time` (stamped as it is appended,"
+                        + " just before the commit) to the request's arrival at the receiver, for every event of a %d s"
+                        + " window after a 3 s warm-up. `webhooks.endpointConcurrency` is %d.%n%n",
+                r.tenants(), r.windowSeconds(), r.endpointConcurrency()));
         md.append("## End-to-end latency (commit → request received)\n\n");
         md.append("| Events/s | Beside | Events | p50 ms | p99 ms | max ms | Delivered/s | Writes refused (503) |"
                 + " CPU server / PostgreSQL / harness |\n");
@@ -65,29 +83,40 @@ final class WebhookReport {
         if (r.isolated() != null) {
             md.append(latencyRow(r.isolated()));
         }
-        md.append(f("%nTargets: p99 under 50 ms at 1,000 events/s: **%s** (the highest rate measured with p99 under"
-                + " 50 ms: %,d events/s). Beside an endpoint that times out every request (5 s), the healthy endpoint's"
-                + " p99 stays within 20 %% of the same run without it: **%s**.%n%n", met(r.latencyMet()),
-                r.highestRateUnder50Millis(), met(r.isolationMet())));
+        md.append(f(
+                "%nTargets: p99 under 50 ms at 1,000 events/s: **%s** (the highest rate measured with p99 under"
+                        + " 50 ms: %,d events/s). Beside an endpoint that times out every request (5 s), the healthy endpoint's"
+                        + " p99 stays within 20 %% of the same run without it: **%s**.%n%n",
+                met(r.latencyMet()), r.highestRateUnder50Millis(), met(r.isolationMet())));
         if (!r.throughput().isEmpty()) {
             md.append("## Throughput\n\n");
             md.append("A backlog is appended to the tenants' logs while the endpoint is disabled; it is then enabled,"
                     + " and the time until the receiver has every event gives events/s. The raw ceiling sends the very"
                     + " bodies the receiver got, with a plain Jetty HTTP client at the same concurrency, as fast as it"
                     + " can.\n\n");
-            md.append("| maxBatchSize | Events | Requests | Switchboard events/s | Raw ceiling events/s | Ratio | Target |"
-                    + " CPU server / PostgreSQL / harness |\n|---:|---:|---:|---:|---:|---:|---|---|\n");
+            md.append(
+                    "| maxBatchSize | Events | Requests | Switchboard events/s | Raw ceiling events/s | Ratio | Target |"
+                            + " CPU server / PostgreSQL / harness |\n|---:|---:|---:|---:|---:|---:|---|---|\n");
             for (WebhookResult.Throughput t : r.throughput()) {
-                md.append(f("| %d | %,d | %,d | %,.0f | %,.0f | %.2f | %s | %s |%n", t.maxBatchSize(), t.delivered(),
-                        t.requests(), t.eventsPerSecond(), t.rawEventsPerSecond(), t.ratio(),
-                        t.maxBatchSize() == 1 ? "≥ 0.5 of raw: **" + met(throughputMet(t)) + "**"
-                                : "≥ 20,000/s: **" + met(throughputMet(t)) + "**", cpu(t.cpu())));
+                md.append(f(
+                        "| %d | %,d | %,d | %,.0f | %,.0f | %.2f | %s | %s |%n",
+                        t.maxBatchSize(),
+                        t.delivered(),
+                        t.requests(),
+                        t.eventsPerSecond(),
+                        t.rawEventsPerSecond(),
+                        t.ratio(),
+                        t.maxBatchSize() == 1
+                                ? "≥ 0.5 of raw: **" + met(throughputMet(t)) + "**"
+                                : "≥ 20,000/s: **" + met(throughputMet(t)) + "**",
+                        cpu(t.cpu())));
             }
             md.append("\n");
         }
         if (r.soak() != null) {
             WebhookResult.Soak s = r.soak();
-            md.append(f("## Soak%n%n%d minutes at %d events/s: %,d events, p50 %.1f ms, p99 %.1f ms, %,d writes refused"
+            md.append(f(
+                    "## Soak%n%n%d minutes at %d events/s: %,d events, p50 %.1f ms, p99 %.1f ms, %,d writes refused"
                             + " (503). At the end of every minute (the last 5 s before the end) the"
                             + " server's heap is collected (`jcmd GC.run`), then its heap in use and live threads are read"
                             + " from `/metrics`.%n%n| Minute | Heap after GC (MiB) | Live threads |%n|---:|---:|---:|%n",
@@ -95,15 +124,25 @@ final class WebhookReport {
             for (WebhookResult.Sample sample : s.samples()) {
                 md.append(f("| %.1f | %.1f | %d |%n", sample.minute(), sample.heapMiB(), sample.threads()));
             }
-            md.append(f("%nHeap after GC from the first to the last minute: %+.1f %% (target: grows by at most 10 %%); threads %+d"
-                    + " (target no growth): **%s**.%n", s.heapGrowthPercent(), s.threadGrowth(), met(soakMet())));
+            md.append(f(
+                    "%nHeap after GC from the first to the last minute: %+.1f %% (target: grows by at most 10 %%); threads %+d"
+                            + " (target no growth): **%s**.%n",
+                    s.heapGrowthPercent(), s.threadGrowth(), met(soakMet())));
         }
         return md.toString();
     }
 
     private String latencyRow(WebhookResult.Latency l) {
-        return f("| %,d | %s | %,d | %.1f | %.1f | %.1f | %,.0f | %,d | %s |%n", l.eventsPerSecond(), l.beside(),
-                l.events(), l.p50Millis(), l.p99Millis(), l.maxMillis(), l.deliveredPerSecond(), l.refusedWrites(),
+        return f(
+                "| %,d | %s | %,d | %.1f | %.1f | %.1f | %,.0f | %,d | %s |%n",
+                l.eventsPerSecond(),
+                l.beside(),
+                l.events(),
+                l.p50Millis(),
+                l.p99Millis(),
+                l.maxMillis(),
+                l.deliveredPerSecond(),
+                l.refusedWrites(),
                 cpu(l.cpu()));
     }
 
@@ -112,7 +151,9 @@ final class WebhookReport {
     }
 
     private boolean soakMet() {
-        return r.soak() != null && r.soak().heapGrowthPercent() <= 10 && r.soak().threadGrowth() <= 0;
+        return r.soak() != null
+                && r.soak().heapGrowthPercent() <= 10
+                && r.soak().threadGrowth() <= 0;
     }
 
     private static String cpu(CpuMeter.Usage u) {

@@ -4,17 +4,40 @@ import java.time.Instant;
 import java.util.List;
 
 /** Everything one run of bench/webhooks measured, with the targets each figure is held to. */
-record WebhookResult(Machine machine, String commit, Instant ranAt, int tenants, int endpointConcurrency,
-                     long windowSeconds, List<Latency> latency, Latency isolated, List<Throughput> throughput,
-                     Soak soak) {
+record WebhookResult(
+        Machine machine,
+        String commit,
+        Instant ranAt,
+        int tenants,
+        int endpointConcurrency,
+        long windowSeconds,
+        List<Latency> latency,
+        Latency isolated,
+        List<Throughput> throughput,
+        Soak soak) {
 
     /** Commit → received at a fixed event rate. */
-    record Latency(int eventsPerSecond, String beside, long events, double p50Millis, double p99Millis,
-                   double maxMillis, double deliveredPerSecond, int refusedWrites, CpuMeter.Usage cpu) {}
+    record Latency(
+            int eventsPerSecond,
+            String beside,
+            long events,
+            double p50Millis,
+            double p99Millis,
+            double maxMillis,
+            double deliveredPerSecond,
+            int refusedWrites,
+            CpuMeter.Usage cpu) {}
 
     /** A backlog delivered at one batch size, beside the raw ceiling of the same receiver. */
-    record Throughput(int maxBatchSize, int backlog, long delivered, double eventsPerSecond, int requests,
-                      double rawEventsPerSecond, CpuMeter.Usage rawCpu, CpuMeter.Usage cpu) {
+    record Throughput(
+            int maxBatchSize,
+            int backlog,
+            long delivered,
+            double eventsPerSecond,
+            int requests,
+            double rawEventsPerSecond,
+            CpuMeter.Usage rawCpu,
+            CpuMeter.Usage cpu) {
         double ratio() {
             return eventsPerSecond / rawEventsPerSecond;
         }
@@ -23,20 +46,33 @@ record WebhookResult(Machine machine, String commit, Instant ranAt, int tenants,
     /** Heap in use after a full GC, and live threads, sampled every minute of the soak. */
     record Sample(double minute, double heapMiB, int threads) {}
 
-    record Soak(long minutes, int eventsPerSecond, long events, double p50Millis, double p99Millis, int refusedWrites,
-                List<Sample> samples) {
+    record Soak(
+            long minutes,
+            int eventsPerSecond,
+            long events,
+            double p50Millis,
+            double p99Millis,
+            int refusedWrites,
+            List<Sample> samples) {
         /** Growth of the heap after GC from the first sample to the last, in percent (negative: it shrank). */
         double heapGrowthPercent() {
-            return samples.size() < 2 ? 0 : 100 * (samples.getLast().heapMiB() / samples.getFirst().heapMiB() - 1);
+            return samples.size() < 2
+                    ? 0
+                    : 100 * (samples.getLast().heapMiB() / samples.getFirst().heapMiB() - 1);
         }
 
         int threadGrowth() {
-            return samples.size() < 2 ? 0 : samples.getLast().threads() - samples.getFirst().threads();
+            return samples.size() < 2
+                    ? 0
+                    : samples.getLast().threads() - samples.getFirst().threads();
         }
     }
 
     Latency at(int rate) {
-        return latency.stream().filter(l -> l.eventsPerSecond() == rate).findFirst().orElse(null);
+        return latency.stream()
+                .filter(l -> l.eventsPerSecond() == rate)
+                .findFirst()
+                .orElse(null);
     }
 
     /** Targets: p99 under 50 ms at 1,000 events/s; batch 1 at least 0.5 of raw; batch 100 at least 20,000/s;
@@ -54,7 +90,10 @@ record WebhookResult(Machine machine, String commit, Instant ranAt, int tenants,
 
     /** The highest rate measured with p99 under 50 ms and no write refused. */
     int highestRateUnder50Millis() {
-        return latency.stream().filter(l -> l.p99Millis() < 50 && l.refusedWrites() == 0)
-                .mapToInt(Latency::eventsPerSecond).max().orElse(0);
+        return latency.stream()
+                .filter(l -> l.p99Millis() < 50 && l.refusedWrites() == 0)
+                .mapToInt(Latency::eventsPerSecond)
+                .max()
+                .orElse(0);
     }
 }

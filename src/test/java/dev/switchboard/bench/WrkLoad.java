@@ -48,8 +48,12 @@ final class WrkLoad {
             JsonNode result = wrk(clients, window, method, requests, body);
             CpuMeter.Sample b = cpu.sample();
             long count = result.get("requests").asLong();
-            return new Measurement(count / (result.get("micros").asLong() / 1e6), result.get("p50").asLong() / 1000.0,
-                    result.get("p99").asLong() / 1000.0, count, CpuMeter.between(a, b));
+            return new Measurement(
+                    count / (result.get("micros").asLong() / 1e6),
+                    result.get("p50").asLong() / 1000.0,
+                    result.get("p99").asLong() / 1000.0,
+                    count,
+                    CpuMeter.between(a, b));
         } finally {
             Files.deleteIfExists(requests);
         }
@@ -74,9 +78,19 @@ final class WrkLoad {
     }
 
     private JsonNode wrk(int clients, Duration duration, String method, Path requests, String body) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("wrk", "--threads", Integer.toString(clients),
-                "--connections", Integer.toString(clients), "--duration", duration.toSeconds() + "s",
-                "--timeout", "10s", "--script", script.toString(), baseUrl)
+        ProcessBuilder pb = new ProcessBuilder(
+                        "wrk",
+                        "--threads",
+                        Integer.toString(clients),
+                        "--connections",
+                        Integer.toString(clients),
+                        "--duration",
+                        duration.toSeconds() + "s",
+                        "--timeout",
+                        "10s",
+                        "--script",
+                        script.toString(),
+                        baseUrl)
                 .redirectErrorStream(true);
         pb.environment().put("SPINE_REQUESTS", requests.toString());
         pb.environment().put("SPINE_METHOD", method);
@@ -92,11 +106,16 @@ final class WrkLoad {
                 wrk.destroyForcibly();
             }
         }
-        String line = output.lines().filter(l -> l.startsWith("SPINE ")).findFirst()
+        String line = output.lines()
+                .filter(l -> l.startsWith("SPINE "))
+                .findFirst()
                 .orElseThrow(() -> new IllegalStateException("wrk failed: " + output));
         JsonNode result = Json.read(line.substring(6));
-        long errors = result.get("connect").asLong() + result.get("read").asLong() + result.get("write").asLong()
-                + result.get("status").asLong() + result.get("timeout").asLong();
+        long errors = result.get("connect").asLong()
+                + result.get("read").asLong()
+                + result.get("write").asLong()
+                + result.get("status").asLong()
+                + result.get("timeout").asLong();
         if (errors > 0) {
             throw new IllegalStateException("wrk saw " + errors + " failed requests, so the run is void: " + line);
         }
@@ -106,7 +125,10 @@ final class WrkLoad {
     /** Fails with what to do when wrk is not on the PATH (bench/spine installs it when it is not). */
     static void requireInstalled() throws IOException, InterruptedException {
         try {
-            new ProcessBuilder("wrk", "--version").redirectErrorStream(true).start().waitFor();
+            new ProcessBuilder("wrk", "--version")
+                    .redirectErrorStream(true)
+                    .start()
+                    .waitFor();
         } catch (IOException e) {
             throw new IOException("wrk is not installed: bench/spine installs Debian's wrk (apt-get install wrk)", e);
         }

@@ -1,5 +1,8 @@
 package dev.switchboard.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.switchboard.testing.Fast;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,9 +12,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Fast
 class ConfigLoaderTest {
@@ -41,35 +41,60 @@ class ConfigLoaderTest {
 
     @Test
     void allowedOriginsAreOriginsWrittenAsAListAndAnythingElseFailsNamingTheSetting() throws IOException {
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS",
-                "https://App.Example.com, http://localhost:3000,https://example.com:443")).websockets().allowedOrigins())
+        assertThat(ConfigLoader.load(
+                                Optional.empty(),
+                                Map.of(
+                                        "SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS",
+                                        "https://App.Example.com, http://localhost:3000,https://example.com:443"))
+                        .websockets()
+                        .allowedOrigins())
                 .extracting(WebOrigin::toString)
                 .containsExactly("https://app.example.com", "http://localhost:3000", "https://example.com");
         Path file = dir.resolve("switchboard.yaml");
         Files.writeString(file, "websockets:\n  allowedOrigins: [https://app.example.com, 'http://[::1]:8080']\n");
         assertThat(ConfigLoader.load(Optional.of(file), Map.of()).websockets().allowedOrigins())
                 .containsExactly(new WebOrigin("https", "app.example.com", 443), new WebOrigin("http", "[::1]", 8080));
-        for (String bad : java.util.List.of("app.example.com", "https://app.example.com/", "https://app.example.com/path",
-                "https://*.example.com", "ftp://example.com", "https://user@example.com", "https://example.com:0",
-                "https://example.com?x=1", "null", "https://")) {
-            assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS", bad)))
-                    .as(bad).isInstanceOf(ConfigException.class)
-                    .hasMessageStartingWith("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS (websockets.allowedOrigins): '" + bad + "'");
+        for (String bad : java.util.List.of(
+                "app.example.com",
+                "https://app.example.com/",
+                "https://app.example.com/path",
+                "https://*.example.com",
+                "ftp://example.com",
+                "https://user@example.com",
+                "https://example.com:0",
+                "https://example.com?x=1",
+                "null",
+                "https://")) {
+            assertThatThrownBy(() ->
+                            ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS", bad)))
+                    .as(bad)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith(
+                            "SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS (websockets.allowedOrigins): '" + bad + "'");
         }
     }
 
     @Test
     void theLimitOfRefusedTokensIsValidatedNamingTheSetting() {
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "0",
-                "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "10m")).failedAuthLimit())
+        assertThat(ConfigLoader.load(
+                                Optional.empty(),
+                                Map.of(
+                                        "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES",
+                                        "0",
+                                        "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW",
+                                        "10m"))
+                        .failedAuthLimit())
                 .isEqualTo(new FailedAuthLimit(0, Duration.ofMinutes(10)));
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "-1")))
+        assertThatThrownBy(
+                        () -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "-1")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES (rateLimit.authFailures)");
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "many")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("not a whole number");
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
-                Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "0s")))
+        assertThatThrownBy(() ->
+                        ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "many")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not a whole number");
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW", "0s")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES_WINDOW (rateLimit.authFailuresWindow)");
     }
@@ -80,18 +105,27 @@ class ConfigLoaderTest {
         Files.writeString(file, "webhooks:\n  retryDelays: [10s, 1m, 1h]\n");
         assertThat(ConfigLoader.load(Optional.of(file), Map.of()).webhooks().retryDelays())
                 .containsExactly(Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofHours(1));
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "")).webhooks()
-                .maxAttempts()).isEqualTo(1);
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "1m,soon")))
-                .isInstanceOf(ConfigException.class).hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS");
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
-                Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "yes")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("not true or false");
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/16, ::1"))
-                .webhooks().allowedAddresses()).hasSize(2);
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
-                Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/99")))
-                .isInstanceOf(ConfigException.class).hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES");
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", ""))
+                        .webhooks()
+                        .maxAttempts())
+                .isEqualTo(1);
+        assertThatThrownBy(() ->
+                        ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "1m,soon")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS");
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "yes")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not true or false");
+        assertThat(ConfigLoader.load(
+                                Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/16, ::1"))
+                        .webhooks()
+                        .allowedAddresses())
+                .hasSize(2);
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/99")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES");
     }
 
     @Test
@@ -122,33 +156,45 @@ class ConfigLoaderTest {
     @Test
     void badValuesFailNamingTheSetting() {
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_PORT", "80x")))
-                .isInstanceOf(ConfigException.class).hasMessageStartingWith("SWITCHBOARD_PORT (server.port)");
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_WINDOW", "30 seconds")))
-                .hasMessageContaining("SWITCHBOARD_RATE_LIMIT_WINDOW").hasMessageContaining("not a duration");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_PORT (server.port)");
+        assertThatThrownBy(() ->
+                        ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_WINDOW", "30 seconds")))
+                .hasMessageContaining("SWITCHBOARD_RATE_LIMIT_WINDOW")
+                .hasMessageContaining("not a duration");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", "mysql://x")))
                 .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMIN_KEY", "short")))
-                .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY").hasMessageNotContaining("short");
+                .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY")
+                .hasMessageNotContaining("short");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMN_KEY", "x")))
                 .hasMessageContaining("SWITCHBOARD_ADMN_KEY is not a Switchboard setting");
     }
 
     @Test
     void theManagementPortIsOptionalAndValidatedNamingTheSetting() throws IOException {
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of()).managementPort()).isEmpty();
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "9090")).managementPort())
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of()).managementPort())
+                .isEmpty();
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "9090"))
+                        .managementPort())
                 .contains(9090);
         Path file = dir.resolve("management.yaml");
         Files.writeString(file, "server:\n  managementPort: 9091\n");
-        assertThat(ConfigLoader.load(Optional.of(file), Map.of()).managementPort()).contains(9091);
-        assertThat(ConfigLoader.load(Optional.of(file), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "")).managementPort()).isEmpty();
+        assertThat(ConfigLoader.load(Optional.of(file), Map.of()).managementPort())
+                .contains(9091);
+        assertThat(ConfigLoader.load(Optional.of(file), Map.of("SWITCHBOARD_MANAGEMENT_PORT", ""))
+                        .managementPort())
+                .isEmpty();
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "metrics")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT (server.managementPort)").hasMessageContaining("whole number");
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT (server.managementPort)")
+                .hasMessageContaining("whole number");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "70000")))
-                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT").hasMessageContaining("between 0 and 65535");
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT")
+                .hasMessageContaining("between 0 and 65535");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "8080")))
-                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT").hasMessageContaining("must differ from server.port");
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT")
+                .hasMessageContaining("must differ from server.port");
     }
 
     @Test

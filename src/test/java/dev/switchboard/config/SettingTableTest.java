@@ -1,5 +1,8 @@
 package dev.switchboard.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -19,9 +22,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * {@link SettingTable} describes each setting once; the bundled defaults file and the README's table
@@ -101,16 +101,20 @@ class SettingTableTest {
             // A text none of the parsers or checks takes; the two that take any text refuse blank.
             String refused = setting == SettingTable.HOST || setting == SettingTable.DATA_DIR ? " " : "many";
             assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of(setting.variable(), refused)))
-                    .as(setting.variable()).isInstanceOf(ConfigException.class)
+                    .as(setting.variable())
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith(setting.name() + ": ");
 
             String[] keys = setting.path().split("\\.");
             Path file = dir.resolve("switchboard.yaml");
-            Files.writeString(file, keys.length == 1
-                    ? keys[0] + ": '" + refused + "'\n"
-                    : keys[0] + ":\n  " + keys[1] + ": '" + refused + "'\n");
+            Files.writeString(
+                    file,
+                    keys.length == 1
+                            ? keys[0] + ": '" + refused + "'\n"
+                            : keys[0] + ":\n  " + keys[1] + ": '" + refused + "'\n");
             assertThatThrownBy(() -> ConfigLoader.load(Optional.of(file), Map.of()))
-                    .as(setting.path()).isInstanceOf(ConfigException.class)
+                    .as(setting.path())
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith(setting.name() + ": ");
         }
     }

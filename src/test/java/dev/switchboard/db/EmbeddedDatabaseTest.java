@@ -1,5 +1,7 @@
 package dev.switchboard.db;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -7,14 +9,12 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 class EmbeddedDatabaseTest {
 
     @Test
     void theEmbeddedDatabaseFlushesEveryCommitToDiskBeforeAcknowledgingIt() throws Exception {
         try (Connection c = DriverManager.getConnection(TestDatabase.create().jdbcUrl());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             assertThat(setting(s, "fsync")).isEqualTo("on");
             assertThat(setting(s, "synchronous_commit")).isEqualTo("on");
             assertThat(setting(s, "full_page_writes")).isEqualTo("on");

@@ -1,5 +1,9 @@
 package dev.switchboard.events;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.db.Database;
 import dev.switchboard.db.Jdbc;
@@ -19,17 +23,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
-
 class ControlChannelTest {
     private static Database database;
 
     @BeforeAll
     static void open() {
-        database = Database.open(ConfigLoader.load(Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl())), new SimpleMeterRegistry());
+        database = Database.open(
+                ConfigLoader.load(
+                        Optional.empty(),
+                        Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl())),
+                new SimpleMeterRegistry());
         Jdbc.withConnection(database.dataSource(), c -> Jdbc.update(c, "CREATE TABLE changes (n int)"));
     }
 
@@ -42,7 +45,8 @@ class ControlChannelTest {
     void aMessagePublishedInACommittedTransactionIsDeliveredHereOnceAfterTheCommit() {
         ControlChannel control = new ControlChannel();
         List<String> seen = new CopyOnWriteArrayList<>();
-        control.subscribe(ConnectionChanged.class, m -> seen.add(m + " with " + committedChanges() + " change committed"));
+        control.subscribe(
+                ConnectionChanged.class, m -> seen.add(m + " with " + committedChanges() + " change committed"));
         long before = committedChanges();
 
         Jdbc.inTransaction(database.dataSource(), c -> {
@@ -62,15 +66,18 @@ class ControlChannelTest {
         control.subscribe(ControlMessage.class, seen::add);
 
         assertThatThrownBy(() -> Jdbc.inTransaction(database.dataSource(), c -> {
-            control.publish(c, new WebhookChanged(9));
-            throw new IllegalStateException("the change failed after it was published");
-        })).hasMessageContaining("the change failed");
+                    control.publish(c, new WebhookChanged(9));
+                    throw new IllegalStateException("the change failed after it was published");
+                }))
+                .hasMessageContaining("the change failed");
 
         assertThat(seen).isEmpty();
-        Jdbc.inTransaction(database.dataSource(), c -> { // the thread carries nothing into its next transaction
-            control.publish(c, new WebhookChanged(10));
-            return null;
-        });
+        Jdbc.inTransaction(
+                database.dataSource(),
+                c -> { // the thread carries nothing into its next transaction
+                    control.publish(c, new WebhookChanged(10));
+                    return null;
+                });
         assertThat(seen).containsExactly(new WebhookChanged(10));
     }
 
@@ -143,7 +150,9 @@ class ControlChannelTest {
     }
 
     private static long committedChanges() {
-        return Jdbc.withConnection(database.dataSource(), c -> Jdbc.one(c, "SELECT count(*) FROM changes",
-                rs -> rs.getLong(1)).orElseThrow());
+        return Jdbc.withConnection(
+                database.dataSource(),
+                c -> Jdbc.one(c, "SELECT count(*) FROM changes", rs -> rs.getLong(1))
+                        .orElseThrow());
     }
 }

@@ -1,5 +1,7 @@
 package dev.switchboard.events;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
 import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.ControlMessage.IntegrationChanged;
@@ -8,8 +10,6 @@ import dev.switchboard.events.ControlMessage.Resync;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class ControlCodecTest {
     @Test
@@ -25,17 +25,35 @@ class ControlCodecTest {
 
     @Test
     void everyMessageDecodesToWhatWasEncoded() {
-        List<ControlMessage> all = List.of(new WebhookChanged(Long.MAX_VALUE), new ConnectionChanged(1),
-                new IntegrationChanged(42), new CollectionsChanged(), new ManualMessageDue(), new Resync());
+        List<ControlMessage> all = List.of(
+                new WebhookChanged(Long.MAX_VALUE),
+                new ConnectionChanged(1),
+                new IntegrationChanged(42),
+                new CollectionsChanged(),
+                new ManualMessageDue(),
+                new Resync());
         for (ControlMessage message : all) {
-            assertThat(ControlCodec.decode(ControlCodec.encode(message))).as(message.toString()).contains(message);
+            assertThat(ControlCodec.decode(ControlCodec.encode(message)))
+                    .as(message.toString())
+                    .contains(message);
         }
     }
 
     @Test
     void anUnknownOrMalformedPayloadIsIgnoredNotThrown() {
-        for (String payload : new String[] {"", "webhooks", "connection", "connection:", "connection:abc",
-                "webhook:12x", "integration:99999999999999999999", "Collections", "resync ", "\u0000", null}) {
+        for (String payload : new String[] {
+            "",
+            "webhooks",
+            "connection",
+            "connection:",
+            "connection:abc",
+            "webhook:12x",
+            "integration:99999999999999999999",
+            "Collections",
+            "resync ",
+            "\u0000",
+            null
+        }) {
             assertThat(ControlCodec.decode(payload)).as("'%s'", payload).isEmpty();
         }
     }

@@ -1,10 +1,10 @@
 package dev.switchboard.events;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Fast;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 @Fast
 class EventTypesTest {
@@ -12,9 +12,12 @@ class EventTypesTest {
     void patternsMatchExactTypesPrefixesAndEverything() {
         assertThat(EventTypes.matches("*", "reservations.created")).isTrue();
         assertThat(EventTypes.matches("reservations.*", "reservations.created")).isTrue();
-        assertThat(EventTypes.matches("reservations.*", "reservations_archive.created")).isFalse();
-        assertThat(EventTypes.matches("reservations.created", "reservations.created")).isTrue();
-        assertThat(EventTypes.matches("reservations.created", "reservations.updated")).isFalse();
+        assertThat(EventTypes.matches("reservations.*", "reservations_archive.created"))
+                .isFalse();
+        assertThat(EventTypes.matches("reservations.created", "reservations.created"))
+                .isTrue();
+        assertThat(EventTypes.matches("reservations.created", "reservations.updated"))
+                .isFalse();
     }
 
     @Test
@@ -39,10 +42,13 @@ class EventTypesTest {
         assertThat(EventTypes.overlap("*", "device.command")).isTrue();
         assertThat(EventTypes.overlap("reservations.*", "reservations.created")).isTrue();
         assertThat(EventTypes.overlap("reservations.created", "reservations.*")).isTrue();
-        assertThat(EventTypes.overlap("reservations.*", "reservations.archive.*")).isTrue();
+        assertThat(EventTypes.overlap("reservations.*", "reservations.archive.*"))
+                .isTrue();
         assertThat(EventTypes.overlap("reservations.*", "customers.*")).isFalse();
-        assertThat(EventTypes.overlap("reservations.*", "reservations_archive.created")).isFalse();
-        assertThat(EventTypes.overlap("reservations.created", "reservations.updated")).isFalse();
+        assertThat(EventTypes.overlap("reservations.*", "reservations_archive.created"))
+                .isFalse();
+        assertThat(EventTypes.overlap("reservations.created", "reservations.updated"))
+                .isFalse();
     }
 
     @Test
@@ -51,8 +57,10 @@ class EventTypesTest {
         assertThat(EventTypes.intersect(List.of("device.*"), List.of("*"))).containsExactly("device.*");
         assertThat(EventTypes.intersect(List.of("device.*"), List.of("device.command", "reservations.*")))
                 .containsExactly("device.command");
-        assertThat(EventTypes.intersect(List.of("a.*", "b.c"), List.of("a.b.*", "b.*"))).containsExactly("a.b.*", "b.c");
-        assertThat(EventTypes.intersect(List.of("device.*"), List.of("devices.*"))).isEmpty();
+        assertThat(EventTypes.intersect(List.of("a.*", "b.c"), List.of("a.b.*", "b.*")))
+                .containsExactly("a.b.*", "b.c");
+        assertThat(EventTypes.intersect(List.of("device.*"), List.of("devices.*")))
+                .isEmpty();
         assertThat(EventTypes.intersect(List.of("a.b"), List.of("a.b.*"))).isEmpty();
     }
 }

@@ -1,5 +1,7 @@
 package dev.switchboard.events;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
@@ -17,8 +19,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * Invariant 2: a reader never passes an event that commits later with a lower seq. Many writers on
  * two nodes append to two tenants at once while readers on both nodes follow the feed; every reader
@@ -34,7 +34,7 @@ class NoSkipInvariantTest {
     void concurrentWritersNeverMakeAReaderSkipAnEvent() throws Exception {
         Map<String, String> unlimited = Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000");
         try (TestServer nodeA = TestServer.start(unlimited);
-             TestServer nodeB = TestServer.start(nodeA.database(), unlimited, java.time.InstantSource.system())) {
+                TestServer nodeB = TestServer.start(nodeA.database(), unlimited, java.time.InstantSource.system())) {
             nodeA.createCollection("orders");
             Map<String, List<Api>> writersByTenant = new ConcurrentHashMap<>();
             Map<String, List<Api>> readersByTenant = new ConcurrentHashMap<>();
@@ -42,7 +42,8 @@ class NoSkipInvariantTest {
                 nodeA.createTenant(tenant);
                 String token = nodeA.partnerToken(tenant);
                 writersByTenant.put(tenant, List.of(nodeA.api(token), nodeB.api(token)));
-                readersByTenant.put(tenant, List.of(nodeA.api(nodeA.partnerToken(tenant)), nodeB.api(nodeA.partnerToken(tenant))));
+                readersByTenant.put(
+                        tenant, List.of(nodeA.api(nodeA.partnerToken(tenant)), nodeB.api(nodeA.partnerToken(tenant))));
             }
 
             Map<String, Set<String>> acknowledged = new ConcurrentHashMap<>();
@@ -61,8 +62,12 @@ class NoSkipInvariantTest {
                         Api writer = writersByTenant.get(tenant).get(w % 2);
                         writers.add(pool.submit(() -> {
                             for (int i = 0; i < WRITES_PER_WRITER; i++) {
-                                String id = writer.post("/api/v1/collections/orders/records", Map.of("data", Map.of("i", i)))
-                                        .expect(201).json().get("id").asText();
+                                String id = writer.post(
+                                                "/api/v1/collections/orders/records", Map.of("data", Map.of("i", i)))
+                                        .expect(201)
+                                        .json()
+                                        .get("id")
+                                        .asText();
                                 acknowledged.get(tenant).add(id);
                             }
                             return null;
@@ -81,10 +86,14 @@ class NoSkipInvariantTest {
                 for (String tenant : TENANTS) {
                     for (int i = 0; i < 2; i++) {
                         List<JsonNode> seen = readers.get(r++).get();
-                        assertThat(seen).extracting(e -> e.get("seq").asLong())
+                        assertThat(seen)
+                                .extracting(e -> e.get("seq").asLong())
                                 .as("seq is dense and increasing for every reader")
-                                .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, seen.size()).boxed().toList());
-                        assertThat(seen).extracting(e -> e.get("subject").asText())
+                                .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, seen.size())
+                                        .boxed()
+                                        .toList());
+                        assertThat(seen)
+                                .extracting(e -> e.get("subject").asText())
                                 .as("every acknowledged write's event, exactly once")
                                 .doesNotHaveDuplicates()
                                 .containsExactlyInAnyOrderElementsOf(acknowledged.get(tenant));
@@ -101,7 +110,9 @@ class NoSkipInvariantTest {
         long after = 0;
         Instant idleSince = null;
         while (true) {
-            JsonNode page = reader.get("/api/v1/events?limit=37&wait=1&after=" + after).expect(200).json();
+            JsonNode page = reader.get("/api/v1/events?limit=37&wait=1&after=" + after)
+                    .expect(200)
+                    .json();
             for (JsonNode e : page.get("events")) {
                 long seq = e.get("seq").asLong();
                 if (seq <= after) {

@@ -1,12 +1,12 @@
 package dev.switchboard.events;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.switchboard.support.Refusal;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** A reader that answers a bad position with an error gets the same refusal the feed has always given. */
 class ReadResultTest {
@@ -33,7 +33,8 @@ class ReadResultTest {
     @Test
     void aPositionAheadOfTheHeadIsAnInvalidAfter() {
         assertThatThrownBy(() -> new EventLog.PositionAhead(30, 20).orRefuse())
-                .isInstanceOfSatisfying(Refusal.InvalidField.class, e -> assertThat(e.field()).isEqualTo("after"))
+                .isInstanceOfSatisfying(
+                        Refusal.InvalidField.class, e -> assertThat(e.field()).isEqualTo("after"))
                 .hasMessage("after: position 30 is ahead of this stream's newest event (20)");
     }
 }

@@ -1,5 +1,7 @@
 package dev.switchboard.events;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.github.f4b6a3.uuid.UuidCreator;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.testing.Api;
@@ -19,8 +21,6 @@ import javax.sql.DataSource;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 class RetentionTest {
     /** The server's own pruning keeps everything: these tests prune with a Retention of their own. */
     private static final Map<String, String> NO_BACKGROUND_PRUNING = Map.of("SWITCHBOARD_EVENTS_RETENTION", "36500d");
@@ -38,45 +38,60 @@ class RetentionTest {
             Retention retention = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry());
             assertThat(retention.runOnce()).isZero();
 
-            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> c.createStatement().executeUpdate(
-                    "INSERT INTO integrations (id, name, client_key_hash, read_collections, write_collections, event_types)"
-                            + " VALUES ('int_r', 'r', '\\x01', '{}', '{}', '{}');"
-                            + " INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types, max_batch_size, state)"
-                            + " SELECT 'wh_r', pk, 'https://p.example/', 'events', '{*}', 100, 'enabled' FROM integrations;"
-                            + " INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status)"
-                            + " SELECT lpad(to_hex(n), 32, '0')::uuid, pk, 'manual', 1, '{}', s FROM webhook_endpoints,"
-                            + " unnest(ARRAY['delivered', 'failed', 'pending']) WITH ORDINALITY AS u(s, n)"));
+            dev.switchboard.db.Jdbc.withConnection(
+                    dataSource,
+                    c -> c.createStatement()
+                            .executeUpdate(
+                                    "INSERT INTO integrations (id, name, client_key_hash, read_collections, write_collections, event_types)"
+                                            + " VALUES ('int_r', 'r', '\\x01', '{}', '{}', '{}');"
+                                            + " INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types, max_batch_size, state)"
+                                            + " SELECT 'wh_r', pk, 'https://p.example/', 'events', '{*}', 100, 'enabled' FROM integrations;"
+                                            + " INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status)"
+                                            + " SELECT lpad(to_hex(n), 32, '0')::uuid, pk, 'manual', 1, '{}', s FROM webhook_endpoints,"
+                                            + " unnest(ARRAY['delivered', 'failed', 'pending']) WITH ORDINALITY AS u(s, n)"));
             java.util.function.Supplier<java.util.List<String>> messages = () -> dev.switchboard.db.Jdbc.withConnection(
-                    dataSource, c -> dev.switchboard.db.Jdbc.query(c, "SELECT status FROM webhook_messages ORDER BY status",
-                            rs -> rs.getString(1)));
+                    dataSource,
+                    c -> dev.switchboard.db.Jdbc.query(
+                            c, "SELECT status FROM webhook_messages ORDER BY status", rs -> rs.getString(1)));
 
             now.set(now.get().plus(Duration.ofDays(8)));
             assertThat(retention.runOnce()).isEqualTo(3);
-            assertThat(messages.get()).as("finished messages go with their events; pending ones stay").containsExactly("pending");
+            assertThat(messages.get())
+                    .as("finished messages go with their events; pending ones stay")
+                    .containsExactly("pending");
             app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
 
             Api.Response gone = app.get("/api/v1/events?after=1");
             assertThat(gone.status()).isEqualTo(410);
             assertThat(gone.errorCode()).isEqualTo("position_expired");
-            assertThat(gone.json().get("error").get("details").get("oldestSeq").asLong()).isEqualTo(4);
+            assertThat(gone.json().get("error").get("details").get("oldestSeq").asLong())
+                    .isEqualTo(4);
             // Without a position a reader starts at the oldest retained event; the position just before it is valid.
-            assertThat(app.get("/api/v1/events").json().get("events")).extracting(e -> e.get("seq").asLong()).containsExactly(4L);
-            assertThat(app.get("/api/v1/events?after=3").expect(200).json().get("events")).hasSize(1);
+            assertThat(app.get("/api/v1/events").json().get("events"))
+                    .extracting(e -> e.get("seq").asLong())
+                    .containsExactly(4L);
+            assertThat(app.get("/api/v1/events?after=3").expect(200).json().get("events"))
+                    .hasSize(1);
         }
     }
 
     @Test
     void aRetentionReachingBackBefore1970KeepsEveryEvent() {
-        try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), NO_BACKGROUND_PRUNING,
-                InstantSource.system())) {
+        try (TestServer server = TestServer.start(
+                dev.switchboard.testing.TestDatabase.create(), NO_BACKGROUND_PRUNING, InstantSource.system())) {
             server.createTenant("forever-hotel");
             Api app = server.adminFor("forever-hotel");
             for (int i = 0; i < 3; i++) {
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
             }
             var dataSource = server.switchboard().database().dataSource();
-            assertThat(new Retention(dataSource, Duration.ofDays(36500), InstantSource.system(), new SimpleMeterRegistry())
-                    .runOnce()).isZero();
+            assertThat(new Retention(
+                                    dataSource,
+                                    Duration.ofDays(36500),
+                                    InstantSource.system(),
+                                    new SimpleMeterRegistry())
+                            .runOnce())
+                    .isZero();
             assertThat(seqs(dataSource, "forever-hotel")).containsExactly(1L, 2L, 3L);
         }
     }
@@ -90,11 +105,13 @@ class RetentionTest {
             int total = Retention.BATCH * 2 + 17;
             dev.switchboard.db.Jdbc.withConnection(dataSource, c -> {
                 try (var s = c.createStatement()) {
-                    s.execute("WITH st AS (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = 'busy-hotel'),"
-                            + " n AS (UPDATE streams SET last_seq = " + total + " WHERE pk = (SELECT pk FROM st))"
-                            + " INSERT INTO events (stream_pk, seq, id, type, time, data)"
-                            + " SELECT (SELECT pk FROM st), g, lpad(to_hex(g), 32, '0')::uuid, 'bulk.loaded', now(), '{}'"
-                            + " FROM generate_series(1, " + total + ") g");
+                    s.execute(
+                            "WITH st AS (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = 'busy-hotel'),"
+                                    + " n AS (UPDATE streams SET last_seq = " + total
+                                    + " WHERE pk = (SELECT pk FROM st))"
+                                    + " INSERT INTO events (stream_pk, seq, id, type, time, data)"
+                                    + " SELECT (SELECT pk FROM st), g, lpad(to_hex(g), 32, '0')::uuid, 'bulk.loaded', now(), '{}'"
+                                    + " FROM generate_series(1, " + total + ") g");
                 }
                 return null;
             });
@@ -122,8 +139,12 @@ class RetentionTest {
             Jdbc.withConnection(dataSource, c -> {
                 long stream = streamPk(c, "shuffled-hotel");
                 for (int i = 0; i < offsetsMs.length; i++) {
-                    Jdbc.update(c, "INSERT INTO events (stream_pk, seq, id, type, time, data) VALUES (?, ?, ?, 'door.opened', now(), '{}')",
-                            stream, i + 1L, UuidCreator.getTimeOrderedEpochMin(cut.plusMillis(offsetsMs[i])));
+                    Jdbc.update(
+                            c,
+                            "INSERT INTO events (stream_pk, seq, id, type, time, data) VALUES (?, ?, ?, 'door.opened', now(), '{}')",
+                            stream,
+                            i + 1L,
+                            UuidCreator.getTimeOrderedEpochMin(cut.plusMillis(offsetsMs[i])));
                 }
                 return Jdbc.update(c, "UPDATE streams SET last_seq = ? WHERE pk = ?", (long) offsetsMs.length, stream);
             });
@@ -131,10 +152,13 @@ class RetentionTest {
             long deleted = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
 
             assertThat(deleted).isEqualTo(2);
-            assertThat(seqs(dataSource, "shuffled-hotel")).as("what remains is a contiguous suffix").containsExactly(3L, 4L, 5L, 6L);
+            assertThat(seqs(dataSource, "shuffled-hotel"))
+                    .as("what remains is a contiguous suffix")
+                    .containsExactly(3L, 4L, 5L, 6L);
             Api app = server.adminFor("shuffled-hotel");
             assertThat(app.get("/api/v1/events?after=2").expect(200).json().get("events"))
-                    .extracting(e -> e.get("seq").asLong()).containsExactly(3L, 4L, 5L, 6L);
+                    .extracting(e -> e.get("seq").asLong())
+                    .containsExactly(3L, 4L, 5L, 6L);
             assertThat(app.get("/api/v1/events?after=1").errorCode()).isEqualTo("position_expired");
         }
     }
@@ -148,24 +172,30 @@ class RetentionTest {
     void concurrentWritersAcrossTheCutLeaveNoHoleAReaderCouldSkip() throws Exception {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
         try (TestServer server = TestServer.start(TestDatabase.create(), NO_BACKGROUND_PRUNING, now::get);
-             var writers = Executors.newVirtualThreadPerTaskExecutor()) {
+                var writers = Executors.newVirtualThreadPerTaskExecutor()) {
             server.createTenant("racing-hotel");
             Api app = server.adminFor("racing-hotel");
             DataSource dataSource = server.switchboard().database().dataSource();
-            long[] inversion = Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ZERO).until(() -> {
-                List<java.util.concurrent.Future<?>> batch = new ArrayList<>();
-                for (int w = 0; w < 8; w++) {
-                    batch.add(writers.submit(() -> {
-                        for (int i = 0; i < 10; i++) {
-                            app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
-                        }
-                    }));
-                }
-                for (var f : batch) {
-                    f.get();
-                }
-                return inversion(rows(dataSource, "racing-hotel"));
-            }, found -> found != null);
+            long[] inversion = Awaitility.await()
+                    .atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ZERO)
+                    .until(
+                            () -> {
+                                List<java.util.concurrent.Future<?>> batch = new ArrayList<>();
+                                for (int w = 0; w < 8; w++) {
+                                    batch.add(writers.submit(() -> {
+                                        for (int i = 0; i < 10; i++) {
+                                            app.post("/api/v1/events", Map.of("type", "device.command"))
+                                                    .expect(201);
+                                        }
+                                    }));
+                                }
+                                for (var f : batch) {
+                                    f.get();
+                                }
+                                return inversion(rows(dataSource, "racing-hotel"));
+                            },
+                            found -> found != null);
             long n = inversion[0];
             Instant cutoff = Instant.ofEpochMilli(inversion[1]);
             List<long[]> before = rows(dataSource, "racing-hotel");
@@ -175,22 +205,33 @@ class RetentionTest {
             new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
 
             // Exactly the events before the stream's first one within the retention go.
-            long olderPrefix = before.stream().takeWhile(r -> r[1] < cutoff.toEpochMilli()).count();
+            long olderPrefix =
+                    before.stream().takeWhile(r -> r[1] < cutoff.toEpochMilli()).count();
             List<Long> kept = seqs(dataSource, "racing-hotel");
             long first = kept.getFirst();
             assertThat(first).isEqualTo(olderPrefix + 1);
-            assertThat(kept).as("a contiguous suffix").hasSize((int) (head - first + 1)).last().isEqualTo(head);
-            assertThat(kept).as("seq %d (newer id) and %d (older id) stay together", n, n + 1).contains(n, n + 1);
+            assertThat(kept)
+                    .as("a contiguous suffix")
+                    .hasSize((int) (head - first + 1))
+                    .last()
+                    .isEqualTo(head);
+            assertThat(kept)
+                    .as("seq %d (newer id) and %d (older id) stay together", n, n + 1)
+                    .contains(n, n + 1);
 
             List<Long> read = new ArrayList<>();
             long after = first - 1;
             while (after < head) {
-                var events = app.get("/api/v1/events?limit=1000&after=" + after).expect(200).json().get("events");
+                var events = app.get("/api/v1/events?limit=1000&after=" + after)
+                        .expect(200)
+                        .json()
+                        .get("events");
                 events.forEach(e -> read.add(e.get("seq").asLong()));
                 after = read.getLast();
             }
             assertThat(read).isEqualTo(kept);
-            assertThat(app.get("/api/v1/events?after=" + (first - 2)).errorCode()).isEqualTo("position_expired");
+            assertThat(app.get("/api/v1/events?after=" + (first - 2)).errorCode())
+                    .isEqualTo("position_expired");
         }
     }
 
@@ -209,18 +250,33 @@ class RetentionTest {
 
     /** The stream's events in seq order: seq, and the millisecond of its id. */
     private static List<long[]> rows(DataSource dataSource, String tenant) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq",
-                rs -> new long[] {rs.getLong(1), rs.getObject(2, UUID.class).getMostSignificantBits() >>> 16},
-                streamPk(c, tenant)));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq",
+                        rs -> new long[] {
+                            rs.getLong(1), rs.getObject(2, UUID.class).getMostSignificantBits() >>> 16
+                        },
+                        streamPk(c, tenant)));
     }
 
     private static List<Long> seqs(DataSource dataSource, String tenant) {
-        return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, "SELECT seq FROM events WHERE stream_pk = ? ORDER BY seq",
-                rs -> rs.getLong(1), streamPk(c, tenant)));
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT seq FROM events WHERE stream_pk = ? ORDER BY seq",
+                        rs -> rs.getLong(1),
+                        streamPk(c, tenant)));
     }
 
     private static long streamPk(java.sql.Connection c, String tenant) throws java.sql.SQLException {
-        return Jdbc.one(c, "SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?",
-                rs -> rs.getLong(1), tenant).orElseThrow();
+        return Jdbc.one(
+                        c,
+                        "SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?",
+                        rs -> rs.getLong(1),
+                        tenant)
+                .orElseThrow();
     }
 }

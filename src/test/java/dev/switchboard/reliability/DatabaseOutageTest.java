@@ -1,8 +1,10 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
-import dev.switchboard.db.Database;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ExternalPostgres;
 import dev.switchboard.testing.Receiver;
@@ -29,9 +31,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 /**
  * The external PostgreSQL stops under load and comes back. The server stays up, says so on
  * /health/ready, refuses writes with a 503 that writes nothing, and delivers every acknowledged write's
@@ -54,14 +53,18 @@ class DatabaseOutageTest {
     @Test
     void theServerStaysUpRefusesWritesClearlyAndResumesDeliveryWhenTheDatabaseReturns() throws Exception {
         try (ExternalPostgres postgres = ExternalPostgres.start(dir.resolve("postgres"));
-             Receiver receiver = new Receiver();
-             TestServer server = TestServer.start(DatabaseUrl.parse(postgres.jdbcUrl()), SETTINGS, InstantSource.system())) {
+                Receiver receiver = new Receiver();
+                TestServer server =
+                        TestServer.start(DatabaseUrl.parse(postgres.jdbcUrl()), SETTINGS, InstantSource.system())) {
             server.createCollection("rooms");
             String tenant = server.createTenant("outage");
             JsonNode integration = server.createIntegration("partner", List.of("*"), List.of("*"), List.of("*"));
-            Api writer = server.api(server.connect(integration.get("id").asText(), tenant).get("accessToken").asText());
-            server.api(integration.get("clientKey").asText()).post("/api/v1/webhooks",
-                    Map.of("url", receiver.url("/outage"), "maxBatchSize", 50)).expect(201);
+            Api writer = server.api(server.connect(integration.get("id").asText(), tenant)
+                    .get("accessToken")
+                    .asText());
+            server.api(integration.get("clientKey").asText())
+                    .post("/api/v1/webhooks", Map.of("url", receiver.url("/outage"), "maxBatchSize", 50))
+                    .expect(201);
             Api anonymous = server.api(null);
 
             Set<String> acknowledged = ConcurrentHashMap.newKeySet();
@@ -76,10 +79,12 @@ class DatabaseOutageTest {
                     pool.submit(() -> {
                         while (writing.get()) {
                             Api.Response r = writer.post("/api/v1/collections/rooms/records", Map.of("data", Map.of()));
-                            statuses.computeIfAbsent(r.status(), s -> new AtomicInteger()).incrementAndGet();
+                            statuses.computeIfAbsent(r.status(), s -> new AtomicInteger())
+                                    .incrementAndGet();
                             if (r.status() == 201) {
                                 acknowledged.add(r.json().get("id").asText());
-                            } else if (r.status() != 503 || r.header("Retry-After") == null
+                            } else if (r.status() != 503
+                                    || r.header("Retry-After") == null
                                     || !r.errorCode().equals("database_unavailable")) {
                                 badRefusals.incrementAndGet();
                             }
@@ -91,7 +96,8 @@ class DatabaseOutageTest {
 
                 Instant down = Instant.now();
                 postgres.stop();
-                await().atMost(Duration.ofSeconds(20)).until(() -> anonymous.get("/health/ready").status() == 503);
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> anonymous.get("/health/ready").status() == 503);
                 noticed = Duration.between(down, Instant.now());
                 anonymous.get("/health/live").expect(200);
                 await().atMost(Duration.ofSeconds(20)).until(() -> statuses.containsKey(503));
@@ -100,7 +106,8 @@ class DatabaseOutageTest {
 
                 Instant back = Instant.now();
                 postgres.start();
-                await().atMost(Duration.ofSeconds(30)).until(() -> anonymous.get("/health/ready").status() == 200);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> anonymous.get("/health/ready").status() == 200);
                 ready = Duration.between(back, Instant.now());
                 await().atMost(Duration.ofSeconds(30)).until(() -> acknowledged.size() > ackedBeforeReturn);
                 writable = Duration.between(back, Instant.now());
@@ -108,24 +115,36 @@ class DatabaseOutageTest {
                 writing.set(false);
             }
 
-            Instant drained = await().atMost(Duration.ofSeconds(60)).until(() -> delivered(receiver).containsAll(acknowledged)
-                    ? Instant.now() : null, java.util.Objects::nonNull);
+            Instant drained = await().atMost(Duration.ofSeconds(60))
+                    .until(
+                            () -> delivered(receiver).containsAll(acknowledged) ? Instant.now() : null,
+                            java.util.Objects::nonNull);
             try (Connection c = DriverManager.getConnection(postgres.jdbcUrl());
-                 ResultSet rs = c.createStatement().executeQuery("SELECT (SELECT count(*) FROM records),"
-                         + " (SELECT count(*) FROM events WHERE type = 'rooms.created')")) {
+                    ResultSet rs = c.createStatement()
+                            .executeQuery("SELECT (SELECT count(*) FROM records),"
+                                    + " (SELECT count(*) FROM events WHERE type = 'rooms.created')")) {
                 rs.next();
-                assertThat(rs.getLong(1)).as("every record has its event and no event lacks its record")
+                assertThat(rs.getLong(1))
+                        .as("every record has its event and no event lacks its record")
                         .isEqualTo(rs.getLong(2));
-                assertThat(rs.getLong(1)).as("acknowledged writes are all stored").isGreaterThanOrEqualTo(acknowledged.size());
+                assertThat(rs.getLong(1))
+                        .as("acknowledged writes are all stored")
+                        .isGreaterThanOrEqualTo(acknowledged.size());
             }
-            assertThat(badRefusals.get()).as("refusals other than a 503 database_unavailable with Retry-After").isZero();
+            assertThat(badRefusals.get())
+                    .as("refusals other than a 503 database_unavailable with Retry-After")
+                    .isZero();
             assertThat(statuses.keySet()).as("statuses answered to writes").containsOnly(201, 503);
-            List<String> lost = acknowledged.stream().filter(id -> !delivered(receiver).contains(id)).toList();
+            List<String> lost = acknowledged.stream()
+                    .filter(id -> !delivered(receiver).contains(id))
+                    .toList();
             assertThat(lost).isEmpty();
 
             Map<String, Object> figures = new LinkedHashMap<>();
             figures.put("Writes acknowledged (201)", acknowledged.size());
-            figures.put("Writes refused (503 database_unavailable)", statuses.get(503).get());
+            figures.put(
+                    "Writes refused (503 database_unavailable)",
+                    statuses.get(503).get());
             figures.put("Other answers to writes", badRefusals.get());
             figures.put("Database down for", OUTAGE.toSeconds() + " s");
             figures.put("/health/ready reported the outage after", noticed.toMillis() + " ms");
@@ -133,8 +152,10 @@ class DatabaseOutageTest {
             figures.put("First write accepted after the database returned", writable.toMillis() + " ms");
             figures.put("Webhook events delivered", acknowledged.size());
             figures.put("Lost", lost.size());
-            ReliabilityReport.record("Database outage",
-                    "An external PostgreSQL is stopped for " + OUTAGE.toSeconds() + " s under four writers and a webhook"
+            ReliabilityReport.record(
+                    "Database outage",
+                    "An external PostgreSQL is stopped for " + OUTAGE.toSeconds()
+                            + " s under four writers and a webhook"
                             + " endpoint, then started again; the server is not restarted.",
                     figures);
         }
@@ -143,7 +164,10 @@ class DatabaseOutageTest {
     /** The record ids whose created events reached the receiver. */
     private static Set<String> delivered(Receiver receiver) {
         Set<String> ids = ConcurrentHashMap.newKeySet();
-        receiver.received().forEach(r -> r.json().get("events").forEach(e -> ids.add(e.get("subject").asText())));
+        receiver.received()
+                .forEach(r -> r.json()
+                        .get("events")
+                        .forEach(e -> ids.add(e.get("subject").asText())));
         return ids;
     }
 }

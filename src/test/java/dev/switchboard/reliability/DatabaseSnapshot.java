@@ -26,13 +26,14 @@ final class DatabaseSnapshot implements AutoCloseable {
     DatabaseSnapshot(String jdbcUrl) throws SQLException {
         this.connection = DriverManager.getConnection(jdbcUrl);
         List<String> parts = new ArrayList<>();
-        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'"
-                        + " ORDER BY tablename")) {
+        try (Statement s = connection.createStatement();
+                ResultSet rs = s.executeQuery(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'"
+                                + " ORDER BY tablename")) {
             while (rs.next()) {
                 String table = rs.getString(1);
-                parts.add("SELECT '" + table + "' AS t, count(*) || ' rows ' || coalesce(md5(string_agg(" + ROW + ", '|'"
-                        + " ORDER BY " + ROW + ")), '') AS digest FROM " + table + " t");
+                parts.add("SELECT '" + table + "' AS t, count(*) || ' rows ' || coalesce(md5(string_agg(" + ROW
+                        + ", '|'" + " ORDER BY " + ROW + ")), '') AS digest FROM " + table + " t");
             }
         }
         this.sql = String.join(" UNION ALL ", parts);
@@ -41,7 +42,8 @@ final class DatabaseSnapshot implements AutoCloseable {
     /** Table → "N rows digest". */
     Map<String, String> take() throws SQLException {
         Map<String, String> tables = new TreeMap<>();
-        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = connection.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
                 tables.put(rs.getString(1), rs.getString(2));
             }
@@ -65,14 +67,15 @@ final class DatabaseSnapshot implements AutoCloseable {
      * behind its event stream's head or asked to replay, on endpoints that are not disabled.
      */
     boolean webhooksIdle() throws SQLException {
-        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT (SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                        + "   WHERE m.status = 'pending' AND e.state <> 'disabled'"
-                        + "   AND m.next_attempt_at < now() + interval '10 seconds')"
-                        + " + (SELECT count(*) FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
-                        + "   JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk WHERE e.state <> 'disabled'"
-                        + "   AND coalesce(ws.next_attempt_at, now()) < now() + interval '10 seconds'"
-                        + "   AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL OR ws.message_id IS NOT NULL))")) {
+        try (Statement s = connection.createStatement();
+                ResultSet rs = s.executeQuery(
+                        "SELECT (SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                                + "   WHERE m.status = 'pending' AND e.state <> 'disabled'"
+                                + "   AND m.next_attempt_at < now() + interval '10 seconds')"
+                                + " + (SELECT count(*) FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
+                                + "   JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk WHERE e.state <> 'disabled'"
+                                + "   AND coalesce(ws.next_attempt_at, now()) < now() + interval '10 seconds'"
+                                + "   AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL OR ws.message_id IS NOT NULL))")) {
             rs.next();
             return rs.getLong(1) == 0;
         }

@@ -1,13 +1,13 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A partner following {@code GET /api/v1/events} with {@code after}, at its own pace, checking what a
@@ -39,7 +39,8 @@ final class FeedReader {
     private final List<String> gaps = new ArrayList<>();
     private final List<String> unfounded = new ArrayList<>();
 
-    private FeedReader(String name, Api api, int limit, boolean longPoll, Duration pause, int stallEvery, Duration stall) {
+    private FeedReader(
+            String name, Api api, int limit, boolean longPoll, Duration pause, int stallEvery, Duration stall) {
         this.name = name;
         this.api = api;
         this.limit = limit;
@@ -67,14 +68,16 @@ final class FeedReader {
     void follow() {
         while (true) {
             boolean draining = finishing;
-            Api.Response r = api.get("/api/v1/events?limit=" + limit + "&after=" + position
-                    + (longPoll && !draining ? "&wait=1" : ""));
+            Api.Response r = api.get(
+                    "/api/v1/events?limit=" + limit + "&after=" + position + (longPoll && !draining ? "&wait=1" : ""));
             pages++;
             if (r.status() == 410) {
                 assertThat(r.errorCode()).as("%s: the 410's code", name).isEqualTo("position_expired");
-                long oldest = r.json().path("error").path("details").path("oldestSeq").asLong();
+                long oldest =
+                        r.json().path("error").path("details").path("oldestSeq").asLong();
                 if (oldest <= position + 1) {
-                    unfounded.add(name + ": 410 at position " + position + " although the oldest retained is " + oldest);
+                    unfounded.add(
+                            name + ": 410 at position " + position + " although the oldest retained is " + oldest);
                 }
                 expired.incrementAndGet();
                 resyncing = true;

@@ -1,5 +1,8 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawHttp;
@@ -17,9 +20,6 @@ import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Hostile input against every route of the served OpenAPI document (so a new route is covered
@@ -47,18 +47,24 @@ class HostileInputTest {
     void everyRouteRefusesHostileInputWithAClear4xxThatChangesNothingAndShowsNothingItShouldNot() throws Exception {
         System.out.println("HostileInputTest seed: " + SEED + " (rerun with -Dhostile.seed=" + SEED + ")");
         try (Receiver receiver = new Receiver();
-             TestServer server = TestServer.start(Map.of(
-                     "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000",
-                     "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "1000000",
-                     "SWITCHBOARD_EVENTS_MAX_WAIT", "1s",
-                     "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
-                     "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "",
-                     "SWITCHBOARD_WEBHOOKS_TIMEOUT", "1s"));
-             DatabaseSnapshot database = new DatabaseSnapshot(server.database().jdbcUrl())) {
+                TestServer server = TestServer.start(Map.of(
+                        "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000",
+                        "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "1000000",
+                        "SWITCHBOARD_EVENTS_MAX_WAIT", "1s",
+                        "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                        "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "",
+                        "SWITCHBOARD_WEBHOOKS_TIMEOUT", "1s"));
+                DatabaseSnapshot database =
+                        new DatabaseSnapshot(server.database().jdbcUrl())) {
             TwoPartyFixture fixture = new TwoPartyFixture(server, receiver);
-            int port = Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
-            JsonNode openApi = Json.read(RawHttp.send("127.0.0.1", port, new RawHttp.Request("GET", "/api/v1/openapi.json",
-                    List.of(), null, false), TIMEOUT).text());
+            int port =
+                    Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
+            JsonNode openApi = Json.read(RawHttp.send(
+                            "127.0.0.1",
+                            port,
+                            new RawHttp.Request("GET", "/api/v1/openapi.json", List.of(), null, false),
+                            TIMEOUT)
+                    .text());
             List<HostileRequests.Operation> operations = HostileRequests.operations(openApi);
             List<HostileRequests.Request> requests = new HostileRequests(new Random(SEED), MAX_BODY).all(operations);
 
@@ -92,16 +98,18 @@ class HostileInputTest {
                     Map<String, String> after = database.take();
                     Map<String, String> changed = DatabaseSnapshot.diff(before, after);
                     if (!changed.isEmpty()) {
-                        violations.add(new Violation(i, shown, "partial write", response.status() + " but changed "
-                                + changed.keySet()));
+                        violations.add(new Violation(
+                                i, shown, "partial write", response.status() + " but changed " + changed.keySet()));
                         before = after;
                     }
                 } else if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
                     // What a caller wrote is its own data from now on: another party's id it put in a record
                     // comes back to it legitimately.
                     String viewer = viewer(request, sent, fixture);
-                    fixture.forbiddenFor(viewer).keySet().stream().filter(sent.requestText()::contains)
-                            .forEach(v -> written.computeIfAbsent(viewer, k -> new java.util.HashSet<>()).add(v));
+                    fixture.forbiddenFor(viewer).keySet().stream()
+                            .filter(sent.requestText()::contains)
+                            .forEach(v -> written.computeIfAbsent(viewer, k -> new java.util.HashSet<>())
+                                    .add(v));
                     awaitIdle(database);
                     if (!fixture.repair().isEmpty()) {
                         repairs++;
@@ -123,29 +131,43 @@ class HostileInputTest {
             figures.put("by status", byStatus.toString());
             figures.put("5xx", fiveHundreds);
             figures.put("responses without Request-Id or error JSON", count(violations, "shape"));
-            figures.put("partial writes (refused requests that changed the database)", count(violations, "partial write"));
+            figures.put(
+                    "partial writes (refused requests that changed the database)", count(violations, "partial write"));
             figures.put("leaks (another party's data, or a token, in a response)", count(violations, "leak"));
             figures.put("requests with no response", count(violations, "no response"));
             figures.put("connections reset while sending a body over the limit the route does not read", resets);
             figures.put("accepted requests whose changes the fixture put back", repairs);
             figures.put("duration", seconds + " s");
-            ReliabilityReport.record("Hostile input", "Every operation of the served OpenAPI document (and the WebSocket"
-                    + " route as plain HTTP), each request breaking one thing of a valid one: malformed, wrong-typed,"
-                    + " deeply nested, oversized and non-UTF-8 bodies; unicode edge cases, SQL and JSON-path injection"
-                    + " and other parties' ids in every path parameter, query parameter, header and body field; wrong,"
-                    + " revoked and wrong-kind tokens; forged cursors and numbers past every limit. Every refused"
-                    + " request is checked to change no table, and every response to show nothing of the other party"
-                    + " and no token.", figures);
+            ReliabilityReport.record(
+                    "Hostile input",
+                    "Every operation of the served OpenAPI document (and the WebSocket"
+                            + " route as plain HTTP), each request breaking one thing of a valid one: malformed, wrong-typed,"
+                            + " deeply nested, oversized and non-UTF-8 bodies; unicode edge cases, SQL and JSON-path injection"
+                            + " and other parties' ids in every path parameter, query parameter, header and body field; wrong,"
+                            + " revoked and wrong-kind tokens; forged cursors and numbers past every limit. Every refused"
+                            + " request is checked to change no table, and every response to show nothing of the other party"
+                            + " and no token.",
+                    figures);
             violations.stream().limit(40).forEach(System.out::println);
-            java.nio.file.Files.writeString(java.nio.file.Path.of("target", "hostile-input-violations.txt"),
-                    String.join("\n", violations.stream().map(Violation::toString).toList()));
-            assertThat(violations).as("%d violations (seed %d); the first are printed above", violations.size(), SEED)
+            java.nio.file.Files.writeString(
+                    java.nio.file.Path.of("target", "hostile-input-violations.txt"),
+                    String.join(
+                            "\n", violations.stream().map(Violation::toString).toList()));
+            assertThat(violations)
+                    .as("%d violations (seed %d); the first are printed above", violations.size(), SEED)
                     .isEmpty();
         }
     }
 
-    private record Sent(String method, String target, String token, String tenantHeader, String requestText,
-                        long bodyBytes, RawHttp.Response response, String error) {}
+    private record Sent(
+            String method,
+            String target,
+            String token,
+            String tenantHeader,
+            String requestText,
+            long bodyBytes,
+            RawHttp.Response response,
+            String error) {}
 
     private static Sent send(int port, TwoPartyFixture fixture, HostileRequests.Request request) {
         String target = request.target(fixture::resolve);
@@ -166,19 +188,40 @@ class HostileInputTest {
             }
         }
         String body = fixture.resolve(request.body());
-        byte[] bytes = request.rawBody() != null ? request.rawBody()
+        byte[] bytes = request.rawBody() != null
+                ? request.rawBody()
                 : body == null ? null : body.getBytes(StandardCharsets.UTF_8);
         // What the request itself carries may come back in the answer (an id named in an error message).
-        String requestText = target + "\n" + headers.stream().filter(h -> !h.getKey().equals("Authorization"))
-                .map(Map.Entry::getValue).toList() + "\n" + (body == null ? "" : body) + "\n" + decodedTarget(target);
+        String requestText = target + "\n"
+                + headers.stream()
+                        .filter(h -> !h.getKey().equals("Authorization"))
+                        .map(Map.Entry::getValue)
+                        .toList() + "\n" + (body == null ? "" : body) + "\n" + decodedTarget(target);
         try {
-            RawHttp.Response response = RawHttp.send("127.0.0.1", port,
-                    new RawHttp.Request(request.method(), target, headers, bytes, request.chunked()), TIMEOUT);
-            return new Sent(request.method(), target, token, tenant, requestText, bytes == null ? 0 : bytes.length,
-                    response, null);
+            RawHttp.Response response = RawHttp.send(
+                    "127.0.0.1",
+                    port,
+                    new RawHttp.Request(request.method(), target, headers, bytes, request.chunked()),
+                    TIMEOUT);
+            return new Sent(
+                    request.method(),
+                    target,
+                    token,
+                    tenant,
+                    requestText,
+                    bytes == null ? 0 : bytes.length,
+                    response,
+                    null);
         } catch (IOException | RuntimeException e) {
-            return new Sent(request.method(), target, token, tenant, requestText, bytes == null ? 0 : bytes.length,
-                    null, e.toString());
+            return new Sent(
+                    request.method(),
+                    target,
+                    token,
+                    tenant,
+                    requestText,
+                    bytes == null ? 0 : bytes.length,
+                    null,
+                    e.toString());
         }
     }
 
@@ -190,8 +233,14 @@ class HostileInputTest {
         }
     }
 
-    private static void check(int i, String shown, HostileRequests.Request request, Sent sent, TwoPartyFixture fixture,
-                              Map<String, java.util.Set<String>> written, List<Violation> violations) {
+    private static void check(
+            int i,
+            String shown,
+            HostileRequests.Request request,
+            Sent sent,
+            TwoPartyFixture fixture,
+            Map<String, java.util.Set<String>> written,
+            List<Violation> violations) {
         RawHttp.Response response = sent.response();
         String text = response.text();
         if (response.status() >= 500) {
@@ -199,22 +248,37 @@ class HostileInputTest {
         }
         String requestId = response.header("Request-Id");
         if (requestId == null || requestId.isBlank()) {
-            violations.add(new Violation(i, shown, "shape", response.status() + " without a Request-Id header: "
-                    + HostileRequests.abbreviate(text)));
+            violations.add(new Violation(
+                    i,
+                    shown,
+                    "shape",
+                    response.status() + " without a Request-Id header: " + HostileRequests.abbreviate(text)));
         } else if (response.status() >= 400 && !sent.method().equals("HEAD")) {
             JsonNode error = errorOf(text);
-            if (error == null || !error.path("code").isTextual() || !error.path("message").isTextual()
-                    || !error.has("details") || !requestId.equals(error.path("requestId").asText())) {
-                violations.add(new Violation(i, shown, "shape", response.status() + " is not the error JSON with its"
-                        + " request id: " + HostileRequests.abbreviate(text)));
+            if (error == null
+                    || !error.path("code").isTextual()
+                    || !error.path("message").isTextual()
+                    || !error.has("details")
+                    || !requestId.equals(error.path("requestId").asText())) {
+                violations.add(new Violation(
+                        i,
+                        shown,
+                        "shape",
+                        response.status() + " is not the error JSON with its" + " request id: "
+                                + HostileRequests.abbreviate(text)));
             }
         }
         String viewer = viewer(request, sent, fixture);
         fixture.forbiddenFor(viewer).forEach((value, symbol) -> {
-            if (text.contains(value) && !sent.requestText().contains(value)
+            if (text.contains(value)
+                    && !sent.requestText().contains(value)
                     && !written.getOrDefault(viewer, java.util.Set.of()).contains(value)) {
-                violations.add(new Violation(i, shown, "leak", "the answer to " + (viewer == null ? "nobody" : viewer)
-                        + " shows " + symbol + ": " + HostileRequests.abbreviate(text)));
+                violations.add(new Violation(
+                        i,
+                        shown,
+                        "leak",
+                        "the answer to " + (viewer == null ? "nobody" : viewer) + " shows " + symbol + ": "
+                                + HostileRequests.abbreviate(text)));
             }
         });
     }
@@ -222,7 +286,11 @@ class HostileInputTest {
     private static JsonNode errorOf(String text) {
         try {
             JsonNode json = Json.read(text);
-            return json.isObject() && json.get("error") != null && json.get("error").isObject() ? json.get("error") : null;
+            return json.isObject()
+                            && json.get("error") != null
+                            && json.get("error").isObject()
+                    ? json.get("error")
+                    : null;
         } catch (RuntimeException e) {
             return null;
         }
@@ -243,7 +311,9 @@ class HostileInputTest {
     }
 
     private static void awaitIdle(DatabaseSnapshot database) {
-        await().atMost(Duration.ofSeconds(60)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofSeconds(60))
+                .pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(20))
                 .until(database::webhooksIdle);
     }
 
@@ -259,12 +329,13 @@ class HostileInputTest {
     @Test
     void aFloodOfReadinessChecksHoldsOneConnectionAndMetricsStayOffThePublicPort() throws Exception {
         try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_MANAGEMENT_PORT", "0"));
-             var callers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                var callers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             int calls = 1_000;
             List<java.util.concurrent.Future<Integer>> answers = new ArrayList<>();
             long began = System.nanoTime();
             for (int i = 0; i < calls; i++) {
-                answers.add(callers.submit(() -> server.api(null).get("/health/ready").status()));
+                answers.add(callers.submit(
+                        () -> server.api(null).get("/health/ready").status()));
             }
             Map<Integer, Integer> statuses = new TreeMap<>();
             for (var answer : answers) {
@@ -272,19 +343,27 @@ class HostileInputTest {
             }
             long millis = (System.nanoTime() - began) / 1_000_000;
             int healthConnections;
-            try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl()); var st = c.createStatement();
-                 var rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'switchboard-health'"
-                         + " AND datname = current_database()")) {
+            try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                    var st = c.createStatement();
+                    var rs = st.executeQuery(
+                            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'switchboard-health'"
+                                    + " AND datname = current_database()")) {
                 rs.next();
                 healthConnections = rs.getInt(1);
             }
-            String management = "http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow();
+            String management =
+                    "http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow();
             int publicMetrics = server.api(null).get("/metrics").status();
-            int managementMetrics = dev.switchboard.testing.Api.of(management, null).get("/metrics").status();
-            ReliabilityReport.hostilePartner("Flood of " + calls + " concurrent GET /health/ready, and GET /metrics on the"
-                    + " public port with a management port set", "answers " + statuses + " in " + millis + " ms, database"
-                    + " connections held for health checks: " + healthConnections + "; /metrics: " + publicMetrics
-                    + " on the public port, " + managementMetrics + " on the management port");
+            int managementMetrics = dev.switchboard.testing.Api.of(management, null)
+                    .get("/metrics")
+                    .status();
+            ReliabilityReport.hostilePartner(
+                    "Flood of " + calls + " concurrent GET /health/ready, and GET /metrics on the"
+                            + " public port with a management port set",
+                    "answers " + statuses + " in " + millis + " ms, database"
+                            + " connections held for health checks: " + healthConnections + "; /metrics: "
+                            + publicMetrics
+                            + " on the public port, " + managementMetrics + " on the management port");
             assertThat(statuses).containsOnlyKeys(200);
             assertThat(healthConnections).isLessThanOrEqualTo(1);
             assertThat(publicMetrics).isEqualTo(404);

@@ -35,8 +35,17 @@ final class HostileRequests {
     record Value(String text, boolean raw) {}
 
     /** One request to send; texts may hold fixture symbols. */
-    record Request(Operation op, String what, String method, Map<String, Value> pathValues, List<Map.Entry<String, Value>> query,
-                   String token, List<Map.Entry<String, String>> headers, String body, byte[] rawBody, boolean chunked) {
+    record Request(
+            Operation op,
+            String what,
+            String method,
+            Map<String, Value> pathValues,
+            List<Map.Entry<String, Value>> query,
+            String token,
+            List<Map.Entry<String, String>> headers,
+            String body,
+            byte[] rawBody,
+            boolean chunked) {
         String target(java.util.function.UnaryOperator<String> resolve) {
             String path = op.path();
             for (Map.Entry<String, Value> p : pathValues.entrySet()) {
@@ -47,7 +56,9 @@ final class HostileRequests {
             }
             StringBuilder target = new StringBuilder(path).append('?');
             for (int i = 0; i < query.size(); i++) {
-                target.append(i == 0 ? "" : "&").append(query.get(i).getKey()).append('=')
+                target.append(i == 0 ? "" : "&")
+                        .append(query.get(i).getKey())
+                        .append('=')
                         .append(encode(query.get(i).getValue(), resolve));
             }
             return target.toString();
@@ -59,23 +70,43 @@ final class HostileRequests {
         }
     }
 
-    private static final Map<String, String> PATH_VALUES = Map.of("tenantId", "{{A.tenant}}", "integrationId",
-            "{{A.integration}}", "connectionId", "{{A.connection}}", "collection", "reservations", "id", "{{A.record}}",
-            "webhookId", "{{A.webhook}}", "messageId", "{{A.message}}");
+    private static final Map<String, String> PATH_VALUES = Map.of(
+            "tenantId",
+            "{{A.tenant}}",
+            "integrationId",
+            "{{A.integration}}",
+            "connectionId",
+            "{{A.connection}}",
+            "collection",
+            "reservations",
+            "id",
+            "{{A.record}}",
+            "webhookId",
+            "{{A.webhook}}",
+            "messageId",
+            "{{A.message}}");
 
     /** Valid bodies of the operations that take one; an operation not listed gets one made from its schema. */
     private static final Map<String, String> BODIES = Map.ofEntries(
             Map.entry("createTenant", "{\"name\":\"Fuzzed tenant\"}"),
-            Map.entry("createIntegration", "{\"name\":\"Fuzzed\",\"permissions\":{\"read\":[\"reservations\"],"
-                    + "\"write\":[]},\"eventTypes\":[\"reservations.*\"]}"),
+            Map.entry(
+                    "createIntegration",
+                    "{\"name\":\"Fuzzed\",\"permissions\":{\"read\":[\"reservations\"],"
+                            + "\"write\":[]},\"eventTypes\":[\"reservations.*\"]}"),
             Map.entry("updateIntegration", "{\"name\":\"Partner A\"}"),
             Map.entry("connect", "{\"tenantId\":\"{{A.tenant}}\"}"),
-            Map.entry("createCollection", "{\"name\":\"fuzzed\",\"eventFields\":[\"state\"],\"schema\":{\"type\":\"object\"}}"),
+            Map.entry(
+                    "createCollection",
+                    "{\"name\":\"fuzzed\",\"eventFields\":[\"state\"],\"schema\":{\"type\":\"object\"}}"),
             Map.entry("createRecord", "{\"data\":{\"state\":\"confirmed\",\"note\":\"x\"}}"),
             Map.entry("patchRecord", "{\"data\":{\"note\":\"y\"}}"),
-            Map.entry("publishEvent", "{\"type\":\"device.command\",\"subject\":\"door-1\",\"data\":{\"action\":\"unlock\"}}"),
-            Map.entry("createWebhook", "{\"url\":\"{{receiver.url}}\",\"eventTypes\":[\"reservations.*\"],"
-                    + "\"maxBatchSize\":10,\"retryDelays\":null}"),
+            Map.entry(
+                    "publishEvent",
+                    "{\"type\":\"device.command\",\"subject\":\"door-1\",\"data\":{\"action\":\"unlock\"}}"),
+            Map.entry(
+                    "createWebhook",
+                    "{\"url\":\"{{receiver.url}}\",\"eventTypes\":[\"reservations.*\"],"
+                            + "\"maxBatchSize\":10,\"retryDelays\":null}"),
             Map.entry("updateWebhook", "{\"maxBatchSize\":100}"),
             Map.entry("replayWebhook", "{\"fromSeq\":1}"));
 
@@ -97,27 +128,48 @@ final class HostileRequests {
     /** Every operation of the document (with {@code $ref}s resolved), plus the WebSocket route if the document lacks it. */
     static List<Operation> operations(JsonNode doc) {
         List<Operation> ops = new ArrayList<>();
-        doc.get("paths").properties().forEach(path -> path.getValue().properties().forEach(m -> {
-            if (!List.of("get", "put", "post", "patch", "delete").contains(m.getKey())) {
-                return;
-            }
-            JsonNode op = m.getValue();
-            Map<String, String> params = new LinkedHashMap<>();
-            List<JsonNode> declared = new ArrayList<>();
-            path.getValue().path("parameters").forEach(declared::add);
-            op.path("parameters").forEach(declared::add);
-            for (JsonNode p : declared) {
-                JsonNode param = resolve(doc, p);
-                params.put(param.get("name").asText(), param.get("in").asText() + ":" + schemaType(resolve(doc,
-                        param.path("schema")), param.path("schema").path("format").asText()));
-            }
-            JsonNode body = op.path("requestBody").path("content").path("application/json").path("schema");
-            ops.add(new Operation(m.getKey().toUpperCase(Locale.ROOT), path.getKey(), op.path("operationId").asText(),
-                    op.path("tags").path(0).asText(), params, body.isMissingNode() ? null : resolveDeep(doc, body)));
-        }));
+        doc.get("paths")
+                .properties()
+                .forEach(path -> path.getValue().properties().forEach(m -> {
+                    if (!List.of("get", "put", "post", "patch", "delete").contains(m.getKey())) {
+                        return;
+                    }
+                    JsonNode op = m.getValue();
+                    Map<String, String> params = new LinkedHashMap<>();
+                    List<JsonNode> declared = new ArrayList<>();
+                    path.getValue().path("parameters").forEach(declared::add);
+                    op.path("parameters").forEach(declared::add);
+                    for (JsonNode p : declared) {
+                        JsonNode param = resolve(doc, p);
+                        params.put(
+                                param.get("name").asText(),
+                                param.get("in").asText() + ":"
+                                        + schemaType(
+                                                resolve(doc, param.path("schema")),
+                                                param.path("schema")
+                                                        .path("format")
+                                                        .asText()));
+                    }
+                    JsonNode body = op.path("requestBody")
+                            .path("content")
+                            .path("application/json")
+                            .path("schema");
+                    ops.add(new Operation(
+                            m.getKey().toUpperCase(Locale.ROOT),
+                            path.getKey(),
+                            op.path("operationId").asText(),
+                            op.path("tags").path(0).asText(),
+                            params,
+                            body.isMissingNode() ? null : resolveDeep(doc, body)));
+                }));
         if (ops.stream().noneMatch(o -> o.path().equals("/api/v1/ws"))) {
-            ops.add(new Operation("GET", "/api/v1/ws", "webSocket", "events",
-                    Map.of("after", "query:integer", "access_token", "query:string"), null));
+            ops.add(new Operation(
+                    "GET",
+                    "/api/v1/ws",
+                    "webSocket",
+                    "events",
+                    Map.of("after", "query:integer", "access_token", "query:string"),
+                    null));
         }
         return ops;
     }
@@ -196,8 +248,17 @@ final class HostileRequests {
                 pathValues.put(name, new Value(PATH_VALUES.getOrDefault(name, "x"), false));
             }
         });
-        return new Request(op, what, op.method(), pathValues, List.of(), defaultToken(op), defaultHeaders(op),
-                defaultBody(op), null, false);
+        return new Request(
+                op,
+                what,
+                op.method(),
+                pathValues,
+                List.of(),
+                defaultToken(op),
+                defaultHeaders(op),
+                defaultBody(op),
+                null,
+                false);
     }
 
     /** Every hostile request for the operations, in a seeded random order. */
@@ -216,13 +277,32 @@ final class HostileRequests {
     }
 
     private List<Request> tokens(Operation op) {
-        List<String> tokens = new ArrayList<>(List.of("{{A.accessToken}}", "{{A.clientKey}}", "{{B.accessToken}}",
-                "{{B.clientKey}}", "{{admin.key}}", "{{token.disabled}}", "{{token.deleted}}", "{{token.rotated}}",
-                "{{token.readOnly}}", "sb_access_" + randomKey(), "sb_client_" + randomKey(), "sb_admin_" + randomKey(),
-                randomKey(), "sb_access_😀", "sb_access_" + "A".repeat(6000)));
+        List<String> tokens = new ArrayList<>(List.of(
+                "{{A.accessToken}}",
+                "{{A.clientKey}}",
+                "{{B.accessToken}}",
+                "{{B.clientKey}}",
+                "{{admin.key}}",
+                "{{token.disabled}}",
+                "{{token.deleted}}",
+                "{{token.rotated}}",
+                "{{token.readOnly}}",
+                "sb_access_" + randomKey(),
+                "sb_client_" + randomKey(),
+                "sb_admin_" + randomKey(),
+                randomKey(),
+                "sb_access_😀",
+                "sb_access_" + "A".repeat(6000)));
         tokens.addAll(HostileValues.INJECTION);
-        List<String> headers = List.of("", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token {{A.accessToken}}",
-                "bearer {{A.accessToken}}", "Bearer  {{A.accessToken}}  ", "Bearer {{A.accessToken}} extra");
+        List<String> headers = List.of(
+                "",
+                "Bearer",
+                "Bearer ",
+                "Basic dXNlcjpwYXNz",
+                "Token {{A.accessToken}}",
+                "bearer {{A.accessToken}}",
+                "Bearer  {{A.accessToken}}  ",
+                "Bearer {{A.accessToken}} extra");
         List<Request> requests = new ArrayList<>();
         for (String token : sample(tokens, PER_SLOT)) {
             Request b = base(op, "token " + abbreviate(token));
@@ -241,8 +321,8 @@ final class HostileRequests {
         List<Request> requests = new ArrayList<>();
         for (String method : List.of("PUT", "OPTIONS", "HEAD", "TRACE", "PROPFIND", "CONNECT")) {
             Request b = base(op, "method " + method);
-            requests.add(new Request(op, b.what(), method, b.pathValues(), b.query(), b.token(), b.headers(), b.body(),
-                    null, false));
+            requests.add(new Request(
+                    op, b.what(), method, b.pathValues(), b.query(), b.token(), b.headers(), b.body(), null, false));
         }
         return requests;
     }
@@ -261,8 +341,17 @@ final class HostileRequests {
                 Request b = base(op, "path " + name + "=" + abbreviate(value.text()));
                 Map<String, Value> pathValues = new LinkedHashMap<>(b.pathValues());
                 pathValues.put(name, value);
-                requests.add(new Request(op, b.what(), b.method(), pathValues, b.query(), b.token(), b.headers(), b.body(),
-                        null, false));
+                requests.add(new Request(
+                        op,
+                        b.what(),
+                        b.method(),
+                        pathValues,
+                        b.query(),
+                        b.token(),
+                        b.headers(),
+                        b.body(),
+                        null,
+                        false));
             }
         });
         return requests;
@@ -307,8 +396,17 @@ final class HostileRequests {
                 if (random.nextInt(8) == 0) {
                     query.add(Map.entry(name, new Value("1", false))); // the parameter twice
                 }
-                requests.add(new Request(op, b.what(), b.method(), b.pathValues(), query, b.token(), b.headers(), b.body(),
-                        null, false));
+                requests.add(new Request(
+                        op,
+                        b.what(),
+                        b.method(),
+                        b.pathValues(),
+                        query,
+                        b.token(),
+                        b.headers(),
+                        b.body(),
+                        null,
+                        false));
             }
         });
         return requests;
@@ -321,13 +419,22 @@ final class HostileRequests {
     private List<Request> headers(Operation op) {
         List<Request> requests = new ArrayList<>();
         for (String header : List.of("Switchboard-Tenant", "If-Match", "Idempotency-Key", "Content-Type")) {
-            boolean taken = header.equals("Content-Type") ? op.body() != null : op.params().containsKey(header);
+            boolean taken = header.equals("Content-Type")
+                    ? op.body() != null
+                    : op.params().containsKey(header);
             List<String> values = new ArrayList<>();
             if (header.equals("Content-Type")) {
-                values.addAll(sample(List.of("text/plain", "application/json; charset=utf-16",
-                        "application/json; charset=nonexistent", "application/json; charset=\u00ff",
-                        "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
-                        "application/json; charset=ISO-8859-1", ""), taken ? 8 : 2));
+                values.addAll(sample(
+                        List.of(
+                                "text/plain",
+                                "application/json; charset=utf-16",
+                                "application/json; charset=nonexistent",
+                                "application/json; charset=\u00ff",
+                                "multipart/form-data; boundary=x",
+                                "application/x-www-form-urlencoded",
+                                "application/json; charset=ISO-8859-1",
+                                ""),
+                        taken ? 8 : 2));
             } else {
                 values.addAll(sample(HostileValues.strings(), taken ? PER_SLOT : 2));
                 values.addAll(sample(HostileValues.HEADER_ONLY, taken ? 4 : 1));
@@ -379,21 +486,24 @@ final class HostileRequests {
     private List<Request> fields(Operation op, JsonNode schema, String prefix) {
         List<Request> requests = new ArrayList<>();
         ObjectNode valid = (ObjectNode) Json.read(base(op, "").body());
-        Iterator<Map.Entry<String, JsonNode>> properties = schema.path("properties").properties().iterator();
+        Iterator<Map.Entry<String, JsonNode>> properties =
+                schema.path("properties").properties().iterator();
         while (properties.hasNext()) {
             Map.Entry<String, JsonNode> property = properties.next();
             String name = property.getKey();
             String field = prefix.isEmpty() ? name : prefix + "." + name;
-            String type = schemaType(property.getValue(), property.getValue().path("format").asText());
+            String type = schemaType(
+                    property.getValue(), property.getValue().path("format").asText());
             List<String> values = new ArrayList<>(HostileValues.wrongTypes(type));
             values.add("null");
             for (String s : sample(HostileValues.strings(), PER_SLOT)) {
                 String json = Json.write(s);
-                values.add(switch (type) {
-                    case "array" -> "[" + json + "]";
-                    case "object" -> "{" + json + ":" + json + "}";
-                    default -> json;
-                });
+                values.add(
+                        switch (type) {
+                            case "array" -> "[" + json + "]";
+                            case "object" -> "{" + json + ":" + json + "}";
+                            default -> json;
+                        });
             }
             if (type.equals("date-time") || name.equals("since")) {
                 sample(HostileValues.TIMES, 6).forEach(t -> values.add(Json.write(t)));
@@ -429,7 +539,8 @@ final class HostileRequests {
     }
 
     private static Request with(Request b, String token, List<Map.Entry<String, String>> headers) {
-        return new Request(b.op(), b.what(), b.method(), b.pathValues(), b.query(), token, headers, b.body(), null, false);
+        return new Request(
+                b.op(), b.what(), b.method(), b.pathValues(), b.query(), token, headers, b.body(), null, false);
     }
 
     private static String manyFields(int n) {
@@ -462,8 +573,11 @@ final class HostileRequests {
     static String abbreviate(String text) {
         String shown = text.length() > 60 ? text.substring(0, 60) + "…(" + text.length() + " chars)" : text;
         StringBuilder escaped = new StringBuilder();
-        shown.codePoints().forEach(c -> escaped.append(c < 0x20 || (c >= 0x7F && c < 0xA0) || (c >= 0xD800 && c <= 0xDFFF)
-                ? String.format("\\u%04x", c) : Character.toString(c)));
+        shown.codePoints()
+                .forEach(c -> escaped.append(
+                        c < 0x20 || (c >= 0x7F && c < 0xA0) || (c >= 0xD800 && c <= 0xDFFF)
+                                ? String.format("\\u%04x", c)
+                                : Character.toString(c)));
         return escaped.toString();
     }
 
@@ -472,8 +586,13 @@ final class HostileRequests {
         StringBuilder out = new StringBuilder();
         for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xFF;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
-                    || c == '_' || c == '~') {
+            if ((c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '.'
+                    || c == '_'
+                    || c == '~') {
                 out.append((char) c);
             } else {
                 out.append('%').append(String.format("%02X", c));

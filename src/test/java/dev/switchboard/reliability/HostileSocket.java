@@ -50,7 +50,7 @@ final class HostileSocket implements AutoCloseable {
                 JsonNode message = Json.read(frame.text());
                 switch (message.path("type").asText()) {
                     case "events" -> message.get("events").forEach(seen.events::add);
-                    case "live", "resume_failed" -> { }
+                    case "live", "resume_failed" -> {}
                     case "subscribed" -> {
                         List<String> types = new ArrayList<>();
                         message.get("eventTypes").forEach(t -> types.add(t.asText()));

@@ -1,5 +1,7 @@
 package dev.switchboard.reliability;
 
+import static org.awaitility.Awaitility.await;
+
 import dev.switchboard.testing.Api;
 import java.time.Duration;
 import java.util.Map;
@@ -11,8 +13,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
-
-import static org.awaitility.Awaitility.await;
 
 /**
  * Steady write load: writers creating records until closed, each asking before every write which
@@ -37,7 +37,8 @@ final class LoadWriters implements AutoCloseable {
     private Void write(String collection, Supplier<Api> target) {
         while (writing.get()) {
             try {
-                Api.Response r = target.get().post("/api/v1/collections/" + collection + "/records", Map.of("data", Map.of()));
+                Api.Response r =
+                        target.get().post("/api/v1/collections/" + collection + "/records", Map.of("data", Map.of()));
                 if (r.status() == 201) {
                     acknowledged.add(r.json().get("id").asText());
                 }

@@ -1,5 +1,7 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ReliabilityReport;
@@ -36,8 +38,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * A partner fills its own tenant with records of 1 MB, then lists them with four concurrent
  * {@code limit=1000} requests, on a server process with a 256 MiB heap (a quarter of what
@@ -55,7 +55,8 @@ class OversizedDataTest {
     private static final int WRITERS = 4;
     private static final String HEAP = "-Xmx256m";
     private static final HttpClient METRICS = HttpClient.newHttpClient();
-    private static final Pattern HEAP_USED = Pattern.compile("(?m)^jvm_memory_used_bytes\\{area=\"heap\",[^}]*}\\s+([0-9.eE+-]+)$");
+    private static final Pattern HEAP_USED =
+            Pattern.compile("(?m)^jvm_memory_used_bytes\\{area=\"heap\",[^}]*}\\s+([0-9.eE+-]+)$");
 
     @TempDir
     Path dir;
@@ -63,15 +64,20 @@ class OversizedDataTest {
     @Test
     void fourConcurrentFullLimitListsOfMegabyteRecordsAnswer200InShortPagesOnASmallHeap() throws Exception {
         Map<String, String> settings = Map.of(
-                "SWITCHBOARD_ADMIN_KEY", TestServer.ADMIN_KEY,
-                "SWITCHBOARD_DATA_DIR", dir.resolve("data").toString(),
-                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000");
+                "SWITCHBOARD_ADMIN_KEY",
+                TestServer.ADMIN_KEY,
+                "SWITCHBOARD_DATA_DIR",
+                dir.resolve("data").toString(),
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS",
+                "1000000");
         try (ServerProcess server = ServerProcess.start(settings, List.of(HEAP)).awaitReady();
-             ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
-             ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor()) {
+                ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+                ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor()) {
             Api admin = server.api(TestServer.ADMIN_KEY);
-            admin.post("/api/v1/collections", Map.of("name", "docs", "eventFields", List.of("title"))).expect(201);
-            admin.post("/api/v1/collections", Map.of("name", "notes", "eventFields", List.of("title", "body"))).expect(201);
+            admin.post("/api/v1/collections", Map.of("name", "docs", "eventFields", List.of("title")))
+                    .expect(201);
+            admin.post("/api/v1/collections", Map.of("name", "notes", "eventFields", List.of("title", "body")))
+                    .expect(201);
             Api hoarder = server.api(partner(admin, "hoarder"));
             Api bystander = server.api(partner(admin, "bystander"));
 
@@ -84,9 +90,21 @@ class OversizedDataTest {
                 Random random = new Random(w);
                 writers.add(threads.submit(() -> {
                     for (int i; (i = next.getAndIncrement()) < RECORDS; ) {
-                        ids.set(i, hoarder.post("/api/v1/collections/docs/records", Map.of("data", Map.of(
-                                "title", "doc " + i, "body", noise(random, RECORD_CHARS)))).expect(201).json()
-                                .get("id").asText());
+                        ids.set(
+                                i,
+                                hoarder.post(
+                                                "/api/v1/collections/docs/records",
+                                                Map.of(
+                                                        "data",
+                                                        Map.of(
+                                                                "title",
+                                                                "doc " + i,
+                                                                "body",
+                                                                noise(random, RECORD_CHARS))))
+                                        .expect(201)
+                                        .json()
+                                        .get("id")
+                                        .asText());
                     }
                     return null;
                 }));
@@ -97,19 +115,23 @@ class OversizedDataTest {
             long writeSeconds = (System.nanoTime() - writeStart) / 1_000_000_000L;
 
             AtomicLong peakHeap = new AtomicLong();
-            sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet(heapUsed(server), Math::max), 0, 200,
-                    TimeUnit.MILLISECONDS);
+            sampler.scheduleAtFixedRate(
+                    () -> peakHeap.accumulateAndGet(heapUsed(server), Math::max), 0, 200, TimeUnit.MILLISECONDS);
 
             // Another tenant's partner keeps reading and writing small records through the attack.
             AtomicBoolean attacking = new AtomicBoolean(true);
             ConcurrentHashMap<Integer, AtomicInteger> bystanderStatuses = new ConcurrentHashMap<>();
             Future<?> bystanding = threads.submit(() -> {
                 while (attacking.get()) {
-                    int created = status(() -> bystander.post("/api/v1/collections/docs/records",
-                            Map.of("data", Map.of("title", "t"))));
+                    int created = status(() ->
+                            bystander.post("/api/v1/collections/docs/records", Map.of("data", Map.of("title", "t"))));
                     int listed = status(() -> bystander.get("/api/v1/collections/docs/records?limit=10"));
-                    bystanderStatuses.computeIfAbsent(created, s -> new AtomicInteger()).incrementAndGet();
-                    bystanderStatuses.computeIfAbsent(listed, s -> new AtomicInteger()).incrementAndGet();
+                    bystanderStatuses
+                            .computeIfAbsent(created, s -> new AtomicInteger())
+                            .incrementAndGet();
+                    bystanderStatuses
+                            .computeIfAbsent(listed, s -> new AtomicInteger())
+                            .incrementAndGet();
                 }
                 return null;
             });
@@ -118,26 +140,34 @@ class OversizedDataTest {
             ConcurrentHashMap<Integer, AtomicInteger> listStatuses = new ConcurrentHashMap<>();
             ConcurrentLinkedQueue<Integer> pageSizes = new ConcurrentLinkedQueue<>();
             AtomicLong largestResponse = new AtomicLong();
-            List<Future<List<String>>> readers = IntStream.range(0, READERS).mapToObj(r -> threads.submit(() -> {
-                List<String> seen = new ArrayList<>();
-                String cursor = null;
-                do {
-                    String path = "/api/v1/collections/docs/records?limit=1000"
-                            + (cursor == null ? "" : "&cursor=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8));
-                    Api.Response page = answer(() -> hoarder.get(path));
-                    listStatuses.computeIfAbsent(page == null ? 0 : page.status(), s -> new AtomicInteger())
-                            .incrementAndGet();
-                    if (page == null || page.status() != 200) {
-                        break;
-                    }
-                    largestResponse.accumulateAndGet(page.body().length(), Math::max);
-                    JsonNode json = page.json();
-                    json.get("records").forEach(record -> seen.add(record.get("id").asText()));
-                    pageSizes.add(json.get("records").size());
-                    cursor = json.get("cursor").isNull() ? null : json.get("cursor").asText();
-                } while (cursor != null);
-                return seen;
-            })).toList();
+            List<Future<List<String>>> readers = IntStream.range(0, READERS)
+                    .mapToObj(r -> threads.submit(() -> {
+                        List<String> seen = new ArrayList<>();
+                        String cursor = null;
+                        do {
+                            String path = "/api/v1/collections/docs/records?limit=1000"
+                                    + (cursor == null
+                                            ? ""
+                                            : "&cursor=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8));
+                            Api.Response page = answer(() -> hoarder.get(path));
+                            listStatuses
+                                    .computeIfAbsent(page == null ? 0 : page.status(), s -> new AtomicInteger())
+                                    .incrementAndGet();
+                            if (page == null || page.status() != 200) {
+                                break;
+                            }
+                            largestResponse.accumulateAndGet(page.body().length(), Math::max);
+                            JsonNode json = page.json();
+                            json.get("records")
+                                    .forEach(record -> seen.add(record.get("id").asText()));
+                            pageSizes.add(json.get("records").size());
+                            cursor = json.get("cursor").isNull()
+                                    ? null
+                                    : json.get("cursor").asText();
+                        } while (cursor != null);
+                        return seen;
+                    }))
+                    .toList();
             List<List<String>> seen = new ArrayList<>();
             for (Future<List<String>> reader : readers) {
                 seen.add(reader.get());
@@ -148,49 +178,71 @@ class OversizedDataTest {
             sampler.shutdown();
 
             // The same partner tries to put its megabytes into events instead: refused, nothing written.
-            Api.Response bigEvent = answer(() -> hoarder.post("/api/v1/collections/notes/records", Map.of("data",
-                    Map.of("title", "big", "body", noise(new Random(99), RECORD_CHARS)))));
+            Api.Response bigEvent = answer(() -> hoarder.post(
+                    "/api/v1/collections/notes/records",
+                    Map.of("data", Map.of("title", "big", "body", noise(new Random(99), RECORD_CHARS)))));
             Api.Response notesPage = answer(() -> hoarder.get("/api/v1/collections/notes/records"));
-            int notes = notesPage == null || notesPage.status() != 200 ? -1 : notesPage.json().get("records").size();
+            int notes = notesPage == null || notesPage.status() != 200
+                    ? -1
+                    : notesPage.json().get("records").size();
             int bigEventStatus = bigEvent == null ? 0 : bigEvent.status();
             String bigEventCode = bigEvent == null ? "" : bigEvent.errorCode();
-            String bigEventField = bigEvent == null ? ""
-                    : bigEvent.json().path("error").path("details").path("field").asText();
+            String bigEventField = bigEvent == null
+                    ? ""
+                    : bigEvent.json()
+                            .path("error")
+                            .path("details")
+                            .path("field")
+                            .asText();
 
             boolean alive = server.process().isAlive();
             boolean outOfMemory = server.output().contains("OutOfMemoryError");
-            int lists = listStatuses.values().stream().mapToInt(AtomicInteger::get).sum();
+            int lists =
+                    listStatuses.values().stream().mapToInt(AtomicInteger::get).sum();
             int lists200 = listStatuses.getOrDefault(200, new AtomicInteger()).get();
-            int bystanderRequests = bystanderStatuses.values().stream().mapToInt(AtomicInteger::get).sum();
+            int bystanderRequests = bystanderStatuses.values().stream()
+                    .mapToInt(AtomicInteger::get)
+                    .sum();
             int bystanderFailed = bystanderStatuses.entrySet().stream()
-                    .filter(e -> e.getKey() >= 300 || e.getKey() == 0).mapToInt(e -> e.getValue().get()).sum();
-            int largestPage = pageSizes.stream().mapToInt(Integer::intValue).max().orElse(0);
+                    .filter(e -> e.getKey() >= 300 || e.getKey() == 0)
+                    .mapToInt(e -> e.getValue().get())
+                    .sum();
+            int largestPage =
+                    pageSizes.stream().mapToInt(Integer::intValue).max().orElse(0);
             // Records come in id order, which concurrent writers do not follow: compare as sets, and check
             // that no record came twice.
-            long completeReaders = seen.stream().filter(reader -> reader.size() == RECORDS
-                    && new java.util.HashSet<>(reader).equals(new java.util.HashSet<>(ids))).count();
+            long completeReaders = seen.stream()
+                    .filter(reader -> reader.size() == RECORDS
+                            && new java.util.HashSet<>(reader).equals(new java.util.HashSet<>(ids)))
+                    .count();
 
-            ReliabilityReport.hostilePartner("Fill its tenant with " + RECORDS + " records of 1 MB, then "
-                            + READERS + " concurrent GET …/records?limit=1000 paging to the end (server " + HEAP + ")",
+            ReliabilityReport.hostilePartner(
+                    "Fill its tenant with " + RECORDS + " records of 1 MB, then " + READERS
+                            + " concurrent GET …/records?limit=1000 paging to the end (server " + HEAP + ")",
                     lists200 + " of " + lists + " lists 200 in " + readSeconds + " s, at most " + largestPage
                             + " record per page, largest response " + mib(largestResponse.get()) + ", "
                             + completeReaders + " of " + READERS + " readers saw all " + RECORDS + " records once;"
                             + " peak heap used " + mib(peakHeap.get()) + " of 256 MiB, " + (outOfMemory ? "" : "no ")
                             + "OutOfMemoryError; another tenant's " + bystanderRequests + " requests meanwhile: "
                             + bystanderFailed + " failed (writes took " + writeSeconds + " s)");
-            ReliabilityReport.hostilePartner("A record whose eventFields would copy 1 MB into its event",
+            ReliabilityReport.hostilePartner(
+                    "A record whose eventFields would copy 1 MB into its event",
                     bigEventStatus + " " + bigEventCode + " naming " + bigEventField
                             + " (events carry at most 64 KiB of data); " + notes + " records written");
 
             assertThat(listStatuses.keySet()).as("list statuses").containsOnly(200);
             for (List<String> reader : seen) {
-                assertThat(reader).as("records one reader paged through").doesNotHaveDuplicates()
+                assertThat(reader)
+                        .as("records one reader paged through")
+                        .doesNotHaveDuplicates()
                         .containsExactlyInAnyOrderElementsOf(ids);
             }
             assertThat(largestPage).as("records on the largest page").isEqualTo(1);
             assertThat(bystanderFailed).as("the other tenant's failed requests").isZero();
             assertThat(alive).as("the server is still running").isTrue();
-            assertThat(outOfMemory).as("OutOfMemoryError in the server's output").isFalse();
+            assertThat(outOfMemory)
+                    .as("OutOfMemoryError in the server's output")
+                    .isFalse();
             assertThat(bigEventStatus).isEqualTo(422);
             assertThat(bigEventCode).isEqualTo("event_too_large");
             assertThat(bigEventField).isEqualTo("data.body");
@@ -215,11 +267,24 @@ class OversizedDataTest {
 
     private static String partner(Api admin, String tenant) {
         admin.post("/api/v1/tenants", Map.of("id", tenant)).expect(201);
-        JsonNode integration = admin.post("/api/v1/integrations", Map.of("name", "partner of " + tenant,
-                "permissions", Map.of("read", List.of("*"), "write", List.of("*")), "eventTypes", List.of("*")))
-                .expect(201).json();
-        return admin.post("/api/v1/integrations/" + integration.get("id").asText() + "/connections",
-                Map.of("tenantId", tenant)).expect(201).json().get("accessToken").asText();
+        JsonNode integration = admin.post(
+                        "/api/v1/integrations",
+                        Map.of(
+                                "name",
+                                "partner of " + tenant,
+                                "permissions",
+                                Map.of("read", List.of("*"), "write", List.of("*")),
+                                "eventTypes",
+                                List.of("*")))
+                .expect(201)
+                .json();
+        return admin.post(
+                        "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
+                        Map.of("tenantId", tenant))
+                .expect(201)
+                .json()
+                .get("accessToken")
+                .asText();
     }
 
     private static String noise(Random random, int length) {
@@ -233,8 +298,12 @@ class OversizedDataTest {
     /** The server's heap in use now (every heap pool, from its /metrics), or 0 when it does not answer in time. */
     private static long heapUsed(ServerProcess server) {
         try {
-            String metrics = METRICS.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/metrics"))
-                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
+            String metrics = METRICS.send(
+                            HttpRequest.newBuilder(URI.create(server.baseUrl() + "/metrics"))
+                                    .timeout(Duration.ofSeconds(2))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
             Matcher m = HEAP_USED.matcher(metrics);
             double used = 0;
             while (m.find()) {

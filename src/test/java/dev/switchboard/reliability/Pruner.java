@@ -30,15 +30,17 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class Pruner implements AutoCloseable {
     /** Of the stream: its first event within the retention, and its last one older than the retention. */
-    private static final String AROUND_THE_CUT = "SELECT min(seq) FILTER (WHERE id >= ?), max(seq) FILTER (WHERE id < ?)"
-            + " FROM events WHERE stream_pk = ?";
+    private static final String AROUND_THE_CUT =
+            "SELECT min(seq) FILTER (WHERE id >= ?), max(seq) FILTER (WHERE id < ?)"
+                    + " FROM events WHERE stream_pk = ?";
     /** Adjacent events whose ids are in reverse millisecond order (the first 48 bits of a UUIDv7). */
     private static final String INVERSIONS = "SELECT seq FROM (SELECT seq, id, lead(id) OVER (ORDER BY seq) AS next_id"
             + " FROM events WHERE stream_pk = ?) x WHERE next_id IS NOT NULL"
             + " AND left(replace(id::text, '-', ''), 12) > left(replace(next_id::text, '-', ''), 12)";
     /** One snapshot: the oldest and newest retained seq, how many rows, and the stream's head. */
-    private static final String RETAINED = "SELECT min(seq), max(seq), count(*), (SELECT last_seq FROM streams WHERE pk = ?)"
-            + " FROM events WHERE stream_pk = ?";
+    private static final String RETAINED =
+            "SELECT min(seq), max(seq), count(*), (SELECT last_seq FROM streams WHERE pk = ?)"
+                    + " FROM events WHERE stream_pk = ?";
 
     private final HikariDataSource dataSource;
     private final Connection checks;
@@ -133,7 +135,8 @@ final class Pruner implements AutoCloseable {
         }
 
         Retained after = readRetained();
-        if (after.rows() > 0 && (after.rows() != after.newest() - after.oldest() + 1 || after.newest() != after.head())) {
+        if (after.rows() > 0
+                && (after.rows() != after.newest() - after.oldest() + 1 || after.newest() != after.head())) {
             holes.add("after pass " + passes + ": " + after.rows() + " rows from seq " + after.oldest() + " to "
                     + after.newest() + ", head " + after.head());
         }

@@ -1,5 +1,8 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
@@ -20,9 +23,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Retention cutting a tenant's log while writers race the cut and readers lag behind it. Writers create
@@ -51,9 +51,13 @@ class RetentionUnderLoadTest {
         // The server's own pass runs once a minute with at least a minute's retention: 7 days here, so it
         // finds nothing to prune and the test's pass (same class, same SQL, same advisory lock) does the cutting.
         try (ServerProcess server = ServerProcess.start(Map.of(
-                "SWITCHBOARD_DATABASE_URL", database.jdbcUrl(),
-                "SWITCHBOARD_ADMIN_KEY", TestServer.ADMIN_KEY,
-                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000")).awaitReady()) {
+                        "SWITCHBOARD_DATABASE_URL",
+                        database.jdbcUrl(),
+                        "SWITCHBOARD_ADMIN_KEY",
+                        TestServer.ADMIN_KEY,
+                        "SWITCHBOARD_RATE_LIMIT_REQUESTS",
+                        "1000000"))
+                .awaitReady()) {
             String token = partnerToken(server.api(TestServer.ADMIN_KEY));
             Map<String, Object> figures = new LinkedHashMap<>();
             Duration stall = RETENTION.plusSeconds(1);
@@ -64,10 +68,12 @@ class RetentionUnderLoadTest {
                     FeedReader.paced("slow-2", server.api(token), 5, Duration.ofMillis(50)),
                     FeedReader.stalling("stalling-1", server.api(token), 50, 4, stall),
                     FeedReader.stalling("stalling-2", server.api(token), 20, 10, stall));
-            List<FeedReader> stalling = readers.stream().filter(r -> r.name().startsWith("stalling")).toList();
+            List<FeedReader> stalling = readers.stream()
+                    .filter(r -> r.name().startsWith("stalling"))
+                    .toList();
 
             try (Pruner pruner = Pruner.start(database.jdbcUrl(), TENANT, RETENTION, PRUNE_EVERY);
-                 ExecutorService readerThreads = Executors.newVirtualThreadPerTaskExecutor()) {
+                    ExecutorService readerThreads = Executors.newVirtualThreadPerTaskExecutor()) {
                 List<Future<?>> following = new ArrayList<>();
                 readers.forEach(r -> following.add(readerThreads.submit(() -> {
                     r.follow();
@@ -78,10 +84,14 @@ class RetentionUnderLoadTest {
                 try {
                     try (writers) {
                         // The load runs its time, and long enough for every stalling reader to be overtaken by the cut.
-                        await("the load's time, a cut and every stalling reader overtaken").atMost(LOAD.plusSeconds(30))
+                        await("the load's time, a cut and every stalling reader overtaken")
+                                .atMost(LOAD.plusSeconds(30))
                                 .pollInterval(Duration.ofMillis(250))
-                                .until(() -> Duration.between(loadStarted, Instant.now()).compareTo(LOAD) >= 0
-                                        && pruner.cuts() > 0 && stalling.stream().allMatch(r -> r.expired() > 0));
+                                .until(() -> Duration.between(loadStarted, Instant.now())
+                                                        .compareTo(LOAD)
+                                                >= 0
+                                        && pruner.cuts() > 0
+                                        && stalling.stream().allMatch(r -> r.expired() > 0));
                     }
                     // One last cut with the writers stopped, then every reader reads on to the head.
                     pruner.stop();
@@ -98,62 +108,107 @@ class RetentionUnderLoadTest {
                 long expired = readers.stream().mapToLong(FeedReader::expired).sum();
                 long resyncs = readers.stream().mapToLong(FeedReader::resyncs).sum();
                 long gapCount = readers.stream().mapToLong(FeedReader::gapCount).sum();
-                List<String> gaps = readers.stream().flatMap(r -> r.gaps().stream()).toList();
-                List<String> unfounded = readers.stream().flatMap(r -> r.unfounded().stream()).toList();
+                List<String> gaps =
+                        readers.stream().flatMap(r -> r.gaps().stream()).toList();
+                List<String> unfounded =
+                        readers.stream().flatMap(r -> r.unfounded().stream()).toList();
 
-                figures.put("Writers / readers (2 following, 2 slow, 2 stalling " + stall.toSeconds() + " s)",
+                figures.put(
+                        "Writers / readers (2 following, 2 slow, 2 stalling " + stall.toSeconds() + " s)",
                         WRITERS + " / " + readers.size());
                 figures.put("Writes acknowledged", writers.acknowledged().size());
                 figures.put("Events written (stream head)", retained.head());
-                figures.put("Retention passes (every " + PRUNE_EVERY.toMillis() + " ms, retention " + RETENTION.toSeconds()
-                        + " s)", pruner.passes());
+                figures.put(
+                        "Retention passes (every " + PRUNE_EVERY.toMillis() + " ms, retention " + RETENTION.toSeconds()
+                                + " s)",
+                        pruner.passes());
                 figures.put("Cuts made (passes that deleted events)", pruner.cuts());
-                figures.put("Events pruned (every stream / the tenant's)", pruner.pruned() + " / " + (retained.oldest() - 1));
-                figures.put("Adjacent events with ids in reverse millisecond order (id order ≠ seq order)", pruner.inversions());
-                figures.put("Cuts whose time fell across such an inversion (a hole if deleted by id)", pruner.straddled());
+                figures.put(
+                        "Events pruned (every stream / the tenant's)",
+                        pruner.pruned() + " / " + (retained.oldest() - 1));
+                figures.put(
+                        "Adjacent events with ids in reverse millisecond order (id order ≠ seq order)",
+                        pruner.inversions());
+                figures.put(
+                        "Cuts whose time fell across such an inversion (a hole if deleted by id)", pruner.straddled());
                 figures.put("Pages read", pages);
-                figures.put("Events read", readers.stream().mapToLong(FeedReader::events).sum());
+                figures.put(
+                        "Events read",
+                        readers.stream().mapToLong(FeedReader::events).sum());
                 figures.put("410 position_expired answered", expired);
                 figures.put("Resyncs (read on from oldestSeq - 1)", resyncs);
                 figures.put("410s to a reader that had lost nothing", unfounded.size());
                 figures.put("Gaps seen by readers (silent skips)", gapCount);
-                figures.put("Holes in the retained log (SQL, after every cut)", pruner.holes().size());
-                figures.put("Events within the retention deleted", pruner.tooEarly().size());
-                figures.put("Retained at the end: oldest seq … head (rows)", retained.oldest() + " … " + retained.head()
-                        + " (" + retained.rows() + ")");
+                figures.put(
+                        "Holes in the retained log (SQL, after every cut)",
+                        pruner.holes().size());
+                figures.put(
+                        "Events within the retention deleted", pruner.tooEarly().size());
+                figures.put(
+                        "Retained at the end: oldest seq … head (rows)",
+                        retained.oldest() + " … " + retained.head() + " (" + retained.rows() + ")");
                 figures.put("Scenario time, server start to end (s)", ran.toSeconds());
                 System.out.println("Retention under concurrent writers: " + figures);
 
-                assertThat(gaps).as("a reader passed over events without a 410 (%d times)", gapCount).isEmpty();
-                assertThat(pruner.holes()).as("the retained log had a hole after a cut").isEmpty();
-                assertThat(pruner.tooEarly()).as("events within the retention were deleted").isEmpty();
-                assertThat(unfounded).as("410s to readers whose next event was still there").isEmpty();
-                assertThat(retained.rows()).as("the retained log is contiguous up to the head")
+                assertThat(gaps)
+                        .as("a reader passed over events without a 410 (%d times)", gapCount)
+                        .isEmpty();
+                assertThat(pruner.holes())
+                        .as("the retained log had a hole after a cut")
+                        .isEmpty();
+                assertThat(pruner.tooEarly())
+                        .as("events within the retention were deleted")
+                        .isEmpty();
+                assertThat(unfounded)
+                        .as("410s to readers whose next event was still there")
+                        .isEmpty();
+                assertThat(retained.rows())
+                        .as("the retained log is contiguous up to the head")
                         .isEqualTo(retained.head() - retained.oldest() + 1);
-                assertThat(retained.head()).as("every acknowledged write has its event").isGreaterThanOrEqualTo(writers.acknowledged().size());
-                assertThat(readers).as("every reader read on to the head").allMatch(r -> r.position() == retained.head());
+                assertThat(retained.head())
+                        .as("every acknowledged write has its event")
+                        .isGreaterThanOrEqualTo(writers.acknowledged().size());
+                assertThat(readers)
+                        .as("every reader read on to the head")
+                        .allMatch(r -> r.position() == retained.head());
                 assertThat(pruner.pruned()).as("the cut overtook the log").isPositive();
-                assertThat(resyncs).as("readers resynchronised after their 410s").isPositive();
+                assertThat(resyncs)
+                        .as("readers resynchronised after their 410s")
+                        .isPositive();
                 // The remaining log as the feed gives it, from just before the oldest retained event.
-                assertThat(TenantLog.read(server.api(token), retained.oldest() - 1).seqs()).as("the feed's retained log")
-                        .hasSize((int) retained.rows()).first().isEqualTo(retained.oldest());
+                assertThat(TenantLog.read(server.api(token), retained.oldest() - 1)
+                                .seqs())
+                        .as("the feed's retained log")
+                        .hasSize((int) retained.rows())
+                        .first()
+                        .isEqualTo(retained.oldest());
 
-                ReliabilityReport.record("Retention under concurrent writers", "A server process takes record creates"
-                        + " from " + WRITERS + " concurrent writers into one tenant (each create appends an event; ids"
-                        + " are made before the stream's counter is taken, so id order is not seq order). The production"
-                        + " Retention prunes the same PostgreSQL every " + PRUNE_EVERY.toMillis() + " ms with a "
-                        + RETENTION.toSeconds() + " s retention, as a second node's pass would (the server's own pass"
-                        + " runs once a minute and refuses a retention under 1m), for " + LOAD.toSeconds() + " s. Six"
-                        + " partner readers follow the feed: two long-polling, two reading small pages slower than the"
-                        + " writes, two stalling " + stall.toSeconds() + " s every few pages so the cut overtakes them."
-                        + " Every page must continue at position + 1 with seq rising by one, or be a 410 position_expired"
-                        + " after which the reader reads on from oldestSeq - 1; after every cut, SQL checks that the"
-                        + " retained log is an unbroken run of seq up to the head. \"Gaps\" and \"holes\" must be 0.",
+                ReliabilityReport.record(
+                        "Retention under concurrent writers",
+                        "A server process takes record creates"
+                                + " from " + WRITERS
+                                + " concurrent writers into one tenant (each create appends an event; ids"
+                                + " are made before the stream's counter is taken, so id order is not seq order). The production"
+                                + " Retention prunes the same PostgreSQL every " + PRUNE_EVERY.toMillis()
+                                + " ms with a "
+                                + RETENTION.toSeconds()
+                                + " s retention, as a second node's pass would (the server's own pass"
+                                + " runs once a minute and refuses a retention under 1m), for " + LOAD.toSeconds()
+                                + " s. Six"
+                                + " partner readers follow the feed: two long-polling, two reading small pages slower than the"
+                                + " writes, two stalling " + stall.toSeconds()
+                                + " s every few pages so the cut overtakes them."
+                                + " Every page must continue at position + 1 with seq rising by one, or be a 410 position_expired"
+                                + " after which the reader reads on from oldestSeq - 1; after every cut, SQL checks that the"
+                                + " retained log is an unbroken run of seq up to the head. \"Gaps\" and \"holes\" must be 0.",
                         figures);
-                ReliabilityReport.hostilePartner("A reader that lags behind the retention while writers race the cut",
+                ReliabilityReport.hostilePartner(
+                        "A reader that lags behind the retention while writers race the cut",
                         "Told every time: " + expired + " × 410 position_expired over " + pages + " pages, " + resyncs
-                                + " resyncs from oldestSeq; " + gapCount + " silent gaps, " + pruner.holes().size()
-                                + " holes after " + pruner.cuts() + " cuts (" + (retained.oldest() - 1) + " events pruned, "
+                                + " resyncs from oldestSeq; " + gapCount + " silent gaps, "
+                                + pruner.holes().size()
+                                + " holes after " + pruner.cuts() + " cuts (" + (retained.oldest() - 1)
+                                + " events pruned, "
                                 + pruner.straddled() + " cuts across out-of-order ids)");
             }
         }
@@ -163,11 +218,24 @@ class RetentionUnderLoadTest {
     private static String partnerToken(Api admin) {
         admin.post("/api/v1/collections", Map.of("name", COLLECTION)).expect(201);
         admin.post("/api/v1/tenants", Map.of("id", TENANT)).expect(201);
-        JsonNode integration = admin.post("/api/v1/integrations", Map.of("name", "front desk",
-                "permissions", Map.of("read", List.of("*"), "write", List.of("*")), "eventTypes", List.of("*")))
-                .expect(201).json();
-        return admin.post("/api/v1/integrations/" + integration.get("id").asText() + "/connections",
-                Map.of("tenantId", TENANT)).expect(201).json().get("accessToken").asText();
+        JsonNode integration = admin.post(
+                        "/api/v1/integrations",
+                        Map.of(
+                                "name",
+                                "front desk",
+                                "permissions",
+                                Map.of("read", List.of("*"), "write", List.of("*")),
+                                "eventTypes",
+                                List.of("*")))
+                .expect(201)
+                .json();
+        return admin.post(
+                        "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
+                        Map.of("tenantId", TENANT))
+                .expect(201)
+                .json()
+                .get("accessToken")
+                .asText();
     }
 
     static void pause(Duration duration) {

@@ -1,5 +1,7 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import java.util.ArrayList;
@@ -7,8 +9,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** A tenant's whole event log as the feed returns it, read after the load: what every reader must have received. */
 record TenantLog(List<JsonNode> events) {
@@ -21,7 +21,9 @@ record TenantLog(List<JsonNode> events) {
     static TenantLog read(Api api, long after) {
         List<JsonNode> events = new ArrayList<>();
         while (true) {
-            JsonNode page = api.get("/api/v1/events?limit=1000&after=" + after).expect(200).json();
+            JsonNode page = api.get("/api/v1/events?limit=1000&after=" + after)
+                    .expect(200)
+                    .json();
             page.get("events").forEach(events::add);
             if (page.get("events").isEmpty()) {
                 return new TenantLog(List.copyOf(events));
@@ -48,7 +50,9 @@ record TenantLog(List<JsonNode> events) {
     /** Checks that every write {@code writers} had acknowledged has its event in the log, and adds the figures. */
     void verifyHolds(LoadWriters writers, Map<String, Object> figures) {
         Set<String> logged = subjects();
-        List<String> missing = writers.acknowledged().stream().filter(id -> !logged.contains(id)).toList();
+        List<String> missing = writers.acknowledged().stream()
+                .filter(id -> !logged.contains(id))
+                .toList();
         figures.put("Writes acknowledged", writers.acknowledged().size());
         figures.put("Write attempts cut off or refused while a server was down", writers.unanswered());
         figures.put("Events in the log", size());

@@ -1,5 +1,7 @@
 package dev.switchboard.reliability;
 
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
@@ -16,8 +18,6 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static org.awaitility.Awaitility.await;
-
 /**
  * Two partners, A and B, each an integration connected to its own tenant, with a record, a webhook
  * endpoint and a delivered message, plus tokens that must be refused (disabled, deleted, rotated
@@ -28,10 +28,11 @@ import static org.awaitility.Awaitility.await;
 final class TwoPartyFixture {
     static final List<String> PARTIES = List.of("A", "B");
     /** Values only their party (or the admin) may see. */
-    private static final List<String> PARTY_VALUES = List.of("tenant", "integration", "connection", "record", "webhook",
-            "message", "marker", "urlToken");
+    private static final List<String> PARTY_VALUES =
+            List.of("tenant", "integration", "connection", "record", "webhook", "message", "marker", "urlToken");
     /** Values nobody may see after they were created. */
     private static final List<String> SECRETS = List.of("clientKey", "accessToken", "webhookSecret");
+
     private static final Pattern SYMBOL = Pattern.compile("\\{\\{([A-Za-z]+\\.[A-Za-z]+)}}");
 
     private final TestServer server;
@@ -42,7 +43,11 @@ final class TwoPartyFixture {
     TwoPartyFixture(TestServer server, Receiver receiver) {
         this.server = server;
         this.receiver = receiver;
-        server.createCollection("reservations", "eventFields", List.of("state"), "schema",
+        server.createCollection(
+                "reservations",
+                "eventFields",
+                List.of("state"),
+                "schema",
                 Map.of("type", "object", "properties", Map.of("state", Map.of("type", "string"))));
         server.createCollection("customers");
         set("admin.key", TestServer.ADMIN_KEY);
@@ -51,21 +56,43 @@ final class TwoPartyFixture {
             String tenant = "tenant-" + party.toLowerCase();
             set(party + ".tenant", server.createTenant(tenant));
             set(party + ".marker", party + "-only-" + UUID.randomUUID());
-            set(party + ".urlToken", "urltok" + party + UUID.randomUUID().toString().replace("-", ""));
-            JsonNode integration = server.createIntegration("Partner " + party, List.of("*"), List.of("*"), List.of("*"));
+            set(
+                    party + ".urlToken",
+                    "urltok" + party + UUID.randomUUID().toString().replace("-", ""));
+            JsonNode integration =
+                    server.createIntegration("Partner " + party, List.of("*"), List.of("*"), List.of("*"));
             set(party + ".integration", integration.get("id").asText());
             set(party + ".clientKey", integration.get("clientKey").asText());
             connect(party);
             createRecord(party);
             createWebhook(party);
         }
-        set("token.disabled", spareToken("disabled", c -> server.admin.post("/api/v1/connections/" + c + "/disable", "")
-                .expect(200)));
-        set("token.deleted", spareToken("deleted", c -> server.admin.delete("/api/v1/connections/" + c).expect(204)));
-        set("token.rotated", spareToken("rotated", c -> server.admin.post("/api/v1/connections/" + c + "/rotate-token", "")
-                .expect(200)));
-        JsonNode readOnly = server.createIntegration("Read-only", List.of("customers"), List.of(), List.of("customers.*"));
-        set("token.readOnly", server.connect(readOnly.get("id").asText(), get("A.tenant")).get("accessToken").asText());
+        set(
+                "token.disabled",
+                spareToken(
+                        "disabled",
+                        c -> server.admin
+                                .post("/api/v1/connections/" + c + "/disable", "")
+                                .expect(200)));
+        set(
+                "token.deleted",
+                spareToken(
+                        "deleted",
+                        c -> server.admin.delete("/api/v1/connections/" + c).expect(204)));
+        set(
+                "token.rotated",
+                spareToken(
+                        "rotated",
+                        c -> server.admin
+                                .post("/api/v1/connections/" + c + "/rotate-token", "")
+                                .expect(200)));
+        JsonNode readOnly =
+                server.createIntegration("Read-only", List.of("customers"), List.of(), List.of("customers.*"));
+        set(
+                "token.readOnly",
+                server.connect(readOnly.get("id").asText(), get("A.tenant"))
+                        .get("accessToken")
+                        .asText());
     }
 
     private String spareToken(String name, java.util.function.Consumer<String> then) {
@@ -119,7 +146,10 @@ final class TwoPartyFixture {
 
     /** The party whose tenant id this is, or null. */
     String partyOfTenant(String tenantId) {
-        return PARTIES.stream().filter(p -> get(p + ".tenant").equals(tenantId)).findFirst().orElse(null);
+        return PARTIES.stream()
+                .filter(p -> get(p + ".tenant").equals(tenantId))
+                .findFirst()
+                .orElse(null);
     }
 
     /** Every value a caller acting as {@code viewer} (a party, "admin", or null for nobody) must never see. */
@@ -129,7 +159,9 @@ final class TwoPartyFixture {
             String party = symbol.substring(0, symbol.indexOf('.'));
             String name = symbol.substring(symbol.indexOf('.') + 1);
             boolean secret = SECRETS.contains(name) || party.equals("token") || party.equals("admin");
-            boolean othersData = PARTIES.contains(party) && PARTY_VALUES.contains(name) && !"admin".equals(viewer)
+            boolean othersData = PARTIES.contains(party)
+                    && PARTY_VALUES.contains(name)
+                    && !"admin".equals(viewer)
                     && !party.equals(viewer);
             if (secret || othersData) {
                 values.forEach(v -> forbidden.put(v, symbol));
@@ -145,8 +177,12 @@ final class TwoPartyFixture {
     }
 
     private void createRecord(String party) {
-        JsonNode record = server.api(get(party + ".accessToken")).post("/api/v1/collections/reservations/records",
-                Map.of("data", Map.of("state", "confirmed", "marker", get(party + ".marker")))).expect(201).json();
+        JsonNode record = server.api(get(party + ".accessToken"))
+                .post(
+                        "/api/v1/collections/reservations/records",
+                        Map.of("data", Map.of("state", "confirmed", "marker", get(party + ".marker"))))
+                .expect(201)
+                .json();
         set(party + ".record", record.get("id").asText());
     }
 
@@ -163,14 +199,26 @@ final class TwoPartyFixture {
     private void createWebhook(String party) {
         Map<String, Object> body = new LinkedHashMap<>(webhookSettings(party));
         body.remove("state");
-        JsonNode webhook = server.api(get(party + ".clientKey")).post("/api/v1/webhooks", body).expect(201).json();
+        JsonNode webhook = server.api(get(party + ".clientKey"))
+                .post("/api/v1/webhooks", body)
+                .expect(201)
+                .json();
         set(party + ".webhook", webhook.get("id").asText());
         set(party + ".webhookSecret", webhook.get("secret").asText());
-        String message = server.admin.post("/api/v1/webhooks/" + get(party + ".webhook") + "/test", "").expect(202).json()
-                .get("messageId").asText();
+        String message = server.admin
+                .post("/api/v1/webhooks/" + get(party + ".webhook") + "/test", "")
+                .expect(202)
+                .json()
+                .get("messageId")
+                .asText();
         set(party + ".message", message);
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.admin.get("/api/v1/webhooks/" + get(party + ".webhook")
-                + "/messages/" + message).json().get("status").asText().equals("delivered"));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> server.admin
+                        .get("/api/v1/webhooks/" + get(party + ".webhook") + "/messages/" + message)
+                        .json()
+                        .get("status")
+                        .asText()
+                        .equals("delivered"));
     }
 
     /**
@@ -181,19 +229,34 @@ final class TwoPartyFixture {
         List<String> repaired = new java.util.ArrayList<>();
         for (String party : PARTIES) {
             Api admin = server.admin;
-            JsonNode integration = admin.get("/api/v1/integrations/" + get(party + ".integration")).expect(200).json();
+            JsonNode integration = admin.get("/api/v1/integrations/" + get(party + ".integration"))
+                    .expect(200)
+                    .json();
             if (!integration.get("permissions").get("read").toString().equals("[\"*\"]")
                     || !integration.get("permissions").get("write").toString().equals("[\"*\"]")
                     || !integration.get("eventTypes").toString().equals("[\"*\"]")) {
-                admin.patch("/api/v1/integrations/" + get(party + ".integration"), Map.of("permissions",
-                        Map.of("read", List.of("*"), "write", List.of("*")), "eventTypes", List.of("*"))).expect(200);
+                admin.patch(
+                                "/api/v1/integrations/" + get(party + ".integration"),
+                                Map.of(
+                                        "permissions",
+                                        Map.of("read", List.of("*"), "write", List.of("*")),
+                                        "eventTypes",
+                                        List.of("*")))
+                        .expect(200);
                 repaired.add(party + ".integration");
             }
             // An accepted rotate-client-key leaves the party with a key nobody kept: issue one it knows.
-            if (server.api(get(party + ".clientKey")).get("/api/v1/integrations/" + get(party + ".integration"))
-                    .status() == 401) {
-                set(party + ".clientKey", admin.post("/api/v1/integrations/" + get(party + ".integration")
-                        + "/rotate-client-key", "").expect(200).json().get("clientKey").asText());
+            if (server.api(get(party + ".clientKey"))
+                            .get("/api/v1/integrations/" + get(party + ".integration"))
+                            .status()
+                    == 401) {
+                set(
+                        party + ".clientKey",
+                        admin.post("/api/v1/integrations/" + get(party + ".integration") + "/rotate-client-key", "")
+                                .expect(200)
+                                .json()
+                                .get("clientKey")
+                                .asText());
                 repaired.add(party + ".clientKey");
             }
             Api.Response connection = admin.get("/api/v1/connections/" + get(party + ".connection"));
@@ -201,16 +264,28 @@ final class TwoPartyFixture {
                 connect(party);
                 repaired.add(party + ".connection");
             } else if (connection.json().get("state").asText().equals("disabled")) {
-                admin.post("/api/v1/connections/" + get(party + ".connection") + "/enable", "").expect(200);
+                admin.post("/api/v1/connections/" + get(party + ".connection") + "/enable", "")
+                        .expect(200);
                 repaired.add(party + ".connection (enabled)");
             }
-            if (server.api(get(party + ".accessToken")).get("/api/v1/events?limit=1").status() == 401) {
-                set(party + ".accessToken", admin.post("/api/v1/connections/" + get(party + ".connection")
-                        + "/rotate-token", "").expect(200).json().get("accessToken").asText());
+            if (server.api(get(party + ".accessToken"))
+                            .get("/api/v1/events?limit=1")
+                            .status()
+                    == 401) {
+                set(
+                        party + ".accessToken",
+                        admin.post("/api/v1/connections/" + get(party + ".connection") + "/rotate-token", "")
+                                .expect(200)
+                                .json()
+                                .get("accessToken")
+                                .asText());
                 repaired.add(party + ".accessToken");
             }
             Api tenantAdmin = server.adminFor(get(party + ".tenant"));
-            if (tenantAdmin.get("/api/v1/collections/reservations/records/" + get(party + ".record")).status() == 404) {
+            if (tenantAdmin
+                            .get("/api/v1/collections/reservations/records/" + get(party + ".record"))
+                            .status()
+                    == 404) {
                 createRecord(party);
                 repaired.add(party + ".record");
             }
@@ -224,7 +299,8 @@ final class TwoPartyFixture {
                 boolean same = expected.entrySet().stream()
                         .allMatch(e -> Json.MAPPER.valueToTree(e.getValue()).equals(actual.get(e.getKey())));
                 if (!same) {
-                    admin.patch("/api/v1/webhooks/" + get(party + ".webhook"), expected).expect(200);
+                    admin.patch("/api/v1/webhooks/" + get(party + ".webhook"), expected)
+                            .expect(200);
                     repaired.add(party + ".webhook (settings)");
                 }
             }

@@ -1,5 +1,7 @@
 package dev.switchboard.reliability;
 
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.bench.Latencies;
 import dev.switchboard.testing.Api;
@@ -11,8 +13,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.awaitility.Awaitility.await;
 
 /**
  * A well-behaved client on its own tenant, measured while others attack the server: a writer
@@ -62,7 +62,8 @@ final class WellBehavedSubscriber implements AutoCloseable {
             String subject = "w-" + n;
             sentAt.put(subject, System.nanoTime());
             JsonNode event = tenant.post("/api/v1/events", Map.of("type", "device.command", "subject", subject))
-                    .expect(201).json();
+                    .expect(201)
+                    .json();
             head.set(event.get("seq").asLong());
             written.incrementAndGet();
             if (n % 4 == 0) {
@@ -108,7 +109,8 @@ final class WellBehavedSubscriber implements AutoCloseable {
         int wrong = Math.abs(events.size() - written.get());
         for (int i = 0; i < events.size(); i++) {
             JsonNode e = events.get(i);
-            if (e.get("seq").asLong() != livePosition + 1 + i || !e.get("subject").asText().equals("w-" + i)) {
+            if (e.get("seq").asLong() != livePosition + 1 + i
+                    || !e.get("subject").asText().equals("w-" + i)) {
                 wrong++;
             }
         }

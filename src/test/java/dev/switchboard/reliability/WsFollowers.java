@@ -1,5 +1,8 @@
 package dev.switchboard.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.switchboard.testing.ResumingWsClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -8,9 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * WebSocket clients following one tenant's events through server deaths, each resuming with
@@ -38,20 +38,36 @@ final class WsFollowers implements AutoCloseable {
         int repeated = 0;
         for (ResumingWsClient client : clients) {
             Set<Long> distinct = new HashSet<>(client.seqs());
-            missed += (int) expected.stream().filter(seq -> !distinct.contains(seq)).count();
+            missed += (int)
+                    expected.stream().filter(seq -> !distinct.contains(seq)).count();
             repeated += client.seqs().size() - distinct.size();
         }
         figures.put(name + " (resuming with after)", clients.size());
-        figures.put(name + ": reconnects", reconnects().stream().mapToInt(Integer::intValue).sum());
-        figures.put(name + ": events received per client", String.join(", ",
-                clients.stream().map(c -> Integer.toString(c.seqs().size())).distinct().toList()));
+        figures.put(
+                name + ": reconnects",
+                reconnects().stream().mapToInt(Integer::intValue).sum());
+        figures.put(
+                name + ": events received per client",
+                String.join(
+                        ", ",
+                        clients.stream()
+                                .map(c -> Integer.toString(c.seqs().size()))
+                                .distinct()
+                                .toList()));
         figures.put(name + ": events missed", missed);
         figures.put(name + ": events received twice", repeated);
-        clients.stream().flatMap(c -> c.catchUps().stream()).mapToLong(Duration::toMillis).max().ifPresent(slowest ->
-                figures.put(name + ": socket drop to caught up (live), slowest (ms)", slowest));
+        clients.stream()
+                .flatMap(c -> c.catchUps().stream())
+                .mapToLong(Duration::toMillis)
+                .max()
+                .ifPresent(slowest -> figures.put(name + ": socket drop to caught up (live), slowest (ms)", slowest));
         for (ResumingWsClient client : clients) {
-            assertThat(client.complaints()).as("resume_failed or error messages").isEmpty();
-            assertThat(client.seqs()).as("every event exactly once, in seq order").containsExactlyElementsOf(expected);
+            assertThat(client.complaints())
+                    .as("resume_failed or error messages")
+                    .isEmpty();
+            assertThat(client.seqs())
+                    .as("every event exactly once, in seq order")
+                    .containsExactlyElementsOf(expected);
         }
     }
 

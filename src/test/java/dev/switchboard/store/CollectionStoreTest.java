@@ -1,5 +1,7 @@
 package dev.switchboard.store;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.db.Database;
@@ -13,8 +15,6 @@ import java.util.Optional;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 class CollectionStoreTest {
     /**
      * Each create races with reloads started just before it, as control messages from other nodes start
@@ -25,24 +25,35 @@ class CollectionStoreTest {
      */
     @Test
     void aCreatedCollectionIsKnownAtOnceEvenWhileOtherReloadsRun() throws Exception {
-        var config = ConfigLoader.load(Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl(), "SWITCHBOARD_DATABASE_POOL_SIZE", "8"));
+        var config = ConfigLoader.load(
+                Optional.empty(),
+                Map.of(
+                        "SWITCHBOARD_DATABASE_URL",
+                        TestDatabase.create().jdbcUrl(),
+                        "SWITCHBOARD_DATABASE_POOL_SIZE",
+                        "8"));
         try (Database database = Database.open(config, new SimpleMeterRegistry())) {
             ControlChannel control = new ControlChannel();
             CollectionStore collections = new CollectionStore(database.dataSource(), control);
             control.subscribe(CollectionsChanged.class, m -> collections.reload()); // as the composition root does
             for (int i = 0; i < 300; i++) {
-                List<Thread> reloaders = IntStream.range(0, 3).mapToObj(n -> Thread.ofVirtual().start(() -> {
-                    collections.reload();
-                    collections.reload();
-                })).toList();
+                List<Thread> reloaders = IntStream.range(0, 3)
+                        .mapToObj(n -> Thread.ofVirtual().start(() -> {
+                            collections.reload();
+                            collections.reload();
+                        }))
+                        .toList();
                 String name = "c" + i;
                 collections.create(new CollectionDefinition(name, null, List.of()));
-                assertThat(collections.exists(name)).as(name + " right after its create").isTrue();
+                assertThat(collections.exists(name))
+                        .as(name + " right after its create")
+                        .isTrue();
                 for (Thread t : reloaders) {
                     t.join();
                 }
-                assertThat(collections.exists(name)).as(name + " after the reloads that raced with its create").isTrue();
+                assertThat(collections.exists(name))
+                        .as(name + " after the reloads that raced with its create")
+                        .isTrue();
             }
         }
     }

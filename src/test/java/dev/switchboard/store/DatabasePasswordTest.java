@@ -1,5 +1,8 @@
 package dev.switchboard.store;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.CapturedLogs;
@@ -12,9 +15,6 @@ import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /** A database password given in SWITCHBOARD_DATABASE_URL, in any of its places, never reaches the logs. */
 class DatabasePasswordTest {
     @Test
@@ -26,17 +26,20 @@ class DatabasePasswordTest {
         String jdbc = TestDatabase.create().jdbcUrl();
         String hostAndDatabase = jdbc.substring("jdbc:postgresql://".length(), jdbc.indexOf('?'));
         List<String> urls = List.of(
-                "postgresql://postgres:" + inUserInfo + "@" + hostAndDatabase + "?password=" + inQuery + "&sslmode=disable",
+                "postgresql://postgres:" + inUserInfo + "@" + hostAndDatabase + "?password=" + inQuery
+                        + "&sslmode=disable",
                 jdbc + "&password=" + inJdbcQuery + "&ApplicationName=switchboard");
         try (CapturedLogs logs = new CapturedLogs()) {
             for (String url : urls) {
-                try (TestServer server = TestServer.start(DatabaseUrl.parse(jdbc), Map.of("SWITCHBOARD_DATABASE_URL", url),
-                        InstantSource.system())) {
+                try (TestServer server = TestServer.start(
+                        DatabaseUrl.parse(jdbc), Map.of("SWITCHBOARD_DATABASE_URL", url), InstantSource.system())) {
                     server.admin.get("/health/ready").expect(200);
                 }
             }
             assertThat(logs.lines()).as("the servers logged their start").anyMatch(l -> l.contains(" is ready on "));
-            assertThat(String.join("\n", logs.lines())).doesNotContain(inUserInfo).doesNotContain(inQuery)
+            assertThat(String.join("\n", logs.lines()))
+                    .doesNotContain(inUserInfo)
+                    .doesNotContain(inQuery)
                     .doesNotContain(inJdbcQuery);
         }
     }
@@ -45,9 +48,13 @@ class DatabasePasswordTest {
     void aDatabaseUrlShowsNoPasswordAndItsErrorsDoNotRepeatIt() {
         DatabaseUrl url = DatabaseUrl.parse("jdbc:postgresql://db.internal/sb?user=sb&password=s3cret&sslmode=require");
         assertThat(url.toString()).isEqualTo("jdbc:postgresql://db.internal/sb?user=sb&password=***&sslmode=require");
-        assertThat(DatabaseUrl.parse("postgresql://sb@db.internal/sb?PASSWORD=s3cret").toString()).doesNotContain("s3cret");
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", "postgresql://sb:s3cret with space@db.internal/sb")))
-                .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL").hasMessageNotContaining("s3cret");
+        assertThat(DatabaseUrl.parse("postgresql://sb@db.internal/sb?PASSWORD=s3cret")
+                        .toString())
+                .doesNotContain("s3cret");
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(),
+                        Map.of("SWITCHBOARD_DATABASE_URL", "postgresql://sb:s3cret with space@db.internal/sb")))
+                .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL")
+                .hasMessageNotContaining("s3cret");
     }
 }

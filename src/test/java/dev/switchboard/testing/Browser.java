@@ -30,10 +30,12 @@ public @interface Browser {
         @Override
         public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
             if (HeadlessChromium.binary().isPresent()) {
-                return ConditionEvaluationResult.enabled("Chromium at " + HeadlessChromium.binary().get());
+                return ConditionEvaluationResult.enabled(
+                        "Chromium at " + HeadlessChromium.binary().get());
             }
-            String reason = "no Chromium found (CHROMIUM_PATH is unset and there is no chromium on PATH), so the browser"
-                    + " tests are skipped: to run them, " + HOW_TO_RUN;
+            String reason =
+                    "no Chromium found (CHROMIUM_PATH is unset and there is no chromium on PATH), so the browser"
+                            + " tests are skipped: to run them, " + HOW_TO_RUN;
             if (!told) {
                 told = true;
                 System.err.println(context.getRequiredTestClass().getSimpleName() + ": " + reason);

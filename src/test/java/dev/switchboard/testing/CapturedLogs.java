@@ -18,7 +18,8 @@ public final class CapturedLogs implements AutoCloseable {
 
     public List<String> lines() {
         synchronized (appender.list) {
-            return appender.list.stream().map(e -> e.getLevel() + " " + e.getLoggerName() + " " + e.getFormattedMessage())
+            return appender.list.stream()
+                    .map(e -> e.getLevel() + " " + e.getLoggerName() + " " + e.getFormattedMessage())
                     .toList();
         }
     }

@@ -33,11 +33,17 @@ public final class ExternalPostgres implements AutoCloseable {
     public synchronized void start() {
         try {
             Files.createDirectories(dataDir);
-            postgres = EmbeddedPostgres.builder().setDataDirectory(dataDir).setCleanDataDirectory(false).setPort(port)
-                    .setPGStartupWait(Duration.ofSeconds(60)).setServerConfig("max_connections", "200")
+            postgres = EmbeddedPostgres.builder()
+                    .setDataDirectory(dataDir)
+                    .setCleanDataDirectory(false)
+                    .setPort(port)
+                    .setPGStartupWait(Duration.ofSeconds(60))
+                    .setServerConfig("max_connections", "200")
                     // durable, as an operator's database is (the library's default is not)
-                    .setServerConfig("fsync", "on").setServerConfig("synchronous_commit", "on")
-                    .setServerConfig("listen_addresses", "127.0.0.1").start();
+                    .setServerConfig("fsync", "on")
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("listen_addresses", "127.0.0.1")
+                    .start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -26,8 +26,9 @@ public final class FastGuard implements BeforeAllCallback, AfterAllCallback {
     static void refuse(String what) {
         String test = running;
         if (test != null) {
-            throw new IllegalStateException(test + " is @Fast but starts " + what
-                    + ": take the @Fast annotation off it (it then runs with the database tests), or make it start none");
+            throw new IllegalStateException(
+                    test + " is @Fast but starts " + what
+                            + ": take the @Fast annotation off it (it then runs with the database tests), or make it start none");
         }
     }
 }

@@ -67,7 +67,8 @@ public final class FaultyReceiver implements AutoCloseable {
             arrivals.computeIfAbsent(path, p -> new CopyOnWriteArrayList<>()).add(Instant.now());
             OutputStream out = socket.getOutputStream();
             if (path.startsWith("/redirect-to/")) {
-                String target = java.net.URLDecoder.decode(path.substring("/redirect-to/".length()), StandardCharsets.UTF_8);
+                String target =
+                        java.net.URLDecoder.decode(path.substring("/redirect-to/".length()), StandardCharsets.UTF_8);
                 respond(out, "307 Temporary Redirect", "Location: " + target + "\r\n");
                 return;
             }
@@ -85,7 +86,8 @@ public final class FaultyReceiver implements AutoCloseable {
                     }
                 }
                 case "/huge" -> {
-                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
                     byte[] chunk = new byte[64 * 1024];
                     java.util.Arrays.fill(chunk, (byte) 'x');
                     for (int i = 0; i < 16_000; i++) { // up to 1 GB, until the client stops reading
@@ -94,11 +96,11 @@ public final class FaultyReceiver implements AutoCloseable {
                 }
                 case "/loop" -> respond(out, "307 Temporary Redirect", "Location: /loop\r\n");
                 case "/private" -> respond(out, "307 Temporary Redirect", "Location: http://10.0.0.1/hooks\r\n");
-                case "/metadata" -> respond(out, "308 Permanent Redirect",
-                        "Location: http://169.254.169.254/latest/meta-data/\r\n");
+                case "/metadata" ->
+                    respond(out, "308 Permanent Redirect", "Location: http://169.254.169.254/latest/meta-data/\r\n");
                 case "/mapped" -> respond(out, "307 Temporary Redirect", "Location: http://[::ffff:7f00:2]/x\r\n");
-                case "/busy" -> respond(out, arrivals(path).size() == 1 ? "429 Too Many Requests" : "200 OK",
-                        "Retry-After: 1\r\n");
+                case "/busy" ->
+                    respond(out, arrivals(path).size() == 1 ? "429 Too Many Requests" : "200 OK", "Retry-After: 1\r\n");
                 case "/gone" -> respond(out, "410 Gone", "");
                 default -> respond(out, "200 OK", "");
             }

@@ -37,8 +37,8 @@ public final class HeadlessChromium implements AutoCloseable {
     private final Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
 
     /** The names Chromium and Chrome go by on PATH, Debian's first. */
-    private static final List<String> NAMES = List.of("chromium", "chromium-browser", "google-chrome",
-            "google-chrome-stable");
+    private static final List<String> NAMES =
+            List.of("chromium", "chromium-browser", "google-chrome", "google-chrome-stable");
 
     /**
      * The browser to run: {@code CHROMIUM_PATH} when it is set (even to something that is not there, so
@@ -67,38 +67,57 @@ public final class HeadlessChromium implements AutoCloseable {
     public HeadlessChromium() throws IOException {
         Path binary = binary().orElseThrow(() -> new IllegalStateException("no Chromium: " + Browser.HOW_TO_RUN));
         if (!Files.isExecutable(binary)) {
-            throw new IllegalStateException("CHROMIUM_PATH is " + binary + ", which is not an executable: "
-                    + Browser.HOW_TO_RUN);
+            throw new IllegalStateException(
+                    "CHROMIUM_PATH is " + binary + ", which is not an executable: " + Browser.HOW_TO_RUN);
         }
         // Chromium keeps sockets under its profile and temporary directory, and a socket's path may be at
         // most 107 bytes: a short directory in the system's /tmp, not one under target/ (the test JVM's
         // java.io.tmpdir). It is Chromium's TMPDIR too, so close() deletes everything Chromium put there.
         Path systemTmp = Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp"));
         profile = Files.createTempDirectory(systemTmp, "switchboard-chromium");
-        ProcessBuilder builder = new ProcessBuilder(binary.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0", "about:blank")
-                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile());
+        ProcessBuilder builder = new ProcessBuilder(
+                        binary.toString(),
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--user-data-dir=" + profile,
+                        "--remote-debugging-address=127.0.0.1",
+                        "--remote-debugging-port=0",
+                        "about:blank")
+                .redirectErrorStream(true)
+                .redirectOutput(profile.resolve("chromium.log").toFile());
         builder.environment().put("TMPDIR", profile.toString());
         process = builder.start();
         try {
             Path portFile = profile.resolve("DevToolsActivePort");
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(portFile)
-                    && Files.readAllLines(portFile).size() >= 2);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> Files.exists(portFile)
+                            && Files.readAllLines(portFile).size() >= 2);
             int port = Integer.parseInt(Files.readAllLines(portFile).getFirst().trim());
-            String pageSocket = Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> pageTarget(port), p -> p != null);
-            devtools = HTTP.newWebSocketBuilder().buildAsync(URI.create(pageSocket), new Listener())
-                    .orTimeout(10, TimeUnit.SECONDS).join();
+            String pageSocket =
+                    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> pageTarget(port), p -> p != null);
+            devtools = HTTP.newWebSocketBuilder()
+                    .buildAsync(URI.create(pageSocket), new Listener())
+                    .orTimeout(10, TimeUnit.SECONDS)
+                    .join();
         } catch (RuntimeException e) {
             close();
-            throw new IllegalStateException("Chromium did not start (log in " + profile.resolve("chromium.log") + ")", e);
+            throw new IllegalStateException(
+                    "Chromium did not start (log in " + profile.resolve("chromium.log") + ")", e);
         }
     }
 
     private static String pageTarget(int port) throws IOException, InterruptedException {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/json/list"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/json/list"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         for (JsonNode target : Json.read(r.body())) {
             if (target.path("type").asText().equals("page")) {
                 return target.get("webSocketDebuggerUrl").asText();
@@ -110,7 +129,8 @@ public final class HeadlessChromium implements AutoCloseable {
     private final class Listener extends JsonTextListener {
         @Override
         protected void onJson(JsonNode message) {
-            CompletableFuture<JsonNode> waiting = message.has("id") ? pending.remove(message.get("id").asInt()) : null;
+            CompletableFuture<JsonNode> waiting =
+                    message.has("id") ? pending.remove(message.get("id").asInt()) : null;
             if (waiting != null) {
                 waiting.complete(message);
             }
@@ -121,7 +141,8 @@ public final class HeadlessChromium implements AutoCloseable {
         int id = ids.incrementAndGet();
         CompletableFuture<JsonNode> answer = new CompletableFuture<>();
         pending.put(id, answer);
-        devtools.sendText(Json.write(Map.of("id", id, "method", method, "params", params)), true).join();
+        devtools.sendText(Json.write(Map.of("id", id, "method", method, "params", params)), true)
+                .join();
         JsonNode result = answer.orTimeout(15, TimeUnit.SECONDS).join();
         if (result.has("error")) {
             throw new IllegalStateException(method + " failed: " + result.get("error"));
@@ -142,8 +163,10 @@ public final class HeadlessChromium implements AutoCloseable {
     /** Evaluates a JavaScript expression returning a list of strings. */
     public List<String> strings(String expression) {
         JsonNode value = evaluate(expression);
-        return value.isArray() ? Json.MAPPER.convertValue(value, Json.MAPPER.getTypeFactory()
-                .constructCollectionType(List.class, String.class)) : List.of();
+        return value.isArray()
+                ? Json.MAPPER.convertValue(
+                        value, Json.MAPPER.getTypeFactory().constructCollectionType(List.class, String.class))
+                : List.of();
     }
 
     @Override

@@ -10,8 +10,8 @@ import java.util.Map;
  * between them, on a {@link TestServer}. {@code client} carries the integration's client key (it manages
  * webhooks), {@code access} the connection's access token (it reads and writes the tenant's records).
  */
-public record Partner(TestServer server, String tenant, String integrationId, String connectionId, Api client,
-                      Api access) {
+public record Partner(
+        TestServer server, String tenant, String integrationId, String connectionId, Api client, Api access) {
 
     /** A new tenant, and a new integration with every collection readable and writable, receiving {@code eventTypes}. */
     public static Partner create(TestServer server, List<String> eventTypes) {
@@ -19,9 +19,10 @@ public record Partner(TestServer server, String tenant, String integrationId, St
     }
 
     /** A new integration with these permissions and event types, connected to the existing {@code tenant}. */
-    public static Partner on(TestServer server, String tenant, List<String> read, List<String> write,
-                             List<String> eventTypes) {
-        return connect(server, server.createIntegration("partner-" + System.nanoTime(), read, write, eventTypes), tenant);
+    public static Partner on(
+            TestServer server, String tenant, List<String> read, List<String> write, List<String> eventTypes) {
+        return connect(
+                server, server.createIntegration("partner-" + System.nanoTime(), read, write, eventTypes), tenant);
     }
 
     /** {@code integration} (as its create call returned it, with its client key) connected to {@code tenant}. */
@@ -29,7 +30,11 @@ public record Partner(TestServer server, String tenant, String integrationId, St
         String integrationId = integration.get("id").asText();
         JsonNode connection = server.connect(integrationId, tenant);
         JsonNode clientKey = integration.get("clientKey");
-        return new Partner(server, tenant, integrationId, connection.get("id").asText(),
+        return new Partner(
+                server,
+                tenant,
+                integrationId,
+                connection.get("id").asText(),
                 clientKey == null ? null : server.api(clientKey.asText()),
                 server.api(connection.get("accessToken").asText()));
     }
@@ -48,8 +53,11 @@ public record Partner(TestServer server, String tenant, String integrationId, St
     public List<String> writeRecords(String collection, int count, Map<String, Object> data) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            ids.add(access.post("/api/v1/collections/" + collection + "/records", Map.of("data", data)).expect(201)
-                    .json().get("id").asText());
+            ids.add(access.post("/api/v1/collections/" + collection + "/records", Map.of("data", data))
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText());
         }
         return ids;
     }

@@ -27,8 +27,8 @@ public final class RawHttp {
     private RawHttp() {}
 
     /** A request exactly as it goes on the wire: the target is sent as given (UTF-8), header values too. */
-    public record Request(String method, String target, List<Map.Entry<String, String>> headers, byte[] body,
-                          boolean chunked) {
+    public record Request(
+            String method, String target, List<Map.Entry<String, String>> headers, byte[] body, boolean chunked) {
         public Request {
             headers = List.copyOf(headers);
         }
@@ -72,14 +72,20 @@ public final class RawHttp {
     }
 
     private static byte[] head(String host, int port, Request request) {
-        StringBuilder head = new StringBuilder(request.method()).append(' ').append(request.target()).append(" HTTP/1.1\r\n");
+        StringBuilder head = new StringBuilder(request.method())
+                .append(' ')
+                .append(request.target())
+                .append(" HTTP/1.1\r\n");
         head.append("Host: ").append(host).append(':').append(port).append("\r\n");
         head.append("Connection: close\r\n");
         for (Map.Entry<String, String> h : request.headers()) {
             head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
         }
         if (request.body() != null) {
-            head.append(request.chunked() ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + request.body().length + "\r\n");
+            head.append(
+                    request.chunked()
+                            ? "Transfer-Encoding: chunked\r\n"
+                            : "Content-Length: " + request.body().length + "\r\n");
         }
         return head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -118,7 +124,8 @@ public final class RawHttp {
             Map<String, List<String>> headers = new LinkedHashMap<>();
             for (String line = line(in); line != null && !line.isEmpty(); line = line(in)) {
                 int colon = line.indexOf(':');
-                headers.computeIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                headers.computeIfAbsent(
+                                line.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
                         .add(line.substring(colon + 1).trim());
             }
             if (status / 100 == 1) {
@@ -129,7 +136,8 @@ public final class RawHttp {
             }
             List<String> encoding = headers.getOrDefault("transfer-encoding", List.of());
             List<String> length = headers.get("content-length");
-            byte[] body = encoding.stream().anyMatch(e -> e.equalsIgnoreCase("chunked")) ? chunked(in)
+            byte[] body = encoding.stream().anyMatch(e -> e.equalsIgnoreCase("chunked"))
+                    ? chunked(in)
                     : length != null ? exactly(in, Integer.parseInt(length.getFirst())) : untilClosed(in);
             return new Response(status, headers, body);
         }

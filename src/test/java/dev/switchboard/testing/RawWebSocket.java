@@ -25,6 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class RawWebSocket implements AutoCloseable {
     /** Header bits and opcodes of a frame's first byte, for building frames a polite client never sends. */
     public static final int FIN = 0x80, RSV1 = 0x40, RSV2 = 0x20, RSV3 = 0x10;
+
     public static final int CONTINUATION = 0x0, TEXT = 0x1, BINARY = 0x2, CLOSE = 0x8, PING = 0x9, PONG = 0xA;
 
     private final Socket socket;
@@ -60,18 +61,26 @@ public final class RawWebSocket implements AutoCloseable {
     public static List<String> upgradeHeaders() {
         byte[] nonce = new byte[16];
         ThreadLocalRandom.current().nextBytes(nonce);
-        return List.of("Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+        return List.of(
+                "Host: 127.0.0.1",
+                "Upgrade: websocket",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Version: 13",
                 "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce));
     }
 
     /** Sends exactly this request head (header lines as given, none added) and reads the answer as above. */
-    public static RawWebSocket open(TestServer server, String method, String pathAndQuery, List<String> headers,
-                                    int receiveBuffer) throws IOException {
+    public static RawWebSocket open(
+            TestServer server, String method, String pathAndQuery, List<String> headers, int receiveBuffer)
+            throws IOException {
         Socket socket = new Socket();
         if (receiveBuffer > 0) {
             socket.setReceiveBufferSize(receiveBuffer);
         }
-        socket.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(server.baseUrl().replaceAll(".*:", ""))), 5000);
+        socket.connect(
+                new InetSocketAddress(
+                        "127.0.0.1", Integer.parseInt(server.baseUrl().replaceAll(".*:", ""))),
+                5000);
         socket.setSoTimeout(20_000);
         try {
             String request = method + " " + pathAndQuery + " HTTP/1.1\r\n" + String.join("\r\n", headers) + "\r\n\r\n";
@@ -81,8 +90,11 @@ public final class RawWebSocket implements AutoCloseable {
             int status = Integer.parseInt(head.split(" ", 3)[1]);
             String body = "";
             if (status != 101) {
-                int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
-                        .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
+                int length = head.lines()
+                        .filter(l -> l.toLowerCase().startsWith("content-length:"))
+                        .map(l -> Integer.parseInt(l.substring(15).trim()))
+                        .findFirst()
+                        .orElse(0);
                 body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
             }
             return new RawWebSocket(socket, status, head, body);

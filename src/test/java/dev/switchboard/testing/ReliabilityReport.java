@@ -29,7 +29,9 @@ public final class ReliabilityReport {
     /** Records a scenario's figures (name → value, in the order given) and what they show. */
     public static synchronized void record(String scenario, String summary, Map<String, Object> figures) {
         try {
-            ObjectNode all = Files.exists(JSON) ? (ObjectNode) Json.read(Files.readString(JSON)) : Json.MAPPER.createObjectNode();
+            ObjectNode all = Files.exists(JSON)
+                    ? (ObjectNode) Json.read(Files.readString(JSON))
+                    : Json.MAPPER.createObjectNode();
             ObjectNode entry = all.putObject(scenario);
             entry.put("ranAt", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
             entry.put("summary", summary);
@@ -48,10 +50,13 @@ public final class ReliabilityReport {
      */
     public static synchronized void hostilePartner(String attack, String result) {
         try {
-            ObjectNode all = Files.exists(JSON) ? (ObjectNode) Json.read(Files.readString(JSON)) : Json.MAPPER.createObjectNode();
+            ObjectNode all = Files.exists(JSON)
+                    ? (ObjectNode) Json.read(Files.readString(JSON))
+                    : Json.MAPPER.createObjectNode();
             Map<String, Object> rows = new LinkedHashMap<>();
             JsonNode previous = all.path(HOSTILE_PARTNER).path("figures");
-            previous.properties().forEach(row -> rows.put(row.getKey(), row.getValue().asText()));
+            previous.properties()
+                    .forEach(row -> rows.put(row.getKey(), row.getValue().asText()));
             rows.put(attack, result);
             record(HOSTILE_PARTNER, """
                     What a careless or hostile partner (an access token, a client key, or a page in a visitor's \
@@ -75,12 +80,26 @@ public final class ReliabilityReport {
         Iterator<Map.Entry<String, JsonNode>> scenarios = all.properties().iterator();
         while (scenarios.hasNext()) {
             Map.Entry<String, JsonNode> s = scenarios.next();
-            md.append("## ").append(s.getKey()).append("\n\n")
-                    .append(s.getValue().get("summary").asText()).append("\n\n")
+            md.append("## ")
+                    .append(s.getKey())
+                    .append("\n\n")
+                    .append(s.getValue().get("summary").asText())
+                    .append("\n\n")
                     .append("| | |\n|---|---|\n");
-            s.getValue().get("figures").properties().forEach(f -> md.append("| ").append(f.getKey()).append(" | ")
-                    .append(f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString()).append(" |\n"));
-            md.append("\n_Last run: ").append(s.getValue().get("ranAt").asText()).append("_\n\n");
+            s.getValue()
+                    .get("figures")
+                    .properties()
+                    .forEach(f -> md.append("| ")
+                            .append(f.getKey())
+                            .append(" | ")
+                            .append(
+                                    f.getValue().isTextual()
+                                            ? f.getValue().asText()
+                                            : f.getValue().toString())
+                            .append(" |\n"));
+            md.append("\n_Last run: ")
+                    .append(s.getValue().get("ranAt").asText())
+                    .append("_\n\n");
         }
         return md.toString();
     }

@@ -77,9 +77,12 @@ public final class ResumingWsClient implements AutoCloseable {
         while (!closed) {
             URI uri = URI.create(baseUrl.get().replace("http://", "ws://") + "/api/v1/ws?after=" + lastSeq);
             try {
-                socket = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
+                socket = HTTP.newWebSocketBuilder()
+                        .connectTimeout(Duration.ofSeconds(5))
                         .header("Authorization", "Bearer " + token)
-                        .buildAsync(uri, new Listener()).orTimeout(10, TimeUnit.SECONDS).join();
+                        .buildAsync(uri, new Listener())
+                        .orTimeout(10, TimeUnit.SECONDS)
+                        .join();
                 if (closed) {
                     socket.abort(); // closed while this socket was opening
                 } else if (again) {
@@ -110,10 +113,11 @@ public final class ResumingWsClient implements AutoCloseable {
         @Override
         protected void onJson(JsonNode message) {
             switch (message.path("type").asText()) {
-                case "events" -> message.get("events").forEach(e -> {
-                    seqs.add(e.get("seq").asLong());
-                    lastSeq = e.get("seq").asLong();
-                });
+                case "events" ->
+                    message.get("events").forEach(e -> {
+                        seqs.add(e.get("seq").asLong());
+                        lastSeq = e.get("seq").asLong();
+                    });
                 case "live" -> {
                     Instant dropped = droppedAt;
                     if (dropped != null) {
@@ -122,7 +126,7 @@ public final class ResumingWsClient implements AutoCloseable {
                     }
                 }
                 case "resume_failed", "error" -> complaints.add(message);
-                default -> { }
+                default -> {}
             }
         }
 

@@ -35,7 +35,8 @@ public final class TestDatabase {
             postgres = EmbeddedDatabase.start(dir);
             Runtime.getRuntime().addShutdownHook(new Thread(postgres::close));
             exec("CREATE DATABASE switchboard_template");
-            var config = ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", url("switchboard_template")));
+            var config = ConfigLoader.load(
+                    Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", url("switchboard_template")));
             try (Database migrated = Database.open(config, new SimpleMeterRegistry())) {
                 // migrations applied; closing releases the template for cloning
             }
@@ -57,7 +58,8 @@ public final class TestDatabase {
     }
 
     private static void exec(String sql) {
-        try (Connection c = DriverManager.getConnection(url("postgres")); Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(url("postgres"));
+                Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(e);

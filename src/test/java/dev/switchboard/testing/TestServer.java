@@ -74,7 +74,11 @@ public final class TestServer implements AutoCloseable {
 
     /** Creates a tenant, returning its id. */
     public String createTenant(String id) {
-        return admin.post("/api/v1/tenants", Map.of("id", id, "name", id)).expect(201).json().get("id").asText();
+        return admin.post("/api/v1/tenants", Map.of("id", id, "name", id))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
     }
 
     public void createCollection(String name, Object... fieldsAndSchema) {
@@ -87,16 +91,26 @@ public final class TestServer implements AutoCloseable {
     }
 
     /** An integration with the given permissions and event types; returns its JSON (with clientKey). */
-    public JsonNode createIntegration(String name, java.util.List<String> read, java.util.List<String> write,
-                                      java.util.List<String> eventTypes) {
-        return admin.post("/api/v1/integrations", Map.of("name", name,
-                "permissions", Map.of("read", read, "write", write), "eventTypes", eventTypes)).expect(201).json();
+    public JsonNode createIntegration(
+            String name, java.util.List<String> read, java.util.List<String> write, java.util.List<String> eventTypes) {
+        return admin.post(
+                        "/api/v1/integrations",
+                        Map.of(
+                                "name",
+                                name,
+                                "permissions",
+                                Map.of("read", read, "write", write),
+                                "eventTypes",
+                                eventTypes))
+                .expect(201)
+                .json();
     }
 
     /** Connects an integration to a tenant; returns the connection JSON (with accessToken). */
     public JsonNode connect(String integrationId, String tenantId) {
         return admin.post("/api/v1/integrations/" + integrationId + "/connections", Map.of("tenantId", tenantId))
-                .expect(201).json();
+                .expect(201)
+                .json();
     }
 
     /** A partner's access token with full rights on one tenant (see {@link Partner} for more than the token). */
@@ -123,7 +137,9 @@ public final class TestServer implements AutoCloseable {
      * Nothing else may read the feed on this node meanwhile.
      */
     public void awaitLongPollWaiting(double before) {
-        Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> feedReads() - before >= 2);
     }
 

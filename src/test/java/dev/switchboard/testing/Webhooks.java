@@ -18,7 +18,8 @@ public final class Webhooks {
 
     /** Ends every wait for a retry or after a worker error, on stream and manual messages; returns how many. */
     public static int makeDue(DatabaseUrl database) {
-        try (Connection c = DriverManager.getConnection(database.jdbcUrl()); Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                Statement s = c.createStatement()) {
             return s.executeUpdate("UPDATE webhook_streams SET next_attempt_at = now() WHERE next_attempt_at > now()")
                     + s.executeUpdate("UPDATE webhook_messages SET next_attempt_at = now()"
                             + " WHERE lane = 'manual' AND status = 'pending' AND next_attempt_at > now()");

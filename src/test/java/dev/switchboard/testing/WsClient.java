@@ -31,7 +31,9 @@ public final class WsClient implements AutoCloseable {
     private WsClient(URI uri, Map<String, String> headers) {
         WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
         headers.forEach(builder::header);
-        this.socket = builder.buildAsync(uri, new Listener()).orTimeout(10, TimeUnit.SECONDS).join();
+        this.socket = builder.buildAsync(uri, new Listener())
+                .orTimeout(10, TimeUnit.SECONDS)
+                .join();
     }
 
     /** Connects with the token in the Authorization header; {@code query} is appended to the path (e.g. "?after=3"). */
@@ -72,7 +74,9 @@ public final class WsClient implements AutoCloseable {
     }
 
     public void sendBinary(byte[] bytes) {
-        socket.sendBinary(ByteBuffer.wrap(bytes), true).orTimeout(5, TimeUnit.SECONDS).join();
+        socket.sendBinary(ByteBuffer.wrap(bytes), true)
+                .orTimeout(5, TimeUnit.SECONDS)
+                .join();
     }
 
     /** A message and when it arrived ({@link System#nanoTime()}), for measuring latency. */
@@ -92,7 +96,9 @@ public final class WsClient implements AutoCloseable {
     }
 
     public JsonNode await(Predicate<JsonNode> test) {
-        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> messages().stream().anyMatch(test));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> messages().stream().anyMatch(test));
         return messages().stream().filter(test).findFirst().orElseThrow();
     }
 

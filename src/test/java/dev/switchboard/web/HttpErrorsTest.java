@@ -1,27 +1,32 @@
 package dev.switchboard.web;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** Each kind of refusal has one HTTP answer; the code, message and details pass through unchanged. */
 class HttpErrorsTest {
 
     @Test
     void everyKindOfRefusalMapsToItsStatusAndCode() {
-        assertAnswer(new Refusal.Invalid("invalid_json", "the request body must be a JSON object"), 400, "invalid_json");
+        assertAnswer(
+                new Refusal.Invalid("invalid_json", "the request body must be a JSON object"), 400, "invalid_json");
         assertAnswer(new Refusal.InvalidField("limit", "must be between 1 and 100"), 400, "invalid_field");
         assertAnswer(new Refusal.Unauthenticated("unknown or revoked token"), 401, "unauthorized");
         assertAnswer(new Refusal.Forbidden("this operation needs the admin key"), 403, "forbidden");
-        assertAnswer(new Refusal.Forbidden("origin_not_allowed", "Origin 'x' is not allowed"), 403, "origin_not_allowed");
+        assertAnswer(
+                new Refusal.Forbidden("origin_not_allowed", "Origin 'x' is not allowed"), 403, "origin_not_allowed");
         assertAnswer(new Refusal.NotFound("tenant 'hotel'"), 404, "not_found");
-        assertAnswer(new Refusal.Conflict("tenant_exists", "a tenant with id 'hotel' already exists"), 409, "tenant_exists");
+        assertAnswer(
+                new Refusal.Conflict("tenant_exists", "a tenant with id 'hotel' already exists"), 409, "tenant_exists");
         assertAnswer(new Refusal.PositionExpired(3, 10, 20), 410, "position_expired");
         assertAnswer(new Refusal.IdempotencyKeyReused("k1"), 422, "idempotency_key_reused");
-        assertAnswer(new Refusal.EventTooLarge("data.note", 70_000, 65_536, "data.note: is too large"), 422,
+        assertAnswer(
+                new Refusal.EventTooLarge("data.note", 70_000, 65_536, "data.note: is too large"),
+                422,
                 "event_too_large");
         assertAnswer(new Refusal.Throttled("rate_limited", "retry after 2s", 2), 429, "rate_limited");
     }
@@ -33,26 +38,35 @@ class HttpErrorsTest {
                 .satisfies(e -> assertThat(e.details()).isEqualTo(Map.of("field", "after")));
         assertThat(HttpErrors.of(new Refusal.PositionExpired(3, 10, 20)).details())
                 .isEqualTo(Map.of("oldestSeq", 10L, "headSeq", 20L));
-        assertThat(HttpErrors.of(new Refusal.EventTooLarge("data", 70_000, 65_536, "data: too large")).details())
+        assertThat(HttpErrors.of(new Refusal.EventTooLarge("data", 70_000, 65_536, "data: too large"))
+                        .details())
                 .isEqualTo(Map.of("field", "data", "eventBytes", 70_000L, "maxEventBytes", 65_536L));
-        assertThat(HttpErrors.of(new Refusal.NotFound("tenant 'hotel'")).message()).isEqualTo("tenant 'hotel' does not exist");
-        assertThat(HttpErrors.of(new Refusal.NotFound("tenant 'hotel'")).details()).isNull();
+        assertThat(HttpErrors.of(new Refusal.NotFound("tenant 'hotel'")).message())
+                .isEqualTo("tenant 'hotel' does not exist");
+        assertThat(HttpErrors.of(new Refusal.NotFound("tenant 'hotel'")).details())
+                .isNull();
     }
 
     @Test
     void onlyAThrottledRefusalCarriesRetryAfter() {
-        assertThat(HttpErrors.of(new Refusal.Throttled("too_many_sockets", "close one first", 30)).retryAfterSeconds())
+        assertThat(HttpErrors.of(new Refusal.Throttled("too_many_sockets", "close one first", 30))
+                        .retryAfterSeconds())
                 .isEqualTo(30L);
-        assertThat(HttpErrors.of(new Refusal.Conflict("too_many_webhooks", "at most 50")).retryAfterSeconds()).isNull();
+        assertThat(HttpErrors.of(new Refusal.Conflict("too_many_webhooks", "at most 50"))
+                        .retryAfterSeconds())
+                .isNull();
     }
 
     @Test
     void theBodyIsTheDocumentedErrorObject() {
         String body = HttpErrors.json("not_found", "tenant 'hotel' does not exist", "req_1", null);
-        assertThat(body).isEqualTo("{\"error\":{\"code\":\"not_found\",\"message\":\"tenant 'hotel' does not exist\","
-                + "\"requestId\":\"req_1\",\"details\":null}}");
+        assertThat(body)
+                .isEqualTo("{\"error\":{\"code\":\"not_found\",\"message\":\"tenant 'hotel' does not exist\","
+                        + "\"requestId\":\"req_1\",\"details\":null}}");
         assertThat(Json.read(HttpErrors.json("invalid_field", "a: b", "req_2", Map.of("field", "a")))
-                .at("/error/details/field").asText()).isEqualTo("a");
+                        .at("/error/details/field")
+                        .asText())
+                .isEqualTo("a");
     }
 
     private static void assertAnswer(Refusal refusal, int status, String code) {

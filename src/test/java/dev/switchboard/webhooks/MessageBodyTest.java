@@ -1,5 +1,7 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.Event;
 import dev.switchboard.support.Json;
@@ -9,18 +11,24 @@ import java.util.List;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 @Fast
 class MessageBodyTest {
     private static Event event(long seq, String data) {
-        return new Event("evt_" + seq, seq, "reservations.updated", "rec_" + seq, Instant.parse("2026-11-24T10:00:00Z"),
-                data, null);
+        return new Event(
+                "evt_" + seq,
+                seq,
+                "reservations.updated",
+                "rec_" + seq,
+                Instant.parse("2026-11-24T10:00:00Z"),
+                data,
+                null);
     }
 
     @Test
     void anEventsBodyHoldsTheTenantTheIntegrationAndTheEventsInOrderUpToTheBatchSize() {
-        List<Event> events = LongStream.rangeClosed(1, 5).mapToObj(s -> event(s, "{\"id\":\"rec_" + s + "\"}")).toList();
+        List<Event> events = LongStream.rangeClosed(1, 5)
+                .mapToObj(s -> event(s, "{\"id\":\"rec_" + s + "\"}"))
+                .toList();
         MessageBody.Batch batch = MessageBody.events("hotel-1", "int_1", events, 3);
         assertThat(batch.count()).isEqualTo(3);
         JsonNode body = Json.read(batch.json());
@@ -28,7 +36,8 @@ class MessageBodyTest {
         assertThat(body.get("integrationId").asText()).isEqualTo("int_1");
         assertThat(body.get("events")).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L, 3L);
         assertThat(body.get("events").get(0).get("data").get("id").asText()).isEqualTo("rec_1");
-        assertThat(body.get("events").get(0).fieldNames()).toIterable()
+        assertThat(body.get("events").get(0).fieldNames())
+                .toIterable()
                 .containsExactly("id", "seq", "type", "subject", "time", "data");
     }
 
@@ -38,13 +47,20 @@ class MessageBodyTest {
         List<Event> events = List.of(event(1, big), event(2, big), event(3, "{}"));
         assertThat(MessageBody.events("t", "i", events, 100).count()).isEqualTo(1);
         String huge = "{\"blob\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}";
-        assertThat(MessageBody.events("t", "i", List.of(event(1, huge)), 100).count()).isEqualTo(1);
+        assertThat(MessageBody.events("t", "i", List.of(event(1, huge)), 100).count())
+                .isEqualTo(1);
     }
 
     @Test
     void aLifecycleBodyCarriesOneEventWithTheNewAccessTokenAddedOnlyToTheBodyThatIsSent() {
-        Event created = new Event("evt_9", 4, "connection.created", "con_1", Instant.parse("2026-11-24T10:00:00Z"),
-                "{\"connectionId\":\"con_1\",\"tenantId\":\"hotel-1\",\"state\":\"enabled\"}", null);
+        Event created = new Event(
+                "evt_9",
+                4,
+                "connection.created",
+                "con_1",
+                Instant.parse("2026-11-24T10:00:00Z"),
+                "{\"connectionId\":\"con_1\",\"tenantId\":\"hotel-1\",\"state\":\"enabled\"}",
+                null);
         String stored = MessageBody.lifecycle(created, "int_1");
         assertThat(Json.read(stored).get("data").has("accessToken")).isFalse();
         assertThat(MessageBody.withAccessToken(stored, null)).isEqualTo(stored);

@@ -1,5 +1,7 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Fast;
 import java.time.Duration;
 import java.time.Instant;
@@ -8,20 +10,20 @@ import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 @Fast
 class RetryPolicyTest {
-    private final RetryPolicy policy = new RetryPolicy(List.of(Duration.ofMinutes(1), Duration.ofMinutes(5)),
-            Duration.ofHours(1));
+    private final RetryPolicy policy =
+            new RetryPolicy(List.of(Duration.ofMinutes(1), Duration.ofMinutes(5)), Duration.ofHours(1));
 
     @Test
     void theDefaultScheduleGivesThreeAttemptsThenAbandons() {
         Random random = new Random(7);
         assertThat(policy.maxAttempts()).isEqualTo(3);
-        assertThat(policy.nextDelay(1, Optional.empty(), random)).get()
+        assertThat(policy.nextDelay(1, Optional.empty(), random))
+                .get()
                 .satisfies(d -> assertThat(d).isBetween(Duration.ofSeconds(48), Duration.ofSeconds(72)));
-        assertThat(policy.nextDelay(2, Optional.empty(), random)).get()
+        assertThat(policy.nextDelay(2, Optional.empty(), random))
+                .get()
                 .satisfies(d -> assertThat(d).isBetween(Duration.ofMinutes(4), Duration.ofMinutes(6)));
         assertThat(policy.nextDelay(3, Optional.empty(), random)).isEmpty();
     }
@@ -30,7 +32,8 @@ class RetryPolicyTest {
     void jitterSpreadsReceiversThatFailTogether() {
         Random random = new Random(1);
         List<Duration> delays = java.util.stream.IntStream.range(0, 100)
-                .mapToObj(i -> policy.nextDelay(1, Optional.empty(), random).orElseThrow()).toList();
+                .mapToObj(i -> policy.nextDelay(1, Optional.empty(), random).orElseThrow())
+                .toList();
         assertThat(delays.stream().distinct().count()).isGreaterThan(90);
         assertThat(delays).allSatisfy(d -> assertThat(d).isBetween(Duration.ofSeconds(48), Duration.ofSeconds(72)));
     }
@@ -38,19 +41,24 @@ class RetryPolicyTest {
     @Test
     void retryAfterReplacesTheScheduleWithinTheCap() {
         Random random = new Random(3);
-        assertThat(policy.nextDelay(1, Optional.of(Duration.ofSeconds(10)), random)).get()
+        assertThat(policy.nextDelay(1, Optional.of(Duration.ofSeconds(10)), random))
+                .get()
                 .satisfies(d -> assertThat(d).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(11)));
-        assertThat(policy.nextDelay(1, Optional.of(Duration.ofDays(3)), random)).get()
+        assertThat(policy.nextDelay(1, Optional.of(Duration.ofDays(3)), random))
+                .get()
                 .satisfies(d -> assertThat(d).isBetween(Duration.ofHours(1), Duration.ofMinutes(66)));
-        assertThat(policy.nextDelay(3, Optional.of(Duration.ofSeconds(1)), random)).isEmpty();
+        assertThat(policy.nextDelay(3, Optional.of(Duration.ofSeconds(1)), random))
+                .isEmpty();
     }
 
     @Test
     void retryAfterIsReadAsSecondsOrAnHttpDate() {
         Instant now = Instant.parse("2026-11-24T10:00:00Z");
         assertThat(RetryPolicy.parseRetryAfter("120", now)).contains(Duration.ofSeconds(120));
-        assertThat(RetryPolicy.parseRetryAfter("Tue, 24 Nov 2026 10:00:30 GMT", now)).contains(Duration.ofSeconds(30));
-        assertThat(RetryPolicy.parseRetryAfter("Tue, 24 Nov 2026 09:00:00 GMT", now)).contains(Duration.ZERO);
+        assertThat(RetryPolicy.parseRetryAfter("Tue, 24 Nov 2026 10:00:30 GMT", now))
+                .contains(Duration.ofSeconds(30));
+        assertThat(RetryPolicy.parseRetryAfter("Tue, 24 Nov 2026 09:00:00 GMT", now))
+                .contains(Duration.ZERO);
         assertThat(RetryPolicy.parseRetryAfter("soon", now)).isEmpty();
         assertThat(RetryPolicy.parseRetryAfter(null, now)).isEmpty();
     }

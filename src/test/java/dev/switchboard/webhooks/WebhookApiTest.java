@@ -1,5 +1,7 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
@@ -8,8 +10,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** The webhook endpoints API: who may manage what, and bad input refused with a 400 that changes nothing. */
 class WebhookApiTest {
@@ -37,7 +37,8 @@ class WebhookApiTest {
     @Test
     void aClientKeyManagesItsOwnEndpointsAndSeesNoOtherIntegrations() {
         JsonNode mine = create(client, Map.of("url", "https://partner.example/hooks?token=t"));
-        assertThat(mine.get("integrationId").asText()).isEqualTo(integration.get("id").asText());
+        assertThat(mine.get("integrationId").asText())
+                .isEqualTo(integration.get("id").asText());
         assertThat(mine.get("kind").asText()).isEqualTo("events");
         assertThat(mine.get("eventTypes")).extracting(JsonNode::asText).containsExactly("*");
         assertThat(mine.get("maxBatchSize").asInt()).isEqualTo(100);
@@ -50,12 +51,22 @@ class WebhookApiTest {
         otherClient.patch(path, Map.of("maxBatchSize", 1)).expect(404);
         otherClient.delete(path).expect(404);
         otherClient.post(path + "/test", "").expect(404);
-        assertThat(otherClient.get("/api/v1/webhooks").expect(200).json().get("webhooks")).isEmpty();
-        otherClient.post("/api/v1/webhooks", Map.of("url", "https://x.example/", "integrationId",
-                integration.get("id").asText())).expect(400);
+        assertThat(otherClient.get("/api/v1/webhooks").expect(200).json().get("webhooks"))
+                .isEmpty();
+        otherClient
+                .post(
+                        "/api/v1/webhooks",
+                        Map.of(
+                                "url",
+                                "https://x.example/",
+                                "integrationId",
+                                integration.get("id").asText()))
+                .expect(400);
 
         String tenant = server.createTenant("t-" + System.nanoTime());
-        String accessToken = server.connect(integration.get("id").asText(), tenant).get("accessToken").asText();
+        String accessToken = server.connect(integration.get("id").asText(), tenant)
+                .get("accessToken")
+                .asText();
         server.api(accessToken).get("/api/v1/webhooks").expect(403);
         server.api(accessToken).get(path).expect(403);
         server.api("sb_client_not-a-real-key").get("/api/v1/webhooks").expect(401);
@@ -64,14 +75,27 @@ class WebhookApiTest {
     @Test
     void theAdminSeesEveryConfiguredWebhookAndCreatesThemForAnyIntegration() {
         JsonNode other = server.createIntegration("listed", List.of("*"), List.of(), List.of("*"));
-        server.admin.post("/api/v1/webhooks", Map.of("url", "https://a.example/")).expect(400);
-        JsonNode made = create(server.admin, Map.of("url", "https://b.example/", "integrationId",
-                other.get("id").asText(), "kind", "lifecycle"));
+        server.admin
+                .post("/api/v1/webhooks", Map.of("url", "https://a.example/"))
+                .expect(400);
+        JsonNode made = create(
+                server.admin,
+                Map.of(
+                        "url",
+                        "https://b.example/",
+                        "integrationId",
+                        other.get("id").asText(),
+                        "kind",
+                        "lifecycle"));
         create(client, Map.of("url", "https://c.example/"));
         JsonNode all = server.admin.get("/api/v1/webhooks").expect(200).json().get("webhooks");
         assertThat(all).extracting(w -> w.get("url").asText()).contains("https://b.example/", "https://c.example/");
-        assertThat(server.admin.get("/api/v1/webhooks?integrationId=" + other.get("id").asText()).json().get("webhooks"))
-                .extracting(w -> w.get("id").asText()).containsExactly(made.get("id").asText());
+        assertThat(server.admin
+                        .get("/api/v1/webhooks?integrationId=" + other.get("id").asText())
+                        .json()
+                        .get("webhooks"))
+                .extracting(w -> w.get("id").asText())
+                .containsExactly(made.get("id").asText());
     }
 
     @Test
@@ -101,7 +125,9 @@ class WebhookApiTest {
         for (Map<String, Object> body : bad) {
             Api.Response r = client.post("/api/v1/webhooks", body);
             assertThat(r.status()).as(body.toString()).isEqualTo(400);
-            assertThat(r.json().get("error").get("message").asText()).as(body.toString()).isNotBlank();
+            assertThat(r.json().get("error").get("message").asText())
+                    .as(body.toString())
+                    .isNotBlank();
         }
         client.post("/api/v1/webhooks", "{\"url\": ").expect(400);
         assertThat(client.get("/api/v1/webhooks").json().get("webhooks")).hasSize(before);
@@ -115,12 +141,25 @@ class WebhookApiTest {
         client.patch(path, Map.of("kind", "lifecycle")).expect(400);
         client.patch(path, Map.of("state", "paused")).expect(400);
         client.patch(path, Map.of("url", "http://10.0.0.1/")).expect(400);
-        JsonNode changed = client.patch(path, Map.of("url", "https://partner.example/b", "maxBatchSize", 7,
-                "eventTypes", List.of("orders.created"), "state", "disabled")).expect(200).json();
+        JsonNode changed = client.patch(
+                        path,
+                        Map.of(
+                                "url",
+                                "https://partner.example/b",
+                                "maxBatchSize",
+                                7,
+                                "eventTypes",
+                                List.of("orders.created"),
+                                "state",
+                                "disabled"))
+                .expect(200)
+                .json();
         assertThat(changed.get("url").asText()).isEqualTo("https://partner.example/b");
         assertThat(changed.get("maxBatchSize").asInt()).isEqualTo(7);
         assertThat(changed.get("state").asText()).isEqualTo("disabled");
-        JsonNode reset = client.patch(path, "{\"retryDelays\": null, \"state\": \"enabled\"}").expect(200).json();
+        JsonNode reset = client.patch(path, "{\"retryDelays\": null, \"state\": \"enabled\"}")
+                .expect(200)
+                .json();
         assertThat(reset.get("retryDelays").isNull()).isTrue();
         assertThat(reset.get("state").asText()).isEqualTo("enabled");
         client.delete(path).expect(204);
@@ -131,8 +170,11 @@ class WebhookApiTest {
     void rotatingTheSecretReturnsANewOneOnce() {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/r"));
         JsonNode rotated = client.post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
-                .expect(200).json();
-        assertThat(rotated.get("secret").asText()).startsWith("whsec_").isNotEqualTo(endpoint.get("secret").asText());
+                .expect(200)
+                .json();
+        assertThat(rotated.get("secret").asText())
+                .startsWith("whsec_")
+                .isNotEqualTo(endpoint.get("secret").asText());
         assertThat(rotated.get("previousSecretsValidFor").asText()).isEqualTo("1d");
     }
 
@@ -143,32 +185,49 @@ class WebhookApiTest {
         client.get(path + "/messages?status=lost").expect(400);
         client.get(path + "/messages?limit=0").expect(400);
         client.get(path + "/messages?cursor=nope").expect(400);
-        assertThat(client.get(path + "/messages").expect(200).json().get("messages")).isEmpty();
+        assertThat(client.get(path + "/messages").expect(200).json().get("messages"))
+                .isEmpty();
         client.get(path + "/messages/msg_nope").expect(404);
         client.post(path + "/messages/msg_nope/retry", "").expect(404);
         client.post(path + "/replay", Map.of()).expect(400);
         client.post(path + "/replay", Map.of("fromSeq", 0)).expect(400);
-        client.post(path + "/replay", Map.of("fromSeq", 1, "since", "2026-01-01T00:00:00Z")).expect(400);
+        client.post(path + "/replay", Map.of("fromSeq", 1, "since", "2026-01-01T00:00:00Z"))
+                .expect(400);
         client.post(path + "/replay", Map.of("since", "yesterday")).expect(400);
-        client.post(path + "/replay", Map.of("fromSeq", 1, "tenantId", "nobody")).expect(400);
-        assertThat(client.post(path + "/replay", Map.of("fromSeq", 1)).expect(202).json().get("streams").asInt()).isZero();
+        client.post(path + "/replay", Map.of("fromSeq", 1, "tenantId", "nobody"))
+                .expect(400);
+        assertThat(client.post(path + "/replay", Map.of("fromSeq", 1))
+                        .expect(202)
+                        .json()
+                        .get("streams")
+                        .asInt())
+                .isZero();
     }
 
     @Test
     void aLifecycleEndpointOnPlainHttpIsRefusedNamingTheUrlBecauseItsMessagesCarryAccessTokens() {
         int before = client.get("/api/v1/webhooks").json().get("webhooks").size();
-        Api.Response refused = client.post("/api/v1/webhooks", Map.of("url", "http://partner.example/lifecycle",
-                "kind", "lifecycle")).expect(400);
+        Api.Response refused = client.post(
+                        "/api/v1/webhooks", Map.of("url", "http://partner.example/lifecycle", "kind", "lifecycle"))
+                .expect(400);
         assertThat(refused.errorCode()).isEqualTo("invalid_field");
-        assertThat(refused.json().path("error").path("message").asText()).startsWith("url: ").contains("https")
+        assertThat(refused.json().path("error").path("message").asText())
+                .startsWith("url: ")
+                .contains("https")
                 .contains("access tokens");
         assertThat(client.get("/api/v1/webhooks").json().get("webhooks")).hasSize(before);
 
         JsonNode lifecycle = create(client, Map.of("url", "https://partner.example/lifecycle", "kind", "lifecycle"));
         String path = "/api/v1/webhooks/" + lifecycle.get("id").asText();
-        assertThat(client.patch(path, Map.of("url", "http://partner.example/lifecycle")).expect(400)
-                .json().path("error").path("message").asText()).startsWith("url: ");
-        assertThat(client.get(path).expect(200).json().get("url").asText()).isEqualTo("https://partner.example/lifecycle");
+        assertThat(client.patch(path, Map.of("url", "http://partner.example/lifecycle"))
+                        .expect(400)
+                        .json()
+                        .path("error")
+                        .path("message")
+                        .asText())
+                .startsWith("url: ");
+        assertThat(client.get(path).expect(200).json().get("url").asText())
+                .isEqualTo("https://partner.example/lifecycle");
         // Events endpoints carry no tokens: plain http stays the partner's choice.
         create(client, Map.of("url", "http://partner.example/events"));
     }
@@ -180,7 +239,10 @@ class WebhookApiTest {
         for (int i = 0; i < EndpointStore.MAX_PER_INTEGRATION; i++) {
             create(busyClient, Map.of("url", "https://p.example/" + i));
         }
-        assertThat(busyClient.post("/api/v1/webhooks", Map.of("url", "https://p.example/one-more")).expect(409)
-                .errorCode()).isEqualTo("too_many_webhooks");
+        assertThat(busyClient
+                        .post("/api/v1/webhooks", Map.of("url", "https://p.example/one-more"))
+                        .expect(409)
+                        .errorCode())
+                .isEqualTo("too_many_webhooks");
     }
 }

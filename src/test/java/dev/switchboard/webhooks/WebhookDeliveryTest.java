@@ -1,5 +1,8 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
 import dev.switchboard.testing.Api;
@@ -20,9 +23,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /** Webhooks end to end: a real server, real PostgreSQL, and a real HTTP receiver on loopback. */
 @Timeout(60)
@@ -82,8 +82,9 @@ class WebhookDeliveryTest {
         }
         String metrics = server.api(null).get("/metrics").expect(200).body();
         String id = endpoint.get("id").asText();
-        assertThat(metrics).containsPattern("switchboard_webhooks_attempts_total\\{endpoint=\"" + id
-                + "\",outcome=\"delivered\"} [1-9]");
+        assertThat(metrics)
+                .containsPattern(
+                        "switchboard_webhooks_attempts_total\\{endpoint=\"" + id + "\",outcome=\"delivered\"} [1-9]");
         assertThat(metrics).contains("switchboard_webhooks_delivery_latency_seconds_count{endpoint=\"" + id + "\"}");
     }
 
@@ -111,7 +112,9 @@ class WebhookDeliveryTest {
         written.countDown();
 
         awaitEvents(12);
-        assertThat(receiver.received()).extracting(r -> r.json().get("events").size()).containsExactly(1, 5, 5, 1);
+        assertThat(receiver.received())
+                .extracting(r -> r.json().get("events").size())
+                .containsExactly(1, 5, 5, 1);
         assertIncreasingSeq(events());
     }
 
@@ -123,44 +126,85 @@ class WebhookDeliveryTest {
         writeRooms(partner, 1);
 
         await().until(() -> receiver.received().size() == 3);
-        assertThat(receiver.received()).extracting(r -> r.header("webhook-id")).containsOnly(
-                receiver.received().getFirst().header("webhook-id"));
-        JsonNode failed = await().until(() -> partner.client().get("/api/v1/webhooks/" + webhookId
-                + "/messages?status=failed").expect(200).json().get("messages"), m -> m.size() == 1).get(0);
-        assertThat(failed.get("id").asText()).isEqualTo(receiver.received().getFirst().header("webhook-id"));
+        assertThat(receiver.received())
+                .extracting(r -> r.header("webhook-id"))
+                .containsOnly(receiver.received().getFirst().header("webhook-id"));
+        JsonNode failed = await().until(
+                        () -> partner.client()
+                                .get("/api/v1/webhooks/" + webhookId + "/messages?status=failed")
+                                .expect(200)
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1)
+                .get(0);
+        assertThat(failed.get("id").asText())
+                .isEqualTo(receiver.received().getFirst().header("webhook-id"));
         assertThat(failed.get("attempts")).hasSize(3).allSatisfy(a -> {
             assertThat(a.get("status").asInt()).isEqualTo(500);
             assertThat(a.get("outcome").asText()).isEqualTo("http_error");
             assertThat(a.get("responseBody").asText()).contains("database down");
         });
-        assertThat(partner.client().get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("failing");
+        assertThat(partner.client()
+                        .get("/api/v1/webhooks/" + webhookId)
+                        .json()
+                        .get("state")
+                        .asText())
+                .isEqualTo("failing");
 
         receiver.answer(r -> Reply.status(200));
         writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 4);
-        assertThat(receiver.received().get(3).json().get("events").get(0).get("seq").asLong()).isEqualTo(2);
-        assertThat(partner.client().get("/api/v1/webhooks/" + webhookId).json().get("state").asText()).isEqualTo("enabled");
+        assertThat(receiver.received()
+                        .get(3)
+                        .json()
+                        .get("events")
+                        .get(0)
+                        .get("seq")
+                        .asLong())
+                .isEqualTo(2);
+        assertThat(partner.client()
+                        .get("/api/v1/webhooks/" + webhookId)
+                        .json()
+                        .get("state")
+                        .asText())
+                .isEqualTo("enabled");
 
-        JsonNode retried = partner.client().post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText()
-                + "/retry", "").expect(202).json();
+        JsonNode retried = partner.client()
+                .post(
+                        "/api/v1/webhooks/" + webhookId + "/messages/"
+                                + failed.get("id").asText() + "/retry",
+                        "")
+                .expect(202)
+                .json();
         assertThat(retried.get("status").asText()).isEqualTo("pending");
         await().until(() -> receiver.received().size() == 5);
-        assertThat(receiver.received().get(4).header("webhook-id")).isEqualTo(failed.get("id").asText());
-        await().until(() -> partner.client().get("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText())
-                .json().get("status").asText().equals("delivered"));
-        partner.client().post("/api/v1/webhooks/" + webhookId + "/messages/" + failed.get("id").asText() + "/retry", "")
+        assertThat(receiver.received().get(4).header("webhook-id"))
+                .isEqualTo(failed.get("id").asText());
+        await().until(() -> partner.client()
+                .get("/api/v1/webhooks/" + webhookId + "/messages/"
+                        + failed.get("id").asText())
+                .json()
+                .get("status")
+                .asText()
+                .equals("delivered"));
+        partner.client()
+                .post(
+                        "/api/v1/webhooks/" + webhookId + "/messages/"
+                                + failed.get("id").asText() + "/retry",
+                        "")
                 .expect(409);
     }
 
     @Test
     void retryAfterOnA429IsHonoured() {
         AtomicInteger requests = new AtomicInteger();
-        receiver.answer(r -> requests.incrementAndGet() == 1
-                ? Reply.status(429).withHeader("Retry-After", "1") : Reply.status(200));
+        receiver.answer(r ->
+                requests.incrementAndGet() == 1 ? Reply.status(429).withHeader("Retry-After", "1") : Reply.status(200));
         partner.webhook(Map.of("url", receiver.url("/busy")));
         writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 2);
-        Duration between = Duration.between(receiver.received().get(0).at(), receiver.received().get(1).at());
+        Duration between = Duration.between(
+                receiver.received().get(0).at(), receiver.received().get(1).at());
         assertThat(between).isGreaterThanOrEqualTo(Duration.ofMillis(1000));
     }
 
@@ -170,15 +214,21 @@ class WebhookDeliveryTest {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/gone")));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
         List<String> ids = new ArrayList<>(writeRooms(partner, 1));
-        await().until(() -> partner.client().get(path).json().get("state").asText().equals("disabled"));
-        assertThat(partner.client().get(path).json().get("stateReason").asText()).contains("410");
+        await().until(() ->
+                partner.client().get(path).json().get("state").asText().equals("disabled"));
+        assertThat(partner.client().get(path).json().get("stateReason").asText())
+                .contains("410");
         ids.addAll(writeRooms(partner, 2));
 
         receiver.answer(r -> Reply.status(200));
         partner.client().patch(path, Map.of("state", "enabled")).expect(200);
-        List<JsonNode> delivered = await().until(() -> receiver.received().stream()
-                .filter(r -> r.header("webhook-id") != null).skip(1).flatMap(r -> stream(r.json().get("events"))).toList(),
-                e -> e.size() >= 3);
+        List<JsonNode> delivered = await().until(
+                        () -> receiver.received().stream()
+                                .filter(r -> r.header("webhook-id") != null)
+                                .skip(1)
+                                .flatMap(r -> stream(r.json().get("events")))
+                                .toList(),
+                        e -> e.size() >= 3);
         assertThat(delivered).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
     }
 
@@ -187,7 +237,8 @@ class WebhookDeliveryTest {
         receiver.answer(r -> switch (r.path()) {
             case "/moved" -> Reply.status(307).withHeader("Location", "/here");
             case "/permanent" -> Reply.status(302).withHeader("Location", "/here");
-            case "/elsewhere" -> Reply.status(307).withHeader("Location", "ftp://partner.example/in?token=shared-secret");
+            case "/elsewhere" ->
+                Reply.status(307).withHeader("Location", "ftp://partner.example/in?token=shared-secret");
             default -> Reply.status(200);
         });
         partner.webhook(Map.of("url", receiver.url("/moved")));
@@ -198,9 +249,15 @@ class WebhookDeliveryTest {
         Partner other = Partner.create(server, List.of("*"));
         JsonNode found = other.webhook(Map.of("url", receiver.url("/permanent")));
         writeRooms(other, 1);
-        JsonNode attempt = await().until(() -> other.client().get("/api/v1/webhooks/" + found.get("id").asText()
-                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
-                .get(0).get("attempts").get(0);
+        JsonNode attempt = await().until(
+                        () -> other.client()
+                                .get("/api/v1/webhooks/" + found.get("id").asText() + "/messages")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0)
+                .get("attempts")
+                .get(0);
         assertThat(attempt.get("status").asInt()).isEqualTo(302);
         assertThat(attempt.get("outcome").asText()).isEqualTo("http_error");
 
@@ -208,19 +265,31 @@ class WebhookDeliveryTest {
         Partner third = Partner.create(server, List.of("*"));
         JsonNode refused = third.webhook(Map.of("url", receiver.url("/elsewhere")));
         writeRooms(third, 1);
-        JsonNode redirect = await().until(() -> third.client().get("/api/v1/webhooks/" + refused.get("id").asText()
-                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
-                .get(0).get("attempts").get(0);
+        JsonNode redirect = await().until(
+                        () -> third.client()
+                                .get("/api/v1/webhooks/" + refused.get("id").asText() + "/messages")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0)
+                .get("attempts")
+                .get(0);
         assertThat(redirect.get("outcome").asText()).isEqualTo("redirect_error");
-        assertThat(redirect.get("error").asText()).endsWith("ftp://partner.example/in?…").doesNotContain("shared-secret");
+        assertThat(redirect.get("error").asText())
+                .endsWith("ftp://partner.example/in?…")
+                .doesNotContain("shared-secret");
     }
 
     @Test
     void endpointsReceiveOnlyWhatTheirIntegrationMayReceiveNarrowedByTheirOwnTypes() {
         partner.webhook(Map.of("url", receiver.url("/created"), "eventTypes", List.of("rooms.created")));
         String id = writeRooms(partner, 1).getFirst();
-        partner.access().patch("/api/v1/collections/rooms/records/" + id, Map.of("data", Map.of("state", "taken"))).expect(200);
-        server.adminFor(partner.tenant()).post("/api/v1/events", Map.of("type", "alarm.raised", "data", Map.of())).expect(201);
+        partner.access()
+                .patch("/api/v1/collections/rooms/records/" + id, Map.of("data", Map.of("state", "taken")))
+                .expect(200);
+        server.adminFor(partner.tenant())
+                .post("/api/v1/events", Map.of("type", "alarm.raised", "data", Map.of()))
+                .expect(201);
         String later = writeRooms(partner, 1).getFirst();
         Partner neighbour = Partner.create(server, List.of("*"));
         writeRooms(neighbour, 2);
@@ -234,11 +303,15 @@ class WebhookDeliveryTest {
     void aTenantConnectedLaterGetsItsOwnStreamFromTheMomentItConnects() {
         partner.webhook(Map.of("url", receiver.url("/many")));
         String tenant = server.createTenant("later-" + System.nanoTime());
-        Api access = server.api(server.connect(partner.integrationId(), tenant).get("accessToken").asText());
-        access.post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free"))).expect(201);
+        Api access = server.api(server.connect(partner.integrationId(), tenant)
+                .get("accessToken")
+                .asText());
+        access.post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")))
+                .expect(201);
         writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 2);
-        assertThat(receiver.received()).extracting(r -> r.json().get("tenantId").asText())
+        assertThat(receiver.received())
+                .extracting(r -> r.json().get("tenantId").asText())
                 .containsExactlyInAnyOrder(tenant, partner.tenant());
     }
 
@@ -258,35 +331,68 @@ class WebhookDeliveryTest {
         assertThat(token).isEqualTo(connection.get("accessToken").asText());
         server.api(token).get("/api/v1/events").expect(200);
 
-        String rotated = server.admin.post("/api/v1/connections/" + connectionId + "/rotate-token", "").expect(200).json()
-                .get("accessToken").asText();
-        server.admin.post("/api/v1/connections/" + connectionId + "/disable", "").expect(200);
+        String rotated = server.admin
+                .post("/api/v1/connections/" + connectionId + "/rotate-token", "")
+                .expect(200)
+                .json()
+                .get("accessToken")
+                .asText();
+        server.admin
+                .post("/api/v1/connections/" + connectionId + "/disable", "")
+                .expect(200);
         server.admin.delete("/api/v1/connections/" + connectionId).expect(204);
         await().until(() -> lifecycle.received().size() == 4);
-        assertThat(lifecycle.received()).extracting(r -> r.json().get("type").asText()).containsExactly(
-                "connection.created", "connection.token_rotated", "connection.disabled", "connection.deleted");
-        assertThat(lifecycle.received().get(1).json().get("data").get("accessToken").asText()).isEqualTo(rotated);
-        assertThat(lifecycle.received().get(2).json().get("data").has("accessToken")).isFalse();
+        assertThat(lifecycle.received())
+                .extracting(r -> r.json().get("type").asText())
+                .containsExactly(
+                        "connection.created", "connection.token_rotated", "connection.disabled", "connection.deleted");
+        assertThat(lifecycle
+                        .received()
+                        .get(1)
+                        .json()
+                        .get("data")
+                        .get("accessToken")
+                        .asText())
+                .isEqualTo(rotated);
+        assertThat(lifecycle.received().get(2).json().get("data").has("accessToken"))
+                .isFalse();
         new Webhook(endpoint.get("secret").asText()); // the same signing as events endpoints
     }
 
     @Test
     void aLifecycleMessageSendsItsAccessTokenButKeepsItOutOfTheDatabaseAndTheMessagesApi() throws Exception {
-        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle",
-                "retryDelays", List.of()));
+        JsonNode endpoint = partner.webhook(
+                Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle", "retryDelays", List.of()));
         receiver.answer(r -> Reply.status(500));
         String tenant = server.createTenant("lc-" + System.nanoTime());
-        String token = server.connect(partner.integrationId(), tenant).get("accessToken").asText();
+        String token = server.connect(partner.integrationId(), tenant)
+                .get("accessToken")
+                .asText();
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        await().until(() -> partner.client().get(path + "/messages?status=failed").json().get("messages").size() == 1);
-        String messageId = partner.client().get(path + "/messages?status=failed").json().get("messages").get(0).get("id")
+        await().until(() -> partner.client()
+                        .get(path + "/messages?status=failed")
+                        .json()
+                        .get("messages")
+                        .size()
+                == 1);
+        String messageId = partner.client()
+                .get(path + "/messages?status=failed")
+                .json()
+                .get("messages")
+                .get(0)
+                .get("id")
                 .asText();
 
-        JsonNode shown = partner.client().get(path + "/messages/" + messageId).expect(200).json();
-        assertThat(shown.get("body").get("data").get("connectionId").isTextual()).isTrue();
+        JsonNode shown = partner.client()
+                .get(path + "/messages/" + messageId)
+                .expect(200)
+                .json();
+        assertThat(shown.get("body").get("data").get("connectionId").isTextual())
+                .isTrue();
         assertThat(shown.toString()).doesNotContain(token);
         try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
-             var rs = c.createStatement().executeQuery("SELECT count(*) FROM webhook_messages WHERE body LIKE '%sb_access_%'")) {
+                var rs = c.createStatement()
+                        .executeQuery("SELECT count(*) FROM webhook_messages WHERE body LIKE '%sb_access_%'")) {
             rs.next();
             assertThat(rs.getInt(1)).isZero();
         }
@@ -304,13 +410,18 @@ class WebhookDeliveryTest {
     @Test
     void aTestMessageReachesTheEndpoint() {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/test")));
-        String messageId = partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/test", "")
-                .expect(202).json().get("messageId").asText();
+        String messageId = partner.client()
+                .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/test", "")
+                .expect(202)
+                .json()
+                .get("messageId")
+                .asText();
         await().until(() -> receiver.received().size() == 1);
         assertThat(receiver.received().getFirst().header("webhook-id")).isEqualTo(messageId);
         JsonNode event = receiver.received().getFirst().json().get("events").get(0);
         assertThat(event.get("type").asText()).isEqualTo("webhook.test");
-        assertThat(event.get("data").get("webhookId").asText()).isEqualTo(endpoint.get("id").asText());
+        assertThat(event.get("data").get("webhookId").asText())
+                .isEqualTo(endpoint.get("id").asText());
     }
 
     @Test
@@ -318,15 +429,25 @@ class WebhookDeliveryTest {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/replay")));
         List<String> ids = writeRooms(partner, 4);
         await().until(() -> events().size() == 4);
-        partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
-                Map.of("fromSeq", 3, "tenantId", partner.tenant())).expect(202);
+        partner.client()
+                .post(
+                        "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                        Map.of("fromSeq", 3, "tenantId", partner.tenant()))
+                .expect(202);
         await().until(() -> events().size() == 6);
-        assertThat(events().subList(4, 6)).extracting(e -> e.get("subject").asText()).containsExactly(ids.get(2), ids.get(3));
+        assertThat(events().subList(4, 6))
+                .extracting(e -> e.get("subject").asText())
+                .containsExactly(ids.get(2), ids.get(3));
 
-        partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
-                Map.of("since", "2000-01-01T00:00:00Z")).expect(202);
+        partner.client()
+                .post(
+                        "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                        Map.of("since", "2000-01-01T00:00:00Z"))
+                .expect(202);
         await().until(() -> events().size() == 10);
-        assertThat(events().subList(6, 10)).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
+        assertThat(events().subList(6, 10))
+                .extracting(e -> e.get("subject").asText())
+                .containsExactlyElementsOf(ids);
     }
 
     @Test
@@ -338,8 +459,9 @@ class WebhookDeliveryTest {
             partner.webhook(Map.of("url", healthy.url("/healthy")));
             for (int i = 0; i < 5; i++) {
                 String id = writeRooms(partner, 1).getFirst();
-                await().atMost(Duration.ofSeconds(2)).until(() -> healthy.received().stream()
-                        .anyMatch(r -> r.body().contains(id)));
+                await().atMost(Duration.ofSeconds(2))
+                        .until(() -> healthy.received().stream()
+                                .anyMatch(r -> r.body().contains(id)));
             }
         }
     }
@@ -354,7 +476,9 @@ class WebhookDeliveryTest {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/doomed")));
         writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 1);
-        partner.client().delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
+        partner.client()
+                .delete("/api/v1/webhooks/" + endpoint.get("id").asText())
+                .expect(204);
         deleted.countDown();
         writeRooms(partner, 1);
         Receiver other = new Receiver();
@@ -371,15 +495,23 @@ class WebhookDeliveryTest {
         receiver.answer(r -> Reply.status(400).withBody("x".repeat(1_000_000)));
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/huge")));
         writeRooms(partner, 1);
-        JsonNode attempt = await().until(() -> partner.client().get("/api/v1/webhooks/" + endpoint.get("id").asText()
-                + "/messages").json().get("messages"), m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
-                .get(0).get("attempts").get(0);
+        JsonNode attempt = await().until(
+                        () -> partner.client()
+                                .get("/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0)
+                .get("attempts")
+                .get(0);
         assertThat(attempt.get("responseBody").asText()).hasSize(4096);
         assertThat(attempt.get("status").asInt()).isEqualTo(400);
     }
 
     private List<JsonNode> events() {
-        return receiver.received().stream().flatMap(r -> stream(r.json().get("events"))).toList();
+        return receiver.received().stream()
+                .flatMap(r -> stream(r.json().get("events")))
+                .toList();
     }
 
     private List<JsonNode> awaitEvents(int count) {
@@ -387,13 +519,15 @@ class WebhookDeliveryTest {
     }
 
     private static java.util.stream.Stream<JsonNode> stream(JsonNode array) {
-        return array == null ? java.util.stream.Stream.empty()
+        return array == null
+                ? java.util.stream.Stream.empty()
                 : java.util.stream.StreamSupport.stream(array.spliterator(), false);
     }
 
     private static void assertIncreasingSeq(List<JsonNode> events) {
         for (int i = 1; i < events.size(); i++) {
-            assertThat(events.get(i).get("seq").asLong()).isGreaterThan(events.get(i - 1).get("seq").asLong());
+            assertThat(events.get(i).get("seq").asLong())
+                    .isGreaterThan(events.get(i - 1).get("seq").asLong());
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
@@ -22,9 +25,6 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 /** Several nodes on one PostgreSQL share the webhook streams; a stream is sent by one node at a time. */
 @Timeout(120)
 class WebhookNodesTest {
@@ -37,12 +37,13 @@ class WebhookNodesTest {
     @Test
     void twoNodesWritingAtOnceDeliverEveryEventOnceAndInOrder() throws Exception {
         try (Receiver receiver = new Receiver();
-             TestServer a = TestServer.start(SETTINGS);
-             TestServer b = TestServer.start(a.database(), SETTINGS, InstantSource.system())) {
+                TestServer a = TestServer.start(SETTINGS);
+                TestServer b = TestServer.start(a.database(), SETTINGS, InstantSource.system())) {
             a.createCollection("orders");
             JsonNode integration = a.createIntegration("shop", List.of("*"), List.of("*"), List.of("*"));
-            a.api(integration.get("clientKey").asText()).post("/api/v1/webhooks",
-                    Map.of("url", receiver.url("/orders"), "maxBatchSize", 3)).expect(201);
+            a.api(integration.get("clientKey").asText())
+                    .post("/api/v1/webhooks", Map.of("url", receiver.url("/orders"), "maxBatchSize", 3))
+                    .expect(201);
             List<String> tenants = List.of("north", "south", "east");
             Map<String, List<Api>> writers = new HashMap<>();
             for (String tenant : tenants) {
@@ -69,14 +70,23 @@ class WebhookNodesTest {
                     w.get();
                 }
             }
-            await().atMost(Duration.ofSeconds(30)).until(() -> receiver.received().stream()
-                    .mapToInt(r -> r.json().get("events").size()).sum() >= perTenant * tenants.size());
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> receiver.received().stream()
+                                    .mapToInt(r -> r.json().get("events").size())
+                                    .sum()
+                            >= perTenant * tenants.size());
             for (String tenant : tenants) {
-                List<Long> seqs = receiver.received().stream().filter(r -> r.json().get("tenantId").asText().equals(tenant))
-                        .flatMap(r -> java.util.stream.StreamSupport.stream(r.json().get("events").spliterator(), false))
-                        .map(e -> e.get("seq").asLong()).toList();
-                assertThat(seqs).as(tenant).containsExactlyElementsOf(
-                        java.util.stream.LongStream.rangeClosed(1, perTenant).boxed().toList());
+                List<Long> seqs = receiver.received().stream()
+                        .filter(r -> r.json().get("tenantId").asText().equals(tenant))
+                        .flatMap(r -> java.util.stream.StreamSupport.stream(
+                                r.json().get("events").spliterator(), false))
+                        .map(e -> e.get("seq").asLong())
+                        .toList();
+                assertThat(seqs)
+                        .as(tenant)
+                        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, perTenant)
+                                .boxed()
+                                .toList());
             }
         }
     }
@@ -95,21 +105,37 @@ class WebhookNodesTest {
                 Api admin = doomed.api(TestServer.ADMIN_KEY);
                 admin.post("/api/v1/collections", Map.of("name", "orders")).expect(201);
                 admin.post("/api/v1/tenants", Map.of("id", "hotel")).expect(201);
-                JsonNode integration = admin.post("/api/v1/integrations", Map.of("name", "shop",
-                        "permissions", Map.of("read", List.of("*"), "write", List.of("*")), "eventTypes", List.of("*")))
-                        .expect(201).json();
-                String token = admin.post("/api/v1/integrations/" + integration.get("id").asText() + "/connections",
-                        Map.of("tenantId", "hotel")).expect(201).json().get("accessToken").asText();
-                doomed.api(integration.get("clientKey").asText()).post("/api/v1/webhooks",
-                        Map.of("url", receiver.url("/orders"), "maxBatchSize", 1)).expect(201);
+                JsonNode integration = admin.post(
+                                "/api/v1/integrations",
+                                Map.of(
+                                        "name",
+                                        "shop",
+                                        "permissions",
+                                        Map.of("read", List.of("*"), "write", List.of("*")),
+                                        "eventTypes",
+                                        List.of("*")))
+                        .expect(201)
+                        .json();
+                String token = admin.post(
+                                "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
+                                Map.of("tenantId", "hotel"))
+                        .expect(201)
+                        .json()
+                        .get("accessToken")
+                        .asText();
+                doomed.api(integration.get("clientKey").asText())
+                        .post("/api/v1/webhooks", Map.of("url", receiver.url("/orders"), "maxBatchSize", 1))
+                        .expect(201);
                 Api writer = doomed.api(token);
                 for (int i = 0; i < 30; i++) {
-                    writer.post("/api/v1/collections/orders/records", Map.of("data", Map.of("i", i))).expect(201);
+                    writer.post("/api/v1/collections/orders/records", Map.of("data", Map.of("i", i)))
+                            .expect(201);
                 }
 
                 survivor = TestServer.start(database, SETTINGS, InstantSource.system());
                 ServerProcess node = doomed;
-                await().atMost(Duration.ofSeconds(30)).failFast("the first node exited", () -> !node.process().isAlive())
+                await().atMost(Duration.ofSeconds(30))
+                        .failFast("the first node exited", () -> !node.process().isAlive())
                         .conditionEvaluationListener(c -> {
                             if (c.getRemainingTimeInMS() <= 0) {
                                 System.out.println("First node's output:\n" + node.output());
@@ -119,19 +145,34 @@ class WebhookNodesTest {
                 doomed.kill();
                 Instant killed = Instant.now();
                 int sentBeforeKill = receiver.received().size();
-                assertThat(sentBeforeKill).as("the node was killed while it still had events to send").isLessThan(30);
+                assertThat(sentBeforeKill)
+                        .as("the node was killed while it still had events to send")
+                        .isLessThan(30);
 
-                await().atMost(Duration.ofSeconds(30)).until(() -> receiver.received().stream()
-                        .map(r -> r.json().get("events").get(0).get("seq").asLong()).distinct().count() == 30);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> receiver.received().stream()
+                                        .map(r -> r.json()
+                                                .get("events")
+                                                .get(0)
+                                                .get("seq")
+                                                .asLong())
+                                        .distinct()
+                                        .count()
+                                == 30);
                 Instant resumed = receiver.received().get(sentBeforeKill).at();
-                assertThat(Duration.between(killed, resumed)).as("taken over within the lease time")
+                assertThat(Duration.between(killed, resumed))
+                        .as("taken over within the lease time")
                         .isLessThan(Duration.ofSeconds(3 + 2));
 
-                List<Long> seqs = receiver.received().stream().map(r -> r.json().get("events").get(0).get("seq").asLong())
+                List<Long> seqs = receiver.received().stream()
+                        .map(r -> r.json().get("events").get(0).get("seq").asLong())
                         .toList();
-                assertThat(seqs.stream().distinct().toList()).containsExactlyElementsOf(
-                        java.util.stream.LongStream.rangeClosed(1, 30).boxed().toList());
-                assertThat(seqs.size() - 30).as("duplicates: at most the message in flight when the node died")
+                assertThat(seqs.stream().distinct().toList())
+                        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 30)
+                                .boxed()
+                                .toList());
+                assertThat(seqs.size() - 30)
+                        .as("duplicates: at most the message in flight when the node died")
                         .isLessThanOrEqualTo(1);
             } finally {
                 doomed.kill();

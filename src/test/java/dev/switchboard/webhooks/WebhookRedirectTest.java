@@ -14,15 +14,18 @@ class WebhookRedirectTest {
 
     @Test
     void aRedirectFromHttpsToHttpIsNeverFollowedSoATokenNeverTravelsInClearText() {
-        assertThat(WebhookSender.redirect(HTTPS, "http://partner.example/hooks", GUARDED)).isEmpty();
-        assertThat(WebhookSender.redirect(HTTPS, "HTTP://partner.example:80/other", GUARDED)).isEmpty();
+        assertThat(WebhookSender.redirect(HTTPS, "http://partner.example/hooks", GUARDED))
+                .isEmpty();
+        assertThat(WebhookSender.redirect(HTTPS, "HTTP://partner.example:80/other", GUARDED))
+                .isEmpty();
     }
 
     @Test
     void redirectsThatKeepHttpsOrStartFromHttpAreFollowedRelativeOnesIncluded() {
         assertThat(WebhookSender.redirect(HTTPS, "https://other.example/in", GUARDED))
                 .contains(URI.create("https://other.example/in"));
-        assertThat(WebhookSender.redirect(HTTPS, "/moved", GUARDED)).contains(URI.create("https://partner.example/moved"));
+        assertThat(WebhookSender.redirect(HTTPS, "/moved", GUARDED))
+                .contains(URI.create("https://partner.example/moved"));
         assertThat(WebhookSender.redirect(URI.create("http://partner.example/h"), "http://partner.example/g", GUARDED))
                 .contains(URI.create("http://partner.example/g"));
     }
@@ -37,6 +40,7 @@ class WebhookRedirectTest {
     void aMissingOrRefusedLocationIsNotFollowed() {
         assertThat(WebhookSender.redirect(HTTPS, null, GUARDED)).isEmpty();
         assertThat(WebhookSender.redirect(HTTPS, " ", GUARDED)).isEmpty();
-        assertThat(WebhookSender.redirect(HTTPS, "https://169.254.169.254/latest", GUARDED)).isEmpty();
+        assertThat(WebhookSender.redirect(HTTPS, "https://169.254.169.254/latest", GUARDED))
+                .isEmpty();
     }
 }

@@ -1,5 +1,9 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
 import dev.switchboard.testing.Partner;
@@ -18,10 +22,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
-import static org.awaitility.Awaitility.await;
-
 /** Outbound safety and endpoint health: address checks at connect time, disabling, secret rotation. */
 @Timeout(90)
 class WebhookSafetyTest {
@@ -35,17 +35,29 @@ class WebhookSafetyTest {
     @Test
     void aNameThatResolvesToAPrivateAddressIsRefusedWhenTheConnectionIsMade() throws Exception {
         String host = InetAddress.getLocalHost().getHostName();
-        assumeThat(AddressGuard.refusal(InetAddress.getByName(host))).as("this machine's name resolves to a"
-                + " loopback or private address").isPresent();
-        try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(Map.of(
-                "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "100ms", "SWITCHBOARD_WEBHOOKS_TIMEOUT", "1s",
-                "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "3s"))) {
+        assumeThat(AddressGuard.refusal(InetAddress.getByName(host)))
+                .as("this machine's name resolves to a" + " loopback or private address")
+                .isPresent();
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(Map.of(
+                        "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS",
+                        "100ms",
+                        "SWITCHBOARD_WEBHOOKS_TIMEOUT",
+                        "1s",
+                        "SWITCHBOARD_WEBHOOKS_LEASE_TIME",
+                        "3s"))) {
             server.createCollection("rooms");
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", "http://" + host + ":" + receiver.port() + "/internal"));
             writeRooms(partner, 1);
-            JsonNode message = await().until(() -> partner.client().get("/api/v1/webhooks/" + endpoint.get("id").asText()
-                    + "/messages?status=failed").json().get("messages"), m -> m.size() == 1).get(0);
+            JsonNode message = await().until(
+                            () -> partner.client()
+                                    .get("/api/v1/webhooks/"
+                                            + endpoint.get("id").asText() + "/messages?status=failed")
+                                    .json()
+                                    .get("messages"),
+                            m -> m.size() == 1)
+                    .get(0);
             assertThat(message.get("attempts")).hasSize(2).allSatisfy(a -> {
                 assertThat(a.get("outcome").asText()).isEqualTo("blocked_address");
                 assertThat(a.get("error").asText()).contains(host);
@@ -56,35 +68,46 @@ class WebhookSafetyTest {
 
     @Test
     void anEndpointFailingLongerThanTheLimitIsDisabledAndItsEventsWait() {
-        try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(FAST)) {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(FAST)) {
             server.createCollection("rooms");
             receiver.answer(r -> Reply.status(503));
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/down")));
             String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
             writeRooms(partner, 1);
-            JsonNode disabled = await().atMost(Duration.ofSeconds(10)).until(() -> partner.client().get(path).json(),
-                    e -> e.get("state").asText().equals("disabled"));
+            JsonNode disabled = await().atMost(Duration.ofSeconds(10))
+                    .until(
+                            () -> partner.client().get(path).json(),
+                            e -> e.get("state").asText().equals("disabled"));
             assertThat(disabled.get("stateReason").asText()).contains("failing continuously");
             int attempts = receiver.received().size();
             writeRooms(partner, 2);
 
             receiver.answer(r -> Reply.status(200));
             partner.client().patch(path, Map.of("state", "enabled")).expect(200);
-            await().until(() -> receiver.received().stream().skip(attempts)
-                    .mapToInt(r -> r.json().get("events").size()).sum() >= 3);
+            await().until(() -> receiver.received().stream()
+                            .skip(attempts)
+                            .mapToInt(r -> r.json().get("events").size())
+                            .sum()
+                    >= 3);
             assertThat(partner.client().get(path).json().get("state").asText()).isEqualTo("enabled");
         }
     }
 
     @Test
     void afterARotationRequestsAreSignedWithTheNewAndThePreviousSecret() throws Exception {
-        try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(FAST)) {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(FAST)) {
             server.createCollection("rooms");
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/signed")));
-            String rotated = partner.client().post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
-                    .expect(200).json().get("secret").asText();
+            String rotated = partner.client()
+                    .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
+                    .expect(200)
+                    .json()
+                    .get("secret")
+                    .asText();
             writeRooms(partner, 1);
             await().until(() -> receiver.received().size() == 1);
             Receiver.Received request = receiver.received().getFirst();
@@ -98,7 +121,8 @@ class WebhookSafetyTest {
     void noDatabaseTransactionIsOpenWhileARequestIsInFlight() throws Exception {
         CountDownLatch inFlight = new CountDownLatch(1);
         CountDownLatch checked = new CountDownLatch(1);
-        try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(FAST)) {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(FAST)) {
             server.createCollection("rooms");
             receiver.answer(r -> {
                 inFlight.countDown();
@@ -114,9 +138,10 @@ class WebhookSafetyTest {
             writeRooms(partner, 1);
             assertThat(inFlight.await(10, TimeUnit.SECONDS)).isTrue();
             try (Connection c = DriverManager.getConnection(server.database().jdbcUrl());
-                 ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM pg_stat_activity"
-                         + " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-                         + " AND pid <> pg_backend_pid()")) {
+                    ResultSet rs = c.createStatement()
+                            .executeQuery("SELECT count(*) FROM pg_stat_activity"
+                                    + " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                                    + " AND pid <> pg_backend_pid()")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isZero();
             } finally {

@@ -1,5 +1,8 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.events.ControlChannel;
@@ -27,9 +30,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.postgresql.ds.PGSimpleDataSource;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 /**
  * A webhook stream never sticks: a node that lost a stream's lease (it paused longer than the lease)
  * changes nothing there when it comes back, a stream left pointing at a finished message moves past
@@ -45,7 +45,8 @@ class WebhookStreamLeaseTest {
 
     @Test
     void aNodeThatLostTheLeaseCannotFinishTheNewHoldersMessageAndTheStreamKeepsMoving() throws SQLException {
-        try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(SETTINGS)) {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(SETTINGS)) {
             answerFirstWith503(receiver);
             // A retry far off: the stream surely waits, unleased, while the stale node writes; then it is made due.
             Fixture f = Fixture.create(server, receiver, List.of("1m", "1m"));
@@ -54,53 +55,77 @@ class WebhookStreamLeaseTest {
 
             // The outcome of an old attempt, recorded by a node that paused past its lease: first as
             // delivered, then as abandoned. Neither may touch the message the stream is retrying.
-            MessageLog paused = new MessageLog(dataSource(server.database()), "node_paused", Duration.ofSeconds(3),
-                    Duration.ofDays(1), new ControlChannel());
+            MessageLog paused = new MessageLog(
+                    dataSource(server.database()),
+                    "node_paused",
+                    Duration.ofSeconds(3),
+                    Duration.ofDays(1),
+                    new ControlChannel());
             Attempt ok = new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 5);
-            assertThat(paused.recordStream(waiting.streamPk(), waiting.pending(), ok, new Decision.Delivered()).streamHeld())
+            assertThat(paused.recordStream(waiting.streamPk(), waiting.pending(), ok, new Decision.Delivered())
+                            .streamHeld())
                     .isFalse();
-            Attempt failed = new Attempt(Attempt.Outcome.http_error, 500, "HTTP 500", "", Optional.empty(), Instant.now(), 5);
+            Attempt failed =
+                    new Attempt(Attempt.Outcome.http_error, 500, "HTTP 500", "", Optional.empty(), Instant.now(), 5);
             assertThat(paused.recordStream(waiting.streamPk(), waiting.pending(), failed, new Decision.Abandoned())
-                    .streamHeld()).isFalse();
+                            .streamHeld())
+                    .isFalse();
             try (Connection c = DriverManager.getConnection(server.database().jdbcUrl());
-                 ResultSet rs = c.createStatement().executeQuery("SELECT status, attempts,"
-                         + " (SELECT count(*) FROM webhook_attempts WHERE message_pk = m.pk)"
-                         + " FROM webhook_messages m WHERE pk = " + waiting.pending().pk())) {
+                    ResultSet rs = c.createStatement()
+                            .executeQuery("SELECT status, attempts,"
+                                    + " (SELECT count(*) FROM webhook_attempts WHERE message_pk = m.pk)"
+                                    + " FROM webhook_messages m WHERE pk = "
+                                    + waiting.pending().pk())) {
                 rs.next();
-                assertThat(rs.getString(1)).as("the message the stream is retrying").isEqualTo("pending");
+                assertThat(rs.getString(1))
+                        .as("the message the stream is retrying")
+                        .isEqualTo("pending");
                 assertThat(rs.getInt(2)).as("attempts on it").isEqualTo(1);
                 assertThat(rs.getInt(3)).as("attempt rows").isEqualTo(1);
             }
             JsonNode endpoint = f.endpoint();
-            assertThat(endpoint.get("state").asText()).as("the stale failure changed no health").isEqualTo("failing");
+            assertThat(endpoint.get("state").asText())
+                    .as("the stale failure changed no health")
+                    .isEqualTo("failing");
 
             f.sendEvent();
             Webhooks.makeDue(server.database());
-            await("the retry, then the next event").atMost(Duration.ofSeconds(20))
+            await("the retry, then the next event")
+                    .atMost(Duration.ofSeconds(20))
                     .until(() -> f.sentSeqs(receiver).size() >= 3);
-            assertThat(f.sentSeqs(receiver)).as("the 503, its retry, the next event").containsExactly(1L, 1L, 2L);
+            assertThat(f.sentSeqs(receiver))
+                    .as("the 503, its retry, the next event")
+                    .containsExactly(1L, 1L, 2L);
         }
     }
 
     @Test
     void aStreamLeftPointingAtAFinishedMessageMovesPastItInsteadOfClaimingItOverAndOver() throws SQLException {
-        try (Receiver receiver = new Receiver(); TestServer server = TestServer.start(SETTINGS);
-             CapturedLogs logs = new CapturedLogs()) {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(SETTINGS);
+                CapturedLogs logs = new CapturedLogs()) {
             answerFirstWith503(receiver);
             Fixture f = Fixture.create(server, receiver, List.of("1m"));
             f.sendEvent();
             Current waiting = f.awaitRetryWaiting();
             // What an unguarded late write left behind in a database from before the lease guard.
             try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
-                c.createStatement().executeUpdate("UPDATE webhook_messages SET status = 'delivered', finished_at = now()"
-                        + " WHERE pk = " + waiting.pending().pk());
+                c.createStatement()
+                        .executeUpdate("UPDATE webhook_messages SET status = 'delivered', finished_at = now()"
+                                + " WHERE pk = " + waiting.pending().pk());
             }
             f.sendEvent();
             Webhooks.makeDue(server.database());
-            await("the next event delivered").atMost(Duration.ofSeconds(15))
+            await("the next event delivered")
+                    .atMost(Duration.ofSeconds(15))
                     .until(() -> f.sentSeqs(receiver).contains(2L));
-            assertThat(f.sentSeqs(receiver)).as("the finished message is not sent again").containsExactly(1L, 2L);
-            assertThat(logs.lines().stream().filter(l -> l.contains("no longer pending")).count()).isEqualTo(1);
+            assertThat(f.sentSeqs(receiver))
+                    .as("the finished message is not sent again")
+                    .containsExactly(1L, 2L);
+            assertThat(logs.lines().stream()
+                            .filter(l -> l.contains("no longer pending"))
+                            .count())
+                    .isEqualTo(1);
         }
     }
 
@@ -117,19 +142,26 @@ class WebhookStreamLeaseTest {
             Map<String, String> strict = new HashMap<>(SETTINGS);
             strict.remove("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES");
             try (CapturedLogs logs = new CapturedLogs();
-                 TestServer server = TestServer.start(database, strict, InstantSource.system())) {
+                    TestServer server = TestServer.start(database, strict, InstantSource.system())) {
                 f = f.on(server);
                 f.sendEvent();
                 await("a worker error").atMost(Duration.ofSeconds(15)).until(() -> streamErrors(database) >= 1);
                 Webhooks.makeDue(database); // the first back-off; the second one's length is checked below
                 await("two worker errors").atMost(Duration.ofSeconds(15)).until(() -> streamErrors(database) >= 2);
-                long failedRuns = logs.lines().stream().filter(l -> l.contains("Delivering webhook")).count();
-                assertThat(failedRuns).as("runs of the worker that failed (not a busy loop)").isBetween(2L, 3L);
+                long failedRuns = logs.lines().stream()
+                        .filter(l -> l.contains("Delivering webhook"))
+                        .count();
+                assertThat(failedRuns)
+                        .as("runs of the worker that failed (not a busy loop)")
+                        .isBetween(2L, 3L);
                 try (Connection c = DriverManager.getConnection(database.jdbcUrl());
-                     ResultSet rs = c.createStatement().executeQuery("SELECT errors,"
-                             + " (extract(epoch FROM next_attempt_at - last_error_at) * 1000)::bigint, last_error FROM webhook_streams")) {
+                        ResultSet rs = c.createStatement()
+                                .executeQuery(
+                                        "SELECT errors,"
+                                                + " (extract(epoch FROM next_attempt_at - last_error_at) * 1000)::bigint, last_error FROM webhook_streams")) {
                     rs.next();
-                    assertThat(rs.getLong(2)).as("the wait after error " + rs.getInt(1))
+                    assertThat(rs.getLong(2))
+                            .as("the wait after error " + rs.getInt(1))
                             .isEqualTo(1000L << (rs.getInt(1) - 1));
                     assertThat(rs.getString(3)).contains("url: must not point at a loopback address");
                 }
@@ -138,17 +170,21 @@ class WebhookStreamLeaseTest {
                 assertThat(endpoint.get("lastStreamError").asText()).contains("loopback address");
                 assertThat(endpoint.get("lastStreamErrorAt").isNull()).isFalse();
                 String tag = "\\{endpoint=\"" + f.webhookId() + "\",?\\}";
-                assertThat(server.metric("switchboard_webhooks_stream_errors_total" + tag)).isGreaterThanOrEqualTo(2);
-                assertThat(server.metric("switchboard_webhooks_streams_in_error" + tag)).isEqualTo(1);
+                assertThat(server.metric("switchboard_webhooks_stream_errors_total" + tag))
+                        .isGreaterThanOrEqualTo(2);
+                assertThat(server.metric("switchboard_webhooks_streams_in_error" + tag))
+                        .isEqualTo(1);
                 assertThat(receiver.received()).isEmpty();
             }
             // Allowed again: the stream is claimed when its wait is over (now), delivers, and is no longer in error.
             Webhooks.makeDue(database);
             try (TestServer server = TestServer.start(database, SETTINGS, InstantSource.system())) {
                 Fixture recovered = f.on(server);
-                await("delivered after the wait").atMost(Duration.ofSeconds(20))
+                await("delivered after the wait")
+                        .atMost(Duration.ofSeconds(20))
                         .until(() -> recovered.sentSeqs(receiver).equals(List.of(1L)));
-                await().atMost(Duration.ofSeconds(5)).until(() -> recovered.endpoint().get("streamsInError").asInt() == 0);
+                await().atMost(Duration.ofSeconds(5))
+                        .until(() -> recovered.endpoint().get("streamsInError").asInt() == 0);
                 assertThat(recovered.endpoint().get("lastStreamError").asText()).contains("loopback address");
             }
         }
@@ -161,7 +197,8 @@ class WebhookStreamLeaseTest {
 
     private static int streamErrors(DatabaseUrl database) throws SQLException {
         try (Connection c = DriverManager.getConnection(database.jdbcUrl());
-             ResultSet rs = c.createStatement().executeQuery("SELECT coalesce(max(errors), 0) FROM webhook_streams")) {
+                ResultSet rs =
+                        c.createStatement().executeQuery("SELECT coalesce(max(errors), 0) FROM webhook_streams")) {
             rs.next();
             return rs.getInt(1);
         }
@@ -180,8 +217,10 @@ class WebhookStreamLeaseTest {
     private record Fixture(TestServer server, String webhookId) {
         static Fixture create(TestServer server, Receiver receiver, List<String> retryDelays) {
             server.createTenant("inn");
-            String id = Partner.on(server, "inn", List.of("*"), List.of("*"), List.of("*")).webhook(Map.of(
-                    "url", receiver.url("/hooks"), "maxBatchSize", 1, "retryDelays", retryDelays)).get("id").asText();
+            String id = Partner.on(server, "inn", List.of("*"), List.of("*"), List.of("*"))
+                    .webhook(Map.of("url", receiver.url("/hooks"), "maxBatchSize", 1, "retryDelays", retryDelays))
+                    .get("id")
+                    .asText();
             return new Fixture(server, id);
         }
 
@@ -190,7 +229,9 @@ class WebhookStreamLeaseTest {
         }
 
         void sendEvent() {
-            server.adminFor("inn").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+            server.adminFor("inn")
+                    .post("/api/v1/events", Map.of("type", "device.command"))
+                    .expect(201);
         }
 
         JsonNode endpoint() {
@@ -199,7 +240,9 @@ class WebhookStreamLeaseTest {
 
         /** The seq of every request the receiver got, in arrival order. */
         List<Long> sentSeqs(Receiver receiver) {
-            return receiver.received().stream().map(r -> r.json().get("events").get(0).get("seq").asLong()).toList();
+            return receiver.received().stream()
+                    .map(r -> r.json().get("events").get(0).get("seq").asLong())
+                    .toList();
         }
 
         /** Waits until the first attempt failed and the stream is released until its retry, and reads its message. */
@@ -208,13 +251,26 @@ class WebhookStreamLeaseTest {
                     + " FROM webhook_streams ws JOIN webhook_messages m ON m.id = ws.message_id"
                     + " WHERE ws.leased_by IS NULL AND ws.next_attempt_at > now() AND m.attempts = 1";
             try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
-                return await().atMost(Duration.ofSeconds(10)).until(() -> {
-                    try (ResultSet rs = c.createStatement().executeQuery(sql)) {
-                        return rs.next() ? new Current(rs.getLong(1), new MessageLog.Pending(rs.getLong(2),
-                                rs.getObject(3, UUID.class), rs.getLong(4), rs.getString(5), 0, rs.getInt(7),
-                                rs.getLong(8), null)) : null;
-                    }
-                }, java.util.Objects::nonNull);
+                return await().atMost(Duration.ofSeconds(10))
+                        .until(
+                                () -> {
+                                    try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+                                        return rs.next()
+                                                ? new Current(
+                                                        rs.getLong(1),
+                                                        new MessageLog.Pending(
+                                                                rs.getLong(2),
+                                                                rs.getObject(3, UUID.class),
+                                                                rs.getLong(4),
+                                                                rs.getString(5),
+                                                                0,
+                                                                rs.getInt(7),
+                                                                rs.getLong(8),
+                                                                null))
+                                                : null;
+                                    }
+                                },
+                                java.util.Objects::nonNull);
             }
         }
     }

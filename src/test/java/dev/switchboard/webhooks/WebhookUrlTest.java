@@ -1,13 +1,13 @@
 package dev.switchboard.webhooks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.switchboard.support.Refusal;
 import dev.switchboard.testing.Fast;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Fast
 class WebhookUrlTest {
@@ -15,50 +15,91 @@ class WebhookUrlTest {
     private static final AddressPolicy OPEN = new AddressPolicy(true, java.util.List.of());
 
     @ParameterizedTest
-    @ValueSource(strings = {"https://partner.example/hooks", "http://partner.example:8080/h?token=secret",
-            "https://93.184.216.34/x", "https://[2606:4700:4700::1111]/x"})
+    @ValueSource(
+            strings = {
+                "https://partner.example/hooks",
+                "http://partner.example:8080/h?token=secret",
+                "https://93.184.216.34/x",
+                "https://[2606:4700:4700::1111]/x"
+            })
     void acceptsHttpAndHttpsUrlsOfPublicHosts(String url) {
         assertThat(WebhookUrl.parse(url, "url", GUARDED).toString()).isEqualTo(url);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ftp://partner.example/x", "partner.example/hooks", "file:///etc/passwd", "javascript:alert(1)",
-            "https://user:pass@partner.example/x", "https://partner.example/x#frag", "http:///nohost",
-            "http://127.0.0.1/x", "http://10.1.2.3/x", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
-            "http://[::ffff:127.0.0.1]/x", "http://[fe80::1%25eth0]/x", "http://0.0.0.0/x", "http://localhost:8080/x",
-            "http://LOCALHOST/x", "http://api.localhost/x", "http://2130706433/x", "http://0x7f000001/x",
-            "http://0177.0.0.1/x", "http://017.0.0.1/x", "http://127.1/x", "http://0x7f.1/x", "http://1.2.3.4.5/x",
-            "http://256.1.1.1/x"})
+    @ValueSource(
+            strings = {
+                "ftp://partner.example/x",
+                "partner.example/hooks",
+                "file:///etc/passwd",
+                "javascript:alert(1)",
+                "https://user:pass@partner.example/x",
+                "https://partner.example/x#frag",
+                "http:///nohost",
+                "http://127.0.0.1/x",
+                "http://10.1.2.3/x",
+                "http://169.254.169.254/latest/meta-data",
+                "http://[::1]/x",
+                "http://[::ffff:127.0.0.1]/x",
+                "http://[fe80::1%25eth0]/x",
+                "http://0.0.0.0/x",
+                "http://localhost:8080/x",
+                "http://LOCALHOST/x",
+                "http://api.localhost/x",
+                "http://2130706433/x",
+                "http://0x7f000001/x",
+                "http://0177.0.0.1/x",
+                "http://017.0.0.1/x",
+                "http://127.1/x",
+                "http://0x7f.1/x",
+                "http://1.2.3.4.5/x",
+                "http://256.1.1.1/x"
+            })
     void refusesOtherSchemesCredentialsFragmentsPrivateHostsAndAmbiguousNumericForms(String url) {
-        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", GUARDED)).as(url).isInstanceOf(Refusal.InvalidField.class)
+        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", GUARDED))
+                .as(url)
+                .isInstanceOf(Refusal.InvalidField.class)
                 .satisfies(p -> assertThat(((Refusal.InvalidField) p).field()).isEqualTo("url"))
                 .hasMessageStartingWith("url: ");
     }
 
     @Test
     void privateAddressesAreAllowedWhenTheOperatorSaysSoButAmbiguousFormsNever() {
-        assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", OPEN).port()).isEqualTo(9000);
+        assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", OPEN).port())
+                .isEqualTo(9000);
         assertThat(WebhookUrl.parse("http://localhost/x", "url", OPEN).host()).isEqualTo("localhost");
-        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", OPEN)).isInstanceOf(Refusal.InvalidField.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", OPEN)).isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://2130706433/x", "url", OPEN))
+                .isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("https://u:p@localhost/x", "url", OPEN))
+                .isInstanceOf(Refusal.InvalidField.class);
     }
 
     @Test
     void theOperatorsAllowedRangesAreReachableAndNothingElsePrivate() {
-        AddressPolicy internal = new AddressPolicy(false, java.util.List.of(dev.switchboard.config.Cidr.parse("10.1.0.0/16"),
-                dev.switchboard.config.Cidr.parse("127.0.0.1")));
-        assertThat(WebhookUrl.parse("http://10.1.200.3/x", "url", internal).host()).isEqualTo("10.1.200.3");
-        assertThat(WebhookUrl.parse("http://localhost:9/x", "url", internal).port()).isEqualTo(9);
-        assertThatThrownBy(() -> WebhookUrl.parse("http://10.2.0.1/x", "url", internal)).isInstanceOf(Refusal.InvalidField.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("http://127.0.0.2/x", "url", internal)).isInstanceOf(Refusal.InvalidField.class);
-        assertThatThrownBy(() -> WebhookUrl.parse("http://169.254.169.254/x", "url", internal)).isInstanceOf(Refusal.InvalidField.class);
+        AddressPolicy internal = new AddressPolicy(
+                false,
+                java.util.List.of(
+                        dev.switchboard.config.Cidr.parse("10.1.0.0/16"),
+                        dev.switchboard.config.Cidr.parse("127.0.0.1")));
+        assertThat(WebhookUrl.parse("http://10.1.200.3/x", "url", internal).host())
+                .isEqualTo("10.1.200.3");
+        assertThat(WebhookUrl.parse("http://localhost:9/x", "url", internal).port())
+                .isEqualTo(9);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://10.2.0.1/x", "url", internal))
+                .isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://127.0.0.2/x", "url", internal))
+                .isInstanceOf(Refusal.InvalidField.class);
+        assertThatThrownBy(() -> WebhookUrl.parse("http://169.254.169.254/x", "url", internal))
+                .isInstanceOf(Refusal.InvalidField.class);
     }
 
     @Test
     void logsNeverShowTheQueryWhereASharedSecretTravels() {
-        assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", GUARDED).redacted())
+        assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", GUARDED)
+                        .redacted())
                 .isEqualTo("https://partner.example/h?…");
-        assertThat(WebhookUrl.redact("ftp://u:pw@partner.example/h?token=s3cret#f")).isEqualTo("ftp://…@partner.example/h?…");
+        assertThat(WebhookUrl.redact("ftp://u:pw@partner.example/h?token=s3cret#f"))
+                .isEqualTo("ftp://…@partner.example/h?…");
         assertThat(WebhookUrl.redact("/relative#token=s3cret")).isEqualTo("/relative?…");
         assertThat(WebhookUrl.redact("not a url at all")).isEqualTo("not a url at all");
     }

@@ -1,13 +1,13 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.switchboard.testing.Fast;
 import dev.switchboard.websockets.ClientMessages.Invalid;
 import dev.switchboard.websockets.ClientMessages.Ping;
 import dev.switchboard.websockets.ClientMessages.Subscribe;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 @Fast
 class ClientMessagesTest {
@@ -30,11 +30,14 @@ class ClientMessagesTest {
         assertThat(code("{\"type\":\"subscribe\"}")).isEqualTo("invalid_field");
         assertThat(code("{\"type\":\"subscribe\",\"eventTypes\":[]}")).isEqualTo("invalid_field");
         assertThat(code("{\"type\":\"subscribe\",\"eventTypes\":[1]}")).isEqualTo("invalid_field");
-        assertThat(code("{\"type\":\"subscribe\",\"eventTypes\":[\"x\"],\"more\":1}")).isEqualTo("invalid_field");
+        assertThat(code("{\"type\":\"subscribe\",\"eventTypes\":[\"x\"],\"more\":1}"))
+                .isEqualTo("invalid_field");
         String many = "\"a\",".repeat(ClientMessages.MAX_PATTERNS) + "\"a\"";
-        assertThat(code("{\"type\":\"subscribe\",\"eventTypes\":[" + many + "]}")).isEqualTo("invalid_field");
+        assertThat(code("{\"type\":\"subscribe\",\"eventTypes\":[" + many + "]}"))
+                .isEqualTo("invalid_field");
         assertThat(((Invalid) ClientMessages.parse("{\"type\":\"subscribe\",\"eventTypes\":[\"ok.*\",\"Not Ok\"]}"))
-                .message()).startsWith("eventTypes[1]:");
+                        .message())
+                .startsWith("eventTypes[1]:");
     }
 
     private static String code(String text) {

@@ -1,5 +1,7 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawWebSocket;
@@ -12,8 +14,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * A token in the AccessToken cookie opens a socket only for a page of the server's own origin or of
  * one in websockets.allowedOrigins: the browser sends the cookie whichever site's page connects.
@@ -25,8 +25,8 @@ class CookieOriginTest {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS",
-                "https://App.Example.com, https://admin.example.com:8443"));
+        server = TestServer.start(Map.of(
+                "SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS", "https://App.Example.com, https://admin.example.com:8443"));
         server.createTenant("origins");
         token = server.partnerToken("origins");
         host = server.baseUrl().substring("http://".length());
@@ -40,7 +40,8 @@ class CookieOriginTest {
     /** Upgrades as a browser would: Host as addressed, plus the given headers; returns the status and error code. */
     private static String upgrade(String query, String... headers) throws IOException {
         List<String> all = new ArrayList<>(RawWebSocket.upgradeHeaders().stream()
-                .filter(h -> !h.startsWith("Host:")).toList());
+                .filter(h -> !h.startsWith("Host:"))
+                .toList());
         all.add("Host: " + host);
         all.addAll(List.of(headers));
         try (RawWebSocket ws = RawWebSocket.open(server, "GET", "/api/v1/ws" + query, all, 0)) {
@@ -58,20 +59,34 @@ class CookieOriginTest {
     void aCookieTokenOpensASocketFromTheServersOwnOriginAndFromAnAllowedOne() throws IOException {
         String cookie = "Cookie: AccessToken=" + token;
         assertThat(upgrade("?after=0", cookie, "Origin: http://" + host)).isEqualTo("101");
-        assertThat(upgrade("?after=0", cookie, "Origin: https://app.example.com")).isEqualTo("101");
-        assertThat(upgrade("?after=0", cookie, "Origin: https://admin.example.com:8443")).isEqualTo("101");
+        assertThat(upgrade("?after=0", cookie, "Origin: https://app.example.com"))
+                .isEqualTo("101");
+        assertThat(upgrade("?after=0", cookie, "Origin: https://admin.example.com:8443"))
+                .isEqualTo("101");
         // Behind a proxy that ends TLS, the page is https and the proxy says so.
-        assertThat(upgrade("?after=0", cookie, "Origin: https://" + host, "X-Forwarded-Proto: https")).isEqualTo("101");
+        assertThat(upgrade("?after=0", cookie, "Origin: https://" + host, "X-Forwarded-Proto: https"))
+                .isEqualTo("101");
     }
 
     @Test
     void aCookieTokenFromAnotherSitesPageIsRefusedBeforeTheUpgradeWithTheErrorJson() throws IOException {
         String cookie = "Cookie: AccessToken=" + token;
         String port = host.substring(host.indexOf(':') + 1);
-        for (String origin : List.of("https://evil.example", "http://127.0.0.1:1", "http://localhost:" + port,
-                "https://" + host, "https://app.example.com:444", "http://app.example.com",
-                "https://evil.app.example.com", "https://app.example.com.evil.example", "null", "file://", "x")) {
-            assertThat(upgrade("?after=0", cookie, "Origin: " + origin)).as(origin).isEqualTo("403 origin_not_allowed");
+        for (String origin : List.of(
+                "https://evil.example",
+                "http://127.0.0.1:1",
+                "http://localhost:" + port,
+                "https://" + host,
+                "https://app.example.com:444",
+                "http://app.example.com",
+                "https://evil.app.example.com",
+                "https://app.example.com.evil.example",
+                "null",
+                "file://",
+                "x")) {
+            assertThat(upgrade("?after=0", cookie, "Origin: " + origin))
+                    .as(origin)
+                    .isEqualTo("403 origin_not_allowed");
         }
         // The page is plain http but the proxy says the socket came over https: not the same origin.
         assertThat(upgrade("?after=0", cookie, "Origin: http://" + host, "X-Forwarded-Proto: https"))
@@ -85,10 +100,15 @@ class CookieOriginTest {
 
     @Test
     void tokensInTheHeaderOrTheQueryAreNotTiedToAnOrigin() throws IOException {
-        assertThat(upgrade("", "Authorization: Bearer " + token, "Origin: https://evil.example")).isEqualTo("101");
-        assertThat(upgrade("?access_token=" + token, "Origin: https://evil.example")).isEqualTo("101");
+        assertThat(upgrade("", "Authorization: Bearer " + token, "Origin: https://evil.example"))
+                .isEqualTo("101");
+        assertThat(upgrade("?access_token=" + token, "Origin: https://evil.example"))
+                .isEqualTo("101");
         // A token the page chose to send wins over the cookie the browser adds by itself.
-        assertThat(upgrade("?access_token=" + token, "Cookie: AccessToken=sb_access_other",
-                "Origin: https://evil.example")).isEqualTo("101");
+        assertThat(upgrade(
+                        "?access_token=" + token,
+                        "Cookie: AccessToken=sb_access_other",
+                        "Origin: https://evil.example"))
+                .isEqualTo("101");
     }
 }

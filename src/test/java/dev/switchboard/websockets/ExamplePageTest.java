@@ -1,5 +1,7 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.sun.net.httpserver.HttpServer;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Browser;
@@ -13,30 +15,38 @@ import java.util.Map;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** The browser example, in a real headless Chromium: it connects with the query token and shows events live. */
 @Browser
 class ExamplePageTest {
 
     @Test
     void theExamplePageShowsAnEventWrittenThroughTheApiAsItHappens() throws Exception {
-        try (TestServer server = TestServer.start(); HeadlessChromium browser = new HeadlessChromium()) {
+        try (TestServer server = TestServer.start();
+                HeadlessChromium browser = new HeadlessChromium()) {
             server.createTenant("browser");
             Api app = server.adminFor("browser");
             String token = server.partnerToken("browser");
             browser.open(server.baseUrl() + "/examples/websocket.html?access_token=" + token);
-            Awaitility.await().atMost(Duration.ofSeconds(20))
-                    .until(() -> browser.evaluate("document.getElementById('status').textContent").asText().equals("live"));
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> browser.evaluate("document.getElementById('status').textContent")
+                            .asText()
+                            .equals("live"));
 
-            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-7",
-                    "data", Map.of("action", "unlock"))).expect(201);
+            app.post(
+                            "/api/v1/events",
+                            Map.of("type", "device.command", "subject", "door-7", "data", Map.of("action", "unlock")))
+                    .expect(201);
             String items = "[...document.querySelectorAll('#events li.event')].map(li => li.textContent)";
-            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !browser.strings(items).isEmpty());
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> !browser.strings(items).isEmpty());
             List<String> shown = browser.strings(items);
             assertThat(shown).hasSize(1);
             assertThat(shown.getFirst()).contains("#1 device.command door-7").contains("unlock");
-            assertThat(browser.evaluate("document.getElementById('position').textContent").asText()).isEqualTo("1");
+            assertThat(browser.evaluate("document.getElementById('position').textContent")
+                            .asText())
+                    .isEqualTo("1");
         }
     }
 
@@ -55,10 +65,12 @@ class ExamplePageTest {
             exchange.close();
         });
         otherOrigin.start();
-        try (TestServer server = TestServer.start(); HeadlessChromium browser = new HeadlessChromium()) {
+        try (TestServer server = TestServer.start();
+                HeadlessChromium browser = new HeadlessChromium()) {
             server.createTenant("visitor");
             String token = server.partnerToken("visitor");
-            server.adminFor("visitor").post("/api/v1/events", Map.of("type", "device.command", "subject", "secret"))
+            server.adminFor("visitor")
+                    .post("/api/v1/events", Map.of("type", "device.command", "subject", "secret"))
                     .expect(201);
             String socketUrl = server.baseUrl().replace("http://", "ws://") + "/api/v1/ws?after=0";
             String connect = "window.result = 'pending'; { const ws = new WebSocket('" + socketUrl + "');"
@@ -83,12 +95,16 @@ class ExamplePageTest {
 
     private static void open(HeadlessChromium browser, String url) {
         browser.open(url);
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() ->
-                browser.evaluate("location.href + ' ' + document.readyState").asText().equals(url + " complete"));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> browser.evaluate("location.href + ' ' + document.readyState")
+                        .asText()
+                        .equals(url + " complete"));
     }
 
     private static String result(HeadlessChromium browser) {
-        Awaitility.await().atMost(Duration.ofSeconds(20))
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
                 .until(() -> !browser.evaluate("String(window.result)").asText().equals("pending"));
         return browser.evaluate("String(window.result)").asText();
     }

@@ -1,12 +1,12 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.support.Json;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** The WebSocket edge's answer to a replay from an expired position: a message, not an error or a close. */
 class FramesTest {
@@ -23,7 +23,8 @@ class FramesTest {
         assertThat(json.get("oldestSeq").asLong()).isEqualTo(10);
         assertThat(json.get("headSeq").asLong()).isEqualTo(20);
         assertThat(json.get("position").asLong()).isEqualTo(25);
-        assertThat(json.get("message").asText()).isEqualTo("events after position 3 are past the retention period;"
-                + " resynchronise through the API, then follow live events from position 25");
+        assertThat(json.get("message").asText())
+                .isEqualTo("events after position 3 are past the retention period;"
+                        + " resynchronise through the API, then follow live events from position 25");
     }
 }

@@ -1,5 +1,7 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.testing.Api;
@@ -20,8 +22,6 @@ import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 class WebSocketLifecycleTest {
 
     private static String[] connection(TestServer server, String tenant) {
@@ -38,20 +38,26 @@ class WebSocketLifecycleTest {
             String[] rotated = connection(server, "lifecycle");
             String[] untouched = connection(server, "lifecycle");
             try (WsClient a = WsClient.connect(server, disabled[1], null);
-                 WsClient a2 = WsClient.connect(server, disabled[1], null);
-                 WsClient b = WsClient.connect(server, deleted[1], null);
-                 WsClient c = WsClient.connect(server, rotated[1], null);
-                 WsClient d = WsClient.connect(server, untouched[1], null)) {
+                    WsClient a2 = WsClient.connect(server, disabled[1], null);
+                    WsClient b = WsClient.connect(server, deleted[1], null);
+                    WsClient c = WsClient.connect(server, rotated[1], null);
+                    WsClient d = WsClient.connect(server, untouched[1], null)) {
                 List.of(a, a2, b, c, d).forEach(ws -> ws.await("live"));
-                server.admin.post("/api/v1/connections/" + disabled[0] + "/disable", "").expect(200);
+                server.admin
+                        .post("/api/v1/connections/" + disabled[0] + "/disable", "")
+                        .expect(200);
                 server.admin.delete("/api/v1/connections/" + deleted[0]).expect(204);
-                server.admin.post("/api/v1/connections/" + rotated[0] + "/rotate-token", "").expect(200);
+                server.admin
+                        .post("/api/v1/connections/" + rotated[0] + "/rotate-token", "")
+                        .expect(200);
                 assertThat(a.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
                 assertThat(a.closeReason()).isEqualTo("connection_disabled");
                 assertThat(a2.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
                 assertThat(b.awaitClose()).isEqualTo(CloseCode.CONNECTION_DELETED.code());
                 assertThat(c.awaitClose()).isEqualTo(CloseCode.TOKEN_ROTATED.code());
-                server.adminFor("lifecycle").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                server.adminFor("lifecycle")
+                        .post("/api/v1/events", Map.of("type", "device.command"))
+                        .expect(201);
                 assertThat(d.awaitEvents(1)).hasSize(1);
                 assertThat(d.isClosed()).isFalse();
             }
@@ -83,8 +89,12 @@ class WebSocketLifecycleTest {
                 for (int i = 0; i < racing; i++) {
                     upgrades.add(clients.submit(() -> WsClient.connect(server, conn[1], null)));
                 }
-                assertThat(held.await(20, TimeUnit.SECONDS)).as("every upgrade passed its checks").isTrue();
-                server.admin.post("/api/v1/connections/" + conn[0] + "/disable", "").expect(200);
+                assertThat(held.await(20, TimeUnit.SECONDS))
+                        .as("every upgrade passed its checks")
+                        .isTrue();
+                server.admin
+                        .post("/api/v1/connections/" + conn[0] + "/disable", "")
+                        .expect(200);
                 // The witness is closed by the re-check that listed the connection's sockets: that listing is
                 // over, and it could not contain the held ones, which are registered only now.
                 assertThat(witness.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
@@ -96,7 +106,8 @@ class WebSocketLifecycleTest {
                         assertThat(ws.events()).isEmpty();
                     }
                 }
-                Awaitility.await().atMost(Duration.ofSeconds(10))
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
                         .until(() -> server.metric("switchboard_websockets_connections") == 0);
             } finally {
                 release.countDown();
@@ -123,12 +134,12 @@ class WebSocketLifecycleTest {
 
     @Test
     void aClientThatDoesNotAnswerPingsIsClosedWhileOneThatDoesStaysOpen() throws Exception {
-        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_PING_INTERVAL", "200ms",
-                "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "400ms"))) {
+        try (TestServer server = TestServer.start(Map.of(
+                "SWITCHBOARD_WEBSOCKETS_PING_INTERVAL", "200ms", "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "400ms"))) {
             server.createTenant("heartbeat");
             String token = server.partnerToken("heartbeat");
             try (WsClient healthy = WsClient.connect(server, token, null);
-                 RawWebSocket dead = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+                    RawWebSocket dead = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
                 assertThat(dead.status).isEqualTo(101);
                 long started = System.nanoTime();
                 // The raw client reads (and sees the pings) but never answers them.
@@ -136,42 +147,49 @@ class WebSocketLifecycleTest {
                 assertThat(code).isEqualTo(CloseCode.PING_TIMEOUT.code());
                 assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
                 // The healthy client stays open past Jetty's idle timeout too (1.2 s here): the pings keep it busy.
-                Duration idle = WebSocketRoutes.idleTimeout(new WebSocketSettings(Duration.ofMillis(200),
-                        Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000, List.of()));
-                Awaitility.await().during(idle.multipliedBy(2)).atMost(idle.multipliedBy(3)).until(() -> !healthy.isClosed());
+                Duration idle = WebSocketRoutes.idleTimeout(new WebSocketSettings(
+                        Duration.ofMillis(200), Duration.ofMillis(400), 1 << 20, 64 * 1024, 1000, List.of()));
+                Awaitility.await()
+                        .during(idle.multipliedBy(2))
+                        .atMost(idle.multipliedBy(3))
+                        .until(() -> !healthy.isClosed());
             }
         }
     }
 
     @Test
     void aClientThatStopsReadingIsClosedAsASlowConsumerWhileAnotherKeepsReceiving() throws Exception {
-        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB",
-                "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "2s"))) {
+        try (TestServer server = TestServer.start(
+                Map.of("SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB", "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "2s"))) {
             server.createTenant("slow");
             Api app = server.adminFor("slow");
             String token = server.partnerToken("slow");
             String padding = "x".repeat(32 * 1024);
             try (WsClient healthy = WsClient.connect(server, token, null);
-                 RawWebSocket slow = RawWebSocket.open(server, "/api/v1/ws", token, 4096)) {
+                    RawWebSocket slow = RawWebSocket.open(server, "/api/v1/ws", token, 4096)) {
                 assertThat(slow.status).isEqualTo(101);
                 healthy.await("live");
                 int sent = 0;
                 long slowestDelivery = 0;
                 // Write until the server gives up on the client that never reads (bounded: the kernel
                 // buffers on loopback hold a few MiB, then the 64 KiB queue fills).
-                while (server.metric("switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}") < 1 && sent < 2000) {
+                while (server.metric("switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}") < 1
+                        && sent < 2000) {
                     long before = System.nanoTime();
-                    app.post("/api/v1/events", Map.of("type", "device.command", "data", Map.of("pad", padding))).expect(201);
+                    app.post("/api/v1/events", Map.of("type", "device.command", "data", Map.of("pad", padding)))
+                            .expect(201);
                     sent++;
                     healthy.awaitEvents(sent);
                     slowestDelivery = Math.max(slowestDelivery, System.nanoTime() - before);
                 }
-                assertThat(server.metric("switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}")).isEqualTo(1);
+                assertThat(server.metric("switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}"))
+                        .isEqualTo(1);
                 assertThat(healthy.seqs()).hasSize(sent);
                 assertThat(Duration.ofNanos(slowestDelivery)).isLessThan(Duration.ofSeconds(2));
                 // The slow socket is gone from the server (its close frame waits behind unread data, so
                 // the server drops the TCP connection after the ping timeout).
-                Awaitility.await().atMost(Duration.ofSeconds(10))
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
                         .until(() -> server.metric("switchboard_websockets_connections") == 1);
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
                 healthy.awaitEvents(sent + 1);
@@ -181,18 +199,28 @@ class WebSocketLifecycleTest {
 
     @Test
     void eventsWrittenThroughOneNodeReachSocketsOnAnotherAndItsDisableClosesThem() {
-        try (TestServer a = TestServer.start(); TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
+        try (TestServer a = TestServer.start();
+                TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system())) {
             a.createTenant("two-nodes");
             String[] conn = connection(a, "two-nodes");
-            try (WsClient onB = WsClient.connect(b, conn[1], null); WsClient onA = WsClient.connect(a, conn[1], null)) {
+            try (WsClient onB = WsClient.connect(b, conn[1], null);
+                    WsClient onA = WsClient.connect(a, conn[1], null)) {
                 onB.await("live");
                 onA.await("live");
                 for (int i = 0; i < 5; i++) {
-                    a.adminFor("two-nodes").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                    a.adminFor("two-nodes")
+                            .post("/api/v1/events", Map.of("type", "device.command"))
+                            .expect(201);
                 }
-                b.adminFor("two-nodes").post("/api/v1/events", Map.of("type", "device.command")).expect(201);
-                assertThat(onB.awaitEvents(6)).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
-                assertThat(onA.awaitEvents(6)).extracting(e -> e.get("seq").asLong()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+                b.adminFor("two-nodes")
+                        .post("/api/v1/events", Map.of("type", "device.command"))
+                        .expect(201);
+                assertThat(onB.awaitEvents(6))
+                        .extracting(e -> e.get("seq").asLong())
+                        .containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+                assertThat(onA.awaitEvents(6))
+                        .extracting(e -> e.get("seq").asLong())
+                        .containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
                 a.admin.post("/api/v1/connections/" + conn[0] + "/disable", "").expect(200);
                 assertThat(onB.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
                 assertThat(onA.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
@@ -207,21 +235,28 @@ class WebSocketLifecycleTest {
             server.createCollection("reservations");
             Api app = server.adminFor("narrowed");
             JsonNode integration = server.createIntegration("to-narrow", List.of("*"), List.of("*"), List.of("*"));
-            String token = server.connect(integration.get("id").asText(), "narrowed").get("accessToken").asText();
+            String token = server.connect(integration.get("id").asText(), "narrowed")
+                    .get("accessToken")
+                    .asText();
             try (WsClient ws = WsClient.connect(server, token, null)) {
                 ws.await("live");
-                server.admin.patch("/api/v1/integrations/" + integration.get("id").asText(),
-                        Map.of("eventTypes", List.of("reservations.*"))).expect(200);
+                server.admin
+                        .patch(
+                                "/api/v1/integrations/" + integration.get("id").asText(),
+                                Map.of("eventTypes", List.of("reservations.*")))
+                        .expect(200);
                 // The change reaches open sockets through the control channel, a moment after the answer:
                 // write a command and a reservation per round until a round's command is filtered out.
                 boolean filtered = false;
                 for (int round = 1; round <= 20 && !filtered; round++) {
                     long commandsBefore = count(ws, "device.command");
                     app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
-                    app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+                    app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of()))
+                            .expect(201);
                     int reservations = round;
                     // Frames come in seq order: once the reservation is here, so is the command if it was sent.
-                    Awaitility.await().atMost(Duration.ofSeconds(10))
+                    Awaitility.await()
+                            .atMost(Duration.ofSeconds(10))
                             .until(() -> count(ws, "reservations.created") == reservations);
                     filtered = count(ws, "device.command") == commandsBefore;
                 }
@@ -236,7 +271,8 @@ class WebSocketLifecycleTest {
         try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "2"))) {
             server.createTenant("capped");
             String token = server.partnerToken("capped");
-            try (WsClient first = WsClient.connect(server, token, null); WsClient second = WsClient.connect(server, token, null)) {
+            try (WsClient first = WsClient.connect(server, token, null);
+                    WsClient second = WsClient.connect(server, token, null)) {
                 // A socket counts once it is open on the server, which "live" proves.
                 first.await("live");
                 second.await("live");
@@ -289,6 +325,8 @@ class WebSocketLifecycleTest {
     }
 
     private static long count(WsClient ws, String type) {
-        return ws.events().stream().filter(e -> e.get("type").asText().equals(type)).count();
+        return ws.events().stream()
+                .filter(e -> e.get("type").asText().equals(type))
+                .count();
     }
 }

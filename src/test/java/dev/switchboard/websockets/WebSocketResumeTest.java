@@ -1,5 +1,7 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.Retention;
 import dev.switchboard.testing.Api;
@@ -20,8 +22,6 @@ import java.util.stream.LongStream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 class WebSocketResumeTest {
 
     @Test
@@ -31,7 +31,8 @@ class WebSocketResumeTest {
             Api app = server.adminFor("resume");
             String token = server.partnerToken("resume");
             for (int i = 0; i < 40; i++) {
-                app.post("/api/v1/events", Map.of("type", "device.command", "subject", "before-" + i)).expect(201);
+                app.post("/api/v1/events", Map.of("type", "device.command", "subject", "before-" + i))
+                        .expect(201);
             }
             int writers = 4;
             int perWriter = 60;
@@ -42,28 +43,37 @@ class WebSocketResumeTest {
                 List<CompletableFuture<Void>> writes = new ArrayList<>();
                 for (int w = 0; w < writers; w++) {
                     int writer = w;
-                    writes.add(CompletableFuture.runAsync(() -> {
-                        for (int i = 0; i < perWriter; i++) {
-                            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "w" + writer + "-" + i))
-                                    .expect(201);
-                        }
-                    }, pool));
+                    writes.add(CompletableFuture.runAsync(
+                            () -> {
+                                for (int i = 0; i < perWriter; i++) {
+                                    app.post(
+                                                    "/api/v1/events",
+                                                    Map.of("type", "device.command", "subject", "w" + writer + "-" + i))
+                                            .expect(201);
+                                }
+                            },
+                            pool));
                 }
                 // Clients resume from different positions while the writers run, so seams fall mid-stream.
                 for (long after : new long[] {0, 5, 17, 33, 39, 40}) {
                     clients.add(WsClient.connect(server, token, "?after=" + after));
                     positions.add(after);
                 }
-                CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
+                CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new))
+                        .join();
             }
             for (int i = 0; i < clients.size(); i++) {
                 WsClient client = clients.get(i);
                 long after = positions.get(i);
                 client.awaitEvents((int) (total - after));
-                Awaitility.await().pollDelay(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
+                Awaitility.await()
+                        .pollDelay(Duration.ofMillis(200))
+                        .atMost(Duration.ofSeconds(5))
                         .until(() -> client.events().size() >= total - after);
-                assertThat(client.seqs()).as("after=" + after)
-                        .containsExactlyElementsOf(LongStream.rangeClosed(after + 1, total).boxed().toList());
+                assertThat(client.seqs())
+                        .as("after=" + after)
+                        .containsExactlyElementsOf(
+                                LongStream.rangeClosed(after + 1, total).boxed().toList());
                 client.close();
             }
         }
@@ -79,7 +89,7 @@ class WebSocketResumeTest {
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
             }
             try (WsClient replay = WsClient.connect(server, token, "?after=1");
-                 WsClient atHead = WsClient.connect(server, token, "?after=3")) {
+                    WsClient atHead = WsClient.connect(server, token, "?after=3")) {
                 assertThat(replay.await("live").get("position").asLong()).isEqualTo(3);
                 assertThat(replay.seqs()).containsExactly(2L, 3L);
                 assertThat(atHead.await("live").get("position").asLong()).isEqualTo(3);
@@ -101,7 +111,10 @@ class WebSocketResumeTest {
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
             }
             now.set(now.get().plus(Duration.ofDays(8)));
-            Retention retention = new Retention(server.switchboard().database().dataSource(), Duration.ofDays(7), now::get,
+            Retention retention = new Retention(
+                    server.switchboard().database().dataSource(),
+                    Duration.ofDays(7),
+                    now::get,
                     new SimpleMeterRegistry());
             assertThat(retention.runOnce()).isGreaterThanOrEqualTo(3); // and the connection.created lifecycle event
             app.post("/api/v1/events", Map.of("type", "device.command")).expect(201); // seq 4, retained
@@ -115,8 +128,11 @@ class WebSocketResumeTest {
                 assertThat(failed.get("message").asText()).contains("resynchronise");
                 ws.await("live");
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
-                assertThat(ws.awaitEvents(1)).extracting(e -> e.get("seq").asLong()).containsExactly(5L);
-                List<String> types = ws.messages().stream().map(m -> m.path("type").asText()).toList();
+                assertThat(ws.awaitEvents(1))
+                        .extracting(e -> e.get("seq").asLong())
+                        .containsExactly(5L);
+                List<String> types =
+                        ws.messages().stream().map(m -> m.path("type").asText()).toList();
                 assertThat(types).containsSubsequence("resume_failed", "live", "events");
             }
         }

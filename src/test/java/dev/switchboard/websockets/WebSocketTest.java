@@ -1,5 +1,7 @@
 package dev.switchboard.websockets;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
@@ -14,8 +16,6 @@ import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class WebSocketTest {
     static TestServer server;
@@ -50,10 +50,15 @@ class WebSocketTest {
             JsonNode live = ws.await("live");
             assertThat(live.get("position").asLong()).isEqualTo(1); // starts at the head: no replay without after
             publish(app, "device.command", "door-1");
-            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new"))).expect(201);
+            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+                    .expect(201);
             List<JsonNode> events = ws.awaitEvents(2);
             assertThat(events).extracting(e -> e.get("seq").asLong()).containsExactly(2L, 3L);
-            JsonNode feed = server.api(token).get("/api/v1/events?after=1").expect(200).json().get("events");
+            JsonNode feed = server.api(token)
+                    .get("/api/v1/events?after=1")
+                    .expect(200)
+                    .json()
+                    .get("events");
             assertThat(events.get(0)).isEqualTo(feed.get(0));
             assertThat(events.get(1)).isEqualTo(feed.get(1));
         }
@@ -64,9 +69,9 @@ class WebSocketTest {
         Api app = tenant("ws-token-places");
         String token = server.partnerToken("ws-token-places");
         // A browser sends the page's origin with the cookie; this one is the server's own.
-        try (WsClient byCookie = WsClient.connect(server, Map.of("Cookie", "AccessToken=" + token,
-                "Origin", server.baseUrl()), null);
-             WsClient byQuery = WsClient.connect(server, Map.of(), "?access_token=" + token)) {
+        try (WsClient byCookie = WsClient.connect(
+                        server, Map.of("Cookie", "AccessToken=" + token, "Origin", server.baseUrl()), null);
+                WsClient byQuery = WsClient.connect(server, Map.of(), "?access_token=" + token)) {
             byCookie.await("live");
             byQuery.await("live");
             publish(app, "device.command", "door-2");
@@ -82,7 +87,8 @@ class WebSocketTest {
             assertThat(refused.status).isEqualTo(401);
             assertThat(refused.head).containsIgnoringCase("Request-Id:");
             assertThat(refused.body).as(refused.head + refused.body).contains("\"error\"");
-            assertThat(Json.read(refused.body).get("error").get("code").asText()).isEqualTo("unauthorized");
+            assertThat(Json.read(refused.body).get("error").get("code").asText())
+                    .isEqualTo("unauthorized");
         }
         assertThatUpgradeFails(Map.of("Authorization", "Bearer sb_access_not-a-token"), null, 401);
         assertThatUpgradeFails(Map.of(), null, 401);
@@ -103,12 +109,14 @@ class WebSocketTest {
         String token = server.partnerToken("ws-key");
         for (String key : List.of("", "not base64!", "c2hvcnQ=", "A".repeat(200))) {
             List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders().stream()
-                    .filter(h -> !h.startsWith("Sec-WebSocket-Key:")).toList());
+                    .filter(h -> !h.startsWith("Sec-WebSocket-Key:"))
+                    .toList());
             headers.add("Sec-WebSocket-Key: " + key);
             headers.add("Authorization: Bearer " + token);
             try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
                 assertThat(refused.status).as("key '%s'", key).isEqualTo(400);
-                assertThat(Json.read(refused.body).get("error").get("code").asText()).isEqualTo("invalid_handshake");
+                assertThat(Json.read(refused.body).get("error").get("code").asText())
+                        .isEqualTo("invalid_handshake");
             }
         }
     }
@@ -119,7 +127,10 @@ class WebSocketTest {
             throw new AssertionError("the upgrade should have failed with " + status);
         } catch (CompletionException e) {
             assertThat(e.getCause()).isInstanceOf(WebSocketHandshakeException.class);
-            assertThat(((WebSocketHandshakeException) e.getCause()).getResponse().statusCode()).isEqualTo(status);
+            assertThat(((WebSocketHandshakeException) e.getCause())
+                            .getResponse()
+                            .statusCode())
+                    .isEqualTo(status);
         }
     }
 
@@ -127,17 +138,26 @@ class WebSocketTest {
     void aSocketCarriesOnlyWhatItsIntegrationMayReceiveAndNeverAnotherTenantsEvents() {
         Api app = tenant("ws-filter");
         Api other = tenant("ws-filter-other");
-        String token = Partner.on(server, "ws-filter", List.of("reservations"), List.of("*"),
-                List.of("reservations.*", "customers.*", "device.command")).accessToken();
+        String token = Partner.on(
+                        server,
+                        "ws-filter",
+                        List.of("reservations"),
+                        List.of("*"),
+                        List.of("reservations.*", "customers.*", "device.command"))
+                .accessToken();
         try (WsClient ws = WsClient.connect(server, token, null)) {
             ws.await("live");
             publish(other, "device.command", "other-tenant");
-            app.post("/api/v1/collections/customers/records", Map.of("data", Map.of())).expect(201); // not readable
+            app.post("/api/v1/collections/customers/records", Map.of("data", Map.of()))
+                    .expect(201); // not readable
             publish(app, "device.status", "not-receivable");
-            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of()))
+                    .expect(201);
             publish(app, "device.command", "door-3");
             List<JsonNode> events = ws.awaitEvents(2);
-            assertThat(events).extracting(e -> e.get("type").asText()).containsExactly("reservations.created", "device.command");
+            assertThat(events)
+                    .extracting(e -> e.get("type").asText())
+                    .containsExactly("reservations.created", "device.command");
             assertThat(events).extracting(e -> e.get("seq").asLong()).containsExactly(3L, 4L);
         }
     }
@@ -145,22 +165,32 @@ class WebSocketTest {
     @Test
     void subscribeNarrowsWhatTheSocketReceivesAndNeverWidensIt() {
         Api app = tenant("ws-subscribe");
-        String token = Partner.on(server, "ws-subscribe", List.of("*"), List.of("*"),
-                List.of("device.*", "reservations.*")).accessToken();
+        String token = Partner.on(
+                        server, "ws-subscribe", List.of("*"), List.of("*"), List.of("device.*", "reservations.*"))
+                .accessToken();
         try (WsClient ws = WsClient.connect(server, token, null)) {
             ws.await("live");
             ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.*\",\"customers.*\"]}");
-            assertThat(ws.await("subscribed").get("eventTypes")).extracting(JsonNode::asText).containsExactly("device.*");
+            assertThat(ws.await("subscribed").get("eventTypes"))
+                    .extracting(JsonNode::asText)
+                    .containsExactly("device.*");
             ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"*\"]}"); // cannot widen back
-            assertThat(ws.await(m -> m.path("type").asText().equals("subscribed") && m != ws.messages().get(1)))
+            assertThat(ws.await(m -> m.path("type").asText().equals("subscribed")
+                            && m != ws.messages().get(1)))
                     .isNotNull();
             ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"reservations.*\"]}"); // disjoint: refused, unchanged
             assertThat(ws.await("error").get("code").asText()).isEqualTo("empty_subscription");
-            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of())).expect(201);
+            app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of()))
+                    .expect(201);
             publish(app, "device.command", "door-4");
-            assertThat(ws.awaitEvents(1)).extracting(e -> e.get("type").asText()).containsExactly("device.command");
-            assertThat(ws.messages().stream().filter(m -> m.path("type").asText().equals("subscribed")))
-                    .allSatisfy(m -> assertThat(m.get("eventTypes")).extracting(JsonNode::asText).containsExactly("device.*"));
+            assertThat(ws.awaitEvents(1))
+                    .extracting(e -> e.get("type").asText())
+                    .containsExactly("device.command");
+            assertThat(ws.messages().stream()
+                            .filter(m -> m.path("type").asText().equals("subscribed")))
+                    .allSatisfy(m -> assertThat(m.get("eventTypes"))
+                            .extracting(JsonNode::asText)
+                            .containsExactly("device.*"));
         }
     }
 
@@ -186,11 +216,20 @@ class WebSocketTest {
             ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"*\"],\"extra\":1}");
             ws.send("{\"type\":\"ping\"}");
             ws.await("pong");
-            List<String> codes = ws.messages().stream().filter(m -> m.path("type").asText().equals("error"))
-                    .map(m -> m.get("code").asText()).toList();
-            assertThat(codes).containsExactly("malformed_message", "malformed_message", "unknown_type", "invalid_field",
-                    "invalid_field", "invalid_field");
-            assertThat(ws.messages().stream().filter(m -> m.path("type").asText().equals("error")))
+            List<String> codes = ws.messages().stream()
+                    .filter(m -> m.path("type").asText().equals("error"))
+                    .map(m -> m.get("code").asText())
+                    .toList();
+            assertThat(codes)
+                    .containsExactly(
+                            "malformed_message",
+                            "malformed_message",
+                            "unknown_type",
+                            "invalid_field",
+                            "invalid_field",
+                            "invalid_field");
+            assertThat(ws.messages().stream()
+                            .filter(m -> m.path("type").asText().equals("error")))
                     .allSatisfy(m -> assertThat(m.get("message").asText()).isNotBlank());
             publish(app, "device.command", "still-open");
             assertThat(ws.awaitEvents(1)).hasSize(1);
@@ -238,7 +277,9 @@ class WebSocketTest {
             publish(app, "device.command", "counted");
             ws.awaitEvents(1);
             String metrics = server.api(null).get("/metrics").body();
-            assertThat(metrics).contains("switchboard_websockets_connections").contains("switchboard_websockets_frames_sent_total")
+            assertThat(metrics)
+                    .contains("switchboard_websockets_connections")
+                    .contains("switchboard_websockets_frames_sent_total")
                     .contains("switchboard_websockets_closes_total{reason=\"slow_consumer\"}")
                     .contains("switchboard_websockets_fanout_seconds");
         }
