@@ -177,19 +177,24 @@ public final class EventLog {
                     if (rs.getObject("seq") != null && rs.getString("data") == null) {
                         cut = true; // the event past the byte bound: the page ends before it
                     } else if (rs.getObject("seq") != null) {
-                        events.add(new Event(
-                                Ids.format("evt", rs.getObject("id", UUID.class)),
-                                rs.getLong("seq"),
-                                rs.getString("type"),
-                                rs.getString("subject"),
-                                Jdbc.instant(rs, "time"),
-                                rs.getString("data"),
-                                rs.getBytes("sealed")));
+                        events.add(event(rs, rs.getBytes("sealed")));
                     }
                 }
                 return new Slice(events, first, head, cut);
             }
         });
+    }
+
+    /** The event of a row that selects id, seq, type, subject, time and data (as text). */
+    private static Event event(ResultSet rs, byte[] sealed) throws SQLException {
+        return new Event(
+                Ids.format("evt", rs.getObject("id", UUID.class)),
+                rs.getLong("seq"),
+                rs.getString("type"),
+                rs.getString("subject"),
+                Jdbc.instant(rs, "time"),
+                rs.getString("data"),
+                sealed);
     }
 
     /** The position of a stream's newest event (0 when it has none). */
@@ -222,21 +227,7 @@ public final class EventLog {
         List<Entry> read = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
-                        c,
-                        sql,
-                        rs -> new Entry(
-                                new Event(
-                                        Ids.format("evt", rs.getObject("id", UUID.class)),
-                                        rs.getLong("seq"),
-                                        rs.getString("type"),
-                                        rs.getString("subject"),
-                                        Jdbc.instant(rs, "time"),
-                                        rs.getString("data"),
-                                        null),
-                                rs.getString("collection")),
-                        streamPk,
-                        after,
-                        limit));
+                        c, sql, rs -> new Entry(event(rs, null), rs.getString("collection")), streamPk, after, limit));
         boolean cut = !read.isEmpty() && read.getLast().event().data() == null;
         List<Entry> entries = cut ? read.subList(0, read.size() - 1) : read;
         return new Entries(entries, cut || entries.size() == limit);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.switchboard.testing.Fast;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * are written by hand for people to read, so these tests hold them to it: same settings, same
  * variables, same defaults, nothing more.
  */
+@Fast
 class SettingTableTest {
     /** A setting's line in the defaults file: indentation, key, value, and its comment if any. */
     private static final Pattern YAML_LINE = Pattern.compile("^( *)([A-Za-z]+):(.*?)(?:\\s+#\\s?(.*))?$");

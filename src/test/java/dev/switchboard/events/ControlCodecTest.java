@@ -8,9 +8,11 @@ import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
 import dev.switchboard.events.ControlMessage.Resync;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
+import dev.switchboard.testing.Fast;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+@Fast
 class ControlCodecTest {
     @Test
     void everyMessageTravelsAsThePayloadNodesHaveAlwaysSent() {

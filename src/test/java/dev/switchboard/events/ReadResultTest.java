@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.support.Refusal;
+import dev.switchboard.testing.Fast;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A reader that answers a bad position with an error gets the same refusal the feed has always given. */
+@Fast
 class ReadResultTest {
 
     @Test

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.testing.Fast;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Each kind of refusal has one HTTP answer; the code, message and details pass through unchanged. */
+@Fast
 class HttpErrorsTest {
 
     @Test

@@ -2,11 +2,13 @@ package dev.switchboard.webhooks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.testing.Fast;
 import java.net.URI;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Where the sender may follow a 307/308: the same checks as a registered URL, and never from https to http. */
+@Fast
 class WebhookRedirectTest {
     private static final AddressPolicy GUARDED = new AddressPolicy(false, List.of());
     private static final AddressPolicy OPEN = new AddressPolicy(true, List.of());

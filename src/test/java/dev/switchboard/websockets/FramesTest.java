@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.support.Json;
+import dev.switchboard.testing.Fast;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /** The WebSocket edge's answer to a replay from an expired position: a message, not an error or a close. */
+@Fast
 class FramesTest {
 
     @Test
