@@ -157,7 +157,7 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * True when the database answers and carries the schema this server was built with. It uses the
+     * True when the database answers and carries the schema this server was built with, or a newer one. It uses the
      * health pool's one connection, waiting at most 2 s for it and 2 s for the answer, so an outage is
      * reported within seconds and checks never open connections of their own. Callers cache the answer.
      */
@@ -167,7 +167,11 @@ public final class Database implements AutoCloseable {
                         + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
             s.setQueryTimeout(2);
             try (var rs = s.executeQuery()) {
-                return rs.next() && latestMigration.equals(rs.getString(1));
+                // At or past this build's schema: during a rolling upgrade the first new node migrates, and
+                // the nodes not yet upgraded must stay in the load balancer (migrations only add).
+                return rs.next()
+                        && org.flywaydb.core.api.MigrationVersion.fromVersion(rs.getString(1))
+                                .isAtLeast(latestMigration);
             }
         } catch (SQLException e) {
             return false;

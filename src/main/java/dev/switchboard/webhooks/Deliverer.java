@@ -58,6 +58,14 @@ public final class Deliverer {
                 message.body(), message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
         String signature = Signer.signature(secrets, message.webhookId(), timestamp, body);
         WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", addresses);
+        if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle
+                && !url.uri().getScheme().equalsIgnoreCase("https")
+                && !addresses.allowPrivate()) {
+            // Registration refuses such URLs now; one stored before that must not get tokens in clear text
+            // either. The stream backs off and the endpoint shows this error until its url is changed.
+            throw new IllegalStateException("lifecycle endpoint " + endpoint.id() + " has an http url, and its"
+                    + " messages carry access tokens: change its url to https");
+        }
         Attempt attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
         metrics.attempt(endpoint.id(), attempt);
         if (!attempt.delivered()) {

@@ -245,6 +245,12 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         }
         endpointRoom.replaceAll((pk, used) -> settings.endpointConcurrency() + used);
         for (StreamLeases.Claimed claimed : leases.claim(scope, room, endpointRoom, settings.endpointConcurrency())) {
+            if (active.containsKey(claimed.pk())) {
+                // This node's own worker still runs the stream: it paused past its lease, and the claim, which
+                // guards by node, renewed it. A second worker would send the same message again, and could
+                // send it after the next one; the running worker goes on under the renewed lease.
+                continue;
+            }
             StreamWorker worker = new StreamWorker(
                     claimed, leases, messages, eventLog, deliverer, metrics, clock, new StreamWorker.Host() {
                         @Override

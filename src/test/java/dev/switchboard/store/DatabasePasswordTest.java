@@ -51,6 +51,9 @@ class DatabasePasswordTest {
         assertThat(DatabaseUrl.parse("postgresql://sb@db.internal/sb?PASSWORD=s3cret")
                         .toString())
                 .doesNotContain("s3cret");
+        assertThat(DatabaseUrl.parse("jdbc:postgresql://db.internal/sb?sslmode=verify-full&sslpassword=k3y&user=sb")
+                        .toString())
+                .isEqualTo("jdbc:postgresql://db.internal/sb?sslmode=verify-full&sslpassword=***&user=sb");
         assertThatThrownBy(() -> ConfigLoader.load(
                         Optional.empty(),
                         Map.of("SWITCHBOARD_DATABASE_URL", "postgresql://sb:s3cret with space@db.internal/sb")))

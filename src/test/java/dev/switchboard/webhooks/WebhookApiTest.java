@@ -233,6 +233,33 @@ class WebhookApiTest {
     }
 
     @Test
+    void aLifecycleEndpointStoredWithAnHttpUrlBeforeThatWasRefusedIsNeverSentATokenAndShowsWhy() {
+        JsonNode owner = server.createIntegration("legacy", List.of(), List.of(), List.of("*"));
+        Api ownerClient = server.api(owner.get("clientKey").asText());
+        JsonNode lifecycle =
+                create(ownerClient, Map.of("url", "https://partner.example/lifecycle", "kind", "lifecycle"));
+        String path = "/api/v1/webhooks/" + lifecycle.get("id").asText();
+        // As an endpoint registered before lifecycle URLs had to be https was stored.
+        dev.switchboard.db.Jdbc.withConnection(
+                server.switchboard().database().dataSource(),
+                c -> dev.switchboard.db.Jdbc.update(
+                        c,
+                        "UPDATE webhook_endpoints SET url = 'http://partner.example/lifecycle' WHERE id = ?",
+                        lifecycle.get("id").asText()));
+        server.createTenant("legacy-hotel");
+        server.connect(owner.get("id").asText(), "legacy-hotel"); // a connection.created, with its token
+
+        JsonNode shown = org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(20))
+                .until(
+                        () -> ownerClient.get(path).expect(200).json(),
+                        e -> e.path("streamsInError").asInt() == 1);
+        assertThat(shown.path("lastStreamError").asText()).contains("https").contains("access tokens");
+        assertThat(ownerClient.get(path + "/messages").expect(200).json().get("messages"))
+                .allSatisfy(m -> assertThat(m.get("attempts")).isEmpty());
+    }
+
+    @Test
     void anIntegrationHasABoundedNumberOfEndpoints() {
         JsonNode busy = server.createIntegration("busy", List.of(), List.of(), List.of("*"));
         Api busyClient = server.api(busy.get("clientKey").asText());
