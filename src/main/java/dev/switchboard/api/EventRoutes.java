@@ -92,6 +92,9 @@ public final class EventRoutes implements RouteGroup {
                     if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
                         break;
                     }
+                    // The wait may have outlived the token's access: look it up again (a control message
+                    // has already cleared what changed), so a revoked token gets 401, a narrowed grant applies.
+                    filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types(ctx));
                     page = read(stream, page.next(), limit, filter);
                 }
             }

@@ -169,6 +169,19 @@ public final class Authenticator {
      * names in {@code Switchboard-Tenant}. Access tokens are rate limited here.
      */
     public TenantAccess tenantAccess(Context ctx) {
+        return tenantAccess(ctx, true);
+    }
+
+    /**
+     * The request's access as it is now, without counting another request against its token: a long
+     * poll checks it again after each wake-up, so a token disabled, deleted or rotated, or an integration
+     * narrowed, while it waited is refused (401) or applied before anything more is served.
+     */
+    public TenantAccess currentAccess(Context ctx) {
+        return tenantAccess(ctx, false);
+    }
+
+    private TenantAccess tenantAccess(Context ctx, boolean countRequest) {
         return switch (authenticate(ctx)) {
             case Admin admin -> {
                 String tenantId = ctx.header(TENANT_HEADER);
@@ -183,7 +196,9 @@ public final class Authenticator {
                 throw new Refusal.Forbidden("a client key manages its integration's webhooks;"
                         + " records and events need a connection's access token");
             case Access access -> {
-                limit(access.tokenHash(), "access token");
+                if (countRequest) {
+                    limit(access.tokenHash(), "access token");
+                }
                 var grant = access.grant();
                 yield new TenantAccess(
                         grant.tenant(),

@@ -141,6 +141,25 @@ class EventFeedTest {
     }
 
     @Test
+    void aLongPollWhoseConnectionIsDisabledWhileItWaitsIsRefusedInsteadOfServedTheNextEvent() throws Exception {
+        Api app = tenant("feed-revoked");
+        Partner partner = Partner.on(server, "feed-revoked", List.of("*"), List.of(), List.of("*"));
+        double before = feedReads();
+        CompletableFuture<Api.Response> poll =
+                CompletableFuture.supplyAsync(() -> partner.access().get("/api/v1/events?after=0&wait=20"));
+        awaitWaiting(before);
+        server.api(TestServer.ADMIN_KEY)
+                .post("/api/v1/connections/" + partner.connectionId() + "/disable", "")
+                .expect(200);
+        app.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-1"))
+                .expect(201);
+
+        Api.Response answer = poll.get(20, TimeUnit.SECONDS);
+        assertThat(answer.status()).as(answer.body()).isEqualTo(401);
+        assertThat(answer.body()).doesNotContain("door-1");
+    }
+
+    @Test
     void aFilteredLongPollSleepsThroughEventsItMayNotSeeUntilItsDeadline() throws Exception {
         Api app = tenant("feed-invisible");
         Api partner = reservationsPartner("feed-invisible");
