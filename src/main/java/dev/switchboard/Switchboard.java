@@ -229,7 +229,7 @@ public final class Switchboard implements AutoCloseable {
                                     readiness,
                                     meters,
                                     managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL),
-                            new AdminRoutes(auth, tenants, integrations, connections, collections),
+                            new AdminRoutes(auth, tenants, integrations, connections, collections, endpoints),
                             new RecordRoutes(auth, collections, records),
                             new EventRoutes(
                                     auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),

@@ -14,6 +14,7 @@ import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
+import dev.switchboard.webhooks.EndpointStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
@@ -27,14 +28,17 @@ public final class AdminRoutes implements RouteGroup {
     private final IntegrationStore integrations;
     private final ConnectionStore connections;
     private final CollectionStore collections;
+    private final EndpointStore endpoints;
 
     public AdminRoutes(
             Authenticator auth,
             TenantStore tenants,
             IntegrationStore integrations,
             ConnectionStore connections,
-            CollectionStore collections) {
+            CollectionStore collections,
+            EndpointStore endpoints) {
         this.auth = auth;
+        this.endpoints = endpoints;
         this.tenants = tenants;
         this.integrations = integrations;
         this.connections = connections;
@@ -137,8 +141,11 @@ public final class AdminRoutes implements RouteGroup {
 
     private void rotateClientKey(Context ctx) {
         auth.requireAdmin(ctx);
-        IntegrationStore.Created rotated = integrations.rotateClientKey(ctx.pathParam("integrationId"));
-        ctx.json(withSecret(rotated.integration(), "clientKey", rotated.clientKey()));
+        IntegrationStore.Rotated rotated =
+                integrations.rotateClientKey(ctx.pathParam("integrationId"), endpoints::disableLifecycle);
+        ObjectNode json = withSecret(rotated.integration(), "clientKey", rotated.clientKey());
+        json.set("disabledEndpoints", Json.MAPPER.valueToTree(rotated.revoked()));
+        ctx.json(json);
     }
 
     private void connect(Context ctx) {

@@ -6,6 +6,7 @@ import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
+import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
@@ -111,9 +112,25 @@ public final class IntegrationStore {
      * through the control channel, sent when this commits). No lifecycle event carries the new key: a
      * lifecycle endpoint may be exactly what a leaked key registered.
      */
-    public Created rotateClientKey(String id) {
+    /** What one transaction does besides a change of the integration {@code integrationPk}. */
+    @FunctionalInterface
+    public interface AlsoInTransaction {
+        List<String> run(Connection c, long integrationPk) throws SQLException;
+    }
+
+    /** A rotated client key, shown once, and what the rotation revoked with the old key. */
+    public record Rotated(Integration integration, String clientKey, List<String> revoked) {}
+
+    /**
+     * Replaces the integration's client key: the old one is refused at once on every node. {@code revoke}
+     * runs in the same transaction, so what the old key set up (its lifecycle endpoints) is revoked in
+     * the same instant the key is, leaving no moment in which either works without the other.
+     */
+    public Rotated rotateClientKey(String id, AlsoInTransaction revoke) {
         String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
+        List<String> revoked = new java.util.ArrayList<>();
         Integration integration = Jdbc.inTransaction(dataSource, c -> {
+            revoked.clear();
             long pk = Jdbc.one(
                             c,
                             "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
@@ -122,10 +139,11 @@ public final class IntegrationStore {
                             id)
                     .orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             control.publish(c, new IntegrationChanged(pk));
+            revoked.addAll(revoke.run(c, pk));
             return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk)
                     .orElseThrow();
         });
-        return new Created(integration, clientKey);
+        return new Rotated(integration, clientKey, List.copyOf(revoked));
     }
 
     static Integration map(ResultSet rs) throws SQLException {

@@ -174,6 +174,26 @@ public final class EndpointStore {
         });
     }
 
+    /**
+     * Disables the integration's lifecycle endpoints in the caller's transaction (its client key is being
+     * rotated: an endpoint a leaked key registered would otherwise go on receiving access tokens); returns
+     * their ids. Their events wait in the log: the partner re-enables its own with the new key.
+     */
+    public List<String> disableLifecycle(Connection c, long integrationPk) throws SQLException {
+        record Disabled(long pk, String id) {}
+        List<Disabled> disabled = Jdbc.query(
+                c,
+                "UPDATE webhook_endpoints SET state = 'disabled', state_reason = 'the integration''s client key was"
+                        + " rotated: re-enable it with the new key if it is yours', updated_at = now()"
+                        + " WHERE integration_pk = ? AND kind = 'lifecycle' AND state <> 'disabled' RETURNING pk, id",
+                rs -> new Disabled(rs.getLong("pk"), rs.getString("id")),
+                integrationPk);
+        for (Disabled d : disabled) {
+            control.publish(c, new WebhookChanged(d.pk()));
+        }
+        return disabled.stream().map(Disabled::id).toList();
+    }
+
     /** Deletes the endpoint with its streams, messages and attempts. */
     public void delete(WebhookEndpoint endpoint) {
         Jdbc.inTransaction(dataSource, c -> {

