@@ -140,6 +140,11 @@ public final class ConfigLoader {
                 WEBHOOKS_ENDPOINT_CONCURRENCY,
                 endpointConcurrency >= 1 && endpointConcurrency <= concurrency,
                 "must be between 1 and webhooks.concurrency");
+        int integrationConcurrency = r.get(WEBHOOKS_INTEGRATION_CONCURRENCY).orElse(Math.max(1, concurrency / 2));
+        r.check(
+                WEBHOOKS_INTEGRATION_CONCURRENCY,
+                integrationConcurrency >= 1 && integrationConcurrency <= concurrency,
+                "must be between 1 and webhooks.concurrency");
         return new WebhookSettings(
                 r.get(WEBHOOKS_ALLOW_PRIVATE_ADDRESSES),
                 r.get(WEBHOOKS_ALLOWED_ADDRESSES),
@@ -150,6 +155,7 @@ public final class ConfigLoader {
                 lease,
                 concurrency,
                 endpointConcurrency,
+                integrationConcurrency,
                 r.get(WEBHOOKS_MAX_RETRY_AFTER));
     }
 

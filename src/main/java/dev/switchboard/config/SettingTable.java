@@ -207,6 +207,13 @@ final class SettingTable {
             Parsers::wholeNumber,
             Setting.Check.NONE,
             "of those, at most this many to one endpoint");
+    static final Setting<Optional<Integer>> WEBHOOKS_INTEGRATION_CONCURRENCY = new Setting<>(
+            "webhooks.integrationConcurrency",
+            "SWITCHBOARD_WEBHOOKS_INTEGRATION_CONCURRENCY",
+            "",
+            Parsers.optional(Parsers::wholeNumber),
+            Setting.Check.NONE,
+            "of those, at most this many to one integration's endpoints; empty: half of webhooks.concurrency");
     static final Setting<Duration> WEBHOOKS_MAX_RETRY_AFTER = new Setting<>(
             "webhooks.maxRetryAfter",
             "SWITCHBOARD_WEBHOOKS_MAX_RETRY_AFTER",
@@ -285,6 +292,7 @@ final class SettingTable {
             WEBHOOKS_LEASE_TIME,
             WEBHOOKS_CONCURRENCY,
             WEBHOOKS_ENDPOINT_CONCURRENCY,
+            WEBHOOKS_INTEGRATION_CONCURRENCY,
             WEBHOOKS_MAX_RETRY_AFTER,
             WEBSOCKETS_PING_INTERVAL,
             WEBSOCKETS_PING_TIMEOUT,

@@ -8,7 +8,8 @@ import java.util.List;
  * {@code allowedAddresses} ranges), how long an attempt may take, the
  * delays between attempts (their count plus one is the number of attempts before a message is
  * abandoned), when a continuously failing endpoint is disabled, how long a rotated signing secret
- * keeps signing, how long a node holds a stream, and how many requests a node sends at once.
+ * keeps signing, how long a node holds a stream, and how many requests a node sends at once (in all,
+ * to one endpoint, to one integration's endpoints).
  */
 public record WebhookSettings(
         boolean allowPrivateAddresses,
@@ -20,6 +21,7 @@ public record WebhookSettings(
         Duration leaseTime,
         int concurrency,
         int endpointConcurrency,
+        int integrationConcurrency,
         Duration maxRetryAfter) {
 
     public WebhookSettings {

@@ -4,8 +4,11 @@ import dev.switchboard.db.Jdbc;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,7 +51,7 @@ public final class StreamLeases {
         this.leaseTime = leaseTime;
     }
 
-    /** Which streams to look at: those following some event streams, of one endpoint, retries due, or all. */
+    /** Which streams to look at: those following some event streams, of one endpoint or integration, retries due, or all. */
     record Scope(String condition, Object parameter) {
         static Scope eventStreams(List<Long> streamPks) {
             return new Scope(" AND ws.stream_pk = ANY(?::bigint[])", streamPks.toArray(Long[]::new));
@@ -56,6 +59,10 @@ public final class StreamLeases {
 
         static Scope endpoint(long endpointPk) {
             return new Scope(" AND ws.endpoint_pk = ?", endpointPk);
+        }
+
+        static Scope integration(long integrationPk) {
+            return new Scope(" AND e.integration_pk = ?", integrationPk);
         }
 
         static Scope retriesDue() {
@@ -67,36 +74,60 @@ public final class StreamLeases {
         }
     }
 
-    /** A stream this node now holds: its pk, the event stream it follows and its endpoint. */
-    record Claimed(long pk, long eventStreamPk, long endpointPk) {}
+    /** A stream this node now holds: its pk, the event stream it follows, its endpoint and the endpoint's integration. */
+    record Claimed(long pk, long eventStreamPk, long endpointPk, long integrationPk) {}
 
     /**
-     * Claims up to {@code limit} streams with work in {@code scope}, taking no more streams of one
-     * endpoint than {@code endpointRoom} allows (endpoint pk → streams this node may still take,
-     * {@code defaultRoom} for endpoints not listed).
+     * How many more streams this node may take: in all, and of one endpoint or one integration (pk →
+     * streams it may still take; {@code endpointDefault} or {@code integrationDefault} for those not
+     * listed, which have none in flight).
      */
-    List<Claimed> claim(Scope scope, int limit, Map<Long, Integer> endpointRoom, int defaultRoom) {
-        if (limit <= 0) {
+    record Room(
+            int total,
+            Map<Long, Integer> endpoints,
+            int endpointDefault,
+            Map<Long, Integer> integrations,
+            int integrationDefault) {
+        int endpoint(long pk) {
+            return endpoints.getOrDefault(pk, endpointDefault);
+        }
+
+        int integration(long pk) {
+            return integrations.getOrDefault(pk, integrationDefault);
+        }
+
+        private static Long[] full(Map<Long, Integer> room) {
+            return room.entrySet().stream()
+                    .filter(e -> e.getValue() <= 0)
+                    .map(Map.Entry::getKey)
+                    .toArray(Long[]::new);
+        }
+    }
+
+    /**
+     * Claims up to {@code room.total()} streams with work in {@code scope}, no more of one endpoint or
+     * one integration than {@code room} allows. Streams of full endpoints and integrations are not even
+     * candidates, so a slow integration's waiting streams cannot crowd the others out of a claim; see
+     * {@link #choose} for the order among the rest.
+     */
+    List<Claimed> claim(Scope scope, Room room) {
+        if (room.total() <= 0) {
             return List.of();
         }
-        Object[] params =
-                scope.parameter() == null ? new Object[] {limit * 4} : new Object[] {scope.parameter(), limit * 4};
+        List<Object> params = new ArrayList<>(List.of(Room.full(room.endpoints()), Room.full(room.integrations())));
+        if (scope.parameter() != null) {
+            params.add(scope.parameter());
+        }
+        params.add(room.total() * 4);
         return Jdbc.inTransaction(dataSource, c -> {
             List<Claimed> candidates = Jdbc.query(
                     c,
-                    "SELECT ws.pk, ws.stream_pk, ws.endpoint_pk" + CLAIMABLE + scope.condition()
-                            + " LIMIT ? FOR UPDATE OF ws SKIP LOCKED",
-                    rs -> new Claimed(rs.getLong(1), rs.getLong(2), rs.getLong(3)),
-                    params);
-            Map<Long, Integer> room = new HashMap<>(endpointRoom);
-            List<Claimed> chosen = new ArrayList<>();
-            for (Claimed candidate : candidates) {
-                int left = room.getOrDefault(candidate.endpointPk(), defaultRoom);
-                if (left > 0 && chosen.size() < limit) {
-                    chosen.add(candidate);
-                    room.put(candidate.endpointPk(), left - 1);
-                }
-            }
+                    "SELECT ws.pk, ws.stream_pk, ws.endpoint_pk, e.integration_pk" + CLAIMABLE
+                            + " AND ws.endpoint_pk <> ALL(?::bigint[]) AND e.integration_pk <> ALL(?::bigint[])"
+                            + scope.condition() + " LIMIT ? FOR UPDATE OF ws SKIP LOCKED",
+                    rs -> new Claimed(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)),
+                    params.toArray());
+            List<Claimed> chosen = choose(candidates, room);
             if (!chosen.isEmpty()) {
                 Jdbc.update(
                         c,
@@ -108,6 +139,48 @@ public final class StreamLeases {
             }
             return chosen;
         });
+    }
+
+    /**
+     * Which candidates to take: one stream per integration in turn, starting with the integrations
+     * with the most room left (the fewest streams in flight here), within the room of each endpoint and
+     * integration and the node's. Candidates of one integration keep their order.
+     */
+    static List<Claimed> choose(List<Claimed> candidates, Room room) {
+        Map<Long, ArrayDeque<Claimed>> byIntegration = new LinkedHashMap<>();
+        for (Claimed candidate : candidates) {
+            byIntegration
+                    .computeIfAbsent(candidate.integrationPk(), pk -> new ArrayDeque<>())
+                    .add(candidate);
+        }
+        Map<Long, Integer> endpointLeft = new HashMap<>();
+        Map<Long, Integer> integrationLeft = new HashMap<>();
+        byIntegration.keySet().forEach(pk -> integrationLeft.put(pk, room.integration(pk)));
+        List<Long> turns = new ArrayList<>(byIntegration.keySet());
+        turns.sort(Comparator.comparing(integrationLeft::get, Comparator.reverseOrder()));
+        List<Claimed> chosen = new ArrayList<>();
+        boolean took = true;
+        while (took && chosen.size() < room.total()) {
+            took = false;
+            for (Long integrationPk : turns) {
+                if (chosen.size() >= room.total() || integrationLeft.get(integrationPk) <= 0) {
+                    continue;
+                }
+                ArrayDeque<Claimed> waiting = byIntegration.get(integrationPk);
+                while (!waiting.isEmpty()) {
+                    Claimed candidate = waiting.poll();
+                    int left = endpointLeft.computeIfAbsent(candidate.endpointPk(), room::endpoint);
+                    if (left > 0) {
+                        chosen.add(candidate);
+                        endpointLeft.put(candidate.endpointPk(), left - 1);
+                        integrationLeft.merge(integrationPk, -1, Integer::sum);
+                        took = true;
+                        break;
+                    }
+                }
+            }
+        }
+        return chosen;
     }
 
     void release(long streamPk) {

@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * time, in log order. Each message takes whatever events are waiting (up to the batch size); the
  * stream's position moves only when a message is delivered or abandoned. A failure with attempts left
  * releases the stream until the retry is due, so it holds no thread while it waits. An idle stream
- * lingers briefly for more events (unless its endpoint's share of the node is full), then releases its
+ * lingers briefly for more events (unless its endpoint's or integration's share of the node is full), then releases its
  * lease; a busy one yields after a while so other streams of the same endpoint get their turn.
  */
 final class StreamWorker implements Runnable {
@@ -31,13 +31,14 @@ final class StreamWorker implements Runnable {
         /** The worker let its stream go while events may be waiting: claim the event stream's streams again. */
         void claimAgain(long eventStreamPk);
 
-        /** Whether an idle worker may keep its endpoint's slot a while for more events (no other stream needs it). */
-        boolean mayLinger(long endpointPk);
+        /** Whether an idle worker may keep its slot a while for more events (no other stream of its endpoint, its integration or the node needs it). */
+        boolean mayLinger(long endpointPk, long integrationPk);
     }
 
     private final long webhookStreamPk;
     private final long eventStreamPk;
     private final long endpointPk;
+    private final long integrationPk;
     private final StreamLeases leases;
     private final MessageLog messages;
     private final EventLog eventLog;
@@ -63,6 +64,7 @@ final class StreamWorker implements Runnable {
         this.webhookStreamPk = claimed.pk();
         this.eventStreamPk = claimed.eventStreamPk();
         this.endpointPk = claimed.endpointPk();
+        this.integrationPk = claimed.integrationPk();
         this.leases = leases;
         this.messages = messages;
         this.eventLog = eventLog;
@@ -78,6 +80,10 @@ final class StreamWorker implements Runnable {
 
     long endpointPk() {
         return endpointPk;
+    }
+
+    long integrationPk() {
+        return integrationPk;
     }
 
     /** The target it delivers to (null until it has started). */
@@ -316,7 +322,7 @@ final class StreamWorker implements Runnable {
 
     /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping, or another stream needs the slot). */
     private boolean awaitMore() {
-        if (!host.mayLinger(endpointPk)) {
+        if (!host.mayLinger(endpointPk, integrationPk)) {
             return more;
         }
         long deadline = System.nanoTime() + LINGER.toNanos();

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,8 +33,9 @@ import org.slf4j.LoggerFactory;
  * other webhook streams that have work, starting a {@link StreamWorker} for each. A second pass every
  * {@value #TICK_MILLIS} ms claims retries that have come due and manual messages, and a slower sweep
  * claims anything a lost wake-up left behind. Claims respect the node's limits: at most
- * {@code concurrency} streams at once and {@code endpointConcurrency} of any one endpoint, so a slow
- * endpoint can occupy only its own share of the node.
+ * {@code concurrency} streams at once, {@code endpointConcurrency} of any one endpoint and
+ * {@code integrationConcurrency} of any one integration's endpoints, so a slow endpoint, or an
+ * integration whose endpoints are all slow, can occupy only its own share of the node.
  */
 public final class WebhookDispatcher implements EventWakeups.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WebhookDispatcher.class);
@@ -61,6 +63,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final AtomicInteger manualActive = new AtomicInteger();
     private final Set<Long> dirtyStreams = ConcurrentHashMap.newKeySet();
     private final Set<Long> dirtyEndpoints = ConcurrentHashMap.newKeySet();
+    private final Set<Long> dirtyIntegrations = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean reloadWatched = new AtomicBoolean(true);
     private final AtomicBoolean sweepAll = new AtomicBoolean(true);
     private final AtomicBoolean manualDue = new AtomicBoolean(true);
@@ -179,6 +182,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 if (sweepAll.getAndSet(false)) {
                     dirtyStreams.clear();
                     dirtyEndpoints.clear();
+                    dirtyIntegrations.clear();
                     claim(StreamLeases.Scope.all());
                 }
                 if (!dirtyStreams.isEmpty()) {
@@ -189,6 +193,10 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 for (Long endpointPk : List.copyOf(dirtyEndpoints)) {
                     dirtyEndpoints.remove(endpointPk);
                     claim(StreamLeases.Scope.endpoint(endpointPk));
+                }
+                for (Long integrationPk : List.copyOf(dirtyIntegrations)) {
+                    dirtyIntegrations.remove(integrationPk);
+                    claim(StreamLeases.Scope.integration(integrationPk));
                 }
                 if (now >= nextTick) {
                     claim(StreamLeases.Scope.retriesDue());
@@ -204,6 +212,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 }
                 if (dirtyStreams.isEmpty()
                         && dirtyEndpoints.isEmpty()
+                        && dirtyIntegrations.isEmpty()
                         && !sweepAll.get()
                         && !manualDue.get()
                         && !reloadWatched.get()) {
@@ -240,11 +249,16 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             return;
         }
         Map<Long, Integer> endpointRoom = new HashMap<>();
+        Map<Long, Integer> integrationRoom = new HashMap<>();
         for (StreamWorker worker : active.values()) {
             endpointRoom.merge(worker.endpointPk(), -1, Integer::sum);
+            integrationRoom.merge(worker.integrationPk(), -1, Integer::sum);
         }
         endpointRoom.replaceAll((pk, used) -> settings.endpointConcurrency() + used);
-        for (StreamLeases.Claimed claimed : leases.claim(scope, room, endpointRoom, settings.endpointConcurrency())) {
+        integrationRoom.replaceAll((pk, used) -> settings.integrationConcurrency() + used);
+        StreamLeases.Room limits = new StreamLeases.Room(
+                room, endpointRoom, settings.endpointConcurrency(), integrationRoom, settings.integrationConcurrency());
+        for (StreamLeases.Claimed claimed : leases.claim(scope, limits)) {
             if (active.containsKey(claimed.pk())) {
                 // This node's own worker still runs the stream: it paused past its lease, and the claim, which
                 // guards by node, renewed it. A second worker would send the same message again, and could
@@ -255,9 +269,14 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                     claimed, leases, messages, eventLog, deliverer, metrics, clock, new StreamWorker.Host() {
                         @Override
                         public void finished(StreamWorker w) {
+                            boolean integrationWasFull = count(a -> a.integrationPk() == w.integrationPk())
+                                    >= settings.integrationConcurrency();
                             active.remove(w.webhookStreamPk(), w);
-                            // Its endpoint (or the node) may have streams waiting for this room.
+                            // Its endpoint, its integration (or the node) may have streams waiting for this room.
                             dirtyEndpoints.add(w.endpointPk());
+                            if (integrationWasFull) {
+                                dirtyIntegrations.add(w.integrationPk());
+                            }
                             if (atCapacity.getAndSet(false)) {
                                 sweepAll.set(true);
                             }
@@ -265,11 +284,10 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                         }
 
                         @Override
-                        public boolean mayLinger(long endpointPk) {
-                            return active.values().stream()
-                                                    .filter(a -> a.endpointPk() == endpointPk)
-                                                    .count()
-                                            < settings.endpointConcurrency()
+                        public boolean mayLinger(long endpointPk, long integrationPk) {
+                            return count(a -> a.endpointPk() == endpointPk) < settings.endpointConcurrency()
+                                    && count(a -> a.integrationPk() == integrationPk)
+                                            < settings.integrationConcurrency()
                                     && active.size() < settings.concurrency();
                         }
 
@@ -282,6 +300,10 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             active.put(claimed.pk(), worker);
             workers.execute(worker);
         }
+    }
+
+    private long count(Predicate<StreamWorker> which) {
+        return active.values().stream().filter(which).count();
     }
 
     private void claimManual() {

@@ -31,13 +31,23 @@ import org.eclipse.jetty.client.StringRequestContent;
 /**
  * The webhook benchmark ({@code bench/webhooks}): end-to-end latency (commit → request received) at
  * fixed event rates, the same beside an endpoint that times out every request, delivery throughput at
- * batch sizes 1 and 100 beside the raw ceiling of the same receiver, and a soak that watches heap and
- * threads. A fast receiver runs in this JVM; the server is started with {@code bin/switchboard}.
+ * batch sizes 1 and 100 beside the raw ceiling of the same receiver, a soak that watches heap and
+ * threads, and one integration's latency beside another whose many streams all answer slowly. A fast receiver runs in this JVM; the server is started with {@code bin/switchboard}.
  */
 public final class WebhookBenchmark {
     private static final int TENANTS = 16;
     private static final int ENDPOINT_CONCURRENCY = 16;
-    private static final Set<String> PHASES = Set.of("latency", "isolation", "throughput", "soak");
+    private static final Set<String> PHASES = Set.of("latency", "isolation", "throughput", "soak", "fairness");
+    /** The fairness phase: integration B's rate; integration A's tenants, endpoints and rate. */
+    private static final int FAIR_RATE = 10;
+
+    private static final int SLOW_TENANTS = 4;
+    private static final int SLOW_ENDPOINTS = 20;
+    private static final int SLOW_RATE = 20;
+    /** The server's defaults, which the fairness phase relies on. */
+    private static final int CONCURRENCY = 64;
+
+    private static final int INTEGRATION_CONCURRENCY = CONCURRENCY / 2;
 
     private final Options options;
     private final BenchServer server;
@@ -207,6 +217,7 @@ public final class WebhookBenchmark {
         WebhookResult.Latency isolated = null;
         List<WebhookResult.Throughput> throughput = new ArrayList<>();
         WebhookResult.Soak soak = null;
+        WebhookResult.Fairness fairness = null;
         if (options.phases().contains("latency") || options.phases().contains("isolation")) {
             String endpoint = createEndpoint(receiver.url("/fast"), 100);
             // A fresh JVM compiles its hot paths for a minute or more, which takes most of a core: ramp up
@@ -238,6 +249,9 @@ public final class WebhookBenchmark {
         if (options.phases().contains("soak")) {
             soak = soakRun();
         }
+        if (options.phases().contains("fairness")) {
+            fairness = fairnessRun();
+        }
         return new WebhookResult(
                 machine,
                 options.commit(),
@@ -248,28 +262,33 @@ public final class WebhookBenchmark {
                 latency,
                 isolated,
                 throughput,
-                soak);
+                soak,
+                fairness);
     }
 
     private String createEndpoint(String url, int batch) throws Exception {
+        return createEndpoint(clientKey, url, batch);
+    }
+
+    private String createEndpoint(String key, String url, int batch) throws Exception {
         return Json.read(http.expect(
-                        201,
-                        "POST",
-                        "/api/v1/webhooks",
-                        clientKey,
-                        Json.write(Map.of("url", url, "maxBatchSize", batch))))
+                        201, "POST", "/api/v1/webhooks", key, Json.write(Map.of("url", url, "maxBatchSize", batch))))
                 .get("id")
                 .asText();
     }
 
     /** Records written at a fixed rate across the tenants; latency from each event's commit to its arrival. */
     private WebhookResult.Latency latencyRun(int rate, String beside, Duration window) throws Exception {
+        return latencyRun(rate, beside, window, new PacedWrites(tokens));
+    }
+
+    private WebhookResult.Latency latencyRun(int rate, String beside, Duration window, PacedWrites writes)
+            throws Exception {
         long start = System.nanoTime();
         long from = start + TimeUnit.SECONDS.toNanos(3); // warm-up
         AtomicReference<Latencies> latencies = new AtomicReference<>();
         AtomicReference<CpuMeter.Sample> a = new AtomicReference<>();
         AtomicLong eventsBefore = new AtomicLong();
-        PacedWrites writes = new PacedWrites();
         writes.run(rate, start, from + window.toNanos(), due -> {
             if (latencies.get() == null && due >= from) {
                 latencies.set(receiver.measure());
@@ -421,7 +440,7 @@ public final class WebhookBenchmark {
         AtomicLong nextSample = new AtomicLong(Math.min(start + TimeUnit.MINUTES.toNanos(1), lastSample));
         List<Thread> samplers = new ArrayList<>();
         Latencies latencies = receiver.measure();
-        PacedWrites writes = new PacedWrites();
+        PacedWrites writes = new PacedWrites(tokens);
         writes.run(500, start, end, due -> {
             if (due >= nextSample.get()) {
                 nextSample.set(
@@ -460,12 +479,18 @@ public final class WebhookBenchmark {
         final AtomicInteger refused = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final AtomicInteger next = new AtomicInteger();
+        private final List<String> writers;
+
+        /** Writes with these access tokens (their tenants), in turn. */
+        PacedWrites(List<String> writers) {
+            this.writers = writers;
+        }
 
         /** Writes from {@code start} until {@code end} (System.nanoTime()); {@code beforeEach} gets each write's due time. */
         void run(int rate, long start, long end, LongConsumer beforeEach) {
             OpenLoop.run(rate, start, end, failure, due -> {
                 beforeEach.accept(due);
-                String token = tokens.get(next.getAndIncrement() % TENANTS);
+                String token = writers.get(next.getAndIncrement() % writers.size());
                 return () -> write(token);
             });
         }
@@ -485,6 +510,120 @@ public final class WebhookBenchmark {
                 throw new IllegalStateException("a write failed, so the " + what + " is void", failure.get());
             }
         }
+    }
+
+    /**
+     * Integration B (a tenant of its own, one endpoint) at {@value #FAIR_RATE} events/s: alone, then
+     * beside integration A, connected to {@value #SLOW_TENANTS} tenants with {@value #SLOW_ENDPOINTS}
+     * endpoints that all answer in 4.9 s (more streams than the node's concurrency), its tenants writing
+     * {@value #SLOW_RATE} events/s so that every one of its streams always has work.
+     */
+    private WebhookResult.Fairness fairnessRun() throws Exception {
+        String admin = server.adminKey();
+        JsonNode b = createIntegration(admin, "partner-b");
+        String bToken = connect(admin, b, "fair-b");
+        String bEndpoint = createEndpoint(b.get("clientKey").asText(), receiver.url("/b"), 100);
+        JsonNode a = createIntegration(admin, "partner-a");
+        List<String> aTokens = new ArrayList<>();
+        for (int i = 0; i < SLOW_TENANTS; i++) {
+            aTokens.add(connect(admin, a, "fair-a-" + i));
+        }
+
+        System.out.println("webhooks: fairness: integration B alone at " + FAIR_RATE + " events/s");
+        latencyRun(FAIR_RATE, "warm-up", Duration.ofSeconds(10), new PacedWrites(List.of(bToken)));
+        WebhookResult.Latency alone =
+                latencyRun(FAIR_RATE, "alone", options.window(), new PacedWrites(List.of(bToken)));
+        System.out.println("webhooks:   " + alone);
+
+        System.out.println("webhooks: fairness: integration B beside integration A (" + SLOW_TENANTS * SLOW_ENDPOINTS
+                + " streams answering in " + WebhookReceiver.SLOW.toMillis() + " ms)");
+        List<String> slowEndpoints = new ArrayList<>();
+        for (int i = 0; i < SLOW_ENDPOINTS; i++) {
+            slowEndpoints.add(createEndpoint(a.get("clientKey").asText(), receiver.url("/slow"), 100));
+        }
+        long start = System.nanoTime();
+        long settled = start + TimeUnit.SECONDS.toNanos(10); // A takes every stream it may first
+        // A writes through B's whole run: its 3 s warm-up, the window, and the 2 s the last events get.
+        long end = settled + TimeUnit.SECONDS.toNanos(3) + options.window().toNanos() + TimeUnit.SECONDS.toNanos(3);
+        PacedWrites aWrites = new PacedWrites(aTokens);
+        Thread aWriter = Thread.ofVirtual().start(() -> aWrites.run(SLOW_RATE, start, end, due -> {}));
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(settled - System.nanoTime()));
+        WebhookResult.Latency beside = latencyRun(
+                FAIR_RATE,
+                "beside A (" + SLOW_TENANTS * SLOW_ENDPOINTS + " streams answering in 4.9 s)",
+                options.window(),
+                new PacedWrites(List.of(bToken)));
+        double active = metric("switchboard_webhooks_streams_active ");
+        System.out.println("webhooks:   " + beside + ", " + active + " streams in flight");
+        aWriter.join();
+        aWrites.check("fairness run");
+        for (String endpoint : slowEndpoints) {
+            http.expect(
+                    204,
+                    "DELETE",
+                    "/api/v1/webhooks/" + endpoint,
+                    a.get("clientKey").asText(),
+                    null);
+        }
+        http.expect(
+                204,
+                "DELETE",
+                "/api/v1/webhooks/" + bEndpoint,
+                b.get("clientKey").asText(),
+                null);
+        return new WebhookResult.Fairness(
+                CONCURRENCY,
+                INTEGRATION_CONCURRENCY,
+                SLOW_TENANTS * SLOW_ENDPOINTS,
+                WebhookReceiver.SLOW.toMillis(),
+                FAIR_RATE * options.window().toSeconds(),
+                alone,
+                beside,
+                active);
+    }
+
+    private JsonNode createIntegration(String admin, String name) throws Exception {
+        return Json.read(http.expect(
+                201,
+                "POST",
+                "/api/v1/integrations",
+                admin,
+                Json.write(Map.of(
+                        "name",
+                        name,
+                        "permissions",
+                        Map.of("read", List.of("*"), "write", List.of("*")),
+                        "eventTypes",
+                        List.of("*")))));
+    }
+
+    /** A new tenant connected to {@code integration}; returns the connection's access token. */
+    private String connect(String admin, JsonNode integration, String tenant) throws Exception {
+        http.expect(201, "POST", "/api/v1/tenants", admin, Json.write(Map.of("id", tenant)));
+        return Json.read(http.expect(
+                        201,
+                        "POST",
+                        "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
+                        admin,
+                        Json.write(Map.of("tenantId", tenant))))
+                .get("accessToken")
+                .asText();
+    }
+
+    /** The value of a sample in the server's /metrics ({@code line} is its start, up to the value). */
+    private double metric(String line) throws Exception {
+        String metrics = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        for (String l : metrics.split("\n")) {
+            if (l.startsWith(line)) {
+                return Double.parseDouble(l.substring(line.length()).trim());
+            }
+        }
+        return Double.NaN;
     }
 
     /** A full GC in the server (jcmd), then its heap in use and live threads from /metrics. */

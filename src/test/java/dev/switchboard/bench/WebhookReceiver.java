@@ -1,11 +1,15 @@
 package dev.switchboard.bench;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,13 +28,18 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * counts the events it receives. For each event it takes the latency from the event's {@code time}
  * (set by the server as it appends the event, just before the commit) to the moment the request
  * arrived; no full JSON parse, just the fields it needs. {@code /hang} never answers (a receiver that
- * times out every request). Bodies can be kept, to replay them as the raw ceiling.
+ * times out every request); {@code /slow} answers 200 after {@link #SLOW}, just under the server's
+ * default timeout, and counts nothing. Bodies can be kept, to replay them as the raw ceiling.
  */
 final class WebhookReceiver implements AutoCloseable {
     private static final Pattern EVENT = Pattern.compile(
             "\"seq\":\\d+,\"type\":\"[^\"]*\",\"subject\":(?:null|\"[^\"]*\")," + "\"time\":\"([^\"]+)\"");
 
+    static final Duration SLOW = Duration.ofMillis(4900);
+
     private final Server server;
+    private final ScheduledExecutorService slow = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("receiver-slow").factory());
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     private final Queue<Callback> hanging = new ConcurrentLinkedQueue<>();
@@ -52,6 +61,20 @@ final class WebhookReceiver implements AutoCloseable {
                 long arrived = now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
                 if (Request.getPathInContext(request).equals("/hang")) {
                     hanging.add(callback); // answered never; the sender times out
+                    return true;
+                }
+                if (Request.getPathInContext(request).equals("/slow")) {
+                    Content.Source.consumeAll(
+                            request,
+                            Callback.from(
+                                    () -> slow.schedule(
+                                            () -> {
+                                                response.setStatus(200);
+                                                callback.succeeded();
+                                            },
+                                            SLOW.toMillis(),
+                                            TimeUnit.MILLISECONDS),
+                                    callback::failed));
                     return true;
                 }
                 Content.Source.asString(request, StandardCharsets.UTF_8, new Promise<>() {
@@ -132,6 +155,7 @@ final class WebhookReceiver implements AutoCloseable {
     @Override
     public void close() throws Exception {
         hanging.forEach(Callback::succeeded);
+        slow.shutdownNow();
         server.stop();
     }
 }

@@ -39,6 +39,27 @@ final class WebhookReport {
                     "Throughput, maxBatchSize %d: %,.0f events/s (raw ceiling %,.0f, ratio %.2f) %s%n",
                     t.maxBatchSize(), t.eventsPerSecond(), t.rawEventsPerSecond(), t.ratio(), mark(throughputMet(t))));
         }
+        if (r.fairness() != null) {
+            WebhookResult.Fairness x = r.fairness();
+            out.append(f(
+                    "Integration B at %d events/s alone: p50 %.1f ms, p99 %.1f ms (%,d of %,d events)%n",
+                    x.alone().eventsPerSecond(),
+                    x.alone().p50Millis(),
+                    x.alone().p99Millis(),
+                    x.alone().events(),
+                    x.written()));
+            out.append(f(
+                    "Integration B beside integration A (%d streams answering in %.1f s): p50 %.1f ms, p99 %.1f ms"
+                            + " (%,d of %,d events; %.0f streams in flight) %s%n",
+                    x.slowStreams(),
+                    x.slowAnswerMillis() / 1000.0,
+                    x.beside().p50Millis(),
+                    x.beside().p99Millis(),
+                    x.beside().events(),
+                    x.written(),
+                    x.activeStreams(),
+                    mark(x.met())));
+        }
         if (r.soak() != null) {
             out.append(f(
                     "Soak: %d min at %d events/s, p99 %.1f ms; heap after GC %+.1f %%, threads %+d %s%n",
@@ -112,6 +133,38 @@ final class WebhookReport {
                         cpu(t.cpu())));
             }
             md.append("\n");
+        }
+        if (r.fairness() != null) {
+            WebhookResult.Fairness x = r.fairness();
+            md.append(f(
+                    "## Fairness between integrations%n%nIntegration B (its own tenant, one endpoint) receives %d events/s,"
+                            + " first alone, then beside integration A: connected to 4 tenants with 20 endpoints, so %d"
+                            + " streams, more than `webhooks.concurrency` (%d), every one answering in %.1f s (the timeout"
+                            + " is 5 s) while A's tenants write 20 events/s. `webhooks.integrationConcurrency` is %d."
+                            + " Each window is %d s after a 3 s warm-up; A has 10 s to take what it can first.%n%n",
+                    x.alone().eventsPerSecond(),
+                    x.slowStreams(),
+                    x.concurrency(),
+                    x.slowAnswerMillis() / 1000.0,
+                    x.integrationConcurrency(),
+                    r.windowSeconds()));
+            md.append("| Integration B | Events received / written | p50 ms | p99 ms | max ms |"
+                    + " CPU server / PostgreSQL / harness |\n|---|---:|---:|---:|---:|---|\n");
+            for (WebhookResult.Latency l : java.util.List.of(x.alone(), x.beside())) {
+                md.append(f(
+                        "| %s | %,d / %,d | %.1f | %.1f | %.1f | %s |%n",
+                        l.beside(),
+                        l.events(),
+                        x.written(),
+                        l.p50Millis(),
+                        l.p99Millis(),
+                        l.maxMillis(),
+                        cpu(l.cpu())));
+            }
+            md.append(f(
+                    "%nStreams in flight on the node as the run beside A ended: %.0f. Target: every event of B's"
+                            + " arrives and its p99 beside A is within 20 %% of its p99 alone: **%s**.%n%n",
+                    x.activeStreams(), met(x.met())));
         }
         if (r.soak() != null) {
             WebhookResult.Soak s = r.soak();

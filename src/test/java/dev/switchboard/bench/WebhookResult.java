@@ -14,7 +14,8 @@ record WebhookResult(
         List<Latency> latency,
         Latency isolated,
         List<Throughput> throughput,
-        Soak soak) {
+        Soak soak,
+        Fairness fairness) {
 
     /** Commit → received at a fixed event rate. */
     record Latency(
@@ -65,6 +66,27 @@ record WebhookResult(
             return samples.size() < 2
                     ? 0
                     : samples.getLast().threads() - samples.getFirst().threads();
+        }
+    }
+
+    /**
+     * Integration B's one endpoint at a low rate, alone and then beside integration A, whose
+     * {@code slowStreams} streams (several tenants, many endpoints: more than the node's concurrency)
+     * all answer in {@code slowAnswerMillis}. {@code written} events of B's fall in each window;
+     * {@code activeStreams} is the node's streams in flight as the run beside A ended.
+     */
+    record Fairness(
+            int concurrency,
+            int integrationConcurrency,
+            int slowStreams,
+            long slowAnswerMillis,
+            long written,
+            Latency alone,
+            Latency beside,
+            double activeStreams) {
+        /** Every event of B's arrives, and its p99 beside A stays within 20 % of its p99 alone. */
+        boolean met() {
+            return beside.events() >= written && beside.p99Millis() <= alone.p99Millis() * 1.2;
         }
     }
 

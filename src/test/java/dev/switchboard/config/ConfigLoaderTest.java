@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,20 @@ class ConfigLoaderTest {
         assertThat(config.webhooks().retryDelays()).containsExactly(Duration.ofMinutes(1), Duration.ofMinutes(5));
         assertThat(config.webhooks().maxAttempts()).isEqualTo(3);
         assertThat(config.webhooks().timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.webhooks().integrationConcurrency())
+                .as("half of webhooks.concurrency")
+                .isEqualTo(32);
+        assertThat(ConfigLoader.load(
+                                Optional.empty(),
+                                Map.of(
+                                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY",
+                                        "1",
+                                        "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY",
+                                        "1"))
+                        .webhooks()
+                        .integrationConcurrency())
+                .as("half of 1, at least 1")
+                .isEqualTo(1);
         assertThat(config.websockets().pingInterval()).isEqualTo(Duration.ofSeconds(25));
         assertThat(config.websockets().queueBytes()).isEqualTo(1024 * 1024);
         assertThat(config.websockets().maxMessageBytes()).isEqualTo(64 * 1024);
@@ -167,6 +182,12 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMIN_KEY", "short")))
                 .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY")
                 .hasMessageNotContaining("short");
+        for (String outOfRange : List.of("0", "65")) {
+            assertThatThrownBy(() -> ConfigLoader.load(
+                            Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_INTEGRATION_CONCURRENCY", outOfRange)))
+                    .hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_INTEGRATION_CONCURRENCY")
+                    .hasMessageContaining("must be between 1 and webhooks.concurrency");
+        }
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMN_KEY", "x")))
                 .hasMessageContaining("SWITCHBOARD_ADMN_KEY is not a Switchboard setting");
     }

@@ -1,0 +1,90 @@
+package dev.switchboard.webhooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.Receiver.Reply;
+import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * One integration whose endpoints all answer slowly cannot take the whole node: it holds at most
+ * {@code webhooks.integrationConcurrency} of the node's streams, and another integration's events
+ * still arrive promptly.
+ */
+@Timeout(60)
+class WebhookFairnessTest {
+    private static final Duration SLOW = Duration.ofMillis(2500);
+    private static final Duration PROMPT = Duration.ofSeconds(1);
+
+    @Test
+    void anIntegrationWhoseEndpointsAllAnswerSlowlyLeavesTheRestOfTheNodeToTheOthers() {
+        try (Receiver slow = new Receiver();
+                Receiver fast = new Receiver();
+                TestServer server = TestServer.start(Map.of(
+                        "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                        "SWITCHBOARD_WEBHOOKS_TIMEOUT", "3s",
+                        "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "7s",
+                        // Four streams at once, two for one integration (half, the default).
+                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "4",
+                        "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", "2",
+                        "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"))) {
+            server.createCollection("rooms", "eventFields", List.of("state"));
+            slow.answer(r -> Reply.status(200).after(SLOW)); // just under the timeout, every time
+
+            // Integration A: two tenants, four endpoints, so eight streams, twice the node's concurrency.
+            JsonNode integrationA = server.createIntegration(
+                    "slow-" + System.nanoTime(), List.of("*"), List.of("*"), List.of("rooms.*"));
+            List<Partner> a = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                a.add(Partner.connect(
+                        server, integrationA, server.createTenant("slow-hotel-" + t + "-" + System.nanoTime())));
+            }
+            for (int e = 0; e < 4; e++) {
+                a.getFirst().webhook(Map.of("url", slow.url("/a" + e)));
+            }
+            // Integration B: one tenant, one endpoint that answers at once.
+            Partner b = Partner.create(server, List.of("rooms.*"));
+            b.webhook(Map.of("url", fast.url("/b")));
+
+            // A's tenants write all the time, so each of its streams always has work waiting.
+            ScheduledExecutorService writers = Executors.newSingleThreadScheduledExecutor();
+            try {
+                writers.scheduleAtFixedRate(
+                        () -> a.forEach(p -> p.writeRecords("rooms", 1, Map.of("state", "free"))),
+                        0,
+                        300,
+                        TimeUnit.MILLISECONDS);
+                await("A's streams busy")
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> slow.received().size() >= 2);
+
+                for (int i = 0; i < 5; i++) {
+                    String id =
+                            b.writeRecords("rooms", 1, Map.of("state", "free")).getFirst();
+                    await("B's event " + i + " while A is slow")
+                            .atMost(PROMPT)
+                            .until(() -> fast.received().stream()
+                                    .anyMatch(r -> r.body().contains(id)));
+                }
+            } finally {
+                writers.shutdownNow();
+            }
+            assertThat(fast.received()).hasSize(5);
+            assertThat(server.metric("switchboard_webhooks_streams_active"))
+                    .as("streams in flight: A's two, and B's at most")
+                    .isLessThanOrEqualTo(3);
+        }
+    }
+}
