@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,13 +19,17 @@ import org.slf4j.LoggerFactory;
  * Re-checks sockets when the control channel says their connection or integration changed (on
  * every node, the one that made the change included): a disabled, deleted or rotated connection's
  * sockets are closed with a terminal code, and changed permissions take effect on open sockets.
- * Checks run on a virtual thread, one database read per distinct token.
+ * Checks run one after another on a virtual thread, in the order the changes arrived, one database
+ * read per distinct token: two changes in quick succession (widen, then narrow) are applied in that
+ * order, never the first one's older answer over the second's.
  */
 public final class AccessWatch {
     private static final Logger log = LoggerFactory.getLogger(AccessWatch.class);
 
     private final ConnectionStore connections;
     private final Sockets sockets;
+    private final ExecutorService checks = Executors.newSingleThreadExecutor(
+            Thread.ofVirtual().name("ws-access-check").factory());
 
     public AccessWatch(ConnectionStore connections, Sockets sockets) {
         this.connections = connections;
@@ -51,7 +57,7 @@ public final class AccessWatch {
 
     private void recheckLater(List<ClientSession> affected) {
         if (!affected.isEmpty()) {
-            Thread.ofVirtual().name("ws-access-check").start(() -> recheck(affected));
+            checks.execute(() -> recheck(affected));
         }
     }
 
