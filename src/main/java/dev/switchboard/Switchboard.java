@@ -247,7 +247,7 @@ public final class Switchboard implements AutoCloseable {
             http.start();
             if (managementPort) {
                 management = new HttpApi(
-                        config.host(),
+                        config.managementHost().orElse(config.host()),
                         config.managementPort().get(),
                         MANAGEMENT_MAX_BODY,
                         meters,

@@ -15,6 +15,7 @@ public record Config(
         String host,
         int port,
         Optional<Integer> managementPort,
+        Optional<String> managementHost,
         Path dataDir,
         Optional<DatabaseUrl> databaseUrl,
         int databasePoolSize,

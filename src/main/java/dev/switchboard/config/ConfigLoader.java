@@ -110,6 +110,7 @@ public final class ConfigLoader {
                 r.get(HOST),
                 port,
                 managementPort,
+                r.get(MANAGEMENT_HOST),
                 Path.of(r.get(DATA_DIR)).toAbsolutePath().normalize(),
                 r.get(DATABASE_URL),
                 r.get(DATABASE_POOL_SIZE),

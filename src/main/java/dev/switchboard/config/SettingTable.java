@@ -44,6 +44,13 @@ final class SettingTable {
             Parsers.optional(Parsers::wholeNumber),
             ifPresent(port -> port >= 0 && port <= 65535, "must be between 0 and 65535, or empty for none"),
             "a second port for /metrics and /health/*; when set, /metrics is not served on server.port; empty: none");
+    static final Setting<Optional<String>> MANAGEMENT_HOST = new Setting<>(
+            "server.managementHost",
+            "SWITCHBOARD_MANAGEMENT_HOST",
+            "",
+            Parsers.optional(Parsers::trimmed),
+            ifPresent(host -> host.matches("[A-Za-z0-9.:%\\[\\]-]+"), "must be a host name or an IP address"),
+            "address the management port binds, e.g. 127.0.0.1 to keep /metrics off the network; empty: server.host");
     static final Setting<Long> MAX_BODY_SIZE = new Setting<>(
             "server.maxBodySize",
             "SWITCHBOARD_MAX_BODY_SIZE",
@@ -270,6 +277,7 @@ final class SettingTable {
             HOST,
             PORT,
             MANAGEMENT_PORT,
+            MANAGEMENT_HOST,
             MAX_BODY_SIZE,
             DATA_DIR,
             DATABASE_URL,

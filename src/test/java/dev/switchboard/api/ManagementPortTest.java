@@ -1,6 +1,7 @@
 package dev.switchboard.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
@@ -8,6 +9,19 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ManagementPortTest {
+    @Test
+    void theManagementPortBindsItsOwnAddressWhenOneIsGiven() {
+        try (TestServer server = TestServer.start(
+                Map.of("SWITCHBOARD_MANAGEMENT_PORT", "0", "SWITCHBOARD_MANAGEMENT_HOST", "127.0.0.2"))) {
+            int port = server.switchboard().managementPort().orElseThrow();
+            assertThat(Api.of("http://127.0.0.2:" + port, null).get("/metrics").status())
+                    .isEqualTo(200);
+            // The public address (127.0.0.1 here) does not serve it.
+            assertThatThrownBy(() -> Api.of("http://127.0.0.1:" + port, null).get("/metrics"))
+                    .hasMessageContaining("ConnectException");
+        }
+    }
+
     @Test
     void withAManagementPortMetricsAreServedOnlyThereAndHealthChecksOnBoth() {
         try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_MANAGEMENT_PORT", "0"))) {

@@ -216,6 +216,11 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_PORT", "8080")))
                 .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_PORT")
                 .hasMessageContaining("must differ from server.port");
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of()).managementHost())
+                .isEmpty();
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_HOST", " 127.0.0.1 "))
+                        .managementHost())
+                .contains("127.0.0.1");
     }
 
     @Test
