@@ -260,9 +260,7 @@ public final class WebhookRoutes implements RouteGroup {
      * private network) may send it so.
      */
     private void requireHttpsForLifecycle(WebhookUrl url, WebhookEndpoint.Kind kind) {
-        if (kind == WebhookEndpoint.Kind.lifecycle
-                && !url.uri().getScheme().equalsIgnoreCase("https")
-                && !settings.allowPrivateAddresses()) {
+        if (kind == WebhookEndpoint.Kind.lifecycle && !addresses.mayCarrySecretsTo(url.uri())) {
             throw new Refusal.InvalidField(
                     "url",
                     "must be an https URL for a lifecycle endpoint: its messages carry"

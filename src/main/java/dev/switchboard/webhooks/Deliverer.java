@@ -58,9 +58,7 @@ public final class Deliverer {
                 message.body(), message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
         String signature = Signer.signature(secrets, message.webhookId(), timestamp, body);
         WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", addresses);
-        if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle
-                && !url.uri().getScheme().equalsIgnoreCase("https")
-                && !addresses.allowPrivate()) {
+        if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle && !addresses.mayCarrySecretsTo(url.uri())) {
             // Registration refuses such URLs now; one stored before that must not get tokens in clear text
             // either. The stream backs off and the endpoint shows this error until its url is changed.
             throw new IllegalStateException("lifecycle endpoint " + endpoint.id() + " has an http url, and its"

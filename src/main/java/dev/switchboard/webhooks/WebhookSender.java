@@ -164,9 +164,7 @@ public final class WebhookSender implements AutoCloseable {
             // A request that left over https never continues in clear text: a lifecycle message carries an
             // access token, and every message its signature and data. Like http registrations of lifecycle
             // endpoints, a downgrade is allowed only where private addresses are (development and tests).
-            if (from.getScheme().equalsIgnoreCase("https")
-                    && !next.getScheme().equalsIgnoreCase("https")
-                    && !policy.allowPrivate()) {
+            if (from.getScheme().equalsIgnoreCase("https") && !policy.mayCarrySecretsTo(next)) {
                 return Optional.empty();
             }
             return Optional.of(next);
