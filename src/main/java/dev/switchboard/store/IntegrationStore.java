@@ -128,9 +128,7 @@ public final class IntegrationStore {
      */
     public Rotated rotateClientKey(String id, AlsoInTransaction revoke) {
         String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
-        List<String> revoked = new java.util.ArrayList<>();
-        Integration integration = Jdbc.inTransaction(dataSource, c -> {
-            revoked.clear();
+        return Jdbc.inTransaction(dataSource, c -> {
             long pk = Jdbc.one(
                             c,
                             "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",
@@ -139,11 +137,12 @@ public final class IntegrationStore {
                             id)
                     .orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             control.publish(c, new IntegrationChanged(pk));
-            revoked.addAll(revoke.run(c, pk));
-            return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk)
+            List<String> revoked = revoke.run(c, pk);
+            Integration integration = Jdbc.one(
+                            c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk)
                     .orElseThrow();
+            return new Rotated(integration, clientKey, List.copyOf(revoked));
         });
-        return new Rotated(integration, clientKey, List.copyOf(revoked));
     }
 
     static Integration map(ResultSet rs) throws SQLException {
