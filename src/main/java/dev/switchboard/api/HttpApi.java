@@ -80,16 +80,8 @@ public final class HttpApi implements AutoCloseable {
                             "body_too_large",
                             "the request body is larger than " + maxBodyBytes + " bytes",
                             null);
-                case 404 ->
-                    error(
-                            ctx,
-                            404,
-                            "route_not_found",
-                            "no route " + ctx.method() + " " + ctx.path()
-                                    + " (the API is described at /api/v1/openapi.json)",
-                            null);
-                case 405 ->
-                    error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
+                case 404 -> routeNotFound(ctx);
+                case 405 -> methodNotAllowed(ctx);
                 default -> error(ctx, e.getStatus(), "http_" + e.getStatus(), e.getMessage(), null);
             }
         });
@@ -124,18 +116,12 @@ public final class HttpApi implements AutoCloseable {
         });
         config.routes.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {
-                error(
-                        ctx,
-                        404,
-                        "route_not_found",
-                        "no route " + ctx.method() + " " + ctx.path()
-                                + " (the API is described at /api/v1/openapi.json)",
-                        null);
+                routeNotFound(ctx);
             }
         });
         config.routes.error(405, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {
-                error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
+                methodNotAllowed(ctx);
             }
         });
 
@@ -156,6 +142,20 @@ public final class HttpApi implements AutoCloseable {
     }
 
     /** The edge's own errors (no route, body over the limit, database down); refusals map in {@link HttpErrors}. */
+    /** Javalin reports an unknown route both as an exception and as an error status: one answer for both. */
+    private static void routeNotFound(Context ctx) {
+        error(
+                ctx,
+                404,
+                "route_not_found",
+                "no route " + ctx.method() + " " + ctx.path() + " (the API is described at /api/v1/openapi.json)",
+                null);
+    }
+
+    private static void methodNotAllowed(Context ctx) {
+        error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path(), null);
+    }
+
     private static void error(Context ctx, int status, String code, String message, Object details) {
         HttpErrors.render(ctx, status, code, message, details);
     }
