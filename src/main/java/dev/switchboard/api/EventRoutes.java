@@ -75,7 +75,8 @@ public final class EventRoutes implements RouteGroup {
             throw new Refusal.InvalidField("after", "must be 0 or more");
         }
         int limit = QueryParams.limit(ctx, 100, 1000);
-        EventFilter filter = access.eventFilter().narrowedTo(types(ctx));
+        List<String> types = types(ctx);
+        EventFilter filter = access.eventFilter().narrowedTo(types);
         Duration wait = waitParam(ctx);
         long stream = access.tenant().streamPk();
 
@@ -94,7 +95,7 @@ public final class EventRoutes implements RouteGroup {
                     }
                     // The wait may have outlived the token's access: look it up again (a control message
                     // has already cleared what changed), so a revoked token gets 401, a narrowed grant applies.
-                    filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types(ctx));
+                    filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types);
                     page = read(stream, page.next(), limit, filter);
                 }
             }

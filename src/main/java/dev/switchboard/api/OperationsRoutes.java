@@ -36,7 +36,8 @@ public final class OperationsRoutes implements RouteGroup {
         this.readiness = readiness;
         this.meters = meters;
         this.scope = scope;
-        this.openApiJson = loadOpenApi();
+        // Parsed once, and only by a server that serves it (not the management one).
+        this.openApiJson = scope == Scope.MANAGEMENT ? null : loadOpenApi();
     }
 
     @Override
