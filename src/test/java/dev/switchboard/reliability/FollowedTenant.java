@@ -1,10 +1,8 @@
 package dev.switchboard.reliability;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ServerProcess;
 import dev.switchboard.testing.TestServer;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,25 +20,9 @@ record FollowedTenant(String tenant, String token, String webhook) {
         Api admin = server.api(TestServer.ADMIN_KEY);
         admin.post("/api/v1/collections", Map.of("name", COLLECTION)).expect(201);
         admin.post("/api/v1/tenants", Map.of("id", tenant)).expect(201);
-        JsonNode integration = admin.post(
-                        "/api/v1/integrations",
-                        Map.of(
-                                "name",
-                                "partner",
-                                "permissions",
-                                Map.of("read", List.of("*"), "write", List.of("*")),
-                                "eventTypes",
-                                List.of("*")))
-                .expect(201)
-                .json();
-        String token = admin.post(
-                        "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
-                        Map.of("tenantId", tenant))
-                .expect(201)
-                .json()
-                .get("accessToken")
-                .asText();
-        String webhook = server.api(integration.get("clientKey").asText())
+        ConnectedPartner partner = ConnectedPartner.create(admin, tenant, "partner");
+        String token = partner.accessToken();
+        String webhook = server.api(partner.clientKey())
                 .post("/api/v1/webhooks", Map.of("url", url, "maxBatchSize", maxBatchSize))
                 .expect(201)
                 .json()

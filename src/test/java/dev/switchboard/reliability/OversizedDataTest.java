@@ -267,24 +267,7 @@ class OversizedDataTest {
 
     private static String partner(Api admin, String tenant) {
         admin.post("/api/v1/tenants", Map.of("id", tenant)).expect(201);
-        JsonNode integration = admin.post(
-                        "/api/v1/integrations",
-                        Map.of(
-                                "name",
-                                "partner of " + tenant,
-                                "permissions",
-                                Map.of("read", List.of("*"), "write", List.of("*")),
-                                "eventTypes",
-                                List.of("*")))
-                .expect(201)
-                .json();
-        return admin.post(
-                        "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
-                        Map.of("tenantId", tenant))
-                .expect(201)
-                .json()
-                .get("accessToken")
-                .asText();
+        return ConnectedPartner.create(admin, tenant, "partner of " + tenant).accessToken();
     }
 
     private static String noise(Random random, int length) {

@@ -3,7 +3,6 @@ package dev.switchboard.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.ReliabilityReport;
@@ -218,24 +217,7 @@ class RetentionUnderLoadTest {
     private static String partnerToken(Api admin) {
         admin.post("/api/v1/collections", Map.of("name", COLLECTION)).expect(201);
         admin.post("/api/v1/tenants", Map.of("id", TENANT)).expect(201);
-        JsonNode integration = admin.post(
-                        "/api/v1/integrations",
-                        Map.of(
-                                "name",
-                                "front desk",
-                                "permissions",
-                                Map.of("read", List.of("*"), "write", List.of("*")),
-                                "eventTypes",
-                                List.of("*")))
-                .expect(201)
-                .json();
-        return admin.post(
-                        "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
-                        Map.of("tenantId", TENANT))
-                .expect(201)
-                .json()
-                .get("accessToken")
-                .asText();
+        return ConnectedPartner.create(admin, TENANT, "front desk").accessToken();
     }
 
     static void pause(Duration duration) {
