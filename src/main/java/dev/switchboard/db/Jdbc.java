@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import javax.sql.DataSource;
 
 /** Small JDBC helpers: parameters bound by position, rows mapped by a lambda, transactions as a block. */
@@ -152,6 +153,8 @@ public final class Jdbc {
             case Instant instant -> ps.setObject(index, instant.atOffset(ZoneOffset.UTC));
             case String[] strings -> ps.setArray(index, c.createArrayOf("text", strings));
             case Long[] longs -> ps.setArray(index, c.createArrayOf("bigint", longs));
+            case Integer[] ints -> ps.setArray(index, c.createArrayOf("integer", ints));
+            case UUID[] uuids -> ps.setArray(index, c.createArrayOf("uuid", uuids));
             case List<?> list -> ps.setArray(index, c.createArrayOf("text", list.toArray()));
             default -> ps.setObject(index, value);
         }

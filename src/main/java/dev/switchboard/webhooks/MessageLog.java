@@ -7,6 +7,7 @@ import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -116,6 +117,159 @@ public final class MessageLog {
                         lastSeq,
                         eventCount,
                         body));
+    }
+
+    /**
+     * One stream's step on the delivery path when all goes well: the outcome of its message that was
+     * just delivered ({@code done}, null for a stream's first message) and the message it sends next
+     * ({@code next}, null when none is waiting). Delivered moves the stream's position to the message's
+     * last seq; the next message is written, and made the stream's current one, before it is attempted.
+     */
+    record Step(long webhookStreamPk, long endpointPk, Done done, Next next) {}
+
+    /** A message delivered by the attempt described. */
+    record Done(Pending message, Attempt attempt) {}
+
+    /** The stream's next message. {@code appliedRewind} is the replay request it honours (cleared with it). */
+    record Next(
+            UUID id,
+            String tenantId,
+            long firstSeq,
+            long lastSeq,
+            int eventCount,
+            String body,
+            byte[] sealedToken,
+            Long appliedRewind) {}
+
+    /** What a step did: whether this node still holds the stream (nothing changed otherwise), and the next message as written. */
+    record Stepped(boolean held, Pending next) {}
+
+    /**
+     * Applies many streams' steps (at most one per stream) in one statement. Each takes effect only while
+     * this node holds its stream's lease and the stream's current message is the one it delivered (none,
+     * for a first message), so a node that paused past its lease changes nothing; an attempt is recorded
+     * only while its message exists (deleting the endpoint or connection mid-request removes it).
+     * Returns one {@link Stepped} per step, in order.
+     */
+    List<Stepped> steps(Connection c, List<Step> steps) throws SQLException {
+        int n = steps.size();
+        Long[] streams = new Long[n];
+        UUID[] doneIds = new UUID[n];
+        Long[] donePks = new Long[n];
+        Long[] positions = new Long[n];
+        Integer[] attemptNumbers = new Integer[n];
+        String[] startedAt = new String[n];
+        Integer[] durations = new Integer[n];
+        Integer[] statusCodes = new Integer[n];
+        String[] responses = new String[n];
+        UUID[] nextIds = new UUID[n];
+        Long[] endpointPks = new Long[n];
+        String[] tenants = new String[n];
+        Long[] firstSeqs = new Long[n];
+        Long[] lastSeqs = new Long[n];
+        Integer[] counts = new Integer[n];
+        String[] bodies = new String[n];
+        Long[] rewinds = new Long[n];
+        for (int i = 0; i < n; i++) {
+            Step step = steps.get(i);
+            streams[i] = step.webhookStreamPk();
+            endpointPks[i] = step.endpointPk();
+            if (step.done() != null) {
+                Pending m = step.done().message();
+                Attempt a = step.done().attempt();
+                doneIds[i] = m.id();
+                donePks[i] = m.pk();
+                positions[i] = m.lastSeq();
+                attemptNumbers[i] = m.attempts() + 1;
+                startedAt[i] = a.startedAt().toString();
+                durations[i] = (int) Math.min(Integer.MAX_VALUE, a.durationMillis());
+                statusCodes[i] = a.status();
+                responses[i] = a.responseBody();
+            }
+            if (step.next() != null) {
+                Next next = step.next();
+                nextIds[i] = next.id();
+                tenants[i] = next.tenantId();
+                firstSeqs[i] = next.firstSeq();
+                lastSeqs[i] = next.lastSeq();
+                counts[i] = next.eventCount();
+                bodies[i] = next.body();
+                rewinds[i] = next.appliedRewind();
+            }
+        }
+        String sql = "WITH i AS (SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[],"
+                + " ?::text[]::timestamptz[], ?::int[], ?::int[], ?::text[], ?::uuid[], ?::bigint[], ?::text[],"
+                + " ?::bigint[], ?::bigint[], ?::int[], ?::text[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position,"
+                + " n, started_at, duration_ms, status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq,"
+                + " last_seq, event_count, body, applied_rewind)),"
+                // next_attempt_at and errors: a worker error's wait and count, over now that the stream moves
+                + " s AS (UPDATE webhook_streams ws SET position = coalesce(i.position, ws.position),"
+                + "   message_id = i.next_id, next_attempt_at = NULL, errors = 0,"
+                + "   rewind_to = CASE WHEN i.next_id IS NOT NULL AND ws.rewind_to IS NOT DISTINCT FROM i.applied_rewind"
+                + "     THEN NULL ELSE ws.rewind_to END,"
+                + "   lease_until = now() + ?::bigint * interval '1 millisecond'"
+                + "   FROM i WHERE ws.pk = i.ws_pk AND ws.leased_by = ? AND ws.message_id IS NOT DISTINCT FROM i.done_id"
+                + "   RETURNING ws.pk),"
+                + " m AS (UPDATE webhook_messages wm SET attempts = i.n, status = 'delivered', finished_at = now()"
+                + "   FROM i JOIN s ON s.pk = i.ws_pk WHERE wm.pk = i.done_pk RETURNING wm.pk),"
+                + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
+                + "   response_body) SELECT i.done_pk, i.n, i.started_at, i.duration_ms, i.status_code, 'delivered',"
+                + "   i.response_body FROM i JOIN m ON m.pk = i.done_pk ON CONFLICT DO NOTHING),"
+                + " x AS (INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
+                + "   last_seq, event_count, body, status) SELECT i.next_id, i.endpoint_pk, i.ws_pk, 'stream', i.tenant_id,"
+                + "   i.first_seq, i.last_seq, i.event_count, i.body, 'pending' FROM i JOIN s ON s.pk = i.ws_pk"
+                + "   WHERE i.next_id IS NOT NULL RETURNING webhook_stream_pk, pk),"
+                // A delivery ends an endpoint's failing spell (the endpoints are few: a row lock per batch, in pk
+                // order).
+                + " e AS (UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
+                + "   updated_at = now() WHERE pk IN (SELECT i.endpoint_pk FROM i JOIN m ON m.pk = i.done_pk)"
+                + "   AND state = 'failing' RETURNING pk)"
+                + " SELECT i.ws_pk, s.pk IS NOT NULL AS held, x.pk AS next_pk"
+                + " FROM i LEFT JOIN s ON s.pk = i.ws_pk LEFT JOIN x ON x.webhook_stream_pk = i.ws_pk";
+        Map<Long, Step> stepOf = new java.util.HashMap<>();
+        steps.forEach(step -> stepOf.put(step.webhookStreamPk(), step));
+        Map<Long, Stepped> stepped = new java.util.HashMap<>();
+        try (PreparedStatement ps = Jdbc.prepare(
+                        c,
+                        sql,
+                        streams,
+                        doneIds,
+                        donePks,
+                        positions,
+                        attemptNumbers,
+                        startedAt,
+                        durations,
+                        statusCodes,
+                        responses,
+                        nextIds,
+                        endpointPks,
+                        tenants,
+                        firstSeqs,
+                        lastSeqs,
+                        counts,
+                        bodies,
+                        rewinds,
+                        leaseTime.toMillis(),
+                        nodeId);
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                Step step = stepOf.get(rs.getLong("ws_pk"));
+                long nextPk = rs.getLong("next_pk");
+                Pending next = rs.wasNull()
+                        ? null
+                        : new Pending(
+                                nextPk,
+                                step.next().id(),
+                                step.endpointPk(),
+                                step.next().body(),
+                                0,
+                                0,
+                                step.next().lastSeq(),
+                                step.next().sealedToken());
+                stepped.put(step.webhookStreamPk(), new Stepped(rs.getBoolean("held"), next));
+            }
+        }
+        return steps.stream().map(step -> stepped.get(step.webhookStreamPk())).toList();
     }
 
     /** Moves a stream with no message past events that were not for it; false when the lease is lost. */

@@ -3,8 +3,10 @@ package dev.switchboard.webhooks;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventLog;
+import dev.switchboard.support.Ids;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
@@ -23,6 +25,7 @@ final class StreamWorker implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
     static final Duration LINGER = Duration.ofSeconds(1);
     static final int YIELD_AFTER = 64;
+    static final int READ_AHEAD = 64;
 
     /** What a worker needs from the node it runs on. */
     interface Host {
@@ -51,12 +54,28 @@ final class StreamWorker implements Runnable {
     private volatile boolean stale;
     private volatile boolean stopping;
     private volatile DeliveryTarget target;
+    private final StepWriter writer;
+    private final EventTail tail;
+    private List<String> secrets;
+    /** Where the stream is: its position moved by the last delivered message, even before that is written. */
+    private StreamLeases.Cursor at;
+    /** The last message delivered, its outcome not yet written (it goes with the next message's step). */
+    private MessageLog.Done done;
+    /** Events read from the log and not yet sent, in order. */
+    private final ArrayDeque<Event> ahead = new ArrayDeque<>();
+    /** Where the last read of the log ended, whether it stopped at its limit, and the replay it honoured. */
+    private long headRead;
+
+    private boolean aheadFull;
+    private Long aheadRewind;
 
     StreamWorker(
             StreamLeases.Claimed claimed,
             StreamLeases leases,
             MessageLog messages,
+            StepWriter writer,
             EventLog eventLog,
+            EventTail tail,
             Deliverer deliverer,
             WebhookMetrics metrics,
             InstantSource clock,
@@ -67,6 +86,8 @@ final class StreamWorker implements Runnable {
         this.integrationPk = claimed.integrationPk();
         this.leases = leases;
         this.messages = messages;
+        this.writer = writer;
+        this.tail = tail;
         this.eventLog = eventLog;
         this.deliverer = deliverer;
         this.metrics = metrics;
@@ -123,6 +144,7 @@ final class StreamWorker implements Runnable {
                         webhookStreamPk,
                         e.getMessage());
             } else {
+                keepDelivered();
                 backOff(e);
                 release = false; // held back, or its lease is another node's or expires by itself
             }
@@ -141,6 +163,18 @@ final class StreamWorker implements Runnable {
             if (release && !stopping) {
                 host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
             }
+        }
+    }
+
+    /** Writes the outcome of a message delivered before an error, so the next owner does not send it again. */
+    private void keepDelivered() {
+        try {
+            flush();
+        } catch (RuntimeException e) {
+            log.warn(
+                    "Could not record a delivered message of webhook stream {} ({}); it is sent again",
+                    webhookStreamPk,
+                    e.getMessage());
         }
     }
 
@@ -186,20 +220,18 @@ final class StreamWorker implements Runnable {
 
     /** The delivery loop; returns whether the stream's lease should be released (false: already given up). */
     private boolean deliver() {
-        Optional<DeliveryTarget> loaded = leases.target(webhookStreamPk);
-        Optional<StreamLeases.Cursor> cursor = leases.cursor(webhookStreamPk);
-        if (loaded.isEmpty() || cursor.isEmpty()) {
+        if (!load()) {
             return true;
         }
-        target = loaded.get();
-        List<String> secrets = deliverer.secrets(target.endpoint());
-        StreamLeases.Cursor at = cursor.get();
         int sent = 0;
         boolean caughtUp = false; // the last message took every event up to the stream's head
         while (!stopping) {
             // Nothing committed since the last read began (more is cleared before each read, and every
             // commit sets it): another read would find nothing.
             if (caughtUp && !more && !stale) {
+                if (!flush()) {
+                    return false;
+                }
                 if (!awaitMore()) {
                     return true;
                 }
@@ -207,16 +239,13 @@ final class StreamWorker implements Runnable {
             caughtUp = false;
             if (stale) {
                 stale = false;
-                loaded = leases.target(webhookStreamPk);
-                cursor = leases.cursor(webhookStreamPk);
-                if (loaded.isEmpty() || cursor.isEmpty()) {
+                if (!flush()) {
+                    return false;
+                }
+                if (!load()) {
                     return true;
                 }
-                target = loaded.get();
-                secrets = deliverer.secrets(target.endpoint());
-                at = cursor.get();
             }
-            more = false;
             MessageLog.Pending message;
             java.time.Instant oldestEvent = null;
             if (at.messageId() != null) {
@@ -236,88 +265,166 @@ final class StreamWorker implements Runnable {
                 }
                 message = pending.get();
             } else {
-                long from = at.rewindTo() == null ? at.position() : Math.min(at.position(), at.rewindTo());
-                EventLog.Onward read =
-                        eventLog.readOnward(target.eventStreamPk(), from, target.batchSize(), target.filter());
-                if (read.expired() > 0) {
-                    metrics.expired(read.expired());
-                    log.warn(
-                            "Webhook {} stream {} was {} events behind the retention; those events are gone and are"
-                                    + " not sent",
-                            target.endpoint().id(),
-                            webhookStreamPk,
-                            read.expired());
-                }
-                List<Event> events = read.page().events();
-                if (events.isEmpty()) {
-                    long next = read.page().next();
-                    if (next != at.position() || at.rewindTo() != null) {
-                        if (!messages.advance(webhookStreamPk, next, at.rewindTo())) {
+                Optional<Next> next = next();
+                if (next.isEmpty()) {
+                    if (!flush()) {
+                        return false;
+                    }
+                    if (headRead != at.position() || at.rewindTo() != null) {
+                        if (!messages.advance(webhookStreamPk, headRead, at.rewindTo())) {
                             return false;
                         }
-                        at = new StreamLeases.Cursor(next, null, null);
+                        at = new StreamLeases.Cursor(headRead, null, null);
                     }
                     if (!awaitMore()) {
                         return true;
                     }
                     continue;
                 }
-                Built built = build(events, read.page().next());
-                Optional<MessageLog.Pending> created = messages.createStreamMessage(
-                        target,
-                        events.getFirst().seq(),
-                        built.lastSeq(),
-                        built.count(),
-                        built.body(),
-                        built.sealedToken(),
-                        at.rewindTo());
-                if (created.isEmpty()) {
+                // The delivered message's outcome and this message are written together (with other
+                // streams' steps): the message is durable before its first attempt, so a crash sends it
+                // again with the same webhook-id.
+                MessageLog.Stepped stepped = writer.write(new MessageLog.Step(
+                        webhookStreamPk, endpointPk, done, next.get().message()));
+                done = null;
+                if (!stepped.held()) {
                     return false; // the lease moved to another node
                 }
-                message = created.get();
-                oldestEvent = events.getFirst().time();
-                caughtUp = built.count() == events.size() && !read.page().full();
+                message = stepped.next();
+                oldestEvent = next.get().oldestEvent();
+                caughtUp = ahead.isEmpty() && !aheadFull;
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
             Attempt attempt = deliverer.attempt(target.endpoint(), secrets, message);
             Decision decision = deliverer.decide(target.endpoint(), message, attempt);
-            MessageLog.Recorded recorded = messages.recordStream(webhookStreamPk, message, attempt, decision);
-            deliverer.afterRecord(target.endpoint(), recorded);
-            if (decision instanceof Decision.Delivered && oldestEvent != null) {
-                metrics.delivered(target.endpoint().id(), Duration.between(oldestEvent, clock.instant()));
-            }
-            if (!recorded.streamHeld()) {
-                return false;
-            }
-            if (decision instanceof Decision.RetryLater) {
-                return false; // recorded with the lease released until the retry is due
-            }
-            at = new StreamLeases.Cursor(message.lastSeq(), null, null);
-            if (recorded.endpointState() == WebhookEndpoint.State.disabled) {
-                return true;
+            if (decision instanceof Decision.Delivered) {
+                if (oldestEvent != null) {
+                    metrics.delivered(target.endpoint().id(), Duration.between(oldestEvent, clock.instant()));
+                }
+                done = new MessageLog.Done(message, attempt); // written with the next step, or before waiting
+                at = new StreamLeases.Cursor(message.lastSeq(), null, null);
+            } else {
+                MessageLog.Recorded recorded = messages.recordStream(webhookStreamPk, message, attempt, decision);
+                deliverer.afterRecord(target.endpoint(), recorded);
+                if (!recorded.streamHeld()) {
+                    return false;
+                }
+                if (decision instanceof Decision.RetryLater) {
+                    return false; // recorded with the lease released until the retry is due
+                }
+                at = new StreamLeases.Cursor(message.lastSeq(), null, null);
+                if (recorded.endpointState() == WebhookEndpoint.State.disabled) {
+                    return true;
+                }
             }
             if (++sent >= YIELD_AFTER) {
-                return true; // let other streams of this endpoint have a turn; claimAgain takes it back if due
+                // Let other streams of this endpoint have a turn; claimAgain takes it back if due.
+                return flush();
             }
         }
+        return flush();
+    }
+
+    /** (Re)reads what the stream delivers to and where it is, dropping events read ahead; false when it may not deliver now. */
+    private boolean load() {
+        Optional<DeliveryTarget> loaded = leases.target(webhookStreamPk);
+        Optional<StreamLeases.Cursor> cursor = leases.cursor(webhookStreamPk);
+        if (loaded.isEmpty() || cursor.isEmpty()) {
+            return false;
+        }
+        target = loaded.get();
+        secrets = deliverer.secrets(target.endpoint());
+        at = cursor.get();
+        ahead.clear();
         return true;
     }
 
-    private record Built(String body, int count, long lastSeq, byte[] sealedToken) {}
-
-    /** The next message's body: a lifecycle event on its own, or as many waiting events as fit. */
-    private Built build(List<Event> events, long pageNext) {
-        if (target.lifecycle()) {
-            Event event = events.getFirst();
-            return new Built(
-                    MessageBody.lifecycle(event, target.endpoint().integrationId()), 1, event.seq(), event.sealed());
+    /**
+     * Writes the outcome of the last delivered message if it is not written yet (it waits to go with the
+     * next message's step); false when the stream is no longer this node's.
+     */
+    private boolean flush() {
+        if (done == null) {
+            return true;
         }
-        MessageBody.Batch batch =
-                MessageBody.events(target.tenantId(), target.endpoint().integrationId(), events, target.batchSize());
-        long lastSeq = batch.count() == events.size()
-                ? pageNext
-                : events.get(batch.count() - 1).seq();
-        return new Built(batch.json(), batch.count(), lastSeq, null);
+        MessageLog.Stepped stepped = writer.write(new MessageLog.Step(webhookStreamPk, endpointPk, done, null));
+        done = null;
+        return stepped.held();
+    }
+
+    /** The next message to send and its oldest event's time. */
+    private record Next(MessageLog.Next message, java.time.Instant oldestEvent) {}
+
+    /**
+     * The next message, built from the events read ahead, reading the next page of the log when none are
+     * left; empty when no event is waiting ({@link #headRead} is then the position the log was read up to).
+     * Events are read a page at a time ({@value #READ_AHEAD} or the batch size, whichever is more) rather
+     * than one message's worth, so a stream sending one event per message reads the log once per page.
+     */
+    private Optional<Next> next() {
+        if (ahead.isEmpty()) {
+            long from = at.rewindTo() == null ? at.position() : Math.min(at.position(), at.rewindTo());
+            more = false;
+            int limit = Math.max(READ_AHEAD, target.batchSize());
+            // Lifecycle events carry sealed tokens, which the shared window does not hold; a replay reads for itself.
+            Optional<EventLog.Page> shared = target.lifecycle() || at.rewindTo() != null
+                    ? Optional.empty()
+                    : tail.read(target.eventStreamPk(), from, limit, target.filter());
+            EventLog.Onward read = shared.isPresent()
+                    ? new EventLog.Onward(shared.get(), 0)
+                    : eventLog.readOnward(target.eventStreamPk(), from, limit, target.filter());
+            if (shared.isEmpty() && !read.page().full() && !target.lifecycle()) {
+                tail.caughtUp(target.eventStreamPk(), read.page().next());
+            }
+            if (read.expired() > 0) {
+                metrics.expired(read.expired());
+                log.warn(
+                        "Webhook {} stream {} was {} events behind the retention; those events are gone and are"
+                                + " not sent",
+                        target.endpoint().id(),
+                        webhookStreamPk,
+                        read.expired());
+            }
+            ahead.addAll(read.page().events());
+            headRead = read.page().next();
+            aheadFull = read.page().full();
+            aheadRewind = at.rewindTo();
+            if (ahead.isEmpty()) {
+                return Optional.empty();
+            }
+        }
+        Event first = ahead.getFirst();
+        String body;
+        int count;
+        if (target.lifecycle()) {
+            body = MessageBody.lifecycle(first, target.endpoint().integrationId());
+            count = 1;
+        } else {
+            MessageBody.Batch batch = MessageBody.events(
+                    target.tenantId(), target.endpoint().integrationId(), List.copyOf(ahead), target.batchSize());
+            body = batch.json();
+            count = batch.count();
+        }
+        Event last = first;
+        for (int i = 0; i < count; i++) {
+            last = ahead.poll();
+        }
+        // A message that takes the last event read covers the events passed over as not for it up to
+        // where the page ended, so the stream's position does not stop short of them.
+        long lastSeq = ahead.isEmpty() ? headRead : last.seq();
+        Long appliedRewind = aheadRewind;
+        aheadRewind = null;
+        return Optional.of(new Next(
+                new MessageLog.Next(
+                        Ids.newUuid(),
+                        target.tenantId(),
+                        first.seq(),
+                        lastSeq,
+                        count,
+                        body,
+                        target.lifecycle() ? first.sealed() : null,
+                        appliedRewind),
+                first.time()));
     }
 
     /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping, or another stream needs the slot). */

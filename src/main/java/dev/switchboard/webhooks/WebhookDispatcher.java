@@ -55,6 +55,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("webhook-", 0).factory());
     private final Thread loop;
+    private final StepWriter steps;
+    private final EventTail tail;
 
     /** Webhook streams by the event stream they follow: which wake-ups concern webhooks at all. */
     private volatile Map<Long, long[]> watched = Map.of();
@@ -93,6 +95,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.deliverer = deliverer;
         this.metrics = metrics;
         this.clock = clock;
+        this.steps = new StepWriter(deliveryPool, messages, metrics);
+        this.tail = new EventTail(eventLog);
         metrics.activeStreams(active::size);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
     }
@@ -107,6 +111,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         if (webhookStreams == null) {
             return;
         }
+        tail.appended(streamPk, seq); // before any worker wakes to read it
         boolean allActive = true;
         for (long pk : webhookStreams) {
             StreamWorker worker = active.get(pk);
@@ -124,6 +129,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     @Override
     public void resync() {
+        tail.clear();
         reloadWatched.set(true);
         sweepAll.set(true);
         manualDue.set(true);
@@ -208,6 +214,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 }
                 if (now >= nextLag) {
                     metrics.refreshLag();
+                    tail.dropUnused();
                     nextLag = now + LAG_EVERY.toNanos();
                 }
                 if (dirtyStreams.isEmpty()
@@ -266,7 +273,16 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 continue;
             }
             StreamWorker worker = new StreamWorker(
-                    claimed, leases, messages, eventLog, deliverer, metrics, clock, new StreamWorker.Host() {
+                    claimed,
+                    leases,
+                    messages,
+                    steps,
+                    eventLog,
+                    tail,
+                    deliverer,
+                    metrics,
+                    clock,
+                    new StreamWorker.Host() {
                         @Override
                         public void finished(StreamWorker w) {
                             boolean integrationWasFull = count(a -> a.integrationPk() == w.integrationPk())
@@ -331,6 +347,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        steps.close();
         try {
             int released = leases.releaseAll();
             if (released > 0) {

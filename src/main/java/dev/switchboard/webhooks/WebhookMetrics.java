@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.db.Jdbc;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -24,6 +25,7 @@ public final class WebhookMetrics {
     private final MultiGauge lag;
     private final MultiGauge inError;
     private final Counter expired;
+    private final DistributionSummary stepBatch;
 
     /** {@code dataSource} is the one the lag and error gauges are refreshed from. */
     public WebhookMetrics(MeterRegistry meters, DataSource dataSource) {
@@ -39,6 +41,9 @@ public final class WebhookMetrics {
                 .register(meters);
         this.expired = Counter.builder("switchboard.webhooks.events.expired")
                 .description("Events a webhook stream could not send because they passed the retention first")
+                .register(meters);
+        this.stepBatch = DistributionSummary.builder("switchboard.webhooks.step.writes")
+                .description("Streams' delivery steps (an outcome, the next message) written per statement")
                 .register(meters);
     }
 
@@ -87,6 +92,11 @@ public final class WebhookMetrics {
                 .tags("endpoint", endpointId)
                 .register(meters)
                 .increment();
+    }
+
+    /** How many streams' steps one write carried. */
+    void stepsWritten(int steps) {
+        stepBatch.record(steps);
     }
 
     void expired(long count) {
