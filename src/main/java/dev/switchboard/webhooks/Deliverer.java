@@ -52,11 +52,14 @@ public final class Deliverer {
         this.clock = clock;
     }
 
-    Attempt attempt(WebhookEndpoint endpoint, List<String> secrets, MessageLog.Pending message) {
-        long timestamp = clock.instant().getEpochSecond();
-        String body = MessageBody.withAccessToken(
-                message.body(), message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
-        String signature = Signer.signature(secrets, message.webhookId(), timestamp, body);
+    /** Where and how an endpoint's messages go: its URL, checked against the settings as they are now, and its signing keys. */
+    record Route(WebhookEndpoint endpoint, WebhookUrl url, Signer.Keyed signer) {}
+
+    /**
+     * The endpoint's route, for one worker (its signer is not shared). Throws when the stored URL is one
+     * the settings now refuse, or a lifecycle endpoint's that would carry access tokens in clear text.
+     */
+    Route route(WebhookEndpoint endpoint) {
         WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", addresses);
         if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle && !addresses.mayCarrySecretsTo(url.uri())) {
             // Registration refuses such URLs now; one stored before that must not get tokens in clear text
@@ -64,7 +67,23 @@ public final class Deliverer {
             throw new IllegalStateException("lifecycle endpoint " + endpoint.id() + " has an http url, and its"
                     + " messages carry access tokens: change its url to https");
         }
-        Attempt attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
+        return new Route(endpoint, url, Signer.keyedWith(endpoints.signingSecrets(endpoint.pk())));
+    }
+
+    Attempt attempt(Route route, MessageLog.Pending message) {
+        WebhookEndpoint endpoint = route.endpoint();
+        WebhookUrl url = route.url();
+        long timestamp = clock.instant().getEpochSecond();
+        String body = MessageBody.withAccessToken(
+                message.body(), message.sealedToken() == null ? null : secretBox.open(message.sealedToken()));
+        String signature = route.signer().sign(message.webhookId(), timestamp, body);
+        Attempt attempt;
+        metrics.requestSent();
+        try {
+            attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
+        } finally {
+            metrics.requestEnded();
+        }
         metrics.attempt(endpoint.id(), attempt);
         if (!attempt.delivered()) {
             log.info(
@@ -79,16 +98,13 @@ public final class Deliverer {
         return attempt;
     }
 
-    List<String> secrets(WebhookEndpoint endpoint) {
-        return endpoints.signingSecrets(endpoint.pk());
-    }
-
     Decision decide(WebhookEndpoint endpoint, MessageLog.Pending message, Attempt attempt) {
         List<java.time.Duration> delays = EndpointStore.retryDelays(endpoint);
         RetryPolicy policy =
                 new RetryPolicy(delays == null ? settings.retryDelays() : delays, settings.maxRetryAfter());
         int inRound = message.attempts() + 1 - message.roundStart();
         Decision decision = Decision.after(attempt, inRound, policy, ThreadLocalRandom.current());
+        metrics.message(decision);
         switch (decision) {
             case Decision.RetryLater r ->
                 log.info(

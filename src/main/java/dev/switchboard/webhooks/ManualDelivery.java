@@ -40,7 +40,7 @@ final class ManualDelivery implements Runnable {
                 messages.releaseManual(message.pk());
                 return;
             }
-            Attempt attempt = deliverer.attempt(endpoint.get(), deliverer.secrets(endpoint.get()), message);
+            Attempt attempt = deliverer.attempt(deliverer.route(endpoint.get()), message);
             Decision decision = deliverer.decide(endpoint.get(), message, attempt);
             deliverer.afterRecord(endpoint.get(), messages.recordManual(message, attempt, decision));
         } catch (RuntimeException e) {

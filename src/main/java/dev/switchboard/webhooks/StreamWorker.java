@@ -56,7 +56,7 @@ final class StreamWorker implements Runnable {
     private volatile DeliveryTarget target;
     private final StepWriter writer;
     private final EventTail tail;
-    private List<String> secrets;
+    private Deliverer.Route route;
     /** Where the stream is: its position moved by the last delivered message, even before that is written. */
     private StreamLeases.Cursor at;
     /** The last message delivered, its outcome not yet written (it goes with the next message's step). */
@@ -295,7 +295,7 @@ final class StreamWorker implements Runnable {
                 caughtUp = ahead.isEmpty() && !aheadFull;
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
-            Attempt attempt = deliverer.attempt(target.endpoint(), secrets, message);
+            Attempt attempt = deliverer.attempt(route, message);
             Decision decision = deliverer.decide(target.endpoint(), message, attempt);
             if (decision instanceof Decision.Delivered) {
                 if (oldestEvent != null) {
@@ -333,7 +333,7 @@ final class StreamWorker implements Runnable {
             return false;
         }
         target = loaded.get();
-        secrets = deliverer.secrets(target.endpoint());
+        route = deliverer.route(target.endpoint());
         at = cursor.get();
         ahead.clear();
         return true;

@@ -41,7 +41,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private static final Logger log = LoggerFactory.getLogger(WebhookDispatcher.class);
     static final long TICK_MILLIS = 250;
     private static final Duration SWEEP_EVERY = Duration.ofSeconds(5);
-    private static final Duration LAG_EVERY = Duration.ofSeconds(15);
+    private static final Duration LAG_EVERY = Duration.ofSeconds(5);
 
     private final DataSource dataSource;
     private final WebhookSettings settings;

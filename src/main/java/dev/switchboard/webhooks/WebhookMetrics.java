@@ -10,6 +10,9 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
 
@@ -17,7 +20,8 @@ import javax.sql.DataSource;
  * What the operator sees of webhooks, per endpoint: attempts by outcome, delivery latency (from the
  * oldest event's commit to the 2xx), messages abandoned, and how far each endpoint's streams lag
  * behind their logs and how many of its streams are held back by worker errors (both refreshed from the
- * database, so they cover every node's streams), and this node's worker errors.
+ * database, so they cover every node's streams), and this node's worker errors; node-wide, messages
+ * by what their latest attempt came to, requests in flight and how many steps each write carries.
  */
 public final class WebhookMetrics {
     private final MeterRegistry meters;
@@ -26,6 +30,13 @@ public final class WebhookMetrics {
     private final MultiGauge inError;
     private final Counter expired;
     private final DistributionSummary stepBatch;
+    private final MultiGauge age;
+    private final Counter messagesDelivered;
+    private final Counter messagesRetried;
+    private final Counter messagesAbandoned;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Map<String, Counter> attempts = new ConcurrentHashMap<>();
+    private final Map<String, Timer> latencies = new ConcurrentHashMap<>();
 
     /** {@code dataSource} is the one the lag and error gauges are refreshed from. */
     public WebhookMetrics(MeterRegistry meters, DataSource dataSource) {
@@ -42,8 +53,25 @@ public final class WebhookMetrics {
         this.expired = Counter.builder("switchboard.webhooks.events.expired")
                 .description("Events a webhook stream could not send because they passed the retention first")
                 .register(meters);
+        this.age = MultiGauge.builder("switchboard.webhooks.endpoint.lag")
+                .description("Age of the oldest event an endpoint's streams have not yet delivered or passed over")
+                .baseUnit("seconds")
+                .register(meters);
+        this.messagesDelivered = messages("delivered", "delivered, by the attempt just made");
+        this.messagesRetried = messages("retry", "failed with attempts left: retried later");
+        this.messagesAbandoned = messages("abandoned", "failed its last attempt");
+        Gauge.builder("switchboard.webhooks.requests.in_flight", inFlight, AtomicInteger::get)
+                .description("Webhook requests this node has sent and not yet had an answer to")
+                .register(meters);
         this.stepBatch = DistributionSummary.builder("switchboard.webhooks.step.writes")
                 .description("Streams' delivery steps (an outcome, the next message) written per statement")
+                .register(meters);
+    }
+
+    private Counter messages(String outcome, String meaning) {
+        return Counter.builder("switchboard.webhooks.messages")
+                .description("Webhook messages by what their latest attempt came to (" + outcome + ": " + meaning + ")")
+                .tags("outcome", outcome)
                 .register(meters);
     }
 
@@ -61,19 +89,47 @@ public final class WebhookMetrics {
     }
 
     void attempt(String endpointId, Attempt attempt) {
-        Counter.builder("switchboard.webhooks.attempts")
-                .description("Webhook attempts by endpoint and outcome")
-                .tags("endpoint", endpointId, "outcome", attempt.outcome().name())
-                .register(meters)
+        // Looked up once per endpoint and outcome: building a meter's id on every attempt costs more than the count.
+        attempts.computeIfAbsent(
+                        endpointId + '\0' + attempt.outcome().name(),
+                        key -> Counter.builder("switchboard.webhooks.attempts")
+                                .description("Webhook attempts by endpoint and outcome")
+                                .tags(
+                                        "endpoint",
+                                        endpointId,
+                                        "outcome",
+                                        attempt.outcome().name())
+                                .register(meters))
                 .increment();
     }
 
+    /** What became of a message after an attempt: delivered, retry (scheduled) or abandoned. */
+    void message(Decision decision) {
+        switch (decision) {
+            case Decision.Delivered d -> messagesDelivered.increment();
+            case Decision.RetryLater r -> messagesRetried.increment();
+            case Decision.Abandoned a -> messagesAbandoned.increment();
+        }
+    }
+
+    /** A webhook request is in flight from this until {@link #requestEnded}. */
+    void requestSent() {
+        inFlight.incrementAndGet();
+    }
+
+    void requestEnded() {
+        inFlight.decrementAndGet();
+    }
+
     void delivered(String endpointId, Duration sinceOldestEvent) {
-        Timer.builder("switchboard.webhooks.delivery.latency")
-                .description("From the commit of a message's oldest event to the receiver's 2xx")
-                .publishPercentiles(0.5, 0.99)
-                .tags("endpoint", endpointId)
-                .register(meters)
+        latencies
+                .computeIfAbsent(
+                        endpointId,
+                        id -> Timer.builder("switchboard.webhooks.delivery.latency")
+                                .description("From the commit of a message's oldest event to the receiver's 2xx")
+                                .publishPercentiles(0.5, 0.99)
+                                .tags("endpoint", id)
+                                .register(meters))
                 .record(sinceOldestEvent.isNegative() ? Duration.ZERO : sinceOldestEvent);
     }
 
@@ -122,5 +178,15 @@ public final class WebhookMetrics {
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
                         rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
         inError.register(errors, true);
+        List<MultiGauge.Row<?>> ages = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT e.id, coalesce(extract(epoch FROM now() - min(oldest.time)), 0) FROM webhook_streams ws"
+                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
+                                + " LEFT JOIN LATERAL (SELECT ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
+                                + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true GROUP BY e.id",
+                        rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getDouble(2))));
+        age.register(ages, true);
     }
 }

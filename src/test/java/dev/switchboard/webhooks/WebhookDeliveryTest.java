@@ -86,6 +86,17 @@ class WebhookDeliveryTest {
                 .containsPattern(
                         "switchboard_webhooks_attempts_total\\{endpoint=\"" + id + "\",outcome=\"delivered\"} [1-9]");
         assertThat(metrics).contains("switchboard_webhooks_delivery_latency_seconds_count{endpoint=\"" + id + "\"}");
+        assertThat(metrics)
+                .containsPattern("(?m)^switchboard_webhooks_messages_total\\{outcome=\"delivered\"} [1-9]")
+                .containsPattern("(?m)^switchboard_webhooks_requests_in_flight \\d")
+                .containsPattern("(?m)^switchboard_webhooks_step_writes_count [1-9]");
+        // Refreshed from the database every few seconds: every message is delivered, so nothing waits.
+        await("the endpoint's lag")
+                .atMost(Duration.ofSeconds(15))
+                .until(
+                        () -> server.api(null).get("/metrics").expect(200).body(),
+                        text -> text.contains(
+                                "switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0"));
     }
 
     @Test
