@@ -70,4 +70,31 @@ class MessageBodyTest {
         assertThat(body.get("data").get("accessToken").asText()).isEqualTo("sb_access_new");
         assertThat(body.get("data").get("connectionId").asText()).isEqualTo("con_1");
     }
+
+    @Test
+    void anEventIsWrittenExactlyAsJacksonWritesIt() {
+        List<Event> events = List.of(
+                event(1, "{\"id\":\"rec_1\"}"),
+                new Event(
+                        "evt_2",
+                        2,
+                        "tests.\"quoted\"\\",
+                        null,
+                        Instant.parse("2026-11-24T10:00:00.123456789Z"),
+                        "[1, 2]",
+                        null),
+                new Event(
+                        "evt_3",
+                        3,
+                        "rooms.créé",
+                        "sub\u0001\n\u2028✓😀",
+                        Instant.parse("2026-11-24T10:00:00.120Z"),
+                        "null",
+                        null),
+                new Event(
+                        "evt_4", 4, "custom", "s", Instant.ofEpochSecond(0), "{\"a\": {\"b\": \"</script>\"}}", null));
+        for (Event e : events) {
+            assertThat(MessageBody.eventJson(e)).isEqualTo(Json.write(e));
+        }
+    }
 }
