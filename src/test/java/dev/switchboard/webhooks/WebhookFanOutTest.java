@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class WebhookFanOutTest {
     private static final int WRITERS = 4;
-    private static final int PER_WRITER = 60;
+    private static final int PER_WRITER = 150; // more than the tail window holds (EventTail.MAX_ENTRIES)
 
     private record Follower(String path, String collectionPattern, boolean seesDesks) {}
 
@@ -87,7 +87,7 @@ class WebhookFanOutTest {
                     .get("events")) {
                 log.add(event);
             }
-            assertThat(log).hasSize(10 + WRITERS * PER_WRITER);
+            assertThat(log).hasSize(10 + WRITERS * PER_WRITER).hasSizeGreaterThan(EventTail.MAX_ENTRIES);
             for (Follower follower : followers) {
                 List<Long> expected = log.stream()
                         .filter(e ->
