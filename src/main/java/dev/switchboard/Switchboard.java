@@ -178,7 +178,8 @@ public final class Switchboard implements AutoCloseable {
                     nodeId,
                     webhookSettings.leaseTime(),
                     webhookSettings.disableAfter(),
-                    control));
+                    control,
+                    new EventLog(database.dataSource(), wakeups)));
             WebhookSender sender = new WebhookSender(
                     webhookSettings.timeout(), webhookAddresses, webhookSettings.concurrency(), clock);
             closeables.push(sender);
@@ -193,14 +194,20 @@ public final class Switchboard implements AutoCloseable {
                     control,
                     clock,
                     secrets);
+            EventLog deliveryLog = new EventLog(deliveryPool, wakeups);
             WebhookDispatcher webhooks = new WebhookDispatcher(
                     webhookSettings,
                     deliveryPool,
-                    new EventLog(deliveryPool, wakeups),
+                    deliveryLog,
                     endpoints,
                     new StreamLeases(deliveryPool, nodeId, webhookSettings.leaseTime()),
                     new MessageLog(
-                            deliveryPool, nodeId, webhookSettings.leaseTime(), webhookSettings.disableAfter(), control),
+                            deliveryPool,
+                            nodeId,
+                            webhookSettings.leaseTime(),
+                            webhookSettings.disableAfter(),
+                            control,
+                            deliveryLog),
                     deliverer,
                     webhookMetrics,
                     clock);

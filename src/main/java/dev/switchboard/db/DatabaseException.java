@@ -11,6 +11,11 @@ public final class DatabaseException extends RuntimeException {
         super(cause.getMessage(), cause);
     }
 
+    /** PostgreSQL broke a lock cycle by aborting this transaction: running it again may well succeed. */
+    public boolean isDeadlock() {
+        return getCause() instanceof SQLException sql && "40P01".equals(sql.getSQLState());
+    }
+
     public boolean isUnavailable() {
         Throwable t = getCause();
         while (t != null) {

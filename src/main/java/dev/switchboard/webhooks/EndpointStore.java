@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.Durations;
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
@@ -194,14 +195,28 @@ public final class EndpointStore {
         return disabled.stream().map(Disabled::id).toList();
     }
 
-    /** Deletes the endpoint with its streams, messages and attempts. */
+    /**
+     * Deletes the endpoint with its streams, messages and attempts. Delivery writing to one of its
+     * streams holds that stream's row and then needs the endpoint's (a new message refers to it), while
+     * the delete holds the endpoint's and then needs its streams': PostgreSQL breaks such a cycle by
+     * aborting one side, and the delete is then simply run again.
+     */
     public void delete(WebhookEndpoint endpoint) {
-        Jdbc.inTransaction(dataSource, c -> {
-            lockIntegration(c, endpoint.integrationPk());
-            Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk());
-            control.publish(c, new WebhookChanged(endpoint.pk()));
-            return null;
-        });
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Jdbc.inTransaction(dataSource, c -> {
+                    lockIntegration(c, endpoint.integrationPk());
+                    Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk());
+                    control.publish(c, new WebhookChanged(endpoint.pk()));
+                    return null;
+                });
+                return;
+            } catch (DatabaseException e) {
+                if (!e.isDeadlock() || attempt == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
+import dev.switchboard.events.EventLog;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
 import java.sql.Connection;
@@ -49,10 +50,18 @@ public final class MessageLog {
     private final Duration leaseTime;
     private final Duration disableAfter;
     private final ControlChannel control;
+    private final EventLog events;
 
+    /** {@code events} reads the log through the same pool, to build delivered messages' bodies again. */
     public MessageLog(
-            DataSource dataSource, String nodeId, Duration leaseTime, Duration disableAfter, ControlChannel control) {
+            DataSource dataSource,
+            String nodeId,
+            Duration leaseTime,
+            Duration disableAfter,
+            ControlChannel control,
+            EventLog events) {
         this.dataSource = dataSource;
+        this.events = events;
         this.control = control;
         this.nodeId = nodeId;
         this.leaseTime = leaseTime;
@@ -76,47 +85,6 @@ public final class MessageLog {
         String webhookId() {
             return Ids.format("msg", id);
         }
-    }
-
-    /**
-     * Writes a stream's next message and makes it the stream's current one, in one statement that only
-     * takes effect while this node holds the stream's lease and the stream has no message; empty
-     * otherwise. {@code appliedRewind} is the replay request this message honours (cleared with it).
-     */
-    Optional<Pending> createStreamMessage(
-            DeliveryTarget target,
-            long firstSeq,
-            long lastSeq,
-            int eventCount,
-            String body,
-            byte[] sealedToken,
-            Long appliedRewind) {
-        UUID id = Ids.newUuid();
-        return Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.one(
-                        c,
-                        // next_attempt_at: a worker error's wait, over now that the stream is claimed again
-                        "WITH s AS (UPDATE webhook_streams SET message_id = ?, next_attempt_at = NULL,"
-                                + " rewind_to = CASE WHEN rewind_to IS NOT DISTINCT FROM ?::bigint THEN NULL ELSE rewind_to END,"
-                                + " lease_until = now() + ? ::bigint * interval '1 millisecond'"
-                                + " WHERE pk = ? AND leased_by = ? AND message_id IS NULL RETURNING pk)"
-                                + " INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
-                                + " last_seq, event_count, body, status)"
-                                + " SELECT ?, ?, s.pk, 'stream', ?, ?, ?, ?, ?, 'pending' FROM s RETURNING pk",
-                        rs -> new Pending(rs.getLong(1), id, target.endpoint().pk(), body, 0, 0, lastSeq, sealedToken),
-                        id,
-                        appliedRewind,
-                        leaseTime.toMillis(),
-                        target.webhookStreamPk(),
-                        nodeId,
-                        id,
-                        target.endpoint().pk(),
-                        target.tenantId(),
-                        firstSeq,
-                        lastSeq,
-                        eventCount,
-                        body));
     }
 
     /**
@@ -168,7 +136,6 @@ public final class MessageLog {
         Long[] firstSeqs = new Long[n];
         Long[] lastSeqs = new Long[n];
         Integer[] counts = new Integer[n];
-        String[] bodies = new String[n];
         Long[] rewinds = new Long[n];
         for (int i = 0; i < n; i++) {
             Step step = steps.get(i);
@@ -193,15 +160,14 @@ public final class MessageLog {
                 firstSeqs[i] = next.firstSeq();
                 lastSeqs[i] = next.lastSeq();
                 counts[i] = next.eventCount();
-                bodies[i] = next.body();
                 rewinds[i] = next.appliedRewind();
             }
         }
         String sql = "WITH i AS (SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[],"
                 + " ?::text[]::timestamptz[], ?::int[], ?::int[], ?::text[], ?::uuid[], ?::bigint[], ?::text[],"
-                + " ?::bigint[], ?::bigint[], ?::int[], ?::text[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position,"
+                + " ?::bigint[], ?::bigint[], ?::int[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position,"
                 + " n, started_at, duration_ms, status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq,"
-                + " last_seq, event_count, body, applied_rewind)),"
+                + " last_seq, event_count, applied_rewind)),"
                 // next_attempt_at and errors: a worker error's wait and count, over now that the stream moves
                 + " s AS (UPDATE webhook_streams ws SET position = coalesce(i.position, ws.position),"
                 + "   message_id = i.next_id, next_attempt_at = NULL, errors = 0,"
@@ -217,7 +183,7 @@ public final class MessageLog {
                 + "   i.response_body FROM i JOIN m ON m.pk = i.done_pk ON CONFLICT DO NOTHING),"
                 + " x AS (INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
                 + "   last_seq, event_count, body, status) SELECT i.next_id, i.endpoint_pk, i.ws_pk, 'stream', i.tenant_id,"
-                + "   i.first_seq, i.last_seq, i.event_count, i.body, 'pending' FROM i JOIN s ON s.pk = i.ws_pk"
+                + "   i.first_seq, i.last_seq, i.event_count, NULL, 'pending' FROM i JOIN s ON s.pk = i.ws_pk"
                 + "   WHERE i.next_id IS NOT NULL RETURNING webhook_stream_pk, pk),"
                 // A delivery ends an endpoint's failing spell (the endpoints are few: a row lock per batch, in pk
                 // order).
@@ -247,7 +213,6 @@ public final class MessageLog {
                         firstSeqs,
                         lastSeqs,
                         counts,
-                        bodies,
                         rewinds,
                         leaseTime.toMillis(),
                         nodeId);
@@ -316,15 +281,55 @@ public final class MessageLog {
                         == 1);
     }
 
-    Optional<Pending> pending(UUID messageId) {
-        return Jdbc.withConnection(
+    /** A stream's pending message; a body it does not keep is built again from its range of {@code target}'s log. */
+    Optional<Pending> pending(UUID messageId, DeliveryTarget target) {
+        record Row(Pending pending, Long firstSeq) {}
+        Optional<Row> row = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
                         c,
-                        "SELECT pk, id, endpoint_pk, body, attempts, round_start," + " last_seq, " + SEALED_TOKEN
+                        "SELECT pk, id, endpoint_pk, body, attempts, round_start, first_seq, last_seq, " + SEALED_TOKEN
                                 + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
-                        MessageLog::pending,
+                        rs -> new Row(pending(rs), (Long) rs.getObject("first_seq")),
                         messageId));
+        return row.map(r -> {
+            Pending p = r.pending();
+            if (p.body() != null || r.firstSeq() == null) {
+                return p;
+            }
+            String body = logged(target, r.firstSeq(), p.lastSeq()).orElse(null);
+            return new Pending(
+                    p.pk(), p.id(), p.endpointPk(), body, p.attempts(), p.roundStart(), p.lastSeq(), p.sealedToken());
+        });
+    }
+
+    /**
+     * A stream message's body as it was sent, built again from its range of the log: the events from
+     * {@code firstSeq} to {@code lastSeq} that pass the stream's filter (a message takes every one of
+     * them). Empty when none is left (the retention removes a message with its events). A filter
+     * changed since the message was sent gives the events it lets through now.
+     */
+    private Optional<String> logged(DeliveryTarget target, long firstSeq, long lastSeq) {
+        List<dev.switchboard.events.Event> found = new ArrayList<>();
+        long after = firstSeq - 1;
+        while (after < lastSeq) {
+            EventLog.Onward read = events.readOnward(target.eventStreamPk(), after, 1000, target.filter());
+            read.page().events().stream().filter(e -> e.seq() <= lastSeq).forEach(found::add);
+            if (!read.page().full() || read.page().next() <= after) {
+                break;
+            }
+            after = read.page().next();
+        }
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                target.lifecycle()
+                        ? MessageBody.lifecycle(
+                                found.getFirst(), target.endpoint().integrationId())
+                        : MessageBody.events(
+                                        target.tenantId(), target.endpoint().integrationId(), found, found.size())
+                                .json());
     }
 
     /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
@@ -371,6 +376,7 @@ public final class MessageLog {
         List<Object> params = new ArrayList<>(java.util.Arrays.asList(streamParams));
         params.add(n);
         params.add(status);
+        params.add(message.body());
         if (manual) {
             params.add(retryMillis);
         }
@@ -420,7 +426,8 @@ public final class MessageLog {
         // no longer pending. So the message, its attempt and the endpoint's health follow the stream's
         // guarded update (s), and change only when it did.
         String sql = "WITH s AS (" + streamSql + "),"
-                + " m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
+                // A failed message keeps its body from now on, so a retry through the API sends what failed.
+                + " m AS (UPDATE webhook_messages SET attempts = ?, status = ?, body = coalesce(body, ?::text),"
                 + (manual
                         ? " next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
                                 + " lease_until = NULL,"
@@ -538,7 +545,28 @@ public final class MessageLog {
         if (id.isEmpty()) {
             return Optional.empty();
         }
-        return Jdbc.withConnection(dataSource, c -> get(c, endpointPk, id.get()));
+        record Row(Optional<WebhookMessage> message, Long streamPk) {}
+        Row row = Jdbc.withConnection(dataSource, c -> {
+            Optional<WebhookMessage> message = get(c, endpointPk, id.get());
+            Long streamPk = message.isEmpty() || message.get().body() != null
+                    ? null
+                    : Jdbc.one(
+                                    c,
+                                    "SELECT webhook_stream_pk FROM webhook_messages WHERE pk = ?",
+                                    rs -> (Long) rs.getObject(1),
+                                    message.get().pk())
+                            .orElse(null);
+            return new Row(message, streamPk);
+        });
+        if (row.streamPk() == null) {
+            return row.message();
+        }
+        // Built outside the connection above: the log is read through connections of its own.
+        WebhookMessage message = row.message().orElseThrow();
+        Optional<DeliveryTarget> target =
+                Jdbc.withConnection(dataSource, c -> StreamLeases.target(c, row.streamPk(), true));
+        return Optional.of(message.withBody(target.flatMap(t -> logged(t, message.firstSeq(), message.lastSeq()))
+                .orElse(null)));
     }
 
     private Optional<WebhookMessage> get(Connection c, long endpointPk, UUID id) throws SQLException {

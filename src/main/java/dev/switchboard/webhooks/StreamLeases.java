@@ -248,17 +248,18 @@ public final class StreamLeases {
 
     /** What the stream delivers to, or empty when it may not deliver now (disabled, deleted, connection off). */
     Optional<DeliveryTarget> target(long streamPk) {
-        return Jdbc.withConnection(dataSource, c -> target(c, streamPk));
+        return Jdbc.withConnection(dataSource, c -> target(c, streamPk, false));
     }
 
-    private static Optional<DeliveryTarget> target(Connection c, long streamPk) throws SQLException {
+    /** What the stream delivers to, whatever the state of its endpoint and connection ({@code anyState}), or only when it may deliver now. */
+    static Optional<DeliveryTarget> target(Connection c, long streamPk, boolean anyState) throws SQLException {
         return Jdbc.one(
                 c,
                 "SELECT ws.pk AS ws_pk, ws.stream_pk, ws.connection_pk, t.id AS tenant_id, i.event_types AS i_event_types,"
                         + " i.read_collections, " + EndpointStore.COLUMNS
                         + EndpointStore.FROM + " JOIN webhook_streams ws ON ws.endpoint_pk = e.pk"
                         + " LEFT JOIN connections c ON c.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = c.tenant_pk"
-                        + " WHERE ws.pk = ? AND e.state <> 'disabled' AND (ws.connection_pk IS NULL OR c.state = 'enabled')",
+                        + " WHERE ws.pk = ? AND (? OR (e.state <> 'disabled' AND (ws.connection_pk IS NULL OR c.state = 'enabled')))",
                 rs -> {
                     List<String> read = Jdbc.strings(rs, "read_collections");
                     return new DeliveryTarget(
@@ -270,6 +271,7 @@ public final class StreamLeases {
                             Jdbc.strings(rs, "i_event_types"),
                             read.contains("*") ? null : read);
                 },
-                streamPk);
+                streamPk,
+                anyState);
     }
 }

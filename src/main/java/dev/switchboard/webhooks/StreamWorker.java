@@ -252,7 +252,7 @@ final class StreamWorker implements Runnable {
             MessageLog.Pending message;
             java.time.Instant oldestEvent = null;
             if (at.messageId() != null) {
-                Optional<MessageLog.Pending> pending = messages.pending(at.messageId());
+                Optional<MessageLog.Pending> pending = messages.pending(at.messageId(), target);
                 if (pending.isEmpty()) {
                     // Its outcome is recorded (or it was deleted): nothing to send for it. Releasing the
                     // stream as it is would have it claimed straight back, so it moves on instead.

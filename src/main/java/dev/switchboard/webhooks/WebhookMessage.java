@@ -45,6 +45,25 @@ public record WebhookMessage(
         @JsonRawValue @JsonInclude(JsonInclude.Include.NON_NULL)
         String body) {
 
+    /** The same message showing {@code body}. */
+    public WebhookMessage withBody(String body) {
+        return new WebhookMessage(
+                pk,
+                id,
+                webhookId,
+                status,
+                lane,
+                tenantId,
+                firstSeq,
+                lastSeq,
+                eventCount,
+                nextAttemptAt,
+                createdAt,
+                finishedAt,
+                attempts,
+                body);
+    }
+
     /** Spelled as in the database and the JSON; {@code failed} is abandoned (retried only through the API). */
     public enum Status {
         pending,

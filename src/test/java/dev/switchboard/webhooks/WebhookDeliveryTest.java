@@ -100,6 +100,47 @@ class WebhookDeliveryTest {
     }
 
     @Test
+    void aDeliveredMessageKeepsNoCopyOfItsBodyAndShowsTheBodyItWasSentWith() throws Exception {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/hook"), "maxBatchSize", 3));
+        CountDownLatch written = new CountDownLatch(1);
+        receiver.answer(r -> {
+            hold(written); // the events wait together, so the messages carry several
+            return Reply.status(200);
+        });
+        writeRooms(partner, 7);
+        written.countDown();
+        awaitEvents(7);
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages";
+        await("every message recorded as delivered")
+                .until(() -> partner.client()
+                                .get(path + "?status=delivered")
+                                .json()
+                                .get("messages")
+                                .size()
+                        == receiver.received().size());
+        for (Receiver.Received sent : receiver.received()) {
+            JsonNode shown = partner.client()
+                    .get(path + "/" + sent.header("webhook-id"))
+                    .expect(200)
+                    .json();
+            assertThat(shown.get("status").asText()).isEqualTo("delivered");
+            assertThat(shown.get("body")).as("the body shown").isEqualTo(sent.json());
+        }
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var rs = c.createStatement()
+                        .executeQuery(
+                                "SELECT count(*) FILTER (WHERE body IS NOT NULL), count(*) FROM webhook_messages m"
+                                        + " JOIN webhook_endpoints e ON e.pk = m.endpoint_pk WHERE e.id = '"
+                                        + endpoint.get("id").asText() + "'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("bodies kept").isZero();
+            assertThat(rs.getInt(2))
+                    .as("messages")
+                    .isEqualTo(receiver.received().size());
+        }
+    }
+
+    @Test
     void theActiveStreamsGaugeStillCountsAfterAGarbageCollection() {
         System.gc(); // a gauge whose state object nothing else holds reads NaN once it is collected
         assertThat(server.api(null).get("/metrics").expect(200).body())

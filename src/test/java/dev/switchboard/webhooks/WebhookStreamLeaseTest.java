@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.events.ControlChannel;
+import dev.switchboard.support.Ids;
 import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
@@ -60,8 +61,19 @@ class WebhookStreamLeaseTest {
                     "node_paused",
                     Duration.ofSeconds(3),
                     Duration.ofDays(1),
-                    new ControlChannel());
+                    new ControlChannel(),
+                    null); // reads no log: it only records
             Attempt ok = new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 5);
+            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
+                MessageLog.Step delivered = new MessageLog.Step(
+                        waiting.streamPk(),
+                        waiting.pending().endpointPk(),
+                        new MessageLog.Done(waiting.pending(), ok),
+                        new MessageLog.Next(Ids.newUuid(), "hotel", 2, 2, 1, "{}", null, null));
+                assertThat(paused.steps(c, List.of(delivered)))
+                        .as("a delivery step of the node that lost the lease")
+                        .containsExactly(new MessageLog.Stepped(false, null));
+            }
             assertThat(paused.recordStream(waiting.streamPk(), waiting.pending(), ok, new Decision.Delivered())
                             .streamHeld())
                     .isFalse();
