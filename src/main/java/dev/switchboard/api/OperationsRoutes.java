@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.Version;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -42,7 +43,7 @@ public final class OperationsRoutes implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
+        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up", "version", Version.current())));
         routes.get("/health/ready", ctx -> {
             if (readiness.ready()) {
                 ctx.json(Map.of("status", "ready"));
