@@ -6,6 +6,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Version;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +40,15 @@ public final class OperationsRoutes implements RouteGroup {
         this.scope = scope;
         // Parsed once, and only by a server that serves it (not the management one).
         this.openApiJson = scope == Scope.MANAGEMENT ? null : loadOpenApi();
+        if (scope != Scope.PUBLIC) {
+            // What /health/ready would answer, for alerts and dashboards; read at scrape time through the
+            // same cached check, so a scrape costs at most one readiness query a second.
+            Gauge.builder("switchboard.ready", readiness, r -> r.ready() ? 1 : 0)
+                    .description(
+                            "1 when /health/ready answers 200 (the database answers with a schema this node runs on)")
+                    .strongReference(true)
+                    .register(meters);
+        }
     }
 
     @Override

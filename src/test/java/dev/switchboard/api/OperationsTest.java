@@ -53,6 +53,7 @@ class OperationsTest {
                         "switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/events\",status=\"201\"}");
         assertThat(metrics).contains("hikaricp_connections_active");
         assertThat(metrics).contains("switchboard_events_wakeup_lag_seconds");
+        assertThat(metrics).contains("switchboard_ready 1.0");
     }
 
     @Test
