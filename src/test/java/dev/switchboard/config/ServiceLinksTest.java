@@ -80,6 +80,15 @@ class ServiceLinksTest {
     }
 
     @Test
+    void noSettingHasTheShapeOfAServiceLink() {
+        for (Setting<?> setting : SettingTable.ALL) {
+            assertThat(ServiceLinks.isServiceLink(setting.variable(), "1"))
+                    .as(setting.variable())
+                    .isFalse();
+        }
+    }
+
+    @Test
     void namesThatOnlyLookLikeServiceLinksAreStillRefused() {
         for (String name : List.of(
                 "SWITCHBOARD_SERVICE_HOSTS",
