@@ -3,6 +3,8 @@ package dev.switchboard;
 import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigLoader;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /** Starts a Switchboard node from the environment and stops it cleanly on SIGTERM or Ctrl-C. */
@@ -17,14 +19,16 @@ public final class Main {
             return;
         }
         Config config;
+        List<String> warnings = new ArrayList<>();
         try {
-            config = ConfigLoader.load(System.getenv());
+            config = ConfigLoader.load(System.getenv(), warnings::add);
         } catch (ConfigException e) {
             System.err.println("switchboard: configuration error: " + e.getMessage());
             System.exit(2);
             return;
         }
         Logging.configure(config.logFormat());
+        warnings.forEach(org.slf4j.LoggerFactory.getLogger(Main.class)::warn);
         Switchboard switchboard;
         try {
             switchboard = new Switchboard(config).start();

@@ -38,7 +38,10 @@ class TestLayersTest {
             boolean fast = FAST.matcher(source).find();
             if (startsSomething && fast) {
                 wrong.add(TESTS.relativize(file) + " is @Fast but starts a database, server or browser");
-            } else if (!startsSomething && !fast && !source.contains("@Tag(\"reliability\")")) {
+            } else if (!startsSomething
+                    && !fast
+                    && !source.contains("@Tag(\"reliability\")")
+                    && !source.contains("@Tag(\"dist\")")) {
                 wrong.add(TESTS.relativize(file) + " starts nothing: annotate it @Fast so bin/test --fast runs it");
             }
         }

@@ -3,8 +3,10 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.Version;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,11 +40,20 @@ public final class OperationsRoutes implements RouteGroup {
         this.scope = scope;
         // Parsed once, and only by a server that serves it (not the management one).
         this.openApiJson = scope == Scope.MANAGEMENT ? null : loadOpenApi();
+        if (scope != Scope.PUBLIC) {
+            // What /health/ready would answer, for alerts and dashboards; read at scrape time through the
+            // same cached check, so a scrape costs at most one readiness query a second.
+            Gauge.builder("switchboard.ready", readiness, r -> r.ready() ? 1 : 0)
+                    .description(
+                            "1 when /health/ready answers 200 (the database answers with a schema this node runs on)")
+                    .strongReference(true)
+                    .register(meters);
+        }
     }
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
+        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up", "version", Version.current())));
         routes.get("/health/ready", ctx -> {
             if (readiness.ready()) {
                 ctx.json(Map.of("status", "ready"));

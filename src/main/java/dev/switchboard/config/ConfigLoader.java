@@ -10,17 +10,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
  * Builds the {@link Config}: the defaults in {@link SettingTable}, then the optional file, then the
  * environment. Every setting has one YAML path and one environment variable; anything unknown in
- * either place fails the start, naming it, so a misspelt setting never silently falls back to its
- * default.
+ * either place fails the start, naming it (and the setting it was probably meant to be), so a misspelt
+ * setting never silently falls back to its default. The one exception is the variables a Kubernetes
+ * Service injects ({@link ServiceLinks}): they are ignored, with a warning.
  */
 public final class ConfigLoader {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -30,15 +34,27 @@ public final class ConfigLoader {
 
     /** Loads from the process environment and the file it names (or ./switchboard.yaml when present). */
     public static Config load(Map<String, String> env) {
+        return load(env, warning -> {});
+    }
+
+    /**
+     * The same, handing {@code warnings} what was ignored (service-link variables), for the caller to log
+     * once logging is set up: the log format is itself a setting.
+     */
+    public static Config load(Map<String, String> env, Consumer<String> warnings) {
         Path file =
                 Optional.ofNullable(env.get(CONFIG_FILE_VARIABLE)).map(Path::of).orElse(Path.of("switchboard.yaml"));
         if (env.containsKey(CONFIG_FILE_VARIABLE) && !Files.isRegularFile(file)) {
             throw new ConfigException(CONFIG_FILE_VARIABLE + ": no file at " + file.toAbsolutePath());
         }
-        return load(Files.isRegularFile(file) ? Optional.of(file) : Optional.empty(), env);
+        return load(Files.isRegularFile(file) ? Optional.of(file) : Optional.empty(), env, warnings);
     }
 
     public static Config load(Optional<Path> file, Map<String, String> env) {
+        return load(file, env, warning -> {});
+    }
+
+    public static Config load(Optional<Path> file, Map<String, String> env, Consumer<String> warnings) {
         Map<String, String> values = new LinkedHashMap<>();
         ALL.forEach(setting -> values.put(setting.path(), setting.defaultValue()));
         List<JsonNode> collections = new ArrayList<>();
@@ -52,16 +68,27 @@ public final class ConfigLoader {
                 throw new ConfigException(file.get() + ": not valid YAML: " + e.getMessage());
             }
         }
+        TreeSet<String> serviceLinks = new TreeSet<>();
         for (Map.Entry<String, String> e : env.entrySet()) {
             if (!e.getKey().startsWith("SWITCHBOARD_") || e.getKey().equals(CONFIG_FILE_VARIABLE)) {
                 continue;
             }
+            if (ServiceLinks.isServiceLink(e.getKey(), e.getValue())) {
+                serviceLinks.add(e.getKey());
+                continue;
+            }
             Setting<?> setting = BY_VARIABLE.get(e.getKey());
             if (setting == null) {
-                throw new ConfigException(
-                        e.getKey() + " is not a Switchboard setting (the settings are listed in README.md)");
+                throw new ConfigException(e.getKey() + " is not a Switchboard setting"
+                        + didYouMean(e.getKey(), BY_VARIABLE.keySet())
+                        + " (the settings are listed in README.md)");
             }
             values.put(setting.path(), e.getValue());
+        }
+        if (!serviceLinks.isEmpty()) {
+            warnings.accept("Ignoring " + String.join(", ", serviceLinks)
+                    + ": Kubernetes service-link variables (a Service named switchboard…), not settings."
+                    + " Set enableServiceLinks: false in the pod spec to leave them out.");
         }
         return build(values, collections);
     }
@@ -91,9 +118,16 @@ public final class ConfigLoader {
             } else if (BY_PATH.containsKey(path)) {
                 values.put(path, value.isNull() ? "" : value.asText());
             } else {
-                throw new ConfigException(source + ": '" + path + "' is not a Switchboard setting");
+                throw new ConfigException(
+                        source + ": '" + path + "' is not a Switchboard setting" + didYouMean(path, BY_PATH.keySet()));
             }
         }
+    }
+
+    private static String didYouMean(String written, Collection<String> known) {
+        return Suggestions.nearest(written, known)
+                .map(name -> "; did you mean " + name + "?")
+                .orElse("");
     }
 
     /** Reads every setting through its row of the table, then the checks that involve two settings. */

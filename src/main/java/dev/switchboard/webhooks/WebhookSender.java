@@ -34,7 +34,7 @@ import org.eclipse.jetty.http.HttpMethod;
 public final class WebhookSender implements AutoCloseable {
     static final int MAX_REDIRECTS = 5;
     static final int MAX_RESPONSE_BYTES = 4096;
-    static final String USER_AGENT = "Switchboard-Webhooks/1";
+    static final String USER_AGENT = "Switchboard-Webhooks/" + dev.switchboard.support.Version.current();
 
     private final HttpClient client;
     private final ExecutorService resolver = Executors.newVirtualThreadPerTaskExecutor();

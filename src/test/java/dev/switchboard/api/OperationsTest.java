@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.support.Version;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
 import java.util.Map;
@@ -25,13 +26,12 @@ class OperationsTest {
     @Test
     void healthChecksNeedNoToken() {
         Api anonymous = server.api(null);
-        assertThat(anonymous
-                        .get("/health/live")
-                        .expect(200)
-                        .json()
-                        .get("status")
-                        .asText())
-                .isEqualTo("up");
+        var live = anonymous.get("/health/live").expect(200).json();
+        assertThat(live.get("status").asText()).isEqualTo("up");
+        assertThat(live.get("version").asText())
+                .as("the version Maven built, the same as the pom's")
+                .isEqualTo(Version.current())
+                .matches("[0-9]+\\.[0-9]+\\.[0-9]+(-SNAPSHOT)?");
         assertThat(anonymous
                         .get("/health/ready")
                         .expect(200)
@@ -53,6 +53,7 @@ class OperationsTest {
                         "switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/events\",status=\"201\"}");
         assertThat(metrics).contains("hikaricp_connections_active");
         assertThat(metrics).contains("switchboard_events_wakeup_lag_seconds");
+        assertThat(metrics).contains("switchboard_ready 1.0");
     }
 
     @Test

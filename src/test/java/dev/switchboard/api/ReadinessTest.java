@@ -94,10 +94,14 @@ class ReadinessTest {
             assertThat(anonymous.get("/health/ready").status())
                     .as("a second later")
                     .isEqualTo(503);
+            assertThat(server.metric("switchboard_ready"))
+                    .as("the metric says the same")
+                    .isZero();
             exec(database, "DELETE FROM flyway_schema_history WHERE installed_rank = 9999");
             assertThat(anonymous.get("/health/ready").status()).isEqualTo(503);
             now.set(now.get().plusSeconds(1));
             assertThat(anonymous.get("/health/ready").status()).isEqualTo(200);
+            assertThat(server.metric("switchboard_ready")).isEqualTo(1.0);
 
             // A newer server migrated the database (a rolling upgrade): this one stays ready.
             exec(

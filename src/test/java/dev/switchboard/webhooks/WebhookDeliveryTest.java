@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
+import dev.switchboard.support.Version;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
@@ -76,6 +77,7 @@ class WebhookDeliveryTest {
             assertThat(r.query()).isEqualTo("token=shared-secret");
             assertThat(r.header("content-type")).startsWith("application/json");
             assertThat(r.header("webhook-id")).startsWith("msg_");
+            assertThat(r.header("user-agent")).isEqualTo("Switchboard-Webhooks/" + Version.current());
             verifier.verify(r.body(), r.headers());
             assertThat(r.json().get("tenantId").asText()).isEqualTo(partner.tenant());
             assertThat(r.json().get("integrationId").asText()).isEqualTo(partner.integrationId());
