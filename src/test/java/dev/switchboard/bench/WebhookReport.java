@@ -47,7 +47,10 @@ final class WebhookReport {
         }
         List<Row> targets = targets();
         if (!targets.isEmpty()) {
-            out.append(f("Targets (medians of %d trials; min–max in brackets):%n", r.trials()));
+            out.append(
+                    r.trials() == 1
+                            ? "Targets (one trial each):\n"
+                            : f("Targets (medians of %d trials; min–max in brackets):%n", r.trials()));
             for (Row row : targets) {
                 out.append(f(
                         "- %s: %s%s%s; target %s: %s%n    limited by: %s%n",
@@ -118,13 +121,14 @@ final class WebhookReport {
         List<Row> targets = targets();
         if (!targets.isEmpty()) {
             md.append(f(
-                    "## Targets%n%nEach figure is the median of %d trials (min–max in brackets), measured side by"
-                            + " side with the raw ceiling in the same trial: a plain Jetty HTTP client sending the very"
+                    "## Targets%n%nEach figure is %s, measured side by side with the raw ceiling in the same trial: a plain Jetty HTTP client sending the very"
                             + " bodies the receiver got to the same receiver. CPU per message is the server's and its"
                             + " PostgreSQL's CPU time (from /proc) over the messages delivered. \"What limits it\" is"
                             + " read from the same trial's CPU split: when the machine's cores were (nearly) all busy,"
                             + " the cores are the limit, and the split says who held them.%n%n",
-                    r.trials()));
+                    r.trials() == 1
+                            ? "from one trial"
+                            : f("the median of %d trials (min–max in brackets)", r.trials())));
             md.append("| Figure | Switchboard | Raw ceiling | Ratio | Target | Result | What limits it |\n"
                     + "|---|---|---|---|---|---|---|\n");
             for (Row row : targets) {
@@ -140,6 +144,15 @@ final class WebhookReport {
             }
             md.append("\n");
         }
+        if (!r.latency().isEmpty() || r.isolated() != null) {
+            latency(md);
+        }
+        throughputAndFanout(md);
+        fairnessAndSoak(md);
+        return md.toString();
+    }
+
+    private void latency(StringBuilder md) {
         md.append("## End-to-end latency (commit → request received)\n\n");
         md.append("| Events/s | Beside | Events | p50 ms | p99 ms | max ms | Delivered/s | Writes refused (503) |"
                 + " CPU server / PostgreSQL / harness |\n");
@@ -155,6 +168,9 @@ final class WebhookReport {
                         + " 50 ms: %,d events/s). Beside an endpoint that times out every request (5 s), the healthy endpoint's"
                         + " p99 stays within 20 %% of the same run without it: **%s**.%n%n",
                 met(r.latencyMet()), r.highestRateUnder50Millis(), met(r.isolationMet())));
+    }
+
+    private void throughputAndFanout(StringBuilder md) {
         if (!r.throughput().isEmpty()) {
             md.append("## Throughput\n\n");
             md.append("A backlog is appended to the tenants' logs (one integration connected to each) while a new"
@@ -219,6 +235,9 @@ final class WebhookReport {
             }
             md.append("\n");
         }
+    }
+
+    private void fairnessAndSoak(StringBuilder md) {
         if (r.fairness() != null) {
             WebhookResult.Fairness x = r.fairness();
             md.append(f(
@@ -267,7 +286,6 @@ final class WebhookReport {
                             + " (target no growth): **%s**.%n",
                     s.heapGrowthPercent(), s.threadGrowth(), met(soakMet())));
         }
-        return md.toString();
     }
 
     private String latencyRow(WebhookResult.Latency l) {
@@ -341,7 +359,7 @@ final class WebhookReport {
                         "CPU (server + PostgreSQL) per delivered message, `maxBatchSize` 1",
                         spread(d, WebhookResult.Throughput::cpuMicrosPerMessage, "%,.0f")
                                 + f(
-                                        " µs (server %.0f, PostgreSQL %.0f)",
+                                        " µs (server %,.0f µs, PostgreSQL %,.0f µs)",
                                         m.cpu().server() * 1e6 / m.messagesPerSecond(),
                                         m.cpu().postgres() * 1e6 / m.messagesPerSecond()),
                         f(
@@ -351,9 +369,9 @@ final class WebhookReport {
                         "≤ 250 µs",
                         d.cpuMet(),
                         f(
-                                "the work done per message: the server's %.0f %% and PostgreSQL's %.0f %% of it;"
-                                        + " on a busy machine, time a process waits for a core is not counted, but"
-                                        + " shared caches make each microsecond slower",
+                                "the work done per message, the server's %.0f %% and PostgreSQL's %.0f %% of it"
+                                        + " (CPU time: waiting for a core is not counted, though on a busy machine"
+                                        + " shared caches can make each microsecond slower)",
                                 100
                                         * m.cpu().server()
                                         / (m.cpu().server() + m.cpu().postgres()),
@@ -434,7 +452,7 @@ final class WebhookReport {
                         + " of %d cores",
                 u.server(), u.postgres(), u.loadGenerator(), u.other(), cores);
         if (u.machine() >= 0.9 * cores) {
-            return f("the %d cores, %.0f %% busy (%s)", cores, 100 * u.machine() / cores, split)
+            return f("the %d cores, %.0f %% busy (%s)", cores, Math.min(100, 100 * u.machine() / cores), split)
                     + (u.other() >= 0.25 * cores ? "; other processes took a large share: a busy machine" : "");
         }
         return otherwise + f(" (%.2f of %d cores busy: %s)", u.machine(), cores, split);

@@ -3,10 +3,13 @@ package dev.switchboard.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.switchboard.testing.Fast;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The webhook benchmark's medians, targets and limits, from figures made up for the purpose. */
 @Fast
@@ -56,7 +59,7 @@ class WebhookReportTest {
     }
 
     @Test
-    void theTableNamesEveryFigureWithItsResultAndWhatLimitsIt() {
+    void theTableNamesEveryFigureWithItsResultAndWhatLimitsIt(@TempDir Path dir) throws Exception {
         WebhookResult.Drained batch1 =
                 new WebhookResult.Drained("16 tenants × 1 endpoint", 16, 1, 1, 62, List.of(trial(1, 2)));
         WebhookResult.Drained batch100 =
@@ -79,7 +82,16 @@ class WebhookReportTest {
                 fanout,
                 null,
                 null);
-        String text = new WebhookReport(result).text();
+        WebhookReport report = new WebhookReport(result);
+        report.write(dir.resolve("webhooks.md"), dir.resolve("webhooks.json"));
+        String markdown = Files.readString(dir.resolve("webhooks.md"));
+        assertThat(markdown)
+                .contains("| Figure | Switchboard | Raw ceiling | Ratio | Target | Result | What limits it |")
+                .contains("| ≥ 62,000 events/s | **met** |")
+                .contains("## Fan-out: 1 tenant × 50 endpoints")
+                .doesNotContain("## End-to-end latency"); // no latency phase ran
+        assertThat(Files.readString(dir.resolve("webhooks.json"))).contains("\"fanout\"");
+        String text = report.text();
         assertThat(text)
                 .contains("Machine: a CPU, 2 cores")
                 .contains("`maxBatchSize` 1, 1,000 events drained: 500 messages/s; raw ceiling 2,000 requests/s;"
