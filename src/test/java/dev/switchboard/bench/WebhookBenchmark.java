@@ -574,19 +574,26 @@ public final class WebhookBenchmark {
         }
 
         List<WebhookResult.Live> live = new ArrayList<>();
+        // Every record written from here on is one message for each endpoint.
+        long arrivedBefore = receiver.events();
+        AtomicLong written = new AtomicLong();
         if (!options.fanoutRates().isEmpty()) {
             int first = options.fanoutRates().getFirst();
             System.out.println("webhooks: fan-out live: warming up at " + first + " events/s");
-            latencyRun(first, "warm-up", Duration.ofSeconds(10), new PacedWrites(List.of(writer)));
+            PacedWrites writes = new PacedWrites(List.of(writer));
+            latencyRun(first, "warm-up", Duration.ofSeconds(10), writes);
+            written.addAndGet(writes.written.get());
         }
         for (int rate : options.fanoutRates()) {
             List<WebhookResult.Latency> trials = new ArrayList<>();
             for (int trial = 1; trial <= options.trials(); trial++) {
-                settle(); // a run that fell behind does not hand its queue to the next
+                // A run that fell behind does not hand its queue to the next.
+                awaitArrivals(arrivedBefore + written.get() * FANOUT_ENDPOINTS);
                 System.out.println("webhooks: fan-out live, trial " + trial + ": " + rate + " events/s to "
                         + FANOUT_ENDPOINTS + " endpoints (" + rate * FANOUT_ENDPOINTS + " messages/s)");
-                WebhookResult.Latency l = latencyRun(
-                        rate, FANOUT_ENDPOINTS + " endpoints", options.window(), new PacedWrites(List.of(writer)));
+                PacedWrites writes = new PacedWrites(List.of(writer));
+                WebhookResult.Latency l = latencyRun(rate, FANOUT_ENDPOINTS + " endpoints", options.window(), writes);
+                written.addAndGet(writes.written.get());
                 System.out.println(f(
                         "webhooks:   lag p50 %.1f ms, p99 %.1f ms, max %.1f ms; %,.0f of %,d messages/s delivered,"
                                 + " %d writes refused; server + PostgreSQL %.0f µs of CPU per message",
@@ -603,6 +610,7 @@ public final class WebhookBenchmark {
         }
         // Disabled and quiet before they are deleted: deleting an endpoint whose streams are being delivered
         // can meet the delivery's own updates of those streams (a deadlock PostgreSQL breaks with a 500).
+        awaitArrivals(arrivedBefore + written.get() * FANOUT_ENDPOINTS);
         setStates(endpoints, "disabled");
         settle();
         for (var e : endpoints.entrySet()) {
@@ -624,6 +632,22 @@ public final class WebhookBenchmark {
         setStates(endpoints, "disabled");
         prefill(db, List.of(stream), perEndpoint);
         return timeDelivery((long) perEndpoint * endpoints.size(), () -> setStates(endpoints, "enabled"));
+    }
+
+    /** Waits until the receiver has {@code expected} events in all (at most 2 minutes). */
+    private void awaitArrivals(long expected) throws InterruptedException {
+        long started = System.nanoTime();
+        long deadline = started + TimeUnit.MINUTES.toNanos(2);
+        while (receiver.events() < expected && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        double waited = (System.nanoTime() - started) / 1e9;
+        if (receiver.events() < expected) {
+            System.out.println("webhooks:   " + (expected - receiver.events()) + " messages of the runs before had"
+                    + " still not arrived after 2 minutes");
+        } else if (waited >= 0.5) {
+            System.out.println(f("webhooks:   the runs before left messages that took %.1f s more to arrive", waited));
+        }
     }
 
     /**
@@ -731,6 +755,7 @@ public final class WebhookBenchmark {
      */
     private final class PacedWrites {
         final AtomicInteger refused = new AtomicInteger();
+        final AtomicInteger written = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final AtomicInteger next = new AtomicInteger();
         private final List<String> writers;
@@ -752,9 +777,11 @@ public final class WebhookBenchmark {
         private void write(String token) throws Exception {
             int status = http.send("POST", "/api/v1/collections/reservations/records", token, BenchFixture.CREATE_BODY)
                     .getStatus();
-            if (status == 503) {
+            if (status == 201) {
+                written.incrementAndGet();
+            } else if (status == 503) {
                 refused.incrementAndGet();
-            } else if (status != 201) {
+            } else {
                 throw new IllegalStateException("a write answered " + status);
             }
         }
