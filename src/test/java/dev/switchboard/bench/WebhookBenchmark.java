@@ -37,7 +37,12 @@ import org.eclipse.jetty.client.StringRequestContent;
 public final class WebhookBenchmark {
     private static final int TENANTS = 16;
     private static final int ENDPOINT_CONCURRENCY = 16;
-    private static final Set<String> PHASES = Set.of("latency", "isolation", "throughput", "soak", "fairness");
+    private static final Set<String> PHASES =
+            Set.of("latency", "isolation", "throughput", "fanout", "soak", "fairness");
+    /** The fan-out phase: one tenant whose log this many endpoints, of as many integrations, follow. */
+    private static final int FANOUT_ENDPOINTS = 50;
+    /** The raw ceiling of the fan-out: connections of the plain HTTP client sending the same bodies. */
+    private static final int FANOUT_RAW_CONNECTIONS = 16;
     /** The fairness phase: integration B's rate; integration A's tenants, endpoints and rate. */
     private static final int FAIR_RATE = 10;
 
@@ -66,6 +71,9 @@ public final class WebhookBenchmark {
             int isolationRate,
             int batch1Events,
             int batch100Events,
+            int trials,
+            int fanoutEvents,
+            List<Integer> fanoutRates,
             Duration soak,
             Set<String> phases,
             boolean profile,
@@ -76,8 +84,11 @@ public final class WebhookBenchmark {
                     && window.toSeconds() >= 20
                     && rates.equals(List.of(100, 500, 1000))
                     && isolationRate == 500
-                    && batch1Events >= 20_000
+                    && batch1Events >= 16_000
                     && batch100Events >= 200_000
+                    && trials >= 3
+                    && fanoutEvents >= 300
+                    && fanoutRates.equals(List.of(20, 100))
                     && soak.toMinutes() >= 10
                     && !profile
                     && serverJvmOptions.isBlank();
@@ -100,21 +111,37 @@ public final class WebhookBenchmark {
             if (!PHASES.containsAll(phases)) {
                 throw new IllegalArgumentException("--only takes a comma-separated list of " + PHASES);
             }
+            int trials = Integer.parseInt(given.getOrDefault("--trials", "3"));
+            int fanoutEvents = Integer.parseInt(given.getOrDefault("--fanout-events", "300"));
+            List<Integer> fanoutRates = rates(given.getOrDefault("--fanout-rates", "20,100"));
+            if (trials < 1 || fanoutEvents < 1) {
+                throw new IllegalArgumentException("--trials and --fanout-events take a positive number");
+            }
             return new Options(
                     Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
                     given.getOrDefault("--commit", "unknown"),
                     Duration.ofSeconds(Long.parseLong(given.getOrDefault("--seconds", "20"))),
-                    java.util.Arrays.stream(given.getOrDefault("--rates", "100,500,1000")
-                                    .split(","))
-                            .map(Integer::parseInt)
-                            .toList(),
+                    rates(given.getOrDefault("--rates", "100,500,1000")),
                     Integer.parseInt(given.getOrDefault("--isolation-rate", "500")),
-                    Integer.parseInt(given.getOrDefault("--batch1-events", "20000")),
+                    Integer.parseInt(given.getOrDefault("--batch1-events", "16000")),
                     Integer.parseInt(given.getOrDefault("--batch100-events", "200000")),
+                    trials,
+                    fanoutEvents,
+                    fanoutRates,
                     Duration.ofMinutes(Long.parseLong(given.getOrDefault("--soak-minutes", "10"))),
                     phases,
                     given.containsKey("--profile"),
                     given.getOrDefault("--server-jvm-options", ""));
+        }
+
+        private static List<Integer> rates(String list) {
+            List<Integer> rates = java.util.Arrays.stream(list.split(","))
+                    .map(Integer::parseInt)
+                    .toList();
+            if (rates.stream().anyMatch(r -> r < 1)) {
+                throw new IllegalArgumentException("rates are positive events per second: " + list);
+            }
+            return rates;
         }
     }
 
@@ -215,7 +242,8 @@ public final class WebhookBenchmark {
     private WebhookResult run(Machine machine) throws Exception {
         List<WebhookResult.Latency> latency = new ArrayList<>();
         WebhookResult.Latency isolated = null;
-        List<WebhookResult.Throughput> throughput = new ArrayList<>();
+        List<WebhookResult.Drained> throughput = new ArrayList<>();
+        WebhookResult.Fanout fanout = null;
         WebhookResult.Soak soak = null;
         WebhookResult.Fairness fairness = null;
         if (options.phases().contains("latency") || options.phases().contains("isolation")) {
@@ -246,6 +274,9 @@ public final class WebhookBenchmark {
             throughput.add(throughputRun(1, options.batch1Events()));
             throughput.add(throughputRun(100, options.batch100Events()));
         }
+        if (options.phases().contains("fanout")) {
+            fanout = fanoutRun();
+        }
         if (options.phases().contains("soak")) {
             soak = soakRun();
         }
@@ -261,7 +292,9 @@ public final class WebhookBenchmark {
                 options.window().toSeconds(),
                 latency,
                 isolated,
+                options.trials(),
                 throughput,
+                fanout,
                 soak,
                 fairness);
     }
@@ -318,64 +351,98 @@ public final class WebhookBenchmark {
 
     /**
      * A backlog of {@code count} events over the tenants, sent to a new endpoint of batch size
-     * {@code batch} once it is enabled: events delivered per second. Then the same bodies sent to the
-     * same receiver by a plain HTTP client at the same concurrency: the raw ceiling. A smaller backlog
-     * goes first, untimed, so the JIT has compiled the delivery path before the clock starts.
+     * {@code batch} once it is enabled: events delivered per second. Then, in the same trial, the same
+     * bodies sent to the same receiver by a plain HTTP client at the same concurrency: the raw ceiling.
+     * A smaller backlog goes first, untimed, so the JIT has compiled the delivery path before the clock
+     * starts.
      */
-    private WebhookResult.Throughput throughputRun(int batch, int count) throws Exception {
+    private WebhookResult.Drained throughputRun(int batch, int count) throws Exception {
         System.out.println("webhooks: throughput, maxBatchSize " + batch + ": warming up");
         try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
-            backlog(db, batch, Math.max(1, count / 4));
+            backlog(db, batch, Math.max(TENANTS, count / 4));
         }
-        // The prefill's connection stays open until the last CPU figure is taken: PostgreSQL's CPU counts
-        // exited backends too, and this one's exit would bring the whole prefill into a measured window.
-        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
-            System.out.println("webhooks: throughput, maxBatchSize " + batch + ": " + count + " events");
-            Backlog timed = backlog(db, batch, count);
-            System.out.println("webhooks: throughput, maxBatchSize " + batch + ": raw ceiling with the same "
-                    + timed.bodies().size() + " bodies");
-            Raw raw =
-                    raw(timed.bodies(), ENDPOINT_CONCURRENCY); // Switchboard sends on at most this many streams at once
-            return new WebhookResult.Throughput(
-                    batch,
-                    count,
-                    timed.delivered(),
-                    timed.delivered() / timed.seconds(),
-                    timed.bodies().size(),
-                    raw.eventsPerSecond(),
-                    raw.cpu(),
-                    timed.cpu());
+        List<WebhookResult.Throughput> trials = new ArrayList<>();
+        for (int trial = 1; trial <= options.trials(); trial++) {
+            // The prefill's connection stays open until the last CPU figure is taken: PostgreSQL's CPU counts
+            // exited backends too, and this one's exit would bring the whole prefill into a measured window.
+            try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+                System.out.println(
+                        "webhooks: throughput, maxBatchSize " + batch + ", trial " + trial + ": " + count + " events");
+                Backlog timed = backlog(db, batch, count);
+                // Switchboard sends on at most ENDPOINT_CONCURRENCY streams of one endpoint at once.
+                WebhookResult.Throughput t = timed.withRaw(batch, count, raw(timed.bodies(), ENDPOINT_CONCURRENCY));
+                System.out.println(f(
+                        "webhooks:   %,.0f events/s in %,.0f messages/s, raw ceiling %,.0f requests/s (ratio %.2f);"
+                                + " server + PostgreSQL %.0f µs of CPU per message",
+                        t.eventsPerSecond(),
+                        t.messagesPerSecond(),
+                        t.rawRequestsPerSecond(),
+                        t.messageRatio(),
+                        t.cpuMicrosPerMessage()));
+                trials.add(t);
+            }
         }
+        return new WebhookResult.Drained(TENANTS + " tenants × 1 endpoint", TENANTS, 1, batch, count / TENANTS, trials);
     }
 
-    private record Backlog(long delivered, double seconds, List<String> bodies, CpuMeter.Usage cpu) {}
+    private record Backlog(long delivered, double seconds, List<String> bodies, CpuMeter.Usage cpu) {
+        WebhookResult.Throughput withRaw(int batch, int backlog, Raw raw) {
+            return new WebhookResult.Throughput(
+                    batch,
+                    backlog,
+                    delivered,
+                    seconds,
+                    delivered / seconds,
+                    bodies.size(),
+                    raw.eventsPerSecond(),
+                    raw.requestsPerSecond(),
+                    raw.cpu(),
+                    cpu);
+        }
+    }
 
     /** Prefills {@code count} events (through {@code db}) while a new endpoint is disabled, enables it, and times their delivery. */
     private Backlog backlog(Connection db, int batch, int count) throws Exception {
         String endpoint = createEndpoint(receiver.url("/throughput"), batch);
         http.expect(200, "PATCH", "/api/v1/webhooks/" + endpoint, clientKey, "{\"state\":\"disabled\"}");
-        prefill(db, count);
+        prefill(db, streams, count);
+        Backlog backlog = timeDelivery(
+                count,
+                () -> http.expect(200, "PATCH", "/api/v1/webhooks/" + endpoint, clientKey, "{\"state\":\"enabled\"}"));
+        http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        return backlog;
+    }
+
+    /**
+     * Runs {@code enable} (which lets waiting events go) and times until the receiver has {@code expected}
+     * more events (at most 5 minutes), keeping every body it got meanwhile and the CPU used.
+     */
+    private Backlog timeDelivery(long expected, OpenLoop.Task enable) throws Exception {
         long before = receiver.events();
         receiver.keepBodies();
         CpuMeter.Sample a = cpu.sample();
         long started = System.nanoTime();
-        http.expect(200, "PATCH", "/api/v1/webhooks/" + endpoint, clientKey, "{\"state\":\"enabled\"}");
+        enable.run();
         long deadline = started + TimeUnit.MINUTES.toNanos(5);
-        while (receiver.events() - before < count && System.nanoTime() < deadline) {
+        while (receiver.events() - before < expected && System.nanoTime() < deadline) {
             Thread.sleep(5);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         CpuMeter.Usage usage = CpuMeter.between(a, cpu.sample());
         long delivered = receiver.events() - before;
         List<String> bodies = receiver.keptBodies();
-        http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        if (delivered < expected) {
+            System.out.println(
+                    "webhooks:   only " + delivered + " of " + expected + " events arrived within 5 minutes");
+        }
         return new Backlog(delivered, seconds, bodies, usage);
     }
 
-    private record Raw(double eventsPerSecond, CpuMeter.Usage cpu) {}
+    private record Raw(double eventsPerSecond, double requestsPerSecond, CpuMeter.Usage cpu) {}
 
     private Raw raw(List<String> bodies, int concurrency) throws Exception {
         long before = receiver.events();
+        long requestsBefore = receiver.requests();
         AtomicInteger next = new AtomicInteger();
         String url = receiver.url("/raw");
         org.eclipse.jetty.client.HttpClient client = new org.eclipse.jetty.client.HttpClient();
@@ -401,30 +468,241 @@ public final class WebhookBenchmark {
                 }
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            return new Raw((receiver.events() - before) / seconds, CpuMeter.between(a, cpu.sample()));
+            return new Raw(
+                    (receiver.events() - before) / seconds,
+                    (receiver.requests() - requestsBefore) / seconds,
+                    CpuMeter.between(a, cpu.sample()));
         } finally {
             client.stop();
         }
     }
 
-    /** Appends events straight into the tenants' logs, as record writes would, in short transactions. */
-    private void prefill(Connection db, int count) throws Exception {
-        db.setAutoCommit(false);
+    /**
+     * Appends {@code count} events straight into these streams' logs (split evenly, taking turns), as
+     * record writes would, through {@code append_event} in statements of 100. Only this setup
+     * connection commits without waiting for the disk.
+     */
+    private static void prefill(Connection db, List<Long> into, int count) throws Exception {
+        try (var s = db.createStatement()) {
+            s.execute("SET synchronous_commit = off");
+        }
         String data =
                 "{\"id\":\"rec_prefill\",\"version\":1,\"state\":\"confirmed\",\"startUtc\":\"2026-12-01T14:00:00Z\"}";
-        try (PreparedStatement ps = db.prepareStatement("SELECT append_event(?, ?, 'reservations.created',"
-                + " 'rec_prefill', 'reservations', now(), ?::jsonb, NULL)")) {
-            for (int i = 0; i < count; i++) {
-                ps.setLong(1, streams.get(i % TENANTS));
-                ps.setObject(2, Ids.newUuid());
-                ps.setString(3, data);
-                ps.execute();
-                if (i % 1000 == 999) {
-                    db.commit();
+        int[] left = new int[into.size()];
+        for (int t = 0; t < left.length; t++) {
+            left[t] = count / left.length + (t < count % left.length ? 1 : 0);
+        }
+        // Appends in one statement update the stream's row once each, and each finds the row at the end
+        // of a chain of versions no one can prune before the commit: small statements keep that short.
+        try (PreparedStatement ps = db.prepareStatement(
+                "SELECT count(append_event(?, e.id, 'reservations.created', 'rec_prefill', 'reservations', now(),"
+                        + " ?::jsonb, NULL)) FROM unnest(?::uuid[]) AS e(id)")) {
+            for (boolean more = true; more; ) {
+                more = false;
+                for (int t = 0; t < left.length; t++) {
+                    int n = Math.min(100, left[t]);
+                    if (n == 0) {
+                        continue;
+                    }
+                    java.util.UUID[] ids = new java.util.UUID[n];
+                    for (int i = 0; i < n; i++) {
+                        ids[i] = Ids.newUuid();
+                    }
+                    ps.setLong(1, into.get(t));
+                    ps.setString(2, data);
+                    ps.setArray(3, db.createArrayOf("uuid", ids));
+                    ps.executeQuery().close();
+                    left[t] -= n;
+                    more |= left[t] > 0;
                 }
             }
-            db.commit();
         }
+    }
+
+    /**
+     * One tenant and {@value #FANOUT_ENDPOINTS} integrations connected to it, each with one events
+     * endpoint at batch size 1 on the receiver. Drained: events wait while every endpoint is disabled,
+     * all are enabled at once, and the time until the receiver has every message gives messages/s,
+     * beside the raw ceiling of the same bodies at {@value #FANOUT_RAW_CONNECTIONS} connections. Live:
+     * records written at fixed rates through one of the connections; lag from each event's commit to
+     * its arrival at each endpoint.
+     */
+    private WebhookResult.Fanout fanoutRun() throws Exception {
+        String admin = server.adminKey();
+        String tenant = "fanout";
+        http.expect(201, "POST", "/api/v1/tenants", admin, Json.write(Map.of("id", tenant)));
+        Map<String, String> endpoints = new LinkedHashMap<>(); // endpoint id → its integration's client key
+        String writer = null;
+        for (int i = 0; i < FANOUT_ENDPOINTS; i++) {
+            JsonNode integration = createIntegration(admin, "fanout-%02d".formatted(i + 1));
+            String token = connection(admin, integration, tenant);
+            writer = writer == null ? token : writer;
+            String key = integration.get("clientKey").asText();
+            endpoints.put(createEndpoint(key, receiver.url("/fanout/" + (i + 1)), 1), key);
+        }
+        long stream;
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl());
+                PreparedStatement ps = db.prepareStatement(
+                        "SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
+            ps.setString(1, tenant);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                stream = rs.getLong(1);
+            }
+        }
+
+        int perEndpoint = options.fanoutEvents();
+        System.out.println("webhooks: fan-out, " + FANOUT_ENDPOINTS + " endpoints of as many integrations on one"
+                + " tenant: warming up");
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+            fanoutBacklog(db, stream, endpoints, Math.max(1, perEndpoint / 4));
+        }
+        List<WebhookResult.Throughput> drained = new ArrayList<>();
+        for (int trial = 1; trial <= options.trials(); trial++) {
+            try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+                System.out.println("webhooks: fan-out drained, trial " + trial + ": " + perEndpoint
+                        + " events waiting for each endpoint");
+                Backlog timed = fanoutBacklog(db, stream, endpoints, perEndpoint);
+                WebhookResult.Throughput t =
+                        timed.withRaw(1, perEndpoint * FANOUT_ENDPOINTS, raw(timed.bodies(), FANOUT_RAW_CONNECTIONS));
+                System.out.println(f(
+                        "webhooks:   %,.0f messages/s, raw ceiling %,.0f requests/s (ratio %.2f);"
+                                + " server + PostgreSQL %.0f µs of CPU per message",
+                        t.messagesPerSecond(), t.rawRequestsPerSecond(), t.messageRatio(), t.cpuMicrosPerMessage()));
+                drained.add(t);
+            }
+        }
+
+        List<WebhookResult.Live> live = new ArrayList<>();
+        // Every record written from here on is one message for each endpoint.
+        long arrivedBefore = receiver.events();
+        AtomicLong written = new AtomicLong();
+        if (!options.fanoutRates().isEmpty()) {
+            int first = options.fanoutRates().getFirst();
+            System.out.println("webhooks: fan-out live: warming up at " + first + " events/s");
+            PacedWrites writes = new PacedWrites(List.of(writer));
+            latencyRun(first, "warm-up", Duration.ofSeconds(10), writes);
+            written.addAndGet(writes.written.get());
+        }
+        for (int rate : options.fanoutRates()) {
+            List<WebhookResult.Latency> trials = new ArrayList<>();
+            for (int trial = 1; trial <= options.trials(); trial++) {
+                // A run that fell behind does not hand its queue to the next.
+                awaitArrivals(arrivedBefore + written.get() * FANOUT_ENDPOINTS);
+                System.out.println("webhooks: fan-out live, trial " + trial + ": " + rate + " events/s to "
+                        + FANOUT_ENDPOINTS + " endpoints (" + rate * FANOUT_ENDPOINTS + " messages/s)");
+                PacedWrites writes = new PacedWrites(List.of(writer));
+                WebhookResult.Latency l = latencyRun(rate, FANOUT_ENDPOINTS + " endpoints", options.window(), writes);
+                written.addAndGet(writes.written.get());
+                System.out.println(f(
+                        "webhooks:   lag p50 %.1f ms, p99 %.1f ms, max %.1f ms; %,.0f of %,d messages/s delivered,"
+                                + " %d writes refused; server + PostgreSQL %.0f µs of CPU per message",
+                        l.p50Millis(),
+                        l.p99Millis(),
+                        l.maxMillis(),
+                        l.deliveredPerSecond(),
+                        rate * FANOUT_ENDPOINTS,
+                        l.refusedWrites(),
+                        l.cpuMicrosPerMessage()));
+                trials.add(l);
+            }
+            live.add(new WebhookResult.Live(rate, FANOUT_ENDPOINTS, trials));
+        }
+        // Disabled and quiet before they are deleted: deleting an endpoint whose streams are being delivered
+        // can meet the delivery's own updates of those streams (a deadlock PostgreSQL breaks with a 500).
+        awaitArrivals(arrivedBefore + written.get() * FANOUT_ENDPOINTS);
+        setStates(endpoints, "disabled");
+        settle();
+        for (var e : endpoints.entrySet()) {
+            http.expect(204, "DELETE", "/api/v1/webhooks/" + e.getKey(), e.getValue(), null);
+        }
+        return new WebhookResult.Fanout(
+                FANOUT_ENDPOINTS,
+                new WebhookResult.Drained(
+                        "1 tenant × " + FANOUT_ENDPOINTS + " endpoints", 1, FANOUT_ENDPOINTS, 1, perEndpoint, drained),
+                live);
+    }
+
+    /**
+     * Disables every fan-out endpoint, appends {@code perEndpoint} events to the tenant's log, then
+     * enables them all at once and times until each has received every event.
+     */
+    private Backlog fanoutBacklog(Connection db, long stream, Map<String, String> endpoints, int perEndpoint)
+            throws Exception {
+        setStates(endpoints, "disabled");
+        prefill(db, List.of(stream), perEndpoint);
+        return timeDelivery((long) perEndpoint * endpoints.size(), () -> setStates(endpoints, "enabled"));
+    }
+
+    /** Waits until the receiver has {@code expected} events in all (at most 2 minutes). */
+    private void awaitArrivals(long expected) throws InterruptedException {
+        long started = System.nanoTime();
+        long deadline = started + TimeUnit.MINUTES.toNanos(2);
+        while (receiver.events() < expected && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        double waited = (System.nanoTime() - started) / 1e9;
+        if (receiver.events() < expected) {
+            System.out.println("webhooks:   " + (expected - receiver.events()) + " messages of the runs before had"
+                    + " still not arrived after 2 minutes");
+        } else if (waited >= 0.5) {
+            System.out.println(f("webhooks:   the runs before left messages that took %.1f s more to arrive", waited));
+        }
+    }
+
+    /**
+     * Waits until the receiver has received nothing for a second (at most 2 minutes): what earlier runs
+     * left queued has arrived, or stopped.
+     */
+    private void settle() throws InterruptedException {
+        long started = System.nanoTime();
+        long deadline = started + TimeUnit.MINUTES.toNanos(2);
+        long last = receiver.events();
+        long quietSince = started;
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            long now = receiver.events();
+            if (now != last) {
+                last = now;
+                quietSince = System.nanoTime();
+            } else if (System.nanoTime() - quietSince >= TimeUnit.SECONDS.toNanos(1)) {
+                if (quietSince > started) {
+                    System.out.println(f(
+                            "webhooks:   the queue of the run before took %.1f s to arrive",
+                            (quietSince - started) / 1e9));
+                }
+                return;
+            }
+        }
+        System.out.println("webhooks:   messages were still arriving after 2 minutes");
+    }
+
+    /** Sets every endpoint's state at once, one PATCH each on its own virtual thread. */
+    private void setStates(Map<String, String> endpoints, String state) throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (var e : endpoints.entrySet()) {
+                pool.execute(() -> {
+                    try {
+                        http.expect(
+                                200,
+                                "PATCH",
+                                "/api/v1/webhooks/" + e.getKey(),
+                                e.getValue(),
+                                "{\"state\":\"" + state + "\"}");
+                    } catch (Throwable x) {
+                        failure.compareAndSet(null, x);
+                    }
+                });
+            }
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("could not make every fan-out endpoint " + state, failure.get());
+        }
+    }
+
+    private static String f(String format, Object... args) {
+        return String.format(java.util.Locale.ROOT, format, args);
     }
 
     /** Events at 500/s for the soak's length; every minute a full GC, then heap used and live threads. */
@@ -477,6 +755,7 @@ public final class WebhookBenchmark {
      */
     private final class PacedWrites {
         final AtomicInteger refused = new AtomicInteger();
+        final AtomicInteger written = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final AtomicInteger next = new AtomicInteger();
         private final List<String> writers;
@@ -498,9 +777,11 @@ public final class WebhookBenchmark {
         private void write(String token) throws Exception {
             int status = http.send("POST", "/api/v1/collections/reservations/records", token, BenchFixture.CREATE_BODY)
                     .getStatus();
-            if (status == 503) {
+            if (status == 201) {
+                written.incrementAndGet();
+            } else if (status == 503) {
                 refused.incrementAndGet();
-            } else if (status != 201) {
+            } else {
                 throw new IllegalStateException("a write answered " + status);
             }
         }
@@ -600,6 +881,11 @@ public final class WebhookBenchmark {
     /** A new tenant connected to {@code integration}; returns the connection's access token. */
     private String connect(String admin, JsonNode integration, String tenant) throws Exception {
         http.expect(201, "POST", "/api/v1/tenants", admin, Json.write(Map.of("id", tenant)));
+        return connection(admin, integration, tenant);
+    }
+
+    /** Connects {@code integration} to an existing tenant; returns the connection's access token. */
+    private String connection(String admin, JsonNode integration, String tenant) throws Exception {
         return Json.read(http.expect(
                         201,
                         "POST",

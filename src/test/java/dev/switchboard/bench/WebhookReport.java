@@ -4,7 +4,10 @@ import dev.switchboard.support.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.function.ToDoubleFunction;
 
 /** Renders a {@link WebhookResult}: a console table, docs/benchmarks/webhooks.md and webhooks.json. */
 final class WebhookReport {
@@ -21,6 +24,14 @@ final class WebhookReport {
 
     String text() {
         StringBuilder out = new StringBuilder();
+        out.append(f(
+                "Machine: %s, %d cores, %,d MiB, %s; PostgreSQL %s. Server, PostgreSQL, receiver and writers share"
+                        + " the cores; \"other\" below is what the rest of the machine took meanwhile.%n",
+                r.machine().cpu(),
+                r.machine().cores(),
+                r.machine().memoryMiB(),
+                r.machine().jdk(),
+                r.machine().postgres()));
         for (WebhookResult.Latency l : r.latency()) {
             out.append(f(
                     "Latency at %,d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%,d events, %,d writes refused)%n",
@@ -34,10 +45,23 @@ final class WebhookReport {
                     r.isolated().p99Millis(),
                     mark(r.isolationMet())));
         }
-        for (WebhookResult.Throughput t : r.throughput()) {
-            out.append(f(
-                    "Throughput, maxBatchSize %d: %,.0f events/s (raw ceiling %,.0f, ratio %.2f) %s%n",
-                    t.maxBatchSize(), t.eventsPerSecond(), t.rawEventsPerSecond(), t.ratio(), mark(throughputMet(t))));
+        List<Row> targets = targets();
+        if (!targets.isEmpty()) {
+            out.append(
+                    r.trials() == 1
+                            ? "Targets (one trial each):\n"
+                            : f("Targets (medians of %d trials; min–max in brackets):%n", r.trials()));
+            for (Row row : targets) {
+                out.append(f(
+                        "- %s: %s%s%s; target %s: %s%n    limited by: %s%n",
+                        row.figure(),
+                        row.switchboard(),
+                        row.raw().isEmpty() ? "" : "; raw ceiling " + row.raw(),
+                        row.ratio().isEmpty() ? "" : "; ratio " + row.ratio(),
+                        row.target(),
+                        met(row.met()).toUpperCase(Locale.ROOT),
+                        row.limit()));
+            }
         }
         if (r.fairness() != null) {
             WebhookResult.Fairness x = r.fairness();
@@ -94,6 +118,41 @@ final class WebhookReport {
                         + " just before the commit) to the request's arrival at the receiver, for every event of a %d s"
                         + " window after a 3 s warm-up. `webhooks.endpointConcurrency` is %d.%n%n",
                 r.tenants(), r.windowSeconds(), r.endpointConcurrency()));
+        List<Row> targets = targets();
+        if (!targets.isEmpty()) {
+            md.append(f(
+                    "## Targets%n%nEach figure is %s, measured side by side with the raw ceiling in the same trial: a plain Jetty HTTP client sending the very"
+                            + " bodies the receiver got to the same receiver. CPU per message is the server's and its"
+                            + " PostgreSQL's CPU time (from /proc) over the messages delivered. \"What limits it\" is"
+                            + " read from the same trial's CPU split: when the machine's cores were (nearly) all busy,"
+                            + " the cores are the limit, and the split says who held them.%n%n",
+                    r.trials() == 1
+                            ? "from one trial"
+                            : f("the median of %d trials (min–max in brackets)", r.trials())));
+            md.append("| Figure | Switchboard | Raw ceiling | Ratio | Target | Result | What limits it |\n"
+                    + "|---|---|---|---|---|---|---|\n");
+            for (Row row : targets) {
+                md.append(f(
+                        "| %s | %s | %s | %s | %s | **%s** | %s |%n",
+                        row.figure(),
+                        row.switchboard(),
+                        row.raw().isEmpty() ? "–" : row.raw(),
+                        row.ratio().isEmpty() ? "–" : row.ratio(),
+                        row.target(),
+                        met(row.met()),
+                        row.limit()));
+            }
+            md.append("\n");
+        }
+        if (!r.latency().isEmpty() || r.isolated() != null) {
+            latency(md);
+        }
+        throughputAndFanout(md);
+        fairnessAndSoak(md);
+        return md.toString();
+    }
+
+    private void latency(StringBuilder md) {
         md.append("## End-to-end latency (commit → request received)\n\n");
         md.append("| Events/s | Beside | Events | p50 ms | p99 ms | max ms | Delivered/s | Writes refused (503) |"
                 + " CPU server / PostgreSQL / harness |\n");
@@ -109,31 +168,76 @@ final class WebhookReport {
                         + " 50 ms: %,d events/s). Beside an endpoint that times out every request (5 s), the healthy endpoint's"
                         + " p99 stays within 20 %% of the same run without it: **%s**.%n%n",
                 met(r.latencyMet()), r.highestRateUnder50Millis(), met(r.isolationMet())));
+    }
+
+    private void throughputAndFanout(StringBuilder md) {
         if (!r.throughput().isEmpty()) {
             md.append("## Throughput\n\n");
-            md.append("A backlog is appended to the tenants' logs while the endpoint is disabled; it is then enabled,"
-                    + " and the time until the receiver has every event gives events/s. The raw ceiling sends the very"
-                    + " bodies the receiver got, with a plain Jetty HTTP client at the same concurrency, as fast as it"
-                    + " can.\n\n");
-            md.append(
-                    "| maxBatchSize | Events | Requests | Switchboard events/s | Raw ceiling events/s | Ratio | Target |"
-                            + " CPU server / PostgreSQL / harness |\n|---:|---:|---:|---:|---:|---:|---|---|\n");
-            for (WebhookResult.Throughput t : r.throughput()) {
-                md.append(f(
-                        "| %d | %,d | %,d | %,.0f | %,.0f | %.2f | %s | %s |%n",
-                        t.maxBatchSize(),
-                        t.delivered(),
-                        t.requests(),
-                        t.eventsPerSecond(),
-                        t.rawEventsPerSecond(),
-                        t.ratio(),
-                        t.maxBatchSize() == 1
-                                ? "≥ 0.5 of raw: **" + met(throughputMet(t)) + "**"
-                                : "≥ 20,000/s: **" + met(throughputMet(t)) + "**",
-                        cpu(t.cpu())));
+            md.append("A backlog is appended to the tenants' logs (one integration connected to each) while a new"
+                    + " endpoint is disabled; it is then enabled, and the time until the receiver has every event gives"
+                    + " events/s. The raw ceiling, right after in the same trial, sends the very bodies the receiver got"
+                    + " with a plain Jetty HTTP client at the same concurrency (`webhooks.endpointConcurrency`), as"
+                    + " fast as it can. A backlog a quarter of the size goes first, untimed, at each batch size.\n\n");
+            md.append(trialsHeader());
+            for (WebhookResult.Drained d : r.throughput()) {
+                md.append(trialRows(d));
             }
             md.append("\n");
         }
+        if (r.fanout() != null) {
+            WebhookResult.Fanout x = r.fanout();
+            md.append(f(
+                    "## Fan-out: 1 tenant × %d endpoints%n%n%d integrations are connected to one tenant, each with one"
+                            + " events endpoint at `maxBatchSize` 1 on the receiver, so every event of the tenant's"
+                            + " log is %d messages.%n%n",
+                    x.endpoints(), x.endpoints(), x.endpoints()));
+            md.append(f(
+                    "**Drained.** While every endpoint is disabled, %,d events are appended to the tenant's log; all"
+                            + " endpoints are then enabled at once (one PATCH each, in parallel) and the time until the"
+                            + " receiver has %,d messages gives messages/s. The raw ceiling sends the same bodies at %d"
+                            + " connections. A backlog a quarter of the size goes first, untimed.%n%n",
+                    x.drained().perStream(), (long) x.drained().perStream() * x.endpoints(), 16));
+            md.append(trialsHeader());
+            md.append(trialRows(x.drained()));
+            if (!x.live().isEmpty()) {
+                md.append(f(
+                        "%n**Live.** Records are created through the API with one connection's access token at a"
+                                + " fixed rate (an open loop), each event going to all %d endpoints. Lag is from the"
+                                + " event's `time` (stamped as it is appended, just before the commit) to the message's"
+                                + " arrival, for every message of a %d s window after a 3 s warm-up (and 10 s at the"
+                                + " first rate before the first trial). Delivered/s counts the messages that arrived in"
+                                + " the window; it keeps up when that is at least %.0f %% of the offered rate and no"
+                                + " write was refused. CPU per message includes the record writes (one create per %d"
+                                + " messages).%n%n",
+                        x.endpoints(), r.windowSeconds(), WebhookResult.KEEPS_UP * 100, x.endpoints()));
+                md.append(
+                        "| Events/s | Messages/s offered | Trial | Messages | p50 ms | p99 ms | max ms | Delivered/s |"
+                                + " Writes refused (503) | CPU µs per message | CPU server / PostgreSQL / harness / other |\n"
+                                + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                for (WebhookResult.Live live : x.live()) {
+                    for (int i = 0; i < live.trials().size(); i++) {
+                        WebhookResult.Latency l = live.trials().get(i);
+                        md.append(f(
+                                "| %,d | %,d | %d | %,d | %.1f | %.1f | %.1f | %,.0f | %,d | %.0f | %s |%n",
+                                live.eventsPerSecond(),
+                                live.offeredMessagesPerSecond(),
+                                i + 1,
+                                l.events(),
+                                l.p50Millis(),
+                                l.p99Millis(),
+                                l.maxMillis(),
+                                l.deliveredPerSecond(),
+                                l.refusedWrites(),
+                                l.cpuMicrosPerMessage(),
+                                cpu4(l.cpu())));
+                    }
+                }
+            }
+            md.append("\n");
+        }
+    }
+
+    private void fairnessAndSoak(StringBuilder md) {
         if (r.fairness() != null) {
             WebhookResult.Fairness x = r.fairness();
             md.append(f(
@@ -182,7 +286,6 @@ final class WebhookReport {
                             + " (target no growth): **%s**.%n",
                     s.heapGrowthPercent(), s.threadGrowth(), met(soakMet())));
         }
-        return md.toString();
     }
 
     private String latencyRow(WebhookResult.Latency l) {
@@ -199,14 +302,184 @@ final class WebhookReport {
                 cpu(l.cpu()));
     }
 
-    private static boolean throughputMet(WebhookResult.Throughput t) {
-        return t.maxBatchSize() == 1 ? t.ratio() >= 0.5 : t.eventsPerSecond() >= 20_000;
+    private static String trialsHeader() {
+        return "| Scenario | maxBatchSize | Trial | Events | Messages | Seconds | Events/s | Messages/s |"
+                + " Raw ceiling requests/s | Ratio (messages) | CPU µs per message | CPU server / PostgreSQL /"
+                + " harness / other | Raw ceiling CPU server / PostgreSQL / harness / other |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n";
+    }
+
+    private static String trialRows(WebhookResult.Drained d) {
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < d.trials().size(); i++) {
+            WebhookResult.Throughput t = d.trials().get(i);
+            rows.append(f(
+                    "| %s | %d | %d | %,d | %,d | %.2f | %,.0f | %,.0f | %,.0f | %.2f | %.0f | %s | %s |%n",
+                    d.scenario(),
+                    d.maxBatchSize(),
+                    i + 1,
+                    t.delivered(),
+                    t.requests(),
+                    t.seconds(),
+                    t.eventsPerSecond(),
+                    t.messagesPerSecond(),
+                    t.rawRequestsPerSecond(),
+                    t.messageRatio(),
+                    t.cpuMicrosPerMessage(),
+                    cpu4(t.cpu()),
+                    cpu4(t.rawCpu())));
+        }
+        return rows.toString();
+    }
+
+    /** One figure held to its target: the medians, with what limits it. */
+    record Row(String figure, String switchboard, String raw, String ratio, String target, boolean met, String limit) {}
+
+    List<Row> targets() {
+        List<Row> rows = new ArrayList<>();
+        int cores = r.machine().cores();
+        for (WebhookResult.Drained d : r.throughput()) {
+            WebhookResult.Throughput m = d.medianTrial();
+            if (d.maxBatchSize() == 1) {
+                rows.add(new Row(
+                        f("%s, `maxBatchSize` 1, %,d events drained", d.scenario(), m.backlog()),
+                        spread(d, WebhookResult.Throughput::messagesPerSecond, "%,.0f") + " messages/s",
+                        spread(d, WebhookResult.Throughput::rawRequestsPerSecond, "%,.0f") + " requests/s",
+                        spread(d, WebhookResult.Throughput::messageRatio, "%.2f"),
+                        "≥ 0.5 of raw",
+                        d.ratioMet(),
+                        limit(
+                                        m.cpu(),
+                                        cores,
+                                        "not the CPU: each stream has one message in flight, so the round"
+                                                + " trips (server ↔ PostgreSQL ↔ receiver) set the pace")
+                                + "; raw ceiling: "
+                                + limit(m.rawCpu(), cores, "the client's and receiver's round trips (one JVM)")));
+                rows.add(new Row(
+                        "CPU (server + PostgreSQL) per delivered message, `maxBatchSize` 1",
+                        spread(d, WebhookResult.Throughput::cpuMicrosPerMessage, "%,.0f")
+                                + f(
+                                        " µs (server %,.0f µs, PostgreSQL %,.0f µs)",
+                                        m.cpu().server() * 1e6 / m.messagesPerSecond(),
+                                        m.cpu().postgres() * 1e6 / m.messagesPerSecond()),
+                        f(
+                                "%.0f µs of harness CPU (client and receiver) per request",
+                                m.rawCpu().loadGenerator() * 1e6 / m.rawRequestsPerSecond()),
+                        "",
+                        "≤ 250 µs",
+                        d.cpuMet(),
+                        f(
+                                "the work done per message, the server's %.0f %% and PostgreSQL's %.0f %% of it"
+                                        + " (CPU time: waiting for a core is not counted, though on a busy machine"
+                                        + " shared caches can make each microsecond slower)",
+                                100
+                                        * m.cpu().server()
+                                        / (m.cpu().server() + m.cpu().postgres()),
+                                100
+                                        * m.cpu().postgres()
+                                        / (m.cpu().server() + m.cpu().postgres()))));
+            } else {
+                rows.add(new Row(
+                        f("%s, `maxBatchSize` %d, %,d events drained", d.scenario(), d.maxBatchSize(), m.backlog()),
+                        spread(d, WebhookResult.Throughput::eventsPerSecond, "%,.0f") + " events/s in "
+                                + spread(d, WebhookResult.Throughput::messagesPerSecond, "%,.0f") + " messages/s",
+                        spread(d, WebhookResult.Throughput::rawEventsPerSecond, "%,.0f") + " events/s",
+                        spread(d, WebhookResult.Throughput::ratio, "%.2f"),
+                        "≥ 62,000 events/s",
+                        d.batch100Met(),
+                        limit(m.cpu(), cores, "not the CPU: the round trips of at most 16 streams in flight")));
+            }
+        }
+        if (r.fanout() != null) {
+            WebhookResult.Drained d = r.fanout().drained();
+            WebhookResult.Throughput m = d.medianTrial();
+            rows.add(new Row(
+                    f(
+                            "Fan-out, 1 tenant × %d endpoints (%d integrations), `maxBatchSize` 1, %,d events each drained",
+                            d.endpoints(), d.endpoints(), d.perStream()),
+                    spread(d, WebhookResult.Throughput::messagesPerSecond, "%,.0f") + " messages/s, "
+                            + spread(d, WebhookResult.Throughput::cpuMicrosPerMessage, "%,.0f") + " µs CPU each",
+                    spread(d, WebhookResult.Throughput::rawRequestsPerSecond, "%,.0f") + " requests/s (16 connections)",
+                    spread(d, WebhookResult.Throughput::messageRatio, "%.2f"),
+                    "≥ 0.5 of raw",
+                    d.ratioMet(),
+                    limit(
+                                    m.cpu(),
+                                    cores,
+                                    "not the CPU: each endpoint's stream has one message in flight, so the"
+                                            + " round trips set the pace")
+                            + "; raw ceiling: "
+                            + limit(m.rawCpu(), cores, "the client's and receiver's round trips (one JVM)")));
+            for (WebhookResult.Live live : r.fanout().live()) {
+                WebhookResult.Latency m2 = live.medianTrial();
+                double target = live.p99TargetMillis();
+                rows.add(new Row(
+                        f(
+                                "Fan-out live, %,d events/s × %d endpoints (%,d messages/s offered)",
+                                live.eventsPerSecond(), live.endpoints(), live.offeredMessagesPerSecond()),
+                        f(
+                                "lag p50 %s ms, p99 %s ms, max %s ms; %s messages/s delivered; %s µs CPU per"
+                                        + " message (writes included)",
+                                liveSpread(live, WebhookResult.Latency::p50Millis, "%.1f"),
+                                liveSpread(live, WebhookResult.Latency::p99Millis, "%.1f"),
+                                liveSpread(live, WebhookResult.Latency::maxMillis, "%.1f"),
+                                liveSpread(live, WebhookResult.Latency::deliveredPerSecond, "%,.0f"),
+                                liveSpread(live, WebhookResult.Latency::cpuMicrosPerMessage, "%,.0f")),
+                        "",
+                        "",
+                        Double.isNaN(target) ? "keeps up" : f("p99 < %.0f ms and keeps up", target),
+                        live.met(),
+                        (live.keepsUp() ? "" : "delivery falls behind the offered rate; ")
+                                + limit(
+                                        m2.cpu(),
+                                        cores,
+                                        live.keepsUp()
+                                                ? "the offered rate (delivery keeps up); the tail is the wait of messages"
+                                                        + " queued behind each other on a stream"
+                                                : "not the CPU: the round trips of one message in flight per stream")));
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * What limits a figure, from the CPU split of its trial: the cores when the machine was nearly all busy
+     * (and who held them), otherwise {@code otherwise}, with the split.
+     */
+    static String limit(CpuMeter.Usage u, int cores, String otherwise) {
+        String split = f(
+                "server %.2f, PostgreSQL %.2f, harness (writers, receiver, raw client) %.2f, other processes %.2f"
+                        + " of %d cores",
+                u.server(), u.postgres(), u.loadGenerator(), u.other(), cores);
+        if (u.machine() >= 0.9 * cores) {
+            return f("the %d cores, %.0f %% busy (%s)", cores, Math.min(100, 100 * u.machine() / cores), split)
+                    + (u.other() >= 0.25 * cores ? "; other processes took a large share: a busy machine" : "");
+        }
+        return otherwise + f(" (%.2f of %d cores busy: %s)", u.machine(), cores, split);
+    }
+
+    private static String spread(
+            WebhookResult.Drained d, ToDoubleFunction<WebhookResult.Throughput> figure, String format) {
+        return spread(d.median(figure), d.min(figure), d.max(figure), d.trials().size(), format);
+    }
+
+    private static String liveSpread(
+            WebhookResult.Live l, ToDoubleFunction<WebhookResult.Latency> figure, String format) {
+        return spread(l.median(figure), l.min(figure), l.max(figure), l.trials().size(), format);
+    }
+
+    private static String spread(double median, double min, double max, int trials, String format) {
+        return trials < 2 ? f(format, median) : f(format + " (" + format + "–" + format + ")", median, min, max);
     }
 
     private boolean soakMet() {
         return r.soak() != null
                 && r.soak().heapGrowthPercent() <= 10
                 && r.soak().threadGrowth() <= 0;
+    }
+
+    private static String cpu4(CpuMeter.Usage u) {
+        return f("%.2f / %.2f / %.2f / %.2f", u.server(), u.postgres(), u.loadGenerator(), u.other());
     }
 
     private static String cpu(CpuMeter.Usage u) {
