@@ -336,6 +336,56 @@ class WebSocketRequestsTest {
         }
     }
 
+    @Test
+    void aClientThatSendsRequestsButNeverReadsIsClosedAsASlowConsumer() throws Exception {
+        try (TestServer small = TestServer.start(
+                Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB"))) {
+            small.createCollection("reservations");
+            small.createTenant("reads-nothing");
+            String token = small.partnerToken("reads-nothing");
+            Api http = small.api(token);
+            String padding = "x".repeat(8 * 1024);
+            for (int i = 0; i < 8; i++) {
+                http.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("pad", padding)))
+                        .expect(201);
+            }
+            String list = Json.write(Map.of(
+                    "type",
+                    "request",
+                    "id",
+                    "l",
+                    "method",
+                    "records.list",
+                    "params",
+                    Map.of("collection", "reservations")));
+            String slowConsumer = "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}";
+            try (WsClient healthy = WsClient.connect(small, token, null);
+                    dev.switchboard.testing.RawWebSocket deaf =
+                            dev.switchboard.testing.RawWebSocket.open(small, "/api/v1/ws", token, 4096)) {
+                healthy.await("live");
+                int sent = 0;
+                // Bounded: the kernel's loopback buffers hold a few MiB of responses, then the 64 KiB queue fills.
+                while (small.metric(slowConsumer) < 1 && sent < 3000) {
+                    try {
+                        for (int i = 0; i < 20; i++) {
+                            deaf.sendText(list);
+                            sent++;
+                        }
+                    } catch (java.io.IOException closed) {
+                        break;
+                    }
+                }
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> small.metric(slowConsumer) >= 1);
+                assertThat(small.metric("switchboard_websockets_closes_total\\{reason=\"too_many_messages\"}"))
+                        .isZero();
+                // The other socket of the same token is unaffected.
+                http.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("pad", "y")))
+                        .expect(201);
+                assertThat(healthy.awaitEvents(1)).hasSize(1);
+            }
+        }
+    }
+
     static int indexOfEvent(List<JsonNode> messages, long seq) {
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
