@@ -386,6 +386,31 @@ class WebSocketRequestsTest {
         }
     }
 
+    @Test
+    void aRequestOverTheHttpBodyLimitIsRefusedWith413WhereSocketsTakeLargerMessages() {
+        try (TestServer small = TestServer.start(
+                Map.of("SWITCHBOARD_MAX_BODY_SIZE", "2KiB", "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE", "16KiB"))) {
+            small.createCollection("reservations");
+            small.createTenant("small-bodies");
+            String token = small.partnerToken("small-bodies");
+            try (WsClient ws = WsClient.connect(small, token, null)) {
+                ws.await("live");
+                JsonNode tooLarge = ws.request(
+                        "big",
+                        "records.create",
+                        params("collection", "reservations", "data", Map.of("pad", "x".repeat(4000))));
+                assertThat(tooLarge.get("status").asInt()).isEqualTo(413);
+                assertThat(tooLarge.at("/error/code").asText()).isEqualTo("body_too_large");
+                assertThat(ws.request("small", "records.create", params("collection", "reservations", "data", Map.of()))
+                                .get("status")
+                                .asInt())
+                        .isEqualTo(201);
+                assertThat(small.api(token).get("/api/v1/events").json().get("events"))
+                        .hasSize(1);
+            }
+        }
+    }
+
     static int indexOfEvent(List<JsonNode> messages, long seq) {
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
