@@ -183,6 +183,32 @@ class WebSocketRequestsTest {
     }
 
     @Test
+    void aRequestHasThePermissionsOfNowNotThoseOfTheUpgrade() {
+        Partner partner = partner(List.of("reservations"), List.of("reservations"));
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            Map<String, Object> create = params("collection", "reservations", "data", Map.of("state", "a"));
+            assertThat(ws.request("before", "records.create", create)
+                            .get("status")
+                            .asInt())
+                    .isEqualTo(201);
+            server.admin
+                    .patch(
+                            "/api/v1/integrations/" + partner.integrationId(),
+                            Map.of("permissions", Map.of("read", List.of("reservations"), "write", List.of())))
+                    .expect(200);
+            JsonNode after = ws.request("after", "records.create", create);
+            assertThat(after.get("status").asInt()).isEqualTo(403);
+            assertThat(after.at("/error/message").asText())
+                    .isEqualTo("this integration may not write collection 'reservations'");
+            assertThat(ws.request("read", "records.list", params("collection", "reservations"))
+                            .get("status")
+                            .asInt())
+                    .isEqualTo(200);
+        }
+    }
+
+    @Test
     void aRetriedCreateWithTheSameIdempotencyKeyReplaysTheFirstOverTheSocketAndHttp() {
         Partner partner = partner(List.of("*"), List.of("*"));
         try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
