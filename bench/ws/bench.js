@@ -108,6 +108,11 @@ async function startSwitchboard() {
   // The heap is touched up front, so resident memory grows only with what lives outside it (buffers,
   // stacks): the idle test's RSS per connection is then the off-heap cost.
   const javaOpts = (process.env.BENCH_JAVA_OPTS || "-Xms2g -Xmx2g -XX:+AlwaysPreTouch").split(" ");
+  if (process.env.BENCH_PROFILE === "1") {
+    // A JFR profile of the whole run (CPU samples, and where threads wait), for `jfr view hot-methods`.
+    fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });
+    javaOpts.push(`-XX:StartFlightRecording=filename=${path.join(ROOT, "bench", "results", "websockets.jfr")},settings=profile`);
+  }
   const proc = spawn(JAVA, [...javaOpts, "-jar", path.join(ROOT, "target", "switchboard.jar")],
     { env, stdio: ["ignore", fs.openSync(path.join(dataDir, "server.log"), "a"), fs.openSync(path.join(dataDir, "server.log"), "a")] });
   for (let i = 0; i < 240; i++) {
@@ -122,9 +127,16 @@ async function startSwitchboard() {
   const connection = JSON.parse((await request(port, "POST", `/api/v1/integrations/${integration.id}/connections`,
     { tenantId: "bench" }, admin)).body);
   const tenantHeaders = { ...admin, "switchboard-tenant": "bench" };
+  // Records whose events carry the publisher's timestamp (eventFields), for fan-out triggered by creates.
+  await request(port, "POST", "/api/v1/collections", { name: "bench", eventFields: ["t"] }, admin);
+  const partner = { authorization: `Bearer ${connection.accessToken}` };
   let head = 0;
   return {
-    name: "switchboard", proc, port, dataDir,
+    name: "switchboard", proc, port, dataDir, accessToken: connection.accessToken,
+    // What a partner does: creates a record with its access token; its event carries {"t"}.
+    async publishRecord(t) {
+      return (await request(port, "POST", "/api/v1/collections/bench/records", `{"data":{"t":${t}}}`, partner)).status;
+    },
     url: `ws://127.0.0.1:${port}/api/v1/ws?access_token=${connection.accessToken}`,
     headers: {},
     async publish(t) {
@@ -294,6 +306,90 @@ async function resumeStorm(server, workers, clients) {
   return result;
 }
 
+// Request -> response over one WebSocket (requests on the socket, several in flight) against the same
+// operation over HTTP keep-alive (one connection per concurrent caller), on the same server, same token.
+async function requestLatency(sb) {
+  const WebSocket = require("ws");
+  const auth = { authorization: `Bearer ${sb.accessToken}` };
+  const record = JSON.parse((await request(sb.port, "POST", "/api/v1/collections/bench/records",
+    '{"data":{"t":0,"name":"read me"}}', auth)).body);
+  const ws = new WebSocket(`ws://127.0.0.1:${sb.port}/api/v1/ws?access_token=${sb.accessToken}`, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  const waiting = new Map();
+  ws.on("message", (data) => {
+    const text = data.toString();
+    if (text.startsWith('{"type":"response"')) {
+      const id = /"id":"([^"]+)"/.exec(text)[1];
+      const done = waiting.get(id);
+      waiting.delete(id);
+      if (done) done(/"status":(\d+)/.exec(text)[1]);
+    }
+  });
+  // Only the answers: the creates' events would otherwise come on this socket too (HTTP gets none).
+  ws.send('{"type":"subscribe","eventTypes":["bench.none"]}');
+  let ids = 0;
+  const overSocket = (method, params) => new Promise((resolve) => {
+    const id = "q" + ids++;
+    waiting.set(id, (status) => resolve(Number(status)));
+    ws.send(JSON.stringify({ type: "request", id, method, params }));
+  });
+  const ops = {
+    "records.get": {
+      socket: () => overSocket("records.get", { collection: "bench", id: record.id }),
+      http: (agent) => requestVia(agent, sb.port, "GET", `/api/v1/collections/bench/records/${record.id}`, null, auth),
+    },
+    "records.create": {
+      socket: () => overSocket("records.create", { collection: "bench", data: { t: 1 } }),
+      http: (agent) => requestVia(agent, sb.port, "POST", "/api/v1/collections/bench/records", '{"data":{"t":1}}', auth),
+    },
+  };
+  const results = [];
+  const warmupMs = QUICK ? 500 : 1000, measureMs = QUICK ? 2000 : 4000;
+  for (const concurrency of [1, 16]) {
+    for (const [op, call] of Object.entries(ops)) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+      for (const transport of ["socket", "http"]) {
+        const run = () => (transport === "socket" ? call.socket() : call.http(agent));
+        const latencies = [];
+        let errors = 0;
+        const start = now(), measureFrom = start + warmupMs, end = measureFrom + measureMs;
+        await Promise.all(Array.from({ length: concurrency }, async () => {
+          while (now() < end) {
+            const t0 = now();
+            const status = await run();
+            const t1 = now();
+            if (t0 >= measureFrom) {
+              if (status >= 300) errors++;
+              latencies.push(t1 - t0);
+            }
+          }
+        }));
+        latencies.sort((a, b) => a - b);
+        const q = (f) => round2(latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))]);
+        const step = { op, concurrency, transport, requestsPerSecond: Math.round(latencies.length / (measureMs / 1000)),
+          p50Ms: q(0.5), p99Ms: q(0.99), errors, loadAverage: round(os.loadavg()[0]) };
+        results.push(step);
+        log(`${op} x${concurrency} over ${transport}: ${step.requestsPerSecond}/s, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, errors ${errors}`);
+      }
+      agent.destroy();
+    }
+  }
+  ws.close();
+  return results;
+}
+
+function requestVia(agent, port, method, p, body, headers) {
+  return new Promise((resolve, reject) => {
+    const data = body == null ? null : Buffer.from(body);
+    const req = http.request({ host: "127.0.0.1", port, method, path: p, agent,
+      headers: { ...headers, ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) } },
+      (res) => { res.resume(); res.on("end", () => resolve(res.statusCode)); });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
 async function waitCaughtUp(workers, target, timeoutMs, since = now(), expected = null) {
   const deadline = now() + timeoutMs;
   let caught = 0, socketsOpen = 0, status = [];
@@ -320,7 +416,8 @@ function machine() {
 
 async function main() {
   const started = Date.now();
-  const results = { date: new Date().toISOString(), quick: QUICK, machine: machine(), fanOut: [], idle: [], resumeStorm: null };
+  const results = { date: new Date().toISOString(), quick: QUICK, only: process.env.BENCH_ONLY || null, machine: machine(),
+    fanOut: [], idle: [], resumeStorm: null, requests: [] };
   const props = spawnSync(JAVA, ["-XshowSettings:properties", "-version"], { encoding: "utf8" }).stderr;
   results.machine.java = "Java " + (props.match(/java\.runtime\.version = (.*)/)?.[1] ?? "?").trim();
   results.machine.openFileLimit = FD_LIMIT;
@@ -331,7 +428,13 @@ async function main() {
   log(`Switchboard on ${sb.port} (data in ${sb.dataDir}), node-ws on ${peer.port}`);
   try {
     // Idle first, on fresh processes, so resident memory is not already grown by the fan-out runs.
-    const only = (process.env.BENCH_ONLY || "idle,fanout,storm").split(",");
+    const only = (process.env.BENCH_ONLY || "idle,fanout,storm,requests").split(",");
+    if (only.includes("requests")) {
+      results.requests = await requestLatency(sb);
+    }
+    // Fan-out triggered two ways: a custom event published with the admin key, and a record created
+    // with the partner's access token (the whole record path: token, rate limit, validation, insert).
+    const sbRecords = { ...sb, name: "switchboard-records", publish: (t) => sb.publishRecord(t) };
     if (only.includes("idle")) {
       // 20,000 connections, or as many as the server process may hold next to its own files.
       const idleConnections = QUICK ? 2000 : Math.min(20000, Math.floor((FD_LIMIT - 600) / 1000) * 1000);
@@ -344,7 +447,9 @@ async function main() {
          { connections: 2000, rates: [5, 10, 20, 30, 40, 60, 80] },
          { connections: 10000, rates: [1, 2, 4, 6, 8, 12, 16] }];
     for (const plan of plans) {
-      for (const server of [sb, peer]) {
+      // BENCH_SERVERS narrows the comparison (e.g. "switchboard-records" alone, for a profile of that path).
+      const servers = [sb, sbRecords, peer].filter((x) => !process.env.BENCH_SERVERS || process.env.BENCH_SERVERS.split(",").includes(x.name));
+      for (const server of servers) {
         results.fanOut.push(...await fanOut(server, workers, plan.connections, plan.rates));
       }
     }
@@ -367,7 +472,9 @@ async function main() {
 }
 
 function write(r) {
-  const out = path.join(ROOT, "docs", "benchmarks");
+  // Only a complete run replaces the committed report; a quick or partial one goes to bench/results.
+  const official = !r.quick && !r.only;
+  const out = official ? path.join(ROOT, "docs", "benchmarks") : path.join(ROOT, "bench", "results");
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, "websockets.json"), JSON.stringify(r, null, 2) + "\n");
   const lines = [];
@@ -391,11 +498,22 @@ function write(r) {
     + " (the delivery latency includes it); for node-ws, the broadcast itself.");
   lines.push("", "Highest rate with p99 under 100 ms:", "");
   const byConn = [...new Set(r.fanOut.map((s) => s.connections))];
-  lines.push("| connections | switchboard deliveries/s | node-ws deliveries/s | ratio |", "|---:|---:|---:|---:|");
+  lines.push("| connections | switchboard (custom events) deliveries/s | switchboard (record creates) deliveries/s | node-ws deliveries/s | ratio (custom events) |", "|---:|---:|---:|---:|---:|");
   for (const c of byConn) {
     const best = (name) => Math.max(0, ...r.fanOut.filter((s) => s.server === name && s.connections === c && s.p99Ms < 100).map((s) => s.deliveriesPerSecond));
-    const a = best("switchboard"), b = best("node-ws");
-    lines.push(`| ${c} | ${a} | ${b} | ${b ? round(a / b) : "–"} |`);
+    const a = best("switchboard"), rec = best("switchboard-records"), b = best("node-ws");
+    lines.push(`| ${c} | ${a} | ${rec} | ${b} | ${b ? round(a / b) : "–"} |`);
+  }
+  lines.push("", "`switchboard` is fed by custom events (`POST /api/v1/events`, admin key); `switchboard-records` by record"
+    + " creates (`POST /api/v1/collections/bench/records` with the partner's access token, the event carrying the timestamp as an eventField).");
+  if (r.requests && r.requests.length) {
+    lines.push("", "## Requests: one WebSocket against HTTP keep-alive", "");
+    lines.push("The same operation, same token, same server: over one socket (requests in flight at once, answered by id) or over"
+      + " HTTP/1.1 keep-alive (one connection per concurrent caller). Latency from sending to the answer, in the load generator.", "");
+    lines.push("| operation | in flight | transport | requests/s | p50 ms | p99 ms | errors | machine load |", "|---|---:|---|---:|---:|---:|---:|---:|");
+    for (const q of r.requests) {
+      lines.push(`| ${q.op} | ${q.concurrency} | ${q.transport} | ${q.requestsPerSecond} | ${q.p50Ms} | ${q.p99Ms} | ${q.errors} | ${q.loadAverage} |`);
+    }
   }
   lines.push("", "## Idle connections", "");
   lines.push("| server | connections | heap per connection | RSS per connection | idle CPU (cores) | connect time |", "|---|---:|---:|---:|---:|---:|");

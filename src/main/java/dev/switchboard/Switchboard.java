@@ -6,6 +6,7 @@ import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
 import dev.switchboard.api.Readiness;
 import dev.switchboard.api.RecordRoutes;
+import dev.switchboard.api.SocketOperations;
 import dev.switchboard.api.WebhookRoutes;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.SlidingWindowRateLimiter;
@@ -144,6 +145,12 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(IntegrationChanged.class, auth::integrationChanged);
             control.subscribe(Resync.class, auth::resync);
 
+            // The API's operations; a WebSocket's requests reach the records and events ones through
+            // websockets.Operations, which the API implements (the socket layer sits below the API).
+            EventRoutes eventRoutes =
+                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters);
+            SocketOperations socketOperations = new SocketOperations(collections, records, eventRoutes);
+
             // WebSockets: commits wake the hub's feeds; connection and integration changes re-check sockets.
             WebSocketSettings socketSettings = config.websockets();
             Sockets sockets = new Sockets(socketSettings);
@@ -163,7 +170,9 @@ public final class Switchboard implements AutoCloseable {
                     hub,
                     new Resume(socketReads, socketSettings, socketMetrics),
                     accessWatch,
-                    auth);
+                    auth,
+                    socketOperations,
+                    config.maxBodyBytes());
 
             // Webhooks: delivery reads and writes through its own pool, so it never takes the API's
             // connections; the API's message operations (retry, replay, test) use the main pool, as what
@@ -238,8 +247,7 @@ public final class Switchboard implements AutoCloseable {
                                     managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL),
                             new AdminRoutes(auth, tenants, integrations, connections, collections, endpoints),
                             new RecordRoutes(auth, collections, records),
-                            new EventRoutes(
-                                    auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters),
+                            eventRoutes,
                             new WebhookRoutes(
                                     auth,
                                     integrations,

@@ -71,16 +71,13 @@ public final class EventRoutes implements RouteGroup {
     private void feed(Context ctx) throws InterruptedException {
         TenantAccess access = auth.tenantAccess(ctx);
         Long after = QueryParams.longValue(ctx, "after");
-        if (after != null && after < 0) {
-            throw new Refusal.InvalidField("after", "must be 0 or more");
-        }
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<String> types = types(ctx);
-        EventFilter filter = access.eventFilter().narrowedTo(types);
         Duration wait = waitParam(ctx);
+        EventFilter filter = access.eventFilter().narrowedTo(types);
         long stream = access.tenant().streamPk();
 
-        EventLog.Page page = read(stream, after, limit, filter);
+        EventLog.Page page = page(access, after, limit, types);
         if (page.events().isEmpty() && !wait.isZero()) {
             Instant deadline = clock.instant().plus(wait);
             try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
@@ -104,6 +101,18 @@ public final class EventRoutes implements RouteGroup {
         json.put("events", page.events());
         json.put("next", page.next());
         ctx.json(json);
+    }
+
+    /**
+     * One page of the feed for the caller (no long poll): what {@code GET /api/v1/events} reads first, and
+     * what a WebSocket's {@code events.list} answers.
+     */
+    EventLog.Page page(TenantAccess access, Long after, int limit, List<String> types) {
+        if (after != null && after < 0) {
+            throw new Refusal.InvalidField("after", "must be 0 or more");
+        }
+        return read(
+                access.tenant().streamPk(), after, limit, access.eventFilter().narrowedTo(types));
     }
 
     private EventLog.Page read(long stream, Long after, int limit, EventFilter filter) {
@@ -170,7 +179,11 @@ public final class EventRoutes implements RouteGroup {
         if (text == null || text.isBlank()) {
             return List.of();
         }
-        List<String> patterns = Arrays.stream(text.split(",")).map(String::trim).toList();
+        return types(Arrays.stream(text.split(",")).map(String::trim).toList());
+    }
+
+    /** Event-type patterns narrowing a read (at most 100); empty narrows nothing. */
+    static List<String> types(List<String> patterns) {
         if (patterns.size() > 100) {
             throw new Refusal.InvalidField("types", "at most 100 patterns");
         }

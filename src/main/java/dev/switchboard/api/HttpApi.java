@@ -88,31 +88,14 @@ public final class HttpApi implements AutoCloseable {
         config.routes.exception(DatabaseException.class, (e, ctx) -> {
             if (e.isUnavailable()) {
                 log.warn("Database unavailable, answering 503: {}", e.getMessage());
-                ctx.header("Retry-After", "5");
-                error(
-                        ctx,
-                        503,
-                        "database_unavailable",
-                        "the database is unavailable; nothing was written, retry later",
-                        null);
             } else {
                 log.error("Database error", e);
-                error(
-                        ctx,
-                        500,
-                        "internal_error",
-                        "an unexpected database error occurred; the request id identifies it in the logs",
-                        null);
             }
+            HttpErrors.render(ctx, HttpErrors.of(e));
         });
         config.routes.exception(Exception.class, (e, ctx) -> {
             log.error("Unexpected error", e);
-            error(
-                    ctx,
-                    500,
-                    "internal_error",
-                    "an unexpected error occurred; the request id identifies it in the logs",
-                    null);
+            HttpErrors.render(ctx, HttpErrors.internalError());
         });
         config.routes.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {

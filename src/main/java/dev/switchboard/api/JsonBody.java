@@ -46,6 +46,14 @@ public final class JsonBody {
         if (node == null || !node.isObject()) {
             throw new Refusal.Invalid("invalid_json", "the request body must be a JSON object");
         }
+        return of(node, allowedFields);
+    }
+
+    /**
+     * A JSON object already parsed (a WebSocket request's params), checked like a body: only the given
+     * fields, and no text PostgreSQL cannot store.
+     */
+    public static JsonBody of(JsonNode node, String... allowedFields) {
         Set<String> allowed = Set.of(allowedFields);
         node.fieldNames().forEachRemaining(f -> {
             if (!allowed.contains(f)) {
@@ -136,6 +144,18 @@ public final class JsonBody {
             throw new Refusal.InvalidField(field, "is required, a JSON object");
         }
         return v;
+    }
+
+    /** A whole number, or null when absent. */
+    public Long longValue(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw new Refusal.InvalidField(field, "must be a whole number");
+        }
+        return v.longValue();
     }
 
     public JsonNode node() {

@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 
 /**
- * Health checks, Prometheus metrics and the OpenAPI document: no token needed. With a management port,
+ * Health checks, Prometheus metrics and the OpenAPI and AsyncAPI documents: no token needed. With a management port,
  * the public server answers the health checks and the OpenAPI document, and the management server the
  * health checks and the metrics: metrics name tenants' routes, pools and queues, and are for operators.
  */
@@ -33,6 +33,7 @@ public final class OperationsRoutes implements RouteGroup {
     private final PrometheusMeterRegistry meters;
     private final Scope scope;
     private final String openApiJson;
+    private final String asyncApiJson;
 
     public OperationsRoutes(Readiness readiness, PrometheusMeterRegistry meters, Scope scope) {
         this.readiness = readiness;
@@ -40,6 +41,7 @@ public final class OperationsRoutes implements RouteGroup {
         this.scope = scope;
         // Parsed once, and only by a server that serves it (not the management one).
         this.openApiJson = scope == Scope.MANAGEMENT ? null : loadOpenApi();
+        this.asyncApiJson = scope == Scope.MANAGEMENT ? null : loadAsyncApi();
         if (scope != Scope.PUBLIC) {
             // What /health/ready would answer, for alerts and dashboards; read at scrape time through the
             // same cached check, so a scrape costs at most one readiness query a second.
@@ -76,13 +78,25 @@ public final class OperationsRoutes implements RouteGroup {
             routes.get(
                     "/api/v1/openapi.json",
                     ctx -> ctx.contentType("application/json").result(openApiJson));
+            routes.get(
+                    "/api/v1/asyncapi.json",
+                    ctx -> ctx.contentType("application/json").result(asyncApiJson));
         }
     }
 
     static String loadOpenApi() {
-        try (InputStream in = OperationsRoutes.class.getResourceAsStream("/openapi.yaml")) {
+        return yamlAsJson("/openapi.yaml");
+    }
+
+    /** The AsyncAPI document: the WebSocket's messages and close codes, and the webhook requests. */
+    static String loadAsyncApi() {
+        return yamlAsJson("/asyncapi.yaml");
+    }
+
+    private static String yamlAsJson(String resource) {
+        try (InputStream in = OperationsRoutes.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("openapi.yaml is missing from the build");
+                throw new IllegalStateException(resource + " is missing from the build");
             }
             return Json.write(new ObjectMapper(new YAMLFactory()).readTree(in));
         } catch (IOException e) {

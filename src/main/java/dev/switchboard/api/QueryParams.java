@@ -10,7 +10,11 @@ final class QueryParams {
     private QueryParams() {}
 
     static int limit(Context ctx, int defaultValue, int max) {
-        Long value = longValue(ctx, "limit");
+        return limit(longValue(ctx, "limit"), defaultValue, max);
+    }
+
+    /** A page size, wherever it came from (a query parameter, a WebSocket request's params). */
+    static int limit(Long value, int defaultValue, int max) {
         if (value == null) {
             return defaultValue;
         }

@@ -5,37 +5,34 @@ import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordCollection;
-import dev.switchboard.store.RecordQuery;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
-import dev.switchboard.support.Ids;
-import dev.switchboard.support.JsonMergePatch;
 import dev.switchboard.support.Refusal;
-import dev.switchboard.support.Tokens;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
-/** The records API: create, read, list, merge-patch and delete records of a collection, in one tenant. */
+/**
+ * The records API over HTTP: create, read, list, merge-patch and delete records of a collection, in one
+ * tenant. Reads the request (path, query, headers, body) and runs {@link RecordOperations}, which a
+ * WebSocket request runs too.
+ */
 public final class RecordRoutes implements RouteGroup {
-    private static final int MAX_IDS = 1000;
-    private static final int MAX_IDEMPOTENCY_KEY = 255;
-
     private final Authenticator auth;
-    private final CollectionStore collections;
-    private final RecordStore records;
+    private final RecordOperations operations;
+
+    RecordRoutes(Authenticator auth, RecordOperations operations) {
+        this.auth = auth;
+        this.operations = operations;
+    }
 
     public RecordRoutes(Authenticator auth, CollectionStore collections, RecordStore records) {
-        this.auth = auth;
-        this.collections = collections;
-        this.records = records;
+        this(auth, new RecordOperations(collections, records));
     }
 
     @Override
@@ -49,12 +46,11 @@ public final class RecordRoutes implements RouteGroup {
 
     private void create(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        RecordCollection collection = collections.get(ctx.pathParam("collection"));
-        access.requireWrite(collection.name());
+        RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
         JsonBody body = JsonBody.of(ctx, "data");
-        JsonNode data = validated(collection, body.requiredObject("data"));
+        JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
         Optional<RecordStore.IdempotencyKey> key = idempotencyKey(ctx, access, collection);
-        RecordStore.Created created = records.create(access.tenant(), collection, data, key);
+        RecordStore.Created created = operations.create(access, collection, data, key);
         if (created.replayedBody() != null) {
             ctx.header("Idempotent-Replayed", "true");
             ctx.status(201).contentType("application/json").result(created.replayedBody());
@@ -65,28 +61,22 @@ public final class RecordRoutes implements RouteGroup {
 
     private void get(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        RecordCollection collection = collections.get(ctx.pathParam("collection"));
-        access.requireRead(collection.name());
-        respond(ctx, records.get(access.tenant(), collection, ctx.pathParam("id")));
+        RecordCollection collection = operations.readable(access, ctx.pathParam("collection"));
+        respond(ctx, operations.get(access, collection, ctx.pathParam("id")));
     }
 
     private void list(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        RecordCollection collection = collections.get(ctx.pathParam("collection"));
-        access.requireRead(collection.name());
-        var from = QueryParams.instant(ctx, "updatedFrom");
-        var to = QueryParams.instant(ctx, "updatedTo");
-        if (from != null && to != null && from.isAfter(to)) {
-            throw new Refusal.InvalidField("updatedTo", "must not be before updatedFrom");
-        }
-        String cursor = ctx.queryParam("cursor");
-        RecordQuery query = new RecordQuery(
+        RecordCollection collection = operations.readable(access, ctx.pathParam("collection"));
+        String ids = ctx.queryParam("ids");
+        RecordStore.Page page = operations.list(
+                access,
+                collection,
                 QueryParams.limit(ctx, 100, 1000),
-                cursor == null || cursor.isEmpty() ? null : RecordQuery.Cursor.decode(cursor),
-                from,
-                to,
-                ids(ctx));
-        RecordStore.Page page = records.list(access.tenant(), collection, query);
+                ctx.queryParam("cursor"),
+                QueryParams.instant(ctx, "updatedFrom"),
+                QueryParams.instant(ctx, "updatedTo"),
+                ids == null || ids.isEmpty() ? null : List.of(ids.split(",")));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("records", page.records());
         json.put("cursor", page.cursor());
@@ -95,43 +85,26 @@ public final class RecordRoutes implements RouteGroup {
 
     private void patch(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        RecordCollection collection = collections.get(ctx.pathParam("collection"));
-        access.requireWrite(collection.name());
+        RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode patch = body.requiredObject("data");
-        StoredRecord updated = records.update(
-                access.tenant(),
-                collection,
-                ctx.pathParam("id"),
-                ifMatch(ctx),
-                current -> validated(collection, JsonMergePatch.apply(current, patch)));
-        respond(ctx, updated);
+        respond(
+                ctx,
+                operations
+                        .update(access, collection, ctx.pathParam("id"), ifMatch(ctx), patch)
+                        .record());
     }
 
     private void delete(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
-        RecordCollection collection = collections.get(ctx.pathParam("collection"));
-        access.requireWrite(collection.name());
-        records.delete(access.tenant(), collection, ctx.pathParam("id"), ifMatch(ctx));
+        RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
+        operations.delete(access, collection, ctx.pathParam("id"), ifMatch(ctx));
         ctx.status(204);
     }
 
     private static void respond(Context ctx, StoredRecord record) {
         ctx.header("ETag", "\"" + record.version() + "\"");
         ctx.json(record);
-    }
-
-    private static JsonNode validated(RecordCollection collection, JsonNode data) {
-        List<RecordCollection.Violation> violations = collection.violations(data);
-        if (!violations.isEmpty()) {
-            RecordCollection.Violation first = violations.getFirst();
-            throw new Refusal.Invalid(
-                    "schema_violation",
-                    first.path() + ": " + first.message()
-                            + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
-                    Map.of("violations", violations));
-        }
-        return data;
     }
 
     /** If-Match carries the version the client last saw: 3, "3" or W/"3". */
@@ -160,30 +133,12 @@ public final class RecordRoutes implements RouteGroup {
         if (key == null) {
             return Optional.empty();
         }
-        if (key.isBlank() || key.length() > MAX_IDEMPOTENCY_KEY) {
+        if (!RecordOperations.validIdempotencyKey(key)) {
             throw new Refusal.Invalid(
-                    "invalid_header", "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
+                    "invalid_header",
+                    "Idempotency-Key must be 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
         }
-        String scope = access.tenant().pk() + "/" + access.idempotencyScope();
-        byte[] fingerprint =
-                Tokens.hash(collection.name() + "\n" + new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8));
-        return Optional.of(new RecordStore.IdempotencyKey(scope, key, fingerprint));
-    }
-
-    private static List<UUID> ids(Context ctx) {
-        String text = ctx.queryParam("ids");
-        if (text == null || text.isEmpty()) {
-            return null;
-        }
-        String[] parts = text.split(",");
-        if (parts.length > MAX_IDS) {
-            throw new Refusal.InvalidField("ids", "at most " + MAX_IDS + " ids");
-        }
-        List<UUID> ids = new ArrayList<>();
-        for (String part : parts) {
-            ids.add(Ids.parse("rec", part.trim())
-                    .orElseThrow(() -> new Refusal.InvalidField("ids", "'" + part.trim() + "' is not a record id")));
-        }
-        return ids;
+        return Optional.of(RecordOperations.idempotencyKey(
+                access, collection, key, new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8)));
     }
 }

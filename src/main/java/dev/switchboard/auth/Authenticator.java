@@ -147,6 +147,38 @@ public final class Authenticator {
             found = integrations.findByClientKeyHash(hash).map(Client::new);
         }
         Principal principal = found.orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
+        cacheUnlessChanged(key, principal, invalidationsSeen);
+        return principal;
+    }
+
+    /**
+     * The access of a request made on a WebSocket, whose upgrade authenticated its access token (kept
+     * only as {@code tokenHash}): looked up again like every HTTP request's token (cached, and dropped
+     * the moment its connection or integration changes), so a request sees the permissions of now, and
+     * counted against the token's rate limit as one HTTP request.
+     */
+    public TenantAccess socketRequestAccess(String tokenHash) {
+        Principal principal = cache.getIfPresent(tokenHash);
+        if (principal == null) {
+            long invalidationsSeen = invalidations;
+            principal = connections
+                    .findGrant(HexFormat.of().parseHex(tokenHash))
+                    .map(g -> new Access(g, tokenHash))
+                    .orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
+            cacheUnlessChanged(tokenHash, principal, invalidationsSeen);
+        }
+        if (!(principal instanceof Access access)) {
+            throw new Refusal.Unauthenticated("unknown or revoked token");
+        }
+        if (!access.grant().connection().enabled()) {
+            throw new Refusal.Unauthenticated(
+                    "connection '" + access.grant().connection().id() + "' is disabled");
+        }
+        limit(access.tokenHash(), "access token");
+        return tenantAccess(access);
+    }
+
+    private void cacheUnlessChanged(String key, Principal principal, long invalidationsSeen) {
         caching.readLock().lock();
         try {
             if (invalidations == invalidationsSeen) {
@@ -155,7 +187,6 @@ public final class Authenticator {
         } finally {
             caching.readLock().unlock();
         }
-        return principal;
     }
 
     public void requireAdmin(Context ctx) {
@@ -199,14 +230,18 @@ public final class Authenticator {
                 if (countRequest) {
                     limit(access.tokenHash(), "access token");
                 }
-                var grant = access.grant();
-                yield new TenantAccess(
-                        grant.tenant(),
-                        grant.integration().permissions(),
-                        grant.integration().eventTypes(),
-                        grant.connection().id());
+                yield tenantAccess(access);
             }
         };
+    }
+
+    private static TenantAccess tenantAccess(Access access) {
+        var grant = access.grant();
+        return new TenantAccess(
+                grant.tenant(),
+                grant.integration().permissions(),
+                grant.integration().eventTypes(),
+                grant.connection().id());
     }
 
     /** Counts a request against the token's rate limit; refused ({@code Throttled}) when over it. */

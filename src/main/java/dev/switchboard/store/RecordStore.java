@@ -56,8 +56,15 @@ public final class RecordStore {
     /** An idempotency key of a create: its scope (who sent it, for which tenant) and a fingerprint of the request. */
     public record IdempotencyKey(String scope, String key, byte[] fingerprint) {}
 
-    /** A create's outcome: the record, and whether it replays the first request with the same key. */
-    public record Created(StoredRecord record, String replayedBody) {}
+    /**
+     * A create's outcome: the record, or the first answer to a request with the same key
+     * ({@code replayedBody}), and the seq of the event the create appended (for a replay, the first
+     * request's; 0 for a key stored before the log position was kept with it).
+     */
+    public record Created(StoredRecord record, String replayedBody, long seq) {}
+
+    /** An update's outcome: the record as written, and the seq of the event it appended. */
+    public record Updated(StoredRecord record, long seq) {}
 
     public Created create(
             Tenant tenant, RecordCollection collection, JsonNode data, Optional<IdempotencyKey> idempotency) {
@@ -72,7 +79,7 @@ public final class RecordStore {
                     dataSource,
                     c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
             eventLog.published(tenant.streamPk(), w.seq());
-            return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null);
+            return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null, w.seq());
         }
         IdempotencyKey key = idempotency.get();
         long[] seq = {0};
@@ -91,12 +98,13 @@ public final class RecordStore {
             StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
             Jdbc.update(
                     c,
-                    "UPDATE idempotency_keys SET status = 201, body = ? WHERE scope = ? AND key = ?",
+                    "UPDATE idempotency_keys SET status = 201, body = ?, seq = ? WHERE scope = ? AND key = ?",
                     Json.write(record),
+                    w.seq(),
                     key.scope(),
                     key.key());
             seq[0] = w.seq();
-            return new Created(record, null);
+            return new Created(record, null, w.seq());
         });
         if (seq[0] > 0) {
             eventLog.published(tenant.streamPk(), seq[0]);
@@ -108,12 +116,12 @@ public final class RecordStore {
         // The first request with this key has committed (the INSERT above waited for it if it was in flight).
         return Jdbc.one(
                         c,
-                        "SELECT fingerprint, body FROM idempotency_keys WHERE scope = ? AND key = ?",
+                        "SELECT fingerprint, body, seq FROM idempotency_keys WHERE scope = ? AND key = ?",
                         rs -> {
                             if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
                                 throw new Refusal.IdempotencyKeyReused(key.key());
                             }
-                            return new Created(null, rs.getString("body"));
+                            return new Created(null, rs.getString("body"), rs.getLong("seq"));
                         },
                         key.scope(),
                         key.key())
@@ -206,7 +214,7 @@ public final class RecordStore {
         JsonNode apply(JsonNode current);
     }
 
-    public StoredRecord update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
+    public Updated update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
@@ -218,7 +226,7 @@ public final class RecordStore {
                     new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid, current.version()
                     },
                     event.params(tenant.streamPk()));
-            Optional<StoredRecord> written = Jdbc.withConnection(
+            Optional<Updated> written = Jdbc.withConnection(
                     dataSource,
                     c -> Jdbc.one(
                             c,
@@ -227,8 +235,9 @@ public final class RecordStore {
                                     + " RETURNING id, version, created_at, updated_at, data::text AS data)"
                                     + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
                             rs -> {
-                                eventLog.published(tenant.streamPk(), rs.getLong("seq"));
-                                return map(rs);
+                                long seq = rs.getLong("seq");
+                                eventLog.published(tenant.streamPk(), seq);
+                                return new Updated(map(rs), seq);
                             },
                             params));
             if (written.isPresent()) {
@@ -239,7 +248,8 @@ public final class RecordStore {
         throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
-    public void delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
+    /** Deletes the record; returns the seq of the event the delete appended. */
+    public long delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
@@ -258,7 +268,7 @@ public final class RecordStore {
                             params));
             if (seq.isPresent()) {
                 eventLog.published(tenant.streamPk(), seq.get());
-                return;
+                return seq.get();
             }
         }
         throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");

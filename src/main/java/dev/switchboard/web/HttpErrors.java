@@ -1,5 +1,6 @@
 package dev.switchboard.web;
 
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
@@ -39,6 +40,37 @@ public final class HttpErrors {
         return new HttpError(status, refusal.code(), refusal.getMessage(), refusal.details(), retryAfter);
     }
 
+    /**
+     * The answer to a failed database call: 503 with {@code Retry-After} when the database is unreachable
+     * (nothing was written), else 500. The caller logs it: the message names no detail.
+     */
+    public static HttpError of(DatabaseException e) {
+        if (e.isUnavailable()) {
+            return new HttpError(
+                    503,
+                    "database_unavailable",
+                    "the database is unavailable; nothing was written, retry later",
+                    null,
+                    5L);
+        }
+        return new HttpError(
+                500,
+                "internal_error",
+                "an unexpected database error occurred; the request id identifies it in the logs",
+                null,
+                null);
+    }
+
+    /** An unexpected failure: 500, with nothing of its cause (the caller logs it). */
+    public static HttpError internalError() {
+        return new HttpError(
+                500,
+                "internal_error",
+                "an unexpected error occurred; the request id identifies it in the logs",
+                null,
+                null);
+    }
+
     /** Answers the request with the refusal's error. */
     public static void render(Refusal refusal, Context ctx) {
         render(ctx, of(refusal));
@@ -49,7 +81,7 @@ public final class HttpErrors {
         render(ctx, new HttpError(status, code, message, details, null));
     }
 
-    private static void render(Context ctx, HttpError error) {
+    public static void render(Context ctx, HttpError error) {
         if (error.retryAfterSeconds() != null) {
             ctx.header("Retry-After", Long.toString(error.retryAfterSeconds()));
         }

@@ -3,9 +3,11 @@ package dev.switchboard.websockets;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.Refusal;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Parses what a client sends: JSON text objects with a {@code type}. Anything else becomes an
@@ -18,14 +20,27 @@ final class ClientMessages {
 
     static final int WINDOW_SECONDS = 10;
     static final int MAX_PATTERNS = 100;
+    /** A request's {@code id}, echoed in its response, is a string of at most this many characters. */
+    static final int MAX_REQUEST_ID = 64;
 
-    sealed interface ClientMessage permits Subscribe, Ping, Invalid {}
+    private static final List<String> REQUEST_FIELDS = List.of("type", "id", "method", "params");
+
+    sealed interface ClientMessage permits Subscribe, Ping, Request, BadRequest, Invalid {}
 
     /** Narrow the events this socket receives to these event-type patterns. */
     record Subscribe(List<String> eventTypes) implements ClientMessage {}
 
     /** An application-level ping (browsers cannot send ping frames); answered with a pong message. */
     record Ping() implements ClientMessage {}
+
+    /** An operation to perform; {@code params} is a JSON object (empty when the client sent none). */
+    record Request(String id, RequestMethod method, JsonNode params) implements ClientMessage {}
+
+    /**
+     * A request the server cannot perform as sent (no id, an unknown method, params that are not an
+     * object): answered with an error response, echoing {@code id} when it had a usable one.
+     */
+    record BadRequest(String id, Refusal refusal) implements ClientMessage {}
 
     /** Something the server cannot act on; {@code code} and {@code message} go back in an error message. */
     record Invalid(String code, String message) implements ClientMessage {}
@@ -44,7 +59,7 @@ final class ClientMessages {
         }
         JsonNode type = json.get("type");
         if (type == null || !type.isTextual()) {
-            return new Invalid("invalid_field", "type: required, one of subscribe, ping");
+            return new Invalid("invalid_field", "type: required, one of request, subscribe, ping");
         }
         return switch (type.asText()) {
             case "ping" ->
@@ -52,10 +67,11 @@ final class ClientMessages {
                         ? new Ping()
                         : new Invalid("invalid_field", "ping takes no other fields");
             case "subscribe" -> subscribe(json);
+            case "request" -> request(json);
             default ->
                 new Invalid(
                         "unknown_type",
-                        "type: '" + abbreviate(type.asText()) + "' is not a message type (subscribe, ping)");
+                        "type: '" + abbreviate(type.asText()) + "' is not a message type (request, subscribe, ping)");
         };
     }
 
@@ -84,6 +100,54 @@ final class ClientMessages {
             patterns.add(p.asText());
         }
         return new Subscribe(List.copyOf(patterns));
+    }
+
+    private static ClientMessage request(JsonNode json) {
+        JsonNode idNode = json.get("id");
+        String id = idNode != null
+                        && idNode.isTextual()
+                        && !idNode.textValue().isEmpty()
+                        && idNode.textValue().length() <= MAX_REQUEST_ID
+                ? idNode.textValue()
+                : null;
+        for (Iterator<String> names = json.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!REQUEST_FIELDS.contains(name)) {
+                return new BadRequest(
+                        id,
+                        new Refusal.InvalidField(
+                                abbreviate(name),
+                                "is not a field of a request (expected: " + String.join(", ", REQUEST_FIELDS) + ")"));
+            }
+        }
+        if (id == null) {
+            return new BadRequest(
+                    null,
+                    new Refusal.InvalidField(
+                            "id",
+                            "required, a string of 1 to " + MAX_REQUEST_ID + " characters that the response echoes"));
+        }
+        JsonNode method = json.get("method");
+        if (method == null || !method.isTextual()) {
+            return new BadRequest(id, new Refusal.InvalidField("method", "required, one of " + RequestMethod.names()));
+        }
+        var known = RequestMethod.named(method.textValue());
+        if (known.isEmpty()) {
+            return new BadRequest(
+                    id,
+                    new Refusal.Invalid(
+                            "unknown_method",
+                            "method: '" + abbreviate(method.textValue()) + "' is not a method (" + RequestMethod.names()
+                                    + ")",
+                            Map.of("field", "method")));
+        }
+        JsonNode params = json.get("params");
+        if (params == null || params.isNull()) {
+            params = Json.MAPPER.createObjectNode();
+        } else if (!params.isObject()) {
+            return new BadRequest(id, new Refusal.InvalidField("params", "must be a JSON object"));
+        }
+        return new Request(id, known.get(), params);
     }
 
     private static boolean onlyFields(JsonNode json, List<String> allowed) {

@@ -23,9 +23,17 @@ import org.slf4j.LoggerFactory;
  * outbox. Live batches arrive from the stream's feed; while a resume is catching up from the log they
  * are held, then merged by {@code seq} at the seam so nothing is missed or sent twice.
  *
+ * <p>Requests run on virtual threads of their own ({@link SocketRequests}). A write's response must
+ * reach the client before the frame with the event it appended, which the feed may deliver before
+ * the writing thread has its answer: so while writes are in progress, a live batch that may hold one
+ * of their events waits here. Each write notes the feed's position when it begins (its event's
+ * {@code seq} is above it: the stream's counter orders commits); a batch whose last event is above
+ * the lowest such position waits until the writes below it have sent their responses. Reads hold
+ * nothing, and a write holds events only until its own response is sent.
+ *
  * <p>Jetty calls the listener methods one at a time per socket. Deliveries (feed thread), the
- * catch-up (its own virtual thread) and client messages meet under {@link #lock}, which is never
- * held across anything that blocks: sends only hand frames to Jetty. (Public only because Jetty
+ * catch-up (its own virtual thread), responses and client messages meet under {@link #lock}, which is
+ * never held across anything that blocks: sends only hand frames to Jetty. (Public only because Jetty
  * calls the listener methods through method handles.)
  */
 public final class ClientSession implements Session.Listener.AutoDemanding {
@@ -47,6 +55,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final List<Batch> held = new ArrayList<>();
     private long heldBytes;
     private long delivered;
+    private final List<Write> writes = new ArrayList<>();
+    private final SocketRequests requests;
 
     // Heartbeat state, read by the sweeper.
     private volatile long pingSentAt = System.nanoTime();
@@ -63,6 +73,16 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         this.after = after;
         this.accessChangesSeen = accessChangesSeen;
         this.filter = access.filter();
+        this.requests = new SocketRequests(this, owner);
+    }
+
+    /** A write in progress on this socket; its event's seq will be above {@code floor}. */
+    static final class Write {
+        private final long floor;
+
+        private Write(long floor) {
+            this.floor = floor;
+        }
     }
 
     SocketAccess access() {
@@ -163,12 +183,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             }
             delivered = position;
             send(Frames.live(position));
-            for (Batch batch : held) {
-                sendLocked(batch);
-            }
-            held.clear();
-            heldBytes = 0;
             live = true;
+            flushHeld();
         } finally {
             lock.unlock();
         }
@@ -181,7 +197,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             if (closing.get()) {
                 return;
             }
-            if (live) {
+            if (live && held.isEmpty() && batch.lastSeq() <= releasedUpTo()) {
                 sendLocked(batch);
                 return;
             }
@@ -190,6 +206,60 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             if (heldBytes > owner.settings().queueBytes()) {
                 held.clear();
                 close(CloseCode.SLOW_CONSUMER);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The highest seq that may go out now: below every write in progress's floor (or anything, with
+     * none), since a batch above a floor may carry that write's event, whose response is not sent yet.
+     */
+    private long releasedUpTo() {
+        long upTo = Long.MAX_VALUE;
+        for (Write w : writes) {
+            upTo = Math.min(upTo, w.floor);
+        }
+        return upTo;
+    }
+
+    /** Sends the held batches, in order, as far as the writes in progress allow. Under the lock. */
+    private void flushHeld() {
+        if (!live) {
+            return;
+        }
+        long upTo = releasedUpTo();
+        while (!held.isEmpty() && held.getFirst().lastSeq() <= upTo) {
+            Batch batch = held.removeFirst();
+            heldBytes -= batch.bytes();
+            sendLocked(batch);
+        }
+    }
+
+    /**
+     * A write begins: from now until {@link #respond} sends its answer, batches that may carry its event
+     * wait. The feed's position is the floor: every event at or below it has committed and been read,
+     * so the write's own event (appended after this) is above it.
+     */
+    Write beginWrite() {
+        lock.lock();
+        try {
+            Write write = new Write(owner.hub().position(access.streamPk()));
+            writes.add(write);
+            return write;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends a request's response, then, for a write ({@code write} not null), the batches it held back. */
+    void respond(ByteBuffer response, Write write) {
+        lock.lock();
+        try {
+            send(response);
+            if (write != null && writes.remove(write)) {
+                flushHeld();
             }
         } finally {
             lock.unlock();
@@ -219,6 +289,15 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
 
     @Override
     public void onWebSocketText(String text) {
+        if (closing.get()) {
+            return;
+        }
+        ClientMessage message = ClientMessages.parse(text);
+        // Requests are counted like HTTP requests, against the token's rate limit; every other message,
+        // and a request refused for too many in flight, against the socket's message limit.
+        if (message instanceof ClientMessages.Request request && requests.submit(request, text)) {
+            return;
+        }
         long now = System.nanoTime();
         if (now - windowStart > ClientMessages.WINDOW_SECONDS * 1_000_000_000L) {
             windowStart = now;
@@ -228,10 +307,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             close(CloseCode.TOO_MANY_MESSAGES);
             return;
         }
-        ClientMessage message = ClientMessages.parse(text);
         switch (message) {
             case ClientMessages.Ping ping -> send(Frames.PONG);
             case ClientMessages.Subscribe subscribe -> subscribe(subscribe.eventTypes());
+            case ClientMessages.Request request -> {} // refused by submit, which answered it
+            case ClientMessages.BadRequest bad -> respond(SocketRequests.refused(bad.id(), bad.refusal()), null);
             case ClientMessages.Invalid invalid -> send(Frames.error(invalid.code(), invalid.message()));
         }
     }
@@ -295,6 +375,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         lock.lock();
         try {
             held.clear();
+            heldBytes = 0;
         } finally {
             lock.unlock();
         }
@@ -369,7 +450,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    private String id() {
+    String id() {
         return Integer.toHexString(System.identityHashCode(this));
     }
 }

@@ -59,6 +59,45 @@ final class Frames {
         return message("error", "code", code, "message", message);
     }
 
+    /**
+     * The answer to a request: {@code {"type":"response","id","status","seq"?,"replayed"?,"result"?}},
+     * the result absent for 204 and {@code seq} present for a write.
+     */
+    static ByteBuffer response(String id, Operations.Outcome outcome) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("type", "response");
+        json.put("id", id);
+        json.put("status", outcome.status());
+        if (outcome.seq() > 0) {
+            json.put("seq", outcome.seq());
+        }
+        if (outcome.replayed()) {
+            json.put("replayed", true);
+        }
+        if (outcome.result() != null) {
+            json.put("result", outcome.result());
+        }
+        return utf8(Json.write(json));
+    }
+
+    /** A refused request: {@code {"type":"response","id","status","error":{"code","message","details"}}}. */
+    static ByteBuffer errorResponse(
+            String id, int status, String code, String message, Object details, Long retryAfter) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", code);
+        error.put("message", message);
+        error.put("details", details);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("type", "response");
+        json.put("id", id);
+        json.put("status", status);
+        if (retryAfter != null) {
+            json.put("retryAfter", retryAfter);
+        }
+        json.put("error", error);
+        return utf8(Json.write(json));
+    }
+
     /** A replay from an expired position: what was lost, and the position live events follow from. */
     static ByteBuffer resumeFailed(EventLog.PositionExpired expired, long position) {
         return message(

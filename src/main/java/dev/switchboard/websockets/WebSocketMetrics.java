@@ -15,8 +15,10 @@ public final class WebSocketMetrics {
     private final Timer fanOut;
     private final Counter resumesCaughtUp;
     private final Counter resumesExpired;
+    private final MeterRegistry meters;
 
     public WebSocketMetrics(MeterRegistry meters, Sockets sockets) {
+        this.meters = meters;
         Gauge.builder("switchboard.websockets.connections", sockets, Sockets::size)
                 .description("Open WebSockets on this node")
                 .register(meters);
@@ -55,6 +57,17 @@ public final class WebSocketMetrics {
         if (wokenAtNanos != 0 && sockets > 0) {
             fanOut.record(System.nanoTime() - wokenAtNanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    /** A request answered: by method and status, timed from its start (0 for one refused before it started). */
+    void request(RequestMethod method, int status, long nanos) {
+        Timer.builder("switchboard.websockets.requests")
+                .description("Requests on WebSockets, by method and the status of their response")
+                .tag("method", method.wireName())
+                .tag("status", Integer.toString(status))
+                .publishPercentiles(0.5, 0.99)
+                .register(meters)
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void resumeCaughtUp() {

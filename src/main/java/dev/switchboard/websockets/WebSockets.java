@@ -3,13 +3,14 @@ package dev.switchboard.websockets;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.web.RouteGroup;
+import java.util.function.UnaryOperator;
 
 /**
  * The WebSocket capability of a node, from the parts the composition root built: the sockets
  * ({@link Sockets}, {@link ClientSession}), the per-stream fan-out ({@link StreamHub}), resumes
  * ({@link Resume}), the gate their reads pass ({@link LogGate}) and access re-checks
- * ({@link AccessWatch}); it adds the route that upgrades ({@link WebSocketRoutes}), which each socket
- * reaches them through.
+ * ({@link AccessWatch}), and the {@link Operations} requests perform (the API's, handed in by the root);
+ * it adds the route that upgrades ({@link WebSocketRoutes}), which each socket reaches them through.
  * Closing it closes every socket with {@link CloseCode#SERVER_RESTARTING}; close it before the HTTP
  * server so clients get that code rather than Jetty's.
  */
@@ -22,6 +23,9 @@ public final class WebSockets implements AutoCloseable {
     private final Resume resume;
     private final AccessWatch accessWatch;
     private final WebSocketRoutes routes;
+    private final Authenticator auth;
+    private final long maxBodyBytes;
+    private volatile Operations operations;
     /** Tests hold sockets here, between the upgrade's checks and their registration, to make a race certain. */
     private volatile Runnable beforeRegistering = () -> {};
 
@@ -33,7 +37,9 @@ public final class WebSockets implements AutoCloseable {
             StreamHub hub,
             Resume resume,
             AccessWatch accessWatch,
-            Authenticator auth) {
+            Authenticator auth,
+            Operations operations,
+            long maxBodyBytes) {
         this.settings = settings;
         this.sockets = sockets;
         this.metrics = metrics;
@@ -41,6 +47,9 @@ public final class WebSockets implements AutoCloseable {
         this.hub = hub;
         this.resume = resume;
         this.accessWatch = accessWatch;
+        this.auth = auth;
+        this.operations = operations;
+        this.maxBodyBytes = maxBodyBytes;
         this.routes = new WebSocketRoutes(this, auth);
     }
 
@@ -70,6 +79,27 @@ public final class WebSockets implements AutoCloseable {
     /** For tests: runs {@code hook} on every socket after its upgrade was checked and before it is registered. */
     void beforeRegistering(Runnable hook) {
         this.beforeRegistering = hook;
+    }
+
+    /**
+     * For tests: wraps the operations requests perform (to hold one in progress and make an ordering
+     * certain). Requests started before keep the operations they started with.
+     */
+    void wrapOperations(UnaryOperator<Operations> wrapper) {
+        this.operations = wrapper.apply(operations);
+    }
+
+    Operations operations() {
+        return operations;
+    }
+
+    Authenticator auth() {
+        return auth;
+    }
+
+    /** server.maxBodySize: a request on a socket is bounded like an HTTP request's body. */
+    long maxBodyBytes() {
+        return maxBodyBytes;
     }
 
     WebSocketSettings settings() {

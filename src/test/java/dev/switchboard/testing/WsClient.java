@@ -79,6 +79,31 @@ public final class WsClient implements AutoCloseable {
                 .join();
     }
 
+    /** Sends {@code {"type":"request","id","method","params"}} without waiting for its response. */
+    public void sendRequest(String id, String method, Object params) {
+        send(dev.switchboard.support.Json.write(
+                Map.of("type", "request", "id", id, "method", method, "params", params)));
+    }
+
+    /** Sends a request and waits for its response. */
+    public JsonNode request(String id, String method, Object params) {
+        sendRequest(id, method, params);
+        return awaitResponse(id);
+    }
+
+    /** Waits for the response with this id. */
+    public JsonNode awaitResponse(String id) {
+        return await(m -> m.path("type").asText().equals("response")
+                && m.path("id").asText().equals(id));
+    }
+
+    /** Every response received so far, in arrival order. */
+    public List<JsonNode> responses() {
+        return messages().stream()
+                .filter(m -> m.path("type").asText().equals("response"))
+                .toList();
+    }
+
     /** A message and when it arrived ({@link System#nanoTime()}), for measuring latency. */
     public record Received(JsonNode message, long nanos) {}
 

@@ -19,6 +19,42 @@ class ClientMessagesTest {
     }
 
     @Test
+    void aRequestIsRecognisedWithItsMethodAndParams() {
+        var request = (ClientMessages.Request) ClientMessages.parse(
+                "{\"type\":\"request\",\"id\":\"r1\",\"method\":\"records.get\",\"params\":{\"id\":\"rec_x\"}}");
+        assertThat(request.id()).isEqualTo("r1");
+        assertThat(request.method()).isEqualTo(RequestMethod.RECORDS_GET);
+        assertThat(request.params().get("id").asText()).isEqualTo("rec_x");
+        var noParams = (ClientMessages.Request)
+                ClientMessages.parse("{\"type\":\"request\",\"id\":\"r2\",\"method\":\"events.list\"}");
+        assertThat(noParams.params().isEmpty()).isTrue();
+    }
+
+    @Test
+    void aRequestThatCannotBePerformedIsABadRequestEchoingItsIdWhenUsable() {
+        assertThat(bad("{\"type\":\"request\",\"method\":\"records.get\"}")).isEqualTo("null invalid_field id");
+        assertThat(bad("{\"type\":\"request\",\"id\":7,\"method\":\"records.get\"}"))
+                .isEqualTo("null invalid_field id");
+        String longId = "x".repeat(ClientMessages.MAX_REQUEST_ID + 1);
+        assertThat(bad("{\"type\":\"request\",\"id\":\"" + longId + "\",\"method\":\"records.get\"}"))
+                .isEqualTo("null invalid_field id");
+        assertThat(bad("{\"type\":\"request\",\"id\":\"a\",\"method\":\"records.drop\"}"))
+                .isEqualTo("a unknown_method method");
+        assertThat(bad("{\"type\":\"request\",\"id\":\"a\"}")).isEqualTo("a invalid_field method");
+        assertThat(bad("{\"type\":\"request\",\"id\":\"a\",\"method\":\"records.get\",\"params\":1}"))
+                .isEqualTo("a invalid_field params");
+        assertThat(bad("{\"type\":\"request\",\"id\":\"a\",\"method\":\"records.get\",\"extra\":1}"))
+                .isEqualTo("a invalid_field extra");
+    }
+
+    private static String bad(String text) {
+        var bad = (ClientMessages.BadRequest) ClientMessages.parse(text);
+        @SuppressWarnings("unchecked")
+        var details = (java.util.Map<String, Object>) bad.refusal().details();
+        return bad.id() + " " + bad.refusal().code() + " " + details.get("field");
+    }
+
+    @Test
     void anythingElseIsAnInvalidMessageNamingTheProblem() {
         assertThat(code("")).isEqualTo("malformed_message");
         assertThat(code("{\"type\":\"ping\"} trailing")).isEqualTo("malformed_message");

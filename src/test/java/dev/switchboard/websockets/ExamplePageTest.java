@@ -50,6 +50,46 @@ class ExamplePageTest {
         }
     }
 
+    @Test
+    void theExamplePageCreatesAndUpdatesARecordOverTheSocket() throws Exception {
+        try (TestServer server = TestServer.start();
+                HeadlessChromium browser = new HeadlessChromium()) {
+            server.createCollection("reservations");
+            server.createTenant("browser-form");
+            String token = server.partnerToken("browser-form");
+            browser.open(server.baseUrl() + "/examples/websocket.html?access_token=" + token);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> browser.evaluate("document.getElementById('status').textContent")
+                            .asText()
+                            .equals("live"));
+            String answer = "document.getElementById('answer').textContent";
+            browser.evaluate("document.getElementById('save').click()");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> browser.evaluate(answer).asText().startsWith("records.create: 201, event #1"));
+            String id = browser.evaluate("document.getElementById('recordId').value")
+                    .asText();
+            assertThat(id).startsWith("rec_");
+            browser.evaluate("document.getElementById('data').value = '{\"state\": \"checked_in\"}'");
+            browser.evaluate("document.getElementById('save').click()");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> browser.evaluate(answer).asText().startsWith("records.update: 200, event #2"));
+            assertThat(server.api(token)
+                            .get("/api/v1/collections/reservations/records/" + id)
+                            .expect(200)
+                            .json()
+                            .at("/data/state")
+                            .asText())
+                    .isEqualTo("checked_in");
+            String items = "[...document.querySelectorAll('#events li.event')].map(li => li.textContent)";
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> browser.strings(items).size() == 2);
+        }
+    }
+
     /**
      * The visitor's browser holds the AccessToken cookie for the server's host. A page of another origin on
      * the same host (another port: the same site, so the browser sends the cookie) tries to read the log.

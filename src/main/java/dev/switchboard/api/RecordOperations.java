@@ -1,0 +1,141 @@
+package dev.switchboard.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.auth.TenantAccess;
+import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.RecordCollection;
+import dev.switchboard.store.RecordQuery;
+import dev.switchboard.store.RecordStore;
+import dev.switchboard.store.StoredRecord;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.JsonMergePatch;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.support.Tokens;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The records operations, whichever edge a request came through: HTTP ({@link RecordRoutes}) or a
+ * WebSocket request ({@link SocketOperations}). Each edge reads its own input (path, query and
+ * headers; or a request's params) and calls these, so both check the same permissions, validate
+ * against the same schema, share idempotency keys and refuse with the same codes and messages.
+ */
+final class RecordOperations {
+    static final int MAX_IDS = 1000;
+    static final int MAX_IDEMPOTENCY_KEY = 255;
+
+    private final CollectionStore collections;
+    private final RecordStore records;
+
+    RecordOperations(CollectionStore collections, RecordStore records) {
+        this.collections = collections;
+        this.records = records;
+    }
+
+    /** The collection, which the caller must be allowed to read (404 when there is none, else 403). */
+    RecordCollection readable(TenantAccess access, String name) {
+        RecordCollection collection = collections.get(name);
+        access.requireRead(collection.name());
+        return collection;
+    }
+
+    RecordCollection writable(TenantAccess access, String name) {
+        RecordCollection collection = collections.get(name);
+        access.requireWrite(collection.name());
+        return collection;
+    }
+
+    /** Creates a record from data already {@link #validated}. */
+    RecordStore.Created create(
+            TenantAccess access, RecordCollection collection, JsonNode data, Optional<RecordStore.IdempotencyKey> key) {
+        return records.create(access.tenant(), collection, data, key);
+    }
+
+    StoredRecord get(TenantAccess access, RecordCollection collection, String id) {
+        return records.get(access.tenant(), collection, id);
+    }
+
+    RecordStore.Page list(
+            TenantAccess access,
+            RecordCollection collection,
+            int limit,
+            String cursor,
+            Instant from,
+            Instant to,
+            List<String> ids) {
+        if (from != null && to != null && from.isAfter(to)) {
+            throw new Refusal.InvalidField("updatedTo", "must not be before updatedFrom");
+        }
+        RecordQuery query = new RecordQuery(
+                limit,
+                cursor == null || cursor.isEmpty() ? null : RecordQuery.Cursor.decode(cursor),
+                from,
+                to,
+                recordIds(ids));
+        return records.list(access.tenant(), collection, query);
+    }
+
+    /** Merges {@code patch} into the record's data (RFC 7396), validates the result, and writes it. */
+    RecordStore.Updated update(
+            TenantAccess access, RecordCollection collection, String id, Integer ifMatch, JsonNode patch) {
+        return records.update(
+                access.tenant(),
+                collection,
+                id,
+                ifMatch,
+                current -> validated(collection, JsonMergePatch.apply(current, patch)));
+    }
+
+    /** Deletes the record; the seq of its event. */
+    long delete(TenantAccess access, RecordCollection collection, String id, Integer ifMatch) {
+        return records.delete(access.tenant(), collection, id, ifMatch);
+    }
+
+    /** The data, when the collection's schema accepts it; else 400 {@code schema_violation} naming the first. */
+    static JsonNode validated(RecordCollection collection, JsonNode data) {
+        List<RecordCollection.Violation> violations = collection.violations(data);
+        if (!violations.isEmpty()) {
+            RecordCollection.Violation first = violations.getFirst();
+            throw new Refusal.Invalid(
+                    "schema_violation",
+                    first.path() + ": " + first.message()
+                            + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
+                    Map.of("violations", violations));
+        }
+        return data;
+    }
+
+    static boolean validIdempotencyKey(String key) {
+        return !key.isBlank() && key.length() <= MAX_IDEMPOTENCY_KEY;
+    }
+
+    /**
+     * An idempotency key of the caller's (the admin key's, or the connection's, in this tenant), with
+     * the request it came with: a retry with the same key and another request is refused (422).
+     */
+    static RecordStore.IdempotencyKey idempotencyKey(
+            TenantAccess access, RecordCollection collection, String key, String request) {
+        String scope = access.tenant().pk() + "/" + access.idempotencyScope();
+        return new RecordStore.IdempotencyKey(scope, key, Tokens.hash(collection.name() + "\n" + request));
+    }
+
+    private static List<UUID> recordIds(List<String> ids) {
+        if (ids == null) {
+            return null;
+        }
+        if (ids.size() > MAX_IDS) {
+            throw new Refusal.InvalidField("ids", "at most " + MAX_IDS + " ids");
+        }
+        List<UUID> parsed = new ArrayList<>();
+        for (String id : ids) {
+            String trimmed = id.trim();
+            parsed.add(Ids.parse("rec", trimmed)
+                    .orElseThrow(() -> new Refusal.InvalidField("ids", "'" + trimmed + "' is not a record id")));
+        }
+        return parsed;
+    }
+}

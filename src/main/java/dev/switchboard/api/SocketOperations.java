@@ -1,0 +1,139 @@
+package dev.switchboard.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.util.RawValue;
+import dev.switchboard.auth.TenantAccess;
+import dev.switchboard.events.EventLog;
+import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.RecordCollection;
+import dev.switchboard.store.RecordStore;
+import dev.switchboard.support.Instants;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.websockets.Operations;
+import dev.switchboard.websockets.RequestMethod;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * WebSocket requests, performed by the code the HTTP routes run ({@link RecordOperations}, the event
+ * feed's first page): each method reads its params the way its route reads path, query, headers and
+ * body, with the same names (a header's value is a param: {@code idempotencyKey}, {@code ifMatch}),
+ * and answers what the route would, with the route's status.
+ */
+public final class SocketOperations implements Operations {
+    private static final int MAX_NAME = 200;
+
+    private final RecordOperations records;
+    private final EventRoutes events;
+
+    public SocketOperations(CollectionStore collections, RecordStore records, EventRoutes events) {
+        this.records = new RecordOperations(collections, records);
+        this.events = events;
+    }
+
+    @Override
+    public Outcome perform(TenantAccess access, RequestMethod method, JsonNode params) {
+        return switch (method) {
+            case RECORDS_CREATE -> create(access, params);
+            case RECORDS_GET -> get(access, params);
+            case RECORDS_LIST -> list(access, params);
+            case RECORDS_UPDATE -> update(access, params);
+            case RECORDS_DELETE -> delete(access, params);
+            case EVENTS_LIST -> eventsList(access, params);
+        };
+    }
+
+    private Outcome create(TenantAccess access, JsonNode params) {
+        JsonBody body = JsonBody.of(params, "collection", "data", "idempotencyKey");
+        RecordCollection collection = records.writable(access, body.requiredString("collection", MAX_NAME));
+        JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
+        Optional<RecordStore.IdempotencyKey> key = Optional.empty();
+        JsonNode keyNode = params.get("idempotencyKey");
+        if (keyNode != null && !keyNode.isNull()) {
+            if (!keyNode.isTextual() || !RecordOperations.validIdempotencyKey(keyNode.textValue())) {
+                throw new Refusal.InvalidField(
+                        "idempotencyKey",
+                        "must be a string of 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
+            }
+            // The request it fingerprints is the body an HTTP create sends: {"data":…}, so a key is shared
+            // with HTTP creates of the same data.
+            key = Optional.of(RecordOperations.idempotencyKey(
+                    access, collection, keyNode.textValue(), "{\"data\":" + Json.write(data) + "}"));
+        }
+        RecordStore.Created created = records.create(access, collection, data, key);
+        if (created.replayedBody() != null) {
+            return new Outcome(201, new RawValue(created.replayedBody()), created.seq(), true);
+        }
+        return new Outcome(201, created.record(), created.seq(), false);
+    }
+
+    private Outcome get(TenantAccess access, JsonNode params) {
+        JsonBody body = JsonBody.of(params, "collection", "id");
+        RecordCollection collection = records.readable(access, body.requiredString("collection", MAX_NAME));
+        return Outcome.read(records.get(access, collection, body.requiredString("id", MAX_NAME)));
+    }
+
+    private Outcome list(TenantAccess access, JsonNode params) {
+        JsonBody body = JsonBody.of(params, "collection", "limit", "cursor", "updatedFrom", "updatedTo", "ids");
+        RecordCollection collection = records.readable(access, body.requiredString("collection", MAX_NAME));
+        RecordStore.Page page = records.list(
+                access,
+                collection,
+                QueryParams.limit(body.longValue("limit"), 100, 1000),
+                body.string("cursor", 1000),
+                instant(body, "updatedFrom"),
+                instant(body, "updatedTo"),
+                body.stringList("ids", RecordOperations.MAX_IDS));
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("records", page.records());
+        json.put("cursor", page.cursor());
+        return Outcome.read(json);
+    }
+
+    private Outcome update(TenantAccess access, JsonNode params) {
+        JsonBody body = JsonBody.of(params, "collection", "id", "data", "ifMatch");
+        RecordCollection collection = records.writable(access, body.requiredString("collection", MAX_NAME));
+        String id = body.requiredString("id", MAX_NAME);
+        JsonNode patch = body.requiredObject("data");
+        RecordStore.Updated updated = records.update(access, collection, id, ifMatch(body), patch);
+        return new Outcome(200, updated.record(), updated.seq(), false);
+    }
+
+    private Outcome delete(TenantAccess access, JsonNode params) {
+        JsonBody body = JsonBody.of(params, "collection", "id", "ifMatch");
+        RecordCollection collection = records.writable(access, body.requiredString("collection", MAX_NAME));
+        long seq = records.delete(access, collection, body.requiredString("id", MAX_NAME), ifMatch(body));
+        return new Outcome(204, null, seq, false);
+    }
+
+    private Outcome eventsList(TenantAccess access, JsonNode params) {
+        JsonBody body = JsonBody.of(params, "after", "limit", "types");
+        List<String> types = body.stringList("types", Integer.MAX_VALUE);
+        EventLog.Page page = events.page(
+                access,
+                body.longValue("after"),
+                QueryParams.limit(body.longValue("limit"), 100, 1000),
+                EventRoutes.types(types == null ? List.of() : types));
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("events", page.events());
+        json.put("next", page.next());
+        return Outcome.read(json);
+    }
+
+    private static Integer ifMatch(JsonBody body) {
+        Long version = body.longValue("ifMatch");
+        if (version != null && (version < 1 || version > Integer.MAX_VALUE)) {
+            throw new Refusal.InvalidField("ifMatch", "must be a record version (1 or more)");
+        }
+        return version == null ? null : version.intValue();
+    }
+
+    private static Instant instant(JsonBody body, String field) {
+        String text = body.string(field, 100);
+        return text == null ? null : Instants.parse(text, field);
+    }
+}

@@ -1,0 +1,464 @@
+package dev.switchboard.websockets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.WsClient;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Requests on the socket: the records and events operations of the HTTP API, answered like it. */
+class WebSocketRequestsTest {
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"));
+        server.createCollection(
+                "reservations",
+                "eventFields",
+                List.of("state"),
+                "schema",
+                Map.of(
+                        "type", "object",
+                        "required", List.of("state"),
+                        "properties", Map.of("state", Map.of("type", "string"))));
+        server.createCollection("secrets");
+        server.switchboard().websockets().wrapOperations(inner -> original = inner);
+    }
+
+    /** The server's own operations, which a test that wraps them puts back. */
+    private static Operations original;
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static Partner partner(List<String> read, List<String> write) {
+        String tenant = server.createTenant("ws-req-" + System.nanoTime());
+        return Partner.on(server, tenant, read, write, List.of("*"));
+    }
+
+    private static Map<String, Object> params(Object... kv) {
+        Map<String, Object> map = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            map.put((String) kv[i], kv[i + 1]);
+        }
+        return map;
+    }
+
+    @Test
+    void recordsAreCreatedReadListedUpdatedAndDeletedOverTheSocketAsOverHttp() {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        Api http = partner.access();
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            JsonNode created = ws.request(
+                    "c1", "records.create", params("collection", "reservations", "data", Map.of("state", "new")));
+            assertThat(created.get("status").asInt()).isEqualTo(201);
+            assertThat(created.get("seq").asLong()).isEqualTo(1);
+            String id = created.at("/result/id").asText();
+            assertThat(created.at("/result/data/state").asText()).isEqualTo("new");
+
+            JsonNode got = ws.request("g1", "records.get", params("collection", "reservations", "id", id));
+            assertThat(got.get("status").asInt()).isEqualTo(200);
+            assertThat(got.has("seq")).isFalse();
+            assertThat(got.get("result"))
+                    .isEqualTo(http.get("/api/v1/collections/reservations/records/" + id)
+                            .expect(200)
+                            .json());
+
+            JsonNode updated = ws.request(
+                    "u1",
+                    "records.update",
+                    params("collection", "reservations", "id", id, "ifMatch", 1, "data", Map.of("state", "in")));
+            assertThat(updated.get("status").asInt()).isEqualTo(200);
+            assertThat(updated.get("seq").asLong()).isEqualTo(2);
+            assertThat(updated.at("/result/version").asInt()).isEqualTo(2);
+
+            JsonNode listed =
+                    ws.request("l1", "records.list", params("collection", "reservations", "ids", List.of(id)));
+            assertThat(listed.get("result"))
+                    .isEqualTo(http.get("/api/v1/collections/reservations/records?ids=" + id)
+                            .expect(200)
+                            .json());
+
+            JsonNode events = ws.request("e1", "events.list", params("after", 0, "types", List.of("reservations.*")));
+            assertThat(events.get("result"))
+                    .isEqualTo(http.get("/api/v1/events?after=0&types=reservations.*")
+                            .expect(200)
+                            .json());
+
+            JsonNode deleted = ws.request("d1", "records.delete", params("collection", "reservations", "id", id));
+            assertThat(deleted.get("status").asInt()).isEqualTo(204);
+            assertThat(deleted.get("seq").asLong()).isEqualTo(3);
+            assertThat(deleted.has("result")).isFalse();
+            http.get("/api/v1/collections/reservations/records/" + id).expect(404);
+            // Each write's event came on the socket, after its response.
+            assertThat(ws.awaitEvents(3))
+                    .extracting(e -> e.get("type").asText())
+                    .containsExactly("reservations.created", "reservations.updated", "reservations.deleted");
+        }
+    }
+
+    @Test
+    void refusedRequestsGetTheHttpStatusCodeAndMessageAndTheSocketStaysOpen() {
+        Partner partner = partner(List.of("reservations"), List.of("reservations"));
+        Api http = partner.access();
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            // Each the same refusal as the HTTP route's.
+            assertSame(
+                    ws.request("a", "records.create", params("collection", "reservations", "data", Map.of("state", 5))),
+                    http.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", 5))));
+            assertSame(
+                    ws.request("b", "records.create", params("collection", "nope", "data", Map.of())),
+                    http.post("/api/v1/collections/nope/records", Map.of("data", Map.of())));
+            assertSame(
+                    ws.request("c", "records.get", params("collection", "secrets", "id", "rec_x")),
+                    http.get("/api/v1/collections/secrets/records/rec_x"));
+            assertSame(
+                    ws.request("d", "records.list", params("collection", "reservations", "limit", 0)),
+                    http.get("/api/v1/collections/reservations/records?limit=0"));
+            String id = ws.request(
+                            "e", "records.create", params("collection", "reservations", "data", Map.of("state", "x")))
+                    .at("/result/id")
+                    .asText();
+            JsonNode conflict = ws.request(
+                    "f",
+                    "records.update",
+                    params("collection", "reservations", "id", id, "ifMatch", 7, "data", Map.of("state", "y")));
+            assertSame(
+                    conflict,
+                    http.withHeader("If-Match", "7")
+                            .patch(
+                                    "/api/v1/collections/reservations/records/" + id,
+                                    Map.of("data", Map.of("state", "y"))));
+            assertThat(conflict.at("/error/details/currentVersion").asInt()).isEqualTo(1);
+            assertSame(ws.request("g", "events.list", params("after", -1)), http.get("/api/v1/events?after=-1"));
+
+            // Requests the socket cannot perform as sent.
+            JsonNode unknown = ws.request("h", "records.drop", params());
+            assertThat(unknown.get("status").asInt()).isEqualTo(400);
+            assertThat(unknown.at("/error/code").asText()).isEqualTo("unknown_method");
+            JsonNode badParam = ws.request("i", "records.get", params("collection", "reservations", "idd", "x"));
+            assertThat(badParam.at("/error/message").asText()).startsWith("idd: is not a field of this request");
+            ws.send("{\"type\":\"request\",\"id\":\"j\",\"method\":\"records.get\",\"params\":[1]}");
+            assertThat(ws.awaitResponse("j").at("/error/message").asText()).isEqualTo("params: must be a JSON object");
+            ws.send("{\"type\":\"request\",\"method\":\"records.get\"}");
+            JsonNode noId = ws.await(m ->
+                    m.path("type").asText().equals("response") && m.get("id").isNull());
+            assertThat(noId.get("status").asInt()).isEqualTo(400);
+            assertThat(noId.at("/error/details/field").asText()).isEqualTo("id");
+
+            ws.send("{\"type\":\"ping\"}");
+            ws.await("pong");
+            assertThat(ws.isClosed()).isFalse();
+            // Nothing the refused writes would have appended: only the one accepted create.
+            assertThat(http.get("/api/v1/events").expect(200).json().get("events"))
+                    .hasSize(1);
+        }
+    }
+
+    private static void assertSame(JsonNode response, Api.Response http) {
+        assertThat(response.get("status").asInt()).isEqualTo(http.status());
+        JsonNode error = http.json().get("error");
+        assertThat(response.at("/error/code").asText())
+                .isEqualTo(error.get("code").asText());
+        assertThat(response.at("/error/message").asText())
+                .isEqualTo(error.get("message").asText());
+        assertThat(response.at("/error/details")).isEqualTo(error.get("details"));
+    }
+
+    @Test
+    void aRequestHasThePermissionsOfNowNotThoseOfTheUpgrade() {
+        Partner partner = partner(List.of("reservations"), List.of("reservations"));
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            Map<String, Object> create = params("collection", "reservations", "data", Map.of("state", "a"));
+            assertThat(ws.request("before", "records.create", create)
+                            .get("status")
+                            .asInt())
+                    .isEqualTo(201);
+            server.admin
+                    .patch(
+                            "/api/v1/integrations/" + partner.integrationId(),
+                            Map.of("permissions", Map.of("read", List.of("reservations"), "write", List.of())))
+                    .expect(200);
+            JsonNode after = ws.request("after", "records.create", create);
+            assertThat(after.get("status").asInt()).isEqualTo(403);
+            assertThat(after.at("/error/message").asText())
+                    .isEqualTo("this integration may not write collection 'reservations'");
+            assertThat(ws.request("read", "records.list", params("collection", "reservations"))
+                            .get("status")
+                            .asInt())
+                    .isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aRetriedCreateWithTheSameIdempotencyKeyReplaysTheFirstOverTheSocketAndHttp() {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            Map<String, Object> create =
+                    params("collection", "reservations", "data", Map.of("state", "new"), "idempotencyKey", "booking-1");
+            JsonNode first = ws.request("1", "records.create", create);
+            JsonNode again = ws.request("2", "records.create", create);
+            assertThat(again.get("replayed").asBoolean()).isTrue();
+            assertThat(again.get("seq")).isEqualTo(first.get("seq"));
+            assertThat(again.get("result")).isEqualTo(first.get("result"));
+            Api.Response overHttp = partner.access()
+                    .withHeader("Idempotency-Key", "booking-1")
+                    .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+                    .expect(201);
+            assertThat(overHttp.header("Idempotent-Replayed")).isEqualTo("true");
+            assertThat(overHttp.json()).isEqualTo(first.get("result"));
+            JsonNode reused = ws.request(
+                    "3",
+                    "records.create",
+                    params(
+                            "collection",
+                            "reservations",
+                            "data",
+                            Map.of("state", "other"),
+                            "idempotencyKey",
+                            "booking-1"));
+            assertThat(reused.get("status").asInt()).isEqualTo(422);
+            assertThat(reused.at("/error/code").asText()).isEqualTo("idempotency_key_reused");
+            assertThat(partner.access().get("/api/v1/events").json().get("events"))
+                    .hasSize(1);
+        }
+    }
+
+    @Test
+    void requestsCountAgainstTheTokensRateLimitLikeHttpRequests() {
+        try (TestServer limited = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "6"))) {
+            limited.createCollection("reservations");
+            limited.createTenant("limited");
+            String token = limited.partnerToken("limited");
+            // Opening the socket is one request; four more on it, then one over HTTP: six.
+            try (WsClient ws = WsClient.connect(limited, token, null)) {
+                ws.await("live");
+                for (int i = 0; i < 4; i++) {
+                    assertThat(ws.request("r" + i, "events.list", params())
+                                    .get("status")
+                                    .asInt())
+                            .isEqualTo(200);
+                }
+                limited.api(token).get("/api/v1/events").expect(200);
+                JsonNode throttled = ws.request("over", "events.list", params());
+                assertThat(throttled.get("status").asInt()).isEqualTo(429);
+                assertThat(throttled.at("/error/code").asText()).isEqualTo("rate_limited");
+                assertThat(throttled.get("retryAfter").asLong()).isPositive();
+                limited.api(token).get("/api/v1/events").expect(429);
+            }
+        }
+    }
+
+    @Test
+    void moreThan64RequestsInFlightAreRefusedAndEachRequestIsAnsweredOnce() throws Exception {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        CountDownLatch release = new CountDownLatch(1);
+        WebSockets sockets = server.switchboard().websockets();
+        sockets.wrapOperations(inner -> (access, method, p) -> {
+            if (p.has("hold")) {
+                await(release);
+                return inner.perform(access, method, Json.MAPPER.createObjectNode());
+            }
+            return inner.perform(access, method, p);
+        });
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            for (int i = 0; i < SocketRequests.MAX_IN_FLIGHT + 3; i++) {
+                ws.sendRequest("r" + i, "events.list", params("hold", true));
+            }
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> ws.responses().size() == 3);
+            assertThat(ws.responses())
+                    .allSatisfy(r -> assertThat(r.at("/error/code").asText()).isEqualTo("too_many_requests"));
+            release.countDown();
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> ws.responses().size() == SocketRequests.MAX_IN_FLIGHT + 3);
+            assertThat(ws.responses().stream().map(r -> r.get("id").asText()).distinct())
+                    .hasSize(SocketRequests.MAX_IN_FLIGHT + 3);
+            assertThat(ws.responses().stream().filter(r -> r.get("status").asInt() == 200))
+                    .hasSize(SocketRequests.MAX_IN_FLIGHT);
+        } finally {
+            release.countDown();
+            sockets.wrapOperations(inner -> original);
+        }
+    }
+
+    @Test
+    void aWritesResponseComesBeforeItsEventAndASlowReadHoldsNoEvents() throws Exception {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        Api app = server.adminFor(partner.tenant());
+        CountDownLatch writeDone = new CountDownLatch(1);
+        CountDownLatch releaseWrite = new CountDownLatch(1);
+        CountDownLatch releaseRead = new CountDownLatch(1);
+        WebSockets sockets = server.switchboard().websockets();
+        sockets.wrapOperations(inner -> (access, method, p) -> {
+            if (method == RequestMethod.RECORDS_LIST) {
+                await(releaseRead);
+            }
+            Operations.Outcome outcome = inner.perform(access, method, p);
+            if (method == RequestMethod.RECORDS_CREATE) {
+                // Committed, and its event fanned out, before the response is sent.
+                writeDone.countDown();
+                await(releaseWrite);
+            }
+            return outcome;
+        });
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null);
+                WsClient other = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            other.await("live");
+            // A slow read holds no events: published while it is in progress, they arrive.
+            ws.sendRequest("slow-list", "records.list", params("collection", "reservations"));
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "d1"))
+                    .expect(201);
+            assertThat(ws.awaitEvents(1)).hasSize(1);
+            releaseRead.countDown();
+            ws.awaitResponse("slow-list");
+
+            ws.sendRequest("w", "records.create", params("collection", "reservations", "data", Map.of("state", "s")));
+            assertThat(writeDone.await(10, TimeUnit.SECONDS)).isTrue();
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "d2"))
+                    .expect(201);
+            // The other socket has both events; this one holds them until the write's response is sent.
+            other.awaitEvents(3);
+            assertThat(ws.events()).hasSize(1);
+            // A read is not held behind the write.
+            assertThat(ws.request("read", "events.list", params()).get("status").asInt())
+                    .isEqualTo(200);
+            assertThat(ws.events()).hasSize(1);
+            releaseWrite.countDown();
+            JsonNode response = ws.awaitResponse("w");
+            ws.awaitEvents(3);
+            List<JsonNode> messages = ws.messages();
+            int responseAt = messages.indexOf(response);
+            int eventAt = indexOfEvent(messages, response.get("seq").asLong());
+            assertThat(responseAt).isLessThan(eventAt);
+            assertThat(ws.seqs()).containsExactly(1L, 2L, 3L);
+        } finally {
+            releaseRead.countDown();
+            releaseWrite.countDown();
+            sockets.wrapOperations(inner -> original);
+        }
+    }
+
+    @Test
+    void aClientThatSendsRequestsButNeverReadsIsClosedAsASlowConsumer() throws Exception {
+        try (TestServer small = TestServer.start(
+                Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB"))) {
+            small.createCollection("reservations");
+            small.createTenant("reads-nothing");
+            String token = small.partnerToken("reads-nothing");
+            Api http = small.api(token);
+            String padding = "x".repeat(8 * 1024);
+            for (int i = 0; i < 8; i++) {
+                http.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("pad", padding)))
+                        .expect(201);
+            }
+            String list = Json.write(Map.of(
+                    "type",
+                    "request",
+                    "id",
+                    "l",
+                    "method",
+                    "records.list",
+                    "params",
+                    Map.of("collection", "reservations")));
+            String slowConsumer = "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}";
+            try (WsClient healthy = WsClient.connect(small, token, null);
+                    dev.switchboard.testing.RawWebSocket deaf =
+                            dev.switchboard.testing.RawWebSocket.open(small, "/api/v1/ws", token, 4096)) {
+                healthy.await("live");
+                int sent = 0;
+                // Bounded: the kernel's loopback buffers hold a few MiB of responses, then the 64 KiB queue fills.
+                while (small.metric(slowConsumer) < 1 && sent < 3000) {
+                    try {
+                        for (int i = 0; i < 20; i++) {
+                            deaf.sendText(list);
+                            sent++;
+                        }
+                    } catch (java.io.IOException closed) {
+                        break;
+                    }
+                }
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> small.metric(slowConsumer) >= 1);
+                assertThat(small.metric("switchboard_websockets_closes_total\\{reason=\"too_many_messages\"}"))
+                        .isZero();
+                // The other socket of the same token is unaffected.
+                http.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("pad", "y")))
+                        .expect(201);
+                assertThat(healthy.awaitEvents(1)).hasSize(1);
+            }
+        }
+    }
+
+    @Test
+    void aRequestOverTheHttpBodyLimitIsRefusedWith413WhereSocketsTakeLargerMessages() {
+        try (TestServer small = TestServer.start(
+                Map.of("SWITCHBOARD_MAX_BODY_SIZE", "2KiB", "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE", "16KiB"))) {
+            small.createCollection("reservations");
+            small.createTenant("small-bodies");
+            String token = small.partnerToken("small-bodies");
+            try (WsClient ws = WsClient.connect(small, token, null)) {
+                ws.await("live");
+                JsonNode tooLarge = ws.request(
+                        "big",
+                        "records.create",
+                        params("collection", "reservations", "data", Map.of("pad", "x".repeat(4000))));
+                assertThat(tooLarge.get("status").asInt()).isEqualTo(413);
+                assertThat(tooLarge.at("/error/code").asText()).isEqualTo("body_too_large");
+                assertThat(ws.request("small", "records.create", params("collection", "reservations", "data", Map.of()))
+                                .get("status")
+                                .asInt())
+                        .isEqualTo(201);
+                assertThat(small.api(token).get("/api/v1/events").json().get("events"))
+                        .hasSize(1);
+            }
+        }
+    }
+
+    static int indexOfEvent(List<JsonNode> messages, long seq) {
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            if (m.path("type").asText().equals("events")) {
+                for (JsonNode e : m.get("events")) {
+                    if (e.get("seq").asLong() == seq) {
+                        return i;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            if (!latch.await(20, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("not released");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
