@@ -16,10 +16,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Delivers one webhook stream while this node holds its lease, on a virtual thread: one message at a
- * time, in log order. Each message takes whatever events are waiting (up to the batch size); the
- * stream's position moves only when a message is delivered or abandoned. A failure with attempts left
- * releases the stream until the retry is due, so it holds no thread while it waits. An idle stream
- * lingers briefly for more events (unless its endpoint's or integration's share of the node is full), then releases its
+ * time, in log order. It reads its log a page ahead (or takes the page from the node's {@link
+ * EventTail} when other streams follow the same tenant), and each message takes whatever events are
+ * waiting, up to the batch size. A message is written before it is sent; a delivered one's outcome is
+ * written with the next message, as one step that {@link StepWriter} writes together with other
+ * streams' steps, or on its own before the worker waits or stops. The stream's position moves only
+ * with a delivered or abandoned message's outcome. A failure with attempts left releases the stream
+ * until the retry is due, so it holds no thread while it waits. An idle stream lingers briefly for
+ * more events (unless its endpoint's or integration's share of the node is full), then releases its
  * lease; a busy one yields after a while so other streams of the same endpoint get their turn.
  */
 final class StreamWorker implements Runnable {
@@ -27,7 +31,7 @@ final class StreamWorker implements Runnable {
     static final Duration LINGER = Duration.ofSeconds(1);
     /** Messages a busy stream sends before it lets another stream of its endpoint have the slot (each turn costs a claim). */
     static final int YIELD_AFTER = 256;
-
+    /** Events read from the log at once (or the batch size, if larger). */
     static final int READ_AHEAD = 64;
 
     /** What a worker needs from the node it runs on. */

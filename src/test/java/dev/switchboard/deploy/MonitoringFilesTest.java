@@ -58,6 +58,7 @@ class MonitoringFilesTest {
         partner.webhook(Map.of("url", healthy.url("/ok")));
         partner.webhook(Map.of("url", failing.url("/fails")));
         try (WsClient socket = WsClient.connect(server, partner.accessToken(), "")) {
+            socket.await("live"); // it follows the log from its head only from here on
             partner.writeRecords("rooms", 3, Map.of("state", "free"));
             socket.awaitEvents(3);
             await().atMost(Duration.ofSeconds(30))
@@ -66,7 +67,7 @@ class MonitoringFilesTest {
                     .until(() -> server.metric("switchboard_webhooks_messages_failed_total\\{.*") >= 1);
             partner.access().get("/api/v1/events").expect(200);
             server.api(null).get("/api/v1/collections/rooms/records").expect(401);
-            // The stream lag and error gauges are read from the database every 15 s.
+            // The stream lag and error gauges are read from the database every 5 s.
             await().atMost(Duration.ofSeconds(40))
                     .until(() -> !Double.isNaN(server.metric("switchboard_webhooks_stream_lag\\{.*")));
             exported = names(server.api(null).get("/metrics").expect(200).body());
