@@ -43,7 +43,8 @@ public final class PartnerApp {
 
         SwitchboardClient client = SwitchboardClient.builder(url, token).build();
         ConnectionInfo connection = client.connection();
-        System.out.printf("Connected to tenant %s as integration %s%n", connection.tenantId(), connection.integrationId());
+        System.out.printf(
+                "Connected to tenant %s as integration %s%n", connection.tenantId(), connection.integrationId());
 
         // 1. Write a record. The idempotency key makes a retry of this call safe.
         try {
@@ -51,19 +52,24 @@ public final class PartnerApp {
                     .create(Map.of("note", "written by the example partner"), "example-" + UUID.randomUUID());
             System.out.printf("Created %s in %s (version %d)%n", created.id(), collection, created.version());
         } catch (ApiException e) {
-            System.out.printf("Could not write to %s: %s (code %s, request %s)%n", collection, e.getMessage(), e.code(), e.requestId());
+            System.out.printf(
+                    "Could not write to %s: %s (code %s, request %s)%n",
+                    collection, e.getMessage(), e.code(), e.requestId());
         }
 
         // 2. Receive webhooks, verifying each request's signature on its raw bytes.
         WebhookVerifier verifier = WebhookVerifier.of(webhookSecret(options));
         HttpServer hooks = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 50);
         hooks.createContext("/hooks", exchange -> {
-            try (exchange; InputStream in = exchange.getRequestBody()) {
+            try (exchange;
+                    InputStream in = exchange.getRequestBody()) {
                 byte[] body = in.readAllBytes();
                 try {
                     verifier.verify(body, exchange.getRequestHeaders());
                     String text = new String(body, StandardCharsets.UTF_8);
-                    System.out.printf("Webhook %s verified: %s%n", exchange.getRequestHeaders().getFirst("webhook-id"),
+                    System.out.printf(
+                            "Webhook %s verified: %s%n",
+                            exchange.getRequestHeaders().getFirst("webhook-id"),
                             text.length() > 200 ? text.substring(0, 200) + "…" : text);
                     exchange.sendResponseHeaders(204, -1);
                 } catch (WebhookVerificationException e) {
@@ -119,7 +125,8 @@ public final class PartnerApp {
         Path file = base.resolve("switchboard/listen-signing-secret");
         if (!Files.exists(file)) {
             throw new IllegalArgumentException(
-                    "give --webhook-secret whsec_… (the endpoint's secret), or run switchboard listen once to create " + file);
+                    "give --webhook-secret whsec_… (the endpoint's secret), or run switchboard listen once to create "
+                            + file);
         }
         return Files.readString(file, StandardCharsets.UTF_8).trim();
     }
