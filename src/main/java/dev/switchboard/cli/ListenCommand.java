@@ -258,25 +258,26 @@ public final class ListenCommand implements Callable<Integer> {
         if (!first.time.isBefore(since)) {
             return first.seq - 1;
         }
-        long low = first.seq; // the event at low is older than since
+        // The answer is the seq of the last event older than since: low <= answer <= high throughout.
+        long low = first.seq; // an event older than since
         long step = 1;
         long high;
         while (true) {
             Probe probe = Probe.at(client, low + step);
             if (probe.time == null || !probe.time.isBefore(since)) {
-                high = low + step;
+                high = low + step; // nothing older after it
                 break;
             }
             low = probe.seq;
             step *= 2;
         }
-        while (high - low > 1) {
+        while (low < high) {
             long mid = low + (high - low) / 2;
             Probe probe = Probe.at(client, mid);
             if (probe.time == null || !probe.time.isBefore(since)) {
                 high = mid;
             } else {
-                low = Math.max(mid, Math.min(probe.seq, high - 1));
+                low = Math.min(probe.seq, high);
             }
         }
         return low;

@@ -136,6 +136,32 @@ class EventStreamTest {
     }
 
     @Test
+    void eventTypesNarrowWhatTheListenerGetsWhileTheCursorPassesEverything() {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            server.createCollection("desks");
+            Partner partner = Partner.create(server, List.of("*"));
+            partner.writeRecords("desks", 2, Map.of("a", 1)); // replayed: filtered on the client as well
+            partner.writeRecords("rooms", 1, Map.of("a", 1));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            InMemoryCursorStore cursor = new InMemoryCursorStore(0);
+            List<Event> received = new CopyOnWriteArrayList<>();
+            try (EventStream stream =
+                    client.eventStream(options().withEventTypes(List.of("rooms.*")), cursor, received::addAll)) {
+                partner.writeRecords("desks", 3, Map.of("a", 2));
+                partner.writeRecords("rooms", 2, Map.of("a", 2));
+                Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> received.size() >= 3);
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> cursor.load().getAsLong() == 8);
+                assertThat(received).extracting(Event::type).containsOnly("rooms.created");
+                assertThat(received).extracting(Event::seq).containsExactly(3L, 7L, 8L);
+            }
+        }
+    }
+
+    @Test
     void aDisabledConnectionEndsTheStreamWithoutReconnecting() throws Exception {
         try (TestServer server = TestServer.start()) {
             Partner partner = Partner.create(server, List.of("*"));
