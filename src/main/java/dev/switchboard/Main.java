@@ -39,10 +39,18 @@ public final class Main implements Callable<Integer> {
         cli.setParameterExceptionHandler((error, args) -> {
             CommandLine command = error.getCommandLine();
             PrintWriter err = command.getErr();
+            String message = error.getMessage();
+            if (error instanceof CommandLine.UnmatchedArgumentException unmatched
+                    && command.getParent() == null
+                    && !unmatched.getUnmatched().isEmpty()
+                    && !unmatched.getUnmatched().get(0).startsWith("-")) {
+                message = "unknown command '" + unmatched.getUnmatched().get(0) + "' (commands: "
+                        + String.join(", ", command.getSubcommands().keySet()) + ")";
+            }
             err.println(
-                    command.getCommandName().equals("switchboard")
-                            ? "switchboard: " + error.getMessage()
-                            : "switchboard " + command.getCommandName() + ": " + error.getMessage());
+                    command.getParent() == null
+                            ? "switchboard: " + message
+                            : "switchboard " + command.getCommandName() + ": " + message);
             err.print(command.getHelp().synopsis(0));
             err.println("Try '" + command.getCommandSpec().qualifiedName() + " --help' for more.");
             err.flush();
