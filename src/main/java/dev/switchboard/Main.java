@@ -1,60 +1,129 @@
 package dev.switchboard;
 
+import dev.switchboard.cli.ListenCommand;
 import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.support.Version;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
-/** Starts a Switchboard node from the environment and stops it cleanly on SIGTERM or Ctrl-C. */
-public final class Main {
-    private Main() {}
+/**
+ * The launcher's command line: {@code serve} (the default) starts a node, {@code listen} forwards a
+ * tenant's events to a local URL as signed webhook messages. An unknown command or option prints a
+ * short usage and exits with status 2, starting nothing.
+ */
+@Command(
+        name = "switchboard",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        description = {
+            "Self-hosted API operations, webhooks and WebSockets on one PostgreSQL event log.",
+            "Without a command, starts a server (as 'serve')."
+        },
+        subcommands = {Main.Serve.class, ListenCommand.class})
+public final class Main implements Callable<Integer> {
+    /** The exit status of a command line that could not be understood. */
+    public static final int USAGE = 2;
 
     public static void main(String[] args) {
-        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
-            System.out.println("Usage: switchboard\n\nStarts a Switchboard server. Settings come from switchboard.yaml"
-                    + " (or the file named by SWITCHBOARD_CONFIG)\nand SWITCHBOARD_* environment variables;"
-                    + " README.md lists them all.");
-            return;
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line, with its error handling: for tests as well as {@link #main}. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((error, args) -> {
+            CommandLine command = error.getCommandLine();
+            PrintWriter err = command.getErr();
+            String message = error.getMessage();
+            if (error instanceof CommandLine.UnmatchedArgumentException unmatched
+                    && command.getParent() == null
+                    && !unmatched.getUnmatched().isEmpty()
+                    && !unmatched.getUnmatched().get(0).startsWith("-")) {
+                message = "unknown command '" + unmatched.getUnmatched().get(0) + "' (commands: "
+                        + String.join(", ", command.getSubcommands().keySet()) + ")";
+            }
+            err.println(
+                    command.getParent() == null
+                            ? "switchboard: " + message
+                            : "switchboard " + command.getCommandName() + ": " + message);
+            err.print(command.getHelp().synopsis(0));
+            err.println("Try '" + command.getCommandSpec().qualifiedName() + " --help' for more.");
+            err.flush();
+            return USAGE;
+        });
+        return cli;
+    }
+
+    @Override
+    public Integer call() {
+        return new Serve().call();
+    }
+
+    /** {@code switchboard --version} and {@code switchboard <command> --version}. */
+    public static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"switchboard " + Version.current()};
         }
-        Config config;
-        List<String> warnings = new ArrayList<>();
-        try {
-            config = ConfigLoader.load(System.getenv(), warnings::add);
-        } catch (ConfigException e) {
-            System.err.println("switchboard: configuration error: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        Logging.configure(config.logFormat());
-        warnings.forEach(org.slf4j.LoggerFactory.getLogger(Main.class)::warn);
-        Switchboard switchboard;
-        try {
-            switchboard = new Switchboard(config).start();
-        } catch (ConfigException e) {
-            System.err.println("switchboard: configuration error: " + e.getMessage());
-            System.exit(2);
-            return;
-        } catch (RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(Main.class).error("Switchboard could not start: {}", e.getMessage(), e);
-            System.exit(1);
-            return;
-        }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
-                            switchboard.close();
-                            org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
-                            stopped.countDown();
-                        },
-                        "shutdown"));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    }
+
+    /** Starts a Switchboard node from the environment and stops it cleanly on SIGTERM or Ctrl-C. */
+    @Command(
+            name = "serve",
+            mixinStandardHelpOptions = true,
+            versionProvider = Main.VersionProvider.class,
+            description = {
+                "Starts a Switchboard server. Settings come from switchboard.yaml (or the file named by"
+                        + " SWITCHBOARD_CONFIG)",
+                "and SWITCHBOARD_* environment variables; README.md lists them all."
+            })
+    public static final class Serve implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            Config config;
+            List<String> warnings = new ArrayList<>();
+            try {
+                config = ConfigLoader.load(System.getenv(), warnings::add);
+            } catch (ConfigException e) {
+                System.err.println("switchboard: configuration error: " + e.getMessage());
+                return USAGE;
+            }
+            Logging.configure(config.logFormat());
+            warnings.forEach(org.slf4j.LoggerFactory.getLogger(Main.class)::warn);
+            Switchboard switchboard;
+            try {
+                switchboard = new Switchboard(config).start();
+            } catch (ConfigException e) {
+                System.err.println("switchboard: configuration error: " + e.getMessage());
+                return USAGE;
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(Main.class)
+                        .error("Switchboard could not start: {}", e.getMessage(), e);
+                return 1;
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> {
+                                org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
+                                switchboard.close();
+                                org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
+                                stopped.countDown();
+                            },
+                            "shutdown"));
+            try {
+                stopped.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 0;
         }
     }
 }

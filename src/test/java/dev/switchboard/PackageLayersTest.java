@@ -33,6 +33,8 @@ class PackageLayersTest {
             Map.entry("webhooks", 5),
             Map.entry("websockets", 5),
             Map.entry("api", 6),
+            Map.entry("cli", 6), // switchboard listen: reuses the webhooks' body and signature
+            Map.entry("client", 0), // the Java client (client/), compiled in: it imports nothing of the server
             Map.entry("", 7)); // the composition root and Main
     private static final Pattern IMPORT =
             Pattern.compile("^import (?:static )?dev\\.switchboard\\.(?:([a-z]+)\\.)?[A-Z]", Pattern.MULTILINE);

@@ -66,6 +66,19 @@ public final class EventRoutes implements RouteGroup {
     public void register(RoutesConfig routes) {
         routes.get("/api/v1/events", this::feed);
         routes.post("/api/v1/events", this::publish);
+        routes.get("/api/v1/connection", this::connection);
+    }
+
+    /**
+     * The connection an access token belongs to (its id, tenant and integration): what a partner's tools
+     * ask first, e.g. {@code switchboard listen} to shape its messages like the server's.
+     */
+    private void connection(Context ctx) {
+        if (!(auth.authenticate(ctx) instanceof Authenticator.Access access)) {
+            throw new Refusal.Forbidden("GET /api/v1/connection describes a connection's access token");
+        }
+        auth.limit(access.tokenHash());
+        ctx.json(access.grant().connection());
     }
 
     private void feed(Context ctx) throws InterruptedException {

@@ -7,8 +7,9 @@ import java.util.Properties;
 
 /**
  * The version of this build, as Maven wrote it into {@code dev/switchboard/version.properties} (a
- * filtered resource): shown by {@code /health/live} and sent in the {@code User-Agent} of webhook
- * requests, so an operator can tell which nodes run which release during an upgrade.
+ * filtered resource): printed by {@code switchboard --version}, shown by {@code /health/live} and sent
+ * in the {@code User-Agent} of webhook requests, so an operator can tell which nodes run which release
+ * during an upgrade.
  */
 public final class Version {
     private static final String RESOURCE = "/dev/switchboard/version.properties";

@@ -1,0 +1,117 @@
+package dev.switchboard.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * The tenant's event feed ({@code GET /api/v1/events}) read with long polls: {@link #poll()} returns the
+ * next page (waiting up to the options' wait when nothing is new), {@link #iterator()} the events one by
+ * one, blocking until each arrives. Not thread-safe: one reader per feed.
+ *
+ * <p>The feed keeps its own position ({@link #position()}); save it where the events' effects are kept
+ * and pass it back as {@link Options#after()} to carry on after a restart.
+ */
+public final class EventFeed implements Iterable<Event> {
+    private final SwitchboardClient client;
+    private final Options options;
+    private long position;
+
+    EventFeed(SwitchboardClient client, Options options) {
+        this.client = client;
+        this.options = options;
+        this.position = options.after();
+    }
+
+    /**
+     * What to read.
+     *
+     * @param after read events after this position (0: from the start of the log)
+     * @param types event-type patterns ({@code reservations.*}); empty: every type the token may receive
+     * @param pageSize events per request, 1..1000
+     * @param longPollWait how long a poll waits for a new event when there is none, 0..the server's maximum (60 s by default)
+     */
+    public record Options(long after, List<String> types, int pageSize, Duration longPollWait) {
+        /** Checks the values. */
+        public Options {
+            if (after < 0) {
+                throw new IllegalArgumentException("after must be 0 or more");
+            }
+            if (pageSize < 1 || pageSize > 1000) {
+                throw new IllegalArgumentException("pageSize must be between 1 and 1000, got " + pageSize);
+            }
+            types = types == null ? List.of() : List.copyOf(types);
+        }
+
+        /** After {@code after}, every type, 100 a page, 30 s long polls. */
+        public static Options after(long after) {
+            return new Options(after, List.of(), 100, Duration.ofSeconds(30));
+        }
+    }
+
+    /** The position the next poll reads after: the last event read, or further when the feed skipped events it may not see. */
+    public long position() {
+        return position;
+    }
+
+    /** One long poll: the next events after {@link #position()} (empty when the wait ended with nothing new). */
+    public List<Event> poll() {
+        StringBuilder query = new StringBuilder("/api/v1/events?after=")
+                .append(position)
+                .append("&limit=")
+                .append(options.pageSize())
+                .append("&wait=")
+                .append(options.longPollWait().toSeconds());
+        if (!options.types().isEmpty()) {
+            query.append("&types=").append(SwitchboardClient.encode(String.join(",", options.types())));
+        }
+        JsonNode body = client.send(
+                        "GET",
+                        query.toString(),
+                        null,
+                        Map.of(),
+                        Duration.ofSeconds(30).plus(options.longPollWait()))
+                .body();
+        List<Event> events = new ArrayList<>();
+        body.path("events").forEach(e -> events.add(Event.from(e)));
+        position = body.path("next").asLong(position);
+        return events;
+    }
+
+    /**
+     * The events from {@link #position()} on, one at a time: {@code hasNext()} long-polls until an event
+     * arrives (it never returns false; stop iterating to stop reading). Errors are thrown as
+     * {@link SwitchboardException}s.
+     */
+    @Override
+    public Iterator<Event> iterator() {
+        return new Iterator<>() {
+            private List<Event> page = List.of();
+            private int index;
+
+            @Override
+            public boolean hasNext() {
+                while (index == page.size()) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw new SwitchboardException("interrupted while waiting for events");
+                    }
+                    page = poll();
+                    index = 0;
+                }
+                return true;
+            }
+
+            @Override
+            public Event next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return page.get(index++);
+            }
+        };
+    }
+}

@@ -1,0 +1,159 @@
+package dev.switchboard.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * The records of one collection ({@code /api/v1/collections/{collection}/records}). Get one from
+ * {@link SwitchboardClient#records(String)}. Record data is anything Jackson writes as a JSON object
+ * (a {@code Map}, a {@code JsonNode}, a POJO).
+ */
+public final class Records {
+    private final SwitchboardClient client;
+    private final String collection;
+    private final String path;
+
+    Records(SwitchboardClient client, String collection) {
+        this.client = client;
+        this.collection = collection;
+        this.path = "/api/v1/collections/" + SwitchboardClient.encode(collection) + "/records";
+    }
+
+    /** The collection's name. */
+    public String collection() {
+        return collection;
+    }
+
+    /** Creates a record. */
+    public DataRecord create(Object data) {
+        return create(data, null);
+    }
+
+    /**
+     * Creates a record with an {@code Idempotency-Key}: a retry with the same key (for 24 h) returns the
+     * first result instead of creating a second record. A null key sends none.
+     */
+    public DataRecord create(Object data, String idempotencyKey) {
+        Map<String, String> headers = idempotencyKey == null ? Map.of() : Map.of("Idempotency-Key", idempotencyKey);
+        return DataRecord.from(
+                client.send("POST", path, Map.of("data", data), headers).body());
+    }
+
+    /** The record with this id; {@link ApiException.NotFound} when there is none. */
+    public DataRecord get(String id) {
+        return DataRecord.from(client.send("GET", path + "/" + SwitchboardClient.encode(id), null, Map.of())
+                .body());
+    }
+
+    /**
+     * Applies a JSON Merge Patch to the record's data ({@code null} clears a field). With {@code ifMatch}
+     * the update happens only if the record is still at that version, else {@link ApiException.Conflict};
+     * null updates whatever the version.
+     */
+    public DataRecord update(String id, Object patch, Long ifMatch) {
+        Map<String, String> headers = ifMatch == null ? Map.of() : Map.of("If-Match", "\"" + ifMatch + "\"");
+        return DataRecord.from(
+                client.send("PATCH", path + "/" + SwitchboardClient.encode(id), Map.of("data", patch), headers)
+                        .body());
+    }
+
+    /** Deletes the record; {@link ApiException.NotFound} when there is none. */
+    public void delete(String id) {
+        client.send("DELETE", path + "/" + SwitchboardClient.encode(id), null, Map.of());
+    }
+
+    /** Every record of the collection, fetched a page of 100 at a time as the iteration goes. */
+    public Iterable<DataRecord> list() {
+        return list(new ListOptions(100, null, null, List.of()));
+    }
+
+    /** The records {@code options} select, fetched a page at a time as the iteration goes. */
+    public Iterable<DataRecord> list(ListOptions options) {
+        return () -> new Pages(options);
+    }
+
+    /**
+     * What {@link #list(ListOptions)} selects.
+     *
+     * @param pageSize records per request, 1..1000
+     * @param updatedFrom only records updated at or after this instant (null: no bound); pages go in update order
+     * @param updatedTo only records updated at or before this instant (null: no bound)
+     * @param ids only these ids (empty: all)
+     */
+    public record ListOptions(int pageSize, Instant updatedFrom, Instant updatedTo, List<String> ids) {
+        /** Checks the page size. */
+        public ListOptions {
+            if (pageSize < 1 || pageSize > 1000) {
+                throw new IllegalArgumentException("pageSize must be between 1 and 1000, got " + pageSize);
+            }
+            ids = ids == null ? List.of() : List.copyOf(ids);
+        }
+
+        /** Every record, {@code pageSize} at a time. */
+        public static ListOptions pageSize(int pageSize) {
+            return new ListOptions(pageSize, null, null, List.of());
+        }
+    }
+
+    private final class Pages implements Iterator<DataRecord> {
+        private final ListOptions options;
+        private List<DataRecord> page = List.of();
+        private int index;
+        private String cursor;
+        private boolean last;
+
+        Pages(ListOptions options) {
+            this.options = options;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (index == page.size()) {
+                if (last) {
+                    return false;
+                }
+                fetch();
+            }
+            return true;
+        }
+
+        @Override
+        public DataRecord next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return page.get(index++);
+        }
+
+        private void fetch() {
+            StringBuilder query = new StringBuilder("?limit=").append(options.pageSize());
+            if (cursor != null) {
+                query.append("&cursor=").append(SwitchboardClient.encode(cursor));
+            }
+            if (options.updatedFrom() != null) {
+                query.append("&updatedFrom=")
+                        .append(SwitchboardClient.encode(options.updatedFrom().toString()));
+            }
+            if (options.updatedTo() != null) {
+                query.append("&updatedTo=")
+                        .append(SwitchboardClient.encode(options.updatedTo().toString()));
+            }
+            if (!options.ids().isEmpty()) {
+                query.append("&ids=").append(SwitchboardClient.encode(String.join(",", options.ids())));
+            }
+            JsonNode body = client.send("GET", path + query, null, Map.of()).body();
+            List<DataRecord> records = new ArrayList<>();
+            body.path("records").forEach(r -> records.add(DataRecord.from(r)));
+            page = records;
+            index = 0;
+            JsonNode next = body.get("cursor");
+            cursor = next == null || next.isNull() ? null : next.asText();
+            last = cursor == null;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.switchboard.cli;
+
+import dev.switchboard.client.Backoff;
+import dev.switchboard.client.ConnectionInfo;
+import dev.switchboard.client.EventStream;
+import dev.switchboard.events.Event;
+import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Version;
+import dev.switchboard.webhooks.MessageBody;
+import dev.switchboard.webhooks.Signer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sends each batch the event stream delivers to the local receiver as the server would: the body
+ * {@link MessageBody} builds, signed by {@link Signer}, split where the server would split it. A batch
+ * is done only when the receiver answered 2xx; anything else is retried with backoff, so the cursor
+ * never passes an event the receiver has not accepted.
+ */
+final class Forwarder implements EventStream.Listener {
+    /** As many events per message as an endpoint's default {@code maxBatchSize}. */
+    static final int MAX_BATCH = 100;
+
+    private final URI target;
+    private final String secret;
+    private final ConnectionInfo connection;
+    private final Duration timeout;
+    private final boolean printJson;
+    private final PrintWriter out;
+    private final HttpClient http;
+    private final Backoff backoff = new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30));
+
+    Forwarder(
+            URI target,
+            String secret,
+            ConnectionInfo connection,
+            Duration timeout,
+            boolean printJson,
+            PrintWriter out) {
+        this.target = target;
+        this.secret = secret;
+        this.connection = connection;
+        this.timeout = timeout;
+        this.printJson = printJson;
+        this.out = out;
+        this.http = HttpClient.newBuilder()
+                .connectTimeout(timeout)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+    }
+
+    @Override
+    public void onEvents(List<dev.switchboard.client.Event> received) throws InterruptedException {
+        List<Event> events = new ArrayList<>(received.size());
+        for (dev.switchboard.client.Event e : received) {
+            events.add(new Event(e.id(), e.seq(), e.type(), e.subject(), e.time(), Json.write(e.data()), null));
+        }
+        while (!events.isEmpty()) {
+            MessageBody.Batch batch =
+                    MessageBody.events(connection.tenantId(), connection.integrationId(), events, MAX_BATCH);
+            deliver(events.subList(0, batch.count()), batch.json());
+            events = events.subList(batch.count(), events.size());
+        }
+    }
+
+    @Override
+    public void onStateChange(EventStream.State state) {
+        print(now() + "  stream " + state.name().toLowerCase());
+    }
+
+    @Override
+    public void onError(Throwable error) {
+        print(now() + "  " + error.getMessage() + "; reconnecting");
+    }
+
+    @Override
+    public void onResumeFailed(com.fasterxml.jackson.databind.JsonNode message) {
+        print(now() + "  events were lost to the retention: "
+                + message.path("message").asText());
+    }
+
+    @Override
+    public void onClosed(int code, String reason) {
+        print(now() + "  the server ended the stream: " + code + " " + reason);
+    }
+
+    /** Sends one message until the receiver accepts it, with the same webhook-id on every attempt. */
+    private void deliver(List<Event> events, String body) throws InterruptedException {
+        String messageId = Ids.newId("msg");
+        String summary = summary(events);
+        for (int attempt = 0; ; attempt++) {
+            long timestamp = Instant.now().getEpochSecond();
+            HttpRequest request = HttpRequest.newBuilder(target)
+                    .timeout(timeout)
+                    .header("Content-Type", "application/json")
+                    .header("User-Agent", "switchboard-listen/" + Version.current())
+                    .header("webhook-id", messageId)
+                    .header("webhook-timestamp", Long.toString(timestamp))
+                    .header("webhook-signature", Signer.signature(List.of(secret), messageId, timestamp, body))
+                    .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
+                    .build();
+            long started = System.nanoTime();
+            String outcome;
+            boolean accepted;
+            try {
+                HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+                outcome = Integer.toString(response.statusCode());
+                accepted = response.statusCode() >= 200 && response.statusCode() < 300;
+            } catch (java.net.http.HttpTimeoutException e) {
+                outcome = "timeout";
+                accepted = false;
+            } catch (IOException e) {
+                outcome = "error (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")";
+                accepted = false;
+            }
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            if (accepted) {
+                print(String.format("%s  %s  → %s  %d ms", now(), summary, outcome, millis));
+                if (printJson) {
+                    print(body);
+                }
+                return;
+            }
+            Duration wait = backoff.delay(attempt);
+            print(String.format(
+                    "%s  %s  → %s  %d ms; attempt %d, retrying in %.1f s",
+                    now(), summary, outcome, millis, attempt + 1, wait.toMillis() / 1000.0));
+            Thread.sleep(wait.toMillis());
+        }
+    }
+
+    /** "reservations.created ×2, reservations.updated  seq 41-43" */
+    static String summary(List<Event> events) {
+        Map<String, Integer> types = new LinkedHashMap<>();
+        for (Event e : events) {
+            types.merge(e.type(), 1, Integer::sum);
+        }
+        StringBuilder text = new StringBuilder();
+        types.forEach((type, n) -> {
+            if (!text.isEmpty()) {
+                text.append(", ");
+            }
+            text.append(type).append(n > 1 ? " ×" + n : "");
+        });
+        long first = events.get(0).seq();
+        long last = events.get(events.size() - 1).seq();
+        return text + "  seq " + (first == last ? Long.toString(first) : first + "-" + last);
+    }
+
+    private static String now() {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
+    }
+
+    private void print(String line) {
+        synchronized (out) {
+            out.println(line);
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,312 @@
+package dev.switchboard.cli;
+
+import dev.switchboard.client.ApiException;
+import dev.switchboard.client.Backoff;
+import dev.switchboard.client.ConnectionInfo;
+import dev.switchboard.client.EventStream;
+import dev.switchboard.client.FileCursorStore;
+import dev.switchboard.client.SwitchboardClient;
+import dev.switchboard.client.SwitchboardException;
+import dev.switchboard.support.Version;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code switchboard listen}: follows a tenant's events over the WebSocket (dialing out, so nothing
+ * needs to reach the developer's machine) and POSTs each batch to a local URL as a webhook message,
+ * signed with a development secret kept in the user's config directory. The last {@code seq} the local
+ * receiver accepted is kept there too, and a restart or reconnect resumes after it.
+ */
+@Command(
+        name = "listen",
+        mixinStandardHelpOptions = true,
+        versionProvider = ListenCommand.VersionProvider.class,
+        description = {
+            "Forwards a tenant's events to a local URL as signed webhook messages, for developing a",
+            "webhook receiver on a machine the server cannot reach. Resumes where it stopped."
+        })
+public final class ListenCommand implements Callable<Integer> {
+    private static final Pattern SINCE = Pattern.compile("(\\d+)(s|m|h|d)");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(
+            names = "--url",
+            required = true,
+            paramLabel = "URL",
+            description = "The Switchboard server, e.g. http://localhost:8080")
+    String url;
+
+    @Option(
+            names = "--token",
+            required = true,
+            paramLabel = "TOKEN",
+            description = "A connection's access token (sb_access_…)")
+    String token;
+
+    @Option(
+            names = "--forward-to",
+            required = true,
+            paramLabel = "URL",
+            description = "Where to POST the messages, e.g. http://localhost:3000/hooks")
+    String forwardTo;
+
+    @Option(
+            names = "--types",
+            split = ",",
+            paramLabel = "PATTERN",
+            description = "Event types to forward, e.g. reservations.* (default: all the token may receive)")
+    List<String> types = List.of();
+
+    @ArgGroup(exclusive = true)
+    Start start;
+
+    static final class Start {
+        @Option(
+                names = "--after",
+                paramLabel = "SEQ",
+                description = "Start after this position instead of where the last run stopped")
+        Long after;
+
+        @Option(
+                names = "--since",
+                paramLabel = "AGE",
+                description =
+                        "Start with the events of the last AGE (30s, 15m, 2h, 1d) instead of where the last run stopped")
+        String since;
+    }
+
+    @Option(names = "--print-json", description = "Print each message's body as well")
+    boolean printJson;
+
+    @Option(names = "--allow-external", description = "Allow a --forward-to that is not a loopback address")
+    boolean allowExternal;
+
+    @Option(
+            names = "--forward-timeout",
+            paramLabel = "SECONDS",
+            defaultValue = "10",
+            description = "How long the local receiver may take to answer (default ${DEFAULT-VALUE} s)")
+    int forwardTimeoutSeconds;
+
+    /** {@code switchboard listen --version}. */
+    public static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"switchboard " + Version.current()};
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        URI target;
+        try {
+            target = checkForwardTo();
+            if (start != null && start.after != null && start.after < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--after must be 0 or more");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        SwitchboardClient client;
+        ConnectionInfo connection;
+        try {
+            client = SwitchboardClient.builder(url, token).build();
+            connection = client.connection();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--url: " + e.getMessage());
+        } catch (SwitchboardException e) {
+            err.println("switchboard listen: " + url + " refused the token: " + e.getMessage());
+            err.flush();
+            return 1;
+        }
+        ListenState state = ListenState.in(ListenState.configDirectory());
+        String secret = state.signingSecret();
+        FileCursorStore cursors = new FileCursorStore(state.cursorFile(key(url, connection.id(), forwardTo)));
+        if (start != null && start.after != null) {
+            cursors.save(start.after);
+        } else if (start != null && start.since != null) {
+            cursors.save(positionSince(client, Instant.now().minus(age(start.since))));
+        }
+        OptionalLong resume = cursors.load();
+        out.printf(
+                "Forwarding events of tenant %s (connection %s) from %s to %s%n",
+                connection.tenantId(), connection.id(), url, target);
+        out.printf("Signing secret: %s (kept in %s)%n", secret, state.secretFile());
+        out.println(
+                resume.isPresent()
+                        ? "Resuming after seq " + resume.getAsLong() + " (kept in " + cursors.file() + ")"
+                        : "Starting with new events (the position is kept in " + cursors.file() + ")");
+        out.println("Ctrl-C to stop.");
+        out.flush();
+
+        Forwarder forwarder =
+                new Forwarder(target, secret, connection, Duration.ofSeconds(forwardTimeoutSeconds), printJson, out);
+        EventStream.Options options = EventStream.Options.defaults()
+                .withEventTypes(types)
+                .withBackoff(new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30)));
+        EventStream stream = client.eventStream(options, cursors, forwarder);
+        Thread hook = new Thread(
+                () -> {
+                    stream.close();
+                    out.println("Stopped; the next run resumes after seq "
+                            + cursors.load().stream()
+                                    .mapToObj(Long::toString)
+                                    .findFirst()
+                                    .orElse("(none)"));
+                    out.flush();
+                },
+                "listen-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        while (!stream.awaitClosed(Duration.ofDays(1))) {
+            // until Ctrl-C, or a close that means "do not reconnect"
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            return 0;
+        }
+        err.println(
+                "switchboard listen: the server ended the stream: " + stream.closeCode() + " " + stream.closeReason());
+        err.flush();
+        return 1;
+    }
+
+    /** The --forward-to URL, refused when it is not http(s) or (without --allow-external) not a loopback address. */
+    private URI checkForwardTo() {
+        URI uri;
+        try {
+            uri = URI.create(forwardTo);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--forward-to is not a URL: " + forwardTo);
+        }
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+            throw new IllegalArgumentException(
+                    "--forward-to must be an http:// or https:// URL with a host, got " + forwardTo);
+        }
+        if (!allowExternal) {
+            InetAddress[] addresses;
+            try {
+                addresses = InetAddress.getAllByName(uri.getHost());
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException("--forward-to: cannot resolve " + uri.getHost());
+            }
+            for (InetAddress address : addresses) {
+                if (!address.isLoopbackAddress()) {
+                    throw new IllegalArgumentException("--forward-to " + uri.getHost() + " is not a loopback address ("
+                            + address.getHostAddress() + "): events and their signatures would leave this machine;"
+                            + " add --allow-external if that is what you want");
+                }
+            }
+        }
+        return uri;
+    }
+
+    private Duration age(String text) {
+        Matcher m = SINCE.matcher(text.trim());
+        if (!m.matches()) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--since: '" + text + "' is not an age such as 30s, 15m, 2h or 1d");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+    }
+
+    /**
+     * The position after which the first event at or after {@code since} comes: a binary search over the
+     * feed, one event per request (positions beyond the newest event are refused with 400 {@code invalid_field}).
+     */
+    static long positionSince(SwitchboardClient client, Instant since) {
+        Probe first;
+        try {
+            first = Probe.at(client, 0L);
+        } catch (ApiException.Gone expired) {
+            // The log's start is past the retention: begin at the oldest event kept.
+            first = Probe.at(
+                    client, Math.max(0, expired.details().path("oldestSeq").asLong(1) - 1));
+        }
+        if (first.time == null) {
+            return first.next;
+        }
+        if (!first.time.isBefore(since)) {
+            return first.seq - 1;
+        }
+        // The answer is the seq of the last event older than since: low <= answer <= high throughout.
+        long low = first.seq; // an event older than since
+        long step = 1;
+        long high;
+        while (true) {
+            Probe probe = Probe.at(client, low + step);
+            if (probe.time == null || !probe.time.isBefore(since)) {
+                high = low + step; // nothing older after it
+                break;
+            }
+            low = probe.seq;
+            step *= 2;
+        }
+        while (low < high) {
+            long mid = low + (high - low) / 2;
+            Probe probe = Probe.at(client, mid);
+            if (probe.time == null || !probe.time.isBefore(since)) {
+                high = mid;
+            } else {
+                low = Math.min(probe.seq, high);
+            }
+        }
+        return low;
+    }
+
+    /** The first event after a position: its seq and time (null when there is none). */
+    private record Probe(long seq, Instant time, long next) {
+        static Probe at(SwitchboardClient client, long after) {
+            try {
+                var feed = client.eventFeed(
+                        new dev.switchboard.client.EventFeed.Options(after, List.of(), 1, Duration.ZERO));
+                var events = feed.poll();
+                return events.isEmpty()
+                        ? new Probe(-1, null, feed.position())
+                        : new Probe(events.get(0).seq(), events.get(0).time(), feed.position());
+            } catch (ApiException.InvalidRequest beyondTheNewest) {
+                return new Probe(-1, null, after);
+            }
+        }
+    }
+
+    /** The cursor file's name: one position per server, connection and local URL. */
+    private static String key(String url, String connectionId, String forwardTo) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256")
+                    .digest((url + "\n" + connectionId + "\n" + forwardTo).getBytes(StandardCharsets.UTF_8));
+            return connectionId + "-" + HexFormat.of().formatHex(hash, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.switchboard.cli;
+
+import dev.switchboard.webhooks.Signer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * What {@code switchboard listen} keeps between runs, in the user's config directory
+ * ({@code $XDG_CONFIG_HOME/switchboard}, else {@code ~/.config/switchboard}): the development signing
+ * secret (one per user, so the receiver's configuration stays valid) and a cursor file per server,
+ * connection and local URL.
+ */
+final class ListenState {
+    private final Path directory;
+
+    private ListenState(Path directory) {
+        this.directory = directory;
+    }
+
+    static Path configDirectory() {
+        String xdg = System.getenv("XDG_CONFIG_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".config");
+        return base.resolve("switchboard");
+    }
+
+    static ListenState in(Path directory) {
+        return new ListenState(directory);
+    }
+
+    Path secretFile() {
+        return directory.resolve("listen-signing-secret");
+    }
+
+    Path cursorFile(String key) {
+        return directory.resolve("listen").resolve(key + ".cursor");
+    }
+
+    /** The development secret: read, or created (readable by the user only) on the first run. */
+    String signingSecret() {
+        Path file = secretFile();
+        try {
+            if (Files.exists(file)) {
+                return Files.readString(file, StandardCharsets.UTF_8).trim();
+            }
+            Files.createDirectories(directory);
+            String secret = Signer.newSecret();
+            Path temp = Files.createTempFile(directory, "secret", ".tmp");
+            try {
+                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
+            } catch (UnsupportedOperationException notPosix) {
+                // Windows: the user's profile directory is private already
+            }
+            Files.writeString(temp, secret + "\n", StandardCharsets.UTF_8);
+            try {
+                Files.move(temp, file);
+            } catch (FileAlreadyExistsException anotherRun) {
+                Files.delete(temp);
+                return Files.readString(file, StandardCharsets.UTF_8).trim();
+            }
+            return secret;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep the signing secret in " + file, e);
+        }
+    }
+}

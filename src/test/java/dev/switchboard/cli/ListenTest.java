@@ -1,0 +1,211 @@
+package dev.switchboard.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.standardwebhooks.Webhook;
+import dev.switchboard.client.WebhookVerifier;
+import dev.switchboard.testing.ListenProcess;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.TestServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import java.util.stream.LongStream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code switchboard listen} end to end, in its own process: a local receiver that verifies every
+ * signature gets the tenant's events in order; the CLI killed with SIGKILL and started again forwards
+ * exactly the events it missed, once each, signed with the same development secret.
+ */
+@Timeout(240)
+class ListenTest {
+    private static final Pattern SECRET = Pattern.compile("Signing secret: (whsec_\\S+)");
+    static TestServer server;
+
+    @TempDir
+    Path configHome;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("rooms");
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void forwardsSignedMessagesAndAfterAKillResumesWithExactlyTheMissedEvents() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        try (Receiver receiver = new Receiver()) {
+            String hooks = receiver.url("/hooks");
+            String[] args = {"--url", server.baseUrl(), "--token", partner.accessToken(), "--forward-to", hooks};
+
+            ListenProcess first = ListenProcess.start(configHome, args);
+            String secret = first.await(SECRET);
+            first.await(Pattern.compile("stream live"));
+            partner.writeRecords("rooms", 100, Map.of("floor", 1));
+            awaitSeqs(receiver, 100);
+            assertThat(verifiedSeqs(receiver, secret)).containsExactlyElementsOf(range(1, 100));
+            assertThat(first.output()).contains("rooms.created").contains("→ 200");
+
+            // The receiver has accepted everything: once the cursor says so, kill the CLI outright.
+            Path cursor = cursorFile();
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> Files.readString(cursor).equals("100"));
+            first.kill();
+
+            partner.writeRecords("rooms", 50, Map.of("floor", 2));
+            receiver.clear();
+            try (ListenProcess second = ListenProcess.start(configHome, args)) {
+                assertThat(second.await(SECRET))
+                        .as("the development secret survives a restart")
+                        .isEqualTo(secret);
+                second.await(Pattern.compile("Resuming after seq 100"));
+                awaitSeqs(receiver, 50);
+                partner.writeRecords("rooms", 5, Map.of("floor", 3));
+                awaitSeqs(receiver, 55);
+                Thread.sleep(500); // nothing more arrives: no repeats trailing behind
+                assertThat(verifiedSeqs(receiver, secret)).containsExactlyElementsOf(range(101, 155));
+                int exit = second.interrupt();
+                assertThat(exit).as("Ctrl-C (SIGINT) ends it").isIn(0, 130);
+                assertThat(second.output()).contains("Stopped; the next run resumes after seq 155");
+            }
+        }
+    }
+
+    @Test
+    void aReceiverThatFailsIsRetriedAndNothingIsSkipped() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        try (Receiver receiver = new Receiver()) {
+            AtomicInteger calls = new AtomicInteger();
+            // The first three requests fail (500, 503, then no answer within the timeout), the rest succeed.
+            receiver.answer(r -> switch (calls.incrementAndGet()) {
+                case 1 -> Receiver.Reply.status(500);
+                case 2 -> Receiver.Reply.status(503);
+                case 3 -> Receiver.Reply.status(200).after(Duration.ofSeconds(3));
+                default -> Receiver.Reply.status(200);
+            });
+            ListenProcess listen = ListenProcess.start(
+                    configHome,
+                    "--url",
+                    server.baseUrl(),
+                    "--token",
+                    partner.accessToken(),
+                    "--forward-to",
+                    receiver.url("/hooks"),
+                    "--forward-timeout",
+                    "1",
+                    "--after",
+                    "0");
+            try (listen) {
+                String secret = listen.await(SECRET);
+                partner.writeRecords("rooms", 3, Map.of("floor", 1));
+                Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> accepted(receiver, calls) >= 3);
+                List<Long> seqs = new ArrayList<>();
+                List<Receiver.Received> received = receiver.received();
+                // The failed attempts carried the same message, with the same webhook-id, until one succeeded.
+                String firstId = received.get(0).header("webhook-id");
+                assertThat(received.subList(0, 4))
+                        .allSatisfy(r -> assertThat(r.header("webhook-id")).isEqualTo(firstId));
+                for (Receiver.Received r : received.subList(3, received.size())) {
+                    r.json().get("events").forEach(e -> seqs.add(e.get("seq").asLong()));
+                }
+                assertThat(seqs).containsExactly(1L, 2L, 3L);
+                assertThat(listen.output()).contains("→ 500").contains("→ 503").contains("→ timeout");
+                assertThat(verifiedSeqs(receiver, secret)).isNotEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aForwardToOffThisMachineNeedsAllowExternalAndStartsNothing() {
+        Partner partner = Partner.create(server, List.of("*"));
+        ListenProcess listen = ListenProcess.start(
+                configHome,
+                "--url",
+                server.baseUrl(),
+                "--token",
+                partner.accessToken(),
+                "--forward-to",
+                "http://192.0.2.10/hooks");
+        assertThat(listen.waitFor()).isEqualTo(2);
+        assertThat(listen.output()).contains("not a loopback address").contains("--allow-external");
+        assertThat(configHome.resolve("switchboard")).doesNotExist();
+    }
+
+    @Test
+    void aWrongTokenEndsWithAClearMessage() {
+        ListenProcess listen = ListenProcess.start(
+                configHome,
+                "--url",
+                server.baseUrl(),
+                "--token",
+                "sb_access_not-a-token",
+                "--forward-to",
+                "http://127.0.0.1:9/hooks");
+        assertThat(listen.waitFor()).isEqualTo(1);
+        assertThat(listen.output()).contains("refused the token").contains("401");
+    }
+
+    private static int accepted(Receiver receiver, AtomicInteger calls) {
+        return receiver.received().stream()
+                .skip(3)
+                .mapToInt(r -> r.json().get("events").size())
+                .sum();
+    }
+
+    private Path cursorFile() throws Exception {
+        try (var files = Files.list(configHome.resolve("switchboard/listen"))) {
+            return files.filter(f -> f.toString().endsWith(".cursor"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+    }
+
+    private static void awaitSeqs(Receiver receiver, int count) {
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(60))
+                .until(() -> receiver.received().stream()
+                                .mapToInt(r -> r.json().get("events").size())
+                                .sum()
+                        >= count);
+    }
+
+    /** The seqs received, in order, each message's signature verified by the reference library and by ours. */
+    private static List<Long> verifiedSeqs(Receiver receiver, String secret) throws Exception {
+        Webhook reference = new Webhook(secret);
+        WebhookVerifier ours = WebhookVerifier.of(secret);
+        List<Long> seqs = new ArrayList<>();
+        for (Receiver.Received r : receiver.received()) {
+            assertThatCode(() -> reference.verify(r.body(), r.headers())).doesNotThrowAnyException();
+            ours.verify(r.body(), r.headers());
+            JsonNode body = r.json();
+            assertThat(body.get("tenantId").asText()).isNotBlank();
+            assertThat(body.get("integrationId").asText()).startsWith("int_");
+            body.get("events").forEach(e -> seqs.add(e.get("seq").asLong()));
+        }
+        return seqs;
+    }
+
+    private static List<Long> range(long from, long to) {
+        return LongStream.rangeClosed(from, to).boxed().toList();
+    }
+}

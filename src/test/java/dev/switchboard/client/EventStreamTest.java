@@ -1,0 +1,209 @@
+package dev.switchboard.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.TestServer;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.LongStream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Java client's event stream against the real server: resume from a file cursor across a server
+ * restart and across a restart of the client, with nothing lost or repeated; a listener that throws gets
+ * its batch again; a close that means "do not reconnect" ends the stream.
+ */
+@Timeout(180)
+class EventStreamTest {
+    private static final Backoff FAST = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
+
+    @TempDir
+    Path dir;
+
+    private static EventStream.Options options() {
+        return EventStream.Options.defaults().withBackoff(FAST);
+    }
+
+    @Test
+    void resumesAcrossAServerRestartAndAClientRestartWithNothingLostOrRepeated() {
+        TestServer server = TestServer.start();
+        server.createCollection("rooms");
+        Partner partner = Partner.create(server, List.of("*"));
+        int port = URI.create(server.baseUrl()).getPort();
+        SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                .build();
+        FileCursorStore cursor = new FileCursorStore(dir.resolve("cursor"));
+        cursor.save(0);
+        List<Long> seqs = new CopyOnWriteArrayList<>();
+        List<EventStream.State> states = new CopyOnWriteArrayList<>();
+        EventStream.Listener listener = new EventStream.Listener() {
+            @Override
+            public void onEvents(List<Event> events) {
+                events.forEach(e -> seqs.add(e.seq()));
+            }
+
+            @Override
+            public void onStateChange(EventStream.State state) {
+                states.add(state);
+            }
+        };
+        EventStream stream = client.eventStream(options(), cursor, listener);
+        TestServer restarted = null;
+        try {
+            partner.writeRecords("rooms", 30, Map.of("a", 1));
+            awaitCount(seqs, 30);
+
+            server.close(); // closes sockets with 1012 server_restarting
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> stream.state() == EventStream.State.RECONNECTING);
+            restarted = TestServer.start(
+                    server.database(), Map.of("SWITCHBOARD_PORT", Integer.toString(port)), InstantSource.system());
+            Partner again = new Partner(
+                    restarted,
+                    partner.tenant(),
+                    partner.integrationId(),
+                    partner.connectionId(),
+                    null,
+                    restarted.api(partner.accessToken()));
+            again.writeRecords("rooms", 20, Map.of("a", 2));
+            awaitCount(seqs, 50);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> cursor.load().getAsLong() == 50);
+            stream.close();
+            assertThat(stream.state()).isEqualTo(EventStream.State.CLOSED);
+            assertThat(stream.connections()).isGreaterThanOrEqualTo(2);
+            assertThat(states)
+                    .containsSubsequence(
+                            EventStream.State.LIVE,
+                            EventStream.State.RECONNECTING,
+                            EventStream.State.LIVE,
+                            EventStream.State.CLOSED);
+
+            // The client itself restarts: a new stream on the same cursor file gets exactly what it missed.
+            again.writeRecords("rooms", 10, Map.of("a", 3));
+            try (EventStream second =
+                    client.eventStream(options(), new FileCursorStore(dir.resolve("cursor")), listener)) {
+                awaitCount(seqs, 60);
+                again.writeRecords("rooms", 5, Map.of("a", 4));
+                awaitCount(seqs, 65);
+            }
+            assertThat(seqs).containsExactlyElementsOf(range(1, 65));
+        } finally {
+            stream.close();
+            if (restarted != null) {
+                restarted.close();
+            }
+            server.close();
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsGetsTheSameBatchAgainAndTheCursorWaitsForIt() {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("*"));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            InMemoryCursorStore cursor = new InMemoryCursorStore(0);
+            List<Long> seqs = new CopyOnWriteArrayList<>();
+            AtomicBoolean failed = new AtomicBoolean();
+            try (EventStream stream = client.eventStream(options(), cursor, events -> {
+                if (events.stream().anyMatch(e -> e.seq() == 3) && failed.compareAndSet(false, true)) {
+                    assertThat(cursor.load().getAsLong()).isLessThan(3);
+                    throw new IllegalStateException("the partner's database is down");
+                }
+                events.forEach(e -> seqs.add(e.seq()));
+            })) {
+                partner.writeRecords("rooms", 5, Map.of("a", 1));
+                awaitCount(seqs, 5);
+                assertThat(failed).isTrue();
+                assertThat(seqs).containsExactly(1L, 2L, 3L, 4L, 5L);
+                assertThat(stream.connections()).isGreaterThanOrEqualTo(2);
+            }
+        }
+    }
+
+    @Test
+    void eventTypesNarrowWhatTheListenerGetsWhileTheCursorPassesEverything() {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            server.createCollection("desks");
+            Partner partner = Partner.create(server, List.of("*"));
+            partner.writeRecords("desks", 2, Map.of("a", 1)); // replayed: filtered on the client as well
+            partner.writeRecords("rooms", 1, Map.of("a", 1));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            InMemoryCursorStore cursor = new InMemoryCursorStore(0);
+            List<Event> received = new CopyOnWriteArrayList<>();
+            try (EventStream stream =
+                    client.eventStream(options().withEventTypes(List.of("rooms.*")), cursor, received::addAll)) {
+                partner.writeRecords("desks", 3, Map.of("a", 2));
+                partner.writeRecords("rooms", 2, Map.of("a", 2));
+                Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> received.size() >= 3);
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> cursor.load().getAsLong() == 8);
+                assertThat(received).extracting(Event::type).containsOnly("rooms.created");
+                assertThat(received).extracting(Event::seq).containsExactly(3L, 7L, 8L);
+            }
+        }
+    }
+
+    @Test
+    void aDisabledConnectionEndsTheStreamWithoutReconnecting() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            Partner partner = Partner.create(server, List.of("*"));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            int[] closed = {0};
+            EventStream stream = client.eventStream(options(), new InMemoryCursorStore(), new EventStream.Listener() {
+                @Override
+                public void onEvents(List<Event> events) {}
+
+                @Override
+                public void onClosed(int code, String reason) {
+                    closed[0] = code;
+                }
+            });
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> stream.state() == EventStream.State.LIVE);
+            server.admin
+                    .post("/api/v1/connections/" + partner.connectionId() + "/disable", "")
+                    .expect(200);
+            assertThat(stream.awaitClosed(Duration.ofSeconds(10))).isTrue();
+            assertThat(stream.closeCode()).isEqualTo(4001);
+            assertThat(closed[0]).isEqualTo(4001);
+            assertThat(stream.connections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aRefusedTokenEndsTheStream() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), "sb_access_nope")
+                    .build();
+            EventStream stream = client.eventStream(options(), new InMemoryCursorStore(), events -> {});
+            assertThat(stream.awaitClosed(Duration.ofSeconds(10))).isTrue();
+            assertThat(stream.closeCode()).isEqualTo(401);
+        }
+    }
+
+    private static void awaitCount(List<Long> seqs, int count) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> seqs.size() >= count);
+    }
+
+    private static List<Long> range(long from, long to) {
+        return LongStream.rangeClosed(from, to).boxed().toList();
+    }
+}
