@@ -5,7 +5,10 @@ import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigLoader;
 import java.util.concurrent.CountDownLatch;
 
-/** Starts a Switchboard node from the environment and stops it cleanly on SIGTERM or Ctrl-C. */
+/**
+ * Starts a Switchboard node from the environment and stops it gracefully on SIGTERM or Ctrl-C: not
+ * ready first, for server.shutdownGrace, then drained (see {@link Switchboard#stop}).
+ */
 public final class Main {
     private Main() {}
 
@@ -42,7 +45,7 @@ public final class Main {
                 .addShutdownHook(new Thread(
                         () -> {
                             org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
-                            switchboard.close();
+                            switchboard.stop(switchboard.shutdownGrace());
                             org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
                             stopped.countDown();
                         },

@@ -31,6 +31,12 @@ public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final Logger access = LoggerFactory.getLogger("switchboard.access");
 
+    /**
+     * How long stopping waits for requests in flight (long polls are woken first, so they answer at once):
+     * Jetty stops accepting connections, lets these finish, then closes what is left.
+     */
+    static final java.time.Duration STOP_TIMEOUT = java.time.Duration.ofSeconds(10);
+
     private final Javalin app;
 
     public HttpApi(String host, int port, long maxBodyBytes, MeterRegistry meters, List<RouteGroup> routes) {
@@ -55,7 +61,13 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.host = host;
         config.jetty.port = port;
         config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
-        config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+        config.jetty.modifyServer(server -> {
+            server.setErrorHandler(new JsonErrorHandler());
+            // A graceful stop: Javalin puts its handlers inside this wrapper, which counts the requests in
+            // flight, so stopping closes the listening socket first and then waits for them (up to the timeout).
+            server.setHandler(new org.eclipse.jetty.server.handler.GracefulHandler());
+            server.setStopTimeout(STOP_TIMEOUT.toMillis());
+        });
         // Jetty caches header fields per connection and by default matches their values ignoring case: on a
         // reused connection, "Bearer SB_ADMIN_…" or "Switchboard-Tenant: HOTEL" would be read as the value an
         // earlier request sent in another case. Tokens, tenant ids and idempotency keys are case-sensitive.
