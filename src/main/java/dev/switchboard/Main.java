@@ -28,9 +28,25 @@ public final class Main {
             return;
         }
         Logging.configure(config.logFormat());
-        Switchboard switchboard;
+        // The hook is in place before the node starts, so a SIGTERM right after it logs that it is ready still
+        // stops it gracefully.
+        java.util.concurrent.atomic.AtomicReference<Switchboard> running =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            Switchboard switchboard = running.get();
+                            if (switchboard != null) {
+                                org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
+                                switchboard.stop(switchboard.shutdownGrace());
+                                org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
+                            }
+                            stopped.countDown();
+                        },
+                        "shutdown"));
         try {
-            switchboard = new Switchboard(config).start();
+            running.set(new Switchboard(config).start());
         } catch (ConfigException e) {
             System.err.println("switchboard: configuration error: " + e.getMessage());
             System.exit(2);
@@ -40,16 +56,6 @@ public final class Main {
             System.exit(1);
             return;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
-                            switchboard.stop(switchboard.shutdownGrace());
-                            org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
-                            stopped.countDown();
-                        },
-                        "shutdown"));
         try {
             stopped.await();
         } catch (InterruptedException e) {

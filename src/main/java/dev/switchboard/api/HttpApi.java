@@ -37,10 +37,21 @@ public final class HttpApi implements AutoCloseable {
      */
     static final java.time.Duration STOP_TIMEOUT = java.time.Duration.ofSeconds(10);
 
+    /**
+     * How long a stop waits, once the listening socket is closed, for connections it had just accepted to deliver
+     * their request: a request not yet read is not yet counted as in flight.
+     */
+    private static final java.time.Duration ACCEPTED_SETTLE = java.time.Duration.ofMillis(300);
+
     private final Javalin app;
+    private final java.util.concurrent.atomic.AtomicReference<org.eclipse.jetty.server.Server> jetty =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public HttpApi(String host, int port, long maxBodyBytes, MeterRegistry meters, List<RouteGroup> routes) {
-        this.app = Javalin.create(config -> configure(config, host, port, maxBodyBytes, meters, routes));
+        this.app = Javalin.create(config -> {
+            configure(config, host, port, maxBodyBytes, meters, routes);
+            config.jetty.modifyServer(jetty::set);
+        });
     }
 
     private static void configure(
@@ -191,8 +202,31 @@ public final class HttpApi implements AutoCloseable {
                 .toList();
     }
 
+    /**
+     * Stops gracefully. The listening socket closes first, so new connections are refused (a proxy passes them
+     * to another node) rather than queued by the kernel and reset when Jetty stops, after a proxy may have sent
+     * a request on them; connections already accepted get a moment to deliver their request; then Jetty's stop
+     * waits for the requests in flight.
+     */
     @Override
     public void close() {
+        org.eclipse.jetty.server.Server server = jetty.get();
+        if (server != null) {
+            boolean connected = false;
+            for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
+                connected |= !connector.getConnectedEndPoints().isEmpty();
+                if (connector instanceof org.eclipse.jetty.server.NetworkConnector listening) {
+                    listening.close();
+                }
+            }
+            if (connected) {
+                try {
+                    Thread.sleep(ACCEPTED_SETTLE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
         app.stop();
     }
 }
