@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -74,7 +75,10 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** Starts a Switchboard node from the environment and stops it cleanly on SIGTERM or Ctrl-C. */
+    /**
+     * Starts a Switchboard node from the environment and stops it gracefully on SIGTERM or Ctrl-C: not
+     * ready first, for server.shutdownGrace, then drained (see {@link Switchboard#stop}).
+     */
     @Command(
             name = "serve",
             mixinStandardHelpOptions = true,
@@ -97,9 +101,26 @@ public final class Main implements Callable<Integer> {
             }
             Logging.configure(config.logFormat());
             warnings.forEach(org.slf4j.LoggerFactory.getLogger(Main.class)::warn);
-            Switchboard switchboard;
+            // The hook is in place before the node starts, so a SIGTERM right after it logs that it is ready
+            // still stops it gracefully: not ready first, for server.shutdownGrace, then drained.
+            AtomicReference<Switchboard> running = new AtomicReference<>();
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> {
+                                Switchboard switchboard = running.get();
+                                if (switchboard != null) {
+                                    org.slf4j.LoggerFactory.getLogger(Main.class)
+                                            .info("Stopping Switchboard");
+                                    switchboard.stop(switchboard.shutdownGrace());
+                                    org.slf4j.LoggerFactory.getLogger(Main.class)
+                                            .info("Switchboard stopped");
+                                }
+                                stopped.countDown();
+                            },
+                            "shutdown"));
             try {
-                switchboard = new Switchboard(config).start();
+                running.set(new Switchboard(config).start());
             } catch (ConfigException e) {
                 System.err.println("switchboard: configuration error: " + e.getMessage());
                 return USAGE;
@@ -108,16 +129,6 @@ public final class Main implements Callable<Integer> {
                         .error("Switchboard could not start: {}", e.getMessage(), e);
                 return 1;
             }
-            CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime()
-                    .addShutdownHook(new Thread(
-                            () -> {
-                                org.slf4j.LoggerFactory.getLogger(Main.class).info("Stopping Switchboard");
-                                switchboard.close();
-                                org.slf4j.LoggerFactory.getLogger(Main.class).info("Switchboard stopped");
-                                stopped.countDown();
-                            },
-                            "shutdown"));
             try {
                 stopped.await();
             } catch (InterruptedException e) {

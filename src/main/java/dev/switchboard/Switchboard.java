@@ -84,6 +84,7 @@ public final class Switchboard implements AutoCloseable {
 
     private HttpApi http;
     private HttpApi management;
+    private Readiness readiness;
     private Database database;
     private WebSockets websockets;
 
@@ -233,7 +234,7 @@ public final class Switchboard implements AutoCloseable {
             closeables.push(retention);
             retention.start();
 
-            Readiness readiness = new Readiness(database::ready, clock, READINESS_CACHE);
+            readiness = new Readiness(database::ready, clock, READINESS_CACHE);
             boolean managementPort = config.managementPort().isPresent();
             http = new HttpApi(
                     config.host(),
@@ -260,6 +261,9 @@ public final class Switchboard implements AutoCloseable {
                             websockets.routes()));
             closeables.push(http);
             http.start();
+            // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop
+            // waits only for ordinary requests.
+            closeables.push(waiters::drain);
             if (managementPort) {
                 management = new HttpApi(
                         config.managementHost().orElse(config.host()),
@@ -321,6 +325,34 @@ public final class Switchboard implements AutoCloseable {
                 "  Use it as 'Authorization: Bearer <admin key>'. To choose your own, set SWITCHBOARD_ADMIN_KEY.");
         System.out.println();
         System.out.flush();
+    }
+
+    /**
+     * Stops the node gracefully, as SIGTERM does: {@code /health/ready} answers 503 at once, the node keeps
+     * serving for {@code grace} so load balancers notice and send new requests elsewhere, then it closes:
+     * WebSockets with 1012, long polls answered, the HTTP server stops accepting and waits for the requests
+     * in flight, webhook attempts in flight finish and every stream's lease is released, then the database.
+     */
+    public void stop(java.time.Duration grace) {
+        if (readiness != null) {
+            readiness.drain();
+            if (grace.isPositive()) {
+                log.info(
+                        "Draining: /health/ready answers 503; still serving for {} ms, then stopping",
+                        grace.toMillis());
+                try {
+                    Thread.sleep(grace);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        close();
+    }
+
+    /** The grace {@link #stop} is given on SIGTERM: none with the embedded database, which no other node shares. */
+    public java.time.Duration shutdownGrace() {
+        return config.databaseUrl().isPresent() ? config.shutdownGrace() : java.time.Duration.ZERO;
     }
 
     @Override

@@ -31,10 +31,27 @@ public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final Logger access = LoggerFactory.getLogger("switchboard.access");
 
+    /**
+     * How long stopping waits for requests in flight (long polls are woken first, so they answer at once):
+     * Jetty stops accepting connections, lets these finish, then closes what is left.
+     */
+    static final java.time.Duration STOP_TIMEOUT = java.time.Duration.ofSeconds(10);
+
+    /**
+     * How long a stop waits, once the listening socket is closed, for connections it had just accepted to deliver
+     * their request: a request not yet read is not yet counted as in flight.
+     */
+    private static final java.time.Duration ACCEPTED_SETTLE = java.time.Duration.ofMillis(300);
+
     private final Javalin app;
+    private final java.util.concurrent.atomic.AtomicReference<org.eclipse.jetty.server.Server> jetty =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public HttpApi(String host, int port, long maxBodyBytes, MeterRegistry meters, List<RouteGroup> routes) {
-        this.app = Javalin.create(config -> configure(config, host, port, maxBodyBytes, meters, routes));
+        this.app = Javalin.create(config -> {
+            configure(config, host, port, maxBodyBytes, meters, routes);
+            config.jetty.modifyServer(jetty::set);
+        });
     }
 
     private static void configure(
@@ -55,7 +72,13 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.host = host;
         config.jetty.port = port;
         config.jsonMapper(new JavalinJackson(Json.MAPPER, true));
-        config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+        config.jetty.modifyServer(server -> {
+            server.setErrorHandler(new JsonErrorHandler());
+            // A graceful stop: Javalin puts its handlers inside this wrapper, which counts the requests in
+            // flight, so stopping closes the listening socket first and then waits for them (up to the timeout).
+            server.setHandler(new org.eclipse.jetty.server.handler.GracefulHandler());
+            server.setStopTimeout(STOP_TIMEOUT.toMillis());
+        });
         // Jetty caches header fields per connection and by default matches their values ignoring case: on a
         // reused connection, "Bearer SB_ADMIN_…" or "Switchboard-Tenant: HOTEL" would be read as the value an
         // earlier request sent in another case. Tokens, tenant ids and idempotency keys are case-sensitive.
@@ -162,8 +185,31 @@ public final class HttpApi implements AutoCloseable {
                 .toList();
     }
 
+    /**
+     * Stops gracefully. The listening socket closes first, so new connections are refused (a proxy passes them
+     * to another node) rather than queued by the kernel and reset when Jetty stops, after a proxy may have sent
+     * a request on them; connections already accepted get a moment to deliver their request; then Jetty's stop
+     * waits for the requests in flight.
+     */
     @Override
     public void close() {
+        org.eclipse.jetty.server.Server server = jetty.get();
+        if (server != null) {
+            boolean connected = false;
+            for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
+                connected |= !connector.getConnectedEndPoints().isEmpty();
+                if (connector instanceof org.eclipse.jetty.server.NetworkConnector listening) {
+                    listening.close();
+                }
+            }
+            if (connected) {
+                try {
+                    Thread.sleep(ACCEPTED_SETTLE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
         app.stop();
     }
 }

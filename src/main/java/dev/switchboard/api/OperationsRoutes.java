@@ -59,6 +59,8 @@ public final class OperationsRoutes implements RouteGroup {
         routes.get("/health/ready", ctx -> {
             if (readiness.ready()) {
                 ctx.json(Map.of("status", "ready"));
+            } else if (readiness.draining()) {
+                ctx.status(503).json(Map.of("status", "draining", "reason", "the node is stopping"));
             } else {
                 ctx.status(503)
                         .json(Map.of(

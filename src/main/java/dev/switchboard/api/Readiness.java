@@ -9,7 +9,9 @@ import java.util.function.BooleanSupplier;
 /**
  * The answer of {@code /health/ready}, checked at most once per {@code maxAge}: load balancers, probes and
  * anyone else may call it as often as they like without each call reaching the database. Callers that
- * arrive while a check runs wait for its answer instead of starting their own.
+ * arrive while a check runs wait for its answer instead of starting their own. Once the node is
+ * {@linkplain #drain() draining} it answers not ready at once, without asking the database, so a load
+ * balancer stops sending it new requests before it stops accepting them.
  */
 public final class Readiness {
     private final BooleanSupplier check;
@@ -17,6 +19,7 @@ public final class Readiness {
     private final Duration maxAge;
     private final ReentrantLock checking = new ReentrantLock();
     private volatile Answer last;
+    private volatile boolean draining;
 
     private record Answer(boolean ready, Instant at) {}
 
@@ -26,7 +29,19 @@ public final class Readiness {
         this.maxAge = maxAge;
     }
 
+    /** From now on the node is not ready: it is stopping. Not undone. */
+    public void drain() {
+        draining = true;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
     public boolean ready() {
+        if (draining) {
+            return false;
+        }
         Answer answer = last;
         if (fresh(answer)) {
             return answer.ready();

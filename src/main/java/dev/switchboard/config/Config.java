@@ -22,6 +22,7 @@ public record Config(
         Optional<String> adminKey,
         Optional<String> secretKey,
         long maxBodyBytes,
+        Duration shutdownGrace,
         int rateLimitRequests,
         Duration rateLimitWindow,
         FailedAuthLimit failedAuthLimit,

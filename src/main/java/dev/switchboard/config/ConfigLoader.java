@@ -151,6 +151,7 @@ public final class ConfigLoader {
                 r.get(ADMIN_KEY),
                 r.get(SECRET_KEY),
                 r.get(MAX_BODY_SIZE),
+                r.get(SHUTDOWN_GRACE),
                 r.get(RATE_LIMIT_REQUESTS),
                 r.get(RATE_LIMIT_WINDOW),
                 new FailedAuthLimit(r.get(RATE_LIMIT_AUTH_FAILURES), r.get(RATE_LIMIT_AUTH_FAILURES_WINDOW)),

@@ -58,6 +58,13 @@ final class SettingTable {
             Parsers::size,
             check(bytes -> bytes >= 1024, "must be at least 1KiB"),
             "larger request bodies get 413");
+    static final Setting<Duration> SHUTDOWN_GRACE = new Setting<>(
+            "server.shutdownGrace",
+            "SWITCHBOARD_SHUTDOWN_GRACE",
+            "5s",
+            Durations::parse,
+            check(d -> d.compareTo(Duration.ofMinutes(5)) <= 0, "must be at most 5m"),
+            "on SIGTERM, /health/ready answers 503 this long before the node stops accepting requests; not with the embedded database");
 
     static final Setting<String> DATA_DIR = new Setting<>(
             "dataDir",
@@ -279,6 +286,7 @@ final class SettingTable {
             MANAGEMENT_PORT,
             MANAGEMENT_HOST,
             MAX_BODY_SIZE,
+            SHUTDOWN_GRACE,
             DATA_DIR,
             DATABASE_URL,
             DATABASE_POOL_SIZE,

@@ -13,6 +13,8 @@ import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationState;
+import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +33,10 @@ public final class Database implements AutoCloseable {
     private final HikariDataSource health;
     private final DatabaseUrl url;
     private final Optional<EmbeddedDatabase> embedded;
-    private final String latestMigration;
+    /** The newest migration this node carries: the schema it was built for. */
+    private final MigrationVersion nodeSchema;
+    /** Whether the last readiness check found the schema inside the window (to log its changes once). */
+    private volatile boolean inWindow = true;
 
     private Database(
             HikariDataSource pool,
@@ -39,16 +44,24 @@ public final class Database implements AutoCloseable {
             HikariDataSource health,
             DatabaseUrl url,
             Optional<EmbeddedDatabase> embedded,
-            String latestMigration) {
+            MigrationVersion nodeSchema) {
         this.pool = pool;
         this.delivery = delivery;
         this.health = health;
         this.url = url;
         this.embedded = embedded;
-        this.latestMigration = latestMigration;
+        this.nodeSchema = nodeSchema;
     }
 
     public static Database open(Config config, MeterRegistry meters) {
+        return open(config, meters, null);
+    }
+
+    /**
+     * Opens it as a node built for schema {@code target} would (null: this build's newest): the upgrade
+     * tests' stand-in for a node of an earlier release.
+     */
+    static Database open(Config config, MeterRegistry meters, MigrationVersion target) {
         Optional<EmbeddedDatabase> embedded = config.databaseUrl().isPresent()
                 ? Optional.empty()
                 : Optional.of(EmbeddedDatabase.start(config.dataDir()));
@@ -57,15 +70,24 @@ public final class Database implements AutoCloseable {
         HikariDataSource pool = null;
         try {
             pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
-            String latest = migrate(pool);
-            log.info("Database {} is at schema version {}", url, latest);
+            MigrationVersion nodeSchema = migrate(pool, target);
+            SchemaWindow window;
+            try (Connection c = pool.getConnection()) {
+                window = SchemaWindow.read(c, nodeSchema);
+            } catch (SQLException e) {
+                throw new DatabaseException(e);
+            }
+            if (!window.admitsNode()) {
+                throw new IllegalStateException("Switchboard cannot run on database " + url + ": " + window.refusal());
+            }
+            log.info("Database {} is at schema version {} (this node's: {})", url, window.database(), nodeSchema);
             HikariDataSource delivery = pool(
                     "switchboard-delivery",
                     url,
                     Math.max(4, config.databasePoolSize() / 2),
                     meters,
                     "SET synchronous_commit TO off");
-            return new Database(pool, delivery, healthPool(url, meters), url, embedded, latest);
+            return new Database(pool, delivery, healthPool(url, meters), url, embedded, nodeSchema);
         } catch (RuntimeException e) {
             if (pool != null) {
                 pool.close();
@@ -117,14 +139,29 @@ public final class Database implements AutoCloseable {
         return new HikariDataSource(hikari);
     }
 
-    private static String migrate(DataSource dataSource) {
-        Flyway flyway = Flyway.configure()
-                .dataSource(dataSource)
-                .locations("classpath:db/migration")
-                .load();
+    /**
+     * Applies this node's pending migrations (a newer node's, already applied, are left alone: Flyway ignores
+     * future migrations) and returns the newest migration this node carries, up to {@code target}.
+     */
+    private static MigrationVersion migrate(DataSource dataSource, MigrationVersion target) {
+        var configuration = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration");
+        if (target != null) {
+            configuration.target(target);
+        }
+        Flyway flyway = configuration.load();
         flyway.migrate();
-        MigrationInfo current = flyway.info().current();
-        return current == null ? "none" : current.getVersion().getVersion();
+        MigrationVersion newest = MigrationVersion.EMPTY;
+        for (MigrationInfo migration : flyway.info().all()) {
+            // Carried: this build has its script (a newer node's is not resolved here), and it is not past the target.
+            boolean carried = migration.getVersion() != null
+                    && migration.getState().isResolved()
+                    && migration.getState() != MigrationState.ABOVE_TARGET
+                    && (target == null || !migration.getVersion().isNewerThan(target.getVersion()));
+            if (carried && migration.getVersion().isNewerThan(newest.getVersion())) {
+                newest = migration.getVersion();
+            }
+        }
+        return newest;
     }
 
     public DataSource dataSource() {
@@ -157,22 +194,24 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * True when the database answers and carries the schema this server was built with, or a newer one. It uses the
-     * health pool's one connection, waiting at most 2 s for it and 2 s for the answer, so an outage is
-     * reported within seconds and checks never open connections of their own. Callers cache the answer.
+     * True when the database answers and its schema is this node's, or a newer one inside the compatibility
+     * window ({@link SchemaWindow}). It uses the health pool's one connection, waiting at most 2 s for it and 2 s
+     * for each answer, so an outage is reported within seconds and checks never open connections of their own.
+     * Callers cache the answer.
      */
     public boolean ready() {
-        try (Connection c = health.getConnection();
-                var s = c.prepareStatement("SELECT version FROM flyway_schema_history "
-                        + "WHERE version IS NOT NULL AND success ORDER BY installed_rank DESC LIMIT 1")) {
-            s.setQueryTimeout(2);
-            try (var rs = s.executeQuery()) {
-                // At or past this build's schema: during a rolling upgrade the first new node migrates, and
-                // the nodes not yet upgraded must stay in the load balancer (migrations only add).
-                return rs.next()
-                        && org.flywaydb.core.api.MigrationVersion.fromVersion(rs.getString(1))
-                                .isAtLeast(latestMigration);
+        try (Connection c = health.getConnection()) {
+            SchemaWindow window = SchemaWindow.read(c, nodeSchema);
+            boolean admitted = window.admitsNode();
+            if (admitted != inWindow) {
+                inWindow = admitted;
+                if (admitted) {
+                    log.info("The database's schema (V{}) is inside this node's window again", window.database());
+                } else {
+                    log.warn("Not ready: {}", window.refusal());
+                }
             }
+            return admitted;
         } catch (SQLException e) {
             return false;
         }

@@ -16,10 +16,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * past the position it read up to. Registering first means a commit that lands between the read and
  * the wait still wakes it. A reader may wait several times (its read found only events it may not
  * see): each wait returns only for a commit after the position it names, never for one an earlier
- * wait was woken by.
+ * wait was woken by. When the node stops, {@link #drain()} ends every wait (and every later one at
+ * once), so long polls answer with what they have instead of holding the shutdown up.
  */
 public final class StreamWaiters implements EventWakeups.Listener {
     private final Map<Long, Set<Waiter>> waiters = new ConcurrentHashMap<>();
+    private volatile boolean draining;
 
     /** One reader's wait on one stream; close it when done. */
     public final class Waiter implements AutoCloseable {
@@ -38,7 +40,10 @@ public final class StreamWaiters implements EventWakeups.Listener {
             this.streamPk = streamPk;
         }
 
-        /** Waits until an event after {@code position} commits, or the timeout passes; true if woken. */
+        /**
+         * Waits until an event after {@code position} commits, or the timeout passes; true if woken. False at
+         * once, or as soon as it happens, when the node is draining: the reader answers with what it read.
+         */
         public boolean await(long position, Duration timeout) throws InterruptedException {
             // A new future for every wait: one completed by an earlier wake-up would end every later wait at once,
             // and a reader whose reads find nothing it may see would re-read the log until its deadline.
@@ -49,9 +54,13 @@ public final class StreamWaiters implements EventWakeups.Listener {
             if (latestSeen.get() > position || resynced.getAndSet(false)) {
                 return true;
             }
+            // drain() sets the flag before it completes current: either this sees the flag, or drain sees this wait.
+            if (draining) {
+                return false;
+            }
             try {
                 wait.woken().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-                return true;
+                return !draining;
             } catch (TimeoutException e) {
                 return false;
             } catch (ExecutionException e) {
@@ -93,6 +102,12 @@ public final class StreamWaiters implements EventWakeups.Listener {
         if (set != null) {
             set.forEach(w -> w.wake(seq));
         }
+    }
+
+    /** Ends every wait now and every later one at once: the node is stopping. Not undone. */
+    public void drain() {
+        draining = true;
+        waiters.values().forEach(set -> set.forEach(w -> w.current.woken().complete(null)));
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.function.Supplier;
 final class LoadWriters implements AutoCloseable {
     private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
     private final AtomicInteger unanswered = new AtomicInteger();
+    private final Map<Integer, AtomicInteger> refusals = new ConcurrentHashMap<>();
     private final AtomicBoolean writing = new AtomicBoolean(true);
     private final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
 
@@ -41,6 +42,9 @@ final class LoadWriters implements AutoCloseable {
                         target.get().post("/api/v1/collections/" + collection + "/records", Map.of("data", Map.of()));
                 if (r.status() == 201) {
                     acknowledged.add(r.json().get("id").asText());
+                } else {
+                    refusals.computeIfAbsent(r.status(), s -> new AtomicInteger())
+                            .incrementAndGet();
                 }
             } catch (IllegalStateException e) {
                 unanswered.incrementAndGet(); // the server died mid-request, or is restarting
@@ -64,6 +68,13 @@ final class LoadWriters implements AutoCloseable {
     /** Write attempts cut off or refused while a server was down. */
     int unanswered() {
         return unanswered.get();
+    }
+
+    /** Writes answered with another status than 201, by status (e.g. 502 from a proxy, 503 from a stopping node). */
+    Map<Integer, Integer> refusals() {
+        Map<Integer, Integer> counts = new java.util.TreeMap<>();
+        refusals.forEach((status, count) -> counts.put(status, count.get()));
+        return counts;
     }
 
     /** Stops writing and waits for the writes in progress to end. */

@@ -71,6 +71,21 @@ final class WsFollowers implements AutoCloseable {
         }
     }
 
+    /** Every failed attempt to open a socket, over all clients: the handshake's status, or -1 for no answer. */
+    List<Integer> refusedOpens() {
+        return clients.stream().flatMap(c -> c.refusedOpens().stream()).toList();
+    }
+
+    /** The close code of every socket the server closed, over all clients. */
+    List<Integer> closeCodes() {
+        return clients.stream().flatMap(c -> c.closeCodes().stream()).toList();
+    }
+
+    /** Every reconnect's time from the drop to caught up (live), over all clients. */
+    List<Duration> catchUps() {
+        return clients.stream().flatMap(c -> c.catchUps().stream()).toList();
+    }
+
     /** Sockets each client opened again after one dropped. */
     List<Integer> reconnects() {
         return clients.stream().map(ResumingWsClient::reconnects).toList();

@@ -31,6 +31,8 @@ public final class ResumingWsClient implements AutoCloseable {
     private final List<JsonNode> complaints = new CopyOnWriteArrayList<>();
     private final List<Duration> catchUps = new CopyOnWriteArrayList<>();
     private final AtomicInteger reconnects = new AtomicInteger();
+    private final List<Integer> refusedOpens = new CopyOnWriteArrayList<>();
+    private final List<Integer> closeCodes = new CopyOnWriteArrayList<>();
     private volatile long lastSeq;
     private volatile Instant droppedAt;
     private volatile WebSocket socket;
@@ -67,6 +69,16 @@ public final class ResumingWsClient implements AutoCloseable {
         return List.copyOf(catchUps);
     }
 
+    /** Failed attempts to open a socket: the handshake's HTTP status, or -1 when no answer came (nothing listening). */
+    public List<Integer> refusedOpens() {
+        return List.copyOf(refusedOpens);
+    }
+
+    /** The close code of every socket the server closed. */
+    public List<Integer> closeCodes() {
+        return List.copyOf(closeCodes);
+    }
+
     /** Messages a healthy resume never gets: {@code resume_failed} and {@code error}. */
     public List<JsonNode> complaints() {
         return List.copyOf(complaints);
@@ -91,6 +103,11 @@ public final class ResumingWsClient implements AutoCloseable {
                 return;
             } catch (RuntimeException e) {
                 // no server there yet (killed, restarting, not ready): try again shortly
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                refusedOpens.add(
+                        cause instanceof java.net.http.WebSocketHandshakeException refused
+                                ? refused.getResponse().statusCode()
+                                : -1);
             }
             try {
                 Thread.sleep(backoff);
@@ -132,6 +149,7 @@ public final class ResumingWsClient implements AutoCloseable {
 
         @Override
         public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
+            closeCodes.add(statusCode);
             dropped();
             return null;
         }

@@ -1,18 +1,18 @@
 package dev.switchboard.testing;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -24,12 +24,18 @@ import java.util.regex.Pattern;
  */
 public final class ServerProcess implements AutoCloseable {
     private final Process process;
-    private final List<String> lines;
+    /**
+     * Where the process writes its output. A file rather than a pipe: when a process ends, the JDK drains what is
+     * left in its pipe into a buffer behind a reader blocked on it, and that reader then fails with "Stream
+     * closed", losing the last lines (the shutdown hook's).
+     */
+    private final Path log;
+
     private final int port;
 
-    private ServerProcess(Process process, List<String> lines, int port) {
+    private ServerProcess(Process process, Path log, int port) {
         this.process = process;
-        this.lines = lines;
+        this.log = log;
         this.port = port;
     }
 
@@ -43,8 +49,12 @@ public final class ServerProcess implements AutoCloseable {
      * {@code SWITCHBOARD_JAVA_OPTS} (e.g. {@code -Xmx256m}; without options the JVM's default heap).
      */
     public static ServerProcess start(Map<String, String> settings, List<String> jvmOptions) {
+        return start(settings, jvmOptions, freePort());
+    }
+
+    /** Starts a server on {@code port}: a node restarted where a proxy expects it. */
+    public static ServerProcess start(Map<String, String> settings, List<String> jvmOptions, int port) {
         FastGuard.refuse("a server process");
-        int port = freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(jvmOptions);
@@ -52,7 +62,14 @@ public final class ServerProcess implements AutoCloseable {
         // binaries are unpacked: a server process writes nowhere outside the project either.
         command.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.switchboard.Main"));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        Path log;
+        try {
+            log = Files.createTempFile("switchboard-node-", ".log");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("SWITCHBOARD_"));
         pb.environment().putAll(settings);
         pb.environment().put("SWITCHBOARD_PORT", Integer.toString(port));
@@ -63,18 +80,7 @@ public final class ServerProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException("could not start a server process", e);
         }
-        List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        Thread.ofVirtual().start(() -> {
-            try (BufferedReader r =
-                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    lines.add(line);
-                }
-            } catch (IOException e) {
-                // the process ended
-            }
-        });
-        return new ServerProcess(process, lines, port);
+        return new ServerProcess(process, log, port);
     }
 
     public static int freePort() {
@@ -83,6 +89,10 @@ public final class ServerProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    public int port() {
+        return port;
     }
 
     public String baseUrl() {
@@ -98,8 +108,10 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     public String output() {
-        synchronized (lines) {
-            return String.join("\n", lines);
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8).stripTrailing();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -53,6 +53,15 @@ public final class TestDatabase {
         return DatabaseUrl.parse(url(name));
     }
 
+    /** A new database with no schema at all: for tests that apply the migrations themselves (an upgrade). */
+    public static DatabaseUrl createEmpty() {
+        FastGuard.refuse("a test database");
+        postgres();
+        String name = "switchboard_empty_" + COUNTER.incrementAndGet();
+        exec("CREATE DATABASE " + name);
+        return DatabaseUrl.parse(url(name));
+    }
+
     public static String url(String database) {
         return "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + database + "?user=postgres";
     }
