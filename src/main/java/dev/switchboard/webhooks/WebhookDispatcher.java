@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * A node's webhook delivery. A committed event wakes it (this node's commits at once, other nodes'
  * through NOTIFY); it wakes the workers already delivering that event stream and claims the stream's
  * other webhook streams that have work, starting a {@link StreamWorker} for each. A second pass every
- * {@value #TICK_MILLIS} ms claims retries that have come due and manual messages, and a slower sweep
+ * {@value #RETRY_TICK_MILLIS} ms claims retries that have come due (often enough that retries of streams
+ * that failed together go out as their jitter spreads them, not in bursts), one every {@value
+ * #TICK_MILLIS} ms manual messages, and a slower sweep
  * claims anything a lost wake-up left behind. Claims respect the node's limits: at most
  * {@code concurrency} streams at once, {@code endpointConcurrency} of any one endpoint and
  * {@code integrationConcurrency} of any one integration's endpoints, so a slow endpoint, or an
@@ -40,6 +42,7 @@ import org.slf4j.LoggerFactory;
 public final class WebhookDispatcher implements EventWakeups.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WebhookDispatcher.class);
     static final long TICK_MILLIS = 250;
+    static final long RETRY_TICK_MILLIS = 100;
     private static final Duration SWEEP_EVERY = Duration.ofSeconds(5);
     private static final Duration LAG_EVERY = Duration.ofSeconds(5);
 
@@ -173,6 +176,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     private void run() {
         long nextTick = 0;
+        long nextRetry = 0;
         long nextSweep = 0;
         long nextLag = System.nanoTime() + LAG_EVERY.toNanos();
         while (running) {
@@ -204,8 +208,11 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                     dirtyIntegrations.remove(integrationPk);
                     claim(StreamLeases.Scope.integration(integrationPk));
                 }
-                if (now >= nextTick) {
+                if (now >= nextRetry) {
                     claim(StreamLeases.Scope.retriesDue());
+                    nextRetry = now + TimeUnit.MILLISECONDS.toNanos(RETRY_TICK_MILLIS);
+                }
+                if (now >= nextTick) {
                     manualDue.set(true);
                     nextTick = now + TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
                 }
@@ -223,7 +230,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                         && !sweepAll.get()
                         && !manualDue.get()
                         && !reloadWatched.get()) {
-                    LockSupport.parkNanos(this, Math.max(0, nextTick - System.nanoTime()));
+                    LockSupport.parkNanos(this, Math.max(0, Math.min(nextTick, nextRetry) - System.nanoTime()));
                 }
             } catch (RuntimeException e) {
                 log.warn("Webhook dispatch failed ({}); trying again in a second", e.getMessage());

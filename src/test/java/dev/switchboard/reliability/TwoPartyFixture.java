@@ -128,7 +128,7 @@ final class TwoPartyFixture {
         return m.appendTail(out).toString();
     }
 
-    /** The party whose token this is, "admin", or null for a token that stands for nobody. */
+    /** The party whose token this is, "admin", {@link #READ_ONLY}, or null for a token that stands for nobody. */
     String ownerOf(String token) {
         if (token == null) {
             return null;
@@ -141,7 +141,7 @@ final class TwoPartyFixture {
                 return party;
             }
         }
-        return null;
+        return token.equals(get("token.readOnly")) ? READ_ONLY : null;
     }
 
     /** The party whose tenant id this is, or null. */
@@ -152,10 +152,19 @@ final class TwoPartyFixture {
                 .orElse(null);
     }
 
-    /** Every value a caller acting as {@code viewer} (a party, "admin", or null for nobody) must never see. */
+    /**
+     * A's read-only token: it acts for A's tenant through another integration, so of A's values it may see
+     * only the tenant's id (its own connection names it); everything else of A's stays forbidden to it.
+     */
+    static final String READ_ONLY = "A's read-only integration";
+
+    /** Every value a caller acting as {@code viewer} (a party, "admin", {@link #READ_ONLY}, or null for nobody) must never see. */
     Map<String, String> forbiddenFor(String viewer) {
         Map<String, String> forbidden = new LinkedHashMap<>();
         history.forEach((symbol, values) -> {
+            if (READ_ONLY.equals(viewer) && symbol.equals("A.tenant")) {
+                return;
+            }
             String party = symbol.substring(0, symbol.indexOf('.'));
             String name = symbol.substring(symbol.indexOf('.') + 1);
             boolean secret = SECRETS.contains(name) || party.equals("token") || party.equals("admin");
