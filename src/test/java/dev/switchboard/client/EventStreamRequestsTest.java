@@ -165,7 +165,14 @@ class EventStreamRequestsTest {
                 for (int n = 0; n < 3; n++) {
                     held.add(stream.createRecord("rooms", Map.of("n", n), "held-" + n));
                 }
-                Thread.sleep(300); // give them time to reach the server (they cannot complete)
+                try (Connection observer = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                        Statement sql = observer.createStatement()) {
+                    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                        try (var waiting = sql.executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted")) {
+                            return waiting.next() && waiting.getLong(1) > 0; // the server is stuck on the lock
+                        }
+                    });
+                }
                 assertThat(held).noneMatch(CompletableFuture::isDone);
 
                 server.admin
