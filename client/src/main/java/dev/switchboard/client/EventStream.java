@@ -8,17 +8,21 @@ import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A tenant's events over the WebSocket ({@code GET /api/v1/ws}), delivered to a {@link Listener} in
@@ -35,6 +39,10 @@ import java.util.concurrent.TimeoutException;
  * reconnect after a {@link Backoff} wait (full jitter). Closes that mean "do not reconnect" (1000, 1002,
  * 1003, 1007, 1009, 4000-4099: the connection was disabled, deleted or its token rotated) and refused
  * handshakes end the stream in {@link State#CLOSED}, reported to {@link Listener#onClosed}.
+ *
+ * <p>While {@link State#LIVE}, the stream also performs records and events operations on its socket
+ * ({@link #request}, {@link #createRecord}, …), each answered by a {@link CompletableFuture}; see
+ * {@link #request} for what they guarantee.
  */
 public final class EventStream implements AutoCloseable {
     /** Where the stream is. */
@@ -88,13 +96,16 @@ public final class EventStream implements AutoCloseable {
      * @param heartbeatInterval how often the client sends its own {@code ping} when nothing is heard
      * @param heartbeatTimeout silence after which the connection is taken for dead and replaced
      * @param connectTimeout how long a handshake may take
+     * @param requestTimeout how long a {@link #request} waits for its response before failing with
+     *     {@link UnansweredRequestException}
      */
     public record Options(
             List<String> eventTypes,
             Backoff backoff,
             Duration heartbeatInterval,
             Duration heartbeatTimeout,
-            Duration connectTimeout) {
+            Duration connectTimeout,
+            Duration requestTimeout) {
         /** Checks the values. */
         public Options {
             eventTypes = eventTypes == null ? List.of() : List.copyOf(eventTypes);
@@ -103,31 +114,50 @@ public final class EventStream implements AutoCloseable {
                 throw new IllegalArgumentException(
                         "the heartbeat interval must be at least 100 ms and shorter than its timeout");
             }
+            if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+                throw new IllegalArgumentException("the request timeout must be positive, got " + requestTimeout);
+            }
         }
 
-        /** Every type, {@link Backoff#DEFAULT}, a ping after 20 s of silence, dead after 60 s, 10 s handshakes. */
+        /**
+         * Every type, {@link Backoff#DEFAULT}, a ping after 20 s of silence, dead after 60 s, 10 s handshakes,
+         * 30 s for a request's response.
+         */
         public static Options defaults() {
             return new Options(
-                    List.of(), Backoff.DEFAULT, Duration.ofSeconds(20), Duration.ofSeconds(60), Duration.ofSeconds(10));
+                    List.of(),
+                    Backoff.DEFAULT,
+                    Duration.ofSeconds(20),
+                    Duration.ofSeconds(60),
+                    Duration.ofSeconds(10),
+                    Duration.ofSeconds(30));
         }
 
         /** These options receiving only {@code patterns}. */
         public Options withEventTypes(List<String> patterns) {
-            return new Options(patterns, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout);
+            return new Options(patterns, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, requestTimeout);
         }
 
         /** These options with another backoff. */
         public Options withBackoff(Backoff backoff) {
-            return new Options(eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout);
+            return new Options(
+                    eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, requestTimeout);
         }
 
         /** These options with another heartbeat. */
         public Options withHeartbeat(Duration interval, Duration timeout) {
-            return new Options(eventTypes, backoff, interval, timeout, connectTimeout);
+            return new Options(eventTypes, backoff, interval, timeout, connectTimeout, requestTimeout);
+        }
+
+        /** These options with another wait for a request's response. */
+        public Options withRequestTimeout(Duration timeout) {
+            return new Options(eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, timeout);
         }
     }
 
     private static final Object PONG = new Object();
+    /** Frames read ahead of the listener before reading pauses (unless a request awaits its response). */
+    private static final int READ_AHEAD = 32;
 
     private final SwitchboardClient client;
     private final Options options;
@@ -142,6 +172,8 @@ public final class EventStream implements AutoCloseable {
     private volatile int closeCode = -1;
     private volatile String closeReason;
     private volatile long connections;
+    private volatile Connection current;
+    private final AtomicLong requestIds = new AtomicLong();
 
     private EventStream(SwitchboardClient client, Options options, CursorStore cursors, Listener listener) {
         this.client = client;
@@ -183,8 +215,107 @@ public final class EventStream implements AutoCloseable {
     }
 
     /**
+     * Performs a records or events operation on the stream's socket: {@code method} is one of
+     * {@code records.create}, {@code records.get}, {@code records.list}, {@code records.update},
+     * {@code records.delete}, {@code events.list}, and {@code params} (a {@code Map}, a {@code JsonNode}, or
+     * anything Jackson writes as a JSON object) takes the fields the README's WebSockets section lists for
+     * it. Returns once the request is handed to the socket; the future completes exactly once:
+     *
+     * <ul>
+     *   <li>with the {@link SocketResponse} when the server performed it. A write's response arrives
+     *       before the listener is given the event the write appended (its {@link SocketResponse#seq()});
+     *   <li>with the {@link ApiException} subclass the same operation gets over HTTP (same status, code
+     *       and details) when the server refused it;
+     *   <li>with a {@link SwitchboardException} at once, without sending anything, when the stream is not
+     *       {@link State#LIVE} or 64 requests (the server's limit) already await responses
+     *       on this socket;
+     *   <li>with an {@link UnansweredRequestException} when no response came within
+     *       {@link Options#requestTimeout()}, or the connection dropped or the stream closed first. A write
+     *       whose response was lost may or may not have happened: retry a create with the same
+     *       idempotency key, or an update with {@code ifMatch}, to make retrying safe. Requests are never
+     *       resent by the stream.
+     * </ul>
+     *
+     * <p>The future completes on the thread that reads the socket, and non-async stages chained to it run
+     * there: keep them short (or use the {@code …Async} variants), since the socket is not read meanwhile.
+     * A listener may wait for a request's response: while a request awaits its response the socket is
+     * read on, ahead of the listener.
+     */
+    public CompletableFuture<SocketResponse> request(String method, Object params) {
+        Objects.requireNonNull(method, "method");
+        CompletableFuture<SocketResponse> future = new CompletableFuture<>();
+        Connection connection = current;
+        State now = state;
+        if (now != State.LIVE || connection == null) {
+            future.completeExceptionally(new SwitchboardException("the event stream is " + now
+                    + ": requests are sent only while it is LIVE; " + method + " was not sent"));
+            return future;
+        }
+        String id = "r" + requestIds.incrementAndGet();
+        Map<String, Object> frame = new LinkedHashMap<>();
+        frame.put("type", "request");
+        frame.put("id", id);
+        frame.put("method", method);
+        frame.put("params", params == null ? Map.of() : params);
+        String text;
+        try {
+            text = SwitchboardClient.MAPPER.writeValueAsString(frame);
+        } catch (IOException e) {
+            future.completeExceptionally(
+                    new SwitchboardException("the params of " + method + " cannot be written as JSON: " + e, e));
+            return future;
+        }
+        if (!connection.inbox.requests.register(id, method, future, options.requestTimeout())) {
+            return future;
+        }
+        connection.inbox.resume(connection.ws);
+        Throwable failed = send(connection.ws, () -> connection.ws.sendText(text, true));
+        if (failed != null) {
+            connection.inbox.requests.unsent(id, failed);
+        }
+        return future;
+    }
+
+    /**
+     * Creates a record over the socket ({@code records.create}); with an idempotency key (null: none) a
+     * retry returns the first create's record instead of creating another. See {@link #request} for how
+     * the future completes.
+     */
+    public CompletableFuture<RecordWrite> createRecord(String collection, Object data, String idempotencyKey) {
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("collection", collection);
+        params.put("data", data);
+        if (idempotencyKey != null) {
+            params.put("idempotencyKey", idempotencyKey);
+        }
+        return request("records.create", params).thenApply(RecordWrite::from);
+    }
+
+    /** Reads a record over the socket ({@code records.get}); {@link ApiException.NotFound} when there is none. */
+    public CompletableFuture<DataRecord> getRecord(String collection, String id) {
+        return request("records.get", Map.of("collection", collection, "id", id))
+                .thenApply(response -> DataRecord.from(response.result()));
+    }
+
+    /**
+     * Applies a JSON Merge Patch to a record over the socket ({@code records.update}); with {@code ifMatch}
+     * (null: none) only if the record is still at that version, else {@link ApiException.Conflict}.
+     */
+    public CompletableFuture<RecordWrite> updateRecord(String collection, String id, Object patch, Long ifMatch) {
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("collection", collection);
+        params.put("id", id);
+        params.put("data", patch);
+        if (ifMatch != null) {
+            params.put("ifMatch", ifMatch);
+        }
+        return request("records.update", params).thenApply(RecordWrite::from);
+    }
+
+    /**
      * Closes the socket (code 1000) and ends the stream. When called from outside the listener, waits for a
-     * listener call in progress to return first, so nothing is delivered after this returns.
+     * listener call in progress to return first, so nothing is delivered after this returns. Requests
+     * still awaiting responses fail with {@link UnansweredRequestException}.
      */
     @Override
     public void close() {
@@ -234,6 +365,10 @@ public final class EventStream implements AutoCloseable {
             if (ws != null) {
                 ws.abort();
             }
+            Connection connection = current;
+            if (connection != null) {
+                connection.inbox.requests.failAll("the stream closed", null);
+            }
             if (state != State.CLOSED) {
                 setState(State.CLOSED);
             }
@@ -250,13 +385,14 @@ public final class EventStream implements AutoCloseable {
         URI uri = URI.create(scheme + base.toString().substring(base.getScheme().length()) + "/api/v1/ws"
                 + (after.isPresent() ? "?after=" + after.getAsLong() : ""));
         BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+        Inbox reader = new Inbox(inbox);
         WebSocket ws;
         try {
             WebSocket.Builder builder = client.http()
                     .newWebSocketBuilder()
                     .connectTimeout(options.connectTimeout())
                     .header("Authorization", "Bearer " + client.token());
-            ws = builder.buildAsync(uri, new Inbox(inbox))
+            ws = builder.buildAsync(uri, reader)
                     .get(options.connectTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
@@ -278,7 +414,17 @@ public final class EventStream implements AutoCloseable {
             return new Outcome(false, false, 0, "the handshake timed out", e);
         }
         socket = ws;
+        current = new Connection(ws, reader);
         connections++;
+        try {
+            return readUntilEnd(ws, reader, inbox);
+        } finally {
+            // Whatever ended the connection (a close, an abort, close()), nothing more will answer its requests.
+            reader.requests.failAll("the connection was lost or closed", null);
+        }
+    }
+
+    private Outcome readUntilEnd(WebSocket ws, Inbox reader, BlockingQueue<Object> inbox) throws InterruptedException {
         if (closing) {
             send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "closed by the client"));
             return new Outcome(true, false, 1000, "closed", null);
@@ -294,6 +440,9 @@ public final class EventStream implements AutoCloseable {
         long timeoutNanos = options.heartbeatTimeout().toNanos();
         while (true) {
             Object message = inbox.poll(Math.max(10, intervalNanos / 4 / 1_000_000), TimeUnit.MILLISECONDS);
+            if (inbox.size() < READ_AHEAD) {
+                reader.resume(ws);
+            }
             long now = System.nanoTime();
             if (message == null) {
                 if (now - lastHeard > timeoutNanos) {
@@ -336,19 +485,18 @@ public final class EventStream implements AutoCloseable {
                 return new Outcome(true, false, 0, String.valueOf(error), error);
             }
             try {
-                handle((String) message);
+                handle(message);
             } catch (Exception e) {
                 ws.abort();
                 return new Outcome(true, false, 0, "the listener failed: " + e, e);
             }
             // Silence while the listener worked is not the server's: count from now.
             lastHeard = System.nanoTime();
-            ws.request(1);
         }
     }
 
-    private void handle(String text) throws Exception {
-        JsonNode message = SwitchboardClient.MAPPER.readTree(text);
+    private void handle(Object frame) throws Exception {
+        JsonNode message = frame instanceof JsonNode json ? json : SwitchboardClient.MAPPER.readTree((String) frame);
         switch (message.path("type").asText()) {
             case "events" -> {
                 List<Event> events = new ArrayList<>();
@@ -419,14 +567,20 @@ public final class EventStream implements AutoCloseable {
         }
     }
 
-    private void send(WebSocket ws, java.util.function.Supplier<CompletionStage<WebSocket>> sending) {
+    /** Sends one message (the JDK's WebSocket takes one at a time); the error when it failed, else null. */
+    private Throwable send(WebSocket ws, java.util.function.Supplier<CompletionStage<WebSocket>> sending) {
         synchronized (sendLock) {
             try {
                 sending.get().toCompletableFuture().get(5, TimeUnit.SECONDS);
+                return null;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException | IllegalStateException e) {
+                return e;
+            } catch (ExecutionException e) {
                 // The socket is going away; the read side reports it.
+                return e.getCause();
+            } catch (TimeoutException | IllegalStateException e) {
+                return e;
             }
         }
     }
@@ -441,13 +595,42 @@ public final class EventStream implements AutoCloseable {
 
     private record Closed(int code, String reason) {}
 
-    /** Gathers whole text messages; the stream's thread asks for the next one when it has handled this one. */
+    /** One open socket and what reads it. */
+    private record Connection(WebSocket ws, Inbox inbox) {}
+
+    /**
+     * Gathers whole text messages. Responses complete their requests here, as they are read, so they
+     * never wait for the listener (and come before the events frames behind them). Other messages go to the
+     * stream's thread; reading pauses when {@value #READ_AHEAD} wait for it, unless a request awaits its
+     * response, and resumes when the stream's thread catches up or a request is sent.
+     */
     private static final class Inbox implements WebSocket.Listener {
         private final BlockingQueue<Object> inbox;
         private final StringBuilder text = new StringBuilder();
+        private final AtomicBoolean paused = new AtomicBoolean();
+        final PendingRequests requests = new PendingRequests();
 
         Inbox(BlockingQueue<Object> inbox) {
             this.inbox = inbox;
+        }
+
+        /** Asks for the next message if reading was paused. */
+        void resume(WebSocket webSocket) {
+            if (paused.compareAndSet(true, false)) {
+                webSocket.request(1);
+            }
+        }
+
+        private void readOn(WebSocket webSocket) {
+            if (inbox.size() < READ_AHEAD || !requests.isEmpty()) {
+                webSocket.request(1);
+                return;
+            }
+            paused.set(true);
+            // A request registered (or the stream's thread caught up) just before the pause: resume for it.
+            if (inbox.size() < READ_AHEAD || !requests.isEmpty()) {
+                resume(webSocket);
+            }
         }
 
         @Override
@@ -456,11 +639,26 @@ public final class EventStream implements AutoCloseable {
         @Override
         public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
             text.append(data);
-            if (last) {
-                inbox.add(text.toString());
-                text.setLength(0);
-            } else {
+            if (!last) {
                 webSocket.request(1);
+                return null;
+            }
+            String whole = text.toString();
+            text.setLength(0);
+            JsonNode message;
+            try {
+                message = SwitchboardClient.MAPPER.readTree(whole);
+            } catch (IOException e) {
+                inbox.add(whole); // the stream's thread fails on it and reconnects
+                return null;
+            }
+            if ("response".equals(message.path("type").asText())) {
+                requests.complete(message);
+                inbox.add(PONG); // heard from the server
+                webSocket.request(1);
+            } else {
+                inbox.add(message);
+                readOn(webSocket);
             }
             return null;
         }
@@ -487,12 +685,14 @@ public final class EventStream implements AutoCloseable {
 
         @Override
         public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+            requests.failAll("closed by the server: " + statusCode + " " + reason, null);
             inbox.add(new Closed(statusCode, reason));
             return null;
         }
 
         @Override
         public void onError(WebSocket webSocket, Throwable error) {
+            requests.failAll("the connection failed: " + error, error);
             inbox.add(error);
         }
     }
