@@ -25,8 +25,10 @@ import javax.sql.DataSource;
  * Webhook messages and attempts in the database: a message is written before its first attempt (so a
  * crash re-sends the same message, with the same {@code webhook-id}), and each attempt's outcome is
  * recorded together with what it means for the message, its stream and its endpoint, in one
- * statement. Stream writes are guarded by the lease: a node that lost its stream changes nothing
- * there.
+ * statement: for many streams at once on the delivery path ({@link #steps}), on its own for a failure.
+ * A stream message keeps no body until an attempt fails: its body is its range of the log, built again
+ * when it is shown or re-sent. Stream writes are guarded by the lease: a node that lost its stream
+ * changes nothing there.
  */
 public final class MessageLog {
     /**
@@ -116,8 +118,9 @@ public final class MessageLog {
      * Applies many streams' steps (at most one per stream) in one statement. Each takes effect only while
      * this node holds its stream's lease and the stream's current message is the one it delivered (none,
      * for a first message), so a node that paused past its lease changes nothing; an attempt is recorded
-     * only while its message exists (deleting the endpoint or connection mid-request removes it).
-     * Returns one {@link Stepped} per step, in order.
+     * only while its message exists (deleting the endpoint or connection mid-request removes it). The
+     * next message is written without its body (it is its range of the log); the body stays in memory
+     * for the attempt. Returns one {@link Stepped} per step, in order.
      */
     List<Stepped> steps(Connection c, List<Step> steps) throws SQLException {
         int n = steps.size();
