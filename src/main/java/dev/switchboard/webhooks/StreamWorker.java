@@ -156,6 +156,11 @@ final class StreamWorker implements Runnable {
                 release = false; // held back, or its lease is another node's or expires by itself
             }
         } finally {
+            // Out of the node's active set before the lease goes: a claim made once the stream is free must
+            // start a new worker. The other way round, a claim landing between the release and this would
+            // find this worker still listed, take the lease and start nothing, and the stream would wait out
+            // its whole lease time.
+            host.finished(this);
             if (release) {
                 try {
                     leases.release(webhookStreamPk);
@@ -166,7 +171,6 @@ final class StreamWorker implements Runnable {
                             e.getMessage());
                 }
             }
-            host.finished(this);
             if (release && !stopping) {
                 host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
             }
