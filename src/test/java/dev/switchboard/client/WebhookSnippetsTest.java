@@ -108,6 +108,47 @@ class WebhookSnippetsTest {
         assertVerifies("python3", "run.py");
     }
 
+    @Test
+    void theGoSnippetVerifiesTheServersMessage() throws Exception {
+        Assumptions.assumeThat(onPath("go"))
+                .as("Go is not installed (no Go toolchain is needed to build Switchboard)")
+                .isTrue();
+        Files.createDirectories(dir.resolve("webhooks"));
+        Files.writeString(dir.resolve("webhooks/verify.go"), snippet("go"));
+        Files.writeString(dir.resolve("go.mod"), "module verify\n\ngo 1.19\n");
+        Files.writeString(dir.resolve("main.go"), """
+                package main
+
+                import (
+                	"encoding/json"
+                	"fmt"
+                	"net/http"
+                	"os"
+                	"time"
+
+                	"verify/webhooks"
+                )
+
+                func main() {
+                	body, _ := os.ReadFile(os.Args[1])
+                	raw, _ := os.ReadFile(os.Args[2])
+                	var headers map[string]string
+                	json.Unmarshal(raw, &headers)
+                	h := http.Header{}
+                	for k, v := range headers {
+                		h.Set(k, v)
+                	}
+                	if err := webhooks.Verify(os.Args[3], h, body, 5*time.Minute); err != nil {
+                		fmt.Println("refused: " + err.Error())
+                		os.Exit(1)
+                	}
+                	fmt.Println("verified")
+                }
+                """);
+        Files.writeString(dir.resolve("run.sh"), "exec go run . \"$@\"\n");
+        assertVerifies("sh", "run.sh");
+    }
+
     /** The message verifies; with one byte of its body changed, or another secret, it does not. */
     private void assertVerifies(String interpreter, String script) throws Exception {
         Map<String, String> headers = new LinkedHashMap<>();
