@@ -137,10 +137,14 @@ class WebhookSafetyTest {
             partner.webhook(Map.of("url", receiver.url("/slow")));
             writeRooms(partner, 1);
             assertThat(inFlight.await(10, TimeUnit.SECONDS)).isTrue();
+            // A transaction held across the request would have been idle since before it was sent. The
+            // dispatcher's claims (every 100 ms) are each a moment idle in their own short transaction.
+            Thread.sleep(500);
             try (Connection c = DriverManager.getConnection(server.database().jdbcUrl());
                     ResultSet rs = c.createStatement()
                             .executeQuery("SELECT count(*) FROM pg_stat_activity"
                                     + " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                                    + " AND state_change < now() - interval '400 milliseconds'"
                                     + " AND pid <> pg_backend_pid()")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isZero();
