@@ -303,15 +303,7 @@ class WebhookDeliveryTest {
         Partner other = Partner.create(server, List.of("*"));
         JsonNode found = other.webhook(Map.of("url", receiver.url("/permanent")));
         writeRooms(other, 1);
-        JsonNode attempt = await().until(
-                        () -> other.client()
-                                .get("/api/v1/webhooks/" + found.get("id").asText() + "/messages")
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
-                .get(0)
-                .get("attempts")
-                .get(0);
+        JsonNode attempt = firstAttempt(other, found);
         assertThat(attempt.get("status").asInt()).isEqualTo(302);
         assertThat(attempt.get("outcome").asText()).isEqualTo("http_error");
 
@@ -319,15 +311,7 @@ class WebhookDeliveryTest {
         Partner third = Partner.create(server, List.of("*"));
         JsonNode refused = third.webhook(Map.of("url", receiver.url("/elsewhere")));
         writeRooms(third, 1);
-        JsonNode redirect = await().until(
-                        () -> third.client()
-                                .get("/api/v1/webhooks/" + refused.get("id").asText() + "/messages")
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
-                .get(0)
-                .get("attempts")
-                .get(0);
+        JsonNode redirect = firstAttempt(third, refused);
         assertThat(redirect.get("outcome").asText()).isEqualTo("redirect_error");
         assertThat(redirect.get("error").asText())
                 .endsWith("ftp://partner.example/in?…")
@@ -549,15 +533,7 @@ class WebhookDeliveryTest {
         receiver.answer(r -> Reply.status(400).withBody("x".repeat(1_000_000)));
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/huge")));
         writeRooms(partner, 1);
-        JsonNode attempt = await().until(
-                        () -> partner.client()
-                                .get("/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages")
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
-                .get(0)
-                .get("attempts")
-                .get(0);
+        JsonNode attempt = firstAttempt(partner, endpoint);
         assertThat(attempt.get("responseBody").asText()).hasSize(4096);
         assertThat(attempt.get("status").asInt()).isEqualTo(400);
     }
@@ -591,6 +567,19 @@ class WebhookDeliveryTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The first attempt of the endpoint's only message, once it is recorded. */
+    private static JsonNode firstAttempt(Partner partner, JsonNode endpoint) {
+        return await().until(
+                        () -> partner.client()
+                                .get("/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1 && m.get(0).get("attempts").size() >= 1)
+                .get(0)
+                .get("attempts")
+                .get(0);
     }
 
     private static List<String> writeRooms(Partner partner, int count) {
