@@ -548,42 +548,49 @@ public final class MessageLog {
         if (id.isEmpty()) {
             return Optional.empty();
         }
-        record Row(Optional<WebhookMessage> message, Long streamPk) {}
-        Row row = Jdbc.withConnection(dataSource, c -> {
-            Optional<WebhookMessage> message = get(c, endpointPk, id.get());
-            Long streamPk = message.isEmpty() || message.get().body() != null
-                    ? null
-                    : Jdbc.one(
-                                    c,
-                                    "SELECT webhook_stream_pk FROM webhook_messages WHERE pk = ?",
-                                    rs -> (Long) rs.getObject(1),
-                                    message.get().pk())
-                            .orElse(null);
-            return new Row(message, streamPk);
+        record Stored(WebhookMessage message, Optional<DeliveryTarget> logOf) {}
+        Optional<Stored> stored = Jdbc.withConnection(dataSource, c -> {
+            Optional<Found> found = find(c, endpointPk, id.get());
+            if (found.isEmpty()) {
+                return Optional.<Stored>empty();
+            }
+            WebhookMessage message = found.get().message();
+            Long streamPk = found.get().streamPk();
+            return Optional.of(new Stored(
+                    message,
+                    message.body() == null && streamPk != null
+                            ? StreamLeases.target(c, streamPk, true)
+                            : Optional.empty()));
         });
-        if (row.streamPk() == null) {
-            return row.message();
-        }
-        // Built outside the connection above: the log is read through connections of its own.
-        WebhookMessage message = row.message().orElseThrow();
-        Optional<DeliveryTarget> target =
-                Jdbc.withConnection(dataSource, c -> StreamLeases.target(c, row.streamPk(), true));
-        return Optional.of(message.withBody(target.flatMap(t -> logged(t, message.firstSeq(), message.lastSeq()))
-                .orElse(null)));
+        // A body kept as a range of the log is built outside the connection above: the log is read through
+        // connections of its own.
+        return stored.map(s -> s.logOf()
+                .map(target -> s.message()
+                        .withBody(logged(
+                                        target,
+                                        s.message().firstSeq(),
+                                        s.message().lastSeq())
+                                .orElse(null)))
+                .orElse(s.message()));
     }
 
-    private Optional<WebhookMessage> get(Connection c, long endpointPk, UUID id) throws SQLException {
-        return withAttempts(
-                        c,
-                        Jdbc.query(
-                                c,
-                                "SELECT " + MESSAGE_COLUMNS + ", m.body" + MESSAGE_FROM
-                                        + " WHERE m.endpoint_pk = ? AND m.id = ?",
-                                MessageLog::message,
-                                endpointPk,
-                                id))
-                .stream()
-                .findFirst();
+    /** A message as the API shows it, and the stream it was sent on (null for a manual one). */
+    private record Found(WebhookMessage message, Long streamPk) {}
+
+    private Optional<Found> find(Connection c, long endpointPk, UUID id) throws SQLException {
+        Optional<Found> found = Jdbc.one(
+                c,
+                "SELECT " + MESSAGE_COLUMNS + ", m.body, m.webhook_stream_pk AS stream_of" + MESSAGE_FROM
+                        + " WHERE m.endpoint_pk = ? AND m.id = ?",
+                rs -> new Found(message(rs), (Long) rs.getObject("stream_of")),
+                endpointPk,
+                id);
+        if (found.isEmpty()) {
+            return found;
+        }
+        return Optional.of(new Found(
+                withAttempts(c, List.of(found.get().message())).getFirst(),
+                found.get().streamPk()));
     }
 
     /**
@@ -606,7 +613,7 @@ public final class MessageLog {
             if (n == 1) {
                 control.publish(c, new ManualMessageDue());
             }
-            return new Retried(n, get(c, endpointPk, id));
+            return new Retried(n, find(c, endpointPk, id).map(Found::message));
         });
         int changed = retried.changed();
         WebhookMessage message =
