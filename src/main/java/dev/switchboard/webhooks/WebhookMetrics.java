@@ -57,9 +57,9 @@ public final class WebhookMetrics {
                 .description("Age of the oldest event an endpoint's streams have not yet delivered or passed over")
                 .baseUnit("seconds")
                 .register(meters);
-        this.messagesDelivered = messages("delivered", "delivered, by the attempt just made");
-        this.messagesRetried = messages("retry", "failed with attempts left: retried later");
-        this.messagesAbandoned = messages("abandoned", "failed its last attempt");
+        this.messagesDelivered = messages("delivered");
+        this.messagesRetried = messages("retry");
+        this.messagesAbandoned = messages("abandoned");
         Gauge.builder("switchboard.webhooks.requests.in_flight", inFlight, AtomicInteger::get)
                 .description("Webhook requests this node has sent and not yet had an answer to")
                 .register(meters);
@@ -68,9 +68,10 @@ public final class WebhookMetrics {
                 .register(meters);
     }
 
-    private Counter messages(String outcome, String meaning) {
+    private Counter messages(String outcome) {
         return Counter.builder("switchboard.webhooks.messages")
-                .description("Webhook messages by what their latest attempt came to (" + outcome + ": " + meaning + ")")
+                .description("Webhook messages by what their latest attempt came to: delivered, retry (failed with"
+                        + " attempts left) or abandoned (failed its last attempt)")
                 .tags("outcome", outcome)
                 .register(meters);
     }
