@@ -18,7 +18,7 @@ const WORKERS = 2;
 const FD_LIMIT = Number(process.env.BENCH_FD_LIMIT || 20000);
 const WARMUP_MS = QUICK ? 1000 : 2000;
 const MEASURE_MS = QUICK ? 3000 : 6000;
-const DEADLINE = Date.now() + 14 * 60 * 1000; // stop escalating well inside 15 minutes
+const DEADLINE = Date.now() + 20 * 60 * 1000; // stop escalating well inside 25 minutes
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
@@ -150,6 +150,7 @@ async function startSwitchboard() {
       const postmasters = pidsMatching(dataDir).filter((p) => p !== proc.pid);
       return [...postmasters, ...childrenOf(postmasters)];
     },
+    gc: async () => { execFileSync(path.join(path.dirname(JAVA), "jcmd"), [String(proc.pid), "GC.run"], { stdio: "ignore" }); },
     // Live heap: the total of a class histogram, which runs a full GC first.
     async heapBytes() {
       const histogram = execFileSync(path.join(path.dirname(JAVA), "jcmd"), [String(proc.pid), "GC.class_histogram"],
@@ -161,7 +162,7 @@ async function startSwitchboard() {
 
 async function startPeer() {
   const port = await freePort();
-  const proc = spawn(process.execPath, [path.join(__dirname, "peer-server.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, ["--expose-gc", path.join(__dirname, "peer-server.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve) => proc.stdout.once("data", resolve));
   let seq = 0;
   return {
@@ -170,6 +171,7 @@ async function startPeer() {
     publish: async (t) => (await request(port, "POST", "/publish",
       `{"type":"events","events":[{"id":"evt_01m85wtgbfexdr8sx1c1ynsbyq","seq":${++seq},"type":"bench.tick","subject":"s","time":"${new Date().toISOString()}","data":{"t":${t}}}]}`)).status,
     extraPids: () => [],
+    gc: async () => { await request(port, "POST", "/gc"); },
   };
 }
 
@@ -306,6 +308,101 @@ async function resumeStorm(server, workers, clients) {
   return result;
 }
 
+// The fan-out comparison the targets are stated for: one set of clients on Switchboard and one on
+// node-ws, open at once, fed in turns by record creates (access token), custom events (admin key) and
+// node-ws's POST /publish, after one unmeasured warm-up pass of each. Rounds rotate the order, so a
+// busy moment of the shared machine does not always fall on the same feed; each round measures each
+// feed for the same time at the same rate. Every socket checks its seqs (no gap, no repeat) and counts
+// what it received, which must be every event accepted while it was open.
+async function compare(sb, sbRecords, peer, workers, connections, rate, rounds) {
+  const measureMs = Number(process.env.BENCH_MEASURE_S || 0) * 1000 || (QUICK ? 4000 : Math.max(10000, Math.ceil(30 / rate) * 1000));
+  const open = async (server) => {
+    const opened = await all(workers, { cmd: "connect", url: server.url, headers: server.headers, count: connections / WORKERS, concurrency: 100, group: server.name });
+    return opened.reduce((a, r) => a + r.connected, 0);
+  };
+  const connected = { switchboard: await open(sb), "node-ws": await open(peer) };
+  log(`compare ${connections} x ${rate}/s: ${connected.switchboard} clients on Switchboard, ${connected["node-ws"]} on node-ws`);
+  await sleep(2000); // every socket subscribed before the first event
+  // Opening thousands of sockets leaves a heap of young objects that live on; both servers collect
+  // once now, so the first young collection (hundreds of ms on a busy machine) does not land in a
+  // measured window: the comparison is of steady fan-out, not of the connection storm.
+  await sb.gc();
+  await peer.gc();
+  const feeds = [sbRecords, sb, peer];
+  const groupOf = (feed) => (feed === peer ? "node-ws" : "switchboard");
+  const accepted = { switchboard: 0, "node-ws": 0 };
+  const feed = async (server, ms) => {
+    const pub = await publishSteadily(server, rate, ms);
+    accepted[groupOf(server)] += pub.sent - pub.errors;
+    return pub;
+  };
+  for (const server of feeds) { // warm-up pass
+    await feed(server, WARMUP_MS);
+    await sleep(500);
+  }
+  const runs = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < feeds.length; k++) {
+      const server = feeds[(round + k) % feeds.length];
+      await all(workers, { cmd: "reset" });
+      const cpuStart = { server: cpuSeconds(server.proc.pid), extra: server.extraPids().reduce((a, p) => a + cpuSeconds(p), 0) };
+      const started = now();
+      const pub = await feed(server, measureMs);
+      // Deliveries in flight: wait until every accepted event reached every socket (or 10 s), so a
+      // slow tail is measured rather than cut off.
+      const expected = (pub.sent - pub.errors) * connected[groupOf(server)];
+      for (const until = now() + 10000; now() < until;) {
+        await sleep(100);
+        if ((await all(workers, { cmd: "count" })).reduce((a, r) => a + r.received, 0) >= expected) break;
+      }
+      const reports = await all(workers, { cmd: "report" });
+      const seconds = (now() - started) / 1000;
+      const p = percentiles(reports);
+      const run = { server: server.name, round, connections: connected[groupOf(server)], eventsPerSecond: rate,
+        deliveries: p.count, expectedDeliveries: (pub.sent - pub.errors) * connected[groupOf(server)],
+        p50Ms: round1(p.p50), p99Ms: round1(p.p99), maxMs: round1(p.max),
+        publishP50Ms: pub.publishP50Ms, publishP99Ms: pub.publishP99Ms, publishErrors: pub.errors, publishSkipped: pub.skipped,
+        cpu: { server: round2((cpuSeconds(server.proc.pid) - cpuStart.server) / seconds),
+          database: round2((server.extraPids().reduce((a, q) => a + cpuSeconds(q), 0) - cpuStart.extra) / seconds) },
+        loadAverage: round1(os.loadavg()[0]) };
+      runs.push(run);
+      log(`compare ${connections} x ${rate}/s round ${round + 1} ${server.name}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms,`
+        + ` ${run.deliveries}/${run.expectedDeliveries} deliveries, publish p99 ${run.publishP99Ms} ms, cpu server ${run.cpu.server} db ${run.cpu.database}, load ${run.loadAverage}`);
+      await sleep(500);
+    }
+  }
+  await sleep(1000);
+  const checks = await all(workers, { cmd: "integrity" });
+  const integrity = {};
+  for (const group of Object.keys(accepted)) {
+    const parts = checks.map((c) => c.groups[group]).filter(Boolean);
+    const received = parts.reduce((a, g) => a + g.received, 0);
+    const distinct = parts.reduce((a, g) => a + g.distinct, 0);
+    const expected = accepted[group] * connected[group];
+    // lost: accepted events a socket never received; repeated: events a socket received more than once;
+    // outOfOrder: steps back or over in seq (Switchboard promises order; node-ws does not).
+    integrity[group] = { sockets: connected[group], eventsAccepted: accepted[group], expected, received,
+      fewestOnOneSocket: Math.min(...parts.map((g) => g.minDistinct)), mostOnOneSocket: Math.max(...parts.map((g) => g.maxDistinct)),
+      lost: Math.max(0, expected - distinct), repeated: received - distinct,
+      outOfOrder: parts.reduce((a, g) => a + g.gaps + g.repeats, 0) };
+    const c = integrity[group];
+    log(`compare ${connections} x ${rate}/s ${group}: ${received}/${expected} events received, ${c.lost} lost, ${c.repeated} repeated, ${c.outOfOrder} out of order`);
+  }
+  await all(workers, { cmd: "close" });
+  await sleep(1000);
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : round1((s[s.length / 2 - 1] + s[s.length / 2]) / 2); };
+  const summary = {};
+  for (const server of feeds) {
+    const mine = runs.filter((r) => r.server === server.name);
+    summary[server.name] = { p50Ms: median(mine.map((r) => r.p50Ms)), p99Ms: median(mine.map((r) => r.p99Ms)),
+      p99MsRounds: mine.map((r) => r.p99Ms) };
+  }
+  const recordsP99 = summary["switchboard-records"].p99Ms;
+  const ratios = { recordsOverCustomP99: round2(recordsP99 / summary.switchboard.p99Ms), recordsOverPeerP99: round2(recordsP99 / summary["node-ws"].p99Ms) };
+  log(`compare ${connections} x ${rate}/s medians: ${JSON.stringify(summary)}; ${JSON.stringify(ratios)}`);
+  return { connections, eventsPerSecond: rate, rounds, measureSeconds: measureMs / 1000, summary, ratios, integrity, runs };
+}
+
 // Request -> response over one WebSocket (requests on the socket, several in flight) against the same
 // operation over HTTP keep-alive (one connection per concurrent caller), on the same server, same token.
 async function requestLatency(sb) {
@@ -405,6 +502,7 @@ async function waitCaughtUp(workers, target, timeoutMs, since = now(), expected 
 }
 
 const round = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
+const round1 = round;
 const round2 = (x) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
 
 // ---- report ----------------------------------------------------------------------------------------
@@ -417,7 +515,7 @@ function machine() {
 async function main() {
   const started = Date.now();
   const results = { date: new Date().toISOString(), quick: QUICK, only: process.env.BENCH_ONLY || null, machine: machine(),
-    fanOut: [], idle: [], resumeStorm: null, requests: [] };
+    compare: [], fanOut: [], idle: [], resumeStorm: null, requests: [] };
   const props = spawnSync(JAVA, ["-XshowSettings:properties", "-version"], { encoding: "utf8" }).stderr;
   results.machine.java = "Java " + (props.match(/java\.runtime\.version = (.*)/)?.[1] ?? "?").trim();
   results.machine.openFileLimit = FD_LIMIT;
@@ -428,7 +526,7 @@ async function main() {
   log(`Switchboard on ${sb.port} (data in ${sb.dataDir}), node-ws on ${peer.port}`);
   try {
     // Idle first, on fresh processes, so resident memory is not already grown by the fan-out runs.
-    const only = (process.env.BENCH_ONLY || "idle,fanout,storm,requests").split(",");
+    const only = (process.env.BENCH_ONLY || "idle,compare,fanout,storm,requests").split(",");
     if (only.includes("requests")) {
       results.requests = await requestLatency(sb);
     }
@@ -440,6 +538,13 @@ async function main() {
       const idleConnections = QUICK ? 2000 : Math.min(20000, Math.floor((FD_LIMIT - 600) / 1000) * 1000);
       results.idle.push(await idle(sb, workers, idleConnections));
       results.idle.push(await idle(peer, workers, idleConnections));
+    }
+    if (only.includes("compare")) {
+      // BENCH_COMPARE: the scenarios, as connections x events per second.
+      const scenarios = (process.env.BENCH_COMPARE || (QUICK ? "1000x10" : "2000x10,10000x2")).split(",").map((x) => x.split("x").map(Number));
+      for (const [connections, rate] of scenarios) {
+        results.compare.push(await compare(sb, sbRecords, peer, workers, connections, rate, Number(process.env.BENCH_ROUNDS || (QUICK ? 2 : 3))));
+      }
     }
     const plans = !only.includes("fanout") ? [] : QUICK
       ? [{ connections: 1000, rates: [10, 40] }]
@@ -484,6 +589,30 @@ function write(r) {
     + ` at the end: ${(r.machine.loadAverageAtEnd || []).join(", ")}.`
     + " The load generator (two Node processes, no JSON parsing), the publisher and both servers share the machine;"
     + " CPU is in cores used during the measured window. Figures from a shared machine are noisy: compare ratios from one run.", "");
+  if (r.compare && r.compare.length) {
+    lines.push("## Fan-out: record creates against custom events and node-ws", "");
+    lines.push("One set of clients on Switchboard and one on node-ws, open at once, fed in turns at the same rate after an unmeasured"
+      + " warm-up pass of each: `switchboard-records` by record creates (`POST /api/v1/collections/bench/records`, access token),"
+      + " `switchboard` by custom events (`POST /api/v1/events`, admin key), `node-ws` by `POST /publish`. Latency is from sending"
+      + " the triggering request to each client's receipt. Each figure is the median over the rounds (order rotated each round);"
+      + " the p99 of every round is in brackets.", "");
+    lines.push("| connections × events/s | feed | p50 ms | p99 ms | p99 per round | record-create p99 ÷ this p99 |", "|---|---|---:|---:|---|---:|");
+    for (const c of r.compare) {
+      for (const [name, s] of Object.entries(c.summary)) {
+        lines.push(`| ${c.connections} × ${c.eventsPerSecond} | ${name} | ${s.p50Ms} | ${s.p99Ms} | ${s.p99MsRounds.join(", ")} | ${name === "switchboard-records" ? "–" : round2(c.summary["switchboard-records"].p99Ms / s.p99Ms)} |`);
+      }
+    }
+    lines.push("", "Every socket recorded the seqs it received, checked against the events accepted while it was open (warm-up included):"
+      + " lost is an accepted event a socket never received, repeated one it received twice, out of order a step other than +1"
+      + " (Switchboard keeps each stream's order; node-ws broadcasts concurrent publishes in arrival order).", "");
+    lines.push("| connections × events/s | server | sockets | events accepted | deliveries expected | received | lost | repeated | out of order |", "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (const c of r.compare) {
+      for (const [name, g] of Object.entries(c.integrity)) {
+        lines.push(`| ${c.connections} × ${c.eventsPerSecond} | ${name} | ${g.sockets} | ${g.eventsAccepted} | ${g.expected} | ${g.received} | ${g.lost} | ${g.repeated} | ${g.outOfOrder} |`);
+      }
+    }
+    lines.push("");
+  }
   lines.push("## Fan-out: one tenant, events at a steady rate", "");
   lines.push("Latency is from the publisher sending its HTTP request to a client receiving the event (Switchboard: `POST /api/v1/events`,"
     + " committed to PostgreSQL, then pushed; node-ws: `POST /publish`, broadcast from memory).", "");

@@ -27,18 +27,37 @@ function record(text) {
   }
 }
 
-// Resume bookkeeping: every socket's last seq, and any gap or repeat it saw.
+// Resume and fan-out bookkeeping: every socket's last seq, how many events it received, and any gap
+// or repeat it saw.
 function trackSeqs(state, text) {
   SEQ.lastIndex = 0;
   let m;
   while ((m = SEQ.exec(text)) !== null) {
     const seq = Number(m[1]);
+    state.received++;
+    if (state.group != null) markSeen(state, seq);
     if (state.last !== null) {
       if (seq <= state.last) state.repeats++;
       else if (seq > state.last + 1) state.gaps += seq - state.last - 1;
     }
     if (state.last === null || seq > state.last) state.last = seq;
   }
+}
+
+// Which seqs a socket has seen, as a bitmap from a little below the first one: counts the distinct
+// events it received, whatever their order (node-ws broadcasts concurrent publishes in the order they
+// arrive, not in the order their seqs were taken).
+function markSeen(state, seq) {
+  if (state.base == null) { state.base = Math.max(0, seq - 4096); state.seen = new Uint8Array(1024); state.distinct = 0; }
+  const i = seq - state.base;
+  if (i < 0) { state.distinct++; return; } // far out of order; cannot happen with Switchboard
+  if ((i >> 3) >= state.seen.length) {
+    const grown = new Uint8Array(Math.max(state.seen.length * 2, (i >> 3) + 1));
+    grown.set(state.seen);
+    state.seen = grown;
+  }
+  const bit = 1 << (i & 7);
+  if (!(state.seen[i >> 3] & bit)) { state.seen[i >> 3] |= bit; state.distinct++; }
 }
 
 function open(url, headers, localAddress, state) {
@@ -61,20 +80,24 @@ function open(url, headers, localAddress, state) {
   });
 }
 
-async function connect({ url, count, headers, concurrency, track, workerIndex }) {
+// Opens `count` sockets; with `track` (or a `group`, which tracks from the first event received) each
+// socket checks the seqs it receives.
+async function connect({ url, count, headers, concurrency, track, group, workerIndex }) {
   let failed = 0;
   let next = 0;
+  const before = sockets.length;
   async function lane() {
     while (next < count) {
       const i = next++;
       const localAddress = `127.0.0.${2 + ((i + workerIndex) % 16)}`;
-      const state = track ? { last: track.after ?? null, gaps: 0, repeats: 0, live: false } : null;
+      const state = track || group
+        ? { last: track?.after ?? null, gaps: 0, repeats: 0, live: false, received: 0, group: group ?? null } : null;
       const ws = await open(url + (track && track.after != null ? `&after=${track.after}` : ""), headers, localAddress, state);
       if (ws) sockets.push({ ws, state }); else failed++;
     }
   }
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return { connected: sockets.length, failed };
+  return { connected: sockets.length - before, failed };
 }
 
 async function closeAll() {
@@ -122,6 +145,25 @@ function resumeStatus(target) {
   return { caughtUp, sockets: sockets.length, gaps, repeats, behind, at: now() };
 }
 
+// Per group of sockets (one per server): how many sockets, the events they received in total and the
+// distinct ones (fewest and most on one socket), and the gaps and backward steps in their seqs' order.
+function integrity() {
+  const groups = {};
+  for (const { state } of sockets) {
+    if (!state || state.group == null) continue;
+    const g = groups[state.group] ??= { sockets: 0, received: 0, distinct: 0, minDistinct: Infinity, maxDistinct: 0, gaps: 0, repeats: 0 };
+    const distinct = state.distinct ?? 0;
+    g.sockets++;
+    g.received += state.received;
+    g.distinct += distinct;
+    g.minDistinct = Math.min(g.minDistinct, distinct);
+    g.maxDistinct = Math.max(g.maxDistinct, distinct);
+    g.gaps += state.gaps;
+    g.repeats += state.repeats;
+  }
+  return { groups };
+}
+
 function report() {
   const buckets = {};
   for (let i = 0; i < HIST_SIZE; i++) if (hist[i]) buckets[i] = hist[i];
@@ -140,6 +182,8 @@ process.on("message", async (msg) => {
     case "close": await closeAll(); reply = {}; break;
     case "resume": reply = await resumeAll(msg); break;
     case "resumeStatus": reply = resumeStatus(msg.target); break;
+    case "integrity": reply = integrity(); break;
+    case "count": reply = { received }; break;
     case "exit": process.exit(0);
   }
   process.send({ id: msg.id, ...reply });

@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -34,16 +35,45 @@ public final class EventLog {
                 .orElseThrow();
     }
 
-    /** Appends one event in a transaction of its own and wakes its readers. */
+    /** Appends one event in a transaction of its own and wakes its readers, handing them the event. */
     public long appendAlone(long streamPk, NewEvent event) {
-        long seq = Jdbc.withConnection(dataSource, c -> append(c, streamPk, event));
-        published(streamPk, seq);
-        return seq;
+        Object[] params = event.params(streamPk);
+        Object[] withData = Arrays.copyOf(params, params.length + 1);
+        withData[params.length] = event.dataJson();
+        Entry entry = Jdbc.withConnection(
+                        dataSource,
+                        c -> Jdbc.one(
+                                c,
+                                "SELECT " + NewEvent.APPEND_CALL + " AS seq, " + NewEvent.COMMITTED_DATA + " AS data",
+                                rs -> committed(event, rs.getLong("seq"), rs.getString("data")),
+                                withData))
+                .orElseThrow();
+        published(streamPk, entry);
+        return entry.event().seq();
     }
 
     /** Wakes readers on every node: the event at {@code seq} of the stream has committed. */
     public void published(long streamPk, long seq) {
         wakeups.published(streamPk, seq);
+    }
+
+    /**
+     * Wakes readers on every node: {@code committed} has committed. Readers on this node may take it as
+     * it is instead of reading it back from the log.
+     */
+    public void published(long streamPk, Entry committed) {
+        wakeups.published(streamPk, committed);
+    }
+
+    /**
+     * The entry of an event this node has just appended at {@code seq}, as a read of the log returns
+     * it: {@code data} is its data as the database writes it out ({@link NewEvent#COMMITTED_DATA}),
+     * and the event's time is already at the database's precision (microseconds).
+     */
+    public static Entry committed(NewEvent event, long seq, String data) {
+        return new Entry(
+                new Event(Ids.format("evt", event.id()), seq, event.type(), event.subject(), event.time(), data, null),
+                event.collection());
     }
 
     public EventWakeups wakeups() {

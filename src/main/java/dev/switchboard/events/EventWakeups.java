@@ -44,6 +44,11 @@ public final class EventWakeups implements AutoCloseable {
     public interface Listener {
         void appended(long streamPk, long seq);
 
+        /** A commit on this node, with the event it appended (at {@code committed.event().seq()}). */
+        default void appended(long streamPk, EventLog.Entry committed) {
+            appended(streamPk, committed.event().seq());
+        }
+
         void resync();
     }
 
@@ -101,6 +106,25 @@ public final class EventWakeups implements AutoCloseable {
     /** Called after a commit: wakes this node's readers now and the other nodes' shortly. */
     public void published(long streamPk, long seq) {
         deliver(streamPk, seq);
+        announce(streamPk, seq);
+    }
+
+    /**
+     * Called after a commit that appended {@code committed}: this node's readers are handed the event
+     * (they need not read it back from the log), the other nodes' are woken shortly.
+     */
+    public void published(long streamPk, EventLog.Entry committed) {
+        for (Listener l : listeners) {
+            try {
+                l.appended(streamPk, committed);
+            } catch (RuntimeException e) {
+                log.error("A wake-up listener failed; it stays registered", e);
+            }
+        }
+        announce(streamPk, committed.event().seq());
+    }
+
+    private void announce(long streamPk, long seq) {
         pendingSince.compareAndSet(0, System.currentTimeMillis());
         pending.merge(streamPk, seq, Math::max);
         lock.lock();

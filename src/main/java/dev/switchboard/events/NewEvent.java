@@ -42,6 +42,13 @@ public record NewEvent(
         return bytes;
     }
 
+    /**
+     * Selects the event's data as the log will return it: the JSON cast to jsonb and written out again
+     * (jsonb orders keys its own way and puts a space after each colon). Its parameter comes after
+     * {@link #params}: {@link #dataJson}.
+     */
+    public static final String COMMITTED_DATA = "?::jsonb::text";
+
     public Object[] params(long streamPk) {
         return new Object[] {streamPk, id, type, subject, collection, time, dataJson, sealed};
     }

@@ -36,12 +36,14 @@ public final class RecordStore {
 
     /**
      * A create: the record and its event in one statement. Parameters: tenant pk, collection pk, id,
-     * created and updated time, data, then {@link NewEvent#params}. (The spine benchmark sends this
-     * same statement straight over JDBC to measure the database's ceiling.)
+     * created and updated time, data, then {@link NewEvent#params}, then the event's data again (which
+     * comes back as the log stores it, for the WebSocket readers on this node). (The spine benchmark
+     * sends this same statement straight over JDBC to measure the database's ceiling.)
      */
     public static final String CREATE_SQL = "WITH r AS (INSERT INTO records (tenant_pk, collection_pk, id, version,"
             + " created_at, updated_at, data) VALUES (?, ?, ?, 1, ?, ?, ?::jsonb) RETURNING data::text AS data)"
-            + " SELECT r.data, " + NewEvent.APPEND_CALL + " AS seq FROM r";
+            + " SELECT r.data, " + NewEvent.APPEND_CALL + " AS seq, " + NewEvent.COMMITTED_DATA
+            + " AS event_data FROM r";
 
     private final DataSource dataSource;
     private final EventLog eventLog;
@@ -73,16 +75,16 @@ public final class RecordStore {
         NewEvent event = recordEvent(collection, Action.created, id, 1, data, now);
         Object[] params = concat(
                 new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
-                event.params(tenant.streamPk()));
+                concat(event.params(tenant.streamPk()), new Object[] {event.dataJson()}));
         if (idempotency.isEmpty()) {
             Written w = Jdbc.withConnection(
                     dataSource,
                     c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
-            eventLog.published(tenant.streamPk(), w.seq());
+            eventLog.published(tenant.streamPk(), EventLog.committed(event, w.seq(), w.eventData()));
             return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null, w.seq());
         }
         IdempotencyKey key = idempotency.get();
-        long[] seq = {0};
+        EventLog.Entry[] committed = {null};
         Created created = Jdbc.inTransaction(dataSource, c -> {
             int claimed = Jdbc.update(
                     c,
@@ -103,11 +105,11 @@ public final class RecordStore {
                     w.seq(),
                     key.scope(),
                     key.key());
-            seq[0] = w.seq();
+            committed[0] = EventLog.committed(event, w.seq(), w.eventData());
             return new Created(record, null, w.seq());
         });
-        if (seq[0] > 0) {
-            eventLog.published(tenant.streamPk(), seq[0]);
+        if (committed[0] != null) {
+            eventLog.published(tenant.streamPk(), committed[0]);
         }
         return created;
     }
@@ -366,10 +368,10 @@ public final class RecordStore {
                         + NewEvent.MAX_DATA_BYTES + " bytes for an event's data");
     }
 
-    private record Written(String data, long seq) {}
+    private record Written(String data, long seq, String eventData) {}
 
     private static Written written(ResultSet rs) throws SQLException {
-        return new Written(rs.getString("data"), rs.getLong("seq"));
+        return new Written(rs.getString("data"), rs.getLong("seq"), rs.getString("event_data"));
     }
 
     private static StoredRecord map(ResultSet rs) throws SQLException {

@@ -1,6 +1,10 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.events.EventLog;
+import dev.switchboard.events.NewEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -14,6 +18,13 @@ import org.slf4j.LoggerFactory;
  * missed or coalesced wake-up costs latency, never an event. One drain runs at a time per feed, and
  * wake-ups during a drain make it read again, so several commits travel in one batch.
  *
+ * <p>Events committed on this node come with their wake-up ({@link #wake(EventLog.Entry)}), as a read
+ * of the log would return them. A drain takes the run of them that follows its position (seqs are
+ * dense: each stream's counter gives every committed event the next one) instead of reading the log,
+ * which saves a database round trip between a commit and its fan-out. Anything else (a gap: an event
+ * committed on another node, or whose writer has not handed it over yet) is read from the log, so
+ * the hand-off changes how fast events arrive, never which.
+ *
  * <p>Joining and advancing happen under one lock: a socket that joins sees either the position
  * before a batch (and receives that batch) or the position after it (and does not), never a gap.
  * The socket list is read outside the lock, so fan-out never waits for a joining socket.
@@ -22,8 +33,10 @@ final class StreamFeed {
     private static final Logger log = LoggerFactory.getLogger(StreamFeed.class);
     static final long UNKNOWN = -1;
     static final int BATCH = 500;
-    private static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
+    static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
     private static final int MIN_SLICE = 256;
+    /** At most this span of seqs waits in {@link #committed}; later ones are read from the log. */
+    static final int MAX_COMMITTED = 4096;
 
     private final long streamPk;
     private final StreamHub hub;
@@ -35,6 +48,9 @@ final class StreamFeed {
     private volatile long position = UNKNOWN;
 
     private volatile long wokenAt;
+
+    /** Events committed on this node after the position, by seq; dropped once the position passes them. */
+    private final ConcurrentSkipListMap<Long, EventLog.Entry> committed = new ConcurrentSkipListMap<>();
 
     StreamFeed(long streamPk, StreamHub hub) {
         this.streamPk = streamPk;
@@ -73,6 +89,7 @@ final class StreamFeed {
             sessions.remove(session);
             if (sessions.isEmpty()) {
                 position = UNKNOWN; // no reads for a stream no one follows; the next socket starts at the head
+                committed.clear();
             }
         } finally {
             lock.unlock();
@@ -81,6 +98,19 @@ final class StreamFeed {
 
     long position() {
         return position;
+    }
+
+    /** A commit on this node, with its event: fanned out from memory when it follows the position. */
+    void wake(EventLog.Entry entry) {
+        long seq = entry.event().seq();
+        if (seq <= position || sessions.isEmpty()) {
+            return;
+        }
+        Long oldest = committed.isEmpty() ? null : committed.firstKey();
+        if (oldest == null || seq - oldest < MAX_COMMITTED) {
+            committed.put(seq, entry);
+        }
+        wake(seq);
     }
 
     /** A commit at {@code seq} (or anything, after a resync): read and fan out unless already read. */
@@ -126,7 +156,11 @@ final class StreamFeed {
         if (from == UNKNOWN || sessions.isEmpty()) {
             return false;
         }
-        EventLog.Entries read = hub.eventLog().readEntries(streamPk, from, BATCH, hub.batchBytes());
+        committed.headMap(from, true).clear();
+        EventLog.Entries read = handedOver(from);
+        if (read == null) {
+            read = hub.eventLog().readEntries(streamPk, from, BATCH, hub.batchBytes());
+        }
         if (read.entries().isEmpty()) {
             return false;
         }
@@ -150,9 +184,33 @@ final class StreamFeed {
     }
 
     /**
+     * The events handed over by their writers that follow {@code from} without a gap, bounded like a
+     * read of the log (at most {@link #BATCH}, and {@link StreamHub#batchBytes} of data but at least
+     * one); null when the next one was not handed over (it is read from the log).
+     */
+    private EventLog.Entries handedOver(long from) {
+        List<EventLog.Entry> run = new ArrayList<>();
+        long bytes = 0;
+        for (long seq = from + 1; run.size() < BATCH; seq++) {
+            EventLog.Entry entry = committed.get(seq);
+            if (entry == null) {
+                break;
+            }
+            long size = NewEvent.utf8Bytes(entry.event().data());
+            if (!run.isEmpty() && bytes + size > hub.batchBytes()) {
+                return new EventLog.Entries(run, true);
+            }
+            run.add(entry);
+            bytes += size;
+        }
+        return run.isEmpty() ? null : new EventLog.Entries(run, run.size() == BATCH);
+    }
+
+    /**
      * Hands the batch to every socket. Each hand-off is a non-blocking write (a system call), so a
-     * large fan-out is split across the cores; the next batch waits for all slices, which keeps every
-     * socket's frames in order.
+     * large fan-out is split across the cores, on the hub's fan-out threads (platform threads: see
+     * {@link StreamHub}); the next batch waits for all slices, which keeps every socket's frames in
+     * order. A small one (under {@code 2 * MIN_SLICE} sockets, a few milliseconds) runs right here.
      */
     private void fanOut(Batch batch, Object[] targets) {
         int slices = Math.min(PARALLELISM, targets.length / MIN_SLICE);
@@ -160,20 +218,22 @@ final class StreamFeed {
             deliver(batch, targets, 0, targets.length);
             return;
         }
-        CountDownLatch done = new CountDownLatch(slices - 1);
+        CountDownLatch done = new CountDownLatch(slices);
         int size = (targets.length + slices - 1) / slices;
-        for (int i = 1; i < slices; i++) {
+        for (int i = 0; i < slices; i++) {
             int start = i * size;
             int end = Math.min(targets.length, start + size);
-            hub.execute(() -> {
+            boolean started = hub.fanOut(() -> {
                 try {
                     deliver(batch, targets, start, end);
                 } finally {
                     done.countDown();
                 }
             });
+            if (!started) {
+                done.countDown(); // closing: the sockets are being closed with the hub
+            }
         }
-        deliver(batch, targets, 0, size);
         try {
             done.await();
         } catch (InterruptedException e) {

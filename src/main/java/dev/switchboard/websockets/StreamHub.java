@@ -17,6 +17,12 @@ import java.util.concurrent.TimeUnit;
  * {@link EventWakeups} (commits on this node at once, other nodes' through NOTIFY); each stream with
  * sockets has one {@link StreamFeed} that reads the log once per batch for all of them. Reads run on
  * virtual threads and never hold a database connection while writing to a socket.
+ *
+ * <p>Large fan-outs (thousands of sockets, tens of milliseconds of writes) run on a few platform
+ * threads of their own, one per core. On the virtual threads' carriers they would hold every carrier
+ * until done, and virtual threads are not preempted: the HTTP requests that write the next events,
+ * and their database round trips, would wait behind them, so each event's commit waited for the last
+ * one's fan-out. The operating system time-slices platform threads, so requests keep running.
  */
 public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     static final Duration RETRY_DELAY = Duration.ofSeconds(1);
@@ -27,6 +33,11 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     private final Map<Long, StreamFeed> feeds = new ConcurrentHashMap<>();
     private final ExecutorService executor = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("ws-feed-", 0).factory());
+    /** Slices of large fan-outs ({@link StreamFeed}): platform threads, which the OS preempts. */
+    private final ExecutorService fanOut = Executors.newFixedThreadPool(
+            StreamFeed.PARALLELISM,
+            Thread.ofPlatform().name("ws-fanout-", 0).daemon().factory());
+
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("ws-feed-retry").daemon().factory());
 
@@ -69,6 +80,14 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     }
 
     @Override
+    public void appended(long streamPk, EventLog.Entry committed) {
+        StreamFeed feed = feeds.get(streamPk);
+        if (feed != null) {
+            feed.wake(committed);
+        }
+    }
+
+    @Override
     public void resync() {
         feeds.values().forEach(f -> f.wake(Long.MAX_VALUE));
     }
@@ -94,6 +113,16 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
         }
     }
 
+    /** Runs a slice of a fan-out on the fan-out threads; false when closing (the task did not run). */
+    boolean fanOut(Runnable slice) {
+        try {
+            fanOut.execute(slice);
+            return true;
+        } catch (RejectedExecutionException e) {
+            return false; // closing: the sockets are being closed too
+        }
+    }
+
     void retryLater(Runnable task) {
         try {
             retries.schedule(task, RETRY_DELAY.toMillis(), TimeUnit.MILLISECONDS);
@@ -106,6 +135,7 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
     public void close() {
         retries.shutdownNow();
         executor.shutdown();
+        fanOut.shutdown();
         try {
             executor.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

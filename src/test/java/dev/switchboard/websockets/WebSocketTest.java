@@ -10,9 +10,15 @@ import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import java.net.http.WebSocketHandshakeException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,6 +67,73 @@ class WebSocketTest {
                     .get("events");
             assertThat(events.get(0)).isEqualTo(feed.get(0));
             assertThat(events.get(1)).isEqualTo(feed.get(1));
+        }
+    }
+
+    /**
+     * Creates and custom events reach this node's sockets from their writers, without a read of the log;
+     * updates still come through the log. Written concurrently, mixed, all must arrive once, in seq
+     * order, exactly as the log serves them: same fields, same key order and numbers in data.
+     */
+    @Test
+    void eventsHandedOverByTheirWritersOrReadFromTheLogArriveOnceInOrderAsTheLogServesThem() throws Exception {
+        server.createCollection("handover", "eventFields", List.of("zeta", "a", "big", "text"));
+        Api app = tenant("ws-handover");
+        String token = server.partnerToken("ws-handover");
+        Api partner = server.api(token);
+        String first = partner.post(
+                        "/api/v1/collections/handover/records",
+                        Map.of("data", Map.of("zeta", 1, "a", 1.5, "big", 1e10, "text", "ü \"quoted\"")))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        try (WsClient ws = WsClient.connect(server, token, null)) {
+            ws.await("live");
+            int writers = 4;
+            int each = 15;
+            ExecutorService threads = Executors.newFixedThreadPool(writers);
+            List<Future<?>> done = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int writer = w;
+                done.add(threads.submit(() -> {
+                    for (int i = 0; i < each; i++) {
+                        Map<String, Object> data = Map.of("zeta", writer, "a", i + 0.25, "big", 2e12, "text", "é" + i);
+                        switch (i % 3) {
+                            case 0 ->
+                                partner.post("/api/v1/collections/handover/records", Map.of("data", data))
+                                        .expect(201);
+                            case 1 ->
+                                app.post(
+                                                "/api/v1/events",
+                                                Map.of("type", "device.command", "subject", "s" + writer, "data", data))
+                                        .expect(201);
+                            default ->
+                                partner.patch("/api/v1/collections/handover/records/" + first, Map.of("data", data))
+                                        .expect(200);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            threads.shutdown();
+            int total = writers * each;
+            List<JsonNode> live = ws.awaitEvents(total);
+            JsonNode feed = partner.get("/api/v1/events?after=1&limit=1000")
+                    .expect(200)
+                    .json()
+                    .get("events");
+            assertThat(live).hasSize(total);
+            assertThat(ws.seqs())
+                    .isEqualTo(LongStream.rangeClosed(2, total + 1).boxed().toList());
+            for (int i = 0; i < total; i++) {
+                // Serialized again, so key order and number forms count, not only equal values.
+                assertThat(Json.MAPPER.writeValueAsString(live.get(i)))
+                        .isEqualTo(Json.MAPPER.writeValueAsString(feed.get(i)));
+            }
         }
     }
 
