@@ -4,6 +4,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.db.PageBytes;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.tracing.Tracing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -30,8 +31,11 @@ public final class EventLog {
 
     /** Appends in the caller's transaction; call {@link #published} once it has committed. */
     public long append(Connection c, long streamPk, NewEvent event) throws SQLException {
-        return Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk))
-                .orElseThrow();
+        return Tracing.statement(
+                "SELECT",
+                "append_event",
+                () -> Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk))
+                        .orElseThrow());
     }
 
     /** Appends one event in a transaction of its own and wakes its readers. */
@@ -152,11 +156,12 @@ public final class EventLog {
         // min(seq) lookup would run again for every row returned.
         String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
                 + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
-                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
-                + " FROM s LEFT JOIN LATERAL ("
+                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
+                + " e.trace_context FROM s LEFT JOIN LATERAL ("
                 + PageBytes.bounded(
-                        "id, seq, type, subject, time, sealed",
-                        "SELECT id, seq, type, subject, time, data, data_bytes, sealed FROM events WHERE " + where
+                        "id, seq, type, subject, time, sealed, trace_context",
+                        "SELECT id, seq, type, subject, time, data, data_bytes, sealed, trace_context FROM events WHERE "
+                                + where
                                 + " ORDER BY seq LIMIT ?",
                         "seq",
                         maxBytes)
@@ -185,7 +190,7 @@ public final class EventLog {
         });
     }
 
-    /** The event of a row that selects id, seq, type, subject, time and data (as text). */
+    /** The event of a row that selects id, seq, type, subject, time, data (as text) and trace_context. */
     private static Event event(ResultSet rs, byte[] sealed) throws SQLException {
         return new Event(
                 Ids.format("evt", rs.getObject("id", UUID.class)),
@@ -194,7 +199,8 @@ public final class EventLog {
                 rs.getString("subject"),
                 Jdbc.instant(rs, "time"),
                 rs.getString("data"),
-                sealed);
+                sealed,
+                rs.getString("trace_context"));
     }
 
     /** The position of a stream's newest event (0 when it has none). */
@@ -218,8 +224,8 @@ public final class EventLog {
      */
     public Entries readEntries(long streamPk, long after, int limit, int maxBytes) {
         String sql = PageBytes.bounded(
-                "id, seq, type, subject, time, collection",
-                "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data, e.data_bytes, e.collection"
+                "id, seq, type, subject, time, collection, trace_context",
+                "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data, e.data_bytes, e.collection, e.trace_context"
                         + " FROM events e JOIN streams s ON s.pk = e.stream_pk"
                         + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?",
                 "seq",
