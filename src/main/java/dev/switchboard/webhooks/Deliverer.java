@@ -94,7 +94,7 @@ public final class Deliverer {
         }
         Span span = tracing.startCaused("webhook POST", SpanKind.CLIENT, causes);
         span.setAttribute(HTTP_METHOD, "POST");
-        span.setAttribute(URL_FULL, route.url().redacted());
+        span.setAttribute(URL_FULL, WebhookUrl.redact(route.url().uri().toString())); // no query, no credentials
         span.setAttribute(ENDPOINT, route.endpoint().id());
         span.setAttribute(MESSAGE, message.webhookId());
         span.setAttribute(ATTEMPT, (long) message.attempts() + 1);

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * receiver and a real WebSocket client. A partner's write continues the trace its request came with, and
  * the deliveries it causes (a webhook attempt, a WebSocket fan-out on another node) continue that trace.
  */
-@Timeout(90)
+@Timeout(180)
 class TracingTest {
     private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
     private static final String CALLER_SPAN_ID = "00f067aa0ba902b7";
@@ -82,7 +82,7 @@ class TracingTest {
         TestServer b = start(a, "node-b", tracingOn());
         a.createCollection("rooms", "eventFields", List.of("state"));
         Partner partner = Partner.create(a, List.of("rooms.*"));
-        partner.webhook(Map.of("url", webhooks.url("/hook")));
+        partner.webhook(Map.of("url", webhooks.url("/hook?token=shared-secret")));
         WsClient socket = WsClient.connect(b, partner.accessToken(), "");
         open.add(socket);
         socket.await("live");
@@ -127,6 +127,7 @@ class TracingTest {
         assertThat(attempt.kind()).isEqualTo(SpanKind.SPAN_KIND_CLIENT);
         assertThat(attempt.attribute("http.response.status_code")).isEqualTo("200");
         assertThat(attempt.attribute("switchboard.webhook.outcome")).isEqualTo("delivered");
+        assertThat(attempt.attribute("url.full")).isEqualTo(webhooks.url("/hook") + "?…"); // the token left out
         assertThat(attempt.attribute("switchboard.webhook.message"))
                 .isEqualTo(webhooks.received().getFirst().header("webhook-id"));
         assertThat(webhooks.received().getFirst().header("traceparent"))
