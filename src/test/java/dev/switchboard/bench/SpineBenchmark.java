@@ -116,7 +116,7 @@ public final class SpineBenchmark {
                     given.containsKey("--profile"),
                     serverEnv,
                     given.getOrDefault("--server-jvm-options", ""),
-                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--deadline-minutes", "15"))));
+                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--deadline-minutes", "20"))));
         }
 
         /** Only a complete run, with the defaults' precision and the server as shipped, goes to docs/benchmarks. */
