@@ -368,8 +368,8 @@ final class StreamWorker implements Runnable {
     }
 
     /**
-     * The next message to send, its oldest event's time, and its events' trace contexts (null for an
-     * event whose write was not traced).
+     * The next message to send, its oldest event's time, and the trace contexts its events kept (of the
+     * writes that were traced).
      */
     private record Next(MessageLog.Next message, java.time.Instant oldestEvent, List<String> causes) {}
 
@@ -431,10 +431,15 @@ final class StreamWorker implements Runnable {
             count = batch.count();
         }
         Event last = first;
-        List<String> traced = new ArrayList<>(count);
+        List<String> traced = List.of(); // with tracing off, events keep no context and nothing is allocated
         for (int i = 0; i < count; i++) {
             last = ahead.poll();
-            traced.add(last.traceContext());
+            if (last.traceContext() != null) {
+                if (traced.isEmpty()) {
+                    traced = new ArrayList<>();
+                }
+                traced.add(last.traceContext());
+            }
         }
         // A message that takes the last event read covers the events passed over as not for it up to
         // where the page ended, so the stream's position does not stop short of them.
