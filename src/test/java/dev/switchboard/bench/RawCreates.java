@@ -75,7 +75,8 @@ final class RawCreates implements AutoCloseable {
             BenchFixture.COLLECTION,
             now,
             thinEvent(publicId),
-            null
+            null, // sealed
+            null // trace context: none, as the server keeps with tracing off (its default)
         };
         for (int i = 0; i < params.length; i++) {
             ps.setObject(i + 1, params[i]);
