@@ -11,6 +11,7 @@ import dev.switchboard.api.WebhookRoutes;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.SlidingWindowRateLimiter;
 import dev.switchboard.config.Config;
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.db.Database;
@@ -121,7 +122,15 @@ public final class Switchboard implements AutoCloseable {
             closeables.push(gc);
 
             // Off (no SDK at all) unless the OTEL_* variables ask for traces; closed last, after the last span.
-            Tracing tracing = Tracing.fromEnvironment(environment, Version.current());
+            Tracing tracing;
+            try {
+                tracing = Tracing.fromEnvironment(environment, Version.current());
+            } catch (io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException e) {
+                // OTEL_EXPORTER_OTLP_PROTOCOL=grpc, say: the SDK's own message is in the cause ("No
+                // GrpcSenderProvider").
+                throw new ConfigException("the OTEL_* variables: " + e.getMessage()
+                        + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+            }
             closeables.push(tracing);
             if (tracing.on()) {
                 log.info("Tracing is on: spans are exported as the OTEL_* variables configure");

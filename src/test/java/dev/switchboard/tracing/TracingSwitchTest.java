@@ -1,8 +1,10 @@
 package dev.switchboard.tracing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.testing.Fast;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +39,13 @@ class TracingSwitchTest {
                 .isFalse();
         assertThat(on(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_TRACES_EXPORTER", "none")))
                 .isFalse();
+    }
+
+    @Test
+    void anExporterThisBuildDoesNotCarryIsRefusedByName() {
+        assertThatThrownBy(() -> Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "zipkin"), "1"))
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("zipkin");
     }
 
     @Test
