@@ -11,6 +11,7 @@ import dev.switchboard.api.WebhookRoutes;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.SlidingWindowRateLimiter;
 import dev.switchboard.config.Config;
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.db.Database;
@@ -33,6 +34,8 @@ import dev.switchboard.store.ServerSecrets;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
+import dev.switchboard.support.Version;
+import dev.switchboard.tracing.Tracing;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.Deliverer;
 import dev.switchboard.webhooks.EndpointStore;
@@ -59,6 +62,7 @@ import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -76,6 +80,7 @@ public final class Switchboard implements AutoCloseable {
     private final Config config;
     private final InstantSource clock;
     private final Consumer<String> adminKeyAnnouncer;
+    private final Map<String, String> environment;
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     /** How long a readiness answer is reused: probes may call as often as they like, the database sees one check a second. */
     private static final java.time.Duration READINESS_CACHE = java.time.Duration.ofSeconds(1);
@@ -93,9 +98,16 @@ public final class Switchboard implements AutoCloseable {
     }
 
     public Switchboard(Config config, InstantSource clock, Consumer<String> adminKeyAnnouncer) {
+        this(config, clock, adminKeyAnnouncer, System.getenv());
+    }
+
+    /** {@code environment}: where the standard {@code OTEL_*} variables that configure tracing are read. */
+    public Switchboard(
+            Config config, InstantSource clock, Consumer<String> adminKeyAnnouncer, Map<String, String> environment) {
         this.config = config;
         this.clock = clock;
         this.adminKeyAnnouncer = adminKeyAnnouncer;
+        this.environment = environment;
     }
 
     public Switchboard start() {
@@ -108,6 +120,21 @@ public final class Switchboard implements AutoCloseable {
             JvmGcMetrics gc = new JvmGcMetrics();
             gc.bindTo(meters);
             closeables.push(gc);
+
+            // Off (no SDK at all) unless the OTEL_* variables ask for traces; closed last, after the last span.
+            Tracing tracing;
+            try {
+                tracing = Tracing.fromEnvironment(environment, Version.current());
+            } catch (io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException e) {
+                // OTEL_EXPORTER_OTLP_PROTOCOL=grpc, say: the SDK's own message is in the cause ("No
+                // GrpcSenderProvider").
+                throw new ConfigException("the OTEL_* variables: " + e.getMessage()
+                        + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+            }
+            closeables.push(tracing);
+            if (tracing.on()) {
+                log.info("Tracing is on: spans are exported as the OTEL_* variables configure");
+            }
 
             database = Database.open(config, meters);
             closeables.push(database);
@@ -157,7 +184,7 @@ public final class Switchboard implements AutoCloseable {
             Sockets sockets = new Sockets(socketSettings);
             WebSocketMetrics socketMetrics = new WebSocketMetrics(meters, sockets);
             LogGate socketReads = new LogGate(eventLog);
-            StreamHub hub = new StreamHub(eventLog, socketReads, socketMetrics, socketSettings);
+            StreamHub hub = new StreamHub(eventLog, socketReads, socketMetrics, socketSettings, tracing);
             wakeups.addListener(hub);
             AccessWatch accessWatch = new AccessWatch(connections, sockets);
             control.subscribe(ConnectionChanged.class, accessWatch::connectionChanged);
@@ -203,7 +230,8 @@ public final class Switchboard implements AutoCloseable {
                     deliveryPool,
                     control,
                     clock,
-                    secrets);
+                    secrets,
+                    tracing);
             EventLog deliveryLog = new EventLog(deliveryPool, wakeups);
             WebhookDispatcher webhooks = new WebhookDispatcher(
                     webhookSettings,
@@ -220,7 +248,8 @@ public final class Switchboard implements AutoCloseable {
                             deliveryLog),
                     deliverer,
                     webhookMetrics,
-                    clock);
+                    clock,
+                    tracing);
             closeables.push(webhooks);
             wakeups.addListener(webhooks);
             control.subscribe(WebhookChanged.class, webhooks::endpointChanged);
@@ -241,6 +270,7 @@ public final class Switchboard implements AutoCloseable {
                     config.port(),
                     config.maxBodyBytes(),
                     meters,
+                    tracing,
                     List.of(
                             new OperationsRoutes(
                                     readiness,
@@ -270,6 +300,7 @@ public final class Switchboard implements AutoCloseable {
                         config.managementPort().get(),
                         MANAGEMENT_MAX_BODY,
                         meters,
+                        Tracing.OFF, // health checks and scrapes: no traces
                         List.of(new OperationsRoutes(readiness, meters, OperationsRoutes.Scope.MANAGEMENT)));
                 closeables.push(management);
                 management.start();

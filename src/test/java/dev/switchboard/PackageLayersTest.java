@@ -25,6 +25,7 @@ class PackageLayersTest {
     private static final Map<String, Integer> LAYERS = Map.ofEntries(
             Map.entry("config", 0),
             Map.entry("support", 0),
+            Map.entry("tracing", 0),
             Map.entry("db", 1),
             Map.entry("events", 2),
             Map.entry("store", 3),

@@ -4,6 +4,7 @@ import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.tracing.Tracing;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
@@ -43,13 +44,16 @@ public final class HttpApi implements AutoCloseable {
      */
     private static final java.time.Duration ACCEPTED_SETTLE = java.time.Duration.ofMillis(300);
 
+    private static final String SERVER_SPAN = "switchboard.server-span";
+
     private final Javalin app;
     private final java.util.concurrent.atomic.AtomicReference<org.eclipse.jetty.server.Server> jetty =
             new java.util.concurrent.atomic.AtomicReference<>();
 
-    public HttpApi(String host, int port, long maxBodyBytes, MeterRegistry meters, List<RouteGroup> routes) {
+    public HttpApi(
+            String host, int port, long maxBodyBytes, MeterRegistry meters, Tracing tracing, List<RouteGroup> routes) {
         this.app = Javalin.create(config -> {
-            configure(config, host, port, maxBodyBytes, meters, routes);
+            configure(config, host, port, maxBodyBytes, meters, tracing, routes);
             config.jetty.modifyServer(jetty::set);
         });
     }
@@ -60,6 +64,7 @@ public final class HttpApi implements AutoCloseable {
             int port,
             long maxBodyBytes,
             MeterRegistry meters,
+            Tracing tracing,
             List<RouteGroup> routes) {
         config.concurrency.useVirtualThreads = true;
         config.http.maxRequestSize = maxBodyBytes;
@@ -85,6 +90,14 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
 
         config.routes.before(ctx -> {
+            if (tracing.on() && traced(ctx.path())) {
+                // Current on this thread until the request logger below ends it: every statement the route
+                // makes is a child of it, and every event it appends keeps its context.
+                Tracing.ServerSpan span =
+                        tracing.startServer(ctx.method().name(), ctx.path(), ctx.scheme(), ctx.ip(), ctx::header);
+                ctx.attribute(SERVER_SPAN, span);
+                span.requestId(RequestIds.ensure(ctx));
+            }
             String requestId = RequestIds.ensure(ctx);
             MDC.put("requestId", requestId);
             // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
@@ -143,8 +156,17 @@ public final class HttpApi implements AutoCloseable {
             if (access.isDebugEnabled() || ctx.statusCode() >= 500) {
                 access.info("{} {} {} {}ms", ctx.method(), ctx.path(), ctx.statusCode(), String.format("%.1f", ms));
             }
+            Tracing.ServerSpan span = ctx.attribute(SERVER_SPAN);
+            if (span != null) {
+                span.end(ctx.endpoint() == null ? null : route, ctx.statusCode());
+            }
             MDC.remove("requestId");
         });
+    }
+
+    /** Health checks and metric scrapes come every few seconds from probes and make no traces. */
+    private static boolean traced(String path) {
+        return !path.startsWith("/health/") && !path.equals("/metrics");
     }
 
     /** The edge's own errors (no route, body over the limit, database down); refusals map in {@link HttpErrors}. */

@@ -4,6 +4,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.db.PageBytes;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.tracing.Tracing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -31,8 +32,11 @@ public final class EventLog {
 
     /** Appends in the caller's transaction; call {@link #published} once it has committed. */
     public long append(Connection c, long streamPk, NewEvent event) throws SQLException {
-        return Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk))
-                .orElseThrow();
+        return Tracing.statement(
+                "SELECT",
+                "append_event",
+                () -> Jdbc.one(c, "SELECT " + NewEvent.APPEND_CALL, rs -> rs.getLong(1), event.params(streamPk))
+                        .orElseThrow());
     }
 
     /** Appends one event in a transaction of its own and wakes its readers, handing them the event. */
@@ -40,14 +44,20 @@ public final class EventLog {
         Object[] params = event.params(streamPk);
         Object[] withData = Arrays.copyOf(params, params.length + 1);
         withData[params.length] = event.dataJson();
-        Entry entry = Jdbc.withConnection(
-                        dataSource,
-                        c -> Jdbc.one(
-                                c,
-                                "SELECT " + NewEvent.APPEND_CALL + " AS seq, " + NewEvent.COMMITTED_DATA + " AS data",
-                                rs -> committed(event, rs.getLong("seq"), rs.getString("data")),
-                                withData))
-                .orElseThrow();
+        record Appended(long seq, String data) {}
+        Appended appended = Tracing.statement(
+                "SELECT",
+                "append_event",
+                () -> Jdbc.withConnection(
+                                dataSource,
+                                c -> Jdbc.one(
+                                        c,
+                                        "SELECT " + NewEvent.APPEND_CALL + " AS seq, " + NewEvent.COMMITTED_DATA
+                                                + " AS data",
+                                        rs -> new Appended(rs.getLong("seq"), rs.getString("data")),
+                                        withData))
+                        .orElseThrow());
+        Entry entry = committed(event, appended.seq(), appended.data()); // outside the statement's span
         published(streamPk, entry);
         return entry.event().seq();
     }
@@ -68,11 +78,20 @@ public final class EventLog {
     /**
      * The entry of an event this node has just appended at {@code seq}, as a read of the log returns
      * it: {@code data} is its data as the database writes it out ({@link NewEvent#COMMITTED_DATA}),
-     * and the event's time is already at the database's precision (microseconds).
+     * and the event's time is already at the database's precision (microseconds). Called on the
+     * writer's thread, in the span whose trace context {@link NewEvent#params} kept with the event.
      */
     public static Entry committed(NewEvent event, long seq, String data) {
         return new Entry(
-                new Event(Ids.format("evt", event.id()), seq, event.type(), event.subject(), event.time(), data, null),
+                new Event(
+                        Ids.format("evt", event.id()),
+                        seq,
+                        event.type(),
+                        event.subject(),
+                        event.time(),
+                        data,
+                        null,
+                        Tracing.traceparent()),
                 event.collection());
     }
 
@@ -182,11 +201,12 @@ public final class EventLog {
         // min(seq) lookup would run again for every row returned.
         String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
                 + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
-                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed"
-                + " FROM s LEFT JOIN LATERAL ("
+                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
+                + " e.trace_context FROM s LEFT JOIN LATERAL ("
                 + PageBytes.bounded(
-                        "id, seq, type, subject, time, sealed",
-                        "SELECT id, seq, type, subject, time, data, data_bytes, sealed FROM events WHERE " + where
+                        "id, seq, type, subject, time, sealed, trace_context",
+                        "SELECT id, seq, type, subject, time, data, data_bytes, sealed, trace_context FROM events WHERE "
+                                + where
                                 + " ORDER BY seq LIMIT ?",
                         "seq",
                         maxBytes)
@@ -215,7 +235,7 @@ public final class EventLog {
         });
     }
 
-    /** The event of a row that selects id, seq, type, subject, time and data (as text). */
+    /** The event of a row that selects id, seq, type, subject, time, data (as text) and trace_context. */
     private static Event event(ResultSet rs, byte[] sealed) throws SQLException {
         return new Event(
                 Ids.format("evt", rs.getObject("id", UUID.class)),
@@ -224,7 +244,8 @@ public final class EventLog {
                 rs.getString("subject"),
                 Jdbc.instant(rs, "time"),
                 rs.getString("data"),
-                sealed);
+                sealed,
+                rs.getString("trace_context"));
     }
 
     /** The position of a stream's newest event (0 when it has none). */
@@ -248,8 +269,8 @@ public final class EventLog {
      */
     public Entries readEntries(long streamPk, long after, int limit, int maxBytes) {
         String sql = PageBytes.bounded(
-                "id, seq, type, subject, time, collection",
-                "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data, e.data_bytes, e.collection"
+                "id, seq, type, subject, time, collection, trace_context",
+                "SELECT e.id, e.seq, e.type, e.subject, e.time, e.data, e.data_bytes, e.collection, e.trace_context"
                         + " FROM events e JOIN streams s ON s.pk = e.stream_pk"
                         + " WHERE e.stream_pk = ? AND e.seq > ? AND e.seq <= s.last_seq ORDER BY e.seq LIMIT ?",
                 "seq",

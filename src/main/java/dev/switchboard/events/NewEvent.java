@@ -1,5 +1,6 @@
 package dev.switchboard.events;
 
+import dev.switchboard.tracing.Tracing;
 import java.time.Instant;
 import java.util.UUID;
 
@@ -18,8 +19,11 @@ public record NewEvent(
      */
     public static final int MAX_DATA_BYTES = 64 * 1024;
 
-    /** The SQL call that appends; its parameters come from {@link #params(long)}. */
-    public static final String APPEND_CALL = "append_event(?, ?, ?, ?, ?, ?, ?::jsonb, ?)";
+    /**
+     * The SQL call that appends; its parameters come from {@link #params(long)}. The last is the trace
+     * context of the write (null unless it is traced), kept with the event for the deliveries it causes.
+     */
+    public static final String APPEND_CALL = "append_event(?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)";
 
     /** The bytes of {@code json} in UTF-8, counted without encoding it. */
     public static long utf8Bytes(String json) {
@@ -50,6 +54,6 @@ public record NewEvent(
     public static final String COMMITTED_DATA = "?::jsonb::text";
 
     public Object[] params(long streamPk) {
-        return new Object[] {streamPk, id, type, subject, collection, time, dataJson, sealed};
+        return new Object[] {streamPk, id, type, subject, collection, time, dataJson, sealed, Tracing.traceparent()};
     }
 }

@@ -9,6 +9,7 @@ import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.tracing.Tracing;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -77,9 +78,13 @@ public final class RecordStore {
                 new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
                 concat(event.params(tenant.streamPk()), new Object[] {event.dataJson()}));
         if (idempotency.isEmpty()) {
-            Written w = Jdbc.withConnection(
-                    dataSource,
-                    c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
+            Written w = Tracing.statement(
+                    "INSERT",
+                    "records",
+                    () -> Jdbc.withConnection(
+                            dataSource,
+                            c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params)
+                                    .orElseThrow()));
             eventLog.published(tenant.streamPk(), EventLog.committed(event, w.seq(), w.eventData()));
             return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null, w.seq());
         }
@@ -96,7 +101,10 @@ public final class RecordStore {
             if (claimed == 0) {
                 return replay(c, key);
             }
-            Written w = Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow();
+            Written w = Tracing.statement(
+                    "INSERT",
+                    "records",
+                    () -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
             StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
             Jdbc.update(
                     c,
@@ -228,20 +236,23 @@ public final class RecordStore {
                     new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid, current.version()
                     },
                     event.params(tenant.streamPk()));
-            Optional<Updated> written = Jdbc.withConnection(
-                    dataSource,
-                    c -> Jdbc.one(
-                            c,
-                            "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
-                                    + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                                    + " RETURNING id, version, created_at, updated_at, data::text AS data)"
-                                    + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                            rs -> {
-                                long seq = rs.getLong("seq");
-                                eventLog.published(tenant.streamPk(), seq);
-                                return new Updated(map(rs), seq);
-                            },
-                            params));
+            Optional<Updated> written = Tracing.statement(
+                    "UPDATE",
+                    "records",
+                    () -> Jdbc.withConnection(
+                            dataSource,
+                            c -> Jdbc.one(
+                                    c,
+                                    "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
+                                            + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                            + " RETURNING id, version, created_at, updated_at, data::text AS data)"
+                                            + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                                    rs -> {
+                                        long seq = rs.getLong("seq");
+                                        eventLog.published(tenant.streamPk(), seq);
+                                        return new Updated(map(rs), seq);
+                                    },
+                                    params)));
             if (written.isPresent()) {
                 return written.get();
             }
@@ -260,14 +271,17 @@ public final class RecordStore {
             Object[] params = concat(
                     new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
                     event.params(tenant.streamPk()));
-            Optional<Long> seq = Jdbc.withConnection(
-                    dataSource,
-                    c -> Jdbc.one(
-                            c,
-                            "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                                    + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                            rs -> rs.getLong("seq"),
-                            params));
+            Optional<Long> seq = Tracing.statement(
+                    "DELETE",
+                    "records",
+                    () -> Jdbc.withConnection(
+                            dataSource,
+                            c -> Jdbc.one(
+                                    c,
+                                    "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                            + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                                    rs -> rs.getLong("seq"),
+                                    params)));
             if (seq.isPresent()) {
                 eventLog.published(tenant.streamPk(), seq.get());
                 return seq.get();

@@ -5,6 +5,12 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.support.SecretBox;
+import dev.switchboard.tracing.Tracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -29,6 +35,7 @@ public final class Deliverer {
     private final InstantSource clock;
     private final SecretBox secretBox;
     private final ControlChannel control;
+    private final Tracing tracing;
 
     /** {@code addresses} re-checks each stored URL before it is sent to (the settings may have changed since). */
     public Deliverer(
@@ -40,8 +47,10 @@ public final class Deliverer {
             DataSource dataSource,
             ControlChannel control,
             InstantSource clock,
-            SecretBox secretBox) {
+            SecretBox secretBox,
+            Tracing tracing) {
         this.secretBox = secretBox;
+        this.tracing = tracing;
         this.sender = sender;
         this.addresses = addresses;
         this.control = control;
@@ -71,6 +80,57 @@ public final class Deliverer {
     }
 
     Attempt attempt(Route route, MessageLog.Pending message) {
+        return attempt(route, message, List.of());
+    }
+
+    /**
+     * Makes one attempt. With tracing on it is a client span under the write whose events it carries
+     * ({@code causes}: their kept trace contexts; linked to each when they came from several), and the
+     * request carries that span's {@code traceparent}.
+     */
+    Attempt attempt(Route route, MessageLog.Pending message, List<String> causes) {
+        if (!tracing.on()) {
+            return send(route, message);
+        }
+        Span span = tracing.startCaused("webhook POST", SpanKind.CLIENT, causes);
+        span.setAttribute(HTTP_METHOD, "POST");
+        span.setAttribute(URL_FULL, WebhookUrl.redact(route.url().uri().toString())); // no query, no credentials
+        span.setAttribute(ENDPOINT, route.endpoint().id());
+        span.setAttribute(MESSAGE, message.webhookId());
+        span.setAttribute(ATTEMPT, (long) message.attempts() + 1);
+        Attempt attempt;
+        try (Scope ignored = tracing.enter(span)) {
+            attempt = send(route, message);
+        } catch (RuntimeException e) {
+            span.recordException(e);
+            span.setStatus(StatusCode.ERROR);
+            span.end();
+            throw e;
+        }
+        if (attempt.status() != null) {
+            span.setAttribute(HTTP_STATUS, (long) attempt.status());
+        }
+        span.setAttribute(OUTCOME, attempt.outcome().name());
+        if (!attempt.delivered()) {
+            span.setAttribute(ERROR_TYPE, attempt.outcome().name());
+            span.setStatus(
+                    StatusCode.ERROR,
+                    attempt.error() == null ? attempt.outcome().name() : attempt.error());
+        }
+        span.end();
+        return attempt;
+    }
+
+    private static final AttributeKey<String> HTTP_METHOD = AttributeKey.stringKey("http.request.method");
+    private static final AttributeKey<Long> HTTP_STATUS = AttributeKey.longKey("http.response.status_code");
+    private static final AttributeKey<String> URL_FULL = AttributeKey.stringKey("url.full");
+    private static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+    private static final AttributeKey<String> ENDPOINT = AttributeKey.stringKey("switchboard.webhook.endpoint");
+    private static final AttributeKey<String> MESSAGE = AttributeKey.stringKey("switchboard.webhook.message");
+    private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("switchboard.webhook.attempt");
+    private static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("switchboard.webhook.outcome");
+
+    private Attempt send(Route route, MessageLog.Pending message) {
         WebhookEndpoint endpoint = route.endpoint();
         WebhookUrl url = route.url();
         long timestamp = clock.instant().getEpochSecond();

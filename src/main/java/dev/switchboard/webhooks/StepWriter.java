@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
+import dev.switchboard.tracing.Tracing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -31,12 +32,14 @@ final class StepWriter implements AutoCloseable {
     private final DataSource dataSource;
     private final MessageLog messages;
     private final WebhookMetrics metrics;
+    private final Tracing tracing;
     private final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean running = true;
 
-    StepWriter(DataSource dataSource, MessageLog messages, WebhookMetrics metrics) {
+    StepWriter(DataSource dataSource, MessageLog messages, WebhookMetrics metrics, Tracing tracing) {
         this.dataSource = dataSource;
+        this.tracing = tracing;
         this.messages = messages;
         this.metrics = metrics;
         this.thread = Thread.ofPlatform().name("webhook-steps").daemon().start(this::run);
@@ -81,7 +84,8 @@ final class StepWriter implements AutoCloseable {
     private void write(List<Queued> batch) {
         List<MessageLog.Step> steps = batch.stream().map(Queued::step).toList();
         try {
-            List<MessageLog.Stepped> done = Jdbc.withConnection(dataSource, c -> messages.steps(c, steps));
+            List<MessageLog.Stepped> done = tracing.inStatement(
+                    "INSERT", "webhook_messages", () -> Jdbc.withConnection(dataSource, c -> messages.steps(c, steps)));
             metrics.stepsWritten(steps.size());
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).result().complete(done.get(i));

@@ -72,6 +72,8 @@ final class StreamWorker implements Runnable {
     private final ArrayDeque<Event> ahead = new ArrayDeque<>();
     /** Where the last read of the log ended, whether it stopped at its limit, and the replay it honoured. */
     private long headRead;
+    /** The trace contexts of the events of the message about to be sent (none for one sent again). */
+    private List<String> causes = List.of();
 
     private boolean aheadFull;
     private Long aheadRewind;
@@ -303,10 +305,12 @@ final class StreamWorker implements Runnable {
                 }
                 message = stepped.next();
                 oldestEvent = next.get().oldestEvent();
+                causes = next.get().causes();
                 caughtUp = ahead.isEmpty() && !aheadFull;
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
-            Attempt attempt = deliverer.attempt(route, message);
+            Attempt attempt = deliverer.attempt(route, message, causes);
+            causes = List.of();
             Decision decision = deliverer.decide(target.endpoint(), message, attempt);
             if (decision instanceof Decision.Delivered) {
                 if (oldestEvent != null) {
@@ -363,8 +367,11 @@ final class StreamWorker implements Runnable {
         return stepped.held();
     }
 
-    /** The next message to send and its oldest event's time. */
-    private record Next(MessageLog.Next message, java.time.Instant oldestEvent) {}
+    /**
+     * The next message to send, its oldest event's time, and the trace contexts its events kept (of the
+     * writes that were traced).
+     */
+    private record Next(MessageLog.Next message, java.time.Instant oldestEvent, List<String> causes) {}
 
     /**
      * The next message, built from the events read ahead, reading the next page of the log when none are
@@ -424,8 +431,15 @@ final class StreamWorker implements Runnable {
             count = batch.count();
         }
         Event last = first;
+        List<String> traced = List.of(); // with tracing off, events keep no context and nothing is allocated
         for (int i = 0; i < count; i++) {
             last = ahead.poll();
+            if (last.traceContext() != null) {
+                if (traced.isEmpty()) {
+                    traced = new ArrayList<>();
+                }
+                traced.add(last.traceContext());
+            }
         }
         // A message that takes the last event read covers the events passed over as not for it up to
         // where the page ended, so the stream's position does not stop short of them.
@@ -442,7 +456,8 @@ final class StreamWorker implements Runnable {
                         body,
                         target.lifecycle() ? first.sealed() : null,
                         appliedRewind),
-                first.time()));
+                first.time(),
+                traced));
     }
 
     /** Waits up to {@link #LINGER} for a wake-up; false when none came (or the node is stopping, or another stream needs the slot). */

@@ -8,6 +8,7 @@ import dev.switchboard.events.ControlMessage.ManualMessageDue;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
+import dev.switchboard.tracing.Tracing;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -55,6 +56,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final Deliverer deliverer;
     private final WebhookMetrics metrics;
     private final InstantSource clock;
+    private final Tracing tracing;
     private final ExecutorService workers = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("webhook-", 0).factory());
     private final Thread loop;
@@ -88,8 +90,10 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             MessageLog messages,
             Deliverer deliverer,
             WebhookMetrics metrics,
-            InstantSource clock) {
+            InstantSource clock,
+            Tracing tracing) {
         this.settings = settings;
+        this.tracing = tracing;
         this.dataSource = deliveryPool;
         this.eventLog = eventLog;
         this.endpoints = endpoints;
@@ -98,7 +102,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.deliverer = deliverer;
         this.metrics = metrics;
         this.clock = clock;
-        this.steps = new StepWriter(deliveryPool, messages, metrics);
+        this.steps = new StepWriter(deliveryPool, messages, metrics, tracing);
         this.tail = new EventTail(eventLog);
         metrics.activeStreams(active::size);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
@@ -272,7 +276,13 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         integrationRoom.replaceAll((pk, used) -> settings.integrationConcurrency() + used);
         StreamLeases.Room limits = new StreamLeases.Room(
                 room, endpointRoom, settings.endpointConcurrency(), integrationRoom, settings.integrationConcurrency());
-        for (StreamLeases.Claimed claimed : leases.claim(scope, limits)) {
+        long started = System.nanoTime();
+        List<StreamLeases.Claimed> taken = leases.claim(scope, limits);
+        if (!taken.isEmpty()) {
+            tracing.recordStatement(
+                    "UPDATE", "webhook_streams", started, Map.of("switchboard.claimed", (long) taken.size()));
+        }
+        for (StreamLeases.Claimed claimed : taken) {
             if (active.containsKey(claimed.pk())) {
                 // This node's own worker still runs the stream: it paused past its lease, and the claim, which
                 // guards by node, renewed it. A second worker would send the same message again, and could

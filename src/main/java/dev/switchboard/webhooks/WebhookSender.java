@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.support.Refusal;
+import dev.switchboard.tracing.Tracing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -79,9 +80,12 @@ public final class WebhookSender implements AutoCloseable {
                 Request request = client.newRequest(target)
                         .method(HttpMethod.POST)
                         .timeout(left, TimeUnit.NANOSECONDS)
-                        .headers(h -> h.put("webhook-id", headers.messageId())
-                                .put("webhook-timestamp", Long.toString(headers.timestamp()))
-                                .put("webhook-signature", headers.signature()))
+                        .headers(h -> {
+                            h.put("webhook-id", headers.messageId())
+                                    .put("webhook-timestamp", Long.toString(headers.timestamp()))
+                                    .put("webhook-signature", headers.signature());
+                            Tracing.inject(h::put); // the attempt's span, when traced
+                        })
                         .body(new StringRequestContent("application/json", body, StandardCharsets.UTF_8));
                 InputStreamResponseListener listener = new InputStreamResponseListener();
                 request.send(listener);

@@ -2,6 +2,9 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.NewEvent;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -178,10 +181,38 @@ final class StreamFeed {
         }
         long woken = wokenAt;
         wokenAt = 0;
-        fanOut(batch, targets);
+        Span span = hub.tracing().on() ? fanOutSpan(read.entries(), targets.length) : null;
+        try {
+            fanOut(batch, targets);
+        } finally {
+            if (span != null) {
+                span.end();
+            }
+        }
         hub.metrics().fannedOut(woken, targets.length);
         return read.full();
     }
+
+    /** The span of one batch's fan-out, under (or linked to) the writes of its events. */
+    private Span fanOutSpan(List<EventLog.Entry> entries, int sockets) {
+        List<String> causes = new ArrayList<>(entries.size());
+        for (EventLog.Entry entry : entries) {
+            causes.add(entry.event().traceContext());
+        }
+        Span span = hub.tracing().startCaused("websocket fan-out", SpanKind.PRODUCER, causes);
+        span.setAttribute(STREAM, streamPk);
+        span.setAttribute(EVENTS, (long) entries.size());
+        span.setAttribute(FIRST_SEQ, entries.getFirst().event().seq());
+        span.setAttribute(LAST_SEQ, entries.getLast().event().seq());
+        span.setAttribute(SOCKETS, (long) sockets);
+        return span;
+    }
+
+    private static final AttributeKey<Long> STREAM = AttributeKey.longKey("switchboard.stream");
+    private static final AttributeKey<Long> EVENTS = AttributeKey.longKey("switchboard.events");
+    private static final AttributeKey<Long> FIRST_SEQ = AttributeKey.longKey("switchboard.first_seq");
+    private static final AttributeKey<Long> LAST_SEQ = AttributeKey.longKey("switchboard.last_seq");
+    private static final AttributeKey<Long> SOCKETS = AttributeKey.longKey("switchboard.sockets");
 
     /**
      * The events handed over by their writers that follow {@code from} without a gap, bounded like a

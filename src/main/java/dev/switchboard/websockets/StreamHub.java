@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
+import dev.switchboard.tracing.Tracing;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,9 +43,12 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
             Thread.ofPlatform().name("ws-feed-retry").daemon().factory());
 
     private final int batchBytes;
+    private final Tracing tracing;
 
-    public StreamHub(EventLog eventLog, LogGate gate, WebSocketMetrics metrics, WebSocketSettings settings) {
+    public StreamHub(
+            EventLog eventLog, LogGate gate, WebSocketMetrics metrics, WebSocketSettings settings, Tracing tracing) {
         this.eventLog = eventLog;
+        this.tracing = tracing;
         this.batchBytes = Batch.maxBytes(settings);
         this.gate = gate;
         this.metrics = metrics;
@@ -94,6 +98,11 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
 
     EventLog eventLog() {
         return eventLog;
+    }
+
+    /** This node's traces: a span per batch fanned out, continuing the traces of the writes it carries. */
+    Tracing tracing() {
+        return tracing;
     }
 
     /** The event data a batch read for the sockets carries at most ({@link Batch#maxBytes}). */

@@ -75,8 +75,9 @@ final class RawCreates implements AutoCloseable {
             BenchFixture.COLLECTION,
             now,
             thinEvent(publicId),
-            null,
-            thinEvent(publicId)
+            null, // sealed
+            null, // trace context: none, as the server keeps with tracing off (its default)
+            thinEvent(publicId) // the event's data again, written out as committed
         };
         for (int i = 0; i < params.length; i++) {
             ps.setObject(i + 1, params[i]);

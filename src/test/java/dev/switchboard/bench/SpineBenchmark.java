@@ -31,7 +31,7 @@ public final class SpineBenchmark {
     private static final int FIXED_RATE = 1_000;
     private static final int RECORDS_PER_READ_TENANT = 100;
     private static final int FEED_EVENTS = 200_000;
-    private static final Set<String> PHASES = Set.of("creates", "reads", "feed");
+    private static final Set<String> PHASES = Set.of("creates", "reads", "feed", "tracing");
     private static final String RECORDS_PATH = "/api/v1/collections/" + BenchFixture.COLLECTION + "/records";
 
     private final Options options;
@@ -42,10 +42,19 @@ public final class SpineBenchmark {
     private final CpuMeter cpu;
     private final WrkLoad wrk;
     private final LoadDriver driver;
+    private final ServerStart start;
 
-    private SpineBenchmark(Options options, BenchServer server, BenchHttp http, Connection db, BenchFixture fixture)
+    /** Starts another server of the same build, as the first was started, with these variables added. */
+    @FunctionalInterface
+    interface ServerStart {
+        BenchServer start(String name, Map<String, String> extraEnv) throws Exception;
+    }
+
+    private SpineBenchmark(
+            Options options, BenchServer server, BenchHttp http, Connection db, BenchFixture fixture, ServerStart start)
             throws Exception {
         this.options = options;
+        this.start = start;
         this.server = server;
         this.http = http;
         this.db = db;
@@ -107,7 +116,7 @@ public final class SpineBenchmark {
                     given.containsKey("--profile"),
                     serverEnv,
                     given.getOrDefault("--server-jvm-options", ""),
-                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--deadline-minutes", "15"))));
+                    Duration.ofMinutes(Long.parseLong(given.getOrDefault("--deadline-minutes", "20"))));
         }
 
         /** Only a complete run, with the defaults' precision and the server as shipped, goes to docs/benchmarks. */
@@ -152,7 +161,13 @@ public final class SpineBenchmark {
             say("server pid %d on %s, PostgreSQL pid %d", server.pid(), server.baseUrl(), server.postgresPid());
             Machine machine = Machine.describe(db, server.dataDir());
             BenchFixture fixture = BenchFixture.create(http, server.adminKey(), db, CONCURRENCIES.getLast());
-            SpineResult result = new SpineBenchmark(options, server, http, db, fixture).run(machine);
+            ServerStart another = (name, extra) -> {
+                Map<String, String> more = new LinkedHashMap<>(env);
+                more.putAll(extra);
+                return BenchServer.start(
+                        options.root(), results.resolve("server-" + name + "-" + stamp + ".log"), more, jvmOptions);
+            };
+            SpineResult result = new SpineBenchmark(options, server, http, db, fixture, another).run(machine);
             SpineReport report = new SpineReport(result);
             System.out.println();
             System.out.println(report.text());
@@ -191,6 +206,7 @@ public final class SpineBenchmark {
         List<SpineResult.CreateRow> creates = options.phases().contains("creates") ? creates() : List.of();
         SpineResult.Reads readResults = options.phases().contains("reads") ? reads(reads) : null;
         SpineResult.Feed feed = options.phases().contains("feed") ? feed() : null;
+        SpineResult.Tracing tracing = options.phases().contains("tracing") ? tracing() : null;
         return new SpineResult(
                 Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
                 options.commit(),
@@ -206,7 +222,8 @@ public final class SpineBenchmark {
                         FeedReader.PAGE),
                 creates,
                 readResults,
-                feed);
+                feed,
+                tracing);
     }
 
     /**
@@ -281,6 +298,10 @@ public final class SpineBenchmark {
 
     /** Client i creates in the busy tenant, or in its own tenant, with its own token. */
     private List<WrkLoad.Target> createTargets(boolean busy, int clients) {
+        return createTargets(fixture, busy, clients);
+    }
+
+    private static List<WrkLoad.Target> createTargets(BenchFixture fixture, boolean busy, int clients) {
         List<WrkLoad.Target> targets = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
             String token = busy ? fixture.busy().token(i) : fixture.own().get(i).token(0);
@@ -370,6 +391,116 @@ public final class SpineBenchmark {
                     reads.getLast().perSecond());
         }
         return SpineResult.Feed.of(reads);
+    }
+
+    /** One of the two servers of the tracing phase, set up as the first was. */
+    private record Side(BenchServer server, BenchHttp http, Connection db, BenchFixture fixture, WrkLoad wrk)
+            implements AutoCloseable {
+        static Side start(ServerStart start, String name, Map<String, String> env, Options options) throws Exception {
+            BenchServer server = start.start(name, env);
+            try {
+                BenchHttp http = new BenchHttp(server.baseUrl());
+                Connection db = DriverManager.getConnection(server.jdbcUrl());
+                BenchFixture fixture = BenchFixture.create(http, server.adminKey(), db, CONCURRENCIES.getLast());
+                WrkLoad wrk = new WrkLoad(
+                        options.root().resolve("bench/spine.lua"),
+                        server.dataDir(),
+                        server.baseUrl(),
+                        new CpuMeter(server.pid(), server.postgresPid()),
+                        options.warmup(),
+                        options.window());
+                return new Side(server, http, db, fixture, wrk);
+            } catch (Exception e) {
+                server.close();
+                throw e;
+            }
+        }
+
+        Measurement creates(boolean busy, int clients) throws Exception {
+            return wrk.run(clients, "POST", createTargets(fixture, busy, clients), BenchFixture.CREATE_BODY);
+        }
+
+        @Override
+        public void close() throws Exception {
+            try (server;
+                    http;
+                    db) {
+                // closes all three
+            }
+        }
+    }
+
+    /**
+     * Tracing's overhead: creates on two fresh servers of this build, started alike, one with tracing off
+     * and one with tracing on, exporting every span (a server span and a statement span per create, with
+     * the trace context kept in each event) over OTLP/HTTP to a sink in the harness. Both are warmed the
+     * same way; each trial measures both back to back, alternating which goes first.
+     */
+    private SpineResult.Tracing tracing() throws Exception {
+        int clients = CONCURRENCIES.getLast();
+        try (OtlpSink sink = new OtlpSink()) {
+            say(
+                    "starting two more servers: tracing off, and tracing on exporting to an OTLP sink at %s",
+                    sink.endpoint());
+            try (Side off = Side.start(start, "tracing-off", Map.of(), options);
+                    Side on = Side.start(
+                            start, "tracing-on", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", sink.endpoint()), options)) {
+                Duration warmup = warmUp(3);
+                for (Side side : List.of(off, on)) {
+                    side.wrk()
+                            .warm(
+                                    warmup,
+                                    clients,
+                                    "POST",
+                                    createTargets(side.fixture(), false, clients),
+                                    BenchFixture.CREATE_BODY);
+                }
+                if (sink.spans() == 0) {
+                    throw new IllegalStateException("the traced server exported no spans to the sink");
+                }
+                Map<String, List<Measurement>> offs = new LinkedHashMap<>();
+                Map<String, List<Measurement>> ons = new LinkedHashMap<>();
+                for (int trial = 0; trial < options.trials(); trial++) {
+                    for (boolean busy : List.of(true, false)) {
+                        String key = busy ? SpineResult.BUSY : SpineResult.MANY;
+                        List<Measurement> o = offs.computeIfAbsent(key, k -> new ArrayList<>());
+                        List<Measurement> t = ons.computeIfAbsent(key, k -> new ArrayList<>());
+                        if (trial % 2 == 1) {
+                            t.add(on.creates(busy, clients));
+                        }
+                        o.add(off.creates(busy, clients));
+                        if (trial % 2 == 0) {
+                            t.add(on.creates(busy, clients));
+                        }
+                        say(
+                                "trial %d tracing, creates, %-4s %2d clients: off %,7.0f/s, on %,7.0f/s, ratio %.2f",
+                                trial + 1,
+                                busy ? "busy" : "many",
+                                clients,
+                                o.getLast().perSecond(),
+                                t.getLast().perSecond(),
+                                t.getLast().perSecond() / o.getLast().perSecond());
+                    }
+                }
+                List<SpineResult.TracingRow> rows = new ArrayList<>();
+                for (String key : offs.keySet()) {
+                    List<Measurement> o = offs.get(key);
+                    List<Measurement> t = ons.get(key);
+                    List<Double> ratios = new ArrayList<>();
+                    for (int i = 0; i < o.size(); i++) {
+                        ratios.add(t.get(i).perSecond() / o.get(i).perSecond());
+                    }
+                    rows.add(new SpineResult.TracingRow(
+                            key,
+                            clients,
+                            SpineResult.Summary.of(o),
+                            SpineResult.Summary.of(t),
+                            SpineResult.median(ratios, Double::doubleValue),
+                            ratios));
+                }
+                return new SpineResult.Tracing(rows, sink.spans());
+            }
+        }
     }
 
     private static void say(String format, Object... args) {

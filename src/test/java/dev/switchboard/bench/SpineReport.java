@@ -66,6 +66,22 @@ final class SpineReport {
                     r.feed().eventsPerSecond(),
                     mark(r.feed().meetsTarget())));
         }
+        if (r.tracing() != null) {
+            for (SpineResult.TracingRow row : r.tracing().rows()) {
+                out.append(f(
+                        "Tracing on ÷ off, creates, %s, %d clients: %,.0f/s on, %,.0f/s off, ratio %.2f (p99 %.2f ms"
+                                + " on, %.2f ms off)%n",
+                        row.tenants(),
+                        row.clients(),
+                        row.on().perSecond(),
+                        row.off().perSecond(),
+                        row.ratio(),
+                        row.on().p99Millis(),
+                        row.off().p99Millis()));
+            }
+            out.append(
+                    f("Spans exported by the traced server: %,d%n", r.tracing().spansExported()));
+        }
         out.append(f("CPU (cores): %s%n", String.join("; ", cpuSummaries())));
         return out.toString();
     }
@@ -126,6 +142,18 @@ final class SpineReport {
                     "event",
                     r.feed().cpu()));
         }
+        if (r.tracing() != null) {
+            for (SpineResult.TracingRow row : r.tracing().rows()) {
+                String what = f("creates, %s, %d clients, tracing", row.tenants(), row.clients());
+                rows.add(new CpuRow(
+                        what + " off",
+                        row.off().perSecond(),
+                        "create",
+                        row.off().cpu()));
+                rows.add(new CpuRow(
+                        what + " on", row.on().perSecond(), "create", row.on().cpu()));
+            }
+        }
         return rows;
     }
 
@@ -137,7 +165,7 @@ final class SpineReport {
                 "Measured %s at commit `%s` by `bench/spine`: %d trials of each figure after each phase's own"
                         + " warm-up, each trial a %d s warm-up then a %d s measured window (the GET open loop and the"
                         + " feed: %d s); the tables quote the median of the trials. Regenerate with `bench/spine`"
-                        + " (about six minutes).%n%n",
+                        + " (about eight minutes).%n%n",
                 r.date(),
                 r.commit(),
                 r.method().trials(),
@@ -225,6 +253,35 @@ final class SpineReport {
                     r.feed().eventsPerSecond(),
                     SpineResult.FEED_RATE_TARGET,
                     r.feed().meetsTarget() ? "met" : "missed"));
+        }
+
+        if (r.tracing() != null) {
+            md.append("### Tracing overhead\n\n");
+            md.append("Creates on two more servers of this build, started alike on fresh databases: one with tracing"
+                    + " off (the default), one with `OTEL_EXPORTER_OTLP_ENDPOINT` set, exporting every span (a server"
+                    + " span and an `INSERT records` span per create, the trace context kept in each event) over"
+                    + " OTLP/HTTP to a sink in the harness that decodes and drops them. Measured back to back in each"
+                    + f(
+                            " trial, alternating which goes first. Ratio: on ÷ off, the median of the per-trial ratios."
+                                    + " The traced server exported %,d spans.%n%n",
+                            r.tracing().spansExported()));
+            md.append(
+                    "| Tenants | Clients | Off creates/s | p50 ms | p99 ms | On creates/s | p50 ms | p99 ms | Ratio |\n"
+                            + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            for (SpineResult.TracingRow row : r.tracing().rows()) {
+                md.append(f(
+                        "| %s | %d | %,.0f | %.2f | %.2f | %,.0f | %.2f | %.2f | %.2f |%n",
+                        row.tenants(),
+                        row.clients(),
+                        row.off().perSecond(),
+                        row.off().p50Millis(),
+                        row.off().p99Millis(),
+                        row.on().perSecond(),
+                        row.on().p50Millis(),
+                        row.on().p99Millis(),
+                        row.ratio()));
+            }
+            md.append("\n");
         }
 
         md.append("## Where the CPU went\n\n");

@@ -5,7 +5,14 @@ import java.util.function.ToDoubleFunction;
 
 /** Everything one run of the spine benchmark measured: every trial, and the medians that are quoted. */
 record SpineResult(
-        String date, String commit, Machine machine, Method method, List<CreateRow> creates, Reads reads, Feed feed) {
+        String date,
+        String commit,
+        Machine machine,
+        Method method,
+        List<CreateRow> creates,
+        Reads reads,
+        Feed feed,
+        Tracing tracing) {
 
     static final double CREATE_RATIO_TARGET = 0.6;
     static final double GET_RATE_TARGET = 10_000;
@@ -70,6 +77,16 @@ record SpineResult(
             return eventsPerSecond >= FEED_RATE_TARGET;
         }
     }
+
+    /**
+     * Creates on two fresh servers of the same build, one with tracing off and one exporting every span over
+     * OTLP/HTTP to a local sink, measured back to back in each trial; {@code ratio}: on ÷ off, the median
+     * of the per-trial ratios.
+     */
+    record TracingRow(String tenants, int clients, Summary off, Summary on, double ratio, List<Double> ratios) {}
+
+    /** The tracing phase's rows, and the spans the sink received from the traced server. */
+    record Tracing(List<TracingRow> rows, long spansExported) {}
 
     static <T> double median(List<T> items, ToDoubleFunction<T> value) {
         double[] v = items.stream().mapToDouble(value).sorted().toArray();

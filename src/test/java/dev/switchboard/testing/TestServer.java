@@ -47,7 +47,7 @@ public final class TestServer implements AutoCloseable {
         env.put("SWITCHBOARD_DATABASE_POOL_SIZE", "8");
         env.putAll(extraEnv);
         Config config = ConfigLoader.load(Optional.<Path>empty(), env);
-        Switchboard switchboard = new Switchboard(config, clock, key -> {}).start();
+        Switchboard switchboard = new Switchboard(config, clock, key -> {}, env).start();
         return new TestServer(switchboard, database);
     }
 
