@@ -4,6 +4,7 @@ import dev.switchboard.api.AdminRoutes;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
+import dev.switchboard.api.PortalLinkRoutes;
 import dev.switchboard.api.Readiness;
 import dev.switchboard.api.RecordRoutes;
 import dev.switchboard.api.SocketOperations;
@@ -13,6 +14,7 @@ import dev.switchboard.auth.SlidingWindowRateLimiter;
 import dev.switchboard.config.Config;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.console.ConsoleRoutes;
 import dev.switchboard.db.Database;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
@@ -27,6 +29,7 @@ import dev.switchboard.events.Retention;
 import dev.switchboard.events.StreamWaiters;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.ServerSecrets;
@@ -133,6 +136,7 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(Resync.class, m -> collections.reload());
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
+            ConsoleSessionStore consoleSessions = new ConsoleSessionStore(database.dataSource(), clock);
 
             Authenticator auth = new Authenticator(
                     adminKeyHash,
@@ -141,6 +145,8 @@ public final class Switchboard implements AutoCloseable {
                     tenants,
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
                     config.failedAuthLimit(),
+                    consoleSessions,
+                    config.console().sessionIdleTimeout(),
                     clock);
             control.subscribe(ConnectionChanged.class, auth::connectionChanged);
             control.subscribe(IntegrationChanged.class, auth::integrationChanged);
@@ -258,7 +264,9 @@ public final class Switchboard implements AutoCloseable {
                                     webhookSettings,
                                     webhookAddresses,
                                     clock),
-                            websockets.routes()));
+                            websockets.routes(),
+                            new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
+                            new ConsoleRoutes(auth, consoleSessions, config.console())));
             closeables.push(http);
             http.start();
             // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop
