@@ -1,9 +1,12 @@
 package dev.switchboard;
 
 import dev.switchboard.api.AdminRoutes;
+import dev.switchboard.api.AuditRoutes;
+import dev.switchboard.api.ConsoleApiRoutes;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
+import dev.switchboard.api.PortalLinkRoutes;
 import dev.switchboard.api.Readiness;
 import dev.switchboard.api.RecordRoutes;
 import dev.switchboard.api.SocketOperations;
@@ -14,6 +17,7 @@ import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.console.ConsoleRoutes;
 import dev.switchboard.db.Database;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
@@ -26,8 +30,10 @@ import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.events.Retention;
 import dev.switchboard.events.StreamWaiters;
+import dev.switchboard.store.AuditLog;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.ServerSecrets;
@@ -38,6 +44,8 @@ import dev.switchboard.support.Version;
 import dev.switchboard.tracing.Tracing;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.Deliverer;
+import dev.switchboard.webhooks.DeliveryOverview;
+import dev.switchboard.webhooks.DeliveryStats;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.MessageLog;
 import dev.switchboard.webhooks.StreamLeases;
@@ -47,6 +55,7 @@ import dev.switchboard.webhooks.WebhookMetrics;
 import dev.switchboard.webhooks.WebhookSender;
 import dev.switchboard.websockets.AccessWatch;
 import dev.switchboard.websockets.LogGate;
+import dev.switchboard.websockets.OperatorSessions;
 import dev.switchboard.websockets.Resume;
 import dev.switchboard.websockets.Sockets;
 import dev.switchboard.websockets.StreamHub;
@@ -92,6 +101,7 @@ public final class Switchboard implements AutoCloseable {
     private Readiness readiness;
     private Database database;
     private WebSockets websockets;
+    private DeliveryStats deliveryStats;
 
     public Switchboard(Config config) {
         this(config, InstantSource.system(), Switchboard::printAdminKey);
@@ -160,6 +170,7 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(Resync.class, m -> collections.reload());
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
+            ConsoleSessionStore consoleSessions = new ConsoleSessionStore(database.dataSource(), clock);
 
             Authenticator auth = new Authenticator(
                     adminKeyHash,
@@ -168,6 +179,8 @@ public final class Switchboard implements AutoCloseable {
                     tenants,
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
                     config.failedAuthLimit(),
+                    consoleSessions,
+                    config.console().sessionIdleTimeout(),
                     clock);
             control.subscribe(ConnectionChanged.class, auth::connectionChanged);
             control.subscribe(IntegrationChanged.class, auth::integrationChanged);
@@ -190,6 +203,11 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(ConnectionChanged.class, accessWatch::connectionChanged);
             control.subscribe(IntegrationChanged.class, accessWatch::integrationChanged);
             control.subscribe(Resync.class, accessWatch::resync);
+            // The read-only sockets of operators' console sessions end with their session, whichever node ended it.
+            OperatorSessions operatorSockets =
+                    new OperatorSessions(sockets, consoleSessions, java.time.Duration.ofSeconds(5));
+            closeables.push(operatorSockets);
+            operatorSockets.start();
             websockets = new WebSockets(
                     socketSettings,
                     sockets,
@@ -221,6 +239,11 @@ public final class Switchboard implements AutoCloseable {
                     webhookSettings.timeout(), webhookAddresses, webhookSettings.concurrency(), clock);
             closeables.push(sender);
             WebhookMetrics webhookMetrics = new WebhookMetrics(meters, deliveryPool);
+            // The console's delivery charts: counted in memory, one write a minute (closed after delivery stops).
+            deliveryStats = new DeliveryStats(database.dataSource(), nodeId, clock);
+            closeables.push(deliveryStats);
+            webhookMetrics.keepStats(deliveryStats);
+            deliveryStats.start();
             Deliverer deliverer = new Deliverer(
                     sender,
                     webhookAddresses,
@@ -263,6 +286,7 @@ public final class Switchboard implements AutoCloseable {
             closeables.push(retention);
             retention.start();
 
+            DeliveryOverview deliveryOverview = new DeliveryOverview(database.dataSource());
             readiness = new Readiness(database::ready, clock, READINESS_CACHE);
             boolean managementPort = config.managementPort().isPresent();
             http = new HttpApi(
@@ -287,8 +311,14 @@ public final class Switchboard implements AutoCloseable {
                                     webhookMessages,
                                     webhookSettings,
                                     webhookAddresses,
+                                    deliveryOverview,
                                     clock),
-                            websockets.routes()));
+                            websockets.routes(),
+                            new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
+                            new ConsoleApiRoutes(
+                                    auth, collections, integrations, endpoints, deliveryOverview, deliveryStats),
+                            new AuditRoutes(auth, new AuditLog(database.dataSource(), clock)),
+                            new ConsoleRoutes(auth, consoleSessions, config.console())));
             closeables.push(http);
             http.start();
             // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop
@@ -344,6 +374,11 @@ public final class Switchboard implements AutoCloseable {
 
     public WebSockets websockets() {
         return websockets;
+    }
+
+    /** The delivery counts the console charts (a test writes them out with {@code flush}). */
+    public DeliveryStats deliveryStats() {
+        return deliveryStats;
     }
 
     private static void printAdminKey(String key) {
