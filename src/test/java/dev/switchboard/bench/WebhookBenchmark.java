@@ -31,11 +31,14 @@ import org.eclipse.jetty.client.StringRequestContent;
 /**
  * The webhook benchmark ({@code bench/webhooks}): end-to-end latency (commit → request received) at
  * fixed event rates, the same beside an endpoint that times out every request, delivery throughput at
- * batch sizes 1 and 100 beside the raw ceiling of the same receiver, a soak that watches heap and
- * threads, and one integration's latency beside another whose many streams all answer slowly. A fast receiver runs in this JVM; the server is started with {@code bin/switchboard}.
+ * batch sizes 1 and 100 beside the raw ceiling of the same receiver, a soak that watches heap,
+ * threads, PostgreSQL's CPU per message and table sizes, and one integration's latency beside another whose many streams all answer slowly. A fast receiver runs in this JVM; the server is started with {@code bin/switchboard}.
  */
 public final class WebhookBenchmark {
     private static final int TENANTS = 16;
+    /** The soak's endpoints, each following every tenant at batch size 1: every event is this many messages. */
+    private static final int SOAK_ENDPOINTS = 2;
+
     private static final int ENDPOINT_CONCURRENCY = 16;
     private static final Set<String> PHASES =
             Set.of("latency", "isolation", "throughput", "fanout", "soak", "fairness");
@@ -75,6 +78,7 @@ public final class WebhookBenchmark {
             int fanoutEvents,
             List<Integer> fanoutRates,
             Duration soak,
+            int soakRate,
             Set<String> phases,
             boolean profile,
             String serverJvmOptions) {
@@ -90,6 +94,7 @@ public final class WebhookBenchmark {
                     && fanoutEvents >= 300
                     && fanoutRates.equals(List.of(20, 100))
                     && soak.toMinutes() >= 10
+                    && soakRate == 500
                     && !profile
                     && serverJvmOptions.isBlank();
         }
@@ -129,6 +134,7 @@ public final class WebhookBenchmark {
                     fanoutEvents,
                     fanoutRates,
                     Duration.ofMinutes(Long.parseLong(given.getOrDefault("--soak-minutes", "10"))),
+                    rate(given.getOrDefault("--soak-rate", "500")),
                     phases,
                     given.containsKey("--profile"),
                     given.getOrDefault("--server-jvm-options", ""));
@@ -142,6 +148,14 @@ public final class WebhookBenchmark {
                 throw new IllegalArgumentException("rates are positive events per second: " + list);
             }
             return rates;
+        }
+
+        private static int rate(String one) {
+            List<Integer> rates = rates(one);
+            if (rates.size() != 1) {
+                throw new IllegalArgumentException("--soak-rate takes one rate in events per second: " + one);
+            }
+            return rates.getFirst();
         }
     }
 
@@ -705,12 +719,25 @@ public final class WebhookBenchmark {
         return String.format(java.util.Locale.ROOT, format, args);
     }
 
-    /** Events at 500/s for the soak's length; every minute a full GC, then heap used and live threads. */
+    /**
+     * Events at the soak's rate for its length. At the end of every minute: the server's heap after a
+     * full GC and its live threads, PostgreSQL's CPU and the messages delivered since the soak began
+     * (so each minute's PostgreSQL CPU per message), and the size of the delivery tables and their
+     * indexes.
+     */
     private WebhookResult.Soak soakRun() throws Exception {
-        System.out.println(
-                "webhooks: soak at 500 events/s for " + options.soak().toMinutes() + " minutes");
-        String endpoint = createEndpoint(receiver.url("/soak"), 100);
+        int rate = options.soakRate();
+        System.out.println("webhooks: soak at " + rate + " events/s to " + SOAK_ENDPOINTS
+                + " endpoints at batch size 1 (" + rate * SOAK_ENDPOINTS + " messages/s) for "
+                + options.soak().toMinutes() + " minutes");
+        List<String> endpoints = new ArrayList<>();
+        for (int i = 0; i < SOAK_ENDPOINTS; i++) {
+            endpoints.add(createEndpoint(receiver.url("/soak/" + (i + 1)), 1));
+        }
         List<WebhookResult.Sample> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<WebhookResult.RelationSize> sizesAtStart = relationSizes();
+        CpuMeter.Sample cpuAtStart = cpu.sample();
+        long requestsAtStart = receiver.requests();
         long start = System.nanoTime();
         long end = start + options.soak().toNanos();
         // A sample at the end of every minute; the last one 5 s before the end, still under load.
@@ -719,20 +746,31 @@ public final class WebhookBenchmark {
         List<Thread> samplers = new ArrayList<>();
         Latencies latencies = receiver.measure();
         PacedWrites writes = new PacedWrites(tokens);
-        writes.run(500, start, end, due -> {
+        writes.run(rate, start, end, due -> {
             if (due >= nextSample.get()) {
                 nextSample.set(
                         nextSample.get() == lastSample
                                 ? Long.MAX_VALUE
                                 : Math.min(nextSample.get() + TimeUnit.MINUTES.toNanos(1), lastSample));
-                samplers.add(Thread.ofVirtual().start(() -> samples.add(sample((System.nanoTime() - start) / 60e9))));
+                samplers.add(Thread.ofVirtual().start(() -> {
+                    // CPU and messages first: the GC the heap sample forces is the server's, not PostgreSQL's.
+                    CpuMeter.Sample now = cpu.sample();
+                    long messages = receiver.requests() - requestsAtStart;
+                    samples.add(sample(
+                            (now.nanos() - start) / 60e9,
+                            (now.postgres() - cpuAtStart.postgres()) * 0.01,
+                            messages,
+                            relationSizes()));
+                }));
             }
         });
         for (Thread sampler : samplers) {
             sampler.join();
         }
         receiver.stopMeasuring();
-        http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        for (String endpoint : endpoints) {
+            http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, clientKey, null);
+        }
         writes.check("soak");
         List<WebhookResult.Sample> sorted = samples.stream()
                 .sorted(java.util.Comparator.comparingDouble(WebhookResult.Sample::minute))
@@ -740,12 +778,34 @@ public final class WebhookBenchmark {
         synchronized (latencies) {
             return new WebhookResult.Soak(
                     options.soak().toMinutes(),
-                    500,
+                    rate,
+                    SOAK_ENDPOINTS,
                     latencies.count(),
                     latencies.millis(50),
                     latencies.millis(99),
                     writes.refused.get(),
+                    sizesAtStart,
                     sorted);
+        }
+    }
+
+    /** The delivery tables, each with its rows (live and dead, from the statistics) and its size and its indexes'. */
+    private List<WebhookResult.RelationSize> relationSizes() {
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl());
+                var rs = db.createStatement()
+                        .executeQuery("SELECT relname, n_live_tup, n_dead_tup,"
+                                + " pg_total_relation_size(relid) - pg_indexes_size(relid), pg_indexes_size(relid)"
+                                + " FROM pg_stat_user_tables WHERE relname IN"
+                                + " ('events', 'streams', 'webhook_streams', 'webhook_messages', 'webhook_attempts')"
+                                + " ORDER BY relname")) {
+            List<WebhookResult.RelationSize> sizes = new ArrayList<>();
+            while (rs.next()) {
+                sizes.add(new WebhookResult.RelationSize(
+                        rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)));
+            }
+            return sizes;
+        } catch (Exception e) {
+            throw new IllegalStateException("could not read the delivery tables' sizes", e);
         }
     }
 
@@ -913,7 +973,8 @@ public final class WebhookBenchmark {
     }
 
     /** A full GC in the server (jcmd), then its heap in use and live threads from /metrics. */
-    private WebhookResult.Sample sample(double minute) {
+    private WebhookResult.Sample sample(
+            double minute, double postgresSeconds, long messages, List<WebhookResult.RelationSize> sizes) {
         try {
             Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
             new ProcessBuilder(jcmd.toString(), Long.toString(server.pid()), "GC.run")
@@ -936,7 +997,8 @@ public final class WebhookBenchmark {
                     threads = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 }
             }
-            return new WebhookResult.Sample(minute, heap / (1024 * 1024), (int) threads);
+            return new WebhookResult.Sample(
+                    minute, heap / (1024 * 1024), (int) threads, postgresSeconds, messages, sizes);
         } catch (Exception e) {
             throw new IllegalStateException("could not sample the server's heap", e);
         }

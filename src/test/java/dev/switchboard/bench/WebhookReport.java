@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /** Renders a {@link WebhookResult}: a console table, docs/benchmarks/webhooks.md and webhooks.json. */
@@ -86,13 +87,21 @@ final class WebhookReport {
         }
         if (r.soak() != null) {
             out.append(f(
-                    "Soak: %d min at %d events/s, p99 %.1f ms; heap after GC %+.1f %%, threads %+d %s%n",
+                    "Soak: %d min at %d events/s × %d endpoints, p99 %.1f ms; heap after GC %+.1f %%, threads %+d;"
+                            + " PostgreSQL CPU per message %.0f µs in the first third, %.0f µs in the last (%+.0f %%) %s%n",
                     r.soak().minutes(),
                     r.soak().eventsPerSecond(),
+                    r.soak().endpoints(),
                     r.soak().p99Millis(),
                     r.soak().heapGrowthPercent(),
                     r.soak().threadGrowth(),
+                    r.soak().postgresMicrosFirstThird(),
+                    r.soak().postgresMicrosLastThird(),
+                    r.soak().postgresGrowthPercent(),
                     mark(soakMet())));
+            for (String line : sizeLines(r.soak())) {
+                out.append("    ").append(line).append(f("%n"));
+            }
         }
         return out.toString();
     }
@@ -273,19 +282,75 @@ final class WebhookReport {
         if (r.soak() != null) {
             WebhookResult.Soak s = r.soak();
             md.append(f(
-                    "## Soak%n%n%d minutes at %d events/s: %,d events, p50 %.1f ms, p99 %.1f ms, %,d writes refused"
-                            + " (503). At the end of every minute (the last 5 s before the end) the"
-                            + " server's heap is collected (`jcmd GC.run`), then its heap in use and live threads are read"
-                            + " from `/metrics`.%n%n| Minute | Heap after GC (MiB) | Live threads |%n|---:|---:|---:|%n",
-                    s.minutes(), s.eventsPerSecond(), s.events(), s.p50Millis(), s.p99Millis(), s.refusedWrites()));
-            for (WebhookResult.Sample sample : s.samples()) {
-                md.append(f("| %.1f | %.1f | %d |%n", sample.minute(), sample.heapMiB(), sample.threads()));
+                    "## Soak%n%n%d minutes at %d events/s to %d endpoints at batch size 1 (%,d messages/s offered):"
+                            + " %,d messages, p50 %.1f ms, p99 %.1f ms, %,d writes refused"
+                            + " (503). At the end of every minute (the last 5 s before the end): PostgreSQL's CPU and the"
+                            + " messages delivered since the minute before (PostgreSQL CPU per message, autovacuum"
+                            + " included), the delivery tables' sizes, then the server's heap is collected (`jcmd GC.run`)"
+                            + " and its heap in use and live threads are read from `/metrics`.%n%n"
+                            + "| Minute | Heap after GC (MiB) | Live threads | Messages/s | PostgreSQL CPU per message (µs) |%n"
+                            + "|---:|---:|---:|---:|---:|%n",
+                    s.minutes(),
+                    s.eventsPerSecond(),
+                    s.endpoints(),
+                    s.eventsPerSecond() * s.endpoints(),
+                    s.events(),
+                    s.p50Millis(),
+                    s.p99Millis(),
+                    s.refusedWrites()));
+            List<Double> perMessage = s.postgresMicrosPerMessage();
+            double minute = 0;
+            long messages = 0;
+            for (int i = 0; i < s.samples().size(); i++) {
+                WebhookResult.Sample sample = s.samples().get(i);
+                md.append(f(
+                        "| %.1f | %.1f | %d | %,.0f | %.0f |%n",
+                        sample.minute(),
+                        sample.heapMiB(),
+                        sample.threads(),
+                        (sample.messages() - messages) / ((sample.minute() - minute) * 60),
+                        perMessage.get(i)));
+                minute = sample.minute();
+                messages = sample.messages();
+            }
+            md.append(f("%nThe delivery tables at the start and the end of the soak (rows from PostgreSQL's statistics;"
+                    + " table bytes include TOAST):%n%n"));
+            for (String line : sizeLines(s)) {
+                md.append("- ").append(line).append(f("%n"));
             }
             md.append(f(
                     "%nHeap after GC from the first to the last minute: %+.1f %% (target: grows by at most 10 %%); threads %+d"
-                            + " (target no growth): **%s**.%n",
-                    s.heapGrowthPercent(), s.threadGrowth(), met(soakMet())));
+                            + " (target no growth); PostgreSQL CPU per message, median of the first third's minutes %.0f µs,"
+                            + " of the last third's %.0f µs, %+.0f %% (target: grows by at most 10 %%): **%s**.%n",
+                    s.heapGrowthPercent(),
+                    s.threadGrowth(),
+                    s.postgresMicrosFirstThird(),
+                    s.postgresMicrosLastThird(),
+                    s.postgresGrowthPercent(),
+                    met(soakMet())));
         }
+    }
+
+    /** One line per delivery table: rows and bytes (table, indexes) at the soak's start and end. */
+    private static List<String> sizeLines(WebhookResult.Soak s) {
+        Map<String, WebhookResult.RelationSize> end = new java.util.HashMap<>();
+        s.sizesAtEnd().forEach(size -> end.put(size.table(), size));
+        List<String> lines = new java.util.ArrayList<>();
+        for (WebhookResult.RelationSize a : s.sizesAtStart()) {
+            WebhookResult.RelationSize b = end.getOrDefault(a.table(), a);
+            lines.add(f(
+                    "%s: %,d → %,d live rows (%,d → %,d dead), table %,d → %,d KiB, indexes %,d → %,d KiB",
+                    a.table(),
+                    a.liveRows(),
+                    b.liveRows(),
+                    a.deadRows(),
+                    b.deadRows(),
+                    a.tableBytes() / 1024,
+                    b.tableBytes() / 1024,
+                    a.indexBytes() / 1024,
+                    b.indexBytes() / 1024));
+        }
+        return lines;
     }
 
     private String latencyRow(WebhookResult.Latency l) {
@@ -475,7 +540,8 @@ final class WebhookReport {
     private boolean soakMet() {
         return r.soak() != null
                 && r.soak().heapGrowthPercent() <= 10
-                && r.soak().threadGrowth() <= 0;
+                && r.soak().threadGrowth() <= 0
+                && r.soak().postgresGrowthPercent() <= 10;
     }
 
     private static String cpu4(CpuMeter.Usage u) {

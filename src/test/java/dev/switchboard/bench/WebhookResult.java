@@ -164,16 +164,30 @@ record WebhookResult(
         }
     }
 
-    /** Heap in use after a full GC, and live threads, sampled every minute of the soak. */
-    record Sample(double minute, double heapMiB, int threads) {}
+    /**
+     * Sampled every minute of the soak: heap in use after a full GC, live threads, PostgreSQL's CPU
+     * seconds and the messages delivered since the soak began, and the delivery tables' sizes.
+     */
+    record Sample(
+            double minute,
+            double heapMiB,
+            int threads,
+            double postgresSeconds,
+            long messages,
+            List<RelationSize> sizes) {}
+
+    /** A table's rows (live and dead, from PostgreSQL's statistics), its bytes (with TOAST) and its indexes' bytes. */
+    record RelationSize(String table, long liveRows, long deadRows, long tableBytes, long indexBytes) {}
 
     record Soak(
             long minutes,
             int eventsPerSecond,
+            int endpoints,
             long events,
             double p50Millis,
             double p99Millis,
             int refusedWrites,
+            List<RelationSize> sizesAtStart,
             List<Sample> samples) {
         /** Growth of the heap after GC from the first sample to the last, in percent (negative: it shrank). */
         double heapGrowthPercent() {
@@ -186,6 +200,51 @@ record WebhookResult(
             return samples.size() < 2
                     ? 0
                     : samples.getLast().threads() - samples.getFirst().threads();
+        }
+
+        /** Each minute's PostgreSQL CPU per message delivered in it, in µs (NaN for a minute with no message). */
+        List<Double> postgresMicrosPerMessage() {
+            List<Double> perMinute = new java.util.ArrayList<>();
+            double seconds = 0;
+            long messages = 0;
+            for (Sample s : samples) {
+                long delivered = s.messages() - messages;
+                perMinute.add(delivered == 0 ? Double.NaN : 1e6 * (s.postgresSeconds() - seconds) / delivered);
+                seconds = s.postgresSeconds();
+                messages = s.messages();
+            }
+            return perMinute;
+        }
+
+        /** The median of the first third's minutes (at least one) of PostgreSQL CPU per message, in µs. */
+        double postgresMicrosFirstThird() {
+            List<Double> all = postgresMicrosPerMessage();
+            return medianOf(all.subList(0, Math.max(1, all.size() / 3)));
+        }
+
+        /** The median of the last third's minutes (at least one) of PostgreSQL CPU per message, in µs. */
+        double postgresMicrosLastThird() {
+            List<Double> all = postgresMicrosPerMessage();
+            return medianOf(all.subList(all.size() - Math.max(1, all.size() / 3), all.size()));
+        }
+
+        /** Growth of PostgreSQL's CPU per message from the first third to the last, in percent. */
+        double postgresGrowthPercent() {
+            return samples.isEmpty() ? 0 : 100 * (postgresMicrosLastThird() / postgresMicrosFirstThird() - 1);
+        }
+
+        List<RelationSize> sizesAtEnd() {
+            return samples.isEmpty() ? sizesAtStart : samples.getLast().sizes();
+        }
+
+        private static double medianOf(List<Double> values) {
+            List<Double> sorted =
+                    values.stream().filter(v -> !v.isNaN()).sorted().toList();
+            if (sorted.isEmpty()) {
+                return Double.NaN;
+            }
+            int n = sorted.size();
+            return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
         }
     }
 
