@@ -13,6 +13,7 @@ import dev.switchboard.auth.SlidingWindowRateLimiter;
 import dev.switchboard.config.Config;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.console.ConsolePages;
 import dev.switchboard.db.Database;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
@@ -258,7 +259,9 @@ public final class Switchboard implements AutoCloseable {
                                     webhookSettings,
                                     webhookAddresses,
                                     clock),
-                            websockets.routes()));
+                            websockets.routes(),
+                            // Last: its two-segment pages must not answer paths an API route answers.
+                            new ConsolePages("'none'")));
             closeables.push(http);
             http.start();
             // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop
