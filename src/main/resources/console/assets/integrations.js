@@ -60,7 +60,7 @@ export async function render(main, ctx) {
 const list_ = (items) => (items && items.length ? items.map((x) => h('code', { class: 'chip' }, x)) : h('span', { class: 'muted' }, 'none'));
 
 function connectionRow(c, reload) {
-  const out = h('td', {});
+  const out = h('div', {});
   const path = `/api/v1/connections/${enc(c.id)}`;
   const change = (label, question, run) => {
     const b = button(label, () => act(b, async () => {
