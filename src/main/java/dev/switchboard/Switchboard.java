@@ -4,6 +4,7 @@ import dev.switchboard.api.AdminRoutes;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
+import dev.switchboard.api.PortalLinkRoutes;
 import dev.switchboard.api.Readiness;
 import dev.switchboard.api.RecordRoutes;
 import dev.switchboard.api.SocketOperations;
@@ -14,6 +15,7 @@ import dev.switchboard.config.Config;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.console.ConsolePages;
+import dev.switchboard.console.ConsoleRoutes;
 import dev.switchboard.db.Database;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
@@ -28,6 +30,7 @@ import dev.switchboard.events.Retention;
 import dev.switchboard.events.StreamWaiters;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.ServerSecrets;
@@ -134,6 +137,7 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(Resync.class, m -> collections.reload());
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
+            ConsoleSessionStore consoleSessions = new ConsoleSessionStore(database.dataSource(), clock);
 
             Authenticator auth = new Authenticator(
                     adminKeyHash,
@@ -142,6 +146,8 @@ public final class Switchboard implements AutoCloseable {
                     tenants,
                     new SlidingWindowRateLimiter(config.rateLimitRequests(), config.rateLimitWindow(), clock),
                     config.failedAuthLimit(),
+                    consoleSessions,
+                    config.console().sessionIdleTimeout(),
                     clock);
             control.subscribe(ConnectionChanged.class, auth::connectionChanged);
             control.subscribe(IntegrationChanged.class, auth::integrationChanged);
@@ -260,8 +266,10 @@ public final class Switchboard implements AutoCloseable {
                                     webhookAddresses,
                                     clock),
                             websockets.routes(),
+                            new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
+                            new ConsoleRoutes(auth, consoleSessions, config.console()),
                             // Last: its two-segment pages must not answer paths an API route answers.
-                            new ConsolePages("'none'")));
+                            new ConsolePages(config.console().frameAncestorsDirective())));
             closeables.push(http);
             http.start();
             // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop

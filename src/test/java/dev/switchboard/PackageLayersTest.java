@@ -33,7 +33,7 @@ class PackageLayersTest {
             Map.entry("webhooks", 5),
             Map.entry("websockets", 5),
             Map.entry("api", 6),
-            Map.entry("console", 6), // the console's and portal's pages
+            Map.entry("console", 6), // the operator console and partner portal: sessions, pages
             Map.entry("cli", 6), // switchboard listen: reuses the webhooks' body and signature
             Map.entry("client", 0), // the Java client (client/), compiled in: it imports nothing of the server
             Map.entry("", 7)); // the composition root and Main

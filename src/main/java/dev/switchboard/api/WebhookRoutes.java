@@ -6,6 +6,7 @@ import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.Durations;
 import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.events.EventTypes;
+import dev.switchboard.store.Capability;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.Tenant;
@@ -16,6 +17,7 @@ import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.EndpointStore;
+import dev.switchboard.webhooks.MessageFilter;
 import dev.switchboard.webhooks.WebhookEndpoint;
 import dev.switchboard.webhooks.WebhookMessage;
 import dev.switchboard.webhooks.WebhookMessages;
@@ -39,6 +41,8 @@ import java.util.Optional;
 public final class WebhookRoutes implements RouteGroup {
     private static final Duration MAX_RETRY_DELAY = Duration.ofDays(7);
     private static final int MAX_RETRY_DELAYS = 20;
+    /** Failed messages one retry-all request sends again at most; the caller repeats it for more. */
+    static final int MAX_RETRY_ALL = 10_000;
 
     private final Authenticator auth;
     private final IntegrationStore integrations;
@@ -76,11 +80,12 @@ public final class WebhookRoutes implements RouteGroup {
         routes.get("/api/v1/webhooks/{webhookId}", ctx -> ctx.json(endpoint(ctx)));
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
-            endpoints.delete(endpoint(ctx));
+            WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
+            endpoints.delete(endpoint);
             ctx.status(204);
         });
         routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {
-            WebhookEndpoint endpoint = endpoint(ctx);
+            WebhookEndpoint endpoint = endpoint(ctx, Capability.secrets);
             String secret = endpoints.rotateSecret(endpoint, settings.secretGracePeriod());
             ObjectNode json = Json.MAPPER.valueToTree(endpoint);
             json.put("secret", secret);
@@ -88,24 +93,27 @@ public final class WebhookRoutes implements RouteGroup {
             ctx.json(json);
         });
         routes.get("/api/v1/webhooks/{webhookId}/messages", this::listMessages);
+        routes.post("/api/v1/webhooks/{webhookId}/messages/retry", this::retryAll);
         routes.get("/api/v1/webhooks/{webhookId}/messages/{messageId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx);
-            String id = ctx.pathParam("messageId");
-            ctx.json(messages.get(endpoint, id).orElseThrow(() -> new Refusal.NotFound("message '" + id + "'")));
+            ctx.json(visibleMessage(ctx, endpoint, ctx.pathParam("messageId")));
         });
         routes.post("/api/v1/webhooks/{webhookId}/messages/{messageId}/retry", ctx -> {
-            WebhookEndpoint endpoint = endpoint(ctx);
-            ctx.status(202).json(messages.retry(endpoint, ctx.pathParam("messageId")));
+            WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
+            String id = ctx.pathParam("messageId");
+            visibleMessage(ctx, endpoint, id);
+            ctx.status(202).json(messages.retry(endpoint, id));
         });
         routes.post("/api/v1/webhooks/{webhookId}/replay", this::replay);
         routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
-            WebhookEndpoint endpoint = endpoint(ctx);
+            WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
             ctx.status(202).json(Map.of("messageId", messages.test(endpoint, clock)));
         });
     }
 
     private void create(Context ctx) {
         Authenticator.Principal principal = auth.authenticate(ctx);
+        Authenticator.requireCapability(ctx, Capability.manage_endpoints);
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "integrationId");
         Integration integration = switch (principal) {
             case Authenticator.Admin admin -> {
@@ -133,7 +141,10 @@ public final class WebhookRoutes implements RouteGroup {
         EndpointStore.Created created =
                 endpoints.create(integration, url, kind, eventTypes == null ? List.of("*") : eventTypes, batch, delays);
         ObjectNode json = Json.MAPPER.valueToTree(created.endpoint());
-        json.put("secret", created.secret());
+        // A portal session sees a signing secret only with the secrets capability.
+        if (Authenticator.session(ctx).map(s -> s.may(Capability.secrets)).orElse(true)) {
+            json.put("secret", created.secret());
+        }
         ctx.status(201).json(json);
     }
 
@@ -162,7 +173,7 @@ public final class WebhookRoutes implements RouteGroup {
     }
 
     private void update(Context ctx) {
-        WebhookEndpoint endpoint = endpoint(ctx);
+        WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state");
         String kind = body.string("kind", 20);
         if (kind != null && !kind.equals(endpoint.kind().name())) {
@@ -193,23 +204,74 @@ public final class WebhookRoutes implements RouteGroup {
         WebhookEndpoint endpoint = endpoint(ctx);
         WebhookMessage.Status status = switch (ctx.queryParam("status")) {
             case null -> null;
+            case "" -> null;
             case "pending" -> WebhookMessage.Status.pending;
             case "delivered" -> WebhookMessage.Status.delivered;
             case "failed" -> WebhookMessage.Status.failed;
             default -> throw new Refusal.InvalidField("status", "must be pending, delivered or failed");
         };
+        MessageFilter filter = filter(
+                        ctx,
+                        ctx.queryParam("tenantId"),
+                        ctx.queryParam("eventType"),
+                        ctx.queryParam("from"),
+                        ctx.queryParam("to"))
+                .withStatus(status);
         int limit = QueryParams.limit(ctx, 50, 500);
         String cursor = ctx.queryParam("cursor");
         List<WebhookMessage> page =
-                messages.list(endpoint, status, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+                messages.list(endpoint, filter, cursor == null || cursor.isEmpty() ? null : cursor, limit);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("messages", page);
         json.put("cursor", page.size() == limit ? page.getLast().id() : null);
         ctx.json(json);
     }
 
+    /** Retries every failed message the filter picks (up to {@link #MAX_RETRY_ALL} a request). */
+    private void retryAll(Context ctx) {
+        WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
+        JsonBody body = ctx.body().isBlank() ? null : JsonBody.of(ctx, "tenantId", "eventType", "from", "to");
+        MessageFilter filter = body == null
+                ? filter(ctx, null, null, null, null)
+                : filter(
+                        ctx,
+                        body.string("tenantId", 64),
+                        body.string("eventType", 200),
+                        body.string("from", 64),
+                        body.string("to", 64));
+        int retried = messages.retryAll(endpoint, filter, MAX_RETRY_ALL);
+        ctx.status(202).json(Map.of("retried", retried, "limit", MAX_RETRY_ALL));
+    }
+
+    /**
+     * A message filter from its fields as given (query or body), each checked: a portal session narrowed
+     * to a tenant always filters by it (another tenant named is refused).
+     */
+    private MessageFilter filter(Context ctx, String tenantId, String eventType, String fromText, String toText) {
+        String tenant = tenantId == null || tenantId.isBlank() ? null : tenantId;
+        Optional<String> narrowed = Authenticator.session(ctx).map(s -> s.tenantId());
+        if (narrowed.isPresent()) {
+            if (tenant != null && !tenant.equals(narrowed.get())) {
+                throw new Refusal.InvalidField("tenantId", "this portal session is for another tenant");
+            }
+            tenant = narrowed.get();
+        }
+        String type = eventType == null || eventType.isBlank() ? null : eventType;
+        if (type != null && !EventTypes.isPattern(type)) {
+            throw new Refusal.InvalidField(
+                    "eventType",
+                    "'" + type + "' is not an event type or pattern (reservations.created, reservations.*)");
+        }
+        java.time.Instant from = fromText == null || fromText.isBlank() ? null : Instants.parse(fromText, "from");
+        java.time.Instant to = toText == null || toText.isBlank() ? null : Instants.parse(toText, "to");
+        if (from != null && to != null && !from.isBefore(to)) {
+            throw new Refusal.InvalidField("to", "must be after from");
+        }
+        return new MessageFilter(null, tenant, type, from, to);
+    }
+
     private void replay(Context ctx) {
-        WebhookEndpoint endpoint = endpoint(ctx);
+        WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
         JsonBody body = JsonBody.of(ctx, "fromSeq", "since", "tenantId");
         JsonNode from = body.node().get("fromSeq");
         String sinceText = body.string("since", 64);
@@ -236,8 +298,33 @@ public final class WebhookRoutes implements RouteGroup {
                     .map(Tenant::pk)
                     .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
         }
+        Optional<Long> narrowed = Authenticator.portalTenant(ctx);
+        if (narrowed.isPresent()) {
+            if (tenantPk != null && !tenantPk.equals(narrowed.get())) {
+                throw new Refusal.InvalidField("tenantId", "this portal session is for another tenant");
+            }
+            tenantPk = narrowed.get();
+        }
         int streams = messages.replay(endpoint, tenantPk, fromSeq, since);
         ctx.status(202).json(Map.of("streams", streams));
+    }
+
+    /**
+     * A message of the endpoint the caller may see: a portal session narrowed to a tenant sees only that
+     * tenant's messages (others are 404, as if absent).
+     */
+    private WebhookMessage visibleMessage(Context ctx, WebhookEndpoint endpoint, String id) {
+        Optional<String> tenant = Authenticator.session(ctx).map(s -> s.tenantId());
+        return messages.get(endpoint, id)
+                .filter(m -> tenant.isEmpty() || tenant.get().equals(m.tenantId()))
+                .orElseThrow(() -> new Refusal.NotFound("message '" + id + "'"));
+    }
+
+    /** The endpoint named in the path, if the caller may manage it and (a portal session) has {@code capability}. */
+    private WebhookEndpoint endpoint(Context ctx, Capability capability) {
+        WebhookEndpoint endpoint = endpoint(ctx);
+        Authenticator.requireCapability(ctx, capability);
+        return endpoint;
     }
 
     /** The endpoint named in the path, if the caller may manage it: another integration's is 404, as if absent. */

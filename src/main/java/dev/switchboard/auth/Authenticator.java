@@ -6,31 +6,49 @@ import dev.switchboard.config.FailedAuthLimit;
 import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.events.ControlMessage.Resync;
+import dev.switchboard.store.Capability;
 import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.ConsoleSession;
+import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
 import io.javalin.http.Context;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * Turns the bearer token of a request into who is calling. Lookups are by the token's SHA-256, and
  * cached briefly; every node drops a cached connection or integration the moment it changes (the
  * control channel), so a disabled, deleted or rotated token is refused at once.
+ *
+ * <p>A request without {@code Authorization} may instead carry the {@code sb_session} cookie of a
+ * console or portal session (docs/console.md): an operator session acts as the admin key, a portal
+ * session as its integration's client key, narrowed to its tenant and capabilities. Sessions are
+ * looked up on every request (never cached, so a signed-out session is refused on every node at once),
+ * and a request that changes something must carry the session's CSRF token in {@code X-CSRF-Token}.
  */
 public final class Authenticator {
     private static final Duration CACHE_TTL = Duration.ofSeconds(60);
     public static final String TENANT_HEADER = "Switchboard-Tenant";
+    public static final String SESSION_COOKIE = "sb_session";
+    public static final String CSRF_HEADER = "X-CSRF-Token";
+    private static final String SESSION_ATTRIBUTE = "switchboard.session";
+    private static final String PRINCIPAL_ATTRIBUTE = "switchboard.principal";
+    private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
 
     /** Who is calling. */
     public sealed interface Principal permits Admin, Client, Access {}
@@ -50,6 +68,8 @@ public final class Authenticator {
     private final TenantStore tenants;
     private final SlidingWindowRateLimiter rateLimiter;
     private final FailedAuthLimiter failedAuth;
+    private final ConsoleSessionStore sessions;
+    private final Duration sessionIdleTimeout;
     private final Cache<String, Principal> cache = Caffeine.newBuilder()
             .maximumSize(100_000)
             .expireAfterWrite(CACHE_TTL)
@@ -71,7 +91,11 @@ public final class Authenticator {
             TenantStore tenants,
             SlidingWindowRateLimiter rateLimiter,
             FailedAuthLimit failedAuthLimit,
+            ConsoleSessionStore sessions,
+            Duration sessionIdleTimeout,
             InstantSource clock) {
+        this.sessions = sessions;
+        this.sessionIdleTimeout = sessionIdleTimeout;
         this.adminKeyHash = adminKeyHash.clone();
         this.integrations = integrations;
         this.connections = connections;
@@ -83,6 +107,10 @@ public final class Authenticator {
     public Principal authenticate(Context ctx) {
         String header = ctx.header("Authorization");
         if (header == null || header.isBlank()) {
+            String cookie = ctx.cookie(SESSION_COOKIE);
+            if (cookie != null && !cookie.isBlank()) {
+                return sessionPrincipal(ctx, cookie);
+            }
             throw new Refusal.Unauthenticated("missing Authorization header: send 'Authorization: Bearer <token>'");
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
@@ -93,17 +121,78 @@ public final class Authenticator {
             // Per integration, so a rotated key does not start a fresh window.
             limit("client:" + client.integration().pk(), "client key");
         }
+        ctx.attribute(PRINCIPAL_ATTRIBUTE, principal);
         return principal;
     }
 
     /**
-     * The principal of a token presented by the client of {@code ctx}: refused tokens count against the
-     * client's address, and an address with too many is refused (429) before its token is looked at.
+     * The principal a session cookie stands for: an operator session is the admin key (rate limited per
+     * session), a portal session its integration's client key (counted with that key's requests). A
+     * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).
      */
-    public Principal principal(String token, Context ctx) {
+    private Principal sessionPrincipal(Context ctx, String cookie) {
+        ConsoleSession session = liveSession(ctx, cookie)
+                .orElseThrow(() -> new Refusal.Unauthenticated(
+                        "the console session has expired or was signed out; sign in again"));
+        if (!SAFE_METHODS.contains(ctx.method().name())) {
+            String sent = ctx.header(CSRF_HEADER);
+            if (sent == null
+                    || !MessageDigest.isEqual(
+                            sent.getBytes(StandardCharsets.UTF_8),
+                            csrfToken(cookie).getBytes(StandardCharsets.UTF_8))) {
+                throw new Refusal.Forbidden(
+                        "csrf_token_invalid",
+                        "a change made with the session cookie needs the session's CSRF token in the " + CSRF_HEADER
+                                + " header (GET /console/api/session returns it)");
+            }
+        }
+        Principal principal;
+        if (session.isPortal()) {
+            Integration integration = integrations
+                    .find(session.integrationId())
+                    .orElseThrow(() -> new Refusal.Unauthenticated("the portal session's integration is gone"));
+            limit("client:" + integration.pk(), "client key");
+            principal = new Client(integration);
+        } else {
+            limit("session:" + session.id(), "console session");
+            principal = new Admin();
+        }
+        ctx.attribute(SESSION_ATTRIBUTE, session);
+        ctx.attribute(PRINCIPAL_ATTRIBUTE, principal);
+        return principal;
+    }
+
+    /**
+     * The live session of the cookie, its idle expiry extended; empty when the cookie names none (unknown,
+     * signed out, expired). A cookie that names no session counts against the address like a refused token.
+     */
+    public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
+        Optional<ConsoleSession> session = guarded(
+                cookie,
+                ctx,
+                () -> sessions.touch(Tokens.hash(cookie), sessionIdleTimeout)
+                        .orElseThrow(() -> new Refusal.Unauthenticated("no live session")));
+        return session;
+    }
+
+    private <T> Optional<T> guarded(String secret, Context ctx, Supplier<T> attempt) {
+        try {
+            return Optional.of(attempt(secret, ctx, attempt));
+        } catch (Refusal.Unauthenticated e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Runs {@code attempt}, which checks a secret the client of {@code ctx} presented (a token, an admin
+     * key given to sign in, a portal link, a session cookie): when it is refused (401, or an unknown, used
+     * or expired link) the refusal counts against the client's address, and an address with too many is
+     * refused (429) before its secret is looked at.
+     */
+    public <T> T attempt(String secret, Context ctx, Supplier<T> attempt) {
         String address = ctx.ip();
-        String tokenHash = HexFormat.of().formatHex(Tokens.hash(token));
-        OptionalLong wait = failedAuth.waitTime(address, tokenHash);
+        String hash = HexFormat.of().formatHex(Tokens.hash(secret));
+        OptionalLong wait = failedAuth.waitTime(address, hash);
         if (wait.isPresent()) {
             long seconds = retryAfter(wait.getAsLong());
             throw new Refusal.Throttled(
@@ -113,13 +202,63 @@ public final class Authenticator {
                     seconds);
         }
         try {
-            Principal principal = principal(token);
-            failedAuth.succeeded(address, tokenHash);
-            return principal;
-        } catch (Refusal.Unauthenticated refused) {
+            T result = attempt.get();
+            failedAuth.succeeded(address, hash);
+            return result;
+        } catch (Refusal.Unauthenticated | Refusal.NotFound | Refusal.Gone refused) {
             failedAuth.failed(address);
             throw refused;
         }
+    }
+
+    /** Checks a key given to sign in to the console: 401 unless it is the admin key (counted like a bad token). */
+    public void verifyAdminKey(String key, Context ctx) {
+        attempt(key, ctx, () -> {
+            if (!MessageDigest.isEqual(Tokens.hash(key), adminKeyHash)) {
+                throw new Refusal.Unauthenticated("that is not the admin key");
+            }
+            return Boolean.TRUE;
+        });
+    }
+
+    /** The CSRF token of a session: derived from its cookie, so it is never stored and cannot reveal the cookie. */
+    public static String csrfToken(String cookie) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(Tokens.hash("csrf|" + cookie));
+    }
+
+    /** The console or portal session a request was authenticated by, if it was. */
+    public static Optional<ConsoleSession> session(Context ctx) {
+        return Optional.ofNullable(ctx.attribute(SESSION_ATTRIBUTE));
+    }
+
+    /** Who the request was authenticated as, once it was. */
+    public static Optional<Principal> authenticated(Context ctx) {
+        return Optional.ofNullable(ctx.attribute(PRINCIPAL_ATTRIBUTE));
+    }
+
+    /**
+     * Refuses (403 {@code capability_missing}) a portal session without {@code capability}; every other
+     * principal passes. Call after the request was authenticated.
+     */
+    public static void requireCapability(Context ctx, Capability capability) {
+        session(ctx).filter(s -> !s.may(capability)).ifPresent(s -> {
+            throw new Refusal.Forbidden(
+                    "capability_missing",
+                    "this portal session does not have the '" + capability.name() + "' capability");
+        });
+    }
+
+    /** The tenant a portal session is narrowed to (by its pk), if it is. */
+    public static Optional<Long> portalTenant(Context ctx) {
+        return session(ctx).map(ConsoleSession::tenantPk);
+    }
+
+    /**
+     * The principal of a token presented by the client of {@code ctx}: refused tokens count against the
+     * client's address, and an address with too many is refused (429) before its token is looked at.
+     */
+    public Principal principal(String token, Context ctx) {
+        return attempt(token, ctx, () -> principal(token));
     }
 
     /** The lookup itself; callers go through {@link #principal(String, Context)} so the guessing limit applies. */

@@ -31,7 +31,8 @@ public record Config(
         String logFormat,
         List<CollectionDefinition> collections,
         WebhookSettings webhooks,
-        WebSocketSettings websockets) {
+        WebSocketSettings websockets,
+        ConsoleSettings console) {
 
     public Config {
         collections = List.copyOf(collections);

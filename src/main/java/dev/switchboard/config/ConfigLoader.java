@@ -160,7 +160,12 @@ public final class ConfigLoader {
                 r.get(LOG_FORMAT),
                 collections,
                 webhooks(r),
-                websockets(r));
+                websockets(r),
+                new ConsoleSettings(
+                        r.get(CONSOLE_SESSION_IDLE_TIMEOUT),
+                        r.get(PORTAL_FRAME_ANCESTORS),
+                        r.get(PORTAL_NAME),
+                        r.get(PORTAL_ACCENT_COLOR)));
     }
 
     private static WebhookSettings webhooks(Reader r) {

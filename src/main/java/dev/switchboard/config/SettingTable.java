@@ -280,6 +280,37 @@ final class SettingTable {
             "origins besides the server's own whose pages may open a socket with the AccessToken cookie"
                     + " (https://app.example.com,https://admin.example.com:8443)");
 
+    static final Setting<Duration> CONSOLE_SESSION_IDLE_TIMEOUT = new Setting<>(
+            "console.sessionIdleTimeout",
+            "SWITCHBOARD_CONSOLE_SESSION_IDLE_TIMEOUT",
+            "30m",
+            Durations::parse,
+            check(d -> between(d, Duration.ofMinutes(1), Duration.ofHours(24)), "must be between 1m and 24h"),
+            "a console or portal session with no request this long is signed out");
+    static final Setting<List<String>> PORTAL_FRAME_ANCESTORS = new Setting<>(
+            "portal.frameAncestors",
+            "SWITCHBOARD_PORTAL_FRAME_ANCESTORS",
+            "self",
+            Parsers.list(ConsoleSettings::frameAncestor),
+            check(
+                    list -> !list.isEmpty() && (!list.contains("none") || list.size() == 1),
+                    "must list self, origins, or none alone"),
+            "pages that may show the partner portal in a frame: self, none, or origins (self,https://app.example.com)");
+    static final Setting<String> PORTAL_NAME = new Setting<>(
+            "portal.name",
+            "SWITCHBOARD_PORTAL_NAME",
+            "Switchboard",
+            Parsers::trimmed,
+            check(name -> !name.isEmpty() && name.length() <= 60, "must be 1 to 60 characters"),
+            "the platform's name, shown by the console and the portal");
+    static final Setting<String> PORTAL_ACCENT_COLOR = new Setting<>(
+            "portal.accentColor",
+            "SWITCHBOARD_PORTAL_ACCENT_COLOR",
+            "#2563eb",
+            Parsers::trimmed,
+            check(color -> color.matches("#[0-9a-fA-F]{6}"), "must be a colour like #2563eb"),
+            "the portal's accent colour, #rrggbb");
+
     static final List<Setting<?>> ALL = List.of(
             HOST,
             PORT,
@@ -315,7 +346,11 @@ final class SettingTable {
             WEBSOCKETS_QUEUE_SIZE,
             WEBSOCKETS_MAX_MESSAGE_SIZE,
             WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION,
-            WEBSOCKETS_ALLOWED_ORIGINS);
+            WEBSOCKETS_ALLOWED_ORIGINS,
+            CONSOLE_SESSION_IDLE_TIMEOUT,
+            PORTAL_FRAME_ANCESTORS,
+            PORTAL_NAME,
+            PORTAL_ACCENT_COLOR);
 
     /** Settings by YAML path; building it refuses two settings with one path. */
     static final Map<String, Setting<?>> BY_PATH =

@@ -77,6 +77,13 @@ public abstract sealed class Refusal extends RuntimeException {
         }
     }
 
+    /** What the request names existed but can no longer be used (a used or expired single-use link). */
+    public static final class Gone extends Refusal {
+        public Gone(String code, String message) {
+            super(code, message, null);
+        }
+    }
+
     /** The request contradicts the current state: something exists, changed, or is at its limit. */
     public static final class Conflict extends Refusal {
         public Conflict(String code, String message) {

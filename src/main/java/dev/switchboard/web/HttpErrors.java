@@ -32,6 +32,7 @@ public final class HttpErrors {
             case Refusal.NotFound notFound -> 404;
             case Refusal.Conflict conflict -> 409;
             case Refusal.PositionExpired expired -> 410;
+            case Refusal.Gone gone -> 410;
             case Refusal.IdempotencyKeyReused reused -> 422;
             case Refusal.EventTooLarge tooLarge -> 422;
             case Refusal.Throttled throttled -> 429;

@@ -515,14 +515,19 @@ public final class MessageLog {
                         nodeId));
     }
 
-    /** An endpoint's messages, newest first, each with its attempts; {@code status} null for all. */
-    List<WebhookMessage> list(long endpointPk, WebhookMessage.Status status, String afterId, int limit) {
+    /** An endpoint's messages, newest first, each with its attempts, those {@code filter} picks. */
+    List<WebhookMessage> list(long endpointPk, MessageFilter filter, String afterId, int limit) {
         UUID after = afterId == null
                 ? null
                 : Ids.parse("msg", afterId)
                         .orElseThrow(
                                 () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
-        String wanted = status == null ? null : status.name();
+        List<Object> params = new ArrayList<>();
+        params.add(endpointPk);
+        String conditions = filter.sql(params);
+        params.add(after);
+        params.add(after);
+        params.add(limit);
         return Jdbc.withConnection(
                 dataSource,
                 c -> withAttempts(
@@ -531,16 +536,35 @@ public final class MessageLog {
                                 c,
                                 "SELECT " + MESSAGE_COLUMNS
                                         + ", NULL AS body" + MESSAGE_FROM
-                                        + " WHERE m.endpoint_pk = ? AND (?::text IS NULL OR m.status = ?)"
+                                        + " WHERE m.endpoint_pk = ?" + conditions
                                         + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
                                         + " ORDER BY m.pk DESC LIMIT ?",
                                 MessageLog::message,
-                                endpointPk,
-                                wanted,
-                                wanted,
-                                after,
-                                after,
-                                limit)));
+                                params.toArray())));
+    }
+
+    /**
+     * Sends again, as {@link #retry} does one, up to {@code max} of the endpoint's failed (abandoned)
+     * messages that {@code filter} picks, oldest first, in one statement; returns how many.
+     */
+    int retryAll(long endpointPk, MessageFilter filter, int max) {
+        List<Object> params = new ArrayList<>();
+        params.add(endpointPk);
+        String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params);
+        params.add(max);
+        return Jdbc.inTransaction(dataSource, c -> {
+            int n = Jdbc.update(
+                    c,
+                    "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
+                            + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
+                            + " WHERE pk IN (SELECT m.pk FROM webhook_messages m WHERE m.endpoint_pk = ?" + conditions
+                            + " ORDER BY m.pk LIMIT ?) AND status = 'failed'",
+                    params.toArray());
+            if (n > 0) {
+                control.publish(c, new ManualMessageDue());
+            }
+            return n;
+        });
     }
 
     Optional<WebhookMessage> get(long endpointPk, String messageId) {

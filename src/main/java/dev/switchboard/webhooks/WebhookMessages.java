@@ -23,7 +23,16 @@ public final class WebhookMessages {
 
     public List<WebhookMessage> list(
             WebhookEndpoint endpoint, WebhookMessage.Status status, String afterId, int limit) {
-        return log.list(endpoint.pk(), status, afterId, limit);
+        return list(endpoint, MessageFilter.NONE.withStatus(status), afterId, limit);
+    }
+
+    public List<WebhookMessage> list(WebhookEndpoint endpoint, MessageFilter filter, String afterId, int limit) {
+        return log.list(endpoint.pk(), filter, afterId, limit);
+    }
+
+    /** Retries up to {@code max} failed messages {@code filter} picks; returns how many. */
+    public int retryAll(WebhookEndpoint endpoint, MessageFilter filter, int max) {
+        return log.retryAll(endpoint.pk(), filter, max);
     }
 
     public Optional<WebhookMessage> get(WebhookEndpoint endpoint, String messageId) {

@@ -101,7 +101,9 @@ class SettingTableTest {
     void everySettingIsReadFromTheEnvironmentAndTheFileAndItsErrorsNameIt() throws IOException {
         for (Setting<?> setting : SettingTable.ALL) {
             // A text none of the parsers or checks takes; the two that take any text refuse blank.
-            String refused = setting == SettingTable.HOST || setting == SettingTable.DATA_DIR
+            String refused = setting == SettingTable.HOST
+                            || setting == SettingTable.DATA_DIR
+                            || setting == SettingTable.PORTAL_NAME
                     ? " "
                     : setting == SettingTable.MANAGEMENT_HOST ? "not a host" : "many";
             assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of(setting.variable(), refused)))

@@ -1,0 +1,141 @@
+package dev.switchboard.api;
+
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.config.Durations;
+import dev.switchboard.store.Capability;
+import dev.switchboard.store.ConnectionStore;
+import dev.switchboard.store.ConsoleSessionStore;
+import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationStore;
+import dev.switchboard.store.Tenant;
+import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.web.RouteGroup;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code POST /api/v1/portal-sessions}: a single-use link to the partner portal for one integration
+ * (optionally one of its tenants) with the capabilities it grants. An integration's client key makes
+ * links for its own integration; the admin key (or an operator session) for any, named by
+ * {@code integrationId}. A portal session cannot make links: it could otherwise grant itself more.
+ */
+public final class PortalLinkRoutes implements RouteGroup {
+    static final Duration MIN_TTL = Duration.ofMinutes(1);
+    static final Duration MAX_TTL = Duration.ofHours(24);
+    static final Duration DEFAULT_TTL = Duration.ofHours(1);
+
+    private final Authenticator auth;
+    private final IntegrationStore integrations;
+    private final TenantStore tenants;
+    private final ConnectionStore connections;
+    private final ConsoleSessionStore sessions;
+
+    public PortalLinkRoutes(
+            Authenticator auth,
+            IntegrationStore integrations,
+            TenantStore tenants,
+            ConnectionStore connections,
+            ConsoleSessionStore sessions) {
+        this.auth = auth;
+        this.integrations = integrations;
+        this.tenants = tenants;
+        this.connections = connections;
+        this.sessions = sessions;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/api/v1/portal-sessions", this::create);
+    }
+
+    private void create(Context ctx) {
+        Authenticator.Principal principal = auth.authenticate(ctx);
+        if (Authenticator.session(ctx).filter(s -> s.isPortal()).isPresent()) {
+            throw new Refusal.Forbidden("a portal session cannot create portal links");
+        }
+        JsonBody body = JsonBody.of(ctx, "integrationId", "tenantId", "capabilities", "ttl");
+        Integration integration = switch (principal) {
+            case Authenticator.Admin admin -> {
+                String id = body.requiredString("integrationId", 64);
+                yield integrations
+                        .find(id)
+                        .orElseThrow(() -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'"));
+            }
+            case Authenticator.Client client -> {
+                String id = body.string("integrationId", 64);
+                if (id != null && !id.equals(client.integration().id())) {
+                    throw new Refusal.InvalidField(
+                            "integrationId", "a client key creates portal links for its own integration only");
+                }
+                yield client.integration();
+            }
+            case Authenticator.Access access ->
+                throw new Refusal.Forbidden("portal links are made with the integration's client key or the admin key,"
+                        + " not a connection's access token");
+        };
+        Tenant tenant = null;
+        String tenantId = body.string("tenantId", 64);
+        if (tenantId != null) {
+            tenant = tenants.find(tenantId)
+                    .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
+            boolean connected = connections.listForIntegration(integration.id()).stream()
+                    .anyMatch(c -> c.tenantId().equals(tenantId));
+            if (!connected) {
+                throw new Refusal.InvalidField(
+                        "tenantId",
+                        "integration '" + integration.id() + "' has no connection to tenant '" + tenantId + "'");
+            }
+        }
+        Set<Capability> capabilities = capabilities(body.stringList("capabilities", 10));
+        Duration ttl = ttl(body.string("ttl", 20));
+        ConsoleSessionStore.Link link = sessions.createLink(integration, tenant, capabilities, ttl);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("id", link.id());
+        json.put("url", BaseUrl.of(ctx) + "/portal#token=" + link.token());
+        json.put("expiresAt", link.expiresAt());
+        json.put("integrationId", integration.id());
+        json.put("tenantId", tenantId);
+        json.put(
+                "capabilities",
+                capabilities.stream().map(Capability::name).sorted().toList());
+        ctx.status(201).json(json);
+    }
+
+    private static Set<Capability> capabilities(List<String> names) {
+        Set<Capability> granted = EnumSet.of(Capability.read);
+        if (names == null) {
+            return granted;
+        }
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            String field = "capabilities[" + i + "]";
+            granted.add(Capability.parse(name)
+                    .orElseThrow(() -> new Refusal.InvalidField(
+                            field, "'" + name + "' is not a capability (read, manage_endpoints, retry, secrets)")));
+        }
+        return granted;
+    }
+
+    private static Duration ttl(String text) {
+        if (text == null) {
+            return DEFAULT_TTL;
+        }
+        Duration ttl;
+        try {
+            ttl = Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new Refusal.InvalidField("ttl", e.getMessage());
+        }
+        if (ttl.compareTo(MIN_TTL) < 0 || ttl.compareTo(MAX_TTL) > 0) {
+            throw new Refusal.InvalidField("ttl", "must be between 1m and 24h");
+        }
+        return ttl;
+    }
+}

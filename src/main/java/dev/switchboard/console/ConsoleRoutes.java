@@ -1,0 +1,170 @@
+package dev.switchboard.console;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.config.ConsoleSettings;
+import dev.switchboard.store.Capability;
+import dev.switchboard.store.ConsoleSession;
+import dev.switchboard.store.ConsoleSessionStore;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.JsonInput;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.web.RouteGroup;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Signing in to the operator console and opening a partner portal session (docs/console.md).
+ *
+ * <ul>
+ *   <li>{@code POST /console/api/session {"adminKey"}}: the admin key exchanged for an operator session;
+ *       the key itself is never stored, and a wrong one counts against the address like a refused token.
+ *   <li>{@code GET /console/api/session}: what the cookie's session is (operator or portal), its CSRF
+ *       token and idle expiry, and the brand the pages show; 401 without a live session.
+ *   <li>{@code DELETE /console/api/session}: signs out (CSRF token required).
+ *   <li>{@code POST /portal/api/session {"token"}}: a portal link's token exchanged, once, for a portal
+ *       session.
+ * </ul>
+ *
+ * The session is the {@code sb_session} cookie: {@code HttpOnly}, {@code SameSite=Strict}, {@code Path=/},
+ * and {@code Secure} when the request came over https (directly or per {@code X-Forwarded-Proto}).
+ */
+public final class ConsoleRoutes implements RouteGroup {
+    private static final int MAX_SECRET_LENGTH = 200;
+
+    private final Authenticator auth;
+    private final ConsoleSessionStore sessions;
+    private final ConsoleSettings settings;
+
+    public ConsoleRoutes(Authenticator auth, ConsoleSessionStore sessions, ConsoleSettings settings) {
+        this.auth = auth;
+        this.sessions = sessions;
+        this.settings = settings;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/console/api/session", this::signIn);
+        routes.get("/console/api/session", this::current);
+        routes.delete("/console/api/session", this::signOut);
+        routes.post("/portal/api/session", this::openPortal);
+    }
+
+    private void signIn(Context ctx) {
+        String key = secret(ctx, "adminKey");
+        auth.verifyAdminKey(key, ctx);
+        ConsoleSessionStore.Opened opened = sessions.openOperator(settings.sessionIdleTimeout());
+        answer(ctx, opened.session(), opened.cookie());
+    }
+
+    private void openPortal(Context ctx) {
+        String token = secret(ctx, "token");
+        ConsoleSessionStore.Opened opened =
+                auth.attempt(token, ctx, () -> sessions.exchangeLink(token, settings.sessionIdleTimeout()));
+        answer(ctx, opened.session(), opened.cookie());
+    }
+
+    private void current(Context ctx) {
+        String cookie = ctx.cookie(Authenticator.SESSION_COOKIE);
+        ConsoleSession session = cookie == null || cookie.isBlank()
+                ? null
+                : auth.liveSession(ctx, cookie).orElse(null);
+        if (session == null) {
+            if (cookie != null) {
+                clearCookie(ctx);
+            }
+            throw new Refusal.Unauthenticated("no live console or portal session: sign in");
+        }
+        ctx.json(describe(session, cookie));
+    }
+
+    private void signOut(Context ctx) {
+        String cookie = ctx.cookie(Authenticator.SESSION_COOKIE);
+        if (cookie == null || cookie.isBlank()) {
+            throw new Refusal.Unauthenticated("no session cookie: there is nothing to sign out of");
+        }
+        // Authenticates the cookie as any request: the CSRF token is required, and an unknown cookie is 401.
+        auth.authenticate(ctx);
+        Authenticator.session(ctx).ifPresent(s -> sessions.delete(s.id()));
+        clearCookie(ctx);
+        ctx.status(204);
+    }
+
+    private void answer(Context ctx, ConsoleSession session, String cookie) {
+        ctx.header(
+                "Set-Cookie",
+                Authenticator.SESSION_COOKIE + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict"
+                        + (secure(ctx) ? "; Secure" : ""));
+        ctx.header("Cache-Control", "no-store");
+        ctx.json(describe(session, cookie));
+    }
+
+    private static void clearCookie(Context ctx) {
+        ctx.header(
+                "Set-Cookie",
+                Authenticator.SESSION_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+                        + (secure(ctx) ? "; Secure" : ""));
+    }
+
+    private Map<String, Object> describe(ConsoleSession session, String cookie) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("kind", session.kind().name());
+        json.put("sessionId", session.id());
+        json.put("csrfToken", Authenticator.csrfToken(cookie));
+        json.put("idleExpiresAt", session.idleExpiresAt());
+        json.put("expiresAt", session.absoluteExpiresAt());
+        if (session.isPortal()) {
+            json.put("integrationId", session.integrationId());
+            json.put("integrationName", session.integrationName());
+            json.put("tenantId", session.tenantId());
+            Set<Capability> granted = session.capabilities();
+            List<String> capabilities = java.util.Arrays.stream(Capability.values())
+                    .filter(c -> c == Capability.read || granted.contains(c))
+                    .map(Capability::name)
+                    .toList();
+            json.put("capabilities", capabilities);
+        }
+        json.put("brand", Map.of("name", settings.brandName(), "accentColor", settings.accentColor()));
+        return json;
+    }
+
+    /** A request over https, or through a proxy that ended TLS and said so. */
+    static boolean secure(Context ctx) {
+        String forwarded = ctx.header("X-Forwarded-Proto");
+        if (forwarded != null && !forwarded.isBlank()) {
+            return forwarded.split(",")[0].trim().equalsIgnoreCase("https");
+        }
+        return "https".equalsIgnoreCase(ctx.scheme());
+    }
+
+    /** The one string field of a sign-in body, read strictly: other fields, or a missing or long value, are 400. */
+    private static String secret(Context ctx, String field) {
+        JsonNode body;
+        try {
+            body = Json.MAPPER.readTree(ctx.bodyAsBytes());
+        } catch (java.io.IOException e) {
+            throw new Refusal.Invalid("invalid_json", "the request body is not valid JSON");
+        }
+        if (body == null || !body.isObject()) {
+            throw new Refusal.Invalid("invalid_json", "the request body must be a JSON object {\"" + field + "\": …}");
+        }
+        body.fieldNames().forEachRemaining(f -> {
+            if (!f.equals(field)) {
+                throw new Refusal.InvalidField(f, "is not a field of this request (expected: " + field + ")");
+            }
+        });
+        JsonNode value = body.get(field);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            throw new Refusal.InvalidField(field, "is required, a string");
+        }
+        if (value.asText().length() > MAX_SECRET_LENGTH) {
+            throw new Refusal.InvalidField(field, "is longer than " + MAX_SECRET_LENGTH + " characters");
+        }
+        JsonInput.checkText(value.asText(), field);
+        return value.asText();
+    }
+}

@@ -1,0 +1,55 @@
+package dev.switchboard.webhooks;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Which of an endpoint's messages to list or retry: by status, tenant, event type (a type or a pattern
+ * such as {@code reservations.*}: messages carrying at least one matching event), and creation time
+ * ({@code from} inclusive, {@code to} exclusive). A null field does not filter.
+ */
+public record MessageFilter(WebhookMessage.Status status, String tenantId, String eventType, Instant from, Instant to) {
+
+    public static final MessageFilter NONE = new MessageFilter(null, null, null, null, null);
+
+    public MessageFilter withStatus(WebhookMessage.Status status) {
+        return new MessageFilter(status, tenantId, eventType, from, to);
+    }
+
+    /** The conditions on {@code m} (webhook_messages) as SQL, each with its parameters appended to {@code params}. */
+    String sql(List<Object> params) {
+        List<String> where = new ArrayList<>();
+        if (status != null) {
+            where.add("m.status = ?");
+            params.add(status.name());
+        }
+        if (tenantId != null) {
+            where.add("m.tenant_id = ?");
+            params.add(tenantId);
+        }
+        if (from != null) {
+            where.add("m.created_at >= ?");
+            params.add(from);
+        }
+        if (to != null) {
+            where.add("m.created_at < ?");
+            params.add(to);
+        }
+        if (eventType != null && !eventType.equals("*")) {
+            // A stream message is a range of its stream's log; a manual one (a test) keeps its body.
+            String like = eventType.endsWith(".*")
+                    ? eventType.substring(0, eventType.length() - 1).replace("_", "\\_") + "%"
+                    : eventType.replace("_", "\\_");
+            where.add("(CASE WHEN m.body IS NULL THEN EXISTS (SELECT 1 FROM webhook_streams fs JOIN events ev"
+                    + " ON ev.stream_pk = fs.stream_pk AND ev.seq BETWEEN m.first_seq AND m.last_seq"
+                    + " WHERE fs.pk = m.webhook_stream_pk AND ev.type LIKE ?)"
+                    + " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.body::jsonb -> 'events')"
+                    + " = 'array' THEN m.body::jsonb -> 'events' ELSE jsonb_build_array(m.body::jsonb) END) b"
+                    + " WHERE b ->> 'type' LIKE ?) END)");
+            params.add(like);
+            params.add(like);
+        }
+        return where.isEmpty() ? "" : " AND " + String.join(" AND ", where);
+    }
+}

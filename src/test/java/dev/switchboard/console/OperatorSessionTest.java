@@ -1,0 +1,241 @@
+package dev.switchboard.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.ConsoleSession;
+import dev.switchboard.testing.TestDatabase;
+import dev.switchboard.testing.TestServer;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The operator console's session: the admin key exchanged for an HttpOnly, SameSite=Strict cookie that
+ * authorises the API as the admin key, every change checked for the CSRF token, sign-out, idle expiry,
+ * and the limits that apply to keys.
+ */
+class OperatorSessionTest {
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static Api anonymous() {
+        return Api.of(server.baseUrl(), null);
+    }
+
+    @Test
+    void signingInSetsAnHttpOnlyStrictCookieAndAnswersTheCsrfToken() throws Exception {
+        Api.Response r = anonymous()
+                .post("/console/api/session", Map.of("adminKey", TestServer.ADMIN_KEY))
+                .expect(200);
+        String setCookie = r.header("Set-Cookie");
+        assertThat(setCookie)
+                .startsWith("sb_session=sb_session_")
+                .contains("; Path=/", "; HttpOnly", "; SameSite=Strict");
+        assertThat(setCookie).doesNotContain("Secure");
+        JsonNode json = r.json();
+        assertThat(json.get("kind").asText()).isEqualTo("operator");
+        assertThat(json.get("csrfToken").asText()).hasSizeGreaterThan(30);
+        assertThat(Instant.parse(json.get("idleExpiresAt").asText()))
+                .isBetween(
+                        Instant.now().plus(Duration.ofMinutes(29)),
+                        Instant.now().plus(Duration.ofMinutes(31)));
+        assertThat(json.get("brand").get("name").asText()).isEqualTo("Switchboard");
+        assertThat(json.get("brand").get("accentColor").asText()).isEqualTo("#2563eb");
+        assertThat(json.toString()).doesNotContain(TestServer.ADMIN_KEY);
+
+        // Behind a proxy that ended TLS, the cookie is Secure.
+        Api.Response viaHttps = anonymous()
+                .withHeader("X-Forwarded-Proto", "https")
+                .post("/console/api/session", Map.of("adminKey", TestServer.ADMIN_KEY))
+                .expect(200);
+        assertThat(viaHttps.header("Set-Cookie")).contains("; Secure");
+
+        // The row holds a hash of the cookie, never the cookie or the admin key.
+        String cookie = ConsoleSession.cookie(r);
+        try (var c = DriverManager.getConnection(server.database().jdbcUrl());
+                var rs = c.createStatement().executeQuery("SELECT * FROM console_sessions")) {
+            int columns = rs.getMetaData().getColumnCount();
+            int rows = 0;
+            while (rs.next()) {
+                rows++;
+                for (int i = 1; i <= columns; i++) {
+                    String value = rs.getString(i);
+                    if (value != null) {
+                        assertThat(value).doesNotContain(cookie).doesNotContain(TestServer.ADMIN_KEY);
+                    }
+                    byte[] bytes = rs.getBytes(i);
+                    if (bytes != null) {
+                        assertThat(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1))
+                                .doesNotContain(TestServer.ADMIN_KEY)
+                                .doesNotContain(cookie);
+                    }
+                }
+            }
+            assertThat(rows).isGreaterThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void theCookieAuthorisesTheApiAsTheAdminKeyAndChangesNeedTheCsrfToken() {
+        ConsoleSession session = ConsoleSession.signIn(server);
+        assertThat(session.api().get("/api/v1/tenants").expect(200).json().has("tenants"))
+                .isTrue();
+        JsonNode current = session.api().get("/console/api/session").expect(200).json();
+        assertThat(current.get("kind").asText()).isEqualTo("operator");
+        assertThat(current.get("csrfToken").asText()).isEqualTo(session.csrfToken());
+
+        String id = "csrf-" + System.nanoTime();
+        Api.Response noToken = session.withoutCsrf().post("/api/v1/tenants", Map.of("id", id));
+        assertThat(noToken.status()).isEqualTo(403);
+        assertThat(noToken.errorCode()).isEqualTo("csrf_token_invalid");
+        Api.Response wrongToken =
+                session.withoutCsrf().withHeader("X-CSRF-Token", "nope").post("/api/v1/tenants", Map.of("id", id));
+        assertThat(wrongToken.status()).isEqualTo(403);
+        assertThat(wrongToken.errorCode()).isEqualTo("csrf_token_invalid");
+        // Another session's token is not this one's.
+        ConsoleSession other = ConsoleSession.signIn(server);
+        assertThat(session.withoutCsrf()
+                        .withHeader("X-CSRF-Token", other.csrfToken())
+                        .post("/api/v1/tenants", Map.of("id", id))
+                        .status())
+                .isEqualTo(403);
+        server.admin.get("/api/v1/tenants/" + id).expect(404);
+
+        session.api().post("/api/v1/tenants", Map.of("id", id)).expect(201);
+        server.admin.get("/api/v1/tenants/" + id).expect(200);
+        // The admin key acting for a tenant: the session does too, with the tenant header.
+        session.api().withHeader("Switchboard-Tenant", id).get("/api/v1/events").expect(200);
+    }
+
+    @Test
+    void aRequestWithAnAuthorizationHeaderIgnoresTheCookie() {
+        ConsoleSession session = ConsoleSession.signIn(server);
+        Api.Response r = session.api()
+                .withHeader("Authorization", "Bearer sb_client_not-a-key")
+                .get("/api/v1/tenants");
+        assertThat(r.status()).isEqualTo(401);
+    }
+
+    @Test
+    void badSignInsAreRefusedNamingWhatIsWrong() {
+        Api.Response wrong =
+                anonymous().post("/console/api/session", Map.of("adminKey", "sb_admin_wrong-key-000000000"));
+        assertThat(wrong.status()).isEqualTo(401);
+        assertThat(wrong.header("Set-Cookie")).isNull();
+        Api.Response missing = anonymous().post("/console/api/session", Map.of());
+        assertThat(missing.status()).isEqualTo(400);
+        assertThat(missing.json().get("error").get("details").get("field").asText())
+                .isEqualTo("adminKey");
+        Api.Response extra =
+                anonymous().post("/console/api/session", Map.of("adminKey", TestServer.ADMIN_KEY, "remember", true));
+        assertThat(extra.status()).isEqualTo(400);
+        assertThat(extra.json().get("error").get("message").asText()).startsWith("remember:");
+        assertThat(anonymous().post("/console/api/session", "{not json").status())
+                .isEqualTo(400);
+        assertThat(anonymous()
+                        .post("/console/api/session", Map.of("adminKey", 42))
+                        .status())
+                .isEqualTo(400);
+        // A client key is not the admin key.
+        JsonNode integration = server.createIntegration("signin-" + System.nanoTime(), List.of(), List.of(), List.of());
+        assertThat(anonymous()
+                        .post(
+                                "/console/api/session",
+                                Map.of("adminKey", integration.get("clientKey").asText()))
+                        .status())
+                .isEqualTo(401);
+    }
+
+    @Test
+    void signingOutNeedsTheCsrfTokenAndEndsTheSessionEverywhere() {
+        ConsoleSession session = ConsoleSession.signIn(server);
+        Api.Response noToken = session.withoutCsrf().delete("/console/api/session");
+        assertThat(noToken.status()).isEqualTo(403);
+        assertThat(noToken.errorCode()).isEqualTo("csrf_token_invalid");
+        session.api().get("/api/v1/tenants").expect(200);
+
+        Api.Response out = session.api().delete("/console/api/session").expect(204);
+        assertThat(out.header("Set-Cookie")).startsWith("sb_session=;").contains("Max-Age=0");
+        Api.Response after = session.api().get("/api/v1/tenants");
+        assertThat(after.status()).isEqualTo(401);
+        assertThat(session.api().get("/console/api/session").status()).isEqualTo(401);
+        assertThat(anonymous().get("/console/api/session").status()).isEqualTo(401);
+        assertThat(anonymous().delete("/console/api/session").status()).isEqualTo(401);
+    }
+
+    @Test
+    void aSessionExpiresAfterTheIdleTimeoutAndEachRequestExtendsIt() {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-01T12:00:00Z"));
+        try (TestServer clocked = TestServer.start(
+                TestDatabase.create(), Map.of("SWITCHBOARD_CONSOLE_SESSION_IDLE_TIMEOUT", "1m"), now::get)) {
+            ConsoleSession kept = ConsoleSession.signIn(clocked);
+            ConsoleSession idle = ConsoleSession.signIn(clocked);
+            assertThat(Instant.parse(kept.json().get("idleExpiresAt").asText()))
+                    .isEqualTo(Instant.parse("2026-12-01T12:01:00Z"));
+            for (int i = 0; i < 4; i++) {
+                now.set(now.get().plusSeconds(45));
+                kept.api().get("/api/v1/tenants").expect(200);
+            }
+            // 3 minutes after signing in, 45 s after its last request.
+            JsonNode current =
+                    kept.api().get("/console/api/session").expect(200).json();
+            assertThat(Instant.parse(current.get("idleExpiresAt").asText())).isAfter(now.get());
+            assertThat(idle.api().get("/api/v1/tenants").status()).isEqualTo(401);
+            assertThat(idle.api().get("/console/api/session").status()).isEqualTo(401);
+
+            now.set(now.get().plusSeconds(61));
+            assertThat(kept.api().get("/api/v1/tenants").status()).isEqualTo(401);
+        }
+    }
+
+    @Test
+    void failedSignInsCountAgainstTheFailedAuthenticationLimitAndSessionsAgainstTheRateLimit() {
+        try (TestServer limited = TestServer.start(Map.of(
+                "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "3",
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "20"))) {
+            ConsoleSession session = ConsoleSession.signIn(limited);
+            List<Integer> statuses = new ArrayList<>();
+            for (int i = 0; i < 25; i++) {
+                statuses.add(session.api().get("/api/v1/tenants").status());
+            }
+            assertThat(statuses.subList(0, 20)).containsOnly(200);
+            assertThat(statuses.subList(20, 25)).containsOnly(429);
+
+            Api anonymous = Api.of(limited.baseUrl(), null);
+            for (int i = 0; i < 3; i++) {
+                assertThat(anonymous
+                                .post("/console/api/session", Map.of("adminKey", "sb_admin_guess-" + i + "-0000000000"))
+                                .status())
+                        .isEqualTo(401);
+            }
+            Api.Response blocked =
+                    anonymous.post("/console/api/session", Map.of("adminKey", "sb_admin_guess-x-00000000"));
+            assertThat(blocked.status()).isEqualTo(429);
+            assertThat(blocked.header("Retry-After")).isNotNull();
+            // A guessed session cookie counts too, and is refused like the rest once blocked.
+            assertThat(Api.of(limited.baseUrl(), null)
+                            .withHeader("Cookie", "sb_session=sb_session_guess")
+                            .get("/api/v1/tenants")
+                            .status())
+                    .isEqualTo(429);
+        }
+    }
+}
