@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -55,9 +56,21 @@ class ConsolePagesTest {
             } else {
                 assertThat(page.header("Content-Security-Policy"))
                         .as(path)
-                        .contains("script-src 'self'; style-src 'self';")
-                        .contains("frame-ancestors ");
+                        .isEqualTo(CONSOLE_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'"));
             }
+        }
+    }
+
+    /** The platform may show the portal in its own site; the console is never framed. */
+    @Test
+    void thePortalMayBeFramedByThePagesTheOperatorNamesAndTheConsoleByNone() {
+        try (TestServer framed =
+                TestServer.start(Map.of("SWITCHBOARD_PORTAL_FRAME_ANCESTORS", "self,https://app.example.com"))) {
+            Api pages = framed.api(null);
+            assertThat(pages.get("/portal/endpoints/wh_1").expect(200).header("Content-Security-Policy"))
+                    .contains("; frame-ancestors 'self' https://app.example.com; ");
+            assertThat(pages.get("/console").expect(200).header("Content-Security-Policy"))
+                    .contains("; frame-ancestors 'none'; ");
         }
     }
 

@@ -216,13 +216,16 @@ public final class HeadlessChromium implements AutoCloseable {
         call("Page.navigate", Map.of("url", url));
     }
 
-    /** Opens a page and waits until it has loaded (its modules may still be running). */
+    /**
+     * Opens a page and waits until the new document has loaded (its modules may still be running, and may have
+     * changed the address already).
+     */
     public void load(String url) {
+        evaluate("window.switchboardPreviousPage = true");
         open(url);
         Awaitility.await()
                 .atMost(WAIT)
-                .until(() -> evaluate("location.href.split('#')[0] === " + Json.write(url.split("#")[0])
-                                + " && document.readyState === 'complete'")
+                .until(() -> evaluate("!window.switchboardPreviousPage && document.readyState === 'complete'")
                         .asBoolean());
     }
 
