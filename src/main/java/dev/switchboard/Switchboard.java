@@ -1,6 +1,7 @@
 package dev.switchboard;
 
 import dev.switchboard.api.AdminRoutes;
+import dev.switchboard.api.ConsoleApiRoutes;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
 import dev.switchboard.api.OperationsRoutes;
@@ -39,6 +40,7 @@ import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.Deliverer;
+import dev.switchboard.webhooks.DeliveryOverview;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.MessageLog;
 import dev.switchboard.webhooks.StreamLeases;
@@ -241,6 +243,7 @@ public final class Switchboard implements AutoCloseable {
             closeables.push(retention);
             retention.start();
 
+            DeliveryOverview deliveryOverview = new DeliveryOverview(database.dataSource());
             readiness = new Readiness(database::ready, clock, READINESS_CACHE);
             boolean managementPort = config.managementPort().isPresent();
             http = new HttpApi(
@@ -264,9 +267,11 @@ public final class Switchboard implements AutoCloseable {
                                     webhookMessages,
                                     webhookSettings,
                                     webhookAddresses,
+                                    deliveryOverview,
                                     clock),
                             websockets.routes(),
                             new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
+                            new ConsoleApiRoutes(auth, collections, deliveryOverview),
                             new ConsoleRoutes(auth, consoleSessions, config.console()),
                             // Last: its two-segment pages must not answer paths an API route answers.
                             new ConsolePages(config.console().frameAncestorsDirective())));

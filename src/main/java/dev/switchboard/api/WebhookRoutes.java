@@ -16,6 +16,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.AddressPolicy;
+import dev.switchboard.webhooks.DeliveryOverview;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.MessageFilter;
 import dev.switchboard.webhooks.WebhookEndpoint;
@@ -51,6 +52,7 @@ public final class WebhookRoutes implements RouteGroup {
     private final WebhookMessages messages;
     private final WebhookSettings settings;
     private final AddressPolicy addresses;
+    private final DeliveryOverview overview;
     private final InstantSource clock;
 
     /** {@code addresses} decides which URLs an endpoint may be registered with. */
@@ -62,7 +64,9 @@ public final class WebhookRoutes implements RouteGroup {
             WebhookMessages messages,
             WebhookSettings settings,
             AddressPolicy addresses,
+            DeliveryOverview overview,
             InstantSource clock) {
+        this.overview = overview;
         this.auth = auth;
         this.integrations = integrations;
         this.tenants = tenants;
@@ -105,6 +109,11 @@ public final class WebhookRoutes implements RouteGroup {
             ctx.status(202).json(messages.retry(endpoint, id));
         });
         routes.post("/api/v1/webhooks/{webhookId}/replay", this::replay);
+        routes.get("/api/v1/webhooks/{webhookId}/streams", ctx -> {
+            WebhookEndpoint endpoint = endpoint(ctx);
+            Long tenantPk = Authenticator.portalTenant(ctx).orElse(null);
+            ctx.json(Map.of("streams", overview.streams(endpoint, tenantPk)));
+        });
         routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
             ctx.status(202).json(Map.of("messageId", messages.test(endpoint, clock)));

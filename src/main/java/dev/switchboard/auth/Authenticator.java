@@ -185,9 +185,10 @@ public final class Authenticator {
 
     /**
      * Runs {@code attempt}, which checks a secret the client of {@code ctx} presented (a token, an admin
-     * key given to sign in, a portal link, a session cookie): when it is refused (401, or an unknown, used
-     * or expired link) the refusal counts against the client's address, and an address with too many is
-     * refused (429) before its secret is looked at.
+     * key given to sign in, a portal link, a session cookie): when it is refused as unknown (401, or a link
+     * that does not exist) the refusal counts against the client's address, and an address with too many
+     * is refused (429) before its secret is looked at. A used or expired link was not a guess: it does not
+     * count.
      */
     public <T> T attempt(String secret, Context ctx, Supplier<T> attempt) {
         String address = ctx.ip();
@@ -205,7 +206,7 @@ public final class Authenticator {
             T result = attempt.get();
             failedAuth.succeeded(address, hash);
             return result;
-        } catch (Refusal.Unauthenticated | Refusal.NotFound | Refusal.Gone refused) {
+        } catch (Refusal.Unauthenticated | Refusal.NotFound refused) {
             failedAuth.failed(address);
             throw refused;
         }

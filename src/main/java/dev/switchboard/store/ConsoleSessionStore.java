@@ -132,7 +132,7 @@ public final class ConsoleSessionStore {
                         rs -> new State(Jdbc.instant(rs, "used_at"), Jdbc.instant(rs, "expires_at")),
                         (Object) linkHash);
                 if (link.isEmpty()) {
-                    throw new Refusal.NotFound("portal link");
+                    throw new Refusal.NotFound("link_not_found", "this portal link");
                 }
                 if (link.get().usedAt() != null) {
                     throw new Refusal.Gone(

@@ -73,7 +73,12 @@ public abstract sealed class Refusal extends RuntimeException {
     /** What the request names does not exist (or is another tenant's, which is the same to the caller). */
     public static final class NotFound extends Refusal {
         public NotFound(String what) {
-            super("not_found", what + " does not exist", null);
+            this("not_found", what);
+        }
+
+        /** With a code of its own ({@code link_not_found}) where clients tell it apart. */
+        public NotFound(String code, String what) {
+            super(code, what + " does not exist", null);
         }
     }
 

@@ -1,0 +1,176 @@
+package dev.switchboard.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.switchboard.auth.Authenticator;
+import dev.switchboard.events.EventTypes;
+import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.Integration;
+import dev.switchboard.store.RecordCollection;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.web.RouteGroup;
+import dev.switchboard.webhooks.DeliveryOverview;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the console reads besides the management API: the overview (admin) and the event catalog (the
+ * admin sees every collection; an integration, with its client key or a portal session, the ones it may
+ * read and the event types it may receive).
+ */
+public final class ConsoleApiRoutes implements RouteGroup {
+    private final Authenticator auth;
+    private final CollectionStore collections;
+    private final DeliveryOverview overview;
+
+    public ConsoleApiRoutes(Authenticator auth, CollectionStore collections, DeliveryOverview overview) {
+        this.auth = auth;
+        this.collections = collections;
+        this.overview = overview;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.get("/api/v1/overview", this::overview);
+        routes.get("/api/v1/event-catalog", this::eventCatalog);
+    }
+
+    private void overview(Context ctx) {
+        auth.requireAdmin(ctx);
+        DeliveryOverview.Overview o = overview.overview();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("tenants", o.tenants());
+        json.put("integrations", o.integrations());
+        json.put("connections", o.connections());
+        json.put("endpoints", o.endpoints());
+        json.put("endpointList", o.endpointList());
+        ctx.json(json);
+    }
+
+    private void eventCatalog(Context ctx) {
+        Integration integration = switch (auth.authenticate(ctx)) {
+            case Authenticator.Admin admin -> null;
+            case Authenticator.Client client -> client.integration();
+            case Authenticator.Access access ->
+                throw new Refusal.Forbidden(
+                        "the event catalog is read with the admin key or an integration's client key");
+        };
+        ArrayNode list = Json.MAPPER.createArrayNode();
+        for (RecordCollection collection : collections.list()) {
+            if (integration != null && !integration.permissions().canRead(collection.name())) {
+                continue;
+            }
+            List<String> types = new ArrayList<>();
+            for (String action : EventTypes.RECORD_ACTIONS) {
+                String type = collection.name() + "." + action;
+                if (integration == null || EventTypes.matchesAny(integration.eventTypes(), type)) {
+                    types.add(type);
+                }
+            }
+            if (integration != null && types.isEmpty()) {
+                continue;
+            }
+            ObjectNode entry = list.addObject();
+            entry.put("name", collection.name());
+            entry.set("schema", collection.schema());
+            entry.set("eventFields", Json.MAPPER.valueToTree(collection.eventFields()));
+            ArrayNode eventTypes = entry.putArray("eventTypes");
+            for (String type : types) {
+                ObjectNode t = eventTypes.addObject();
+                t.put("type", type);
+                t.set("example", example(collection, type));
+            }
+        }
+        ObjectNode json = Json.MAPPER.createObjectNode();
+        json.set("collections", list);
+        ctx.json(json);
+    }
+
+    /**
+     * An example event of the type, as webhooks, sockets and the feed carry it: thin data ({@code id},
+     * {@code version}, and the collection's {@code eventFields} with values made from its schema). Built
+     * from the schema, never from stored events, so it shows no tenant's data.
+     */
+    static ObjectNode example(RecordCollection collection, String type) {
+        ObjectNode event = Json.MAPPER.createObjectNode();
+        event.put("id", "evt_01jq0000000000000000000000");
+        event.put("seq", 42);
+        event.put("type", type);
+        event.put("subject", "rec_01jq0000000000000000000000");
+        event.put("time", Instant.parse("2026-01-01T12:00:00Z").toString());
+        ObjectNode data = event.putObject("data");
+        data.put("id", "rec_01jq0000000000000000000000");
+        data.put("version", type.endsWith(".created") ? 1 : 2);
+        if (!type.endsWith(".deleted")) {
+            JsonNode properties =
+                    collection.schema() == null ? null : collection.schema().get("properties");
+            for (String field : collection.eventFields()) {
+                JsonNode property = properties == null ? null : properties.get(field);
+                data.set(field, sample(property, 0));
+            }
+        }
+        return event;
+    }
+
+    /** A value a JSON Schema accepts, as well as a simple reading of it can tell (examples, const, enum, type). */
+    static JsonNode sample(JsonNode schema, int depth) {
+        if (schema == null || !schema.isObject() || depth > 4) {
+            return Json.MAPPER.getNodeFactory().textNode("…");
+        }
+        if (schema.has("examples")
+                && schema.get("examples").isArray()
+                && !schema.get("examples").isEmpty()) {
+            return schema.get("examples").get(0);
+        }
+        if (schema.has("const")) {
+            return schema.get("const");
+        }
+        if (schema.has("enum")
+                && schema.get("enum").isArray()
+                && !schema.get("enum").isEmpty()) {
+            return schema.get("enum").get(0);
+        }
+        JsonNode typeNode = schema.get("type");
+        String type = typeNode == null
+                ? "string"
+                : typeNode.isArray() ? typeNode.get(0).asText() : typeNode.asText();
+        var nodes = Json.MAPPER.getNodeFactory();
+        return switch (type) {
+            case "integer" -> nodes.numberNode(schema.path("minimum").asLong(1));
+            case "number" -> nodes.numberNode(schema.path("minimum").asDouble(1.5));
+            case "boolean" -> nodes.booleanNode(true);
+            case "null" -> nodes.nullNode();
+            case "array" -> {
+                ArrayNode array = nodes.arrayNode();
+                array.add(sample(schema.get("items"), depth + 1));
+                yield array;
+            }
+            case "object" -> {
+                ObjectNode object = nodes.objectNode();
+                JsonNode properties = schema.get("properties");
+                if (properties != null && properties.isObject()) {
+                    properties.fields().forEachRemaining(p -> object.set(p.getKey(), sample(p.getValue(), depth + 1)));
+                }
+                yield object;
+            }
+            default -> {
+                String format = schema.path("format").asText("");
+                yield nodes.textNode(
+                        switch (format) {
+                            case "date-time" -> "2026-01-01T12:00:00Z";
+                            case "date" -> "2026-01-01";
+                            case "email" -> "guest@example.com";
+                            case "uri" -> "https://example.com/";
+                            default -> "string";
+                        });
+            }
+        };
+    }
+}

@@ -1,0 +1,404 @@
+package dev.switchboard.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.ConsoleSession;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.TestDatabase;
+import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Partner portal links and sessions: a link is used once (two concurrent exchanges: exactly one wins),
+ * a portal session sees its own integration only (and only its tenant, when narrowed), and every action
+ * is checked against its capabilities on the server.
+ */
+class PortalSessionTest {
+    static TestServer server;
+    static Receiver receiver;
+    /** Integration X, connected to tenants A and B; its endpoint's messages fail (one attempt each). */
+    static Partner xOnA;
+
+    static Partner xOnB;
+    /** Integration Y, connected to tenant A; its endpoint's messages are delivered. */
+    static Partner yOnA;
+
+    static String endpointX;
+    static String endpointY;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true"));
+        receiver = new Receiver();
+        receiver.answer(
+                r -> Receiver.Reply.status(r.path().equals("/x") ? 500 : 200).withBody("answer of " + r.path()));
+        server.createCollection("orders");
+        String tenantA = server.createTenant("tenant-a");
+        String tenantB = server.createTenant("tenant-b");
+        JsonNode x = server.createIntegration("X", List.of("orders"), List.of("orders"), List.of("orders.*"));
+        xOnA = Partner.connect(server, x, tenantA);
+        xOnB = Partner.connect(server, x, tenantB);
+        yOnA = Partner.on(server, tenantA, List.of("orders"), List.of("orders"), List.of("orders.*"));
+        endpointX = xOnA.webhook(Map.of("url", receiver.url("/x"), "retryDelays", List.of()))
+                .get("id")
+                .asText();
+        endpointY = yOnA.webhook(Map.of("url", receiver.url("/y"))).get("id").asText();
+        xOnA.writeRecords("orders", 1, Map.of("n", 1));
+        xOnB.writeRecords("orders", 1, Map.of("n", 2));
+        yOnA.writeRecords("orders", 1, Map.of("n", 3));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> failed(endpointX).size() == 2);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> server.admin
+                                .get("/api/v1/webhooks/" + endpointY + "/messages?status=delivered")
+                                .json()
+                                .get("messages")
+                                .size()
+                        == 1);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        receiver.close();
+    }
+
+    private static List<JsonNode> failed(String endpoint) {
+        List<JsonNode> out = new ArrayList<>();
+        server.admin
+                .get("/api/v1/webhooks/" + endpoint + "/messages?status=failed")
+                .expect(200)
+                .json()
+                .get("messages")
+                .forEach(out::add);
+        return out;
+    }
+
+    private static String link(Api api, Map<String, Object> body) {
+        return api.post("/api/v1/portal-sessions", body)
+                .expect(201)
+                .json()
+                .get("url")
+                .asText();
+    }
+
+    private static ConsoleSession portal(List<String> capabilities, String tenant) {
+        Map<String, Object> body = new java.util.HashMap<>();
+        body.put("capabilities", capabilities);
+        if (tenant != null) {
+            body.put("tenantId", tenant);
+        }
+        return ConsoleSession.portal(server, link(xOnA.client(), body));
+    }
+
+    @Test
+    void aLinkIsMadeByTheClientKeyOrTheAdminAndBadInputIsRefusedNamingTheField() {
+        JsonNode made = xOnA.client()
+                .post("/api/v1/portal-sessions", Map.of("capabilities", List.of("retry"), "ttl", "10m"))
+                .expect(201)
+                .json();
+        assertThat(made.get("url").asText()).startsWith(server.baseUrl() + "/portal#token=sb_portal_");
+        assertThat(Instant.parse(made.get("expiresAt").asText()))
+                .isBetween(
+                        Instant.now().plus(Duration.ofMinutes(9)), Instant.now().plus(Duration.ofMinutes(11)));
+        assertThat(made.get("capabilities")).extracting(JsonNode::asText).containsExactly("read", "retry");
+
+        Map<String, Object> forX = Map.of("integrationId", xOnA.integrationId());
+        server.admin.post("/api/v1/portal-sessions", forX).expect(201);
+        ConsoleSession.signIn(server)
+                .api()
+                .post("/api/v1/portal-sessions", forX)
+                .expect(201);
+
+        assertField(server.admin.post("/api/v1/portal-sessions", Map.of()), "integrationId");
+        assertField(server.admin.post("/api/v1/portal-sessions", Map.of("integrationId", "int_nope")), "integrationId");
+        assertField(
+                xOnA.client().post("/api/v1/portal-sessions", Map.of("capabilities", List.of("read", "admin"))),
+                "capabilities[1]");
+        assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("ttl", "30s")), "ttl");
+        assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("ttl", "25h")), "ttl");
+        assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("ttl", "soon")), "ttl");
+        assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("tenantId", "nowhere")), "tenantId");
+        assertField(yOnA.client().post("/api/v1/portal-sessions", Map.of("tenantId", xOnB.tenant())), "tenantId");
+        assertField(
+                yOnA.client().post("/api/v1/portal-sessions", Map.of("integrationId", xOnA.integrationId())),
+                "integrationId");
+        assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("scope", "all")), "scope");
+        assertThat(xOnA.access().post("/api/v1/portal-sessions", Map.of()).status())
+                .isEqualTo(403);
+        assertThat(Api.of(server.baseUrl(), null)
+                        .post("/api/v1/portal-sessions", Map.of())
+                        .status())
+                .isEqualTo(401);
+    }
+
+    private static void assertField(Api.Response r, String field) {
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.json().get("error").get("details").get("field").asText()).isEqualTo(field);
+    }
+
+    @Test
+    void aLinkOpensOnePortalSessionAndIsThenRefusedAsUsed() {
+        String url = link(xOnA.client(), Map.of("capabilities", List.of("manage_endpoints"), "tenantId", "tenant-a"));
+        ConsoleSession session = ConsoleSession.portal(server, url);
+        JsonNode json = session.json();
+        assertThat(json.get("kind").asText()).isEqualTo("portal");
+        assertThat(json.get("integrationId").asText()).isEqualTo(xOnA.integrationId());
+        assertThat(json.get("integrationName").asText()).isEqualTo("X");
+        assertThat(json.get("tenantId").asText()).isEqualTo("tenant-a");
+        assertThat(json.get("capabilities")).extracting(JsonNode::asText).containsExactly("read", "manage_endpoints");
+        assertThat(session.api()
+                        .get("/console/api/session")
+                        .expect(200)
+                        .json()
+                        .get("kind")
+                        .asText())
+                .isEqualTo("portal");
+
+        Api anonymous = Api.of(server.baseUrl(), null);
+        Api.Response again = anonymous.post("/portal/api/session", Map.of("token", ConsoleSession.token(url)));
+        assertThat(again.status()).isEqualTo(410);
+        assertThat(again.errorCode()).isEqualTo("link_already_used");
+        assertThat(again.header("Set-Cookie")).isNull();
+        Api.Response unknown = anonymous.post("/portal/api/session", Map.of("token", "sb_portal_unknown"));
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.errorCode()).isEqualTo("link_not_found");
+        assertField(anonymous.post("/portal/api/session", Map.of()), "token");
+        assertField(anonymous.post("/portal/api/session", Map.of("token", "x".repeat(201))), "token");
+    }
+
+    @Test
+    void twoConcurrentExchangesOfOneLinkOpenExactlyOneSession() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            for (int round = 0; round < 10; round++) {
+                String token = ConsoleSession.token(link(xOnA.client(), Map.of()));
+                CountDownLatch go = new CountDownLatch(1);
+                List<Future<Api.Response>> tries = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    tries.add(pool.submit(() -> {
+                        go.await();
+                        return Api.of(server.baseUrl(), null).post("/portal/api/session", Map.of("token", token));
+                    }));
+                }
+                go.countDown();
+                List<Integer> statuses = new ArrayList<>();
+                for (Future<Api.Response> f : tries) {
+                    Api.Response r = f.get();
+                    statuses.add(r.status());
+                    if (r.status() == 410) {
+                        assertThat(r.errorCode()).isEqualTo("link_already_used");
+                    }
+                }
+                assertThat(statuses).as("round %d", round).containsOnlyOnce(200).containsOnly(200, 410);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var rs = c.createStatement()
+                        .executeQuery("SELECT count(*) FROM portal_links l WHERE"
+                                + " (SELECT count(*) FROM console_sessions s WHERE s.link_id = l.id) > 1")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
+    }
+
+    @Test
+    void anExpiredLinkIsRefused() {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-01T12:00:00Z"));
+        try (TestServer clocked = TestServer.start(TestDatabase.create(), Map.of(), now::get)) {
+            JsonNode integration = clocked.createIntegration("late", List.of(), List.of(), List.of());
+            Api client = clocked.api(integration.get("clientKey").asText());
+            String url = client.post("/api/v1/portal-sessions", Map.of("ttl", "1m"))
+                    .expect(201)
+                    .json()
+                    .get("url")
+                    .asText();
+            now.set(now.get().plusSeconds(61));
+            Api.Response late = Api.of(clocked.baseUrl(), null)
+                    .post("/portal/api/session", Map.of("token", ConsoleSession.token(url)));
+            assertThat(late.status()).isEqualTo(410);
+            assertThat(late.errorCode()).isEqualTo("link_expired");
+        }
+    }
+
+    @Test
+    void aPortalSessionForXNeverSeesYsEndpointsOrMessagesNorTheOperatorsApi() {
+        ConsoleSession session = portal(List.of("read", "manage_endpoints", "retry", "secrets"), null);
+        Api api = session.api();
+        JsonNode webhooks = api.get("/api/v1/webhooks").expect(200).json().get("webhooks");
+        assertThat(webhooks).extracting(w -> w.get("id").asText()).containsExactly(endpointX);
+        assertThat(api.get("/api/v1/webhooks?integrationId=" + yOnA.integrationId())
+                        .expect(200)
+                        .json()
+                        .get("webhooks"))
+                .extracting(w -> w.get("id").asText())
+                .containsExactly(endpointX);
+        assertThat(api.get("/api/v1/webhooks/" + endpointX + "/messages")
+                        .expect(200)
+                        .json()
+                        .get("messages"))
+                .hasSize(2);
+        String yMessage = server.admin
+                .get("/api/v1/webhooks/" + endpointY + "/messages")
+                .json()
+                .get("messages")
+                .get(0)
+                .get("id")
+                .asText();
+        for (String path : List.of(
+                "/api/v1/webhooks/" + endpointY,
+                "/api/v1/webhooks/" + endpointY + "/messages",
+                "/api/v1/webhooks/" + endpointY + "/messages/" + yMessage,
+                "/api/v1/webhooks/" + endpointX + "/messages/" + yMessage)) {
+            assertThat(api.get(path).status()).as(path).isEqualTo(404);
+        }
+        assertThat(api.post("/api/v1/webhooks/" + endpointY + "/messages/" + yMessage + "/retry", "")
+                        .status())
+                .isEqualTo(404);
+        assertThat(api.post("/api/v1/webhooks/" + endpointY + "/replay", Map.of("fromSeq", 1))
+                        .status())
+                .isEqualTo(404);
+        assertThat(api.patch("/api/v1/webhooks/" + endpointY, Map.of("maxBatchSize", 1))
+                        .status())
+                .isEqualTo(404);
+        assertThat(api.delete("/api/v1/webhooks/" + endpointY).status()).isEqualTo(404);
+        assertThat(api.post(
+                                "/api/v1/webhooks",
+                                Map.of("url", receiver.url("/z"), "integrationId", yOnA.integrationId()))
+                        .status())
+                .isEqualTo(400);
+
+        // The operator's API, the partner's records and events, and more portal links are not the portal's.
+        for (String path : List.of(
+                "/api/v1/tenants",
+                "/api/v1/integrations",
+                "/api/v1/integrations/" + yOnA.integrationId(),
+                "/api/v1/collections/orders/records",
+                "/api/v1/events")) {
+            assertThat(api.get(path).status()).as(path).isEqualTo(403);
+        }
+        assertThat(api.get("/api/v1/integrations/" + xOnA.integrationId()).status())
+                .isEqualTo(200);
+        assertThat(api.post("/api/v1/tenants", Map.of("id", "portal-made")).status())
+                .isEqualTo(403);
+        Api.Response escalate = api.post("/api/v1/portal-sessions", Map.of("capabilities", List.of("secrets")));
+        assertThat(escalate.status()).isEqualTo(403);
+    }
+
+    @Test
+    void aPortalSessionNarrowedToATenantSeesAndRetriesOnlyThatTenantsMessages() {
+        ConsoleSession session = portal(List.of("retry"), "tenant-a");
+        Api api = session.api();
+        JsonNode messages = api.get("/api/v1/webhooks/" + endpointX + "/messages")
+                .expect(200)
+                .json()
+                .get("messages");
+        assertThat(messages).extracting(m -> m.get("tenantId").asText()).containsExactly("tenant-a");
+        String ofB = failed(endpointX).stream()
+                .filter(m -> m.get("tenantId").asText().equals("tenant-b"))
+                .findFirst()
+                .orElseThrow()
+                .get("id")
+                .asText();
+        assertThat(api.get("/api/v1/webhooks/" + endpointX + "/messages/" + ofB).status())
+                .isEqualTo(404);
+        assertThat(api.post("/api/v1/webhooks/" + endpointX + "/messages/" + ofB + "/retry", "")
+                        .status())
+                .isEqualTo(404);
+        assertField(api.get("/api/v1/webhooks/" + endpointX + "/messages?tenantId=tenant-b"), "tenantId");
+        assertField(
+                api.post("/api/v1/webhooks/" + endpointX + "/replay", Map.of("fromSeq", 1, "tenantId", "tenant-b")),
+                "tenantId");
+        assertField(
+                api.post("/api/v1/webhooks/" + endpointX + "/messages/retry", Map.of("tenantId", "tenant-b")),
+                "tenantId");
+        // Retrying "all failed" retries tenant A's only; B's stays failed.
+        JsonNode retried = api.post("/api/v1/webhooks/" + endpointX + "/messages/retry", "")
+                .expect(202)
+                .json();
+        assertThat(retried.get("retried").asInt()).isEqualTo(1);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> failed(endpointX).size() == 2
+                        && failed(endpointX).stream()
+                                .anyMatch(m -> m.get("attempts").size() == 2));
+        assertThat(failed(endpointX))
+                .filteredOn(m -> m.get("tenantId").asText().equals("tenant-b"))
+                .allMatch(m -> m.get("attempts").size() == 1);
+    }
+
+    @Test
+    void everyActionIsCheckedAgainstTheSessionsCapabilities() {
+        String message = failed(endpointX).getFirst().get("id").asText();
+        String hook = "/api/v1/webhooks/" + endpointX;
+        Api readOnly = portal(List.of(), null).api();
+        readOnly.get(hook).expect(200);
+        readOnly.get(hook + "/messages/" + message).expect(200);
+        List<Api.Response> refused = List.of(
+                readOnly.post("/api/v1/webhooks", Map.of("url", receiver.url("/new"))),
+                readOnly.patch(hook, Map.of("maxBatchSize", 5)),
+                readOnly.delete(hook),
+                readOnly.post(hook + "/rotate-secret", ""),
+                readOnly.post(hook + "/messages/" + message + "/retry", ""),
+                readOnly.post(hook + "/messages/retry", ""),
+                readOnly.post(hook + "/replay", Map.of("fromSeq", 1)),
+                readOnly.post(hook + "/test", ""));
+        for (Api.Response r : refused) {
+            assertThat(r.status()).as(r.body()).isEqualTo(403);
+            assertThat(r.errorCode()).isEqualTo("capability_missing");
+        }
+        assertThat(refused.get(0).json().get("error").get("message").asText()).contains("'manage_endpoints'");
+        assertThat(refused.get(3).json().get("error").get("message").asText()).contains("'secrets'");
+        assertThat(refused.get(4).json().get("error").get("message").asText()).contains("'retry'");
+        assertThat(server.admin.get(hook).json().get("maxBatchSize").asInt()).isEqualTo(100);
+
+        // manage_endpoints without secrets: endpoints are managed, their secrets not shown.
+        Api manager = portal(List.of("manage_endpoints"), null).api();
+        JsonNode created = manager.post("/api/v1/webhooks", Map.of("url", receiver.url("/new")))
+                .expect(201)
+                .json();
+        assertThat(created.has("secret")).isFalse();
+        String newHook = "/api/v1/webhooks/" + created.get("id").asText();
+        manager.patch(newHook, Map.of("maxBatchSize", 5)).expect(200);
+        assertThat(manager.post(newHook + "/rotate-secret", "").status()).isEqualTo(403);
+
+        Api keeper = portal(List.of("secrets"), null).api();
+        assertThat(keeper.post(newHook + "/rotate-secret", "")
+                        .expect(200)
+                        .json()
+                        .get("secret")
+                        .asText())
+                .startsWith("whsec_");
+        assertThat(keeper.delete(newHook).status()).isEqualTo(403);
+
+        Api retrier = portal(List.of("retry"), null).api();
+        retrier.post(newHook + "/test", "").expect(202);
+        manager.delete(newHook).expect(204);
+
+        // The CSRF token is required of portal sessions too.
+        ConsoleSession full = portal(List.of("manage_endpoints"), null);
+        Api.Response noCsrf = full.withoutCsrf().post("/api/v1/webhooks", Map.of("url", receiver.url("/csrf")));
+        assertThat(noCsrf.status()).isEqualTo(403);
+        assertThat(noCsrf.errorCode()).isEqualTo("csrf_token_invalid");
+    }
+}
