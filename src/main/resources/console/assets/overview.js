@@ -6,32 +6,29 @@ import { bars, lines, OUTCOMES, LATENCY, LAG } from './charts.js';
 export async function render(main, ctx) {
   const counts = h('div', { class: 'tiles', id: 'counts' }, h('p', { class: 'muted' }, 'Loading…'));
   const attention = h('div', { id: 'attention' });
-  main.append(h('h1', {}, 'Overview'), counts, section('Endpoints that need attention', attention), deliveryPanel({}));
+  main.append(h('h1', {}, 'Overview'), counts, section('Endpoints, failing and disabled first', attention), deliveryPanel({}));
   try {
     const o = await get('/api/v1/overview');
     clear(counts, tiles(o));
-    const list = o.endpoints && Array.isArray(o.endpoints) ? o.endpoints : o.attention || [];
+    const list = o.endpointList || [];
     clear(attention, list.length === 0
-      ? h('p', { class: 'muted' }, 'Every endpoint is delivering.')
+      ? h('p', { class: 'muted' }, 'No endpoint yet: add one on an integration.')
       : endpointTable(list, ctx));
   } catch (e) {
     clear(counts, failure(e));
+    clear(attention);
   }
 }
 
-const LABELS = { tenants: 'Tenants', integrations: 'Integrations', connections: 'Connections', endpoints: 'Endpoints' };
-
-/** Every count the server gives: a number, or numbers by state. */
+/** Tenants and integrations as numbers; connections and endpoints by state. */
 function tiles(o) {
-  const counts = o.counts || o;
-  return Object.entries(counts)
-    .filter(([, v]) => typeof v === 'number' || (v && typeof v === 'object' && !Array.isArray(v)))
-    .map(([k, v]) => {
-      const total = typeof v === 'number' ? v : Object.values(v).filter((x) => typeof x === 'number').reduce((a, b) => a + b, 0);
-      const parts = typeof v === 'number' ? null : Object.entries(v).filter(([, x]) => typeof x === 'number' && k !== 'total');
-      return h('div', { class: 'tile' }, h('span', { class: 'count' }, String(v.total ?? total)), h('span', {}, LABELS[k] || k),
-        parts && h('ul', { class: 'states' }, parts.filter(([s]) => s !== 'total').map(([s, x]) => h('li', {}, `${x} ${s}`))));
-    });
+  const tile = (label, value) => {
+    const byState = value && typeof value === 'object' ? Object.entries(value) : null;
+    const total = byState ? byState.reduce((sum, [, n]) => sum + n, 0) : value;
+    return h('div', { class: 'tile' }, h('span', { class: 'count' }, String(total)), h('span', {}, label),
+      byState && h('ul', { class: 'states' }, byState.map(([state, n]) => h('li', {}, `${n} ${state}`))));
+  };
+  return [tile('Tenants', o.tenants), tile('Integrations', o.integrations), tile('Connections', o.connections), tile('Endpoints', o.endpoints)];
 }
 
 export function endpointTable(list, ctx) {
