@@ -51,7 +51,9 @@ class ConsoleBrowserTest {
     static void start() {
         server = TestServer.start(Map.of(
                 "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
-                "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "100ms,100ms"));
+                "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "100ms,100ms",
+                "SWITCHBOARD_PORTAL_NAME", "Hotel Cloud",
+                "SWITCHBOARD_PORTAL_ACCENT_COLOR", "#0f766e"));
         receiver = new Receiver();
         server.createCollection(
                 "reservations",
@@ -242,7 +244,11 @@ class ConsoleBrowserTest {
             browser.load(link);
             browser.waitFor("#endpoints table");
             assertThat(browser.evaluate("location.hash").asText()).isEmpty(); // the secret is not left in the address
-            assertThat(browser.text("#brand")).isEqualTo("Switchboard · Webhooks");
+            assertThat(browser.text("#brand")).isEqualTo("Hotel Cloud · Webhooks");
+            assertThat(browser.evaluate(
+                                    "getComputedStyle(document.querySelector('#nav a[aria-current]')).backgroundColor")
+                            .asText())
+                    .isEqualTo("rgb(15, 118, 110)"); // the platform's accent colour
             assertThat(browser.text("main")).contains("Booking engine").contains("read, retry");
             assertThat(browser.exists("#new-endpoint"))
                     .as("no manage_endpoints: no form to add one")
