@@ -3,8 +3,8 @@
 import { h, s, clock } from './dom.js';
 
 const W = 600;
-const H = 180;
-const LEFT = 48;
+const H = 200;
+const LEFT = 56;
 const BOTTOM = 22;
 const TOP = 8;
 
@@ -24,8 +24,9 @@ function frame(buckets, max, unit, label) {
       s('text', { x: LEFT - 6, y: y(max * f) + 4, 'text-anchor': 'end' }, format(max * f, unit))));
   const n = buckets.length;
   const x = (i) => LEFT + ((W - LEFT) * i) / Math.max(n, 1);
-  const ticks = n === 0 ? [] : [0, Math.floor(n / 2), n - 1].map((i) =>
-    s('text', { class: 'tick', x: x(i) + (W - LEFT) / n / 2, y: H - 6, 'text-anchor': 'middle' }, clock(new Date(buckets[i].start))));
+  // The first and last labels stay inside the chart: anchored at their start and end.
+  const ticks = n < 2 ? [] : [[0, 'start', LEFT], [Math.floor(n / 2), 'middle', x(Math.floor(n / 2))], [n - 1, 'end', W]].map(([i, anchor, at]) =>
+    s('text', { class: 'tick', x: at, y: H - 4, 'text-anchor': anchor }, clock(new Date(buckets[i].start))));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: 'chart' }, grid, ticks);
   return { svg, x, y, slot: (W - LEFT) / Math.max(n, 1) };
 }
