@@ -1,6 +1,7 @@
 package dev.switchboard;
 
 import dev.switchboard.api.AdminRoutes;
+import dev.switchboard.api.AuditRoutes;
 import dev.switchboard.api.ConsoleApiRoutes;
 import dev.switchboard.api.EventRoutes;
 import dev.switchboard.api.HttpApi;
@@ -29,6 +30,7 @@ import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventWakeups;
 import dev.switchboard.events.Retention;
 import dev.switchboard.events.StreamWaiters;
+import dev.switchboard.store.AuditLog;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.ConsoleSessionStore;
@@ -272,6 +274,7 @@ public final class Switchboard implements AutoCloseable {
                             websockets.routes(),
                             new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
                             new ConsoleApiRoutes(auth, collections, deliveryOverview),
+                            new AuditRoutes(auth, new AuditLog(database.dataSource(), clock)),
                             new ConsoleRoutes(auth, consoleSessions, config.console()),
                             // Last: its two-segment pages must not answer paths an API route answers.
                             new ConsolePages(config.console().frameAncestorsDirective())));

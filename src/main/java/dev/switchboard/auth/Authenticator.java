@@ -227,6 +227,11 @@ public final class Authenticator {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(Tokens.hash("csrf|" + cookie));
     }
 
+    /** Marks the request as the one that opened {@code session} (sign-in, a portal link exchanged): the audit log names it. */
+    public static void opened(Context ctx, ConsoleSession session) {
+        ctx.attribute(SESSION_ATTRIBUTE, session);
+    }
+
     /** The console or portal session a request was authenticated by, if it was. */
     public static Optional<ConsoleSession> session(Context ctx) {
         return Optional.ofNullable(ctx.attribute(SESSION_ATTRIBUTE));

@@ -95,6 +95,7 @@ public final class ConsoleRoutes implements RouteGroup {
     }
 
     private void answer(Context ctx, ConsoleSession session, String cookie) {
+        Authenticator.opened(ctx, session);
         ctx.header(
                 "Set-Cookie",
                 Authenticator.SESSION_COOKIE + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict"

@@ -1,0 +1,175 @@
+package dev.switchboard.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.ConsoleSession;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.TestServer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Every change made through the API gets one audit entry: who (and through which session), what, when. */
+class AuditLogTest {
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("orders");
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    /** The newest entries, newest first. */
+    private static List<JsonNode> entries(int limit) {
+        List<JsonNode> out = new ArrayList<>();
+        server.admin
+                .get("/api/v1/audit-log?limit=" + limit)
+                .expect(200)
+                .json()
+                .get("entries")
+                .forEach(out::add);
+        return out;
+    }
+
+    private static JsonNode latest() {
+        return entries(1).getFirst();
+    }
+
+    @Test
+    void eachKindOfActorsChangesAreRecordedWithWhoWhatAndWhen() {
+        Instant before = Instant.now().minusSeconds(1);
+        String tenant = server.createTenant("audited-" + System.nanoTime());
+        JsonNode created = latest();
+        assertThat(created.get("action").asText()).isEqualTo("tenant.create");
+        assertThat(created.get("actor").get("kind").asText()).isEqualTo("admin_key");
+        assertThat(created.get("target").get("type").asText()).isEqualTo("tenant");
+        assertThat(created.get("target").get("id").asText()).isEqualTo(tenant);
+        assertThat(Instant.parse(created.get("at").asText()))
+                .isBetween(before, Instant.now().plusSeconds(1));
+        assertThat(created.get("requestId").asText()).startsWith("req_");
+        assertThat(created.get("id").asText()).startsWith("aud_");
+
+        Partner partner = Partner.on(server, tenant, List.of("orders"), List.of("orders"), List.of("orders.*"));
+        JsonNode hook = partner.webhook(Map.of("url", "https://partner.example/hooks?token=shared-secret"));
+        JsonNode byClient = latest();
+        assertThat(byClient.get("action").asText()).isEqualTo("webhook.create");
+        assertThat(byClient.get("actor").get("kind").asText()).isEqualTo("client_key");
+        assertThat(byClient.get("actor").get("integrationId").asText()).isEqualTo(partner.integrationId());
+        assertThat(byClient.get("target").get("id").asText())
+                .isEqualTo(hook.get("id").asText());
+        assertThat(byClient.get("details").get("request").get("url").asText())
+                .isEqualTo("https://partner.example/hooks?…");
+        assertThat(byClient.toString()).doesNotContain("shared-secret").doesNotContain("whsec_");
+
+        ConsoleSession operator = ConsoleSession.signIn(server);
+        JsonNode signIn = latest();
+        assertThat(signIn.get("action").asText()).isEqualTo("session.sign_in");
+        assertThat(signIn.get("actor").get("kind").asText()).isEqualTo("operator");
+        String sessionId = operator.json().get("sessionId").asText();
+        assertThat(signIn.get("actor").get("sessionId").asText()).isEqualTo(sessionId);
+        assertThat(signIn.toString()).doesNotContain(TestServer.ADMIN_KEY);
+
+        String path = "/api/v1/webhooks/" + hook.get("id").asText();
+        operator.api().patch(path, Map.of("maxBatchSize", 7)).expect(200);
+        JsonNode byOperator = latest();
+        assertThat(byOperator.get("action").asText()).isEqualTo("webhook.update");
+        assertThat(byOperator.get("actor").get("kind").asText()).isEqualTo("operator");
+        assertThat(byOperator.get("actor").get("sessionId").asText()).isEqualTo(sessionId);
+        assertThat(byOperator.get("details").get("request").get("maxBatchSize").asInt())
+                .isEqualTo(7);
+
+        String link = partner.client()
+                .post("/api/v1/portal-sessions", Map.of("capabilities", List.of("manage_endpoints")))
+                .expect(201)
+                .json()
+                .get("url")
+                .asText();
+        assertThat(latest().get("action").asText()).isEqualTo("portal_link.create");
+        assertThat(latest().toString()).doesNotContain(ConsoleSession.token(link));
+        ConsoleSession portal = ConsoleSession.portal(server, link);
+        JsonNode opened = latest();
+        assertThat(opened.get("action").asText()).isEqualTo("portal_session.open");
+        assertThat(opened.get("actor").get("kind").asText()).isEqualTo("portal");
+        assertThat(opened.toString()).doesNotContain(ConsoleSession.token(link));
+        portal.api().patch(path, Map.of("maxBatchSize", 9)).expect(200);
+        JsonNode byPortal = latest();
+        assertThat(byPortal.get("action").asText()).isEqualTo("webhook.update");
+        assertThat(byPortal.get("actor").get("kind").asText()).isEqualTo("portal");
+        assertThat(byPortal.get("actor").get("sessionId").asText())
+                .isEqualTo(portal.json().get("sessionId").asText());
+        assertThat(byPortal.get("actor").get("integrationId").asText()).isEqualTo(partner.integrationId());
+
+        operator.api().delete("/console/api/session").expect(204);
+        JsonNode signOut = latest();
+        assertThat(signOut.get("action").asText()).isEqualTo("session.sign_out");
+        assertThat(signOut.get("target").get("id").asText()).isEqualTo(sessionId);
+    }
+
+    @Test
+    void refusedRequestsReadsAndAccessTokenWritesAddNoEntry() {
+        String tenant = server.createTenant("quiet-" + System.nanoTime());
+        Partner partner = Partner.on(server, tenant, List.of("orders"), List.of("orders"), List.of("orders.*"));
+        String newest = latest().get("id").asText();
+        server.admin.post("/api/v1/tenants", Map.of("id", "bad id!")).expect(400);
+        server.admin.get("/api/v1/tenants").expect(200);
+        partner.access()
+                .post("/api/v1/collections/orders/records", Map.of("data", Map.of("n", 1)))
+                .expect(201);
+        partner.client().post("/api/v1/webhooks", Map.of("url", "ftp://nope")).expect(400);
+        Api.Response wrongKey = Api.of(server.baseUrl(), null)
+                .post("/console/api/session", Map.of("adminKey", "sb_admin_not-the-key-000000000"));
+        assertThat(wrongKey.status()).isEqualTo(401);
+        assertThat(latest().get("id").asText()).isEqualTo(newest);
+
+        // The admin key writing a tenant's records is recorded, without the record's data.
+        server.adminFor(tenant)
+                .post("/api/v1/collections/orders/records", Map.of("data", Map.of("card", "4111")))
+                .expect(201);
+        JsonNode record = latest();
+        assertThat(record.get("action").asText()).isEqualTo("record.create");
+        assertThat(record.get("details").get("collection").asText()).isEqualTo("orders");
+        assertThat(record.toString()).doesNotContain("4111");
+    }
+
+    @Test
+    void theLogIsPagedNewestFirstAndReadByTheOperatorOnly() {
+        for (int i = 0; i < 3; i++) {
+            server.createTenant("paged-" + i + "-" + System.nanoTime());
+        }
+        JsonNode first =
+                server.admin.get("/api/v1/audit-log?limit=2").expect(200).json();
+        assertThat(first.get("entries")).hasSize(2);
+        String cursor = first.get("cursor").asText();
+        JsonNode second = server.admin
+                .get("/api/v1/audit-log?limit=2&cursor=" + cursor)
+                .expect(200)
+                .json();
+        long a = Long.parseLong(first.get("entries").get(1).get("id").asText().substring(4));
+        long b = Long.parseLong(second.get("entries").get(0).get("id").asText().substring(4));
+        assertThat(b).isLessThan(a);
+        assertThat(ConsoleSession.signIn(server).api().get("/api/v1/audit-log").status())
+                .isEqualTo(200);
+
+        Api.Response badCursor = server.admin.get("/api/v1/audit-log?cursor=yesterday");
+        assertThat(badCursor.status()).isEqualTo(400);
+        assertThat(badCursor.json().get("error").get("details").get("field").asText())
+                .isEqualTo("cursor");
+        assertThat(server.admin.get("/api/v1/audit-log?limit=0").status()).isEqualTo(400);
+        JsonNode integration = server.createIntegration("reader-" + System.nanoTime(), List.of(), List.of(), List.of());
+        assertThat(server.api(integration.get("clientKey").asText())
+                        .get("/api/v1/audit-log")
+                        .status())
+                .isEqualTo(403);
+    }
+}
