@@ -168,6 +168,13 @@ class ConsoleBrowserTest {
             browser.type("#replay-seq", "1");
             browser.click("#replay");
             browser.waitFor("dialog.confirm");
+            assertThat(browser.evaluate("document.activeElement.textContent").asText())
+                    .isEqualTo("Cancel"); // the safe answer has the focus
+            browser.press("Escape"); // and Escape says no
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !browser.exists("dialog.confirm"));
+            assertThat(browser.text("#replay-result")).isEmpty();
+            browser.click("#replay");
+            browser.waitFor("dialog.confirm");
             browser.click("dialog.confirm button[value=yes]");
             browser.waitForText("#replay-result", "1 stream will send the log again");
             Awaitility.await()
