@@ -43,6 +43,7 @@ import dev.switchboard.support.SecretBox;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.Deliverer;
 import dev.switchboard.webhooks.DeliveryOverview;
+import dev.switchboard.webhooks.DeliveryStats;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.MessageLog;
 import dev.switchboard.webhooks.StreamLeases;
@@ -95,6 +96,7 @@ public final class Switchboard implements AutoCloseable {
     private Readiness readiness;
     private Database database;
     private WebSockets websockets;
+    private DeliveryStats deliveryStats;
 
     public Switchboard(Config config) {
         this(config, InstantSource.system(), Switchboard::printAdminKey);
@@ -205,6 +207,11 @@ public final class Switchboard implements AutoCloseable {
                     webhookSettings.timeout(), webhookAddresses, webhookSettings.concurrency(), clock);
             closeables.push(sender);
             WebhookMetrics webhookMetrics = new WebhookMetrics(meters, deliveryPool);
+            // The console's delivery charts: counted in memory, one write a minute (closed after delivery stops).
+            deliveryStats = new DeliveryStats(database.dataSource(), nodeId, clock);
+            closeables.push(deliveryStats);
+            webhookMetrics.keepStats(deliveryStats);
+            deliveryStats.start();
             Deliverer deliverer = new Deliverer(
                     sender,
                     webhookAddresses,
@@ -273,7 +280,8 @@ public final class Switchboard implements AutoCloseable {
                                     clock),
                             websockets.routes(),
                             new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
-                            new ConsoleApiRoutes(auth, collections, deliveryOverview),
+                            new ConsoleApiRoutes(
+                                    auth, collections, integrations, endpoints, deliveryOverview, deliveryStats),
                             new AuditRoutes(auth, new AuditLog(database.dataSource(), clock)),
                             new ConsoleRoutes(auth, consoleSessions, config.console()),
                             // Last: its two-segment pages must not answer paths an API route answers.
@@ -332,6 +340,11 @@ public final class Switchboard implements AutoCloseable {
 
     public WebSockets websockets() {
         return websockets;
+    }
+
+    /** The delivery counts the console charts (a test writes them out with {@code flush}). */
+    public DeliveryStats deliveryStats() {
+        return deliveryStats;
     }
 
     private static void printAdminKey(String key) {

@@ -7,13 +7,17 @@ import dev.switchboard.auth.Authenticator;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.DeliveryOverview;
+import dev.switchboard.webhooks.DeliveryStats;
+import dev.switchboard.webhooks.EndpointStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,18 +32,90 @@ import java.util.Map;
 public final class ConsoleApiRoutes implements RouteGroup {
     private final Authenticator auth;
     private final CollectionStore collections;
+    private final IntegrationStore integrations;
+    private final EndpointStore endpoints;
     private final DeliveryOverview overview;
+    private final DeliveryStats stats;
 
-    public ConsoleApiRoutes(Authenticator auth, CollectionStore collections, DeliveryOverview overview) {
+    public ConsoleApiRoutes(
+            Authenticator auth,
+            CollectionStore collections,
+            IntegrationStore integrations,
+            EndpointStore endpoints,
+            DeliveryOverview overview,
+            DeliveryStats stats) {
         this.auth = auth;
         this.collections = collections;
+        this.integrations = integrations;
+        this.endpoints = endpoints;
         this.overview = overview;
+        this.stats = stats;
     }
 
     @Override
     public void register(RoutesConfig routes) {
         routes.get("/api/v1/overview", this::overview);
         routes.get("/api/v1/event-catalog", this::eventCatalog);
+        routes.get("/api/v1/delivery-stats", this::deliveryStats);
+    }
+
+    /**
+     * Delivery by minute (window 1h) or quarter hour (24h): messages delivered and failed (abandoned),
+     * attempts retried, attempt duration p50/p99 and delivery lag p99. The admin key sees any endpoint
+     * or integration (or all); an integration its own endpoints. A portal session narrowed to one tenant
+     * is refused: the counts are per endpoint, across its tenants.
+     */
+    private void deliveryStats(Context ctx) {
+        Authenticator.Principal principal = auth.authenticate(ctx);
+        if (principal instanceof Authenticator.Access) {
+            throw new Refusal.Forbidden("delivery stats are read with the admin key or an integration's client key");
+        }
+        if (Authenticator.portalTenant(ctx).isPresent()) {
+            throw new Refusal.Forbidden(
+                    "delivery stats count an endpoint's messages across tenants; this portal session sees one tenant");
+        }
+        Duration window;
+        Duration bucket;
+        String windowText = ctx.queryParam("window") == null ? "1h" : ctx.queryParam("window");
+        switch (windowText) {
+            case "1h" -> {
+                window = Duration.ofHours(1);
+                bucket = Duration.ofMinutes(1);
+            }
+            case "24h" -> {
+                window = Duration.ofHours(24);
+                bucket = Duration.ofMinutes(15);
+            }
+            default -> throw new Refusal.InvalidField("window", "must be 1h or 24h");
+        }
+        String webhookId = blankToNull(ctx.queryParam("webhookId"));
+        String integrationId = blankToNull(ctx.queryParam("integrationId"));
+        if (principal instanceof Authenticator.Client client) {
+            if (integrationId != null
+                    && !integrationId.equals(client.integration().id())) {
+                throw new Refusal.InvalidField("integrationId", "an integration reads its own delivery stats only");
+            }
+            integrationId = client.integration().id();
+        } else if (integrationId != null && integrations.find(integrationId).isEmpty()) {
+            throw new Refusal.InvalidField("integrationId", "no integration '" + integrationId + "'");
+        }
+        if (webhookId != null) {
+            String id = webhookId;
+            String owner = integrationId;
+            endpoints
+                    .find(id)
+                    .filter(e -> owner == null || e.integrationId().equals(owner))
+                    .orElseThrow(() -> new Refusal.InvalidField("webhookId", "no webhook '" + id + "'"));
+        }
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("window", windowText);
+        json.put("bucketSeconds", bucket.toSeconds());
+        json.put("buckets", stats.buckets(window, bucket, webhookId, integrationId));
+        ctx.json(json);
+    }
+
+    private static String blankToNull(String text) {
+        return text == null || text.isBlank() ? null : text;
     }
 
     private void overview(Context ctx) {

@@ -222,6 +222,30 @@ public final class Authenticator {
         });
     }
 
+    /** A tenant's socket opened by an operator's console session: every event, no requests. */
+    public record OperatorSocket(String sessionId, TenantAccess access) {}
+
+    /**
+     * The access of a WebSocket an operator's console session opens on {@code tenantId} (the cookie
+     * stands for the admin key acting for that tenant); 401 without a live session, 403 for a portal
+     * session, 400 for an unknown tenant. Counted against the session's rate limit.
+     */
+    public OperatorSocket operatorSocket(Context ctx, String cookie, String tenantId) {
+        ConsoleSession session = liveSession(ctx, cookie)
+                .orElseThrow(() -> new Refusal.Unauthenticated(
+                        "the console session has expired or was signed out; sign in again"));
+        if (session.isPortal()) {
+            throw new Refusal.Forbidden("a portal session cannot open a tenant's WebSocket");
+        }
+        limit("session:" + session.id(), "console session");
+        if (tenantId == null || tenantId.isBlank()) {
+            throw new Refusal.InvalidField("tenantId", "is required: the tenant whose events the socket receives");
+        }
+        var tenant = tenants.find(tenantId)
+                .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
+        return new OperatorSocket(session.id(), TenantAccess.admin(tenant));
+    }
+
     /** The CSRF token of a session: derived from its cookie, so it is never stored and cannot reveal the cookie. */
     public static String csrfToken(String cookie) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(Tokens.hash("csrf|" + cookie));

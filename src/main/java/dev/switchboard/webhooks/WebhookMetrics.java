@@ -37,6 +37,8 @@ public final class WebhookMetrics {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<String, Counter> attempts = new ConcurrentHashMap<>();
     private final Map<String, Timer> latencies = new ConcurrentHashMap<>();
+    /** The per-minute counts the console charts (kept in PostgreSQL); null when not kept. */
+    private volatile DeliveryStats stats;
 
     /** {@code dataSource} is the one the lag and error gauges are refreshed from. */
     public WebhookMetrics(MeterRegistry meters, DataSource dataSource) {
@@ -89,7 +91,16 @@ public final class WebhookMetrics {
                 .register(meters);
     }
 
+    /** Also counts attempts, deliveries and abandoned messages into {@code stats}. */
+    public void keepStats(DeliveryStats stats) {
+        this.stats = stats;
+    }
+
     void attempt(String endpointId, Attempt attempt) {
+        DeliveryStats kept = stats;
+        if (kept != null) {
+            kept.attempt(endpointId, attempt.delivered(), attempt.durationMillis());
+        }
         // Looked up once per endpoint and outcome: building a meter's id on every attempt costs more than the count.
         attempts.computeIfAbsent(
                         endpointId + '\0' + attempt.outcome().name(),
@@ -123,6 +134,10 @@ public final class WebhookMetrics {
     }
 
     void delivered(String endpointId, Duration sinceOldestEvent) {
+        DeliveryStats kept = stats;
+        if (kept != null) {
+            kept.delivered(endpointId, sinceOldestEvent);
+        }
         latencies
                 .computeIfAbsent(
                         endpointId,
@@ -135,6 +150,10 @@ public final class WebhookMetrics {
     }
 
     void abandoned(String endpointId) {
+        DeliveryStats kept = stats;
+        if (kept != null) {
+            kept.abandoned(endpointId);
+        }
         Counter.builder("switchboard.webhooks.messages.failed")
                 .description("Messages abandoned after their last attempt")
                 .tags("endpoint", endpointId)

@@ -69,8 +69,14 @@ public final class AccessWatch {
     void recheck(List<ClientSession> affected) {
         Map<String, List<ClientSession>> byToken = new LinkedHashMap<>();
         for (ClientSession s : affected) {
+            if (s.access().readOnly()) {
+                continue; // an operator's socket has no connection or token to check
+            }
             byToken.computeIfAbsent(s.access().tokenHash(), k -> new ArrayList<>())
                     .add(s);
+        }
+        if (byToken.isEmpty()) {
+            return;
         }
         byToken.forEach((tokenHash, sessions) -> {
             try {

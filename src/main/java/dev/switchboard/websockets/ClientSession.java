@@ -293,9 +293,21 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             return;
         }
         ClientMessage message = ClientMessages.parse(text);
+        if (message instanceof ClientMessages.Request request && access.readOnly()) {
+            respond(
+                    Frames.errorResponse(
+                            request.id(),
+                            403,
+                            "read_only",
+                            "this socket was opened by an operator's console session: it receives the tenant's events"
+                                    + " and sends no requests",
+                            null,
+                            null),
+                    null);
+        }
         // Requests are counted like HTTP requests, against the token's rate limit; every other message,
         // and a request refused for too many in flight, against the socket's message limit.
-        if (message instanceof ClientMessages.Request request && requests.submit(request, text)) {
+        if (message instanceof ClientMessages.Request request && !access.readOnly() && requests.submit(request, text)) {
             return;
         }
         long now = System.nanoTime();
@@ -310,7 +322,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         switch (message) {
             case ClientMessages.Ping ping -> send(Frames.PONG);
             case ClientMessages.Subscribe subscribe -> subscribe(subscribe.eventTypes());
-            case ClientMessages.Request request -> {} // refused by submit, which answered it
+            case ClientMessages.Request request -> {} // refused (by submit, or as read-only) and answered
             case ClientMessages.BadRequest bad -> respond(SocketRequests.refused(bad.id(), bad.refusal()), null);
             case ClientMessages.Invalid invalid -> send(Frames.error(invalid.code(), invalid.message()));
         }

@@ -8,7 +8,8 @@ import dev.switchboard.store.ConnectionStore;
 /**
  * What a socket was granted at its upgrade: its connection, integration and tenant stream, the hash
  * of the token it used (to re-check it when the connection changes), and the events it may receive
- * (the same filter as the feed).
+ * (the same filter as the feed). A socket an operator's console session opened ({@code
+ * operatorSessionId} set) has no connection: it receives every event of the tenant and sends no requests.
  */
 record SocketAccess(
         long connectionPk,
@@ -16,7 +17,27 @@ record SocketAccess(
         long integrationPk,
         long streamPk,
         String tokenHash,
-        EventFilter filter) {
+        EventFilter filter,
+        String operatorSessionId) {
+
+    /** No connection or integration has this pk: an operator's socket is listed under none. */
+    static final long NONE = -1;
+
+    /** An operator's read-only socket on the tenant of {@code access}. */
+    static SocketAccess operator(String sessionId, TenantAccess access) {
+        return new SocketAccess(
+                NONE,
+                "operator session " + sessionId,
+                NONE,
+                access.tenant().streamPk(),
+                null,
+                access.eventFilter(),
+                sessionId);
+    }
+
+    boolean readOnly() {
+        return operatorSessionId != null;
+    }
 
     static SocketAccess of(Authenticator.Access access) {
         ConnectionStore.Grant grant = access.grant();
@@ -26,7 +47,8 @@ record SocketAccess(
                 grant.integration().pk(),
                 grant.tenant().streamPk(),
                 access.tokenHash(),
-                filterOf(grant));
+                filterOf(grant),
+                null);
     }
 
     static EventFilter filterOf(ConnectionStore.Grant grant) {

@@ -129,6 +129,10 @@ final class WebSocketRoutes implements RouteGroup {
     }
 
     private Upgrade check(Context ctx) throws InterruptedException {
+        String session = ctx.cookie(Authenticator.SESSION_COOKIE);
+        if (session != null && !session.isBlank() && !hasToken(ctx)) {
+            return operatorCheck(ctx, session);
+        }
         Token token = token(ctx);
         if (token.fromCookie()) {
             cookieOrigins.require(ctx); // before the token is looked at: another site's page learns nothing of it
@@ -158,6 +162,37 @@ final class WebSocketRoutes implements RouteGroup {
                     30);
         }
         return new Upgrade(socketAccess, after, accessChanges);
+    }
+
+    /**
+     * A socket an operator's console session opens on {@code ?tenantId=}: the cookie is checked like the
+     * AccessToken cookie (the page's Origin first), and the socket receives every event of the tenant,
+     * read-only (its requests are refused).
+     */
+    private Upgrade operatorCheck(Context ctx, String cookie) throws InterruptedException {
+        cookieOrigins.require(ctx);
+        long accessChanges = owner.sockets().accessChanges();
+        Authenticator.OperatorSocket operator = auth.operatorSocket(ctx, cookie, ctx.queryParam("tenantId"));
+        SocketAccess access = SocketAccess.operator(operator.sessionId(), operator.access());
+        Long after = after(ctx);
+        if (after != null && after > owner.hub().position(access.streamPk())) {
+            long head = owner.gate().head(access.streamPk());
+            if (after > head) {
+                throw new EventLog.PositionAhead(after, head).refusal();
+            }
+        }
+        return new Upgrade(access, after, accessChanges);
+    }
+
+    /** Whether the request carries an access token (header, parameter or AccessToken cookie), which wins over a session. */
+    private static boolean hasToken(Context ctx) {
+        return notBlank(ctx.header("Authorization"))
+                || notBlank(ctx.queryParam("access_token"))
+                || notBlank(ctx.cookie("AccessToken"));
+    }
+
+    private static boolean notBlank(String text) {
+        return text != null && !text.isBlank();
     }
 
     /**

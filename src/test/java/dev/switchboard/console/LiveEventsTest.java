@@ -1,0 +1,112 @@
+package dev.switchboard.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import dev.switchboard.testing.ConsoleSession;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.RawWebSocket;
+import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.WsClient;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The console's live events: an operator session opens a tenant's WebSocket with its cookie (from a
+ * page of the server's own origin), receives every event of the tenant, and sends no requests.
+ */
+class LiveEventsTest {
+    static TestServer server;
+    static String host;
+    static Partner partner;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("orders");
+        server.createCollection("rooms");
+        partner = Partner.create(server, List.of("orders.*"));
+        host = server.baseUrl().substring("http://".length());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void anOperatorSessionFollowsATenantsEventsReadOnly() {
+        ConsoleSession operator = ConsoleSession.signIn(server);
+        try (WsClient ws = WsClient.connect(
+                server,
+                Map.of("Cookie", "sb_session=" + operator.cookie(), "Origin", "http://" + host),
+                "?tenantId=" + partner.tenant() + "&after=0")) {
+            partner.writeRecords("orders", 2, Map.of("n", 1));
+            // A type the partner's integration does not receive: the operator sees it too.
+            server.adminFor(partner.tenant())
+                    .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("n", 2)))
+                    .expect(201);
+            List<String> types = new ArrayList<>();
+            ws.await(m -> {
+                if (m.path("type").asText().equals("events")) {
+                    m.get("events").forEach(e -> types.add(e.get("type").asText()));
+                }
+                return types.size() >= 3;
+            });
+            assertThat(types).containsExactly("orders.created", "orders.created", "rooms.created");
+
+            JsonNode refused = ws.request("r1", "records.create", Map.of("collection", "orders", "data", Map.of()));
+            assertThat(refused.get("status").asInt()).isEqualTo(403);
+            assertThat(refused.get("error").get("code").asText()).isEqualTo("read_only");
+        }
+    }
+
+    /** Upgrades as a browser would: Host as addressed, plus the given headers; returns the status and error code. */
+    private static String upgrade(String query, String... headers) throws IOException {
+        List<String> all = new ArrayList<>(RawWebSocket.upgradeHeaders().stream()
+                .filter(h -> !h.startsWith("Host:"))
+                .toList());
+        all.add("Host: " + host);
+        all.addAll(List.of(headers));
+        try (RawWebSocket ws = RawWebSocket.open(server, "GET", "/api/v1/ws" + query, all, 0)) {
+            if (ws.status == 101) {
+                return "101";
+            }
+            return ws.status + " " + Json.read(ws.body).get("error").get("code").asText();
+        }
+    }
+
+    @Test
+    void theSessionCookieOpensASocketOnlyFromTheServersOwnPagesForAnOperatorAndAKnownTenant() throws IOException {
+        ConsoleSession operator = ConsoleSession.signIn(server);
+        String cookie = "Cookie: sb_session=" + operator.cookie();
+        String origin = "Origin: http://" + host;
+        String tenant = "?tenantId=" + partner.tenant();
+        assertThat(upgrade(tenant, cookie, origin)).isEqualTo("101");
+        assertThat(upgrade(tenant, cookie, "Origin: https://evil.example")).isEqualTo("403 origin_not_allowed");
+        assertThat(upgrade(tenant, cookie)).startsWith("403");
+        assertThat(upgrade("", cookie, origin)).isEqualTo("400 invalid_field");
+        assertThat(upgrade("?tenantId=nowhere", cookie, origin)).isEqualTo("400 invalid_field");
+        assertThat(upgrade(tenant, "Cookie: sb_session=sb_session_unknown", origin))
+                .isEqualTo("401 unauthorized");
+
+        String link = partner.client()
+                .post("/api/v1/portal-sessions", Map.of())
+                .expect(201)
+                .json()
+                .get("url")
+                .asText();
+        ConsoleSession portal = ConsoleSession.portal(server, link);
+        assertThat(upgrade(tenant, "Cookie: sb_session=" + portal.cookie(), origin))
+                .isEqualTo("403 forbidden");
+
+        operator.api().delete("/console/api/session").expect(204);
+        assertThat(upgrade(tenant, cookie, origin)).isEqualTo("401 unauthorized");
+    }
+}
