@@ -186,6 +186,7 @@ document.addEventListener('click', (event) => {
   if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || a.target) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || !(url.pathname === base || url.pathname.startsWith(`${base}/`))) return;
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) return; // a place on this screen
   event.preventDefault();
   navigate(url.pathname + url.search);
 });

@@ -1,6 +1,6 @@
 // The event catalog: collections, their event types, schemas, and an example event of each type.
 import { get } from './api.js';
-import { h, section, json } from './dom.js';
+import { h, json } from './dom.js';
 
 export async function render(main) {
   main.append(h('h1', {}, 'Event catalog'));
@@ -12,19 +12,11 @@ export async function render(main) {
   for (const c of collections) {
     const types = c.eventTypes || [];
     main.append(h('section', { class: 'panel', id: `c-${c.name}` }, h('h2', {}, c.name),
-      c.description ? h('p', {}, c.description) : null,
       c.eventFields && c.eventFields.length ? h('p', {}, 'Fields copied into its events: ', c.eventFields.map((f) => h('code', { class: 'chip' }, f))) : null,
       c.schema ? h('details', {}, h('summary', {}, 'Record schema'), json(c.schema)) : h('p', { class: 'muted' }, 'No schema: any JSON object.'),
       types.map((t) => {
-        const type = typeof t === 'string' ? { type: t } : t;
-        return h('article', { class: 'event-type' }, h('h3', {}, h('code', {}, type.type || type.name)),
-          type.description ? h('p', {}, type.description) : null,
-          type.schema ? h('details', {}, h('summary', {}, 'Schema of data'), json(type.schema)) : null,
-          type.example ? [h('p', { class: 'muted' }, 'Example event', type.exampleSource ? ` (${type.exampleSource})` : ''), json(type.example)] : null);
+        return h('article', { class: 'event-type' }, h('h3', {}, h('code', {}, t.type)),
+          t.example ? [h('p', { class: 'muted' }, 'Example event'), json(t.example)] : null);
       })));
-  }
-  const custom = catalog.customEventTypes || catalog.custom || [];
-  if (custom.length) {
-    main.append(section('Other event types', custom.map((t) => h('article', { class: 'event-type' }, h('h3', {}, h('code', {}, t.type || t)), t.example ? json(t.example) : null))));
   }
 }

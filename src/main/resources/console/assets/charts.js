@@ -15,7 +15,7 @@ function niceMax(value) {
   return 10 * step;
 }
 
-function frame(buckets, max, unit, label) {
+function frame(buckets, max, unit, label, empty) {
   const plotH = H - TOP - BOTTOM;
   const y = (v) => TOP + plotH - (v / max) * plotH;
   const grid = [0, 0.5, 1].map((f) =>
@@ -27,12 +27,13 @@ function frame(buckets, max, unit, label) {
   // The first and last labels stay inside the chart: anchored at their start and end.
   const ticks = n < 2 ? [] : [[0, 'start', LEFT], [Math.floor(n / 2), 'middle', x(Math.floor(n / 2))], [n - 1, 'end', W]].map(([i, anchor, at]) =>
     s('text', { class: 'tick', x: at, y: H - 4, 'text-anchor': anchor }, clock(new Date(buckets[i].start))));
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: 'chart' }, grid, ticks);
+  const none = empty && s('text', { class: 'none', x: LEFT + (W - LEFT) / 2, y: TOP + plotH / 2, 'text-anchor': 'middle' }, 'Nothing in this window');
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': empty ? `${label}: nothing in this window` : label, class: 'chart' }, grid, ticks, none);
   return { svg, x, y, slot: (W - LEFT) / Math.max(n, 1) };
 }
 
 function format(v, unit) {
-  if (unit === 'ms') return v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+  if (unit === 'ms') return v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${v < 10 ? +v.toFixed(1) : Math.round(v)} ms`;
   return `${Math.round(v * 10) / 10}`;
 }
 
@@ -46,7 +47,7 @@ export function bars(buckets, series, title) {
   const total = (b) => series.reduce((sum, x) => sum + (b[x.key] || 0), 0);
   const sums = series.map((x) => buckets.reduce((sum, b) => sum + (b[x.key] || 0), 0));
   const label = `${title}: ${series.map((x, i) => `${sums[i]} ${x.label.toLowerCase()}`).join(', ')}`;
-  const { svg, x, y, slot } = frame(buckets, niceMax(Math.max(0, ...buckets.map(total))), '', label);
+  const { svg, x, y, slot } = frame(buckets, niceMax(Math.max(0, ...buckets.map(total))), '', label, sums.every((n) => n === 0));
   buckets.forEach((b, i) => {
     let base = 0;
     const tip = `${clock(new Date(b.start))}: ${series.map((s2) => `${b[s2.key] || 0} ${s2.label.toLowerCase()}`).join(', ')}`;
@@ -71,7 +72,7 @@ export function lines(buckets, series, unit, title) {
     const last = [...buckets].reverse().find((b) => b[x.key] != null);
     return `${x.label} ${last ? format(last[x.key], unit) : 'none'}`;
   });
-  const { svg, x, y, slot } = frame(buckets, max, unit, `${title}, latest: ${latest.join(', ')}`);
+  const { svg, x, y, slot } = frame(buckets, max, unit, `${title}, latest: ${latest.join(', ')}`, values.length === 0);
   for (const serie of series) {
     let d = '';
     let pen = false;

@@ -1,7 +1,7 @@
 // One endpoint: its settings, secret, test event, streams and lag, delivery charts, the message log
 // (filters, a message's events and attempts, retry one or all failed) and replay.
 import { get, post, patch, del, query, enc } from './api.js';
-import { h, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify } from './dom.js';
+import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify } from './dom.js';
 import { deliveryPanel } from './overview.js';
 
 const STATUSES = ['', 'pending', 'delivered', 'failed'];
@@ -15,11 +15,11 @@ export async function render(main, ctx) {
 
   const title = h('h1', { class: 'url' }, endpoint.url);
   const state = h('span', {}, badge(endpoint.state));
-  main.append(
+  add(main, [
     h('p', { class: 'crumbs' }, ctx.portal ? h('a', { href: ctx.base }, 'Endpoints')
       : [h('a', { href: `${ctx.base}/integrations/${enc(endpoint.integrationId)}` }, 'Integration'), ' / ', h('a', { href: `${ctx.base}/endpoints` }, 'Endpoints')], ' / '),
     title, h('p', {}, state, ' ', h('code', {}, endpoint.id), ' · ', endpoint.kind, ' · created ', when(endpoint.createdAt)),
-    endpoint.stateReason ? h('p', { class: 'error' }, endpoint.stateReason) : null);
+    endpoint.stateReason && h('p', { class: 'error' }, endpoint.stateReason)]);
 
   const top = h('div', { class: 'columns' });
   main.append(top);

@@ -188,11 +188,18 @@ class ConsoleBrowserTest {
                     .isEqualTo(1);
             assertNoConsoleErrors(browser, "endpoint");
 
-            // The other screens, each by its own address.
+            // The other screens, each by its own address. The node writes its delivery counts once a minute:
+            // now, so the charts show this test's messages.
+            server.switchboard().deliveryStats().flush();
             browser.load(server.baseUrl() + "/console");
             browser.waitFor("#counts .tile");
             browser.waitFor("#delivery svg.chart");
-            browser.waitFor("#attention");
+            assertThat(browser.evaluate("document.querySelector('#delivery svg.chart').getAttribute('aria-label')")
+                            .asText())
+                    .contains("Messages by outcome")
+                    .containsPattern("[1-9][0-9]* failed")
+                    .containsPattern("[1-9][0-9]* delivered");
+            assertThat(browser.text("#attention")).contains(receiver.url("/hooks"));
             shot(browser, "overview");
 
             browser.load(server.baseUrl() + "/console/live?tenantId=hotel-1");
