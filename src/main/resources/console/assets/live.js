@@ -61,7 +61,8 @@ export async function render(main, ctx) {
     const ws = new WebSocket(`${scheme}//${location.host}/api/v1/ws${query(params)}`);
     socket = ws;
     setStatus('connecting', 'pending');
-    ws.addEventListener('open', () => ws === socket && setStatus('live', 'enabled'));
+    // Open is not yet live: the server says "live" once it follows the log from its position.
+    ws.addEventListener('open', () => ws === socket && setStatus('connected', 'pending'));
     ws.addEventListener('message', (message) => {
       let frame;
       try {
@@ -69,6 +70,8 @@ export async function render(main, ctx) {
       } catch {
         return;
       }
+      if (frame.type === 'live') setStatus('live', 'enabled');
+      if (frame.type === 'resume_failed' || frame.type === 'error') setStatus(`${frame.type}: ${frame.message}`, 'failed');
       if (frame.type !== 'events') return;
       for (const event of frame.events) (paused ? held.push(event) : show(event));
       if (paused) pause.textContent = `Resume (${held.length} waiting)`;
