@@ -188,6 +188,36 @@ class ConsoleBrowserTest {
                     .isEqualTo(1);
             assertNoConsoleErrors(browser, "endpoint");
 
+            // Settings, and a test event.
+            browser.type("#edit-batch", "50");
+            browser.click("#save-endpoint");
+            browser.waitForText("#notice", "Saved.");
+            assertThat(server.admin
+                            .get("/api/v1/webhooks/" + webhookId)
+                            .expect(200)
+                            .json()
+                            .get("maxBatchSize")
+                            .asInt())
+                    .isEqualTo(50);
+            int beforeTest = receiver.received("/hooks").size();
+            browser.click("#send-test");
+            browser.waitForText("#action-result", "is on its way");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> receiver.received("/hooks").size() > beforeTest);
+
+            // A connection is disabled only after a confirmation.
+            browser.load(server.baseUrl() + "/console/integrations/" + integrationId);
+            browser.click("#connections button");
+            browser.waitForText("dialog.confirm", "Disable the connection to hotel-1?");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#connections .badge", "disabled");
+            assertThat(server.api(accessToken).get("/api/v1/events").status()).isEqualTo(401);
+            browser.click("#connections button");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#connections .badge", "enabled");
+            server.api(accessToken).get("/api/v1/events").expect(200);
+
             // The other screens, each by its own address. The node writes its delivery counts once a minute:
             // now, so the charts show this test's messages.
             server.switchboard().deliveryStats().flush();
