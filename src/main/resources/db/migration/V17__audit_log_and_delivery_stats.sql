@@ -16,7 +16,8 @@ CREATE TABLE audit_log (
 -- Delivery counts per endpoint per minute, aggregated in memory by each node and written by one
 -- statement a minute (never one per delivered message). The histograms count attempt durations and
 -- delivery lag (commit of a message's oldest event to the receiver's 2xx) in fixed buckets
--- (DeliveryStats.BOUNDS_MS); percentiles are read from their sums.
+-- (DeliveryStats.BOUNDS_MS); percentiles are read from their sums. Each node also writes the minute's
+-- sum over all its endpoints as endpoint_id '*', so the chart of everything reads a row a minute a node.
 CREATE TABLE delivery_stats (
     minute          timestamptz NOT NULL,
     endpoint_id     text NOT NULL,
@@ -28,3 +29,4 @@ CREATE TABLE delivery_stats (
     lag             int[] NOT NULL,        -- delivered messages' lag
     PRIMARY KEY (minute, endpoint_id, node_id)
 );
+CREATE INDEX delivery_stats_endpoint ON delivery_stats (endpoint_id, minute);

@@ -132,7 +132,9 @@ public final class HttpApi implements AutoCloseable {
         });
 
         config.requestLogger.http((ctx, ms) -> {
-            String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+            // The route that answered, not an after-handler that ran last (the audit log's).
+            io.javalin.router.Endpoint answered = ctx.endpoints().lastHttpEndpoint();
+            String route = answered == null ? "unmatched" : answered.path;
             Timer.builder("switchboard.http.requests")
                     .tag("method", ctx.method().name())
                     .tag("route", route)

@@ -64,6 +64,9 @@ public final class DeliveryStats implements AutoCloseable {
 
     private record Key(long minute, String endpointId) {}
 
+    /** The endpoint id of a minute's sum over all endpoints (no endpoint id is '*'). */
+    static final String ALL = "*";
+
     /** One endpoint's minute: delivered, failed (abandoned), failed attempts, then the two histograms. */
     private static final class Counts {
         final AtomicIntegerArray values = new AtomicIntegerArray(3 + 2 * BUCKETS);
@@ -175,7 +178,15 @@ public final class DeliveryStats implements AutoCloseable {
         }
     }
 
-    private void write(Map<Key, Counts> taken) {
+    private void write(Map<Key, Counts> byEndpoint) {
+        // The sum over all endpoints of each minute, as endpoint '*': the chart of everything reads one row.
+        Map<Key, Counts> taken = new HashMap<>(byEndpoint);
+        byEndpoint.forEach((key, counts) -> {
+            Counts all = taken.computeIfAbsent(new Key(key.minute(), ALL), k -> new Counts());
+            for (int v = 0; v < counts.values.length(); v++) {
+                all.values.addAndGet(v, counts.values.get(v));
+            }
+        });
         int n = taken.size();
         Instant[] minutes = new Instant[n];
         String[] endpoints = new String[n];
@@ -251,43 +262,50 @@ public final class DeliveryStats implements AutoCloseable {
         long last = Math.floorDiv(now, size);
         long first = last - window.toSeconds() / size + 1;
         Instant since = Instant.ofEpochSecond(first * size);
-        String from = " FROM delivery_stats d";
-        String where = " WHERE d.minute >= ?"
-                + " AND (?::text IS NULL OR d.endpoint_id = ?)"
-                + " AND (?::text IS NULL OR d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e"
-                + "   JOIN integrations i ON i.pk = e.integration_pk WHERE i.id = ?))";
-        Object[] params = {size, since, endpointId, endpointId, integrationId, integrationId};
+        // One pass over the rows: each histogram bucket is its own sum (no unnest), over the '*' rows for
+        // everything, one endpoint's rows, or an integration's endpoints' (at most 20).
+        StringBuilder sums = new StringBuilder();
+        for (int i = 1; i <= BUCKETS; i++) {
+            sums.append(", sum(d.latency[").append(i).append("]) AS l").append(i);
+        }
+        for (int i = 1; i <= BUCKETS; i++) {
+            sums.append(", sum(d.lag[").append(i).append("]) AS g").append(i);
+        }
+        String which = endpointId != null
+                ? "d.endpoint_id = ?"
+                : integrationId != null
+                        ? "d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e JOIN integrations i"
+                                + " ON i.pk = e.integration_pk WHERE i.id = ?)"
+                        : "d.endpoint_id = ?";
+        String picked = endpointId != null ? endpointId : integrationId != null ? integrationId : ALL;
         Map<Long, long[]> counts = new HashMap<>();
         Map<Long, long[]> latency = new HashMap<>();
         Map<Long, long[]> lag = new HashMap<>();
-        Jdbc.withConnection(dataSource, c -> {
-            Jdbc.query(
-                    c,
-                    "SELECT floor(extract(epoch FROM d.minute) / ?)::bigint AS b, sum(d.delivered) AS delivered,"
-                            + " sum(d.failed) AS failed, sum(d.failed_attempts) AS failed_attempts" + from + where
-                            + " GROUP BY b",
-                    rs -> counts.put(
-                            rs.getLong("b"),
-                            new long[] {rs.getLong("delivered"), rs.getLong("failed"), rs.getLong("failed_attempts")}),
-                    params);
-            Jdbc.query(
-                    c,
-                    "SELECT floor(extract(epoch FROM d.minute) / ?)::bigint AS b, h.i, sum(h.l) AS l, sum(h.g) AS g"
-                            + from
-                            + " CROSS JOIN LATERAL unnest(d.latency, d.lag) WITH ORDINALITY AS h(l, g, i)" + where
-                            + " GROUP BY b, h.i",
-                    rs -> {
-                        long b = rs.getLong("b");
-                        int i = rs.getInt("i") - 1;
-                        if (i >= 0 && i < BUCKETS) {
-                            latency.computeIfAbsent(b, k -> new long[BUCKETS])[i] = rs.getLong("l");
-                            lag.computeIfAbsent(b, k -> new long[BUCKETS])[i] = rs.getLong("g");
-                        }
-                        return null;
-                    },
-                    params);
-            return null;
-        });
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT floor(extract(epoch FROM d.minute) / ?)::bigint AS b, sum(d.delivered) AS delivered,"
+                                + " sum(d.failed) AS failed, sum(d.failed_attempts) AS failed_attempts" + sums
+                                + " FROM delivery_stats d WHERE " + which + " AND d.minute >= ? GROUP BY b",
+                        rs -> {
+                            long b = rs.getLong("b");
+                            counts.put(b, new long[] {
+                                rs.getLong("delivered"), rs.getLong("failed"), rs.getLong("failed_attempts")
+                            });
+                            long[] l = new long[BUCKETS];
+                            long[] g = new long[BUCKETS];
+                            for (int i = 0; i < BUCKETS; i++) {
+                                l[i] = rs.getLong("l" + (i + 1));
+                                g[i] = rs.getLong("g" + (i + 1));
+                            }
+                            latency.put(b, l);
+                            lag.put(b, g);
+                            return null;
+                        },
+                        size,
+                        picked,
+                        since));
         List<Bucket> buckets = new ArrayList<>();
         for (long b = first; b <= last; b++) {
             long[] c = counts.getOrDefault(b, new long[3]);

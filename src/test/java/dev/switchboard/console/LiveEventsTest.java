@@ -52,13 +52,11 @@ class LiveEventsTest {
             server.adminFor(partner.tenant())
                     .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("n", 2)))
                     .expect(201);
-            List<String> types = new ArrayList<>();
-            ws.await(m -> {
-                if (m.path("type").asText().equals("events")) {
-                    m.get("events").forEach(e -> types.add(e.get("type").asText()));
-                }
-                return types.size() >= 3;
-            });
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(15))
+                    .until(() -> ws.events().size() >= 3);
+            List<String> types =
+                    ws.events().stream().map(e -> e.get("type").asText()).toList();
             assertThat(types).containsExactly("orders.created", "orders.created", "rooms.created");
 
             JsonNode refused = ws.request("r1", "records.create", Map.of("collection", "orders", "data", Map.of()));
