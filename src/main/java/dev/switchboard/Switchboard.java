@@ -53,6 +53,7 @@ import dev.switchboard.webhooks.WebhookMetrics;
 import dev.switchboard.webhooks.WebhookSender;
 import dev.switchboard.websockets.AccessWatch;
 import dev.switchboard.websockets.LogGate;
+import dev.switchboard.websockets.OperatorSessions;
 import dev.switchboard.websockets.Resume;
 import dev.switchboard.websockets.Sockets;
 import dev.switchboard.websockets.StreamHub;
@@ -176,6 +177,11 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(ConnectionChanged.class, accessWatch::connectionChanged);
             control.subscribe(IntegrationChanged.class, accessWatch::integrationChanged);
             control.subscribe(Resync.class, accessWatch::resync);
+            // The read-only sockets of operators' console sessions end with their session, whichever node ended it.
+            OperatorSessions operatorSockets =
+                    new OperatorSessions(sockets, consoleSessions, java.time.Duration.ofSeconds(5));
+            closeables.push(operatorSockets);
+            operatorSockets.start();
             websockets = new WebSockets(
                     socketSettings,
                     sockets,

@@ -164,23 +164,12 @@ public final class Authenticator {
 
     /**
      * The live session of the cookie, its idle expiry extended; empty when the cookie names none (unknown,
-     * signed out, expired). A cookie that names no session counts against the address like a refused token.
+     * signed out, expired). Not counted against the address as a refused token: a cookie is 256 random
+     * bits nobody guesses, and a page left open past its session's expiry would otherwise lock its
+     * operator out of signing in again.
      */
     public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
-        Optional<ConsoleSession> session = guarded(
-                cookie,
-                ctx,
-                () -> sessions.touch(Tokens.hash(cookie), sessionIdleTimeout)
-                        .orElseThrow(() -> new Refusal.Unauthenticated("no live session")));
-        return session;
-    }
-
-    private <T> Optional<T> guarded(String secret, Context ctx, Supplier<T> attempt) {
-        try {
-            return Optional.of(attempt(secret, ctx, attempt));
-        } catch (Refusal.Unauthenticated e) {
-            return Optional.empty();
-        }
+        return sessions.touch(Tokens.hash(cookie), sessionIdleTimeout);
     }
 
     /**

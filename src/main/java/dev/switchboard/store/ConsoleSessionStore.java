@@ -193,6 +193,21 @@ public final class ConsoleSessionStore {
         });
     }
 
+    /** Which of these sessions are live now (not signed out, not expired); reads only. */
+    public Set<String> live(Set<String> sessionIds) {
+        Instant now = now();
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Set.copyOf(Jdbc.query(
+                        c,
+                        "SELECT id FROM console_sessions WHERE id = ANY(?::text[]) AND idle_expires_at > ?"
+                                + " AND absolute_expires_at > ?",
+                        rs -> rs.getString(1),
+                        sessionIds.toArray(String[]::new),
+                        now,
+                        now)));
+    }
+
     /** Signs a session out: its cookie no longer works on any node. */
     public void delete(String sessionId) {
         Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "DELETE FROM console_sessions WHERE id = ?", sessionId));

@@ -65,6 +65,29 @@ class LiveEventsTest {
         }
     }
 
+    @Test
+    void signingOutOnAnyNodeClosesTheSessionsSockets() {
+        ConsoleSession operator = ConsoleSession.signIn(server);
+        ConsoleSession other = ConsoleSession.signIn(server);
+        try (TestServer secondNode = TestServer.start(server.database(), Map.of(), java.time.InstantSource.system());
+                WsClient ws = WsClient.connect(
+                        server,
+                        Map.of("Cookie", "sb_session=" + operator.cookie(), "Origin", "http://" + host),
+                        "?tenantId=" + partner.tenant());
+                WsClient kept = WsClient.connect(
+                        server,
+                        Map.of("Cookie", "sb_session=" + other.cookie(), "Origin", "http://" + host),
+                        "?tenantId=" + partner.tenant())) {
+            // Signed out through the other node: this node's socket of that session ends within seconds.
+            new ConsoleSession(secondNode.baseUrl(), operator.cookie(), operator.csrfToken(), operator.json())
+                    .api()
+                    .delete("/console/api/session")
+                    .expect(204);
+            assertThat(ws.awaitClose()).isEqualTo(1000);
+            assertThat(kept.isClosed()).isFalse();
+        }
+    }
+
     /** Upgrades as a browser would: Host as addressed, plus the given headers; returns the status and error code. */
     private static String upgrade(String query, String... headers) throws IOException {
         List<String> all = new ArrayList<>(RawWebSocket.upgradeHeaders().stream()
