@@ -131,7 +131,7 @@ public final class Authenticator {
      * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).
      */
     private Principal sessionPrincipal(Context ctx, String cookie) {
-        ConsoleSession session = liveSession(ctx, cookie)
+        ConsoleSession session = liveSession(cookie)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
         if (!SAFE_METHODS.contains(ctx.method().name())) {
@@ -168,13 +168,13 @@ public final class Authenticator {
      * bits nobody guesses, and a page left open past its session's expiry would otherwise lock its
      * operator out of signing in again.
      */
-    public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
+    public Optional<ConsoleSession> liveSession(String cookie) {
         return sessions.touch(Tokens.hash(cookie), sessionIdleTimeout);
     }
 
     /**
      * Runs {@code attempt}, which checks a secret the client of {@code ctx} presented (a token, an admin
-     * key given to sign in, a portal link, a session cookie): when it is refused as unknown (401, or a link
+     * key given to sign in, a portal link): when it is refused as unknown (401, or a link
      * that does not exist) the refusal counts against the client's address, and an address with too many
      * is refused (429) before its secret is looked at. A used or expired link was not a guess: it does not
      * count.
@@ -220,7 +220,7 @@ public final class Authenticator {
      * session, 400 for an unknown tenant. Counted against the session's rate limit.
      */
     public OperatorSocket operatorSocket(Context ctx, String cookie, String tenantId) {
-        ConsoleSession session = liveSession(ctx, cookie)
+        ConsoleSession session = liveSession(cookie)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
         if (session.isPortal()) {

@@ -72,7 +72,7 @@ public final class ConsoleRoutes implements RouteGroup {
         String cookie = ctx.cookie(Authenticator.SESSION_COOKIE);
         ConsoleSession session = cookie == null || cookie.isBlank()
                 ? null
-                : auth.liveSession(ctx, cookie).orElse(null);
+                : auth.liveSession(cookie).orElse(null);
         if (session == null) {
             if (cookie != null) {
                 clearCookie(ctx);
