@@ -1,4 +1,4 @@
-// Building the page: a small element helper, dates in the viewer's local time, confirmations,
+// Building the page: a small element builder, dates in the viewer's local time, confirmations,
 // and one place that shows what went wrong.
 
 const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden']);
