@@ -17,6 +17,7 @@ import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.console.ConsolePages;
 import dev.switchboard.console.ConsoleRoutes;
 import dev.switchboard.db.Database;
 import dev.switchboard.events.ControlChannel;
@@ -318,7 +319,9 @@ public final class Switchboard implements AutoCloseable {
                             new ConsoleApiRoutes(
                                     auth, collections, integrations, endpoints, deliveryOverview, deliveryStats),
                             new AuditRoutes(auth, new AuditLog(database.dataSource(), clock)),
-                            new ConsoleRoutes(auth, consoleSessions, config.console())));
+                            new ConsoleRoutes(auth, consoleSessions, config.console()),
+                            // Last: its two-segment pages must not answer paths an API route answers.
+                            new ConsolePages(config.console().frameAncestorsDirective())));
             closeables.push(http);
             http.start();
             // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop

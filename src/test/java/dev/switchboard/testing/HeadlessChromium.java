@@ -23,9 +23,11 @@ import org.awaitility.Awaitility;
 
 /**
  * A real headless Chromium (Debian's, which bin/test installs when it runs as root) driven over the
- * DevTools protocol: open
- * a page, evaluate JavaScript in it. Started with a fresh profile and every background network
- * feature off, so it only talks to the test server on loopback.
+ * DevTools protocol: open a page, evaluate JavaScript in it, click and type as a user does (real mouse
+ * and keyboard input events, so a covered or hidden element cannot be clicked), wait for elements,
+ * capture screenshots, and collect what the page's console reports as errors (console.error, uncaught
+ * exceptions, and the browser's own error entries: CSP violations, failed loads). Started with a fresh
+ * profile and every background network feature off, so it only talks to the test server on loopback.
  */
 public final class HeadlessChromium implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -35,6 +37,15 @@ public final class HeadlessChromium implements AutoCloseable {
     private final WebSocket devtools;
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
+    private final List<ConsoleEntry> console = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** An error the page's console showed: where it came from (javascript, exception, network, security, …). */
+    public record ConsoleEntry(String source, String text, String url) {
+        @Override
+        public String toString() {
+            return source + ": " + text + (url == null || url.isEmpty() ? "" : " (" + url + ")");
+        }
+    }
 
     /** The names Chromium and Chrome go by on PATH, Debian's first. */
     private static final List<String> NAMES =
@@ -106,6 +117,9 @@ public final class HeadlessChromium implements AutoCloseable {
                     .buildAsync(URI.create(pageSocket), new Listener())
                     .orTimeout(10, TimeUnit.SECONDS)
                     .join();
+            call("Runtime.enable", Map.of());
+            call("Log.enable", Map.of());
+            call("Page.enable", Map.of());
         } catch (RuntimeException e) {
             close();
             throw new IllegalStateException(
@@ -133,8 +147,56 @@ public final class HeadlessChromium implements AutoCloseable {
                     message.has("id") ? pending.remove(message.get("id").asInt()) : null;
             if (waiting != null) {
                 waiting.complete(message);
+            } else if (message.has("method")) {
+                onEvent(message.get("method").asText(), message.path("params"));
             }
         }
+    }
+
+    private void onEvent(String method, JsonNode params) {
+        switch (method) {
+            case "Runtime.consoleAPICalled" -> {
+                String type = params.path("type").asText();
+                if (type.equals("error") || type.equals("assert")) {
+                    StringBuilder text = new StringBuilder();
+                    for (JsonNode arg : params.path("args")) {
+                        text.append(text.isEmpty() ? "" : " ")
+                                .append(
+                                        arg.has("value")
+                                                ? arg.get("value").asText()
+                                                : arg.path("description").asText());
+                    }
+                    console.add(new ConsoleEntry("console." + type, text.toString(), null));
+                }
+            }
+            case "Runtime.exceptionThrown" -> {
+                JsonNode details = params.path("exceptionDetails");
+                String text = details.path("exception")
+                        .path("description")
+                        .asText(details.path("text").asText());
+                console.add(
+                        new ConsoleEntry("exception", text, details.path("url").asText()));
+            }
+            case "Log.entryAdded" -> {
+                JsonNode entry = params.path("entry");
+                if (entry.path("level").asText().equals("error")) {
+                    console.add(new ConsoleEntry(
+                            entry.path("source").asText(),
+                            entry.path("text").asText(),
+                            entry.path("url").asText()));
+                }
+            }
+            default -> {}
+        }
+    }
+
+    /** Every error the page's console has shown since the browser started (or since {@link #clearConsole}). */
+    public List<ConsoleEntry> consoleErrors() {
+        return List.copyOf(console);
+    }
+
+    public void clearConsole() {
+        console.clear();
     }
 
     private JsonNode call(String method, Map<String, Object> params) {
@@ -154,10 +216,141 @@ public final class HeadlessChromium implements AutoCloseable {
         call("Page.navigate", Map.of("url", url));
     }
 
+    /**
+     * Opens a page and waits until the new document has loaded (its modules may still be running, and may have
+     * changed the address already).
+     */
+    public void load(String url) {
+        evaluate("window.switchboardPreviousPage = true");
+        open(url);
+        Awaitility.await()
+                .atMost(WAIT)
+                .until(() -> evaluate("!window.switchboardPreviousPage && document.readyState === 'complete'")
+                        .asBoolean());
+    }
+
     /** Evaluates a JavaScript expression in the page; returns its value as JSON. */
     public JsonNode evaluate(String expression) {
         JsonNode result = call("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true));
         return result.path("result").path("value");
+    }
+
+    /** Evaluates an expression that gives a promise, and returns what it resolves to. */
+    public JsonNode await(String expression) {
+        JsonNode result =
+                call("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true, "awaitPromise", true));
+        return result.path("result").path("value");
+    }
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private static String query(String selector) {
+        return "document.querySelector(" + Json.write(selector) + ")";
+    }
+
+    /** Waits until an element matching the CSS selector is in the page and shown. */
+    public void waitFor(String selector) {
+        Awaitility.await()
+                .atMost(WAIT)
+                .alias("an element " + selector + " on "
+                        + evaluate("location.href").asText())
+                .until(() -> evaluate("(e => !!e && e.getClientRects().length > 0)(" + query(selector) + ")")
+                        .asBoolean());
+    }
+
+    /** Waits until the text of the element matching the selector contains {@code text}; returns that text. */
+    public String waitForText(String selector, String text) {
+        Awaitility.await()
+                .atMost(WAIT)
+                .alias("'" + text + "' in " + selector)
+                .until(() -> text(selector).contains(text));
+        return text(selector);
+    }
+
+    /** The text of the first element matching the selector ("" when there is none). */
+    public String text(String selector) {
+        return evaluate("(e => e ? e.innerText : '')(" + query(selector) + ")").asText();
+    }
+
+    public boolean exists(String selector) {
+        return evaluate("!!" + query(selector)).asBoolean();
+    }
+
+    /** Clicks the middle of the element with the mouse, as a user would (scrolled into view first). */
+    public void click(String selector) {
+        waitFor(selector);
+        JsonNode box = evaluate("(e => { e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                + " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })(" + query(selector) + ")");
+        double x = box.get("x").asDouble();
+        double y = box.get("y").asDouble();
+        for (String type : List.of("mousePressed", "mouseReleased")) {
+            call(
+                    "Input.dispatchMouseEvent",
+                    Map.of("type", type, "x", x, "y", y, "button", "left", "buttons", 1, "clickCount", 1));
+        }
+    }
+
+    /** Focuses the field, replaces its value with {@code text} typed as keyboard input. */
+    public void type(String selector, String text) {
+        waitFor(selector);
+        evaluate("(e => { e.focus(); e.select && e.select(); })(" + query(selector) + ")");
+        call("Input.insertText", Map.of("text", text));
+    }
+
+    /** Presses one key (e.g. "Enter", "Tab", "Escape") in the focused element. */
+    public void press(String key) {
+        Map<String, Object> event = new java.util.HashMap<>(Map.of("key", key, "code", key));
+        int code = switch (key) {
+            case "Enter" -> 13;
+            case "Tab" -> 9;
+            case "Escape" -> 27;
+            default -> 0;
+        };
+        event.put("windowsVirtualKeyCode", code);
+        if (key.equals("Enter")) {
+            event.put("text", "\r");
+        }
+        event.put("type", "keyDown");
+        call("Input.dispatchKeyEvent", event);
+        event.put("type", "keyUp");
+        event.remove("text");
+        call("Input.dispatchKeyEvent", event);
+    }
+
+    /** The size of the page's window in CSS pixels; a narrow one is shown as a phone would show it. */
+    public void viewport(int width, int height) {
+        boolean mobile = width < 600;
+        call(
+                "Emulation.setDeviceMetricsOverride",
+                Map.of("width", width, "height", height, "deviceScaleFactor", 1, "mobile", mobile));
+    }
+
+    /** The time zone the page runs in (an IANA name such as "Pacific/Auckland"). */
+    public void timeZone(String zone) {
+        call("Emulation.setTimezoneOverride", Map.of("timezoneId", zone));
+    }
+
+    /** Writes a PNG of the whole page (up to {@code maxHeight} CSS pixels of it) to {@code file}. */
+    public void screenshot(Path file, int maxHeight) throws IOException {
+        JsonNode size = call("Page.getLayoutMetrics", Map.of()).path("cssContentSize");
+        JsonNode viewport = call("Page.getLayoutMetrics", Map.of()).path("cssLayoutViewport");
+        double width = viewport.path("clientWidth").asDouble();
+        double height = Math.min(
+                Math.max(
+                        size.path("height").asDouble(),
+                        viewport.path("clientHeight").asDouble()),
+                maxHeight);
+        JsonNode shot = call(
+                "Page.captureScreenshot",
+                Map.of(
+                        "format",
+                        "png",
+                        "captureBeyondViewport",
+                        true,
+                        "clip",
+                        Map.of("x", 0, "y", 0, "width", width, "height", height, "scale", 1)));
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.write(file, java.util.Base64.getDecoder().decode(shot.get("data").asText()));
     }
 
     /** Evaluates a JavaScript expression returning a list of strings. */

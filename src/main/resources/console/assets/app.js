@@ -1,0 +1,219 @@
+// The console and the partner portal: one app. It asks the server what session it has, then shows the
+// screen the URL names. Each screen is a module with render(main, ctx), which may return a clean-up.
+import { call, useSession, whenSignedOut, ApiError } from './api.js';
+import { h, clear, notify, hideNotice, act } from './dom.js';
+import * as overview from './overview.js';
+import * as integrations from './integrations.js';
+import * as endpoint from './endpoint.js';
+import * as live from './live.js';
+import * as catalog from './catalog.js';
+import * as audit from './audit.js';
+
+const portal = location.pathname === '/portal' || location.pathname.startsWith('/portal/');
+const base = portal ? '/portal' : '/console';
+const main = document.getElementById('main');
+let session = null;
+let cleanup = null;
+
+const screens = portal
+  ? [
+      ['', 'Endpoints', integrations.portalHome],
+      ['endpoints/:id', null, endpoint.render],
+      ['catalog', 'Event catalog', catalog.render],
+    ]
+  : [
+      ['', 'Overview', overview.render],
+      ['integrations', 'Integrations', integrations.list],
+      ['integrations/:id', null, integrations.render],
+      ['endpoints', 'Endpoints', integrations.endpoints],
+      ['endpoints/:id', null, endpoint.render],
+      ['live', 'Live events', live.render],
+      ['catalog', 'Event catalog', catalog.render],
+      ['audit', 'Audit log', audit.render],
+    ];
+
+function match(path) {
+  const rest = path.slice(base.length).replace(/^\/|\/$/g, '');
+  for (const [pattern, , screen] of screens) {
+    const names = pattern.split('/');
+    const parts = rest === '' ? [''] : rest.split('/');
+    if (names.length !== parts.length) continue;
+    const params = {};
+    if (names.every((n, i) => (n.startsWith(':') ? ((params[n.slice(1)] = decodeURIComponent(parts[i])), true) : n === parts[i]))) {
+      return { screen, params, pattern };
+    }
+  }
+  return null;
+}
+
+export function navigate(url, { replace = false } = {}) {
+  history[replace ? 'replaceState' : 'pushState'](null, '', url);
+  show(true);
+}
+
+function ctx(params) {
+  return {
+    session,
+    params,
+    query: new URLSearchParams(location.search),
+    base,
+    portal,
+    navigate,
+    // The server checks every action; the page only leaves out what this session may not do.
+    can: (capability) => !portal || (session.capabilities || []).includes(capability),
+  };
+}
+
+async function show(moved) {
+  if (cleanup) {
+    cleanup();
+    cleanup = null;
+  }
+  hideNotice();
+  if (!session) {
+    renderSignedOut();
+    return;
+  }
+  const found = match(location.pathname);
+  shell(found && found.pattern);
+  if (!found) {
+    clear(main, h('h1', {}, 'Not found'), h('p', {}, 'No screen at this address. ', h('a', { href: base }, 'Go to the start.')));
+  } else {
+    clear(main);
+    try {
+      cleanup = (await found.screen(main, ctx(found.params))) || null;
+    } catch (e) {
+      clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
+    }
+  }
+  if (moved) main.focus();
+}
+
+function shell(active) {
+  const nav = document.getElementById('nav');
+  const top = (pattern) => pattern.split('/')[0];
+  clear(nav, h('ul', {}, screens.filter(([, label]) => label).map(([pattern, label]) =>
+    h('li', {}, h('a', { href: pattern ? `${base}/${pattern}` : base, 'aria-current': active != null && top(active) === top(pattern) ? 'page' : null }, label)))));
+  const brand = document.getElementById('brand');
+  brand.href = base;
+  const name = (session.brand && session.brand.name) || 'Switchboard';
+  brand.textContent = portal ? `${name} · Webhooks` : `${name} console`;
+  document.title = brand.textContent;
+  const accent = session.brand && session.brand.accentColor;
+  if (accent && /^#[0-9a-fA-F]{3,8}$/.test(accent)) document.documentElement.style.setProperty('--accent', accent);
+  const who = document.getElementById('who');
+  const signOut = h('button', { type: 'button', class: 'link', id: 'sign-out' }, 'Sign out');
+  signOut.addEventListener('click', () => act(signOut, async () => {
+    await call('DELETE', '/console/api/session');
+    signedOut('You are signed out.');
+  }));
+  clear(who, h('span', { class: 'muted' }, portal ? session.integrationName || session.integrationId : 'Operator'), ' ', signOut);
+}
+
+function signedOut(message) {
+  session = null;
+  useSession(null);
+  if (!portal && !location.pathname.startsWith(`${base}/signin`)) {
+    const next = location.pathname + location.search;
+    history.replaceState(null, '', `${base}/signin${next === base ? '' : `?next=${encodeURIComponent(next)}`}`);
+  }
+  show(false);
+  if (message) notify(message, 'info');
+}
+
+function renderSignedOut() {
+  clear(document.getElementById('nav'));
+  clear(document.getElementById('who'));
+  if (portal) {
+    clear(main, h('h1', {}, 'Webhooks portal'),
+      h('p', {}, 'Open this portal with the link your platform gave you. Each link works once; ask for a new one when it has expired.'));
+    return;
+  }
+  const key = h('input', { type: 'password', id: 'admin-key', name: 'adminKey', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const submit = h('button', { type: 'submit', id: 'sign-in' }, 'Sign in');
+  const form = h('form', { class: 'panel narrow', id: 'sign-in-form' },
+    h('h1', {}, 'Sign in'),
+    h('p', {}, 'Sign in with the admin key the server printed when it first started (or SWITCHBOARD_ADMIN_KEY). The key is exchanged for a session; this page keeps no copy of it.'),
+    h('div', { class: 'field' }, h('label', { for: 'admin-key' }, 'Admin key'), key),
+    submit);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(submit, async () => {
+      try {
+        const answer = await call('POST', '/console/api/session', { adminKey: key.value }, { quiet401: true });
+        key.value = '';
+        signedIn(answer);
+        const next = new URLSearchParams(location.search).get('next');
+        navigate(next && next.startsWith('/console') ? next : base, { replace: true });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) throw new Error('That is not the admin key.');
+        throw e;
+      }
+    });
+  });
+  clear(main, form);
+  key.focus();
+}
+
+function signedIn(answer) {
+  session = answer;
+  useSession(answer);
+}
+
+/** A portal link carries its secret in the fragment: exchanged once for a session, then removed. */
+async function exchangePortalLink() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) return false;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    signedIn(await call('POST', '/portal/api/session', { token }, { quiet401: true }));
+  } catch (e) {
+    const why = {
+      link_already_used: 'This link was already used. Each portal link opens the portal once: ask your platform for a new one.',
+      link_expired: 'This link has expired. Ask your platform for a new one.',
+      link_not_found: 'This link is not valid.',
+    }[e.code];
+    renderSignedOut();
+    clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why || `The link could not be used (${e.message}).`));
+    return true;
+  }
+  show(false);
+  return true;
+}
+
+document.addEventListener('click', (event) => {
+  const a = event.target.closest('a[href]');
+  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || a.target) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !(url.pathname === base || url.pathname.startsWith(`${base}/`))) return;
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) return; // a place on this screen
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', () => show(true));
+whenSignedOut(() => signedOut('Your session has ended. Sign in again.'));
+
+async function start() {
+  if (portal && (await exchangePortalLink())) return;
+  try {
+    signedIn(await call('GET', '/console/api/session', undefined, { quiet401: true }));
+    const kindFits = portal ? session.kind === 'portal' : session.kind === 'operator';
+    if (!kindFits) {
+      session = null;
+      useSession(null);
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) notify(e);
+  }
+  if (session && !portal && location.pathname.startsWith(`${base}/signin`)) {
+    navigate(base, { replace: true });
+    return;
+  }
+  if (!session && !portal && !location.pathname.startsWith(`${base}/signin`)) {
+    signedOut(null);
+    return;
+  }
+  show(false);
+}
+
+start();

@@ -1,0 +1,149 @@
+// Building the page: a small element builder, dates in the viewer's local time, confirmations,
+// and one place that shows what went wrong.
+
+const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden']);
+
+/** h('button', {class: 'x', onclick: f}, 'text', child, [children]): an element, never HTML text. */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  setProps(el, props);
+  add(el, children);
+  return el;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** An SVG element (charts): attributes only, never a style attribute (the CSP forbids inline styles). */
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, v);
+  add(el, children);
+  return el;
+}
+
+function setProps(el, props) {
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (PROPS.has(k)) el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+}
+
+export function add(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+export function clear(el, ...children) {
+  el.replaceChildren();
+  return add(el, children);
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** A time from the server (RFC 3339), shown in the viewer's time zone. */
+export function when(iso) {
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  const d = new Date(iso);
+  return h('time', { datetime: iso, title: iso }, dateTime.format(d));
+}
+
+export const clock = (d) => timeOnly.format(d);
+
+/** A datetime-local input's value (the viewer's local time) as an RFC 3339 instant, or null. */
+export function instant(local) {
+  return local ? new Date(local).toISOString() : null;
+}
+
+export function badge(state) {
+  return h('span', { class: `badge ${state}` }, state);
+}
+
+export function json(value) {
+  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+}
+
+/** A labelled form field; the input gets an id so the label points at it. */
+let fieldIds = 0;
+export function field(label, input, hint) {
+  const id = input.id || `f${++fieldIds}`;
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint && h('small', { class: 'muted' }, hint));
+}
+
+export function section(title, ...children) {
+  return h('section', { class: 'panel' }, h('h2', {}, title), children);
+}
+
+/** Shows an error (an API refusal names its status and code) at the top of the page, for screen readers too. */
+export function notify(error, kind = 'error') {
+  const box = document.getElementById('notice');
+  const text = typeof error === 'string' ? error : describe(error);
+  box.className = kind;
+  clear(box, h('span', {}, text), h('button', { type: 'button', class: 'link', onclick: () => (box.hidden = true) }, 'Dismiss'));
+  box.hidden = false;
+}
+
+export function hideNotice() {
+  document.getElementById('notice').hidden = true;
+}
+
+export function describe(error) {
+  if (error && error.status) return `${error.status} ${error.code}: ${error.message}`;
+  return String(error && error.message ? error.message : error);
+}
+
+/** An inline error for one panel that failed to load; the rest of the screen still works. */
+export function failure(error) {
+  return h('p', { class: 'error', role: 'alert' }, describe(error));
+}
+
+/**
+ * Runs an action started by a button: the button is disabled while it runs, a refusal is shown, and
+ * the button's own confirmation question (when given) is asked first in a modal dialog.
+ */
+export async function act(button, action, question) {
+  if (question && !(await confirmed(question))) return undefined;
+  if (button) button.disabled = true;
+  try {
+    hideNotice();
+    return await action();
+  } catch (e) {
+    notify(e);
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+/** A modal yes/no question (a native dialog: focus stays inside it, Escape says no). */
+export function confirmed(question) {
+  return new Promise((resolve) => {
+    const yes = h('button', { type: 'submit', value: 'yes', class: 'danger' }, 'Confirm');
+    const no = h('button', { type: 'submit', value: 'no' }, 'Cancel');
+    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-q' },
+      h('form', { method: 'dialog' }, h('p', { id: 'confirm-q' }, question), h('div', { class: 'row' }, no, yes)));
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue === 'yes');
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    no.focus();
+  });
+}
+
+/** A secret shown once, with a note that it will not be shown again. */
+export function secret(label, value) {
+  return h('div', { class: 'secret', role: 'status' }, h('strong', {}, label), ' (shown once; copy it now): ',
+    h('code', { class: 'secret-value' }, value));
+}
+
+export function button(text, onclick, cls) {
+  return h('button', { type: 'button', class: cls, onclick }, text);
+}

@@ -1,0 +1,450 @@
+package dev.switchboard.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Browser;
+import dev.switchboard.testing.HeadlessChromium;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.TestDatabase;
+import dev.switchboard.testing.TestServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The console and the partner portal in a real headless Chromium, against the real server and a real
+ * webhook receiver: what a user sees and does, screen by screen, with no error in the page's console.
+ *
+ * <p>Each screen is captured as a PNG in {@code target/console-screenshots/}, or in the folder
+ * {@code CONSOLE_SCREENSHOTS} names ({@code CONSOLE_SCREENSHOTS=docs/console bin/test -Dtest=ConsoleBrowserTest}
+ * refreshes the README's pictures).
+ */
+@Browser
+class ConsoleBrowserTest {
+    private static final int WIDE = 1280;
+    private static final Path SHOTS =
+            Path.of(System.getenv().getOrDefault("CONSOLE_SCREENSHOTS", "target/console-screenshots"));
+    /**
+     * The browser logs every 4xx answer as a failed load. These are answers the page expects and shows (no session
+     * yet, a refused action, a used link), not errors of the page; anything else in the console fails the test.
+     */
+    private static final Pattern EXPECTED_REFUSAL =
+            Pattern.compile("Failed to load resource: the server responded with a status of (401|403|410) .*");
+
+    static TestServer server;
+    static Receiver receiver;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(Map.of(
+                "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                "SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "100ms,100ms",
+                "SWITCHBOARD_PORTAL_NAME", "Hotel Cloud",
+                "SWITCHBOARD_PORTAL_ACCENT_COLOR", "#0f766e"));
+        receiver = new Receiver();
+        server.createCollection(
+                "reservations",
+                "eventFields",
+                List.of("state"),
+                "schema",
+                Map.of(
+                        "type",
+                        "object",
+                        "required",
+                        List.of("state"),
+                        "properties",
+                        Map.of("state", Map.of("type", "string"))));
+    }
+
+    @AfterAll
+    static void stop() {
+        receiver.close();
+        server.close();
+    }
+
+    @Test
+    void anOperatorSignsInAddsAnEndpointThenRetriesAndReplaysAFailingReceiversMessage() throws Exception {
+        server.createTenant("hotel-1");
+        JsonNode integration = server.createIntegration(
+                "Door keys", List.of("reservations"), List.of("reservations"), List.of("reservations.*"));
+        String integrationId = integration.get("id").asText();
+        String accessToken =
+                server.connect(integrationId, "hotel-1").get("accessToken").asText();
+        receiver.answer(r -> Receiver.Reply.status(500).withBody("{\"error\":\"receiver is down\"}"));
+
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.viewport(WIDE, 900);
+            browser.timeZone("Pacific/Auckland");
+            // Opening a screen while signed out asks for the key, then goes to that screen.
+            browser.load(server.baseUrl() + "/console/integrations/" + integrationId);
+            browser.waitFor("#admin-key");
+            assertThat(browser.evaluate("location.pathname + location.search").asText())
+                    .isEqualTo("/console/signin?next=%2Fconsole%2Fintegrations%2F" + integrationId);
+            shot(browser, "sign-in");
+            browser.type("#admin-key", "sb_admin_not-the-key");
+            browser.click("#sign-in");
+            browser.waitForText("#notice", "not the admin key");
+            browser.type("#admin-key", TestServer.ADMIN_KEY);
+            browser.press("Enter");
+            browser.waitForText("main h1", "Door keys");
+            assertThat(browser.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+                            .asText())
+                    .doesNotContain("sb_admin");
+            assertThat(browser.evaluate("document.cookie").asText()).doesNotContain("sb_session"); // HttpOnly
+
+            // Add an endpoint; its signing secret is shown once.
+            browser.click("details.add summary");
+            browser.type("#new-url", receiver.url("/hooks"));
+            browser.type("#new-types", "reservations.*");
+            browser.click("#create-endpoint");
+            assertThat(browser.waitForText("#created .secret-value", "whsec_")).startsWith("whsec_");
+            JsonNode endpoint = server.admin
+                    .get("/api/v1/webhooks?integrationId=" + integrationId)
+                    .expect(200)
+                    .json()
+                    .at("/webhooks/0");
+            String webhookId = endpoint.get("id").asText();
+            assertThat(endpoint.get("url").asText()).isEqualTo(receiver.url("/hooks"));
+            browser.waitForText("#endpoints", receiver.url("/hooks"));
+            shot(browser, "integration");
+
+            // A partner's write becomes a message the receiver refuses three times.
+            server.api(accessToken)
+                    .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "confirmed")))
+                    .expect(201);
+            browser.click("#created a");
+            browser.waitFor("#message-filter");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> {
+                        browser.click("#apply-filter");
+                        return browser.exists("tr[data-message] .badge.failed");
+                    });
+            browser.click("tr[data-message] a.open-message");
+            browser.waitForText("#message-status", "failed");
+            String attempts = browser.text("table.attempts tbody");
+            assertThat(browser.evaluate("document.querySelectorAll('table.attempts tbody tr').length")
+                            .asInt())
+                    .isEqualTo(3);
+            assertThat(attempts).contains("500").contains("receiver is down").contains("http_error");
+            assertThat(browser.text("#message details.event summary")).contains("#1 reservations.created");
+
+            // Times are the viewer's: the page runs in Auckland, whatever the server's zone.
+            JsonNode created = browser.evaluate(
+                    "(t => ({iso: t.getAttribute('datetime'), text: t.textContent}))(document.querySelector('#message dd time'))");
+            String auckland = DateTimeFormatter.ofPattern("h:mm:ss")
+                    .format(Instant.parse(created.get("iso").asText()).atZone(ZoneId.of("Pacific/Auckland")));
+            assertThat(created.get("text").asText()).contains(auckland);
+            shot(browser, "endpoint");
+
+            // Retry it once the receiver answers again: the page follows it until it is delivered.
+            receiver.answer(r -> Receiver.Reply.status(200));
+            String messageId = browser.evaluate("document.querySelector('#message h3 code').textContent")
+                    .asText();
+            browser.click("#retry-message");
+            browser.waitForText("#message-status", "delivered");
+            assertThat(receiver.received("/hooks").getLast().header("webhook-id"))
+                    .isEqualTo(messageId);
+            assertThat(browser.evaluate("document.querySelectorAll('table.attempts tbody tr').length")
+                            .asInt())
+                    .isEqualTo(4);
+
+            // Replay from position 1, after a confirmation.
+            int before = receiver.received("/hooks").size();
+            browser.type("#replay-seq", "1");
+            browser.click("#replay");
+            browser.waitFor("dialog.confirm");
+            assertThat(browser.evaluate("document.activeElement.textContent").asText())
+                    .isEqualTo("Cancel"); // the safe answer has the focus
+            browser.press("Escape"); // and Escape says no
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !browser.exists("dialog.confirm"));
+            assertThat(browser.text("#replay-result")).isEmpty();
+            browser.click("#replay");
+            browser.waitFor("dialog.confirm");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#replay-result", "1 stream will send the log again");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> receiver.received("/hooks").size() > before);
+            assertThat(receiver.received("/hooks")
+                            .getLast()
+                            .json()
+                            .at("/events/0/seq")
+                            .asLong())
+                    .isEqualTo(1);
+            assertNoConsoleErrors(browser, "endpoint");
+
+            // Settings, and a test event.
+            browser.type("#edit-batch", "50");
+            browser.click("#save-endpoint");
+            browser.waitForText("#notice", "Saved.");
+            assertThat(server.admin
+                            .get("/api/v1/webhooks/" + webhookId)
+                            .expect(200)
+                            .json()
+                            .get("maxBatchSize")
+                            .asInt())
+                    .isEqualTo(50);
+            int beforeTest = receiver.received("/hooks").size();
+            browser.click("#send-test");
+            browser.waitForText("#action-result", "is on its way");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> receiver.received("/hooks").size() > beforeTest);
+
+            // A connection is disabled only after a confirmation.
+            browser.load(server.baseUrl() + "/console/integrations/" + integrationId);
+            browser.click("#connections button");
+            browser.waitForText("dialog.confirm", "Disable the connection to hotel-1?");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#connections .badge", "disabled");
+            assertThat(server.api(accessToken).get("/api/v1/events").status()).isEqualTo(401);
+            browser.click("#connections button");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#connections .badge", "enabled");
+            server.api(accessToken).get("/api/v1/events").expect(200);
+
+            // The other screens, each by its own address. The node writes its delivery counts once a minute:
+            // now, so the charts show this test's messages.
+            server.switchboard().deliveryStats().flush();
+            browser.load(server.baseUrl() + "/console");
+            browser.waitFor("#counts .tile");
+            browser.waitFor("#delivery svg.chart");
+            assertThat(browser.evaluate("document.querySelector('#delivery svg.chart').getAttribute('aria-label')")
+                            .asText())
+                    .contains("Messages by outcome")
+                    .containsPattern("[1-9][0-9]* failed")
+                    .containsPattern("[1-9][0-9]* delivered");
+            assertThat(browser.text("#attention")).contains(receiver.url("/hooks"));
+            shot(browser, "overview");
+
+            browser.load(server.baseUrl() + "/console/live?tenantId=hotel-1");
+            browser.waitForText("#live-status", "live");
+            server.adminFor("hotel-1")
+                    .post(
+                            "/api/v1/events",
+                            Map.of("type", "device.command", "subject", "door-7", "data", Map.of("action", "unlock")))
+                    .expect(201);
+            browser.waitForText("#live-events", "device.command");
+            browser.click("#live-pause");
+            server.adminFor("hotel-1")
+                    .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-8"))
+                    .expect(201);
+            browser.waitForText("#live-pause", "Resume (1 waiting)");
+            assertThat(browser.text("#live-events")).doesNotContain("door-8");
+            browser.click("#live-pause");
+            browser.waitForText("#live-events", "door-8");
+            browser.click("#live-events li:last-child summary");
+            shot(browser, "live-events");
+
+            browser.load(server.baseUrl() + "/console/catalog");
+            browser.waitForText("main", "reservations.created");
+            shot(browser, "event-catalog");
+
+            browser.load(server.baseUrl() + "/console/audit");
+            browser.waitForText("#audit", "webhook");
+            shot(browser, "audit-log");
+
+            browser.viewport(390, 844);
+            browser.load(server.baseUrl() + "/console/endpoints/" + webhookId + "?message=" + messageId);
+            browser.waitForText("#message-status", "delivered");
+            shot(browser, "endpoint-narrow");
+            assertThat(browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+                            .asBoolean())
+                    .as("nothing wider than a phone's screen")
+                    .isTrue();
+
+            browser.viewport(WIDE, 900);
+            browser.click("#sign-out");
+            browser.waitFor("#admin-key");
+            Api.Response after = server.api(null).get("/console/api/session");
+            assertThat(after.status()).isEqualTo(401);
+            assertNoConsoleErrors(browser, "the console");
+        }
+    }
+
+    @Test
+    void aPortalLinkOpensThePortalOnceWithTheSessionsCapabilities() throws Exception {
+        Failed failed = failedMessage("portal-1", "Booking engine", "/portal-hooks");
+        String link = portalLink(failed.integrationId(), List.of("read", "retry"), "1h");
+        assertThat(link).startsWith(server.baseUrl() + "/portal#token=");
+
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.viewport(WIDE, 900);
+            browser.load(link);
+            browser.waitFor("#endpoints table");
+            assertThat(browser.evaluate("location.hash").asText()).isEmpty(); // the secret is not left in the address
+            assertThat(browser.text("#brand")).isEqualTo("Hotel Cloud · Webhooks");
+            assertThat(browser.evaluate(
+                                    "getComputedStyle(document.querySelector('#nav a[aria-current]')).backgroundColor")
+                            .asText())
+                    .isEqualTo("rgb(15, 118, 110)"); // the platform's accent colour
+            assertThat(browser.text("main")).contains("Booking engine").contains("read, retry");
+            assertThat(browser.exists("#new-endpoint"))
+                    .as("no manage_endpoints: no form to add one")
+                    .isFalse();
+            shot(browser, "portal");
+
+            browser.click("#endpoints a");
+            browser.waitFor("tr[data-message] .badge.failed");
+            browser.click("tr[data-message] a.open-message");
+            browser.waitForText("#message-status", "failed");
+            assertThat(browser.exists("#endpoint-settings")).isFalse();
+            assertThat(browser.exists("#rotate-secret")).isFalse();
+            failed.receiver().answer(r -> Receiver.Reply.status(204));
+            browser.click("#retry-message");
+            browser.waitForText("#message-status", "delivered");
+            shot(browser, "portal-endpoint");
+
+            // The link has been used: opening it again is refused, and says so.
+            browser.load(link);
+            assertThat(browser.waitForText("#link-error", "already used")).contains("This link was already used");
+            assertNoConsoleErrors(browser, "the portal");
+        } finally {
+            failed.receiver().close();
+        }
+    }
+
+    @Test
+    void anExpiredPortalLinkIsRefused() throws Exception {
+        AtomicReference<Duration> ahead = new AtomicReference<>(Duration.ZERO);
+        InstantSource clock = () -> Instant.now().plus(ahead.get());
+        try (TestServer later = TestServer.start(TestDatabase.create(), Map.of(), clock);
+                HeadlessChromium browser = new HeadlessChromium()) {
+            String integrationId = later.createIntegration("Late partner", List.of(), List.of(), List.of())
+                    .get("id")
+                    .asText();
+            String link = later.admin
+                    .post(
+                            "/api/v1/portal-sessions",
+                            Map.of("integrationId", integrationId, "capabilities", List.of("read"), "ttl", "1m"))
+                    .expect(201)
+                    .json()
+                    .get("url")
+                    .asText();
+            ahead.set(Duration.ofMinutes(2));
+            browser.load(link);
+            assertThat(browser.waitForText("#link-error", "expired")).contains("This link has expired");
+            assertThat(browser.exists("#endpoints")).isFalse();
+            assertNoConsoleErrors(browser, "an expired link");
+        }
+    }
+
+    @Test
+    void aReadOnlyPortalSessionShowsNoActionAndTheServerRefusesItsRetry() throws Exception {
+        Failed failed = failedMessage("portal-2", "Channel manager", "/read-only-hooks");
+        String link = portalLink(failed.integrationId(), List.of("read"), "1h");
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.viewport(WIDE, 900);
+            browser.load(link);
+            browser.waitFor("#endpoints table");
+            browser.click("#endpoints a");
+            browser.waitFor("tr[data-message] .badge.failed");
+            browser.click("tr[data-message] a.open-message");
+            browser.waitForText("#message-status", "failed");
+            for (String action : List.of(
+                    "#retry-message",
+                    "#retry-all",
+                    "#replay-form",
+                    "#send-test",
+                    "#rotate-secret",
+                    "#endpoint-settings")) {
+                assertThat(browser.exists(action)).as(action).isFalse();
+            }
+            // The page leaves the action out, but the server is what refuses it: ask from the page with the
+            // session's cookie and CSRF token, through the page's own action runner.
+            String retry = "/api/v1/webhooks/" + failed.webhookId() + "/messages/" + failed.messageId() + "/retry";
+            String refused = browser.await(
+                            "Promise.all([import('/console/assets/api.js'), import('/console/assets/dom.js')])"
+                                    + ".then(([api, dom]) => dom.act(null, () => api.post('" + retry + "'))"
+                                    + ".then(() => api.post('" + retry
+                                    + "').then(() => 'accepted', e => e.status + ' ' + e.code)))")
+                    .asText();
+            assertThat(refused).isEqualTo("403 capability_missing");
+            assertThat(browser.waitForText("#notice", "403 capability_missing")).contains("retry");
+            assertThat(server.admin
+                            .get("/api/v1/webhooks/" + failed.webhookId() + "/messages/" + failed.messageId())
+                            .expect(200)
+                            .json()
+                            .get("status")
+                            .asText())
+                    .isEqualTo("failed");
+            shot(browser, "portal-read-only");
+        } finally {
+            failed.receiver().close();
+        }
+    }
+
+    /** An integration connected to a tenant, with an endpoint on a receiver that answered 500 until it gave up. */
+    private record Failed(String integrationId, String webhookId, String messageId, Receiver receiver) {}
+
+    private static Failed failedMessage(String tenant, String name, String path) {
+        server.createTenant(tenant);
+        String integrationId = server.createIntegration(
+                        name, List.of("reservations"), List.of("reservations"), List.of("*"))
+                .get("id")
+                .asText();
+        String token = server.connect(integrationId, tenant).get("accessToken").asText();
+        Receiver failing = new Receiver();
+        failing.answer(r -> Receiver.Reply.status(500).withBody("down for maintenance"));
+        String webhookId = server.admin
+                .post("/api/v1/webhooks", Map.of("url", failing.url(path), "integrationId", integrationId))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        server.api(token)
+                .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "confirmed")))
+                .expect(201);
+        String messageId = Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(
+                        () -> server.admin
+                                .get("/api/v1/webhooks/" + webhookId + "/messages?status=failed")
+                                .expect(200)
+                                .json()
+                                .at("/messages/0/id")
+                                .asText(),
+                        id -> !id.isEmpty());
+        return new Failed(integrationId, webhookId, messageId, failing);
+    }
+
+    private static String portalLink(String integrationId, List<String> capabilities, String ttl) {
+        return server.admin
+                .post(
+                        "/api/v1/portal-sessions",
+                        Map.of("integrationId", integrationId, "capabilities", capabilities, "ttl", ttl))
+                .expect(201)
+                .json()
+                .get("url")
+                .asText();
+    }
+
+    private static void shot(HeadlessChromium browser, String name) throws Exception {
+        browser.screenshot(SHOTS.resolve(name + ".png"), 2400);
+        assertNoConsoleErrors(browser, name);
+    }
+
+    private static void assertNoConsoleErrors(HeadlessChromium browser, String where) {
+        assertThat(browser.consoleErrors().stream()
+                        .filter(e -> !(e.source().equals("network")
+                                && EXPECTED_REFUSAL.matcher(e.text()).matches()))
+                        .toList())
+                .as("errors in the browser's console on " + where)
+                .isEmpty();
+    }
+}
