@@ -61,25 +61,13 @@ public final class PortalLinkRoutes implements RouteGroup {
             throw new Refusal.Forbidden("a portal session cannot create portal links");
         }
         JsonBody body = JsonBody.of(ctx, "integrationId", "tenantId", "capabilities", "ttl");
-        Integration integration = switch (principal) {
-            case Authenticator.Admin admin -> {
-                String id = body.requiredString("integrationId", 64);
-                yield integrations
-                        .find(id)
-                        .orElseThrow(() -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'"));
-            }
-            case Authenticator.Client client -> {
-                String id = body.string("integrationId", 64);
-                if (id != null && !id.equals(client.integration().id())) {
-                    throw new Refusal.InvalidField(
-                            "integrationId", "a client key creates portal links for its own integration only");
-                }
-                yield client.integration();
-            }
-            case Authenticator.Access access ->
-                throw new Refusal.Forbidden("portal links are made with the integration's client key or the admin key,"
-                        + " not a connection's access token");
-        };
+        Integration integration = ActingIntegration.of(
+                principal,
+                body,
+                integrations,
+                "portal links",
+                () -> new Refusal.Forbidden("portal links are made with the integration's client key or the admin key,"
+                        + " not a connection's access token"));
         Tenant tenant = null;
         String tenantId = body.string("tenantId", 64);
         if (tenantId != null) {

@@ -124,23 +124,8 @@ public final class WebhookRoutes implements RouteGroup {
         Authenticator.Principal principal = auth.authenticate(ctx);
         Authenticator.requireCapability(ctx, Capability.manage_endpoints);
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "integrationId");
-        Integration integration = switch (principal) {
-            case Authenticator.Admin admin -> {
-                String id = body.requiredString("integrationId", 64);
-                yield integrations
-                        .find(id)
-                        .orElseThrow(() -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'"));
-            }
-            case Authenticator.Client client -> {
-                String id = body.string("integrationId", 64);
-                if (id != null && !id.equals(client.integration().id())) {
-                    throw new Refusal.InvalidField(
-                            "integrationId", "a client key creates webhooks for its own integration only");
-                }
-                yield client.integration();
-            }
-            case Authenticator.Access access -> throw notForAccessTokens();
-        };
+        Integration integration =
+                ActingIntegration.of(principal, body, integrations, "webhooks", WebhookRoutes::notForAccessTokens);
         WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", addresses);
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
         requireHttpsForLifecycle(url, kind);
