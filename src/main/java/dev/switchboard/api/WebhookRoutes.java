@@ -26,6 +26,7 @@ import dev.switchboard.webhooks.WebhookUrl;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -242,7 +243,7 @@ public final class WebhookRoutes implements RouteGroup {
      * to a tenant always filters by it (another tenant named is refused).
      */
     private MessageFilter filter(Context ctx, String tenantId, String eventType, String fromText, String toText) {
-        String tenant = tenantId == null || tenantId.isBlank() ? null : tenantId;
+        String tenant = given(tenantId);
         Optional<String> narrowed = Authenticator.session(ctx).map(s -> s.tenantId());
         if (narrowed.isPresent()) {
             if (tenant != null && !tenant.equals(narrowed.get())) {
@@ -250,18 +251,23 @@ public final class WebhookRoutes implements RouteGroup {
             }
             tenant = narrowed.get();
         }
-        String type = eventType == null || eventType.isBlank() ? null : eventType;
+        String type = given(eventType);
         if (type != null && !EventTypes.isPattern(type)) {
             throw new Refusal.InvalidField(
                     "eventType",
                     "'" + type + "' is not an event type or pattern (reservations.created, reservations.*)");
         }
-        java.time.Instant from = fromText == null || fromText.isBlank() ? null : Instants.parse(fromText, "from");
-        java.time.Instant to = toText == null || toText.isBlank() ? null : Instants.parse(toText, "to");
+        Instant from = given(fromText) == null ? null : Instants.parse(fromText, "from");
+        Instant to = given(toText) == null ? null : Instants.parse(toText, "to");
         if (from != null && to != null && !from.isBefore(to)) {
             throw new Refusal.InvalidField("to", "must be after from");
         }
         return new MessageFilter(null, tenant, type, from, to);
+    }
+
+    /** A filter field as given, or null when it is missing or blank (no filter). */
+    private static String given(String text) {
+        return text == null || text.isBlank() ? null : text;
     }
 
     private void replay(Context ctx) {
@@ -279,7 +285,7 @@ public final class WebhookRoutes implements RouteGroup {
             }
             fromSeq = from.asLong();
         }
-        java.time.Instant since = sinceText == null ? null : Instants.parse(sinceText, "since");
+        Instant since = sinceText == null ? null : Instants.parse(sinceText, "since");
         String tenantId = body.string("tenantId", 64);
         Long tenantPk = null;
         if (tenantId != null) {

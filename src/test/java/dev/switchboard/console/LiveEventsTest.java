@@ -3,14 +3,12 @@ package dev.switchboard.console;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.switchboard.support.Json;
 import dev.switchboard.testing.ConsoleSession;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -88,19 +86,8 @@ class LiveEventsTest {
         }
     }
 
-    /** Upgrades as a browser would: Host as addressed, plus the given headers; returns the status and error code. */
     private static String upgrade(String query, String... headers) throws IOException {
-        List<String> all = new ArrayList<>(RawWebSocket.upgradeHeaders().stream()
-                .filter(h -> !h.startsWith("Host:"))
-                .toList());
-        all.add("Host: " + host);
-        all.addAll(List.of(headers));
-        try (RawWebSocket ws = RawWebSocket.open(server, "GET", "/api/v1/ws" + query, all, 0)) {
-            if (ws.status == 101) {
-                return "101";
-            }
-            return ws.status + " " + Json.read(ws.body).get("error").get("code").asText();
-        }
+        return RawWebSocket.browserUpgrade(server, query, headers);
     }
 
     @Test

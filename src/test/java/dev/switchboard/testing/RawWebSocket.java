@@ -1,5 +1,9 @@
 package dev.switchboard.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -67,6 +71,27 @@ public final class RawWebSocket implements AutoCloseable {
                 "Connection: Upgrade",
                 "Sec-WebSocket-Version: 13",
                 "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce));
+    }
+
+    /**
+     * Upgrades {@code /api/v1/ws} plus {@code query} as a browser would: Host as the server was addressed,
+     * plus the given header lines. Returns "101", or the refusal's status and error code, after checking
+     * that the error names its request and carries details, as every refusal does.
+     */
+    public static String browserUpgrade(TestServer server, String query, String... headers) throws IOException {
+        List<String> all = new ArrayList<>(
+                upgradeHeaders().stream().filter(h -> !h.startsWith("Host:")).toList());
+        all.add("Host: " + server.baseUrl().substring("http://".length()));
+        all.addAll(List.of(headers));
+        try (RawWebSocket ws = open(server, "GET", "/api/v1/ws" + query, all, 0)) {
+            if (ws.status == 101) {
+                return "101";
+            }
+            JsonNode error = Json.read(ws.body).get("error");
+            assertThat(error.get("requestId").asText()).startsWith("req_");
+            assertThat(error.has("details")).isTrue();
+            return ws.status + " " + error.get("code").asText();
+        }
     }
 
     /** Sends exactly this request head (header lines as given, none added) and reads the answer as above. */

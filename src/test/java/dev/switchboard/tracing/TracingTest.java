@@ -87,15 +87,7 @@ class TracingTest {
         open.add(socket);
         socket.await("live");
 
-        String recordId = partner.access()
-                .withHeader("traceparent", "00-" + TRACE_ID + "-" + CALLER_SPAN_ID + "-01")
-                .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")))
-                .expect(201)
-                .json()
-                .get("id")
-                .asText();
-        socket.awaitEvents(1);
-        await().atMost(Duration.ofSeconds(30)).until(() -> webhooks.received().size() == 1);
+        String recordId = createRoomInCallersTrace(partner, socket);
 
         // The request continues the caller's trace, its span named by the route's template.
         OtlpReceiver.Received server = awaitSpan(s -> s.kind() == SpanKind.SPAN_KIND_SERVER
@@ -203,6 +195,21 @@ class TracingTest {
         open.add(socket);
         socket.await("live");
 
+        String recordId = createRoomInCallersTrace(partner, socket);
+
+        assertThat(webhooks.received().getFirst().headers().keySet())
+                .noneMatch(name -> name.equalsIgnoreCase("traceparent"));
+        assertThat(traceContext(a, recordId)).isEmpty();
+        a.close(); // a node with tracing on sends what it holds when it closes
+        open.remove(a);
+        assertThat(otlp.requests()).isZero();
+    }
+
+    /**
+     * Creates a room as a caller whose own span is {@code CALLER_SPAN_ID} in {@code TRACE_ID}, and waits
+     * for its event on the socket and its webhook message at the receiver; returns the record's id.
+     */
+    private String createRoomInCallersTrace(Partner partner, WsClient socket) throws Exception {
         String recordId = partner.access()
                 .withHeader("traceparent", "00-" + TRACE_ID + "-" + CALLER_SPAN_ID + "-01")
                 .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")))
@@ -212,13 +219,7 @@ class TracingTest {
                 .asText();
         socket.awaitEvents(1);
         await().atMost(Duration.ofSeconds(30)).until(() -> webhooks.received().size() == 1);
-
-        assertThat(webhooks.received().getFirst().headers().keySet())
-                .noneMatch(name -> name.equalsIgnoreCase("traceparent"));
-        assertThat(traceContext(a, recordId)).isEmpty();
-        a.close(); // a node with tracing on sends what it holds when it closes
-        open.remove(a);
-        assertThat(otlp.requests()).isZero();
+        return recordId;
     }
 
     private OtlpReceiver.Received awaitSpan(Predicate<OtlpReceiver.Received> which) {

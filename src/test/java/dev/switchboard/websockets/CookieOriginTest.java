@@ -2,12 +2,9 @@ package dev.switchboard.websockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -37,22 +34,8 @@ class CookieOriginTest {
         server.close();
     }
 
-    /** Upgrades as a browser would: Host as addressed, plus the given headers; returns the status and error code. */
     private static String upgrade(String query, String... headers) throws IOException {
-        List<String> all = new ArrayList<>(RawWebSocket.upgradeHeaders().stream()
-                .filter(h -> !h.startsWith("Host:"))
-                .toList());
-        all.add("Host: " + host);
-        all.addAll(List.of(headers));
-        try (RawWebSocket ws = RawWebSocket.open(server, "GET", "/api/v1/ws" + query, all, 0)) {
-            if (ws.status == 101) {
-                return "101";
-            }
-            JsonNode error = Json.read(ws.body).get("error");
-            assertThat(error.get("requestId").asText()).startsWith("req_");
-            assertThat(error.has("details")).isTrue();
-            return ws.status + " " + error.get("code").asText();
-        }
+        return RawWebSocket.browserUpgrade(server, query, headers);
     }
 
     @Test
