@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
@@ -59,7 +60,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final SocketRequests requests;
 
     // Heartbeat state, read by the sweeper.
-    private volatile long pingSentAt = System.nanoTime();
+    private volatile long pingSentAt;
     private volatile boolean awaitingPong;
     private volatile long closingSince;
 
@@ -74,6 +75,18 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         this.accessChangesSeen = accessChangesSeen;
         this.filter = access.filter();
         this.requests = new SocketRequests(this, owner);
+        this.pingSentAt = System.nanoTime()
+                - firstPingOffset(owner.settings().pingInterval().toNanos());
+    }
+
+    /**
+     * The first ping comes between half an interval and a whole one after opening, at random. Sockets
+     * open in bursts (a deploy, a reconnect storm), and pinging them all at the same moment every
+     * interval would add a fan-out's worth of writes (and of pongs to read) on top of whatever events
+     * are going out then; spread out, they cost a little all the time instead.
+     */
+    private static long firstPingOffset(long intervalNanos) {
+        return ThreadLocalRandom.current().nextLong(intervalNanos / 2 + 1);
     }
 
     /** A write in progress on this socket; its event's seq will be above {@code floor}. */

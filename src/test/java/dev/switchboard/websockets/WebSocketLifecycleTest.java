@@ -133,6 +133,54 @@ class WebSocketLifecycleTest {
     }
 
     @Test
+    void socketsOpenedTogetherAreFirstPingedAtSpreadTimesWithinTheInterval() throws Exception {
+        // Interval and timeout 1 s: the sweeper ticks every 250 ms. A socket's first ping comes once
+        // half an interval to a whole one has passed, at random; pinged all at once, every one of these
+        // sockets would wait a whole interval (1 s) and they would stay in step ever after.
+        try (TestServer server = TestServer.start(
+                Map.of("SWITCHBOARD_WEBSOCKETS_PING_INTERVAL", "1s", "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "1s"))) {
+            server.createTenant("pings");
+            String token = server.partnerToken("pings");
+            List<RawWebSocket> sockets = new ArrayList<>();
+            List<Long> openedAt = new ArrayList<>();
+            try {
+                for (int i = 0; i < 16; i++) {
+                    openedAt.add(System.nanoTime());
+                    RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws", token, 0);
+                    assertThat(socket.status).isEqualTo(101);
+                    socket.readTimeout(Duration.ofSeconds(5));
+                    sockets.add(socket);
+                }
+                List<Future<Long>> firstPings = new ArrayList<>();
+                try (ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor()) {
+                    for (int i = 0; i < sockets.size(); i++) {
+                        RawWebSocket socket = sockets.get(i);
+                        long opened = openedAt.get(i);
+                        firstPings.add(readers.submit(() -> {
+                            while (socket.read().opcode() != RawWebSocket.PING) {
+                                // "live", then nothing until the ping
+                            }
+                            return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - opened);
+                        }));
+                    }
+                }
+                List<Long> millis = new ArrayList<>();
+                for (Future<Long> f : firstPings) {
+                    millis.add(f.get());
+                }
+                assertThat(millis).allSatisfy(ms -> assertThat(ms).isBetween(400L, 2_500L));
+                assertThat(millis.stream().mapToLong(Long::longValue).min().orElseThrow())
+                        .as("the earliest first ping of 16 sockets, in ms after opening: %s", millis)
+                        .isLessThan(900);
+            } finally {
+                for (RawWebSocket socket : sockets) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void aClientThatDoesNotAnswerPingsIsClosedWhileOneThatDoesStaysOpen() throws Exception {
         try (TestServer server = TestServer.start(Map.of(
                 "SWITCHBOARD_WEBSOCKETS_PING_INTERVAL", "200ms", "SWITCHBOARD_WEBSOCKETS_PING_TIMEOUT", "400ms"))) {
