@@ -52,6 +52,61 @@ final class CpuMeter {
         return ticks * SECONDS_PER_TICK / seconds;
     }
 
+    /**
+     * PostgreSQL's CPU ticks by kind of process, from each one's title in /proc/PID/cmdline:
+     * {@code connections} are the backends serving clients (the server's pool, and this benchmark's
+     * own queries); {@code maintenance} is autovacuum (its live workers, plus every child that has
+     * exited, which the postmaster has reaped: autovacuum workers end after each run, while the pool's
+     * connections live on); {@code background} is the WAL writer, checkpointer, background writer,
+     * launchers and the postmaster itself.
+     */
+    record PostgresTicks(long connections, long maintenance, long background) {}
+
+    PostgresTicks postgresByKind() {
+        List<String> postmaster = statFields(Path.of("/proc", Long.toString(postgresPid), "stat"));
+        if (postmaster == null) {
+            throw new IllegalStateException("process " + postgresPid + " is gone");
+        }
+        long connections = 0;
+        long maintenance = ticks(postmaster, true) - ticks(postmaster, false);
+        long background = ticks(postmaster, false);
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path proc : procs) {
+                List<String> fields = statFields(proc.resolve("stat"));
+                if (fields == null || Long.parseLong(fields.get(1)) != postgresPid) {
+                    continue;
+                }
+                long ticks = ticks(fields, true);
+                String title = title(proc);
+                if (title.startsWith("postgres: autovacuum worker")) {
+                    maintenance += ticks;
+                } else if (title.startsWith("postgres: autovacuum launcher")
+                        || title.startsWith("postgres: checkpointer")
+                        || title.startsWith("postgres: background writer")
+                        || title.startsWith("postgres: walwriter")
+                        || title.startsWith("postgres: logical replication launcher")
+                        || title.startsWith("postgres: io worker")) {
+                    background += ticks;
+                } else {
+                    connections += ticks;
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read /proc: the benchmark measures CPU on Linux only", e);
+        }
+        return new PostgresTicks(connections, maintenance, background);
+    }
+
+    private static String title(Path proc) {
+        try {
+            return new String(Files.readAllBytes(proc.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8)
+                    .replace('\0', ' ')
+                    .trim();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     private long postgresTicks() {
         long total = ticks(postgresPid, true);
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {

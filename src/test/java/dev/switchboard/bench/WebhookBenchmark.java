@@ -36,6 +36,9 @@ import org.eclipse.jetty.client.StringRequestContent;
  */
 public final class WebhookBenchmark {
     private static final int TENANTS = 16;
+    /** How long the soak writes at its rate before it measures anything. */
+    private static final Duration SOAK_WARM_UP = Duration.ofSeconds(30);
+
     /** The soak's endpoints, each following every tenant at batch size 1: every event is this many messages. */
     private static final int SOAK_ENDPOINTS = 2;
 
@@ -435,6 +438,7 @@ public final class WebhookBenchmark {
         long before = receiver.events();
         receiver.keepBodies();
         CpuMeter.Sample a = cpu.sample();
+        CpuMeter.PostgresTicks kindsBefore = cpu.postgresByKind();
         long started = System.nanoTime();
         enable.run();
         long deadline = started + TimeUnit.MINUTES.toNanos(5);
@@ -443,6 +447,13 @@ public final class WebhookBenchmark {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         CpuMeter.Usage usage = CpuMeter.between(a, cpu.sample());
+        CpuMeter.PostgresTicks kinds = cpu.postgresByKind();
+        System.out.println(f(
+                "webhooks:   PostgreSQL %.2f cores: connections %.2f, autovacuum %.2f, the rest %.2f",
+                usage.postgres(),
+                (kinds.connections() - kindsBefore.connections()) * 0.01 / seconds,
+                (kinds.maintenance() - kindsBefore.maintenance()) * 0.01 / seconds,
+                (kinds.background() - kindsBefore.background()) * 0.01 / seconds));
         long delivered = receiver.events() - before;
         List<String> bodies = receiver.keptBodies();
         if (delivered < expected) {
@@ -734,9 +745,20 @@ public final class WebhookBenchmark {
         for (int i = 0; i < SOAK_ENDPOINTS; i++) {
             endpoints.add(createEndpoint(receiver.url("/soak/" + (i + 1)), 1));
         }
+        // Unmeasured, then caught up: on a server that has just started, the first seconds at this rate
+        // queue the writes (the JIT is still compiling their path) and deliver the backlog they leave in
+        // large, cheap steps, which would make the first minutes look cheaper than the steady state.
+        System.out.println("webhooks: soak warm-up, " + SOAK_WARM_UP.toSeconds() + " s at the same rate");
+        long arrivedBefore = receiver.events();
+        PacedWrites warmUp = new PacedWrites(tokens);
+        long warmUpStart = System.nanoTime();
+        warmUp.run(rate, warmUpStart, warmUpStart + SOAK_WARM_UP.toNanos(), due -> {});
+        warmUp.check("soak's warm-up");
+        awaitArrivals(arrivedBefore + (long) warmUp.written.get() * SOAK_ENDPOINTS);
         List<WebhookResult.Sample> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<WebhookResult.RelationSize> sizesAtStart = relationSizes();
         CpuMeter.Sample cpuAtStart = cpu.sample();
+        CpuMeter.PostgresTicks kindsAtStart = cpu.postgresByKind();
         long requestsAtStart = receiver.requests();
         long start = System.nanoTime();
         long end = start + options.soak().toNanos();
@@ -755,10 +777,13 @@ public final class WebhookBenchmark {
                 samplers.add(Thread.ofVirtual().start(() -> {
                     // CPU and messages first: the GC the heap sample forces is the server's, not PostgreSQL's.
                     CpuMeter.Sample now = cpu.sample();
+                    CpuMeter.PostgresTicks kinds = cpu.postgresByKind();
                     long messages = receiver.requests() - requestsAtStart;
                     samples.add(sample(
                             (now.nanos() - start) / 60e9,
                             (now.postgres() - cpuAtStart.postgres()) * 0.01,
+                            (kinds.connections() - kindsAtStart.connections()) * 0.01,
+                            (kinds.maintenance() - kindsAtStart.maintenance()) * 0.01,
                             messages,
                             relationSizes()));
                 }));
@@ -794,14 +819,15 @@ public final class WebhookBenchmark {
         try (Connection db = DriverManager.getConnection(server.jdbcUrl());
                 var rs = db.createStatement()
                         .executeQuery("SELECT relname, n_live_tup, n_dead_tup,"
-                                + " pg_total_relation_size(relid) - pg_indexes_size(relid), pg_indexes_size(relid)"
+                                + " pg_total_relation_size(relid) - pg_indexes_size(relid), pg_indexes_size(relid),"
+                                + " autovacuum_count"
                                 + " FROM pg_stat_user_tables WHERE relname IN"
                                 + " ('events', 'streams', 'webhook_streams', 'webhook_messages', 'webhook_attempts')"
                                 + " ORDER BY relname")) {
             List<WebhookResult.RelationSize> sizes = new ArrayList<>();
             while (rs.next()) {
                 sizes.add(new WebhookResult.RelationSize(
-                        rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)));
+                        rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6)));
             }
             return sizes;
         } catch (Exception e) {
@@ -974,7 +1000,12 @@ public final class WebhookBenchmark {
 
     /** A full GC in the server (jcmd), then its heap in use and live threads from /metrics. */
     private WebhookResult.Sample sample(
-            double minute, double postgresSeconds, long messages, List<WebhookResult.RelationSize> sizes) {
+            double minute,
+            double postgresSeconds,
+            double connectionSeconds,
+            double autovacuumSeconds,
+            long messages,
+            List<WebhookResult.RelationSize> sizes) {
         try {
             Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
             new ProcessBuilder(jcmd.toString(), Long.toString(server.pid()), "GC.run")
@@ -998,7 +1029,14 @@ public final class WebhookBenchmark {
                 }
             }
             return new WebhookResult.Sample(
-                    minute, heap / (1024 * 1024), (int) threads, postgresSeconds, messages, sizes);
+                    minute,
+                    heap / (1024 * 1024),
+                    (int) threads,
+                    postgresSeconds,
+                    connectionSeconds,
+                    autovacuumSeconds,
+                    messages,
+                    sizes);
         } catch (Exception e) {
             throw new IllegalStateException("could not sample the server's heap", e);
         }

@@ -284,12 +284,17 @@ final class WebhookReport {
             md.append(f(
                     "## Soak%n%n%d minutes at %d events/s to %d endpoints at batch size 1 (%,d messages/s offered):"
                             + " %,d messages, p50 %.1f ms, p99 %.1f ms, %,d writes refused"
-                            + " (503). At the end of every minute (the last 5 s before the end): PostgreSQL's CPU and the"
+                            + " (503), measured after 30 s at the same rate and until their messages had arrived (on a"
+                            + " server just started, the first seconds queue the writes and deliver the backlog in large,"
+                            + " cheap steps). At the end of every minute (the last 5 s before the end): PostgreSQL's CPU and the"
                             + " messages delivered since the minute before (PostgreSQL CPU per message, autovacuum"
                             + " included), the delivery tables' sizes, then the server's heap is collected (`jcmd GC.run`)"
                             + " and its heap in use and live threads are read from `/metrics`.%n%n"
-                            + "| Minute | Heap after GC (MiB) | Live threads | Messages/s | PostgreSQL CPU per message (µs) |%n"
-                            + "|---:|---:|---:|---:|---:|%n",
+                            + " PostgreSQL's CPU is split by process: its connections (the statements), autovacuum (its"
+                            + " workers, and any other process that ended), and the rest (WAL writer, checkpointer, …).%n%n"
+                            + "| Minute | Heap after GC (MiB) | Live threads | Messages/s | PostgreSQL CPU per message (µs)"
+                            + " | of which connections | autovacuum | rest |%n"
+                            + "|---:|---:|---:|---:|---:|---:|---:|---:|%n",
                     s.minutes(),
                     s.eventsPerSecond(),
                     s.endpoints(),
@@ -299,17 +304,22 @@ final class WebhookReport {
                     s.p99Millis(),
                     s.refusedWrites()));
             List<Double> perMessage = s.postgresMicrosPerMessage();
+            List<Double> connections = s.connectionMicrosPerMessage();
+            List<Double> autovacuum = s.autovacuumMicrosPerMessage();
             double minute = 0;
             long messages = 0;
             for (int i = 0; i < s.samples().size(); i++) {
                 WebhookResult.Sample sample = s.samples().get(i);
                 md.append(f(
-                        "| %.1f | %.1f | %d | %,.0f | %.0f |%n",
+                        "| %.1f | %.1f | %d | %,.0f | %.0f | %.0f | %.0f | %.0f |%n",
                         sample.minute(),
                         sample.heapMiB(),
                         sample.threads(),
                         (sample.messages() - messages) / ((sample.minute() - minute) * 60),
-                        perMessage.get(i)));
+                        perMessage.get(i),
+                        connections.get(i),
+                        autovacuum.get(i),
+                        perMessage.get(i) - connections.get(i) - autovacuum.get(i)));
                 minute = sample.minute();
                 messages = sample.messages();
             }
@@ -339,7 +349,8 @@ final class WebhookReport {
         for (WebhookResult.RelationSize a : s.sizesAtStart()) {
             WebhookResult.RelationSize b = end.getOrDefault(a.table(), a);
             lines.add(f(
-                    "%s: %,d → %,d live rows (%,d → %,d dead), table %,d → %,d KiB, indexes %,d → %,d KiB",
+                    "%s: %,d → %,d live rows (%,d → %,d dead), table %,d → %,d KiB, indexes %,d → %,d KiB,"
+                            + " autovacuumed %d times",
                     a.table(),
                     a.liveRows(),
                     b.liveRows(),
@@ -348,7 +359,8 @@ final class WebhookReport {
                     a.tableBytes() / 1024,
                     b.tableBytes() / 1024,
                     a.indexBytes() / 1024,
-                    b.indexBytes() / 1024));
+                    b.indexBytes() / 1024,
+                    b.autovacuums() - a.autovacuums()));
         }
         return lines;
     }

@@ -166,18 +166,25 @@ record WebhookResult(
 
     /**
      * Sampled every minute of the soak: heap in use after a full GC, live threads, PostgreSQL's CPU
-     * seconds and the messages delivered since the soak began, and the delivery tables' sizes.
+     * seconds (in all, and of its connections and of autovacuum: {@link CpuMeter#postgresByKind}) and
+     * the messages delivered since the soak began, and the delivery tables' sizes.
      */
     record Sample(
             double minute,
             double heapMiB,
             int threads,
             double postgresSeconds,
+            double connectionSeconds,
+            double autovacuumSeconds,
             long messages,
             List<RelationSize> sizes) {}
 
-    /** A table's rows (live and dead, from PostgreSQL's statistics), its bytes (with TOAST) and its indexes' bytes. */
-    record RelationSize(String table, long liveRows, long deadRows, long tableBytes, long indexBytes) {}
+    /**
+     * A table's rows (live and dead, from PostgreSQL's statistics), its bytes (with TOAST), its indexes'
+     * bytes, and how many times autovacuum has vacuumed it.
+     */
+    record RelationSize(
+            String table, long liveRows, long deadRows, long tableBytes, long indexBytes, long autovacuums) {}
 
     record Soak(
             long minutes,
@@ -204,13 +211,28 @@ record WebhookResult(
 
         /** Each minute's PostgreSQL CPU per message delivered in it, in µs (NaN for a minute with no message). */
         List<Double> postgresMicrosPerMessage() {
+            return perMessage(Sample::postgresSeconds);
+        }
+
+        /** The same, for PostgreSQL's connections only (the statements themselves, without autovacuum). */
+        List<Double> connectionMicrosPerMessage() {
+            return perMessage(Sample::connectionSeconds);
+        }
+
+        /** The same, for autovacuum. */
+        List<Double> autovacuumMicrosPerMessage() {
+            return perMessage(Sample::autovacuumSeconds);
+        }
+
+        private List<Double> perMessage(java.util.function.ToDoubleFunction<Sample> cpuSeconds) {
             List<Double> perMinute = new java.util.ArrayList<>();
             double seconds = 0;
             long messages = 0;
             for (Sample s : samples) {
                 long delivered = s.messages() - messages;
-                perMinute.add(delivered == 0 ? Double.NaN : 1e6 * (s.postgresSeconds() - seconds) / delivered);
-                seconds = s.postgresSeconds();
+                double now = cpuSeconds.applyAsDouble(s);
+                perMinute.add(delivered == 0 ? Double.NaN : 1e6 * (now - seconds) / delivered);
+                seconds = now;
                 messages = s.messages();
             }
             return perMinute;
