@@ -350,7 +350,7 @@ final class WebhookReport {
             WebhookResult.RelationSize b = end.getOrDefault(a.table(), a);
             lines.add(f(
                     "%s: %,d → %,d live rows (%,d → %,d dead), table %,d → %,d KiB, indexes %,d → %,d KiB,"
-                            + " autovacuumed %d times",
+                            + " autovacuum runs %d",
                     a.table(),
                     a.liveRows(),
                     b.liveRows(),
