@@ -55,12 +55,12 @@ final class CpuMeter {
     /**
      * PostgreSQL's CPU ticks by kind of process, from each one's title in /proc/PID/cmdline:
      * {@code connections} are the backends serving clients (the server's pool, and this benchmark's
-     * own queries); {@code maintenance} is autovacuum (its live workers, plus every child that has
+     * own queries); {@code autovacuum} is its workers' (the live ones, plus every child that has
      * exited, which the postmaster has reaped: autovacuum workers end after each run, while the pool's
      * connections live on); {@code background} is the WAL writer, checkpointer, background writer,
      * launchers and the postmaster itself.
      */
-    record PostgresTicks(long connections, long maintenance, long background) {}
+    record PostgresTicks(long connections, long autovacuum, long background) {}
 
     PostgresTicks postgresByKind() {
         List<String> postmaster = statFields(Path.of("/proc", Long.toString(postgresPid), "stat"));
@@ -68,7 +68,7 @@ final class CpuMeter {
             throw new IllegalStateException("process " + postgresPid + " is gone");
         }
         long connections = 0;
-        long maintenance = ticks(postmaster, true) - ticks(postmaster, false);
+        long autovacuum = ticks(postmaster, true) - ticks(postmaster, false);
         long background = ticks(postmaster, false);
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
             for (Path proc : procs) {
@@ -79,7 +79,7 @@ final class CpuMeter {
                 long ticks = ticks(fields, true);
                 String title = title(proc);
                 if (title.startsWith("postgres: autovacuum worker")) {
-                    maintenance += ticks;
+                    autovacuum += ticks;
                 } else if (title.startsWith("postgres: autovacuum launcher")
                         || title.startsWith("postgres: checkpointer")
                         || title.startsWith("postgres: background writer")
@@ -94,7 +94,7 @@ final class CpuMeter {
         } catch (IOException e) {
             throw new IllegalStateException("cannot read /proc: the benchmark measures CPU on Linux only", e);
         }
-        return new PostgresTicks(connections, maintenance, background);
+        return new PostgresTicks(connections, autovacuum, background);
     }
 
     private static String title(Path proc) {

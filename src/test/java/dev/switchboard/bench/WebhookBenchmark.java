@@ -452,7 +452,7 @@ public final class WebhookBenchmark {
                 "webhooks:   PostgreSQL %.2f cores: connections %.2f, autovacuum %.2f, the rest %.2f",
                 usage.postgres(),
                 (kinds.connections() - kindsBefore.connections()) * 0.01 / seconds,
-                (kinds.maintenance() - kindsBefore.maintenance()) * 0.01 / seconds,
+                (kinds.autovacuum() - kindsBefore.autovacuum()) * 0.01 / seconds,
                 (kinds.background() - kindsBefore.background()) * 0.01 / seconds));
         long delivered = receiver.events() - before;
         List<String> bodies = receiver.keptBodies();
@@ -783,7 +783,7 @@ public final class WebhookBenchmark {
                             (now.nanos() - start) / 60e9,
                             (now.postgres() - cpuAtStart.postgres()) * 0.01,
                             (kinds.connections() - kindsAtStart.connections()) * 0.01,
-                            (kinds.maintenance() - kindsAtStart.maintenance()) * 0.01,
+                            (kinds.autovacuum() - kindsAtStart.autovacuum()) * 0.01,
                             messages,
                             relationSizes()));
                 }));
