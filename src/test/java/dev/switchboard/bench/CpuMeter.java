@@ -24,7 +24,12 @@ final class CpuMeter {
         this.postgresPid = postgresPid;
     }
 
-    record Sample(long nanos, long loadGenerator, long server, long postgres, long machine) {}
+    /** Ticks so far: PostgreSQL's by kind of process ({@link #postgresByKind}), and in all. */
+    record Sample(long nanos, long loadGenerator, long server, PostgresTicks postgresByKind, long machine) {
+        long postgres() {
+            return postgresByKind.total();
+        }
+    }
 
     /** Cores used on average between two samples (1.0 is one core busy all the time). */
     record Usage(double loadGenerator, double server, double postgres, double other, double machine) {}
@@ -34,7 +39,7 @@ final class CpuMeter {
                 System.nanoTime(),
                 ticks(ProcessHandle.current().pid(), true),
                 ticks(serverPid, false),
-                postgresTicks(),
+                postgresByKind(),
                 machineTicks());
     }
 
@@ -48,7 +53,7 @@ final class CpuMeter {
                 loadGenerator, server, postgres, Math.max(0, machine - loadGenerator - server - postgres), machine);
     }
 
-    private static double cores(long ticks, double seconds) {
+    static double cores(long ticks, double seconds) {
         return ticks * SECONDS_PER_TICK / seconds;
     }
 
@@ -60,9 +65,20 @@ final class CpuMeter {
      * connections live on); {@code background} is the WAL writer, checkpointer, background writer,
      * launchers and the postmaster itself.
      */
-    record PostgresTicks(long connections, long autovacuum, long background) {}
+    record PostgresTicks(long connections, long autovacuum, long background) {
+        long total() {
+            return connections + autovacuum + background;
+        }
 
-    PostgresTicks postgresByKind() {
+        PostgresTicks since(PostgresTicks earlier) {
+            return new PostgresTicks(
+                    connections - earlier.connections,
+                    autovacuum - earlier.autovacuum,
+                    background - earlier.background);
+        }
+    }
+
+    private PostgresTicks postgresByKind() {
         List<String> postmaster = statFields(Path.of("/proc", Long.toString(postgresPid), "stat"));
         if (postmaster == null) {
             throw new IllegalStateException("process " + postgresPid + " is gone");
@@ -105,21 +121,6 @@ final class CpuMeter {
         } catch (IOException e) {
             return "";
         }
-    }
-
-    private long postgresTicks() {
-        long total = ticks(postgresPid, true);
-        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-            for (Path proc : procs) {
-                List<String> fields = statFields(proc.resolve("stat"));
-                if (fields != null && Long.parseLong(fields.get(1)) == postgresPid) {
-                    total += ticks(fields, true);
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read /proc: the benchmark measures CPU on Linux only", e);
-        }
-        return total;
     }
 
     private static long ticks(long pid, boolean withExitedChildren) {

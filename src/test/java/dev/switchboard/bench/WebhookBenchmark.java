@@ -438,7 +438,6 @@ public final class WebhookBenchmark {
         long before = receiver.events();
         receiver.keepBodies();
         CpuMeter.Sample a = cpu.sample();
-        CpuMeter.PostgresTicks kindsBefore = cpu.postgresByKind();
         long started = System.nanoTime();
         enable.run();
         long deadline = started + TimeUnit.MINUTES.toNanos(5);
@@ -446,14 +445,15 @@ public final class WebhookBenchmark {
             Thread.sleep(5);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        CpuMeter.Usage usage = CpuMeter.between(a, cpu.sample());
-        CpuMeter.PostgresTicks kinds = cpu.postgresByKind();
+        CpuMeter.Sample b = cpu.sample();
+        CpuMeter.Usage usage = CpuMeter.between(a, b);
+        CpuMeter.PostgresTicks kinds = b.postgresByKind().since(a.postgresByKind());
         System.out.println(f(
                 "webhooks:   PostgreSQL %.2f cores: connections %.2f, autovacuum %.2f, the rest %.2f",
                 usage.postgres(),
-                (kinds.connections() - kindsBefore.connections()) * 0.01 / seconds,
-                (kinds.autovacuum() - kindsBefore.autovacuum()) * 0.01 / seconds,
-                (kinds.background() - kindsBefore.background()) * 0.01 / seconds));
+                CpuMeter.cores(kinds.connections(), seconds),
+                CpuMeter.cores(kinds.autovacuum(), seconds),
+                CpuMeter.cores(kinds.background(), seconds)));
         long delivered = receiver.events() - before;
         List<String> bodies = receiver.keptBodies();
         if (delivered < expected) {
@@ -758,7 +758,6 @@ public final class WebhookBenchmark {
         List<WebhookResult.Sample> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<WebhookResult.RelationSize> sizesAtStart = relationSizes();
         CpuMeter.Sample cpuAtStart = cpu.sample();
-        CpuMeter.PostgresTicks kindsAtStart = cpu.postgresByKind();
         long requestsAtStart = receiver.requests();
         long start = System.nanoTime();
         long end = start + options.soak().toNanos();
@@ -777,13 +776,13 @@ public final class WebhookBenchmark {
                 samplers.add(Thread.ofVirtual().start(() -> {
                     // CPU and messages first: the GC the heap sample forces is the server's, not PostgreSQL's.
                     CpuMeter.Sample now = cpu.sample();
-                    CpuMeter.PostgresTicks kinds = cpu.postgresByKind();
+                    CpuMeter.PostgresTicks kinds = now.postgresByKind().since(cpuAtStart.postgresByKind());
                     long messages = receiver.requests() - requestsAtStart;
                     samples.add(sample(
                             (now.nanos() - start) / 60e9,
-                            (now.postgres() - cpuAtStart.postgres()) * 0.01,
-                            (kinds.connections() - kindsAtStart.connections()) * 0.01,
-                            (kinds.autovacuum() - kindsAtStart.autovacuum()) * 0.01,
+                            kinds.total() * 0.01,
+                            kinds.connections() * 0.01,
+                            kinds.autovacuum() * 0.01,
                             messages,
                             relationSizes()));
                 }));

@@ -166,7 +166,7 @@ record WebhookResult(
 
     /**
      * Sampled every minute of the soak: heap in use after a full GC, live threads, PostgreSQL's CPU
-     * seconds (in all, and of its connections and of autovacuum: {@link CpuMeter#postgresByKind}) and
+     * seconds (in all, and of its connections and of autovacuum: {@link CpuMeter.PostgresTicks}) and
      * the messages delivered since the soak began, and the delivery tables' sizes.
      */
     record Sample(
