@@ -3,14 +3,23 @@ package dev.switchboard.webhooks;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.tracing.Tracing;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +35,8 @@ final class StepWriter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StepWriter.class);
     /** Enough to carry every stream a node delivers at once in one batch. */
     private static final int MAX_BATCH = 512;
+    /** How long a connection keeps using the plans it made for the step: see {@link #replanWhenDue}. */
+    static final Duration REPLAN_EVERY = Duration.ofSeconds(1);
 
     private record Queued(MessageLog.Step step, CompletableFuture<MessageLog.Stepped> result) {}
 
@@ -33,13 +44,19 @@ final class StepWriter implements AutoCloseable {
     private final MessageLog messages;
     private final WebhookMetrics metrics;
     private final Tracing tracing;
+    private final InstantSource clock;
+    /** When each of the pool's connections last dropped its plans (only the writer's thread touches it). */
+    private final Map<PGConnection, Instant> replannedAt = new WeakHashMap<>();
+
     private final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean running = true;
 
-    StepWriter(DataSource dataSource, MessageLog messages, WebhookMetrics metrics, Tracing tracing) {
+    StepWriter(
+            DataSource dataSource, MessageLog messages, WebhookMetrics metrics, Tracing tracing, InstantSource clock) {
         this.dataSource = dataSource;
         this.tracing = tracing;
+        this.clock = clock;
         this.messages = messages;
         this.metrics = metrics;
         this.thread = Thread.ofPlatform().name("webhook-steps").daemon().start(this::run);
@@ -85,7 +102,12 @@ final class StepWriter implements AutoCloseable {
         List<MessageLog.Step> steps = batch.stream().map(Queued::step).toList();
         try {
             List<MessageLog.Stepped> done = tracing.inStatement(
-                    "INSERT", "webhook_messages", () -> Jdbc.withConnection(dataSource, c -> messages.steps(c, steps)));
+                    "INSERT",
+                    "webhook_messages",
+                    () -> Jdbc.withConnection(dataSource, c -> {
+                        replanWhenDue(c);
+                        return messages.steps(c, steps);
+                    }));
             metrics.stepsWritten(steps.size());
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).result().complete(done.get(i));
@@ -103,6 +125,30 @@ final class StepWriter implements AutoCloseable {
             for (Queued queued : batch) {
                 write(List.of(queued));
             }
+        }
+    }
+
+    /**
+     * PostgreSQL keeps the plan of a prepared statement until one of its tables is analyzed again, which
+     * autovacuum may not do for a minute, and it plans for the sizes the last analysis saw. Once
+     * webhook_messages has been analyzed empty (a new database, or after every message was deleted with
+     * its endpoints), the step's plan reads the whole table, the cheapest way to read an empty one; at
+     * thousands of messages a second the table outgrows that plan long before autovacuum looks again, and
+     * every step then reads every message. So each connection drops its plans at most once a second,
+     * before a step, and the step is planned again for the table as it is now: a stale plan lives about a
+     * second, for one planning (under a millisecond) a second.
+     */
+    private void replanWhenDue(Connection c) throws SQLException {
+        PGConnection connection = c.unwrap(PGConnection.class);
+        Instant now = clock.instant();
+        Instant last = replannedAt.get(connection);
+        if (last == null || !now.isBefore(last.plus(REPLAN_EVERY))) {
+            if (last != null) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("DISCARD PLANS");
+                }
+            }
+            replannedAt.put(connection, now);
         }
     }
 

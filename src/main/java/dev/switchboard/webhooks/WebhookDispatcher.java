@@ -102,7 +102,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.deliverer = deliverer;
         this.metrics = metrics;
         this.clock = clock;
-        this.steps = new StepWriter(deliveryPool, messages, metrics, tracing);
+        this.steps = new StepWriter(deliveryPool, messages, metrics, tracing, clock);
         this.tail = new EventTail(eventLog);
         metrics.activeStreams(active::size);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);

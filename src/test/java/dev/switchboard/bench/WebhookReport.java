@@ -532,6 +532,14 @@ final class WebhookReport {
             return f("the %d cores, %.0f %% busy (%s)", cores, Math.min(100, 100 * u.machine() / cores), split)
                     + (u.other() >= 0.25 * cores ? "; other processes took a large share: a busy machine" : "");
         }
+        if (u.postgres() >= 0.85) {
+            // The cores are not all busy, but PostgreSQL is about one whole one: a statement that runs in
+            // series (the steps of every stream go in one statement at a time) has become slow.
+            return f(
+                    "PostgreSQL, at %.2f cores: about one connection busy all the time, so a statement run in"
+                            + " series (the delivery steps) is slow, not the round trips (%.2f of %d cores busy: %s)",
+                    u.postgres(), u.machine(), cores, split);
+        }
         return otherwise + f(" (%.2f of %d cores busy: %s)", u.machine(), cores, split);
     }
 

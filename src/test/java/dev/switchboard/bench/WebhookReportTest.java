@@ -106,9 +106,11 @@ class WebhookReportTest {
     }
 
     @Test
-    void aFigureIsLimitedByTheCoresOnlyWhenTheyWereNearlyAllBusy() {
+    void aFigureIsLimitedByTheCoresWhenNearlyAllAreBusyOrByPostgresHoldingOneWholeCore() {
         assertThat(WebhookReport.limit(BUSY, 2, "round trips")).startsWith("the 2 cores, 98 % busy");
         assertThat(WebhookReport.limit(IDLE, 2, "round trips")).startsWith("round trips (0.40 of 2 cores busy");
+        assertThat(WebhookReport.limit(new CpuMeter.Usage(0.05, 0.08, 0.99, 0.02, 1.14), 2, "round trips"))
+                .startsWith("PostgreSQL, at 0.99 cores: about one connection busy");
     }
 
     /** 1,000 events at batch size {@code batch} delivered in {@code seconds}; raw ceiling 2,000 requests/s. */
