@@ -37,6 +37,8 @@ final class StepWriter implements AutoCloseable {
     private static final int MAX_BATCH = 512;
     /** How long a connection keeps using the plans it made for the step: see {@link #replanWhenDue}. */
     static final Duration REPLAN_EVERY = Duration.ofSeconds(1);
+    /** Below this many messages in the last analysis, the step's plans may be outgrown within seconds. */
+    static final int FEW_MESSAGES = 10_000;
 
     private record Queued(MessageLog.Step step, CompletableFuture<MessageLog.Stepped> result) {}
 
@@ -47,6 +49,9 @@ final class StepWriter implements AutoCloseable {
     private final InstantSource clock;
     /** When each of the pool's connections last dropped its plans (only the writer's thread touches it). */
     private final Map<PGConnection, Instant> replannedAt = new WeakHashMap<>();
+
+    private Instant analysisReadAt = Instant.MIN;
+    private boolean messagesLookFew = true;
 
     private final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
@@ -131,16 +136,30 @@ final class StepWriter implements AutoCloseable {
     /**
      * PostgreSQL keeps the plan of a prepared statement until one of its tables is analyzed again, which
      * autovacuum may not do for a minute, and it plans for the sizes the last analysis saw. Once
-     * webhook_messages has been analyzed empty (a new database, or after every message was deleted with
-     * its endpoints), the step's plan reads the whole table, the cheapest way to read an empty one; at
-     * thousands of messages a second the table outgrows that plan long before autovacuum looks again, and
-     * every step then reads every message. So each connection drops its plans at most once a second,
-     * before a step, and the step is planned again for the table as it is now: a stale plan lives about a
-     * second, for one planning (under a millisecond) a second.
+     * webhook_messages has been analyzed empty or nearly so (a new database, or after its messages were
+     * deleted with their endpoints), the step's plan reads the whole table, the cheapest way to read an
+     * empty one; at thousands of messages a second the table outgrows that plan long before autovacuum
+     * looks again, and every step then reads every message. So while the last analysis counted fewer than
+     * {@value #FEW_MESSAGES} messages, each connection drops its plans at most once a second, before a
+     * step, and the step is planned for the table as it is now. A table analyzed larger is planned with
+     * index scans that stay right as it grows, and is left alone: a server with a week of messages never
+     * plans again for this.
      */
     private void replanWhenDue(Connection c) throws SQLException {
-        PGConnection connection = c.unwrap(PGConnection.class);
         Instant now = clock.instant();
+        if (!now.isBefore(analysisReadAt.plus(REPLAN_EVERY))) {
+            analysisReadAt = now;
+            messagesLookFew = Jdbc.one(
+                            c,
+                            "SELECT reltuples < ? FROM pg_class WHERE oid = 'webhook_messages'::regclass",
+                            rs -> rs.getBoolean(1),
+                            FEW_MESSAGES)
+                    .orElse(true);
+        }
+        if (!messagesLookFew) {
+            return;
+        }
+        PGConnection connection = c.unwrap(PGConnection.class);
         Instant last = replannedAt.get(connection);
         if (last == null || !now.isBefore(last.plus(REPLAN_EVERY))) {
             if (last != null) {
