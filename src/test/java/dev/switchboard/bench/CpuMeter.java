@@ -115,9 +115,7 @@ final class CpuMeter {
 
     private static String title(Path proc) {
         try {
-            return new String(Files.readAllBytes(proc.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8)
-                    .replace('\0', ' ')
-                    .trim();
+            return Files.readString(proc.resolve("cmdline")).replace('\0', ' ').trim();
         } catch (IOException e) {
             return "";
         }

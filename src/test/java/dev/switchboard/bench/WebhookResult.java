@@ -1,6 +1,7 @@
 package dev.switchboard.bench;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
 
@@ -224,8 +225,8 @@ record WebhookResult(
             return perMessage(Sample::autovacuumSeconds);
         }
 
-        private List<Double> perMessage(java.util.function.ToDoubleFunction<Sample> cpuSeconds) {
-            List<Double> perMinute = new java.util.ArrayList<>();
+        private List<Double> perMessage(ToDoubleFunction<Sample> cpuSeconds) {
+            List<Double> perMinute = new ArrayList<>();
             double seconds = 0;
             long messages = 0;
             for (Sample s : samples) {

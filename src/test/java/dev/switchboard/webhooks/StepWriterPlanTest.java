@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -81,8 +82,7 @@ class StepWriterPlanTest {
 
     private static void writeStepOfAStreamThatDoesNotExist(StepWriter writer) {
         MessageLog.Pending delivered = new MessageLog.Pending(1, Ids.newUuid(), 1, "{}", 0, 0, 1L, null);
-        Attempt ok =
-                new Attempt(Attempt.Outcome.delivered, 200, null, "", java.util.Optional.empty(), Instant.now(), 5);
+        Attempt ok = new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 5);
         MessageLog.Stepped stepped = writer.write(new MessageLog.Step(
                 -1,
                 1,
