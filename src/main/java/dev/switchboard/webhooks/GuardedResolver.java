@@ -5,28 +5,22 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Executor;
-import org.eclipse.jetty.util.Promise;
-import org.eclipse.jetty.util.SocketAddressResolver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The webhook client's name resolver: it resolves a host once and hands the client only the
- * addresses {@link AddressGuard} allows, which are exactly the ones it then connects to. A DNS answer
+ * The webhook connections' name resolver: it resolves a host once and hands back only the
+ * addresses {@link AddressGuard} allows, which are exactly the ones a connection is then made to. A DNS answer
  * that changes between a check and the connection (rebinding) cannot reach a refused address, because
  * there is no second lookup. When every address is refused, the attempt fails as
  * {@link BlockedAddressException} and the refusal is logged.
  */
-final class GuardedResolver implements SocketAddressResolver {
+final class GuardedResolver {
     private static final Logger log = LoggerFactory.getLogger(GuardedResolver.class);
 
-    private final Executor executor;
     private final AddressPolicy policy;
 
-    GuardedResolver(Executor executor, AddressPolicy policy) {
-        this.executor = executor;
+    GuardedResolver(AddressPolicy policy) {
         this.policy = policy;
     }
 
@@ -37,15 +31,9 @@ final class GuardedResolver implements SocketAddressResolver {
         }
     }
 
-    @Override
-    public void resolve(String host, int port, Map<String, Object> context, Promise<List<InetSocketAddress>> promise) {
-        executor.execute(() -> {
-            try {
-                promise.succeeded(allowed(host, port, InetAddress.getAllByName(host)));
-            } catch (Throwable t) {
-                promise.failed(t);
-            }
-        });
+    /** The addresses of {@code host} that may be called, in the resolver's order. */
+    List<InetSocketAddress> resolve(String host, int port) throws UnknownHostException {
+        return allowed(host, port, InetAddress.getAllByName(host));
     }
 
     List<InetSocketAddress> allowed(String host, int port, InetAddress[] addresses) throws BlockedAddressException {

@@ -3,8 +3,9 @@ package dev.switchboard.webhooks;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.tracing.Tracing;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -12,33 +13,22 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import javax.net.ssl.SSLException;
-import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.InputStreamResponseListener;
-import org.eclipse.jetty.client.Request;
-import org.eclipse.jetty.client.Response;
-import org.eclipse.jetty.client.StringRequestContent;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.HttpMethod;
 
 /**
  * Sends one webhook request and reports what it came to. The whole attempt, redirects included, fits
  * in the timeout. 307 and 308 are followed (up to {@value #MAX_REDIRECTS} times) to URLs that pass the
  * same rules as registered ones, with the same body and headers; other statuses are the answer. At
- * most 4 KiB of a response body is read; the rest is discarded by closing the exchange.
+ * most 4 KiB of a response body is read; a connection with more of it left is closed rather than read.
+ * Requests go over HTTP/1.1 keep-alive connections ({@link WebhookConnections}).
  */
 public final class WebhookSender implements AutoCloseable {
     static final int MAX_REDIRECTS = 5;
     static final int MAX_RESPONSE_BYTES = 4096;
     static final String USER_AGENT = "Switchboard-Webhooks/" + dev.switchboard.support.Version.current();
 
-    private final HttpClient client;
-    private final ExecutorService resolver = Executors.newVirtualThreadPerTaskExecutor();
+    private final WebhookConnections connections;
     private final Duration timeout;
     private final AddressPolicy policy;
     private final InstantSource clock;
@@ -48,18 +38,7 @@ public final class WebhookSender implements AutoCloseable {
         this.timeout = timeout;
         this.policy = policy;
         this.clock = clock;
-        this.client = new HttpClient();
-        client.setFollowRedirects(false);
-        client.setConnectTimeout(timeout.toMillis());
-        client.setIdleTimeout(30_000);
-        client.setMaxConnectionsPerDestination(maxConnectionsPerDestination);
-        client.setSocketAddressResolver(new GuardedResolver(resolver, policy));
-        client.setUserAgentField(new org.eclipse.jetty.http.HttpField(HttpHeader.USER_AGENT, USER_AGENT));
-        try {
-            client.start();
-        } catch (Exception e) {
-            throw new IllegalStateException("the webhook HTTP client did not start", e);
-        }
+        this.connections = new WebhookConnections(new GuardedResolver(policy), maxConnectionsPerDestination);
     }
 
     /** The Standard Webhooks headers of one attempt. */
@@ -71,37 +50,19 @@ public final class WebhookSender implements AutoCloseable {
         long startNanos = System.nanoTime();
         long deadline = startNanos + timeout.toNanos();
         URI target = url.uri();
+        byte[] content = body.getBytes(StandardCharsets.UTF_8);
         try {
             for (int hop = 0; ; hop++) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new TimeoutException();
-                }
-                Request request = client.newRequest(target)
-                        .method(HttpMethod.POST)
-                        .timeout(left, TimeUnit.NANOSECONDS)
-                        .headers(h -> {
-                            h.put("webhook-id", headers.messageId())
-                                    .put("webhook-timestamp", Long.toString(headers.timestamp()))
-                                    .put("webhook-signature", headers.signature());
-                            Tracing.inject(h::put); // the attempt's span, when traced
-                        })
-                        .body(new StringRequestContent("application/json", body, StandardCharsets.UTF_8));
-                InputStreamResponseListener listener = new InputStreamResponseListener();
-                request.send(listener);
-                Response response = listener.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                String responseBody = readCapped(listener, request);
-                int status = response.getStatus();
+                WebhookConnection.Answer answer =
+                        connections.exchange(target, requestHead(target, content.length, headers), content, deadline);
+                int status = answer.status();
                 if ((status == 307 || status == 308) && hop < MAX_REDIRECTS) {
-                    String location = response.getHeaders().get(HttpHeader.LOCATION);
-                    Optional<URI> next = redirect(target, location, policy);
+                    Optional<URI> next = redirect(target, answer.location(), policy);
                     if (next.isEmpty()) {
                         return result(
                                 Attempt.Outcome.redirect_error,
-                                status,
-                                "redirect to a URL webhooks may not call: " + WebhookUrl.redact(location),
-                                responseBody,
-                                response,
+                                answer,
+                                "redirect to a URL webhooks may not call: " + WebhookUrl.redact(answer.location()),
                                 started,
                                 startNanos);
                     }
@@ -120,41 +81,39 @@ public final class WebhookSender implements AutoCloseable {
                     case redirect_error -> "more than " + MAX_REDIRECTS + " redirects";
                     default -> "HTTP " + status;
                 };
-                return result(outcome, status, error, responseBody, response, started, startNanos);
+                return result(outcome, answer, error, started, startNanos);
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return failure(Attempt.Outcome.connection_error, "interrupted: the node is stopping", started, startNanos);
-        } catch (TimeoutException e) {
-            return failure(
-                    Attempt.Outcome.timeout,
-                    "no complete answer within " + timeout.toMillis() + " ms",
-                    started,
-                    startNanos);
-        } catch (ExecutionException e) {
-            return classify(e.getCause(), started, startNanos);
+        } catch (IOException e) {
+            return classify(e, started, startNanos);
         }
     }
 
-    /** Reads at most {@link #MAX_RESPONSE_BYTES} of the body, then drops the rest by aborting the exchange. */
-    private static String readCapped(InputStreamResponseListener listener, Request request) {
-        byte[] buffer = new byte[MAX_RESPONSE_BYTES];
-        int length = 0;
-        try (InputStream in = listener.getInputStream()) {
-            while (length < buffer.length) {
-                int n = in.read(buffer, length, buffer.length - length);
-                if (n < 0) {
-                    break;
-                }
-                length += n;
-            }
-            if (length == buffer.length && in.read() >= 0) {
-                request.abort(new IOException("response body larger than " + MAX_RESPONSE_BYTES + " bytes: not read"));
-            }
-        } catch (IOException e) {
-            // The status is known; a body that breaks off or times out is kept as far as it came.
+    /** The request line and headers of a POST to {@code target}. */
+    private static byte[] requestHead(URI target, int contentLength, Signed signed) {
+        StringBuilder head = new StringBuilder(512);
+        String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
+        head.append("POST ").append(path);
+        if (target.getRawQuery() != null) {
+            head.append('?').append(target.getRawQuery());
         }
-        return new String(buffer, 0, length, StandardCharsets.UTF_8);
+        head.append(" HTTP/1.1\r\nHost: ").append(target.getHost());
+        if (target.getPort() >= 0) {
+            head.append(':').append(target.getPort());
+        }
+        head.append("\r\nUser-Agent: ").append(USER_AGENT);
+        head.append("\r\nContent-Type: application/json");
+        head.append("\r\nContent-Length: ").append(contentLength);
+        BiConsumer<String, String> header = (name, value) -> {
+            if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("a line break in the value of header " + name);
+            }
+            head.append("\r\n").append(name).append(": ").append(value);
+        };
+        header.accept("webhook-id", signed.messageId());
+        header.accept("webhook-timestamp", Long.toString(signed.timestamp()));
+        header.accept("webhook-signature", signed.signature());
+        Tracing.inject(header); // the attempt's span, when traced
+        return head.append("\r\n\r\n").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     /** Where a 307/308 from {@code from} may lead: a URL webhooks may call, and never from https to http. */
@@ -178,48 +137,44 @@ public final class WebhookSender implements AutoCloseable {
     }
 
     private Attempt result(
-            Attempt.Outcome outcome,
-            int status,
-            String error,
-            String body,
-            Response response,
-            Instant started,
-            long startNanos) {
+            Attempt.Outcome outcome, WebhookConnection.Answer answer, String error, Instant started, long startNanos) {
+        int status = answer.status();
         Optional<Duration> retryAfter = status == 429 || status == 503
-                ? RetryPolicy.parseRetryAfter(response.getHeaders().get(HttpHeader.RETRY_AFTER), clock.instant())
+                ? RetryPolicy.parseRetryAfter(answer.retryAfter(), clock.instant())
                 : Optional.empty();
-        return new Attempt(outcome, status, error, body, retryAfter, started, millisSince(startNanos));
+        return new Attempt(outcome, status, error, answer.body(), retryAfter, started, millisSince(startNanos));
     }
 
     private static Attempt failure(Attempt.Outcome outcome, String error, Instant started, long startNanos) {
         return new Attempt(outcome, null, error, null, Optional.empty(), started, millisSince(startNanos));
     }
 
-    private Attempt classify(Throwable cause, Instant started, long startNanos) {
-        for (Throwable t = cause; t != null; t = t.getCause()) {
-            if (t instanceof GuardedResolver.BlockedAddressException) {
-                return failure(Attempt.Outcome.blocked_address, t.getMessage(), started, startNanos);
-            }
-            if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException) {
-                return failure(
+    private Attempt classify(IOException cause, Instant started, long startNanos) {
+        if (Thread.currentThread().isInterrupted()
+                || cause instanceof InterruptedIOException && !(cause instanceof SocketTimeoutException)) {
+            return failure(Attempt.Outcome.connection_error, "interrupted: the node is stopping", started, startNanos);
+        }
+        return switch (cause) {
+            case GuardedResolver.BlockedAddressException blocked ->
+                failure(Attempt.Outcome.blocked_address, blocked.getMessage(), started, startNanos);
+            case SocketTimeoutException timedOut ->
+                failure(
                         Attempt.Outcome.timeout,
                         "no complete answer within " + timeout.toMillis() + " ms",
                         started,
                         startNanos);
-            }
-            if (t instanceof UnknownHostException) {
-                return failure(
-                        Attempt.Outcome.connection_error, "unknown host: " + t.getMessage(), started, startNanos);
-            }
-            if (t instanceof ConnectException) {
-                return failure(
-                        Attempt.Outcome.connection_error, "connection refused: " + t.getMessage(), started, startNanos);
-            }
-            if (t instanceof SSLException) {
-                return failure(Attempt.Outcome.connection_error, "TLS failed: " + t.getMessage(), started, startNanos);
-            }
-        }
-        return failure(Attempt.Outcome.connection_error, String.valueOf(cause), started, startNanos);
+            case UnknownHostException unknown ->
+                failure(Attempt.Outcome.connection_error, "unknown host: " + unknown.getMessage(), started, startNanos);
+            case ConnectException refused ->
+                failure(
+                        Attempt.Outcome.connection_error,
+                        "connection refused: " + refused.getMessage(),
+                        started,
+                        startNanos);
+            case SSLException tls ->
+                failure(Attempt.Outcome.connection_error, "TLS failed: " + tls.getMessage(), started, startNanos);
+            default -> failure(Attempt.Outcome.connection_error, String.valueOf(cause), started, startNanos);
+        };
     }
 
     private static long millisSince(long startNanos) {
@@ -228,11 +183,6 @@ public final class WebhookSender implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            client.stop();
-        } catch (Exception e) {
-            // stopping: nothing more to send
-        }
-        resolver.shutdownNow();
+        connections.close();
     }
 }

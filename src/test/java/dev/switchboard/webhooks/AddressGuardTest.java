@@ -96,7 +96,7 @@ class AddressGuardTest {
 
     @Test
     void theResolverHandsOnlyAllowedAddressesAndRefusesWhenNoneIs() throws Exception {
-        GuardedResolver resolver = new GuardedResolver(Runnable::run, new AddressPolicy(false, java.util.List.of()));
+        GuardedResolver resolver = new GuardedResolver(new AddressPolicy(false, java.util.List.of()));
         InetAddress rebound = InetAddress.getByName("169.254.169.254");
         InetAddress fine = InetAddress.getByName("93.184.216.34");
         assertThat(resolver.allowed("example.test", 443, new InetAddress[] {rebound, fine}))
@@ -106,7 +106,7 @@ class AddressGuardTest {
                 .isInstanceOf(GuardedResolver.BlockedAddressException.class)
                 .hasMessageContaining("rebind.test")
                 .hasMessageContaining("169.254.169.254");
-        assertThat(new GuardedResolver(Runnable::run, new AddressPolicy(true, java.util.List.of()))
+        assertThat(new GuardedResolver(new AddressPolicy(true, java.util.List.of()))
                         .allowed("dev.test", 80, new InetAddress[] {rebound}))
                 .hasSize(1);
     }

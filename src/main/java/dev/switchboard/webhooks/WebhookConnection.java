@@ -1,0 +1,281 @@
+package dev.switchboard.webhooks;
+
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * One HTTP/1.1 connection to a receiver, used by one attempt at a time: it writes a request and reads
+ * the answer's status, the few headers delivery acts on, and at most {@value #MAX_BODY} bytes of the
+ * body. Every read waits only until the attempt's deadline. Reading ends as soon as the answer is
+ * complete, so the connection can carry the next request; an answer whose end is unknown or too far
+ * away (a body beyond the cap, {@code Connection: close}, HTTP/1.0) leaves it unusable, and it is closed.
+ *
+ * <p>Blocking reads and writes on a virtual thread: the thread that sends the webhook is the one that
+ * reads its answer, with no hand-off to selector or callback threads. That is most of what a request
+ * costs on a busy node.
+ */
+final class WebhookConnection implements AutoCloseable {
+    static final int MAX_BODY = WebhookSender.MAX_RESPONSE_BYTES;
+    private static final int MAX_LINE = 8 * 1024;
+    private static final int MAX_HEAD = 64 * 1024;
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final byte[] buffer = new byte[8 * 1024];
+    private final byte[] body = new byte[MAX_BODY];
+    private int bodyLength;
+    private int position;
+    private int limit;
+    private long deadline;
+    private boolean answerStarted;
+    /** When this connection, idle, stops being worth reusing ({@link System#nanoTime()}). */
+    long reusableUntil;
+
+    WebhookConnection(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        // head and a small body leave in one write: one segment, and one wake-up of the receiver
+        this.out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
+    }
+
+    /** A response as far as delivery needs it. */
+    record Answer(int status, String location, String retryAfter, String body, boolean reusable, long keepAliveNanos) {}
+
+    /**
+     * Sends {@code head} and {@code body} and reads the answer, all before {@code deadlineNanos}.
+     *
+     * @throws SocketTimeoutException when the deadline passes first
+     * @throws IOException when the connection breaks or the answer is not HTTP
+     */
+    Answer exchange(byte[] head, byte[] content, long deadlineNanos) throws IOException {
+        deadline = deadlineNanos;
+        answerStarted = false;
+        out.write(head);
+        out.write(content);
+        out.flush();
+        int status;
+        Headers headers;
+        do { // 1xx answers are interim: the real one follows
+            String statusLine = line();
+            status = statusLine(statusLine);
+            headers = headers(statusLine.startsWith("HTTP/1.1"));
+        } while (status >= 100 && status < 200);
+        bodyLength = 0;
+        boolean complete;
+        try {
+            complete = readBody(status, headers);
+        } catch (IOException e) {
+            complete = false; // the status is known: a body that breaks off or times out is kept as far as it came
+        }
+        String text = new String(body, 0, bodyLength, StandardCharsets.UTF_8);
+        // Bytes past the answer would be read as the next one's: such a connection is not reused.
+        boolean reusable = complete && headers.http11 && !headers.close && position == limit;
+        return new Answer(status, headers.location, headers.retryAfter, text, reusable, headers.keepAliveNanos);
+    }
+
+    /** Whether any byte of an answer arrived: a request that failed before then may not have reached the receiver. */
+    boolean answerStarted() {
+        return answerStarted;
+    }
+
+    /** Ends the connection at once, from any thread: an attempt blocked on it fails. */
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // closing: nothing more to read or write
+        }
+    }
+
+    private static int statusLine(String line) throws IOException {
+        // HTTP/1.1 200 OK
+        if (!line.startsWith("HTTP/1.") || line.length() < 12 || line.charAt(8) != ' ') {
+            throw new IOException("not an HTTP/1.x answer: " + abbreviate(line));
+        }
+        try {
+            int status = Integer.parseInt(line.substring(9, 12));
+            if (status < 100 || status > 599) {
+                throw new NumberFormatException();
+            }
+            return status;
+        } catch (NumberFormatException e) {
+            throw new IOException("not an HTTP status line: " + abbreviate(line));
+        }
+    }
+
+    private static final class Headers {
+        boolean http11;
+        boolean chunked;
+        boolean close;
+        long contentLength = -1;
+        long keepAliveNanos = -1;
+        String location;
+        String retryAfter;
+    }
+
+    private Headers headers(boolean http11) throws IOException {
+        Headers headers = new Headers();
+        headers.http11 = http11;
+        int size = 0;
+        for (String line = line(); !line.isEmpty(); line = line()) {
+            size += line.length();
+            if (size > MAX_HEAD) {
+                throw new IOException("answer headers larger than " + MAX_HEAD + " bytes");
+            }
+            int colon = line.indexOf(':');
+            if (colon <= 0) {
+                continue;
+            }
+            String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);
+            String value = line.substring(colon + 1).trim();
+            switch (name) {
+                case "content-length" -> {
+                    try {
+                        headers.contentLength = Long.parseLong(value);
+                    } catch (NumberFormatException e) {
+                        throw new IOException("invalid Content-Length: " + abbreviate(value));
+                    }
+                }
+                case "transfer-encoding" ->
+                    headers.chunked = value.toLowerCase(Locale.ROOT).endsWith("chunked");
+                case "connection" ->
+                    headers.close |= value.toLowerCase(Locale.ROOT).contains("close");
+                case "keep-alive" -> headers.keepAliveNanos = keepAliveTimeout(value);
+                case "location" -> headers.location = value;
+                case "retry-after" -> headers.retryAfter = value;
+                default -> {}
+            }
+        }
+        return headers;
+    }
+
+    /** {@code Keep-Alive: timeout=5, max=1000}: how long the receiver keeps an idle connection, or -1. */
+    static long keepAliveTimeout(String value) {
+        for (String part : value.split(",")) {
+            String[] pair = part.trim().split("=", 2);
+            if (pair.length == 2 && pair[0].trim().equalsIgnoreCase("timeout")) {
+                try {
+                    return Math.max(0, Long.parseLong(pair[1].trim())) * 1_000_000_000L;
+                } catch (NumberFormatException e) {
+                    return -1;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Reads the body, keeping its first {@value #MAX_BODY} bytes; true when all of it was read. */
+    private boolean readBody(int status, Headers headers) throws IOException {
+        if (status == 204 || status == 304) {
+            return true;
+        }
+        if (headers.chunked) {
+            return readChunked();
+        }
+        if (headers.contentLength >= 0) {
+            keep(Math.min(headers.contentLength, MAX_BODY));
+            return headers.contentLength <= MAX_BODY;
+        }
+        while (bodyLength < MAX_BODY && (position < limit || fill())) { // the body ends when the connection does
+            int n = Math.min(limit - position, MAX_BODY - bodyLength);
+            System.arraycopy(buffer, position, body, bodyLength, n);
+            position += n;
+            bodyLength += n;
+        }
+        return false;
+    }
+
+    private boolean readChunked() throws IOException {
+        while (true) {
+            String sizeLine = line();
+            int semicolon = sizeLine.indexOf(';');
+            long size;
+            try {
+                size = Long.parseLong((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
+            } catch (NumberFormatException e) {
+                throw new IOException("invalid chunk size: " + abbreviate(sizeLine));
+            }
+            if (size < 0) {
+                throw new IOException("invalid chunk size: " + abbreviate(sizeLine));
+            }
+            if (size == 0) {
+                while (!line().isEmpty()) {} // trailers
+                return true;
+            }
+            if (bodyLength + size > MAX_BODY) {
+                keep(MAX_BODY - bodyLength);
+                return false;
+            }
+            keep(size);
+            if (!line().isEmpty()) {
+                throw new IOException("a chunk longer than its size");
+            }
+        }
+    }
+
+    /** Reads exactly {@code count} more bytes of the body. */
+    private void keep(long count) throws IOException {
+        int end = bodyLength + (int) count;
+        while (bodyLength < end) {
+            if (position == limit && !fill()) {
+                throw new EOFException("the answer ended before its body did");
+            }
+            int n = Math.min(limit - position, end - bodyLength);
+            System.arraycopy(buffer, position, body, bodyLength, n);
+            position += n;
+            bodyLength += n;
+        }
+    }
+
+    private String line() throws IOException {
+        StringBuilder line = new StringBuilder(64);
+        while (true) {
+            if (position == limit && !fill()) {
+                throw new EOFException(
+                        answerStarted ? "the answer ended in its headers" : "the connection closed without an answer");
+            }
+            byte b = buffer[position++];
+            if (b == '\n') {
+                int end = line.length();
+                if (end > 0 && line.charAt(end - 1) == '\r') {
+                    line.setLength(end - 1);
+                }
+                return line.toString();
+            }
+            if (line.length() >= MAX_LINE) {
+                throw new IOException("an answer line longer than " + MAX_LINE + " bytes");
+            }
+            line.append((char) (b & 0xff));
+        }
+    }
+
+    /** Reads more into the buffer, waiting at most until the deadline; false at the end of the stream. */
+    private boolean fill() throws IOException {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw new SocketTimeoutException("deadline passed");
+        }
+        socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
+        int n = in.read(buffer, 0, buffer.length);
+        if (n < 0) {
+            return false;
+        }
+        answerStarted = true;
+        position = 0;
+        limit = n;
+        return true;
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 80 ? text : text.substring(0, 80) + "…";
+    }
+}

@@ -1,0 +1,228 @@
+package dev.switchboard.webhooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.testing.Fast;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sender's own HTTP/1.1 connections against receivers on loopback that answer in the ways real
+ * ones do: kept alive, closed without notice, chunked, with a keep-alive limit, or not reading at all.
+ */
+@Fast
+class WebhookConnectionsTest {
+    private static final AddressPolicy OPEN = new AddressPolicy(true, List.of());
+    private static final WebhookSender.Signed SIGNED = new WebhookSender.Signed("msg_1", 1_796_000_000L, "v1,c2ln");
+
+    /** What a scripted receiver does on one of its connections. */
+    private interface Script {
+        void serve(int connection, Peer peer) throws Exception;
+    }
+
+    /** The receiver's side of one connection. */
+    private record Peer(InputStream in, OutputStream out, List<String> requests) {
+        /** Reads one request, head and body, and keeps its head; null when the client closed first. */
+        String next() throws IOException {
+            ByteArrayOutputStream head = new ByteArrayOutputStream();
+            int b;
+            while ((b = in.read()) >= 0) {
+                head.write(b);
+                if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                    break;
+                }
+            }
+            if (b < 0) {
+                return null;
+            }
+            String text = head.toString(StandardCharsets.ISO_8859_1);
+            for (String line : text.split("\r\n")) {
+                if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                    in.readNBytes(Integer.parseInt(line.substring(15).trim()));
+                }
+            }
+            requests.add(text);
+            return text;
+        }
+
+        void answer(String answer) throws IOException {
+            out.write(answer.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+        }
+    }
+
+    /** A receiver on loopback: every accepted connection runs the script on its own thread. */
+    private static final class ScriptedReceiver implements AutoCloseable {
+        final ServerSocket server;
+        final AtomicInteger connections = new AtomicInteger();
+        final List<String> requests = new CopyOnWriteArrayList<>();
+
+        ScriptedReceiver(Script script) throws IOException {
+            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (true) {
+                    Socket socket;
+                    try {
+                        socket = server.accept();
+                    } catch (IOException e) {
+                        return;
+                    }
+                    int index = connections.getAndIncrement();
+                    Thread.ofVirtual().start(() -> {
+                        try (socket) {
+                            script.serve(index, new Peer(socket.getInputStream(), socket.getOutputStream(), requests));
+                        } catch (Exception e) {
+                            // the client went away
+                        }
+                    });
+                }
+            });
+        }
+
+        WebhookUrl url() {
+            return WebhookUrl.parse("http://127.0.0.1:" + server.getLocalPort() + "/hooks?x=1", "url", OPEN);
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+
+    private static WebhookSender sender(Duration timeout) {
+        return new WebhookSender(timeout, OPEN, 4, Clock.systemUTC());
+    }
+
+    private static final String OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    @Test
+    void requestsOneAfterAnotherShareOneConnectionAndCarryTheirHeaders() throws Exception {
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    while (peer.next() != null) {
+                        peer.answer(OK);
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            for (int i = 0; i < 3; i++) {
+                Attempt attempt = sender.send(receiver.url(), "{\"n\":" + i + "}", SIGNED);
+                assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.delivered);
+                assertThat(attempt.responseBody()).isEqualTo("ok");
+            }
+            assertThat(receiver.connections.get()).isEqualTo(1);
+            assertThat(receiver.requests.get(0))
+                    .startsWith("POST /hooks?x=1 HTTP/1.1\r\n")
+                    .contains("Host: 127.0.0.1:" + receiver.server.getLocalPort() + "\r\n")
+                    .contains("Content-Type: application/json\r\n")
+                    .contains("Content-Length: 7\r\n")
+                    .contains("webhook-id: msg_1\r\n")
+                    .contains("webhook-timestamp: 1796000000\r\n")
+                    .contains("webhook-signature: v1,c2ln\r\n");
+        }
+    }
+
+    @Test
+    void aConnectionTheReceiverClosedWhileIdleCostsNothingButANewConnection() throws Exception {
+        // Answers one request per connection and closes without saying so, as an idle timeout does.
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    if (peer.next() != null) {
+                        peer.answer(OK);
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(sender.send(receiver.url(), "{}", SIGNED).outcome()).isEqualTo(Attempt.Outcome.delivered);
+                Thread.sleep(50); // the close reaches the client
+            }
+            assertThat(receiver.connections.get()).isEqualTo(3);
+            assertThat(receiver.requests).hasSize(3);
+        }
+    }
+
+    @Test
+    void anAnswerThatBreaksOffOnAReusedConnectionIsTheOutcomeAndNotSentAgain() throws Exception {
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    peer.next();
+                    peer.answer(OK);
+                    peer.next();
+                    peer.answer("HTTP/1.1 20"); // then closes
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            assertThat(sender.send(receiver.url(), "{}", SIGNED).outcome()).isEqualTo(Attempt.Outcome.delivered);
+            Attempt broken = sender.send(receiver.url(), "{}", SIGNED);
+            assertThat(broken.outcome()).isEqualTo(Attempt.Outcome.connection_error);
+            assertThat(broken.error()).contains("ended in its headers");
+            assertThat(receiver.requests).hasSize(2);
+            assertThat(receiver.connections.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void chunkedAnswersAreReadToTheirEndAndTheConnectionIsKept() throws Exception {
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    while (peer.next() != null) {
+                        peer.answer("HTTP/1.1 100 Continue\r\n\r\n"
+                                + "HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                + "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n");
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            for (int i = 0; i < 2; i++) {
+                Attempt attempt = sender.send(receiver.url(), "{}", SIGNED);
+                assertThat(attempt.status()).isEqualTo(202);
+                assertThat(attempt.responseBody()).isEqualTo("hello world");
+            }
+            assertThat(receiver.connections.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aBodyBeyondTheCapIsCutAndItsConnectionClosedAsIsOneTheReceiverLimitsOrCloses() throws Exception {
+        String big = "x".repeat(10_000);
+        List<String> answers = List.of(
+                "HTTP/1.1 500 Oops\r\nContent-Length: 10000\r\n\r\n" + big,
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1\r\n\r\nok",
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    while (peer.next() != null) {
+                        peer.answer(answers.get(index));
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            Attempt cut = sender.send(receiver.url(), "{}", SIGNED);
+            assertThat(cut.outcome()).isEqualTo(Attempt.Outcome.http_error);
+            assertThat(cut.responseBody()).hasSize(WebhookSender.MAX_RESPONSE_BYTES);
+            for (int i = 1; i < answers.size(); i++) {
+                assertThat(sender.send(receiver.url(), "{}", SIGNED).outcome())
+                        .as(answers.get(i))
+                        .isEqualTo(Attempt.Outcome.delivered);
+            }
+            // each answer left its connection unusable, so each request came on a new one
+            assertThat(receiver.connections.get()).isEqualTo(answers.size());
+        }
+    }
+
+    @Test
+    void aLargeRequestToAReceiverThatNeverReadsEndsAtTheTimeout() throws Exception {
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> Thread.sleep(10_000));
+                WebhookSender sender = sender(Duration.ofMillis(500))) {
+            long started = System.nanoTime();
+            Attempt attempt = sender.send(receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED);
+            assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+        }
+    }
+}
