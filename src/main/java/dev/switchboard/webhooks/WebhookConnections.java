@@ -68,7 +68,7 @@ final class WebhookConnections implements AutoCloseable {
     }
 
     /** Sends one request to {@code target} and reads its answer, all before {@code deadline} ({@link System#nanoTime()}). */
-    WebhookConnection.Answer exchange(URI target, byte[] head, byte[] body, long deadline) throws IOException {
+    WebhookConnection.Answer exchange(URI target, byte[] request, long deadline) throws IOException {
         Destination destination = Destination.of(target);
         Pool pool = pools.computeIfAbsent(destination, d -> new Pool());
         try {
@@ -84,7 +84,7 @@ final class WebhookConnections implements AutoCloseable {
             WebhookConnection reused = idleConnection(pool);
             if (reused != null) {
                 try {
-                    return finish(pool, reused, send(reused, head, body, deadline));
+                    return finish(pool, reused, send(reused, request, deadline));
                 } catch (IOException e) {
                     discard(reused);
                     if (reused.answerStarted() || e instanceof SocketTimeoutException || timedOut(deadline)) {
@@ -95,7 +95,7 @@ final class WebhookConnections implements AutoCloseable {
             }
             WebhookConnection fresh = connect(destination, deadline);
             try {
-                return finish(pool, fresh, send(fresh, head, body, deadline));
+                return finish(pool, fresh, send(fresh, request, deadline));
             } catch (IOException e) {
                 discard(fresh);
                 throw e;
@@ -110,10 +110,10 @@ final class WebhookConnections implements AutoCloseable {
      * receiver does not read. A large request is therefore watched: at the deadline its connection is
      * closed under it.
      */
-    private WebhookConnection.Answer send(WebhookConnection connection, byte[] head, byte[] body, long deadline)
+    private WebhookConnection.Answer send(WebhookConnection connection, byte[] request, long deadline)
             throws IOException {
         ScheduledFuture<?> cut = null;
-        if (head.length + body.length > UNGUARDED_WRITE) {
+        if (request.length > UNGUARDED_WRITE) {
             try {
                 cut = timer.schedule(connection::close, deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException e) {
@@ -121,7 +121,7 @@ final class WebhookConnections implements AutoCloseable {
             }
         }
         try {
-            return connection.exchange(head, body, deadline);
+            return connection.exchange(request, deadline);
         } catch (IOException e) {
             if (cut != null && timedOut(deadline)) {
                 throw new SocketTimeoutException("the receiver did not take the request before the deadline");

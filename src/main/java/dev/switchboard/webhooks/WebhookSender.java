@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import javax.net.ssl.SSLException;
@@ -54,7 +55,7 @@ public final class WebhookSender implements AutoCloseable {
         try {
             for (int hop = 0; ; hop++) {
                 WebhookConnection.Answer answer =
-                        connections.exchange(target, requestHead(target, content.length, headers), content, deadline);
+                        connections.exchange(target, request(target, content, headers), deadline);
                 int status = answer.status();
                 if ((status == 307 || status == 308) && hop < MAX_REDIRECTS) {
                     Optional<URI> next = redirect(target, answer.location(), policy);
@@ -88,8 +89,8 @@ public final class WebhookSender implements AutoCloseable {
         }
     }
 
-    /** The request line and headers of a POST to {@code target}. */
-    private static byte[] requestHead(URI target, int contentLength, Signed signed) {
+    /** A POST of {@code content} to {@code target}, head and body. */
+    private static byte[] request(URI target, byte[] content, Signed signed) {
         StringBuilder head = new StringBuilder(512);
         String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
         head.append("POST ").append(path);
@@ -102,7 +103,7 @@ public final class WebhookSender implements AutoCloseable {
         }
         head.append("\r\nUser-Agent: ").append(USER_AGENT);
         head.append("\r\nContent-Type: application/json");
-        head.append("\r\nContent-Length: ").append(contentLength);
+        head.append("\r\nContent-Length: ").append(content.length);
         BiConsumer<String, String> header = (name, value) -> {
             if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
                 throw new IllegalArgumentException("a line break in the value of header " + name);
@@ -113,7 +114,10 @@ public final class WebhookSender implements AutoCloseable {
         header.accept("webhook-timestamp", Long.toString(signed.timestamp()));
         header.accept("webhook-signature", signed.signature());
         Tracing.inject(header); // the attempt's span, when traced
-        return head.append("\r\n\r\n").toString().getBytes(StandardCharsets.UTF_8);
+        byte[] headBytes = head.append("\r\n\r\n").toString().getBytes(StandardCharsets.UTF_8);
+        byte[] request = Arrays.copyOf(headBytes, headBytes.length + content.length);
+        System.arraycopy(content, 0, request, headBytes.length, content.length);
+        return request;
     }
 
     /** Where a 307/308 from {@code from} may lead: a URL webhooks may call, and never from https to http. */
