@@ -65,12 +65,18 @@ final class WebhookConnections implements AutoCloseable {
     private final class Pool {
         final Semaphore permits = new Semaphore(perDestination);
         final Deque<WebhookConnection> idle = new ConcurrentLinkedDeque<>();
+        /** Attempts using this pool; changed only inside {@code pools.compute} for its destination. */
+        int users;
     }
 
     /** Sends one request to {@code target} and reads its answer, all before {@code deadline} ({@link System#nanoTime()}). */
     WebhookConnection.Answer exchange(URI target, byte[] request, long deadline) throws IOException {
         Destination destination = Destination.of(target);
-        Pool pool = pools.computeIfAbsent(destination, d -> new Pool());
+        Pool pool = pools.compute(destination, (d, existing) -> {
+            Pool used = existing == null ? new Pool() : existing;
+            used.users++;
+            return used;
+        });
         try {
             if (!pool.permits.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 throw new SocketTimeoutException(
@@ -78,7 +84,11 @@ final class WebhookConnections implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            leave(destination);
             throw new InterruptedIOException("interrupted");
+        } catch (SocketTimeoutException e) {
+            leave(destination);
+            throw e;
         }
         try {
             WebhookConnection reused = idleConnection(pool);
@@ -102,7 +112,15 @@ final class WebhookConnections implements AutoCloseable {
             }
         } finally {
             pool.permits.release();
+            leave(destination);
         }
+    }
+
+    private void leave(Destination destination) {
+        pools.computeIfPresent(destination, (d, pool) -> {
+            pool.users--;
+            return pool;
+        });
     }
 
     /**
@@ -224,19 +242,18 @@ final class WebhookConnections implements AutoCloseable {
 
     private void closeIdle() {
         long now = System.nanoTime();
-        pools.forEach((destination, pool) -> {
-            pool.idle.removeIf(connection -> {
-                if (connection.reusableUntil - now > 0) {
-                    return false;
-                }
-                discard(connection);
-                return true;
-            });
-            // A receiver nobody sends to any more is forgotten; one that is sent to again gets a new pool.
-            if (pool.idle.isEmpty() && pool.permits.availablePermits() == perDestination) {
-                pools.remove(destination, pool);
-            }
-        });
+        pools.values()
+                .forEach(pool -> pool.idle.removeIf(connection -> {
+                    if (connection.reusableUntil - now > 0) {
+                        return false;
+                    }
+                    discard(connection);
+                    return true;
+                }));
+        // A receiver nobody sends to any more is forgotten; one that is sent to again gets a new pool.
+        pools.keySet()
+                .forEach(destination -> pools.computeIfPresent(
+                        destination, (d, pool) -> pool.users == 0 && pool.idle.isEmpty() ? null : pool));
     }
 
     /** Closes every connection, idle or in use: attempts under way end as failed. */
