@@ -39,6 +39,7 @@ final class WebhookConnections implements AutoCloseable {
 
     private final GuardedResolver resolver;
     private final int perDestination;
+    private final SSLSocketFactory tls;
     private final Map<Destination, Pool> pools = new ConcurrentHashMap<>();
     private final Set<WebhookConnection> open = ConcurrentHashMap.newKeySet();
     private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
@@ -48,9 +49,10 @@ final class WebhookConnections implements AutoCloseable {
     });
     private volatile boolean closed;
 
-    WebhookConnections(GuardedResolver resolver, int perDestination) {
+    WebhookConnections(GuardedResolver resolver, int perDestination, SSLSocketFactory tls) {
         this.resolver = resolver;
         this.perDestination = perDestination;
+        this.tls = tls;
         timer.setRemoveOnCancelPolicy(true); // a request's watch, cancelled, does not wait out its delay in the queue
         timer.scheduleWithFixedDelay(this::closeIdle, 5, 5, TimeUnit.SECONDS);
     }
@@ -221,18 +223,17 @@ final class WebhookConnections implements AutoCloseable {
     }
 
     /** TLS over a connected socket, with SNI and the host name checked against the certificate. */
-    private static Socket secure(Socket plain, Destination destination, long deadline) throws IOException {
+    private Socket secure(Socket plain, Destination destination, long deadline) throws IOException {
         String host = destination.host().startsWith("[")
                 ? destination.host().substring(1, destination.host().length() - 1)
                 : destination.host();
-        SSLSocket tls = (SSLSocket)
-                ((SSLSocketFactory) SSLSocketFactory.getDefault()).createSocket(plain, host, destination.port(), true);
-        SSLParameters parameters = tls.getSSLParameters();
+        SSLSocket secured = (SSLSocket) tls.createSocket(plain, host, destination.port(), true);
+        SSLParameters parameters = secured.getSSLParameters();
         parameters.setEndpointIdentificationAlgorithm("HTTPS");
-        tls.setSSLParameters(parameters);
-        tls.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
-        tls.startHandshake();
-        return tls;
+        secured.setSSLParameters(parameters);
+        secured.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        secured.startHandshake();
+        return secured;
     }
 
     private void discard(WebhookConnection connection) {

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
  * Sends one webhook request and reports what it came to. The whole attempt, redirects included, fits
@@ -36,10 +37,20 @@ public final class WebhookSender implements AutoCloseable {
 
     public WebhookSender(
             Duration timeout, AddressPolicy policy, int maxConnectionsPerDestination, InstantSource clock) {
+        this(timeout, policy, maxConnectionsPerDestination, clock, (SSLSocketFactory) SSLSocketFactory.getDefault());
+    }
+
+    /** With {@code tls} deciding which certificates are trusted (the JVM's trust store by default). */
+    WebhookSender(
+            Duration timeout,
+            AddressPolicy policy,
+            int maxConnectionsPerDestination,
+            InstantSource clock,
+            SSLSocketFactory tls) {
         this.timeout = timeout;
         this.policy = policy;
         this.clock = clock;
-        this.connections = new WebhookConnections(new GuardedResolver(policy), maxConnectionsPerDestination);
+        this.connections = new WebhookConnections(new GuardedResolver(policy), maxConnectionsPerDestination, tls);
     }
 
     /** The Standard Webhooks headers of one attempt. */

@@ -11,13 +11,22 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The sender's own HTTP/1.1 connections against receivers on loopback that answer in the ways real
@@ -71,7 +80,11 @@ class WebhookConnectionsTest {
         final List<String> requests = new CopyOnWriteArrayList<>();
 
         ScriptedReceiver(Script script) throws IOException {
-            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            this(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()), script);
+        }
+
+        ScriptedReceiver(ServerSocket server, Script script) {
+            this.server = server;
             Thread.ofVirtual().start(() -> {
                 while (true) {
                     Socket socket;
@@ -93,7 +106,8 @@ class WebhookConnectionsTest {
         }
 
         WebhookUrl url() {
-            return WebhookUrl.parse("http://127.0.0.1:" + server.getLocalPort() + "/hooks?x=1", "url", OPEN);
+            String scheme = server instanceof SSLServerSocket ? "https" : "http";
+            return WebhookUrl.parse(scheme + "://127.0.0.1:" + server.getLocalPort() + "/hooks?x=1", "url", OPEN);
         }
 
         @Override
@@ -224,5 +238,99 @@ class WebhookConnectionsTest {
             assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
         }
+    }
+
+    @Test
+    void httpsChecksTheCertificateAndItsNameAndKeepsTheConnection(@TempDir Path dir) throws Exception {
+        Certificate matching = new Certificate(dir, "ip:127.0.0.1");
+        Certificate otherName = new Certificate(dir, "dns:receiver.example");
+        Script answerAll = (index, peer) -> {
+            while (peer.next() != null) {
+                peer.answer(OK);
+            }
+        };
+        try (ScriptedReceiver receiver = new ScriptedReceiver(matching.serverSocket(), answerAll);
+                ScriptedReceiver misnamed = new ScriptedReceiver(otherName.serverSocket(), answerAll);
+                WebhookSender trusting = new WebhookSender(
+                        Duration.ofSeconds(5), OPEN, 4, Clock.systemUTC(), trusting(matching, otherName));
+                WebhookSender jvmTrust = sender(Duration.ofSeconds(5))) {
+            for (int i = 0; i < 2; i++) {
+                assertThat(trusting.send(receiver.url(), "{}", SIGNED).outcome())
+                        .isEqualTo(Attempt.Outcome.delivered);
+            }
+            assertThat(receiver.connections.get()).isEqualTo(1);
+
+            Attempt untrusted = jvmTrust.send(receiver.url(), "{}", SIGNED);
+            assertThat(untrusted.outcome()).isEqualTo(Attempt.Outcome.connection_error);
+            assertThat(untrusted.error()).startsWith("TLS failed");
+
+            Attempt wrongName = trusting.send(misnamed.url(), "{}", SIGNED);
+            assertThat(wrongName.outcome()).isEqualTo(Attempt.Outcome.connection_error);
+            assertThat(wrongName.error()).startsWith("TLS failed").contains("127.0.0.1");
+            assertThat(receiver.requests).hasSize(2);
+        }
+    }
+
+    /** A self-signed certificate for {@code subjectAlternativeName}, made by the JDK's keytool. */
+    private record Certificate(KeyStore keys) {
+        Certificate(Path dir, String subjectAlternativeName) throws Exception {
+            this(generate(dir, subjectAlternativeName));
+        }
+
+        private static KeyStore generate(Path dir, String subjectAlternativeName) throws Exception {
+            Path file = dir.resolve(subjectAlternativeName.replace(':', '-') + ".p12");
+            Process keytool = new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                    .toString(),
+                            "-genkeypair",
+                            "-alias",
+                            "receiver",
+                            "-keyalg",
+                            "EC",
+                            "-groupname",
+                            "secp256r1",
+                            "-dname",
+                            "CN=receiver",
+                            "-ext",
+                            "san=" + subjectAlternativeName,
+                            "-validity",
+                            "1",
+                            "-keystore",
+                            file.toString(),
+                            "-storetype",
+                            "PKCS12",
+                            "-storepass",
+                            "secret")
+                    .redirectErrorStream(true)
+                    .start();
+            String output = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(keytool.waitFor()).as(output).isZero();
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(file)) {
+                keys.load(in, "secret".toCharArray());
+            }
+            return keys;
+        }
+
+        ServerSocket serverSocket() throws Exception {
+            KeyManagerFactory managers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            managers.init(keys, "secret".toCharArray());
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(managers.getKeyManagers(), null, null);
+            return context.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        }
+    }
+
+    private static SSLSocketFactory trusting(Certificate... certificates) throws Exception {
+        KeyStore trusted = KeyStore.getInstance("PKCS12");
+        trusted.load(null, null);
+        for (int i = 0; i < certificates.length; i++) {
+            trusted.setCertificateEntry("receiver" + i, certificates[i].keys().getCertificate("receiver"));
+        }
+        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(trusted);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, trust.getTrustManagers(), null);
+        return context.getSocketFactory();
     }
 }
