@@ -99,7 +99,11 @@ final class WebhookConnections implements AutoCloseable {
                     return finish(pool, reused, send(reused, request, deadline));
                 } catch (IOException e) {
                     discard(reused);
-                    if (reused.answerStarted() || e instanceof SocketTimeoutException || timedOut(deadline)) {
+                    if (reused.answerStarted()
+                            || e instanceof SocketTimeoutException
+                            || timedOut(deadline)
+                            || closed
+                            || Thread.currentThread().isInterrupted()) {
                         throw e;
                     }
                     // the receiver had closed it: the request goes out once more, on a new connection
