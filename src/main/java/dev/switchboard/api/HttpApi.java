@@ -18,6 +18,7 @@ import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,9 @@ public final class HttpApi implements AutoCloseable {
             config.jetty.modifyServer(jetty::set);
         });
     }
+
+    /** Methods whose requests carry no body the server reads. */
+    private static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS");
 
     private static void configure(
             JavalinConfig config,
@@ -102,6 +106,12 @@ public final class HttpApi implements AutoCloseable {
             MDC.put("requestId", requestId);
             // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
             ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
+            // A body over the limit is refused before the route acts, also on routes that take no body
+            // (DELETE, rotate, disable): read here, it answers 413 and nothing is changed. Read later, after
+            // the route had deleted or rotated something, the 413 would hide a change that was made.
+            if (!BODILESS.contains(ctx.method().name())) {
+                ctx.bodyAsBytes();
+            }
         });
         routes.forEach(group -> group.register(config.routes));
         routes.forEach(group -> group.configureJetty(config.jetty));
