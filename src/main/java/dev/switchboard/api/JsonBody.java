@@ -31,7 +31,7 @@ public final class JsonBody {
      */
     public static JsonBody of(Context ctx, String... allowedFields) {
         byte[] bytes = ctx.bodyAsBytes();
-        if (new String(bytes, StandardCharsets.UTF_8).isBlank()) {
+        if (isBlank(bytes)) {
             throw new Refusal.Invalid("invalid_json", "the request body is empty; expected a JSON object");
         }
         JsonNode node;
@@ -53,6 +53,18 @@ public final class JsonBody {
      * A JSON object already parsed (a WebSocket request's params), checked like a body: only the given
      * fields, and no text PostgreSQL cannot store.
      */
+    /**
+     * Whether the request has no body, or only white space. Read from the bytes as UTF-8, like the body
+     * itself: a {@code charset} in the Content-Type, however unknown, decides nothing.
+     */
+    public static boolean absent(Context ctx) {
+        return isBlank(ctx.bodyAsBytes());
+    }
+
+    private static boolean isBlank(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8).isBlank();
+    }
+
     public static JsonBody of(JsonNode node, String... allowedFields) {
         Set<String> allowed = Set.of(allowedFields);
         node.fieldNames().forEachRemaining(f -> {

@@ -225,7 +225,7 @@ public final class WebhookRoutes implements RouteGroup {
     /** Retries every failed message the filter picks (up to {@link #MAX_RETRY_ALL} a request). */
     private void retryAll(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
-        JsonBody body = ctx.body().isBlank() ? null : JsonBody.of(ctx, "tenantId", "eventType", "from", "to");
+        JsonBody body = JsonBody.absent(ctx) ? null : JsonBody.of(ctx, "tenantId", "eventType", "from", "to");
         MessageFilter filter = body == null
                 ? filter(ctx, null, null, null, null)
                 : filter(

@@ -132,4 +132,53 @@ class MalformedRequestsTest {
                 .startsWith("data.x");
         assertThat(server.api(token).get(records).json().get("records")).hasSize(before);
     }
+
+    @Test
+    void retryingAllFailedMessagesReadsItsOptionalBodyAsUtf8WhateverCharsetItClaims() throws Exception {
+        JsonNode integration = server.createIntegration("charsets", List.of("*"), List.of("*"), List.of("*"));
+        String clientKey = integration.get("clientKey").asText();
+        String webhook = server.api(clientKey)
+                .post("/api/v1/webhooks", Map.of("url", "https://hooks.partner.example/switchboard"))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        var auth = Map.entry("Authorization", "Bearer " + clientKey);
+        for (String body : List.of("", "{\"tenantId\":\"hotel-1\"}")) {
+            RawHttp.Response retried = send(
+                    "POST",
+                    "/api/v1/webhooks/" + webhook + "/messages/retry",
+                    List.of(auth, Map.entry("Content-Type", "application/json; charset=nonexistent")),
+                    body.getBytes(StandardCharsets.UTF_8));
+            assertThat(retried.status()).as(body).isEqualTo(202);
+            assertThat(Json.read(retried.text()).get("retried").asInt()).isZero();
+        }
+    }
+
+    @Test
+    void aBodyOverTheLimitOnARouteThatTakesNoBodyChangesNothing() throws Exception {
+        JsonNode integration = server.createIntegration("oversized", List.of("*"), List.of("*"), List.of("*"));
+        String connection = server.connect(integration.get("id").asText(), "hotel-1")
+                .get("id")
+                .asText();
+        var auth = Map.entry("Authorization", "Bearer " + TestServer.ADMIN_KEY);
+        byte[] oversized = new byte[1024 * 1024 + 1024];
+        java.util.Arrays.fill(oversized, (byte) ' ');
+        for (boolean chunked : List.of(false, true)) {
+            try {
+                RawHttp.Response refused = RawHttp.send(
+                        "127.0.0.1",
+                        port,
+                        new RawHttp.Request(
+                                "DELETE", "/api/v1/connections/" + connection, List.of(auth), oversized, chunked),
+                        Duration.ofSeconds(10));
+                error(refused, 413, "body_too_large");
+            } catch (java.net.SocketException e) {
+                // the refusal may reset the connection while the body is still being sent: what counts is below
+            }
+            assertThat(server.admin.get("/api/v1/connections/" + connection).status())
+                    .as(chunked ? "chunked" : "with Content-Length")
+                    .isEqualTo(200);
+        }
+    }
 }
