@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * The whole content of a server's database, table by table (every table the migrations made, so new
  * ones are covered without a change here): row count and a digest of every row. Two equal snapshots
  * mean nothing was written in between. Lease columns are left out: webhook workers renew and release
- * leases on their own, which changes no data.
+ * leases on their own, which changes no data; so is {@code delivery_stats}, which each node writes once
+ * a minute from counts kept in memory.
  */
 final class DatabaseSnapshot implements AutoCloseable {
     private static final String ROW = "(to_jsonb(t) - 'leased_by' - 'lease_until')::text";
@@ -29,6 +30,8 @@ final class DatabaseSnapshot implements AutoCloseable {
         try (Statement s = connection.createStatement();
                 ResultSet rs = s.executeQuery(
                         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'flyway_schema_history'"
+                                // the console's delivery counts: each node writes its minute's counts on its own
+                                + " AND tablename <> 'delivery_stats'"
                                 + " ORDER BY tablename")) {
             while (rs.next()) {
                 String table = rs.getString(1);
@@ -64,21 +67,40 @@ final class DatabaseSnapshot implements AutoCloseable {
 
     /**
      * True when no webhook work is outstanding that could still write: no message due soon, no stream
-     * behind its event stream's head or asked to replay, on endpoints that are not disabled.
+     * behind its event stream's head or asked to replay, on endpoints that are not disabled, for
+     * connections that are enabled (delivery leaves the others' streams waiting).
      */
     boolean webhooksIdle() throws SQLException {
+        return webhooksBusy().isEmpty();
+    }
+
+    /** The messages and streams delivery still has work for within 10 s, each described; empty when idle. */
+    List<String> webhooksBusy() throws SQLException {
+        List<String> busy = new ArrayList<>();
         try (Statement s = connection.createStatement();
                 ResultSet rs = s.executeQuery(
-                        "SELECT (SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                        "SELECT 'message ' || m.id || ' of ' || e.id || ': ' || m.status || ', lane '"
+                                + "   || m.lane || ', attempts ' || m.attempts || ', next attempt ' || coalesce(m.next_attempt_at::text, '-')"
+                                + "   FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
                                 + "   WHERE m.status = 'pending' AND e.state <> 'disabled'"
-                                + "   AND m.next_attempt_at < now() + interval '10 seconds')"
-                                + " + (SELECT count(*) FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
-                                + "   JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk WHERE e.state <> 'disabled'"
+                                + "   AND m.next_attempt_at < now() + interval '10 seconds'"
+                                + " UNION ALL SELECT 'stream ' || ws.pk || ' of ' || e.id || ' (' || e.state || '): position ' || ws.position"
+                                + "   || ' of ' || s.last_seq || ', message ' || coalesce(ws.message_id::text, '-') || ', rewind '"
+                                + "   || coalesce(ws.rewind_to::text, '-') || ', next attempt ' || coalesce(ws.next_attempt_at::text, '-')"
+                                + "   || ', leased by ' || coalesce(ws.leased_by, '-') || ' until ' || coalesce(ws.lease_until::text, '-')"
+                                + "   || ', errors ' || ws.errors || ' ' || coalesce(ws.last_error, '')"
+                                + "   FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
+                                + "   JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
+                                // a disabled connection's streams wait until it is enabled, as delivery leaves them
+                                + "   LEFT JOIN connections c ON c.pk = ws.connection_pk"
+                                + "   WHERE e.state <> 'disabled' AND (ws.connection_pk IS NULL OR c.state = 'enabled')"
                                 + "   AND coalesce(ws.next_attempt_at, now()) < now() + interval '10 seconds'"
-                                + "   AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL OR ws.message_id IS NOT NULL))")) {
-            rs.next();
-            return rs.getLong(1) == 0;
+                                + "   AND (ws.position < s.last_seq OR ws.rewind_to IS NOT NULL OR ws.message_id IS NOT NULL)")) {
+            while (rs.next()) {
+                busy.add(rs.getString(1));
+            }
         }
+        return busy;
     }
 
     @Override

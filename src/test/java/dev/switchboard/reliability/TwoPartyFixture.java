@@ -300,6 +300,13 @@ final class TwoPartyFixture {
             }
             Api.Response webhook = admin.get("/api/v1/webhooks/" + get(party + ".webhook"));
             if (webhook.status() == 404) {
+                // Hostile requests make endpoints of their own, and may have filled the integration's quota.
+                Api client = server.api(get(party + ".clientKey"));
+                for (JsonNode other :
+                        client.get("/api/v1/webhooks?limit=1000").json().get("webhooks")) {
+                    client.delete("/api/v1/webhooks/" + other.get("id").asText())
+                            .expect(204);
+                }
                 createWebhook(party);
                 repaired.add(party + ".webhook");
             } else {
