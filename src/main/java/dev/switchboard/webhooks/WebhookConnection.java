@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/1.1 connection to a receiver, used by one attempt at a time: it writes a request and reads
@@ -162,7 +163,7 @@ final class WebhookConnection implements AutoCloseable {
             String[] pair = part.trim().split("=", 2);
             if (pair.length == 2 && pair[0].trim().equalsIgnoreCase("timeout")) {
                 try {
-                    return Math.max(0, Long.parseLong(pair[1].trim())) * 1_000_000_000L;
+                    return TimeUnit.SECONDS.toNanos(Math.max(0, Long.parseLong(pair[1].trim())));
                 } catch (NumberFormatException e) {
                     return -1;
                 }
@@ -184,10 +185,7 @@ final class WebhookConnection implements AutoCloseable {
             return headers.contentLength <= MAX_BODY;
         }
         while (bodyLength < MAX_BODY && (position < limit || fill())) { // the body ends when the connection does
-            int n = Math.min(limit - position, MAX_BODY - bodyLength);
-            System.arraycopy(buffer, position, body, bodyLength, n);
-            position += n;
-            bodyLength += n;
+            copy(MAX_BODY);
         }
         return false;
     }
@@ -227,11 +225,16 @@ final class WebhookConnection implements AutoCloseable {
             if (position == limit && !fill()) {
                 throw new EOFException("the answer ended before its body did");
             }
-            int n = Math.min(limit - position, end - bodyLength);
-            System.arraycopy(buffer, position, body, bodyLength, n);
-            position += n;
-            bodyLength += n;
+            copy(end);
         }
+    }
+
+    /** Moves what the buffer holds of the body into it, up to {@code end} bytes of body in all. */
+    private void copy(int end) {
+        int n = Math.min(limit - position, end - bodyLength);
+        System.arraycopy(buffer, position, body, bodyLength, n);
+        position += n;
+        bodyLength += n;
     }
 
     private String line() throws IOException {
@@ -258,11 +261,10 @@ final class WebhookConnection implements AutoCloseable {
 
     /** Reads more into the buffer, waiting at most until the deadline; false at the end of the stream. */
     private boolean fill() throws IOException {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
+        if (deadline - System.nanoTime() <= 0) {
             throw new SocketTimeoutException("deadline passed");
         }
-        socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
+        socket.setSoTimeout(millisUntil(deadline));
         int n = in.read(buffer, 0, buffer.length);
         if (n < 0) {
             return false;
@@ -271,6 +273,12 @@ final class WebhookConnection implements AutoCloseable {
         position = 0;
         limit = n;
         return true;
+    }
+
+    /** A socket timeout that ends at {@code deadline} ({@link System#nanoTime()}): at least 1 ms, as 0 means none. */
+    static int millisUntil(long deadline) {
+        long millis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        return (int) Math.clamp(millis, 1, Integer.MAX_VALUE);
     }
 
     private static String abbreviate(String text) {

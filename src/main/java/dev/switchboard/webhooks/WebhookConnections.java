@@ -197,14 +197,13 @@ final class WebhookConnections implements AutoCloseable {
         List<InetSocketAddress> addresses = resolver.resolve(destination.host(), destination.port());
         IOException failure = null;
         for (InetSocketAddress address : addresses) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
+            if (timedOut(deadline)) {
                 throw new SocketTimeoutException("connecting to " + destination.host() + ": deadline passed");
             }
             Socket socket = new Socket();
             try {
                 socket.setTcpNoDelay(true);
-                socket.connect(address, (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                socket.connect(address, WebhookConnection.millisUntil(deadline));
                 if (destination.tls()) {
                     socket = secure(socket, destination, deadline);
                 }
@@ -235,7 +234,7 @@ final class WebhookConnections implements AutoCloseable {
         SSLParameters parameters = secured.getSSLParameters();
         parameters.setEndpointIdentificationAlgorithm("HTTPS");
         secured.setSSLParameters(parameters);
-        secured.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        secured.setSoTimeout(WebhookConnection.millisUntil(deadline));
         secured.startHandshake();
         return secured;
     }
