@@ -66,15 +66,10 @@ final class DatabaseSnapshot implements AutoCloseable {
     }
 
     /**
-     * True when no webhook work is outstanding that could still write: no message due soon, no stream
-     * behind its event stream's head or asked to replay, on endpoints that are not disabled, for
-     * connections that are enabled (delivery leaves the others' streams waiting).
+     * The webhook work still outstanding that could write, each described; empty when idle: messages due
+     * within 10 s, and streams behind their event stream's head or asked to replay, on endpoints that
+     * are not disabled, for connections that are enabled (delivery leaves the others' streams waiting).
      */
-    boolean webhooksIdle() throws SQLException {
-        return webhooksBusy().isEmpty();
-    }
-
-    /** The messages and streams delivery still has work for within 10 s, each described; empty when idle. */
     List<String> webhooksBusy() throws SQLException {
         List<String> busy = new ArrayList<>();
         try (Statement s = connection.createStatement();

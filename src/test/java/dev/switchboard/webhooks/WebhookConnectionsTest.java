@@ -121,14 +121,16 @@ class WebhookConnectionsTest {
     }
 
     private static final String OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    /** Answers every request on its connection with {@link #OK}, keeping the connection. */
+    private static final Script ANSWER_EVERY_REQUEST = (index, peer) -> {
+        while (peer.next() != null) {
+            peer.answer(OK);
+        }
+    };
 
     @Test
     void requestsOneAfterAnotherShareOneConnectionAndCarryTheirHeaders() throws Exception {
-        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
-                    while (peer.next() != null) {
-                        peer.answer(OK);
-                    }
-                });
+        try (ScriptedReceiver receiver = new ScriptedReceiver(ANSWER_EVERY_REQUEST);
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
             for (int i = 0; i < 3; i++) {
                 Attempt attempt = sender.send(receiver.url(), "{\"n\":" + i + "}", SIGNED);
@@ -244,13 +246,8 @@ class WebhookConnectionsTest {
     void httpsChecksTheCertificateAndItsNameAndKeepsTheConnection(@TempDir Path dir) throws Exception {
         Certificate matching = new Certificate(dir, "ip:127.0.0.1");
         Certificate otherName = new Certificate(dir, "dns:receiver.example");
-        Script answerAll = (index, peer) -> {
-            while (peer.next() != null) {
-                peer.answer(OK);
-            }
-        };
-        try (ScriptedReceiver receiver = new ScriptedReceiver(matching.serverSocket(), answerAll);
-                ScriptedReceiver misnamed = new ScriptedReceiver(otherName.serverSocket(), answerAll);
+        try (ScriptedReceiver receiver = new ScriptedReceiver(matching.serverSocket(), ANSWER_EVERY_REQUEST);
+                ScriptedReceiver misnamed = new ScriptedReceiver(otherName.serverSocket(), ANSWER_EVERY_REQUEST);
                 WebhookSender trusting = new WebhookSender(
                         Duration.ofSeconds(5), OPEN, 4, Clock.systemUTC(), trusting(matching, otherName));
                 WebhookSender jvmTrust = sender(Duration.ofSeconds(5))) {
