@@ -38,6 +38,13 @@ public final class MessageLog {
     private static final String SEALED_TOKEN = "(SELECT ev.sealed FROM webhook_streams ws JOIN events ev"
             + " ON ev.stream_pk = ws.stream_pk AND ev.seq = webhook_messages.last_seq"
             + " WHERE ws.pk = webhook_messages.webhook_stream_pk) AS sealed_token";
+    /**
+     * The attempt that delivered a message is kept on the message's row, not in webhook_attempts: nearly
+     * every message is delivered at its first attempt, and a row of its own was a third of the database's
+     * writes per message. webhook_attempts keeps the attempts that failed.
+     */
+    private static final String DELIVERED_ATTEMPT =
+            "(delivered_started_at, delivered_duration_ms, delivered_status_code, delivered_response)";
     /** A stream message's next attempt is kept on its stream (so the message row is not indexed by it). */
     private static final String MESSAGE_COLUMNS = "m.pk, m.id, e.id AS webhook_id, m.status, m.lane, m.tenant_id,"
             + " m.first_seq, m.last_seq, m.event_count, coalesce(m.next_attempt_at, ws.next_attempt_at) AS next_attempt_at,"
@@ -179,11 +186,9 @@ public final class MessageLog {
                 + "   lease_until = now() + ?::bigint * interval '1 millisecond'"
                 + "   FROM i WHERE ws.pk = i.ws_pk AND ws.leased_by = ? AND ws.message_id IS NOT DISTINCT FROM i.done_id"
                 + "   RETURNING ws.pk),"
-                + " m AS (UPDATE webhook_messages wm SET attempts = i.n, status = 'delivered', finished_at = now()"
+                + " m AS (UPDATE webhook_messages wm SET attempts = i.n, status = 'delivered', finished_at = now(),"
+                + "   " + DELIVERED_ATTEMPT + " = (i.started_at, i.duration_ms, i.status_code, i.response_body)"
                 + "   FROM i JOIN s ON s.pk = i.ws_pk WHERE wm.pk = i.done_pk RETURNING wm.pk),"
-                + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
-                + "   response_body) SELECT i.done_pk, i.n, i.started_at, i.duration_ms, i.status_code, 'delivered',"
-                + "   i.response_body FROM i JOIN m ON m.pk = i.done_pk ON CONFLICT DO NOTHING),"
                 + " x AS (INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
                 + "   last_seq, event_count, body, status) SELECT i.next_id, i.endpoint_pk, i.ws_pk, 'stream', i.tenant_id,"
                 + "   i.first_seq, i.last_seq, i.event_count, NULL, 'pending' FROM i JOIN s ON s.pk = i.ws_pk"
@@ -384,18 +389,25 @@ public final class MessageLog {
             params.add(retryMillis);
         }
         params.add(status);
+        int durationMillis = (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis());
+        if (attempt.delivered()) {
+            params.addAll(java.util.Arrays.asList(
+                    attempt.startedAt(), durationMillis, attempt.status(), attempt.responseBody()));
+        }
         params.add(message.pk());
         if (manual) {
             params.add(nodeId);
         }
-        params.addAll(java.util.Arrays.asList(
-                n,
-                attempt.startedAt(),
-                (int) Math.min(Integer.MAX_VALUE, attempt.durationMillis()),
-                attempt.status(),
-                attempt.outcome().name(),
-                truncate(attempt.error(), 1000),
-                attempt.responseBody()));
+        if (!attempt.delivered()) {
+            params.addAll(java.util.Arrays.asList(
+                    n,
+                    attempt.startedAt(),
+                    durationMillis,
+                    attempt.status(),
+                    attempt.outcome().name(),
+                    truncate(attempt.error(), 1000),
+                    attempt.responseBody()));
+        }
         String endpointSql;
         if (attempt.delivered()) {
             endpointSql = "UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
@@ -436,11 +448,15 @@ public final class MessageLog {
                                 + " lease_until = NULL,"
                         : "")
                 + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END"
+                + (attempt.delivered() ? ", " + DELIVERED_ATTEMPT + " = (?::timestamptz, ?, ?, ?)" : "")
                 + " WHERE pk = ?" + (manual ? " AND leased_by = ?" : "")
                 + " AND EXISTS (SELECT 1 FROM s) RETURNING pk),"
                 // Only while the message exists: deleting its endpoint or connection mid-request removes it.
-                + " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code, outcome,"
-                + " error, response_body) SELECT m.pk, ?, ?, ?, ?, ?, ?, ? FROM m ON CONFLICT DO NOTHING),"
+                + (attempt.delivered()
+                        ? ""
+                        : " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code,"
+                                + " outcome, error, response_body) SELECT m.pk, ?, ?, ?, ?, ?, ?, ? FROM m"
+                                + " ON CONFLICT DO NOTHING),")
                 + " e AS (" + endpointSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";
@@ -689,7 +705,10 @@ public final class MessageLog {
         Jdbc.query(
                 c,
                 "SELECT message_pk, n, started_at, duration_ms, status_code, outcome, error, response_body"
-                        + " FROM webhook_attempts WHERE message_pk = ANY(?::bigint[]) ORDER BY message_pk, n",
+                        + " FROM webhook_attempts WHERE message_pk = ANY(?::bigint[])"
+                        + " UNION ALL SELECT pk, attempts, delivered_started_at, delivered_duration_ms,"
+                        + " delivered_status_code, 'delivered', NULL, delivered_response FROM webhook_messages"
+                        + " WHERE pk = ANY(?::bigint[]) AND delivered_started_at IS NOT NULL ORDER BY 1, 2",
                 rs -> {
                     byMessage
                             .get(rs.getLong("message_pk"))
@@ -703,7 +722,8 @@ public final class MessageLog {
                                     rs.getString("response_body")));
                     return null;
                 },
-                (Object) byMessage.keySet().toArray(Long[]::new));
+                byMessage.keySet().toArray(Long[]::new),
+                byMessage.keySet().toArray(Long[]::new));
         return messages.stream()
                 .map(m -> new WebhookMessage(
                         m.pk(),

@@ -234,13 +234,17 @@ class WebhookDeliveryTest {
         await().until(() -> receiver.received().size() == 5);
         assertThat(receiver.received().get(4).header("webhook-id"))
                 .isEqualTo(failed.get("id").asText());
-        await().until(() -> partner.client()
-                .get("/api/v1/webhooks/" + webhookId + "/messages/"
-                        + failed.get("id").asText())
-                .json()
-                .get("status")
-                .asText()
-                .equals("delivered"));
+        JsonNode delivered = await().until(
+                        () -> partner.client()
+                                .get("/api/v1/webhooks/" + webhookId + "/messages/"
+                                        + failed.get("id").asText())
+                                .json(),
+                        m -> m.get("status").asText().equals("delivered"));
+        assertThat(delivered.get("attempts"))
+                .extracting(a -> a.get("n").asInt() + " " + a.get("outcome").asText() + " "
+                        + a.get("status").asInt())
+                .as("the three failures, then the retry that delivered it")
+                .containsExactly("1 http_error 500", "2 http_error 500", "3 http_error 500", "4 delivered 200");
         partner.client()
                 .post(
                         "/api/v1/webhooks/" + webhookId + "/messages/"
@@ -443,6 +447,51 @@ class WebhookDeliveryTest {
             assertThat(r.json().get("data").get("accessToken").asText()).isEqualTo(token);
             new Webhook(endpoint.get("secret").asText()).verify(r.body(), r.headers());
         }
+    }
+
+    @Test
+    void aDeliveredMessageShowsItsFailedAttemptsAndTheOneThatDeliveredIt() {
+        AtomicInteger answered = new AtomicInteger();
+        receiver.answer(r -> answered.incrementAndGet() == 1
+                ? Reply.status(503).withBody("warming up")
+                : Reply.status(200).withBody("{\"received\":true}"));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/second-time")));
+        writeRooms(partner, 1);
+        await().until(() -> receiver.received().size() == 2);
+        writeRooms(partner, 1);
+        List<JsonNode> messages = await().until(
+                        () -> stream(partner.client()
+                                        .get("/api/v1/webhooks/"
+                                                + endpoint.get("id").asText() + "/messages")
+                                        .json()
+                                        .get("messages"))
+                                .toList(),
+                        m -> m.size() == 2
+                                && m.stream()
+                                        .allMatch(x -> x.get("status").asText().equals("delivered")));
+
+        JsonNode first = messages.get(1);
+        assertThat(first.get("attempts")).hasSize(2);
+        JsonNode failed = first.get("attempts").get(0);
+        assertThat(failed.get("n").asInt()).isEqualTo(1);
+        assertThat(failed.get("outcome").asText()).isEqualTo("http_error");
+        assertThat(failed.get("status").asInt()).isEqualTo(503);
+        assertThat(failed.get("responseBody").asText()).isEqualTo("warming up");
+        JsonNode deliveredIt = first.get("attempts").get(1);
+        assertThat(deliveredIt.get("n").asInt()).isEqualTo(2);
+        assertThat(deliveredIt.get("outcome").asText()).isEqualTo("delivered");
+        assertThat(deliveredIt.get("status").asInt()).isEqualTo(200);
+        assertThat(deliveredIt.get("responseBody").asText()).isEqualTo("{\"received\":true}");
+        assertThat(deliveredIt.get("durationMs").asInt()).isNotNegative();
+        assertThat(java.time.Instant.parse(deliveredIt.get("startedAt").asText()))
+                .isAfterOrEqualTo(
+                        java.time.Instant.parse(failed.get("startedAt").asText()));
+
+        assertThat(messages.get(0).get("attempts"))
+                .extracting(a -> a.get("n").asInt() + " " + a.get("outcome").asText() + " "
+                        + a.get("status").asInt() + " " + a.get("responseBody").asText())
+                .as("a message delivered at its first attempt")
+                .containsExactly("1 delivered 200 {\"received\":true}");
     }
 
     @Test
