@@ -43,6 +43,9 @@ public final class WebhookBenchmark {
     private static final int SOAK_ENDPOINTS = 2;
 
     private static final int ENDPOINT_CONCURRENCY = 16;
+    /** Messages a throughput phase's warm-up delivers at most (the batch-1 trial's backlog by default). */
+    private static final int WARM_UP_MESSAGES = 16_000;
+
     private static final Set<String> PHASES =
             Set.of("latency", "isolation", "throughput", "fanout", "soak", "fairness");
     /** The fan-out phase: one tenant whose log this many endpoints, of as many integrations, follow. */
@@ -370,13 +373,15 @@ public final class WebhookBenchmark {
      * A backlog of {@code count} events over the tenants, sent to a new endpoint of batch size
      * {@code batch} once it is enabled: events delivered per second. Then, in the same trial, the same
      * bodies sent to the same receiver by a plain HTTP client at the same concurrency: the raw ceiling.
-     * A smaller backlog goes first, untimed, so the JIT has compiled the delivery path before the clock
-     * starts.
+     * A backlog goes first, untimed, and its bodies through the raw client, so that both sides are
+     * compiled before the clock starts: at batch 1 that takes a backlog as large as a trial's (the
+     * server's JIT was still compiling the delivery path through the first trial after a quarter of it).
      */
     private WebhookResult.Drained throughputRun(int batch, int count) throws Exception {
         System.out.println("webhooks: throughput, maxBatchSize " + batch + ": warming up");
         try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
-            backlog(db, batch, Math.max(TENANTS, count / 4));
+            Backlog warmUp = backlog(db, batch, Math.max(count / 4, Math.min(count, WARM_UP_MESSAGES)));
+            raw(warmUp.bodies(), ENDPOINT_CONCURRENCY);
         }
         List<WebhookResult.Throughput> trials = new ArrayList<>();
         for (int trial = 1; trial <= options.trials(); trial++) {
@@ -580,7 +585,8 @@ public final class WebhookBenchmark {
         System.out.println("webhooks: fan-out, " + FANOUT_ENDPOINTS + " endpoints of as many integrations on one"
                 + " tenant: warming up");
         try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
-            fanoutBacklog(db, stream, endpoints, Math.max(1, perEndpoint / 4));
+            Backlog warmUp = fanoutBacklog(db, stream, endpoints, perEndpoint);
+            raw(warmUp.bodies(), FANOUT_RAW_CONNECTIONS);
         }
         List<WebhookResult.Throughput> drained = new ArrayList<>();
         for (int trial = 1; trial <= options.trials(); trial++) {
