@@ -43,7 +43,7 @@ public final class WebhookBenchmark {
     private static final int SOAK_ENDPOINTS = 2;
 
     private static final int ENDPOINT_CONCURRENCY = 16;
-    /** Messages a throughput phase's warm-up delivers at most (the batch-1 trial's backlog by default). */
+    /** Events a throughput phase's warm-up delivers (a batch-1 trial's backlog), unless a quarter of a trial's is more. */
     private static final int WARM_UP_MESSAGES = 16_000;
 
     private static final Set<String> PHASES =
