@@ -903,9 +903,11 @@ public final class WebhookBenchmark {
 
         System.out.println("webhooks: fairness: integration B alone at " + FAIR_RATE + " events/s");
         latencyRun(FAIR_RATE, "warm-up", Duration.ofSeconds(10), new PacedWrites(List.of(bToken)));
-        WebhookResult.Latency alone =
-                latencyRun(FAIR_RATE, "alone", options.window(), new PacedWrites(List.of(bToken)));
-        System.out.println("webhooks:   " + alone);
+        List<WebhookResult.Latency> alone = new ArrayList<>();
+        for (int trial = 1; trial <= options.trials(); trial++) {
+            alone.add(latencyRun(FAIR_RATE, "alone", options.window(), new PacedWrites(List.of(bToken))));
+            System.out.println("webhooks:   trial " + trial + ": " + alone.getLast());
+        }
 
         System.out.println("webhooks: fairness: integration B beside integration A (" + SLOW_TENANTS * SLOW_ENDPOINTS
                 + " streams answering in " + WebhookReceiver.SLOW.toMillis() + " ms)");
@@ -915,18 +917,26 @@ public final class WebhookBenchmark {
         }
         long start = System.nanoTime();
         long settled = start + TimeUnit.SECONDS.toNanos(10); // A takes every stream it may first
-        // A writes through B's whole run: its 3 s warm-up, the window, and the 2 s the last events get.
-        long end = settled + TimeUnit.SECONDS.toNanos(3) + options.window().toNanos() + TimeUnit.SECONDS.toNanos(3);
+        // A writes through all of B's runs: each a 3 s warm-up, the window, and the 2 s the last events get.
+        long end = settled
+                + options.trials()
+                        * (TimeUnit.SECONDS.toNanos(6) + options.window().toNanos())
+                + TimeUnit.SECONDS.toNanos(3);
         PacedWrites aWrites = new PacedWrites(aTokens);
         Thread aWriter = Thread.ofVirtual().start(() -> aWrites.run(SLOW_RATE, start, end, due -> {}));
         Thread.sleep(TimeUnit.NANOSECONDS.toMillis(settled - System.nanoTime()));
-        WebhookResult.Latency beside = latencyRun(
-                FAIR_RATE,
-                "beside A (" + SLOW_TENANTS * SLOW_ENDPOINTS + " streams answering in 4.9 s)",
-                options.window(),
-                new PacedWrites(List.of(bToken)));
-        double active = metric("switchboard_webhooks_streams_active ");
-        System.out.println("webhooks:   " + beside + ", " + active + " streams in flight");
+        List<WebhookResult.Latency> beside = new ArrayList<>();
+        double active = 0;
+        for (int trial = 1; trial <= options.trials(); trial++) {
+            beside.add(latencyRun(
+                    FAIR_RATE,
+                    "beside A (" + SLOW_TENANTS * SLOW_ENDPOINTS + " streams answering in 4.9 s)",
+                    options.window(),
+                    new PacedWrites(List.of(bToken))));
+            active = metric("switchboard_webhooks_streams_active ");
+            System.out.println(
+                    "webhooks:   trial " + trial + ": " + beside.getLast() + ", " + active + " streams in flight");
+        }
         aWriter.join();
         aWrites.check("fairness run");
         for (String endpoint : slowEndpoints) {

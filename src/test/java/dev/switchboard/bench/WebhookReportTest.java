@@ -59,6 +59,33 @@ class WebhookReportTest {
     }
 
     @Test
+    void fairnessComparesTheMedianP99sAndNeedsEveryEventOfEveryTrial() {
+        List<WebhookResult.Latency> alone = List.of(b("alone", 200, 4.5), b("alone", 200, 11), b("alone", 200, 12));
+        List<WebhookResult.Latency> beside =
+                List.of(b("beside", 200, 6.1), b("beside", 200, 13), b("beside", 200, 12.5));
+        WebhookResult.Fairness fair = new WebhookResult.Fairness(64, 32, 80, 4900, 200, alone, beside, 32);
+        assertThat(fair.alone().p99Millis()).isEqualTo(11);
+        assertThat(fair.beside().p99Millis()).isEqualTo(12.5);
+        assertThat(fair.met())
+                .as("12.5 ms beside against 11 alone, the one fast trial alone aside")
+                .isTrue();
+
+        List<WebhookResult.Latency> oneShort =
+                List.of(b("beside", 200, 6.1), b("beside", 150, 13), b("beside", 200, 12.5));
+        assertThat(new WebhookResult.Fairness(64, 32, 80, 4900, 200, alone, oneShort, 32).met())
+                .as("a trial that lost events")
+                .isFalse();
+        List<WebhookResult.Latency> slow = List.of(b("beside", 200, 14), b("beside", 200, 13.5), b("beside", 200, 20));
+        assertThat(new WebhookResult.Fairness(64, 32, 80, 4900, 200, alone, slow, 32).met())
+                .as("14 ms beside against 11 alone")
+                .isFalse();
+    }
+
+    private static WebhookResult.Latency b(String beside, long events, double p99) {
+        return new WebhookResult.Latency(10, beside, events, 3, p99, p99 + 1, 10, 0, IDLE);
+    }
+
+    @Test
     void theTableNamesEveryFigureWithItsResultAndWhatLimitsIt(@TempDir Path dir) throws Exception {
         WebhookResult.Drained batch1 =
                 new WebhookResult.Drained("16 tenants × 1 endpoint", 16, 1, 1, 62, List.of(trial(1, 2)));
@@ -81,7 +108,15 @@ class WebhookReportTest {
                 List.of(batch1, batch100),
                 fanout,
                 null,
-                null);
+                new WebhookResult.Fairness(
+                        64,
+                        32,
+                        80,
+                        4900,
+                        200,
+                        List.of(b("alone", 200, 4.5), b("alone", 200, 11), b("alone", 200, 12)),
+                        List.of(b("beside A", 200, 6.1), b("beside A", 200, 13), b("beside A", 200, 12.5)),
+                        32));
         WebhookReport report = new WebhookReport(result);
         report.write(dir.resolve("webhooks.md"), dir.resolve("webhooks.json"));
         String markdown = Files.readString(dir.resolve("webhooks.md"));
@@ -89,6 +124,9 @@ class WebhookReportTest {
                 .contains("| Figure | Switchboard | Raw ceiling | Ratio | Target | Result | What limits it |")
                 .contains("| ≥ 62,000 events/s | **met** |")
                 .contains("## Fan-out: 1 tenant × 50 endpoints")
+                .contains("| beside A | 2 | 200 / 200 | 3.0 | 13.0 | 14.0 |")
+                .contains("Median p99: 11.0 ms alone, 12.5 ms beside A. Target: every event of B's arrives and its"
+                        + " median p99 beside A is within 20 % of its median p99 alone: **met**.")
                 .doesNotContain("## End-to-end latency"); // no latency phase ran
         assertThat(Files.readString(dir.resolve("webhooks.json"))).contains("\"fanout\"");
         String text = report.text();
@@ -99,7 +137,8 @@ class WebhookReportTest {
                 .contains("≤ 250 µs: MISSED")
                 .contains("≥ 62,000 events/s: MET")
                 .contains("Fan-out live, 20 events/s × 50 endpoints (1,000 messages/s offered)")
-                .contains("p99 < 50 ms and keeps up: MET");
+                .contains("p99 < 50 ms and keeps up: MET")
+                .contains("Integration B at 10 events/s alone (the trial of median p99 of 3): p50 3.0 ms, p99 11.0 ms");
         assertThat(text.lines().filter(l -> l.startsWith("    limited by: ")).count())
                 .isEqualTo(5);
         assertThat(text).contains("limited by: the 2 cores, 98 % busy (server 0.90, PostgreSQL 0.70");
