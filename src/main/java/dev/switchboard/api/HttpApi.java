@@ -47,6 +47,9 @@ public final class HttpApi implements AutoCloseable {
 
     private static final String SERVER_SPAN = "switchboard.server-span";
 
+    /** Methods whose requests carry no body the server reads. */
+    private static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS");
+
     private final Javalin app;
     private final java.util.concurrent.atomic.AtomicReference<org.eclipse.jetty.server.Server> jetty =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -58,9 +61,6 @@ public final class HttpApi implements AutoCloseable {
             config.jetty.modifyServer(jetty::set);
         });
     }
-
-    /** Methods whose requests carry no body the server reads. */
-    private static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS");
 
     private static void configure(
             JavalinConfig config,

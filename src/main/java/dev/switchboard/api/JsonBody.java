@@ -50,10 +50,6 @@ public final class JsonBody {
     }
 
     /**
-     * A JSON object already parsed (a WebSocket request's params), checked like a body: only the given
-     * fields, and no text PostgreSQL cannot store.
-     */
-    /**
      * Whether the request has no body, or only white space. Read from the bytes as UTF-8, like the body
      * itself: a {@code charset} in the Content-Type, however unknown, decides nothing.
      */
@@ -65,6 +61,10 @@ public final class JsonBody {
         return new String(bytes, StandardCharsets.UTF_8).isBlank();
     }
 
+    /**
+     * A JSON object already parsed (a WebSocket request's params), checked like a body: only the given
+     * fields, and no text PostgreSQL cannot store.
+     */
     public static JsonBody of(JsonNode node, String... allowedFields) {
         Set<String> allowed = Set.of(allowedFields);
         node.fieldNames().forEachRemaining(f -> {

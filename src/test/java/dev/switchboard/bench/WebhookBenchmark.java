@@ -917,7 +917,8 @@ public final class WebhookBenchmark {
         }
         long start = System.nanoTime();
         long settled = start + TimeUnit.SECONDS.toNanos(10); // A takes every stream it may first
-        // A writes through all of B's runs: each a 3 s warm-up, the window, and the 2 s the last events get.
+        // A writes through all of B's runs (each a 3 s warm-up, the window, and the 2 s the last events get,
+        // with a second to spare) and 3 s beyond.
         long end = settled
                 + options.trials()
                         * (TimeUnit.SECONDS.toNanos(6) + options.window().toNanos())
