@@ -20,6 +20,7 @@ import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.console.ConsolePages;
 import dev.switchboard.console.ConsoleRoutes;
 import dev.switchboard.db.Database;
+import dev.switchboard.db.TableStatistics;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
 import dev.switchboard.events.ControlMessage.ConnectionChanged;
@@ -286,6 +287,9 @@ public final class Switchboard implements AutoCloseable {
             Retention retention = new Retention(database.dataSource(), config.eventsRetention(), clock, meters);
             closeables.push(retention);
             retention.start();
+            TableStatistics statistics = new TableStatistics(database.dataSource());
+            closeables.push(statistics);
+            statistics.start();
 
             DeliveryOverview deliveryOverview = new DeliveryOverview(database.dataSource());
             readiness = new Readiness(database::ready, clock, READINESS_CACHE);

@@ -1,0 +1,95 @@
+package dev.switchboard.db;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gives PostgreSQL statistics for Switchboard's tables as soon as they hold data, instead of when
+ * autovacuum first gets to them (a minute or more later; never, for a database restored from a dump,
+ * until enough rows change).
+ *
+ * <p>Without statistics the planner takes every equality as very selective, and then two indexes
+ * that both contain a lookup's columns cost the same: {@code records.get} read a record through
+ * {@code records_updated (tenant_pk, collection_pk, updated_at, id)}, scanning every record of the
+ * collection to find one id, rather than through the primary key. That made reads slower with every
+ * record written, until the first analyze. One {@code ANALYZE} of a few hundred rows settles it, and
+ * autovacuum keeps the statistics current from then on.
+ *
+ * <p>Every {@value #PERIOD_SECONDS} s this looks for tables of the current schema that were never
+ * analyzed nor vacuumed ({@code pg_class.reltuples < 0}) and hold at least {@value #MIN_BYTES} bytes,
+ * and analyzes each, at most once in the node's life (an analyze this role may not run is not retried
+ * every few seconds). Several nodes doing it at once is harmless.
+ */
+public final class TableStatistics implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TableStatistics.class);
+    static final int PERIOD_SECONDS = 10;
+    /** Eight pages: below this a scan of the whole table is as cheap as any plan. */
+    static final long MIN_BYTES = 65_536;
+
+    private final DataSource dataSource;
+    private final Set<String> analyzed = new HashSet<>();
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("table-statistics").daemon().factory());
+
+    public TableStatistics(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void start() {
+        scheduler.scheduleWithFixedDelay(this::runSafely, PERIOD_SECONDS, PERIOD_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void runSafely() {
+        try {
+            runOnce();
+        } catch (RuntimeException e) {
+            log.warn(
+                    "Looking for tables without statistics failed ({}); retrying in {} s",
+                    e.getMessage(),
+                    PERIOD_SECONDS);
+        }
+    }
+
+    /** Analyzes the tables that need it now; returns their names. */
+    synchronized List<String> runOnce() {
+        List<String> due = Jdbc.withConnection(
+                        dataSource,
+                        c -> Jdbc.query(
+                                c,
+                                "SELECT c.relname FROM pg_class c"
+                                        + " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
+                                        + " AND c.reltuples < 0 AND pg_relation_size(c.oid) >= ?"
+                                        + " ORDER BY c.relname",
+                                rs -> rs.getString(1),
+                                MIN_BYTES))
+                .stream()
+                .filter(analyzed::add)
+                .toList();
+        for (String table : due) {
+            long started = System.nanoTime();
+            Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "ANALYZE " + quoted(table)));
+            log.info(
+                    "Analyzed table {} ({} ms): it held data but had no statistics yet, so PostgreSQL could pick"
+                            + " slow plans for it; autovacuum keeps them current from now on",
+                    table,
+                    (System.nanoTime() - started) / 1_000_000);
+        }
+        return due;
+    }
+
+    private static String quoted(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}
