@@ -38,13 +38,10 @@ class TableStatisticsTest {
             });
             assertThat(reltuples(ds, "records")).as("never analyzed").isNegative();
 
-            assertThat(statistics.runOnce()).as("the tables that hold data").contains("records");
+            assertThat(statistics.runOnce()).containsExactly("records");
 
             assertThat(reltuples(ds, "records")).isEqualTo(3000);
             assertThat(plan(ds)).as("a lookup of one record").contains("records_pkey");
-            assertThat(reltuples(ds, "tenants"))
-                    .as("a table too small to need statistics")
-                    .isNegative();
 
             Jdbc.withConnection(ds, c -> Jdbc.update(c, "TRUNCATE records"));
             Jdbc.withConnection(
