@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gives PostgreSQL statistics for the {@code records} table as soon as it holds data, instead of when
- * autovacuum first gets to it (a minute or more later; for a database restored from a dump, once
- * enough rows change).
+ * autovacuum first gets to it (a minute or more later; for a database restored from a dump or
+ * upgraded with {@code pg_upgrade}, which carry no statistics, once enough rows change).
  *
  * <p>Without statistics the planner takes every equality as very selective, and then two indexes
  * that both contain a lookup's columns cost the same: {@code records.get} read a record through
@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * step plans that touched 930 buffers per message instead of 29 (measured), until autovacuum analyzed
  * them again.
  *
- * <p>Every {@value #PERIOD_SECONDS} s this looks for those tables that were never analyzed nor vacuumed
- * ({@code pg_class.reltuples < 0}) and hold at least {@value #MIN_BYTES} bytes, and analyzes each at most
+ * <p>Every {@value #PERIOD_SECONDS} s this looks for those tables that hold at least {@value #MIN_BYTES}
+ * bytes and were never analyzed nor vacuumed ({@code pg_class.reltuples < 0}) or have no column
+ * statistics ({@code pg_stats}; a table of dead rows only has none after an analyze either), and analyzes each at most
  * once in the node's life (an analyze this role may not run is not retried every few seconds). Several
  * nodes doing it at once is harmless.
  */
@@ -73,7 +74,9 @@ public final class TableStatistics implements AutoCloseable {
                                 c,
                                 "SELECT c.relname FROM pg_class c"
                                         + " WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(?)"
-                                        + " AND c.reltuples < 0 AND pg_relation_size(c.oid) >= ?"
+                                        + " AND pg_relation_size(c.oid) >= ? AND (c.reltuples < 0 OR NOT EXISTS ("
+                                        + " SELECT 1 FROM pg_stats s WHERE s.schemaname = current_schema()"
+                                        + " AND s.tablename = c.relname))"
                                         + " ORDER BY c.relname",
                                 rs -> rs.getString(1),
                                 TABLES,

@@ -54,7 +54,22 @@ class TableStatisticsTest {
             assertThat(statistics.runOnce())
                     .as("each table at most once in a node's life")
                     .isEmpty();
+
+            // pg_upgrade carries no statistics over: the next node to start analyzes the table again.
+            Jdbc.withConnection(ds, c -> Jdbc.update(c, "ANALYZE records"));
+            Jdbc.withConnection(
+                    ds, c -> Jdbc.update(c, "DELETE FROM pg_statistic WHERE starelid = 'records'::regclass"));
+            assertThat(columnsWithStatistics(ds)).isZero();
+            assertThat(new TableStatistics(ds).runOnce()).containsExactly("records");
+            assertThat(columnsWithStatistics(ds)).isPositive();
         }
+    }
+
+    private static int columnsWithStatistics(DataSource ds) {
+        return Jdbc.withConnection(
+                ds,
+                c -> Jdbc.one(c, "SELECT count(*) FROM pg_stats WHERE tablename = 'records'", rs -> rs.getInt(1))
+                        .orElseThrow());
     }
 
     private static float reltuples(DataSource ds, String table) {
