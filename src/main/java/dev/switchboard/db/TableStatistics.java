@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every {@value #PERIOD_SECONDS} s this looks for those tables that hold at least {@value #MIN_BYTES}
  * bytes and were never analyzed nor vacuumed ({@code pg_class.reltuples < 0}) or have no column
- * statistics ({@code pg_stats}; a table of dead rows only has none after an analyze either), and analyzes each at most
- * once in the node's life (an analyze this role may not run is not retried every few seconds). Several
- * nodes doing it at once is harmless.
+ * statistics ({@code pg_stats}), and analyzes each at most once in the node's life: an analyze this
+ * role may not run, or one that finds only dead rows (and so makes no statistics), is not repeated
+ * every few seconds. Several nodes doing it at once is harmless.
  */
 public final class TableStatistics implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TableStatistics.class);

@@ -43,24 +43,13 @@ class TableStatisticsTest {
             assertThat(reltuples(ds, "records")).isEqualTo(3000);
             assertThat(plan(ds)).as("a lookup of one record").contains("records_pkey");
 
-            Jdbc.withConnection(ds, c -> Jdbc.update(c, "TRUNCATE records"));
-            Jdbc.withConnection(
-                    ds,
-                    c -> Jdbc.update(
-                            c,
-                            "INSERT INTO records (tenant_pk, collection_pk, id, version,"
-                                    + " created_at, updated_at, data) SELECT 1, 1, gen_random_uuid(), 1, now(), now(), '{}'"
-                                    + " FROM generate_series(1, 3000)"));
-            assertThat(statistics.runOnce())
-                    .as("each table at most once in a node's life")
-                    .isEmpty();
-
-            // pg_upgrade carries no statistics over: the next node to start analyzes the table again.
-            Jdbc.withConnection(ds, c -> Jdbc.update(c, "ANALYZE records"));
+            // pg_upgrade carries no statistics over: the next node to start analyzes the table again,
+            // while a node that has analyzed it once leaves it alone (its analyze may not have been allowed).
             Jdbc.withConnection(
                     ds, c -> Jdbc.update(c, "DELETE FROM pg_statistic WHERE starelid = 'records'::regclass"));
             assertThat(columnsWithStatistics(ds)).isZero();
-            assertThat(new TableStatistics(ds).runOnce()).containsExactly("records");
+            assertThat(statistics.runOnce()).as("the node that analyzed it").isEmpty();
+            assertThat(new TableStatistics(ds).runOnce()).as("the next node").containsExactly("records");
             assertThat(columnsWithStatistics(ds)).isPositive();
         }
     }
