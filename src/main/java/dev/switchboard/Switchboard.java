@@ -173,6 +173,7 @@ public final class Switchboard implements AutoCloseable {
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
             ConsoleSessionStore consoleSessions = new ConsoleSessionStore(database.dataSource(), clock);
+            AuditLog audit = new AuditLog(database.dataSource(), clock);
 
             Authenticator auth = new Authenticator(
                     adminKeyHash,
@@ -191,7 +192,7 @@ public final class Switchboard implements AutoCloseable {
             // The API's operations; a WebSocket's requests reach the records and events ones through
             // websockets.Operations, which the API implements (the socket layer sits below the API).
             EventRoutes eventRoutes =
-                    new EventRoutes(auth, eventLog, waiters, collections, config.eventsMaxWait(), clock, meters);
+                    new EventRoutes(auth, eventLog, waiters, collections, audit, config.eventsMaxWait(), clock, meters);
             SocketOperations socketOperations = new SocketOperations(collections, records, eventRoutes);
 
             // WebSockets: commits wake the hub's feeds; connection and integration changes re-check sockets.
@@ -322,7 +323,7 @@ public final class Switchboard implements AutoCloseable {
                             new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
                             new ConsoleApiRoutes(
                                     auth, collections, integrations, endpoints, deliveryOverview, deliveryStats),
-                            new AuditRoutes(auth, new AuditLog(database.dataSource(), clock)),
+                            new AuditRoutes(auth, audit),
                             new ConsoleRoutes(auth, consoleSessions, config.console()),
                             // Last: its two-segment pages must not answer paths an API route answers.
                             new ConsolePages(config.console().frameAncestorsDirective())));

@@ -11,6 +11,8 @@ import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +26,8 @@ import org.slf4j.LoggerFactory;
  * key, a client key, or a console or portal session gets one entry, written right after the change,
  * before the answer is sent: who (the kind of actor, its session, its integration), what (the action
  * and its target), when, and the request's details (its body, with secrets and URL queries left out).
+ * A route may write the entry in the change's own transaction instead ({@link #writtenByRoute}), so the
+ * entry commits with the change or not at all: publishing a custom event does.
  * A connection's access token changes records and publishes events: those are in the event log itself
  * and are not audited. {@code GET /api/v1/audit-log} lists the entries for the operator.
  */
@@ -31,6 +35,8 @@ public final class AuditRoutes implements RouteGroup {
     private static final Logger log = LoggerFactory.getLogger(AuditRoutes.class);
     private static final int MAX_DETAILS_CHARS = 4096;
     private static final Set<String> CHANGES = Set.of("POST", "PUT", "PATCH", "DELETE");
+    /** Set on a request whose route wrote its entry itself. */
+    private static final String WRITTEN_BY_ROUTE = "switchboard.audit.writtenByRoute";
     /** Bodies that are secrets themselves (sign-in, a portal link's token), and record data: not copied. */
     private static final Set<String> NO_BODY = Set.of(
             "POST /console/api/session",
@@ -107,8 +113,38 @@ public final class AuditRoutes implements RouteGroup {
         });
     }
 
+    /** A change's entry, for a route that writes it in the change's own transaction. */
+    record Entry(AuditLog.Actor actor, String action, AuditLog.Target target, Object details, String requestId) {
+        void write(AuditLog audit, Connection c) throws SQLException {
+            audit.record(c, actor, action, target, details, requestId);
+        }
+    }
+
+    /**
+     * The entry of the change {@code ctx} makes on {@code route} to {@code targetId}, for its route to write
+     * in the change's transaction; it is then not written again once the route has answered. Empty when
+     * the change is not audited (a connection's access token: its changes are in the event log).
+     */
+    static Optional<Entry> writtenByRoute(Context ctx, String route, String targetId) {
+        Optional<AuditLog.Actor> actor = actor(ctx);
+        if (actor.isEmpty()) {
+            return Optional.empty();
+        }
+        Action action = ACTIONS.get(route);
+        ctx.attribute(WRITTEN_BY_ROUTE, true);
+        return Optional.of(new Entry(
+                actor.get(),
+                action.name(),
+                new AuditLog.Target(action.targetType(), targetId),
+                details(ctx, route),
+                RequestIds.of(ctx)));
+    }
+
     private void recordChange(Context ctx) {
-        if (!CHANGES.contains(ctx.method().name()) || ctx.statusCode() < 200 || ctx.statusCode() >= 300) {
+        if (!CHANGES.contains(ctx.method().name())
+                || ctx.statusCode() < 200
+                || ctx.statusCode() >= 300
+                || ctx.attribute(WRITTEN_BY_ROUTE) != null) {
             return;
         }
         Optional<AuditLog.Actor> actor = actor(ctx);

@@ -8,6 +8,7 @@ import dev.switchboard.events.EventLog;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.events.StreamWaiters;
+import dev.switchboard.store.AuditLog;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
@@ -25,6 +26,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The event feed ({@code GET /api/v1/events}, with long poll) and custom events
@@ -37,6 +39,7 @@ public final class EventRoutes implements RouteGroup {
     private final EventLog log;
     private final StreamWaiters waiters;
     private final CollectionStore collections;
+    private final AuditLog audit;
     private final Duration maxWait;
     private final InstantSource clock;
     private final Counter reads;
@@ -46,6 +49,7 @@ public final class EventRoutes implements RouteGroup {
             EventLog log,
             StreamWaiters waiters,
             CollectionStore collections,
+            AuditLog audit,
             Duration maxWait,
             InstantSource clock,
             MeterRegistry meters) {
@@ -53,6 +57,7 @@ public final class EventRoutes implements RouteGroup {
         this.log = log;
         this.waiters = waiters;
         this.collections = collections;
+        this.audit = audit;
         this.maxWait = maxWait;
         this.clock = clock;
         // Each feed request reads once, a long poll once more after registering and once per wake-up: far more
@@ -170,7 +175,16 @@ public final class EventRoutes implements RouteGroup {
         }
         NewEvent event = new NewEvent(
                 Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS), dataJson, null);
-        long seq = log.appendAlone(access.tenant().streamPk(), event);
+        // The audit entry commits with the event, before the event's fan-out begins: written after it, the
+        // entry's round trip waited for CPU behind the writes to every socket following the tenant.
+        Optional<AuditRoutes.Entry> entry =
+                AuditRoutes.writtenByRoute(ctx, "POST /api/v1/events", Ids.format("evt", event.id()));
+        long seq = log.appendAlone(access.tenant().streamPk(), event, c -> {
+            if (entry.isPresent()) {
+                entry.get().write(audit, c);
+            }
+            return null;
+        });
         ctx.status(201)
                 .json(new Event(
                         Ids.format("evt", event.id()), seq, type, subject, event.time(), event.dataJson(), null));

@@ -39,24 +39,30 @@ public final class EventLog {
                         .orElseThrow());
     }
 
-    /** Appends one event in a transaction of its own and wakes its readers, handing them the event. */
-    public long appendAlone(long streamPk, NewEvent event) {
+    /**
+     * Appends one event in a transaction of its own, after what {@code before} writes on the same
+     * connection (committed together, or not at all), and wakes its readers, handing them the event.
+     * {@code before} runs first so that the stream's row, which the append locks until the commit, is
+     * held no longer than the append alone would hold it.
+     */
+    public long appendAlone(long streamPk, NewEvent event, Jdbc.Work<?> before) {
         Object[] params = event.params(streamPk);
         Object[] withData = Arrays.copyOf(params, params.length + 1);
         withData[params.length] = event.dataJson();
         record Appended(long seq, String data) {}
-        Appended appended = Tracing.statement(
-                "SELECT",
-                "append_event",
-                () -> Jdbc.withConnection(
-                                dataSource,
-                                c -> Jdbc.one(
-                                        c,
-                                        "SELECT " + NewEvent.APPEND_CALL + " AS seq, " + NewEvent.COMMITTED_DATA
-                                                + " AS data",
-                                        rs -> new Appended(rs.getLong("seq"), rs.getString("data")),
-                                        withData))
-                        .orElseThrow());
+        Appended appended = Jdbc.inTransaction(dataSource, c -> {
+            before.run(c);
+            return Tracing.statement(
+                    "SELECT",
+                    "append_event",
+                    () -> Jdbc.one(
+                                    c,
+                                    "SELECT " + NewEvent.APPEND_CALL + " AS seq, " + NewEvent.COMMITTED_DATA
+                                            + " AS data",
+                                    rs -> new Appended(rs.getLong("seq"), rs.getString("data")),
+                                    withData)
+                            .orElseThrow());
+        });
         Entry entry = committed(event, appended.seq(), appended.data()); // outside the statement's span
         published(streamPk, entry);
         return entry.event().seq();

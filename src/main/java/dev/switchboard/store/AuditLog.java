@@ -6,6 +6,8 @@ import com.fasterxml.jackson.annotation.JsonRawValue;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
@@ -40,21 +42,28 @@ public final class AuditLog {
             String requestId) {}
 
     public void record(Actor actor, String action, Target target, Object details, String requestId) {
-        Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.update(
-                        c,
-                        "INSERT INTO audit_log (at, actor_kind, actor_session_id, actor_integration_id, action,"
-                                + " target_type, target_id, details, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)",
-                        clock.instant().truncatedTo(ChronoUnit.MICROS),
-                        actor.kind(),
-                        actor.sessionId(),
-                        actor.integrationId(),
-                        action,
-                        target == null ? null : target.type(),
-                        target == null ? null : target.id(),
-                        details == null ? null : Json.write(details),
-                        requestId));
+        Jdbc.withConnection(dataSource, c -> {
+            record(c, actor, action, target, details, requestId);
+            return null;
+        });
+    }
+
+    /** Records a change in the caller's transaction: the entry commits with the change, or neither does. */
+    public void record(Connection c, Actor actor, String action, Target target, Object details, String requestId)
+            throws SQLException {
+        Jdbc.update(
+                c,
+                "INSERT INTO audit_log (at, actor_kind, actor_session_id, actor_integration_id, action,"
+                        + " target_type, target_id, details, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)",
+                clock.instant().truncatedTo(ChronoUnit.MICROS),
+                actor.kind(),
+                actor.sessionId(),
+                actor.integrationId(),
+                action,
+                target == null ? null : target.type(),
+                target == null ? null : target.id(),
+                details == null ? null : Json.write(details),
+                requestId);
     }
 
     /** Entries newest first, after {@code cursor} (an entry's id) when given. */

@@ -143,6 +143,34 @@ class AuditLogTest {
     }
 
     @Test
+    void aPublishedCustomEventIsRecordedOnceInItsOwnTransactionWithoutItsData() {
+        String tenant = server.createTenant("publisher-" + System.nanoTime());
+        String newest = latest().get("id").asText();
+        server.adminFor(tenant)
+                .post("/api/v1/events", Map.of("type", "Not A Type", "data", Map.of()))
+                .expect(400);
+        assertThat(latest().get("id").asText()).as("a refused publish").isEqualTo(newest);
+
+        JsonNode event = server.adminFor(tenant)
+                .post(
+                        "/api/v1/events",
+                        Map.of("type", "door.opened", "subject", "room-12", "data", Map.of("pin", "8841")))
+                .expect(201)
+                .json();
+
+        List<JsonNode> recent = entries(2);
+        JsonNode published = recent.get(0);
+        assertThat(published.get("action").asText()).isEqualTo("event.publish");
+        assertThat(published.get("actor").get("kind").asText()).isEqualTo("admin_key");
+        assertThat(published.get("target").get("type").asText()).isEqualTo("event");
+        assertThat(published.get("target").get("id").asText())
+                .isEqualTo(event.get("id").asText());
+        assertThat(published.get("requestId").asText()).startsWith("req_");
+        assertThat(published.toString()).doesNotContain("8841");
+        assertThat(recent.get(1).get("id").asText()).as("written once").isEqualTo(newest);
+    }
+
+    @Test
     void theLogIsPagedNewestFirstAndReadByTheOperatorOnly() {
         for (int i = 0; i < 3; i++) {
             server.createTenant("paged-" + i + "-" + System.nanoTime());
