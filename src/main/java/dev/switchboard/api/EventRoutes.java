@@ -177,17 +177,15 @@ public final class EventRoutes implements RouteGroup {
                 Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS), dataJson, null);
         // The audit entry commits with the event, before the event's fan-out begins: written after it, the
         // entry's round trip waited for CPU behind the writes to every socket following the tenant.
-        Optional<AuditRoutes.Entry> entry =
-                AuditRoutes.writtenByRoute(ctx, "POST /api/v1/events", Ids.format("evt", event.id()));
+        String eventId = Ids.format("evt", event.id());
+        Optional<AuditRoutes.Entry> entry = AuditRoutes.writtenByRoute(ctx, "POST /api/v1/events", eventId);
         long seq = log.appendAlone(access.tenant().streamPk(), event, c -> {
             if (entry.isPresent()) {
                 entry.get().write(audit, c);
             }
             return null;
         });
-        ctx.status(201)
-                .json(new Event(
-                        Ids.format("evt", event.id()), seq, type, subject, event.time(), event.dataJson(), null));
+        ctx.status(201).json(new Event(eventId, seq, type, subject, event.time(), event.dataJson(), null));
     }
 
     private Duration waitParam(Context ctx) {

@@ -42,8 +42,8 @@ public final class EventLog {
     /**
      * Appends one event in a transaction of its own, after what {@code before} writes on the same
      * connection (committed together, or not at all), and wakes its readers, handing them the event.
-     * {@code before} runs first so that the stream's row, which the append locks until the commit, is
-     * held no longer than the append alone would hold it.
+     * {@code before} runs first, so the stream's row, which the append locks until the commit, is not
+     * also held through {@code before}'s round trips.
      */
     public long appendAlone(long streamPk, NewEvent event, Jdbc.Work<?> before) {
         Object[] params = event.params(streamPk);
