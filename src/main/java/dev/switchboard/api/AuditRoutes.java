@@ -11,13 +11,12 @@ import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,31 +112,15 @@ public final class AuditRoutes implements RouteGroup {
         });
     }
 
-    /** A change's entry, for a route that writes it in the change's own transaction. */
-    record Entry(AuditLog.Actor actor, String action, AuditLog.Target target, Object details, String requestId) {
-        void write(AuditLog audit, Connection c) throws SQLException {
-            audit.record(c, actor, action, target, details, requestId);
-        }
-    }
-
     /**
-     * The entry of the change {@code ctx} makes on {@code route} to {@code targetId}, for its route to write
-     * in the change's transaction; it is then not written again once the route has answered. Empty when
+     * The change {@code ctx} makes on the route it matched, to {@code targetId}, for the route to record in
+     * the change's own transaction; it is then not recorded again once the route has answered. Empty when
      * the change is not audited (a connection's access token: its changes are in the event log).
      */
-    static Optional<Entry> writtenByRoute(Context ctx, String route, String targetId) {
-        Optional<AuditLog.Actor> actor = actor(ctx);
-        if (actor.isEmpty()) {
-            return Optional.empty();
-        }
-        Action action = ACTIONS.get(route);
-        ctx.attribute(WRITTEN_BY_ROUTE, true);
-        return Optional.of(new Entry(
-                actor.get(),
-                action.name(),
-                new AuditLog.Target(action.targetType(), targetId),
-                details(ctx, route),
-                RequestIds.of(ctx)));
+    static Optional<AuditLog.Change> writtenByRoute(Context ctx, String targetId) {
+        Optional<AuditLog.Change> change = change(ctx, action -> new AuditLog.Target(action.targetType(), targetId));
+        change.ifPresent(c -> ctx.attribute(WRITTEN_BY_ROUTE, true));
+        return change;
     }
 
     private void recordChange(Context ctx) {
@@ -147,14 +130,20 @@ public final class AuditRoutes implements RouteGroup {
                 || ctx.attribute(WRITTEN_BY_ROUTE) != null) {
             return;
         }
+        change(ctx, action -> target(ctx, action)).ifPresent(audit::record);
+    }
+
+    /** The change {@code ctx} makes, with the target {@code target} names for its action; empty when not audited. */
+    private static Optional<AuditLog.Change> change(Context ctx, Function<Action, AuditLog.Target> target) {
         Optional<AuditLog.Actor> actor = actor(ctx);
         io.javalin.router.Endpoint endpoint = ctx.endpoints().lastHttpEndpoint();
         if (actor.isEmpty() || endpoint == null) {
-            return;
+            return Optional.empty();
         }
         String route = ctx.method().name() + " " + endpoint.path;
         Action action = ACTIONS.getOrDefault(route, new Action(route, null));
-        audit.record(actor.get(), action.name(), target(ctx, action), details(ctx, route), RequestIds.of(ctx));
+        return Optional.of(new AuditLog.Change(
+                actor.get(), action.name(), target.apply(action), details(ctx, route), RequestIds.of(ctx)));
     }
 
     /** Who made the change; empty for a connection's access token (its changes are in the event log). */

@@ -178,10 +178,10 @@ public final class EventRoutes implements RouteGroup {
         // The audit entry commits with the event, before the event's fan-out begins: written after it, the
         // entry's round trip waited for CPU behind the writes to every socket following the tenant.
         String eventId = Ids.format("evt", event.id());
-        Optional<AuditRoutes.Entry> entry = AuditRoutes.writtenByRoute(ctx, "POST /api/v1/events", eventId);
+        Optional<AuditLog.Change> change = AuditRoutes.writtenByRoute(ctx, eventId);
         long seq = log.appendAlone(access.tenant().streamPk(), event, c -> {
-            if (entry.isPresent()) {
-                entry.get().write(audit, c);
+            if (change.isPresent()) {
+                audit.record(c, change.get());
             }
             return null;
         });

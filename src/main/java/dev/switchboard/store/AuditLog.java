@@ -41,29 +41,31 @@ public final class AuditLog {
             @JsonRawValue String details,
             String requestId) {}
 
-    public void record(Actor actor, String action, Target target, Object details, String requestId) {
+    /** One change as its entry records it: who, what, on what, the request's details, and its id. */
+    public record Change(Actor actor, String action, Target target, Object details, String requestId) {}
+
+    public void record(Change change) {
         Jdbc.withConnection(dataSource, c -> {
-            record(c, actor, action, target, details, requestId);
+            record(c, change);
             return null;
         });
     }
 
     /** Records a change in the caller's transaction: the entry commits with the change, or neither does. */
-    public void record(Connection c, Actor actor, String action, Target target, Object details, String requestId)
-            throws SQLException {
+    public void record(Connection c, Change change) throws SQLException {
         Jdbc.update(
                 c,
                 "INSERT INTO audit_log (at, actor_kind, actor_session_id, actor_integration_id, action,"
                         + " target_type, target_id, details, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)",
                 clock.instant().truncatedTo(ChronoUnit.MICROS),
-                actor.kind(),
-                actor.sessionId(),
-                actor.integrationId(),
-                action,
-                target == null ? null : target.type(),
-                target == null ? null : target.id(),
-                details == null ? null : Json.write(details),
-                requestId);
+                change.actor().kind(),
+                change.actor().sessionId(),
+                change.actor().integrationId(),
+                change.action(),
+                change.target() == null ? null : change.target().type(),
+                change.target() == null ? null : change.target().id(),
+                change.details() == null ? null : Json.write(change.details()),
+                change.requestId());
     }
 
     /** Entries newest first, after {@code cursor} (an entry's id) when given. */
