@@ -130,7 +130,22 @@ public final class AuditRoutes implements RouteGroup {
                 || ctx.attribute(WRITTEN_BY_ROUTE) != null) {
             return;
         }
-        change(ctx, action -> target(ctx, action)).ifPresent(audit::record);
+        change(ctx, action -> target(ctx, action)).ifPresent(change -> {
+            try {
+                audit.record(change);
+            } catch (RuntimeException e) {
+                // The change is made: answering 5xx would have the client make it again. The entry is lost,
+                // so the log keeps what it would have said.
+                log.error(
+                        "Could not write the audit entry of {} on {} {} by {} (request {}): {}",
+                        change.action(),
+                        change.target() == null ? "-" : change.target().type(),
+                        change.target() == null ? "-" : change.target().id(),
+                        change.actor().kind(),
+                        change.requestId(),
+                        e.getMessage());
+            }
+        });
     }
 
     /** The change {@code ctx} makes, with the target {@code target} names for its action; empty when not audited. */

@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.ConsoleSession;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.TestServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -199,5 +203,35 @@ class AuditLogTest {
                         .get("/api/v1/audit-log")
                         .status())
                 .isEqualTo(403);
+    }
+
+    @Test
+    void aChangeWhoseEntryCannotBeWrittenStandsAndTheEntryIsLoggedAsAnError() throws Exception {
+        // The database refuses audit entries (as when it goes away right after the change): the change
+        // is made, so its answer must say so; a 5xx would have the client repeat a change that stands.
+        String tenant = "unaudited-" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(server.database().jdbcUrl());
+                Statement s = c.createStatement();
+                CapturedLogs logs = new CapturedLogs()) {
+            s.execute("CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS"
+                    + " $$BEGIN RAISE EXCEPTION 'audit entries refused'; END$$");
+            s.execute("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log"
+                    + " FOR EACH ROW EXECUTE FUNCTION refuse_audit()");
+            try {
+                server.admin.post("/api/v1/tenants", Map.of("id", tenant)).expect(201);
+                server.admin.get("/api/v1/tenants/" + tenant).expect(200);
+                assertThat(logs.lines())
+                        .anySatisfy(line -> assertThat(line)
+                                .startsWith("ERROR")
+                                .contains("tenant.create")
+                                .contains(tenant)
+                                .contains("audit entries refused"));
+            } finally {
+                s.execute("DROP TRIGGER refuse_audit ON audit_log");
+                s.execute("DROP FUNCTION refuse_audit()");
+            }
+        }
+        assertThat(entries(20))
+                .noneSatisfy(entry -> assertThat(entry.toString()).contains(tenant));
     }
 }
