@@ -5,6 +5,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
+import java.util.function.LongPredicate;
 
 /**
  * Starts work on a fixed schedule whatever earlier work is doing (an open loop), each piece on its
@@ -26,11 +27,21 @@ final class OpenLoop {
      * when every task has finished.
      */
     static void run(int perSecond, long start, long end, AtomicReference<Throwable> failure, LongFunction<Task> atDue) {
+        run(perSecond, start, due -> due < end, failure, atDue);
+    }
+
+    /** As above, for as long as {@code goOn} accepts the next due time. */
+    static void run(
+            int perSecond,
+            long start,
+            LongPredicate goOn,
+            AtomicReference<Throwable> failure,
+            LongFunction<Task> atDue) {
         long period = 1_000_000_000L / perSecond;
         try (ExecutorService tasks = Executors.newVirtualThreadPerTaskExecutor()) {
             for (long i = 0; failure.get() == null; i++) {
                 long due = start + i * period;
-                if (due >= end) {
+                if (!goOn.test(due)) {
                     break;
                 }
                 sleepUntil(due);

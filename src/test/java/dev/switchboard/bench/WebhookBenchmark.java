@@ -22,10 +22,12 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
+import java.util.function.LongPredicate;
 import org.eclipse.jetty.client.StringRequestContent;
 
 /**
@@ -858,7 +860,12 @@ public final class WebhookBenchmark {
 
         /** Writes from {@code start} until {@code end} (System.nanoTime()); {@code beforeEach} gets each write's due time. */
         void run(int rate, long start, long end, LongConsumer beforeEach) {
-            OpenLoop.run(rate, start, end, failure, due -> {
+            run(rate, start, due -> due < end, beforeEach);
+        }
+
+        /** Writes from {@code start} for as long as {@code goOn} accepts the next write's due time. */
+        void run(int rate, long start, LongPredicate goOn, LongConsumer beforeEach) {
+            OpenLoop.run(rate, start, goOn, failure, due -> {
                 beforeEach.accept(due);
                 String token = writers.get(next.getAndIncrement() % writers.size());
                 return () -> write(token);
@@ -885,10 +892,13 @@ public final class WebhookBenchmark {
     }
 
     /**
-     * Integration B (a tenant of its own, one endpoint) at {@value #FAIR_RATE} events/s: alone, then
-     * beside integration A, connected to {@value #SLOW_TENANTS} tenants with {@value #SLOW_ENDPOINTS}
-     * endpoints that all answer in 4.9 s (more streams than the node's concurrency), its tenants writing
-     * {@value #SLOW_RATE} events/s so that every one of its streams always has work.
+     * Integration B (a tenant of its own, one endpoint) at {@value #FAIR_RATE} events/s, alone and beside
+     * integration A, connected to {@value #SLOW_TENANTS} tenants with {@value #SLOW_ENDPOINTS} endpoints
+     * that all answer in 4.9 s (more streams than the node's concurrency). A's tenants write {@value
+     * #SLOW_RATE} events/s through the whole phase, so that every one of its streams always has work;
+     * "alone" is the same load with A's endpoints disabled and none of their requests in flight, so the two
+     * halves differ only in A's slow streams. The halves alternate, trial by trial, so neither has a warmer
+     * server or a longer log.
      */
     private WebhookResult.Fairness fairnessRun() throws Exception {
         String admin = server.adminKey();
@@ -896,57 +906,51 @@ public final class WebhookBenchmark {
         String bToken = connect(admin, b, "fair-b");
         String bEndpoint = createEndpoint(b.get("clientKey").asText(), receiver.url("/b"), 100);
         JsonNode a = createIntegration(admin, "partner-a");
+        String aKey = a.get("clientKey").asText();
         List<String> aTokens = new ArrayList<>();
         for (int i = 0; i < SLOW_TENANTS; i++) {
             aTokens.add(connect(admin, a, "fair-a-" + i));
         }
-
-        System.out.println("webhooks: fairness: integration B alone at " + FAIR_RATE + " events/s");
-        latencyRun(FAIR_RATE, "warm-up", Duration.ofSeconds(10), new PacedWrites(List.of(bToken)));
-        List<WebhookResult.Latency> alone = new ArrayList<>();
-        for (int trial = 1; trial <= options.trials(); trial++) {
-            alone.add(latencyRun(FAIR_RATE, "alone", options.window(), new PacedWrites(List.of(bToken))));
-            System.out.println("webhooks:   trial " + trial + ": " + alone.getLast());
-        }
-
-        System.out.println("webhooks: fairness: integration B beside integration A (" + SLOW_TENANTS * SLOW_ENDPOINTS
-                + " streams answering in " + WebhookReceiver.SLOW.toMillis() + " ms)");
-        List<String> slowEndpoints = new ArrayList<>();
+        Map<String, String> slowEndpoints = new LinkedHashMap<>();
         for (int i = 0; i < SLOW_ENDPOINTS; i++) {
-            slowEndpoints.add(createEndpoint(a.get("clientKey").asText(), receiver.url("/slow"), 100));
+            slowEndpoints.put(createEndpoint(aKey, receiver.url("/slow"), 100), aKey);
         }
-        long start = System.nanoTime();
-        long settled = start + TimeUnit.SECONDS.toNanos(10); // A takes every stream it may first
-        // A writes through all of B's runs (each a 3 s warm-up, the window, and the 2 s the last events get,
-        // with a second to spare) and 3 s beyond.
-        long end = settled
-                + options.trials()
-                        * (TimeUnit.SECONDS.toNanos(6) + options.window().toNanos())
-                + TimeUnit.SECONDS.toNanos(3);
+        setStates(slowEndpoints, "disabled");
+
+        AtomicBoolean aWriting = new AtomicBoolean(true);
         PacedWrites aWrites = new PacedWrites(aTokens);
-        Thread aWriter = Thread.ofVirtual().start(() -> aWrites.run(SLOW_RATE, start, end, due -> {}));
-        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(settled - System.nanoTime()));
+        Thread aWriter = Thread.ofVirtual()
+                .start(() -> aWrites.run(SLOW_RATE, System.nanoTime(), due -> aWriting.get(), due -> {}));
+        String besideA = "beside A (" + SLOW_TENANTS * SLOW_ENDPOINTS + " streams answering in 4.9 s)";
+        List<WebhookResult.Latency> alone = new ArrayList<>();
         List<WebhookResult.Latency> beside = new ArrayList<>();
         double active = 0;
-        for (int trial = 1; trial <= options.trials(); trial++) {
-            beside.add(latencyRun(
-                    FAIR_RATE,
-                    "beside A (" + SLOW_TENANTS * SLOW_ENDPOINTS + " streams answering in 4.9 s)",
-                    options.window(),
-                    new PacedWrites(List.of(bToken))));
-            active = metric("switchboard_webhooks_streams_active ");
+        try {
             System.out.println(
-                    "webhooks:   trial " + trial + ": " + beside.getLast() + ", " + active + " streams in flight");
+                    "webhooks: fairness: integration B at " + FAIR_RATE + " events/s while A's tenants write "
+                            + SLOW_RATE + " events/s; A's " + SLOW_TENANTS * SLOW_ENDPOINTS + " streams answer in "
+                            + WebhookReceiver.SLOW.toMillis() + " ms while its endpoints are enabled");
+            awaitActiveStreams(1);
+            latencyRun(FAIR_RATE, "warm-up", Duration.ofSeconds(10), new PacedWrites(List.of(bToken)));
+            for (int trial = 1; trial <= options.trials(); trial++) {
+                alone.add(latencyRun(FAIR_RATE, "alone", options.window(), new PacedWrites(List.of(bToken))));
+                System.out.println("webhooks:   trial " + trial + ", alone: " + alone.getLast());
+                setStates(slowEndpoints, "enabled");
+                Thread.sleep(10_000); // A takes every stream it may first
+                beside.add(latencyRun(FAIR_RATE, besideA, options.window(), new PacedWrites(List.of(bToken))));
+                active = metric("switchboard_webhooks_streams_active ");
+                System.out.println("webhooks:   trial " + trial + ", " + besideA + ": " + beside.getLast() + ", "
+                        + active + " streams in flight");
+                setStates(slowEndpoints, "disabled");
+                awaitActiveStreams(1); // A's requests in flight end (4.9 s)
+            }
+        } finally {
+            aWriting.set(false);
+            aWriter.join();
         }
-        aWriter.join();
         aWrites.check("fairness run");
-        for (String endpoint : slowEndpoints) {
-            http.expect(
-                    204,
-                    "DELETE",
-                    "/api/v1/webhooks/" + endpoint,
-                    a.get("clientKey").asText(),
-                    null);
+        for (String endpoint : slowEndpoints.keySet()) {
+            http.expect(204, "DELETE", "/api/v1/webhooks/" + endpoint, aKey, null);
         }
         http.expect(
                 204,
@@ -963,6 +967,18 @@ public final class WebhookBenchmark {
                 alone,
                 beside,
                 active);
+    }
+
+    /** Waits until the node delivers at most {@code streams} streams (B's own may linger), at most 30 s. */
+    private void awaitActiveStreams(int streams) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (metric("switchboard_webhooks_streams_active ") > streams) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(
+                        "integration A's streams were still in flight 30 s after it was disabled");
+            }
+            Thread.sleep(100);
+        }
     }
 
     private JsonNode createIntegration(String admin, String name) throws Exception {

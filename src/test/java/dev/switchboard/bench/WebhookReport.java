@@ -257,11 +257,14 @@ final class WebhookReport {
             WebhookResult.Fairness x = r.fairness();
             md.append(f(
                     "## Fairness between integrations%n%nIntegration B (its own tenant, one endpoint) receives %d events/s,"
-                            + " first alone, then beside integration A: connected to 4 tenants with 20 endpoints, so %d"
+                            + " alone and beside integration A: connected to 4 tenants with 20 endpoints, so %d"
                             + " streams, more than `webhooks.concurrency` (%d), every one answering in %.1f s (the timeout"
-                            + " is 5 s) while A's tenants write 20 events/s. `webhooks.integrationConcurrency` is %d."
-                            + " Each window is %d s after a 3 s warm-up, %d trials alone then %d beside A (A has 10 s"
-                            + " to take what it can first and writes through all of them).%n%n",
+                            + " is 5 s). `webhooks.integrationConcurrency` is %d. A's tenants write 20 events/s through"
+                            + " the whole phase, so each of its streams always has work; alone is the same load with A's"
+                            + " endpoints disabled and none of their requests in flight, so the two differ only in A's slow"
+                            + " streams. Each window is %d s after a 3 s warm-up; %d trials alone and %d beside A alternate"
+                            + " (A's endpoints are enabled 10 s before each window beside it, to take what they can"
+                            + " first).%n%n",
                     x.alone().eventsPerSecond(),
                     x.slowStreams(),
                     x.concurrency(),
