@@ -40,10 +40,8 @@ import picocli.CommandLine.Spec;
         name = "listen",
         mixinStandardHelpOptions = true,
         versionProvider = ListenCommand.VersionProvider.class,
-        description = {
-            "Forwards a tenant's events to a local URL as signed webhook messages, for developing a",
-            "webhook receiver on a machine the server cannot reach. Resumes where it stopped."
-        })
+        description = "Forwards a tenant's events to a local URL as signed webhook messages, for developing a"
+                + " webhook receiver on a machine the server cannot reach. Resumes where it stopped.")
 public final class ListenCommand implements Callable<Integer> {
     private static final Pattern SINCE = Pattern.compile("(\\d+)(s|m|h|d)");
 
@@ -57,11 +55,15 @@ public final class ListenCommand implements Callable<Integer> {
             description = "The Switchboard server, e.g. http://localhost:8080")
     String url;
 
+    /** Where the token is read from when --token is not given: a command line is visible to every user of the machine. */
+    static final String TOKEN_VARIABLE = "SWITCHBOARD_ACCESS_TOKEN";
+
     @Option(
             names = "--token",
-            required = true,
             paramLabel = "TOKEN",
-            description = "A connection's access token (sb_access_…)")
+            defaultValue = "${env:" + TOKEN_VARIABLE + "}",
+            description = "A connection's access token (sb_access_…); default: $" + TOKEN_VARIABLE
+                    + ", which, unlike this option, other users of the machine cannot see with ps")
     String token;
 
     @Option(
@@ -124,6 +126,10 @@ public final class ListenCommand implements Callable<Integer> {
         URI target;
         try {
             target = checkForwardTo();
+            if (token == null || token.isBlank()) {
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(), "no access token: set " + TOKEN_VARIABLE + " or pass --token");
+            }
             if (start != null && start.after != null && start.after < 0) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--after must be 0 or more");
             }

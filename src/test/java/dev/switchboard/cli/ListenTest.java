@@ -152,6 +152,34 @@ class ListenTest {
     }
 
     @Test
+    void theTokenComesFromTheEnvironmentSoNoOtherUserSeesItInTheProcessList() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        try (Receiver receiver = new Receiver();
+                ListenProcess listen = ListenProcess.start(
+                        configHome,
+                        Map.of("SWITCHBOARD_ACCESS_TOKEN", partner.accessToken()),
+                        "--url",
+                        server.baseUrl(),
+                        "--forward-to",
+                        receiver.url("/hooks"))) {
+            String secret = listen.await(SECRET);
+            listen.await(Pattern.compile("stream live"));
+            // What `ps` shows every user of the machine.
+            String commandLine = Files.readString(
+                    Path.of("/proc", String.valueOf(listen.process().pid()), "cmdline"));
+            assertThat(commandLine).contains("listen").doesNotContain(partner.accessToken());
+            partner.writeRecords("rooms", 2, Map.of("floor", 1));
+            awaitSeqs(receiver, 2);
+            assertThat(verifiedSeqs(receiver, secret)).containsExactly(1L, 2L);
+        }
+
+        ListenProcess without =
+                ListenProcess.start(configHome, "--url", server.baseUrl(), "--forward-to", "http://127.0.0.1:9/hooks");
+        assertThat(without.waitFor()).isEqualTo(2);
+        assertThat(without.output()).contains("no access token").contains("SWITCHBOARD_ACCESS_TOKEN");
+    }
+
+    @Test
     void aWrongTokenEndsWithAClearMessage() {
         ListenProcess listen = ListenProcess.start(
                 configHome,

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
@@ -26,6 +27,11 @@ public final class ListenProcess implements AutoCloseable {
     }
 
     public static ListenProcess start(Path configHome, String... args) {
+        return start(configHome, Map.of(), args);
+    }
+
+    /** With {@code env} added to its environment (which has no other SWITCHBOARD_ variable). */
+    public static ListenProcess start(Path configHome, Map<String, String> env, String... args) {
         FastGuard.refuse("a listen process");
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(
@@ -34,6 +40,7 @@ public final class ListenProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().keySet().removeIf(k -> k.startsWith("SWITCHBOARD_"));
         pb.environment().put("XDG_CONFIG_HOME", configHome.toString());
+        pb.environment().putAll(env);
         Process process;
         try {
             process = pb.start();
