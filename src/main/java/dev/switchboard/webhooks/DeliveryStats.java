@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Delivery counts the console charts, kept in PostgreSQL without a statement per delivered message:
  * each node counts attempts, deliveries, abandoned messages, attempt durations and delivery lag in
- * memory, per endpoint per minute, and writes them all in one statement a minute ({@link #flush}) into
- * {@code delivery_stats}. Durations and lags are counted in fixed histogram buckets, so percentiles
+ * memory, per endpoint per minute, and writes them all in one statement every {@link #FLUSH_EVERY}
+ * ({@link #flush}) into {@code delivery_stats}. Durations and lags are counted in fixed histogram buckets, so percentiles
  * over any endpoints, nodes and minutes come from summed buckets (each percentile is the upper bound
- * of the bucket it falls in). A node that crashes loses at most its last minute of counts; rows older
+ * of the bucket it falls in). A node that crashes loses at most its last 10 s of counts; rows older
  * than {@link #KEEP} are removed.
  */
 public final class DeliveryStats implements AutoCloseable {
@@ -59,7 +59,12 @@ public final class DeliveryStats implements AutoCloseable {
     };
 
     static final int BUCKETS = BOUNDS_MS.length + 1;
-    static final Duration FLUSH_EVERY = Duration.ofMinutes(1);
+    /**
+     * How often the counts are written: the console's charts are this late at most. A write adds to the
+     * minute's rows, so writing more often than the rows' minute changes their number not at all.
+     */
+    static final Duration FLUSH_EVERY = Duration.ofSeconds(10);
+
     static final Duration KEEP = Duration.ofHours(48);
 
     private record Key(long minute, String endpointId) {}

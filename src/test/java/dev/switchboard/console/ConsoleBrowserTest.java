@@ -218,7 +218,7 @@ class ConsoleBrowserTest {
             browser.waitForText("#connections .badge", "enabled");
             server.api(accessToken).get("/api/v1/events").expect(200);
 
-            // The other screens, each by its own address. The node writes its delivery counts once a minute:
+            // The other screens, each by its own address. The node writes its delivery counts every 10 s:
             // now, so the charts show this test's messages.
             server.switchboard().deliveryStats().flush();
             browser.load(server.baseUrl() + "/console");

@@ -154,6 +154,24 @@ class DeliveryStatsTest {
     }
 
     @Test
+    void theChartsFollowDeliveriesWithinTenSecondsWithoutBeingAsked() {
+        int before = receiver.received("/ok").size();
+        partner.writeRecords("orders", 1, Map.of("n", 10));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> receiver.received("/ok").size() > before);
+        // No flush() here: the node's own writes, every 10 s, bring the chart up to date.
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> sum(
+                                server.admin
+                                        .get("/api/v1/delivery-stats?webhookId=" + ok)
+                                        .json(),
+                                "delivered")
+                        == before + 1);
+    }
+
+    @Test
     void anIntegrationReadsItsOwnStatsOnlyAndBadInputIsRefused() {
         JsonNode own =
                 partner.client().get("/api/v1/delivery-stats").expect(200).json();
