@@ -52,6 +52,10 @@ public record WebhookUrl(URI uri) {
         if (host == null || host.isEmpty()) {
             throw new Refusal.InvalidField(field, "names no host");
         }
+        // -1 is no port (the scheme's); 0 and above 65535 parse, then fail every connection attempt.
+        if (uri.getPort() != -1 && (uri.getPort() < 1 || uri.getPort() > 65_535)) {
+            throw new Refusal.InvalidField(field, "has port " + uri.getPort() + "; a port is 1 to 65535");
+        }
         checkHost(host, field, policy);
         return new WebhookUrl(uri);
     }

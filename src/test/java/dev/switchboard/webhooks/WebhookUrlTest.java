@@ -28,6 +28,19 @@ class WebhookUrlTest {
 
     @ParameterizedTest
     @ValueSource(
+            strings = {"https://partner.example:0/x", "https://partner.example:99999/x", "http://93.184.216.34:65536/"})
+    void refusesPortsNoConnectionCanUse(String url) {
+        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", OPEN))
+                .isInstanceOfSatisfying(
+                        Refusal.InvalidField.class,
+                        e -> assertThat(e.getMessage()).contains("1 to 65535"));
+        assertThat(WebhookUrl.parse("https://partner.example:65535/x", "url", GUARDED)
+                        .port())
+                .isEqualTo(65535);
+    }
+
+    @ParameterizedTest
+    @ValueSource(
             strings = {
                 "ftp://partner.example/x",
                 "partner.example/hooks",
