@@ -126,6 +126,14 @@ public final class Authenticator {
     }
 
     /**
+     * The principal of {@code cookie}, the request's session cookie, whatever Authorization header the
+     * request also carries: signing out must end the session the cookie names.
+     */
+    public Principal authenticateSession(Context ctx, String cookie) {
+        return sessionPrincipal(ctx, cookie);
+    }
+
+    /**
      * The principal a session cookie stands for: an operator session is the admin key (rate limited per
      * session), a portal session its integration's client key (counted with that key's requests). A
      * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).

@@ -87,8 +87,9 @@ public final class ConsoleRoutes implements RouteGroup {
         if (cookie == null || cookie.isBlank()) {
             throw new Refusal.Unauthenticated("no session cookie: there is nothing to sign out of");
         }
-        // Authenticates the cookie as any request: the CSRF token is required, and an unknown cookie is 401.
-        auth.authenticate(ctx);
+        // Authenticates the cookie as any request (the CSRF token is required, an unknown cookie is 401), even
+        // beside an Authorization header, which would otherwise be authenticated instead and end nothing.
+        auth.authenticateSession(ctx, cookie);
         Authenticator.session(ctx).ifPresent(s -> sessions.delete(s.id()));
         clearCookie(ctx);
         ctx.status(204);

@@ -179,6 +179,20 @@ class OperatorSessionTest {
         assertThat(session.api().get("/console/api/session").status()).isEqualTo(401);
         assertThat(anonymous().get("/console/api/session").status()).isEqualTo(401);
         assertThat(anonymous().delete("/console/api/session").status()).isEqualTo(401);
+
+        // An Authorization header beside the cookie does not stand in for it: the cookie's session ends, or
+        // the sign-out is refused, never answered 204 with the session still alive.
+        ConsoleSession other = ConsoleSession.signIn(server);
+        other.api()
+                .withHeader("Authorization", "Bearer " + TestServer.ADMIN_KEY)
+                .delete("/console/api/session")
+                .expect(204);
+        assertThat(other.api().get("/console/api/session").status()).isEqualTo(401);
+        assertThat(other.withoutCsrf()
+                        .withHeader("Authorization", "Bearer " + TestServer.ADMIN_KEY)
+                        .delete("/console/api/session")
+                        .errorCode())
+                .isEqualTo("unauthorized");
     }
 
     @Test
