@@ -45,9 +45,10 @@ public final class ConsolePages implements RouteGroup {
     private final byte[] page;
     private final String consolePolicy;
     private final String portalPolicy;
-    private final Map<String, Optional<Asset>> assets = new ConcurrentHashMap<>();
+    /** The files found so far: only real ones, so names that anyone may request cannot grow it. */
+    private final Map<String, Asset> assets = new ConcurrentHashMap<>();
 
-    private record Asset(byte[] bytes, String type, String etag) {}
+    record Asset(byte[] bytes, String type, String etag) {}
 
     /**
      * @param portalFrameAncestors the {@code frame-ancestors} sources of the portal's pages, e.g. {@code 'none'}
@@ -95,8 +96,7 @@ public final class ConsolePages implements RouteGroup {
     }
 
     private void asset(Context ctx, String name, String policy) {
-        Asset asset = assets.computeIfAbsent(name, ConsolePages::load)
-                .orElseThrow(() -> new Refusal.NotFound("console file '" + name + "'"));
+        Asset asset = find(name).orElseThrow(() -> new Refusal.NotFound("console file '" + name + "'"));
         headers(ctx, policy);
         ctx.header("Cache-Control", "no-cache");
         ctx.header("ETag", asset.etag());
@@ -111,6 +111,22 @@ public final class ConsolePages implements RouteGroup {
         ctx.header("Content-Security-Policy", policy);
         ctx.header("X-Content-Type-Options", "nosniff");
         ctx.header("Referrer-Policy", "no-referrer");
+    }
+
+    /** The console file {@code name}, read once; empty when there is none. */
+    Optional<Asset> find(String name) {
+        Asset kept = assets.get(name);
+        if (kept != null) {
+            return Optional.of(kept);
+        }
+        Optional<Asset> loaded = load(name);
+        loaded.ifPresent(asset -> assets.putIfAbsent(name, asset));
+        return loaded;
+    }
+
+    /** How many files are kept in memory. */
+    int kept() {
+        return assets.size();
     }
 
     private static Optional<Asset> load(String name) {
