@@ -86,9 +86,18 @@ public final class AuditRoutes implements RouteGroup {
             Map.entry("DELETE /console/api/session", new Action("session.sign_out", "session")),
             Map.entry("POST /portal/api/session", new Action("portal_session.open", "session")));
 
-    /** Path parameters naming a change's target, most specific first. */
-    private static final List<String> TARGET_PARAMS =
-            List.of("messageId", "id", "webhookId", "connectionId", "integrationId", "collection");
+    /**
+     * Path parameters naming an object, and its type: a change's target when the types match. Where they do
+     * not, the parameter names the parent of what is created (a connection of an integration, a record of a
+     * collection), and the target is the id the answer returned.
+     */
+    private static final Map<String, String> TARGET_PARAMS = Map.of(
+            "messageId", "message",
+            "id", "record",
+            "webhookId", "webhook",
+            "connectionId", "connection",
+            "integrationId", "integration",
+            "collection", "collection");
 
     private final Authenticator auth;
     private final AuditLog audit;
@@ -178,10 +187,11 @@ public final class AuditRoutes implements RouteGroup {
     }
 
     private static AuditLog.Target target(Context ctx, Action action) {
-        Map<String, String> params = ctx.pathParamMap();
-        for (String name : TARGET_PARAMS) {
-            if (params.containsKey(name)) {
-                return new AuditLog.Target(action.targetType(), params.get(name));
+        for (Map.Entry<String, String> param : ctx.pathParamMap().entrySet()) {
+            if (param.getValue() != null
+                    && TARGET_PARAMS.get(param.getKey()) instanceof String type
+                    && type.equals(action.targetType())) {
+                return new AuditLog.Target(type, param.getValue());
             }
         }
         JsonNode answer = answer(ctx);

@@ -136,14 +136,29 @@ class AuditLogTest {
         assertThat(wrongKey.status()).isEqualTo(401);
         assertThat(latest().get("id").asText()).isEqualTo(newest);
 
-        // The admin key writing a tenant's records is recorded, without the record's data.
-        server.adminFor(tenant)
+        // The admin key writing a tenant's records is recorded, without the record's data; its target is the
+        // record created, not the collection named in the path.
+        String recordId = server.adminFor(tenant)
                 .post("/api/v1/collections/orders/records", Map.of("data", Map.of("card", "4111")))
-                .expect(201);
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
         JsonNode record = latest();
         assertThat(record.get("action").asText()).isEqualTo("record.create");
+        assertThat(record.get("target").get("type").asText()).isEqualTo("record");
+        assertThat(record.get("target").get("id").asText()).isEqualTo(recordId);
         assertThat(record.get("details").get("collection").asText()).isEqualTo("orders");
         assertThat(record.toString()).doesNotContain("4111");
+
+        // Likewise a connection, created under its integration's path.
+        JsonNode other = server.createIntegration("connected-" + System.nanoTime(), List.of(), List.of(), List.of());
+        JsonNode connection = server.connect(other.get("id").asText(), tenant);
+        JsonNode connected = latest();
+        assertThat(connected.get("action").asText()).isEqualTo("connection.create");
+        assertThat(connected.get("target").get("type").asText()).isEqualTo("connection");
+        assertThat(connected.get("target").get("id").asText())
+                .isEqualTo(connection.get("id").asText());
     }
 
     @Test
