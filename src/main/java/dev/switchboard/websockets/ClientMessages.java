@@ -1,9 +1,13 @@
 package dev.switchboard.websockets;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -51,8 +55,8 @@ final class ClientMessages {
         JsonNode json;
         try {
             json = Json.MAPPER.readTree(text);
-        } catch (Exception e) {
-            return new Invalid("malformed_message", "messages are JSON objects such as {\"type\":\"ping\"}");
+        } catch (JsonProcessingException e) {
+            return unparsable(text, e);
         }
         if (json == null || !json.isObject()) {
             return new Invalid("malformed_message", "messages are JSON objects such as {\"type\":\"ping\"}");
@@ -73,6 +77,42 @@ final class ClientMessages {
                         "unknown_type",
                         "type: '" + abbreviate(type.asText()) + "' is not a message type (request, subscribe, ping)");
         };
+    }
+
+    /**
+     * Text that is not one JSON object within the parser's limits (nesting depth, a number's length, a
+     * field given twice). A request must still be answered once: when the text starts as one, with its
+     * {@code type} and {@code id} before the fault, the id gets a 400 {@code invalid_json} response
+     * naming the fault, as an HTTP body would; anything else is a malformed message.
+     */
+    private static ClientMessage unparsable(String text, JsonProcessingException fault) {
+        String type = null;
+        String id = null;
+        try (JsonParser p = Json.MAPPER.createParser(text)) {
+            if (p.nextToken() == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    if (p.nextToken() == JsonToken.VALUE_STRING && (name.equals("type") || name.equals("id"))) {
+                        if (name.equals("type")) {
+                            type = type == null ? p.getText() : type;
+                        } else {
+                            id = id == null ? p.getText() : id;
+                        }
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException reachedTheFault) {
+            // What was read before the fault is all there is to go on.
+        }
+        String reason = abbreviate(fault.getOriginalMessage(), 200);
+        if ("request".equals(type)) {
+            return new BadRequest(
+                    usableId(id), new Refusal.Invalid("invalid_json", "the request is not valid JSON: " + reason));
+        }
+        return new Invalid(
+                "malformed_message", "messages are JSON objects such as {\"type\":\"ping\"} (" + reason + ")");
     }
 
     private static ClientMessage subscribe(JsonNode json) {
@@ -104,12 +144,7 @@ final class ClientMessages {
 
     private static ClientMessage request(JsonNode json) {
         JsonNode idNode = json.get("id");
-        String id = idNode != null
-                        && idNode.isTextual()
-                        && !idNode.textValue().isEmpty()
-                        && idNode.textValue().length() <= MAX_REQUEST_ID
-                ? idNode.textValue()
-                : null;
+        String id = idNode != null && idNode.isTextual() ? usableId(idNode.textValue()) : null;
         for (Iterator<String> names = json.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!REQUEST_FIELDS.contains(name)) {
@@ -159,7 +194,16 @@ final class ClientMessages {
         return true;
     }
 
+    /** A request id the response can echo, or null. */
+    private static String usableId(String id) {
+        return id != null && !id.isEmpty() && id.length() <= MAX_REQUEST_ID ? id : null;
+    }
+
     private static String abbreviate(String text) {
-        return text.length() <= 60 ? text : text.substring(0, 60) + "…";
+        return abbreviate(text, 60);
+    }
+
+    private static String abbreviate(String text, int length) {
+        return text.length() <= length ? text : text.substring(0, length) + "…";
     }
 }

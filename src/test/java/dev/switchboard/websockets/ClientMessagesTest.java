@@ -47,11 +47,30 @@ class ClientMessagesTest {
                 .isEqualTo("a invalid_field extra");
     }
 
+    @Test
+    void aRequestTheParserRefusesIsStillAnsweredWithItsIdAndTheReason() {
+        String start = "{\"type\":\"request\",\"id\":\"r9\",\"method\":\"records.create\",\"params\":";
+        String duplicate = start + "{\"collection\":\"a\",\"collection\":\"a\",\"data\":{}}}";
+        String longNumber = start + "{\"collection\":\"a\",\"data\":{\"x\":1" + "0".repeat(1200) + "}}}";
+        String deep = start + "{\"collection\":\"a\",\"data\":" + "[".repeat(100) + "]".repeat(100) + "}}";
+        String cut = start + "{\"collection\":";
+        for (String text : List.of(duplicate, longNumber, deep, cut, start + "{}} trailing")) {
+            assertThat(bad(text))
+                    .as(text.substring(0, Math.min(text.length(), 120)))
+                    .isEqualTo("r9 invalid_json null");
+        }
+        var refusal = ((ClientMessages.BadRequest) ClientMessages.parse(duplicate)).refusal();
+        assertThat(refusal.getMessage()).startsWith("the request is not valid JSON: Duplicate field 'collection'");
+        // The id after the fault cannot be read: answered without one.
+        assertThat(bad("{\"type\":\"request\",\"params\":{\"a\":1,\"a\":2},\"id\":\"late\"}"))
+                .isEqualTo("null invalid_json null");
+    }
+
     private static String bad(String text) {
         var bad = (ClientMessages.BadRequest) ClientMessages.parse(text);
         @SuppressWarnings("unchecked")
         var details = (java.util.Map<String, Object>) bad.refusal().details();
-        return bad.id() + " " + bad.refusal().code() + " " + details.get("field");
+        return bad.id() + " " + bad.refusal().code() + " " + (details == null ? null : details.get("field"));
     }
 
     @Test

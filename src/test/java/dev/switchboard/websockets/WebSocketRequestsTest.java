@@ -157,6 +157,13 @@ class WebSocketRequestsTest {
             assertThat(badParam.at("/error/message").asText()).startsWith("idd: is not a field of this request");
             ws.send("{\"type\":\"request\",\"id\":\"j\",\"method\":\"records.get\",\"params\":[1]}");
             assertThat(ws.awaitResponse("j").at("/error/message").asText()).isEqualTo("params: must be a JSON object");
+            // JSON the parser refuses, as HTTP refuses the same body: still answered, with the id.
+            ws.send("{\"type\":\"request\",\"id\":\"dup\",\"method\":\"records.create\","
+                    + "\"params\":{\"collection\":\"reservations\",\"collection\":\"reservations\",\"data\":{}}}");
+            JsonNode duplicate = ws.awaitResponse("dup");
+            assertThat(duplicate.get("status").asInt()).isEqualTo(400);
+            assertThat(duplicate.at("/error/code").asText()).isEqualTo("invalid_json");
+            assertThat(duplicate.at("/error/message").asText()).contains("Duplicate field 'collection'");
             ws.send("{\"type\":\"request\",\"method\":\"records.get\"}");
             JsonNode noId = ws.await(m ->
                     m.path("type").asText().equals("response") && m.get("id").isNull());
