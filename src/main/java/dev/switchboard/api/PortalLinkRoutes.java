@@ -71,14 +71,16 @@ public final class PortalLinkRoutes implements RouteGroup {
         Tenant tenant = null;
         String tenantId = body.string("tenantId", 64);
         if (tenantId != null) {
-            tenant = tenants.find(tenantId)
-                    .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
+            // One answer whether the tenant exists or not: a client key must not learn which tenants of
+            // other integrations exist.
+            Refusal notConnected = new Refusal.InvalidField(
+                    "tenantId",
+                    "integration '" + integration.id() + "' has no connection to a tenant '" + tenantId + "'");
+            tenant = tenants.find(tenantId).orElseThrow(() -> notConnected);
             boolean connected = connections.listForIntegration(integration.id()).stream()
                     .anyMatch(c -> c.tenantId().equals(tenantId));
             if (!connected) {
-                throw new Refusal.InvalidField(
-                        "tenantId",
-                        "integration '" + integration.id() + "' has no connection to tenant '" + tenantId + "'");
+                throw notConnected;
             }
         }
         Set<Capability> capabilities = capabilities(body.stringList("capabilities", 10));

@@ -294,9 +294,7 @@ public final class WebhookRoutes implements RouteGroup {
                         "tenantId",
                         "a lifecycle endpoint follows its integration's connection events," + " not a tenant's");
             }
-            tenantPk = tenants.find(tenantId)
-                    .map(Tenant::pk)
-                    .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
+            tenantPk = tenants.find(tenantId).map(Tenant::pk).orElseThrow(() -> notFollowed(tenantId));
         }
         Optional<Long> narrowed = Authenticator.portalTenant(ctx);
         if (narrowed.isPresent()) {
@@ -306,7 +304,19 @@ public final class WebhookRoutes implements RouteGroup {
             tenantPk = narrowed.get();
         }
         int streams = messages.replay(endpoint, tenantPk, fromSeq, since);
+        if (tenantId != null && streams == 0) {
+            throw notFollowed(tenantId); // replayed nothing: the endpoint has no stream of that tenant
+        }
         ctx.status(202).json(Map.of("streams", streams));
+    }
+
+    /**
+     * The one answer for a tenant the endpoint does not follow, whether it exists or not: a client key
+     * must not learn which tenants of other integrations exist.
+     */
+    private static Refusal notFollowed(String tenantId) {
+        return new Refusal.InvalidField(
+                "tenantId", "the endpoint's integration has no connection to a tenant '" + tenantId + "'");
     }
 
     /**

@@ -138,8 +138,13 @@ class PortalSessionTest {
         assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("ttl", "30s")), "ttl");
         assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("ttl", "25h")), "ttl");
         assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("ttl", "soon")), "ttl");
-        assertField(xOnA.client().post("/api/v1/portal-sessions", Map.of("tenantId", "nowhere")), "tenantId");
-        assertField(yOnA.client().post("/api/v1/portal-sessions", Map.of("tenantId", xOnB.tenant())), "tenantId");
+        Api.Response nowhere = yOnA.client().post("/api/v1/portal-sessions", Map.of("tenantId", "nowhere"));
+        Api.Response elsewhere = yOnA.client().post("/api/v1/portal-sessions", Map.of("tenantId", xOnB.tenant()));
+        assertField(nowhere, "tenantId");
+        assertField(elsewhere, "tenantId");
+        // The same answer: a client key learns nothing of which tenants exist.
+        assertThat(elsewhere.json().at("/error/message").asText().replace(xOnB.tenant(), "nowhere"))
+                .isEqualTo(nowhere.json().at("/error/message").asText());
         assertField(
                 yOnA.client().post("/api/v1/portal-sessions", Map.of("integrationId", xOnA.integrationId())),
                 "integrationId");

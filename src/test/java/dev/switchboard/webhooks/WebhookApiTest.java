@@ -194,8 +194,19 @@ class WebhookApiTest {
         client.post(path + "/replay", Map.of("fromSeq", 1, "since", "2026-01-01T00:00:00Z"))
                 .expect(400);
         client.post(path + "/replay", Map.of("since", "yesterday")).expect(400);
-        client.post(path + "/replay", Map.of("fromSeq", 1, "tenantId", "nobody"))
-                .expect(400);
+        // A tenant that does not exist and one the integration is not connected to get the same answer.
+        String missing = client.post(path + "/replay", Map.of("fromSeq", 1, "tenantId", "nobody"))
+                .expect(400)
+                .json()
+                .at("/error/message")
+                .asText();
+        String elsewhere = server.createTenant("elsewhere-" + System.nanoTime());
+        String unconnected = client.post(path + "/replay", Map.of("fromSeq", 1, "tenantId", elsewhere))
+                .expect(400)
+                .json()
+                .at("/error/message")
+                .asText();
+        assertThat(unconnected.replace(elsewhere, "nobody")).isEqualTo(missing);
         assertThat(client.post(path + "/replay", Map.of("fromSeq", 1))
                         .expect(202)
                         .json()
