@@ -8,6 +8,7 @@ import dev.switchboard.store.RecordQuery;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
 import dev.switchboard.support.Ids;
+import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonMergePatch;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
@@ -115,12 +116,19 @@ final class RecordOperations {
 
     /**
      * An idempotency key of the caller's (the admin key's, or the connection's, in this tenant), with
-     * the request it came with: a retry with the same key and another request is refused (422).
+     * the request it came with: a retry with the same key and another request is refused (422). The
+     * request is its collection and its data as parsed, so the same data is the same request whatever
+     * its white space, over HTTP or a WebSocket. {@code httpBody}, the body as sent (null on a socket),
+     * is how the previous release fingerprinted an HTTP create: a key it stored still matches its retry.
      */
     static RecordStore.IdempotencyKey idempotencyKey(
-            TenantAccess access, RecordCollection collection, String key, String request) {
+            TenantAccess access, RecordCollection collection, String key, JsonNode data, String httpBody) {
         String scope = access.tenant().pk() + "/" + access.idempotencyScope();
-        return new RecordStore.IdempotencyKey(scope, key, Tokens.hash(collection.name() + "\n" + request));
+        return new RecordStore.IdempotencyKey(
+                scope,
+                key,
+                Tokens.hash(collection.name() + "\n{\"data\":" + Json.write(data) + "}"),
+                httpBody == null ? null : Tokens.hash(collection.name() + "\n" + httpBody));
     }
 
     private static List<UUID> recordIds(List<String> ids) {

@@ -49,7 +49,7 @@ public final class RecordRoutes implements RouteGroup {
         RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
-        Optional<RecordStore.IdempotencyKey> key = idempotencyKey(ctx, access, collection);
+        Optional<RecordStore.IdempotencyKey> key = idempotencyKey(ctx, access, collection, data);
         RecordStore.Created created = operations.create(access, collection, data, key);
         if (created.replayedBody() != null) {
             ctx.header("Idempotent-Replayed", "true");
@@ -128,7 +128,7 @@ public final class RecordRoutes implements RouteGroup {
     }
 
     private static Optional<RecordStore.IdempotencyKey> idempotencyKey(
-            Context ctx, TenantAccess access, RecordCollection collection) {
+            Context ctx, TenantAccess access, RecordCollection collection, JsonNode data) {
         String key = ctx.header("Idempotency-Key");
         if (key == null) {
             return Optional.empty();
@@ -139,6 +139,6 @@ public final class RecordRoutes implements RouteGroup {
                     "Idempotency-Key must be 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
         }
         return Optional.of(RecordOperations.idempotencyKey(
-                access, collection, key, new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8)));
+                access, collection, key, data, new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8)));
     }
 }

@@ -8,7 +8,6 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.support.Instants;
-import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.websockets.Operations;
 import dev.switchboard.websockets.RequestMethod;
@@ -59,10 +58,7 @@ public final class SocketOperations implements Operations {
                         "idempotencyKey",
                         "must be a string of 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
             }
-            // The request it fingerprints is the body an HTTP create sends: {"data":…}, so a key is shared
-            // with HTTP creates of the same data.
-            key = Optional.of(RecordOperations.idempotencyKey(
-                    access, collection, keyNode.textValue(), "{\"data\":" + Json.write(data) + "}"));
+            key = Optional.of(RecordOperations.idempotencyKey(access, collection, keyNode.textValue(), data, null));
         }
         RecordStore.Created created = records.create(access, collection, data, key);
         if (created.replayedBody() != null) {

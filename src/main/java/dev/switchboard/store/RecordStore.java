@@ -56,8 +56,17 @@ public final class RecordStore {
         this.clock = clock;
     }
 
-    /** An idempotency key of a create: its scope (who sent it, for which tenant) and a fingerprint of the request. */
-    public record IdempotencyKey(String scope, String key, byte[] fingerprint) {}
+    /**
+     * An idempotency key of a create: its scope (who sent it, for which tenant) and a fingerprint of the
+     * request. {@code earlierFingerprint}, when not null, is the request's fingerprint as the previous
+     * release took it (an HTTP body's bytes as sent), accepted as well for the day its keys live.
+     */
+    public record IdempotencyKey(String scope, String key, byte[] fingerprint, byte[] earlierFingerprint) {
+        boolean sameRequest(byte[] stored) {
+            return Arrays.equals(stored, fingerprint)
+                    || (earlierFingerprint != null && Arrays.equals(stored, earlierFingerprint));
+        }
+    }
 
     /**
      * A create's outcome: the record, or the first answer to a request with the same key
@@ -128,7 +137,7 @@ public final class RecordStore {
                         c,
                         "SELECT fingerprint, body, seq FROM idempotency_keys WHERE scope = ? AND key = ?",
                         rs -> {
-                            if (!Arrays.equals(rs.getBytes("fingerprint"), key.fingerprint())) {
+                            if (!key.sameRequest(rs.getBytes("fingerprint"))) {
                                 throw new Refusal.IdempotencyKeyReused(key.key());
                             }
                             return new Created(null, rs.getString("body"), rs.getLong("seq"));

@@ -4,10 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.Tokens;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -213,6 +217,46 @@ class WebSocketRequestsTest {
                             .asInt())
                     .isEqualTo(200);
         }
+    }
+
+    @Test
+    void theSameDataIsTheSameRequestWhateverItsWhiteSpace() throws Exception {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        String spaced = "{ \"data\" : { \"state\" : \"b\" } }";
+        Api keyed = partner.access().withHeader("Idempotency-Key", "spaced-1");
+        JsonNode first = keyed.post("/api/v1/collections/reservations/records", spaced)
+                .expect(201)
+                .json();
+        Api.Response compact = keyed.post("/api/v1/collections/reservations/records", "{\"data\":{\"state\":\"b\"}}")
+                .expect(201);
+        assertThat(compact.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(compact.json()).isEqualTo(first);
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            JsonNode overSocket = ws.request(
+                    "s",
+                    "records.create",
+                    params("collection", "reservations", "data", Map.of("state", "b"), "idempotencyKey", "spaced-1"));
+            assertThat(overSocket.get("replayed").asBoolean()).isTrue();
+            assertThat(overSocket.get("result")).isEqualTo(first);
+        }
+
+        // A key the previous release stored (its fingerprint: the HTTP body's bytes as sent) still replays
+        // its retry, sent as before.
+        Api older = partner.access().withHeader("Idempotency-Key", "spaced-2");
+        JsonNode second = older.post("/api/v1/collections/reservations/records", spaced)
+                .expect(201)
+                .json();
+        try (Connection c = DriverManager.getConnection(server.database().jdbcUrl());
+                PreparedStatement ps =
+                        c.prepareStatement("UPDATE idempotency_keys SET fingerprint = ? WHERE key = 'spaced-2'")) {
+            ps.setBytes(1, Tokens.hash("reservations\n" + spaced));
+            assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
+        Api.Response retried =
+                older.post("/api/v1/collections/reservations/records", spaced).expect(201);
+        assertThat(retried.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(retried.json()).isEqualTo(second);
     }
 
     @Test
