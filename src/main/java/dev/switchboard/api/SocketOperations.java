@@ -120,10 +120,11 @@ public final class SocketOperations implements Operations {
         return Outcome.read(json);
     }
 
+    /** As the If-Match header: any version the record is not at is a conflict; one no record can have is refused. */
     private static Integer ifMatch(JsonBody body) {
         Long version = body.longValue("ifMatch");
-        if (version != null && (version < 1 || version > Integer.MAX_VALUE)) {
-            throw new Refusal.InvalidField("ifMatch", "must be a record version (1 or more)");
+        if (version != null && (version < Integer.MIN_VALUE || version > Integer.MAX_VALUE)) {
+            throw new Refusal.InvalidField("ifMatch", "must be a record version");
         }
         return version == null ? null : version.intValue();
     }

@@ -151,6 +151,15 @@ class WebSocketRequestsTest {
                                     "/api/v1/collections/reservations/records/" + id,
                                     Map.of("data", Map.of("state", "y"))));
             assertThat(conflict.at("/error/details/currentVersion").asInt()).isEqualTo(1);
+            for (int version : new int[] {0, -5}) {
+                assertSame(
+                        ws.request(
+                                "f" + version,
+                                "records.update",
+                                params("collection", "reservations", "id", id, "ifMatch", version, "data", Map.of())),
+                        http.withHeader("If-Match", String.valueOf(version))
+                                .patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of())));
+            }
             assertSame(ws.request("g", "events.list", params("after", -1)), http.get("/api/v1/events?after=-1"));
 
             // Requests the socket cannot perform as sent.
