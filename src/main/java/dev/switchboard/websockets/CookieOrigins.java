@@ -30,13 +30,16 @@ final class CookieOrigins {
         this.allowed = List.copyOf(allowed);
     }
 
-    /** Refuses (403) an upgrade whose token came from the cookie, unless its page's origin is allowed. */
-    void require(Context ctx) {
+    /**
+     * Refuses (403) an upgrade authorised by the cookie named {@code cookie} (the AccessToken cookie, or a
+     * console session's), unless its page's origin is allowed.
+     */
+    void require(Context ctx, String cookie) {
         String header = ctx.header("Origin");
         if (header == null || header.isBlank()) {
             throw new Refusal.Forbidden(
                     "origin_not_allowed",
-                    "the access token came from the AccessToken cookie, which"
+                    "the socket is authorised by the " + cookie + " cookie, which"
                             + " is accepted only on upgrades that carry an Origin header (browsers always send one); clients"
                             + " that are not browsers send 'Authorization: Bearer <token>'");
         }
@@ -47,7 +50,7 @@ final class CookieOrigins {
         }
         throw new Refusal.Forbidden(
                 "origin_not_allowed",
-                "the access token came from the AccessToken cookie, which is"
+                "the socket is authorised by the " + cookie + " cookie, which is"
                         + " accepted only from this server's own origin ("
                         + own.map(WebOrigin::toString).orElse("unknown:" + " no usable Host header")
                         + ") or one listed in websockets.allowedOrigins; Origin '"

@@ -135,7 +135,8 @@ final class WebSocketRoutes implements RouteGroup {
         }
         Token token = token(ctx);
         if (token.fromCookie()) {
-            cookieOrigins.require(ctx); // before the token is looked at: another site's page learns nothing of it
+            cookieOrigins.require(
+                    ctx, "AccessToken"); // before the token is looked at: another site's page learns nothing of it
         }
         // Read before the lookup: a change committed after this count is re-checked once the socket is registered.
         long accessChanges = owner.sockets().accessChanges();
@@ -170,7 +171,7 @@ final class WebSocketRoutes implements RouteGroup {
      * read-only (its requests are refused).
      */
     private Upgrade operatorCheck(Context ctx, String cookie) throws InterruptedException {
-        cookieOrigins.require(ctx);
+        cookieOrigins.require(ctx, Authenticator.SESSION_COOKIE);
         long accessChanges = owner.sockets().accessChanges();
         Authenticator.OperatorSocket operator = auth.operatorSocket(ctx, cookie, ctx.queryParam("tenantId"));
         SocketAccess access = SocketAccess.operator(operator.sessionId(), operator.access());
