@@ -7,6 +7,7 @@ import dev.switchboard.client.EventStream;
 import dev.switchboard.client.FileCursorStore;
 import dev.switchboard.client.SwitchboardClient;
 import dev.switchboard.client.SwitchboardException;
+import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.support.Version;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -56,7 +57,7 @@ public final class ListenCommand implements Callable<Integer> {
     String url;
 
     /** Where the token is read from when --token is not given: a command line is visible to every user of the machine. */
-    static final String TOKEN_VARIABLE = "SWITCHBOARD_ACCESS_TOKEN";
+    static final String TOKEN_VARIABLE = ConfigLoader.ACCESS_TOKEN_VARIABLE;
 
     @Option(
             names = "--token",

@@ -29,6 +29,11 @@ import java.util.function.Consumer;
 public final class ConfigLoader {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final String CONFIG_FILE_VARIABLE = "SWITCHBOARD_CONFIG";
+    /**
+     * The access token {@code switchboard listen} reads: not a setting, and a developer who exported it
+     * for listen may start a server from the same shell.
+     */
+    public static final String ACCESS_TOKEN_VARIABLE = "SWITCHBOARD_ACCESS_TOKEN";
 
     private ConfigLoader() {}
 
@@ -70,7 +75,9 @@ public final class ConfigLoader {
         }
         TreeSet<String> serviceLinks = new TreeSet<>();
         for (Map.Entry<String, String> e : env.entrySet()) {
-            if (!e.getKey().startsWith("SWITCHBOARD_") || e.getKey().equals(CONFIG_FILE_VARIABLE)) {
+            if (!e.getKey().startsWith("SWITCHBOARD_")
+                    || e.getKey().equals(CONFIG_FILE_VARIABLE)
+                    || e.getKey().equals(ACCESS_TOKEN_VARIABLE)) {
                 continue;
             }
             if (ServiceLinks.isServiceLink(e.getKey(), e.getValue())) {

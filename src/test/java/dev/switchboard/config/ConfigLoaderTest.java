@@ -248,4 +248,12 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> Durations.parse("5")).isInstanceOf(IllegalArgumentException.class);
         assertThat(Durations.format(Duration.ofMinutes(5))).isEqualTo("5m");
     }
+
+    @Test
+    void theAccessTokenListenReadsIsNotASettingAndDoesNotStopAServer() {
+        // A developer exports it for `switchboard listen`, then starts a server from the same shell.
+        Config config = ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ACCESS_TOKEN", "sb_access_x"));
+        assertThat(config.port())
+                .isEqualTo(ConfigLoader.load(Optional.empty(), Map.of()).port());
+    }
 }
