@@ -294,7 +294,10 @@ public final class WebhookRoutes implements RouteGroup {
                         "tenantId",
                         "a lifecycle endpoint follows its integration's connection events," + " not a tenant's");
             }
-            tenantPk = tenants.find(tenantId).map(Tenant::pk).orElseThrow(() -> notFollowed(tenantId));
+            tenantPk = tenants.find(tenantId)
+                    .map(Tenant::pk)
+                    .filter(pk -> endpoints.follows(endpoint.pk(), pk))
+                    .orElseThrow(() -> notFollowed(tenantId));
         }
         Optional<Long> narrowed = Authenticator.portalTenant(ctx);
         if (narrowed.isPresent()) {
@@ -304,9 +307,6 @@ public final class WebhookRoutes implements RouteGroup {
             tenantPk = narrowed.get();
         }
         int streams = messages.replay(endpoint, tenantPk, fromSeq, since);
-        if (tenantId != null && streams == 0) {
-            throw notFollowed(tenantId); // replayed nothing: the endpoint has no stream of that tenant
-        }
         ctx.status(202).json(Map.of("streams", streams));
     }
 

@@ -121,6 +121,20 @@ public final class EndpointStore {
         return new Created(endpoint, secret);
     }
 
+    /** Whether the endpoint follows the tenant: its integration is connected to it (enabled or not). */
+    public boolean follows(long endpointPk, long tenantPk) {
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                                c,
+                                "SELECT 1 FROM webhook_streams ws JOIN connections c ON c.pk = ws.connection_pk"
+                                        + " WHERE ws.endpoint_pk = ? AND c.tenant_pk = ? LIMIT 1",
+                                rs -> true,
+                                endpointPk,
+                                tenantPk)
+                        .isPresent());
+    }
+
     public Optional<WebhookEndpoint> find(String id) {
         return Jdbc.withConnection(
                 dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.id = ?", EndpointStore::map, id));

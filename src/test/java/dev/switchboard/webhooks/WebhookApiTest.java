@@ -207,6 +207,14 @@ class WebhookApiTest {
                 .at("/error/message")
                 .asText();
         assertThat(unconnected.replace(elsewhere, "nobody")).isEqualTo(missing);
+        // A connected tenant with nothing to replay (a position past its head) is not refused.
+        server.connect(integration.get("id").asText(), elsewhere);
+        assertThat(client.post(path + "/replay", Map.of("fromSeq", 99_999, "tenantId", elsewhere))
+                        .expect(202)
+                        .json()
+                        .get("streams")
+                        .asInt())
+                .isZero();
         assertThat(client.post(path + "/replay", Map.of("fromSeq", 1))
                         .expect(202)
                         .json()
