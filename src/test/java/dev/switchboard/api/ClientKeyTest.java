@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.ConsoleSession;
 import dev.switchboard.testing.TestServer;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -72,10 +73,21 @@ class ClientKeyTest {
                     .get("id")
                     .asText();
 
+            // A portal link the leaked key made, not opened yet, must not open a session after the rotation.
+            String link = oldKey.post("/api/v1/portal-sessions", Map.of("capabilities", List.of("manage_endpoints")))
+                    .expect(201)
+                    .json()
+                    .get("url")
+                    .asText();
+
             JsonNode rotated = server.admin
                     .post("/api/v1/integrations/" + id + "/rotate-client-key", "")
                     .expect(200)
                     .json();
+            Api.Response opened = Api.of(server.baseUrl(), null)
+                    .post("/portal/api/session", Map.of("token", ConsoleSession.token(link)));
+            assertThat(opened.status()).isBetween(400, 499);
+            assertThat(opened.header("Set-Cookie")).isNull();
             assertThat(rotated.get("disabledEndpoints"))
                     .extracting(JsonNode::asText)
                     .containsExactly(lifecycle);
