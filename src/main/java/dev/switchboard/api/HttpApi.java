@@ -50,6 +50,11 @@ public final class HttpApi implements AutoCloseable {
     /** Methods whose requests carry no body the server reads. */
     private static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS");
 
+    private static final String METHOD_OVERRIDE = "X-HTTP-Method-Override";
+    /** Methods counted under their own name in the request metrics; any other is "other" (a name per request would grow them without bound). */
+    private static final Set<String> METRIC_METHODS =
+            Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
+
     private final Javalin app;
     private final java.util.concurrent.atomic.AtomicReference<org.eclipse.jetty.server.Server> jetty =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -104,6 +109,12 @@ public final class HttpApi implements AutoCloseable {
             }
             String requestId = RequestIds.ensure(ctx);
             MDC.put("requestId", requestId);
+            // The header would make a GET or HEAD act as a DELETE or PATCH, past any proxy rule that filters
+            // by method; every Switchboard client sends the method itself.
+            if (ctx.req().getHeader(METHOD_OVERRIDE) != null) {
+                throw new Refusal.Invalid(
+                        "invalid_header", METHOD_OVERRIDE + " is not accepted: send the request with its own method");
+            }
             // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
             ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
             // A body over the limit is refused before the route acts, also on routes that take no body
@@ -159,7 +170,11 @@ public final class HttpApi implements AutoCloseable {
             io.javalin.router.Endpoint answered = ctx.endpoints().lastHttpEndpoint();
             String route = answered == null ? "unmatched" : answered.path;
             Timer.builder("switchboard.http.requests")
-                    .tag("method", ctx.method().name())
+                    .tag(
+                            "method",
+                            METRIC_METHODS.contains(ctx.method().name())
+                                    ? ctx.method().name()
+                                    : "other")
                     .tag("route", route)
                     .tag("status", Integer.toString(ctx.statusCode()))
                     .publishPercentiles(0.5, 0.99)

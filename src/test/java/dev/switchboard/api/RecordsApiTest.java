@@ -7,6 +7,10 @@ import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.TestServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -323,6 +327,28 @@ class RecordsApiTest {
         assertThat(api.get("/api/v1/collections/customers/records?cursor=garbage")
                         .status())
                 .isEqualTo(400);
+    }
+
+    @Test
+    void aMethodOverrideHeaderIsRefusedAndOddMethodsShareOneMetricsLabel() throws Exception {
+        String id = create(Map.of("state", "kept")).get("id").asText();
+        String path = "/api/v1/collections/reservations/records/" + id;
+        Api.Response overridden =
+                partner.withHeader("X-HTTP-Method-Override", "DELETE").get(path);
+        assertThat(overridden.status()).isEqualTo(400);
+        assertThat(overridden.errorCode()).isEqualTo("invalid_header");
+        partner.get(path).expect(200);
+
+        HttpClient http = HttpClient.newHttpClient();
+        for (String method : List.of("FOO1", "FOO2")) {
+            http.send(
+                    HttpRequest.newBuilder(URI.create(server.baseUrl() + "/health/live"))
+                            .method(method, HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.discarding());
+        }
+        String metrics = server.api(null).get("/metrics").body();
+        assertThat(metrics).doesNotContain("method=\"FOO1\"").contains("method=\"other\"");
     }
 
     @Test
