@@ -110,8 +110,12 @@ public final class RecordRoutes implements RouteGroup {
     /** If-Match carries the version the client last saw: 3, "3" or W/"3". */
     private static Integer ifMatch(Context ctx) {
         String header = ctx.header("If-Match");
-        if (header == null || header.isBlank()) {
+        if (header == null) {
             return null;
+        }
+        if (header.isBlank()) {
+            // Sent but empty: treated as absent, a conditional write would go through unconditionally.
+            throw new Refusal.Invalid("invalid_header", "If-Match is empty: send the record's version, or no If-Match");
         }
         String v = header.trim();
         if (v.startsWith("W/")) {

@@ -338,6 +338,12 @@ class RecordsApiTest {
         assertThat(overridden.status()).isEqualTo(400);
         assertThat(overridden.errorCode()).isEqualTo("invalid_header");
         partner.get(path).expect(200);
+        // An empty If-Match is not "no condition".
+        Api.Response emptyIfMatch =
+                partner.withHeader("If-Match", "").patch(path, Map.of("data", Map.of("state", "changed")));
+        assertThat(emptyIfMatch.status()).isEqualTo(400);
+        assertThat(emptyIfMatch.json().at("/error/message").asText()).startsWith("If-Match is empty");
+        assertThat(partner.get(path).json().get("version").asInt()).isEqualTo(1);
 
         HttpClient http = HttpClient.newHttpClient();
         for (String method : List.of("FOO1", "FOO2")) {
