@@ -192,7 +192,20 @@ public final class CollectionStore {
                         "is not a valid JSON Schema (draft 2020-12): "
                                 + problems.iterator().next().getMessage());
             }
-            compile(d.schema());
+            refuseReferenceLoop(compile(d.schema()), where + "schema");
+        }
+    }
+
+    /**
+     * A schema whose references lead back to themselves before reaching any part of the data ({"$ref":"#"})
+     * can accept no write: validating anything recurses without end. Checked with the smallest record.
+     */
+    private static void refuseReferenceLoop(JsonSchema schema, String field) {
+        try {
+            schema.validate(Json.MAPPER.createObjectNode());
+        } catch (StackOverflowError loop) {
+            throw new Refusal.InvalidField(
+                    field, "refers to itself without end (a $ref loop): it could check no record");
         }
     }
 

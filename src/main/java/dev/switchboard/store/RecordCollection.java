@@ -32,7 +32,17 @@ public record RecordCollection(
         if (validator == null) {
             return List.of();
         }
-        Set<ValidationMessage> messages = validator.validate(data);
+        Set<ValidationMessage> messages;
+        try {
+            messages = validator.validate(data);
+        } catch (StackOverflowError loop) {
+            // A $ref loop the check at creation could not reach with an empty object (one under a property,
+            // say): the write is refused as data the schema cannot accept, not answered 500.
+            return List.of(new Violation(
+                    "data",
+                    "cannot be checked: the schema of collection '" + name
+                            + "' refers to itself without end (a $ref loop) for this data"));
+        }
         return messages.stream()
                 .map(RecordCollection::violation)
                 .sorted(java.util.Comparator.comparing(Violation::path))

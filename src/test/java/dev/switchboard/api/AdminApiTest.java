@@ -236,6 +236,38 @@ class AdminApiTest {
                         .status())
                 .isEqualTo(400);
         assertThat(server.admin.get("/api/v1/collections/things").status()).isEqualTo(404);
+
+        // References that lead back to themselves before reaching any data: no record could be checked.
+        for (Object looping : List.of(
+                Map.of("$ref", "#"),
+                Map.of(
+                        "$defs",
+                        Map.of("a", Map.of("$ref", "#/$defs/b"), "b", Map.of("$ref", "#/$defs/a")),
+                        "$ref",
+                        "#/$defs/a"))) {
+            Api.Response loop = server.admin.post("/api/v1/collections", Map.of("name", "things", "schema", looping));
+            assertThat(loop.status()).isEqualTo(400);
+            assertThat(loop.json().at("/error/message").asText()).contains("$ref loop");
+        }
+        assertThat(server.admin.get("/api/v1/collections/things").status()).isEqualTo(404);
+
+        // A loop only some data reaches (under a property) is accepted; such data is refused, not a 500.
+        Map<String, Object> underProperty = Map.of(
+                "properties",
+                Map.of("x", Map.of("$ref", "#/$defs/a")),
+                "$defs",
+                Map.of("a", Map.of("$ref", "#/$defs/b"), "b", Map.of("$ref", "#/$defs/a")));
+        server.admin
+                .post("/api/v1/collections", Map.of("name", "looping", "schema", underProperty))
+                .expect(201);
+        String tenant = server.createTenant("loops-" + System.nanoTime());
+        Api.Response write =
+                server.adminFor(tenant).post("/api/v1/collections/looping/records", Map.of("data", Map.of("x", 1)));
+        assertThat(write.status()).isBetween(400, 499);
+        assertThat(write.json().at("/error/message").asText()).contains("$ref loop");
+        server.adminFor(tenant)
+                .post("/api/v1/collections/looping/records", Map.of("data", Map.of("y", 1)))
+                .expect(201);
     }
 
     @Test
