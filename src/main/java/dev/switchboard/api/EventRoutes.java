@@ -114,6 +114,11 @@ public final class EventRoutes implements RouteGroup {
                     page = read(stream, page.next(), limit, filter);
                 }
             }
+            if (page.events().isEmpty()) {
+                // Waited out with nothing to show: a token disabled, deleted or rotated meanwhile (which wakes
+                // no waiter) gets its 401 now, not an empty 200.
+                auth.currentAccess(ctx);
+            }
         }
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("events", page.events());

@@ -157,6 +157,18 @@ class EventFeedTest {
         Api.Response answer = poll.get(20, TimeUnit.SECONDS);
         assertThat(answer.status()).as(answer.body()).isEqualTo(401);
         assertThat(answer.body()).doesNotContain("door-1");
+
+        // Disabled while it waits, with no event after: its wait ends in 401 too, not an empty 200.
+        Partner quiet = Partner.on(server, "feed-revoked", List.of("*"), List.of(), List.of("*"));
+        long head = quiet.access().get("/api/v1/events").json().get("next").asLong();
+        double waiting = feedReads();
+        CompletableFuture<Api.Response> quietPoll =
+                CompletableFuture.supplyAsync(() -> quiet.access().get("/api/v1/events?after=" + head + "&wait=2"));
+        awaitWaiting(waiting);
+        server.api(TestServer.ADMIN_KEY)
+                .post("/api/v1/connections/" + quiet.connectionId() + "/disable", "")
+                .expect(200);
+        assertThat(quietPoll.get(20, TimeUnit.SECONDS).status()).isEqualTo(401);
     }
 
     @Test
