@@ -339,6 +339,8 @@ class PortalSessionTest {
         assertField(
                 api.post("/api/v1/webhooks/" + endpointX + "/messages/retry", Map.of("tenantId", "tenant-b")),
                 "tenantId");
+        // Filters in the query (where the list takes them) are refused, not ignored into "retry everything".
+        assertField(api.post("/api/v1/webhooks/" + endpointX + "/messages/retry?tenantId=tenant-a", ""), "tenantId");
         // Retrying "all failed" retries tenant A's only; B's stays failed.
         JsonNode retried = api.post("/api/v1/webhooks/" + endpointX + "/messages/retry", "")
                 .expect(202)
