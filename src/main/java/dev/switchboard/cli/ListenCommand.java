@@ -131,6 +131,10 @@ public final class ListenCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(
                         spec.commandLine(), "no access token: set " + TOKEN_VARIABLE + " or pass --token");
             }
+            if (forwardTimeoutSeconds < 1) {
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(), "--forward-timeout must be 1 second or more");
+            }
             if (start != null && start.after != null && start.after < 0) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--after must be 0 or more");
             }
@@ -153,6 +157,12 @@ public final class ListenCommand implements Callable<Integer> {
         String secret = state.signingSecret();
         FileCursorStore cursors = new FileCursorStore(state.cursorFile(key(url, connection.id(), forwardTo)));
         if (start != null && start.after != null) {
+            // Checked before it is kept: a position the server refuses would stop every later run too.
+            try {
+                Probe.at(client, start.after, false);
+            } catch (ApiException.InvalidRequest refused) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--after: " + refused.getMessage());
+            }
             cursors.save(start.after);
         } else if (start != null && start.since != null) {
             cursors.save(positionSince(client, Instant.now().minus(age(start.since))));
@@ -293,6 +303,11 @@ public final class ListenCommand implements Callable<Integer> {
     /** The first event after a position: its seq and time (null when there is none). */
     private record Probe(long seq, Instant time, long next) {
         static Probe at(SwitchboardClient client, long after) {
+            return at(client, after, true);
+        }
+
+        /** The first event after {@code after}; with {@code pastTheNewest} false, a position ahead of the log throws. */
+        static Probe at(SwitchboardClient client, long after, boolean pastTheNewest) {
             try {
                 var feed = client.eventFeed(
                         new dev.switchboard.client.EventFeed.Options(after, List.of(), 1, Duration.ZERO));
@@ -301,6 +316,9 @@ public final class ListenCommand implements Callable<Integer> {
                         ? new Probe(-1, null, feed.position())
                         : new Probe(events.get(0).seq(), events.get(0).time(), feed.position());
             } catch (ApiException.InvalidRequest beyondTheNewest) {
+                if (!pastTheNewest) {
+                    throw beyondTheNewest;
+                }
                 return new Probe(-1, null, after);
             }
         }

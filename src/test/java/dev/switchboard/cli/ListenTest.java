@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,6 +178,48 @@ class ListenTest {
                 ListenProcess.start(configHome, "--url", server.baseUrl(), "--forward-to", "http://127.0.0.1:9/hooks");
         assertThat(without.waitFor()).isEqualTo(2);
         assertThat(without.output()).contains("no access token").contains("SWITCHBOARD_ACCESS_TOKEN");
+    }
+
+    @Test
+    void aStartThePositionOrTimeoutMakeImpossibleIsAUsageErrorAndKeepsNothing() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        ListenProcess ahead = ListenProcess.start(
+                configHome,
+                "--url",
+                server.baseUrl(),
+                "--token",
+                partner.accessToken(),
+                "--forward-to",
+                "http://127.0.0.1:9/hooks",
+                "--after",
+                "99999");
+        assertThat(ahead.waitFor()).isEqualTo(2);
+        assertThat(ahead.output()).contains("--after");
+        // The refused position was not kept: the next run does not resume after it.
+        try (Stream<Path> files = Files.walk(configHome)) {
+            assertThat(files.filter(Files::isRegularFile)
+                            .map(f -> {
+                                try {
+                                    return Files.readString(f);
+                                } catch (java.io.IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            })
+                            .toList())
+                    .noneMatch(content -> content.equals("99999"));
+        }
+        ListenProcess noTime = ListenProcess.start(
+                configHome,
+                "--url",
+                server.baseUrl(),
+                "--token",
+                partner.accessToken(),
+                "--forward-to",
+                "http://127.0.0.1:9/hooks",
+                "--forward-timeout",
+                "0");
+        assertThat(noTime.waitFor()).isEqualTo(2);
+        assertThat(noTime.output()).contains("--forward-timeout");
     }
 
     @Test
