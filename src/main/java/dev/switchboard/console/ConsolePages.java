@@ -115,13 +115,8 @@ public final class ConsolePages implements RouteGroup {
 
     /** The console file {@code name}, read once; empty when there is none. */
     Optional<Asset> find(String name) {
-        Asset kept = assets.get(name);
-        if (kept != null) {
-            return Optional.of(kept);
-        }
-        Optional<Asset> loaded = load(name);
-        loaded.ifPresent(asset -> assets.putIfAbsent(name, asset));
-        return loaded;
+        // A miss maps to null, which computeIfAbsent does not keep.
+        return Optional.ofNullable(assets.computeIfAbsent(name, n -> load(n).orElse(null)));
     }
 
     /** How many files are kept in memory. */

@@ -92,14 +92,13 @@ final class ClientMessages {
             if (p.nextToken() == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String name = p.currentName();
-                    if (p.nextToken() == JsonToken.VALUE_STRING && (name.equals("type") || name.equals("id"))) {
-                        if (name.equals("type")) {
-                            type = type == null ? p.getText() : type;
-                        } else {
-                            id = id == null ? p.getText() : id;
-                        }
+                    boolean string = p.nextToken() == JsonToken.VALUE_STRING;
+                    if (string && type == null && name.equals("type")) {
+                        type = p.getText();
+                    } else if (string && id == null && name.equals("id")) {
+                        id = p.getText();
                     } else {
-                        p.skipChildren();
+                        p.skipChildren(); // a no-op on a scalar
                     }
                 }
             }

@@ -38,6 +38,8 @@ final class WebSocketRoutes implements RouteGroup {
     static final String PATH = "/api/v1/ws";
     static final String EXAMPLE = "/examples/websocket.html";
     private static final String UPGRADE = "switchboard.websocket.upgrade";
+    /** The cookie a browser page may carry its access token in. */
+    private static final String ACCESS_TOKEN_COOKIE = "AccessToken";
 
     private final WebSockets owner;
     private final Authenticator auth;
@@ -135,8 +137,8 @@ final class WebSocketRoutes implements RouteGroup {
         }
         Token token = token(ctx);
         if (token.fromCookie()) {
-            cookieOrigins.require(
-                    ctx, "AccessToken"); // before the token is looked at: another site's page learns nothing of it
+            // Before the token is looked at: another site's page learns nothing of it.
+            cookieOrigins.require(ctx, ACCESS_TOKEN_COOKIE);
         }
         // Read before the lookup: a change committed after this count is re-checked once the socket is registered.
         long accessChanges = owner.sockets().accessChanges();
@@ -189,7 +191,7 @@ final class WebSocketRoutes implements RouteGroup {
     private static boolean hasToken(Context ctx) {
         return notBlank(ctx.header("Authorization"))
                 || notBlank(ctx.queryParam("access_token"))
-                || notBlank(ctx.cookie("AccessToken"));
+                || notBlank(ctx.cookie(ACCESS_TOKEN_COOKIE));
     }
 
     private static boolean notBlank(String text) {
@@ -249,7 +251,7 @@ final class WebSocketRoutes implements RouteGroup {
         if (query != null && !query.isBlank()) {
             return new Token(query.trim(), false);
         }
-        String cookie = ctx.cookie("AccessToken");
+        String cookie = ctx.cookie(ACCESS_TOKEN_COOKIE);
         if (cookie != null && !cookie.isBlank()) {
             return new Token(cookie.trim(), true);
         }
