@@ -56,9 +56,7 @@ class ListenTest {
         Partner partner = Partner.create(server, List.of("*"));
         try (Receiver receiver = new Receiver()) {
             String hooks = receiver.url("/hooks");
-            String[] args = {"--url", server.baseUrl(), "--token", partner.accessToken(), "--forward-to", hooks};
-
-            ListenProcess first = ListenProcess.start(configHome, args);
+            ListenProcess first = listen(partner.accessToken(), hooks);
             String secret = first.await(SECRET);
             first.await(Pattern.compile("stream live"));
             partner.writeRecords("rooms", 100, Map.of("floor", 1));
@@ -75,7 +73,7 @@ class ListenTest {
 
             partner.writeRecords("rooms", 50, Map.of("floor", 2));
             receiver.clear();
-            try (ListenProcess second = ListenProcess.start(configHome, args)) {
+            try (ListenProcess second = listen(partner.accessToken(), hooks)) {
                 assertThat(second.await(SECRET))
                         .as("the development secret survives a restart")
                         .isEqualTo(secret);
@@ -104,18 +102,8 @@ class ListenTest {
                 case 3 -> Receiver.Reply.status(200).after(Duration.ofSeconds(3));
                 default -> Receiver.Reply.status(200);
             });
-            ListenProcess listen = ListenProcess.start(
-                    configHome,
-                    "--url",
-                    server.baseUrl(),
-                    "--token",
-                    partner.accessToken(),
-                    "--forward-to",
-                    receiver.url("/hooks"),
-                    "--forward-timeout",
-                    "1",
-                    "--after",
-                    "0");
+            ListenProcess listen =
+                    listen(partner.accessToken(), receiver.url("/hooks"), "--forward-timeout", "1", "--after", "0");
             try (listen) {
                 String secret = listen.await(SECRET);
                 partner.writeRecords("rooms", 3, Map.of("floor", 1));
@@ -139,14 +127,7 @@ class ListenTest {
     @Test
     void aForwardToOffThisMachineNeedsAllowExternalAndStartsNothing() {
         Partner partner = Partner.create(server, List.of("*"));
-        ListenProcess listen = ListenProcess.start(
-                configHome,
-                "--url",
-                server.baseUrl(),
-                "--token",
-                partner.accessToken(),
-                "--forward-to",
-                "http://192.0.2.10/hooks");
+        ListenProcess listen = listen(partner.accessToken(), "http://192.0.2.10/hooks");
         assertThat(listen.waitFor()).isEqualTo(2);
         assertThat(listen.output()).contains("not a loopback address").contains("--allow-external");
         assertThat(configHome.resolve("switchboard")).doesNotExist();
@@ -183,16 +164,7 @@ class ListenTest {
     @Test
     void aStartThePositionOrTimeoutMakeImpossibleIsAUsageErrorAndKeepsNothing() throws Exception {
         Partner partner = Partner.create(server, List.of("*"));
-        ListenProcess ahead = ListenProcess.start(
-                configHome,
-                "--url",
-                server.baseUrl(),
-                "--token",
-                partner.accessToken(),
-                "--forward-to",
-                "http://127.0.0.1:9/hooks",
-                "--after",
-                "99999");
+        ListenProcess ahead = listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--after", "99999");
         assertThat(ahead.waitFor()).isEqualTo(2);
         assertThat(ahead.output()).contains("--after");
         // The refused position was not kept: the next run does not resume after it.
@@ -208,32 +180,24 @@ class ListenTest {
                             .toList())
                     .noneMatch(content -> content.equals("99999"));
         }
-        ListenProcess noTime = ListenProcess.start(
-                configHome,
-                "--url",
-                server.baseUrl(),
-                "--token",
-                partner.accessToken(),
-                "--forward-to",
-                "http://127.0.0.1:9/hooks",
-                "--forward-timeout",
-                "0");
+        ListenProcess noTime = listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--forward-timeout", "0");
         assertThat(noTime.waitFor()).isEqualTo(2);
         assertThat(noTime.output()).contains("--forward-timeout");
     }
 
     @Test
     void aWrongTokenEndsWithAClearMessage() {
-        ListenProcess listen = ListenProcess.start(
-                configHome,
-                "--url",
-                server.baseUrl(),
-                "--token",
-                "sb_access_not-a-token",
-                "--forward-to",
-                "http://127.0.0.1:9/hooks");
+        ListenProcess listen = listen("sb_access_not-a-token", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(1);
         assertThat(listen.output()).contains("refused the token").contains("401");
+    }
+
+    /** {@code switchboard listen} on this test's server with {@code token}, to {@code forwardTo}, then {@code more}. */
+    private ListenProcess listen(String token, String forwardTo, String... more) {
+        List<String> args =
+                new ArrayList<>(List.of("--url", server.baseUrl(), "--token", token, "--forward-to", forwardTo));
+        args.addAll(List.of(more));
+        return ListenProcess.start(configHome, args.toArray(String[]::new));
     }
 
     private static int accepted(Receiver receiver, AtomicInteger calls) {
