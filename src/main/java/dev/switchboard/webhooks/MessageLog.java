@@ -14,10 +14,13 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -173,39 +176,43 @@ public final class MessageLog {
                 rewinds[i] = next.appliedRewind();
             }
         }
-        String sql = "WITH i AS (SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[],"
-                + " ?::text[]::timestamptz[], ?::int[], ?::int[], ?::text[], ?::uuid[], ?::bigint[], ?::text[],"
-                + " ?::bigint[], ?::bigint[], ?::int[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position,"
-                + " n, started_at, duration_ms, status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq,"
-                + " last_seq, event_count, applied_rewind)),"
+        // Every later part reads the stream update's RETURNING, never the arrays again: joining the
+        // statement's parts to each other made PostgreSQL build a hash table per join on every execution
+        // (seven of them, whose fresh memory cost more than the rows they joined).
+        String sql = "WITH s AS (UPDATE webhook_streams ws SET position = coalesce(i.position, ws.position),"
                 // next_attempt_at and errors: a worker error's wait and count, over now that the stream moves
-                + " s AS (UPDATE webhook_streams ws SET position = coalesce(i.position, ws.position),"
                 + "   message_id = i.next_id, next_attempt_at = NULL, errors = 0,"
                 + "   rewind_to = CASE WHEN i.next_id IS NOT NULL AND ws.rewind_to IS NOT DISTINCT FROM i.applied_rewind"
                 + "     THEN NULL ELSE ws.rewind_to END,"
                 + "   lease_until = now() + ?::bigint * interval '1 millisecond'"
-                + "   FROM i WHERE ws.pk = i.ws_pk AND ws.leased_by = ? AND ws.message_id IS NOT DISTINCT FROM i.done_id"
-                + "   RETURNING ws.pk),"
-                + " m AS (UPDATE webhook_messages wm SET attempts = i.n, status = 'delivered', finished_at = now(),"
-                + "   " + DELIVERED_ATTEMPT + " = (i.started_at, i.duration_ms, i.status_code, i.response_body)"
-                + "   FROM i JOIN s ON s.pk = i.ws_pk WHERE wm.pk = i.done_pk RETURNING wm.pk),"
+                + "   FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[], ?::text[]::timestamptz[],"
+                + "     ?::int[], ?::int[], ?::text[], ?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[],"
+                + "     ?::int[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position, n, started_at, duration_ms,"
+                + "     status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq, last_seq, event_count,"
+                + "     applied_rewind)"
+                + "   WHERE ws.pk = i.ws_pk AND ws.leased_by = ? AND ws.message_id IS NOT DISTINCT FROM i.done_id"
+                + "   RETURNING ws.pk, i.done_pk, i.n, i.started_at, i.duration_ms, i.status_code, i.response_body,"
+                + "     i.next_id, i.endpoint_pk, i.tenant_id, i.first_seq, i.last_seq, i.event_count),"
+                + " m AS (UPDATE webhook_messages wm SET attempts = s.n, status = 'delivered', finished_at = now(),"
+                + "   " + DELIVERED_ATTEMPT + " = (s.started_at, s.duration_ms, s.status_code, s.response_body)"
+                + "   FROM s WHERE wm.pk = s.done_pk RETURNING wm.endpoint_pk),"
                 + " x AS (INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
-                + "   last_seq, event_count, body, status) SELECT i.next_id, i.endpoint_pk, i.ws_pk, 'stream', i.tenant_id,"
-                + "   i.first_seq, i.last_seq, i.event_count, NULL, 'pending' FROM i JOIN s ON s.pk = i.ws_pk"
-                + "   WHERE i.next_id IS NOT NULL RETURNING webhook_stream_pk, pk),"
-                // A delivery ends an endpoint's failing spell (the endpoints are few: a row lock per batch, in pk
-                // order).
+                + "   last_seq, event_count, body, status) SELECT s.next_id, s.endpoint_pk, s.pk, 'stream', s.tenant_id,"
+                + "   s.first_seq, s.last_seq, s.event_count, NULL, 'pending' FROM s"
+                + "   WHERE s.next_id IS NOT NULL RETURNING webhook_stream_pk, pk),"
+                // A delivery ends an endpoint's failing spell (an array, not a join: no hash table to build)
                 + " e AS (UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
-                + "   updated_at = now() WHERE pk IN (SELECT i.endpoint_pk FROM i JOIN m ON m.pk = i.done_pk)"
-                + "   AND state = 'failing' RETURNING pk)"
-                + " SELECT i.ws_pk, s.pk IS NOT NULL AS held, x.pk AS next_pk"
-                + " FROM i LEFT JOIN s ON s.pk = i.ws_pk LEFT JOIN x ON x.webhook_stream_pk = i.ws_pk";
-        Map<Long, Step> stepOf = new java.util.HashMap<>();
-        steps.forEach(step -> stepOf.put(step.webhookStreamPk(), step));
-        Map<Long, Stepped> stepped = new java.util.HashMap<>();
+                + "   updated_at = now() WHERE pk = ANY (ARRAY(SELECT endpoint_pk FROM m)) AND state = 'failing'"
+                + "   RETURNING pk)"
+                // A stream this node still holds; the message written next on it
+                + " SELECT pk AS ws_pk, NULL::bigint AS next_pk FROM s"
+                + " UNION ALL SELECT webhook_stream_pk, pk FROM x";
+        Set<Long> held = new HashSet<>();
+        Map<Long, Long> nextPks = new HashMap<>();
         try (PreparedStatement ps = Jdbc.prepare(
                         c,
                         sql,
+                        leaseTime.toMillis(),
                         streams,
                         doneIds,
                         donePks,
@@ -222,27 +229,35 @@ public final class MessageLog {
                         lastSeqs,
                         counts,
                         rewinds,
-                        leaseTime.toMillis(),
                         nodeId);
                 ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                Step step = stepOf.get(rs.getLong("ws_pk"));
+                long stream = rs.getLong("ws_pk");
                 long nextPk = rs.getLong("next_pk");
-                Pending next = rs.wasNull()
-                        ? null
-                        : new Pending(
-                                nextPk,
-                                step.next().id(),
-                                step.endpointPk(),
-                                step.next().body(),
-                                0,
-                                0,
-                                step.next().lastSeq(),
-                                step.next().sealedToken());
-                stepped.put(step.webhookStreamPk(), new Stepped(rs.getBoolean("held"), next));
+                if (rs.wasNull()) {
+                    held.add(stream);
+                } else {
+                    nextPks.put(stream, nextPk);
+                }
             }
         }
-        return steps.stream().map(step -> stepped.get(step.webhookStreamPk())).toList();
+        return steps.stream()
+                .map(step -> {
+                    Long nextPk = nextPks.get(step.webhookStreamPk());
+                    Pending next = nextPk == null
+                            ? null
+                            : new Pending(
+                                    nextPk,
+                                    step.next().id(),
+                                    step.endpointPk(),
+                                    step.next().body(),
+                                    0,
+                                    0,
+                                    step.next().lastSeq(),
+                                    step.next().sealedToken());
+                    return new Stepped(held.contains(step.webhookStreamPk()), next);
+                })
+                .toList();
     }
 
     /** Moves a stream with no message past events that were not for it; false when the lease is lost. */

@@ -98,7 +98,7 @@ class StepWriterPlanTest {
             String name;
             List<String> values = new ArrayList<>();
             try (ResultSet rs = s.executeQuery("SELECT name, parameter_types::text[] FROM pg_prepared_statements"
-                    + " WHERE statement LIKE 'WITH i AS (SELECT * FROM unnest(%'")) {
+                    + " WHERE statement LIKE 'WITH s AS (UPDATE webhook_streams %'")) {
                 assertThat(rs.next())
                         .as("the step statement is prepared on the session")
                         .isTrue();
