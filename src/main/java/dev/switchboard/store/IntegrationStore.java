@@ -70,15 +70,21 @@ public final class IntegrationStore {
                                 hash));
     }
 
+    /** Integrations in creation order after the one with id {@code after} (null or empty: from the first); an unknown id is refused. */
     public List<Integration> list(String after, int limit) {
+        long afterPk = after == null || after.isEmpty()
+                ? 0
+                : find(after)
+                        .map(Integration::pk)
+                        .orElseThrow(() ->
+                                new Refusal.InvalidField("cursor", "is not an integration id this server returned"));
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT " + COLUMNS + FROM
-                                + " WHERE i.pk > coalesce((SELECT pk FROM integrations WHERE id = ?), 0) ORDER BY i.pk LIMIT ?",
+                        "SELECT " + COLUMNS + FROM + " WHERE i.pk > ? ORDER BY i.pk LIMIT ?",
                         IntegrationStore::map,
-                        after,
+                        afterPk,
                         limit));
     }
 

@@ -83,16 +83,25 @@ public final class TenantStore {
         return find(id).orElseThrow(() -> new Refusal.NotFound("tenant '" + id + "'"));
     }
 
-    /** Tenants in creation order after the tenant with id {@code after} (null: from the first). */
+    /**
+     * Tenants in creation order after the tenant with id {@code after} (null or empty: from the first). An
+     * id that names no tenant is refused: taken as none, it would start a client's paging over.
+     */
     public List<Tenant> list(String after, int limit) {
+        long afterPk = after == null || after.isEmpty()
+                ? 0
+                : find(after)
+                        .map(Tenant::pk)
+                        .orElseThrow(
+                                () -> new Refusal.InvalidField("cursor", "is not a tenant id this server returned"));
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
                         "SELECT " + COLUMNS + " FROM tenants t JOIN streams s ON s.tenant_pk = t.pk"
-                                + " WHERE t.pk > coalesce((SELECT pk FROM tenants WHERE id = ?), 0) ORDER BY t.pk LIMIT ?",
+                                + " WHERE t.pk > ? ORDER BY t.pk LIMIT ?",
                         TenantStore::map,
-                        after,
+                        afterPk,
                         limit));
     }
 

@@ -145,19 +145,29 @@ public final class EndpointStore {
                 dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk));
     }
 
-    /** Endpoints in creation order after {@code afterId}; of one integration, or all when {@code integrationPk} is null. */
+    /**
+     * Endpoints in creation order after {@code afterId} (null or empty: from the first); of one integration,
+     * or all when {@code integrationPk} is null. An id that is not one of the listed endpoints (deleted
+     * since, or another integration's) is refused alike: taken as none, it would start the paging over.
+     */
     public List<WebhookEndpoint> list(Long integrationPk, String afterId, int limit) {
+        long afterPk = afterId == null || afterId.isEmpty()
+                ? 0
+                : find(afterId)
+                        .filter(e -> integrationPk == null || e.integrationPk() == integrationPk)
+                        .map(WebhookEndpoint::pk)
+                        .orElseThrow(
+                                () -> new Refusal.InvalidField("cursor", "is not an endpoint id this server returned"));
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
                         "SELECT " + COLUMNS + FROM
-                                + " WHERE (?::bigint IS NULL OR e.integration_pk = ?)"
-                                + " AND e.pk > coalesce((SELECT pk FROM webhook_endpoints WHERE id = ?), 0) ORDER BY e.pk LIMIT ?",
+                                + " WHERE (?::bigint IS NULL OR e.integration_pk = ?) AND e.pk > ? ORDER BY e.pk LIMIT ?",
                         EndpointStore::map,
                         integrationPk,
                         integrationPk,
-                        afterId,
+                        afterPk,
                         limit));
     }
 

@@ -191,6 +191,34 @@ class AdminApiTest {
     }
 
     @Test
+    void tenantsAndIntegrationsPageInCreationOrderAndRefuseACursorTheyDidNotReturn() {
+        for (String id : List.of("paged-1", "paged-2", "paged-3")) {
+            server.admin.post("/api/v1/tenants", Map.of("id", id)).expect(201);
+        }
+        List<String> seen = new java.util.ArrayList<>();
+        String cursor = "";
+        do {
+            JsonNode page = server.admin
+                    .get("/api/v1/tenants?limit=2&cursor=" + cursor)
+                    .expect(200)
+                    .json();
+            page.get("tenants").forEach(t -> seen.add(t.get("id").asText()));
+            cursor = page.get("cursor").isNull() ? null : page.get("cursor").asText();
+        } while (cursor != null);
+        assertThat(seen).containsSubsequence("paged-1", "paged-2", "paged-3").doesNotHaveDuplicates();
+
+        // Taken as no cursor, each of these started the paging over at the first tenant or integration.
+        Api.Response tenant = server.admin.get("/api/v1/tenants?cursor=no-such-tenant");
+        assertThat(tenant.status()).isEqualTo(400);
+        assertThat(tenant.json().get("error").get("message").asText())
+                .isEqualTo("cursor: is not a tenant id this server returned");
+        Api.Response integration = server.admin.get("/api/v1/integrations?cursor=hotel-1");
+        assertThat(integration.status()).isEqualTo(400);
+        assertThat(integration.json().get("error").get("message").asText())
+                .isEqualTo("cursor: is not an integration id this server returned");
+    }
+
+    @Test
     void tenantsHaveTheirOwnOrGeneratedIdsAndAreUnique() {
         JsonNode generated = server.admin
                 .post("/api/v1/tenants", Map.of("name", "Generated"))

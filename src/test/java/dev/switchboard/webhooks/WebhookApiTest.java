@@ -73,6 +73,40 @@ class WebhookApiTest {
     }
 
     @Test
+    void pagingRefusesACursorThatIsNotOneOfTheListedEndpoints() {
+        JsonNode own = server.createIntegration("paged", List.of("orders"), List.of(), List.of("orders.*"));
+        Api paged = server.api(own.get("clientKey").asText());
+        String first =
+                create(paged, Map.of("url", "https://p.example/1")).get("id").asText();
+        String second =
+                create(paged, Map.of("url", "https://p.example/2")).get("id").asText();
+        JsonNode page = paged.get("/api/v1/webhooks?limit=1").expect(200).json();
+        assertThat(page.get("webhooks")).extracting(w -> w.get("id").asText()).containsExactly(first);
+        assertThat(page.get("cursor").asText()).isEqualTo(first);
+        assertThat(paged.get("/api/v1/webhooks?limit=1&cursor=" + first)
+                        .expect(200)
+                        .json()
+                        .get("webhooks"))
+                .extracting(w -> w.get("id").asText())
+                .containsExactly(second);
+
+        String othersEndpoint = create(client, Map.of("url", "https://p.example/other"))
+                .get("id")
+                .asText();
+        paged.delete("/api/v1/webhooks/" + first).expect(204);
+        // Taken as no cursor, each of these started the paging over at the first endpoint.
+        for (String cursor : List.of(first, othersEndpoint, "whk_nothing")) {
+            Api.Response r = paged.get("/api/v1/webhooks?limit=1&cursor=" + cursor);
+            assertThat(r.status()).as(cursor).isEqualTo(400);
+            assertThat(r.json().get("error").get("message").asText())
+                    .isEqualTo("cursor: is not an endpoint id this server returned");
+        }
+        assertThat(paged.get("/api/v1/webhooks?cursor=").expect(200).json().get("webhooks"))
+                .extracting(w -> w.get("id").asText())
+                .containsExactly(second);
+    }
+
+    @Test
     void theAdminSeesEveryConfiguredWebhookAndCreatesThemForAnyIntegration() {
         JsonNode other = server.createIntegration("listed", List.of("*"), List.of(), List.of("*"));
         server.admin
