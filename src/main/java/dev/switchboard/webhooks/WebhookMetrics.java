@@ -4,13 +4,16 @@ import dev.switchboard.db.Jdbc;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -208,5 +211,38 @@ public final class WebhookMetrics {
                                 + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true GROUP BY e.id",
                         rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getDouble(2))));
         age.register(ages, true);
+        forgetDeletedEndpoints();
+    }
+
+    /**
+     * Removes the meters of endpoints deleted since (on any node), which would otherwise stay in
+     * {@code /metrics} and in memory for good. Only endpoints that had meters before the lookup are
+     * candidates, so a meter made meanwhile for a new endpoint is never taken for a deleted one's.
+     */
+    private void forgetDeletedEndpoints() {
+        List<Meter> endpointMeters = meters.getMeters().stream()
+                .filter(m -> m.getId().getName().startsWith("switchboard.webhooks.")
+                        && m.getId().getTag("endpoint") != null)
+                .toList();
+        Set<String> candidates = new HashSet<>(latencies.keySet());
+        attempts.keySet().forEach(key -> candidates.add(key.substring(0, key.indexOf('\0'))));
+        endpointMeters.forEach(m -> candidates.add(m.getId().getTag("endpoint")));
+        if (candidates.isEmpty()) {
+            return;
+        }
+        Set<String> existing = new HashSet<>(Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c, "SELECT id FROM webhook_endpoints WHERE id = ANY (?)", rs -> rs.getString(1), (Object)
+                                candidates.toArray(String[]::new))));
+        candidates.removeAll(existing);
+        if (candidates.isEmpty()) {
+            return;
+        }
+        attempts.keySet().removeIf(key -> candidates.contains(key.substring(0, key.indexOf('\0'))));
+        latencies.keySet().removeIf(candidates::contains);
+        endpointMeters.stream()
+                .filter(m -> candidates.contains(m.getId().getTag("endpoint")))
+                .forEach(meters::remove);
     }
 }

@@ -99,6 +99,12 @@ class WebhookDeliveryTest {
                         () -> server.api(null).get("/metrics").expect(200).body(),
                         text -> text.contains(
                                 "switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0"));
+
+        // A deleted endpoint's series leave /metrics (and memory) at the next refresh.
+        server.admin.delete("/api/v1/webhooks/" + id).expect(204);
+        await("the deleted endpoint's meters gone")
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> server.api(null).get("/metrics").expect(200).body(), text -> !text.contains(id));
     }
 
     @Test
