@@ -205,6 +205,11 @@ public final class ListenCommand implements Callable<Integer> {
         } catch (IllegalStateException shuttingDown) {
             return 0;
         }
+        if (stream.closeCode() == 400 && stream.closeReason().startsWith("subscription refused")) {
+            err.println("switchboard listen: --types: the server refused them (" + stream.closeReason() + ")");
+            err.flush();
+            return 2;
+        }
         err.println(
                 "switchboard listen: the server ended the stream: " + stream.closeCode() + " " + stream.closeReason());
         err.flush();

@@ -186,6 +186,14 @@ class ListenTest {
     }
 
     @Test
+    void typesTheServerRefusesAreAUsageError() {
+        Partner partner = Partner.create(server, List.of("*"));
+        ListenProcess listen = listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--types", "rooms created");
+        assertThat(listen.waitFor()).isEqualTo(2);
+        assertThat(listen.output()).contains("--types").contains("'rooms created' is not an event type pattern");
+    }
+
+    @Test
     void aWrongTokenEndsWithAClearMessage() {
         ListenProcess listen = listen("sb_access_not-a-token", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(1);

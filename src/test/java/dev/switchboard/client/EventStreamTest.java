@@ -162,6 +162,31 @@ class EventStreamTest {
     }
 
     @Test
+    void aSubscriptionTheServerRefusesEndsTheStreamWithItsReason() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("rooms.*"));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            // Left open, each stream received nothing it asked for and said nothing about why.
+            Map<String, String> refusals = Map.of(
+                    "rooms created", "invalid_field: eventTypes[0]: 'rooms created' is not an event type pattern",
+                    "desks.*", "empty_subscription: eventTypes: none of [desks.*] is within what this socket");
+            for (Map.Entry<String, String> refusal : refusals.entrySet()) {
+                String pattern = refusal.getKey();
+                EventStream stream = client.eventStream(
+                        options().withEventTypes(List.of(pattern)), new InMemoryCursorStore(), events -> {});
+                assertThat(stream.awaitClosed(Duration.ofSeconds(10)))
+                        .as(pattern)
+                        .isTrue();
+                assertThat(stream.closeCode()).isEqualTo(400);
+                assertThat(stream.closeReason()).startsWith("subscription refused: " + refusal.getValue());
+                assertThat(stream.connections()).as("never reconnected").isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void aDisabledConnectionEndsTheStreamWithoutReconnecting() throws Exception {
         try (TestServer server = TestServer.start()) {
             Partner partner = Partner.create(server, List.of("*"));

@@ -82,7 +82,9 @@ public final class EventStream implements AutoCloseable {
         /**
          * The stream ended for good because the server said not to reconnect: {@code code} is the close
          * code (4001 disabled, 4002 deleted, 4003 token rotated, …) or, for a refused handshake, the HTTP
-         * status (400, 401, 403).
+         * status (400, 401, 403). A subscription the server refuses (an event-type pattern it does not
+         * accept, or none within what the token may receive) ends the stream with 400 and the server's
+         * reason.
          */
         default void onClosed(int code, String reason) {}
     }
@@ -168,6 +170,9 @@ public final class EventStream implements AutoCloseable {
     private final Object sendLock = new Object();
     private volatile State state = State.CONNECTING;
     private volatile boolean closing;
+    /** A subscribe was sent on this connection and not yet answered (only the stream's thread uses it). */
+    private boolean subscribing;
+
     private volatile WebSocket socket;
     private volatile int closeCode = -1;
     private volatile String closeReason;
@@ -430,7 +435,8 @@ public final class EventStream implements AutoCloseable {
             return new Outcome(true, false, 1000, "closed", null);
         }
         setState(State.LIVE);
-        if (!options.eventTypes().isEmpty()) {
+        subscribing = !options.eventTypes().isEmpty();
+        if (subscribing) {
             send(ws, () -> ws.sendText(json(Map.of("type", "subscribe", "eventTypes", options.eventTypes())), true));
         }
         ws.request(1);
@@ -484,18 +490,25 @@ public final class EventStream implements AutoCloseable {
                 ws.abort();
                 return new Outcome(true, false, 0, String.valueOf(error), error);
             }
+            String refusal;
             try {
-                handle(message);
+                refusal = handle(message);
             } catch (Exception e) {
                 ws.abort();
                 return new Outcome(true, false, 0, "the listener failed: " + e, e);
+            }
+            if (refusal != null) {
+                // Left open, the socket would deliver nothing the subscription asked for, and say nothing.
+                send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "subscription refused"));
+                return new Outcome(true, true, 400, "subscription refused: " + refusal, null);
             }
             // Silence while the listener worked is not the server's: count from now.
             lastHeard = System.nanoTime();
         }
     }
 
-    private void handle(Object frame) throws Exception {
+    /** Handles one message; returns the server's refusal of the subscription (code: message), else null. */
+    private String handle(Object frame) throws Exception {
         JsonNode message = frame instanceof JsonNode json ? json : SwitchboardClient.MAPPER.readTree((String) frame);
         switch (message.path("type").asText()) {
             case "events" -> {
@@ -530,10 +543,19 @@ public final class EventStream implements AutoCloseable {
                     cursors.save(position);
                 }
             }
+            case "subscribed" -> subscribing = false;
+            case "error" -> {
+                // The only message this client sends that is answered by an error is its subscribe.
+                if (subscribing) {
+                    return message.path("code").asText() + ": "
+                            + message.path("message").asText();
+                }
+            }
             default -> {
-                // subscribed, pong, error: nothing to do
+                // pong: nothing to do
             }
         }
+        return null;
     }
 
     private boolean wanted(String type) {
