@@ -125,8 +125,10 @@ public final class ListenCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         URI target;
+        String server;
         try {
             target = checkForwardTo();
+            server = checkUrl();
             if (token == null || token.isBlank()) {
                 throw new CommandLine.ParameterException(
                         spec.commandLine(), "no access token: set " + TOKEN_VARIABLE + " or pass --token");
@@ -144,18 +146,18 @@ public final class ListenCommand implements Callable<Integer> {
         SwitchboardClient client;
         ConnectionInfo connection;
         try {
-            client = SwitchboardClient.builder(url, token).build();
+            client = SwitchboardClient.builder(server, token).build();
             connection = client.connection();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--url: " + e.getMessage());
         } catch (SwitchboardException e) {
-            err.println("switchboard listen: " + url + " refused the token: " + e.getMessage());
+            err.println("switchboard listen: " + server + " refused the token: " + e.getMessage());
             err.flush();
             return 1;
         }
         ListenState state = ListenState.in(ListenState.configDirectory());
         String secret = state.signingSecret();
-        FileCursorStore cursors = new FileCursorStore(state.cursorFile(key(url, connection.id(), forwardTo)));
+        FileCursorStore cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
         if (start != null && start.after != null) {
             // Checked before it is kept: a position the server refuses would stop every later run too.
             try {
@@ -170,7 +172,7 @@ public final class ListenCommand implements Callable<Integer> {
         OptionalLong resume = cursors.load();
         out.printf(
                 "Forwarding events of tenant %s (connection %s) from %s to %s%n",
-                connection.tenantId(), connection.id(), url, target);
+                connection.tenantId(), connection.id(), server, target);
         out.printf("Signing secret: %s (kept in %s)%n", secret, state.secretFile());
         out.println(
                 resume.isPresent()
@@ -214,6 +216,25 @@ public final class ListenCommand implements Callable<Integer> {
                 "switchboard listen: the server ended the stream: " + stream.closeCode() + " " + stream.closeReason());
         err.flush();
         return 1;
+    }
+
+    /**
+     * The --url without trailing slashes (so {@code http://host/} and {@code http://host} resume from the
+     * same position); refused when it carries credentials, which the access token replaces and which
+     * would otherwise be printed with every start.
+     */
+    private String checkUrl() {
+        URI parsed;
+        try {
+            parsed = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--url is not a URL");
+        }
+        if (parsed.getRawUserInfo() != null) {
+            throw new IllegalArgumentException(
+                    "--url must not carry credentials (user:password@): the access token authenticates");
+        }
+        return url.replaceAll("/+$", "");
     }
 
     /** The --forward-to URL, refused when it is not http(s) or (without --allow-external) not a loopback address. */

@@ -194,6 +194,42 @@ class ListenTest {
     }
 
     @Test
+    void theServerUrlWithOrWithoutATrailingSlashResumesFromOnePosition() {
+        Partner partner = Partner.create(server, List.of("*"));
+        try (ListenProcess first = ListenProcess.start(
+                configHome,
+                "--url",
+                server.baseUrl() + "/",
+                "--token",
+                partner.accessToken(),
+                "--forward-to",
+                "http://127.0.0.1:9/hooks",
+                "--after",
+                "0")) {
+            first.await(Pattern.compile("stream live"));
+            first.interrupt();
+        }
+        try (ListenProcess second = listen(partner.accessToken(), "http://127.0.0.1:9/hooks")) {
+            second.await(Pattern.compile("Resuming after seq 0"));
+            second.interrupt();
+        }
+    }
+
+    @Test
+    void aUrlWithCredentialsIsRefusedWithoutPrintingThem() {
+        ListenProcess listen = ListenProcess.start(
+                configHome,
+                "--url",
+                "http://me:s3cret@127.0.0.1:1",
+                "--token",
+                "sb_access_x",
+                "--forward-to",
+                "http://127.0.0.1:9/hooks");
+        assertThat(listen.waitFor()).isEqualTo(2);
+        assertThat(listen.output()).contains("--url must not carry credentials").doesNotContain("s3cret");
+    }
+
+    @Test
     void aWrongTokenEndsWithAClearMessage() {
         ListenProcess listen = listen("sb_access_not-a-token", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(1);
