@@ -30,6 +30,12 @@ public final class JsonBody {
      * bytes that are not valid UTF-8 are refused rather than replaced.
      */
     public static JsonBody of(Context ctx, String... allowedFields) {
+        String encoding = ctx.header("Content-Encoding");
+        if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
+            // Else the compressed bytes are parsed as JSON, and refused for a control character.
+            throw new Refusal.Invalid(
+                    "invalid_header", "Content-Encoding: only identity is accepted; send the JSON uncompressed");
+        }
         byte[] bytes = ctx.bodyAsBytes();
         if (isBlank(bytes)) {
             throw new Refusal.Invalid("invalid_json", "the request body is empty; expected a JSON object");

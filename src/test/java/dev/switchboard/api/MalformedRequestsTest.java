@@ -134,6 +134,37 @@ class MalformedRequestsTest {
     }
 
     @Test
+    void aCompressedBodyIsRefusedNamingContentEncoding() throws Exception {
+        var auth = Map.entry("Authorization", "Bearer " + token);
+        String records = "/api/v1/collections/reservations/records";
+        int before = server.api(token).get(records).json().get("records").size();
+        var gzipped = new java.io.ByteArrayOutputStream();
+        try (var gzip = new java.util.zip.GZIPOutputStream(gzipped)) {
+            gzip.write("{\"data\":{\"guest\":\"Ana\"}}".getBytes(StandardCharsets.UTF_8));
+        }
+        JsonNode refused = error(
+                send(
+                        "POST",
+                        records,
+                        List.of(
+                                auth,
+                                Map.entry("Content-Type", "application/json"),
+                                Map.entry("Content-Encoding", "gzip")),
+                        gzipped.toByteArray()),
+                400,
+                "invalid_header");
+        // It was parsed as JSON and refused for a control character (the gzip magic number).
+        assertThat(refused.get("message").asText()).startsWith("Content-Encoding:");
+        RawHttp.Response identity = send(
+                "POST",
+                records,
+                List.of(auth, Map.entry("Content-Type", "application/json"), Map.entry("Content-Encoding", "identity")),
+                "{\"data\":{\"guest\":\"Ana\"}}".getBytes(StandardCharsets.UTF_8));
+        assertThat(identity.status()).isEqualTo(201);
+        assertThat(server.api(token).get(records).json().get("records")).hasSize(before + 1);
+    }
+
+    @Test
     void retryingAllFailedMessagesReadsItsOptionalBodyAsUtf8WhateverCharsetItClaims() throws Exception {
         JsonNode integration = server.createIntegration("charsets", List.of("*"), List.of("*"), List.of("*"));
         String clientKey = integration.get("clientKey").asText();
