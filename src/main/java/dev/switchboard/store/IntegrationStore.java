@@ -143,9 +143,10 @@ public final class IntegrationStore {
                             id)
                     .orElseThrow(() -> new Refusal.NotFound("integration '" + id + "'"));
             control.publish(c, new IntegrationChanged(pk));
-            // A key is rotated because it leaked: portal links not yet opened may have been made with it, and
-            // each would open a session that outlives the key.
+            // A key is rotated because it leaked: portal links and sessions may have been made with it, and
+            // each would keep what the key gave (enabling again the lifecycle endpoints disabled below).
             Jdbc.update(c, "DELETE FROM portal_links WHERE integration_pk = ? AND used_at IS NULL", pk);
+            Jdbc.update(c, "DELETE FROM console_sessions WHERE kind = 'portal' AND integration_pk = ?", pk);
             List<String> revoked = revoke.run(c, pk);
             Integration integration = Jdbc.one(
                             c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, pk)

@@ -73,12 +73,21 @@ class ClientKeyTest {
                     .get("id")
                     .asText();
 
-            // A portal link the leaked key made, not opened yet, must not open a session after the rotation.
+            // A portal link the leaked key made, not opened yet, must not open a session after the rotation,
+            // nor may a session one opened before it go on.
             String link = oldKey.post("/api/v1/portal-sessions", Map.of("capabilities", List.of("manage_endpoints")))
                     .expect(201)
                     .json()
                     .get("url")
                     .asText();
+            ConsoleSession portal = ConsoleSession.portal(
+                    server,
+                    oldKey.post("/api/v1/portal-sessions", Map.of("capabilities", List.of("manage_endpoints")))
+                            .expect(201)
+                            .json()
+                            .get("url")
+                            .asText());
+            portal.api().get("/api/v1/webhooks/" + lifecycle).expect(200);
 
             JsonNode rotated = server.admin
                     .post("/api/v1/integrations/" + id + "/rotate-client-key", "")
@@ -88,6 +97,10 @@ class ClientKeyTest {
                     .post("/portal/api/session", Map.of("token", ConsoleSession.token(link)));
             assertThat(opened.status()).isBetween(400, 499);
             assertThat(opened.header("Set-Cookie")).isNull();
+            assertThat(portal.api()
+                            .patch("/api/v1/webhooks/" + lifecycle, Map.of("state", "enabled"))
+                            .status())
+                    .isEqualTo(401);
             assertThat(rotated.get("disabledEndpoints"))
                     .extracting(JsonNode::asText)
                     .containsExactly(lifecycle);
