@@ -409,6 +409,11 @@ class RecordsApiTest {
                         .get("/api/v1/collections/reservations/records")
                         .status())
                 .isEqualTo(404);
+        // Longer than any tenant id: refused without echoing it (a 404 named it, whatever its size).
+        Api.Response tooLong = server.adminFor("h".repeat(4000)).get("/api/v1/collections/reservations/records");
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.errorCode()).isEqualTo("invalid_header");
+        assertThat(tooLong.body()).doesNotContain("hhhh");
     }
 
     @Test
