@@ -178,7 +178,7 @@ public final class MessageLog {
         }
         // Every later part reads the stream update's RETURNING, never the arrays again: joining the
         // statement's parts to each other made PostgreSQL build a hash table per join on every execution
-        // (seven of them, whose fresh memory cost more than the rows they joined).
+        // (seven of them, each in fresh memory), for a handful of rows.
         String sql = "WITH s AS (UPDATE webhook_streams ws SET position = coalesce(i.position, ws.position),"
                 // next_attempt_at and errors: a worker error's wait and count, over now that the stream moves
                 + "   message_id = i.next_id, next_attempt_at = NULL, errors = 0,"
