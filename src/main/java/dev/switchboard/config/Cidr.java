@@ -14,6 +14,11 @@ public record Cidr(byte[] network, int prefixLength) {
         if (!address.matches("[0-9.]+|[0-9A-Fa-f:.]+") || !address.contains(".") && !address.contains(":")) {
             throw new IllegalArgumentException("'" + text + "' is not an IP address or range (write e.g. 10.1.0.0/16)");
         }
+        if (!address.contains(":") && !address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            // The resolver reads 10.1 as 10.0.0.1: 10.1/16 would open a range other than the one meant.
+            throw new IllegalArgumentException(
+                    "'" + text + "': write all four parts of an IPv4 address (e.g. 10.1.0.0/16, not 10.1/16)");
+        }
         byte[] bytes;
         try {
             bytes = InetAddress.getByName(address).getAddress(); // a literal: no lookup

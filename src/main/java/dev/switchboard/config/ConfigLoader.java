@@ -2,6 +2,8 @@ package dev.switchboard.config;
 
 import static dev.switchboard.config.SettingTable.*;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -11,11 +13,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 
@@ -27,7 +31,10 @@ import java.util.function.Consumer;
  * Service injects ({@link ServiceLinks}): they are ignored, with a warning.
  */
 public final class ConfigLoader {
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** A key given twice is refused: otherwise the second silently wins, and a second block replaces the first. */
+    private static final ObjectMapper YAML =
+            new ObjectMapper(new YAMLFactory()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
     private static final String CONFIG_FILE_VARIABLE = "SWITCHBOARD_CONFIG";
     /**
      * The access token {@code switchboard listen} reads: not a setting, and a developer who exported it
@@ -64,16 +71,27 @@ public final class ConfigLoader {
         ALL.forEach(setting -> values.put(setting.path(), setting.defaultValue()));
         List<JsonNode> collections = new ArrayList<>();
         if (file.isPresent()) {
-            try {
-                JsonNode tree = YAML.readTree(file.get().toFile());
+            try (JsonParser parser = YAML.createParser(file.get().toFile())) {
+                JsonNode tree = YAML.readTree(parser);
+                if (parser.nextToken() != null) {
+                    throw new ConfigException(file.get() + ": holds more than one YAML document (a second"
+                            + " '---'); settings must be in one");
+                }
                 if (tree != null && !tree.isMissingNode() && !tree.isNull()) {
                     merge(tree, "", values, collections, file.get().toString());
                 }
             } catch (IOException e) {
-                throw new ConfigException(file.get() + ": not valid YAML: " + e.getMessage());
+                throw new ConfigException(file.get() + ": not valid YAML" + yamlProblem(e));
             }
         }
+        Set<String> fromFile = new HashSet<>();
+        ALL.forEach(setting -> {
+            if (!java.util.Objects.equals(values.get(setting.path()), setting.defaultValue())) {
+                fromFile.add(setting.path());
+            }
+        });
         TreeSet<String> serviceLinks = new TreeSet<>();
+        TreeSet<String> emptied = new TreeSet<>();
         for (Map.Entry<String, String> e : env.entrySet()) {
             if (!e.getKey().startsWith("SWITCHBOARD_")
                     || e.getKey().equals(CONFIG_FILE_VARIABLE)
@@ -90,7 +108,21 @@ public final class ConfigLoader {
                         + didYouMean(e.getKey(), BY_VARIABLE.keySet())
                         + " (the settings are listed in README.md)");
             }
+            if (e.getValue().isBlank() && fromFile.contains(setting.path())) {
+                // What a compose file's ${VAR} gives for an unset VAR. An empty database URL means the
+                // embedded database: a server meant for the file's database would start on a new one.
+                if (setting == DATABASE_URL) {
+                    throw new ConfigException(e.getKey() + " is set but empty, which would replace "
+                            + setting.path() + " from " + file.orElseThrow() + " with the embedded database;"
+                            + " unset the variable, or remove the setting from the file");
+                }
+                emptied.add(e.getKey() + " (" + setting.path() + ")");
+            }
             values.put(setting.path(), e.getValue());
+        }
+        if (!emptied.isEmpty()) {
+            warnings.accept(
+                    "Set but empty, so emptying what the configuration file set: " + String.join(", ", emptied));
         }
         if (!serviceLinks.isEmpty()) {
             warnings.accept("Ignoring " + String.join(", ", serviceLinks)
@@ -131,6 +163,35 @@ public final class ConfigLoader {
         }
     }
 
+    /**
+     * Where and what the parser found wrong, without the text of the file it quotes: a line with a
+     * stray quote is often the one holding the database password or the admin key.
+     */
+    private static String yamlProblem(IOException e) {
+        StringBuilder problem = new StringBuilder();
+        if (e instanceof JsonProcessingException p
+                && p.getLocation() != null
+                && p.getLocation().getLineNr() > 0) {
+            problem.append(" at line ")
+                    .append(p.getLocation().getLineNr())
+                    .append(", column ")
+                    .append(p.getLocation().getColumnNr());
+        }
+        String original = e instanceof JsonProcessingException p ? p.getOriginalMessage() : e.getMessage();
+        List<String> what = new ArrayList<>();
+        for (String line : String.valueOf(original).split("\n")) {
+            // The parser's own lines are flush left; the quoted source and its caret are indented.
+            if (!line.isBlank() && !Character.isWhitespace(line.charAt(0)) && !line.startsWith("in '")) {
+                what.add(line.strip());
+            }
+        }
+        if (!what.isEmpty()) {
+            problem.append(": ").append(String.join("; ", what));
+        }
+        return problem.append(" (the file's text is not shown: it may hold a secret)")
+                .toString();
+    }
+
     private static String didYouMean(String written, Collection<String> known) {
         return Suggestions.nearest(written, known)
                 .map(name -> "; did you mean " + name + "?")
@@ -143,6 +204,11 @@ public final class ConfigLoader {
         int port = r.get(PORT);
         Optional<Integer> managementPort = r.get(MANAGEMENT_PORT);
         managementPort.ifPresent(p -> r.check(MANAGEMENT_PORT, p == 0 || p != port, "must differ from server.port"));
+        // Alone, it binds nothing and /metrics stays on server.port: not what whoever set it meant.
+        r.check(
+                MANAGEMENT_HOST,
+                managementPort.isPresent() || r.get(MANAGEMENT_HOST).isEmpty(),
+                "needs server.managementPort (without one, /metrics and /health/* are served on server.port)");
         List<CollectionDefinition> collections = new ArrayList<>();
         for (int i = 0; i < collectionNodes.size(); i++) {
             collections.add(collection(collectionNodes.get(i), COLLECTIONS + "[" + i + "]"));

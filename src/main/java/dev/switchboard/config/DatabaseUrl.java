@@ -17,6 +17,12 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
     public static DatabaseUrl parse(String text) {
         String value = text.trim();
         if (value.startsWith("jdbc:postgresql:")) {
+            String authority = value.substring("jdbc:postgresql:".length()).replaceFirst("^//([^/?#]*).*$", "$1");
+            if (authority.contains("@")) {
+                // The driver takes it all for a host name, and its error names the password.
+                throw new IllegalArgumentException("a JDBC URL takes no user:password@ (give ?user=…&password=…,"
+                        + " or postgresql://user:password@host/database)");
+            }
             return new DatabaseUrl(value, null, null);
         }
         if (!value.startsWith("postgresql://") && !value.startsWith("postgres://")) {
@@ -34,17 +40,28 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         if (uri.getHost() == null) {
             throw new IllegalArgumentException("the URL names no host");
         }
+        if (uri.getPort() > 65535) {
+            throw new IllegalArgumentException("the port must be 1 to 65535");
+        }
         String user = null;
         String password = null;
         if (uri.getRawUserInfo() != null) {
             String[] parts = uri.getRawUserInfo().split(":", 2);
-            user = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
-            password = parts.length > 1 ? URLDecoder.decode(parts[1], StandardCharsets.UTF_8) : null;
+            user = percentDecode(parts[0]);
+            password = parts.length > 1 ? percentDecode(parts[1]) : null;
         }
         String port = uri.getPort() > 0 ? ":" + uri.getPort() : "";
         String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/postgres" : uri.getRawPath();
         String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
         return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + port + path + query, user, password);
+    }
+
+    /**
+     * Percent-decoding of a URL's user info. URLDecoder decodes forms, where {@code +} is a space: a
+     * generated password with a {@code +} in it would fail to authenticate.
+     */
+    private static String percentDecode(String raw) {
+        return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     /** The URL as it may be logged: a password given as a parameter ({@code ?password=}) is masked. */

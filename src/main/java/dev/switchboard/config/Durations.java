@@ -7,6 +7,12 @@ import java.util.regex.Pattern;
 /** Durations as operators write them: {@code 500ms}, {@code 5s}, {@code 1m}, {@code 24h}, {@code 7d}. */
 public final class Durations {
     private static final Pattern FORMAT = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
+    /**
+     * A hundred years: enough for any setting (a retention that keeps everything is written 36500d),
+     * and far enough below what a nanosecond count, a deadline or a PostgreSQL interval holds that no
+     * setting overflows one of them.
+     */
+    static final Duration LONGEST = Duration.ofDays(36_500);
 
     private Durations() {}
 
@@ -16,13 +22,17 @@ public final class Durations {
             throw new IllegalArgumentException("'" + text + "' is not a duration (write e.g. 500ms, 5s, 1m, 24h, 7d)");
         }
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+        if (d.compareTo(LONGEST) > 0) {
+            throw new IllegalArgumentException("'" + text + "' is longer than any setting takes (at most 36500d)");
+        }
+        return d;
     }
 
     public static String format(Duration d) {

@@ -50,7 +50,8 @@ final class SettingTable {
             "",
             Parsers.optional(Parsers::trimmed),
             ifPresent(host -> host.matches("[A-Za-z0-9.:%\\[\\]-]+"), "must be a host name or an IP address"),
-            "address the management port binds, e.g. 127.0.0.1 to keep /metrics off the network; empty: server.host");
+            "address the management port binds, e.g. 127.0.0.1 to keep /metrics off the network (needs"
+                    + " server.managementPort); empty: server.host");
     static final Setting<Long> MAX_BODY_SIZE = new Setting<>(
             "server.maxBodySize",
             "SWITCHBOARD_MAX_BODY_SIZE",

@@ -218,7 +218,13 @@ class ConfigLoaderTest {
                 .hasMessageContaining("must differ from server.port");
         assertThat(ConfigLoader.load(Optional.empty(), Map.of()).managementHost())
                 .isEmpty();
-        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_HOST", " 127.0.0.1 "))
+        assertThat(ConfigLoader.load(
+                                Optional.empty(),
+                                Map.of(
+                                        "SWITCHBOARD_MANAGEMENT_PORT",
+                                        "9090",
+                                        "SWITCHBOARD_MANAGEMENT_HOST",
+                                        " 127.0.0.1 "))
                         .managementHost())
                 .contains("127.0.0.1");
     }
@@ -247,6 +253,72 @@ class ConfigLoaderTest {
         assertThat(Durations.parse("7d")).isEqualTo(Duration.ofDays(7));
         assertThatThrownBy(() -> Durations.parse("5")).isInstanceOf(IllegalArgumentException.class);
         assertThat(Durations.format(Duration.ofMinutes(5))).isEqualTo("5m");
+    }
+
+    @Test
+    void aFileTheParserRefusesIsNamedWithoutQuotingItsText() throws IOException {
+        Path file = dir.resolve("broken.yaml");
+        Files.writeString(
+                file, "database:\n  url: \"postgresql://app:Hunter2Secret@db.internal/sb\nserver:\n  port: 1\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(file), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not valid YAML at line")
+                .hasMessageNotContaining("Hunter2Secret");
+    }
+
+    @Test
+    void aSettingGivenTwiceOrASecondDocumentIsRefusedNotDropped() throws IOException {
+        Path twice = dir.resolve("twice.yaml");
+        Files.writeString(twice, "server:\n  port: 9001\n  port: 9002\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(twice), Map.of()))
+                .hasMessageContaining("Duplicate field 'port'");
+        Path blocks = dir.resolve("blocks.yaml");
+        Files.writeString(blocks, "server:\n  managementPort: 9091\nevents:\n  retention: 1d\nserver:\n  port: 9000\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(blocks), Map.of()))
+                .hasMessageContaining("Duplicate field 'server'");
+        Path documents = dir.resolve("documents.yaml");
+        Files.writeString(documents, "server:\n  port: 9000\n---\nserver:\n  managementPort: 9091\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(documents), Map.of()))
+                .hasMessageContaining("more than one YAML document");
+    }
+
+    @Test
+    void anEmptyVariableDoesNotSwapTheFilesDatabaseForTheEmbeddedOne() throws IOException {
+        Path file = dir.resolve("database.yaml");
+        Files.writeString(file, "database:\n  url: postgresql://app:pw@db.internal/sb\n");
+        // A compose file's ${SWITCHBOARD_DATABASE_URL} with the variable unset.
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(file), Map.of("SWITCHBOARD_DATABASE_URL", "")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL is set but empty")
+                .hasMessageNotContaining("pw@");
+        List<String> warnings = new java.util.ArrayList<>();
+        Path management = dir.resolve("management.yaml");
+        Files.writeString(management, "server:\n  managementPort: 9091\n");
+        assertThat(ConfigLoader.load(Optional.of(management), Map.of("SWITCHBOARD_MANAGEMENT_PORT", ""), warnings::add)
+                        .managementPort())
+                .isEmpty();
+        assertThat(warnings).singleElement().asString().contains("SWITCHBOARD_MANAGEMENT_PORT");
+    }
+
+    @Test
+    void valuesAPlainReadingWouldGetWrongAreRefused() {
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1/16")))
+                .hasMessageContaining("write all four parts");
+        assertThatThrownBy(
+                        () -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_HOST", "127.0.0.1")))
+                .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_HOST")
+                .hasMessageContaining("needs server.managementPort");
+        assertThat(Durations.parse("36500d")).isEqualTo(Duration.ofDays(36_500));
+        for (String absurd : List.of("36501d", "999999999d")) {
+            assertThatThrownBy(() -> Durations.parse(absurd)).hasMessageContaining("at most 36500d");
+        }
+        assertThat(DatabaseUrl.parse("postgresql://app:a+b@db/sb").password()).isEqualTo("a+b");
+        assertThatThrownBy(() -> DatabaseUrl.parse("jdbc:postgresql://app:hunter2@127.0.0.1:5432/sb"))
+                .hasMessageContaining("takes no user:password@")
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> DatabaseUrl.parse("postgresql://app:pw@db:99999/sb"))
+                .hasMessageContaining("1 to 65535");
     }
 
     @Test
