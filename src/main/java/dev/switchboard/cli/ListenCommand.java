@@ -151,7 +151,10 @@ public final class ListenCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--url: " + e.getMessage());
         } catch (SwitchboardException e) {
-            err.println("switchboard listen: " + server + " refused the token: " + e.getMessage());
+            err.println(
+                    e.getCause() instanceof java.io.IOException unreachable
+                            ? "switchboard listen: cannot reach " + server + " (" + unreachable + ")"
+                            : "switchboard listen: " + server + " refused the token: " + e.getMessage());
             err.flush();
             return 1;
         }

@@ -230,6 +230,20 @@ class ListenTest {
     }
 
     @Test
+    void aServerThatIsNotThereIsNotBlamedOnTheToken() {
+        ListenProcess listen = ListenProcess.start(
+                configHome,
+                "--url",
+                "http://127.0.0.1:1",
+                "--token",
+                "sb_access_x",
+                "--forward-to",
+                "http://127.0.0.1:9/hooks");
+        assertThat(listen.waitFor()).isEqualTo(1);
+        assertThat(listen.output()).contains("cannot reach http://127.0.0.1:1").doesNotContain("token");
+    }
+
+    @Test
     void aWrongTokenEndsWithAClearMessage() {
         ListenProcess listen = listen("sb_access_not-a-token", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(1);
