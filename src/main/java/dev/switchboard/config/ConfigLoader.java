@@ -210,8 +210,15 @@ public final class ConfigLoader {
                 managementPort.isPresent() || r.get(MANAGEMENT_HOST).isEmpty(),
                 "needs server.managementPort (without one, /metrics and /health/* are served on server.port)");
         List<CollectionDefinition> collections = new ArrayList<>();
+        Set<String> names = new HashSet<>();
         for (int i = 0; i < collectionNodes.size(); i++) {
-            collections.add(collection(collectionNodes.get(i), COLLECTIONS + "[" + i + "]"));
+            CollectionDefinition collection = collection(collectionNodes.get(i), COLLECTIONS + "[" + i + "]");
+            if (!names.add(collection.name())) {
+                // The last one won, and the other's schema was silently gone.
+                throw new ConfigException(
+                        COLLECTIONS + "[" + i + "].name: '" + collection.name() + "' is declared twice");
+            }
+            collections.add(collection);
         }
         return new Config(
                 r.get(HOST),

@@ -8,6 +8,7 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import com.networknt.schema.resource.AllowSchemaLoader;
 import dev.switchboard.config.CollectionDefinition;
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
@@ -76,7 +77,12 @@ public final class CollectionStore {
     public void syncDeclared(List<CollectionDefinition> declared) {
         for (int i = 0; i < declared.size(); i++) {
             CollectionDefinition d = declared.get(i);
-            validate(d, "collections[" + i + "] in configuration: ");
+            try {
+                validate(d, "collections[" + i + "].");
+            } catch (Refusal.InvalidField e) {
+                // A configuration error like any other: named, without a stack trace, and exit status 2.
+                throw new ConfigException(e.getMessage());
+            }
             Jdbc.withConnection(
                     dataSource,
                     c -> Jdbc.update(

@@ -276,6 +276,12 @@ class ConfigLoaderTest {
         Files.writeString(blocks, "server:\n  managementPort: 9091\nevents:\n  retention: 1d\nserver:\n  port: 9000\n");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.of(blocks), Map.of()))
                 .hasMessageContaining("Duplicate field 'server'");
+        Path collections = dir.resolve("collections.yaml");
+        Files.writeString(
+                collections,
+                "collections:\n  - name: orders\n    schema: {type: object}\n  - name: orders\n    eventFields: [state]\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(collections), Map.of()))
+                .hasMessage("collections[1].name: 'orders' is declared twice");
         Path documents = dir.resolve("documents.yaml");
         Files.writeString(documents, "server:\n  port: 9000\n---\nserver:\n  managementPort: 9091\n");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.of(documents), Map.of()))

@@ -1,8 +1,10 @@
 package dev.switchboard.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.config.CollectionDefinition;
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.db.Database;
 import dev.switchboard.events.ControlChannel;
@@ -55,6 +57,23 @@ class CollectionStoreTest {
                         .as(name + " after the reloads that raced with its create")
                         .isTrue();
             }
+        }
+    }
+
+    @Test
+    void aDeclaredCollectionWithAnInvalidNameIsAConfigurationErrorNamingIt() {
+        var config = ConfigLoader.load(
+                Optional.empty(),
+                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
+        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+            CollectionStore collections = new CollectionStore(database.dataSource(), new ControlChannel());
+            // It failed the start with a stack trace and status 1, like a crash rather than a typo.
+            assertThatThrownBy(() -> collections.syncDeclared(List.of(
+                            new CollectionDefinition("orders", null, List.of()),
+                            new CollectionDefinition("Orders", null, List.of()))))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("collections[1].name: must be");
+            assertThat(collections.exists("Orders")).isFalse();
         }
     }
 }
