@@ -28,7 +28,10 @@ final class SettingTable {
             "SWITCHBOARD_HOST",
             "0.0.0.0",
             Parsers::trimmed,
-            check(host -> !host.isEmpty(), "must not be empty"),
+            // localhost:9000 was taken for a host name, and the start failed as "port already in use".
+            check(
+                    host -> !host.isEmpty() && !host.matches("[^:\\[\\]]+:\\d*"),
+                    "must be a host name or address, without a port (that is server.port)"),
             "address the HTTP server binds");
     static final Setting<Integer> PORT = new Setting<>(
             "server.port",

@@ -311,6 +311,12 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(
                         Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1/16")))
                 .hasMessageContaining("write all four parts");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_HOST", "localhost:9000")))
+                .hasMessageStartingWith("SWITCHBOARD_HOST")
+                .hasMessageContaining("without a port");
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_HOST", "::1"))
+                        .host())
+                .isEqualTo("::1");
         assertThatThrownBy(
                         () -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MANAGEMENT_HOST", "127.0.0.1")))
                 .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_HOST")
