@@ -64,7 +64,8 @@ public final class Database implements AutoCloseable {
     static Database open(Config config, MeterRegistry meters, MigrationVersion target) {
         Optional<EmbeddedDatabase> embedded = config.databaseUrl().isPresent()
                 ? Optional.empty()
-                : Optional.of(EmbeddedDatabase.start(config.dataDir()));
+                : Optional.of(EmbeddedDatabase.start(
+                        config.dataDir(), EmbeddedDatabase.connectionsFor(config.databasePoolSize())));
         DatabaseUrl url = config.databaseUrl()
                 .orElseGet(() -> new DatabaseUrl(embedded.orElseThrow().jdbcUrl(), null, null));
         HikariDataSource pool = null;

@@ -30,7 +30,17 @@ public final class EmbeddedDatabase implements AutoCloseable {
         this.postgres = postgres;
     }
 
-    public static EmbeddedDatabase start(Path dataDir) {
+    /**
+     * The connections the embedded PostgreSQL allows for a node whose pool is {@code poolSize}: the main
+     * pool, the delivery pool (half of it, at least 4), the health check's and the event listener's,
+     * with room for a migration tool or psql. At the library's fixed 300, a pool of 500 waited for
+     * connections that never came, and the node stayed unready with nothing logged.
+     */
+    public static int connectionsFor(int poolSize) {
+        return Math.max(300, poolSize + Math.max(4, poolSize / 2) + 50);
+    }
+
+    public static EmbeddedDatabase start(Path dataDir, int maxConnections) {
         Path pgData = dataDir.resolve("postgres");
         try {
             Files.createDirectories(pgData);
@@ -46,7 +56,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     // synchronous_commit off. Switchboard acknowledges a write only once it is on disk.
                     .setServerConfig("fsync", "on")
                     .setServerConfig("synchronous_commit", "on")
-                    .setServerConfig("max_connections", "300")
+                    .setServerConfig("max_connections", Integer.toString(maxConnections))
                     .setServerConfig("shared_buffers", "256MB")
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .start();

@@ -18,6 +18,18 @@ class EmbeddedDatabaseTest {
             assertThat(setting(s, "fsync")).isEqualTo("on");
             assertThat(setting(s, "synchronous_commit")).isEqualTo("on");
             assertThat(setting(s, "full_page_writes")).isEqualTo("on");
+            assertThat(setting(s, "max_connections")).isEqualTo("300");
+        }
+    }
+
+    @Test
+    void theEmbeddedDatabaseAllowsEveryConnectionTheNodesPoolsMayOpen() {
+        for (int poolSize : new int[] {2, 16, 200, 500}) {
+            // The main pool, the delivery pool (half, at least 4), the health check's and the listener's.
+            int pools = poolSize + Math.max(4, poolSize / 2) + 4;
+            assertThat(EmbeddedDatabase.connectionsFor(poolSize))
+                    .as("pool %d", poolSize)
+                    .isGreaterThan(pools);
         }
     }
 

@@ -32,7 +32,7 @@ public final class TestDatabase {
         if (postgres == null) {
             Path dir = Path.of("target", "test-postgres").toAbsolutePath();
             deleteRecursively(dir);
-            postgres = EmbeddedDatabase.start(dir);
+            postgres = EmbeddedDatabase.start(dir, EmbeddedDatabase.connectionsFor(16));
             Runtime.getRuntime().addShutdownHook(new Thread(postgres::close));
             exec("CREATE DATABASE switchboard_template");
             var config = ConfigLoader.load(
