@@ -70,14 +70,9 @@ public final class IntegrationStore {
                                 hash));
     }
 
-    /** Integrations in creation order after the one with id {@code after} (null or empty: from the first); an unknown id is refused. */
+    /** Integrations in creation order after the one with id {@code after} (a {@link PageCursor}). */
     public List<Integration> list(String after, int limit) {
-        long afterPk = after == null || after.isEmpty()
-                ? 0
-                : find(after)
-                        .map(Integration::pk)
-                        .orElseThrow(() ->
-                                new Refusal.InvalidField("cursor", "is not an integration id this server returned"));
+        long afterPk = PageCursor.after(after, id -> find(id).map(Integration::pk), "an integration id");
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(

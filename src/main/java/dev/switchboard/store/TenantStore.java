@@ -83,17 +83,9 @@ public final class TenantStore {
         return find(id).orElseThrow(() -> new Refusal.NotFound("tenant '" + id + "'"));
     }
 
-    /**
-     * Tenants in creation order after the tenant with id {@code after} (null or empty: from the first). An
-     * id that names no tenant is refused: taken as none, it would start a client's paging over.
-     */
+    /** Tenants in creation order after the tenant with id {@code after} (a {@link PageCursor}). */
     public List<Tenant> list(String after, int limit) {
-        long afterPk = after == null || after.isEmpty()
-                ? 0
-                : find(after)
-                        .map(Tenant::pk)
-                        .orElseThrow(
-                                () -> new Refusal.InvalidField("cursor", "is not a tenant id this server returned"));
+        long afterPk = PageCursor.after(after, id -> find(id).map(Tenant::pk), "a tenant id");
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(

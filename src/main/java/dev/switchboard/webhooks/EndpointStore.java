@@ -6,6 +6,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.store.Integration;
+import dev.switchboard.store.PageCursor;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
@@ -146,18 +147,16 @@ public final class EndpointStore {
     }
 
     /**
-     * Endpoints in creation order after {@code afterId} (null or empty: from the first); of one integration,
-     * or all when {@code integrationPk} is null. An id that is not one of the listed endpoints (deleted
-     * since, or another integration's) is refused alike: taken as none, it would start the paging over.
+     * Endpoints in creation order after {@code afterId} (a {@link PageCursor}); of one integration, or all
+     * when {@code integrationPk} is null. An endpoint deleted since and another integration's are refused
+     * alike.
      */
     public List<WebhookEndpoint> list(Long integrationPk, String afterId, int limit) {
-        long afterPk = afterId == null || afterId.isEmpty()
-                ? 0
-                : find(afterId)
-                        .filter(e -> integrationPk == null || e.integrationPk() == integrationPk)
-                        .map(WebhookEndpoint::pk)
-                        .orElseThrow(
-                                () -> new Refusal.InvalidField("cursor", "is not an endpoint id this server returned"));
+        long afterPk = PageCursor.after(
+                afterId,
+                id -> find(id).filter(e -> integrationPk == null || e.integrationPk() == integrationPk)
+                        .map(WebhookEndpoint::pk),
+                "an endpoint id");
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
