@@ -86,7 +86,7 @@ public final class AdminRoutes implements RouteGroup {
     private void createTenant(Context ctx) {
         auth.requireAdmin(ctx);
         JsonBody body = JsonBody.of(ctx, "id", "name");
-        String id = body.string("id", 64);
+        String id = body.string("id", TenantStore.MAX_ID_LENGTH);
         Tenant tenant = tenants.create(id, body.has("name") ? body.string("name", 200) : id == null ? "" : id);
         ctx.status(201).json(tenant);
     }

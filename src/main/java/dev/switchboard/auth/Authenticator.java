@@ -44,9 +44,6 @@ import java.util.function.Supplier;
 public final class Authenticator {
     private static final Duration CACHE_TTL = Duration.ofSeconds(60);
     public static final String TENANT_HEADER = "Switchboard-Tenant";
-    /** The longest tenant id (as creating a tenant allows). */
-    private static final int MAX_TENANT_ID = 64;
-
     public static final String SESSION_COOKIE = "sb_session";
     public static final String CSRF_HEADER = "X-CSRF-Token";
     private static final String SESSION_ATTRIBUTE = "switchboard.session";
@@ -390,11 +387,11 @@ public final class Authenticator {
                             "missing_tenant",
                             "the admin key acts for a tenant named in the " + TENANT_HEADER + " header");
                 }
-                if (tenantId.trim().length() > MAX_TENANT_ID) {
+                if (tenantId.trim().length() > TenantStore.MAX_ID_LENGTH) {
                     // Named in the 404 otherwise: up to a header's size of whatever was sent, echoed back.
                     throw new Refusal.Invalid(
                             "invalid_header",
-                            TENANT_HEADER + ": a tenant id is at most " + MAX_TENANT_ID + " characters");
+                            TENANT_HEADER + ": a tenant id is at most " + TenantStore.MAX_ID_LENGTH + " characters");
                 }
                 yield TenantAccess.admin(tenants.get(tenantId.trim()));
             }

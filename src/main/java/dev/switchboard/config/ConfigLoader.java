@@ -18,6 +18,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -86,7 +87,7 @@ public final class ConfigLoader {
         }
         Set<String> fromFile = new HashSet<>();
         ALL.forEach(setting -> {
-            if (!java.util.Objects.equals(values.get(setting.path()), setting.defaultValue())) {
+            if (!Objects.equals(values.get(setting.path()), setting.defaultValue())) {
                 fromFile.add(setting.path());
             }
         });

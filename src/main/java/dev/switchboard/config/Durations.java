@@ -30,7 +30,8 @@ public final class Durations {
             default -> Duration.ofDays(n);
         };
         if (d.compareTo(LONGEST) > 0) {
-            throw new IllegalArgumentException("'" + text + "' is longer than any setting takes (at most 36500d)");
+            throw new IllegalArgumentException(
+                    "'" + text + "' is longer than any setting takes (at most " + format(LONGEST) + ")");
         }
         return d;
     }

@@ -16,8 +16,10 @@ import javax.sql.DataSource;
 
 /** Tenants and their event streams. Tenants never change once created, so lookups are cached. */
 public final class TenantStore {
+    /** The longest tenant id. */
+    public static final int MAX_ID_LENGTH = 64;
     /** Operators may bring their own tenant ids (their customer ids), within this alphabet. */
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}");
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0," + (MAX_ID_LENGTH - 1) + "}");
 
     private static final String COLUMNS = "t.pk, t.id, t.name, t.created_at, s.pk AS stream_pk";
 
@@ -35,7 +37,9 @@ public final class TenantStore {
         String tenantId = id == null ? Ids.newId("ten") : id;
         if (!ID.matcher(tenantId).matches()) {
             throw new Refusal.InvalidField(
-                    "id", "must be 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
+                    "id",
+                    "must be 1-" + MAX_ID_LENGTH
+                            + " letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
         }
         try {
             return Jdbc.inTransaction(dataSource, c -> {
