@@ -38,7 +38,10 @@ public final class WebhookMetrics {
     private final Counter messagesRetried;
     private final Counter messagesAbandoned;
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final Map<String, Counter> attempts = new ConcurrentHashMap<>();
+
+    private record AttemptKey(String endpointId, Attempt.Outcome outcome) {}
+
+    private final Map<AttemptKey, Counter> attempts = new ConcurrentHashMap<>();
     private final Map<String, Timer> latencies = new ConcurrentHashMap<>();
     /** The per-minute counts the console charts (kept in PostgreSQL); null when not kept. */
     private volatile DeliveryStats stats;
@@ -106,7 +109,7 @@ public final class WebhookMetrics {
         }
         // Looked up once per endpoint and outcome: building a meter's id on every attempt costs more than the count.
         attempts.computeIfAbsent(
-                        endpointId + '\0' + attempt.outcome().name(),
+                        new AttemptKey(endpointId, attempt.outcome()),
                         key -> Counter.builder("switchboard.webhooks.attempts")
                                 .description("Webhook attempts by endpoint and outcome")
                                 .tags(
@@ -225,7 +228,7 @@ public final class WebhookMetrics {
                         && m.getId().getTag("endpoint") != null)
                 .toList();
         Set<String> candidates = new HashSet<>(latencies.keySet());
-        attempts.keySet().forEach(key -> candidates.add(key.substring(0, key.indexOf('\0'))));
+        attempts.keySet().forEach(key -> candidates.add(key.endpointId()));
         endpointMeters.forEach(m -> candidates.add(m.getId().getTag("endpoint")));
         if (candidates.isEmpty()) {
             return;
@@ -239,7 +242,7 @@ public final class WebhookMetrics {
         if (candidates.isEmpty()) {
             return;
         }
-        attempts.keySet().removeIf(key -> candidates.contains(key.substring(0, key.indexOf('\0'))));
+        attempts.keySet().removeIf(key -> candidates.contains(key.endpointId()));
         latencies.keySet().removeIf(candidates::contains);
         endpointMeters.stream()
                 .filter(m -> candidates.contains(m.getId().getTag("endpoint")))
