@@ -196,16 +196,8 @@ class ListenTest {
     @Test
     void theServerUrlWithOrWithoutATrailingSlashResumesFromOnePosition() {
         Partner partner = Partner.create(server, List.of("*"));
-        try (ListenProcess first = ListenProcess.start(
-                configHome,
-                "--url",
-                server.baseUrl() + "/",
-                "--token",
-                partner.accessToken(),
-                "--forward-to",
-                "http://127.0.0.1:9/hooks",
-                "--after",
-                "0")) {
+        try (ListenProcess first =
+                listenTo(server.baseUrl() + "/", partner.accessToken(), "http://127.0.0.1:9/hooks", "--after", "0")) {
             first.await(Pattern.compile("stream live"));
             first.interrupt();
         }
@@ -217,28 +209,14 @@ class ListenTest {
 
     @Test
     void aUrlWithCredentialsIsRefusedWithoutPrintingThem() {
-        ListenProcess listen = ListenProcess.start(
-                configHome,
-                "--url",
-                "http://me:s3cret@127.0.0.1:1",
-                "--token",
-                "sb_access_x",
-                "--forward-to",
-                "http://127.0.0.1:9/hooks");
+        ListenProcess listen = listenTo("http://me:s3cret@127.0.0.1:1", "sb_access_x", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(2);
         assertThat(listen.output()).contains("--url must not carry credentials").doesNotContain("s3cret");
     }
 
     @Test
     void aServerThatIsNotThereIsNotBlamedOnTheToken() {
-        ListenProcess listen = ListenProcess.start(
-                configHome,
-                "--url",
-                "http://127.0.0.1:1",
-                "--token",
-                "sb_access_x",
-                "--forward-to",
-                "http://127.0.0.1:9/hooks");
+        ListenProcess listen = listenTo("http://127.0.0.1:1", "sb_access_x", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(1);
         assertThat(listen.output()).contains("cannot reach http://127.0.0.1:1").doesNotContain("token");
     }
@@ -252,8 +230,12 @@ class ListenTest {
 
     /** {@code switchboard listen} on this test's server with {@code token}, to {@code forwardTo}, then {@code more}. */
     private ListenProcess listen(String token, String forwardTo, String... more) {
-        List<String> args =
-                new ArrayList<>(List.of("--url", server.baseUrl(), "--token", token, "--forward-to", forwardTo));
+        return listenTo(server.baseUrl(), token, forwardTo, more);
+    }
+
+    /** {@code switchboard listen} on the server at {@code url}. */
+    private ListenProcess listenTo(String url, String token, String forwardTo, String... more) {
+        List<String> args = new ArrayList<>(List.of("--url", url, "--token", token, "--forward-to", forwardTo));
         args.addAll(List.of(more));
         return ListenProcess.start(configHome, args.toArray(String[]::new));
     }
