@@ -4,6 +4,7 @@ import static dev.switchboard.config.SettingTable.*;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -79,7 +81,13 @@ public final class ConfigLoader {
                             + " '---'); settings must be in one");
                 }
                 if (tree != null && !tree.isMissingNode() && !tree.isNull()) {
-                    merge(tree, "", values, collections, file.get().toString());
+                    merge(
+                            tree,
+                            "",
+                            numberTexts(file.get()),
+                            values,
+                            collections,
+                            file.get().toString());
                 }
             } catch (IOException e) {
                 throw new ConfigException(file.get() + ": not valid YAML" + yamlProblem(e));
@@ -133,8 +141,36 @@ public final class ConfigLoader {
         return build(values, collections);
     }
 
+    /**
+     * The text of every number in the file, by JSON pointer. YAML 1.1 reads {@code 010} as 8,
+     * {@code 0x1F} as 31 and {@code 1234_5678} as 12345678, and the parsed number is all the tree keeps;
+     * a setting gets what the operator wrote instead, for its own parser to read or refuse, so an admin
+     * key of digits and underscores stays that key and a port of {@code 0x1F} is refused, not 31.
+     * (Collections' schemas keep YAML's numbers: they are JSON Schema, not settings.)
+     */
+    private static Map<String, String> numberTexts(Path file) throws IOException {
+        Map<String, String> texts = new HashMap<>();
+        try (JsonParser parser = YAML.createParser(file.toFile())) {
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (token.isNumeric()) {
+                    texts.put(parser.getParsingContext().pathAsPointer().toString(), parser.getText());
+                }
+            }
+        }
+        return texts;
+    }
+
+    private static String text(JsonNode value, String pointer, Map<String, String> numberTexts) {
+        return value.isNumber() ? numberTexts.getOrDefault(pointer, value.asText()) : value.asText();
+    }
+
     private static void merge(
-            JsonNode node, String prefix, Map<String, String> values, List<JsonNode> collections, String source) {
+            JsonNode node,
+            String prefix,
+            Map<String, String> numberTexts,
+            Map<String, String> values,
+            List<JsonNode> collections,
+            String source) {
         if (!node.isObject()) {
             throw new ConfigException(source + ": expected a mapping of settings");
         }
@@ -149,19 +185,25 @@ public final class ConfigLoader {
                 }
                 value.forEach(collections::add);
             } else if (value.isObject()) {
-                merge(value, path + ".", values, collections, source);
+                merge(value, path + ".", numberTexts, values, collections, source);
             } else if (value.isArray() && BY_PATH.containsKey(path)) {
                 // A list (retryDelays: [1m, 5m]) is the same as its comma-separated form.
                 List<String> items = new ArrayList<>();
-                value.forEach(item -> items.add(item.asText()));
+                for (int i = 0; i < value.size(); i++) {
+                    items.add(text(value.get(i), pointer(path) + "/" + i, numberTexts));
+                }
                 values.put(path, String.join(",", items));
             } else if (BY_PATH.containsKey(path)) {
-                values.put(path, value.isNull() ? "" : value.asText());
+                values.put(path, value.isNull() ? "" : text(value, pointer(path), numberTexts));
             } else {
                 throw new ConfigException(
                         source + ": '" + path + "' is not a Switchboard setting" + didYouMean(path, BY_PATH.keySet()));
             }
         }
+    }
+
+    private static String pointer(String path) {
+        return "/" + path.replace('.', '/');
     }
 
     /**

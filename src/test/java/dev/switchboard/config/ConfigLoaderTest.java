@@ -289,6 +289,36 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aNumberInTheFileIsReadAsWrittenNotAsYamlRewritesIt() throws IOException {
+        // YAML 1.1 reads these as the numbers 12345678901234567890123456 (underscores dropped), 8 (octal)
+        // and 8080 (hexadecimal); each setting now gets the text the operator wrote.
+        Path file = dir.resolve("numbers.yaml");
+        Files.writeString(
+                file,
+                "adminKey: 1234_5678_9012_3456_7890_1234_56\nserver:\n  port: 010\n"
+                        + "collections:\n  - name: orders\n    schema: {type: object, maxProperties: 010}\n");
+        Config config = ConfigLoader.load(Optional.of(file), Map.of());
+        assertThat(config.adminKey()).contains("1234_5678_9012_3456_7890_1234_56");
+        assertThat(config.port()).isEqualTo(10);
+        // A collection's schema is JSON Schema, not a setting: it keeps YAML's numbers.
+        assertThat(config.collections().getFirst().schema().get("maxProperties").isNumber())
+                .isTrue();
+
+        Path hex = dir.resolve("hex.yaml");
+        Files.writeString(hex, "server:\n  port: 0x1F90\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(hex), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("server.port")
+                .hasMessageContaining("'0x1F90' is not a whole number");
+
+        Path list = dir.resolve("list.yaml");
+        Files.writeString(list, "webhooks:\n  retryDelays: [10s, 1_0]\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(list), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("1_0");
+    }
+
+    @Test
     void anEmptyVariableDoesNotSwapTheFilesDatabaseForTheEmbeddedOne() throws IOException {
         Path file = dir.resolve("database.yaml");
         Files.writeString(file, "database:\n  url: postgresql://app:pw@db.internal/sb\n");
