@@ -25,9 +25,10 @@ public final class ServerSecrets {
 
     /**
      * The admin key's hash. With no configured key, the first node to start generates one, stores only
-     * its hash, and hands the key to {@code announce} (which prints it once); later starts find the hash.
+     * its hash, and hands the key to {@code generated}; later starts find the hash. A start that fails
+     * after that calls {@link #forgetGeneratedAdminKey}, so the next one generates (and shows) a key.
      */
-    public byte[] adminKeyHash(Config config, Consumer<String> announce) {
+    public byte[] adminKeyHash(Config config, Consumer<String> generated) {
         if (config.adminKey().isPresent()) {
             return Tokens.hash(config.adminKey().get());
         }
@@ -38,10 +39,20 @@ public final class ServerSecrets {
         String key = Tokens.generate(Tokens.ADMIN_PREFIX);
         String hash = HexFormat.of().formatHex(Tokens.hash(key));
         if (putIfAbsent("admin_key_hash", hash)) {
-            announce.accept(key);
+            generated.accept(key);
             return Tokens.hash(key);
         }
         return HexFormat.of().parseHex(get("admin_key_hash").orElseThrow()); // another node won the race
+    }
+
+    /** Removes a generated admin key that was never shown (its start failed), unless another replaced it. */
+    public void forgetGeneratedAdminKey(String key) {
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "DELETE FROM settings WHERE key = 'admin_key_hash' AND value = ?",
+                        HexFormat.of().formatHex(Tokens.hash(key))));
     }
 
     /** The sealing key: configured, or generated once and kept here. Fails if it changed since first use. */
