@@ -288,6 +288,22 @@ class ConfigLoaderTest {
                 .hasMessageContaining("more than one YAML document");
     }
 
+    private static final String SECRET_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    @Test
+    void theConfigurationPrintsNeitherKeyNorTheDatabasePassword() {
+        Config config = ConfigLoader.load(
+                Optional.empty(),
+                Map.of(
+                        "SWITCHBOARD_ADMIN_KEY", "sb_admin_Hunter2AdminKey-0123456789",
+                        "SWITCHBOARD_SECRET_KEY", SECRET_KEY,
+                        "SWITCHBOARD_DATABASE_URL", "postgresql://app:Hunter2Password@db.internal/sb"));
+        assertThat(config.toString())
+                .contains("port=8080", "adminKey=(set)", "secretKey=(set)", "db.internal")
+                .doesNotContain("Hunter2AdminKey", SECRET_KEY, "Hunter2Password");
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of()).toString()).contains("adminKey=(not set)");
+    }
+
     @Test
     void aNumberInTheFileIsReadAsWrittenNotAsYamlRewritesIt() throws IOException {
         // YAML 1.1 reads these as the numbers 12345678901234567890123456 (underscores dropped), 8 (octal)
