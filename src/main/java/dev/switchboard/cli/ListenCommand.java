@@ -164,7 +164,7 @@ public final class ListenCommand implements Callable<Integer> {
         if (start != null && start.after != null) {
             // Checked before it is kept: a position the server refuses would stop every later run too.
             try {
-                Probe.at(client, start.after, false);
+                Probe.read(client, start.after);
             } catch (ApiException.InvalidRequest refused) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--after: " + refused.getMessage());
             }
@@ -331,25 +331,23 @@ public final class ListenCommand implements Callable<Integer> {
 
     /** The first event after a position: its seq and time (null when there is none). */
     private record Probe(long seq, Instant time, long next) {
+        /** The first event after {@code after}; a position beyond the newest event reads as none. */
         static Probe at(SwitchboardClient client, long after) {
-            return at(client, after, true);
-        }
-
-        /** The first event after {@code after}; with {@code pastTheNewest} false, a position ahead of the log throws. */
-        static Probe at(SwitchboardClient client, long after, boolean pastTheNewest) {
             try {
-                var feed = client.eventFeed(
-                        new dev.switchboard.client.EventFeed.Options(after, List.of(), 1, Duration.ZERO));
-                var events = feed.poll();
-                return events.isEmpty()
-                        ? new Probe(-1, null, feed.position())
-                        : new Probe(events.get(0).seq(), events.get(0).time(), feed.position());
+                return read(client, after);
             } catch (ApiException.InvalidRequest beyondTheNewest) {
-                if (!pastTheNewest) {
-                    throw beyondTheNewest;
-                }
                 return new Probe(-1, null, after);
             }
+        }
+
+        /** The same, but a position the server refuses (beyond the newest event) throws. */
+        static Probe read(SwitchboardClient client, long after) {
+            var feed =
+                    client.eventFeed(new dev.switchboard.client.EventFeed.Options(after, List.of(), 1, Duration.ZERO));
+            var events = feed.poll();
+            return events.isEmpty()
+                    ? new Probe(-1, null, feed.position())
+                    : new Probe(events.get(0).seq(), events.get(0).time(), feed.position());
         }
     }
 
