@@ -75,7 +75,8 @@ export async function render(main, ctx) {
       h('thead', {}, h('tr', {}, ['Created', 'Status', 'Tenant', 'Events', 'Attempts', 'Next attempt', ''].map((t) => h('th', { scope: 'col' }, t)))),
       rows)),
     more, detail));
-  if (ctx.can('retry')) main.append(replayPanel(path));
+  // A lifecycle endpoint is never replayed: its messages carry access tokens.
+  if (ctx.can('retry') && endpoint.kind !== 'lifecycle') main.append(replayPanel(path));
 
   async function loadMessages(cursor) {
     const f = filter();

@@ -87,7 +87,9 @@ function connectionRow(c, reload) {
 /** Creates an endpoint; the answer's signing secret is shown once. */
 export function newEndpointForm(ctx, integrationId, created) {
   const url = h('input', { type: 'url', name: 'url', required: true, placeholder: 'https://partner.example/hooks', id: 'new-url' });
-  const kind = h('select', { name: 'kind', id: 'new-kind' }, h('option', { value: 'events' }, 'events'), h('option', { value: 'lifecycle' }, 'lifecycle'));
+  // A lifecycle endpoint receives access tokens: a portal session makes one only with the secrets capability.
+  const kind = h('select', { name: 'kind', id: 'new-kind' }, h('option', { value: 'events' }, 'events'),
+    ctx.can('secrets') && h('option', { value: 'lifecycle' }, 'lifecycle'));
   const types = h('input', { type: 'text', name: 'eventTypes', placeholder: 'reservations.*, device.command', id: 'new-types' });
   const batch = h('input', { type: 'number', name: 'maxBatchSize', min: 1, max: 1000, placeholder: '100', id: 'new-batch' });
   const submit = h('button', { type: 'submit', id: 'create-endpoint' }, 'Add endpoint');
@@ -122,7 +124,7 @@ function portalLinkForm(integrationId) {
   const out = h('div', {});
   const form = h('form', { class: 'grid-form', id: 'portal-link' },
     h('fieldset', {}, h('legend', {}, 'Capabilities (reading is always allowed)'), boxes),
-    field('Tenant', tenant, 'only this tenant\'s messages'), field('Valid for', ttl, '1m to 24h'), h('div', { class: 'field end' }, submit));
+    field('Tenant', tenant, 'only this tenant\'s messages: reading and retrying, not endpoints or secrets'), field('Valid for', ttl, '1m to 24h'), h('div', { class: 'field end' }, submit));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     act(submit, async () => {

@@ -84,6 +84,17 @@ public final class PortalLinkRoutes implements RouteGroup {
             }
         }
         Set<Capability> capabilities = capabilities(body.stringList("capabilities", 10));
+        if (tenant != null) {
+            // An endpoint and its signing secret serve every tenant: a session for one tenant handles neither.
+            for (Capability wide : List.of(Capability.manage_endpoints, Capability.secrets)) {
+                if (capabilities.contains(wide)) {
+                    throw new Refusal.InvalidField(
+                            "capabilities",
+                            "'" + wide.name() + "' reaches every tenant of the integration (an endpoint serves"
+                                    + " them all), so a link for tenant '" + tenantId + "' cannot grant it");
+                }
+            }
+        }
         Duration ttl = ttl(body.string("ttl", 20));
         ConsoleSessionStore.Link link = sessions.createLink(integration, tenant, capabilities, ttl);
         Map<String, Object> json = new LinkedHashMap<>();

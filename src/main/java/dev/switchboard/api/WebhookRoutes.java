@@ -86,11 +86,13 @@ public final class WebhookRoutes implements RouteGroup {
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
+            requireWholeIntegration(ctx);
             endpoints.delete(endpoint);
             ctx.status(204);
         });
         routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.secrets);
+            requireWholeIntegration(ctx);
             String secret = endpoints.rotateSecret(endpoint, settings.secretGracePeriod());
             ObjectNode json = Json.MAPPER.valueToTree(endpoint);
             json.put("secret", secret);
@@ -129,6 +131,8 @@ public final class WebhookRoutes implements RouteGroup {
                 ActingIntegration.of(principal, body, integrations, "webhooks", WebhookRoutes::notForAccessTokens);
         WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", addresses);
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
+        requireWholeIntegration(ctx);
+        requireSecretsForLifecycle(ctx, kind);
         requireHttpsForLifecycle(url, kind);
         List<String> eventTypes = eventTypes(body, kind, integration);
         int batch = batchSize(body.node().get("maxBatchSize"));
@@ -169,6 +173,8 @@ public final class WebhookRoutes implements RouteGroup {
 
     private void update(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
+        requireWholeIntegration(ctx);
+        requireSecretsForLifecycle(ctx, endpoint.kind());
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state");
         String kind = body.string("kind", 20);
         if (kind != null && !kind.equals(endpoint.kind().name())) {
@@ -279,6 +285,14 @@ public final class WebhookRoutes implements RouteGroup {
 
     private void replay(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
+        if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle) {
+            // Its messages carry each connection's access token: replayed to an endpoint registered with a
+            // leaked client key, they would hand over every token still within the events retention.
+            throw new Refusal.Invalid(
+                    "invalid_request",
+                    "a lifecycle endpoint is not replayed: its messages carry access tokens, which are sent"
+                            + " when they are issued and not again (a failed one can be retried)");
+        }
         JsonBody body = JsonBody.of(ctx, "fromSeq", "since", "tenantId");
         JsonNode from = body.node().get("fromSeq");
         String sinceText = body.string("since", 64);
@@ -296,11 +310,6 @@ public final class WebhookRoutes implements RouteGroup {
         String tenantId = body.string("tenantId", 64);
         Long tenantPk = null;
         if (tenantId != null) {
-            if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle) {
-                throw new Refusal.InvalidField(
-                        "tenantId",
-                        "a lifecycle endpoint follows its integration's connection events," + " not a tenant's");
-            }
             tenantPk = tenants.find(tenantId)
                     .map(Tenant::pk)
                     .filter(pk -> endpoints.follows(endpoint.pk(), pk))
@@ -356,6 +365,36 @@ public final class WebhookRoutes implements RouteGroup {
                 .filter(e -> !(principal instanceof Authenticator.Client client)
                         || client.integration().pk() == e.integrationPk())
                 .orElseThrow(() -> new Refusal.NotFound("webhook '" + id + "'"));
+    }
+
+    /**
+     * Refuses a portal session narrowed to one tenant: an endpoint (and its signing secret) serves every
+     * tenant of the integration, so creating, changing or deleting one reaches the others' events.
+     */
+    private static void requireWholeIntegration(Context ctx) {
+        Authenticator.session(ctx).filter(s -> s.tenantPk() != null).ifPresent(s -> {
+            throw new Refusal.Forbidden(
+                    "capability_missing",
+                    "this portal session is for tenant '" + s.tenantId() + "' only, and a webhook endpoint"
+                            + " serves every tenant of the integration: it cannot create, change or delete one");
+        });
+    }
+
+    /**
+     * A lifecycle endpoint's messages carry the access tokens of the integration's connections, so a
+     * portal session creates or changes one (its URL, or enabling it) only with the {@code secrets}
+     * capability: else a session that may not see a signing secret could have every
+     * tenant's token sent to a URL of its choosing.
+     */
+    private static void requireSecretsForLifecycle(Context ctx, WebhookEndpoint.Kind kind) {
+        if (kind == WebhookEndpoint.Kind.lifecycle) {
+            Authenticator.session(ctx).filter(s -> !s.may(Capability.secrets)).ifPresent(s -> {
+                throw new Refusal.Forbidden(
+                        "capability_missing",
+                        "a lifecycle endpoint's messages carry access tokens: creating or changing one takes"
+                                + " the 'secrets' capability");
+            });
+        }
     }
 
     /**

@@ -164,14 +164,14 @@ class PortalSessionTest {
 
     @Test
     void aLinkOpensOnePortalSessionAndIsThenRefusedAsUsed() {
-        String url = link(xOnA.client(), Map.of("capabilities", List.of("manage_endpoints"), "tenantId", "tenant-a"));
+        String url = link(xOnA.client(), Map.of("capabilities", List.of("retry"), "tenantId", "tenant-a"));
         ConsoleSession session = ConsoleSession.portal(server, url);
         JsonNode json = session.json();
         assertThat(json.get("kind").asText()).isEqualTo("portal");
         assertThat(json.get("integrationId").asText()).isEqualTo(xOnA.integrationId());
         assertThat(json.get("integrationName").asText()).isEqualTo("X");
         assertThat(json.get("tenantId").asText()).isEqualTo("tenant-a");
-        assertThat(json.get("capabilities")).extracting(JsonNode::asText).containsExactly("read", "manage_endpoints");
+        assertThat(json.get("capabilities")).extracting(JsonNode::asText).containsExactly("read", "retry");
         assertThat(session.api()
                         .get("/console/api/session")
                         .expect(200)
@@ -354,6 +354,70 @@ class PortalSessionTest {
         assertThat(failed(endpointX))
                 .filteredOn(m -> m.get("tenantId").asText().equals("tenant-b"))
                 .allMatch(m -> m.get("attempts").size() == 1);
+    }
+
+    @Test
+    void aSessionForOneTenantNeitherMakesNorChangesEndpointsWhichServeEveryTenant() throws Exception {
+        // Such a link is refused when it is made...
+        for (String wide : List.of("manage_endpoints", "secrets")) {
+            assertField(
+                    xOnA.client()
+                            .post(
+                                    "/api/v1/portal-sessions",
+                                    Map.of("tenantId", xOnA.tenant(), "capabilities", List.of(wide))),
+                    "capabilities");
+        }
+        // ...and a session that has them anyway (one opened before links were checked) is refused on use.
+        ConsoleSession session = portal(List.of("manage_endpoints", "secrets"), null);
+        try (java.sql.Connection c =
+                        java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                java.sql.PreparedStatement narrow = c.prepareStatement(
+                        "UPDATE console_sessions SET tenant_pk = (SELECT pk FROM tenants WHERE id = ?)"
+                                + " WHERE id = ?")) {
+            narrow.setString(1, xOnA.tenant());
+            narrow.setString(2, session.json().get("sessionId").asText());
+            assertThat(narrow.executeUpdate()).isEqualTo(1);
+        }
+        Api narrowed = session.api();
+        String hook = "/api/v1/webhooks/" + endpointX;
+        List<Api.Response> refused = List.of(
+                narrowed.post("/api/v1/webhooks", Map.of("url", receiver.url("/tenant-a-only"))),
+                narrowed.patch(hook, Map.of("url", receiver.url("/hijacked"))),
+                narrowed.delete(hook),
+                narrowed.post(hook + "/rotate-secret", ""));
+        for (Api.Response r : refused) {
+            assertThat(r.status()).as(r.body()).isEqualTo(403);
+            assertThat(r.json().at("/error/message").asText()).contains("tenant '" + xOnA.tenant() + "' only");
+        }
+        assertThat(server.admin.get(hook).json().get("url").asText()).isEqualTo(receiver.url("/x"));
+    }
+
+    @Test
+    void aLifecycleEndpointTakesTheSecretsCapabilityAndIsNeverReplayed() {
+        Api manager = portal(List.of("manage_endpoints", "retry"), null).api();
+        Api.Response created =
+                manager.post("/api/v1/webhooks", Map.of("url", receiver.url("/lc"), "kind", "lifecycle"));
+        assertThat(created.status()).as(created.body()).isEqualTo(403);
+        assertThat(created.json().at("/error/message").asText()).contains("'secrets'");
+
+        String lifecycle = xOnA.webhook(Map.of("url", receiver.url("/lc"), "kind", "lifecycle"))
+                .get("id")
+                .asText();
+        String hook = "/api/v1/webhooks/" + lifecycle;
+        assertThat(manager.patch(hook, Map.of("url", receiver.url("/elsewhere")))
+                        .status())
+                .isEqualTo(403);
+        assertThat(manager.patch(hook, Map.of("state", "enabled")).status()).isEqualTo(403);
+        // No one replays it, not even the client key: its messages carry access tokens.
+        for (Api api : List.of(manager, xOnA.client(), server.admin)) {
+            Api.Response replay = api.post(hook + "/replay", Map.of("fromSeq", 1));
+            assertThat(replay.status()).as(replay.body()).isEqualTo(400);
+            assertThat(replay.json().at("/error/message").asText()).contains("not replayed");
+        }
+
+        Api keeper = portal(List.of("manage_endpoints", "secrets"), null).api();
+        keeper.patch(hook, Map.of("maxBatchSize", 1)).expect(200);
+        keeper.delete(hook).expect(204);
     }
 
     @Test
