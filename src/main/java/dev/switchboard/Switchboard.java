@@ -177,7 +177,8 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(Resync.class, m -> collections.reload());
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
-            ConsoleSessionStore consoleSessions = new ConsoleSessionStore(database.dataSource(), clock);
+            ConsoleSessionStore consoleSessions =
+                    new ConsoleSessionStore(database.dataSource(), clock, secrets.mac(adminKeyHash));
             AuditLog audit = new AuditLog(database.dataSource(), clock);
 
             Authenticator auth = new Authenticator(

@@ -38,12 +38,24 @@ public final class ConsoleSessionStore {
     private static final String FROM = " FROM console_sessions s LEFT JOIN integrations i ON i.pk = s.integration_pk"
             + " LEFT JOIN tenants t ON t.pk = s.tenant_pk";
 
+    /**
+     * Whether a session row may stand for its principal: a portal session always, an operator session
+     * only if the admin key that opened it is the admin key now.
+     */
+    private static final String ITS_KEY = " AND (s.kind = 'portal' OR s.admin_key_mac = ?)";
+
     private final DataSource dataSource;
     private final InstantSource clock;
+    private final byte[] adminKeyMac;
 
-    public ConsoleSessionStore(DataSource dataSource, InstantSource clock) {
+    /**
+     * {@code adminKeyMac}: a keyed hash of the admin key, kept on each operator session: a session opened
+     * with an earlier key (one the operator changed because it leaked) is refused like a signed-out one.
+     */
+    public ConsoleSessionStore(DataSource dataSource, InstantSource clock, byte[] adminKeyMac) {
         this.dataSource = dataSource;
         this.clock = clock;
+        this.adminKeyMac = adminKeyMac.clone();
     }
 
     /** A new session and the cookie value that names it (shown only to the browser it is set in). */
@@ -61,10 +73,11 @@ public final class ConsoleSessionStore {
             prune(c, now);
             Jdbc.update(
                     c,
-                    "INSERT INTO console_sessions (id, token_hash, kind, created_at, idle_expires_at,"
-                            + " absolute_expires_at) VALUES (?, ?, 'operator', ?, ?, ?)",
+                    "INSERT INTO console_sessions (id, token_hash, kind, admin_key_mac, created_at,"
+                            + " idle_expires_at, absolute_expires_at) VALUES (?, ?, 'operator', ?, ?, ?, ?)",
                     id,
                     Tokens.hash(cookie),
+                    adminKeyMac,
                     now,
                     now.plus(idleTimeout),
                     now.plus(ABSOLUTE_LIFETIME));
@@ -157,11 +170,13 @@ public final class ConsoleSessionStore {
             Optional<ConsoleSession> found = Jdbc.one(
                     c,
                     "SELECT " + COLUMNS + FROM
-                            + " WHERE s.token_hash = ? AND s.idle_expires_at > ? AND s.absolute_expires_at > ?",
+                            + " WHERE s.token_hash = ? AND s.idle_expires_at > ? AND s.absolute_expires_at > ?"
+                            + ITS_KEY,
                     ConsoleSessionStore::map,
                     cookieHash,
                     now,
-                    now);
+                    now,
+                    adminKeyMac);
             if (found.isEmpty()) {
                 return found;
             }
@@ -193,19 +208,20 @@ public final class ConsoleSessionStore {
         });
     }
 
-    /** Which of these sessions are live now (not signed out, not expired); reads only. */
+    /** Which of these sessions are live now (not signed out, not expired, not of an earlier admin key); reads only. */
     public Set<String> live(Set<String> sessionIds) {
         Instant now = now();
         return Jdbc.withConnection(
                 dataSource,
                 c -> Set.copyOf(Jdbc.query(
                         c,
-                        "SELECT id FROM console_sessions WHERE id = ANY(?::text[]) AND idle_expires_at > ?"
-                                + " AND absolute_expires_at > ?",
+                        "SELECT s.id FROM console_sessions s WHERE s.id = ANY(?::text[]) AND s.idle_expires_at > ?"
+                                + " AND s.absolute_expires_at > ?" + ITS_KEY,
                         rs -> rs.getString(1),
                         sessionIds.toArray(String[]::new),
                         now,
-                        now)));
+                        now,
+                        adminKeyMac)));
     }
 
     /** Signs a session out: its cookie no longer works on any node. */

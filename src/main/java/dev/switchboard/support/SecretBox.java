@@ -7,6 +7,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import javax.crypto.Cipher;
+import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -38,6 +39,25 @@ public final class SecretBox {
             return HexFormat.of().formatHex(digest, 0, 8);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A keyed hash of {@code data} (HMAC-SHA256 under a key derived from this one, never the cipher's key
+     * itself): equal for equal data, and meaningless to anyone without the key.
+     */
+    public byte[] mac(byte[] data) {
+        try {
+            byte[] macKey = MessageDigest.getInstance("SHA-256")
+                    .digest(ByteBuffer.allocate(key.getEncoded().length + 4)
+                            .put("mac:".getBytes(StandardCharsets.US_ASCII))
+                            .put(key.getEncoded())
+                            .array());
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(macKey, "HmacSHA256"));
+            return mac.doFinal(data);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 is part of every JDK", e);
         }
     }
 

@@ -196,6 +196,43 @@ class OperatorSessionTest {
     }
 
     @Test
+    void changingTheAdminKeyEndsTheSessionsOpenedWithTheOldOne() {
+        var database = TestDatabase.create();
+        ConsoleSession session;
+        try (TestServer first = TestServer.start(database, Map.of(), java.time.InstantSource.system())) {
+            session = ConsoleSession.signIn(first);
+            session.api().get("/api/v1/tenants").expect(200);
+        }
+        // A restart with the same key keeps it.
+        try (TestServer same = TestServer.start(database, Map.of(), java.time.InstantSource.system())) {
+            on(session, same).api().get("/api/v1/tenants").expect(200);
+        }
+        // The key changed (because it leaked, say): a session the old key opened is refused everywhere.
+        String newKey = "sb_admin_the-new-admin-key-0123456789abcdef";
+        try (TestServer changed =
+                TestServer.start(database, Map.of("SWITCHBOARD_ADMIN_KEY", newKey), java.time.InstantSource.system())) {
+            ConsoleSession old = on(session, changed);
+            assertThat(old.api().get("/api/v1/tenants").status()).isEqualTo(401);
+            assertThat(old.api()
+                            .post("/api/v1/tenants", Map.of("name", "Mallory"))
+                            .status())
+                    .isEqualTo(401);
+            assertThat(old.api().get("/console/api/session").status()).isEqualTo(401);
+            ConsoleSession fresh = ConsoleSession.of(
+                    changed.baseUrl(),
+                    Api.of(changed.baseUrl(), null)
+                            .post("/console/api/session", Map.of("adminKey", newKey))
+                            .expect(200));
+            fresh.api().get("/api/v1/tenants").expect(200);
+        }
+    }
+
+    /** The same cookie and CSRF token, presented to another node of the database. */
+    private static ConsoleSession on(ConsoleSession session, TestServer node) {
+        return new ConsoleSession(node.baseUrl(), session.cookie(), session.csrfToken(), session.json());
+    }
+
+    @Test
     void aSessionExpiresAfterTheIdleTimeoutAndEachRequestExtendsIt() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-01T12:00:00Z"));
         try (TestServer clocked = TestServer.start(

@@ -43,7 +43,8 @@ public record ConsoleSession(String baseUrl, String cookie, String csrfToken, Js
         return header.substring("sb_session=".length(), header.indexOf(';'));
     }
 
-    private static ConsoleSession of(String baseUrl, Api.Response r) {
+    /** The session a sign-in or link exchange answered. */
+    public static ConsoleSession of(String baseUrl, Api.Response r) {
         JsonNode json = r.json();
         return new ConsoleSession(baseUrl, cookie(r), json.get("csrfToken").asText(), json);
     }
