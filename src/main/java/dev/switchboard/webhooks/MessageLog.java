@@ -568,7 +568,10 @@ public final class MessageLog {
                                 "SELECT " + MESSAGE_COLUMNS
                                         + ", NULL AS body" + MESSAGE_FROM
                                         + " WHERE m.endpoint_pk = ?" + conditions
-                                        + " AND (?::uuid IS NULL OR m.pk < (SELECT pk FROM webhook_messages WHERE id = ?))"
+                                        // The cursor is one of this endpoint's messages: another's id
+                                        // (or a message retention removed) pages nothing, telling nothing.
+                                        + " AND (?::uuid IS NULL OR m.pk < (SELECT c.pk FROM webhook_messages c"
+                                        + " WHERE c.id = ? AND c.endpoint_pk = m.endpoint_pk))"
                                         + " ORDER BY m.pk DESC LIMIT ?",
                                 MessageLog::message,
                                 params.toArray())));

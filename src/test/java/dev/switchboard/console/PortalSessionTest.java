@@ -421,6 +421,34 @@ class PortalSessionTest {
     }
 
     @Test
+    void aMessageCursorFromAnotherIntegrationsEndpointPagesNothing() {
+        String ofY = server.admin
+                .get("/api/v1/webhooks/" + endpointY + "/messages")
+                .expect(200)
+                .json()
+                .at("/messages/0/id")
+                .asText();
+        // Y's message is newer than X's: taken as a position, it would page through X's messages.
+        assertThat(xOnA.client()
+                        .get("/api/v1/webhooks/" + endpointX + "/messages?cursor=" + ofY)
+                        .expect(200)
+                        .json()
+                        .get("messages"))
+                .isEmpty();
+        JsonNode page = xOnA.client()
+                .get("/api/v1/webhooks/" + endpointX + "/messages?limit=1")
+                .expect(200)
+                .json();
+        assertThat(xOnA.client()
+                        .get("/api/v1/webhooks/" + endpointX + "/messages?limit=1&cursor="
+                                + page.get("cursor").asText())
+                        .expect(200)
+                        .json()
+                        .get("messages"))
+                .hasSize(1);
+    }
+
+    @Test
     void everyActionIsCheckedAgainstTheSessionsCapabilities() {
         String message = failed(endpointX).getFirst().get("id").asText();
         String hook = "/api/v1/webhooks/" + endpointX;
