@@ -42,6 +42,12 @@ import java.util.Optional;
  */
 public final class WebhookRoutes implements RouteGroup {
     private static final Duration MAX_RETRY_DELAY = Duration.ofDays(7);
+    /**
+     * An endpoint's own delays are a partner's choice: without a floor, twenty delays of 0s had the
+     * server send each failed message 21 times within seconds, to a URL of the partner's choosing.
+     */
+    private static final Duration MIN_RETRY_DELAY = Duration.ofSeconds(1);
+
     private static final int MAX_RETRY_DELAYS = 20;
     /** Failed messages one retry-all request sends again at most; the caller repeats it for more. */
     static final int MAX_RETRY_ALL = 10_000;
@@ -490,8 +496,8 @@ public final class WebhookRoutes implements RouteGroup {
             } catch (IllegalArgumentException e) {
                 throw new Refusal.InvalidField("retryDelays[" + i + "]", e.getMessage());
             }
-            if (d.compareTo(MAX_RETRY_DELAY) > 0) {
-                throw new Refusal.InvalidField("retryDelays[" + i + "]", "must be at most 7d");
+            if (d.compareTo(MAX_RETRY_DELAY) > 0 || d.compareTo(MIN_RETRY_DELAY) < 0) {
+                throw new Refusal.InvalidField("retryDelays[" + i + "]", "must be from 1s to 7d");
             }
             delays.add(d);
         }

@@ -38,7 +38,7 @@ class DeliveryStatsTest {
         partner = Partner.create(server, List.of("orders.*"));
         other = Partner.create(server, List.of("orders.*"));
         ok = partner.webhook(Map.of("url", receiver.url("/ok"))).get("id").asText();
-        failing = partner.webhook(Map.of("url", receiver.url("/fail"), "retryDelays", List.of("100ms")))
+        failing = partner.webhook(Map.of("url", receiver.url("/fail"), "retryDelays", List.of("1s")))
                 .get("id")
                 .asText();
         other.webhook(Map.of("url", receiver.url("/other")));

@@ -155,6 +155,8 @@ class WebhookApiTest {
                 Map.of("url", "https://p.example/", "kind", "lifecycle", "eventTypes", List.of("orders.*")),
                 Map.of("url", "https://p.example/", "retryDelays", List.of("soon")),
                 Map.of("url", "https://p.example/", "retryDelays", List.of("8d")),
+                Map.of("url", "https://p.example/", "retryDelays", List.of("0s", "0s", "0s")),
+                Map.of("url", "https://p.example/", "retryDelays", List.of("1s", "999ms")),
                 Map.of("url", "https://p.example/", "secret", "whsec_mine"));
         for (Map<String, Object> body : bad) {
             Api.Response r = client.post("/api/v1/webhooks", body);
