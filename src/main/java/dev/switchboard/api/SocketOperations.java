@@ -53,12 +53,14 @@ public final class SocketOperations implements Operations {
         Optional<RecordStore.IdempotencyKey> key = Optional.empty();
         JsonNode keyNode = params.get("idempotencyKey");
         if (keyNode != null && !keyNode.isNull()) {
-            if (!keyNode.isTextual() || !RecordOperations.validIdempotencyKey(keyNode.textValue())) {
+            // Stripped as an HTTP header's value is, so " k1 " here is the key an Idempotency-Key: k1 named.
+            String text = keyNode.isTextual() ? keyNode.textValue().strip() : null;
+            if (text == null || !RecordOperations.validIdempotencyKey(text)) {
                 throw new Refusal.InvalidField(
                         "idempotencyKey",
                         "must be a string of 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
             }
-            key = Optional.of(RecordOperations.idempotencyKey(access, collection, keyNode.textValue(), data, null));
+            key = Optional.of(RecordOperations.idempotencyKey(access, collection, text, data, null));
         }
         RecordStore.Created created = records.create(access, collection, data, key);
         if (created.replayedBody() != null) {

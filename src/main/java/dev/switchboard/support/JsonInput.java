@@ -48,21 +48,34 @@ public final class JsonInput {
     }
 
     public static void checkText(String text, String path) {
+        String problem = problem(text);
+        if (problem != null) {
+            throw new Refusal.InvalidField(path, problem);
+        }
+    }
+
+    /** True when {@link #checkText} accepts the text: no NUL, no unpaired UTF-16 surrogate. */
+    public static boolean isWellFormed(String text) {
+        return problem(text) == null;
+    }
+
+    private static String problem(String text) {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == 0) {
-                throw new Refusal.InvalidField(path, "text must not contain the NUL character (\\u0000)");
+                return "text must not contain the NUL character (\\u0000)";
             }
             if (Character.isHighSurrogate(c)) {
                 if (i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                     i++;
                     continue;
                 }
-                throw new Refusal.InvalidField(path, "text contains an unpaired UTF-16 surrogate");
+                return "text contains an unpaired UTF-16 surrogate";
             }
             if (Character.isLowSurrogate(c)) {
-                throw new Refusal.InvalidField(path, "text contains an unpaired UTF-16 surrogate");
+                return "text contains an unpaired UTF-16 surrogate";
             }
         }
+        return null;
     }
 }

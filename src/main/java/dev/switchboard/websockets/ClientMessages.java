@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.support.Json;
+import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -194,8 +195,9 @@ final class ClientMessages {
     }
 
     /** A request id the response can echo, or null. */
+    /** The id to echo, or null: one that UTF-8 cannot carry (an unpaired surrogate) would come back as "?". */
     private static String usableId(String id) {
-        return id != null && !id.isEmpty() && id.length() <= MAX_REQUEST_ID ? id : null;
+        return id != null && !id.isEmpty() && id.length() <= MAX_REQUEST_ID && JsonInput.isWellFormed(id) ? id : null;
     }
 
     private static String abbreviate(String text) {

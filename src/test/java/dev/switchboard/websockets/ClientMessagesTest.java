@@ -38,6 +38,11 @@ class ClientMessagesTest {
         String longId = "x".repeat(ClientMessages.MAX_REQUEST_ID + 1);
         assertThat(bad("{\"type\":\"request\",\"id\":\"" + longId + "\",\"method\":\"records.get\"}"))
                 .isEqualTo("null invalid_field id");
+        // A lone surrogate cannot be sent back in UTF-8 (it would come back as "?", matching nothing).
+        assertThat(bad("{\"type\":\"request\",\"id\":\"\\ud800\",\"method\":\"records.get\"}"))
+                .isEqualTo("null invalid_field id");
+        assertThat(bad("{\"type\":\"request\",\"id\":\"\\ud83d\\ude00\",\"method\":\"records.drop\"}"))
+                .isEqualTo("\ud83d\ude00 unknown_method method");
         assertThat(bad("{\"type\":\"request\",\"id\":\"a\",\"method\":\"records.drop\"}"))
                 .isEqualTo("a unknown_method method");
         assertThat(bad("{\"type\":\"request\",\"id\":\"a\"}")).isEqualTo("a invalid_field method");

@@ -248,6 +248,19 @@ class WebSocketRequestsTest {
                     params("collection", "reservations", "data", Map.of("state", "b"), "idempotencyKey", "spaced-1"));
             assertThat(overSocket.get("replayed").asBoolean()).isTrue();
             assertThat(overSocket.get("result")).isEqualTo(first);
+            // A header's value has no surrounding spaces; the key sent with them is the same key.
+            JsonNode padded = ws.request(
+                    "p",
+                    "records.create",
+                    params(
+                            "collection",
+                            "reservations",
+                            "data",
+                            Map.of("state", "b"),
+                            "idempotencyKey",
+                            " spaced-1\t"));
+            assertThat(padded.get("replayed").asBoolean()).isTrue();
+            assertThat(padded.get("result")).isEqualTo(first);
         }
 
         // A key the previous release stored (its fingerprint: the HTTP body's bytes as sent) still replays
