@@ -177,7 +177,9 @@ function settings(ctx, path, endpoint, changed) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     act(save, async () => {
-      const body = { url: url.value, maxBatchSize: Number(batch.value) };
+      // The URL only when edited: a portal session without secrets is shown it without its query.
+      const body = { maxBatchSize: Number(batch.value) };
+      if (url.value !== endpoint.url) body.url = url.value;
       if (endpoint.kind === 'events') body.eventTypes = types.value.split(',').map((x) => x.trim()).filter(Boolean);
       if (state.value !== (endpoint.state === 'failing' ? 'enabled' : endpoint.state)) body.state = state.value;
       const updated = await patch(path, body);

@@ -88,7 +88,7 @@ public final class WebhookRoutes implements RouteGroup {
     public void register(RoutesConfig routes) {
         routes.post("/api/v1/webhooks", this::create);
         routes.get("/api/v1/webhooks", this::list);
-        routes.get("/api/v1/webhooks/{webhookId}", ctx -> ctx.json(endpoint(ctx)));
+        routes.get("/api/v1/webhooks/{webhookId}", ctx -> ctx.json(shown(ctx, endpoint(ctx))));
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
@@ -145,9 +145,9 @@ public final class WebhookRoutes implements RouteGroup {
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
         EndpointStore.Created created =
                 endpoints.create(integration, url, kind, eventTypes == null ? List.of("*") : eventTypes, batch, delays);
-        ObjectNode json = Json.MAPPER.valueToTree(created.endpoint());
+        ObjectNode json = shown(ctx, created.endpoint());
         // A portal session sees a signing secret only with the secrets capability.
-        if (Authenticator.session(ctx).map(s -> s.may(Capability.secrets)).orElse(true)) {
+        if (maySeeSecrets(ctx)) {
             json.put("secret", created.secret());
         }
         ctx.status(201).json(json);
@@ -172,7 +172,7 @@ public final class WebhookRoutes implements RouteGroup {
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<WebhookEndpoint> page = endpoints.list(integrationPk, ctx.queryParam("cursor"), limit);
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("webhooks", page);
+        json.put("webhooks", page.stream().map(e -> shown(ctx, e)).toList());
         json.put("cursor", page.size() == limit ? page.getLast().id() : null);
         ctx.json(json);
     }
@@ -187,6 +187,9 @@ public final class WebhookRoutes implements RouteGroup {
             throw new Refusal.InvalidField("kind", "cannot be changed; create another endpoint");
         }
         String urlText = body.string("url", 2048);
+        if (urlText != null && !urlText.equals(endpoint.url()) && urlText.equals(WebhookUrl.redact(endpoint.url()))) {
+            urlText = null; // the URL as shown to a session without secrets, sent back unchanged
+        }
         String url = null;
         if (urlText != null) {
             WebhookUrl parsed = WebhookUrl.parse(urlText, "url", addresses);
@@ -204,7 +207,9 @@ public final class WebhookRoutes implements RouteGroup {
             case "disabled" -> WebhookEndpoint.State.disabled;
             default -> throw new Refusal.InvalidField("state", "must be enabled or disabled");
         };
-        ctx.json(endpoints.update(endpoint, new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state)));
+        ctx.json(shown(
+                ctx,
+                endpoints.update(endpoint, new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state))));
     }
 
     private void listMessages(Context ctx) {
@@ -371,6 +376,24 @@ public final class WebhookRoutes implements RouteGroup {
                 .filter(e -> !(principal instanceof Authenticator.Client client)
                         || client.integration().pk() == e.integrationPk())
                 .orElseThrow(() -> new Refusal.NotFound("webhook '" + id + "'"));
+    }
+
+    /**
+     * The endpoint as the caller may see it. Partners keep shared secrets in a webhook URL's query too
+     * ({@code ?token=…}), so a portal session without the secrets capability gets the URL without its
+     * query, as the audit log shows it; sent back unchanged in a PATCH, it leaves the URL as it is.
+     */
+    private static ObjectNode shown(Context ctx, WebhookEndpoint endpoint) {
+        ObjectNode json = Json.MAPPER.valueToTree(endpoint);
+        if (!maySeeSecrets(ctx)) {
+            json.put("url", WebhookUrl.redact(endpoint.url()));
+        }
+        return json;
+    }
+
+    /** Every caller but a portal session without the secrets capability. */
+    private static boolean maySeeSecrets(Context ctx) {
+        return Authenticator.session(ctx).map(s -> s.may(Capability.secrets)).orElse(true);
     }
 
     /**

@@ -449,6 +449,36 @@ class PortalSessionTest {
     }
 
     @Test
+    void aSessionWithoutSecretsSeesAWebhookUrlWithoutItsQuery() {
+        String secretUrl = receiver.url("/q?token=PartnerShared5ecret");
+        String id = xOnA.webhook(Map.of("url", secretUrl)).get("id").asText();
+        String hook = "/api/v1/webhooks/" + id;
+        String shown = receiver.url("/q") + "?…";
+        Api manager = portal(List.of("manage_endpoints"), null).api();
+        assertThat(manager.get(hook).expect(200).json().get("url").asText()).isEqualTo(shown);
+        assertThat(manager.get("/api/v1/webhooks?limit=1000").expect(200).body())
+                .contains(shown)
+                .doesNotContain("PartnerShared5ecret");
+        // Sent back as shown (the console's form), the URL stays as it was.
+        JsonNode patched = manager.patch(hook, Map.of("url", shown, "maxBatchSize", 7))
+                .expect(200)
+                .json();
+        assertThat(patched.get("url").asText()).isEqualTo(shown);
+        assertThat(server.admin.get(hook).json().get("url").asText()).isEqualTo(secretUrl);
+        assertThat(server.admin.get(hook).json().get("maxBatchSize").asInt()).isEqualTo(7);
+        // With the secrets capability, and for the client key, it is whole.
+        assertThat(portal(List.of("secrets"), null)
+                        .api()
+                        .get(hook)
+                        .json()
+                        .get("url")
+                        .asText())
+                .isEqualTo(secretUrl);
+        assertThat(xOnA.client().get(hook).json().get("url").asText()).isEqualTo(secretUrl);
+        xOnA.client().delete(hook).expect(204);
+    }
+
+    @Test
     void everyActionIsCheckedAgainstTheSessionsCapabilities() {
         String message = failed(endpointX).getFirst().get("id").asText();
         String hook = "/api/v1/webhooks/" + endpointX;
