@@ -124,6 +124,18 @@ public final class ConnectionStore {
         changeExisting(id, (c, current) -> {
             // Its webhook streams go with it (ON DELETE CASCADE); an endpoint being created waits.
             lockIntegrationShared(c, current.integrationId());
+            // Portal sessions and unopened links for this tenant of the integration have nothing left to
+            // show, and must not outlive the connection that let them see it.
+            Jdbc.update(
+                    c,
+                    "DELETE FROM console_sessions s USING connections n WHERE n.pk = ? AND s.kind = 'portal'"
+                            + " AND s.integration_pk = n.integration_pk AND s.tenant_pk = n.tenant_pk",
+                    current.pk());
+            Jdbc.update(
+                    c,
+                    "DELETE FROM portal_links l USING connections n WHERE n.pk = ? AND l.used_at IS NULL"
+                            + " AND l.integration_pk = n.integration_pk AND l.tenant_pk = n.tenant_pk",
+                    current.pk());
             Jdbc.update(c, "DELETE FROM connections WHERE pk = ?", current.pk());
             return new Outcome<>(current, "connection.deleted", current, null);
         });

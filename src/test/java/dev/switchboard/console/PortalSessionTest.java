@@ -479,6 +479,27 @@ class PortalSessionTest {
     }
 
     @Test
+    void deletingATenantsConnectionEndsThePortalSessionsAndLinksForThatTenant() {
+        String tenantC = server.createTenant("tenant-c");
+        JsonNode connection = server.connect(xOnA.integrationId(), tenantC);
+        ConsoleSession forC = portal(List.of("retry"), tenantC);
+        String unopened = link(xOnA.client(), Map.of("tenantId", tenantC));
+        ConsoleSession forA = portal(List.of("retry"), xOnA.tenant());
+        forC.api().get("/api/v1/webhooks/" + endpointX + "/messages").expect(200);
+
+        server.admin
+                .delete("/api/v1/connections/" + connection.get("id").asText())
+                .expect(204);
+        assertThat(forC.api().get("/api/v1/webhooks/" + endpointX + "/messages").status())
+                .isEqualTo(401);
+        Api.Response exchanged = Api.of(server.baseUrl(), null)
+                .post("/portal/api/session", Map.of("token", ConsoleSession.token(unopened)));
+        assertThat(exchanged.status()).isEqualTo(404);
+        // Another tenant's session is untouched.
+        forA.api().get("/api/v1/webhooks/" + endpointX + "/messages").expect(200);
+    }
+
+    @Test
     void everyActionIsCheckedAgainstTheSessionsCapabilities() {
         String message = failed(endpointX).getFirst().get("id").asText();
         String hook = "/api/v1/webhooks/" + endpointX;
