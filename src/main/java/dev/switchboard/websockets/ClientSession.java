@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
 import org.eclipse.jetty.websocket.api.Callback;
@@ -67,6 +68,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     // Only the socket's reading thread touches these.
     private long windowStart = System.nanoTime();
     private int messagesInWindow;
+    /** Requests refused for the token's rate limit since the reading thread last counted them. */
+    private final AtomicInteger throttledRequests = new AtomicInteger();
 
     ClientSession(WebSockets owner, SocketAccess access, Long after, long accessChangesSeen) {
         this.owner = owner;
@@ -204,6 +207,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     }
 
     /** A batch of the stream's newest events, from the feed. */
+    /** A request of this socket was refused for the token's rate limit: it counts against the message limit. */
+    void throttled() {
+        throttledRequests.incrementAndGet();
+    }
+
     void deliver(Batch batch) {
         lock.lock();
         try {
@@ -318,18 +326,23 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                             null),
                     null);
         }
-        // Requests are counted like HTTP requests, against the token's rate limit; every other message,
-        // and a request refused for too many in flight, against the socket's message limit.
-        if (message instanceof ClientMessages.Request request && !access.readOnly() && requests.submit(request, text)) {
-            return;
-        }
+        // Requests are counted like HTTP requests, against the token's rate limit; every other message, a
+        // request refused for too many in flight, and one the rate limit refused, against the socket's
+        // message limit: a client that keeps sending once refused is closed, as one that floods pings.
         long now = System.nanoTime();
         if (now - windowStart > ClientMessages.WINDOW_SECONDS * 1_000_000_000L) {
             windowStart = now;
             messagesInWindow = 0;
         }
-        if (++messagesInWindow > ClientMessages.MAX_PER_WINDOW) {
+        messagesInWindow += throttledRequests.getAndSet(0);
+        boolean admitted = message instanceof ClientMessages.Request request
+                && !access.readOnly()
+                && requests.submit(request, text);
+        if ((admitted ? messagesInWindow : ++messagesInWindow) > ClientMessages.MAX_PER_WINDOW) {
             close(CloseCode.TOO_MANY_MESSAGES);
+            return;
+        }
+        if (admitted) {
             return;
         }
         switch (message) {

@@ -82,6 +82,9 @@ final class SocketRequests {
             status = outcome.status();
             response = Frames.response(request.id(), outcome);
         } catch (Refusal refusal) {
+            if (refusal instanceof Refusal.Throttled) {
+                session.throttled();
+            }
             HttpErrors.HttpError error = HttpErrors.of(refusal);
             status = error.status();
             response = frame(request.id(), error);

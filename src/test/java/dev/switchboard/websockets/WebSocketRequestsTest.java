@@ -317,7 +317,7 @@ class WebSocketRequestsTest {
     }
 
     @Test
-    void requestsCountAgainstTheTokensRateLimitLikeHttpRequests() {
+    void requestsCountAgainstTheTokensRateLimitLikeHttpRequests() throws InterruptedException {
         try (TestServer limited = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "6"))) {
             limited.createCollection("reservations");
             limited.createTenant("limited");
@@ -337,6 +337,19 @@ class WebSocketRequestsTest {
                 assertThat(throttled.at("/error/code").asText()).isEqualTo("rate_limited");
                 assertThat(throttled.get("retryAfter").asLong()).isPositive();
                 limited.api(token).get("/api/v1/events").expect(429);
+
+                // A client that keeps sending once refused: each refusal counts against the socket's
+                // messages per 10 s, so it is closed as one flooding pings would be.
+                // (Refusals are counted as the socket reads on; the pause lets them keep up with the sends.)
+                for (int i = 0; i < 10 * ClientMessages.MAX_PER_WINDOW && !ws.isClosed(); i++) {
+                    try {
+                        ws.send("{\"type\":\"request\",\"id\":\"f" + i + "\",\"method\":\"events.list\"}");
+                        Thread.sleep(2);
+                    } catch (java.util.concurrent.CompletionException closedMeanwhile) {
+                        break;
+                    }
+                }
+                assertThat(ws.awaitClose()).isEqualTo(CloseCode.TOO_MANY_MESSAGES.code());
             }
         }
     }
