@@ -85,9 +85,8 @@ public final class PortalLinkRoutes implements RouteGroup {
         }
         Set<Capability> capabilities = capabilities(body.stringList("capabilities", 10));
         if (tenant != null) {
-            // An endpoint and its signing secret serve every tenant: a session for one tenant handles neither.
-            for (Capability wide : List.of(Capability.manage_endpoints, Capability.secrets)) {
-                if (capabilities.contains(wide)) {
+            for (Capability wide : capabilities) {
+                if (wide.reachesEveryTenant()) {
                     throw new Refusal.InvalidField(
                             "capabilities",
                             "'" + wide.name() + "' reaches every tenant of the integration (an endpoint serves"

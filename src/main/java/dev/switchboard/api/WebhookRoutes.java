@@ -92,13 +92,11 @@ public final class WebhookRoutes implements RouteGroup {
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
-            requireWholeIntegration(ctx);
             endpoints.delete(endpoint);
             ctx.status(204);
         });
         routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.secrets);
-            requireWholeIntegration(ctx);
             String secret = endpoints.rotateSecret(endpoint, settings.secretGracePeriod());
             ObjectNode json = Json.MAPPER.valueToTree(endpoint);
             json.put("secret", secret);
@@ -137,7 +135,6 @@ public final class WebhookRoutes implements RouteGroup {
                 ActingIntegration.of(principal, body, integrations, "webhooks", WebhookRoutes::notForAccessTokens);
         WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", addresses);
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
-        requireWholeIntegration(ctx);
         requireSecretsForLifecycle(ctx, kind);
         requireHttpsForLifecycle(url, kind);
         List<String> eventTypes = eventTypes(body, kind, integration);
@@ -179,7 +176,6 @@ public final class WebhookRoutes implements RouteGroup {
 
     private void update(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
-        requireWholeIntegration(ctx);
         requireSecretsForLifecycle(ctx, endpoint.kind());
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "state");
         String kind = body.string("kind", 20);
@@ -397,19 +393,6 @@ public final class WebhookRoutes implements RouteGroup {
     }
 
     /**
-     * Refuses a portal session narrowed to one tenant: an endpoint (and its signing secret) serves every
-     * tenant of the integration, so creating, changing or deleting one reaches the others' events.
-     */
-    private static void requireWholeIntegration(Context ctx) {
-        Authenticator.session(ctx).filter(s -> s.tenantPk() != null).ifPresent(s -> {
-            throw new Refusal.Forbidden(
-                    "capability_missing",
-                    "this portal session is for tenant '" + s.tenantId() + "' only, and a webhook endpoint"
-                            + " serves every tenant of the integration: it cannot create, change or delete one");
-        });
-    }
-
-    /**
      * A lifecycle endpoint's messages carry the access tokens of the integration's connections, so a
      * portal session creates or changes one (its URL, or enabling it) only with the {@code secrets}
      * capability: else a session that may not see a signing secret could have every
@@ -417,12 +400,7 @@ public final class WebhookRoutes implements RouteGroup {
      */
     private static void requireSecretsForLifecycle(Context ctx, WebhookEndpoint.Kind kind) {
         if (kind == WebhookEndpoint.Kind.lifecycle) {
-            Authenticator.session(ctx).filter(s -> !s.may(Capability.secrets)).ifPresent(s -> {
-                throw new Refusal.Forbidden(
-                        "capability_missing",
-                        "a lifecycle endpoint's messages carry access tokens: creating or changing one takes"
-                                + " the 'secrets' capability");
-            });
+            Authenticator.requireCapability(ctx, Capability.secrets);
         }
     }
 

@@ -271,7 +271,11 @@ public final class Authenticator {
         session(ctx).filter(s -> !s.may(capability)).ifPresent(s -> {
             throw new Refusal.Forbidden(
                     "capability_missing",
-                    "this portal session does not have the '" + capability.name() + "' capability");
+                    s.tenantId() != null && capability.reachesEveryTenant()
+                            ? "this portal session is for tenant '" + s.tenantId() + "' only, and a webhook"
+                                    + " endpoint serves every tenant of the integration: it cannot create,"
+                                    + " change or delete one"
+                            : "this portal session does not have the '" + capability.name() + "' capability");
         });
     }
 

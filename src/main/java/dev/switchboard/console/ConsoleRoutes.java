@@ -15,7 +15,6 @@ import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Signing in to the operator console and opening a partner portal session (docs/console.md).
@@ -123,9 +122,8 @@ public final class ConsoleRoutes implements RouteGroup {
             json.put("integrationId", session.integrationId());
             json.put("integrationName", session.integrationName());
             json.put("tenantId", session.tenantId());
-            Set<Capability> granted = session.capabilities();
             List<String> capabilities = java.util.Arrays.stream(Capability.values())
-                    .filter(c -> c == Capability.read || granted.contains(c))
+                    .filter(session::may)
                     .map(Capability::name)
                     .toList();
             json.put("capabilities", capabilities);

@@ -16,6 +16,14 @@ public enum Capability {
     /** See a signing secret (once, when it is created or rotated) and rotate it. */
     secrets;
 
+    /**
+     * Whether it acts on endpoints, each of which (with its signing secret) serves every tenant of the
+     * integration: a session narrowed to one tenant never has it, whatever its link said.
+     */
+    public boolean reachesEveryTenant() {
+        return this == manage_endpoints || this == secrets;
+    }
+
     public static Optional<Capability> parse(String text) {
         return Arrays.stream(values()).filter(c -> c.name().equals(text)).findFirst();
     }

@@ -34,8 +34,13 @@ public record ConsoleSession(
         return kind == Kind.portal;
     }
 
-    /** An operator may do everything; a portal session what its capabilities say ({@code read} always). */
+    /**
+     * An operator may do everything; a portal session what its capabilities say ({@code read} always),
+     * except, when narrowed to a tenant, what reaches every tenant ({@link Capability#reachesEveryTenant}).
+     */
     public boolean may(Capability capability) {
-        return kind == Kind.operator || capability == Capability.read || capabilities.contains(capability);
+        return kind == Kind.operator
+                || capability == Capability.read
+                || capabilities.contains(capability) && !(tenantPk != null && capability.reachesEveryTenant());
     }
 }
