@@ -65,11 +65,15 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private volatile boolean awaitingPong;
     private volatile long closingSince;
 
+    /**
+     * Requests refused for the token's rate limit (on their own threads) since the reading thread last
+     * added them to {@link #messagesInWindow}.
+     */
+    private final AtomicInteger throttledRequests = new AtomicInteger();
+
     // Only the socket's reading thread touches these.
     private long windowStart = System.nanoTime();
     private int messagesInWindow;
-    /** Requests refused for the token's rate limit since the reading thread last counted them. */
-    private final AtomicInteger throttledRequests = new AtomicInteger();
 
     ClientSession(WebSockets owner, SocketAccess access, Long after, long accessChangesSeen) {
         this.owner = owner;
@@ -206,12 +210,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    /** A batch of the stream's newest events, from the feed. */
     /** A request of this socket was refused for the token's rate limit: it counts against the message limit. */
     void throttled() {
         throttledRequests.incrementAndGet();
     }
 
+    /** A batch of the stream's newest events, from the feed. */
     void deliver(Batch batch) {
         lock.lock();
         try {
