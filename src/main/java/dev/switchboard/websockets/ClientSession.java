@@ -10,8 +10,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
 import org.eclipse.jetty.websocket.api.Callback;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * the writing thread has its answer: so while writes are in progress, a live batch that may hold one
  * of their events waits here. Each write notes the feed's position when it begins (its event's
  * {@code seq} is above it: the stream's counter orders commits); a batch whose last event is above
- * the lowest such position waits until the writes below it have sent their responses. Reads hold
+ * the lowest such position waits until the writes below it have sent their responses; so does a page
+ * a resume read from the log, which may have been read after such a write committed. Reads hold
  * nothing, and a write holds events only until its own response is sent.
  *
  * <p>Jetty calls the listener methods one at a time per socket. Deliveries (feed thread), the
@@ -47,6 +50,9 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final Long after;
     private final long accessChangesSeen;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a write's response is sent: a replayed page may be waiting for it. */
+    private final Condition writeAnswered = lock.newCondition();
+
     private final AtomicBoolean closing = new AtomicBoolean();
     private volatile EventFilter filter;
     private Session socket;
@@ -285,7 +291,28 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             send(response);
             if (write != null && writes.remove(write)) {
                 flushHeld();
+                writeAnswered.signalAll();
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sends a page the resume read from the log, up to {@code lastSeq}. The page may have been read after
+     * one of this socket's writes committed, so it waits, as a live batch does, until no write in
+     * progress may have its event in it. False when the socket is closing.
+     */
+    boolean sendReplayed(ByteBuffer page, long lastSeq) throws InterruptedException {
+        lock.lock();
+        try {
+            while (releasedUpTo() < lastSeq) {
+                if (closing.get()) {
+                    return false;
+                }
+                writeAnswered.await(100, TimeUnit.MILLISECONDS); // a close signals nothing: look again soon
+            }
+            return send(page);
         } finally {
             lock.unlock();
         }

@@ -11,7 +11,8 @@ import java.util.List;
  * live; the replay reads the log (with the socket's filter) up to the head, which is at or past
  * {@code start}, and the socket drops live events at or below the position the replay reached.
  * Together: no gap, no duplicate. Pages wait for the client to drain, so a long replay is paced by
- * the client instead of filling memory.
+ * the client instead of filling memory, and for the socket's own writes in progress, whose responses
+ * come before their events here as they do live.
  */
 public final class Resume {
     static final int PAGE = 500;
@@ -40,7 +41,8 @@ public final class Resume {
                     if (!page.events().isEmpty()) {
                         List<byte[]> json = new ArrayList<>(page.events().size());
                         page.events().forEach(e -> json.add(Frames.json(e)));
-                        if (!session.send(Frames.events(json)) || !drained(session)) {
+                        long lastSeq = page.events().getLast().seq();
+                        if (!session.sendReplayed(Frames.events(json), lastSeq) || !drained(session)) {
                             return -1;
                         }
                     }

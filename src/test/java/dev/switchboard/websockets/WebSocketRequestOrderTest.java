@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * A write's response precedes its event's frame on the socket that made it, under concurrent writers:
  * sockets on two nodes each keep several creates in flight while HTTP writers on both nodes write to
  * the same tenant. Every response comes once, before the frame with its seq, and every socket ends
- * with every event exactly once, in seq order.
+ * with every event exactly once, in seq order. The same holds while a socket replays the log.
  */
 @Timeout(180)
 class WebSocketRequestOrderTest {
@@ -33,6 +33,8 @@ class WebSocketRequestOrderTest {
     private static final int WRITES_PER_SOCKET = 48;
     private static final int IN_FLIGHT = 8;
     private static final int HTTP_WRITES_PER_NODE = 60;
+    private static final int BACKLOG = 600;
+    private static final int RESUMES = 20;
 
     @Test
     void eachWritesResponsePrecedesItsEventUnderConcurrentWritersOnTwoNodes() throws Exception {
@@ -94,6 +96,53 @@ class WebSocketRequestOrderTest {
                 }
             } finally {
                 sockets.forEach(WsClient::close);
+            }
+        }
+    }
+
+    /**
+     * A socket that resumes from an old position replays the log up to its head while its own writes
+     * commit: a page read after a write's commit holds that write's event, and must wait for its
+     * response too. Each socket writes at once, while the replay of the backlog is still running.
+     */
+    @Test
+    void aWriteMadeWhileTheSocketReplaysTheLogIsAnsweredBeforeItsEvent() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "1000000"))) {
+            server.createCollection("orders");
+            server.createTenant("replaying");
+            String token = server.partnerToken("replaying");
+            Api http = server.api(token);
+            for (int i = 0; i < BACKLOG; i++) {
+                http.post("/api/v1/collections/orders/records", Map.of("data", Map.of("n", i)))
+                        .expect(201);
+            }
+            long total = BACKLOG;
+            for (int round = 0; round < RESUMES; round++) {
+                try (WsClient ws = WsClient.connect(server, token, "?after=" + (total - BACKLOG))) {
+                    List<String> ids = new ArrayList<>();
+                    for (int i = 0; i < IN_FLIGHT; i++) {
+                        String id = round + "-" + i;
+                        ids.add(id);
+                        ws.sendRequest(id, "records.create", Map.of("collection", "orders", "data", Map.of("w", id)));
+                    }
+                    ids.forEach(ws::awaitResponse);
+                    total += IN_FLIGHT;
+                    long last = total;
+                    Awaitility.await()
+                            .atMost(Duration.ofSeconds(30))
+                            .until(() -> ws.seqs().contains(last) || ws.isClosed());
+                    List<JsonNode> messages = ws.messages();
+                    assertThat(ws.seqs())
+                            .containsExactlyElementsOf(LongStream.rangeClosed(total - BACKLOG - IN_FLIGHT + 1, total)
+                                    .boxed()
+                                    .toList());
+                    for (JsonNode response : ws.responses()) {
+                        long seq = response.get("seq").asLong();
+                        assertThat(messages.indexOf(response))
+                                .as("round %d: the response with seq %d comes before its event", round, seq)
+                                .isLessThan(WebSocketRequestsTest.indexOfEvent(messages, seq));
+                    }
+                }
             }
         }
     }
