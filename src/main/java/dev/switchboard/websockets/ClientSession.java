@@ -50,6 +50,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final Long after;
     private final long accessChangesSeen;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Held by the one performed request's response that waits for room in the outbox. */
+    private final ReentrantLock answering = new ReentrantLock();
     /** Signalled when a write's response is sent: a replayed page may be waiting for it. */
     private final Condition writeAnswered = lock.newCondition();
 
@@ -269,7 +271,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     }
 
     /**
-     * A write begins: from now until {@link #respond} sends its answer, batches that may carry its event
+     * A write begins: from now until {@link #answer} sends its answer, batches that may carry its event
      * wait. The feed's position is the floor: every event at or below it has committed and been read,
      * so the write's own event (appended after this) is above it.
      */
@@ -284,17 +286,42 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    /** Sends a request's response, then, for a write ({@code write} not null), the batches it held back. */
-    void respond(ByteBuffer response, Write write) {
-        lock.lock();
+    /**
+     * Sends a performed request's response, then, for a write ({@code write} not null), the batches it held
+     * back. The response first waits for room in the outbox, one response at a time, as a replayed page
+     * does: a client that reads gets every response, however many large lists it has in flight, while
+     * one that does not read is closed as a slow consumer once {@code websockets.pingTimeout} passes.
+     */
+    void answer(ByteBuffer response, Write write) {
+        answering.lock();
         try {
-            send(response);
-            if (write != null && writes.remove(write)) {
-                flushHeld();
-                writeAnswered.signalAll();
+            boolean room;
+            try {
+                room = outbox.awaitAtMost(
+                        Math.max(0, owner.settings().queueBytes() - response.remaining()),
+                        owner.settings().pingTimeout());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                room = false;
+            }
+            if (!room) {
+                close(CloseCode.SLOW_CONSUMER);
+            }
+            lock.lock();
+            try {
+                if (!closing.get()) {
+                    outbox.sendTextAfterWaiting(response);
+                    owner.metrics().frameSent();
+                }
+                if (write != null && writes.remove(write)) {
+                    flushHeld();
+                    writeAnswered.signalAll();
+                }
+            } finally {
+                lock.unlock();
             }
         } finally {
-            lock.unlock();
+            answering.unlock();
         }
     }
 
@@ -346,16 +373,14 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
         ClientMessage message = ClientMessages.parse(text);
         if (message instanceof ClientMessages.Request request && access.readOnly()) {
-            respond(
-                    Frames.errorResponse(
-                            request.id(),
-                            403,
-                            "read_only",
-                            "this socket was opened by an operator's console session: it receives the tenant's events"
-                                    + " and sends no requests",
-                            null,
-                            null),
-                    null);
+            send(Frames.errorResponse(
+                    request.id(),
+                    403,
+                    "read_only",
+                    "this socket was opened by an operator's console session: it receives the tenant's events"
+                            + " and sends no requests",
+                    null,
+                    null));
         }
         // Requests are counted like HTTP requests, against the token's rate limit; every other message, a
         // request refused for too many in flight, and one the rate limit refused, against the socket's
@@ -380,7 +405,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             case ClientMessages.Ping ping -> send(Frames.PONG);
             case ClientMessages.Subscribe subscribe -> subscribe(subscribe.eventTypes());
             case ClientMessages.Request request -> {} // refused (by submit, or as read-only) and answered
-            case ClientMessages.BadRequest bad -> respond(SocketRequests.refused(bad.id(), bad.refusal()), null);
+            case ClientMessages.BadRequest bad -> send(SocketRequests.refused(bad.id(), bad.refusal()));
             case ClientMessages.Invalid invalid -> send(Frames.error(invalid.code(), invalid.message()));
         }
     }

@@ -40,30 +40,28 @@ final class SocketRequests {
         long bodyLimit = owner.maxBodyBytes();
         if (text.length() > bodyLimit / 3 && text.getBytes(StandardCharsets.UTF_8).length > bodyLimit) {
             // Only reachable when websockets.maxMessageSize is above server.maxBodySize.
-            session.respond(
-                    Frames.errorResponse(
-                            request.id(),
-                            413,
-                            "body_too_large",
-                            "the request is larger than " + bodyLimit + " bytes (server.maxBodySize)",
-                            null,
-                            null),
-                    null);
+            // Refusals are sent at once, on the reading thread, which cannot wait for room.
+            session.send(Frames.errorResponse(
+                    request.id(),
+                    413,
+                    "body_too_large",
+                    "the request is larger than " + bodyLimit + " bytes (server.maxBodySize)",
+                    null,
+                    null));
             return false;
         }
         if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
             inFlight.decrementAndGet();
             owner.metrics().request(request.method(), 429, 0);
-            session.respond(
-                    Frames.errorResponse(
-                            request.id(),
-                            429,
-                            "too_many_requests",
-                            "this socket already has " + MAX_IN_FLIGHT
-                                    + " requests in flight; wait for their responses before sending more",
-                            Map.of("maxInFlight", MAX_IN_FLIGHT),
-                            null),
-                    null);
+            // Refusals are sent at once, on the reading thread, which cannot wait for room.
+            session.send(Frames.errorResponse(
+                    request.id(),
+                    429,
+                    "too_many_requests",
+                    "this socket already has " + MAX_IN_FLIGHT
+                            + " requests in flight; wait for their responses before sending more",
+                    Map.of("maxInFlight", MAX_IN_FLIGHT),
+                    null));
             return false;
         }
         Thread.ofVirtual().name("ws-request").start(() -> perform(request));
@@ -104,9 +102,11 @@ final class SocketRequests {
                     session.access().connectionId(),
                     e);
         } finally {
-            // Always answered, and a write always releases what it held back.
-            session.respond(response != null ? response : frame(request.id(), HttpErrors.internalError()), write);
+            // Out of flight before it is answered: a client that sends its next request on reading this
+            // answer must find room for it.
             inFlight.decrementAndGet();
+            // Always answered, and a write always releases what it held back.
+            session.answer(response != null ? response : frame(request.id(), HttpErrors.internalError()), write);
             owner.metrics().request(request.method(), status, System.nanoTime() - started);
         }
     }
