@@ -35,11 +35,12 @@ import javax.sql.DataSource;
  */
 public final class MessageLog {
     /**
-     * The sealed access token of a webhook_messages row: that of the last event it carries, which only
+     * The sealed access token of a webhook_messages row: that of its first event (a lifecycle message
+     * carries one; its range may go on over events its filter passed over), which only
      * lifecycle events have. Messages are pruned with their events, so the event is there while the message is.
      */
     private static final String SEALED_TOKEN = "(SELECT ev.sealed FROM webhook_streams ws JOIN events ev"
-            + " ON ev.stream_pk = ws.stream_pk AND ev.seq = webhook_messages.last_seq"
+            + " ON ev.stream_pk = ws.stream_pk AND ev.seq = webhook_messages.first_seq"
             + " WHERE ws.pk = webhook_messages.webhook_stream_pk) AS sealed_token";
     /**
      * The attempt that delivered a message is kept on the message's row, not in webhook_attempts: nearly

@@ -455,6 +455,36 @@ class WebhookDeliveryTest {
         }
     }
 
+    /**
+     * A lifecycle message whose filter passed over later events of the integration's stream (another
+     * connection's token rotation) covers them in its range; its retries carry its own connection's
+     * token, never the token of the last event its range covers.
+     */
+    @Test
+    void aRetriedLifecycleMessageCarriesItsOwnConnectionsToken() {
+        JsonNode endpoint = partner.webhook(Map.of(
+                "url", receiver.url("/lifecycle"), "kind", "lifecycle", "eventTypes", List.of("connection.created")));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        partner.client().patch(path, Map.of("state", "disabled")).expect(200);
+        String tenant = server.createTenant("lc-" + System.nanoTime());
+        String token = server.connect(partner.integrationId(), tenant)
+                .get("accessToken")
+                .asText();
+        String otherConnection = partner.connectionId();
+        server.admin
+                .post("/api/v1/connections/" + otherConnection + "/rotate-token", "")
+                .expect(200);
+        AtomicInteger attempts = new AtomicInteger();
+        receiver.answer(r -> Reply.status(attempts.incrementAndGet() == 1 ? 500 : 200));
+        partner.client().patch(path, Map.of("state", "enabled")).expect(200);
+
+        await().until(() -> receiver.received().size() == 2);
+        for (Receiver.Received r : receiver.received()) {
+            assertThat(r.json().get("type").asText()).isEqualTo("connection.created");
+            assertThat(r.json().get("data").get("accessToken").asText()).isEqualTo(token);
+        }
+    }
+
     @Test
     void aDeliveredMessageShowsItsFailedAttemptsAndTheOneThatDeliveredIt() {
         AtomicInteger answered = new AtomicInteger();
