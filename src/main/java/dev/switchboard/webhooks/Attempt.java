@@ -17,6 +17,20 @@ public record Attempt(
         Instant startedAt,
         long durationMillis) {
 
+    /**
+     * The receiver's words are stored as they came, but for U+0000, which PostgreSQL's text cannot hold:
+     * an answer with a NUL byte (a binary body, a non-HTTP service's greeting) failed every statement
+     * recording it, and its stream sent the same message again and again.
+     */
+    public Attempt {
+        error = storable(error);
+        responseBody = storable(responseBody);
+    }
+
+    private static String storable(String text) {
+        return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+    }
+
     /** How an attempt ended; everything but {@code delivered} is a failure. */
     public enum Outcome {
         /** A 2xx answer. */

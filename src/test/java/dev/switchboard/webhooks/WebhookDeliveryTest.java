@@ -623,6 +623,50 @@ class WebhookDeliveryTest {
         assertThat(attempt.get("status").asInt()).isEqualTo(400);
     }
 
+    /**
+     * PostgreSQL's text cannot hold U+0000: an answer with a NUL byte (a binary body, a non-HTTP
+     * service's greeting) is recorded with the character replaced, and the stream moves on, whether
+     * the answer delivered the message or failed it.
+     */
+    @Test
+    void anAnswerWithANulByteIsRecordedAndTheStreamMovesOn() {
+        AtomicInteger answers = new AtomicInteger();
+        receiver.answer(r -> answers.incrementAndGet() == 1
+                ? Reply.status(200).withBody("ok\0binary")
+                : Reply.status(500).withBody("no\0pe"));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/nul"), "retryDelays", List.of()));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 2);
+        JsonNode failed = await().until(
+                        () -> partner.client()
+                                .get(path + "/messages?status=failed")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1)
+                .get(0);
+        JsonNode delivered = partner.client()
+                .get(path + "/messages?status=delivered")
+                .expect(200)
+                .json()
+                .get("messages");
+        assertThat(delivered).hasSize(1);
+        assertThat(receiver.received()).hasSize(2);
+        JsonNode deliveredAttempt = partner.client()
+                .get(path + "/messages/" + delivered.get(0).get("id").asText())
+                .expect(200)
+                .json()
+                .get("attempts")
+                .get(0);
+        assertThat(deliveredAttempt.get("responseBody").asText()).isEqualTo("ok\uFFFDbinary");
+        JsonNode failedAttempt = partner.client()
+                .get(path + "/messages/" + failed.get("id").asText())
+                .expect(200)
+                .json()
+                .get("attempts")
+                .get(0);
+        assertThat(failedAttempt.get("responseBody").asText()).isEqualTo("no\uFFFDpe");
+    }
+
     private List<JsonNode> events() {
         return receiver.received().stream()
                 .flatMap(r -> stream(r.json().get("events")))
