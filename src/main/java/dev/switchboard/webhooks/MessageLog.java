@@ -527,6 +527,9 @@ public final class MessageLog {
                                 + " SELECT m.pk FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
                                 + " WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
                                 + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
+                                // A retried stream message waits, as its stream does, while its connection is disabled
+                                + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
+                                + "   ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
                                 + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
                                 + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
                                 + SEALED_TOKEN,

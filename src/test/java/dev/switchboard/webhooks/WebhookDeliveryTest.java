@@ -667,6 +667,35 @@ class WebhookDeliveryTest {
         assertThat(failedAttempt.get("responseBody").asText()).isEqualTo("no\uFFFDpe");
     }
 
+    /** A failed message retried through the API waits, as its stream does, while its connection is disabled. */
+    @Test
+    void aRetriedMessageWaitsWhileItsConnectionIsDisabled() throws InterruptedException {
+        receiver.answer(r -> Reply.status(500));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/paused"), "retryDelays", List.of()));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        String messageId = await().until(
+                        () -> partner.client()
+                                .get(path + "/messages?status=failed")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1)
+                .get(0)
+                .get("id")
+                .asText();
+        String connection = "/api/v1/connections/" + partner.connectionId();
+        server.admin.post(connection + "/disable", "").expect(200);
+        receiver.answer(r -> Reply.status(200));
+        partner.client().post(path + "/messages/" + messageId + "/retry", "").expect(202);
+        Thread.sleep(1_000); // manual messages are claimed every 250 ms
+        assertThat(receiver.received()).hasSize(1);
+
+        server.admin.post(connection + "/enable", "").expect(200);
+        await().until(() -> receiver.received().size() == 2);
+        assertThat(receiver.received().get(1).header("webhook-id"))
+                .isEqualTo(receiver.received().get(0).header("webhook-id"));
+    }
+
     private List<JsonNode> events() {
         return receiver.received().stream()
                 .flatMap(r -> stream(r.json().get("events")))
