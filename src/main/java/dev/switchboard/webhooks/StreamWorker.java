@@ -317,7 +317,8 @@ final class StreamWorker implements Runnable {
                     metrics.delivered(target.endpoint().id(), Duration.between(oldestEvent, clock.instant()));
                 }
                 done = new MessageLog.Done(message, attempt); // written with the next step, or before waiting
-                at = new StreamLeases.Cursor(message.lastSeq(), null, null);
+                at = new StreamLeases.Cursor(
+                        message.lastSeq(), null, at.rewindTo()); // a replay asked for meanwhile comes next
             } else {
                 MessageLog.Recorded recorded = messages.recordStream(webhookStreamPk, message, attempt, decision);
                 deliverer.afterRecord(target.endpoint(), recorded);
@@ -327,7 +328,8 @@ final class StreamWorker implements Runnable {
                 if (decision instanceof Decision.RetryLater) {
                     return false; // recorded with the lease released until the retry is due
                 }
-                at = new StreamLeases.Cursor(message.lastSeq(), null, null);
+                at = new StreamLeases.Cursor(
+                        message.lastSeq(), null, at.rewindTo()); // a replay asked for meanwhile comes next
                 if (recorded.endpointState() == WebhookEndpoint.State.disabled) {
                     return true;
                 }

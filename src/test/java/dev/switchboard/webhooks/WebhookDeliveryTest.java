@@ -573,6 +573,29 @@ class WebhookDeliveryTest {
                 .containsExactlyElementsOf(ids);
     }
 
+    /** A replay asked for while a message waits for its retry follows that message, before anything newer. */
+    @Test
+    void aReplayAskedForWhileAMessageWaitsForItsRetryComesRightAfterIt() throws InterruptedException {
+        AtomicInteger requests = new AtomicInteger();
+        receiver.answer(r -> Reply.status(requests.incrementAndGet() == 6 ? 500 : 200));
+        JsonNode endpoint = partner.webhook(
+                Map.of("url", receiver.url("/replay-failing"), "maxBatchSize", 1, "retryDelays", List.of("2s")));
+        List<String> ids = new ArrayList<>(writeRooms(partner, 6));
+        await().until(() -> events().size() == 6); // the sixth failed; its retry is due in 2 s
+        partner.client()
+                .post(
+                        "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                        Map.of("fromSeq", 2, "tenantId", partner.tenant()))
+                .expect(202);
+        ids.addAll(writeRooms(partner, 2));
+        await().atMost(Duration.ofSeconds(20)).until(() -> events().size() >= 14);
+        Thread.sleep(500); // nothing more comes
+        List<String> expected = new ArrayList<>(ids.subList(0, 6));
+        expected.add(ids.get(5));
+        expected.addAll(ids.subList(1, 8));
+        assertThat(events()).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(expected);
+    }
+
     @Test
     void aHangingEndpointDoesNotDelayAHealthyOne() {
         Receiver healthy = new Receiver();
