@@ -415,7 +415,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         lock.lock();
         try {
             EventFilter current = filter;
-            List<String> now = current.requested().isEmpty() ? current.allowed() : current.requested();
+            // The client's own narrowing, within what the integration may receive now (which may have
+            // narrowed since the client subscribed).
+            List<String> now = current.requested().isEmpty()
+                    ? current.allowed()
+                    : EventTypes.intersect(current.requested(), current.allowed());
             List<String> narrowed = EventTypes.intersect(now, patterns);
             if (narrowed.isEmpty()) {
                 send(Frames.error(

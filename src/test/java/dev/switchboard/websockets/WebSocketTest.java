@@ -10,6 +10,7 @@ import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import java.net.http.WebSocketHandshakeException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -232,6 +234,36 @@ class WebSocketTest {
                     .extracting(e -> e.get("type").asText())
                     .containsExactly("reservations.created", "device.command");
             assertThat(events).extracting(e -> e.get("seq").asLong()).containsExactly(3L, 4L);
+        }
+    }
+
+    /**
+     * After the integration's event types narrow, a subscription is checked against what the socket
+     * may receive now: one outside it is refused, never answered "subscribed" to receive nothing.
+     */
+    @Test
+    void aSubscriptionOutsideNarrowedPermissionsIsRefused() {
+        tenant("ws-narrowed");
+        Partner partner =
+                Partner.on(server, "ws-narrowed", List.of("*"), List.of("*"), List.of("device.*", "reservations.*"));
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.*\"]}");
+            ws.await("subscribed");
+            server.admin
+                    .patch(
+                            "/api/v1/integrations/" + partner.integrationId(),
+                            Map.of("eventTypes", List.of("reservations.*")))
+                    .expect(200);
+            // The change reaches the socket shortly after; until then a subscription is answered as before.
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                int seen = ws.messages().size();
+                ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.command\"]}");
+                JsonNode answer = ws.await(m -> ws.messages().indexOf(m) >= seen
+                        && (m.path("type").asText().equals("subscribed")
+                                || m.path("type").asText().equals("error")));
+                return answer.path("code").asText().equals("empty_subscription");
+            });
         }
     }
 
