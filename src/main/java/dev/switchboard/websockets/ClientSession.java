@@ -6,6 +6,7 @@ import dev.switchboard.events.EventTypes;
 import dev.switchboard.websockets.ClientMessages.ClientMessage;
 import jakarta.servlet.http.HttpServletRequest;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -73,15 +74,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private volatile boolean awaitingPong;
     private volatile long closingSince;
 
-    /**
-     * Requests refused for the token's rate limit (on their own threads) since the reading thread last
-     * added them to {@link #messagesInWindow}.
-     */
+    /** Requests refused for the token's rate limit (on their own threads), not yet counted in {@link #messages}. */
     private final AtomicInteger throttledRequests = new AtomicInteger();
 
-    // Only the socket's reading thread touches these.
-    private long windowStart = System.nanoTime();
-    private int messagesInWindow;
+    /** The socket's message limit; only the reading thread touches it. */
+    private final MessageWindow messages =
+            new MessageWindow(ClientMessages.MAX_PER_WINDOW, Duration.ofSeconds(ClientMessages.WINDOW_SECONDS));
 
     ClientSession(WebSockets owner, SocketAccess access, Long after, long accessChangesSeen) {
         this.owner = owner;
@@ -385,16 +383,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         // Requests are counted like HTTP requests, against the token's rate limit; every other message, a
         // request refused for too many in flight, and one the rate limit refused, against the socket's
         // message limit: a client that keeps sending once refused is closed, as one that floods pings.
-        long now = System.nanoTime();
-        if (now - windowStart > ClientMessages.WINDOW_SECONDS * 1_000_000_000L) {
-            windowStart = now;
-            messagesInWindow = 0;
-        }
-        messagesInWindow += throttledRequests.getAndSet(0);
+        int throttled = throttledRequests.getAndSet(0);
         boolean admitted = message instanceof ClientMessages.Request request
                 && !access.readOnly()
                 && requests.submit(request, text);
-        if ((admitted ? messagesInWindow : ++messagesInWindow) > ClientMessages.MAX_PER_WINDOW) {
+        if (!messages.count(System.nanoTime(), throttled + (admitted ? 0 : 1))) {
             close(CloseCode.TOO_MANY_MESSAGES);
             return;
         }
