@@ -206,7 +206,13 @@ public final class Switchboard implements AutoCloseable {
             Sockets sockets = new Sockets(socketSettings);
             WebSocketMetrics socketMetrics = new WebSocketMetrics(meters, sockets);
             LogGate socketReads = new LogGate(eventLog);
-            StreamHub hub = new StreamHub(eventLog, socketReads, socketMetrics, socketSettings, tracing);
+            // The live feed reads through its own pool: API load never delays events on their way to sockets.
+            StreamHub hub = new StreamHub(
+                    new EventLog(database.feedDataSource(), wakeups),
+                    socketReads,
+                    socketMetrics,
+                    socketSettings,
+                    tracing);
             wakeups.addListener(hub);
             AccessWatch accessWatch = new AccessWatch(connections, sockets);
             control.subscribe(ConnectionChanged.class, accessWatch::connectionChanged);

@@ -30,6 +30,7 @@ public final class Database implements AutoCloseable {
 
     private final HikariDataSource pool;
     private final HikariDataSource delivery;
+    private final HikariDataSource feed;
     private final HikariDataSource health;
     private final DatabaseUrl url;
     private final Optional<EmbeddedDatabase> embedded;
@@ -41,12 +42,14 @@ public final class Database implements AutoCloseable {
     private Database(
             HikariDataSource pool,
             HikariDataSource delivery,
+            HikariDataSource feed,
             HikariDataSource health,
             DatabaseUrl url,
             Optional<EmbeddedDatabase> embedded,
             MigrationVersion nodeSchema) {
         this.pool = pool;
         this.delivery = delivery;
+        this.feed = feed;
         this.health = health;
         this.url = url;
         this.embedded = embedded;
@@ -69,6 +72,7 @@ public final class Database implements AutoCloseable {
         DatabaseUrl url = config.databaseUrl()
                 .orElseGet(() -> new DatabaseUrl(embedded.orElseThrow().jdbcUrl(), null, null));
         HikariDataSource pool = null;
+        HikariDataSource delivery = null;
         try {
             pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
             MigrationVersion nodeSchema = migrate(pool, target);
@@ -82,14 +86,19 @@ public final class Database implements AutoCloseable {
                 throw new IllegalStateException("Switchboard cannot run on database " + url + ": " + window.refusal());
             }
             log.info("Database {} is at schema version {} (this node's: {})", url, window.database(), nodeSchema);
-            HikariDataSource delivery = pool(
+            delivery = pool(
                     "switchboard-delivery",
                     url,
-                    Math.max(4, config.databasePoolSize() / 2),
+                    deliveryPoolSize(config.databasePoolSize()),
                     meters,
                     "SET synchronous_commit TO off");
-            return new Database(pool, delivery, healthPool(url, meters), url, embedded, nodeSchema);
+            HikariDataSource feed =
+                    pool("switchboard-feed", url, feedPoolSize(config.databasePoolSize()), meters, null);
+            return new Database(pool, delivery, feed, healthPool(url, meters), url, embedded, nodeSchema);
         } catch (RuntimeException e) {
+            if (delivery != null) {
+                delivery.close();
+            }
             if (pool != null) {
                 pool.close();
             }
@@ -179,6 +188,25 @@ public final class Database implements AutoCloseable {
         return delivery;
     }
 
+    /**
+     * The WebSocket feed's own pool ({@link #feedPoolSize}): the reads that bring committed events to the
+     * sockets never wait behind API requests, however many the API's clients (or sockets' requests) keep
+     * in flight. Resumes and requests read through the main pool, as the API does.
+     */
+    public DataSource feedDataSource() {
+        return feed;
+    }
+
+    /** The delivery pool's size for a main pool of {@code poolSize}. */
+    static int deliveryPoolSize(int poolSize) {
+        return Math.max(4, poolSize / 2);
+    }
+
+    /** The feed pool's size: a live read is short and each stream has one at a time. */
+    static int feedPoolSize(int poolSize) {
+        return Math.max(2, poolSize / 4);
+    }
+
     /** A connection outside the pool, for a long-lived LISTEN; the caller closes it. */
     public Connection openDedicatedConnection() throws SQLException {
         return openOwnConnection("switchboard-listener", 5);
@@ -227,6 +255,7 @@ public final class Database implements AutoCloseable {
     @Override
     public void close() {
         health.close();
+        feed.close();
         delivery.close();
         pool.close();
         embedded.ifPresent(EmbeddedDatabase::close);

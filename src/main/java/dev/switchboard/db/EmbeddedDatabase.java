@@ -32,12 +32,13 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
     /**
      * The connections the embedded PostgreSQL allows for a node whose pool is {@code poolSize}: the main
-     * pool, the delivery pool (half of it, at least 4), the health check's and the event listener's,
+     * pool, the delivery pool (half of it, at least 4), the WebSocket feed's (a quarter, at least 2), the
+     * health check's and the event listener's,
      * with room for a migration tool or psql. At the library's fixed 300, a pool of 500 waited for
      * connections that never came, and the node stayed unready with nothing logged.
      */
     public static int connectionsFor(int poolSize) {
-        return Math.max(300, poolSize + Math.max(4, poolSize / 2) + 50);
+        return Math.max(300, poolSize + Database.deliveryPoolSize(poolSize) + Database.feedPoolSize(poolSize) + 50);
     }
 
     public static EmbeddedDatabase start(Path dataDir, int maxConnections) {

@@ -25,8 +25,9 @@ class EmbeddedDatabaseTest {
     @Test
     void theEmbeddedDatabaseAllowsEveryConnectionTheNodesPoolsMayOpen() {
         for (int poolSize : new int[] {2, 16, 200, 500}) {
-            // The main pool, the delivery pool (half, at least 4), the health check's and the listener's.
-            int pools = poolSize + Math.max(4, poolSize / 2) + 4;
+            // The main pool, the delivery pool (half, at least 4), the feed's (a quarter, at least 2), the
+            // health check's and the listener's.
+            int pools = poolSize + Math.max(4, poolSize / 2) + Math.max(2, poolSize / 4) + 4;
             assertThat(EmbeddedDatabase.connectionsFor(poolSize))
                     .as("pool %d", poolSize)
                     .isGreaterThan(pools);
