@@ -8,10 +8,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -80,14 +82,16 @@ public final class StreamLeases {
     /**
      * How many more streams this node may take: in all, and of one endpoint or one integration (pk →
      * streams it may still take; {@code endpointDefault} or {@code integrationDefault} for those not
-     * listed, which have none in flight).
+     * listed, which have none in flight). The last {@code reserve} of the total go only to integrations
+     * with none in flight, one stream each.
      */
     record Room(
             int total,
             Map<Long, Integer> endpoints,
             int endpointDefault,
             Map<Long, Integer> integrations,
-            int integrationDefault) {
+            int integrationDefault,
+            int reserve) {
         int endpoint(long pk) {
             return endpoints.getOrDefault(pk, endpointDefault);
         }
@@ -144,7 +148,10 @@ public final class StreamLeases {
     /**
      * Which candidates to take: one stream per integration in turn, starting with the integrations
      * with the most room left (the fewest streams in flight here), within the room of each endpoint and
-     * integration and the node's. Candidates of one integration keep their order.
+     * integration and the node's. Candidates of one integration keep their order. The last free streams
+     * ({@code room.reserve()}) go only to integrations with none in flight, one each: integrations whose
+     * endpoints are all slow may each hold their share, yet two of them cannot fill the node between
+     * them, and an integration that has an event to send finds a free stream.
      */
     static List<Claimed> choose(List<Claimed> candidates, Room room) {
         Map<Long, ArrayDeque<Claimed>> byIntegration = new LinkedHashMap<>();
@@ -159,11 +166,17 @@ public final class StreamLeases {
         List<Long> turns = new ArrayList<>(byIntegration.keySet());
         turns.sort(Comparator.comparing(integrationLeft::get, Comparator.reverseOrder()));
         List<Claimed> chosen = new ArrayList<>();
+        Set<Long> given = new HashSet<>(); // integrations given a stream by this claim
         boolean took = true;
         while (took && chosen.size() < room.total()) {
             took = false;
             for (Long integrationPk : turns) {
                 if (chosen.size() >= room.total() || integrationLeft.get(integrationPk) <= 0) {
+                    continue;
+                }
+                boolean noneInFlight =
+                        !room.integrations().containsKey(integrationPk) && !given.contains(integrationPk);
+                if (chosen.size() >= room.total() - room.reserve() && !noneInFlight) {
                     continue;
                 }
                 ArrayDeque<Claimed> waiting = byIntegration.get(integrationPk);
@@ -172,6 +185,7 @@ public final class StreamLeases {
                     int left = endpointLeft.computeIfAbsent(candidate.endpointPk(), room::endpoint);
                     if (left > 0) {
                         chosen.add(candidate);
+                        given.add(integrationPk);
                         endpointLeft.put(candidate.endpointPk(), left - 1);
                         integrationLeft.merge(integrationPk, -1, Integer::sum);
                         took = true;

@@ -260,6 +260,11 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         watched = Map.copyOf(map);
     }
 
+    /** Streams kept free for integrations with none in flight: see {@link StreamLeases#choose}. */
+    static int reserve(int concurrency) {
+        return Math.max(1, concurrency / 16);
+    }
+
     private void claim(StreamLeases.Scope scope) {
         int room = settings.concurrency() - active.size();
         if (room <= 0) {
@@ -275,7 +280,12 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         endpointRoom.replaceAll((pk, used) -> settings.endpointConcurrency() + used);
         integrationRoom.replaceAll((pk, used) -> settings.integrationConcurrency() + used);
         StreamLeases.Room limits = new StreamLeases.Room(
-                room, endpointRoom, settings.endpointConcurrency(), integrationRoom, settings.integrationConcurrency());
+                room,
+                endpointRoom,
+                settings.endpointConcurrency(),
+                integrationRoom,
+                settings.integrationConcurrency(),
+                reserve(settings.concurrency()));
         long started = System.nanoTime();
         List<StreamLeases.Claimed> taken = leases.claim(scope, limits);
         if (!taken.isEmpty()) {

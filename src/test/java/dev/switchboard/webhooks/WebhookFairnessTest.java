@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * One integration whose endpoints all answer slowly cannot take the whole node: it holds at most
- * {@code webhooks.integrationConcurrency} of the node's streams, and another integration's events
- * still arrive promptly.
+ * Integrations whose endpoints all answer slowly cannot take the whole node: each holds at most
+ * {@code webhooks.integrationConcurrency} of the node's streams, the last free one is kept for an
+ * integration with nothing in flight, and another integration's events still arrive promptly.
  */
 @Timeout(60)
 class WebhookFairnessTest {
@@ -30,6 +30,24 @@ class WebhookFairnessTest {
 
     @Test
     void anIntegrationWhoseEndpointsAllAnswerSlowlyLeavesTheRestOfTheNodeToTheOthers() {
+        assertPromptBesideSlowIntegrations(1, 3); // A's two, and B's at most
+    }
+
+    /**
+     * Two such integrations could fill the node between them (each may hold half of it). The last free
+     * stream is kept for an integration with nothing in flight, so a third still gets its events at once.
+     */
+    @Test
+    void twoSlowIntegrationsStillLeaveRoomForAThird() {
+        assertPromptBesideSlowIntegrations(2, 4); // A's two, C's one, and B's at most
+    }
+
+    /**
+     * {@code slowIntegrations} integrations, each with two tenants and four endpoints (eight streams, twice
+     * the node's concurrency) that answer just under the timeout, while integration B's events must
+     * arrive within {@link #PROMPT}; at most {@code maxActive} streams are in flight.
+     */
+    private static void assertPromptBesideSlowIntegrations(int slowIntegrations, int maxActive) {
         try (Receiver slow = new Receiver();
                 Receiver fast = new Receiver();
                 TestServer server = TestServer.start(Map.of(
@@ -43,37 +61,40 @@ class WebhookFairnessTest {
             server.createCollection("rooms", "eventFields", List.of("state"));
             slow.answer(r -> Reply.status(200).after(SLOW)); // just under the timeout, every time
 
-            // Integration A: two tenants, four endpoints, so eight streams, twice the node's concurrency.
-            JsonNode integrationA = server.createIntegration(
-                    "slow-" + System.nanoTime(), List.of("*"), List.of("*"), List.of("rooms.*"));
-            List<Partner> a = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                a.add(Partner.connect(
-                        server, integrationA, server.createTenant("slow-hotel-" + t + "-" + System.nanoTime())));
-            }
-            for (int e = 0; e < 4; e++) {
-                a.getFirst().webhook(Map.of("url", slow.url("/a" + e)));
+            List<Partner> slowTenants = new ArrayList<>();
+            for (int i = 0; i < slowIntegrations; i++) {
+                JsonNode integration = server.createIntegration(
+                        "slow-" + i + "-" + System.nanoTime(), List.of("*"), List.of("*"), List.of("rooms.*"));
+                List<Partner> tenants = new ArrayList<>();
+                for (int t = 0; t < 2; t++) {
+                    tenants.add(Partner.connect(
+                            server, integration, server.createTenant("slow-hotel-" + i + t + "-" + System.nanoTime())));
+                }
+                for (int e = 0; e < 4; e++) {
+                    tenants.getFirst().webhook(Map.of("url", slow.url("/slow" + i + "-" + e)));
+                }
+                slowTenants.addAll(tenants);
             }
             // Integration B: one tenant, one endpoint that answers at once.
             Partner b = Partner.create(server, List.of("rooms.*"));
             b.webhook(Map.of("url", fast.url("/b")));
 
-            // A's tenants write all the time, so each of its streams always has work waiting.
+            // The slow integrations' tenants write all the time, so each of their streams always has work waiting.
             ScheduledExecutorService writers = Executors.newSingleThreadScheduledExecutor();
             try {
                 writers.scheduleAtFixedRate(
-                        () -> a.forEach(p -> p.writeRecords("rooms", 1, Map.of("state", "free"))),
+                        () -> slowTenants.forEach(p -> p.writeRecords("rooms", 1, Map.of("state", "free"))),
                         0,
                         300,
                         TimeUnit.MILLISECONDS);
-                await("A's streams busy")
+                await("the slow streams busy")
                         .atMost(Duration.ofSeconds(10))
-                        .until(() -> slow.received().size() >= 2);
+                        .until(() -> slow.received().size() >= 2 * slowIntegrations);
 
                 for (int i = 0; i < 5; i++) {
                     String id =
                             b.writeRecords("rooms", 1, Map.of("state", "free")).getFirst();
-                    await("B's event " + i + " while A is slow")
+                    await("B's event " + i + " while the others are slow")
                             .atMost(PROMPT)
                             .until(() -> fast.received().stream()
                                     .anyMatch(r -> r.body().contains(id)));
@@ -83,8 +104,8 @@ class WebhookFairnessTest {
             }
             assertThat(fast.received()).hasSize(5);
             assertThat(server.metric("switchboard_webhooks_streams_active"))
-                    .as("streams in flight: A's two, and B's at most")
-                    .isLessThanOrEqualTo(3);
+                    .as("streams in flight")
+                    .isLessThanOrEqualTo(maxActive);
         }
     }
 }
