@@ -2,10 +2,12 @@ package dev.switchboard.websockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.testing.Fast;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The socket's message limit counts the last 10 s whenever a message comes, not windows that start afresh. */
+@Fast
 class MessageWindowTest {
     private static final long SECOND = 1_000_000_000L;
 
