@@ -51,8 +51,6 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final Long after;
     private final long accessChangesSeen;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Held by the one performed request's response that waits for room in the outbox. */
-    private final ReentrantLock answering = new ReentrantLock();
     /** Signalled when a write's response is sent: a replayed page may be waiting for it. */
     private final Condition writeAnswered = lock.newCondition();
 
@@ -284,42 +282,17 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    /**
-     * Sends a performed request's response, then, for a write ({@code write} not null), the batches it held
-     * back. The response first waits for room in the outbox, one response at a time, as a replayed page
-     * does: a client that reads gets every response, however many large lists it has in flight, while
-     * one that does not read is closed as a slow consumer once {@code websockets.pingTimeout} passes.
-     */
+    /** Sends a performed request's response, then, for a write ({@code write} not null), the batches it held back. */
     void answer(ByteBuffer response, Write write) {
-        answering.lock();
+        lock.lock();
         try {
-            boolean room;
-            try {
-                room = outbox.awaitAtMost(
-                        Math.max(0, owner.settings().queueBytes() - response.remaining()),
-                        owner.settings().pingTimeout());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                room = false;
-            }
-            if (!room) {
-                close(CloseCode.SLOW_CONSUMER);
-            }
-            lock.lock();
-            try {
-                if (!closing.get()) {
-                    outbox.sendTextAfterWaiting(response);
-                    owner.metrics().frameSent();
-                }
-                if (write != null && writes.remove(write)) {
-                    flushHeld();
-                    writeAnswered.signalAll();
-                }
-            } finally {
-                lock.unlock();
+            send(response);
+            if (write != null && writes.remove(write)) {
+                flushHeld();
+                writeAnswered.signalAll();
             }
         } finally {
-            answering.unlock();
+            lock.unlock();
         }
     }
 

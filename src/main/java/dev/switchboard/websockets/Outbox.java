@@ -3,7 +3,6 @@ package dev.switchboard.websockets;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -28,7 +27,7 @@ final class Outbox {
     private final AtomicLong waiting = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
-    private final AtomicInteger waiters = new AtomicInteger();
+    private volatile boolean someoneWaits;
 
     Outbox(CoreSession core, long limit) {
         this.core = core;
@@ -37,25 +36,17 @@ final class Outbox {
 
     /** Hands a text frame to the socket; false when the client is too slow to take it. */
     boolean sendText(ByteBuffer payload) {
-        return send(OpCode.TEXT, payload, true);
-    }
-
-    /**
-     * Hands a text frame to the socket whatever waits already: for a caller that waited for room first
-     * ({@link #awaitAtMost}) and sends one frame at a time, so the queue is over its limit by at most that frame.
-     */
-    void sendTextAfterWaiting(ByteBuffer payload) {
-        send(OpCode.TEXT, payload, false);
+        return send(OpCode.TEXT, payload);
     }
 
     boolean sendPing(ByteBuffer payload) {
-        return send(OpCode.PING, payload, true);
+        return send(OpCode.PING, payload);
     }
 
-    private boolean send(byte opCode, ByteBuffer payload, boolean bounded) {
+    private boolean send(byte opCode, ByteBuffer payload) {
         int size = payload.remaining();
         long before = waiting.getAndAdd(size);
-        if (bounded && before > 0 && before + size > limit) {
+        if (before > 0 && before + size > limit) {
             waiting.addAndGet(-size);
             return false;
         }
@@ -71,7 +62,7 @@ final class Outbox {
         long deadline = System.nanoTime() + timeout.toNanos();
         lock.lock();
         try {
-            waiters.incrementAndGet();
+            someoneWaits = true;
             while (waiting.get() > bytes) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !core.isOutputOpen()) {
@@ -81,14 +72,14 @@ final class Outbox {
             }
             return true;
         } finally {
-            waiters.decrementAndGet();
+            someoneWaits = false;
             lock.unlock();
         }
     }
 
     private void written(int size) {
         waiting.addAndGet(-size);
-        if (waiters.get() > 0) {
+        if (someoneWaits) {
             lock.lock();
             try {
                 drained.signalAll();

@@ -498,48 +498,6 @@ class WebSocketRequestsTest {
         }
     }
 
-    /**
-     * A client that reads gets every answer: waves of 64 lists in flight, each ten times the queue's
-     * size, go out as the client takes them (none refused for the queue, the socket not closed), and a
-     * wave sent as soon as the last one is answered finds none of it still in flight.
-     */
-    @Test
-    void aClientThatReadsGetsEveryAnswerHoweverLargeAndNeverMoreThan64InFlight() {
-        try (TestServer small = TestServer.start(
-                Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000", "SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB"))) {
-            small.createCollection("reservations");
-            small.createTenant("reads-all");
-            String token = small.partnerToken("reads-all");
-            Api http = small.api(token);
-            for (int i = 0; i < 8; i++) {
-                http.post(
-                                "/api/v1/collections/reservations/records",
-                                Map.of("data", Map.of("pad", "x".repeat(80 * 1024))))
-                        .expect(201);
-            }
-            try (WsClient ws = WsClient.connect(small, token, null)) {
-                ws.await("live");
-                Map<String, String> params = Map.of("collection", "reservations");
-                for (int wave = 0; wave < 3; wave++) {
-                    for (int i = 0; i < SocketRequests.MAX_IN_FLIGHT; i++) {
-                        ws.sendRequest(wave + "-" + i, "records.list", params);
-                    }
-                    int answered = (wave + 1) * SocketRequests.MAX_IN_FLIGHT;
-                    Awaitility.await()
-                            .atMost(Duration.ofSeconds(30))
-                            .until(() -> ws.responses().size() >= answered || ws.isClosed());
-                    assertThat(ws.isClosed()).as("closed: %s", ws.closeReason()).isFalse();
-                }
-                for (JsonNode response : ws.responses()) {
-                    assertThat(response.get("status").asInt())
-                            .as("%s: %s", response.get("id"), response.path("error"))
-                            .isEqualTo(200);
-                    assertThat(response.at("/result/records")).hasSize(8);
-                }
-            }
-        }
-    }
-
     @Test
     void aRequestOverTheHttpBodyLimitIsRefusedWith413WhereSocketsTakeLargerMessages() {
         try (TestServer small = TestServer.start(
