@@ -513,29 +513,50 @@ public final class MessageLog {
         return Ids.format("msg", id);
     }
 
-    /** Claims up to {@code limit} manual messages that are due, for this node. */
-    List<Pending> claimManual(int limit) {
+    /** A manual message this node claimed, and the integration whose endpoint it goes to. */
+    record ClaimedManual(Pending message, long integrationPk) {}
+
+    /**
+     * Claims up to {@code limit} manual messages that are due, for this node: one per integration in
+     * turn, each integration's oldest first, and no more of one integration than {@code room} leaves it
+     * (integration pk → messages it may still take; {@code roomDefault} for the others). So an
+     * integration that retries thousands of messages to a slow endpoint does not hold up another's test
+     * or retry. Nodes may pick the same message; the update takes it only while it is still unleased.
+     */
+    List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault) {
         if (limit <= 0) {
             return List.of();
         }
+        Long[] integrations = room.keySet().toArray(Long[]::new);
+        Integer[] left = room.values().toArray(Integer[]::new);
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
                         "UPDATE webhook_messages"
                                 + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
-                                + " SELECT m.pk FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                                + " WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
-                                + " AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
+                                + " SELECT pk FROM (SELECT m.pk, m.next_attempt_at, coalesce(r.left_room, ?) AS left_room,"
+                                + "   row_number() OVER (PARTITION BY e.integration_pk ORDER BY m.next_attempt_at) AS turn"
+                                + "   FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                                + "   LEFT JOIN unnest(?::bigint[], ?::int[]) AS r(integration_pk, left_room)"
+                                + "     ON r.integration_pk = e.integration_pk"
+                                + "   WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
+                                + "   AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
                                 // A retried stream message waits, as its stream does, while its connection is disabled
-                                + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
-                                + "   ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
-                                + " ORDER BY m.next_attempt_at LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
+                                + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
+                                + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
+                                + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
+                                + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
                                 + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
-                                + SEALED_TOKEN,
-                        MessageLog::pending,
+                                + SEALED_TOKEN
+                                + ", (SELECT integration_pk FROM webhook_endpoints e WHERE e.pk = endpoint_pk)"
+                                + " AS integration_pk",
+                        rs -> new ClaimedManual(pending(rs), rs.getLong("integration_pk")),
                         nodeId,
                         leaseTime.toMillis(),
+                        roomDefault,
+                        integrations,
+                        left,
                         limit));
     }
 

@@ -68,6 +68,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     private final Map<Long, StreamWorker> active = new ConcurrentHashMap<>();
     private final AtomicInteger manualActive = new AtomicInteger();
+    /** Manual messages in flight here, by integration (only the dispatcher's loop and their workers touch it). */
+    private final Map<Long, Integer> manualByIntegration = new ConcurrentHashMap<>();
+
     private final Set<Long> dirtyStreams = ConcurrentHashMap.newKeySet();
     private final Set<Long> dirtyEndpoints = ConcurrentHashMap.newKeySet();
     private final Set<Long> dirtyIntegrations = ConcurrentHashMap.newKeySet();
@@ -349,11 +352,25 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         return active.values().stream().filter(which).count();
     }
 
+    /**
+     * Manual messages (tests, retries through the API) have a share of their own, {@code concurrency / 8}
+     * (at least 2), and one integration may hold at most half of it, so one that retries thousands of
+     * messages to a slow endpoint leaves the rest to the others.
+     */
     private void claimManual() {
-        int room = Math.max(2, settings.concurrency() / 8) - manualActive.get();
-        for (MessageLog.Pending message : messages.claimManual(room)) {
+        int share = Math.max(2, settings.concurrency() / 8);
+        int perIntegration = Math.max(1, share / 2);
+        Map<Long, Integer> room = new HashMap<>();
+        manualByIntegration.forEach((pk, inFlight) -> room.put(pk, perIntegration - inFlight));
+        for (MessageLog.ClaimedManual claimed :
+                messages.claimManual(share - manualActive.get(), room, perIntegration)) {
+            long integrationPk = claimed.integrationPk();
             manualActive.incrementAndGet();
-            workers.execute(new ManualDelivery(message, endpoints, messages, deliverer, manualActive::decrementAndGet));
+            manualByIntegration.merge(integrationPk, 1, Integer::sum);
+            workers.execute(new ManualDelivery(claimed.message(), endpoints, messages, deliverer, () -> {
+                manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
+                manualActive.decrementAndGet();
+            }));
         }
     }
 

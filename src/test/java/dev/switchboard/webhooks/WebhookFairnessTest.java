@@ -43,6 +43,54 @@ class WebhookFairnessTest {
     }
 
     /**
+     * Tests and retries through the API have a share of the node of their own; one integration retrying
+     * many messages to a slow endpoint holds at most half of it, so another integration's test still goes
+     * out at once.
+     */
+    @Test
+    void anIntegrationRetryingManyMessagesToASlowEndpointDoesNotHoldUpAnothersTest() {
+        try (Receiver slow = new Receiver();
+                Receiver fast = new Receiver();
+                TestServer server = TestServer.start(Map.of(
+                        "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                        "SWITCHBOARD_WEBHOOKS_TIMEOUT", "3s",
+                        "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "7s",
+                        // Two manual messages at once (an eighth, at least 2), one for one integration.
+                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "8",
+                        "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"))) {
+            server.createCollection("rooms", "eventFields", List.of("state"));
+            slow.answer(r -> Reply.status(500));
+            Partner a = Partner.create(server, List.of("rooms.*"));
+            String failing = a.webhook(Map.of("url", slow.url("/a"), "retryDelays", List.of(), "maxBatchSize", 1))
+                    .get("id")
+                    .asText();
+            a.writeRecords("rooms", 6, Map.of("state", "free"));
+            String path = "/api/v1/webhooks/" + failing + "/messages";
+            await("A's messages failed")
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> a.client()
+                                    .get(path + "?status=failed")
+                                    .json()
+                                    .get("messages")
+                                    .size()
+                            == 6);
+            slow.answer(r -> Reply.status(200).after(SLOW));
+            a.client().post(path + "/retry", "").expect(202);
+            await("A's retries under way")
+                    .atMost(PROMPT)
+                    .until(() -> slow.received().size() > 6);
+
+            Partner b = Partner.create(server, List.of("rooms.*"));
+            String endpointB =
+                    b.webhook(Map.of("url", fast.url("/b"))).get("id").asText();
+            b.client().post("/api/v1/webhooks/" + endpointB + "/test", "").expect(202);
+            await("B's test while A's retries are slow")
+                    .atMost(PROMPT)
+                    .until(() -> fast.received().size() == 1);
+        }
+    }
+
+    /**
      * {@code slowIntegrations} integrations, each with two tenants and four endpoints (eight streams, twice
      * the node's concurrency) that answer just under the timeout, while integration B's events must
      * arrive within {@link #PROMPT}; at most {@code maxActive} streams are in flight.
