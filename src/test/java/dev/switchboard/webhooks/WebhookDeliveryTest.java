@@ -657,7 +657,8 @@ class WebhookDeliveryTest {
         receiver.answer(r -> answers.incrementAndGet() == 1
                 ? Reply.status(200).withBody("ok\0binary")
                 : Reply.status(500).withBody("no\0pe"));
-        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/nul"), "retryDelays", List.of()));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/nul"), "retryDelays", List.of(), "maxBatchSize", 1));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
         writeRooms(partner, 2);
         JsonNode failed = await().until(
