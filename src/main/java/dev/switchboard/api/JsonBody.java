@@ -102,6 +102,34 @@ public final class JsonBody {
         return value;
     }
 
+    /**
+     * A string as written (neither trimmed nor bounded here, possibly empty), or null when absent: for
+     * what the HTTP API takes from a path segment or a query parameter as it comes, so a request on a
+     * socket gets the answer the same request over HTTP gets.
+     */
+    public String asWritten(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new Refusal.InvalidField(field, "must be a string");
+        }
+        return v.textValue();
+    }
+
+    /** {@link #asWritten}, required and not empty: where the HTTP API has a path segment. */
+    public String requiredAsWritten(String field) {
+        String value = asWritten(field);
+        if (value == null) {
+            throw new Refusal.InvalidField(field, "is required");
+        }
+        if (value.isEmpty()) {
+            throw new Refusal.InvalidField(field, "must not be empty");
+        }
+        return value;
+    }
+
     public String string(String field, int maxLength) {
         JsonNode v = node.get(field);
         if (v == null || v.isNull()) {

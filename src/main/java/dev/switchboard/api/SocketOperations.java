@@ -24,8 +24,6 @@ import java.util.Optional;
  * and answers what the route would, with the route's status.
  */
 public final class SocketOperations implements Operations {
-    private static final int MAX_NAME = 200;
-
     private final RecordOperations records;
     private final EventRoutes events;
 
@@ -48,7 +46,7 @@ public final class SocketOperations implements Operations {
 
     private Outcome create(TenantAccess access, JsonNode params) {
         JsonBody body = JsonBody.of(params, "collection", "data", "idempotencyKey");
-        RecordCollection collection = records.writable(access, body.requiredString("collection", MAX_NAME));
+        RecordCollection collection = records.writable(access, body.requiredAsWritten("collection"));
         JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
         Optional<RecordStore.IdempotencyKey> key = Optional.empty();
         JsonNode keyNode = params.get("idempotencyKey");
@@ -71,18 +69,18 @@ public final class SocketOperations implements Operations {
 
     private Outcome get(TenantAccess access, JsonNode params) {
         JsonBody body = JsonBody.of(params, "collection", "id");
-        RecordCollection collection = records.readable(access, body.requiredString("collection", MAX_NAME));
-        return Outcome.read(records.get(access, collection, body.requiredString("id", MAX_NAME)));
+        RecordCollection collection = records.readable(access, body.requiredAsWritten("collection"));
+        return Outcome.read(records.get(access, collection, body.requiredAsWritten("id")));
     }
 
     private Outcome list(TenantAccess access, JsonNode params) {
         JsonBody body = JsonBody.of(params, "collection", "limit", "cursor", "updatedFrom", "updatedTo", "ids");
-        RecordCollection collection = records.readable(access, body.requiredString("collection", MAX_NAME));
+        RecordCollection collection = records.readable(access, body.requiredAsWritten("collection"));
         RecordStore.Page page = records.list(
                 access,
                 collection,
                 QueryParams.limit(body.longValue("limit"), 100, 1000),
-                body.string("cursor", 1000),
+                body.asWritten("cursor"),
                 instant(body, "updatedFrom"),
                 instant(body, "updatedTo"),
                 body.stringList("ids", RecordOperations.MAX_IDS));
@@ -94,8 +92,8 @@ public final class SocketOperations implements Operations {
 
     private Outcome update(TenantAccess access, JsonNode params) {
         JsonBody body = JsonBody.of(params, "collection", "id", "data", "ifMatch");
-        RecordCollection collection = records.writable(access, body.requiredString("collection", MAX_NAME));
-        String id = body.requiredString("id", MAX_NAME);
+        RecordCollection collection = records.writable(access, body.requiredAsWritten("collection"));
+        String id = body.requiredAsWritten("id");
         JsonNode patch = body.requiredObject("data");
         RecordStore.Updated updated = records.update(access, collection, id, ifMatch(body), patch);
         return new Outcome(200, updated.record(), updated.seq(), false);
@@ -103,8 +101,8 @@ public final class SocketOperations implements Operations {
 
     private Outcome delete(TenantAccess access, JsonNode params) {
         JsonBody body = JsonBody.of(params, "collection", "id", "ifMatch");
-        RecordCollection collection = records.writable(access, body.requiredString("collection", MAX_NAME));
-        long seq = records.delete(access, collection, body.requiredString("id", MAX_NAME), ifMatch(body));
+        RecordCollection collection = records.writable(access, body.requiredAsWritten("collection"));
+        long seq = records.delete(access, collection, body.requiredAsWritten("id"), ifMatch(body));
         return new Outcome(204, null, seq, false);
     }
 

@@ -161,6 +161,20 @@ class WebSocketRequestsTest {
                                 .patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of())));
             }
             assertSame(ws.request("g", "events.list", params("after", -1)), http.get("/api/v1/events?after=-1"));
+            // What HTTP takes from the path or the query, the socket takes as written: neither trimmed nor bounded.
+            String longName = "c".repeat(201);
+            assertSame(
+                    ws.request("g1", "records.get", params("collection", longName, "id", id)),
+                    http.get("/api/v1/collections/" + longName + "/records/" + id));
+            assertSame(
+                    ws.request("g2", "records.get", params("collection", "reservations", "id", " " + id + " ")),
+                    http.get("/api/v1/collections/reservations/records/%20" + id + "%20"));
+            JsonNode firstPage = ws.request("g3", "records.list", params("collection", "reservations", "cursor", ""));
+            assertThat(firstPage.get("status").asInt()).isEqualTo(200);
+            assertThat(firstPage.get("result"))
+                    .isEqualTo(http.get("/api/v1/collections/reservations/records?cursor=")
+                            .expect(200)
+                            .json());
 
             // Requests the socket cannot perform as sent.
             JsonNode unknown = ws.request("h", "records.drop", params());
