@@ -661,13 +661,7 @@ class WebhookDeliveryTest {
                 partner.webhook(Map.of("url", receiver.url("/nul"), "retryDelays", List.of(), "maxBatchSize", 1));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
         writeRooms(partner, 2);
-        JsonNode failed = await().until(
-                        () -> partner.client()
-                                .get(path + "/messages?status=failed")
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1)
-                .get(0);
+        JsonNode failed = onlyFailedMessage(path);
         JsonNode delivered = partner.client()
                 .get(path + "/messages?status=delivered")
                 .expect(200)
@@ -675,19 +669,9 @@ class WebhookDeliveryTest {
                 .get("messages");
         assertThat(delivered).hasSize(1);
         assertThat(receiver.received()).hasSize(2);
-        JsonNode deliveredAttempt = partner.client()
-                .get(path + "/messages/" + delivered.get(0).get("id").asText())
-                .expect(200)
-                .json()
-                .get("attempts")
-                .get(0);
+        JsonNode deliveredAttempt = firstAttempt(path, delivered.get(0));
         assertThat(deliveredAttempt.get("responseBody").asText()).isEqualTo("ok\uFFFDbinary");
-        JsonNode failedAttempt = partner.client()
-                .get(path + "/messages/" + failed.get("id").asText())
-                .expect(200)
-                .json()
-                .get("attempts")
-                .get(0);
+        JsonNode failedAttempt = firstAttempt(path, failed);
         assertThat(failedAttempt.get("responseBody").asText()).isEqualTo("no\uFFFDpe");
     }
 
@@ -698,15 +682,7 @@ class WebhookDeliveryTest {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/paused"), "retryDelays", List.of()));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
         writeRooms(partner, 1);
-        String messageId = await().until(
-                        () -> partner.client()
-                                .get(path + "/messages?status=failed")
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1)
-                .get(0)
-                .get("id")
-                .asText();
+        String messageId = onlyFailedMessage(path).get("id").asText();
         String connection = "/api/v1/connections/" + partner.connectionId();
         server.admin.post(connection + "/disable", "").expect(200);
         receiver.answer(r -> Reply.status(200));
@@ -749,6 +725,27 @@ class WebhookDeliveryTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The endpoint's only failed message, once there is one ({@code path}: the endpoint's). */
+    private JsonNode onlyFailedMessage(String path) {
+        return await().until(
+                        () -> partner.client()
+                                .get(path + "/messages?status=failed")
+                                .json()
+                                .get("messages"),
+                        m -> m.size() == 1)
+                .get(0);
+    }
+
+    /** The first attempt of {@code message}, one of the endpoint's at {@code path}. */
+    private JsonNode firstAttempt(String path, JsonNode message) {
+        return partner.client()
+                .get(path + "/messages/" + message.get("id").asText())
+                .expect(200)
+                .json()
+                .get("attempts")
+                .get(0);
     }
 
     /** The first attempt of the endpoint's only message, once it is recorded. */

@@ -10,6 +10,7 @@ import dev.switchboard.testing.Receiver.Reply;
 import dev.switchboard.testing.TestServer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -51,13 +52,8 @@ class WebhookFairnessTest {
     void anIntegrationRetryingManyMessagesToASlowEndpointDoesNotHoldUpAnothersTest() {
         try (Receiver slow = new Receiver();
                 Receiver fast = new Receiver();
-                TestServer server = TestServer.start(Map.of(
-                        "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
-                        "SWITCHBOARD_WEBHOOKS_TIMEOUT", "3s",
-                        "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "7s",
-                        // Two manual messages at once (an eighth, at least 2), one for one integration.
-                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "8",
-                        "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"))) {
+                // Two manual messages at once (an eighth, at least 2), one for one integration.
+                TestServer server = server(Map.of("SWITCHBOARD_WEBHOOKS_CONCURRENCY", "8"))) {
             server.createCollection("rooms", "eventFields", List.of("state"));
             slow.answer(r -> Reply.status(500));
             Partner a = Partner.create(server, List.of("rooms.*"));
@@ -98,14 +94,9 @@ class WebhookFairnessTest {
     private static void assertPromptBesideSlowIntegrations(int slowIntegrations, int maxActive) {
         try (Receiver slow = new Receiver();
                 Receiver fast = new Receiver();
-                TestServer server = TestServer.start(Map.of(
-                        "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
-                        "SWITCHBOARD_WEBHOOKS_TIMEOUT", "3s",
-                        "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "7s",
-                        // Four streams at once, two for one integration (half, the default).
-                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "4",
-                        "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", "2",
-                        "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"))) {
+                // Four streams at once, two for one integration (half, the default).
+                TestServer server = server(Map.of(
+                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "4", "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", "2"))) {
             server.createCollection("rooms", "eventFields", List.of("state"));
             slow.answer(r -> Reply.status(200).after(SLOW)); // just under the timeout, every time
 
@@ -155,5 +146,16 @@ class WebhookFairnessTest {
                     .as("streams in flight")
                     .isLessThanOrEqualTo(maxActive);
         }
+    }
+
+    /** A server whose requests time out after 3 s, with {@code settings} besides. */
+    private static TestServer server(Map<String, String> settings) {
+        Map<String, String> env = new HashMap<>(Map.of(
+                "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                "SWITCHBOARD_WEBHOOKS_TIMEOUT", "3s",
+                "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "7s",
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"));
+        env.putAll(settings);
+        return TestServer.start(env);
     }
 }
