@@ -131,14 +131,11 @@ public final class JsonBody {
     }
 
     public String string(String field, int maxLength) {
-        JsonNode v = node.get(field);
-        if (v == null || v.isNull()) {
+        String written = asWritten(field);
+        if (written == null) {
             return null;
         }
-        if (!v.isTextual()) {
-            throw new Refusal.InvalidField(field, "must be a string");
-        }
-        String text = v.textValue().strip();
+        String text = written.strip();
         if (text.isEmpty()) {
             throw new Refusal.InvalidField(field, "must not be empty");
         }

@@ -317,8 +317,7 @@ final class StreamWorker implements Runnable {
                     metrics.delivered(target.endpoint().id(), Duration.between(oldestEvent, clock.instant()));
                 }
                 done = new MessageLog.Done(message, attempt); // written with the next step, or before waiting
-                at = new StreamLeases.Cursor(
-                        message.lastSeq(), null, at.rewindTo()); // a replay asked for meanwhile comes next
+                at = past(message);
             } else {
                 MessageLog.Recorded recorded = messages.recordStream(webhookStreamPk, message, attempt, decision);
                 deliverer.afterRecord(target.endpoint(), recorded);
@@ -328,8 +327,7 @@ final class StreamWorker implements Runnable {
                 if (decision instanceof Decision.RetryLater) {
                     return false; // recorded with the lease released until the retry is due
                 }
-                at = new StreamLeases.Cursor(
-                        message.lastSeq(), null, at.rewindTo()); // a replay asked for meanwhile comes next
+                at = past(message);
                 if (recorded.endpointState() == WebhookEndpoint.State.disabled) {
                     return true;
                 }
@@ -340,6 +338,11 @@ final class StreamWorker implements Runnable {
             }
         }
         return flush();
+    }
+
+    /** Where the stream is once {@code message} is done with: past it, and a replay asked for meanwhile comes next. */
+    private StreamLeases.Cursor past(MessageLog.Pending message) {
+        return new StreamLeases.Cursor(message.lastSeq(), null, at.rewindTo());
     }
 
     /** (Re)reads what the stream delivers to and where it is, dropping events read ahead; false when it may not deliver now. */

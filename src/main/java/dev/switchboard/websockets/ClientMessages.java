@@ -194,7 +194,6 @@ final class ClientMessages {
         return true;
     }
 
-    /** A request id the response can echo, or null. */
     /** The id to echo, or null: one that UTF-8 cannot carry (an unpaired surrogate) would come back as "?". */
     private static String usableId(String id) {
         return id != null && !id.isEmpty() && id.length() <= MAX_REQUEST_ID && JsonInput.isWellFormed(id) ? id : null;

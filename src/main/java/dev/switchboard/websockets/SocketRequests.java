@@ -40,7 +40,6 @@ final class SocketRequests {
         long bodyLimit = owner.maxBodyBytes();
         if (text.length() > bodyLimit / 3 && text.getBytes(StandardCharsets.UTF_8).length > bodyLimit) {
             // Only reachable when websockets.maxMessageSize is above server.maxBodySize.
-            // Refusals are sent at once, on the reading thread, which cannot wait for room.
             session.send(Frames.errorResponse(
                     request.id(),
                     413,
@@ -53,7 +52,6 @@ final class SocketRequests {
         if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
             inFlight.decrementAndGet();
             owner.metrics().request(request.method(), 429, 0);
-            // Refusals are sent at once, on the reading thread, which cannot wait for room.
             session.send(Frames.errorResponse(
                     request.id(),
                     429,
