@@ -7,8 +7,8 @@ import java.util.List;
  * receive (empty: none, so an integration created without event types, or revoked to {@code []},
  * receives nothing), the collections it may read ({@code null}: all), and the patterns the reader asked
  * for (empty: everything allowed). An event passes when it matches both pattern lists and, if a record
- * produced it, its collection is readable. {@link #accepts} (WebSocket fan-out) and {@link EventLog}'s
- * SQL (feed, webhooks, WebSocket replay) must agree on every case.
+ * produced it, its collection is readable. {@link #accepts} (WebSocket fan-out, webhooks' shared reads)
+ * and {@link #sql} (the feed, webhooks, WebSocket replay, the messages API) must agree on every case.
  */
 public record EventFilter(List<String> allowed, List<String> readableCollections, List<String> requested) {
     public static final EventFilter ALL = new EventFilter(List.of("*"), null, List.of());
@@ -21,6 +21,38 @@ public record EventFilter(List<String> allowed, List<String> readableCollections
 
     public EventFilter narrowedTo(List<String> patterns) {
         return new EventFilter(allowed, readableCollections, patterns);
+    }
+
+    /**
+     * The same conditions in SQL, on the events table's {@code type} and {@code collection} (each name
+     * prefixed by {@code prefix}, e.g. {@code "ev."}): " AND …" to append to a WHERE clause, with the
+     * parameters appended to {@code params}.
+     */
+    public String sql(String prefix, List<Object> params) {
+        StringBuilder where = new StringBuilder();
+        if (allowed.isEmpty()) {
+            where.append(" AND false");
+        } else {
+            likeAny(where, prefix, params, allowed);
+        }
+        likeAny(where, prefix, params, requested); // empty: the reader did not narrow what it may receive
+        if (readableCollections != null) {
+            where.append(" AND (")
+                    .append(prefix)
+                    .append("collection IS NULL OR ")
+                    .append(prefix)
+                    .append("collection = ANY(?))");
+            params.add(readableCollections);
+        }
+        return where.toString();
+    }
+
+    private static void likeAny(StringBuilder where, String prefix, List<Object> params, List<String> patterns) {
+        if (patterns.isEmpty() || patterns.contains("*")) {
+            return;
+        }
+        where.append(" AND ").append(prefix).append("type LIKE ANY(?)");
+        params.add(patterns.stream().map(EventTypes::toLike).toList());
     }
 
     public boolean accepts(Event event, String collection) {

@@ -187,21 +187,9 @@ public final class EventLog {
     private Slice slice(long streamPk, long after, int limit, int maxBytes, EventFilter filter) {
         List<Object> params = new ArrayList<>();
         params.add(streamPk);
-        StringBuilder where = new StringBuilder("stream_pk = s.pk AND seq > ? AND seq <= s.last_seq");
         params.add(after);
-        if (filter.allowed().isEmpty()) {
-            // No event types granted means none, as in EventFilter.accepts; the page still ends at the head.
-            where.append(" AND false");
-        } else {
-            likeAny(where, params, filter.allowed());
-        }
-        if (!filter.requested().isEmpty()) { // empty: the reader did not narrow what it may receive
-            likeAny(where, params, filter.requested());
-        }
-        if (filter.readableCollections() != null) {
-            where.append(" AND (collection IS NULL OR collection = ANY(?))");
-            params.add(filter.readableCollections());
-        }
+        // A filter that passes nothing still reads the stream's head: the page ends there.
+        String where = "stream_pk = s.pk AND seq > ? AND seq <= s.last_seq" + filter.sql("", params);
         params.add(limit);
         // The stream's head and oldest retained seq once per page: in the select list of the join, the
         // min(seq) lookup would run again for every row returned.
@@ -288,14 +276,5 @@ public final class EventLog {
         boolean cut = !read.isEmpty() && read.getLast().event().data() == null;
         List<Entry> entries = cut ? read.subList(0, read.size() - 1) : read;
         return new Entries(entries, cut || entries.size() == limit);
-    }
-
-    /** Keeps the types matching one of {@code patterns} (not empty). */
-    private static void likeAny(StringBuilder where, List<Object> params, List<String> patterns) {
-        if (patterns.contains("*")) {
-            return;
-        }
-        where.append(" AND type LIKE ANY(?)");
-        params.add(patterns.stream().map(EventTypes::toLike).toList());
     }
 }

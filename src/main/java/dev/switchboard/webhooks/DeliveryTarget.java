@@ -23,9 +23,19 @@ record DeliveryTarget(
 
     /** What the stream carries: lifecycle streams all connection events the endpoint asks for; events streams what the integration may receive, narrowed by the endpoint. */
     EventFilter filter() {
-        return lifecycle()
+        return filter(endpoint, integrationEventTypes, readableCollections);
+    }
+
+    static EventFilter filter(
+            WebhookEndpoint endpoint, List<String> integrationEventTypes, List<String> readableCollections) {
+        return endpoint.kind() == WebhookEndpoint.Kind.lifecycle
                 ? EventFilter.ALL.narrowedTo(endpoint.eventTypes())
                 : new EventFilter(integrationEventTypes, readableCollections, endpoint.eventTypes());
+    }
+
+    /** An integration's {@code read_collections} as a filter takes them: null for all ({@code *}). */
+    static List<String> readable(List<String> readCollections) {
+        return readCollections.contains("*") ? null : readCollections;
     }
 
     /** Lifecycle events travel one per request. */

@@ -1,5 +1,6 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.events.EventFilter;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,8 +18,12 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
         return new MessageFilter(status, tenantId, eventType, from, to);
     }
 
-    /** The conditions on {@code m} (webhook_messages) as SQL, each with its parameters appended to {@code params}. */
-    String sql(List<Object> params) {
+    /**
+     * The conditions on {@code m} (webhook_messages) as SQL, each with its parameters appended to
+     * {@code params}. {@code carried} is what the endpoint's streams take from their logs: a stream
+     * message's range also spans the events it passed over, which it does not carry.
+     */
+    String sql(List<Object> params, EventFilter carried) {
         List<String> where = new ArrayList<>();
         if (status != null) {
             where.add("m.status = ?");
@@ -41,13 +46,14 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
             String like = eventType.endsWith(".*")
                     ? eventType.substring(0, eventType.length() - 1).replace("_", "\\_") + "%"
                     : eventType.replace("_", "\\_");
+            params.add(like);
+            String inRange = " AND ev.type LIKE ?" + carried.sql("ev.", params);
             where.add("(CASE WHEN m.body IS NULL THEN EXISTS (SELECT 1 FROM webhook_streams fs JOIN events ev"
                     + " ON ev.stream_pk = fs.stream_pk AND ev.seq BETWEEN m.first_seq AND m.last_seq"
-                    + " WHERE fs.pk = m.webhook_stream_pk AND ev.type LIKE ?)"
+                    + " WHERE fs.pk = m.webhook_stream_pk" + inRange + ")"
                     + " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.body::jsonb -> 'events')"
                     + " = 'array' THEN m.body::jsonb -> 'events' ELSE jsonb_build_array(m.body::jsonb) END) b"
                     + " WHERE b ->> 'type' LIKE ?) END)");
-            params.add(like);
             params.add(like);
         }
         return where.isEmpty() ? "" : " AND " + String.join(" AND ", where);

@@ -4,6 +4,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
+import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
@@ -578,28 +579,45 @@ public final class MessageLog {
                 : Ids.parse("msg", afterId)
                         .orElseThrow(
                                 () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
-        List<Object> params = new ArrayList<>();
-        params.add(endpointPk);
-        String conditions = filter.sql(params);
-        params.add(after);
-        params.add(after);
-        params.add(limit);
-        return Jdbc.withConnection(
-                dataSource,
-                c -> withAttempts(
+        return Jdbc.withConnection(dataSource, c -> {
+            List<Object> params = new ArrayList<>();
+            params.add(endpointPk);
+            String conditions = filter.sql(params, carried(c, endpointPk));
+            params.add(after);
+            params.add(after);
+            params.add(limit);
+            return withAttempts(
+                    c,
+                    Jdbc.query(
+                            c,
+                            "SELECT " + MESSAGE_COLUMNS
+                                    + ", NULL AS body" + MESSAGE_FROM
+                                    + " WHERE m.endpoint_pk = ?" + conditions
+                                    // The cursor is one of this endpoint's messages: another's id
+                                    // (or a message retention removed) pages nothing, telling nothing.
+                                    + " AND (?::uuid IS NULL OR m.pk < (SELECT c.pk FROM webhook_messages c"
+                                    + " WHERE c.id = ? AND c.endpoint_pk = m.endpoint_pk))"
+                                    + " ORDER BY m.pk DESC LIMIT ?",
+                            MessageLog::message,
+                            params.toArray()));
+        });
+    }
+
+    /**
+     * What the endpoint's streams take from their logs now, as a message's body is built again from
+     * its range (filters narrowed since narrow what a range is taken to carry, as they do its body).
+     */
+    private static EventFilter carried(Connection c, long endpointPk) throws SQLException {
+        return Jdbc.one(
                         c,
-                        Jdbc.query(
-                                c,
-                                "SELECT " + MESSAGE_COLUMNS
-                                        + ", NULL AS body" + MESSAGE_FROM
-                                        + " WHERE m.endpoint_pk = ?" + conditions
-                                        // The cursor is one of this endpoint's messages: another's id
-                                        // (or a message retention removed) pages nothing, telling nothing.
-                                        + " AND (?::uuid IS NULL OR m.pk < (SELECT c.pk FROM webhook_messages c"
-                                        + " WHERE c.id = ? AND c.endpoint_pk = m.endpoint_pk))"
-                                        + " ORDER BY m.pk DESC LIMIT ?",
-                                MessageLog::message,
-                                params.toArray())));
+                        "SELECT i.event_types AS i_event_types, i.read_collections, " + EndpointStore.COLUMNS
+                                + EndpointStore.FROM + " WHERE e.pk = ?",
+                        rs -> DeliveryTarget.filter(
+                                EndpointStore.map(rs),
+                                Jdbc.strings(rs, "i_event_types"),
+                                DeliveryTarget.readable(Jdbc.strings(rs, "read_collections"))),
+                        endpointPk)
+                .orElse(EventFilter.ALL); // deleted meanwhile, and its messages with it
     }
 
     /**
@@ -607,11 +625,11 @@ public final class MessageLog {
      * messages that {@code filter} picks, oldest first, in one statement; returns how many.
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
-        List<Object> params = new ArrayList<>();
-        params.add(endpointPk);
-        String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params);
-        params.add(max);
         return Jdbc.inTransaction(dataSource, c -> {
+            List<Object> params = new ArrayList<>();
+            params.add(endpointPk);
+            String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk));
+            params.add(max);
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"

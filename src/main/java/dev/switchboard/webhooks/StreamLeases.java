@@ -274,17 +274,14 @@ public final class StreamLeases {
                         + EndpointStore.FROM + " JOIN webhook_streams ws ON ws.endpoint_pk = e.pk"
                         + " LEFT JOIN connections c ON c.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = c.tenant_pk"
                         + " WHERE ws.pk = ? AND (? OR (e.state <> 'disabled' AND (ws.connection_pk IS NULL OR c.state = 'enabled')))",
-                rs -> {
-                    List<String> read = Jdbc.strings(rs, "read_collections");
-                    return new DeliveryTarget(
-                            rs.getLong("ws_pk"),
-                            rs.getLong("stream_pk"),
-                            (Long) rs.getObject("connection_pk"),
-                            EndpointStore.map(rs),
-                            rs.getString("tenant_id"),
-                            Jdbc.strings(rs, "i_event_types"),
-                            read.contains("*") ? null : read);
-                },
+                rs -> new DeliveryTarget(
+                        rs.getLong("ws_pk"),
+                        rs.getLong("stream_pk"),
+                        (Long) rs.getObject("connection_pk"),
+                        EndpointStore.map(rs),
+                        rs.getString("tenant_id"),
+                        Jdbc.strings(rs, "i_event_types"),
+                        DeliveryTarget.readable(Jdbc.strings(rs, "read_collections"))),
                 streamPk,
                 anyState);
     }

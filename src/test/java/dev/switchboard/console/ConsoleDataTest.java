@@ -139,6 +139,36 @@ class ConsoleDataTest {
     }
 
     @Test
+    void anEventTypeFilterLooksOnlyAtTheEventsAMessageCarries() {
+        // Its own integration, so the other tests' streams and tenants stay as they expect them.
+        JsonNode integration = server.createIntegration(
+                "passing",
+                List.of("orders", "customers"),
+                List.of("orders", "customers"),
+                List.of("orders.*", "customers.created"));
+        Partner partner = Partner.connect(server, integration, server.createTenant("data-passing"));
+        String ordersOnly = partner.webhook(Map.of("url", receiver.url("/ok"), "eventTypes", List.of("orders.created")))
+                .get("id")
+                .asText();
+        server.admin
+                .patch("/api/v1/webhooks/" + ordersOnly, Map.of("state", "disabled"))
+                .expect(200);
+        // Read in one page once enabled: the order's message covers the customer event it passes over.
+        partner.writeRecords("orders", 1, Map.of("state", "open", "total", 1));
+        partner.writeRecords("customers", 1, Map.of("name", "Bo"));
+        server.admin
+                .patch("/api/v1/webhooks/" + ordersOnly, Map.of("state", "enabled"))
+                .expect(200);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> messages(ordersOnly, "?status=delivered").size() == 1);
+
+        assertThat(messages(ordersOnly, "?eventType=orders.created")).hasSize(1);
+        assertThat(messages(ordersOnly, "?eventType=customers.created")).isEmpty();
+        assertThat(messages(ordersOnly, "?eventType=customers.*")).isEmpty();
+    }
+
+    @Test
     void retryAllRetriesTheFailedMessagesTheFilterPicks() {
         String path = "/api/v1/webhooks/" + failing + "/messages/retry";
         Api.Response bad = server.admin.post(path, Map.of("status", "delivered"));
