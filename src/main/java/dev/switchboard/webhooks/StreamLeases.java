@@ -128,14 +128,16 @@ public final class StreamLeases {
                     c,
                     "SELECT ws.pk, ws.stream_pk, ws.endpoint_pk, e.integration_pk" + CLAIMABLE
                             + " AND ws.endpoint_pk <> ALL(?::bigint[]) AND e.integration_pk <> ALL(?::bigint[])"
-                            + scope.condition() + " LIMIT ? FOR UPDATE OF ws SKIP LOCKED",
+                            + scope.condition()
+                            // Longest since its last turn first: streams beyond an integration's share take turns.
+                            + " ORDER BY ws.claimed_at NULLS FIRST LIMIT ? FOR UPDATE OF ws SKIP LOCKED",
                     rs -> new Claimed(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)),
                     params.toArray());
             List<Claimed> chosen = choose(candidates, room);
             if (!chosen.isEmpty()) {
                 Jdbc.update(
                         c,
-                        "UPDATE webhook_streams SET leased_by = ?,"
+                        "UPDATE webhook_streams SET leased_by = ?, claimed_at = now(),"
                                 + " lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk = ANY(?::bigint[])",
                         nodeId,
                         leaseTime.toMillis(),
@@ -195,6 +197,22 @@ public final class StreamLeases {
             }
         }
         return chosen;
+    }
+
+    /**
+     * Whether a stream of {@code integrationPk} (any of its endpoints) could be claimed now but for room:
+     * a busy stream holding its slot longer than {@link StreamWorker#YIELD_AFTER_TIME} gives it up only
+     * then.
+     */
+    boolean othersWaiting(long integrationPk) {
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                                c,
+                                "SELECT EXISTS (SELECT 1" + CLAIMABLE + " AND e.integration_pk = ?)",
+                                rs -> rs.getBoolean(1),
+                                integrationPk)
+                        .orElse(false));
     }
 
     void release(long streamPk) {

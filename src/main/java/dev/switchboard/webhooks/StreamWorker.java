@@ -24,13 +24,17 @@ import org.slf4j.LoggerFactory;
  * with a delivered or abandoned message's outcome. A failure with attempts left releases the stream
  * until the retry is due, so it holds no thread while it waits. An idle stream lingers briefly for
  * more events (unless its endpoint's or integration's share of the node is full), then releases its
- * lease; a busy one yields after a while so other streams of the same endpoint get their turn.
+ * lease; a busy one gives up its slot after {@link #YIELD_AFTER} messages or {@link #YIELD_AFTER_TIME},
+ * and claims take the streams that waited longest first, so streams beyond their endpoint's or
+ * integration's share of the node take turns.
  */
 final class StreamWorker implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
     static final Duration LINGER = Duration.ofSeconds(1);
     /** Messages a busy stream sends before it lets another stream of its endpoint have the slot (each turn costs a claim). */
     static final int YIELD_AFTER = 256;
+    /** How long a stream keeps its slot while it has more to send, however few messages that took. */
+    static final Duration YIELD_AFTER_TIME = Duration.ofSeconds(5);
     /** Events read from the log at once (or the batch size, if larger). */
     static final int READ_AHEAD = 64;
 
@@ -40,6 +44,12 @@ final class StreamWorker implements Runnable {
 
         /** The worker let its stream go while events may be waiting: claim the event stream's streams again. */
         void claimAgain(long eventStreamPk);
+
+        /**
+         * The worker gave up its slot with more to send: claim for its endpoint and integration, where the
+         * streams that waited longest come first and this one comes last.
+         */
+        void turnTaken(long endpointPk, long integrationPk);
 
         /** Whether an idle worker may keep its slot a while for more events (no other stream of its endpoint, its integration or the node needs it). */
         boolean mayLinger(long endpointPk, long integrationPk);
@@ -60,6 +70,11 @@ final class StreamWorker implements Runnable {
     private volatile boolean more;
     private volatile boolean stale;
     private volatile boolean stopping;
+    /** When its turn on the slot began: at its claim, or when it last found no stream waiting for one. */
+    private long turnStarted;
+    /** It gave up its slot with more to send ({@link #YIELD_AFTER}, {@link #YIELD_AFTER_TIME}). */
+    private boolean yielded;
+
     private volatile DeliveryTarget target;
     private final StepWriter writer;
     private final EventTail tail;
@@ -174,7 +189,11 @@ final class StreamWorker implements Runnable {
                 }
             }
             if (release && !stopping) {
-                host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
+                if (yielded) {
+                    host.turnTaken(endpointPk, integrationPk);
+                } else {
+                    host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
+                }
             }
         }
     }
@@ -236,6 +255,7 @@ final class StreamWorker implements Runnable {
         if (!load()) {
             return true;
         }
+        turnStarted = System.nanoTime();
         int sent = 0;
         boolean caughtUp = false; // the last message took every event up to the stream's head
         while (!stopping) {
@@ -332,12 +352,26 @@ final class StreamWorker implements Runnable {
                     return true;
                 }
             }
-            if (++sent >= YIELD_AFTER) {
-                // Let other streams of this endpoint have a turn; claimAgain takes it back if due.
+            if (++sent >= YIELD_AFTER || turnOver()) {
+                // Let the streams waiting for this slot have a turn; the claim after the release takes
+                // this one back when none waits.
+                yielded = true;
                 return flush();
             }
         }
         return flush();
+    }
+
+    /**
+     * Whether this stream has held its slot for {@link #YIELD_AFTER_TIME} while another stream of its
+     * integration waits for room; when none waits, the turn starts again (one look per period).
+     */
+    private boolean turnOver() {
+        if (System.nanoTime() - turnStarted < YIELD_AFTER_TIME.toNanos()) {
+            return false;
+        }
+        turnStarted = System.nanoTime();
+        return leases.othersWaiting(integrationPk);
     }
 
     /** Where the stream is once {@code message} is done with: past it, and a replay asked for meanwhile comes next. */

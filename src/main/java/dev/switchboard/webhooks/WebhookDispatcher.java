@@ -342,6 +342,13 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                             dirtyStreams.add(eventStreamPk);
                             LockSupport.unpark(loop);
                         }
+
+                        @Override
+                        public void turnTaken(long endpointPk, long integrationPk) {
+                            dirtyEndpoints.add(endpointPk);
+                            dirtyIntegrations.add(integrationPk);
+                            LockSupport.unpark(loop);
+                        }
                     });
             active.put(claimed.pk(), worker);
             workers.execute(worker);

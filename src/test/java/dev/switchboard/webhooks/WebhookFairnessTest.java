@@ -44,6 +44,45 @@ class WebhookFairnessTest {
     }
 
     /**
+     * An integration with more busy streams than its share takes turns among them: a slow stream gives
+     * up its slot after {@link StreamWorker#YIELD_AFTER_TIME} and the stream that waited longest comes
+     * next, so no tenant of a slow partner waits for the others' backlogs to run dry.
+     */
+    @Test
+    void aSlowIntegrationsStreamsTakeTurns() {
+        try (Receiver slow = new Receiver();
+                // Two streams at once for the integration (half of four), four tenants with work.
+                TestServer server = server(Map.of(
+                        "SWITCHBOARD_WEBHOOKS_CONCURRENCY", "4", "SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", "4"))) {
+            server.createCollection("rooms", "eventFields", List.of("state"));
+            slow.answer(r -> Reply.status(200).after(Duration.ofMillis(1500)));
+            JsonNode integration = server.createIntegration("turns", List.of("*"), List.of("*"), List.of("rooms.*"));
+            List<Partner> tenants = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                tenants.add(Partner.connect(server, integration, server.createTenant("turn-hotel-" + t)));
+            }
+            tenants.getFirst().webhook(Map.of("url", slow.url("/slow")));
+            ScheduledExecutorService writers = Executors.newSingleThreadScheduledExecutor();
+            try {
+                writers.scheduleAtFixedRate(
+                        () -> tenants.forEach(p -> p.writeRecords("rooms", 1, Map.of("state", "free"))),
+                        0,
+                        300,
+                        TimeUnit.MILLISECONDS);
+                for (int t = 0; t < 4; t++) {
+                    String tenant = "\"tenantId\":\"turn-hotel-" + t + "\"";
+                    await("a message for turn-hotel-" + t)
+                            .atMost(StreamWorker.YIELD_AFTER_TIME.multipliedBy(3))
+                            .until(() -> slow.received().stream()
+                                    .anyMatch(r -> r.body().contains(tenant)));
+                }
+            } finally {
+                writers.shutdownNow();
+            }
+        }
+    }
+
+    /**
      * Tests and retries through the API have a share of the node of their own; one integration retrying
      * many messages to a slow endpoint holds at most half of it, so another integration's test still goes
      * out at once.
