@@ -33,7 +33,7 @@ final class StreamWorker implements Runnable {
     static final Duration LINGER = Duration.ofSeconds(1);
     /** Messages a busy stream sends before it lets another stream of its endpoint have the slot (each turn costs a claim). */
     static final int YIELD_AFTER = 256;
-    /** How long a stream keeps its slot while it has more to send, however few messages that took. */
+    /** How long a stream keeps its slot, however few messages that took, while another of its integration waits for one. */
     static final Duration YIELD_AFTER_TIME = Duration.ofSeconds(5);
     /** Events read from the log at once (or the batch size, if larger). */
     static final int READ_AHEAD = 64;
@@ -46,8 +46,8 @@ final class StreamWorker implements Runnable {
         void claimAgain(long eventStreamPk);
 
         /**
-         * The worker gave up its slot with more to send: claim for its endpoint and integration, where the
-         * streams that waited longest come first and this one comes last.
+         * The worker gave up its slot, with more to send, while other streams may wait for one: claim for
+         * its endpoint and integration, where the streams that waited longest come first and this one last.
          */
         void turnTaken(long endpointPk, long integrationPk);
 
@@ -72,8 +72,8 @@ final class StreamWorker implements Runnable {
     private volatile boolean stopping;
     /** When its turn on the slot began: at its claim, or when it last found no stream waiting for one. */
     private long turnStarted;
-    /** It gave up its slot with more to send ({@link #YIELD_AFTER}, {@link #YIELD_AFTER_TIME}). */
-    private boolean yielded;
+    /** It gave up its slot, with more to send, while other streams may wait for one. */
+    private boolean handedOver;
 
     private volatile DeliveryTarget target;
     private final StepWriter writer;
@@ -189,7 +189,7 @@ final class StreamWorker implements Runnable {
                 }
             }
             if (release && !stopping) {
-                if (yielded) {
+                if (handedOver) {
                     host.turnTaken(endpointPk, integrationPk);
                 } else {
                     host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
@@ -352,10 +352,13 @@ final class StreamWorker implements Runnable {
                     return true;
                 }
             }
-            if (++sent >= YIELD_AFTER || turnOver()) {
-                // Let the streams waiting for this slot have a turn; the claim after the release takes
-                // this one back when none waits.
-                yielded = true;
+            if (++sent >= YIELD_AFTER) {
+                // Other streams get a turn; where a share is full, those waiting for it come first.
+                handedOver = !host.mayLinger(endpointPk, integrationPk);
+                return flush();
+            }
+            if (turnOver()) {
+                handedOver = true;
                 return flush();
             }
         }
