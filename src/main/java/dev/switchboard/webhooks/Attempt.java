@@ -6,7 +6,7 @@ import java.util.Optional;
 
 /**
  * What one webhook request came to: the outcome, the final HTTP status (when an answer arrived), an
- * error description, the first 4 KiB of the response body, any {@code Retry-After}, and its timing.
+ * error description, the first 1 KiB of the response body, any {@code Retry-After}, and its timing.
  */
 public record Attempt(
         Outcome outcome,

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * One HTTP/1.1 connection to a receiver, used by one attempt at a time: it writes a request and reads
  * the answer's status, the few headers delivery acts on, and at most {@value #MAX_BODY} bytes of the
- * body. Every read waits only until the attempt's deadline. Reading ends as soon as the answer is
+ * body, of which the first {@value #EXCERPT} are kept. Every read waits only until the attempt's deadline. Reading ends as soon as the answer is
  * complete, so the connection can carry the next request; an answer whose end is unknown or too far
  * away (a body beyond the cap, {@code Connection: close}, HTTP/1.0) leaves it unusable, and it is closed.
  *
@@ -22,7 +22,10 @@ import java.util.concurrent.TimeUnit;
  * costs on a busy node.
  */
 final class WebhookConnection implements AutoCloseable {
-    static final int MAX_BODY = WebhookSender.MAX_RESPONSE_BYTES;
+    /** More than is kept, so that a receiver answering with a page of a few KiB keeps its connection. */
+    static final int MAX_BODY = 4 * 1024;
+
+    static final int EXCERPT = WebhookSender.MAX_RESPONSE_BYTES;
     private static final int MAX_LINE = 8 * 1024;
     private static final int MAX_HEAD = 64 * 1024;
 
@@ -74,10 +77,22 @@ final class WebhookConnection implements AutoCloseable {
         } catch (IOException e) {
             complete = false; // the status is known: a body that breaks off or times out is kept as far as it came
         }
-        String text = new String(body, 0, bodyLength, StandardCharsets.UTF_8);
+        String text = new String(body, 0, excerptLength(), StandardCharsets.UTF_8);
         // Bytes past the answer would be read as the next one's: such a connection is not reused.
         boolean reusable = complete && headers.http11 && !headers.close && position == limit;
         return new Answer(status, headers.location, headers.retryAfter, text, reusable, headers.keepAliveNanos);
+    }
+
+    /** Up to {@link #EXCERPT} bytes of the body read, cut before a character rather than inside one. */
+    private int excerptLength() {
+        if (bodyLength <= EXCERPT) {
+            return bodyLength;
+        }
+        int end = EXCERPT;
+        while (end > EXCERPT - 3 && (body[end] & 0xC0) == 0x80) { // a UTF-8 continuation byte
+            end--;
+        }
+        return end;
     }
 
     /** Whether any byte of an answer arrived: a request that failed before then may not have reached the receiver. */

@@ -205,6 +205,27 @@ class WebhookConnectionsTest {
     }
 
     @Test
+    void anAnswerOfAFewKibKeepsItsFirstKibCutBetweenCharactersAndItsConnection() throws Exception {
+        String page = "a" + "é".repeat(1_500); // 3,001 bytes: byte 1,024 is inside an "é"
+        byte[] utf8 = page.getBytes(StandardCharsets.UTF_8);
+        String answer = "HTTP/1.1 503 Busy\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + utf8.length
+                + "\r\n\r\n" + new String(utf8, StandardCharsets.ISO_8859_1); // sent byte for byte
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    while (peer.next() != null) {
+                        peer.answer(answer);
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            for (int i = 0; i < 2; i++) {
+                Attempt attempt = sender.send(receiver.url(), "{}", SIGNED);
+                assertThat(attempt.status()).isEqualTo(503);
+                assertThat(attempt.responseBody()).isEqualTo("a" + "é".repeat(511));
+            }
+            assertThat(receiver.connections.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void aBodyBeyondTheCapIsCutAndItsConnectionClosedAsIsOneTheReceiverLimitsOrCloses() throws Exception {
         String big = "x".repeat(10_000);
         List<String> answers = List.of(
