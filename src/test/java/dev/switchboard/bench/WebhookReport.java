@@ -270,7 +270,7 @@ final class WebhookReport {
                     x.concurrency(),
                     x.slowAnswerMillis() / 1000.0,
                     x.integrationConcurrency(),
-                    r.windowSeconds(),
+                    x.written() / x.alone().eventsPerSecond(),
                     x.aloneTrials().size(),
                     x.besideTrials().size()));
             md.append("| Integration B | Trial | Events received / written | p50 ms | p99 ms | max ms |"
