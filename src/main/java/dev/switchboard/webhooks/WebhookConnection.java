@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * One HTTP/1.1 connection to a receiver, used by one attempt at a time: it writes a request and reads
  * the answer's status, the few headers delivery acts on, and at most {@value #MAX_BODY} bytes of the
- * body, of which the first {@value #EXCERPT} are kept. Every read waits only until the attempt's deadline. Reading ends as soon as the answer is
- * complete, so the connection can carry the next request; an answer whose end is unknown or too far
- * away (a body beyond the cap, {@code Connection: close}, HTTP/1.0) leaves it unusable, and it is closed.
+ * body, of which the first {@value WebhookSender#MAX_RESPONSE_BYTES} are kept. Every read waits only
+ * until the attempt's deadline. Reading ends as soon as the answer is complete, so the connection can
+ * carry the next request; an answer whose end is unknown or too far away (a body beyond the cap,
+ * {@code Connection: close}, HTTP/1.0) leaves it unusable, and it is closed.
  *
  * <p>Blocking reads and writes on a virtual thread: the thread that sends the webhook is the one that
  * reads its answer, with no hand-off to selector or callback threads. That is most of what a request
@@ -25,7 +26,6 @@ final class WebhookConnection implements AutoCloseable {
     /** More than is kept, so that a receiver answering with a page of a few KiB keeps its connection. */
     static final int MAX_BODY = 4 * 1024;
 
-    static final int EXCERPT = WebhookSender.MAX_RESPONSE_BYTES;
     private static final int MAX_LINE = 8 * 1024;
     private static final int MAX_HEAD = 64 * 1024;
 
@@ -83,13 +83,14 @@ final class WebhookConnection implements AutoCloseable {
         return new Answer(status, headers.location, headers.retryAfter, text, reusable, headers.keepAliveNanos);
     }
 
-    /** Up to {@link #EXCERPT} bytes of the body read, cut before a character rather than inside one. */
+    /** What an attempt keeps of the body read: its first bytes, cut before a character rather than inside one. */
     private int excerptLength() {
-        if (bodyLength <= EXCERPT) {
+        int kept = WebhookSender.MAX_RESPONSE_BYTES;
+        if (bodyLength <= kept) {
             return bodyLength;
         }
-        int end = EXCERPT;
-        while (end > EXCERPT - 3 && (body[end] & 0xC0) == 0x80) { // a UTF-8 continuation byte
+        int end = kept;
+        while (end > kept - 3 && (body[end] & 0xC0) == 0x80) { // a UTF-8 continuation byte
             end--;
         }
         return end;

@@ -22,8 +22,8 @@ import javax.net.ssl.SSLSocketFactory;
  * Sends one webhook request and reports what it came to. The whole attempt, redirects included, fits
  * in the timeout. 307 and 308 are followed (up to {@value #MAX_REDIRECTS} times) to URLs that pass the
  * same rules as registered ones, with the same body and headers; other statuses are the answer. Its
- * first {@value #MAX_RESPONSE_BYTES} bytes of response body are kept with the attempt; at most 4 KiB is
- * read, and a connection with more of it left is closed rather than read.
+ * first {@value #MAX_RESPONSE_BYTES} bytes of response body are kept with the attempt; at most {@value
+ * WebhookConnection#MAX_BODY} bytes are read, and a connection with more of it left is closed rather than read.
  * Requests go over HTTP/1.1 keep-alive connections ({@link WebhookConnections}).
  */
 public final class WebhookSender implements AutoCloseable {
