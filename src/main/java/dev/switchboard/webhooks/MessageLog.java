@@ -141,7 +141,7 @@ public final class MessageLog {
         Long[] donePks = new Long[n];
         Long[] positions = new Long[n];
         Integer[] attemptNumbers = new Integer[n];
-        String[] startedAt = new String[n];
+        Long[] startedAt = new Long[n];
         Integer[] durations = new Integer[n];
         Integer[] statusCodes = new Integer[n];
         String[] responses = new String[n];
@@ -163,7 +163,7 @@ public final class MessageLog {
                 donePks[i] = m.pk();
                 positions[i] = m.lastSeq();
                 attemptNumbers[i] = m.attempts() + 1;
-                startedAt[i] = a.startedAt().toString();
+                startedAt[i] = micros(a.startedAt());
                 durations[i] = (int) Math.min(Integer.MAX_VALUE, a.durationMillis());
                 statusCodes[i] = a.status();
                 responses[i] = a.responseBody();
@@ -187,13 +187,13 @@ public final class MessageLog {
                 + "   rewind_to = CASE WHEN i.next_id IS NOT NULL AND ws.rewind_to IS NOT DISTINCT FROM i.applied_rewind"
                 + "     THEN NULL ELSE ws.rewind_to END,"
                 + "   lease_until = now() + ?::bigint * interval '1 millisecond'"
-                + "   FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[], ?::text[]::timestamptz[],"
+                + "   FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[], ?::bigint[],"
                 + "     ?::int[], ?::int[], ?::text[], ?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[],"
                 + "     ?::int[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position, n, started_at, duration_ms,"
                 + "     status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq, last_seq, event_count,"
                 + "     applied_rewind)"
                 + "   WHERE ws.pk = i.ws_pk AND ws.leased_by = ? AND ws.message_id IS NOT DISTINCT FROM i.done_id"
-                + "   RETURNING ws.pk, i.done_pk, i.n, i.started_at, i.duration_ms, i.status_code, i.response_body,"
+                + "   RETURNING ws.pk, i.done_pk, i.n, timestamptz 'epoch' + i.started_at * interval '1 microsecond' AS started_at, i.duration_ms, i.status_code, i.response_body,"
                 + "     i.next_id, i.endpoint_pk, i.tenant_id, i.first_seq, i.last_seq, i.event_count),"
                 + " m AS (UPDATE webhook_messages wm SET attempts = s.n, status = 'delivered', finished_at = now(),"
                 + "   " + DELIVERED_ATTEMPT + " = (s.started_at, s.duration_ms, s.status_code, s.response_body)"
@@ -499,15 +499,21 @@ public final class MessageLog {
     String createManual(long endpointPk, String tenantId, int eventCount, String body) {
         UUID id = Ids.newUuid();
         Jdbc.inTransaction(dataSource, c -> {
-            Jdbc.update(
+            // The endpoint's row is locked as a foreign key's check did (V21): deleted meanwhile, no message
+            // is left behind for it.
+            int created = Jdbc.update(
                     c,
                     "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
-                            + " next_attempt_at) VALUES (?, ?, 'manual', ?, ?, ?, 'pending', now())",
+                            + " next_attempt_at) SELECT ?, pk, 'manual', ?, ?, ?, 'pending', now()"
+                            + " FROM (SELECT pk FROM webhook_endpoints WHERE pk = ? FOR KEY SHARE) e",
                     id,
-                    endpointPk,
                     tenantId,
                     eventCount,
-                    body);
+                    body,
+                    endpointPk);
+            if (created == 0) {
+                throw new Refusal.NotFound("the webhook endpoint");
+            }
             control.publish(c, new ManualMessageDue());
             return null;
         });
@@ -821,6 +827,14 @@ public final class MessageLog {
                 Jdbc.instant(rs, "finished_at"),
                 List.of(),
                 rs.getString("body"));
+    }
+
+    /**
+     * An instant as microseconds since the epoch: a step's times travel as a bigint array, which the
+     * driver sends in binary, where a text array of ISO times was formatted here and parsed there.
+     */
+    private static long micros(Instant t) {
+        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
     }
 
     private static String truncate(String text, int max) {

@@ -636,6 +636,57 @@ class WebhookDeliveryTest {
         assertThat(receiver.received()).hasSize(1);
     }
 
+    /** Messages hold no foreign keys (V21): deleting a connection or an endpoint deletes their messages by trigger. */
+    @Test
+    void aConnectionsAndAnEndpointsMessagesAreDeletedWithThem() throws Exception {
+        AtomicInteger answers = new AtomicInteger();
+        receiver.answer(r -> answers.incrementAndGet() == 1 ? Reply.status(500) : Reply.status(200));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/gone"), "retryDelays", List.of(), "maxBatchSize", 1));
+        String endpointId = endpoint.get("id").asText();
+        JsonNode second = server.connect(partner.integrationId(), server.createTenant("hotel-" + System.nanoTime()));
+        writeRooms(partner, 2);
+        server.api(second.get("accessToken").asText())
+                .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")))
+                .expect(201);
+        partner.client().post("/api/v1/webhooks/" + endpointId + "/test", "").expect(202);
+        String counts = "SELECT count(*) FILTER (WHERE m.tenant_id = '" + partner.tenant() + "'),"
+                + " count(*) FILTER (WHERE m.tenant_id IS DISTINCT FROM '" + partner.tenant() + "'),"
+                + " count(*) FILTER (WHERE m.status = 'pending'),"
+                + " (SELECT count(*) FROM webhook_attempts a WHERE a.message_pk = ANY (array_agg(m.pk)))"
+                + " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk WHERE e.id = '"
+                + endpointId + "'";
+        await().until(() -> ints(counts), c -> c.equals(List.of(2, 2, 0, 1)));
+        long endpointPk = ints("SELECT pk FROM webhook_endpoints WHERE id = '" + endpointId + "'")
+                .getFirst();
+
+        server.admin.delete("/api/v1/connections/" + second.get("id").asText()).expect(204);
+        assertThat(ints(counts).subList(0, 2))
+                .as("the deleted connection's stream messages are gone; the test message and the other tenant's stay")
+                .containsExactly(2, 1);
+
+        partner.client().delete("/api/v1/webhooks/" + endpointId).expect(204);
+        assertThat(ints("SELECT count(*) FROM webhook_messages WHERE endpoint_pk = " + endpointPk))
+                .containsExactly(0);
+        assertThat(ints("SELECT count(*) FROM webhook_attempts a LEFT JOIN webhook_messages m ON m.pk = a.message_pk"
+                        + " WHERE m.pk IS NULL"))
+                .as("attempts of deleted messages")
+                .containsExactly(0);
+    }
+
+    /** The first row of {@code sql}, its columns as ints. */
+    private static List<Integer> ints(String sql) throws java.sql.SQLException {
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            List<Integer> row = new ArrayList<>();
+            for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                row.add(rs.getInt(i));
+            }
+            return row;
+        }
+    }
+
     @Test
     void responseBodiesAreKeptToTheirFirstKiB() {
         receiver.answer(r -> Reply.status(400).withBody("x".repeat(1_000_000)));
