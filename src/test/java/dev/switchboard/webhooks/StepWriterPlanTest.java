@@ -106,8 +106,8 @@ class StepWriterPlanTest {
                 for (Object type : (Object[]) rs.getArray(2).getArray()) {
                     values.add(
                             switch (type.toString()) {
-                                case "uuid[]" -> "'{" + Ids.newUuid() + "}'";
-                                case "text[]" -> "'{2026-01-01T00:00:00Z}'";
+                                // uuids and texts travel as strings, and a uuid is a valid text
+                                case "uuid[]", "text[]", "character varying[]" -> "'{" + Ids.newUuid() + "}'";
                                 case "text" -> "'node_a'";
                                 case "bigint[]", "integer[]" -> "'{1}'";
                                 default -> "1";
