@@ -334,7 +334,12 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                             return count(a -> a.endpointPk() == endpointPk) < settings.endpointConcurrency()
                                     && count(a -> a.integrationPk() == integrationPk)
                                             < settings.integrationConcurrency()
-                                    && active.size() < settings.concurrency();
+                                    && !nodeFull();
+                        }
+
+                        @Override
+                        public boolean nodeFull() {
+                            return active.size() >= settings.concurrency();
                         }
 
                         @Override

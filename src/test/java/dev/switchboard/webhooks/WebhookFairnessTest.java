@@ -83,6 +83,69 @@ class WebhookFairnessTest {
     }
 
     /**
+     * A busy stream whose endpoint's share is full keeps its slot past {@link StreamWorker#YIELD_AFTER}
+     * messages while no other stream of its integration waits (giving it up would only have it claimed
+     * again), and gives it up there when one does.
+     */
+    @Test
+    void aBusyStreamKeepsItsSlotPastItsTurnUnlessAnotherWaits() throws Exception {
+        try (Receiver receiver = new Receiver();
+                TestServer server = server(Map.of("SWITCHBOARD_WEBHOOKS_ENDPOINT_CONCURRENCY", "1"))) {
+            server.createCollection("rooms", "eventFields", List.of("state"));
+            JsonNode integration = server.createIntegration("turns", List.of("*"), List.of("*"), List.of("rooms.*"));
+            Partner first = Partner.connect(server, integration, server.createTenant("turn-first"));
+            Partner second = Partner.connect(server, integration, server.createTenant("turn-second"));
+            String endpoint = first.webhook(Map.of("url", receiver.url("/turns"), "maxBatchSize", 1))
+                    .get("id")
+                    .asText();
+            int backlog = StreamWorker.YIELD_AFTER + 20;
+
+            setState(first, endpoint, "disabled");
+            first.writeRecords("rooms", backlog, Map.of("state", "free"));
+            setState(first, endpoint, "enabled");
+            await().until(() -> receiver.received().size() >= 1);
+            Object claimed = lastClaim(server, endpoint);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> receiver.received().size() == backlog);
+            assertThat(lastClaim(server, endpoint))
+                    .as("claimed once for the whole backlog, with nothing else waiting")
+                    .isEqualTo(claimed);
+
+            setState(first, endpoint, "disabled");
+            first.writeRecords("rooms", backlog, Map.of("state", "free"));
+            second.writeRecords("rooms", 1, Map.of("state", "free"));
+            setState(first, endpoint, "enabled");
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> receiver.received().size() == 2 * backlog + 1);
+            List<Receiver.Received> sent = receiver.received().subList(backlog, 2 * backlog + 1);
+            int secondsTurn = 0;
+            while (!sent.get(secondsTurn).body().contains("\"tenantId\":\"turn-second\"")) {
+                secondsTurn++;
+            }
+            assertThat(secondsTurn)
+                    .as("the waiting tenant's message comes at the busy stream's turn, or before it")
+                    .isLessThanOrEqualTo(StreamWorker.YIELD_AFTER);
+        }
+    }
+
+    private static void setState(Partner partner, String endpoint, String state) {
+        partner.client()
+                .patch("/api/v1/webhooks/" + endpoint, Map.of("state", state))
+                .expect(200);
+    }
+
+    /** When a stream of the endpoint was last claimed. */
+    private static Object lastClaim(TestServer server, String endpoint) throws java.sql.SQLException {
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var rs = c.createStatement()
+                        .executeQuery("SELECT max(ws.claimed_at) FROM webhook_streams ws JOIN webhook_endpoints e"
+                                + " ON e.pk = ws.endpoint_pk WHERE e.id = '" + endpoint + "'")) {
+            rs.next();
+            return rs.getObject(1);
+        }
+    }
+
+    /**
      * Tests and retries through the API have a share of the node of their own; one integration retrying
      * many messages to a slow endpoint holds at most half of it, so another integration's test still goes
      * out at once.
