@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -163,7 +164,9 @@ public final class MessageLog {
                 donePks[i] = m.pk();
                 positions[i] = m.lastSeq();
                 attemptNumbers[i] = m.attempts() + 1;
-                startedAt[i] = micros(a.startedAt());
+                // microseconds since the epoch: a bigint array goes in binary, where a text array of ISO
+                // times was formatted here and parsed there
+                startedAt[i] = ChronoUnit.MICROS.between(Instant.EPOCH, a.startedAt());
                 durations[i] = (int) Math.min(Integer.MAX_VALUE, a.durationMillis());
                 statusCodes[i] = a.status();
                 responses[i] = a.responseBody();
@@ -829,14 +832,6 @@ public final class MessageLog {
                 Jdbc.instant(rs, "finished_at"),
                 List.of(),
                 rs.getString("body"));
-    }
-
-    /**
-     * An instant as microseconds since the epoch: a step's times travel as a bigint array, which the
-     * driver sends in binary, where a text array of ISO times was formatted here and parsed there.
-     */
-    private static long micros(Instant t) {
-        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
     }
 
     private static String truncate(String text, int max) {
