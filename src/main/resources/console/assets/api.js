@@ -23,8 +23,12 @@ export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
+// The console and the portal each have a session cookie of their own, so one browser can be signed in
+// to both; every request names the one this page uses.
+const sessionKind = location.pathname === '/portal' || location.pathname.startsWith('/portal/') ? 'portal' : 'console';
+
 export async function call(method, path, body, { quiet401 = false } = {}) {
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: 'application/json', 'X-Switchboard-Session': sessionKind };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   const response = await fetch(path, {

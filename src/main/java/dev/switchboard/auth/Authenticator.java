@@ -35,8 +35,9 @@ import java.util.function.Supplier;
  * cached briefly; every node drops a cached connection or integration the moment it changes (the
  * control channel), so a disabled, deleted or rotated token is refused at once.
  *
- * <p>A request without {@code Authorization} may instead carry the {@code sb_session} cookie of a
- * console or portal session (docs/console.md): an operator session acts as the admin key, a portal
+ * <p>A request without {@code Authorization} may instead carry a session cookie ({@link #sessionCookie}):
+ * {@code sb_session} of a console session or {@code sb_portal_session} of a portal session
+ * (docs/console.md): an operator session acts as the admin key, a portal
  * session as its integration's client key, narrowed to its tenant and capabilities. Sessions are
  * looked up on every request (never cached, so a signed-out session is refused on every node at once),
  * and a request that changes something must carry the session's CSRF token in {@code X-CSRF-Token}.
@@ -44,7 +45,13 @@ import java.util.function.Supplier;
 public final class Authenticator {
     private static final Duration CACHE_TTL = Duration.ofSeconds(60);
     public static final String TENANT_HEADER = "Switchboard-Tenant";
+    /** An operator console session's cookie. */
     public static final String SESSION_COOKIE = "sb_session";
+    /** A partner portal session's cookie: a name of its own, so one browser can hold both kinds at once. */
+    public static final String PORTAL_COOKIE = "sb_portal_session";
+    /** Which of the two cookies a page's request is made with: {@code console} or {@code portal}. */
+    public static final String SESSION_KIND_HEADER = "X-Switchboard-Session";
+
     public static final String CSRF_HEADER = "X-CSRF-Token";
     private static final String SESSION_ATTRIBUTE = "switchboard.session";
     private static final String PRINCIPAL_ATTRIBUTE = "switchboard.principal";
@@ -107,9 +114,9 @@ public final class Authenticator {
     public Principal authenticate(Context ctx) {
         String header = ctx.header("Authorization");
         if (header == null || header.isBlank()) {
-            String cookie = ctx.cookie(SESSION_COOKIE);
-            if (cookie != null && !cookie.isBlank()) {
-                return sessionPrincipal(ctx, cookie);
+            Optional<SessionCookie> cookie = sessionCookie(ctx);
+            if (cookie.isPresent()) {
+                return sessionPrincipal(ctx, cookie.get().value());
             }
             throw new Refusal.Unauthenticated("missing Authorization header: send 'Authorization: Bearer <token>'");
         }
@@ -251,6 +258,32 @@ public final class Authenticator {
     /** Marks the request as the one that opened {@code session} (sign-in, a portal link exchanged): the audit log names it. */
     public static void opened(Context ctx, ConsoleSession session) {
         ctx.attribute(SESSION_ATTRIBUTE, session);
+    }
+
+    /** A session cookie a request carries: its name ({@link #SESSION_COOKIE} or {@link #PORTAL_COOKIE}) and value. */
+    public record SessionCookie(String name, String value) {}
+
+    /**
+     * The session cookie a request is made with: the one its page names in {@value #SESSION_KIND_HEADER}
+     * (the console's pages send {@code console}, the portal's {@code portal}); without the header, the
+     * console's cookie, else the portal's. Empty when that cookie is missing or blank.
+     */
+    public static Optional<SessionCookie> sessionCookie(Context ctx) {
+        String kind = ctx.header(SESSION_KIND_HEADER);
+        String name;
+        if (kind == null || kind.isBlank()) {
+            String console = ctx.cookie(SESSION_COOKIE);
+            name = console != null && !console.isBlank() ? SESSION_COOKIE : PORTAL_COOKIE;
+        } else {
+            name = switch (kind.trim()) {
+                case "console" -> SESSION_COOKIE;
+                case "portal" -> PORTAL_COOKIE;
+                default ->
+                    throw new Refusal.Invalid("invalid_header", SESSION_KIND_HEADER + " must be 'console' or 'portal'");
+            };
+        }
+        String value = ctx.cookie(name);
+        return value == null || value.isBlank() ? Optional.empty() : Optional.of(new SessionCookie(name, value));
     }
 
     /** The console or portal session a request was authenticated by, if it was. */

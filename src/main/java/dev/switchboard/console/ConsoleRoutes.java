@@ -15,6 +15,7 @@ import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Signing in to the operator console and opening a partner portal session (docs/console.md).
@@ -29,8 +30,10 @@ import java.util.Map;
  *       session.
  * </ul>
  *
- * The session is the {@code sb_session} cookie: {@code HttpOnly}, {@code SameSite=Strict}, {@code Path=/},
- * and {@code Secure} when the request came over https (directly or per {@code X-Forwarded-Proto}).
+ * An operator session is the {@code sb_session} cookie, a portal session the {@code sb_portal_session}
+ * cookie (so one browser holds both; a page names its kind in {@code X-Switchboard-Session}): {@code
+ * HttpOnly}, {@code SameSite=Strict}, {@code Path=/}, and {@code Secure} when the request came over https
+ * (directly or per {@code X-Forwarded-Proto}).
  */
 public final class ConsoleRoutes implements RouteGroup {
     private static final int MAX_SECRET_LENGTH = 200;
@@ -68,47 +71,42 @@ public final class ConsoleRoutes implements RouteGroup {
     }
 
     private void current(Context ctx) {
-        String cookie = ctx.cookie(Authenticator.SESSION_COOKIE);
-        ConsoleSession session = cookie == null || cookie.isBlank()
-                ? null
-                : auth.liveSession(cookie).orElse(null);
+        Optional<Authenticator.SessionCookie> cookie = Authenticator.sessionCookie(ctx);
+        ConsoleSession session =
+                cookie.flatMap(c -> auth.liveSession(c.value())).orElse(null);
         if (session == null) {
-            if (cookie != null) {
-                clearCookie(ctx);
-            }
+            cookie.ifPresent(c -> clearCookie(ctx, c.name()));
             throw new Refusal.Unauthenticated("no live console or portal session: sign in");
         }
-        ctx.json(describe(session, cookie));
+        ctx.json(describe(session, cookie.get().value()));
     }
 
     private void signOut(Context ctx) {
-        String cookie = ctx.cookie(Authenticator.SESSION_COOKIE);
-        if (cookie == null || cookie.isBlank()) {
-            throw new Refusal.Unauthenticated("no session cookie: there is nothing to sign out of");
-        }
+        Authenticator.SessionCookie cookie = Authenticator.sessionCookie(ctx)
+                .orElseThrow(() -> new Refusal.Unauthenticated("no session cookie: there is nothing to sign out of"));
         // Authenticates the cookie as any request (the CSRF token is required, an unknown cookie is 401), even
         // beside an Authorization header, which would otherwise be authenticated instead and end nothing.
-        auth.authenticateSession(ctx, cookie);
+        auth.authenticateSession(ctx, cookie.value());
         Authenticator.session(ctx).ifPresent(s -> sessions.delete(s.id()));
-        clearCookie(ctx);
+        clearCookie(ctx, cookie.name());
         ctx.status(204);
     }
 
+    /** Sets the session's cookie: each kind has its own name, so signing in to one leaves the other signed in. */
     private void answer(Context ctx, ConsoleSession session, String cookie) {
         Authenticator.opened(ctx, session);
+        String name = session.isPortal() ? Authenticator.PORTAL_COOKIE : Authenticator.SESSION_COOKIE;
         ctx.header(
                 "Set-Cookie",
-                Authenticator.SESSION_COOKIE + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict"
-                        + (secure(ctx) ? "; Secure" : ""));
+                name + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (secure(ctx) ? "; Secure" : ""));
         ctx.header("Cache-Control", "no-store");
         ctx.json(describe(session, cookie));
     }
 
-    private static void clearCookie(Context ctx) {
+    private static void clearCookie(Context ctx, String name) {
         ctx.header(
                 "Set-Cookie",
-                Authenticator.SESSION_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
-                        + (secure(ctx) ? "; Secure" : ""));
+                name + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secure(ctx) ? "; Secure" : ""));
     }
 
     private Map<String, Object> describe(ConsoleSession session, String cookie) {

@@ -320,6 +320,34 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    void anOperatorWhoOpensAPortalLinkStaysSignedInToTheConsole() throws Exception {
+        String integrationId = server.createIntegration("Spa bookings", List.of(), List.of(), List.of())
+                .get("id")
+                .asText();
+        String link = portalLink(integrationId, List.of("read"), "1h");
+
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.viewport(WIDE, 900);
+            browser.load(server.baseUrl() + "/console/signin");
+            browser.waitFor("#admin-key");
+            browser.type("#admin-key", TestServer.ADMIN_KEY);
+            browser.press("Enter");
+            browser.waitForText("#who", "Operator");
+
+            // The same browser opens the portal: each has a session cookie of its own, so neither ends the other.
+            browser.load(link);
+            browser.waitForText("#who", "Spa bookings");
+            assertThat(browser.text("#brand")).endsWith("· Webhooks");
+            browser.load(server.baseUrl() + "/console/integrations/" + integrationId);
+            browser.waitForText("main h1", "Spa bookings");
+            assertThat(browser.text("#who")).contains("Operator");
+            browser.load(server.baseUrl() + "/portal");
+            browser.waitForText("#who", "Spa bookings");
+            assertNoConsoleErrors(browser, "the console beside the portal");
+        }
+    }
+
+    @Test
     void anExpiredPortalLinkIsRefused() throws Exception {
         AtomicReference<Duration> ahead = new AtomicReference<>(Duration.ZERO);
         InstantSource clock = () -> Instant.now().plus(ahead.get());

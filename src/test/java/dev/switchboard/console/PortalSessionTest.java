@@ -193,6 +193,70 @@ class PortalSessionTest {
     }
 
     @Test
+    void anOperatorSessionAndAPortalSessionLiveSideBySideInOneBrowser() {
+        ConsoleSession operator = ConsoleSession.signIn(server);
+        Api.Response opened = Api.of(server.baseUrl(), null)
+                .post("/portal/api/session", Map.of("token", ConsoleSession.token(link(xOnA.client(), Map.of()))))
+                .expect(200);
+        // A cookie of its own: a browser signed in to the console keeps that session when it opens the portal.
+        assertThat(opened.header("Set-Cookie")).startsWith("sb_portal_session=");
+        ConsoleSession portal = ConsoleSession.of(server.baseUrl(), opened);
+        String cookies = "sb_session=" + operator.cookie() + "; sb_portal_session=" + portal.cookie();
+        Api console = Api.of(server.baseUrl(), null)
+                .withHeader("Cookie", cookies)
+                .withHeader("X-Switchboard-Session", "console")
+                .withHeader("X-CSRF-Token", operator.csrfToken());
+        Api portalPage = Api.of(server.baseUrl(), null)
+                .withHeader("Cookie", cookies)
+                .withHeader("X-Switchboard-Session", "portal")
+                .withHeader("X-CSRF-Token", portal.csrfToken());
+
+        assertThat(console.get("/console/api/session")
+                        .expect(200)
+                        .json()
+                        .get("kind")
+                        .asText())
+                .isEqualTo("operator");
+        assertThat(portalPage
+                        .get("/console/api/session")
+                        .expect(200)
+                        .json()
+                        .get("kind")
+                        .asText())
+                .isEqualTo("portal");
+        console.get("/api/v1/integrations").expect(200);
+        assertThat(portalPage.get("/api/v1/integrations").status()).isEqualTo(403);
+        // Without the header, as from a script: the console's cookie first.
+        assertThat(Api.of(server.baseUrl(), null)
+                        .withHeader("Cookie", cookies)
+                        .get("/console/api/session")
+                        .expect(200)
+                        .json()
+                        .get("kind")
+                        .asText())
+                .isEqualTo("operator");
+        Api.Response unknownKind = Api.of(server.baseUrl(), null)
+                .withHeader("Cookie", cookies)
+                .withHeader("X-Switchboard-Session", "operator")
+                .get("/console/api/session");
+        assertThat(unknownKind.status()).isEqualTo(400);
+        assertThat(unknownKind.errorCode()).isEqualTo("invalid_header");
+        assertThat(unknownKind.json().get("error").get("message").asText()).contains("X-Switchboard-Session");
+
+        // Signing out of the portal ends that session and clears its cookie only.
+        Api.Response out = portalPage.delete("/console/api/session");
+        assertThat(out.status()).isEqualTo(204);
+        assertThat(out.header("Set-Cookie")).startsWith("sb_portal_session=;").contains("Max-Age=0");
+        assertThat(portalPage.get("/console/api/session").status()).isEqualTo(401);
+        assertThat(console.get("/console/api/session")
+                        .expect(200)
+                        .json()
+                        .get("kind")
+                        .asText())
+                .isEqualTo("operator");
+    }
+
+    @Test
     void twoConcurrentExchangesOfOneLinkOpenExactlyOneSession() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {

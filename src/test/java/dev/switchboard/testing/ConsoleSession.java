@@ -1,11 +1,13 @@
 package dev.switchboard.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Map;
 
 /**
- * A browser's console or portal session, as the API sees it: the {@code sb_session} cookie from
- * {@code Set-Cookie} and the CSRF token from the answer. {@link #api()} sends both, like the pages do.
+ * A browser's console or portal session, as the API sees it: the session cookie from {@code Set-Cookie}
+ * ({@code sb_session} for an operator, {@code sb_portal_session} for a portal session) and the CSRF token
+ * from the answer. {@link #api()} sends both, like the pages do.
  */
 public record ConsoleSession(String baseUrl, String cookie, String csrfToken, JsonNode json) {
 
@@ -37,10 +39,17 @@ public record ConsoleSession(String baseUrl, String cookie, String csrfToken, Js
     /** The session cookie's value in a response's {@code Set-Cookie}. */
     public static String cookie(Api.Response r) {
         String header = r.header("Set-Cookie");
-        if (header == null || !header.startsWith("sb_session=")) {
-            throw new AssertionError("no sb_session cookie set: " + header);
+        for (String name : List.of("sb_session=", "sb_portal_session=")) {
+            if (header != null && header.startsWith(name)) {
+                return header.substring(name.length(), header.indexOf(';'));
+            }
         }
-        return header.substring("sb_session=".length(), header.indexOf(';'));
+        throw new AssertionError("no session cookie set: " + header);
+    }
+
+    /** The name of this session's cookie: each kind has its own. */
+    public String cookieName() {
+        return "portal".equals(json.path("kind").asText()) ? "sb_portal_session" : "sb_session";
     }
 
     /** The session a sign-in or link exchange answered. */
@@ -56,6 +65,6 @@ public record ConsoleSession(String baseUrl, String cookie, String csrfToken, Js
 
     /** A client sending only the cookie: what a cross-site request could make the browser send. */
     public Api withoutCsrf() {
-        return Api.of(baseUrl, null).withHeader("Cookie", "sb_session=" + cookie);
+        return Api.of(baseUrl, null).withHeader("Cookie", cookieName() + "=" + cookie);
     }
 }
