@@ -211,29 +211,12 @@ class PortalSessionTest {
                 .withHeader("X-Switchboard-Session", "portal")
                 .withHeader("X-CSRF-Token", portal.csrfToken());
 
-        assertThat(console.get("/console/api/session")
-                        .expect(200)
-                        .json()
-                        .get("kind")
-                        .asText())
-                .isEqualTo("operator");
-        assertThat(portalPage
-                        .get("/console/api/session")
-                        .expect(200)
-                        .json()
-                        .get("kind")
-                        .asText())
-                .isEqualTo("portal");
+        assertThat(sessionKind(console)).isEqualTo("operator");
+        assertThat(sessionKind(portalPage)).isEqualTo("portal");
         console.get("/api/v1/integrations").expect(200);
         assertThat(portalPage.get("/api/v1/integrations").status()).isEqualTo(403);
         // Without the header, as from a script: the console's cookie first.
-        assertThat(Api.of(server.baseUrl(), null)
-                        .withHeader("Cookie", cookies)
-                        .get("/console/api/session")
-                        .expect(200)
-                        .json()
-                        .get("kind")
-                        .asText())
+        assertThat(sessionKind(Api.of(server.baseUrl(), null).withHeader("Cookie", cookies)))
                 .isEqualTo("operator");
         Api.Response unknownKind = Api.of(server.baseUrl(), null)
                 .withHeader("Cookie", cookies)
@@ -248,12 +231,12 @@ class PortalSessionTest {
         assertThat(out.status()).isEqualTo(204);
         assertThat(out.header("Set-Cookie")).startsWith("sb_portal_session=;").contains("Max-Age=0");
         assertThat(portalPage.get("/console/api/session").status()).isEqualTo(401);
-        assertThat(console.get("/console/api/session")
-                        .expect(200)
-                        .json()
-                        .get("kind")
-                        .asText())
-                .isEqualTo("operator");
+        assertThat(sessionKind(console)).isEqualTo("operator");
+    }
+
+    /** The kind of session a client's requests are made with. */
+    private static String sessionKind(Api api) {
+        return api.get("/console/api/session").expect(200).json().get("kind").asText();
     }
 
     @Test
