@@ -145,6 +145,13 @@ async function startSwitchboard() {
       return r.status;
     },
     head: () => head,
+    // The server's own share of a fan-out: the total and count of switchboard.websockets.fanout (from a
+    // stream's wake-up after the commit to its batch handed to the last socket), from /metrics.
+    async fanOutTotals() {
+      const metrics = (await request(port, "GET", "/metrics")).body;
+      const value = (name) => Number((new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(metrics) || [0, 0])[1]);
+      return { seconds: value("switchboard_websockets_fanout_seconds_sum"), count: value("switchboard_websockets_fanout_seconds_count") };
+    },
     // The embedded PostgreSQL: its postmaster (started with the data directory) and the backends it forks.
     extraPids: () => {
       const postmasters = pidsMatching(dataDir).filter((p) => p !== proc.pid);
@@ -346,6 +353,7 @@ async function compare(sb, sbRecords, peer, workers, connections, rate, rounds) 
       const server = feeds[(round + k) % feeds.length];
       await all(workers, { cmd: "reset" });
       const cpuStart = { server: cpuSeconds(server.proc.pid), extra: server.extraPids().reduce((a, p) => a + cpuSeconds(p), 0) };
+      const fanOutStart = server.fanOutTotals ? await server.fanOutTotals() : null;
       const started = now();
       const pub = await feed(server, measureMs);
       // Deliveries in flight: wait until every accepted event reached every socket (or 10 s), so a
@@ -358,16 +366,21 @@ async function compare(sb, sbRecords, peer, workers, connections, rate, rounds) 
       const reports = await all(workers, { cmd: "report" });
       const seconds = (now() - started) / 1000;
       const p = percentiles(reports);
+      const fanOutEnd = fanOutStart ? await server.fanOutTotals() : null;
+      const fanOuts = fanOutEnd ? fanOutEnd.count - fanOutStart.count : 0;
       const run = { server: server.name, round, connections: connected[groupOf(server)], eventsPerSecond: rate,
         deliveries: p.count, expectedDeliveries: (pub.sent - pub.errors) * connected[groupOf(server)],
         p50Ms: round1(p.p50), p99Ms: round1(p.p99), maxMs: round1(p.max),
         publishP50Ms: pub.publishP50Ms, publishP99Ms: pub.publishP99Ms, publishErrors: pub.errors, publishSkipped: pub.skipped,
+        serverFanOutMeanMs: fanOuts > 0 ? round1((fanOutEnd.seconds - fanOutStart.seconds) / fanOuts * 1000) : null,
         cpu: { server: round2((cpuSeconds(server.proc.pid) - cpuStart.server) / seconds),
           database: round2((server.extraPids().reduce((a, q) => a + cpuSeconds(q), 0) - cpuStart.extra) / seconds) },
         loadAverage: round1(os.loadavg()[0]) };
       runs.push(run);
       log(`compare ${connections} x ${rate}/s round ${round + 1} ${server.name}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms,`
-        + ` ${run.deliveries}/${run.expectedDeliveries} deliveries, publish p99 ${run.publishP99Ms} ms, cpu server ${run.cpu.server} db ${run.cpu.database}, load ${run.loadAverage}`);
+        + ` ${run.deliveries}/${run.expectedDeliveries} deliveries, publish p50 ${run.publishP50Ms} p99 ${run.publishP99Ms} ms,`
+        + (run.serverFanOutMeanMs == null ? "" : ` server fan-out mean ${run.serverFanOutMeanMs} ms,`)
+        + ` cpu server ${run.cpu.server} db ${run.cpu.database}, load ${run.loadAverage}`);
       await sleep(500);
     }
   }
@@ -395,7 +408,8 @@ async function compare(sb, sbRecords, peer, workers, connections, rate, rounds) 
   for (const server of feeds) {
     const mine = runs.filter((r) => r.server === server.name);
     summary[server.name] = { p50Ms: median(mine.map((r) => r.p50Ms)), p99Ms: median(mine.map((r) => r.p99Ms)),
-      p99MsRounds: mine.map((r) => r.p99Ms) };
+      p99MsRounds: mine.map((r) => r.p99Ms), publishP50Ms: median(mine.map((r) => r.publishP50Ms)),
+      serverFanOutMeanMs: mine[0].serverFanOutMeanMs == null ? null : median(mine.map((r) => r.serverFanOutMeanMs)) };
   }
   const recordsP99 = summary["switchboard-records"].p99Ms;
   const ratios = { recordsOverCustomP99: round2(recordsP99 / summary.switchboard.p99Ms), recordsOverPeerP99: round2(recordsP99 / summary["node-ws"].p99Ms) };
@@ -600,11 +614,15 @@ function write(r) {
       + " warm-up pass of each: `switchboard-records` by record creates (`POST /api/v1/collections/bench/records`, access token),"
       + " `switchboard` by custom events (`POST /api/v1/events`, admin key), `node-ws` by `POST /publish`. Latency is from sending"
       + " the triggering request to each client's receipt. Each figure is the median over the rounds (order rotated each round);"
-      + " the p99 of every round is in brackets.", "");
-    lines.push("| connections × events/s | feed | p50 ms | p99 ms | p99 per round | record-create p99 ÷ this p99 |", "|---|---|---:|---:|---|---:|");
+      + " the p99 of every round is in its own column. \"publish p50\" is the triggering request's answer (for Switchboard, after"
+      + " the commit; for node-ws, after the broadcast); \"server fan-out\" is Switchboard's own part of each event's way, from the"
+      + " stream's wake-up after the commit to the event handed to the last socket (the mean of `switchboard.websockets.fanout`"
+      + " over the round); the rest of a client's latency is the commit before it and the client reading its frame.", "");
+    lines.push("| connections × events/s | feed | p50 ms | p99 ms | p99 per round | publish p50 ms | server fan-out, mean ms | record-create p99 ÷ this p99 |",
+      "|---|---|---:|---:|---|---:|---:|---:|");
     for (const c of r.compare) {
       for (const [name, s] of Object.entries(c.summary)) {
-        lines.push(`| ${c.connections} × ${c.eventsPerSecond} | ${name} | ${s.p50Ms} | ${s.p99Ms} | ${s.p99MsRounds.join(", ")} | ${name === "switchboard-records" ? "–" : round2(c.summary["switchboard-records"].p99Ms / s.p99Ms)} |`);
+        lines.push(`| ${c.connections} × ${c.eventsPerSecond} | ${name} | ${s.p50Ms} | ${s.p99Ms} | ${s.p99MsRounds.join(", ")} | ${s.publishP50Ms ?? "–"} | ${s.serverFanOutMeanMs ?? "–"} | ${name === "switchboard-records" ? "–" : round2(c.summary["switchboard-records"].p99Ms / s.p99Ms)} |`);
       }
     }
     lines.push("", "Every socket recorded the seqs it received, checked against the events accepted while it was open (warm-up included):"
