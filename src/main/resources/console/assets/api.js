@@ -23,9 +23,11 @@ export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
+/** Whether this page is the partner portal (under /portal) rather than the operator console. */
+export const onPortal = location.pathname === '/portal' || location.pathname.startsWith('/portal/');
 // The console and the portal each have a session cookie of their own, so one browser can be signed in
 // to both; every request names the one this page uses.
-const sessionKind = location.pathname === '/portal' || location.pathname.startsWith('/portal/') ? 'portal' : 'console';
+const sessionKind = onPortal ? 'portal' : 'console';
 
 export async function call(method, path, body, { quiet401 = false } = {}) {
   const headers = { Accept: 'application/json', 'X-Switchboard-Session': sessionKind };
