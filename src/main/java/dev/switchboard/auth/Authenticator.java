@@ -270,18 +270,18 @@ public final class Authenticator {
      */
     public static Optional<SessionCookie> sessionCookie(Context ctx) {
         String kind = ctx.header(SESSION_KIND_HEADER);
-        String name;
         if (kind == null || kind.isBlank()) {
-            String console = ctx.cookie(SESSION_COOKIE);
-            name = console != null && !console.isBlank() ? SESSION_COOKIE : PORTAL_COOKIE;
-        } else {
-            name = switch (kind.trim()) {
-                case "console" -> SESSION_COOKIE;
-                case "portal" -> PORTAL_COOKIE;
-                default ->
-                    throw new Refusal.Invalid("invalid_header", SESSION_KIND_HEADER + " must be 'console' or 'portal'");
-            };
+            return cookie(ctx, SESSION_COOKIE).or(() -> cookie(ctx, PORTAL_COOKIE));
         }
+        return switch (kind.trim()) {
+            case "console" -> cookie(ctx, SESSION_COOKIE);
+            case "portal" -> cookie(ctx, PORTAL_COOKIE);
+            default ->
+                throw new Refusal.Invalid("invalid_header", SESSION_KIND_HEADER + " must be 'console' or 'portal'");
+        };
+    }
+
+    private static Optional<SessionCookie> cookie(Context ctx, String name) {
         String value = ctx.cookie(name);
         return value == null || value.isBlank() ? Optional.empty() : Optional.of(new SessionCookie(name, value));
     }
