@@ -1,6 +1,6 @@
 // The console and the partner portal: one app. It asks the server what session it has, then shows the
 // screen the URL names. Each screen is a module with render(main, ctx), which may return a clean-up.
-import { call, useSession, whenSignedOut, ApiError, onPortal } from './api.js';
+import { call, useSession, whenSignedOut, ApiError, onPortal as portal } from './api.js';
 import { h, clear, notify, hideNotice, act } from './dom.js';
 import * as overview from './overview.js';
 import * as integrations from './integrations.js';
@@ -9,7 +9,6 @@ import * as live from './live.js';
 import * as catalog from './catalog.js';
 import * as audit from './audit.js';
 
-const portal = onPortal;
 const base = portal ? '/portal' : '/console';
 const main = document.getElementById('main');
 let session = null;
