@@ -21,23 +21,36 @@ public final class Json {
     /** Longer numbers are refused; {@link JsonInput} holds stored numbers to it written out in full, as jsonb gives them back. */
     public static final int MAX_NUMBER_LENGTH = 100;
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder()
-                            .maxNestingDepth(MAX_NESTING_DEPTH)
-                            .maxNumberLength(MAX_NUMBER_LENGTH)
-                            .build())
-                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                    .build())
-            .addModule(new JavaTimeModule())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(JsonParser.Feature.ALLOW_COMMENTS)
-            .serializationInclusion(JsonInclude.Include.ALWAYS)
-            .build();
+    public static final ObjectMapper MAPPER = mapper(MAX_NESTING_DEPTH);
 
     private Json() {}
+
+    /**
+     * {@link #MAPPER} for a document that wraps another in {@code levels} more objects (a WebSocket
+     * request's message around its params, which stand where an HTTP request's body does): the wrapped
+     * document may nest as deep as a body.
+     */
+    public static ObjectMapper wrapping(int levels) {
+        return mapper(MAX_NESTING_DEPTH + levels);
+    }
+
+    private static ObjectMapper mapper(int maxNestingDepth) {
+        return JsonMapper.builder(JsonFactory.builder()
+                        .streamReadConstraints(StreamReadConstraints.builder()
+                                .maxNestingDepth(maxNestingDepth)
+                                .maxNumberLength(MAX_NUMBER_LENGTH)
+                                .build())
+                        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                        .build())
+                .addModule(new JavaTimeModule())
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .disable(JsonParser.Feature.ALLOW_COMMENTS)
+                .serializationInclusion(JsonInclude.Include.ALWAYS)
+                .build();
+    }
 
     public static String write(Object value) {
         try {

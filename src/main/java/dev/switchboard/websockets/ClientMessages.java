@@ -1,9 +1,13 @@
 package dev.switchboard.websockets;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.switchboard.events.EventTypes;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
@@ -30,6 +34,19 @@ final class ClientMessages {
 
     private static final List<String> REQUEST_FIELDS = List.of("type", "id", "method", "params");
 
+    /** A request's params may nest as deep as an HTTP body: the message around them is one level more. */
+    private static final ObjectMapper MESSAGES = Json.wrapping(1);
+
+    /**
+     * Reads what it can of a message {@link #MESSAGES} refused, for the {@code type} and {@code id} to
+     * answer it with, wherever they stand: past params nested too deep or holding a field twice.
+     * Skipping a nested value takes no recursion, and 1,000 levels is far beyond any accepted.
+     */
+    private static final JsonFactory SALVAGE = JsonFactory.builder()
+            .streamReadConstraints(
+                    StreamReadConstraints.builder().maxNestingDepth(1000).build())
+            .build();
+
     sealed interface ClientMessage permits Subscribe, Ping, Request, BadRequest, Invalid {}
 
     /** Narrow the events this socket receives to these event-type patterns. */
@@ -55,7 +72,7 @@ final class ClientMessages {
     static ClientMessage parse(String text) {
         JsonNode json;
         try {
-            json = Json.MAPPER.readTree(text);
+            json = MESSAGES.readTree(text);
         } catch (JsonProcessingException e) {
             return unparsable(text, e);
         }
@@ -82,14 +99,15 @@ final class ClientMessages {
 
     /**
      * Text that is not one JSON object within the parser's limits (nesting depth, a number's length, a
-     * field given twice). A request must still be answered once: when the text starts as one, with its
-     * {@code type} and {@code id} before the fault, the id gets a 400 {@code invalid_json} response
-     * naming the fault, as an HTTP body would; anything else is a malformed message.
+     * field given twice). A request must still be answered once: when the text starts as one and its
+     * {@code type} and {@code id} can be read ({@link #SALVAGE} reads past those limits, not past
+     * broken syntax), the id gets a 400 {@code invalid_json} response naming the fault, as an HTTP body
+     * would; anything else is a malformed message.
      */
     private static ClientMessage unparsable(String text, JsonProcessingException fault) {
         String type = null;
         String id = null;
-        try (JsonParser p = Json.MAPPER.createParser(text)) {
+        try (JsonParser p = SALVAGE.createParser(text)) {
             if (p.nextToken() == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String name = p.currentName();
@@ -104,10 +122,15 @@ final class ClientMessages {
                 }
             }
         } catch (IOException | RuntimeException reachedTheFault) {
-            // What was read before the fault is all there is to go on.
+            // What was read before broken syntax is all there is to go on.
         }
         String reason = abbreviate(fault.getOriginalMessage(), 200);
         if ("request".equals(type)) {
+            if (fault instanceof StreamConstraintsException && reason.contains("nesting depth")) {
+                // Jackson counts from the message, a level above params, which the limit is about.
+                reason = "params are nested more than " + Json.MAX_NESTING_DEPTH
+                        + " levels deep, the limit of a request body";
+            }
             return new BadRequest(
                     usableId(id), new Refusal.Invalid("invalid_json", "the request is not valid JSON: " + reason));
         }

@@ -1,6 +1,8 @@
 package dev.switchboard.testing;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.switchboard.support.Json;
 import java.net.http.WebSocket;
 import java.util.concurrent.CompletionStage;
@@ -11,6 +13,12 @@ import java.util.concurrent.CompletionStage;
  * java.net.http calls a listener for one fragment at a time, so the buffer needs no lock.
  */
 abstract class JsonTextListener implements WebSocket.Listener {
+    /**
+     * The server's strictness, with room for its frames' envelopes: an events.list response, the
+     * deepest, holds an event's data three levels below where an HTTP body holds a record's.
+     */
+    private static final ObjectMapper FRAMES = Json.wrapping(3);
+
     private final StringBuilder partial = new StringBuilder();
 
     /** One whole message. */
@@ -22,7 +30,11 @@ abstract class JsonTextListener implements WebSocket.Listener {
         if (last) {
             String text = partial.toString();
             partial.setLength(0);
-            onJson(Json.read(text));
+            try {
+                onJson(FRAMES.readTree(text));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("the server sent a frame that is not JSON: " + text, e);
+            }
         }
         ws.request(1);
         return null;

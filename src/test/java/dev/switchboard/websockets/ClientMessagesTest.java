@@ -66,9 +66,13 @@ class ClientMessagesTest {
         }
         var refusal = ((ClientMessages.BadRequest) ClientMessages.parse(duplicate)).refusal();
         assertThat(refusal.getMessage()).startsWith("the request is not valid JSON: Duplicate field 'collection'");
-        // The id after the fault cannot be read: answered without one.
+        // An id after the fault is read past it; one after where the text ends cannot be: answered without.
         assertThat(bad("{\"type\":\"request\",\"params\":{\"a\":1,\"a\":2},\"id\":\"late\"}"))
-                .isEqualTo("null invalid_json null");
+                .isEqualTo("late invalid_json null");
+        assertThat(bad("{\"type\":\"request\",\"params\":{\"d\":" + "[".repeat(100) + "]".repeat(100)
+                        + "},\"id\":\"late\"}"))
+                .isEqualTo("late invalid_json null");
+        assertThat(bad("{\"type\":\"request\",\"params\":{\"a\":")).isEqualTo("null invalid_json null");
     }
 
     private static String bad(String text) {

@@ -206,6 +206,57 @@ class WebSocketRequestsTest {
         }
     }
 
+    /**
+     * A record's data may be as deeply nested over the socket as over HTTP: the request's envelope
+     * (the message and its params) does not count against it, as the HTTP body's does not.
+     */
+    @Test
+    void dataNestedAsDeepAsHttpTakesIsTakenOverTheSocketAndOneLevelMoreIsRefusedAlike() {
+        Partner partner = partner(List.of("reservations"), List.of("reservations"));
+        Api http = partner.access();
+        // In an HTTP body {"data": …} the data object is at depth 2.
+        int deepest = Json.MAX_NESTING_DEPTH - 1;
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            JsonNode taken =
+                    ws.request("deep", "records.create", params("collection", "reservations", "data", nested(deepest)));
+            assertThat(taken.get("status").asInt()).as(taken.toString()).isEqualTo(201);
+            http.post("/api/v1/collections/reservations/records", Map.of("data", nested(deepest)))
+                    .expect(201);
+
+            JsonNode refused = ws.request(
+                    "deeper", "records.create", params("collection", "reservations", "data", nested(deepest + 1)));
+            Api.Response refusedOverHttp =
+                    http.post("/api/v1/collections/reservations/records", Map.of("data", nested(deepest + 1)));
+            assertThat(refused.get("status").asInt())
+                    .isEqualTo(refusedOverHttp.status())
+                    .isEqualTo(400);
+            assertThat(refusedOverHttp.json().at("/error/code").asText()).isEqualTo("invalid_json");
+            assertThat(refused.at("/error/code").asText()).isEqualTo("invalid_json");
+            // Jackson counts from the message, one level above params: the message counts from params.
+            assertThat(refused.at("/error/message").asText())
+                    .isEqualTo("the request is not valid JSON: params are nested more than 64 levels deep,"
+                            + " the limit of a request body");
+            // Answered with its id wherever the id stands, past the params it could not take.
+            ws.send("{\"type\":\"request\",\"method\":\"records.create\",\"params\":{\"collection\":"
+                    + "\"reservations\",\"data\":" + Json.write(nested(deepest + 1)) + "},\"id\":\"id-last\"}");
+            assertThat(ws.awaitResponse("id-last").at("/error/message").asText())
+                    .isEqualTo(refused.at("/error/message").asText());
+            assertThat(ws.isClosed()).isFalse();
+        }
+    }
+
+    /** Data of {@code depth} nested objects, the outermost one included, valid for the reservations schema. */
+    private static Map<String, Object> nested(int depth) {
+        Map<String, Object> inner = Map.of();
+        for (int i = 1; i < depth; i++) {
+            inner = Map.of("n", inner);
+        }
+        Map<String, Object> data = new java.util.LinkedHashMap<>(inner);
+        data.put("state", "deep");
+        return data;
+    }
+
     private static void assertSame(JsonNode response, Api.Response http) {
         assertThat(response.get("status").asInt()).isEqualTo(http.status());
         JsonNode error = http.json().get("error");
