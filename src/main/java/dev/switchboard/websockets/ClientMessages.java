@@ -39,12 +39,15 @@ final class ClientMessages {
 
     /**
      * Reads what it can of a message {@link #MESSAGES} refused, for the {@code type} and {@code id} to
-     * answer it with, wherever they stand: past params nested too deep or holding a field twice.
-     * Skipping a nested value takes no recursion, and 1,000 levels is far beyond any accepted.
+     * answer it with, wherever they stand: past params nested too deep, holding a field twice or a
+     * number too long. Skipping a nested value takes no recursion, 1,000 levels is far beyond any
+     * accepted, and a number is no longer than the message.
      */
     private static final JsonFactory SALVAGE = JsonFactory.builder()
-            .streamReadConstraints(
-                    StreamReadConstraints.builder().maxNestingDepth(1000).build())
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(1000)
+                    .maxNumberLength(Integer.MAX_VALUE)
+                    .build())
             .build();
 
     sealed interface ClientMessage permits Subscribe, Ping, Request, BadRequest, Invalid {}

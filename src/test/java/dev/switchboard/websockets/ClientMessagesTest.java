@@ -72,6 +72,8 @@ class ClientMessagesTest {
         assertThat(bad("{\"type\":\"request\",\"params\":{\"d\":" + "[".repeat(100) + "]".repeat(100)
                         + "},\"id\":\"late\"}"))
                 .isEqualTo("late invalid_json null");
+        assertThat(bad("{\"type\":\"request\",\"params\":{\"n\":1" + "0".repeat(1200) + "},\"id\":\"late\"}"))
+                .isEqualTo("late invalid_json null");
         assertThat(bad("{\"type\":\"request\",\"params\":{\"a\":")).isEqualTo("null invalid_json null");
     }
 
