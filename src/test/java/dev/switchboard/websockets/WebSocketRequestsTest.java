@@ -233,7 +233,7 @@ class WebSocketRequestsTest {
                     .isEqualTo(400);
             assertThat(refusedOverHttp.json().at("/error/code").asText()).isEqualTo("invalid_json");
             assertThat(refused.at("/error/code").asText()).isEqualTo("invalid_json");
-            // Jackson counts from the message, one level above params: the message counts from params.
+            // Jackson counts from the message, a level above params; the refusal counts from params.
             assertThat(refused.at("/error/message").asText())
                     .isEqualTo("the request is not valid JSON: params are nested more than 64 levels deep,"
                             + " the limit of a request body");
