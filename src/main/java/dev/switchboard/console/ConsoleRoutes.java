@@ -96,17 +96,21 @@ public final class ConsoleRoutes implements RouteGroup {
     private void answer(Context ctx, ConsoleSession session, String cookie) {
         Authenticator.opened(ctx, session);
         String name = session.isPortal() ? Authenticator.PORTAL_COOKIE : Authenticator.SESSION_COOKIE;
-        ctx.header(
-                "Set-Cookie",
-                name + "=" + cookie + "; Path=/; HttpOnly; SameSite=Strict" + (secure(ctx) ? "; Secure" : ""));
+        setCookie(ctx, name, cookie, "");
         ctx.header("Cache-Control", "no-store");
         ctx.json(describe(session, cookie));
     }
 
     private static void clearCookie(Context ctx, String name) {
+        setCookie(ctx, name, "", "; Max-Age=0");
+    }
+
+    /** A session cookie, set or cleared with the same attributes (a browser clears only the cookie they match). */
+    private static void setCookie(Context ctx, String name, String value, String lifetime) {
         ctx.header(
                 "Set-Cookie",
-                name + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secure(ctx) ? "; Secure" : ""));
+                name + "=" + value + "; Path=/" + lifetime + "; HttpOnly; SameSite=Strict"
+                        + (secure(ctx) ? "; Secure" : ""));
     }
 
     private Map<String, Object> describe(ConsoleSession session, String cookie) {
