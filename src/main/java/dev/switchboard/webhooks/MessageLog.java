@@ -311,7 +311,37 @@ public final class MessageLog {
                         == 1);
     }
 
-    /** A stream's pending message; a body it does not keep is built again from its range of {@code target}'s log. */
+    /**
+     * Drops a stream's current message that has nothing left to send: it was written before its first
+     * attempt, whose outcome was never recorded (a crash, a lost lease), and its range of the log no longer
+     * holds an event the stream's filter lets through (the endpoint's event types or the integration's
+     * permissions changed since). The position moves past its range, as past any events the filter passes
+     * over. False when the lease is no longer this node's or the message is not the stream's pending one.
+     */
+    boolean dropEmpty(long webhookStreamPk, UUID messageId) {
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                                c,
+                                "WITH passed AS (UPDATE webhook_streams ws SET"
+                                        + " position = greatest(ws.position, m.last_seq), message_id = NULL,"
+                                        + " next_attempt_at = NULL,"
+                                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                                        + " FROM webhook_messages m"
+                                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
+                                        + " AND m.id = ws.message_id AND m.status = 'pending' RETURNING m.pk)"
+                                        + " DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM passed)",
+                                leaseTime.toMillis(),
+                                webhookStreamPk,
+                                nodeId,
+                                messageId)
+                        == 1);
+    }
+
+    /**
+     * A stream's pending message; a body it does not keep is built again from its range of {@code target}'s
+     * log, and is null when that range holds no event the stream's filter lets through any more.
+     */
     Optional<Pending> pending(UUID messageId, DeliveryTarget target) {
         record Row(Pending pending, Long firstSeq) {}
         Optional<Row> row = Jdbc.withConnection(

@@ -300,6 +300,20 @@ final class StreamWorker implements Runnable {
                     continue;
                 }
                 message = pending.get();
+                if (message.body() == null) {
+                    if (!messages.dropEmpty(webhookStreamPk, message.id())) {
+                        return true;
+                    }
+                    log.warn(
+                            "Webhook stream {} message {} holds no event its filter lets through any more (the"
+                                    + " endpoint's event types or the integration's permissions changed before it"
+                                    + " was sent); it is dropped and the stream moves past seq {}",
+                            webhookStreamPk,
+                            message.webhookId(),
+                            message.lastSeq());
+                    stale = true;
+                    continue;
+                }
             } else {
                 Optional<Next> next = next();
                 if (next.isEmpty()) {

@@ -142,6 +142,48 @@ class WebhookStreamLeaseTest {
     }
 
     @Test
+    void aMessageWhoseEventsTheFilterNowRefusesIsDroppedAndTheStreamMovesOn() throws SQLException {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(SETTINGS);
+                CapturedLogs logs = new CapturedLogs()) {
+            answerFirstWith503(receiver);
+            Fixture f = Fixture.create(server, receiver, List.of("1m"));
+            f.sendEvent();
+            Current waiting = f.awaitRetryWaiting();
+            // As a crash leaves it: the message written before its first attempt (no body kept, no attempt).
+            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
+                c.createStatement()
+                        .executeUpdate("UPDATE webhook_messages SET body = NULL, attempts = 0" + " WHERE pk = "
+                                + waiting.pending().pk());
+            }
+            // The endpoint now wants other events: the message's range holds none it would send.
+            server.admin
+                    .patch("/api/v1/webhooks/" + f.webhookId(), Map.of("eventTypes", List.of("door.*")))
+                    .expect(200);
+            server.adminFor("inn")
+                    .post("/api/v1/events", Map.of("type", "door.opened"))
+                    .expect(201);
+            Webhooks.makeDue(server.database());
+            await("the next event delivered")
+                    .atMost(Duration.ofSeconds(15))
+                    .until(() -> f.sentSeqs(receiver).contains(2L));
+            assertThat(f.sentSeqs(receiver))
+                    .as("the first attempt (503), then the event the filter takes")
+                    .containsExactly(1L, 2L);
+            assertThat(server.admin
+                            .get("/api/v1/webhooks/" + f.webhookId() + "/messages?status=pending")
+                            .expect(200)
+                            .json()
+                            .get("messages"))
+                    .as("pending messages")
+                    .isEmpty();
+            assertThat(logs.lines().stream().filter(l -> l.contains("no event its filter")))
+                    .hasSize(1);
+            assertThat(streamErrors(server.database())).as("worker errors").isZero();
+        }
+    }
+
+    @Test
     void aWorkerErrorHoldsTheStreamBackWithAGrowingWaitThatTheEndpointAndMetricsShow() throws SQLException {
         DatabaseUrl database = TestDatabase.create();
         try (Receiver receiver = new Receiver()) {
