@@ -121,6 +121,32 @@ class AuditLogTest {
     }
 
     @Test
+    void aChangeWhoseRouteReadsNoBodyIsRecordedWhateverBodyItCarries() {
+        String tenant = server.createTenant("unstorable-" + System.nanoTime());
+        Partner partner = Partner.on(server, tenant, List.of("orders"), List.of("orders"), List.of("orders.*"));
+        String id = partner.webhook(Map.of("url", "https://partner.example/hooks"))
+                .get("id")
+                .asText();
+        // Bodies jsonb cannot store (the NUL character, a number of 200,000 digits written out): a route that
+        // reads no body never refuses them, and the entry must not be lost with them.
+        for (String body : List.of("{\"x\":\"\\u0000\"}", "{\"n\":1e200000}")) {
+            partner.client()
+                    .send("POST", "/api/v1/webhooks/" + id + "/rotate-secret", body)
+                    .expect(200);
+            JsonNode rotated = latest();
+            assertThat(rotated.get("action").asText()).as(body).isEqualTo("webhook.rotate_secret");
+            assertThat(rotated.get("target").get("id").asText()).isEqualTo(id);
+            assertThat(rotated.path("details").has("request"))
+                    .as("the body kept")
+                    .isFalse();
+        }
+        partner.client()
+                .send("DELETE", "/api/v1/webhooks/" + id, "{\"x\":\"\\u0000\"}")
+                .expect(204);
+        assertThat(latest().get("action").asText()).isEqualTo("webhook.delete");
+    }
+
+    @Test
     void refusedRequestsReadsAndAccessTokenWritesAddNoEntry() {
         String tenant = server.createTenant("quiet-" + System.nanoTime());
         Partner partner = Partner.on(server, tenant, List.of("orders"), List.of("orders"), List.of("orders.*"));
