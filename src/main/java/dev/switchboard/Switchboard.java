@@ -176,7 +176,7 @@ public final class Switchboard implements AutoCloseable {
             control.subscribe(CollectionsChanged.class, m -> collections.reload());
             control.subscribe(Resync.class, m -> collections.reload());
             collections.syncDeclared(config.collections());
-            RecordStore records = new RecordStore(database.dataSource(), eventLog, clock);
+            RecordStore records = new RecordStore(database.dataSource(), eventLog, clock, config.maxBodyBytes());
             ConsoleSessionStore consoleSessions =
                     new ConsoleSessionStore(database.dataSource(), clock, secrets.mac(adminKeyHash));
             AuditLog audit = new AuditLog(database.dataSource(), clock);

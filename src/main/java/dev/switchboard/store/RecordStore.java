@@ -49,11 +49,17 @@ public final class RecordStore {
     private final DataSource dataSource;
     private final EventLog eventLog;
     private final InstantSource clock;
+    private final long maxDataBytes;
 
-    public RecordStore(DataSource dataSource, EventLog eventLog, InstantSource clock) {
+    /**
+     * {@code maxDataBytes} bounds a record's data as JSON (server.maxBodySize): a create's body already
+     * keeps it within, an update is refused past it.
+     */
+    public RecordStore(DataSource dataSource, EventLog eventLog, InstantSource clock, long maxDataBytes) {
         this.dataSource = dataSource;
         this.eventLog = eventLog;
         this.clock = clock;
+        this.maxDataBytes = maxDataBytes;
     }
 
     /**
@@ -238,12 +244,16 @@ public final class RecordStore {
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
             Current current = current(tenant, collection, uuid, id, ifMatch);
             JsonNode data = edit.apply(current.data());
+            String json = Json.write(data);
+            long bytes = NewEvent.utf8Bytes(json);
+            if (bytes > maxDataBytes) {
+                throw new Refusal.RecordTooLarge(id, bytes, maxDataBytes);
+            }
             int version = current.version() + 1;
             Instant now = now();
             NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
             Object[] params = concat(
-                    new Object[] {version, now, Json.write(data), tenant.pk(), collection.pk(), uuid, current.version()
-                    },
+                    new Object[] {version, now, json, tenant.pk(), collection.pk(), uuid, current.version()},
                     event.params(tenant.streamPk()));
             Optional<Updated> written = Tracing.statement(
                     "UPDATE",

@@ -120,6 +120,20 @@ public abstract sealed class Refusal extends RuntimeException {
         }
     }
 
+    /**
+     * A write would make a record's data larger than a request body may be: an update merges its patch into
+     * the record, so patches each within the limit could otherwise grow one record without bound.
+     */
+    public static final class RecordTooLarge extends Refusal {
+        public RecordTooLarge(String id, long bytes, long maxBytes) {
+            super(
+                    "record_too_large",
+                    "record '" + id + "' would hold " + bytes + " bytes of data as JSON, over the limit of " + maxBytes
+                            + " bytes (server.maxBodySize); remove or shorten fields in the same update",
+                    Map.of("bytes", bytes, "maxBytes", maxBytes));
+        }
+    }
+
     /** A position older than the retention: the events after it are gone, and the reader must resynchronise. */
     public static final class PositionExpired extends Refusal {
         private final long oldest;

@@ -35,6 +35,7 @@ public final class HttpErrors {
             case Refusal.Gone gone -> 410;
             case Refusal.IdempotencyKeyReused reused -> 422;
             case Refusal.EventTooLarge tooLarge -> 422;
+            case Refusal.RecordTooLarge tooLarge -> 422;
             case Refusal.Throttled throttled -> 429;
         };
         Long retryAfter = refusal instanceof Refusal.Throttled t ? t.retryAfterSeconds() : null;

@@ -183,6 +183,40 @@ class SizeLimitsTest {
     }
 
     @Test
+    void anUpdateThatWouldGrowARecordPastTheBodyLimitIsRefusedAndNothingIsWritten() {
+        Api api = tenant("size-growing-record");
+        String id = api.post("/api/v1/collections/docs/records", Map.of("data", Map.of("a", text(600_000))))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        String path = "/api/v1/collections/docs/records/" + id;
+        long head = api.get("/api/v1/events").expect(200).json().get("next").asLong();
+
+        // Each patch is well under the body limit; the record they would make is not.
+        Api.Response grown = api.patch(path, Map.of("data", Map.of("b", text(600_000))));
+        assertThat(grown.status()).isEqualTo(422);
+        JsonNode error = grown.json().get("error");
+        assertThat(error.get("code").asText()).isEqualTo("record_too_large");
+        assertThat(error.get("message").asText())
+                .contains(id)
+                .contains("1048576 bytes")
+                .contains("server.maxBodySize");
+        assertThat(error.get("details").get("maxBytes").asLong()).isEqualTo(1_048_576);
+        assertThat(error.get("details").get("bytes").asLong()).isGreaterThan(1_200_000);
+
+        JsonNode unchanged = api.get(path).expect(200).json();
+        assertThat(unchanged.get("version").asInt()).isEqualTo(1);
+        assertThat(unchanged.get("data").has("b")).isFalse();
+        assertThat(api.get("/api/v1/events?after=" + head).expect(200).json().get("events"))
+                .as("events appended")
+                .isEmpty();
+
+        api.patch(path, Map.of("data", Map.of("a", "short", "b", text(600_000))))
+                .expect(200);
+    }
+
+    @Test
     void aRecordWithLargeDataOutsideItsEventFieldsIsWrittenAndItsEventCarriesOnlyThoseFields() {
         Api api = tenant("size-large-record");
         String body = text(1_000_000);

@@ -30,6 +30,7 @@ class HttpErrorsTest {
                 new Refusal.EventTooLarge("data.note", 70_000, 65_536, "data.note: is too large"),
                 422,
                 "event_too_large");
+        assertAnswer(new Refusal.RecordTooLarge("rec_1", 2_000_000, 1_048_576), 422, "record_too_large");
         assertAnswer(new Refusal.Throttled("rate_limited", "retry after 2s", 2), 429, "rate_limited");
     }
 
