@@ -173,7 +173,7 @@ public final class EndpointStore {
     public WebhookEndpoint update(WebhookEndpoint current, Patch changes) {
         return Jdbc.inTransaction(dataSource, c -> {
             String state = changes.state() == null ? null : changes.state().name();
-            Jdbc.update(
+            int updated = Jdbc.update(
                     c,
                     "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
                             + " max_batch_size = coalesce(?, max_batch_size),"
@@ -193,6 +193,9 @@ public final class EndpointStore {
                     state,
                     state,
                     current.pk());
+            if (updated == 0) {
+                throw deleted(current); // since the request looked it up
+            }
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
         });
@@ -249,6 +252,15 @@ public final class EndpointStore {
     public String rotateSecret(WebhookEndpoint endpoint, Duration grace) {
         String secret = Signer.newSecret();
         Jdbc.inTransaction(dataSource, c -> {
+            // Held until the commit: a delete waits for the new secret instead of breaking its insert.
+            if (Jdbc.one(
+                            c,
+                            "SELECT pk FROM webhook_endpoints WHERE pk = ? FOR SHARE",
+                            rs -> rs.getLong(1),
+                            endpoint.pk())
+                    .isEmpty()) {
+                throw deleted(endpoint); // since the request looked it up
+            }
             Jdbc.update(c, "DELETE FROM webhook_secrets WHERE endpoint_pk = ? AND expires_at <= now()", endpoint.pk());
             Jdbc.update(
                     c,
@@ -287,6 +299,10 @@ public final class EndpointStore {
      */
     private static void lockIntegration(Connection c, long integrationPk) throws SQLException {
         Jdbc.one(c, "SELECT pk FROM integrations WHERE pk = ? FOR UPDATE", rs -> rs.getLong(1), integrationPk);
+    }
+
+    private static Refusal deleted(WebhookEndpoint endpoint) {
+        return new Refusal.NotFound("webhook '" + endpoint.id() + "'");
     }
 
     private static WebhookEndpoint load(Connection c, long pk) throws SQLException {
