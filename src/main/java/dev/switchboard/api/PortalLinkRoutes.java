@@ -95,7 +95,8 @@ public final class PortalLinkRoutes implements RouteGroup {
             }
         }
         Duration ttl = ttl(body.string("ttl", 20));
-        ConsoleSessionStore.Link link = sessions.createLink(integration, tenant, capabilities, ttl);
+        byte[] clientKeyHash = principal instanceof Authenticator.Client client ? client.keyHash() : null;
+        ConsoleSessionStore.Link link = sessions.createLink(integration, tenant, capabilities, ttl, clientKeyHash);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("id", link.id());
         json.put("url", BaseUrl.of(ctx) + "/portal#token=" + link.token());

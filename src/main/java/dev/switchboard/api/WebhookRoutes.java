@@ -140,8 +140,14 @@ public final class WebhookRoutes implements RouteGroup {
         List<String> eventTypes = eventTypes(body, kind, integration);
         int batch = batchSize(body.node().get("maxBatchSize"));
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
-        EndpointStore.Created created =
-                endpoints.create(integration, url, kind, eventTypes == null ? List.of("*") : eventTypes, batch, delays);
+        EndpointStore.Created created = endpoints.create(
+                integration,
+                url,
+                kind,
+                eventTypes == null ? List.of("*") : eventTypes,
+                batch,
+                delays,
+                clientKeyHash(principal));
         ObjectNode json = shown(ctx, created.endpoint());
         // A portal session sees a signing secret only with the secrets capability.
         if (maySeeSecrets(ctx)) {
@@ -205,7 +211,12 @@ public final class WebhookRoutes implements RouteGroup {
         };
         ctx.json(shown(
                 ctx,
-                endpoints.update(endpoint, new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state))));
+                endpoints.update(
+                        endpoint,
+                        new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state),
+                        Authenticator.authenticated(ctx)
+                                .map(WebhookRoutes::clientKeyHash)
+                                .orElse(null))));
     }
 
     private void listMessages(Context ctx) {
@@ -379,6 +390,11 @@ public final class WebhookRoutes implements RouteGroup {
      * ({@code ?token=…}), so a portal session without the secrets capability gets the URL without its
      * query, as the audit log shows it; sent back unchanged in a PATCH, it leaves the URL as it is.
      */
+    /** The hash of the client key the request carried, which a change is made only while it still holds. */
+    private static byte[] clientKeyHash(Authenticator.Principal principal) {
+        return principal instanceof Authenticator.Client client ? client.keyHash() : null;
+    }
+
     private static ObjectNode shown(Context ctx, WebhookEndpoint endpoint) {
         ObjectNode json = Json.MAPPER.valueToTree(endpoint);
         if (!maySeeSecrets(ctx)) {

@@ -63,8 +63,11 @@ public final class Authenticator {
     /** The operator, with the admin key. */
     public record Admin() implements Principal {}
 
-    /** An integration, with its client key. */
-    public record Client(Integration integration) implements Principal {}
+    /**
+     * An integration, with its client key ({@code keyHash}, the hash of the key the request carried; null
+     * for a portal session, which stands for the key that made its link).
+     */
+    public record Client(Integration integration, byte[] keyHash) implements Principal {}
 
     /** A connection, with its access token. */
     public record Access(ConnectionStore.Grant grant, String tokenHash) implements Principal {}
@@ -167,7 +170,7 @@ public final class Authenticator {
                     .find(session.integrationId())
                     .orElseThrow(() -> new Refusal.Unauthenticated("the portal session's integration is gone"));
             limit("client:" + integration.pk(), "client key");
-            principal = new Client(integration);
+            principal = new Client(integration, null);
         } else {
             limit("session:" + session.id(), "console session");
             principal = new Admin();
@@ -347,7 +350,7 @@ public final class Authenticator {
         if (token.startsWith(Tokens.ACCESS_TOKEN_PREFIX)) {
             found = connections.findGrant(hash).map(g -> new Access(g, key));
         } else if (token.startsWith(Tokens.CLIENT_KEY_PREFIX)) {
-            found = integrations.findByClientKeyHash(hash).map(Client::new);
+            found = integrations.findByClientKeyHash(hash).map(i -> new Client(i, hash));
         }
         Principal principal = found.orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
         cacheUnlessChanged(key, principal, invalidationsSeen);

@@ -109,6 +109,26 @@ public final class IntegrationStore {
     }
 
     /**
+     * In the caller's transaction, before a change made with a client key: refuses it (401) when the key
+     * whose hash is {@code clientKeyHash} is no longer the integration's, and otherwise holds the
+     * integration's row until the commit. A rotation under way is waited for, so a request authenticated
+     * just before it (or on a node that has not heard of it yet) cannot leave behind a portal link or an
+     * enabled endpoint that the rotation's clean-up never saw. Null (the admin key, a session) checks nothing.
+     */
+    public static void requireClientKey(Connection c, long integrationPk, byte[] clientKeyHash) throws SQLException {
+        if (clientKeyHash != null
+                && Jdbc.one(
+                                c,
+                                "SELECT pk FROM integrations WHERE pk = ? AND client_key_hash = ? FOR SHARE",
+                                rs -> rs.getLong(1),
+                                integrationPk,
+                                clientKeyHash)
+                        .isEmpty()) {
+            throw new Refusal.Unauthenticated("the client key was rotated; use the integration's new one");
+        }
+    }
+
+    /**
      * Replaces the integration's client key: the old one stops working at once (every node forgets it
      * through the control channel, sent when this commits). No lifecycle event carries the new key: a
      * lifecycle endpoint may be exactly what a leaked key registered.

@@ -6,6 +6,7 @@ import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.PageCursor;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
@@ -70,10 +71,12 @@ public final class EndpointStore {
             WebhookEndpoint.Kind kind,
             List<String> eventTypes,
             int maxBatchSize,
-            List<Duration> retryDelays) {
+            List<Duration> retryDelays,
+            byte[] clientKeyHash) {
         String secret = Signer.newSecret();
         WebhookEndpoint endpoint = Jdbc.inTransaction(dataSource, c -> {
             lockIntegration(c, integration.pk());
+            IntegrationStore.requireClientKey(c, integration.pk(), clientKeyHash);
             int existing = Jdbc.one(
                             c,
                             "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
@@ -170,8 +173,13 @@ public final class EndpointStore {
                         limit));
     }
 
-    public WebhookEndpoint update(WebhookEndpoint current, Patch changes) {
+    /**
+     * Applies {@code changes}; with {@code clientKeyHash} (the client key that asked; null for the admin key
+     * or a session) only while that key is still the integration's ({@link IntegrationStore#requireClientKey}).
+     */
+    public WebhookEndpoint update(WebhookEndpoint current, Patch changes, byte[] clientKeyHash) {
         return Jdbc.inTransaction(dataSource, c -> {
+            IntegrationStore.requireClientKey(c, current.integrationPk(), clientKeyHash);
             String state = changes.state() == null ? null : changes.state().name();
             int updated = Jdbc.update(
                     c,

@@ -37,7 +37,8 @@ class EndpointStoreRaceTest {
 
             server.admin.delete("/api/v1/webhooks/" + id).expect(204);
 
-            assertThatThrownBy(() -> store.update(lookedUp, new EndpointStore.Patch(null, null, 5, false, null, null)))
+            assertThatThrownBy(() ->
+                            store.update(lookedUp, new EndpointStore.Patch(null, null, 5, false, null, null), null))
                     .isInstanceOf(Refusal.NotFound.class)
                     .hasMessageContaining(id);
             assertThatThrownBy(() -> store.rotateSecret(lookedUp, Duration.ofHours(1)))
