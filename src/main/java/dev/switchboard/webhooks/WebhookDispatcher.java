@@ -139,6 +139,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     @Override
     public void resync() {
+        // Notices of endpoint, connection and integration changes may have been missed too: a busy worker
+        // would otherwise go on with what it read before (a URL, a filter, a disabled connection's events).
+        active.values().forEach(StreamWorker::refresh);
         tail.clear();
         reloadWatched.set(true);
         sweepAll.set(true);
