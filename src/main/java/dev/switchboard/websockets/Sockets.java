@@ -97,7 +97,8 @@ public final class Sockets implements AutoCloseable {
         try {
             byConnection.compute(session.access().connectionPk(), (k, set) -> {
                 Set<ClientSession> sessions = set == null ? ConcurrentHashMap.newKeySet() : set;
-                if (sessions.size() >= settings.maxSocketsPerConnection()) {
+                // An operator's sockets are listed under no connection (NONE): the limit is a partner's.
+                if (!session.access().readOnly() && sessions.size() >= settings.maxSocketsPerConnection()) {
                     full[0] = true;
                 } else {
                     sessions.add(session);

@@ -64,6 +64,43 @@ class LiveEventsTest {
     }
 
     @Test
+    void operatorsSocketsAreNotCountedAgainstAPartnerConnectionsSocketLimit() {
+        try (TestServer capped = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION", "1"))) {
+            Partner p = Partner.create(capped, List.of("orders.*"));
+            String origin = "http://" + capped.baseUrl().substring("http://".length());
+            ConsoleSession first = ConsoleSession.signIn(capped);
+            ConsoleSession second = ConsoleSession.signIn(capped);
+            try (WsClient a = WsClient.connect(
+                            capped,
+                            Map.of("Cookie", "sb_session=" + first.cookie(), "Origin", origin),
+                            "?tenantId=" + p.tenant());
+                    WsClient b = WsClient.connect(
+                            capped,
+                            Map.of("Cookie", "sb_session=" + first.cookie(), "Origin", origin),
+                            "?tenantId=" + p.tenant());
+                    WsClient c = WsClient.connect(
+                            capped,
+                            Map.of("Cookie", "sb_session=" + second.cookie(), "Origin", origin),
+                            "?tenantId=" + p.tenant());
+                    WsClient partnerSocket = WsClient.connect(capped, p.accessToken(), null)) {
+                a.await("live");
+                b.await("live");
+                c.await("live");
+                partnerSocket.await("live");
+                capped.adminFor(p.tenant())
+                        .post("/api/v1/events", Map.of("type", "device.command"))
+                        .expect(201);
+                for (WsClient ws : List.of(a, b, c)) {
+                    org.awaitility.Awaitility.await()
+                            .atMost(java.time.Duration.ofSeconds(10))
+                            .until(() -> ws.events().size() == 1);
+                    assertThat(ws.isClosed()).isFalse();
+                }
+            }
+        }
+    }
+
+    @Test
     void signingOutOnAnyNodeClosesTheSessionsSockets() {
         ConsoleSession operator = ConsoleSession.signIn(server);
         ConsoleSession other = ConsoleSession.signIn(server);
