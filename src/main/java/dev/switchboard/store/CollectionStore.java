@@ -127,12 +127,20 @@ public final class CollectionStore {
 
     public Optional<RecordCollection> find(String name) {
         RecordCollection found = byName.get(name);
-        if (found == null && NAME.matcher(name).matches()) {
-            // Created on another node a moment ago, before its notification arrived here.
+        if (found == null && NAME.matcher(name).matches() && existsInDatabase(name)) {
+            // Created on another node a moment ago, before its notification arrived here. (Only then: a
+            // reload compiles every collection's schema, one reload at a time, and a name that exists
+            // nowhere may come with every request a client sends.)
             reload();
             found = byName.get(name);
         }
         return Optional.ofNullable(found);
+    }
+
+    private boolean existsInDatabase(String name) {
+        return Jdbc.withConnection(
+                        dataSource, c -> Jdbc.one(c, "SELECT 1 FROM collections WHERE name = ?", rs -> 1, name))
+                .isPresent();
     }
 
     public RecordCollection get(String name) {

@@ -60,6 +60,31 @@ class CollectionStoreTest {
         }
     }
 
+    /**
+     * A name this node does not know is looked up in the database before anything is reloaded: a collection
+     * just created on another node is found, and a name that exists nowhere (sent on every request by a
+     * careless or hostile client) costs one indexed read, not a reload and a schema compile of every collection.
+     */
+    @Test
+    void anUnknownNameReloadsOnlyWhenTheCollectionExists() throws Exception {
+        var config = ConfigLoader.load(
+                Optional.empty(),
+                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
+        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+            // Two nodes' stores whose control channels do not reach each other.
+            CollectionStore here = new CollectionStore(database.dataSource(), new ControlChannel());
+            CollectionStore there = new CollectionStore(database.dataSource(), new ControlChannel());
+            here.reload();
+            there.create(new CollectionDefinition("first", null, List.of()));
+
+            assertThat(here.find("nowhere")).isEmpty();
+            assertThat(here.exists("first"))
+                    .as("reloaded for a name that exists nowhere")
+                    .isFalse();
+            assertThat(here.find("first")).as("created on the other node").isPresent();
+        }
+    }
+
     @Test
     void aDeclaredCollectionWithAnInvalidNameIsAConfigurationErrorNamingIt() {
         var config = ConfigLoader.load(
