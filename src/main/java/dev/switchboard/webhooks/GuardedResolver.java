@@ -1,10 +1,19 @@
 package dev.switchboard.webhooks;
 
+import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,10 +27,29 @@ import org.slf4j.LoggerFactory;
 final class GuardedResolver {
     private static final Logger log = LoggerFactory.getLogger(GuardedResolver.class);
 
+    /** A host's addresses, as the system resolver gives them. */
+    @FunctionalInterface
+    interface Lookup {
+        InetAddress[] addresses(String host) throws UnknownHostException;
+    }
+
+    /**
+     * Lookups run here, on platform threads of their own: the system resolver's call cannot be interrupted,
+     * so an attempt waits for it only until its deadline and leaves it to finish (or fail) on its own.
+     */
+    private static final ExecutorService LOOKUPS = Executors.newCachedThreadPool(
+            Thread.ofPlatform().name("webhook-dns-", 0).daemon().factory());
+
     private final AddressPolicy policy;
+    private final Lookup lookup;
 
     GuardedResolver(AddressPolicy policy) {
+        this(policy, InetAddress::getAllByName);
+    }
+
+    GuardedResolver(AddressPolicy policy, Lookup lookup) {
         this.policy = policy;
+        this.lookup = lookup;
     }
 
     /** Every address of the host was refused. */
@@ -31,9 +59,29 @@ final class GuardedResolver {
         }
     }
 
-    /** The addresses of {@code host} that may be called, in the resolver's order. */
-    List<InetSocketAddress> resolve(String host, int port) throws UnknownHostException {
-        return allowed(host, port, InetAddress.getAllByName(host));
+    /**
+     * The addresses of {@code host} that may be called, in the resolver's order. A lookup still unanswered
+     * at {@code deadline} ({@link System#nanoTime}) fails the attempt as a timeout: a receiver's name
+     * servers that do not answer would otherwise hold it for the resolver's retries (tens of seconds),
+     * past the attempt's timeout and, with it, the stream's lease.
+     */
+    List<InetSocketAddress> resolve(String host, int port, long deadline) throws IOException {
+        Future<InetAddress[]> looking = LOOKUPS.submit(() -> lookup.addresses(host));
+        try {
+            return allowed(host, port, looking.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+            looking.cancel(true);
+            throw new SocketTimeoutException("resolving " + host + ": no answer before the deadline");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException("resolving " + host + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            looking.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while resolving " + host);
+        }
     }
 
     List<InetSocketAddress> allowed(String host, int port, InetAddress[] addresses) throws BlockedAddressException {

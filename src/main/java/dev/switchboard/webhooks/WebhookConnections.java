@@ -194,7 +194,7 @@ final class WebhookConnections implements AutoCloseable {
     }
 
     private WebhookConnection connect(Destination destination, long deadline) throws IOException {
-        List<InetSocketAddress> addresses = resolver.resolve(destination.host(), destination.port());
+        List<InetSocketAddress> addresses = resolver.resolve(destination.host(), destination.port(), deadline);
         IOException failure = null;
         for (InetSocketAddress address : addresses) {
             if (timedOut(deadline)) {

@@ -112,6 +112,37 @@ class AddressGuardTest {
     }
 
     @Test
+    void aLookupUnansweredAtTheAttemptsDeadlineFailsItAsATimeout() throws Exception {
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        GuardedResolver silent = new GuardedResolver(new AddressPolicy(false, java.util.List.of()), host -> {
+            try {
+                never.await(); // name servers that never answer
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new UnknownHostException(host);
+        });
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> silent.resolve("slow-dns.test", 443, started + 200_000_000L))
+                .isInstanceOf(java.net.SocketTimeoutException.class)
+                .hasMessageContaining("slow-dns.test");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+                .as("held past its deadline")
+                .isLessThan(java.time.Duration.ofSeconds(5));
+
+        GuardedResolver unknown = new GuardedResolver(new AddressPolicy(false, java.util.List.of()), host -> {
+            throw new UnknownHostException(host);
+        });
+        assertThatThrownBy(() -> unknown.resolve("nowhere.test", 443, System.nanoTime() + 1_000_000_000L))
+                .isInstanceOf(UnknownHostException.class);
+        GuardedResolver answering = new GuardedResolver(new AddressPolicy(false, java.util.List.of()), host ->
+                new InetAddress[] {InetAddress.getByName("93.184.216.34")});
+        assertThat(answering.resolve("example.test", 443, System.nanoTime() + 1_000_000_000L))
+                .extracting(a -> a.getAddress().getHostAddress())
+                .containsExactly("93.184.216.34");
+    }
+
+    @Test
     void rangesContainTheirAddressesOnly() throws UnknownHostException {
         var range = dev.switchboard.config.Cidr.parse("10.1.0.0/16");
         assertThat(range.contains(InetAddress.getByName("10.1.255.1"))).isTrue();
