@@ -6,23 +6,26 @@ import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Consecutive events of one stream read together by the hub, to be offered to every socket on the
- * stream. Each event is serialized once; the frame for a filter is built once and shared by every
- * socket with an equal filter (almost always all of them), so fan-out cost per socket is a filter
- * check and a write.
+ * stream. Each event is serialized once; the frame of a set of events is built once and shared by every
+ * socket whose filter takes that set (almost always all of them take all), so fan-out cost per socket is
+ * a filter check and a write. Frames are shared by what they carry, not by filter: filters that differ
+ * only in words (a client may subscribe to {@code ["reservations.*", "reservations.x1"]}, the next to
+ * {@code ["reservations.*", "reservations.x2"]}) must not have a batch built and held once per socket.
  */
 final class Batch {
     private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
 
     private final List<EventLog.Entry> entries;
     private final List<byte[]> json;
-    private final long bytes;
-    private final Map<EventFilter, ByteBuffer> frames = new ConcurrentHashMap<>();
+    private final Map<EventFilter, ByteBuffer> byFilter = new ConcurrentHashMap<>();
+    private final Map<BitSet, ByteBuffer> byEvents = new ConcurrentHashMap<>();
 
     /**
      * The event data one batch (a live read, or a replay page) carries at most: a quarter of what may
@@ -37,13 +40,9 @@ final class Batch {
     Batch(List<EventLog.Entry> entries) {
         this.entries = List.copyOf(entries);
         this.json = new ArrayList<>(entries.size());
-        long total = 0;
         for (EventLog.Entry e : entries) {
-            byte[] serialized = Frames.json(e.event());
-            json.add(serialized);
-            total += serialized.length + 1;
+            json.add(Frames.json(e.event()));
         }
-        this.bytes = total;
     }
 
     long firstSeq() {
@@ -52,11 +51,6 @@ final class Batch {
 
     long lastSeq() {
         return entries.getLast().event().seq();
-    }
-
-    /** Bytes this batch holds (what buffering it for one socket costs at most). */
-    long bytes() {
-        return bytes;
     }
 
     /**
@@ -70,11 +64,26 @@ final class Batch {
         if (after >= firstSeq()) {
             return build(filter, after); // the seam of a resume: rare, not shared
         }
-        ByteBuffer frame = frames.computeIfAbsent(filter, f -> {
-            ByteBuffer built = build(f, Long.MIN_VALUE);
-            return built == null ? NOTHING : built;
+        ByteBuffer frame = byFilter.computeIfAbsent(filter, f -> {
+            BitSet accepted = new BitSet(entries.size());
+            for (int i = 0; i < entries.size(); i++) {
+                EventLog.Entry e = entries.get(i);
+                if (f.accepts(e.event(), e.collection())) {
+                    accepted.set(i);
+                }
+            }
+            return byEvents.computeIfAbsent(accepted, this::build);
         });
         return frame == NOTHING ? null : frame;
+    }
+
+    private ByteBuffer build(BitSet accepted) {
+        if (accepted.isEmpty()) {
+            return NOTHING;
+        }
+        List<byte[]> carried = new ArrayList<>(accepted.cardinality());
+        accepted.stream().forEach(i -> carried.add(json.get(i)));
+        return Frames.events(carried);
     }
 
     private ByteBuffer build(EventFilter filter, long after) {

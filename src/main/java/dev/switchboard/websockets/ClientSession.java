@@ -61,8 +61,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
 
     // Guarded by lock.
     private boolean live;
-    private final List<Batch> held = new ArrayList<>();
+    private final List<Held> held = new ArrayList<>();
     private long heldBytes;
+
+    /** A batch waiting for this socket, and what it costs it: the bytes of the frame its filter takes. */
+    private record Held(Batch batch, long bytes) {}
+
     private long delivered;
     private final List<Write> writes = new ArrayList<>();
     private final SocketRequests requests;
@@ -230,8 +234,15 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 sendLocked(batch);
                 return;
             }
-            held.add(batch);
-            heldBytes += batch.bytes();
+            // Counted as what this socket would be sent, not the whole batch: a client subscribed to few of
+            // a busy tenant's events, waiting to resume, is not closed for events it would never get. One
+            // it takes nothing of is not held at all (subscribing only narrows what it takes).
+            ByteBuffer frame = batch.frame(filter, Long.MIN_VALUE);
+            if (frame == null) {
+                return;
+            }
+            held.add(new Held(batch, frame.remaining()));
+            heldBytes += frame.remaining();
             if (heldBytes > owner.settings().queueBytes()) {
                 held.clear();
                 close(CloseCode.SLOW_CONSUMER);
@@ -259,10 +270,10 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             return;
         }
         long upTo = releasedUpTo();
-        while (!held.isEmpty() && held.getFirst().lastSeq() <= upTo) {
-            Batch batch = held.removeFirst();
-            heldBytes -= batch.bytes();
-            sendLocked(batch);
+        while (!held.isEmpty() && held.getFirst().batch().lastSeq() <= upTo) {
+            Held first = held.removeFirst();
+            heldBytes -= first.bytes();
+            sendLocked(first.batch());
         }
     }
 

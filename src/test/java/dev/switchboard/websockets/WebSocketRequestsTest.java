@@ -456,6 +456,48 @@ class WebSocketRequestsTest {
     }
 
     @Test
+    void eventsHeldBehindAWriteCountOnlyAsWhatTheSocketsSubscriptionTakes() throws Exception {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        Api app = server.adminFor(partner.tenant());
+        CountDownLatch writeDone = new CountDownLatch(1);
+        CountDownLatch releaseWrite = new CountDownLatch(1);
+        WebSockets sockets = server.switchboard().websockets();
+        sockets.wrapOperations(inner -> (access, method, p) -> {
+            Operations.Outcome outcome = inner.perform(access, method, p);
+            if (method == RequestMethod.RECORDS_CREATE) {
+                writeDone.countDown();
+                await(releaseWrite);
+            }
+            return outcome;
+        });
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            ws.send(Json.write(Map.of("type", "subscribe", "eventTypes", List.of("device.*"))));
+            ws.await("subscribed");
+            ws.sendRequest("w", "records.create", params("collection", "reservations", "data", Map.of("state", "s")));
+            assertThat(writeDone.await(10, TimeUnit.SECONDS)).isTrue();
+            // More than websockets.queueSize (1 MiB) of events this socket's subscription drops, held while its
+            // write is in progress.
+            String data = "x".repeat(60_000);
+            for (int i = 0; i < 20; i++) {
+                app.post("/api/v1/events", Map.of("type", "bulk.loaded", "data", Map.of("blob", data)))
+                        .expect(201);
+            }
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "d1"))
+                    .expect(201);
+            releaseWrite.countDown();
+            assertThat(ws.awaitResponse("w").get("status").asInt()).isEqualTo(201);
+            assertThat(ws.awaitEvents(1))
+                    .extracting(e -> e.get("type").asText())
+                    .containsExactly("device.command");
+            assertThat(ws.isClosed()).as("closed: " + ws.closeReason()).isFalse();
+        } finally {
+            releaseWrite.countDown();
+            sockets.wrapOperations(inner -> original);
+        }
+    }
+
+    @Test
     void aWritesResponseComesBeforeItsEventAndASlowReadHoldsNoEvents() throws Exception {
         Partner partner = partner(List.of("*"), List.of("*"));
         Api app = server.adminFor(partner.tenant());
