@@ -95,8 +95,8 @@ public final class PortalLinkRoutes implements RouteGroup {
             }
         }
         Duration ttl = ttl(body.string("ttl", 20));
-        byte[] clientKeyHash = principal instanceof Authenticator.Client client ? client.keyHash() : null;
-        ConsoleSessionStore.Link link = sessions.createLink(integration, tenant, capabilities, ttl, clientKeyHash);
+        ConsoleSessionStore.Link link =
+                sessions.createLink(integration, tenant, capabilities, ttl, Authenticator.clientKeyHash(principal));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("id", link.id());
         json.put("url", BaseUrl.of(ctx) + "/portal#token=" + link.token());

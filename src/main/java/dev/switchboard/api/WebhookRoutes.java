@@ -147,7 +147,7 @@ public final class WebhookRoutes implements RouteGroup {
                 eventTypes == null ? List.of("*") : eventTypes,
                 batch,
                 delays,
-                clientKeyHash(principal));
+                Authenticator.clientKeyHash(principal));
         ObjectNode json = shown(ctx, created.endpoint());
         // A portal session sees a signing secret only with the secrets capability.
         if (maySeeSecrets(ctx)) {
@@ -215,7 +215,7 @@ public final class WebhookRoutes implements RouteGroup {
                         endpoint,
                         new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state),
                         Authenticator.authenticated(ctx)
-                                .map(WebhookRoutes::clientKeyHash)
+                                .map(Authenticator::clientKeyHash)
                                 .orElse(null))));
     }
 
@@ -390,11 +390,6 @@ public final class WebhookRoutes implements RouteGroup {
      * ({@code ?token=…}), so a portal session without the secrets capability gets the URL without its
      * query, as the audit log shows it; sent back unchanged in a PATCH, it leaves the URL as it is.
      */
-    /** The hash of the client key the request carried, which a change is made only while it still holds. */
-    private static byte[] clientKeyHash(Authenticator.Principal principal) {
-        return principal instanceof Authenticator.Client client ? client.keyHash() : null;
-    }
-
     private static ObjectNode shown(Context ctx, WebhookEndpoint endpoint) {
         ObjectNode json = Json.MAPPER.valueToTree(endpoint);
         if (!maySeeSecrets(ctx)) {

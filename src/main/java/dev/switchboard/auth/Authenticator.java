@@ -69,6 +69,14 @@ public final class Authenticator {
      */
     public record Client(Integration integration, byte[] keyHash) implements Principal {}
 
+    /**
+     * The hash of the client key {@code principal} carried, which a change it makes must still find current
+     * ({@code IntegrationStore.requireClientKey}); null for any other principal.
+     */
+    public static byte[] clientKeyHash(Principal principal) {
+        return principal instanceof Client client ? client.keyHash() : null;
+    }
+
     /** A connection, with its access token. */
     public record Access(ConnectionStore.Grant grant, String tokenHash) implements Principal {}
 
