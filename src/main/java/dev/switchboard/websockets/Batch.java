@@ -61,20 +61,23 @@ final class Batch {
         if (after >= lastSeq()) {
             return null;
         }
-        if (after >= firstSeq()) {
-            return build(filter, after); // the seam of a resume: rare, not shared
-        }
-        ByteBuffer frame = byFilter.computeIfAbsent(filter, f -> {
-            BitSet accepted = new BitSet(entries.size());
-            for (int i = 0; i < entries.size(); i++) {
-                EventLog.Entry e = entries.get(i);
-                if (f.accepts(e.event(), e.collection())) {
-                    accepted.set(i);
-                }
-            }
-            return byEvents.computeIfAbsent(accepted, this::build);
-        });
+        ByteBuffer frame = after >= firstSeq()
+                ? build(accepted(filter, after)) // the seam of a resume: rare, not shared
+                : byFilter.computeIfAbsent(
+                        filter, f -> byEvents.computeIfAbsent(accepted(f, Long.MIN_VALUE), this::build));
         return frame == NOTHING ? null : frame;
+    }
+
+    /** The events after {@code after} that {@code filter} takes, by their place in the batch. */
+    private BitSet accepted(EventFilter filter, long after) {
+        BitSet accepted = new BitSet(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            EventLog.Entry e = entries.get(i);
+            if (e.event().seq() > after && filter.accepts(e.event(), e.collection())) {
+                accepted.set(i);
+            }
+        }
+        return accepted;
     }
 
     private ByteBuffer build(BitSet accepted) {
@@ -84,16 +87,5 @@ final class Batch {
         List<byte[]> carried = new ArrayList<>(accepted.cardinality());
         accepted.stream().forEach(i -> carried.add(json.get(i)));
         return Frames.events(carried);
-    }
-
-    private ByteBuffer build(EventFilter filter, long after) {
-        List<byte[]> accepted = new ArrayList<>();
-        for (int i = 0; i < entries.size(); i++) {
-            EventLog.Entry e = entries.get(i);
-            if (e.event().seq() > after && filter.accepts(e.event(), e.collection())) {
-                accepted.add(json.get(i));
-            }
-        }
-        return accepted.isEmpty() ? null : Frames.events(accepted);
     }
 }
