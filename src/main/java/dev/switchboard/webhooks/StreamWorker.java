@@ -326,6 +326,11 @@ final class StreamWorker implements Runnable {
                         }
                         at = new StreamLeases.Cursor(headRead, null, null);
                     }
+                    if (aheadFull) {
+                        // A slice of the shared window that held none of its events, with more after
+                        // it: read on now; no commit is coming to wake it for events already written.
+                        continue;
+                    }
                     if (!awaitMore()) {
                         return true;
                     }

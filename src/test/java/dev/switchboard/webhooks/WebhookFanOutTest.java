@@ -112,6 +112,53 @@ class WebhookFanOutTest {
         }
     }
 
+    /**
+     * A stream whose filter passes none of a long run of events in the shared window (each extension of
+     * it a full read) goes on reading at once: it used to wait for a wake-up, up to a second, after every
+     * empty slice, so its next event came seconds late once the writes had stopped.
+     */
+    @Test
+    void aNarrowStreamPassesALongRunOfOtherEventsWithoutWaiting() throws Exception {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true"))) {
+            server.createCollection("rooms");
+            server.createCollection("desks");
+            String tenant = server.createTenant("narrow-" + System.nanoTime());
+            Partner partner = Partner.on(server, tenant, List.of("*"), List.of("*"), List.of("*"));
+            partner.webhook(Map.of("url", receiver.url("/desks"), "eventTypes", List.of("desks.*")));
+            partner.writeRecords("desks", 1, Map.of("n", 1));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> seqs(receiver, "/desks").size() == 1);
+
+            // Ten windows' worth of events the endpoint does not want, appended at once (one commit, no
+            // wake-up), then one it wants, whose commit wakes the stream.
+            int others = 10 * 256;
+            dev.switchboard.db.Jdbc.withConnection(
+                    server.switchboard().database().dataSource(), c -> {
+                        try (var s = c.prepareStatement(
+                                "SELECT append_event(st.pk, (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0')"
+                                        + " || '7' || substr(md5(g || random()::text), 1, 19))::uuid,"
+                                        + " 'rooms.created', NULL, 'rooms', now(), '{}'::jsonb, NULL, NULL)"
+                                        + " FROM (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?) st,"
+                                        + " generate_series(1, ?) g")) {
+                            s.setString(1, tenant);
+                            s.setInt(2, others);
+                            s.execute();
+                        }
+                        return null;
+                    });
+            long written = System.nanoTime();
+            partner.writeRecords("desks", 1, Map.of("n", 2));
+
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> seqs(receiver, "/desks").size() == 2);
+            Duration took = Duration.ofNanos(System.nanoTime() - written);
+            assertThat(seqs(receiver, "/desks")).containsExactly(1L, 2L + others);
+            // A wait per slice would be ten seconds; reading on takes a few reads.
+            assertThat(took).isLessThan(Duration.ofSeconds(3));
+        }
+    }
+
     private static List<Long> seqs(Receiver receiver, String path) {
         List<Long> seqs = new ArrayList<>();
         for (Receiver.Received request : receiver.received(path)) {
