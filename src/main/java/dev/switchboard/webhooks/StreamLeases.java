@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -113,12 +114,21 @@ public final class StreamLeases {
      * one integration than {@code room} allows. Streams of full endpoints and integrations are not even
      * candidates, so a slow integration's waiting streams cannot crowd the others out of a claim; see
      * {@link #choose} for the order among the rest.
+     *
+     * <p>Nor are the streams this node's workers still run ({@code running}), whatever their lease says.
+     * Such a worker paused past its lease (another node may have delivered the stream meanwhile and moved
+     * its position), or gave its lease up and has not left yet (a retry due at once). A claim renewing the
+     * lease under it would let a stale worker go on from where it was, re-sending what the other node
+     * sent, or leave the stream leased here with no worker until the lease ran out. Left alone, the
+     * worker either goes on under a lease still its own or finds its next write refused and stops, and the
+     * stream is claimed once it has.
      */
-    List<Claimed> claim(Scope scope, Room room) {
+    List<Claimed> claim(Scope scope, Room room, Collection<Long> running) {
         if (room.total() <= 0) {
             return List.of();
         }
-        List<Object> params = new ArrayList<>(List.of(Room.full(room.endpoints()), Room.full(room.integrations())));
+        List<Object> params = new ArrayList<>(
+                List.of(running.toArray(Long[]::new), Room.full(room.endpoints()), Room.full(room.integrations())));
         if (scope.parameter() != null) {
             params.add(scope.parameter());
         }
@@ -127,6 +137,7 @@ public final class StreamLeases {
             List<Claimed> candidates = Jdbc.query(
                     c,
                     "SELECT ws.pk, ws.stream_pk, ws.endpoint_pk, e.integration_pk" + CLAIMABLE
+                            + " AND ws.pk <> ALL(?::bigint[])"
                             + " AND ws.endpoint_pk <> ALL(?::bigint[]) AND e.integration_pk <> ALL(?::bigint[])"
                             + scope.condition()
                             // Longest since its last turn first: streams beyond an integration's share take turns.

@@ -293,18 +293,13 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 settings.integrationConcurrency(),
                 reserve(settings.concurrency()));
         long started = System.nanoTime();
-        List<StreamLeases.Claimed> taken = leases.claim(scope, limits);
+        // Only this thread adds workers, so a stream not running now cannot be by the time the claim returns.
+        List<StreamLeases.Claimed> taken = leases.claim(scope, limits, active.keySet());
         if (!taken.isEmpty()) {
             tracing.recordStatement(
                     "UPDATE", "webhook_streams", started, Map.of("switchboard.claimed", (long) taken.size()));
         }
         for (StreamLeases.Claimed claimed : taken) {
-            if (active.containsKey(claimed.pk())) {
-                // This node's own worker still runs the stream: it paused past its lease, and the claim, which
-                // guards by node, renewed it. A second worker would send the same message again, and could
-                // send it after the next one; the running worker goes on under the renewed lease.
-                continue;
-            }
             StreamWorker worker = new StreamWorker(
                     claimed,
                     leases,

@@ -244,6 +244,36 @@ class WebhookStreamLeaseTest {
         }
     }
 
+    /**
+     * A claim never takes a stream that a worker of the claiming node still runs. Its lease may have run
+     * out (the worker paused, or gave the lease up and is on its way out): a claim renewing it under the
+     * worker either let a stale worker go on from an old position, re-sending what another node had sent
+     * meanwhile, or started no worker and left the stream leased to no one until the lease ran out.
+     */
+    @Test
+    void aClaimLeavesAloneTheStreamsTheNodesWorkersStillRun() throws SQLException {
+        DatabaseUrl database = TestDatabase.create();
+        Current waiting;
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(database, SETTINGS, InstantSource.system())) {
+            answerFirstWith503(receiver);
+            Fixture f = Fixture.create(server, receiver, List.of("1m"));
+            f.sendEvent();
+            waiting = f.awaitRetryWaiting();
+        }
+        Webhooks.makeDue(database); // claimable, and no node is left to claim it first
+        StreamLeases leases = new StreamLeases(dataSource(database), "node_claiming", Duration.ofSeconds(3));
+        StreamLeases.Room room = new StreamLeases.Room(8, Map.of(), 8, Map.of(), 8, 1);
+
+        assertThat(leases.claim(StreamLeases.Scope.all(), room, List.of(waiting.streamPk())))
+                .as("claimed while this node's worker runs it")
+                .isEmpty();
+        assertThat(leases.claim(StreamLeases.Scope.all(), room, List.of()))
+                .extracting(StreamLeases.Claimed::pk)
+                .as("claimed once it does not")
+                .containsExactly(waiting.streamPk());
+    }
+
     private static void answerFirstWith503(Receiver receiver) {
         AtomicInteger requests = new AtomicInteger();
         receiver.answer(r -> requests.incrementAndGet() == 1 ? Reply.status(503) : Reply.status(200));
