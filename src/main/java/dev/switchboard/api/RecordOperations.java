@@ -142,7 +142,11 @@ final class RecordOperations {
         for (String id : ids) {
             String trimmed = id.trim();
             parsed.add(Ids.parse("rec", trimmed)
-                    .orElseThrow(() -> new Refusal.InvalidField("ids", "'" + trimmed + "' is not a record id")));
+                    .orElseThrow(() -> new Refusal.InvalidField(
+                            "ids",
+                            trimmed.isEmpty()
+                                    ? "one of the ids is empty (a comma at an end, or two in a row)"
+                                    : "'" + trimmed + "' is not a record id")));
         }
         return parsed;
     }

@@ -76,7 +76,8 @@ public final class RecordRoutes implements RouteGroup {
                 ctx.queryParam("cursor"),
                 QueryParams.instant(ctx, "updatedFrom"),
                 QueryParams.instant(ctx, "updatedTo"),
-                ids == null || ids.isEmpty() ? null : List.of(ids.split(",")));
+                // Present but empty, it names no record, as an empty array does on a socket: none match.
+                ids == null ? null : ids.isEmpty() ? List.of() : List.of(ids.split(",", -1)));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("records", page.records());
         json.put("cursor", page.cursor());

@@ -320,6 +320,22 @@ class RecordsApiTest {
                 .startsWith("updatedFrom");
         assertThat(api.get("/api/v1/collections/customers/records?ids=nope").status())
                 .isEqualTo(400);
+        // An empty list names no record (as a socket's "ids": [] does), where it used to list them all.
+        assertThat(api.get("/api/v1/collections/customers/records?ids=")
+                        .expect(200)
+                        .json()
+                        .get("records"))
+                .isEmpty();
+        for (String list : List.of(",", second + ",", "," + second, second + ",," + first)) {
+            assertThat(api.get("/api/v1/collections/customers/records?ids=" + list)
+                            .expect(400)
+                            .json()
+                            .get("error")
+                            .get("message")
+                            .asText())
+                    .as("ids=%s", list)
+                    .contains("one of the ids is empty");
+        }
         assertThat(api.get("/api/v1/collections/customers/records?limit=0").status())
                 .isEqualTo(400);
         assertThat(api.get("/api/v1/collections/customers/records?limit=1001").status())
