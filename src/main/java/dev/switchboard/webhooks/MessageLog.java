@@ -367,7 +367,9 @@ public final class MessageLog {
      * A stream message's body as it was sent, built again from its range of the log: the events from
      * {@code firstSeq} to {@code lastSeq} that pass the stream's filter (a message takes every one of
      * them). Empty when none is left (the retention removes a message with its events). A filter
-     * changed since the message was sent gives the events it lets through now.
+     * changed since the message was sent gives the events it lets through now. A lifecycle message is
+     * its first event, whose sealed token it carries: empty when that event no longer passes, rather
+     * than another event of its range sent with that token.
      */
     private Optional<String> logged(DeliveryTarget target, long firstSeq, long lastSeq) {
         List<dev.switchboard.events.Event> found = new ArrayList<>();
@@ -380,7 +382,7 @@ public final class MessageLog {
             }
             after = read.page().next();
         }
-        if (found.isEmpty()) {
+        if (found.isEmpty() || (target.lifecycle() && found.getFirst().seq() != firstSeq)) {
             return Optional.empty();
         }
         return Optional.of(

@@ -245,6 +245,82 @@ class WebhookStreamLeaseTest {
     }
 
     /**
+     * A lifecycle message is its first event, whose access token it carries. Rebuilt from the log after a
+     * crash, with the endpoint's event types changed meanwhile so that its first event no longer passes,
+     * it used to take the first event of its range that does (one passed over when the message was made)
+     * and send it with the first event's token: a {@code connection.disabled} carrying an access token.
+     * Such a message is now dropped, as an events message whose events all fail the filter is.
+     */
+    @Test
+    void aLifecycleMessageWhoseFirstEventTheFilterNowRefusesIsDroppedNotSentWithAnotherEvent() throws SQLException {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(SETTINGS)) {
+            answerFirstWith503(receiver);
+            server.createTenant("inn");
+            String integrationId = server.createIntegration("Keys", List.of("*"), List.of("*"), List.of("*"))
+                    .get("id")
+                    .asText();
+            dev.switchboard.testing.Api client = server.api(server.admin
+                    .post("/api/v1/integrations/" + integrationId + "/rotate-client-key", "")
+                    .expect(200)
+                    .json()
+                    .get("clientKey")
+                    .asText());
+            String webhookId = client.post(
+                            "/api/v1/webhooks",
+                            Map.of(
+                                    "url", receiver.url("/lifecycle"),
+                                    "kind", "lifecycle",
+                                    "eventTypes", List.of("connection.created"),
+                                    "retryDelays", List.of("1m")))
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText();
+            // Both events are written before the stream reads: its first message is the creation, its range
+            // going on over the disabling, which the endpoint did not want.
+            client.patch("/api/v1/webhooks/" + webhookId, Map.of("state", "disabled"))
+                    .expect(200);
+            String connectionId = server.connect(integrationId, "inn").get("id").asText();
+            server.admin
+                    .post("/api/v1/connections/" + connectionId + "/disable", "")
+                    .expect(200);
+            client.patch("/api/v1/webhooks/" + webhookId, Map.of("state", "enabled"))
+                    .expect(200);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> receiver.received().size() == 1);
+            Current waiting = new Fixture(server, webhookId).awaitRetryWaiting();
+            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
+                c.createStatement()
+                        .executeUpdate("UPDATE webhook_messages SET body = NULL, attempts = 0 WHERE pk = "
+                                + waiting.pending().pk());
+            }
+            client.patch("/api/v1/webhooks/" + webhookId, Map.of("eventTypes", List.of("connection.disabled")))
+                    .expect(200);
+            server.admin
+                    .post("/api/v1/connections/" + connectionId + "/enable", "")
+                    .expect(200);
+            server.admin
+                    .post("/api/v1/connections/" + connectionId + "/disable", "")
+                    .expect(200);
+            Webhooks.makeDue(server.database());
+
+            await("the next disabling delivered")
+                    .atMost(Duration.ofSeconds(15))
+                    .until(() -> receiver.received().size() >= 2);
+            List<JsonNode> sent =
+                    receiver.received().stream().map(Receiver.Received::json).toList();
+            assertThat(sent)
+                    .extracting(m -> m.get("type").asText() + (m.get("data").has("accessToken") ? " with a token" : ""))
+                    .as("the creation (503), then the disabling written after the change")
+                    .containsExactly("connection.created with a token", "connection.disabled");
+            assertThat(receiver.received().get(1).header("webhook-id"))
+                    .as("a message of its own")
+                    .isNotEqualTo(receiver.received().getFirst().header("webhook-id"));
+        }
+    }
+
+    /**
      * A claim never takes a stream that a worker of the claiming node still runs. Its lease may have run
      * out (the worker paused, or gave the lease up and is on its way out): a claim renewing it under the
      * worker either let a stale worker go on from an old position, re-sending what another node had sent
