@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -61,12 +62,26 @@ public final class AccessWatch {
         }
     }
 
-    /** Checks one socket again: its upgrade looked the token up before a change that did not list it. */
+    /**
+     * Checks one socket again, and waits for it: its upgrade looked the token up before a change that did
+     * not list it. The check takes its turn behind the changes' checks: run at once, its read of the
+     * token could be answered before a newer change and applied after that change's check, leaving the
+     * socket with the older grant (wider permissions, say) until the next change.
+     */
     void recheck(ClientSession session) {
-        recheck(List.of(session));
+        try {
+            checks.submit(() -> recheck(List.of(session))).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            session.close(CloseCode.TRY_AGAIN_LATER);
+        } catch (ExecutionException e) {
+            // recheck closes the sockets it could not check; anything else is a bug, and the socket goes.
+            log.error("Could not re-check the access of a WebSocket; closing it", e.getCause());
+            session.close(CloseCode.TRY_AGAIN_LATER);
+        }
     }
 
-    void recheck(List<ClientSession> affected) {
+    private void recheck(List<ClientSession> affected) {
         Map<String, List<ClientSession>> byToken = new LinkedHashMap<>();
         for (ClientSession s : affected) {
             if (s.access().readOnly()) {
