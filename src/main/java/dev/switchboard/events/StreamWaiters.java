@@ -92,7 +92,13 @@ public final class StreamWaiters implements EventWakeups.Listener {
 
     public Waiter register(long streamPk) {
         Waiter w = new Waiter(streamPk);
-        waiters.computeIfAbsent(streamPk, k -> ConcurrentHashMap.newKeySet()).add(w);
+        // Added inside the map's atomic step: added after it, to a set that the stream's last other reader
+        // was removing as it closed, the waiter would be in a set no commit reaches.
+        waiters.compute(streamPk, (k, set) -> {
+            Set<Waiter> joined = set == null ? ConcurrentHashMap.newKeySet() : set;
+            joined.add(w);
+            return joined;
+        });
         return w;
     }
 

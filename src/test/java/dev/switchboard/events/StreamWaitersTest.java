@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.switchboard.testing.Fast;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +41,43 @@ class StreamWaitersTest {
             assertThat(next.get(5, TimeUnit.SECONDS)).isTrue();
             assertThat(waiter.await(2, Duration.ofMillis(200))).isFalse();
         }
+    }
+
+    /**
+     * A reader registering while the stream's last other reader closes is still woken: the one closing
+     * used to remove the set of waiters the one registering had just looked up, and the new reader, added
+     * to a set no commit reached, slept until its wait ended.
+     */
+    @Test
+    void aReaderRegisteringAsTheLastOtherOneClosesIsWoken() throws Exception {
+        StreamWaiters waiters = new StreamWaiters();
+        int rounds = 20_000;
+        int missed = 0;
+        try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+            for (int i = 0; i < rounds; i++) {
+                long stream = i;
+                StreamWaiters.Waiter leaving = waiters.register(stream);
+                CountDownLatch go = new CountDownLatch(1);
+                Future<?> close = pool.submit(() -> {
+                    go.await();
+                    leaving.close();
+                    return null;
+                });
+                Future<StreamWaiters.Waiter> register = pool.submit(() -> {
+                    go.await();
+                    return waiters.register(stream);
+                });
+                go.countDown();
+                close.get();
+                try (StreamWaiters.Waiter arriving = register.get()) {
+                    waiters.appended(stream, 1);
+                    if (!arriving.await(0, Duration.ZERO)) {
+                        missed++;
+                    }
+                }
+            }
+        }
+        assertThat(missed).as("readers of %d not woken by a commit", rounds).isZero();
     }
 
     @Test
