@@ -96,7 +96,7 @@ public final class PortalLinkRoutes implements RouteGroup {
         }
         Duration ttl = ttl(body.string("ttl", 20));
         ConsoleSessionStore.Link link =
-                sessions.createLink(integration, tenant, capabilities, ttl, Authenticator.clientKeyHash(principal));
+                sessions.createLink(integration, tenant, capabilities, ttl, Authenticator.credential(principal));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("id", link.id());
         json.put("url", BaseUrl.of(ctx) + "/portal#token=" + link.token());

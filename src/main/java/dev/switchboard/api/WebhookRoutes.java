@@ -147,7 +147,7 @@ public final class WebhookRoutes implements RouteGroup {
                 eventTypes == null ? List.of("*") : eventTypes,
                 batch,
                 delays,
-                Authenticator.clientKeyHash(principal));
+                Authenticator.credential(principal));
         ObjectNode json = shown(ctx, created.endpoint());
         // A portal session sees a signing secret only with the secrets capability.
         if (maySeeSecrets(ctx)) {
@@ -215,7 +215,7 @@ public final class WebhookRoutes implements RouteGroup {
                         endpoint,
                         new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state),
                         Authenticator.authenticated(ctx)
-                                .map(Authenticator::clientKeyHash)
+                                .map(Authenticator::credential)
                                 .orElse(null))));
     }
 

@@ -64,17 +64,17 @@ public final class Authenticator {
     public record Admin() implements Principal {}
 
     /**
-     * An integration, with its client key ({@code keyHash}, the hash of the key the request carried; null
-     * for a portal session, which stands for the key that made its link).
+     * An integration, with what it authenticated with: the client key the request carried, or a portal
+     * session, which stands for the key that made its link.
      */
-    public record Client(Integration integration, byte[] keyHash) implements Principal {}
+    public record Client(Integration integration, IntegrationStore.ClientCredential credential) implements Principal {}
 
     /**
-     * The hash of the client key {@code principal} carried, which a change it makes must still find current
-     * ({@code IntegrationStore.requireClientKey}); null for any other principal.
+     * What {@code principal} authenticated with, which a change it makes must still find current
+     * ({@code IntegrationStore.requireCredential}); null for any other principal than an integration.
      */
-    public static byte[] clientKeyHash(Principal principal) {
-        return principal instanceof Client client ? client.keyHash() : null;
+    public static IntegrationStore.ClientCredential credential(Principal principal) {
+        return principal instanceof Client client ? client.credential() : null;
     }
 
     /** A connection, with its access token. */
@@ -178,7 +178,7 @@ public final class Authenticator {
                     .find(session.integrationId())
                     .orElseThrow(() -> new Refusal.Unauthenticated("the portal session's integration is gone"));
             limit("client:" + integration.pk(), "client key");
-            principal = new Client(integration, null);
+            principal = new Client(integration, new IntegrationStore.ClientCredential.PortalSession(session.id()));
         } else {
             limit("session:" + session.id(), "console session");
             principal = new Admin();
@@ -358,7 +358,9 @@ public final class Authenticator {
         if (token.startsWith(Tokens.ACCESS_TOKEN_PREFIX)) {
             found = connections.findGrant(hash).map(g -> new Access(g, key));
         } else if (token.startsWith(Tokens.CLIENT_KEY_PREFIX)) {
-            found = integrations.findByClientKeyHash(hash).map(i -> new Client(i, hash));
+            found = integrations
+                    .findByClientKeyHash(hash)
+                    .map(i -> new Client(i, new IntegrationStore.ClientCredential.Key(hash)));
         }
         Principal principal = found.orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
         cacheUnlessChanged(key, principal, invalidationsSeen);

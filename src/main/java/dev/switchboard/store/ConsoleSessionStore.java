@@ -87,17 +87,21 @@ public final class ConsoleSessionStore {
 
     /**
      * Creates a single-use link to a portal session for the integration (and tenant, if given); with
-     * {@code clientKeyHash} (the client key that asked; null for the admin key) only while that key is
-     * still the integration's ({@link IntegrationStore#requireClientKey}).
+     * {@code credential} (what the integration that asked authenticated with; null for the admin key) only
+     * while it is current ({@link IntegrationStore#requireCredential}).
      */
     public Link createLink(
-            Integration integration, Tenant tenant, Set<Capability> capabilities, Duration ttl, byte[] clientKeyHash) {
+            Integration integration,
+            Tenant tenant,
+            Set<Capability> capabilities,
+            Duration ttl,
+            IntegrationStore.ClientCredential credential) {
         String token = Tokens.generate(PORTAL_LINK_PREFIX);
         Instant now = now();
         Instant expiresAt = now.plus(ttl);
         String id = Ids.newId("pl");
         Jdbc.inTransaction(dataSource, c -> {
-            IntegrationStore.requireClientKey(c, integration.pk(), clientKeyHash);
+            IntegrationStore.requireCredential(c, integration.pk(), credential);
             prune(c, now);
             return Jdbc.update(
                     c,

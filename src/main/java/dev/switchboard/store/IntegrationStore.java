@@ -109,22 +109,55 @@ public final class IntegrationStore {
     }
 
     /**
-     * In the caller's transaction, before a change made with a client key: refuses it (401) when the key
-     * whose hash is {@code clientKeyHash} is no longer the integration's, and otherwise holds the
-     * integration's row until the commit. A rotation under way is waited for, so a request authenticated
-     * just before it (or on a node that has not heard of it yet) cannot leave behind a portal link or an
-     * enabled endpoint that the rotation's clean-up never saw. Null (the admin key, a session) checks nothing.
+     * What a change an integration asks for must still find current as it is written: the client key it
+     * carried (its hash), or the portal session it came through, which stands for the key that made its
+     * link and ends with that key's rotation.
      */
-    public static void requireClientKey(Connection c, long integrationPk, byte[] clientKeyHash) throws SQLException {
-        if (clientKeyHash != null
-                && Jdbc.one(
+    public sealed interface ClientCredential {
+        record Key(byte[] hash) implements ClientCredential {}
+
+        record PortalSession(String id) implements ClientCredential {}
+    }
+
+    /**
+     * In the caller's transaction, before a change an integration asked for: refuses it (401) when its
+     * {@code credential} is no longer current (the key was rotated, or the portal session ended with the
+     * rotation), and otherwise holds the integration's row until the commit. A rotation under way is
+     * waited for, so a request authenticated just before it (or on a node that has not heard of it yet)
+     * cannot leave behind a portal link or an enabled endpoint that the rotation's clean-up never saw.
+     * Null (the admin key) checks nothing.
+     */
+    public static void requireCredential(Connection c, long integrationPk, ClientCredential credential)
+            throws SQLException {
+        switch (credential) {
+            case null -> {}
+            case ClientCredential.Key key -> {
+                if (Jdbc.one(
                                 c,
                                 "SELECT pk FROM integrations WHERE pk = ? AND client_key_hash = ? FOR SHARE",
                                 rs -> rs.getLong(1),
                                 integrationPk,
-                                clientKeyHash)
+                                key.hash())
                         .isEmpty()) {
-            throw new Refusal.Unauthenticated("the client key was rotated; use the integration's new one");
+                    throw new Refusal.Unauthenticated("the client key was rotated; use the integration's new one");
+                }
+            }
+            case ClientCredential.PortalSession session -> {
+                Jdbc.one(c, "SELECT pk FROM integrations WHERE pk = ? FOR SHARE", rs -> rs.getLong(1), integrationPk);
+                // A statement of its own, so its snapshot is taken once the lock is granted: one statement
+                // joining the session would be checked again after a rotation only for the locked row.
+                if (Jdbc.one(
+                                c,
+                                "SELECT 1 FROM console_sessions WHERE id = ? AND integration_pk = ?",
+                                rs -> rs.getInt(1),
+                                session.id(),
+                                integrationPk)
+                        .isEmpty()) {
+                    throw new Refusal.Unauthenticated(
+                            "the portal session has ended (the integration's client key was rotated); open a new"
+                                    + " portal link");
+                }
+            }
         }
     }
 

@@ -72,11 +72,11 @@ public final class EndpointStore {
             List<String> eventTypes,
             int maxBatchSize,
             List<Duration> retryDelays,
-            byte[] clientKeyHash) {
+            IntegrationStore.ClientCredential credential) {
         String secret = Signer.newSecret();
         WebhookEndpoint endpoint = Jdbc.inTransaction(dataSource, c -> {
             lockIntegration(c, integration.pk());
-            IntegrationStore.requireClientKey(c, integration.pk(), clientKeyHash);
+            IntegrationStore.requireCredential(c, integration.pk(), credential);
             int existing = Jdbc.one(
                             c,
                             "SELECT count(*) FROM webhook_endpoints WHERE integration_pk = ?",
@@ -174,12 +174,13 @@ public final class EndpointStore {
     }
 
     /**
-     * Applies {@code changes}; with {@code clientKeyHash} (the client key that asked; null for the admin key
-     * or a session) only while that key is still the integration's ({@link IntegrationStore#requireClientKey}).
+     * Applies {@code changes}; with {@code credential} (what the integration that asked authenticated with;
+     * null for the admin key) only while it is current ({@link IntegrationStore#requireCredential}).
      */
-    public WebhookEndpoint update(WebhookEndpoint current, Patch changes, byte[] clientKeyHash) {
+    public WebhookEndpoint update(
+            WebhookEndpoint current, Patch changes, IntegrationStore.ClientCredential credential) {
         return Jdbc.inTransaction(dataSource, c -> {
-            IntegrationStore.requireClientKey(c, current.integrationPk(), clientKeyHash);
+            IntegrationStore.requireCredential(c, current.integrationPk(), credential);
             String state = changes.state() == null ? null : changes.state().name();
             int updated = Jdbc.update(
                     c,
