@@ -199,7 +199,8 @@ public final class Switchboard implements AutoCloseable {
             // websockets.Operations, which the API implements (the socket layer sits below the API).
             EventRoutes eventRoutes =
                     new EventRoutes(auth, eventLog, waiters, collections, audit, config.eventsMaxWait(), clock, meters);
-            SocketOperations socketOperations = new SocketOperations(collections, records, eventRoutes);
+            SocketOperations socketOperations = new SocketOperations(
+                    collections, records, eventRoutes, WebSockets.frameDataBytes(config.websockets()));
 
             // WebSockets: commits wake the hub's feeds; connection and integration changes re-check sockets.
             WebSocketSettings socketSettings = config.websockets();

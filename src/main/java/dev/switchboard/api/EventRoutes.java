@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
@@ -95,7 +96,7 @@ public final class EventRoutes implements RouteGroup {
         EventFilter filter = access.eventFilter().narrowedTo(types);
         long stream = access.tenant().streamPk();
 
-        EventLog.Page page = page(access, after, limit, types);
+        EventLog.Page page = page(access, after, limit, types, PageBytes.MAX);
         if (page.events().isEmpty() && !wait.isZero()) {
             Instant deadline = clock.instant().plus(wait);
             try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
@@ -127,15 +128,21 @@ public final class EventRoutes implements RouteGroup {
     }
 
     /**
-     * One page of the feed for the caller (no long poll): what {@code GET /api/v1/events} reads first, and
-     * what a WebSocket's {@code events.list} answers.
+     * One page of the feed for the caller (no long poll), with at most {@code maxBytes} of data: what
+     * {@code GET /api/v1/events} reads first, and what a WebSocket's {@code events.list} answers.
      */
-    EventLog.Page page(TenantAccess access, Long after, int limit, List<String> types) {
+    EventLog.Page page(TenantAccess access, Long after, int limit, List<String> types, int maxBytes) {
         if (after != null && after < 0) {
             throw new Refusal.InvalidField("after", "must be 0 or more");
         }
-        return read(
-                access.tenant().streamPk(), after, limit, access.eventFilter().narrowedTo(types));
+        reads.increment();
+        return log.read(
+                        access.tenant().streamPk(),
+                        after,
+                        limit,
+                        maxBytes,
+                        access.eventFilter().narrowedTo(types))
+                .orRefuse();
     }
 
     private EventLog.Page read(long stream, Long after, int limit, EventFilter filter) {

@@ -67,7 +67,8 @@ final class RecordOperations {
             String cursor,
             Instant from,
             Instant to,
-            List<String> ids) {
+            List<String> ids,
+            int maxBytes) {
         if (from != null && to != null && from.isAfter(to)) {
             throw new Refusal.InvalidField("updatedTo", "must not be before updatedFrom");
         }
@@ -76,7 +77,8 @@ final class RecordOperations {
                 cursor == null || cursor.isEmpty() ? null : RecordQuery.Cursor.decode(cursor),
                 from,
                 to,
-                recordIds(ids));
+                recordIds(ids),
+                maxBytes);
         return records.list(access.tenant(), collection, query);
     }
 

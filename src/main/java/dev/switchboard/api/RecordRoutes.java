@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
@@ -77,7 +78,8 @@ public final class RecordRoutes implements RouteGroup {
                 QueryParams.instant(ctx, "updatedFrom"),
                 QueryParams.instant(ctx, "updatedTo"),
                 // Present but empty, it names no record, as an empty array does on a socket: none match.
-                ids == null ? null : ids.isEmpty() ? List.of() : List.of(ids.split(",", -1)));
+                ids == null ? null : ids.isEmpty() ? List.of() : List.of(ids.split(",", -1)),
+                PageBytes.MAX);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("records", page.records());
         json.put("cursor", page.cursor());

@@ -26,10 +26,16 @@ import java.util.Optional;
 public final class SocketOperations implements Operations {
     private final RecordOperations records;
     private final EventRoutes events;
+    private final int pageBytes;
 
-    public SocketOperations(CollectionStore collections, RecordStore records, EventRoutes events) {
+    /**
+     * {@code pageBytes}: the data a list answers with at most (its page ends early, with a cursor, as at
+     * its limit), so that an answer fits the socket's queue beside the frames around it.
+     */
+    public SocketOperations(CollectionStore collections, RecordStore records, EventRoutes events, int pageBytes) {
         this.records = new RecordOperations(collections, records);
         this.events = events;
+        this.pageBytes = pageBytes;
     }
 
     @Override
@@ -83,7 +89,8 @@ public final class SocketOperations implements Operations {
                 body.asWritten("cursor"),
                 instant(body, "updatedFrom"),
                 instant(body, "updatedTo"),
-                body.stringList("ids", RecordOperations.MAX_IDS));
+                body.stringList("ids", RecordOperations.MAX_IDS),
+                pageBytes);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("records", page.records());
         json.put("cursor", page.cursor());
@@ -113,7 +120,8 @@ public final class SocketOperations implements Operations {
                 access,
                 body.longValue("after"),
                 QueryParams.limit(body.longValue("limit"), 100, 1000),
-                EventRoutes.types(types == null ? List.of() : types));
+                EventRoutes.types(types == null ? List.of() : types),
+                pageBytes);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("events", page.events());
         json.put("next", page.next());

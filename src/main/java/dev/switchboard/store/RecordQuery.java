@@ -12,8 +12,10 @@ import java.util.UUID;
  * A page request for records. Without an update interval, records come in id order (creation order);
  * with one, in {@code updatedAt} order, so a client syncing changes pages through them as they
  * happened. The cursor is opaque: it encodes the last record's sort key and which order it belongs to.
+ * A page also ends before its data passes {@code maxBytes} (always holding one record at least).
  */
-public record RecordQuery(int limit, Cursor after, Instant updatedFrom, Instant updatedTo, List<UUID> ids) {
+public record RecordQuery(
+        int limit, Cursor after, Instant updatedFrom, Instant updatedTo, List<UUID> ids, int maxBytes) {
 
     public boolean byUpdate() {
         return updatedFrom != null || updatedTo != null;

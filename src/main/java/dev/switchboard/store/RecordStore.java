@@ -212,7 +212,7 @@ public final class RecordStore {
         String order = q.byUpdate() ? "updated_at, id" : "id";
         sql.append(" ORDER BY ").append(order).append(" LIMIT ?");
         params.add(q.limit() + 1);
-        String bounded = PageBytes.bounded("id, version, created_at, updated_at", sql.toString(), order, PageBytes.MAX);
+        String bounded = PageBytes.bounded("id, version, created_at, updated_at", sql.toString(), order, q.maxBytes());
         List<Row> rows = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(c, bounded, rs -> new Row(rs.getObject("id", UUID.class), map(rs)), params.toArray()));

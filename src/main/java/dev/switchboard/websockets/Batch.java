@@ -1,7 +1,5 @@
 package dev.switchboard.websockets;
 
-import dev.switchboard.config.WebSocketSettings;
-import dev.switchboard.db.PageBytes;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
 import java.nio.ByteBuffer;
@@ -26,16 +24,6 @@ final class Batch {
     private final List<byte[]> json;
     private final Map<EventFilter, ByteBuffer> byFilter = new ConcurrentHashMap<>();
     private final Map<BitSet, ByteBuffer> byEvents = new ConcurrentHashMap<>();
-
-    /**
-     * The event data one batch (a live read, or a replay page) carries at most: a quarter of what may
-     * wait for one client ({@code websockets.queueSize}, 1 MiB by default, so 256 KiB). Frames follow
-     * each other without waiting, and several of them must fit the queue of a client that keeps up; a
-     * single event larger than this still goes out in a batch of its own.
-     */
-    static int maxBytes(WebSocketSettings settings) {
-        return (int) Math.max(1, Math.min(PageBytes.MAX, settings.queueBytes() / 4));
-    }
 
     Batch(List<EventLog.Entry> entries) {
         this.entries = List.copyOf(entries);

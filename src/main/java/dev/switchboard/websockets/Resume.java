@@ -36,7 +36,11 @@ public final class Resume {
         long position = after;
         while (true) {
             switch (gate.read(
-                    session.access().streamPk(), position, PAGE, Batch.maxBytes(settings), session.filter())) {
+                    session.access().streamPk(),
+                    position,
+                    PAGE,
+                    WebSockets.frameDataBytes(settings),
+                    session.filter())) {
                 case EventLog.Page page -> {
                     if (!page.events().isEmpty()) {
                         List<byte[]> json = new ArrayList<>(page.events().size());

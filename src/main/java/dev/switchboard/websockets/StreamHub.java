@@ -49,7 +49,7 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
             EventLog eventLog, LogGate gate, WebSocketMetrics metrics, WebSocketSettings settings, Tracing tracing) {
         this.eventLog = eventLog;
         this.tracing = tracing;
-        this.batchBytes = Batch.maxBytes(settings);
+        this.batchBytes = WebSockets.frameDataBytes(settings);
         this.gate = gate;
         this.metrics = metrics;
     }
@@ -105,7 +105,7 @@ public final class StreamHub implements EventWakeups.Listener, AutoCloseable {
         return tracing;
     }
 
-    /** The event data a batch read for the sockets carries at most ({@link Batch#maxBytes}). */
+    /** The event data a batch read for the sockets carries at most ({@link WebSockets#frameDataBytes}). */
     int batchBytes() {
         return batchBytes;
     }

@@ -2,6 +2,7 @@ package dev.switchboard.websockets;
 
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.db.PageBytes;
 import dev.switchboard.web.RouteGroup;
 import java.util.function.UnaryOperator;
 
@@ -28,6 +29,18 @@ public final class WebSockets implements AutoCloseable {
     private volatile Operations operations;
     /** Tests hold sockets here, between the upgrade's checks and their registration, to make a race certain. */
     private volatile Runnable beforeRegistering = () -> {};
+
+    /**
+     * The data one frame of events or records carries at most (a live batch, a replay page, the answer
+     * to {@code records.list} or {@code events.list}): a quarter of what may wait for one client
+     * ({@code websockets.queueSize}, 1 MiB by default, so 256 KiB). Frames follow each other without
+     * waiting, and several of them must fit the queue of a client that keeps up: a page as large as the
+     * queue would close a client as a slow consumer whatever it did. A single event or record larger
+     * than this still goes out on its own.
+     */
+    public static int frameDataBytes(WebSocketSettings settings) {
+        return (int) Math.max(1, Math.min(PageBytes.MAX, settings.queueBytes() / 4));
+    }
 
     public WebSockets(
             WebSocketSettings settings,

@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -114,6 +115,56 @@ class WebSocketRequestsTest {
             assertThat(ws.awaitEvents(3))
                     .extracting(e -> e.get("type").asText())
                     .containsExactly("reservations.created", "reservations.updated", "reservations.deleted");
+        }
+    }
+
+    /**
+     * A list over the socket ends its page at a quarter of the socket's queue of data, with a cursor to
+     * the rest: a page as large as the queue (1 MiB, as over HTTP) closed the client as a slow consumer
+     * (4100) when anything else waited beside it, an event or the heartbeat's ping, however fast it read.
+     */
+    @Test
+    void aListAnswersWithAPageThatFitsTheSocketsQueueAndACursorToTheRest() {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        String blob = "x".repeat(10_000);
+        int count = 40; // 400 KB of data: over a quarter of the 1 MiB queue, under HTTP's 1 MiB page
+        for (int i = 0; i < count; i++) {
+            partner.access()
+                    .post("/api/v1/collections/secrets/records", Map.of("data", Map.of("blob", blob)))
+                    .expect(201);
+        }
+        assertThat(partner.access()
+                        .get("/api/v1/collections/secrets/records?limit=100")
+                        .expect(200)
+                        .json()
+                        .get("records"))
+                .as("an HTTP page")
+                .hasSize(count);
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            List<String> ids = new ArrayList<>();
+            String cursor = null;
+            int pages = 0;
+            do {
+                Map<String, Object> params = params("collection", "secrets", "limit", 100);
+                if (cursor != null) {
+                    params.put("cursor", cursor);
+                }
+                JsonNode page = ws.request("l" + pages++, "records.list", params);
+                assertThat(page.get("status").asInt()).isEqualTo(200);
+                assertThat(page.at("/result/records").size() * blob.length())
+                        .as("data in one answer")
+                        .isLessThanOrEqualTo(256 * 1024);
+                page.at("/result/records").forEach(r -> ids.add(r.get("id").asText()));
+                cursor = page.at("/result/cursor").isNull()
+                        ? null
+                        : page.at("/result/cursor").asText();
+            } while (cursor != null && pages < 10);
+            assertThat(ids)
+                    .as("every record once, over the pages")
+                    .hasSize(count)
+                    .doesNotHaveDuplicates();
+            assertThat(pages).isGreaterThan(1);
         }
     }
 
