@@ -33,6 +33,40 @@ final class Batch {
         }
     }
 
+    private Batch(List<EventLog.Entry> entries, List<byte[]> json) {
+        this.entries = entries;
+        this.json = json;
+    }
+
+    /**
+     * The events {@code filter} takes, as a batch of their own sharing their serialized form (null when
+     * it takes none): what a socket keeps while it may not send yet. Keeping this batch instead would
+     * keep every event's data, and the frames built for other sockets, for a client charged only with
+     * its own events: a narrow subscriber resuming slowly could pin gigabytes within its queue's bound.
+     */
+    Batch narrowedTo(EventFilter filter) {
+        BitSet accepted = accepted(filter, Long.MIN_VALUE);
+        if (accepted.isEmpty()) {
+            return null;
+        }
+        List<EventLog.Entry> taken = new ArrayList<>(accepted.cardinality());
+        List<byte[]> takenJson = new ArrayList<>(accepted.cardinality());
+        accepted.stream().forEach(i -> {
+            taken.add(entries.get(i));
+            takenJson.add(json.get(i));
+        });
+        return new Batch(List.copyOf(taken), takenJson);
+    }
+
+    /** The bytes of its events as a frame carries them. */
+    long bytes() {
+        long bytes = 0;
+        for (byte[] event : json) {
+            bytes += event.length;
+        }
+        return bytes;
+    }
+
     long firstSeq() {
         return entries.getFirst().event().seq();
     }

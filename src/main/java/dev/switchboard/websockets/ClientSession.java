@@ -234,15 +234,16 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 sendLocked(batch);
                 return;
             }
-            // Counted as what this socket would be sent, not the whole batch: a client subscribed to few of
-            // a busy tenant's events, waiting to resume, is not closed for events it would never get. One
-            // it takes nothing of is not held at all (subscribing only narrows what it takes).
-            ByteBuffer frame = batch.frame(filter, Long.MIN_VALUE);
-            if (frame == null) {
+            // Only what this socket would be sent is kept, and counted: a client subscribed to few of a busy
+            // tenant's events, waiting to resume, is neither closed for events it would never get nor keeps
+            // them in memory. A batch it takes nothing of is not held at all (as a live socket, it is
+            // filtered as it arrives).
+            Batch mine = batch.narrowedTo(filter);
+            if (mine == null) {
                 return;
             }
-            held.add(new Held(batch, frame.remaining()));
-            heldBytes += frame.remaining();
+            held.add(new Held(mine, mine.bytes()));
+            heldBytes += mine.bytes();
             if (heldBytes > owner.settings().queueBytes()) {
                 held.clear();
                 close(CloseCode.SLOW_CONSUMER);

@@ -45,6 +45,22 @@ class BatchTest {
         assertThat(batch.frame(EventFilter.ALL, 3)).isNull();
     }
 
+    @Test
+    void aBatchNarrowedToAFilterKeepsOnlyTheEventsItTakes() {
+        EventFilter reservations = EventFilter.ALL.narrowedTo(List.of("reservations.*"));
+        Batch mine = batch.narrowedTo(reservations);
+        assertThat(text(mine.frame(EventFilter.ALL, 0)))
+                .as("all it carries")
+                .isEqualTo(text(batch.frame(reservations, 0)));
+        assertThat(mine.bytes())
+                .isEqualTo(batch.narrowedTo(reservations).bytes())
+                .isLessThan(batch.bytes());
+        assertThat(mine.lastSeq()).isEqualTo(2);
+        assertThat(text(mine.frame(reservations, 1))).contains("\"seq\":2").doesNotContain("\"seq\":1");
+        assertThat(batch.narrowedTo(EventFilter.ALL.narrowedTo(List.of("doors.*"))))
+                .isNull();
+    }
+
     private static String text(java.nio.ByteBuffer frame) {
         java.nio.ByteBuffer copy = frame.duplicate();
         byte[] bytes = new byte[copy.remaining()];
