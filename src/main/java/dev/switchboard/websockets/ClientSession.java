@@ -308,21 +308,34 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
+    /** What became of a page the resume read. */
+    enum Replayed {
+        SENT,
+        /** The socket's filter changed after the page was read with {@code readWith}: read it again. */
+        FILTER_CHANGED,
+        CLOSED
+    }
+
     /**
-     * Sends a page the resume read from the log, up to {@code lastSeq}. The page may have been read after
-     * one of this socket's writes committed, so it waits, as a live batch does, until no write in
-     * progress may have its event in it. False when the socket is closing.
+     * Sends a page the resume read from the log with the filter {@code readWith}, up to {@code lastSeq}.
+     * The page may have been read after one of this socket's writes committed, so it waits, as a live
+     * batch does, until no write in progress may have its event in it. A page read with a filter the
+     * socket no longer has (a subscribe, or its integration's permissions changed, while it was read or
+     * waited) is not sent: the client was told of the new filter and must not get events outside it.
      */
-    boolean sendReplayed(ByteBuffer page, long lastSeq) throws InterruptedException {
+    Replayed sendReplayed(ByteBuffer page, long lastSeq, EventFilter readWith) throws InterruptedException {
         lock.lock();
         try {
             while (releasedUpTo() < lastSeq) {
                 if (closing.get()) {
-                    return false;
+                    return Replayed.CLOSED;
                 }
                 writeAnswered.await(100, TimeUnit.MILLISECONDS); // a close signals nothing: look again soon
             }
-            return send(page);
+            if (filter != readWith) {
+                return Replayed.FILTER_CHANGED;
+            }
+            return send(page) ? Replayed.SENT : Replayed.CLOSED;
         } finally {
             lock.unlock();
         }

@@ -1,6 +1,7 @@
 package dev.switchboard.websockets;
 
 import dev.switchboard.config.WebSocketSettings;
+import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,19 +36,26 @@ public final class Resume {
     long catchUp(ClientSession session, long after, long start) throws InterruptedException {
         long position = after;
         while (true) {
+            EventFilter filter = session.filter();
             switch (gate.read(
-                    session.access().streamPk(),
-                    position,
-                    PAGE,
-                    WebSockets.frameDataBytes(settings),
-                    session.filter())) {
+                    session.access().streamPk(), position, PAGE, WebSockets.frameDataBytes(settings), filter)) {
                 case EventLog.Page page -> {
                     if (!page.events().isEmpty()) {
                         List<byte[]> json = new ArrayList<>(page.events().size());
                         page.events().forEach(e -> json.add(Frames.json(e)));
                         long lastSeq = page.events().getLast().seq();
-                        if (!session.sendReplayed(Frames.events(json), lastSeq) || !drained(session)) {
-                            return -1;
+                        switch (session.sendReplayed(Frames.events(json), lastSeq, filter)) {
+                            case CLOSED -> {
+                                return -1;
+                            }
+                            case FILTER_CHANGED -> {
+                                continue; // the same page again, with the socket's filter now
+                            }
+                            case SENT -> {
+                                if (!drained(session)) {
+                                    return -1;
+                                }
+                            }
                         }
                     }
                     position = page.next();
