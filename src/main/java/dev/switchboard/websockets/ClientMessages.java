@@ -220,9 +220,17 @@ final class ClientMessages {
         return true;
     }
 
-    /** The id to echo, or null: one that UTF-8 cannot carry (an unpaired surrogate) would come back as "?". */
+    /**
+     * The id to echo, or null: one that UTF-8 cannot carry (an unpaired surrogate) would come back as "?".
+     * Its length is in characters (code points), not in the UTF-16 units a Java string counts.
+     */
     private static String usableId(String id) {
-        return id != null && !id.isEmpty() && id.length() <= MAX_REQUEST_ID && JsonInput.isWellFormed(id) ? id : null;
+        return id != null
+                        && !id.isEmpty()
+                        && id.codePointCount(0, id.length()) <= MAX_REQUEST_ID
+                        && JsonInput.isWellFormed(id)
+                ? id
+                : null;
     }
 
     private static String abbreviate(String text) {

@@ -45,6 +45,12 @@ class ClientMessagesTest {
                 .isEqualTo("\ud83d\ude00 unknown_method method");
         assertThat(bad("{\"type\":\"request\",\"id\":\"a\",\"method\":\"records.drop\"}"))
                 .isEqualTo("a unknown_method method");
+        // 64 characters, each two UTF-16 units: usable (the limit counts characters, as the docs say).
+        String emoji = "\ud83d\ude00".repeat(ClientMessages.MAX_REQUEST_ID);
+        assertThat(bad("{\"type\":\"request\",\"id\":\"" + emoji + "\",\"method\":\"records.drop\"}"))
+                .isEqualTo(emoji + " unknown_method method");
+        assertThat(bad("{\"type\":\"request\",\"id\":\"" + emoji + "x\",\"method\":\"records.drop\"}"))
+                .isEqualTo("null invalid_field id");
         assertThat(bad("{\"type\":\"request\",\"id\":\"a\"}")).isEqualTo("a invalid_field method");
         assertThat(bad("{\"type\":\"request\",\"id\":\"a\",\"method\":\"records.get\",\"params\":1}"))
                 .isEqualTo("a invalid_field params");
