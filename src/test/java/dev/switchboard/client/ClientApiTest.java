@@ -160,6 +160,26 @@ class ClientApiTest {
     }
 
     @Test
+    void theIteratorsPositionNamesTheLastEventHandedOutNotTheRestOfItsPage() {
+        Partner partner = Partner.create(server, List.of("reservations.*"));
+        SwitchboardClient client = client(partner);
+        for (int i = 0; i < 5; i++) {
+            client.records("reservations").create(Map.of("state", "s" + i));
+        }
+        EventFeed feed = client.eventFeed(new EventFeed.Options(0, List.of(), 2, Duration.ofSeconds(1)));
+        List<Long> positions = new ArrayList<>();
+        for (Event e : feed) {
+            positions.add(feed.position());
+            if (e.seq() == 5) {
+                break;
+            }
+        }
+        // Saved after each event is handled, the position names that event, never the rest of its page
+        // (pages of 2 here): a crash mid-page must not skip the page's other events.
+        assertThat(positions).containsExactly(1L, 2L, 3L, 4L, 5L);
+    }
+
+    @Test
     void theConnectionNamesItsTenantAndIntegration() {
         Partner partner = Partner.create(server, List.of("*"));
         ConnectionInfo connection = client(partner).connection();

@@ -10,8 +10,10 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.LongStream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -210,6 +212,87 @@ class EventStreamTest {
             assertThat(stream.closeCode()).isEqualTo(4001);
             assertThat(closed[0]).isEqualTo(4001);
             assertThat(stream.connections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aSubscriptionTheServerRefusesLeavesTheSavedPositionWhereItWas() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("rooms.*"));
+            partner.writeRecords("rooms", 3, Map.of("a", 1)); // replayed while the subscribe is on its way
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            InMemoryCursorStore cursor = new InMemoryCursorStore(0);
+            EventStream stream = client.eventStream(options().withEventTypes(List.of("desks.*")), cursor, events -> {});
+            assertThat(stream.awaitClosed(Duration.ofSeconds(10))).isTrue();
+            assertThat(stream.closeCode()).isEqualTo(400);
+            // The next run, with the types corrected, must still get the events this one dropped.
+            assertThat(cursor.load()).hasValue(0);
+        }
+    }
+
+    @Test
+    void aListenerThatKeepsFailingIsReconnectedToLessAndLessOften() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("*"));
+            partner.writeRecords("rooms", 1, Map.of("a", 1));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            // Waits of up to 100 ms, doubling to 1 s: starting over at every connection, 4 s held about
+            // 80 of them; growing, about 8.
+            try (EventStream stream = client.eventStream(options(), new InMemoryCursorStore(0), events -> {
+                throw new IllegalStateException("the partner cannot handle this event");
+            })) {
+                Thread.sleep(4_000);
+                assertThat(stream.connections()).isBetween(2L, 20L);
+            }
+        }
+    }
+
+    @Test
+    void aCursorStoreThatFailsToLoadIsRetriedLikeALostConnection() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("*"));
+            partner.writeRecords("rooms", 2, Map.of("a", 1));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            InMemoryCursorStore saved = new InMemoryCursorStore(0);
+            AtomicInteger loads = new AtomicInteger();
+            CursorStore flaky = new CursorStore() {
+                @Override
+                public OptionalLong load() {
+                    if (loads.incrementAndGet() <= 2) {
+                        throw new IllegalStateException("the cursor table is unreachable");
+                    }
+                    return saved.load();
+                }
+
+                @Override
+                public void save(long seq) {
+                    saved.save(seq);
+                }
+            };
+            List<Throwable> errors = new CopyOnWriteArrayList<>();
+            List<Long> seqs = new CopyOnWriteArrayList<>();
+            try (EventStream stream = client.eventStream(options(), flaky, new EventStream.Listener() {
+                @Override
+                public void onEvents(List<Event> events) {
+                    events.forEach(e -> seqs.add(e.seq()));
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    errors.add(error);
+                }
+            })) {
+                awaitCount(seqs, 2);
+                assertThat(seqs).containsExactly(1L, 2L);
+                assertThat(stream.state()).isEqualTo(EventStream.State.LIVE);
+                assertThat(errors).hasSize(2).allMatch(e -> e.getMessage().contains("unreachable"));
+            }
         }
     }
 

@@ -13,18 +13,24 @@ import java.util.NoSuchElementException;
  * next page (waiting up to the options' wait when nothing is new), {@link #iterator()} the events one by
  * one, blocking until each arrives. Not thread-safe: one reader per feed.
  *
- * <p>The feed keeps its own position ({@link #position()}); save it where the events' effects are kept
- * and pass it back as {@link Options#after()} to carry on after a restart.
+ * <p>The feed keeps its own position ({@link #position()}): past the events it has handed out, a whole
+ * page from {@link #poll()}, one event at a time from the iterator. Save it where the events' effects
+ * are kept, after handling what it was handed, and pass it back as {@link Options#after()} to carry on
+ * after a restart.
  */
 public final class EventFeed implements Iterable<Event> {
     private final SwitchboardClient client;
     private final Options options;
+    /** Past the events handed out. */
     private long position;
+    /** Where the next read starts: past the last page read, which the iterator may not have handed out whole. */
+    private long readUpTo;
 
     EventFeed(SwitchboardClient client, Options options) {
         this.client = client;
         this.options = options;
         this.position = options.after();
+        this.readUpTo = options.after();
     }
 
     /**
@@ -53,15 +59,25 @@ public final class EventFeed implements Iterable<Event> {
         }
     }
 
-    /** The position the next poll reads after: the last event read, or further when the feed skipped events it may not see. */
+    /**
+     * The position past the events handed out: the last one, or further when the feed passed over events
+     * it may not see. Read the iterator's after each event it returns: the next event of its page is
+     * not handed out yet, so the position does not include it.
+     */
     public long position() {
         return position;
     }
 
     /** One long poll: the next events after {@link #position()} (empty when the wait ended with nothing new). */
     public List<Event> poll() {
+        List<Event> events = read();
+        position = readUpTo;
+        return events;
+    }
+
+    private List<Event> read() {
         StringBuilder query = new StringBuilder("/api/v1/events?after=")
-                .append(position)
+                .append(readUpTo)
                 .append("&limit=")
                 .append(options.pageSize())
                 .append("&wait=")
@@ -78,7 +94,7 @@ public final class EventFeed implements Iterable<Event> {
                 .body();
         List<Event> events = new ArrayList<>();
         body.path("events").forEach(e -> events.add(Event.from(e)));
-        position = body.path("next").asLong(position);
+        readUpTo = body.path("next").asLong(readUpTo);
         return events;
     }
 
@@ -99,8 +115,11 @@ public final class EventFeed implements Iterable<Event> {
                     if (Thread.currentThread().isInterrupted()) {
                         throw new SwitchboardException("interrupted while waiting for events");
                     }
-                    page = poll();
+                    page = read();
                     index = 0;
+                    if (page.isEmpty()) {
+                        position = readUpTo; // past events it may not see, none handed out
+                    }
                 }
                 return true;
             }
@@ -110,7 +129,10 @@ public final class EventFeed implements Iterable<Event> {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                return page.get(index++);
+                Event event = page.get(index++);
+                // The page's end may lie past its last event (events it may not see): only once it is all out.
+                position = index == page.size() ? readUpTo : event.seq();
+                return event;
             }
         };
     }

@@ -45,6 +45,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #request} for what they guarantee.
  */
 public final class EventStream implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventStream.class.getName());
+
     /** Where the stream is. */
     public enum State {
         /** Opening the first connection. */
@@ -172,6 +174,12 @@ public final class EventStream implements AutoCloseable {
     private volatile boolean closing;
     /** A subscribe was sent on this connection and not yet answered (only the stream's thread uses it). */
     private boolean subscribing;
+    /**
+     * The connection delivered something: a batch the listener took, or the end of a replay. Only then is
+     * the backoff started over; a server that opens and closes at once (busy, its database unreachable)
+     * or a listener that fails on the first batch would otherwise be reconnected to every half second.
+     */
+    private boolean progressed;
 
     private volatile WebSocket socket;
     private volatile int closeCode = -1;
@@ -343,15 +351,16 @@ public final class EventStream implements AutoCloseable {
         try {
             int attempt = 0;
             while (!closing) {
-                Outcome outcome = connectOnce();
-                if (outcome.opened) {
+                progressed = false;
+                Outcome outcome = connectGuarded();
+                if (progressed) {
                     attempt = 0;
                 }
                 if (outcome.terminal && !closing) {
                     closeCode = outcome.code;
                     closeReason = outcome.reason;
                     setState(State.CLOSED);
-                    listener.onClosed(outcome.code, outcome.reason);
+                    inform(() -> listener.onClosed(outcome.code, outcome.reason));
                     return;
                 }
                 if (closing) {
@@ -359,7 +368,7 @@ public final class EventStream implements AutoCloseable {
                 }
                 setState(State.RECONNECTING);
                 if (outcome.error != null) {
-                    listener.onError(outcome.error);
+                    inform(() -> listener.onError(outcome.error));
                 }
                 Thread.sleep(options.backoff().delay(attempt++).toMillis());
             }
@@ -382,6 +391,15 @@ public final class EventStream implements AutoCloseable {
     }
 
     private record Outcome(boolean opened, boolean terminal, int code, String reason, Throwable error) {}
+
+    /** One connection; a cursor store that fails to load (its database down, say) is like a lost connection. */
+    private Outcome connectGuarded() throws InterruptedException {
+        try {
+            return connectOnce();
+        } catch (RuntimeException e) {
+            return new Outcome(false, false, 0, String.valueOf(e), e);
+        }
+    }
 
     private Outcome connectOnce() throws InterruptedException {
         OptionalLong after = cursors.load();
@@ -446,6 +464,11 @@ public final class EventStream implements AutoCloseable {
         long timeoutNanos = options.heartbeatTimeout().toNanos();
         while (true) {
             Object message = inbox.poll(Math.max(10, intervalNanos / 4 / 1_000_000), TimeUnit.MILLISECONDS);
+            if (closing) {
+                // close() was called (perhaps by the listener): no more batches, the read-ahead ones included.
+                send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "closed by the client"));
+                return new Outcome(true, false, 1000, "closed", null);
+            }
             if (inbox.size() < READ_AHEAD) {
                 reader.resume(ws);
             }
@@ -523,23 +546,28 @@ public final class EventStream implements AutoCloseable {
                 }
                 if (!events.isEmpty()) {
                     listener.onEvents(List.copyOf(events));
+                    progressed = true;
                 }
-                if (last >= 0 && !closing) {
+                // Saved once the listener returned, even while closing (it handled them). Not while a
+                // subscription is unanswered: if it is refused, the events the client's own filter dropped
+                // meanwhile were never the listener's, and the next run (with corrected types) needs them.
+                if (last >= 0 && !subscribing) {
                     cursors.save(last);
                 }
             }
             case "live" -> {
                 // Everything up to the position was sent: a cursor behind it (or none) may move up to it.
                 long position = message.path("position").asLong(-1);
+                progressed = true;
                 OptionalLong saved = cursors.load();
-                if (position >= 0 && (saved.isEmpty() || saved.getAsLong() < position)) {
+                if (position >= 0 && !subscribing && (saved.isEmpty() || saved.getAsLong() < position)) {
                     cursors.save(position);
                 }
             }
             case "resume_failed" -> {
                 listener.onResumeFailed(message);
                 long position = message.path("position").asLong(-1);
-                if (position >= 0 && !closing) {
+                if (position >= 0 && !subscribing) {
                     cursors.save(position);
                 }
             }
@@ -585,7 +613,19 @@ public final class EventStream implements AutoCloseable {
     private void setState(State next) {
         if (state != next) {
             state = next;
-            listener.onStateChange(next);
+            inform(() -> listener.onStateChange(next));
+        }
+    }
+
+    /**
+     * Calls one of the listener's notifications. One that throws is logged and otherwise ignored: it must
+     * not end the stream's thread, which would leave the stream closed without saying why.
+     */
+    private static void inform(Runnable notification) {
+        try {
+            notification.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "An EventStream listener's notification threw; ignored", e);
         }
     }
 
