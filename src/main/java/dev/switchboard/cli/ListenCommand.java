@@ -158,21 +158,33 @@ public final class ListenCommand implements Callable<Integer> {
             err.flush();
             return 1;
         }
-        ListenState state = ListenState.in(ListenState.configDirectory());
-        String secret = state.signingSecret();
-        FileCursorStore cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
-        if (start != null && start.after != null) {
-            // Checked before it is kept: a position the server refuses would stop every later run too.
-            try {
-                Probe.read(client, start.after);
-            } catch (ApiException.InvalidRequest refused) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--after: " + refused.getMessage());
+        ListenState state;
+        String secret;
+        FileCursorStore cursors;
+        OptionalLong resume;
+        try {
+            state = ListenState.in(ListenState.configDirectory());
+            secret = state.signingSecret();
+            cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
+            if (start != null && start.after != null) {
+                cursors.save(checkedAfter(client, start.after, err));
+            } else if (start != null && start.since != null) {
+                cursors.save(positionSince(client, since(start.since)));
             }
-            cursors.save(start.after);
-        } else if (start != null && start.since != null) {
-            cursors.save(positionSince(client, Instant.now().minus(age(start.since))));
+            resume = cursors.load();
+        } catch (java.io.UncheckedIOException | IllegalStateException e) {
+            err.println("switchboard listen: cannot keep its state (" + e.getMessage() + ")");
+            err.flush();
+            return 1;
+        } catch (ApiException e) {
+            err.println("switchboard listen: " + server + " refused to read the event feed: " + e.getMessage());
+            err.flush();
+            return 1;
+        } catch (SwitchboardException e) {
+            err.println("switchboard listen: cannot reach " + server + " (" + e.getMessage() + ")");
+            err.flush();
+            return 1;
         }
-        OptionalLong resume = cursors.load();
         out.printf(
                 "Forwarding events of tenant %s (connection %s) from %s to %s%n",
                 connection.tenantId(), connection.id(), server, target);
@@ -270,19 +282,49 @@ public final class ListenCommand implements Callable<Integer> {
         return uri;
     }
 
-    private Duration age(String text) {
+    /**
+     * {@code --after}, checked before it is kept (a position the server refuses would stop every later
+     * run too). One older than the server's retention starts after the oldest event kept, as a resume
+     * from an expired position does, and says so.
+     */
+    private long checkedAfter(SwitchboardClient client, long after, PrintWriter err) {
+        try {
+            Probe.read(client, after);
+            return after;
+        } catch (ApiException.InvalidRequest refused) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--after: " + refused.getMessage());
+        } catch (ApiException.Gone expired) {
+            long oldest = expired.details().path("oldestSeq").asLong(1);
+            long from = Math.max(0, oldest - 1);
+            err.printf(
+                    "switchboard listen: --after %d is older than the server keeps events; starting after %d"
+                            + " (the oldest event kept is %d)%n",
+                    after, from, oldest);
+            err.flush();
+            return from;
+        }
+    }
+
+    /** The instant {@code --since} names: now minus its age. */
+    private Instant since(String text) {
         Matcher m = SINCE.matcher(text.trim());
         if (!m.matches()) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "--since: '" + text + "' is not an age such as 30s, 15m, 2h or 1d");
         }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
+        try {
+            long n = Long.parseLong(m.group(1));
+            Duration age = switch (m.group(2)) {
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+            return Instant.now().minus(age);
+        } catch (ArithmeticException | java.time.DateTimeException | NumberFormatException tooLong) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--since: '" + text + "' reaches further back than time goes");
+        }
     }
 
     /**

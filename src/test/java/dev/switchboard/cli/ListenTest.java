@@ -183,6 +183,32 @@ class ListenTest {
         ListenProcess noTime = listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--forward-timeout", "0");
         assertThat(noTime.waitFor()).isEqualTo(2);
         assertThat(noTime.output()).contains("--forward-timeout");
+        // Ages no clock reaches: a usage error naming --since, not a stack trace.
+        for (String age : List.of("99999999999999999999s", "999999999999d")) {
+            ListenProcess tooLong = listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--since", age);
+            assertThat(tooLong.waitFor()).as(age).isEqualTo(2);
+            assertThat(tooLong.output()).contains("--since: '" + age + "'").doesNotContain("Exception");
+        }
+    }
+
+    @Test
+    void anAfterOlderThanTheRetentionStartsAtTheOldestEventKeptAndSaysSo() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        partner.writeRecords("rooms", 3, Map.of("floor", 1));
+        // As the retention leaves it: the first two events gone.
+        try (java.sql.Connection c =
+                java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
+            c.createStatement()
+                    .executeUpdate("DELETE FROM events WHERE seq <= 2 AND stream_pk = (SELECT s.pk FROM streams s"
+                            + " JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant() + "')");
+        }
+        try (Receiver receiver = new Receiver();
+                ListenProcess listen = listen(partner.accessToken(), receiver.url("/hooks"), "--after", "0")) {
+            awaitSeqs(receiver, 1);
+            assertThat(receiver.received().getFirst().json().at("/events/0/seq").asLong())
+                    .isEqualTo(3);
+            assertThat(listen.output()).contains("--after 0 is older than the server keeps events; starting after 2");
+        }
     }
 
     @Test
