@@ -82,15 +82,25 @@ final class RecordOperations {
         return records.list(access.tenant(), collection, query);
     }
 
-    /** Merges {@code patch} into the record's data (RFC 7396), validates the result, and writes it. */
+    /**
+     * Merges {@code patch} into the record's data (RFC 7396), validates the result, and writes it. A
+     * caller that may write the collection but not read it gets the record without its {@code data}:
+     * the merged data holds what others wrote, which its reads are refused.
+     */
     RecordStore.Updated update(
             TenantAccess access, RecordCollection collection, String id, Integer ifMatch, JsonNode patch) {
-        return records.update(
+        RecordStore.Updated updated = records.update(
                 access.tenant(),
                 collection,
                 id,
                 ifMatch,
                 current -> validated(collection, JsonMergePatch.apply(current, patch)));
+        if (access.canRead(collection.name())) {
+            return updated;
+        }
+        StoredRecord r = updated.record();
+        return new RecordStore.Updated(
+                new StoredRecord(r.id(), r.version(), r.createdAt(), r.updatedAt(), null), updated.seq());
     }
 
     /** Deletes the record; the seq of its event. */

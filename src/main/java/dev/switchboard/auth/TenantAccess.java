@@ -27,6 +27,10 @@ public record TenantAccess(Tenant tenant, Permissions permissions, List<String> 
         return byAdmin() ? "admin" : connectionId;
     }
 
+    public boolean canRead(String collection) {
+        return permissions.canRead(collection);
+    }
+
     public void requireRead(String collection) {
         if (!permissions.canRead(collection)) {
             throw new Refusal.Forbidden("this integration may not read collection '" + collection + "'");

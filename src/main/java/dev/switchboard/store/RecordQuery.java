@@ -10,8 +10,9 @@ import java.util.UUID;
 
 /**
  * A page request for records. Without an update interval, records come in id order (creation order);
- * with one, in {@code updatedAt} order, so a client syncing changes pages through them as they
- * happened. The cursor is opaque: it encodes the last record's sort key and which order it belongs to.
+ * with one, in {@code updatedAt} order. {@code updatedAt} is stamped as a write begins, not as it
+ * commits, so a write that commits slowly can land behind records a client has already paged past:
+ * an exact change feed is the event log's (its {@code seq} is in commit order). The cursor is opaque: it encodes the last record's sort key and which order it belongs to.
  * A page also ends before its data passes {@code maxBytes} (always holding one record at least).
  */
 public record RecordQuery(

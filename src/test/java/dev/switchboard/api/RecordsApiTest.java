@@ -407,6 +407,21 @@ class RecordsApiTest {
     }
 
     @Test
+    void aCallerThatMayWriteButNotReadIsNotShownTheDataOthersWrote() {
+        String id = create(Map.of("state", "confirmed", "guest", "Ada Lovelace"))
+                .get("id")
+                .asText();
+        Api writer = Partner.on(server, "hotel-a", List.of(), List.of("reservations"), List.of("*"))
+                .access();
+        writer.get("/api/v1/collections/reservations/records/" + id).expect(403);
+        JsonNode patched = writer.patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of()))
+                .expect(200)
+                .json();
+        assertThat(patched.get("version").asInt()).isEqualTo(2);
+        assertThat(patched.get("data").isNull()).as("data in %s", patched).isTrue();
+    }
+
+    @Test
     void theAdminKeyActsForTheTenantNamedInTheHeader() {
         String id = create(Map.of("state", "confirmed")).get("id").asText();
         assertThat(server.adminFor("hotel-a")
