@@ -98,7 +98,9 @@ final class SettingTable {
                     "SWITCHBOARD_ADMIN_KEY",
                     "",
                     Parsers.optional(Function.identity()),
-                    ifPresent(key -> key.length() >= 24, "must be at least 24 characters"),
+                    // At most what the console's sign-in takes: a longer key could never sign in to it.
+                    ifPresent(
+                            key -> key.length() >= 24 && key.length() <= 200, "must be between 24 and 200 characters"),
                     "empty generates one on first start, prints it once")
             .asSecret();
     static final Setting<Optional<String>> SECRET_KEY = new Setting<>(

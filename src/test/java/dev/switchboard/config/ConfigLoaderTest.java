@@ -179,9 +179,12 @@ class ConfigLoaderTest {
                 .hasMessageContaining("not a duration");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", "mysql://x")))
                 .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL");
-        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMIN_KEY", "short")))
-                .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY")
-                .hasMessageNotContaining("short");
+        for (String key : List.of("short", "k".repeat(201))) {
+            assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMIN_KEY", key)))
+                    .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY")
+                    .hasMessageContaining("between 24 and 200 characters")
+                    .hasMessageNotContaining(key);
+        }
         for (String outOfRange : List.of("0", "65")) {
             assertThatThrownBy(() -> ConfigLoader.load(
                             Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_INTEGRATION_CONCURRENCY", outOfRange)))
