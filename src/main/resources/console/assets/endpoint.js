@@ -111,8 +111,16 @@ export async function render(main, ctx) {
       h('td', {}, open));
   }
 
+  // A message is read again only while it may change soon, and for a few minutes at most: every read
+  // renews the session, so an open page left on a message that waits hours for its retry would keep
+  // an unattended console signed in (and spend a portal's client-key rate limit).
+  const WATCH_FOR_MS = 5 * 60 * 1000;
+  const SOON_MS = 60 * 1000;
+  let watching = { id: null, since: 0 };
+
   async function showMessage(messageId, focus) {
     clearTimeout(timer);
+    if (watching.id !== messageId) watching = { id: messageId, since: Date.now() };
     try {
       const m = await get(`${path}/messages/${enc(messageId)}`);
       if (!alive) return;
@@ -122,7 +130,8 @@ export async function render(main, ctx) {
       }));
       if (focus) detail.querySelector('h3').focus();
       // A message on its way is shown as it goes: read again until it is delivered or failed.
-      if (m.status === 'pending') {
+      const due = m.nextAttemptAt ? Date.parse(m.nextAttemptAt) - Date.now() : 0;
+      if (m.status === 'pending' && due < SOON_MS && Date.now() - watching.since < WATCH_FOR_MS) {
         timer = setTimeout(async () => {
           if (!alive) return;
           await showMessage(messageId);

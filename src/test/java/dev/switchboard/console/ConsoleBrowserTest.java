@@ -319,6 +319,65 @@ class ConsoleBrowserTest {
         }
     }
 
+    /**
+     * A pending message whose retry is an hour away is read once, not every 1.5 s: each read renews the
+     * session, so a page left open on it kept an unattended console signed in.
+     */
+    @Test
+    void aMessageWaitingLongForItsRetryIsNotReadAgainAndAgain() throws Exception {
+        server.createTenant("hotel-wait");
+        String integrationId = server.createIntegration(
+                        "Night audit", List.of("reservations"), List.of("reservations"), List.of("*"))
+                .get("id")
+                .asText();
+        String token =
+                server.connect(integrationId, "hotel-wait").get("accessToken").asText();
+        try (Receiver failing = new Receiver();
+                HeadlessChromium browser = new HeadlessChromium()) {
+            failing.answer(r -> Receiver.Reply.status(503));
+            String webhookId = server.admin
+                    .post(
+                            "/api/v1/webhooks",
+                            Map.of(
+                                    "url", failing.url("/night"),
+                                    "integrationId", integrationId,
+                                    "retryDelays", List.of("1h")))
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText();
+            server.api(token)
+                    .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "late")))
+                    .expect(201);
+            String messageId = Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(
+                            () -> server.admin
+                                    .get("/api/v1/webhooks/" + webhookId + "/messages?status=pending")
+                                    .expect(200)
+                                    .json()
+                                    .at("/messages/0"),
+                            m -> !m.isMissingNode() && m.get("attempts").size() == 1)
+                    .get("id")
+                    .asText();
+
+            browser.viewport(WIDE, 900);
+            browser.load(server.baseUrl() + "/console/signin");
+            browser.waitFor("#admin-key");
+            browser.type("#admin-key", TestServer.ADMIN_KEY);
+            browser.press("Enter");
+            browser.waitForText("#who", "Operator");
+            browser.load(server.baseUrl() + "/console/endpoints/" + webhookId + "?message=" + messageId);
+            browser.waitForText("#message-status", "pending");
+            Thread.sleep(5_000);
+            int reads = browser.evaluate("performance.getEntriesByType('resource').filter(e => e.name.endsWith("
+                            + "'/messages/" + messageId + "')).length")
+                    .asInt();
+            assertThat(reads).as("reads of the message in 5 s").isEqualTo(1);
+            assertNoConsoleErrors(browser, "the endpoint screen");
+        }
+    }
+
     @Test
     void anOperatorWhoOpensAPortalLinkStaysSignedInToTheConsole() throws Exception {
         String integrationId = server.createIntegration("Spa bookings", List.of(), List.of(), List.of())
