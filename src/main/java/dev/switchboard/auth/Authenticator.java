@@ -123,11 +123,16 @@ public final class Authenticator {
     }
 
     public Principal authenticate(Context ctx) {
+        return authenticate(ctx, true);
+    }
+
+    /** {@code countRequest}: false for a re-check of a request already counted (a long poll's wake-up). */
+    private Principal authenticate(Context ctx, boolean countRequest) {
         String header = ctx.header("Authorization");
         if (header == null || header.isBlank()) {
             Optional<SessionCookie> cookie = sessionCookie(ctx);
             if (cookie.isPresent()) {
-                return sessionPrincipal(ctx, cookie.get().value());
+                return sessionPrincipal(ctx, cookie.get().value(), countRequest);
             }
             throw new Refusal.Unauthenticated("missing Authorization header: send 'Authorization: Bearer <token>'");
         }
@@ -135,7 +140,7 @@ public final class Authenticator {
             throw new Refusal.Unauthenticated("the Authorization header must be 'Bearer <token>'");
         }
         Principal principal = principal(header.substring(7).trim(), ctx);
-        if (principal instanceof Client client) {
+        if (principal instanceof Client client && countRequest) {
             // Per integration, so a rotated key does not start a fresh window.
             limit("client:" + client.integration().pk(), "client key");
         }
@@ -148,7 +153,7 @@ public final class Authenticator {
      * request also carries: signing out must end the session the cookie names.
      */
     public Principal authenticateSession(Context ctx, String cookie) {
-        return sessionPrincipal(ctx, cookie);
+        return sessionPrincipal(ctx, cookie, true);
     }
 
     /**
@@ -156,7 +161,7 @@ public final class Authenticator {
      * session), a portal session its integration's client key (counted with that key's requests). A
      * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).
      */
-    private Principal sessionPrincipal(Context ctx, String cookie) {
+    private Principal sessionPrincipal(Context ctx, String cookie, boolean countRequest) {
         ConsoleSession session = liveSession(cookie)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
@@ -177,10 +182,14 @@ public final class Authenticator {
             Integration integration = integrations
                     .find(session.integrationId())
                     .orElseThrow(() -> new Refusal.Unauthenticated("the portal session's integration is gone"));
-            limit("client:" + integration.pk(), "client key");
+            if (countRequest) {
+                limit("client:" + integration.pk(), "client key");
+            }
             principal = new Client(integration, new IntegrationStore.ClientCredential.PortalSession(session.id()));
         } else {
-            limit("session:" + session.id(), "console session");
+            if (countRequest) {
+                limit("session:" + session.id(), "console session");
+            }
             principal = new Admin();
         }
         ctx.attribute(SESSION_ATTRIBUTE, session);
@@ -429,7 +438,7 @@ public final class Authenticator {
     }
 
     private TenantAccess tenantAccess(Context ctx, boolean countRequest) {
-        return switch (authenticate(ctx)) {
+        return switch (authenticate(ctx, countRequest)) {
             case Admin admin -> {
                 String tenantId = ctx.header(TENANT_HEADER);
                 if (tenantId == null || tenantId.isBlank()) {

@@ -171,6 +171,36 @@ class EventFeedTest {
         assertThat(quietPoll.get(20, TimeUnit.SECONDS).status()).isEqualTo(401);
     }
 
+    /**
+     * A long poll made with a console session re-checks the session at each wake-up without counting a
+     * request: its wake-ups for events it does not take used to spend the session's rate limit, until the
+     * poll (or the operator's next click) was refused with 429 in the middle of its wait.
+     */
+    @Test
+    void aConsoleSessionsLongPollIsNotCountedAgainstItsRateLimitAtEachWakeUp() throws Exception {
+        try (TestServer limited = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", "20"))) {
+            limited.createTenant("feed-console");
+            Api console = dev.switchboard.testing.ConsoleSession.signIn(limited)
+                    .api()
+                    .withHeader("Switchboard-Tenant", "feed-console");
+            Api app = limited.adminFor("feed-console");
+            double before = limited.feedReads();
+            CompletableFuture<Api.Response> poll =
+                    CompletableFuture.supplyAsync(() -> console.get("/api/v1/events?after=0&types=doors.*&wait=20"));
+            limited.awaitLongPollWaiting(before);
+            for (int i = 0; i < 40; i++) {
+                app.post("/api/v1/events", Map.of("type", "rooms.cleaned")).expect(201); // wakes it, not for it
+            }
+            app.post("/api/v1/events", Map.of("type", "doors.opened")).expect(201);
+
+            Api.Response answer = poll.get(30, TimeUnit.SECONDS);
+            assertThat(answer.status()).as(answer.body()).isEqualTo(200);
+            assertThat(answer.json().get("events"))
+                    .extracting(e -> e.get("type").asText())
+                    .containsExactly("doors.opened");
+        }
+    }
+
     @Test
     void aFilteredLongPollSleepsThroughEventsItMayNotSeeUntilItsDeadline() throws Exception {
         Api app = tenant("feed-invisible");
