@@ -177,6 +177,14 @@ class ClientApiTest {
         // Saved after each event is handled, the position names that event, never the rest of its page
         // (pages of 2 here): a crash mid-page must not skip the page's other events.
         assertThat(positions).containsExactly(1L, 2L, 3L, 4L, 5L);
+
+        // A loop left mid-page, then another: it goes on from the position, the rest of the page first.
+        EventFeed again = client.eventFeed(new EventFeed.Options(0, List.of(), 2, Duration.ofSeconds(1)));
+        for (Event e : again) {
+            break; // seq 1 handled, seq 2 read but not handed out
+        }
+        assertThat(again.position()).isEqualTo(1);
+        assertThat(again.iterator().next().seq()).isEqualTo(2);
     }
 
     @Test

@@ -23,7 +23,7 @@ public final class EventFeed implements Iterable<Event> {
     private final Options options;
     /** Past the events handed out. */
     private long position;
-    /** Where the next read starts: past the last page read, which the iterator may not have handed out whole. */
+    /** Where the last page read ended, which the iterator may not have handed out whole. */
     private long readUpTo;
 
     EventFeed(SwitchboardClient client, Options options) {
@@ -76,8 +76,9 @@ public final class EventFeed implements Iterable<Event> {
     }
 
     private List<Event> read() {
+        // From the position: a loop left mid-page (or a poll after it) reads the rest of the page again.
         StringBuilder query = new StringBuilder("/api/v1/events?after=")
-                .append(readUpTo)
+                .append(position)
                 .append("&limit=")
                 .append(options.pageSize())
                 .append("&wait=")
@@ -94,7 +95,7 @@ public final class EventFeed implements Iterable<Event> {
                 .body();
         List<Event> events = new ArrayList<>();
         body.path("events").forEach(e -> events.add(Event.from(e)));
-        readUpTo = body.path("next").asLong(readUpTo);
+        readUpTo = body.path("next").asLong(position);
         return events;
     }
 

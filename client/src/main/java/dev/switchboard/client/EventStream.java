@@ -390,14 +390,14 @@ public final class EventStream implements AutoCloseable {
         }
     }
 
-    private record Outcome(boolean opened, boolean terminal, int code, String reason, Throwable error) {}
+    private record Outcome(boolean terminal, int code, String reason, Throwable error) {}
 
     /** One connection; a cursor store that fails to load (its database down, say) is like a lost connection. */
     private Outcome connectGuarded() throws InterruptedException {
         try {
             return connectOnce();
         } catch (RuntimeException e) {
-            return new Outcome(false, false, 0, String.valueOf(e), e);
+            return new Outcome(false, 0, String.valueOf(e), e);
         }
     }
 
@@ -423,18 +423,17 @@ public final class EventStream implements AutoCloseable {
                 int status = refused.getResponse().statusCode();
                 if (status == 400 || status == 401 || status == 403) {
                     return new Outcome(
-                            false,
                             true,
                             status,
                             "the server refused the connection: HTTP " + status + " "
                                     + refused.getResponse().body(),
                             cause);
                 }
-                return new Outcome(false, false, status, "HTTP " + status, cause);
+                return new Outcome(false, status, "HTTP " + status, cause);
             }
-            return new Outcome(false, false, 0, String.valueOf(cause), cause);
+            return new Outcome(false, 0, String.valueOf(cause), cause);
         } catch (TimeoutException e) {
-            return new Outcome(false, false, 0, "the handshake timed out", e);
+            return new Outcome(false, 0, "the handshake timed out", e);
         }
         socket = ws;
         current = new Connection(ws, reader);
@@ -450,7 +449,7 @@ public final class EventStream implements AutoCloseable {
     private Outcome readUntilEnd(WebSocket ws, Inbox reader, BlockingQueue<Object> inbox) throws InterruptedException {
         if (closing) {
             send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "closed by the client"));
-            return new Outcome(true, false, 1000, "closed", null);
+            return new Outcome(false, 1000, "closed", null);
         }
         setState(State.LIVE);
         subscribing = !options.eventTypes().isEmpty();
@@ -467,7 +466,7 @@ public final class EventStream implements AutoCloseable {
             if (closing) {
                 // close() was called (perhaps by the listener): no more batches, the read-ahead ones included.
                 send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "closed by the client"));
-                return new Outcome(true, false, 1000, "closed", null);
+                return new Outcome(false, 1000, "closed", null);
             }
             if (inbox.size() < READ_AHEAD) {
                 reader.resume(ws);
@@ -477,7 +476,6 @@ public final class EventStream implements AutoCloseable {
                 if (now - lastHeard > timeoutNanos) {
                     ws.abort();
                     return new Outcome(
-                            true,
                             false,
                             0,
                             "heartbeat timeout",
@@ -496,11 +494,10 @@ public final class EventStream implements AutoCloseable {
             }
             if (message instanceof Closed closed) {
                 if (closing) {
-                    return new Outcome(true, false, closed.code, closed.reason, null);
+                    return new Outcome(false, closed.code, closed.reason, null);
                 }
                 boolean terminal = doNotReconnect(closed.code);
                 return new Outcome(
-                        true,
                         terminal,
                         closed.code,
                         closed.reason,
@@ -511,19 +508,19 @@ public final class EventStream implements AutoCloseable {
             }
             if (message instanceof Throwable error) {
                 ws.abort();
-                return new Outcome(true, false, 0, String.valueOf(error), error);
+                return new Outcome(false, 0, String.valueOf(error), error);
             }
             String refusal;
             try {
                 refusal = handle(message);
             } catch (Exception e) {
                 ws.abort();
-                return new Outcome(true, false, 0, "the listener failed: " + e, e);
+                return new Outcome(false, 0, "the listener failed: " + e, e);
             }
             if (refusal != null) {
                 // Left open, the socket would deliver nothing the subscription asked for, and say nothing.
                 send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "subscription refused"));
-                return new Outcome(true, true, 400, "subscription refused: " + refusal, null);
+                return new Outcome(true, 400, "subscription refused: " + refusal, null);
             }
             // Silence while the listener worked is not the server's: count from now.
             lastHeard = System.nanoTime();
@@ -552,7 +549,7 @@ public final class EventStream implements AutoCloseable {
                 // subscription is unanswered: if it is refused, the events the client's own filter dropped
                 // meanwhile were never the listener's, and the next run (with corrected types) needs them.
                 if (last >= 0 && !subscribing) {
-                    cursors.save(last);
+                    save(last);
                 }
             }
             case "live" -> {
@@ -614,6 +611,22 @@ public final class EventStream implements AutoCloseable {
         if (state != next) {
             state = next;
             inform(() -> listener.onStateChange(next));
+        }
+    }
+
+    /**
+     * Saves {@code seq} even when {@link #close()} interrupted this thread while the listener worked: an
+     * interrupted thread's file writes fail (a {@link FileCursorStore}'s included), and the batch the
+     * listener handled would be sent again.
+     */
+    private void save(long seq) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            cursors.save(seq);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
