@@ -49,6 +49,9 @@ final class Batch {
         if (accepted.isEmpty()) {
             return null;
         }
+        if (accepted.cardinality() == entries.size()) {
+            return this; // all of it: its frame stays the one shared with the other sockets that take it all
+        }
         List<EventLog.Entry> taken = new ArrayList<>(accepted.cardinality());
         List<byte[]> takenJson = new ArrayList<>(accepted.cardinality());
         accepted.stream().forEach(i -> {

@@ -59,6 +59,9 @@ class BatchTest {
         assertThat(text(mine.frame(reservations, 1))).contains("\"seq\":2").doesNotContain("\"seq\":1");
         assertThat(batch.narrowedTo(EventFilter.ALL.narrowedTo(List.of("doors.*"))))
                 .isNull();
+        assertThat(batch.narrowedTo(EventFilter.ALL))
+                .as("all of it: the batch itself, whose frames the sockets that take it all share")
+                .isSameAs(batch);
     }
 
     private static String text(java.nio.ByteBuffer frame) {
