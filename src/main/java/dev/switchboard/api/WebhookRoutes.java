@@ -325,6 +325,10 @@ public final class WebhookRoutes implements RouteGroup {
             fromSeq = from.asLong();
         }
         Instant since = sinceText == null ? null : Instants.parse(sinceText, "since");
+        if (since != null && since.isAfter(clock.instant())) {
+            // No event is there to replay; and finding none reads every event of every stream it follows.
+            throw new Refusal.InvalidField("since", "is in the future: replay from a time that has passed");
+        }
         String tenantId = body.string("tenantId", 64);
         Long tenantPk = null;
         if (tenantId != null) {

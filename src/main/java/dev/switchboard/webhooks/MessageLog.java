@@ -780,19 +780,32 @@ public final class MessageLog {
         String target = fromSeq != null
                 ? "?::bigint - 1"
                 : "(SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk AND ev.time >= ?)";
+        // The positions first, holding no lock: finding the first event since a time may read much of a
+        // stream's log (no index covers time), and while the update below holds its streams' rows, every
+        // delivery step this node writes for them waits.
+        record Target(long streamPk, long position) {}
+        List<Target> targets = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT t.pk, t.target FROM (SELECT ws.pk, " + target + " AS target FROM webhook_streams ws"
+                                + " LEFT JOIN connections c ON c.pk = ws.connection_pk"
+                                + " WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR c.tenant_pk = ?)) t"
+                                + " WHERE t.target IS NOT NULL",
+                        rs -> new Target(rs.getLong(1), rs.getLong(2)),
+                        fromSeq != null ? fromSeq : since,
+                        endpointPk,
+                        tenantPk,
+                        tenantPk));
         return Jdbc.inTransaction(dataSource, c -> {
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_streams ws SET rewind_to = LEAST(coalesce(rewind_to, t.target), t.target)"
-                            + " FROM (SELECT ws.pk, " + target + " AS target FROM webhook_streams ws"
-                            + "   LEFT JOIN connections c ON c.pk = ws.connection_pk"
-                            + "   WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR c.tenant_pk = ?)) t"
-                            + " WHERE ws.pk = t.pk AND t.target IS NOT NULL AND t.target < coalesce("
+                            + " FROM unnest(?::bigint[], ?::bigint[]) AS t(pk, target)"
+                            + " WHERE ws.pk = t.pk AND t.target < coalesce("
                             + "   (SELECT last_seq FROM webhook_messages WHERE id = ws.message_id), ws.position)",
-                    fromSeq != null ? fromSeq : since,
-                    endpointPk,
-                    tenantPk,
-                    tenantPk);
+                    targets.stream().map(Target::streamPk).toArray(Long[]::new),
+                    targets.stream().map(Target::position).toArray(Long[]::new));
             control.publish(c, new WebhookChanged(endpointPk));
             return n;
         });

@@ -571,6 +571,17 @@ class WebhookDeliveryTest {
         assertThat(events().subList(6, 10))
                 .extracting(e -> e.get("subject").asText())
                 .containsExactlyElementsOf(ids);
+
+        // No event is in the future; finding none would read every event the endpoint follows.
+        assertThat(partner.client()
+                        .post(
+                                "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                                Map.of("since", "2999-01-01T00:00:00Z"))
+                        .expect(400)
+                        .json()
+                        .at("/error/message")
+                        .asText())
+                .startsWith("since: is in the future");
     }
 
     /** A replay asked for while a message waits for its retry follows that message, before anything newer. */
