@@ -111,32 +111,34 @@ export async function render(main, ctx) {
       h('td', {}, open));
   }
 
-  // A message is read again only while it may change soon, and for a few minutes at most: every read
-  // renews the session, so an open page left on a message that waits hours for its retry would keep
-  // an unattended console signed in (and spend a portal's client-key rate limit).
+  // A message is read again while it is on its way, for a few minutes from when it was opened (or
+  // retried) at most: every read renews the session, so an open page left on a message that waits
+  // hours for its retry would keep an unattended console signed in (and spend a portal's client-key
+  // rate limit).
   const WATCH_FOR_MS = 5 * 60 * 1000;
-  const SOON_MS = 60 * 1000;
   let watching = { id: null, since: 0 };
 
-  async function showMessage(messageId, focus) {
+  async function showMessage(messageId, focus, retried) {
     clearTimeout(timer);
-    if (watching.id !== messageId) watching = { id: messageId, since: Date.now() };
+    if (watching.id !== messageId || focus || retried) watching = { id: messageId, since: Date.now() };
     try {
       const m = await get(`${path}/messages/${enc(messageId)}`);
       if (!alive) return;
       for (const tr of rows.querySelectorAll('tr[data-message]')) tr.classList.toggle('selected', tr.dataset.message === messageId);
       clear(detail, messageDetail(m, ctx, path, async () => {
-        await Promise.all([showMessage(messageId), loadMessages()]);
+        await Promise.all([showMessage(messageId, false, true), loadMessages()]);
       }));
       if (focus) detail.querySelector('h3').focus();
       // A message on its way is shown as it goes: read again until it is delivered or failed.
+      // Every 1.5 s while an attempt is due, else once when the next one is, within the watch.
       const due = m.nextAttemptAt ? Date.parse(m.nextAttemptAt) - Date.now() : 0;
-      if (m.status === 'pending' && due < SOON_MS && Date.now() - watching.since < WATCH_FOR_MS) {
+      const delay = Math.max(1500, due);
+      if (m.status === 'pending' && Date.now() - watching.since + delay < WATCH_FOR_MS) {
         timer = setTimeout(async () => {
           if (!alive) return;
           await showMessage(messageId);
           await loadMessages();
-        }, 1500);
+        }, delay);
       }
     } catch (e) {
       clear(detail, failure(e));
