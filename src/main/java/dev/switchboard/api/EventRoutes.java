@@ -101,7 +101,7 @@ public final class EventRoutes implements RouteGroup {
             Instant deadline = clock.instant().plus(wait);
             try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
                 // Read again after registering: an append between the first read and now still wakes us.
-                page = read(stream, page.next(), limit, filter);
+                page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
                 // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
                 while (page.events().isEmpty()) {
@@ -112,7 +112,7 @@ public final class EventRoutes implements RouteGroup {
                     // The wait may have outlived the token's access: look it up again (a control message
                     // has already cleared what changed), so a revoked token gets 401, a narrowed grant applies.
                     filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types);
-                    page = read(stream, page.next(), limit, filter);
+                    page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 }
             }
             if (page.events().isEmpty()) {
@@ -135,19 +135,17 @@ public final class EventRoutes implements RouteGroup {
         if (after != null && after < 0) {
             throw new Refusal.InvalidField("after", "must be 0 or more");
         }
-        reads.increment();
-        return log.read(
-                        access.tenant().streamPk(),
-                        after,
-                        limit,
-                        maxBytes,
-                        access.eventFilter().narrowedTo(types))
-                .orRefuse();
+        return read(
+                access.tenant().streamPk(),
+                after,
+                limit,
+                maxBytes,
+                access.eventFilter().narrowedTo(types));
     }
 
-    private EventLog.Page read(long stream, Long after, int limit, EventFilter filter) {
+    private EventLog.Page read(long stream, Long after, int limit, int maxBytes, EventFilter filter) {
         reads.increment();
-        return log.read(stream, after, limit, filter).orRefuse();
+        return log.read(stream, after, limit, maxBytes, filter).orRefuse();
     }
 
     private void publish(Context ctx) {

@@ -154,8 +154,8 @@ public final class IntegrationStore {
                                 integrationPk)
                         .isEmpty()) {
                     throw new Refusal.Unauthenticated(
-                            "the portal session has ended (the integration's client key was rotated); open a new"
-                                    + " portal link");
+                            "the portal session has ended (signed out, expired, or ended by a rotation of the"
+                                    + " integration's client key); open a new portal link");
                 }
             }
         }

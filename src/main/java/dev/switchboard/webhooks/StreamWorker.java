@@ -176,10 +176,8 @@ final class StreamWorker implements Runnable {
                 release = false; // held back, or its lease is another node's or expires by itself
             }
         } finally {
-            // Out of the node's active set before the lease goes: a claim made once the stream is free must
-            // start a new worker. The other way round, a claim landing between the release and this would
-            // find this worker still listed, take the lease and start nothing, and the stream would wait out
-            // its whole lease time.
+            // Out of the node's active set before the lease goes: claims pass over the streams a worker still
+            // runs, so one made once the stream is free finds it claimable and starts a new worker.
             host.finished(this);
             if (release) {
                 try {
