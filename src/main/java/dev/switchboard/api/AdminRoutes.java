@@ -135,7 +135,8 @@ public final class AdminRoutes implements RouteGroup {
                 ctx.pathParam("integrationId"),
                 body.string("name", 200),
                 permissions(body, false),
-                eventTypes(body, false));
+                eventTypes(body, false),
+                endpoints::forgetKeptBodies);
         ctx.json(updated);
     }
 

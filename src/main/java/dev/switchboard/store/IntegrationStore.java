@@ -83,8 +83,16 @@ public final class IntegrationStore {
                         limit));
     }
 
-    /** Changes name, permissions or event types (null leaves one as it is); every node re-reads it. */
-    public Integration update(String id, String name, Permissions permissions, List<String> eventTypes) {
+    /**
+     * Changes name, permissions or event types (null leaves one as it is); every node re-reads it. When
+     * permissions or event types are given, {@code whatItReceives} runs in the same transaction.
+     */
+    public Integration update(
+            String id,
+            String name,
+            Permissions permissions,
+            List<String> eventTypes,
+            AlsoInTransaction whatItReceives) {
         return Jdbc.inTransaction(dataSource, c -> {
             Integration current = Jdbc.one(
                             c,
@@ -102,6 +110,9 @@ public final class IntegrationStore {
                     p.write(),
                     eventTypes == null ? current.eventTypes() : eventTypes,
                     current.pk());
+            if (permissions != null || eventTypes != null) {
+                whatItReceives.run(c, current.pk());
+            }
             control.publish(c, new IntegrationChanged(current.pk()));
             return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE i.pk = ?", IntegrationStore::map, current.pk())
                     .orElseThrow();

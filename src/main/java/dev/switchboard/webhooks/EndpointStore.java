@@ -205,9 +205,32 @@ public final class EndpointStore {
             if (updated == 0) {
                 throw deleted(current); // since the request looked it up
             }
+            if (changes.eventTypes() != null) {
+                forgetKeptBodies(c, "pk = ?", current.pk());
+            }
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
         });
+    }
+
+    /**
+     * In the caller's transaction, which changes what the integration may receive: its events endpoints'
+     * messages still to be sent or retried forget the body they were sent with, so each is built again
+     * from its range of the log through the filter as it is now. Kept, a failed message's body went out
+     * again on a retry whatever the integration may no longer receive.
+     */
+    public List<String> forgetKeptBodies(Connection c, long integrationPk) throws SQLException {
+        forgetKeptBodies(c, "integration_pk = ?", integrationPk);
+        return List.of();
+    }
+
+    private static void forgetKeptBodies(Connection c, String endpoints, long pk) throws SQLException {
+        Jdbc.update(
+                c,
+                "UPDATE webhook_messages SET body = NULL WHERE endpoint_pk IN (SELECT pk FROM webhook_endpoints WHERE "
+                        + endpoints + " AND kind = 'events') AND first_seq IS NOT NULL AND body IS NOT NULL"
+                        + " AND status IN ('pending', 'failed')",
+                pk);
     }
 
     /**

@@ -40,9 +40,23 @@ final class ManualDelivery implements Runnable {
                 messages.releaseManual(message.pk());
                 return;
             }
-            Attempt attempt = deliverer.attempt(deliverer.route(endpoint.get()), message);
-            Decision decision = deliverer.decide(endpoint.get(), message, attempt);
-            deliverer.afterRecord(endpoint.get(), messages.recordManual(message, attempt, decision));
+            MessageLog.Pending sending = message;
+            if (message.body() == null) {
+                // Its kept body was forgotten when what the integration may receive changed.
+                Optional<MessageLog.Pending> rebuilt = messages.rebuilt(message);
+                if (rebuilt.isEmpty()) {
+                    log.info(
+                            "Webhook message {} holds no event its endpoint may receive any more; it is not sent"
+                                    + " and is failed again",
+                            message.webhookId());
+                    messages.abandonEmpty(message.pk());
+                    return;
+                }
+                sending = rebuilt.get();
+            }
+            Attempt attempt = deliverer.attempt(deliverer.route(endpoint.get()), sending);
+            Decision decision = deliverer.decide(endpoint.get(), sending, attempt);
+            deliverer.afterRecord(endpoint.get(), messages.recordManual(sending, attempt, decision));
         } catch (RuntimeException e) {
             log.error(
                     "Sending webhook message {} failed; it is tried again when its lease expires",

@@ -1,5 +1,6 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
@@ -602,6 +603,53 @@ public final class MessageLog {
                         integrations,
                         left,
                         limit));
+    }
+
+    /**
+     * A retried stream message whose kept body was forgotten (what its integration may receive changed),
+     * built again from its range of the log through its stream's filter as it is now; empty when nothing
+     * in it may be sent any more, or its stream is gone.
+     */
+    Optional<Pending> rebuilt(Pending message) {
+        record Range(DeliveryTarget target, long firstSeq) {}
+        Optional<Range> range = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                                c,
+                                "SELECT webhook_stream_pk, first_seq FROM webhook_messages WHERE pk = ?"
+                                        + " AND webhook_stream_pk IS NOT NULL AND first_seq IS NOT NULL",
+                                rs -> new long[] {rs.getLong(1), rs.getLong(2)},
+                                message.pk())
+                        .flatMap(r -> {
+                            try {
+                                return StreamLeases.target(c, r[0], true).map(t -> new Range(t, r[1]));
+                            } catch (SQLException e) {
+                                throw new DatabaseException(e);
+                            }
+                        }));
+        // The log is read through connections of its own, outside the one above.
+        return range.flatMap(r -> logged(r.target(), r.firstSeq(), message.lastSeq()))
+                .map(body -> new Pending(
+                        message.pk(),
+                        message.id(),
+                        message.endpointPk(),
+                        body,
+                        message.attempts(),
+                        message.roundStart(),
+                        message.lastSeq(),
+                        message.sealedToken()));
+    }
+
+    /** A retried message left with nothing it may send: failed again, without an attempt. */
+    void abandonEmpty(long messagePk) {
+        Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "UPDATE webhook_messages SET status = 'failed', finished_at = now(), leased_by = NULL,"
+                                + " lease_until = NULL WHERE pk = ? AND leased_by = ?",
+                        messagePk,
+                        nodeId));
     }
 
     void releaseManual(long messagePk) {

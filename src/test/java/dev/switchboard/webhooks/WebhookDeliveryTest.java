@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -582,6 +584,62 @@ class WebhookDeliveryTest {
                         .at("/error/message")
                         .asText())
                 .startsWith("since: is in the future");
+    }
+
+    /**
+     * A failed message kept the body it was sent with, and a retry sent it again whatever the integration
+     * may receive now: narrowing its event types (or readable collections) left every failed message a
+     * way to send what it may no longer receive. Kept bodies are forgotten when that changes, and a
+     * message is built again from its range of the log through the filter as it is.
+     */
+    @Test
+    void aRetryAfterTheIntegrationWasNarrowedSendsOnlyWhatItMayReceiveNow() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(down.get() ? 503 : 200));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/narrowed"), "maxBatchSize", 1, "retryDelays", List.of()));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        server.adminFor(partner.tenant())
+                .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-3"))
+                .expect(201);
+        await().until(() -> partner.client()
+                        .get(webhook + "/messages?status=failed")
+                        .expect(200)
+                        .json()
+                        .get("messages")
+                        .size()
+                == 2);
+
+        server.admin
+                .patch("/api/v1/integrations/" + partner.integrationId(), Map.of("eventTypes", List.of("device.*")))
+                .expect(200);
+        down.set(false);
+        int before = receiver.received().size();
+        partner.client().post(webhook + "/messages/retry", Map.of()).expect(202);
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> partner.client()
+                                .get(webhook + "/messages?status=pending")
+                                .expect(200)
+                                .json()
+                                .get("messages")
+                                .isEmpty()
+                        && receiver.received().size() > before);
+        List<String> resent = receiver
+                .received()
+                .subList(before, receiver.received().size())
+                .stream()
+                .flatMap(r -> StreamSupport.stream(r.json().get("events").spliterator(), false))
+                .map(e -> e.get("type").asText())
+                .toList();
+        assertThat(resent).containsExactly("device.command");
+        JsonNode failed = partner.client()
+                .get(webhook + "/messages?status=failed")
+                .expect(200)
+                .json()
+                .get("messages");
+        assertThat(failed).as("the message left with nothing it may send").hasSize(1);
     }
 
     /** A replay asked for while a message waits for its retry follows that message, before anything newer. */
