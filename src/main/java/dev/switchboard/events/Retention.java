@@ -82,32 +82,49 @@ public final class Retention implements AutoCloseable {
         // UUIDv7 has no time before 1970: a retention reaching back further (36500d) keeps everything,
         // where the library would wrap the negative time into a bound above every id and delete it all.
         UUID bound = UuidCreator.getTimeOrderedEpochMin(cutoff.isBefore(Instant.EPOCH) ? Instant.EPOCH : cutoff);
-        long events = 0;
-        for (long stream : streamsWithExpiredEvents(bound)) {
-            long deleted = inBatches(PRUNE_STREAM, bound, stream);
-            if (deleted < 0) {
-                break; // another node is pruning
+        // Each kind on its own: one that fails (a statement timeout, say) leaves the others pruned.
+        long events = step("events", () -> {
+            long deleted = 0;
+            for (long stream : streamsWithExpiredEvents(bound)) {
+                long inStream = inBatches(PRUNE_STREAM, bound, stream);
+                if (inStream < 0) {
+                    break; // another node is pruning
+                }
+                deleted += inStream;
             }
-            events += deleted;
-        }
+            return deleted;
+        });
         pruned.increment(events);
         // Webhook messages (with their attempts) go with the events they carried; pending ones are still in use.
-        long messages = inBatches(
-                "DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages"
-                        + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)",
-                bound,
-                null);
-        messages = Math.max(0, messages);
-        Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.update(
-                        c,
-                        "DELETE FROM idempotency_keys WHERE created_at < ?",
-                        clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME)));
+        long messages = step(
+                "webhook messages",
+                () -> inBatches(
+                        "DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages"
+                                + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)",
+                        bound,
+                        null));
+        // In batches too: after a long pause (an outage, a restore) one statement could hold millions of rows.
+        step(
+                "idempotency keys",
+                () -> inBatches(
+                        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys"
+                                + " WHERE created_at < ? LIMIT ?))",
+                        clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME),
+                        null));
         if (events > 0 || messages > 0) {
             log.info("Pruned {} events and {} webhook messages older than {}", events, messages, cutoff);
         }
         return events;
+    }
+
+    /** Runs one kind's pruning; what it deleted (0 when another node prunes), or 0 when it failed, which is logged. */
+    private long step(String what, java.util.function.LongSupplier prune) {
+        try {
+            return Math.max(0, prune.getAsLong());
+        } catch (RuntimeException e) {
+            log.warn("Pruning old {} failed ({}); retrying in a minute", what, e.getMessage());
+            return 0;
+        }
     }
 
     /**
@@ -136,7 +153,7 @@ public final class Retention implements AutoCloseable {
      * Runs a bounded DELETE until it deletes less than a batch; each batch is its own short transaction.
      * Returns -1 when another node holds the lock before anything was deleted.
      */
-    private long inBatches(String delete, UUID bound, Long stream) {
+    private long inBatches(String delete, Object bound, Long stream) {
         long total = 0;
         while (true) {
             int deleted = Jdbc.inTransaction(

@@ -97,6 +97,34 @@ class RetentionTest {
     }
 
     @Test
+    void idempotencyKeysPastTheirLifetimeGoInBatchesAndNewerOnesStay() {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
+        try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), Map.of(), now::get)) {
+            var dataSource = server.switchboard().database().dataSource();
+            int old = Retention.BATCH * 2 + 3;
+            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> {
+                try (var s = c.createStatement()) {
+                    s.execute("INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)"
+                            + " SELECT 'retention-test', 'old-' || g, '\\x00', now() - interval '25 hours'"
+                            + " FROM generate_series(1, " + old + ") g");
+                    s.execute("INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)"
+                            + " VALUES ('retention-test', 'fresh', '\\x00', now())");
+                }
+                return null;
+            });
+            new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+            long left = dev.switchboard.db.Jdbc.withConnection(
+                            dataSource,
+                            c -> dev.switchboard.db.Jdbc.one(
+                                    c,
+                                    "SELECT count(*) FROM idempotency_keys WHERE scope = 'retention-test'",
+                                    rs -> rs.getLong(1)))
+                    .orElseThrow();
+            assertThat(left).as("only the fresh key").isEqualTo(1);
+        }
+    }
+
+    @Test
     void deletesInBatchesUntilNothingIsDue() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
         try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), Map.of(), now::get)) {
