@@ -185,15 +185,25 @@ public final class WebhookMetrics {
         expired.increment(count);
     }
 
+    /**
+     * Streams a lag is counted for: not those of a disabled connection, which is paused on purpose and
+     * would otherwise hold its endpoint's lag alerts on (its lag growing to the retention) for as long as
+     * it stays disabled, hiding any real delay of the endpoint's other tenants.
+     */
+    private static final String DELIVERING = "(ws.connection_pk IS NULL OR c.state = 'enabled')";
+
     /** Reads every endpoint's lag from the database. */
     void refreshLag() {
+        // Events the retention removed are not waiting any more: a position behind the log counts from its start.
         List<MultiGauge.Row<?>> rows = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT e.id, sum(s.last_seq - ws.position) AS lag FROM webhook_streams ws"
+                        "SELECT e.id, coalesce(sum(s.last_seq - greatest(ws.position, coalesce((SELECT min(ev.seq)"
+                                + " FROM events ev WHERE ev.stream_pk = ws.stream_pk), s.last_seq + 1) - 1))"
+                                + " FILTER (WHERE " + DELIVERING + "), 0) AS lag FROM webhook_streams ws"
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"
-                                + " GROUP BY e.id",
+                                + " LEFT JOIN connections c ON c.pk = ws.connection_pk GROUP BY e.id",
                         rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
         lag.register(rows, true);
         List<MultiGauge.Row<?>> errors = Jdbc.withConnection(
@@ -208,8 +218,10 @@ public final class WebhookMetrics {
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT e.id, coalesce(extract(epoch FROM now() - min(oldest.time)), 0) FROM webhook_streams ws"
+                        "SELECT e.id, coalesce(extract(epoch FROM now() - min(oldest.time) FILTER (WHERE " + DELIVERING
+                                + ")), 0) FROM webhook_streams ws"
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
+                                + " LEFT JOIN connections c ON c.pk = ws.connection_pk"
                                 + " LEFT JOIN LATERAL (SELECT ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
                                 + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true GROUP BY e.id",
                         rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getDouble(2))));

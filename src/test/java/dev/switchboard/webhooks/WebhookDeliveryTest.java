@@ -109,6 +109,31 @@ class WebhookDeliveryTest {
                 .until(() -> server.api(null).get("/metrics").expect(200).body(), text -> !text.contains(id));
     }
 
+    /**
+     * A tenant whose connection is disabled is paused on purpose: its events wait, but they are not the
+     * endpoint's lag, which would otherwise grow to the retention and hold the lag alerts on.
+     */
+    @Test
+    void aPausedTenantsWaitingEventsAreNotItsEndpointsLag() throws InterruptedException {
+        String id = partner.webhook(Map.of("url", receiver.url("/paused")))
+                .get("id")
+                .asText();
+        server.admin
+                .post("/api/v1/connections/" + partner.connectionId() + "/disable", "")
+                .expect(200);
+        server.adminFor(partner.tenant())
+                .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-9"))
+                .expect(201);
+        // Refreshed from the database every 5 s: one refresh at least has seen the event.
+        Thread.sleep(6_000);
+        assertThat(server.api(null).get("/metrics").expect(200).body())
+                .contains("switchboard_webhooks_stream_lag{endpoint=\"" + id + "\"} 0.0")
+                .contains("switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0");
+        assertThat(receiver.received())
+                .as("nothing sent to the paused tenant's endpoint")
+                .isEmpty();
+    }
+
     @Test
     void aDeliveredMessageKeepsNoCopyOfItsBodyAndShowsTheBodyItWasSentWith() throws Exception {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/hook"), "maxBatchSize", 3));
