@@ -215,6 +215,23 @@ class WebhookApiTest {
     }
 
     @Test
+    void aDisabledEndpointIsSentNoTestOrRetryUntilItIsEnabled() {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/off"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        client.patch(path, Map.of("state", "disabled")).expect(200);
+        // Each would wait, pending and kept past the retention, to go out whenever it is enabled again.
+        for (String action : List.of("/test", "/messages/retry", "/messages/msg_01m8yc0000000000000000000/retry")) {
+            assertThat(client.post(path + action, Map.of()).expect(409).errorCode())
+                    .as(action)
+                    .isEqualTo("endpoint_disabled");
+        }
+        assertThat(client.get(path + "/messages").expect(200).json().get("messages"))
+                .isEmpty();
+        client.patch(path, Map.of("state", "enabled")).expect(200);
+        client.post(path + "/test", "").expect(202);
+    }
+
+    @Test
     void messageQueriesAndReplaysAreValidated() {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/m"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
