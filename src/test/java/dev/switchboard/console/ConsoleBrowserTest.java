@@ -325,48 +325,12 @@ class ConsoleBrowserTest {
      */
     @Test
     void aMessageWaitingLongForItsRetryIsNotReadAgainAndAgain() throws Exception {
-        server.createTenant("hotel-wait");
-        String integrationId = server.createIntegration(
-                        "Night audit", List.of("reservations"), List.of("reservations"), List.of("*"))
-                .get("id")
-                .asText();
-        String token =
-                server.connect(integrationId, "hotel-wait").get("accessToken").asText();
-        try (Receiver failing = new Receiver();
+        Failed waiting = failingMessage("hotel-wait", "Night audit", "/night", List.of("1h"), "pending");
+        String webhookId = waiting.webhookId();
+        String messageId = waiting.messageId();
+        try (Receiver failing = waiting.receiver();
                 HeadlessChromium browser = new HeadlessChromium()) {
-            failing.answer(r -> Receiver.Reply.status(503));
-            String webhookId = server.admin
-                    .post(
-                            "/api/v1/webhooks",
-                            Map.of(
-                                    "url", failing.url("/night"),
-                                    "integrationId", integrationId,
-                                    "retryDelays", List.of("1h")))
-                    .expect(201)
-                    .json()
-                    .get("id")
-                    .asText();
-            server.api(token)
-                    .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "late")))
-                    .expect(201);
-            String messageId = Awaitility.await()
-                    .atMost(Duration.ofSeconds(30))
-                    .until(
-                            () -> server.admin
-                                    .get("/api/v1/webhooks/" + webhookId + "/messages?status=pending")
-                                    .expect(200)
-                                    .json()
-                                    .at("/messages/0"),
-                            m -> !m.isMissingNode() && m.get("attempts").size() == 1)
-                    .get("id")
-                    .asText();
-
-            browser.viewport(WIDE, 900);
-            browser.load(server.baseUrl() + "/console/signin");
-            browser.waitFor("#admin-key");
-            browser.type("#admin-key", TestServer.ADMIN_KEY);
-            browser.press("Enter");
-            browser.waitForText("#who", "Operator");
+            signIn(browser);
             browser.load(server.baseUrl() + "/console/endpoints/" + webhookId + "?message=" + messageId);
             browser.waitForText("#message-status", "pending");
             Thread.sleep(5_000);
@@ -386,12 +350,7 @@ class ConsoleBrowserTest {
         String link = portalLink(integrationId, List.of("read"), "1h");
 
         try (HeadlessChromium browser = new HeadlessChromium()) {
-            browser.viewport(WIDE, 900);
-            browser.load(server.baseUrl() + "/console/signin");
-            browser.waitFor("#admin-key");
-            browser.type("#admin-key", TestServer.ADMIN_KEY);
-            browser.press("Enter");
-            browser.waitForText("#who", "Operator");
+            signIn(browser);
 
             // The same browser opens the portal: each has a session cookie of its own, so neither ends the other.
             browser.load(link);
@@ -479,7 +438,26 @@ class ConsoleBrowserTest {
     /** An integration connected to a tenant, with an endpoint on a receiver that answered 500 until it gave up. */
     private record Failed(String integrationId, String webhookId, String messageId, Receiver receiver) {}
 
+    /** Signs in to the console with the admin key, in a wide window. */
+    private static void signIn(HeadlessChromium browser) throws Exception {
+        browser.viewport(WIDE, 900);
+        browser.load(server.baseUrl() + "/console/signin");
+        browser.waitFor("#admin-key");
+        browser.type("#admin-key", TestServer.ADMIN_KEY);
+        browser.press("Enter");
+        browser.waitForText("#who", "Operator");
+    }
+
     private static Failed failedMessage(String tenant, String name, String path) {
+        return failingMessage(tenant, name, path, null, "failed");
+    }
+
+    /**
+     * A partner's write to a new integration's endpoint whose receiver answers 500, once the message has
+     * {@code status} after its first attempt ({@code retryDelays}: the endpoint's, or null for the server's).
+     */
+    private static Failed failingMessage(
+            String tenant, String name, String path, List<String> retryDelays, String status) {
         server.createTenant(tenant);
         String integrationId = server.createIntegration(
                         name, List.of("reservations"), List.of("reservations"), List.of("*"))
@@ -488,8 +466,13 @@ class ConsoleBrowserTest {
         String token = server.connect(integrationId, tenant).get("accessToken").asText();
         Receiver failing = new Receiver();
         failing.answer(r -> Receiver.Reply.status(500).withBody("down for maintenance"));
+        Map<String, Object> endpoint =
+                new java.util.HashMap<>(Map.of("url", failing.url(path), "integrationId", integrationId));
+        if (retryDelays != null) {
+            endpoint.put("retryDelays", retryDelays);
+        }
         String webhookId = server.admin
-                .post("/api/v1/webhooks", Map.of("url", failing.url(path), "integrationId", integrationId))
+                .post("/api/v1/webhooks", endpoint)
                 .expect(201)
                 .json()
                 .get("id")
@@ -501,12 +484,13 @@ class ConsoleBrowserTest {
                 .atMost(Duration.ofSeconds(30))
                 .until(
                         () -> server.admin
-                                .get("/api/v1/webhooks/" + webhookId + "/messages?status=failed")
+                                .get("/api/v1/webhooks/" + webhookId + "/messages?status=" + status)
                                 .expect(200)
                                 .json()
-                                .at("/messages/0/id")
-                                .asText(),
-                        id -> !id.isEmpty());
+                                .at("/messages/0"),
+                        m -> !m.isMissingNode() && m.get("attempts").size() >= 1)
+                .get("id")
+                .asText();
         return new Failed(integrationId, webhookId, messageId, failing);
     }
 
