@@ -825,8 +825,10 @@ public final class MessageLog {
      * after that time. Returns how many streams will replay.
      */
     int replay(long endpointPk, Long tenantPk, Long fromSeq, Instant since) {
+        // A position older than the retention replays from the oldest event kept: the events before it are
+        // gone by the operator's choice, not lost by the stream, which would count and log them as such.
         String target = fromSeq != null
-                ? "?::bigint - 1"
+                ? "GREATEST(?::bigint - 1, (SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk))"
                 : "(SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk AND ev.time >= ?)";
         // The positions first, holding no lock: finding the first event since a time may read much of a
         // stream's log (no index covers time), and while the update below holds its streams' rows, every

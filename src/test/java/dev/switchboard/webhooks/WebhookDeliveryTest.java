@@ -667,6 +667,36 @@ class WebhookDeliveryTest {
         assertThat(failed).as("the message left with nothing it may send").hasSize(1);
     }
 
+    /**
+     * A replay from a position the retention has passed starts at the oldest event kept: the events before
+     * it were removed on purpose, and the stream used to count and log them as events it failed to send.
+     */
+    @Test
+    void aReplayFromBeforeTheRetentionStartsAtTheOldestEventKept() throws Exception {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/replay-pruned")));
+        List<String> ids = writeRooms(partner, 4);
+        await().until(() -> events().size() == 4);
+        try (java.sql.Connection c =
+                java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
+            c.createStatement()
+                    .executeUpdate("DELETE FROM events WHERE seq <= 2 AND stream_pk = (SELECT s.pk FROM streams s"
+                            + " JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant() + "')");
+        }
+        double expiredBefore = server.metric("switchboard_webhooks_events_expired_total");
+        partner.client()
+                .post(
+                        "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                        Map.of("fromSeq", 1, "tenantId", partner.tenant()))
+                .expect(202);
+        await().until(() -> events().size() == 6);
+        assertThat(events().subList(4, 6))
+                .extracting(e -> e.get("subject").asText())
+                .containsExactly(ids.get(2), ids.get(3));
+        assertThat(server.metric("switchboard_webhooks_events_expired_total"))
+                .as("events counted as lost")
+                .isEqualTo(expiredBefore);
+    }
+
     /** A replay asked for while a message waits for its retry follows that message, before anything newer. */
     @Test
     void aReplayAskedForWhileAMessageWaitsForItsRetryComesRightAfterIt() throws InterruptedException {
