@@ -17,7 +17,9 @@ public final class CapturedLogs implements AutoCloseable {
     }
 
     public List<String> lines() {
-        synchronized (appender.list) {
+        // AppenderBase.doAppend holds the appender's own lock while it adds to the list (not the list's):
+        // reading under that lock is what keeps a message logged meanwhile from breaking the copy.
+        synchronized (appender) {
             return appender.list.stream()
                     .map(e -> e.getLevel() + " " + e.getLoggerName() + " " + e.getFormattedMessage())
                     .toList();
