@@ -194,18 +194,34 @@ public final class WebhookMetrics {
 
     /** Reads every endpoint's lag from the database. */
     void refreshLag() {
-        // Events the retention removed are not waiting any more: a position behind the log counts from its start.
-        List<MultiGauge.Row<?>> rows = Jdbc.withConnection(
+        // One probe per stream serves both gauges: the first event past its position gives its age and,
+        // a stream's log being an unbroken run of seqs up to the newest, the count of events from it on.
+        // So events the retention removed are not counted as waiting.
+        record Lag(String endpointId, long events, double seconds) {}
+        List<Lag> lags = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT e.id, coalesce(sum(s.last_seq - greatest(ws.position, coalesce((SELECT min(ev.seq)"
-                                + " FROM events ev WHERE ev.stream_pk = ws.stream_pk), s.last_seq + 1) - 1))"
-                                + " FILTER (WHERE " + DELIVERING + "), 0) AS lag FROM webhook_streams ws"
+                        "SELECT e.id,"
+                                + " coalesce(sum(s.last_seq - oldest.seq + 1) FILTER (WHERE " + DELIVERING + "), 0),"
+                                + " coalesce(extract(epoch FROM now() - min(oldest.time) FILTER (WHERE " + DELIVERING
+                                + ")), 0) FROM webhook_streams ws"
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"
-                                + " LEFT JOIN connections c ON c.pk = ws.connection_pk GROUP BY e.id",
-                        rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
-        lag.register(rows, true);
+                                + " LEFT JOIN connections c ON c.pk = ws.connection_pk"
+                                + " LEFT JOIN LATERAL (SELECT ev.seq, ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
+                                + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true GROUP BY e.id",
+                        rs -> new Lag(rs.getString(1), rs.getLong(2), rs.getDouble(3))));
+        lag.register(
+                lags.stream()
+                        .<MultiGauge.Row<?>>map(l -> MultiGauge.Row.of(Tags.of("endpoint", l.endpointId()), l.events()))
+                        .toList(),
+                true);
+        age.register(
+                lags.stream()
+                        .<MultiGauge.Row<?>>map(
+                                l -> MultiGauge.Row.of(Tags.of("endpoint", l.endpointId()), l.seconds()))
+                        .toList(),
+                true);
         List<MultiGauge.Row<?>> errors = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
@@ -214,18 +230,6 @@ public final class WebhookMetrics {
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
                         rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
         inError.register(errors, true);
-        List<MultiGauge.Row<?>> ages = Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.query(
-                        c,
-                        "SELECT e.id, coalesce(extract(epoch FROM now() - min(oldest.time) FILTER (WHERE " + DELIVERING
-                                + ")), 0) FROM webhook_streams ws"
-                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
-                                + " LEFT JOIN connections c ON c.pk = ws.connection_pk"
-                                + " LEFT JOIN LATERAL (SELECT ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
-                                + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true GROUP BY e.id",
-                        rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getDouble(2))));
-        age.register(ages, true);
         forgetDeletedEndpoints();
     }
 

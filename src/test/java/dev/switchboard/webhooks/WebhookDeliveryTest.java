@@ -124,11 +124,25 @@ class WebhookDeliveryTest {
         server.adminFor(partner.tenant())
                 .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-9"))
                 .expect(201);
-        // Refreshed from the database every 5 s: one refresh at least has seen the event.
+        // Beside it, a disabled endpoint of an enabled connection: its two waiting events are its lag.
+        Partner other = Partner.create(server, List.of("device.*"));
+        String disabled = other.webhook(Map.of("url", receiver.url("/disabled")))
+                .get("id")
+                .asText();
+        other.client()
+                .patch("/api/v1/webhooks/" + disabled, Map.of("state", "disabled"))
+                .expect(200);
+        for (int i = 0; i < 2; i++) {
+            server.adminFor(other.tenant())
+                    .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i))
+                    .expect(201);
+        }
+        // Refreshed from the database every 5 s: one refresh at least has seen the events.
         Thread.sleep(6_000);
         assertThat(server.api(null).get("/metrics").expect(200).body())
                 .contains("switchboard_webhooks_stream_lag{endpoint=\"" + id + "\"} 0.0")
-                .contains("switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0");
+                .contains("switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0")
+                .contains("switchboard_webhooks_stream_lag{endpoint=\"" + disabled + "\"} 2.0");
         assertThat(receiver.received())
                 .as("nothing sent to the paused tenant's endpoint")
                 .isEmpty();
