@@ -121,11 +121,7 @@ class WebhookStreamLeaseTest {
             f.sendEvent();
             Current waiting = f.awaitRetryWaiting();
             // What an unguarded late write left behind in a database from before the lease guard.
-            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
-                c.createStatement()
-                        .executeUpdate("UPDATE webhook_messages SET status = 'delivered', finished_at = now()"
-                                + " WHERE pk = " + waiting.pending().pk());
-            }
+            f.changeMessage(waiting, "status = 'delivered', finished_at = now()");
             f.sendEvent();
             Webhooks.makeDue(server.database());
             await("the next event delivered")
@@ -151,11 +147,7 @@ class WebhookStreamLeaseTest {
             f.sendEvent();
             Current waiting = f.awaitRetryWaiting();
             // As a crash leaves it: the message written before its first attempt (no body kept, no attempt).
-            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
-                c.createStatement()
-                        .executeUpdate("UPDATE webhook_messages SET body = NULL, attempts = 0" + " WHERE pk = "
-                                + waiting.pending().pk());
-            }
+            f.changeMessage(waiting, "body = NULL, attempts = 0");
             // The endpoint now wants other events: the message's range holds none it would send.
             server.admin
                     .patch("/api/v1/webhooks/" + f.webhookId(), Map.of("eventTypes", List.of("door.*")))
@@ -289,12 +281,8 @@ class WebhookStreamLeaseTest {
                     .expect(200);
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> receiver.received().size() == 1);
-            Current waiting = new Fixture(server, webhookId).awaitRetryWaiting();
-            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
-                c.createStatement()
-                        .executeUpdate("UPDATE webhook_messages SET body = NULL, attempts = 0 WHERE pk = "
-                                + waiting.pending().pk());
-            }
+            Fixture f = new Fixture(server, webhookId);
+            f.changeMessage(f.awaitRetryWaiting(), "body = NULL, attempts = 0"); // as a crash leaves it
             client.patch("/api/v1/webhooks/" + webhookId, Map.of("eventTypes", List.of("connection.disabled")))
                     .expect(200);
             server.admin
@@ -403,6 +391,15 @@ class WebhookStreamLeaseTest {
             return receiver.received().stream()
                     .map(r -> r.json().get("events").get(0).get("seq").asLong())
                     .toList();
+        }
+
+        /** Sets {@code assignments} on the waiting stream's message, as another writer (or a crash) leaves it. */
+        void changeMessage(Current waiting, String assignments) throws SQLException {
+            try (Connection c = DriverManager.getConnection(server.database().jdbcUrl())) {
+                c.createStatement()
+                        .executeUpdate("UPDATE webhook_messages SET " + assignments + " WHERE pk = "
+                                + waiting.pending().pk());
+            }
         }
 
         /** Waits until the first attempt failed and the stream is released until its retry, and reads its message. */
