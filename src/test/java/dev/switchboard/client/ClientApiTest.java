@@ -96,6 +96,28 @@ class ClientApiTest {
     }
 
     @Test
+    void listByIdsSelectsThoseAndAnEmptyListSelectsNone() {
+        Partner partner = Partner.create(server, List.of("*"));
+        Records reservations = client(partner).records("reservations");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(reservations.create(Map.of("n", i)).id());
+        }
+        assertThat(reservations.list(new Records.ListOptions(10, null, null, ids.subList(0, 2))))
+                .extracting(DataRecord::id)
+                .containsExactlyInAnyOrderElementsOf(ids.subList(0, 2));
+        assertThat(reservations.list(new Records.ListOptions(10, null, null, List.of())))
+                .as("an empty list of ids selects no record, as an empty ids= does")
+                .isEmpty();
+        assertThat(reservations.list(new Records.ListOptions(10, null, null, null)))
+                .extracting(DataRecord::id)
+                .containsExactlyInAnyOrderElementsOf(ids);
+        assertThatThrownBy(() -> new Records.ListOptions(10, null, null, List.of(ids.get(0) + "," + ids.get(1))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("comma");
+    }
+
+    @Test
     void invalidInputIsATypedErrorNamingTheField() {
         Partner partner = Partner.create(server, List.of("*"));
         assertThatThrownBy(() -> client(partner).records("no-such-collection").create(Map.of("a", 1)))

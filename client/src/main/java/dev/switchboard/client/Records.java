@@ -83,7 +83,7 @@ public final class Records {
      * @param pageSize records per request, 1..1000
      * @param updatedFrom only records updated at or after this instant (null: no bound); pages go in update order
      * @param updatedTo only records updated at or before this instant (null: no bound)
-     * @param ids only these ids (empty: all)
+     * @param ids only these ids (null: every record; empty: none, as the server reads an empty {@code ids=})
      */
     public record ListOptions(int pageSize, Instant updatedFrom, Instant updatedTo, List<String> ids) {
         /** Checks the page size. */
@@ -91,12 +91,20 @@ public final class Records {
             if (pageSize < 1 || pageSize > 1000) {
                 throw new IllegalArgumentException("pageSize must be between 1 and 1000, got " + pageSize);
             }
-            ids = ids == null ? List.of() : List.copyOf(ids);
+            if (ids != null) {
+                ids = List.copyOf(ids);
+                for (String id : ids) {
+                    // the ids travel comma-separated: one with a comma, or an empty one, would select others
+                    if (id.isEmpty() || id.indexOf(',') >= 0) {
+                        throw new IllegalArgumentException("ids must be non-empty and hold no comma, got '" + id + "'");
+                    }
+                }
+            }
         }
 
         /** Every record, {@code pageSize} at a time. */
         public static ListOptions pageSize(int pageSize) {
-            return new ListOptions(pageSize, null, null, List.of());
+            return new ListOptions(pageSize, null, null, null);
         }
     }
 
@@ -143,7 +151,7 @@ public final class Records {
                 query.append("&updatedTo=")
                         .append(SwitchboardClient.encode(options.updatedTo().toString()));
             }
-            if (!options.ids().isEmpty()) {
+            if (options.ids() != null) {
                 query.append("&ids=").append(SwitchboardClient.encode(String.join(",", options.ids())));
             }
             JsonNode body = client.send("GET", path + query, null, Map.of()).body();
