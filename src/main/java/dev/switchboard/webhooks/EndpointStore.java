@@ -277,9 +277,13 @@ public final class EndpointStore {
         }
     }
 
+    /** At most this many secrets sign a request: the current one and the two it replaced last. */
+    static final int SIGNING_SECRETS = 3;
+
     /**
      * Makes a new signing secret the current one. The ones it replaces keep signing for {@code grace}
-     * (receivers accept any signature that verifies), so partners can switch without losing a request.
+     * (receivers accept any signature that verifies), so partners can switch without losing a request;
+     * only the {@link #SIGNING_SECRETS} newest do.
      */
     public String rotateSecret(WebhookEndpoint endpoint, Duration grace) {
         String secret = Signer.newSecret();
@@ -293,7 +297,17 @@ public final class EndpointStore {
                     .isEmpty()) {
                 throw deleted(endpoint); // since the request looked it up
             }
-            Jdbc.update(c, "DELETE FROM webhook_secrets WHERE endpoint_pk = ? AND expires_at <= now()", endpoint.pk());
+            // Expired ones go, and so do all but the newest SIGNING_SECRETS - 1 still signing: each rotation
+            // would otherwise add one more secret that every request is signed with (a client key rotating
+            // in a loop made each attempt compute and carry thousands of signatures).
+            Jdbc.update(
+                    c,
+                    "DELETE FROM webhook_secrets WHERE endpoint_pk = ? AND (expires_at <= now() OR ctid NOT IN"
+                            + " (SELECT ctid FROM webhook_secrets WHERE endpoint_pk = ?"
+                            + "  ORDER BY expires_at DESC NULLS FIRST, created_at DESC LIMIT ?))",
+                    endpoint.pk(),
+                    endpoint.pk(),
+                    SIGNING_SECRETS - 1);
             Jdbc.update(
                     c,
                     "UPDATE webhook_secrets SET expires_at = now() + ? * interval '1 millisecond'"

@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -114,6 +115,25 @@ class WebhookSafetyTest {
             assertThat(request.header("webhook-signature").split(" ")).hasSize(2);
             new Webhook(rotated).verify(request.body(), request.headers());
             new Webhook(endpoint.get("secret").asText()).verify(request.body(), request.headers());
+
+            // Rotating again and again keeps the newest three signing, not one more each time.
+            List<String> secrets =
+                    new ArrayList<>(List.of(endpoint.get("secret").asText(), rotated));
+            for (int i = 0; i < 5; i++) {
+                secrets.add(partner.client()
+                        .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
+                        .expect(200)
+                        .json()
+                        .get("secret")
+                        .asText());
+            }
+            writeRooms(partner, 1);
+            await().until(() -> receiver.received().size() == 2);
+            Receiver.Received later = receiver.received().getLast();
+            assertThat(later.header("webhook-signature").split(" ")).hasSize(EndpointStore.SIGNING_SECRETS);
+            for (String secret : secrets.subList(secrets.size() - EndpointStore.SIGNING_SECRETS, secrets.size())) {
+                new Webhook(secret).verify(later.body(), later.headers());
+            }
         }
     }
 
