@@ -30,6 +30,9 @@ final class WebhookConnection implements AutoCloseable {
     private static final int MAX_HEAD = 64 * 1024;
 
     private final Socket socket;
+    /** The TCP socket under {@link #socket} (the same one for http). */
+    private final Socket plain;
+
     private final InputStream in;
     private final OutputStream out;
     private final byte[] buffer = new byte[8 * 1024];
@@ -42,8 +45,10 @@ final class WebhookConnection implements AutoCloseable {
     /** When this connection, idle, stops being worth reusing ({@link System#nanoTime()}). */
     long reusableUntil;
 
-    WebhookConnection(Socket socket) throws IOException {
+    /** {@code socket} talks to the receiver (over TLS for https) on {@code plain}, its TCP socket. */
+    WebhookConnection(Socket socket, Socket plain) throws IOException {
         this.socket = socket;
+        this.plain = plain;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
     }
@@ -101,14 +106,28 @@ final class WebhookConnection implements AutoCloseable {
         return answerStarted;
     }
 
-    /** Ends the connection at once, from any thread: an attempt blocked on it fails. */
+    /** The TCP socket, which {@link WebhookConnections} watches for the attempt's deadline. */
+    Socket plain() {
+        return plain;
+    }
+
+    /**
+     * Ends the connection at once, from any thread: an attempt blocked on it fails. The TCP socket goes
+     * first: a TLS socket's own close waits for the lock its blocked writer holds (to send its closing
+     * alert), so closing it first would block as long as the receiver does not read.
+     */
     @Override
     public void close() {
         try {
+            plain.close();
             socket.close();
         } catch (IOException e) {
             // closing: nothing more to read or write
         }
+    }
+
+    boolean closed() {
+        return plain.isClosed();
     }
 
     private static int statusLine(String line) throws IOException {

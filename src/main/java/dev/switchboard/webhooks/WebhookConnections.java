@@ -12,8 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -34,14 +32,17 @@ import javax.net.ssl.SSLSocketFactory;
  */
 final class WebhookConnections implements AutoCloseable {
     static final int IDLE_SECONDS = 30;
-    /** A write of this much fits in a socket's send buffer; larger ones are cut off at the deadline. */
-    private static final int UNGUARDED_WRITE = 16 * 1024;
+    /** How often the connections in use are looked at for a passed deadline: how late one may be cut off. */
+    private static final long CUT_EVERY_MILLIS = 50;
 
     private final GuardedResolver resolver;
     private final int perDestination;
     private final SSLSocketFactory tls;
     private final Map<Destination, Pool> pools = new ConcurrentHashMap<>();
     private final Set<WebhookConnection> open = ConcurrentHashMap.newKeySet();
+    /** The TCP sockets of the connections being made or used, with their attempts' deadlines. */
+    private final Map<Socket, Long> inUse = new ConcurrentHashMap<>();
+
     private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
         Thread thread = new Thread(r, "webhook-connections");
         thread.setDaemon(true);
@@ -53,8 +54,8 @@ final class WebhookConnections implements AutoCloseable {
         this.resolver = resolver;
         this.perDestination = perDestination;
         this.tls = tls;
-        timer.setRemoveOnCancelPolicy(true); // a request's watch, cancelled, does not wait out its delay in the queue
         timer.scheduleWithFixedDelay(this::closeIdle, 5, 5, TimeUnit.SECONDS);
+        timer.scheduleWithFixedDelay(this::cutOverdue, CUT_EVERY_MILLIS, CUT_EVERY_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     private record Destination(boolean tls, String host, int port) {
@@ -130,31 +131,56 @@ final class WebhookConnections implements AutoCloseable {
     }
 
     /**
-     * Reads wait at most until the deadline; a write has no timeout of its own and blocks while a
-     * receiver does not read. A large request is therefore watched: at the deadline its connection is
-     * closed under it.
+     * Sends on a connection that is cut off at the deadline. Reads wait at most until the deadline, but
+     * that does not bound an exchange: a write has no timeout of its own and blocks while the receiver
+     * does not read (a small one too, once unread requests fill the socket's buffer), and one TLS record
+     * is read with as many socket reads as it takes, each waiting the whole timeout, so a receiver
+     * sending a byte now and then could hold an attempt for hours.
      */
     private WebhookConnection.Answer send(WebhookConnection connection, byte[] request, long deadline)
             throws IOException {
-        ScheduledFuture<?> cut = null;
-        if (request.length > UNGUARDED_WRITE) {
-            try {
-                cut = timer.schedule(connection::close, deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-            } catch (RejectedExecutionException e) {
-                throw new InterruptedIOException("the webhook sender is closed");
-            }
-        }
+        watch(connection.plain(), deadline);
         try {
             return connection.exchange(request, deadline);
         } catch (IOException e) {
-            if (cut != null && timedOut(deadline)) {
-                throw new SocketTimeoutException("the receiver did not take the request before the deadline");
+            if (timedOut(deadline)) {
+                throw new SocketTimeoutException("the receiver did not answer before the deadline");
             }
             throw e;
         } finally {
-            if (cut != null) {
-                cut.cancel(false);
+            unwatch(connection.plain());
+        }
+    }
+
+    private void watch(Socket plain, long deadline) throws InterruptedIOException {
+        inUse.put(plain, deadline);
+        if (closed) { // closed meanwhile: its sockets may have been cut already
+            unwatch(plain);
+            throw new InterruptedIOException("the webhook sender is closed");
+        }
+    }
+
+    private void unwatch(Socket plain) {
+        if (inUse.remove(plain) == null) {
+            close(plain); // cut off as its exchange ended: finished with, never reused
+        }
+    }
+
+    /** Closes the TCP socket of every exchange past its deadline: the thread blocked on it fails at once. */
+    private void cutOverdue() {
+        long now = System.nanoTime();
+        inUse.forEach((plain, deadline) -> {
+            if (deadline - now <= 0 && inUse.remove(plain, deadline)) {
+                close(plain);
             }
+        });
+    }
+
+    private static void close(Socket plain) {
+        try {
+            plain.close();
+        } catch (IOException e) {
+            // closing: nothing more to read or write
         }
     }
 
@@ -181,7 +207,7 @@ final class WebhookConnections implements AutoCloseable {
             // a second less than the receiver's own limit, so it does not close while a request is under way
             keepFor = Math.min(keepFor, answer.keepAliveNanos() - TimeUnit.SECONDS.toNanos(1));
         }
-        if (answer.reusable() && keepFor > 0 && !closed) {
+        if (answer.reusable() && keepFor > 0 && !closed && !connection.closed()) {
             connection.reusableUntil = System.nanoTime() + keepFor;
             pool.idle.offerFirst(connection);
             if (closed && pool.idle.remove(connection)) { // closed meanwhile: nothing closes it later
@@ -200,14 +226,13 @@ final class WebhookConnections implements AutoCloseable {
             if (timedOut(deadline)) {
                 throw new SocketTimeoutException("connecting to " + destination.host() + ": deadline passed");
             }
-            Socket socket = new Socket();
+            Socket plain = new Socket();
+            watch(plain, deadline); // a TLS handshake's reads are bounded no better than an answer's
             try {
-                socket.setTcpNoDelay(true);
-                socket.connect(address, WebhookConnection.millisUntil(deadline));
-                if (destination.tls()) {
-                    socket = secure(socket, destination, deadline);
-                }
-                WebhookConnection connection = new WebhookConnection(socket);
+                plain.setTcpNoDelay(true);
+                plain.connect(address, WebhookConnection.millisUntil(deadline));
+                Socket socket = destination.tls() ? secure(plain, destination, deadline) : plain;
+                WebhookConnection connection = new WebhookConnection(socket, plain);
                 open.add(connection);
                 if (closed) {
                     discard(connection);
@@ -215,11 +240,16 @@ final class WebhookConnections implements AutoCloseable {
                 }
                 return connection;
             } catch (SocketTimeoutException e) {
-                socket.close();
+                close(plain);
                 throw e;
             } catch (IOException e) {
-                socket.close();
+                close(plain);
+                if (timedOut(deadline)) {
+                    throw new SocketTimeoutException("connecting to " + destination.host() + ": deadline passed");
+                }
                 failure = e;
+            } finally {
+                unwatch(plain);
             }
         }
         throw failure;

@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.switchboard.testing.Fast;
 import java.io.ByteArrayOutputStream;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
@@ -43,7 +45,7 @@ class WebhookConnectionsTest {
     }
 
     /** The receiver's side of one connection. */
-    private record Peer(InputStream in, OutputStream out, List<String> requests) {
+    private record Peer(Socket socket, InputStream in, OutputStream out, List<String> requests) {
         /** Reads one request, head and body, and keeps its head; null when the client closed first. */
         String next() throws IOException {
             ByteArrayOutputStream head = new ByteArrayOutputStream();
@@ -96,7 +98,9 @@ class WebhookConnectionsTest {
                     int index = connections.getAndIncrement();
                     Thread.ofVirtual().start(() -> {
                         try (socket) {
-                            script.serve(index, new Peer(socket.getInputStream(), socket.getOutputStream(), requests));
+                            script.serve(
+                                    index,
+                                    new Peer(socket, socket.getInputStream(), socket.getOutputStream(), requests));
                         } catch (Exception e) {
                             // the client went away
                         }
@@ -258,6 +262,51 @@ class WebhookConnectionsTest {
                 WebhookSender sender = sender(Duration.ofMillis(500))) {
             long started = System.nanoTime();
             Attempt attempt = sender.send(receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED);
+            assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+        }
+    }
+
+    @Test
+    void aLargeRequestToAnHttpsReceiverThatNeverReadsEndsAtTheTimeout(@TempDir Path dir) throws Exception {
+        Certificate certificate = new Certificate(dir, "ip:127.0.0.1");
+        Script handshakeThenSleep = (index, peer) -> {
+            ((SSLSocket) peer.socket()).startHandshake();
+            Thread.sleep(30_000);
+        };
+        try (ScriptedReceiver receiver = new ScriptedReceiver(certificate.serverSocket(), handshakeThenSleep);
+                WebhookSender sender =
+                        new WebhookSender(Duration.ofMillis(500), OPEN, 4, Clock.systemUTC(), trusting(certificate))) {
+            // Twice: cutting the first one off must leave the sender able to cut off the next.
+            for (int i = 0; i < 2; i++) {
+                long started = System.nanoTime();
+                Attempt attempt = assertTimeoutPreemptively(
+                        Duration.ofSeconds(10),
+                        () -> sender.send(receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED));
+                assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+            }
+        }
+    }
+
+    @Test
+    void anHttpsReceiverTricklingItsHandshakeIsCutOffAtTheTimeout() throws Exception {
+        // A TLS record header announcing 16 KiB, then a byte every 100 ms: each read is answered well within
+        // the socket timeout, and the record would take half an hour.
+        Script trickle = (index, peer) -> {
+            peer.out().write(new byte[] {0x16, 0x03, 0x03, 0x40, 0x00});
+            while (true) {
+                peer.out().write(0x02);
+                peer.out().flush();
+                Thread.sleep(100);
+            }
+        };
+        try (ScriptedReceiver receiver = new ScriptedReceiver(trickle);
+                WebhookSender sender = sender(Duration.ofSeconds(1))) {
+            WebhookUrl https =
+                    WebhookUrl.parse("https://127.0.0.1:" + receiver.server.getLocalPort() + "/hooks", "url", OPEN);
+            long started = System.nanoTime();
+            Attempt attempt = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> sender.send(https, "{}", SIGNED));
             assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
         }
