@@ -110,14 +110,14 @@ final class RecordOperations {
 
     /** The data, when the collection's schema accepts it; else 400 {@code schema_violation} naming the first. */
     static JsonNode validated(RecordCollection collection, JsonNode data) {
-        List<RecordCollection.Violation> violations = collection.violations(data);
-        if (!violations.isEmpty()) {
-            RecordCollection.Violation first = violations.getFirst();
+        RecordCollection.Violations violations = collection.violations(data);
+        if (violations.found() > 0) {
+            RecordCollection.Violation first = violations.listed().getFirst();
             throw new Refusal.Invalid(
                     "schema_violation",
                     first.path() + ": " + first.message()
-                            + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : ""),
-                    Map.of("violations", violations));
+                            + (violations.found() > 1 ? " (and " + (violations.found() - 1) + " more)" : ""),
+                    Map.of("violations", violations.listed()));
         }
         return data;
     }

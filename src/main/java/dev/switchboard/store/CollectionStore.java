@@ -1,6 +1,7 @@
 package dev.switchboard.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonMetaSchema;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaLocation;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,7 +59,15 @@ public final class CollectionStore {
     private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(
             SpecVersion.VersionFlag.V202012,
             factory -> factory.schemaLoaders(loaders -> loaders.add(new AllowSchemaLoader(
-                    iri -> BUILT_IN_RESOURCE.matcher(iri.toString()).matches()))));
+                            iri -> BUILT_IN_RESOURCE.matcher(iri.toString()).matches())))
+                    .metaSchemas(Stream.of(
+                                    JsonMetaSchema.getV4(),
+                                    JsonMetaSchema.getV6(),
+                                    JsonMetaSchema.getV7(),
+                                    JsonMetaSchema.getV201909(),
+                                    JsonMetaSchema.getV202012())
+                            .map(UniqueItems::in)
+                            .toList()));
 
     private static final JsonSchema META_SCHEMA =
             SCHEMAS.getSchema(SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));

@@ -27,26 +27,62 @@ public record RecordCollection(
         eventFields = List.copyOf(eventFields);
     }
 
-    /** Schema violations of {@code data}, empty when it is valid (or there is no schema). */
-    public List<Violation> violations(JsonNode data) {
+    /** The most violations a refused write lists. */
+    public static final int LISTED_VIOLATIONS = 20;
+    /** Data with more values than this is checked only up to its first violation. */
+    static final int FULLY_CHECKED_VALUES = 10_000;
+
+    /**
+     * Schema violations of {@code data}: none when it is valid (or there is no schema), else the first
+     * {@value #LISTED_VIOLATIONS} by path and how many were found. Each violation found costs time and
+     * memory (a 1 MiB array of half a million wrong items made as many, 300 MB of them), so the check
+     * stops at the first one, and only data of at most {@value #FULLY_CHECKED_VALUES} values is checked
+     * again for all of them.
+     */
+    public Violations violations(JsonNode data) {
         if (validator == null) {
-            return List.of();
+            return Violations.NONE;
         }
-        Set<ValidationMessage> messages;
         try {
-            messages = validator.validate(data);
+            Set<ValidationMessage> first = validator.validate(data, context -> context.setFailFast(true));
+            if (first.isEmpty()) {
+                return Violations.NONE;
+            }
+            if (!fewValues(data)) {
+                return new Violations(List.of(violation(first.iterator().next())), 1);
+            }
+            List<Violation> all = validator.validate(data).stream()
+                    .map(RecordCollection::violation)
+                    .sorted(java.util.Comparator.comparing(Violation::path))
+                    .toList();
+            return new Violations(all.subList(0, Math.min(all.size(), LISTED_VIOLATIONS)), all.size());
         } catch (StackOverflowError loop) {
             // A $ref loop the check at creation could not reach with an empty object (one under a property,
             // say): the write is refused as data the schema cannot accept, not answered 500.
-            return List.of(new Violation(
-                    "data",
-                    "cannot be checked: the schema of collection '" + name
-                            + "' refers to itself without end (a $ref loop) for this data"));
+            return new Violations(
+                    List.of(new Violation(
+                            "data",
+                            "cannot be checked: the schema of collection '" + name
+                                    + "' refers to itself without end (a $ref loop) for this data")),
+                    1);
         }
-        return messages.stream()
-                .map(RecordCollection::violation)
-                .sorted(java.util.Comparator.comparing(Violation::path))
-                .toList();
+    }
+
+    private static boolean fewValues(JsonNode data) {
+        java.util.ArrayDeque<JsonNode> left = new java.util.ArrayDeque<>(List.of(data));
+        int seen = 0;
+        while (!left.isEmpty()) {
+            if (++seen > FULLY_CHECKED_VALUES) {
+                return false;
+            }
+            left.pop().forEach(left::push); // an object's values, an array's items
+        }
+        return true;
+    }
+
+    /** The first violations by path ({@code listed}), and how many were found in all. */
+    public record Violations(List<Violation> listed, int found) {
+        static final Violations NONE = new Violations(List.of(), 0);
     }
 
     public record Violation(String path, String message) {}
