@@ -31,10 +31,24 @@ final class CookieOrigins {
     }
 
     /**
-     * Refuses (403) an upgrade authorised by the cookie named {@code cookie} (the AccessToken cookie, or a
-     * console session's), unless its page's origin is allowed.
+     * Refuses (403) an upgrade authorised by the AccessToken cookie unless its page's origin is the
+     * server's own or one in {@code websockets.allowedOrigins}.
      */
     void require(Context ctx, String cookie) {
+        require(ctx, cookie, allowed);
+    }
+
+    /**
+     * Refuses (403) an upgrade authorised by a console session's cookie unless its page is the server's
+     * own: only the console, which Switchboard serves itself, opens such sockets. The origins allowed
+     * the AccessToken cookie (the platform's own pages, each showing one connection's events) would
+     * otherwise be able to read every tenant's log with the session of an operator who visits them.
+     */
+    void requireOwn(Context ctx, String cookie) {
+        require(ctx, cookie, List.of());
+    }
+
+    private static void require(Context ctx, String cookie, List<WebOrigin> allowed) {
         String header = ctx.header("Origin");
         if (header == null || header.isBlank()) {
             throw new Refusal.Forbidden(
@@ -53,8 +67,8 @@ final class CookieOrigins {
                 "the socket is authorised by the " + cookie + " cookie, which is"
                         + " accepted only from this server's own origin ("
                         + own.map(WebOrigin::toString).orElse("unknown:" + " no usable Host header")
-                        + ") or one listed in websockets.allowedOrigins; Origin '"
-                        + abbreviate(header) + "' is neither");
+                        + (allowed.isEmpty() ? ")" : ") or one listed in websockets.allowedOrigins")
+                        + "; Origin '" + abbreviate(header) + "' is not");
     }
 
     /**

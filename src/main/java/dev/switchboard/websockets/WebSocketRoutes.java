@@ -168,12 +168,12 @@ final class WebSocketRoutes implements RouteGroup {
     }
 
     /**
-     * A socket an operator's console session opens on {@code ?tenantId=}: the cookie is checked like the
-     * AccessToken cookie (the page's Origin first), and the socket receives every event of the tenant,
-     * read-only (its requests are refused).
+     * A socket an operator's console session opens on {@code ?tenantId=}: the page's Origin must be the
+     * server's own, and the socket receives every event of the tenant, read-only (its requests are
+     * refused).
      */
     private Upgrade operatorCheck(Context ctx, String cookie) throws InterruptedException {
-        cookieOrigins.require(ctx, Authenticator.SESSION_COOKIE);
+        cookieOrigins.requireOwn(ctx, Authenticator.SESSION_COOKIE);
         long accessChanges = owner.sockets().accessChanges();
         Authenticator.OperatorSocket operator = auth.operatorSocket(ctx, cookie, ctx.queryParam("tenantId"));
         SocketAccess access = SocketAccess.operator(operator.sessionId(), operator.access());

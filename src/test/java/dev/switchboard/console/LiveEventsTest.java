@@ -154,4 +154,26 @@ class LiveEventsTest {
         operator.api().delete("/console/api/session").expect(204);
         assertThat(upgrade(tenant, cookie, origin)).isEqualTo("401 unauthorized");
     }
+
+    @Test
+    void theOriginsAllowedTheAccessTokenCookieMayNotUseAnOperatorsSession() throws IOException {
+        try (TestServer withApp =
+                TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_ALLOWED_ORIGINS", "https://app.example.com"))) {
+            withApp.createTenant("shown");
+            ConsoleSession operator = ConsoleSession.signIn(withApp);
+            String cookie = "Cookie: sb_session=" + operator.cookie();
+            assertThat(RawWebSocket.browserUpgrade(
+                            withApp, "?tenantId=shown", cookie, "Origin: https://app.example.com"))
+                    .isEqualTo("403 origin_not_allowed");
+            assertThat(RawWebSocket.browserUpgrade(withApp, "?tenantId=shown", cookie, "Origin: " + withApp.baseUrl()))
+                    .isEqualTo("101");
+            // the page it is allowed for still opens its connection's socket with the AccessToken cookie
+            assertThat(RawWebSocket.browserUpgrade(
+                            withApp,
+                            "",
+                            "Cookie: AccessToken=" + withApp.partnerToken("shown"),
+                            "Origin: https://app.example.com"))
+                    .isEqualTo("101");
+        }
+    }
 }
