@@ -56,6 +56,8 @@ public final class Authenticator {
     private static final String SESSION_ATTRIBUTE = "switchboard.session";
     private static final String PRINCIPAL_ATTRIBUTE = "switchboard.principal";
     private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
+    /** Session cookies naming no session that one address may send per window before they are not looked up. */
+    static final int UNKNOWN_COOKIES = 60;
 
     /** Who is calling. */
     public sealed interface Principal permits Admin, Client, Access {}
@@ -86,6 +88,9 @@ public final class Authenticator {
     private final TenantStore tenants;
     private final SlidingWindowRateLimiter rateLimiter;
     private final FailedAuthLimiter failedAuth;
+    /** Session cookies that name no live session, per address: kept apart, so signing in is never held up by them. */
+    private final FailedAuthLimiter unknownCookies;
+
     private final ConsoleSessionStore sessions;
     private final Duration sessionIdleTimeout;
     private final Cache<String, Principal> cache = Caffeine.newBuilder()
@@ -120,6 +125,10 @@ public final class Authenticator {
         this.tenants = tenants;
         this.rateLimiter = rateLimiter;
         this.failedAuth = new FailedAuthLimiter(failedAuthLimit.failures(), failedAuthLimit.window(), clock);
+        this.unknownCookies = new FailedAuthLimiter(
+                failedAuthLimit.failures() == 0 ? 0 : Math.max(UNKNOWN_COOKIES, 3 * failedAuthLimit.failures()),
+                failedAuthLimit.window(),
+                clock);
     }
 
     public Principal authenticate(Context ctx) {
@@ -153,7 +162,8 @@ public final class Authenticator {
      * request also carries: signing out must end the session the cookie names.
      */
     public Principal authenticateSession(Context ctx, String cookie) {
-        return sessionPrincipal(ctx, cookie, true);
+        // Not counted: a session whose key or session is at its rate limit must still be able to end.
+        return sessionPrincipal(ctx, cookie, false);
     }
 
     /**
@@ -162,7 +172,7 @@ public final class Authenticator {
      * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).
      */
     private Principal sessionPrincipal(Context ctx, String cookie, boolean countRequest) {
-        ConsoleSession session = liveSession(cookie)
+        ConsoleSession session = liveSession(ctx, cookie)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
         if (!SAFE_METHODS.contains(ctx.method().name())) {
@@ -201,10 +211,31 @@ public final class Authenticator {
      * The live session of the cookie, its idle expiry extended; empty when the cookie names none (unknown,
      * signed out, expired). Not counted against the address as a refused token: a cookie is 256 random
      * bits nobody guesses, and a page left open past its session's expiry would otherwise lock its
-     * operator out of signing in again.
+     * operator out of signing in again. Each lookup is a database write, though, so an address that sent
+     * more than {@value #UNKNOWN_COOKIES} (or three times {@code rateLimit.authFailures}) cookies naming
+     * no session in the window has its cookies taken as unknown without a lookup, except those that
+     * named a live session from that address within the window, or were set there by signing in.
      */
-    public Optional<ConsoleSession> liveSession(String cookie) {
-        return sessions.touch(Tokens.hash(cookie), sessionIdleTimeout);
+    public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
+        String address = ctx.ip();
+        byte[] hash = Tokens.hash(cookie);
+        String key = HexFormat.of().formatHex(hash);
+        if (unknownCookies.waitTime(address, key).isPresent()) {
+            return Optional.empty();
+        }
+        Optional<ConsoleSession> session = sessions.touch(hash, sessionIdleTimeout);
+        if (session.isPresent()) {
+            unknownCookies.succeeded(address, key);
+        } else {
+            unknownCookies.failed(address);
+        }
+        return session;
+    }
+
+    /** A session just opened from {@code ctx}'s address: its cookie is taken there even while unknown ones are not. */
+    public void opened(Context ctx, ConsoleSession session, String cookie) {
+        ctx.attribute(SESSION_ATTRIBUTE, session);
+        unknownCookies.succeeded(ctx.ip(), HexFormat.of().formatHex(Tokens.hash(cookie)));
     }
 
     /**
@@ -255,7 +286,7 @@ public final class Authenticator {
      * session, 400 for an unknown tenant. Counted against the session's rate limit.
      */
     public OperatorSocket operatorSocket(Context ctx, String cookie, String tenantId) {
-        ConsoleSession session = liveSession(cookie)
+        ConsoleSession session = liveSession(ctx, cookie)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
         if (session.isPortal()) {
@@ -276,9 +307,6 @@ public final class Authenticator {
     }
 
     /** Marks the request as the one that opened {@code session} (sign-in, a portal link exchanged): the audit log names it. */
-    public static void opened(Context ctx, ConsoleSession session) {
-        ctx.attribute(SESSION_ATTRIBUTE, session);
-    }
 
     /** A session cookie a request carries: its name ({@link #SESSION_COOKIE} or {@link #PORTAL_COOKIE}) and value. */
     public record SessionCookie(String name, String value) {}

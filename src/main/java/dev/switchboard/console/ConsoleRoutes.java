@@ -73,7 +73,7 @@ public final class ConsoleRoutes implements RouteGroup {
     private void current(Context ctx) {
         Optional<Authenticator.SessionCookie> cookie = Authenticator.sessionCookie(ctx);
         ConsoleSession session =
-                cookie.flatMap(c -> auth.liveSession(c.value())).orElse(null);
+                cookie.flatMap(c -> auth.liveSession(ctx, c.value())).orElse(null);
         if (session == null) {
             cookie.ifPresent(c -> clearCookie(ctx, c.name()));
             throw new Refusal.Unauthenticated("no live console or portal session: sign in");
@@ -94,7 +94,7 @@ public final class ConsoleRoutes implements RouteGroup {
 
     /** Sets the session's cookie: each kind has its own name, so signing in to one leaves the other signed in. */
     private void answer(Context ctx, ConsoleSession session, String cookie) {
-        Authenticator.opened(ctx, session);
+        auth.opened(ctx, session, cookie);
         String name = session.isPortal() ? Authenticator.PORTAL_COOKIE : Authenticator.SESSION_COOKIE;
         setCookie(ctx, name, cookie, "");
         ctx.header("Cache-Control", "no-store");

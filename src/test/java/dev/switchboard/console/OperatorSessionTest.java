@@ -10,6 +10,7 @@ import dev.switchboard.testing.TestServer;
 import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -258,6 +259,33 @@ class OperatorSessionTest {
     }
 
     @Test
+    void anAddressSendingManyUnknownCookiesHasTheRestTakenAsUnknownWithoutALookup() {
+        try (TestServer here = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "3"));
+                TestServer elsewhere = TestServer.start(here.database(), Map.of(), InstantSource.system())) {
+            ConsoleSession signedInHere = ConsoleSession.signIn(here);
+            ConsoleSession signedInElsewhere = ConsoleSession.signIn(elsewhere);
+            Api anonymous = Api.of(here.baseUrl(), null);
+            for (int i = 0; i < 60; i++) {
+                assertThat(anonymous
+                                .withHeader("Cookie", "sb_session=sb_session_made-up-" + i)
+                                .get("/api/v1/tenants")
+                                .status())
+                        .isEqualTo(401);
+            }
+            // From now on a cookie this node has not seen naming a session from this address is not looked up:
+            // a live session opened on another node is taken as unknown here...
+            Api.Response unlooked = anonymous
+                    .withHeader("Cookie", "sb_session=" + signedInElsewhere.cookie())
+                    .get("/api/v1/tenants");
+            assertThat(unlooked.status()).isEqualTo(401);
+            assertThat(signedInElsewhere.api().get("/api/v1/tenants").status()).isEqualTo(200);
+            // ...while the session used here, and one opened by signing in again, go on working.
+            signedInHere.api().get("/api/v1/tenants").expect(200);
+            ConsoleSession.signIn(here).api().get("/api/v1/tenants").expect(200);
+        }
+    }
+
+    @Test
     void failedSignInsCountAgainstTheFailedAuthenticationLimitAndSessionsAgainstTheRateLimit() {
         try (TestServer limited = TestServer.start(Map.of(
                 "SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "3",
@@ -269,6 +297,9 @@ class OperatorSessionTest {
             }
             assertThat(statuses.subList(0, 20)).containsOnly(200);
             assertThat(statuses.subList(20, 25)).containsOnly(429);
+            // Signing out is not counted: a session at its limit can still be ended.
+            session.api().delete("/console/api/session").expect(204);
+            assertThat(session.api().get("/api/v1/tenants").status()).isEqualTo(401);
 
             Api anonymous = Api.of(limited.baseUrl(), null);
             // An unknown or expired cookie is 401 and is not a guess: a page left open does not lock its operator out.
