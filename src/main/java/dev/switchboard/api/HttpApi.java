@@ -51,6 +51,9 @@ public final class HttpApi implements AutoCloseable {
     private static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS");
 
     private static final String METHOD_OVERRIDE = "X-HTTP-Method-Override";
+    /** The API's answers (never the console's pages and assets, which set their own caching). */
+    private static final java.util.regex.Pattern API_PATHS =
+            java.util.regex.Pattern.compile("/(console/|portal/)?api/");
     /** Methods counted under their own name in the request metrics; any other is "other" (a name per request would grow them without bound). */
     private static final Set<String> METRIC_METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
@@ -109,6 +112,11 @@ public final class HttpApi implements AutoCloseable {
             }
             String requestId = RequestIds.ensure(ctx);
             MDC.put("requestId", requestId);
+            if (API_PATHS.matcher(ctx.path()).lookingAt()) {
+                // An answer authorised by a session cookie is as private as one to a bearer token, but
+                // shared caches are only told so for Authorization: no API answer is kept anywhere.
+                ctx.header("Cache-Control", "no-store");
+            }
             // The header would make a GET or HEAD act as a DELETE or PATCH, past any proxy rule that filters
             // by method; every Switchboard client sends the method itself.
             if (ctx.req().getHeader(METHOD_OVERRIDE) != null) {

@@ -97,8 +97,12 @@ class OperatorSessionTest {
     @Test
     void theCookieAuthorisesTheApiAsTheAdminKeyAndChangesNeedTheCsrfToken() {
         ConsoleSession session = ConsoleSession.signIn(server);
-        assertThat(session.api().get("/api/v1/tenants").expect(200).json().has("tenants"))
-                .isTrue();
+        Api.Response tenants = session.api().get("/api/v1/tenants").expect(200);
+        assertThat(tenants.json().has("tenants")).isTrue();
+        // Authorised by a cookie, which no cache keys on: nothing may keep the answer (nor the CSRF token).
+        assertThat(tenants.header("Cache-Control")).isEqualTo("no-store");
+        assertThat(session.api().get("/console/api/session").header("Cache-Control"))
+                .isEqualTo("no-store");
         JsonNode current = session.api().get("/console/api/session").expect(200).json();
         assertThat(current.get("kind").asText()).isEqualTo("operator");
         assertThat(current.get("csrfToken").asText()).isEqualTo(session.csrfToken());
