@@ -217,7 +217,7 @@ public final class Authenticator {
      * named a live session from that address within the window, or were set there by signing in.
      */
     public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
-        String address = ctx.ip();
+        String address = ClientAddress.of(ctx.ip());
         byte[] hash = Tokens.hash(cookie);
         String key = HexFormat.of().formatHex(hash);
         if (unknownCookies.waitTime(address, key).isPresent()) {
@@ -235,7 +235,7 @@ public final class Authenticator {
     /** A session just opened from {@code ctx}'s address: its cookie is taken there even while unknown ones are not. */
     public void opened(Context ctx, ConsoleSession session, String cookie) {
         ctx.attribute(SESSION_ATTRIBUTE, session);
-        unknownCookies.succeeded(ctx.ip(), HexFormat.of().formatHex(Tokens.hash(cookie)));
+        unknownCookies.succeeded(ClientAddress.of(ctx.ip()), HexFormat.of().formatHex(Tokens.hash(cookie)));
     }
 
     /**
@@ -246,7 +246,7 @@ public final class Authenticator {
      * count.
      */
     public <T> T attempt(String secret, Context ctx, Supplier<T> attempt) {
-        String address = ctx.ip();
+        String address = ClientAddress.of(ctx.ip());
         String hash = HexFormat.of().formatHex(Tokens.hash(secret));
         OptionalLong wait = failedAuth.waitTime(address, hash);
         if (wait.isPresent()) {
