@@ -97,14 +97,16 @@ public final class EventRoutes implements RouteGroup {
         long stream = access.tenant().streamPk();
 
         EventLog.Page page = page(access, after, limit, types, PageBytes.MAX);
-        if (page.events().isEmpty() && !wait.isZero()) {
+        // An empty page that is full stopped short of the head (it looked at as many positions as a read
+        // does): the reader reads on from its next at once rather than wait.
+        if (page.events().isEmpty() && !page.full() && !wait.isZero()) {
             Instant deadline = clock.instant().plus(wait);
             try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
                 // Read again after registering: an append between the first read and now still wakes us.
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
                 // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
-                while (page.events().isEmpty()) {
+                while (page.events().isEmpty() && !page.full()) {
                     Duration left = Duration.between(clock.instant(), deadline);
                     if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
                         break;

@@ -123,7 +123,8 @@ public final class EventLog {
 
     /**
      * A page of the feed: the events, and the position to read after next. {@code full}: the page stopped
-     * at its limit or at its byte bound (of data), so more events may follow at once.
+     * at its limit, at its byte bound (of data), or at the end of the positions one read looks at
+     * ({@link #SCANNED}), so more events may follow at once.
      */
     public record Page(List<Event> events, long next, boolean full) implements ReadResult {}
 
@@ -176,11 +177,25 @@ public final class EventLog {
     /** A page, and how many expired positions were passed over to read it. */
     public record Onward(Page page, long expired) {}
 
-    private record Slice(List<Event> events, long first, long head, boolean cut) {
+    /**
+     * The most positions one read looks at. A filter that lets through few events (a narrow {@code types},
+     * a grant of few collections) would otherwise have a read walk from its position to the head for a
+     * page it does not fill: millions of rows for one request, holding a connection of the pool the
+     * writers use. A read that reaches this many ends there, full, with {@code next} past what it
+     * looked at, and the reader reads on from it.
+     */
+    static final int SCANNED = 20_000;
+
+    /** {@code end}: the last position the read looked at (the head, or {@link #SCANNED} past the start). */
+    private record Slice(List<Event> events, long first, long head, long end, boolean cut) {
         Page page(long after, int limit) {
-            boolean full = cut || events.size() == limit;
-            long next = full ? events.getLast().seq() : Math.max(head, after);
-            return new Page(events, next, full);
+            if (cut || events.size() == limit) {
+                return new Page(events, events.getLast().seq(), true);
+            }
+            if (end < head) {
+                return new Page(events, Math.max(end, after), true);
+            }
+            return new Page(events, Math.max(head, after), false);
         }
     }
 
@@ -188,14 +203,20 @@ public final class EventLog {
         List<Object> params = new ArrayList<>();
         params.add(streamPk);
         params.add(after);
-        // A filter that passes nothing still reads the stream's head: the page ends there.
-        String where = "stream_pk = s.pk AND seq > ? AND seq <= s.last_seq" + filter.sql("", params);
+        params.add(SCANNED);
+        params.add(after);
+        // A filter that passes nothing still reads up to the stream's head (or the end of the positions
+        // scanned): the page ends there.
+        String where = "stream_pk = s.pk AND seq > ? AND seq <= s.scan_end" + filter.sql("", params);
         params.add(limit);
         // The stream's head and oldest retained seq once per page: in the select list of the join, the
-        // min(seq) lookup would run again for every row returned.
-        String sql = "WITH s AS MATERIALIZED (SELECT pk, last_seq,"
-                + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?)"
-                + " SELECT s.last_seq, s.first_seq, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
+        // min(seq) lookup would run again for every row returned. The scan starts at the oldest event kept
+        // when the position is older (numeric: no position a client sends overflows it).
+        String sql = "WITH h AS MATERIALIZED (SELECT pk, last_seq,"
+                + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?),"
+                + " s AS (SELECT pk, last_seq, first_seq, least(last_seq::numeric,"
+                + "   greatest(?::numeric, coalesce(first_seq, last_seq + 1) - 1) + ?)::bigint AS scan_end FROM h)"
+                + " SELECT s.last_seq, s.first_seq, s.scan_end, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
                 + " e.trace_context FROM s LEFT JOIN LATERAL ("
                 + PageBytes.bounded(
                         "id, seq, type, subject, time, sealed, trace_context",
@@ -211,9 +232,11 @@ public final class EventLog {
                 List<Event> events = new ArrayList<>();
                 long head = 0;
                 long first = 0;
+                long end = 0;
                 boolean cut = false;
                 while (rs.next()) {
                     head = rs.getLong("last_seq");
+                    end = rs.getLong("scan_end");
                     first = rs.getLong("first_seq");
                     if (rs.wasNull()) {
                         first = head + 1; // nothing retained: the next event is the oldest
@@ -224,7 +247,7 @@ public final class EventLog {
                         events.add(event(rs, rs.getBytes("sealed")));
                     }
                 }
-                return new Slice(events, first, head, cut);
+                return new Slice(events, first, head, end, cut);
             }
         });
     }

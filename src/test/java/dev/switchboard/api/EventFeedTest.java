@@ -36,6 +36,47 @@ class EventFeedTest {
     }
 
     @Test
+    void aNarrowReadLooksAtABoundedRunOfPositionsAndTheReaderReadsOn() {
+        Api app = tenant("feed-narrow");
+        // 50,000 events the reader does not ask for, in one statement (the stream's counter moved once), then
+        // one it does.
+        dev.switchboard.db.Jdbc.withConnection(server.switchboard().database().dataSource(), c -> {
+            try (var s = c.prepareStatement("WITH st AS (SELECT s.pk, s.last_seq FROM streams s"
+                    + "   JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ? FOR UPDATE OF s),"
+                    + " noise AS (INSERT INTO events (stream_pk, seq, id, type, time, data)"
+                    + "   SELECT st.pk, st.last_seq + g, (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0')"
+                    + "     || '7' || substr(md5(g || random()::text), 1, 19))::uuid, 'device.noise', now(), '{}'::jsonb"
+                    + "   FROM st, generate_series(1, 50000) g)"
+                    + " UPDATE streams SET last_seq = streams.last_seq + 50000 FROM st WHERE streams.pk = st.pk")) {
+                s.setString(1, "feed-narrow");
+                s.execute();
+            }
+            return null;
+        });
+        app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+
+        long after = 0;
+        int reads = 0;
+        JsonNode found = null;
+        while (found == null) {
+            long started = System.nanoTime();
+            JsonNode page = app.get("/api/v1/events?types=device.command&wait=5&after=" + after)
+                    .expect(200)
+                    .json();
+            reads++;
+            // short of the head with nothing to show: answered at once, not after the long poll's wait
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(4));
+            assertThat(page.get("next").asLong()).isGreaterThan(after);
+            if (!page.get("events").isEmpty()) {
+                found = page.get("events").get(0);
+            }
+            after = page.get("next").asLong();
+        }
+        assertThat(found.get("seq").asLong()).isEqualTo(50_001);
+        assertThat(reads).isEqualTo(3); // 20,000 positions, 20,000 more, then the rest up to the head
+    }
+
+    @Test
     void customEventsArePublishedWithTheAdminKeyAndReadInOrder() {
         Api app = tenant("feed-custom");
         JsonNode published = app.post(
