@@ -28,6 +28,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The event feed ({@code GET /api/v1/events}, with long poll) and custom events
@@ -35,6 +37,13 @@ import java.util.Optional;
  */
 public final class EventRoutes implements RouteGroup {
     private static final int MAX_SUBJECT = 200;
+    /**
+     * Long polls one connection may have waiting on a node at once. Each commit on the tenant has every
+     * waiting poll read the log again, and the rate limit counts a poll once however long it waits: a
+     * token with hundreds of polls open, on types that never come, turned each commit into hundreds of
+     * reads on the pool the writers use.
+     */
+    static final int LONG_POLLS_PER_CONNECTION = 8;
 
     private final Authenticator auth;
     private final EventLog log;
@@ -44,6 +53,7 @@ public final class EventRoutes implements RouteGroup {
     private final Duration maxWait;
     private final InstantSource clock;
     private final Counter reads;
+    private final Map<String, AtomicInteger> longPolls = new ConcurrentHashMap<>();
 
     public EventRoutes(
             Authenticator auth,
@@ -101,7 +111,8 @@ public final class EventRoutes implements RouteGroup {
         // does): the reader reads on from its next at once rather than wait.
         if (page.events().isEmpty() && !page.full() && !wait.isZero()) {
             Instant deadline = clock.instant().plus(wait);
-            try (StreamWaiters.Waiter waiter = waiters.register(stream)) {
+            try (LongPoll ignored = longPoll(access);
+                    StreamWaiters.Waiter waiter = waiters.register(stream)) {
                 // Read again after registering: an append between the first read and now still wakes us.
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
@@ -127,6 +138,37 @@ public final class EventRoutes implements RouteGroup {
         json.put("events", page.events());
         json.put("next", page.next());
         ctx.json(json);
+    }
+
+    /** A long poll of a connection's, counted while it waits. */
+    private interface LongPoll extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Counts a long poll of the caller's connection (the operator's are not counted); 429 past the limit. */
+    private LongPoll longPoll(TenantAccess access) {
+        if (access.byAdmin()) {
+            return () -> {};
+        }
+        String connection = access.connectionId();
+        int[] waiting = new int[1];
+        longPolls.compute(connection, (k, count) -> {
+            AtomicInteger counted = count == null ? new AtomicInteger() : count;
+            waiting[0] = counted.incrementAndGet();
+            return counted;
+        });
+        LongPoll done =
+                () -> longPolls.computeIfPresent(connection, (k, count) -> count.decrementAndGet() == 0 ? null : count);
+        if (waiting[0] > LONG_POLLS_PER_CONNECTION) {
+            done.close();
+            throw new Refusal.Throttled(
+                    "too_many_long_polls",
+                    "connection '" + connection + "' already has " + LONG_POLLS_PER_CONNECTION
+                            + " long polls waiting on this server; wait for one to end (or read without wait)",
+                    1);
+        }
+        return done;
     }
 
     /**

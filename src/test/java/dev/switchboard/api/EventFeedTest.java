@@ -77,6 +77,33 @@ class EventFeedTest {
     }
 
     @Test
+    void aConnectionMayHaveOnlySoManyLongPollsWaitingAtOnce() throws Exception {
+        Api app = tenant("feed-polls");
+        Api partner = server.api(server.partnerToken("feed-polls"));
+        var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        List<CompletableFuture<Api.Response>> waiting = new java.util.ArrayList<>();
+        for (int i = 0; i < EventRoutes.LONG_POLLS_PER_CONNECTION; i++) {
+            waiting.add(CompletableFuture.supplyAsync(
+                    () -> partner.get("/api/v1/events?types=never.sent&wait=5"), threads));
+        }
+        java.util.concurrent.TimeUnit.MILLISECONDS.sleep(1500); // all of them registered and waiting
+        Api.Response refused = partner.get("/api/v1/events?types=never.sent&wait=5");
+        assertThat(refused.status()).isEqualTo(429);
+        assertThat(refused.errorCode()).isEqualTo("too_many_long_polls");
+        assertThat(refused.header("Retry-After")).isEqualTo("1");
+        // a read without wait, and the operator's polls, are not counted
+        partner.get("/api/v1/events?types=never.sent").expect(200);
+        CompletableFuture<Api.Response> operator =
+                CompletableFuture.supplyAsync(() -> app.get("/api/v1/events?types=never.sent&wait=1"), threads);
+        assertThat(operator.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
+        for (CompletableFuture<Api.Response> poll : waiting) {
+            assertThat(poll.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
+        }
+        partner.get("/api/v1/events?types=never.sent&wait=1").expect(200);
+        threads.close();
+    }
+
+    @Test
     void customEventsArePublishedWithTheAdminKeyAndReadInOrder() {
         Api app = tenant("feed-custom");
         JsonNode published = app.post(
