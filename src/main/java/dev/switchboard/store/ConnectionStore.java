@@ -231,7 +231,10 @@ public final class ConnectionStore {
             Outcome<T> change = mutation.apply(c);
             if (change.type() != null) {
                 control.publish(c, new ConnectionChanged(change.connection().pk()));
-                seq[0] = eventLog.append(c, lifecycleStream, lifecycleEvent(change));
+                seq[0] = eventLog.append(
+                        c,
+                        lifecycleStream,
+                        lifecycleEvent(change, change.token() != null && carried(c, lifecycleStream, change)));
             }
             return change.result();
         });
@@ -241,14 +244,28 @@ public final class ConnectionStore {
         return result;
     }
 
-    private NewEvent lifecycleEvent(Outcome<?> outcome) {
+    /**
+     * Whether a lifecycle webhook stream will send the token {@code outcome}'s event carries. Only the
+     * lifecycle endpoints there are now do: one created later starts after this event (endpoint
+     * creation takes the integration's row exclusively, so it waits for this change to commit), and a
+     * lifecycle endpoint cannot be replayed. Where none will, the token is not kept at all: a sealed copy
+     * in the log could be opened, for as long as the retention keeps the event, by anyone who reads the
+     * database and its sealing key (by default in the same database).
+     */
+    private static boolean carried(Connection c, long lifecycleStream, Outcome<?> outcome) throws SQLException {
+        lockIntegrationShared(c, outcome.connection().integrationId());
+        return Jdbc.one(c, "SELECT 1 FROM webhook_streams WHERE stream_pk = ? LIMIT 1", rs -> true, lifecycleStream)
+                .isPresent();
+    }
+
+    private NewEvent lifecycleEvent(Outcome<?> outcome, boolean withToken) {
         IntegrationConnection conn = outcome.connection();
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("connectionId", conn.id());
         data.put("integrationId", conn.integrationId());
         data.put("tenantId", conn.tenantId());
         data.put("state", outcome.type().equals("connection.deleted") ? "deleted" : conn.state());
-        byte[] sealed = outcome.token() == null ? null : secrets.seal(outcome.token());
+        byte[] sealed = withToken ? secrets.seal(outcome.token()) : null;
         return new NewEvent(
                 Ids.newUuid(),
                 outcome.type(),

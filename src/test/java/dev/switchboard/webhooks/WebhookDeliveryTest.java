@@ -449,6 +449,38 @@ class WebhookDeliveryTest {
     }
 
     @Test
+    void anAccessTokenNoLifecycleEndpointWillSendIsNotKeptInTheLog() {
+        String tenant = server.createTenant("lc-" + System.nanoTime());
+        String unsent =
+                server.connect(partner.integrationId(), tenant).get("id").asText();
+        assertThat(sealed(unsent, "connection.created"))
+                .as("no lifecycle endpoint")
+                .isFalse();
+
+        partner.webhook(Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle"));
+        server.admin.post("/api/v1/connections/" + unsent + "/rotate-token", "").expect(200);
+        assertThat(sealed(unsent, "connection.token_rotated"))
+                .as("a lifecycle endpoint sends it")
+                .isTrue();
+        await().until(() -> receiver.received().size() == 1);
+        assertThat(receiver.received().getFirst().json().get("data").has("accessToken"))
+                .isTrue();
+    }
+
+    /** Whether the connection's lifecycle event of {@code type} keeps a sealed access token. */
+    private static boolean sealed(String connectionId, String type) {
+        return dev.switchboard.db.Jdbc.withConnection(
+                server.switchboard().database().dataSource(),
+                c -> dev.switchboard.db.Jdbc.one(
+                                c,
+                                "SELECT sealed IS NOT NULL FROM events WHERE subject = ? AND type = ?",
+                                rs -> rs.getBoolean(1),
+                                connectionId,
+                                type)
+                        .orElseThrow());
+    }
+
+    @Test
     void aLifecycleMessageSendsItsAccessTokenButKeepsItOutOfTheDatabaseAndTheMessagesApi() throws Exception {
         JsonNode endpoint = partner.webhook(
                 Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle", "retryDelays", List.of()));
