@@ -53,6 +53,10 @@ public final class Tracing implements AutoCloseable {
     static final AttributeKey<String> DB_COLLECTION = AttributeKey.stringKey("db.collection.name");
     static final AttributeKey<String> DB_SUMMARY = AttributeKey.stringKey("db.query.summary");
     static final AttributeKey<String> HTTP_METHOD = AttributeKey.stringKey("http.request.method");
+    /** The methods a span is named after; any other is "_OTHER". */
+    private static final java.util.Set<String> HTTP_METHODS =
+            java.util.Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE");
+
     static final AttributeKey<String> HTTP_ROUTE = AttributeKey.stringKey("http.route");
     static final AttributeKey<Long> HTTP_STATUS = AttributeKey.longKey("http.response.status_code");
     static final AttributeKey<String> URL_PATH = AttributeKey.stringKey("url.path");
@@ -160,6 +164,7 @@ public final class Tracing implements AutoCloseable {
     public static final class ServerSpan {
         private final Span span;
         private final Scope scope;
+        /** Null for a method of the client's own: the span keeps its name. */
         private final String method;
 
         private ServerSpan(Span span, Scope scope, String method) {
@@ -176,7 +181,7 @@ public final class Tracing implements AutoCloseable {
         /** Names the span after the route that answered (its template, never the path) and ends it. */
         public void end(String route, int status) {
             try {
-                if (route != null) {
+                if (route != null && method != null) {
                     span.updateName(method + " " + route);
                     span.setAttribute(HTTP_ROUTE, route);
                 }
@@ -202,10 +207,13 @@ public final class Tracing implements AutoCloseable {
             return null;
         }
         Context parent = W3CTraceContextPropagator.getInstance().extract(Context.root(), header, HEADERS);
-        Span span = tracer.spanBuilder(method)
+        // Any client may send a method of its own: spans named by it would grow the trace backend's index
+        // of span names without end. As the semantic conventions say, those are "HTTP" and "_OTHER".
+        boolean known = HTTP_METHODS.contains(method);
+        Span span = tracer.spanBuilder(known ? method : "HTTP")
                 .setParent(parent)
                 .setSpanKind(SpanKind.SERVER)
-                .setAttribute(HTTP_METHOD, method)
+                .setAttribute(HTTP_METHOD, known ? method : "_OTHER")
                 .setAttribute(URL_PATH, path)
                 .setAttribute(URL_SCHEME, scheme)
                 .setAttribute(CLIENT_ADDRESS, clientAddress)
@@ -215,7 +223,7 @@ public final class Tracing implements AutoCloseable {
             span.setAttribute(USER_AGENT, agent);
         }
         Scope scope = parent.with(span).with(KEY, this).makeCurrent();
-        return new ServerSpan(span, scope, method);
+        return new ServerSpan(span, scope, known ? method : null);
     }
 
     private static final TextMapGetter<Function<String, String>> HEADERS = new TextMapGetter<>() {
