@@ -112,6 +112,7 @@ class ClientApiTest {
         assertThat(reservations.list(new Records.ListOptions(10, null, null, null)))
                 .extracting(DataRecord::id)
                 .containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(reservations.list()).extracting(DataRecord::id).containsExactlyInAnyOrderElementsOf(ids);
         assertThatThrownBy(() -> new Records.ListOptions(10, null, null, List.of(ids.get(0) + "," + ids.get(1))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("comma");

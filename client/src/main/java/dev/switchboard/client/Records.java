@@ -69,7 +69,7 @@ public final class Records {
 
     /** Every record of the collection, fetched a page of 100 at a time as the iteration goes. */
     public Iterable<DataRecord> list() {
-        return list(new ListOptions(100, null, null, List.of()));
+        return list(ListOptions.pageSize(100));
     }
 
     /** The records {@code options} select, fetched a page at a time as the iteration goes. */
