@@ -45,12 +45,41 @@ final class WebSocketRoutes implements RouteGroup {
     private final Authenticator auth;
     private final CookieOrigins cookieOrigins;
     private final String examplePage;
+    private final String examplePolicy;
 
     WebSocketRoutes(WebSockets owner, Authenticator auth) {
         this.owner = owner;
         this.auth = auth;
         this.cookieOrigins = new CookieOrigins(owner.settings().allowedOrigins());
         this.examplePage = resource("/examples/websocket.html");
+        this.examplePolicy = examplePolicy(examplePage);
+    }
+
+    /**
+     * The example page's Content-Security-Policy: its own inline script and style (by hash) and sockets to
+     * this server, nothing else, and never in a frame. It is served on the console's origin, which the
+     * AccessToken cookie's origin check accepts, so a page of another site framing it must get nothing.
+     */
+    static String examplePolicy(String page) {
+        return "default-src 'none'; script-src " + inlineHash(page, "script") + "; style-src "
+                + inlineHash(page, "style") + "; connect-src 'self'; frame-ancestors 'none'; base-uri 'none';"
+                + " form-action 'none'";
+    }
+
+    /** The CSP source of the page's one inline {@code <tag>} element: {@code 'sha256-…'} of its text. */
+    private static String inlineHash(String page, String tag) {
+        int start = page.indexOf("<" + tag + ">") + tag.length() + 2;
+        int end = page.indexOf("</" + tag + ">", start);
+        if (start < tag.length() + 2 || end < 0) {
+            throw new IllegalStateException("the example page has no <" + tag + "> element");
+        }
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(page.substring(start, end).getBytes(StandardCharsets.UTF_8));
+            return "'sha256-" + java.util.Base64.getEncoder().encodeToString(digest) + "'";
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -86,7 +115,12 @@ final class WebSocketRoutes implements RouteGroup {
                     "this is a WebSocket endpoint: connect with a WebSocket" + " client (Upgrade: websocket)",
                     null);
         });
-        routes.get(EXAMPLE, ctx -> ctx.contentType("text/html; charset=utf-8").result(examplePage));
+        routes.get(EXAMPLE, ctx -> {
+            ctx.header("Content-Security-Policy", examplePolicy);
+            ctx.header("X-Content-Type-Options", "nosniff");
+            ctx.header("Referrer-Policy", "no-referrer");
+            ctx.contentType("text/html; charset=utf-8").result(examplePage);
+        });
     }
 
     @Override

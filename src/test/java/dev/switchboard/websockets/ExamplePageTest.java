@@ -26,7 +26,7 @@ class ExamplePageTest {
             server.createTenant("browser");
             Api app = server.adminFor("browser");
             String token = server.partnerToken("browser");
-            browser.open(server.baseUrl() + "/examples/websocket.html?access_token=" + token);
+            browser.open(server.baseUrl() + "/examples/websocket.html#access_token=" + token);
             Awaitility.await()
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> browser.evaluate("document.getElementById('status').textContent")
@@ -47,6 +47,29 @@ class ExamplePageTest {
             assertThat(browser.evaluate("document.getElementById('position').textContent")
                             .asText())
                     .isEqualTo("1");
+            assertThat(browser.evaluate("location.href").asText())
+                    .as("the token is out of the address bar")
+                    .isEqualTo(server.baseUrl() + "/examples/websocket.html");
+        }
+    }
+
+    @Test
+    void theExamplePageMayNotBeFramedAndRunsOnlyItsOwnScript() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            var answer = java.net.http.HttpClient.newHttpClient()
+                    .send(
+                            java.net.http.HttpRequest.newBuilder(
+                                            java.net.URI.create(server.baseUrl() + "/examples/websocket.html"))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding());
+            String policy =
+                    answer.headers().firstValue("Content-Security-Policy").orElse("");
+            assertThat(policy)
+                    .contains("frame-ancestors 'none'")
+                    .contains("default-src 'none'")
+                    .containsPattern("script-src 'sha256-[A-Za-z0-9+/]{43}='");
+            assertThat(answer.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+            assertThat(answer.headers().firstValue("Referrer-Policy")).hasValue("no-referrer");
         }
     }
 
