@@ -82,6 +82,13 @@ public final class SlidingWindowRateLimiter {
         }
 
         synchronized OptionalLong waitTime(long now, long window) {
+            if (size > 0 && times[(head + size - 1) % times.length] > now) {
+                // The clock was set back (a time step, a restored virtual machine): requests it counted are
+                // "in the future", and would hold the key at its limit until the clock caught up with them
+                // (a step of an hour: an hour of 429s). The window starts again instead.
+                size = 0;
+                head = 0;
+            }
             while (size > 0 && times[head] + window <= now) {
                 head = (head + 1) % times.length;
                 size--;

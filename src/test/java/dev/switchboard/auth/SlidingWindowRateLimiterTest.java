@@ -43,4 +43,16 @@ class SlidingWindowRateLimiterTest {
         step(Duration.ofSeconds(1));
         assertThat(limiter.acquire("t")).isEmpty();
     }
+
+    @Test
+    void aClockSetBackStartsTheWindowAgainInsteadOfHoldingTheKeyUntilItCatchesUp() {
+        SlidingWindowRateLimiter limiter = new SlidingWindowRateLimiter(2, Duration.ofSeconds(30), clock);
+        assertThat(limiter.acquire("t")).isEmpty();
+        assertThat(limiter.acquire("t")).isEmpty();
+        assertThat(limiter.acquire("t")).isPresent();
+        step(Duration.ofHours(-1));
+        assertThat(limiter.acquire("t")).isEmpty();
+        assertThat(limiter.acquire("t")).isEmpty();
+        assertThat(limiter.acquire("t")).hasValue(Duration.ofSeconds(30).toNanos());
+    }
 }
