@@ -14,6 +14,9 @@ import java.util.OptionalLong;
  * Limits are per node: several nodes behind a load balancer each allow the full rate.
  */
 public final class SlidingWindowRateLimiter {
+    /** How far back the clock must go for the times kept to be dropped rather than waited for. */
+    static final long CLOCK_STEP_NANOS = Duration.ofSeconds(1).toNanos();
+
     private final int limit;
     private final long windowNanos;
     private final InstantSource clock;
@@ -64,9 +67,9 @@ public final class SlidingWindowRateLimiter {
         }
 
         synchronized OptionalLong acquire(long now, long window) {
-            OptionalLong wait = waitTime(now, window);
-            if (wait.isPresent()) {
-                return wait;
+            now = settle(now, window);
+            if (size >= limit) {
+                return OptionalLong.of(times[head] + window - now);
             }
             if (size == times.length) {
                 long[] grown = new long[Math.min(limit, times.length * 2)];
@@ -82,18 +85,33 @@ public final class SlidingWindowRateLimiter {
         }
 
         synchronized OptionalLong waitTime(long now, long window) {
-            if (size > 0 && times[(head + size - 1) % times.length] > now) {
-                // The clock was set back (a time step, a restored virtual machine): requests it counted are
-                // "in the future", and would hold the key at its limit until the clock caught up with them
-                // (a step of an hour: an hour of 429s). The window starts again instead.
-                size = 0;
-                head = 0;
+            now = settle(now, window);
+            return size >= limit ? OptionalLong.of(times[head] + window - now) : OptionalLong.empty();
+        }
+
+        /**
+         * Drops the times that left the window; returns the time to count {@code now} as. A reading a little
+         * older than the newest time kept is a request that read the clock before another took the lock:
+         * it counts as that newest time. One far older means the clock was set back (a time step, a
+         * restored virtual machine): the times kept are "in the future" and would hold the key at its
+         * limit until the clock caught up with them (a step of an hour, an hour of 429s), so the window
+         * starts again.
+         */
+        private long settle(long now, long window) {
+            if (size > 0) {
+                long newest = times[(head + size - 1) % times.length];
+                if (newest - now > CLOCK_STEP_NANOS) {
+                    size = 0;
+                    head = 0;
+                } else {
+                    now = Math.max(now, newest);
+                }
             }
             while (size > 0 && times[head] + window <= now) {
                 head = (head + 1) % times.length;
                 size--;
             }
-            return size >= limit ? OptionalLong.of(times[head] + window - now) : OptionalLong.empty();
+            return now;
         }
     }
 }

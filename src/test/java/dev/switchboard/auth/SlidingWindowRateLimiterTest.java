@@ -55,4 +55,14 @@ class SlidingWindowRateLimiterTest {
         assertThat(limiter.acquire("t")).isEmpty();
         assertThat(limiter.acquire("t")).hasValue(Duration.ofSeconds(30).toNanos());
     }
+
+    @Test
+    void aRequestThatReadTheClockJustBeforeAnotherTookTheLockCountsInTheSameWindow() {
+        SlidingWindowRateLimiter limiter = new SlidingWindowRateLimiter(2, Duration.ofSeconds(30), clock);
+        assertThat(limiter.acquire("t")).isEmpty();
+        assertThat(limiter.acquire("t")).isEmpty();
+        step(Duration.ofMillis(-1));
+        assertThat(limiter.acquire("t")).isPresent();
+        assertThat(limiter.waitTime("t")).isPresent();
+    }
 }
