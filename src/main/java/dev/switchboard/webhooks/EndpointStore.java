@@ -288,10 +288,11 @@ public final class EndpointStore {
     public String rotateSecret(WebhookEndpoint endpoint, Duration grace) {
         String secret = Signer.newSecret();
         Jdbc.inTransaction(dataSource, c -> {
-            // Held until the commit: a delete waits for the new secret instead of breaking its insert.
+            // Held until the commit: a delete waits for the new secret instead of breaking its insert, and
+            // rotations take turns (under a shared lock, rotations at once each left their secret current).
             if (Jdbc.one(
                             c,
-                            "SELECT pk FROM webhook_endpoints WHERE pk = ? FOR SHARE",
+                            "SELECT pk FROM webhook_endpoints WHERE pk = ? FOR NO KEY UPDATE",
                             rs -> rs.getLong(1),
                             endpoint.pk())
                     .isEmpty()) {
@@ -333,7 +334,7 @@ public final class EndpointStore {
                         c,
                         "SELECT sealed FROM webhook_secrets"
                                 + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
-                                + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC",
+                                + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC LIMIT " + SIGNING_SECRETS,
                         rs -> secrets.open(rs.getBytes(1)),
                         endpointPk));
     }

@@ -134,6 +134,19 @@ class WebhookSafetyTest {
             for (String secret : secrets.subList(secrets.size() - EndpointStore.SIGNING_SECRETS, secrets.size())) {
                 new Webhook(secret).verify(later.body(), later.headers());
             }
+
+            // Rotations at once take turns: still three.
+            try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 10; i++) {
+                    threads.submit(() -> partner.client()
+                            .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
+                            .expect(200));
+                }
+            }
+            writeRooms(partner, 1);
+            await().until(() -> receiver.received().size() == 3);
+            assertThat(receiver.received().getLast().header("webhook-signature").split(" "))
+                    .hasSize(EndpointStore.SIGNING_SECRETS);
         }
     }
 
