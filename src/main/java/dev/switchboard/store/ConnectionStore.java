@@ -122,8 +122,8 @@ public final class ConnectionStore {
 
     public void delete(String id) {
         changeExisting(id, (c, current) -> {
-            // Its webhook streams go with it (ON DELETE CASCADE); an endpoint being created waits.
-            lockIntegrationShared(c, current.integrationId());
+            // Its webhook streams go with it (ON DELETE CASCADE); an endpoint being created waits for the
+            // integration's row, which changeExisting holds.
             // Portal sessions and unopened links for this tenant of the integration have nothing left to
             // show, and must not outlive the connection that let them see it.
             Jdbc.update(
@@ -218,6 +218,11 @@ public final class ConnectionStore {
                                 existing.integrationId())
                         .orElseThrow());
         return change(streamPk, c -> {
+            // The integration's row before the connection's, as every change of a connection takes them: a
+            // rotation took the integration's (for its lifecycle endpoints) after the connection's, while an
+            // endpoint being created holds the integration's and waits for the connection's (its streams'
+            // keys), and the two deadlocked.
+            lockIntegrationShared(c, existing.integrationId());
             IntegrationConnection current = Jdbc.one(
                             c, "SELECT " + COLUMNS + FROM + " WHERE c.id = ? FOR UPDATE OF c", ConnectionStore::map, id)
                     .orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
@@ -234,7 +239,7 @@ public final class ConnectionStore {
                 seq[0] = eventLog.append(
                         c,
                         lifecycleStream,
-                        lifecycleEvent(change, change.token() != null && carried(c, lifecycleStream, change)));
+                        lifecycleEvent(change, change.token() != null && carried(c, lifecycleStream)));
             }
             return change.result();
         });
@@ -245,15 +250,15 @@ public final class ConnectionStore {
     }
 
     /**
-     * Whether a lifecycle webhook stream will send the token {@code outcome}'s event carries. Only the
-     * lifecycle endpoints there are now do: one created later starts after this event (endpoint
-     * creation takes the integration's row exclusively, so it waits for this change to commit), and a
+     * Whether a lifecycle webhook stream will send the token a change's event carries. Only the
+     * lifecycle endpoints there are now do: one created later starts after this event (every change of
+     * a connection holds the integration's row shared, and endpoint creation takes it exclusively, so
+     * it waits for this change to commit), and a
      * lifecycle endpoint cannot be replayed. Where none will, the token is not kept at all: a sealed copy
      * in the log could be opened, for as long as the retention keeps the event, by anyone who reads the
      * database and its sealing key (by default in the same database).
      */
-    private static boolean carried(Connection c, long lifecycleStream, Outcome<?> outcome) throws SQLException {
-        lockIntegrationShared(c, outcome.connection().integrationId());
+    private static boolean carried(Connection c, long lifecycleStream) throws SQLException {
         return Jdbc.one(c, "SELECT 1 FROM webhook_streams WHERE stream_pk = ? LIMIT 1", rs -> true, lifecycleStream)
                 .isPresent();
     }
