@@ -141,7 +141,7 @@ public final class Authenticator {
         if (header == null || header.isBlank()) {
             Optional<SessionCookie> cookie = sessionCookie(ctx);
             if (cookie.isPresent()) {
-                return sessionPrincipal(ctx, cookie.get().value(), countRequest);
+                return sessionPrincipal(ctx, cookie.get().value(), countRequest, true);
             }
             throw new Refusal.Unauthenticated("missing Authorization header: send 'Authorization: Bearer <token>'");
         }
@@ -162,8 +162,8 @@ public final class Authenticator {
      * request also carries: signing out must end the session the cookie names.
      */
     public Principal authenticateSession(Context ctx, String cookie) {
-        // Not counted: a session whose key or session is at its rate limit must still be able to end.
-        return sessionPrincipal(ctx, cookie, false);
+        // Not counted, nor held back with unknown cookies: a session must always be able to end.
+        return sessionPrincipal(ctx, cookie, false, false);
     }
 
     /**
@@ -171,8 +171,8 @@ public final class Authenticator {
      * session), a portal session its integration's client key (counted with that key's requests). A
      * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).
      */
-    private Principal sessionPrincipal(Context ctx, String cookie, boolean countRequest) {
-        ConsoleSession session = liveSession(ctx, cookie)
+    private Principal sessionPrincipal(Context ctx, String cookie, boolean countRequest, boolean mayHoldBack) {
+        ConsoleSession session = liveSession(ctx, cookie, mayHoldBack)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
         if (!SAFE_METHODS.contains(ctx.method().name())) {
@@ -213,15 +213,26 @@ public final class Authenticator {
      * bits nobody guesses, and a page left open past its session's expiry would otherwise lock its
      * operator out of signing in again. Each lookup is a database write, though, so an address that sent
      * more than {@value #UNKNOWN_COOKIES} (or three times {@code rateLimit.authFailures}) cookies naming
-     * no session in the window has its cookies taken as unknown without a lookup, except those that
-     * named a live session from that address within the window, or were set there by signing in.
+     * no session in the window gets 429 for its cookies without a lookup, except those that named a live
+     * session from that address within the window, or were set there by signing in.
      */
     public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
+        return liveSession(ctx, cookie, true);
+    }
+
+    /** {@code mayHoldBack} false: looked up whatever the address sent before (signing out). */
+    private Optional<ConsoleSession> liveSession(Context ctx, String cookie, boolean mayHoldBack) {
         String address = ClientAddress.of(ctx.ip());
         byte[] hash = Tokens.hash(cookie);
         String key = HexFormat.of().formatHex(hash);
-        if (unknownCookies.waitTime(address, key).isPresent()) {
-            return Optional.empty();
+        OptionalLong wait = mayHoldBack ? unknownCookies.waitTime(address, key) : OptionalLong.empty();
+        if (wait.isPresent()) {
+            long seconds = retryAfter(wait.getAsLong());
+            throw new Refusal.Throttled(
+                    "rate_limited",
+                    "more than " + unknownCookies.limit() + " session cookies naming no session from this address"
+                            + " in the window; retry after " + seconds + "s (signing in again works at once)",
+                    seconds);
         }
         Optional<ConsoleSession> session = sessions.touch(hash, sessionIdleTimeout);
         if (session.isPresent()) {
@@ -232,7 +243,10 @@ public final class Authenticator {
         return session;
     }
 
-    /** A session just opened from {@code ctx}'s address: its cookie is taken there even while unknown ones are not. */
+    /**
+     * Marks the request as the one that opened {@code session} (sign-in, a portal link exchanged), which
+     * the audit log names; its cookie is looked up from this address even while unknown ones are held back.
+     */
     public void opened(Context ctx, ConsoleSession session, String cookie) {
         ctx.attribute(SESSION_ATTRIBUTE, session);
         unknownCookies.succeeded(ClientAddress.of(ctx.ip()), HexFormat.of().formatHex(Tokens.hash(cookie)));
@@ -305,8 +319,6 @@ public final class Authenticator {
     public static String csrfToken(String cookie) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(Tokens.hash("csrf|" + cookie));
     }
-
-    /** Marks the request as the one that opened {@code session} (sign-in, a portal link exchanged): the audit log names it. */
 
     /** A session cookie a request carries: its name ({@link #SESSION_COOKIE} or {@link #PORTAL_COOKIE}) and value. */
     public record SessionCookie(String name, String value) {}

@@ -277,15 +277,21 @@ class OperatorSessionTest {
                         .isEqualTo(401);
             }
             // From now on a cookie this node has not seen naming a session from this address is not looked up:
-            // a live session opened on another node is taken as unknown here...
-            Api.Response unlooked = anonymous
-                    .withHeader("Cookie", "sb_session=" + signedInElsewhere.cookie())
-                    .get("/api/v1/tenants");
-            assertThat(unlooked.status()).isEqualTo(401);
+            // a live session opened on another node gets 429 here (not 401: its page keeps the cookie)...
+            Api withCookie = anonymous.withHeader("Cookie", "sb_session=" + signedInElsewhere.cookie());
+            Api.Response unlooked = withCookie.get("/console/api/session");
+            assertThat(unlooked.status()).isEqualTo(429);
+            assertThat(unlooked.header("Set-Cookie")).isNull();
             assertThat(signedInElsewhere.api().get("/api/v1/tenants").status()).isEqualTo(200);
-            // ...while the session used here, and one opened by signing in again, go on working.
+            // ...while the session used here, and one opened by signing in again, go on working,
             signedInHere.api().get("/api/v1/tenants").expect(200);
             ConsoleSession.signIn(here).api().get("/api/v1/tenants").expect(200);
+            // and signing out is always looked up.
+            withCookie
+                    .withHeader("X-CSRF-Token", signedInElsewhere.csrfToken())
+                    .delete("/console/api/session")
+                    .expect(204);
+            assertThat(signedInElsewhere.api().get("/api/v1/tenants").status()).isEqualTo(401);
         }
     }
 
