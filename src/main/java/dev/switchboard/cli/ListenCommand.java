@@ -382,14 +382,25 @@ public final class ListenCommand implements Callable<Integer> {
             }
         }
 
-        /** The same, but a position the server refuses (beyond the newest event) throws. */
+        /**
+         * The same, but a position the server refuses (beyond the newest event) throws. An empty page is
+         * "none" only at the head: one read looks at a bounded run of positions, and a page that found
+         * nothing this token may see in them ends short of the head, so the probe reads on from there.
+         */
         static Probe read(SwitchboardClient client, long after) {
             var feed =
                     client.eventFeed(new dev.switchboard.client.EventFeed.Options(after, List.of(), 1, Duration.ZERO));
-            var events = feed.poll();
-            return events.isEmpty()
-                    ? new Probe(-1, null, feed.position())
-                    : new Probe(events.get(0).seq(), events.get(0).time(), feed.position());
+            long from = after;
+            while (true) {
+                var events = feed.poll();
+                if (!events.isEmpty()) {
+                    return new Probe(events.get(0).seq(), events.get(0).time(), feed.position());
+                }
+                if (feed.position() <= from) {
+                    return new Probe(-1, null, feed.position()); // nothing after it up to the head
+                }
+                from = feed.position();
+            }
         }
     }
 

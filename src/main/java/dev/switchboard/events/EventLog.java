@@ -142,7 +142,8 @@ public final class EventLog {
     /**
      * Reads up to {@code limit} events after {@code after} ({@code null}: from the oldest retained), and
      * no more than {@link PageBytes#MAX} bytes of their data (always at least one event).
-     * {@code next} is the last event returned, or the stream's head when the page is not full, so a
+     * {@code next} is the last event returned when the page stopped at its limit or byte bound, the last
+     * position looked at when it stopped after {@link #SCANNED} of them, else the stream's head, so a
      * reader with a narrow filter moves past events it does not see. A position older than the
      * retention finds no page ({@link PositionExpired}), so the reader knows it missed events.
      */

@@ -39,7 +39,7 @@ public final class EventFeed implements Iterable<Event> {
      * @param after read events after this position (0: from the start of the log)
      * @param types event-type patterns ({@code reservations.*}); empty: every type the token may receive
      * @param pageSize events per request, 1..1000
-     * @param longPollWait how long a poll waits for a new event when there is none, 0..the server's maximum (60 s by default)
+     * @param longPollWait how long a poll waits for a new event when there is none, 0..the server's maximum (events.maxWait, 30 s by default)
      */
     public record Options(long after, List<String> types, int pageSize, Duration longPollWait) {
         /** Checks the values. */
@@ -68,7 +68,11 @@ public final class EventFeed implements Iterable<Event> {
         return position;
     }
 
-    /** One long poll: the next events after {@link #position()} (empty when the wait ended with nothing new). */
+    /**
+     * One long poll: the next events after {@link #position()}; empty when the wait ended with nothing new,
+     * or when the server looked at as many positions as one read does without finding one this token may
+     * see (the position then moved on: poll again).
+     */
     public List<Event> poll() {
         List<Event> events = read();
         position = readUpTo;
