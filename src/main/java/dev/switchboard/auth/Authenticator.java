@@ -225,14 +225,11 @@ public final class Authenticator {
         String address = ClientAddress.of(ctx.ip());
         byte[] hash = Tokens.hash(cookie);
         String key = HexFormat.of().formatHex(hash);
-        OptionalLong wait = mayHoldBack ? unknownCookies.waitTime(address, key) : OptionalLong.empty();
-        if (wait.isPresent()) {
-            long seconds = retryAfter(wait.getAsLong());
-            throw new Refusal.Throttled(
-                    "rate_limited",
-                    "more than " + unknownCookies.limit() + " session cookies naming no session from this address"
-                            + " in the window; retry after " + seconds + "s (signing in again works at once)",
-                    seconds);
+        if (mayHoldBack) {
+            refuseWhileOver(
+                    unknownCookies.waitTime(address, key),
+                    unknownCookies.limit() + " session cookies naming no session",
+                    " (signing in again works at once)");
         }
         Optional<ConsoleSession> session = sessions.touch(hash, sessionIdleTimeout);
         if (session.isPresent()) {
@@ -262,15 +259,7 @@ public final class Authenticator {
     public <T> T attempt(String secret, Context ctx, Supplier<T> attempt) {
         String address = ClientAddress.of(ctx.ip());
         String hash = HexFormat.of().formatHex(Tokens.hash(secret));
-        OptionalLong wait = failedAuth.waitTime(address, hash);
-        if (wait.isPresent()) {
-            long seconds = retryAfter(wait.getAsLong());
-            throw new Refusal.Throttled(
-                    "rate_limited",
-                    "more than " + failedAuth.limit() + " refused tokens from this"
-                            + " address in the window; retry after " + seconds + "s",
-                    seconds);
-        }
+        refuseWhileOver(failedAuth.waitTime(address, hash), failedAuth.limit() + " refused tokens", "");
         try {
             T result = attempt.get();
             failedAuth.succeeded(address, hash);
@@ -278,6 +267,17 @@ public final class Authenticator {
         } catch (Refusal.Unauthenticated | Refusal.NotFound refused) {
             failedAuth.failed(address);
             throw refused;
+        }
+    }
+
+    /** 429 while an address is over a limit of {@code what} ({@code wait}: how long until it is not). */
+    private static void refuseWhileOver(OptionalLong wait, String what, String advice) {
+        if (wait.isPresent()) {
+            long seconds = retryAfter(wait.getAsLong());
+            throw new Refusal.Throttled(
+                    "rate_limited",
+                    "more than " + what + " from this address in the window; retry after " + seconds + "s" + advice,
+                    seconds);
         }
     }
 

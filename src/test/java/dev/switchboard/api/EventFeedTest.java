@@ -38,21 +38,8 @@ class EventFeedTest {
     @Test
     void aNarrowReadLooksAtABoundedRunOfPositionsAndTheReaderReadsOn() {
         Api app = tenant("feed-narrow");
-        // 50,000 events the reader does not ask for, in one statement (the stream's counter moved once), then
-        // one it does.
-        dev.switchboard.db.Jdbc.withConnection(server.switchboard().database().dataSource(), c -> {
-            try (var s = c.prepareStatement("WITH st AS (SELECT s.pk, s.last_seq FROM streams s"
-                    + "   JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ? FOR UPDATE OF s),"
-                    + " noise AS (INSERT INTO events (stream_pk, seq, id, type, time, data)"
-                    + "   SELECT st.pk, st.last_seq + g, (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0')"
-                    + "     || '7' || substr(md5(g || random()::text), 1, 19))::uuid, 'device.noise', now(), '{}'::jsonb"
-                    + "   FROM st, generate_series(1, 50000) g)"
-                    + " UPDATE streams SET last_seq = streams.last_seq + 50000 FROM st WHERE streams.pk = st.pk")) {
-                s.setString(1, "feed-narrow");
-                s.execute();
-            }
-            return null;
-        });
+        // 50,000 events the reader does not ask for, then one it does.
+        server.appendEvents("feed-narrow", "device.noise", 50000);
         app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
 
         long after = 0;

@@ -164,20 +164,8 @@ class ListenTest {
     @Test
     void sinceFindsItsPositionPastLongRunsOfEventsTheTokenMayNotSee() throws Exception {
         Partner partner = Partner.create(server, List.of("rooms.*"));
-        // 25,000 events the integration may not receive (more than one read looks at), in one statement.
-        dev.switchboard.db.Jdbc.withConnection(server.switchboard().database().dataSource(), c -> {
-            try (var insert = c.prepareStatement("WITH st AS (SELECT s.pk, s.last_seq FROM streams s"
-                    + "   JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ? FOR UPDATE OF s),"
-                    + " noise AS (INSERT INTO events (stream_pk, seq, id, type, time, data)"
-                    + "   SELECT st.pk, st.last_seq + g, (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0')"
-                    + "     || '7' || substr(md5(g || random()::text), 1, 19))::uuid, 'device.noise', now(), '{}'::jsonb"
-                    + "   FROM st, generate_series(1, 25000) g)"
-                    + " UPDATE streams SET last_seq = streams.last_seq + 25000 FROM st WHERE streams.pk = st.pk")) {
-                insert.setString(1, partner.tenant());
-                insert.execute();
-            }
-            return null;
-        });
+        // 25,000 events the integration may not receive: more than one read looks at.
+        server.appendEvents(partner.tenant(), "device.noise", 25000);
         partner.writeRecords("rooms", 1, Map.of("n", 1)); // seq 25,001
         Thread.sleep(300);
         java.time.Instant since = java.time.Instant.now();
