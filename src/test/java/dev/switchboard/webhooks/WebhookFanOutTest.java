@@ -133,20 +133,7 @@ class WebhookFanOutTest {
             // Ten windows' worth of events the endpoint does not want, appended at once (one commit, no
             // wake-up), then one it wants, whose commit wakes the stream.
             int others = 10 * 256;
-            dev.switchboard.db.Jdbc.withConnection(
-                    server.switchboard().database().dataSource(), c -> {
-                        try (var s = c.prepareStatement(
-                                "SELECT append_event(st.pk, (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0')"
-                                        + " || '7' || substr(md5(g || random()::text), 1, 19))::uuid,"
-                                        + " 'rooms.created', NULL, 'rooms', now(), '{}'::jsonb, NULL, NULL)"
-                                        + " FROM (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?) st,"
-                                        + " generate_series(1, ?) g")) {
-                            s.setString(1, tenant);
-                            s.setInt(2, others);
-                            s.execute();
-                        }
-                        return null;
-                    });
+            server.appendEvents(tenant, "rooms.created", others);
             long written = System.nanoTime();
             partner.writeRecords("desks", 1, Map.of("n", 2));
 
