@@ -251,12 +251,12 @@ public final class ConnectionStore {
 
     /**
      * Whether a lifecycle webhook stream will send the token a change's event carries. Only the
-     * lifecycle endpoints there are now do: one created later starts after this event (every change of
-     * a connection holds the integration's row shared, and endpoint creation takes it exclusively, so
-     * it waits for this change to commit), and a
-     * lifecycle endpoint cannot be replayed. Where none will, the token is not kept at all: a sealed copy
-     * in the log could be opened, for as long as the retention keeps the event, by anyone who reads the
-     * database and its sealing key (by default in the same database).
+     * lifecycle endpoints there are now do: one created later starts after this event (every change of a
+     * connection holds the integration's row shared, and endpoint creation takes it exclusively, so it
+     * waits for this change to commit), and a lifecycle endpoint cannot be replayed. Where none will, the
+     * token is not kept at all: a sealed copy in the log could be opened, for as long as the retention
+     * keeps the event, by anyone who reads the database and its sealing key (by default in the same
+     * database).
      */
     private static boolean carried(Connection c, long lifecycleStream) throws SQLException {
         return Jdbc.one(c, "SELECT 1 FROM webhook_streams WHERE stream_pk = ? LIMIT 1", rs -> true, lifecycleStream)

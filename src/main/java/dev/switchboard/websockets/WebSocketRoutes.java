@@ -60,7 +60,7 @@ final class WebSocketRoutes implements RouteGroup {
      * this server, nothing else, and never in a frame. It is served on the console's origin, which the
      * AccessToken cookie's origin check accepts, so a page of another site framing it must get nothing.
      */
-    static String examplePolicy(String page) {
+    private static String examplePolicy(String page) {
         return "default-src 'none'; script-src " + inlineHash(page, "script") + "; style-src "
                 + inlineHash(page, "style") + "; connect-src 'self'; frame-ancestors 'none'; base-uri 'none';"
                 + " form-action 'none'";
