@@ -112,7 +112,7 @@ public final class EventRoutes implements RouteGroup {
         if (page.events().isEmpty() && !page.full() && !wait.isZero()) {
             Instant deadline = clock.instant().plus(wait);
             try (LongPoll ignored = longPoll(access);
-                    StreamWaiters.Waiter waiter = waiters.register(stream)) {
+                    StreamWaiters.Waiter waiter = waiters.register(stream, filter)) {
                 // Read again after registering: an append between the first read and now still wakes us.
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
@@ -125,13 +125,16 @@ public final class EventRoutes implements RouteGroup {
                     // The wait may have outlived the token's access: look it up again (a control message
                     // has already cleared what changed), so a revoked token gets 401, a narrowed grant applies.
                     filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types);
+                    waiter.filter(filter);
                     page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 }
             }
             if (page.events().isEmpty()) {
                 // Waited out with nothing to show: a token disabled, deleted or rotated meanwhile (which wakes
-                // no waiter) gets its 401 now, not an empty 200.
-                auth.currentAccess(ctx);
+                // no waiter) gets its 401 now, not an empty 200. Events committed here that it may not see
+                // woke it not: one more read moves its next past them (and answers one it may now see).
+                filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types);
+                page = read(stream, page.next(), limit, PageBytes.MAX, filter);
             }
         }
         Map<String, Object> json = new LinkedHashMap<>();

@@ -35,9 +35,17 @@ public final class StreamWaiters implements EventWakeups.Listener {
         private final AtomicBoolean resynced = new AtomicBoolean();
 
         private volatile Wait current = new Wait(Long.MAX_VALUE, new CompletableFuture<>());
+        /** What the reader may see: a commit of this node's known to pass nothing it may see does not wake it. */
+        private volatile EventFilter filter;
 
-        private Waiter(long streamPk) {
+        private Waiter(long streamPk, EventFilter filter) {
             this.streamPk = streamPk;
+            this.filter = filter;
+        }
+
+        /** The reader's access was looked up again: wake it for what it may see now. */
+        public void filter(EventFilter filter) {
+            this.filter = filter;
         }
 
         /**
@@ -90,8 +98,18 @@ public final class StreamWaiters implements EventWakeups.Listener {
         }
     }
 
+    /** A wait on every commit of the stream. */
     public Waiter register(long streamPk) {
-        Waiter w = new Waiter(streamPk);
+        return register(streamPk, null);
+    }
+
+    /**
+     * A wait on the commits of the stream that may hold an event {@code filter} passes: a commit of this
+     * node's whose event it does not pass (known from the event handed over) wakes it not. A reader whose
+     * filter lets through few events would otherwise read the log again for every commit on its tenant.
+     */
+    public Waiter register(long streamPk, EventFilter filter) {
+        Waiter w = new Waiter(streamPk, filter);
         // Added inside the map's atomic step: added after it, to a set that the stream's last other reader
         // was removing as it closed, the waiter would be in a set no commit reaches.
         waiters.compute(streamPk, (k, set) -> {
@@ -107,6 +125,20 @@ public final class StreamWaiters implements EventWakeups.Listener {
         Set<Waiter> set = waiters.get(streamPk);
         if (set != null) {
             set.forEach(w -> w.wake(seq));
+        }
+    }
+
+    @Override
+    public void appended(long streamPk, EventLog.Entry committed) {
+        Set<Waiter> set = waiters.get(streamPk);
+        if (set != null) {
+            long seq = committed.event().seq();
+            set.forEach(w -> {
+                EventFilter filter = w.filter;
+                if (filter == null || filter.accepts(committed.event(), committed.collection())) {
+                    w.wake(seq);
+                }
+            });
         }
     }
 
