@@ -101,6 +101,11 @@ public final class MessageLog {
         String webhookId() {
             return Ids.format("msg", id);
         }
+
+        /** The same message with {@code body} (built again from its range of the log). */
+        Pending withBody(String body) {
+            return new Pending(pk, id, endpointPk, body, attempts, roundStart, lastSeq, sealedToken);
+        }
     }
 
     /**
@@ -358,9 +363,7 @@ public final class MessageLog {
             if (p.body() != null || r.firstSeq() == null) {
                 return p;
             }
-            String body = logged(target, r.firstSeq(), p.lastSeq()).orElse(null);
-            return new Pending(
-                    p.pk(), p.id(), p.endpointPk(), body, p.attempts(), p.roundStart(), p.lastSeq(), p.sealedToken());
+            return p.withBody(logged(target, r.firstSeq(), p.lastSeq()).orElse(null));
         });
     }
 
@@ -629,15 +632,7 @@ public final class MessageLog {
                         }));
         // The log is read through connections of its own, outside the one above.
         return range.flatMap(r -> logged(r.target(), r.firstSeq(), message.lastSeq()))
-                .map(body -> new Pending(
-                        message.pk(),
-                        message.id(),
-                        message.endpointPk(),
-                        body,
-                        message.attempts(),
-                        message.roundStart(),
-                        message.lastSeq(),
-                        message.sealedToken()));
+                .map(message::withBody);
     }
 
     /** A retried message left with nothing it may send: failed again, without an attempt. */
