@@ -70,7 +70,10 @@ public final class Database implements AutoCloseable {
                 : Optional.of(EmbeddedDatabase.start(
                         config.dataDir(), EmbeddedDatabase.connectionsFor(config.databasePoolSize())));
         DatabaseUrl url = config.databaseUrl()
-                .orElseGet(() -> new DatabaseUrl(embedded.orElseThrow().jdbcUrl(), null, null));
+                .orElseGet(() -> new DatabaseUrl(
+                        embedded.orElseThrow().jdbcUrl(),
+                        "postgres",
+                        embedded.get().password()));
         HikariDataSource pool = null;
         HikariDataSource delivery = null;
         try {

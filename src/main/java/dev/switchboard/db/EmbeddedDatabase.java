@@ -5,15 +5,31 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The PostgreSQL that runs inside the data directory when no external database is configured.
+ *
+ * <p>Only with a password, on loopback: the library creates the cluster for throwaway test databases,
+ * letting anyone who reaches the port in as the superuser (on a shared host, every local user: the
+ * port is in the log). So the {@code postgres} role has a random password, kept in {@value
+ * #PASSWORD_FILE} in the data directory (readable by its owner only), and {@code pg_hba.conf} asks
+ * every connection, over TCP or the Unix socket, for it. A cluster made by an earlier release is
+ * locked the same way at its next start.
  *
  * <p>A server killed with SIGKILL leaves its PostgreSQL running, holding {@code postmaster.pid}; the
  * next start would then fail. So before starting, a PostgreSQL still serving this data directory is
@@ -23,11 +39,23 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedDatabase implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedDatabase.class);
     private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(30);
+    /** The {@code postgres} role's password, in the data directory. */
+    public static final String PASSWORD_FILE = "postgres.password";
+    /** Every connection, over TCP or the Unix socket, gives the password. */
+    private static final String HBA = """
+            # Written by Switchboard at every start of its embedded PostgreSQL: every connection gives
+            # the postgres role's password (in postgres.password beside this directory).
+            local all all scram-sha-256
+            host all all 127.0.0.1/32 scram-sha-256
+            host all all ::1/128 scram-sha-256
+            """;
 
     private final EmbeddedPostgres postgres;
+    private final String password;
 
-    private EmbeddedDatabase(EmbeddedPostgres postgres) {
+    private EmbeddedDatabase(EmbeddedPostgres postgres, String password) {
         this.postgres = postgres;
+        this.password = password;
     }
 
     /**
@@ -46,6 +74,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
         try {
             Files.createDirectories(pgData);
             stopLeftover(pgData);
+            String password = password(dataDir.resolve(PASSWORD_FILE));
             EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                     .setDataDirectory(pgData)
                     .setCleanDataDirectory(false)
@@ -60,10 +89,23 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     .setServerConfig("max_connections", Integer.toString(maxConnections))
                     .setServerConfig("shared_buffers", "256MB")
                     .setServerConfig("listen_addresses", "127.0.0.1")
+                    // The library's own readiness check connects too: with the password once it is asked for.
+                    .setConnectConfig("password", password)
                     .start();
-            log.info("Embedded PostgreSQL is running on 127.0.0.1:{} with its data in {}", postgres.getPort(), pgData);
-            return new EmbeddedDatabase(postgres);
-        } catch (IOException e) {
+            EmbeddedDatabase database = new EmbeddedDatabase(postgres, password);
+            try {
+                database.requirePassword(pgData);
+            } catch (IOException | SQLException | RuntimeException e) {
+                database.close();
+                throw e;
+            }
+            log.info(
+                    "Embedded PostgreSQL is running on 127.0.0.1:{} with its data in {} (user postgres, password in {})",
+                    postgres.getPort(),
+                    pgData,
+                    dataDir.resolve(PASSWORD_FILE));
+            return database;
+        } catch (IOException | SQLException e) {
             throw new IllegalStateException(
                     "The embedded PostgreSQL in " + pgData + " did not start: " + e.getMessage()
                             + ". Check that the directory is writable and not used by another Switchboard.",
@@ -71,8 +113,61 @@ public final class EmbeddedDatabase implements AutoCloseable {
         }
     }
 
+    /** The URL of its {@code postgres} database, as the {@code postgres} role (the password is {@link #password}). */
     public String jdbcUrl() {
-        return postgres.getJdbcUrl("postgres", "postgres");
+        return jdbcUrl("postgres");
+    }
+
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/" + database + "?user=postgres";
+    }
+
+    /** The {@code postgres} role's password. */
+    public String password() {
+        return password;
+    }
+
+    /** The password, made at the first start (hex: nothing to escape in a URL or a shell). */
+    private static String password(Path file) throws IOException {
+        if (Files.exists(file)) {
+            String kept = Files.readString(file, StandardCharsets.UTF_8).strip();
+            if (!kept.isEmpty()) {
+                return kept;
+            }
+        }
+        byte[] random = new byte[24];
+        new SecureRandom().nextBytes(random);
+        String password = HexFormat.of().formatHex(random);
+        Path temp = Files.createTempFile(file.getParent(), PASSWORD_FILE, ".tmp");
+        try {
+            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: the data directory's own permissions protect it
+        }
+        Files.writeString(temp, password + "\n", StandardCharsets.UTF_8);
+        Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return password;
+    }
+
+    /**
+     * Sets the role's password and has {@code pg_hba.conf} ask every connection for it. A new cluster
+     * (and one made by a release before this) lets connections in unasked until then: the moment
+     * between its start and this reload.
+     */
+    private void requirePassword(Path pgData) throws IOException, SQLException {
+        Path hba = pgData.resolve("pg_hba.conf");
+        Properties credentials = new Properties();
+        credentials.setProperty("user", "postgres");
+        credentials.setProperty("password", password);
+        try (Connection c = DriverManager.getConnection(jdbcUrl(), credentials);
+                Statement s = c.createStatement()) {
+            s.execute("SET password_encryption = 'scram-sha-256'");
+            s.execute("ALTER ROLE postgres PASSWORD '" + password + "'"); // hex: nothing to escape
+            if (!HBA.equals(Files.readString(hba, StandardCharsets.UTF_8))) {
+                Files.writeString(hba, HBA, StandardCharsets.UTF_8);
+                s.execute("SELECT pg_reload_conf()");
+            }
+        }
     }
 
     public int port() {

@@ -23,18 +23,22 @@ class ReadinessTest {
 
     /**
      * The server connects as a role that may hold exactly the connections it is configured to: its pool,
-     * the delivery pool, the LISTEN connection and the readiness check's own. Every readiness check that
+     * the delivery pool, the WebSocket feed's, the LISTEN connection and the readiness check's own. Every readiness check that
      * opened a connection of its own beyond that would be refused by PostgreSQL and answer 503.
      */
     @Test
     void manyConcurrentReadinessChecksHoldAtMostTheHealthPoolsConnection() throws Exception {
         DatabaseUrl database = TestDatabase.create();
         String role = "ready_probe_" + System.nanoTime();
-        // The pool, the delivery pool (half of it, at least 4), LISTEN, and the readiness check's one connection.
-        int allowed = POOL_SIZE + Math.max(4, POOL_SIZE / 2) + 1 + 1;
+        // The pool, the delivery pool (half of it, at least 4), the WebSocket feed's (a quarter, at least 2),
+        // LISTEN, and the readiness check's one connection.
+        int allowed = POOL_SIZE + Math.max(4, POOL_SIZE / 2) + Math.max(2, POOL_SIZE / 4) + 1 + 1;
         // A member of postgres has its privileges but, not being a superuser itself, is held to its connection limit.
-        exec(database, "CREATE ROLE " + role + " LOGIN CONNECTION LIMIT " + allowed + " IN ROLE postgres");
-        String url = database.jdbcUrl().replace("user=postgres", "user=" + role);
+        exec(
+                database,
+                "CREATE ROLE " + role + " LOGIN PASSWORD 'probe' CONNECTION LIMIT " + allowed + " IN ROLE postgres");
+        String url =
+                database.jdbcUrl().replaceFirst("user=postgres&password=[^&]*", "user=" + role + "&password=probe");
         AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-06-01T00:00:00Z"));
         try (TestServer server = TestServer.start(
                         database,

@@ -1,5 +1,6 @@
 package dev.switchboard.bench;
 
+import dev.switchboard.db.EmbeddedDatabase;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -120,7 +121,10 @@ final class BenchServer implements AutoCloseable {
     }
 
     String jdbcUrl() throws IOException {
-        return "jdbc:postgresql://127.0.0.1:" + postmasterPidFile().get(3).trim() + "/postgres?user=postgres";
+        String password = Files.readString(dataDir.resolve(EmbeddedDatabase.PASSWORD_FILE))
+                .strip();
+        return "jdbc:postgresql://127.0.0.1:" + postmasterPidFile().get(3).trim() + "/postgres?user=postgres&password="
+                + password;
     }
 
     @Override

@@ -1,11 +1,16 @@
 package dev.switchboard.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.testing.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import org.junit.jupiter.api.Test;
 
@@ -20,6 +25,30 @@ class EmbeddedDatabaseTest {
             assertThat(setting(s, "full_page_writes")).isEqualTo("on");
             assertThat(setting(s, "max_connections")).isEqualTo("300");
         }
+    }
+
+    /**
+     * The library makes the cluster for throwaway databases, letting in anyone who reaches its port as the
+     * superuser: on a shared host, any local user, with the port in the log.
+     */
+    @Test
+    void theEmbeddedDatabaseLetsInOnlyWithThePasswordKeptInItsDataDirectory() throws Exception {
+        TestDatabase.create();
+        String url = TestDatabase.url("postgres");
+        String withoutPassword = url.replaceFirst("&password=[^&]*", "");
+        assertThat(withoutPassword).isNotEqualTo(url);
+        assertThatThrownBy(() -> DriverManager.getConnection(withoutPassword).close())
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("password");
+        assertThatThrownBy(() -> DriverManager.getConnection(withoutPassword + "&password=wrong")
+                        .close())
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("password authentication failed");
+        DriverManager.getConnection(url).close();
+        Path kept = Path.of("target", "test-postgres", EmbeddedDatabase.PASSWORD_FILE);
+        assertThat(url).endsWith("&password=" + Files.readString(kept).strip());
+        assertThat(Files.getPosixFilePermissions(kept))
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
     }
 
     @Test

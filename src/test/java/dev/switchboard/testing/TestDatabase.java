@@ -63,7 +63,7 @@ public final class TestDatabase {
     }
 
     public static String url(String database) {
-        return "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + database + "?user=postgres";
+        return postgres.jdbcUrl(database) + "&password=" + postgres.password();
     }
 
     private static void exec(String sql) {
