@@ -215,6 +215,15 @@ public final class Database implements AutoCloseable {
         return openOwnConnection("switchboard-listener", 5);
     }
 
+    /**
+     * How long a read on the listener's connection may wait for the database. Its user makes a round trip
+     * every second; without a limit, a connection whose packets are silently dropped (a failover that moved
+     * the database's address, a firewall that forgot the connection) blocked in a read until the kernel gave
+     * up retransmitting, about 15 minutes in which the node heard no other node's events or control
+     * messages and never re-read what it missed.
+     */
+    static final int LISTENER_READ_TIMEOUT_SECONDS = 10;
+
     private Connection openOwnConnection(String applicationName, int timeoutSeconds) throws SQLException {
         Properties props = new Properties();
         if (url.user() != null) props.setProperty("user", url.user());
@@ -222,6 +231,7 @@ public final class Database implements AutoCloseable {
         props.setProperty("ApplicationName", applicationName);
         props.setProperty("tcpKeepAlive", "true");
         props.setProperty("connectTimeout", Integer.toString(timeoutSeconds));
+        props.setProperty("socketTimeout", Integer.toString(LISTENER_READ_TIMEOUT_SECONDS));
         return DriverManager.getConnection(url.jdbcUrl(), props);
     }
 

@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -186,12 +187,14 @@ public final class EventWakeups implements AutoCloseable {
     private void sendPending() throws SQLException {
         StringBuilder payload = new StringBuilder();
         long since = pendingSince.getAndSet(0);
+        Map<Long, Long> taken = new HashMap<>();
         try (Connection c = database.dataSource().getConnection()) {
             for (Long stream : List.copyOf(pending.keySet())) {
                 Long seq = pending.remove(stream);
                 if (seq == null) {
                     continue;
                 }
+                taken.put(stream, seq);
                 if (payload.length() > MAX_PAYLOAD) {
                     notify(c, payload);
                     payload.setLength(0);
@@ -204,6 +207,12 @@ public final class EventWakeups implements AutoCloseable {
             if (!payload.isEmpty()) {
                 notify(c, payload);
             }
+        } catch (SQLException | RuntimeException e) {
+            // Sent again with the next try: dropped, a stream's sockets on other nodes would wait for its
+            // next commit, hours away on a quiet tenant (a wake-up sent twice only has them read twice).
+            taken.forEach((stream, seq) -> pending.merge(stream, seq, Math::max));
+            pendingSince.compareAndSet(0, since);
+            throw e;
         }
     }
 

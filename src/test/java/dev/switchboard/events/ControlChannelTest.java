@@ -41,6 +41,18 @@ class ControlChannelTest {
         database.close();
     }
 
+    /**
+     * The listener's connection makes a round trip every second; a read that never ends (its packets
+     * silently dropped after a failover) would leave the node deaf to other nodes for about 15 minutes,
+     * until the kernel gave up retransmitting. With a read timeout, it reconnects and re-reads within seconds.
+     */
+    @Test
+    void theListenersConnectionGivesUpOnADatabaseThatStopsAnsweringWithinSeconds() throws Exception {
+        try (Connection c = database.openDedicatedConnection()) {
+            assertThat(c.getNetworkTimeout()).isBetween(1, 15_000);
+        }
+    }
+
     @Test
     void aMessagePublishedInACommittedTransactionIsDeliveredHereOnceAfterTheCommit() {
         ControlChannel control = new ControlChannel();
