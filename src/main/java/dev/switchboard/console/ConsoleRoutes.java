@@ -37,6 +37,8 @@ import java.util.Optional;
  */
 public final class ConsoleRoutes implements RouteGroup {
     private static final int MAX_SECRET_LENGTH = 200;
+    /** A sign-in body: one field holding at most {@link #MAX_SECRET_LENGTH} characters, with room to spare. */
+    static final int MAX_BODY_BYTES = 4096;
 
     private final Authenticator auth;
     private final ConsoleSessionStore sessions;
@@ -145,9 +147,16 @@ public final class ConsoleRoutes implements RouteGroup {
 
     /** The one string field of a sign-in body, read strictly: other fields, or a missing or long value, are 400. */
     private static String secret(Context ctx, String field) {
+        byte[] bytes = ctx.bodyAsBytes();
+        // Before parsing: anyone may send these, with no credentials to count against a limit, and a tree
+        // of a body holding only {} and [] takes about 30 times its bytes (a MiB's body, 30 MB of heap).
+        if (bytes.length > MAX_BODY_BYTES) {
+            throw new Refusal.Invalid(
+                    "body_too_large", "a sign-in request's body is at most " + MAX_BODY_BYTES + " bytes");
+        }
         JsonNode body;
         try {
-            body = Json.MAPPER.readTree(ctx.bodyAsBytes());
+            body = Json.MAPPER.readTree(bytes);
         } catch (java.io.IOException e) {
             throw new Refusal.Invalid("invalid_json", "the request body is not valid JSON");
         }

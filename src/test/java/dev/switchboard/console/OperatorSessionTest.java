@@ -169,6 +169,25 @@ class OperatorSessionTest {
                 .isEqualTo(401);
     }
 
+    /**
+     * Anyone may send a sign-in, with nothing to count against a limit, and a body of nothing but {} and
+     * [] takes about 30 times its bytes as a tree: it is refused by its size, before it is parsed.
+     */
+    @Test
+    void aSignInBodyLargerThanASignInNeedsIsRefusedBeforeItIsParsed() {
+        String large = "{\"adminKey\":[" + "{},".repeat(2000) + "{}]}";
+        for (String path : List.of("/console/api/session", "/portal/api/session")) {
+            Api.Response r = anonymous().post(path, large);
+            assertThat(r.status()).as(path).isEqualTo(400);
+            assertThat(r.json().get("error").get("code").asText()).as(path).isEqualTo("body_too_large");
+        }
+        Api.Response padded = anonymous()
+                .post(
+                        "/console/api/session",
+                        "{\"adminKey\": \"" + TestServer.ADMIN_KEY + "\"" + " ".repeat(3000) + "}");
+        assertThat(padded.status()).as("a body that fits").isEqualTo(200);
+    }
+
     @Test
     void signingOutNeedsTheCsrfTokenAndEndsTheSessionEverywhere() {
         ConsoleSession session = ConsoleSession.signIn(server);
