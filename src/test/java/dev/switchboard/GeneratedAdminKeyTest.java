@@ -65,17 +65,55 @@ class GeneratedAdminKeyTest {
         }
     }
 
+    /**
+     * The generated key was shown in a log, which may be kept for years: once the nodes have a key of
+     * their own, it works on no node, and a node started without the setting says so instead of starting.
+     */
+    @Test
+    void onceANodeStartsWithAConfiguredKeyTheGeneratedOneNeverWorksAgain() throws Exception {
+        DatabaseUrl database = TestDatabase.create();
+        List<String> shown = new ArrayList<>();
+        new Switchboard(config(database, 0), InstantSource.system(), shown::add)
+                .start()
+                .stop(java.time.Duration.ZERO);
+        assertThat(shown).hasSize(1);
+
+        String configured = "sb_admin_configured-key-0000000000000";
+        Switchboard withKey = new Switchboard(
+                        config(database, 0, Map.of("SWITCHBOARD_ADMIN_KEY", configured)),
+                        InstantSource.system(),
+                        shown::add)
+                .start();
+        try {
+            String base = "http://127.0.0.1:" + withKey.port();
+            assertThat(Api.of(base, configured).get("/api/v1/tenants").status()).isEqualTo(200);
+            assertThat(Api.of(base, shown.getFirst()).get("/api/v1/tenants").status())
+                    .isEqualTo(401);
+        } finally {
+            withKey.stop(java.time.Duration.ZERO);
+        }
+
+        assertThatThrownBy(() -> new Switchboard(config(database, 0), InstantSource.system(), shown::add).start())
+                .hasMessageContaining("SWITCHBOARD_ADMIN_KEY")
+                .hasMessageContaining("configured admin key");
+        assertThat(shown).as("no new key generated").hasSize(1);
+    }
+
     private static Config config(DatabaseUrl database, int port) {
-        return ConfigLoader.load(
-                Optional.<Path>empty(),
-                Map.of(
-                        "SWITCHBOARD_DATABASE_URL",
-                        database.jdbcUrl(),
-                        "SWITCHBOARD_HOST",
-                        "127.0.0.1",
-                        "SWITCHBOARD_PORT",
-                        Integer.toString(port),
-                        "SWITCHBOARD_DATABASE_POOL_SIZE",
-                        "4"));
+        return config(database, port, Map.of());
+    }
+
+    private static Config config(DatabaseUrl database, int port, Map<String, String> more) {
+        Map<String, String> env = new java.util.HashMap<>(Map.of(
+                "SWITCHBOARD_DATABASE_URL",
+                database.jdbcUrl(),
+                "SWITCHBOARD_HOST",
+                "127.0.0.1",
+                "SWITCHBOARD_PORT",
+                Integer.toString(port),
+                "SWITCHBOARD_DATABASE_POOL_SIZE",
+                "4"));
+        env.putAll(more);
+        return ConfigLoader.load(Optional.<Path>empty(), env);
     }
 }

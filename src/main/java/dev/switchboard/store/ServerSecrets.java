@@ -27,10 +27,26 @@ public final class ServerSecrets {
      * The admin key's hash. With no configured key, the first node to start generates one, stores only
      * its hash, and hands the key to {@code generated}; later starts find the hash. A start that fails
      * after that calls {@link #forgetGeneratedAdminKey}, so the next one generates (and shows) a key.
+     * Once any node starts with a configured key, the generated one is forgotten, and a node started
+     * without the setting is refused rather than let in with a key from an old log.
      */
     public byte[] adminKeyHash(Config config, Consumer<String> generated) {
         if (config.adminKey().isPresent()) {
+            // A key generated before (shown in a log, perhaps long kept) must not work again on a node that
+            // is later started without the setting: it is forgotten, and such a node refuses to start.
+            Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.update(
+                            c,
+                            "WITH gone AS (DELETE FROM settings WHERE key = 'admin_key_hash')"
+                                    + " INSERT INTO settings (key, value) VALUES ('admin_key_configured', 'true')"
+                                    + " ON CONFLICT (key) DO NOTHING"));
             return Tokens.hash(config.adminKey().get());
+        }
+        if (get("admin_key_configured").isPresent()) {
+            throw new ConfigException("SWITCHBOARD_ADMIN_KEY (adminKey) is not set, but this database's nodes use a"
+                    + " configured admin key (the key generated before it no longer works): start every node with"
+                    + " the same key");
         }
         Optional<String> stored = get("admin_key_hash");
         if (stored.isPresent()) {
