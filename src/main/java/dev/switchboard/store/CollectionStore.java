@@ -157,8 +157,9 @@ public final class CollectionStore {
         return find(name).orElseThrow(() -> new Refusal.NotFound("collection '" + name + "'"));
     }
 
+    /** Whether it exists, also when created on another node a moment ago ({@link #find}). */
     public boolean exists(String name) {
-        return byName.containsKey(name);
+        return find(name).isPresent();
     }
 
     public List<RecordCollection> list() {

@@ -29,6 +29,28 @@ class AdminApiTest {
         server.close();
     }
 
+    /**
+     * A collection another node created a moment ago, its notice not yet here (the row written directly
+     * stands for it): an integration may be granted it, and a custom event may not take its record types.
+     */
+    @Test
+    void aCollectionCreatedOnAnotherNodeIsKnownBeforeItsNoticeArrives() throws Exception {
+        String name = "rooms" + System.nanoTime() % 100_000;
+        try (var c = DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement()) {
+            s.execute("INSERT INTO collections (name, source) VALUES ('" + name + "', 'api')");
+        }
+        Api.Response granted = server.admin.post(
+                "/api/v1/integrations",
+                Map.of("name", "granted " + name, "permissions", Map.of("read", List.of(name), "write", List.of())));
+        assertThat(granted.status()).isEqualTo(201);
+        Api.Response published = server.admin
+                .withHeader("Switchboard-Tenant", "hotel-1")
+                .post("/api/v1/events", Map.of("type", name + ".created"));
+        assertThat(published.status()).isEqualTo(400);
+        assertThat(published.json().get("error").get("message").asText()).contains("reserved");
+    }
+
     @Test
     void integrationGetsAClientKeyShownOnlyOnCreate() {
         JsonNode created =
