@@ -333,7 +333,7 @@ public final class Switchboard implements AutoCloseable {
                                     deliveryOverview,
                                     clock),
                             websockets.routes(),
-                            new PortalLinkRoutes(auth, integrations, tenants, connections, consoleSessions),
+                            new PortalLinkRoutes(auth, integrations, tenants, consoleSessions),
                             new ConsoleApiRoutes(
                                     auth, collections, integrations, endpoints, deliveryOverview, deliveryStats),
                             new AuditRoutes(auth, audit),

@@ -3,7 +3,6 @@ package dev.switchboard.api;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.Durations;
 import dev.switchboard.store.Capability;
-import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
@@ -34,19 +33,13 @@ public final class PortalLinkRoutes implements RouteGroup {
     private final Authenticator auth;
     private final IntegrationStore integrations;
     private final TenantStore tenants;
-    private final ConnectionStore connections;
     private final ConsoleSessionStore sessions;
 
     public PortalLinkRoutes(
-            Authenticator auth,
-            IntegrationStore integrations,
-            TenantStore tenants,
-            ConnectionStore connections,
-            ConsoleSessionStore sessions) {
+            Authenticator auth, IntegrationStore integrations, TenantStore tenants, ConsoleSessionStore sessions) {
         this.auth = auth;
         this.integrations = integrations;
         this.tenants = tenants;
-        this.connections = connections;
         this.sessions = sessions;
     }
 
@@ -72,16 +65,9 @@ public final class PortalLinkRoutes implements RouteGroup {
         String tenantId = body.string("tenantId", 64);
         if (tenantId != null) {
             // One answer whether the tenant exists or not: a client key must not learn which tenants of
-            // other integrations exist.
-            Refusal notConnected = new Refusal.InvalidField(
-                    "tenantId",
-                    "integration '" + integration.id() + "' has no connection to a tenant '" + tenantId + "'");
-            tenant = tenants.find(tenantId).orElseThrow(() -> notConnected);
-            boolean connected = connections.listForIntegration(integration.id()).stream()
-                    .anyMatch(c -> c.tenantId().equals(tenantId));
-            if (!connected) {
-                throw notConnected;
-            }
+            // other integrations exist. The connection is checked where the link is written.
+            tenant = tenants.find(tenantId)
+                    .orElseThrow(() -> ConsoleSessionStore.notConnected(integration.id(), tenantId));
         }
         Set<Capability> capabilities = capabilities(body.stringList("capabilities", 10));
         if (tenant != null) {

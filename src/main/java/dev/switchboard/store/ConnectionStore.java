@@ -125,16 +125,19 @@ public final class ConnectionStore {
             // Its webhook streams go with it (ON DELETE CASCADE); an endpoint being created waits for the
             // integration's row, which changeExisting holds.
             // Portal sessions and unopened links for this tenant of the integration have nothing left to
-            // show, and must not outlive the connection that let them see it.
-            Jdbc.update(
-                    c,
-                    "DELETE FROM console_sessions s USING connections n WHERE n.pk = ? AND s.kind = 'portal'"
-                            + " AND s.integration_pk = n.integration_pk AND s.tenant_pk = n.tenant_pk",
-                    current.pk());
+            // show, and must not outlive the connection that let them see it. Links first: an exchange of
+            // one (link used and session created in one statement) either finds its link gone, or has
+            // committed by the time the links' delete has waited for it, and its session is then deleted
+            // by the next statement, which sees it. Sessions first left such a session behind.
             Jdbc.update(
                     c,
                     "DELETE FROM portal_links l USING connections n WHERE n.pk = ? AND l.used_at IS NULL"
                             + " AND l.integration_pk = n.integration_pk AND l.tenant_pk = n.tenant_pk",
+                    current.pk());
+            Jdbc.update(
+                    c,
+                    "DELETE FROM console_sessions s USING connections n WHERE n.pk = ? AND s.kind = 'portal'"
+                            + " AND s.integration_pk = n.integration_pk AND s.tenant_pk = n.tenant_pk",
                     current.pk());
             Jdbc.update(c, "DELETE FROM connections WHERE pk = ?", current.pk());
             return new Outcome<>(current, "connection.deleted", current, null);

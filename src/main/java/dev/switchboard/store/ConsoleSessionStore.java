@@ -102,6 +102,18 @@ public final class ConsoleSessionStore {
         String id = Ids.newId("pl");
         Jdbc.inTransaction(dataSource, c -> {
             IntegrationStore.requireCredential(c, integration.pk(), credential);
+            // Held until the link is written: a connection deleted meanwhile either waits for this link,
+            // and deletes it, or is gone before it is written.
+            if (tenant != null
+                    && Jdbc.one(
+                                    c,
+                                    "SELECT 1 FROM connections WHERE integration_pk = ? AND tenant_pk = ? FOR KEY SHARE",
+                                    rs -> 1,
+                                    integration.pk(),
+                                    tenant.pk())
+                            .isEmpty()) {
+                throw notConnected(integration.id(), tenant.id());
+            }
             prune(c, now);
             return Jdbc.update(
                     c,
@@ -116,6 +128,12 @@ public final class ConsoleSessionStore {
                     expiresAt);
         });
         return new Link(id, token, expiresAt);
+    }
+
+    /** The refusal of a link for a tenant the integration has no connection to (whether the tenant exists or not). */
+    public static Refusal notConnected(String integrationId, String tenantId) {
+        return new Refusal.InvalidField(
+                "tenantId", "integration '" + integrationId + "' has no connection to a tenant '" + tenantId + "'");
     }
 
     /**

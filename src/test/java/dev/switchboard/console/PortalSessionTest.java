@@ -546,6 +546,60 @@ class PortalSessionTest {
         forA.api().get("/api/v1/webhooks/" + endpointX + "/messages").expect(200);
     }
 
+    /**
+     * A link exchanged while its connection is deleted: the exchange (link used, session created) commits
+     * after the delete looked for sessions and before it looked for unused links, and its session was
+     * left behind, to see the tenant again if it were reconnected. The link's row is held here so that the
+     * exchange and then the delete wait for it, in that order.
+     */
+    @Test
+    void aLinkExchangedWhileItsConnectionIsBeingDeletedLeavesNoSession() throws Exception {
+        String tenantD = server.createTenant("tenant-d");
+        JsonNode connection = server.connect(xOnA.integrationId(), tenantD);
+        JsonNode created = xOnA.client()
+                .post("/api/v1/portal-sessions", Map.of("tenantId", tenantD))
+                .expect(201)
+                .json();
+        String token = ConsoleSession.token(created.get("url").asText());
+        Api.Response exchanged;
+        try (java.sql.Connection hold =
+                java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
+            hold.setAutoCommit(false);
+            try (var s = hold.prepareStatement("SELECT 1 FROM portal_links WHERE id = ? FOR UPDATE")) {
+                s.setString(1, created.get("id").asText());
+                s.executeQuery().close();
+            }
+            var exchange = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> Api.of(server.baseUrl(), null).post("/portal/api/session", Map.of("token", token)));
+            awaitLockWaits(hold, 1);
+            var delete = java.util.concurrent.CompletableFuture.supplyAsync(() -> server.admin.delete(
+                    "/api/v1/connections/" + connection.get("id").asText()));
+            awaitLockWaits(hold, 2);
+            hold.commit();
+            exchanged = exchange.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(delete.get(30, java.util.concurrent.TimeUnit.SECONDS).status())
+                    .isEqualTo(204);
+        }
+        assertThat(exchanged.status()).isEqualTo(200);
+        ConsoleSession session = ConsoleSession.of(server.baseUrl(), exchanged);
+        assertThat(session.api().get("/console/api/session").status()).isEqualTo(401);
+    }
+
+    /** Waits until {@code waiting} other sessions wait for a lock (the one {@code c} holds). */
+    private static void awaitLockWaits(java.sql.Connection c, int waiting) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            try (var s = c.createStatement()) {
+                s.execute("SELECT pg_stat_clear_snapshot()"); // read afresh inside the transaction
+            }
+            try (var s = c.createStatement();
+                    var rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                            + " AND datname = current_database()")) {
+                rs.next();
+                return rs.getInt(1) >= waiting;
+            }
+        });
+    }
+
     @Test
     void everyActionIsCheckedAgainstTheSessionsCapabilities() {
         String message = failed(endpointX).getFirst().get("id").asText();
