@@ -181,6 +181,12 @@ public final class EndpointStore {
             WebhookEndpoint current, Patch changes, IntegrationStore.ClientCredential credential) {
         return Jdbc.inTransaction(dataSource, c -> {
             IntegrationStore.requireCredential(c, current.integrationPk(), credential);
+            if (changes.eventTypes() != null) {
+                // Messages before the endpoint's row, the order in which recording an attempt locks them
+                // (its message, then its endpoint's health): the other order deadlocked with an attempt
+                // recorded meanwhile on a failing endpoint.
+                forgetKeptBodies(c, "pk = ?", current.pk());
+            }
             String state = changes.state() == null ? null : changes.state().name();
             int updated = Jdbc.update(
                     c,
@@ -204,9 +210,6 @@ public final class EndpointStore {
                     current.pk());
             if (updated == 0) {
                 throw deleted(current); // since the request looked it up
-            }
-            if (changes.eventTypes() != null) {
-                forgetKeptBodies(c, "pk = ?", current.pk());
             }
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());

@@ -42,7 +42,7 @@ final class ManualDelivery implements Runnable {
             }
             MessageLog.Pending sending = message;
             if (message.body() == null) {
-                // Its kept body was forgotten when what the integration may receive changed.
+                // A retried stream message: its body is its range of the log, through the filter as it is now.
                 Optional<MessageLog.Pending> rebuilt = messages.rebuilt(message);
                 if (rebuilt.isEmpty()) {
                     log.info(

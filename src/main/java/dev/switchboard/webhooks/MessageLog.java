@@ -32,8 +32,8 @@ import javax.sql.DataSource;
  * crash re-sends the same message, with the same {@code webhook-id}), and each attempt's outcome is
  * recorded together with what it means for the message, its stream and its endpoint, in one
  * statement: for many streams at once on the delivery path ({@link #steps}), on its own for a failure.
- * A stream message keeps no body until an attempt fails: its body is its range of the log, built again
- * when it is shown or re-sent. Stream writes are guarded by the lease: a node that lost its stream
+ * A stream message keeps no body: its body is its range of the log, built again, through what its
+ * integration may receive then, when it is shown or sent again. Stream writes are guarded by the lease: a node that lost its stream
  * changes nothing there.
  */
 public final class MessageLog {
@@ -442,7 +442,6 @@ public final class MessageLog {
         List<Object> params = new ArrayList<>(java.util.Arrays.asList(streamParams));
         params.add(n);
         params.add(status);
-        params.add(message.body());
         if (manual) {
             params.add(retryMillis);
         }
@@ -499,8 +498,11 @@ public final class MessageLog {
         // no longer pending. So the message, its attempt and the endpoint's health follow the stream's
         // guarded update (s), and change only when it did.
         String sql = "WITH s AS (" + streamSql + "),"
-                // A failed message keeps its body from now on, so a retry through the API sends what failed.
-                + " m AS (UPDATE webhook_messages SET attempts = ?, status = ?, body = coalesce(body, ?::text),"
+                // A stream message keeps no body, failed or not: each attempt (and a retry through the API)
+                // builds it from its range, through what the integration may receive then. A body kept when
+                // an attempt failed was sent on every retry, also after a narrowing that came while that
+                // attempt was in flight (its forgetting found no body to forget yet).
+                + " m AS (UPDATE webhook_messages SET attempts = ?, status = ?,"
                 + (manual
                         ? " next_attempt_at = now() + ?::bigint * interval '1 millisecond', leased_by = NULL,"
                                 + " lease_until = NULL,"
@@ -609,9 +611,9 @@ public final class MessageLog {
     }
 
     /**
-     * A retried stream message whose kept body was forgotten (what its integration may receive changed),
-     * built again from its range of the log through its stream's filter as it is now; empty when nothing
-     * in it may be sent any more, or its stream is gone.
+     * A retried stream message (which keeps no body; one kept by an earlier release is forgotten when what
+     * its integration may receive changes), built again from its range of the log through its stream's
+     * filter as it is now; empty when nothing in it may be sent any more, or its stream is gone.
      */
     Optional<Pending> rebuilt(Pending message) {
         record Range(DeliveryTarget target, long firstSeq) {}

@@ -714,6 +714,49 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * The endpoint narrowed while an attempt of a message it may no longer receive is in flight: the
+     * change forgot the kept bodies before that attempt failed and kept the body it was sent with, and
+     * every retry sent it again. A stream message keeps no body: each attempt builds it from its range
+     * through the filter as it is then, so the retry has nothing left to send.
+     */
+    @Test
+    void anEndpointNarrowedWhileAnAttemptIsInFlightDoesNotRetryWhatItMayNoLongerReceive() throws Exception {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        receiver.answer(r -> {
+            if (held.getCount() > 0) {
+                held.countDown();
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return Reply.status(503);
+            }
+            return Reply.status(200);
+        });
+        JsonNode endpoint = partner.webhook(
+                Map.of("url", receiver.url("/narrowed-in-flight"), "maxBatchSize", 1, "retryDelays", List.of("1s")));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        assertThat(held.await(20, TimeUnit.SECONDS)).isTrue();
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("device.*")))
+                .expect(200);
+        release.countDown();
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> partner.client()
+                        .get(webhook + "/messages?status=pending")
+                        .expect(200)
+                        .json()
+                        .get("messages")
+                        .isEmpty());
+        Thread.sleep(2_500); // the retry was due about a second after the failure
+        assertThat(receiver.received()).as("only the attempt that failed").hasSize(1);
+    }
+
+    /**
      * A replay from a position the retention has passed starts at the oldest event kept: the events before
      * it were removed on purpose, and the stream used to count and log them as events it failed to send.
      */
