@@ -23,12 +23,36 @@ public record Attempt(
      * recording it, and its stream sent the same message again and again.
      */
     public Attempt {
-        error = storable(error);
+        error = printable(error);
         responseBody = storable(responseBody);
     }
 
     private static String storable(String text) {
         return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+    }
+
+    /** The most of an error description kept: it may quote the receiver (a status line, a Location). */
+    static final int MAX_ERROR = 1000;
+
+    /**
+     * An error description goes into the operator's log line and the endpoint's state, and may quote what
+     * the receiver sent (a status line, a redirect's Location, up to 8 KiB): control characters (carriage
+     * returns, terminal escapes, C1 line breaks that log shippers split on) become U+FFFD, and it is cut
+     * at {@value #MAX_ERROR} characters, so a receiver cannot forge or hide lines of the server's log.
+     */
+    private static String printable(String text) {
+        if (text == null) {
+            return null;
+        }
+        StringBuilder kept = new StringBuilder(Math.min(text.length(), MAX_ERROR));
+        for (int i = 0; i < text.length() && kept.length() < MAX_ERROR; i++) {
+            char c = text.charAt(i);
+            kept.append(Character.isISOControl(c) ? '\uFFFD' : c);
+        }
+        if (!kept.isEmpty() && Character.isHighSurrogate(kept.charAt(kept.length() - 1))) {
+            kept.setLength(kept.length() - 1); // cut inside a character
+        }
+        return kept.toString();
     }
 
     /** How an attempt ended; everything but {@code delivered} is a failure. */
