@@ -298,7 +298,8 @@ public final class Switchboard implements AutoCloseable {
             wakeups.start();
             webhooks.start();
 
-            Retention retention = new Retention(database.dataSource(), config.eventsRetention(), clock, meters);
+            Retention retention = new Retention(
+                    database.dataSource(), config.eventsRetention(), config.auditRetention(), clock, meters);
             closeables.push(retention);
             retention.start();
             TableStatistics statistics = new TableStatistics(database.dataSource());

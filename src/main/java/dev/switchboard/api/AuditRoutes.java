@@ -37,13 +37,23 @@ public final class AuditRoutes implements RouteGroup {
     private static final Set<String> CHANGES = Set.of("POST", "PUT", "PATCH", "DELETE");
     /** Set on a request whose route wrote its entry itself. */
     private static final String WRITTEN_BY_ROUTE = "switchboard.audit.writtenByRoute";
-    /** Bodies that are secrets themselves (sign-in, a portal link's token), and record data: not copied. */
-    private static final Set<String> NO_BODY = Set.of(
-            "POST /console/api/session",
-            "POST /portal/api/session",
-            "POST /api/v1/collections/{collection}/records",
-            "PATCH /api/v1/collections/{collection}/records/{id}",
-            "POST /api/v1/events");
+    /**
+     * The routes whose request body is copied into the entry: those that read one, as their change is
+     * what it says. Not the sign-ins (their bodies are secrets), nor record data and events (in the event
+     * log already), nor a route that reads no body: whatever a caller sent with a test or a DELETE would
+     * otherwise be kept, up to 4 KiB of its own choosing an entry.
+     */
+    private static final Set<String> WITH_BODY = Set.of(
+            "POST /api/v1/tenants",
+            "POST /api/v1/integrations",
+            "PATCH /api/v1/integrations/{integrationId}",
+            "POST /api/v1/integrations/{integrationId}/connections",
+            "POST /api/v1/collections",
+            "POST /api/v1/webhooks",
+            "PATCH /api/v1/webhooks/{webhookId}",
+            "POST /api/v1/webhooks/{webhookId}/messages/retry",
+            "POST /api/v1/webhooks/{webhookId}/replay",
+            "POST /api/v1/portal-sessions");
 
     /** Each change's action name and the type of its target. */
     private record Action(String name, String targetType) {}
@@ -232,7 +242,7 @@ public final class AuditRoutes implements RouteGroup {
         if (ctx.pathParamMap().containsKey("collection")) {
             details.put("collection", ctx.pathParam("collection"));
         }
-        if (!NO_BODY.contains(route)) {
+        if (WITH_BODY.contains(route)) {
             byte[] bytes = ctx.bodyAsBytes();
             if (bytes.length > 0 && bytes.length <= MAX_DETAILS_CHARS) {
                 try {

@@ -31,6 +31,7 @@ public record Config(
         FailedAuthLimit failedAuthLimit,
         Duration eventsRetention,
         Duration eventsMaxWait,
+        Duration auditRetention,
         String logFormat,
         List<CollectionDefinition> collections,
         WebhookSettings webhooks,

@@ -280,6 +280,7 @@ public final class ConfigLoader {
                 new FailedAuthLimit(r.get(RATE_LIMIT_AUTH_FAILURES), r.get(RATE_LIMIT_AUTH_FAILURES_WINDOW)),
                 r.get(EVENTS_RETENTION),
                 r.get(EVENTS_MAX_WAIT),
+                r.get(AUDIT_RETENTION),
                 r.get(LOG_FORMAT),
                 collections,
                 webhooks(r),

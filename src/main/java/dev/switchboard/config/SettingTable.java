@@ -148,6 +148,13 @@ final class SettingTable {
             Durations::parse,
             check(d -> d.compareTo(Duration.ofMinutes(1)) >= 0, "must be at least 1m"),
             "older events are deleted in small batches");
+    static final Setting<Duration> AUDIT_RETENTION = new Setting<>(
+            "audit.retention",
+            "SWITCHBOARD_AUDIT_RETENTION",
+            "90d",
+            Durations::parse,
+            check(d -> d.compareTo(Duration.ofDays(1)) >= 0, "must be at least 1d"),
+            "audit log entries older than this are deleted, in small batches");
     static final Setting<Duration> EVENTS_MAX_WAIT = new Setting<>(
             "events.maxWait",
             "SWITCHBOARD_EVENTS_MAX_WAIT",
@@ -335,6 +342,7 @@ final class SettingTable {
             RATE_LIMIT_AUTH_FAILURES_WINDOW,
             EVENTS_RETENTION,
             EVENTS_MAX_WAIT,
+            AUDIT_RETENTION,
             LOG_FORMAT,
             WEBHOOKS_ALLOW_PRIVATE_ADDRESSES,
             WEBHOOKS_ALLOWED_ADDRESSES,

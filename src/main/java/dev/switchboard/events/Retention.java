@@ -19,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes events older than the retention period (and the webhook messages that carried them), and
- * idempotency keys older than a day, in small batches: each batch is its own short transaction, so pruning never holds locks or a snapshot long
+ * Deletes events older than the retention period (and the webhook messages that carried them),
+ * idempotency keys older than a day, and audit log entries older than {@code audit.retention}, in small
+ * batches: each batch is its own short transaction, so pruning never holds locks or a snapshot long
  * enough to stall writers or vacuum. One node at a time prunes (an advisory lock per batch).
  *
  * <p>Events are deleted by {@code seq}, stream by stream, never by id: an event's id is made before its
@@ -49,14 +50,21 @@ public final class Retention implements AutoCloseable {
 
     private final DataSource dataSource;
     private final Duration retention;
+    private final Duration auditRetention;
     private final InstantSource clock;
     private final Counter pruned;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("retention").daemon().factory());
 
-    public Retention(DataSource dataSource, Duration retention, InstantSource clock, MeterRegistry meters) {
+    public Retention(
+            DataSource dataSource,
+            Duration retention,
+            Duration auditRetention,
+            InstantSource clock,
+            MeterRegistry meters) {
         this.dataSource = dataSource;
         this.retention = retention;
+        this.auditRetention = auditRetention;
         this.clock = clock;
         this.pruned = Counter.builder("switchboard.events.pruned")
                 .description("Events deleted by retention")
@@ -110,6 +118,15 @@ public final class Retention implements AutoCloseable {
                         "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys"
                                 + " WHERE created_at < ? LIMIT ?))",
                         clock.instant().minus(IDEMPOTENCY_KEY_LIFETIME),
+                        null));
+        // The oldest entries, by their primary key (entries are written in time order): at most a batch is
+        // read, whether any is old or not, where a condition on the time alone would read the whole log.
+        step(
+                "audit log entries",
+                () -> inBatches(
+                        "WITH cutoff AS (SELECT ?::timestamptz AS at) DELETE FROM audit_log WHERE pk IN (SELECT h.pk"
+                                + " FROM (SELECT pk, at FROM audit_log ORDER BY pk LIMIT ?) h, cutoff WHERE h.at < cutoff.at)",
+                        clock.instant().minus(auditRetention),
                         null));
         if (events > 0 || messages > 0) {
             log.info("Pruned {} events and {} webhook messages older than {}", events, messages, cutoff);

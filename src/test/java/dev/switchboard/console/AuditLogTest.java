@@ -146,6 +146,26 @@ class AuditLogTest {
         assertThat(latest().get("action").asText()).isEqualTo("webhook.delete");
     }
 
+    /** Whatever a caller sends with a route that reads no body is not kept: 4 KiB of its choosing an entry. */
+    @Test
+    void aRouteThatReadsNoBodyKeepsNoneOfWhatWasSent() {
+        String tenant = server.createTenant("chatty-" + System.nanoTime());
+        Partner partner = Partner.on(server, tenant, List.of("orders"), List.of("orders"), List.of("orders.*"));
+        String id = partner.webhook(Map.of("url", "https://partner.example/hooks"))
+                .get("id")
+                .asText();
+        assertThat(latest().path("details").path("request").path("url").asText())
+                .as("a route that reads its body keeps it")
+                .isEqualTo("https://partner.example/hooks");
+        String stored = "{\"note\":\"" + "x".repeat(3000) + "\"}";
+        partner.client()
+                .send("POST", "/api/v1/webhooks/" + id + "/test", stored)
+                .expect(202);
+        JsonNode tested = latest();
+        assertThat(tested.get("action").asText()).isEqualTo("webhook.test");
+        assertThat(tested.path("details").has("request")).isFalse();
+    }
+
     @Test
     void refusedRequestsReadsAndAccessTokenWritesAddNoEntry() {
         String tenant = server.createTenant("quiet-" + System.nanoTime());

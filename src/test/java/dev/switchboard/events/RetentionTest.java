@@ -35,7 +35,8 @@ class RetentionTest {
                 app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
             }
             var dataSource = server.switchboard().database().dataSource();
-            Retention retention = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry());
+            Retention retention = new Retention(
+                    dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry());
             assertThat(retention.runOnce()).isZero();
 
             dev.switchboard.db.Jdbc.withConnection(
@@ -88,11 +89,38 @@ class RetentionTest {
             assertThat(new Retention(
                                     dataSource,
                                     Duration.ofDays(36500),
+                                    Duration.ofDays(90),
                                     InstantSource.system(),
                                     new SimpleMeterRegistry())
                             .runOnce())
                     .isZero();
             assertThat(seqs(dataSource, "forever-hotel")).containsExactly(1L, 2L, 3L);
+        }
+    }
+
+    /** The audit log grew for ever: a partner could add an entry with every change it made, kept for good. */
+    @Test
+    void auditLogEntriesPastTheirRetentionGoInBatchesAndNewerOnesStay() {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
+        try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), Map.of(), now::get)) {
+            var dataSource = server.switchboard().database().dataSource();
+            int old = Retention.BATCH * 2 + 3;
+            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> {
+                try (var s = c.createStatement()) {
+                    s.execute("INSERT INTO audit_log (at, actor_kind, action)"
+                            + " SELECT now() - interval '91 days', 'admin_key', 'old.' || g FROM generate_series(1, "
+                            + old + ") g");
+                    s.execute("INSERT INTO audit_log (at, actor_kind, action)"
+                            + " VALUES (now() - interval '89 days', 'admin_key', 'kept')");
+                }
+                return null;
+            });
+            new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
+                    .runOnce();
+            List<String> left = dev.switchboard.db.Jdbc.withConnection(
+                    dataSource,
+                    c -> dev.switchboard.db.Jdbc.query(c, "SELECT action FROM audit_log", rs -> rs.getString(1)));
+            assertThat(left).containsExactly("kept");
         }
     }
 
@@ -112,7 +140,8 @@ class RetentionTest {
                 }
                 return null;
             });
-            new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+            new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
+                    .runOnce();
             long left = dev.switchboard.db.Jdbc.withConnection(
                             dataSource,
                             c -> dev.switchboard.db.Jdbc.one(
@@ -145,7 +174,9 @@ class RetentionTest {
             });
             // Ids whose time bits are all zero sort below every UUIDv7 of today: old events.
             now.set(now.get().plus(Duration.ofDays(8)));
-            long deleted = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+            long deleted = new Retention(
+                            dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
+                    .runOnce();
             assertThat(deleted).isEqualTo(total);
         }
     }
@@ -177,7 +208,9 @@ class RetentionTest {
                 return Jdbc.update(c, "UPDATE streams SET last_seq = ? WHERE pk = ?", (long) offsetsMs.length, stream);
             });
 
-            long deleted = new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+            long deleted = new Retention(
+                            dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
+                    .runOnce();
 
             assertThat(deleted).isEqualTo(2);
             assertThat(seqs(dataSource, "shuffled-hotel"))
@@ -230,7 +263,8 @@ class RetentionTest {
             long head = before.getLast()[0];
 
             now.set(cutoff.plus(Duration.ofDays(7)));
-            new Retention(dataSource, Duration.ofDays(7), now::get, new SimpleMeterRegistry()).runOnce();
+            new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
+                    .runOnce();
 
             // Exactly the events before the stream's first one within the retention go.
             long olderPrefix =

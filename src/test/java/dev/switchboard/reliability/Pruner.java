@@ -70,7 +70,7 @@ final class Pruner implements AutoCloseable {
         this.checks = DriverManager.getConnection(jdbcUrl);
         this.retention = retention;
         this.every = every;
-        this.pass = new Retention(dataSource, retention, now::get, new SimpleMeterRegistry());
+        this.pass = new Retention(dataSource, retention, Duration.ofDays(90), now::get, new SimpleMeterRegistry());
         try (PreparedStatement ps = checks.prepareStatement(
                 "SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
             ps.setString(1, tenant);

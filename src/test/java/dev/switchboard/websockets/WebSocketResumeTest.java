@@ -114,6 +114,7 @@ class WebSocketResumeTest {
             Retention retention = new Retention(
                     server.switchboard().database().dataSource(),
                     Duration.ofDays(7),
+                    Duration.ofDays(90),
                     now::get,
                     new SimpleMeterRegistry());
             assertThat(retention.runOnce()).isGreaterThanOrEqualTo(3); // and the connection.created lifecycle event
