@@ -538,25 +538,45 @@ public final class MessageLog {
         return state == null ? null : WebhookEndpoint.State.valueOf(state);
     }
 
-    /** Writes a manual message, due now, and tells the dispatchers; returns its public id. */
-    String createManual(long endpointPk, String tenantId, int eventCount, String body) {
+    /**
+     * Test messages of one endpoint that may wait to be sent at once. Nothing else bounds them: a partner
+     * calling {@code POST …/test} at its rate limit against a receiver that answers slowly grew a backlog
+     * of hundreds of thousands a day, never pruned while pending, which every node's claim of manual
+     * messages sorted four times a second.
+     */
+    static final int MAX_PENDING_TESTS = 100;
+
+    /** Writes a test message, due now, and tells the dispatchers; returns its public id. */
+    String createTest(long endpointPk, String body) {
         UUID id = Ids.newUuid();
         Jdbc.inTransaction(dataSource, c -> {
             // The endpoint's row is locked as a foreign key's check did (V21): deleted meanwhile, no message
-            // is left behind for it.
-            int created = Jdbc.update(
+            // is left behind for it. The tests waiting are counted on V22's index.
+            Optional<Integer> waiting = Jdbc.one(
                     c,
-                    "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
-                            + " next_attempt_at) SELECT ?, pk, 'manual', ?, ?, ?, 'pending', now()"
-                            + " FROM (SELECT pk FROM webhook_endpoints WHERE pk = ? FOR KEY SHARE) e",
-                    id,
-                    tenantId,
-                    eventCount,
-                    body,
+                    "SELECT (SELECT count(*) FROM (SELECT 1 FROM webhook_messages m WHERE m.endpoint_pk = e.pk"
+                            + " AND m.lane = 'manual' AND m.status = 'pending' AND m.first_seq IS NULL LIMIT ?) t)"
+                            + " FROM webhook_endpoints e WHERE e.pk = ? FOR KEY SHARE OF e",
+                    rs -> rs.getInt(1),
+                    MAX_PENDING_TESTS,
                     endpointPk);
-            if (created == 0) {
+            if (waiting.isEmpty()) {
                 throw new Refusal.NotFound("the webhook endpoint");
             }
+            if (waiting.get() >= MAX_PENDING_TESTS) {
+                throw new Refusal.Throttled(
+                        "too_many_pending_tests",
+                        "this endpoint has " + MAX_PENDING_TESTS + " test messages waiting to be sent; send"
+                                + " another once they are",
+                        5);
+            }
+            Jdbc.update(
+                    c,
+                    "INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, event_count, body, status,"
+                            + " next_attempt_at) VALUES (?, ?, 'manual', NULL, 1, ?, 'pending', now())",
+                    id,
+                    endpointPk,
+                    body);
             control.publish(c, new ManualMessageDue());
             return null;
         });

@@ -52,6 +52,6 @@ public final class WebhookMessages {
     public String test(WebhookEndpoint endpoint, InstantSource clock) {
         String body = MessageBody.test(
                 endpoint, Ids.newId("evt"), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
-        return log.createManual(endpoint.pk(), null, 1, body);
+        return log.createTest(endpoint.pk(), body);
     }
 }

@@ -72,6 +72,37 @@ class WebhookApiTest {
         server.api("sb_client_not-a-real-key").get("/api/v1/webhooks").expect(401);
     }
 
+    /**
+     * Test messages waiting to be sent are bounded per endpoint: nothing else bounded them (they are not
+     * pruned while pending), and every node's claim of manual messages sorted them all four times a second.
+     */
+    @Test
+    void anEndpointMayHaveOnlySoManyTestMessagesWaiting() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/tests"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
+                        + " status, next_attempt_at) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'pending',"
+                        + " now() + interval '1 hour' FROM webhook_endpoints e, generate_series(1, ?)"
+                        + " WHERE e.id = ?")) {
+            s.setInt(1, MessageLog.MAX_PENDING_TESTS);
+            s.setString(2, endpoint.get("id").asText());
+            assertThat(s.executeUpdate()).isEqualTo(MessageLog.MAX_PENDING_TESTS);
+        }
+        Api.Response refused = client.post(path + "/test", "");
+        assertThat(refused.status()).isEqualTo(429);
+        assertThat(refused.errorCode()).isEqualTo("too_many_pending_tests");
+        assertThat(refused.header("Retry-After")).isEqualTo("5");
+
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("DELETE FROM webhook_messages WHERE pk = (SELECT min(m.pk) FROM"
+                        + " webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk WHERE e.id = ?)")) {
+            s.setString(1, endpoint.get("id").asText());
+            assertThat(s.executeUpdate()).isEqualTo(1);
+        }
+        client.post(path + "/test", "").expect(202);
+    }
+
     @Test
     void pagingRefusesACursorThatIsNotOneOfTheListedEndpoints() {
         JsonNode own = server.createIntegration("paged", List.of("orders"), List.of(), List.of("orders.*"));
