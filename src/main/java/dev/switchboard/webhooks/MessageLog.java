@@ -545,20 +545,24 @@ public final class MessageLog {
      * messages sorted four times a second.
      */
     static final int MAX_PENDING_TESTS = 100;
+    /** How many of an endpoint's newest test messages are looked at to count those waiting. */
+    private static final int TESTS_LOOKED_AT = 1_000;
 
     /** Writes a test message, due now, and tells the dispatchers; returns its public id. */
     String createTest(long endpointPk, String body) {
         UUID id = Ids.newUuid();
         Jdbc.inTransaction(dataSource, c -> {
             // The endpoint's row is locked as a foreign key's check did (V21): deleted meanwhile, no message
-            // is left behind for it. The tests waiting are counted on V22's index.
+            // is left behind for it. The waiting ones are counted among its newest tests (V22's index): those
+            // pile up behind a slow receiver, where a fast one leaves few waiting however many it was sent.
             Optional<Integer> waiting = Jdbc.one(
                     c,
-                    "SELECT (SELECT count(*) FROM (SELECT 1 FROM webhook_messages m WHERE m.endpoint_pk = e.pk"
-                            + " AND m.lane = 'manual' AND m.status = 'pending' AND m.first_seq IS NULL LIMIT ?) t)"
+                    "SELECT (SELECT count(*) FILTER (WHERE t.status = 'pending') FROM (SELECT m.status"
+                            + " FROM webhook_messages m WHERE m.endpoint_pk = e.pk AND m.lane = 'manual'"
+                            + " AND m.first_seq IS NULL ORDER BY m.pk DESC LIMIT ?) t)"
                             + " FROM webhook_endpoints e WHERE e.pk = ? FOR KEY SHARE OF e",
                     rs -> rs.getInt(1),
-                    MAX_PENDING_TESTS,
+                    TESTS_LOOKED_AT,
                     endpointPk);
             if (waiting.isEmpty()) {
                 throw new Refusal.NotFound("the webhook endpoint");
