@@ -108,7 +108,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
         } catch (IOException | SQLException e) {
             throw new IllegalStateException(
                     "The embedded PostgreSQL in " + pgData + " did not start: " + e.getMessage()
-                            + ". Check that the directory is writable and not used by another Switchboard.",
+                            + ". Check that the directory is writable and not used by another Switchboard, and that "
+                            + dataDir.resolve(PASSWORD_FILE) + " is the file its PostgreSQL was first started with.",
                     e);
         }
     }

@@ -46,7 +46,8 @@ public final class ServerSecrets {
         if (get("admin_key_configured").isPresent()) {
             throw new ConfigException("SWITCHBOARD_ADMIN_KEY (adminKey) is not set, but this database's nodes use a"
                     + " configured admin key (the key generated before it no longer works): start every node with"
-                    + " the same key");
+                    + " the same key (to have one generated again instead: DELETE FROM settings WHERE key ="
+                    + " 'admin_key_configured')");
         }
         Optional<String> stored = get("admin_key_hash");
         if (stored.isPresent()) {
