@@ -381,17 +381,12 @@ class SecretsTest {
         List<String> output = new ArrayList<>();
         int started = 0;
         // The test PostgreSQL asks for passwords: a role for each place the password is given in.
-        String role = "pw_" + UUID.randomUUID().toString().substring(0, 8);
-        try (var c = java.sql.DriverManager.getConnection(jdbc);
-                var s = c.createStatement()) {
-            s.execute("CREATE ROLE " + role + "_a LOGIN SUPERUSER PASSWORD '" + inUserInfo + "'");
-            s.execute("CREATE ROLE " + role + "_b LOGIN SUPERUSER PASSWORD '" + inParameter + "'");
-            s.execute("CREATE ROLE " + role + "_c LOGIN SUPERUSER PASSWORD '" + inJdbc + "'");
-        }
         for (String url : List.of(
-                "postgresql://" + role + "_a:" + inUserInfo + "@" + hostAndDatabase,
-                "postgresql://" + role + "_b@" + hostAndDatabase + "?password=" + inParameter,
-                "jdbc:postgresql://" + hostAndDatabase + "?user=" + role + "_c&password=" + inJdbc)) {
+                "postgresql://" + TestDatabase.superuser(inUserInfo) + ":" + inUserInfo + "@" + hostAndDatabase,
+                "postgresql://" + TestDatabase.superuser(inParameter) + "@" + hostAndDatabase + "?password="
+                        + inParameter,
+                "jdbc:postgresql://" + hostAndDatabase + "?user=" + TestDatabase.superuser(inJdbc) + "&password="
+                        + inJdbc)) {
             try (ServerProcess server = ServerProcess.start(
                     Map.of("SWITCHBOARD_DATABASE_URL", url, "SWITCHBOARD_ADMIN_KEY", random("sb_admin_")))) {
                 server.awaitReady();

@@ -25,18 +25,13 @@ class DatabasePasswordTest {
         String jdbc = TestDatabase.create().jdbcUrl();
         String hostAndDatabase = jdbc.substring("jdbc:postgresql://".length(), jdbc.indexOf('?'));
         // The test PostgreSQL asks for passwords: a role for each place the password is given in.
-        String role = "pw_" + UUID.randomUUID().toString().substring(0, 8);
-        try (var c = java.sql.DriverManager.getConnection(jdbc);
-                var s = c.createStatement()) {
-            s.execute("CREATE ROLE " + role + "_a LOGIN SUPERUSER PASSWORD '" + inUserInfo + "'");
-            s.execute("CREATE ROLE " + role + "_b LOGIN SUPERUSER PASSWORD '" + inQuery + "'");
-            s.execute("CREATE ROLE " + role + "_c LOGIN SUPERUSER PASSWORD '" + inJdbcQuery + "'");
-        }
         List<String> urls = List.of(
-                "postgresql://" + role + "_a:" + inUserInfo + "@" + hostAndDatabase + "?sslmode=disable",
-                "postgresql://" + role + "_b@" + hostAndDatabase + "?password=" + inQuery + "&sslmode=disable",
-                "jdbc:postgresql://" + hostAndDatabase + "?user=" + role + "_c&password=" + inJdbcQuery
-                        + "&ApplicationName=switchboard");
+                "postgresql://" + TestDatabase.superuser(inUserInfo) + ":" + inUserInfo + "@" + hostAndDatabase
+                        + "?sslmode=disable",
+                "postgresql://" + TestDatabase.superuser(inQuery) + "@" + hostAndDatabase + "?password=" + inQuery
+                        + "&sslmode=disable",
+                "jdbc:postgresql://" + hostAndDatabase + "?user=" + TestDatabase.superuser(inJdbcQuery) + "&password="
+                        + inJdbcQuery + "&ApplicationName=switchboard");
         try (CapturedLogs logs = new CapturedLogs()) {
             for (String url : urls) {
                 try (TestServer server = TestServer.start(

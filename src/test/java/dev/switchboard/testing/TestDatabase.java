@@ -62,6 +62,17 @@ public final class TestDatabase {
         return DatabaseUrl.parse(url(name));
     }
 
+    /**
+     * A new superuser role that logs in with {@code password} (the test PostgreSQL asks for passwords, as
+     * the embedded one does): for tests that give a server a password of their own. Returns its name.
+     */
+    public static String superuser(String password) {
+        postgres();
+        String role = "pw_" + COUNTER.incrementAndGet() + "_" + System.nanoTime() % 1_000_000;
+        exec("CREATE ROLE " + role + " LOGIN SUPERUSER PASSWORD '" + password.replace("'", "''") + "'");
+        return role;
+    }
+
     public static String url(String database) {
         return postgres.jdbcUrl(database) + "&password=" + postgres.password();
     }
