@@ -33,8 +33,8 @@ import javax.sql.DataSource;
  * recorded together with what it means for the message, its stream and its endpoint, in one
  * statement: for many streams at once on the delivery path ({@link #steps}), on its own for a failure.
  * A stream message keeps no body: its body is its range of the log, built again, through what its
- * integration may receive then, when it is shown or sent again. Stream writes are guarded by the lease: a node that lost its stream
- * changes nothing there.
+ * integration may receive then, when it is shown or sent again. Stream writes are guarded by the
+ * lease: a node that lost its stream changes nothing there.
  */
 public final class MessageLog {
     /**
