@@ -1,13 +1,10 @@
 package dev.switchboard.cli;
 
+import dev.switchboard.support.KeptSecret;
 import dev.switchboard.webhooks.Signer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * What {@code switchboard listen} keeps between runs, in the user's config directory
@@ -44,25 +41,7 @@ final class ListenState {
     String signingSecret() {
         Path file = secretFile();
         try {
-            if (Files.exists(file)) {
-                return Files.readString(file, StandardCharsets.UTF_8).trim();
-            }
-            Files.createDirectories(directory);
-            String secret = Signer.newSecret();
-            Path temp = Files.createTempFile(directory, "secret", ".tmp");
-            try {
-                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
-            } catch (UnsupportedOperationException notPosix) {
-                // Windows: the user's profile directory is private already
-            }
-            Files.writeString(temp, secret + "\n", StandardCharsets.UTF_8);
-            try {
-                Files.move(temp, file);
-            } catch (FileAlreadyExistsException anotherRun) {
-                Files.delete(temp);
-                return Files.readString(file, StandardCharsets.UTF_8).trim();
-            }
-            return secret;
+            return KeptSecret.readOrMake(file, Signer::newSecret);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot keep the signing secret in " + file, e);
         }

@@ -1,12 +1,11 @@
 package dev.switchboard.db;
 
+import dev.switchboard.support.KeptSecret;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -130,24 +129,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
     /** The password, made at the first start (hex: nothing to escape in a URL or a shell). */
     private static String password(Path file) throws IOException {
-        if (Files.exists(file)) {
-            String kept = Files.readString(file, StandardCharsets.UTF_8).strip();
-            if (!kept.isEmpty()) {
-                return kept;
-            }
-        }
-        byte[] random = new byte[24];
-        new SecureRandom().nextBytes(random);
-        String password = HexFormat.of().formatHex(random);
-        Path temp = Files.createTempFile(file.getParent(), PASSWORD_FILE, ".tmp");
-        try {
-            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system: the data directory's own permissions protect it
-        }
-        Files.writeString(temp, password + "\n", StandardCharsets.UTF_8);
-        Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return password;
+        return KeptSecret.readOrMake(file, () -> {
+            byte[] random = new byte[24];
+            new SecureRandom().nextBytes(random);
+            return HexFormat.of().formatHex(random);
+        });
     }
 
     /**
