@@ -18,9 +18,10 @@ public record Attempt(
         long durationMillis) {
 
     /**
-     * The receiver's words are stored as they came, but for U+0000, which PostgreSQL's text cannot hold:
-     * an answer with a NUL byte (a binary body, a non-HTTP service's greeting) failed every statement
-     * recording it, and its stream sent the same message again and again.
+     * The response body is stored as it came, but for U+0000, which PostgreSQL's text cannot hold: an
+     * answer with a NUL byte (a binary body, a non-HTTP service's greeting) failed every statement
+     * recording it, and its stream sent the same message again and again. The error is made printable
+     * ({@link #printable}).
      */
     public Attempt {
         error = printable(error);

@@ -218,9 +218,10 @@ public final class EndpointStore {
 
     /**
      * In the caller's transaction, which changes what the integration may receive: its events endpoints'
-     * messages still to be sent or retried forget the body they were sent with, so each is built again
-     * from its range of the log through the filter as it is now. Kept, a failed message's body went out
-     * again on a retry whatever the integration may no longer receive.
+     * messages still to be sent or retried forget a body an earlier release kept when an attempt failed
+     * (stream messages keep none now), so each is built again from its range of the log through the
+     * filter as it is now. Kept, such a body went out again on a retry whatever the integration may no
+     * longer receive.
      */
     public List<String> forgetKeptBodies(Connection c, long integrationPk) throws SQLException {
         forgetKeptBodies(c, "integration_pk = ?", integrationPk);
