@@ -101,55 +101,44 @@ class RetentionTest {
     /** The audit log grew for ever: a partner could add an entry with every change it made, kept for good. */
     @Test
     void auditLogEntriesPastTheirRetentionGoInBatchesAndNewerOnesStay() {
-        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
-        try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), Map.of(), now::get)) {
-            var dataSource = server.switchboard().database().dataSource();
-            int old = Retention.BATCH * 2 + 3;
-            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> {
-                try (var s = c.createStatement()) {
-                    s.execute("INSERT INTO audit_log (at, actor_kind, action)"
-                            + " SELECT now() - interval '91 days', 'admin_key', 'old.' || g FROM generate_series(1, "
-                            + old + ") g");
-                    s.execute("INSERT INTO audit_log (at, actor_kind, action)"
-                            + " VALUES (now() - interval '89 days', 'admin_key', 'kept')");
-                }
-                return null;
-            });
-            new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
-                    .runOnce();
-            List<String> left = dev.switchboard.db.Jdbc.withConnection(
-                    dataSource,
-                    c -> dev.switchboard.db.Jdbc.query(c, "SELECT action FROM audit_log", rs -> rs.getString(1)));
-            assertThat(left).containsExactly("kept");
-        }
+        List<String> left = afterOnePass(
+                "INSERT INTO audit_log (at, actor_kind, action) SELECT now() - interval '91 days', 'admin_key',"
+                        + " 'old.' || g FROM generate_series(1, " + (Retention.BATCH * 2 + 3) + ") g",
+                "INSERT INTO audit_log (at, actor_kind, action) VALUES (now() - interval '89 days', 'admin_key', 'kept')",
+                "SELECT action FROM audit_log");
+        assertThat(left).containsExactly("kept");
     }
 
     @Test
     void idempotencyKeysPastTheirLifetimeGoInBatchesAndNewerOnesStay() {
+        List<String> left = afterOnePass(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) SELECT 'retention-test',"
+                        + " 'old-' || g, '\\x00', now() - interval '25 hours' FROM generate_series(1, "
+                        + (Retention.BATCH * 2 + 3) + ") g",
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)"
+                        + " VALUES ('retention-test', 'fresh', '\\x00', now())",
+                "SELECT key FROM idempotency_keys WHERE scope = 'retention-test'");
+        assertThat(left).as("only the fresh key").hasSize(1);
+    }
+
+    /**
+     * Rows written by {@code old} (more than two batches past their lifetime) and {@code kept} (within it),
+     * one pass of retention (events kept 7 days, audit entries 90), then the first column of {@code left}.
+     */
+    private static List<String> afterOnePass(String old, String kept, String left) {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
-        try (TestServer server = TestServer.start(dev.switchboard.testing.TestDatabase.create(), Map.of(), now::get)) {
-            var dataSource = server.switchboard().database().dataSource();
-            int old = Retention.BATCH * 2 + 3;
-            dev.switchboard.db.Jdbc.withConnection(dataSource, c -> {
+        try (TestServer server = TestServer.start(TestDatabase.create(), Map.of(), now::get)) {
+            DataSource dataSource = server.switchboard().database().dataSource();
+            Jdbc.withConnection(dataSource, c -> {
                 try (var s = c.createStatement()) {
-                    s.execute("INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)"
-                            + " SELECT 'retention-test', 'old-' || g, '\\x00', now() - interval '25 hours'"
-                            + " FROM generate_series(1, " + old + ") g");
-                    s.execute("INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)"
-                            + " VALUES ('retention-test', 'fresh', '\\x00', now())");
+                    s.execute(old);
+                    s.execute(kept);
                 }
                 return null;
             });
             new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), now::get, new SimpleMeterRegistry())
                     .runOnce();
-            long left = dev.switchboard.db.Jdbc.withConnection(
-                            dataSource,
-                            c -> dev.switchboard.db.Jdbc.one(
-                                    c,
-                                    "SELECT count(*) FROM idempotency_keys WHERE scope = 'retention-test'",
-                                    rs -> rs.getLong(1)))
-                    .orElseThrow();
-            assertThat(left).as("only the fresh key").isEqualTo(1);
+            return Jdbc.withConnection(dataSource, c -> Jdbc.query(c, left, rs -> rs.getString(1)));
         }
     }
 

@@ -230,13 +230,7 @@ class WebhookDeliveryTest {
         assertThat(receiver.received())
                 .extracting(r -> r.header("webhook-id"))
                 .containsOnly(receiver.received().getFirst().header("webhook-id"));
-        JsonNode failed = await().until(
-                        () -> partner.client()
-                                .get("/api/v1/webhooks/" + webhookId + "/messages?status=failed")
-                                .expect(200)
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1)
+        JsonNode failed = await().until(() -> messages("/api/v1/webhooks/" + webhookId, "failed"), m -> m.size() == 1)
                 .get(0);
         assertThat(failed.get("id").asText())
                 .isEqualTo(receiver.received().getFirst().header("webhook-id"));
@@ -490,19 +484,8 @@ class WebhookDeliveryTest {
                 .get("accessToken")
                 .asText();
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        await().until(() -> partner.client()
-                        .get(path + "/messages?status=failed")
-                        .json()
-                        .get("messages")
-                        .size()
-                == 1);
-        String messageId = partner.client()
-                .get(path + "/messages?status=failed")
-                .json()
-                .get("messages")
-                .get(0)
-                .get("id")
-                .asText();
+        await().until(() -> messages(path, "failed").size() == 1);
+        String messageId = messages(path, "failed").get(0).get("id").asText();
 
         JsonNode shown = partner.client()
                 .get(path + "/messages/" + messageId)
@@ -674,13 +657,7 @@ class WebhookDeliveryTest {
         server.adminFor(partner.tenant())
                 .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-3"))
                 .expect(201);
-        await().until(() -> partner.client()
-                        .get(webhook + "/messages?status=failed")
-                        .expect(200)
-                        .json()
-                        .get("messages")
-                        .size()
-                == 2);
+        await().until(() -> messages(webhook, "failed").size() == 2);
 
         server.admin
                 .patch("/api/v1/integrations/" + partner.integrationId(), Map.of("eventTypes", List.of("device.*")))
@@ -690,12 +667,7 @@ class WebhookDeliveryTest {
         partner.client().post(webhook + "/messages/retry", Map.of()).expect(202);
 
         await().atMost(Duration.ofSeconds(20))
-                .until(() -> partner.client()
-                                .get(webhook + "/messages?status=pending")
-                                .expect(200)
-                                .json()
-                                .get("messages")
-                                .isEmpty()
+                .until(() -> messages(webhook, "pending").isEmpty()
                         && receiver.received().size() > before);
         List<String> resent = receiver
                 .received()
@@ -705,11 +677,7 @@ class WebhookDeliveryTest {
                 .map(e -> e.get("type").asText())
                 .toList();
         assertThat(resent).containsExactly("device.command");
-        JsonNode failed = partner.client()
-                .get(webhook + "/messages?status=failed")
-                .expect(200)
-                .json()
-                .get("messages");
+        JsonNode failed = messages(webhook, "failed");
         assertThat(failed).as("the message left with nothing it may send").hasSize(1);
     }
 
@@ -746,12 +714,7 @@ class WebhookDeliveryTest {
         release.countDown();
 
         await().atMost(Duration.ofSeconds(20))
-                .until(() -> partner.client()
-                        .get(webhook + "/messages?status=pending")
-                        .expect(200)
-                        .json()
-                        .get("messages")
-                        .isEmpty());
+                .until(() -> messages(webhook, "pending").isEmpty());
         Thread.sleep(2_500); // the retry was due about a second after the failure
         assertThat(receiver.received()).as("only the attempt that failed").hasSize(1);
     }
@@ -926,11 +889,7 @@ class WebhookDeliveryTest {
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
         writeRooms(partner, 2);
         JsonNode failed = onlyFailedMessage(path);
-        JsonNode delivered = partner.client()
-                .get(path + "/messages?status=delivered")
-                .expect(200)
-                .json()
-                .get("messages");
+        JsonNode delivered = messages(path, "delivered");
         assertThat(delivered).hasSize(1);
         assertThat(receiver.received()).hasSize(2);
         JsonNode deliveredAttempt = firstAttempt(path, delivered.get(0));
@@ -992,14 +951,17 @@ class WebhookDeliveryTest {
     }
 
     /** The endpoint's only failed message, once there is one ({@code path}: the endpoint's). */
+    /** The messages of the endpoint at {@code path} in {@code status}, as its integration lists them. */
+    private JsonNode messages(String path, String status) {
+        return partner.client()
+                .get(path + "/messages?status=" + status)
+                .expect(200)
+                .json()
+                .get("messages");
+    }
+
     private JsonNode onlyFailedMessage(String path) {
-        return await().until(
-                        () -> partner.client()
-                                .get(path + "/messages?status=failed")
-                                .json()
-                                .get("messages"),
-                        m -> m.size() == 1)
-                .get(0);
+        return await().until(() -> messages(path, "failed"), m -> m.size() == 1).get(0);
     }
 
     /** The first attempt of {@code message}, one of the endpoint's at {@code path}. */
