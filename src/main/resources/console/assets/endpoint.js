@@ -83,7 +83,11 @@ export async function render(main, ctx) {
     try {
       const page = await get(`${path}/messages${query({ ...f, cursor, limit: 50 })}`);
       if (!cursor) rows.replaceChildren();
-      if (!cursor && page.messages.length === 0) rows.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No message matches.')));
+      // A list reads so many messages a request: an empty page with a cursor has more to look through.
+      if (!cursor && page.messages.length === 0) {
+        const text = page.cursor ? 'No match among the newest messages; Load more looks further back.' : 'No message matches.';
+        rows.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, text)));
+      }
       for (const m of page.messages) rows.append(messageRow(m));
       clear(more, page.cursor ? button('Load more', () => loadMessages(page.cursor)) : null);
     } catch (e) {

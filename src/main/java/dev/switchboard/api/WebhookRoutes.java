@@ -19,6 +19,7 @@ import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.DeliveryOverview;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.MessageFilter;
+import dev.switchboard.webhooks.MessagePage;
 import dev.switchboard.webhooks.WebhookEndpoint;
 import dev.switchboard.webhooks.WebhookMessage;
 import dev.switchboard.webhooks.WebhookMessages;
@@ -253,11 +254,10 @@ public final class WebhookRoutes implements RouteGroup {
                 .withStatus(status);
         int limit = QueryParams.limit(ctx, 50, 500);
         String cursor = ctx.queryParam("cursor");
-        List<WebhookMessage> page =
-                messages.list(endpoint, filter, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+        MessagePage page = messages.list(endpoint, filter, cursor == null || cursor.isEmpty() ? null : cursor, limit);
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("messages", page);
-        json.put("cursor", page.size() == limit ? page.getLast().id() : null);
+        json.put("messages", page.messages());
+        json.put("cursor", page.cursor());
         ctx.json(json);
     }
 

@@ -61,6 +61,9 @@ public final class MessageLog {
             " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
                     + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id";
 
+    /** How many of an endpoint's messages one list request reads at most (a few milliseconds' work). */
+    static final int LIST_SCAN = 10_000;
+
     private final DataSource dataSource;
     private final String nodeId;
     private final Duration leaseTime;
@@ -684,8 +687,14 @@ public final class MessageLog {
                         nodeId));
     }
 
-    /** An endpoint's messages, newest first, each with its attempts, those {@code filter} picks. */
-    List<WebhookMessage> list(long endpointPk, MessageFilter filter, String afterId, int limit) {
+    /**
+     * An endpoint's messages, newest first, each with its attempts, those {@code filter} picks among the
+     * next {@link #LIST_SCAN} of its messages after the cursor. A page with room left and a cursor means
+     * the scan stopped there, not that nothing older matches: no index may name {@code status} (see
+     * V3), so a filter that matches few messages would otherwise have one request read an endpoint's
+     * millions of them, holding an API connection all the while.
+     */
+    MessagePage list(long endpointPk, MessageFilter filter, String afterId, int limit) {
         UUID after = afterId == null
                 ? null
                 : Ids.parse("msg", afterId)
@@ -694,24 +703,46 @@ public final class MessageLog {
         return Jdbc.withConnection(dataSource, c -> {
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
+            params.add(after);
+            params.add(after);
+            params.add(LIST_SCAN);
+            params.add(endpointPk);
             String conditions = filter.sql(params, carried(c, endpointPk));
-            params.add(after);
-            params.add(after);
             params.add(limit);
-            return withAttempts(
+            params.add(LIST_SCAN);
+            List<WebhookMessage> page = new ArrayList<>();
+            UUID[] edge = new UUID[1];
+            Jdbc.query(
                     c,
-                    Jdbc.query(
-                            c,
-                            "SELECT " + MESSAGE_COLUMNS
-                                    + ", NULL AS body" + MESSAGE_FROM
-                                    + " WHERE m.endpoint_pk = ?" + conditions
-                                    // The cursor is one of this endpoint's messages: another's id
-                                    // (or a message retention removed) pages nothing, telling nothing.
-                                    + " AND (?::uuid IS NULL OR m.pk < (SELECT c.pk FROM webhook_messages c"
-                                    + " WHERE c.id = ? AND c.endpoint_pk = m.endpoint_pk))"
-                                    + " ORDER BY m.pk DESC LIMIT ?",
-                            MessageLog::message,
-                            params.toArray()));
+                    // The pks of the next messages, from the endpoint's index alone; the cursor is one of
+                    // this endpoint's messages: another's id (or a message retention removed) pages
+                    // nothing, telling nothing.
+                    "WITH scanned AS MATERIALIZED (SELECT s.pk FROM webhook_messages s"
+                            + " WHERE s.endpoint_pk = ? AND (?::uuid IS NULL OR s.pk < (SELECT c.pk FROM"
+                            + " webhook_messages c WHERE c.id = ? AND c.endpoint_pk = s.endpoint_pk))"
+                            + " ORDER BY s.pk DESC LIMIT ?),"
+                            + " bounds AS (SELECT min(pk) AS low, max(pk) AS high, count(*) AS n FROM scanned),"
+                            // The filter over that stretch of the same index, so no plan reads further
+                            + " page AS (SELECT " + MESSAGE_COLUMNS + ", NULL AS body" + MESSAGE_FROM
+                            + " WHERE m.endpoint_pk = ? AND m.pk BETWEEN (SELECT low FROM bounds)"
+                            + " AND (SELECT high FROM bounds)" + conditions
+                            + " ORDER BY m.pk DESC LIMIT ?)"
+                            // Where the scan stopped, when it stopped short of the endpoint's oldest message
+                            + " SELECT page.*, CASE WHEN bounds.n = ? THEN (SELECT id FROM webhook_messages"
+                            + " WHERE pk = bounds.low) END AS scan_edge FROM bounds LEFT JOIN page ON true"
+                            + " ORDER BY page.pk DESC",
+                    rs -> {
+                        edge[0] = rs.getObject("scan_edge", UUID.class);
+                        rs.getLong("pk");
+                        if (!rs.wasNull()) {
+                            page.add(message(rs));
+                        }
+                        return null;
+                    },
+                    params.toArray());
+            String cursor =
+                    page.size() == limit ? page.getLast().id() : edge[0] == null ? null : Ids.format("msg", edge[0]);
+            return new MessagePage(withAttempts(c, page), cursor);
         });
     }
 

@@ -3,7 +3,6 @@ package dev.switchboard.webhooks;
 import dev.switchboard.support.Ids;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -21,12 +20,7 @@ public final class WebhookMessages {
         this.log = log;
     }
 
-    public List<WebhookMessage> list(
-            WebhookEndpoint endpoint, WebhookMessage.Status status, String afterId, int limit) {
-        return list(endpoint, MessageFilter.NONE.withStatus(status), afterId, limit);
-    }
-
-    public List<WebhookMessage> list(WebhookEndpoint endpoint, MessageFilter filter, String afterId, int limit) {
+    public MessagePage list(WebhookEndpoint endpoint, MessageFilter filter, String afterId, int limit) {
         return log.list(endpoint.pk(), filter, afterId, limit);
     }
 

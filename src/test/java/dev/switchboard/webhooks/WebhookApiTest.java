@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -101,6 +102,43 @@ class WebhookApiTest {
             assertThat(s.executeUpdate()).isEqualTo(1);
         }
         client.post(path + "/test", "").expect(202);
+    }
+
+    @Test
+    void aFilteredMessageListLooksThroughSoManyMessagesARequestAndItsCursorGoesOnFromThere() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/many"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages";
+        // Three failed messages, then twice as many delivered ones as a request looks through, and some
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
+                        + " status) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', ? FROM webhook_endpoints e,"
+                        + " generate_series(1, ?) WHERE e.id = ?")) {
+            for (var batch : List.of(Map.entry("failed", 3), Map.entry("delivered", 2 * MessageLog.LIST_SCAN + 50))) {
+                s.setString(1, batch.getKey());
+                s.setInt(2, batch.getValue());
+                s.setString(3, endpoint.get("id").asText());
+                s.executeUpdate();
+            }
+        }
+
+        List<Integer> pageSizes = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        String cursor = "";
+        do {
+            JsonNode page = client.get(path + "?status=failed&limit=2&cursor=" + cursor)
+                    .expect(200)
+                    .json();
+            pageSizes.add(page.get("messages").size());
+            page.get("messages").forEach(m -> failed.add(m.get("id").asText()));
+            cursor = page.get("cursor").isNull() ? null : page.get("cursor").asText();
+        } while (cursor != null && pageSizes.size() < 10);
+        // Two requests each read the newest 10,000 delivered messages and stopped; the third reached the
+        // failed ones and filled its page; the fourth found the last and the end.
+        assertThat(pageSizes).containsExactly(0, 0, 2, 1);
+        assertThat(failed).doesNotHaveDuplicates();
+        JsonNode all = client.get(path + "?limit=500").expect(200).json();
+        assertThat(all.get("messages")).hasSize(500);
+        assertThat(all.get("messages").get(0).get("status").asText()).isEqualTo("delivered");
     }
 
     @Test
