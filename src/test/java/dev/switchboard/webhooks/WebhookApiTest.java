@@ -142,6 +142,57 @@ class WebhookApiTest {
     }
 
     @Test
+    void readingAnEndpointReadsItsStreamsInErrorNotEveryStreamOfItsTenants() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/wide"));
+        String id = endpoint.get("id").asText();
+        int tenants = 20_000;
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement()) {
+            // An integration connected to 20,000 tenants, one of whose streams is failing
+            s.execute("INSERT INTO tenants (id, name) SELECT 'wide-' || g, 'wide' FROM generate_series(1, " + tenants
+                    + ") g");
+            s.execute("INSERT INTO streams (tenant_pk) SELECT pk FROM tenants WHERE id LIKE 'wide-%'");
+            s.execute("INSERT INTO webhook_streams (endpoint_pk, stream_pk, position) SELECT e.pk, st.pk, 0"
+                    + " FROM webhook_endpoints e, streams st JOIN tenants t ON t.pk = st.tenant_pk"
+                    + " WHERE e.id = '" + id + "' AND t.id LIKE 'wide-%'");
+            s.execute("UPDATE webhook_streams SET errors = 2, last_error = 'refused', last_error_at = now()"
+                    + " WHERE pk = (SELECT max(pk) FROM webhook_streams)");
+            s.execute("ANALYZE webhook_streams");
+            long endpointPk;
+            try (var rs = s.executeQuery("SELECT pk FROM webhook_endpoints WHERE id = '" + id + "'")) {
+                rs.next();
+                endpointPk = rs.getLong(1);
+            }
+            JsonNode plan;
+            try (var rs = s.executeQuery("EXPLAIN (ANALYZE, FORMAT JSON) SELECT " + EndpointStore.COLUMNS
+                    + EndpointStore.FROM + " WHERE e.pk = " + endpointPk)) {
+                rs.next();
+                plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
+            }
+            assertThat(streamRowsRead(plan)).as(plan.toPrettyString()).isLessThan(100);
+        }
+        JsonNode read = client.get("/api/v1/webhooks/" + id).expect(200).json();
+        assertThat(read.get("streamsInError").asInt()).isEqualTo(1);
+        assertThat(read.get("lastStreamError").asText()).isEqualTo("refused");
+    }
+
+    /** The webhook_streams rows a plan's scans looked at: those they returned and those they filtered out. */
+    private static long streamRowsRead(JsonNode node) {
+        long rows = 0;
+        if (node.isObject()
+                && "webhook_streams".equals(node.path("Relation Name").asText())) {
+            long loops = node.path("Actual Loops").asLong(1);
+            rows += loops
+                    * (node.path("Actual Rows").asLong()
+                            + node.path("Rows Removed by Filter").asLong());
+        }
+        for (JsonNode child : node) {
+            rows += streamRowsRead(child);
+        }
+        return rows;
+    }
+
+    @Test
     void pagingRefusesACursorThatIsNotOneOfTheListedEndpoints() {
         JsonNode own = server.createIntegration("paged", List.of("orders"), List.of(), List.of("orders.*"));
         Api paged = server.api(own.get("clientKey").asText());
