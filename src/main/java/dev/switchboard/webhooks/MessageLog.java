@@ -61,6 +61,9 @@ public final class MessageLog {
             " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
                     + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id";
 
+    /** A message keeps its latest attempts: more than a round of the longest retry schedule (21). */
+    static final int ATTEMPTS_KEPT = 25;
+
     /** How many of an endpoint's messages one list request reads at most (a few milliseconds' work). */
     static final int LIST_SCAN = 10_000;
 
@@ -466,7 +469,8 @@ public final class MessageLog {
                     attempt.status(),
                     attempt.outcome().name(),
                     truncate(attempt.error(), 1000),
-                    attempt.responseBody()));
+                    attempt.responseBody(),
+                    n));
         }
         String endpointSql;
         if (attempt.delivered()) {
@@ -519,7 +523,12 @@ public final class MessageLog {
                         ? ""
                         : " a AS (INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code,"
                                 + " outcome, error, response_body) SELECT m.pk, ?, ?, ?, ?, ?, ?, ? FROM m"
-                                + " ON CONFLICT DO NOTHING),")
+                                + " ON CONFLICT DO NOTHING),"
+                                // Retried again and again through the API (a receiver asking for no wait
+                                // between attempts), one message gathered attempts without end, each read
+                                // back whenever it is listed.
+                                + " t AS (DELETE FROM webhook_attempts WHERE message_pk = (SELECT pk FROM m)"
+                                + " AND n <= ?::int - " + ATTEMPTS_KEPT + "),")
                 + " e AS (" + endpointSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";

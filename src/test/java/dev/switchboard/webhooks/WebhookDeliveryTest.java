@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
+import dev.switchboard.support.Ids;
 import dev.switchboard.support.Version;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
@@ -19,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -292,6 +294,47 @@ class WebhookDeliveryTest {
                                 + failed.get("id").asText() + "/retry",
                         "")
                 .expect(409);
+    }
+
+    @Test
+    void aMessageRetriedAgainAndAgainKeepsOnlyItsLatestAttempts() throws Exception {
+        receiver.answer(r -> Reply.status(500));
+        String path = "/api/v1/webhooks/"
+                + partner.webhook(Map.of("url", receiver.url("/always-failing")))
+                        .get("id")
+                        .asText();
+        writeRooms(partner, 1);
+        JsonNode failed = await().until(() -> messages(path, "failed"), m -> m.size() == 1)
+                .get(0);
+        // As if it had been retried a dozen times through the API already: 39 attempts
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("WITH m AS (UPDATE webhook_messages SET attempts = 39 WHERE id = ?"
+                        + " RETURNING pk) INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms,"
+                        + " status_code, outcome) SELECT m.pk, g, now(), 1, 500, 'http_error'"
+                        + " FROM m, generate_series(4, 39) g")) {
+            s.setObject(1, Ids.parse("msg", failed.get("id").asText()).orElseThrow());
+            assertThat(s.executeUpdate()).isEqualTo(36);
+        }
+
+        partner.client()
+                .post(path + "/messages/" + failed.get("id").asText() + "/retry", "")
+                .expect(202);
+        JsonNode again = await().until(
+                        () -> partner.client()
+                                .get(path + "/messages/" + failed.get("id").asText())
+                                .json(),
+                        m -> m.get("status").asText().equals("failed")
+                                && m.get("attempts").size() > 0
+                                && m.get("attempts")
+                                                .get(m.get("attempts").size() - 1)
+                                                .get("n")
+                                                .asInt()
+                                        == 42);
+        assertThat(again.get("attempts"))
+                .extracting(a -> a.get("n").asInt())
+                .containsExactlyElementsOf(IntStream.rangeClosed(42 - MessageLog.ATTEMPTS_KEPT + 1, 42)
+                        .boxed()
+                        .toList());
     }
 
     @Test
