@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -83,32 +84,49 @@ public final class CollectionStore {
         this.control = control;
     }
 
-    /** Makes the database match the collections declared in configuration, then loads all of them. */
+    /**
+     * Makes the database match the collections declared in configuration, then loads all of them. Other
+     * nodes hear of a change at once: until they reload, they would accept records the new schema refuses
+     * and copy fields no longer named in {@code eventFields} into events.
+     */
     public void syncDeclared(List<CollectionDefinition> declared) {
         for (int i = 0; i < declared.size(); i++) {
-            CollectionDefinition d = declared.get(i);
             try {
-                validate(d, "collections[" + i + "].");
+                validate(declared.get(i), "collections[" + i + "].");
             } catch (Refusal.InvalidField e) {
                 // A configuration error like any other: named, without a stack trace, and exit status 2.
                 throw new ConfigException(e.getMessage());
             }
-            Jdbc.withConnection(
-                    dataSource,
-                    c -> Jdbc.update(
-                            c,
-                            "INSERT INTO collections (name, schema, event_fields, source)"
-                                    + " VALUES (?, ?::jsonb, ?, 'config') ON CONFLICT (name) DO UPDATE SET schema = excluded.schema,"
-                                    + " event_fields = excluded.event_fields, source = 'config', updated_at = now()"
-                                    + " WHERE collections.schema IS DISTINCT FROM excluded.schema"
-                                    + " OR collections.event_fields IS DISTINCT FROM excluded.event_fields"
-                                    + " OR collections.source <> 'config'",
-                            d.name(),
-                            d.schema() == null ? null : Json.write(d.schema()),
-                            d.eventFields()));
         }
+        Jdbc.inTransaction(dataSource, c -> {
+            int changed = 0;
+            for (CollectionDefinition d : declared) {
+                changed += Jdbc.update(
+                        c,
+                        "INSERT INTO collections (name, schema, event_fields, source)"
+                                + " VALUES (?, ?::jsonb, ?, 'config') ON CONFLICT (name) DO UPDATE SET schema = excluded.schema,"
+                                + " event_fields = excluded.event_fields, source = 'config', updated_at = now()"
+                                + " WHERE collections.schema IS DISTINCT FROM excluded.schema"
+                                + " OR collections.event_fields IS DISTINCT FROM excluded.event_fields"
+                                + " OR collections.source <> 'config'",
+                        d.name(),
+                        d.schema() == null ? null : Json.write(d.schema()),
+                        d.eventFields());
+            }
+            if (changed > 0) {
+                control.publish(c, new CollectionsChanged());
+            }
+            return null;
+        });
         reload();
         log.info("{} collections: {}", byName.size(), byName.keySet());
+        Set<String> names = declared.stream().map(CollectionDefinition::name).collect(Collectors.toSet());
+        byName.values().stream()
+                .filter(col -> "config".equals(col.source()) && !names.contains(col.name()))
+                .forEach(col -> log.warn(
+                        "Collection '{}' was declared in configuration and no longer is; it is kept, with its"
+                                + " records, and accepts writes as before (collections are never deleted)",
+                        col.name()));
     }
 
     public RecordCollection create(CollectionDefinition definition) {

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -82,6 +83,36 @@ class CollectionStoreTest {
                     .as("reloaded for a name that exists nowhere")
                     .isEmpty();
             assertThat(here.find("first")).as("created on the other node").isPresent();
+        }
+    }
+
+    /**
+     * A node started with a changed collection in its configuration tells the others, which would otherwise
+     * keep the old schema and event fields until their own restart.
+     */
+    @Test
+    void aDeclaredCollectionThatChangedIsAnnouncedToTheOtherNodesAndAnUnchangedOneIsNot() {
+        var config = ConfigLoader.load(
+                Optional.empty(),
+                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
+        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+            ControlChannel control = new ControlChannel();
+            CollectionStore starting = new CollectionStore(database.dataSource(), control);
+            CollectionStore running = new CollectionStore(database.dataSource(), new ControlChannel());
+            AtomicInteger announced = new AtomicInteger();
+            control.subscribe(CollectionsChanged.class, m -> {
+                announced.incrementAndGet();
+                running.reload(); // as the other node does when the notice arrives
+            });
+            starting.syncDeclared(List.of(new CollectionDefinition("guests", null, List.of("name", "email"))));
+            assertThat(running.get("guests").eventFields()).containsExactly("name", "email");
+
+            starting.syncDeclared(List.of(new CollectionDefinition("guests", null, List.of("name"))));
+            assertThat(running.get("guests").eventFields())
+                    .as("the other node's event fields once the changed configuration started")
+                    .containsExactly("name");
+            starting.syncDeclared(List.of(new CollectionDefinition("guests", null, List.of("name"))));
+            assertThat(announced).as("announced once per change").hasValue(2);
         }
     }
 
