@@ -66,6 +66,8 @@ public final class MessageLog {
 
     /** How many of an endpoint's messages one list request reads at most (a few milliseconds' work). */
     static final int LIST_SCAN = 10_000;
+    /** How many positions of the log a list by event type looks through at most (its messages' ranges). */
+    static final int LIST_SCAN_EVENTS = 100_000;
 
     private final DataSource dataSource;
     private final String nodeId;
@@ -698,7 +700,8 @@ public final class MessageLog {
 
     /**
      * An endpoint's messages, newest first, each with its attempts, those {@code filter} picks among the
-     * next {@link #LIST_SCAN} of its messages after the cursor. A page with room left and a cursor means
+     * next {@link #LIST_SCAN} of its messages after the cursor (by event type: as many of those as cover
+     * {@link #LIST_SCAN_EVENTS} positions of the log between them). A page with room left and a cursor means
      * the scan stopped there, not that nothing older matches: no index may name {@code status} (see
      * V3), so a filter that matches few messages would otherwise have one request read an endpoint's
      * millions of them, holding an API connection all the while.
@@ -710,34 +713,42 @@ public final class MessageLog {
                         .orElseThrow(
                                 () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
         return Jdbc.withConnection(dataSource, c -> {
+            // A message whose events are looked for costs a read of its range of the log, up to 20,000
+            // positions for one that also covers events it passed over: such a scan is bounded by those.
+            boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
             List<Object> params = new ArrayList<>();
+            params.add(byEvents);
             params.add(endpointPk);
             params.add(after);
             params.add(after);
             params.add(LIST_SCAN);
+            params.add(byEvents ? LIST_SCAN_EVENTS : LIST_SCAN);
             params.add(endpointPk);
             String conditions = filter.sql(params, carried(c, endpointPk));
             params.add(limit);
-            params.add(LIST_SCAN);
+            params.add(endpointPk);
             List<WebhookMessage> page = new ArrayList<>();
             UUID[] edge = new UUID[1];
             Jdbc.query(
                     c,
-                    // The pks of the next messages, from the endpoint's index alone; the cursor is one of
-                    // this endpoint's messages: another's id (or a message retention removed) pages
-                    // nothing, telling nothing.
-                    "WITH scanned AS MATERIALIZED (SELECT s.pk FROM webhook_messages s"
-                            + " WHERE s.endpoint_pk = ? AND (?::uuid IS NULL OR s.pk < (SELECT c.pk FROM"
-                            + " webhook_messages c WHERE c.id = ? AND c.endpoint_pk = s.endpoint_pk))"
-                            + " ORDER BY s.pk DESC LIMIT ?),"
-                            + " bounds AS (SELECT min(pk) AS low, max(pk) AS high, count(*) AS n FROM scanned),"
-                            // The filter over that stretch of the same index, so no plan reads further
+                    // The next messages, newest first, as long as what they cost stays in the budget (the
+                    // first one always); the cursor is one of this endpoint's messages: another's id (or a
+                    // message retention removed) pages nothing, telling nothing.
+                    "WITH scanned AS MATERIALIZED (SELECT pk FROM (SELECT pk, sum(cost) OVER (ORDER BY pk DESC"
+                            + " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS spent FROM (SELECT s.pk,"
+                            + " CASE WHEN ?::boolean THEN coalesce(s.last_seq - s.first_seq + 1, 1) ELSE 1 END AS cost"
+                            + " FROM webhook_messages s WHERE s.endpoint_pk = ? AND (?::uuid IS NULL OR s.pk <"
+                            + " (SELECT c.pk FROM webhook_messages c WHERE c.id = ? AND c.endpoint_pk = s.endpoint_pk))"
+                            + " ORDER BY s.pk DESC LIMIT ?) next) costed WHERE coalesce(spent, 0) < ?),"
+                            + " bounds AS (SELECT min(pk) AS low, max(pk) AS high FROM scanned),"
+                            // The filter over that stretch of the endpoint's index, so no plan reads further
                             + " page AS (SELECT " + MESSAGE_COLUMNS + ", NULL AS body" + MESSAGE_FROM
                             + " WHERE m.endpoint_pk = ? AND m.pk BETWEEN (SELECT low FROM bounds)"
                             + " AND (SELECT high FROM bounds)" + conditions
                             + " ORDER BY m.pk DESC LIMIT ?)"
-                            // Where the scan stopped, when it stopped short of the endpoint's oldest message
-                            + " SELECT page.*, CASE WHEN bounds.n = ? THEN (SELECT id FROM webhook_messages"
+                            // Where the scan stopped, when older messages are left
+                            + " SELECT page.*, CASE WHEN EXISTS (SELECT 1 FROM webhook_messages o"
+                            + " WHERE o.endpoint_pk = ? AND o.pk < bounds.low) THEN (SELECT id FROM webhook_messages"
                             + " WHERE pk = bounds.low) END AS scan_edge FROM bounds LEFT JOIN page ON true"
                             + " ORDER BY page.pk DESC",
                     rs -> {

@@ -142,6 +142,38 @@ class WebhookApiTest {
     }
 
     @Test
+    void aMessageListByEventTypeLooksThroughSoManyPositionsOfTheLogARequest() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/wide-ranges"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages";
+        // 250 messages, each a range of 1,000 positions of the log: 250,000 positions to look through
+        int width = 1_000;
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id,"
+                        + " first_seq, last_seq, event_count, status) SELECT gen_random_uuid(), e.pk, 'stream', 't',"
+                        + " g * ?, g * ? + ? - 1, 1, 'delivered' FROM webhook_endpoints e, generate_series(1, 250) g"
+                        + " WHERE e.id = ?")) {
+            s.setInt(1, width);
+            s.setInt(2, width);
+            s.setInt(3, width);
+            s.setString(4, endpoint.get("id").asText());
+            assertThat(s.executeUpdate()).isEqualTo(250);
+        }
+        int requests = 0;
+        String cursor = "";
+        do {
+            JsonNode page = client.get(path + "?eventType=nothing.carried&cursor=" + cursor)
+                    .expect(200)
+                    .json();
+            assertThat(page.get("messages")).isEmpty();
+            cursor = page.get("cursor").isNull() ? null : page.get("cursor").asText();
+            requests++;
+        } while (cursor != null && requests < 10);
+        assertThat(requests)
+                .as("requests of at most %d positions each", MessageLog.LIST_SCAN_EVENTS)
+                .isEqualTo(3);
+    }
+
+    @Test
     void readingAnEndpointReadsItsStreamsInErrorNotEveryStreamOfItsTenants() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/wide"));
         String id = endpoint.get("id").asText();
