@@ -229,13 +229,14 @@ public final class EndpointStore {
     }
 
     private static void forgetKeptBodies(Connection c, String endpoints, long pk) throws SQLException {
-        Jdbc.update(
-                c,
-                "UPDATE webhook_messages SET body = NULL WHERE endpoint_pk IN (SELECT pk FROM webhook_endpoints WHERE "
-                        + endpoints + " AND kind = 'events') AND first_seq IS NOT NULL AND body IS NOT NULL"
-                        + " AND status IN ('pending', 'failed')",
-                pk);
+        Jdbc.update(c, String.format(FORGET_KEPT_BODIES, endpoints), pk);
     }
+
+    /** Read through V24's index of the few messages that keep a body, not every message of the endpoints. */
+    static final String FORGET_KEPT_BODIES =
+            "UPDATE webhook_messages SET body = NULL WHERE endpoint_pk IN (SELECT pk FROM webhook_endpoints WHERE %s"
+                    + " AND kind = 'events') AND first_seq IS NOT NULL AND body IS NOT NULL"
+                    + " AND status IN ('pending', 'failed')";
 
     /**
      * Disables the integration's lifecycle endpoints in the caller's transaction (its client key is being

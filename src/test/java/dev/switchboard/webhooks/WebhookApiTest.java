@@ -201,25 +201,61 @@ class WebhookApiTest {
                 rs.next();
                 plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
             }
-            assertThat(streamRowsRead(plan)).as(plan.toPrettyString()).isLessThan(100);
+            assertThat(rowsRead(plan, "webhook_streams"))
+                    .as(plan.toPrettyString())
+                    .isLessThan(100);
         }
         JsonNode read = client.get("/api/v1/webhooks/" + id).expect(200).json();
         assertThat(read.get("streamsInError").asInt()).isEqualTo(1);
         assertThat(read.get("lastStreamError").asText()).isEqualTo("refused");
     }
 
-    /** The webhook_streams rows a plan's scans looked at: those they returned and those they filtered out. */
-    private static long streamRowsRead(JsonNode node) {
+    @Test
+    void narrowingAnEndpointReadsOnlyTheMessagesThatKeepABody() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/narrowed"));
+        String id = endpoint.get("id").asText();
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement()) {
+            // 20,000 delivered stream messages, which keep no body, and one failed by an earlier release with its body
+            s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, tenant_id, first_seq, last_seq,"
+                    + " event_count, body, status) SELECT gen_random_uuid(), e.pk, 'stream', 't', g, g, 1,"
+                    + " CASE WHEN g = 1 THEN '{\"events\":[]}' END, CASE WHEN g = 1 THEN 'failed' ELSE 'delivered' END"
+                    + " FROM webhook_endpoints e, generate_series(1, 20000) g WHERE e.id = '" + id + "'");
+            s.execute("ANALYZE webhook_messages");
+            c.setAutoCommit(false);
+            JsonNode plan;
+            try (var rs = s.executeQuery("EXPLAIN (ANALYZE, FORMAT JSON) "
+                    + String.format(EndpointStore.FORGET_KEPT_BODIES, "id = '" + id + "'"))) {
+                rs.next();
+                plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
+            }
+            c.rollback();
+            assertThat(rowsRead(plan, "webhook_messages"))
+                    .as(plan.toPrettyString())
+                    .isLessThan(100);
+        }
+        client.patch("/api/v1/webhooks/" + id, Map.of("eventTypes", List.of("orders.created")))
+                .expect(200);
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement();
+                var rs = s.executeQuery("SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints e"
+                        + " ON e.pk = m.endpoint_pk WHERE e.id = '" + id + "' AND m.body IS NOT NULL")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("bodies kept after the narrowing").isZero();
+        }
+    }
+
+    /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
+    private static long rowsRead(JsonNode node, String table) {
         long rows = 0;
-        if (node.isObject()
-                && "webhook_streams".equals(node.path("Relation Name").asText())) {
+        if (node.isObject() && table.equals(node.path("Relation Name").asText())) {
             long loops = node.path("Actual Loops").asLong(1);
             rows += loops
                     * (node.path("Actual Rows").asLong()
                             + node.path("Rows Removed by Filter").asLong());
         }
         for (JsonNode child : node) {
-            rows += streamRowsRead(child);
+            rows += rowsRead(child, table);
         }
         return rows;
     }
