@@ -901,9 +901,8 @@ public final class MessageLog {
         // gone by the operator's choice, not lost by the stream, which would count and log them as such.
         String target = fromSeq != null
                 ? "GREATEST(?::bigint - 1, (SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk))"
-                : "(SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk AND ev.time >= ?)";
-        // The positions first, holding no lock: finding the first event since a time may read much of a
-        // stream's log (no index covers time), and while the update below holds its streams' rows, every
+                : "first_event_since(ws.stream_pk, ?) - 1"; // a binary search of the log (V25)
+        // The positions first, holding no lock: while the update below holds its streams' rows, every
         // delivery step this node writes for them waits.
         record Target(long streamPk, long position) {}
         List<Target> targets = Jdbc.withConnection(

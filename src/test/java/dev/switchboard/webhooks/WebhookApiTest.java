@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -243,6 +244,76 @@ class WebhookApiTest {
             rs.next();
             assertThat(rs.getInt(1)).as("bodies kept after the narrowing").isZero();
         }
+    }
+
+    /**
+     * A replay "since" a time finds each stream's first event stamped at or after it by a binary search of
+     * the log, not by reading the log from its oldest event (no index covers time): the same answer, also
+     * where writers that waited on one another stamped events out of order, from a few pages.
+     */
+    @Test
+    void aReplaySinceATimeFindsItsEventWithoutReadingTheLogFromItsStart() throws Exception {
+        String tenant = server.createTenant("long-log");
+        server.connect(integration.get("id").asText(), tenant);
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/replayed"));
+        Instant start = Instant.parse("2026-11-01T00:00:00Z");
+        int events = 200_000;
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement()) {
+            // A second apart, each of every seven stamped up to 18 s late (out of order within the minute)
+            s.execute("WITH st AS (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '"
+                    + tenant + "') INSERT INTO events (stream_pk, seq, id, type, collection, time, data)"
+                    + " SELECT st.pk, g, gen_random_uuid(), 'orders.created', 'orders', timestamptz '" + start
+                    + "' + g * interval '1 second' + (g % 7) * interval '3 seconds', '{}' FROM st,"
+                    + " generate_series(1, " + events + ") g");
+            s.execute("UPDATE streams SET last_seq = " + events + " WHERE tenant_pk = (SELECT pk FROM tenants"
+                    + " WHERE id = '" + tenant + "')");
+            s.execute("UPDATE webhook_streams ws SET position = " + events + " FROM webhook_endpoints e WHERE"
+                    + " e.pk = ws.endpoint_pk AND e.id = '" + endpoint.get("id").asText() + "'");
+            s.execute("ANALYZE events");
+            long stream;
+            try (var rs = s.executeQuery("SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk"
+                    + " WHERE t.id = '" + tenant + "'")) {
+                rs.next();
+                stream = rs.getLong(1);
+            }
+            for (long second : List.of(0L, 1L, 5L, 100_000L, 150_007L, 199_990L, 300_000L)) {
+                Instant since = start.plusSeconds(second);
+                try (var rs = s.executeQuery("SELECT first_event_since(" + stream + ", '" + since + "'),"
+                        + " (SELECT min(seq) FROM events WHERE stream_pk = " + stream + " AND time >= '" + since
+                        + "')")) {
+                    rs.next();
+                    assertThat((Long) rs.getObject(1)).as("since " + since).isEqualTo((Long) rs.getObject(2));
+                }
+            }
+            JsonNode plan;
+            try (var rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT first_event_since(" + stream
+                    + ", '" + start.plusSeconds(190_000) + "')")) {
+                rs.next();
+                plan = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(rs.getString(1))
+                        .get(0)
+                        .get("Plan");
+            }
+            long pages = plan.get("Shared Hit Blocks").asLong()
+                    + plan.get("Shared Read Blocks").asLong();
+            assertThat(pages).as("pages read for a log of %d events", events).isLessThan(300);
+        }
+
+        client.post(
+                        "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                        Map.of("since", start.plusSeconds(150_000).toString(), "tenantId", tenant))
+                .expect(202);
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement();
+                var rs = s.executeQuery("SELECT ws.rewind_to, (SELECT min(seq) - 1 FROM events ev WHERE"
+                        + " ev.stream_pk = ws.stream_pk AND ev.time >= '" + start.plusSeconds(150_000) + "')"
+                        + " FROM webhook_streams ws JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
+                        + " WHERE e.id = '" + endpoint.get("id").asText() + "'")) {
+            rs.next();
+            assertThat(rs.getLong(1)).as("the replayed stream's position").isEqualTo(rs.getLong(2));
+        }
+        client.delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
     }
 
     /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
