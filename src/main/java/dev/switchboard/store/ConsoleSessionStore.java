@@ -39,10 +39,12 @@ public final class ConsoleSessionStore {
             + " LEFT JOIN tenants t ON t.pk = s.tenant_pk";
 
     /**
-     * Whether a session row may stand for its principal: a portal session always, an operator session
-     * only if the admin key that opened it is the admin key now.
+     * Whether a session row may stand for its principal: one the admin key opened (an operator session,
+     * or a portal session through a link the admin key made) only if that is the admin key now; a portal
+     * session through a link a client key made always (rotating that key deletes it).
      */
-    private static final String ITS_KEY = " AND (s.kind = 'portal' OR s.admin_key_mac = ?)";
+    private static final String ITS_KEY =
+            " AND (s.admin_key_mac = ? OR (s.kind = 'portal' AND s.admin_key_mac IS NULL))";
 
     private final DataSource dataSource;
     private final InstantSource clock;
@@ -118,14 +120,15 @@ public final class ConsoleSessionStore {
             return Jdbc.update(
                     c,
                     "INSERT INTO portal_links (id, token_hash, integration_pk, tenant_pk, capabilities, created_at,"
-                            + " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            + " expires_at, admin_key_mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     id,
                     Tokens.hash(token),
                     integration.pk(),
                     tenant == null ? null : tenant.pk(),
                     names(capabilities),
                     now,
-                    expiresAt);
+                    expiresAt,
+                    credential == null ? adminKeyMac : null);
         });
         return new Link(id, token, expiresAt);
     }
@@ -152,32 +155,45 @@ public final class ConsoleSessionStore {
             int opened = Jdbc.update(
                     c,
                     "WITH l AS (UPDATE portal_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL"
-                            + " AND expires_at > ? RETURNING id, integration_pk, tenant_pk, capabilities)"
+                            + " AND expires_at > ? AND (admin_key_mac IS NULL OR admin_key_mac = ?)"
+                            + " RETURNING id, integration_pk, tenant_pk, capabilities, admin_key_mac)"
                             + " INSERT INTO console_sessions (id, token_hash, kind, integration_pk, tenant_pk,"
-                            + " capabilities, link_id, created_at, idle_expires_at, absolute_expires_at)"
-                            + " SELECT ?, ?, 'portal', l.integration_pk, l.tenant_pk, l.capabilities, l.id, ?, ?, ?"
-                            + " FROM l",
+                            + " capabilities, link_id, created_at, idle_expires_at, absolute_expires_at, admin_key_mac)"
+                            + " SELECT ?, ?, 'portal', l.integration_pk, l.tenant_pk, l.capabilities, l.id, ?, ?, ?,"
+                            + " l.admin_key_mac FROM l",
                     now,
                     linkHash,
                     now,
+                    adminKeyMac,
                     id,
                     Tokens.hash(cookie),
                     now,
                     now.plus(idleTimeout),
                     now.plus(ABSOLUTE_LIFETIME));
             if (opened == 0) {
-                record State(Instant usedAt, Instant expiresAt) {}
+                record State(Instant usedAt, Instant expiresAt, boolean earlierAdminKey) {}
                 Optional<State> link = Jdbc.one(
                         c,
-                        "SELECT used_at, expires_at FROM portal_links WHERE token_hash = ?",
-                        rs -> new State(Jdbc.instant(rs, "used_at"), Jdbc.instant(rs, "expires_at")),
-                        (Object) linkHash);
+                        "SELECT used_at, expires_at, admin_key_mac IS DISTINCT FROM ? AND admin_key_mac IS NOT NULL"
+                                + " AS earlier_admin_key FROM portal_links WHERE token_hash = ?",
+                        rs -> new State(
+                                Jdbc.instant(rs, "used_at"),
+                                Jdbc.instant(rs, "expires_at"),
+                                rs.getBoolean("earlier_admin_key")),
+                        adminKeyMac,
+                        linkHash);
                 if (link.isEmpty()) {
                     throw new Refusal.NotFound("link_not_found", "this portal link");
                 }
                 if (link.get().usedAt() != null) {
                     throw new Refusal.Gone(
                             "link_already_used", "this link was already used; ask for a new portal link");
+                }
+                if (link.get().earlierAdminKey()) {
+                    throw new Refusal.Gone(
+                            "link_revoked",
+                            "this link was made with an admin key that has since been changed; ask for a new"
+                                    + " portal link");
                 }
                 throw new Refusal.Gone("link_expired", "this link has expired; ask for a new portal link");
             }
