@@ -473,6 +473,49 @@ class WebhookApiTest {
         assertThat(rotated.get("previousSecretsValidFor").asText()).isEqualTo("1d");
     }
 
+    /**
+     * Retried messages (and tests) waiting on an endpoint that is then disabled fail again: kept pending,
+     * they stayed past the retention, read by every node's claim of manual messages four times a second.
+     */
+    @Test
+    void disablingAnEndpointFailsTheRetriesAndTestsWaitingOnIt() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/switched-off"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
+                        + " status, next_attempt_at) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'pending',"
+                        + " now() + interval '1 hour' FROM webhook_endpoints e, generate_series(1, 3)"
+                        + " WHERE e.id = ?")) {
+            s.setString(1, endpoint.get("id").asText());
+            assertThat(s.executeUpdate()).isEqualTo(3);
+        }
+        client.patch(path, Map.of("maxBatchSize", 5)).expect(200);
+        assertThat(messages(path, "pending")).as("while enabled").hasSize(3);
+
+        client.patch(path, Map.of("state", "disabled")).expect(200);
+        assertThat(messages(path, "pending")).isEmpty();
+        assertThat(messages(path, "failed"))
+                .hasSize(3)
+                .allSatisfy(m -> assertThat(m.get("nextAttemptAt").isNull()).isTrue());
+        client.patch(path, Map.of("state", "enabled")).expect(200);
+        assertThat(client.post(path + "/messages/retry", Map.of())
+                        .expect(202)
+                        .json()
+                        .get("retried")
+                        .asInt())
+                .isEqualTo(3);
+    }
+
+    private static List<JsonNode> messages(String path, String status) {
+        List<JsonNode> found = new ArrayList<>();
+        client.get(path + "/messages?status=" + status)
+                .expect(200)
+                .json()
+                .get("messages")
+                .forEach(found::add);
+        return found;
+    }
+
     @Test
     void aDisabledEndpointIsSentNoTestOrRetryUntilItIsEnabled() {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/off"));
