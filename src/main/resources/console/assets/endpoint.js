@@ -236,21 +236,36 @@ function actions(ctx, path, reload) {
   return section('Actions', items, out);
 }
 
+// A page of streams (one per tenant) at a time: an integration may be connected to thousands of tenants.
 async function loadStreams(path, box) {
-  try {
-    const answer = await get(`${path}/streams`);
+  const rows = h('tbody', {});
+  const more = h('div', {});
+  async function page(cursor) {
+    const answer = await get(`${path}/streams${query({ cursor, limit: 100 })}`);
     const list = answer.streams || [];
-    clear(box, list.length === 0 ? h('p', { class: 'muted' }, 'No stream yet: one starts with the first event of a connected tenant.')
-      : h('div', { class: 'scroll' }, h('table', {},
+    if (!cursor && list.length === 0) {
+      clear(box, h('p', { class: 'muted' }, 'No stream yet: one starts with the first event of a connected tenant.'));
+      return;
+    }
+    if (!cursor) {
+      clear(box, h('div', { class: 'scroll' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Tenant', 'Position', 'Log head', 'Lag', 'State', 'Next attempt', 'Last error'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, list.map((s) => h('tr', {},
-          h('td', {}, h('code', {}, s.tenantId || 'lifecycle')),
-          h('td', {}, String(s.position ?? '')),
-          h('td', {}, String(s.head ?? '')),
-          h('td', {}, [s.lagEvents != null ? `${s.lagEvents} events` : null, s.lagSeconds != null ? `${Math.round(s.lagSeconds)} s` : null].filter(Boolean).join(', ')),
-          h('td', {}, s.state ? badge(s.state) : ''),
-          h('td', {}, s.nextAttemptAt ? when(s.nextAttemptAt) : ''),
-          h('td', { class: 'wrap' }, s.lastError || '')))))));
+        rows)), more);
+    }
+    for (const s of list) {
+      rows.append(h('tr', {},
+        h('td', {}, h('code', {}, s.tenantId || 'lifecycle')),
+        h('td', {}, String(s.position ?? '')),
+        h('td', {}, String(s.head ?? '')),
+        h('td', {}, [s.lagEvents != null ? `${s.lagEvents} events` : null, s.lagSeconds != null ? `${Math.round(s.lagSeconds)} s` : null].filter(Boolean).join(', ')),
+        h('td', {}, s.state ? badge(s.state) : ''),
+        h('td', {}, s.nextAttemptAt ? when(s.nextAttemptAt) : ''),
+        h('td', { class: 'wrap' }, s.lastError || '')));
+    }
+    clear(more, answer.cursor ? button('More streams', () => page(answer.cursor).catch((e) => clear(more, failure(e)))) : null);
+  }
+  try {
+    await page(null);
   } catch (e) {
     clear(box, failure(e));
   }

@@ -120,7 +120,14 @@ public final class WebhookRoutes implements RouteGroup {
         routes.get("/api/v1/webhooks/{webhookId}/streams", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx);
             Long tenantPk = Authenticator.portalTenant(ctx).orElse(null);
-            ctx.json(Map.of("streams", overview.streams(endpoint, tenantPk)));
+            int limit = QueryParams.limit(ctx, 100, 1000);
+            String cursor = ctx.queryParam("cursor");
+            List<DeliveryOverview.Stream> page =
+                    overview.streams(endpoint, tenantPk, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("streams", page);
+            json.put("cursor", page.size() == limit ? page.getLast().tenantId() : null);
+            ctx.json(json);
         });
         routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
             WebhookEndpoint endpoint = sendable(endpoint(ctx, Capability.retry));

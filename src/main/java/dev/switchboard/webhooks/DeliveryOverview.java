@@ -58,27 +58,36 @@ public final class DeliveryOverview {
             String lastError,
             Instant lastErrorAt) {}
 
-    /** The endpoint's streams, by tenant; {@code tenantPk} non-null keeps that tenant's only. */
-    public List<Stream> streams(WebhookEndpoint endpoint, Long tenantPk) {
+    /**
+     * A page of the endpoint's streams, by tenant, after the tenant {@code afterTenantId} (null: from the
+     * first); {@code tenantPk} non-null keeps that tenant's only. The page is chosen before anything is
+     * looked up for its streams (their messages, attempts and lag): an integration connected to a hundred
+     * thousand tenants made one request look up each of them and answer with all.
+     */
+    public List<Stream> streams(WebhookEndpoint endpoint, Long tenantPk, String afterTenantId, int limit) {
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT t.id AS tenant_id, cn.id AS connection_id, cn.state AS connection_state, e.state AS endpoint_state,"
+                        "SELECT ws.tenant_id, ws.connection_id, ws.connection_state, e.state AS endpoint_state,"
                                 + " ws.position, s.last_seq AS head, ws.next_attempt_at, ws.message_id, m.attempts,"
                                 + " extract(epoch FROM (now() - (SELECT ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
                                 + "   AND ev.seq = ws.position + 1))) AS lag_seconds,"
                                 + " coalesce(a.error, ws.last_error) AS last_error,"
                                 + " CASE WHEN a.error IS NOT NULL THEN a.started_at ELSE ws.last_error_at END AS last_error_at"
-                                + " FROM webhook_streams ws JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
+                                + " FROM (SELECT ws.endpoint_pk, ws.stream_pk, ws.position, ws.next_attempt_at,"
+                                + "   ws.message_id, ws.last_error, ws.last_error_at, t.id AS tenant_id, cn.id AS connection_id,"
+                                + "   cn.state AS connection_state FROM webhook_streams ws"
+                                + "   LEFT JOIN connections cn ON cn.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = cn.tenant_pk"
+                                + "   WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR cn.tenant_pk = ?)"
+                                + "   AND (?::text IS NULL OR t.id > ?) ORDER BY t.id NULLS FIRST LIMIT ?) ws"
+                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
                                 + " JOIN streams s ON s.pk = ws.stream_pk"
-                                + " LEFT JOIN connections cn ON cn.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = cn.tenant_pk"
                                 + " LEFT JOIN webhook_messages m ON m.id = ws.message_id"
                                 + " LEFT JOIN LATERAL (SELECT coalesce(wa.error, wa.outcome || coalesce(' ' || wa.status_code, ''))"
                                 + "   AS error, wa.started_at FROM webhook_attempts wa WHERE wa.message_pk = m.pk"
                                 + "   ORDER BY wa.n DESC LIMIT 1) a ON true"
-                                + " WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR cn.tenant_pk = ?)"
-                                + " ORDER BY t.id NULLS FIRST",
+                                + " ORDER BY ws.tenant_id NULLS FIRST",
                         rs -> {
                             long position = rs.getLong("position");
                             long head = rs.getLong("head");
@@ -111,7 +120,10 @@ public final class DeliveryOverview {
                         },
                         endpoint.pk(),
                         tenantPk,
-                        tenantPk));
+                        tenantPk,
+                        afterTenantId,
+                        afterTenantId,
+                        limit));
     }
 
     /** An endpoint as the overview lists it. */

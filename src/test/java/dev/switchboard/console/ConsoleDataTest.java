@@ -266,6 +266,24 @@ class ConsoleDataTest {
                         .get("/api/v1/webhooks/" + healthy + "/streams")
                         .status())
                 .isEqualTo(403);
+
+        // A page at a time, by tenant: an integration may be connected to thousands of tenants.
+        JsonNode first = server.admin
+                .get("/api/v1/webhooks/" + healthy + "/streams?limit=2")
+                .expect(200)
+                .json();
+        assertThat(first.get("streams"))
+                .extracting(s -> s.get("tenantId").asText())
+                .containsExactly("data-a", "data-b");
+        assertThat(first.get("cursor").asText()).isEqualTo("data-b");
+        JsonNode second = server.admin
+                .get("/api/v1/webhooks/" + healthy + "/streams?limit=2&cursor=data-b")
+                .expect(200)
+                .json();
+        assertThat(second.get("streams"))
+                .extracting(s -> s.get("tenantId").asText())
+                .containsExactly("data-c");
+        assertThat(second.get("cursor").isNull()).isTrue();
     }
 
     private static List<JsonNode> streams(String endpoint) {
