@@ -188,6 +188,7 @@ public final class EndpointStore {
                 forgetKeptBodies(c, "pk = ?", current.pk());
             }
             String state = changes.state() == null ? null : changes.state().name();
+            boolean operator = credential == null;
             int updated = Jdbc.update(
                     c,
                     "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
@@ -195,9 +196,14 @@ public final class EndpointStore {
                             + " retry_delays_ms = CASE WHEN ? THEN ?::bigint[] ELSE retry_delays_ms END,"
                             + " state = coalesce(?::text, state),"
                             + " state_reason = CASE WHEN ?::text IS NULL THEN state_reason"
-                            + "   WHEN ?::text = 'disabled' THEN 'disabled through the API' ELSE NULL END,"
+                            + "   WHEN ?::text = 'disabled' THEN CASE WHEN ? OR disabled_by_operator"
+                            + "     THEN 'disabled by the operator' ELSE 'disabled through the API' END ELSE NULL END,"
+                            + " disabled_by_operator = CASE WHEN ?::text IS NULL THEN disabled_by_operator"
+                            + "   WHEN ?::text = 'disabled' THEN ? OR disabled_by_operator ELSE false END,"
                             + " failing_since = CASE WHEN ?::text = 'enabled' THEN NULL ELSE failing_since END,"
-                            + " updated_at = now() WHERE pk = ?",
+                            + " updated_at = now() WHERE pk = ?"
+                            // the integration may not enable what the operator disabled
+                            + " AND (? OR ?::text IS DISTINCT FROM 'enabled' OR NOT disabled_by_operator)",
                     changes.url(),
                     changes.eventTypes(),
                     changes.maxBatchSize(),
@@ -206,14 +212,30 @@ public final class EndpointStore {
                     state,
                     state,
                     state,
+                    operator,
                     state,
-                    current.pk());
+                    state,
+                    operator,
+                    state,
+                    current.pk(),
+                    operator,
+                    state);
             if (updated == 0) {
+                if (exists(c, current.pk())) {
+                    throw new Refusal.Forbidden(
+                            "disabled_by_operator",
+                            "the operator disabled this endpoint; only the operator may enable it again");
+                }
                 throw deleted(current); // since the request looked it up
             }
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
         });
+    }
+
+    private static boolean exists(Connection c, long pk) throws SQLException {
+        return Jdbc.one(c, "SELECT 1 FROM webhook_endpoints WHERE pk = ?", rs -> 1, pk)
+                .isPresent();
     }
 
     /**

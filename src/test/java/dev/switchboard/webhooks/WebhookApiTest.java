@@ -517,6 +517,38 @@ class WebhookApiTest {
     }
 
     @Test
+    void anEndpointTheOperatorDisabledStaysDisabledUntilTheOperatorEnablesIt() {
+        String path = "/api/v1/webhooks/"
+                + create(client, Map.of("url", "https://partner.example/flooding"))
+                        .get("id")
+                        .asText();
+        server.admin.patch(path, Map.of("state", "disabled")).expect(200);
+        assertThat(client.get(path).expect(200).json().get("stateReason").asText())
+                .isEqualTo("disabled by the operator");
+
+        Api.Response refused = client.patch(path, Map.of("state", "enabled"));
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.errorCode()).isEqualTo("disabled_by_operator");
+        // Its other settings are the integration's, and disabling it again takes nothing from the operator.
+        client.patch(path, Map.of("maxBatchSize", 7, "state", "disabled")).expect(200);
+        assertThat(client.patch(path, Map.of("state", "enabled")).status()).isEqualTo(403);
+        JsonNode kept = client.get(path).expect(200).json();
+        assertThat(kept.get("state").asText()).isEqualTo("disabled");
+        assertThat(kept.get("maxBatchSize").asInt()).isEqualTo(7);
+
+        server.admin.patch(path, Map.of("state", "enabled")).expect(200);
+        client.patch(path, Map.of("state", "disabled")).expect(200);
+        assertThat(client.get(path).expect(200).json().get("stateReason").asText())
+                .isEqualTo("disabled through the API");
+        assertThat(client.patch(path, Map.of("state", "enabled"))
+                        .expect(200)
+                        .json()
+                        .get("state")
+                        .asText())
+                .isEqualTo("enabled");
+    }
+
+    @Test
     void aDisabledEndpointIsSentNoTestOrRetryUntilItIsEnabled() {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/off"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
