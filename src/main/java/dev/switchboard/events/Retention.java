@@ -19,10 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes events older than the retention period (and the webhook messages that carried them),
- * idempotency keys older than a day, and audit log entries older than {@code audit.retention}, in small
- * batches: each batch is its own short transaction, so pruning never holds locks or a snapshot long
- * enough to stall writers or vacuum. One node at a time prunes (an advisory lock per batch).
+ * Deletes events older than the retention period (and the webhook messages that carried them), the
+ * messages of deleted webhook endpoints, idempotency keys older than a day, and audit log entries older
+ * than {@code audit.retention}, in small batches: each batch is its own short transaction, so pruning
+ * never holds locks or a snapshot long enough to stall writers or vacuum. One node at a time prunes (an advisory lock per batch).
  *
  * <p>Events are deleted by {@code seq}, stream by stream, never by id: an event's id is made before its
  * writer takes the stream's counter, so under concurrent writers id order is not {@code seq} order, and
@@ -111,6 +111,9 @@ public final class Retention implements AutoCloseable {
                                 + " WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)",
                         bound,
                         null));
+        // A deleted endpoint's messages, whatever their age (V29): deleting them with it held its
+        // integration's lock for as long as a busy endpoint's millions of messages took.
+        long deletedEndpoints = step("messages of deleted endpoints", this::pruneDeletedEndpoints);
         // In batches too: after a long pause (an outage, a restore) one statement could hold millions of rows.
         step(
                 "idempotency keys",
@@ -131,7 +134,40 @@ public final class Retention implements AutoCloseable {
         if (events > 0 || messages > 0) {
             log.info("Pruned {} events and {} webhook messages older than {}", events, messages, cutoff);
         }
+        if (deletedEndpoints > 0) {
+            log.info("Deleted {} messages of deleted webhook endpoints", deletedEndpoints);
+        }
         return events;
+    }
+
+    /** Deletes the messages of each deleted endpoint in batches, then its note; how many messages went. */
+    private long pruneDeletedEndpoints() {
+        List<Long> endpoints = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.query(
+                        c,
+                        "SELECT endpoint_pk FROM deleted_webhook_endpoints ORDER BY endpoint_pk",
+                        rs -> rs.getLong(1)));
+        long deleted = 0;
+        for (long endpoint : endpoints) {
+            long ofEndpoint = inBatches(
+                    "DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM webhook_messages WHERE endpoint_pk = ?"
+                            + " LIMIT ?)",
+                    endpoint,
+                    null);
+            if (ofEndpoint < 0) {
+                break; // another node is pruning
+            }
+            deleted += ofEndpoint;
+            Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.update(
+                            c,
+                            "DELETE FROM deleted_webhook_endpoints d WHERE endpoint_pk = ? AND NOT EXISTS"
+                                    + " (SELECT 1 FROM webhook_messages m WHERE m.endpoint_pk = d.endpoint_pk)",
+                            endpoint));
+        }
+        return deleted;
     }
 
     /** Runs one kind's pruning; what it deleted (0 when another node prunes), or 0 when it failed, which is logged. */

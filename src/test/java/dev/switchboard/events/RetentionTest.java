@@ -3,6 +3,8 @@ package dev.switchboard.events;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.f4b6a3.uuid.UuidCreator;
+import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.db.Database;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestDatabase;
@@ -14,6 +16,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
@@ -119,6 +122,57 @@ class RetentionTest {
                         + " VALUES ('retention-test', 'fresh', '\\x00', now())",
                 "SELECT key FROM idempotency_keys WHERE scope = 'retention-test'");
         assertThat(left).as("only the fresh key").hasSize(1);
+    }
+
+    /**
+     * Deleting an endpoint leaves its messages (and their attempts) to retention, which deletes them in
+     * batches: in the delete's own transaction they held the integration's lock for as long as a busy
+     * endpoint's millions of messages took.
+     */
+    @Test
+    void aDeletedEndpointsMessagesGoInBatchesOnRetentionsNextPass() {
+        var config = ConfigLoader.load(
+                Optional.empty(),
+                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
+        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+            DataSource dataSource = database.dataSource();
+            int many = Retention.BATCH * 2 + 3;
+            List<String> afterDelete = Jdbc.withConnection(dataSource, c -> {
+                try (var s = c.createStatement()) {
+                    s.execute("INSERT INTO integrations (id, name, client_key_hash, read_collections,"
+                            + " write_collections, event_types) VALUES ('int_d', 'd', '\\x01', '{}', '{}', '{}')");
+                    s.execute(
+                            "INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types, max_batch_size,"
+                                    + " state) SELECT e, pk, 'https://p.example/', 'events', '{*}', 1, 'enabled' FROM integrations,"
+                                    + " unnest(ARRAY['wh_gone', 'wh_kept']) e");
+                    s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status)"
+                            + " SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'pending' FROM webhook_endpoints e,"
+                            + " generate_series(1, CASE WHEN e.id = 'wh_gone' THEN " + many + " ELSE 1 END)");
+                    s.execute("INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, outcome)"
+                            + " SELECT pk, 1, now(), 1, 'timeout' FROM webhook_messages");
+                    s.execute("DELETE FROM webhook_endpoints WHERE id = 'wh_gone'");
+                }
+                return Jdbc.query(
+                        c,
+                        "SELECT (SELECT count(*) FROM webhook_messages) || ' messages, '"
+                                + " || (SELECT count(*) FROM deleted_webhook_endpoints) || ' noted'",
+                        rs -> rs.getString(1));
+            });
+            assertThat(afterDelete).as("right after the delete").containsExactly((many + 1) + " messages, 1 noted");
+
+            new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), Instant::now, new SimpleMeterRegistry())
+                    .runOnce();
+            List<String> left = Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.query(
+                            c,
+                            "SELECT coalesce(e.id, 'orphan') FROM webhook_messages m LEFT JOIN webhook_endpoints e"
+                                    + " ON e.pk = m.endpoint_pk UNION ALL SELECT count(*) || ' attempts' FROM"
+                                    + " webhook_attempts UNION ALL SELECT count(*) || ' noted' FROM"
+                                    + " deleted_webhook_endpoints",
+                            rs -> rs.getString(1)));
+            assertThat(left).containsExactly("wh_kept", "1 attempts", "0 noted");
+        }
     }
 
     /**

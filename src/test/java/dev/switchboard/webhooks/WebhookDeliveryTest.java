@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.standardwebhooks.Webhook;
+import dev.switchboard.events.Retention;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Version;
 import dev.switchboard.testing.Api;
@@ -12,7 +13,9 @@ import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
 import dev.switchboard.testing.TestServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -855,7 +858,10 @@ class WebhookDeliveryTest {
         assertThat(receiver.received()).hasSize(1);
     }
 
-    /** Messages hold no foreign keys (V21): deleting a connection or an endpoint deletes their messages by trigger. */
+    /**
+     * Messages hold no foreign keys (V21): deleting a connection deletes its streams' messages by trigger,
+     * and deleting an endpoint leaves its messages to retention (V29).
+     */
     @Test
     void aConnectionsAndAnEndpointsMessagesAreDeletedWithThem() throws Exception {
         AtomicInteger answers = new AtomicInteger();
@@ -885,8 +891,17 @@ class WebhookDeliveryTest {
                 .containsExactly(2, 1);
 
         partner.client().delete("/api/v1/webhooks/" + endpointId).expect(204);
+        // The endpoint's messages go with retention's next pass, in batches (RetentionTest).
+        new Retention(
+                        server.switchboard().database().dataSource(),
+                        Duration.ofDays(7),
+                        Duration.ofDays(90),
+                        InstantSource.system(),
+                        new SimpleMeterRegistry())
+                .runOnce();
         assertThat(ints("SELECT count(*) FROM webhook_messages WHERE endpoint_pk = " + endpointPk))
                 .containsExactly(0);
+        assertThat(ints("SELECT count(*) FROM deleted_webhook_endpoints")).containsExactly(0);
         assertThat(ints("SELECT count(*) FROM webhook_attempts a LEFT JOIN webhook_messages m ON m.pk = a.message_pk"
                         + " WHERE m.pk IS NULL"))
                 .as("attempts of deleted messages")
