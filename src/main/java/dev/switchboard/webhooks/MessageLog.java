@@ -716,41 +716,19 @@ public final class MessageLog {
             // A message whose events are looked for costs a read of its range of the log, up to 20,000
             // positions for one that also covers events it passed over: such a scan is bounded by those.
             boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
-            List<Object> params = new ArrayList<>();
-            params.add(byEvents);
-            params.add(endpointPk);
-            params.add(after);
-            params.add(after);
-            params.add(LIST_SCAN);
-            params.add(byEvents ? LIST_SCAN_EVENTS : LIST_SCAN);
-            params.add(endpointPk);
+            List<Object> scannedParams = java.util.Arrays.asList(
+                    byEvents, endpointPk, after, after, endpointPk, LIST_SCAN, byEvents ? LIST_SCAN_EVENTS : LIST_SCAN);
+            List<Object> params = new ArrayList<>(scannedParams);
             String conditions = filter.sql(params, carried(c, endpointPk));
             params.add(limit);
+            params.add(limit);
             params.add(endpointPk);
+            params.addAll(scannedParams);
             List<WebhookMessage> page = new ArrayList<>();
             UUID[] edge = new UUID[1];
             Jdbc.query(
                     c,
-                    // The next messages, newest first, as long as what they cost stays in the budget (the
-                    // first one always); the cursor is one of this endpoint's messages: another's id (or a
-                    // message retention removed) pages nothing, telling nothing.
-                    "WITH scanned AS MATERIALIZED (SELECT pk FROM (SELECT pk, sum(cost) OVER (ORDER BY pk DESC"
-                            + " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS spent FROM (SELECT s.pk,"
-                            + " CASE WHEN ?::boolean THEN coalesce(s.last_seq - s.first_seq + 1, 1) ELSE 1 END AS cost"
-                            + " FROM webhook_messages s WHERE s.endpoint_pk = ? AND (?::uuid IS NULL OR s.pk <"
-                            + " (SELECT c.pk FROM webhook_messages c WHERE c.id = ? AND c.endpoint_pk = s.endpoint_pk))"
-                            + " ORDER BY s.pk DESC LIMIT ?) next) costed WHERE coalesce(spent, 0) < ?),"
-                            + " bounds AS (SELECT min(pk) AS low, max(pk) AS high FROM scanned),"
-                            // The filter over that stretch of the endpoint's index, so no plan reads further
-                            + " page AS (SELECT " + MESSAGE_COLUMNS + ", NULL AS body" + MESSAGE_FROM
-                            + " WHERE m.endpoint_pk = ? AND m.pk BETWEEN (SELECT low FROM bounds)"
-                            + " AND (SELECT high FROM bounds)" + conditions
-                            + " ORDER BY m.pk DESC LIMIT ?)"
-                            // Where the scan stopped, when older messages are left
-                            + " SELECT page.*, CASE WHEN EXISTS (SELECT 1 FROM webhook_messages o"
-                            + " WHERE o.endpoint_pk = ? AND o.pk < bounds.low) THEN (SELECT id FROM webhook_messages"
-                            + " WHERE pk = bounds.low) END AS scan_edge FROM bounds LEFT JOIN page ON true"
-                            + " ORDER BY page.pk DESC",
+                    pageSql(conditions),
                     rs -> {
                         edge[0] = rs.getObject("scan_edge", UUID.class);
                         rs.getLong("pk");
@@ -764,6 +742,37 @@ public final class MessageLog {
                     page.size() == limit ? page.getLast().id() : edge[0] == null ? null : Ids.format("msg", edge[0]);
             return new MessagePage(withAttempts(c, page), cursor);
         });
+    }
+
+    /**
+     * The next messages after the cursor, newest first, as long as what they cost stays in the budget
+     * (the first one always); the cursor is one of this endpoint's messages: another's id (or a message
+     * retention removed) pages nothing, telling nothing. Parameters: by events, the endpoint, the cursor
+     * twice, the endpoint, {@link #LIST_SCAN}, the budget.
+     */
+    private static final String SCANNED = "SELECT pk FROM (SELECT pk, sum(cost) OVER (ORDER BY pk DESC ROWS BETWEEN"
+            + " UNBOUNDED PRECEDING AND 1 PRECEDING) AS spent FROM (SELECT s.pk, CASE WHEN ?::boolean"
+            + " THEN coalesce(s.last_seq - s.first_seq + 1, 1) ELSE 1 END AS cost FROM webhook_messages s"
+            + " WHERE s.endpoint_pk = ? AND (?::uuid IS NULL OR s.pk < (SELECT c.pk FROM webhook_messages c"
+            + " WHERE c.id = ? AND c.endpoint_pk = ?)) ORDER BY s.pk DESC LIMIT ?) next) costed"
+            + " WHERE coalesce(spent, 0) < ?";
+
+    /**
+     * A page of what {@link #SCANNED} reads that the {@code conditions} pick, read lazily (a page that
+     * fills stops the scan), and the scan's edge when the page did not fill. Parameters: those of
+     * SCANNED, of the conditions, the limit twice, the endpoint, SCANNED's again.
+     */
+    static String pageSql(String conditions) {
+        return "WITH page AS (SELECT " + MESSAGE_COLUMNS + ", NULL AS body FROM (" + SCANNED + ") w"
+                + " JOIN webhook_messages m ON m.pk = w.pk JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id"
+                + " WHERE true" + conditions + " ORDER BY m.pk DESC LIMIT ?)"
+                // Only a page that did not fill read all it could: where that stopped, when older messages
+                // are left, is where the next one starts.
+                + " SELECT page.*, CASE WHEN (SELECT count(*) FROM page) < ? THEN (SELECT CASE WHEN EXISTS"
+                + " (SELECT 1 FROM webhook_messages o WHERE o.endpoint_pk = ? AND o.pk < b.low) THEN (SELECT id"
+                + " FROM webhook_messages WHERE pk = b.low) END FROM (SELECT min(pk) AS low FROM (" + SCANNED
+                + ") again) b) END AS scan_edge FROM (SELECT 1) one LEFT JOIN page ON true ORDER BY page.pk DESC";
     }
 
     /**

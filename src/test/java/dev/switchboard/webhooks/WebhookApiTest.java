@@ -142,6 +142,43 @@ class WebhookApiTest {
         assertThat(all.get("messages").get(0).get("status").asText()).isEqualTo("delivered");
     }
 
+    /** A page that fills stops the scan: an unfiltered page of 50 reads about 50 messages, not 10,000. */
+    @Test
+    void aPageOfABusyEndpointsMessagesReadsAboutAPage() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/busy"));
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
+            try (var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
+                    + " status) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'delivered' FROM webhook_endpoints e,"
+                    + " generate_series(1, 200000) WHERE e.id = ?")) {
+                s.setString(1, endpoint.get("id").asText());
+                s.executeUpdate();
+            }
+            c.createStatement().execute("ANALYZE webhook_messages");
+            try (var s = c.prepareStatement("EXPLAIN (ANALYZE, FORMAT JSON) " + MessageLog.pageSql(""))) {
+                long endpointPk = pk(c, endpoint.get("id").asText());
+                List<Object> scanned = java.util.Arrays.asList(
+                        false, endpointPk, null, null, endpointPk, MessageLog.LIST_SCAN, MessageLog.LIST_SCAN);
+                List<Object> params = new ArrayList<>(scanned);
+                params.addAll(List.of(50, 50, endpointPk));
+                params.addAll(scanned);
+                for (int i = 0; i < params.size(); i++) {
+                    s.setObject(i + 1, params.get(i));
+                }
+                try (var rs = s.executeQuery()) {
+                    rs.next();
+                    JsonNode plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
+                    assertThat(rowsRead(plan, "webhook_messages"))
+                            .as(plan.toPrettyString())
+                            .isLessThan(500);
+                }
+            }
+            // Not to weigh on the other tests' plans
+            c.createStatement()
+                    .execute("DELETE FROM webhook_messages WHERE endpoint_pk = "
+                            + pk(c, endpoint.get("id").asText()));
+        }
+    }
+
     @Test
     void aMessageListByEventTypeLooksThroughSoManyPositionsOfTheLogARequest() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/wide-ranges"));
@@ -314,6 +351,16 @@ class WebhookApiTest {
             assertThat(rs.getLong(1)).as("the replayed stream's position").isEqualTo(rs.getLong(2));
         }
         client.delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
+    }
+
+    private static long pk(java.sql.Connection c, String endpointId) throws java.sql.SQLException {
+        try (var s = c.prepareStatement("SELECT pk FROM webhook_endpoints WHERE id = ?")) {
+            s.setString(1, endpointId);
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
