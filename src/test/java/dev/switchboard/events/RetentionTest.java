@@ -148,8 +148,17 @@ class RetentionTest {
                     s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status)"
                             + " SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'pending' FROM webhook_endpoints e,"
                             + " generate_series(1, CASE WHEN e.id = 'wh_gone' THEN " + many + " ELSE 1 END)");
+                    // and its stream's messages, which go with the endpoint, not with its stream
+                    s.execute("INSERT INTO tenants (id, name) VALUES ('t_d', 't')");
+                    s.execute("INSERT INTO streams (tenant_pk) SELECT pk FROM tenants WHERE id = 't_d'");
+                    s.execute("INSERT INTO webhook_streams (endpoint_pk, stream_pk, position) SELECT e.pk, st.pk, 0"
+                            + " FROM webhook_endpoints e, streams st WHERE e.id = 'wh_gone'");
+                    s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id,"
+                            + " first_seq, last_seq, event_count, status) SELECT gen_random_uuid(), ws.endpoint_pk,"
+                            + " ws.pk, 'stream', 't_d', g, g, 1, 'delivered' FROM webhook_streams ws,"
+                            + " generate_series(1, 3) g");
                     s.execute("INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, outcome)"
-                            + " SELECT pk, 1, now(), 1, 'timeout' FROM webhook_messages");
+                            + " SELECT pk, 1, now(), 1, 'timeout' FROM webhook_messages WHERE lane = 'manual'");
                     s.execute("DELETE FROM webhook_endpoints WHERE id = 'wh_gone'");
                 }
                 return Jdbc.query(
@@ -158,7 +167,7 @@ class RetentionTest {
                                 + " || (SELECT count(*) FROM deleted_webhook_endpoints) || ' noted'",
                         rs -> rs.getString(1));
             });
-            assertThat(afterDelete).as("right after the delete").containsExactly((many + 1) + " messages, 1 noted");
+            assertThat(afterDelete).as("right after the delete").containsExactly((many + 4) + " messages, 1 noted");
 
             new Retention(dataSource, Duration.ofDays(7), Duration.ofDays(90), Instant::now, new SimpleMeterRegistry())
                     .runOnce();
