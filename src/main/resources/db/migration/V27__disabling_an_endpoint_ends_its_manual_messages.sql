@@ -18,3 +18,9 @@ END $$;
 CREATE TRIGGER webhook_endpoints_disabled_manual_messages AFTER UPDATE OF state ON webhook_endpoints
     FOR EACH ROW WHEN (NEW.state = 'disabled' AND OLD.state <> 'disabled')
     EXECUTE FUNCTION webhook_manual_messages_of_disabled_endpoint();
+
+-- Those already waiting on an endpoint disabled before this migration
+UPDATE webhook_messages m SET status = 'failed', next_attempt_at = NULL, finished_at = now()
+  FROM webhook_endpoints e
+ WHERE e.pk = m.endpoint_pk AND e.state = 'disabled' AND m.lane = 'manual' AND m.next_attempt_at IS NOT NULL
+   AND m.status = 'pending' AND (m.lease_until IS NULL OR m.lease_until < now());

@@ -111,7 +111,7 @@ public final class WebhookRoutes implements RouteGroup {
             ctx.json(visibleMessage(ctx, endpoint, ctx.pathParam("messageId")));
         });
         routes.post("/api/v1/webhooks/{webhookId}/messages/{messageId}/retry", ctx -> {
-            WebhookEndpoint endpoint = sendable(endpoint(ctx, Capability.retry));
+            WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
             String id = ctx.pathParam("messageId");
             visibleMessage(ctx, endpoint, id);
             ctx.status(202).json(messages.retry(endpoint, id));
@@ -130,24 +130,9 @@ public final class WebhookRoutes implements RouteGroup {
             ctx.json(json);
         });
         routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
-            WebhookEndpoint endpoint = sendable(endpoint(ctx, Capability.retry));
+            WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
             ctx.status(202).json(Map.of("messageId", messages.test(endpoint, clock)));
         });
-    }
-
-    /**
-     * An endpoint a test or a retry may be asked of: not a disabled one. Nothing sends to it, so each
-     * message would wait, kept past the retention (it is pending) and looked at by every node's claims,
-     * to go out all at once whenever it is enabled again, months later perhaps.
-     */
-    private static WebhookEndpoint sendable(WebhookEndpoint endpoint) {
-        if (endpoint.disabled()) {
-            throw new Refusal.Conflict(
-                    "endpoint_disabled",
-                    "webhook endpoint '" + endpoint.id() + "' is disabled; enable it (PATCH {\"state\": \"enabled\"})"
-                            + " before sending it a test or a retry");
-        }
-        return endpoint;
     }
 
     private void create(Context ctx) {
@@ -270,7 +255,7 @@ public final class WebhookRoutes implements RouteGroup {
 
     /** Retries every failed message the filter picks (up to {@link #MAX_RETRY_ALL} a request). */
     private void retryAll(Context ctx) {
-        WebhookEndpoint endpoint = sendable(endpoint(ctx, Capability.retry));
+        WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
         // The list takes these filters in its query; here they are the body's. Ignored in the query, they
         // would widen the retry to every failed message.
         ctx.queryParamMap().keySet().stream().findFirst().ifPresent(name -> {

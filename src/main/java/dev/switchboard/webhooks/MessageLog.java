@@ -562,26 +562,47 @@ public final class MessageLog {
     /** How many of an endpoint's newest test messages are looked at to count those waiting. */
     private static final int TESTS_LOOKED_AT = 1_000;
 
+    /**
+     * Holds the endpoint's row until the caller commits and refuses a disabled endpoint: a test or a
+     * retry of one would wait, pending and kept past the retention, to go out all at once whenever it is
+     * enabled again. Held in share mode, which a change of the endpoint's state waits for: disabling it
+     * then fails again what the caller wrote (V27), where a check before the transaction let a retry
+     * commit just after the disable and leave its messages waiting. Deleted meanwhile, it is not found,
+     * and no message is left behind for it (as a foreign key's check did, V21).
+     */
+    private static void lockSendable(Connection c, long endpointPk) throws SQLException {
+        record Endpoint(String id, String state) {}
+        Endpoint endpoint = Jdbc.one(
+                        c,
+                        "SELECT id, state FROM webhook_endpoints WHERE pk = ? FOR SHARE",
+                        rs -> new Endpoint(rs.getString("id"), rs.getString("state")),
+                        endpointPk)
+                .orElseThrow(() -> new Refusal.NotFound("the webhook endpoint"));
+        if (WebhookEndpoint.State.disabled.name().equals(endpoint.state())) {
+            throw new Refusal.Conflict(
+                    "endpoint_disabled",
+                    "webhook endpoint '" + endpoint.id() + "' is disabled; enable it (PATCH {\"state\": \"enabled\"})"
+                            + " before sending it a test or a retry");
+        }
+    }
+
     /** Writes a test message, due now, and tells the dispatchers; returns its public id. */
     String createTest(long endpointPk, String body) {
         UUID id = Ids.newUuid();
         Jdbc.inTransaction(dataSource, c -> {
-            // The endpoint's row is locked as a foreign key's check did (V21): deleted meanwhile, no message
-            // is left behind for it. The waiting ones are counted among its newest tests (V22's index): those
-            // pile up behind a slow receiver, where a fast one leaves few waiting however many it was sent.
-            Optional<Integer> waiting = Jdbc.one(
-                    c,
-                    "SELECT (SELECT count(*) FILTER (WHERE t.status = 'pending') FROM (SELECT m.status"
-                            + " FROM webhook_messages m WHERE m.endpoint_pk = e.pk AND m.lane = 'manual'"
-                            + " AND m.first_seq IS NULL ORDER BY m.pk DESC LIMIT ?) t)"
-                            + " FROM webhook_endpoints e WHERE e.pk = ? FOR KEY SHARE OF e",
-                    rs -> rs.getInt(1),
-                    TESTS_LOOKED_AT,
-                    endpointPk);
-            if (waiting.isEmpty()) {
-                throw new Refusal.NotFound("the webhook endpoint");
-            }
-            if (waiting.get() >= MAX_PENDING_TESTS) {
+            // The waiting ones are counted among its newest tests (V22's index): those pile up behind a slow
+            // receiver, where a fast one leaves few waiting however many it was sent.
+            lockSendable(c, endpointPk);
+            int waiting = Jdbc.one(
+                            c,
+                            "SELECT count(*) FILTER (WHERE t.status = 'pending') FROM (SELECT m.status"
+                                    + " FROM webhook_messages m WHERE m.endpoint_pk = ? AND m.lane = 'manual'"
+                                    + " AND m.first_seq IS NULL ORDER BY m.pk DESC LIMIT ?) t",
+                            rs -> rs.getInt(1),
+                            endpointPk,
+                            TESTS_LOOKED_AT)
+                    .orElseThrow();
+            if (waiting >= MAX_PENDING_TESTS) {
                 throw new Refusal.Throttled(
                         "too_many_pending_tests",
                         "this endpoint has " + MAX_PENDING_TESTS + " test messages waiting to be sent; send"
@@ -798,6 +819,7 @@ public final class MessageLog {
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
         return Jdbc.inTransaction(dataSource, c -> {
+            lockSendable(c, endpointPk);
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
             String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk));
@@ -876,6 +898,7 @@ public final class MessageLog {
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
         Retried retried = Jdbc.inTransaction(dataSource, c -> {
+            lockSendable(c, endpointPk);
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"

@@ -3,12 +3,14 @@ package dev.switchboard.webhooks;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Ids;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -598,18 +600,25 @@ class WebhookApiTest {
     }
 
     @Test
-    void aDisabledEndpointIsSentNoTestOrRetryUntilItIsEnabled() {
+    void aDisabledEndpointIsSentNoTestOrRetryUntilItIsEnabled() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/off"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        UUID failed = UUID.randomUUID();
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
+                        + " status) SELECT ?, pk, 'manual', 1, '{}', 'failed' FROM webhook_endpoints WHERE id = ?")) {
+            s.setObject(1, failed);
+            s.setString(2, endpoint.get("id").asText());
+            s.executeUpdate();
+        }
         client.patch(path, Map.of("state", "disabled")).expect(200);
         // Each would wait, pending and kept past the retention, to go out whenever it is enabled again.
-        for (String action : List.of("/test", "/messages/retry", "/messages/msg_01m8yc0000000000000000000/retry")) {
+        for (String action : List.of("/test", "/messages/retry", "/messages/" + Ids.format("msg", failed) + "/retry")) {
             assertThat(client.post(path + action, Map.of()).expect(409).errorCode())
                     .as(action)
                     .isEqualTo("endpoint_disabled");
         }
-        assertThat(client.get(path + "/messages").expect(200).json().get("messages"))
-                .isEmpty();
+        assertThat(messages(path, "pending")).isEmpty();
         client.patch(path, Map.of("state", "enabled")).expect(200);
         client.post(path + "/test", "").expect(202);
     }
