@@ -568,7 +568,8 @@ public final class MessageLog {
      * enabled again. Held in share mode, which a change of the endpoint's state waits for: disabling it
      * then fails again what the caller wrote (V27), where a check before the transaction let a retry
      * commit just after the disable and leave its messages waiting. Deleted meanwhile, it is not found,
-     * and no message is left behind for it (as a foreign key's check did, V21).
+     * and no message is left behind for it (as a foreign key's check did, V21). A retry takes it after
+     * its messages, the order in which recording an attempt and narrowing an endpoint lock them.
      */
     private static void lockSendable(Connection c, long endpointPk) throws SQLException {
         record Endpoint(String id, String state) {}
@@ -819,7 +820,6 @@ public final class MessageLog {
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
         return Jdbc.inTransaction(dataSource, c -> {
-            lockSendable(c, endpointPk);
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
             String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk));
@@ -831,6 +831,7 @@ public final class MessageLog {
                             + " WHERE pk IN (SELECT m.pk FROM webhook_messages m WHERE m.endpoint_pk = ?" + conditions
                             + " ORDER BY m.pk LIMIT ?) AND status = 'failed'",
                     params.toArray());
+            lockSendable(c, endpointPk);
             if (n > 0) {
                 control.publish(c, new ManualMessageDue());
             }
@@ -898,7 +899,6 @@ public final class MessageLog {
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
         Retried retried = Jdbc.inTransaction(dataSource, c -> {
-            lockSendable(c, endpointPk);
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
@@ -906,6 +906,7 @@ public final class MessageLog {
                             + " WHERE endpoint_pk = ? AND id = ? AND status = 'failed'",
                     endpointPk,
                     id);
+            lockSendable(c, endpointPk);
             if (n == 1) {
                 control.publish(c, new ManualMessageDue());
             }
