@@ -93,7 +93,11 @@ public final class WebhookRoutes implements RouteGroup {
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
-            endpoints.delete(endpoint);
+            endpoints.delete(
+                    endpoint,
+                    Authenticator.authenticated(ctx)
+                            .map(Authenticator::credential)
+                            .orElse(null));
             ctx.status(204);
         });
         routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {

@@ -196,14 +196,14 @@ public final class EndpointStore {
                             + " retry_delays_ms = CASE WHEN ? THEN ?::bigint[] ELSE retry_delays_ms END,"
                             + " state = coalesce(?::text, state),"
                             + " state_reason = CASE WHEN ?::text IS NULL THEN state_reason"
-                            + "   WHEN ?::text = 'disabled' THEN CASE WHEN ? OR disabled_by_operator"
+                            + "   WHEN ?::text = 'disabled' THEN CASE WHEN ? OR " + OPERATOR_DISABLED
                             + "     THEN 'disabled by the operator' ELSE 'disabled through the API' END ELSE NULL END,"
                             + " disabled_by_operator = CASE WHEN ?::text IS NULL THEN disabled_by_operator"
-                            + "   WHEN ?::text = 'disabled' THEN ? OR disabled_by_operator ELSE false END,"
+                            + "   WHEN ?::text = 'disabled' THEN ? OR " + OPERATOR_DISABLED + " ELSE false END,"
                             + " failing_since = CASE WHEN ?::text = 'enabled' THEN NULL ELSE failing_since END,"
                             + " updated_at = now() WHERE pk = ?"
                             // the integration may not enable what the operator disabled
-                            + " AND (? OR ?::text IS DISTINCT FROM 'enabled' OR NOT disabled_by_operator)",
+                            + " AND (? OR ?::text IS DISTINCT FROM 'enabled' OR NOT " + OPERATOR_DISABLED + ")",
                     changes.url(),
                     changes.eventTypes(),
                     changes.maxBatchSize(),
@@ -222,15 +222,25 @@ public final class EndpointStore {
                     state);
             if (updated == 0) {
                 if (exists(c, current.pk())) {
-                    throw new Refusal.Forbidden(
-                            "disabled_by_operator",
-                            "the operator disabled this endpoint; only the operator may enable it again");
+                    throw operatorDisabled();
                 }
                 throw deleted(current); // since the request looked it up
             }
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
         });
+    }
+
+    /**
+     * The operator disabled the endpoint and it is still disabled: the flag alone is not enough, since a
+     * node of the previous release (V28's compatibility window) enables an endpoint without clearing it.
+     */
+    private static final String OPERATOR_DISABLED = "(state = 'disabled' AND disabled_by_operator)";
+
+    private static Refusal operatorDisabled() {
+        return new Refusal.Forbidden(
+                "disabled_by_operator",
+                "the operator disabled this endpoint; only the operator may enable or delete it");
     }
 
     private static boolean exists(Connection c, long pk) throws SQLException {
@@ -286,11 +296,21 @@ public final class EndpointStore {
      * the delete holds the endpoint's and then needs its streams': PostgreSQL breaks such a cycle by
      * aborting one side, and the delete is then simply run again.
      */
-    public void delete(WebhookEndpoint endpoint) {
+    public void delete(WebhookEndpoint endpoint, IntegrationStore.ClientCredential credential) {
         for (int attempt = 1; ; attempt++) {
             try {
                 Jdbc.inTransaction(dataSource, c -> {
                     lockIntegration(c, endpoint.integrationPk());
+                    // Deleted and made again, it would send to the same URL the operator stopped
+                    if (credential != null
+                            && Jdbc.one(
+                                            c,
+                                            "SELECT 1 FROM webhook_endpoints WHERE pk = ? AND " + OPERATOR_DISABLED,
+                                            rs -> 1,
+                                            endpoint.pk())
+                                    .isPresent()) {
+                        throw operatorDisabled();
+                    }
                     Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk());
                     control.publish(c, new WebhookChanged(endpoint.pk()));
                     return null;

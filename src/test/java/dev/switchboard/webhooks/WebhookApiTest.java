@@ -587,6 +587,9 @@ class WebhookApiTest {
         assertThat(kept.get("state").asText()).isEqualTo("disabled");
         assertThat(kept.get("maxBatchSize").asInt()).isEqualTo(7);
 
+        // Deleted and made again, it would send to the same URL
+        assertThat(client.delete(path).status()).isEqualTo(403);
+
         server.admin.patch(path, Map.of("state", "enabled")).expect(200);
         client.patch(path, Map.of("state", "disabled")).expect(200);
         assertThat(client.get(path).expect(200).json().get("stateReason").asText())
@@ -597,6 +600,7 @@ class WebhookApiTest {
                         .get("state")
                         .asText())
                 .isEqualTo("enabled");
+        client.delete(path).expect(204);
     }
 
     @Test
