@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * Deletes events older than the retention period (and the webhook messages that carried them), the
  * messages of deleted webhook endpoints, idempotency keys older than a day, and audit log entries older
  * than {@code audit.retention}, in small batches: each batch is its own short transaction, so pruning
- * never holds locks or a snapshot long enough to stall writers or vacuum. One node at a time prunes (an advisory lock per batch).
+ * never holds locks or a snapshot long enough to stall writers or vacuum. One node at a time prunes (an
+ * advisory lock per batch).
  *
  * <p>Events are deleted by {@code seq}, stream by stream, never by id: an event's id is made before its
  * writer takes the stream's counter, so under concurrent writers id order is not {@code seq} order, and
