@@ -86,15 +86,7 @@ class WebhookApiTest {
     void anEndpointMayHaveOnlySoManyTestMessagesWaiting() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/tests"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
-                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
-                        + " status, next_attempt_at) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'pending',"
-                        + " now() + interval '1 hour' FROM webhook_endpoints e, generate_series(1, ?)"
-                        + " WHERE e.id = ?")) {
-            s.setInt(1, MessageLog.MAX_PENDING_TESTS);
-            s.setString(2, endpoint.get("id").asText());
-            assertThat(s.executeUpdate()).isEqualTo(MessageLog.MAX_PENDING_TESTS);
-        }
+        manualMessages(endpoint.get("id").asText(), "pending", MessageLog.MAX_PENDING_TESTS);
         Api.Response refused = client.post(path + "/test", "");
         assertThat(refused.status()).isEqualTo(429);
         assertThat(refused.errorCode()).isEqualTo("too_many_pending_tests");
@@ -114,17 +106,8 @@ class WebhookApiTest {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/many"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages";
         // Three failed messages, then twice as many delivered ones as a request looks through, and some
-        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
-                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
-                        + " status) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', ? FROM webhook_endpoints e,"
-                        + " generate_series(1, ?) WHERE e.id = ?")) {
-            for (var batch : List.of(Map.entry("failed", 3), Map.entry("delivered", 2 * MessageLog.LIST_SCAN + 50))) {
-                s.setString(1, batch.getKey());
-                s.setInt(2, batch.getValue());
-                s.setString(3, endpoint.get("id").asText());
-                s.executeUpdate();
-            }
-        }
+        manualMessages(endpoint.get("id").asText(), "failed", 3);
+        manualMessages(endpoint.get("id").asText(), "delivered", 2 * MessageLog.LIST_SCAN + 50);
 
         List<Integer> pageSizes = new ArrayList<>();
         List<String> failed = new ArrayList<>();
@@ -150,13 +133,8 @@ class WebhookApiTest {
     @Test
     void aPageOfABusyEndpointsMessagesReadsAboutAPage() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/busy"));
+        manualMessages(endpoint.get("id").asText(), "delivered", 200_000);
         try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
-            try (var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
-                    + " status) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'delivered' FROM webhook_endpoints e,"
-                    + " generate_series(1, 200000) WHERE e.id = ?")) {
-                s.setString(1, endpoint.get("id").asText());
-                s.executeUpdate();
-            }
             c.createStatement().execute("ANALYZE webhook_messages");
             try (var s = c.prepareStatement("EXPLAIN (ANALYZE, FORMAT JSON) " + MessageLog.pageSql(""))) {
                 long endpointPk = pk(c, endpoint.get("id").asText());
@@ -357,6 +335,21 @@ class WebhookApiTest {
         client.delete("/api/v1/webhooks/" + endpoint.get("id").asText()).expect(204);
     }
 
+    /** Writes {@code count} manual messages of the endpoint; pending ones are due in an hour. */
+    private static void manualMessages(String endpointId, String status, int count) throws java.sql.SQLException {
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
+                        + " status, next_attempt_at) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', ?,"
+                        + " CASE WHEN ? = 'pending' THEN now() + interval '1 hour' END"
+                        + " FROM webhook_endpoints e, generate_series(1, ?) WHERE e.id = ?")) {
+            s.setString(1, status);
+            s.setString(2, status);
+            s.setInt(3, count);
+            s.setString(4, endpointId);
+            assertThat(s.executeUpdate()).isEqualTo(count);
+        }
+    }
+
     private static long pk(java.sql.Connection c, String endpointId) throws java.sql.SQLException {
         try (var s = c.prepareStatement("SELECT pk FROM webhook_endpoints WHERE id = ?")) {
             s.setString(1, endpointId);
@@ -532,14 +525,7 @@ class WebhookApiTest {
     void disablingAnEndpointFailsTheRetriesAndTestsWaitingOnIt() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/switched-off"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
-                var s = c.prepareStatement("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body,"
-                        + " status, next_attempt_at) SELECT gen_random_uuid(), e.pk, 'manual', 1, '{}', 'pending',"
-                        + " now() + interval '1 hour' FROM webhook_endpoints e, generate_series(1, 3)"
-                        + " WHERE e.id = ?")) {
-            s.setString(1, endpoint.get("id").asText());
-            assertThat(s.executeUpdate()).isEqualTo(3);
-        }
+        manualMessages(endpoint.get("id").asText(), "pending", 3);
         client.patch(path, Map.of("maxBatchSize", 5)).expect(200);
         assertThat(messages(path, "pending")).as("while enabled").hasSize(3);
 
