@@ -175,6 +175,12 @@ public final class EventStream implements AutoCloseable {
     /** A subscribe was sent on this connection and not yet answered (only the stream's thread uses it). */
     private boolean subscribing;
     /**
+     * The position reached while the subscribe was unanswered (-1: none), saved once it is accepted: the
+     * events, and the replay's end, may all arrive before the answer, and nothing after it would move the
+     * cursor past events the filter dropped until the next one the listener wants.
+     */
+    private long reachedWhileSubscribing = -1;
+    /**
      * The connection delivered something: a batch the listener took, or the end of a replay. Only then is
      * the backoff started over; a server that opens and closes at once (busy, its database unreachable)
      * or a listener that fails on the first batch would otherwise be reconnected to every half second.
@@ -453,6 +459,7 @@ public final class EventStream implements AutoCloseable {
         }
         setState(State.LIVE);
         subscribing = !options.eventTypes().isEmpty();
+        reachedWhileSubscribing = -1;
         if (subscribing) {
             send(ws, () -> ws.sendText(json(Map.of("type", "subscribe", "eventTypes", options.eventTypes())), true));
         }
@@ -550,15 +557,18 @@ public final class EventStream implements AutoCloseable {
                 // meanwhile were never the listener's, and the next run (with corrected types) needs them.
                 if (last >= 0 && !subscribing) {
                     save(last);
+                } else if (last >= 0) {
+                    reachedWhileSubscribing = Math.max(reachedWhileSubscribing, last);
                 }
             }
             case "live" -> {
                 // Everything up to the position was sent: a cursor behind it (or none) may move up to it.
                 long position = message.path("position").asLong(-1);
                 progressed = true;
-                OptionalLong saved = cursors.load();
-                if (position >= 0 && !subscribing && (saved.isEmpty() || saved.getAsLong() < position)) {
-                    cursors.save(position);
+                if (subscribing) {
+                    reachedWhileSubscribing = Math.max(reachedWhileSubscribing, position);
+                } else {
+                    saveIfAhead(position);
                 }
             }
             case "resume_failed" -> {
@@ -568,7 +578,10 @@ public final class EventStream implements AutoCloseable {
                     cursors.save(position);
                 }
             }
-            case "subscribed" -> subscribing = false;
+            case "subscribed" -> {
+                subscribing = false;
+                saveIfAhead(reachedWhileSubscribing);
+            }
             case "error" -> {
                 // The only message this client sends that is answered by an error is its subscribe.
                 if (subscribing) {
@@ -581,6 +594,14 @@ public final class EventStream implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** Moves a cursor behind {@code position} (or none) up to it. */
+    private void saveIfAhead(long position) {
+        OptionalLong saved = cursors.load();
+        if (position >= 0 && (saved.isEmpty() || saved.getAsLong() < position)) {
+            save(position);
+        }
     }
 
     private boolean wanted(String type) {
