@@ -24,6 +24,12 @@ final class QueryParams {
         return value.intValue();
     }
 
+    /** The {@code cursor} a page was asked after; null when absent or empty (from the first). */
+    static String cursor(Context ctx) {
+        String cursor = ctx.queryParam("cursor");
+        return cursor == null || cursor.isEmpty() ? null : cursor;
+    }
+
     static Long longValue(Context ctx, String name) {
         String text = ctx.queryParam(name);
         if (text == null || text.isEmpty()) {

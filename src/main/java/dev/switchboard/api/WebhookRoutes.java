@@ -93,11 +93,7 @@ public final class WebhookRoutes implements RouteGroup {
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
-            endpoints.delete(
-                    endpoint,
-                    Authenticator.authenticated(ctx)
-                            .map(Authenticator::credential)
-                            .orElse(null));
+            endpoints.delete(endpoint, credential(ctx));
             ctx.status(204);
         });
         routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {
@@ -125,9 +121,7 @@ public final class WebhookRoutes implements RouteGroup {
             WebhookEndpoint endpoint = endpoint(ctx);
             Long tenantPk = Authenticator.portalTenant(ctx).orElse(null);
             int limit = QueryParams.limit(ctx, 100, 1000);
-            String cursor = ctx.queryParam("cursor");
-            List<DeliveryOverview.Stream> page =
-                    overview.streams(endpoint, tenantPk, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+            List<DeliveryOverview.Stream> page = overview.streams(endpoint, tenantPk, QueryParams.cursor(ctx), limit);
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("streams", page);
             json.put("cursor", page.size() == limit ? page.getLast().tenantId() : null);
@@ -226,9 +220,12 @@ public final class WebhookRoutes implements RouteGroup {
                 endpoints.update(
                         endpoint,
                         new EndpointStore.Patch(url, eventTypes, batch, setDelays, delays, state),
-                        Authenticator.authenticated(ctx)
-                                .map(Authenticator::credential)
-                                .orElse(null))));
+                        credential(ctx))));
+    }
+
+    /** What the integration that asked authenticated with; null for the admin key (or an operator session). */
+    private static IntegrationStore.ClientCredential credential(Context ctx) {
+        return Authenticator.authenticated(ctx).map(Authenticator::credential).orElse(null);
     }
 
     private void listMessages(Context ctx) {
@@ -249,8 +246,7 @@ public final class WebhookRoutes implements RouteGroup {
                         ctx.queryParam("to"))
                 .withStatus(status);
         int limit = QueryParams.limit(ctx, 50, 500);
-        String cursor = ctx.queryParam("cursor");
-        MessagePage page = messages.list(endpoint, filter, cursor == null || cursor.isEmpty() ? null : cursor, limit);
+        MessagePage page = messages.list(endpoint, filter, QueryParams.cursor(ctx), limit);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("messages", page.messages());
         json.put("cursor", page.cursor());
