@@ -2,14 +2,9 @@ package dev.switchboard.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.switchboard.config.Config;
-import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.testing.TestDatabase;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.Map;
-import java.util.Optional;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
@@ -21,10 +16,7 @@ class TableStatisticsTest {
 
     @Test
     void aTableThatHoldsDataButNeverHadStatisticsIsAnalyzedOnceSoLookupsUseThePrimaryKey() throws SQLException {
-        Config config = ConfigLoader.load(
-                Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
-        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+        try (Database database = TestDatabase.open()) {
             DataSource ds = database.dataSource();
             TableStatistics statistics = new TableStatistics(ds);
             Jdbc.withConnection(ds, c -> {

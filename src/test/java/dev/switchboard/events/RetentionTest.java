@@ -3,7 +3,6 @@ package dev.switchboard.events;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.f4b6a3.uuid.UuidCreator;
-import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.db.Database;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.testing.Api;
@@ -16,7 +15,6 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
@@ -131,10 +129,7 @@ class RetentionTest {
      */
     @Test
     void aDeletedEndpointsMessagesGoInBatchesOnRetentionsNextPass() {
-        var config = ConfigLoader.load(
-                Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
-        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+        try (Database database = TestDatabase.open()) {
             DataSource dataSource = database.dataSource();
             int many = Retention.BATCH * 2 + 3;
             List<String> afterDelete = Jdbc.withConnection(dataSource, c -> {

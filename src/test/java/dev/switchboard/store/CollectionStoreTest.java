@@ -68,10 +68,7 @@ class CollectionStoreTest {
      */
     @Test
     void anUnknownNameReloadsOnlyWhenTheCollectionExists() throws Exception {
-        var config = ConfigLoader.load(
-                Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
-        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+        try (Database database = TestDatabase.open()) {
             // Two nodes' stores whose control channels do not reach each other.
             CollectionStore here = new CollectionStore(database.dataSource(), new ControlChannel());
             CollectionStore there = new CollectionStore(database.dataSource(), new ControlChannel());
@@ -92,10 +89,7 @@ class CollectionStoreTest {
      */
     @Test
     void aDeclaredCollectionThatChangedIsAnnouncedToTheOtherNodesAndAnUnchangedOneIsNot() {
-        var config = ConfigLoader.load(
-                Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
-        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+        try (Database database = TestDatabase.open()) {
             ControlChannel control = new ControlChannel();
             CollectionStore starting = new CollectionStore(database.dataSource(), control);
             CollectionStore running = new CollectionStore(database.dataSource(), new ControlChannel());
@@ -118,10 +112,7 @@ class CollectionStoreTest {
 
     @Test
     void aDeclaredCollectionWithAnInvalidNameIsAConfigurationErrorNamingIt() {
-        var config = ConfigLoader.load(
-                Optional.empty(),
-                Map.of("SWITCHBOARD_DATABASE_URL", TestDatabase.create().jdbcUrl()));
-        try (Database database = Database.open(config, new SimpleMeterRegistry())) {
+        try (Database database = TestDatabase.open()) {
             CollectionStore collections = new CollectionStore(database.dataSource(), new ControlChannel());
             // It failed the start with a stack trace and status 1, like a crash rather than a typo.
             assertThatThrownBy(() -> collections.syncDeclared(List.of(

@@ -53,6 +53,15 @@ public final class TestDatabase {
         return DatabaseUrl.parse(url(name));
     }
 
+    /**
+     * A new, migrated, empty database opened as a node opens it with the default settings (its pools),
+     * with no server on it: for tests of a store or a background job alone.
+     */
+    public static Database open() {
+        var config = ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", create().jdbcUrl()));
+        return Database.open(config, new SimpleMeterRegistry());
+    }
+
     /** A new database with no schema at all: for tests that apply the migrations themselves (an upgrade). */
     public static DatabaseUrl createEmpty() {
         FastGuard.refuse("a test database");

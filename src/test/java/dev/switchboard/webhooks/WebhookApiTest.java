@@ -136,28 +136,18 @@ class WebhookApiTest {
         manualMessages(endpoint.get("id").asText(), "delivered", 200_000);
         try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
             c.createStatement().execute("ANALYZE webhook_messages");
-            try (var s = c.prepareStatement("EXPLAIN (ANALYZE, FORMAT JSON) " + MessageLog.pageSql(""))) {
-                long endpointPk = pk(c, endpoint.get("id").asText());
-                List<Object> scanned = java.util.Arrays.asList(
-                        false, endpointPk, null, null, endpointPk, MessageLog.LIST_SCAN, MessageLog.LIST_SCAN);
-                List<Object> params = new ArrayList<>(scanned);
-                params.addAll(List.of(50, 50, endpointPk));
-                params.addAll(scanned);
-                for (int i = 0; i < params.size(); i++) {
-                    s.setObject(i + 1, params.get(i));
-                }
-                try (var rs = s.executeQuery()) {
-                    rs.next();
-                    JsonNode plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
-                    assertThat(rowsRead(plan, "webhook_messages"))
-                            .as(plan.toPrettyString())
-                            .isLessThan(500);
-                }
-            }
+            long endpointPk = pk(c, endpoint.get("id").asText());
+            List<Object> scanned = java.util.Arrays.asList(
+                    false, endpointPk, null, null, endpointPk, MessageLog.LIST_SCAN, MessageLog.LIST_SCAN);
+            List<Object> params = new ArrayList<>(scanned);
+            params.addAll(List.of(50, 50, endpointPk));
+            params.addAll(scanned);
+            JsonNode plan = explain(c, MessageLog.pageSql(""), params.toArray());
+            assertThat(rowsRead(plan, "webhook_messages"))
+                    .as(plan.toPrettyString())
+                    .isLessThan(500);
             // Not to weigh on the other tests' plans
-            c.createStatement()
-                    .execute("DELETE FROM webhook_messages WHERE endpoint_pk = "
-                            + pk(c, endpoint.get("id").asText()));
+            c.createStatement().execute("DELETE FROM webhook_messages WHERE endpoint_pk = " + endpointPk);
         }
     }
 
@@ -210,17 +200,8 @@ class WebhookApiTest {
             s.execute("UPDATE webhook_streams SET errors = 2, last_error = 'refused', last_error_at = now()"
                     + " WHERE pk = (SELECT max(pk) FROM webhook_streams)");
             s.execute("ANALYZE webhook_streams");
-            long endpointPk;
-            try (var rs = s.executeQuery("SELECT pk FROM webhook_endpoints WHERE id = '" + id + "'")) {
-                rs.next();
-                endpointPk = rs.getLong(1);
-            }
-            JsonNode plan;
-            try (var rs = s.executeQuery("EXPLAIN (ANALYZE, FORMAT JSON) SELECT " + EndpointStore.COLUMNS
-                    + EndpointStore.FROM + " WHERE e.pk = " + endpointPk)) {
-                rs.next();
-                plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
-            }
+            JsonNode plan =
+                    explain(c, "SELECT " + EndpointStore.COLUMNS + EndpointStore.FROM + " WHERE e.pk = ?", pk(c, id));
             assertThat(rowsRead(plan, "webhook_streams"))
                     .as(plan.toPrettyString())
                     .isLessThan(100);
@@ -243,12 +224,7 @@ class WebhookApiTest {
                     + " FROM webhook_endpoints e, generate_series(1, 20000) g WHERE e.id = '" + id + "'");
             s.execute("ANALYZE webhook_messages");
             c.setAutoCommit(false);
-            JsonNode plan;
-            try (var rs = s.executeQuery("EXPLAIN (ANALYZE, FORMAT JSON) "
-                    + String.format(EndpointStore.FORGET_KEPT_BODIES, "id = '" + id + "'"))) {
-                rs.next();
-                plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
-            }
+            JsonNode plan = explain(c, String.format(EndpointStore.FORGET_KEPT_BODIES, "id = ?"), id);
             c.rollback();
             assertThat(rowsRead(plan, "webhook_messages"))
                     .as(plan.toPrettyString())
@@ -305,15 +281,13 @@ class WebhookApiTest {
                     assertThat((Long) rs.getObject(1)).as("since " + since).isEqualTo((Long) rs.getObject(2));
                 }
             }
-            JsonNode plan;
-            try (var rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT first_event_since(" + stream
-                    + ", '" + start.plusSeconds(190_000) + "')")) {
-                rs.next();
-                plan = new com.fasterxml.jackson.databind.ObjectMapper()
-                        .readTree(rs.getString(1))
-                        .get(0)
-                        .get("Plan");
-            }
+            JsonNode plan = explain(
+                            c,
+                            "SELECT first_event_since(?, ?)",
+                            stream,
+                            java.time.OffsetDateTime.ofInstant(start.plusSeconds(190_000), java.time.ZoneOffset.UTC))
+                    .get(0)
+                    .get("Plan");
             long pages = plan.get("Shared Hit Blocks").asLong()
                     + plan.get("Shared Read Blocks").asLong();
             assertThat(pages).as("pages read for a log of %d events", events).isLessThan(300);
@@ -356,6 +330,19 @@ class WebhookApiTest {
             try (var rs = s.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
+            }
+        }
+    }
+
+    /** {@code query}'s plan as it ran with {@code params}, with its row counts and the pages it read. */
+    private static JsonNode explain(java.sql.Connection c, String query, Object... params) throws Exception {
+        try (var s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query)) {
+            for (int i = 0; i < params.length; i++) {
+                s.setObject(i + 1, params[i]);
+            }
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                return new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
             }
         }
     }
