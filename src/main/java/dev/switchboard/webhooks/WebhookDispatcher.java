@@ -1,7 +1,6 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.WebhookSettings;
-import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
@@ -64,7 +63,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final EventTail tail;
 
     /** Webhook streams by the event stream they follow: which wake-ups concern webhooks at all. */
-    private volatile Map<Long, long[]> watched = Map.of();
+    private final WatchedStreams watched;
 
     private final Map<Long, StreamWorker> active = new ConcurrentHashMap<>();
     private final AtomicInteger manualActive = new AtomicInteger();
@@ -74,6 +73,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final Set<Long> dirtyStreams = ConcurrentHashMap.newKeySet();
     private final Set<Long> dirtyEndpoints = ConcurrentHashMap.newKeySet();
     private final Set<Long> dirtyIntegrations = ConcurrentHashMap.newKeySet();
+    /** Endpoints created, changed or deleted since the loop last looked: see {@link WatchedStreams}. */
+    private final Set<Long> changedEndpoints = ConcurrentHashMap.newKeySet();
+
     private final AtomicBoolean reloadWatched = new AtomicBoolean(true);
     private final AtomicBoolean sweepAll = new AtomicBoolean(true);
     private final AtomicBoolean manualDue = new AtomicBoolean(true);
@@ -107,6 +109,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.clock = clock;
         this.steps = new StepWriter(deliveryPool, messages, metrics, tracing, clock);
         this.tail = new EventTail(eventLog);
+        this.watched = new WatchedStreams(deliveryPool);
         metrics.activeStreams(active::size);
         this.loop = Thread.ofPlatform().name("webhook-dispatcher").daemon().unstarted(this::run);
     }
@@ -117,7 +120,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     @Override
     public void appended(long streamPk, long seq) {
-        long[] webhookStreams = watched.get(streamPk);
+        long[] webhookStreams = watched.of(streamPk);
         if (webhookStreams == null) {
             return;
         }
@@ -153,7 +156,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     public void endpointChanged(WebhookChanged message) {
         long endpointPk = message.endpointPk();
         active.values().stream().filter(w -> w.endpointPk() == endpointPk).forEach(StreamWorker::refresh);
-        reloadWatched.set(true);
+        changedEndpoints.add(endpointPk);
         dirtyEndpoints.add(endpointPk);
         LockSupport.unpark(loop);
     }
@@ -193,7 +196,11 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             try {
                 long now = System.nanoTime();
                 if (reloadWatched.getAndSet(false)) {
-                    reloadWatched();
+                    watched.reload();
+                }
+                for (Long endpointPk : List.copyOf(changedEndpoints)) {
+                    changedEndpoints.remove(endpointPk);
+                    watched.endpointChanged(endpointPk);
                 }
                 if (now >= nextSweep) {
                     sweepAll.set(true);
@@ -239,7 +246,8 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                         && dirtyIntegrations.isEmpty()
                         && !sweepAll.get()
                         && !manualDue.get()
-                        && !reloadWatched.get()) {
+                        && !reloadWatched.get()
+                        && changedEndpoints.isEmpty()) {
                     LockSupport.parkNanos(this, Math.max(0, Math.min(nextTick, nextRetry) - System.nanoTime()));
                 }
             } catch (RuntimeException e) {
@@ -248,22 +256,6 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
             }
         }
-    }
-
-    private void reloadWatched() {
-        Map<Long, long[]> map = new HashMap<>();
-        Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.query(c, "SELECT stream_pk, array_agg(pk) FROM webhook_streams GROUP BY stream_pk", rs -> {
-                    Long[] pks = (Long[]) rs.getArray(2).getArray();
-                    map.put(
-                            rs.getLong(1),
-                            java.util.Arrays.stream(pks)
-                                    .mapToLong(Long::longValue)
-                                    .toArray());
-                    return null;
-                }));
-        watched = Map.copyOf(map);
     }
 
     /** Streams kept free for integrations with none in flight: see {@link StreamLeases#choose}. */
