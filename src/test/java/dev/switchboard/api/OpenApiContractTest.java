@@ -12,16 +12,35 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The OpenAPI document the server serves describes exactly the routes the server answers. */
+/**
+ * The OpenAPI document the server serves describes exactly the routes the server answers, and types what
+ * generated clients would get wrong.
+ */
 class OpenApiContractTest {
     private static final Set<String> METHODS = Set.of("get", "post", "put", "patch", "delete");
+    /** Positions in a tenant's log and counts of them: one counter per tenant, never reset, past 2^31. */
+    private static final Set<String> POSITIONS = Set.of(
+            "seq",
+            "after",
+            "next",
+            "fromSeq",
+            "position",
+            "head",
+            "lagEvents",
+            "firstSeq",
+            "lastSeq",
+            "oldestSeq",
+            "headSeq");
+
     static TestServer server;
     static JsonNode document;
+    static JsonNode asyncApi;
 
     @BeforeAll
     static void start() {
         server = TestServer.start();
         document = server.api(null).get("/api/v1/openapi.json").expect(200).json();
+        asyncApi = server.api(null).get("/api/v1/asyncapi.json").expect(200).json();
     }
 
     @AfterAll
@@ -78,6 +97,53 @@ class OpenApiContractTest {
                         assertThat(op.getValue().path("responses").size())
                                 .as(where)
                                 .isPositive();
+                    }
+                }));
+    }
+
+    @Test
+    void positionsInTheLogAre64BitIntegersInBothDocuments() {
+        List<String> integers = new ArrayList<>();
+        positions(document, "openapi", integers);
+        positions(asyncApi, "asyncapi", integers);
+        assertThat(integers).as("integer positions found").hasSizeGreaterThan(15);
+    }
+
+    /** Every integer schema named as a position (a property, or a parameter) says int64. */
+    private static void positions(JsonNode node, String where, List<String> found) {
+        if (node.isObject() && node.has("in") && node.has("schema")) {
+            position(node.path("name").asText(), node.get("schema"), where, found); // a parameter
+        }
+        node.fields().forEachRemaining(field -> position(field.getKey(), field.getValue(), where, found));
+        for (JsonNode child : node) {
+            positions(child, where, found);
+        }
+    }
+
+    private static void position(String name, JsonNode schema, String where, List<String> found) {
+        if (POSITIONS.contains(name)
+                && schema.isObject()
+                && schema.path("type").toString().contains("integer")) {
+            assertThat(schema.path("format").asText()).as(where + " " + name).isEqualTo("int64");
+            found.add(where + " " + name);
+        }
+    }
+
+    @Test
+    void everyApiOperationDescribesTheErrorsItDoesNotListInTheErrorShape() {
+        document.get("paths")
+                .fields()
+                .forEachRemaining(path -> path.getValue().fields().forEachRemaining(op -> {
+                    if (METHODS.contains(op.getKey())
+                            && path.getKey().contains("/api/")
+                            && !path.getKey().endsWith("api.json")) {
+                        assertThat(op.getValue()
+                                        .path("responses")
+                                        .path("default")
+                                        .path("$ref")
+                                        .asText())
+                                .as(op.getKey() + " " + path.getKey())
+                                .isEqualTo("#/components/responses/Error");
                     }
                 }));
     }
