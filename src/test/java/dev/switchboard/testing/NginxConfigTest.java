@@ -4,10 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** The rolling-restart scenario runs the shipped nginx file with only its addresses replaced. */
+/**
+ * The rolling-restart scenario runs the shipped nginx file with only its addresses replaced, and both
+ * shipped files let a body over Switchboard's limit through to it.
+ */
 @Fast
 class NginxConfigTest {
     @Test
@@ -25,5 +31,18 @@ class NginxConfigTest {
         // Everything but the addresses is the shipped file's.
         assertThat(configured.replaceAll("(?m)^\\s*(server|listen) .*$", ""))
                 .isEqualTo(shipped.replaceAll("(?m)^\\s*(server|listen) .*$", ""));
+    }
+
+    @Test
+    void bothShippedFilesLetABodyOverTheServersLimitReachTheServer() throws IOException {
+        long serverLimit = 1024 * 1024; // server.maxBodySize's default
+        for (Path file : List.of(Nginx.CONFIG, Path.of("deploy", "nginx", "compose.conf"))) {
+            // At or under the server's limit, nginx answers a larger body with its own HTML page, not the JSON 413.
+            Matcher size = Pattern.compile("client_max_body_size (\\d+)m;").matcher(Files.readString(file));
+            assertThat(size.find()).as(file + " sets client_max_body_size").isTrue();
+            assertThat(Long.parseLong(size.group(1)) * 1024 * 1024)
+                    .as(file.toString())
+                    .isGreaterThan(serverLimit);
+        }
     }
 }
