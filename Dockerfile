@@ -1,6 +1,6 @@
 # Switchboard from its distribution: build the tarball first, then the image.
 #   bin/dist
-#   docker build --build-arg VERSION=0.1.0 -t switchboard:0.1.0 .
+#   docker build --build-arg VERSION=<version> -t switchboard:<version> .   # the <version> bin/dist printed
 # The distribution carries its own Java runtime and this platform's PostgreSQL binaries, so the base needs
 # only glibc, a shell and coreutils (Debian's slim image; BASE picks another with the same).
 ARG BASE=debian:bookworm-slim
