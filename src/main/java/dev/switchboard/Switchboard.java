@@ -255,7 +255,7 @@ public final class Switchboard implements AutoCloseable {
                     webhookSettings.timeout(), webhookAddresses, webhookSettings.concurrency(), clock);
             closeables.push(sender);
             WebhookMetrics webhookMetrics = new WebhookMetrics(meters, deliveryPool);
-            // The console's delivery charts: counted in memory, one write a minute (closed after delivery stops).
+            // The console's delivery charts: counted in memory, written every 10 s (closed after delivery stops).
             deliveryStats = new DeliveryStats(database.dataSource(), nodeId, clock);
             closeables.push(deliveryStats);
             webhookMetrics.keepStats(deliveryStats);
