@@ -2,13 +2,14 @@
 # classpath, building first when the sources are newer than the last build. Sourced by bench scripts:
 #   run_java_benchmark <name> <class> <time limit, e.g. 20m> <harness heap, e.g. 512m> [arguments...]
 . "$root/bin/lib/jdk.sh"
+. "$root/bin/lib/maven.sh"
 cd "$root"
 
 run_java_benchmark() {
   local name="$1" class="$2" limit="$3" heap="$4"
   shift 4
   local stamp=target/bench/built
-  if [ ! -f "$stamp" ] || [ -n "$(find src pom.xml -newer "$stamp" -print -quit)" ]; then
+  if [ ! -f "$stamp" ] || [ -n "$(find src client/src/main pom.xml -newer "$stamp" -print -quit)" ]; then
     echo "$name: building (Java $(java_major "$JAVA_HOME/bin/java") at $JAVA_HOME)" >&2
     mvn -q -B -Dstyle.color=never -DskipTests package
     mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.includeScope=test \

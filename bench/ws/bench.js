@@ -24,6 +24,26 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
+// Every process and data directory the run makes, so that a failure or a signal (the time limit's
+// SIGTERM, Ctrl-C) still stops the servers and load generators and removes Switchboard's data.
+const children = [];
+const SERVER_LOG = path.join(os.tmpdir(), "switchboard-bench-server.log"); // kept after the data directory goes
+const dataDirs = [];
+const started = (proc) => { children.push(proc); return proc; };
+function stopEverything() {
+  const alive = (p) => { try { process.kill(p.pid, 0); return true; } catch { return false; } };
+  children.filter(alive).forEach((p) => p.kill("SIGTERM"));
+  // Switchboard stops its embedded PostgreSQL on SIGTERM: a few seconds for that before its data goes.
+  for (let i = 0; i < 40 && children.some((p) => p.exitCode === null && alive(p)); i++) spawnSync("sleep", ["0.25"]);
+  for (const dir of dataDirs) {
+    if (fs.existsSync(path.join(dir, "server.log"))) fs.copyFileSync(path.join(dir, "server.log"), SERVER_LOG);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => { console.error(`bench/websockets: ${signal}: stopping`); stopEverything(); process.exit(1); });
+}
+
 function request(port, method, p, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const data = body == null ? null : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
@@ -72,7 +92,7 @@ function childrenOf(parents) {
 // ---- load generator workers --------------------------------------------------------------------
 let nextId = 0;
 function startWorker(index) {
-  const child = fork(path.join(__dirname, "client.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = started(fork(path.join(__dirname, "client.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   const pending = new Map();
   const ready = new Promise((resolve) => child.once("message", resolve));
   child.on("message", (m) => { if (m.id != null && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); } });
@@ -102,6 +122,7 @@ function percentiles(reports) {
 async function startSwitchboard() {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-bench-"));
+  dataDirs.push(dataDir);
   const env = { ...process.env, SWITCHBOARD_PORT: String(port), SWITCHBOARD_HOST: "127.0.0.1", SWITCHBOARD_DATA_DIR: dataDir,
     SWITCHBOARD_ADMIN_KEY: ADMIN, SWITCHBOARD_RATE_LIMIT_REQUESTS: "1000000",
     SWITCHBOARD_WEBSOCKETS_MAX_SOCKETS_PER_CONNECTION: "100000", SWITCHBOARD_LOG_FORMAT: "text" };
@@ -113,11 +134,12 @@ async function startSwitchboard() {
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });
     javaOpts.push(`-XX:StartFlightRecording=filename=${path.join(ROOT, "bench", "results", "websockets.jfr")},settings=profile`);
   }
-  const proc = spawn(JAVA, [...javaOpts, "-jar", path.join(ROOT, "target", "switchboard.jar")],
-    { env, stdio: ["ignore", fs.openSync(path.join(dataDir, "server.log"), "a"), fs.openSync(path.join(dataDir, "server.log"), "a")] });
-  for (let i = 0; i < 240; i++) {
+  const proc = started(spawn(JAVA, [...javaOpts, "-jar", path.join(ROOT, "target", "switchboard.jar")],
+    { env, stdio: ["ignore", fs.openSync(path.join(dataDir, "server.log"), "a"), fs.openSync(path.join(dataDir, "server.log"), "a")] }));
+  for (let i = 0; ; i++) {
     try { if ((await request(port, "GET", "/health/ready")).status === 200) break; } catch { /* starting */ }
-    if (proc.exitCode !== null) throw new Error("Switchboard exited; see " + dataDir + "/server.log");
+    if (proc.exitCode !== null) throw new Error("Switchboard exited; see " + SERVER_LOG);
+    if (i === 240) throw new Error("Switchboard was not ready within 60 s; see " + SERVER_LOG);
     await sleep(250);
   }
   const admin = { authorization: `Bearer ${ADMIN}` };
@@ -169,7 +191,7 @@ async function startSwitchboard() {
 
 async function startPeer() {
   const port = await freePort();
-  const proc = spawn(process.execPath, ["--expose-gc", path.join(__dirname, "peer-server.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = started(spawn(process.execPath, ["--expose-gc", path.join(__dirname, "peer-server.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] }));
   await new Promise((resolve) => proc.stdout.once("data", resolve));
   let seq = 0;
   return {
@@ -587,7 +609,7 @@ async function main() {
     peer.proc.kill("SIGTERM");
     workers.forEach((w) => w.child.kill("SIGTERM"));
     await new Promise((r) => { if (sb.proc.exitCode !== null) r(); else sb.proc.once("exit", r); setTimeout(r, 10000); });
-    fs.copyFileSync(path.join(sb.dataDir, "server.log"), path.join(os.tmpdir(), "switchboard-bench-server.log"));
+    fs.copyFileSync(path.join(sb.dataDir, "server.log"), SERVER_LOG);
     fs.rmSync(sb.dataDir, { recursive: true, force: true });
   }
   write(results);
@@ -693,5 +715,5 @@ if (process.env.BENCH_REWRITE === "1") {
   // Rewrites the Markdown from the last run's JSON (after a change to the report's text).
   write(JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "benchmarks", "websockets.json"), "utf8")));
 } else {
-  main().catch((e) => { console.error(e); process.exit(1); });
+  main().catch((e) => { console.error(e); stopEverything(); process.exit(1); });
 }

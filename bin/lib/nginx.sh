@@ -27,6 +27,8 @@ elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   policy=/usr/sbin/policy-rc.d
   own_policy=false
   if [ ! -e "$policy" ]; then
+    # Removed however the install ends: left behind, it would keep every later package's service from starting.
+    trap 'rm -f "$policy"; exit 130' INT TERM
     printf '#!/bin/sh\nexit 101\n' > "$policy"
     chmod +x "$policy"
     own_policy=true
@@ -40,6 +42,7 @@ elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   fi
   if $own_policy; then
     rm -f "$policy"
+    trap - INT TERM
   fi
 else
   echo "bin/reliability: no nginx here (NGINX_PATH is unset and there is no nginx on PATH), and installing it needs" >&2

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 /**
@@ -31,6 +32,7 @@ final class BenchServer implements AutoCloseable {
     private final Path dataDir;
     private final int port;
     private final String adminKey;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private BenchServer(Process process, Path dataDir, int port, String adminKey) {
         this.process = process;
@@ -128,7 +130,11 @@ final class BenchServer implements AutoCloseable {
     }
 
     @Override
+    /** Stops the server and deletes its data directory; once, whether from a shutdown hook or a try block. */
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         Optional<ProcessHandle> postmaster = Optional.empty();
         try {
             postmaster = ProcessHandle.of(postgresPid());

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -149,13 +148,8 @@ public final class SpineBenchmark {
         say("starting Switchboard (bin/switchboard, embedded PostgreSQL in a temporary data directory)");
         BenchServer server =
                 BenchServer.start(options.root(), results.resolve("server-" + stamp + ".log"), env, jvmOptions);
-        AtomicBoolean stopped = new AtomicBoolean();
-        Runnable stop = () -> {
-            if (stopped.compareAndSet(false, true)) {
-                server.close();
-            }
-        };
-        Runtime.getRuntime().addShutdownHook(new Thread(stop, "stop-server"));
+        // The time limit's SIGTERM skips the blocks below: the server and its data directory go anyway.
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "stop-server"));
         try (BenchHttp http = new BenchHttp(server.baseUrl());
                 Connection db = DriverManager.getConnection(server.jdbcUrl())) {
             say("server pid %d on %s, PostgreSQL pid %d", server.pid(), server.baseUrl(), server.postgresPid());
@@ -185,7 +179,7 @@ public final class SpineBenchmark {
                         md, json);
             }
         } finally {
-            stop.run();
+            server.close();
         }
     }
 

@@ -242,6 +242,8 @@ public final class WebhookBenchmark {
                                 + options.serverJvmOptions());
                 BenchHttp http = new BenchHttp(server.baseUrl());
                 WebhookReceiver receiver = new WebhookReceiver()) {
+            // The time limit's SIGTERM skips the closes of this block: the server and its data directory go anyway.
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "stop-server"));
             Machine machine;
             try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
                 machine = Machine.describe(db, server.dataDir());
