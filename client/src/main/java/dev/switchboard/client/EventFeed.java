@@ -95,7 +95,7 @@ public final class EventFeed implements Iterable<Event> {
                         query.toString(),
                         null,
                         Map.of(),
-                        Duration.ofSeconds(30).plus(options.longPollWait()))
+                        client.requestTimeout().plus(options.longPollWait()))
                 .body();
         List<Event> events = new ArrayList<>();
         body.path("events").forEach(e -> events.add(Event.from(e)));

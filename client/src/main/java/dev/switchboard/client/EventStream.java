@@ -332,9 +332,12 @@ public final class EventStream implements AutoCloseable {
     }
 
     /**
-     * Closes the socket (code 1000) and ends the stream. When called from outside the listener, waits for a
-     * listener call in progress to return first, so nothing is delivered after this returns. Requests
-     * still awaiting responses fail with {@link UnansweredRequestException}.
+     * Closes the socket (code 1000) and ends the stream. When called from outside the listener, it
+     * interrupts the stream's thread and waits up to 10 s for it to end: a listener call in progress
+     * that waits interruptibly (a sleep, an HTTP call) is cut short, and its batch, not saved, is
+     * delivered again by the next stream on the same cursor. A listener that runs longer than that may
+     * still be running when this returns. Requests still awaiting responses fail with {@link
+     * UnansweredRequestException}.
      */
     @Override
     public void close() {

@@ -71,7 +71,8 @@ public final class SwitchboardClient {
     /**
      * Opens the tenant's event stream over the WebSocket and starts delivering to {@code listener}. The
      * stream resumes after the position {@code cursors} holds and saves each batch's last {@code seq}
-     * there after the listener has returned.
+     * there after the listener has returned. It needs a connection's access token: the server refuses
+     * the admin key a socket (the stream ends with 403).
      */
     public EventStream eventStream(CursorStore cursors, EventStream.Listener listener) {
         return eventStream(EventStream.Options.defaults(), cursors, listener);
@@ -82,7 +83,7 @@ public final class SwitchboardClient {
         return EventStream.open(this, options, cursors, listener);
     }
 
-    /** The connection the access token belongs to ({@code GET /api/v1/connection}). */
+    /** The connection the access token belongs to ({@code GET /api/v1/connection}; an access token only). */
     public ConnectionInfo connection() {
         return ConnectionInfo.from(
                 send("GET", "/api/v1/connection", null, Map.of()).body());
@@ -117,6 +118,11 @@ public final class SwitchboardClient {
      */
     Answer send(String method, String path, Object body, Map<String, String> headers) {
         return send(method, path, body, headers, requestTimeout);
+    }
+
+    /** How long a request may take; a long poll adds its wait to it. */
+    Duration requestTimeout() {
+        return requestTimeout;
     }
 
     Answer send(String method, String path, Object body, Map<String, String> headers, Duration timeout) {
