@@ -4,6 +4,7 @@ import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
+import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.tracing.Tracing;
 import io.opentelemetry.api.common.AttributeKey;
@@ -69,14 +70,33 @@ public final class Deliverer {
      * the settings now refuse, or a lifecycle endpoint's that would carry access tokens in clear text.
      */
     Route route(WebhookEndpoint endpoint) {
-        WebhookUrl url = WebhookUrl.parse(endpoint.url(), "url", addresses);
+        WebhookUrl url;
+        try {
+            url = WebhookUrl.parse(endpoint.url(), "url", addresses);
+        } catch (Refusal e) {
+            // Stored when the server's settings allowed it (private addresses, say): refused until it changes.
+            throw new RouteRefused("endpoint " + endpoint.id() + " has a url the server refuses now (" + e.getMessage()
+                    + "): change its url");
+        }
         if (endpoint.kind() == WebhookEndpoint.Kind.lifecycle && !addresses.mayCarrySecretsTo(url.uri())) {
             // Registration refuses such URLs now; one stored before that must not get tokens in clear text
             // either. The stream backs off and the endpoint shows this error until its url is changed.
-            throw new IllegalStateException("lifecycle endpoint " + endpoint.id() + " has an http url, and its"
+            throw new RouteRefused("lifecycle endpoint " + endpoint.id() + " has an http url, and its"
                     + " messages carry access tokens: change its url to https");
         }
         return new Route(endpoint, url, Signer.keyedWith(endpoints.signingSecrets(endpoint.pk())));
+    }
+
+    /**
+     * An endpoint's stored URL is one the server's settings refuse now: nothing sent to it will go out
+     * until the URL is changed. A stream backs off and shows it as its error; a manual message is failed.
+     */
+    static final class RouteRefused extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        RouteRefused(String message) {
+            super(message);
+        }
     }
 
     Attempt attempt(Route route, MessageLog.Pending message) {
@@ -192,7 +212,8 @@ public final class Deliverer {
     void afterRecord(WebhookEndpoint endpoint, MessageLog.Recorded recorded) {
         if (recorded.endpointState() == WebhookEndpoint.State.disabled && !endpoint.disabled()) {
             log.warn(
-                    "Webhook {} is now disabled ({}); its events wait in the log until it is enabled again",
+                    "Webhook {} is now disabled ({}); its events wait in the log until it is enabled again, but"
+                            + " those that pass the events retention meanwhile are deleted unsent",
                     endpoint.id(),
                     recorded.endpointReason());
             Jdbc.withConnection(dataSource, c -> {

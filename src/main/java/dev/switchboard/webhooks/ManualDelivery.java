@@ -1,5 +1,6 @@
 package dev.switchboard.webhooks;
 
+import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,7 +55,26 @@ final class ManualDelivery implements Runnable {
                 }
                 sending = rebuilt.get();
             }
-            Attempt attempt = deliverer.attempt(deliverer.route(endpoint.get()), sending);
+            Deliverer.Route route;
+            try {
+                route = deliverer.route(endpoint.get());
+            } catch (Deliverer.RouteRefused e) {
+                // Claimed again at every lease's end, it would never go out: failed now, its reason as its
+                // attempt, to be retried once the URL is changed.
+                log.warn("Webhook message {} is not sent and is failed: {}", message.webhookId(), e.getMessage());
+                Attempt refused = new Attempt(
+                        Attempt.Outcome.blocked_address,
+                        null,
+                        e.getMessage(),
+                        null,
+                        Optional.empty(),
+                        Instant.now(),
+                        0);
+                deliverer.afterRecord(
+                        endpoint.get(), messages.recordManual(sending, refused, new Decision.Abandoned()));
+                return;
+            }
+            Attempt attempt = deliverer.attempt(route, sending);
             Decision decision = deliverer.decide(endpoint.get(), sending, attempt);
             deliverer.afterRecord(endpoint.get(), messages.recordManual(sending, attempt, decision));
         } catch (RuntimeException e) {

@@ -649,6 +649,43 @@ class WebhookDeliveryTest {
                 .isEqualTo(endpoint.get("id").asText());
     }
 
+    /**
+     * A stored URL the server refuses now (registered under older rules) would never take a test or a
+     * retried message: each was claimed again at every lease's end, logging an error each time, and
+     * stayed pending. It is failed at once, the reason as its attempt.
+     */
+    @Test
+    void aTestToAnEndpointWhoseStoredUrlIsRefusedNowIsFailedWithTheReason() throws Exception {
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/refused")));
+        String id = endpoint.get("id").asText();
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var update = c.prepareStatement("UPDATE webhook_endpoints SET url = ? WHERE id = ?")) {
+            update.setString(1, receiver.url("/refused") + "#kept-from-an-older-release");
+            update.setString(2, id);
+            assertThat(update.executeUpdate()).isOne();
+        }
+        String messageId = partner.client()
+                .post("/api/v1/webhooks/" + id + "/test", "")
+                .expect(202)
+                .json()
+                .get("messageId")
+                .asText();
+
+        JsonNode failed = await().until(
+                        () -> partner.client()
+                                .get("/api/v1/webhooks/" + id + "/messages/" + messageId)
+                                .expect(200)
+                                .json(),
+                        m -> m.get("status").asText().equals("failed"));
+        assertThat(failed.get("attempts")).hasSize(1);
+        assertThat(failed.get("attempts").get(0).get("outcome").asText()).isEqualTo("blocked_address");
+        assertThat(failed.get("attempts").get(0).get("error").asText())
+                .contains(id)
+                .contains("has a url the server refuses now")
+                .contains("fragment");
+        assertThat(receiver.received()).isEmpty();
+    }
+
     @Test
     void replaySendsEverythingAfterAPositionAgainInOrder() {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/replay")));
