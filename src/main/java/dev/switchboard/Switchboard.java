@@ -173,8 +173,8 @@ public final class Switchboard implements AutoCloseable {
             IntegrationStore integrations = new IntegrationStore(database.dataSource(), control);
             ConnectionStore connections = new ConnectionStore(database.dataSource(), eventLog, control, secrets, clock);
             CollectionStore collections = new CollectionStore(database.dataSource(), control);
-            control.subscribe(CollectionsChanged.class, m -> collections.reload());
-            control.subscribe(Resync.class, m -> collections.reload());
+            control.subscribe(CollectionsChanged.class, m -> collections.reloadAnnounced());
+            control.subscribe(Resync.class, m -> collections.reloadAnnounced());
             collections.syncDeclared(config.collections());
             RecordStore records = new RecordStore(database.dataSource(), eventLog, clock, config.maxBodyBytes());
             ConsoleSessionStore consoleSessions =

@@ -75,6 +75,9 @@ public final class CollectionStore {
 
     private final DataSource dataSource;
     private volatile Map<String, RecordCollection> byName = Map.of();
+    /** A reload announced by another node failed: the collections are read again before their next use. */
+    private volatile boolean stale;
+
     private final java.util.concurrent.locks.ReentrantLock reloading = new java.util.concurrent.locks.ReentrantLock();
 
     private final ControlChannel control;
@@ -154,7 +157,7 @@ public final class CollectionStore {
     }
 
     public Optional<RecordCollection> find(String name) {
-        RecordCollection found = byName.get(name);
+        RecordCollection found = current().get(name);
         if (found == null && NAME.matcher(name).matches() && existsInDatabase(name)) {
             // Created on another node a moment ago, before its notification arrived here. (Only then: a
             // reload compiles every collection's schema, one reload at a time, and a name that exists
@@ -181,7 +184,32 @@ public final class CollectionStore {
     }
 
     public List<RecordCollection> list() {
-        return List.copyOf(byName.values());
+        return List.copyOf(current().values());
+    }
+
+    /** The collections, read again first when the last announced change could not be read. */
+    private Map<String, RecordCollection> current() {
+        if (stale) {
+            reload(); // throws while the database cannot be read, as the request would fail anyway
+        }
+        return byName;
+    }
+
+    /**
+     * A change another node announced (or a resync): read now, or, when the database cannot be read now,
+     * before the next use of a collection. The announcement comes once: kept on the old definitions, this
+     * node would accept records the new schema refuses until the next change.
+     */
+    public void reloadAnnounced() {
+        try {
+            reload();
+        } catch (RuntimeException e) {
+            stale = true;
+            log.warn(
+                    "Reading the collections after a change failed ({}); this node reads them again before it next"
+                            + " uses one",
+                    e.getMessage());
+        }
     }
 
     /**
@@ -202,6 +230,7 @@ public final class CollectionStore {
             Map<String, RecordCollection> map = new LinkedHashMap<>();
             all.forEach(col -> map.put(col.name(), col));
             byName = Map.copyOf(map);
+            stale = false;
         } finally {
             reloading.unlock();
         }

@@ -110,6 +110,32 @@ class CollectionStoreTest {
         }
     }
 
+    /**
+     * An announced change this node could not read (its database briefly unreadable) is read before the
+     * node next uses a collection: the announcement comes once, and nothing else would bring the change.
+     */
+    @Test
+    void aChangeThatCouldNotBeReadWhenAnnouncedIsReadBeforeTheNextUse() throws Exception {
+        try (Database database = TestDatabase.open()) {
+            CollectionStore starting = new CollectionStore(database.dataSource(), new ControlChannel());
+            CollectionStore running = new CollectionStore(database.dataSource(), new ControlChannel());
+            starting.syncDeclared(List.of(new CollectionDefinition("guests", null, List.of("name", "email"))));
+            running.reload();
+            starting.syncDeclared(List.of(new CollectionDefinition("guests", null, List.of("name"))));
+
+            try (var c = database.dataSource().getConnection();
+                    var s = c.createStatement()) {
+                s.execute("ALTER TABLE collections RENAME TO collections_away"); // the reload fails
+                running.reloadAnnounced();
+                s.execute("ALTER TABLE collections_away RENAME TO collections");
+            }
+
+            assertThat(running.get("guests").eventFields())
+                    .as("the running node's event fields at its next use")
+                    .containsExactly("name");
+        }
+    }
+
     @Test
     void aDeclaredCollectionWithAnInvalidNameIsAConfigurationErrorNamingIt() {
         try (Database database = TestDatabase.open()) {
