@@ -39,6 +39,8 @@ public final class Database implements AutoCloseable {
     /** Whether the last readiness check found the schema inside the window (to log its changes once). */
     private volatile boolean inWindow = true;
 
+    private volatile boolean reachable = true;
+
     private Database(
             HikariDataSource pool,
             HikariDataSource delivery,
@@ -253,8 +255,18 @@ public final class Database implements AutoCloseable {
                     log.warn("Not ready: {}", window.refusal());
                 }
             }
+            if (!reachable) {
+                reachable = true;
+                log.info("The database answers again");
+            }
             return admitted;
         } catch (SQLException e) {
+            // Logged once per outage, with its cause: /health/ready answers 503 meanwhile.
+            if (reachable) {
+                reachable = false;
+                log.warn(
+                        "Not ready: the database does not answer ({}); checking again with each probe", e.getMessage());
+            }
             return false;
         }
     }

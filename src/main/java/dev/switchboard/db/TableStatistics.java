@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * bytes and were never analyzed nor vacuumed ({@code pg_class.reltuples < 0}) or have no column
  * statistics ({@code pg_stats}), and analyzes each at most once in the node's life: an analyze this
  * role may not run, or one that finds only dead rows (and so makes no statistics), is not repeated
- * every few seconds. Several nodes doing it at once is harmless.
+ * every few seconds (one the database was unreachable for is). Several nodes doing it at once is harmless.
  */
 public final class TableStatistics implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TableStatistics.class);
@@ -86,7 +86,21 @@ public final class TableStatistics implements AutoCloseable {
                 .toList();
         for (String table : due) {
             long started = System.nanoTime();
-            Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "ANALYZE " + quoted(table)));
+            try {
+                Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "ANALYZE " + quoted(table)));
+            } catch (DatabaseException e) {
+                if (e.isUnavailable()) {
+                    analyzed.remove(table); // the next pass tries again
+                    throw e;
+                }
+                log.warn(
+                        "Analyzing table {} failed ({}); this node does not try again: run ANALYZE {} once, or"
+                                + " wait for autovacuum to analyze it",
+                        table,
+                        e.getMessage(),
+                        table);
+                continue;
+            }
             log.info(
                     "Analyzed table {} ({} ms): it held data but had no statistics yet, so PostgreSQL could pick"
                             + " slow plans for it; autovacuum keeps them current from now on",

@@ -8,6 +8,8 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -97,12 +99,40 @@ final class GuardedResolver {
         }
         if (allowed.isEmpty()) {
             String message = host + " resolves only to refused addresses: " + String.join(", ", refused);
-            log.warn("Webhook call refused: {}", message);
+            if (warnNow("refused " + host)) {
+                log.warn(
+                        "Webhook call refused: {} (each attempt records it; said again for this host in 10 minutes)",
+                        message);
+            }
             throw new BlockedAddressException(message);
         }
-        if (!refused.isEmpty()) {
-            log.warn("Webhook call to {} skips refused addresses: {}", host, String.join(", ", refused));
+        if (!refused.isEmpty() && warnNow("skipped " + host)) {
+            log.warn(
+                    "Webhook call to {} skips refused addresses: {} (said again for this host in 10 minutes)",
+                    host,
+                    String.join(", ", refused));
         }
         return allowed;
     }
+
+    /**
+     * Whether to log about a host now: at most once per {@link #WARN_EVERY_NANOS}, since a partner's host
+     * that resolves to refused addresses would otherwise write a line per connection (per message, for a
+     * receiver that closes each one). Bounded: forgotten whole past 10,000 hosts.
+     */
+    private static boolean warnNow(String key) {
+        long now = System.nanoTime();
+        if (WARNED.size() > 10_000) {
+            WARNED.clear();
+        }
+        Long last = WARNED.get(key);
+        if (last != null && now - last < WARN_EVERY_NANOS) {
+            return false;
+        }
+        WARNED.put(key, now);
+        return true;
+    }
+
+    private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(10);
+    private static final Map<String, Long> WARNED = new ConcurrentHashMap<>();
 }

@@ -476,10 +476,11 @@ final class StreamWorker implements Runnable {
             if (read.expired() > 0) {
                 metrics.expired(read.expired());
                 log.warn(
-                        "Webhook {} stream {} was {} events behind the retention; those events are gone and are"
-                                + " not sent",
+                        "Webhook {} stream {} (tenant {}) was {} events behind the retention; those events are gone"
+                                + " and are not sent",
                         target.endpoint().id(),
                         webhookStreamPk,
+                        target.tenantId(),
                         read.expired());
             }
             ahead.addAll(read.page().events());

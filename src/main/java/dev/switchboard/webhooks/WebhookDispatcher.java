@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.WebhookSettings;
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.events.ControlMessage.ManualMessageDue;
@@ -251,8 +252,16 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                     LockSupport.parkNanos(this, Math.max(0, Math.min(nextTick, nextRetry) - System.nanoTime()));
                 }
             } catch (RuntimeException e) {
-                log.warn("Webhook dispatch failed ({}); trying again in a second", e.getMessage());
+                // What this pass took on may be unfinished (a claim, the watched streams): the next does it in full.
                 sweepAll.set(true);
+                reloadWatched.set(true);
+                if (e instanceof DatabaseException d && d.isUnavailable()) {
+                    log.warn(
+                            "Webhook dispatch could not reach the database ({}); trying again in a second",
+                            e.getMessage());
+                } else {
+                    log.warn("Webhook dispatch failed; trying again in a second", e);
+                }
                 LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
             }
         }

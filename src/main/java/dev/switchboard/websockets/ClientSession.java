@@ -185,6 +185,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 goLive(position);
             }
         } catch (DatabaseException e) {
+            if (!e.isUnavailable()) {
+                // A statement that failed for another reason fails the same way on every reconnect.
+                log.error("Could not start WebSocket {} of connection {}; closing it", id(), access.connectionId(), e);
+                close(CloseCode.SERVER_ERROR);
+                return;
+            }
             log.warn(
                     "Could not start WebSocket {} of connection {}: the database is unavailable ({}); closing it"
                             + " with {} so the client reconnects later",

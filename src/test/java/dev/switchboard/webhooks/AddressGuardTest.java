@@ -111,6 +111,26 @@ class AddressGuardTest {
                 .hasSize(1);
     }
 
+    /** A partner's host that resolves to refused addresses is named in the log once, not at every connection. */
+    @Test
+    void aRefusedHostIsLoggedOncePerPeriodNotPerCall() throws Exception {
+        GuardedResolver resolver = new GuardedResolver(new AddressPolicy(false, java.util.List.of()));
+        InetAddress metadata = InetAddress.getByName("169.254.169.254");
+        InetAddress fine = InetAddress.getByName("93.184.216.34");
+        String host = "mixed-" + System.nanoTime() + ".test";
+        try (dev.switchboard.testing.CapturedLogs logs = new dev.switchboard.testing.CapturedLogs()) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(resolver.allowed(host, 443, new InetAddress[] {metadata, fine}))
+                        .hasSize(1);
+                assertThatThrownBy(() -> resolver.allowed("only-" + host, 443, new InetAddress[] {metadata}))
+                        .isInstanceOf(GuardedResolver.BlockedAddressException.class);
+            }
+            assertThat(logs.lines().stream().filter(l -> l.contains(host)))
+                    .as("one line for the host that skips an address, one for the host refused outright")
+                    .hasSize(2);
+        }
+    }
+
     @Test
     void aLookupUnansweredAtTheAttemptsDeadlineFailsItAsATimeout() throws Exception {
         java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
