@@ -629,6 +629,7 @@ class WebSocketRequestsTest {
                     "params",
                     Map.of("collection", "reservations")));
             String slowConsumer = "switchboard_websockets_closes_total\\{reason=\"slow_consumer\"}";
+            String answered = "switchboard_websockets_requests_seconds_count\\{method=\"records.list\",status=\"200\"}";
             try (WsClient healthy = WsClient.connect(small, token, null);
                     dev.switchboard.testing.RawWebSocket deaf =
                             dev.switchboard.testing.RawWebSocket.open(small, "/api/v1/ws", token, 4096)) {
@@ -644,6 +645,12 @@ class WebSocketRequestsTest {
                     } catch (java.io.IOException closed) {
                         break;
                     }
+                    // Paced, 20 in flight at most: requests refused for more than 64 in flight count against
+                    // the socket's message limit, which on a slow machine closed it as a flood (4102) first.
+                    int expected = sent;
+                    Awaitility.await()
+                            .atMost(Duration.ofSeconds(10))
+                            .until(() -> small.metric(answered) >= expected || small.metric(slowConsumer) >= 1);
                 }
                 Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> small.metric(slowConsumer) >= 1);
                 assertThat(small.metric("switchboard_websockets_closes_total\\{reason=\"too_many_messages\"}"))
