@@ -82,17 +82,18 @@ public final class TableStatistics implements AutoCloseable {
                                 TABLES,
                                 MIN_BYTES))
                 .stream()
-                .filter(analyzed::add)
+                .filter(table -> !analyzed.contains(table))
                 .toList();
         for (String table : due) {
             long started = System.nanoTime();
             try {
                 Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "ANALYZE " + quoted(table)));
+                analyzed.add(table);
             } catch (DatabaseException e) {
                 if (e.isUnavailable()) {
-                    analyzed.remove(table); // the next pass tries again
-                    throw e;
+                    throw e; // this table and the rest: the next pass tries again
                 }
+                analyzed.add(table);
                 log.warn(
                         "Analyzing table {} failed ({}); this node does not try again: run ANALYZE {} once, or"
                                 + " wait for autovacuum to analyze it",

@@ -190,7 +190,14 @@ public final class CollectionStore {
     /** The collections, read again first when the last announced change could not be read. */
     private Map<String, RecordCollection> current() {
         if (stale) {
-            reload(); // throws while the database cannot be read, as the request would fail anyway
+            reloading.lock();
+            try {
+                if (stale) { // once for all the requests waiting here, not once each
+                    reload(); // throws while the database cannot be read, as the request would fail anyway
+                }
+            } finally {
+                reloading.unlock();
+            }
         }
         return byName;
     }

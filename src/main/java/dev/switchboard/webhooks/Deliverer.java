@@ -99,6 +99,19 @@ public final class Deliverer {
         }
     }
 
+    /** The attempt a manual message refused its route records: none was made; counted as abandoned. */
+    Attempt refused(WebhookEndpoint endpoint, RouteRefused refusal) {
+        metrics.abandoned(endpoint.id());
+        return new Attempt(
+                Attempt.Outcome.blocked_address,
+                null,
+                refusal.getMessage(),
+                null,
+                java.util.Optional.empty(),
+                clock.instant(),
+                0);
+    }
+
     Attempt attempt(Route route, MessageLog.Pending message) {
         return attempt(route, message, List.of());
     }

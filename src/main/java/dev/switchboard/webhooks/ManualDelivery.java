@@ -1,6 +1,5 @@
 package dev.switchboard.webhooks;
 
-import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,16 +61,7 @@ final class ManualDelivery implements Runnable {
                 // Claimed again at every lease's end, it would never go out: failed now, its reason as its
                 // attempt, to be retried once the URL is changed.
                 log.warn("Webhook message {} is not sent and is failed: {}", message.webhookId(), e.getMessage());
-                Attempt refused = new Attempt(
-                        Attempt.Outcome.blocked_address,
-                        null,
-                        e.getMessage(),
-                        null,
-                        Optional.empty(),
-                        Instant.now(),
-                        0);
-                deliverer.afterRecord(
-                        endpoint.get(), messages.recordManual(sending, refused, new Decision.Abandoned()));
+                messages.failRefused(sending, deliverer.refused(endpoint.get(), e));
                 return;
             }
             Attempt attempt = deliverer.attempt(route, sending);

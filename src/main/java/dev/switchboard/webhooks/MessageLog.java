@@ -425,12 +425,21 @@ public final class MessageLog {
         Object[] streamParams = retry
                 ? new Object[] {delay, webhookStreamPk, nodeId, message.id()}
                 : new Object[] {message.lastSeq(), leaseTime.toMillis(), webhookStreamPk, nodeId, message.id()};
-        return record(message, attempt, decision, false, stream, streamParams);
+        return record(message, attempt, decision, false, true, stream, streamParams);
     }
 
     /** Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease. */
     Recorded recordManual(Pending message, Attempt attempt, Decision decision) {
-        return record(message, attempt, decision, true, "SELECT 1 AS pk", new Object[0]);
+        return record(message, attempt, decision, true, true, "SELECT 1 AS pk", new Object[0]);
+    }
+
+    /**
+     * Fails a manual message that was never sent, since its endpoint's stored URL is refused now
+     * ({@link Deliverer.RouteRefused}), with {@code attempt} saying why. The endpoint's health is left
+     * alone: the receiver was never asked, and the URL is what must change.
+     */
+    void failRefused(Pending message, Attempt attempt) {
+        record(message, attempt, new Decision.Abandoned(), true, false, "SELECT 1 AS pk", new Object[0]);
     }
 
     private Recorded record(
@@ -438,6 +447,7 @@ public final class MessageLog {
             Attempt attempt,
             Decision decision,
             boolean manual,
+            boolean endpointHealth,
             String streamSql,
             Object[] streamParams) {
         String status = switch (decision) {
@@ -475,7 +485,9 @@ public final class MessageLog {
                     n));
         }
         String endpointSql;
-        if (attempt.delivered()) {
+        if (!endpointHealth) {
+            endpointSql = "SELECT NULL::text AS state, NULL::text AS state_reason WHERE false";
+        } else if (attempt.delivered()) {
             endpointSql = "UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
                     + " updated_at = now() WHERE pk = ? AND state = 'failing' AND EXISTS (SELECT 1 FROM m)"
                     + " RETURNING state, state_reason";

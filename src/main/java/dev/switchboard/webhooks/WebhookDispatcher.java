@@ -193,9 +193,11 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         long nextRetry = 0;
         long nextSweep = 0;
         long nextLag = System.nanoTime() + LAG_EVERY.toNanos();
+        boolean watchedPending = false;
         while (running) {
             try {
                 long now = System.nanoTime();
+                watchedPending = true;
                 if (reloadWatched.getAndSet(false)) {
                     watched.reload();
                 }
@@ -203,6 +205,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                     changedEndpoints.remove(endpointPk);
                     watched.endpointChanged(endpointPk);
                 }
+                watchedPending = false;
                 if (now >= nextSweep) {
                     sweepAll.set(true);
                     nextSweep = now + SWEEP_EVERY.toNanos();
@@ -252,9 +255,12 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                     LockSupport.parkNanos(this, Math.max(0, Math.min(nextTick, nextRetry) - System.nanoTime()));
                 }
             } catch (RuntimeException e) {
-                // What this pass took on may be unfinished (a claim, the watched streams): the next does it in full.
+                // What this pass took on may be unfinished: the next claims everything, and reads the watched
+                // streams whole when their update is what failed.
                 sweepAll.set(true);
-                reloadWatched.set(true);
+                if (watchedPending) {
+                    reloadWatched.set(true);
+                }
                 if (e instanceof DatabaseException d && d.isUnavailable()) {
                     log.warn(
                             "Webhook dispatch could not reach the database ({}); trying again in a second",

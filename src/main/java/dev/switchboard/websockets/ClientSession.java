@@ -185,14 +185,15 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 goLive(position);
             }
         } catch (DatabaseException e) {
-            if (!e.isUnavailable()) {
-                // A statement that failed for another reason fails the same way on every reconnect.
+            if (!e.isTransient()) {
+                // A statement that is wrong (not an outage, a full disk, a timeout) fails the same way on
+                // every reconnect: the operator needs its cause.
                 log.error("Could not start WebSocket {} of connection {}; closing it", id(), access.connectionId(), e);
                 close(CloseCode.SERVER_ERROR);
                 return;
             }
             log.warn(
-                    "Could not start WebSocket {} of connection {}: the database is unavailable ({}); closing it"
+                    "Could not start WebSocket {} of connection {}: the database could not answer now ({}); closing it"
                             + " with {} so the client reconnects later",
                     id(),
                     access.connectionId(),

@@ -684,6 +684,14 @@ class WebhookDeliveryTest {
                 .contains("has a url the server refuses now")
                 .contains("fragment");
         assertThat(receiver.received()).isEmpty();
+        assertThat(partner.client()
+                        .get("/api/v1/webhooks/" + id)
+                        .expect(200)
+                        .json()
+                        .get("state")
+                        .asText())
+                .as("the receiver was never asked: the endpoint's health is its own")
+                .isEqualTo("enabled");
     }
 
     @Test
