@@ -38,7 +38,7 @@ public final class Database implements AutoCloseable {
     private final MigrationVersion nodeSchema;
     /** Whether the last readiness check found the schema inside the window (to log its changes once). */
     private volatile boolean inWindow = true;
-
+    /** Whether the last readiness check reached the database (to log an outage and its end once). */
     private volatile boolean reachable = true;
 
     private Database(

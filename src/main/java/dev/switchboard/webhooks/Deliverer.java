@@ -14,6 +14,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Scope;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -107,7 +108,7 @@ public final class Deliverer {
                 null,
                 refusal.getMessage(),
                 null,
-                java.util.Optional.empty(),
+                Optional.empty(),
                 clock.instant(),
                 0);
     }
