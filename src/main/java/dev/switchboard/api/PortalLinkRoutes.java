@@ -115,13 +115,16 @@ public final class PortalLinkRoutes implements RouteGroup {
             return DEFAULT_TTL;
         }
         Duration ttl;
+        Refusal outOfRange = new Refusal.InvalidField("ttl", "must be between 1m and 24h");
         try {
             ttl = Durations.parse(text);
+        } catch (Durations.TooLong e) {
+            throw outOfRange; // not the limit of every setting, which the parser names
         } catch (IllegalArgumentException e) {
             throw new Refusal.InvalidField("ttl", e.getMessage());
         }
         if (ttl.compareTo(MIN_TTL) < 0 || ttl.compareTo(MAX_TTL) > 0) {
-            throw new Refusal.InvalidField("ttl", "must be between 1m and 24h");
+            throw outOfRange;
         }
         return ttl;
     }

@@ -514,13 +514,16 @@ public final class WebhookRoutes implements RouteGroup {
         List<Duration> delays = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
             Duration d;
+            Refusal outOfRange = new Refusal.InvalidField("retryDelays[" + i + "]", "must be from 1s to 7d");
             try {
                 d = Durations.parse(texts.get(i));
+            } catch (Durations.TooLong e) {
+                throw outOfRange; // not the limit of every setting, which the parser names
             } catch (IllegalArgumentException e) {
                 throw new Refusal.InvalidField("retryDelays[" + i + "]", e.getMessage());
             }
             if (d.compareTo(MAX_RETRY_DELAY) > 0 || d.compareTo(MIN_RETRY_DELAY) < 0) {
-                throw new Refusal.InvalidField("retryDelays[" + i + "]", "must be from 1s to 7d");
+                throw outOfRange;
             }
             delays.add(d);
         }

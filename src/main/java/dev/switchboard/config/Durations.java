@@ -30,10 +30,18 @@ public final class Durations {
             default -> Duration.ofDays(n);
         };
         if (d.compareTo(LONGEST) > 0) {
-            throw new IllegalArgumentException(
-                    "'" + text + "' is longer than any setting takes (at most " + format(LONGEST) + ")");
+            throw new TooLong("'" + text + "' is longer than any setting takes (at most " + format(LONGEST) + ")");
         }
         return d;
+    }
+
+    /** A well-formed duration past what any setting takes: a caller with a range of its own names that instead. */
+    public static final class TooLong extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        TooLong(String message) {
+            super(message);
+        }
     }
 
     public static String format(Duration d) {

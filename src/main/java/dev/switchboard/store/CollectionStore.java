@@ -248,6 +248,13 @@ public final class CollectionStore {
             throw new Refusal.InvalidField(
                     where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
         }
+        if (d.name().equals("connection") || d.name().equals("webhook")) {
+            // Its records' events would be connection.created, webhook.deleted…: Switchboard's own types.
+            throw new Refusal.InvalidField(
+                    where + "name",
+                    "'" + d.name() + "' is reserved: its events would take the names of Switchboard's own"
+                            + " connection.* and webhook.* events");
+        }
         if (d.eventFields().size() > MAX_EVENT_FIELDS) {
             throw new Refusal.InvalidField(where + "eventFields", "at most " + MAX_EVENT_FIELDS + " fields");
         }

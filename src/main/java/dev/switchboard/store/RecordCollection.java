@@ -56,14 +56,16 @@ public record RecordCollection(
                     .sorted(java.util.Comparator.comparing(Violation::path))
                     .toList();
             return new Violations(all.subList(0, Math.min(all.size(), LISTED_VIOLATIONS)), all.size());
-        } catch (StackOverflowError loop) {
+        } catch (StackOverflowError tooDeep) {
             // A $ref loop the check at creation could not reach with an empty object (one under a property,
-            // say): the write is refused as data the schema cannot accept, not answered 500.
+            // say), or a pattern whose regular expression recurses once per character of a long value: the
+            // write is refused as data the schema cannot accept, not answered 500.
             return new Violations(
                     List.of(new Violation(
                             "data",
-                            "cannot be checked: the schema of collection '" + name
-                                    + "' refers to itself without end (a $ref loop) for this data")),
+                            "cannot be checked: the schema of collection '" + name + "' goes too deep for this data"
+                                    + " (a $ref that refers to itself without end, or a pattern too complex for a"
+                                    + " value this long)")),
                     1);
         }
     }

@@ -52,8 +52,9 @@ public final class RecordStore {
     private final long maxDataBytes;
 
     /**
-     * {@code maxDataBytes} bounds a record's data as JSON (server.maxBodySize): a create's body already
-     * keeps it within, an update is refused past it.
+     * {@code maxDataBytes} bounds a record's data as JSON (server.maxBodySize), as stored: a create's
+     * body is within it, but its numbers may grow when written out in full (1e99), so a create is
+     * measured too, as an update is.
      */
     public RecordStore(DataSource dataSource, EventLog eventLog, InstantSource clock, long maxDataBytes) {
         this.dataSource = dataSource;
@@ -86,11 +87,16 @@ public final class RecordStore {
 
     public Created create(
             Tenant tenant, RecordCollection collection, JsonNode data, Optional<IdempotencyKey> idempotency) {
+        String json = Json.write(data);
+        long bytes = NewEvent.utf8Bytes(json);
+        if (bytes > maxDataBytes) {
+            throw Refusal.RecordTooLarge.created(bytes, maxDataBytes);
+        }
         UUID id = Ids.newUuid();
         Instant now = now();
         NewEvent event = recordEvent(collection, Action.created, id, 1, data, now);
         Object[] params = concat(
-                new Object[] {tenant.pk(), collection.pk(), id, now, now, Json.write(data)},
+                new Object[] {tenant.pk(), collection.pk(), id, now, now, json},
                 concat(event.params(tenant.streamPk()), new Object[] {event.dataJson()}));
         if (idempotency.isEmpty()) {
             Written w = Tracing.statement(

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -41,6 +42,9 @@ public final class Json {
                                 .maxNumberLength(MAX_NUMBER_LENGTH)
                                 .build())
                         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                        // As PostgreSQL's jsonb gives numbers back: 1e99 as its 100 digits. Sizes measured on
+                        // this output are then what is stored and sent (1e99 is 5 bytes, its digits 100).
+                        .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
                         .build())
                 .addModule(new JavaTimeModule())
                 .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

@@ -126,11 +126,25 @@ public abstract sealed class Refusal extends RuntimeException {
      */
     public static final class RecordTooLarge extends Refusal {
         public RecordTooLarge(String id, long bytes, long maxBytes) {
-            super(
-                    "record_too_large",
+            this(
+                    bytes,
+                    maxBytes,
                     "record '" + id + "' would hold " + bytes + " bytes of data as JSON, over the limit of " + maxBytes
-                            + " bytes (server.maxBodySize); remove or shorten fields in the same update",
-                    Map.of("bytes", bytes, "maxBytes", maxBytes));
+                            + " bytes (server.maxBodySize); remove or shorten fields in the same update");
+        }
+
+        private RecordTooLarge(long bytes, long maxBytes, String message) {
+            super("record_too_large", message, Map.of("bytes", bytes, "maxBytes", maxBytes));
+        }
+
+        /** A new record whose data, its numbers written out in full as they are stored, is over the limit. */
+        public static RecordTooLarge created(long bytes, long maxBytes) {
+            return new RecordTooLarge(
+                    bytes,
+                    maxBytes,
+                    "the record's data would be " + bytes + " bytes as JSON with its numbers written out in full (as"
+                            + " they are stored: 1e99 is 100 digits), over the limit of " + maxBytes
+                            + " bytes (server.maxBodySize)");
         }
     }
 

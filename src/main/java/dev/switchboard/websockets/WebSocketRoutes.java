@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
+import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.RequestIds;
@@ -97,6 +98,9 @@ final class WebSocketRoutes implements RouteGroup {
         routes.wsBeforeUpgrade(PATH, ctx -> {
             try {
                 ensureRequestId(ctx);
+                // What the HTTP before-handlers check, which upgrades skip: a NUL in ?tenantId= failed the
+                // lookup in PostgreSQL with a 500.
+                ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
                 requireHandshakeKey(ctx);
                 ctx.attribute(UPGRADE, check(ctx));
             } catch (Refusal refusal) {

@@ -138,6 +138,8 @@ class LiveEventsTest {
         assertThat(upgrade(tenant, cookie)).startsWith("403");
         assertThat(upgrade("", cookie, origin)).isEqualTo("400 invalid_field");
         assertThat(upgrade("?tenantId=nowhere", cookie, origin)).isEqualTo("400 invalid_field");
+        // PostgreSQL's text cannot hold NUL: the lookup failed there, a 500.
+        assertThat(upgrade("?tenantId=a%00b", cookie, origin)).isEqualTo("400 invalid_field");
         assertThat(upgrade(tenant, "Cookie: sb_session=sb_session_unknown", origin))
                 .isEqualTo("401 unauthorized");
 
