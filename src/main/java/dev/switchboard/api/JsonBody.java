@@ -1,6 +1,7 @@
 package dev.switchboard.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
@@ -44,8 +45,10 @@ public final class JsonBody {
         try {
             node = Json.MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
-            throw new Refusal.Invalid(
-                    "invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage() + location(e));
+            String what = e instanceof StreamConstraintsException
+                    ? "the request body's JSON goes past a limit: "
+                    : "the request body is not valid JSON: ";
+            throw new Refusal.Invalid("invalid_json", what + Json.describe(e) + location(e));
         } catch (IOException e) {
             throw new UncheckedIOException(e); // reading a byte array does no I/O
         }

@@ -3,9 +3,11 @@ package dev.switchboard.support;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -54,6 +56,27 @@ public final class Json {
                 .disable(JsonParser.Feature.ALLOW_COMMENTS)
                 .serializationInclusion(JsonInclude.Include.ALWAYS)
                 .build();
+    }
+
+    /**
+     * What a parse failure tells the client: the fault and where, in words, without the parser's class
+     * and feature names (which Jackson's messages carry: "bound as `com.fasterxml…JsonNode`").
+     */
+    public static String describe(JsonProcessingException e) {
+        String message = e.getOriginalMessage();
+        if (e instanceof StreamConstraintsException) {
+            if (message.contains("nesting depth")) {
+                return "nested more than " + MAX_NESTING_DEPTH + " levels deep";
+            }
+            if (message.contains("Number value length")) {
+                return "a number is longer than " + MAX_NUMBER_LENGTH + " characters";
+            }
+        }
+        if (message.startsWith("Trailing token")) {
+            return "more follows the JSON value (send one object)";
+        }
+        return message.replaceAll(" ?\\((bound as|from) `[^`]*`\\)", "")
+                .replaceAll(":? ?not allowed as per `[^`]*`", "");
     }
 
     public static String write(Object value) {

@@ -127,9 +127,9 @@ final class ClientMessages {
         } catch (IOException | RuntimeException reachedTheFault) {
             // What was read before broken syntax is all there is to go on.
         }
-        String reason = abbreviate(fault.getOriginalMessage(), 200);
+        String reason = abbreviate(Json.describe(fault), 200);
         if ("request".equals(type)) {
-            if (fault instanceof StreamConstraintsException && reason.contains("nesting depth")) {
+            if (fault instanceof StreamConstraintsException && reason.contains("levels deep")) {
                 // Jackson counts from the message, a level above params, which the limit is about.
                 reason = "params are nested more than " + Json.MAX_NESTING_DEPTH
                         + " levels deep, the limit of a request body";

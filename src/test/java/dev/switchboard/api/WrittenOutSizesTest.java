@@ -73,6 +73,27 @@ class WrittenOutSizesTest {
     }
 
     @Test
+    void aBodyTheParserRefusesIsDescribedWithoutTheParsersOwnNames() {
+        Api.Response trailing = server.admin.send("POST", "/api/v1/tenants", "{\"name\":\"x\"} {}");
+        assertThat(trailing.status()).isEqualTo(400);
+        assertThat(trailing.json().at("/error/message").asText())
+                .startsWith("the request body is not valid JSON: more follows the JSON value")
+                .doesNotContain("com.fasterxml")
+                .doesNotContain("DeserializationFeature");
+
+        Api.Response deep = server.admin.send("POST", "/api/v1/tenants", "[".repeat(80) + "]".repeat(80));
+        assertThat(deep.status()).isEqualTo(400);
+        assertThat(deep.json().at("/error/message").asText())
+                .startsWith("the request body's JSON goes past a limit: nested more than 64 levels deep")
+                .doesNotContain("StreamReadConstraints");
+
+        Api.Response longNumber = server.admin.send("POST", "/api/v1/tenants", "{\"n\":" + "9".repeat(150) + "}");
+        assertThat(longNumber.status()).isEqualTo(400);
+        assertThat(longNumber.json().at("/error/message").asText())
+                .startsWith("the request body's JSON goes past a limit: a number is longer than 100 characters");
+    }
+
+    @Test
     void aCollectionMayNotTakeTheNameOfSwitchboardsOwnEvents() {
         for (String name : new String[] {"connection", "webhook"}) {
             Api.Response r = server.admin.post("/api/v1/collections", Map.of("name", name));
