@@ -243,7 +243,7 @@ public final class EndpointStore {
                 "the operator disabled this endpoint; only the operator may enable or delete it");
     }
 
-    private static boolean exists(Connection c, long pk) throws SQLException {
+    static boolean exists(Connection c, long pk) throws SQLException {
         return Jdbc.one(c, "SELECT 1 FROM webhook_endpoints WHERE pk = ?", rs -> 1, pk)
                 .isPresent();
     }

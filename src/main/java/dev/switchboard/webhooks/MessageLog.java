@@ -797,9 +797,8 @@ public final class MessageLog {
      * SCANNED, of the conditions, the limit twice, the endpoint, SCANNED's again.
      */
     static String pageSql(String conditions) {
-        return "WITH page AS (SELECT " + MESSAGE_COLUMNS + ", NULL AS body FROM (" + SCANNED + ") w"
-                + " JOIN webhook_messages m ON m.pk = w.pk JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                + " LEFT JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk AND ws.message_id = m.id"
+        return "WITH page AS (SELECT " + MESSAGE_COLUMNS + ", NULL AS body" + MESSAGE_FROM
+                + " JOIN (" + SCANNED + ") w ON w.pk = m.pk"
                 + " WHERE true" + conditions + " ORDER BY m.pk DESC LIMIT ?)"
                 // Only a page that did not fill read all it could: where that stopped, when older messages
                 // are left, is where the next one starts.

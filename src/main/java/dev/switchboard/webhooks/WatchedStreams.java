@@ -91,11 +91,7 @@ final class WatchedStreams {
             byEndpoint.put(endpointPk, added);
             return;
         }
-        boolean exists = Jdbc.withConnection(
-                        dataSource,
-                        c -> Jdbc.one(c, "SELECT 1 FROM webhook_endpoints WHERE pk = ?", rs -> true, endpointPk))
-                .isPresent();
-        if (!exists) {
+        if (!Jdbc.withConnection(dataSource, c -> EndpointStore.exists(c, endpointPk))) {
             // Deleted: its streams went with it.
             for (int i = 0; i < pairs.length; i += 2) {
                 long webhookStream = pairs[i + 1];
