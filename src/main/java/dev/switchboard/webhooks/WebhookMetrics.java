@@ -186,11 +186,14 @@ public final class WebhookMetrics {
     }
 
     /**
-     * Streams a lag is counted for: not those of a disabled connection, which is paused on purpose and
-     * would otherwise hold its endpoint's lag alerts on (its lag growing to the retention) for as long as
-     * it stays disabled, hiding any real delay of the endpoint's other tenants.
+     * Streams a lag is counted for: not those of a disabled connection, nor of an endpoint disabled while
+     * it was not failing (by its partner or the operator), which are paused on purpose and would otherwise
+     * hold the lag alerts on (the lag growing to the retention) for as long as they stay disabled, hiding
+     * any real delay of the endpoint's other tenants. An endpoint disabled for failing (a 410, or failing
+     * for longer than {@code webhooks.disableAfter}) keeps its lag: its partner is missing those events.
      */
-    private static final String DELIVERING = "(ws.connection_pk IS NULL OR c.state = 'enabled')";
+    private static final String DELIVERING = "(ws.connection_pk IS NULL OR c.state = 'enabled')"
+            + " AND (e.state <> 'disabled' OR e.failing_since IS NOT NULL)";
 
     /** Reads every endpoint's lag from the database. */
     void refreshLag() {

@@ -115,11 +115,12 @@ class WebhookDeliveryTest {
     }
 
     /**
-     * A tenant whose connection is disabled is paused on purpose: its events wait, but they are not the
-     * endpoint's lag, which would otherwise grow to the retention and hold the lag alerts on.
+     * A tenant whose connection is disabled, or an endpoint its partner disabled, is paused on purpose:
+     * its events wait, but they are not the endpoint's lag, which would otherwise grow to the retention
+     * and hold the lag alerts on. An endpoint disabled for failing keeps its lag.
      */
     @Test
-    void aPausedTenantsWaitingEventsAreNotItsEndpointsLag() throws InterruptedException {
+    void pausedOnPurposeWaitingEventsAreNotLagButThoseOfAnEndpointDisabledForFailingAre() throws InterruptedException {
         String id = partner.webhook(Map.of("url", receiver.url("/paused")))
                 .get("id")
                 .asText();
@@ -129,7 +130,7 @@ class WebhookDeliveryTest {
         server.adminFor(partner.tenant())
                 .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-9"))
                 .expect(201);
-        // Beside it, a disabled endpoint of an enabled connection: its two waiting events are its lag.
+        // Beside it, an endpoint of an enabled connection that its partner disabled.
         Partner other = Partner.create(server, List.of("device.*"));
         String disabled = other.webhook(Map.of("url", receiver.url("/disabled")))
                 .get("id")
@@ -142,13 +143,34 @@ class WebhookDeliveryTest {
                     .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-" + i))
                     .expect(201);
         }
+        // And one its receiver disabled with a 410: the events after that one are its lag.
+        receiver.answer(r -> r.path().equals("/gone") ? Reply.status(410) : Reply.status(200));
+        Partner third = Partner.create(server, List.of("device.*"));
+        String gone =
+                third.webhook(Map.of("url", receiver.url("/gone"))).get("id").asText();
+        server.adminFor(third.tenant())
+                .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-gone"))
+                .expect(201);
+        await().until(() -> third.client()
+                .get("/api/v1/webhooks/" + gone)
+                .json()
+                .get("state")
+                .asText()
+                .equals("disabled"));
+        for (int i = 0; i < 3; i++) {
+            server.adminFor(third.tenant())
+                    .post("/api/v1/events", Map.of("type", "device.command", "subject", "door-gone-" + i))
+                    .expect(201);
+        }
         // Refreshed from the database every 5 s: one refresh at least has seen the events.
         Thread.sleep(6_000);
         assertThat(server.api(null).get("/metrics").expect(200).body())
                 .contains("switchboard_webhooks_stream_lag{endpoint=\"" + id + "\"} 0.0")
                 .contains("switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0")
-                .contains("switchboard_webhooks_stream_lag{endpoint=\"" + disabled + "\"} 2.0");
-        assertThat(receiver.received())
+                .contains("switchboard_webhooks_stream_lag{endpoint=\"" + disabled + "\"} 0.0")
+                .contains("switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + disabled + "\"} 0.0")
+                .contains("switchboard_webhooks_stream_lag{endpoint=\"" + gone + "\"} 4.0");
+        assertThat(receiver.received("/paused"))
                 .as("nothing sent to the paused tenant's endpoint")
                 .isEmpty();
     }
