@@ -20,7 +20,6 @@ import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
@@ -110,7 +109,9 @@ public final class EventRoutes implements RouteGroup {
         // An empty page that is full stopped short of the head (it looked at as many positions as a read
         // does): the reader reads on from its next at once rather than wait.
         if (page.events().isEmpty() && !page.full() && !wait.isZero()) {
-            Instant deadline = clock.instant().plus(wait);
+            // On the monotonic clock: a wall clock stepped back mid-wait would otherwise stretch the wait past
+            // what was asked (and events.maxWait), holding one of the connection's long polls.
+            long deadline = System.nanoTime() + wait.toNanos();
             try (LongPoll ignored = longPoll(access);
                     StreamWaiters.Waiter waiter = waiters.register(stream, filter)) {
                 // Read again after registering: an append between the first read and now still wakes us.
@@ -118,7 +119,7 @@ public final class EventRoutes implements RouteGroup {
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
                 // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
                 while (page.events().isEmpty() && !page.full()) {
-                    Duration left = Duration.between(clock.instant(), deadline);
+                    Duration left = Duration.ofNanos(deadline - System.nanoTime());
                     if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
                         break;
                     }

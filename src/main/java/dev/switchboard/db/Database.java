@@ -4,10 +4,12 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.switchboard.config.Config;
 import dev.switchboard.config.DatabaseUrl;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.InstantSource;
 import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
@@ -41,6 +43,8 @@ public final class Database implements AutoCloseable {
     /** Whether the last readiness check reached the database (to log an outage and its end once). */
     private volatile boolean reachable = true;
 
+    private final ClockCheck clock;
+
     private Database(
             HikariDataSource pool,
             HikariDataSource delivery,
@@ -48,7 +52,9 @@ public final class Database implements AutoCloseable {
             HikariDataSource health,
             DatabaseUrl url,
             Optional<EmbeddedDatabase> embedded,
-            MigrationVersion nodeSchema) {
+            MigrationVersion nodeSchema,
+            ClockCheck clock) {
+        this.clock = clock;
         this.pool = pool;
         this.delivery = delivery;
         this.feed = feed;
@@ -82,8 +88,10 @@ public final class Database implements AutoCloseable {
             pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
             MigrationVersion nodeSchema = migrate(pool, target);
             SchemaWindow window;
+            ClockCheck clock = new ClockCheck(InstantSource.system());
             try (Connection c = pool.getConnection()) {
                 window = SchemaWindow.read(c, nodeSchema);
+                clock.check(c);
             } catch (SQLException e) {
                 throw new DatabaseException(e);
             }
@@ -99,7 +107,12 @@ public final class Database implements AutoCloseable {
                     "SET synchronous_commit TO off");
             HikariDataSource feed =
                     pool("switchboard-feed", url, feedPoolSize(config.databasePoolSize()), meters, null);
-            return new Database(pool, delivery, feed, healthPool(url, meters), url, embedded, nodeSchema);
+            Gauge.builder("switchboard.clock.offset", clock, ClockCheck::offsetSeconds)
+                    .description("The database's clock minus this node's at the last readiness check")
+                    .baseUnit("seconds")
+                    .strongReference(true)
+                    .register(meters);
+            return new Database(pool, delivery, feed, healthPool(url, meters), url, embedded, nodeSchema, clock);
         } catch (RuntimeException e) {
             if (delivery != null) {
                 delivery.close();
@@ -246,6 +259,7 @@ public final class Database implements AutoCloseable {
     public boolean ready() {
         try (Connection c = health.getConnection()) {
             SchemaWindow window = SchemaWindow.read(c, nodeSchema);
+            clock.check(c);
             boolean admitted = window.admitsNode();
             if (admitted != inWindow) {
                 inWindow = admitted;

@@ -3,14 +3,19 @@ package dev.switchboard.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.TestDatabase;
 import dev.switchboard.testing.TestServer;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,6 +66,32 @@ class EventFeedTest {
         }
         assertThat(found.get("seq").asLong()).isEqualTo(50_001);
         assertThat(reads).isEqualTo(3); // 20,000 positions, 20,000 more, then the rest up to the head
+    }
+
+    /** The wait is kept on the monotonic clock: the node's wall clock stepped back mid-wait does not stretch it. */
+    @Test
+    void aLongPollEndsWhenItsWaitIsOverWhateverTheWallClockDoes() throws Exception {
+        AtomicReference<Duration> step = new AtomicReference<>(Duration.ZERO);
+        InstantSource clock = () -> Instant.now().plus(step.get());
+        DatabaseUrl database = TestDatabase.create();
+        try (TestServer stepped = TestServer.start(database, Map.of(), clock);
+                TestServer other = TestServer.start(database, Map.of(), InstantSource.system())) {
+            stepped.createTenant("feed-stepped");
+            Api admin = other.adminFor("feed-stepped");
+            Api partner = stepped.api(stepped.partnerToken("feed-stepped"));
+            var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+            long started = System.nanoTime();
+            CompletableFuture<Api.Response> poll =
+                    CompletableFuture.supplyAsync(() -> partner.get("/api/v1/events?types=never.sent&wait=2"), threads);
+            TimeUnit.MILLISECONDS.sleep(500);
+            step.set(Duration.ofMinutes(-10));
+            // An event the poll does not ask for, committed on another node (whose commits wake every waiter:
+            // this node does not know what they hold), wakes it, and it looks at how long it has left.
+            admin.post("/api/v1/events", Map.of("type", "device.noise")).expect(201);
+            assertThat(poll.get(20, TimeUnit.SECONDS).status()).isEqualTo(200);
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+            threads.close();
+        }
     }
 
     @Test
