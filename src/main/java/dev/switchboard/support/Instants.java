@@ -2,15 +2,19 @@ package dev.switchboard.support;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.regex.Pattern;
 
 /**
- * Times clients send, as ISO-8601 UTC instants, held to the years 1 to 9999: Java reads instants a
+ * Times clients send, as ISO-8601 instants (in UTC, or with an offset, which is converted), held to the years 1 to 9999: Java reads instants a
  * billion years either way, but PostgreSQL's timestamptz stops near the year 294276, and a query with
  * a time past it fails in the database instead of being refused.
  */
 public final class Instants {
     public static final Instant MIN = Instant.parse("0001-01-01T00:00:00Z");
     public static final Instant MAX = Instant.parse("9999-12-31T23:59:59.999999999Z");
+
+    private static final Pattern SPACED_OFFSET =
+            Pattern.compile(".+T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)? \\d{2}(:?\\d{2})?");
 
     private Instants() {}
 
@@ -20,8 +24,17 @@ public final class Instants {
         try {
             instant = Instant.parse(text);
         } catch (DateTimeParseException e) {
+            if (SPACED_OFFSET.matcher(text).matches()) {
+                // The + of an offset sent unencoded in a query string arrives as a space.
+                throw new Refusal.InvalidField(
+                        field,
+                        "'" + text + "' has a space before its offset: a + in a query string must be sent as %2B"
+                                + " (2026-01-31T14:00:00%2B02:00), or send the time in UTC (2026-01-31T12:00:00Z)");
+            }
             throw new Refusal.InvalidField(
-                    field, "'" + text + "' is not an ISO-8601 UTC time such as 2026-01-31T12:00:00Z");
+                    field,
+                    "'" + text + "' is not an ISO-8601 time with its offset, such as 2026-01-31T12:00:00Z or"
+                            + " 2026-01-31T14:00:00+02:00");
         }
         if (!inRange(instant)) {
             throw new Refusal.InvalidField(field, "'" + text + "' is outside the years 1 to 9999");

@@ -1,0 +1,38 @@
+package dev.switchboard.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.switchboard.testing.Fast;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+@Fast
+class InstantsTest {
+    @Test
+    void aTimeWithAnOffsetIsReadAsTheSameInstantInUtc() {
+        assertThat(Instants.parse("2026-01-31T14:00:00+02:00", "since"))
+                .isEqualTo(Instant.parse("2026-01-31T12:00:00Z"));
+    }
+
+    @Test
+    void anOffsetWhosePlusAQueryStringTurnedIntoASpaceIsNamedAsSuch() {
+        assertThatThrownBy(() -> Instants.parse("2026-01-31T14:00:00 02:00", "updatedFrom"))
+                .isInstanceOf(Refusal.InvalidField.class)
+                .hasMessageContaining("updatedFrom")
+                .hasMessageContaining("%2B");
+        assertThatThrownBy(() -> Instants.parse("2026-01-31T14:00:00.5 0200", "updatedFrom"))
+                .hasMessageContaining("%2B");
+    }
+
+    @Test
+    void otherTextIsRefusedWithAnExampleOfEachForm() {
+        assertThatThrownBy(() -> Instants.parse("2026-01-31 12:00", "since"))
+                .isInstanceOf(Refusal.InvalidField.class)
+                .hasMessageContaining("since")
+                .hasMessageContaining("2026-01-31T12:00:00Z")
+                .hasMessageNotContaining("%2B");
+        assertThatThrownBy(() -> Instants.parse("+10000-01-01T00:00:00Z", "since"))
+                .hasMessageContaining("outside the years 1 to 9999");
+    }
+}
