@@ -9,14 +9,17 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationState;
 import org.flywaydb.core.api.MigrationVersion;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,7 +89,7 @@ public final class Database implements AutoCloseable {
         HikariDataSource delivery = null;
         try {
             pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
-            MigrationVersion nodeSchema = migrate(pool, target);
+            MigrationVersion nodeSchema = migrate(url, target, LockWait.DEFAULT);
             SchemaWindow window;
             ClockCheck clock = new ClockCheck(InstantSource.system());
             try (Connection c = pool.getConnection()) {
@@ -171,13 +174,65 @@ public final class Database implements AutoCloseable {
      * Applies this node's pending migrations (a newer node's, already applied, are left alone: Flyway ignores
      * future migrations) and returns the newest migration this node carries, up to {@code target}.
      */
-    private static MigrationVersion migrate(DataSource dataSource, MigrationVersion target) {
+    /**
+     * How a migration waits for its table's lock: at most {@code timeout} at a time, then it lets go for
+     * {@code pause} and tries again, {@code attempts} times in all.
+     */
+    record LockWait(Duration timeout, Duration pause, int attempts) {
+        static final LockWait DEFAULT = new LockWait(Duration.ofSeconds(5), Duration.ofSeconds(5), 12);
+    }
+
+    /**
+     * Migrates over connections of its own (not the pool's, which keep no migration settings), named
+     * {@code switchboard-migrations} in pg_stat_activity. A migration that alters a table waits for its lock
+     * behind any transaction holding it, and every query on that table, on every node, waits behind the
+     * migration: so it waits at most {@link LockWait#timeout} at a time, lets the queries through for
+     * {@link LockWait#pause}, and tries again, rather than stop the API for as long as a pg_dump runs.
+     */
+    static MigrationVersion migrate(DatabaseUrl url, MigrationVersion target, LockWait lockWait) {
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(url.jdbcUrl());
+        if (url.user() != null) dataSource.setUser(url.user());
+        if (url.password() != null) dataSource.setPassword(url.password());
+        dataSource.setApplicationName("switchboard-migrations");
+        dataSource.setOptions("-c lock_timeout=" + lockWait.timeout().toMillis());
         var configuration = Flyway.configure().dataSource(dataSource).locations("classpath:db/migration");
         if (target != null) {
             configuration.target(target);
         }
         Flyway flyway = configuration.load();
-        flyway.migrate();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                flyway.migrate();
+                break;
+            } catch (FlywayException e) {
+                if (!lockNotAvailable(e)) {
+                    throw e;
+                }
+                if (attempt == lockWait.attempts()) {
+                    throw new IllegalStateException(
+                            "Could not apply the migrations: a table they change stayed locked"
+                                    + " by another transaction through " + attempt
+                                    + " attempts (find it in pg_stat_activity,"
+                                    + " end it, and start this node again)",
+                            e);
+                }
+                log.warn(
+                        "A migration waited {} ms for a table another transaction holds locked, and every query on"
+                                + " that table waited behind it: it lets go and tries again in {} ms (attempt {} of {})."
+                                + " A long transaction (a pg_dump, a report) holds up upgrades",
+                        lockWait.timeout().toMillis(),
+                        lockWait.pause().toMillis(),
+                        attempt,
+                        lockWait.attempts());
+                try {
+                    Thread.sleep(lockWait.pause());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
         MigrationVersion newest = MigrationVersion.EMPTY;
         for (MigrationInfo migration : flyway.info().all()) {
             // Carried: this build has its script (a newer node's is not resolved here), and it is not past the target.
@@ -190,6 +245,16 @@ public final class Database implements AutoCloseable {
             }
         }
         return newest;
+    }
+
+    /** Whether {@code e} came from a lock not granted within lock_timeout (SQLSTATE 55P03). */
+    private static boolean lockNotAvailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && "55P03".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public DataSource dataSource() {

@@ -1,0 +1,86 @@
+package dev.switchboard.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.testing.CapturedLogs;
+import dev.switchboard.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.flywaydb.core.api.MigrationVersion;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A migration that alters a table another transaction holds (as a pg_dump holds every table it reads)
+ * waits for it only a little at a time, so the queries queued behind it on every node pass in between.
+ */
+class MigrationLockTest {
+    /** The newest migration before V15, which alters the events table. */
+    private static final MigrationVersion BEFORE_EVENTS_CHANGE = MigrationVersion.fromVersion("14");
+
+    @Test
+    void aMigrationLetsGoOfALockedTableAndTriesAgainUntilItIsFree() throws Exception {
+        DatabaseUrl url = TestDatabase.createEmpty();
+        Database.migrate(url, BEFORE_EVENTS_CHANGE, Database.LockWait.DEFAULT);
+        var lockWait = new Database.LockWait(Duration.ofMillis(300), Duration.ofMillis(200), 100);
+        try (Connection dump = holdEvents(url);
+                CapturedLogs logs = new CapturedLogs()) {
+            CompletableFuture<MigrationVersion> migrating =
+                    CompletableFuture.supplyAsync(() -> Database.migrate(url, null, lockWait));
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> logs.lines().stream()
+                                    .filter(l -> l.startsWith("WARN") && l.contains("lets go and tries again"))
+                                    .count()
+                            >= 2);
+            assertThat(migrating).isNotDone();
+            assertThat(newestApplied(url)).isEqualTo("14");
+
+            dump.rollback(); // the dump ends
+            assertThat(migrating.get(60, TimeUnit.SECONDS).isNewerThan("14")).isTrue();
+            assertThat(MigrationVersion.fromVersion(newestApplied(url)).isNewerThan("14"))
+                    .isTrue();
+        }
+    }
+
+    @Test
+    void aTableLockedThroughEveryAttemptFailsTheStartSayingWhatToDo() throws Exception {
+        DatabaseUrl url = TestDatabase.createEmpty();
+        Database.migrate(url, BEFORE_EVENTS_CHANGE, Database.LockWait.DEFAULT);
+        var lockWait = new Database.LockWait(Duration.ofMillis(200), Duration.ofMillis(100), 3);
+        try (Connection ignored = holdEvents(url)) {
+            assertThatThrownBy(() -> Database.migrate(url, null, lockWait))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("stayed locked by another transaction through 3 attempts")
+                    .hasMessageContaining("pg_stat_activity");
+        }
+        assertThat(newestApplied(url))
+                .as("nothing applied past the locked table")
+                .isEqualTo("14");
+    }
+
+    /** A transaction reading the events table, holding it as a pg_dump does until it ends. */
+    private static Connection holdEvents(DatabaseUrl url) throws SQLException {
+        Connection c = DriverManager.getConnection(url.jdbcUrl());
+        c.setAutoCommit(false);
+        try (var s = c.createStatement()) {
+            s.execute("LOCK TABLE events IN ACCESS SHARE MODE");
+        }
+        return c;
+    }
+
+    private static String newestApplied(DatabaseUrl url) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url.jdbcUrl());
+                var rs = c.createStatement()
+                        .executeQuery("SELECT version FROM flyway_schema_history WHERE version IS NOT NULL AND success"
+                                + " ORDER BY installed_rank DESC LIMIT 1")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}
