@@ -12,6 +12,7 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Scope;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
@@ -63,8 +64,16 @@ public final class Deliverer {
         this.clock = clock;
     }
 
-    /** Where and how an endpoint's messages go: its URL, checked against the settings as they are now, and its signing keys. */
-    record Route(WebhookEndpoint endpoint, WebhookUrl url, Signer.Keyed signer) {}
+    /**
+     * Where and how an endpoint's messages go: its URL, checked against the settings as they are now, and
+     * its signing keys, good until {@code keysExpire} (null: until the endpoint changes).
+     */
+    record Route(WebhookEndpoint endpoint, WebhookUrl url, Signer.Keyed signer, Instant keysExpire) {
+        /** Whether a rotated-out secret's grace period has ended since the keys were read: read them again. */
+        boolean keysExpired(Instant now) {
+            return keysExpire != null && !now.isBefore(keysExpire);
+        }
+    }
 
     /**
      * The endpoint's route, for one worker (its signer is not shared). Throws when the stored URL is one
@@ -85,7 +94,8 @@ public final class Deliverer {
             throw new RouteRefused("lifecycle endpoint " + endpoint.id() + " has an http url, and its"
                     + " messages carry access tokens: change its url to https");
         }
-        return new Route(endpoint, url, Signer.keyedWith(endpoints.signingSecrets(endpoint.pk())));
+        EndpointStore.SigningSecrets secrets = endpoints.signingSecrets(endpoint.pk());
+        return new Route(endpoint, url, Signer.keyedWith(secrets.secrets()), secrets.firstExpiry());
     }
 
     /**

@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -374,17 +375,31 @@ public final class EndpointStore {
     }
 
     /** The secrets that sign requests to the endpoint now, the current one first. */
-    public List<String> signingSecrets(long endpointPk) {
-        return Jdbc.withConnection(
+    public SigningSecrets signingSecrets(long endpointPk) {
+        record Row(String secret, Instant expiresAt) {}
+        List<Row> rows = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT sealed FROM webhook_secrets"
+                        "SELECT sealed, expires_at FROM webhook_secrets"
                                 + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
                                 + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC LIMIT " + SIGNING_SECRETS,
-                        rs -> secrets.open(rs.getBytes(1)),
+                        rs -> new Row(secrets.open(rs.getBytes(1)), Jdbc.instant(rs, "expires_at")),
                         endpointPk));
+        Instant firstExpiry = rows.stream()
+                .map(Row::expiresAt)
+                .filter(java.util.Objects::nonNull)
+                .min(Instant::compareTo)
+                .orElse(null);
+        return new SigningSecrets(rows.stream().map(Row::secret).toList(), firstExpiry);
     }
+
+    /**
+     * The secrets an endpoint's requests are signed with now, and when the first of them stops signing
+     * (a rotated-out one's grace period ends; null when none will): whoever keeps them must read them
+     * again then.
+     */
+    public record SigningSecrets(List<String> secrets, Instant firstExpiry) {}
 
     /**
      * Endpoint and connection changes of one integration take turns on the integration's row: a

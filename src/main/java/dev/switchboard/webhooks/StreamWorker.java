@@ -349,6 +349,10 @@ final class StreamWorker implements Runnable {
                 caughtUp = ahead.isEmpty() && !aheadFull;
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
+            if (route.keysExpired(clock.instant())) {
+                // A stream that never goes idle keeps its route: a rotated-out secret must stop signing on time.
+                route = deliverer.route(target.endpoint());
+            }
             Attempt attempt = deliverer.attempt(route, message, causes);
             causes = List.of();
             Decision decision = deliverer.decide(target.endpoint(), message, attempt);

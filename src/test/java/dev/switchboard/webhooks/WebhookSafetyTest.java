@@ -68,7 +68,7 @@ class WebhookSafetyTest {
     }
 
     @Test
-    void anEndpointFailingLongerThanTheLimitIsDisabledAndItsEventsWait() {
+    void anEndpointFailingLongerThanTheLimitIsDisabledAndItsEventsWait() throws InterruptedException {
         try (Receiver receiver = new Receiver();
                 TestServer server = TestServer.start(FAST)) {
             server.createCollection("rooms");
@@ -76,22 +76,32 @@ class WebhookSafetyTest {
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/down")));
             String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
-            writeRooms(partner, 1);
+            List<String> ids = new ArrayList<>(partner.writeRecords("rooms", 1, Map.of("state", "free")));
             JsonNode disabled = await().atMost(Duration.ofSeconds(10))
                     .until(
                             () -> partner.client().get(path).json(),
                             e -> e.get("state").asText().equals("disabled"));
             assertThat(disabled.get("stateReason").asText()).contains("failing continuously");
             int attempts = receiver.received().size();
-            writeRooms(partner, 2);
+            ids.addAll(partner.writeRecords("rooms", 2, Map.of("state", "free")));
+            Thread.sleep(1_000); // long enough for several attempts, were it still sent to
+            assertThat(receiver.received())
+                    .as("requests to the disabled endpoint")
+                    .hasSize(attempts);
 
             receiver.answer(r -> Reply.status(200));
             partner.client().patch(path, Map.of("state", "enabled")).expect(200);
-            await().until(() -> receiver.received().stream()
-                            .skip(attempts)
-                            .mapToInt(r -> r.json().get("events").size())
-                            .sum()
-                    >= 3);
+            List<String> delivered = await().until(
+                            () -> receiver.received().stream()
+                                    .skip(attempts)
+                                    .flatMap(r -> java.util.stream.StreamSupport.stream(
+                                            r.json().get("events").spliterator(), false))
+                                    .map(e -> e.get("subject").asText())
+                                    .toList(),
+                            subjects -> subjects.size() >= 3);
+            assertThat(delivered)
+                    .as("the events that waited, once each, in order")
+                    .containsExactlyElementsOf(ids);
             assertThat(partner.client().get(path).json().get("state").asText()).isEqualTo("enabled");
         }
     }
@@ -185,6 +195,45 @@ class WebhookSafetyTest {
                 checked.countDown();
             }
             await().until(() -> receiver.received().size() == 1);
+        }
+    }
+
+    /** A stream that never goes idle keeps its keys in memory: a rotated-out secret must still stop signing on time. */
+    @Test
+    void aRotatedOutSecretStopsSigningWhenItsGracePeriodEndsOnAStreamThatNeverRests() throws Exception {
+        Map<String, String> env = new java.util.HashMap<>(FAST);
+        env.put("SWITCHBOARD_WEBHOOKS_SECRET_GRACE_PERIOD", "2s");
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(env)) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("*"));
+            JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/busy")));
+            writeRooms(partner, 1);
+            await().until(() -> receiver.received().size() == 1);
+            String rotated = partner.client()
+                    .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
+                    .expect(200)
+                    .json()
+                    .get("secret")
+                    .asText();
+            // A room every 200 ms for 4 s: the stream's worker lingers for more and never lets go of its route.
+            long until = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+            int written = 1;
+            while (System.nanoTime() < until) {
+                writeRooms(partner, 1);
+                written++;
+                Thread.sleep(200);
+            }
+            int events = written;
+            await().until(() -> receiver.received().stream()
+                            .mapToInt(r -> r.json().get("events").size())
+                            .sum()
+                    >= events);
+            Receiver.Received last = receiver.received().getLast();
+            assertThat(last.header("webhook-signature").split(" "))
+                    .as("signatures on a request sent 2 s after the previous secret's grace period ended")
+                    .hasSize(1);
+            new Webhook(rotated).verify(last.body(), last.headers());
         }
     }
 
