@@ -95,7 +95,10 @@ class ClientKeyTest {
                     .json();
             Api.Response opened = Api.of(server.baseUrl(), null)
                     .post("/portal/api/session", Map.of("token", ConsoleSession.token(link)));
-            assertThat(opened.status()).isBetween(400, 499);
+            assertThat(opened.status()).isEqualTo(404);
+            assertThat(opened.errorCode())
+                    .as("the links the old key made went with it")
+                    .isEqualTo("link_not_found");
             assertThat(opened.header("Set-Cookie")).isNull();
             assertThat(portal.api()
                             .patch("/api/v1/webhooks/" + lifecycle, Map.of("state", "enabled"))

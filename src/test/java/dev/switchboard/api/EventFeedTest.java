@@ -100,11 +100,15 @@ class EventFeedTest {
         Api partner = server.api(server.partnerToken("feed-polls"));
         var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
         List<CompletableFuture<Api.Response>> waiting = new java.util.ArrayList<>();
+        double before = server.feedReads();
         for (int i = 0; i < EventRoutes.LONG_POLLS_PER_CONNECTION; i++) {
             waiting.add(CompletableFuture.supplyAsync(
                     () -> partner.get("/api/v1/events?types=never.sent&wait=5"), threads));
         }
-        java.util.concurrent.TimeUnit.MILLISECONDS.sleep(1500); // all of them registered and waiting
+        // All of them waiting: each reads once, takes its slot, registers and reads again.
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> server.feedReads() - before >= 2 * EventRoutes.LONG_POLLS_PER_CONNECTION);
         Api.Response refused = partner.get("/api/v1/events?types=never.sent&wait=5");
         assertThat(refused.status()).isEqualTo(429);
         assertThat(refused.errorCode()).isEqualTo("too_many_long_polls");

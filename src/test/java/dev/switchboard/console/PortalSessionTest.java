@@ -324,23 +324,31 @@ class PortalSessionTest {
                 "/api/v1/webhooks/" + endpointY + "/messages",
                 "/api/v1/webhooks/" + endpointY + "/messages/" + yMessage,
                 "/api/v1/webhooks/" + endpointX + "/messages/" + yMessage)) {
-            assertThat(api.get(path).status()).as(path).isEqualTo(404);
+            assertThat(api.get(path).expect(404).errorCode()).as(path).isEqualTo("not_found");
         }
-        assertThat(api.post("/api/v1/webhooks/" + endpointY + "/messages/" + yMessage + "/retry", "")
-                        .status())
-                .isEqualTo(404);
-        assertThat(api.post("/api/v1/webhooks/" + endpointY + "/replay", Map.of("fromSeq", 1))
-                        .status())
-                .isEqualTo(404);
-        assertThat(api.patch("/api/v1/webhooks/" + endpointY, Map.of("maxBatchSize", 1))
-                        .status())
-                .isEqualTo(404);
-        assertThat(api.delete("/api/v1/webhooks/" + endpointY).status()).isEqualTo(404);
+        JsonNode yBefore =
+                server.admin.get("/api/v1/webhooks/" + endpointY).expect(200).json();
+        for (Api.Response refused : List.of(
+                api.post("/api/v1/webhooks/" + endpointY + "/messages/" + yMessage + "/retry", ""),
+                api.post("/api/v1/webhooks/" + endpointY + "/replay", Map.of("fromSeq", 1)),
+                api.patch("/api/v1/webhooks/" + endpointY, Map.of("maxBatchSize", 1)),
+                api.delete("/api/v1/webhooks/" + endpointY))) {
+            assertThat(refused.expect(404).errorCode()).isEqualTo("not_found");
+        }
+        JsonNode yAfter =
+                server.admin.get("/api/v1/webhooks/" + endpointY).expect(200).json();
+        assertThat(yAfter.get("maxBatchSize")).as("Y's endpoint, unchanged").isEqualTo(yBefore.get("maxBatchSize"));
+        assertThat(yAfter.get("state")).isEqualTo(yBefore.get("state"));
         assertThat(api.post(
                                 "/api/v1/webhooks",
                                 Map.of("url", receiver.url("/z"), "integrationId", yOnA.integrationId()))
-                        .status())
-                .isEqualTo(400);
+                        .expect(400)
+                        .json()
+                        .path("error")
+                        .path("details")
+                        .path("field")
+                        .asText())
+                .isEqualTo("integrationId");
 
         // The operator's API, the partner's records and events, and more portal links are not the portal's.
         for (String path : List.of(

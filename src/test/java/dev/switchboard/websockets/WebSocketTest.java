@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.LongStream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -256,13 +257,22 @@ class WebSocketTest {
                             Map.of("eventTypes", List.of("reservations.*")))
                     .expect(200);
             // The change reaches the socket shortly after; until then a subscription is answered as before.
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            // Each answer is looked for among the messages after its request (an earlier "subscribed" reads the same).
+            Predicate<JsonNode> answer = m -> m.path("type").asText().equals("subscribed")
+                    || m.path("type").asText().equals("error");
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
                 int seen = ws.messages().size();
                 ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"device.command\"]}");
-                JsonNode answer = ws.await(m -> ws.messages().indexOf(m) >= seen
-                        && (m.path("type").asText().equals("subscribed")
-                                || m.path("type").asText().equals("error")));
-                return answer.path("code").asText().equals("empty_subscription");
+                JsonNode answered = Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(
+                                () -> ws.messages().stream()
+                                        .skip(seen)
+                                        .filter(answer)
+                                        .findFirst(),
+                                java.util.Optional::isPresent)
+                        .orElseThrow();
+                return answered.path("code").asText().equals("empty_subscription");
             });
         }
     }
@@ -377,10 +387,15 @@ class WebSocketTest {
     @Test
     void theMetricsCountOpenSocketsAndFramesSent() {
         Api app = tenant("ws-metrics");
+        double framesBefore = server.metric("switchboard_websockets_frames_sent_total");
         try (WsClient ws = WsClient.connect(server, server.partnerToken("ws-metrics"), null)) {
             ws.await("live");
             publish(app, "device.command", "counted");
             ws.awaitEvents(1);
+            assertThat(server.metric("switchboard_websockets_connections")).isGreaterThanOrEqualTo(1);
+            assertThat(server.metric("switchboard_websockets_frames_sent_total") - framesBefore)
+                    .as("the live frame and the events frame")
+                    .isGreaterThanOrEqualTo(2);
             String metrics = server.api(null).get("/metrics").body();
             assertThat(metrics)
                     .contains("switchboard_websockets_connections")
