@@ -92,6 +92,20 @@ class WebhookVerifierTest {
                 .doesNotThrowAnyException();
     }
 
+    /** A difference from now that does not fit in a long is out of tolerance, not wrapped around to a small one. */
+    @Test
+    void aTimestampAtEitherEndOfALongIsOutOfTolerance() {
+        for (long timestamp : new long[] {now + Long.MIN_VALUE, Long.MIN_VALUE, Long.MAX_VALUE}) {
+            Map<String, List<String>> far = headers(List.of(current), timestamp, BODY);
+            assertThatThrownBy(() -> WebhookVerifier.of(current).verify(BODY, far))
+                    .as("timestamp %d", timestamp)
+                    .isInstanceOfSatisfying(
+                            WebhookVerificationException.class,
+                            e -> assertThat(e.reason())
+                                    .isEqualTo(WebhookVerificationException.Reason.TIMESTAMP_OUT_OF_TOLERANCE));
+        }
+    }
+
     @Test
     void missingOrMalformedHeadersAreNamed() {
         WebhookVerifier verifier = WebhookVerifier.of(current);

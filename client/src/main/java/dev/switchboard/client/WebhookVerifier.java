@@ -102,7 +102,12 @@ public final class WebhookVerifier {
                 body);
     }
 
-    /** {@link #verify(byte[], Map)} for a body already read as a string (UTF-8, exactly as received). */
+    /**
+     * {@link #verify(byte[], Map)} for a body already read as a string (decoded as UTF-8, exactly as
+     * received). Prefer the bytes: Switchboard sends {@code Content-Type: application/json} without a
+     * charset, which some servers decode as ISO-8859-1, and a body with any non-ASCII character then
+     * does not verify.
+     */
     public void verify(String body, Map<String, ? extends List<String>> headers) throws WebhookVerificationException {
         verify(body.getBytes(StandardCharsets.UTF_8), headers);
     }
@@ -122,11 +127,17 @@ public final class WebhookVerifier {
                     "webhook-timestamp is not a number of seconds: '" + webhookTimestamp + "'");
         }
         long now = clock.instant().getEpochSecond();
-        if (Math.abs(now - timestamp) > tolerance.toSeconds()) {
+        long apart;
+        try {
+            apart = Math.absExact(Math.subtractExact(now, timestamp));
+        } catch (ArithmeticException e) {
+            apart = Long.MAX_VALUE; // a timestamp near either end of a long: wrapping around made it look recent
+        }
+        if (apart > tolerance.toSeconds()) {
             throw new WebhookVerificationException(
                     WebhookVerificationException.Reason.TIMESTAMP_OUT_OF_TOLERANCE,
-                    "webhook-timestamp " + timestamp + " is " + Math.abs(now - timestamp)
-                            + " s from now, over the tolerance of " + tolerance.toSeconds() + " s");
+                    "webhook-timestamp " + timestamp + " is " + (apart == Long.MAX_VALUE ? "far" : apart + " s")
+                            + " from now, over the tolerance of " + tolerance.toSeconds() + " s");
         }
         byte[] prefix = (webhookId + "." + timestamp + ".").getBytes(StandardCharsets.UTF_8);
         List<byte[]> expected = new ArrayList<>(keys.size());
