@@ -178,7 +178,9 @@ class RecordsApiTest {
         String path = "/api/v1/collections/tagged/records";
         long started = System.nanoTime();
         partner.post(path, Map.of("data", Map.of("tags", tags))).expect(201);
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("well short of the 12.7 s the quadratic check took")
+                .isLessThan(Duration.ofSeconds(6));
 
         // Equal as JSON Schema counts equality: 1 and 1.0, objects whatever their key order.
         for (Object repeated :
