@@ -13,8 +13,7 @@ public final class Instants {
     public static final Instant MIN = Instant.parse("0001-01-01T00:00:00Z");
     public static final Instant MAX = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
-    private static final Pattern SPACED_OFFSET =
-            Pattern.compile(".+T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)? \\d{2}(:?\\d{2})?");
+    private static final Pattern SPACED_OFFSET = Pattern.compile(".+T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)? \\d{2}:\\d{2}");
 
     private Instants() {}
 

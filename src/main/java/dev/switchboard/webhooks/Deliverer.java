@@ -12,7 +12,6 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Scope;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
@@ -66,12 +65,13 @@ public final class Deliverer {
 
     /**
      * Where and how an endpoint's messages go: its URL, checked against the settings as they are now, and
-     * its signing keys, good until {@code keysExpire} (null: until the endpoint changes).
+     * its signing keys, good until {@code keysExpireAt} (a {@link System#nanoTime} deadline; null: until
+     * the endpoint changes).
      */
-    record Route(WebhookEndpoint endpoint, WebhookUrl url, Signer.Keyed signer, Instant keysExpire) {
+    record Route(WebhookEndpoint endpoint, WebhookUrl url, Signer.Keyed signer, Long keysExpireAt) {
         /** Whether a rotated-out secret's grace period has ended since the keys were read: read them again. */
-        boolean keysExpired(Instant now) {
-            return keysExpire != null && !now.isBefore(keysExpire);
+        boolean keysExpired() {
+            return keysExpireAt != null && System.nanoTime() - keysExpireAt >= 0;
         }
     }
 
@@ -95,7 +95,10 @@ public final class Deliverer {
                     + " messages carry access tokens: change its url to https");
         }
         EndpointStore.SigningSecrets secrets = endpoints.signingSecrets(endpoint.pk());
-        return new Route(endpoint, url, Signer.keyedWith(secrets.secrets()), secrets.firstExpiry());
+        Long keysExpireAt = secrets.firstExpiresIn() == null
+                ? null
+                : System.nanoTime() + secrets.firstExpiresIn().toNanos();
+        return new Route(endpoint, url, Signer.keyedWith(secrets.secrets()), keysExpireAt);
     }
 
     /**

@@ -15,7 +15,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -376,30 +375,33 @@ public final class EndpointStore {
 
     /** The secrets that sign requests to the endpoint now, the current one first. */
     public SigningSecrets signingSecrets(long endpointPk) {
-        record Row(String secret, Instant expiresAt) {}
+        // How long each still signs, by the database's clock (which set expires_at), not this node's.
+        record Row(String secret, Long expiresInMillis) {}
         List<Row> rows = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT sealed, expires_at FROM webhook_secrets"
+                        "SELECT sealed, (extract(epoch FROM expires_at - now()) * 1000)::bigint AS expires_in"
+                                + " FROM webhook_secrets"
                                 + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
                                 + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC LIMIT " + SIGNING_SECRETS,
-                        rs -> new Row(secrets.open(rs.getBytes(1)), Jdbc.instant(rs, "expires_at")),
+                        rs -> new Row(secrets.open(rs.getBytes(1)), (Long) rs.getObject("expires_in")),
                         endpointPk));
-        Instant firstExpiry = rows.stream()
-                .map(Row::expiresAt)
+        Duration firstExpiresIn = rows.stream()
+                .map(Row::expiresInMillis)
                 .filter(java.util.Objects::nonNull)
-                .min(Instant::compareTo)
+                .min(Long::compare)
+                .map(Duration::ofMillis)
                 .orElse(null);
-        return new SigningSecrets(rows.stream().map(Row::secret).toList(), firstExpiry);
+        return new SigningSecrets(rows.stream().map(Row::secret).toList(), firstExpiresIn);
     }
 
     /**
-     * The secrets an endpoint's requests are signed with now, and when the first of them stops signing
-     * (a rotated-out one's grace period ends; null when none will): whoever keeps them must read them
-     * again then.
+     * The secrets an endpoint's requests are signed with now, and how long until the first of them stops
+     * signing (a rotated-out one's grace period ends; null when none will): whoever keeps them must read
+     * them again then.
      */
-    public record SigningSecrets(List<String> secrets, Instant firstExpiry) {}
+    public record SigningSecrets(List<String> secrets, Duration firstExpiresIn) {}
 
     /**
      * Endpoint and connection changes of one integration take turns on the integration's row: a

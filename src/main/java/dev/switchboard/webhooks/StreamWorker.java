@@ -349,7 +349,7 @@ final class StreamWorker implements Runnable {
                 caughtUp = ahead.isEmpty() && !aheadFull;
                 at = new StreamLeases.Cursor(at.position(), message.id(), null);
             }
-            if (route.keysExpired(clock.instant())) {
+            if (route.keysExpired()) {
                 // A stream that never goes idle keeps its route: a rotated-out secret must stop signing on time.
                 route = deliverer.route(target.endpoint());
             }

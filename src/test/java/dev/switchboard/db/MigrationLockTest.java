@@ -64,6 +64,32 @@ class MigrationLockTest {
                 .isEqualTo("14");
     }
 
+    /** The URL's own options (a search_path) still apply: the lock timeout is added to them. */
+    @Test
+    void migrationsKeepTheOptionsOfTheDatabasesUrl() throws Exception {
+        DatabaseUrl empty = TestDatabase.createEmpty();
+        try (Connection c = DriverManager.getConnection(empty.jdbcUrl());
+                var s = c.createStatement()) {
+            s.execute("CREATE SCHEMA switchboard_here");
+        }
+        String separator = empty.jdbcUrl().contains("?") ? "&" : "?";
+        DatabaseUrl url = new DatabaseUrl(
+                empty.jdbcUrl() + separator + "options=-c%20search_path%3Dswitchboard_here",
+                empty.user(),
+                empty.password());
+        Database.migrate(url, BEFORE_EVENTS_CHANGE, Database.LockWait.DEFAULT);
+        try (Connection c = DriverManager.getConnection(empty.jdbcUrl());
+                var rs = c.createStatement()
+                        .executeQuery("SELECT to_regclass('switchboard_here.flyway_schema_history') IS NOT NULL,"
+                                + " to_regclass('public.flyway_schema_history') IS NOT NULL")) {
+            rs.next();
+            assertThat(rs.getBoolean(1))
+                    .as("migrated into the URL's search_path")
+                    .isTrue();
+            assertThat(rs.getBoolean(2)).as("nothing in public").isFalse();
+        }
+    }
+
     /** A transaction reading the events table, holding it as a pg_dump does until it ends. */
     private static Connection holdEvents(DatabaseUrl url) throws SQLException {
         Connection c = DriverManager.getConnection(url.jdbcUrl());

@@ -21,8 +21,11 @@ class InstantsTest {
                 .isInstanceOf(Refusal.InvalidField.class)
                 .hasMessageContaining("updatedFrom")
                 .hasMessageContaining("%2B");
-        assertThatThrownBy(() -> Instants.parse("2026-01-31T14:00:00.5 0200", "updatedFrom"))
+        assertThatThrownBy(() -> Instants.parse("2026-01-31T14:00:00.5 02:00", "updatedFrom"))
                 .hasMessageContaining("%2B");
+        // +0200 would not be read either, so it is not suggested
+        assertThatThrownBy(() -> Instants.parse("2026-01-31T14:00:00 0200", "updatedFrom"))
+                .hasMessageNotContaining("%2B");
     }
 
     @Test

@@ -425,36 +425,42 @@ class WebhookApiTest {
     @Test
     void badEndpointsAreRefusedNamingTheFieldAndNothingIsCreated() {
         int before = client.get("/api/v1/webhooks").json().get("webhooks").size();
-        List<Map<String, Object>> bad = List.of(
-                Map.of(),
-                Map.of("url", "ftp://partner.example/"),
-                Map.of("url", "https://user:pw@partner.example/"),
-                Map.of("url", "http://127.0.0.1:8080/"),
-                Map.of("url", "http://169.254.169.254/latest/meta-data/"),
-                Map.of("url", "http://[::ffff:10.0.0.1]/"),
-                Map.of("url", "http://2130706433/"),
-                Map.of("url", "http://localhost/"),
-                Map.of("url", 42),
-                Map.of("url", "https://p.example/", "kind", "everything"),
-                Map.of("url", "https://p.example/", "maxBatchSize", 0),
-                Map.of("url", "https://p.example/", "maxBatchSize", 1001),
-                Map.of("url", "https://p.example/", "maxBatchSize", "10"),
-                Map.of("url", "https://p.example/", "eventTypes", List.of("customers.*")),
-                Map.of("url", "https://p.example/", "eventTypes", List.of()),
-                Map.of("url", "https://p.example/", "eventTypes", List.of("bad pattern")),
+        // Each bad body, and the field its refusal names.
+        Map<Map<String, Object>, String> bad = new java.util.LinkedHashMap<>();
+        bad.put(Map.of(), "url");
+        bad.put(Map.of("url", "ftp://partner.example/"), "url");
+        bad.put(Map.of("url", "https://user:pw@partner.example/"), "url");
+        bad.put(Map.of("url", "http://127.0.0.1:8080/"), "url");
+        bad.put(Map.of("url", "http://169.254.169.254/latest/meta-data/"), "url");
+        bad.put(Map.of("url", "http://[::ffff:10.0.0.1]/"), "url");
+        bad.put(Map.of("url", "http://2130706433/"), "url");
+        bad.put(Map.of("url", "http://localhost/"), "url");
+        bad.put(Map.of("url", 42), "url");
+        bad.put(Map.of("url", "https://p.example/", "kind", "everything"), "kind");
+        bad.put(Map.of("url", "https://p.example/", "maxBatchSize", 0), "maxBatchSize");
+        bad.put(Map.of("url", "https://p.example/", "maxBatchSize", 1001), "maxBatchSize");
+        bad.put(Map.of("url", "https://p.example/", "maxBatchSize", "10"), "maxBatchSize");
+        bad.put(Map.of("url", "https://p.example/", "eventTypes", List.of("customers.*")), "eventTypes[0]");
+        bad.put(Map.of("url", "https://p.example/", "eventTypes", List.of()), "eventTypes");
+        bad.put(Map.of("url", "https://p.example/", "eventTypes", List.of("bad pattern")), "eventTypes[0]");
+        bad.put(
                 Map.of("url", "https://p.example/", "kind", "lifecycle", "eventTypes", List.of("orders.*")),
-                Map.of("url", "https://p.example/", "retryDelays", List.of("soon")),
-                Map.of("url", "https://p.example/", "retryDelays", List.of("8d")),
-                Map.of("url", "https://p.example/", "retryDelays", List.of("0s", "0s", "0s")),
-                Map.of("url", "https://p.example/", "retryDelays", List.of("1s", "999ms")),
-                Map.of("url", "https://p.example/", "secret", "whsec_mine"));
-        for (Map<String, Object> body : bad) {
+                "eventTypes[0]");
+        bad.put(Map.of("url", "https://p.example/", "retryDelays", List.of("soon")), "retryDelays[0]");
+        bad.put(Map.of("url", "https://p.example/", "retryDelays", List.of("8d")), "retryDelays[0]");
+        bad.put(Map.of("url", "https://p.example/", "retryDelays", List.of("0s", "0s", "0s")), "retryDelays[0]");
+        bad.put(Map.of("url", "https://p.example/", "retryDelays", List.of("1s", "999ms")), "retryDelays[1]");
+        bad.put(Map.of("url", "https://p.example/", "secret", "whsec_mine"), "secret");
+        Map<Map<String, Object>, String> named = new java.util.LinkedHashMap<>();
+        for (Map<String, Object> body : bad.keySet()) {
             Api.Response r = client.post("/api/v1/webhooks", body);
             assertThat(r.status()).as(body.toString()).isEqualTo(400);
             assertThat(r.json().get("error").get("message").asText())
                     .as(body.toString())
                     .isNotBlank();
+            named.put(body, r.json().path("error").path("details").path("field").asText());
         }
+        assertThat(named).as("the field each refusal names").containsExactlyEntriesOf(bad);
         client.post("/api/v1/webhooks", "{\"url\": ").expect(400);
         assertThat(client.get("/api/v1/webhooks").json().get("webhooks")).hasSize(before);
     }
