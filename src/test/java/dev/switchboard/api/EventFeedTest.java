@@ -350,10 +350,17 @@ class EventFeedTest {
     @Test
     void aLongPollWithNothingNewReturnsEmptyAfterTheWait() {
         Api app = tenant("feed-timeout");
+        long started = System.nanoTime();
         JsonNode page = app.get("/api/v1/events?wait=1").expect(200).json();
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("answered once the wait was over, not at once")
+                .isGreaterThanOrEqualTo(Duration.ofMillis(900));
         assertThat(page.get("events")).isEmpty();
         assertThat(page.get("next").asLong()).isZero();
-        assertThat(app.get("/api/v1/events?wait=3600").status()).isEqualTo(400);
+        Api.Response tooLong = app.get("/api/v1/events?wait=3600");
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.json().path("error").path("details").path("field").asText())
+                .isEqualTo("wait");
     }
 
     @Test

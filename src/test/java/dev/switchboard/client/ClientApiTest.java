@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.TestServer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -121,9 +122,20 @@ class ClientApiTest {
     @Test
     void invalidInputIsATypedErrorNamingTheField() {
         Partner partner = Partner.create(server, List.of("*"));
+        Instant now = Instant.now();
+        assertThatThrownBy(() -> client(partner)
+                        .records("reservations")
+                        .list(new Records.ListOptions(10, now, now.minusSeconds(60), null))
+                        .iterator()
+                        .hasNext())
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(400);
+                    assertThat(e.code()).isEqualTo("invalid_field");
+                    assertThat(e.details().path("field").asText()).isEqualTo("updatedTo");
+                });
         assertThatThrownBy(() -> client(partner).records("no-such-collection").create(Map.of("a", 1)))
-                .isInstanceOf(ApiException.class)
-                .satisfies(e -> assertThat(((ApiException) e).status()).isIn(400, 404));
+                .isInstanceOfSatisfying(
+                        ApiException.class, e -> assertThat(e.code()).isEqualTo("not_found"));
         SwitchboardClient wrongToken =
                 SwitchboardClient.builder(server.baseUrl(), "sb_access_nope").build();
         assertThatThrownBy(() -> wrongToken.records("reservations").get("rec_x"))
