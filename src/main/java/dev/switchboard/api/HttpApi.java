@@ -6,6 +6,7 @@ import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.tracing.Tracing;
 import dev.switchboard.web.HttpErrors;
+import dev.switchboard.web.HttpErrors.HttpError;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.Javalin;
@@ -17,6 +18,8 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -129,6 +132,11 @@ public final class HttpApi implements AutoCloseable {
             // (DELETE, rotate, disable): read here, it answers 413 and nothing is changed. Read later, after
             // the route had deleted or rotated something, the 413 would hide a change that was made.
             if (!BODILESS.contains(ctx.method().name())) {
+                // A length declared past the limit is refused before a byte is read: no "100 Continue" for
+                // it, and no megabyte buffered for a request that is refused anyway (nothing is authenticated yet).
+                if (ctx.req().getContentLengthLong() > maxBodyBytes) {
+                    throw new HttpResponseException(413, "body too large");
+                }
                 ctx.bodyAsBytes();
             }
         });
@@ -161,6 +169,28 @@ public final class HttpApi implements AutoCloseable {
         config.routes.exception(Exception.class, (e, ctx) -> {
             log.error("Unexpected error", e);
             HttpErrors.render(ctx, HttpErrors.internalError());
+        });
+        // An Error (out of memory, a stack overflow) skips the exception handlers: Javalin's own answer is an
+        // empty 500, which clients cannot read as the error shape.
+        config.router.javaLangErrorHandler((response, error) -> {
+            log.error("Unexpected error", error);
+            if (!response.isCommitted()) {
+                try {
+                    response.setStatus(500);
+                    response.setContentType("application/json");
+                    HttpError internal = HttpErrors.internalError();
+                    // The header was set with the id at the request's start; the error JSON carries the same.
+                    response.getOutputStream()
+                            .write(HttpErrors.json(
+                                            internal.code(),
+                                            internal.message(),
+                                            response.getHeader(RequestIds.HEADER),
+                                            null)
+                                    .getBytes(StandardCharsets.UTF_8));
+                } catch (IOException | RuntimeException writing) {
+                    error.addSuppressed(writing);
+                }
+            }
         });
         config.routes.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {

@@ -7,8 +7,6 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,14 +41,12 @@ public final class JsonBody {
         }
         JsonNode node;
         try {
-            node = Json.MAPPER.readTree(bytes);
+            node = Json.MAPPER.readTree(Json.utf8(bytes, "the request body"));
         } catch (JsonProcessingException e) {
             String what = e instanceof StreamConstraintsException
                     ? "the request body's JSON goes past a limit: "
                     : "the request body is not valid JSON: ";
             throw new Refusal.Invalid("invalid_json", what + Json.describe(e) + location(e));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // reading a byte array does no I/O
         }
         if (node == null || !node.isObject()) {
             throw new Refusal.Invalid("invalid_json", "the request body must be a JSON object");

@@ -6,6 +6,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Version;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
+import io.javalin.http.NotFoundResponse;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -71,10 +72,14 @@ public final class OperationsRoutes implements RouteGroup {
             }
         });
         if (scope != Scope.PUBLIC) {
-            routes.get(
-                    "/metrics",
-                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
-                            .result(meters.scrape()));
+            routes.get("/metrics", ctx -> {
+                // Exactly /metrics: routes also match with a trailing slash, which a proxy's block of
+                // "location = /metrics" lets through.
+                if (!ctx.path().equals("/metrics")) {
+                    throw new NotFoundResponse();
+                }
+                ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape());
+            });
         }
         if (scope != Scope.MANAGEMENT) {
             routes.get(

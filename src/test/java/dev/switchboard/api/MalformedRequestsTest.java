@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.RawHttp;
 import dev.switchboard.testing.TestServer;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -97,7 +98,30 @@ class MalformedRequestsTest {
                 400,
                 "invalid_json");
         assertThat(refused.get("message").asText()).contains("UTF-8");
-        // An overlong encoding of NUL decodes to NUL, which jsonb cannot store: refused naming the field.
+        // UTF-16 and UTF-32, which Jackson would take by guessing from the first bytes, are not UTF-8 either;
+        // a UTF-8 byte order mark is dropped.
+        for (Charset other :
+                List.of(StandardCharsets.UTF_16LE, StandardCharsets.UTF_16BE, Charset.forName("UTF-32BE"))) {
+            JsonNode notUtf8Either = error(
+                    send(
+                            "POST",
+                            records,
+                            List.of(auth, Map.entry("Content-Type", "application/json")),
+                            "{\"data\":{\"guest\":\"Zo\"}}".getBytes(other)),
+                    400,
+                    "invalid_json");
+            assertThat(notUtf8Either.get("message").asText()).as(other.name()).contains("UTF-8");
+        }
+        byte[] withMark = new byte[valid.length + 3];
+        withMark[0] = (byte) 0xEF;
+        withMark[1] = (byte) 0xBB;
+        withMark[2] = (byte) 0xBF;
+        System.arraycopy(valid, 0, withMark, 3, valid.length);
+        assertThat(send("POST", records, List.of(auth, Map.entry("Content-Type", "application/json")), withMark)
+                        .status())
+                .isEqualTo(201);
+        before++;
+        // An overlong encoding of NUL (which a lenient decoder turns into NUL) is not UTF-8.
         byte[] overlongNul = {
             '{',
             '"',
@@ -126,11 +150,30 @@ class MalformedRequestsTest {
                                         List.of(auth, Map.entry("Content-Type", "application/json")),
                                         overlongNul),
                                 400,
-                                "invalid_field")
+                                "invalid_json")
                         .get("message")
                         .asText())
-                .startsWith("data.x");
+                .contains("UTF-8");
         assertThat(server.api(token).get(records).json().get("records")).hasSize(before);
+    }
+
+    /**
+     * A length declared past the limit is refused before the body is sent: no "100 Continue" invites it,
+     * and nothing is buffered for a request that is refused anyway.
+     */
+    @Test
+    void aBodyDeclaredPastTheLimitIsRefusedBeforeAByteOfItIsSent() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            String head = "POST /api/v1/collections/reservations/records HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + token + "\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 10000000000\r\nExpect: 100-continue\r\n\r\n";
+            socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            var in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            assertThat(in.readLine()).startsWith("HTTP/1.1 413");
+        }
     }
 
     @Test

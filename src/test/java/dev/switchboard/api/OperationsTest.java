@@ -48,6 +48,8 @@ class OperationsTest {
                 .post("/api/v1/events", Map.of("type", "device.command"))
                 .expect(201);
         String metrics = server.api(null).get("/metrics").expect(200).body();
+        // Exactly /metrics: a proxy's "location = /metrics" block lets /metrics/ through.
+        assertThat(server.api(null).get("/metrics/").expect(404).errorCode()).isEqualTo("route_not_found");
         assertThat(metrics)
                 .contains(
                         "switchboard_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/events\",status=\"201\"}");
