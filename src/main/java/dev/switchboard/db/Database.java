@@ -94,7 +94,7 @@ public final class Database implements AutoCloseable {
             ClockCheck clock = new ClockCheck(InstantSource.system());
             try (Connection c = pool.getConnection()) {
                 window = SchemaWindow.read(c, nodeSchema);
-                clock.check(c);
+                checkClock(clock, c);
             } catch (SQLException e) {
                 throw new DatabaseException(e);
             }
@@ -171,10 +171,6 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * Applies this node's pending migrations (a newer node's, already applied, are left alone: Flyway ignores
-     * future migrations) and returns the newest migration this node carries, up to {@code target}.
-     */
-    /**
      * How a migration waits for its table's lock: at most {@code timeout} at a time, then it lets go for
      * {@code pause} and tries again, {@code attempts} times in all.
      */
@@ -184,7 +180,10 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * Migrates over connections of its own (not the pool's, which keep no migration settings), named
+     * Applies this node's pending migrations (a newer node's, already applied, are left alone: Flyway ignores
+     * future migrations) and returns the newest migration this node carries, up to {@code target}.
+     *
+     * <p>Migrates over connections of its own (not the pool's, which keep no migration settings), named
      * {@code switchboard-migrations} in pg_stat_activity. A migration that alters a table waits for its lock
      * behind any transaction holding it, and every query on that table, on every node, waits behind the
      * migration: so it waits at most {@link LockWait#timeout} at a time, lets the queries through for
@@ -328,7 +327,7 @@ public final class Database implements AutoCloseable {
     public boolean ready() {
         try (Connection c = health.getConnection()) {
             SchemaWindow window = SchemaWindow.read(c, nodeSchema);
-            checkClock(c);
+            checkClock(clock, c);
             boolean admitted = window.admitsNode();
             if (admitted != inWindow) {
                 inWindow = admitted;
@@ -355,7 +354,7 @@ public final class Database implements AutoCloseable {
     }
 
     /** Compares the clocks, which is never a reason to be unready: a failed comparison is only logged. */
-    private void checkClock(Connection c) {
+    private static void checkClock(ClockCheck clock, Connection c) {
         try {
             clock.check(c);
         } catch (SQLException e) {

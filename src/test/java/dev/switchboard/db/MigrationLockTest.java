@@ -39,11 +39,12 @@ class MigrationLockTest {
                                     .count()
                             >= 2);
             assertThat(migrating).isNotDone();
-            assertThat(newestApplied(url)).isEqualTo("14");
+            assertThat(SchemaUpgradeTest.newestApplied(url)).isEqualTo("14");
 
             dump.rollback(); // the dump ends
             assertThat(migrating.get(60, TimeUnit.SECONDS).isNewerThan("14")).isTrue();
-            assertThat(MigrationVersion.fromVersion(newestApplied(url)).isNewerThan("14"))
+            assertThat(MigrationVersion.fromVersion(SchemaUpgradeTest.newestApplied(url))
+                            .isNewerThan("14"))
                     .isTrue();
         }
     }
@@ -59,7 +60,7 @@ class MigrationLockTest {
                     .hasMessageContaining("stayed locked by another transaction through 3 attempts")
                     .hasMessageContaining("pg_stat_activity");
         }
-        assertThat(newestApplied(url))
+        assertThat(SchemaUpgradeTest.newestApplied(url))
                 .as("nothing applied past the locked table")
                 .isEqualTo("14");
     }
@@ -98,15 +99,5 @@ class MigrationLockTest {
             s.execute("LOCK TABLE events IN ACCESS SHARE MODE");
         }
         return c;
-    }
-
-    private static String newestApplied(DatabaseUrl url) throws SQLException {
-        try (Connection c = DriverManager.getConnection(url.jdbcUrl());
-                var rs = c.createStatement()
-                        .executeQuery("SELECT version FROM flyway_schema_history WHERE version IS NOT NULL AND success"
-                                + " ORDER BY installed_rank DESC LIMIT 1")) {
-            rs.next();
-            return rs.getString(1);
-        }
     }
 }

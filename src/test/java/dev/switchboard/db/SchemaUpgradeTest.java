@@ -87,7 +87,8 @@ class SchemaUpgradeTest {
         }
     }
 
-    private static String newestApplied(DatabaseUrl url) throws SQLException {
+    /** The newest migration applied to the database at {@code url}. */
+    static String newestApplied(DatabaseUrl url) throws SQLException {
         try (Connection c = DriverManager.getConnection(url.jdbcUrl());
                 var rs = c.createStatement()
                         .executeQuery("SELECT version FROM flyway_schema_history WHERE version IS NOT NULL AND success"

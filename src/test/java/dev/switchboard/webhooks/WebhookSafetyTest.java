@@ -113,12 +113,7 @@ class WebhookSafetyTest {
             server.createCollection("rooms");
             Partner partner = Partner.create(server, List.of("*"));
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/signed")));
-            String rotated = partner.client()
-                    .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
-                    .expect(200)
-                    .json()
-                    .get("secret")
-                    .asText();
+            String rotated = rotateSecret(partner, endpoint);
             writeRooms(partner, 1);
             await().until(() -> receiver.received().size() == 1);
             Receiver.Received request = receiver.received().getFirst();
@@ -130,12 +125,7 @@ class WebhookSafetyTest {
             List<String> secrets =
                     new ArrayList<>(List.of(endpoint.get("secret").asText(), rotated));
             for (int i = 0; i < 5; i++) {
-                secrets.add(partner.client()
-                        .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
-                        .expect(200)
-                        .json()
-                        .get("secret")
-                        .asText());
+                secrets.add(rotateSecret(partner, endpoint));
             }
             writeRooms(partner, 1);
             await().until(() -> receiver.received().size() == 2);
@@ -148,9 +138,7 @@ class WebhookSafetyTest {
             // Rotations at once take turns: still three.
             try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
                 for (int i = 0; i < 10; i++) {
-                    threads.submit(() -> partner.client()
-                            .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
-                            .expect(200));
+                    threads.submit(() -> rotateSecret(partner, endpoint));
                 }
             }
             writeRooms(partner, 1);
@@ -210,12 +198,7 @@ class WebhookSafetyTest {
             JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/busy")));
             writeRooms(partner, 1);
             await().until(() -> receiver.received().size() == 1);
-            String rotated = partner.client()
-                    .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
-                    .expect(200)
-                    .json()
-                    .get("secret")
-                    .asText();
+            String rotated = rotateSecret(partner, endpoint);
             // A room every 200 ms for 4 s: the stream's worker lingers for more and never lets go of its route.
             long until = System.nanoTime() + Duration.ofSeconds(4).toNanos();
             int written = 1;
@@ -235,6 +218,16 @@ class WebhookSafetyTest {
                     .hasSize(1);
             new Webhook(rotated).verify(last.body(), last.headers());
         }
+    }
+
+    /** Rotates the endpoint's signing secret and returns the new one. */
+    private static String rotateSecret(Partner partner, JsonNode endpoint) {
+        return partner.client()
+                .post("/api/v1/webhooks/" + endpoint.get("id").asText() + "/rotate-secret", "")
+                .expect(200)
+                .json()
+                .get("secret")
+                .asText();
     }
 
     private static void writeRooms(Partner partner, int count) {
