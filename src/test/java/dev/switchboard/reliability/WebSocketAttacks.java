@@ -229,12 +229,13 @@ final class WebSocketAttacks {
                     frame(FIN | TEXT, declared, new byte[10], true));
         }
         // RFC 6455 gives a length with the top bit set no meaning. Jetty takes what follows as a message (answered
-        // like any other) and then, depending on how the bytes arrive, refuses the stream or waits for more, which
-        // the heartbeat ends: a documented close either way, never a hang.
+        // like any other) and then, depending on how the bytes arrive, refuses the stream, refuses the length as
+        // past the message limit, or waits for more, which the heartbeat ends: a documented close either way,
+        // never a hang.
         silent(
                 "oversized",
                 "a frame whose 64-bit length has the top bit set",
-                List.of("close:1002", "close:4101"),
+                List.of("close:1002", "close:1009", "close:4101"),
                 frame(FIN | TEXT, Long.MIN_VALUE, new byte[8], true));
         frames("binary", "a binary frame", "close:1003", frame(FIN | BINARY, 3, new byte[] {1, 2, 3}, true));
         frames("binary", "an empty binary frame", "close:1003", frame(FIN | BINARY, 0, new byte[0], true));
