@@ -9,6 +9,7 @@ import dev.switchboard.events.Retention;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Version;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.Receiver.Reply;
@@ -912,6 +913,15 @@ class WebhookDeliveryTest {
             hold(deleted);
             return Reply.status(200);
         });
+        try (CapturedLogs logs = new CapturedLogs()) {
+            deleteMidRequest(deleted);
+            assertThat(logs.lines())
+                    .as("no error for a stream whose endpoint went away mid-request")
+                    .noneMatch(l -> l.startsWith("ERROR dev.switchboard.webhooks"));
+        }
+    }
+
+    private void deleteMidRequest(CountDownLatch deleted) {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/doomed")));
         writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 1);
