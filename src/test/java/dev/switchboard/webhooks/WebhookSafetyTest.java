@@ -127,9 +127,7 @@ class WebhookSafetyTest {
             for (int i = 0; i < 5; i++) {
                 secrets.add(rotateSecret(partner, endpoint));
             }
-            writeRooms(partner, 1);
-            await().until(() -> receiver.received().size() == 2);
-            Receiver.Received later = receiver.received().getLast();
+            Receiver.Received later = nextSignedWith(receiver, partner, secrets.getLast());
             assertThat(later.header("webhook-signature").split(" ")).hasSize(EndpointStore.SIGNING_SECRETS);
             for (String secret : secrets.subList(secrets.size() - EndpointStore.SIGNING_SECRETS, secrets.size())) {
                 new Webhook(secret).verify(later.body(), later.headers());
@@ -141,8 +139,9 @@ class WebhookSafetyTest {
                     threads.submit(() -> rotateSecret(partner, endpoint));
                 }
             }
+            int seen = receiver.received().size();
             writeRooms(partner, 1);
-            await().until(() -> receiver.received().size() == 3);
+            await().until(() -> receiver.received().size() > seen);
             assertThat(receiver.received().getLast().header("webhook-signature").split(" "))
                     .hasSize(EndpointStore.SIGNING_SECRETS);
         }
@@ -218,6 +217,29 @@ class WebhookSafetyTest {
                     .hasSize(1);
             new Webhook(rotated).verify(last.body(), last.headers());
         }
+    }
+
+    /**
+     * The first request, of rooms written one at a time, that {@code secret} signs. A rotation reaches a
+     * stream's worker through the control channel just after the API has answered, so the request for an
+     * event written at once may still carry the keys the worker read before it.
+     */
+    private static Receiver.Received nextSignedWith(Receiver receiver, Partner partner, String secret) {
+        return await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> {
+                            int seen = receiver.received().size();
+                            writeRooms(partner, 1);
+                            await().until(() -> receiver.received().size() > seen);
+                            Receiver.Received last = receiver.received().getLast();
+                            try {
+                                new Webhook(secret).verify(last.body(), last.headers());
+                                return last;
+                            } catch (Exception notYet) {
+                                return null;
+                            }
+                        },
+                        java.util.Objects::nonNull);
     }
 
     /** Rotates the endpoint's signing secret and returns the new one. */
