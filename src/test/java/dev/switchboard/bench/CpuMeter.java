@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * CPU time of the benchmark's three parties, and of the whole machine, read from Linux's /proc: the
- * load generator (this JVM and the wrk runs it has waited for), the server, and PostgreSQL (the
+ * load generator (this JVM, the wrk runs it has waited for, and any helper process it names), the server, and PostgreSQL (the
  * postmaster and every backend it forked, including the ones that have exited). "Other" is whatever else ran on the machine, which
  * on a shared machine is the noise in the figures.
  */
@@ -18,10 +18,17 @@ final class CpuMeter {
 
     private final long serverPid;
     private final long postgresPid;
+    private final List<Long> helperPids;
 
     CpuMeter(long serverPid, long postgresPid) {
+        this(serverPid, postgresPid, List.of());
+    }
+
+    /** {@code helperPids}: the load generator's processes besides this JVM (a receiver of its own). */
+    CpuMeter(long serverPid, long postgresPid, List<Long> helperPids) {
         this.serverPid = serverPid;
         this.postgresPid = postgresPid;
+        this.helperPids = helperPids;
     }
 
     /** Ticks so far: PostgreSQL's by kind of process ({@link #postgresByKind}), and in all. */
@@ -36,11 +43,15 @@ final class CpuMeter {
 
     Sample sample() {
         return new Sample(
-                System.nanoTime(),
-                ticks(ProcessHandle.current().pid(), true),
-                ticks(serverPid, false),
-                postgresByKind(),
-                machineTicks());
+                System.nanoTime(), loadGeneratorTicks(), ticks(serverPid, false), postgresByKind(), machineTicks());
+    }
+
+    private long loadGeneratorTicks() {
+        long ticks = ticks(ProcessHandle.current().pid(), true);
+        for (long pid : helperPids) {
+            ticks += ticks(pid, false);
+        }
+        return ticks;
     }
 
     static Usage between(Sample a, Sample b) {

@@ -34,7 +34,7 @@ import org.eclipse.jetty.client.StringRequestContent;
  * The webhook benchmark ({@code bench/webhooks}): end-to-end latency (commit → request received) at
  * fixed event rates, the same beside an endpoint that times out every request, delivery throughput at
  * batch sizes 1 and 100 beside the raw ceiling of the same receiver, a soak that watches heap,
- * threads, PostgreSQL's CPU per message and table sizes, and one integration's latency beside another whose many streams all answer slowly. A fast receiver runs in this JVM; the server is started with {@code bin/switchboard}.
+ * threads, PostgreSQL's CPU per message and table sizes, and one integration's latency beside another whose many streams all answer slowly. The receiver is a Node HTTP server (or, with {@code --receiver jetty}, a Jetty handler in this JVM); the server is started with {@code bin/switchboard}.
  */
 public final class WebhookBenchmark {
     private static final int TENANTS = 16;
@@ -73,7 +73,7 @@ public final class WebhookBenchmark {
     private final Options options;
     private final BenchServer server;
     private final BenchHttp http;
-    private final WebhookReceiver receiver;
+    private final Receiver receiver;
     private final CpuMeter cpu;
     private final String clientKey;
     private final List<String> tokens;
@@ -94,7 +94,8 @@ public final class WebhookBenchmark {
             int soakRate,
             Set<String> phases,
             boolean profile,
-            String serverJvmOptions) {
+            String serverJvmOptions,
+            String receiver) {
         /** Only a complete run, with the default sizes and the server as shipped, goes to docs/benchmarks. */
         boolean publishes() {
             return phases.equals(PHASES)
@@ -109,7 +110,8 @@ public final class WebhookBenchmark {
                     && soak.toMinutes() >= 10
                     && soakRate == 500
                     && !profile
-                    && serverJvmOptions.isBlank();
+                    && serverJvmOptions.isBlank()
+                    && receiver.equals("node");
         }
 
         static Options parse(String[] args) {
@@ -123,6 +125,10 @@ public final class WebhookBenchmark {
                     throw new IllegalArgumentException(
                             "unknown argument '" + args[i] + "' (see bench/webhooks --help)");
                 }
+            }
+            String receiver = given.getOrDefault("--receiver", "node");
+            if (!List.of("node", "jetty").contains(receiver)) {
+                throw new IllegalArgumentException("--receiver takes node or jetty");
             }
             Set<String> phases = Set.of(
                     given.getOrDefault("--only", String.join(",", PHASES)).split(","));
@@ -150,7 +156,8 @@ public final class WebhookBenchmark {
                     rate(given.getOrDefault("--soak-rate", "500")),
                     phases,
                     given.containsKey("--profile"),
-                    given.getOrDefault("--server-jvm-options", ""));
+                    given.getOrDefault("--server-jvm-options", ""),
+                    receiver);
         }
 
         private static List<Integer> rates(String list) {
@@ -172,13 +179,15 @@ public final class WebhookBenchmark {
         }
     }
 
-    private WebhookBenchmark(Options options, BenchServer server, BenchHttp http, WebhookReceiver receiver)
-            throws Exception {
+    private WebhookBenchmark(Options options, BenchServer server, BenchHttp http, Receiver receiver) throws Exception {
         this.options = options;
         this.server = server;
         this.http = http;
         this.receiver = receiver;
-        this.cpu = new CpuMeter(server.pid(), server.postgresPid());
+        this.cpu = new CpuMeter(
+                server.pid(),
+                server.postgresPid(),
+                receiver.pid().stream().boxed().toList());
         String admin = server.adminKey();
         http.expect(201, "POST", "/api/v1/collections", admin, BenchFixture.COLLECTION_JSON);
         JsonNode integration = Json.read(http.expect(
@@ -241,7 +250,8 @@ public final class WebhookBenchmark {
                                         : "")
                                 + options.serverJvmOptions());
                 BenchHttp http = new BenchHttp(server.baseUrl());
-                WebhookReceiver receiver = new WebhookReceiver()) {
+                Receiver receiver =
+                        options.receiver().equals("node") ? new NodeReceiver(options.root()) : new WebhookReceiver()) {
             // The time limit's SIGTERM skips the closes of this block: the server and its data directory go anyway.
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "stop-server"));
             Machine machine;
@@ -315,6 +325,7 @@ public final class WebhookBenchmark {
         return new WebhookResult(
                 machine,
                 options.commit(),
+                receiver.description(),
                 Instant.now(),
                 TENANTS,
                 ENDPOINT_CONCURRENCY,

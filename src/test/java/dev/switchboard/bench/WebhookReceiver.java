@@ -31,7 +31,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * times out every request); {@code /slow} answers 200 after {@link #SLOW}, just under the server's
  * default timeout, and counts nothing. Bodies can be kept, to replay them as the raw ceiling.
  */
-final class WebhookReceiver implements AutoCloseable {
+final class WebhookReceiver implements Receiver {
     private static final Pattern EVENT = Pattern.compile(
             "\"seq\":\\d+,\"type\":\"[^\"]*\",\"subject\":(?:null|\"[^\"]*\")," + "\"time\":\"([^\"]+)\"");
 
@@ -96,7 +96,13 @@ final class WebhookReceiver implements AutoCloseable {
         server.start();
     }
 
-    String url(String path) {
+    @Override
+    public String description() {
+        return "a Jetty handler in the harness's JVM";
+    }
+
+    @Override
+    public String url(String path) {
         return "http://127.0.0.1:" + ((ServerConnector) server.getConnectors()[0]).getLocalPort() + path;
     }
 
@@ -122,31 +128,35 @@ final class WebhookReceiver implements AutoCloseable {
         events.addAndGet(n);
     }
 
-    long events() {
+    @Override
+    public long events() {
         return events.get();
     }
 
-    long requests() {
+    @Override
+    public long requests() {
         return requests.get();
     }
 
-    /** Starts collecting commit → received latencies into a new set; returns it. */
-    Latencies measure() {
+    @Override
+    public Latencies measure() {
         Latencies fresh = new Latencies();
         latencies = fresh;
         return fresh;
     }
 
-    void stopMeasuring() {
+    @Override
+    public void stopMeasuring() {
         latencies = null;
     }
 
-    /** Keeps every body received from now on, until {@link #keptBodies} is called. */
-    void keepBodies() {
+    @Override
+    public void keepBodies() {
         kept = new ConcurrentLinkedQueue<>();
     }
 
-    List<String> keptBodies() {
+    @Override
+    public List<String> keptBodies() {
         List<String> bodies = new ArrayList<>(kept);
         kept = null;
         return bodies;

@@ -115,7 +115,7 @@ final class WebhookReport {
         md.append(f(
                 "Run `bench/webhooks` at %s (commit %s). Machine: %s, %d cores, %,d MiB, %s, kernel %s;"
                         + " PostgreSQL %s (embedded, durable commits). The server, its PostgreSQL and this harness (the"
-                        + " writers and a Jetty receiver on loopback) share the machine.%n%n",
+                        + " writers, and the receiver on loopback: %s) share the machine.%n%n",
                 r.ranAt(),
                 r.commit(),
                 r.machine().cpu(),
@@ -123,7 +123,8 @@ final class WebhookReport {
                 r.machine().memoryMiB(),
                 r.machine().jdk(),
                 r.machine().kernel(),
-                r.machine().postgres()));
+                r.machine().postgres(),
+                r.receiver()));
         md.append(f(
                 "One integration is connected to %d tenants; records are created through the API, one event each,"
                         + " round-robin over the tenants. Latency is from the event's `time` (stamped as it is appended,"
@@ -448,7 +449,7 @@ final class WebhookReport {
                                         "not the CPU: each stream has one message in flight, so the round"
                                                 + " trips (server ↔ PostgreSQL ↔ receiver) set the pace")
                                 + "; raw ceiling: "
-                                + limit(m.rawCpu(), cores, "the client's and receiver's round trips (one JVM)")));
+                                + limit(m.rawCpu(), cores, "the client's and receiver's round trips")));
                 rows.add(new Row(
                         "CPU (server + PostgreSQL) per delivered message, `maxBatchSize` 1",
                         spread(d, WebhookResult.Throughput::cpuMicrosPerMessage, "%,.0f")
@@ -503,7 +504,7 @@ final class WebhookReport {
                                     "not the CPU: each endpoint's stream has one message in flight, so the"
                                             + " round trips set the pace")
                             + "; raw ceiling: "
-                            + limit(m.rawCpu(), cores, "the client's and receiver's round trips (one JVM)")));
+                            + limit(m.rawCpu(), cores, "the client's and receiver's round trips")));
             for (WebhookResult.Live live : r.fanout().live()) {
                 WebhookResult.Latency m2 = live.medianTrial();
                 double target = live.p99TargetMillis();

@@ -98,6 +98,7 @@ class WebhookReportTest {
         WebhookResult result = new WebhookResult(
                 MACHINE,
                 "abc",
+                "a Node HTTP server",
                 Instant.EPOCH,
                 16,
                 16,

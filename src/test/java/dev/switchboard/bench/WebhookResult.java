@@ -9,6 +9,7 @@ import java.util.function.ToDoubleFunction;
 record WebhookResult(
         Machine machine,
         String commit,
+        String receiver,
         Instant ranAt,
         int tenants,
         int endpointConcurrency,
