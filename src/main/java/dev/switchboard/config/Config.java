@@ -22,6 +22,7 @@ public record Config(
         Path dataDir,
         Optional<DatabaseUrl> databaseUrl,
         int databasePoolSize,
+        Duration databaseReadTimeout,
         Optional<String> adminKey,
         Optional<String> secretKey,
         long maxBodyBytes,

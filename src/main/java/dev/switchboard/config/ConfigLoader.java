@@ -271,6 +271,7 @@ public final class ConfigLoader {
                 Path.of(r.get(DATA_DIR)).toAbsolutePath().normalize(),
                 r.get(DATABASE_URL),
                 r.get(DATABASE_POOL_SIZE),
+                r.get(DATABASE_READ_TIMEOUT),
                 r.get(ADMIN_KEY),
                 r.get(SECRET_KEY),
                 r.get(MAX_BODY_SIZE),

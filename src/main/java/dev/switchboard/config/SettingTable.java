@@ -92,6 +92,15 @@ final class SettingTable {
             Parsers::wholeNumber,
             check(size -> size >= 2 && size <= 500, "must be between 2 and 500"),
             "connections per node");
+    static final Setting<Duration> DATABASE_READ_TIMEOUT = new Setting<>(
+            "database.readTimeout",
+            "SWITCHBOARD_DATABASE_READ_TIMEOUT",
+            "60s",
+            Durations::parse,
+            check(
+                    d -> between(d, Duration.ofSeconds(1), Duration.ofHours(1)) && d.getNano() == 0,
+                    "must be whole seconds between 1s and 1h"),
+            "longest wait for one answer from the database before its connection is dropped and the query fails");
 
     static final Setting<Optional<String>> ADMIN_KEY = new Setting<>(
                     "adminKey",
@@ -334,6 +343,7 @@ final class SettingTable {
             DATA_DIR,
             DATABASE_URL,
             DATABASE_POOL_SIZE,
+            DATABASE_READ_TIMEOUT,
             ADMIN_KEY,
             SECRET_KEY,
             RATE_LIMIT_REQUESTS,

@@ -88,7 +88,8 @@ public final class Database implements AutoCloseable {
         HikariDataSource pool = null;
         HikariDataSource delivery = null;
         try {
-            pool = pool("switchboard", url, config.databasePoolSize(), meters, null);
+            Duration readTimeout = config.databaseReadTimeout();
+            pool = pool("switchboard", url, config.databasePoolSize(), readTimeout, meters, null);
             MigrationVersion nodeSchema = migrate(url, target, LockWait.DEFAULT);
             SchemaWindow window;
             ClockCheck clock = new ClockCheck(InstantSource.system());
@@ -106,10 +107,11 @@ public final class Database implements AutoCloseable {
                     "switchboard-delivery",
                     url,
                     deliveryPoolSize(config.databasePoolSize()),
+                    readTimeout,
                     meters,
                     "SET synchronous_commit TO off");
             HikariDataSource feed =
-                    pool("switchboard-feed", url, feedPoolSize(config.databasePoolSize()), meters, null);
+                    pool("switchboard-feed", url, feedPoolSize(config.databasePoolSize()), readTimeout, meters, null);
             Gauge.builder("switchboard.clock.offset", clock, ClockCheck::offsetSeconds)
                     .description("The database's clock minus this node's at the last readiness check")
                     .baseUnit("seconds")
@@ -128,7 +130,15 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private static HikariDataSource pool(String name, DatabaseUrl url, int size, MeterRegistry meters, String initSql) {
+    /**
+     * A pool of {@code size} connections. A read waits at most {@code readTimeout} for the database: a
+     * connection whose packets are silently dropped (a failover that moved the database's address, a
+     * firewall that forgot the connection) otherwise held its query, and whatever waited on it (a request,
+     * every webhook of the node), until the kernel gave up retransmitting, about 15 minutes. Past it the
+     * driver closes the connection and the pool opens another.
+     */
+    private static HikariDataSource pool(
+            String name, DatabaseUrl url, int size, Duration readTimeout, MeterRegistry meters, String initSql) {
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(name);
         hikari.setJdbcUrl(url.jdbcUrl());
@@ -143,6 +153,7 @@ public final class Database implements AutoCloseable {
         hikari.addDataSourceProperty("ApplicationName", name);
         hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
+        hikari.addDataSourceProperty("socketTimeout", Long.toString(readTimeout.toSeconds()));
         hikari.setMetricRegistry(meters);
         return new HikariDataSource(hikari);
     }
@@ -165,6 +176,8 @@ public final class Database implements AutoCloseable {
         hikari.setInitializationFailTimeout(-1); // the start has checked the database already
         hikari.addDataSourceProperty("ApplicationName", "switchboard-health");
         hikari.addDataSourceProperty("connectTimeout", "2");
+        // Its queries' 2 s timeouts send a cancel, which a silent database never answers: the read ends here.
+        hikari.addDataSourceProperty("socketTimeout", "5");
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
         hikari.setMetricRegistry(meters);
         return new HikariDataSource(hikari);

@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 final class NodeReceiver implements Receiver {
     private final Process process;
     private final String base;
-    private final HttpClient control = HttpClient.newHttpClient();
+    private final HttpClient control =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private Latencies latencies;
 
     NodeReceiver(Path root) throws IOException {

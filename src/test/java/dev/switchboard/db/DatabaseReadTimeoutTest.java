@@ -1,0 +1,97 @@
+package dev.switchboard.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.SilencingProxy;
+import dev.switchboard.testing.TestDatabase;
+import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A database that goes silent (its packets dropped, its connections never closed: a failover that moved
+ * its address) costs a node at most {@code database.readTimeout} per connection in use: queries waiting
+ * on those connections fail, the pools open new ones, and requests and webhook delivery carry on. Without
+ * the limit a query waited until the kernel gave up retransmitting, about 15 minutes.
+ */
+@Timeout(180)
+class DatabaseReadTimeoutTest {
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(2);
+    /** The read timeout, a pool's wait for a connection (5 s) and a validation (5 s), with room to spare. */
+    private static final Duration LONGEST_REQUEST = Duration.ofSeconds(20);
+
+    @Test
+    void requestsAndWebhooksCarryOnOverNewConnectionsWhenTheDatabaseGoesSilent() throws Exception {
+        DatabaseUrl direct = TestDatabase.create();
+        Matcher hostPort = Pattern.compile("//([^:/]+):(\\d+)/").matcher(direct.jdbcUrl());
+        assertThat(hostPort.find()).as("host and port in %s", direct.jdbcUrl()).isTrue();
+        try (SilencingProxy proxy = new SilencingProxy(hostPort.group(1), Integer.parseInt(hostPort.group(2)));
+                Receiver receiver = new Receiver()) {
+            DatabaseUrl viaProxy = new DatabaseUrl(
+                    direct.jdbcUrl().replace(hostPort.group(), "//127.0.0.1:" + proxy.port() + "/"),
+                    direct.user(),
+                    direct.password());
+            try (TestServer server = TestServer.start(
+                    viaProxy,
+                    Map.of(
+                            "SWITCHBOARD_DATABASE_READ_TIMEOUT",
+                            READ_TIMEOUT.toSeconds() + "s",
+                            "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES",
+                            "true"),
+                    InstantSource.system())) {
+                server.createCollection("rooms");
+                Partner partner = Partner.create(server, List.of("rooms.*"));
+                partner.webhook(Map.of("url", receiver.url("/hook"), "maxBatchSize", 1));
+                List<String> before = partner.writeRecords("rooms", 3, Map.of("state", "free"));
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> subjects(receiver).containsAll(before));
+
+                proxy.silence();
+
+                String written = null;
+                long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+                while (written == null) {
+                    assertThat(System.nanoTime())
+                            .as("a write succeeded again within 90 s")
+                            .isLessThan(deadline);
+                    long started = System.nanoTime();
+                    Api.Response response = partner.access()
+                            .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "free")));
+                    Duration took = Duration.ofNanos(System.nanoTime() - started);
+                    assertThat(took)
+                            .as("a write answered %d after %s", response.status(), took)
+                            .isLessThan(LONGEST_REQUEST);
+                    if (response.status() == 201) {
+                        written = response.json().get("id").asText();
+                    } else {
+                        assertThat(response.status()).as(response.body()).isEqualTo(503);
+                        assertThat(response.json().get("error").get("code").asText())
+                                .isEqualTo("database_unavailable");
+                    }
+                }
+                String after = written;
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> subjects(receiver).contains(after));
+            }
+        }
+    }
+
+    private static List<String> subjects(Receiver receiver) {
+        return receiver.received("/hook").stream()
+                .flatMap(r -> StreamSupport.stream(r.json().get("events").spliterator(), false))
+                .map(e -> e.get("subject").asText())
+                .toList();
+    }
+}
