@@ -8,9 +8,10 @@ import java.util.List;
 
 /**
  * CPU time of the benchmark's three parties, and of the whole machine, read from Linux's /proc: the
- * load generator (this JVM, the wrk runs it has waited for, and any helper process it names), the server, and PostgreSQL (the
- * postmaster and every backend it forked, including the ones that have exited). "Other" is whatever else ran on the machine, which
- * on a shared machine is the noise in the figures.
+ * load generator (this JVM, the wrk runs it has waited for, and any helper process it names, such as
+ * a receiver of its own), the server, and PostgreSQL (the postmaster and every backend it forked,
+ * including the ones that have exited). "Other" is whatever else ran on the machine, which on a shared
+ * machine is the noise in the figures.
  */
 final class CpuMeter {
     /** /proc counts CPU time in ticks of USER_HZ, which is 100 on Linux. */
