@@ -18,9 +18,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The receiver as a Node HTTP server ({@code bench/lib/webhook-receiver.js}, one process, {@code
- * node:http}): the receiver the webhook targets are stated against. Node serves a request with less
- * concurrency than Jetty on two cores, so its raw ceiling is lower than {@link WebhookReceiver}'s. The
- * harness reads its counts, bodies and latencies over {@code /_bench/}.
+ * node:http}): the receiver the webhook targets are stated against. It takes more CPU per request than
+ * {@link WebhookReceiver} (about 30 µs more on the benchmark machine), from the cores the server shares,
+ * so both Switchboard's figures and the raw ceiling are lower with it. The harness reads its counts,
+ * bodies and latencies over {@code /_bench/}.
  */
 final class NodeReceiver implements Receiver {
     private final Process process;

@@ -96,7 +96,7 @@ public final class WebhookBenchmark {
             boolean profile,
             String serverJvmOptions,
             String receiver) {
-        /** Only a complete run, with the default sizes and the server as shipped, goes to docs/benchmarks. */
+        /** Only a complete run, with the default sizes, the server as shipped and the Node receiver, goes to docs/benchmarks. */
         boolean publishes() {
             return phases.equals(PHASES)
                     && window.toSeconds() >= 20
