@@ -187,7 +187,11 @@ public final class Deliverer {
         Attempt attempt;
         metrics.requestSent();
         try {
-            attempt = sender.send(url, body, new WebhookSender.Signed(message.webhookId(), timestamp, signature));
+            attempt = sender.send(
+                    endpoint.integrationPk(),
+                    url,
+                    body,
+                    new WebhookSender.Signed(message.webhookId(), timestamp, signature));
         } finally {
             metrics.requestEnded();
         }

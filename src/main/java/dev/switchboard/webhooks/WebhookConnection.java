@@ -76,12 +76,9 @@ final class WebhookConnection implements AutoCloseable {
             headers = headers(statusLine.startsWith("HTTP/1.1"));
         } while (status >= 100 && status < 200);
         bodyLength = 0;
-        boolean complete;
-        try {
-            complete = readBody(status, headers);
-        } catch (IOException e) {
-            complete = false; // the status is known: a body that breaks off or times out is kept as far as it came
-        }
+        // A body that breaks off or does not end by the deadline is no complete answer: the attempt fails
+        // whatever the status said, so a 200 cut short is sent again rather than taken as delivered.
+        boolean complete = readBody(status, headers);
         String text = new String(body, 0, excerptLength(), StandardCharsets.UTF_8);
         // Bytes past the answer would be read as the next one's: such a connection is not reused.
         boolean reusable = complete && headers.http11 && !headers.close && position == limit;
@@ -99,6 +96,18 @@ final class WebhookConnection implements AutoCloseable {
             end--;
         }
         return end;
+    }
+
+    /**
+     * Whether the receiver sent something since the last answer ended: an answer to no request (which
+     * the next request would read as its own), or a TLS close. Either way the connection is done with.
+     */
+    boolean spokeWhileIdle() {
+        try {
+            return plain.getInputStream().available() > 0 || (socket != plain && in.available() > 0);
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     /** Whether any byte of an answer arrived: a request that failed before then may not have reached the receiver. */
@@ -131,19 +140,31 @@ final class WebhookConnection implements AutoCloseable {
     }
 
     private static int statusLine(String line) throws IOException {
-        // HTTP/1.1 200 OK
+        // HTTP/1.1 200 OK: three digits, then a space or the end of the line
         if (!line.startsWith("HTTP/1.") || line.length() < 12 || line.charAt(8) != ' ') {
             throw new IOException("not an HTTP/1.x answer: " + abbreviate(line));
         }
-        try {
-            int status = Integer.parseInt(line.substring(9, 12));
-            if (status < 100 || status > 599) {
-                throw new NumberFormatException();
-            }
-            return status;
-        } catch (NumberFormatException e) {
+        long status = digits(line.substring(9, 12));
+        if (status < 100 || status > 599 || (line.length() > 12 && line.charAt(12) != ' ')) {
             throw new IOException("not an HTTP status line: " + abbreviate(line));
         }
+        return (int) status;
+    }
+
+    /** A decimal number of ASCII digits only (no sign, no other script's digits), or -1. */
+    private static long digits(String text) {
+        if (text.isEmpty() || text.length() > 18) {
+            return -1;
+        }
+        long value = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return value;
     }
 
     private static final class Headers {
@@ -173,9 +194,8 @@ final class WebhookConnection implements AutoCloseable {
             String value = line.substring(colon + 1).trim();
             switch (name) {
                 case "content-length" -> {
-                    try {
-                        headers.contentLength = Long.parseLong(value);
-                    } catch (NumberFormatException e) {
+                    headers.contentLength = digits(value);
+                    if (headers.contentLength < 0) {
                         throw new IOException("invalid Content-Length: " + abbreviate(value));
                     }
                 }

@@ -20,11 +20,18 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
- * The webhook sender's keep-alive connections, per receiver (scheme, host and port): at most
- * {@code perDestination} at a time, idle ones reused most recent first and closed after
+ * The webhook sender's keep-alive connections, per integration and receiver (scheme, host and port):
+ * at most {@code perDestination} at a time, idle ones reused most recent first and closed after
  * {@value #IDLE_SECONDS} s, or sooner when the receiver's {@code Keep-Alive: timeout} says so. New
  * connections go only to addresses the {@link GuardedResolver} allows, over TLS for https with the
  * host name verified.
+ *
+ * <p>HTTP/1.1 matches answers to requests only by their order on the connection, so a receiver that
+ * answers out of turn (a second answer to one request, sent while the connection is idle) would have
+ * every later request on it read the answer before its own. An idle connection the receiver wrote to
+ * is never reused, and connections are never shared between integrations: what an extra answer that
+ * arrives while a request is under way misleads is its own integration's attempts, never another's
+ * (marking another integration's message delivered, redirecting its events, disabling its endpoint).
  *
  * <p>A receiver may close an idle connection at any moment, and a request written to it then fails
  * before any answer arrives. Such a request is sent once more on a new connection; a request that
@@ -58,10 +65,11 @@ final class WebhookConnections implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::cutOverdue, CUT_EVERY_MILLIS, CUT_EVERY_MILLIS, TimeUnit.MILLISECONDS);
     }
 
-    private record Destination(boolean tls, String host, int port) {
-        static Destination of(URI uri) {
+    private record Destination(long integrationPk, boolean tls, String host, int port) {
+        static Destination of(long integrationPk, URI uri) {
             boolean tls = uri.getScheme().equalsIgnoreCase("https");
-            return new Destination(tls, uri.getHost(), uri.getPort() >= 0 ? uri.getPort() : tls ? 443 : 80);
+            return new Destination(
+                    integrationPk, tls, uri.getHost(), uri.getPort() >= 0 ? uri.getPort() : tls ? 443 : 80);
         }
     }
 
@@ -72,9 +80,13 @@ final class WebhookConnections implements AutoCloseable {
         int users;
     }
 
-    /** Sends one request to {@code target} and reads its answer, all before {@code deadline} ({@link System#nanoTime()}). */
-    WebhookConnection.Answer exchange(URI target, byte[] request, long deadline) throws IOException {
-        Destination destination = Destination.of(target);
+    /**
+     * Sends one request of integration {@code integrationPk} to {@code target} and reads its answer, all
+     * before {@code deadline} ({@link System#nanoTime()}).
+     */
+    WebhookConnection.Answer exchange(long integrationPk, URI target, byte[] request, long deadline)
+            throws IOException {
+        Destination destination = Destination.of(integrationPk, target);
         Pool pool = pools.compute(destination, (d, existing) -> {
             Pool used = existing == null ? new Pool() : existing;
             used.users++;
@@ -193,7 +205,7 @@ final class WebhookConnections implements AutoCloseable {
         for (WebhookConnection connection = pool.idle.pollFirst();
                 connection != null;
                 connection = pool.idle.pollFirst()) {
-            if (connection.reusableUntil - now > 0) {
+            if (connection.reusableUntil - now > 0 && !connection.spokeWhileIdle()) {
                 return connection;
             }
             discard(connection);

@@ -57,8 +57,11 @@ public final class WebhookSender implements AutoCloseable {
     /** The Standard Webhooks headers of one attempt. */
     public record Signed(String messageId, long timestamp, String signature) {}
 
-    /** POSTs {@code body} to {@code url}; blocks (on a virtual thread) until the attempt has an outcome. */
-    public Attempt send(WebhookUrl url, String body, Signed headers) {
+    /**
+     * POSTs {@code body} to {@code url} for integration {@code integrationPk} (whose connections are its
+     * own: {@link WebhookConnections}); blocks (on a virtual thread) until the attempt has an outcome.
+     */
+    public Attempt send(long integrationPk, WebhookUrl url, String body, Signed headers) {
         Instant started = clock.instant();
         long startNanos = System.nanoTime();
         long deadline = startNanos + timeout.toNanos();
@@ -67,7 +70,7 @@ public final class WebhookSender implements AutoCloseable {
         try {
             for (int hop = 0; ; hop++) {
                 WebhookConnection.Answer answer =
-                        connections.exchange(target, request(target, content, headers), deadline);
+                        connections.exchange(integrationPk, target, request(target, content, headers), deadline);
                 int status = answer.status();
                 if ((status == 307 || status == 308) && hop < MAX_REDIRECTS) {
                     Optional<URI> next = redirect(target, answer.location(), policy);
@@ -189,7 +192,13 @@ public final class WebhookSender implements AutoCloseable {
                         startNanos);
             case SSLException tls ->
                 failure(Attempt.Outcome.connection_error, "TLS failed: " + tls.getMessage(), started, startNanos);
-            default -> failure(Attempt.Outcome.connection_error, String.valueOf(cause), started, startNanos);
+            // the message alone: the attempt is shown to the partner, who has no use for a Java class name
+            default ->
+                failure(
+                        Attempt.Outcome.connection_error,
+                        cause.getMessage() == null ? "the connection failed" : cause.getMessage(),
+                        started,
+                        startNanos);
         };
     }
 

@@ -137,7 +137,7 @@ class WebhookConnectionsTest {
         try (ScriptedReceiver receiver = new ScriptedReceiver(ANSWER_EVERY_REQUEST);
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
             for (int i = 0; i < 3; i++) {
-                Attempt attempt = sender.send(receiver.url(), "{\"n\":" + i + "}", SIGNED);
+                Attempt attempt = sender.send(1, receiver.url(), "{\"n\":" + i + "}", SIGNED);
                 assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.delivered);
                 assertThat(attempt.responseBody()).isEqualTo("ok");
             }
@@ -163,11 +163,84 @@ class WebhookConnectionsTest {
                 });
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
             for (int i = 0; i < 3; i++) {
-                assertThat(sender.send(receiver.url(), "{}", SIGNED).outcome()).isEqualTo(Attempt.Outcome.delivered);
+                assertThat(sender.send(1, receiver.url(), "{}", SIGNED).outcome())
+                        .isEqualTo(Attempt.Outcome.delivered);
                 Thread.sleep(50); // the close reaches the client
             }
             assertThat(receiver.connections.get()).isEqualTo(3);
             assertThat(receiver.requests).hasSize(3);
+        }
+    }
+
+    @Test
+    void anAnswerTheReceiverSendsWhileTheConnectionIsIdleIsNeverReadAsTheNextRequestsAnswer() throws Exception {
+        // The first connection answers its request, then 100 ms later answers it again with a 410: the
+        // next request sent on it would read that 410 as its own answer (and disable the endpoint).
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    if (index == 0) {
+                        peer.next();
+                        peer.answer("HTTP/1.1 204 No Content\r\n\r\n");
+                        Thread.sleep(100);
+                        peer.answer("HTTP/1.1 410 Gone\r\nContent-Length: 5\r\n\r\nstale");
+                    }
+                    while (peer.next() != null) {
+                        peer.answer("HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nmine");
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            assertThat(sender.send(1, receiver.url(), "{}", SIGNED).status()).isEqualTo(204);
+            Thread.sleep(300); // the extra answer has arrived
+            Attempt next = sender.send(1, receiver.url(), "{}", SIGNED);
+            assertThat(next.status()).isEqualTo(500);
+            assertThat(next.responseBody()).isEqualTo("mine");
+            assertThat(receiver.connections.get()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void integrationsNeverShareAConnectionToTheSameReceiver() throws Exception {
+        try (ScriptedReceiver receiver = new ScriptedReceiver(ANSWER_EVERY_REQUEST);
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            for (long integration : new long[] {1, 2, 1, 2}) {
+                assertThat(sender.send(integration, receiver.url(), "{}", SIGNED)
+                                .outcome())
+                        .isEqualTo(Attempt.Outcome.delivered);
+            }
+            assertThat(receiver.connections.get()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void anAnswerCutShortOrWithAMalformedStatusIsAFailedAttemptWhateverItsStatusSaid() throws Exception {
+        List<String> answers = List.of(
+                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", // then closes
+                "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok",
+                "HTTP/1.1 200x\r\nContent-Length: 2\r\n\r\nok",
+                "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"); // then says nothing more
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    peer.next();
+                    peer.answer(answers.get(index));
+                    if (index == answers.size() - 1) {
+                        Thread.sleep(5_000);
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(1))) {
+            List<String> errors = new java.util.ArrayList<>();
+            for (String answer : answers) {
+                Attempt attempt = sender.send(1, receiver.url(), "{}", SIGNED);
+                assertThat(attempt.delivered()).as(answer).isFalse();
+                errors.add(attempt.outcome() + ": " + attempt.error());
+            }
+            assertThat(errors)
+                    .containsExactly(
+                            "connection_error: the answer ended before its body did",
+                            "connection_error: not an HTTP status line: HTTP/1.1 2000 OK",
+                            "connection_error: not an HTTP status line: HTTP/1.1 200x",
+                            "connection_error: invalid Content-Length: -1",
+                            "connection_error: invalid chunk size: -5",
+                            "timeout: no complete answer within 1000 ms");
         }
     }
 
@@ -180,8 +253,8 @@ class WebhookConnectionsTest {
                     peer.answer("HTTP/1.1 20"); // then closes
                 });
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
-            assertThat(sender.send(receiver.url(), "{}", SIGNED).outcome()).isEqualTo(Attempt.Outcome.delivered);
-            Attempt broken = sender.send(receiver.url(), "{}", SIGNED);
+            assertThat(sender.send(1, receiver.url(), "{}", SIGNED).outcome()).isEqualTo(Attempt.Outcome.delivered);
+            Attempt broken = sender.send(1, receiver.url(), "{}", SIGNED);
             assertThat(broken.outcome()).isEqualTo(Attempt.Outcome.connection_error);
             assertThat(broken.error()).contains("ended in its headers");
             assertThat(receiver.requests).hasSize(2);
@@ -200,7 +273,7 @@ class WebhookConnectionsTest {
                 });
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
             for (int i = 0; i < 2; i++) {
-                Attempt attempt = sender.send(receiver.url(), "{}", SIGNED);
+                Attempt attempt = sender.send(1, receiver.url(), "{}", SIGNED);
                 assertThat(attempt.status()).isEqualTo(202);
                 assertThat(attempt.responseBody()).isEqualTo("hello world");
             }
@@ -221,7 +294,7 @@ class WebhookConnectionsTest {
                 });
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
             for (int i = 0; i < 2; i++) {
-                Attempt attempt = sender.send(receiver.url(), "{}", SIGNED);
+                Attempt attempt = sender.send(1, receiver.url(), "{}", SIGNED);
                 assertThat(attempt.status()).isEqualTo(503);
                 assertThat(attempt.responseBody()).isEqualTo("a" + "é".repeat(511));
             }
@@ -243,11 +316,11 @@ class WebhookConnectionsTest {
                     }
                 });
                 WebhookSender sender = sender(Duration.ofSeconds(5))) {
-            Attempt cut = sender.send(receiver.url(), "{}", SIGNED);
+            Attempt cut = sender.send(1, receiver.url(), "{}", SIGNED);
             assertThat(cut.outcome()).isEqualTo(Attempt.Outcome.http_error);
             assertThat(cut.responseBody()).hasSize(WebhookSender.MAX_RESPONSE_BYTES);
             for (int i = 1; i < answers.size(); i++) {
-                assertThat(sender.send(receiver.url(), "{}", SIGNED).outcome())
+                assertThat(sender.send(1, receiver.url(), "{}", SIGNED).outcome())
                         .as(answers.get(i))
                         .isEqualTo(Attempt.Outcome.delivered);
             }
@@ -261,7 +334,7 @@ class WebhookConnectionsTest {
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> Thread.sleep(10_000));
                 WebhookSender sender = sender(Duration.ofMillis(500))) {
             long started = System.nanoTime();
-            Attempt attempt = sender.send(receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED);
+            Attempt attempt = sender.send(1, receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED);
             assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
         }
@@ -282,7 +355,7 @@ class WebhookConnectionsTest {
                 long started = System.nanoTime();
                 Attempt attempt = assertTimeoutPreemptively(
                         Duration.ofSeconds(10),
-                        () -> sender.send(receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED));
+                        () -> sender.send(1, receiver.url(), "x".repeat(32 * 1024 * 1024), SIGNED));
                 assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
                 assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
             }
@@ -306,7 +379,8 @@ class WebhookConnectionsTest {
             WebhookUrl https =
                     WebhookUrl.parse("https://127.0.0.1:" + receiver.server.getLocalPort() + "/hooks", "url", OPEN);
             long started = System.nanoTime();
-            Attempt attempt = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> sender.send(https, "{}", SIGNED));
+            Attempt attempt =
+                    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> sender.send(1, https, "{}", SIGNED));
             assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.timeout);
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
         }
@@ -322,16 +396,16 @@ class WebhookConnectionsTest {
                         Duration.ofSeconds(5), OPEN, 4, Clock.systemUTC(), trusting(matching, otherName));
                 WebhookSender jvmTrust = sender(Duration.ofSeconds(5))) {
             for (int i = 0; i < 2; i++) {
-                assertThat(trusting.send(receiver.url(), "{}", SIGNED).outcome())
+                assertThat(trusting.send(1, receiver.url(), "{}", SIGNED).outcome())
                         .isEqualTo(Attempt.Outcome.delivered);
             }
             assertThat(receiver.connections.get()).isEqualTo(1);
 
-            Attempt untrusted = jvmTrust.send(receiver.url(), "{}", SIGNED);
+            Attempt untrusted = jvmTrust.send(1, receiver.url(), "{}", SIGNED);
             assertThat(untrusted.outcome()).isEqualTo(Attempt.Outcome.connection_error);
             assertThat(untrusted.error()).startsWith("TLS failed");
 
-            Attempt wrongName = trusting.send(misnamed.url(), "{}", SIGNED);
+            Attempt wrongName = trusting.send(1, misnamed.url(), "{}", SIGNED);
             assertThat(wrongName.outcome()).isEqualTo(Attempt.Outcome.connection_error);
             assertThat(wrongName.error()).startsWith("TLS failed").contains("127.0.0.1");
             assertThat(receiver.requests).hasSize(2);
