@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import org.eclipse.jetty.ee10.servlet.SessionHandler;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeResponse;
@@ -101,24 +102,37 @@ final class WebSocketRoutes implements RouteGroup {
                 // What the HTTP before-handlers check, which upgrades skip: a NUL in ?tenantId= failed the
                 // lookup in PostgreSQL with a 500.
                 ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
+                // Before the token is looked at: a handshake Jetty would not complete answered 405 after the
+                // token was checked and counted against its rate limit.
+                String upgrade = ctx.header("Upgrade");
+                if (upgrade == null || !upgrade.toLowerCase(Locale.ROOT).contains("websocket")) {
+                    upgradeRequired(ctx, "a WebSocket handshake carries Upgrade: websocket");
+                    throw new Refusal.Invalid("upgrade_required", "not a WebSocket handshake"); // stops the upgrade
+                }
+                if (!"13".equals(ctx.header("Sec-WebSocket-Version"))) {
+                    upgradeRequired(
+                            ctx, "this server speaks WebSocket version 13 (RFC 6455): send Sec-WebSocket-Version: 13");
+                    throw new Refusal.Invalid("upgrade_required", "unsupported WebSocket version");
+                }
                 requireHandshakeKey(ctx);
                 ctx.attribute(UPGRADE, check(ctx));
             } catch (Refusal refusal) {
+                if (ctx.res().isCommitted()) {
+                    throw refusal;
+                }
                 refuse(ctx, HttpErrors.of(refusal));
                 throw refusal; // stops the upgrade
             }
         });
         routes.ws(PATH, ws -> {}); // the socket is ours: see configureJetty
-        routes.get(PATH, ctx -> {
-            check(ctx);
-            // Not a refusal of the request's content but of its protocol: only this HTTP edge has it.
-            HttpErrors.render(
-                    ctx,
-                    426,
-                    "upgrade_required",
-                    "this is a WebSocket endpoint: connect with a WebSocket" + " client (Upgrade: websocket)",
-                    null);
-        });
+        // A GET that is not a WebSocket handshake (no Upgrade: websocket, or no Connection: Upgrade), before its
+        // token is looked at: what is wrong is the protocol, whoever asks.
+        routes.get(
+                PATH,
+                ctx -> upgradeRequired(
+                        ctx,
+                        "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket,"
+                                + " Connection: Upgrade, Sec-WebSocket-Version: 13)"));
         routes.get(EXAMPLE, ctx -> {
             ctx.header("Content-Security-Policy", examplePolicy);
             ctx.header("X-Content-Type-Options", "nosniff");
@@ -160,6 +174,9 @@ final class WebSocketRoutes implements RouteGroup {
         }
         // No permessage-deflate: events are small, and a compressor per socket costs far more memory than it saves.
         response.setExtensions(List.of());
+        // No subprotocol: Switchboard's messages have no name to negotiate, and a client offering one must not be
+        // told it was accepted (Javalin echoes the first one offered into the response's headers).
+        response.setHeader("Sec-WebSocket-Protocol", List.of());
         return new ClientSession(owner, upgrade.access(), upgrade.after(), upgrade.accessChanges());
     }
 
@@ -234,6 +251,17 @@ final class WebSocketRoutes implements RouteGroup {
 
     private static boolean notBlank(String text) {
         return text != null && !text.isBlank();
+    }
+
+    /**
+     * 426 with the headers RFC 7231 (6.5.15) and RFC 6455 (4.4) ask for: the protocol to switch to, and
+     * the WebSocket version this server speaks. Not a refusal of the request's content but of its
+     * protocol: only this HTTP edge has it.
+     */
+    private static void upgradeRequired(Context ctx, String message) throws IOException {
+        ctx.header("Upgrade", "websocket");
+        ctx.header("Sec-WebSocket-Version", "13");
+        refuse(ctx, new HttpErrors.HttpError(426, "upgrade_required", message, null, null));
     }
 
     /**

@@ -197,6 +197,36 @@ class WebSocketTest {
         }
     }
 
+    @Test
+    void aHandshakeOfAnotherVersionOrWithoutItsUpgradeHeadersGets426AndNoSubprotocolIsEchoed() throws Exception {
+        tenant("ws-version");
+        String token = server.partnerToken("ws-version");
+        // (Upgrade: websocket without Connection: Upgrade is refused by Jetty's parser, 400 malformed_request.)
+        Map<String, String> broken = Map.of(
+                "Sec-WebSocket-Version:", "Sec-WebSocket-Version: 8",
+                "Upgrade:", "Upgrade: foo");
+        for (var change : broken.entrySet()) {
+            List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders().stream()
+                    .map(h -> h.startsWith(change.getKey()) ? change.getValue() : h)
+                    .toList());
+            headers.add("Authorization: Bearer " + token);
+            try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
+                assertThat(refused.status).as(change.getValue()).isEqualTo(426);
+                assertThat(refused.head).as(change.getValue()).containsIgnoringCase("Sec-WebSocket-Version: 13");
+                assertThat(Json.read(refused.body).get("error").get("code").asText())
+                        .isEqualTo("upgrade_required");
+            }
+        }
+        // The server speaks no subprotocol: one a client offers is not answered as accepted.
+        List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders());
+        headers.add("Authorization: Bearer " + token);
+        headers.add("Sec-WebSocket-Protocol: foo");
+        try (RawWebSocket socket = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
+            assertThat(socket.status).isEqualTo(101);
+            assertThat(socket.head).doesNotContainIgnoringCase("Sec-WebSocket-Protocol");
+        }
+    }
+
     private static void assertThatUpgradeFails(Map<String, String> headers, String query, int status) {
         try {
             WsClient.connect(server, headers, query).close();
