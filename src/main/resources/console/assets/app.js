@@ -106,7 +106,8 @@ function shell(active) {
     await call('DELETE', '/console/api/session');
     signedOut('You are signed out.');
   }));
-  clear(who, h('span', { class: 'muted' }, portal ? session.integrationName || session.integrationId : 'Operator'), ' ', signOut);
+  // bdi: an integration's name is shown as written, and direction marks in it stop at its end.
+  clear(who, h('bdi', { class: 'muted' }, portal ? session.integrationName || session.integrationId : 'Operator'), ' ', signOut);
 }
 
 function signedOut(message) {

@@ -31,7 +31,9 @@ export async function render(main, ctx) {
 
   const streams = h('div', { id: 'streams' }, h('p', { class: 'muted' }, 'Loading…'));
   main.append(section('Streams', streams));
-  main.append(deliveryPanel({ webhookId: id }));
+  // The charts count the endpoint's messages to every tenant: a portal session limited to one tenant is
+  // refused them (403), so it is not shown them.
+  if (!(ctx.portal && ctx.session.tenantId)) main.append(deliveryPanel({ webhookId: id }));
 
   // The message log: the filter lives in the URL, so a filtered log can be reloaded or shared.
   const q = ctx.query;
@@ -207,7 +209,7 @@ function settings(ctx, path, endpoint, changed) {
   const remove = button('Delete endpoint', () => act(remove, async () => {
     await del(path);
     ctx.navigate(ctx.portal ? ctx.base : `${ctx.base}/integrations/${enc(endpoint.integrationId)}`);
-  }, `Delete the endpoint ${endpoint.url}? Its messages go with it.`), 'danger');
+  }, ['Delete the endpoint ', h('bdi', {}, endpoint.url), '? Its messages go with it.']), 'danger');
   return section('Settings', form, h('div', { class: 'row' }, remove));
 }
 

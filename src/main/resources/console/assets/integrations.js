@@ -77,10 +77,10 @@ function connectionRow(c, reload) {
     h('td', {}, when(c.updatedAt || c.createdAt)),
     h('td', { class: 'actions' },
       c.state === 'enabled'
-        ? change('Disable', `Disable the connection to ${c.tenantId}? Its access token is refused at once.`, () => post(`${path}/disable`))
-        : change('Enable', `Enable the connection to ${c.tenantId}?`, () => post(`${path}/enable`)),
-      change('Rotate token', `Rotate the access token of ${c.tenantId}'s connection? The old token is refused at once.`, () => post(`${path}/rotate-token`)),
-      change('Delete', `Delete the connection to ${c.tenantId}? This cannot be undone.`, () => del(path)),
+        ? change('Disable', ['Disable the connection to ', h('bdi', {}, c.tenantId), '? Its access token is refused at once.'], () => post(`${path}/disable`))
+        : change('Enable', ['Enable the connection to ', h('bdi', {}, c.tenantId), '?'], () => post(`${path}/enable`)),
+      change('Rotate token', ['Rotate the access token of ', h('bdi', {}, c.tenantId), '\'s connection? The old token is refused at once.'], () => post(`${path}/rotate-token`)),
+      change('Delete', ['Delete the connection to ', h('bdi', {}, c.tenantId), '? This cannot be undone.'], () => del(path)),
       out));
 }
 

@@ -1,6 +1,6 @@
 // Live events: a tenant's events as they are written, over the server's own WebSocket (the session's
 // cookie authenticates it, read-only). Pausing keeps what arrives and shows it on resume.
-import { get, query } from './api.js';
+import { get, query, enc } from './api.js';
 import { h, field, when, json } from './dom.js';
 
 const KEEP = 200;
@@ -8,7 +8,20 @@ const KEEP = 200;
 export async function render(main, ctx) {
   main.append(h('h1', {}, 'Live events'));
   const tenants = (await get('/api/v1/tenants?limit=1000')).tenants;
-  const chosen = ctx.query.get('tenantId') || (tenants[0] && tenants[0].id) || '';
+  const asked = ctx.query.get('tenantId');
+  // The picker lists the first 1,000 tenants; a link may name any tenant, which is looked up on its own
+  // rather than quietly replaced by the first one.
+  let unknown = false;
+  if (asked && !tenants.some((t) => t.id === asked)) {
+    try {
+      tenants.unshift(await get(`/api/v1/tenants/${enc(asked)}`));
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      unknown = true;
+      main.append(h('p', { class: 'error', id: 'live-unknown', role: 'alert' }, `No tenant '${asked}': choose one below.`));
+    }
+  }
+  const chosen = tenants.some((t) => t.id === asked) ? asked : (tenants[0] && tenants[0].id) || '';
   const select = h('select', { name: 'tenantId', id: 'live-tenant' }, tenants.map((t) => h('option', { value: t.id, selected: t.id === chosen }, t.name && t.name !== t.id ? `${t.name} (${t.id})` : t.id)));
   const after = h('input', { type: 'number', name: 'after', id: 'live-after', min: 0, placeholder: 'only new events' });
   const status = h('span', { id: 'live-status', class: 'badge', role: 'status' }, 'closed');
@@ -81,7 +94,8 @@ export async function render(main, ctx) {
     });
   }
 
-  connect();
+  // A tenant the link named that does not exist is not swapped for another without the operator's choice.
+  if (!unknown) connect();
   return () => {
     if (socket) socket.close(1000);
     socket = null;

@@ -2,6 +2,7 @@ package dev.switchboard.api;
 
 import dev.switchboard.support.Instants;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.support.WholeNumbers;
 import io.javalin.http.Context;
 import java.time.Instant;
 
@@ -35,11 +36,11 @@ final class QueryParams {
         if (text == null || text.isEmpty()) {
             return null;
         }
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
+        Long value = WholeNumbers.parse(text);
+        if (value == null) {
             throw new Refusal.InvalidField(name, "'" + text + "' is not a whole number");
         }
+        return value;
     }
 
     static Instant instant(Context ctx, String name) {

@@ -9,6 +9,7 @@ import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.support.WholeNumbers;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -127,11 +128,11 @@ public final class RecordRoutes implements RouteGroup {
         if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
             v = v.substring(1, v.length() - 1);
         }
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
+        Long version = WholeNumbers.parse(v);
+        if (version == null || version < Integer.MIN_VALUE || version > Integer.MAX_VALUE) {
             throw new Refusal.Invalid("invalid_header", "If-Match: '" + header + "' is not a record version");
         }
+        return version.intValue();
     }
 
     private static Optional<RecordStore.IdempotencyKey> idempotencyKey(

@@ -7,6 +7,7 @@ import dev.switchboard.db.PageBytes;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.events.NewEvent;
 import dev.switchboard.support.Ids;
+import dev.switchboard.support.Instants;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.tracing.Tracing;
@@ -190,11 +191,11 @@ public final class RecordStore {
                         + " WHERE tenant_pk = ? AND collection_pk = ?");
         if (q.updatedFrom() != null) {
             sql.append(" AND updated_at >= ?");
-            params.add(q.updatedFrom());
+            params.add(Instants.microsUp(q.updatedFrom()));
         }
         if (q.updatedTo() != null) {
             sql.append(" AND updated_at <= ?");
-            params.add(q.updatedTo());
+            params.add(Instants.microsDown(q.updatedTo()));
         }
         if (q.ids() != null) {
             sql.append(" AND id = ANY(?::uuid[])");

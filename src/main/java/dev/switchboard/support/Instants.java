@@ -2,6 +2,7 @@ package dev.switchboard.support;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -39,6 +40,21 @@ public final class Instants {
             throw new Refusal.InvalidField(field, "'" + text + "' is outside the years 1 to 9999");
         }
         return instant;
+    }
+
+    /**
+     * {@code instant} at PostgreSQL's precision, for a bound {@code >= instant} or {@code < instant}: the
+     * first microsecond at or after it. PostgreSQL rounds a finer time to the nearest microsecond, which
+     * took a record updated at .020023 as at or after .0200234 (a lower bound rounded down).
+     */
+    public static Instant microsUp(Instant instant) {
+        Instant down = microsDown(instant);
+        return down.equals(instant) ? instant : down.plusNanos(1_000);
+    }
+
+    /** {@code instant} at PostgreSQL's precision, for a bound {@code <= instant}: the last microsecond at or before it. */
+    public static Instant microsDown(Instant instant) {
+        return instant.truncatedTo(ChronoUnit.MICROS);
     }
 
     public static boolean inRange(Instant instant) {

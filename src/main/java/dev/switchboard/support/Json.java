@@ -107,7 +107,10 @@ public final class Json {
             return "more follows the JSON value (send one object)";
         }
         return message.replaceAll(" ?\\((bound as|from) `[^`]*`\\)", "")
-                .replaceAll(":? ?not allowed as per `[^`]*`", "");
+                .replaceAll(":? ?not allowed as per `[^`]*`", "")
+                .replaceAll("[:;]? ?enable `[^`]*` to allow", "")
+                .replaceAll(" ?\\([^()]*Feature '[^']*'[^()]*\\)", "")
+                .replaceAll(" ?\\(for [^()]*Feature[^()]*\\)", "");
     }
 
     public static String write(Object value) {

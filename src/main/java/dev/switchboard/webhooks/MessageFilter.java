@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.events.EventFilter;
+import dev.switchboard.support.Instants;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,11 +36,11 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
         }
         if (from != null) {
             where.add("m.created_at >= ?");
-            params.add(from);
+            params.add(Instants.microsUp(from));
         }
         if (to != null) {
             where.add("m.created_at < ?");
-            params.add(to);
+            params.add(Instants.microsUp(to));
         }
         if (eventType != null && !eventType.equals("*")) {
             // A stream message is a range of its stream's log; a manual one (a test) keeps its body.

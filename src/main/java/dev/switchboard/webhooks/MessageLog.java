@@ -8,6 +8,7 @@ import dev.switchboard.events.ControlMessage.WebhookChanged;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.support.Ids;
+import dev.switchboard.support.Instants;
 import dev.switchboard.support.Refusal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -958,7 +959,7 @@ public final class MessageLog {
                                 + " WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR c.tenant_pk = ?)) t"
                                 + " WHERE t.target IS NOT NULL",
                         rs -> new Target(rs.getLong(1), rs.getLong(2)),
-                        fromSeq != null ? fromSeq : since,
+                        fromSeq != null ? fromSeq : Instants.microsUp(since),
                         endpointPk,
                         tenantPk,
                         tenantPk));

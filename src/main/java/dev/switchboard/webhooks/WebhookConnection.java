@@ -1,5 +1,6 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.support.WholeNumbers;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -153,18 +154,8 @@ final class WebhookConnection implements AutoCloseable {
 
     /** A decimal number of ASCII digits only (no sign, no other script's digits), or -1. */
     private static long digits(String text) {
-        if (text.isEmpty() || text.length() > 18) {
-            return -1;
-        }
-        long value = 0;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            value = value * 10 + (c - '0');
-        }
-        return value;
+        Long value = text.startsWith("-") ? null : WholeNumbers.parse(text);
+        return value == null ? -1 : value;
     }
 
     private static final class Headers {

@@ -29,6 +29,19 @@ public record WebhookUrl(URI uri) {
         if (text.length() > MAX_LENGTH) {
             throw new Refusal.InvalidField(field, "must be at most " + MAX_LENGTH + " characters");
         }
+        // Invisible characters (direction overrides, zero-width spaces) are never part of an address and are
+        // how a URL is made to read as another where people see it: in the console, the portal, the logs.
+        text.codePoints()
+                .filter(c -> Character.getType(c) == Character.FORMAT || Character.isISOControl(c))
+                .findFirst()
+                .ifPresent(c -> {
+                    throw new Refusal.InvalidField(
+                            field,
+                            String.format(
+                                    "contains the invisible character U+%04X; percent-encode it if the address"
+                                            + " really has it",
+                                    c));
+                });
         URI uri;
         try {
             uri = new URI(text);

@@ -19,6 +19,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.exceptions.CloseException;
 import org.eclipse.jetty.websocket.common.WebSocketSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -462,6 +463,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     @Override
     public void onWebSocketError(Throwable cause) {
         log.debug("WebSocket {} of connection {} failed: {}", id(), access.connectionId(), cause.toString());
+        // Jetty closes a socket whose client broke the protocol (1002, 1003, 1007, 1009) itself, with its own
+        // description as the reason; counted here, as the closes Switchboard makes are in close().
+        if (cause instanceof CloseException refused && closing.compareAndSet(false, true)) {
+            CloseCode.of(refused.getStatusCode()).ifPresent(owner.metrics()::closed);
+        }
         ended(-1, cause.toString());
     }
 

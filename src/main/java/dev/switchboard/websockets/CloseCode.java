@@ -74,4 +74,14 @@ public enum CloseCode {
     public Reconnect reconnect() {
         return reconnect;
     }
+
+    /** The documented close with this number, if there is one. */
+    static java.util.Optional<CloseCode> of(int code) {
+        for (CloseCode c : values()) {
+            if (c.code == code) {
+                return java.util.Optional.of(c);
+            }
+        }
+        return java.util.Optional.empty();
+    }
 }

@@ -5,6 +5,7 @@ import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.support.WholeNumbers;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
@@ -330,15 +331,14 @@ final class WebSocketRoutes implements RouteGroup {
         if (text == null || text.isEmpty()) {
             return null;
         }
-        try {
-            long after = Long.parseLong(text);
-            if (after < 0) {
-                throw new Refusal.InvalidField("after", "must be 0 or more");
-            }
-            return after;
-        } catch (NumberFormatException e) {
+        Long after = WholeNumbers.parse(text);
+        if (after == null) {
             throw new Refusal.InvalidField("after", "'" + text + "' is not a whole number");
         }
+        if (after < 0) {
+            throw new Refusal.InvalidField("after", "must be 0 or more");
+        }
+        return after;
     }
 
     private static String resource(String path) {

@@ -371,5 +371,11 @@ class EventFeedTest {
         assertThat(r.json().get("error").get("message").asText()).startsWith("after");
         assertThat(app.get("/api/v1/events?after=-1").status()).isEqualTo(400);
         assertThat(app.get("/api/v1/events?after=abc").status()).isEqualTo(400);
+        // Digits of other scripts (Arabic-Indic three, fullwidth one) and a plus sign are not positions.
+        for (String after : List.of("%D9%A3", "%EF%BC%91", "%2B1")) {
+            Api.Response other = app.get("/api/v1/events?after=" + after);
+            assertThat(other.status()).as(after).isEqualTo(400);
+            assertThat(other.json().at("/error/message").asText()).contains("is not a whole number");
+        }
     }
 }

@@ -12,6 +12,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -365,6 +366,19 @@ class RecordsApiTest {
                 .expect(200)
                 .json();
         assertThat(until.get("records")).extracting(r -> r.get("id").asText()).containsExactly(second, first);
+        // Bounds finer than the microseconds PostgreSQL keeps: 600 ns before the update, and 400 ns after it,
+        // both exclude it (PostgreSQL alone would round each to the update's own microsecond).
+        Instant at = Instant.parse(from);
+        JsonNode justBefore = api.get("/api/v1/collections/customers/records?updatedTo=" + at.minusNanos(600))
+                .expect(200)
+                .json();
+        assertThat(justBefore.get("records"))
+                .extracting(r -> r.get("id").asText())
+                .containsExactly(second);
+        JsonNode justAfter = api.get("/api/v1/collections/customers/records?updatedFrom=" + at.plusNanos(400))
+                .expect(200)
+                .json();
+        assertThat(justAfter.get("records")).isEmpty();
 
         assertThat(api.get("/api/v1/collections/customers/records?updatedFrom=yesterday")
                         .json()
@@ -413,6 +427,11 @@ class RecordsApiTest {
                 partner.withHeader("If-Match", "").patch(path, Map.of("data", Map.of("state", "changed")));
         assertThat(emptyIfMatch.status()).isEqualTo(400);
         assertThat(emptyIfMatch.json().at("/error/message").asText()).startsWith("If-Match is empty");
+        // Nor is a version written with a plus sign.
+        Api.Response signed =
+                partner.withHeader("If-Match", "+1").patch(path, Map.of("data", Map.of("state", "changed")));
+        assertThat(signed.status()).isEqualTo(400);
+        assertThat(signed.errorCode()).isEqualTo("invalid_header");
         assertThat(partner.get(path).json().get("version").asInt()).isEqualTo(1);
 
         HttpClient http = HttpClient.newHttpClient();

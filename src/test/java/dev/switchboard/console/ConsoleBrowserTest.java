@@ -251,6 +251,12 @@ class ConsoleBrowserTest {
             browser.click("#live-events li:last-child summary");
             shot(browser, "live-events");
 
+            // A link to a tenant that does not exist says so, and follows no other tenant in its place.
+            browser.load(server.baseUrl() + "/console/live?tenantId=no-such-tenant");
+            assertThat(browser.waitForText("#live-unknown", "no-such-tenant")).contains("No tenant");
+            assertThat(browser.text("#live-status")).isEqualTo("closed");
+            browser.clearConsole(); // the 404 of that lookup, which the browser logs
+
             browser.load(server.baseUrl() + "/console/catalog");
             browser.waitForText("main", "reservations.created");
             shot(browser, "event-catalog");
@@ -430,6 +436,40 @@ class ConsoleBrowserTest {
                             .asText())
                     .isEqualTo("failed");
             shot(browser, "portal-read-only");
+        } finally {
+            failed.receiver().close();
+        }
+    }
+
+    @Test
+    void aPortalSessionLimitedToOneTenantShowsItsEndpointWithoutTheChartsItMayNotRead() throws Exception {
+        Failed failed = failedMessage("portal-3", "Door keys", "/tenant-hooks");
+        String link = server.admin
+                .post(
+                        "/api/v1/portal-sessions",
+                        Map.of(
+                                "integrationId",
+                                failed.integrationId(),
+                                "capabilities",
+                                List.of("read"),
+                                "ttl",
+                                "1h",
+                                "tenantId",
+                                "portal-3"))
+                .expect(201)
+                .json()
+                .get("url")
+                .asText();
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            browser.viewport(WIDE, 900);
+            browser.load(link);
+            browser.waitFor("#endpoints table");
+            browser.click("#endpoints a");
+            browser.waitFor("tr[data-message] .badge.failed");
+            // The delivery charts count every tenant's messages: refused to this session, so not shown with a 403.
+            assertThat(browser.exists("#delivery")).isFalse();
+            assertThat(browser.text("main")).doesNotContain("403");
+            assertThat(browser.consoleErrors()).as("no refused request at all").isEmpty();
         } finally {
             failed.receiver().close();
         }

@@ -38,4 +38,17 @@ class InstantsTest {
         assertThatThrownBy(() -> Instants.parse("+10000-01-01T00:00:00Z", "since"))
                 .hasMessageContaining("outside the years 1 to 9999");
     }
+
+    @Test
+    void boundsFinerThanAMicrosecondAreMovedToTheMicrosecondThatKeepsTheirMeaning() {
+        Instant exact = Instant.parse("2026-01-31T12:00:00.020023Z");
+        Instant finer = Instant.parse("2026-01-31T12:00:00.0200226Z");
+        assertThat(Instants.microsUp(exact)).isEqualTo(exact);
+        assertThat(Instants.microsDown(exact)).isEqualTo(exact);
+        assertThat(Instants.microsUp(finer)).isEqualTo(exact);
+        assertThat(Instants.microsDown(finer)).isEqualTo(Instant.parse("2026-01-31T12:00:00.020022Z"));
+        Instant beforeEpoch = Instant.parse("1969-12-31T23:59:59.9999995Z");
+        assertThat(Instants.microsDown(beforeEpoch)).isEqualTo(Instant.parse("1969-12-31T23:59:59.999999Z"));
+        assertThat(Instants.microsUp(beforeEpoch)).isEqualTo(Instant.EPOCH);
+    }
 }

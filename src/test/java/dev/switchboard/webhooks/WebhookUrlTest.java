@@ -107,6 +107,21 @@ class WebhookUrlTest {
     }
 
     @Test
+    void invisibleCharactersThatMakeAUrlReadAsAnotherAreRefusedByName() {
+        for (String url : java.util.List.of(
+                "https://partner.example/ok/\u202e.cod-yfirev-", // right-to-left override
+                "https://partner.example/hoo\u200bks", // zero-width space
+                "https://partner.example/h\u2066i")) { // left-to-right isolate
+            assertThatThrownBy(() -> WebhookUrl.parse(url, "url", GUARDED))
+                    .isInstanceOf(Refusal.InvalidField.class)
+                    .hasMessageContaining("invisible character U+");
+        }
+        assertThat(WebhookUrl.parse("https://partner.example/caf%C3%A9", "url", GUARDED)
+                        .host())
+                .isEqualTo("partner.example");
+    }
+
+    @Test
     void logsNeverShowTheQueryWhereASharedSecretTravels() {
         assertThat(WebhookUrl.parse("https://partner.example/h?token=s3cret", "url", GUARDED)
                         .redacted())

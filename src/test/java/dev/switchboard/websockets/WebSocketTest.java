@@ -172,6 +172,7 @@ class WebSocketTest {
         String token = server.partnerToken("ws-refused");
         assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=-1", 400);
         assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=abc", 400);
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=%EF%BC%91", 400); // a fullwidth 1
         assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=99", 400);
         // Without an upgrade, the route says what it is.
         Api.Response plain = server.api(token).get("/api/v1/ws");
@@ -225,6 +226,26 @@ class WebSocketTest {
             assertThat(socket.status).isEqualTo(101);
             assertThat(socket.head).doesNotContainIgnoringCase("Sec-WebSocket-Protocol");
         }
+    }
+
+    @Test
+    void closesJettyMakesForABrokenProtocolAreCountedByTheirDocumentedReason() throws Exception {
+        tenant("ws-broken");
+        String token = server.partnerToken("ws-broken");
+        String tooBig = "switchboard_websockets_closes_total\\{reason=\"message_too_big\"}";
+        String invalid = "switchboard_websockets_closes_total\\{reason=\"invalid_payload\"}";
+        double tooBigBefore = server.metric(tooBig);
+        double invalidBefore = server.metric(invalid);
+        try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+            socket.sendText("{\"type\":\"ping\",\"pad\":\"" + "x".repeat(70_000) + "\"}");
+            assertThat(socket.readUntilClose()).isEqualTo(1009);
+        }
+        try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+            socket.send(RawWebSocket.FIN | RawWebSocket.TEXT, new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'});
+            assertThat(socket.readUntilClose()).isEqualTo(1007);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> server.metric(tooBig) == tooBigBefore + 1);
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> server.metric(invalid) == invalidBefore + 1);
     }
 
     private static void assertThatUpgradeFails(Map<String, String> headers, String query, int status) {
