@@ -144,6 +144,11 @@ export function secret(label, value) {
     h('code', { class: 'secret-value' }, value));
 }
 
+/** Said under a list that shows only the first page the server returned: the rest is there, not lost. */
+export function morePages(page, shown, what) {
+  return page.cursor ? h('p', { class: 'muted', role: 'note' }, `Showing the first ${shown} ${what}; list the rest through the API, from cursor ${page.cursor}.`) : null;
+}
+
 export function button(text, onclick, cls) {
   return h('button', { type: 'button', class: cls, onclick }, text);
 }

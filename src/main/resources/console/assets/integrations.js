@@ -1,6 +1,6 @@
 // Integrations (permissions, event types, connections, endpoints, portal links) and endpoint lists.
 import { get, post, del, query, enc } from './api.js';
-import { h, clear, section, failure, when, badge, field, act, secret, button } from './dom.js';
+import { h, clear, section, failure, when, badge, field, act, secret, button, morePages } from './dom.js';
 import { endpointTable } from './overview.js';
 
 export async function list(main, ctx) {
@@ -14,7 +14,7 @@ export async function list(main, ctx) {
         h('td', {}, h('a', { href: `${ctx.base}/integrations/${enc(i.id)}` }, i.name || i.id)),
         h('td', {}, h('code', {}, i.id)),
         h('td', {}, (i.eventTypes || []).join(', ') || h('span', { class: 'muted' }, 'none')),
-        h('td', {}, when(i.createdAt)))))))));
+        h('td', {}, when(i.createdAt))))))), morePages(page, page.integrations.length, 'integrations')));
 }
 
 export async function render(main, ctx) {
@@ -142,7 +142,8 @@ function portalLinkForm(integrationId) {
 export async function endpoints(main, ctx) {
   main.append(h('h1', {}, 'Endpoints'));
   const page = await get('/api/v1/webhooks?limit=1000');
-  main.append(section('Webhook endpoints', page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet: add one on an integration.') : endpointTable(page.webhooks, ctx)));
+  main.append(section('Webhook endpoints', page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet: add one on an integration.') : endpointTable(page.webhooks, ctx),
+    morePages(page, page.webhooks.length, 'endpoints')));
 }
 
 /** The portal's start: the integration's endpoints. */
@@ -155,7 +156,8 @@ export async function portalHome(main, ctx) {
   async function load() {
     try {
       const page = await get('/api/v1/webhooks?limit=1000');
-      clear(box, page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet.') : endpointTable(page.webhooks, ctx));
+      clear(box, page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet.') : endpointTable(page.webhooks, ctx),
+        morePages(page, page.webhooks.length, 'endpoints'));
     } catch (e) {
       clear(box, failure(e));
     }

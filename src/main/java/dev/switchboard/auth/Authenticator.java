@@ -310,6 +310,11 @@ public final class Authenticator {
         if (tenantId == null || tenantId.isBlank()) {
             throw new Refusal.InvalidField("tenantId", "is required: the tenant whose events the socket receives");
         }
+        if (tenantId.length() > TenantStore.MAX_ID_LENGTH) {
+            // Not echoed: as with the Switchboard-Tenant header, a refusal does not repeat kilobytes it was sent.
+            throw new Refusal.InvalidField(
+                    "tenantId", "a tenant id is at most " + TenantStore.MAX_ID_LENGTH + " characters");
+        }
         var tenant = tenants.find(tenantId)
                 .orElseThrow(() -> new Refusal.InvalidField("tenantId", "no tenant '" + tenantId + "'"));
         return new OperatorSocket(session.id(), TenantAccess.admin(tenant));

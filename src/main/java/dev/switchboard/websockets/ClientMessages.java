@@ -72,7 +72,9 @@ final class ClientMessages {
 
     private ClientMessages() {}
 
-    static ClientMessage parse(String text) {
+    static ClientMessage parse(String message) {
+        // A UTF-8 byte order mark, which HTTP bodies may start with too, is not part of the JSON.
+        String text = message.startsWith("\uFEFF") ? message.substring(1) : message;
         JsonNode json;
         try {
             json = MESSAGES.readTree(text);

@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * {@code seq} is above it: the stream's counter orders commits); a batch whose last event is above
  * the lowest such position waits until the writes below it have sent their responses; so does a page
  * a resume read from the log, which may have been read after such a write committed. Reads hold
- * nothing, and a write holds events only until its own response is sent.
+ * nothing, and a write holds events only until its own response is sent; more of them than the
+ * socket's queue size are dropped and read again from the log after the response ({@link #reread}).
  *
  * <p>Jetty calls the listener methods one at a time per socket. Deliveries (feed thread), the
  * catch-up (its own virtual thread), responses and client messages meet under {@link #lock}, which is
@@ -64,6 +65,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private boolean live;
     private final List<Held> held = new ArrayList<>();
     private long heldBytes;
+    /**
+     * More than the queue's bytes were held back for this socket's own writes (not for a slow client):
+     * they were dropped, and are read again from the log once the writes are answered.
+     */
+    private boolean rereadDue;
 
     /** A batch waiting for this socket, and what it costs it: the bytes of the frame its filter takes. */
     private record Held(Batch batch, long bytes) {}
@@ -183,7 +189,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             }
             long position = after == null ? start : owner.resume().catchUp(this, after, start);
             if (position >= 0) {
-                goLive(position);
+                goLive(position, true);
             }
         } catch (DatabaseException e) {
             if (!e.isTransient()) {
@@ -210,19 +216,51 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    /** Everything up to {@code position} was sent: send what the feed delivered meanwhile, then live. */
-    private void goLive(long position) {
+    /**
+     * Everything up to {@code position} was sent: send what the feed delivered meanwhile, then live. The
+     * client is told so once, after its first catch-up; a re-read ({@link #reread}) changes nothing it sees.
+     */
+    private void goLive(long position, boolean announce) {
         lock.lock();
         try {
             if (closing.get()) {
                 return;
             }
             delivered = position;
-            send(Frames.live(position));
+            if (announce) {
+                send(Frames.live(position));
+            }
             live = true;
             flushHeld();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Sends the events after {@code from} from the log, as a resume does, then goes live again: the
+     * events dropped while this socket's writes held them back ({@link #deliver}). Runs on a virtual
+     * thread of its own, started when the last of those writes is answered.
+     */
+    private void reread(long from) {
+        try {
+            long position = owner.resume().catchUp(this, from, owner.hub().position(access.streamPk()));
+            if (position >= 0) {
+                goLive(position, false);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close(CloseCode.SERVER_RESTARTING);
+        } catch (RuntimeException e) {
+            // The client resumes from the last event it got: nothing is lost, it reconnects.
+            log.warn(
+                    "Could not read WebSocket {}'s events after {} again ({}); closing it with {} so the client"
+                            + " resumes",
+                    id(),
+                    from,
+                    e.getMessage(),
+                    CloseCode.TRY_AGAIN_LATER.code());
+            close(CloseCode.TRY_AGAIN_LATER);
         }
     }
 
@@ -254,7 +292,17 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             heldBytes += mine.bytes();
             if (heldBytes > owner.settings().queueBytes()) {
                 held.clear();
-                close(CloseCode.SLOW_CONSUMER);
+                heldBytes = 0;
+                if ((live && !writes.isEmpty()) || rereadDue) {
+                    // Held back for this socket's own writes in progress, while the client reads fine: closing it as
+                    // a slow consumer would blame it for a slow write. The events stay in the log: read them from
+                    // there once the writes are answered (nothing is being read now, so nothing held is needed).
+                    live = false;
+                    rereadDue = true;
+                } else {
+                    // Held while a catch-up reads the log: that read needs them at its seam.
+                    close(CloseCode.SLOW_CONSUMER);
+                }
             }
         } finally {
             lock.unlock();
@@ -310,6 +358,11 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             if (write != null && writes.remove(write)) {
                 flushHeld();
                 writeAnswered.signalAll();
+                if (rereadDue && writes.isEmpty() && !closing.get()) {
+                    rereadDue = false;
+                    long from = delivered;
+                    Thread.ofVirtual().name("ws-reread-" + id()).start(() -> reread(from));
+                }
             }
         } finally {
             lock.unlock();

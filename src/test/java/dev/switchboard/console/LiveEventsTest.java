@@ -140,6 +140,18 @@ class LiveEventsTest {
         assertThat(upgrade("?tenantId=nowhere", cookie, origin)).isEqualTo("400 invalid_field");
         // PostgreSQL's text cannot hold NUL: the lookup failed there, a 500.
         assertThat(upgrade("?tenantId=a%00b", cookie, origin)).isEqualTo("400 invalid_field");
+        // A tenant id no tenant can have is refused without being repeated back.
+        java.util.List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders().stream()
+                .filter(h -> !h.startsWith("Host:"))
+                .toList());
+        headers.add("Host: " + host);
+        headers.add(cookie);
+        headers.add(origin);
+        try (RawWebSocket refused =
+                RawWebSocket.open(server, "GET", "/api/v1/ws?tenantId=" + "t".repeat(6_000), headers, 0)) {
+            assertThat(refused.status).isEqualTo(400);
+            assertThat(refused.body).contains("at most").doesNotContain("t".repeat(100));
+        }
         assertThat(upgrade(tenant, "Cookie: sb_session=sb_session_unknown", origin))
                 .isEqualTo("401 unauthorized");
 

@@ -14,6 +14,9 @@ class ClientMessagesTest {
     @Test
     void pingAndSubscribeAreRecognised() {
         assertThat(ClientMessages.parse("{\"type\":\"ping\"}")).isEqualTo(new Ping());
+        assertThat(ClientMessages.parse("\uFEFF{\"type\":\"ping\"}"))
+                .as("after a byte order mark")
+                .isEqualTo(new Ping());
         assertThat(ClientMessages.parse("{\"type\":\"subscribe\",\"eventTypes\":[\"device.*\",\"a.b\"]}"))
                 .isEqualTo(new Subscribe(List.of("device.*", "a.b")));
     }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -542,6 +543,63 @@ class WebSocketRequestsTest {
                     .extracting(e -> e.get("type").asText())
                     .containsExactly("device.command");
             assertThat(ws.isClosed()).as("closed: " + ws.closeReason()).isFalse();
+        } finally {
+            releaseWrite.countDown();
+            sockets.wrapOperations(inner -> original);
+        }
+    }
+
+    @Test
+    void moreEventsThanTheQueueHeldBehindASlowWriteAreReadAgainNotAClosedSocket() throws Exception {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        Api app = server.adminFor(partner.tenant());
+        CountDownLatch writeDone = new CountDownLatch(1);
+        CountDownLatch releaseWrite = new CountDownLatch(1);
+        WebSockets sockets = server.switchboard().websockets();
+        sockets.wrapOperations(inner -> (access, method, p) -> {
+            Operations.Outcome outcome = inner.perform(access, method, p);
+            if (method == RequestMethod.RECORDS_CREATE) {
+                writeDone.countDown();
+                await(releaseWrite);
+            }
+            return outcome;
+        });
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            ws.sendRequest("w", "records.create", params("collection", "reservations", "data", Map.of("state", "s")));
+            assertThat(writeDone.await(10, TimeUnit.SECONDS)).isTrue();
+            // More than websockets.queueSize (1 MiB) of events the socket takes, all held while its write is in
+            // progress: a client reading promptly, which a slow write must not get closed as a slow consumer.
+            String data = "x".repeat(60_000);
+            for (int i = 0; i < 20; i++) {
+                app.post("/api/v1/events", Map.of("type", "bulk.loaded", "data", Map.of("blob", data)))
+                        .expect(201);
+            }
+            releaseWrite.countDown();
+            JsonNode response = ws.awaitResponse("w");
+            assertThat(response.get("status").asInt()).isEqualTo(201);
+            long created = response.get("seq").asLong();
+            List<JsonNode> events = ws.awaitEvents(21);
+            assertThat(ws.isClosed()).as("closed: " + ws.closeReason()).isFalse();
+            // Every event once, in order, the write's own after its response.
+            assertThat(ws.seqs())
+                    .isEqualTo(LongStream.rangeClosed(created, created + 20)
+                            .boxed()
+                            .toList());
+            assertThat(events.getFirst().get("type").asText()).isEqualTo("reservations.created");
+            List<String> order = ws.messages().stream()
+                    .filter(m -> m.get("type").asText().equals("response")
+                            || m.get("type").asText().equals("events"))
+                    .map(m -> m.get("type").asText())
+                    .toList();
+            assertThat(order.getFirst()).isEqualTo("response");
+            assertThat(ws.messages().stream().filter(m -> m.get("type").asText().equals("live")))
+                    .as("the client was told it is live once, as it connected")
+                    .hasSize(1);
+            // And live again afterwards.
+            app.post("/api/v1/events", Map.of("type", "device.command", "subject", "after"))
+                    .expect(201);
+            assertThat(ws.awaitEvents(22).getLast().get("subject").asText()).isEqualTo("after");
         } finally {
             releaseWrite.countDown();
             sockets.wrapOperations(inner -> original);

@@ -83,7 +83,9 @@ public final class Records {
      * @param pageSize records per request, 1..1000
      * @param updatedFrom only records updated at or after this instant (null: no bound); pages go in update order
      * @param updatedTo only records updated at or before this instant (null: no bound)
-     * @param ids only these ids (null: every record; empty: none, as the server reads an empty {@code ids=})
+     * @param ids only these ids (null: every record; empty: none, as the server reads an empty {@code ids=});
+     *     they travel in the URL, where about 250 fit in the server's 8 KiB of request headers (more are
+     *     answered 414): list more in several calls
      */
     public record ListOptions(int pageSize, Instant updatedFrom, Instant updatedTo, List<String> ids) {
         /** Checks the page size. */
