@@ -562,9 +562,10 @@ final class WebSocketAttacks {
                     ok,
                     auth);
         }
-        // Other scripts' digits are digits to Java, as in the feed's ?after=: "١" (Arabic-Indic) is position 1.
+        // Other scripts' digits are digits to Java, but not to the README's "a whole number": "١" (Arabic-Indic)
+        // and a fullwidth "１" are refused, as in the feed's ?after=.
         for (String one : List.of("%EF%BC%91", "%D9%A1")) {
-            upgrade("after=" + one, "upgraded", "GET", PATH + "?after=" + one, ok, auth);
+            upgrade("after=" + one, "http:400", "GET", PATH + "?after=" + one, ok, auth);
         }
     }
 
