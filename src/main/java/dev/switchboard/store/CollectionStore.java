@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
@@ -339,6 +340,15 @@ public final class CollectionStore {
             compiled.initializeValidators();
             return compiled;
         } catch (RuntimeException e) {
+            // The library wraps a bad "pattern" in its own exception, whose message starts with the class name.
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof PatternSyntaxException bad) {
+                    throw new Refusal.InvalidField(
+                            "schema",
+                            "cannot be compiled: '" + bad.getPattern() + "' is not a regular expression ("
+                                    + bad.getDescription() + " at index " + bad.getIndex() + ")");
+                }
+            }
             throw new Refusal.InvalidField("schema", "cannot be compiled: " + e.getMessage());
         }
     }

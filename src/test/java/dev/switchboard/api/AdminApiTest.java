@@ -275,6 +275,13 @@ class AdminApiTest {
                 server.admin.post("/api/v1/collections", Map.of("name", "things", "schema", Map.of("type", 12)));
         assertThat(badSchema.status()).isEqualTo(400);
         assertThat(badSchema.json().get("error").get("message").asText()).startsWith("schema");
+        Api.Response badPattern = server.admin.post(
+                "/api/v1/collections",
+                Map.of("name", "things", "schema", Map.of("properties", Map.of("code", Map.of("pattern", "(ab")))));
+        assertThat(badPattern.status()).isEqualTo(400);
+        assertThat(badPattern.json().at("/error/message").asText())
+                .contains("'(ab' is not a regular expression")
+                .doesNotContain("java.");
         Api.Response remote = server.admin.post(
                 "/api/v1/collections",
                 Map.of("name", "things", "schema", Map.of("$ref", "http://169.254.169.254/latest")));
