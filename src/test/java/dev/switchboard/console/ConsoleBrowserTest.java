@@ -401,11 +401,7 @@ class ConsoleBrowserTest {
         Failed failed = failedMessage("portal-2", "Channel manager", "/read-only-hooks");
         String link = portalLink(failed.integrationId(), List.of("read"), "1h");
         try (HeadlessChromium browser = new HeadlessChromium()) {
-            browser.viewport(WIDE, 900);
-            browser.load(link);
-            browser.waitFor("#endpoints table");
-            browser.click("#endpoints a");
-            browser.waitFor("tr[data-message] .badge.failed");
+            openEndpointWithItsFailedMessage(browser, link);
             browser.click("tr[data-message] a.open-message");
             browser.waitForText("#message-status", "failed");
             for (String action : List.of(
@@ -461,11 +457,7 @@ class ConsoleBrowserTest {
                 .get("url")
                 .asText();
         try (HeadlessChromium browser = new HeadlessChromium()) {
-            browser.viewport(WIDE, 900);
-            browser.load(link);
-            browser.waitFor("#endpoints table");
-            browser.click("#endpoints a");
-            browser.waitFor("tr[data-message] .badge.failed");
+            openEndpointWithItsFailedMessage(browser, link);
             // The delivery charts count every tenant's messages: refused to this session, so not shown with a 403.
             assertThat(browser.exists("#delivery")).isFalse();
             assertThat(browser.text("main")).doesNotContain("403");
@@ -473,6 +465,15 @@ class ConsoleBrowserTest {
         } finally {
             failed.receiver().close();
         }
+    }
+
+    /** Opens a portal link in a wide window, then its endpoint, and waits for the failed message to be listed. */
+    private static void openEndpointWithItsFailedMessage(HeadlessChromium browser, String link) throws Exception {
+        browser.viewport(WIDE, 900);
+        browser.load(link);
+        browser.waitFor("#endpoints table");
+        browser.click("#endpoints a");
+        browser.waitFor("tr[data-message] .badge.failed");
     }
 
     /** An integration connected to a tenant, with an endpoint on a receiver that answered 500 until it gave up. */

@@ -507,21 +507,30 @@ class WebSocketRequestsTest {
         }
     }
 
+    /**
+     * Makes every records.create on a socket, once committed, count {@code done} down and wait for {@code
+     * release} before its response is sent; the test puts the operations back as they were.
+     */
+    private static WebSockets holdCreatesAfterTheirCommit(CountDownLatch done, CountDownLatch release) {
+        WebSockets sockets = server.switchboard().websockets();
+        sockets.wrapOperations(inner -> (access, method, p) -> {
+            Operations.Outcome outcome = inner.perform(access, method, p);
+            if (method == RequestMethod.RECORDS_CREATE) {
+                done.countDown();
+                await(release);
+            }
+            return outcome;
+        });
+        return sockets;
+    }
+
     @Test
     void eventsHeldBehindAWriteCountOnlyAsWhatTheSocketsSubscriptionTakes() throws Exception {
         Partner partner = partner(List.of("*"), List.of("*"));
         Api app = server.adminFor(partner.tenant());
         CountDownLatch writeDone = new CountDownLatch(1);
         CountDownLatch releaseWrite = new CountDownLatch(1);
-        WebSockets sockets = server.switchboard().websockets();
-        sockets.wrapOperations(inner -> (access, method, p) -> {
-            Operations.Outcome outcome = inner.perform(access, method, p);
-            if (method == RequestMethod.RECORDS_CREATE) {
-                writeDone.countDown();
-                await(releaseWrite);
-            }
-            return outcome;
-        });
+        WebSockets sockets = holdCreatesAfterTheirCommit(writeDone, releaseWrite);
         try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
             ws.await("live");
             ws.send(Json.write(Map.of("type", "subscribe", "eventTypes", List.of("device.*"))));
@@ -555,15 +564,7 @@ class WebSocketRequestsTest {
         Api app = server.adminFor(partner.tenant());
         CountDownLatch writeDone = new CountDownLatch(1);
         CountDownLatch releaseWrite = new CountDownLatch(1);
-        WebSockets sockets = server.switchboard().websockets();
-        sockets.wrapOperations(inner -> (access, method, p) -> {
-            Operations.Outcome outcome = inner.perform(access, method, p);
-            if (method == RequestMethod.RECORDS_CREATE) {
-                writeDone.countDown();
-                await(releaseWrite);
-            }
-            return outcome;
-        });
+        WebSockets sockets = holdCreatesAfterTheirCommit(writeDone, releaseWrite);
         try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
             ws.await("live");
             ws.sendRequest("w", "records.create", params("collection", "reservations", "data", Map.of("state", "s")));
