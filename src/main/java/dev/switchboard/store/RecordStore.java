@@ -30,7 +30,8 @@ import javax.sql.DataSource;
  * idempotency key, a short transaction) that changes the record and appends its event together, so
  * an accepted write always has its event and a failed one has neither. Updates and deletes are
  * optimistic: read, compute, then write only if the version is still the one read; no transaction is
- * open while the merge and schema validation run.
+ * open while the merge and schema validation run, except on the last of {@value #MAX_OPTIMISTIC_RETRIES}
+ * tries, which holds the record's row so that a write losing every race still lands.
  */
 public final class RecordStore {
     private static final String PREFIX = "rec";
@@ -249,41 +250,40 @@ public final class RecordStore {
     public Updated update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
-            Current current = current(tenant, collection, uuid, id, ifMatch);
-            JsonNode data = edit.apply(current.data());
-            String json = Json.write(data);
-            long bytes = NewEvent.utf8Bytes(json);
-            if (bytes > maxDataBytes) {
-                throw new Refusal.RecordTooLarge(id, bytes, maxDataBytes);
-            }
-            int version = current.version() + 1;
-            Instant now = now();
-            NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
-            Object[] params = concat(
-                    new Object[] {version, now, json, tenant.pk(), collection.pk(), uuid, current.version()},
-                    event.params(tenant.streamPk()));
-            Optional<Updated> written = Tracing.statement(
-                    "UPDATE",
-                    "records",
-                    () -> Jdbc.withConnection(
-                            dataSource,
-                            c -> Jdbc.one(
-                                    c,
-                                    "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
-                                            + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                                            + " RETURNING id, version, created_at, updated_at, data::text AS data)"
-                                            + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                                    rs -> {
-                                        long seq = rs.getLong("seq");
-                                        eventLog.published(tenant.streamPk(), seq);
-                                        return new Updated(map(rs), seq);
-                                    },
-                                    params)));
+            boolean last = attempt == MAX_OPTIMISTIC_RETRIES - 1;
+            Optional<Updated> written = attempt(last, c -> {
+                Current current = current(c, tenant, collection, uuid, id, ifMatch, last);
+                JsonNode data = edit.apply(current.data());
+                String json = Json.write(data);
+                long bytes = NewEvent.utf8Bytes(json);
+                if (bytes > maxDataBytes) {
+                    throw new Refusal.RecordTooLarge(id, bytes, maxDataBytes);
+                }
+                int version = current.version() + 1;
+                Instant now = now();
+                NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
+                Object[] params = concat(
+                        new Object[] {version, now, json, tenant.pk(), collection.pk(), uuid, current.version()},
+                        event.params(tenant.streamPk()));
+                return Tracing.statement(
+                        "UPDATE",
+                        "records",
+                        () -> Jdbc.one(
+                                c,
+                                "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
+                                        + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                        + " RETURNING id, version, created_at, updated_at, data::text AS data)"
+                                        + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                                rs -> new Updated(map(rs), rs.getLong("seq")),
+                                params));
+            });
             if (written.isPresent()) {
+                eventLog.published(tenant.streamPk(), written.get().seq());
                 return written.get();
             }
             // Someone else wrote in between: with If-Match that is a conflict, without it try again.
         }
+        // Not reached: the last try holds the row from its read to its write.
         throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
@@ -291,29 +291,42 @@ public final class RecordStore {
     public long delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
-            Current current = current(tenant, collection, uuid, id, ifMatch);
-            NewEvent event =
-                    recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(), now());
-            Object[] params = concat(
-                    new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
-                    event.params(tenant.streamPk()));
-            Optional<Long> seq = Tracing.statement(
-                    "DELETE",
-                    "records",
-                    () -> Jdbc.withConnection(
-                            dataSource,
-                            c -> Jdbc.one(
-                                    c,
-                                    "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                                            + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                                    rs -> rs.getLong("seq"),
-                                    params)));
+            boolean last = attempt == MAX_OPTIMISTIC_RETRIES - 1;
+            Optional<Long> seq = attempt(last, c -> {
+                Current current = current(c, tenant, collection, uuid, id, ifMatch, last);
+                NewEvent event =
+                        recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(), now());
+                Object[] params = concat(
+                        new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
+                        event.params(tenant.streamPk()));
+                return Tracing.statement(
+                        "DELETE",
+                        "records",
+                        () -> Jdbc.one(
+                                c,
+                                "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                        + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                                rs -> rs.getLong("seq"),
+                                params));
+            });
             if (seq.isPresent()) {
                 eventLog.published(tenant.streamPk(), seq.get());
                 return seq.get();
             }
         }
+        // Not reached: the last try holds the row from its read to its write.
         throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+    }
+
+    /**
+     * One try of a read-then-write. Tries read the record and write it only if its version is still the
+     * one read (nothing is locked while the edit is computed), so a record written faster than that by
+     * others makes a try change nothing. The last try holds the record's row from its read to its write,
+     * in one transaction: a write without If-Match that keeps losing the race still lands, after the
+     * writes ahead of it, instead of failing after a few tries.
+     */
+    private <T> Optional<T> attempt(boolean last, Jdbc.Work<Optional<T>> work) {
+        return last ? Jdbc.inTransaction(dataSource, work) : Jdbc.withConnection(dataSource, work);
     }
 
     private record Current(int version, JsonNode data) {}
@@ -325,17 +338,25 @@ public final class RecordStore {
         deleted
     }
 
-    private Current current(Tenant tenant, RecordCollection collection, UUID uuid, String id, Integer ifMatch) {
-        Current current = Jdbc.withConnection(
-                        dataSource,
-                        c -> Jdbc.one(
-                                c,
-                                "SELECT version, data::text AS data FROM records"
-                                        + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?",
-                                rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
-                                tenant.pk(),
-                                collection.pk(),
-                                uuid))
+    /** The record as it is, checked against If-Match; on the last try its row is held until the write. */
+    private static Current current(
+            Connection c,
+            Tenant tenant,
+            RecordCollection collection,
+            UUID uuid,
+            String id,
+            Integer ifMatch,
+            boolean last)
+            throws SQLException {
+        Current current = Jdbc.one(
+                        c,
+                        "SELECT version, data::text AS data FROM records"
+                                + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?"
+                                + (last ? " FOR UPDATE" : ""),
+                        rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
+                        tenant.pk(),
+                        collection.pk(),
+                        uuid)
                 .orElseThrow(() -> notFound(collection, id));
         if (ifMatch != null && ifMatch != current.version()) {
             throw new Refusal.Conflict(

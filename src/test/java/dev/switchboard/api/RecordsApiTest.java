@@ -196,6 +196,34 @@ class RecordsApiTest {
     }
 
     @Test
+    void updatesWithoutIfMatchAllLandHoweverManyRaceForOneRecord() throws Exception {
+        server.createTenant("hotel-race");
+        Api racer = server.api(server.partnerToken("hotel-race")); // a token of its own: its own rate limit
+        String path = "/api/v1/collections/customers/records/"
+                + racer.post("/api/v1/collections/customers/records", Map.of("data", Map.of("n", 0)))
+                        .expect(201)
+                        .json()
+                        .get("id")
+                        .asText();
+        int writers = 48;
+        List<Integer> statuses;
+        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<Integer>> sent = new java.util.ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                int n = i + 1;
+                sent.add(executor.submit(() ->
+                        racer.patch(path, Map.of("data", Map.of("n", n))).status()));
+            }
+            statuses = new java.util.ArrayList<>();
+            for (var f : sent) {
+                statuses.add(f.get());
+            }
+        }
+        assertThat(statuses).containsOnly(200);
+        assertThat(racer.get(path).json().get("version").asInt()).isEqualTo(1 + writers);
+    }
+
+    @Test
     void aWriteBreakingTheSchemaEverywhereListsTwentyViolations() {
         server.createCollection(
                 "numbered",
