@@ -126,8 +126,8 @@ final class WebSocketRoutes implements RouteGroup {
             }
         });
         routes.ws(PATH, ws -> {}); // the socket is ours: see configureJetty
-        // A GET that is not a WebSocket handshake (no Upgrade: websocket, or no Connection: Upgrade), before its
-        // token is looked at: what is wrong is the protocol, whoever asks.
+        // A GET that is not a WebSocket handshake (no Upgrade: websocket, or no Connection: Upgrade): what is
+        // wrong is its protocol, whatever its token may read.
         routes.get(
                 PATH,
                 ctx -> upgradeRequired(

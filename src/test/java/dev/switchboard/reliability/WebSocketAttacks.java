@@ -624,7 +624,9 @@ final class WebSocketAttacks {
     private void message(String group, String text, String expected) {
         add(group, HostileRequests.abbreviate(text), List.of(expected), () -> {
             try (HostileSocket socket = open()) {
-                socket.socket.sendText(text);
+                // Quietly: the server may refuse an oversized message and close before all of it is written.
+                byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                socket.sendQuietly(frame(FIN | TEXT, utf8.length, utf8, true));
                 return socket.replyAndStillOpen();
             }
         });
