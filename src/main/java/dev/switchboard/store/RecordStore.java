@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.ToLongFunction;
 import javax.sql.DataSource;
 
 /**
@@ -249,84 +250,87 @@ public final class RecordStore {
 
     public Updated update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
-        for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
-            boolean last = attempt == MAX_OPTIMISTIC_RETRIES - 1;
-            Optional<Updated> written = attempt(last, c -> {
-                Current current = current(c, tenant, collection, uuid, id, ifMatch, last);
-                JsonNode data = edit.apply(current.data());
-                String json = Json.write(data);
-                long bytes = NewEvent.utf8Bytes(json);
-                if (bytes > maxDataBytes) {
-                    throw new Refusal.RecordTooLarge(id, bytes, maxDataBytes);
-                }
-                int version = current.version() + 1;
-                Instant now = now();
-                NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
-                Object[] params = concat(
-                        new Object[] {version, now, json, tenant.pk(), collection.pk(), uuid, current.version()},
-                        event.params(tenant.streamPk()));
-                return Tracing.statement(
-                        "UPDATE",
-                        "records",
-                        () -> Jdbc.one(
-                                c,
-                                "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
-                                        + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                                        + " RETURNING id, version, created_at, updated_at, data::text AS data)"
-                                        + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                                rs -> new Updated(map(rs), rs.getLong("seq")),
-                                params));
-            });
-            if (written.isPresent()) {
-                eventLog.published(tenant.streamPk(), written.get().seq());
-                return written.get();
+        return readThenWrite(tenant, collection, uuid, id, ifMatch, Updated::seq, (c, current) -> {
+            JsonNode data = edit.apply(current.data());
+            String json = Json.write(data);
+            long bytes = NewEvent.utf8Bytes(json);
+            if (bytes > maxDataBytes) {
+                throw new Refusal.RecordTooLarge(id, bytes, maxDataBytes);
             }
-            // Someone else wrote in between: with If-Match that is a conflict, without it try again.
-        }
-        // Not reached: the last try holds the row from its read to its write.
-        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+            int version = current.version() + 1;
+            Instant now = now();
+            NewEvent event = recordEvent(collection, Action.updated, uuid, version, data, now);
+            Object[] params = concat(
+                    new Object[] {version, now, json, tenant.pk(), collection.pk(), uuid, current.version()},
+                    event.params(tenant.streamPk()));
+            return Tracing.statement(
+                    "UPDATE",
+                    "records",
+                    () -> Jdbc.one(
+                            c,
+                            "WITH r AS (UPDATE records SET version = ?, updated_at = ?, data = ?::jsonb"
+                                    + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                    + " RETURNING id, version, created_at, updated_at, data::text AS data)"
+                                    + " SELECT r.*, " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                            rs -> new Updated(map(rs), rs.getLong("seq")),
+                            params));
+        });
     }
 
     /** Deletes the record; returns the seq of the event the delete appended. */
     public long delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
-        for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
-            boolean last = attempt == MAX_OPTIMISTIC_RETRIES - 1;
-            Optional<Long> seq = attempt(last, c -> {
-                Current current = current(c, tenant, collection, uuid, id, ifMatch, last);
-                NewEvent event =
-                        recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(), now());
-                Object[] params = concat(
-                        new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
-                        event.params(tenant.streamPk()));
-                return Tracing.statement(
-                        "DELETE",
-                        "records",
-                        () -> Jdbc.one(
-                                c,
-                                "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
-                                        + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
-                                rs -> rs.getLong("seq"),
-                                params));
-            });
-            if (seq.isPresent()) {
-                eventLog.published(tenant.streamPk(), seq.get());
-                return seq.get();
-            }
-        }
-        // Not reached: the last try holds the row from its read to its write.
-        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
+        return readThenWrite(tenant, collection, uuid, id, ifMatch, Long::longValue, (c, current) -> {
+            NewEvent event =
+                    recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(), now());
+            Object[] params = concat(
+                    new Object[] {tenant.pk(), collection.pk(), uuid, current.version()},
+                    event.params(tenant.streamPk()));
+            return Tracing.statement(
+                    "DELETE",
+                    "records",
+                    () -> Jdbc.one(
+                            c,
+                            "WITH r AS (DELETE FROM records WHERE tenant_pk = ? AND collection_pk = ? AND id = ? AND version = ?"
+                                    + " RETURNING id) SELECT " + NewEvent.APPEND_CALL + " AS seq FROM r",
+                            rs -> rs.getLong("seq"),
+                            params));
+        });
+    }
+
+    /** One try's write of a record as the try read it; empty when the record's version moved meanwhile. */
+    @FunctionalInterface
+    private interface Write<T> {
+        Optional<T> write(Connection c, Current current) throws SQLException;
     }
 
     /**
-     * One try of a read-then-write. Tries read the record and write it only if its version is still the
-     * one read (nothing is locked while the edit is computed), so a record written faster than that by
-     * others makes a try change nothing. The last try holds the record's row from its read to its write,
-     * in one transaction: a write without If-Match that keeps losing the race still lands, after the
-     * writes ahead of it, instead of failing after a few tries.
+     * Reads the record, then writes it only if its version is still the one read (nothing is locked
+     * while the edit is computed), trying again when others wrote it in between; announces the write's
+     * event once it is committed. The last of {@value #MAX_OPTIMISTIC_RETRIES} tries holds the record's
+     * row from its read to its write, in one transaction: a write without If-Match that keeps losing
+     * the race still lands, after the writes ahead of it, instead of failing.
      */
-    private <T> Optional<T> attempt(boolean last, Jdbc.Work<Optional<T>> work) {
-        return last ? Jdbc.inTransaction(dataSource, work) : Jdbc.withConnection(dataSource, work);
+    private <T> T readThenWrite(
+            Tenant tenant,
+            RecordCollection collection,
+            UUID uuid,
+            String id,
+            Integer ifMatch,
+            ToLongFunction<T> seqOf,
+            Write<T> write) {
+        for (int attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
+            boolean last = attempt == MAX_OPTIMISTIC_RETRIES - 1;
+            Jdbc.Work<Optional<T>> work = c -> write.write(c, current(c, tenant, collection, uuid, id, ifMatch, last));
+            Optional<T> written = last ? Jdbc.inTransaction(dataSource, work) : Jdbc.withConnection(dataSource, work);
+            if (written.isPresent()) {
+                eventLog.published(tenant.streamPk(), seqOf.applyAsLong(written.get()));
+                return written.get();
+            }
+            // Someone else wrote in between: try again (with If-Match, current() refuses it as a conflict).
+        }
+        // Not reached: the last try holds the row from its read to its write.
+        throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
     private record Current(int version, JsonNode data) {}
