@@ -507,6 +507,15 @@ class WebSocketRequestsTest {
         }
     }
 
+    /** Publishes 20 events of 60 KB: more than websockets.queueSize (1 MiB) of them. */
+    private static void postMoreThanTheQueue(Api app) {
+        String data = "x".repeat(60_000);
+        for (int i = 0; i < 20; i++) {
+            app.post("/api/v1/events", Map.of("type", "bulk.loaded", "data", Map.of("blob", data)))
+                    .expect(201);
+        }
+    }
+
     /**
      * Makes every records.create on a socket, once committed, count {@code done} down and wait for {@code
      * release} before its response is sent; the test puts the operations back as they were.
@@ -539,11 +548,7 @@ class WebSocketRequestsTest {
             assertThat(writeDone.await(10, TimeUnit.SECONDS)).isTrue();
             // More than websockets.queueSize (1 MiB) of events this socket's subscription drops, held while its
             // write is in progress.
-            String data = "x".repeat(60_000);
-            for (int i = 0; i < 20; i++) {
-                app.post("/api/v1/events", Map.of("type", "bulk.loaded", "data", Map.of("blob", data)))
-                        .expect(201);
-            }
+            postMoreThanTheQueue(app);
             app.post("/api/v1/events", Map.of("type", "device.command", "subject", "d1"))
                     .expect(201);
             releaseWrite.countDown();
@@ -571,11 +576,7 @@ class WebSocketRequestsTest {
             assertThat(writeDone.await(10, TimeUnit.SECONDS)).isTrue();
             // More than websockets.queueSize (1 MiB) of events the socket takes, all held while its write is in
             // progress: a client reading promptly, which a slow write must not get closed as a slow consumer.
-            String data = "x".repeat(60_000);
-            for (int i = 0; i < 20; i++) {
-                app.post("/api/v1/events", Map.of("type", "bulk.loaded", "data", Map.of("blob", data)))
-                        .expect(201);
-            }
+            postMoreThanTheQueue(app);
             releaseWrite.countDown();
             JsonNode response = ws.awaitResponse("w");
             assertThat(response.get("status").asInt()).isEqualTo(201);
