@@ -109,8 +109,7 @@ public final class Json {
         return message.replaceAll(" ?\\((bound as|from) `[^`]*`\\)", "")
                 .replaceAll(":? ?not allowed as per `[^`]*`", "")
                 .replaceAll("[:;]? ?enable `[^`]*` to allow", "")
-                .replaceAll(" ?\\([^()]*Feature '[^']*'[^()]*\\)", "")
-                .replaceAll(" ?\\(for [^()]*Feature[^()]*\\)", "");
+                .replaceAll(" ?\\([^()]*Feature '[^']*'[^()]*\\)", "");
     }
 
     public static String write(Object value) {
