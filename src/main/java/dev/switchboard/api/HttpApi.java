@@ -146,13 +146,15 @@ public final class HttpApi implements AutoCloseable {
         config.routes.exception(Refusal.class, HttpErrors::render);
         config.routes.exception(HttpResponseException.class, (e, ctx) -> {
             switch (e.getStatus()) {
-                case 413 ->
+                case 413 -> {
+                    RefusedBodies.discardRest(ctx);
                     error(
                             ctx,
                             413,
                             "body_too_large",
                             "the request body is larger than " + maxBodyBytes + " bytes",
                             null);
+                }
                 case 404 -> routeNotFound(ctx);
                 case 405 -> methodNotAllowed(ctx);
                 default -> error(ctx, e.getStatus(), "http_" + e.getStatus(), e.getMessage(), null);

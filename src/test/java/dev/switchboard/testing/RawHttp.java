@@ -113,6 +113,11 @@ public final class RawHttp {
         }
     }
 
+    /** Reads one response from a connection the caller wrote a request to itself, leaving the stream after it. */
+    public static Response read(InputStream in) throws IOException {
+        return read(in, false);
+    }
+
     private static Response read(InputStream in, boolean head) throws IOException {
         while (true) {
             String statusLine = line(in);

@@ -1,0 +1,45 @@
+package dev.switchboard.api;
+
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * What is left of a body refused with 413, read and thrown away so its sender reads the answer. A server that
+ * closes a connection while the client is still writing to it makes the kernel reset it, and a reset can
+ * discard the 413 already on its way: the client sees "connection reset" or "no response" instead of
+ * {@code body_too_large}. Reading the rest first lets the answer arrive whole, and the connection stay open.
+ */
+final class RefusedBodies {
+    /** How much of a refused body is read past the point reached; a longer one is answered at once and its connection closed. */
+    static final long DISCARD_LIMIT = 8L * 1024 * 1024;
+
+    private RefusedBodies() {}
+
+    /** Reads and drops the rest of the request's body, up to {@link #DISCARD_LIMIT}; closes the connection past it. */
+    static void discardRest(Context ctx) {
+        long declared = ctx.req().getContentLengthLong();
+        // The client waits for "100 Continue" before it sends the body: it has sent nothing to discard, and reading
+        // would invite the body this answer refuses.
+        boolean awaitingContinue = "100-continue".equalsIgnoreCase(ctx.header("Expect"));
+        if (awaitingContinue || declared > DISCARD_LIMIT) {
+            ctx.header("Connection", "close");
+            return;
+        }
+        byte[] buffer = new byte[16 * 1024];
+        long read = 0;
+        try {
+            InputStream in = ctx.req().getInputStream();
+            for (int n; (n = in.read(buffer)) != -1; ) {
+                read += n;
+                if (read > DISCARD_LIMIT) {
+                    ctx.header("Connection", "close");
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            // The client stopped sending (or closed): there is nothing left to wait for.
+            ctx.header("Connection", "close");
+        }
+    }
+}
