@@ -43,12 +43,17 @@ final class Parsers {
         }
         long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "B" : m.group(2);
-        return switch (unit) {
-            case "KiB" -> n * 1024;
-            case "MiB" -> n * 1024 * 1024;
-            case "GiB" -> n * 1024 * 1024 * 1024;
-            default -> n;
+        long bytes = switch (unit) {
+            case "KiB" -> 1L << 10;
+            case "MiB" -> 1L << 20;
+            case "GiB" -> 1L << 30;
+            default -> 1;
         };
+        try {
+            return Math.multiplyExact(n, bytes);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("'" + text + "' is larger than any size a setting takes");
+        }
     }
 
     /**

@@ -60,7 +60,9 @@ final class SettingTable {
             "SWITCHBOARD_MAX_BODY_SIZE",
             "1MiB",
             Parsers::size,
-            check(bytes -> bytes >= 1024, "must be at least 1KiB"),
+            // A body is read into memory before its request is authenticated: the bound keeps an operator's
+            // raised limit from letting anonymous clients hold gigabytes of heap each.
+            check(bytes -> bytes >= 1024 && bytes <= 64L << 20, "must be between 1KiB and 64MiB"),
             "larger request bodies get 413");
     static final Setting<Duration> SHUTDOWN_GRACE = new Setting<>(
             "server.shutdownGrace",
@@ -107,9 +109,14 @@ final class SettingTable {
                     "SWITCHBOARD_ADMIN_KEY",
                     "",
                     Parsers.optional(Function.identity()),
-                    // At most what the console's sign-in takes: a longer key could never sign in to it.
+                    // At most what the console's sign-in takes: a longer key could never sign in to it. Visible
+                    // ASCII only: HTTP header values are not UTF-8, so a key with other characters signed in to
+                    // the console (a JSON body) but was never matched as a bearer token.
                     ifPresent(
-                            key -> key.length() >= 24 && key.length() <= 200, "must be between 24 and 200 characters"),
+                            key -> key.length() >= 24
+                                    && key.length() <= 200
+                                    && key.chars().allMatch(c -> c > ' ' && c < 0x7f),
+                            "must be between 24 and 200 characters, each a visible ASCII one (no spaces)"),
                     "empty generates one on first start, prints it once")
             .asSecret();
     static final Setting<Optional<String>> SECRET_KEY = new Setting<>(

@@ -179,11 +179,19 @@ class ConfigLoaderTest {
                 .hasMessageContaining("not a duration");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_DATABASE_URL", "mysql://x")))
                 .hasMessageStartingWith("SWITCHBOARD_DATABASE_URL");
-        for (String key : List.of("short", "k".repeat(201))) {
+        for (String key :
+                List.of("short", "k".repeat(201), "ключ-админа-очень-длинный-2024", "an admin key with spaces in it")) {
             assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_ADMIN_KEY", key)))
                     .hasMessageStartingWith("SWITCHBOARD_ADMIN_KEY")
                     .hasMessageContaining("between 24 and 200 characters")
                     .hasMessageNotContaining(key);
+        }
+        // 17179869185GiB is 2^64 + 1 GiB: multiplied without a check it wrapped to 1 GiB.
+        for (String size : List.of("512", "65MiB", "17179869185GiB", "999999999999GiB")) {
+            assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MAX_BODY_SIZE", size)))
+                    .as(size)
+                    .hasMessageStartingWith("SWITCHBOARD_MAX_BODY_SIZE")
+                    .hasMessageMatching(".*(must be between 1KiB and 64MiB|is larger than any size a setting takes).*");
         }
         for (String outOfRange : List.of("0", "65")) {
             assertThatThrownBy(() -> ConfigLoader.load(
