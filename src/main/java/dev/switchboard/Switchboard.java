@@ -342,7 +342,7 @@ public final class Switchboard implements AutoCloseable {
                             // Last: its two-segment pages must not answer paths an API route answers.
                             new ConsolePages(config.console().frameAncestorsDirective())));
             closeables.push(http);
-            http.start();
+            http.start("SWITCHBOARD_HOST, SWITCHBOARD_PORT (server.host, server.port)");
             // Closed just before the HTTP server: long polls answer with what they have, so its graceful stop
             // waits only for ordinary requests.
             closeables.push(waiters::drain);
@@ -355,7 +355,8 @@ public final class Switchboard implements AutoCloseable {
                         Tracing.OFF, // health checks and scrapes: no traces
                         List.of(new OperationsRoutes(readiness, meters, OperationsRoutes.Scope.MANAGEMENT)));
                 closeables.push(management);
-                management.start();
+                management.start(
+                        "SWITCHBOARD_MANAGEMENT_HOST, SWITCHBOARD_MANAGEMENT_PORT (server.managementHost, server.managementPort)");
             }
             // Closed before the HTTP server, so sockets get the "server restarting" code rather than Jetty's.
             closeables.push(websockets);

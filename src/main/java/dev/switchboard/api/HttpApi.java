@@ -1,5 +1,6 @@
 package dev.switchboard.api;
 
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
@@ -16,6 +17,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
+import io.javalin.util.JavalinBindException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
@@ -62,11 +64,15 @@ public final class HttpApi implements AutoCloseable {
             Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
 
     private final Javalin app;
+    /** The host and port it listens on, as configured (for the message when it cannot). */
+    private final String address;
+
     private final java.util.concurrent.atomic.AtomicReference<org.eclipse.jetty.server.Server> jetty =
             new java.util.concurrent.atomic.AtomicReference<>();
 
     public HttpApi(
             String host, int port, long maxBodyBytes, MeterRegistry meters, Tracing tracing, List<RouteGroup> routes) {
+        this.address = host + ":" + port;
         this.app = Javalin.create(config -> {
             configure(config, host, port, maxBodyBytes, meters, tracing, routes);
             config.jetty.modifyServer(jetty::set);
@@ -255,9 +261,35 @@ public final class HttpApi implements AutoCloseable {
         HttpErrors.render(ctx, status, code, message, details);
     }
 
-    public HttpApi start() {
-        app.start();
+    /**
+     * Starts listening. {@code settings} names the settings its host and port come from: a port in use or an
+     * address this machine does not have is a {@link ConfigException} naming them, with the cause in words.
+     */
+    public HttpApi start(String settings) {
+        try {
+            app.start();
+        } catch (JavalinBindException e) {
+            throw new ConfigException(settings + ": cannot listen on " + address + ": " + bindFailure(e));
+        }
         return this;
+    }
+
+    private static String bindFailure(Throwable e) {
+        Throwable cause = e;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        String message = String.valueOf(cause.getMessage());
+        if (cause instanceof java.nio.channels.UnresolvedAddressException) {
+            return "the host name does not resolve to an address";
+        } else if (message.contains("already in use")) {
+            return "the port is in use by another process; stop it or choose another port (0 picks a free one)";
+        } else if (message.contains("Cannot assign requested address")) {
+            return "this machine has no such address (0.0.0.0 listens on all of them)";
+        } else if (message.contains("Permission denied")) {
+            return "ports below 1024 need privileges this process does not have";
+        }
+        return message;
     }
 
     public int port() {

@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
 import java.util.Map;
@@ -20,6 +21,27 @@ class ManagementPortTest {
             assertThatThrownBy(() -> Api.of("http://127.0.0.1:" + port, null).get("/metrics"))
                     .hasMessageContaining("ConnectException");
         }
+    }
+
+    @Test
+    void aPortInUseOrAnAddressThisMachineLacksFailsTheStartNamingItsSettingsAndTheCause() throws Exception {
+        try (java.net.ServerSocket taken =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            String port = Integer.toString(taken.getLocalPort());
+            assertThatThrownBy(() -> TestServer.start(Map.of("SWITCHBOARD_PORT", port)))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("SWITCHBOARD_HOST, SWITCHBOARD_PORT (server.host, server.port)")
+                    .hasMessageContaining("cannot listen on 127.0.0.1:" + port + ": the port is in use");
+            assertThatThrownBy(() -> TestServer.start(Map.of("SWITCHBOARD_MANAGEMENT_PORT", port)))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("SWITCHBOARD_MANAGEMENT_HOST, SWITCHBOARD_MANAGEMENT_PORT")
+                    .hasMessageContaining("the port is in use");
+        }
+        // TEST-NET-1: no machine running the tests has it.
+        assertThatThrownBy(() -> TestServer.start(
+                        Map.of("SWITCHBOARD_MANAGEMENT_PORT", "0", "SWITCHBOARD_MANAGEMENT_HOST", "192.0.2.1")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot listen on 192.0.2.1:0: this machine has no such address");
     }
 
     @Test
