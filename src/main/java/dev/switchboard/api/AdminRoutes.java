@@ -87,7 +87,7 @@ public final class AdminRoutes implements RouteGroup {
         auth.requireAdmin(ctx);
         JsonBody body = JsonBody.of(ctx, "id", "name");
         String id = body.string("id", TenantStore.MAX_ID_LENGTH);
-        Tenant tenant = tenants.create(id, body.has("name") ? body.string("name", 200) : id == null ? "" : id);
+        Tenant tenant = tenants.create(id, body.has("name") ? body.string("name", 200) : null);
         ctx.status(201).json(tenant);
     }
 

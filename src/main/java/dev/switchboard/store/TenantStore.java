@@ -35,6 +35,7 @@ public final class TenantStore {
 
     public Tenant create(String id, String name) {
         String tenantId = id == null ? Ids.newId("ten") : id;
+        String tenantName = name == null ? tenantId : name;
         if (!ID.matcher(tenantId).matches()) {
             throw new Refusal.InvalidField(
                     "id",
@@ -48,7 +49,7 @@ public final class TenantStore {
                                 "INSERT INTO tenants (id, name) VALUES (?, ?) RETURNING pk",
                                 rs -> rs.getLong(1),
                                 tenantId,
-                                name)
+                                tenantName)
                         .orElseThrow();
                 Jdbc.update(c, "INSERT INTO streams (tenant_pk) VALUES (?)", pk);
                 return Jdbc.one(

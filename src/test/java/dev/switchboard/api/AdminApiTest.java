@@ -245,6 +245,19 @@ class AdminApiTest {
                 .expect(201)
                 .json();
         assertThat(generated.get("id").asText()).startsWith("ten_");
+        // Without a name, a tenant is named by its id, generated or given (it was an empty name when generated).
+        JsonNode unnamed =
+                server.admin.post("/api/v1/tenants", Map.of()).expect(201).json();
+        assertThat(unnamed.get("name").asText())
+                .isEqualTo(unnamed.get("id").asText())
+                .startsWith("ten_");
+        assertThat(server.admin
+                        .post("/api/v1/tenants", Map.of("id", "chain-8"))
+                        .expect(201)
+                        .json()
+                        .get("name")
+                        .asText())
+                .isEqualTo("chain-8");
         server.admin
                 .post("/api/v1/tenants", Map.of("id", "chain-7", "name", "Chain 7"))
                 .expect(201);
