@@ -199,6 +199,7 @@ public final class Switchboard implements AutoCloseable {
             // websockets.Operations, which the API implements (the socket layer sits below the API).
             EventRoutes eventRoutes =
                     new EventRoutes(auth, eventLog, waiters, collections, audit, config.eventsMaxWait(), clock, meters);
+            control.subscribe(ConnectionChanged.class, eventRoutes::connectionChanged);
             SocketOperations socketOperations = new SocketOperations(
                     collections, records, eventRoutes, WebSockets.frameDataBytes(config.websockets()));
 

@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.db.PageBytes;
+import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.Event;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -53,6 +55,10 @@ public final class EventRoutes implements RouteGroup {
     private final InstantSource clock;
     private final Counter reads;
     private final Map<String, AtomicInteger> longPolls = new ConcurrentHashMap<>();
+    /** The long polls waiting on this node, with their connections. */
+    private final Set<Poll> polls = ConcurrentHashMap.newKeySet();
+
+    private record Poll(long connectionPk, StreamWaiters.Waiter waiter) {}
 
     public EventRoutes(
             Authenticator auth,
@@ -112,8 +118,8 @@ public final class EventRoutes implements RouteGroup {
             // On the monotonic clock: a wall clock stepped back mid-wait would otherwise stretch the wait past
             // what was asked (and events.maxWait), holding one of the connection's long polls.
             long deadline = System.nanoTime() + wait.toNanos();
-            try (LongPoll ignored = longPoll(access);
-                    StreamWaiters.Waiter waiter = waiters.register(stream, filter)) {
+            try (StreamWaiters.Waiter waiter = waiters.register(stream, filter);
+                    LongPoll ignored = longPoll(access, waiter)) {
                 // Read again after registering: an append between the first read and now still wakes us.
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
@@ -131,8 +137,9 @@ public final class EventRoutes implements RouteGroup {
                 }
             }
             if (page.events().isEmpty()) {
-                // Waited out with nothing to show: a token disabled, deleted or rotated meanwhile (which wakes
-                // no waiter) gets its 401 now, not an empty 200. Events committed here that it may not see
+                // Waited out with nothing to show, or woken by a change to its connection: a token disabled,
+                // deleted or rotated meanwhile gets its 401 now, not an empty 200. Events committed here that it may
+                // not see
                 // woke it not: one more read moves its next past them (and answers one it may now see).
                 filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types);
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
@@ -144,26 +151,46 @@ public final class EventRoutes implements RouteGroup {
         ctx.json(json);
     }
 
+    /**
+     * A connection changed (disabled, deleted, its token rotated): its long polls on this node look their access
+     * up again now, so a revoked token gets its 401 at once rather than when its wait is over. Subscribed after
+     * the authenticator, which has forgotten the connection's cached access by then.
+     */
+    public void connectionChanged(ConnectionChanged message) {
+        polls.forEach(poll -> {
+            if (poll.connectionPk() == message.connectionPk()) {
+                poll.waiter().recheck();
+            }
+        });
+    }
+
     /** A long poll of a connection's, counted while it waits. */
     private interface LongPoll extends AutoCloseable {
         @Override
         void close();
     }
 
-    /** Counts a long poll of the caller's connection (the operator's are not counted); 429 past the limit. */
-    private LongPoll longPoll(TenantAccess access) {
+    /**
+     * Counts a long poll of the caller's connection (the operator's are not counted); 429 past the limit. While it
+     * waits, a change to its connection wakes it ({@link #connectionChanged}).
+     */
+    private LongPoll longPoll(TenantAccess access, StreamWaiters.Waiter waiter) {
         if (access.byAdmin()) {
             return () -> {};
         }
         String connection = access.connectionId();
+        Poll poll = new Poll(access.connectionPk(), waiter);
+        polls.add(poll);
         int[] waiting = new int[1];
         longPolls.compute(connection, (k, count) -> {
             AtomicInteger counted = count == null ? new AtomicInteger() : count;
             waiting[0] = counted.incrementAndGet();
             return counted;
         });
-        LongPoll done =
-                () -> longPolls.computeIfPresent(connection, (k, count) -> count.decrementAndGet() == 0 ? null : count);
+        LongPoll done = () -> {
+            polls.remove(poll);
+            longPolls.computeIfPresent(connection, (k, count) -> count.decrementAndGet() == 0 ? null : count);
+        };
         if (waiting[0] > LONG_POLLS_PER_CONNECTION) {
             done.close();
             throw new Refusal.Throttled(

@@ -517,7 +517,8 @@ public final class Authenticator {
                 grant.tenant(),
                 grant.integration().permissions(),
                 grant.integration().eventTypes(),
-                grant.connection().id());
+                grant.connection().id(),
+                grant.connection().pk());
     }
 
     /** Counts a request against the token's rate limit; refused ({@code Throttled}) when over it. */

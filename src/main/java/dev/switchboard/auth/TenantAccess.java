@@ -8,14 +8,15 @@ import java.util.List;
 
 /**
  * What a request may do within one tenant: the admin key acting for a tenant may do everything; an
- * access token what its integration is permitted. {@code connectionId} is the access token's
- * connection, null for the admin key.
+ * access token what its integration is permitted. {@code connectionId} and {@code connectionPk} are the
+ * access token's connection's, null and 0 for the admin key.
  */
-public record TenantAccess(Tenant tenant, Permissions permissions, List<String> eventTypes, String connectionId) {
+public record TenantAccess(
+        Tenant tenant, Permissions permissions, List<String> eventTypes, String connectionId, long connectionPk) {
 
     /** The admin key acting for the tenant. */
     public static TenantAccess admin(Tenant tenant) {
-        return new TenantAccess(tenant, Permissions.ALL, List.of("*"), null);
+        return new TenantAccess(tenant, Permissions.ALL, List.of("*"), null, 0);
     }
 
     public boolean byAdmin() {

@@ -84,7 +84,11 @@ public final class StreamWaiters implements EventWakeups.Listener {
             }
         }
 
-        private void resync() {
+        /**
+         * Ends the wait under way (or the next one, when none is) as a commit would: the reader's access changed,
+         * and it looks that up again before it reads or answers.
+         */
+        public void recheck() {
             resynced.set(true);
             current.woken().complete(null);
         }
@@ -150,6 +154,6 @@ public final class StreamWaiters implements EventWakeups.Listener {
 
     @Override
     public void resync() {
-        waiters.values().forEach(set -> set.forEach(Waiter::resync));
+        waiters.values().forEach(set -> set.forEach(Waiter::recheck));
     }
 }

@@ -56,7 +56,8 @@ record SocketAccess(
                         grant.tenant(),
                         grant.integration().permissions(),
                         grant.integration().eventTypes(),
-                        grant.connection().id())
+                        grant.connection().id(),
+                        grant.connection().pk())
                 .eventFilter();
     }
 }
