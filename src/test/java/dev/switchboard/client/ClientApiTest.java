@@ -79,6 +79,18 @@ class ClientApiTest {
                 });
     }
 
+    /** Read as doubles, these lost digits, and a record read, changed and written back would have stored the loss. */
+    @Test
+    void decimalsComeBackWithEveryDigit() {
+        Records reservations = client(Partner.create(server, List.of("*"))).records("reservations");
+        DataRecord created = reservations.create(Map.of(
+                "amount", new java.math.BigDecimal("12345678901234567.89"),
+                "rate", new java.math.BigDecimal("0.1000000000000000055511151231257827")));
+        JsonNode read = reservations.get(created.id()).data();
+        assertThat(read.get("amount").decimalValue()).isEqualByComparingTo("12345678901234567.89");
+        assertThat(read.get("rate").decimalValue()).isEqualByComparingTo("0.1000000000000000055511151231257827");
+    }
+
     @Test
     void listIteratesOverEveryPage() throws Exception {
         Partner partner = Partner.create(server, List.of("*"));

@@ -29,17 +29,21 @@ public final class Records {
         return collection;
     }
 
-    /** Creates a record. */
+    /** Creates a record (with an {@code Idempotency-Key} made for this call: see {@link #create(Object, String)}). */
     public DataRecord create(Object data) {
         return create(data, null);
     }
 
     /**
      * Creates a record with an {@code Idempotency-Key}: a retry with the same key (for 24 h) returns the
-     * first result instead of creating a second record. A null key sends none.
+     * first result instead of creating a second record. With a null key one is made for this call, so that the
+     * client's own retry after a 503 (the first attempt's write may have committed) cannot make a second record;
+     * give your own to retry safely across calls or restarts.
      */
     public DataRecord create(Object data, String idempotencyKey) {
-        Map<String, String> headers = idempotencyKey == null ? Map.of() : Map.of("Idempotency-Key", idempotencyKey);
+        Map<String, String> headers = Map.of(
+                SwitchboardClient.IDEMPOTENCY_KEY,
+                idempotencyKey == null ? "sb-client-" + java.util.UUID.randomUUID() : idempotencyKey);
         return DataRecord.from(
                 client.send("POST", path, Map.of("data", data), headers).body());
     }

@@ -1,7 +1,11 @@
 package dev.switchboard.client;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -12,6 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A client of one Switchboard server with one token: usually a connection's access token
@@ -24,12 +32,24 @@ import java.util.Objects;
  * try (EventStream stream = client.eventStream(new FileCursorStore(Path.of("cursor")), events -> ...)) { ... }
  * }</pre>
  *
- * <p>Answers 429 and 503 are retried (up to {@link Builder#maxRetries}) after the answer's
- * {@code Retry-After}, or a short backoff when it has none; other errors throw an {@link ApiException}
- * subclass carrying the server's error code and request id. Instances are thread-safe.
+ * <p>Answers 429 are retried (up to {@link Builder#maxRetries}) after the answer's {@code Retry-After}, or a
+ * short backoff when it has none; 503 too for reads and for requests with an {@code Idempotency-Key} (every
+ * create has one), not for an update or a delete, whose write may have been made before the answer was lost.
+ * Other errors throw an {@link ApiException} subclass carrying the server's error code and request id.
+ * Instances are thread-safe.
  */
 public final class SwitchboardClient {
-    static final ObjectMapper MAPPER = new ObjectMapper();
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+    /**
+     * Numbers as the server keeps them: a decimal read as a double would lose digits ({@code 12345678901234567.89}
+     * became {@code 1.2345678901234568E16}), and a record read, changed and written back would store the loss.
+     */
+    static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
+                    .build())
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .build();
 
     private final URI baseUrl;
     private final String token;
@@ -113,8 +133,8 @@ public final class SwitchboardClient {
     record Answer(int status, JsonNode body, String etag) {}
 
     /**
-     * Sends one request, retrying 429 and 503, and returns a 2xx answer or throws the error as an
-     * {@link ApiException}.
+     * Sends one request, retrying 429 (and 503 where a second attempt cannot write twice), and returns a 2xx
+     * answer or throws the error as an {@link ApiException}.
      */
     Answer send(String method, String path, Object body, Map<String, String> headers) {
         return send(method, path, body, headers, requestTimeout);
@@ -147,18 +167,14 @@ public final class SwitchboardClient {
             } else {
                 request.method(method, HttpRequest.BodyPublishers.noBody());
             }
-            HttpResponse<String> response;
-            try {
-                response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new SwitchboardException(method + " " + path + " failed: " + e, e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SwitchboardException(method + " " + path + " was interrupted", e);
-            }
+            HttpResponse<String> response = exchange(request.build(), method, path, timeout);
             int status = response.statusCode();
             JsonNode parsed = parse(response.body(), status, method, path);
             if (status >= 200 && status < 300) {
+                if (parsed == null && !method.equals("DELETE")) {
+                    throw new SwitchboardException(method + " " + path + " answered " + status + " without a body: is "
+                            + baseUrl + " a Switchboard server?");
+                }
                 return new Answer(
                         status, parsed, response.headers().firstValue("ETag").orElse(null));
             }
@@ -167,7 +183,11 @@ public final class SwitchboardClient {
                     .map(SwitchboardClient::seconds)
                     .orElse(null);
             String requestId = response.headers().firstValue("Request-Id").orElse(null);
-            if ((status == 429 || status == 503) && attempt < maxRetries) {
+            // 429: the request was refused before it did anything. 503: perhaps after its write committed (the
+            // database's answer was lost), so only a request that cannot write twice is sent again.
+            boolean again =
+                    status == 429 || (status == 503 && (method.equals("GET") || headers.containsKey(IDEMPOTENCY_KEY)));
+            if (again && attempt < maxRetries) {
                 Duration wait = retryAfter != null ? retryAfter : Backoff.DEFAULT.delay(attempt);
                 if (wait.compareTo(maxRetryAfter) <= 0) {
                     sleep(wait);
@@ -175,6 +195,29 @@ public final class SwitchboardClient {
                 }
             }
             throw ApiException.of(status, parsed, requestId, retryAfter);
+        }
+    }
+
+    /**
+     * One exchange, bounded by {@code timeout} as a whole: the JDK's own timeout ends at the answer's headers, and
+     * a body that stalls after them would hold the call until the server closed the connection.
+     */
+    private HttpResponse<String> exchange(HttpRequest request, String method, String path, Duration timeout) {
+        CompletableFuture<HttpResponse<String>> pending =
+                http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        try {
+            return pending.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            pending.cancel(true);
+            String message = method + " " + path + " did not answer within " + timeout;
+            throw new SwitchboardException(message, new java.net.http.HttpTimeoutException(message));
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new SwitchboardException(method + " " + path + " failed: " + cause, cause);
+        } catch (InterruptedException e) {
+            pending.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new SwitchboardException(method + " " + path + " was interrupted", e);
         }
     }
 
