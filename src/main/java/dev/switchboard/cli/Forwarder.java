@@ -9,7 +9,6 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Version;
 import dev.switchboard.webhooks.MessageBody;
 import dev.switchboard.webhooks.Signer;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,6 +22,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Sends each batch the event stream delivers to the local receiver as the server would: the body
@@ -57,6 +60,8 @@ final class Forwarder implements EventStream.Listener {
         this.printJson = printJson;
         this.out = out;
         this.http = HttpClient.newBuilder()
+                // As Switchboard sends webhooks: HTTP/1.1, without the JDK's offer to upgrade to h2c.
+                .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(timeout)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
@@ -83,7 +88,12 @@ final class Forwarder implements EventStream.Listener {
 
     @Override
     public void onError(Throwable error) {
-        print(now() + "  " + error.getMessage() + "; reconnecting");
+        print(now() + "  " + describe(error) + "; reconnecting");
+    }
+
+    /** What went wrong in words: the JDK's connection failures have no message of their own. */
+    private static String describe(Throwable error) {
+        return error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
     }
 
     @Override
@@ -115,16 +125,27 @@ final class Forwarder implements EventStream.Listener {
             long started = System.nanoTime();
             String outcome;
             boolean accepted;
+            // Bounded as a whole, as the server bounds an attempt: the JDK's own timeout ends at the answer's
+            // headers, and a receiver that stalls in its body would hold listen until it closed the connection.
+            CompletableFuture<HttpResponse<Void>> pending =
+                    http.sendAsync(request, HttpResponse.BodyHandlers.discarding());
             try {
-                HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+                HttpResponse<Void> response = pending.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
                 outcome = Integer.toString(response.statusCode());
                 accepted = response.statusCode() >= 200 && response.statusCode() < 300;
-            } catch (java.net.http.HttpTimeoutException e) {
+            } catch (TimeoutException e) {
+                pending.cancel(true);
                 outcome = "timeout";
                 accepted = false;
-            } catch (IOException e) {
-                outcome = "error (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")";
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                outcome = cause instanceof java.net.http.HttpTimeoutException
+                        ? "timeout"
+                        : "error (" + describe(cause) + ")";
                 accepted = false;
+            } catch (InterruptedException e) {
+                pending.cancel(true);
+                throw e;
             }
             long millis = (System.nanoTime() - started) / 1_000_000;
             if (accepted) {

@@ -167,9 +167,20 @@ public final class ListenCommand implements Callable<Integer> {
             secret = state.signingSecret();
             cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
             if (start != null && start.after != null) {
-                cursors.save(checkedAfter(client, start.after, err));
+                cursors.save(checkedAfter(client, start.after, "--after " + start.after, err));
             } else if (start != null && start.since != null) {
                 cursors.save(positionSince(client, since(start.since)));
+            } else {
+                // A saved position the retention has passed is moved to the oldest event kept, as --after's is:
+                // resumed from as it is, the server would skip to live events past the ones still kept.
+                OptionalLong saved = cursors.load();
+                if (saved.isPresent()) {
+                    long after = saved.getAsLong();
+                    long checked = checkedAfter(client, after, "the saved position " + after, err);
+                    if (checked != after) {
+                        cursors.save(checked);
+                    }
+                }
             }
             resume = cursors.load();
         } catch (java.io.UncheckedIOException | IllegalStateException e) {
@@ -287,19 +298,21 @@ public final class ListenCommand implements Callable<Integer> {
      * run too). One older than the server's retention starts after the oldest event kept, as a resume
      * from an expired position does, and says so.
      */
-    private long checkedAfter(SwitchboardClient client, long after, PrintWriter err) {
+    /** {@code after} if the server still keeps the events after it, else the position before its oldest event. */
+    private long checkedAfter(SwitchboardClient client, long after, String what, PrintWriter err) {
         try {
             Probe.read(client, after);
             return after;
         } catch (ApiException.InvalidRequest refused) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--after: " + refused.getMessage());
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), what + ": " + refused.getMessage() + " (start again with --after or --since)");
         } catch (ApiException.Gone expired) {
             long oldest = expired.details().path("oldestSeq").asLong(1);
             long from = Math.max(0, oldest - 1);
             err.printf(
-                    "switchboard listen: --after %d is older than the server keeps events; starting after %d"
+                    "switchboard listen: %s is older than the server keeps events; starting after %d"
                             + " (the oldest event kept is %d)%n",
-                    after, from, oldest);
+                    what, from, oldest);
             err.flush();
             return from;
         }

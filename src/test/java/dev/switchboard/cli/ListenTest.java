@@ -226,6 +226,40 @@ class ListenTest {
         }
     }
 
+    /** A position saved by an earlier run, which the retention has passed since, is moved as --after's is. */
+    @Test
+    void aSavedPositionTheRetentionHasPassedResumesAtTheOldestEventKeptAndSaysSo() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        partner.writeRecords("rooms", 1, Map.of("floor", 1));
+        try (Receiver receiver = new Receiver()) {
+            try (ListenProcess first = listen(partner.accessToken(), receiver.url("/hooks"), "--after", "0")) {
+                awaitSeqs(receiver, 1);
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> Files.readString(cursorFile()).strip().equals("1"));
+            }
+            partner.writeRecords("rooms", 3, Map.of("floor", 2));
+            try (java.sql.Connection c =
+                    java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
+                c.createStatement()
+                        .executeUpdate("DELETE FROM events WHERE seq <= 3 AND stream_pk = (SELECT s.pk FROM streams s"
+                                + " JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant() + "')");
+            }
+            try (ListenProcess second = listen(partner.accessToken(), receiver.url("/hooks"))) {
+                awaitSeqs(receiver, 2);
+                assertThat(receiver.received()
+                                .getLast()
+                                .json()
+                                .at("/events/0/seq")
+                                .asLong())
+                        .as("the event still kept, not skipped for live events")
+                        .isEqualTo(4);
+                assertThat(second.output())
+                        .contains("the saved position 1 is older than the server keeps events; starting after 3");
+            }
+        }
+    }
+
     @Test
     void typesTheServerRefusesAreAUsageError() {
         Partner partner = Partner.create(server, List.of("*"));
