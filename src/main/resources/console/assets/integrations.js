@@ -37,11 +37,12 @@ export async function render(main, ctx) {
 
   async function loadConnections() {
     try {
-      const page = await get(`/api/v1/integrations/${enc(id)}/connections`);
+      const page = await get(`/api/v1/integrations/${enc(id)}/connections${query({ limit: 1000 })}`);
       clear(connections, page.connections.length === 0 ? h('p', { class: 'muted' }, 'Not connected to any tenant.')
         : h('div', { class: 'scroll' }, h('table', {},
           h('thead', {}, h('tr', {}, ['Tenant', 'Connection', 'State', 'Since', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, page.connections.map((c) => connectionRow(c, loadConnections))))));
+          h('tbody', {}, page.connections.map((c) => connectionRow(c, loadConnections))))),
+        morePages(page, page.connections.length, 'connections'));
     } catch (e) {
       clear(connections, failure(e));
     }

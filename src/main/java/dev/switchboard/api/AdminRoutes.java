@@ -7,6 +7,7 @@ import dev.switchboard.events.EventTypes;
 import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.ConnectionStore;
 import dev.switchboard.store.Integration;
+import dev.switchboard.store.IntegrationConnection;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.Permissions;
 import dev.switchboard.store.Tenant;
@@ -62,7 +63,12 @@ public final class AdminRoutes implements RouteGroup {
         routes.get("/api/v1/integrations/{integrationId}/connections", ctx -> {
             auth.requireAdmin(ctx);
             Integration integration = integrations.get(ctx.pathParam("integrationId"));
-            ctx.json(Map.of("connections", connections.listForIntegration(integration.id())));
+            int limit = QueryParams.limit(ctx, 100, 1000);
+            List<IntegrationConnection> page =
+                    connections.listForIntegration(integration.id(), ctx.queryParam("cursor"), limit);
+            ctx.json(page(
+                    Map.of("connections", page),
+                    page.size() == limit ? page.getLast().id() : null));
         });
         routes.get("/api/v1/connections/{connectionId}", ctx -> {
             auth.requireAdmin(ctx);

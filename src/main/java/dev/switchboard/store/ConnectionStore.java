@@ -153,14 +153,22 @@ public final class ConnectionStore {
         return find(id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
     }
 
-    public List<IntegrationConnection> listForIntegration(String integrationId) {
+    /** A page of the integration's connections in creation order, after the one {@code cursor} names. */
+    public List<IntegrationConnection> listForIntegration(String integrationId, String cursor, int limit) {
+        long afterPk = PageCursor.after(
+                cursor,
+                id -> find(id).filter(c -> c.integrationId().equals(integrationId))
+                        .map(IntegrationConnection::pk),
+                "one of this integration's connection ids");
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT " + COLUMNS + FROM + " WHERE i.id = ? ORDER BY c.pk",
+                        "SELECT " + COLUMNS + FROM + " WHERE i.id = ? AND c.pk > ? ORDER BY c.pk LIMIT ?",
                         ConnectionStore::map,
-                        integrationId));
+                        integrationId,
+                        afterPk,
+                        limit));
     }
 
     /** The grant behind an access token, whatever the connection's state (the caller checks it). */

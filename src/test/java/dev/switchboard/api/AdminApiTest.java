@@ -238,6 +238,52 @@ class AdminApiTest {
                 .isEqualTo("cursor: is not an integration id this server returned");
     }
 
+    /** A partner connected to every tenant is the usual case: its connections come in pages like every list. */
+    @Test
+    void anIntegrationsConnectionsPageInCreationOrderAndRefuseAnotherIntegrationsCursor() {
+        JsonNode integration = server.createIntegration("Paged", List.of("*"), List.of("*"), List.of("*"));
+        String path = "/api/v1/integrations/" + integration.get("id").asText() + "/connections";
+        List<String> connected = new java.util.ArrayList<>();
+        for (String tenant : List.of("conn-page-1", "conn-page-2", "conn-page-3")) {
+            server.admin.post("/api/v1/tenants", Map.of("id", tenant)).expect(201);
+            connected.add(server.admin
+                    .post(path, Map.of("tenantId", tenant))
+                    .expect(201)
+                    .json()
+                    .get("id")
+                    .asText());
+        }
+        List<String> seen = new java.util.ArrayList<>();
+        String cursor = "";
+        int pages = 0;
+        do {
+            JsonNode page = server.admin
+                    .get(path + "?limit=2&cursor=" + cursor)
+                    .expect(200)
+                    .json();
+            assertThat(page.get("connections").size()).isLessThanOrEqualTo(2);
+            page.get("connections").forEach(c -> seen.add(c.get("id").asText()));
+            cursor = page.get("cursor").isNull() ? null : page.get("cursor").asText();
+            pages++;
+        } while (cursor != null);
+        assertThat(seen).containsExactlyElementsOf(connected);
+        assertThat(pages).isEqualTo(2);
+
+        JsonNode other = server.createIntegration("Other", List.of("*"), List.of("*"), List.of("*"));
+        String othersConnection = server.admin
+                .post(
+                        "/api/v1/integrations/" + other.get("id").asText() + "/connections",
+                        Map.of("tenantId", "conn-page-1"))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        Api.Response refused = server.admin.get(path + "?cursor=" + othersConnection);
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().get("error").get("message").asText())
+                .isEqualTo("cursor: is not one of this integration's connection ids this server returned");
+    }
+
     @Test
     void tenantsHaveTheirOwnOrGeneratedIdsAndAreUnique() {
         JsonNode generated = server.admin
