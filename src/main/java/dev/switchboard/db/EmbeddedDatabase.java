@@ -1,5 +1,6 @@
 package dev.switchboard.db;
 
+import dev.switchboard.config.ConfigException;
 import dev.switchboard.support.KeptSecret;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -188,10 +189,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
             locked = true; // held by this very process: a second node started in one JVM
         }
         if (locked) {
-            throw new IllegalStateException("Another Switchboard is running on the data directory " + dataDir
-                    + " (its embedded PostgreSQL holds " + lockFile + "). Stop it first, or give"
-                    + " this node a data directory of its own (SWITCHBOARD_DATA_DIR); nodes that run side by side"
-                    + " share an external PostgreSQL (SWITCHBOARD_DATABASE_URL).");
+            throw new ConfigException("SWITCHBOARD_DATA_DIR (dataDir): another Switchboard is running on " + dataDir
+                    + " (its embedded PostgreSQL holds " + lockFile + "). Stop it first, or give this node a data"
+                    + " directory of its own; nodes that run side by side share an external PostgreSQL"
+                    + " (SWITCHBOARD_DATABASE_URL).");
         }
     }
 

@@ -61,9 +61,8 @@ class EmbeddedDatabaseTest {
             throws Exception {
         try (EmbeddedDatabase running = EmbeddedDatabase.start(dir, 300)) {
             assertThatThrownBy(() -> EmbeddedDatabase.start(dir, 300))
-                    .isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("Another Switchboard is running on the data directory " + dir)
-                    .hasMessageContaining("SWITCHBOARD_DATA_DIR");
+                    .isInstanceOf(dev.switchboard.config.ConfigException.class)
+                    .hasMessageStartingWith("SWITCHBOARD_DATA_DIR (dataDir): another Switchboard is running on " + dir);
             java.util.Properties credentials = new java.util.Properties();
             credentials.setProperty("password", running.password());
             try (Connection c = DriverManager.getConnection(running.jdbcUrl(), credentials);
