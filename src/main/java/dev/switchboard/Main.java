@@ -89,6 +89,28 @@ public final class Main implements Callable<Integer> {
                 "and SWITCHBOARD_* environment variables; README.md lists them all."
             })
     public static final class Serve implements Callable<Integer> {
+        /** How long a stop asked for during the start waits for it (the start's own steps are bounded). */
+        private static final java.time.Duration START_WAIT = java.time.Duration.ofMinutes(3);
+
+        private static void awaitStart(CountDownLatch startEnded) {
+            if (startEnded.getCount() == 0) {
+                return;
+            }
+            org.slf4j.LoggerFactory.getLogger(Main.class)
+                    .info("Asked to stop while starting: stopping once the start has finished");
+            try {
+                if (!startEnded.await(START_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
+                    org.slf4j.LoggerFactory.getLogger(Main.class)
+                            .warn(
+                                    "The start did not finish within {}; exiting without stopping what it opened (the"
+                                            + " next start stops a PostgreSQL left running)",
+                                    START_WAIT);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
         @Override
         public Integer call() {
             Config config;
@@ -104,10 +126,15 @@ public final class Main implements Callable<Integer> {
             // The hook is in place before the node starts, so a SIGTERM right after it logs that it is ready
             // still stops it gracefully: not ready first, for server.shutdownGrace, then drained.
             AtomicReference<Switchboard> running = new AtomicReference<>();
+            CountDownLatch startEnded = new CountDownLatch(1);
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime()
                     .addShutdownHook(new Thread(
                             () -> {
+                                // Stopped while starting: the start goes on (the JVM waits for this hook), and
+                                // what it opened is closed once it ends. Exiting at once would leave the embedded
+                                // PostgreSQL running, found and stopped only by the next start.
+                                awaitStart(startEnded);
                                 Switchboard switchboard = running.get();
                                 if (switchboard != null) {
                                     org.slf4j.LoggerFactory.getLogger(Main.class)
@@ -128,6 +155,8 @@ public final class Main implements Callable<Integer> {
                 org.slf4j.LoggerFactory.getLogger(Main.class)
                         .error("Switchboard could not start: {}", e.getMessage(), e);
                 return 1;
+            } finally {
+                startEnded.countDown();
             }
             try {
                 stopped.await();
