@@ -86,6 +86,7 @@ public final class ConfigLoader {
                             "",
                             numberTexts(file.get()),
                             values,
+                            new HashSet<>(),
                             collections,
                             file.get().toString());
                 }
@@ -169,6 +170,7 @@ public final class ConfigLoader {
             String prefix,
             Map<String, String> numberTexts,
             Map<String, String> values,
+            Set<String> given,
             List<JsonNode> collections,
             String source) {
         if (!node.isObject()) {
@@ -179,13 +181,19 @@ public final class ConfigLoader {
             Map.Entry<String, JsonNode> field = fields.next();
             String path = prefix + field.getKey();
             JsonNode value = field.getValue();
+            // The parser refuses a key repeated in one mapping; this is one setting written two ways
+            // (server: {port: 8080} and server.port: 8081), where one would silently win.
+            if (!value.isObject() && BY_PATH.containsKey(path) && !given.add(path)) {
+                throw new ConfigException(
+                        source + ": '" + path + "' is set twice (nested and as a dotted key);" + " keep one");
+            }
             if (path.equals(COLLECTIONS)) {
                 if (!value.isArray()) {
                     throw new ConfigException(source + ": collections must be a list");
                 }
                 value.forEach(collections::add);
             } else if (value.isObject()) {
-                merge(value, path + ".", numberTexts, values, collections, source);
+                merge(value, path + ".", numberTexts, values, given, collections, source);
             } else if (value.isArray() && BY_PATH.containsKey(path)) {
                 // A list (retryDelays: [1m, 5m]) is the same as its comma-separated form.
                 List<String> items = new ArrayList<>();

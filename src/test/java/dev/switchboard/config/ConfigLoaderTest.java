@@ -287,6 +287,11 @@ class ConfigLoaderTest {
         Files.writeString(blocks, "server:\n  managementPort: 9091\nevents:\n  retention: 1d\nserver:\n  port: 9000\n");
         assertThatThrownBy(() -> ConfigLoader.load(Optional.of(blocks), Map.of()))
                 .hasMessageContaining("Duplicate field 'server'");
+        // One setting written two ways: the nested one won, silently.
+        Path twoWays = dir.resolve("two-ways.yaml");
+        Files.writeString(twoWays, "server:\n  port: 18790\nserver.port: 18791\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(twoWays), Map.of()))
+                .hasMessageEndingWith("'server.port' is set twice (nested and as a dotted key); keep one");
         Path collections = dir.resolve("collections.yaml");
         Files.writeString(
                 collections,
