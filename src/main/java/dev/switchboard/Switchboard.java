@@ -335,7 +335,7 @@ public final class Switchboard implements AutoCloseable {
                                     deliveryOverview,
                                     clock),
                             websockets.routes(),
-                            new PortalLinkRoutes(auth, integrations, tenants, consoleSessions),
+                            new PortalLinkRoutes(auth, integrations, tenants, consoleSessions, config.publicUrl()),
                             new ConsoleApiRoutes(
                                     auth, collections, integrations, endpoints, deliveryOverview, deliveryStats),
                             new AuditRoutes(auth, audit),

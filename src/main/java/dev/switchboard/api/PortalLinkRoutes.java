@@ -17,6 +17,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -34,9 +35,19 @@ public final class PortalLinkRoutes implements RouteGroup {
     private final IntegrationStore integrations;
     private final TenantStore tenants;
     private final ConsoleSessionStore sessions;
+    private final Optional<String> publicUrl;
 
+    /**
+     * {@code publicUrl}: server.publicUrl, where partners reach this server; when empty, links are made from the
+     * request's scheme and Host (a backend that calls the server by an internal name would hand that name out).
+     */
     public PortalLinkRoutes(
-            Authenticator auth, IntegrationStore integrations, TenantStore tenants, ConsoleSessionStore sessions) {
+            Authenticator auth,
+            IntegrationStore integrations,
+            TenantStore tenants,
+            ConsoleSessionStore sessions,
+            Optional<String> publicUrl) {
+        this.publicUrl = publicUrl;
         this.auth = auth;
         this.integrations = integrations;
         this.tenants = tenants;
@@ -85,7 +96,7 @@ public final class PortalLinkRoutes implements RouteGroup {
                 sessions.createLink(integration, tenant, capabilities, ttl, Authenticator.credential(principal));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("id", link.id());
-        json.put("url", BaseUrl.of(ctx) + "/portal#token=" + link.token());
+        json.put("url", publicUrl.orElseGet(() -> BaseUrl.of(ctx)) + "/portal#token=" + link.token());
         json.put("expiresAt", link.expiresAt());
         json.put("integrationId", integration.id());
         json.put("tenantId", tenantId);

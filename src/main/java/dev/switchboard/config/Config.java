@@ -19,6 +19,7 @@ public record Config(
         int port,
         Optional<Integer> managementPort,
         Optional<String> managementHost,
+        Optional<String> publicUrl,
         Path dataDir,
         Optional<DatabaseUrl> databaseUrl,
         int databasePoolSize,

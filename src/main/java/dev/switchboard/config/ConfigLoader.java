@@ -276,6 +276,8 @@ public final class ConfigLoader {
                 port,
                 managementPort,
                 r.get(MANAGEMENT_HOST),
+                // Without the trailing slash: links are this followed by their path.
+                r.get(PUBLIC_URL).map(url -> url.replaceAll("/+$", "")),
                 Path.of(r.get(DATA_DIR)).toAbsolutePath().normalize(),
                 r.get(DATABASE_URL),
                 r.get(DATABASE_POOL_SIZE),

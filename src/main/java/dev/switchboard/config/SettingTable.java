@@ -47,6 +47,17 @@ final class SettingTable {
             Parsers.optional(Parsers::wholeNumber),
             ifPresent(port -> port >= 0 && port <= 65535, "must be between 0 and 65535, or empty for none"),
             "a second port for /metrics and /health/*; when set, /metrics is not served on server.port; empty: none");
+    static final Setting<Optional<String>> PUBLIC_URL = new Setting<>(
+            "server.publicUrl",
+            "SWITCHBOARD_PUBLIC_URL",
+            "",
+            Parsers.optional(Parsers::trimmed),
+            ifPresent(
+                    SettingTable::isPublicUrl,
+                    "must be an http:// or https:// URL with a host and no query, fragment or credentials, e.g."
+                            + " https://switchboard.example.com"),
+            "the address partners reach this server at, for the links it hands out (portal links); empty: the"
+                    + " scheme and Host of the request that asked for the link");
     static final Setting<Optional<String>> MANAGEMENT_HOST = new Setting<>(
             "server.managementHost",
             "SWITCHBOARD_MANAGEMENT_HOST",
@@ -345,6 +356,7 @@ final class SettingTable {
             PORT,
             MANAGEMENT_PORT,
             MANAGEMENT_HOST,
+            PUBLIC_URL,
             MAX_BODY_SIZE,
             SHUTDOWN_GRACE,
             DATA_DIR,
@@ -398,6 +410,19 @@ final class SettingTable {
     /** A check of an optional setting's value when it is set; unset always passes. */
     private static <T> Setting.Check<Optional<T>> ifPresent(Predicate<T> test, String expectation) {
         return new Setting.Check<>(value -> value.isEmpty() || test.test(value.get()), expectation);
+    }
+
+    private static boolean isPublicUrl(String url) {
+        try {
+            java.net.URI uri = new java.net.URI(url);
+            return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+                    && uri.getHost() != null
+                    && uri.getRawUserInfo() == null
+                    && uri.getRawQuery() == null
+                    && uri.getRawFragment() == null;
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
     }
 
     private static boolean between(Duration d, Duration min, Duration max) {

@@ -186,6 +186,20 @@ class ConfigLoaderTest {
                     .hasMessageContaining("between 24 and 200 characters")
                     .hasMessageNotContaining(key);
         }
+        for (String url : List.of(
+                "switchboard.example.com",
+                "ftp://switchboard.example.com",
+                "https://u:p@sb.example",
+                "https://sb.example/?x=1",
+                "https:///portal")) {
+            assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_PUBLIC_URL", url)))
+                    .as(url)
+                    .hasMessageStartingWith("SWITCHBOARD_PUBLIC_URL (server.publicUrl)")
+                    .hasMessageContaining("must be an http:// or https:// URL");
+        }
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_PUBLIC_URL", "https://sb.example/hooks/"))
+                        .publicUrl())
+                .contains("https://sb.example/hooks");
         // 17179869185GiB is 2^64 + 1 GiB: multiplied without a check it wrapped to 1 GiB.
         for (String size : List.of("512", "65MiB", "17179869185GiB", "999999999999GiB")) {
             assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_MAX_BODY_SIZE", size)))

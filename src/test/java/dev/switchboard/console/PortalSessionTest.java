@@ -276,6 +276,23 @@ class PortalSessionTest {
         }
     }
 
+    /** A backend that calls the server by an internal name would otherwise hand partners a link on that name. */
+    @Test
+    void withAPublicUrlLinksAreMadeOnItWhateverHostTheRequestNamed() {
+        try (TestServer behindAProxy =
+                TestServer.start(Map.of("SWITCHBOARD_PUBLIC_URL", "https://switchboard.example.com/"))) {
+            JsonNode integration = behindAProxy.createIntegration("public", List.of(), List.of(), List.of());
+            String url = behindAProxy
+                    .api(integration.get("clientKey").asText())
+                    .post("/api/v1/portal-sessions", Map.of())
+                    .expect(201)
+                    .json()
+                    .get("url")
+                    .asText();
+            assertThat(url).startsWith("https://switchboard.example.com/portal#token=sb_portal_");
+        }
+    }
+
     @Test
     void anExpiredLinkIsRefused() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-01T12:00:00Z"));
