@@ -298,6 +298,13 @@ public final class ListenCommand implements Callable<Integer> {
      * run too). One older than the server's retention starts after the oldest event kept, as a resume
      * from an expired position does, and says so.
      */
+    /** The oldest position a 410 {@code position_expired} says the server keeps (1 when it says none). */
+    private static long oldestKept(ApiException.Gone expired) {
+        return expired.details() == null
+                ? 1
+                : expired.details().path("oldestSeq").asLong(1);
+    }
+
     /** {@code after} if the server still keeps the events after it, else the position before its oldest event. */
     private long checkedAfter(SwitchboardClient client, long after, String what, PrintWriter err) {
         try {
@@ -307,7 +314,7 @@ public final class ListenCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), what + ": " + refused.getMessage() + " (start again with --after or --since)");
         } catch (ApiException.Gone expired) {
-            long oldest = expired.details().path("oldestSeq").asLong(1);
+            long oldest = oldestKept(expired);
             long from = Math.max(0, oldest - 1);
             err.printf(
                     "switchboard listen: %s is older than the server keeps events; starting after %d"
@@ -350,8 +357,7 @@ public final class ListenCommand implements Callable<Integer> {
             first = Probe.at(client, 0L);
         } catch (ApiException.Gone expired) {
             // The log's start is past the retention: begin at the oldest event kept.
-            first = Probe.at(
-                    client, Math.max(0, expired.details().path("oldestSeq").asLong(1) - 1));
+            first = Probe.at(client, Math.max(0, oldestKept(expired) - 1));
         }
         if (first.time == null) {
             return first.next;

@@ -90,6 +90,71 @@ class ClientFaultsTest {
         }
     }
 
+    /** A socket whose handshake completes after close() was left open, unowned, until the JVM exited. */
+    @Test
+    void aHandshakeThatCompletesAfterCloseIsAbortedNotLeftOpen() throws Exception {
+        try (ServerSocket listening = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.CompletableFuture<Integer> afterUpgrade =
+                    new java.util.concurrent.CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try (Socket socket = listening.accept()) {
+                    var in = new java.io.BufferedReader(
+                            new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+                    String key = null;
+                    for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+                        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("sec-websocket-key:")) {
+                            key = line.substring(line.indexOf(':') + 1).trim();
+                        }
+                    }
+                    Thread.sleep(3_000); // the client closes the stream meanwhile
+                    String accept = java.util.Base64.getEncoder()
+                            .encodeToString(java.security.MessageDigest.getInstance("SHA-1")
+                                    .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+                                            .getBytes(StandardCharsets.US_ASCII)));
+                    socket.getOutputStream()
+                            .write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                            + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n")
+                                    .getBytes(StandardCharsets.US_ASCII));
+                    socket.getOutputStream().flush();
+                    socket.setSoTimeout(10_000);
+                    afterUpgrade.complete(socket.getInputStream().read()); // -1 once the client lets go
+                } catch (java.net.SocketTimeoutException e) {
+                    afterUpgrade.complete(-3); // the client never let go
+                } catch (Exception e) {
+                    afterUpgrade.complete(-2); // reset: the client let go
+                }
+            });
+            SwitchboardClient client = client("http://127.0.0.1:" + listening.getLocalPort(), Duration.ofSeconds(5));
+            EventStream stream = client.eventStream(new InMemoryCursorStore(0), events -> {});
+            Thread.sleep(1_000);
+            stream.close();
+            int read = afterUpgrade.get(20, TimeUnit.SECONDS);
+            assertThat(read)
+                    .as("the client let go of the socket its handshake got (EOF or reset)")
+                    .isIn(-1, -2);
+        }
+    }
+
+    @Test
+    void aLongPollWaitTheServerCannotTakeIsRefusedAndNullDetailsAreNone() {
+        assertThatThrownBy(() -> new EventFeed.Options(0, java.util.List.of(), 100, Duration.ofMillis(500)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("whole number of seconds");
+        ApiException refused = ApiException.of(
+                400,
+                SwitchboardClient.MAPPER
+                        .createObjectNode()
+                        .set(
+                                "error",
+                                SwitchboardClient.MAPPER
+                                        .createObjectNode()
+                                        .put("code", "invalid_field")
+                                        .putNull("details")),
+                null,
+                null);
+        assertThat(refused.details()).isNull();
+    }
+
     @Test
     void aSuccessWithoutABodyIsAClearErrorNotANullPointer() {
         try (Receiver server = new Receiver()) {

@@ -121,18 +121,24 @@ class EventStreamTest {
             InMemoryCursorStore cursor = new InMemoryCursorStore(0);
             List<Long> seqs = new CopyOnWriteArrayList<>();
             AtomicBoolean failed = new AtomicBoolean();
+            AtomicBoolean asserted = new AtomicBoolean();
             try (EventStream stream = client.eventStream(options(), cursor, events -> {
                 if (events.stream().anyMatch(e -> e.seq() == 3) && failed.compareAndSet(false, true)) {
                     assertThat(cursor.load().getAsLong()).isLessThan(3);
                     throw new IllegalStateException("the partner's database is down");
+                }
+                // An Error from the listener's code (a failed assertion) used to end the stream's thread silently.
+                if (events.stream().anyMatch(e -> e.seq() == 5) && asserted.compareAndSet(false, true)) {
+                    throw new AssertionError("the partner's check failed");
                 }
                 events.forEach(e -> seqs.add(e.seq()));
             })) {
                 partner.writeRecords("rooms", 5, Map.of("a", 1));
                 awaitCount(seqs, 5);
                 assertThat(failed).isTrue();
+                assertThat(asserted).isTrue();
                 assertThat(seqs).containsExactly(1L, 2L, 3L, 4L, 5L);
-                assertThat(stream.connections()).isGreaterThanOrEqualTo(2);
+                assertThat(stream.connections()).isGreaterThanOrEqualTo(3);
             }
         }
     }

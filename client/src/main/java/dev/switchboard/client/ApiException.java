@@ -134,7 +134,8 @@ public class ApiException extends SwitchboardException {
         if (requestId == null && error != null && error.hasNonNull("requestId")) {
             requestId = error.get("requestId").asText();
         }
-        JsonNode details = error == null || error.isMissingNode() ? null : error.get("details");
+        // "details": null is no details, as the accessor says (not a NullNode).
+        JsonNode details = error != null && error.hasNonNull("details") ? error.get("details") : null;
         return switch (status) {
             case 400, 413, 422 -> new InvalidRequest(status, code, message, requestId, details);
             case 401 -> new Unauthorized(code, message, requestId, details);

@@ -39,7 +39,9 @@ public final class EventFeed implements Iterable<Event> {
      * @param after read events after this position (0: from the start of the log)
      * @param types event-type patterns ({@code reservations.*}); empty: every type the token may receive
      * @param pageSize events per request, 1..1000
-     * @param longPollWait how long a poll waits for a new event when there is none, 0..the server's maximum (events.maxWait, 30 s by default)
+     * @param longPollWait how long a poll waits for a new event when there is none, in whole seconds, 0..the
+     *     server's maximum (events.maxWait, 30 s by default); with 0 the iterator pauses a second between reads
+     *     that find nothing
      */
     public record Options(long after, List<String> types, int pageSize, Duration longPollWait) {
         /** Checks the values. */
@@ -51,6 +53,11 @@ public final class EventFeed implements Iterable<Event> {
                 throw new IllegalArgumentException("pageSize must be between 1 and 1000, got " + pageSize);
             }
             types = types == null ? List.of() : List.copyOf(types);
+            // The server takes whole seconds: 500 ms was sent as 0, and the iterator read again at once, without end.
+            if (longPollWait == null || longPollWait.isNegative() || longPollWait.toNanos() % 1_000_000_000L != 0) {
+                throw new IllegalArgumentException(
+                        "longPollWait must be a whole number of seconds, 0 or more, got " + longPollWait);
+            }
         }
 
         /** After {@code after}, every type, 100 a page, 30 s long polls. */
@@ -103,6 +110,15 @@ public final class EventFeed implements Iterable<Event> {
         return events;
     }
 
+    private static void pause() {
+        try {
+            Thread.sleep(1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SwitchboardException("interrupted while waiting for events");
+        }
+    }
+
     /**
      * The events from {@link #position()} on, one at a time: {@code hasNext()} long-polls until an event
      * arrives (it never returns false; stop iterating to stop reading). Errors are thrown as
@@ -120,10 +136,14 @@ public final class EventFeed implements Iterable<Event> {
                     if (Thread.currentThread().isInterrupted()) {
                         throw new SwitchboardException("interrupted while waiting for events");
                     }
+                    long before = position;
                     page = read();
                     index = 0;
                     if (page.isEmpty()) {
                         position = readUpTo; // past events it may not see, none handed out
+                        if (position == before && options.longPollWait().isZero()) {
+                            pause(); // nothing new, and no wait on the server's side: not a busy loop
+                        }
                     }
                 }
                 return true;

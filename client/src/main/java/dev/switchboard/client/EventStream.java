@@ -383,6 +383,13 @@ public final class EventStream implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             // closed
+        } catch (RuntimeException | Error e) {
+            // A fault of the stream's own (or an out-of-memory error): said, not a thread that silently stops.
+            closeCode = 0;
+            closeReason = "the stream failed: " + e;
+            LOG.log(System.Logger.Level.ERROR, "The EventStream failed and stopped", e);
+            setState(State.CLOSED);
+            inform(() -> listener.onClosed(0, closeReason));
         } finally {
             WebSocket ws = socket;
             if (ws != null) {
@@ -419,13 +426,17 @@ public final class EventStream implements AutoCloseable {
         BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
         Inbox reader = new Inbox(inbox);
         WebSocket ws;
+        CompletableFuture<WebSocket> handshake = client.http()
+                .newWebSocketBuilder()
+                .connectTimeout(options.connectTimeout())
+                .header("Authorization", "Bearer " + client.token())
+                .buildAsync(uri, reader);
         try {
-            WebSocket.Builder builder = client.http()
-                    .newWebSocketBuilder()
-                    .connectTimeout(options.connectTimeout())
-                    .header("Authorization", "Bearer " + client.token());
-            ws = builder.buildAsync(uri, reader)
-                    .get(options.connectTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+            ws = handshake.get(options.connectTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            // close() during a slow handshake: a socket it completes later must not stay open unowned.
+            handshake.thenAccept(WebSocket::abort);
+            throw e;
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof WebSocketHandshakeException refused) {
@@ -442,6 +453,7 @@ public final class EventStream implements AutoCloseable {
             }
             return new Outcome(false, 0, String.valueOf(cause), cause);
         } catch (TimeoutException e) {
+            handshake.thenAccept(WebSocket::abort);
             return new Outcome(false, 0, "the handshake timed out", e);
         }
         socket = ws;
@@ -523,7 +535,9 @@ public final class EventStream implements AutoCloseable {
             String refusal;
             try {
                 refusal = handle(message);
-            } catch (Exception e) {
+            } catch (Exception | AssertionError | LinkageError e) {
+                // An assertion or a missing class in the listener's code fails its batch as an exception does:
+                // uncaught, it ended the stream's thread with no onClosed and no close code.
                 ws.abort();
                 return new Outcome(false, 0, "the listener failed: " + e, e);
             }
@@ -661,7 +675,7 @@ public final class EventStream implements AutoCloseable {
     private static void inform(Runnable notification) {
         try {
             notification.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | AssertionError | LinkageError e) {
             LOG.log(System.Logger.Level.WARNING, "An EventStream listener's notification threw; ignored", e);
         }
     }
