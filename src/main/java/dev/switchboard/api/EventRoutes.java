@@ -138,9 +138,8 @@ public final class EventRoutes implements RouteGroup {
             }
             if (page.events().isEmpty()) {
                 // Waited out with nothing to show, or woken by a change to its connection: a token disabled,
-                // deleted or rotated meanwhile gets its 401 now, not an empty 200. Events committed here that it may
-                // not see
-                // woke it not: one more read moves its next past them (and answers one it may now see).
+                // deleted or rotated meanwhile gets its 401 now, not an empty 200. Events committed here that it
+                // may not see woke it not: one more read moves its next past them (and answers one it may now see).
                 filter = auth.currentAccess(ctx).eventFilter().narrowedTo(types);
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
             }

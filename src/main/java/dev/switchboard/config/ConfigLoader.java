@@ -185,7 +185,7 @@ public final class ConfigLoader {
             // (server: {port: 8080} and server.port: 8081), where one would silently win.
             if (!value.isObject() && BY_PATH.containsKey(path) && !given.add(path)) {
                 throw new ConfigException(
-                        source + ": '" + path + "' is set twice (nested and as a dotted key);" + " keep one");
+                        source + ": '" + path + "' is set twice (nested and as a dotted key); keep one");
             }
             if (path.equals(COLLECTIONS)) {
                 if (!value.isArray()) {

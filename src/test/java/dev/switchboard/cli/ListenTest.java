@@ -210,13 +210,7 @@ class ListenTest {
     void anAfterOlderThanTheRetentionStartsAtTheOldestEventKeptAndSaysSo() throws Exception {
         Partner partner = Partner.create(server, List.of("*"));
         partner.writeRecords("rooms", 3, Map.of("floor", 1));
-        // As the retention leaves it: the first two events gone.
-        try (java.sql.Connection c =
-                java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
-            c.createStatement()
-                    .executeUpdate("DELETE FROM events WHERE seq <= 2 AND stream_pk = (SELECT s.pk FROM streams s"
-                            + " JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant() + "')");
-        }
+        dropEventsUpTo(partner, 2);
         try (Receiver receiver = new Receiver();
                 ListenProcess listen = listen(partner.accessToken(), receiver.url("/hooks"), "--after", "0")) {
             awaitSeqs(receiver, 1);
@@ -239,12 +233,7 @@ class ListenTest {
                         .until(() -> Files.readString(cursorFile()).strip().equals("1"));
             }
             partner.writeRecords("rooms", 3, Map.of("floor", 2));
-            try (java.sql.Connection c =
-                    java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
-                c.createStatement()
-                        .executeUpdate("DELETE FROM events WHERE seq <= 3 AND stream_pk = (SELECT s.pk FROM streams s"
-                                + " JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant() + "')");
-            }
+            dropEventsUpTo(partner, 3);
             try (ListenProcess second = listen(partner.accessToken(), receiver.url("/hooks"))) {
                 awaitSeqs(receiver, 2);
                 assertThat(receiver.received()
@@ -327,6 +316,18 @@ class ListenTest {
             return files.filter(f -> f.toString().endsWith(".cursor"))
                     .findFirst()
                     .orElseThrow();
+        }
+    }
+
+    /** As the retention leaves the partner's tenant: its events up to {@code seq} gone. */
+    private static void dropEventsUpTo(Partner partner, long seq) throws java.sql.SQLException {
+        try (java.sql.Connection c =
+                        java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var delete = c.prepareStatement("DELETE FROM events WHERE seq <= ? AND stream_pk = (SELECT s.pk"
+                        + " FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?)")) {
+            delete.setLong(1, seq);
+            delete.setString(2, partner.tenant());
+            delete.executeUpdate();
         }
     }
 
