@@ -148,6 +148,7 @@ public final class AdminRoutes implements RouteGroup {
 
     private void rotateClientKey(Context ctx) {
         auth.requireAdmin(ctx);
+        JsonBody.none(ctx);
         IntegrationStore.Rotated rotated =
                 integrations.rotateClientKey(ctx.pathParam("integrationId"), endpoints::disableLifecycle);
         ObjectNode json = withSecret(rotated.integration(), "clientKey", rotated.clientKey());
@@ -168,18 +169,21 @@ public final class AdminRoutes implements RouteGroup {
 
     private void setEnabled(Context ctx, boolean enabled) {
         auth.requireAdmin(ctx);
+        JsonBody.none(ctx);
         var connection = connections.setEnabled(ctx.pathParam("connectionId"), enabled);
         ctx.json(connection);
     }
 
     private void rotateToken(Context ctx) {
         auth.requireAdmin(ctx);
+        JsonBody.none(ctx);
         ConnectionStore.WithToken rotated = connections.rotateToken(ctx.pathParam("connectionId"));
         ctx.json(withSecret(rotated.connection(), "accessToken", rotated.accessToken()));
     }
 
     private void deleteConnection(Context ctx) {
         auth.requireAdmin(ctx);
+        JsonBody.none(ctx);
         var connection = connections.get(ctx.pathParam("connectionId"));
         connections.delete(connection.id());
         ctx.status(204);

@@ -55,6 +55,17 @@ public final class JsonBody {
     }
 
     /**
+     * For a route that takes no body: one given must be empty, white space or {@code {}}, else it is refused
+     * (400, naming the field or what is malformed). A body with fields was meant to say something (a grace
+     * period to a secret's rotation, say); acting on the request while ignoring it does what was not asked.
+     */
+    public static void none(Context ctx) {
+        if (!absent(ctx)) {
+            of(ctx);
+        }
+    }
+
+    /**
      * Whether the request has no body, or only white space. Read from the bytes as UTF-8, like the body
      * itself: a {@code charset} in the Content-Type, however unknown, decides nothing.
      */

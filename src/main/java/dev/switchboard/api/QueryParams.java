@@ -10,6 +10,20 @@ import java.time.Instant;
 final class QueryParams {
     private QueryParams() {}
 
+    /**
+     * Refuses a query parameter not in {@code names}: on a filtered list, a misspelt filter ({@code tenantid})
+     * was ignored and the list answered unfiltered, which a script retrying or counting what it lists cannot tell.
+     */
+    static void only(Context ctx, String... names) {
+        java.util.List<String> known = java.util.List.of(names);
+        for (String name : ctx.queryParamMap().keySet()) {
+            if (!known.contains(name)) {
+                throw new Refusal.InvalidField(
+                        name, "is not a query parameter of this list (it takes " + String.join(", ", known) + ")");
+            }
+        }
+    }
+
     static int limit(Context ctx, int defaultValue, int max) {
         return limit(longValue(ctx, "limit"), defaultValue, max);
     }

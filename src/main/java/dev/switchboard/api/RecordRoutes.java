@@ -102,6 +102,7 @@ public final class RecordRoutes implements RouteGroup {
     private void delete(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
         RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
+        JsonBody.none(ctx);
         operations.delete(access, collection, ctx.pathParam("id"), ifMatch(ctx));
         ctx.status(204);
     }

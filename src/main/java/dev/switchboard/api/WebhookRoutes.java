@@ -93,11 +93,13 @@ public final class WebhookRoutes implements RouteGroup {
         routes.patch("/api/v1/webhooks/{webhookId}", this::update);
         routes.delete("/api/v1/webhooks/{webhookId}", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.manage_endpoints);
+            JsonBody.none(ctx);
             endpoints.delete(endpoint, credential(ctx));
             ctx.status(204);
         });
         routes.post("/api/v1/webhooks/{webhookId}/rotate-secret", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.secrets);
+            JsonBody.none(ctx);
             String secret = endpoints.rotateSecret(endpoint, settings.secretGracePeriod());
             ObjectNode json = Json.MAPPER.valueToTree(endpoint);
             json.put("secret", secret);
@@ -112,6 +114,7 @@ public final class WebhookRoutes implements RouteGroup {
         });
         routes.post("/api/v1/webhooks/{webhookId}/messages/{messageId}/retry", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
+            JsonBody.none(ctx);
             String id = ctx.pathParam("messageId");
             visibleMessage(ctx, endpoint, id);
             ctx.status(202).json(messages.retry(endpoint, id));
@@ -129,6 +132,7 @@ public final class WebhookRoutes implements RouteGroup {
         });
         routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
+            JsonBody.none(ctx);
             ctx.status(202).json(Map.of("messageId", messages.test(endpoint, clock)));
         });
     }
@@ -230,6 +234,7 @@ public final class WebhookRoutes implements RouteGroup {
 
     private void listMessages(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx);
+        QueryParams.only(ctx, "status", "tenantId", "eventType", "from", "to", "limit", "cursor");
         WebhookMessage.Status status = switch (ctx.queryParam("status")) {
             case null -> null;
             case "" -> null;

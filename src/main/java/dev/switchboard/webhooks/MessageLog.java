@@ -431,7 +431,21 @@ public final class MessageLog {
 
     /** Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease. */
     Recorded recordManual(Pending message, Attempt attempt, Decision decision) {
-        return record(message, attempt, decision, true, true, "SELECT 1 AS pk", new Object[0]);
+        Recorded recorded = record(message, attempt, decision, true, true, "SELECT 1 AS pk", new Object[0]);
+        if (decision instanceof Decision.RetryLater) {
+            // Its endpoint disabled while this attempt was in flight (or by it): disabling fails the manual
+            // messages waiting on it (V27) but not one leased then, which would wait here, pending, past the
+            // retention. Now that its lease is released, it is failed as they were; re-enabled since, it waits.
+            Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.update(
+                            c,
+                            "UPDATE webhook_messages m SET status = 'failed', next_attempt_at = NULL, finished_at = now()"
+                                    + " FROM webhook_endpoints e WHERE m.pk = ? AND m.status = 'pending'"
+                                    + " AND m.leased_by IS NULL AND e.pk = m.endpoint_pk AND e.state = 'disabled'",
+                            message.pk()));
+        }
+        return recorded;
     }
 
     /**
@@ -748,6 +762,22 @@ public final class MessageLog {
                         .orElseThrow(
                                 () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
         return Jdbc.withConnection(dataSource, c -> {
+            // A cursor that names none of this endpoint's messages (another endpoint's, or one removed since with
+            // its connection or by the retention) is refused: read as the end of the list, it told a client that
+            // follows cursors until null that it had seen every message. The same answer for each: nothing leaks.
+            if (after != null
+                    && Jdbc.one(
+                                    c,
+                                    "SELECT 1 FROM webhook_messages WHERE id = ? AND endpoint_pk = ?",
+                                    rs -> true,
+                                    after,
+                                    endpointPk)
+                            .isEmpty()) {
+                throw new Refusal.InvalidField(
+                        "cursor",
+                        "is not a message of this endpoint (it may have been removed since, with its connection or"
+                                + " by the retention): list again from the first page");
+            }
             // A message whose events are looked for costs a read of its range of the log, up to 20,000
             // positions for one that also covers events it passed over: such a scan is bounded by those.
             boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
@@ -781,8 +811,8 @@ public final class MessageLog {
 
     /**
      * The next messages after the cursor, newest first, as long as what they cost stays in the budget
-     * (the first one always); the cursor is one of this endpoint's messages: another's id (or a message
-     * retention removed) pages nothing, telling nothing. Parameters: by events, the endpoint, the cursor
+     * (the first one always); the cursor is one of this endpoint's messages ({@link #list} refuses any
+     * other). Parameters: by events, the endpoint, the cursor
      * twice, the endpoint, {@link #LIST_SCAN}, the budget.
      */
     private static final String SCANNED = "SELECT pk FROM (SELECT pk, sum(cost) OVER (ORDER BY pk DESC ROWS BETWEEN"

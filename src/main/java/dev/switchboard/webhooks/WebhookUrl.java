@@ -21,6 +21,10 @@ import java.util.regex.Pattern;
 public record WebhookUrl(URI uri) {
     private static final int MAX_LENGTH = 2048;
     private static final Pattern NUMERIC_LABEL = Pattern.compile("\\d+|0[xX][0-9a-fA-F]*");
+    /** Dot-separated numeric labels: what java.net.URI leaves without a host when it is not a dotted quad. */
+    private static final Pattern NUMERIC_HOST =
+            Pattern.compile("(\\d+|0[xX][0-9a-fA-F]*)(\\.(\\d+|0[xX][0-9a-fA-F]*))*\\.?");
+
     private static final Pattern DOTTED_QUAD =
             Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
@@ -63,6 +67,13 @@ public record WebhookUrl(URI uri) {
         }
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {
+            // java.net.URI takes 127.1 or 1.2.3 for no host name at all (a last label must start with a letter),
+            // though curl and browsers read them as IPv4: say what they are.
+            String authority =
+                    uri.getRawAuthority() == null ? "" : uri.getRawAuthority().replaceFirst(":\\d*$", "");
+            if (NUMERIC_HOST.matcher(authority).matches()) {
+                throw numericForm(authority, field);
+            }
             throw new Refusal.InvalidField(field, "names no host");
         }
         // -1 is no port (the scheme's); 0 and above 65535 parse, then fail every connection attempt.
@@ -71,6 +82,13 @@ public record WebhookUrl(URI uri) {
         }
         checkHost(host, field, policy);
         return new WebhookUrl(uri);
+    }
+
+    private static Refusal.InvalidField numericForm(String host, String field) {
+        return new Refusal.InvalidField(
+                field,
+                "host '" + host + "' is a numeric form other than a plain dotted-quad IPv4 address; write the"
+                        + " address as a.b.c.d");
     }
 
     private static void checkHost(String host, String field, AddressPolicy policy) {
@@ -86,10 +104,7 @@ public record WebhookUrl(URI uri) {
         lastLabel = lastLabel.substring(lastLabel.lastIndexOf('.') + 1);
         if (NUMERIC_LABEL.matcher(lastLabel).matches()) {
             if (!DOTTED_QUAD.matcher(h).matches()) {
-                throw new Refusal.InvalidField(
-                        field,
-                        "host '" + host + "' is a numeric form other than a plain dotted-quad"
-                                + " IPv4 address; write the address as a.b.c.d");
+                throw numericForm(host, field);
             }
             literal(h, field).ifPresent(a -> refuseIfBlocked(a, field, policy));
             return;

@@ -493,20 +493,19 @@ class PortalSessionTest {
     }
 
     @Test
-    void aMessageCursorFromAnotherIntegrationsEndpointPagesNothing() {
+    void aMessageCursorFromAnotherIntegrationsEndpointIsRefused() {
         String ofY = server.admin
                 .get("/api/v1/webhooks/" + endpointY + "/messages")
                 .expect(200)
                 .json()
                 .at("/messages/0/id")
                 .asText();
-        // Y's message is newer than X's: taken as a position, it would page through X's messages.
-        assertThat(xOnA.client()
-                        .get("/api/v1/webhooks/" + endpointX + "/messages?cursor=" + ofY)
-                        .expect(200)
-                        .json()
-                        .get("messages"))
-                .isEmpty();
+        // Y's message is newer than X's: taken as a position, it would page through X's messages. Refused as a
+        // removed message is: nothing tells X whether it exists.
+        Api.Response refused = xOnA.client().get("/api/v1/webhooks/" + endpointX + "/messages?cursor=" + ofY);
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().at("/error/message").asText())
+                .startsWith("cursor: is not a message of this endpoint");
         JsonNode page = xOnA.client()
                 .get("/api/v1/webhooks/" + endpointX + "/messages?limit=1")
                 .expect(200)

@@ -511,6 +511,63 @@ class WebhookApiTest {
     }
 
     /**
+     * A message cursor that names none of the endpoint's messages (removed since with its connection, or
+     * another endpoint's) was read as the end of the list, and a misspelt filter as none: both looked like a
+     * complete, filtered answer.
+     */
+    @Test
+    void aMessageCursorThatNamesNoMessageOfTheEndpointOrAnUnknownFilterIsRefused() {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/paging"));
+        String messages = "/api/v1/webhooks/" + endpoint.get("id").asText() + "/messages";
+        Api.Response gone = client.get(messages + "?cursor=" + dev.switchboard.support.Ids.newId("msg"));
+        assertThat(gone.status()).isEqualTo(400);
+        assertThat(gone.json().at("/error/message").asText())
+                .startsWith("cursor: is not a message of this endpoint")
+                .contains("list again from the first page");
+        Api.Response misspelt = client.get(messages + "?tenantid=hotel-1");
+        assertThat(misspelt.status()).isEqualTo(400);
+        assertThat(misspelt.json().at("/error/message").asText())
+                .startsWith("tenantid: is not a query parameter of this list");
+        client.get(messages + "?tenantId=hotel-1&status=failed&limit=5").expect(200);
+    }
+
+    /**
+     * Routes that take no body refuse one that says something: a rotation asked for {"gracePeriod":"0s"} (a
+     * leaked secret, revoked at once) rotated with the default day of grace, and a test asked for with a
+     * body that is not JSON was sent.
+     */
+    @Test
+    void routesThatTakeNoBodyRefuseOneWithFieldsOrNotJsonAndDoNothing() {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/no-body"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        Api.Response rotation = client.post(path + "/rotate-secret", Map.of("gracePeriod", "0s"));
+        assertThat(rotation.status()).isEqualTo(400);
+        assertThat(rotation.json().at("/error/message").asText()).startsWith("gracePeriod:");
+        Api.Response test = client.post(path + "/test", "not json");
+        assertThat(test.status()).isEqualTo(400);
+        assertThat(test.errorCode()).isEqualTo("invalid_json");
+        assertThat(client.get(path + "/messages").json().get("messages")).isEmpty();
+
+        // An empty object, or none, is no body.
+        JsonNode again = create(client, Map.of("url", "https://partner.example/no-body-2"));
+        String other = "/api/v1/webhooks/" + again.get("id").asText();
+        client.post(other + "/rotate-secret", Map.of()).expect(200);
+        client.post(other + "/test", "").expect(202);
+        JsonNode connection = server.connect(
+                server.createIntegration("no-body", List.of("*"), List.of(), List.of("*"))
+                        .get("id")
+                        .asText(),
+                server.createTenant("no-body-" + System.nanoTime()));
+        String connectionPath = "/api/v1/connections/" + connection.get("id").asText();
+        assertThat(server.admin
+                        .post(connectionPath + "/disable", Map.of("reason", "x"))
+                        .status())
+                .isEqualTo(400);
+        assertThat(server.admin.get(connectionPath).json().get("state").asText())
+                .isEqualTo("enabled");
+    }
+
+    /**
      * Retried messages (and tests) waiting on an endpoint that is then disabled fail again: kept pending,
      * they stayed past the retention, read by every node's claim of manual messages four times a second.
      */

@@ -1062,6 +1062,41 @@ class WebhookDeliveryTest {
                 .isEqualTo(receiver.received().get(0).header("webhook-id"));
     }
 
+    /**
+     * A retry in flight when its endpoint is disabled fails as the retries waiting then do: disabling passed it
+     * over (it was leased), and its failed attempt left it pending with nothing left to send it, past the
+     * retention, and a retry of it refused as "not failed".
+     */
+    @Test
+    void aRetryInFlightWhenItsEndpointIsDisabledFailsAsTheWaitingOnesDo() throws InterruptedException {
+        receiver.answer(r -> Reply.status(500));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/switched-off-mid-retry"), "retryDelays", List.of("1s")));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        String messageId = onlyFailedMessage(path).get("id").asText();
+        CountDownLatch arrived = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        receiver.answer(r -> {
+            arrived.countDown();
+            hold(answer);
+            return Reply.status(500);
+        });
+        partner.client().post(path + "/messages/" + messageId + "/retry", "").expect(202);
+        assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
+        partner.client().patch(path, Map.of("state", "disabled")).expect(200);
+        answer.countDown();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> partner.client()
+                        .get(path + "/messages/" + messageId)
+                        .expect(200)
+                        .json()
+                        .get("status")
+                        .asText()
+                        .equals("failed"));
+    }
+
     private List<JsonNode> events() {
         return receiver.received().stream()
                 .flatMap(r -> stream(r.json().get("events")))

@@ -76,6 +76,15 @@ class WebhookUrlTest {
                 .hasMessageStartingWith("url: ");
     }
 
+    /** Numeric forms java.net.URI reads as no host at all were refused as "names no host". */
+    @ParameterizedTest
+    @ValueSource(strings = {"http://127.1/x", "http://0x7f.0.0.1:8080/x", "http://1.2.3/x", "http://2130706433/x"})
+    void aNumericFormOtherThanADottedQuadIsRefusedSayingSo(String url) {
+        assertThatThrownBy(() -> WebhookUrl.parse(url, "url", OPEN))
+                .as(url)
+                .hasMessageContaining("is a numeric form other than a plain dotted-quad IPv4 address");
+    }
+
     @Test
     void privateAddressesAreAllowedWhenTheOperatorSaysSoButAmbiguousFormsNever() {
         assertThat(WebhookUrl.parse("http://127.0.0.1:9000/x", "url", OPEN).port())
