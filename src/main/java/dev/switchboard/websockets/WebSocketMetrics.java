@@ -38,9 +38,13 @@ public final class WebSocketMetrics {
                 .publishPercentiles(0.5, 0.99)
                 .register(meters);
         resumesCaughtUp = Counter.builder("switchboard.websockets.resumes")
+                .description(
+                        "Sockets opened with ?after=, by outcome: caught up, or the position older than the retention")
                 .tag("outcome", "caught_up")
                 .register(meters);
         resumesExpired = Counter.builder("switchboard.websockets.resumes")
+                .description(
+                        "Sockets opened with ?after=, by outcome: caught up, or the position older than the retention")
                 .tag("outcome", "position_expired")
                 .register(meters);
     }
