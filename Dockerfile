@@ -21,7 +21,9 @@ WORKDIR /var/lib/switchboard
 VOLUME /var/lib/switchboard
 ENV SWITCHBOARD_DATA_DIR=/var/lib/switchboard \
     SWITCHBOARD_JAVA_OPTS="-XX:MaxRAMPercentage=70"
-EXPOSE 8080
+# 8080: the API, console and sockets; 9090: the management port (/metrics, /health/*) when
+# SWITCHBOARD_MANAGEMENT_PORT=9090, as the compose file and the Kubernetes manifests set it.
+EXPOSE 8080 9090
 
 # Ready: the database answers with this node's schema. bash's /dev/tcp, so the image needs no HTTP client.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
