@@ -104,6 +104,7 @@ public final class EventRoutes implements RouteGroup {
 
     private void feed(Context ctx) throws InterruptedException {
         TenantAccess access = auth.tenantAccess(ctx);
+        QueryParams.only(ctx, "after", "limit", "types", "wait");
         Long after = QueryParams.longValue(ctx, "after");
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<String> types = types(ctx);

@@ -11,17 +11,23 @@ final class QueryParams {
     private QueryParams() {}
 
     /**
-     * Refuses a query parameter not in {@code names}: on a filtered list, a misspelt filter ({@code tenantid})
-     * was ignored and the list answered unfiltered, which a script retrying or counting what it lists cannot tell.
+     * Refuses a query parameter not in {@code names}, or one given twice: on a filtered list, a misspelt filter
+     * ({@code tenantid}) was ignored and the list answered unfiltered, which a script retrying or counting what it
+     * lists cannot tell.
      */
     static void only(Context ctx, String... names) {
         java.util.List<String> known = java.util.List.of(names);
-        for (String name : ctx.queryParamMap().keySet()) {
+        ctx.queryParamMap().forEach((name, values) -> {
             if (!known.contains(name)) {
                 throw new Refusal.InvalidField(
                         name, "is not a query parameter of this list (it takes " + String.join(", ", known) + ")");
             }
-        }
+            // ?ids=a&ids=b was read as ids=a alone.
+            if (values.size() > 1) {
+                throw new Refusal.InvalidField(
+                        name, "is given more than once; give it once (lists are comma-separated)");
+            }
+        });
     }
 
     static int limit(Context ctx, int defaultValue, int max) {

@@ -89,13 +89,22 @@ final class RecordOperations {
      */
     RecordStore.Updated update(
             TenantAccess access, RecordCollection collection, String id, Integer ifMatch, JsonNode patch) {
-        RecordStore.Updated updated = records.update(
-                access.tenant(),
-                collection,
-                id,
-                ifMatch,
-                current -> validated(collection, JsonMergePatch.apply(current, patch)));
-        if (access.canRead(collection.name())) {
+        boolean reads = access.canRead(collection.name());
+        RecordStore.Updated updated;
+        try {
+            updated = records.update(
+                    access.tenant(),
+                    collection,
+                    id,
+                    ifMatch,
+                    current -> validated(collection, JsonMergePatch.apply(current, patch)));
+        } catch (Refusal.RecordTooLarge e) {
+            // The size, less what the update added, is the stored record's: not for a caller that may not read it.
+            throw reads ? e : e.unread();
+        } catch (Refusal.EventTooLarge e) {
+            throw reads ? e : e.unread();
+        }
+        if (reads) {
             return updated;
         }
         StoredRecord r = updated.record();
@@ -129,18 +138,21 @@ final class RecordOperations {
     /**
      * An idempotency key of the caller's (the admin key's, or the connection's, in this tenant), with
      * the request it came with: a retry with the same key and another request is refused (422). The
-     * request is its collection and its data as parsed, so the same data is the same request whatever
-     * its white space, over HTTP or a WebSocket. {@code httpBody}, the body as sent (null on a socket),
-     * is how the previous release fingerprinted an HTTP create: a key it stored still matches its retry.
+     * request is its collection and its data as parsed, its objects' keys sorted, so the same data is the
+     * same request whatever its white space or key order, over HTTP or a WebSocket. Keys stored by earlier
+     * releases still match their retries: they fingerprinted the data in the order it came, and before that
+     * an HTTP create's body as sent ({@code httpBody}, null on a socket).
      */
     static RecordStore.IdempotencyKey idempotencyKey(
             TenantAccess access, RecordCollection collection, String key, JsonNode data, String httpBody) {
         String scope = access.tenant().pk() + "/" + access.idempotencyScope();
+        List<byte[]> earlier = new ArrayList<>();
+        earlier.add(Tokens.hash(collection.name() + "\n{\"data\":" + Json.write(data) + "}"));
+        if (httpBody != null) {
+            earlier.add(Tokens.hash(collection.name() + "\n" + httpBody));
+        }
         return new RecordStore.IdempotencyKey(
-                scope,
-                key,
-                Tokens.hash(collection.name() + "\n{\"data\":" + Json.write(data) + "}"),
-                httpBody == null ? null : Tokens.hash(collection.name() + "\n" + httpBody));
+                scope, key, Tokens.hash(collection.name() + "\n{\"data\":" + Json.writeSorted(data) + "}"), earlier);
     }
 
     private static List<UUID> recordIds(List<String> ids) {

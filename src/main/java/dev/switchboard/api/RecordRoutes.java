@@ -8,6 +8,7 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
+import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.WholeNumbers;
 import dev.switchboard.web.RouteGroup;
@@ -55,6 +56,11 @@ public final class RecordRoutes implements RouteGroup {
         RecordStore.Created created = operations.create(access, collection, data, key);
         if (created.replayedBody() != null) {
             ctx.header("Idempotent-Replayed", "true");
+            // The version the first answer's ETag gave, so a client that retried can still send If-Match.
+            JsonNode version = Json.read(created.replayedBody()).path("version");
+            if (version.canConvertToLong()) {
+                ctx.header("ETag", "\"" + version.asLong() + "\"");
+            }
             ctx.status(201).contentType("application/json").result(created.replayedBody());
             return;
         }
@@ -70,6 +76,7 @@ public final class RecordRoutes implements RouteGroup {
     private void list(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
         RecordCollection collection = operations.readable(access, ctx.pathParam("collection"));
+        QueryParams.only(ctx, "limit", "cursor", "updatedFrom", "updatedTo", "ids");
         String ids = ctx.queryParam("ids");
         RecordStore.Page page = operations.list(
                 access,

@@ -71,8 +71,16 @@ public final class CollectionStore {
                             .map(UniqueItems::in)
                             .toList()));
 
-    private static final JsonSchema META_SCHEMA =
-            SCHEMAS.getSchema(SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
+    /** The dialect of a schema that names none in {@code $schema}. */
+    private static final String DEFAULT_META_SCHEMA = "https://json-schema.org/draft/2020-12/schema";
+    /**
+     * Each built-in meta-schema, to check a schema against the one its {@code $schema} names: checked against
+     * 2020-12's, a valid draft-04 schema ({@code "exclusiveMaximum": true}) or draft-07 one (an {@code items}
+     * array) was refused.
+     */
+    private static final Map<String, JsonSchema> META_SCHEMAS = BUILT_IN_META_SCHEMAS.stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(
+                    iri -> iri, iri -> SCHEMAS.getSchema(SchemaLocation.of(iri))));
 
     private final DataSource dataSource;
     private volatile Map<String, RecordCollection> byName = Map.of();
@@ -272,11 +280,14 @@ public final class CollectionStore {
                 throw new Refusal.InvalidField(where + "schema", "must be a JSON Schema (an object)");
             }
             rejectRemoteReferences(d.schema(), where + "schema");
-            Set<ValidationMessage> problems = META_SCHEMA.validate(d.schema());
+            String dialect = d.schema().path("$schema").isTextual()
+                    ? d.schema().get("$schema").textValue().replaceFirst("#$", "")
+                    : DEFAULT_META_SCHEMA;
+            Set<ValidationMessage> problems = META_SCHEMAS.get(dialect).validate(d.schema());
             if (!problems.isEmpty()) {
                 throw new Refusal.InvalidField(
                         where + "schema",
-                        "is not a valid JSON Schema (draft 2020-12): "
+                        "is not a valid JSON Schema (" + dialect + "): "
                                 + problems.iterator().next().getMessage());
             }
             refuseReferenceLoop(compile(d.schema()), where + "schema");

@@ -68,13 +68,17 @@ public final class RecordStore {
 
     /**
      * An idempotency key of a create: its scope (who sent it, for which tenant) and a fingerprint of the
-     * request. {@code earlierFingerprint}, when not null, is the request's fingerprint as the previous
-     * release took it (an HTTP body's bytes as sent), accepted as well for the day its keys live.
+     * request. {@code earlierFingerprints} are the request's fingerprints as earlier releases took them,
+     * accepted as well for the day their keys live.
      */
-    public record IdempotencyKey(String scope, String key, byte[] fingerprint, byte[] earlierFingerprint) {
+    public record IdempotencyKey(String scope, String key, byte[] fingerprint, List<byte[]> earlierFingerprints) {
+        public IdempotencyKey {
+            earlierFingerprints = List.copyOf(earlierFingerprints);
+        }
+
         boolean sameRequest(byte[] stored) {
             return Arrays.equals(stored, fingerprint)
-                    || (earlierFingerprint != null && Arrays.equals(stored, earlierFingerprint));
+                    || earlierFingerprints.stream().anyMatch(earlier -> Arrays.equals(stored, earlier));
         }
     }
 

@@ -112,6 +112,21 @@ public final class Json {
                 .replaceAll(" ?\\([^()]*Feature '[^']*'[^()]*\\)", "");
     }
 
+    /**
+     * A JSON tree written with every object's keys in sorted order: the same data whatever order a client's map
+     * gave its keys (an idempotency key's fingerprint).
+     */
+    public static String writeSorted(JsonNode value) {
+        try {
+            return SORTED.writeValueAsString(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectWriter SORTED =
+            MAPPER.writer().with(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.WRITE_PROPERTIES_SORTED);
+
     public static String write(Object value) {
         try {
             return MAPPER.writeValueAsString(value);

@@ -112,11 +112,31 @@ public abstract sealed class Refusal extends RuntimeException {
 
     /** The event a write would append is over the limit for an event's data; {@code field} is the largest part. */
     public static final class EventTooLarge extends Refusal {
+        private final String field;
+        private final long maxEventBytes;
+
         public EventTooLarge(String field, long eventBytes, long maxEventBytes, String message) {
             super(
                     "event_too_large",
                     message,
                     Map.of("field", field, "eventBytes", eventBytes, "maxEventBytes", maxEventBytes));
+            this.field = field;
+            this.maxEventBytes = maxEventBytes;
+        }
+
+        private EventTooLarge(String field, long maxEventBytes) {
+            super(
+                    "event_too_large",
+                    field + ": this update would make the record's events carry more than " + maxEventBytes
+                            + " bytes of data (the collection copies its eventFields into each)",
+                    Map.of("field", field, "maxEventBytes", maxEventBytes));
+            this.field = field;
+            this.maxEventBytes = maxEventBytes;
+        }
+
+        /** The same refusal without the sizes, which would tell a caller that may not read the record its size. */
+        public EventTooLarge unread() {
+            return new EventTooLarge(field, maxEventBytes);
         }
     }
 
@@ -125,6 +145,8 @@ public abstract sealed class Refusal extends RuntimeException {
      * the record, so patches each within the limit could otherwise grow one record without bound.
      */
     public static final class RecordTooLarge extends Refusal {
+        private final long maxBytes;
+
         public RecordTooLarge(String id, long bytes, long maxBytes) {
             this(
                     bytes,
@@ -135,6 +157,21 @@ public abstract sealed class Refusal extends RuntimeException {
 
         private RecordTooLarge(long bytes, long maxBytes, String message) {
             super("record_too_large", message, Map.of("bytes", bytes, "maxBytes", maxBytes));
+            this.maxBytes = maxBytes;
+        }
+
+        private RecordTooLarge(long maxBytes) {
+            super(
+                    "record_too_large",
+                    "this update would make the record's data larger than " + maxBytes
+                            + " bytes as JSON (server.maxBodySize); send a smaller update",
+                    Map.of("maxBytes", maxBytes));
+            this.maxBytes = maxBytes;
+        }
+
+        /** The same refusal without the size, which would tell a caller that may not read the record its size. */
+        public RecordTooLarge unread() {
+            return new RecordTooLarge(maxBytes);
         }
 
         /** A new record whose data, its numbers written out in full as they are stored, is over the limit. */

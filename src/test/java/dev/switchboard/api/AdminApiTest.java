@@ -320,6 +320,57 @@ class AdminApiTest {
                 .isEqualTo("Chain 7");
     }
 
+    /** Checked against 2020-12's meta-schema whatever they named, valid schemas of earlier drafts were refused. */
+    @Test
+    void aSchemaIsCheckedAgainstTheDraftItNamesAndRecordsWithThatDraftsMeaning() {
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "draft4_prices",
+                                "schema",
+                                Map.of(
+                                        "$schema", "http://json-schema.org/draft-04/schema#",
+                                        "type", "object",
+                                        "properties",
+                                                Map.of(
+                                                        "v",
+                                                        Map.of(
+                                                                "type",
+                                                                "number",
+                                                                "maximum",
+                                                                5,
+                                                                "exclusiveMaximum",
+                                                                true)))))
+                .expect(201);
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "draft7_pairs",
+                                "schema",
+                                Map.of(
+                                        "$schema",
+                                        "http://json-schema.org/draft-07/schema#",
+                                        "properties",
+                                        Map.of("pair", Map.of("items", List.of(Map.of("type", "string")))))))
+                .expect(201);
+        Api hotel = server.adminFor("hotel-1");
+        assertThat(hotel.post("/api/v1/collections/draft4_prices/records", Map.of("data", Map.of("v", 5)))
+                        .errorCode())
+                .as("draft-04's exclusiveMaximum: true leaves 5 out")
+                .isEqualTo("schema_violation");
+        hotel.post("/api/v1/collections/draft4_prices/records", Map.of("data", Map.of("v", 4.5)))
+                .expect(201);
+        Api.Response wrongInDraft2020 = server.admin.post(
+                "/api/v1/collections", Map.of("name", "draft2020_prices", "schema", Map.of("exclusiveMaximum", true)));
+        assertThat(wrongInDraft2020.status()).isEqualTo(400);
+        assertThat(wrongInDraft2020.json().at("/error/message").asText())
+                .contains("(https://json-schema.org/draft/2020-12/schema)");
+    }
+
     @Test
     void collectionsValidateTheirDefinition() {
         assertThat(server.admin

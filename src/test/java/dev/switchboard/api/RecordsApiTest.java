@@ -486,12 +486,29 @@ class RecordsApiTest {
                 .expect(201);
         assertThat(retry.json()).isEqualTo(first.json());
         assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(retry.header("ETag"))
+                .as("for If-Match after a retry")
+                .isEqualTo(first.header("ETag"))
+                .isEqualTo("\"1\"");
         assertThat(headSeq(partner)).isEqualTo(head + 1);
 
         Api.Response different =
                 keyed.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "other")));
         assertThat(different.status()).isEqualTo(422);
         assertThat(different.errorCode()).isEqualTo("idempotency_key_reused");
+
+        // The same data with its keys in another order (a client's map that orders them differently after a
+        // restart) is the same request: it was 422.
+        Api reordered = partner.withHeader("Idempotency-Key", "order-43");
+        String path = "/api/v1/collections/reservations/records";
+        Api.Response original = reordered
+                .post(path, "{\"data\":{\"state\":\"new\",\"guest\":{\"a\":1,\"b\":2}}}")
+                .expect(201);
+        Api.Response again = reordered
+                .post(path, "{\"data\":{\"guest\":{\"b\":2,\"a\":1},\"state\":\"new\"}}")
+                .expect(201);
+        assertThat(again.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(again.json().get("id")).isEqualTo(original.json().get("id"));
     }
 
     @Test
@@ -520,6 +537,41 @@ class RecordsApiTest {
                 .json();
         assertThat(patched.get("version").asInt()).isEqualTo(2);
         assertThat(patched.get("data").isNull()).as("data in %s", patched).isTrue();
+
+        // An update refused for the size it would give the record does not say the size: less the padding it
+        // sent, that is the size of the record the caller may not read.
+        partner.patch(
+                        "/api/v1/collections/reservations/records/" + id,
+                        Map.of("data", Map.of("notes", "y".repeat(600_000))))
+                .expect(200);
+        Api.Response tooLarge = writer.patch(
+                "/api/v1/collections/reservations/records/" + id,
+                Map.of("data", Map.of("padding", "x".repeat(600_000))));
+        assertThat(tooLarge.status()).isEqualTo(422);
+        assertThat(tooLarge.errorCode()).isEqualTo("record_too_large");
+        assertThat(tooLarge.json().at("/error/details").has("bytes")).isFalse();
+        assertThat(tooLarge.json().at("/error/message").asText())
+                .doesNotContain("12000")
+                .doesNotContain("would hold");
+    }
+
+    /** A misspelt or repeated filter was ignored, and the answer looked filtered: every record, every event type. */
+    @Test
+    void aQueryParameterTheListOrTheFeedDoesNotTakeOrOneGivenTwiceIsRefused() {
+        for (String query : List.of(
+                "/api/v1/collections/reservations/records?updatedfrom=2030-01-01T00:00:00Z",
+                "/api/v1/collections/reservations/records?id=rec_x",
+                "/api/v1/collections/reservations/records?ids=a&ids=b",
+                "/api/v1/events?type=reservations.updated",
+                "/api/v1/events?types=a.*&types=b.*")) {
+            Api.Response refused = partner.get(query);
+            assertThat(refused.status()).as(query).isEqualTo(400);
+            assertThat(refused.errorCode()).as(query).isEqualTo("invalid_field");
+        }
+        partner.get("/api/v1/collections/reservations/records?limit=5&updatedFrom=2030-01-01T00:00:00Z")
+                .expect(200);
+        partner.get("/api/v1/events?after=0&limit=5&types=reservations.*&wait=0")
+                .expect(200);
     }
 
     @Test
