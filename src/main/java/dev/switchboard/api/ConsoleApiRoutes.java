@@ -76,6 +76,7 @@ public final class ConsoleApiRoutes implements RouteGroup {
         }
         Duration window;
         Duration bucket;
+        QueryParams.only(ctx, "window", "webhookId", "integrationId");
         String windowText = ctx.queryParam("window") == null ? "1h" : ctx.queryParam("window");
         switch (windowText) {
             case "1h" -> {

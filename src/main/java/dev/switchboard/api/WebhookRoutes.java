@@ -168,6 +168,7 @@ public final class WebhookRoutes implements RouteGroup {
 
     private void list(Context ctx) {
         Authenticator.Principal principal = auth.authenticate(ctx);
+        QueryParams.only(ctx, "integrationId", "limit", "cursor");
         Long integrationPk = switch (principal) {
             case Authenticator.Admin admin -> {
                 String id = ctx.queryParam("integrationId");

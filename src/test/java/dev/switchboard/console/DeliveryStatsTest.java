@@ -189,6 +189,9 @@ class DeliveryStatsTest {
         assertField(partner.client().get("/api/v1/delivery-stats?webhookId=" + othersHook), "webhookId");
         assertField(server.admin.get("/api/v1/delivery-stats?window=7d"), "window");
         assertField(server.admin.get("/api/v1/delivery-stats?integrationId=int_nope"), "integrationId");
+        // A misspelt filter answered for every endpoint.
+        assertField(server.admin.get("/api/v1/delivery-stats?webhookid=" + othersHook), "webhookid");
+        assertField(server.admin.get("/api/v1/webhooks?integrationid=" + other.integrationId()), "integrationid");
         assertThat(partner.access().get("/api/v1/delivery-stats").status()).isEqualTo(403);
         assertThat(ConsoleSession.signIn(server)
                         .api()
