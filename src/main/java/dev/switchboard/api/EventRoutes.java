@@ -30,7 +30,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The event feed ({@code GET /api/v1/events}, with long poll) and custom events
@@ -54,11 +53,8 @@ public final class EventRoutes implements RouteGroup {
     private final Duration maxWait;
     private final InstantSource clock;
     private final Counter reads;
-    private final Map<String, AtomicInteger> longPolls = new ConcurrentHashMap<>();
-    /** The long polls waiting on this node, with their connections. */
-    private final Set<Poll> polls = ConcurrentHashMap.newKeySet();
-
-    private record Poll(long connectionPk, StreamWaiters.Waiter waiter) {}
+    /** The waits of the long polls on this node, by connection: counted against the limit, woken by a change. */
+    private final Map<Long, Set<StreamWaiters.Waiter>> longPolls = new ConcurrentHashMap<>();
 
     public EventRoutes(
             Authenticator auth,
@@ -157,11 +153,10 @@ public final class EventRoutes implements RouteGroup {
      * the authenticator, which has forgotten the connection's cached access by then.
      */
     public void connectionChanged(ConnectionChanged message) {
-        polls.forEach(poll -> {
-            if (poll.connectionPk() == message.connectionPk()) {
-                poll.waiter().recheck();
-            }
-        });
+        Set<StreamWaiters.Waiter> waits = longPolls.get(message.connectionPk());
+        if (waits != null) {
+            waits.forEach(StreamWaiters.Waiter::recheck);
+        }
     }
 
     /** A long poll of a connection's, counted while it waits. */
@@ -178,24 +173,24 @@ public final class EventRoutes implements RouteGroup {
         if (access.byAdmin()) {
             return () -> {};
         }
-        String connection = access.connectionId();
-        Poll poll = new Poll(access.connectionPk(), waiter);
-        polls.add(poll);
+        long connection = access.connectionPk();
         int[] waiting = new int[1];
-        longPolls.compute(connection, (k, count) -> {
-            AtomicInteger counted = count == null ? new AtomicInteger() : count;
-            waiting[0] = counted.incrementAndGet();
-            return counted;
+        // Added and counted in the map's atomic step: two polls arriving together cannot both see room for one.
+        longPolls.compute(connection, (k, waits) -> {
+            Set<StreamWaiters.Waiter> joined = waits == null ? ConcurrentHashMap.newKeySet() : waits;
+            joined.add(waiter);
+            waiting[0] = joined.size();
+            return joined;
         });
-        LongPoll done = () -> {
-            polls.remove(poll);
-            longPolls.computeIfPresent(connection, (k, count) -> count.decrementAndGet() == 0 ? null : count);
-        };
+        LongPoll done = () -> longPolls.computeIfPresent(connection, (k, waits) -> {
+            waits.remove(waiter);
+            return waits.isEmpty() ? null : waits;
+        });
         if (waiting[0] > LONG_POLLS_PER_CONNECTION) {
             done.close();
             throw new Refusal.Throttled(
                     "too_many_long_polls",
-                    "connection '" + connection + "' already has " + LONG_POLLS_PER_CONNECTION
+                    "connection '" + access.connectionId() + "' already has " + LONG_POLLS_PER_CONNECTION
                             + " long polls waiting on this server; wait for one to end (or read without wait)",
                     1);
         }
