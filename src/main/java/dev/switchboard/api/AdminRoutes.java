@@ -63,6 +63,7 @@ public final class AdminRoutes implements RouteGroup {
         routes.get("/api/v1/integrations/{integrationId}/connections", ctx -> {
             auth.requireAdmin(ctx);
             Integration integration = integrations.get(ctx.pathParam("integrationId"));
+            QueryParams.only(ctx, "limit", "cursor");
             int limit = QueryParams.limit(ctx, 100, 1000);
             List<IntegrationConnection> page =
                     connections.listForIntegration(integration.id(), ctx.queryParam("cursor"), limit);
@@ -99,6 +100,7 @@ public final class AdminRoutes implements RouteGroup {
 
     private void listTenants(Context ctx) {
         auth.requireAdmin(ctx);
+        QueryParams.only(ctx, "limit", "cursor");
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<Tenant> page = tenants.list(ctx.queryParam("cursor"), limit);
         ctx.json(page(
@@ -117,6 +119,7 @@ public final class AdminRoutes implements RouteGroup {
 
     private void listIntegrations(Context ctx) {
         auth.requireAdmin(ctx);
+        QueryParams.only(ctx, "limit", "cursor");
         int limit = QueryParams.limit(ctx, 100, 1000);
         List<Integration> page = integrations.list(ctx.queryParam("cursor"), limit);
         ctx.json(page(

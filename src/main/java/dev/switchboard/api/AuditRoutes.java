@@ -123,6 +123,7 @@ public final class AuditRoutes implements RouteGroup {
         routes.afterMatched(this::recordChange);
         routes.get("/api/v1/audit-log", ctx -> {
             auth.requireAdmin(ctx);
+            QueryParams.only(ctx, "limit", "cursor");
             int limit = QueryParams.limit(ctx, 100, 1000);
             List<AuditLog.Entry> page = audit.list(ctx.queryParam("cursor"), limit);
             Map<String, Object> json = new LinkedHashMap<>();

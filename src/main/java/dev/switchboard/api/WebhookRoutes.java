@@ -123,6 +123,7 @@ public final class WebhookRoutes implements RouteGroup {
         routes.get("/api/v1/webhooks/{webhookId}/streams", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx);
             Long tenantPk = Authenticator.portalTenant(ctx).orElse(null);
+            QueryParams.only(ctx, "limit", "cursor");
             int limit = QueryParams.limit(ctx, 100, 1000);
             List<DeliveryOverview.Stream> page = overview.streams(endpoint, tenantPk, QueryParams.cursor(ctx), limit);
             Map<String, Object> json = new LinkedHashMap<>();

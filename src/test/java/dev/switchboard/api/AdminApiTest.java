@@ -284,6 +284,27 @@ class AdminApiTest {
                 .isEqualTo("cursor: is not one of this integration's connection ids this server returned");
     }
 
+    /** Lists that take no filter said so only by answering unfiltered: {@code ?integrationId=} listed every entry. */
+    @Test
+    void theOperatorsListsRefuseAParameterTheyDoNotTake() {
+        JsonNode integration = server.createIntegration("Listed", List.of("*"), List.of("*"), List.of("*"));
+        for (String list : List.of(
+                "/api/v1/tenants",
+                "/api/v1/integrations",
+                "/api/v1/integrations/" + integration.get("id").asText() + "/connections",
+                "/api/v1/audit-log")) {
+            Api.Response filtered = server.admin.get(list + "?tenantId=hotel-1");
+            assertThat(filtered.status()).as(list).isEqualTo(400);
+            assertThat(filtered.json().at("/error/message").asText())
+                    .as(list)
+                    .isEqualTo("tenantId: is not a query parameter of this list (it takes limit, cursor)");
+            assertThat(server.admin.get(list + "?limit=1&limit=2").status())
+                    .as(list)
+                    .isEqualTo(400);
+            server.admin.get(list + "?limit=1&cursor=").expect(200);
+        }
+    }
+
     @Test
     void tenantsHaveTheirOwnOrGeneratedIdsAndAreUnique() {
         JsonNode generated = server.admin

@@ -529,6 +529,13 @@ class WebhookApiTest {
         assertThat(misspelt.json().at("/error/message").asText())
                 .startsWith("tenantid: is not a query parameter of this list");
         client.get(messages + "?tenantId=hotel-1&status=failed&limit=5").expect(200);
+
+        String streams = "/api/v1/webhooks/" + endpoint.get("id").asText() + "/streams";
+        Api.Response unfiltered = client.get(streams + "?tenantId=hotel-1");
+        assertThat(unfiltered.status()).isEqualTo(400);
+        assertThat(unfiltered.json().at("/error/message").asText())
+                .isEqualTo("tenantId: is not a query parameter of this list (it takes limit, cursor)");
+        client.get(streams + "?limit=5").expect(200);
     }
 
     /**
