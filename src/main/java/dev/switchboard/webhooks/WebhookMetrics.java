@@ -160,20 +160,26 @@ public final class WebhookMetrics {
         if (kept != null) {
             kept.abandoned(endpointId);
         }
-        Counter.builder("switchboard.webhooks.messages.failed")
-                .description("Messages abandoned after their last attempt")
-                .tags("endpoint", endpointId)
-                .register(meters)
-                .increment();
+        failed(endpointId).increment();
     }
 
     /** A worker error on one of the endpoint's streams (not an attempt's outcome). */
     void streamError(String endpointId) {
-        Counter.builder("switchboard.webhooks.stream.errors")
+        streamErrors(endpointId).increment();
+    }
+
+    private Counter failed(String endpointId) {
+        return Counter.builder("switchboard.webhooks.messages.failed")
+                .description("Messages abandoned after their last attempt")
+                .tags("endpoint", endpointId)
+                .register(meters);
+    }
+
+    private Counter streamErrors(String endpointId) {
+        return Counter.builder("switchboard.webhooks.stream.errors")
                 .description("Worker errors on an endpoint's streams, each holding the stream back for a growing wait")
                 .tags("endpoint", endpointId)
-                .register(meters)
-                .increment();
+                .register(meters);
     }
 
     /** How many streams' steps one write carried. */
@@ -225,14 +231,26 @@ public final class WebhookMetrics {
                                 l -> MultiGauge.Row.of(Tags.of("endpoint", l.endpointId()), l.seconds()))
                         .toList(),
                 true);
-        List<MultiGauge.Row<?>> errors = Jdbc.withConnection(
+        record InError(String endpointId, long streams) {}
+        List<InError> errors = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
                         "SELECT e.id, count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
-                        rs -> MultiGauge.Row.of(Tags.of("endpoint", rs.getString(1)), rs.getLong(2))));
-        inError.register(errors, true);
+                        rs -> new InError(rs.getString(1), rs.getLong(2))));
+        inError.register(
+                errors.stream()
+                        .<MultiGauge.Row<?>>map(
+                                e -> MultiGauge.Row.of(Tags.of("endpoint", e.endpointId()), e.streams()))
+                        .toList(),
+                true);
+        // Every endpoint's failure counters exist from 0, on every node: one that first appeared with the
+        // 50 messages a long outage abandoned together would show no increase() and fire no alert.
+        errors.forEach(e -> {
+            failed(e.endpointId());
+            streamErrors(e.endpointId());
+        });
         forgetDeletedEndpoints();
     }
 

@@ -56,7 +56,8 @@ class MonitoringFilesTest {
         failing.answer(r -> Receiver.Reply.status(500));
         Partner partner = Partner.create(server, List.of("*"));
         partner.webhook(Map.of("url", healthy.url("/ok")));
-        partner.webhook(Map.of("url", failing.url("/fails")));
+        String failingId =
+                partner.webhook(Map.of("url", failing.url("/fails"))).get("id").asText();
         try (WsClient socket = WsClient.connect(server, partner.accessToken(), "")) {
             socket.await("live"); // it follows the log from its head only from here on
             partner.writeRecords("rooms", 3, Map.of("state", "free"));
@@ -64,7 +65,9 @@ class MonitoringFilesTest {
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> healthy.received().size() >= 1);
             await().atMost(Duration.ofSeconds(30))
-                    .until(() -> server.metric("switchboard_webhooks_messages_failed_total\\{.*") >= 1);
+                    .until(() -> server.metric(
+                                    "switchboard_webhooks_messages_failed_total\\{endpoint=\"" + failingId + "\"}")
+                            >= 1);
             partner.access().get("/api/v1/events").expect(200);
             server.api(null).get("/api/v1/collections/rooms/records").expect(401);
             // The stream lag and error gauges are read from the database every 5 s.
