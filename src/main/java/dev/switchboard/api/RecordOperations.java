@@ -131,9 +131,17 @@ final class RecordOperations {
         return data;
     }
 
+    /**
+     * Printable ASCII only, as HTTP header values are (RFC 9110): a header's other bytes reach the route
+     * decoded as ISO-8859-1, so "clé" sent as UTF-8 was another key over HTTP than over a WebSocket.
+     */
     static boolean validIdempotencyKey(String key) {
-        return !key.isBlank() && key.length() <= MAX_IDEMPOTENCY_KEY;
+        return !key.isBlank()
+                && key.length() <= MAX_IDEMPOTENCY_KEY
+                && key.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
     }
+
+    static final String IDEMPOTENCY_KEY_RULE = "1-" + MAX_IDEMPOTENCY_KEY + " printable ASCII characters";
 
     /**
      * An idempotency key of the caller's (the admin key's, or the connection's, in this tenant), with

@@ -151,8 +151,7 @@ public final class RecordRoutes implements RouteGroup {
         }
         if (!RecordOperations.validIdempotencyKey(key)) {
             throw new Refusal.Invalid(
-                    "invalid_header",
-                    "Idempotency-Key must be 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
+                    "invalid_header", "Idempotency-Key must be " + RecordOperations.IDEMPOTENCY_KEY_RULE);
         }
         return Optional.of(RecordOperations.idempotencyKey(
                 access, collection, key, data, new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8)));

@@ -61,8 +61,7 @@ public final class SocketOperations implements Operations {
             String text = keyNode.isTextual() ? keyNode.textValue().strip() : null;
             if (text == null || !RecordOperations.validIdempotencyKey(text)) {
                 throw new Refusal.InvalidField(
-                        "idempotencyKey",
-                        "must be a string of 1-" + RecordOperations.MAX_IDEMPOTENCY_KEY + " characters");
+                        "idempotencyKey", "must be a string of " + RecordOperations.IDEMPOTENCY_KEY_RULE);
             }
             key = Optional.of(RecordOperations.idempotencyKey(access, collection, text, data, null));
         }

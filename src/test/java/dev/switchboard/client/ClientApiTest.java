@@ -53,6 +53,10 @@ class ClientApiTest {
                 .isEqualTo(created.id());
         assertThat(created.version()).isEqualTo(1);
         assertThat(created.data().get("nights").asInt()).isEqualTo(2);
+        // Sent as a header, "clé" would reach the server as another key ("cl?"): refused before it is sent.
+        assertThatThrownBy(() -> reservations.create(Map.of("state", "confirmed"), "clé-1"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("printable ASCII");
 
         assertThat(reservations.get(created.id()).data().get("state").asText()).isEqualTo("confirmed");
 

@@ -7,6 +7,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Tokens;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.RawHttp;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import java.sql.Connection;
@@ -378,7 +379,33 @@ class WebSocketRequestsTest {
                             " spaced-1\t"));
             assertThat(padded.get("replayed").asBoolean()).isTrue();
             assertThat(padded.get("result")).isEqualTo(first);
+
+            // A header's bytes past ASCII reach the route as ISO-8859-1: a key with them would be another
+            // key over HTTP than here, so both refuse it.
+            JsonNode accented = ws.request(
+                    "a",
+                    "records.create",
+                    params("collection", "reservations", "data", Map.of("state", "b"), "idempotencyKey", "clé-1"));
+            assertThat(accented.get("status").asInt()).isEqualTo(400);
+            assertThat(accented.at("/error/message").asText())
+                    .isEqualTo("idempotencyKey: must be a string of 1-255 printable ASCII characters");
         }
+        RawHttp.Response accented = RawHttp.send(
+                "127.0.0.1",
+                server.switchboard().port(),
+                new RawHttp.Request(
+                        "POST",
+                        "/api/v1/collections/reservations/records",
+                        List.of(
+                                Map.entry("Authorization", "Bearer " + partner.accessToken()),
+                                Map.entry("Content-Type", "application/json"),
+                                Map.entry("Idempotency-Key", "clé-1")),
+                        spaced.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        false),
+                Duration.ofSeconds(10));
+        assertThat(accented.status()).isEqualTo(400);
+        assertThat(Json.read(accented.text()).at("/error/message").asText())
+                .isEqualTo("Idempotency-Key must be 1-255 printable ASCII characters");
 
         // A key the previous release stored (its fingerprint: the HTTP body's bytes as sent) still replays
         // its retry, sent as before.

@@ -38,9 +38,15 @@ public final class Records {
      * Creates a record with an {@code Idempotency-Key}: a retry with the same key (for 24 h) returns the
      * first result instead of creating a second record. With a null key one is made for this call, so that the
      * client's own retry after a 503 (the first attempt's write may have committed) cannot make a second record;
-     * give your own to retry safely across calls or restarts.
+     * give your own to retry safely across calls or restarts. A key is printable ASCII, as an HTTP header's
+     * value is: any other character is refused here, since the header could not carry it as written.
      */
     public DataRecord create(Object data, String idempotencyKey) {
+        if (idempotencyKey != null && !idempotencyKey.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+            throw new IllegalArgumentException(
+                    "idempotencyKey must be printable ASCII (an HTTP header carries nothing else), got '"
+                            + idempotencyKey + "'");
+        }
         Map<String, String> headers = Map.of(
                 SwitchboardClient.IDEMPOTENCY_KEY,
                 idempotencyKey == null ? "sb-client-" + java.util.UUID.randomUUID() : idempotencyKey);
