@@ -146,6 +146,20 @@ public final class HttpApi implements AutoCloseable {
                 ctx.bodyAsBytes();
             }
         });
+        config.routes.beforeMatched(ctx -> {
+            // No change takes a query parameter: DELETE …?ifMatch=3 would delete whatever the version, and
+            // POST …/messages/retry?tenantId=… retry every tenant's failed messages. Checked once a route
+            // matched, so an unknown path is still 404.
+            if (!BODILESS.contains(ctx.method().name())
+                    && API_PATHS.matcher(ctx.path()).lookingAt()) {
+                ctx.queryParamMap().keySet().stream().findFirst().ifPresent(name -> {
+                    throw new Refusal.InvalidField(
+                            name,
+                            "is not a query parameter of a " + ctx.method().name()
+                                    + " request: a change takes what it needs in its body or headers");
+                });
+            }
+        });
         routes.forEach(group -> group.register(config.routes));
         routes.forEach(group -> group.configureJetty(config.jetty));
 

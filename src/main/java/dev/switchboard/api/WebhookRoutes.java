@@ -263,13 +263,7 @@ public final class WebhookRoutes implements RouteGroup {
     /** Retries every failed message the filter picks (up to {@link #MAX_RETRY_ALL} a request). */
     private void retryAll(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
-        // The list takes these filters in its query; here they are the body's. Ignored in the query, they
-        // would widen the retry to every failed message.
-        ctx.queryParamMap().keySet().stream().findFirst().ifPresent(name -> {
-            throw new Refusal.InvalidField(
-                    name,
-                    "is not a query parameter of a retry: send the filters (tenantId, eventType, from, to) in the body");
-        });
+        // The list takes these filters in its query; here they are the body's (a query is refused before).
         JsonBody body = JsonBody.absent(ctx) ? null : JsonBody.of(ctx, "tenantId", "eventType", "from", "to");
         MessageFilter filter = body == null
                 ? filter(ctx, null, null, null, null)

@@ -574,6 +574,32 @@ class RecordsApiTest {
                 .expect(200);
     }
 
+    /** A condition sent as a query parameter was dropped: the delete happened whatever the version. */
+    @Test
+    void aChangeWithAQueryParameterIsRefusedAndChangesNothing() {
+        String id = create(Map.of("state", "confirmed")).get("id").asText();
+        String path = "/api/v1/collections/reservations/records/" + id;
+        Api.Response delete = partner.delete(path + "?ifMatch=7");
+        assertThat(delete.status()).isEqualTo(400);
+        assertThat(delete.json().at("/error/message").asText())
+                .isEqualTo("ifMatch: is not a query parameter of a DELETE request:"
+                        + " a change takes what it needs in its body or headers");
+        assertThat(partner.patch(path + "?ifMatch=7", Map.of("data", Map.of("state", "x")))
+                        .status())
+                .isEqualTo(400);
+        assertThat(partner.post(
+                                "/api/v1/collections/reservations/records?idempotencyKey=k",
+                                Map.of("data", Map.of("state", "y")))
+                        .status())
+                .isEqualTo(400);
+        JsonNode kept = partner.get(path).expect(200).json();
+        assertThat(kept.get("version").asInt()).isEqualTo(1);
+        assertThat(partner.delete("/api/v1/collections/reservations/nothing-here/x?ifMatch=7")
+                        .status())
+                .as("an unknown route is still not found")
+                .isEqualTo(404);
+    }
+
     @Test
     void theAdminKeyActsForTheTenantNamedInTheHeader() {
         String id = create(Map.of("state", "confirmed")).get("id").asText();
