@@ -86,7 +86,11 @@ public final class JsonBody {
         node.fieldNames().forEachRemaining(f -> {
             if (!allowed.contains(f)) {
                 throw new Refusal.InvalidField(
-                        f, "is not a field of this request (expected: " + String.join(", ", allowedFields) + ")");
+                        f,
+                        allowed.isEmpty()
+                                ? "is not a field of this request: it takes no body"
+                                : "is not a field of this request (expected: " + String.join(", ", allowedFields)
+                                        + ")");
             }
         });
         JsonInput.check(node, "");

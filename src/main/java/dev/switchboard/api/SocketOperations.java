@@ -1,6 +1,7 @@
 package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.events.EventLog;
@@ -8,6 +9,7 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.support.Instants;
+import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.websockets.Operations;
 import dev.switchboard.websockets.RequestMethod;
@@ -51,8 +53,8 @@ public final class SocketOperations implements Operations {
     }
 
     private Outcome create(TenantAccess access, JsonNode params) {
+        RecordCollection collection = records.writable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "data", "idempotencyKey");
-        RecordCollection collection = records.writable(access, body.requiredAsWritten("collection"));
         JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
         Optional<RecordStore.IdempotencyKey> key = Optional.empty();
         JsonNode keyNode = params.get("idempotencyKey");
@@ -73,14 +75,14 @@ public final class SocketOperations implements Operations {
     }
 
     private Outcome get(TenantAccess access, JsonNode params) {
+        RecordCollection collection = records.readable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "id");
-        RecordCollection collection = records.readable(access, body.requiredAsWritten("collection"));
         return Outcome.read(records.get(access, collection, body.requiredAsWritten("id")));
     }
 
     private Outcome list(TenantAccess access, JsonNode params) {
+        RecordCollection collection = records.readable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "limit", "cursor", "updatedFrom", "updatedTo", "ids");
-        RecordCollection collection = records.readable(access, body.requiredAsWritten("collection"));
         RecordStore.Page page = records.list(
                 access,
                 collection,
@@ -97,8 +99,8 @@ public final class SocketOperations implements Operations {
     }
 
     private Outcome update(TenantAccess access, JsonNode params) {
+        RecordCollection collection = records.writable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "id", "data", "ifMatch");
-        RecordCollection collection = records.writable(access, body.requiredAsWritten("collection"));
         String id = body.requiredAsWritten("id");
         JsonNode patch = body.requiredObject("data");
         RecordStore.Updated updated = records.update(access, collection, id, ifMatch(body), patch);
@@ -106,8 +108,8 @@ public final class SocketOperations implements Operations {
     }
 
     private Outcome delete(TenantAccess access, JsonNode params) {
+        RecordCollection collection = records.writable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "id", "ifMatch");
-        RecordCollection collection = records.writable(access, body.requiredAsWritten("collection"));
         long seq = records.delete(access, collection, body.requiredAsWritten("id"), ifMatch(body));
         return new Outcome(204, null, seq, false);
     }
@@ -119,7 +121,11 @@ public final class SocketOperations implements Operations {
                 access,
                 body.longValue("after"),
                 QueryParams.limit(body.longValue("limit"), 100, 1000),
-                EventRoutes.types(types == null ? List.of() : types),
+                // Each pattern trimmed, as in ?types=a.*, b.*
+                EventRoutes.types(
+                        types == null
+                                ? List.of()
+                                : types.stream().map(String::strip).toList()),
                 pageBytes);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("events", page.events());
@@ -136,8 +142,22 @@ public final class SocketOperations implements Operations {
         return version == null ? null : version.intValue();
     }
 
+    /** As the query parameter: empty is absent, anything else one ISO-8601 time exactly as written. */
     private static Instant instant(JsonBody body, String field) {
-        String text = body.string(field, 100);
-        return text == null ? null : Instants.parse(text, field);
+        String text = body.asWritten(field);
+        return text == null || text.isEmpty() ? null : Instants.parse(text, field);
+    }
+
+    /**
+     * The collection, read before any other param and checked against the token's permissions, as the
+     * route's path segment is: a request for a collection the token may not use is 404 or 403 whatever else
+     * is wrong with it, over HTTP and here alike.
+     */
+    private static String collection(JsonNode params) {
+        ObjectNode alone = Json.MAPPER.createObjectNode();
+        if (params.has("collection")) {
+            alone.set("collection", params.get("collection"));
+        }
+        return JsonBody.of(alone, "collection").requiredAsWritten("collection");
     }
 }

@@ -33,13 +33,19 @@ public final class Instants {
             }
             throw new Refusal.InvalidField(
                     field,
-                    "'" + text + "' is not an ISO-8601 time with its offset, such as 2026-01-31T12:00:00Z or"
+                    "'" + shown(text) + "' is not an ISO-8601 time with its offset, such as 2026-01-31T12:00:00Z or"
                             + " 2026-01-31T14:00:00+02:00");
         }
         if (!inRange(instant)) {
             throw new Refusal.InvalidField(field, "'" + text + "' is outside the years 1 to 9999");
         }
         return instant;
+    }
+
+    /** The text as an error quotes it: a time is short, and a megabyte sent as one is not echoed back whole. */
+    private static String shown(String text) {
+        int codePoints = text.codePointCount(0, text.length());
+        return codePoints <= 64 ? text : text.substring(0, text.offsetByCodePoints(0, 60)) + "…";
     }
 
     /**

@@ -8,24 +8,31 @@ package dev.switchboard.support;
 public final class WholeNumbers {
     private WholeNumbers() {}
 
-    /** The number {@code text} writes, or null when it is not one (or has more than 18 digits). */
+    /** The number {@code text} writes, or null when it is not one or lies outside a {@code long}. */
     public static Long parse(String text) {
         if (text == null) {
             return null;
         }
-        int start = text.startsWith("-") ? 1 : 0;
+        boolean negative = text.startsWith("-");
+        int start = negative ? 1 : 0;
         int length = text.length() - start;
-        if (length < 1 || length > 18) {
+        if (length < 1 || length > 19) {
             return null;
         }
         long value = 0;
-        for (int i = start; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c < '0' || c > '9') {
-                return null;
+        try {
+            for (int i = start; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c < '0' || c > '9') {
+                    return null;
+                }
+                // Accumulated with its sign, so Long.MIN_VALUE, whose magnitude no long holds, is read too.
+                int digit = negative ? -(c - '0') : c - '0';
+                value = Math.addExact(Math.multiplyExact(value, 10), digit);
             }
-            value = value * 10 + (c - '0');
+        } catch (ArithmeticException outsideALong) {
+            return null;
         }
-        return start == 1 ? -value : value;
+        return value;
     }
 }

@@ -346,6 +346,69 @@ class WebSocketRequestsTest {
         }
     }
 
+    /**
+     * The refusal a request gets is the one HTTP gives: the collection is checked first, as the route's path
+     * segment is (a read-only token's create with a stray field was 400 here, 403 over HTTP), and times, type
+     * patterns and numbers are read as the query reads them.
+     */
+    @Test
+    void everyRefusalIsTheOneTheSameRequestGetsOverHttp() {
+        Partner reader = partner(List.of("reservations"), List.of());
+        Api http = reader.access();
+        String records = "/api/v1/collections/reservations/records";
+        try (WsClient ws = WsClient.connect(server, reader.accessToken(), null)) {
+            ws.await("live");
+            sameAnswer(
+                    http.post(records, Map.of("data", Map.of("state", "x"), "note", 1)),
+                    ws.request(
+                            "1",
+                            "records.create",
+                            params("collection", "reservations", "data", Map.of("state", "x"), "note", 1)),
+                    403);
+            sameAnswer(
+                    http.delete(records + "/rec_x"),
+                    ws.request("2", "records.delete", params("collection", "reservations", "id", "rec_x")),
+                    403);
+            sameAnswer(
+                    http.get("/api/v1/collections/secrets/records?sort=id"),
+                    ws.request("3", "records.list", params("collection", "secrets")),
+                    403);
+            sameAnswer(
+                    http.get("/api/v1/collections/nowhere/records?limit=0"),
+                    ws.request("4", "records.list", params("collection", "nowhere", "limit", 0)),
+                    404);
+            sameAnswer(
+                    http.get(records + "?updatedFrom=2030-01-01T00:00:00Z%09"),
+                    ws.request(
+                            "5",
+                            "records.list",
+                            params("collection", "reservations", "updatedFrom", "2030-01-01T00:00:00Z\t")),
+                    400);
+            sameAnswer(
+                    http.get(records + "?updatedFrom="),
+                    ws.request("6", "records.list", params("collection", "reservations", "updatedFrom", "")),
+                    200);
+            sameAnswer(
+                    http.get("/api/v1/events?types=reservations.*,%20plain.*"),
+                    ws.request("7", "events.list", params("types", List.of("reservations.*", " plain.*"))),
+                    200);
+            sameAnswer(
+                    http.get(records + "?limit=1000000000000000000"),
+                    ws.request(
+                            "8", "records.list", params("collection", "reservations", "limit", 1000000000000000000L)),
+                    400);
+        }
+    }
+
+    private static void sameAnswer(Api.Response http, JsonNode socket, int status) {
+        assertThat(http.status()).as(http.body()).isEqualTo(status);
+        assertThat(socket.get("status").asInt()).as(socket.toString()).isEqualTo(status);
+        if (status >= 400) {
+            assertThat(socket.get("error").get("code")).isEqualTo(http.json().at("/error/code"));
+            assertThat(socket.get("error").get("message")).isEqualTo(http.json().at("/error/message"));
+        }
+    }
+
     @Test
     void theSameDataIsTheSameRequestWhateverItsWhiteSpace() throws Exception {
         Partner partner = partner(List.of("*"), List.of("*"));
