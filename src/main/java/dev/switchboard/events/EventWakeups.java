@@ -238,8 +238,12 @@ public final class EventWakeups implements AutoCloseable {
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (running) {
                     PGNotification[] notifications = pg.getNotifications(1000);
-                    if (notifications == null) {
-                        // Also proves the connection is alive: getNotifications does not.
+                    if (notifications == null || notifications.length == 0) {
+                        // A quiet second proves nothing: getNotifications takes its own wait ending for
+                        // silence (the driver answers an empty array, not null), so a connection whose
+                        // database stopped answering would go unnoticed for as long as TCP keeps it (hours).
+                        // A query must be answered within the connection's read timeout, or it fails and the
+                        // listener reconnects and re-reads.
                         try (Statement s = c.createStatement()) {
                             s.execute("SELECT 1");
                         }

@@ -3,6 +3,7 @@ package dev.switchboard.db;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
@@ -86,6 +87,74 @@ class DatabaseReadTimeoutTest {
                         .until(() -> subjects(receiver).contains(after));
             }
         }
+    }
+
+    /**
+     * The node's LISTEN connection going silent is noticed within its read timeout: the listener reconnects
+     * and the node's long polls wake again for other nodes' commits. Its liveness query ran only when the
+     * driver answered null for a quiet second, which it never does (an empty array), so a silent listener
+     * went unnoticed for as long as TCP kept the connection, hours in which the node heard no other node.
+     */
+    @Test
+    void aNodeWhoseListenerGoesSilentReconnectsAndWakesForOtherNodesCommitsAgain() throws Exception {
+        DatabaseUrl direct = TestDatabase.create();
+        Matcher hostPort = Pattern.compile("//([^:/]+):(\\d+)/").matcher(direct.jdbcUrl());
+        assertThat(hostPort.find()).as("host and port in %s", direct.jdbcUrl()).isTrue();
+        try (SilencingProxy proxy = new SilencingProxy(hostPort.group(1), Integer.parseInt(hostPort.group(2)))) {
+            DatabaseUrl viaProxy = new DatabaseUrl(
+                    direct.jdbcUrl().replace(hostPort.group(), "//127.0.0.1:" + proxy.port() + "/"),
+                    direct.user(),
+                    direct.password());
+            try (TestServer deaf = TestServer.start(
+                            viaProxy,
+                            Map.of("SWITCHBOARD_DATABASE_READ_TIMEOUT", READ_TIMEOUT.toSeconds() + "s"),
+                            InstantSource.system());
+                    TestServer other = TestServer.start(direct, Map.of(), InstantSource.system())) {
+                other.createCollection("rooms");
+                Partner partner = Partner.create(other, List.of("rooms.*"));
+                Api onDeaf = deaf.api(partner.accessToken());
+                assertThat(wokenWithin(onDeaf, partner))
+                        .as("woken before the silence")
+                        .isLessThan(WOKEN);
+
+                proxy.silence();
+
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                Duration woken;
+                do {
+                    assertThat(System.nanoTime())
+                            .as("the node's long polls woke again within 60 s")
+                            .isLessThan(deadline);
+                    woken = wokenWithin(onDeaf, partner);
+                } while (woken.compareTo(WOKEN) >= 0);
+            }
+        }
+    }
+
+    /** Well under a long poll's wait: it was woken by the other node's commit, not ended by its wait. */
+    private static final Duration WOKEN = Duration.ofSeconds(3);
+
+    /**
+     * How long a long poll on {@code node} took to answer with a record written on the partner's own node
+     * once it was waiting; {@link Duration#ZERO} plus a day when the poll failed (a silent database's 503).
+     */
+    private static Duration wokenWithin(Api node, Partner partner) throws Exception {
+        JsonNode head =
+                partner.access().get("/api/v1/events?limit=1000").expect(200).json();
+        long after = head.get("next").asLong();
+        var poll = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> node.get("/api/v1/events?wait=10&after=" + after),
+                java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        Thread.sleep(1000); // the poll has read twice and waits (or failed)
+        long written = System.nanoTime();
+        String id = partner.writeRecords("rooms", 1, Map.of("state", "free")).getFirst();
+        Api.Response answer = poll.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        Duration took = Duration.ofNanos(System.nanoTime() - written);
+        if (answer.status() != 200) {
+            return Duration.ofDays(1);
+        }
+        assertThat(answer.json().get("events").get(0).get("subject").asText()).isEqualTo(id);
+        return took;
     }
 
     private static List<String> subjects(Receiver receiver) {
