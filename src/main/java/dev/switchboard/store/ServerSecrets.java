@@ -10,6 +10,8 @@ import java.util.HexFormat;
 import java.util.Optional;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Server-wide secrets kept in the database (its {@code settings} table) so every node sharing it
@@ -17,6 +19,8 @@ import javax.sql.DataSource;
  * secrets at rest.
  */
 public final class ServerSecrets {
+    private static final Logger log = LoggerFactory.getLogger(ServerSecrets.class);
+
     private final DataSource dataSource;
 
     public ServerSecrets(DataSource dataSource) {
@@ -32,6 +36,7 @@ public final class ServerSecrets {
      */
     public byte[] adminKeyHash(Config config, Consumer<String> generated) {
         if (config.adminKey().isPresent()) {
+            byte[] hash = Tokens.hash(config.adminKey().get());
             // A key generated before (shown in a log, perhaps long kept) must not work again on a node that
             // is later started without the setting: it is forgotten, and such a node refuses to start.
             Jdbc.withConnection(
@@ -41,7 +46,8 @@ public final class ServerSecrets {
                             "WITH gone AS (DELETE FROM settings WHERE key = 'admin_key_hash')"
                                     + " INSERT INTO settings (key, value) VALUES ('admin_key_configured', 'true')"
                                     + " ON CONFLICT (key) DO NOTHING"));
-            return Tokens.hash(config.adminKey().get());
+            warnOfAnotherConfiguredKey(HexFormat.of().formatHex(hash));
+            return hash;
         }
         if (get("admin_key_configured").isPresent()) {
             throw new ConfigException("SWITCHBOARD_ADMIN_KEY (adminKey) is not set, but this database's nodes use a"
@@ -60,6 +66,29 @@ public final class ServerSecrets {
             return Tokens.hash(key);
         }
         return HexFormat.of().parseHex(get("admin_key_hash").orElseThrow()); // another node won the race
+    }
+
+    /**
+     * Nodes started with different admin keys each accept only their own, so that behind a balancer admin
+     * calls fail at random, and a key changed on one node after a leak still works on the others. Changing
+     * the key is done node by node, so it is not refused; the node says so, naming what to do.
+     */
+    private void warnOfAnotherConfiguredKey(String hash) {
+        Optional<String> previous = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(
+                        c,
+                        "WITH previous AS (SELECT value FROM settings WHERE key = 'admin_key_configured_hash'),"
+                                + " kept AS (INSERT INTO settings (key, value) VALUES ('admin_key_configured_hash', ?)"
+                                + " ON CONFLICT (key) DO UPDATE SET value = excluded.value)"
+                                + " SELECT value FROM previous",
+                        rs -> rs.getString(1),
+                        hash));
+        if (previous.isPresent() && !previous.get().equals(hash)) {
+            log.warn("SWITCHBOARD_ADMIN_KEY (adminKey) is not the key the last node started on this database had:"
+                    + " each node accepts only its own, and the other key works on nodes still running with it."
+                    + " Restart every node with the same key");
+        }
     }
 
     /** Removes a generated admin key that was never shown (its start failed), unless another replaced it. */
