@@ -198,7 +198,7 @@ public final class Switchboard implements AutoCloseable {
             // The API's operations; a WebSocket's requests reach the records and events ones through
             // websockets.Operations, which the API implements (the socket layer sits below the API).
             EventRoutes eventRoutes =
-                    new EventRoutes(auth, eventLog, waiters, collections, audit, config.eventsMaxWait(), clock, meters);
+                    new EventRoutes(auth, eventLog, waiters, audit, config.eventsMaxWait(), clock, meters);
             control.subscribe(ConnectionChanged.class, eventRoutes::connectionChanged);
             SocketOperations socketOperations = new SocketOperations(
                     collections, records, eventRoutes, WebSockets.frameDataBytes(config.websockets()));

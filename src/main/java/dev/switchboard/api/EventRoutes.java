@@ -48,7 +48,6 @@ public final class EventRoutes implements RouteGroup {
     private final Authenticator auth;
     private final EventLog log;
     private final StreamWaiters waiters;
-    private final CollectionStore collections;
     private final AuditLog audit;
     private final Duration maxWait;
     private final InstantSource clock;
@@ -60,7 +59,6 @@ public final class EventRoutes implements RouteGroup {
             Authenticator auth,
             EventLog log,
             StreamWaiters waiters,
-            CollectionStore collections,
             AuditLog audit,
             Duration maxWait,
             InstantSource clock,
@@ -68,7 +66,6 @@ public final class EventRoutes implements RouteGroup {
         this.auth = auth;
         this.log = log;
         this.waiters = waiters;
-        this.collections = collections;
         this.audit = audit;
         this.maxWait = maxWait;
         this.clock = clock;
@@ -233,13 +230,20 @@ public final class EventRoutes implements RouteGroup {
                             + " such as device.command");
         }
         String[] segments = type.split("\\.");
-        boolean reserved = segments[0].equals("connection")
-                || segments[0].equals("webhook")
-                || (segments.length == 2
-                        && collections.exists(segments[0])
-                        && EventTypes.RECORD_ACTIONS.contains(segments[1]));
-        if (reserved) {
+        if (segments[0].equals("connection") || segments[0].equals("webhook")) {
             throw new Refusal.InvalidField("type", "'" + type + "' is reserved for events Switchboard produces itself");
+        }
+        // Whether or not the collection exists yet: published before it, such an event would later pass for
+        // one of its records' events, reaching integrations that may not read that collection.
+        if (segments.length == 2
+                && EventTypes.RECORD_ACTIONS.contains(segments[1])
+                && CollectionStore.isName(segments[0])) {
+            throw new Refusal.InvalidField(
+                    "type",
+                    "'" + type + "' is the type of a record event of collection '" + segments[0]
+                            + "' (whether or not it exists yet), reserved for events Switchboard produces itself:"
+                            + " name the event otherwise, such as " + segments[0] + ".registered or app."
+                            + type);
         }
         String subject = body.string("subject", MAX_SUBJECT);
         var data = body.has("data") ? body.requiredObject("data") : Json.MAPPER.createObjectNode();

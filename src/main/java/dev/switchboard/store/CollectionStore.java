@@ -165,6 +165,11 @@ public final class CollectionStore {
         return get(definition.name());
     }
 
+    /** Whether {@code name} may name a collection (one may be created with it, if none is yet). */
+    public static boolean isName(String name) {
+        return NAME.matcher(name).matches() && !name.equals("connection") && !name.equals("webhook");
+    }
+
     public Optional<RecordCollection> find(String name) {
         RecordCollection found = current().get(name);
         if (found == null && NAME.matcher(name).matches() && existsInDatabase(name)) {

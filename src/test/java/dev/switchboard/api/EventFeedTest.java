@@ -151,6 +151,16 @@ class EventFeedTest {
         assertThat(app.post("/api/v1/events", Map.of("type", "connection.created"))
                         .status())
                 .isEqualTo(400);
+        // A collection's record types are reserved before it exists: published then, such an event would pass
+        // for one of its records' events once it does, past integrations that may not read it.
+        Api.Response early = app.post("/api/v1/events", Map.of("type", "invoices.created"));
+        assertThat(early.status()).isEqualTo(400);
+        assertThat(early.json().at("/error/message").asText())
+                .isEqualTo("type: 'invoices.created' is the type of a record event of collection 'invoices' (whether"
+                        + " or not it exists yet), reserved for events Switchboard produces itself: name the event"
+                        + " otherwise, such as invoices.registered or app.invoices.created");
+        app.post("/api/v1/events", Map.of("type", "invoices.paid")).expect(201);
+        app.post("/api/v1/events", Map.of("type", "billing.invoices.created")).expect(201);
         assertThat(app.post("/api/v1/events", Map.of("type", "Not A Type")).status())
                 .isEqualTo(400);
         String partner = server.partnerToken("feed-custom");
