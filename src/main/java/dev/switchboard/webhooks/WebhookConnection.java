@@ -13,11 +13,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/1.1 connection to a receiver, used by one attempt at a time: it writes a request and reads
- * the answer's status, the few headers delivery acts on, and at most {@value #MAX_BODY} bytes of the
- * body, of which the first {@value WebhookSender#MAX_RESPONSE_BYTES} are kept. Every read waits only
- * until the attempt's deadline. Reading ends as soon as the answer is complete, so the connection can
- * carry the next request; an answer whose end is unknown or too far away (a body beyond the cap,
- * {@code Connection: close}, HTTP/1.0) leaves it unusable, and it is closed.
+ * the answer's status, the few headers delivery acts on, and the body: a 2xx's to its end (a delivery is
+ * a complete answer), any other's as far as {@value #MAX_BODY} bytes. The first
+ * {@value WebhookSender#MAX_RESPONSE_BYTES} are kept. Every read waits only until the attempt's deadline.
+ * Reading ends as soon as the answer is complete, so the connection can carry the next request; an
+ * answer whose end is unknown or was not read ({@code Connection: close}, HTTP/1.0, a failure's long
+ * body) leaves it unusable, and it is closed.
  *
  * <p>Blocking reads and writes on a virtual thread: the thread that sends the webhook is the one that
  * reads its answer, with no hand-off to selector or callback threads. That is most of what a request
@@ -218,27 +219,71 @@ final class WebhookConnection implements AutoCloseable {
         return -1;
     }
 
-    /** Reads the body, keeping its first {@value #MAX_BODY} bytes; true when all of it was read. */
+    /**
+     * Reads the body, keeping its first {@value #MAX_BODY} bytes; true when all of it was read. A 2xx is read
+     * to its end (at most {@value #MAX_DELIVERED_BODY} bytes, the rest dropped): only a complete answer is a
+     * delivery, and one that broke off past what is kept (a receiver that crashed mid-answer) was taken for
+     * one. Any other status fails the attempt whatever follows, so its body is read only as far as it is kept.
+     */
     private boolean readBody(int status, Headers headers) throws IOException {
         if (status == 204 || status == 304) {
             return true;
         }
+        boolean toTheEnd = status >= 200 && status < 300;
         if (headers.chunked) {
-            return readChunked();
+            return readChunked(toTheEnd);
         }
         if (headers.contentLength >= 0) {
             keep(Math.min(headers.contentLength, MAX_BODY));
-            return headers.contentLength <= MAX_BODY;
+            if (headers.contentLength <= MAX_BODY) {
+                return true;
+            }
+            if (!toTheEnd) {
+                return false;
+            }
+            refusePastTheLimit(headers.contentLength);
+            skip(headers.contentLength - MAX_BODY);
+            return true;
         }
-        while (bodyLength < MAX_BODY && (position < limit || fill())) { // the body ends when the connection does
+        // The body ends when the connection does.
+        while (bodyLength < MAX_BODY && (position < limit || fill())) {
             copy(MAX_BODY);
+        }
+        long read = bodyLength;
+        while (toTheEnd && (position < limit || fill())) {
+            read += limit - position;
+            position = limit;
+            refusePastTheLimit(read);
         }
         return false;
     }
 
-    private boolean readChunked() throws IOException {
+    /** The most of a 2xx's body read to find its end: a webhook's answer is a short acknowledgement. */
+    static final long MAX_DELIVERED_BODY = 1024 * 1024;
+
+    private static void refusePastTheLimit(long bodyBytes) throws IOException {
+        if (bodyBytes > MAX_DELIVERED_BODY) {
+            throw new IOException("a 2xx answer whose body is over " + MAX_DELIVERED_BODY
+                    + " bytes: only a complete answer is a delivery, and one this long is not read to its end");
+        }
+    }
+
+    /** Reads and drops exactly {@code count} more bytes of the body. */
+    private void skip(long count) throws IOException {
+        while (count > 0) {
+            if (position == limit && !fill()) {
+                throw new EOFException("the answer ended before its body did");
+            }
+            int n = (int) Math.min(limit - position, count);
+            position += n;
+            count -= n;
+        }
+    }
+
+    private boolean readChunked(boolean toTheEnd) throws IOException {
+        long total = 0;
         while (true) {
-            String sizeLine = line();
+            String sizeLine = bodyLine();
             int semicolon = sizeLine.indexOf(';');
             long size;
             try {
@@ -250,17 +295,33 @@ final class WebhookConnection implements AutoCloseable {
                 throw new IOException("invalid chunk size: " + abbreviate(sizeLine));
             }
             if (size == 0) {
-                while (!line().isEmpty()) {} // trailers
+                while (!bodyLine().isEmpty()) {} // trailers
                 return true;
             }
-            if (bodyLength + size > MAX_BODY) {
-                keep(MAX_BODY - bodyLength);
+            long kept = Math.min(size, MAX_BODY - bodyLength);
+            if (kept < size && !toTheEnd) {
+                keep(kept);
                 return false;
             }
-            keep(size);
-            if (!line().isEmpty()) {
+            if (toTheEnd) {
+                refusePastTheLimit(size); // first, so that the sum of sizes cannot overflow
+                total += size;
+                refusePastTheLimit(total);
+            }
+            keep(kept);
+            skip(size - kept);
+            if (!bodyLine().isEmpty()) {
                 throw new IOException("a chunk longer than its size");
             }
+        }
+    }
+
+    /** A line of a chunked body: the answer ending there ended inside its body, not its headers. */
+    private String bodyLine() throws IOException {
+        try {
+            return line();
+        } catch (EOFException e) {
+            throw new EOFException("the answer ended before its body did");
         }
     }
 

@@ -329,6 +329,54 @@ class WebhookConnectionsTest {
         }
     }
 
+    /**
+     * A 2xx is a delivery only when its whole answer arrives: one whose body broke off past the first 4 KiB
+     * (a receiver that crashed mid-answer), never ended, or runs past 1 MiB was taken for one. A long 2xx
+     * that ends is read through and keeps its connection.
+     */
+    @Test
+    void aSuccessIsADeliveryOnlyWhenItsWholeBodyArrives() throws Exception {
+        String eightKib = "x".repeat(8 * 1024);
+        String chunk = Integer.toHexString(eightKib.length()) + "\r\n" + eightKib + "\r\n";
+        List<String> answers = List.of(
+                "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + eightKib, // then closes
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk, // then closes
+                "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n" + eightKib,
+                "HTTP/1.1 200 OK\r\n\r\n" + eightKib, // ends when the connection does: a delivery
+                "HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n\r\n" + eightKib,
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + "0\r\n\r\n");
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    while (peer.next() != null) {
+                        peer.answer(answers.get(Math.min(index, answers.size() - 1)));
+                        if (index < 4) {
+                            return; // closes
+                        }
+                    }
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            List<String> outcomes = new java.util.ArrayList<>();
+            for (int i = 0; i < answers.size(); i++) {
+                Attempt attempt = sender.send(1, receiver.url(), "{}", SIGNED);
+                outcomes.add(attempt.outcome() + (attempt.error() == null ? "" : ": " + attempt.error()));
+            }
+            assertThat(outcomes)
+                    .containsExactly(
+                            "connection_error: the answer ended before its body did",
+                            "connection_error: the answer ended before its body did",
+                            "connection_error: a 2xx answer whose body is over 1048576 bytes: only a complete answer"
+                                    + " is a delivery, and one this long is not read to its end",
+                            "delivered",
+                            "delivered",
+                            "delivered");
+            Attempt again = sender.send(1, receiver.url(), "{}", SIGNED);
+            assertThat(again.outcome()).isEqualTo(Attempt.Outcome.delivered);
+            assertThat(again.responseBody()).hasSize(WebhookSender.MAX_RESPONSE_BYTES);
+            assertThat(receiver.connections.get())
+                    .as("the complete long answers kept their connection")
+                    .isEqualTo(5);
+        }
+    }
+
     @Test
     void aLargeRequestToAReceiverThatNeverReadsEndsAtTheTimeout() throws Exception {
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> Thread.sleep(10_000));
