@@ -19,6 +19,9 @@ public final class Tokens {
     public static final String SIGNING_SECRET_PREFIX = "whsec_";
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** A token of any kind, whole or cut short (at the end of an excerpt): its prefix and what follows of it. */
+    private static final java.util.regex.Pattern ANY_TOKEN =
+            java.util.regex.Pattern.compile("(sb_admin_|sb_client_|sb_access_|whsec_)[A-Za-z0-9_-]+");
 
     private Tokens() {}
 
@@ -26,6 +29,15 @@ public final class Tokens {
         byte[] bytes = new byte[32];
         RANDOM.nextBytes(bytes);
         return prefix + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    /**
+     * {@code text} with every token in it reduced to its prefix ({@code sb_access_…}): for what others wrote
+     * that Switchboard keeps and shows, such as a receiver's answer to a lifecycle webhook echoing the access
+     * token the request carried.
+     */
+    public static String masked(String text) {
+        return text == null ? null : ANY_TOKEN.matcher(text).replaceAll("$1…");
     }
 
     public static byte[] hash(String token) {

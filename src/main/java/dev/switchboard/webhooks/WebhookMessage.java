@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonRawValue;
+import dev.switchboard.support.Tokens;
 import java.time.Instant;
 import java.util.List;
 
@@ -80,5 +81,11 @@ public record WebhookMessage(
             Integer status,
             String outcome,
             String error,
-            String responseBody) {}
+            String responseBody) {
+        public AttemptRecord {
+            // Also masked as attempts are written (WebhookSender); those written before that may hold a token
+            // a receiver echoed.
+            responseBody = Tokens.masked(responseBody);
+        }
+    }
 }

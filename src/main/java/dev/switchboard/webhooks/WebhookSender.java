@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.support.Refusal;
+import dev.switchboard.support.Tokens;
 import dev.switchboard.tracing.Tracing;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -22,8 +23,9 @@ import javax.net.ssl.SSLSocketFactory;
  * Sends one webhook request and reports what it came to. The whole attempt, redirects included, fits
  * in the timeout. 307 and 308 are followed (up to {@value #MAX_REDIRECTS} times) to URLs that pass the
  * same rules as registered ones, with the same body and headers; other statuses are the answer. Its
- * first {@value #MAX_RESPONSE_BYTES} bytes of response body are kept with the attempt; at most {@value
- * WebhookConnection#MAX_BODY} bytes are read, and a connection with more of it left is closed rather than read.
+ * first {@value #MAX_RESPONSE_BYTES} bytes of response body are kept with the attempt, with any token in
+ * them masked; a 2xx is read to its end, another status as far as {@value WebhookConnection#MAX_BODY} bytes
+ * (a connection with more of it left is closed rather than read).
  * Requests go over HTTP/1.1 keep-alive connections ({@link WebhookConnections}).
  */
 public final class WebhookSender implements AutoCloseable {
@@ -161,7 +163,10 @@ public final class WebhookSender implements AutoCloseable {
         Optional<Duration> retryAfter = status == 429 || status == 503
                 ? RetryPolicy.parseRetryAfter(answer.retryAfter(), clock.instant())
                 : Optional.empty();
-        return new Attempt(outcome, status, error, answer.body(), retryAfter, started, millisSince(startNanos));
+        // A receiver echoing its request (an error page quoting its input) would otherwise put a lifecycle
+        // message's access token into the attempt, which the messages API shows, to a read-only portal too.
+        return new Attempt(
+                outcome, status, error, Tokens.masked(answer.body()), retryAfter, started, millisSince(startNanos));
     }
 
     private static Attempt failure(Attempt.Outcome outcome, String error, Instant started, long startNanos) {
