@@ -32,11 +32,16 @@ public record RetryPolicy(List<Duration> delays, Duration maxRetryAfter) {
             return Optional.empty();
         }
         if (retryAfter.isPresent()) {
-            Duration capped = retryAfter.get().compareTo(maxRetryAfter) > 0 ? maxRetryAfter : retryAfter.get();
-            return Optional.of(scale(capped, 1 + random.nextDouble() * JITTER / 2));
+            // Jittered upwards (never sooner than asked), and capped after that: "up to maxRetryAfter".
+            Duration jittered = scale(atMost(retryAfter.get(), maxRetryAfter), 1 + random.nextDouble() * JITTER / 2);
+            return Optional.of(atMost(jittered, maxRetryAfter));
         }
         Duration scheduled = delays.get(failedAttempts - 1);
         return Optional.of(scale(scheduled, 1 - JITTER + random.nextDouble() * 2 * JITTER));
+    }
+
+    private static Duration atMost(Duration d, Duration max) {
+        return d.compareTo(max) > 0 ? max : d;
     }
 
     private static Duration scale(Duration d, double factor) {
@@ -49,8 +54,10 @@ public record RetryPolicy(List<Duration> delays, Duration maxRetryAfter) {
             return Optional.empty();
         }
         String v = value.trim();
-        if (v.matches("\\d{1,9}")) {
-            return Optional.of(Duration.ofSeconds(Long.parseLong(v)));
+        if (v.matches("\\d+")) {
+            // However many digits: a wait longer than a long holds is as long as any, and capped later.
+            return Optional.of(
+                    v.length() > 18 ? Duration.ofSeconds(Long.MAX_VALUE) : Duration.ofSeconds(Long.parseLong(v)));
         }
         try {
             Instant at =

@@ -45,8 +45,11 @@ class RetryPolicyTest {
                 .get()
                 .satisfies(d -> assertThat(d).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(11)));
         assertThat(policy.nextDelay(1, Optional.of(Duration.ofDays(3)), random))
+                .as("up to the cap, jitter included")
+                .contains(Duration.ofHours(1));
+        assertThat(policy.nextDelay(1, Optional.of(Duration.ofMinutes(59)), random))
                 .get()
-                .satisfies(d -> assertThat(d).isBetween(Duration.ofHours(1), Duration.ofMinutes(66)));
+                .satisfies(d -> assertThat(d).isBetween(Duration.ofMinutes(59), Duration.ofHours(1)));
         assertThat(policy.nextDelay(3, Optional.of(Duration.ofSeconds(1)), random))
                 .isEmpty();
     }
@@ -59,6 +62,12 @@ class RetryPolicyTest {
                 .contains(Duration.ofSeconds(30));
         assertThat(RetryPolicy.parseRetryAfter("Tue, 24 Nov 2026 09:00:00 GMT", now))
                 .contains(Duration.ZERO);
+        // However long: a receiver asking for more than a long holds still asked to wait (as long as the cap).
+        assertThat(RetryPolicy.parseRetryAfter("2147483648", now)).contains(Duration.ofSeconds(2_147_483_648L));
+        assertThat(RetryPolicy.parseRetryAfter("99999999999999999999999", now))
+                .get()
+                .satisfies(d -> assertThat(policy.nextDelay(1, Optional.of(d), new Random(1)))
+                        .contains(Duration.ofHours(1)));
         assertThat(RetryPolicy.parseRetryAfter("soon", now)).isEmpty();
         assertThat(RetryPolicy.parseRetryAfter(null, now)).isEmpty();
     }
