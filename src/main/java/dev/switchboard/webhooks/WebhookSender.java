@@ -142,8 +142,14 @@ public final class WebhookSender implements AutoCloseable {
         if (location == null || location.isBlank()) {
             return Optional.empty();
         }
+        // A fragment is allowed in Location (RFC 9110) and never sent: dropped, not a reason to refuse.
+        String target = location.trim();
+        int fragment = target.indexOf('#');
+        if (fragment >= 0) {
+            target = target.substring(0, fragment);
+        }
         try {
-            URI next = WebhookUrl.parse(from.resolve(location.trim()).toString(), "Location", policy)
+            URI next = WebhookUrl.parse(from.resolve(target).toString(), "Location", policy)
                     .uri();
             // A request that left over https never continues in clear text: a lifecycle message carries an
             // access token, and every message its signature and data. Like http registrations of lifecycle

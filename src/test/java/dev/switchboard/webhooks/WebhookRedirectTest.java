@@ -30,6 +30,9 @@ class WebhookRedirectTest {
                 .contains(URI.create("https://partner.example/moved"));
         assertThat(WebhookSender.redirect(URI.create("http://partner.example/h"), "http://partner.example/g", GUARDED))
                 .contains(URI.create("http://partner.example/g"));
+        assertThat(WebhookSender.redirect(HTTPS, "https://other.example/in?x=1#top", GUARDED))
+                .as("a fragment is never sent")
+                .contains(URI.create("https://other.example/in?x=1"));
     }
 
     @Test
