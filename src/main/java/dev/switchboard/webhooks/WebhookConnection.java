@@ -76,6 +76,10 @@ final class WebhookConnection implements AutoCloseable {
             String statusLine = line();
             status = statusLine(statusLine);
             headers = headers(statusLine.startsWith("HTTP/1.1"));
+            if (status == 101) {
+                // Another protocol follows, never an answer: waiting for one would only end at the deadline.
+                throw new IOException("101 Switching Protocols to a request that asked for no upgrade");
+            }
         } while (status >= 100 && status < 200);
         bodyLength = 0;
         // A body that breaks off or does not end by the deadline is no complete answer: the attempt fails

@@ -218,6 +218,7 @@ class WebhookConnectionsTest {
                 "HTTP/1.1 200x\r\nContent-Length: 2\r\n\r\nok",
                 "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok",
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
                 "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"); // then says nothing more
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
                     peer.next();
@@ -240,6 +241,7 @@ class WebhookConnectionsTest {
                             "connection_error: not an HTTP status line: HTTP/1.1 200x",
                             "connection_error: invalid Content-Length: -1",
                             "connection_error: invalid chunk size: -5",
+                            "connection_error: 101 Switching Protocols to a request that asked for no upgrade",
                             "timeout: no complete answer within 1000 ms");
         }
     }
