@@ -63,7 +63,7 @@ public final class Jdbc {
                 throw t;
             } finally {
                 forget(open);
-                c.setAutoCommit(true);
+                restoreAutoCommit(c);
             }
         } catch (SQLException e) {
             throw new DatabaseException(e);
@@ -179,6 +179,20 @@ public final class Jdbc {
 
     public static boolean isUniqueViolation(SQLException e) {
         return "23505".equals(e.getSQLState());
+    }
+
+    /**
+     * Puts the connection back in autocommit. A connection that broke (the database went silent past its
+     * read timeout) refuses even that: the transaction's outcome is already decided, and that refusal
+     * replaced it (a "Connection is closed" with no SQLState, a 500 where the read timeout means a 503; or
+     * an error after a commit that happened). The pool drops a broken connection on its own.
+     */
+    private static void restoreAutoCommit(Connection c) {
+        try {
+            c.setAutoCommit(true);
+        } catch (SQLException brokenConnection) {
+            // see above
+        }
     }
 
     private static void rollbackQuietly(Connection c, Throwable cause) {
