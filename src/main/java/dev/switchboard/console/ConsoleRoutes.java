@@ -89,7 +89,13 @@ public final class ConsoleRoutes implements RouteGroup {
         // Authenticates the cookie as any request (the CSRF token is required, an unknown cookie is 401), even
         // beside an Authorization header, which would otherwise be authenticated instead and end nothing.
         auth.authenticateSession(ctx, cookie.value());
-        Authenticator.session(ctx).ifPresent(s -> sessions.delete(s.id()));
+        Authenticator.session(ctx).ifPresent(s -> {
+            if (!sessions.delete(s.id())) {
+                // Another sign-out with this cookie ended it first: that one is the change (and its entry).
+                clearCookie(ctx, cookie.name());
+                throw new Refusal.Unauthenticated("this session was signed out already");
+            }
+        });
         clearCookie(ctx, cookie.name());
         ctx.status(204);
     }

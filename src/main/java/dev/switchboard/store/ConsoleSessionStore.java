@@ -268,9 +268,14 @@ public final class ConsoleSessionStore {
                         adminKeyMac)));
     }
 
-    /** Signs a session out: its cookie no longer works on any node. */
-    public void delete(String sessionId) {
-        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, "DELETE FROM console_sessions WHERE id = ?", sessionId));
+    /**
+     * Signs a session out: its cookie no longer works on any node. False when it was no longer there (signed
+     * out meanwhile, by a request with the same cookie that got here first).
+     */
+    public boolean delete(String sessionId) {
+        return Jdbc.withConnection(
+                        dataSource, c -> Jdbc.update(c, "DELETE FROM console_sessions WHERE id = ?", sessionId))
+                == 1;
     }
 
     private Optional<ConsoleSession> load(Connection c, String id) throws SQLException {

@@ -311,7 +311,11 @@ public final class EndpointStore {
                                     .isPresent()) {
                         throw operatorDisabled();
                     }
-                    Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk());
+                    // Found by the route before this lock: a delete that committed meanwhile leaves nothing here,
+                    // and this request did nothing (404), rather than a second 204 and a second audit entry.
+                    if (Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk()) == 0) {
+                        throw deleted(endpoint);
+                    }
                     control.publish(c, new WebhookChanged(endpoint.pk()));
                     return null;
                 });

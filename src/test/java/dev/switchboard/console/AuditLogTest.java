@@ -120,6 +120,48 @@ class AuditLogTest {
         assertThat(signOut.get("target").get("id").asText()).isEqualTo(sessionId);
     }
 
+    /**
+     * The same delete (or sign-out) sent several times at once happens once: one 204 and one entry, the others
+     * refused as the later one-after-another calls are. Each was answered 204 and recorded, under each actor.
+     */
+    @Test
+    void aChangeSentSeveralTimesAtOnceIsMadeAndRecordedOnce() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        String webhook = partner.webhook(Map.of("url", "https://partner.example/once"))
+                .get("id")
+                .asText();
+        ConsoleSession operator = ConsoleSession.signIn(server);
+        String sessionId = operator.json().get("sessionId").asText();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<Integer>> deletes = new ArrayList<>();
+            List<java.util.concurrent.Future<Integer>> signOuts = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                Api caller = i % 2 == 0 ? partner.client() : server.admin;
+                deletes.add(threads.submit(
+                        () -> caller.delete("/api/v1/webhooks/" + webhook).status()));
+                signOuts.add(threads.submit(
+                        () -> operator.api().delete("/console/api/session").status()));
+            }
+            List<Integer> deleted = new ArrayList<>();
+            List<Integer> signedOut = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                deleted.add(deletes.get(i).get());
+                signedOut.add(signOuts.get(i).get());
+            }
+            assertThat(deleted).containsOnlyOnce(204).containsOnly(204, 404);
+            assertThat(signedOut).containsOnlyOnce(204).containsOnly(204, 401);
+        }
+        List<JsonNode> recent = entries(100);
+        assertThat(recent)
+                .filteredOn(e -> e.get("target").get("id").asText().equals(webhook))
+                .extracting(e -> e.get("action").asText())
+                .containsExactly("webhook.delete", "webhook.create");
+        assertThat(recent)
+                .filteredOn(e -> e.get("target").get("id").asText().equals(sessionId))
+                .extracting(e -> e.get("action").asText())
+                .containsExactly("session.sign_out", "session.sign_in");
+    }
+
     @Test
     void aRouteThatTakesNoBodyRefusesOneWithFieldsAndRecordsNothing() {
         String tenant = server.createTenant("unstorable-" + System.nanoTime());
