@@ -148,7 +148,9 @@ public final class AuditRoutes implements RouteGroup {
         if (!CHANGES.contains(ctx.method().name())
                 || ctx.statusCode() < 200
                 || ctx.statusCode() >= 300
-                || ctx.attribute(WRITTEN_BY_ROUTE) != null) {
+                || ctx.attribute(WRITTEN_BY_ROUTE) != null
+                // A create replayed for its Idempotency-Key changed nothing: the first one has its entry.
+                || "true".equals(ctx.res().getHeader("Idempotent-Replayed"))) {
             return;
         }
         change(ctx, action -> target(ctx, action)).ifPresent(change -> {

@@ -226,13 +226,19 @@ class AuditLogTest {
 
         // The admin key writing a tenant's records is recorded, without the record's data; its target is the
         // record created, not the collection named in the path.
-        String recordId = server.adminFor(tenant)
-                .post("/api/v1/collections/orders/records", Map.of("data", Map.of("card", "4111")))
+        Api keyed = server.adminFor(tenant).withHeader("Idempotency-Key", "audited-order");
+        String recordId = keyed.post("/api/v1/collections/orders/records", Map.of("data", Map.of("card", "4111")))
                 .expect(201)
                 .json()
                 .get("id")
                 .asText();
         JsonNode record = latest();
+        // A retry replayed for its key changed nothing: no second entry.
+        assertThat(keyed.post("/api/v1/collections/orders/records", Map.of("data", Map.of("card", "4111")))
+                        .expect(201)
+                        .header("Idempotent-Replayed"))
+                .isEqualTo("true");
+        assertThat(latest().get("id")).isEqualTo(record.get("id"));
         assertThat(record.get("action").asText()).isEqualTo("record.create");
         assertThat(record.get("target").get("type").asText()).isEqualTo("record");
         assertThat(record.get("target").get("id").asText()).isEqualTo(recordId);
