@@ -152,6 +152,15 @@ public final class ConsoleSessionStore {
         Instant now = now();
         String id = Ids.newId("ses");
         return Jdbc.inTransaction(dataSource, c -> {
+            // The integration first, then its link, in the order a client-key rotation takes them (it updates
+            // the integration, then deletes the links): taken the other way round (the link, then the
+            // integration for the session's foreign key), the two deadlocked and the rotation failed.
+            Jdbc.query(
+                    c,
+                    "SELECT 1 FROM integrations WHERE pk = (SELECT integration_pk FROM portal_links WHERE token_hash = ?)"
+                            + " FOR KEY SHARE",
+                    rs -> 1,
+                    linkHash);
             int opened = Jdbc.update(
                     c,
                     "WITH l AS (UPDATE portal_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL"
