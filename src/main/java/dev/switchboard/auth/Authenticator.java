@@ -141,7 +141,7 @@ public final class Authenticator {
         if (header == null || header.isBlank()) {
             Optional<SessionCookie> cookie = sessionCookie(ctx);
             if (cookie.isPresent()) {
-                return sessionPrincipal(ctx, cookie.get().value(), countRequest, true);
+                return sessionPrincipal(ctx, cookie.get(), countRequest, true);
             }
             throw new Refusal.Unauthenticated("missing Authorization header: send 'Authorization: Bearer <token>'");
         }
@@ -161,7 +161,7 @@ public final class Authenticator {
      * The principal of {@code cookie}, the request's session cookie, whatever Authorization header the
      * request also carries: signing out must end the session the cookie names.
      */
-    public Principal authenticateSession(Context ctx, String cookie) {
+    public Principal authenticateSession(Context ctx, SessionCookie cookie) {
         // Not counted, nor held back with unknown cookies: a session must always be able to end.
         return sessionPrincipal(ctx, cookie, false, false);
     }
@@ -171,8 +171,9 @@ public final class Authenticator {
      * session), a portal session its integration's client key (counted with that key's requests). A
      * change without the session's CSRF token is refused (403 {@code csrf_token_invalid}).
      */
-    private Principal sessionPrincipal(Context ctx, String cookie, boolean countRequest, boolean mayHoldBack) {
-        ConsoleSession session = liveSession(ctx, cookie, mayHoldBack)
+    private Principal sessionPrincipal(Context ctx, SessionCookie cookie, boolean countRequest, boolean mayHoldBack) {
+        ConsoleSession session = liveSession(ctx, cookie.value(), mayHoldBack)
+                .filter(cookie::holds)
                 .orElseThrow(() -> new Refusal.Unauthenticated(
                         "the console session has expired or was signed out; sign in again"));
         if (!SAFE_METHODS.contains(ctx.method().name())) {
@@ -180,7 +181,7 @@ public final class Authenticator {
             if (sent == null
                     || !MessageDigest.isEqual(
                             sent.getBytes(StandardCharsets.UTF_8),
-                            csrfToken(cookie).getBytes(StandardCharsets.UTF_8))) {
+                            csrfToken(cookie.value()).getBytes(StandardCharsets.UTF_8))) {
                 throw new Refusal.Forbidden(
                         "csrf_token_invalid",
                         "a change made with the session cookie needs the session's CSRF token in the " + CSRF_HEADER
@@ -218,6 +219,11 @@ public final class Authenticator {
      */
     public Optional<ConsoleSession> liveSession(Context ctx, String cookie) {
         return liveSession(ctx, cookie, true);
+    }
+
+    /** {@link #liveSession(Context, String)}, of the kind the cookie's name says (see {@link SessionCookie#holds}). */
+    public Optional<ConsoleSession> liveSession(Context ctx, SessionCookie cookie) {
+        return liveSession(ctx, cookie.value(), true).filter(cookie::holds);
     }
 
     /** {@code mayHoldBack} false: looked up whatever the address sent before (signing out). */
@@ -326,7 +332,15 @@ public final class Authenticator {
     }
 
     /** A session cookie a request carries: its name ({@link #SESSION_COOKIE} or {@link #PORTAL_COOKIE}) and value. */
-    public record SessionCookie(String name, String value) {}
+    public record SessionCookie(String name, String value) {
+        /**
+         * Whether {@code session} is of the kind this cookie's name is for: an operator session's value sent
+         * as the portal's cookie (or the reverse) is no session, so each page acts only as its own kind.
+         */
+        public boolean holds(ConsoleSession session) {
+            return session.isPortal() == name.equals(PORTAL_COOKIE);
+        }
+    }
 
     /**
      * The session cookie a request is made with: the one its page names in {@value #SESSION_KIND_HEADER}

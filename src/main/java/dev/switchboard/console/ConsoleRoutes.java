@@ -74,8 +74,7 @@ public final class ConsoleRoutes implements RouteGroup {
 
     private void current(Context ctx) {
         Optional<Authenticator.SessionCookie> cookie = Authenticator.sessionCookie(ctx);
-        ConsoleSession session =
-                cookie.flatMap(c -> auth.liveSession(ctx, c.value())).orElse(null);
+        ConsoleSession session = cookie.flatMap(c -> auth.liveSession(ctx, c)).orElse(null);
         if (session == null) {
             cookie.ifPresent(c -> clearCookie(ctx, c.name()));
             throw new Refusal.Unauthenticated("no live console or portal session: sign in");
@@ -88,7 +87,12 @@ public final class ConsoleRoutes implements RouteGroup {
                 .orElseThrow(() -> new Refusal.Unauthenticated("no session cookie: there is nothing to sign out of"));
         // Authenticates the cookie as any request (the CSRF token is required, an unknown cookie is 401), even
         // beside an Authorization header, which would otherwise be authenticated instead and end nothing.
-        auth.authenticateSession(ctx, cookie.value());
+        try {
+            auth.authenticateSession(ctx, cookie);
+        } catch (Refusal.Unauthenticated e) {
+            clearCookie(ctx, cookie.name()); // expired or unknown: the browser need not keep sending it
+            throw e;
+        }
         Authenticator.session(ctx).ifPresent(s -> {
             if (!sessions.delete(s.id())) {
                 // Another sign-out with this cookie ended it first: that one is the change (and its entry).

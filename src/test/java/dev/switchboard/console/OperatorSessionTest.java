@@ -188,6 +188,18 @@ class OperatorSessionTest {
         assertThat(padded.status()).as("a body that fits").isEqualTo(200);
     }
 
+    /** Each cookie holds its own kind of session: an operator's sent as the portal's cookie is no session. */
+    @Test
+    void anOperatorSessionSentAsThePortalsCookieIsNoSession() {
+        ConsoleSession session = ConsoleSession.signIn(server);
+        Api asPortal = Api.of(server.baseUrl(), null)
+                .withHeader("Cookie", "sb_portal_session=" + session.cookie())
+                .withHeader("X-Switchboard-Session", "portal");
+        assertThat(asPortal.get("/api/v1/tenants").status()).isEqualTo(401);
+        assertThat(asPortal.get("/console/api/session").status()).isEqualTo(401);
+        session.api().get("/api/v1/tenants").expect(200);
+    }
+
     @Test
     void signingOutNeedsTheCsrfTokenAndEndsTheSessionEverywhere() {
         ConsoleSession session = ConsoleSession.signIn(server);
@@ -203,6 +215,10 @@ class OperatorSessionTest {
         assertThat(session.api().get("/console/api/session").status()).isEqualTo(401);
         assertThat(anonymous().get("/console/api/session").status()).isEqualTo(401);
         assertThat(anonymous().delete("/console/api/session").status()).isEqualTo(401);
+        // A cookie that names no session any more is cleared, so the browser stops sending it.
+        Api.Response stale = session.api().delete("/console/api/session");
+        assertThat(stale.status()).isEqualTo(401);
+        assertThat(stale.header("Set-Cookie")).startsWith("sb_session=;").contains("Max-Age=0");
 
         // An Authorization header beside the cookie does not stand in for it: the cookie's session ends, or
         // the sign-out is refused, never answered 204 with the session still alive.
