@@ -158,6 +158,7 @@ public final class Switchboard implements AutoCloseable {
             serverSecrets = new ServerSecrets(database.dataSource());
             byte[] adminKeyHash = serverSecrets.adminKeyHash(config, generatedAdminKey::set);
             SecretBox secrets = serverSecrets.secretBox(config);
+            serverSecrets.warnOfAnotherAdminKey(config, secrets);
 
             // Commits wake readers through wakeups; rare changes reach every node (this one right after
             // its commit) through the control channel, whose subscribers follow each component below.

@@ -23,8 +23,6 @@ import javax.sql.DataSource;
  * stored. Times come from the server's clock, so idle expiry is the same on every node that shares it.
  */
 public final class ConsoleSessionStore {
-    public static final String SESSION_PREFIX = "sb_session_";
-    public static final String PORTAL_LINK_PREFIX = "sb_portal_";
     /** However often it is used, a session ends this long after it was opened. */
     public static final Duration ABSOLUTE_LIFETIME = Duration.ofHours(24);
     /** The most a session's idle expiry may lag behind its last request (see {@link #touch}). */
@@ -68,7 +66,7 @@ public final class ConsoleSessionStore {
 
     /** Opens an operator session (the caller has checked the admin key). */
     public Opened openOperator(Duration idleTimeout) {
-        String cookie = Tokens.generate(SESSION_PREFIX);
+        String cookie = Tokens.generate(Tokens.SESSION_PREFIX);
         Instant now = now();
         String id = Ids.newId("ses");
         return Jdbc.inTransaction(dataSource, c -> {
@@ -98,7 +96,7 @@ public final class ConsoleSessionStore {
             Set<Capability> capabilities,
             Duration ttl,
             IntegrationStore.ClientCredential credential) {
-        String token = Tokens.generate(PORTAL_LINK_PREFIX);
+        String token = Tokens.generate(Tokens.PORTAL_LINK_PREFIX);
         Instant now = now();
         Instant expiresAt = now.plus(ttl);
         String id = Ids.newId("pl");
@@ -148,7 +146,7 @@ public final class ConsoleSessionStore {
      */
     public Opened exchangeLink(String token, Duration idleTimeout) {
         byte[] linkHash = Tokens.hash(token);
-        String cookie = Tokens.generate(SESSION_PREFIX);
+        String cookie = Tokens.generate(Tokens.SESSION_PREFIX);
         Instant now = now();
         String id = Ids.newId("ses");
         return Jdbc.inTransaction(dataSource, c -> {

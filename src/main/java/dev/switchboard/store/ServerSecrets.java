@@ -36,7 +36,6 @@ public final class ServerSecrets {
      */
     public byte[] adminKeyHash(Config config, Consumer<String> generated) {
         if (config.adminKey().isPresent()) {
-            byte[] hash = Tokens.hash(config.adminKey().get());
             // A key generated before (shown in a log, perhaps long kept) must not work again on a node that
             // is later started without the setting: it is forgotten, and such a node refuses to start.
             Jdbc.withConnection(
@@ -46,8 +45,7 @@ public final class ServerSecrets {
                             "WITH gone AS (DELETE FROM settings WHERE key = 'admin_key_hash')"
                                     + " INSERT INTO settings (key, value) VALUES ('admin_key_configured', 'true')"
                                     + " ON CONFLICT (key) DO NOTHING"));
-            warnOfAnotherConfiguredKey(HexFormat.of().formatHex(hash));
-            return hash;
+            return Tokens.hash(config.adminKey().get());
         }
         if (get("admin_key_configured").isPresent()) {
             throw new ConfigException("SWITCHBOARD_ADMIN_KEY (adminKey) is not set, but this database's nodes use a"
@@ -71,20 +69,31 @@ public final class ServerSecrets {
     /**
      * Nodes started with different admin keys each accept only their own, so that behind a balancer admin
      * calls fail at random, and a key changed on one node after a leak still works on the others. Changing
-     * the key is done node by node, so it is not refused; the node says so, naming what to do.
+     * the key is done node by node, so it is not refused; a node started with another configured key than
+     * the last one says so. Kept as a MAC under the sealing key, as console sessions keep the admin key: a
+     * plain hash of a key an operator chose could be guessed offline from a copy of the database.
      */
-    private void warnOfAnotherConfiguredKey(String hash) {
-        Optional<String> previous = Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.one(
-                        c,
-                        "WITH previous AS (SELECT value FROM settings WHERE key = 'admin_key_configured_hash'),"
-                                + " kept AS (INSERT INTO settings (key, value) VALUES ('admin_key_configured_hash', ?)"
-                                + " ON CONFLICT (key) DO UPDATE SET value = excluded.value)"
-                                + " SELECT value FROM previous",
-                        rs -> rs.getString(1),
-                        hash));
-        if (previous.isPresent() && !previous.get().equals(hash)) {
+    public void warnOfAnotherAdminKey(Config config, SecretBox secrets) {
+        if (config.adminKey().isEmpty()) {
+            return;
+        }
+        String mac = HexFormat.of()
+                .formatHex(secrets.mac(Tokens.hash(config.adminKey().get())));
+        // The row first, then read under its lock: nodes starting together each see the one before them.
+        String previous = Jdbc.inTransaction(dataSource, c -> {
+            Jdbc.update(
+                    c,
+                    "INSERT INTO settings (key, value) VALUES ('admin_key_configured_mac', ?) ON CONFLICT (key) DO NOTHING",
+                    mac);
+            String before = Jdbc.one(
+                            c,
+                            "SELECT value FROM settings WHERE key = 'admin_key_configured_mac' FOR UPDATE",
+                            rs -> rs.getString(1))
+                    .orElseThrow();
+            Jdbc.update(c, "UPDATE settings SET value = ? WHERE key = 'admin_key_configured_mac'", mac);
+            return before;
+        });
+        if (!previous.equals(mac)) {
             log.warn("SWITCHBOARD_ADMIN_KEY (adminKey) is not the key the last node started on this database had:"
                     + " each node accepts only its own, and the other key works on nodes still running with it."
                     + " Restart every node with the same key");

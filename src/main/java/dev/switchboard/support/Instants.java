@@ -28,7 +28,7 @@ public final class Instants {
                 // The + of an offset sent unencoded in a query string arrives as a space.
                 throw new Refusal.InvalidField(
                         field,
-                        "'" + text + "' has a space before its offset: a + in a query string must be sent as %2B"
+                        "'" + shown(text) + "' has a space before its offset: a + in a query string must be sent as %2B"
                                 + " (2026-01-31T14:00:00%2B02:00), or send the time in UTC (2026-01-31T12:00:00Z)");
             }
             throw new Refusal.InvalidField(

@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.regex.Pattern;
 
 /**
  * Bearer tokens: 32 random bytes behind a prefix that says what kind of token it is (so secret
@@ -17,11 +18,21 @@ public final class Tokens {
     public static final String CLIENT_KEY_PREFIX = "sb_client_";
     public static final String ACCESS_TOKEN_PREFIX = "sb_access_";
     public static final String SIGNING_SECRET_PREFIX = "whsec_";
+    public static final String SESSION_PREFIX = "sb_session_";
+    public static final String PORTAL_LINK_PREFIX = "sb_portal_";
 
     private static final SecureRandom RANDOM = new SecureRandom();
     /** A token of any kind, whole or cut short (at the end of an excerpt): its prefix and what follows of it. */
-    private static final java.util.regex.Pattern ANY_TOKEN =
-            java.util.regex.Pattern.compile("(sb_admin_|sb_client_|sb_access_|whsec_)[A-Za-z0-9_-]+");
+    private static final Pattern ANY_TOKEN = Pattern.compile("("
+            + String.join(
+                    "|",
+                    ADMIN_PREFIX,
+                    CLIENT_KEY_PREFIX,
+                    ACCESS_TOKEN_PREFIX,
+                    SIGNING_SECRET_PREFIX,
+                    SESSION_PREFIX,
+                    PORTAL_LINK_PREFIX)
+            + ")[A-Za-z0-9_-]+");
 
     private Tokens() {}
 

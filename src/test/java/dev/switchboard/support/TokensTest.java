@@ -13,6 +13,9 @@ class TokensTest {
         String key = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
         assertThat(Tokens.masked("{\"accessToken\":\"" + token + "\"} and " + key + ", cut: " + token.substring(0, 20)))
                 .isEqualTo("{\"accessToken\":\"sb_access_…\"} and sb_client_…, cut: sb_access_…");
+        assertThat(Tokens.masked(
+                        Tokens.generate(Tokens.PORTAL_LINK_PREFIX) + " " + Tokens.generate(Tokens.SESSION_PREFIX)))
+                .isEqualTo("sb_portal_… sb_session_…");
         assertThat(Tokens.masked("nothing secret: sb_access, whsec")).isEqualTo("nothing secret: sb_access, whsec");
         assertThat(Tokens.masked(null)).isNull();
     }

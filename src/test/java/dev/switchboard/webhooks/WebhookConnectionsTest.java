@@ -347,10 +347,12 @@ class WebhookConnectionsTest {
                 "HTTP/1.1 200 OK\r\n\r\n" + eightKib, // ends when the connection does: a delivery
                 "HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n\r\n" + eightKib,
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + "0\r\n\r\n");
+        java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
                     while (peer.next() != null) {
-                        peer.answer(answers.get(Math.min(index, answers.size() - 1)));
-                        if (index < 4) {
+                        int n = served.getAndIncrement();
+                        peer.answer(answers.get(Math.min(n, answers.size() - 1)));
+                        if (n < 4) {
                             return; // closes
                         }
                     }

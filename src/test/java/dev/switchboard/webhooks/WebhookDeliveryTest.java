@@ -108,9 +108,13 @@ class WebhookDeliveryTest {
                         text -> text.contains(
                                 "switchboard_webhooks_endpoint_lag_seconds{endpoint=\"" + id + "\"} 0.0"));
         // Failure counters exist at 0 before the first failure, so that increase() sees it.
-        assertThat(server.api(null).get("/metrics").expect(200).body())
-                .contains("switchboard_webhooks_messages_failed_total{endpoint=\"" + id + "\"} 0.0")
-                .contains("switchboard_webhooks_stream_errors_total{endpoint=\"" + id + "\"} 0.0");
+        await("the endpoint's failure counters")
+                .atMost(Duration.ofSeconds(15))
+                .until(
+                        () -> server.api(null).get("/metrics").expect(200).body(),
+                        text -> text.contains("switchboard_webhooks_messages_failed_total{endpoint=\"" + id + "\"} 0.0")
+                                && text.contains(
+                                        "switchboard_webhooks_stream_errors_total{endpoint=\"" + id + "\"} 0.0"));
 
         // A deleted endpoint's series leave /metrics (and memory) at the next refresh.
         server.admin.delete("/api/v1/webhooks/" + id).expect(204);
