@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
 
@@ -201,57 +202,43 @@ public final class WebhookMetrics {
     private static final String DELIVERING = "(ws.connection_pk IS NULL OR c.state = 'enabled')"
             + " AND (e.state <> 'disabled' OR e.failing_since IS NOT NULL)";
 
-    /** Reads every endpoint's lag from the database. */
+    /** Reads every endpoint's lag, and its streams held back by errors, from the database. */
     void refreshLag() {
-        // One probe per stream serves both gauges: the first event past its position gives its age and,
+        // One probe per stream serves both lag gauges: the first event past its position gives its age and,
         // a stream's log being an unbroken run of seqs up to the newest, the count of events from it on.
         // So events the retention removed are not counted as waiting.
-        record Lag(String endpointId, long events, double seconds) {}
-        List<Lag> lags = Jdbc.withConnection(
+        record Endpoint(String id, long events, double seconds, long streamsInError) {}
+        List<Endpoint> endpoints = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
                         "SELECT e.id,"
                                 + " coalesce(sum(s.last_seq - oldest.seq + 1) FILTER (WHERE " + DELIVERING + "), 0),"
                                 + " coalesce(extract(epoch FROM now() - min(oldest.time) FILTER (WHERE " + DELIVERING
-                                + ")), 0) FROM webhook_streams ws"
+                                + ")), 0), count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"
                                 + " LEFT JOIN connections c ON c.pk = ws.connection_pk"
                                 + " LEFT JOIN LATERAL (SELECT ev.seq, ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
                                 + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true GROUP BY e.id",
-                        rs -> new Lag(rs.getString(1), rs.getLong(2), rs.getDouble(3))));
-        lag.register(
-                lags.stream()
-                        .<MultiGauge.Row<?>>map(l -> MultiGauge.Row.of(Tags.of("endpoint", l.endpointId()), l.events()))
-                        .toList(),
-                true);
-        age.register(
-                lags.stream()
-                        .<MultiGauge.Row<?>>map(
-                                l -> MultiGauge.Row.of(Tags.of("endpoint", l.endpointId()), l.seconds()))
-                        .toList(),
-                true);
-        record InError(String endpointId, long streams) {}
-        List<InError> errors = Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.query(
-                        c,
-                        "SELECT e.id, count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
-                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk GROUP BY e.id",
-                        rs -> new InError(rs.getString(1), rs.getLong(2))));
-        inError.register(
-                errors.stream()
-                        .<MultiGauge.Row<?>>map(
-                                e -> MultiGauge.Row.of(Tags.of("endpoint", e.endpointId()), e.streams()))
-                        .toList(),
-                true);
+                        rs -> new Endpoint(rs.getString(1), rs.getLong(2), rs.getDouble(3), rs.getLong(4))));
+        lag.register(rows(endpoints, Endpoint::id, Endpoint::events), true);
+        age.register(rows(endpoints, Endpoint::id, Endpoint::seconds), true);
+        inError.register(rows(endpoints, Endpoint::id, Endpoint::streamsInError), true);
         // Every endpoint's failure counters exist from 0, on every node: one that first appeared with the
         // 50 messages a long outage abandoned together would show no increase() and fire no alert.
-        errors.forEach(e -> {
-            failed(e.endpointId());
-            streamErrors(e.endpointId());
+        endpoints.forEach(e -> {
+            failed(e.id());
+            streamErrors(e.id());
         });
         forgetDeletedEndpoints();
+    }
+
+    /** A gauge's rows, one per endpoint. */
+    private static <T> List<MultiGauge.Row<?>> rows(
+            List<T> endpoints, Function<T, String> id, Function<T, Number> value) {
+        return endpoints.stream()
+                .<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(Tags.of("endpoint", id.apply(e)), value.apply(e)))
+                .toList();
     }
 
     /**
