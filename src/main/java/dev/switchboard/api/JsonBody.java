@@ -144,6 +144,16 @@ public final class JsonBody {
         return value;
     }
 
+    /**
+     * {@link #requiredAsWritten} of one field of {@code node}, checked alone, before the rest of it: what
+     * a request's route takes from its path, whose refusals (404, 403) come before any of the body's.
+     */
+    public static String requiredAsWritten(JsonNode node, String field) {
+        String value = new JsonBody(node).requiredAsWritten(field);
+        JsonInput.checkText(value, field);
+        return value;
+    }
+
     public String string(String field, int maxLength) {
         String written = asWritten(field);
         if (written == null) {

@@ -155,12 +155,16 @@ final class RecordOperations {
             TenantAccess access, RecordCollection collection, String key, JsonNode data, String httpBody) {
         String scope = access.tenant().pk() + "/" + access.idempotencyScope();
         List<byte[]> earlier = new ArrayList<>();
-        earlier.add(Tokens.hash(collection.name() + "\n{\"data\":" + Json.write(data) + "}"));
+        earlier.add(fingerprint(collection, "{\"data\":" + Json.write(data) + "}"));
         if (httpBody != null) {
-            earlier.add(Tokens.hash(collection.name() + "\n" + httpBody));
+            earlier.add(fingerprint(collection, httpBody));
         }
         return new RecordStore.IdempotencyKey(
-                scope, key, Tokens.hash(collection.name() + "\n{\"data\":" + Json.writeSorted(data) + "}"), earlier);
+                scope, key, fingerprint(collection, "{\"data\":" + Json.writeSorted(data) + "}"), earlier);
+    }
+
+    private static byte[] fingerprint(RecordCollection collection, String request) {
+        return Tokens.hash(collection.name() + "\n" + request);
     }
 
     private static List<UUID> recordIds(List<String> ids) {

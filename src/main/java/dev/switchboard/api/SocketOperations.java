@@ -1,7 +1,6 @@
 package dev.switchboard.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.events.EventLog;
@@ -9,7 +8,6 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.support.Instants;
-import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.websockets.Operations;
 import dev.switchboard.websockets.RequestMethod;
@@ -154,10 +152,6 @@ public final class SocketOperations implements Operations {
      * is wrong with it, over HTTP and here alike.
      */
     private static String collection(JsonNode params) {
-        ObjectNode alone = Json.MAPPER.createObjectNode();
-        if (params.has("collection")) {
-            alone.set("collection", params.get("collection"));
-        }
-        return JsonBody.of(alone, "collection").requiredAsWritten("collection");
+        return JsonBody.requiredAsWritten(params, "collection");
     }
 }
