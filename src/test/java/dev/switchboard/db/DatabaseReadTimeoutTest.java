@@ -36,14 +36,9 @@ class DatabaseReadTimeoutTest {
     @Test
     void requestsAndWebhooksCarryOnOverNewConnectionsWhenTheDatabaseGoesSilent() throws Exception {
         DatabaseUrl direct = TestDatabase.create();
-        Matcher hostPort = Pattern.compile("//([^:/]+):(\\d+)/").matcher(direct.jdbcUrl());
-        assertThat(hostPort.find()).as("host and port in %s", direct.jdbcUrl()).isTrue();
-        try (SilencingProxy proxy = new SilencingProxy(hostPort.group(1), Integer.parseInt(hostPort.group(2)));
+        try (SilencingProxy proxy = proxyFor(direct);
                 Receiver receiver = new Receiver()) {
-            DatabaseUrl viaProxy = new DatabaseUrl(
-                    direct.jdbcUrl().replace(hostPort.group(), "//127.0.0.1:" + proxy.port() + "/"),
-                    direct.user(),
-                    direct.password());
+            DatabaseUrl viaProxy = through(proxy, direct);
             try (TestServer server = TestServer.start(
                     viaProxy,
                     Map.of(
@@ -98,13 +93,8 @@ class DatabaseReadTimeoutTest {
     @Test
     void aNodeWhoseListenerGoesSilentReconnectsAndWakesForOtherNodesCommitsAgain() throws Exception {
         DatabaseUrl direct = TestDatabase.create();
-        Matcher hostPort = Pattern.compile("//([^:/]+):(\\d+)/").matcher(direct.jdbcUrl());
-        assertThat(hostPort.find()).as("host and port in %s", direct.jdbcUrl()).isTrue();
-        try (SilencingProxy proxy = new SilencingProxy(hostPort.group(1), Integer.parseInt(hostPort.group(2)))) {
-            DatabaseUrl viaProxy = new DatabaseUrl(
-                    direct.jdbcUrl().replace(hostPort.group(), "//127.0.0.1:" + proxy.port() + "/"),
-                    direct.user(),
-                    direct.password());
+        try (SilencingProxy proxy = proxyFor(direct)) {
+            DatabaseUrl viaProxy = through(proxy, direct);
             try (TestServer deaf = TestServer.start(
                             viaProxy,
                             Map.of("SWITCHBOARD_DATABASE_READ_TIMEOUT", READ_TIMEOUT.toSeconds() + "s"),
@@ -156,6 +146,26 @@ class DatabaseReadTimeoutTest {
         }
         assertThat(answer.json().get("events").get(0).get("subject").asText()).isEqualTo(id);
         return took;
+    }
+
+    /** A proxy in front of the database {@code direct} names. */
+    private static SilencingProxy proxyFor(DatabaseUrl direct) throws java.io.IOException {
+        Matcher hostPort = hostPort(direct);
+        return new SilencingProxy(hostPort.group(1), Integer.parseInt(hostPort.group(2)));
+    }
+
+    /** The database {@code direct} names, reached through {@code proxy}. */
+    private static DatabaseUrl through(SilencingProxy proxy, DatabaseUrl direct) {
+        return new DatabaseUrl(
+                direct.jdbcUrl().replace(hostPort(direct).group(), "//127.0.0.1:" + proxy.port() + "/"),
+                direct.user(),
+                direct.password());
+    }
+
+    private static Matcher hostPort(DatabaseUrl url) {
+        Matcher hostPort = Pattern.compile("//([^:/]+):(\\d+)/").matcher(url.jdbcUrl());
+        assertThat(hostPort.find()).as("host and port in %s", url.jdbcUrl()).isTrue();
+        return hostPort;
     }
 
     private static List<String> subjects(Receiver receiver) {
