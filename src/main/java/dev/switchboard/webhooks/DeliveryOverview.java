@@ -27,8 +27,8 @@ public final class DeliveryOverview {
      * One stream of an endpoint. {@code state}: {@code caught_up} (nothing to send), {@code behind}
      * (events to send, no message in flight), {@code delivering} (a message before its first answer),
      * {@code retrying} (a message that failed and waits for {@code nextAttemptAt}), {@code paused} (its
-     * connection is disabled) or {@code disabled} (the endpoint is). {@code lagSeconds}: the age of the
-     * oldest event not yet delivered.
+     * connection is disabled) or {@code disabled} (the endpoint is). {@code lagEvents} and {@code lagSeconds}: how many events
+     * wait, and the age of the oldest (events the retention removed before they were sent do not wait).
      */
     @JsonPropertyOrder({
         "tenantId",
@@ -71,8 +71,7 @@ public final class DeliveryOverview {
                         c,
                         "SELECT ws.tenant_id, ws.connection_id, ws.connection_state, e.state AS endpoint_state,"
                                 + " ws.position, s.last_seq AS head, ws.next_attempt_at, ws.message_id, m.attempts,"
-                                + " extract(epoch FROM (now() - (SELECT ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
-                                + "   AND ev.seq = ws.position + 1))) AS lag_seconds,"
+                                + " oldest.seq AS oldest_seq, extract(epoch FROM (now() - oldest.time)) AS lag_seconds,"
                                 + " coalesce(a.error, ws.last_error) AS last_error,"
                                 + " CASE WHEN a.error IS NOT NULL THEN a.started_at ELSE ws.last_error_at END AS last_error_at"
                                 + " FROM (SELECT ws.endpoint_pk, ws.stream_pk, ws.position, ws.next_attempt_at,"
@@ -84,6 +83,10 @@ public final class DeliveryOverview {
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
                                 + " JOIN streams s ON s.pk = ws.stream_pk"
                                 + " LEFT JOIN webhook_messages m ON m.id = ws.message_id"
+                                // The oldest event not yet sent: the one after the position, unless the
+                                // retention removed it (what is kept is an unbroken run up to the head).
+                                + " LEFT JOIN LATERAL (SELECT ev.seq, ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
+                                + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true"
                                 + " LEFT JOIN LATERAL (SELECT coalesce(wa.error, wa.outcome || coalesce(' ' || wa.status_code, ''))"
                                 + "   AS error, wa.started_at FROM webhook_attempts wa WHERE wa.message_pk = m.pk"
                                 + "   ORDER BY wa.n DESC LIMIT 1) a ON true"
@@ -91,6 +94,7 @@ public final class DeliveryOverview {
                         rs -> {
                             long position = rs.getLong("position");
                             long head = rs.getLong("head");
+                            Long oldest = (Long) rs.getObject("oldest_seq");
                             java.util.UUID message = rs.getObject("message_id", java.util.UUID.class);
                             int attempts = rs.getInt("attempts");
                             String state;
@@ -101,17 +105,17 @@ public final class DeliveryOverview {
                             } else if (message != null) {
                                 state = attempts > 0 ? "retrying" : "delivering";
                             } else {
-                                state = head > position ? "behind" : "caught_up";
+                                state = oldest != null ? "behind" : "caught_up";
                             }
-                            double lag = rs.getDouble("lag_seconds");
+                            Double lag = oldest == null ? null : Math.max(0, rs.getDouble("lag_seconds"));
                             return new Stream(
                                     rs.getString("tenant_id"),
                                     rs.getString("connection_id"),
                                     state,
                                     position,
                                     head,
-                                    Math.max(0, head - position),
-                                    rs.wasNull() || head <= position ? null : Math.max(0, lag),
+                                    oldest == null ? 0 : Math.max(0, head - oldest + 1),
+                                    lag,
                                     message == null ? null : dev.switchboard.support.Ids.format("msg", message),
                                     message == null ? null : attempts,
                                     message == null ? null : Jdbc.instant(rs, "next_attempt_at"),
@@ -172,7 +176,10 @@ public final class DeliveryOverview {
                     "SELECT e.id, e.url, i.id AS integration_id, i.name AS integration_name, e.kind, e.state,"
                             + " coalesce(e.state_reason, (SELECT se.last_error FROM webhook_streams se WHERE se.endpoint_pk = e.pk"
                             + "   AND se.errors > 0 ORDER BY se.last_error_at DESC LIMIT 1)) AS last_error,"
-                            + " coalesce((SELECT sum(s.last_seq - ws.position) FROM webhook_streams ws"
+                            // Events the retention removed are not waiting: what is kept is an unbroken run up to the
+                            // head.
+                            + " coalesce((SELECT sum(s.last_seq - greatest(ws.position, coalesce((SELECT min(ev.seq) - 1"
+                            + "   FROM events ev WHERE ev.stream_pk = ws.stream_pk), s.last_seq))) FROM webhook_streams ws"
                             + "   JOIN streams s ON s.pk = ws.stream_pk WHERE ws.endpoint_pk = e.pk), 0) AS lag"
                             + " FROM webhook_endpoints e JOIN integrations i ON i.pk = e.integration_pk"
                             + " ORDER BY CASE e.state WHEN 'failing' THEN 0 WHEN 'disabled' THEN 1 ELSE 2 END, lag DESC, e.pk"

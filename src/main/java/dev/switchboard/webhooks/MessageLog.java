@@ -41,7 +41,8 @@ public final class MessageLog {
     /**
      * The sealed access token of a webhook_messages row: that of its first event (a lifecycle message
      * carries one; its range may go on over events its filter passed over), which only
-     * lifecycle events have. Messages are pruned with their events, so the event is there while the message is.
+     * lifecycle events have. Null once the retention removed that event: a pending message is then dropped
+     * unsent, a failed one refused a retry.
      */
     private static final String SEALED_TOKEN = "(SELECT ev.sealed FROM webhook_streams ws JOIN events ev"
             + " ON ev.stream_pk = ws.stream_pk AND ev.seq = webhook_messages.first_seq"
@@ -96,7 +97,8 @@ public final class MessageLog {
     /**
      * A message about to be attempted. {@code roundStart} is the attempts made before its current round;
      * {@code sealedToken} the access token a lifecycle message carries, sealed (its event's), added to the
-     * body only when it is sent.
+     * body only when it is sent. A body built again from the log comes with {@code logged}: what of its
+     * range is left.
      */
     record Pending(
             long pk,
@@ -106,16 +108,36 @@ public final class MessageLog {
             int attempts,
             int roundStart,
             Long lastSeq,
-            byte[] sealedToken) {
+            byte[] sealedToken,
+            Logged logged) {
+        Pending(
+                long pk,
+                UUID id,
+                long endpointPk,
+                String body,
+                int attempts,
+                int roundStart,
+                Long lastSeq,
+                byte[] sealedToken) {
+            this(pk, id, endpointPk, body, attempts, roundStart, lastSeq, sealedToken, null);
+        }
+
         String webhookId() {
             return Ids.format("msg", id);
         }
 
-        /** The same message with {@code body} (built again from its range of the log). */
-        Pending withBody(String body) {
-            return new Pending(pk, id, endpointPk, body, attempts, roundStart, lastSeq, sealedToken);
+        /** The same message with its body built again from its range of the log. */
+        Pending withBody(Logged logged) {
+            return new Pending(pk, id, endpointPk, logged.body(), attempts, roundStart, lastSeq, sealedToken, logged);
         }
     }
+
+    /**
+     * A stream message's range of the log as it is now: its body (null when no event of it may be sent
+     * any more), how many events that is, and how many of its first positions the retention has removed
+     * ({@code expired}; the range then starts at {@code firstSeq}, the oldest event kept).
+     */
+    record Logged(String body, int events, long expired, long firstSeq) {}
 
     /**
      * One stream's step on the delivery path when all goes well: the outcome of its message that was
@@ -327,11 +349,11 @@ public final class MessageLog {
     }
 
     /**
-     * Drops a stream's current message that has nothing left to send: it was written before its first
-     * attempt, whose outcome was never recorded (a crash, a lost lease), and its range of the log no longer
-     * holds an event the stream's filter lets through (the endpoint's event types or the integration's
-     * permissions changed since). The position moves past its range, as past any events the filter passes
-     * over. False when the lease is no longer this node's or the message is not the stream's pending one.
+     * Drops a stream's current message that has nothing left to send: its range of the log no longer holds
+     * an event the stream's filter lets through (the endpoint's event types or the integration's
+     * permissions changed since it was written, or the retention removed its events while it waited for
+     * an attempt). The position moves past its range, as past any events the filter passes over. False
+     * when the lease is no longer this node's or the message is not the stream's pending one.
      */
     boolean dropEmpty(long webhookStreamPk, UUID messageId) {
         return Jdbc.withConnection(
@@ -347,6 +369,27 @@ public final class MessageLog {
                                         + " AND m.id = ws.message_id AND m.status = 'pending' RETURNING m.pk)"
                                         + " DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM passed)",
                                 leaseTime.toMillis(),
+                                webhookStreamPk,
+                                nodeId,
+                                messageId)
+                        == 1);
+    }
+
+    /**
+     * Narrows a stream's current message to what the retention left of its range: it starts at
+     * {@code firstSeq} and holds {@code events}, so the messages API shows what is sent, and the loss is
+     * seen once. False when the lease is no longer this node's or the message is not the stream's pending one.
+     */
+    boolean narrow(long webhookStreamPk, UUID messageId, long firstSeq, int events) {
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                                c,
+                                "UPDATE webhook_messages m SET first_seq = ?, event_count = ? FROM webhook_streams ws"
+                                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
+                                        + " AND m.id = ws.message_id AND m.status = 'pending'",
+                                firstSeq,
+                                events,
                                 webhookStreamPk,
                                 nodeId,
                                 messageId)
@@ -372,39 +415,43 @@ public final class MessageLog {
             if (p.body() != null || r.firstSeq() == null) {
                 return p;
             }
-            return p.withBody(logged(target, r.firstSeq(), p.lastSeq()).orElse(null));
+            return p.withBody(logged(target, r.firstSeq(), p.lastSeq()));
         });
     }
 
     /**
      * A stream message's body as it was sent, built again from its range of the log: the events from
      * {@code firstSeq} to {@code lastSeq} that pass the stream's filter (a message takes every one of
-     * them). Empty when none is left (the retention removes a message with its events). A filter
-     * changed since the message was sent gives the events it lets through now. A lifecycle message is
-     * its first event, whose sealed token it carries: empty when that event no longer passes, rather
-     * than another event of its range sent with that token.
+     * them). A filter changed since the message was sent gives the events it lets through now, and
+     * events the retention removed are missing. A lifecycle message is its first event, whose sealed
+     * token it carries: nothing when that event is gone or no longer passes, rather than another event
+     * of its range sent with that token.
      */
-    private Optional<String> logged(DeliveryTarget target, long firstSeq, long lastSeq) {
+    private Logged logged(DeliveryTarget target, long firstSeq, long lastSeq) {
         List<dev.switchboard.events.Event> found = new ArrayList<>();
         long after = firstSeq - 1;
+        long expired = -1;
         while (after < lastSeq) {
             EventLog.Onward read = events.readOnward(target.eventStreamPk(), after, 1000, target.filter());
+            if (expired < 0) {
+                expired = Math.min(read.expired(), lastSeq - firstSeq + 1);
+            }
             read.page().events().stream().filter(e -> e.seq() <= lastSeq).forEach(found::add);
             if (!read.page().full() || read.page().next() <= after) {
                 break;
             }
             after = read.page().next();
         }
+        expired = Math.max(0, expired);
+        long first = firstSeq + expired;
         if (found.isEmpty() || (target.lifecycle() && found.getFirst().seq() != firstSeq)) {
-            return Optional.empty();
+            return new Logged(null, 0, expired, first);
         }
-        return Optional.of(
-                target.lifecycle()
-                        ? MessageBody.lifecycle(
-                                found.getFirst(), target.endpoint().integrationId())
-                        : MessageBody.events(
-                                        target.tenantId(), target.endpoint().integrationId(), found, found.size())
-                                .json());
+        String body = target.lifecycle()
+                ? MessageBody.lifecycle(found.getFirst(), target.endpoint().integrationId())
+                : MessageBody.events(target.tenantId(), target.endpoint().integrationId(), found, found.size())
+                        .json();
+        return new Logged(body, found.size(), expired, first);
     }
 
     /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
@@ -720,7 +767,8 @@ public final class MessageLog {
                             }
                         }));
         // The log is read through connections of its own, outside the one above.
-        return range.flatMap(r -> logged(r.target(), r.firstSeq(), message.lastSeq()))
+        return range.map(r -> logged(r.target(), r.firstSeq(), message.lastSeq()))
+                .filter(logged -> logged.body() != null)
                 .map(message::withBody);
     }
 
@@ -908,7 +956,7 @@ public final class MessageLog {
                                         target,
                                         s.message().firstSeq(),
                                         s.message().lastSeq())
-                                .orElse(null)))
+                                .body()))
                 .orElse(s.message()));
     }
 
@@ -941,6 +989,12 @@ public final class MessageLog {
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
         Retried retried = Jdbc.inTransaction(dataSource, c -> {
+            if (expired(c, endpointPk, id)) {
+                throw new Refusal.Gone(
+                        "message_expired",
+                        "message '" + messageId + "' carried events the retention has removed since; nothing of it"
+                                + " is left to send");
+            }
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
@@ -964,6 +1018,26 @@ public final class MessageLog {
                             + "; only failed (abandoned) messages can be retried");
         }
         return message;
+    }
+
+    /**
+     * Whether a failed stream message's events are all gone: its range (a lifecycle message's first event)
+     * is older than the oldest event its log keeps. The message itself is kept until its own id passes
+     * the retention.
+     */
+    private static boolean expired(Connection c, long endpointPk, UUID id) throws SQLException {
+        return Jdbc.one(
+                        c,
+                        "SELECT CASE WHEN e.kind = 'lifecycle' THEN m.first_seq ELSE m.last_seq END"
+                                + " < coalesce((SELECT min(ev.seq) FROM events ev WHERE ev.stream_pk = s.pk), s.last_seq + 1)"
+                                + " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+                                + " JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk JOIN streams s ON s.pk = ws.stream_pk"
+                                + " WHERE m.endpoint_pk = ? AND m.id = ? AND m.status = 'failed' AND m.body IS NULL"
+                                + " AND m.first_seq IS NOT NULL",
+                        rs -> rs.getBoolean(1),
+                        endpointPk,
+                        id)
+                .orElse(false);
     }
 
     /**

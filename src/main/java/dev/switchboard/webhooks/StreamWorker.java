@@ -298,19 +298,51 @@ final class StreamWorker implements Runnable {
                     continue;
                 }
                 message = pending.get();
+                MessageLog.Logged logged = message.logged();
+                long expired = logged == null ? 0 : logged.expired();
                 if (message.body() == null) {
                     if (!messages.dropEmpty(webhookStreamPk, message.id())) {
                         return true;
                     }
-                    log.warn(
-                            "Webhook stream {} message {} holds no event its filter lets through any more (the"
-                                    + " endpoint's event types or the integration's permissions changed before it"
-                                    + " was sent); it is dropped and the stream moves past seq {}",
-                            webhookStreamPk,
-                            message.webhookId(),
-                            message.lastSeq());
+                    if (expired > 0) {
+                        metrics.expired(expired);
+                        log.warn(
+                                "Webhook {} stream {} (tenant {}) message {}: the retention removed its events"
+                                        + " before it was delivered; they are gone, the message is dropped and the"
+                                        + " stream moves past seq {}",
+                                target.endpoint().id(),
+                                webhookStreamPk,
+                                target.tenantId(),
+                                message.webhookId(),
+                                message.lastSeq());
+                    } else {
+                        log.warn(
+                                "Webhook stream {} message {} holds no event its filter lets through any more (the"
+                                        + " endpoint's event types or the integration's permissions changed before it"
+                                        + " was sent); it is dropped and the stream moves past seq {}",
+                                webhookStreamPk,
+                                message.webhookId(),
+                                message.lastSeq());
+                    }
                     stale = true;
                     continue;
+                }
+                if (expired > 0) {
+                    if (!messages.narrow(webhookStreamPk, message.id(), logged.firstSeq(), logged.events())) {
+                        return true;
+                    }
+                    metrics.expired(expired);
+                    log.warn(
+                            "Webhook {} stream {} (tenant {}) message {}: the retention removed {} events of its"
+                                    + " range (before seq {}) before it was delivered; they are gone, and it is sent with"
+                                    + " the {} left",
+                            target.endpoint().id(),
+                            webhookStreamPk,
+                            target.tenantId(),
+                            message.webhookId(),
+                            expired,
+                            logged.firstSeq(),
+                            logged.events());
                 }
             } else {
                 Optional<Next> next = next();

@@ -871,12 +871,7 @@ class WebhookDeliveryTest {
         JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/replay-pruned")));
         List<String> ids = writeRooms(partner, 4);
         await().until(() -> events().size() == 4);
-        try (java.sql.Connection c =
-                java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
-            c.createStatement()
-                    .executeUpdate("DELETE FROM events WHERE seq <= 2 AND stream_pk = (SELECT s.pk FROM streams s"
-                            + " JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant() + "')");
-        }
+        pruneEvents(2);
         double expiredBefore = server.metric("switchboard_webhooks_events_expired_total");
         partner.client()
                 .post(
@@ -890,6 +885,86 @@ class WebhookDeliveryTest {
         assertThat(server.metric("switchboard_webhooks_events_expired_total"))
                 .as("events counted as lost")
                 .isEqualTo(expiredBefore);
+    }
+
+    /**
+     * What the retention removes while a stream waits is gone, and said so: the events behind the stream's
+     * position first (the streams view counts only those left), then the first events of the message
+     * waiting for its retry, which is sent with the rest under the same webhook-id and shows what it sent.
+     */
+    @Test
+    void eventsTheRetentionRemovesBeforeTheirMessageIsDeliveredAreCountedAndTheRestSent() throws Exception {
+        AtomicInteger requests = new AtomicInteger();
+        receiver.answer(r -> Reply.status(requests.incrementAndGet() == 1 ? 500 : 200));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/pruned"), "retryDelays", List.of("2s")));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        partner.client().patch(webhook, Map.of("state", "disabled")).expect(200);
+        List<String> ids = writeRooms(partner, 4);
+        pruneEvents(1);
+        JsonNode stream = partner.client()
+                .get(webhook + "/streams")
+                .expect(200)
+                .json()
+                .get("streams")
+                .get(0);
+        assertThat(stream.get("head").asLong()).isEqualTo(4);
+        assertThat(stream.get("lagEvents").asLong()).as("events still kept").isEqualTo(3);
+        assertThat(stream.get("lagSeconds").isNumber()).isTrue();
+
+        double expiredBefore = server.metric("switchboard_webhooks_events_expired_total");
+        partner.client().patch(webhook, Map.of("state", "enabled")).expect(200);
+        await().until(() -> receiver.received().size() == 1);
+        pruneEvents(2);
+        await().until(() -> receiver.received().size() == 2);
+
+        Receiver.Received failed = receiver.received().get(0);
+        Receiver.Received retried = receiver.received().get(1);
+        assertThat(stream(failed.json().get("events")).map(e -> e.get("subject").asText()))
+                .containsExactlyElementsOf(ids.subList(1, 4));
+        assertThat(stream(retried.json().get("events"))
+                        .map(e -> e.get("subject").asText()))
+                .containsExactlyElementsOf(ids.subList(2, 4));
+        assertThat(retried.header("webhook-id")).isEqualTo(failed.header("webhook-id"));
+        assertThat(server.metric("switchboard_webhooks_events_expired_total"))
+                .as("one behind the stream, one of its message")
+                .isEqualTo(expiredBefore + 2);
+        JsonNode message = await().until(() -> messages(webhook, "delivered"), m -> m.size() == 1)
+                .get(0);
+        assertThat(message.get("firstSeq").asLong()).isEqualTo(3);
+        assertThat(message.get("eventCount").asInt()).isEqualTo(2);
+    }
+
+    /**
+     * A message whose every event the retention removed is dropped when its retry is due, and counted; a
+     * failed one asked to be sent again is refused, saying why.
+     */
+    @Test
+    void aMessageWhoseEventsTheRetentionRemovedIsDroppedOrRefusedNotSent() throws Exception {
+        AtomicBoolean failing = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(failing.get() ? 500 : 200));
+        JsonNode waiting = partner.webhook(Map.of("url", receiver.url("/waiting"), "retryDelays", List.of("2s")));
+        String waitingPath = "/api/v1/webhooks/" + waiting.get("id").asText();
+        JsonNode abandoning = partner.webhook(Map.of("url", receiver.url("/abandoning"))); // retried twice at once
+        String abandoningPath = "/api/v1/webhooks/" + abandoning.get("id").asText();
+        writeRooms(partner, 1);
+        JsonNode abandoned = onlyFailedMessage(abandoningPath);
+        await().until(
+                        () -> messages(waitingPath, "pending"),
+                        m -> m.size() == 1 && m.get(0).get("attempts").size() == 1);
+        double expiredBefore = server.metric("switchboard_webhooks_events_expired_total");
+        pruneEvents(1);
+        int sent = receiver.received().size();
+        failing.set(false);
+
+        await().until(() -> server.metric("switchboard_webhooks_events_expired_total") == expiredBefore + 1);
+        assertThat(messages(waitingPath, "pending")).isEmpty();
+        assertThat(messages(waitingPath, "delivered")).isEmpty();
+        Api.Response refused = partner.client()
+                .post(abandoningPath + "/messages/" + abandoned.get("id").asText() + "/retry", Map.of());
+        refused.expect(410);
+        assertThat(refused.json().get("error").get("code").asText()).isEqualTo("message_expired");
+        assertThat(messages(abandoningPath, "failed")).hasSize(1);
+        assertThat(receiver.received()).hasSize(sent);
     }
 
     /** A replay asked for while a message waits for its retry follows that message, before anything newer. */
@@ -1153,7 +1228,6 @@ class WebhookDeliveryTest {
         }
     }
 
-    /** The endpoint's only failed message, once there is one ({@code path}: the endpoint's). */
     /** The messages of the endpoint at {@code path} in {@code status}, as its integration lists them. */
     private JsonNode messages(String path, String status) {
         return partner.client()
@@ -1163,6 +1237,7 @@ class WebhookDeliveryTest {
                 .get("messages");
     }
 
+    /** The endpoint's only failed message, once there is one ({@code path}: the endpoint's). */
     private JsonNode onlyFailedMessage(String path) {
         return await().until(() -> messages(path, "failed"), m -> m.size() == 1).get(0);
     }
@@ -1188,6 +1263,17 @@ class WebhookDeliveryTest {
                 .get(0)
                 .get("attempts")
                 .get(0);
+    }
+
+    /** Removes the partner's tenant's events up to {@code seq}, as the retention does: oldest first. */
+    private void pruneEvents(long seq) throws java.sql.SQLException {
+        try (java.sql.Connection c =
+                java.sql.DriverManager.getConnection(server.database().jdbcUrl())) {
+            c.createStatement()
+                    .executeUpdate("DELETE FROM events WHERE seq <= " + seq + " AND stream_pk = (SELECT s.pk FROM"
+                            + " streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = '" + partner.tenant()
+                            + "')");
+        }
     }
 
     private static List<String> writeRooms(Partner partner, int count) {
