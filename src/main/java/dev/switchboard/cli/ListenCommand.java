@@ -151,10 +151,14 @@ public final class ListenCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--url: " + e.getMessage());
         } catch (SwitchboardException e) {
+            // Only 401 and 403 are about the token: a 404 is a --url that names no Switchboard API.
             err.println(
                     e.getCause() instanceof java.io.IOException unreachable
                             ? "switchboard listen: cannot reach " + server + " (" + unreachable + ")"
-                            : "switchboard listen: " + server + " refused the token: " + e.getMessage());
+                            : e instanceof ApiException api && (api.status() == 401 || api.status() == 403)
+                                    ? "switchboard listen: " + server + " refused the token: " + e.getMessage()
+                                    : "switchboard listen: " + server + " did not answer as a Switchboard server"
+                                            + " (is --url its address, without a path?): " + e.getMessage());
             err.flush();
             return 1;
         }

@@ -35,7 +35,19 @@ public record Cidr(byte[] network, int prefixLength) {
         if (length < 0 || length > bits) {
             throw new IllegalArgumentException("'" + text + "': the prefix length must be 0 to " + bits);
         }
-        return new Cidr(bytes, length);
+        byte[] network = bytes.clone();
+        for (int i = 0; i < network.length; i++) {
+            int kept = Math.clamp(length - i * 8L, 0, 8); // bits of this byte inside the prefix
+            network[i] &= (byte) (0xFF << (8 - kept));
+        }
+        Cidr range = new Cidr(network, length);
+        // 10.1.2.3/8 opens all of 10.0.0.0/8: most likely not what was meant, so it is not guessed.
+        if (!java.util.Arrays.equals(network, bytes)) {
+            throw new IllegalArgumentException(
+                    "'" + text + "' has bits set past its prefix length: the range it would name is " + range
+                            + "; write that, or the prefix length meant");
+        }
+        return range;
     }
 
     public boolean contains(InetAddress address) {

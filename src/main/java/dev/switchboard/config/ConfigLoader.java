@@ -8,8 +8,10 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,10 +59,21 @@ public final class ConfigLoader {
      * once logging is set up: the log format is itself a setting.
      */
     public static Config load(Map<String, String> env, Consumer<String> warnings) {
+        return load(env, Path.of("switchboard.yaml"), warnings);
+    }
+
+    /** The same, looking for {@code lookedFor} when {@code SWITCHBOARD_CONFIG} names no file. */
+    static Config load(Map<String, String> env, Path lookedFor, Consumer<String> warnings) {
         Path file =
-                Optional.ofNullable(env.get(CONFIG_FILE_VARIABLE)).map(Path::of).orElse(Path.of("switchboard.yaml"));
+                Optional.ofNullable(env.get(CONFIG_FILE_VARIABLE)).map(Path::of).orElse(lookedFor);
         if (env.containsKey(CONFIG_FILE_VARIABLE) && !Files.isRegularFile(file)) {
             throw new ConfigException(CONFIG_FILE_VARIABLE + ": no file at " + file.toAbsolutePath());
+        }
+        // A directory or a broken link where the file is looked for (a volume mounted at the file's path)
+        // would otherwise start the server on its defaults, with a new embedded database.
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(file)) {
+            throw new ConfigException(file.toAbsolutePath() + " is not a file (a directory, or a link to nothing);"
+                    + " the settings file must be a file, or absent");
         }
         return load(Files.isRegularFile(file) ? Optional.of(file) : Optional.empty(), env, warnings);
     }
@@ -84,7 +97,7 @@ public final class ConfigLoader {
                     merge(
                             tree,
                             "",
-                            numberTexts(file.get()),
+                            writtenTexts(file.get()),
                             values,
                             new HashSet<>(),
                             collections,
@@ -143,17 +156,25 @@ public final class ConfigLoader {
     }
 
     /**
-     * The text of every number in the file, by JSON pointer. YAML 1.1 reads {@code 010} as 8,
-     * {@code 0x1F} as 31 and {@code 1234_5678} as 12345678, and the parsed number is all the tree keeps;
-     * a setting gets what the operator wrote instead, for its own parser to read or refuse, so an admin
-     * key of digits and underscores stays that key and a port of {@code 0x1F} is refused, not 31.
+     * The text of every number and boolean in the file, as written, by JSON pointer. YAML 1.1 reads
+     * {@code 010} as 8, {@code 0x1F} as 31, {@code 1234_5678} as 12345678 and {@code no}, {@code off} and
+     * {@code yes} as booleans, and the parsed value is all the tree keeps; a setting gets what the operator
+     * wrote instead, for its own parser to read or refuse, so an admin key of digits and underscores stays
+     * that key, a portal named {@code No} keeps its name and a port of {@code 0x1F} is refused, not 31.
+     * An alias ({@code *name}) is refused: the parser gives its anchor's name, not the value it stands for.
      * (Collections' schemas keep YAML's numbers: they are JSON Schema, not settings.)
      */
-    private static Map<String, String> numberTexts(Path file) throws IOException {
+    private static Map<String, String> writtenTexts(Path file) throws IOException {
         Map<String, String> texts = new HashMap<>();
         try (JsonParser parser = YAML.createParser(file.toFile())) {
             for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
-                if (token.isNumeric()) {
+                if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
+                    throw new ConfigException(
+                            file + ": line " + parser.currentLocation().getLineNr()
+                                    + " uses a YAML alias (*" + parser.getText() + "), which settings do not take;"
+                                    + " write the value out");
+                }
+                if (token.isNumeric() || token.isBoolean()) {
                     texts.put(parser.getParsingContext().pathAsPointer().toString(), parser.getText());
                 }
             }
@@ -161,14 +182,16 @@ public final class ConfigLoader {
         return texts;
     }
 
-    private static String text(JsonNode value, String pointer, Map<String, String> numberTexts) {
-        return value.isNumber() ? numberTexts.getOrDefault(pointer, value.asText()) : value.asText();
+    private static String text(JsonNode value, String pointer, Map<String, String> writtenTexts) {
+        return value.isNumber() || value.isBoolean()
+                ? writtenTexts.getOrDefault(pointer, value.asText())
+                : value.asText();
     }
 
     private static void merge(
             JsonNode node,
             String prefix,
-            Map<String, String> numberTexts,
+            Map<String, String> writtenTexts,
             Map<String, String> values,
             Set<String> given,
             List<JsonNode> collections,
@@ -193,16 +216,23 @@ public final class ConfigLoader {
                 }
                 value.forEach(collections::add);
             } else if (value.isObject()) {
-                merge(value, path + ".", numberTexts, values, given, collections, source);
+                merge(value, path + ".", writtenTexts, values, given, collections, source);
             } else if (value.isArray() && BY_PATH.containsKey(path)) {
+                if (!BY_PATH.get(path).takesList()) {
+                    throw new ConfigException(source + ": '" + path + "' takes one value, not a list");
+                }
                 // A list (retryDelays: [1m, 5m]) is the same as its comma-separated form.
                 List<String> items = new ArrayList<>();
                 for (int i = 0; i < value.size(); i++) {
-                    items.add(text(value.get(i), pointer(path) + "/" + i, numberTexts));
+                    if (value.get(i).isContainerNode()) {
+                        throw new ConfigException(
+                                source + ": '" + path + "[" + i + "]' must be a value, not a list or mapping");
+                    }
+                    items.add(text(value.get(i), pointer(path) + "/" + i, writtenTexts));
                 }
                 values.put(path, String.join(",", items));
             } else if (BY_PATH.containsKey(path)) {
-                values.put(path, value.isNull() ? "" : text(value, pointer(path), numberTexts));
+                values.put(path, value.isNull() ? "" : text(value, pointer(path), writtenTexts));
             } else {
                 throw new ConfigException(
                         source + ": '" + path + "' is not a Switchboard setting" + didYouMean(path, BY_PATH.keySet()));

@@ -11,12 +11,17 @@ import java.util.regex.Pattern;
 
 /** How a setting's text becomes its value. Each throws with a message saying what it expected. */
 final class Parsers {
+    private static final Pattern WHOLE_NUMBER = Pattern.compile("-?[0-9]+");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,12})\\s*(B|KiB|MiB|GiB)?");
 
     private Parsers() {}
 
     static int wholeNumber(String text) {
         try {
+            // ASCII digits only: Integer.parseInt also takes a leading + and other scripts' digits.
+            if (!WHOLE_NUMBER.matcher(text).matches()) {
+                throw new NumberFormatException();
+            }
             return Integer.parseInt(text);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a whole number");
@@ -57,19 +62,26 @@ final class Parsers {
     }
 
     /**
-     * Comma-separated values ({@code 1m,5m}); empty means none. A list in the YAML file arrives here
-     * joined with commas, so both ways of writing it read the same.
+     * Comma-separated values ({@code 1m,5m}); empty means none, and an empty item (a stray comma) is
+     * refused by the item's parser. A list in the YAML file arrives here joined with commas, so both ways
+     * of writing it read the same.
      */
-    static <T> Function<String, List<T>> list(Function<String, T> parser) {
-        return text -> {
+    static <T> ListParser<T> list(Function<String, T> parser) {
+        return new ListParser<>(parser);
+    }
+
+    /** The parser of a list setting, so the loader knows which settings a YAML list may give. */
+    record ListParser<T>(Function<String, T> item) implements Function<String, List<T>> {
+        @Override
+        public List<T> apply(String text) {
             List<T> all = new ArrayList<>();
             if (!text.isBlank()) {
-                for (String part : text.split(",")) {
-                    all.add(parser.apply(part));
+                for (String part : text.split(",", -1)) {
+                    all.add(item.apply(part));
                 }
             }
             return all;
-        };
+        }
     }
 
     /** Empty (or blank) means unset; anything else is parsed without its surrounding spaces. */

@@ -41,6 +41,11 @@ record Setting<T>(
         return new Setting<>(path, variable, defaultValue, parser, check, doc, true);
     }
 
+    /** Whether the setting is a list (comma-separated, or a YAML list). */
+    public boolean takesList() {
+        return parser instanceof Parsers.ListParser;
+    }
+
     /** How errors name the setting, so an operator finds it whichever way they set it. */
     public String name() {
         return variable + " (" + path + ")";

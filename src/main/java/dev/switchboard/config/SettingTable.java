@@ -54,7 +54,8 @@ final class SettingTable {
             Parsers.optional(Parsers::trimmed),
             ifPresent(
                     SettingTable::isPublicUrl,
-                    "must be an http:// or https:// URL with a host and no query, fragment or credentials, e.g."
+                    "must be an http:// or https:// URL with a host (and a port from 1 to 65535, if any) and no query,"
+                            + " fragment or credentials, e.g."
                             + " https://switchboard.example.com"),
             "the address partners reach this server at, for the links it hands out (portal links); empty: the"
                     + " scheme and Host of the request that asked for the link");
@@ -187,7 +188,10 @@ final class SettingTable {
             "SWITCHBOARD_EVENTS_MAX_WAIT",
             "30s",
             Durations::parse,
-            check(d -> d.compareTo(Duration.ofMinutes(5)) <= 0, "must be at most 5m"),
+            // wait= is in seconds: 1500ms would act as 1s, and 500ms refuse every wait but 0.
+            check(
+                    d -> d.compareTo(Duration.ofMinutes(5)) <= 0 && d.getNano() == 0,
+                    "must be whole seconds, at most 5m"),
             "longest long poll (GET /api/v1/events?wait=)");
 
     static final Setting<String> LOG_FORMAT = new Setting<>(
@@ -417,6 +421,7 @@ final class SettingTable {
             java.net.URI uri = new java.net.URI(url);
             return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
                     && uri.getHost() != null
+                    && (uri.getPort() == -1 || uri.getPort() >= 1 && uri.getPort() <= 65535)
                     && uri.getRawUserInfo() == null
                     && uri.getRawQuery() == null
                     && uri.getRawFragment() == null;

@@ -286,6 +286,16 @@ class ListenTest {
     }
 
     @Test
+    void aUrlWithAPathIsNotBlamedOnTheToken() {
+        Partner partner = Partner.create(server, List.of("*"));
+        ListenProcess listen = listenTo(server.baseUrl() + "/api", partner.accessToken(), "http://127.0.0.1:9/hooks");
+        assertThat(listen.waitFor()).isEqualTo(1);
+        assertThat(listen.output())
+                .contains("did not answer as a Switchboard server")
+                .doesNotContain("token");
+    }
+
+    @Test
     void aWrongTokenEndsWithAClearMessage() {
         ListenProcess listen = listen("sb_access_not-a-token", "http://127.0.0.1:9/hooks");
         assertThat(listen.waitFor()).isEqualTo(1);

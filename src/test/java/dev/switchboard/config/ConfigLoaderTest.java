@@ -365,6 +365,63 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void wordsYamlReadsAsBooleansStayWhatWasWrittenAndAliasesAreRefused() throws IOException {
+        // YAML 1.1 reads no, off and yes as booleans: a portal named No was named "false", and a data
+        // directory written off became ./false, a new embedded database.
+        Path words = dir.resolve("words.yaml");
+        Files.writeString(words, "portal:\n  name: No\ndataDir: off\n");
+        Config config = ConfigLoader.load(Optional.of(words), Map.of());
+        assertThat(config.console().brandName()).isEqualTo("No");
+        assertThat(config.dataDir().getFileName()).isEqualTo(Path.of("off"));
+        Path yes = dir.resolve("yes.yaml");
+        Files.writeString(yes, "webhooks:\n  allowPrivateAddresses: yes\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(yes), Map.of()))
+                .hasMessageContaining("webhooks.allowPrivateAddresses")
+                .hasMessageContaining("'yes' is not true or false");
+        Files.writeString(yes, "webhooks:\n  allowPrivateAddresses: True\n");
+        assertThat(ConfigLoader.load(Optional.of(yes), Map.of()).webhooks().allowPrivateAddresses())
+                .isTrue();
+
+        // The parser gives an alias as its anchor's name: dataDir would have been ./brand.
+        Path alias = dir.resolve("alias.yaml");
+        Files.writeString(alias, "portal:\n  name: &brand Acme Hotels\ndataDir: *brand\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(alias), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("line 3")
+                .hasMessageContaining("alias (*brand)");
+    }
+
+    @Test
+    void aListIsTakenOnlyByListsAndOnlyOfValues() throws IOException {
+        Path nested = dir.resolve("nested.yaml");
+        Files.writeString(nested, "webhooks:\n  retryDelays: [1m, [2m]]\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(nested), Map.of()))
+                .hasMessageContaining("'webhooks.retryDelays[1]' must be a value, not a list or mapping");
+        Path single = dir.resolve("single.yaml");
+        Files.writeString(single, "server:\n  host: [a, b]\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(single), Map.of()))
+                .hasMessageContaining("'server.host' takes one value, not a list");
+        assertThatThrownBy(() ->
+                        ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS", "1m,5m,")))
+                .hasMessageStartingWith("SWITCHBOARD_WEBHOOKS_RETRY_DELAYS");
+    }
+
+    @Test
+    void aSettingsFileThatIsNotAFileStopsTheStart() throws IOException {
+        // A volume mounted at the file's path: the server started on its defaults, with a new database.
+        Path directory = Files.createDirectories(dir.resolve("mounted/switchboard.yaml"));
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of(), directory, warning -> {}))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is not a file");
+        Path broken = Files.createSymbolicLink(dir.resolve("switchboard.yaml"), dir.resolve("nowhere.yaml"));
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of(), broken, warning -> {}))
+                .hasMessageContaining("is not a file");
+        assertThat(ConfigLoader.load(Map.of(), dir.resolve("absent.yaml"), warning -> {})
+                        .port())
+                .isEqualTo(8080);
+    }
+
+    @Test
     void anEmptyVariableDoesNotSwapTheFilesDatabaseForTheEmbeddedOne() throws IOException {
         Path file = dir.resolve("database.yaml");
         Files.writeString(file, "database:\n  url: postgresql://app:pw@db.internal/sb\n");
@@ -407,6 +464,24 @@ class ConfigLoaderTest {
                 .hasMessageNotContaining("hunter2");
         assertThatThrownBy(() -> DatabaseUrl.parse("postgresql://app:pw@db:99999/sb"))
                 .hasMessageContaining("1 to 65535");
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(), Map.of("SWITCHBOARD_PUBLIC_URL", "https://sb.example:99999")))
+                .hasMessageStartingWith("SWITCHBOARD_PUBLIC_URL")
+                .hasMessageContaining("1 to 65535");
+        for (String port : List.of("+18311", "١٨٣١١")) {
+            assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_PORT", port)))
+                    .hasMessageContaining("is not a whole number");
+        }
+        // 10.1.2.3/8 would open all of 10.0.0.0/8.
+        assertThatThrownBy(() -> ConfigLoader.load(
+                        Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.2.3/8")))
+                .hasMessageContaining("the range it would name is 10.0.0.0/8");
+        assertThat(Cidr.parse("fd00:1::/32").toString()).isEqualTo("fd00:1:0:0:0:0:0:0/32");
+        assertThatThrownBy(() -> Cidr.parse("fd00:1::1/64")).hasMessageContaining("fd00:1:0:0:0:0:0:0/64");
+        // wait= is in whole seconds: 500ms refused every wait but 0.
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_EVENTS_MAX_WAIT", "500ms")))
+                .hasMessageStartingWith("SWITCHBOARD_EVENTS_MAX_WAIT")
+                .hasMessageContaining("whole seconds");
     }
 
     @Test
