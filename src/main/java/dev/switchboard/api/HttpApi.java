@@ -72,9 +72,27 @@ public final class HttpApi implements AutoCloseable {
 
     public HttpApi(
             String host, int port, long maxBodyBytes, MeterRegistry meters, Tracing tracing, List<RouteGroup> routes) {
+        this(
+                host,
+                port,
+                new RequestBodies(
+                        maxBodyBytes,
+                        RequestBodies.budgetFor(Runtime.getRuntime().maxMemory())),
+                meters,
+                tracing,
+                routes);
+    }
+
+    HttpApi(
+            String host,
+            int port,
+            RequestBodies bodies,
+            MeterRegistry meters,
+            Tracing tracing,
+            List<RouteGroup> routes) {
         this.address = host + ":" + port;
         this.app = Javalin.create(config -> {
-            configure(config, host, port, maxBodyBytes, meters, tracing, routes);
+            configure(config, host, port, bodies, meters, tracing, routes);
             config.jetty.modifyServer(jetty::set);
         });
     }
@@ -83,10 +101,11 @@ public final class HttpApi implements AutoCloseable {
             JavalinConfig config,
             String host,
             int port,
-            long maxBodyBytes,
+            RequestBodies bodies,
             MeterRegistry meters,
             Tracing tracing,
             List<RouteGroup> routes) {
+        long maxBodyBytes = bodies.maxBodyBytes();
         config.concurrency.useVirtualThreads = true;
         config.http.maxRequestSize = maxBodyBytes;
         config.http.defaultContentType = "application/json";
@@ -138,12 +157,7 @@ public final class HttpApi implements AutoCloseable {
             // (DELETE, rotate, disable): read here, it answers 413 and nothing is changed. Read later, after
             // the route had deleted or rotated something, the 413 would hide a change that was made.
             if (!BODILESS.contains(ctx.method().name())) {
-                // A length declared past the limit is refused before a byte is read: no "100 Continue" for
-                // it, and no megabyte buffered for a request that is refused anyway (nothing is authenticated yet).
-                if (ctx.req().getContentLengthLong() > maxBodyBytes) {
-                    throw new HttpResponseException(413, "body too large");
-                }
-                ctx.bodyAsBytes();
+                bodies.read(ctx);
             }
         });
         config.routes.beforeMatched(ctx -> {

@@ -209,6 +209,20 @@ public abstract sealed class Refusal extends RuntimeException {
         }
     }
 
+    /** The server has no room for the request now, whoever sent it: retry after {@code retryAfterSeconds}. */
+    public static final class Busy extends Refusal {
+        private final long retryAfterSeconds;
+
+        public Busy(String code, String message, long retryAfterSeconds) {
+            super(code, message, null);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        public long retryAfterSeconds() {
+            return retryAfterSeconds;
+        }
+    }
+
     /** Too much too fast (requests, refused tokens, open sockets): retry after {@code retryAfterSeconds}. */
     public static final class Throttled extends Refusal {
         private final long retryAfterSeconds;

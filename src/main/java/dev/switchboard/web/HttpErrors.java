@@ -37,8 +37,13 @@ public final class HttpErrors {
             case Refusal.EventTooLarge tooLarge -> 422;
             case Refusal.RecordTooLarge tooLarge -> 422;
             case Refusal.Throttled throttled -> 429;
+            case Refusal.Busy busy -> 503;
         };
-        Long retryAfter = refusal instanceof Refusal.Throttled t ? t.retryAfterSeconds() : null;
+        Long retryAfter = switch (refusal) {
+            case Refusal.Throttled t -> t.retryAfterSeconds();
+            case Refusal.Busy b -> b.retryAfterSeconds();
+            default -> null;
+        };
         return new HttpError(status, refusal.code(), refusal.getMessage(), refusal.details(), retryAfter);
     }
 
