@@ -18,25 +18,61 @@ public final class JsonInput {
     private JsonInput() {}
 
     public static void check(JsonNode node, String path) {
+        check(node, new Where(null, path, -1));
+    }
+
+    private static void check(JsonNode node, Where where) {
         if (node.isTextual()) {
-            checkText(node.textValue(), path);
+            String problem = problem(node.textValue());
+            if (problem != null) {
+                throw new Refusal.InvalidField(where.toString(), problem);
+            }
         } else if (node.isBigDecimal() || node.isBigInteger()) {
             if (writtenOutLength(node.decimalValue()) > Json.MAX_NUMBER_LENGTH) {
                 throw new Refusal.InvalidField(
-                        path, "number has more than " + Json.MAX_NUMBER_LENGTH + " characters written out in full");
+                        where.toString(),
+                        "number has more than " + Json.MAX_NUMBER_LENGTH + " characters written out in full");
             }
         } else if (node.isObject()) {
             Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> field = fields.next();
-                String child = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
-                checkText(field.getKey(), child);
+                Where child = new Where(where, field.getKey(), -1);
+                String problem = problem(field.getKey());
+                if (problem != null) {
+                    throw new Refusal.InvalidField(child.toString(), problem);
+                }
                 check(field.getValue(), child);
             }
         } else if (node.isArray()) {
             for (int i = 0; i < node.size(); i++) {
-                check(node.get(i), path + "[" + i + "]");
+                check(node.get(i), new Where(where, null, i));
             }
+        }
+    }
+
+    /**
+     * Where a value is, written out only for a refusal: a path built as text for every value copied it
+     * once per value, and long keys nested deep made one body of a megabyte cost seconds of CPU.
+     */
+    private record Where(Where parent, String key, int index) {
+        @Override
+        public String toString() {
+            java.util.ArrayDeque<Where> chain = new java.util.ArrayDeque<>();
+            for (Where w = this; w != null; w = w.parent) {
+                chain.push(w);
+            }
+            StringBuilder path = new StringBuilder();
+            for (Where w : chain) {
+                if (w.parent == null) {
+                    path.append(w.key);
+                } else if (w.key != null) {
+                    path.append(path.isEmpty() ? "" : ".").append(w.key);
+                } else {
+                    path.append('[').append(w.index).append(']');
+                }
+            }
+            return path.toString();
         }
     }
 

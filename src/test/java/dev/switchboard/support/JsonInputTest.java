@@ -31,4 +31,13 @@ class JsonInputTest {
                 .isInstanceOf(Refusal.InvalidField.class)
                 .hasMessageStartingWith("n[0]:");
     }
+
+    /** The path is written out only for a refusal, and names the value as a client wrote it. */
+    @Test
+    void aRefusalNamesThePathOfTheValue() {
+        assertThatThrownBy(() -> JsonInput.check(Json.read("{\"a\":[1,{\"b\":\"x\\u0000\"}]}"), "data"))
+                .hasMessageStartingWith("data.a[1].b: text must not contain the NUL character");
+        assertThatThrownBy(() -> JsonInput.check(Json.read("[{\"k\\u0000\":1}]"), ""))
+                .hasMessageStartingWith("[0].k\u0000: text must not contain");
+    }
 }
