@@ -297,11 +297,6 @@ public final class ListenCommand implements Callable<Integer> {
         return uri;
     }
 
-    /**
-     * {@code --after}, checked before it is kept (a position the server refuses would stop every later
-     * run too). One older than the server's retention starts after the oldest event kept, as a resume
-     * from an expired position does, and says so.
-     */
     /** The oldest position a 410 {@code position_expired} says the server keeps (1 when it says none). */
     private static long oldestKept(ApiException.Gone expired) {
         return expired.details() == null

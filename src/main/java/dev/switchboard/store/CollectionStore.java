@@ -352,7 +352,7 @@ public final class CollectionStore {
      */
     private static JsonSchema compile(JsonNode schema) {
         try {
-            JsonSchema compiled = SCHEMAS.getSchema(schema);
+            JsonSchema compiled = SCHEMAS.getSchema(schema, ValidationBudget.config());
             compiled.initializeValidators();
             return compiled;
         } catch (RuntimeException e) {

@@ -172,11 +172,6 @@ public final class IntegrationStore {
         }
     }
 
-    /**
-     * Replaces the integration's client key: the old one stops working at once (every node forgets it
-     * through the control channel, sent when this commits). No lifecycle event carries the new key: a
-     * lifecycle endpoint may be exactly what a leaked key registered.
-     */
     /** What one transaction does besides a change of the integration {@code integrationPk}. */
     @FunctionalInterface
     public interface AlsoInTransaction {

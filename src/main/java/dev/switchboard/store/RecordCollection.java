@@ -44,18 +44,28 @@ public record RecordCollection(
             return Violations.NONE;
         }
         try {
-            Set<ValidationMessage> first = validator.validate(data, context -> context.setFailFast(true));
-            if (first.isEmpty()) {
-                return Violations.NONE;
-            }
-            if (!fewValues(data)) {
-                return new Violations(List.of(violation(first.iterator().next())), 1);
-            }
-            List<Violation> all = validator.validate(data).stream()
-                    .map(RecordCollection::violation)
-                    .sorted(java.util.Comparator.comparing(Violation::path))
-                    .toList();
-            return new Violations(all.subList(0, Math.min(all.size(), LISTED_VIOLATIONS)), all.size());
+            return ValidationBudget.within(() -> {
+                Set<ValidationMessage> first = validator.validate(data, context -> context.setFailFast(true));
+                if (first.isEmpty()) {
+                    return Violations.NONE;
+                }
+                if (!fewValues(data)) {
+                    return new Violations(List.of(violation(first.iterator().next())), 1);
+                }
+                List<Violation> all = validator.validate(data).stream()
+                        .map(RecordCollection::violation)
+                        .sorted(java.util.Comparator.comparing(Violation::path))
+                        .toList();
+                return new Violations(all.subList(0, Math.min(all.size(), LISTED_VIOLATIONS)), all.size());
+            });
+        } catch (ValidationBudget.Exceeded slow) {
+            return new Violations(
+                    List.of(new Violation(
+                            "data",
+                            "cannot be checked: checking it against the schema of collection '" + name + "' took"
+                                    + " longer than " + ValidationBudget.LIMIT.toMillis() + " ms (a pattern that"
+                                    + " backtracks on a value like this, or alternatives that fail deep down)")),
+                    1);
         } catch (StackOverflowError tooDeep) {
             // A $ref loop the check at creation could not reach with an empty object (one under a property,
             // say), or a pattern whose regular expression recurses once per character of a long value: the

@@ -32,8 +32,9 @@ final class UniqueItems implements Keyword {
     private static final UniqueItems KEYWORD = new UniqueItems();
 
     /**
-     * {@code draft} checking uniqueItems this way: drafts 2019-09 and 2020-12 take their keywords from
-     * vocabularies (which would put the library's back), the older ones from the keyword list.
+     * {@code draft} checking uniqueItems this way, and making every keyword's validators within the
+     * {@link ValidationBudget}: drafts 2019-09 and 2020-12 take their keywords from vocabularies (which
+     * would put the library's back), the older ones from the keyword list.
      */
     static JsonMetaSchema in(JsonMetaSchema draft) {
         return JsonMetaSchema.builder(draft)
@@ -43,12 +44,17 @@ final class UniqueItems implements Keyword {
                         return null;
                     }
                     Keyword[] keywords = vocabulary.getKeywords().stream()
-                            .map(k -> k.getValue().equals(KEYWORD.getValue()) ? KEYWORD : k)
+                            .map(UniqueItems::ours)
                             .toArray(Keyword[]::new);
                     return new Vocabulary(iri, keywords);
                 })
-                .keyword(KEYWORD)
+                .keywords(keywords -> keywords.replaceAll((name, keyword) -> ours(keyword)))
+                .keyword(ValidationBudget.keyword(KEYWORD))
                 .build();
+    }
+
+    private static Keyword ours(Keyword keyword) {
+        return ValidationBudget.keyword(keyword.getValue().equals(KEYWORD.getValue()) ? KEYWORD : keyword);
     }
 
     @Override

@@ -456,6 +456,61 @@ class AdminApiTest {
                 .expect(201);
     }
 
+    /**
+     * A schema the operator wrote may take a partner's data exponentially long to check: a pattern that
+     * backtracks (seconds for 20,000 characters, minutes for more), alternatives that recurse and all fail
+     * (a 138-byte value exhausted the heap). The check stops after a second and the data is refused.
+     */
+    @Test
+    void dataTheSchemaTakesTooLongToCheckIsRefusedAfterASecond() {
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "slowchecks",
+                                "schema",
+                                Map.of(
+                                        "$defs",
+                                        Map.of(
+                                                "n",
+                                                Map.of(
+                                                        "anyOf",
+                                                        List.of(
+                                                                Map.of(
+                                                                        "type",
+                                                                        "array",
+                                                                        "items",
+                                                                        Map.of("$ref", "#/$defs/n")),
+                                                                Map.of(
+                                                                        "type",
+                                                                        "array",
+                                                                        "items",
+                                                                        Map.of("$ref", "#/$defs/n")),
+                                                                Map.of("type", "string")))),
+                                        "properties",
+                                        Map.of(
+                                                "name", Map.of("type", "string", "pattern", "^(a+)+$"),
+                                                "nested", Map.of("$ref", "#/$defs/n")))))
+                .expect(201);
+        Api api = server.adminFor(server.createTenant("slow-" + System.nanoTime()));
+        Object nested = 5;
+        for (int i = 0; i < 60; i++) {
+            nested = List.of(nested);
+        }
+        for (Map<String, Object> data :
+                List.of(Map.<String, Object>of("name", "a".repeat(30_000) + "!"), Map.of("nested", nested))) {
+            Api.Response refused = api.post("/api/v1/collections/slowchecks/records", Map.of("data", data));
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(refused.errorCode()).isEqualTo("schema_violation");
+            assertThat(refused.json().at("/error/message").asText()).contains("took longer than 1000 ms");
+        }
+        api.post(
+                        "/api/v1/collections/slowchecks/records",
+                        Map.of("data", Map.of("name", "aaa", "nested", List.of("x"))))
+                .expect(201);
+    }
+
     @Test
     void aSchemaNamingAnUnknownMetaSchemaIsRefusedWithoutTheServerFetchingAnything() {
         try (Receiver meta = new Receiver()) {
