@@ -97,8 +97,8 @@ public final class MessageLog {
     /**
      * A message about to be attempted. {@code roundStart} is the attempts made before its current round;
      * {@code sealedToken} the access token a lifecycle message carries, sealed (its event's), added to the
-     * body only when it is sent. A body built again from the log comes with {@code logged}: what of its
-     * range is left.
+     * body only when it is sent. A body built again from the log comes with {@code logged}, what of its
+     * range is left (null for a body kept or not yet built).
      */
     record Pending(
             long pk,
@@ -110,18 +110,6 @@ public final class MessageLog {
             Long lastSeq,
             byte[] sealedToken,
             Logged logged) {
-        Pending(
-                long pk,
-                UUID id,
-                long endpointPk,
-                String body,
-                int attempts,
-                int roundStart,
-                Long lastSeq,
-                byte[] sealedToken) {
-            this(pk, id, endpointPk, body, attempts, roundStart, lastSeq, sealedToken, null);
-        }
-
         String webhookId() {
             return Ids.format("msg", id);
         }
@@ -298,7 +286,8 @@ public final class MessageLog {
                                     0,
                                     0,
                                     step.next().lastSeq(),
-                                    step.next().sealedToken());
+                                    step.next().sealedToken(),
+                                    null);
                     return new Stepped(held.contains(step.webhookStreamPk()), next);
                 })
                 .toList();
@@ -1162,6 +1151,7 @@ public final class MessageLog {
                 rs.getInt("attempts"),
                 rs.getInt("round_start"),
                 (Long) rs.getObject("last_seq"),
-                rs.getBytes("sealed_token"));
+                rs.getBytes("sealed_token"),
+                null);
     }
 }

@@ -81,7 +81,7 @@ class StepWriterPlanTest {
     }
 
     private static void writeStepOfAStreamThatDoesNotExist(StepWriter writer) {
-        MessageLog.Pending delivered = new MessageLog.Pending(1, Ids.newUuid(), 1, "{}", 0, 0, 1L, null);
+        MessageLog.Pending delivered = new MessageLog.Pending(1, Ids.newUuid(), 1, "{}", 0, 0, 1L, null, null);
         Attempt ok = new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 5);
         MessageLog.Stepped stepped = writer.write(new MessageLog.Step(
                 -1,

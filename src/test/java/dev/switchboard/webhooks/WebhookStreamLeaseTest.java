@@ -423,6 +423,7 @@ class WebhookStreamLeaseTest {
                                                                 0,
                                                                 rs.getInt(7),
                                                                 rs.getLong(8),
+                                                                null,
                                                                 null))
                                                 : null;
                                     }
