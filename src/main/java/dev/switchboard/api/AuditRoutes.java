@@ -7,6 +7,7 @@ import dev.switchboard.store.AuditLog;
 import dev.switchboard.store.ConsoleSession;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
@@ -246,7 +247,7 @@ public final class AuditRoutes implements RouteGroup {
             details.put("collection", ctx.pathParam("collection"));
         }
         if (WITH_BODY.contains(route)) {
-            byte[] bytes = ctx.bodyAsBytes();
+            byte[] bytes = RequestBodies.of(ctx);
             if (bytes.length > 0 && bytes.length <= MAX_DETAILS_CHARS) {
                 try {
                     JsonNode body = Json.MAPPER.readTree(new String(bytes, StandardCharsets.UTF_8));

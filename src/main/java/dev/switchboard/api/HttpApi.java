@@ -8,6 +8,7 @@ import dev.switchboard.support.Refusal;
 import dev.switchboard.tracing.Tracing;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.HttpErrors.HttpError;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.Javalin;

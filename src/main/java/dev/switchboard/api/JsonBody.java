@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.web.RequestBodies;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,7 +36,7 @@ public final class JsonBody {
             throw new Refusal.Invalid(
                     "invalid_header", "Content-Encoding: only identity is accepted; send the JSON uncompressed");
         }
-        byte[] bytes = ctx.bodyAsBytes();
+        byte[] bytes = RequestBodies.of(ctx);
         if (isBlank(bytes)) {
             throw new Refusal.Invalid("invalid_json", "the request body is empty; expected a JSON object");
         }
@@ -70,7 +71,7 @@ public final class JsonBody {
      * itself: a {@code charset} in the Content-Type, however unknown, decides nothing.
      */
     public static boolean absent(Context ctx) {
-        return isBlank(ctx.bodyAsBytes());
+        return isBlank(RequestBodies.of(ctx));
     }
 
     private static boolean isBlank(byte[] bytes) {

@@ -11,6 +11,7 @@ import dev.switchboard.store.StoredRecord;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.WholeNumbers;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -154,6 +155,6 @@ public final class RecordRoutes implements RouteGroup {
                     "invalid_header", "Idempotency-Key must be " + RecordOperations.IDEMPOTENCY_KEY_RULE);
         }
         return Optional.of(RecordOperations.idempotencyKey(
-                access, collection, key, data, new String(ctx.bodyAsBytes(), StandardCharsets.UTF_8)));
+                access, collection, key, data, new String(RequestBodies.of(ctx), StandardCharsets.UTF_8)));
     }
 }

@@ -9,6 +9,7 @@ import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -157,7 +158,7 @@ public final class ConsoleRoutes implements RouteGroup {
 
     /** The one string field of a sign-in body, read strictly: other fields, or a missing or long value, are 400. */
     private static String secret(Context ctx, String field) {
-        byte[] bytes = ctx.bodyAsBytes();
+        byte[] bytes = RequestBodies.of(ctx);
         // Before parsing: anyone may send these, with no credentials to count against a limit, and a tree
         // of a body holding only {} and [] takes about 30 times its bytes (a MiB's body, 30 MB of heap).
         if (bytes.length > MAX_BODY_BYTES) {

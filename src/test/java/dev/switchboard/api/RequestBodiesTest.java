@@ -7,6 +7,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.testing.Fast;
 import dev.switchboard.testing.RawHttp;
 import dev.switchboard.tracing.Tracing;
+import dev.switchboard.web.RequestBodies;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -38,7 +39,7 @@ class RequestBodiesTest {
                         new RequestBodies(MAX_BODY, 2 * MAX_BODY),
                         new SimpleMeterRegistry(),
                         Tracing.OFF,
-                        List.of(routes -> routes.post("/api/v1/echo", ctx -> ctx.result(ctx.body()))))
+                        List.of(routes -> routes.post("/api/v1/echo", ctx -> ctx.result(RequestBodies.of(ctx)))))
                 .start("the test's server");
     }
 
@@ -51,11 +52,12 @@ class RequestBodiesTest {
     }
 
     @Test
-    void aBodyTheBudgetHasNoRoomForIsAnswered503AtOnceAndRoomReturnsWhenABodyEnds() throws Exception {
-        Socket first = slowBody();
-        slowBody();
-        RawHttp.Response busy = await().atMost(Duration.ofSeconds(10))
-                .until(() -> post("{\"n\":1}"), response -> response.status() == 503);
+    void aBodyTheBudgetHasNoRoomForIsAnswered503AndRoomReturnsWhenABodyEnds() throws Exception {
+        Socket first = slowBody(900);
+        slowBody(900);
+        String padded = "{\"n\":\"" + "x".repeat(290) + "\"}";
+        RawHttp.Response busy =
+                await().atMost(Duration.ofSeconds(10)).until(() -> post(padded), response -> response.status() == 503);
         assertThat(Json.read(busy.text()).get("error").get("code").asText()).isEqualTo("server_busy");
         assertThat(busy.header("Retry-After")).isEqualTo("1");
 
@@ -65,19 +67,30 @@ class RequestBodiesTest {
         assertThat(incomplete.status()).isEqualTo(400);
         assertThat(Json.read(incomplete.text()).get("error").get("code").asText())
                 .isEqualTo("body_incomplete");
-        RawHttp.Response echoed = await().atMost(Duration.ofSeconds(10))
-                .until(() -> post("{\"n\":2}"), response -> response.status() == 200);
-        assertThat(echoed.text()).isEqualTo("{\"n\":2}");
+        RawHttp.Response echoed =
+                await().atMost(Duration.ofSeconds(10)).until(() -> post(padded), response -> response.status() == 200);
+        assertThat(echoed.text()).isEqualTo(padded);
     }
 
-    /** A request declaring a body of the largest size, of which it sends a few bytes and then waits. */
-    private Socket slowBody() throws Exception {
+    /** Room is taken as bytes arrive: connections that declare large bodies and send nothing hold none. */
+    @Test
+    void connectionsThatDeclareBodiesAndSendNothingTakeNoRoom() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            slowBody(1);
+        }
+        Thread.sleep(200); // each is read up to its first byte
+        RawHttp.Response echoed = post("{\"n\":\"" + "x".repeat(900) + "\"}");
+        assertThat(echoed.status()).isEqualTo(200);
+    }
+
+    /** A request declaring a body of the largest size, of which it sends {@code sent} bytes and then waits. */
+    private Socket slowBody(int sent) throws Exception {
         Socket socket = new Socket("127.0.0.1", http.port());
         held.add(socket);
         socket.setSoTimeout(10_000);
         OutputStream out = socket.getOutputStream();
         out.write(("POST /api/v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + MAX_BODY + "\r\n\r\n{\"n\":")
+                        + "Content-Length: " + MAX_BODY + "\r\n\r\n" + "{".repeat(sent))
                 .getBytes(StandardCharsets.US_ASCII));
         out.flush();
         return socket;
