@@ -16,6 +16,7 @@ final class ManualDelivery implements Runnable {
     private final EndpointStore endpoints;
     private final MessageLog messages;
     private final Deliverer deliverer;
+    private final WebhookMetrics metrics;
     private final Runnable finished;
 
     ManualDelivery(
@@ -23,11 +24,13 @@ final class ManualDelivery implements Runnable {
             EndpointStore endpoints,
             MessageLog messages,
             Deliverer deliverer,
+            WebhookMetrics metrics,
             Runnable finished) {
         this.message = message;
         this.endpoints = endpoints;
         this.messages = messages;
         this.deliverer = deliverer;
+        this.metrics = metrics;
         this.finished = finished;
     }
 
@@ -44,13 +47,37 @@ final class ManualDelivery implements Runnable {
             if (message.body() == null) {
                 // A retried stream message: its body is its range of the log, through the filter as it is now.
                 Optional<MessageLog.Pending> rebuilt = messages.rebuilt(message);
-                if (rebuilt.isEmpty()) {
-                    log.info(
-                            "Webhook message {} holds no event its endpoint may receive any more; it is not sent"
-                                    + " and is failed again",
-                            message.webhookId());
+                MessageLog.Logged logged =
+                        rebuilt.map(MessageLog.Pending::logged).orElse(null);
+                long expired = logged == null ? 0 : logged.expired();
+                if (logged == null || logged.body() == null) {
+                    if (expired > 0) {
+                        metrics.expired(expired);
+                        log.warn(
+                                "Webhook message {}: the retention removed its events before it was delivered; they"
+                                        + " are gone, and it is failed again without being sent",
+                                message.webhookId());
+                    } else {
+                        log.info(
+                                "Webhook message {} holds no event its endpoint may receive any more; it is not sent"
+                                        + " and is failed again",
+                                message.webhookId());
+                    }
                     messages.abandonEmpty(message.pk());
                     return;
+                }
+                if (expired > 0) {
+                    if (!messages.narrowManual(message.pk(), logged.firstSeq(), logged.events())) {
+                        return; // its lease is gone: whoever holds it now sends it
+                    }
+                    metrics.expired(expired);
+                    log.warn(
+                            "Webhook message {}: the retention removed {} events of its range (before seq {}) before"
+                                    + " it was delivered; they are gone, and it is sent with the {} left",
+                            message.webhookId(),
+                            expired,
+                            logged.firstSeq(),
+                            logged.events());
                 }
                 sending = rebuilt.get();
             }

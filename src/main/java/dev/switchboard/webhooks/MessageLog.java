@@ -736,7 +736,8 @@ public final class MessageLog {
     /**
      * A retried stream message (which keeps no body; one kept by an earlier release is forgotten when what
      * its integration may receive changes), built again from its range of the log through its stream's
-     * filter as it is now; empty when nothing in it may be sent any more, or its stream is gone.
+     * filter as it is now (its body null when nothing in it may be sent any more); empty when its stream
+     * is gone.
      */
     Optional<Pending> rebuilt(Pending message) {
         record Range(DeliveryTarget target, long firstSeq) {}
@@ -756,9 +757,22 @@ public final class MessageLog {
                             }
                         }));
         // The log is read through connections of its own, outside the one above.
-        return range.map(r -> logged(r.target(), r.firstSeq(), message.lastSeq()))
-                .filter(logged -> logged.body() != null)
-                .map(message::withBody);
+        return range.map(r -> message.withBody(logged(r.target(), r.firstSeq(), message.lastSeq())));
+    }
+
+    /** {@link #narrow} for a retried message this node holds; false when it no longer does. */
+    boolean narrowManual(long messagePk, long firstSeq, int events) {
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                                c,
+                                "UPDATE webhook_messages SET first_seq = ?, event_count = ? WHERE pk = ? AND leased_by = ?"
+                                        + " AND status = 'pending'",
+                                firstSeq,
+                                events,
+                                messagePk,
+                                nodeId)
+                        == 1);
     }
 
     /** A retried message left with nothing it may send: failed again, without an attempt. */

@@ -384,7 +384,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             long integrationPk = claimed.integrationPk();
             manualActive.incrementAndGet();
             manualByIntegration.merge(integrationPk, 1, Integer::sum);
-            workers.execute(new ManualDelivery(claimed.message(), endpoints, messages, deliverer, () -> {
+            workers.execute(new ManualDelivery(claimed.message(), endpoints, messages, deliverer, metrics, () -> {
                 manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
                 manualActive.decrementAndGet();
             }));

@@ -967,6 +967,35 @@ class WebhookDeliveryTest {
         assertThat(receiver.received()).hasSize(sent);
     }
 
+    /** A failed message sent again after the retention removed its first events goes with the rest, and says so. */
+    @Test
+    void aFailedMessageRetriedAfterTheRetentionRemovedSomeOfItsEventsIsSentWithTheRest() throws Exception {
+        AtomicBoolean failing = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(failing.get() ? 500 : 200));
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/retried"))); // retried twice at once
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        partner.client().patch(webhook, Map.of("state", "disabled")).expect(200);
+        List<String> ids = writeRooms(partner, 3);
+        partner.client().patch(webhook, Map.of("state", "enabled")).expect(200);
+        JsonNode failed = onlyFailedMessage(webhook);
+        assertThat(failed.get("eventCount").asInt()).isEqualTo(3);
+        pruneEvents(1);
+        double expiredBefore = server.metric("switchboard_webhooks_events_expired_total");
+        failing.set(false);
+        partner.client()
+                .post(webhook + "/messages/" + failed.get("id").asText() + "/retry", Map.of())
+                .expect(202);
+
+        JsonNode delivered = await().until(() -> messages(webhook, "delivered"), m -> m.size() == 1)
+                .get(0);
+        assertThat(delivered.get("firstSeq").asLong()).isEqualTo(2);
+        assertThat(delivered.get("eventCount").asInt()).isEqualTo(2);
+        Receiver.Received sent = receiver.received().getLast();
+        assertThat(stream(sent.json().get("events")).map(e -> e.get("subject").asText()))
+                .containsExactlyElementsOf(ids.subList(1, 3));
+        assertThat(server.metric("switchboard_webhooks_events_expired_total")).isEqualTo(expiredBefore + 1);
+    }
+
     /** A replay asked for while a message waits for its retry follows that message, before anything newer. */
     @Test
     void aReplayAskedForWhileAMessageWaitsForItsRetryComesRightAfterIt() throws InterruptedException {
