@@ -60,11 +60,13 @@ public final class RequestBodies {
         if (declared == 0) {
             return;
         }
-        ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) Math.min(declared, CHUNK) : CHUNK);
+        // Buffers as large as the declared body up to a chunk: most bodies are a few hundred bytes.
+        int size = declared > 0 ? (int) Math.min(declared, CHUNK) : CHUNK;
+        ByteArrayOutputStream body = new ByteArrayOutputStream(size);
         long taken = 0;
         try {
             InputStream in = ctx.req().getInputStream();
-            byte[] chunk = new byte[CHUNK];
+            byte[] chunk = new byte[size];
             for (int n; (n = in.read(chunk)) != -1; ) {
                 if (body.size() + n > maxBodyBytes) {
                     throw new HttpResponseException(413, "body too large");
