@@ -174,7 +174,7 @@ public final class EventWakeups implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
-            } catch (Exception e) {
+            } catch (Exception | Error e) {
                 notifyFailures.increment();
                 log.warn(
                         "Could not NOTIFY other nodes of new events ({}); they will see them when they next read",
@@ -260,7 +260,8 @@ public final class EventWakeups implements AutoCloseable {
                             e.getMessage(),
                             RECONNECT_DELAY.toSeconds());
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too: ending this thread would leave the node deaf to every other node's commits.
                 log.error("The event listener failed; restarting it", e);
             } finally {
                 listening = false;

@@ -79,8 +79,9 @@ public final class Retention implements AutoCloseable {
     private void runSafely() {
         try {
             runOnce();
-        } catch (RuntimeException e) {
-            log.warn("Pruning old events failed ({}); retrying in a minute", e.getMessage());
+        } catch (RuntimeException | Error e) {
+            // An Error too: one escaping a scheduled task cancels every later run, and nothing would be pruned.
+            log.warn("Pruning old events failed ({}); retrying in a minute", e.toString());
         }
     }
 

@@ -95,7 +95,8 @@ final class StepWriter implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too: the streams waiting on this batch fail it, and this thread writes the next.
                 batch.forEach(q -> q.result().completeExceptionally(e));
             } finally {
                 batch.clear();

@@ -254,7 +254,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                         && changedEndpoints.isEmpty()) {
                     LockSupport.parkNanos(this, Math.max(0, Math.min(nextTick, nextRetry) - System.nanoTime()));
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too (out of memory while something else filled the heap): it used to end this
+                // thread for good, and the node went on answering ready while it sent no webhook.
                 // What this pass took on may be unfinished: the next claims everything, and reads the watched
                 // streams whole when their update is what failed.
                 sweepAll.set(true);
