@@ -158,6 +158,15 @@ public final class ConsoleRoutes implements RouteGroup {
 
     /** The one string field of a sign-in body, read strictly: other fields, or a missing or long value, are 400. */
     private static String secret(Context ctx, String field) {
+        // Sent as JSON only: a page on another origin can POST text/plain without asking, and would open a
+        // session of its choosing in the visitor's browser (a portal link of the attacker's integration,
+        // where the visitor then adds endpoints). Content-Type application/json makes the browser ask first,
+        // and no answer here lets it.
+        String type = ctx.contentType();
+        if (type == null || !type.toLowerCase(java.util.Locale.ROOT).matches("application/json\\s*(;.*)?")) {
+            throw new Refusal.Invalid(
+                    "invalid_content_type", "a sign-in request must be sent with Content-Type: application/json");
+        }
         byte[] bytes = RequestBodies.of(ctx);
         // Before parsing: anyone may send these, with no credentials to count against a limit, and a tree
         // of a body holding only {} and [] takes about 30 times its bytes (a MiB's body, 30 MB of heap).

@@ -9,6 +9,10 @@ import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestDatabase;
 import dev.switchboard.testing.TestServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -92,6 +96,31 @@ class PortalSessionTest {
                 .get("messages")
                 .forEach(out::add);
         return out;
+    }
+
+    /**
+     * A page on another origin could POST a link of its own integration as text/plain (the browser asks
+     * no one first) and swap the visitor's portal session for one of its choosing. Only JSON is taken,
+     * and the refused request leaves the link unused.
+     */
+    @Test
+    void aSessionIsOpenedOnlyFromJsonSoAnotherSiteCannotOpenOneInTheVisitorsBrowser() throws Exception {
+        String token = ConsoleSession.token(link(xOnA.client(), Map.of("capabilities", List.of("read"))));
+        for (String type : List.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")) {
+            HttpResponse<String> refused = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(server.baseUrl() + "/portal/api/session"))
+                                    .header("Content-Type", type)
+                                    .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + token + "\"}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).as(type).isEqualTo(400);
+            assertThat(refused.body()).as(type).contains("invalid_content_type");
+        }
+        ConsoleSession.portal(server, "/portal#token=" + token)
+                .api()
+                .get("/console/api/session")
+                .expect(200);
     }
 
     private static String link(Api api, Map<String, Object> body) {
