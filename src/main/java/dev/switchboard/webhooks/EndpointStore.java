@@ -83,6 +83,21 @@ public final class EndpointStore {
                             rs -> rs.getInt(1),
                             integration.pk())
                     .orElse(0);
+            // A new endpoint for the URL of one the operator disabled would undo their stop.
+            if (credential != null
+                    && Jdbc.one(
+                                    c,
+                                    "SELECT 1 FROM webhook_endpoints WHERE integration_pk = ? AND url = ? AND "
+                                            + OPERATOR_DISABLED,
+                                    rs -> 1,
+                                    integration.pk(),
+                                    url.toString())
+                            .isPresent()) {
+                throw new Refusal.Forbidden(
+                        "disabled_by_operator",
+                        "the operator disabled this integration's endpoint for this URL; only the operator may"
+                                + " enable it, or delete it for a new one");
+            }
             if (existing >= MAX_PER_INTEGRATION) {
                 throw new Refusal.Conflict(
                         "too_many_webhooks",
@@ -202,8 +217,10 @@ public final class EndpointStore {
                             + "   WHEN ?::text = 'disabled' THEN ? OR " + OPERATOR_DISABLED + " ELSE false END,"
                             + " failing_since = CASE WHEN ?::text = 'enabled' THEN NULL ELSE failing_since END,"
                             + " updated_at = now() WHERE pk = ?"
-                            // the integration may not enable what the operator disabled
-                            + " AND (? OR ?::text IS DISTINCT FROM 'enabled' OR NOT " + OPERATOR_DISABLED + ")",
+                            // The integration may neither enable what the operator disabled nor give it another
+                            // URL: the operator's enabling would then send where they never looked.
+                            + " AND (? OR NOT " + OPERATOR_DISABLED
+                            + "   OR (?::text IS DISTINCT FROM 'enabled' AND coalesce(?, url) = url))",
                     changes.url(),
                     changes.eventTypes(),
                     changes.maxBatchSize(),
@@ -219,7 +236,8 @@ public final class EndpointStore {
                     state,
                     current.pk(),
                     operator,
-                    state);
+                    state,
+                    changes.url());
             if (updated == 0) {
                 if (exists(c, current.pk())) {
                     throw operatorDisabled();
@@ -240,7 +258,7 @@ public final class EndpointStore {
     private static Refusal operatorDisabled() {
         return new Refusal.Forbidden(
                 "disabled_by_operator",
-                "the operator disabled this endpoint; only the operator may enable or delete it");
+                "the operator disabled this endpoint; only the operator may enable it, delete it or change its URL");
     }
 
     static boolean exists(Connection c, long pk) throws SQLException {

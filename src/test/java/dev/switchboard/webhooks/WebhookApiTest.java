@@ -630,8 +630,17 @@ class WebhookApiTest {
         assertThat(kept.get("state").asText()).isEqualTo("disabled");
         assertThat(kept.get("maxBatchSize").asInt()).isEqualTo(7);
 
-        // Deleted and made again, it would send to the same URL
+        // Deleted and made again, or made again beside it, it would send to the same URL; given another URL,
+        // the operator's enabling would send where they never looked.
         assertThat(client.delete(path).status()).isEqualTo(403);
+        Api.Response again = client.post("/api/v1/webhooks", Map.of("url", "https://partner.example/flooding"));
+        assertThat(again.status()).isEqualTo(403);
+        assertThat(again.errorCode()).isEqualTo("disabled_by_operator");
+        assertThat(client.patch(path, Map.of("url", "https://partner.example/elsewhere"))
+                        .status())
+                .isEqualTo(403);
+        assertThat(client.get(path).expect(200).json().get("url").asText())
+                .isEqualTo("https://partner.example/flooding");
 
         server.admin.patch(path, Map.of("state", "enabled")).expect(200);
         client.patch(path, Map.of("state", "disabled")).expect(200);
