@@ -152,7 +152,15 @@ public final class ConfigLoader {
                     + ": Kubernetes service-link variables (a Service named switchboard…), not settings."
                     + " Set enableServiceLinks: false in the pod spec to leave them out.");
         }
-        return build(values, collections);
+        Config config = build(values, collections);
+        config.webhooks().allowedAddresses().stream()
+                .filter(range -> range.prefixLength() == 0)
+                .findFirst()
+                .ifPresent(everything -> warnings.accept("webhooks.allowedAddresses holds " + everything
+                        + ", every address there is: every integration's webhooks may call loopback, private and"
+                        + " cloud metadata addresses. List only the ranges partners need"
+                        + " (webhooks.allowPrivateAddresses is the switch for development and tests)."));
+        return config;
     }
 
     /**

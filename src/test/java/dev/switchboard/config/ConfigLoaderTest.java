@@ -472,6 +472,15 @@ class ConfigLoaderTest {
             assertThatThrownBy(() -> ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_PORT", port)))
                     .hasMessageContaining("is not a whole number");
         }
+        // Allowed, but said: it opens loopback, private and metadata addresses to every integration.
+        List<String> warnings = new java.util.ArrayList<>();
+        ConfigLoader.load(
+                Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.0.0/16,::/0"), warnings::add);
+        assertThat(warnings)
+                .singleElement()
+                .asString()
+                .contains("0:0:0:0:0:0:0:0/0")
+                .contains("every integration");
         // 10.1.2.3/8 would open all of 10.0.0.0/8.
         assertThatThrownBy(() -> ConfigLoader.load(
                         Optional.empty(), Map.of("SWITCHBOARD_WEBHOOKS_ALLOWED_ADDRESSES", "10.1.2.3/8")))
