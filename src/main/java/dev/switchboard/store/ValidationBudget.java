@@ -20,9 +20,9 @@ import java.util.regex.Pattern;
  * operator's, the data a partner's: a {@code pattern} that backtracks ({@code ^(a+)+$}, or the plainer
  * {@code ^(\w+\s?)*$}) took a partner's 60 KB value 50 s to match, and alternatives that all fail deep
  * down ({@code anyOf} of two arrays of itself) took a 138-byte value to an exhausted heap; either held
- * one of the few threads that run every request. The budget is checked as patterns read their input and
- * as the validator reports each failure, the two places such work grows; past it the check ends with
- * {@link Exceeded}, and the write is refused.
+ * one of the few threads that run every request. The budget is checked where such work grows: as
+ * patterns read their input, as the library makes validators and as it reports each failure; past it the
+ * check ends with {@link Exceeded}, and the write is refused.
  */
 final class ValidationBudget {
     /** Far above what any schema takes for data within the body limit, far below a stall anyone would accept. */
