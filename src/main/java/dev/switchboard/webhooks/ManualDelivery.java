@@ -67,7 +67,7 @@ final class ManualDelivery implements Runnable {
                     return;
                 }
                 if (expired > 0) {
-                    if (!messages.narrowManual(message.pk(), logged.firstSeq(), logged.events())) {
+                    if (!messages.narrow(rebuilt.get())) {
                         return; // its lease is gone: whoever holds it now sends it
                     }
                     metrics.expired(expired);

@@ -365,23 +365,25 @@ public final class MessageLog {
     }
 
     /**
-     * Narrows a stream's current message to what the retention left of its range: it starts at
-     * {@code firstSeq} and holds {@code events}, so the messages API shows what is sent, and the loss is
-     * seen once. False when the lease is no longer this node's or the message is not the stream's pending one.
+     * Narrows a message this node holds (through its stream's lease, or its own as a retried message) to
+     * what the retention left of its range ({@code message.logged()}): it starts at the oldest event kept
+     * and holds the events left, so the messages API shows what is sent, and the loss is seen once. False
+     * when this node no longer holds it, or it is no longer pending.
      */
-    boolean narrow(long webhookStreamPk, UUID messageId, long firstSeq, int events) {
+    boolean narrow(Pending message) {
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.update(
                                 c,
-                                "UPDATE webhook_messages m SET first_seq = ?, event_count = ? FROM webhook_streams ws"
-                                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
-                                        + " AND m.id = ws.message_id AND m.status = 'pending'",
-                                firstSeq,
-                                events,
-                                webhookStreamPk,
+                                "UPDATE webhook_messages m SET first_seq = ?, event_count = ? WHERE m.pk = ?"
+                                        + " AND m.status = 'pending' AND (m.leased_by = ? OR EXISTS (SELECT 1"
+                                        + " FROM webhook_streams ws WHERE ws.pk = m.webhook_stream_pk"
+                                        + " AND ws.message_id = m.id AND ws.leased_by = ?))",
+                                message.logged().firstSeq(),
+                                message.logged().events(),
+                                message.pk(),
                                 nodeId,
-                                messageId)
+                                nodeId)
                         == 1);
     }
 
@@ -758,21 +760,6 @@ public final class MessageLog {
                         }));
         // The log is read through connections of its own, outside the one above.
         return range.map(r -> message.withBody(logged(r.target(), r.firstSeq(), message.lastSeq())));
-    }
-
-    /** {@link #narrow} for a retried message this node holds; false when it no longer does. */
-    boolean narrowManual(long messagePk, long firstSeq, int events) {
-        return Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.update(
-                                c,
-                                "UPDATE webhook_messages SET first_seq = ?, event_count = ? WHERE pk = ? AND leased_by = ?"
-                                        + " AND status = 'pending'",
-                                firstSeq,
-                                events,
-                                messagePk,
-                                nodeId)
-                        == 1);
     }
 
     /** A retried message left with nothing it may send: failed again, without an attempt. */

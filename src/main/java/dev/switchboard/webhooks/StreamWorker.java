@@ -328,7 +328,7 @@ final class StreamWorker implements Runnable {
                     continue;
                 }
                 if (expired > 0) {
-                    if (!messages.narrow(webhookStreamPk, message.id(), logged.firstSeq(), logged.events())) {
+                    if (!messages.narrow(message)) {
                         return true;
                     }
                     metrics.expired(expired);
