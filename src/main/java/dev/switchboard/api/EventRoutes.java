@@ -278,7 +278,11 @@ public final class EventRoutes implements RouteGroup {
             return Duration.ZERO;
         }
         if (seconds < 0 || seconds > maxWait.toSeconds()) {
-            throw new Refusal.InvalidField("wait", "must be between 0 and " + maxWait.toSeconds() + " seconds");
+            // The limit in the details lets a client (the Java client does) ask again within it.
+            throw new Refusal.InvalidField(
+                    "wait",
+                    "must be between 0 and " + maxWait.toSeconds() + " seconds (events.maxWait)",
+                    Map.of("maxWait", maxWait.toSeconds()));
         }
         return Duration.ofSeconds(seconds);
     }

@@ -1,5 +1,6 @@
 package dev.switchboard.support;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -43,8 +44,23 @@ public abstract sealed class Refusal extends RuntimeException {
         private final String field;
 
         public InvalidField(String field, String message) {
-            super("invalid_field", field + ": " + message, Map.of("field", field));
+            this(field, message, Map.of());
+        }
+
+        /** With more details beside the field's name, e.g. the limit it went past. */
+        public InvalidField(String field, String message, Map<String, Object> more) {
+            super("invalid_field", field + ": " + message, withField(field, more));
             this.field = field;
+        }
+
+        private static Map<String, Object> withField(String field, Map<String, Object> more) {
+            if (more.isEmpty()) {
+                return Map.of("field", field);
+            }
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("field", field);
+            details.putAll(more);
+            return details;
         }
 
         public String field() {

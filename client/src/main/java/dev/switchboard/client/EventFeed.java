@@ -25,12 +25,15 @@ public final class EventFeed implements Iterable<Event> {
     private long position;
     /** Where the last page read ended, which the iterator may not have handed out whole. */
     private long readUpTo;
+    /** The options' wait, or the server's maximum when that is lower. */
+    private Duration wait;
 
     EventFeed(SwitchboardClient client, Options options) {
         this.client = client;
         this.options = options;
         this.position = options.after();
         this.readUpTo = options.after();
+        this.wait = options.longPollWait();
     }
 
     /**
@@ -39,9 +42,9 @@ public final class EventFeed implements Iterable<Event> {
      * @param after read events after this position (0: from the start of the log)
      * @param types event-type patterns ({@code reservations.*}); empty: every type the token may receive
      * @param pageSize events per request, 1..1000
-     * @param longPollWait how long a poll waits for a new event when there is none, in whole seconds, 0..the
-     *     server's maximum (events.maxWait, 30 s by default); with 0 the iterator pauses a second between reads
-     *     that find nothing
+     * @param longPollWait how long a poll waits for a new event when there is none, in whole seconds; a
+     *     server whose maximum (events.maxWait, 30 s by default) is lower is asked for its maximum instead.
+     *     With 0 the iterator pauses a second between reads that find nothing
      */
     public record Options(long after, List<String> types, int pageSize, Duration longPollWait) {
         /** Checks the values. */
@@ -87,13 +90,38 @@ public final class EventFeed implements Iterable<Event> {
     }
 
     private List<Event> read() {
+        try {
+            return readOnce();
+        } catch (ApiException.InvalidRequest refused) {
+            long maxWait = serversMaxWait(refused);
+            if (maxWait < 0 || maxWait >= wait.toSeconds()) {
+                throw refused;
+            }
+            // A server (or an operator lowering events.maxWait behind a proxy) that waits less than asked.
+            wait = Duration.ofSeconds(maxWait);
+            return readOnce();
+        }
+    }
+
+    /** The server's events.maxWait when it refused the wait for being above it, else -1. */
+    private static long serversMaxWait(ApiException.InvalidRequest refused) {
+        JsonNode details = refused.details();
+        if (details == null
+                || !"wait".equals(details.path("field").asText())
+                || !details.path("maxWait").canConvertToLong()) {
+            return -1;
+        }
+        return details.path("maxWait").asLong();
+    }
+
+    private List<Event> readOnce() {
         // From the position: a loop left mid-page (or a poll after it) reads the rest of the page again.
         StringBuilder query = new StringBuilder("/api/v1/events?after=")
                 .append(position)
                 .append("&limit=")
                 .append(options.pageSize())
                 .append("&wait=")
-                .append(options.longPollWait().toSeconds());
+                .append(wait.toSeconds());
         if (!options.types().isEmpty()) {
             query.append("&types=").append(SwitchboardClient.encode(String.join(",", options.types())));
         }
@@ -102,7 +130,7 @@ public final class EventFeed implements Iterable<Event> {
                         query.toString(),
                         null,
                         Map.of(),
-                        client.requestTimeout().plus(options.longPollWait()))
+                        client.requestTimeout().plus(wait))
                 .body();
         List<Event> events = new ArrayList<>();
         body.path("events").forEach(e -> events.add(Event.from(e)));
@@ -141,7 +169,7 @@ public final class EventFeed implements Iterable<Event> {
                     index = 0;
                     if (page.isEmpty()) {
                         position = readUpTo; // past events it may not see, none handed out
-                        if (position == before && options.longPollWait().isZero()) {
+                        if (position == before && wait.isZero()) {
                             pause(); // nothing new, and no wait on the server's side: not a busy loop
                         }
                     }
