@@ -61,6 +61,29 @@ class ConsolePagesTest {
         }
     }
 
+    /** A check of a page's headers by HEAD (as scanners make) sees the page's headers, without its body. */
+    @Test
+    void headAnswersAsGetDoesWithoutTheBody() {
+        for (String path : List.of("/console", "/console/endpoints/wh_1", "/portal", "/console/assets/app.js")) {
+            Api.Response get = anonymous.get(path).expect(200);
+            Api.Response head = anonymous.send("HEAD", path, null).expect(200);
+            assertThat(head.body()).as(path).isEmpty();
+            for (String header : List.of(
+                    "Content-Type",
+                    "Content-Security-Policy",
+                    "X-Content-Type-Options",
+                    "Referrer-Policy",
+                    "Cache-Control")) {
+                assertThat(head.header(header))
+                        .as(path + " " + header)
+                        .isNotNull()
+                        .isEqualTo(get.header(header));
+            }
+        }
+        assertThat(anonymous.send("HEAD", "/console/assets/missing.js", null).status())
+                .isEqualTo(404);
+    }
+
     /** The platform may show the portal in its own site; the console is never framed. */
     @Test
     void thePortalMayBeFramedByThePagesTheOperatorNamesAndTheConsoleByNone() {
