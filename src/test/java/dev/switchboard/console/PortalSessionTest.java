@@ -117,6 +117,16 @@ class PortalSessionTest {
             assertThat(refused.statusCode()).as(type).isEqualTo(400);
             assertThat(refused.body()).as(type).contains("invalid_content_type");
         }
+        // JSON with a charset no one can name is still JSON: read as UTF-8, where reading the type failed (500).
+        HttpResponse<String> oddCharset = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/portal/api/session"))
+                                .header("Content-Type", "application/json; charset=\"no such\"")
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"sb_portal_unknown\"}"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertThat(oddCharset.statusCode()).isBetween(400, 499);
+        assertThat(oddCharset.body()).doesNotContain("invalid_content_type");
         ConsoleSession.portal(server, "/portal#token=" + token)
                 .api()
                 .get("/console/api/session")
