@@ -153,13 +153,29 @@ public final class ConnectionStore {
         return find(id).orElseThrow(() -> new Refusal.NotFound("connection '" + id + "'"));
     }
 
-    /** A page of the integration's connections in creation order, after the one {@code cursor} names. */
+    /**
+     * A page of the integration's connections in creation order, after the one {@code cursor} names (or
+     * where it was, when it has been deleted since).
+     */
     public List<IntegrationConnection> listForIntegration(String integrationId, String cursor, int limit) {
         long afterPk = PageCursor.after(
                 cursor,
+                "con",
                 id -> find(id).filter(c -> c.integrationId().equals(integrationId))
                         .map(IntegrationConnection::pk),
-                "one of this integration's connection ids");
+                id -> Jdbc.withConnection(
+                        dataSource,
+                        c -> Jdbc.one(
+                                        c,
+                                        // COLLATE "C": ids compare as the ASCII they are, whatever the database's
+                                        // collation
+                                        "SELECT coalesce(max(c.pk), 0) FROM connections c JOIN integrations i"
+                                                + " ON i.pk = c.integration_pk WHERE i.id = ? AND c.id COLLATE \"C\" < ?",
+                                        rs -> rs.getLong(1),
+                                        integrationId,
+                                        id)
+                                .orElse(0L)),
+                "a connection id");
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(

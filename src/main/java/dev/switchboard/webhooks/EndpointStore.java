@@ -165,15 +165,28 @@ public final class EndpointStore {
     }
 
     /**
-     * Endpoints in creation order after {@code afterId} (a {@link PageCursor}); of one integration, or all
-     * when {@code integrationPk} is null. An endpoint deleted since and another integration's are refused
-     * alike.
+     * Endpoints in creation order after {@code afterId} (a {@link PageCursor}: where that endpoint is, or
+     * was, when it has been deleted since); of one integration, or all when {@code integrationPk} is null.
      */
     public List<WebhookEndpoint> list(Long integrationPk, String afterId, int limit) {
         long afterPk = PageCursor.after(
                 afterId,
+                "wh",
                 id -> find(id).filter(e -> integrationPk == null || e.integrationPk() == integrationPk)
                         .map(WebhookEndpoint::pk),
+                id -> Jdbc.withConnection(
+                        dataSource,
+                        c -> Jdbc.one(
+                                        c,
+                                        // COLLATE "C": ids compare as the ASCII they are, whatever the database's
+                                        // collation
+                                        "SELECT coalesce(max(pk), 0) FROM webhook_endpoints"
+                                                + " WHERE (?::bigint IS NULL OR integration_pk = ?) AND id COLLATE \"C\" < ?",
+                                        rs -> rs.getLong(1),
+                                        integrationPk,
+                                        integrationPk,
+                                        id)
+                                .orElse(0L)),
                 "an endpoint id");
         return Jdbc.withConnection(
                 dataSource,

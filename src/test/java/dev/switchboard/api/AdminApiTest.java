@@ -240,7 +240,7 @@ class AdminApiTest {
 
     /** A partner connected to every tenant is the usual case: its connections come in pages like every list. */
     @Test
-    void anIntegrationsConnectionsPageInCreationOrderAndRefuseAnotherIntegrationsCursor() {
+    void anIntegrationsConnectionsPageInCreationOrderEvenWhenTheCursorsConnectionIsDeleted() {
         JsonNode integration = server.createIntegration("Paged", List.of("*"), List.of("*"), List.of("*"));
         String path = "/api/v1/integrations/" + integration.get("id").asText() + "/connections";
         List<String> connected = new java.util.ArrayList<>();
@@ -278,10 +278,27 @@ class AdminApiTest {
                 .json()
                 .get("id")
                 .asText();
-        Api.Response refused = server.admin.get(path + "?cursor=" + othersConnection);
+        assertThat(server.admin
+                        .get(path + "?cursor=" + othersConnection)
+                        .expect(200)
+                        .json()
+                        .get("connections"))
+                .as("another integration's connection, made after these: a place past them")
+                .isEmpty();
+        Api.Response refused = server.admin.get(path + "?cursor=conn-page-1");
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.json().get("error").get("message").asText())
-                .isEqualTo("cursor: is not one of this integration's connection ids this server returned");
+                .isEqualTo("cursor: is not a connection id this server returned");
+
+        // Deleted while a client pages: the cursor still names its place, and the paging goes on after it.
+        server.admin.delete("/api/v1/connections/" + connected.get(1)).expect(204);
+        assertThat(server.admin
+                        .get(path + "?limit=2&cursor=" + connected.get(1))
+                        .expect(200)
+                        .json()
+                        .get("connections"))
+                .extracting(c -> c.get("id").asText())
+                .containsExactly(connected.get(2));
     }
 
     /** Lists that take no filter said so only by answering unfiltered: {@code ?integrationId=} listed every entry. */

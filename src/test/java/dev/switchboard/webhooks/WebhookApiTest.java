@@ -362,8 +362,9 @@ class WebhookApiTest {
         return rows;
     }
 
+    /** A cursor names a place in the list: an endpoint deleted while a client pages does not end its paging. */
     @Test
-    void pagingRefusesACursorThatIsNotOneOfTheListedEndpoints() {
+    void aCursorWhoseEndpointWasDeletedGoesOnFromWhereItWasAndOnlyNonIdsAreRefused() {
         JsonNode own = server.createIntegration("paged", List.of("orders"), List.of(), List.of("orders.*"));
         Api paged = server.api(own.get("clientKey").asText());
         String first =
@@ -384,8 +385,29 @@ class WebhookApiTest {
                 .get("id")
                 .asText();
         paged.delete("/api/v1/webhooks/" + first).expect(204);
+        assertThat(paged.get("/api/v1/webhooks?limit=1&cursor=" + first)
+                        .expect(200)
+                        .json()
+                        .get("webhooks"))
+                .as("after the deleted endpoint: the next one")
+                .extracting(w -> w.get("id").asText())
+                .containsExactly(second);
+        assertThat(paged.get("/api/v1/webhooks?limit=1&cursor=wh_"
+                                + first.substring(3).toUpperCase(java.util.Locale.ROOT))
+                        .expect(200)
+                        .json()
+                        .get("webhooks"))
+                .as("an id is read whatever its letters' case")
+                .extracting(w -> w.get("id").asText())
+                .containsExactly(second);
+        assertThat(paged.get("/api/v1/webhooks?cursor=" + othersEndpoint)
+                        .expect(200)
+                        .json()
+                        .get("webhooks"))
+                .as("another integration's endpoint, made after both: a place past this integration's")
+                .isEmpty();
         // Taken as no cursor, each of these started the paging over at the first endpoint.
-        for (String cursor : List.of(first, othersEndpoint, "whk_nothing")) {
+        for (String cursor : List.of("whk_nothing", "wh_nothing", "con_" + first.substring(3))) {
             Api.Response r = paged.get("/api/v1/webhooks?limit=1&cursor=" + cursor);
             assertThat(r.status()).as(cursor).isEqualTo(400);
             assertThat(r.json().get("error").get("message").asText())
