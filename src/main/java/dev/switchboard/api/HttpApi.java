@@ -3,11 +3,11 @@ package dev.switchboard.api;
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Json;
-import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.tracing.Tracing;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.HttpErrors.HttpError;
+import dev.switchboard.web.QueryStrings;
 import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
@@ -152,8 +152,7 @@ public final class HttpApi implements AutoCloseable {
                 throw new Refusal.Invalid(
                         "invalid_header", METHOD_OVERRIDE + " is not accepted: send the request with its own method");
             }
-            // Whatever route reads them: PostgreSQL text cannot hold NUL, and a lookup with it would fail there.
-            ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
+            QueryStrings.check(ctx);
             // A body over the limit is refused before the route acts, also on routes that take no body
             // (DELETE, rotate, disable): read here, it answers 413 and nothing is changed. Read later, after
             // the route had deleted or rotated something, the 413 would hide a change that was made.

@@ -3,10 +3,10 @@ package dev.switchboard.websockets;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventLog;
-import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.WholeNumbers;
 import dev.switchboard.web.HttpErrors;
+import dev.switchboard.web.QueryStrings;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.config.JettyConfig;
@@ -101,8 +101,8 @@ final class WebSocketRoutes implements RouteGroup {
             try {
                 ensureRequestId(ctx);
                 // What the HTTP before-handlers check, which upgrades skip: a NUL in ?tenantId= failed the
-                // lookup in PostgreSQL with a 500.
-                ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
+                // lookup in PostgreSQL, and a malformed %-escape Jetty's reading of the query, with a 500.
+                QueryStrings.check(ctx);
                 // Before the token is looked at: a handshake Jetty would not complete answered 405 after the
                 // token was checked and counted against its rate limit.
                 String upgrade = ctx.header("Upgrade");

@@ -50,6 +50,51 @@ class MalformedRequestsTest {
         return error;
     }
 
+    /**
+     * A lenient reading dropped a parameter whose %-escape was malformed ({@code ?types=x%} listed every
+     * type; a write with {@code ?%ZZ=1} was made), and the WebSocket handshake's reading answered 500.
+     */
+    @Test
+    void aQueryStringThatCannotBeReadAsSentIsRefusedOnEveryRouteAndTheHandshake() throws Exception {
+        var auth = Map.entry("Authorization", "Bearer " + token);
+        for (String target : List.of(
+                "/api/v1/events?types=reservations.created%",
+                "/api/v1/events?after=%ZZ",
+                "/api/v1/collections/reservations/records?ids=%FF",
+                "/api/v1/collections/reservations/records?cursor=%C3%28")) {
+            JsonNode refused = error(send("GET", target, List.of(auth), null), 400, "invalid_query");
+            assertThat(refused.get("message").asText()).as(target).startsWith("the query string");
+        }
+        byte[] body = "{\"data\":{}}".getBytes(StandardCharsets.UTF_8);
+        error(
+                send(
+                        "POST",
+                        "/api/v1/collections/reservations/records?%ZZ=1",
+                        List.of(auth, Map.entry("Content-Type", "application/json")),
+                        body),
+                400,
+                "invalid_query");
+        assertThat(server.api(token)
+                        .get("/api/v1/collections/reservations/records")
+                        .expect(200)
+                        .json()
+                        .get("records"))
+                .as("nothing was written")
+                .isEmpty();
+
+        var handshake = List.of(
+                auth,
+                Map.entry("Connection", "Upgrade"),
+                Map.entry("Upgrade", "websocket"),
+                Map.entry("Sec-WebSocket-Version", "13"),
+                Map.entry("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="));
+        for (String target : List.of("/api/v1/ws?after=%ZZ", "/api/v1/ws?after=5%", "/api/v1/ws?x=%FF")) {
+            error(send("GET", target, handshake, null), 400, "invalid_query");
+        }
+        // Escapes that are right are read as ever, a %25 as a %.
+        server.api(token).get("/api/v1/events?types=reservations.%2A&after=0").expect(200);
+    }
+
     @Test
     void requestsThatAreNotValidHttpGetTheErrorJsonWithARequestId() throws Exception {
         var auth = Map.entry("Authorization", "Bearer " + token);
