@@ -11,6 +11,7 @@ import dev.switchboard.store.PageCursor;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.SecretBox;
+import java.net.URI;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -83,16 +84,16 @@ public final class EndpointStore {
                             rs -> rs.getInt(1),
                             integration.pk())
                     .orElse(0);
-            // A new endpoint for the URL of one the operator disabled would undo their stop.
+            // A new endpoint for the URL of one the operator disabled would undo their stop, however the URL
+            // is spelled (HTTP://, %6F for o, /./, a default port): compared as the receiver reads them.
             if (credential != null
-                    && Jdbc.one(
+                    && Jdbc.query(
                                     c,
-                                    "SELECT 1 FROM webhook_endpoints WHERE integration_pk = ? AND url = ? AND "
+                                    "SELECT url FROM webhook_endpoints WHERE integration_pk = ? AND "
                                             + OPERATOR_DISABLED,
-                                    rs -> 1,
-                                    integration.pk(),
-                                    url.toString())
-                            .isPresent()) {
+                                    rs -> new WebhookUrl(URI.create(rs.getString(1))).canonical(),
+                                    integration.pk())
+                            .contains(url.canonical())) {
                 throw new Refusal.Forbidden(
                         "disabled_by_operator",
                         "the operator disabled this integration's endpoint for this URL; only the operator may"

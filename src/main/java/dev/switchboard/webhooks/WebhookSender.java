@@ -9,6 +9,9 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -110,9 +113,9 @@ public final class WebhookSender implements AutoCloseable {
     private static byte[] request(URI target, byte[] content, Signed signed) {
         StringBuilder head = new StringBuilder(512);
         String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
-        head.append("POST ").append(path);
+        head.append("POST ").append(ascii(path));
         if (target.getRawQuery() != null) {
-            head.append('?').append(target.getRawQuery());
+            head.append('?').append(ascii(target.getRawQuery()));
         }
         head.append(" HTTP/1.1\r\nHost: ").append(target.getHost());
         if (target.getPort() >= 0) {
@@ -137,13 +140,45 @@ public final class WebhookSender implements AutoCloseable {
         return request;
     }
 
+    /**
+     * A request line is ASCII (RFC 9112): a URL registered with other characters ({@code /hé}) has them
+     * sent as the escapes of their UTF-8 bytes, as a browser would, which every receiver reads.
+     */
+    static String ascii(String raw) {
+        for (int i = 0; i < raw.length(); i++) {
+            if (raw.charAt(i) >= 0x80) {
+                return URI.create("http://h/?" + raw).toASCIIString().substring("http://h/?".length());
+            }
+        }
+        return raw;
+    }
+
+    /**
+     * A header's text as its sender most likely meant it: header bytes are read one character each
+     * (ISO-8859-1), so a {@code Location} holding UTF-8 ({@code /dést}) is decoded again as UTF-8 when its
+     * bytes are that; else it stays as read.
+     */
+    static String utf8(String header) {
+        byte[] bytes = header.getBytes(StandardCharsets.ISO_8859_1);
+        try {
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return header;
+        }
+    }
+
     /** Where a 307/308 from {@code from} may lead: a URL webhooks may call, and never from https to http. */
     static Optional<URI> redirect(URI from, String location, AddressPolicy policy) {
         if (location == null || location.isBlank()) {
             return Optional.empty();
         }
         // A fragment is allowed in Location (RFC 9110) and never sent: dropped, not a reason to refuse.
-        String target = location.trim();
+        String target = utf8(location.trim());
         int fragment = target.indexOf('#');
         if (fragment >= 0) {
             target = target.substring(0, fragment);

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -135,6 +136,51 @@ public record WebhookUrl(URI uri) {
 
     public int port() {
         return uri.getPort() > 0 ? uri.getPort() : uri.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    /**
+     * The URL as a receiver reads it, so that two spellings of one address compare equal: scheme and host
+     * in lower case, no default port, {@code .} and {@code ..} segments resolved, escapes of unreserved
+     * characters decoded ({@code %6F} is {@code o}) and the others in upper case, characters beyond ASCII
+     * escaped as UTF-8, an empty path as {@code /} and an empty query as none.
+     */
+    public String canonical() {
+        URI ascii = URI.create(uri.toASCIIString());
+        String path = unreservedDecoded(ascii.getRawPath() == null ? "" : ascii.getRawPath());
+        path = path.isEmpty()
+                ? "/"
+                : URI.create("http://h" + (path.startsWith("/") ? "" : "/") + path)
+                        .normalize()
+                        .getRawPath();
+        String query = ascii.getRawQuery() == null || ascii.getRawQuery().isEmpty()
+                ? ""
+                : "?" + unreservedDecoded(ascii.getRawQuery());
+        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+        int defaultPort = scheme.equals("https") ? 443 : 80;
+        return scheme + "://" + uri.getHost().toLowerCase(Locale.ROOT) + (port() == defaultPort ? "" : ":" + port())
+                + path + query;
+    }
+
+    /** {@code raw} with its escapes of unreserved characters decoded, and the others' hex digits in upper case. */
+    private static String unreservedDecoded(String raw) {
+        StringBuilder out = new StringBuilder(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c != '%' || i + 2 >= raw.length()) {
+                out.append(c);
+                continue;
+            }
+            // java.net.URI took the text: every % is followed by two hex digits.
+            String hex = raw.substring(i + 1, i + 3);
+            char decoded = (char) HexFormat.fromHexDigits(hex);
+            if (decoded < 0x80 && (Character.isLetterOrDigit(decoded) || "-._~".indexOf(decoded) >= 0)) {
+                out.append(decoded);
+            } else {
+                out.append('%').append(hex.toUpperCase(Locale.ROOT));
+            }
+            i += 2;
+        }
+        return out.toString();
     }
 
     /** The URL without its query, for logs: a shared secret often travels in the query. */

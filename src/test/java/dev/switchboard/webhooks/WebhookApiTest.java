@@ -655,9 +655,16 @@ class WebhookApiTest {
         // Deleted and made again, or made again beside it, it would send to the same URL; given another URL,
         // the operator's enabling would send where they never looked.
         assertThat(client.delete(path).status()).isEqualTo(403);
-        Api.Response again = client.post("/api/v1/webhooks", Map.of("url", "https://partner.example/flooding"));
-        assertThat(again.status()).isEqualTo(403);
-        assertThat(again.errorCode()).isEqualTo("disabled_by_operator");
+        for (String sameAddress : List.of(
+                "https://partner.example/flooding",
+                "HTTPS://Partner.Example:443/flooding",
+                "https://partner.example/%66looding",
+                "https://partner.example/./flooding",
+                "https://partner.example/x/../flooding?")) {
+            Api.Response again = client.post("/api/v1/webhooks", Map.of("url", sameAddress));
+            assertThat(again.status()).as(sameAddress).isEqualTo(403);
+            assertThat(again.errorCode()).isEqualTo("disabled_by_operator");
+        }
         assertThat(client.patch(path, Map.of("url", "https://partner.example/elsewhere"))
                         .status())
                 .isEqualTo(403);

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.support.Refusal;
 import dev.switchboard.testing.Fast;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -139,5 +141,45 @@ class WebhookUrlTest {
                 .isEqualTo("ftp://…@partner.example/h?…");
         assertThat(WebhookUrl.redact("/relative#token=s3cret")).isEqualTo("/relative?…");
         assertThat(WebhookUrl.redact("not a url at all")).isEqualTo("not a url at all");
+    }
+
+    /** Two spellings of one address compare equal; two addresses do not. */
+    @Test
+    void theCanonicalFormIsTheAddressAsAReceiverReadsIt() {
+        String canonical = "https://partner.example/hooks/in?token=a%2Fb";
+        for (String spelling : List.of(
+                "https://partner.example/hooks/in?token=a%2Fb",
+                "HTTPS://PARTNER.example:443/hooks/in?token=a%2fb",
+                "https://partner.example/hooks/./x/../%69n?token=%61%2Fb")) {
+            assertThat(WebhookUrl.parse(spelling, "url", GUARDED).canonical())
+                    .as(spelling)
+                    .isEqualTo(canonical);
+        }
+        assertThat(WebhookUrl.parse("https://partner.example", "url", GUARDED).canonical())
+                .isEqualTo(WebhookUrl.parse("https://partner.example/?", "url", GUARDED)
+                        .canonical())
+                .isEqualTo("https://partner.example/");
+        assertThat(WebhookUrl.parse("http://partner.example:8080/h\u00e9", "url", GUARDED)
+                        .canonical())
+                .isEqualTo("http://partner.example:8080/h%C3%A9");
+        for (String other : List.of(
+                "https://partner.example/hooks/In?token=a%2Fb",
+                "https://partner.example/hooks/in?token=a/b",
+                "http://partner.example/hooks/in?token=a%2Fb",
+                "https://partner.example:8443/hooks/in?token=a%2Fb")) {
+            assertThat(WebhookUrl.parse(other, "url", GUARDED).canonical())
+                    .as(other)
+                    .isNotEqualTo(canonical);
+        }
+    }
+
+    /** A request line is ASCII; a Location's UTF-8, read one byte a character, is read again as UTF-8. */
+    @Test
+    void aRequestTargetIsSentAsAsciiAndALocationReadAsUtf8() {
+        assertThat(WebhookSender.ascii("/h\u00e9/\uD83D\uDE00")).isEqualTo("/h%C3%A9/%F0%9F%98%80");
+        assertThat(WebhookSender.ascii("t=%20x&y")).isEqualTo("t=%20x&y");
+        String asRead = new String("/d\u00e9st".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        assertThat(WebhookSender.utf8(asRead)).isEqualTo("/d\u00e9st");
+        assertThat(WebhookSender.utf8("/d\u00e9st")).as("not UTF-8: as read").isEqualTo("/d\u00e9st");
     }
 }
