@@ -58,9 +58,12 @@ final class ValidationBudget {
         }
     }
 
-    /** What the default factory makes (java.util.regex, found anywhere in the value), reading through the budget. */
+    /**
+     * What the default factory makes (java.util.regex, found anywhere in the value), reading through the
+     * budget, from the pattern read as the ECMA-262 expression JSON Schema says it is.
+     */
     private static com.networknt.schema.regex.RegularExpression pattern(String regex) {
-        Pattern pattern = Pattern.compile(regex);
+        Pattern pattern = Pattern.compile(EcmaPatterns.toJava(regex));
         return value -> pattern.matcher(new Budgeted(value)).find();
     }
 

@@ -528,6 +528,39 @@ class AdminApiTest {
                 .expect(201);
     }
 
+    /**
+     * A pattern is an ECMA-262 expression: {@code $} is the end of the value, not also before a last line
+     * break, and {@code \s} is Unicode white space. Read as Java's, {@code "abc\n"} passed {@code ^[a-z]+$}.
+     */
+    @Test
+    void patternsMatchAsJsonSchemaSaysNotAsJavaWould() {
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "patterned",
+                                "schema",
+                                Map.of(
+                                        "properties",
+                                        Map.of(
+                                                "code", Map.of("type", "string", "pattern", "^[a-z]+$"),
+                                                "word", Map.of("type", "string", "pattern", "^\\S+$")))))
+                .expect(201);
+        Api api = server.adminFor(server.createTenant("patterned-" + System.nanoTime()));
+        for (Map<String, Object> data : List.<Map<String, Object>>of(
+                Map.of("code", "abc\n"),
+                Map.of("code", "abc\r\n"),
+                Map.of("code", "abc\u2028"),
+                Map.of("word", "a\u00a0b"))) {
+            Api.Response refused = api.post("/api/v1/collections/patterned/records", Map.of("data", data));
+            assertThat(refused.status()).as(data.toString()).isEqualTo(400);
+            assertThat(refused.errorCode()).isEqualTo("schema_violation");
+        }
+        api.post("/api/v1/collections/patterned/records", Map.of("data", Map.of("code", "abc", "word", "a-b")))
+                .expect(201);
+    }
+
     @Test
     void aSchemaNamingAnUnknownMetaSchemaIsRefusedWithoutTheServerFetchingAnything() {
         try (Receiver meta = new Receiver()) {
