@@ -8,7 +8,6 @@ import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RequestBodies;
 import io.javalin.http.Context;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -74,8 +73,14 @@ public final class JsonBody {
         return isBlank(RequestBodies.of(ctx));
     }
 
+    /** Nothing but JSON's white space (space, tab, CR, LF): Java's isBlank also takes control and Unicode spaces. */
     private static boolean isBlank(byte[] bytes) {
-        return new String(bytes, StandardCharsets.UTF_8).isBlank();
+        for (byte b : bytes) {
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

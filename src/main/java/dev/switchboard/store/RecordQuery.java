@@ -30,7 +30,18 @@ public record RecordQuery(
             return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
         }
 
+        /** The cursor {@link #encode} wrote, refused (400) when it is any other text, even one read the same. */
         public static Cursor decode(String text) {
+            Cursor read = read(text);
+            // Written back and compared: Long.parseLong and UUID.fromString also read other digits, a sign
+            // and short groups (1-1-1-1-1), which would make a forged cursor of something never returned.
+            if (read == null || !read.encode().equals(text)) {
+                throw new Refusal.InvalidField("cursor", "is not a cursor this server returned");
+            }
+            return read;
+        }
+
+        private static Cursor read(String text) {
             try {
                 String raw = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
                 String[] parts = raw.split(":", 3);
@@ -47,7 +58,7 @@ public record RecordQuery(
             } catch (RuntimeException e) {
                 // fall through: not one of ours
             }
-            throw new Refusal.InvalidField("cursor", "is not a cursor this server returned");
+            return null;
         }
     }
 }

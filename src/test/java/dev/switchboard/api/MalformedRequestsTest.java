@@ -119,6 +119,26 @@ class MalformedRequestsTest {
                 "headers_too_large");
     }
 
+    /** A route that takes no body takes JSON's white space or {@code {}}; control and Unicode spaces are not that. */
+    @Test
+    void aBodyOfOtherWhiteSpaceOnARouteThatTakesNoneIsRefusedAndChangesNothing() throws Exception {
+        var auth = Map.entry("Authorization", "Bearer " + token);
+        String id = server.api(token)
+                .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("n", 1)))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        String record = "/api/v1/collections/reservations/records/" + id;
+        for (String body : List.of("\u001f\u001c", "\u3000\u2009", "\u2028")) {
+            error(send("DELETE", record, List.of(auth), body.getBytes(StandardCharsets.UTF_8)), 400, "invalid_json");
+        }
+        server.api(token).get(record).expect(200);
+        assertThat(send("DELETE", record, List.of(auth), " \t\r\n".getBytes(StandardCharsets.UTF_8))
+                        .status())
+                .isEqualTo(204);
+    }
+
     @Test
     void aBodyIsReadAsUtf8WhateverCharsetItClaimsAndBytesThatAreNotUtf8AreRefused() throws Exception {
         var auth = Map.entry("Authorization", "Bearer " + token);
