@@ -231,19 +231,24 @@ public final class Authenticator {
         String address = ClientAddress.of(ctx.ip());
         byte[] hash = Tokens.hash(cookie);
         String key = HexFormat.of().formatHex(hash);
-        if (mayHoldBack) {
-            refuseWhileOver(
-                    unknownCookies.waitTime(address, key),
-                    unknownCookies.limit() + " session cookies naming no session",
-                    " (signing in again works at once)");
+        FailedAuthLimiter.Check check = unknownCookies.begin(address, key);
+        try {
+            if (mayHoldBack) {
+                refuseWhileOver(
+                        check.waitTime(),
+                        unknownCookies.limit() + " session cookies naming no session",
+                        " (signing in again works at once)");
+            }
+            Optional<ConsoleSession> session = sessions.touch(hash, sessionIdleTimeout);
+            if (session.isPresent()) {
+                check.succeeded();
+            } else {
+                check.failed();
+            }
+            return session;
+        } finally {
+            check.end();
         }
-        Optional<ConsoleSession> session = sessions.touch(hash, sessionIdleTimeout);
-        if (session.isPresent()) {
-            unknownCookies.succeeded(address, key);
-        } else {
-            unknownCookies.failed(address);
-        }
-        return session;
     }
 
     /**
@@ -252,7 +257,7 @@ public final class Authenticator {
      */
     public void opened(Context ctx, ConsoleSession session, String cookie) {
         ctx.attribute(SESSION_ATTRIBUTE, session);
-        unknownCookies.succeeded(ClientAddress.of(ctx.ip()), HexFormat.of().formatHex(Tokens.hash(cookie)));
+        unknownCookies.trust(ClientAddress.of(ctx.ip()), HexFormat.of().formatHex(Tokens.hash(cookie)));
     }
 
     /**
@@ -265,14 +270,17 @@ public final class Authenticator {
     public <T> T attempt(String secret, Context ctx, Supplier<T> attempt) {
         String address = ClientAddress.of(ctx.ip());
         String hash = HexFormat.of().formatHex(Tokens.hash(secret));
-        refuseWhileOver(failedAuth.waitTime(address, hash), failedAuth.limit() + " refused tokens", "");
+        FailedAuthLimiter.Check check = failedAuth.begin(address, hash);
+        refuseWhileOver(check.waitTime(), failedAuth.limit() + " refused tokens", "");
         try {
             T result = attempt.get();
-            failedAuth.succeeded(address, hash);
+            check.succeeded();
             return result;
         } catch (Refusal.Unauthenticated | Refusal.NotFound refused) {
-            failedAuth.failed(address);
+            check.failed();
             throw refused;
+        } finally {
+            check.end();
         }
     }
 

@@ -16,6 +16,8 @@ import java.util.OptionalLong;
 public final class SlidingWindowRateLimiter {
     /** How far back the clock must go for the times kept to be dropped rather than waited for. */
     static final long CLOCK_STEP_NANOS = Duration.ofSeconds(1).toNanos();
+    /** The wait while requests not yet recorded could fill the window: they are decided within it. */
+    static final Duration PENDING_WAIT = Duration.ofSeconds(1);
 
     private final int limit;
     private final long windowNanos;
@@ -39,8 +41,20 @@ public final class SlidingWindowRateLimiter {
 
     /** Without recording anything: empty when a request for the key would be allowed, else the wait. */
     public OptionalLong waitTime(String key) {
+        return waitTime(key, 0);
+    }
+
+    /**
+     * As {@link #waitTime(String)} with {@code pending} more requests that may yet be recorded: while those
+     * could fill the window, the wait is a short one ({@link #PENDING_WAIT}), until they are decided.
+     */
+    public OptionalLong waitTime(String key, int pending) {
         Ring ring = rings.getIfPresent(key);
-        return ring == null ? OptionalLong.empty() : ring.waitTime(nanos(), windowNanos);
+        OptionalLong wait = ring == null ? OptionalLong.empty() : ring.waitTime(nanos(), windowNanos);
+        if (wait.isPresent() || pending < limit - (ring == null ? 0 : ring.size())) {
+            return wait;
+        }
+        return OptionalLong.of(PENDING_WAIT.toNanos());
     }
 
     public int limit() {
@@ -82,6 +96,10 @@ public final class SlidingWindowRateLimiter {
             times[(head + size) % times.length] = now;
             size++;
             return OptionalLong.empty();
+        }
+
+        synchronized int size() {
+            return size;
         }
 
         synchronized OptionalLong waitTime(long now, long window) {

@@ -95,4 +95,27 @@ class FailedAuthLimitTest {
             assertThat(get(server, "127.0.0.1", guess()).status()).isEqualTo(401);
         }
     }
+
+    /** Checked one by one after a common check of the limit, 250 guesses sent at once had 43 looked at (limit 20). */
+    @Test
+    void guessesSentAtOnceGetNoMoreThanTheLimit() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_RATE_LIMIT_AUTH_FAILURES", "5"))) {
+            List<Integer> statuses;
+            try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                List<java.util.concurrent.Future<Integer>> sent = new java.util.ArrayList<>();
+                for (int i = 0; i < 60; i++) {
+                    sent.add(threads.submit(
+                            () -> get(server, "127.0.0.3", guess()).status()));
+                }
+                statuses = new java.util.ArrayList<>();
+                for (var f : sent) {
+                    statuses.add(f.get());
+                }
+            }
+            assertThat(statuses).containsOnly(401, 429);
+            assertThat(statuses.stream().filter(s -> s == 401).count())
+                    .as("tokens looked at")
+                    .isLessThanOrEqualTo(5);
+        }
+    }
 }

@@ -21,11 +21,12 @@ class ClientAddressTest {
     void refusedSecretsFromOneSlash64ShareOneLimit() {
         FailedAuthLimiter limiter =
                 new FailedAuthLimiter(2, java.time.Duration.ofMinutes(1), java.time.InstantSource.system());
-        limiter.failed(ClientAddress.of("2001:db8::1"));
-        limiter.failed(ClientAddress.of("2001:db8::2"));
-        assertThat(limiter.waitTime(ClientAddress.of("2001:db8::3"), "some token"))
+        limiter.begin(ClientAddress.of("2001:db8::1"), "a").failed();
+        limiter.begin(ClientAddress.of("2001:db8::2"), "b").failed();
+        assertThat(limiter.begin(ClientAddress.of("2001:db8::3"), "some token").waitTime())
                 .isPresent();
-        assertThat(limiter.waitTime(ClientAddress.of("2001:db8:1::3"), "some token"))
+        assertThat(limiter.begin(ClientAddress.of("2001:db8:1::3"), "some token")
+                        .waitTime())
                 .isEmpty();
     }
 }

@@ -1,0 +1,48 @@
+package dev.switchboard.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.testing.Fast;
+import java.time.Duration;
+import java.time.InstantSource;
+import org.junit.jupiter.api.Test;
+
+/** Guesses sent at once are held to the limit as those sent one after another are. */
+@Fast
+class FailedAuthLimiterTest {
+    @Test
+    void checksUnderWayCountAsRefusalsToComeSoABurstGetsNoMoreGuesses() {
+        FailedAuthLimiter limiter = new FailedAuthLimiter(2, Duration.ofMinutes(1), InstantSource.system());
+        FailedAuthLimiter.Check first = limiter.begin("203.0.113.7", "a");
+        FailedAuthLimiter.Check second = limiter.begin("203.0.113.7", "b");
+        assertThat(first.waitTime()).isEmpty();
+        assertThat(second.waitTime()).isEmpty();
+        assertThat(limiter.begin("203.0.113.7", "c").waitTime())
+                .as("two checks under way may both be refused: a third waits for them")
+                .hasValue(Duration.ofSeconds(1).toNanos());
+        assertThat(limiter.begin("198.51.100.1", "c").waitTime())
+                .as("another address")
+                .isEmpty();
+
+        first.succeeded(); // a good token: no guess after all
+        FailedAuthLimiter.Check third = limiter.begin("203.0.113.7", "c");
+        assertThat(third.waitTime()).isEmpty();
+        second.failed();
+        third.failed();
+        assertThat(limiter.begin("203.0.113.7", "d").waitTime().orElseThrow())
+                .as("two refused in the window: until the first leaves it")
+                .isGreaterThan(Duration.ofSeconds(50).toNanos());
+        assertThat(limiter.begin("203.0.113.7", "a").waitTime())
+                .as("the good token from this address is still checked")
+                .isEmpty();
+    }
+
+    @Test
+    void aCheckThatEndsForAnotherReasonCountsNothing() {
+        FailedAuthLimiter limiter = new FailedAuthLimiter(1, Duration.ofMinutes(1), InstantSource.system());
+        FailedAuthLimiter.Check check = limiter.begin("203.0.113.7", "a");
+        check.end(); // the database was unreachable, say
+        check.end();
+        assertThat(limiter.begin("203.0.113.7", "b").waitTime()).isEmpty();
+    }
+}
