@@ -657,7 +657,13 @@ public final class MessageLog {
         UUID id = Ids.newUuid();
         Jdbc.inTransaction(dataSource, c -> {
             // The waiting ones are counted among its newest tests (V22's index): those pile up behind a slow
-            // receiver, where a fast one leaves few waiting however many it was sent.
+            // receiver, where a fast one leaves few waiting however many it was sent. One endpoint's tests are
+            // made one at a time, else each of a burst counts before the others commit (200 at once left 112).
+            Jdbc.one(
+                    c,
+                    "SELECT pg_advisory_xact_lock(hashtextextended('switchboard.webhook_tests', ?))",
+                    rs -> true,
+                    endpointPk);
             lockSendable(c, endpointPk);
             int waiting = Jdbc.one(
                             c,

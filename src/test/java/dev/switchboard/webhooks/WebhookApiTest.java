@@ -101,6 +101,36 @@ class WebhookApiTest {
         client.post(path + "/test", "").expect(202);
     }
 
+    /** Each of a burst counted the waiting tests before the others committed: 200 at once left 112 waiting. */
+    @Test
+    void testsSentAtOnceStillLeaveNoMoreThanTheLimitWaiting() throws Exception {
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/burst"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        int room = 10;
+        manualMessages(endpoint.get("id").asText(), "pending", MessageLog.MAX_PENDING_TESTS - room);
+        List<Integer> statuses = new ArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<Integer>> sent = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                sent.add(threads.submit(() -> client.post(path + "/test", "").status()));
+            }
+            for (var f : sent) {
+                statuses.add(f.get());
+            }
+        }
+        assertThat(statuses).containsOnly(202, 429);
+        assertThat(statuses.stream().filter(s -> s == 202).count()).isGreaterThanOrEqualTo(room);
+        try (var c = java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.prepareStatement("SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints e"
+                        + " ON e.pk = m.endpoint_pk WHERE e.id = ? AND m.lane = 'manual' AND m.status = 'pending'")) {
+            s.setString(1, endpoint.get("id").asText());
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("tests waiting").isLessThanOrEqualTo(MessageLog.MAX_PENDING_TESTS);
+            }
+        }
+    }
+
     @Test
     void aFilteredMessageListLooksThroughSoManyMessagesARequestAndItsCursorGoesOnFromThere() throws Exception {
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/many"));
