@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 
 /** Small JDBC helpers: parameters bound by position, rows mapped by a lambda, transactions as a block. */
@@ -70,6 +71,32 @@ public final class Jdbc {
         }
         open.afterCommit.forEach(Runnable::run);
         return result;
+    }
+
+    /**
+     * {@link #inTransaction}, run again when PostgreSQL ended it to break a deadlock (three runs at most).
+     * For a change of many rows that a trigger, the dispatcher or another request may lock in another
+     * order (an endpoint's messages): the victim is rolled back whole, so running it again is safe when
+     * the work acts only through its connection (after-commit actions are dropped with the rollback).
+     */
+    public static <T> T inTransactionRetryingDeadlocks(DataSource ds, Work<T> work) {
+        return retryingDeadlocks(() -> inTransaction(ds, work));
+    }
+
+    /**
+     * Runs {@code writes} again when PostgreSQL ended them to break a deadlock (three runs at most): for one
+     * statement in autocommit, or a whole transaction, which the database undid.
+     */
+    public static <T> T retryingDeadlocks(Supplier<T> writes) {
+        for (int run = 1; ; run++) {
+            try {
+                return writes.get();
+            } catch (DatabaseException e) {
+                if (!e.isDeadlock() || run == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /**

@@ -259,7 +259,9 @@ public final class ConnectionStore {
 
     private <T> T change(long lifecycleStream, Mutation<T> mutation) {
         long[] seq = {0};
-        T result = Jdbc.inTransaction(dataSource, c -> {
+        // A delete takes its streams' messages with it (V21's trigger), rows a retry or the dispatcher may
+        // be locking in another order meanwhile.
+        T result = Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             Outcome<T> change = mutation.apply(c);
             if (change.type() != null) {
                 control.publish(c, new ConnectionChanged(change.connection().pk()));

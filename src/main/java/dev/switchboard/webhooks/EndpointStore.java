@@ -1,7 +1,6 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.config.Durations;
-import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.WebhookChanged;
@@ -208,13 +207,25 @@ public final class EndpointStore {
      */
     public WebhookEndpoint update(
             WebhookEndpoint current, Patch changes, IntegrationStore.ClientCredential credential) {
-        return Jdbc.inTransaction(dataSource, c -> {
+        // Disabling fails the endpoint's waiting retries and tests (V27's trigger), rows a retry or the
+        // dispatcher may be locking in another order meanwhile.
+        return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             IntegrationStore.requireCredential(c, current.integrationPk(), credential);
             if (changes.eventTypes() != null) {
                 // Messages before the endpoint's row, the order in which recording an attempt locks them
                 // (its message, then its endpoint's health): the other order deadlocked with an attempt
                 // recorded meanwhile on a failing endpoint.
                 forgetKeptBodies(c, "pk = ?", current.pk());
+            }
+            if (changes.state() == WebhookEndpoint.State.disabled) {
+                // The retries and tests waiting that disabling fails (V27's trigger, from the endpoint's row),
+                // taken first and in the order a retry of many takes them: messages, then the endpoint.
+                Jdbc.query(
+                        c,
+                        "SELECT pk FROM webhook_messages WHERE endpoint_pk = ? AND lane = 'manual' AND status ="
+                                + " 'pending' AND next_attempt_at IS NOT NULL ORDER BY pk FOR UPDATE",
+                        rs -> rs.getLong(1),
+                        current.pk());
             }
             String state = changes.state() == null ? null : changes.state().name();
             boolean operator = credential == null;
@@ -329,35 +340,26 @@ public final class EndpointStore {
      * aborting one side, and the delete is then simply run again.
      */
     public void delete(WebhookEndpoint endpoint, IntegrationStore.ClientCredential credential) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                Jdbc.inTransaction(dataSource, c -> {
-                    lockIntegration(c, endpoint.integrationPk());
-                    // Deleted and made again, it would send to the same URL the operator stopped
-                    if (credential != null
-                            && Jdbc.one(
-                                            c,
-                                            "SELECT 1 FROM webhook_endpoints WHERE pk = ? AND " + OPERATOR_DISABLED,
-                                            rs -> 1,
-                                            endpoint.pk())
-                                    .isPresent()) {
-                        throw operatorDisabled();
-                    }
-                    // Found by the route before this lock: a delete that committed meanwhile leaves nothing here,
-                    // and this request did nothing (404), rather than a second 204 and a second audit entry.
-                    if (Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk()) == 0) {
-                        throw deleted(endpoint);
-                    }
-                    control.publish(c, new WebhookChanged(endpoint.pk()));
-                    return null;
-                });
-                return;
-            } catch (DatabaseException e) {
-                if (!e.isDeadlock() || attempt == 3) {
-                    throw e;
-                }
+        Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            lockIntegration(c, endpoint.integrationPk());
+            // Deleted and made again, it would send to the same URL the operator stopped
+            if (credential != null
+                    && Jdbc.one(
+                                    c,
+                                    "SELECT 1 FROM webhook_endpoints WHERE pk = ? AND " + OPERATOR_DISABLED,
+                                    rs -> 1,
+                                    endpoint.pk())
+                            .isPresent()) {
+                throw operatorDisabled();
             }
-        }
+            // Found by the route before this lock: a delete that committed meanwhile leaves nothing here,
+            // and this request did nothing (404), rather than a second 204 and a second audit entry.
+            if (Jdbc.update(c, "DELETE FROM webhook_endpoints WHERE pk = ?", endpoint.pk()) == 0) {
+                throw deleted(endpoint);
+            }
+            control.publish(c, new WebhookChanged(endpoint.pk()));
+            return null;
+        });
     }
 
     /** At most this many secrets sign a request: the current one and the two it replaced last. */

@@ -599,7 +599,9 @@ public final class MessageLog {
                 + " e AS (" + endpointSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";
-        return Jdbc.withConnection(
+        // One statement, undone whole when PostgreSQL picks it to break a deadlock with a disabling or a
+        // retry of the endpoint's messages: run again rather than lose the receiver's answer.
+        return Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
                                 c,
@@ -609,7 +611,7 @@ public final class MessageLog {
                                         endpointState(rs.getString("endpoint_state")),
                                         rs.getString("endpoint_reason")),
                                 params.toArray())
-                        .orElseThrow());
+                        .orElseThrow()));
     }
 
     /** The endpoint's state if recording changed it, else null. */
@@ -905,7 +907,9 @@ public final class MessageLog {
      * messages that {@code filter} picks, oldest first, in one statement; returns how many.
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
-        return Jdbc.inTransaction(dataSource, c -> {
+        // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
+        // another retry-all may cross that order, and one of the two is run again.
+        return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
             String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk));
@@ -984,7 +988,7 @@ public final class MessageLog {
         // The answer is read in the retry's transaction: once it commits, this node may send the message at
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
-        Retried retried = Jdbc.inTransaction(dataSource, c -> {
+        Retried retried = Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             if (expired(c, endpointPk, id)) {
                 throw new Refusal.Gone(
                         "message_expired",

@@ -36,6 +36,13 @@ class WebhookApiTest {
         server.close();
     }
 
+    /** The client key of a new integration of the same permissions as the shared one. */
+    private static Api ownClient(String name) {
+        return server.api(server.createIntegration(name, List.of("orders"), List.of(), List.of("orders.*"))
+                .get("clientKey")
+                .asText());
+    }
+
     private static JsonNode create(Api api, Map<String, Object> body) {
         return api.post("/api/v1/webhooks", body).expect(201).json();
     }
@@ -104,6 +111,7 @@ class WebhookApiTest {
     /** Each of a burst counted the waiting tests before the others committed: 200 at once left 112 waiting. */
     @Test
     void testsSentAtOnceStillLeaveNoMoreThanTheLimitWaiting() throws Exception {
+        Api client = ownClient("burst"); // its own requests' rate limit
         JsonNode endpoint = create(client, Map.of("url", "https://partner.example/burst"));
         String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
         int room = 10;
@@ -129,6 +137,44 @@ class WebhookApiTest {
                 assertThat(rs.getInt(1)).as("tests waiting").isLessThanOrEqualTo(MessageLog.MAX_PENDING_TESTS);
             }
         }
+    }
+
+    /**
+     * Retries lock an endpoint's messages and then the endpoint; disabling it fails its waiting retries from
+     * the endpoint's row. Sent at once they deadlocked, and PostgreSQL's victim was answered 500.
+     */
+    @Test
+    void retriesRacingEachOtherAndADisablingAreNeverAnswered500() throws Exception {
+        Api client = ownClient("racing"); // its own requests' rate limit
+        String id = create(client, Map.of("url", "https://partner.example/racing"))
+                .get("id")
+                .asText();
+        String path = "/api/v1/webhooks/" + id;
+        List<Integer> statuses = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int round = 0; round < 6; round++) {
+            client.patch(path, Map.of("state", "enabled")).expect(200);
+            manualMessages(id, "failed", 24);
+            List<String> failed = new ArrayList<>();
+            client.get(path + "/messages?status=failed&limit=24")
+                    .expect(200)
+                    .json()
+                    .get("messages")
+                    .forEach(m -> failed.add(m.get("id").asText()));
+            List<java.util.concurrent.Callable<Integer>> requests = new ArrayList<>();
+            requests.add(() -> client.patch(path, Map.of("state", "disabled")).status());
+            for (int i = 0; i < 3; i++) {
+                requests.add(() -> client.post(path + "/messages/retry", "").status());
+            }
+            failed.subList(0, 12)
+                    .forEach(m -> requests.add(() ->
+                            client.post(path + "/messages/" + m + "/retry", "").status()));
+            try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (var f : threads.invokeAll(requests)) {
+                    statuses.add(f.get());
+                }
+            }
+        }
+        assertThat(statuses).allSatisfy(status -> assertThat(status).isLessThan(500));
     }
 
     @Test
