@@ -169,7 +169,8 @@ public final class JsonBody {
         if (text.isEmpty()) {
             throw new Refusal.InvalidField(field, "must not be empty");
         }
-        if (text.length() > maxLength) {
+        // Characters as JSON Schema's maxLength (and PostgreSQL) count them: an emoji is one, not two.
+        if (text.length() > maxLength && text.codePointCount(0, text.length()) > maxLength) {
             throw new Refusal.InvalidField(field, "must be at most " + maxLength + " characters");
         }
         return text;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
 import java.sql.DriverManager;
@@ -322,6 +323,18 @@ class AdminApiTest {
         }
     }
 
+    /** A name's length is counted in characters, as the API's schema (and PostgreSQL) count them: an emoji is one. */
+    @Test
+    void aNamesLengthCountsCharactersNotUtf16Units() {
+        String emoji = "\uD83D\uDE00";
+        server.admin
+                .post("/api/v1/tenants", Map.of("id", "emoji-200", "name", emoji.repeat(200)))
+                .expect(201);
+        Api.Response over = server.admin.post("/api/v1/tenants", Map.of("id", "emoji-201", "name", emoji.repeat(201)));
+        assertThat(over.status()).isEqualTo(400);
+        assertThat(over.json().at("/error/message").asText()).isEqualTo("name: must be at most 200 characters");
+    }
+
     @Test
     void tenantsHaveTheirOwnOrGeneratedIdsAndAreUnique() {
         JsonNode generated = server.admin
@@ -423,13 +436,18 @@ class AdminApiTest {
                 server.admin.post("/api/v1/collections", Map.of("name", "things", "schema", Map.of("type", 12)));
         assertThat(badSchema.status()).isEqualTo(400);
         assertThat(badSchema.json().get("error").get("message").asText()).startsWith("schema");
-        Api.Response badPattern = server.admin.post(
-                "/api/v1/collections",
-                Map.of("name", "things", "schema", Map.of("properties", Map.of("code", Map.of("pattern", "(ab")))));
-        assertThat(badPattern.status()).isEqualTo(400);
-        assertThat(badPattern.json().at("/error/message").asText())
-                .contains("'(ab' is not a regular expression")
-                .doesNotContain("java.");
+        try (CapturedLogs logs = new CapturedLogs()) {
+            Api.Response badPattern = server.admin.post(
+                    "/api/v1/collections",
+                    Map.of("name", "things", "schema", Map.of("properties", Map.of("code", Map.of("pattern", "(ab")))));
+            assertThat(badPattern.status()).isEqualTo(400);
+            assertThat(badPattern.json().at("/error/message").asText())
+                    .contains("'(ab' is not a regular expression")
+                    .doesNotContain("java.");
+            assertThat(logs.lines())
+                    .as("a client's mistake, answered 400: not among the server's errors")
+                    .noneMatch(line -> line.startsWith("ERROR") || line.startsWith("WARN"));
+        }
         Api.Response remote = server.admin.post(
                 "/api/v1/collections",
                 Map.of("name", "things", "schema", Map.of("$ref", "http://169.254.169.254/latest")));
