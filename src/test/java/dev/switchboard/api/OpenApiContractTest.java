@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * generated clients would get wrong.
  */
 class OpenApiContractTest {
-    private static final Set<String> METHODS = Set.of("get", "post", "put", "patch", "delete");
+    private static final Set<String> METHODS = Set.of("get", "head", "post", "put", "patch", "delete");
     /** Positions in a tenant's log and counts of them: one counter per tenant, never reset, past 2^31. */
     private static final Set<String> POSITIONS = Set.of(
             "seq",
