@@ -41,7 +41,7 @@ final class FailedAuthLimiter {
 
     /**
      * A request from {@code address} with this token (by its hash) is about to be checked: {@link
-     * Check#wait} says whether it may be, and how long to wait when not. Until it ends, a check counts as
+     * Check#waitTime} says whether it may be, and how long to wait when not. Until it ends, a check counts as
      * a refusal to come, so a burst of guesses sent at once cannot all pass before the first is counted
      * (250 at once had 43 checked where the limit was 20).
      */

@@ -41,7 +41,8 @@ final class EcmaPatterns {
                 }
             } else if (c == '[') {
                 inClass = true;
-                java.append(c); // an empty class ([] or [^]) is ECMA-262's alone: Java refuses it, and the schema
+                // An empty class ([] or [^]) is ECMA-262's alone: Java refuses it, and so the schema is refused.
+                java.append(c);
             } else if (c == '$') {
                 java.append("\\z");
             } else {

@@ -508,7 +508,8 @@ final class WebSocketAttacks {
                     PATH + "?access_token=" + URLEncoder.encode(query, StandardCharsets.UTF_8),
                     ok);
         }
-        upgrade("access_token with a bad escape", "http:401", "GET", PATH + "?access_token=%zz", ok);
+        // A malformed %-escape is refused as such (invalid_query) before the token is looked for.
+        upgrade("access_token with a bad escape", "http:400", "GET", PATH + "?access_token=%zz", ok);
         for (Refused refused : attacker.refusedTokens()) {
             upgrade(
                     refused.what(),
