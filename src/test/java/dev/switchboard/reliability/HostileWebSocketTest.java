@@ -222,11 +222,22 @@ class HostileWebSocketTest {
             AtomicInteger refused = new AtomicInteger();
             AtomicInteger otherFailures = new AtomicInteger();
             AtomicBoolean stop = new AtomicBoolean();
+            // Past 600 sockets the upgraders wait, until the disable: a disable slow to answer (16 upgraders on
+            // two cores) let them all reach 600 and stop, and the refusals awaited below never came.
+            AtomicBoolean disabled = new AtomicBoolean();
             int clients = 16;
             ExecutorService upgraders = Executors.newFixedThreadPool(clients);
             for (int i = 0; i < clients; i++) {
                 upgraders.submit(() -> {
-                    while (!stop.get() && opened.size() < 600) {
+                    while (!stop.get()) {
+                        if (opened.size() >= 600 && !disabled.get()) {
+                            try {
+                                Thread.sleep(10);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                            continue;
+                        }
                         try {
                             opened.add(WsClient.connect(server, token, "?after=0"));
                         } catch (CompletionException e) {
@@ -245,6 +256,7 @@ class HostileWebSocketTest {
             server.admin
                     .post("/api/v1/connections/" + connection.get("id").asText() + "/disable", "")
                     .expect(200);
+            disabled.set(true);
             // Keep upgrading until the refusals show the disable reached every upgrade that starts now.
             await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() >= 50);
             stop.set(true);
