@@ -16,10 +16,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 
 /** The one Jackson configuration: strict on input (one document, no duplicate keys), ISO-8601 times on output. */
 public final class Json {
@@ -76,17 +72,9 @@ public final class Json {
                         "invalid_json", what + " holds a NUL byte: it is not UTF-8 JSON (UTF-16 or UTF-32?)");
             }
         }
-        try {
-            String text = StandardCharsets.UTF_8
-                    .newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-            return text.startsWith("\uFEFF") ? text.substring(1) : text;
-        } catch (CharacterCodingException e) {
-            throw new Refusal.Invalid("invalid_json", what + " is not UTF-8 (send JSON as UTF-8)");
-        }
+        String text = Utf8.decode(bytes)
+                .orElseThrow(() -> new Refusal.Invalid("invalid_json", what + " is not UTF-8 (send JSON as UTF-8)"));
+        return text.startsWith("\uFEFF") ? text.substring(1) : text;
     }
 
     /**

@@ -2,11 +2,9 @@ package dev.switchboard.web;
 
 import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.support.Utf8;
 import io.javalin.http.Context;
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -46,13 +44,7 @@ public final class QueryStrings {
             plain = i;
         }
         decoded.writeBytes(query.substring(plain).getBytes(StandardCharsets.UTF_8));
-        try {
-            StandardCharsets.UTF_8
-                    .newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(decoded.toByteArray()));
-        } catch (CharacterCodingException e) {
+        if (Utf8.decode(decoded.toByteArray()).isEmpty()) {
             throw new Refusal.Invalid(
                     "invalid_query", "the query string's %-escapes are not UTF-8: encode each character's UTF-8 bytes");
         }

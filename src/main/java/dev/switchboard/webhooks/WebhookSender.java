@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
+import dev.switchboard.support.Utf8;
 import dev.switchboard.tracing.Tracing;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -9,9 +10,6 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -159,17 +157,7 @@ public final class WebhookSender implements AutoCloseable {
      * bytes are that; else it stays as read.
      */
     static String utf8(String header) {
-        byte[] bytes = header.getBytes(StandardCharsets.ISO_8859_1);
-        try {
-            return StandardCharsets.UTF_8
-                    .newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            return header;
-        }
+        return Utf8.decode(header.getBytes(StandardCharsets.ISO_8859_1)).orElse(header);
     }
 
     /** Where a 307/308 from {@code from} may lead: a URL webhooks may call, and never from https to http. */
