@@ -50,11 +50,10 @@ public final class SlidingWindowRateLimiter {
      */
     public OptionalLong waitTime(String key, int pending) {
         Ring ring = rings.getIfPresent(key);
-        OptionalLong wait = ring == null ? OptionalLong.empty() : ring.waitTime(nanos(), windowNanos);
-        if (wait.isPresent() || pending < limit - (ring == null ? 0 : ring.size())) {
-            return wait;
+        if (ring == null) {
+            return pending < limit ? OptionalLong.empty() : OptionalLong.of(PENDING_WAIT.toNanos());
         }
-        return OptionalLong.of(PENDING_WAIT.toNanos());
+        return ring.waitTime(nanos(), windowNanos, pending);
     }
 
     public int limit() {
@@ -98,13 +97,12 @@ public final class SlidingWindowRateLimiter {
             return OptionalLong.empty();
         }
 
-        synchronized int size() {
-            return size;
-        }
-
-        synchronized OptionalLong waitTime(long now, long window) {
+        synchronized OptionalLong waitTime(long now, long window, int pending) {
             now = settle(now, window);
-            return size >= limit ? OptionalLong.of(times[head] + window - now) : OptionalLong.empty();
+            if (size >= limit) {
+                return OptionalLong.of(times[head] + window - now);
+            }
+            return size + pending < limit ? OptionalLong.empty() : OptionalLong.of(PENDING_WAIT.toNanos());
         }
 
         /**
