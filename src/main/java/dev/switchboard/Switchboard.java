@@ -44,6 +44,7 @@ import dev.switchboard.support.Ids;
 import dev.switchboard.support.SecretBox;
 import dev.switchboard.support.Version;
 import dev.switchboard.tracing.Tracing;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.webhooks.AddressPolicy;
 import dev.switchboard.webhooks.Deliverer;
 import dev.switchboard.webhooks.DeliveryOverview;
@@ -226,6 +227,10 @@ public final class Switchboard implements AutoCloseable {
                     new OperatorSessions(sockets, consoleSessions, java.time.Duration.ofSeconds(5));
             closeables.push(operatorSockets);
             operatorSockets.start();
+            // Request bodies, over HTTP and on sockets, held within one budget of the heap.
+            RequestBodies bodies = new RequestBodies(
+                    config.maxBodyBytes(),
+                    RequestBodies.budgetFor(Runtime.getRuntime().maxMemory()));
             websockets = new WebSockets(
                     socketSettings,
                     sockets,
@@ -236,7 +241,7 @@ public final class Switchboard implements AutoCloseable {
                     accessWatch,
                     auth,
                     socketOperations,
-                    config.maxBodyBytes());
+                    bodies);
 
             // Webhooks: delivery reads and writes through its own pool, so it never takes the API's
             // connections; the API's message operations (retry, replay, test) use the main pool, as what
@@ -314,7 +319,7 @@ public final class Switchboard implements AutoCloseable {
             http = new HttpApi(
                     config.host(),
                     config.port(),
-                    config.maxBodyBytes(),
+                    bodies,
                     meters,
                     tracing,
                     List.of(

@@ -8,6 +8,7 @@ import dev.switchboard.tracing.Tracing;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.HttpErrors.HttpError;
 import dev.switchboard.web.QueryStrings;
+import dev.switchboard.web.RefusedBodies;
 import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
@@ -84,7 +85,8 @@ public final class HttpApi implements AutoCloseable {
                 routes);
     }
 
-    HttpApi(
+    /** The API's server; {@code bodies} is shared with the WebSocket requests, whose room it holds too. */
+    public HttpApi(
             String host,
             int port,
             RequestBodies bodies,
@@ -129,6 +131,8 @@ public final class HttpApi implements AutoCloseable {
         // reused connection, "Bearer SB_ADMIN_…" or "Switchboard-Tenant: HOTEL" would be read as the value an
         // earlier request sent in another case. Tokens, tenant ids and idempotency keys are case-sensitive.
         config.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
+        // The room a body takes is held until its request ends, after the route, its answer and any error.
+        config.jetty.modifyServletContextHandler(context -> context.addEventListener(bodies.releaser()));
 
         config.routes.before(ctx -> {
             if (tracing.on() && traced(ctx.path())) {

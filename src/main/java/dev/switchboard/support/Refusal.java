@@ -126,6 +126,13 @@ public abstract sealed class Refusal extends RuntimeException {
         }
     }
 
+    /** A request too large to be handled at all (413 {@code body_too_large}). */
+    public static final class BodyTooLarge extends Refusal {
+        public BodyTooLarge(String message) {
+            super("body_too_large", message, null);
+        }
+    }
+
     /** The event a write would append is over the limit for an event's data; {@code field} is the largest part. */
     public static final class EventTooLarge extends Refusal {
         private final String field;

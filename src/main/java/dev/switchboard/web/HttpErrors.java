@@ -33,6 +33,7 @@ public final class HttpErrors {
             case Refusal.Conflict conflict -> 409;
             case Refusal.PositionExpired expired -> 410;
             case Refusal.Gone gone -> 410;
+            case Refusal.BodyTooLarge tooLarge -> 413;
             case Refusal.IdempotencyKeyReused reused -> 422;
             case Refusal.EventTooLarge tooLarge -> 422;
             case Refusal.RecordTooLarge tooLarge -> 422;

@@ -1,8 +1,12 @@
 package dev.switchboard.web;
 
+import dev.switchboard.support.JsonWeight;
 import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletRequestEvent;
+import jakarta.servlet.ServletRequestListener;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,17 +15,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads each request's body whole before its route runs, within a budget of bytes held at once across
- * all bodies being received. Bodies are read before the request is authenticated (a body over the
- * limit must be refused before the route changes anything), so without the budget anyone could open a
- * few hundred connections, each sending a body of nearly the limit and then a byte now and then, and
- * fill the heap. Room is taken as bytes arrive, not for a body's declared length: a connection that
- * declares a megabyte and sends nothing holds nothing. A body the budget has no room for is answered
- * 503 {@code server_busy}, and its connection closed.
+ * Reads each request's body whole before its route runs, within a budget of heap held at once across all
+ * requests. Bodies are read before the request is authenticated (a body over the limit must be refused
+ * before the route changes anything), so without the budget anyone could open a few hundred connections,
+ * each sending a body of nearly the limit and then a byte now and then, and fill the heap. Room is taken
+ * as bytes arrive, not for a body's declared length: a connection that declares a megabyte and sends
+ * nothing holds nothing. Once the body is whole its room grows to what it weighs as a JSON tree ({@link
+ * JsonWeight}: up to forty times its bytes), and it is held until the request ends, since the route holds
+ * the body and its tree until then: 150 requests of a megabyte of empty objects each, sent at once with one
+ * token, used to take a node with a 1 GiB heap down. A WebSocket request takes its room from the same
+ * budget ({@link #take}). A request the budget has no room for is answered 503 {@code server_busy} (the rest
+ * of its body read and dropped first, so that its sender reads the answer), and one that would weigh more
+ * than the whole budget 413.
  */
 public final class RequestBodies {
     private static final Logger log = LoggerFactory.getLogger(RequestBodies.class);
     private static final String BODY = "switchboard.body";
+    private static final String HELD = "switchboard.bodyRoom";
     private static final byte[] NONE = new byte[0];
     private static final int CHUNK = 16 * 1024;
 
@@ -29,10 +39,10 @@ public final class RequestBodies {
     private final long budget;
     private final AtomicLong held = new AtomicLong();
 
-    /** {@code budget}: the bytes of bodies held at once while they are received, at least one body of the largest size. */
+    /** {@code budget}: the heap requests' bodies and their trees may hold at once; at least one body of the largest size read as a string. */
     public RequestBodies(long maxBodyBytes, long budget) {
         this.maxBodyBytes = maxBodyBytes;
-        this.budget = Math.max(budget, maxBodyBytes);
+        this.budget = Math.max(budget, 3 * maxBodyBytes);
     }
 
     /** The budget for a server whose heap is {@code maxHeap}: an eighth of it. */
@@ -44,13 +54,21 @@ public final class RequestBodies {
         return maxBodyBytes;
     }
 
+    /** The room held now, for tests. */
+    long held() {
+        return held.get();
+    }
+
     /** The request's body as {@link #read} received it; empty for a request whose body is not read (a GET). */
     public static byte[] of(Context ctx) {
         byte[] body = ctx.attribute(BODY);
         return body == null ? NONE : body;
     }
 
-    /** Receives the body, for {@link #of}; refuses one over the limit or one the budget has no room for. */
+    /**
+     * Receives the body, for {@link #of}, and takes its room until the request ends ({@link #releaser});
+     * refuses one over the limit or one the budget has no room for.
+     */
     public void read(Context ctx) {
         long declared = ctx.req().getContentLengthLong();
         // A length declared past the limit is refused before a byte is read: no "100 Continue" for it.
@@ -64,6 +82,7 @@ public final class RequestBodies {
         int size = declared > 0 ? (int) Math.min(declared, CHUNK) : CHUNK;
         ByteArrayOutputStream body = new ByteArrayOutputStream(size);
         long taken = 0;
+        boolean kept = false;
         try {
             InputStream in = ctx.req().getInputStream();
             byte[] chunk = new byte[size];
@@ -71,17 +90,27 @@ public final class RequestBodies {
                 if (body.size() + n > maxBodyBytes) {
                     throw new HttpResponseException(413, "body too large");
                 }
-                if (held.addAndGet(n) > budget) {
-                    held.addAndGet(-n);
-                    ctx.header("Connection", "close");
-                    throw new Refusal.Busy(
-                            "server_busy",
-                            "the server is receiving as many request bodies as it has room for; retry shortly",
-                            1);
+                if (!take(n)) {
+                    RefusedBodies.discardRest(ctx);
+                    throw busy();
                 }
                 taken += n;
                 body.write(chunk, 0, n);
             }
+            byte[] bytes = body.toByteArray();
+            long weight = Math.max(taken, JsonWeight.of(bytes));
+            if (weight > budget) {
+                throw new Refusal.BodyTooLarge("the request body would take about " + weight / (1024 * 1024)
+                        + " MB of memory once read as JSON, more than this node holds for all requests at once ("
+                        + budget / (1024 * 1024) + " MB, an eighth of its heap)");
+            }
+            if (!take(weight - taken)) {
+                throw busy();
+            }
+            taken = weight;
+            ctx.attribute(BODY, bytes);
+            ctx.attribute(HELD, taken);
+            kept = true;
         } catch (IOException e) {
             // The client went away or stopped sending mid-body: its failure, not the server's. Nobody may be
             // left to read the answer; it keeps the metrics and the access log from counting a 500.
@@ -90,8 +119,67 @@ public final class RequestBodies {
             throw new Refusal.Invalid(
                     "body_incomplete", "the request body ended before its end, or stopped arriving: " + e.getMessage());
         } finally {
-            held.addAndGet(-taken);
+            if (!kept) {
+                held.addAndGet(-taken);
+            }
         }
-        ctx.attribute(BODY, body.toByteArray());
+    }
+
+    /** Gives each request's room back when it ends, however it ended; registered on the servlet context. */
+    public ServletRequestListener releaser() {
+        return new ServletRequestListener() {
+            @Override
+            public void requestDestroyed(ServletRequestEvent event) {
+                ServletRequest request = event.getServletRequest();
+                if (request.getAttribute(HELD) instanceof Long room) {
+                    request.removeAttribute(HELD);
+                    held.addAndGet(-room);
+                }
+            }
+        };
+    }
+
+    /**
+     * Room for a WebSocket request's message while it is handled, weighed as its JSON tree; given back by
+     * closing it. Refused as HTTP's bodies are: 503 {@code server_busy}, or 413 past the whole budget.
+     */
+    public Room take(String message) {
+        long weight = Math.max(message.length(), JsonWeight.of(message));
+        if (weight > budget) {
+            throw new Refusal.BodyTooLarge("the request would take about " + weight / (1024 * 1024)
+                    + " MB of memory once read as JSON, more than this node holds for all requests at once");
+        }
+        if (!take(weight)) {
+            throw busy();
+        }
+        return new Room(weight);
+    }
+
+    /** A WebSocket request's room, given back once. */
+    public final class Room implements AutoCloseable {
+        private long weight;
+
+        private Room(long weight) {
+            this.weight = weight;
+        }
+
+        @Override
+        public void close() {
+            held.addAndGet(-weight);
+            weight = 0;
+        }
+    }
+
+    private boolean take(long bytes) {
+        if (held.addAndGet(bytes) > budget) {
+            held.addAndGet(-bytes);
+            return false;
+        }
+        return true;
+    }
+
+    private static Refusal busy() {
+        return new Refusal.Busy(
+                "server_busy", "the server is handling as many request bodies as it has room for; retry shortly", 1);
     }
 }

@@ -4,6 +4,7 @@ import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.HttpErrors;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.websockets.ClientMessages.Request;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +38,7 @@ final class SocketRequests {
      * over the body limit; true when it started. {@code text} is the message as received, whose size HTTP's body limit bounds too.
      */
     boolean submit(Request request, String text) {
-        long bodyLimit = owner.maxBodyBytes();
+        long bodyLimit = owner.bodies().maxBodyBytes();
         if (text.length() > bodyLimit / 3 && text.getBytes(StandardCharsets.UTF_8).length > bodyLimit) {
             // Only reachable when websockets.maxMessageSize is above server.maxBodySize.
             session.send(Frames.errorResponse(
@@ -62,11 +63,21 @@ final class SocketRequests {
                     null));
             return false;
         }
-        Thread.ofVirtual().name("ws-request").start(() -> perform(request));
+        // Its message and params stay on the heap until it is answered: room for them as for an HTTP body.
+        RequestBodies.Room room;
+        try {
+            room = owner.bodies().take(text);
+        } catch (Refusal refusal) {
+            inFlight.decrementAndGet();
+            owner.metrics().request(request.method(), HttpErrors.of(refusal).status(), 0);
+            session.send(refused(request.id(), refusal));
+            return false;
+        }
+        Thread.ofVirtual().name("ws-request").start(() -> perform(request, room));
         return true;
     }
 
-    private void perform(Request request) {
+    private void perform(Request request, RequestBodies.Room room) {
         long started = System.nanoTime();
         ClientSession.Write write = request.method().write() ? session.beginWrite() : null;
         ByteBuffer response = null;
@@ -102,6 +113,7 @@ final class SocketRequests {
         } finally {
             // Out of flight before it is answered: a client that sends its next request on reading this
             // answer must find room for it.
+            room.close();
             inFlight.decrementAndGet();
             // Always answered, and a write always releases what it held back.
             session.answer(response != null ? response : frame(request.id(), HttpErrors.internalError()), write);

@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.db.PageBytes;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RouteGroup;
 import java.util.function.UnaryOperator;
 
@@ -25,7 +26,7 @@ public final class WebSockets implements AutoCloseable {
     private final AccessWatch accessWatch;
     private final WebSocketRoutes routes;
     private final Authenticator auth;
-    private final long maxBodyBytes;
+    private final RequestBodies bodies;
     private volatile Operations operations;
     /** Tests hold sockets here, between the upgrade's checks and their registration, to make a race certain. */
     private volatile Runnable beforeRegistering = () -> {};
@@ -52,7 +53,7 @@ public final class WebSockets implements AutoCloseable {
             AccessWatch accessWatch,
             Authenticator auth,
             Operations operations,
-            long maxBodyBytes) {
+            RequestBodies bodies) {
         this.settings = settings;
         this.sockets = sockets;
         this.metrics = metrics;
@@ -62,7 +63,7 @@ public final class WebSockets implements AutoCloseable {
         this.accessWatch = accessWatch;
         this.auth = auth;
         this.operations = operations;
-        this.maxBodyBytes = maxBodyBytes;
+        this.bodies = bodies;
         this.routes = new WebSocketRoutes(this, auth);
     }
 
@@ -110,9 +111,9 @@ public final class WebSockets implements AutoCloseable {
         return auth;
     }
 
-    /** server.maxBodySize: a request on a socket is bounded like an HTTP request's body. */
-    long maxBodyBytes() {
-        return maxBodyBytes;
+    /** server.maxBodySize and the heap's room for bodies: a request on a socket is bounded like an HTTP request's body. */
+    RequestBodies bodies() {
+        return bodies;
     }
 
     WebSocketSettings settings() {

@@ -1,23 +1,24 @@
-package dev.switchboard.api;
+package dev.switchboard.web;
 
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
 
 /**
- * What is left of a body refused with 413, read and thrown away so its sender reads the answer. A server that
- * closes a connection while the client is still writing to it makes the kernel reset it, and a reset can
- * discard the 413 already on its way: the client sees "connection reset" or "no response" instead of
- * {@code body_too_large}. Reading the rest first lets the answer arrive whole, and the connection stay open.
+ * What is left of a refused body (413, or 503 when the node has no room to hold it), read and thrown away so its
+ * sender reads the answer. A server that closes a connection while the client is still writing to it makes the
+ * kernel reset it, and a reset can discard the answer already on its way: the client sees "connection reset" or
+ * "no response" instead of {@code body_too_large} or {@code server_busy} with its {@code Retry-After}. Reading
+ * the rest first (16 KiB at a time, nothing kept) lets the answer arrive whole, and the connection stay open.
  */
-final class RefusedBodies {
+public final class RefusedBodies {
     /** How much of a refused body is read past the point reached; a longer one is answered at once and its connection closed. */
-    static final long DISCARD_LIMIT = 8L * 1024 * 1024;
+    public static final long DISCARD_LIMIT = 8L * 1024 * 1024;
 
     private RefusedBodies() {}
 
     /** Reads and drops the rest of the request's body, up to {@link #DISCARD_LIMIT}; closes the connection past it. */
-    static void discardRest(Context ctx) {
+    public static void discardRest(Context ctx) {
         long declared = ctx.req().getContentLengthLong();
         // The client waits for "100 Continue" before it sends the body: it has sent nothing to discard, and reading
         // would invite the body this answer refuses.

@@ -1,0 +1,215 @@
+package dev.switchboard.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.switchboard.api.HttpApi;
+import dev.switchboard.support.Json;
+import dev.switchboard.support.Refusal;
+import dev.switchboard.testing.Fast;
+import dev.switchboard.testing.RawHttp;
+import dev.switchboard.tracing.Tracing;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bodies a server receives at once are bounded: bodies are read before a request is authenticated,
+ * and hundreds of clients each sending a body slowly used to hold a megabyte each until the heap ran out.
+ */
+@Fast
+class RequestBodiesTest {
+    private static final int MAX_BODY = 1_000;
+
+    private HttpApi http;
+    private RequestBodies bodies;
+    /** Holds requests to /api/v1/hold in their route until counted down. */
+    private final CountDownLatch hold = new CountDownLatch(1);
+
+    private final List<Socket> held = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        http = server(MAX_BODY);
+    }
+
+    /** A server taking bodies of up to {@code maxBody} bytes, with room for four still arriving, or two read (as strings, twice their bytes). */
+    private HttpApi server(int maxBody) {
+        bodies = new RequestBodies(maxBody, 4L * maxBody);
+        return new HttpApi("127.0.0.1", 0, bodies, new SimpleMeterRegistry(), Tracing.OFF, List.of(routes -> {
+                    routes.post("/api/v1/echo", ctx -> ctx.result(RequestBodies.of(ctx)));
+                    routes.post("/api/v1/hold", ctx -> {
+                        hold.await();
+                        ctx.result(RequestBodies.of(ctx));
+                    });
+                    routes.post("/api/v1/refuse", ctx -> {
+                        throw new Refusal.Invalid("invalid_field", "refused by the test's route");
+                    });
+                }))
+                .start("the test's server");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Socket socket : held) {
+            socket.close();
+        }
+        http.close();
+    }
+
+    @Test
+    void aBodyTheBudgetHasNoRoomForIsAnswered503AndRoomReturnsWhenABodyEnds() throws Exception {
+        Socket first = slowBody(900);
+        for (int i = 0; i < 3; i++) {
+            slowBody(900);
+        }
+        String padded = "{\"n\":\"" + "x".repeat(290) + "\"}";
+        RawHttp.Response busy =
+                await().atMost(Duration.ofSeconds(10)).until(() -> post(padded), response -> response.status() == 503);
+        assertThat(Json.read(busy.text()).get("error").get("code").asText()).isEqualTo("server_busy");
+        assertThat(busy.header("Retry-After")).isEqualTo("1");
+
+        // The client that went away mid-body is answered as a client's failure, and its room is given back.
+        first.shutdownOutput();
+        RawHttp.Response incomplete = RawHttp.read(first.getInputStream());
+        assertThat(incomplete.status()).isEqualTo(400);
+        assertThat(Json.read(incomplete.text()).get("error").get("code").asText())
+                .isEqualTo("body_incomplete");
+        RawHttp.Response echoed =
+                await().atMost(Duration.ofSeconds(10)).until(() -> post(padded), response -> response.status() == 200);
+        assertThat(echoed.text()).isEqualTo(padded);
+    }
+
+    /**
+     * A body refused for want of room is read to its end and dropped before the answer: closed at once, a
+     * connection whose client is still writing is reset, and the reset discards the 503 and its Retry-After.
+     */
+    @Test
+    void aLargeBodyRefusedForWantOfRoomIsAnsweredNotReset() throws Exception {
+        http.close();
+        int maxBody = 1024 * 1024;
+        http = server(maxBody);
+        for (int i = 0; i < 4; i++) {
+            slowBody(maxBody, maxBody - 1);
+        }
+        Thread.sleep(500); // both are read up to what they sent
+        String large = "{\"n\":\"" + "x".repeat(maxBody - 100) + "\"}";
+        for (int i = 0; i < 5; i++) {
+            RawHttp.Response busy = post(large);
+            assertThat(busy.status()).isEqualTo(503);
+            assertThat(Json.read(busy.text()).get("error").get("code").asText()).isEqualTo("server_busy");
+            assertThat(busy.header("Retry-After")).isEqualTo("1");
+        }
+    }
+
+    /**
+     * A body's room is held until its request ends, not only while it arrives: the route holds the body and
+     * its JSON tree, and 150 large requests at once with one token used to fill a 1 GiB heap that way.
+     */
+    @Test
+    void aBodysRoomIsHeldUntilItsRequestIsAnsweredWhateverTheAnswer() throws Exception {
+        String waiting = "{\"n\":\"" + "x".repeat(790) + "\"}";
+        ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            Future<RawHttp.Response> first = clients.submit(() -> post("/api/v1/hold", waiting));
+            Future<RawHttp.Response> second = clients.submit(() -> post("/api/v1/hold", waiting));
+            await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() >= 4L * waiting.length());
+
+            RawHttp.Response busy = post("/api/v1/echo", "{\"n\":\"" + "x".repeat(100) + "\"}");
+            assertThat(busy.status()).isEqualTo(503);
+            assertThat(Json.read(busy.text()).get("error").get("code").asText()).isEqualTo("server_busy");
+
+            hold.countDown();
+            assertThat(first.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
+            assertThat(second.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
+        } finally {
+            hold.countDown();
+            clients.shutdownNow();
+        }
+        // Given back after answers of every kind: two of these do not fit at once.
+        String large = "{\"n\":\"" + "x".repeat(940) + "\"}";
+        for (int i = 0; i < 5; i++) {
+            assertThat(post("/api/v1/echo", large).status()).isEqualTo(200);
+            assertThat(post("/api/v1/refuse", large).status()).isEqualTo(400);
+            assertThat(post("/api/v1/nowhere", large).status()).isEqualTo(404);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() == 0);
+    }
+
+    /**
+     * A body is weighed as the tree it becomes: a few hundred bytes of empty objects take tens of kilobytes
+     * of heap once read, a string of the same size about twice its bytes.
+     */
+    @Test
+    void aBodyIsWeighedAsTheJsonTreeItBecomes() throws Exception {
+        String objects = "[" + "{},".repeat(299) + "{}]";
+        RawHttp.Response tooLarge = post("/api/v1/echo", objects);
+        assertThat(tooLarge.status()).isEqualTo(413);
+        assertThat(Json.read(tooLarge.text()).get("error").get("code").asText()).isEqualTo("body_too_large");
+        assertThat(Json.read(tooLarge.text()).get("error").get("message").asText())
+                .contains("once read as JSON");
+
+        String string = "\"" + "x".repeat(MAX_BODY - 2) + "\"";
+        assertThat(post("/api/v1/echo", string).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() == 0);
+    }
+
+    /** Room is taken as bytes arrive: connections that declare large bodies and send nothing hold none. */
+    @Test
+    void connectionsThatDeclareBodiesAndSendNothingTakeNoRoom() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            slowBody(1);
+        }
+        Thread.sleep(200); // each is read up to its first byte
+        RawHttp.Response echoed = post("{\"n\":\"" + "x".repeat(900) + "\"}");
+        assertThat(echoed.status()).isEqualTo(200);
+    }
+
+    /** A request declaring a body of the largest size, of which it sends {@code sent} bytes and then waits. */
+    private Socket slowBody(int sent) throws Exception {
+        return slowBody(MAX_BODY, sent);
+    }
+
+    /** A request declaring a body of {@code declared} bytes, of which it sends {@code sent} and then waits. */
+    private Socket slowBody(int declared, int sent) throws Exception {
+        Socket socket = new Socket("127.0.0.1", http.port());
+        held.add(socket);
+        socket.setSoTimeout(10_000);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST /api/v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + declared + "\r\n\r\n" + "{".repeat(sent))
+                .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return socket;
+    }
+
+    private RawHttp.Response post(String body) throws Exception {
+        return post("/api/v1/echo", body);
+    }
+
+    private RawHttp.Response post(String path, String body) throws Exception {
+        return RawHttp.send(
+                "127.0.0.1",
+                http.port(),
+                new RawHttp.Request(
+                        "POST",
+                        path,
+                        List.of(Map.entry("Content-Type", "application/json")),
+                        body.getBytes(StandardCharsets.UTF_8),
+                        false),
+                Duration.ofSeconds(10));
+    }
+}
