@@ -41,7 +41,7 @@ public final class JsonBody {
         }
         JsonNode node;
         try {
-            node = Json.MAPPER.readTree(Json.utf8(bytes, "the request body"));
+            node = Json.readTree(Json.MAPPER, Json.utf8(bytes, "the request body"));
         } catch (JsonProcessingException e) {
             String what = e instanceof StreamConstraintsException
                     ? "the request body's JSON goes past a limit: "

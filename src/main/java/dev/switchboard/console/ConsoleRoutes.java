@@ -176,7 +176,7 @@ public final class ConsoleRoutes implements RouteGroup {
         }
         JsonNode body;
         try {
-            body = Json.MAPPER.readTree(Json.utf8(bytes, "the request body"));
+            body = Json.readTree(Json.MAPPER, Json.utf8(bytes, "the request body"));
         } catch (java.io.IOException e) {
             throw new Refusal.Invalid("invalid_json", "the request body is not valid JSON");
         }

@@ -2,6 +2,7 @@ package dev.switchboard.support;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -120,6 +121,20 @@ public final class Json {
             return MAPPER.writeValueAsString(value);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A client's JSON text read with {@code mapper}. A number whose exponent {@code BigDecimal} cannot hold
+     * ({@code 1e99999999999}: more than about nine digits of exponent) fails the parse as malformed text
+     * does: Jackson lets its {@code NumberFormatException} through, which answered 500 with a stack trace in
+     * the log (and closed a socket with 1011, naming Jackson's classes).
+     */
+    public static JsonNode readTree(ObjectMapper mapper, String text) throws JsonProcessingException {
+        try {
+            return mapper.readTree(text);
+        } catch (NumberFormatException e) {
+            throw new JsonParseException(null, "a number's exponent is too large to be read");
         }
     }
 

@@ -77,7 +77,7 @@ final class ClientMessages {
         String text = message.startsWith("\uFEFF") ? message.substring(1) : message;
         JsonNode json;
         try {
-            json = MESSAGES.readTree(text);
+            json = Json.readTree(MESSAGES, text);
         } catch (JsonProcessingException e) {
             return unparsable(text, e);
         }

@@ -119,6 +119,39 @@ class MalformedRequestsTest {
                 "headers_too_large");
     }
 
+    /** Jackson let the NumberFormatException of such an exponent through: 500, and a stack trace logged for anyone's request. */
+    @Test
+    void aNumberWhoseExponentCannotBeReadIsMalformedJsonEvenBeforeSignIn() throws Exception {
+        var json = Map.entry("Content-Type", "application/json");
+        var auth = Map.entry("Authorization", "Bearer " + token);
+        for (String number : List.of("1e99999999999", "1e-2147483649")) {
+            JsonNode refused = error(
+                    send(
+                            "POST",
+                            "/api/v1/collections/reservations/records",
+                            List.of(auth, json),
+                            ("{\"data\":{\"x\":" + number + "}}").getBytes(StandardCharsets.UTF_8)),
+                    400,
+                    "invalid_json");
+            assertThat(refused.get("message").asText())
+                    .isEqualTo("the request body is not valid JSON: a number's exponent is too large to be read");
+            error(
+                    send(
+                            "POST",
+                            "/console/api/session",
+                            List.of(json),
+                            ("{\"adminKey\":" + number + "}").getBytes(StandardCharsets.UTF_8)),
+                    400,
+                    "invalid_json");
+        }
+        assertThat(server.api(token)
+                        .get("/api/v1/collections/reservations/records")
+                        .expect(200)
+                        .json()
+                        .get("records"))
+                .noneMatch(r -> r.path("data").has("x"));
+    }
+
     /** A route that takes no body takes JSON's white space or {@code {}}; control and Unicode spaces are not that. */
     @Test
     void aBodyOfOtherWhiteSpaceOnARouteThatTakesNoneIsRefusedAndChangesNothing() throws Exception {

@@ -68,7 +68,12 @@ class ClientMessagesTest {
         String longNumber = start + "{\"collection\":\"a\",\"data\":{\"x\":1" + "0".repeat(1200) + "}}}";
         String deep = start + "{\"collection\":\"a\",\"data\":" + "[".repeat(100) + "]".repeat(100) + "}}";
         String cut = start + "{\"collection\":";
-        for (String text : List.of(duplicate, longNumber, deep, cut, start + "{}} trailing")) {
+        // An exponent BigDecimal cannot hold closed the socket with 1011 (Jackson lets a NumberFormatException
+        // through).
+        String exponent = start + "{\"collection\":\"a\",\"data\":{\"x\":1e99999999999}}}";
+        String negativeExponent = start + "{\"collection\":\"a\",\"data\":{\"x\":1e-2147483649}}}";
+        for (String text :
+                List.of(duplicate, longNumber, deep, cut, start + "{}} trailing", exponent, negativeExponent)) {
             assertThat(bad(text))
                     .as(text.substring(0, Math.min(text.length(), 120)))
                     .isEqualTo("r9 invalid_json null");
@@ -84,6 +89,11 @@ class ClientMessagesTest {
         assertThat(bad("{\"type\":\"request\",\"params\":{\"n\":1" + "0".repeat(1200) + "},\"id\":\"late\"}"))
                 .isEqualTo("late invalid_json null");
         assertThat(bad("{\"type\":\"request\",\"params\":{\"a\":")).isEqualTo("null invalid_json null");
+        assertThat(((ClientMessages.BadRequest) ClientMessages.parse(exponent))
+                        .refusal()
+                        .getMessage())
+                .isEqualTo("the request is not valid JSON: a number's exponent is too large to be read");
+        assertThat(code("{\"type\":\"ping\",\"n\":1e99999999999}")).isEqualTo("malformed_message");
     }
 
     private static String bad(String text) {
