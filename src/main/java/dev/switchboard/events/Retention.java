@@ -42,12 +42,16 @@ public final class Retention implements AutoCloseable {
     /**
      * One batch of one stream: the cut is the first of the stream's oldest {@code BATCH} events (in
      * {@code seq} order) that is within the retention, or just past them all when none is; everything
-     * below it goes.
+     * below it goes. Those are all among the events read (the cut is at most one past the last of them), so
+     * the delete names their {@code seq}s: written {@code seq < (SELECT seq FROM cut)}, the planner could
+     * not see the bound, guessed a third of the stream, and on a tenant holding most of the log read the
+     * whole table for each batch (4.5 million rows, 2.4 s, for 5,000 deleted).
      */
     static final String PRUNE_STREAM =
             "WITH head AS (SELECT seq, id FROM events WHERE stream_pk = ? ORDER BY seq LIMIT ?),"
                     + " cut AS (SELECT coalesce(min(seq) FILTER (WHERE id >= ?), max(seq) + 1) AS seq FROM head)"
-                    + " DELETE FROM events WHERE stream_pk = ? AND seq < (SELECT seq FROM cut)";
+                    + " DELETE FROM events WHERE stream_pk = ?"
+                    + " AND seq = ANY (ARRAY(SELECT seq FROM head WHERE seq < (SELECT seq FROM cut)))";
 
     private final DataSource dataSource;
     private final Duration retention;
