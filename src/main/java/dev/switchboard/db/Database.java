@@ -222,7 +222,9 @@ public final class Database implements AutoCloseable {
                 flyway.migrate();
                 break;
             } catch (FlywayException e) {
-                if (!lockNotAvailable(e)) {
+                String state = sqlState(e);
+                boolean deadlock = DEADLOCK.equals(state);
+                if (!deadlock && !LOCK_NOT_AVAILABLE.equals(state)) {
                     throw e;
                 }
                 if (attempt == lockWait.attempts()) {
@@ -233,14 +235,26 @@ public final class Database implements AutoCloseable {
                                     + " end it, and start this node again)",
                             e);
                 }
-                log.warn(
-                        "A migration waited {} ms for a table another transaction holds locked, and every query on"
-                                + " that table waited behind it: it lets go and tries again in {} ms (attempt {} of {})."
-                                + " A long transaction (a pg_dump, a report) holds up upgrades",
-                        lockWait.timeout().toMillis(),
-                        lockWait.pause().toMillis(),
-                        attempt,
-                        lockWait.attempts());
+                if (deadlock) {
+                    // PostgreSQL rolled the migration back to break the cycle (it holds one table and waited
+                    // for another that a transaction waiting for the first held: a node of the previous
+                    // release writing both, say). The ones before it are committed; it runs again whole.
+                    log.warn(
+                            "A migration deadlocked with another transaction and was rolled back to break it: it"
+                                    + " tries again in {} ms (attempt {} of {})",
+                            lockWait.pause().toMillis(),
+                            attempt,
+                            lockWait.attempts());
+                } else {
+                    log.warn(
+                            "A migration waited {} ms for a table another transaction holds locked, and every query"
+                                    + " on that table waited behind it: it lets go and tries again in {} ms (attempt {}"
+                                    + " of {}). A long transaction (a pg_dump, a report) holds up upgrades",
+                            lockWait.timeout().toMillis(),
+                            lockWait.pause().toMillis(),
+                            attempt,
+                            lockWait.attempts());
+                }
                 try {
                     Thread.sleep(lockWait.pause());
                 } catch (InterruptedException interrupted) {
@@ -263,14 +277,19 @@ public final class Database implements AutoCloseable {
         return newest;
     }
 
-    /** Whether {@code e} came from a lock not granted within lock_timeout (SQLSTATE 55P03). */
-    private static boolean lockNotAvailable(Throwable e) {
+    /** A lock not granted within lock_timeout. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
+    /** The transaction PostgreSQL rolled back to break a deadlock. */
+    private static final String DEADLOCK = "40P01";
+
+    /** The SQLSTATE of the first SQL exception among {@code e}'s causes, or null. */
+    private static String sqlState(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && "55P03".equals(sql.getSQLState())) {
-                return true;
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                return sql.getSQLState();
             }
         }
-        return false;
+        return null;
     }
 
     public DataSource dataSource() {

@@ -65,6 +65,49 @@ class MigrationLockTest {
                 .isEqualTo("14");
     }
 
+    /**
+     * V21 holds {@code webhook_messages} and then waits for {@code webhook_streams}; a node of the previous
+     * release delivering webhooks holds the streams and then writes messages. When PostgreSQL broke that
+     * cycle by rolling the migration back, the node's start failed, half migrated.
+     */
+    @Test
+    void aMigrationRolledBackToBreakADeadlockRunsAgain() throws Exception {
+        DatabaseUrl url = TestDatabase.createEmpty();
+        Database.migrate(url, MigrationVersion.fromVersion("20"), Database.LockWait.DEFAULT);
+        var lockWait = new Database.LockWait(Duration.ofSeconds(30), Duration.ofMillis(200), 3);
+        try (Connection delivering = DriverManager.getConnection(url.jdbcUrl());
+                Connection watching = DriverManager.getConnection(url.jdbcUrl());
+                CapturedLogs logs = new CapturedLogs()) {
+            delivering.setAutoCommit(false);
+            try (var s = delivering.createStatement()) {
+                // Only the migration looks for the deadlock, so it is the one rolled back.
+                s.execute("SET deadlock_timeout = '60s'");
+                s.execute("LOCK TABLE webhook_streams IN ROW EXCLUSIVE MODE");
+            }
+            CompletableFuture<MigrationVersion> migrating =
+                    CompletableFuture.supplyAsync(() -> Database.migrate(url, null, lockWait));
+            // The migration waits for the streams' lock (within the second before it looks for a deadlock).
+            await().atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(10))
+                    .until(() -> {
+                        try (var rs = watching.createStatement()
+                                .executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                                        + " 'switchboard-migrations' AND wait_event_type = 'Lock'")) {
+                            rs.next();
+                            return rs.getInt(1) > 0;
+                        }
+                    });
+            try (var s = delivering.createStatement()) {
+                s.execute("LOCK TABLE webhook_messages IN ROW EXCLUSIVE MODE"); // granted once the migration rolls back
+            }
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> logs.lines().stream()
+                            .anyMatch(l -> l.startsWith("WARN") && l.contains("deadlocked with another transaction")));
+            delivering.commit();
+            assertThat(migrating.get(60, TimeUnit.SECONDS).isNewerThan("21")).isTrue();
+        }
+    }
+
     /** The URL's own options (a search_path) still apply: the lock timeout is added to them. */
     @Test
     void migrationsKeepTheOptionsOfTheDatabasesUrl() throws Exception {
