@@ -218,7 +218,13 @@ final class StreamWorker implements Runnable {
      * the error is kept where the endpoint's state and metrics show it.
      */
     private void backOff(RuntimeException e) {
-        String error = e.getClass().getSimpleName() + ": " + e.getMessage();
+        // What the endpoint shows its integration: a route refused is the endpoint's to fix, in words written
+        // for it; any other failure is the server's, and its text (a database error names processes, tables,
+        // even values) stays in this node's log.
+        String error = e instanceof Deliverer.RouteRefused
+                ? e.getMessage()
+                : "an error of the server's, not the endpoint's (" + clock.instant()
+                        + "); the operator finds it in the server's log";
         String endpointId = target == null ? null : target.endpoint().id();
         try {
             Optional<StreamLeases.BackedOff> backedOff =

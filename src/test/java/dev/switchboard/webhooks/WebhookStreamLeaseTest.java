@@ -237,6 +237,37 @@ class WebhookStreamLeaseTest {
     }
 
     /**
+     * A worker error that is the server's (here a database error) is shown to the endpoint's integration in
+     * words of its own: the error's text, a database's with its process ids and values, stays in the log.
+     */
+    @Test
+    void aWorkerErrorOfTheServersIsShownWithoutItsText() throws SQLException {
+        DatabaseUrl database = TestDatabase.create();
+        try (Receiver receiver = new Receiver();
+                CapturedLogs logs = new CapturedLogs();
+                TestServer server = TestServer.start(database, SETTINGS, InstantSource.system())) {
+            receiver.answer(request -> Reply.status(500));
+            Fixture f = Fixture.create(server, receiver, List.of("1s"));
+            try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                    var s = c.createStatement()) {
+                s.execute("CREATE FUNCTION refuse_attempts() RETURNS trigger LANGUAGE plpgsql AS $$"
+                        + " BEGIN RAISE EXCEPTION 'internal detail 4711 of table webhook_attempts'; END $$");
+                s.execute("CREATE TRIGGER refuse_attempts BEFORE INSERT ON webhook_attempts"
+                        + " FOR EACH ROW EXECUTE FUNCTION refuse_attempts()");
+            }
+            f.sendEvent();
+            await("a worker error").atMost(Duration.ofSeconds(15)).until(() -> streamErrors(database) >= 1);
+            JsonNode endpoint = f.endpoint();
+            assertThat(endpoint.get("streamsInError").asInt()).isEqualTo(1);
+            assertThat(endpoint.get("lastStreamError").asText())
+                    .startsWith("an error of the server's, not the endpoint's")
+                    .doesNotContain("4711");
+            // Logged with the error itself, whose text the log has.
+            assertThat(logs.lines()).anyMatch(l -> l.startsWith("ERROR") && l.contains("Delivering webhook"));
+        }
+    }
+
+    /**
      * A lifecycle message is its first event, whose access token it carries. Rebuilt from the log after a
      * crash, with the endpoint's event types changed meanwhile so that its first event no longer passes,
      * it used to take the first event of its range that does (one passed over when the message was made)
