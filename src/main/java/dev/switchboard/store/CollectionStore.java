@@ -285,6 +285,7 @@ public final class CollectionStore {
                 throw new Refusal.InvalidField(where + "schema", "must be a JSON Schema (an object)");
             }
             rejectRemoteReferences(d.schema(), where + "schema");
+            refuseCountsPastInt(d.schema(), where + "schema");
             String dialect = d.schema().path("$schema").isTextual()
                     ? d.schema().get("$schema").textValue().replaceFirst("#$", "")
                     : DEFAULT_META_SCHEMA;
@@ -341,6 +342,45 @@ public final class CollectionStore {
         } else if (node.isArray()) {
             for (int i = 0; i < node.size(); i++) {
                 rejectRemoteReferences(node.get(i), path + "[" + i + "]");
+            }
+        }
+    }
+
+    /** The keywords whose value is a length or a count, which the schema library reads as an {@code int}. */
+    private static final Set<String> COUNTS = Set.of(
+            "minLength",
+            "maxLength",
+            "minItems",
+            "maxItems",
+            "minProperties",
+            "maxProperties",
+            "minContains",
+            "maxContains");
+    /** Keywords whose values are data, not schemas: a "maxItems" there is a value, not a keyword. */
+    private static final Set<String> DATA = Set.of("const", "enum", "default", "examples");
+
+    /**
+     * A length or count past {@code Integer.MAX_VALUE} is valid JSON Schema, but the library reads it cut to 32
+     * bits: {@code "minLength": 4294967297} checked as 1, {@code "maxItems": 4294967296} as 0. Refused, naming
+     * it; no value within the body limit comes near the largest allowed.
+     */
+    private static void refuseCountsPastInt(JsonNode node, String path) {
+        if (node.isObject()) {
+            node.fields().forEachRemaining(f -> {
+                JsonNode value = f.getValue();
+                if (COUNTS.contains(f.getKey())
+                        && value.isNumber()
+                        && value.decimalValue().compareTo(java.math.BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
+                    throw new Refusal.InvalidField(
+                            path + "." + f.getKey(), "must be at most " + Integer.MAX_VALUE + " (lengths and counts)");
+                }
+                if (!DATA.contains(f.getKey())) {
+                    refuseCountsPastInt(value, path + "." + f.getKey());
+                }
+            });
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                refuseCountsPastInt(node.get(i), path + "[" + i + "]");
             }
         }
     }

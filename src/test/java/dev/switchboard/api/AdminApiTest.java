@@ -458,6 +458,42 @@ class AdminApiTest {
                 .isEqualTo(400);
         assertThat(server.admin.get("/api/v1/collections/things").status()).isEqualTo(404);
 
+        // Lengths and counts past 32 bits were checked cut to them ("minLength": 4294967297 as 1).
+        for (String keyword : List.of("minLength", "maxItems", "minProperties")) {
+            Api.Response huge = server.admin.post(
+                    "/api/v1/collections",
+                    Map.of(
+                            "name",
+                            "things",
+                            "schema",
+                            Map.of(
+                                    "properties",
+                                    Map.of("x", Map.of(keyword, new java.math.BigInteger("4294967297"))))));
+            assertThat(huge.status()).isEqualTo(400);
+            assertThat(huge.json().at("/error/details/field").asText()).isEqualTo("schema.properties.x." + keyword);
+        }
+        // As a value (an enum's), the same number is data, not a count.
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "counted",
+                                "schema",
+                                Map.of(
+                                        "properties",
+                                        Map.of(
+                                                "x",
+                                                Map.of(
+                                                        "maxLength",
+                                                        Integer.MAX_VALUE,
+                                                        "enum",
+                                                        List.of(Map.of(
+                                                                "maxItems",
+                                                                new java.math.BigInteger("4294967297"))))))))
+                .expect(201);
+        assertThat(server.admin.get("/api/v1/collections/things").status()).isEqualTo(404);
+
         // References that lead back to themselves before reaching any data: no record could be checked.
         for (Object looping : List.of(
                 Map.of("$ref", "#"),
