@@ -639,10 +639,15 @@ public final class MessageLog {
      * its messages, the order in which recording an attempt and narrowing an endpoint lock them.
      */
     private static void lockSendable(Connection c, long endpointPk) throws SQLException {
+        refuseDisabled(c, endpointPk, " FOR SHARE");
+    }
+
+    /** Refuses a test or retry of a disabled endpoint; {@code lock} locks its row ({@code " FOR SHARE"}) or not (""). */
+    private static void refuseDisabled(Connection c, long endpointPk, String lock) throws SQLException {
         record Endpoint(String id, String state) {}
         Endpoint endpoint = Jdbc.one(
                         c,
-                        "SELECT id, state FROM webhook_endpoints WHERE pk = ? FOR SHARE",
+                        "SELECT id, state FROM webhook_endpoints WHERE pk = ?" + lock,
                         rs -> new Endpoint(rs.getString("id"), rs.getString("state")),
                         endpointPk)
                 .orElseThrow(() -> new Refusal.NotFound("the webhook endpoint"));
@@ -910,6 +915,9 @@ public final class MessageLog {
         // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
         // another retry-all may cross that order, and one of the two is run again.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            // Refused before the messages are read (on an endpoint of a million, seconds), and again under the
+            // lock below, where a disabling that came meanwhile is seen.
+            refuseDisabled(c, endpointPk, "");
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
             String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk));
