@@ -82,6 +82,7 @@ public final class AdminRoutes implements RouteGroup {
         routes.post("/api/v1/collections", this::createCollection);
         routes.get("/api/v1/collections", ctx -> {
             auth.requireAdmin(ctx);
+            QueryParams.only(ctx);
             ctx.json(Map.of("collections", collections.list()));
         });
         routes.get("/api/v1/collections/{collection}", ctx -> {

@@ -121,6 +121,7 @@ public final class ConsoleApiRoutes implements RouteGroup {
 
     private void overview(Context ctx) {
         auth.requireAdmin(ctx);
+        QueryParams.only(ctx);
         DeliveryOverview.Overview o = overview.overview();
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("tenants", o.tenants());
@@ -139,6 +140,7 @@ public final class ConsoleApiRoutes implements RouteGroup {
                 throw new Refusal.Forbidden(
                         "the event catalog is read with the admin key or an integration's client key");
         };
+        QueryParams.only(ctx);
         ArrayNode list = Json.MAPPER.createArrayNode();
         for (RecordCollection collection : collections.list()) {
             if (integration != null && !integration.permissions().canRead(collection.name())) {

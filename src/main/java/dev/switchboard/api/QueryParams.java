@@ -20,7 +20,9 @@ final class QueryParams {
         ctx.queryParamMap().forEach((name, values) -> {
             if (!known.contains(name)) {
                 throw new Refusal.InvalidField(
-                        name, "is not a query parameter of this list (it takes " + String.join(", ", known) + ")");
+                        name,
+                        "is not a query parameter of this list (it takes "
+                                + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
             }
             // ?ids=a&ids=b was read as ids=a alone.
             if (values.size() > 1) {

@@ -321,6 +321,15 @@ class AdminApiTest {
                     .isEqualTo(400);
             server.admin.get(list + "?limit=1&cursor=").expect(200);
         }
+        // The lists that take none: ?limit=0 answered the whole list.
+        for (String list : List.of("/api/v1/collections", "/api/v1/event-catalog", "/api/v1/overview")) {
+            Api.Response limited = server.admin.get(list + "?limit=0");
+            assertThat(limited.status()).as(list).isEqualTo(400);
+            assertThat(limited.json().at("/error/message").asText())
+                    .as(list)
+                    .isEqualTo("limit: is not a query parameter of this list (it takes none)");
+            server.admin.get(list).expect(200);
+        }
     }
 
     /** A name's length is counted in characters, as the API's schema (and PostgreSQL) count them: an emoji is one. */
