@@ -103,6 +103,12 @@ final class WebSocketRoutes implements RouteGroup {
                 // What the HTTP before-handlers check, which upgrades skip: a NUL in ?tenantId= failed the
                 // lookup in PostgreSQL, and a malformed %-escape Jetty's reading of the query, with a 500.
                 QueryStrings.check(ctx);
+                // ?after=1&after=2 was read as after=1, where the event feed refuses a parameter given twice.
+                ctx.queryParamMap().forEach((name, values) -> {
+                    if (values.size() > 1) {
+                        throw new Refusal.InvalidField(name, "is given more than once; give it once");
+                    }
+                });
                 // Before the token is looked at: a handshake Jetty would not complete answered 405 after the
                 // token was checked and counted against its rate limit.
                 String upgrade = ctx.header("Upgrade");

@@ -174,6 +174,7 @@ class WebSocketTest {
         assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=abc", 400);
         assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=%EF%BC%91", 400); // a fullwidth 1
         assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=99", 400);
+        assertThatUpgradeFails(Map.of("Authorization", "Bearer " + token), "?after=0&after=1", 400);
         // Without an upgrade, the route says what it is.
         Api.Response plain = server.api(token).get("/api/v1/ws");
         assertThat(plain.status()).isEqualTo(426);
