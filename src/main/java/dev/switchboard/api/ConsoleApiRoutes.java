@@ -17,6 +17,8 @@ import dev.switchboard.webhooks.DeliveryStats;
 import dev.switchboard.webhooks.EndpointStore;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -198,6 +200,35 @@ public final class ConsoleApiRoutes implements RouteGroup {
         return event;
     }
 
+    /**
+     * {@code preferred}, moved inside the schema's bounds when they leave it out: exactly, as the schema
+     * wrote them (a minimum of 12345678901234567890 read as a long wrapped around to a negative example).
+     */
+    private static BigDecimal within(JsonNode schema, BigDecimal preferred) {
+        BigDecimal value = preferred;
+        JsonNode maximum = schema.get("maximum");
+        JsonNode exclusiveMaximum = schema.get("exclusiveMaximum"); // a number from draft 6 on
+        JsonNode minimum = schema.get("minimum");
+        JsonNode exclusiveMinimum = schema.get("exclusiveMinimum");
+        if (maximum != null && maximum.isNumber() && value.compareTo(maximum.decimalValue()) > 0) {
+            value = maximum.decimalValue();
+        }
+        if (exclusiveMaximum != null
+                && exclusiveMaximum.isNumber()
+                && value.compareTo(exclusiveMaximum.decimalValue()) >= 0) {
+            value = exclusiveMaximum.decimalValue().subtract(BigDecimal.ONE);
+        }
+        if (minimum != null && minimum.isNumber() && value.compareTo(minimum.decimalValue()) < 0) {
+            value = minimum.decimalValue();
+        }
+        if (exclusiveMinimum != null
+                && exclusiveMinimum.isNumber()
+                && value.compareTo(exclusiveMinimum.decimalValue()) <= 0) {
+            value = exclusiveMinimum.decimalValue().add(BigDecimal.ONE);
+        }
+        return value;
+    }
+
     /** A value a JSON Schema accepts, as well as a simple reading of it can tell (examples, const, enum, type). */
     static JsonNode sample(JsonNode schema, int depth) {
         if (schema == null || !schema.isObject() || depth > 4) {
@@ -222,8 +253,11 @@ public final class ConsoleApiRoutes implements RouteGroup {
                 : typeNode.isArray() ? typeNode.get(0).asText() : typeNode.asText();
         var nodes = Json.MAPPER.getNodeFactory();
         return switch (type) {
-            case "integer" -> nodes.numberNode(schema.path("minimum").asLong(1));
-            case "number" -> nodes.numberNode(schema.path("minimum").asDouble(1.5));
+            case "integer" ->
+                nodes.numberNode(within(schema, BigDecimal.ONE)
+                        .setScale(0, RoundingMode.CEILING)
+                        .toBigIntegerExact());
+            case "number" -> nodes.numberNode(within(schema, new BigDecimal("1.5")));
             case "boolean" -> nodes.booleanNode(true);
             case "null" -> nodes.nullNode();
             case "array" -> {
