@@ -212,7 +212,8 @@ public final class WebhookRoutes implements RouteGroup {
         }
         Integration integration = integrations.get(endpoint.integrationId());
         List<String> eventTypes = eventTypes(body, endpoint.kind(), integration);
-        Integer batch = body.has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;
+        // null is the default, as when an endpoint is made (and as retryDelays' null is the server's schedule).
+        Integer batch = body.node().has("maxBatchSize") ? batchSize(body.node().get("maxBatchSize")) : null;
         boolean setDelays = body.node().has("retryDelays");
         List<Duration> delays = retryDelays(body.node().get("retryDelays")).orElse(null);
         WebhookEndpoint.State state = switch (body.string("state", 20)) {

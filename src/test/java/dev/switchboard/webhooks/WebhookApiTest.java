@@ -587,10 +587,13 @@ class WebhookApiTest {
         assertThat(changed.get("url").asText()).isEqualTo("https://partner.example/b");
         assertThat(changed.get("maxBatchSize").asInt()).isEqualTo(7);
         assertThat(changed.get("state").asText()).isEqualTo("disabled");
-        JsonNode reset = client.patch(path, "{\"retryDelays\": null, \"state\": \"enabled\"}")
+        JsonNode reset = client.patch(path, "{\"retryDelays\": null, \"maxBatchSize\": null, \"state\": \"enabled\"}")
                 .expect(200)
                 .json();
         assertThat(reset.get("retryDelays").isNull()).isTrue();
+        assertThat(reset.get("maxBatchSize").asInt())
+                .as("null: the default, as on creation")
+                .isEqualTo(100);
         assertThat(reset.get("state").asText()).isEqualTo("enabled");
         client.delete(path).expect(204);
         client.get(path).expect(404);
