@@ -109,7 +109,7 @@ public final class Database implements AutoCloseable {
                     deliveryPoolSize(config.databasePoolSize()),
                     readTimeout,
                     meters,
-                    "SET synchronous_commit TO off");
+                    "SET synchronous_commit TO off; SET lock_timeout TO " + DELIVERY_LOCK_TIMEOUT.toMillis());
             HikariDataSource feed =
                     pool("switchboard-feed", url, feedPoolSize(config.databasePoolSize()), readTimeout, meters, null);
             Gauge.builder("switchboard.clock.offset", clock, ClockCheck::offsetSeconds)
@@ -297,10 +297,21 @@ public final class Database implements AutoCloseable {
     }
 
     /**
+     * How long a statement of webhook delivery waits for a row another transaction holds. The step writer
+     * writes many streams' steps in one statement, so one step waiting for a locked row held up delivery
+     * on the whole node: deleting a connection whose streams had a million messages (their rows locked for
+     * the 40 s the delete took) stopped every endpoint's delivery for as long. Past this wait the statement
+     * fails; the writer writes the other steps one by one, and the stream whose step failed backs off and
+     * sends its message again (the same webhook-id) once the row is free.
+     */
+    static final Duration DELIVERY_LOCK_TIMEOUT = Duration.ofSeconds(2);
+
+    /**
      * The webhook dispatcher's own pool (half the size of the main one, at least 4): delivery can never
      * take the API's connections. Its commits do not wait for the disk (synchronous_commit off): they
      * record what was sent, and losing the last of them in a database crash only means sending those
-     * messages again. Never write records or events through it.
+     * messages again. Its statements wait at most {@link #DELIVERY_LOCK_TIMEOUT} for a lock. Never write
+     * records or events through it.
      */
     public DataSource deliveryDataSource() {
         return delivery;

@@ -19,14 +19,16 @@ public final class DatabaseException extends RuntimeException {
     /**
      * The database could not do it now, for a reason that passes: unreachable ({@link #isUnavailable}),
      * out of resources (class 53: disk, memory, connections), a transaction rolled back to break a
-     * conflict (class 40), or a statement cancelled (57014, a timeout). Not a statement that is wrong.
+     * conflict (class 40), a statement cancelled (57014, a timeout), or a lock not granted in time (55P03).
+     * Not a statement that is wrong.
      */
     public boolean isTransient() {
         if (isUnavailable()) {
             return true;
         }
         String state = getCause() instanceof SQLException sql ? sql.getSQLState() : null;
-        return state != null && (state.startsWith("53") || state.startsWith("40") || state.equals("57014"));
+        return state != null
+                && (state.startsWith("53") || state.startsWith("40") || state.equals("57014") || state.equals("55P03"));
     }
 
     public boolean isUnavailable() {

@@ -236,14 +236,26 @@ final class StreamWorker implements Runnable {
             StreamLeases.BackedOff b = backedOff.get();
             metrics.streamError(b.endpointId());
             metrics.refreshLag(); // the stuck-stream gauge shows it now, not at the next periodic refresh
-            log.error(
-                    "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in {} ms,"
-                            + " the endpoint shows the error until the stream moves on",
-                    b.endpointId(),
-                    webhookStreamPk,
-                    b.errors(),
-                    b.delay().toMillis(),
-                    e);
+            String what = "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in"
+                    + " {} ms, the endpoint shows the error until the stream moves on";
+            if (e instanceof DatabaseException db && db.isTransient()) {
+                // A row held too long by another transaction (a connection's delete), a deadlock: it passes.
+                log.warn(
+                        what + ": {}",
+                        b.endpointId(),
+                        webhookStreamPk,
+                        b.errors(),
+                        b.delay().toMillis(),
+                        e.getMessage());
+            } else {
+                log.error(
+                        what,
+                        b.endpointId(),
+                        webhookStreamPk,
+                        b.errors(),
+                        b.delay().toMillis(),
+                        e);
+            }
         } catch (RuntimeException recording) {
             e.addSuppressed(recording);
             // Not released: waiting for the lease to expire is the back-off then.

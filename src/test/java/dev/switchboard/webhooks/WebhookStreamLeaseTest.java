@@ -26,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -233,6 +235,80 @@ class WebhookStreamLeaseTest {
                         .until(() -> recovered.endpoint().get("streamsInError").asInt() == 0);
                 assertThat(recovered.endpoint().get("lastStreamError").asText()).contains("loopback address");
             }
+        }
+    }
+
+    /**
+     * Steps of many streams are written in one statement: one waiting for a row another transaction held
+     * (a connection's delete, taking a million messages with it, held them 40 s) held up every stream of the
+     * node for as long. Now it waits at most a couple of seconds; the others are written without it, and its
+     * stream sends again once the row is free.
+     */
+    @Test
+    void aStepWaitingForALockedRowHoldsUpOtherStreamsSecondsNotAsLongAsTheLock() throws Exception {
+        DatabaseUrl database = TestDatabase.create();
+        CountDownLatch locked = new CountDownLatch(1);
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(database, SETTINGS, InstantSource.system())) {
+            receiver.answer(r -> {
+                if (r.path().equals("/slow")) {
+                    try {
+                        locked.await(900, TimeUnit.MILLISECONDS); // within the webhook timeout (1 s)
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return Reply.status(200);
+            });
+            for (String inn : List.of("slow-inn", "fast-inn")) {
+                server.createTenant(inn);
+                Partner.on(server, inn, List.of("*"), List.of("*"), List.of("*"))
+                        .webhook(Map.of(
+                                "url", receiver.url(inn.equals("slow-inn") ? "/slow" : "/fast"), "maxBatchSize", 1));
+            }
+            Runnable fastEvent = () -> server.adminFor("fast-inn")
+                    .post("/api/v1/events", Map.of("type", "device.command"))
+                    .expect(201);
+            fastEvent.run();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> receiver.received("/fast").size() == 1);
+
+            server.adminFor("slow-inn")
+                    .post("/api/v1/events", Map.of("type", "device.command"))
+                    .expect(201);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !receiver.received("/slow").isEmpty());
+            try (Connection holder = DriverManager.getConnection(database.jdbcUrl())) {
+                holder.setAutoCommit(false);
+                try (var s = holder.createStatement()) {
+                    s.executeQuery("SELECT pk FROM webhook_messages WHERE tenant_id = 'slow-inn' AND status = 'pending'"
+                                    + " FOR UPDATE")
+                            .close();
+                }
+                locked.countDown(); // the slow stream's step now waits for the row this transaction holds
+
+                // Each of the fast stream's events is sent once the step of the one before is written.
+                for (int sent = 2; sent <= 3; sent++) {
+                    fastEvent.run();
+                    int expected = sent;
+                    await("the fast stream's event " + sent + " while the slow stream's row is held")
+                            .atMost(Duration.ofSeconds(10))
+                            .until(() -> receiver.received("/fast").size() == expected);
+                }
+                holder.commit();
+            }
+            await("the slow stream's event, once its row is free")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> server
+                            .admin
+                            .get("/api/v1/webhooks?limit=100")
+                            .expect(200)
+                            .json()
+                            .get("webhooks")
+                            .findValues("streamsInError")
+                            .stream()
+                            .allMatch(n -> n.asInt() == 0));
+            assertThat(receiver.received("/slow")).isNotEmpty();
         }
     }
 
