@@ -201,15 +201,22 @@ public final class ConsoleApiRoutes implements RouteGroup {
     }
 
     /**
-     * {@code preferred}, moved inside the schema's bounds when they leave it out: exactly, as the schema
-     * wrote them (a minimum of 12345678901234567890 read as a long wrapped around to a negative example).
+     * The schema's lower bound when it has one, else {@code preferred} kept under its upper bound: exactly, as
+     * the schema wrote them (a minimum of 12345678901234567890 read as a long wrapped around to a negative
+     * example, and an exclusive bound was not read at all).
      */
     private static BigDecimal within(JsonNode schema, BigDecimal preferred) {
+        JsonNode minimum = schema.get("minimum");
+        JsonNode exclusiveMinimum = schema.get("exclusiveMinimum"); // a number from draft 6 on
+        if (minimum != null && minimum.isNumber()) {
+            return minimum.decimalValue();
+        }
+        if (exclusiveMinimum != null && exclusiveMinimum.isNumber()) {
+            return exclusiveMinimum.decimalValue().add(BigDecimal.ONE);
+        }
         BigDecimal value = preferred;
         JsonNode maximum = schema.get("maximum");
-        JsonNode exclusiveMaximum = schema.get("exclusiveMaximum"); // a number from draft 6 on
-        JsonNode minimum = schema.get("minimum");
-        JsonNode exclusiveMinimum = schema.get("exclusiveMinimum");
+        JsonNode exclusiveMaximum = schema.get("exclusiveMaximum");
         if (maximum != null && maximum.isNumber() && value.compareTo(maximum.decimalValue()) > 0) {
             value = maximum.decimalValue();
         }
@@ -217,14 +224,6 @@ public final class ConsoleApiRoutes implements RouteGroup {
                 && exclusiveMaximum.isNumber()
                 && value.compareTo(exclusiveMaximum.decimalValue()) >= 0) {
             value = exclusiveMaximum.decimalValue().subtract(BigDecimal.ONE);
-        }
-        if (minimum != null && minimum.isNumber() && value.compareTo(minimum.decimalValue()) < 0) {
-            value = minimum.decimalValue();
-        }
-        if (exclusiveMinimum != null
-                && exclusiveMinimum.isNumber()
-                && value.compareTo(exclusiveMinimum.decimalValue()) <= 0) {
-            value = exclusiveMinimum.decimalValue().add(BigDecimal.ONE);
         }
         return value;
     }

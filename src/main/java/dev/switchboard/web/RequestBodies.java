@@ -99,11 +99,7 @@ public final class RequestBodies {
             }
             byte[] bytes = body.toByteArray();
             long weight = Math.max(taken, JsonWeight.of(bytes));
-            if (weight > budget) {
-                throw new Refusal.BodyTooLarge("the request body would take about " + weight / (1024 * 1024)
-                        + " MB of memory once read as JSON, more than this node holds for all requests at once ("
-                        + budget / (1024 * 1024) + " MB, an eighth of its heap)");
-            }
+            refuseHeavierThanBudget("the request body", weight);
             if (!take(weight - taken)) {
                 throw busy();
             }
@@ -145,10 +141,7 @@ public final class RequestBodies {
      */
     public Room take(String message) {
         long weight = Math.max(message.length(), JsonWeight.of(message));
-        if (weight > budget) {
-            throw new Refusal.BodyTooLarge("the request would take about " + weight / (1024 * 1024)
-                    + " MB of memory once read as JSON, more than this node holds for all requests at once");
-        }
+        refuseHeavierThanBudget("the request", weight);
         if (!take(weight)) {
             throw busy();
         }
@@ -167,6 +160,15 @@ public final class RequestBodies {
         public void close() {
             held.addAndGet(-weight);
             weight = 0;
+        }
+    }
+
+    /** 413 for what would not fit even in the whole budget: asked again, it would never find room. */
+    private void refuseHeavierThanBudget(String what, long weight) {
+        if (weight > budget) {
+            throw new Refusal.BodyTooLarge(what + " would take about " + weight / (1024 * 1024)
+                    + " MB of memory once read as JSON, more than this node holds for all requests at once ("
+                    + budget / (1024 * 1024) + " MB)");
         }
     }
 

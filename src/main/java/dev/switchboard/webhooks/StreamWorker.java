@@ -223,8 +223,7 @@ final class StreamWorker implements Runnable {
         // even values) stays in this node's log.
         String error = e instanceof Deliverer.RouteRefused
                 ? e.getMessage()
-                : "an error of the server's, not the endpoint's (" + clock.instant()
-                        + "); the operator finds it in the server's log";
+                : "an error of the server's, not the endpoint's: the server's log has it (at lastStreamErrorAt)";
         String endpointId = target == null ? null : target.endpoint().id();
         try {
             Optional<StreamLeases.BackedOff> backedOff =

@@ -27,5 +27,6 @@ class EventCatalogExampleTest {
         assertThat(example("{\"type\":\"integer\",\"maximum\":-5}")).isEqualTo("-5");
         assertThat(example("{\"type\":\"number\",\"exclusiveMaximum\":0}")).isEqualTo("-1");
         assertThat(example("{\"type\":\"number\",\"minimum\":2,\"maximum\":3}")).isEqualTo("2");
+        assertThat(example("{\"type\":\"integer\",\"minimum\":0}")).isEqualTo("0");
     }
 }

@@ -94,8 +94,9 @@ class RequestBodiesTest {
     }
 
     /**
-     * A body refused for want of room is read to its end and dropped before the answer: closed at once, a
-     * connection whose client is still writing is reset, and the reset discards the 503 and its Retry-After.
+     * A body refused for want of room partway through is answered 503 with its Retry-After, the rest of it
+     * read and dropped first. (Closed at once instead, 150 clients writing a megabyte each at a node saw
+     * "empty reply" for 86 of them; one client on loopback here gets its answer either way.)
      */
     @Test
     void aLargeBodyRefusedForWantOfRoomIsAnsweredNotReset() throws Exception {
@@ -105,7 +106,7 @@ class RequestBodiesTest {
         for (int i = 0; i < 4; i++) {
             slowBody(maxBody, maxBody - 1);
         }
-        Thread.sleep(500); // both are read up to what they sent
+        await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() >= 4L * (maxBody - 1));
         String large = "{\"n\":\"" + "x".repeat(maxBody - 100) + "\"}";
         for (int i = 0; i < 5; i++) {
             RawHttp.Response busy = post(large);
