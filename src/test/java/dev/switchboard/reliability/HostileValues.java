@@ -73,6 +73,8 @@ final class HostileValues {
             "-9223372036854775809",
             "99999999999999999999",
             "1e309",
+            "1e99999999999", // an exponent BigDecimal cannot hold: Jackson's NumberFormatException was a 500
+            "1e-2147483649",
             "1e3",
             "1.0",
             "1.5",
@@ -232,6 +234,7 @@ final class HostileValues {
             "{\"data\":{\"x\":01}}",
             "{\"data\":{\"x\":.5}}",
             "{\"data\":{\"x\":1e999999}}",
+            "{\"data\":{\"x\":1e99999999999}}",
             "{\"data\":{\"x\":\"\\u0000\"}}",
             "{\"data\":{\"x\":\"\\uD800\"}}",
             "{\"data\":{\"\\u0000\":1}}",
