@@ -14,6 +14,14 @@ public final class Instants {
     public static final Instant MIN = Instant.parse("0001-01-01T00:00:00Z");
     public static final Instant MAX = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
+    /**
+     * What {@link Instant#parse} takes that is not a time as written: it reads {@code 24:00} as the next day's
+     * midnight, a leap second {@code 23:59:60} as {@code 23:59:59}, {@code 12:00:00.Z} with a fraction of no
+     * digits, and offsets with seconds. A bound written so is refused rather than moved.
+     */
+    private static final Pattern AS_WRITTEN = Pattern.compile(
+            "[+-]?\\d{4,}-\\d{2}-\\d{2}T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})");
+
     private static final Pattern SPACED_OFFSET = Pattern.compile(".+T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)? \\d{2}:\\d{2}");
 
     private Instants() {}
@@ -36,8 +44,14 @@ public final class Instants {
                     "'" + shown(text) + "' is not an ISO-8601 time with its offset, such as 2026-01-31T12:00:00Z or"
                             + " 2026-01-31T14:00:00+02:00");
         }
+        if (!AS_WRITTEN.matcher(text).matches()) {
+            throw new Refusal.InvalidField(
+                    field,
+                    "'" + shown(text) + "' is not a time as written: hours run 00 to 23 and seconds 00 to 59, a"
+                            + " fraction has digits, and an offset is Z or ±hh:mm (2026-01-31T12:00:00Z)");
+        }
         if (!inRange(instant)) {
-            throw new Refusal.InvalidField(field, "'" + text + "' is outside the years 1 to 9999");
+            throw new Refusal.InvalidField(field, "'" + text + "' is outside the years 1 to 9999 (in UTC)");
         }
         return instant;
     }

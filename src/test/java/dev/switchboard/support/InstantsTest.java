@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.switchboard.testing.Fast;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 @Fast
@@ -37,6 +38,24 @@ class InstantsTest {
                 .hasMessageNotContaining("%2B");
         assertThatThrownBy(() -> Instants.parse("+10000-01-01T00:00:00Z", "since"))
                 .hasMessageContaining("outside the years 1 to 9999");
+    }
+
+    /** Instant.parse moved these to another time (24:00 to the next day, a leap second back a second). */
+    @Test
+    void aTimeIsTakenOnlyAsWritten() {
+        for (String lenient : List.of(
+                "2026-01-31T24:00:00Z",
+                "2026-12-31T23:59:60Z",
+                "2026-01-31T12:00:00.Z",
+                "2026-01-31T12:00:00+05:30:30")) {
+            assertThatThrownBy(() -> Instants.parse(lenient, "from"))
+                    .as(lenient)
+                    .isInstanceOf(Refusal.InvalidField.class)
+                    .hasMessageContaining("not a time as written");
+        }
+        assertThat(Instants.parse("2026-01-31T00:00:00Z", "from")).isEqualTo(Instant.parse("2026-01-31T00:00:00Z"));
+        assertThat(Instants.parse("2026-01-31T23:59:59.123456789-12:00", "from"))
+                .isEqualTo(Instant.parse("2026-02-01T11:59:59.123456789Z"));
     }
 
     @Test
