@@ -18,11 +18,13 @@ final class Parsers {
 
     static int wholeNumber(String text) {
         try {
+            // Spaces around it are dropped, as around a duration or a size (" 200" from a quoted variable).
+            String digits = text.trim();
             // ASCII digits only: Integer.parseInt also takes a leading + and other scripts' digits.
-            if (!WHOLE_NUMBER.matcher(text).matches()) {
+            if (!WHOLE_NUMBER.matcher(digits).matches()) {
                 throw new NumberFormatException();
             }
-            return Integer.parseInt(text);
+            return Integer.parseInt(digits);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a whole number");
         }

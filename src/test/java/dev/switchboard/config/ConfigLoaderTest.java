@@ -160,6 +160,10 @@ class ConfigLoaderTest {
         Config config = ConfigLoader.load(Optional.of(file), Map.of("SWITCHBOARD_PORT", "9100"));
         assertThat(config.port()).isEqualTo(9100);
         assertThat(config.rateLimitRequests()).isEqualTo(50);
+        // Spaces around a whole number are dropped, as around a duration (" 200" was refused, " 5s" taken).
+        assertThat(ConfigLoader.load(Optional.empty(), Map.of("SWITCHBOARD_RATE_LIMIT_REQUESTS", " 200 "))
+                        .rateLimitRequests())
+                .isEqualTo(200);
         assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofMillis(500));
         assertThat(config.collections()).singleElement().satisfies(c -> {
             assertThat(c.name()).isEqualTo("reservations");
