@@ -13,7 +13,7 @@ import java.io.InputStream;
  */
 public final class RefusedBodies {
     /** How much of a refused body is read past the point reached; a longer one is answered at once and its connection closed. */
-    public static final long DISCARD_LIMIT = 8L * 1024 * 1024;
+    static final long DISCARD_LIMIT = 8L * 1024 * 1024;
 
     private RefusedBodies() {}
 

@@ -98,7 +98,7 @@ public final class RequestBodies {
                 body.write(chunk, 0, n);
             }
             byte[] bytes = body.toByteArray();
-            long weight = Math.max(taken, JsonWeight.of(bytes));
+            long weight = JsonWeight.of(bytes); // at least twice the bytes taken so far
             refuseHeavierThanBudget("the request body", weight);
             if (!take(weight - taken)) {
                 throw busy();
@@ -140,7 +140,7 @@ public final class RequestBodies {
      * closing it. Refused as HTTP's bodies are: 503 {@code server_busy}, or 413 past the whole budget.
      */
     public Room take(String message) {
-        long weight = Math.max(message.length(), JsonWeight.of(message));
+        long weight = JsonWeight.of(message);
         refuseHeavierThanBudget("the request", weight);
         if (!take(weight)) {
             throw busy();
