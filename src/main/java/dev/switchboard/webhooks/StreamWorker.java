@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Delivers one webhook stream while this node holds its lease, on a virtual thread: one message at a
@@ -235,26 +236,19 @@ final class StreamWorker implements Runnable {
             StreamLeases.BackedOff b = backedOff.get();
             metrics.streamError(b.endpointId());
             metrics.refreshLag(); // the stuck-stream gauge shows it now, not at the next periodic refresh
-            String what = "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in"
-                    + " {} ms, the endpoint shows the error until the stream moves on";
-            if (e instanceof DatabaseException db && db.isTransient()) {
-                // A row held too long by another transaction (a connection's delete), a deadlock: it passes.
-                log.warn(
-                        what + ": {}",
-                        b.endpointId(),
-                        webhookStreamPk,
-                        b.errors(),
-                        b.delay().toMillis(),
-                        e.getMessage());
-            } else {
-                log.error(
-                        what,
-                        b.endpointId(),
-                        webhookStreamPk,
-                        b.errors(),
-                        b.delay().toMillis(),
-                        e);
-            }
+            // A row held too long by another transaction (a connection's delete), a deadlock: it passes, and its
+            // trace would say nothing more than its message.
+            boolean passes = e instanceof DatabaseException db && db.isTransient();
+            log.atLevel(passes ? Level.WARN : Level.ERROR)
+                    .setCause(passes ? null : e)
+                    .log(
+                            "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in"
+                                    + " {} ms, the endpoint shows the error until the stream moves on{}",
+                            b.endpointId(),
+                            webhookStreamPk,
+                            b.errors(),
+                            b.delay().toMillis(),
+                            passes ? ": " + e.getMessage() : "");
         } catch (RuntimeException recording) {
             e.addSuppressed(recording);
             // Not released: waiting for the lease to expire is the back-off then.
