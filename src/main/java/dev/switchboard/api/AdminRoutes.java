@@ -16,8 +16,8 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.EndpointStore;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +47,7 @@ public final class AdminRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.post("/api/v1/tenants", this::createTenant);
         routes.get("/api/v1/tenants", this::listTenants);
         routes.get("/api/v1/tenants/{tenantId}", ctx -> {

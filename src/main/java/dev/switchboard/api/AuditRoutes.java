@@ -10,8 +10,8 @@ import dev.switchboard.support.JsonInput;
 import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -120,7 +120,7 @@ public final class AuditRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.afterMatched(this::recordChange);
         routes.get("/api/v1/audit-log", ctx -> {
             auth.requireAdmin(ctx);

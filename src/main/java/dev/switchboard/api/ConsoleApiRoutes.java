@@ -15,8 +15,8 @@ import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.DeliveryOverview;
 import dev.switchboard.webhooks.DeliveryStats;
 import dev.switchboard.webhooks.EndpointStore;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Duration;
@@ -55,7 +55,7 @@ public final class ConsoleApiRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.get("/api/v1/overview", this::overview);
         routes.get("/api/v1/event-catalog", this::eventCatalog);
         routes.get("/api/v1/delivery-stats", this::deliveryStats);

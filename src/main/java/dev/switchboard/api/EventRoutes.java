@@ -16,8 +16,8 @@ import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -77,7 +77,7 @@ public final class EventRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.get("/api/v1/events", this::feed);
         routes.post("/api/v1/events", this::publish);
         routes.get("/api/v1/connection", this::connection);

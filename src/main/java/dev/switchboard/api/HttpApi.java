@@ -5,6 +5,7 @@ import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.tracing.Tracing;
+import dev.switchboard.web.HeadAsGet;
 import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.HttpErrors.HttpError;
 import dev.switchboard.web.QueryStrings;
@@ -12,6 +13,7 @@ import dev.switchboard.web.RefusedBodies;
 import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
+import dev.switchboard.web.SingleHeaders;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.compression.Gzip;
@@ -145,6 +147,8 @@ public final class HttpApi implements AutoCloseable {
             }
             String requestId = RequestIds.ensure(ctx);
             MDC.put("requestId", requestId);
+            // Error JSON echoes paths and ids the caller sent: no browser may read an answer as another type.
+            ctx.header("X-Content-Type-Options", "nosniff");
             if (API_PATHS.matcher(ctx.path()).lookingAt()) {
                 // An answer authorised by a session cookie is as private as one to a bearer token, but
                 // shared caches are only told so for Authorization: no API answer is kept anywhere.
@@ -156,6 +160,7 @@ public final class HttpApi implements AutoCloseable {
                 throw new Refusal.Invalid(
                         "invalid_header", METHOD_OVERRIDE + " is not accepted: send the request with its own method");
             }
+            SingleHeaders.check(ctx.req());
             QueryStrings.check(ctx);
             // A body over the limit is refused before the route acts, also on routes that take no body
             // (DELETE, rotate, disable): read here, it answers 413 and nothing is changed. Read later, after
@@ -178,7 +183,8 @@ public final class HttpApi implements AutoCloseable {
                 });
             }
         });
-        routes.forEach(group -> group.register(config.routes));
+        HeadAsGet withHead = new HeadAsGet(config.routes);
+        routes.forEach(group -> group.register(withHead));
         routes.forEach(group -> group.configureJetty(config.jetty));
 
         config.routes.exception(Refusal.class, HttpErrors::render);

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Version;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.NotFoundResponse;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -55,7 +55,7 @@ public final class OperationsRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up", "version", Version.current())));
         routes.get("/health/ready", ctx -> {
             if (readiness.ready()) {

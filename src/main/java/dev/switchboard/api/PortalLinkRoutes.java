@@ -10,8 +10,8 @@ import dev.switchboard.store.Tenant;
 import dev.switchboard.store.TenantStore;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -55,7 +55,7 @@ public final class PortalLinkRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.post("/api/v1/portal-sessions", this::create);
     }
 

@@ -13,8 +13,8 @@ import dev.switchboard.support.Refusal;
 import dev.switchboard.support.WholeNumbers;
 import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +40,7 @@ public final class RecordRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.post("/api/v1/collections/{collection}/records", this::create);
         routes.get("/api/v1/collections/{collection}/records", this::list);
         routes.get("/api/v1/collections/{collection}/records/{id}", this::get);

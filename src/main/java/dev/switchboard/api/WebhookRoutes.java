@@ -24,8 +24,8 @@ import dev.switchboard.webhooks.WebhookEndpoint;
 import dev.switchboard.webhooks.WebhookMessage;
 import dev.switchboard.webhooks.WebhookMessages;
 import dev.switchboard.webhooks.WebhookUrl;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -86,7 +86,7 @@ public final class WebhookRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.post("/api/v1/webhooks", this::create);
         routes.get("/api/v1/webhooks", this::list);
         routes.get("/api/v1/webhooks/{webhookId}", ctx -> ctx.json(shown(ctx, endpoint(ctx))));

@@ -2,10 +2,9 @@ package dev.switchboard.console;
 
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import io.javalin.http.HandlerType;
 import io.javalin.http.NotFoundResponse;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -67,22 +66,15 @@ public final class ConsolePages implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         // The assets before the two-segment screens: the first route that matches answers. The portal's page
         // loads the same files from here.
-        // HEAD answers as GET does, headers and all (Jetty sends no body): a check of the security headers
-        // by HEAD sees the page's, not a 405.
-        for (HandlerType method : new HandlerType[] {HandlerType.GET, HandlerType.HEAD}) {
-            routes.addHttpHandler(
-                    method, "/console/assets/{file}", ctx -> asset(ctx, ctx.pathParam("file"), consolePolicy));
-            for (String prefix : new String[] {"/console", "/portal"}) {
-                String policy = prefix.equals("/console") ? consolePolicy : portalPolicy;
-                routes.addHttpHandler(method, prefix, ctx -> page(ctx, policy));
-                routes.addHttpHandler(
-                        method, prefix + "/{screen}", ctx -> screen(ctx, ctx.pathParam("screen"), policy));
-                routes.addHttpHandler(
-                        method, prefix + "/{screen}/{id}", ctx -> screen(ctx, ctx.pathParam("screen"), policy));
-            }
+        routes.get("/console/assets/{file}", ctx -> asset(ctx, ctx.pathParam("file"), consolePolicy));
+        for (String prefix : new String[] {"/console", "/portal"}) {
+            String policy = prefix.equals("/console") ? consolePolicy : portalPolicy;
+            routes.get(prefix, ctx -> page(ctx, policy));
+            routes.get(prefix + "/{screen}", ctx -> screen(ctx, ctx.pathParam("screen"), policy));
+            routes.get(prefix + "/{screen}/{id}", ctx -> screen(ctx, ctx.pathParam("screen"), policy));
         }
     }
 

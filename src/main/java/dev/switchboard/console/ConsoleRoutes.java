@@ -11,8 +11,8 @@ import dev.switchboard.support.JsonInput;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RequestBodies;
 import dev.switchboard.web.RouteGroup;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +52,7 @@ public final class ConsoleRoutes implements RouteGroup {
     }
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.post("/console/api/session", this::signIn);
         routes.get("/console/api/session", this::current);
         routes.delete("/console/api/session", this::signOut);

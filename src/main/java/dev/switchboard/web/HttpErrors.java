@@ -6,6 +6,7 @@ import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * Where a {@link Refusal} becomes an HTTP answer: the one mapping from each kind of refusal to its
@@ -90,12 +91,23 @@ public final class HttpErrors {
     }
 
     public static void render(Context ctx, HttpError error) {
-        if (error.retryAfterSeconds() != null) {
-            ctx.header("Retry-After", Long.toString(error.retryAfterSeconds()));
-        }
+        headers(error, ctx::header);
         ctx.status(error.status())
                 .contentType("application/json")
                 .result(json(error.code(), error.message(), RequestIds.of(ctx), error.details()));
+    }
+
+    /**
+     * The headers an error carries besides its body: when to try again, and on a 401 the scheme that
+     * authenticates (RFC 9110 requires the challenge).
+     */
+    public static void headers(HttpError error, BiConsumer<String, String> header) {
+        if (error.retryAfterSeconds() != null) {
+            header.accept("Retry-After", Long.toString(error.retryAfterSeconds()));
+        }
+        if (error.status() == 401) {
+            header.accept("WWW-Authenticate", "Bearer");
+        }
     }
 
     /** The body of every error. */

@@ -9,9 +9,10 @@ import dev.switchboard.web.HttpErrors;
 import dev.switchboard.web.QueryStrings;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
+import dev.switchboard.web.SingleHeaders;
 import io.javalin.config.JettyConfig;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
@@ -96,13 +97,20 @@ final class WebSocketRoutes implements RouteGroup {
     private record Token(String value, boolean fromCookie) {}
 
     @Override
-    public void register(RoutesConfig routes) {
+    public void register(JavalinDefaultRoutingApi routes) {
         routes.wsBeforeUpgrade(PATH, ctx -> {
             try {
                 ensureRequestId(ctx);
+                // The router takes /api/v1/ws/ for /api/v1/ws, the socket's own mapping only the exact path: the
+                // upgrade completed into a socket nothing served, uncounted against the connection's sockets.
+                if (!ctx.path().equals(PATH)) {
+                    throw new Refusal.NotFound(
+                            "route_not_found", "route " + ctx.path() + " (sockets open at " + PATH + ")");
+                }
                 // What the HTTP before-handlers check, which upgrades skip: a NUL in ?tenantId= failed the
                 // lookup in PostgreSQL, and a malformed %-escape Jetty's reading of the query, with a 500.
                 QueryStrings.check(ctx);
+                SingleHeaders.check(ctx.req());
                 // ?after=1&after=2 was read as after=1, where the event feed refuses a parameter given twice.
                 ctx.queryParamMap().forEach((name, values) -> {
                     if (values.size() > 1) {
@@ -297,9 +305,7 @@ final class WebSocketRoutes implements RouteGroup {
         byte[] body = HttpErrors.json(error.code(), error.message(), RequestIds.of(ctx), error.details())
                 .getBytes(StandardCharsets.UTF_8);
         HttpServletResponse response = ctx.res();
-        if (error.retryAfterSeconds() != null) {
-            response.setHeader("Retry-After", Long.toString(error.retryAfterSeconds()));
-        }
+        HttpErrors.headers(error, response::setHeader);
         response.setStatus(error.status());
         response.setContentType("application/json");
         response.setContentLength(body.length);

@@ -1,0 +1,123 @@
+package dev.switchboard.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.switchboard.support.Json;
+import dev.switchboard.testing.RawHttp;
+import dev.switchboard.testing.RawWebSocket;
+import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** HTTP as its RFCs and the proxies and balancers in front of the server read it: HEAD, repeated headers, 401. */
+class HttpSemanticsTest {
+    static TestServer server;
+    static String token;
+    static int port;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        server.createCollection("reservations");
+        server.createTenant("hotel-1");
+        token = server.partnerToken("hotel-1");
+        port = Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static RawHttp.Response send(String method, String target, List<Map.Entry<String, String>> headers)
+            throws Exception {
+        return RawHttp.send(
+                "127.0.0.1", port, new RawHttp.Request(method, target, headers, null, false), Duration.ofSeconds(10));
+    }
+
+    /**
+     * The framework answered a HEAD on a GET route 200 without running the route: {@code HEAD /health/ready}
+     * said ready with the database down, and a HEAD with no token 200 where the GET says 401.
+     */
+    @Test
+    void aHeadIsAnsweredAsItsGetIsWithoutTheBody() throws Exception {
+        var access = Map.entry("Authorization", "Bearer " + token);
+        var admin = Map.entry("Authorization", "Bearer " + TestServer.ADMIN_KEY);
+        record Target(String path, List<Map.Entry<String, String>> headers) {}
+        for (Target target : List.of(
+                new Target("/health/ready", List.of()),
+                new Target("/metrics", List.of()),
+                new Target("/api/v1/collections/reservations/records/rec_nope", List.of()),
+                new Target("/api/v1/collections/reservations/records/rec_nope", List.of(access)),
+                new Target("/api/v1/connection", List.of(access)),
+                new Target("/api/v1/tenants/nope", List.of(admin)),
+                new Target("/api/v1/ws", List.of(access)),
+                new Target("/examples/websocket.html", List.of()),
+                new Target("/console", List.of()))) {
+            RawHttp.Response get = send("GET", target.path(), target.headers());
+            RawHttp.Response head = send("HEAD", target.path(), target.headers());
+            String what = "HEAD " + target.path() + " " + target.headers().size();
+            assertThat(head.status()).as(what).isEqualTo(get.status());
+            assertThat(head.header("Content-Type")).as(what).isEqualTo(get.header("Content-Type"));
+            assertThat(head.header("Content-Security-Policy"))
+                    .as(what)
+                    .isEqualTo(get.header("Content-Security-Policy"));
+            assertThat(head.body()).as(what).isEmpty();
+        }
+        assertThat(send("HEAD", "/api/v1/connection", List.of()).status()).isEqualTo(401);
+    }
+
+    /** Sent twice, the first copy was read: a proxy checking or setting one and the server could each read another. */
+    @Test
+    void aHeaderThatIsSentOnceIsRefusedWhenSentTwice() throws Exception {
+        var access = Map.entry("Authorization", "Bearer " + token);
+        var admin = Map.entry("Authorization", "Bearer " + TestServer.ADMIN_KEY);
+        for (var headers : List.of(
+                List.of(access, Map.entry("Authorization", "Bearer sb_access_other")),
+                List.of(
+                        admin,
+                        Map.entry("Switchboard-Tenant", "hotel-1"),
+                        Map.entry("Switchboard-Tenant", "hotel-2")))) {
+            RawHttp.Response refused = send("GET", "/api/v1/events?limit=1", headers);
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(Json.read(refused.text()).at("/error/code").asText()).isEqualTo("invalid_header");
+        }
+        List<String> twoKeys = new ArrayList<>(RawWebSocket.upgradeHeaders());
+        twoKeys.add("Sec-WebSocket-Key: c2Vjb25kIGtleSBoZXJlIQ==");
+        twoKeys.add("Authorization: Bearer " + token);
+        try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", twoKeys, 0)) {
+            assertThat(refused.status).isEqualTo(400);
+            assertThat(Json.read(refused.body).at("/error/code").asText()).isEqualTo("invalid_header");
+        }
+    }
+
+    /** The router took /api/v1/ws/ for the socket's path and upgraded it into a socket nothing served. */
+    @Test
+    void aSocketOpensAtItsPathAlone() throws Exception {
+        List<String> headers = new ArrayList<>(RawWebSocket.upgradeHeaders());
+        headers.add("Authorization: Bearer " + token);
+        try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws/", headers, 0)) {
+            assertThat(refused.status).isEqualTo(404);
+            assertThat(Json.read(refused.body).at("/error/code").asText()).isEqualTo("route_not_found");
+        }
+    }
+
+    @Test
+    void a401NamesTheSchemeAndNoAnswerIsSniffed() throws Exception {
+        RawHttp.Response unauthorized = send("GET", "/api/v1/connection", List.of());
+        assertThat(unauthorized.status()).isEqualTo(401);
+        assertThat(unauthorized.header("WWW-Authenticate")).isEqualTo("Bearer");
+        assertThat(unauthorized.header("X-Content-Type-Options")).isEqualTo("nosniff");
+        List<String> headers = new ArrayList<>(RawWebSocket.upgradeHeaders());
+        headers.add("Authorization: Bearer sb_access_not-a-token");
+        try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
+            assertThat(refused.status).isEqualTo(401);
+            assertThat(refused.head).contains("WWW-Authenticate: Bearer");
+        }
+    }
+}
