@@ -96,6 +96,9 @@ public final class Database implements AutoCloseable {
             try (Connection c = pool.getConnection()) {
                 window = SchemaWindow.read(c, nodeSchema);
                 checkClock(clock, c);
+                if (window.admitsNode() && target == null) {
+                    LogOrigin.check(c); // before the node serves: no event is appended at a reused seq
+                }
             } catch (SQLException e) {
                 throw new DatabaseException(e);
             }

@@ -211,12 +211,14 @@ public final class EventLog {
         String where = "stream_pk = s.pk AND seq > ? AND seq <= s.scan_end" + filter.sql("", params);
         params.add(limit);
         // The stream's head and oldest retained seq once per page: in the select list of the join, the
-        // min(seq) lookup would run again for every row returned. The scan starts at the oldest event kept
-        // when the position is older (numeric: no position a client sends overflows it).
+        // min(seq) lookup would run again for every row returned. The scan starts at the first event after
+        // the position: the oldest kept when the position is older, and past the gap a restored database's
+        // counters jumped (LogOrigin), which would otherwise take reads of SCANNED positions each to cross
+        // (numeric: no position a client sends overflows it).
         String sql = "WITH h AS MATERIALIZED (SELECT pk, last_seq,"
                 + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?),"
-                + " s AS (SELECT pk, last_seq, first_seq, least(last_seq::numeric,"
-                + "   greatest(?::numeric, coalesce(first_seq, last_seq + 1) - 1) + ?)::bigint AS scan_end FROM h)"
+                + " s AS (SELECT pk, last_seq, first_seq, least(last_seq::numeric, coalesce((SELECT min(seq)"
+                + "   FROM events WHERE stream_pk = h.pk AND seq > ?), last_seq + 1) - 1 + ?)::bigint AS scan_end FROM h)"
                 + " SELECT s.last_seq, s.first_seq, s.scan_end, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
                 + " e.trace_context FROM s LEFT JOIN LATERAL ("
                 + PageBytes.bounded(

@@ -2,6 +2,7 @@ package dev.switchboard.webhooks;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.switchboard.db.Jdbc;
+import dev.switchboard.db.LogOrigin;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,7 +71,7 @@ public final class DeliveryOverview {
                 c -> Jdbc.query(
                         c,
                         "SELECT ws.tenant_id, ws.connection_id, ws.connection_state, e.state AS endpoint_state,"
-                                + " ws.position, s.last_seq AS head, ws.next_attempt_at, ws.message_id, m.attempts,"
+                                + " ws.position, s.last_seq AS head, s.jumped_from, ws.next_attempt_at, ws.message_id, m.attempts,"
                                 + " oldest.seq AS oldest_seq, extract(epoch FROM (now() - oldest.time)) AS lag_seconds,"
                                 + " coalesce(a.error, ws.last_error) AS last_error,"
                                 + " CASE WHEN a.error IS NOT NULL THEN a.started_at ELSE ws.last_error_at END AS last_error_at"
@@ -114,7 +115,10 @@ public final class DeliveryOverview {
                                     state,
                                     position,
                                     head,
-                                    oldest == null ? 0 : Math.max(0, head - oldest + 1),
+                                    oldest == null
+                                            ? 0
+                                            : Math.max(0, LogOrigin.eventsAfter(oldest - 1, head, (Long)
+                                                    rs.getObject("jumped_from"))),
                                     lag,
                                     message == null ? null : dev.switchboard.support.Ids.format("msg", message),
                                     message == null ? null : attempts,
@@ -178,9 +182,12 @@ public final class DeliveryOverview {
                             + "   AND se.errors > 0 ORDER BY se.last_error_at DESC LIMIT 1)) AS last_error,"
                             // Events the retention removed are not waiting: what is kept is an unbroken run up to the
                             // head.
-                            + " coalesce((SELECT sum(s.last_seq - greatest(ws.position, coalesce((SELECT min(ev.seq) - 1"
-                            + "   FROM events ev WHERE ev.stream_pk = ws.stream_pk), s.last_seq))) FROM webhook_streams ws"
-                            + "   JOIN streams s ON s.pk = ws.stream_pk WHERE ws.endpoint_pk = e.pk), 0) AS lag"
+                            + " coalesce((SELECT sum("
+                            + LogOrigin.eventsAfterSql("f.position", "s.last_seq", "s.jumped_from")
+                            + ") FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
+                            + "   CROSS JOIN LATERAL (SELECT greatest(ws.position, coalesce((SELECT min(ev.seq) - 1"
+                            + "   FROM events ev WHERE ev.stream_pk = ws.stream_pk), s.last_seq)) AS position) f"
+                            + "   WHERE ws.endpoint_pk = e.pk), 0) AS lag"
                             + " FROM webhook_endpoints e JOIN integrations i ON i.pk = e.integration_pk"
                             + " ORDER BY CASE e.state WHEN 'failing' THEN 0 WHEN 'disabled' THEN 1 ELSE 2 END, lag DESC, e.pk"
                             + " LIMIT " + OVERVIEW_ENDPOINTS,

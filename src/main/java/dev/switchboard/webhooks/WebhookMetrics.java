@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.db.Jdbc;
+import dev.switchboard.db.LogOrigin;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -205,7 +206,8 @@ public final class WebhookMetrics {
     /** Reads every endpoint's lag, and its streams held back by errors, from the database. */
     void refreshLag() {
         // One probe per stream serves both lag gauges: the first event past its position gives its age and,
-        // a stream's log being an unbroken run of seqs up to the newest, the count of events from it on.
+        // a stream's log being an unbroken run of seqs up to the newest (but for a restored database's jump,
+        // left out), the count of events from it on.
         // So events the retention removed are not counted as waiting.
         record Endpoint(String id, long events, double seconds, long streamsInError) {}
         List<Endpoint> endpoints = Jdbc.withConnection(
@@ -213,7 +215,9 @@ public final class WebhookMetrics {
                 c -> Jdbc.query(
                         c,
                         "SELECT e.id,"
-                                + " coalesce(sum(s.last_seq - oldest.seq + 1) FILTER (WHERE " + DELIVERING + "), 0),"
+                                + " coalesce(sum("
+                                + LogOrigin.eventsAfterSql("(oldest.seq - 1)", "s.last_seq", "s.jumped_from")
+                                + ") FILTER (WHERE " + DELIVERING + "), 0),"
                                 + " coalesce(extract(epoch FROM now() - min(oldest.time) FILTER (WHERE " + DELIVERING
                                 + ")), 0), count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"
                                 + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk JOIN streams s ON s.pk = ws.stream_pk"

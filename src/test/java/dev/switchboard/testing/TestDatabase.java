@@ -72,6 +72,17 @@ public final class TestDatabase {
     }
 
     /**
+     * A copy of {@code source} as it is now, file for file (as a copy of a stopped database's directory
+     * is): a backup to restore. Nothing may be connected to {@code source}.
+     */
+    public static DatabaseUrl copyOf(DatabaseUrl source) {
+        String from = source.jdbcUrl().replaceAll("^.*/([^/?]+)(\\?.*)?$", "$1");
+        String name = "switchboard_copy_" + COUNTER.incrementAndGet();
+        exec("CREATE DATABASE " + name + " TEMPLATE " + from);
+        return DatabaseUrl.parse(url(name));
+    }
+
+    /**
      * A new superuser role that logs in with {@code password} (the test PostgreSQL asks for passwords, as
      * the embedded one does): for tests that give a server a password of their own. Returns its name.
      */

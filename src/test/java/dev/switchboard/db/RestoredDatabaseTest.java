@@ -1,0 +1,153 @@
+package dev.switchboard.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.Receiver;
+import dev.switchboard.testing.TestDatabase;
+import dev.switchboard.testing.TestServer;
+import dev.switchboard.testing.WsClient;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A database restored to an earlier point: the events after it are gone, and partners hold positions past
+ * its head. Their next events must come after those positions, on the feed, a socket and a webhook stream.
+ */
+class RestoredDatabaseTest {
+    private static final Map<String, String> ENV = Map.of(
+            "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+            "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000");
+
+    @Test
+    void afterARestoreToAnEarlierPointNewEventsComeAfterEveryPositionAPartnerSaved() throws Exception {
+        DatabaseUrl live = TestDatabase.create();
+        try (Receiver receiver = new Receiver()) {
+            Partner partner;
+            String paused;
+            try (TestServer server = TestServer.start(live, ENV, InstantSource.system())) {
+                server.createCollection("rooms");
+                partner = Partner.create(server, List.of("rooms.*"));
+                partner.webhook(Map.of("url", receiver.url("/hook")));
+                // Disabled by its partner before the backup: its stream stays behind what follows.
+                paused = partner.webhook(Map.of("url", receiver.url("/paused")))
+                        .get("id")
+                        .asText();
+                partner.client()
+                        .patch("/api/v1/webhooks/" + paused, Map.of("state", "disabled"))
+                        .expect(200);
+                partner.writeRecords("rooms", 3, Map.of("state", "free"));
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> delivered(receiver).size() >= 3);
+            }
+            DatabaseUrl backup = TestDatabase.copyOf(live);
+            long backupHead = head(backup, partner.tenant());
+
+            long savedPosition;
+            try (TestServer server = TestServer.start(live, ENV, InstantSource.system())) {
+                server.api(partner.accessToken())
+                        .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "lost")))
+                        .expect(201);
+                savedPosition = feed(server, partner, 0).get("next").asLong();
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> delivered(receiver).size() >= 4);
+            }
+            assertThat(savedPosition).isGreaterThan(backupHead);
+
+            restoreAsADumpWould(backup);
+            try (TestServer server = TestServer.start(backup, ENV, InstantSource.system());
+                    WsClient socket = WsClient.connect(server, partner.accessToken(), "?after=" + savedPosition)) {
+                socket.await("live");
+                String written = server.api(partner.accessToken())
+                        .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "after")))
+                        .expect(201)
+                        .json()
+                        .get("id")
+                        .asText();
+                JsonNode page = feed(server, partner, savedPosition);
+                assertThat(page.get("events")).hasSize(1);
+                JsonNode event = page.get("events").get(0);
+                assertThat(event.get("subject").asText()).isEqualTo(written);
+                assertThat(event.get("seq").asLong()).isEqualTo(backupHead + LogOrigin.JUMP + 1);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> !socket.events().isEmpty());
+                assertThat(socket.events().getFirst().get("id").asText())
+                        .isEqualTo(event.get("id").asText());
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() ->
+                                delivered(receiver).contains(event.get("id").asText()));
+                // The paused endpoint's lag counts the events it has not sent, not the positions jumped over.
+                JsonNode stream = server.api(partner.client().token())
+                        .get("/api/v1/webhooks/" + paused + "/streams")
+                        .expect(200)
+                        .json()
+                        .get("streams")
+                        .get(0);
+                assertThat(stream.get("lagEvents").asLong()).isEqualTo(4);
+            }
+            // A restart on the same database is no restore: the numbering goes on.
+            try (TestServer server = TestServer.start(backup, ENV, InstantSource.system())) {
+                server.api(partner.accessToken())
+                        .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "again")))
+                        .expect(201);
+                JsonNode page = feed(server, partner, backupHead + LogOrigin.JUMP);
+                assertThat(page.get("events"))
+                        .extracting(e -> e.get("seq").asLong())
+                        .containsExactly(backupHead + LogOrigin.JUMP + 1, backupHead + LogOrigin.JUMP + 2);
+            }
+        }
+    }
+
+    /** The event ids the receiver got on /hook. */
+    private static Set<String> delivered(Receiver receiver) {
+        return receiver.received("/hook").stream()
+                .flatMap(r -> StreamSupport.stream(r.json().get("events").spliterator(), false))
+                .map(e -> e.get("id").asText())
+                .collect(Collectors.toSet());
+    }
+
+    private static JsonNode feed(TestServer server, Partner partner, long after) {
+        return server.api(partner.accessToken())
+                .get("/api/v1/events?limit=1000&after=" + after)
+                .expect(200)
+                .json();
+    }
+
+    /** A tenant's head, read from a database no server is on. */
+    private static long head(DatabaseUrl database, String tenant) throws Exception {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                var s = c.prepareStatement(
+                        "SELECT s.last_seq FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
+            s.setString(1, tenant);
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /**
+     * What pg_restore does to the one row that tells: writes it anew (a restore writes every row anew). The
+     * copy is file for file, as a stopped database's directory copied back would be, which is not noticed.
+     */
+    private static void restoreAsADumpWould(DatabaseUrl database) throws Exception {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE TEMP TABLE origin AS SELECT * FROM log_origin");
+            s.execute("DELETE FROM log_origin");
+            s.execute("INSERT INTO log_origin SELECT * FROM origin");
+        }
+    }
+}
