@@ -29,18 +29,32 @@ export const onPortal = location.pathname === '/portal' || location.pathname.sta
 // to both; every request names the one this page uses.
 const sessionKind = onPortal ? 'portal' : 'console';
 
+/** No answer at all (the server is down, the network is gone): the browser only says "Failed to fetch". */
+export class NetworkError extends Error {
+  constructor() {
+    super('The server could not be reached; check that it is running and try again.');
+  }
+}
+
 export async function call(method, path, body, { quiet401 = false } = {}) {
   const headers = { Accept: 'application/json', 'X-Switchboard-Session': sessionKind };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'same-origin',
-    cache: 'no-store',
-  });
-  const text = await response.text();
+  let response;
+  let text;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    text = await response.text();
+  } catch {
+    // fetch rejects only when no answer arrived (or was cut off): an answer with an error status resolves.
+    throw new NetworkError();
+  }
   let parsed = null;
   if (text) {
     try {

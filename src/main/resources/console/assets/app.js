@@ -1,7 +1,7 @@
 // The console and the partner portal: one app. It asks the server what session it has, then shows the
 // screen the URL names. Each screen is a module with render(main, ctx), which may return a clean-up.
 import { call, useSession, whenSignedOut, ApiError, onPortal as portal } from './api.js';
-import { h, clear, notify, hideNotice, act } from './dom.js';
+import { h, clear, notify, hideNotice, act, sessionEnded } from './dom.js';
 import * as overview from './overview.js';
 import * as integrations from './integrations.js';
 import * as endpoint from './endpoint.js';
@@ -13,19 +13,25 @@ const base = portal ? '/portal' : '/console';
 const main = document.getElementById('main');
 let session = null;
 let cleanup = null;
+// The address (path and query) of the screen on the page: a move in the history that keeps it only
+// changed the #place on it.
+let shown = null;
+// Counts the screens shown, so that a screen still loading after the next one was shown changes nothing.
+let shows = 0;
 
+// [pattern, label in the menu, screen, title until the screen names what it shows (else the label)]
 const screens = portal
   ? [
       ['', 'Endpoints', integrations.portalHome],
-      ['endpoints/:id', null, endpoint.render],
+      ['endpoints/:id', null, endpoint.render, 'Endpoint'],
       ['catalog', 'Event catalog', catalog.render],
     ]
   : [
       ['', 'Overview', overview.render],
       ['integrations', 'Integrations', integrations.list],
-      ['integrations/:id', null, integrations.render],
+      ['integrations/:id', null, integrations.render, 'Integration'],
       ['endpoints', 'Endpoints', integrations.endpoints],
-      ['endpoints/:id', null, endpoint.render],
+      ['endpoints/:id', null, endpoint.render, 'Endpoint'],
       ['live', 'Live events', live.render],
       ['catalog', 'Event catalog', catalog.render],
       ['audit', 'Audit log', audit.render],
@@ -33,13 +39,13 @@ const screens = portal
 
 function match(path) {
   const rest = path.slice(base.length).replace(/^\/|\/$/g, '');
-  for (const [pattern, , screen] of screens) {
+  for (const [pattern, label, screen, title] of screens) {
     const names = pattern.split('/');
     const parts = rest === '' ? [''] : rest.split('/');
     if (names.length !== parts.length) continue;
     const params = {};
     if (names.every((n, i) => (n.startsWith(':') ? ((params[n.slice(1)] = decodeURIComponent(parts[i])), true) : n === parts[i]))) {
-      return { screen, params, pattern };
+      return { screen, params, pattern, title: title || label };
     }
   }
   return null;
@@ -50,7 +56,23 @@ export function navigate(url, { replace = false } = {}) {
   show(true);
 }
 
-function ctx(params) {
+/** Changes the address of the screen on the page (a filter, the message open) without showing it again. */
+function replaceAddress(url) {
+  history.replaceState(null, '', url);
+  shown = location.pathname + location.search;
+}
+
+function appName() {
+  const name = (session && session.brand && session.brand.name) || 'Switchboard';
+  return portal ? `${name} · Webhooks` : `${name} console`;
+}
+
+/** The window's title names the screen (and what it shows), so that tabs, history and screen readers tell screens apart. */
+function setTitle(screen) {
+  document.title = `${screen} · ${appName()}`;
+}
+
+function ctx(params, turn) {
   return {
     session,
     params,
@@ -58,6 +80,8 @@ function ctx(params) {
     base,
     portal,
     navigate,
+    replaceAddress,
+    title: (text) => turn === shows && setTitle(text),
     // The server checks every action; the page only leaves out what this session may not do.
     can: (capability) => !portal || (session.capabilities || []).includes(capability),
   };
@@ -69,23 +93,36 @@ async function show(moved) {
     cleanup = null;
   }
   hideNotice();
+  shown = location.pathname + location.search;
+  const turn = ++shows;
   if (!session) {
     renderSignedOut();
     return;
   }
   const found = match(location.pathname);
   shell(found && found.pattern);
+  setTitle(found ? found.title : 'Not found');
   if (!found) {
     clear(main, h('h1', {}, 'Not found'), h('p', {}, 'No screen at this address. ', h('a', { href: base }, 'Go to the start.')));
   } else {
     clear(main);
     try {
-      cleanup = (await found.screen(main, ctx(found.params))) || null;
+      cleanup = (await found.screen(main, ctx(found.params, turn))) || null;
     } catch (e) {
+      if (turn === shows) setTitle('Something went wrong');
       clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
     }
   }
+  if (turn !== shows) return;
   if (moved) main.focus();
+  revealTarget();
+}
+
+/** An address with a #place (a catalog's collection): the browser looked for it before the screen was drawn. */
+function revealTarget() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  const target = id && document.getElementById(id);
+  if (target) target.scrollIntoView();
 }
 
 function shell(active) {
@@ -95,9 +132,7 @@ function shell(active) {
     h('li', {}, h('a', { href: pattern ? `${base}/${pattern}` : base, 'aria-current': active != null && top(active) === top(pattern) ? 'page' : null }, label)))));
   const brand = document.getElementById('brand');
   brand.href = base;
-  const name = (session.brand && session.brand.name) || 'Switchboard';
-  brand.textContent = portal ? `${name} · Webhooks` : `${name} console`;
-  document.title = brand.textContent;
+  brand.textContent = appName();
   const accent = session.brand && session.brand.accentColor;
   if (accent && /^#[0-9a-fA-F]{3,8}$/.test(accent)) document.documentElement.style.setProperty('--accent', accent);
   const who = document.getElementById('who');
@@ -124,6 +159,7 @@ function signedOut(message) {
 function renderSignedOut() {
   clear(document.getElementById('nav'));
   clear(document.getElementById('who'));
+  setTitle(portal ? 'Signed out' : 'Sign in');
   if (portal) {
     clear(main, h('h1', {}, 'Webhooks portal'),
       h('p', {}, 'Open this portal with the link your platform gave you. Each link works once; ask for a new one when it has expired.'));
@@ -174,6 +210,7 @@ async function exchangePortalLink() {
       link_not_found: 'This link is not valid.',
     }[e.code];
     renderSignedOut();
+    setTitle('Link refused');
     clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why || `The link could not be used (${e.message}).`));
     return true;
   }
@@ -188,10 +225,14 @@ document.addEventListener('click', (event) => {
   if (url.origin !== location.origin || !(url.pathname === base || url.pathname.startsWith(`${base}/`))) return;
   if (url.hash && url.pathname === location.pathname && url.search === location.search) return; // a place on this screen
   event.preventDefault();
-  navigate(url.pathname + url.search);
+  navigate(url.pathname + url.search + url.hash);
 });
-window.addEventListener('popstate', () => show(true));
-whenSignedOut(() => signedOut('Your session has ended. Sign in again.'));
+// A link to a place on the screen (Skip to content, the catalog's contents) is a move in the history too:
+// the browser scrolls to the place and focuses it, and the screen, with what was loaded and typed in it, stays.
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== shown) show(true);
+});
+whenSignedOut(() => signedOut(sessionEnded()));
 
 async function start() {
   if (portal && (await exchangePortalLink())) return;

@@ -13,10 +13,10 @@ export async function render(main) {
     const types = c.eventTypes || [];
     main.append(h('section', { class: 'panel', id: `c-${c.name}` }, h('h2', {}, c.name),
       c.eventFields && c.eventFields.length ? h('p', {}, 'Fields copied into its events: ', c.eventFields.map((f) => h('code', { class: 'chip' }, f))) : null,
-      c.schema ? h('details', {}, h('summary', {}, 'Record schema'), json(c.schema)) : h('p', { class: 'muted' }, 'No schema: any JSON object.'),
+      c.schema ? h('details', {}, h('summary', {}, 'Record schema'), json(c.schema, `Record schema of ${c.name}`)) : h('p', { class: 'muted' }, 'No schema: any JSON object.'),
       types.map((t) => {
         return h('article', { class: 'event-type' }, h('h3', {}, h('code', {}, t.type)),
-          t.example ? [h('p', { class: 'muted' }, 'Example event'), json(t.example)] : null);
+          t.example ? [h('p', { class: 'muted' }, 'Example event'), json(t.example, `Example ${t.type} event`)] : null);
       })));
   }
 }

@@ -1,5 +1,6 @@
 // Building the page: a small element builder, dates in the viewer's local time, confirmations,
 // and one place that shows what went wrong.
+import { onPortal } from './api.js';
 
 const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden']);
 
@@ -64,8 +65,32 @@ export function badge(state) {
   return h('span', { class: `badge ${state}` }, state);
 }
 
-export function json(value) {
-  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+/**
+ * A block of JSON. It may scroll, so it takes the keyboard's focus (to scroll it with the arrow keys)
+ * and has a name that says what it holds.
+ */
+export function json(value, label) {
+  return h('pre', { class: 'json', tabindex: '0', role: 'group', 'aria-label': label }, JSON.stringify(value, null, 2));
+}
+
+/** A table that scrolls sideways on a narrow screen: focusable, for the keyboard, and named, for a screen reader. */
+export function scrollBox(label, ...children) {
+  return h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label }, children);
+}
+
+/** Text only a screen reader says, e.g. the rest of a repeated button's name. */
+export function hiddenText(text) {
+  return h('span', { class: 'visually-hidden' }, text);
+}
+
+/**
+ * Moves the keyboard's focus into el: to its first control, else to el itself (focusable by script
+ * only), so that Tab goes on from there, e.g. from the first of the rows Load more added.
+ */
+export function focusInto(el) {
+  const target = el.querySelector('a[href], button:not([disabled]), summary, input, select') || el;
+  if (target === el && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+  target.focus();
 }
 
 /** A labelled form field; the input gets an id so the label points at it. */
@@ -93,8 +118,20 @@ export function hideNotice() {
   document.getElementById('notice').hidden = true;
 }
 
+/** What to do once the session has ended: the console signs in again, the portal has no sign-in. */
+export function sessionEnded() {
+  return onPortal
+    ? 'Your portal session has ended. Ask your platform for a new portal link to open it again.'
+    : 'Your session has ended. Sign in again.';
+}
+
+/** A refusal as a sentence: the server's reason first, its status and code (for a support request) after. */
 export function describe(error) {
-  if (error && error.status) return `${error.status} ${error.code}: ${error.message}`;
+  if (error && error.status === 401) return sessionEnded();
+  if (error && error.status) {
+    const reason = String(error.message || '');
+    return `${reason.charAt(0).toUpperCase()}${reason.slice(1)} (${error.status} ${error.code}).`;
+  }
   return String(error && error.message ? error.message : error);
 }
 
@@ -108,7 +145,15 @@ export function failure(error) {
  * the button's own confirmation question (when given) is asked first in a modal dialog.
  */
 export async function act(button, action, question) {
-  if (question && !(await confirmed(question))) return undefined;
+  // Disabling the focused button (and the dialog) sends the keyboard's focus to <body>: it is given back
+  // to the button when the button is still on the page and the action has not moved it on purpose (to a
+  // result, or to a control that replaced the button).
+  const hadFocus = button != null && document.activeElement === button;
+  if (question) {
+    const yes = await confirmed(question);
+    if (hadFocus) button.focus();
+    if (!yes) return undefined;
+  }
   if (button) button.disabled = true;
   try {
     hideNotice();
@@ -117,9 +162,14 @@ export async function act(button, action, question) {
     notify(e);
     return undefined;
   } finally {
-    if (button) button.disabled = false;
+    if (button) {
+      button.disabled = false;
+      if (hadFocus && button.isConnected && focusLost()) button.focus();
+    }
   }
 }
+
+const focusLost = () => !document.activeElement || document.activeElement === document.body;
 
 /** A modal yes/no question (a native dialog: focus stays inside it, Escape says no). */
 export function confirmed(question) {
@@ -138,10 +188,37 @@ export function confirmed(question) {
   });
 }
 
-/** A secret shown once, with a note that it will not be shown again. */
-export function secret(label, value) {
-  return h('div', { class: 'secret', role: 'status' }, h('strong', {}, label), ' (shown once; copy it now): ',
-    h('code', { class: 'secret-value' }, value));
+/** A secret shown once, with a note that it will not be shown again, and a Copy button. */
+export function secret(label, value, id) {
+  return h('div', { class: 'secret' },
+    h('p', { role: 'status' }, h('strong', {}, label), ' (shown once; copy it now):'),
+    copyable(label, value, id));
+}
+
+let copyables = 0;
+
+/**
+ * A value to copy: it takes the keyboard's focus and is then selected whole (Ctrl+C copies it), and its
+ * Copy button says whether the browser let the page write to the clipboard (it may refuse: a page not
+ * served over https, a permission denied).
+ */
+export function copyable(label, value, id) {
+  const shown = h('code', { class: 'secret-value', id: id || `copyable-${++copyables}`, tabindex: '0', role: 'textbox', 'aria-readonly': 'true', 'aria-label': label }, value);
+  shown.addEventListener('focus', () => window.getSelection().selectAllChildren(shown));
+  const said = h('span', { class: 'copied', role: 'status' });
+  const copy = h('button', { type: 'button', class: 'copy' }, 'Copy', hiddenText(` ${label.charAt(0).toLowerCase()}${label.slice(1)}`));
+  copy.addEventListener('click', async () => {
+    said.textContent = '';
+    try {
+      await navigator.clipboard.writeText(value);
+      said.textContent = 'Copied.';
+    } catch {
+      shown.focus();
+      window.getSelection().selectAllChildren(shown);
+      said.textContent = 'The browser did not let the page copy it: it is selected, press Ctrl+C (⌘C on a Mac) to copy it.';
+    }
+  });
+  return h('div', { class: 'row copy-row' }, shown, copy, said);
 }
 
 /** Said under a list that shows only the first page the server returned: the rest is there, not lost. */

@@ -1,7 +1,7 @@
 // One endpoint: its settings, secret, test event, streams and lag, delivery charts, the message log
 // (filters, a message's events and attempts, retry one or all failed) and replay.
 import { get, post, patch, del, query, enc } from './api.js';
-import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify } from './dom.js';
+import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify, scrollBox, hiddenText, focusInto } from './dom.js';
 import { deliveryPanel } from './overview.js';
 
 const STATUSES = ['', 'pending', 'delivered', 'failed'];
@@ -12,6 +12,7 @@ export async function render(main, ctx) {
   let timer = null;
   let alive = true;
   const endpoint = await get(path);
+  ctx.title(`Endpoint ${endpoint.url}`);
 
   const title = h('h1', { class: 'url' }, endpoint.url);
   const state = h('span', {}, badge(endpoint.state));
@@ -25,6 +26,7 @@ export async function render(main, ctx) {
   main.append(top);
   top.append(settings(ctx, path, endpoint, (updated) => {
     title.textContent = updated.url;
+    ctx.title(`Endpoint ${updated.url}`);
     clear(state, badge(updated.state));
   }));
   top.append(actions(ctx, path, () => loadMessages()));
@@ -49,7 +51,8 @@ export async function render(main, ctx) {
   const filter = () => ({ tenantId: tenant.value.trim(), status: status.value, eventType: eventType.value.trim(), from: instant(from.value), to: instant(to.value) });
   const rows = h('tbody', {});
   const more = h('div', {});
-  const detail = h('div', { id: 'message', 'aria-live': 'polite' });
+  const detail = h('div', { id: 'message' });
+  let view = null; // the message shown in detail: { id, heading, update(m) }
   const retryAll = ctx.can('retry') && h('button', { type: 'button', id: 'retry-all' }, 'Retry all failed that match');
   if (retryAll) {
     retryAll.addEventListener('click', () => act(retryAll, async () => {
@@ -67,21 +70,24 @@ export async function render(main, ctx) {
     const message = ctx.query.get('message');
     if (message) params.set('message', message);
     const text = params.toString();
-    history.replaceState(null, '', `${location.pathname}${text ? `?${text}` : ''}`);
+    ctx.replaceAddress(`${location.pathname}${text ? `?${text}` : ''}`);
     act(apply, loadMessages);
   });
   main.append(h('section', { class: 'panel', id: 'messages' },
     h('div', { class: 'row spread' }, h('h2', {}, 'Messages'), retryAll),
     filterForm,
-    h('div', { class: 'scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Created', 'Status', 'Tenant', 'Events', 'Attempts', 'Next attempt', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    scrollBox('Messages', h('table', {},
+      h('thead', {}, h('tr', {}, ['Created', 'Status', 'Tenant', 'Events', 'Attempts', 'Next attempt', hiddenText('Details')].map((t) => h('th', { scope: 'col' }, t)))),
       rows)),
     more, detail));
   // A lifecycle endpoint is never replayed: its messages carry access tokens.
   if (ctx.can('retry') && endpoint.kind !== 'lifecycle') main.append(replayPanel(path));
 
+  /** The first page of messages again, or (with a cursor) the next one added; answers the first row it added. */
   async function loadMessages(cursor) {
     const f = filter();
+    // The first page is drawn again while a message is on its way: the focus stays on the row it was in.
+    const focused = !cursor && rows.contains(document.activeElement) ? document.activeElement.closest('tr[data-message]') : null;
     try {
       const page = await get(`${path}/messages${query({ ...f, cursor, limit: 50 })}`);
       if (!cursor) rows.replaceChildren();
@@ -90,19 +96,35 @@ export async function render(main, ctx) {
         const text = page.cursor ? 'No match among the newest messages; Load more looks further back.' : 'No message matches.';
         rows.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, text)));
       }
-      for (const m of page.messages) rows.append(messageRow(m));
-      clear(more, page.cursor ? button('Load more', () => loadMessages(page.cursor)) : null);
+      const added = page.messages.map(messageRow);
+      rows.append(...added);
+      clear(more, page.cursor ? loadMore(page.cursor) : null);
+      const again = focused && rows.querySelector(`tr[data-message="${CSS.escape(focused.dataset.message)}"] a.open-message`);
+      if (again) again.focus();
+      return added[0];
     } catch (e) {
       rows.replaceChildren(h('tr', {}, h('td', { colspan: 7 }, failure(e))));
+      return undefined;
     }
   }
 
+  function loadMore(cursor) {
+    const b = h('button', { type: 'button', id: 'more-messages' }, 'Load more');
+    // The button is replaced below the new rows: the focus goes to the first of them, so Tab skips none.
+    b.addEventListener('click', () => act(b, async () => {
+      const first = await loadMessages(cursor);
+      if (first) focusInto(first);
+    }));
+    return b;
+  }
+
   function messageRow(m) {
-    const open = h('a', { href: `${location.pathname}?${withParam('message', m.id)}`, class: 'open-message', 'data-id': m.id }, 'Open');
+    const open = h('a', { href: `${location.pathname}?${withParam('message', m.id)}`, class: 'open-message', 'data-id': m.id },
+      'Open', hiddenText(` message ${m.id}`));
     open.addEventListener('click', (event) => {
       event.preventDefault();
       event.stopPropagation();
-      history.replaceState(null, '', open.getAttribute('href'));
+      ctx.replaceAddress(open.getAttribute('href'));
       showMessage(m.id, true);
     });
     const attempts = m.attempts || [];
@@ -131,10 +153,16 @@ export async function render(main, ctx) {
       const m = await get(`${path}/messages/${enc(messageId)}`);
       if (!alive) return;
       for (const tr of rows.querySelectorAll('tr[data-message]')) tr.classList.toggle('selected', tr.dataset.message === messageId);
-      clear(detail, messageDetail(m, ctx, path, async () => {
-        await Promise.all([showMessage(messageId, false, true), loadMessages()]);
-      }));
-      if (focus) detail.querySelector('h3').focus();
+      // The same message read again is changed in place: the focus, the events opened and a screen
+      // reader's place in it stay.
+      if (!view || view.id !== m.id) {
+        view = messageDetail(m, ctx, path, async () => {
+          await Promise.all([showMessage(messageId, false, true), loadMessages()]);
+        });
+        clear(detail, view.el);
+      }
+      view.update(m);
+      if (focus) view.heading.focus();
       // A message on its way is shown as it goes: read again until it is delivered or failed.
       // Every 1.5 s while an attempt is due, else once when the next one is, within the watch.
       const due = m.nextAttemptAt ? Date.parse(m.nextAttemptAt) - Date.now() : 0;
@@ -147,6 +175,7 @@ export async function render(main, ctx) {
         }, delay);
       }
     } catch (e) {
+      view = null;
       clear(detail, failure(e));
     }
   }
@@ -242,20 +271,20 @@ function actions(ctx, path, reload) {
 async function loadStreams(path, box) {
   const rows = h('tbody', {});
   const more = h('div', {});
+  /** Adds a page of streams; answers the first row it added. */
   async function page(cursor) {
     const answer = await get(`${path}/streams${query({ cursor, limit: 100 })}`);
     const list = answer.streams || [];
     if (!cursor && list.length === 0) {
       clear(box, h('p', { class: 'muted' }, 'No stream yet: one starts with the first event of a connected tenant.'));
-      return;
+      return undefined;
     }
     if (!cursor) {
-      clear(box, h('div', { class: 'scroll' }, h('table', {},
+      clear(box, scrollBox('Streams', h('table', {},
         h('thead', {}, h('tr', {}, ['Tenant', 'Position', 'Log head', 'Lag', 'State', 'Next attempt', 'Last error'].map((t) => h('th', { scope: 'col' }, t)))),
         rows)), more);
     }
-    for (const s of list) {
-      rows.append(h('tr', {},
+    const added = list.map((s) => h('tr', {},
         h('td', {}, h('code', {}, s.tenantId || 'lifecycle')),
         h('td', {}, String(s.position ?? '')),
         h('td', {}, String(s.head ?? '')),
@@ -263,8 +292,18 @@ async function loadStreams(path, box) {
         h('td', {}, s.state ? badge(s.state) : ''),
         h('td', {}, s.nextAttemptAt ? when(s.nextAttemptAt) : ''),
         h('td', { class: 'wrap' }, s.lastError || '')));
-    }
-    clear(more, answer.cursor ? button('More streams', () => page(answer.cursor).catch((e) => clear(more, failure(e)))) : null);
+    rows.append(...added);
+    clear(more, answer.cursor ? moreStreams(answer.cursor) : null);
+    return added[0];
+  }
+  function moreStreams(cursor) {
+    const b = h('button', { type: 'button', id: 'more-streams' }, 'More streams');
+    // The button is replaced below the new rows: the focus goes to the first of them, so Tab skips none.
+    b.addEventListener('click', () => act(b, async () => {
+      const first = await page(cursor);
+      if (first) focusInto(first);
+    }));
+    return b;
   }
   try {
     await page(null);
@@ -273,29 +312,51 @@ async function loadStreams(path, box) {
   }
 }
 
-function messageDetail(m, ctx, path, reload) {
-  const body = m.body || {};
-  const events = Array.isArray(body.events) ? body.events : body.type ? [body] : [];
-  const attempts = m.attempts || [];
-  let retry = null;
-  if (ctx.can('retry') && m.status === 'failed') {
-    retry = h('button', { type: 'button', id: 'retry-message' }, 'Retry this message');
+/**
+ * A message in detail, drawn once and then changed in place as it is read again (update): only the status
+ * line is a live region, and it changes when the status does, so a screen reader is not read the whole
+ * message every 1.5 s while it is on its way.
+ */
+function messageDetail(first, ctx, path, reload) {
+  const heading = h('h3', { tabindex: '-1' }, 'Message ', h('code', {}, first.id));
+  const retrySlot = h('div', {});
+  const said = h('p', { class: 'visually-hidden', role: 'status', id: 'message-live' });
+  const facts = h('dl', { class: 'facts' });
+  const attempts = h('div', {});
+  const el = h('article', { class: 'message' }, h('div', { class: 'row spread' }, heading, retrySlot), said, facts, attempts,
+    eventList(first));
+
+  function retryButton(m) {
+    if (!ctx.can('retry') || m.status !== 'failed') return null;
+    const retry = h('button', { type: 'button', id: 'retry-message' }, 'Retry this message');
     retry.addEventListener('click', () => act(retry, async () => {
       await post(`${path}/messages/${enc(m.id)}/retry`);
       await reload();
+      heading.focus(); // the button is gone: the message is no longer failed
     }));
+    return retry;
   }
-  return h('article', { class: 'message', 'data-status': m.status },
-    h('div', { class: 'row spread' }, h('h3', { tabindex: '-1' }, 'Message ', h('code', {}, m.id)), retry),
-    h('dl', { class: 'facts' },
+
+  function update(m) {
+    el.dataset.status = m.status;
+    const line = `Message ${m.id} is ${m.status}.`;
+    if (said.textContent !== line) said.textContent = line;
+    clear(facts,
       h('dt', {}, 'Status'), h('dd', { id: 'message-status' }, badge(m.status)),
       h('dt', {}, 'Tenant'), h('dd', {}, m.tenantId || '—'),
       h('dt', {}, 'Created'), h('dd', {}, when(m.createdAt)),
       h('dt', {}, 'Finished'), h('dd', {}, when(m.finishedAt)),
       h('dt', {}, 'Next attempt'), h('dd', {}, m.status === 'pending' ? when(m.nextAttemptAt) : '—'),
-      h('dt', {}, 'Lane'), h('dd', {}, m.lane || '')),
-    h('h4', {}, `Attempts (${attempts.length})`),
-    attempts.length === 0 ? h('p', { class: 'muted' }, 'Not sent yet.') : h('div', { class: 'scroll' }, h('table', { class: 'attempts' },
+      h('dt', {}, 'Lane'), h('dd', {}, m.lane || ''));
+    clear(attempts, attemptTable(m.attempts || []));
+    clear(retrySlot, retryButton(m));
+  }
+  return { id: first.id, el, heading, update };
+}
+
+function attemptTable(attempts) {
+  return [h('h4', {}, `Attempts (${attempts.length})`),
+    attempts.length === 0 ? h('p', { class: 'muted' }, 'Not sent yet.') : scrollBox('Attempts', h('table', { class: 'attempts' },
       h('thead', {}, h('tr', {}, ['#', 'Time', 'Status', 'Duration', 'Outcome', 'Error', 'Response'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, attempts.map((a) => h('tr', {},
         h('td', {}, String(a.n)),
@@ -304,11 +365,18 @@ function messageDetail(m, ctx, path, reload) {
         h('td', {}, `${a.durationMs} ms`),
         h('td', {}, badge(a.outcome)),
         h('td', { class: 'wrap' }, a.error || ''),
-        h('td', {}, a.responseBody ? h('pre', { class: 'excerpt' }, a.responseBody.slice(0, 500)) : '')))))),
-    h('h4', {}, `Events (${events.length})`),
+        h('td', {}, a.responseBody ? h('pre', { class: 'excerpt', tabindex: '0', role: 'group', 'aria-label': `Response to attempt ${a.n}` },
+          a.responseBody.slice(0, 500)) : ''))))))];
+}
+
+/** The events a message carries: they do not change, so they are drawn once (and stay open when opened). */
+function eventList(m) {
+  const body = m.body || {};
+  const events = Array.isArray(body.events) ? body.events : body.type ? [body] : [];
+  return [h('h4', {}, `Events (${events.length})`),
     events.map((e) => h('details', { class: 'event' },
       h('summary', {}, e.seq != null ? `#${e.seq} ` : '', h('strong', {}, e.type), e.subject ? ` ${e.subject}` : '', ' · ', when(e.time)),
-      json(e))));
+      json(e, `Event ${e.seq != null ? `#${e.seq} ` : ''}${e.type}`)))];
 }
 
 function replayPanel(path) {

@@ -1,6 +1,6 @@
 // Integrations (permissions, event types, connections, endpoints, portal links) and endpoint lists.
 import { get, post, del, query, enc } from './api.js';
-import { h, clear, section, failure, when, badge, field, act, secret, button, morePages } from './dom.js';
+import { h, clear, section, failure, when, badge, field, act, secret, copyable, morePages, scrollBox, hiddenText, focusInto } from './dom.js';
 import { endpointTable } from './overview.js';
 
 export async function list(main, ctx) {
@@ -8,7 +8,7 @@ export async function list(main, ctx) {
   const page = await get('/api/v1/integrations?limit=1000');
   main.append(section('Partner applications', page.integrations.length === 0
     ? h('p', { class: 'muted' }, 'No integration yet: create one with POST /api/v1/integrations.')
-    : h('div', { class: 'scroll' }, h('table', {},
+    : scrollBox('Integrations', h('table', {},
       h('thead', {}, h('tr', {}, ['Name', 'Id', 'Event types', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, page.integrations.map((i) => h('tr', {},
         h('td', {}, h('a', { href: `${ctx.base}/integrations/${enc(i.id)}` }, i.name || i.id)),
@@ -20,6 +20,7 @@ export async function list(main, ctx) {
 export async function render(main, ctx) {
   const id = ctx.params.id;
   const integration = await get(`/api/v1/integrations/${enc(id)}`);
+  ctx.title(`Integration ${integration.name || integration.id}`);
   main.append(h('p', { class: 'crumbs' }, h('a', { href: `${ctx.base}/integrations` }, 'Integrations'), ' / '),
     h('h1', {}, integration.name || integration.id));
   main.append(section('Access',
@@ -30,7 +31,9 @@ export async function render(main, ctx) {
       h('dt', {}, 'Event types'), h('dd', {}, list_(integration.eventTypes)),
       h('dt', {}, 'Created'), h('dd', {}, when(integration.createdAt)))));
   const connections = h('div', { id: 'connections' });
-  main.append(section('Connections', connections));
+  // A rotated token is shown here, above the table: the table is drawn again after every change.
+  const newToken = h('div', { id: 'connection-token' });
+  main.append(section('Connections', newToken, connections));
   const endpoints = h('div', { id: 'endpoints' });
   main.append(section('Endpoints', endpoints, newEndpointForm(ctx, integration.id, () => loadEndpoints())));
   main.append(section('Partner portal link', portalLinkForm(integration.id)));
@@ -39,13 +42,26 @@ export async function render(main, ctx) {
     try {
       const page = await get(`/api/v1/integrations/${enc(id)}/connections${query({ limit: 1000 })}`);
       clear(connections, page.connections.length === 0 ? h('p', { class: 'muted' }, 'Not connected to any tenant.')
-        : h('div', { class: 'scroll' }, h('table', {},
+        : scrollBox('Connections', h('table', {},
           h('thead', {}, h('tr', {}, ['Tenant', 'Connection', 'State', 'Since', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, page.connections.map((c) => connectionRow(c, loadConnections))))),
+          h('tbody', {}, page.connections.map((c) => connectionRow(c, changed))))),
         morePages(page, page.connections.length, 'connections'));
     } catch (e) {
       clear(connections, failure(e));
     }
+  }
+  /** After a change to a connection: its new token (shown once), the table again, and the focus back in it. */
+  async function changed(c, action, answer) {
+    if (answer && answer.accessToken) clear(newToken, secret(`New access token for ${c.tenantId}`, answer.accessToken));
+    await loadConnections();
+    if (answer && answer.accessToken) {
+      newToken.querySelector('.secret-value').focus();
+      return;
+    }
+    // The row's button for the same action (Disable became Enable), else (deleted) the table.
+    const same = connections.querySelector(`tr[data-connection="${CSS.escape(c.id)}"] [data-action="${action}"]`);
+    if (same) same.focus();
+    else focusInto(connections);
   }
   async function loadEndpoints() {
     try {
@@ -60,18 +76,18 @@ export async function render(main, ctx) {
 
 const list_ = (items) => (items && items.length ? items.map((x) => h('code', { class: 'chip' }, x)) : h('span', { class: 'muted' }, 'none'));
 
-function connectionRow(c, reload) {
-  const out = h('div', {});
+/** A connection and its actions; each button's name says which tenant's connection it changes. */
+function connectionRow(c, changed) {
   const path = `/api/v1/connections/${enc(c.id)}`;
   const change = (label, question, run) => {
-    const b = button(label, () => act(b, async () => {
-      const answer = await run();
-      await reload();
-      if (answer && answer.accessToken) out.append(secret('New access token', answer.accessToken));
-    }, question));
+    // Enable and Disable are one place in the row: the focus goes back to it, whichever it now says.
+    const action = { Enable: 'state', Disable: 'state', 'Rotate token': 'rotate', Delete: 'delete' }[label];
+    const b = h('button', { type: 'button', 'data-action': action }, label,
+      hiddenText(`${label === 'Rotate token' ? ' of' : ''} the connection to ${c.tenantId}`));
+    b.addEventListener('click', () => act(b, async () => changed(c, action, await run()), question));
     return b;
   };
-  return h('tr', {},
+  return h('tr', { 'data-connection': c.id },
     h('td', {}, h('code', {}, c.tenantId)),
     h('td', {}, h('code', {}, c.id)),
     h('td', {}, badge(c.state)),
@@ -81,8 +97,7 @@ function connectionRow(c, reload) {
         ? change('Disable', ['Disable the connection to ', h('bdi', {}, c.tenantId), '? Its access token is refused at once.'], () => post(`${path}/disable`))
         : change('Enable', ['Enable the connection to ', h('bdi', {}, c.tenantId), '?'], () => post(`${path}/enable`)),
       change('Rotate token', ['Rotate the access token of ', h('bdi', {}, c.tenantId), '\'s connection? The old token is refused at once.'], () => post(`${path}/rotate-token`)),
-      change('Delete', ['Delete the connection to ', h('bdi', {}, c.tenantId), '? This cannot be undone.'], () => del(path)),
-      out));
+      change('Delete', ['Delete the connection to ', h('bdi', {}, c.tenantId), '? This cannot be undone.'], () => del(path))));
 }
 
 /** Creates an endpoint; the answer's signing secret is shown once. */
@@ -133,7 +148,7 @@ function portalLinkForm(integrationId) {
       const body = { integrationId, capabilities, ttl: ttl.value };
       if (tenant.value) body.tenantId = tenant.value;
       const answer = await post('/api/v1/portal-sessions', body);
-      clear(out, h('p', { role: 'status' }, 'A link that opens the portal once, until ', when(answer.expiresAt), ':'), h('code', { class: 'secret-value', id: 'portal-url' }, answer.url));
+      clear(out, h('p', { role: 'status' }, 'A link that opens the portal once, until ', when(answer.expiresAt), ':'), copyable('Portal link', answer.url, 'portal-url'));
     });
   });
   return [h('p', {}, 'A single-use link for the partner: it opens the portal on this integration\'s endpoints and messages.'), form, out];

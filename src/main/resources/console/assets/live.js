@@ -40,7 +40,7 @@ export async function render(main, ctx) {
     h('div', { class: 'field end' }, h('button', { type: 'submit' }, 'Follow')));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    history.replaceState(null, '', `${location.pathname}${query({ tenantId: select.value })}`);
+    ctx.replaceAddress(`${location.pathname}${query({ tenantId: select.value })}`);
     connect();
   });
   pause.addEventListener('click', () => {
@@ -56,7 +56,7 @@ export async function render(main, ctx) {
   function show(event) {
     count += 1;
     list.prepend(h('li', { class: 'event', 'data-seq': event.seq },
-      h('details', {}, h('summary', {}, h('strong', {}, `#${event.seq} ${event.type}`), event.subject ? ` ${event.subject}` : '', ' · ', when(event.time)), json(event))));
+      h('details', {}, h('summary', {}, h('strong', {}, `#${event.seq} ${event.type}`), event.subject ? ` ${event.subject}` : '', ' · ', when(event.time)), json(event, `Event #${event.seq}`))));
     while (list.children.length > KEEP) list.lastChild.remove();
   }
 

@@ -1,6 +1,6 @@
 // Overview: what is configured, what needs attention first, and how delivery went lately.
 import { get, query } from './api.js';
-import { h, clear, section, failure, badge } from './dom.js';
+import { h, clear, section, failure, badge, scrollBox } from './dom.js';
 import { bars, lines, OUTCOMES, LATENCY, LAG } from './charts.js';
 
 export async function render(main, ctx) {
@@ -32,7 +32,7 @@ function tiles(o) {
 }
 
 export function endpointTable(list, ctx) {
-  return h('div', { class: 'scroll' }, h('table', {},
+  return scrollBox('Endpoints', h('table', {},
     h('thead', {}, h('tr', {}, ['Endpoint', 'Integration', 'State', 'Last error', 'Lag'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, list.map((e) => h('tr', {},
       h('td', {}, h('a', { href: `${ctx.base}/endpoints/${encodeURIComponent(e.id)}` }, e.url || e.id)),

@@ -93,6 +93,7 @@ class ConsoleBrowserTest {
             browser.waitFor("#admin-key");
             assertThat(browser.evaluate("location.pathname + location.search").asText())
                     .isEqualTo("/console/signin?next=%2Fconsole%2Fintegrations%2F" + integrationId);
+            assertThat(browser.evaluate("document.title").asText()).isEqualTo("Sign in · Switchboard console");
             shot(browser, "sign-in");
             browser.type("#admin-key", "sb_admin_not-the-key");
             browser.click("#sign-in");
@@ -100,6 +101,8 @@ class ConsoleBrowserTest {
             browser.type("#admin-key", TestServer.ADMIN_KEY);
             browser.press("Enter");
             browser.waitForText("main h1", "Door keys");
+            // Each screen's title names it, and what it shows.
+            waitForTitle(browser, "Integration Door keys · Hotel Cloud console");
             assertThat(browser.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
                             .asText())
                     .doesNotContain("sb_admin");
@@ -110,7 +113,18 @@ class ConsoleBrowserTest {
             browser.type("#new-url", receiver.url("/hooks"));
             browser.type("#new-types", "reservations.*");
             browser.click("#create-endpoint");
-            assertThat(browser.waitForText("#created .secret-value", "whsec_")).startsWith("whsec_");
+            String signingSecret = browser.waitForText("#created .secret-value", "whsec_");
+            assertThat(signingSecret).startsWith("whsec_");
+            // It can be copied with its button: the clipboard, or where the browser refuses it, the value selected.
+            browser.click("#created button.copy");
+            String copied = Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> browser.text("#created .copied"), t -> !t.isEmpty());
+            if (!copied.equals("Copied.")) {
+                assertThat(copied).contains("Ctrl+C");
+                assertThat(browser.evaluate("getSelection().toString()").asText())
+                        .isEqualTo(signingSecret);
+            }
             JsonNode endpoint = server.admin
                     .get("/api/v1/webhooks?integrationId=" + integrationId)
                     .expect(200)
@@ -127,6 +141,7 @@ class ConsoleBrowserTest {
                     .expect(201);
             browser.click("#created a");
             browser.waitFor("#message-filter");
+            waitForTitle(browser, "Endpoint " + receiver.url("/hooks") + " · Hotel Cloud console");
             Awaitility.await()
                     .atMost(Duration.ofSeconds(30))
                     .pollInterval(Duration.ofMillis(500))
@@ -157,6 +172,8 @@ class ConsoleBrowserTest {
                     .asText();
             browser.click("#retry-message");
             browser.waitForText("#message-status", "delivered");
+            // The button went with the failure: the focus is on the message, not lost to the page's body.
+            waitUntil(browser, "document.activeElement === document.querySelector('#message h3')");
             assertThat(receiver.received("/hooks").getLast().header("webhook-id"))
                     .isEqualTo(messageId);
             assertThat(browser.evaluate("document.querySelectorAll('table.attempts tbody tr').length")
@@ -188,6 +205,22 @@ class ConsoleBrowserTest {
                     .isEqualTo(1);
             assertNoConsoleErrors(browser, "endpoint");
 
+            // Skip to content is a place on the screen: the screen is not drawn again, so what was typed stays.
+            browser.evaluate("window.filterForm = document.querySelector('#message-filter')");
+            browser.type("#filter-tenant", "hotel");
+            browser.evaluate("document.querySelector('.skip').focus()");
+            browser.press("Enter");
+            waitUntil(browser, "location.hash === '#main'");
+            assertThat(browser.evaluate("document.activeElement.id").asText()).isEqualTo("main");
+            assertThat(browser.evaluate("document.querySelector('#message-filter') === window.filterForm")
+                            .asBoolean())
+                    .as("the same screen, not drawn again")
+                    .isTrue();
+            assertThat(browser.evaluate("document.querySelector('#filter-tenant').value")
+                            .asText())
+                    .isEqualTo("hotel");
+            browser.evaluate("document.querySelector('#filter-tenant').value = ''");
+
             // Settings, and a test event.
             browser.type("#edit-batch", "50");
             browser.click("#save-endpoint");
@@ -202,6 +235,7 @@ class ConsoleBrowserTest {
             int beforeTest = receiver.received("/hooks").size();
             browser.click("#send-test");
             browser.waitForText("#action-result", "is on its way");
+            waitUntil(browser, "document.activeElement.id === 'send-test'");
             Awaitility.await()
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> receiver.received("/hooks").size() > beforeTest);
@@ -212,11 +246,25 @@ class ConsoleBrowserTest {
             browser.waitForText("dialog.confirm", "Disable the connection to hotel-1?");
             browser.click("dialog.confirm button[value=yes]");
             browser.waitForText("#connections .badge", "disabled");
+            // The table was drawn again: the focus is on the row's button that took the place of Disable.
+            waitUntil(browser, "document.activeElement.textContent.startsWith('Enable the connection to hotel-1')");
             assertThat(server.api(accessToken).get("/api/v1/events").status()).isEqualTo(401);
             browser.click("#connections button");
             browser.click("dialog.confirm button[value=yes]");
             browser.waitForText("#connections .badge", "enabled");
             server.api(accessToken).get("/api/v1/events").expect(200);
+
+            // Rotating its token shows the new one once, above the table, with the focus on it; the old one is refused.
+            browser.click("#connections button[data-action=rotate]");
+            browser.waitForText("dialog.confirm", "Rotate the access token of hotel-1");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitFor("#connection-token .secret-value");
+            assertThat(browser.text("#connection-token")).contains("shown once; copy it now");
+            String rotated = browser.text("#connection-token .secret-value");
+            waitUntil(browser, "document.activeElement === document.querySelector('#connection-token .secret-value')");
+            server.api(rotated).get("/api/v1/connection").expect(200);
+            assertThat(server.api(accessToken).get("/api/v1/connection").status())
+                    .isEqualTo(401);
 
             // The other screens, each by its own address. The node writes its delivery counts every 10 s:
             // now, so the charts show this test's messages.
@@ -224,6 +272,7 @@ class ConsoleBrowserTest {
             browser.load(server.baseUrl() + "/console");
             browser.waitFor("#counts .tile");
             browser.waitFor("#delivery svg.chart");
+            waitForTitle(browser, "Overview · Hotel Cloud console");
             assertThat(browser.evaluate("document.querySelector('#delivery svg.chart').getAttribute('aria-label')")
                             .asText())
                     .contains("Messages by outcome")
@@ -257,7 +306,23 @@ class ConsoleBrowserTest {
             assertThat(browser.text("#live-status")).isEqualTo("closed");
             browser.clearConsole(); // the 404 of that lookup, which the browser logs
 
-            browser.load(server.baseUrl() + "/console/catalog");
+            // A link to a collection scrolls to it once the screen is drawn; the contents' links keep the screen.
+            server.createCollection("zones");
+            browser.viewport(WIDE, 400);
+            browser.load(server.baseUrl() + "/console/catalog#c-zones");
+            browser.waitFor("#c-zones");
+            waitUntil(
+                    browser,
+                    "scrollY > 0 && (Math.abs(document.getElementById('c-zones').getBoundingClientRect().top) < 2"
+                            + " || scrollY + innerHeight >= document.documentElement.scrollHeight - 1)");
+            browser.evaluate("window.catalogHeading = document.querySelector('main h1')");
+            browser.click(".toc a[href='#c-reservations']");
+            waitUntil(browser, "location.hash === '#c-reservations'");
+            assertThat(browser.evaluate("document.querySelector('main h1') === window.catalogHeading")
+                            .asBoolean())
+                    .as("the same screen, not drawn again")
+                    .isTrue();
+            browser.viewport(WIDE, 900);
             browser.waitForText("main", "reservations.created");
             shot(browser, "event-catalog");
 
@@ -295,6 +360,7 @@ class ConsoleBrowserTest {
             browser.waitFor("#endpoints table");
             assertThat(browser.evaluate("location.hash").asText()).isEmpty(); // the secret is not left in the address
             assertThat(browser.text("#brand")).isEqualTo("Hotel Cloud · Webhooks");
+            assertThat(browser.evaluate("document.title").asText()).isEqualTo("Endpoints · Hotel Cloud · Webhooks");
             assertThat(browser.evaluate(
                                     "getComputedStyle(document.querySelector('#nav a[aria-current]')).backgroundColor")
                             .asText())
@@ -432,6 +498,16 @@ class ConsoleBrowserTest {
                             .asText())
                     .isEqualTo("failed");
             shot(browser, "portal-read-only");
+
+            // The portal has no sign-in: once its session has ended it says to ask for a new link.
+            String ended = browser.await("import('/console/assets/api.js').then(api => api.del('/console/api/session')"
+                            + ".then(() => api.get('/api/v1/webhooks')).then(() => 'accepted', e => e.status))")
+                    .asText();
+            assertThat(ended).isEqualTo("401");
+            assertThat(browser.waitForText("#notice", "portal session has ended"))
+                    .contains("new portal link")
+                    .doesNotContain("sign in")
+                    .doesNotContain("401");
         } finally {
             failed.receiver().close();
         }
@@ -465,6 +541,39 @@ class ConsoleBrowserTest {
         } finally {
             failed.receiver().close();
         }
+    }
+
+    /** A request that gets no answer says so in a sentence, not the browser's "Failed to fetch". */
+    @Test
+    void aRequestThatGetsNoAnswerSaysTheServerCouldNotBeReached() throws Exception {
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            signIn(browser);
+            // A URL with credentials in it is refused by fetch before anything is sent, as when the server is down.
+            String said = browser.await(
+                            "Promise.all([import('/console/assets/api.js'), import('/console/assets/dom.js')])"
+                                    + ".then(([api, dom]) => dom.act(null, () => api.get('http://user:pw@127.0.0.1:9/'))"
+                                    + ".then(() => document.querySelector('#notice').innerText))")
+                    .asText();
+            assertThat(said)
+                    .contains("The server could not be reached; check that it is running and try again.")
+                    .doesNotContain("Failed to fetch");
+            assertNoConsoleErrors(browser, "a request without an answer");
+        }
+    }
+
+    private static void waitForTitle(HeadlessChromium browser, String title) {
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .alias("the title " + title)
+                .until(() -> browser.evaluate("document.title").asText(), title::equals);
+    }
+
+    /** Waits until a JavaScript condition holds in the page. */
+    private static void waitUntil(HeadlessChromium browser, String condition) {
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .alias(condition)
+                .until(() -> browser.evaluate("!!(" + condition + ")").asBoolean());
     }
 
     /** Opens a portal link in a wide window, then its endpoint, and waits for the failed message to be listed. */
