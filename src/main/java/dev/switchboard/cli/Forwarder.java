@@ -5,7 +5,6 @@ import dev.switchboard.client.ConnectionInfo;
 import dev.switchboard.client.EventStream;
 import dev.switchboard.events.Event;
 import dev.switchboard.support.Ids;
-import dev.switchboard.support.Json;
 import dev.switchboard.support.Version;
 import dev.switchboard.webhooks.MessageBody;
 import dev.switchboard.webhooks.Signer;
@@ -71,7 +70,7 @@ final class Forwarder implements EventStream.Listener {
     public void onEvents(List<dev.switchboard.client.Event> received) throws InterruptedException {
         List<Event> events = new ArrayList<>(received.size());
         for (dev.switchboard.client.Event e : received) {
-            events.add(new Event(e.id(), e.seq(), e.type(), e.subject(), e.time(), Json.write(e.data()), null));
+            events.add(new Event(e.id(), e.seq(), e.type(), e.subject(), e.time(), JsonbText.write(e.data()), null));
         }
         while (!events.isEmpty()) {
             MessageBody.Batch batch =

@@ -5,6 +5,7 @@ import dev.switchboard.webhooks.Signer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What {@code switchboard listen} keeps between runs, in the user's config directory
@@ -40,10 +41,19 @@ final class ListenState {
     /** The development secret: read, or created (readable by the user only) on the first run. */
     String signingSecret() {
         Path file = secretFile();
+        String secret;
         try {
-            return KeptSecret.readOrMake(file, Signer::newSecret);
+            secret = KeptSecret.readOrMake(file, Signer::newSecret);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot keep the signing secret in " + file, e);
         }
+        // Checked now: a secret that cannot sign failed every delivery later, each retried without end.
+        try {
+            Signer.keyedWith(List.of(secret));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("the signing secret in " + file + " cannot sign (" + e.getMessage()
+                    + "): it is whsec_ and the base64 of a key; delete the file to have a new one made");
+        }
+        return secret;
     }
 }

@@ -44,6 +44,7 @@ class ListenTest {
     static void start() {
         server = TestServer.start();
         server.createCollection("rooms");
+        server.createCollection("notes", "eventFields", List.of("note", "price", "rooms", "none"));
     }
 
     @AfterAll
@@ -88,6 +89,60 @@ class ListenTest {
                 assertThat(second.output()).contains("Stopped; the next run resumes after seq 155");
             }
         }
+    }
+
+    /**
+     * Event data is kept as jsonb and the server sends the database's text of it; listen wrote it compact, so a
+     * receiver verifying a body it had re-serialised passed against listen and failed in production.
+     */
+    @Test
+    void aForwardedBodyHoldsTheEventDataAsTheServersOwnWebhookDoes() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        try (Receiver receiver = new Receiver();
+                ListenProcess listen = listen(partner.accessToken(), receiver.url("/hooks"))) {
+            listen.await(Pattern.compile("stream live"));
+            String id = partner.writeRecords(
+                            "notes",
+                            1,
+                            Map.of(
+                                    "note",
+                                    "tab\tand\u001f, ü \"quoted\"",
+                                    "price",
+                                    new java.math.BigDecimal("1.10"),
+                                    "rooms",
+                                    List.of(1, Map.of("floor", -0.5), List.of()),
+                                    "none",
+                                    Map.of()))
+                    .getFirst();
+            awaitSeqs(receiver, 1);
+            String stored;
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                            server.database().jdbcUrl());
+                    var select = c.prepareStatement("SELECT data::text FROM events WHERE subject = ?")) {
+                select.setString(1, id);
+                try (var rs = select.executeQuery()) {
+                    rs.next();
+                    stored = rs.getString(1);
+                }
+            }
+            assertThat(stored).contains(": ").contains("\\u001f");
+            assertThat(receiver.received().getFirst().body()).contains("\"data\":" + stored);
+        }
+    }
+
+    /** A secret that cannot sign was taken, and every delivery then failed and was retried without end. */
+    @Test
+    void aKeptSigningSecretThatCannotSignStopsTheStart() throws Exception {
+        Path secret = configHome.resolve("switchboard").resolve("listen-signing-secret");
+        Files.createDirectories(secret.getParent());
+        Files.writeString(secret, "3t1dR8UMnotWhsecPrefixed");
+        Partner partner = Partner.create(server, List.of("*"));
+        ListenProcess listen = listen(partner.accessToken(), "http://127.0.0.1:9/hooks");
+        assertThat(listen.waitFor()).isEqualTo(1);
+        assertThat(listen.output())
+                .contains(secret.toString())
+                .contains("cannot sign")
+                .doesNotContain("Exception");
     }
 
     @Test
