@@ -11,8 +11,8 @@ import java.util.Map;
  * parsed, writes it back this way: a receiver that verifies a body it re-serialised instead of the bytes
  * it got fails against listen as it would against the server, not only in production.
  *
- * <p>Numbers come back as the server sent them: the client reads decimals as {@code BigDecimal}
- * ({@code 1.10} keeps its scale), and PostgreSQL's own text has no exponent.
+ * <p>Numbers come back as the server sent them: the server keeps a record's numbers as values ({@code 1.10}
+ * is stored {@code 1.1}), the client reads decimals as {@code BigDecimal}, and neither text has an exponent.
  */
 final class JsonbText {
     private JsonbText() {}

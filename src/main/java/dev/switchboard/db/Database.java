@@ -374,6 +374,7 @@ public final class Database implements AutoCloseable {
         try (Connection c = health.getConnection()) {
             SchemaWindow window = SchemaWindow.read(c, nodeSchema);
             checkClock(clock, c);
+            recheckOrigin(c);
             boolean admitted = window.admitsNode();
             if (admitted != inWindow) {
                 inWindow = admitted;
@@ -396,6 +397,18 @@ public final class Database implements AutoCloseable {
                         "Not ready: the database does not answer ({}); checking again with each probe", e.getMessage());
             }
             return false;
+        }
+    }
+
+    /**
+     * Looks for a restore or a promotion under this running node ({@link LogOrigin}), which is never a reason
+     * to be unready: a failed look is only logged, and made again at the next check.
+     */
+    private static void recheckOrigin(Connection c) {
+        try {
+            LogOrigin.recheck(c);
+        } catch (SQLException e) {
+            log.debug("Could not check whether the database was restored: {}", e.getMessage());
         }
     }
 

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,11 +16,14 @@ import org.slf4j.LoggerFactory;
  * past their heads once, and every position a partner may hold is behind the next event.
  *
  * <p>The sign is the one row of {@code log_origin}: a restore by {@code pg_restore} writes it anew (its
- * {@code xmin} is no longer the transaction recorded in it), and recovery or a promotion moves the
- * database to a new timeline. Both can also come without a loss (a promotion of a synchronous replica, a
- * move by logical replication); the jump is then a gap in the numbering that costs nothing else. A copy of
- * the data directory taken with the database stopped and put back is not told apart: the documentation
- * says so.
+ * {@code xmin} is no longer the transaction recorded in it), and archive recovery (point-in-time) or a
+ * promotion moves the database to a new timeline. Some restores leave both as they were and are not told
+ * apart: a base backup or a storage snapshot started without archive recovery, a stopped database's
+ * directory copied back, a backup taken before this check existed; and a promotion while nodes run is seen
+ * at their next readiness check ({@link #recheck}). The documentation says so, and how to mark such a
+ * database by hand. Some changes give a sign with nothing lost (a synchronous replica promoted,
+ * {@code pg_upgrade} starting a new cluster on timeline 1, a table rewrite by {@code pg_repack}): the jump
+ * is then a gap in the numbering that costs nothing else.
  */
 public final class LogOrigin {
     private static final Logger log = LoggerFactory.getLogger(LogOrigin.class);
@@ -45,22 +47,65 @@ public final class LogOrigin {
         return head - position - (jumpedFrom != null && position <= jumpedFrom ? JUMP : 0);
     }
 
-    /** Checks the database over {@code c} (in a transaction of its own) and moves the counters if it was restored. */
+    /** The one row as read, and the database's timeline now (null where the role may not read it). */
+    private record Origin(long writtenBy, long xmin, String recordedTimeline, String timeline) {
+        private static final String SELECT =
+                "SELECT written_by::text::bigint, xmin::text::bigint, timeline FROM log_origin";
+
+        /** Why the log was not last written in this database, or null: it was. */
+        String restored() {
+            if ((writtenBy & 0xFFFF_FFFFL) != xmin) {
+                return "its log's origin row was written anew (a restore from a dump)";
+            }
+            // A timeline first read now (the role may read it since) is recorded, not taken for a move.
+            if (timeline != null && recordedTimeline != null && !timeline.equals(recordedTimeline)) {
+                return "its timeline is " + timeline + " where the log was written on " + recordedTimeline
+                        + " (point-in-time recovery, a replica promoted, or marked restored)";
+            }
+            return null;
+        }
+    }
+
+    /**
+     * Checks the database over {@code c} when the node starts (in a transaction of its own), and moves the
+     * counters if it was restored.
+     */
     static void check(Connection c) throws SQLException {
         if (!Jdbc.one(c, "SELECT to_regclass('log_origin') IS NOT NULL", rs -> rs.getBoolean(1))
                 .orElse(false)) {
             return; // a node opening the database as an earlier release would (the upgrade tests)
         }
         String timeline = timeline(c);
+        if (timeline == null) {
+            log.info("The database's timeline cannot be read by this role: a point-in-time recovery or a"
+                    + " promotion will not be noticed, a restore from a dump will");
+        }
+        checkLocked(c, timeline);
+    }
+
+    /**
+     * Checks again on each readiness check, without a lock unless there is a sign: a replica promoted, or
+     * a database restored, under a running node is seen within a probe's interval, not at its next start.
+     */
+    static void recheck(Connection c) throws SQLException {
+        String timeline = timeline(c);
+        Origin origin = Jdbc.one(
+                        c, Origin.SELECT, rs -> new Origin(rs.getLong(1), rs.getLong(2), rs.getString(3), timeline))
+                .orElse(null);
+        if (origin != null && origin.restored() != null) {
+            checkLocked(c, timeline);
+        }
+    }
+
+    private static void checkLocked(Connection c, String timeline) throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            record Origin(long writtenBy, long xmin, String timeline) {}
             // Locked: nodes starting together after a restore jump once, the second finding the row rewritten.
             Origin origin = Jdbc.one(
                             c,
-                            "SELECT written_by::text::bigint, xmin::text::bigint, timeline FROM log_origin FOR UPDATE",
-                            rs -> new Origin(rs.getLong(1), rs.getLong(2), rs.getString(3)))
+                            Origin.SELECT + " FOR UPDATE",
+                            rs -> new Origin(rs.getLong(1), rs.getLong(2), rs.getString(3), timeline))
                     .orElse(null);
             if (origin == null) {
                 Jdbc.update(
@@ -68,19 +113,10 @@ public final class LogOrigin {
                         "INSERT INTO log_origin (written_by, timeline) VALUES (pg_current_xact_id(), ?)"
                                 + " ON CONFLICT DO NOTHING",
                         timeline);
-            } else {
-                boolean rewritten = (origin.writtenBy() & 0xFFFF_FFFFL) != origin.xmin();
-                boolean newTimeline = timeline != null && !Objects.equals(timeline, origin.timeline());
-                if (rewritten || newTimeline) {
-                    jump(
-                            c,
-                            rewritten
-                                    ? "its log's origin row was written anew (a restore from a dump)"
-                                    : "its timeline is " + timeline + " where the log was written on "
-                                            + origin.timeline()
-                                            + " (point-in-time recovery, a replica promoted, or marked restored)",
-                            timeline);
-                }
+            } else if (origin.restored() != null) {
+                jump(c, origin.restored(), timeline);
+            } else if (timeline != null && origin.recordedTimeline() == null) {
+                Jdbc.update(c, "UPDATE log_origin SET written_by = pg_current_xact_id(), timeline = ?", timeline);
             }
             c.commit();
         } catch (SQLException | RuntimeException e) {
@@ -115,9 +151,6 @@ public final class LogOrigin {
             rs.next();
             return rs.getString(1);
         } catch (SQLException e) {
-            log.info(
-                    "The database's timeline cannot be read ({}): a point-in-time recovery will not be noticed",
-                    e.getMessage());
             return null;
         }
     }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.DatabaseUrl;
+import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestDatabase;
@@ -36,10 +37,13 @@ class RestoredDatabaseTest {
         DatabaseUrl live = TestDatabase.create();
         try (Receiver receiver = new Receiver()) {
             Partner partner;
+            Partner quiet;
             String paused;
             try (TestServer server = TestServer.start(live, ENV, InstantSource.system())) {
                 server.createCollection("rooms");
                 partner = Partner.create(server, List.of("rooms.*"));
+                quiet = Partner.create(server, List.of("rooms.*"));
+                quiet.writeRecords("rooms", 2, Map.of("state", "free"));
                 partner.webhook(Map.of("url", receiver.url("/hook")));
                 // Disabled by its partner before the backup: its stream stays behind what follows.
                 paused = partner.webhook(Map.of("url", receiver.url("/paused")))
@@ -66,7 +70,9 @@ class RestoredDatabaseTest {
             }
             assertThat(savedPosition).isGreaterThan(backupHead);
 
+            long quietHead = head(backup, quiet.tenant());
             restoreAsADumpWould(backup);
+            removeEvents(backup, quiet.tenant()); // as the retention does, on a tenant quiet for longer
             try (TestServer server = TestServer.start(backup, ENV, InstantSource.system());
                     WsClient socket = WsClient.connect(server, partner.accessToken(), "?after=" + savedPosition)) {
                 socket.await("live");
@@ -96,6 +102,13 @@ class RestoredDatabaseTest {
                         .get("streams")
                         .get(0);
                 assertThat(stream.get("lagEvents").asLong()).isEqualTo(4);
+                // A tenant whose events the retention removed: a reader at its old head missed nothing; one
+                // before it missed those events, and reads on from the head the numbering jumped from.
+                assertThat(feed(server, quiet, quietHead).get("events")).isEmpty();
+                Api.Response expired = server.api(quiet.accessToken()).get("/api/v1/events?after=0");
+                assertThat(expired.status()).isEqualTo(410);
+                assertThat(expired.json().at("/error/details/oldestSeq").asLong())
+                        .isEqualTo(quietHead + 1);
             }
             // A restart on the same database is no restore: the numbering goes on.
             try (TestServer server = TestServer.start(backup, ENV, InstantSource.system())) {
@@ -106,7 +119,27 @@ class RestoredDatabaseTest {
                 assertThat(page.get("events"))
                         .extracting(e -> e.get("seq").asLong())
                         .containsExactly(backupHead + LogOrigin.JUMP + 1, backupHead + LogOrigin.JUMP + 2);
+
+                // Marked restored under the running node (as deployment.md tells for a copied directory; a
+                // promotion shows the same way): its next readiness check numbers on past the head.
+                mark(backup);
+                Thread.sleep(1_100); // past the readiness answer kept for a second
+                server.api(null).get("/health/ready").expect(200);
+                server.api(partner.accessToken())
+                        .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "marked")))
+                        .expect(201);
+                assertThat(feed(server, partner, backupHead + 2 * LogOrigin.JUMP + 2)
+                                .get("events"))
+                        .extracting(e -> e.get("seq").asLong())
+                        .containsExactly(backupHead + 2 * LogOrigin.JUMP + 3);
             }
+        }
+    }
+
+    private static void mark(DatabaseUrl database) throws Exception {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE log_origin SET timeline = 'restored'");
         }
     }
 
@@ -135,6 +168,15 @@ class RestoredDatabaseTest {
                 rs.next();
                 return rs.getLong(1);
             }
+        }
+    }
+
+    private static void removeEvents(DatabaseUrl database, String tenant) throws Exception {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                var s = c.prepareStatement("DELETE FROM events WHERE stream_pk ="
+                        + " (SELECT s.pk FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?)")) {
+            s.setString(1, tenant);
+            s.executeUpdate();
         }
     }
 
