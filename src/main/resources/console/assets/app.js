@@ -107,9 +107,16 @@ async function show(moved) {
   } else {
     clear(main);
     try {
-      cleanup = (await found.screen(main, ctx(found.params, turn))) || null;
+      const done = (await found.screen(main, ctx(found.params, turn))) || null;
+      // A later screen is shown already: this one's clean-up (a live socket's close) runs now, not instead of its.
+      if (turn !== shows) {
+        if (done) done();
+        return;
+      }
+      cleanup = done;
     } catch (e) {
-      if (turn === shows) setTitle('Something went wrong');
+      if (turn !== shows) return;
+      setTitle('Something went wrong');
       clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
     }
   }

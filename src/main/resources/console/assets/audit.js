@@ -1,6 +1,6 @@
 // The audit log: every change made through the API or the console, who made it and when.
 import { get, query } from './api.js';
-import { h, clear, when, json, act, scrollBox, focusInto } from './dom.js';
+import { h, clear, when, json, scrollBox, nextPageButton } from './dom.js';
 
 export async function render(main) {
   main.append(h('h1', {}, 'Audit log'));
@@ -24,17 +24,8 @@ export async function render(main) {
         h('td', {}, e.details && Object.keys(e.details).length ? h('details', {}, h('summary', {}, 'Details'), json(e.details, `Details of ${e.action}`)) : ''));
     });
     rows.append(...added);
-    clear(more, page.cursor ? loadMore(page.cursor) : null);
+    clear(more, page.cursor ? nextPageButton('more-audit', 'Load more', load, page.cursor) : null);
     return added[0];
-  }
-  function loadMore(cursor) {
-    const b = h('button', { type: 'button', id: 'more-audit' }, 'Load more');
-    // The button is replaced below the new rows: the focus goes to the first of them, so Tab skips none.
-    b.addEventListener('click', () => act(b, async () => {
-      const first = await load(cursor);
-      if (first) focusInto(first);
-    }));
-    return b;
   }
   await load();
 }

@@ -221,9 +221,42 @@ export function copyable(label, value, id) {
   return h('div', { class: 'row copy-row' }, shown, copy, said);
 }
 
-/** Said under a list that shows only the first page the server returned: the rest is there, not lost. */
-export function morePages(page, shown, what) {
-  return page.cursor ? h('p', { class: 'muted', role: 'note' }, `Showing the first ${shown} ${what}; list the rest through the API, from cursor ${page.cursor}.`) : null;
+/**
+ * A list the server pages (integrations, an integration's connections, endpoints) as a table, a page at a
+ * time: loadPage(cursor) answers { items, cursor } (cursor null on the first call and at the end), row(item)
+ * draws one row, and a button loads the next page while there is one. Returns the table and its button, or
+ * the empty text.
+ */
+export async function pagedTable({ label, columns, loadPage, row, empty, moreId }) {
+  const first = await loadPage(null);
+  if (first.items.length === 0) return h('p', { class: 'muted' }, empty);
+  const tbody = h('tbody', {});
+  const more = h('div', {});
+  function add(page) {
+    const added = page.items.map(row);
+    tbody.append(...added);
+    clear(more, page.cursor ? nextPageButton(moreId, 'Load more', async (cursor) => add(await loadPage(cursor)), page.cursor) : null);
+    return added[0];
+  }
+  add(first);
+  const table = scrollBox(label, h('table', {}, h('thead', {}, h('tr', {}, columns.map((t) => h('th', { scope: 'col' }, t)))), tbody));
+  return h('div', {}, table, more);
+}
+
+/** Rows a page of a list screen asks the server for at once: a screen of them, not thousands of buttons. */
+export const PAGE = 100;
+
+/**
+ * A button that loads the page after cursor and adds its rows. It is replaced below the new rows, so the
+ * focus goes to the first of them (loadPage returns it), and Tab skips none.
+ */
+export function nextPageButton(id, text, loadPage, cursor) {
+  const b = h('button', { type: 'button', id }, text);
+  b.addEventListener('click', () => act(b, async () => {
+    const first = await loadPage(cursor);
+    if (first) focusInto(first);
+  }));
+  return b;
 }
 
 export function button(text, onclick, cls) {

@@ -1,7 +1,7 @@
 // One endpoint: its settings, secret, test event, streams and lag, delivery charts, the message log
 // (filters, a message's events and attempts, retry one or all failed) and replay.
 import { get, post, patch, del, query, enc } from './api.js';
-import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify, scrollBox, hiddenText, focusInto } from './dom.js';
+import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify, scrollBox, hiddenText, nextPageButton } from './dom.js';
 import { deliveryPanel } from './overview.js';
 
 const STATUSES = ['', 'pending', 'delivered', 'failed'];
@@ -98,7 +98,7 @@ export async function render(main, ctx) {
       }
       const added = page.messages.map(messageRow);
       rows.append(...added);
-      clear(more, page.cursor ? loadMore(page.cursor) : null);
+      clear(more, page.cursor ? nextPageButton('more-messages', 'Load more', loadMessages, page.cursor) : null);
       const again = focused && rows.querySelector(`tr[data-message="${CSS.escape(focused.dataset.message)}"] a.open-message`);
       if (again) again.focus();
       return added[0];
@@ -106,16 +106,6 @@ export async function render(main, ctx) {
       rows.replaceChildren(h('tr', {}, h('td', { colspan: 7 }, failure(e))));
       return undefined;
     }
-  }
-
-  function loadMore(cursor) {
-    const b = h('button', { type: 'button', id: 'more-messages' }, 'Load more');
-    // The button is replaced below the new rows: the focus goes to the first of them, so Tab skips none.
-    b.addEventListener('click', () => act(b, async () => {
-      const first = await loadMessages(cursor);
-      if (first) focusInto(first);
-    }));
-    return b;
   }
 
   function messageRow(m) {
@@ -293,17 +283,8 @@ async function loadStreams(path, box) {
         h('td', {}, s.nextAttemptAt ? when(s.nextAttemptAt) : ''),
         h('td', { class: 'wrap' }, s.lastError || '')));
     rows.append(...added);
-    clear(more, answer.cursor ? moreStreams(answer.cursor) : null);
+    clear(more, answer.cursor ? nextPageButton('more-streams', 'More streams', page, answer.cursor) : null);
     return added[0];
-  }
-  function moreStreams(cursor) {
-    const b = h('button', { type: 'button', id: 'more-streams' }, 'More streams');
-    // The button is replaced below the new rows: the focus goes to the first of them, so Tab skips none.
-    b.addEventListener('click', () => act(b, async () => {
-      const first = await page(cursor);
-      if (first) focusInto(first);
-    }));
-    return b;
   }
   try {
     await page(null);

@@ -1,20 +1,26 @@
 // Integrations (permissions, event types, connections, endpoints, portal links) and endpoint lists.
 import { get, post, del, query, enc } from './api.js';
-import { h, clear, section, failure, when, badge, field, act, secret, copyable, morePages, scrollBox, hiddenText, focusInto } from './dom.js';
-import { endpointTable } from './overview.js';
+import { h, clear, section, failure, when, badge, field, act, secret, copyable, pagedTable, PAGE, hiddenText, focusInto } from './dom.js';
+import { ENDPOINT_COLUMNS, endpointRow } from './overview.js';
 
 export async function list(main, ctx) {
   main.append(h('h1', {}, 'Integrations'));
-  const page = await get('/api/v1/integrations?limit=1000');
-  main.append(section('Partner applications', page.integrations.length === 0
-    ? h('p', { class: 'muted' }, 'No integration yet: create one with POST /api/v1/integrations.')
-    : scrollBox('Integrations', h('table', {},
-      h('thead', {}, h('tr', {}, ['Name', 'Id', 'Event types', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, page.integrations.map((i) => h('tr', {},
-        h('td', {}, h('a', { href: `${ctx.base}/integrations/${enc(i.id)}` }, i.name || i.id)),
-        h('td', {}, h('code', {}, i.id)),
-        h('td', {}, (i.eventTypes || []).join(', ') || h('span', { class: 'muted' }, 'none')),
-        h('td', {}, when(i.createdAt))))))), morePages(page, page.integrations.length, 'integrations')));
+  const table = await pagedTable({
+    label: 'Integrations',
+    columns: ['Name', 'Id', 'Event types', 'Created'],
+    loadPage: async (cursor) => {
+      const page = await get(`/api/v1/integrations${query({ limit: PAGE, cursor })}`);
+      return { items: page.integrations, cursor: page.cursor };
+    },
+    row: (i) => h('tr', {},
+      h('td', {}, h('a', { href: `${ctx.base}/integrations/${enc(i.id)}` }, i.name || i.id)),
+      h('td', {}, h('code', {}, i.id)),
+      h('td', {}, (i.eventTypes || []).join(', ') || h('span', { class: 'muted' }, 'none')),
+      h('td', {}, when(i.createdAt))),
+    empty: 'No integration yet: create one with POST /api/v1/integrations.',
+    moreId: 'more-integrations',
+  });
+  main.append(section('Partner applications', table));
 }
 
 export async function render(main, ctx) {
@@ -40,12 +46,18 @@ export async function render(main, ctx) {
 
   async function loadConnections() {
     try {
-      const page = await get(`/api/v1/integrations/${enc(id)}/connections${query({ limit: 1000 })}`);
-      clear(connections, page.connections.length === 0 ? h('p', { class: 'muted' }, 'Not connected to any tenant.')
-        : scrollBox('Connections', h('table', {},
-          h('thead', {}, h('tr', {}, ['Tenant', 'Connection', 'State', 'Since', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, page.connections.map((c) => connectionRow(c, changed))))),
-        morePages(page, page.connections.length, 'connections'));
+      const table = await pagedTable({
+        label: 'Connections',
+        columns: ['Tenant', 'Connection', 'State', 'Since', 'Actions'],
+        loadPage: async (cursor) => {
+          const page = await get(`/api/v1/integrations/${enc(id)}/connections${query({ limit: PAGE, cursor })}`);
+          return { items: page.connections, cursor: page.cursor };
+        },
+        row: (c) => connectionRow(c, changed),
+        empty: 'Not connected to any tenant.',
+        moreId: 'more-connections',
+      });
+      clear(connections, table);
     } catch (e) {
       clear(connections, failure(e));
     }
@@ -65,8 +77,7 @@ export async function render(main, ctx) {
   }
   async function loadEndpoints() {
     try {
-      const page = await get(`/api/v1/webhooks${query({ integrationId: id, limit: 1000 })}`);
-      clear(endpoints, page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet.') : endpointTable(page.webhooks, ctx));
+      clear(endpoints, await endpointList(ctx, { integrationId: id }, 'No endpoint yet.'));
     } catch (e) {
       clear(endpoints, failure(e));
     }
@@ -157,9 +168,22 @@ function portalLinkForm(integrationId) {
 /** Every endpoint (operator). */
 export async function endpoints(main, ctx) {
   main.append(h('h1', {}, 'Endpoints'));
-  const page = await get('/api/v1/webhooks?limit=1000');
-  main.append(section('Webhook endpoints', page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet: add one on an integration.') : endpointTable(page.webhooks, ctx),
-    morePages(page, page.webhooks.length, 'endpoints')));
+  main.append(section('Webhook endpoints', await endpointList(ctx, {}, 'No endpoint yet: add one on an integration.')));
+}
+
+/** The endpoints the filter picks, a page at a time. */
+function endpointList(ctx, filter, empty) {
+  return pagedTable({
+    label: 'Endpoints',
+    columns: ENDPOINT_COLUMNS,
+    loadPage: async (cursor) => {
+      const page = await get(`/api/v1/webhooks${query({ ...filter, limit: PAGE, cursor })}`);
+      return { items: page.webhooks, cursor: page.cursor };
+    },
+    row: (e) => endpointRow(e, ctx),
+    empty,
+    moreId: 'more-endpoints',
+  });
 }
 
 /** The portal's start: the integration's endpoints. */
@@ -171,9 +195,7 @@ export async function portalHome(main, ctx) {
   const box = h('div', { id: 'endpoints' });
   async function load() {
     try {
-      const page = await get('/api/v1/webhooks?limit=1000');
-      clear(box, page.webhooks.length === 0 ? h('p', { class: 'muted' }, 'No endpoint yet.') : endpointTable(page.webhooks, ctx),
-        morePages(page, page.webhooks.length, 'endpoints'));
+      clear(box, await endpointList(ctx, {}, 'No endpoint yet.'));
     } catch (e) {
       clear(box, failure(e));
     }

@@ -36,7 +36,9 @@ export async function render(main, ctx) {
     main.append(h('p', { class: 'muted' }, 'No tenant yet.'));
     return undefined;
   }
-  const form = h('form', { class: 'grid-form', id: 'live-form' }, field('Tenant', select), field('From position', after, 'empty: from now'),
+  // More tenants than the picker holds: any other is followed by its id in the address.
+  const more = tenants.length >= 1000 ? `the first 1,000; another by its id: ${location.pathname}?tenantId=…` : undefined;
+  const form = h('form', { class: 'grid-form', id: 'live-form' }, field('Tenant', select, more), field('From position', after, 'empty: from now'),
     h('div', { class: 'field end' }, h('button', { type: 'submit' }, 'Follow')));
   form.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -31,15 +31,21 @@ function tiles(o) {
   return [tile('Tenants', o.tenants), tile('Integrations', o.integrations), tile('Connections', o.connections), tile('Endpoints', o.endpoints)];
 }
 
+export const ENDPOINT_COLUMNS = ['Endpoint', 'Integration', 'State', 'Last error', 'Lag'];
+
 export function endpointTable(list, ctx) {
   return scrollBox('Endpoints', h('table', {},
-    h('thead', {}, h('tr', {}, ['Endpoint', 'Integration', 'State', 'Last error', 'Lag'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, list.map((e) => h('tr', {},
-      h('td', {}, h('a', { href: `${ctx.base}/endpoints/${encodeURIComponent(e.id)}` }, e.url || e.id)),
-      h('td', {}, e.integrationName || (e.integration && (e.integration.name || e.integration.id)) || e.integrationId || ''),
-      h('td', {}, badge(e.state)),
-      h('td', { class: 'wrap' }, e.lastError || e.stateReason || ''),
-      h('td', {}, lag(e)))))));
+    h('thead', {}, h('tr', {}, ENDPOINT_COLUMNS.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, list.map((e) => endpointRow(e, ctx)))));
+}
+
+export function endpointRow(e, ctx) {
+  return h('tr', {},
+    h('td', {}, h('a', { href: `${ctx.base}/endpoints/${encodeURIComponent(e.id)}` }, e.url || e.id)),
+    h('td', {}, e.integrationName || (e.integration && (e.integration.name || e.integration.id)) || e.integrationId || ''),
+    h('td', {}, badge(e.state)),
+    h('td', { class: 'wrap' }, e.lastError || e.stateReason || ''),
+    h('td', {}, lag(e)));
 }
 
 function lag(e) {

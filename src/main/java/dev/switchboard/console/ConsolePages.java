@@ -100,11 +100,15 @@ public final class ConsolePages implements RouteGroup {
         headers(ctx, policy);
         ctx.header("Cache-Control", "no-cache");
         ctx.header("ETag", asset.etag());
+        // Sent gzipped to a client that asks: a cache keeps each coding apart.
+        ctx.header("Vary", "Accept-Encoding");
+        // A 304 stands for the 200: the same type, not the API's default JSON.
+        ctx.contentType(asset.type());
         if (asset.etag().equals(ctx.header("If-None-Match"))) {
             ctx.status(304);
             return;
         }
-        ctx.contentType(asset.type()).result(asset.bytes());
+        ctx.result(asset.bytes());
     }
 
     private static void headers(Context ctx, String policy) {

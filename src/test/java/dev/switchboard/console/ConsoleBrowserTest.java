@@ -543,6 +543,38 @@ class ConsoleBrowserTest {
         }
     }
 
+    /**
+     * An integration connected to thousands of tenants: its connections came a thousand at once (3,000 buttons,
+     * seconds to draw) and the rest only through the API. They come a page at a time, with a button for more.
+     */
+    @Test
+    void anIntegrationsConnectionsComeAPageAtATime() throws Exception {
+        String integrationId = server.createIntegration("Channel manager", List.of("*"), List.of(), List.of("*"))
+                .get("id")
+                .asText();
+        for (int i = 0; i < 101; i++) {
+            server.connect(integrationId, server.createTenant(String.format("chain-%03d", i)));
+        }
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            signIn(browser);
+            browser.load(server.baseUrl() + "/console/integrations/" + integrationId);
+            browser.waitFor("#more-connections");
+            assertThat(browser.evaluate("document.querySelectorAll('#connections tbody tr').length")
+                            .asInt())
+                    .isEqualTo(100);
+            browser.click("#more-connections");
+            waitUntil(browser, "document.querySelectorAll('#connections tbody tr').length === 101");
+            assertThat(browser.exists("#more-connections"))
+                    .as("the last page has no button")
+                    .isFalse();
+            // The focus is on the first row the button added, so Tab goes on through the new rows.
+            waitUntil(
+                    browser,
+                    "document.querySelectorAll('#connections tbody tr')[100].contains(document.activeElement)");
+            assertNoConsoleErrors(browser, "a second page of connections");
+        }
+    }
+
     /** A request that gets no answer says so in a sentence, not the browser's "Failed to fetch". */
     @Test
     void aRequestThatGetsNoAnswerSaysTheServerCouldNotBeReached() throws Exception {

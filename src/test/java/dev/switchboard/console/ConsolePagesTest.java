@@ -113,6 +113,9 @@ class ConsolePagesTest {
                 .get("/console/assets/app.js")
                 .expect(304);
         assertThat(again.body()).isEmpty();
+        // The 304 stands for the 200 (not the API's JSON type); a cache keeps the gzipped answer apart.
+        assertThat(again.header("Content-Type")).startsWith("text/javascript");
+        assertThat(js.header("Vary")).isEqualTo("Accept-Encoding");
     }
 
     @Test
