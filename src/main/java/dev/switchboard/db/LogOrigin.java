@@ -55,12 +55,12 @@ public final class LogOrigin {
         /** Why the log was not last written in this database, or null: it was. */
         String restored() {
             if ((writtenBy & 0xFFFF_FFFFL) != xmin) {
-                return "its log's origin row was written anew (a restore from a dump)";
+                return "its log's origin row was written anew (a restore from a dump, or marked restored)";
             }
             // A timeline first read now (the role may read it since) is recorded, not taken for a move.
             if (timeline != null && recordedTimeline != null && !timeline.equals(recordedTimeline)) {
                 return "its timeline is " + timeline + " where the log was written on " + recordedTimeline
-                        + " (point-in-time recovery, a replica promoted, or marked restored)";
+                        + " (point-in-time recovery, or a replica promoted)";
             }
             return null;
         }

@@ -112,13 +112,22 @@ public final class RequestBodies {
             // left to read the answer; it keeps the metrics and the access log from counting a 500.
             log.debug("The request body could not be read: {}", e.toString());
             ctx.header("Connection", "close");
-            throw new Refusal.Invalid(
-                    "body_incomplete", "the request body ended before its end, or stopped arriving: " + e.getMessage());
+            throw new Refusal.Invalid("body_incomplete", "the request body was not received whole: " + why(e));
         } finally {
             if (!kept) {
                 held.addAndGet(-taken);
             }
         }
+    }
+
+    /** Why a body was cut short, in words: the exception's own message names the server's internals. */
+    private static String why(IOException e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.util.concurrent.TimeoutException) {
+                return "nothing more of it arrived within the connection's idle timeout";
+            }
+        }
+        return "the connection ended before it did, or its chunked encoding was malformed";
     }
 
     /** Gives each request's room back when it ends, however it ended; registered on the servlet context. */

@@ -88,6 +88,9 @@ class RequestBodiesTest {
         assertThat(incomplete.status()).isEqualTo(400);
         assertThat(Json.read(incomplete.text()).get("error").get("code").asText())
                 .isEqualTo("body_incomplete");
+        assertThat(Json.read(incomplete.text()).get("error").get("message").asText())
+                .isEqualTo("the request body was not received whole: the connection ended before it did, or its"
+                        + " chunked encoding was malformed");
         RawHttp.Response echoed =
                 await().atMost(Duration.ofSeconds(10)).until(() -> post(padded), response -> response.status() == 200);
         assertThat(echoed.text()).isEqualTo(padded);
