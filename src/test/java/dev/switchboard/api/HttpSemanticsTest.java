@@ -107,6 +107,18 @@ class HttpSemanticsTest {
         }
     }
 
+    /** The path exists: a method it does not take was 404 route_not_found, with nothing saying what it takes. */
+    @Test
+    void aMethodAPathDoesNotTakeIs405NamingThoseItTakes() throws Exception {
+        var admin = Map.entry("Authorization", "Bearer " + TestServer.ADMIN_KEY);
+        RawHttp.Response refused = send("PUT", "/api/v1/tenants", List.of(admin));
+        assertThat(refused.status()).isEqualTo(405);
+        assertThat(refused.header("Allow")).isEqualTo("GET, POST, HEAD");
+        assertThat(Json.read(refused.text()).at("/error/code").asText()).isEqualTo("method_not_allowed");
+        assertThat(send("DELETE", "/health/live", List.of()).header("Allow")).isEqualTo("GET, HEAD");
+        assertThat(send("POST", "/api/v1/nowhere", List.of(admin)).status()).isEqualTo(404);
+    }
+
     @Test
     void a401NamesTheSchemeAndNoAnswerIsSniffed() throws Exception {
         RawHttp.Response unauthorized = send("GET", "/api/v1/connection", List.of());
