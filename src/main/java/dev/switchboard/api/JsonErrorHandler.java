@@ -43,6 +43,7 @@ final class JsonErrorHandler extends ErrorHandler {
         };
         response.getHeaders().put(RequestIds.HEADER, requestId);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.getHeaders().put("X-Content-Type-Options", "nosniff");
         byte[] body = HttpErrors.json(code, text, requestId, null).getBytes(StandardCharsets.UTF_8);
         response.write(true, ByteBuffer.wrap(body), callback);
     }

@@ -306,6 +306,7 @@ final class WebSocketRoutes implements RouteGroup {
                 .getBytes(StandardCharsets.UTF_8);
         HttpServletResponse response = ctx.res();
         HttpErrors.headers(error, response::setHeader);
+        response.setHeader("X-Content-Type-Options", "nosniff");
         response.setStatus(error.status());
         response.setContentType("application/json");
         response.setContentLength(body.length);

@@ -129,7 +129,7 @@ class HttpSemanticsTest {
         headers.add("Authorization: Bearer sb_access_not-a-token");
         try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
             assertThat(refused.status).isEqualTo(401);
-            assertThat(refused.head).contains("WWW-Authenticate: Bearer");
+            assertThat(refused.head).contains("WWW-Authenticate: Bearer").contains("X-Content-Type-Options: nosniff");
         }
     }
 }

@@ -44,6 +44,7 @@ class MalformedRequestsTest {
     private static JsonNode error(RawHttp.Response response, int status, String code) {
         assertThat(response.status()).isEqualTo(status);
         assertThat(response.header("Content-Type")).startsWith("application/json");
+        assertThat(response.header("X-Content-Type-Options")).isEqualTo("nosniff");
         JsonNode error = Json.read(response.text()).get("error");
         assertThat(error.get("code").asText()).isEqualTo(code);
         assertThat(error.get("requestId").asText()).startsWith("req_").isEqualTo(response.header("Request-Id"));
