@@ -3,9 +3,9 @@
 -- already read past for other events: a feed, socket or webhook receiver holding a saved position skipped
 -- them without a sign. This row tells that it happened. pg_restore writes it anew (its xmin is then not the
 -- transaction that wrote it, written_by); recovery and promotion move to a new timeline. A node that finds
--- either at start numbers each tenant's next event JUMP (10,000,000,000) past its head, beyond any position
--- a partner may hold, and notes the head it jumped from (jumped_from) so that lags counted as a span of
--- seqs leave the gap out.
+-- either numbers each tenant's next event past every seq handed out before (from the time in microseconds,
+-- so a second restore of the same backup numbers past the first's too), and notes the gap it jumped
+-- (jumped_from, jumped_to) so that reads and lags leave it out.
 CREATE TABLE log_origin (
     one        boolean PRIMARY KEY DEFAULT true CHECK (one),
     written_by xid8 NOT NULL,
@@ -13,4 +13,4 @@ CREATE TABLE log_origin (
     jumped_at  timestamptz
 );
 
-ALTER TABLE streams ADD COLUMN jumped_from bigint;
+ALTER TABLE streams ADD COLUMN jumped_from bigint, ADD COLUMN jumped_to bigint;

@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
  * restore to an earlier point (a dump restored, point-in-time recovery, a replica promoted before it had
  * every commit) each tenant's counter is back at an earlier head, and its next events would take seqs that
  * partners had read past for the events lost: a feed reader, a socket or a webhook receiver resuming from a
- * saved position would skip them without a sign. So on such a database the counters jump {@link #JUMP}
- * past their heads once, and every position a partner may hold is behind the next event.
+ * saved position would skip them without a sign. So on such a database each counter jumps once, past
+ * every seq handed out before (to the time in microseconds, {@link #JUMPED}), and every position a partner
+ * may hold is behind the next event.
  *
  * <p>The sign is the one row of {@code log_origin}: a restore by {@code pg_restore} writes it anew (its
  * {@code xmin} is no longer the transaction recorded in it), and archive recovery (point-in-time) or a
@@ -27,24 +28,29 @@ import org.slf4j.LoggerFactory;
  */
 public final class LogOrigin {
     private static final Logger log = LoggerFactory.getLogger(LogOrigin.class);
-    /** How far each tenant's counter moves past its head: more events than a tenant writes between a backup and its restore. */
-    public static final long JUMP = 10_000_000_000L;
+    /**
+     * Where a jumped counter goes: to the database's time in microseconds since 1970, past any head a tenant
+     * reached by counting, and past the seqs handed out since an earlier jump (no tenant writes a million
+     * events a second), so a second restore of the same backup numbers past the first's events too. Not a
+     * fixed step past the head: that would hand those out again. Microseconds stay below 2^53 until the year
+     * 2255, so JavaScript clients read every seq exactly.
+     */
+    static final String JUMPED = "greatest(last_seq + 1, (extract(epoch FROM now()) * 1000000)::bigint)";
+
+    /** Streams counted exactly past a restore's gap, up to this many events (a lower bound beyond). */
+    static final int COUNTED_PAST_A_GAP = 100_000;
 
     private LogOrigin() {}
 
     /**
-     * SQL for the count of a stream's events after position {@code position} up to its {@code head}, given
-     * its {@code jumpedFrom} column: the span of seqs, less the gap of the last jump when the position is
-     * before it. (A stream whose position is before two jumps is counted one gap too many.)
+     * SQL for the count of stream {@code streamPk}'s events after {@code position} up to its {@code head},
+     * given its {@code jumpedFrom} column: the span of seqs, except for a position before a restore's gap
+     * (or gaps), where the events are counted, up to {@link #COUNTED_PAST_A_GAP}.
      */
-    public static String eventsAfterSql(String position, String head, String jumpedFrom) {
-        return "(" + head + " - " + position + " - CASE WHEN " + position + " <= " + jumpedFrom + " THEN " + JUMP
-                + " ELSE 0 END)";
-    }
-
-    /** The count {@link #eventsAfterSql} makes, for values already read. */
-    public static long eventsAfter(long position, long head, Long jumpedFrom) {
-        return head - position - (jumpedFrom != null && position <= jumpedFrom ? JUMP : 0);
+    public static String eventsAfterSql(String streamPk, String position, String head, String jumpedFrom) {
+        return "(CASE WHEN " + position + " <= " + jumpedFrom + " THEN (SELECT count(*) FROM (SELECT 1 FROM events"
+                + " past_gap WHERE past_gap.stream_pk = " + streamPk + " AND past_gap.seq > " + position + " LIMIT "
+                + COUNTED_PAST_A_GAP + ") counted) ELSE " + head + " - " + position + " END)";
     }
 
     /** The one row as read, and the database's timeline now (null where the role may not read it). */
@@ -128,20 +134,21 @@ public final class LogOrigin {
     }
 
     private static void jump(Connection c, String why, String timeline) throws SQLException {
-        int streams = Jdbc.update(c, "UPDATE streams SET jumped_from = last_seq, last_seq = last_seq + " + JUMP);
+        int streams = Jdbc.update(
+                c, "UPDATE streams SET jumped_from = last_seq, last_seq = " + JUMPED + ", jumped_to = " + JUMPED);
         Jdbc.update(
                 c,
                 "UPDATE log_origin SET written_by = pg_current_xact_id(), timeline = ?, jumped_at = now()",
                 timeline);
         log.warn(
                 "This database is not where its event log was last written: {}. Events lost with the restore may"
-                        + " have been read by partners, so each of the {} tenants' next events is numbered {} past"
-                        + " its newest: every position a partner saved is behind it, and nothing new is skipped."
+                        + " have been read by partners, so the next event of each of the {} streams (a tenant's, or an"
+                        + " integration's lifecycle) is numbered past every seq handed out before, from the time in"
+                        + " microseconds: every position a partner saved is behind it, and nothing new is skipped."
                         + " The events after the restored point are gone: tell partners to resynchronise what they"
                         + " read after it (docs/deployment.md, Backups and restore)",
                 why,
-                streams,
-                JUMP);
+                streams);
     }
 
     /** The database's timeline, from its current WAL file's name; null where the role may not read it. */

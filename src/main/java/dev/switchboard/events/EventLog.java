@@ -1,7 +1,6 @@
 package dev.switchboard.events;
 
 import dev.switchboard.db.Jdbc;
-import dev.switchboard.db.LogOrigin;
 import dev.switchboard.db.PageBytes;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Refusal;
@@ -216,11 +215,11 @@ public final class EventLog {
         // the position: the oldest kept when the position is older, and past the gap a restored database's
         // counters jumped (LogOrigin), which would otherwise take reads of SCANNED positions each to cross
         // (numeric: no position a client sends overflows it).
-        String sql = "WITH h AS MATERIALIZED (SELECT pk, last_seq, jumped_from,"
+        String sql = "WITH h AS MATERIALIZED (SELECT pk, last_seq, jumped_from, jumped_to,"
                 + " (SELECT min(seq) FROM events WHERE stream_pk = streams.pk) AS first_seq FROM streams WHERE pk = ?),"
-                + " s AS (SELECT pk, last_seq, jumped_from, first_seq, least(last_seq::numeric, coalesce((SELECT min(seq)"
+                + " s AS (SELECT pk, last_seq, jumped_from, jumped_to, first_seq, least(last_seq::numeric, coalesce((SELECT min(seq)"
                 + "   FROM events WHERE stream_pk = h.pk AND seq > ?), last_seq + 1) - 1 + ?)::bigint AS scan_end FROM h)"
-                + " SELECT s.last_seq, s.jumped_from, s.first_seq, s.scan_end, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
+                + " SELECT s.last_seq, s.jumped_from, s.jumped_to, s.first_seq, s.scan_end, e.id, e.seq, e.type, e.subject, e.time, e.data, e.sealed,"
                 + " e.trace_context FROM s LEFT JOIN LATERAL ("
                 + PageBytes.bounded(
                         "id, seq, type, subject, time, sealed, trace_context",
@@ -245,7 +244,7 @@ public final class EventLog {
                     if (rs.wasNull()) {
                         first = head + 1; // nothing retained: the next event is the oldest
                     }
-                    first = afterTheJump(first, (Long) rs.getObject("jumped_from"));
+                    first = afterTheJump(first, (Long) rs.getObject("jumped_from"), (Long) rs.getObject("jumped_to"));
                     if (rs.getObject("seq") != null && rs.getString("data") == null) {
                         cut = true; // the event past the byte bound: the page ends before it
                     } else if (rs.getObject("seq") != null) {
@@ -263,10 +262,8 @@ public final class EventLog {
      * counter jumped over (LogOrigin) held no event, so a reader anywhere from the head it jumped from on
      * has missed nothing the retention removed, though the oldest event kept is past the gap.
      */
-    static long afterTheJump(long first, Long jumpedFrom) {
-        return jumpedFrom != null && first > jumpedFrom && first - 1 <= jumpedFrom + LogOrigin.JUMP
-                ? jumpedFrom + 1
-                : first;
+    static long afterTheJump(long first, Long jumpedFrom, Long jumpedTo) {
+        return jumpedFrom != null && first > jumpedFrom && first - 1 <= jumpedTo ? jumpedFrom + 1 : first;
     }
 
     /** The event of a row that selects id, seq, type, subject, time, data (as text) and trace_context. */

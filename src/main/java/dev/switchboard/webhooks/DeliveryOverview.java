@@ -71,8 +71,12 @@ public final class DeliveryOverview {
                 c -> Jdbc.query(
                         c,
                         "SELECT ws.tenant_id, ws.connection_id, ws.connection_state, e.state AS endpoint_state,"
-                                + " ws.position, s.last_seq AS head, s.jumped_from, ws.next_attempt_at, ws.message_id, m.attempts,"
+                                + " ws.position, s.last_seq AS head, ws.next_attempt_at, ws.message_id, m.attempts,"
                                 + " oldest.seq AS oldest_seq, extract(epoch FROM (now() - oldest.time)) AS lag_seconds,"
+                                + " coalesce("
+                                + LogOrigin.eventsAfterSql(
+                                        "ws.stream_pk", "(oldest.seq - 1)", "s.last_seq", "s.jumped_from")
+                                + ", 0) AS lag_events,"
                                 + " coalesce(a.error, ws.last_error) AS last_error,"
                                 + " CASE WHEN a.error IS NOT NULL THEN a.started_at ELSE ws.last_error_at END AS last_error_at"
                                 + " FROM (SELECT ws.endpoint_pk, ws.stream_pk, ws.position, ws.next_attempt_at,"
@@ -115,10 +119,7 @@ public final class DeliveryOverview {
                                     state,
                                     position,
                                     head,
-                                    oldest == null
-                                            ? 0
-                                            : Math.max(0, LogOrigin.eventsAfter(oldest - 1, head, (Long)
-                                                    rs.getObject("jumped_from"))),
+                                    Math.max(0, rs.getLong("lag_events")),
                                     lag,
                                     message == null ? null : dev.switchboard.support.Ids.format("msg", message),
                                     message == null ? null : attempts,
@@ -183,7 +184,7 @@ public final class DeliveryOverview {
                             // Events the retention removed are not waiting: what is kept is an unbroken run up to the
                             // head.
                             + " coalesce((SELECT sum("
-                            + LogOrigin.eventsAfterSql("f.position", "s.last_seq", "s.jumped_from")
+                            + LogOrigin.eventsAfterSql("ws.stream_pk", "f.position", "s.last_seq", "s.jumped_from")
                             + ") FROM webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
                             + "   CROSS JOIN LATERAL (SELECT greatest(ws.position, coalesce((SELECT min(ev.seq) - 1"
                             + "   FROM events ev WHERE ev.stream_pk = ws.stream_pk), s.last_seq)) AS position) f"

@@ -216,7 +216,8 @@ public final class WebhookMetrics {
                         c,
                         "SELECT e.id,"
                                 + " coalesce(sum("
-                                + LogOrigin.eventsAfterSql("(oldest.seq - 1)", "s.last_seq", "s.jumped_from")
+                                + LogOrigin.eventsAfterSql(
+                                        "ws.stream_pk", "(oldest.seq - 1)", "s.last_seq", "s.jumped_from")
                                 + ") FILTER (WHERE " + DELIVERING + "), 0),"
                                 + " coalesce(extract(epoch FROM now() - min(oldest.time) FILTER (WHERE " + DELIVERING
                                 + ")), 0), count(*) FILTER (WHERE ws.errors > 0) FROM webhook_streams ws"

@@ -57,7 +57,9 @@ class RestoredDatabaseTest {
                         .until(() -> delivered(receiver).size() >= 3);
             }
             DatabaseUrl backup = TestDatabase.copyOf(live);
+            DatabaseUrl sameBackup = TestDatabase.copyOf(live); // to restore a second time, later
             long backupHead = head(backup, partner.tenant());
+            long micros = System.currentTimeMillis() * 1000;
 
             long savedPosition;
             try (TestServer server = TestServer.start(live, ENV, InstantSource.system())) {
@@ -86,7 +88,10 @@ class RestoredDatabaseTest {
                 assertThat(page.get("events")).hasSize(1);
                 JsonNode event = page.get("events").get(0);
                 assertThat(event.get("subject").asText()).isEqualTo(written);
-                assertThat(event.get("seq").asLong()).isEqualTo(backupHead + LogOrigin.JUMP + 1);
+                // Past every seq handed out (the time in microseconds), with the gap's bounds noted.
+                long jumpedTo = jumpedTo(backup, partner.tenant());
+                assertThat(jumpedTo).isGreaterThanOrEqualTo(micros).isGreaterThan(savedPosition);
+                assertThat(event.get("seq").asLong()).isEqualTo(jumpedTo + 1);
                 await().atMost(Duration.ofSeconds(10))
                         .until(() -> !socket.events().isEmpty());
                 assertThat(socket.events().getFirst().get("id").asText())
@@ -115,10 +120,11 @@ class RestoredDatabaseTest {
                 server.api(partner.accessToken())
                         .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "again")))
                         .expect(201);
-                JsonNode page = feed(server, partner, backupHead + LogOrigin.JUMP);
+                long jumpedTo = jumpedTo(backup, partner.tenant());
+                JsonNode page = feed(server, partner, jumpedTo);
                 assertThat(page.get("events"))
                         .extracting(e -> e.get("seq").asLong())
-                        .containsExactly(backupHead + LogOrigin.JUMP + 1, backupHead + LogOrigin.JUMP + 2);
+                        .containsExactly(jumpedTo + 1, jumpedTo + 2);
 
                 // Marked restored under the running node (as deployment.md tells for a copied directory; a
                 // promotion shows the same way): its next readiness check numbers on past the head.
@@ -128,10 +134,34 @@ class RestoredDatabaseTest {
                 server.api(partner.accessToken())
                         .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "marked")))
                         .expect(201);
-                assertThat(feed(server, partner, backupHead + 2 * LogOrigin.JUMP + 2)
-                                .get("events"))
+                long markedTo = jumpedTo(backup, partner.tenant());
+                assertThat(markedTo).isGreaterThan(jumpedTo + 2);
+                assertThat(feed(server, partner, jumpedTo + 2).get("events"))
                         .extracting(e -> e.get("seq").asLong())
-                        .containsExactly(backupHead + 2 * LogOrigin.JUMP + 3);
+                        .containsExactly(markedTo + 1);
+                savedPosition = markedTo + 1;
+            }
+            // The same backup restored again: the counter must pass every seq handed out since the first
+            // restore, not only the backup's head.
+            restoreAsADumpWould(sameBackup);
+            try (TestServer server = TestServer.start(sameBackup, ENV, InstantSource.system())) {
+                server.api(partner.accessToken())
+                        .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "twice")))
+                        .expect(201);
+                assertThat(feed(server, partner, savedPosition).get("events")).hasSize(1);
+            }
+        }
+    }
+
+    /** Where a tenant's counter jumped to, the last time. */
+    private static long jumpedTo(DatabaseUrl database, String tenant) throws Exception {
+        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
+                var s = c.prepareStatement(
+                        "SELECT s.jumped_to FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
+            s.setString(1, tenant);
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
             }
         }
     }
