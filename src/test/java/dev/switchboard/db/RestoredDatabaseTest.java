@@ -58,7 +58,7 @@ class RestoredDatabaseTest {
             }
             DatabaseUrl backup = TestDatabase.copyOf(live);
             DatabaseUrl sameBackup = TestDatabase.copyOf(live); // to restore a second time, later
-            long backupHead = head(backup, partner.tenant());
+            long backupHead = stream(backup, partner.tenant(), "last_seq");
             long micros = System.currentTimeMillis() * 1000;
 
             long savedPosition;
@@ -72,7 +72,7 @@ class RestoredDatabaseTest {
             }
             assertThat(savedPosition).isGreaterThan(backupHead);
 
-            long quietHead = head(backup, quiet.tenant());
+            long quietHead = stream(backup, quiet.tenant(), "last_seq");
             restoreAsADumpWould(backup);
             removeEvents(backup, quiet.tenant()); // as the retention does, on a tenant quiet for longer
             try (TestServer server = TestServer.start(backup, ENV, InstantSource.system());
@@ -89,7 +89,7 @@ class RestoredDatabaseTest {
                 JsonNode event = page.get("events").get(0);
                 assertThat(event.get("subject").asText()).isEqualTo(written);
                 // Past every seq handed out (the time in microseconds), with the gap's bounds noted.
-                long jumpedTo = jumpedTo(backup, partner.tenant());
+                long jumpedTo = stream(backup, partner.tenant(), "jumped_to");
                 assertThat(jumpedTo).isGreaterThanOrEqualTo(micros).isGreaterThan(savedPosition);
                 assertThat(event.get("seq").asLong()).isEqualTo(jumpedTo + 1);
                 await().atMost(Duration.ofSeconds(10))
@@ -120,7 +120,7 @@ class RestoredDatabaseTest {
                 server.api(partner.accessToken())
                         .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "again")))
                         .expect(201);
-                long jumpedTo = jumpedTo(backup, partner.tenant());
+                long jumpedTo = stream(backup, partner.tenant(), "jumped_to");
                 JsonNode page = feed(server, partner, jumpedTo);
                 assertThat(page.get("events"))
                         .extracting(e -> e.get("seq").asLong())
@@ -134,7 +134,7 @@ class RestoredDatabaseTest {
                 server.api(partner.accessToken())
                         .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "marked")))
                         .expect(201);
-                long markedTo = jumpedTo(backup, partner.tenant());
+                long markedTo = stream(backup, partner.tenant(), "jumped_to");
                 assertThat(markedTo).isGreaterThan(jumpedTo + 2);
                 assertThat(feed(server, partner, jumpedTo + 2).get("events"))
                         .extracting(e -> e.get("seq").asLong())
@@ -149,19 +149,6 @@ class RestoredDatabaseTest {
                         .post("/api/v1/collections/rooms/records", Map.of("data", Map.of("state", "twice")))
                         .expect(201);
                 assertThat(feed(server, partner, savedPosition).get("events")).hasSize(1);
-            }
-        }
-    }
-
-    /** Where a tenant's counter jumped to, the last time. */
-    private static long jumpedTo(DatabaseUrl database, String tenant) throws Exception {
-        try (Connection c = DriverManager.getConnection(database.jdbcUrl());
-                var s = c.prepareStatement(
-                        "SELECT s.jumped_to FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
-            s.setString(1, tenant);
-            try (var rs = s.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
             }
         }
     }
@@ -188,11 +175,11 @@ class RestoredDatabaseTest {
                 .json();
     }
 
-    /** A tenant's head, read from a database no server is on. */
-    private static long head(DatabaseUrl database, String tenant) throws Exception {
+    /** A tenant's head (last_seq), or where its counter last jumped to (jumped_to), read from the database. */
+    private static long stream(DatabaseUrl database, String tenant, String column) throws Exception {
         try (Connection c = DriverManager.getConnection(database.jdbcUrl());
                 var s = c.prepareStatement(
-                        "SELECT s.last_seq FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
+                        "SELECT s." + column + " FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?")) {
             s.setString(1, tenant);
             try (var rs = s.executeQuery()) {
                 rs.next();
