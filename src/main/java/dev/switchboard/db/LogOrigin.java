@@ -4,11 +4,13 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether the database is still the one its event log was written in, checked when a node starts. After a
+ * Whether the database is still the one its event log was written in, checked when a node starts (before
+ * it serves) and at each readiness check. After a
  * restore to an earlier point (a dump restored, point-in-time recovery, a replica promoted before it had
  * every commit) each tenant's counter is back at an earlier head, and its next events would take seqs that
  * partners had read past for the events lost: a feed reader, a socket or a webhook receiver resuming from a
@@ -77,10 +79,6 @@ public final class LogOrigin {
      * counters if it was restored.
      */
     static void check(Connection c) throws SQLException {
-        if (!Jdbc.one(c, "SELECT to_regclass('log_origin') IS NOT NULL", rs -> rs.getBoolean(1))
-                .orElse(false)) {
-            return; // a node opening the database as an earlier release would (the upgrade tests)
-        }
         String timeline = timeline(c);
         if (timeline == null) {
             log.info("The database's timeline cannot be read by this role: a point-in-time recovery or a"
@@ -95,12 +93,15 @@ public final class LogOrigin {
      */
     static void recheck(Connection c) throws SQLException {
         String timeline = timeline(c);
-        Origin origin = Jdbc.one(
-                        c, Origin.SELECT, rs -> new Origin(rs.getLong(1), rs.getLong(2), rs.getString(3), timeline))
-                .orElse(null);
-        if (origin != null && origin.restored() != null) {
+        if (read(c, timeline, "").map(Origin::restored).isPresent()) {
             checkLocked(c, timeline);
         }
+    }
+
+    /** The row as read now ({@code lock}: a locking clause, or none), with the timeline {@code timeline}. */
+    private static Optional<Origin> read(Connection c, String timeline, String lock) throws SQLException {
+        return Jdbc.one(
+                c, Origin.SELECT + lock, rs -> new Origin(rs.getLong(1), rs.getLong(2), rs.getString(3), timeline));
     }
 
     private static void checkLocked(Connection c, String timeline) throws SQLException {
@@ -108,19 +109,16 @@ public final class LogOrigin {
         c.setAutoCommit(false);
         try {
             // Locked: nodes starting together after a restore jump once, the second finding the row rewritten.
-            Origin origin = Jdbc.one(
-                            c,
-                            Origin.SELECT + " FOR UPDATE",
-                            rs -> new Origin(rs.getLong(1), rs.getLong(2), rs.getString(3), timeline))
-                    .orElse(null);
+            Origin origin = read(c, timeline, " FOR UPDATE").orElse(null);
+            String restored = origin == null ? null : origin.restored();
             if (origin == null) {
                 Jdbc.update(
                         c,
                         "INSERT INTO log_origin (written_by, timeline) VALUES (pg_current_xact_id(), ?)"
                                 + " ON CONFLICT DO NOTHING",
                         timeline);
-            } else if (origin.restored() != null) {
-                jump(c, origin.restored(), timeline);
+            } else if (restored != null) {
+                jump(c, restored, timeline);
             } else if (timeline != null && origin.recordedTimeline() == null) {
                 Jdbc.update(c, "UPDATE log_origin SET written_by = pg_current_xact_id(), timeline = ?", timeline);
             }

@@ -206,8 +206,8 @@ public final class WebhookMetrics {
     /** Reads every endpoint's lag, and its streams held back by errors, from the database. */
     void refreshLag() {
         // One probe per stream serves both lag gauges: the first event past its position gives its age and,
-        // a stream's log being an unbroken run of seqs up to the newest (but for a restored database's jump,
-        // left out), the count of events from it on.
+        // a stream's log being an unbroken run of seqs up to the newest, the count of events from it on (a
+        // stream behind a restored database's jump is counted event by event: LogOrigin.eventsAfterSql).
         // So events the retention removed are not counted as waiting.
         record Endpoint(String id, long events, double seconds, long streamsInError) {}
         List<Endpoint> endpoints = Jdbc.withConnection(

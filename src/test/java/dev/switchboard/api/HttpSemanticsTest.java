@@ -99,9 +99,7 @@ class HttpSemanticsTest {
     /** The router took /api/v1/ws/ for the socket's path and upgraded it into a socket nothing served. */
     @Test
     void aSocketOpensAtItsPathAlone() throws Exception {
-        List<String> headers = new ArrayList<>(RawWebSocket.upgradeHeaders());
-        headers.add("Authorization: Bearer " + token);
-        try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws/", headers, 0)) {
+        try (RawWebSocket refused = RawWebSocket.open(server, "/api/v1/ws/", token, 0)) {
             assertThat(refused.status).isEqualTo(404);
             assertThat(Json.read(refused.body).at("/error/code").asText()).isEqualTo("route_not_found");
         }
@@ -125,9 +123,7 @@ class HttpSemanticsTest {
         assertThat(unauthorized.status()).isEqualTo(401);
         assertThat(unauthorized.header("WWW-Authenticate")).isEqualTo("Bearer");
         assertThat(unauthorized.header("X-Content-Type-Options")).isEqualTo("nosniff");
-        List<String> headers = new ArrayList<>(RawWebSocket.upgradeHeaders());
-        headers.add("Authorization: Bearer sb_access_not-a-token");
-        try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", headers, 0)) {
+        try (RawWebSocket refused = RawWebSocket.open(server, "/api/v1/ws", "sb_access_not-a-token", 0)) {
             assertThat(refused.status).isEqualTo(401);
             assertThat(refused.head).contains("WWW-Authenticate: Bearer").contains("X-Content-Type-Options: nosniff");
         }
