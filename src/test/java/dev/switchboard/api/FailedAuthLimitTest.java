@@ -25,7 +25,7 @@ class FailedAuthLimitTest {
     private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-20T12:00:00Z"));
 
     private static RawHttp.Response get(TestServer server, String from, String token) throws Exception {
-        int port = Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
+        int port = server.switchboard().port();
         return RawHttp.send(
                 "127.0.0.1",
                 port,

@@ -26,7 +26,7 @@ class HttpSemanticsTest {
         server.createCollection("reservations");
         server.createTenant("hotel-1");
         token = server.partnerToken("hotel-1");
-        port = Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
+        port = server.switchboard().port();
     }
 
     @AfterAll

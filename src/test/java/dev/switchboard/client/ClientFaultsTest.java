@@ -63,6 +63,24 @@ class ClientFaultsTest {
         }
     }
 
+    /** A node with no room for a body refuses it before its route runs: any request may be sent again. */
+    @Test
+    void aWriteRefusedAsServerBusyIsSentAgain() {
+        try (Receiver server = new Receiver()) {
+            server.answer(r -> server.received().size() < 2
+                    ? Receiver.Reply.status(503)
+                            .withHeader("Retry-After", "0")
+                            .withHeader("Content-Type", "application/json")
+                            .withBody("{\"error\":{\"code\":\"server_busy\",\"message\":\"retry shortly\"}}")
+                    : Receiver.Reply.status(204));
+            Records records = client(server.url(""), Duration.ofSeconds(10)).records("reservations");
+
+            records.delete("rec_1");
+
+            assertThat(server.received()).as("refused once, then answered").hasSize(2);
+        }
+    }
+
     /** The JDK's own timeout ends with the answer's headers; a body that stalls after them must not hang the call. */
     @Test
     void anAnswerWhoseBodyStallsFailsWithinTheRequestTimeout() throws Exception {

@@ -57,8 +57,7 @@ class HostileInputTest {
                 DatabaseSnapshot database =
                         new DatabaseSnapshot(server.database().jdbcUrl())) {
             TwoPartyFixture fixture = new TwoPartyFixture(server, receiver);
-            int port =
-                    Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
+            int port = server.switchboard().port();
             JsonNode openApi = Json.read(RawHttp.send(
                             "127.0.0.1",
                             port,

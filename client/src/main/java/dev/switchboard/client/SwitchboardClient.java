@@ -33,13 +33,16 @@ import java.util.concurrent.TimeoutException;
  * }</pre>
  *
  * <p>Answers 429 are retried (up to {@link Builder#maxRetries}) after the answer's {@code Retry-After}, or a
- * short backoff when it has none; 503 too for reads and for requests with an {@code Idempotency-Key} (every
- * create has one), not for an update or a delete, whose write may have been made before the answer was lost.
+ * short backoff when it has none; 503 too for reads, for requests with an {@code Idempotency-Key} (every
+ * create has one) and for {@code server_busy} (refused before anything was done), not for an update or a
+ * delete answered another 503, whose write may have been made before the answer was lost.
  * Other errors throw an {@link ApiException} subclass carrying the server's error code and request id.
  * Instances are thread-safe.
  */
 public final class SwitchboardClient {
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    /** The 503 of a node with no room for the request's body: refused before its route ran. */
+    private static final String SERVER_BUSY = "server_busy";
 
     /**
      * Numbers as the server keeps them: a decimal read as a double would lose digits ({@code 12345678901234567.89}
@@ -183,10 +186,17 @@ public final class SwitchboardClient {
                     .map(SwitchboardClient::seconds)
                     .orElse(null);
             String requestId = response.headers().firstValue("Request-Id").orElse(null);
-            // 429: the request was refused before it did anything. 503: perhaps after its write committed (the
-            // database's answer was lost), so only a request that cannot write twice is sent again.
-            boolean again =
-                    status == 429 || (status == 503 && (method.equals("GET") || headers.containsKey(IDEMPOTENCY_KEY)));
+            // 429 and 503 server_busy: the request was refused before its route did anything. Any other 503
+            // may come after its write committed (the database's answer was lost), so only a request that
+            // cannot write twice is sent again.
+            boolean again = status == 429
+                    || (status == 503
+                            && (method.equals("GET")
+                                    || headers.containsKey(IDEMPOTENCY_KEY)
+                                    || (parsed != null
+                                            && SERVER_BUSY.equals(parsed.path("error")
+                                                    .path("code")
+                                                    .asText()))));
             if (again && attempt < maxRetries) {
                 Duration wait = retryAfter != null ? retryAfter : Backoff.DEFAULT.delay(attempt);
                 if (wait.compareTo(maxRetryAfter) <= 0) {
