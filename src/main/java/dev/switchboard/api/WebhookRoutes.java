@@ -181,7 +181,16 @@ public final class WebhookRoutes implements RouteGroup {
                                         () -> new Refusal.InvalidField("integrationId", "no integration '" + id + "'"))
                                 .pk();
             }
-            case Authenticator.Client client -> client.integration().pk();
+            case Authenticator.Client client -> {
+                // A client key lists its own integration's endpoints; naming another must not look like a
+                // filter that found them.
+                String id = ctx.queryParam("integrationId");
+                if (id != null && !id.equals(client.integration().id())) {
+                    throw new Refusal.InvalidField(
+                            "integrationId", "a client key lists its own integration's endpoints; leave it out");
+                }
+                yield client.integration().pk();
+            }
             case Authenticator.Access access -> throw notForAccessTokens();
         };
         int limit = QueryParams.limit(ctx, 100, 1000);

@@ -3,6 +3,7 @@ package dev.switchboard.support;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -28,9 +29,11 @@ public final class Instants {
 
     /** The instant, or a 400 naming {@code field} when the text is not one or is out of range. */
     public static Instant parse(String text, String field) {
+        // RFC 3339 allows the T and the Z in lower case; Java's parser takes only upper case.
+        String written = text.toUpperCase(Locale.ROOT);
         Instant instant;
         try {
-            instant = Instant.parse(text);
+            instant = Instant.parse(written);
         } catch (DateTimeParseException e) {
             if (SPACED_OFFSET.matcher(text).matches()) {
                 // The + of an offset sent unencoded in a query string arrives as a space.
@@ -44,7 +47,7 @@ public final class Instants {
                     "'" + shown(text) + "' is not an ISO-8601 time with its offset, such as 2026-01-31T12:00:00Z or"
                             + " 2026-01-31T14:00:00+02:00");
         }
-        if (!AS_WRITTEN.matcher(text).matches()) {
+        if (!AS_WRITTEN.matcher(written).matches()) {
             throw new Refusal.InvalidField(
                     field,
                     "'" + shown(text) + "' is not a time as written: hours run 00 to 23 and seconds 00 to 59, a"

@@ -10,25 +10,20 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.ApiDocumentParsers;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import dev.switchboard.websockets.CloseCode;
-import java.io.File;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -38,7 +33,6 @@ import org.junit.jupiter.api.Test;
  * here matches the document's payload for its type, and the close codes are {@link CloseCode}'s.
  */
 class AsyncApiTest {
-    private static final Path PARSER_DIR = Path.of("src/test/asyncapi");
     static TestServer server;
     static JsonNode document;
 
@@ -57,28 +51,9 @@ class AsyncApiTest {
 
     @Test
     void theAsyncApiParserFindsNoErrorInTheServedDocument() throws Exception {
-        String node = onPath("node");
-        Assumptions.assumeTrue(
-                node != null, "AsyncApiTest needs Node.js on PATH (bin/test installs Debian's nodejs as root)");
-        Assumptions.assumeTrue(
-                Files.isDirectory(PARSER_DIR.resolve("node_modules/@asyncapi/parser")),
-                "AsyncApiTest needs the AsyncAPI parser in src/test/asyncapi/node_modules, which bin/test installs"
-                        + " with npm ci; it could not be installed here");
-        Path file = Files.createTempFile("asyncapi", ".json");
-        try {
-            Files.writeString(file, Json.write(document));
-            Process process = new ProcessBuilder(
-                            node, "validate.mjs", file.toAbsolutePath().toString())
-                    .directory(PARSER_DIR.toFile())
-                    .redirectErrorStream(true)
-                    .start();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(process.exitValue()).as(output).isZero();
-            assertThat(output).contains("\"parsed\":true").contains("\"version\":\"3.1.0\"");
-        } finally {
-            Files.deleteIfExists(file);
-        }
+        assertThat(ApiDocumentParsers.assertValid("validate-asyncapi.mjs", "@asyncapi/parser", document))
+                .contains("\"parsed\":true")
+                .contains("\"version\":\"3.1.0\"");
     }
 
     @Test
@@ -196,15 +171,5 @@ class AsyncApiTest {
         JsonSchema compiled =
                 JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(schema);
         return compiled.validate(value);
-    }
-
-    private static String onPath(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            File candidate = new File(dir, name);
-            if (!dir.isEmpty() && candidate.isFile() && candidate.canExecute()) {
-                return candidate.getAbsolutePath();
-            }
-        }
-        return null;
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.ApiDocumentParsers;
 import dev.switchboard.testing.TestServer;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,6 +59,12 @@ class OpenApiContractTest {
                     }
                 }));
         return operations;
+    }
+
+    @Test
+    void anOpenApiParserFindsNoErrorInTheServedDocument() throws Exception {
+        assertThat(ApiDocumentParsers.assertValid("validate-openapi.mjs", "@readme/openapi-parser", document))
+                .contains("\"valid\":true");
     }
 
     @Test

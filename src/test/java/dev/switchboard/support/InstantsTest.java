@@ -17,6 +17,12 @@ class InstantsTest {
     }
 
     @Test
+    void theTAndTheZMayBeLowerCaseAsRfc3339Allows() {
+        assertThat(Instants.parse("2026-01-31t12:00:00z", "updatedFrom"))
+                .isEqualTo(Instant.parse("2026-01-31T12:00:00Z"));
+    }
+
+    @Test
     void anOffsetWhosePlusAQueryStringTurnedIntoASpaceIsNamedAsSuch() {
         assertThatThrownBy(() -> Instants.parse("2026-01-31T14:00:00 02:00", "updatedFrom"))
                 .isInstanceOf(Refusal.InvalidField.class)

@@ -518,6 +518,11 @@ class WebhookApiTest {
                         .get("webhooks"))
                 .extracting(w -> w.get("id").asText())
                 .containsExactly(made.get("id").asText());
+        // A client key naming another integration is refused, not answered with its own endpoints.
+        Api.Response foreign = client.get(
+                        "/api/v1/webhooks?integrationId=" + other.get("id").asText())
+                .expect(400);
+        assertThat(foreign.json().at("/error/details/field").asText()).isEqualTo("integrationId");
     }
 
     @Test

@@ -1,4 +1,4 @@
-// Validates an AsyncAPI document with the AsyncAPI parser: node validate.mjs <document.json>.
+// Validates an AsyncAPI document with the AsyncAPI parser: node validate-asyncapi.mjs <document.json>.
 // Prints the parser's diagnostics as JSON lines ({severity, message, path}); exits 1 when any is an
 // error (severity 0) or the document does not parse, else 0. Run by AsyncApiTest.
 import { readFileSync } from 'node:fs';
