@@ -51,6 +51,7 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
             String inRange = " AND ev.type LIKE ?" + carried.sql("ev.", params);
             where.add("(CASE WHEN m.body IS NULL THEN EXISTS (SELECT 1 FROM webhook_streams fs JOIN events ev"
                     + " ON ev.stream_pk = fs.stream_pk AND ev.seq BETWEEN m.first_seq AND m.last_seq"
+                    + " AND (m.seqs IS NULL OR ev.seq = ANY (m.seqs))"
                     + " WHERE fs.pk = m.webhook_stream_pk" + inRange + ")"
                     + " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.body::jsonb -> 'events')"
                     + " = 'array' THEN m.body::jsonb -> 'events' ELSE jsonb_build_array(m.body::jsonb) END) b"

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -138,13 +139,18 @@ public final class MessageLog {
     /** A message delivered by the attempt described. */
     record Done(Pending message, Attempt attempt) {}
 
-    /** The stream's next message. {@code appliedRewind} is the replay request it honours (cleared with it). */
+    /**
+     * The stream's next message. {@code seqs}: the events it carries when its range also holds events it
+     * does not (null when it carries them all). {@code appliedRewind} is the replay request it honours
+     * (cleared with it).
+     */
     record Next(
             UUID id,
             String tenantId,
             long firstSeq,
             long lastSeq,
             int eventCount,
+            long[] seqs,
             String body,
             byte[] sealedToken,
             Long appliedRewind) {}
@@ -177,6 +183,7 @@ public final class MessageLog {
         Long[] firstSeqs = new Long[n];
         Long[] lastSeqs = new Long[n];
         Integer[] counts = new Integer[n];
+        String[] seqs = new String[n];
         Long[] rewinds = new Long[n];
         for (int i = 0; i < n; i++) {
             Step step = steps.get(i);
@@ -203,6 +210,10 @@ public final class MessageLog {
                 firstSeqs[i] = next.firstSeq();
                 lastSeqs[i] = next.lastSeq();
                 counts[i] = next.eventCount();
+                // one text per row: unnest cannot take an array of arrays of different lengths
+                seqs[i] = next.seqs() == null
+                        ? null
+                        : Arrays.toString(next.seqs()).replace('[', '{').replace(']', '}');
                 rewinds[i] = next.appliedRewind();
             }
         }
@@ -217,20 +228,20 @@ public final class MessageLog {
                 + "   lease_until = now() + ?::bigint * interval '1 millisecond'"
                 + "   FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::bigint[], ?::int[], ?::bigint[],"
                 + "     ?::int[], ?::int[], ?::text[], ?::uuid[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[],"
-                + "     ?::int[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position, n, started_at, duration_ms,"
-                + "     status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq, last_seq, event_count,"
-                + "     applied_rewind)"
+                + "     ?::int[], ?::text[], ?::bigint[]) AS i(ws_pk, done_id, done_pk, position, n, started_at,"
+                + "     duration_ms, status_code, response_body, next_id, endpoint_pk, tenant_id, first_seq, last_seq,"
+                + "     event_count, seqs, applied_rewind)"
                 + "   WHERE ws.pk = i.ws_pk AND ws.leased_by = ? AND ws.message_id IS NOT DISTINCT FROM i.done_id"
                 + "   RETURNING ws.pk, i.done_pk, i.n,"
                 + "     timestamptz 'epoch' + i.started_at * interval '1 microsecond' AS started_at,"
                 + "     i.duration_ms, i.status_code, i.response_body,"
-                + "     i.next_id, i.endpoint_pk, i.tenant_id, i.first_seq, i.last_seq, i.event_count),"
+                + "     i.next_id, i.endpoint_pk, i.tenant_id, i.first_seq, i.last_seq, i.event_count, i.seqs),"
                 + " m AS (UPDATE webhook_messages wm SET attempts = s.n, status = 'delivered', finished_at = now(),"
                 + "   " + DELIVERED_ATTEMPT + " = (s.started_at, s.duration_ms, s.status_code, s.response_body)"
                 + "   FROM s WHERE wm.pk = s.done_pk RETURNING wm.endpoint_pk),"
                 + " x AS (INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, tenant_id, first_seq,"
-                + "   last_seq, event_count, body, status) SELECT s.next_id, s.endpoint_pk, s.pk, 'stream', s.tenant_id,"
-                + "   s.first_seq, s.last_seq, s.event_count, NULL, 'pending' FROM s"
+                + "   last_seq, event_count, seqs, body, status) SELECT s.next_id, s.endpoint_pk, s.pk, 'stream',"
+                + "   s.tenant_id, s.first_seq, s.last_seq, s.event_count, s.seqs::bigint[], NULL, 'pending' FROM s"
                 + "   WHERE s.next_id IS NOT NULL RETURNING webhook_stream_pk, pk),"
                 // A delivery ends an endpoint's failing spell (an array, not a join: no hash table to build)
                 + " e AS (UPDATE webhook_endpoints SET state = 'enabled', failing_since = NULL, state_reason = NULL,"
@@ -260,6 +271,7 @@ public final class MessageLog {
                         firstSeqs,
                         lastSeqs,
                         counts,
+                        seqs,
                         rewinds,
                         nodeId);
                 ResultSet rs = ps.executeQuery()) {
@@ -338,30 +350,36 @@ public final class MessageLog {
     }
 
     /**
-     * Drops a stream's current message that has nothing left to send: its range of the log no longer holds
+     * Passes a stream's current message that has nothing left to send: its range of the log no longer holds
      * an event the stream's filter lets through (the endpoint's event types or the integration's
-     * permissions changed since it was written, or the retention removed its events while it waited for
-     * an attempt). The position moves past its range, as past any events the filter passes over. False
-     * when the lease is no longer this node's or the message is not the stream's pending one.
+     * permissions narrowed since it was written, or the retention removed its events while it waited for
+     * an attempt). The position moves past its range, as past any events the filter passes over. A message
+     * never attempted is deleted; one with attempts is kept as failed with them, so that what was tried is
+     * still shown, and a retry once the filter lets its events through again sends them. Returns its
+     * attempts; empty when the lease is no longer this node's or the message is not the stream's pending one.
      */
-    boolean dropEmpty(long webhookStreamPk, UUID messageId) {
+    Optional<Integer> passEmpty(long webhookStreamPk, UUID messageId) {
         return Jdbc.withConnection(
                 dataSource,
-                c -> Jdbc.update(
-                                c,
-                                "WITH passed AS (UPDATE webhook_streams ws SET"
-                                        + " position = greatest(ws.position, m.last_seq), message_id = NULL,"
-                                        + " next_attempt_at = NULL,"
-                                        + " lease_until = now() + ?::bigint * interval '1 millisecond'"
-                                        + " FROM webhook_messages m"
-                                        + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
-                                        + " AND m.id = ws.message_id AND m.status = 'pending' RETURNING m.pk)"
-                                        + " DELETE FROM webhook_messages WHERE pk IN (SELECT pk FROM passed)",
-                                leaseTime.toMillis(),
-                                webhookStreamPk,
-                                nodeId,
-                                messageId)
-                        == 1);
+                c -> Jdbc.one(
+                        c,
+                        "WITH passed AS (UPDATE webhook_streams ws SET"
+                                + " position = greatest(ws.position, m.last_seq), message_id = NULL,"
+                                + " next_attempt_at = NULL,"
+                                + " lease_until = now() + ?::bigint * interval '1 millisecond'"
+                                + " FROM webhook_messages m"
+                                + " WHERE ws.pk = ? AND ws.leased_by = ? AND ws.message_id = ?"
+                                + " AND m.id = ws.message_id AND m.status = 'pending' RETURNING m.pk, m.attempts),"
+                                + " unsent AS (DELETE FROM webhook_messages"
+                                + "   WHERE pk IN (SELECT pk FROM passed WHERE attempts = 0)),"
+                                + " tried AS (UPDATE webhook_messages SET status = 'failed', finished_at = now()"
+                                + "   WHERE pk IN (SELECT pk FROM passed WHERE attempts > 0))"
+                                + " SELECT attempts FROM passed",
+                        rs -> rs.getInt(1),
+                        leaseTime.toMillis(),
+                        webhookStreamPk,
+                        nodeId,
+                        messageId));
     }
 
     /**
@@ -392,33 +410,34 @@ public final class MessageLog {
      * log, and is null when that range holds no event the stream's filter lets through any more.
      */
     Optional<Pending> pending(UUID messageId, DeliveryTarget target) {
-        record Row(Pending pending, Long firstSeq) {}
+        record Row(Pending pending, Long firstSeq, long[] seqs) {}
         Optional<Row> row = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
                         c,
-                        "SELECT pk, id, endpoint_pk, body, attempts, round_start, first_seq, last_seq, " + SEALED_TOKEN
-                                + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
-                        rs -> new Row(pending(rs), (Long) rs.getObject("first_seq")),
+                        "SELECT pk, id, endpoint_pk, body, attempts, round_start, first_seq, last_seq, seqs, "
+                                + SEALED_TOKEN + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
+                        rs -> new Row(pending(rs), (Long) rs.getObject("first_seq"), seqs(rs)),
                         messageId));
         return row.map(r -> {
             Pending p = r.pending();
             if (p.body() != null || r.firstSeq() == null) {
                 return p;
             }
-            return p.withBody(logged(target, r.firstSeq(), p.lastSeq()));
+            return p.withBody(logged(target, r.firstSeq(), p.lastSeq(), r.seqs()));
         });
     }
 
     /**
      * A stream message's body as it was sent, built again from its range of the log: the events from
-     * {@code firstSeq} to {@code lastSeq} that pass the stream's filter (a message takes every one of
-     * them). A filter changed since the message was sent gives the events it lets through now, and
-     * events the retention removed are missing. A lifecycle message is its first event, whose sealed
-     * token it carries: nothing when that event is gone or no longer passes, rather than another event
-     * of its range sent with that token.
+     * {@code firstSeq} to {@code lastSeq} that pass the stream's filter and that the message carries
+     * ({@code seqs}, or every one of the range when null). A filter narrowed since the message was written
+     * leaves out what it no longer lets through, one widened adds nothing (the same webhook-id never carries
+     * more), and events the retention removed are missing. A lifecycle message is its first event, whose
+     * sealed token it carries: nothing when that event is gone or no longer passes, rather than another
+     * event of its range sent with that token.
      */
-    private Logged logged(DeliveryTarget target, long firstSeq, long lastSeq) {
+    private Logged logged(DeliveryTarget target, long firstSeq, long lastSeq, long[] seqs) {
         List<dev.switchboard.events.Event> found = new ArrayList<>();
         long after = firstSeq - 1;
         long expired = -1;
@@ -427,7 +446,9 @@ public final class MessageLog {
             if (expired < 0) {
                 expired = Math.min(read.expired(), lastSeq - firstSeq + 1);
             }
-            read.page().events().stream().filter(e -> e.seq() <= lastSeq).forEach(found::add);
+            read.page().events().stream()
+                    .filter(e -> e.seq() <= lastSeq && (seqs == null || Arrays.binarySearch(seqs, e.seq()) >= 0))
+                    .forEach(found::add);
             if (!read.page().full() || read.page().next() <= after) {
                 break;
             }
@@ -755,24 +776,27 @@ public final class MessageLog {
      * is gone.
      */
     Optional<Pending> rebuilt(Pending message) {
-        record Range(DeliveryTarget target, long firstSeq) {}
+        record Stored(long streamPk, long firstSeq, long[] seqs) {}
+        record Range(DeliveryTarget target, Stored stored) {}
         Optional<Range> range = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
                                 c,
-                                "SELECT webhook_stream_pk, first_seq FROM webhook_messages WHERE pk = ?"
+                                "SELECT webhook_stream_pk, first_seq, seqs FROM webhook_messages WHERE pk = ?"
                                         + " AND webhook_stream_pk IS NOT NULL AND first_seq IS NOT NULL",
-                                rs -> new long[] {rs.getLong(1), rs.getLong(2)},
+                                rs -> new Stored(rs.getLong(1), rs.getLong(2), seqs(rs)),
                                 message.pk())
                         .flatMap(r -> {
                             try {
-                                return StreamLeases.target(c, r[0], true).map(t -> new Range(t, r[1]));
+                                return StreamLeases.target(c, r.streamPk(), true)
+                                        .map(t -> new Range(t, r));
                             } catch (SQLException e) {
                                 throw new DatabaseException(e);
                             }
                         }));
         // The log is read through connections of its own, outside the one above.
-        return range.map(r -> message.withBody(logged(r.target(), r.firstSeq(), message.lastSeq())));
+        return range.map(r -> message.withBody(logged(
+                r.target(), r.stored().firstSeq(), message.lastSeq(), r.stored().seqs())));
     }
 
     /** A retried message left with nothing it may send: failed again, without an attempt. */
@@ -942,7 +966,7 @@ public final class MessageLog {
         if (id.isEmpty()) {
             return Optional.empty();
         }
-        record Stored(WebhookMessage message, Optional<DeliveryTarget> logOf) {}
+        record Stored(WebhookMessage message, long[] seqs, Optional<DeliveryTarget> logOf) {}
         Optional<Stored> stored = Jdbc.withConnection(dataSource, c -> {
             Optional<Found> found = find(c, endpointPk, id.get());
             if (found.isEmpty()) {
@@ -952,6 +976,7 @@ public final class MessageLog {
             Long streamPk = found.get().streamPk();
             return Optional.of(new Stored(
                     message,
+                    found.get().seqs(),
                     message.body() == null && streamPk != null
                             ? StreamLeases.target(c, streamPk, true)
                             : Optional.empty()));
@@ -963,20 +988,21 @@ public final class MessageLog {
                         .withBody(logged(
                                         target,
                                         s.message().firstSeq(),
-                                        s.message().lastSeq())
+                                        s.message().lastSeq(),
+                                        s.seqs())
                                 .body()))
                 .orElse(s.message()));
     }
 
-    /** A message as the API shows it, and the stream it was sent on (null for a manual one). */
-    private record Found(WebhookMessage message, Long streamPk) {}
+    /** A message as the API shows it, the stream it was sent on (null for a manual one) and the events it carries. */
+    private record Found(WebhookMessage message, Long streamPk, long[] seqs) {}
 
     private Optional<Found> find(Connection c, long endpointPk, UUID id) throws SQLException {
         Optional<Found> found = Jdbc.one(
                 c,
-                "SELECT " + MESSAGE_COLUMNS + ", m.body, m.webhook_stream_pk AS stream_of" + MESSAGE_FROM
+                "SELECT " + MESSAGE_COLUMNS + ", m.body, m.webhook_stream_pk AS stream_of, m.seqs" + MESSAGE_FROM
                         + " WHERE m.endpoint_pk = ? AND m.id = ?",
-                rs -> new Found(message(rs), (Long) rs.getObject("stream_of")),
+                rs -> new Found(message(rs), (Long) rs.getObject("stream_of"), seqs(rs)),
                 endpointPk,
                 id);
         if (found.isEmpty()) {
@@ -984,7 +1010,8 @@ public final class MessageLog {
         }
         return Optional.of(new Found(
                 withAttempts(c, List.of(found.get().message())).getFirst(),
-                found.get().streamPk()));
+                found.get().streamPk(),
+                found.get().seqs()));
     }
 
     /**
@@ -1159,6 +1186,21 @@ public final class MessageLog {
 
     private static String truncate(String text, int max) {
         return text == null || text.length() <= max ? text : text.substring(0, max);
+    }
+
+    /** The seqs a stream message carries, ascending; null when it carries every event of its range. */
+    private static long[] seqs(ResultSet rs) throws SQLException {
+        java.sql.Array array = rs.getArray("seqs");
+        if (array == null) {
+            return null;
+        }
+        Long[] seqs = (Long[]) array.getArray();
+        long[] sorted = new long[seqs.length];
+        for (int i = 0; i < seqs.length; i++) {
+            sorted[i] = seqs[i];
+        }
+        Arrays.sort(sorted);
+        return sorted;
     }
 
     private static Pending pending(ResultSet rs) throws SQLException {

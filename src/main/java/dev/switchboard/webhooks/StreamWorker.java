@@ -312,27 +312,34 @@ final class StreamWorker implements Runnable {
                 MessageLog.Logged logged = message.logged();
                 long expired = logged == null ? 0 : logged.expired();
                 if (message.body() == null) {
-                    if (!messages.dropEmpty(webhookStreamPk, message.id())) {
+                    Optional<Integer> attempts = messages.passEmpty(webhookStreamPk, message.id());
+                    if (attempts.isEmpty()) {
                         return true;
                     }
+                    String kept = attempts.get() == 0
+                            ? "it is dropped unsent"
+                            : "it is kept as failed with its " + attempts.get()
+                                    + " attempts (retry it to send what may be sent then)";
                     if (expired > 0) {
                         metrics.expired(expired);
                         log.warn(
                                 "Webhook {} stream {} (tenant {}) message {}: the retention removed its events"
-                                        + " before it was delivered; they are gone, the message is dropped and the"
-                                        + " stream moves past seq {}",
+                                        + " before it was delivered; they are gone, {} and the stream moves past"
+                                        + " seq {}",
                                 target.endpoint().id(),
                                 webhookStreamPk,
                                 target.tenantId(),
                                 message.webhookId(),
+                                kept,
                                 message.lastSeq());
                     } else {
                         log.warn(
                                 "Webhook stream {} message {} holds no event its filter lets through any more (the"
-                                        + " endpoint's event types or the integration's permissions changed before it"
-                                        + " was sent); it is dropped and the stream moves past seq {}",
+                                        + " endpoint's event types or the integration's permissions narrowed before it"
+                                        + " was delivered); {} and the stream moves past seq {}",
                                 webhookStreamPk,
                                 message.webhookId(),
+                                kept,
                                 message.lastSeq());
                     }
                     stale = true;
@@ -559,8 +566,10 @@ final class StreamWorker implements Runnable {
         }
         Event last = first;
         List<String> traced = List.of(); // with tracing off, events keep no context and nothing is allocated
+        long[] carried = new long[count];
         for (int i = 0; i < count; i++) {
             last = ahead.poll();
+            carried[i] = last.seq();
             if (last.traceContext() != null) {
                 if (traced.isEmpty()) {
                     traced = new ArrayList<>();
@@ -571,6 +580,9 @@ final class StreamWorker implements Runnable {
         // A message that takes the last event read covers the events passed over as not for it up to
         // where the page ended, so the stream's position does not stop short of them.
         long lastSeq = ahead.isEmpty() ? headRead : last.seq();
+        // A range that also holds events the filter passed over names those the message carries: a retry
+        // after the filter widened sends no more than they. A lifecycle message is its first event.
+        long[] seqs = !target.lifecycle() && lastSeq - first.seq() + 1 > count ? carried : null;
         Long appliedRewind = aheadRewind;
         aheadRewind = null;
         return Optional.of(new Next(
@@ -580,6 +592,7 @@ final class StreamWorker implements Runnable {
                         first.seq(),
                         lastSeq,
                         count,
+                        seqs,
                         body,
                         target.lifecycle() ? first.sealed() : null,
                         appliedRewind),

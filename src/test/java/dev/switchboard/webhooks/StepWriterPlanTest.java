@@ -87,7 +87,7 @@ class StepWriterPlanTest {
                 -1,
                 1,
                 new MessageLog.Done(delivered, ok),
-                new MessageLog.Next(Ids.newUuid(), "hotel", 2, 2, 1, "{}", null, null)));
+                new MessageLog.Next(Ids.newUuid(), "hotel", 2, 2, 1, null, "{}", null, null)));
         assertThat(stepped.held()).isFalse();
     }
 

@@ -863,6 +863,96 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * A message's range of the log also holds the events its filter passed over. Its retries are built
+     * from that range again, and once the endpoint's event types widened they carried those events too,
+     * under the same webhook-id (a receiver that had handled the first attempt skipped them as a repeat)
+     * and past maxBatchSize. A retry carries what the first attempt did, never more.
+     */
+    @Test
+    void aRetryAfterTheFilterWidenedCarriesWhatTheFirstAttemptDidAndNoMore() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
+        JsonNode endpoint = partner.webhook(Map.of(
+                "url",
+                receiver.url("/widened"),
+                "eventTypes",
+                List.of("rooms.created"),
+                "maxBatchSize",
+                2,
+                "retryDelays",
+                List.of("1s")));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        partner.client().patch(webhook, Map.of("state", "disabled")).expect(200);
+        String first = writeRooms(partner, 1).getFirst();
+        for (int i = 0; i < 2; i++) {
+            partner.access()
+                    .patch("/api/v1/collections/rooms/records/" + first, Map.of("data", Map.of("state", "taken" + i)))
+                    .expect(200);
+        }
+        writeRooms(partner, 1);
+        partner.client().patch(webhook, Map.of("state", "enabled")).expect(200);
+        await().until(() -> receiver.received().size() == 1);
+
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("rooms.*")))
+                .expect(200);
+        down.set(false);
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() >= 2);
+
+        Receiver.Received failed = receiver.received().get(0);
+        Receiver.Received retried = receiver.received().get(1);
+        assertThat(retried.header("webhook-id")).isEqualTo(failed.header("webhook-id"));
+        assertThat(retried.body()).isEqualTo(failed.body());
+        assertThat(retried.json().get("events"))
+                .extracting(e -> e.get("type").asText())
+                .containsExactly("rooms.created", "rooms.created");
+        JsonNode message = partner.client()
+                .get(webhook + "/messages/" + failed.header("webhook-id"))
+                .expect(200)
+                .json();
+        assertThat(message.get("eventCount").asInt()).isEqualTo(2);
+        assertThat(message.get("body").get("events")).hasSize(2);
+    }
+
+    /**
+     * A pending message whose events the filter no longer lets through has nothing to send. One that was
+     * attempted was deleted with its attempts (the messages API said 404), and once the filter widened
+     * again its events were never sent. It is kept as failed, with its attempts, and a retry sends it.
+     */
+    @Test
+    void aMessageNarrowedToNothingAfterItsAttemptsIsKeptAsFailedAndCanBeRetried() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
+        JsonNode endpoint = partner.webhook(
+                Map.of("url", receiver.url("/narrowed-away"), "retryDelays", List.of("1s", "1s", "1s")));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        await().until(() -> receiver.received().size() == 1);
+        String id = receiver.received().getFirst().header("webhook-id");
+
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("device.*")))
+                .expect(200);
+        JsonNode failed = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> partner.client().get(webhook + "/messages/" + id).json(),
+                        m -> m.path("status").asText().equals("failed"));
+        assertThat(failed.get("attempts")).hasSize(1);
+        assertThat(receiver.received()).hasSize(1);
+
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("rooms.*")))
+                .expect(200);
+        down.set(false);
+        partner.client().post(webhook + "/messages/" + id + "/retry", Map.of()).expect(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() == 2);
+        assertThat(receiver.received().get(1).header("webhook-id")).isEqualTo(id);
+        assertThat(receiver.received().get(1).json().get("events"))
+                .extracting(e -> e.get("type").asText())
+                .containsExactly("rooms.created");
+    }
+
+    /**
      * A replay from a position the retention has passed starts at the oldest event kept: the events before
      * it were removed on purpose, and the stream used to count and log them as events it failed to send.
      */

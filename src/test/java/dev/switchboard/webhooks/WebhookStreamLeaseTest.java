@@ -71,7 +71,7 @@ class WebhookStreamLeaseTest {
                         waiting.streamPk(),
                         waiting.pending().endpointPk(),
                         new MessageLog.Done(waiting.pending(), ok),
-                        new MessageLog.Next(Ids.newUuid(), "hotel", 2, 2, 1, "{}", null, null));
+                        new MessageLog.Next(Ids.newUuid(), "hotel", 2, 2, 1, null, "{}", null, null));
                 assertThat(paused.steps(c, List.of(delivered)))
                         .as("a delivery step of the node that lost the lease")
                         .containsExactly(new MessageLog.Stepped(false, null));

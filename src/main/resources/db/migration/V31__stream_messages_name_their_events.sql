@@ -1,0 +1,10 @@
+-- A stream message is a range of its stream's log, and its body is built again from that range for each
+-- retry, through the stream's filter as it is then. A range also holds the events the filter passed over
+-- when the message was written; once the endpoint's event types or the integration's permissions widened,
+-- a retry carried them too, under the same webhook-id (a receiver that had handled the first attempt
+-- skipped them as a repeat) and past maxBatchSize. Such a message now keeps the seqs of the events it
+-- carries, and a retry sends those of them the filter still lets through, never more. Null: the message
+-- carries every event of its range (most do: every message whose filter lets every event through).
+-- A nullable column: nodes of the previous release run beside it, writing and reading none (the
+-- compatibility window stays).
+ALTER TABLE webhook_messages ADD COLUMN seqs bigint[];
