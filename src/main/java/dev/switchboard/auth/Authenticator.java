@@ -174,8 +174,7 @@ public final class Authenticator {
     private Principal sessionPrincipal(Context ctx, SessionCookie cookie, boolean countRequest, boolean mayHoldBack) {
         ConsoleSession session = liveSession(ctx, cookie.value(), mayHoldBack)
                 .filter(cookie::holds)
-                .orElseThrow(() -> new Refusal.Unauthenticated(
-                        "the console session has expired or was signed out; sign in again"));
+                .orElseThrow(() -> new Refusal.Unauthenticated(cookie.ended()));
         if (!SAFE_METHODS.contains(ctx.method().name())) {
             String sent = ctx.header(CSRF_HEADER);
             if (sent == null
@@ -347,6 +346,14 @@ public final class Authenticator {
          */
         public boolean holds(ConsoleSession session) {
             return session.isPortal() == name.equals(PORTAL_COOKIE);
+        }
+
+        /** Why this cookie is refused once its session is gone, told to the one who can act on it. */
+        public String ended() {
+            return name.equals(PORTAL_COOKIE)
+                    ? "the portal session has ended (it expired or was signed out, its integration's client key was"
+                            + " rotated, or its connection was removed); ask your platform for a new portal link"
+                    : "the console session has expired or was signed out; sign in again";
         }
     }
 

@@ -78,7 +78,8 @@ public final class ConsoleRoutes implements RouteGroup {
         ConsoleSession session = cookie.flatMap(c -> auth.liveSession(ctx, c)).orElse(null);
         if (session == null) {
             cookie.ifPresent(c -> clearCookie(ctx, c.name()));
-            throw new Refusal.Unauthenticated("no live console or portal session: sign in");
+            throw new Refusal.Unauthenticated(cookie.map(Authenticator.SessionCookie::ended)
+                    .orElse("no live console or portal session: sign in"));
         }
         ctx.json(describe(session, cookie.get().value()));
     }

@@ -357,12 +357,7 @@ class PortalSessionTest {
         Api api = session.api();
         JsonNode webhooks = api.get("/api/v1/webhooks").expect(200).json().get("webhooks");
         assertThat(webhooks).extracting(w -> w.get("id").asText()).containsExactly(endpointX);
-        assertThat(api.get("/api/v1/webhooks?integrationId=" + yOnA.integrationId())
-                        .expect(200)
-                        .json()
-                        .get("webhooks"))
-                .extracting(w -> w.get("id").asText())
-                .containsExactly(endpointX);
+        api.get("/api/v1/webhooks?integrationId=" + yOnA.integrationId()).expect(400);
         assertThat(api.get("/api/v1/webhooks/" + endpointX + "/messages")
                         .expect(200)
                         .json()
@@ -645,7 +640,12 @@ class PortalSessionTest {
         }
         assertThat(exchanged.status()).isEqualTo(200);
         ConsoleSession session = ConsoleSession.of(server.baseUrl(), exchanged);
-        assertThat(session.api().get("/console/api/session").status()).isEqualTo(401);
+        Api.Response ended = session.api().get("/console/api/session");
+        assertThat(ended.status()).isEqualTo(401);
+        assertThat(ended.json().at("/error/message").asText())
+                .as("a portal user is told what ended and who can help")
+                .contains("portal session has ended")
+                .contains("new portal link");
     }
 
     /** Waits until {@code waiting} other sessions wait for a lock (the one {@code c} holds). */
