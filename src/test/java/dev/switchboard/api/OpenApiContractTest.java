@@ -136,6 +136,51 @@ class OpenApiContractTest {
         }
     }
 
+    /**
+     * The refusals any client meets are listed where they can happen, not left to {@code default}: 401 where
+     * a credential is needed, 400 where a body or a query parameter can be wrong, 413 where a body can be
+     * too large.
+     */
+    @Test
+    void everyApiOperationListsTheRefusalsEveryClientMeets() {
+        List<String> missing = new ArrayList<>();
+        JsonNode everywhere = document.path("security");
+        document.get("paths").fields().forEachRemaining(path -> {
+            if (!path.getKey().startsWith("/api/")
+                    || path.getKey().endsWith("api.json")
+                    || path.getKey().equals("/api/v1/ws")) {
+                return;
+            }
+            path.getValue().fields().forEachRemaining(op -> {
+                if (!METHODS.contains(op.getKey())) {
+                    return;
+                }
+                JsonNode operation = op.getValue();
+                List<String> needed = new ArrayList<>();
+                if (!operation.path("security").isEmpty() || (!operation.has("security") && !everywhere.isEmpty())) {
+                    needed.add("401");
+                }
+                if (operation.has("requestBody")) {
+                    needed.addAll(List.of("400", "413"));
+                }
+                for (JsonNode parameter : operation.path("parameters")) {
+                    JsonNode p = parameter.has("$ref")
+                            ? document.at(parameter.get("$ref").asText().substring(1))
+                            : parameter;
+                    if (p.path("in").asText().equals("query")) {
+                        needed.add("400");
+                    }
+                }
+                for (String status : needed) {
+                    if (!operation.path("responses").has(status)) {
+                        missing.add(op.getKey() + " " + path.getKey() + " " + status);
+                    }
+                }
+            });
+        });
+        assertThat(missing).isEmpty();
+    }
+
     @Test
     void everyApiOperationDescribesTheErrorsItDoesNotListInTheErrorShape() {
         document.get("paths")
