@@ -66,23 +66,25 @@ class AsyncApiTest {
             partner.webhook(Map.of("url", receiver.url("/events")));
             partner.webhook(Map.of("url", receiver.url("/lifecycle"), "kind", "lifecycle"));
             ws.await("live");
-            JsonNode created = ws.request(
-                    "c", "records.create", Map.of("collection", "reservations", "data", Map.of("state", "new")));
+            JsonNode created = request(
+                    ws, "c", "records.create", Map.of("collection", "reservations", "data", Map.of("state", "new")));
             String id = created.at("/result/id").asText();
-            ws.request(
+            request(
+                    ws,
                     "r",
                     "records.create",
                     Map.of("collection", "reservations", "data", Map.of("state", "new"), "idempotencyKey", "k"));
-            ws.request(
+            request(
+                    ws,
                     "r2",
                     "records.create",
                     Map.of("collection", "reservations", "data", Map.of("state", "new"), "idempotencyKey", "k"));
-            ws.request("g", "records.get", Map.of("collection", "reservations", "id", id));
-            ws.request("l", "records.list", Map.of("collection", "reservations"));
-            ws.request("u", "records.update", Map.of("collection", "reservations", "id", id, "data", Map.of("x", 1)));
-            ws.request("e", "events.list", Map.of("limit", 2));
-            ws.request("d", "records.delete", Map.of("collection", "reservations", "id", id));
-            ws.request("bad", "records.get", Map.of("collection", "nope", "id", id));
+            request(ws, "g", "records.get", Map.of("collection", "reservations", "id", id));
+            request(ws, "l", "records.list", Map.of("collection", "reservations"));
+            request(ws, "u", "records.update", Map.of("collection", "reservations", "id", id, "data", Map.of("x", 1)));
+            request(ws, "e", "events.list", Map.of("limit", 2));
+            request(ws, "d", "records.delete", Map.of("collection", "reservations", "id", id));
+            request(ws, "bad", "records.get", Map.of("collection", "nope", "id", id));
             ws.send("{\"type\":\"request\",\"method\":\"records.get\"}");
             ws.send("{\"type\":\"subscribe\",\"eventTypes\":[\"reservations.*\",\"device.*\"]}");
             ws.await("subscribed");
@@ -123,6 +125,12 @@ class AsyncApiTest {
         assertMatches("Subscribe", Json.read("{\"type\":\"subscribe\",\"eventTypes\":[\"a.*\"]}"));
         assertMatches("Ping", Json.read("{\"type\":\"ping\"}"));
         // And the check refuses what the document does not allow.
+        assertThat(errors(
+                        "Request",
+                        Json.read("{\"type\":\"request\",\"id\":\"g\",\"method\":\"records.get\","
+                                + "\"params\":{\"collection\":\"reservations\"}}")))
+                .as("records.get without its id")
+                .isNotEmpty();
         assertThat(errors("Response", Json.read("{\"type\":\"response\",\"id\":\"x\",\"result\":{}}")))
                 .isNotEmpty();
         assertThat(errors("Events", Json.read("{\"type\":\"events\",\"events\":[{\"seq\":\"1\"}]}")))
@@ -155,6 +163,18 @@ class AsyncApiTest {
 
     private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode node) {
         return node::fields;
+    }
+
+    /** Sends a request over the socket once the document has said it may be sent so; returns the response. */
+    private static JsonNode request(WsClient ws, String id, String method, Map<String, ?> params) {
+        ObjectNode request = Json.MAPPER
+                .createObjectNode()
+                .put("type", "request")
+                .put("id", id)
+                .put("method", method);
+        request.set("params", Json.MAPPER.valueToTree(params));
+        assertMatches("Request", request);
+        return ws.request(id, method, params);
     }
 
     private static void assertMatches(String message, JsonNode value) {
