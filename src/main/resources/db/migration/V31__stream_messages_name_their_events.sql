@@ -8,3 +8,9 @@
 -- A nullable column: nodes of the previous release run beside it, writing and reading none (the
 -- compatibility window stays).
 ALTER TABLE webhook_messages ADD COLUMN seqs bigint[];
+
+-- Failed messages of one stream retried together (POST …/messages/retry) went out at once, in any order:
+-- each now waits for the older ones of its stream to be delivered or failed again, as a stream's own
+-- messages do. This index holds only the few retried messages still pending.
+CREATE INDEX webhook_messages_retried_pending ON webhook_messages (webhook_stream_pk, first_seq)
+    WHERE lane = 'manual' AND status = 'pending';

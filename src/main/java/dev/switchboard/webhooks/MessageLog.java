@@ -730,7 +730,9 @@ public final class MessageLog {
      * turn, each integration's oldest first, and no more of one integration than {@code room} leaves it
      * (integration pk → messages it may still take; {@code roomDefault} for the others). So an
      * integration that retries thousands of messages to a slow endpoint does not hold up another's test
-     * or retry. Nodes may pick the same message; the update takes it only while it is still unleased.
+     * or retry. A retried stream message is claimed only once no older retried message of its stream is
+     * pending: one stream's retries go one at a time, in seq order. Nodes may pick the same message; the
+     * update takes it only while it is still unleased.
      */
     List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault) {
         if (limit <= 0) {
@@ -754,6 +756,10 @@ public final class MessageLog {
                                 // A retried stream message waits, as its stream does, while its connection is disabled
                                 + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
                                 + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
+                                // and behind the older retried messages of its stream, so that they go in seq order
+                                + "   AND NOT EXISTS (SELECT 1 FROM webhook_messages o WHERE o.lane = 'manual'"
+                                + "     AND o.status = 'pending' AND o.webhook_stream_pk = m.webhook_stream_pk"
+                                + "     AND o.first_seq < m.first_seq)"
                                 + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
                                 + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
                                 + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
@@ -1063,7 +1069,9 @@ public final class MessageLog {
     private static boolean expired(Connection c, long endpointPk, UUID id) throws SQLException {
         return Jdbc.one(
                         c,
-                        "SELECT CASE WHEN e.kind = 'lifecycle' THEN m.first_seq ELSE m.last_seq END"
+                        // the last event it carries: its range may go on over events its filter passed over
+                        "SELECT CASE WHEN e.kind = 'lifecycle' THEN m.first_seq"
+                                + " ELSE coalesce((SELECT max(c) FROM unnest(m.seqs) c), m.last_seq) END"
                                 + " < coalesce((SELECT min(ev.seq) FROM events ev WHERE ev.stream_pk = s.pk), s.last_seq + 1)"
                                 + " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
                                 + " JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk JOIN streams s ON s.pk = ws.stream_pk"

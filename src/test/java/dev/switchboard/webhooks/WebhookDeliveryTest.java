@@ -915,6 +915,38 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * Failed messages of one stream retried together went out at once, in any order (seq 6, 9, 8, 7, the
+     * first delivered last). Each waits for the older ones of its stream: they arrive in seq order, one at
+     * a time.
+     */
+    @Test
+    void failedMessagesRetriedTogetherArriveInSeqOrderOneAtATime() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> down.get() ? Reply.status(500) : Reply.status(200).after(Duration.ofMillis(200)));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/retried"), "maxBatchSize", 1, "retryDelays", List.of()));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 4);
+        await().until(() -> messages(webhook, "failed").size() == 4);
+        down.set(false);
+        int before = receiver.received().size();
+
+        partner.client().post(webhook + "/messages/retry", Map.of()).expect(202);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() == before + 4);
+        List<Receiver.Received> retried = receiver.received().subList(before, before + 4);
+        assertThat(retried)
+                .extracting(r -> r.json().at("/events/0/seq").asLong())
+                .isSorted()
+                .doesNotHaveDuplicates();
+        for (int i = 1; i < retried.size(); i++) {
+            assertThat(Duration.between(retried.get(i - 1).at(), retried.get(i).at()))
+                    .as("each sent once the one before it was answered")
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(150));
+        }
+    }
+
+    /**
      * A pending message whose events the filter no longer lets through has nothing to send. One that was
      * attempted was deleted with its attempts (the messages API said 404), and once the filter widened
      * again its events were never sent. It is kept as failed, with its attempts, and a retry sends it.
@@ -1055,6 +1087,35 @@ class WebhookDeliveryTest {
         assertThat(refused.json().get("error").get("code").asText()).isEqualTo("message_expired");
         assertThat(messages(abandoningPath, "failed")).hasSize(1);
         assertThat(receiver.received()).hasSize(sent);
+    }
+
+    /**
+     * A failed message whose range goes on over events its filter passed over is expired once the events it
+     * carries are gone: the retry was accepted (202) and then failed again without being sent.
+     */
+    @Test
+    void aFailedMessageWhoseCarriedEventsTheRetentionRemovedIsRefusedEvenIfItsRangeGoesOn() throws Exception {
+        receiver.answer(r -> Reply.status(500));
+        JsonNode endpoint = partner.webhook(Map.of(
+                "url", receiver.url("/carried"), "eventTypes", List.of("rooms.created"), "retryDelays", List.of()));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        partner.client().patch(webhook, Map.of("state", "disabled")).expect(200);
+        String room = writeRooms(partner, 1).getFirst();
+        partner.access()
+                .patch("/api/v1/collections/rooms/records/" + room, Map.of("data", Map.of("state", "taken")))
+                .expect(200);
+        partner.client().patch(webhook, Map.of("state", "enabled")).expect(200);
+        JsonNode failed = onlyFailedMessage(webhook);
+        assertThat(failed.get("lastSeq").asLong())
+                .as("the range goes on over the update")
+                .isEqualTo(2);
+
+        pruneEvents(1);
+
+        Api.Response refused =
+                partner.client().post(webhook + "/messages/" + failed.get("id").asText() + "/retry", Map.of());
+        assertThat(refused.status()).isEqualTo(410);
+        assertThat(refused.errorCode()).isEqualTo("message_expired");
     }
 
     /** A failed message sent again after the retention removed its first events goes with the rest, and says so. */
