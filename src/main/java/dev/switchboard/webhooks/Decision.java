@@ -21,6 +21,11 @@ public sealed interface Decision {
             return new Delivered();
         }
         Optional<Duration> delay = policy.nextDelay(attemptsInRound, attempt.retryAfter(), random);
+        if (attempt.outcome() == Attempt.Outcome.gone) {
+            // A 410 disables the endpoint: the message waits with the stream's later events and goes first
+            // when the endpoint is enabled again, even when this was its last attempt.
+            return new RetryLater(delay.orElse(Duration.ZERO));
+        }
         return delay.<Decision>map(RetryLater::new).orElseGet(Abandoned::new);
     }
 }

@@ -217,6 +217,12 @@ public final class Deliverer {
         Decision decision = Decision.after(attempt, inRound, policy, ThreadLocalRandom.current());
         metrics.message(decision);
         switch (decision) {
+            case Decision.RetryLater r
+            when attempt.outcome() == Attempt.Outcome.gone ->
+                log.info(
+                        "Webhook {} message {} waits for the endpoint to be enabled again",
+                        endpoint.id(),
+                        message.webhookId());
             case Decision.RetryLater r ->
                 log.info(
                         "Webhook {} message {} is retried in {} ms (attempt {} of {})",

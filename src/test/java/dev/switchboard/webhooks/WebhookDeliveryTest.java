@@ -412,6 +412,30 @@ class WebhookDeliveryTest {
         assertThat(delivered).extracting(e -> e.get("subject").asText()).containsExactlyElementsOf(ids);
     }
 
+    /** A 410 on a message's last attempt leaves it to wait for the endpoint too, not abandoned as failed. */
+    @Test
+    void a410OnTheLastAttemptLeavesTheMessageWaitingForTheEndpointToBeEnabled() {
+        AtomicInteger answered = new AtomicInteger();
+        receiver.answer(r -> switch (answered.incrementAndGet()) {
+            case 1 -> Reply.status(500);
+            case 2 -> Reply.status(410);
+            default -> Reply.status(200);
+        });
+        JsonNode endpoint = partner.webhook(Map.of("url", receiver.url("/gone-last"), "retryDelays", List.of("1s")));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        await().until(() ->
+                partner.client().get(path).json().get("state").asText().equals("disabled"));
+        assertThat(messages(path, "failed")).isEmpty();
+        assertThat(messages(path, "pending")).hasSize(1);
+
+        partner.client().patch(path, Map.of("state", "enabled")).expect(200);
+        await().until(() -> receiver.received().size() == 3);
+        assertThat(receiver.received().get(2).header("webhook-id"))
+                .isEqualTo(receiver.received().get(0).header("webhook-id"));
+        await().until(() -> messages(path, "delivered").size() == 1);
+    }
+
     @Test
     void temporaryRedirectsAreFollowedAndOthersAreFailures() {
         receiver.answer(r -> switch (r.path()) {
