@@ -15,6 +15,7 @@ import dev.switchboard.store.CollectionStore;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
+import dev.switchboard.web.ClientGone;
 import dev.switchboard.web.RouteGroup;
 import io.javalin.http.Context;
 import io.javalin.router.JavalinDefaultRoutingApi;
@@ -44,6 +45,8 @@ public final class EventRoutes implements RouteGroup {
      * reads on the pool the writers use.
      */
     static final int LONG_POLLS_PER_CONNECTION = 8;
+    /** How often a long poll with nothing to answer yet looks whether its client has hung up. */
+    private static final Duration HANG_UP_CHECK = Duration.ofSeconds(2);
 
     private final Authenticator auth;
     private final EventLog log;
@@ -112,6 +115,7 @@ public final class EventRoutes implements RouteGroup {
             // On the monotonic clock: a wall clock stepped back mid-wait would otherwise stretch the wait past
             // what was asked (and events.maxWait), holding one of the connection's long polls.
             long deadline = System.nanoTime() + wait.toNanos();
+            boolean hungUp = false;
             try (StreamWaiters.Waiter waiter = waiters.register(stream, filter);
                     LongPoll ignored = longPoll(access, waiter)) {
                 // Read again after registering: an append between the first read and now still wakes us.
@@ -120,8 +124,19 @@ public final class EventRoutes implements RouteGroup {
                 // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
                 while (page.events().isEmpty() && !page.full()) {
                     Duration left = Duration.ofNanos(deadline - System.nanoTime());
-                    if (left.isNegative() || left.isZero() || !waiter.await(page.next(), left)) {
+                    if (left.isNegative() || left.isZero()) {
                         break;
+                    }
+                    Duration slice = left.compareTo(HANG_UP_CHECK) < 0 ? left : HANG_UP_CHECK;
+                    if (!waiter.await(page.next(), slice)) {
+                        if (slice == left || waiter.draining()) {
+                            break;
+                        }
+                        if (ClientGone.hungUp(ctx)) {
+                            hungUp = true;
+                            break;
+                        }
+                        continue;
                     }
                     // The wait may have outlived the token's access: look it up again (a control message
                     // has already cleared what changed), so a revoked token gets 401, a narrowed grant applies.
@@ -129,6 +144,9 @@ public final class EventRoutes implements RouteGroup {
                     waiter.filter(filter);
                     page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 }
+            }
+            if (hungUp) {
+                return; // its place among the connection's long polls is free again; no one is left to answer
             }
             if (page.events().isEmpty()) {
                 // Waited out with nothing to show, or woken by a change to its connection: a token disabled,

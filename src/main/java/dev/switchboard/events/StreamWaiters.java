@@ -43,6 +43,11 @@ public final class StreamWaiters implements EventWakeups.Listener {
             this.filter = filter;
         }
 
+        /** Whether the node is draining: a wait ends at once, and the reader answers with what it read. */
+        public boolean draining() {
+            return draining;
+        }
+
         /** The reader's access was looked up again: wake it for what it may see now. */
         public void filter(EventFilter filter) {
             this.filter = filter;

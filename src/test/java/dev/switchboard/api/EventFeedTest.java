@@ -126,6 +126,43 @@ class EventFeedTest {
         threads.close();
     }
 
+    /**
+     * A client that hangs up on its long poll frees its place among the connection's long polls at once. The
+     * server learns of a closed connection only when it reads or writes, and a waiting poll does neither:
+     * eight abandoned polls held the connection's every place (429 to the next) and their sockets for the
+     * whole wait.
+     */
+    @Test
+    void aLongPollWhoseClientHangsUpFreesItsPlaceAtOnce() throws Exception {
+        tenant("feed-abandoned");
+        String token = server.partnerToken("feed-abandoned");
+        List<java.net.Socket> sockets = new java.util.ArrayList<>();
+        double before = server.feedReads();
+        for (int i = 0; i < EventRoutes.LONG_POLLS_PER_CONNECTION; i++) {
+            java.net.Socket socket =
+                    new java.net.Socket("127.0.0.1", server.switchboard().port());
+            socket.getOutputStream()
+                    .write(("GET /api/v1/events?types=never.sent&wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    + "Authorization: Bearer " + token + "\r\n\r\n")
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            sockets.add(socket);
+        }
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> server.feedReads() - before >= 2 * EventRoutes.LONG_POLLS_PER_CONNECTION);
+        Api partner = server.api(token);
+        assertThat(partner.get("/api/v1/events?types=never.sent&wait=1").status())
+                .isEqualTo(429);
+
+        for (java.net.Socket socket : sockets) {
+            socket.close();
+        }
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        partner.get("/api/v1/events?types=never.sent&wait=1").status() == 200);
+    }
+
     @Test
     void customEventsArePublishedWithTheAdminKeyAndReadInOrder() {
         Api app = tenant("feed-custom");
