@@ -122,18 +122,23 @@ public final class EventRoutes implements RouteGroup {
                 page = read(stream, page.next(), limit, PageBytes.MAX, filter);
                 // An empty page's next is the head that read saw: every event up to it is one this reader may
                 // not see, so it sleeps until a commit after it (or the deadline), never re-reading the same head.
+                long nextLook = System.nanoTime() + HANG_UP_CHECK.toNanos();
                 while (page.events().isEmpty() && !page.full()) {
-                    Duration left = Duration.ofNanos(deadline - System.nanoTime());
-                    if (left.isNegative() || left.isZero()) {
-                        break;
-                    }
-                    Duration slice = left.compareTo(HANG_UP_CHECK) < 0 ? left : HANG_UP_CHECK;
-                    if (!waiter.await(page.next(), slice)) {
-                        if (slice == left || waiter.draining()) {
-                            break;
-                        }
+                    // Whether woken or not: in a busy tenant every commit wakes the poll.
+                    if (System.nanoTime() - nextLook >= 0) {
                         if (ClientGone.hungUp(ctx)) {
                             hungUp = true;
+                            break;
+                        }
+                        nextLook = System.nanoTime() + HANG_UP_CHECK.toNanos();
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    long untilLook = nextLook - System.nanoTime();
+                    if (!waiter.await(page.next(), Duration.ofNanos(Math.max(1, Math.min(left, untilLook))))) {
+                        if (waiter.draining() || left <= untilLook) {
                             break;
                         }
                         continue;

@@ -4,9 +4,11 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.OptionalLong;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Makes guessing tokens slow. It counts, per client address, the requests whose token was refused
@@ -24,10 +26,20 @@ import java.util.concurrent.TimeUnit;
 final class FailedAuthLimiter {
     private final SlidingWindowRateLimiter failures;
     private final Cache<String, Boolean> trusted;
+    /** Guards {@link #checking} and {@link #waiting}; {@link #ended} is signalled when a counted check ends. */
+    private final ReentrantLock lock = new ReentrantLock();
+
+    private final Condition ended = lock.newCondition();
     /** Per address, the checks under way: each may yet be a refusal. */
-    private final ConcurrentHashMap<String, Integer> checking = new ConcurrentHashMap<>();
-    /** Notified when a check ends: one waiting for the checks under way looks again. */
-    private final Object ended = new Object();
+    private final Map<String, Integer> checking = new HashMap<>();
+    /**
+     * The most checks of one address that wait at once; more are refused at once. Requests run on virtual
+     * threads, which a wait on the lock's condition does not hold to a carrier, so a gateway's burst of a
+     * few hundred fits.
+     */
+    private static final int MAX_WAITING = 1_000;
+    /** Per address, the checks waiting for those under way to end. */
+    private final Map<String, Integer> waiting = new HashMap<>();
 
     /** {@code limit} 0 turns the limit off. */
     FailedAuthLimiter(int limit, Duration window, InstantSource clock) {
@@ -47,41 +59,52 @@ final class FailedAuthLimiter {
      * Check#waitTime} says whether it may be, and how long to wait when not. Until it ends, a check counts as
      * a refusal to come, so a burst of guesses sent at once cannot all pass before the first is counted
      * (250 at once had 43 checked where the limit was 20). A check that only the checks under way could
-     * refuse waits for them (at most {@link SlidingWindowRateLimiter#PENDING_WAIT}) rather than being
-     * refused: 100 sockets opened at once from one gateway with good tokens had 48 refused with 429, no
-     * token having failed. Checks take milliseconds; guesses still fill the window and are refused.
+     * refuse waits for one of them to end (at most {@link SlidingWindowRateLimiter#PENDING_WAIT}, and at
+     * most {@link #MAX_WAITING} of them) rather than being refused: 100 sockets opened at once from one gateway
+     * with good tokens had 48 refused with 429, no token having failed. Checks take milliseconds; guesses
+     * still fill the window and are refused.
      */
     Check begin(String address, String tokenHash) {
         if (failures == null || trusted.getIfPresent(address + " " + tokenHash) != null) {
             return new Check(address, tokenHash, false, OptionalLong.empty());
         }
         long deadline = System.nanoTime() + SlidingWindowRateLimiter.PENDING_WAIT.toNanos();
-        while (true) {
-            int checking = this.checking.merge(address, 1, Integer::sum);
-            OptionalLong wait = failures.waitTime(address, checking - 1);
-            if (wait.isEmpty()) {
-                return new Check(address, tokenHash, true, OptionalLong.empty());
-            }
-            release(address);
-            long left = deadline - System.nanoTime();
-            if (left <= 0 || failures.waitTime(address).isPresent()) {
-                return new Check(address, tokenHash, false, wait); // the window is full, or the checks are slow
-            }
-            try {
-                synchronized (ended) {
-                    TimeUnit.NANOSECONDS.timedWait(ended, left);
+        lock.lock();
+        try {
+            while (true) {
+                OptionalLong wait = failures.waitTime(address, checking.getOrDefault(address, 0));
+                if (wait.isEmpty()) {
+                    checking.merge(address, 1, Integer::sum);
+                    return new Check(address, tokenHash, true, OptionalLong.empty());
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // the node is stopping: refused as it would be after the wait
-                return new Check(address, tokenHash, false, wait);
+                long left = deadline - System.nanoTime();
+                if (left <= 0
+                        || failures.waitTime(address).isPresent() // the window is full: no check can make room
+                        || waiting.getOrDefault(address, 0) >= MAX_WAITING) {
+                    return new Check(address, tokenHash, false, wait);
+                }
+                waiting.merge(address, 1, Integer::sum);
+                try {
+                    ended.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // the node is stopping: refused as after the wait
+                    return new Check(address, tokenHash, false, wait);
+                } finally {
+                    waiting.computeIfPresent(address, (a, n) -> n == 1 ? null : n - 1);
+                }
             }
+        } finally {
+            lock.unlock();
         }
     }
 
     private void release(String address) {
-        checking.computeIfPresent(address, (a, n) -> n == 1 ? null : n - 1);
-        synchronized (ended) {
-            ended.notifyAll();
+        lock.lock();
+        try {
+            checking.computeIfPresent(address, (a, n) -> n == 1 ? null : n - 1);
+            ended.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
 
@@ -74,7 +75,7 @@ public final class Jdbc {
     }
 
     /**
-     * {@link #inTransaction}, run again when PostgreSQL ended it to break a deadlock (three runs at most).
+     * {@link #inTransaction}, run again when PostgreSQL ended it to break a deadlock (five runs at most).
      * For a change of many rows that a trigger, the dispatcher or another request may lock in another
      * order (an endpoint's messages): the victim is rolled back whole, so running it again is safe when
      * the work acts only through its connection (after-commit actions are dropped with the rollback).
@@ -84,15 +85,24 @@ public final class Jdbc {
     }
 
     /**
-     * Runs {@code writes} again when PostgreSQL ended them to break a deadlock (three runs at most): for one
-     * statement in autocommit, or a whole transaction, which the database undid.
+     * Runs {@code writes} again when PostgreSQL ended them to break a deadlock (five runs at most): for one
+     * statement in autocommit, or a whole transaction, which the database undid. Each run after the first
+     * waits a few random milliseconds: run again at once, a transaction that waited first for the same
+     * others met them again in the same order and was the one ended again (a disabling among three bulk
+     * retries lost three runs in a row on a busy machine).
      */
     public static <T> T retryingDeadlocks(Supplier<T> writes) {
         for (int run = 1; ; run++) {
             try {
                 return writes.get();
             } catch (DatabaseException e) {
-                if (!e.isDeadlock() || run == 3) {
+                if (!e.isDeadlock() || run == 5) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(ThreadLocalRandom.current().nextInt(5, 50 * run));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
                     throw e;
                 }
             }

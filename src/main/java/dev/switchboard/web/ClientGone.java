@@ -17,12 +17,16 @@ public final class ClientGone {
     private ClientGone() {}
 
     /**
-     * True when the client has closed or reset the connection: a read of the socket finds its end. A client
+     * True when the client has closed or reset the connection: a read of the socket finds its end (a client
+     * that only shut its sending side counts as gone, as it does for proxies such as nginx). A client
      * that sent more bytes while it waits (a request pipelined behind a long poll, which HTTP clients do not
      * do) has one of them taken by the look, so its connection is closed after this answer: the client sends
      * that request again on a new one, as it does when a kept connection closes.
      */
     public static boolean hungUp(Context ctx) {
+        if (!ctx.req().getProtocol().startsWith("HTTP/1.")) {
+            return false; // a byte of another protocol's stream (a frame of HTTP/2) is not the look's to take
+        }
         EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
                 .getConnectionMetaData()
                 .getConnection()

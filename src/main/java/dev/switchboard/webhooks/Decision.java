@@ -9,7 +9,10 @@ public sealed interface Decision {
     /** The receiver answered 2xx: the stream moves on. */
     record Delivered() implements Decision {}
 
-    /** A failure with attempts left: the message waits {@code delay} and holds its stream until then. */
+    /**
+     * A failure with attempts left, or a 410 (which disables the endpoint): the message waits {@code delay}
+     * and holds its stream until then.
+     */
     record RetryLater(Duration delay) implements Decision {}
 
     /** The last attempt failed: the message is marked failed (and kept, replayable), the stream moves on. */

@@ -220,7 +220,8 @@ public final class Deliverer {
             case Decision.RetryLater r
             when attempt.outcome() == Attempt.Outcome.gone ->
                 log.info(
-                        "Webhook {} message {} waits for the endpoint to be enabled again",
+                        "Webhook {} message {} answered 410: the endpoint is disabled, and a stream's message waits for"
+                                + " it to be enabled again (a test or a retried message is failed)",
                         endpoint.id(),
                         message.webhookId());
             case Decision.RetryLater r ->

@@ -1196,19 +1196,18 @@ public final class MessageLog {
         return text == null || text.length() <= max ? text : text.substring(0, max);
     }
 
-    /** The seqs a stream message carries, ascending; null when it carries every event of its range. */
+    /** The seqs a stream message carries, ascending as written; null when it carries every event of its range. */
     private static long[] seqs(ResultSet rs) throws SQLException {
         java.sql.Array array = rs.getArray("seqs");
         if (array == null) {
             return null;
         }
         Long[] seqs = (Long[]) array.getArray();
-        long[] sorted = new long[seqs.length];
+        long[] carried = new long[seqs.length];
         for (int i = 0; i < seqs.length; i++) {
-            sorted[i] = seqs[i];
+            carried[i] = seqs[i];
         }
-        Arrays.sort(sorted);
-        return sorted;
+        return carried;
     }
 
     private static Pending pending(ResultSet rs) throws SQLException {

@@ -904,7 +904,7 @@ class WebhookDeliveryTest {
                 "maxBatchSize",
                 2,
                 "retryDelays",
-                List.of("1s")));
+                List.of("3s")));
         String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
         partner.client().patch(webhook, Map.of("state", "disabled")).expect(200);
         String first = writeRooms(partner, 1).getFirst();
@@ -980,7 +980,7 @@ class WebhookDeliveryTest {
         AtomicBoolean down = new AtomicBoolean(true);
         receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
         JsonNode endpoint = partner.webhook(
-                Map.of("url", receiver.url("/narrowed-away"), "retryDelays", List.of("1s", "1s", "1s")));
+                Map.of("url", receiver.url("/narrowed-away"), "retryDelays", List.of("3s", "3s", "3s")));
         String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
         writeRooms(partner, 1);
         await().until(() -> receiver.received().size() == 1);
