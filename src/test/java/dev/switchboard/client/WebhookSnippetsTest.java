@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
+import dev.switchboard.testing.Executables;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
@@ -72,7 +73,7 @@ class WebhookSnippetsTest {
 
     @Test
     void theNodeSnippetVerifiesTheServersMessage() throws Exception {
-        Assumptions.assumeThat(onPath("node"))
+        Assumptions.assumeThat(Executables.onPath("node").isPresent())
                 .as("Node.js is not installed (bin/test installs Debian's nodejs when it runs as root)")
                 .isTrue();
         Files.writeString(dir.resolve("verify.js"), snippet("js"));
@@ -93,7 +94,9 @@ class WebhookSnippetsTest {
 
     @Test
     void thePythonSnippetVerifiesTheServersMessage() throws Exception {
-        Assumptions.assumeThat(onPath("python3")).as("python3 is not installed").isTrue();
+        Assumptions.assumeThat(Executables.onPath("python3").isPresent())
+                .as("python3 is not installed")
+                .isTrue();
         Files.writeString(dir.resolve("run.py"), snippet("python") + """
 
                         import json, sys
@@ -110,7 +113,7 @@ class WebhookSnippetsTest {
 
     @Test
     void theGoSnippetVerifiesTheServersMessage() throws Exception {
-        Assumptions.assumeThat(onPath("go"))
+        Assumptions.assumeThat(Executables.onPath("go").isPresent())
                 .as("Go is not installed (no Go toolchain is needed to build Switchboard)")
                 .isTrue();
         Files.createDirectories(dir.resolve("webhooks"));
@@ -193,14 +196,5 @@ class WebhookSnippetsTest {
                 .matcher(Files.readString(DOC));
         assertThat(m.find()).as("a ```%s block in %s", language, DOC).isTrue();
         return m.group(1);
-    }
-
-    private static boolean onPath(String command) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, command))) {
-                return true;
-            }
-        }
-        return false;
     }
 }

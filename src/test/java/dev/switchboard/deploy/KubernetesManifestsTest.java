@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.testing.Executables;
 import dev.switchboard.testing.Fast;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -168,12 +168,6 @@ class KubernetesManifestsTest {
         if (configured != null && !configured.isBlank()) {
             return Optional.of(Path.of(configured));
         }
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path candidate = dir.isEmpty() ? null : Path.of(dir, "kubectl");
-            if (candidate != null && Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                return Optional.of(candidate);
-            }
-        }
-        return Optional.empty();
+        return Executables.onPath("kubectl");
     }
 }

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
@@ -26,8 +26,8 @@ public final class ApiDocumentParsers {
      * that it exits 0; returns what it printed (one JSON line per diagnostic, then a summary line).
      */
     public static String assertValid(String script, String npmPackage, JsonNode document) throws Exception {
-        String node = onPath("node");
-        Assumptions.assumeTrue(node != null, "needs Node.js on PATH (bin/test installs Debian's nodejs as root)");
+        Optional<Path> node = Executables.onPath("node");
+        Assumptions.assumeTrue(node.isPresent(), "needs Node.js on PATH (bin/test installs Debian's nodejs as root)");
         Assumptions.assumeTrue(
                 Files.isDirectory(DIR.resolve("node_modules").resolve(npmPackage)),
                 "needs " + npmPackage + " in " + DIR + "/node_modules, which bin/test installs with npm ci;"
@@ -36,7 +36,7 @@ public final class ApiDocumentParsers {
         try {
             Files.writeString(file, Json.write(document));
             Process process = new ProcessBuilder(
-                            node, script, file.toAbsolutePath().toString())
+                            node.get().toString(), script, file.toAbsolutePath().toString())
                     .directory(DIR.toFile())
                     .redirectErrorStream(true)
                     .start();
@@ -47,15 +47,5 @@ public final class ApiDocumentParsers {
         } finally {
             Files.deleteIfExists(file);
         }
-    }
-
-    private static String onPath(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            File candidate = new File(dir, name);
-            if (!dir.isEmpty() && candidate.isFile() && candidate.canExecute()) {
-                return candidate.getAbsolutePath();
-            }
-        }
-        return null;
     }
 }

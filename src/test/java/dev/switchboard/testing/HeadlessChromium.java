@@ -2,7 +2,6 @@ package dev.switchboard.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Json;
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -61,15 +60,10 @@ public final class HeadlessChromium implements AutoCloseable {
         if (configured != null && !configured.isBlank()) {
             return Optional.of(Path.of(configured));
         }
-        String path = System.getenv().getOrDefault("PATH", "");
         for (String name : NAMES) {
-            for (String dir : path.split(File.pathSeparator)) {
-                if (!dir.isEmpty()) {
-                    Path candidate = Path.of(dir, name);
-                    if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                        return Optional.of(candidate);
-                    }
-                }
+            Optional<Path> found = Executables.onPath(name);
+            if (found.isPresent()) {
+                return found;
             }
         }
         return Optional.empty();

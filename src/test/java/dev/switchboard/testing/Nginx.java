@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * nginx in front of nodes on loopback, running {@code deploy/nginx/switchboard.conf} as shipped with only
@@ -44,12 +43,7 @@ public final class Nginx implements AutoCloseable {
         if (configured != null && !configured.isBlank()) {
             return Optional.of(Path.of(configured)).filter(Files::isExecutable);
         }
-        String path = System.getenv().getOrDefault("PATH", "");
-        return Stream.concat(Stream.of(path.split(":")), Stream.of("/usr/sbin", "/usr/local/sbin"))
-                .filter(d -> !d.isBlank())
-                .map(d -> Path.of(d, "nginx"))
-                .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p))
-                .findFirst();
+        return Executables.onPath("nginx", "/usr/sbin", "/usr/local/sbin");
     }
 
     /** The shipped file with the listen address and the upstream's servers replaced. */
