@@ -24,6 +24,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * Callers at other addresses are never affected. Limits are per node, like the request rate limit.
  */
 final class FailedAuthLimiter {
+    /**
+     * The most checks of one address that wait at once; more are refused at once. Requests run on virtual
+     * threads, which a wait on the lock's condition does not hold to a carrier, so a gateway's burst of a
+     * few hundred fits.
+     */
+    private static final int MAX_WAITING = 1_000;
+
     private final SlidingWindowRateLimiter failures;
     private final Cache<String, Boolean> trusted;
     /** Guards {@link #checking} and {@link #waiting}; {@link #ended} is signalled when a counted check ends. */
@@ -32,12 +39,6 @@ final class FailedAuthLimiter {
     private final Condition ended = lock.newCondition();
     /** Per address, the checks under way: each may yet be a refusal. */
     private final Map<String, Integer> checking = new HashMap<>();
-    /**
-     * The most checks of one address that wait at once; more are refused at once. Requests run on virtual
-     * threads, which a wait on the lock's condition does not hold to a carrier, so a gateway's burst of a
-     * few hundred fits.
-     */
-    private static final int MAX_WAITING = 1_000;
     /** Per address, the checks waiting for those under way to end. */
     private final Map<String, Integer> waiting = new HashMap<>();
 
