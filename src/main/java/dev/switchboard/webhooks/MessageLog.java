@@ -740,7 +740,9 @@ public final class MessageLog {
         }
         Long[] integrations = room.keySet().toArray(Long[]::new);
         Integer[] left = room.values().toArray(Integer[]::new);
-        return Jdbc.withConnection(
+        // A bulk retry or a disabling updates these rows in another order: a deadlock's victim here runs again
+        // rather than cost the dispatcher a second's pause and a sweep of every stream.
+        return Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.query(
                         c,
@@ -772,7 +774,7 @@ public final class MessageLog {
                         roomDefault,
                         integrations,
                         left,
-                        limit));
+                        limit)));
     }
 
     /**
@@ -939,7 +941,8 @@ public final class MessageLog {
 
     /**
      * Sends again, as {@link #retry} does one, up to {@code max} of the endpoint's failed (abandoned)
-     * messages that {@code filter} picks, oldest first, in one statement; returns how many.
+     * messages that {@code filter} picks and that still carry an event, oldest first, in one statement;
+     * returns how many.
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
         // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
@@ -950,7 +953,9 @@ public final class MessageLog {
             refuseDisabled(c, endpointPk, "");
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
-            String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk));
+            // One whose events are all gone is left failed: it would fail again unsent (alone it gets 410).
+            String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk))
+                    + " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ")";
             params.add(max);
             int n = Jdbc.update(
                     c,
@@ -1062,21 +1067,23 @@ public final class MessageLog {
     }
 
     /**
-     * Whether a failed stream message's events are all gone: its range (a lifecycle message's first event)
-     * is older than the oldest event its log keeps. The message itself is kept until its own id passes
-     * the retention.
+     * Whether failed stream message {@code m}'s events are all gone: the last event it carries (a
+     * lifecycle message's first event; a stream message's range may go on over events its filter passed
+     * over) is older than the oldest event its log keeps. The message itself is kept until its own id
+     * passes the retention.
      */
+    private static final String CARRIES_ONLY_EXPIRED_EVENTS = "m.body IS NULL AND m.first_seq IS NOT NULL"
+            + " AND EXISTS (SELECT 1 FROM webhook_endpoints e, webhook_streams ws JOIN streams s ON s.pk = ws.stream_pk"
+            + " WHERE e.pk = m.endpoint_pk AND ws.pk = m.webhook_stream_pk"
+            + " AND CASE WHEN e.kind = 'lifecycle' THEN m.first_seq"
+            + " ELSE coalesce((SELECT max(c) FROM unnest(m.seqs) c), m.last_seq) END"
+            + " < coalesce((SELECT min(ev.seq) FROM events ev WHERE ev.stream_pk = s.pk), s.last_seq + 1))";
+
     private static boolean expired(Connection c, long endpointPk, UUID id) throws SQLException {
         return Jdbc.one(
                         c,
-                        // the last event it carries: its range may go on over events its filter passed over
-                        "SELECT CASE WHEN e.kind = 'lifecycle' THEN m.first_seq"
-                                + " ELSE coalesce((SELECT max(c) FROM unnest(m.seqs) c), m.last_seq) END"
-                                + " < coalesce((SELECT min(ev.seq) FROM events ev WHERE ev.stream_pk = s.pk), s.last_seq + 1)"
-                                + " FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                                + " JOIN webhook_streams ws ON ws.pk = m.webhook_stream_pk JOIN streams s ON s.pk = ws.stream_pk"
-                                + " WHERE m.endpoint_pk = ? AND m.id = ? AND m.status = 'failed' AND m.body IS NULL"
-                                + " AND m.first_seq IS NOT NULL",
+                        "SELECT " + CARRIES_ONLY_EXPIRED_EVENTS
+                                + " FROM webhook_messages m WHERE m.endpoint_pk = ? AND m.id = ? AND m.status = 'failed'",
                         rs -> rs.getBoolean(1),
                         endpointPk,
                         id)

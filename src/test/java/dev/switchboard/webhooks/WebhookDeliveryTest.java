@@ -1118,7 +1118,8 @@ class WebhookDeliveryTest {
      * carries are gone: the retry was accepted (202) and then failed again without being sent.
      */
     @Test
-    void aFailedMessageWhoseCarriedEventsTheRetentionRemovedIsRefusedEvenIfItsRangeGoesOn() throws Exception {
+    void aFailedMessageWhoseCarriedEventsTheRetentionRemovedIsRefusedAndLeftOutOfABulkRetryEvenIfItsRangeGoesOn()
+            throws Exception {
         receiver.answer(r -> Reply.status(500));
         JsonNode endpoint = partner.webhook(Map.of(
                 "url", receiver.url("/carried"), "eventTypes", List.of("rooms.created"), "retryDelays", List.of()));
@@ -1140,6 +1141,15 @@ class WebhookDeliveryTest {
                 partner.client().post(webhook + "/messages/" + failed.get("id").asText() + "/retry", Map.of());
         assertThat(refused.status()).isEqualTo(410);
         assertThat(refused.errorCode()).isEqualTo("message_expired");
+        assertThat(partner.client()
+                        .post(webhook + "/messages/retry", Map.of())
+                        .expect(202)
+                        .json()
+                        .get("retried")
+                        .asInt())
+                .as("a bulk retry leaves it failed")
+                .isZero();
+        assertThat(onlyFailedMessage(webhook).get("id")).isEqualTo(failed.get("id"));
     }
 
     /** A failed message sent again after the retention removed its first events goes with the rest, and says so. */
