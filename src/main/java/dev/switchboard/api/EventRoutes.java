@@ -1,5 +1,6 @@
 package dev.switchboard.api;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.db.PageBytes;
@@ -12,6 +13,7 @@ import dev.switchboard.events.NewEvent;
 import dev.switchboard.events.StreamWaiters;
 import dev.switchboard.store.AuditLog;
 import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.IdempotencyKey;
 import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
@@ -280,19 +282,49 @@ public final class EventRoutes implements RouteGroup {
                     "data: is " + dataBytes + " bytes as JSON, over the limit of " + NewEvent.MAX_DATA_BYTES
                             + " bytes for an event's data");
         }
+        // A retry with the key answers the first publish: the same request is the same text, whatever the
+        // white space or the order of its keys.
+        ObjectNode request = Json.MAPPER.createObjectNode();
+        request.put("type", type).put("subject", subject).set("data", data);
+        Optional<IdempotencyKey> key = IdempotencyKeys.header(ctx)
+                .map(k ->
+                        IdempotencyKeys.of(access, k, "POST /api/v1/events\n" + Json.writeSorted(request), List.of()));
         NewEvent event = new NewEvent(
                 Ids.newUuid(), type, subject, null, clock.instant().truncatedTo(ChronoUnit.MICROS), dataJson, null);
         // The audit entry commits with the event, before the event's fan-out begins: written after it, the
         // entry's round trip waited for CPU behind the writes to every socket following the tenant.
         String eventId = Ids.format("evt", event.id());
         Optional<AuditLog.Change> change = AuditRoutes.writtenByRoute(ctx, eventId);
-        long seq = log.appendAlone(access.tenant().streamPk(), event, c -> {
-            if (change.isPresent()) {
-                audit.record(c, change.get());
-            }
-            return null;
-        });
-        ctx.status(201).json(new Event(eventId, seq, type, subject, event.time(), event.dataJson(), null));
+        IdempotencyKey.Answer[] first = {null};
+        long seq = log.appendAlone(
+                access.tenant().streamPk(),
+                event,
+                c -> {
+                    if (key.isPresent() && !key.get().claim(c)) {
+                        first[0] = key.get().firstAnswer(c).orElseThrow();
+                        return false;
+                    }
+                    if (change.isPresent()) {
+                        audit.record(c, change.get());
+                    }
+                    return true;
+                },
+                (c, appended) -> {
+                    if (key.isPresent()) {
+                        key.get().answered(c, 201, Json.write(published(event, eventId, appended)), appended);
+                    }
+                });
+        if (first[0] != null) {
+            ctx.header("Idempotent-Replayed", "true");
+            ctx.status(201).contentType("application/json").result(first[0].body());
+            return;
+        }
+        ctx.status(201).json(published(event, eventId, seq));
+    }
+
+    /** A custom event as its publish answers it. */
+    private static Event published(NewEvent event, String eventId, long seq) {
+        return new Event(eventId, seq, event.type(), event.subject(), event.time(), event.dataJson(), null);
     }
 
     private Duration waitParam(Context ctx) {

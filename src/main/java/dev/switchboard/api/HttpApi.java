@@ -65,6 +65,9 @@ public final class HttpApi implements AutoCloseable {
     /** The API's answers (never the console's pages and assets, which set their own caching). */
     private static final java.util.regex.Pattern API_PATHS =
             java.util.regex.Pattern.compile("/(console/|portal/)?api/");
+    /** The changes that take an Idempotency-Key (writes of one event each); sent to any other, it is refused. */
+    private static final java.util.regex.Pattern IDEMPOTENT_CHANGES =
+            java.util.regex.Pattern.compile("POST /api/v1/(collections/[^/]+/records|events)");
     /** Methods counted under their own name in the request metrics; any other is "other" (a name per request would grow them without bound). */
     private static final Set<String> METRIC_METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
@@ -185,6 +188,18 @@ public final class HttpApi implements AutoCloseable {
                             "is not a query parameter of a " + ctx.method().name()
                                     + " request: a change takes what it needs in its body or headers");
                 });
+                // Ignored, it would let the client believe a retry is safe: a second webhook, a second delete.
+                if (ctx.req().getHeader("Idempotency-Key") != null
+                        && !IDEMPOTENT_CHANGES
+                                .matcher(ctx.method().name() + " " + ctx.path())
+                                .matches()) {
+                    throw new Refusal.Invalid(
+                            "invalid_header",
+                            "Idempotency-Key is taken by creates of records and custom events only, not by "
+                                    + ctx.method().name() + " " + ctx.path()
+                                    + ": a retry would not be known as one (an update or a delete is safe to retry"
+                                    + " with If-Match)");
+                }
             }
         });
         HeadAsGet withHead = new HeadAsGet(config.routes);

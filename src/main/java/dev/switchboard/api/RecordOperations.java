@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.IdempotencyKey;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordQuery;
 import dev.switchboard.store.RecordStore;
@@ -11,7 +12,6 @@ import dev.switchboard.support.Ids;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.JsonMergePatch;
 import dev.switchboard.support.Refusal;
-import dev.switchboard.support.Tokens;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +27,6 @@ import java.util.UUID;
  */
 final class RecordOperations {
     static final int MAX_IDS = 1000;
-    static final int MAX_IDEMPOTENCY_KEY = 255;
 
     private final CollectionStore collections;
     private final RecordStore records;
@@ -52,7 +51,7 @@ final class RecordOperations {
 
     /** Creates a record from data already {@link #validated}. */
     RecordStore.Created create(
-            TenantAccess access, RecordCollection collection, JsonNode data, Optional<RecordStore.IdempotencyKey> key) {
+            TenantAccess access, RecordCollection collection, JsonNode data, Optional<IdempotencyKey> key) {
         return records.create(access.tenant(), collection, data, key);
     }
 
@@ -83,9 +82,10 @@ final class RecordOperations {
     }
 
     /**
-     * Merges {@code patch} into the record's data (RFC 7396), validates the result, and writes it. A
-     * caller that may write the collection but not read it gets the record without its {@code data}:
-     * the merged data holds what others wrote, which its reads are refused.
+     * Merges {@code patch} into the record's data (RFC 7396), validates the result, and writes it (when it
+     * changed anything, for a caller that may read the record: see {@link RecordStore#update}). A caller
+     * that may write the collection but not read it gets the record without its {@code data}: the merged
+     * data holds what others wrote, which its reads are refused.
      */
     RecordStore.Updated update(
             TenantAccess access, RecordCollection collection, String id, Integer ifMatch, JsonNode patch) {
@@ -97,7 +97,8 @@ final class RecordOperations {
                     collection,
                     id,
                     ifMatch,
-                    current -> validated(collection, JsonMergePatch.apply(current, patch)));
+                    current -> validated(collection, JsonMergePatch.apply(current, patch)),
+                    !reads);
         } catch (Refusal.RecordTooLarge e) {
             // The size, less what the update added, is the stored record's: not for a caller that may not read it.
             throw reads ? e : e.unread();
@@ -132,16 +133,12 @@ final class RecordOperations {
     }
 
     /**
-     * Printable ASCII only, as HTTP header values are (RFC 9110): a header's other bytes reach the route
-     * decoded as ISO-8859-1, so "clé" sent as UTF-8 was another key over HTTP than over a WebSocket.
+     * Whether an If-Match (a header, or a socket's {@code ifMatch}) names a version a record can be at: one
+     * it cannot (below 1) is refused as a mistake rather than answered as a conflict.
      */
-    static boolean validIdempotencyKey(String key) {
-        return !key.isBlank()
-                && key.length() <= MAX_IDEMPOTENCY_KEY
-                && key.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
+    static boolean isVersion(Long version) {
+        return version != null && version >= 1 && version <= Integer.MAX_VALUE;
     }
-
-    static final String IDEMPOTENCY_KEY_RULE = "1-" + MAX_IDEMPOTENCY_KEY + " printable ASCII characters";
 
     /**
      * An idempotency key of the caller's (the admin key's, or the connection's, in this tenant), with
@@ -151,20 +148,15 @@ final class RecordOperations {
      * releases still match their retries: they fingerprinted the data in the order it came, and before that
      * an HTTP create's body as sent ({@code httpBody}, null on a socket).
      */
-    static RecordStore.IdempotencyKey idempotencyKey(
+    static IdempotencyKey idempotencyKey(
             TenantAccess access, RecordCollection collection, String key, JsonNode data, String httpBody) {
-        String scope = access.tenant().pk() + "/" + access.idempotencyScope();
-        List<byte[]> earlier = new ArrayList<>();
-        earlier.add(fingerprint(collection, "{\"data\":" + Json.write(data) + "}"));
+        String request = collection.name() + "\n";
+        List<String> earlier = new ArrayList<>();
+        earlier.add(request + "{\"data\":" + Json.write(data) + "}");
         if (httpBody != null) {
-            earlier.add(fingerprint(collection, httpBody));
+            earlier.add(request + httpBody);
         }
-        return new RecordStore.IdempotencyKey(
-                scope, key, fingerprint(collection, "{\"data\":" + Json.writeSorted(data) + "}"), earlier);
-    }
-
-    private static byte[] fingerprint(RecordCollection collection, String request) {
-        return Tokens.hash(collection.name() + "\n" + request);
+        return IdempotencyKeys.of(access, key, request + "{\"data\":" + Json.writeSorted(data) + "}", earlier);
     }
 
     private static List<UUID> recordIds(List<String> ids) {

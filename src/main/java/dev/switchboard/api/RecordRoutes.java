@@ -5,6 +5,7 @@ import dev.switchboard.auth.Authenticator;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.db.PageBytes;
 import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.IdempotencyKey;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.store.StoredRecord;
@@ -53,7 +54,7 @@ public final class RecordRoutes implements RouteGroup {
         RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
-        Optional<RecordStore.IdempotencyKey> key = idempotencyKey(ctx, access, collection, data);
+        Optional<IdempotencyKey> key = idempotencyKey(ctx, access, collection, data);
         RecordStore.Created created = operations.create(access, collection, data, key);
         if (created.replayedBody() != null) {
             ctx.header("Idempotent-Replayed", "true");
@@ -138,23 +139,16 @@ public final class RecordRoutes implements RouteGroup {
             v = v.substring(1, v.length() - 1);
         }
         Long version = WholeNumbers.parse(v);
-        if (version == null || version < Integer.MIN_VALUE || version > Integer.MAX_VALUE) {
+        if (!RecordOperations.isVersion(version)) {
             throw new Refusal.Invalid("invalid_header", "If-Match: '" + header + "' is not a record version");
         }
         return version.intValue();
     }
 
-    private static Optional<RecordStore.IdempotencyKey> idempotencyKey(
+    private static Optional<IdempotencyKey> idempotencyKey(
             Context ctx, TenantAccess access, RecordCollection collection, JsonNode data) {
-        String key = ctx.header("Idempotency-Key");
-        if (key == null) {
-            return Optional.empty();
-        }
-        if (!RecordOperations.validIdempotencyKey(key)) {
-            throw new Refusal.Invalid(
-                    "invalid_header", "Idempotency-Key must be " + RecordOperations.IDEMPOTENCY_KEY_RULE);
-        }
-        return Optional.of(RecordOperations.idempotencyKey(
-                access, collection, key, data, new String(RequestBodies.of(ctx), StandardCharsets.UTF_8)));
+        return IdempotencyKeys.header(ctx)
+                .map(key -> RecordOperations.idempotencyKey(
+                        access, collection, key, data, new String(RequestBodies.of(ctx), StandardCharsets.UTF_8)));
     }
 }

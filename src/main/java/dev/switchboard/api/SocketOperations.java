@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.util.RawValue;
 import dev.switchboard.auth.TenantAccess;
 import dev.switchboard.events.EventLog;
 import dev.switchboard.store.CollectionStore;
+import dev.switchboard.store.IdempotencyKey;
 import dev.switchboard.store.RecordCollection;
 import dev.switchboard.store.RecordStore;
 import dev.switchboard.support.Instants;
@@ -54,14 +55,14 @@ public final class SocketOperations implements Operations {
         RecordCollection collection = records.writable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "data", "idempotencyKey");
         JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
-        Optional<RecordStore.IdempotencyKey> key = Optional.empty();
+        Optional<IdempotencyKey> key = Optional.empty();
         JsonNode keyNode = params.get("idempotencyKey");
-        if (keyNode != null && !keyNode.isNull()) {
-            // Stripped as an HTTP header's value is, so " k1 " here is the key an Idempotency-Key: k1 named.
-            String text = keyNode.isTextual() ? keyNode.textValue().strip() : null;
-            if (text == null || !RecordOperations.validIdempotencyKey(text)) {
-                throw new Refusal.InvalidField(
-                        "idempotencyKey", "must be a string of " + RecordOperations.IDEMPOTENCY_KEY_RULE);
+        if (keyNode != null) { // null too is refused: a retry sent with it would make a second record
+            // Stripped of spaces and tabs as an HTTP header's value is, so " k1 " here is the key an
+            // Idempotency-Key: k1 named (and a non-ASCII space is refused, as there).
+            String text = keyNode.isTextual() ? keyNode.textValue().replaceAll("^[ \t]+|[ \t]+$", "") : null;
+            if (text == null || !IdempotencyKeys.valid(text)) {
+                throw new Refusal.InvalidField("idempotencyKey", "must be a string of " + IdempotencyKeys.RULE);
             }
             key = Optional.of(RecordOperations.idempotencyKey(access, collection, text, data, null));
         }
@@ -131,13 +132,22 @@ public final class SocketOperations implements Operations {
         return Outcome.read(json);
     }
 
-    /** As the If-Match header: any version the record is not at is a conflict; one no record can have is refused. */
+    /**
+     * As the If-Match header: any version the record is not at is a conflict; one no record can have, or
+     * null (which would make the write unconditional), is refused.
+     */
     private static Integer ifMatch(JsonBody body) {
-        Long version = body.longValue("ifMatch");
-        if (version != null && (version < Integer.MIN_VALUE || version > Integer.MAX_VALUE)) {
-            throw new Refusal.InvalidField("ifMatch", "must be a record version");
+        JsonNode node = body.node().get("ifMatch");
+        if (node == null) {
+            return null;
         }
-        return version == null ? null : version.intValue();
+        Long version = node.isNull() ? null : body.longValue("ifMatch");
+        if (!RecordOperations.isVersion(version)) {
+            throw new Refusal.InvalidField(
+                    "ifMatch",
+                    "must be a record version (a whole number, 1 or more); leave it out for an unconditional write");
+        }
+        return version.intValue();
     }
 
     /** As the query parameter: empty is absent, anything else one ISO-8601 time exactly as written. */

@@ -39,20 +39,29 @@ public final class EventLog {
                         .orElseThrow());
     }
 
+    /** Work on an append's connection right after it, in its transaction. */
+    @FunctionalInterface
+    public interface AfterAppend {
+        void run(Connection c, long seq) throws SQLException;
+    }
+
     /**
-     * Appends one event in a transaction of its own, after what {@code before} writes on the same
-     * connection (committed together, or not at all), and wakes its readers, handing them the event.
-     * {@code before} runs first, so the stream's row, which the append locks until the commit, is not
-     * also held through {@code before}'s round trips.
+     * Appends one event in a transaction of its own, between what {@code before} and {@code after} write on
+     * the same connection (committed together, or not at all), and wakes its readers, handing them the
+     * event. {@code before} runs first, so the stream's row, which the append locks until the commit, is
+     * not also held through its round trips; when it answers false, nothing is appended (what it wrote is
+     * committed) and 0 is returned.
      */
-    public long appendAlone(long streamPk, NewEvent event, Jdbc.Work<?> before) {
+    public long appendAlone(long streamPk, NewEvent event, Jdbc.Work<Boolean> before, AfterAppend after) {
         Object[] params = event.params(streamPk);
         Object[] withData = Arrays.copyOf(params, params.length + 1);
         withData[params.length] = event.dataJson();
         record Appended(long seq, String data) {}
         Appended appended = Jdbc.inTransaction(dataSource, c -> {
-            before.run(c);
-            return Tracing.statement(
+            if (!before.run(c)) {
+                return null;
+            }
+            Appended a = Tracing.statement(
                     "SELECT",
                     "append_event",
                     () -> Jdbc.one(
@@ -62,7 +71,12 @@ public final class EventLog {
                                     rs -> new Appended(rs.getLong("seq"), rs.getString("data")),
                                     withData)
                             .orElseThrow());
+            after.run(c, a.seq());
+            return a;
         });
+        if (appended == null) {
+            return 0;
+        }
         Entry entry = committed(event, appended.seq(), appended.data()); // outside the statement's span
         published(streamPk, entry);
         return entry.event().seq();

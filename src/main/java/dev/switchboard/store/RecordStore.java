@@ -67,22 +67,6 @@ public final class RecordStore {
     }
 
     /**
-     * An idempotency key of a create: its scope (who sent it, for which tenant) and a fingerprint of the
-     * request. {@code earlierFingerprints} are the request's fingerprints as earlier releases took them,
-     * accepted as well for the day their keys live.
-     */
-    public record IdempotencyKey(String scope, String key, byte[] fingerprint, List<byte[]> earlierFingerprints) {
-        public IdempotencyKey {
-            earlierFingerprints = List.copyOf(earlierFingerprints);
-        }
-
-        boolean sameRequest(byte[] stored) {
-            return Arrays.equals(stored, fingerprint)
-                    || earlierFingerprints.stream().anyMatch(earlier -> Arrays.equals(stored, earlier));
-        }
-    }
-
-    /**
      * A create's outcome: the record, or the first answer to a request with the same key
      * ({@code replayedBody}), and the seq of the event the create appended (for a replay, the first
      * request's; 0 for a key stored before the log position was kept with it).
@@ -119,28 +103,16 @@ public final class RecordStore {
         IdempotencyKey key = idempotency.get();
         EventLog.Entry[] committed = {null};
         Created created = Jdbc.inTransaction(dataSource, c -> {
-            int claimed = Jdbc.update(
-                    c,
-                    "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (?, ?, ?)"
-                            + " ON CONFLICT DO NOTHING",
-                    key.scope(),
-                    key.key(),
-                    key.fingerprint());
-            if (claimed == 0) {
-                return replay(c, key);
+            if (!key.claim(c)) {
+                IdempotencyKey.Answer first = key.firstAnswer(c).orElseThrow();
+                return new Created(null, first.body(), first.seq());
             }
             Written w = Tracing.statement(
                     "INSERT",
                     "records",
                     () -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
             StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
-            Jdbc.update(
-                    c,
-                    "UPDATE idempotency_keys SET status = 201, body = ?, seq = ? WHERE scope = ? AND key = ?",
-                    Json.write(record),
-                    w.seq(),
-                    key.scope(),
-                    key.key());
+            key.answered(c, 201, Json.write(record), w.seq());
             committed[0] = EventLog.committed(event, w.seq(), w.eventData());
             return new Created(record, null, w.seq());
         });
@@ -148,22 +120,6 @@ public final class RecordStore {
             eventLog.published(tenant.streamPk(), committed[0]);
         }
         return created;
-    }
-
-    private static Created replay(Connection c, IdempotencyKey key) throws SQLException {
-        // The first request with this key has committed (the INSERT above waited for it if it was in flight).
-        return Jdbc.one(
-                        c,
-                        "SELECT fingerprint, body, seq FROM idempotency_keys WHERE scope = ? AND key = ?",
-                        rs -> {
-                            if (!key.sameRequest(rs.getBytes("fingerprint"))) {
-                                throw new Refusal.IdempotencyKeyReused(key.key());
-                            }
-                            return new Created(null, rs.getString("body"), rs.getLong("seq"));
-                        },
-                        key.scope(),
-                        key.key())
-                .orElseThrow();
     }
 
     public Optional<StoredRecord> find(Tenant tenant, RecordCollection collection, String id) {
@@ -252,10 +208,20 @@ public final class RecordStore {
         JsonNode apply(JsonNode current);
     }
 
-    public Updated update(Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit) {
+    /**
+     * Writes the record's data as {@code edit} makes it, at the next version, with its event. Data the
+     * edit leaves as it was is not written (no version, no event: the answer is the record as it is, with
+     * seq 0) unless {@code writeUnchanged}: for a caller that may not read the record, whose version moving
+     * or not would tell it what the record holds.
+     */
+    public Updated update(
+            Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit, boolean writeUnchanged) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         return readThenWrite(tenant, collection, uuid, id, ifMatch, Updated::seq, (c, current) -> {
             JsonNode data = edit.apply(current.data());
+            if (!writeUnchanged && data.equals(current.data())) {
+                return Optional.of(new Updated(current.stored(), 0));
+            }
             String json = Json.write(data);
             long bytes = NewEvent.utf8Bytes(json);
             if (bytes > maxDataBytes) {
@@ -328,7 +294,10 @@ public final class RecordStore {
             Jdbc.Work<Optional<T>> work = c -> write.write(c, current(c, tenant, collection, uuid, id, ifMatch, last));
             Optional<T> written = last ? Jdbc.inTransaction(dataSource, work) : Jdbc.withConnection(dataSource, work);
             if (written.isPresent()) {
-                eventLog.published(tenant.streamPk(), seqOf.applyAsLong(written.get()));
+                long seq = seqOf.applyAsLong(written.get());
+                if (seq > 0) { // 0: nothing was written
+                    eventLog.published(tenant.streamPk(), seq);
+                }
                 return written.get();
             }
             // Someone else wrote in between: try again (with If-Match, current() refuses it as a conflict).
@@ -337,7 +306,12 @@ public final class RecordStore {
         throw new Refusal.Conflict("concurrent_update", "record '" + id + "' kept changing; try again");
     }
 
-    private record Current(int version, JsonNode data) {}
+    /** A record as a write read it: as stored, and its data parsed. */
+    private record Current(StoredRecord stored, JsonNode data) {
+        int version() {
+            return stored.version();
+        }
+    }
 
     /** What happened to a record, spelled as in its event's type ({@code <collection>.<action>}). */
     private enum Action {
@@ -358,10 +332,13 @@ public final class RecordStore {
             throws SQLException {
         Current current = Jdbc.one(
                         c,
-                        "SELECT version, data::text AS data FROM records"
+                        "SELECT id, version, created_at, updated_at, data::text AS data FROM records"
                                 + " WHERE tenant_pk = ? AND collection_pk = ? AND id = ?"
                                 + (last ? " FOR UPDATE" : ""),
-                        rs -> new Current(rs.getInt("version"), Json.read(rs.getString("data"))),
+                        rs -> {
+                            StoredRecord stored = map(rs);
+                            return new Current(stored, Json.read(stored.data()));
+                        },
                         tenant.pk(),
                         collection.pk(),
                         uuid)

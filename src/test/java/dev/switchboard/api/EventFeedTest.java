@@ -207,6 +207,53 @@ class EventFeedTest {
                 .isEqualTo(403);
     }
 
+    /**
+     * A publisher that retries after a timeout would otherwise append the event twice, and every partner
+     * would receive it twice under two webhook-ids.
+     */
+    @Test
+    void aPublishRetriedWithItsIdempotencyKeyAnswersTheFirstAndAppendsOnce() throws Exception {
+        Api app = tenant("feed-idempotent");
+        Api keyed = app.withHeader("Idempotency-Key", "door-7-open-1");
+        Api.Response first = keyed.post(
+                        "/api/v1/events", "{\"type\":\"device.command\",\"data\":{\"action\":\"open\",\"at\":1}}")
+                .expect(201);
+        // The same request in another order and spacing, and twenty more at once.
+        List<CompletableFuture<Api.Response>> retries = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            retries.add(CompletableFuture.supplyAsync(() -> keyed.post(
+                    "/api/v1/events",
+                    "{ \"data\": {\"at\": 1, \"action\": \"open\"}, \"type\": \"device.command\" }")));
+        }
+        for (CompletableFuture<Api.Response> retry : retries) {
+            Api.Response answer = retry.get(30, TimeUnit.SECONDS).expect(201);
+            assertThat(answer.header("Idempotent-Replayed")).isEqualTo("true");
+            assertThat(answer.json()).isEqualTo(first.json());
+        }
+        assertThat(first.header("Idempotent-Replayed")).isNull();
+        assertThat(app.get("/api/v1/events").expect(200).json().get("events"))
+                .extracting(e -> e.get("id").asText())
+                .containsExactly(first.json().get("id").asText());
+
+        Api.Response reused = keyed.post("/api/v1/events", Map.of("type", "device.command", "subject", "door-8"));
+        assertThat(reused.status()).isEqualTo(422);
+        assertThat(reused.errorCode()).isEqualTo("idempotency_key_reused");
+        assertThat(keyed.post("/api/v1/events", Map.of("type", "device.command"))
+                        .status())
+                .as("no subject is another request than a subject")
+                .isEqualTo(422);
+        // Another tenant's key space is its own.
+        tenant("feed-idempotent-2")
+                .withHeader("Idempotency-Key", "door-7-open-1")
+                .post("/api/v1/events", Map.of("type", "device.command"))
+                .expect(201);
+        assertThat(app.withHeader("Idempotency-Key", "k".repeat(256))
+                        .post("/api/v1/events", Map.of("type", "a.b"))
+                        .status())
+                .isEqualTo(400);
+        assertThat(app.get("/api/v1/events").expect(200).json().get("events")).hasSize(1);
+    }
+
     @Test
     void theFeedShowsOnlyTheTypesTheIntegrationMayReceiveAndReadableCollections() {
         Api app = tenant("feed-filter");

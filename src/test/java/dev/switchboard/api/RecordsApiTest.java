@@ -460,6 +460,13 @@ class RecordsApiTest {
                 partner.withHeader("If-Match", "+1").patch(path, Map.of("data", Map.of("state", "changed")));
         assertThat(signed.status()).isEqualTo(400);
         assertThat(signed.errorCode()).isEqualTo("invalid_header");
+        // Nor one no record can be at: a mistake, not a conflict.
+        for (String version : List.of("0", "-1", "\"0\"")) {
+            Api.Response impossible =
+                    partner.withHeader("If-Match", version).patch(path, Map.of("data", Map.of("state", "changed")));
+            assertThat(impossible.status()).as(version).isEqualTo(400);
+            assertThat(impossible.errorCode()).as(version).isEqualTo("invalid_header");
+        }
         assertThat(partner.get(path).json().get("version").asInt()).isEqualTo(1);
 
         HttpClient http = HttpClient.newHttpClient();
@@ -553,6 +560,68 @@ class RecordsApiTest {
         assertThat(tooLarge.json().at("/error/message").asText())
                 .doesNotContain("12000")
                 .doesNotContain("would hold");
+    }
+
+    /**
+     * Two partners that each write back what they receive, or one that sends the same state again, would
+     * otherwise make a version and an event each time, and stale every other writer's If-Match.
+     */
+    @Test
+    void anUpdateThatChangesNothingMakesNoVersionAndNoEvent() {
+        JsonNode created = create(Map.of("state", "confirmed", "guest", Map.of("name", "Ada")));
+        String path =
+                "/api/v1/collections/reservations/records/" + created.get("id").asText();
+        long head = headSeq(partner);
+        for (String patch : List.of(
+                "{\"data\":{}}",
+                "{\"data\":{\"state\":\"confirmed\"}}",
+                "{\"data\":{\"absent\":null}}",
+                "{\"data\":{\"guest\":{\"name\":\"Ada\"}}}")) {
+            Api.Response unchanged = partner.withHeader("If-Match", "1").patch(path, patch);
+            assertThat(unchanged.status()).as(patch).isEqualTo(200);
+            assertThat(unchanged.header("ETag")).as(patch).isEqualTo("\"1\"");
+            assertThat(unchanged.json())
+                    .as(patch)
+                    .isEqualTo(partner.get(path).expect(200).json());
+        }
+        assertThat(headSeq(partner)).as("no event").isEqualTo(head);
+        assertThat(partner.withHeader("If-Match", "2")
+                        .patch(path, "{\"data\":{}}")
+                        .status())
+                .as("a stale If-Match is still a conflict")
+                .isEqualTo(409);
+
+        JsonNode changed = partner.patch(path, Map.of("data", Map.of("state", "cancelled")))
+                .expect(200)
+                .json();
+        assertThat(changed.get("version").asInt()).isEqualTo(2);
+        assertThat(headSeq(partner)).isEqualTo(head + 1);
+    }
+
+    /** Ignored, the key would have the client believe a retry safe: a second delete, a second webhook endpoint. */
+    @Test
+    void anIdempotencyKeyOnAChangeThatDoesNotTakeOneIsRefusedAndChangesNothing() {
+        JsonNode created = create(Map.of("state", "confirmed"));
+        String path =
+                "/api/v1/collections/reservations/records/" + created.get("id").asText();
+        Api keyed = partner.withHeader("Idempotency-Key", "k-1");
+        for (Api.Response refused : List.of(
+                keyed.patch(path, Map.of("data", Map.of("state", "x"))),
+                keyed.delete(path),
+                server.api(TestServer.ADMIN_KEY)
+                        .withHeader("Idempotency-Key", "k-2")
+                        .post("/api/v1/tenants", Map.of("id", "hotel-keyed", "name", "Keyed")))) {
+            assertThat(refused.status()).as(refused.body()).isEqualTo(400);
+            assertThat(refused.errorCode()).isEqualTo("invalid_header");
+            assertThat(refused.json().at("/error/message").asText()).startsWith("Idempotency-Key is taken by creates");
+        }
+        assertThat(partner.get(path).expect(200).json()).isEqualTo(created);
+        assertThat(server.api(TestServer.ADMIN_KEY)
+                        .get("/api/v1/tenants/hotel-keyed")
+                        .status())
+                .isEqualTo(404);
+        // A read carrying one (a client that sends it everywhere) is answered.
+        keyed.get(path).expect(200);
     }
 
     /** A misspelt or repeated filter was ignored, and the answer looked filtered: every record, every event type. */

@@ -15,6 +15,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -204,15 +205,35 @@ class WebSocketRequestsTest {
                                     "/api/v1/collections/reservations/records/" + id,
                                     Map.of("data", Map.of("state", "y"))));
             assertThat(conflict.at("/error/details/currentVersion").asInt()).isEqualTo(1);
-            for (int version : new int[] {0, -5}) {
-                assertSame(
-                        ws.request(
-                                "f" + version,
-                                "records.update",
-                                params("collection", "reservations", "id", id, "ifMatch", version, "data", Map.of())),
-                        http.withHeader("If-Match", String.valueOf(version))
-                                .patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of())));
+            // A version no record can be at is a mistake, as a param and as a header; and null is not "no
+            // condition", as an empty If-Match is not.
+            for (Integer version : Arrays.asList(0, -5, null)) {
+                JsonNode impossible = ws.request(
+                        "f" + version,
+                        "records.delete",
+                        params("collection", "reservations", "id", id, "ifMatch", version));
+                assertThat(impossible.get("status").asInt()).as("%s", version).isEqualTo(400);
+                assertThat(impossible.at("/error/details/field").asText()).isEqualTo("ifMatch");
+                assertThat(http.withHeader("If-Match", version == null ? "" : String.valueOf(version))
+                                .delete("/api/v1/collections/reservations/records/" + id)
+                                .errorCode())
+                        .isEqualTo("invalid_header");
             }
+            // Nor is a null idempotency key no key, or one a non-ASCII space begins the key after it.
+            for (Object key : Arrays.asList(null, "\u2003booking-9")) {
+                JsonNode refused = ws.request(
+                        "k" + key,
+                        "records.create",
+                        params("collection", "reservations", "data", Map.of("state", "x"), "idempotencyKey", key));
+                assertThat(refused.get("status").asInt()).as("%s", key).isEqualTo(400);
+                assertThat(refused.at("/error/details/field").asText()).isEqualTo("idempotencyKey");
+            }
+            // An update that changes nothing appends no event, so its response names none.
+            JsonNode unchanged = ws.request(
+                    "f1", "records.update", params("collection", "reservations", "id", id, "data", Map.of()));
+            assertThat(unchanged.get("status").asInt()).isEqualTo(200);
+            assertThat(unchanged.has("seq")).as(unchanged.toString()).isFalse();
+            assertThat(unchanged.at("/result/version").asInt()).isEqualTo(1);
             assertSame(ws.request("g", "events.list", params("after", -1)), http.get("/api/v1/events?after=-1"));
             // What HTTP takes from the path or the query, the socket takes as written: neither trimmed nor bounded.
             String longName = "c".repeat(201);
