@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
  * {@link #toString} and its errors never show the password, wherever in the URL it was given.
  */
 public record DatabaseUrl(String jdbcUrl, String user, String password) {
-    private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)([?&;](?:ssl)?password=)[^&;#]*");
+    /** The value runs to the next {@code &}: the driver takes a {@code #} or {@code ;} in it as part of the password. */
+    private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)([?&;](?:ssl)?password=)[^&]*");
 
     public static DatabaseUrl parse(String text) {
         String value = text.trim();

@@ -98,7 +98,9 @@ public final class Json {
         return message.replaceAll(" ?\\((bound as|from) `[^`]*`\\)", "")
                 .replaceAll(":? ?not allowed as per `[^`]*`", "")
                 .replaceAll("[:;]? ?enable `[^`]*` to allow", "")
-                .replaceAll(" ?\\([^()]*Feature '[^']*'[^()]*\\)", "");
+                .replaceAll(" ?\\([^()]*Feature '[^']*'[^()]*\\)", "")
+                // "(start marker at [Source: REDACTED (`StreamReadFeature…` disabled); line: 1, column: 1])"
+                .replaceAll("\\[Source: [^\\[\\]]*?\\); ", "[");
     }
 
     /**

@@ -463,6 +463,13 @@ class ConfigLoaderTest {
             assertThatThrownBy(() -> Durations.parse(absurd)).hasMessageContaining("at most 36500d");
         }
         assertThat(DatabaseUrl.parse("postgresql://app:a+b@db/sb").password()).isEqualTo("a+b");
+        // The driver takes # and ; in a password parameter as part of it: so does the mask.
+        for (String password : List.of("Ab#SECRETTAIL", "Cd;SECRETSEMI")) {
+            assertThat(DatabaseUrl.parse("jdbc:postgresql://127.0.0.1/sb?user=app&password=" + password + "&ssl=false")
+                            .toString())
+                    .doesNotContain("SECRET")
+                    .endsWith("&ssl=false");
+        }
         assertThatThrownBy(() -> DatabaseUrl.parse("jdbc:postgresql://app:hunter2@127.0.0.1:5432/sb"))
                 .hasMessageContaining("takes no user:password@")
                 .hasMessageNotContaining("hunter2");
