@@ -37,16 +37,20 @@ final class RecordOperations {
     }
 
     /** The collection, which the caller must be allowed to read (404 when there is none, else 403). */
+    /**
+     * The collection, if the caller may read it. Permission is checked before existence: a caller that may
+     * not read a name gets 403 whether or not a collection has it, so it cannot list the operator's
+     * collections by probing (404 would tell it which exist).
+     */
     RecordCollection readable(TenantAccess access, String name) {
-        RecordCollection collection = collections.get(name);
-        access.requireRead(collection.name());
-        return collection;
+        access.requireRead(name);
+        return collections.get(name);
     }
 
+    /** The collection, if the caller may write it (checked first, as in {@link #readable}). */
     RecordCollection writable(TenantAccess access, String name) {
-        RecordCollection collection = collections.get(name);
-        access.requireWrite(collection.name());
-        return collection;
+        access.requireWrite(name);
+        return collections.get(name);
     }
 
     /** Creates a record from data already {@link #validated}. */

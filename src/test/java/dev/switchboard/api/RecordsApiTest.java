@@ -528,7 +528,17 @@ class RecordsApiTest {
         Api.Response write = reader.post("/api/v1/collections/customers/records", Map.of("data", Map.of()));
         assertThat(write.status()).isEqualTo(403);
         assertThat(write.errorCode()).isEqualTo("forbidden");
-        assertThat(reader.get("/api/v1/collections/unknown/records").status()).isEqualTo(404);
+        // One it may not read answers the same whether or not it exists: probing does not list the collections.
+        Api.Response unknown = reader.get("/api/v1/collections/unknown/records");
+        assertThat(unknown.status()).isEqualTo(403);
+        assertThat(unknown.json().at("/error/message").asText())
+                .isEqualTo("this integration may not read collection 'unknown'");
+        assertThat(reader.post("/api/v1/collections/unknown/records", Map.of("data", Map.of()))
+                        .status())
+                .isEqualTo(403);
+        assertThat(partner.get("/api/v1/collections/unknown/records").status())
+                .as("for one that may read every collection")
+                .isEqualTo(404);
     }
 
     @Test
