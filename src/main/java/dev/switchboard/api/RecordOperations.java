@@ -36,7 +36,6 @@ final class RecordOperations {
         this.records = records;
     }
 
-    /** The collection, which the caller must be allowed to read (404 when there is none, else 403). */
     /**
      * The collection, if the caller may read it. Permission is checked before existence: a caller that may
      * not read a name gets 403 whether or not a collection has it, so it cannot list the operator's

@@ -48,16 +48,30 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
                     ? eventType.substring(0, eventType.length() - 1).replace("_", "\\_") + "%"
                     : eventType.replace("_", "\\_");
             params.add(like);
-            String inRange = " AND ev.type LIKE ?" + carried.sql("ev.", params);
-            where.add("(CASE WHEN m.body IS NULL THEN EXISTS (SELECT 1 FROM webhook_streams fs JOIN events ev"
-                    + " ON ev.stream_pk = fs.stream_pk AND ev.seq BETWEEN m.first_seq AND m.last_seq"
-                    + " AND (m.seqs IS NULL OR ev.seq = ANY (m.seqs))"
-                    + " WHERE fs.pk = m.webhook_stream_pk" + inRange + ")"
-                    + " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.body::jsonb -> 'events')"
-                    + " = 'array' THEN m.body::jsonb -> 'events' ELSE jsonb_build_array(m.body::jsonb) END) b"
-                    + " WHERE b ->> 'type' LIKE ?) END)");
+            where.add(
+                    "(CASE WHEN m.body IS NULL THEN " + carriedEvent(" AND ev.type LIKE ?" + carried.sql("ev.", params))
+                            + " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.body::jsonb -> 'events')"
+                            + " = 'array' THEN m.body::jsonb -> 'events' ELSE jsonb_build_array(m.body::jsonb) END) b"
+                            + " WHERE b ->> 'type' LIKE ?) END)");
             params.add(like);
         }
         return where.isEmpty() ? "" : " AND " + String.join(" AND ", where);
+    }
+
+    /**
+     * SQL that is true when message {@code m} carries an event {@code carried} lets through: a message
+     * that keeps its body (a test), or one of the events of its range it carries (all of them, or its
+     * {@code seqs}). A failed message that carries none would be failed again unsent if retried.
+     */
+    static String carriesAnEvent(List<Object> params, EventFilter carried) {
+        return "(m.body IS NOT NULL OR " + carriedEvent(carried.sql("ev.", params)) + ")";
+    }
+
+    /** An event of m's range that m carries and that {@code conditions} (on {@code ev}) take. */
+    private static String carriedEvent(String conditions) {
+        return "EXISTS (SELECT 1 FROM webhook_streams fs JOIN events ev"
+                + " ON ev.stream_pk = fs.stream_pk AND ev.seq BETWEEN m.first_seq AND m.last_seq"
+                + " AND (m.seqs IS NULL OR ev.seq = ANY (m.seqs))"
+                + " WHERE fs.pk = m.webhook_stream_pk" + conditions + ")";
     }
 }

@@ -953,9 +953,12 @@ public final class MessageLog {
             refuseDisabled(c, endpointPk, "");
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
-            // One whose events are all gone is left failed: it would fail again unsent (alone it gets 410).
-            String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried(c, endpointPk))
-                    + " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ")";
+            // One whose events are all gone, or that carries none the endpoint may receive now, is left failed:
+            // it would fail again unsent (alone it gets 410 or 409).
+            EventFilter carried = carried(c, endpointPk);
+            String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried)
+                    + " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ") AND "
+                    + MessageFilter.carriesAnEvent(params, carried);
             params.add(max);
             int n = Jdbc.update(
                     c,
@@ -1041,6 +1044,12 @@ public final class MessageLog {
                         "message '" + messageId + "' carried events the retention has removed since; nothing of it"
                                 + " is left to send");
             }
+            if (carriesNothingNow(c, endpointPk, id)) {
+                throw new Refusal.Conflict(
+                        "message_empty",
+                        "message '" + messageId + "' carries no event the endpoint may receive now (its event types,"
+                                + " or its integration's, were narrowed since it was sent): widen them, then retry it");
+            }
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
@@ -1078,6 +1087,21 @@ public final class MessageLog {
             + " AND CASE WHEN e.kind = 'lifecycle' THEN m.first_seq"
             + " ELSE coalesce((SELECT max(c) FROM unnest(m.seqs) c), m.last_seq) END"
             + " < coalesce((SELECT min(ev.seq) FROM events ev WHERE ev.stream_pk = s.pk), s.last_seq + 1))";
+
+    /** Whether a failed message carries no event its endpoint's filter lets through now. */
+    private static boolean carriesNothingNow(Connection c, long endpointPk, UUID id) throws SQLException {
+        List<Object> params = new ArrayList<>();
+        String carries = MessageFilter.carriesAnEvent(params, carried(c, endpointPk));
+        params.add(endpointPk);
+        params.add(id);
+        return Jdbc.one(
+                        c,
+                        "SELECT NOT " + carries
+                                + " FROM webhook_messages m WHERE m.endpoint_pk = ? AND m.id = ? AND m.status = 'failed'",
+                        rs -> rs.getBoolean(1),
+                        params.toArray())
+                .orElse(false);
+    }
 
     private static boolean expired(Connection c, long endpointPk, UUID id) throws SQLException {
         return Jdbc.one(

@@ -12,8 +12,9 @@ import java.util.random.RandomGenerator;
 /**
  * When a failed message is tried again: after the n-th failed attempt, the n-th delay of the schedule,
  * spread by ±20 % jitter so that receivers that fail together are not retried together. A
- * {@code Retry-After} from a 429 or 503 replaces the scheduled delay, capped, plus up to 10 % jitter.
- * After the last delay the message is abandoned.
+ * {@code Retry-After} from a 429 or 503 (plus up to 10 % jitter, capped) lengthens that wait, never
+ * shortens it: a receiver answering {@code Retry-After: 0} would otherwise have every attempt spent
+ * within milliseconds and the message abandoned. After the last delay the message is abandoned.
  */
 public record RetryPolicy(List<Duration> delays, Duration maxRetryAfter) {
     private static final double JITTER = 0.2;
@@ -31,13 +32,14 @@ public record RetryPolicy(List<Duration> delays, Duration maxRetryAfter) {
         if (failedAttempts >= maxAttempts()) {
             return Optional.empty();
         }
+        Duration scheduled = scale(delays.get(failedAttempts - 1), 1 - JITTER + random.nextDouble() * 2 * JITTER);
         if (retryAfter.isPresent()) {
             // Jittered upwards (never sooner than asked), and capped after that: "up to maxRetryAfter".
             Duration jittered = scale(atMost(retryAfter.get(), maxRetryAfter), 1 + random.nextDouble() * JITTER / 2);
-            return Optional.of(atMost(jittered, maxRetryAfter));
+            Duration asked = atMost(jittered, maxRetryAfter);
+            return Optional.of(asked.compareTo(scheduled) > 0 ? asked : scheduled);
         }
-        Duration scheduled = delays.get(failedAttempts - 1);
-        return Optional.of(scale(scheduled, 1 - JITTER + random.nextDouble() * 2 * JITTER));
+        return Optional.of(scheduled);
     }
 
     private static Duration atMost(Duration d, Duration max) {

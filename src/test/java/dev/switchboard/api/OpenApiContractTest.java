@@ -160,16 +160,11 @@ class OpenApiContractTest {
                 if (!operation.path("security").isEmpty() || (!operation.has("security") && !everywhere.isEmpty())) {
                     needed.add("401");
                 }
+                // Every operation refuses a query string it cannot read as sent, and a header such as
+                // Authorization given twice (OpenApiAnswersTest sends a malformed query to each).
+                needed.add("400");
                 if (operation.has("requestBody")) {
-                    needed.addAll(List.of("400", "413"));
-                }
-                for (JsonNode parameter : operation.path("parameters")) {
-                    JsonNode p = parameter.has("$ref")
-                            ? document.at(parameter.get("$ref").asText().substring(1))
-                            : parameter;
-                    if (p.path("in").asText().equals("query")) {
-                        needed.add("400");
-                    }
+                    needed.add("413");
                 }
                 for (String status : needed) {
                     if (!operation.path("responses").has(status)) {

@@ -39,11 +39,17 @@ class RetryPolicyTest {
     }
 
     @Test
-    void retryAfterReplacesTheScheduleWithinTheCap() {
+    void retryAfterLengthensTheScheduledWaitWithinTheCapAndNeverShortensIt() {
         Random random = new Random(3);
-        assertThat(policy.nextDelay(1, Optional.of(Duration.ofSeconds(10)), random))
+        assertThat(policy.nextDelay(1, Optional.of(Duration.ofMinutes(10)), random))
                 .get()
-                .satisfies(d -> assertThat(d).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(11)));
+                .satisfies(d -> assertThat(d).isBetween(Duration.ofMinutes(10), Duration.ofMinutes(11)));
+        // Retry-After: 0 (or 10 s) spent every attempt within milliseconds when it replaced the schedule.
+        for (Duration asked : List.of(Duration.ZERO, Duration.ofSeconds(10))) {
+            assertThat(policy.nextDelay(1, Optional.of(asked), random))
+                    .get()
+                    .satisfies(d -> assertThat(d).isBetween(Duration.ofSeconds(48), Duration.ofSeconds(72)));
+        }
         assertThat(policy.nextDelay(1, Optional.of(Duration.ofDays(3)), random))
                 .as("up to the cap, jitter included")
                 .contains(Duration.ofHours(1));

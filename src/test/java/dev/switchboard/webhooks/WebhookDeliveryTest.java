@@ -976,7 +976,7 @@ class WebhookDeliveryTest {
      * again its events were never sent. It is kept as failed, with its attempts, and a retry sends it.
      */
     @Test
-    void aMessageNarrowedToNothingAfterItsAttemptsIsKeptAsFailedAndCanBeRetried() {
+    void aMessageNarrowedToNothingAfterItsAttemptsIsKeptAsFailedAndCanBeRetriedOnceWidened() {
         AtomicBoolean down = new AtomicBoolean(true);
         receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
         JsonNode endpoint = partner.webhook(
@@ -995,6 +995,17 @@ class WebhookDeliveryTest {
                         m -> m.path("status").asText().equals("failed"));
         assertThat(failed.get("attempts")).hasSize(1);
         assertThat(receiver.received()).hasSize(1);
+        // Retried while it carries nothing the endpoint takes, it would be failed again unsent: refused.
+        Api.Response empty = partner.client().post(webhook + "/messages/" + id + "/retry", Map.of());
+        assertThat(empty.status()).as(empty.body()).isEqualTo(409);
+        assertThat(empty.errorCode()).isEqualTo("message_empty");
+        assertThat(partner.client()
+                        .post(webhook + "/messages/retry", Map.of())
+                        .expect(202)
+                        .json()
+                        .get("retried")
+                        .asInt())
+                .isZero();
 
         partner.client()
                 .patch(webhook, Map.of("eventTypes", List.of("rooms.*")))
