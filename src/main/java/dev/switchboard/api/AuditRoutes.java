@@ -134,6 +134,11 @@ public final class AuditRoutes implements RouteGroup {
         });
     }
 
+    /** The request changed nothing (an update that left the data as it was): it gets no entry. */
+    static void unchanged(Context ctx) {
+        ctx.attribute(WRITTEN_BY_ROUTE, true);
+    }
+
     /**
      * The change {@code ctx} makes on the route it matched, to {@code targetId}, for the route to record in
      * the change's own transaction; it is then not recorded again once the route has answered. Empty when

@@ -191,7 +191,8 @@ public final class HttpApi implements AutoCloseable {
                 // Ignored, it would let the client believe a retry is safe: a second webhook, a second delete.
                 if (ctx.req().getHeader("Idempotency-Key") != null
                         && !IDEMPOTENT_CHANGES
-                                .matcher(ctx.method().name() + " " + ctx.path())
+                                // As routes match: a trailing slash ignored
+                                .matcher(ctx.method().name() + " " + ctx.path().replaceAll("/+$", ""))
                                 .matches()) {
                     throw new Refusal.Invalid(
                             "invalid_header",

@@ -101,11 +101,11 @@ public final class RecordRoutes implements RouteGroup {
         RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
         JsonBody body = JsonBody.of(ctx, "data");
         JsonNode patch = body.requiredObject("data");
-        respond(
-                ctx,
-                operations
-                        .update(access, collection, ctx.pathParam("id"), ifMatch(ctx), patch)
-                        .record());
+        RecordStore.Updated updated = operations.update(access, collection, ctx.pathParam("id"), ifMatch(ctx), patch);
+        if (updated.seq() == 0) {
+            AuditRoutes.unchanged(ctx);
+        }
+        respond(ctx, updated.record());
     }
 
     private void delete(Context ctx) {

@@ -141,7 +141,7 @@ public final class SocketOperations implements Operations {
         if (node == null) {
             return null;
         }
-        Long version = node.isNull() ? null : body.longValue("ifMatch");
+        Long version = body.longValue("ifMatch"); // null for a JSON null
         if (!RecordOperations.isVersion(version)) {
             throw new Refusal.InvalidField(
                     "ifMatch",

@@ -219,7 +219,7 @@ public final class RecordStore {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         return readThenWrite(tenant, collection, uuid, id, ifMatch, Updated::seq, (c, current) -> {
             JsonNode data = edit.apply(current.data());
-            if (!writeUnchanged && data.equals(current.data())) {
+            if (!writeUnchanged && Json.sameValue(data, current.data())) {
                 return Optional.of(new Updated(current.stored(), 0));
             }
             String json = Json.write(data);

@@ -104,6 +104,18 @@ public final class Json {
     }
 
     /**
+     * Whether two trees hold the same data, numbers compared by value (a patch's {@code 1.0} or {@code 1e0}
+     * is the {@code 1} stored, as the README promises numbers are kept as values, not spellings).
+     */
+    public static boolean sameValue(JsonNode a, JsonNode b) {
+        return a.equals(
+                (x, y) -> x.isNumber() && y.isNumber()
+                        ? x.decimalValue().compareTo(y.decimalValue())
+                        : x.equals(y) ? 0 : 1,
+                b);
+    }
+
+    /**
      * A JSON tree written with every object's keys in sorted order: the same data whatever order a client's map
      * gave its keys (an idempotency key's fingerprint).
      */

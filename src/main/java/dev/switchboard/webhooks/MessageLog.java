@@ -940,9 +940,9 @@ public final class MessageLog {
     }
 
     /**
-     * Sends again, as {@link #retry} does one, up to {@code max} of the endpoint's failed (abandoned)
-     * messages that {@code filter} picks and that still carry an event, oldest first, in one statement;
-     * returns how many.
+     * Sends again, as {@link #retry} does one, the oldest {@code max} of the endpoint's failed (abandoned)
+     * messages that {@code filter} picks, but those that carry no event that may be sent now, in one
+     * statement; returns how many.
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
         // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
@@ -953,19 +953,21 @@ public final class MessageLog {
             refuseDisabled(c, endpointPk, "");
             List<Object> params = new ArrayList<>();
             params.add(endpointPk);
-            // One whose events are all gone, or that carries none the endpoint may receive now, is left failed:
-            // it would fail again unsent (alone it gets 410 or 409).
             EventFilter carried = carried(c, endpointPk);
-            String conditions = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried)
-                    + " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ") AND "
-                    + MessageFilter.carriesAnEvent(params, carried);
+            String picked = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried);
             params.add(max);
+            // Of those picked, one whose events are all gone, or that carries none the endpoint may receive
+            // now, is left failed: it would fail again unsent (alone it gets 410 or 409). Looked at only among
+            // the picked, since each look reads its range of the log.
+            String sendable = " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ") AND "
+                    + MessageFilter.carriesAnEvent(params, carried);
             int n = Jdbc.update(
                     c,
                     "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
                             + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
-                            + " WHERE pk IN (SELECT m.pk FROM webhook_messages m WHERE m.endpoint_pk = ?" + conditions
-                            + " ORDER BY m.pk LIMIT ?) AND status = 'failed'",
+                            + " WHERE pk IN (SELECT m.pk FROM webhook_messages m WHERE m.pk IN (SELECT m.pk FROM"
+                            + " webhook_messages m WHERE m.endpoint_pk = ?" + picked + " ORDER BY m.pk LIMIT ?)"
+                            + sendable + ") AND status = 'failed'",
                     params.toArray());
             lockSendable(c, endpointPk);
             if (n > 0) {

@@ -578,7 +578,8 @@ class RecordsApiTest {
      */
     @Test
     void anUpdateThatChangesNothingMakesNoVersionAndNoEvent() {
-        JsonNode created = create(Map.of("state", "confirmed", "guest", Map.of("name", "Ada")));
+        JsonNode created =
+                create(Map.of("state", "confirmed", "guest", Map.of("name", "Ada"), "nights", 1, "price", 1000));
         String path =
                 "/api/v1/collections/reservations/records/" + created.get("id").asText();
         long head = headSeq(partner);
@@ -586,7 +587,9 @@ class RecordsApiTest {
                 "{\"data\":{}}",
                 "{\"data\":{\"state\":\"confirmed\"}}",
                 "{\"data\":{\"absent\":null}}",
-                "{\"data\":{\"guest\":{\"name\":\"Ada\"}}}")) {
+                "{\"data\":{\"guest\":{\"name\":\"Ada\"}}}",
+                // Numbers are their values, not their spellings.
+                "{\"data\":{\"nights\":1.0,\"price\":1e3}}")) {
             Api.Response unchanged = partner.withHeader("If-Match", "1").patch(path, patch);
             assertThat(unchanged.status()).as(patch).isEqualTo(200);
             assertThat(unchanged.header("ETag")).as(patch).isEqualTo("\"1\"");
@@ -595,6 +598,15 @@ class RecordsApiTest {
                     .isEqualTo(partner.get(path).expect(200).json());
         }
         assertThat(headSeq(partner)).as("no event").isEqualTo(head);
+        // Nor an audit entry for the admin key's (an operator's), which changed nothing either.
+        Api app = server.adminFor("hotel-a");
+        app.patch(path, "{\"data\":{}}").expect(200);
+        assertThat(app.get("/api/v1/audit-log?limit=1")
+                        .expect(200)
+                        .json()
+                        .at("/entries/0/action")
+                        .asText())
+                .isNotEqualTo("record.update");
         assertThat(partner.withHeader("If-Match", "2")
                         .patch(path, "{\"data\":{}}")
                         .status())
@@ -630,6 +642,16 @@ class RecordsApiTest {
                         .get("/api/v1/tenants/hotel-keyed")
                         .status())
                 .isEqualTo(404);
+        // Taken where a create's route matches, a trailing slash included.
+        partner.withHeader("Idempotency-Key", "k-3")
+                .post("/api/v1/collections/reservations/records/", Map.of("data", Map.of("state", "new")))
+                .expect(201);
+        // A key names one request: a publish after a create with it is another.
+        Api app = server.adminFor("hotel-a").withHeader("Idempotency-Key", "k-4");
+        app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")))
+                .expect(201);
+        assertThat(app.post("/api/v1/events/", Map.of("type", "device.command")).errorCode())
+                .isEqualTo("idempotency_key_reused");
         // A read carrying one (a client that sends it everywhere) is answered.
         keyed.get(path).expect(200);
     }
