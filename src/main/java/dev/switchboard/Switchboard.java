@@ -75,6 +75,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
@@ -326,7 +327,8 @@ public final class Switchboard implements AutoCloseable {
                             new OperationsRoutes(
                                     readiness,
                                     meters,
-                                    managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL),
+                                    managementPort ? OperationsRoutes.Scope.PUBLIC : OperationsRoutes.Scope.ALL,
+                                    config.publicUrl()),
                             new AdminRoutes(auth, tenants, integrations, connections, collections, endpoints),
                             new RecordRoutes(auth, collections, records),
                             eventRoutes,
@@ -360,7 +362,8 @@ public final class Switchboard implements AutoCloseable {
                         MANAGEMENT_MAX_BODY,
                         meters,
                         Tracing.OFF, // health checks and scrapes: no traces
-                        List.of(new OperationsRoutes(readiness, meters, OperationsRoutes.Scope.MANAGEMENT)));
+                        List.of(new OperationsRoutes(
+                                readiness, meters, OperationsRoutes.Scope.MANAGEMENT, Optional.empty())));
                 closeables.push(management);
                 management.start(
                         "SWITCHBOARD_MANAGEMENT_HOST, SWITCHBOARD_MANAGEMENT_PORT (server.managementHost, server.managementPort)");

@@ -49,7 +49,10 @@ public final class PartnerApp {
         // 1. Write a record. The idempotency key makes a retry of this call safe.
         try {
             DataRecord created = client.records(collection)
-                    .create(Map.of("note", "written by the example partner"), "example-" + UUID.randomUUID());
+                    .create(
+                            // The quick start's reservations require a state.
+                            Map.of("state", "confirmed", "note", "written by the example partner"),
+                            "example-" + UUID.randomUUID());
             System.out.printf("Created %s in %s (version %d)%n", created.id(), collection, created.version());
         } catch (ApiException e) {
             System.out.printf(

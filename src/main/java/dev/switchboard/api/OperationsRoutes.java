@@ -1,6 +1,8 @@
 package dev.switchboard.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Version;
@@ -12,7 +14,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Health checks, Prometheus metrics and the OpenAPI and AsyncAPI documents: no token needed. With a management port,
@@ -34,15 +38,19 @@ public final class OperationsRoutes implements RouteGroup {
     private final PrometheusMeterRegistry meters;
     private final Scope scope;
     private final String openApiJson;
-    private final String asyncApiJson;
+    private final JsonNode asyncApi;
+    private final Optional<String> publicUrl;
 
-    public OperationsRoutes(Readiness readiness, PrometheusMeterRegistry meters, Scope scope) {
+    /** {@code publicUrl}: the server's address for clients (server.publicUrl), else each request's own. */
+    public OperationsRoutes(
+            Readiness readiness, PrometheusMeterRegistry meters, Scope scope, Optional<String> publicUrl) {
         this.readiness = readiness;
         this.meters = meters;
         this.scope = scope;
+        this.publicUrl = publicUrl;
         // Parsed once, and only by a server that serves it (not the management one).
         this.openApiJson = scope == Scope.MANAGEMENT ? null : loadOpenApi();
-        this.asyncApiJson = scope == Scope.MANAGEMENT ? null : loadAsyncApi();
+        this.asyncApi = scope == Scope.MANAGEMENT ? null : Json.read(loadAsyncApi());
         if (scope != Scope.PUBLIC) {
             // What /health/ready would answer, for alerts and dashboards; read at scrape time through the
             // same cached check, so a scrape costs at most one readiness query a second.
@@ -87,8 +95,27 @@ public final class OperationsRoutes implements RouteGroup {
                     ctx -> ctx.contentType("application/json").result(openApiJson));
             routes.get(
                     "/api/v1/asyncapi.json",
-                    ctx -> ctx.contentType("application/json").result(asyncApiJson));
+                    ctx -> ctx.contentType("application/json")
+                            .result(Json.write(servedFrom(asyncApi, publicUrl.orElseGet(() -> BaseUrl.of(ctx))))));
         }
+    }
+
+    /**
+     * The AsyncAPI document with its server at {@code baseUrl}, the address the client reached (ws, or
+     * wss behind TLS): a client generated from it connects where the document came from, not to the
+     * placeholder it is written with.
+     */
+    static JsonNode servedFrom(JsonNode document, String baseUrl) {
+        URI base = URI.create(baseUrl);
+        ObjectNode copy = document.deepCopy();
+        ObjectNode server = (ObjectNode) copy.at("/servers/switchboard");
+        server.put("host", base.getRawAuthority());
+        server.put("protocol", "https".equalsIgnoreCase(base.getScheme()) ? "wss" : "ws");
+        String path = base.getRawPath() == null ? "" : base.getRawPath().replaceAll("/+$", "");
+        if (!path.isEmpty()) {
+            server.put("pathname", path);
+        }
+        return copy;
     }
 
     static String loadOpenApi() {

@@ -166,14 +166,24 @@ public final class ListenCommand implements Callable<Integer> {
         String secret;
         FileCursorStore cursors;
         OptionalLong resume;
+        // The position saved before this run's --after or --since replaced it: put back when the run ends
+        // without having started (its --types refused), so the next run resumes where the last one stopped.
+        OptionalLong replaced = null;
+        String from = "kept in ";
         try {
             state = ListenState.in(ListenState.configDirectory());
             secret = state.signingSecret();
             cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
             if (start != null && start.after != null) {
-                cursors.save(checkedAfter(client, start.after, "--after " + start.after, err));
+                long after = checkedAfter(client, start.after, "--after " + start.after, err);
+                replaced = cursors.load();
+                cursors.save(after);
+                from = "from --after, then kept in ";
             } else if (start != null && start.since != null) {
-                cursors.save(positionSince(client, since(start.since)));
+                long after = positionSince(client, since(start.since));
+                replaced = cursors.load();
+                cursors.save(after);
+                from = "from --since, then kept in ";
             } else {
                 // A saved position the retention has passed is moved to the oldest event kept, as --after's is:
                 // resumed from as it is, the server would skip to live events past the ones still kept.
@@ -206,7 +216,7 @@ public final class ListenCommand implements Callable<Integer> {
         out.printf("Signing secret: %s (kept in %s)%n", secret, state.secretFile());
         out.println(
                 resume.isPresent()
-                        ? "Resuming after seq " + resume.getAsLong() + " (kept in " + cursors.file() + ")"
+                        ? "Resuming after seq " + resume.getAsLong() + " (" + from + cursors.file() + ")"
                         : "Starting with new events (the position is kept in " + cursors.file() + ")");
         out.println("Ctrl-C to stop.");
         out.flush();
@@ -238,6 +248,9 @@ public final class ListenCommand implements Callable<Integer> {
             return 0;
         }
         if (stream.closeCode() == 400 && stream.closeReason().startsWith("subscription refused")) {
+            if (replaced != null) {
+                putBack(cursors, replaced);
+            }
             err.println("switchboard listen: --types: the server refused them (" + stream.closeReason() + ")");
             err.flush();
             return 2;
@@ -246,6 +259,19 @@ public final class ListenCommand implements Callable<Integer> {
                 "switchboard listen: the server ended the stream: " + stream.closeCode() + " " + stream.closeReason());
         err.flush();
         return 1;
+    }
+
+    /** The saved position as it was before this run, or none. */
+    private static void putBack(FileCursorStore cursors, OptionalLong position) {
+        if (position.isPresent()) {
+            cursors.save(position.getAsLong());
+            return;
+        }
+        try {
+            java.nio.file.Files.deleteIfExists(cursors.file());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**

@@ -166,7 +166,8 @@ public final class ConsoleRoutes implements RouteGroup {
         String type = ctx.header("Content-Type"); // as sent: the servlet's reading fails on a charset it cannot name
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).matches("application/json\\s*(;.*)?")) {
             throw new Refusal.Invalid(
-                    "invalid_content_type", "a sign-in request must be sent with Content-Type: application/json");
+                    "invalid_content_type",
+                    "a sign-in or portal link exchange must be sent with Content-Type: application/json");
         }
         byte[] bytes = RequestBodies.of(ctx);
         // Before parsing: anyone may send these, with no credentials to count against a limit, and a tree

@@ -16,6 +16,7 @@ import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
 import dev.switchboard.websockets.CloseCode;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -47,6 +48,26 @@ class AsyncApiTest {
     @AfterAll
     static void stop() {
         server.close();
+    }
+
+    /** A client generated from the document connects where the document came from, ws or wss behind TLS. */
+    @Test
+    void theServerItNamesIsTheOneThatServedIt() {
+        JsonNode served = document.at("/servers/switchboard");
+        assertThat(served.get("host").asText())
+                .isEqualTo(URI.create(server.baseUrl()).getRawAuthority());
+        assertThat(served.get("protocol").asText()).isEqualTo("ws");
+        JsonNode proxied = server.api(null)
+                .withHeader("X-Forwarded-Proto", "https")
+                .get("/api/v1/asyncapi.json")
+                .expect(200)
+                .json()
+                .at("/servers/switchboard");
+        assertThat(proxied.get("protocol").asText()).isEqualTo("wss");
+        JsonNode behindAPath = OperationsRoutes.servedFrom(document, "https://sb.example/switchboard/")
+                .at("/servers/switchboard");
+        assertThat(behindAPath.get("host").asText()).isEqualTo("sb.example");
+        assertThat(behindAPath.get("pathname").asText()).isEqualTo("/switchboard");
     }
 
     @Test

@@ -312,6 +312,24 @@ class ListenTest {
         assertThat(listen.output()).contains("--types").contains("'rooms created' is not an event type pattern");
     }
 
+    /** A run that ends before it starts (its --types refused) leaves the position the last run saved. */
+    @Test
+    void aRunWhoseTypesAreRefusedLeavesTheSavedPositionAsItWas() throws Exception {
+        Partner partner = Partner.create(server, List.of("rooms.*"));
+        partner.writeRecords("rooms", 3, Map.of("floor", 1));
+        try (ListenProcess first = listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--after", "3")) {
+            first.await(Pattern.compile("stream live"));
+            first.interrupt();
+        }
+        Path cursor = cursorFile();
+        assertThat(Files.readString(cursor)).isEqualTo("3");
+        ListenProcess refused =
+                listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--types", "devices.*", "--after", "1");
+        assertThat(refused.waitFor()).isEqualTo(2);
+        assertThat(refused.output()).contains("--types: the server refused them");
+        assertThat(Files.readString(cursor)).isEqualTo("3");
+    }
+
     @Test
     void theServerUrlWithOrWithoutATrailingSlashResumesFromOnePosition() {
         Partner partner = Partner.create(server, List.of("*"));
