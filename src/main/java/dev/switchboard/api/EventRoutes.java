@@ -300,9 +300,11 @@ public final class EventRoutes implements RouteGroup {
                 access.tenant().streamPk(),
                 event,
                 c -> {
-                    if (key.isPresent() && !key.get().claim(c)) {
-                        first[0] = key.get().firstAnswer(c).orElseThrow();
-                        return false;
+                    if (key.isPresent()) {
+                        first[0] = key.get().claimOrFirstAnswer(c).orElse(null);
+                        if (first[0] != null) {
+                            return false;
+                        }
                     }
                     if (change.isPresent()) {
                         audit.record(c, change.get());

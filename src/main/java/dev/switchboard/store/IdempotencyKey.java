@@ -24,10 +24,21 @@ public record IdempotencyKey(String scope, String key, byte[] fingerprint, List<
     public record Answer(String body, long seq) {}
 
     /**
-     * Claims the key for this transaction's write; false when a request with it has committed first (the
-     * insert waits for one in flight): answer with {@link #firstAnswer} instead.
+     * Claims the key for this transaction's write (empty), or the answer of the request that used it first
+     * (the claim waits for one in flight to commit); 422 when that was another request.
      */
-    public boolean claim(Connection c) throws SQLException {
+    public Optional<Answer> claimOrFirstAnswer(Connection c) throws SQLException {
+        while (!claim(c)) {
+            Optional<Answer> first = firstAnswer(c);
+            if (first.isPresent()) {
+                return first;
+            }
+            // Pruned (past its 24 h) between the two statements: claimed again.
+        }
+        return Optional.empty();
+    }
+
+    private boolean claim(Connection c) throws SQLException {
         return Jdbc.update(
                         c,
                         "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -49,8 +60,7 @@ public record IdempotencyKey(String scope, String key, byte[] fingerprint, List<
                 key);
     }
 
-    /** The answer of the request that used the key first, if any; 422 when that was another request. */
-    public Optional<Answer> firstAnswer(Connection c) throws SQLException {
+    private Optional<Answer> firstAnswer(Connection c) throws SQLException {
         return Jdbc.one(
                 c,
                 "SELECT fingerprint, body, seq FROM idempotency_keys WHERE scope = ? AND key = ?",

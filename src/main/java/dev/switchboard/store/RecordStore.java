@@ -103,9 +103,9 @@ public final class RecordStore {
         IdempotencyKey key = idempotency.get();
         EventLog.Entry[] committed = {null};
         Created created = Jdbc.inTransaction(dataSource, c -> {
-            if (!key.claim(c)) {
-                IdempotencyKey.Answer first = key.firstAnswer(c).orElseThrow();
-                return new Created(null, first.body(), first.seq());
+            Optional<IdempotencyKey.Answer> first = key.claimOrFirstAnswer(c);
+            if (first.isPresent()) {
+                return new Created(null, first.get().body(), first.get().seq());
             }
             Written w = Tracing.statement(
                     "INSERT",
