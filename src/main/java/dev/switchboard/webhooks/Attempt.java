@@ -71,7 +71,12 @@ public record Attempt(
         /** Every address of the host is one webhooks may not call (private, loopback, metadata…). */
         blocked_address,
         /** A 307/308 whose Location is not a URL webhooks may call, or too many redirects. */
-        redirect_error
+        redirect_error,
+        /**
+         * Not sent: a retried message carried, by its turn, no event left to send (its endpoint's event
+         * types or its integration's narrowed after the retry was asked for, or the retention removed them).
+         */
+        nothing_to_send
     }
 
     public boolean delivered() {

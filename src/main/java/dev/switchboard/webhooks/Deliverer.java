@@ -126,6 +126,12 @@ public final class Deliverer {
                 0);
     }
 
+    /** The attempt a retried message that has nothing left to send records instead of a request: why. */
+    Attempt nothingToSend(WebhookEndpoint endpoint, String why) {
+        metrics.abandoned(endpoint.id());
+        return new Attempt(Attempt.Outcome.nothing_to_send, null, why, null, Optional.empty(), clock.instant(), 0);
+    }
+
     Attempt attempt(Route route, MessageLog.Pending message) {
         return attempt(route, message, List.of());
     }

@@ -51,19 +51,25 @@ final class ManualDelivery implements Runnable {
                         rebuilt.map(MessageLog.Pending::logged).orElse(null);
                 long expired = logged == null ? 0 : logged.expired();
                 if (logged == null || logged.body() == null) {
+                    // Failed again with the reason as its attempt, so that the messages API and the console say
+                    // why (a retry accepted, then its filter narrowed before its turn).
+                    String why;
                     if (expired > 0) {
                         metrics.expired(expired);
+                        why = "not sent: the retention removed its events before its turn";
                         log.warn(
                                 "Webhook message {}: the retention removed its events before it was delivered; they"
                                         + " are gone, and it is failed again without being sent",
                                 message.webhookId());
                     } else {
+                        why = "not sent: it carries no event the endpoint may receive now (its event types, or its"
+                                + " integration's, were narrowed); widen them, then retry it";
                         log.info(
                                 "Webhook message {} holds no event its endpoint may receive any more; it is not sent"
                                         + " and is failed again",
                                 message.webhookId());
                     }
-                    messages.abandonEmpty(message.pk());
+                    messages.failRefused(message, deliverer.nothingToSend(endpoint.get(), why));
                     return;
                 }
                 if (expired > 0) {

@@ -508,9 +508,9 @@ public final class MessageLog {
     }
 
     /**
-     * Fails a manual message that was never sent, since its endpoint's stored URL is refused now
-     * ({@link Deliverer.RouteRefused}), with {@code attempt} saying why. The endpoint's health is left
-     * alone: the receiver was never asked, and the URL is what must change.
+     * Fails a manual message that was never sent, with {@code attempt} saying why: its endpoint's stored
+     * URL is refused now ({@link Deliverer.RouteRefused}), or it has nothing left to send. The endpoint's
+     * health is left alone: the receiver was never asked.
      */
     void failRefused(Pending message, Attempt attempt) {
         record(message, attempt, new Decision.Abandoned(), true, false, "SELECT 1 AS pk", new Object[0]);
@@ -808,17 +808,6 @@ public final class MessageLog {
     }
 
     /** A retried message left with nothing it may send: failed again, without an attempt. */
-    void abandonEmpty(long messagePk) {
-        Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.update(
-                        c,
-                        "UPDATE webhook_messages SET status = 'failed', finished_at = now(), leased_by = NULL,"
-                                + " lease_until = NULL WHERE pk = ? AND leased_by = ?",
-                        messagePk,
-                        nodeId));
-    }
-
     void releaseManual(long messagePk) {
         Jdbc.withConnection(
                 dataSource,

@@ -1001,6 +1001,27 @@ class WebhookDeliveryTest {
         assertThat(empty.errorCode()).isEqualTo("message_empty");
         assertThat(bulkRetried(webhook)).as("a bulk retry leaves it failed").isZero();
 
+        // Narrowed after a retry was accepted, while it waited for its connection: failed again unsent, and the
+        // message says why.
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("rooms.*")))
+                .expect(200);
+        String connection = "/api/v1/connections/" + partner.connectionId();
+        server.admin.post(connection + "/disable", "").expect(200);
+        partner.client().post(webhook + "/messages/" + id + "/retry", Map.of()).expect(202);
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("device.*")))
+                .expect(200);
+        server.admin.post(connection + "/enable", "").expect(200);
+        JsonNode notSent = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> partner.client().get(webhook + "/messages/" + id).json(),
+                        m -> m.path("status").asText().equals("failed")
+                                && m.get("attempts").size() == 2);
+        assertThat(notSent.at("/attempts/1/outcome").asText()).isEqualTo("nothing_to_send");
+        assertThat(notSent.at("/attempts/1/error").asText()).contains("widen them");
+        assertThat(receiver.received()).hasSize(1);
+
         partner.client()
                 .patch(webhook, Map.of("eventTypes", List.of("rooms.*")))
                 .expect(200);
