@@ -100,7 +100,10 @@ final class RecordOperations {
                     collection,
                     id,
                     ifMatch,
-                    current -> validated(collection, JsonMergePatch.apply(current, patch)),
+                    current -> {
+                        JsonNode merged = JsonMergePatch.apply(current, patch);
+                        return reads ? validated(collection, merged) : validatedForWriter(collection, merged, patch);
+                    },
                     !reads);
         } catch (Refusal.RecordTooLarge e) {
             // The size, less what the update added, is the stored record's: not for a caller that may not read it.
@@ -133,6 +136,46 @@ final class RecordOperations {
                     Map.of("violations", violations.listed()));
         }
         return data;
+    }
+
+    /**
+     * As {@link #validated}, for a caller that may not read the record: only the violations inside the
+     * fields its patch wrote are named; the others would describe data it may not read (that a field is
+     * missing, say), so the refusal says only that they exist.
+     */
+    static JsonNode validatedForWriter(RecordCollection collection, JsonNode data, JsonNode patch) {
+        RecordCollection.Violations violations = collection.violations(data);
+        if (violations.found() == 0) {
+            return data;
+        }
+        List<RecordCollection.Violation> own = violations.listed().stream()
+                .filter(v -> inPatch(v.path(), patch))
+                .toList();
+        if (own.isEmpty()) {
+            throw new Refusal.Invalid(
+                    "schema_violation",
+                    "data: the update would leave the record invalid against the schema of collection '"
+                            + collection.name() + "', in data this integration may not read",
+                    Map.of("violations", List.of()));
+        }
+        RecordCollection.Violation first = own.getFirst();
+        throw new Refusal.Invalid(
+                "schema_violation",
+                first.path() + ": " + first.message() + (own.size() > 1 ? " (and " + (own.size() - 1) + " more)" : ""),
+                Map.of("violations", own));
+    }
+
+    /** Whether a violation's path ({@code data.a.b}, {@code data['a b']}) lies in a field the patch wrote. */
+    private static boolean inPatch(String path, JsonNode patch) {
+        for (java.util.Iterator<String> names = patch.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            for (String field : List.of("data." + name, "data['" + name + "']")) {
+                if (path.equals(field) || path.startsWith(field + ".") || path.startsWith(field + "[")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

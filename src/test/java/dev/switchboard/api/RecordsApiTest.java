@@ -555,6 +555,19 @@ class RecordsApiTest {
         assertThat(patched.get("version").asInt()).isEqualTo(2);
         assertThat(patched.get("data").isNull()).as("data in %s", patched).isTrue();
 
+        // A refusal names what is wrong with what it wrote, and nothing of the rest (that a field is missing).
+        Api.Response ownMistake =
+                writer.patch("/api/v1/collections/reservations/records/" + id, Map.of("data", Map.of("state", 5)));
+        assertThat(ownMistake.errorCode()).isEqualTo("schema_violation");
+        assertThat(ownMistake.json().at("/error/message").asText()).startsWith("data.state: ");
+        Api.Response elsewhere =
+                writer.patch("/api/v1/collections/reservations/records/" + id, "{\"data\":{\"state\":null}}");
+        assertThat(elsewhere.errorCode()).isEqualTo("schema_violation");
+        assertThat(elsewhere.json().at("/error/message").asText())
+                .contains("in data this integration may not read")
+                .doesNotContain("'state'");
+        assertThat(elsewhere.json().at("/error/details/violations")).isEmpty();
+
         // An update refused for the size it would give the record does not say the size: less the padding it
         // sent, that is the size of the record the caller may not read.
         partner.patch(
