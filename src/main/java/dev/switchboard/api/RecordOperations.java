@@ -139,9 +139,9 @@ final class RecordOperations {
     }
 
     /**
-     * As {@link #validated}, for a caller that may not read the record: only the violations inside the
-     * fields its patch wrote are named; the others would describe data it may not read (that a field is
-     * missing, say), so the refusal says only that they exist.
+     * As {@link #validated}, for a caller that may not read the record: only violations inside values its
+     * patch wrote whole are named (and a schema that cannot be checked); the others depend on data it may
+     * not read (a field missing beside one it merged into, say), so the refusal says only that they exist.
      */
     static JsonNode validatedForWriter(RecordCollection collection, JsonNode data, JsonNode patch) {
         RecordCollection.Violations violations = collection.violations(data);
@@ -149,31 +149,43 @@ final class RecordOperations {
             return data;
         }
         List<RecordCollection.Violation> own = violations.listed().stream()
-                .filter(v -> inPatch(v.path(), patch))
+                .filter(v -> v.message().startsWith("cannot be checked") || writtenWhole(v.path(), patch))
                 .toList();
+        String unread = "the update would leave the record invalid against the schema of collection '"
+                + collection.name() + "'" + (own.isEmpty() ? "" : " also") + " in data this integration may not read";
         if (own.isEmpty()) {
-            throw new Refusal.Invalid(
-                    "schema_violation",
-                    "data: the update would leave the record invalid against the schema of collection '"
-                            + collection.name() + "', in data this integration may not read",
-                    Map.of("violations", List.of()));
+            throw new Refusal.Invalid("schema_violation", "data: " + unread, Map.of("violations", List.of()));
         }
         RecordCollection.Violation first = own.getFirst();
+        boolean more = violations.found() > own.size();
         throw new Refusal.Invalid(
                 "schema_violation",
-                first.path() + ": " + first.message() + (own.size() > 1 ? " (and " + (own.size() - 1) + " more)" : ""),
+                first.path() + ": " + first.message()
+                        + (own.size() > 1 ? " (and " + (own.size() - 1) + " more)" : "")
+                        + (more ? "; " + unread : ""),
                 Map.of("violations", own));
     }
 
-    /** Whether a violation's path ({@code data.a.b}, {@code data['a b']}) lies in a field the patch wrote. */
-    private static boolean inPatch(String path, JsonNode patch) {
-        for (java.util.Iterator<String> names = patch.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            for (String field : List.of("data." + name, "data['" + name + "']")) {
-                if (path.equals(field) || path.startsWith(field + ".") || path.startsWith(field + "[")) {
-                    return true;
-                }
+    /**
+     * Whether a violation's path ({@code data.a.b}, {@code data.a[0]}) lies in a value the patch wrote
+     * whole: walking down the patch along it reaches a value that is not an object (a merged object holds
+     * stored data beside what the patch wrote). A key with a dot in it is not followed: not named.
+     */
+    private static boolean writtenWhole(String path, JsonNode patch) {
+        if (!path.startsWith("data.")) {
+            return false;
+        }
+        JsonNode at = patch;
+        for (String segment : path.substring("data.".length()).split("\\.")) {
+            int index = segment.indexOf('[');
+            JsonNode next = at.get(index < 0 ? segment : segment.substring(0, index));
+            if (next == null) {
+                return false;
             }
+            if (!next.isObject()) {
+                return true;
+            }
+            at = next;
         }
         return false;
     }

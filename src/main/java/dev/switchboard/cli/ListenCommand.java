@@ -169,20 +169,21 @@ public final class ListenCommand implements Callable<Integer> {
         // The position saved before this run's --after or --since replaced it: put back when the run ends
         // without having started (its --types refused), so the next run resumes where the last one stopped.
         OptionalLong replaced = null;
+        long given = -1;
         String from = "kept in ";
         try {
             state = ListenState.in(ListenState.configDirectory());
             secret = state.signingSecret();
             cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
             if (start != null && start.after != null) {
-                long after = checkedAfter(client, start.after, "--after " + start.after, err);
+                given = checkedAfter(client, start.after, "--after " + start.after, err);
                 replaced = cursors.load();
-                cursors.save(after);
+                cursors.save(given);
                 from = "from --after, then kept in ";
             } else if (start != null && start.since != null) {
-                long after = positionSince(client, since(start.since));
+                given = positionSince(client, since(start.since));
                 replaced = cursors.load();
-                cursors.save(after);
+                cursors.save(given);
                 from = "from --since, then kept in ";
             } else {
                 // A saved position the retention has passed is moved to the oldest event kept, as --after's is:
@@ -248,8 +249,14 @@ public final class ListenCommand implements Callable<Integer> {
             return 0;
         }
         if (stream.closeCode() == 400 && stream.closeReason().startsWith("subscription refused")) {
-            if (replaced != null) {
-                putBack(cursors, replaced);
+            // Only while nothing was saved since: a refusal after a reconnect (the integration's types
+            // narrowed meanwhile) must not undo what this run forwarded.
+            if (replaced != null && cursors.load().equals(OptionalLong.of(given))) {
+                try {
+                    putBack(cursors, replaced);
+                } catch (java.io.UncheckedIOException | IllegalStateException e) {
+                    err.println("switchboard listen: cannot keep its state (" + e.getMessage() + ")");
+                }
             }
             err.println("switchboard listen: --types: the server refused them (" + stream.closeReason() + ")");
             err.flush();

@@ -57,8 +57,8 @@ final class SettingTable {
                     "must be an http:// or https:// URL with a host (and a port from 1 to 65535, if any) and no query,"
                             + " fragment or credentials, e.g."
                             + " https://switchboard.example.com"),
-            "the address partners reach this server at, for the links it hands out (portal links); empty: the"
-                    + " scheme and Host of the request that asked for the link");
+            "the address partners reach this server at, for the links it hands out (portal links) and the server"
+                    + " the AsyncAPI document names; empty: the scheme and Host of the request that asked");
     static final Setting<Optional<String>> MANAGEMENT_HOST = new Setting<>(
             "server.managementHost",
             "SWITCHBOARD_MANAGEMENT_HOST",

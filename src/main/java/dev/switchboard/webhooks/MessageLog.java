@@ -807,7 +807,7 @@ public final class MessageLog {
                 r.target(), r.stored().firstSeq(), message.lastSeq(), r.stored().seqs())));
     }
 
-    /** A retried message left with nothing it may send: failed again, without an attempt. */
+    /** Gives a claimed manual message back unsent (its endpoint is disabled or gone), for a later claim. */
     void releaseManual(long messagePk) {
         Jdbc.withConnection(
                 dataSource,

@@ -567,6 +567,36 @@ class RecordsApiTest {
                 .contains("in data this integration may not read")
                 .doesNotContain("'state'");
         assertThat(elsewhere.json().at("/error/details/violations")).isEmpty();
+        // Nor what an object it merged into holds beside what it wrote.
+        server.createCollection(
+                "contacts",
+                "schema",
+                Map.of(
+                        "type",
+                        "object",
+                        "properties",
+                        Map.of(
+                                "guest",
+                                Map.of(
+                                        "anyOf",
+                                        List.of(
+                                                Map.of("required", List.of("email")),
+                                                Map.of("required", List.of("phone")))))));
+        String noPhone = partner.post(
+                        "/api/v1/collections/contacts/records", Map.of("data", Map.of("guest", Map.of("email", "a@b"))))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        Api contactsWriter = Partner.on(server, "hotel-a", List.of(), List.of("contacts"), List.of("*"))
+                .access();
+        Api.Response merged = contactsWriter.patch(
+                "/api/v1/collections/contacts/records/" + noPhone, "{\"data\":{\"guest\":{\"email\":null}}}");
+        assertThat(merged.errorCode()).isEqualTo("schema_violation");
+        assertThat(merged.json().at("/error/message").asText())
+                .contains("in data this integration may not read")
+                .doesNotContain("phone");
+        assertThat(merged.json().at("/error/details/violations")).isEmpty();
 
         // An update refused for the size it would give the record does not say the size: less the padding it
         // sent, that is the size of the record the caller may not read.

@@ -1470,7 +1470,6 @@ class WebhookDeliveryTest {
                 .get("messages");
     }
 
-    /** The endpoint's only failed message, once there is one ({@code path}: the endpoint's). */
     /** How many failed messages of the endpoint at {@code path} a bulk retry sends again. */
     private int bulkRetried(String path) {
         return partner.client()
@@ -1481,6 +1480,7 @@ class WebhookDeliveryTest {
                 .asInt();
     }
 
+    /** The endpoint's only failed message, once there is one ({@code path}: the endpoint's). */
     private JsonNode onlyFailedMessage(String path) {
         return await().until(() -> messages(path, "failed"), m -> m.size() == 1).get(0);
     }
