@@ -64,10 +64,19 @@ class AsyncApiTest {
                 .json()
                 .at("/servers/switchboard");
         assertThat(proxied.get("protocol").asText()).isEqualTo("wss");
-        JsonNode behindAPath = OperationsRoutes.servedFrom(document, "https://sb.example/switchboard/")
-                .at("/servers/switchboard");
-        assertThat(behindAPath.get("host").asText()).isEqualTo("sb.example");
-        assertThat(behindAPath.get("pathname").asText()).isEqualTo("/switchboard");
+        // server.publicUrl, where set, is the address partners reach, whatever the request's Host.
+        try (TestServer published =
+                TestServer.start(Map.of("SWITCHBOARD_PUBLIC_URL", "https://sb.example/switchboard"))) {
+            JsonNode named = published
+                    .api(null)
+                    .get("/api/v1/asyncapi.json")
+                    .expect(200)
+                    .json()
+                    .at("/servers/switchboard");
+            assertThat(named.get("host").asText()).isEqualTo("sb.example");
+            assertThat(named.get("protocol").asText()).isEqualTo("wss");
+            assertThat(named.get("pathname").asText()).isEqualTo("/switchboard");
+        }
     }
 
     @Test

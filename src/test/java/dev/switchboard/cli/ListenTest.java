@@ -328,6 +328,13 @@ class ListenTest {
         assertThat(refused.waitFor()).isEqualTo(2);
         assertThat(refused.output()).contains("--types: the server refused them");
         assertThat(Files.readString(cursor)).isEqualTo("3");
+
+        // With no position saved before, none is left behind: the next run starts as a first one would.
+        Files.delete(cursor);
+        ListenProcess first =
+                listen(partner.accessToken(), "http://127.0.0.1:9/hooks", "--types", "devices.*", "--after", "1");
+        assertThat(first.waitFor()).isEqualTo(2);
+        assertThat(Files.exists(cursor)).isFalse();
     }
 
     @Test
