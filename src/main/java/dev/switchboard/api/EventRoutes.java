@@ -317,8 +317,7 @@ public final class EventRoutes implements RouteGroup {
                     }
                 });
         if (first[0] != null) {
-            ctx.header("Idempotent-Replayed", "true");
-            ctx.status(201).contentType("application/json").result(first[0].body());
+            IdempotencyKeys.replay(ctx, first[0].body());
             return;
         }
         ctx.status(201).json(published(event, eventId, seq));

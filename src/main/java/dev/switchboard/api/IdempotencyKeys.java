@@ -35,6 +35,12 @@ final class IdempotencyKeys {
         return Optional.of(key);
     }
 
+    /** Answers a retry with the first request's answer, marked as such. */
+    static void replay(Context ctx, String firstAnswer) {
+        ctx.header("Idempotent-Replayed", "true");
+        ctx.status(201).contentType("application/json").result(firstAnswer);
+    }
+
     /**
      * A key of the caller's (the admin key's, or the connection's, in this tenant) with the request it came
      * with, written out so that the same request is the same text; {@code earlierRequests} as earlier

@@ -128,14 +128,18 @@ final class RecordOperations {
     static JsonNode validated(RecordCollection collection, JsonNode data) {
         RecordCollection.Violations violations = collection.violations(data);
         if (violations.found() > 0) {
-            RecordCollection.Violation first = violations.listed().getFirst();
-            throw new Refusal.Invalid(
-                    "schema_violation",
-                    first.path() + ": " + first.message()
-                            + (violations.found() > 1 ? " (and " + (violations.found() - 1) + " more)" : ""),
-                    Map.of("violations", violations.listed()));
+            throw schemaViolation(violations.listed(), violations.found(), "");
         }
         return data;
+    }
+
+    /** 400 {@code schema_violation} naming the first of {@code listed} and how many more were found. */
+    private static Refusal schemaViolation(List<RecordCollection.Violation> listed, int found, String more) {
+        RecordCollection.Violation first = listed.getFirst();
+        return new Refusal.Invalid(
+                "schema_violation",
+                first.path() + ": " + first.message() + (found > 1 ? " (and " + (found - 1) + " more)" : "") + more,
+                Map.of("violations", listed));
     }
 
     /**
@@ -156,14 +160,7 @@ final class RecordOperations {
         if (own.isEmpty()) {
             throw new Refusal.Invalid("schema_violation", "data: " + unread, Map.of("violations", List.of()));
         }
-        RecordCollection.Violation first = own.getFirst();
-        boolean more = violations.found() > own.size();
-        throw new Refusal.Invalid(
-                "schema_violation",
-                first.path() + ": " + first.message()
-                        + (own.size() > 1 ? " (and " + (own.size() - 1) + " more)" : "")
-                        + (more ? "; " + unread : ""),
-                Map.of("violations", own));
+        throw schemaViolation(own, own.size(), violations.found() > own.size() ? "; " + unread : "");
     }
 
     /**

@@ -57,13 +57,12 @@ public final class RecordRoutes implements RouteGroup {
         Optional<IdempotencyKey> key = idempotencyKey(ctx, access, collection, data);
         RecordStore.Created created = operations.create(access, collection, data, key);
         if (created.replayedBody() != null) {
-            ctx.header("Idempotent-Replayed", "true");
             // The version the first answer's ETag gave, so a client that retried can still send If-Match.
             JsonNode version = Json.read(created.replayedBody()).path("version");
             if (version.canConvertToLong()) {
                 ctx.header("ETag", "\"" + version.asLong() + "\"");
             }
-            ctx.status(201).contentType("application/json").result(created.replayedBody());
+            IdempotencyKeys.replay(ctx, created.replayedBody());
             return;
         }
         respond(ctx.status(201), created.record());

@@ -175,16 +175,13 @@ public final class ListenCommand implements Callable<Integer> {
             state = ListenState.in(ListenState.configDirectory());
             secret = state.signingSecret();
             cursors = new FileCursorStore(state.cursorFile(key(server, connection.id(), forwardTo)));
-            if (start != null && start.after != null) {
-                given = checkedAfter(client, start.after, "--after " + start.after, err);
+            if (start != null && (start.after != null || start.since != null)) {
+                given = start.after != null
+                        ? checkedAfter(client, start.after, "--after " + start.after, err)
+                        : positionSince(client, since(start.since));
                 replaced = cursors.load();
                 cursors.save(given);
-                from = "from --after, then kept in ";
-            } else if (start != null && start.since != null) {
-                given = positionSince(client, since(start.since));
-                replaced = cursors.load();
-                cursors.save(given);
-                from = "from --since, then kept in ";
+                from = "from " + (start.after != null ? "--after" : "--since") + ", then kept in ";
             } else {
                 // A saved position the retention has passed is moved to the oldest event kept, as --after's is:
                 // resumed from as it is, the server would skip to live events past the ones still kept.

@@ -115,21 +115,17 @@ public final class Deliverer {
 
     /** The attempt a manual message refused its route records: none was made; counted as abandoned. */
     Attempt refused(WebhookEndpoint endpoint, RouteRefused refusal) {
-        metrics.abandoned(endpoint.id());
-        return new Attempt(
-                Attempt.Outcome.blocked_address,
-                null,
-                refusal.getMessage(),
-                null,
-                Optional.empty(),
-                clock.instant(),
-                0);
+        return notSent(endpoint, Attempt.Outcome.blocked_address, refusal.getMessage());
     }
 
     /** The attempt a retried message that has nothing left to send records instead of a request: why. */
     Attempt nothingToSend(WebhookEndpoint endpoint, String why) {
+        return notSent(endpoint, Attempt.Outcome.nothing_to_send, why);
+    }
+
+    private Attempt notSent(WebhookEndpoint endpoint, Attempt.Outcome outcome, String why) {
         metrics.abandoned(endpoint.id());
-        return new Attempt(Attempt.Outcome.nothing_to_send, null, why, null, Optional.empty(), clock.instant(), 0);
+        return new Attempt(outcome, null, why, null, Optional.empty(), clock.instant(), 0);
     }
 
     Attempt attempt(Route route, MessageLog.Pending message) {

@@ -952,11 +952,10 @@ public final class MessageLog {
                     + MessageFilter.carriesAnEvent(params, carried);
             int n = Jdbc.update(
                     c,
-                    "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
+                    "UPDATE webhook_messages m SET lane = 'manual', status = 'pending', round_start = attempts,"
                             + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
-                            + " WHERE pk IN (SELECT m.pk FROM webhook_messages m WHERE m.pk IN (SELECT m.pk FROM"
-                            + " webhook_messages m WHERE m.endpoint_pk = ?" + picked + " ORDER BY m.pk LIMIT ?)"
-                            + sendable + ") AND status = 'failed'",
+                            + " WHERE m.pk IN (SELECT m.pk FROM webhook_messages m WHERE m.endpoint_pk = ?" + picked
+                            + " ORDER BY m.pk LIMIT ?) AND m.status = 'failed'" + sendable,
                     params.toArray());
             lockSendable(c, endpointPk);
             if (n > 0) {
