@@ -124,8 +124,9 @@ public final class Deliverer {
     }
 
     private Attempt notSent(WebhookEndpoint endpoint, Attempt.Outcome outcome, String why) {
-        metrics.abandoned(endpoint.id());
-        return new Attempt(outcome, null, why, null, Optional.empty(), clock.instant(), 0);
+        Attempt attempt = new Attempt(outcome, null, why, null, Optional.empty(), clock.instant(), 0);
+        metrics.notSent(endpoint.id(), attempt);
+        return attempt;
     }
 
     Attempt attempt(Route route, MessageLog.Pending message) {

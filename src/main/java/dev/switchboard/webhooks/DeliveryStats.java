@@ -111,6 +111,14 @@ public final class DeliveryStats implements AutoCloseable {
         });
     }
 
+    /** An attempt that sent nothing and abandoned its message: a failed attempt with no duration. */
+    void notSent(String endpointId) {
+        record(endpointId, counts -> {
+            counts.values.incrementAndGet(2);
+            counts.values.incrementAndGet(1);
+        });
+    }
+
     /** A stream's message delivered (counted by its attempt), {@code lag} after its oldest event was committed. */
     void delivered(String endpointId, Duration lag) {
         record(endpointId, counts -> counts.values.incrementAndGet(3 + BUCKETS + bucket(Math.max(0, lag.toMillis()))));

@@ -109,6 +109,24 @@ public final class WebhookMetrics {
         if (kept != null) {
             kept.attempt(endpointId, attempt.delivered(), attempt.durationMillis());
         }
+        countAttempt(endpointId, attempt);
+    }
+
+    /**
+     * A message failed with an attempt that sent nothing ({@link Attempt.Outcome#nothing_to_send}, or a
+     * manual message's refused route): counted as a failed attempt, with no duration, and an abandoned
+     * message, so that the console's "retried" (failed attempts less abandoned messages) is left as it was.
+     */
+    void notSent(String endpointId, Attempt attempt) {
+        DeliveryStats kept = stats;
+        if (kept != null) {
+            kept.notSent(endpointId);
+        }
+        countAttempt(endpointId, attempt);
+        failed(endpointId).increment();
+    }
+
+    private void countAttempt(String endpointId, Attempt attempt) {
         // Looked up once per endpoint and outcome: building a meter's id on every attempt costs more than the count.
         attempts.computeIfAbsent(
                         new AttemptKey(endpointId, attempt.outcome()),

@@ -1021,6 +1021,10 @@ class WebhookDeliveryTest {
         assertThat(notSent.at("/attempts/1/outcome").asText()).isEqualTo("nothing_to_send");
         assertThat(notSent.at("/attempts/1/error").asText()).contains("widen them");
         assertThat(receiver.received()).hasSize(1);
+        assertThat(server.api(null).get("/metrics").expect(200).body())
+                .as("an attempt that sent nothing is counted by its outcome")
+                .contains("switchboard_webhooks_attempts_total{endpoint=\""
+                        + endpoint.get("id").asText() + "\",outcome=\"nothing_to_send\"} 1.0");
 
         partner.client()
                 .patch(webhook, Map.of("eventTypes", List.of("rooms.*")))
