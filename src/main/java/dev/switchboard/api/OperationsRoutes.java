@@ -93,10 +93,14 @@ public final class OperationsRoutes implements RouteGroup {
             routes.get(
                     "/api/v1/openapi.json",
                     ctx -> ctx.contentType("application/json").result(openApiJson));
-            routes.get(
-                    "/api/v1/asyncapi.json",
-                    ctx -> ctx.contentType("application/json")
-                            .result(Json.write(servedFrom(asyncApi, publicUrl.orElseGet(() -> BaseUrl.of(ctx))))));
+            routes.get("/api/v1/asyncapi.json", ctx -> {
+                if (publicUrl.isEmpty()) {
+                    // Named after the request's Host: a cache in front must not hand one client's to another.
+                    ctx.header("Vary", "Host, X-Forwarded-Proto");
+                }
+                ctx.contentType("application/json")
+                        .result(Json.write(servedFrom(asyncApi, publicUrl.orElseGet(() -> BaseUrl.of(ctx)))));
+            });
         }
     }
 

@@ -57,13 +57,12 @@ class AsyncApiTest {
         assertThat(served.get("host").asText())
                 .isEqualTo(URI.create(server.baseUrl()).getRawAuthority());
         assertThat(served.get("protocol").asText()).isEqualTo("ws");
-        JsonNode proxied = server.api(null)
+        Api.Response proxied = server.api(null)
                 .withHeader("X-Forwarded-Proto", "https")
                 .get("/api/v1/asyncapi.json")
-                .expect(200)
-                .json()
-                .at("/servers/switchboard");
-        assertThat(proxied.get("protocol").asText()).isEqualTo("wss");
+                .expect(200);
+        assertThat(proxied.json().at("/servers/switchboard/protocol").asText()).isEqualTo("wss");
+        assertThat(proxied.header("Vary")).as("a cache keeps one per Host").contains("Host");
         // server.publicUrl, where set, is the address partners reach, whatever the request's Host.
         try (TestServer published =
                 TestServer.start(Map.of("SWITCHBOARD_PUBLIC_URL", "https://sb.example/switchboard"))) {
