@@ -72,10 +72,10 @@ final class ManualDelivery implements Runnable {
                     messages.failRefused(message, deliverer.nothingToSend(endpoint.get(), why));
                     return;
                 }
+                if (logged.restated() && !messages.restate(rebuilt.get())) {
+                    return; // its lease is gone: whoever holds it now sends it
+                }
                 if (expired > 0) {
-                    if (!messages.narrow(rebuilt.get())) {
-                        return; // its lease is gone: whoever holds it now sends it
-                    }
                     metrics.expired(expired);
                     log.warn(
                             "Webhook message {}: the retention removed {} events of its range (before seq {}) before"

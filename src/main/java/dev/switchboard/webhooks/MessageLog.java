@@ -124,9 +124,11 @@ public final class MessageLog {
     /**
      * A stream message's range of the log as it is now: its body (null when no event of it may be sent
      * any more), how many events that is, and how many of its first positions the retention has removed
-     * ({@code expired}; the range then starts at {@code firstSeq}, the oldest event kept).
+     * ({@code expired}; the range then starts at {@code firstSeq}, the oldest event kept). {@code restated}:
+     * its row says otherwise (events the retention removed, or the filter passes over now or again), and
+     * is set right by {@link #restate} before it is sent.
      */
-    record Logged(String body, int events, long expired, long firstSeq) {}
+    record Logged(String body, int events, long expired, long firstSeq, boolean restated) {}
 
     /**
      * One stream's step on the delivery path when all goes well: the outcome of its message that was
@@ -383,12 +385,13 @@ public final class MessageLog {
     }
 
     /**
-     * Narrows a message this node holds (through its stream's lease, or its own as a retried message) to
-     * what the retention left of its range ({@code message.logged()}): it starts at the oldest event kept
-     * and holds the events left, so the messages API shows what is sent, and the loss is seen once. False
-     * when this node no longer holds it, or it is no longer pending.
+     * Restates a message this node holds (through its stream's lease, or its own as a retried message) as
+     * its range is now ({@code message.logged()}): it starts at the oldest event kept and counts the events
+     * it carries, so the messages API shows what is sent, and a loss to the retention is seen once. Its
+     * {@code seqs} stay: a filter widened again gives back what it first carried. False when this node no
+     * longer holds it, or it is no longer pending.
      */
-    boolean narrow(Pending message) {
+    boolean restate(Pending message) {
         return Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.update(
@@ -410,21 +413,23 @@ public final class MessageLog {
      * log, and is null when that range holds no event the stream's filter lets through any more.
      */
     Optional<Pending> pending(UUID messageId, DeliveryTarget target) {
-        record Row(Pending pending, Long firstSeq, long[] seqs) {}
+        record Row(Pending pending, Long firstSeq, long[] seqs, int eventCount) {}
         Optional<Row> row = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
                         c,
-                        "SELECT pk, id, endpoint_pk, body, attempts, round_start, first_seq, last_seq, seqs, "
-                                + SEALED_TOKEN + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
-                        rs -> new Row(pending(rs), (Long) rs.getObject("first_seq"), seqs(rs)),
+                        "SELECT pk, id, endpoint_pk, body, attempts, round_start, first_seq, last_seq, seqs,"
+                                + " event_count, " + SEALED_TOKEN
+                                + " FROM webhook_messages WHERE id = ? AND status = 'pending'",
+                        rs -> new Row(
+                                pending(rs), (Long) rs.getObject("first_seq"), seqs(rs), rs.getInt("event_count")),
                         messageId));
         return row.map(r -> {
             Pending p = r.pending();
             if (p.body() != null || r.firstSeq() == null) {
                 return p;
             }
-            return p.withBody(logged(target, r.firstSeq(), p.lastSeq(), r.seqs()));
+            return p.withBody(logged(target, r.firstSeq(), p.lastSeq(), r.seqs(), r.eventCount()));
         });
     }
 
@@ -437,7 +442,7 @@ public final class MessageLog {
      * sealed token it carries: nothing when that event is gone or no longer passes, rather than another
      * event of its range sent with that token.
      */
-    private Logged logged(DeliveryTarget target, long firstSeq, long lastSeq, long[] seqs) {
+    private Logged logged(DeliveryTarget target, long firstSeq, long lastSeq, long[] seqs, int eventCount) {
         List<dev.switchboard.events.Event> found = new ArrayList<>();
         long after = firstSeq - 1;
         long expired = -1;
@@ -457,13 +462,13 @@ public final class MessageLog {
         expired = Math.max(0, expired);
         long first = firstSeq + expired;
         if (found.isEmpty() || (target.lifecycle() && found.getFirst().seq() != firstSeq)) {
-            return new Logged(null, 0, expired, first);
+            return new Logged(null, 0, expired, first, true);
         }
         String body = target.lifecycle()
                 ? MessageBody.lifecycle(found.getFirst(), target.endpoint().integrationId())
                 : MessageBody.events(target.tenantId(), target.endpoint().integrationId(), found, found.size())
                         .json();
-        return new Logged(body, found.size(), expired, first);
+        return new Logged(body, found.size(), expired, first, expired > 0 || found.size() != eventCount);
     }
 
     /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
@@ -784,15 +789,15 @@ public final class MessageLog {
      * is gone.
      */
     Optional<Pending> rebuilt(Pending message) {
-        record Stored(long streamPk, long firstSeq, long[] seqs) {}
+        record Stored(long streamPk, long firstSeq, long[] seqs, int eventCount) {}
         record Range(DeliveryTarget target, Stored stored) {}
         Optional<Range> range = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
                                 c,
-                                "SELECT webhook_stream_pk, first_seq, seqs FROM webhook_messages WHERE pk = ?"
-                                        + " AND webhook_stream_pk IS NOT NULL AND first_seq IS NOT NULL",
-                                rs -> new Stored(rs.getLong(1), rs.getLong(2), seqs(rs)),
+                                "SELECT webhook_stream_pk, first_seq, seqs, event_count FROM webhook_messages"
+                                        + " WHERE pk = ? AND webhook_stream_pk IS NOT NULL AND first_seq IS NOT NULL",
+                                rs -> new Stored(rs.getLong(1), rs.getLong(2), seqs(rs), rs.getInt("event_count")),
                                 message.pk())
                         .flatMap(r -> {
                             try {
@@ -804,7 +809,11 @@ public final class MessageLog {
                         }));
         // The log is read through connections of its own, outside the one above.
         return range.map(r -> message.withBody(logged(
-                r.target(), r.stored().firstSeq(), message.lastSeq(), r.stored().seqs())));
+                r.target(),
+                r.stored().firstSeq(),
+                message.lastSeq(),
+                r.stored().seqs(),
+                r.stored().eventCount())));
     }
 
     /** Gives a claimed manual message back unsent (its endpoint is disabled or gone), for a later claim. */
@@ -993,7 +1002,8 @@ public final class MessageLog {
                                         target,
                                         s.message().firstSeq(),
                                         s.message().lastSeq(),
-                                        s.seqs())
+                                        s.seqs(),
+                                        s.message().eventCount())
                                 .body()))
                 .orElse(s.message()));
     }

@@ -345,10 +345,10 @@ final class StreamWorker implements Runnable {
                     stale = true;
                     continue;
                 }
+                if (logged != null && logged.restated() && !messages.restate(message)) {
+                    return true;
+                }
                 if (expired > 0) {
-                    if (!messages.narrow(message)) {
-                        return true;
-                    }
                     metrics.expired(expired);
                     log.warn(
                             "Webhook {} stream {} (tenant {}) message {}: the retention removed {} events of its"

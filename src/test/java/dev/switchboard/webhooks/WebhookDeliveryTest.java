@@ -939,6 +939,54 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * A message whose filter narrowed between its attempts was sent with fewer events while the messages API
+     * still gave the count of its first attempt. Its count is what its latest attempt carried; a filter
+     * widened again gives back what it first carried, on the stream and in a manual retry alike.
+     */
+    @Test
+    void aMessageCountsTheEventsItsLatestAttemptCarried() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
+        JsonNode endpoint = partner.webhook(
+                Map.of("url", receiver.url("/recounted"), "maxBatchSize", 2, "retryDelays", List.of("2s", "2s")));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        partner.client().patch(webhook, Map.of("state", "disabled")).expect(200);
+        String room = writeRooms(partner, 1).getFirst();
+        partner.access()
+                .patch("/api/v1/collections/rooms/records/" + room, Map.of("data", Map.of("state", "taken")))
+                .expect(200);
+        partner.client().patch(webhook, Map.of("state", "enabled")).expect(200);
+        await().until(() -> receiver.received().size() == 1);
+        String id = receiver.received().getFirst().header("webhook-id");
+        assertThat(receiver.received().getFirst().json().get("events")).hasSize(2);
+
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("rooms.created")))
+                .expect(200);
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() == 2);
+        assertThat(receiver.received().get(1).json().get("events")).hasSize(1);
+        JsonNode narrowed = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> partner.client().get(webhook + "/messages/" + id).json(),
+                        m -> m.get("attempts").size() == 2);
+        assertThat(narrowed.get("eventCount").asInt()).isEqualTo(1);
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> partner.client().get(webhook + "/messages/" + id).json(),
+                        m -> m.path("status").asText().equals("failed"));
+        partner.client().patch(webhook, Map.of("eventTypes", List.of("*"))).expect(200);
+        down.set(false);
+        partner.client().post(webhook + "/messages/" + id + "/retry", Map.of()).expect(202);
+        JsonNode widened = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> partner.client().get(webhook + "/messages/" + id).json(),
+                        m -> m.path("status").asText().equals("delivered"));
+        assertThat(receiver.received().getLast().json().get("events")).hasSize(2);
+        assertThat(widened.get("eventCount").asInt()).isEqualTo(2);
+    }
+
+    /**
      * Failed messages of one stream retried together went out at once, in any order (seq 6, 9, 8, 7, the
      * first delivered last). Each waits for the older ones of its stream: they arrive in seq order, one at
      * a time.
