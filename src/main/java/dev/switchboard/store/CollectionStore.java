@@ -248,8 +248,21 @@ public final class CollectionStore {
                             "SELECT pk, name, schema::text AS schema, event_fields, source, created_at, updated_at"
                                     + " FROM collections ORDER BY name",
                             CollectionStore::map));
+            // A schema as it was is compiled as it was: compiling every one again at each change made every
+            // change (and every node's reload) take as long as the slowest schema to compile.
+            Map<String, RecordCollection> before = byName;
             Map<String, RecordCollection> map = new LinkedHashMap<>();
-            all.forEach(col -> map.put(col.name(), col));
+            for (RecordCollection col : all) {
+                RecordCollection was = before.get(col.name());
+                map.put(
+                        col.name(),
+                        col.withValidator(
+                                col.schema() == null
+                                        ? null
+                                        : was != null && col.schema().equals(was.schema())
+                                                ? was.validator()
+                                                : compileStored(col.name(), col.schema())));
+            }
             byName = Map.copyOf(map);
             stale = false;
         } finally {
@@ -284,8 +297,7 @@ public final class CollectionStore {
             if (!d.schema().isObject() && !d.schema().isBoolean()) {
                 throw new Refusal.InvalidField(where + "schema", "must be a JSON Schema (an object)");
             }
-            rejectRemoteReferences(d.schema(), where + "schema");
-            refuseCountsPastInt(d.schema(), where + "schema");
+            refuseUnsafeKeywords(d.schema(), where + "schema");
             String dialect = d.schema().path("$schema").isTextual()
                     ? d.schema().get("$schema").textValue().replaceFirst("#$", "")
                     : DEFAULT_META_SCHEMA;
@@ -306,43 +318,15 @@ public final class CollectionStore {
      */
     private static void refuseReferenceLoop(JsonSchema schema, String field) {
         try {
-            schema.validate(Json.MAPPER.createObjectNode());
+            ValidationBudget.within(() -> schema.validate(Json.MAPPER.createObjectNode()));
         } catch (StackOverflowError loop) {
             throw new Refusal.InvalidField(
-                    field, "refers to itself without end (a $ref loop): it could check no record");
-        }
-    }
-
-    /**
-     * A schema may only refer within itself, and name only a built-in meta-schema: resolving anything
-     * else would make the server fetch URLs. (The factory refuses to load them too; this names the field.)
-     */
-    private static void rejectRemoteReferences(JsonNode node, String path) {
-        if (node.isObject()) {
-            node.fields().forEachRemaining(f -> {
-                boolean reference = f.getKey().equals("$ref") || f.getKey().equals("$dynamicRef");
-                if (reference
-                        && f.getValue().isTextual()
-                        && !f.getValue().textValue().startsWith("#")) {
-                    throw new Refusal.InvalidField(
-                            path + "." + f.getKey(), "only references within the schema (#...) are allowed");
-                }
-                if (f.getKey().equals("$schema")
-                        && f.getValue().isTextual()
-                        && !BUILT_IN_META_SCHEMAS.contains(
-                                f.getValue().textValue().replaceFirst("#$", ""))) {
-                    throw new Refusal.InvalidField(
-                            path + ".$schema",
-                            "must name a built-in meta-schema ("
-                                    + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
-                                    + "); the server loads no meta-schema from elsewhere");
-                }
-                rejectRemoteReferences(f.getValue(), path + "." + f.getKey());
-            });
-        } else if (node.isArray()) {
-            for (int i = 0; i < node.size(); i++) {
-                rejectRemoteReferences(node.get(i), path + "[" + i + "]");
-            }
+                    field,
+                    "refers to itself without end (a $ref loop), or nests references too deeply: it could check"
+                            + " no record");
+        } catch (ValidationBudget.Exceeded slow) {
+            throw new Refusal.InvalidField(
+                    field, "cannot check even an empty record: checking one " + slow.getMessage());
         }
     }
 
@@ -356,31 +340,60 @@ public final class CollectionStore {
             "maxProperties",
             "minContains",
             "maxContains");
-    /** Keywords whose values are data, not schemas: a "maxItems" there is a value, not a keyword. */
+    /** Keywords whose values are data, not schemas: a "maxItems" or "$ref" there is a value, not a keyword. */
     private static final Set<String> DATA = Set.of("const", "enum", "default", "examples");
+    /** Keywords whose values map names to schemas: a "const" or "enum" there is a name. */
+    private static final Set<String> NAMED_SCHEMAS =
+            Set.of("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies");
 
     /**
-     * A length or count past {@code Integer.MAX_VALUE} is valid JSON Schema, but the library reads it cut to 32
-     * bits: {@code "minLength": 4294967297} checked as 1, {@code "maxItems": 4294967296} as 0. Refused, naming
-     * it; no value within the body limit comes near the largest allowed.
+     * Refuses, naming the field, what the schema library would get wrong or reach outside the schema for.
+     * A schema may only refer within itself, and name only a built-in meta-schema: resolving anything else
+     * would make the server fetch URLs (the factory refuses to load them too; this names the field). A
+     * length or count past {@code Integer.MAX_VALUE} is valid JSON Schema, but the library reads it cut to
+     * 32 bits: {@code "minLength": 4294967297} checked as 1, {@code "maxItems": 4294967296} as 0; no value
+     * within the body limit comes near the largest allowed. Keywords are looked for where they are keywords:
+     * not in data ({@code enum}, {@code const}…), and a property named {@code enum} is a schema.
      */
-    private static void refuseCountsPastInt(JsonNode node, String path) {
-        if (node.isObject()) {
-            node.fields().forEachRemaining(f -> {
-                JsonNode value = f.getValue();
-                if (COUNTS.contains(f.getKey())
-                        && value.isNumber()
-                        && value.decimalValue().compareTo(java.math.BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
-                    throw new Refusal.InvalidField(
-                            path + "." + f.getKey(), "must be at most " + Integer.MAX_VALUE + " (lengths and counts)");
+    private static void refuseUnsafeKeywords(JsonNode schema, String path) {
+        if (schema.isArray()) {
+            for (int i = 0; i < schema.size(); i++) {
+                refuseUnsafeKeywords(schema.get(i), path + "[" + i + "]");
+            }
+            return;
+        }
+        if (!schema.isObject()) {
+            return;
+        }
+        for (Map.Entry<String, JsonNode> f : schema.properties()) {
+            String key = f.getKey();
+            JsonNode value = f.getValue();
+            String at = path + "." + key;
+            if ((key.equals("$ref") || key.equals("$dynamicRef"))
+                    && value.isTextual()
+                    && !value.textValue().startsWith("#")) {
+                throw new Refusal.InvalidField(at, "only references within the schema (#...) are allowed");
+            }
+            if (key.equals("$schema")
+                    && value.isTextual()
+                    && !BUILT_IN_META_SCHEMAS.contains(value.textValue().replaceFirst("#$", ""))) {
+                throw new Refusal.InvalidField(
+                        at,
+                        "must name a built-in meta-schema ("
+                                + String.join(", ", new java.util.TreeSet<>(BUILT_IN_META_SCHEMAS))
+                                + "); the server loads no meta-schema from elsewhere");
+            }
+            if (COUNTS.contains(key)
+                    && value.isNumber()
+                    && value.decimalValue().compareTo(java.math.BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
+                throw new Refusal.InvalidField(at, "must be at most " + Integer.MAX_VALUE + " (lengths and counts)");
+            }
+            if (NAMED_SCHEMAS.contains(key) && value.isObject()) {
+                for (Map.Entry<String, JsonNode> named : value.properties()) {
+                    refuseUnsafeKeywords(named.getValue(), at + "." + named.getKey());
                 }
-                if (!DATA.contains(f.getKey())) {
-                    refuseCountsPastInt(value, path + "." + f.getKey());
-                }
-            });
-        } else if (node.isArray()) {
-            for (int i = 0; i < node.size(); i++) {
-                refuseCountsPastInt(node.get(i), path + "[" + i + "]");
+            } else if (!DATA.contains(key)) {
+                refuseUnsafeKeywords(value, at);
             }
         }
     }
@@ -392,17 +405,25 @@ public final class CollectionStore {
      */
     private static JsonSchema compile(JsonNode schema) {
         try {
-            JsonSchema compiled = SCHEMAS.getSchema(schema, ValidationBudget.config());
-            compiled.initializeValidators();
-            return compiled;
+            return ValidationBudget.within(ValidationBudget.COMPILE_LIMIT, () -> {
+                JsonSchema compiled = SCHEMAS.getSchema(schema, ValidationBudget.config());
+                compiled.initializeValidators();
+                return compiled;
+            });
+        } catch (ValidationBudget.Exceeded tooLarge) {
+            throw new Refusal.InvalidField(
+                    "schema",
+                    "is too complex: compiling it " + tooLarge.getMessage() + " (references that branch at every"
+                            + " level multiply: the library makes a referred schema's validators again for each"
+                            + " place it is reached from)");
         } catch (RuntimeException e) {
             // The library wraps a bad "pattern" in its own exception, whose message starts with the class name.
             for (Throwable cause = e; cause != null; cause = cause.getCause()) {
                 if (cause instanceof PatternSyntaxException bad) {
                     throw new Refusal.InvalidField(
                             "schema",
-                            "cannot be compiled: '" + bad.getPattern() + "' is not a regular expression ("
-                                    + bad.getDescription() + " at index " + bad.getIndex() + ")");
+                            "cannot be compiled: '" + bad.getPattern() + "' is not a regular expression this"
+                                    + " server can use (" + bad.getDescription() + ")");
                 }
             }
             throw new Refusal.InvalidField("schema", "cannot be compiled: " + e.getMessage());
@@ -421,7 +442,7 @@ public final class CollectionStore {
                 rs.getString("source"),
                 Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "updated_at"),
-                schema == null ? null : compileStored(name, schema));
+                null);
     }
 
     /**

@@ -27,6 +27,10 @@ public record RecordCollection(
         eventFields = List.copyOf(eventFields);
     }
 
+    RecordCollection withValidator(JsonSchema compiled) {
+        return new RecordCollection(pk, name, schema, eventFields, source, createdAt, updatedAt, compiled);
+    }
+
     /** The most violations a refused write lists. */
     public static final int LISTED_VIOLATIONS = 20;
     /** Data with more values than this is checked only up to its first violation. */
@@ -42,6 +46,13 @@ public record RecordCollection(
     public Violations violations(JsonNode data) {
         if (validator == null) {
             return Violations.NONE;
+        }
+        if (schema.isBoolean() && !schema.booleanValue()) {
+            // The library's own words for it name no collection: "schema for 'null' is false".
+            return new Violations(
+                    List.of(new Violation(
+                            "data", "the schema of collection '" + name + "' is false: it accepts no record")),
+                    1);
         }
         try {
             return ValidationBudget.within(() -> {
@@ -62,9 +73,9 @@ public record RecordCollection(
             return new Violations(
                     List.of(new Violation(
                             "data",
-                            "cannot be checked: checking it against the schema of collection '" + name + "' took"
-                                    + " longer than " + ValidationBudget.LIMIT.toMillis() + " ms (a pattern that"
-                                    + " backtracks on a value like this, or alternatives that fail deep down)")),
+                            "cannot be checked: checking it against the schema of collection '" + name + "' "
+                                    + slow.getMessage() + " (a pattern that backtracks on a value like this, many"
+                                    + " patterns over many values, or alternatives that fail deep down)")),
                     1);
         } catch (StackOverflowError tooDeep) {
             // A $ref loop the check at creation could not reach with an empty object (one under a property,

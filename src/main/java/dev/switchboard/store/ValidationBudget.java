@@ -11,24 +11,64 @@ import com.networknt.schema.ValidationContext;
 import com.networknt.schema.i18n.DefaultMessageSource;
 import com.networknt.schema.i18n.MessageSource;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
- * The time one record's data may take to check against its collection's schema. A schema is the
- * operator's, the data a partner's: a {@code pattern} that backtracks ({@code ^(a+)+$}, or the plainer
- * {@code ^(\w+\s?)*$}) took a partner's 60 KB value 50 s to match, and alternatives that all fail deep
- * down ({@code anyOf} of two arrays of itself) took a 138-byte value to an exhausted heap; either held
- * one of the few threads that run every request. The budget is checked where such work grows: as
- * patterns read their input, as the library makes validators and as it reports each failure; past it the
- * check ends with {@link Exceeded}, and the write is refused.
+ * The time one record's data may take to check against its collection's schema, and one schema to
+ * compile. A schema is the operator's, the data a partner's: a {@code pattern} that backtracks ({@code
+ * ^(a+)+$}, or the plainer {@code ^(\w+\s?)*$}) took a partner's 60 KB value 50 s to match, alternatives
+ * that all fail deep down ({@code anyOf} of two arrays of itself) took a 138-byte value to an exhausted
+ * heap, and a thousand {@code patternProperties} took 15 s over an object of 60,000 short keys. A schema
+ * whose references branch at every level ({@code anyOf} of two references to the next level, 19 deep:
+ * 1.4 KB) made 2.5 million validators as it compiled, a gigabyte of heap kept for as long as the
+ * collection. The budget is checked where such work grows: at every match of a pattern and as it reads
+ * its input, as the library makes validators (at most {@link #MAX_VALIDATORS}) and as it reports each
+ * failure; past it the work ends with {@link Exceeded}, and the write (or the schema) is refused.
+ *
+ * <p>The work runs on platform threads of its own ({@link #within}): a virtual thread is never taken off
+ * its carrier while it computes, so two writes matching a slow pattern at once held both of this
+ * machine's carriers for a second each, and every other request (health checks included) waited. On
+ * platform threads the operating system shares the cores out between them and the requests.
  */
 final class ValidationBudget {
     /** Far above what any schema takes for data within the body limit, far below a stall anyone would accept. */
     static final Duration LIMIT = Duration.ofSeconds(1);
+    /**
+     * The most validators one compilation or check may make. A schema of a thousand properties, each with
+     * its own keywords and references, makes a few thousand.
+     */
+    static final int MAX_VALIDATORS = 50_000;
+    /**
+     * A schema's compilation, bounded by {@link #MAX_VALIDATORS} first: generous in time, since a stored
+     * schema that misses it at a node's start (a cold JVM, a busy machine) refuses every record.
+     */
+    static final Duration COMPILE_LIMIT = Duration.ofSeconds(10);
 
-    private static final ThreadLocal<long[]> DEADLINE = new ThreadLocal<>();
+    /** The deadline ({@link System#nanoTime}) and the validators made so far, while a piece of work runs. */
+    private static final class Budget {
+        final long deadline;
+        final Duration limit;
+        int validators;
+
+        Budget(long deadline, Duration limit) {
+            this.deadline = deadline;
+            this.limit = limit;
+        }
+    }
+
+    private static final ThreadLocal<Budget> BUDGET = new ThreadLocal<>();
+
+    private static final ExecutorService CHECKS = Executors.newFixedThreadPool(
+            4 * Runtime.getRuntime().availableProcessors(),
+            Thread.ofPlatform().name("schema-check-", 0).daemon().factory());
 
     private ValidationBudget() {}
 
@@ -41,21 +81,57 @@ final class ValidationBudget {
                 .build();
     }
 
-    /** Runs one validation within the budget; throws {@link Exceeded} past it. */
-    static <T> T within(Supplier<T> validation) {
-        DEADLINE.set(new long[] {System.nanoTime() + LIMIT.toNanos()});
+    /**
+     * Runs one validation or compilation within the budget, on a thread of its own, and waits for it;
+     * throws {@link Exceeded} past the budget, counting from now (a wait for a free thread included).
+     * Errors it throws (a {@link StackOverflowError}) are thrown here as they are.
+     */
+    static <T> T within(Supplier<T> work) {
+        return within(LIMIT, work);
+    }
+
+    /** {@link #within(Supplier)} with a time limit of its own: {@link #COMPILE_LIMIT} for a schema's compilation. */
+    static <T> T within(Duration limit, Supplier<T> work) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        Future<T> running = CHECKS.submit(() -> {
+            if (System.nanoTime() - deadline > 0) {
+                throw new Exceeded("waited longer than " + limit.toMillis() + " ms for its turn");
+            }
+            BUDGET.set(new Budget(deadline, limit));
+            try {
+                return work.get();
+            } finally {
+                BUDGET.remove();
+            }
+        });
         try {
-            return validation.get();
-        } finally {
-            DEADLINE.remove();
+            return running.get();
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case RuntimeException unchecked -> throw unchecked;
+                case Error error -> throw error;
+                default -> throw new IllegalStateException(e.getCause());
+            }
+        } catch (InterruptedException e) {
+            running.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking against a schema", e);
         }
     }
 
     private static void check() {
-        long[] deadline = DEADLINE.get();
-        if (deadline != null && System.nanoTime() - deadline[0] > 0) {
-            throw new Exceeded();
+        Budget budget = BUDGET.get();
+        if (budget != null && System.nanoTime() - budget.deadline > 0) {
+            throw new Exceeded("took longer than " + budget.limit.toMillis() + " ms");
         }
+    }
+
+    private static void made() {
+        Budget budget = BUDGET.get();
+        if (budget != null && ++budget.validators > MAX_VALIDATORS) {
+            throw new Exceeded("made more than " + MAX_VALIDATORS + " validators");
+        }
+        check();
     }
 
     /**
@@ -63,8 +139,17 @@ final class ValidationBudget {
      * budget, from the pattern read as the ECMA-262 expression JSON Schema says it is.
      */
     private static com.networknt.schema.regex.RegularExpression pattern(String regex) {
-        Pattern pattern = Pattern.compile(EcmaPatterns.toJava(regex));
-        return value -> pattern.matcher(new Budgeted(value)).find();
+        Pattern pattern;
+        try {
+            pattern = Pattern.compile(EcmaPatterns.toJava(regex));
+        } catch (PatternSyntaxException e) {
+            // Named as the schema writes it, not as rewritten for Java.
+            throw new PatternSyntaxException(e.getDescription(), regex, -1);
+        }
+        return value -> {
+            check(); // a match of a short value reads too little to reach the check in Budgeted
+            return pattern.matcher(new Budgeted(value)).find();
+        };
     }
 
     /**
@@ -93,7 +178,7 @@ final class ValidationBudget {
                 JsonSchema parentSchema,
                 ValidationContext validationContext)
                 throws Exception {
-            check();
+            made();
             return keyword.newValidator(schemaLocation, evaluationPath, schemaNode, parentSchema, validationContext);
         }
     }
@@ -103,8 +188,8 @@ final class ValidationBudget {
      * every exception a pattern throws, and a partner's writes would fill the log with them.
      */
     static final class Exceeded extends Error {
-        Exceeded() {
-            super("the schema check took longer than " + LIMIT.toMillis() + " ms", null, false, false);
+        Exceeded(String what) {
+            super(what, null, false, false);
         }
     }
 
@@ -138,12 +223,24 @@ final class ValidationBudget {
         }
     }
 
-    /** The library's messages, checking the budget as each failure is reported. */
+    /** The longest value a message quotes in full: an {@code enum} of 100,000 values was quoted whole, 1.4 MB. */
+    static final int QUOTED = 200;
+
+    /** The library's messages, checking the budget as each failure is reported, quoting long values cut short. */
     private record Checked(MessageSource messages) implements MessageSource {
         @Override
         public String getMessage(String key, Supplier<String> defaultMessage, Locale locale, Object... arguments) {
             check();
-            return messages.getMessage(key, defaultMessage, locale, arguments);
+            Object[] quoted = arguments.clone();
+            for (int i = 0; i < quoted.length; i++) {
+                if (quoted[i] instanceof String || quoted[i] instanceof JsonNode || quoted[i] instanceof Collection) {
+                    String text = String.valueOf(quoted[i]);
+                    if (text.length() > QUOTED) {
+                        quoted[i] = text.substring(0, QUOTED) + "…";
+                    }
+                }
+            }
+            return messages.getMessage(key, defaultMessage, locale, quoted);
         }
     }
 }

@@ -42,4 +42,20 @@ class EcmaPatternsTest {
         assertThat(finds("^[a&&b]+$", "a&b")).isTrue();
         assertThat(finds("^[\\]a]+$", "]a")).isTrue();
     }
+
+    @Test
+    void whatJavaRefusesOrReadsOtherwiseIsReadAsEcmaReadsIt() {
+        assertThat(finds("^[]$", "")).as("an empty class matches nothing").isFalse();
+        assertThat(finds("^a[]?$", "a")).isTrue();
+        assertThat(finds("^[^]{2}$", "\n\u2028"))
+                .as("its negation any character")
+                .isTrue();
+        assertThat(finds("^[\\b]$", "\b")).as("a backspace in a class").isTrue();
+        assertThat(finds("^\\0$", "\0")).isTrue();
+        assertThat(finds("^.$", "\u0085")).as("ECMA's . takes U+0085").isTrue();
+        assertThat(finds("^.$", "\n")).isFalse();
+        assertThat(finds("^.$", "\u2028")).isFalse();
+        assertThat(finds("^[.]$", "x")).as("a dot in a class is a dot").isFalse();
+        assertThat(finds("^\\.$", ".")).isTrue();
+    }
 }
