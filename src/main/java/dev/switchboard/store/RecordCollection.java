@@ -85,8 +85,8 @@ public record RecordCollection(
                     List.of(new Violation(
                             "data",
                             "cannot be checked: the schema of collection '" + name + "' goes too deep for this data"
-                                    + " (a $ref that refers to itself without end, or a pattern too complex for a"
-                                    + " value this long)")),
+                                    + " (a $ref that refers to itself without end, or a regular expression, a"
+                                    + " pattern's or a format's, too complex for a value this long)")),
                     1);
         }
     }

@@ -700,6 +700,41 @@ class AdminApiTest {
     }
 
     /**
+     * Under draft-07, {@code "format": "regex"} compiles a partner's value as a regular expression, which no
+     * check could stop: a 200,000-character value took 16 s, and two of a million characters held a 2-core
+     * node for minutes. A value longer than 10,000 characters is not compiled: it is not one.
+     */
+    @Test
+    void aValueCheckedAsARegularExpressionIsNotCompiledPastItsLimit() {
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "regexes",
+                                "schema",
+                                Map.of(
+                                        "$schema",
+                                        "http://json-schema.org/draft-07/schema#",
+                                        "properties",
+                                        Map.of("rule", Map.of("type", "string", "format", "regex")))))
+                .expect(201);
+        Api api = server.adminFor(server.createTenant("regexes-" + System.nanoTime()));
+        api.post("/api/v1/collections/regexes/records", Map.of("data", Map.of("rule", "^[a-z]+$")))
+                .expect(201);
+        long started = System.nanoTime();
+        Api.Response refused =
+                api.post("/api/v1/collections/regexes/records", Map.of("data", Map.of("rule", "a".repeat(200_000))));
+        assertThat((System.nanoTime() - started) / 1_000_000).isLessThan(5_000);
+        assertThat(refused.status())
+                .as(refused.json().at("/error/message").asText())
+                .isEqualTo(400);
+        assertThat(refused.errorCode()).isEqualTo("schema_violation");
+        assertThat(refused.json().at("/error/details/violations/0/path").asText())
+                .isEqualTo("data.rule");
+    }
+
+    /**
      * Requests run on virtual threads, which are never taken off their cores while they compute: two writes
      * matching a slow pattern at once held both of a 2-core machine's for a second each, and a health check
      * waited up to 2 s. The checks run on threads of their own, which the operating system shares the cores
