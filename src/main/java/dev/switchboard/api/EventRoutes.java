@@ -348,7 +348,8 @@ public final class EventRoutes implements RouteGroup {
         if (text == null || text.isBlank()) {
             return List.of();
         }
-        return types(Arrays.stream(text.split(",")).map(String::trim).toList());
+        // -1: ",," is three empty patterns, refused, not (trailing ones dropped) none, which narrows nothing.
+        return types(Arrays.stream(text.split(",", -1)).map(String::trim).toList());
     }
 
     /** Event-type patterns narrowing a read (at most 100); empty narrows nothing. */

@@ -426,7 +426,11 @@ public final class CollectionStore {
                                     + " server can use (" + bad.getDescription() + ")");
                 }
             }
-            throw new Refusal.InvalidField("schema", "cannot be compiled: " + e.getMessage());
+            // The library's message names the Java exception it wraps ("java.lang.IllegalArgumentException:
+            // URLDecoder: …" for a bad %-escape in a $ref): the words are kept, the class names are not.
+            String why =
+                    String.valueOf(e.getMessage()).replaceAll("\\b(?:[a-z]\\w*\\.)+[A-Z]\\w*(?:Exception|Error): ", "");
+            throw new Refusal.InvalidField("schema", "cannot be compiled: " + why);
         }
     }
 

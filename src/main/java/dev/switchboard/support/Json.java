@@ -24,6 +24,8 @@ public final class Json {
     public static final int MAX_NESTING_DEPTH = 64;
     /** Longer numbers are refused; {@link JsonInput} holds stored numbers to it written out in full, as jsonb gives them back. */
     public static final int MAX_NUMBER_LENGTH = 100;
+    /** Longer keys are refused (Jackson's default, named here so that the refusal can say it). */
+    public static final int MAX_NAME_LENGTH = 50_000;
 
     public static final ObjectMapper MAPPER = mapper(MAX_NESTING_DEPTH);
 
@@ -43,6 +45,7 @@ public final class Json {
                         .streamReadConstraints(StreamReadConstraints.builder()
                                 .maxNestingDepth(maxNestingDepth)
                                 .maxNumberLength(MAX_NUMBER_LENGTH)
+                                .maxNameLength(MAX_NAME_LENGTH)
                                 .build())
                         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
                         // As PostgreSQL's jsonb gives numbers back: 1e99 as its 100 digits. Sizes measured on
@@ -90,6 +93,10 @@ public final class Json {
             }
             if (message.contains("Number value length")) {
                 return "a number is longer than " + MAX_NUMBER_LENGTH + " characters";
+            }
+            if (message.contains("Name length")) {
+                // Jackson's figure is how far it had read, not the key's length.
+                return "a key is longer than " + MAX_NAME_LENGTH + " characters";
             }
         }
         if (message.startsWith("Trailing token")) {

@@ -40,6 +40,9 @@ import org.eclipse.jetty.session.NullSessionDataStore;
  */
 final class WebSocketRoutes implements RouteGroup {
     static final String PATH = "/api/v1/ws";
+    /** What the handshake takes: {@code tenantId} only on a console session's socket. */
+    private static final List<String> PARAMETERS = List.of("after", "access_token", "tenantId");
+
     static final String EXAMPLE = "/examples/websocket.html";
     private static final String UPGRADE = "switchboard.websocket.upgrade";
     /** The cookie a browser page may carry its access token in. */
@@ -113,6 +116,12 @@ final class WebSocketRoutes implements RouteGroup {
                 SingleHeaders.check(ctx.req());
                 // ?after=1&after=2 was read as after=1, where the event feed refuses a parameter given twice.
                 ctx.queryParamMap().forEach((name, values) -> {
+                    if (!PARAMETERS.contains(name)) {
+                        // As the HTTP API refuses a parameter a route does not take: a mistyped ?afer=5 would
+                        // otherwise open a socket at the live end, silently skipping what the client meant to resume.
+                        throw new Refusal.InvalidField(
+                                name, "is not a parameter of the socket (" + String.join(", ", PARAMETERS) + ")");
+                    }
                     if (values.size() > 1) {
                         throw new Refusal.InvalidField(name, "is given more than once; give it once");
                     }
@@ -204,6 +213,11 @@ final class WebSocketRoutes implements RouteGroup {
         String session = ctx.cookie(Authenticator.SESSION_COOKIE);
         if (session != null && !session.isBlank() && !hasToken(ctx)) {
             return operatorCheck(ctx, session);
+        }
+        if (ctx.queryParam("tenantId") != null) {
+            throw new Refusal.InvalidField(
+                    "tenantId",
+                    "is taken by a console session's socket only: an access token's socket is its tenant's");
         }
         Token token = token(ctx);
         if (token.fromCookie()) {

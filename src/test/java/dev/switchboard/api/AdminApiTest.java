@@ -457,6 +457,10 @@ class AdminApiTest {
                     .as("a client's mistake, answered 400: not among the server's errors")
                     .noneMatch(line -> line.startsWith("ERROR") || line.startsWith("WARN"));
         }
+        Api.Response badEscape = server.admin.post(
+                "/api/v1/collections", Map.of("name", "things", "schema", Map.of("$ref", "#/$defs/%zz")));
+        assertThat(badEscape.status()).isEqualTo(400);
+        assertThat(badEscape.json().at("/error/message").asText()).doesNotContain("java.", "Exception");
         Api.Response remote = server.admin.post(
                 "/api/v1/collections",
                 Map.of("name", "things", "schema", Map.of("$ref", "http://169.254.169.254/latest")));

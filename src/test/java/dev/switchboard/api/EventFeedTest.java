@@ -283,6 +283,12 @@ class EventFeedTest {
                 .extracting(e -> e.get("type").asText())
                 .containsExactly("device.command");
         assertThat(partner.get("/api/v1/events?types=device.**").status()).isEqualTo(400);
+        for (String empty : List.of(",,", "device.*,", ",device.*")) {
+            Api.Response refused = partner.get("/api/v1/events?types=" + empty);
+            assertThat(refused.status())
+                    .as("an empty pattern narrows to nothing, not to everything: " + empty)
+                    .isEqualTo(400);
+        }
     }
 
     @Test

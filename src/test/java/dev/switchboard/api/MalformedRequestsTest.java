@@ -256,6 +256,21 @@ class MalformedRequestsTest {
         assertThat(server.api(token).get(records).json().get("records")).hasSize(before);
     }
 
+    /** Refused by the HTTP parser, whose warning for each one any client could use to fill the log. */
+    @Test
+    void aRequestWithTwoHostHeadersIsRefusedWithoutALogLine() throws Exception {
+        try (dev.switchboard.testing.CapturedLogs logs = new dev.switchboard.testing.CapturedLogs();
+                java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream()
+                    .write("GET /api/v1/tenants HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+            RawHttp.Response refused = RawHttp.read(socket.getInputStream());
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(logs.lines()).noneMatch(line -> line.contains("HttpParser"));
+        }
+    }
+
     /**
      * A length declared past the limit is refused before the body is sent: no "100 Continue" invites it,
      * and nothing is buffered for a request that is refused anyway.

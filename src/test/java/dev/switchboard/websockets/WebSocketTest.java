@@ -229,6 +229,29 @@ class WebSocketTest {
         }
     }
 
+    /**
+     * A parameter the socket does not take was ignored: a mistyped {@code ?afer=5} opened the socket at the live
+     * end, and {@code ?tenantId=} beside an access token suggested another tenant's events.
+     */
+    @Test
+    void aHandshakeWithAParameterTheSocketDoesNotTakeIsRefused() throws Exception {
+        tenant("ws-params");
+        String token = server.partnerToken("ws-params");
+        for (String query : List.of("?afer=5", "?tenantId=hotel-other")) {
+            List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders());
+            headers.add("Authorization: Bearer " + token);
+            try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws" + query, headers, 0)) {
+                assertThat(refused.status).as(query).isEqualTo(400);
+                JsonNode error = Json.read(refused.body).get("error");
+                assertThat(error.get("details").get("field").asText())
+                        .isEqualTo(query.substring(1, query.indexOf('=')));
+            }
+        }
+        try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws?after=0", token, 0)) {
+            assertThat(socket.status).isEqualTo(101);
+        }
+    }
+
     @Test
     void closesJettyMakesForABrokenProtocolAreCountedByTheirDocumentedReason() throws Exception {
         tenant("ws-broken");
