@@ -26,6 +26,15 @@ import java.util.Map;
 final class ClientMessages {
     /** A client may send this many messages per window; more closes with {@link CloseCode#TOO_MANY_MESSAGES}. */
     static final int MAX_PER_WINDOW = 100;
+    /**
+     * A client may send this many frames of any kind per window (a message's fragments, pings, pongs);
+     * more closes with {@link CloseCode#TOO_MANY_MESSAGES}. Far above what the message limit needs (a
+     * client library that cuts a 64 KiB message into 4 KiB frames sends 16). Without it a message never
+     * finished (empty continuation frames without end, or pings) counted against no limit: two sockets
+     * flooding them held a 2-core node's threads, since a socket's reads run on a virtual thread, which
+     * is not preempted while data keeps arriving.
+     */
+    static final int MAX_FRAMES_PER_WINDOW = 4_000;
 
     static final int WINDOW_SECONDS = 10;
     static final int MAX_PATTERNS = 100;

@@ -90,6 +90,23 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final MessageWindow messages =
             new MessageWindow(ClientMessages.MAX_PER_WINDOW, Duration.ofSeconds(ClientMessages.WINDOW_SECONDS));
 
+    /**
+     * Frames of any kind (a message's fragments, pings, pongs) in the current window of {@value
+     * ClientMessages#WINDOW_SECONDS} s, and when it began: two fields, not a {@link MessageWindow} of
+     * {@value ClientMessages#MAX_FRAMES_PER_WINDOW} times per socket. A flood is caught at most twice the
+     * limit late (a window's end and the next's start), which is all this guard needs. Reading thread only.
+     */
+    private static final long FRAME_WINDOW_NANOS =
+            Duration.ofSeconds(ClientMessages.WINDOW_SECONDS).toNanos();
+
+    private long frameWindowStart = System.nanoTime();
+
+    private int framesInWindow;
+    /** A text message arriving in fragments, until its last (null between messages). Reading thread only. */
+    private StringBuilder fragments;
+
+    private long fragmentBytes;
+
     ClientSession(WebSockets owner, SocketAccess access, Long after, long accessChangesSeen) {
         this.owner = owner;
         this.access = access;
@@ -423,11 +440,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         return true;
     }
 
-    @Override
-    public void onWebSocketText(String text) {
-        if (closing.get()) {
-            return;
-        }
+    /** A whole text message: one of the client's messages ({@link ClientMessages}). */
+    private void onMessage(String text) {
         ClientMessage message = ClientMessages.parse(text);
         if (message instanceof ClientMessages.Request request && access.readOnly()) {
             send(Frames.errorResponse(
@@ -497,15 +511,100 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
+    /**
+     * Counts a frame against the frame limit; false (and the socket is closing) past it, or when it is
+     * closing already.
+     */
+    private boolean frameCounted() {
+        if (closing.get()) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (now - frameWindowStart > FRAME_WINDOW_NANOS) {
+            frameWindowStart = now;
+            framesInWindow = 0;
+        }
+        if (++framesInWindow > ClientMessages.MAX_FRAMES_PER_WINDOW) {
+            close(CloseCode.TOO_MANY_MESSAGES);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Each frame of a text message, as it arrives: taken whole here rather than as Jetty's whole messages,
+     * so that a message's fragments count against the frame limit (a message never finished counted against
+     * nothing), and held against the message size limit.
+     */
     @Override
-    public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
-        callback.succeed();
-        close(CloseCode.BINARY_NOT_SUPPORTED);
+    public void onWebSocketPartialText(String payload, boolean last) {
+        if (!frameCounted()) {
+            return;
+        }
+        if (fragments == null && last) {
+            // Only a text that might be over the limit is measured (a character is at most 3 bytes).
+            if (tooBig(payload.length() * 3L <= owner.settings().maxMessageBytes() ? 0 : utf8Bytes(payload))) {
+                return;
+            }
+            onMessage(payload);
+            return;
+        }
+        fragmentBytes += utf8Bytes(payload);
+        if (tooBig(fragmentBytes)) {
+            return;
+        }
+        if (fragments == null) {
+            fragments = new StringBuilder();
+        }
+        fragments.append(payload);
+        if (last) {
+            String text = fragments.toString();
+            fragments = null;
+            fragmentBytes = 0;
+            onMessage(text);
+        }
+    }
+
+    /** Closes with 1009 a message over the size limit ({@code websockets.maxMessageSize}). */
+    private boolean tooBig(long bytes) {
+        if (bytes <= owner.settings().maxMessageBytes()) {
+            return false;
+        }
+        fragments = null;
+        close(CloseCode.MESSAGE_TOO_BIG);
+        return true;
+    }
+
+    private static long utf8Bytes(String text) {
+        long bytes = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            bytes += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
+        }
+        return bytes;
+    }
+
+    /** Implemented, so Jetty no longer answers pings itself: counted, then answered as it would. */
+    @Override
+    public void onWebSocketPing(ByteBuffer payload) {
+        if (frameCounted() && socket != null) {
+            ByteBuffer copy = ByteBuffer.allocate(payload.remaining())
+                    .put(payload.slice())
+                    .flip();
+            socket.sendPong(copy, Callback.NOOP);
+        }
     }
 
     @Override
     public void onWebSocketPong(ByteBuffer payload) {
         awaitingPong = false;
+        frameCounted();
+    }
+
+    @Override
+    public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+        callback.succeed();
+        close(CloseCode.BINARY_NOT_SUPPORTED);
     }
 
     @Override
@@ -572,7 +671,14 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                         code.reason());
         }
         if (socket != null) {
-            socket.close(code.code(), code.reason(), Callback.NOOP);
+            // A client closed for flooding is not read any further: waiting for its close frame behind
+            // whatever it keeps sending, the server read and dropped 370 MB of a flood in 20 s.
+            socket.close(
+                    code.code(),
+                    code.reason(),
+                    code == CloseCode.TOO_MANY_MESSAGES
+                            ? Callback.from(this::disconnect, x -> disconnect())
+                            : Callback.NOOP);
         }
     }
 

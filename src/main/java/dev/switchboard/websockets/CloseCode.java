@@ -38,7 +38,10 @@ public enum CloseCode {
     SLOW_CONSUMER(4100, "slow_consumer", Reconnect.WITH_BACKOFF),
     /** No pong answered a ping within websockets.pingTimeout. */
     PING_TIMEOUT(4101, "ping_timeout", Reconnect.WITH_BACKOFF),
-    /** The client sent more than {@value ClientMessages#MAX_PER_WINDOW} messages in {@value ClientMessages#WINDOW_SECONDS} s. */
+    /**
+     * The client sent more than {@value ClientMessages#MAX_PER_WINDOW} messages, or {@value
+     * ClientMessages#MAX_FRAMES_PER_WINDOW} frames, in {@value ClientMessages#WINDOW_SECONDS} s.
+     */
     TOO_MANY_MESSAGES(4102, "too_many_messages", Reconnect.WITH_BACKOFF),
     /**
      * The connection already held websockets.maxSocketsPerConnection sockets on this node when this one

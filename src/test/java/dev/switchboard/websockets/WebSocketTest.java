@@ -230,6 +230,74 @@ class WebSocketTest {
     }
 
     /**
+     * A message never finished (empty continuation frames without end) or a flood of pings counted against no
+     * limit: two such sockets held a 2-core node's threads, every request waiting for seconds. Past 4,000
+     * frames in 10 s the socket is closed with 4102 and no longer read.
+     */
+    @Test
+    void aSocketFloodingFramesIsClosedAndNoLongerRead() throws Exception {
+        tenant("ws-frames");
+        String token = server.partnerToken("ws-frames");
+        // A message in fragments (cut in three, a two-byte character split between two) is one message; one
+        // over the size limit in fragments is closed with 1009.
+        try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+            byte[] message = "{\"type\":\"pé\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int split = message.length - 3; // between the two bytes of é
+            socket.send(0x1, java.util.Arrays.copyOfRange(message, 0, 5));
+            socket.send(0x0, java.util.Arrays.copyOfRange(message, 5, split));
+            socket.send(0x80, java.util.Arrays.copyOfRange(message, split, message.length));
+            RawWebSocket.Frame answer = socket.readAnsweringPings();
+            while (!answer.text().contains("unknown_type")) {
+                answer = socket.readAnsweringPings();
+            }
+            assertThat(answer.text()).contains("'pé' is not a message type");
+        }
+        try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+            byte[] part = "x".repeat(40_000).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            socket.send(0x1, "[\"".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            socket.send(0x0, part);
+            socket.send(0x0, part);
+            assertThat(socket.readUntilClose()).isEqualTo(1009);
+        }
+        double before = server.metric("switchboard_websockets_closes_total\\{reason=\"too_many_messages\"}");
+        for (int opcode : List.of(0x0 /* continuation */, 0x9 /* ping */)) {
+            try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws", token, 0)) {
+                if (opcode == 0x0) {
+                    socket.send(0x1, "{".getBytes(java.nio.charset.StandardCharsets.UTF_8)); // a text message begun
+                }
+                byte[] one = RawWebSocket.frame(opcode == 0x9 ? 0x80 | opcode : opcode, 0, new byte[0], true);
+                java.io.ByteArrayOutputStream flood = new java.io.ByteArrayOutputStream();
+                for (int i = 0; i < 5_000; i++) {
+                    flood.write(one);
+                }
+                try {
+                    socket.sendRaw(flood.toByteArray());
+                } catch (java.net.SocketException closedMeanwhile) {
+                    // the server may close before the last frames are written
+                }
+                socket.readTimeout(Duration.ofSeconds(10));
+                int code = -1;
+                try {
+                    for (RawWebSocket.Frame f = socket.read(); ; f = socket.read()) {
+                        if (f.opcode() == 0x8) {
+                            code = f.closeCode();
+                            break;
+                        }
+                    }
+                } catch (java.io.EOFException | java.net.SocketException ended) {
+                    // ended before the close frame was read: counted below
+                }
+                assertThat(code).as("opcode %d", opcode).isIn(4102, -1);
+                assertThat(socket.readUntilClose())
+                        .as("the server ends the connection")
+                        .isEqualTo(-1);
+            }
+        }
+        assertThat(server.metric("switchboard_websockets_closes_total\\{reason=\"too_many_messages\"}") - before)
+                .isEqualTo(2);
+    }
+
+    /**
      * A parameter the socket does not take was ignored: a mistyped {@code ?afer=5} opened the socket at the live
      * end, and {@code ?tenantId=} beside an access token suggested another tenant's events.
      */
