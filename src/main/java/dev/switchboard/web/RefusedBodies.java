@@ -14,10 +14,15 @@ import java.io.InputStream;
 public final class RefusedBodies {
     /** How much of a refused body is read past the point reached; a longer one is answered at once and its connection closed. */
     static final long DISCARD_LIMIT = 8L * 1024 * 1024;
+    /** How long the rest is read for: a sender trickling it would otherwise hold the connection for hours. */
+    static final long DISCARD_NANOS = java.time.Duration.ofSeconds(10).toNanos();
 
     private RefusedBodies() {}
 
-    /** Reads and drops the rest of the request's body, up to {@link #DISCARD_LIMIT}; closes the connection past it. */
+    /**
+     * Reads and drops the rest of the request's body, up to {@link #DISCARD_LIMIT} and for at most {@link
+     * #DISCARD_NANOS}; closes the connection past either.
+     */
     public static void discardRest(Context ctx) {
         long declared = ctx.req().getContentLengthLong();
         // The client waits for "100 Continue" before it sends the body: it has sent nothing to discard, and reading
@@ -29,11 +34,12 @@ public final class RefusedBodies {
         }
         byte[] buffer = new byte[16 * 1024];
         long read = 0;
+        long started = System.nanoTime();
         try {
             InputStream in = ctx.req().getInputStream();
             for (int n; (n = in.read(buffer)) != -1; ) {
                 read += n;
-                if (read > DISCARD_LIMIT) {
+                if (read > DISCARD_LIMIT || System.nanoTime() - started > DISCARD_NANOS) {
                     ctx.header("Connection", "close");
                     return;
                 }

@@ -48,7 +48,11 @@ class RequestBodiesTest {
 
     /** A server taking bodies of up to {@code maxBody} bytes, with room for four still arriving, or two read (as strings, twice their bytes). */
     private HttpApi server(int maxBody) {
-        bodies = new RequestBodies(maxBody, 4L * maxBody);
+        return server(maxBody, RequestBodies.BODY_DEADLINE);
+    }
+
+    private HttpApi server(int maxBody, Duration deadline) {
+        bodies = new RequestBodies(maxBody, 4L * maxBody, deadline);
         return new HttpApi("127.0.0.1", 0, bodies, new SimpleMeterRegistry(), Tracing.OFF, List.of(routes -> {
                     routes.post("/api/v1/echo", ctx -> ctx.result(RequestBodies.of(ctx)));
                     routes.post("/api/v1/hold", ctx -> {
@@ -169,6 +173,46 @@ class RequestBodiesTest {
         String string = "\"" + "x".repeat(MAX_BODY - 2) + "\"";
         assertThat(post("/api/v1/echo", string).status()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() == 0);
+    }
+
+    /**
+     * A body refused for want of room gives back what it took before the rest of it is read and dropped:
+     * held until then, 150 refused bodies trickling their rest kept every other write out (503).
+     */
+    @Test
+    void aBodyRefusedForWantOfRoomGivesItsRoomBackBeforeItsRestIsRead() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            slowBody(900);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() == 3_600);
+        Socket refused = slowBody(300);
+        await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() == 3_900);
+        refused.getOutputStream().write("{".repeat(300).getBytes(StandardCharsets.US_ASCII));
+        refused.getOutputStream().flush();
+        await().atMost(Duration.ofSeconds(5)).until(() -> bodies.held() == 3_600);
+    }
+
+    /** A body still arriving past its deadline is refused, and its room given back. */
+    @Test
+    void aBodyStillArrivingPastItsDeadlineIsRefused() throws Exception {
+        http.close();
+        http = server(MAX_BODY, Duration.ofSeconds(1));
+        Socket slow = slowBody(1);
+        OutputStream out = slow.getOutputStream();
+        for (int i = 0; i < 8 && bodies.held() < 100; i++) {
+            Thread.sleep(250);
+            try {
+                out.write("{".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (java.io.IOException answered) {
+                break;
+            }
+        }
+        RawHttp.Response refused = RawHttp.read(slow.getInputStream());
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(Json.read(refused.text()).get("error").get("message").asText())
+                .isEqualTo("the request body was not received whole: it was still arriving after 1 s");
+        await().atMost(Duration.ofSeconds(5)).until(() -> bodies.held() == 0);
     }
 
     /** Room is taken as bytes arrive: connections that declare large bodies and send nothing hold none. */
