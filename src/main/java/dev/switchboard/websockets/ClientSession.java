@@ -538,7 +538,9 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
      */
     @Override
     public void onWebSocketPartialText(String payload, boolean last) {
-        if (!frameCounted()) {
+        // A message's last frame is the message, counted (or, an admitted request, not) as one: a client
+        // sending thousands of requests a second in whole frames is not flooding.
+        if (closing.get() || (!last && !frameCounted())) {
             return;
         }
         if (fragments == null && last) {

@@ -67,6 +67,43 @@ class WebSocketRequestsTest {
         return map;
     }
 
+    /**
+     * A socket's requests, each a whole frame, are not a flood of frames: thousands a second are taken (the
+     * frame limit counts fragments and control frames only), while the token's rate limit allows them.
+     */
+    @Test
+    void thousandsOfRequestsInWholeFramesAreNotAFlood() {
+        Partner partner = partner(List.of("*"), List.of("*"));
+        try (WsClient ws = WsClient.connect(server, partner.accessToken(), null)) {
+            ws.await("live");
+            int batch = 50;
+            int batches = 100; // 5,000 frames, more than the frame limit of 4,000 in 10 s
+            long started = System.nanoTime();
+            for (int b = 0; b < batches; b++) {
+                for (int i = 0; i < batch; i++) {
+                    ws.sendRequest(
+                            "r" + (b * batch + i),
+                            "records.get",
+                            params("collection", "reservations", "id", "rec_01m93p1qnyfxdtcyqhwwm2a7bj"));
+                }
+                int answered = (b + 1) * batch;
+                org.awaitility.Awaitility.await()
+                        .pollDelay(Duration.ZERO)
+                        .pollInterval(Duration.ofMillis(2))
+                        .atMost(Duration.ofSeconds(15))
+                        .until(() -> ws.isClosed() || ws.responses().size() >= answered);
+                assertThat(ws.isClosed())
+                        .as("closed after %d requests: %s", answered, ws.closeReason())
+                        .isFalse();
+            }
+            assertThat(ws.responses()).hasSize(batch * batches);
+            // Over one window of the frame limit, a machine this slow proves nothing either way.
+            org.junit.jupiter.api.Assumptions.assumeTrue(
+                    System.nanoTime() - started < Duration.ofSeconds(10).toNanos(),
+                    "5,000 requests took longer than the frame limit's window");
+        }
+    }
+
     @Test
     void recordsAreCreatedReadListedUpdatedAndDeletedOverTheSocketAsOverHttp() {
         Partner partner = partner(List.of("*"), List.of("*"));
