@@ -318,7 +318,7 @@ public final class CollectionStore {
      */
     private static void refuseReferenceLoop(JsonSchema schema, String field) {
         try {
-            ValidationBudget.within(() -> schema.validate(Json.MAPPER.createObjectNode()));
+            ValidationBudget.compiling(() -> schema.validate(Json.MAPPER.createObjectNode()));
         } catch (StackOverflowError loop) {
             throw new Refusal.InvalidField(
                     field,
@@ -405,7 +405,7 @@ public final class CollectionStore {
      */
     private static JsonSchema compile(JsonNode schema) {
         try {
-            return ValidationBudget.within(ValidationBudget.COMPILE_LIMIT, () -> {
+            return ValidationBudget.compiling(() -> {
                 JsonSchema compiled = SCHEMAS.getSchema(schema, ValidationBudget.config());
                 compiled.initializeValidators();
                 return compiled;

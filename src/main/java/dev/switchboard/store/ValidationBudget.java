@@ -10,6 +10,7 @@ import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.ValidationContext;
 import com.networknt.schema.i18n.DefaultMessageSource;
 import com.networknt.schema.i18n.MessageSource;
+import dev.switchboard.support.Refusal;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Locale;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -69,6 +71,11 @@ final class ValidationBudget {
     private static final ThreadLocal<Budget> BUDGET = new ThreadLocal<>();
     /** How long past its deadline a piece of work is waited for before its caller is answered without it. */
     private static final Duration GRACE = Duration.ofMillis(500);
+    /**
+     * How long a check waits for a free thread before its request is answered 503 (retry): while other
+     * writes' slow checks hold every thread, a write says nothing about its own data.
+     */
+    static final Duration TURN = Duration.ofSeconds(1);
 
     private static final ExecutorService CHECKS = Executors.newFixedThreadPool(
             4 * Runtime.getRuntime().availableProcessors(),
@@ -86,22 +93,36 @@ final class ValidationBudget {
     }
 
     /**
-     * Runs one validation or compilation within the budget, on a thread of its own, and waits for it;
-     * throws {@link Exceeded} past the budget, counting from now (a wait for a free thread included).
-     * Errors it throws (a {@link StackOverflowError}) are thrown here as they are.
+     * A schema's compilation (and its check of an empty record), within {@link #COMPILE_LIMIT} and {@link
+     * #MAX_VALIDATORS}, on the calling thread: it is the operator's work, not a partner's, and a reload that
+     * waited behind partners' slow checks for a thread would be refused and leave its collection refusing
+     * every record.
      */
-    static <T> T within(Supplier<T> work) {
-        return within(LIMIT, work);
+    static <T> T compiling(Supplier<T> work) {
+        BUDGET.set(new Budget(System.nanoTime() + COMPILE_LIMIT.toNanos(), COMPILE_LIMIT));
+        try {
+            return work.get();
+        } finally {
+            BUDGET.remove();
+        }
     }
 
-    /** {@link #within(Supplier)} with a time limit of its own: {@link #COMPILE_LIMIT} for a schema's compilation. */
-    static <T> T within(Duration limit, Supplier<T> work) {
-        long deadline = System.nanoTime() + limit.toNanos();
+    /**
+     * Checks a partner's data within the budget, on a thread of its own, and waits for it; throws {@link
+     * Exceeded} past {@link #LIMIT}, counted from when the check starts, and 503 {@code server_busy} when
+     * no thread was free for {@link #TURN}. Errors it throws (a {@link StackOverflowError}) are thrown here
+     * as they are.
+     */
+    static <T> T within(Supplier<T> work) {
+        long submitted = System.nanoTime();
+        AtomicBoolean started = new AtomicBoolean();
         Future<T> running = CHECKS.submit(() -> {
-            if (System.nanoTime() - deadline > 0) {
-                throw new Exceeded("waited longer than " + limit.toMillis() + " ms for its turn");
+            long now = System.nanoTime();
+            if (now - submitted > TURN.toNanos()) {
+                throw busy();
             }
-            BUDGET.set(new Budget(deadline, limit));
+            started.set(true);
+            BUDGET.set(new Budget(now + LIMIT.toNanos(), LIMIT));
             try {
                 return work.get();
             } finally {
@@ -111,10 +132,13 @@ final class ValidationBudget {
         try {
             // Past the deadline with some time to spare: work the checks cannot reach (a step inside the
             // library that never makes a validator nor matches) is left to finish on its own, unanswered.
-            return running.get(limit.plus(GRACE).toNanos(), TimeUnit.NANOSECONDS);
+            return running.get(TURN.plus(LIMIT).plus(GRACE).toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             running.cancel(true);
-            throw new Exceeded("took longer than " + limit.toMillis() + " ms");
+            if (!started.get()) {
+                throw busy();
+            }
+            throw new Exceeded("took longer than " + LIMIT.toMillis() + " ms");
         } catch (ExecutionException e) {
             switch (e.getCause()) {
                 case RuntimeException unchecked -> throw unchecked;
@@ -126,6 +150,13 @@ final class ValidationBudget {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while checking against a schema", e);
         }
+    }
+
+    private static Refusal busy() {
+        return new Refusal.Busy(
+                "server_busy",
+                "the server is checking as many writes against their schemas as it has threads for; retry shortly",
+                1);
     }
 
     private static void check() {
