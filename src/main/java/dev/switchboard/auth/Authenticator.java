@@ -13,6 +13,7 @@ import dev.switchboard.store.ConsoleSessionStore;
 import dev.switchboard.store.Integration;
 import dev.switchboard.store.IntegrationStore;
 import dev.switchboard.store.TenantStore;
+import dev.switchboard.support.ClientAddress;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.Tokens;
 import io.javalin.http.Context;

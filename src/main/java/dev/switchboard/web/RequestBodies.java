@@ -1,5 +1,6 @@
 package dev.switchboard.web;
 
+import dev.switchboard.support.ClientAddress;
 import dev.switchboard.support.JsonWeight;
 import dev.switchboard.support.Refusal;
 import io.javalin.http.Context;
@@ -11,6 +12,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +50,14 @@ public final class RequestBodies {
     private final long budget;
     private final long deadlineNanos;
     private final AtomicLong held = new AtomicLong();
+    /**
+     * The room of bodies still arriving, by client address ({@link ClientAddress}): at most a quarter of the
+     * budget each. Without it, 150 connections from one client sending 900 KB and then trickling, each
+     * reconnecting once refused at its deadline, kept the budget full: a 100 KB write of anyone else's was
+     * refused 146 times out of 150. Behind a proxy every client has its address; a proxy that buffers a
+     * body before it forwards it (nginx's default) sends it at once, and holds this share only a moment.
+     */
+    private final Map<String, Long> arriving = new ConcurrentHashMap<>();
 
     /** {@code budget}: the heap requests' bodies and their trees may hold at once; at least one body of the largest size read as a string. */
     public RequestBodies(long maxBodyBytes, long budget) {
@@ -98,6 +109,8 @@ public final class RequestBodies {
         long taken = 0;
         boolean kept = false;
         long started = System.nanoTime();
+        String address = ClientAddress.of(ctx.ip());
+        long arrived = 0;
         try {
             InputStream in = ctx.req().getInputStream();
             byte[] chunk = new byte[size];
@@ -112,17 +125,31 @@ public final class RequestBodies {
                             "the request body was not received whole: it was still arriving after "
                                     + deadlineNanos / 1_000_000_000 + " s");
                 }
-                if (!take(n)) {
+                Refusal noRoom = take(n) ? null : busy();
+                if (noRoom == null && !arrive(address, n)) {
+                    held.addAndGet(-n);
+                    noRoom = new Refusal.Busy(
+                            "server_busy",
+                            "this client's request bodies still arriving take as much room as one client may hold;"
+                                    + " retry shortly",
+                            1);
+                }
+                if (noRoom != null) {
                     // Its room is given back before the rest is read and dropped, which may take long.
                     held.addAndGet(-taken);
                     taken = 0;
+                    leave(address, arrived);
+                    arrived = 0;
                     body = null;
                     RefusedBodies.discardRest(ctx);
-                    throw busy();
+                    throw noRoom;
                 }
                 taken += n;
+                arrived += n;
                 body.write(chunk, 0, n);
             }
+            leave(address, arrived);
+            arrived = 0;
             byte[] bytes = body.toByteArray();
             long weight = JsonWeight.of(bytes); // at least twice the bytes taken so far
             refuseHeavierThanBudget("the request body", weight);
@@ -140,9 +167,30 @@ public final class RequestBodies {
             ctx.header("Connection", "close");
             throw new Refusal.Invalid("body_incomplete", "the request body was not received whole: " + why(e));
         } finally {
+            leave(address, arrived);
             if (!kept) {
                 held.addAndGet(-taken);
             }
+        }
+    }
+
+    /** Counts {@code bytes} more of {@code address}'s bodies still arriving; false past its share. */
+    private boolean arrive(String address, long bytes) {
+        boolean[] within = {true};
+        arriving.compute(address, (key, now) -> {
+            long after = (now == null ? 0 : now) + bytes;
+            if (after > budget / 4) {
+                within[0] = false;
+                return now;
+            }
+            return after;
+        });
+        return within[0];
+    }
+
+    private void leave(String address, long bytes) {
+        if (bytes > 0) {
+            arriving.computeIfPresent(address, (key, now) -> now - bytes <= 0 ? null : now - bytes);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.switchboard.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.support.ClientAddress;
 import dev.switchboard.testing.Fast;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -87,5 +88,18 @@ class FailedAuthLimiterTest {
         check.end(); // the database was unreachable, say
         check.end();
         assertThat(limiter.begin("203.0.113.7", "b").waitTime()).isEmpty();
+    }
+
+    @Test
+    void refusedSecretsFromOneSlash64ShareOneLimit() {
+        FailedAuthLimiter limiter =
+                new FailedAuthLimiter(2, java.time.Duration.ofMinutes(1), java.time.InstantSource.system());
+        limiter.begin(ClientAddress.of("2001:db8::1"), "a").failed();
+        limiter.begin(ClientAddress.of("2001:db8::2"), "b").failed();
+        assertThat(limiter.begin(ClientAddress.of("2001:db8::3"), "some token").waitTime())
+                .isPresent();
+        assertThat(limiter.begin(ClientAddress.of("2001:db8:1::3"), "some token")
+                        .waitTime())
+                .isEmpty();
     }
 }

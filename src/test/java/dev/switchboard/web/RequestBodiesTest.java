@@ -192,6 +192,28 @@ class RequestBodiesTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> bodies.held() == 3_600);
     }
 
+    /**
+     * One client's bodies still arriving take at most a quarter of the room: 150 connections of one client
+     * trickling bodies, each reconnecting once refused, kept everyone else's 100 KB writes out.
+     */
+    @Test
+    void oneClientsBodiesStillArrivingTakeAtMostAQuarterOfTheRoom() throws Exception {
+        java.net.InetAddress one = java.net.InetAddress.getByName("127.0.0.3");
+        slowBody(MAX_BODY, 900, one);
+        await().atMost(Duration.ofSeconds(10)).until(() -> bodies.held() == 900);
+        Socket second = slowBody(MAX_BODY, 200, one);
+        Thread.sleep(100);
+        second.getOutputStream().write("{".repeat(800).getBytes(StandardCharsets.US_ASCII)); // its rest, dropped
+        second.getOutputStream().flush();
+        RawHttp.Response refused = RawHttp.read(second.getInputStream());
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(Json.read(refused.text()).get("error").get("message").asText())
+                .startsWith("this client's request bodies still arriving");
+        assertThat(post("{\"n\":\"" + "x".repeat(890) + "\"}").status())
+                .as("another client's body")
+                .isEqualTo(200);
+    }
+
     /** A body still arriving past its deadline is refused, and its room given back. */
     @Test
     void aBodyStillArrivingPastItsDeadlineIsRefused() throws Exception {
@@ -231,9 +253,16 @@ class RequestBodiesTest {
         return slowBody(MAX_BODY, sent);
     }
 
-    /** A request declaring a body of {@code declared} bytes, of which it sends {@code sent} and then waits. */
+    /**
+     * A request declaring a body of {@code declared} bytes, of which it sends {@code sent} and then waits;
+     * each from a loopback address of its own, as bodies still arriving are limited per client address.
+     */
     private Socket slowBody(int declared, int sent) throws Exception {
-        Socket socket = new Socket("127.0.0.1", http.port());
+        return slowBody(declared, sent, java.net.InetAddress.getByName("127.0.0." + (10 + held.size())));
+    }
+
+    private Socket slowBody(int declared, int sent, java.net.InetAddress from) throws Exception {
+        Socket socket = new Socket("127.0.0.1", http.port(), from, 0);
         held.add(socket);
         socket.setSoTimeout(10_000);
         OutputStream out = socket.getOutputStream();

@@ -1,4 +1,4 @@
-package dev.switchboard.auth;
+package dev.switchboard.support;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -6,16 +6,16 @@ import java.net.UnknownHostException;
 import java.util.HexFormat;
 
 /**
- * The client a limit on refused secrets counts against: an IPv4 address, or the /64 an IPv6 address
- * belongs to. A single host is routinely given a whole /64 (2^64 addresses), so counting each IPv6
+ * The client a limit counts against (refused secrets, request bodies still arriving): an IPv4 address,
+ * or the /64 an IPv6 address belongs to. A single host is routinely given a whole /64 (2^64 addresses), so counting each IPv6
  * address on its own would give one client as many guesses as it cares to take, and each new address
  * an entry of the limiter to keep.
  */
-final class ClientAddress {
+public final class ClientAddress {
     private ClientAddress() {}
 
     /** The key of {@code ip} (as the connection reports it: a numeric address, never looked up). */
-    static String of(String ip) {
+    public static String of(String ip) {
         if (ip == null || ip.indexOf(':') < 0) {
             return ip; // IPv4
         }
