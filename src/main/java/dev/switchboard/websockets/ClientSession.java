@@ -91,7 +91,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             new MessageWindow(ClientMessages.MAX_PER_WINDOW, Duration.ofSeconds(ClientMessages.WINDOW_SECONDS));
 
     /**
-     * Frames of any kind (a message's fragments, pings, pongs) in the current window of {@value
+     * Frames other than a message's last (its other fragments, pings, pongs) in the current window of {@value
      * ClientMessages#WINDOW_SECONDS} s, and when it began: two fields, not a {@link MessageWindow} of
      * {@value ClientMessages#MAX_FRAMES_PER_WINDOW} times per socket. A flood is caught at most twice the
      * limit late (a window's end and the next's start), which is all this guard needs. Reading thread only.
