@@ -100,15 +100,8 @@ final class RecordOperations {
                     collection,
                     id,
                     ifMatch,
-                    current -> {
-                        JsonNode merged = JsonMergePatch.apply(current, patch);
-                        if (reads && Json.sameValue(merged, current)) {
-                            // Nothing is written, so nothing is checked: a record written before its schema
-                            // changed does not refuse a patch that leaves it as it is.
-                            return merged;
-                        }
-                        return reads ? validated(collection, merged) : validatedForWriter(collection, merged, patch);
-                    },
+                    current -> JsonMergePatch.apply(current, patch),
+                    merged -> reads ? validated(collection, merged) : validatedForWriter(collection, merged, patch),
                     !reads);
         } catch (Refusal.RecordTooLarge e) {
             // The size, less what the update added, is the stored record's: not for a caller that may not read it.

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.ToLongFunction;
+import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
 /**
@@ -202,26 +203,29 @@ public final class RecordStore {
 
     private record Row(UUID uuid, StoredRecord record) {}
 
-    /** Computes the new data of a record from its current data (the merge, then validation). */
-    @FunctionalInterface
-    public interface Edit {
-        JsonNode apply(JsonNode current);
-    }
-
     /**
-     * Writes the record's data as {@code edit} makes it, at the next version, with its event. Data the
-     * edit leaves as it was is not written (no version, no event: the answer is the record as it is, with
-     * seq 0) unless {@code writeUnchanged}: for a caller that may not read the record, whose version moving
-     * or not would tell it what the record holds.
+     * Writes the record's data as {@code edit} makes it from the current data, once {@code check} has
+     * passed it (it throws the refusal, or gives the data to write), at the next version, with its event.
+     * Data the edit leaves as it was is neither checked nor written (no version, no event: the answer is
+     * the record as it is, with seq 0; a record written before its collection's schema changed does not
+     * refuse a patch that leaves it as it is) unless {@code writeUnchanged}: for a caller that may not read
+     * the record, whose version moving or not would tell it what the record holds.
      */
     public Updated update(
-            Tenant tenant, RecordCollection collection, String id, Integer ifMatch, Edit edit, boolean writeUnchanged) {
+            Tenant tenant,
+            RecordCollection collection,
+            String id,
+            Integer ifMatch,
+            UnaryOperator<JsonNode> edit,
+            UnaryOperator<JsonNode> check,
+            boolean writeUnchanged) {
         UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
         return readThenWrite(tenant, collection, uuid, id, ifMatch, Updated::seq, (c, current) -> {
-            JsonNode data = edit.apply(current.data());
-            if (!writeUnchanged && Json.sameValue(data, current.data())) {
+            JsonNode edited = edit.apply(current.data());
+            if (!writeUnchanged && Json.sameValue(edited, current.data())) {
                 return Optional.of(new Updated(current.stored(), 0));
             }
+            JsonNode data = check.apply(edited);
             String json = Json.write(data);
             long bytes = NewEvent.utf8Bytes(json);
             if (bytes > maxDataBytes) {

@@ -37,7 +37,8 @@ import java.util.regex.PatternSyntaxException;
  * its input, as the library makes validators (at most {@link #MAX_VALIDATORS}) and as it reports each
  * failure; past it the work ends with {@link Exceeded}, and the write (or the schema) is refused.
  *
- * <p>The work runs on platform threads of its own ({@link #within}): a virtual thread is never taken off
+ * <p>A check of a partner's data runs on platform threads of its own ({@link #within}); a schema's
+ * compilation, the operator's, on the caller ({@link #compiling}). A virtual thread is never taken off
  * its carrier while it computes, so two writes matching a slow pattern at once held both of this
  * machine's carriers for a second each, and every other request (health checks included) waited. On
  * platform threads the operating system shares the cores out between them and the requests.

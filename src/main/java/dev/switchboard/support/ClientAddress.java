@@ -7,9 +7,9 @@ import java.util.HexFormat;
 
 /**
  * The client a limit counts against (refused secrets, request bodies still arriving): an IPv4 address,
- * or the /64 an IPv6 address belongs to. A single host is routinely given a whole /64 (2^64 addresses), so counting each IPv6
- * address on its own would give one client as many guesses as it cares to take, and each new address
- * an entry of the limiter to keep.
+ * or the /64 an IPv6 address belongs to. A single host is routinely given a whole /64 (2^64
+ * addresses), so counting each IPv6 address on its own would give one client as many guesses as it
+ * cares to take, and each new address an entry of the limiter to keep.
  */
 public final class ClientAddress {
     private ClientAddress() {}

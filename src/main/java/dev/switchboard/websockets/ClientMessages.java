@@ -29,10 +29,10 @@ final class ClientMessages {
     /**
      * A client may send this many frames per window besides the last frame of each message (a message's
      * other fragments, pings, pongs); more closes with {@link CloseCode#TOO_MANY_MESSAGES}. Far above what
-     * a client needs (a library that cuts a 64 KiB message into 4 KiB frames sends 15). Without it a message never
-     * finished (empty continuation frames without end, or pings) counted against no limit: two sockets
-     * flooding them held a 2-core node's threads, since a socket's reads run on a virtual thread, which
-     * is not preempted while data keeps arriving.
+     * a client needs (a library that cuts a 64 KiB message into 4 KiB frames sends 15). Without it a
+     * message never finished (empty continuation frames without end, or pings) counted against no limit:
+     * two sockets flooding them held a 2-core node's threads, since a socket's reads run on a virtual
+     * thread, which is not preempted while data keeps arriving.
      */
     static final int MAX_FRAMES_PER_WINDOW = 4_000;
 
