@@ -18,7 +18,6 @@ import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.EndpointStore;
 import io.javalin.http.Context;
 import io.javalin.router.JavalinDefaultRoutingApi;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -64,12 +63,10 @@ public final class AdminRoutes implements RouteGroup {
             auth.requireAdmin(ctx);
             Integration integration = integrations.get(ctx.pathParam("integrationId"));
             QueryParams.only(ctx, "limit", "cursor");
-            int limit = QueryParams.limit(ctx, 100, 1000);
+            int limit = QueryParams.limit(ctx);
             List<IntegrationConnection> page =
-                    connections.listForIntegration(integration.id(), ctx.queryParam("cursor"), limit);
-            ctx.json(page(
-                    Map.of("connections", page),
-                    page.size() == limit ? page.getLast().id() : null));
+                    connections.listForIntegration(integration.id(), QueryParams.cursor(ctx), limit);
+            ctx.json(QueryParams.page("connections", page, limit, IntegrationConnection::id));
         });
         routes.get("/api/v1/connections/{connectionId}", ctx -> {
             auth.requireAdmin(ctx);
@@ -103,10 +100,9 @@ public final class AdminRoutes implements RouteGroup {
     private void listTenants(Context ctx) {
         auth.requireAdmin(ctx);
         QueryParams.only(ctx, "limit", "cursor");
-        int limit = QueryParams.limit(ctx, 100, 1000);
-        List<Tenant> page = tenants.list(ctx.queryParam("cursor"), limit);
-        ctx.json(page(
-                Map.of("tenants", page), page.size() == limit ? page.getLast().id() : null));
+        int limit = QueryParams.limit(ctx);
+        List<Tenant> page = tenants.list(QueryParams.cursor(ctx), limit);
+        ctx.json(QueryParams.page("tenants", page, limit, Tenant::id));
     }
 
     private void createIntegration(Context ctx) {
@@ -122,11 +118,9 @@ public final class AdminRoutes implements RouteGroup {
     private void listIntegrations(Context ctx) {
         auth.requireAdmin(ctx);
         QueryParams.only(ctx, "limit", "cursor");
-        int limit = QueryParams.limit(ctx, 100, 1000);
-        List<Integration> page = integrations.list(ctx.queryParam("cursor"), limit);
-        ctx.json(page(
-                Map.of("integrations", page),
-                page.size() == limit ? page.getLast().id() : null));
+        int limit = QueryParams.limit(ctx);
+        List<Integration> page = integrations.list(QueryParams.cursor(ctx), limit);
+        ctx.json(QueryParams.page("integrations", page, limit, Integration::id));
     }
 
     private void getIntegration(Context ctx) {
@@ -254,12 +248,6 @@ public final class AdminRoutes implements RouteGroup {
     private static ObjectNode withSecret(Object created, String field, String secret) {
         ObjectNode json = Json.MAPPER.valueToTree(created);
         json.put(field, secret);
-        return json;
-    }
-
-    private static Map<String, Object> page(Map<String, Object> items, String cursor) {
-        Map<String, Object> json = new LinkedHashMap<>(items);
-        json.put("cursor", cursor);
         return json;
     }
 }

@@ -125,12 +125,9 @@ public final class AuditRoutes implements RouteGroup {
         routes.get("/api/v1/audit-log", ctx -> {
             auth.requireAdmin(ctx);
             QueryParams.only(ctx, "limit", "cursor");
-            int limit = QueryParams.limit(ctx, 100, 1000);
-            List<AuditLog.Entry> page = audit.list(ctx.queryParam("cursor"), limit);
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("entries", page);
-            json.put("cursor", page.size() == limit ? page.getLast().id() : null);
-            ctx.json(json);
+            int limit = QueryParams.limit(ctx);
+            List<AuditLog.Entry> page = audit.list(QueryParams.cursor(ctx), limit);
+            ctx.json(QueryParams.page("entries", page, limit, AuditLog.Entry::id));
         });
     }
 

@@ -104,7 +104,7 @@ public final class EventRoutes implements RouteGroup {
         TenantAccess access = auth.tenantAccess(ctx);
         QueryParams.only(ctx, "after", "limit", "types", "wait");
         Long after = QueryParams.longValue(ctx, "after");
-        int limit = QueryParams.limit(ctx, 100, 1000);
+        int limit = QueryParams.limit(ctx);
         List<String> types = types(ctx);
         Duration wait = waitParam(ctx);
         EventFilter filter = access.eventFilter().narrowedTo(types);

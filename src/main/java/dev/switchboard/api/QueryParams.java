@@ -5,6 +5,10 @@ import dev.switchboard.support.Refusal;
 import dev.switchboard.support.WholeNumbers;
 import io.javalin.http.Context;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /** Query parameters read with a 400 that names the parameter when one is malformed. */
 final class QueryParams {
@@ -16,7 +20,7 @@ final class QueryParams {
      * lists cannot tell.
      */
     static void only(Context ctx, String... names) {
-        java.util.List<String> known = java.util.List.of(names);
+        List<String> known = List.of(names);
         ctx.queryParamMap().forEach((name, values) -> {
             if (!known.contains(name)) {
                 throw new Refusal.InvalidField(
@@ -30,6 +34,19 @@ final class QueryParams {
                         name, "is given more than once; give it once (lists are comma-separated)");
             }
         });
+    }
+
+    /** A list's page size when none is asked for, and the largest one may ask for (the messages list's are its own). */
+    static final int DEFAULT_LIMIT = 100;
+
+    static final int MAX_LIMIT = 1000;
+
+    static int limit(Context ctx) {
+        return limit(ctx, DEFAULT_LIMIT, MAX_LIMIT);
+    }
+
+    static int limit(Long value) {
+        return limit(value, DEFAULT_LIMIT, MAX_LIMIT);
     }
 
     static int limit(Context ctx, int defaultValue, int max) {
@@ -51,6 +68,21 @@ final class QueryParams {
     static String cursor(Context ctx) {
         String cursor = ctx.queryParam("cursor");
         return cursor == null || cursor.isEmpty() ? null : cursor;
+    }
+
+    /**
+     * A page of a list as JSON: its items under {@code name}, then the cursor to the next page, the last
+     * item's id when the page is full (a page that is not has no next).
+     */
+    static <T> Map<String, Object> page(String name, List<T> items, int limit, Function<T, String> idOf) {
+        return page(name, items, items.size() == limit ? idOf.apply(items.getLast()) : null);
+    }
+
+    static Map<String, Object> page(String name, List<?> items, String cursor) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put(name, items);
+        json.put("cursor", cursor);
+        return json;
     }
 
     static Long longValue(Context ctx, String name) {

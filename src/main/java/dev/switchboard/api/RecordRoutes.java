@@ -17,9 +17,7 @@ import dev.switchboard.web.RouteGroup;
 import io.javalin.http.Context;
 import io.javalin.router.JavalinDefaultRoutingApi;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -31,13 +29,9 @@ public final class RecordRoutes implements RouteGroup {
     private final Authenticator auth;
     private final RecordOperations operations;
 
-    RecordRoutes(Authenticator auth, RecordOperations operations) {
-        this.auth = auth;
-        this.operations = operations;
-    }
-
     public RecordRoutes(Authenticator auth, CollectionStore collections, RecordStore records) {
-        this(auth, new RecordOperations(collections, records));
+        this.auth = auth;
+        this.operations = new RecordOperations(collections, records);
     }
 
     @Override
@@ -82,17 +76,14 @@ public final class RecordRoutes implements RouteGroup {
         RecordStore.Page page = operations.list(
                 access,
                 collection,
-                QueryParams.limit(ctx, 100, 1000),
-                ctx.queryParam("cursor"),
+                QueryParams.limit(ctx),
+                QueryParams.cursor(ctx),
                 QueryParams.instant(ctx, "updatedFrom"),
                 QueryParams.instant(ctx, "updatedTo"),
                 // Present but empty, it names no record, as an empty array does on a socket: none match.
                 ids == null ? null : ids.isEmpty() ? List.of() : List.of(ids.split(",", -1)),
                 PageBytes.MAX);
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("records", page.records());
-        json.put("cursor", page.cursor());
-        ctx.json(json);
+        ctx.json(QueryParams.page("records", page.records(), page.cursor()));
     }
 
     private void patch(Context ctx) {

@@ -85,16 +85,13 @@ public final class SocketOperations implements Operations {
         RecordStore.Page page = records.list(
                 access,
                 collection,
-                QueryParams.limit(body.longValue("limit"), 100, 1000),
+                QueryParams.limit(body.longValue("limit")),
                 body.asWritten("cursor"),
                 instant(body, "updatedFrom"),
                 instant(body, "updatedTo"),
                 body.stringList("ids", RecordOperations.MAX_IDS),
                 pageBytes);
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("records", page.records());
-        json.put("cursor", page.cursor());
-        return Outcome.read(json);
+        return Outcome.read(QueryParams.page("records", page.records(), page.cursor()));
     }
 
     private Outcome update(TenantAccess access, JsonNode params) {
@@ -119,7 +116,7 @@ public final class SocketOperations implements Operations {
         EventLog.Page page = events.page(
                 access,
                 body.longValue("after"),
-                QueryParams.limit(body.longValue("limit"), 100, 1000),
+                QueryParams.limit(body.longValue("limit")),
                 // Each pattern trimmed, as in ?types=a.*, b.*
                 EventRoutes.types(
                         types == null

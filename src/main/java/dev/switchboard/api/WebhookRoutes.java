@@ -30,7 +30,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -124,12 +123,9 @@ public final class WebhookRoutes implements RouteGroup {
             WebhookEndpoint endpoint = endpoint(ctx);
             Long tenantPk = Authenticator.portalTenant(ctx).orElse(null);
             QueryParams.only(ctx, "limit", "cursor");
-            int limit = QueryParams.limit(ctx, 100, 1000);
+            int limit = QueryParams.limit(ctx);
             List<DeliveryOverview.Stream> page = overview.streams(endpoint, tenantPk, QueryParams.cursor(ctx), limit);
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("streams", page);
-            json.put("cursor", page.size() == limit ? page.getLast().tenantId() : null);
-            ctx.json(json);
+            ctx.json(QueryParams.page("streams", page, limit, DeliveryOverview.Stream::tenantId));
         });
         routes.post("/api/v1/webhooks/{webhookId}/test", ctx -> {
             WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
@@ -193,12 +189,12 @@ public final class WebhookRoutes implements RouteGroup {
             }
             case Authenticator.Access access -> throw notForAccessTokens();
         };
-        int limit = QueryParams.limit(ctx, 100, 1000);
-        List<WebhookEndpoint> page = endpoints.list(integrationPk, ctx.queryParam("cursor"), limit);
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("webhooks", page.stream().map(e -> shown(ctx, e)).toList());
-        json.put("cursor", page.size() == limit ? page.getLast().id() : null);
-        ctx.json(json);
+        int limit = QueryParams.limit(ctx);
+        List<WebhookEndpoint> page = endpoints.list(integrationPk, QueryParams.cursor(ctx), limit);
+        ctx.json(QueryParams.page(
+                "webhooks",
+                page.stream().map(e -> shown(ctx, e)).toList(),
+                page.size() == limit ? page.getLast().id() : null));
     }
 
     private void update(Context ctx) {
@@ -264,10 +260,7 @@ public final class WebhookRoutes implements RouteGroup {
                 .withStatus(status);
         int limit = QueryParams.limit(ctx, 50, 500);
         MessagePage page = messages.list(endpoint, filter, QueryParams.cursor(ctx), limit);
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("messages", page.messages());
-        json.put("cursor", page.cursor());
-        ctx.json(json);
+        ctx.json(QueryParams.page("messages", page.messages(), page.cursor()));
     }
 
     /** Retries every failed message the filter picks (up to {@link #MAX_RETRY_ALL} a request). */
