@@ -1,10 +1,10 @@
 package dev.switchboard;
 
 import dev.switchboard.cli.ListenCommand;
+import dev.switchboard.cli.VersionProvider;
 import dev.switchboard.config.Config;
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.config.ConfigLoader;
-import dev.switchboard.support.Version;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "switchboard",
         mixinStandardHelpOptions = true,
-        versionProvider = Main.VersionProvider.class,
+        versionProvider = VersionProvider.class,
         description = {
             "Self-hosted API operations, webhooks and WebSockets on one PostgreSQL event log.",
             "Without a command, starts a server (as 'serve')."
@@ -67,14 +67,6 @@ public final class Main implements Callable<Integer> {
         return new Serve().call();
     }
 
-    /** {@code switchboard --version} and {@code switchboard <command> --version}. */
-    public static final class VersionProvider implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            return new String[] {"switchboard " + Version.current()};
-        }
-    }
-
     /**
      * Starts a Switchboard node from the environment and stops it gracefully on SIGTERM or Ctrl-C: not
      * ready first, for server.shutdownGrace, then drained (see {@link Switchboard#stop}).
@@ -82,7 +74,7 @@ public final class Main implements Callable<Integer> {
     @Command(
             name = "serve",
             mixinStandardHelpOptions = true,
-            versionProvider = Main.VersionProvider.class,
+            versionProvider = VersionProvider.class,
             description = {
                 "Starts a Switchboard server. Settings come from switchboard.yaml (or the file named by"
                         + " SWITCHBOARD_CONFIG)",

@@ -258,7 +258,7 @@ public final class Switchboard implements AutoCloseable {
                     webhookSettings.leaseTime(),
                     webhookSettings.disableAfter(),
                     control,
-                    new EventLog(database.dataSource(), wakeups)));
+                    eventLog));
             WebhookSender sender = new WebhookSender(
                     webhookSettings.timeout(), webhookAddresses, webhookSettings.concurrency(), clock);
             closeables.push(sender);

@@ -184,15 +184,15 @@ public final class HttpApi implements AutoCloseable {
         config.jetty.modifyServletContextHandler(context -> context.addEventListener(bodies.releaser()));
 
         config.routes.before(ctx -> {
+            String requestId = RequestIds.ensure(ctx);
             if (tracing.on() && traced(ctx.path())) {
                 // Current on this thread until the request logger below ends it: every statement the route
                 // makes is a child of it, and every event it appends keeps its context.
                 Tracing.ServerSpan span =
                         tracing.startServer(ctx.method().name(), ctx.path(), ctx.scheme(), ctx.ip(), ctx::header);
                 ctx.attribute(SERVER_SPAN, span);
-                span.requestId(RequestIds.ensure(ctx));
+                span.requestId(requestId);
             }
-            String requestId = RequestIds.ensure(ctx);
             MDC.put("requestId", requestId);
             // Error JSON echoes paths and ids the caller sent: no browser may read an answer as another type.
             ctx.header("X-Content-Type-Options", "nosniff");

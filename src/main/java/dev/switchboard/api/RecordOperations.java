@@ -222,7 +222,7 @@ final class RecordOperations {
         List<UUID> parsed = new ArrayList<>();
         for (String id : ids) {
             String trimmed = id.trim();
-            parsed.add(Ids.parse("rec", trimmed)
+            parsed.add(Ids.parse(RecordStore.ID_PREFIX, trimmed)
                     .orElseThrow(() -> new Refusal.InvalidField(
                             "ids",
                             trimmed.isEmpty()

@@ -45,6 +45,7 @@ import java.util.function.Supplier;
  */
 public final class Authenticator {
     private static final Duration CACHE_TTL = Duration.ofSeconds(60);
+    private static final String UNKNOWN_TOKEN = "unknown or revoked token";
     public static final String TENANT_HEADER = "Switchboard-Tenant";
     /** An operator console session's cookie. */
     public static final String SESSION_COOKIE = "sb_session";
@@ -287,11 +288,7 @@ public final class Authenticator {
     /** 429 while an address is over a limit of {@code what} ({@code wait}: how long until it is not). */
     private static void refuseWhileOver(OptionalLong wait, String what, String advice) {
         if (wait.isPresent()) {
-            long seconds = retryAfter(wait.getAsLong());
-            throw new Refusal.Throttled(
-                    "rate_limited",
-                    "more than " + what + " from this address in the window; retry after " + seconds + "s" + advice,
-                    seconds);
+            throw rateLimited("more than " + what + " from this address in the window", wait.getAsLong(), advice);
         }
     }
 
@@ -429,11 +426,17 @@ public final class Authenticator {
         String key = HexFormat.of().formatHex(hash);
         Principal cached = cache.getIfPresent(key);
         Principal principal = cached != null ? cached : load(token, hash, key);
-        if (principal instanceof Access access && !access.grant().connection().enabled()) {
+        if (principal instanceof Access access) {
+            refuseDisabled(access);
+        }
+        return principal;
+    }
+
+    private static void refuseDisabled(Access access) {
+        if (!access.grant().connection().enabled()) {
             throw new Refusal.Unauthenticated(
                     "connection '" + access.grant().connection().id() + "' is disabled");
         }
-        return principal;
     }
 
     private Principal load(String token, byte[] hash, String key) {
@@ -446,7 +449,7 @@ public final class Authenticator {
                     .findByClientKeyHash(hash)
                     .map(i -> new Client(i, new IntegrationStore.ClientCredential.Key(hash)));
         }
-        Principal principal = found.orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
+        Principal principal = found.orElseThrow(() -> new Refusal.Unauthenticated(UNKNOWN_TOKEN));
         cacheUnlessChanged(key, principal, invalidationsSeen);
         return principal;
     }
@@ -464,16 +467,13 @@ public final class Authenticator {
             principal = connections
                     .findGrant(HexFormat.of().parseHex(tokenHash))
                     .map(g -> new Access(g, tokenHash))
-                    .orElseThrow(() -> new Refusal.Unauthenticated("unknown or revoked token"));
+                    .orElseThrow(() -> new Refusal.Unauthenticated(UNKNOWN_TOKEN));
             cacheUnlessChanged(tokenHash, principal, invalidationsSeen);
         }
         if (!(principal instanceof Access access)) {
-            throw new Refusal.Unauthenticated("unknown or revoked token");
+            throw new Refusal.Unauthenticated(UNKNOWN_TOKEN);
         }
-        if (!access.grant().connection().enabled()) {
-            throw new Refusal.Unauthenticated(
-                    "connection '" + access.grant().connection().id() + "' is disabled");
-        }
+        refuseDisabled(access);
         limit(access.tokenHash(), "access token");
         return tenantAccess(access);
     }
@@ -559,13 +559,17 @@ public final class Authenticator {
     private void limit(String key, String what) {
         OptionalLong wait = rateLimiter.acquire(key);
         if (wait.isPresent()) {
-            long seconds = retryAfter(wait.getAsLong());
-            throw new Refusal.Throttled(
-                    "rate_limited",
-                    "more than " + rateLimiter.limit() + " requests in the window for this " + what + "; retry after "
-                            + seconds + "s",
-                    seconds);
+            throw rateLimited(
+                    "more than " + rateLimiter.limit() + " requests in the window for this " + what,
+                    wait.getAsLong(),
+                    "");
         }
+    }
+
+    /** 429 {@code rate_limited}: what was exceeded, when to retry (whole seconds, rounded up), then {@code advice}. */
+    private static Refusal.Throttled rateLimited(String exceeded, long waitNanos, String advice) {
+        long seconds = retryAfter(waitNanos);
+        return new Refusal.Throttled("rate_limited", exceeded + "; retry after " + seconds + "s" + advice, seconds);
     }
 
     /** The wait in whole seconds, rounded up (the edge sends it as Retry-After). */

@@ -8,7 +8,6 @@ import dev.switchboard.client.FileCursorStore;
 import dev.switchboard.client.SwitchboardClient;
 import dev.switchboard.client.SwitchboardException;
 import dev.switchboard.config.ConfigLoader;
-import dev.switchboard.support.Version;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.URI;
@@ -40,7 +39,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "listen",
         mixinStandardHelpOptions = true,
-        versionProvider = ListenCommand.VersionProvider.class,
+        versionProvider = VersionProvider.class,
         description = "Forwards a tenant's events to a local URL as signed webhook messages, for developing a"
                 + " webhook receiver on a machine the server cannot reach. Resumes where it stopped.")
 public final class ListenCommand implements Callable<Integer> {
@@ -111,14 +110,6 @@ public final class ListenCommand implements Callable<Integer> {
             defaultValue = "10",
             description = "How long the local receiver may take to answer (default ${DEFAULT-VALUE} s)")
     int forwardTimeoutSeconds;
-
-    /** {@code switchboard listen --version}. */
-    public static final class VersionProvider implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            return new String[] {"switchboard " + Version.current()};
-        }
-    }
 
     @Override
     public Integer call() throws Exception {

@@ -49,14 +49,10 @@ public final class ConfigLoader {
 
     private ConfigLoader() {}
 
-    /** Loads from the process environment and the file it names (or ./switchboard.yaml when present). */
-    public static Config load(Map<String, String> env) {
-        return load(env, warning -> {});
-    }
-
     /**
-     * The same, handing {@code warnings} what was ignored (service-link variables), for the caller to log
-     * once logging is set up: the log format is itself a setting.
+     * Loads from the process environment and the file it names (or ./switchboard.yaml when present),
+     * handing {@code warnings} what was ignored (service-link variables), for the caller to log once
+     * logging is set up: the log format is itself a setting.
      */
     public static Config load(Map<String, String> env, Consumer<String> warnings) {
         return load(env, Path.of("switchboard.yaml"), warnings);

@@ -115,10 +115,6 @@ public final class EventLog {
                 event.collection());
     }
 
-    public EventWakeups wakeups() {
-        return wakeups;
-    }
-
     /**
      * What a read after a position found: a page, or why that position has none. Each edge answers the
      * last two its own way (the feed with an error, a WebSocket replay with a message).

@@ -100,10 +100,6 @@ public final class EventWakeups implements AutoCloseable {
         listeners.add(listener);
     }
 
-    public void removeListener(Listener listener) {
-        listeners.remove(listener);
-    }
-
     /** Called after a commit: wakes this node's readers now and the other nodes' shortly. */
     public void published(long streamPk, long seq) {
         deliver(streamPk, seq);
@@ -115,13 +111,7 @@ public final class EventWakeups implements AutoCloseable {
      * (they need not read it back from the log), the other nodes' are woken shortly.
      */
     public void published(long streamPk, EventLog.Entry committed) {
-        for (Listener l : listeners) {
-            try {
-                l.appended(streamPk, committed);
-            } catch (RuntimeException e) {
-                log.error("A wake-up listener failed; it stays registered", e);
-            }
-        }
+        eachListener(l -> l.appended(streamPk, committed), "failed");
         announce(streamPk, committed.event().seq());
     }
 
@@ -137,21 +127,20 @@ public final class EventWakeups implements AutoCloseable {
     }
 
     private void deliver(long streamPk, long seq) {
-        for (Listener l : listeners) {
-            try {
-                l.appended(streamPk, seq);
-            } catch (RuntimeException e) {
-                log.error("A wake-up listener failed; it stays registered", e);
-            }
-        }
+        eachListener(l -> l.appended(streamPk, seq), "failed");
     }
 
     private void resyncAll() {
+        eachListener(Listener::resync, "failed to resync");
+    }
+
+    /** Calls every listener; one that throws is logged and the others still called. */
+    private void eachListener(java.util.function.Consumer<Listener> call, String failed) {
         for (Listener l : listeners) {
             try {
-                l.resync();
+                call.accept(l);
             } catch (RuntimeException e) {
-                log.error("A wake-up listener failed to resync; it stays registered", e);
+                log.error("A wake-up listener {}; it stays registered", failed, e);
             }
         }
     }

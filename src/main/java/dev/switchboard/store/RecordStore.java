@@ -36,7 +36,9 @@ import javax.sql.DataSource;
  * tries, which holds the record's row so that a write losing every race still lands.
  */
 public final class RecordStore {
-    private static final String PREFIX = "rec";
+    /** What a record's id starts with ({@code rec_…}). */
+    public static final String ID_PREFIX = "rec";
+
     private static final int MAX_OPTIMISTIC_RETRIES = 8;
 
     /**
@@ -99,7 +101,7 @@ public final class RecordStore {
                             c -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params)
                                     .orElseThrow()));
             eventLog.published(tenant.streamPk(), EventLog.committed(event, w.seq(), w.eventData()));
-            return new Created(new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data()), null, w.seq());
+            return new Created(new StoredRecord(Ids.format(ID_PREFIX, id), 1, now, now, w.data()), null, w.seq());
         }
         IdempotencyKey key = idempotency.get();
         EventLog.Entry[] committed = {null};
@@ -112,7 +114,7 @@ public final class RecordStore {
                     "INSERT",
                     "records",
                     () -> Jdbc.one(c, CREATE_SQL, RecordStore::written, params).orElseThrow());
-            StoredRecord record = new StoredRecord(Ids.format(PREFIX, id), 1, now, now, w.data());
+            StoredRecord record = new StoredRecord(Ids.format(ID_PREFIX, id), 1, now, now, w.data());
             key.answered(c, 201, Json.write(record), w.seq());
             committed[0] = EventLog.committed(event, w.seq(), w.eventData());
             return new Created(record, null, w.seq());
@@ -124,7 +126,7 @@ public final class RecordStore {
     }
 
     public Optional<StoredRecord> find(Tenant tenant, RecordCollection collection, String id) {
-        Optional<UUID> uuid = Ids.parse(PREFIX, id);
+        Optional<UUID> uuid = Ids.parse(ID_PREFIX, id);
         if (uuid.isEmpty()) {
             return Optional.empty();
         }
@@ -219,7 +221,7 @@ public final class RecordStore {
             UnaryOperator<JsonNode> edit,
             UnaryOperator<JsonNode> check,
             boolean writeUnchanged) {
-        UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
+        UUID uuid = Ids.parse(ID_PREFIX, id).orElseThrow(() -> notFound(collection, id));
         return readThenWrite(tenant, collection, uuid, id, ifMatch, Updated::seq, (c, current) -> {
             JsonNode edited = edit.apply(current.data());
             if (!writeUnchanged && Json.sameValue(edited, current.data())) {
@@ -253,7 +255,7 @@ public final class RecordStore {
 
     /** Deletes the record; returns the seq of the event the delete appended. */
     public long delete(Tenant tenant, RecordCollection collection, String id, Integer ifMatch) {
-        UUID uuid = Ids.parse(PREFIX, id).orElseThrow(() -> notFound(collection, id));
+        UUID uuid = Ids.parse(ID_PREFIX, id).orElseThrow(() -> notFound(collection, id));
         return readThenWrite(tenant, collection, uuid, id, ifMatch, Long::longValue, (c, current) -> {
             NewEvent event =
                     recordEvent(collection, Action.deleted, uuid, current.version() + 1, current.data(), now());
@@ -365,7 +367,7 @@ public final class RecordStore {
      */
     private static NewEvent recordEvent(
             RecordCollection collection, Action action, UUID id, int version, JsonNode data, Instant time) {
-        String publicId = Ids.format(PREFIX, id);
+        String publicId = Ids.format(ID_PREFIX, id);
         String json = Json.write(thinEvent(collection, publicId, version, data, true));
         long bytes = NewEvent.utf8Bytes(json);
         if (bytes > NewEvent.MAX_DATA_BYTES) {
@@ -426,7 +428,7 @@ public final class RecordStore {
 
     private static StoredRecord map(ResultSet rs) throws SQLException {
         return new StoredRecord(
-                Ids.format(PREFIX, rs.getObject("id", UUID.class)),
+                Ids.format(ID_PREFIX, rs.getObject("id", UUID.class)),
                 rs.getInt("version"),
                 Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "updated_at"),

@@ -3,6 +3,7 @@ package dev.switchboard.webhooks;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.db.LogOrigin;
+import dev.switchboard.support.Ids;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -121,7 +122,7 @@ public final class DeliveryOverview {
                                     head,
                                     Math.max(0, rs.getLong("lag_events")),
                                     lag,
-                                    message == null ? null : dev.switchboard.support.Ids.format("msg", message),
+                                    message == null ? null : Ids.format(WebhookMessage.ID_PREFIX, message),
                                     message == null ? null : attempts,
                                     message == null ? null : Jdbc.instant(rs, "next_attempt_at"),
                                     rs.getString("last_error"),

@@ -112,7 +112,7 @@ public final class MessageLog {
             byte[] sealedToken,
             Logged logged) {
         String webhookId() {
-            return Ids.format("msg", id);
+            return Ids.format(WebhookMessage.ID_PREFIX, id);
         }
 
         /** The same message with its body built again from its range of the log. */
@@ -724,7 +724,7 @@ public final class MessageLog {
             control.publish(c, new ManualMessageDue());
             return null;
         });
-        return Ids.format("msg", id);
+        return Ids.format(WebhookMessage.ID_PREFIX, id);
     }
 
     /** A manual message this node claimed, and the integration whose endpoint it goes to. */
@@ -839,7 +839,7 @@ public final class MessageLog {
     MessagePage list(long endpointPk, MessageFilter filter, String afterId, int limit) {
         UUID after = afterId == null
                 ? null
-                : Ids.parse("msg", afterId)
+                : Ids.parse(WebhookMessage.ID_PREFIX, afterId)
                         .orElseThrow(
                                 () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
         return Jdbc.withConnection(dataSource, c -> {
@@ -884,8 +884,9 @@ public final class MessageLog {
                         return null;
                     },
                     params.toArray());
-            String cursor =
-                    page.size() == limit ? page.getLast().id() : edge[0] == null ? null : Ids.format("msg", edge[0]);
+            String cursor = page.size() == limit
+                    ? page.getLast().id()
+                    : edge[0] == null ? null : Ids.format(WebhookMessage.ID_PREFIX, edge[0]);
             return new MessagePage(withAttempts(c, page), cursor);
         });
     }
@@ -975,7 +976,7 @@ public final class MessageLog {
     }
 
     Optional<WebhookMessage> get(long endpointPk, String messageId) {
-        Optional<UUID> id = Ids.parse("msg", messageId);
+        Optional<UUID> id = Ids.parse(WebhookMessage.ID_PREFIX, messageId);
         if (id.isEmpty()) {
             return Optional.empty();
         }
@@ -1033,7 +1034,8 @@ public final class MessageLog {
      * manual message with a fresh round of attempts, keeping its id and its attempt history.
      */
     WebhookMessage retry(long endpointPk, String messageId) {
-        UUID id = Ids.parse("msg", messageId).orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
+        UUID id = Ids.parse(WebhookMessage.ID_PREFIX, messageId)
+                .orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         // The answer is read in the retry's transaction: once it commits, this node may send the message at
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
@@ -1208,7 +1210,7 @@ public final class MessageLog {
         WebhookMessage.Status status = WebhookMessage.Status.valueOf(rs.getString("status"));
         return new WebhookMessage(
                 rs.getLong("pk"),
-                Ids.format("msg", rs.getObject("id", UUID.class)),
+                Ids.format(WebhookMessage.ID_PREFIX, rs.getObject("id", UUID.class)),
                 rs.getString("webhook_id"),
                 status,
                 rs.getString("lane"),

@@ -91,11 +91,11 @@ final class StreamWorker implements Runnable {
     private final ArrayDeque<Event> ahead = new ArrayDeque<>();
     /** Where the last read of the log ended, whether it stopped at its limit, and the replay it honoured. */
     private long headRead;
-    /** The trace contexts of the events of the message about to be sent (none for one sent again). */
-    private List<String> causes = List.of();
 
     private boolean aheadFull;
     private Long aheadRewind;
+    /** The trace contexts of the events of the message about to be sent (none for one sent again). */
+    private List<String> causes = List.of();
 
     StreamWorker(
             StreamLeases.Claimed claimed,

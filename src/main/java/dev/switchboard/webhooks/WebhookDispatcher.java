@@ -47,7 +47,6 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private static final Duration SWEEP_EVERY = Duration.ofSeconds(5);
     private static final Duration LAG_EVERY = Duration.ofSeconds(5);
 
-    private final DataSource dataSource;
     private final WebhookSettings settings;
     private final StreamLeases leases;
     private final MessageLog messages;
@@ -100,7 +99,6 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             Tracing tracing) {
         this.settings = settings;
         this.tracing = tracing;
-        this.dataSource = deliveryPool;
         this.eventLog = eventLog;
         this.endpoints = endpoints;
         this.leases = leases;

@@ -46,6 +46,9 @@ public record WebhookMessage(
         @JsonRawValue @JsonInclude(JsonInclude.Include.NON_NULL)
         String body) {
 
+    /** What a message's id starts with ({@code msg_…}); the id is also its {@code webhook-id}. */
+    public static final String ID_PREFIX = "msg";
+
     /** The same message showing {@code body}. */
     public WebhookMessage withBody(String body) {
         return new WebhookMessage(

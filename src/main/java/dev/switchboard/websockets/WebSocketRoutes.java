@@ -103,7 +103,8 @@ final class WebSocketRoutes implements RouteGroup {
     public void register(JavalinDefaultRoutingApi routes) {
         routes.wsBeforeUpgrade(PATH, ctx -> {
             try {
-                ensureRequestId(ctx);
+                // Upgrades skip the HTTP before-handlers that give every request its id.
+                RequestIds.ensure(ctx);
                 // The router takes /api/v1/ws/ for /api/v1/ws, the socket's own mapping only the exact path: the
                 // upgrade completed into a socket nothing served, uncounted against the connection's sockets.
                 if (!ctx.path().equals(PATH)) {
@@ -202,11 +203,6 @@ final class WebSocketRoutes implements RouteGroup {
         // told it was accepted (Javalin echoes the first one offered into the response's headers).
         response.setHeader("Sec-WebSocket-Protocol", List.of());
         return new ClientSession(owner, upgrade.access(), upgrade.after(), upgrade.accessChanges());
-    }
-
-    /** Upgrades skip the HTTP before-handlers that give every request its id. */
-    private static void ensureRequestId(Context ctx) {
-        RequestIds.ensure(ctx);
     }
 
     private Upgrade check(Context ctx) throws InterruptedException {
