@@ -3,6 +3,7 @@ package dev.switchboard.api;
 import dev.switchboard.support.Instants;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.support.WholeNumbers;
+import dev.switchboard.web.QueryStrings;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -20,20 +21,7 @@ final class QueryParams {
      * lists cannot tell.
      */
     static void only(Context ctx, String... names) {
-        List<String> known = List.of(names);
-        ctx.queryParamMap().forEach((name, values) -> {
-            if (!known.contains(name)) {
-                throw new Refusal.InvalidField(
-                        name,
-                        "is not a query parameter of this list (it takes "
-                                + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
-            }
-            // ?ids=a&ids=b was read as ids=a alone.
-            if (values.size() > 1) {
-                throw new Refusal.InvalidField(
-                        name, "is given more than once; give it once (lists are comma-separated)");
-            }
-        });
+        QueryStrings.only(ctx, "a query parameter of this list", List.of(names));
     }
 
     /** A list's page size when none is asked for, and the largest one may ask for (the messages list's are its own). */

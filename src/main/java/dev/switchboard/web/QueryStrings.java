@@ -6,6 +6,7 @@ import dev.switchboard.support.Utf8;
 import io.javalin.http.Context;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * A request's query string, checked before any route reads a parameter. The parsers that read it are
@@ -25,6 +26,24 @@ public final class QueryStrings {
         }
         checkEncoding(query);
         ctx.queryParamMap().forEach((name, values) -> values.forEach(v -> JsonInput.checkText(v, name)));
+    }
+
+    /**
+     * Refuses (400 {@code invalid_field}) a parameter not in {@code names}, "is not {@code what}" and what it
+     * takes, or one given twice ({@code ?ids=a&ids=b} was read as {@code ids=a} alone).
+     */
+    public static void only(Context ctx, String what, List<String> names) {
+        ctx.queryParamMap().forEach((name, values) -> {
+            if (!names.contains(name)) {
+                throw new Refusal.InvalidField(
+                        name,
+                        "is not " + what + " (it takes " + (names.isEmpty() ? "none" : String.join(", ", names)) + ")");
+            }
+            if (values.size() > 1) {
+                throw new Refusal.InvalidField(
+                        name, "is given more than once; give it once (lists are comma-separated)");
+            }
+        });
     }
 
     static void checkEncoding(String query) {

@@ -115,18 +115,10 @@ final class WebSocketRoutes implements RouteGroup {
                 // lookup in PostgreSQL, and a malformed %-escape Jetty's reading of the query, with a 500.
                 QueryStrings.check(ctx);
                 SingleHeaders.check(ctx.req());
+                // As the HTTP API refuses a parameter a route does not take: a mistyped ?afer=5 would otherwise
+                // open a socket at the live end, silently skipping what the client meant to resume; and
                 // ?after=1&after=2 was read as after=1, where the event feed refuses a parameter given twice.
-                ctx.queryParamMap().forEach((name, values) -> {
-                    if (!PARAMETERS.contains(name)) {
-                        // As the HTTP API refuses a parameter a route does not take: a mistyped ?afer=5 would
-                        // otherwise open a socket at the live end, silently skipping what the client meant to resume.
-                        throw new Refusal.InvalidField(
-                                name, "is not a parameter of the socket (" + String.join(", ", PARAMETERS) + ")");
-                    }
-                    if (values.size() > 1) {
-                        throw new Refusal.InvalidField(name, "is given more than once; give it once");
-                    }
-                });
+                QueryStrings.only(ctx, "a parameter of the socket", PARAMETERS);
                 // Before the token is looked at: a handshake Jetty would not complete answered 405 after the
                 // token was checked and counted against its rate limit.
                 String upgrade = ctx.header("Upgrade");
