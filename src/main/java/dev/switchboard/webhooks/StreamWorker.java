@@ -294,73 +294,15 @@ final class StreamWorker implements Runnable {
             MessageLog.Pending message;
             java.time.Instant oldestEvent = null;
             if (at.messageId() != null) {
-                Optional<MessageLog.Pending> pending = messages.pending(at.messageId(), target);
-                if (pending.isEmpty()) {
-                    // Its outcome is recorded (or it was deleted): nothing to send for it. Releasing the
-                    // stream as it is would have it claimed straight back, so it moves on instead.
-                    if (!messages.passFinished(webhookStreamPk, at.messageId())) {
-                        return true; // the lease is gone (the release changes nothing) or the message is pending again
+                switch (resumeCurrent()) {
+                    case Current.Send send -> message = send.message();
+                    case Current.MovedPast passed -> {
+                        stale = true;
+                        continue;
                     }
-                    log.warn(
-                            "Webhook stream {} pointed at message {}, which is no longer pending; it moves past it",
-                            webhookStreamPk,
-                            at.messageId());
-                    stale = true;
-                    continue;
-                }
-                message = pending.get();
-                MessageLog.Logged logged = message.logged();
-                long expired = logged == null ? 0 : logged.expired();
-                if (message.body() == null) {
-                    Optional<Integer> attempts = messages.passEmpty(webhookStreamPk, message.id());
-                    if (attempts.isEmpty()) {
+                    case Current.Release release -> {
                         return true;
                     }
-                    String kept = attempts.get() == 0
-                            ? "it is dropped unsent"
-                            : "it is kept as failed with its " + attempts.get()
-                                    + " attempts (retry it to send what may be sent then)";
-                    if (expired > 0) {
-                        metrics.expired(expired);
-                        log.warn(
-                                "Webhook {} stream {} (tenant {}) message {}: the retention removed its events"
-                                        + " before it was delivered; they are gone, {} and the stream moves past"
-                                        + " seq {}",
-                                target.endpoint().id(),
-                                webhookStreamPk,
-                                target.tenantId(),
-                                message.webhookId(),
-                                kept,
-                                message.lastSeq());
-                    } else {
-                        log.warn(
-                                "Webhook stream {} message {} holds no event its filter lets through any more (the"
-                                        + " endpoint's event types or the integration's permissions narrowed before it"
-                                        + " was delivered); {} and the stream moves past seq {}",
-                                webhookStreamPk,
-                                message.webhookId(),
-                                kept,
-                                message.lastSeq());
-                    }
-                    stale = true;
-                    continue;
-                }
-                if (logged != null && logged.restated() && !messages.restate(message)) {
-                    return true;
-                }
-                if (expired > 0) {
-                    metrics.expired(expired);
-                    log.warn(
-                            "Webhook {} stream {} (tenant {}) message {}: the retention removed {} events of its"
-                                    + " range (before seq {}) before it was delivered; they are gone, and it is sent with"
-                                    + " the {} left",
-                            target.endpoint().id(),
-                            webhookStreamPk,
-                            target.tenantId(),
-                            message.webhookId(),
-                            expired,
-                            logged.firstSeq(),
-                            logged.events());
                 }
             } else {
                 Optional<Next> next = next();
@@ -439,6 +381,90 @@ final class StreamWorker implements Runnable {
             }
         }
         return flush();
+    }
+
+    /** What becomes of the message the stream points at when it is claimed (after a retry's wait, or a crash). */
+    private sealed interface Current {
+        /** Send it (again: its webhook-id is the one sent before). */
+        record Send(MessageLog.Pending message) implements Current {}
+
+        /** It has nothing (more) to send: the stream has moved past it. */
+        record MovedPast() implements Current {}
+
+        /** The stream is released as it is (its lease is gone, or the message is pending again). */
+        record Release() implements Current {}
+    }
+
+    /** Resumes the message the stream points at: looked up again, restated, or moved past when it cannot be sent. */
+    private Current resumeCurrent() {
+        Optional<MessageLog.Pending> pending = messages.pending(at.messageId(), target);
+        if (pending.isEmpty()) {
+            // Its outcome is recorded (or it was deleted): nothing to send for it. Releasing the
+            // stream as it is would have it claimed straight back, so it moves on instead.
+            if (!messages.passFinished(webhookStreamPk, at.messageId())) {
+                // The lease is gone (the release changes nothing) or the message is pending again.
+                return new Current.Release();
+            }
+            log.warn(
+                    "Webhook stream {} pointed at message {}, which is no longer pending; it moves past it",
+                    webhookStreamPk,
+                    at.messageId());
+            return new Current.MovedPast();
+        }
+        MessageLog.Pending message = pending.get();
+        MessageLog.Logged logged = message.logged();
+        long expired = logged == null ? 0 : logged.expired();
+        if (message.body() == null) {
+            Optional<Integer> attempts = messages.passEmpty(webhookStreamPk, message.id());
+            if (attempts.isEmpty()) {
+                return new Current.Release();
+            }
+            String kept = attempts.get() == 0
+                    ? "it is dropped unsent"
+                    : "it is kept as failed with its " + attempts.get()
+                            + " attempts (retry it to send what may be sent then)";
+            if (expired > 0) {
+                metrics.expired(expired);
+                log.warn(
+                        "Webhook {} stream {} (tenant {}) message {}: the retention removed its events"
+                                + " before it was delivered; they are gone, {} and the stream moves past"
+                                + " seq {}",
+                        target.endpoint().id(),
+                        webhookStreamPk,
+                        target.tenantId(),
+                        message.webhookId(),
+                        kept,
+                        message.lastSeq());
+            } else {
+                log.warn(
+                        "Webhook stream {} message {} holds no event its filter lets through any more (the"
+                                + " endpoint's event types or the integration's permissions narrowed before it"
+                                + " was delivered); {} and the stream moves past seq {}",
+                        webhookStreamPk,
+                        message.webhookId(),
+                        kept,
+                        message.lastSeq());
+            }
+            return new Current.MovedPast();
+        }
+        if (logged != null && logged.restated() && !messages.restate(message)) {
+            return new Current.Release();
+        }
+        if (expired > 0) {
+            metrics.expired(expired);
+            log.warn(
+                    "Webhook {} stream {} (tenant {}) message {}: the retention removed {} events of its"
+                            + " range (before seq {}) before it was delivered; they are gone, and it is sent with"
+                            + " the {} left",
+                    target.endpoint().id(),
+                    webhookStreamPk,
+                    target.tenantId(),
+                    message.webhookId(),
+                    expired,
+                    logged.firstSeq(),
+                    logged.events());
+        }
+        return new Current.Send(message);
     }
 
     /**
