@@ -265,12 +265,15 @@ public final class HttpApi implements AutoCloseable {
             }
         });
         config.routes.exception(DatabaseException.class, (e, ctx) -> {
-            if (e.isUnavailable()) {
-                log.warn("Database unavailable, answering 503: {}", e.getMessage());
+            // One line for a failure that passes (an outage, a full disk, a read-only database, a lock held too
+            // long): with a stack trace per request, a minute of it wrote megabytes of the same trace.
+            if (e.isTransient()) {
+                log.warn("The database could not answer now, answering 503: {}", e.getMessage());
             } else {
                 log.error("Database error", e);
             }
-            HttpErrors.render(ctx, HttpErrors.of(e));
+            HttpErrors.render(
+                    ctx, HttpErrors.of(e, !BODILESS.contains(ctx.method().name())));
         });
         config.routes.exception(Exception.class, (e, ctx) -> {
             log.error("Unexpected error", e);

@@ -89,7 +89,7 @@ public final class Database implements AutoCloseable {
         HikariDataSource delivery = null;
         try {
             Duration readTimeout = config.databaseReadTimeout();
-            pool = pool("switchboard", url, config.databasePoolSize(), readTimeout, meters, null);
+            pool = pool("switchboard", url, config.databasePoolSize(), readTimeout, meters, waits(readTimeout));
             MigrationVersion nodeSchema = migrate(url, target, LockWait.DEFAULT);
             SchemaWindow window;
             ClockCheck clock = new ClockCheck(InstantSource.system());
@@ -114,9 +114,16 @@ public final class Database implements AutoCloseable {
                     deliveryPoolSize(config.databasePoolSize()),
                     readTimeout,
                     meters,
-                    "SET synchronous_commit TO off; SET lock_timeout TO " + DELIVERY_LOCK_TIMEOUT.toMillis());
-            HikariDataSource feed =
-                    pool("switchboard-feed", url, feedPoolSize(config.databasePoolSize()), readTimeout, meters, null);
+                    "SET synchronous_commit TO off; SET lock_timeout TO " + DELIVERY_LOCK_TIMEOUT.toMillis()
+                            + "; SET statement_timeout TO "
+                            + statementTimeout(readTimeout).toMillis());
+            HikariDataSource feed = pool(
+                    "switchboard-feed",
+                    url,
+                    feedPoolSize(config.databasePoolSize()),
+                    readTimeout,
+                    meters,
+                    waits(readTimeout));
             Gauge.builder("switchboard.clock.offset", clock, ClockCheck::offsetSeconds)
                     .description("The database's clock minus this node's at the last readiness check")
                     .baseUnit("seconds")
@@ -299,6 +306,33 @@ public final class Database implements AutoCloseable {
 
     public DataSource dataSource() {
         return pool;
+    }
+
+    /**
+     * How long a statement of the API's (and the feed's) waits for a row or table another transaction holds.
+     * One transaction holding a table (a DBA's {@code LOCK TABLE}, a long migration run by hand) had every
+     * request that touched it wait on its connection until the read timeout: the pool was soon all waiting,
+     * so every route failed, not only those that needed the table. Past this wait the request is 503
+     * {@code database_unavailable} and its connection serves the next.
+     */
+    static final Duration LOCK_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * The database's own limit on a statement: just under {@code readTimeout}, the driver's. When the driver
+     * gives up and drops the connection, a statement still waiting (on a lock) went on in the database,
+     * holding its connection slot and locks: requests waiting on one table grew the backends past
+     * {@code max_connections} (16 to 58 in two minutes). Under the driver's limit, the database ends the
+     * statement first, and the connection stays usable.
+     */
+    static Duration statementTimeout(Duration readTimeout) {
+        return readTimeout.compareTo(Duration.ofSeconds(2)) >= 0
+                ? readTimeout.minusSeconds(1)
+                : readTimeout.dividedBy(2);
+    }
+
+    private static String waits(Duration readTimeout) {
+        return "SET lock_timeout TO " + LOCK_TIMEOUT.toMillis() + "; SET statement_timeout TO "
+                + statementTimeout(readTimeout).toMillis();
     }
 
     /**

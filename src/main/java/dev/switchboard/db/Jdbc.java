@@ -52,12 +52,14 @@ public final class Jdbc {
     public static <T> T inTransaction(DataSource ds, Work<T> work) {
         T result;
         Open open;
+        boolean committing = false; // a connection lost from here leaves the outcome unknown
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             open = new Open(c);
             OPEN.get().add(open);
             try {
                 result = work.run(c);
+                committing = true;
                 c.commit();
             } catch (Throwable t) {
                 open.afterCommit.clear();
@@ -68,7 +70,7 @@ public final class Jdbc {
                 restoreAutoCommit(c);
             }
         } catch (SQLException e) {
-            throw new DatabaseException(e);
+            throw new DatabaseException(e, committing);
         }
         open.afterCommit.forEach(Runnable::run);
         return result;
@@ -138,10 +140,12 @@ public final class Jdbc {
 
     /** Runs work on a pooled connection in autocommit mode: each statement is its own transaction. */
     public static <T> T withConnection(DataSource ds, Work<T> work) {
+        boolean connected = false; // from here a statement in autocommit may commit before its connection is lost
         try (Connection c = ds.getConnection()) {
+            connected = true;
             return work.run(c);
         } catch (SQLException e) {
-            throw new DatabaseException(e);
+            throw new DatabaseException(e, connected);
         }
     }
 

@@ -50,17 +50,23 @@ public final class HttpErrors {
     }
 
     /**
-     * The answer to a failed database call: 503 with {@code Retry-After} when the database is unreachable
-     * (nothing was written), else 500. The caller logs it: the message names no detail.
+     * The answer to a failed database call of a request that reads ({@code change} false) or may write: 503
+     * {@code database_unavailable} with {@code Retry-After} when the failure passes (the database unreachable,
+     * read-only, out of disk, a lock or statement timeout), saying why and what became of a change; else
+     * 500. The caller logs it: the message names no detail of the database.
      */
-    public static HttpError of(DatabaseException e) {
-        if (e.isUnavailable()) {
-            return new HttpError(
-                    503,
-                    "database_unavailable",
-                    "the database is unavailable; nothing was written, retry later",
-                    null,
-                    5L);
+    public static HttpError of(DatabaseException e, boolean change) {
+        if (e.isTransient()) {
+            // "Nothing was written" only where it is so: a connection lost at a commit (a commit waiting
+            // for a standby that never answers, until the read timeout) may have made the change.
+            String outcome = !change
+                    ? "retry later"
+                    : e.outcomeUnknown()
+                            ? "the change may have been made (the connection was lost after it was sent): read it"
+                                    + " back before making it again (a create sent again with its Idempotency-Key"
+                                    + " answers the first)"
+                            : "nothing was written, retry later";
+            return new HttpError(503, "database_unavailable", e.reason() + "; " + outcome, null, 5L);
         }
         return new HttpError(
                 500,

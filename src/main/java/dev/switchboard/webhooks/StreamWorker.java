@@ -39,6 +39,9 @@ final class StreamWorker implements Runnable {
     /** Events read from the log at once (or the batch size, if larger). */
     static final int READ_AHEAD = 64;
 
+    /** How long a lease's release is tried again over connections the database ended: see {@link #releaseLease}. */
+    private static final Duration RELEASE_RETRIES_FOR = Duration.ofSeconds(2);
+
     /** What a worker needs from the node it runs on. */
     interface Host {
         void finished(StreamWorker worker);
@@ -181,20 +184,39 @@ final class StreamWorker implements Runnable {
             // runs, so one made once the stream is free finds it claimable and starts a new worker.
             host.finished(this);
             if (release) {
-                try {
-                    leases.release(webhookStreamPk);
-                } catch (RuntimeException e) {
-                    log.warn(
-                            "Could not release webhook stream {} ({}); its lease expires by itself",
-                            webhookStreamPk,
-                            e.getMessage());
-                }
+                releaseLease();
             }
             if (release && !stopping) {
                 if (handedOver) {
                     host.turnTaken(endpointPk, integrationPk);
                 } else {
                     host.claimAgain(eventStreamPk); // events that came while it released are not left waiting
+                }
+            }
+        }
+    }
+
+    /**
+     * Gives the stream's lease up. A pooled connection the database ended (a terminated backend, a restart)
+     * fails at once and leaves the pool, so the release is made again on another, for a moment: given up
+     * after one such failure, the stream waited for its lease to expire (30 s) before any node could claim
+     * it, while every other stream of the node went on. (A database that does not answer at all fails the
+     * wait for a connection, and is not tried again.)
+     */
+    private void releaseLease() {
+        long giveUpAt = System.nanoTime() + RELEASE_RETRIES_FOR.toNanos();
+        while (true) {
+            try {
+                leases.release(webhookStreamPk);
+                return;
+            } catch (RuntimeException e) {
+                boolean connectionLost = e instanceof DatabaseException db && db.outcomeUnknown();
+                if (!connectionLost || System.nanoTime() - giveUpAt > 0) {
+                    log.warn(
+                            "Could not release webhook stream {} ({}); its lease expires by itself",
+                            webhookStreamPk,
+                            e.getMessage());
+                    return;
                 }
             }
         }

@@ -261,9 +261,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 if (watchedPending) {
                     reloadWatched.set(true);
                 }
-                if (e instanceof DatabaseException d && d.isUnavailable()) {
+                if (e instanceof DatabaseException d && d.isTransient()) {
                     log.warn(
-                            "Webhook dispatch could not reach the database ({}); trying again in a second",
+                            "Webhook dispatch: the database could not answer now ({}); trying again in a second",
                             e.getMessage());
                 } else {
                     log.warn("Webhook dispatch failed; trying again in a second", e);

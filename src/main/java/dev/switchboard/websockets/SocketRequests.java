@@ -96,12 +96,12 @@ final class SocketRequests {
             status = error.status();
             response = frame(request.id(), error);
         } catch (DatabaseException e) {
-            if (e.isUnavailable()) {
-                log.warn("Database unavailable, answering a WebSocket request 503: {}", e.getMessage());
+            if (e.isTransient()) {
+                log.warn("The database could not answer a WebSocket request now, answering 503: {}", e.getMessage());
             } else {
                 log.error("Database error in a WebSocket request", e);
             }
-            HttpErrors.HttpError error = HttpErrors.of(e);
+            HttpErrors.HttpError error = HttpErrors.of(e, request.method().write());
             status = error.status();
             response = frame(request.id(), error);
         } catch (RuntimeException e) {

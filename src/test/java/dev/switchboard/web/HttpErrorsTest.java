@@ -2,9 +2,11 @@ package dev.switchboard.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.testing.Fast;
+import java.sql.SQLException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +60,47 @@ class HttpErrorsTest {
         assertThat(HttpErrors.of(new Refusal.Conflict("too_many_webhooks", "at most 50"))
                         .retryAfterSeconds())
                 .isNull();
+    }
+
+    @Test
+    void aDatabaseFailureThatPassesIs503SayingWhyAndWhatBecameOfTheChange() {
+        // A statement the database refused made nothing, whatever the connection's state.
+        assertThat(HttpErrors.of(failure("25006", true), true))
+                .satisfies(e -> assertThat(e.status()).isEqualTo(503))
+                .satisfies(e -> assertThat(e.code()).isEqualTo("database_unavailable"))
+                .satisfies(e -> assertThat(e.retryAfterSeconds()).isEqualTo(5L))
+                .satisfies(e -> assertThat(e.message())
+                        .isEqualTo("the database accepts no writes now (it is read-only); nothing was written,"
+                                + " retry later"));
+        assertThat(HttpErrors.of(failure("53100", true), true).message())
+                .startsWith("the database is out of disk space; nothing was written");
+        assertThat(HttpErrors.of(failure("55P03", false), true).message())
+                .startsWith("a row or table the request needs stayed locked longer than the database's lock timeout;");
+        assertThat(HttpErrors.of(failure("57014", false), true).status()).isEqualTo(503);
+        assertThat(HttpErrors.of(failure("40001", false), true).status()).isEqualTo(503);
+        // A connection lost before anything was sent, or within a transaction not yet committed: nothing.
+        assertThat(HttpErrors.of(failure("08006", false), true).message())
+                .isEqualTo("the database is unavailable; nothing was written, retry later");
+        // Lost once the change was sent (at its commit): it may have been made.
+        assertThat(HttpErrors.of(failure("08006", true), true).message())
+                .startsWith("the database is unavailable; the change may have been made")
+                .contains("read it back before making it again");
+        // A read says nothing of writing.
+        assertThat(HttpErrors.of(failure("08006", true), false).message())
+                .isEqualTo("the database is unavailable; retry later");
+    }
+
+    @Test
+    void aDatabaseFailureThatDoesNotPassIs500NamingNoDetail() {
+        HttpErrors.HttpError error = HttpErrors.of(failure("42P01", false), true);
+        assertThat(error.status()).isEqualTo(500);
+        assertThat(error.code()).isEqualTo("internal_error");
+        assertThat(error.message()).doesNotContain("42P01").doesNotContain("relation");
+        assertThat(error.retryAfterSeconds()).isNull();
+    }
+
+    private static DatabaseException failure(String sqlState, boolean sent) {
+        return new DatabaseException(new SQLException("relation \"x\" is broken", sqlState), sent);
     }
 
     @Test
