@@ -102,6 +102,21 @@ public final class DatabaseException extends RuntimeException {
         return "the database failed";
     }
 
+    /**
+     * The message for the log, with the cause under it when that says more: a pool's "Connection is not
+     * available, request timed out" carries why the connections it tried to open failed (the database's
+     * connection limit, a refused password) only as its cause.
+     */
+    public String detail() {
+        Throwable root = getCause();
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == getCause() || root.getMessage() == null
+                ? getMessage()
+                : getMessage() + " (" + root.getMessage() + ")";
+    }
+
     private String state() {
         return getCause() instanceof SQLException sql ? sql.getSQLState() : null;
     }

@@ -97,7 +97,7 @@ final class SocketRequests {
             response = frame(request.id(), error);
         } catch (DatabaseException e) {
             if (e.isTransient()) {
-                log.warn("The database could not answer a WebSocket request now, answering 503: {}", e.getMessage());
+                log.warn("The database could not answer a WebSocket request now, answering 503: {}", e.detail());
             } else {
                 log.error("Database error in a WebSocket request", e);
             }
