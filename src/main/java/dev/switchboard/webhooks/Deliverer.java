@@ -94,7 +94,9 @@ public final class Deliverer {
             throw new RouteRefused("lifecycle endpoint " + endpoint.id() + " has an http url, and its"
                     + " messages carry access tokens: change its url to https");
         }
-        EndpointStore.SigningSecrets secrets = endpoints.signingSecrets(endpoint.pk());
+        // Over delivery's own pool: a stream starting must not wait for a connection the API's requests hold.
+        EndpointStore.SigningSecrets secrets =
+                Jdbc.withConnection(dataSource, c -> endpoints.signingSecrets(c, endpoint.pk()));
         Long keysExpireAt = secrets.firstExpiresIn() == null
                 ? null
                 : System.nanoTime() + secrets.firstExpiresIn().toNanos();

@@ -411,20 +411,18 @@ public final class EndpointStore {
         return secret;
     }
 
-    /** The secrets that sign requests to the endpoint now, the current one first. */
-    public SigningSecrets signingSecrets(long endpointPk) {
+    /** The secrets that sign requests to the endpoint now, the current one first, read on {@code c}. */
+    SigningSecrets signingSecrets(Connection c, long endpointPk) throws SQLException {
         // How long each still signs, by the database's clock (which set expires_at), not this node's.
         record Row(String secret, Long expiresInMillis) {}
-        List<Row> rows = Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.query(
-                        c,
-                        "SELECT sealed, (extract(epoch FROM expires_at - now()) * 1000)::bigint AS expires_in"
-                                + " FROM webhook_secrets"
-                                + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
-                                + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC LIMIT " + SIGNING_SECRETS,
-                        rs -> new Row(secrets.open(rs.getBytes(1)), (Long) rs.getObject("expires_in")),
-                        endpointPk));
+        List<Row> rows = Jdbc.query(
+                c,
+                "SELECT sealed, (extract(epoch FROM expires_at - now()) * 1000)::bigint AS expires_in"
+                        + " FROM webhook_secrets"
+                        + " WHERE endpoint_pk = ? AND (expires_at IS NULL OR expires_at > now())"
+                        + " ORDER BY expires_at DESC NULLS FIRST, created_at DESC LIMIT " + SIGNING_SECRETS,
+                rs -> new Row(secrets.open(rs.getBytes(1)), (Long) rs.getObject("expires_in")),
+                endpointPk);
         Duration firstExpiresIn = rows.stream()
                 .map(Row::expiresInMillis)
                 .filter(java.util.Objects::nonNull)
