@@ -114,9 +114,7 @@ public final class Database implements AutoCloseable {
                     deliveryPoolSize(config.databasePoolSize()),
                     readTimeout,
                     meters,
-                    "SET synchronous_commit TO off; SET lock_timeout TO " + DELIVERY_LOCK_TIMEOUT.toMillis()
-                            + "; SET statement_timeout TO "
-                            + statementTimeout(readTimeout).toMillis());
+                    "SET synchronous_commit TO off; " + waits(readTimeout));
             HikariDataSource feed = pool(
                     "switchboard-feed",
                     url,
@@ -309,13 +307,19 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * How long a statement of the API's (and the feed's) waits for a row or table another transaction holds.
-     * One transaction holding a table (a DBA's {@code LOCK TABLE}, a long migration run by hand) had every
+     * How long a statement waits for a row or table another transaction holds, on every pool. One
+     * transaction holding a table (a DBA's {@code LOCK TABLE}, a long migration run by hand) had every
      * request that touched it wait on its connection until the read timeout: the pool was soon all waiting,
      * so every route failed, not only those that needed the table. Past this wait the request is 503
-     * {@code database_unavailable} and its connection serves the next.
+     * {@code database_unavailable} and its connection serves the next; the other routes are served as long
+     * as the requests waiting on the lock leave the pool room. Delivery's step writer writes many streams'
+     * steps in one statement, so one step waiting for a locked row held up delivery on the whole node:
+     * deleting a connection whose streams had a million messages (their rows locked for the 40 s the delete
+     * took) stopped every endpoint's delivery for as long. Past the wait the writer writes the other steps
+     * one by one, and the stream whose step failed backs off and sends its message again (the same
+     * webhook-id) once the row is free.
      */
-    static final Duration LOCK_TIMEOUT = Duration.ofSeconds(5);
+    static final Duration LOCK_TIMEOUT = Duration.ofSeconds(2);
 
     /**
      * The database's own limit on a statement: just under {@code readTimeout}, the driver's. When the driver
@@ -336,20 +340,10 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * How long a statement of webhook delivery waits for a row another transaction holds. The step writer
-     * writes many streams' steps in one statement, so one step waiting for a locked row held up delivery
-     * on the whole node: deleting a connection whose streams had a million messages (their rows locked for
-     * the 40 s the delete took) stopped every endpoint's delivery for as long. Past this wait the statement
-     * fails; the writer writes the other steps one by one, and the stream whose step failed backs off and
-     * sends its message again (the same webhook-id) once the row is free.
-     */
-    static final Duration DELIVERY_LOCK_TIMEOUT = Duration.ofSeconds(2);
-
-    /**
      * The webhook dispatcher's own pool (half the size of the main one, at least 4): delivery can never
      * take the API's connections. Its commits do not wait for the disk (synchronous_commit off): they
      * record what was sent, and losing the last of them in a database crash only means sending those
-     * messages again. Its statements wait at most {@link #DELIVERY_LOCK_TIMEOUT} for a lock. Never write
+     * messages again. Its statements wait at most {@link #LOCK_TIMEOUT} for a lock. Never write
      * records or events through it.
      */
     public DataSource deliveryDataSource() {

@@ -74,6 +74,9 @@ public final class DatabaseException extends RuntimeException {
 
     /** Why a {@linkplain #isTransient passing} failure happened, in words for the client (no detail of the database). */
     public String reason() {
+        if (poolBusy()) {
+            return "every database connection of this server is in use (requests are waiting on the database)";
+        }
         if (isUnavailable()) {
             return "the database is unavailable";
         }
@@ -103,18 +106,29 @@ public final class DatabaseException extends RuntimeException {
     }
 
     /**
-     * The message for the log, with the cause under it when that says more: a pool's "Connection is not
-     * available, request timed out" carries why the connections it tried to open failed (the database's
-     * connection limit, a refused password) only as its cause.
+     * The pool found no free connection in time while the database answers: its connections are all busy
+     * (waiting on a lock, on slow statements). The pool's timeout carries the reason a connection could not
+     * be opened as its cause; with none, every connection it had was in use.
+     */
+    private boolean poolBusy() {
+        return getCause() instanceof java.sql.SQLTransientConnectionException busy && busy.getCause() == null;
+    }
+
+    /**
+     * The message for the log, on one line (PostgreSQL's hint, context and position come on lines of their
+     * own), with the cause when that says more: a pool's "Connection is not available, request timed out"
+     * carries why the connections it tried to open failed (the database's connection limit, a refused
+     * password) only as its cause.
      */
     public String detail() {
         Throwable root = getCause();
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        return root == getCause() || root.getMessage() == null
+        String detail = root == getCause() || root.getMessage() == null
                 ? getMessage()
                 : getMessage() + " (" + root.getMessage() + ")";
+        return detail.replaceAll("\\s*\\R\\s*", "; ");
     }
 
     private String state() {

@@ -42,6 +42,11 @@ final class StreamWorker implements Runnable {
     /** How long a lease's release is tried again over connections the database ended: see {@link #releaseLease}. */
     private static final Duration RELEASE_RETRIES_FOR = Duration.ofSeconds(2);
 
+    /** How long, and how often, a release after an error is tried again while the database refuses: see {@link #holdBack}. */
+    private static final Duration HOLD_BACK_FOR = Duration.ofSeconds(15);
+
+    private static final Duration HOLD_BACK_PAUSE = Duration.ofMillis(500);
+
     /** What a worker needs from the node it runs on. */
     interface Host {
         void finished(StreamWorker worker);
@@ -248,39 +253,72 @@ final class StreamWorker implements Runnable {
                 ? e.getMessage()
                 : "an error of the server's, not the endpoint's: the server's log has it (at lastStreamErrorAt)";
         String endpointId = target == null ? null : target.endpoint().id();
+        // A row held too long by another transaction (a connection's delete), a deadlock: it passes, and its
+        // trace would say nothing more than its message.
+        boolean passes = e instanceof DatabaseException db && db.isTransient();
+        Optional<StreamLeases.BackedOff> backedOff;
         try {
-            Optional<StreamLeases.BackedOff> backedOff =
-                    leases.backOff(webhookStreamPk, error.length() > 500 ? error.substring(0, 500) : error);
-            if (backedOff.isEmpty()) {
-                log.error("Delivering webhook stream {} failed; another node holds it now", webhookStreamPk, e);
-                return;
-            }
-            StreamLeases.BackedOff b = backedOff.get();
-            metrics.streamError(b.endpointId());
-            metrics.refreshLag(); // the stuck-stream gauge shows it now, not at the next periodic refresh
-            // A row held too long by another transaction (a connection's delete), a deadlock: it passes, and its
-            // trace would say nothing more than its message.
-            boolean passes = e instanceof DatabaseException db && db.isTransient();
-            log.atLevel(passes ? Level.WARN : Level.ERROR)
-                    .setCause(passes ? null : e)
-                    .log(
-                            "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in"
-                                    + " {} ms, the endpoint shows the error until the stream moves on{}",
-                            b.endpointId(),
-                            webhookStreamPk,
-                            b.errors(),
-                            b.delay().toMillis(),
-                            passes ? ": " + e.getMessage() : "");
+            backedOff = holdBack(error.length() > 500 ? error.substring(0, 500) : error);
         } catch (RuntimeException recording) {
             e.addSuppressed(recording);
+            boolean recordingPasses = recording instanceof DatabaseException db && db.isTransient();
             // Not released: waiting for the lease to expire is the back-off then.
-            log.error(
-                    "Delivering webhook {} stream {} failed, and so did holding it back ({}); it is claimed again"
-                            + " when its lease expires",
-                    endpointId,
-                    webhookStreamPk,
-                    recording.getMessage(),
-                    e);
+            log.atLevel(passes && recordingPasses ? Level.WARN : Level.ERROR)
+                    .setCause(passes && recordingPasses ? null : e)
+                    .log(
+                            "Delivering webhook {} stream {} failed{}, and so did holding it back ({}); it is claimed"
+                                    + " again when its lease expires",
+                            endpointId,
+                            webhookStreamPk,
+                            passes ? " (" + e.getMessage() + ")" : "",
+                            recording.getMessage());
+            return;
+        }
+        if (backedOff.isEmpty()) {
+            log.error("Delivering webhook stream {} failed; another node holds it now", webhookStreamPk, e);
+            return;
+        }
+        StreamLeases.BackedOff b = backedOff.get();
+        metrics.streamError(b.endpointId());
+        try {
+            metrics.refreshLag(); // the stuck-stream gauge shows it now, not at the next periodic refresh
+        } catch (RuntimeException refreshing) {
+            // The periodic refresh shows it instead.
+        }
+        log.atLevel(passes ? Level.WARN : Level.ERROR)
+                .setCause(passes ? null : e)
+                .log(
+                        "Delivering webhook {} stream {} failed ({} in a row); it is released and claimed again in"
+                                + " {} ms, the endpoint shows the error until the stream moves on{}",
+                        b.endpointId(),
+                        webhookStreamPk,
+                        b.errors(),
+                        b.delay().toMillis(),
+                        passes ? ": " + e.getMessage() : "");
+    }
+
+    /**
+     * Releases the stream with its error and back-off ({@link StreamLeases#backOff}), tried again for a
+     * while when the database refuses for a moment: a table of the delivery's held locked for seconds (its
+     * statements wait 2 s for a lock) failed the release too, and the stream waited for its lease to expire
+     * (30 s) long after the lock was gone. Its lease is renewed meanwhile: the worker is still the node's.
+     */
+    private Optional<StreamLeases.BackedOff> holdBack(String error) {
+        long giveUpAt = System.nanoTime() + HOLD_BACK_FOR.toNanos();
+        while (true) {
+            try {
+                return leases.backOff(webhookStreamPk, error);
+            } catch (DatabaseException db) {
+                if (!db.isTransient() || stopping || System.nanoTime() - giveUpAt > 0) {
+                    throw db;
+                }
+                try {
+                    Thread.sleep(HOLD_BACK_PAUSE);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw db;
+                }
+            }
         }
     }
 

@@ -264,7 +264,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
                 if (e instanceof DatabaseException d && d.isTransient()) {
                     log.warn(
                             "Webhook dispatch: the database could not answer now ({}); trying again in a second",
-                            e.getMessage());
+                            d.detail());
                 } else {
                     log.warn("Webhook dispatch failed; trying again in a second", e);
                 }

@@ -38,6 +38,18 @@ class DatabaseExceptionTest {
     }
 
     @Test
+    void aPoolWithEveryConnectionInUseIsNotADatabaseThatIsDown() {
+        DatabaseException busy = new DatabaseException(new SQLTransientConnectionException(
+                "switchboard - Connection is not available, request timed out after 5000ms (total=16, active=16)"));
+        assertThat(busy.isUnavailable()).isTrue();
+        assertThat(busy.reason())
+                .isEqualTo("every database connection of this server is in use (requests are waiting on the database)");
+        DatabaseException down = new DatabaseException(new SQLTransientConnectionException(
+                "switchboard - Connection is not available", new SQLException("Connection refused", "08001")));
+        assertThat(down.reason()).isEqualTo("the database is unavailable");
+    }
+
+    @Test
     void theLogLineCarriesWhyAPoolCouldNotConnect() {
         SQLException why = new SQLException("FATAL: sorry, too many clients already", "53300");
         DatabaseException e = new DatabaseException(new SQLTransientConnectionException(
@@ -47,5 +59,13 @@ class DatabaseExceptionTest {
                         + " (FATAL: sorry, too many clients already)");
         assertThat(new DatabaseException(new SQLException("plain", "08006")).detail())
                 .isEqualTo("plain");
+        // PostgreSQL's hint and context come on lines of their own: one line a request, as the log promises.
+        assertThat(new DatabaseException(new SQLException(
+                                "ERROR: could not extend file \"base/1/2\": No space left on device\n  Hint: Check free"
+                                        + " disk space.\n  Where: SQL statement \"UPDATE streams\"",
+                                "53100"))
+                        .detail())
+                .isEqualTo("ERROR: could not extend file \"base/1/2\": No space left on device; Hint: Check free disk"
+                        + " space.; Where: SQL statement \"UPDATE streams\"");
     }
 }
