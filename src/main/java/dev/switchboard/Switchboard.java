@@ -20,6 +20,7 @@ import dev.switchboard.config.WebhookSettings;
 import dev.switchboard.console.ConsolePages;
 import dev.switchboard.console.ConsoleRoutes;
 import dev.switchboard.db.Database;
+import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.TableStatistics;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
@@ -317,6 +318,7 @@ public final class Switchboard implements AutoCloseable {
             DeliveryOverview deliveryOverview = new DeliveryOverview(database.dataSource());
             readiness = new Readiness(database::ready, clock, READINESS_CACHE);
             boolean managementPort = config.managementPort().isPresent();
+            DatabaseException.countFromZero(meters); // requests the database refused, HTTP and on sockets
             http = new HttpApi(
                     config.host(),
                     config.port(),

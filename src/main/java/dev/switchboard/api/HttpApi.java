@@ -268,6 +268,7 @@ public final class HttpApi implements AutoCloseable {
             // One line for a failure that passes (an outage, a full disk, a read-only database, a lock held too
             // long): with a stack trace per request, a minute of it wrote megabytes of the same trace.
             if (e.isTransient()) {
+                e.count(meters);
                 log.warn("The database could not answer now, answering 503: {}", e.detail());
             } else {
                 log.error("Database error", e);

@@ -1,6 +1,9 @@
 package dev.switchboard.db;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.SQLException;
+import java.util.List;
 
 /**
  * A database failure the request cannot recover from. Failures that pass (the database unreachable, out
@@ -72,37 +75,87 @@ public final class DatabaseException extends RuntimeException {
         return sent && isUnavailable();
     }
 
-    /** Why a {@linkplain #isTransient passing} failure happened, in words for the client (no detail of the database). */
-    public String reason() {
+    /**
+     * What kind of failure it is, as a metric's label: {@code pool_busy}, {@code unavailable}, {@code read_only},
+     * {@code disk_full}, {@code out_of_resources}, {@code lock_timeout}, {@code statement_timeout},
+     * {@code conflict} (the ones that pass), or {@code error}.
+     */
+    public String kind() {
         if (poolBusy()) {
-            return "every database connection of this server is in use (requests are waiting on the database)";
+            return "pool_busy";
         }
         if (isUnavailable()) {
-            return "the database is unavailable";
+            return "unavailable";
         }
         String state = state();
         if (state == null) {
-            return "the database failed";
+            return "error";
         }
         if (state.equals("25006")) {
-            return "the database accepts no writes now (it is read-only)";
+            return "read_only";
         }
         if (state.equals("53100")) {
-            return "the database is out of disk space";
+            return "disk_full";
         }
         if (state.startsWith("53")) {
-            return "the database is out of resources";
+            return "out_of_resources";
         }
         if (state.equals("55P03")) {
-            return "a row or table the request needs stayed locked longer than the database's lock timeout";
+            return "lock_timeout";
         }
         if (state.equals("57014")) {
-            return "the database cancelled a statement of the request (it ran past its time limit)";
+            return "statement_timeout";
         }
-        if (state.startsWith("40")) {
-            return "the database rolled the request back to resolve a conflict with another";
-        }
-        return "the database failed";
+        return state.startsWith("40") ? "conflict" : "error";
+    }
+
+    /**
+     * Counts a request answered 503 for it, by {@link #kind}: {@code switchboard_database_refusals_total{reason}},
+     * so a dashboard tells a full disk from a locked table or a pool with no free connection.
+     */
+    public void count(MeterRegistry meters) {
+        refusals(meters, kind()).increment();
+    }
+
+    /** The {@link #kind}s that pass, each a {@code reason} of the refusals' count. */
+    private static final List<String> PASSING = List.of(
+            "pool_busy",
+            "unavailable",
+            "read_only",
+            "disk_full",
+            "out_of_resources",
+            "lock_timeout",
+            "statement_timeout",
+            "conflict");
+
+    /** Registers the refusals' count at 0 for every reason, so {@code increase()} counts the first. */
+    public static void countFromZero(MeterRegistry meters) {
+        PASSING.forEach(kind -> refusals(meters, kind));
+    }
+
+    private static Counter refusals(MeterRegistry meters, String kind) {
+        return Counter.builder("switchboard.database.refusals")
+                .description("Requests answered 503 because the database could not serve them now, by why")
+                .tag("reason", kind)
+                .register(meters);
+    }
+
+    /** Why a {@linkplain #isTransient passing} failure happened, in words for the client (no detail of the database). */
+    public String reason() {
+        return switch (kind()) {
+            case "pool_busy" ->
+                "every database connection of this server is in use (requests are waiting on the database)";
+            case "unavailable" -> "the database is unavailable";
+            case "read_only" -> "the database accepts no writes now (it is read-only)";
+            case "disk_full" -> "the database is out of disk space";
+            case "out_of_resources" -> "the database is out of resources";
+            case "lock_timeout" ->
+                "a row or table the request needs stayed locked longer than the database's lock timeout";
+            case "statement_timeout" ->
+                "the database cancelled a statement of the request (it ran past its time limit)";
+            case "conflict" -> "the database rolled the request back to resolve a conflict with another";
+            default -> "the database failed";
+        };
     }
 
     /**

@@ -97,6 +97,7 @@ final class SocketRequests {
             response = frame(request.id(), error);
         } catch (DatabaseException e) {
             if (e.isTransient()) {
+                owner.metrics().databaseRefused(e);
                 log.warn("The database could not answer a WebSocket request now, answering 503: {}", e.detail());
             } else {
                 log.error("Database error in a WebSocket request", e);

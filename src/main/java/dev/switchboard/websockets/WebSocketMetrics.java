@@ -1,5 +1,6 @@
 package dev.switchboard.websockets;
 
+import dev.switchboard.db.DatabaseException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -72,6 +73,11 @@ public final class WebSocketMetrics {
                 .publishPercentiles(0.5, 0.99)
                 .register(meters)
                 .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A request answered 503 because the database could not serve it now, counted with the HTTP ones. */
+    void databaseRefused(DatabaseException e) {
+        e.count(meters);
     }
 
     void resumeCaughtUp() {

@@ -19,6 +19,10 @@ class DatabaseExceptionTest {
                     .as(state)
                     .isTrue();
         }
+        assertThat(new DatabaseException(new SQLException("x", "25006")).kind()).isEqualTo("read_only");
+        assertThat(new DatabaseException(new SQLException("x", "53100")).kind()).isEqualTo("disk_full");
+        assertThat(new DatabaseException(new SQLException("x", "55P03")).kind()).isEqualTo("lock_timeout");
+        assertThat(new DatabaseException(new SQLException("x", "57P01")).kind()).isEqualTo("unavailable");
         for (String state : new String[] {"42P01", "23505", "22P02", "XX000"}) {
             assertThat(new DatabaseException(new SQLException("x", state)).isTransient())
                     .as(state)

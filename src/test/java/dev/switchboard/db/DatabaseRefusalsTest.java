@@ -111,6 +111,9 @@ class DatabaseRefusalsTest {
                         });
                 partner.access().get("/api/v1/collections/rooms/records/" + id).expect(200);
                 assertThat(logs.lines()).noneMatch(line -> line.startsWith("ERROR") && line.contains("Database error"));
+                // A dashboard tells a read-only database from an outage or a locked table.
+                assertThat(server.api(null).get("/metrics").body())
+                        .containsPattern("switchboard_database_refusals_total\\{reason=\"read_only\",?} [1-9]");
                 setReadOnly(dba, false);
             }
             await().atMost(Duration.ofSeconds(30))
