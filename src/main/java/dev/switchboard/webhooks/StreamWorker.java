@@ -39,13 +39,13 @@ final class StreamWorker implements Runnable {
     /** Events read from the log at once (or the batch size, if larger). */
     static final int READ_AHEAD = 64;
 
-    /** How long a lease's release is tried again over connections the database ended: see {@link #releaseLease}. */
-    private static final Duration RELEASE_RETRIES_FOR = Duration.ofSeconds(2);
+    /**
+     * How long, and how often, a lease's release is tried again while the database refuses it for a moment:
+     * see {@link #retryingRefusals}. Well within the lease (30 s by default), which is not renewed meanwhile.
+     */
+    private static final Duration RETRY_REFUSALS_FOR = Duration.ofSeconds(15);
 
-    /** How long, and how often, a release after an error is tried again while the database refuses: see {@link #holdBack}. */
-    private static final Duration HOLD_BACK_FOR = Duration.ofSeconds(15);
-
-    private static final Duration HOLD_BACK_PAUSE = Duration.ofMillis(500);
+    private static final Duration RETRY_REFUSALS_PAUSE = Duration.ofMillis(500);
 
     /** What a worker needs from the node it runs on. */
     interface Host {
@@ -201,27 +201,46 @@ final class StreamWorker implements Runnable {
         }
     }
 
-    /**
-     * Gives the stream's lease up. A pooled connection the database ended (a terminated backend, a restart)
-     * fails at once and leaves the pool, so the release is made again on another, for a moment: given up
-     * after one such failure, the stream waited for its lease to expire (30 s) before any node could claim
-     * it, while every other stream of the node went on. (A database that does not answer at all fails the
-     * wait for a connection, and is not tried again.)
-     */
+    /** Gives the stream's lease up, tried again while the database refuses for a moment. */
     private void releaseLease() {
-        long giveUpAt = System.nanoTime() + RELEASE_RETRIES_FOR.toNanos();
+        try {
+            retryingRefusals(() -> {
+                leases.release(webhookStreamPk);
+                return null;
+            });
+        } catch (RuntimeException e) {
+            log.warn(
+                    "Could not release webhook stream {} ({}); its lease expires by itself",
+                    webhookStreamPk,
+                    e instanceof DatabaseException db ? db.detail() : e.getMessage());
+        }
+    }
+
+    /**
+     * Runs a change of the stream's lease (a release, with or without an error) again while the database
+     * refuses it for a moment: a pooled connection it ended (a terminated backend, a restart; the next
+     * try takes another at once), or a table of the delivery's held locked for seconds (its statements wait
+     * 2 s for a lock). Given up after one such failure, the stream waited for its lease to expire (30 s)
+     * before any node could claim it, long after the database was back. A database that does not answer at
+     * all fails the wait for a connection, and is not tried again; nor is anything while the node stops.
+     */
+    private <T> T retryingRefusals(java.util.function.Supplier<T> change) {
+        long giveUpAt = System.nanoTime() + RETRY_REFUSALS_FOR.toNanos();
         while (true) {
             try {
-                leases.release(webhookStreamPk);
-                return;
-            } catch (RuntimeException e) {
-                boolean connectionLost = e instanceof DatabaseException db && db.outcomeUnknown();
-                if (!connectionLost || System.nanoTime() - giveUpAt > 0) {
-                    log.warn(
-                            "Could not release webhook stream {} ({}); its lease expires by itself",
-                            webhookStreamPk,
-                            e.getMessage());
-                    return;
+                return change.get();
+            } catch (DatabaseException db) {
+                boolean momentary = db.isTransient() && (db.outcomeUnknown() || !db.isUnavailable());
+                if (!momentary || stopping || System.nanoTime() - giveUpAt > 0) {
+                    throw db;
+                }
+                if (!db.outcomeUnknown()) {
+                    try {
+                        Thread.sleep(RETRY_REFUSALS_PAUSE);
+                    } catch (InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        throw db;
+                    }
                 }
             }
         }
@@ -258,7 +277,8 @@ final class StreamWorker implements Runnable {
         boolean passes = e instanceof DatabaseException db && db.isTransient();
         Optional<StreamLeases.BackedOff> backedOff;
         try {
-            backedOff = holdBack(error.length() > 500 ? error.substring(0, 500) : error);
+            String shown = error.length() > 500 ? error.substring(0, 500) : error;
+            backedOff = retryingRefusals(() -> leases.backOff(webhookStreamPk, shown));
         } catch (RuntimeException recording) {
             e.addSuppressed(recording);
             boolean recordingPasses = recording instanceof DatabaseException db && db.isTransient();
@@ -295,31 +315,6 @@ final class StreamWorker implements Runnable {
                         b.errors(),
                         b.delay().toMillis(),
                         passes ? ": " + e.getMessage() : "");
-    }
-
-    /**
-     * Releases the stream with its error and back-off ({@link StreamLeases#backOff}), tried again for a
-     * while when the database refuses for a moment: a table of the delivery's held locked for seconds (its
-     * statements wait 2 s for a lock) failed the release too, and the stream waited for its lease to expire
-     * (30 s) long after the lock was gone. Its lease is renewed meanwhile: the worker is still the node's.
-     */
-    private Optional<StreamLeases.BackedOff> holdBack(String error) {
-        long giveUpAt = System.nanoTime() + HOLD_BACK_FOR.toNanos();
-        while (true) {
-            try {
-                return leases.backOff(webhookStreamPk, error);
-            } catch (DatabaseException db) {
-                if (!db.isTransient() || stopping || System.nanoTime() - giveUpAt > 0) {
-                    throw db;
-                }
-                try {
-                    Thread.sleep(HOLD_BACK_PAUSE);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw db;
-                }
-            }
-        }
     }
 
     /** The delivery loop; returns whether the stream's lease should be released (false: already given up). */
