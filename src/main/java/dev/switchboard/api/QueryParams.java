@@ -21,7 +21,7 @@ final class QueryParams {
      * lists cannot tell.
      */
     static void only(Context ctx, String... names) {
-        QueryStrings.only(ctx, "a query parameter of this list", List.of(names));
+        QueryStrings.only(ctx, "a query parameter of this list", List.of(names), true);
     }
 
     /** A list's page size when none is asked for, and the largest one may ask for (the messages list's are its own). */

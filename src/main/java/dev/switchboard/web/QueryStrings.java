@@ -30,9 +30,10 @@ public final class QueryStrings {
 
     /**
      * Refuses (400 {@code invalid_field}) a parameter not in {@code names}, "is not {@code what}" and what it
-     * takes, or one given twice ({@code ?ids=a&ids=b} was read as {@code ids=a} alone).
+     * takes, or one given twice ({@code ?ids=a&ids=b} was read as {@code ids=a} alone); {@code listValues}:
+     * some take comma-separated lists, which the second refusal then says.
      */
-    public static void only(Context ctx, String what, List<String> names) {
+    public static void only(Context ctx, String what, List<String> names, boolean listValues) {
         ctx.queryParamMap().forEach((name, values) -> {
             if (!names.contains(name)) {
                 throw new Refusal.InvalidField(
@@ -41,7 +42,8 @@ public final class QueryStrings {
             }
             if (values.size() > 1) {
                 throw new Refusal.InvalidField(
-                        name, "is given more than once; give it once (lists are comma-separated)");
+                        name,
+                        "is given more than once; give it once" + (listValues ? " (lists are comma-separated)" : ""));
             }
         });
     }

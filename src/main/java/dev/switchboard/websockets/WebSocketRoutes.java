@@ -118,7 +118,7 @@ final class WebSocketRoutes implements RouteGroup {
                 // As the HTTP API refuses a parameter a route does not take: a mistyped ?afer=5 would otherwise
                 // open a socket at the live end, silently skipping what the client meant to resume; and
                 // ?after=1&after=2 was read as after=1, where the event feed refuses a parameter given twice.
-                QueryStrings.only(ctx, "a parameter of the socket", PARAMETERS);
+                QueryStrings.only(ctx, "a parameter of the socket", PARAMETERS, false);
                 // Before the token is looked at: a handshake Jetty would not complete answered 405 after the
                 // token was checked and counted against its rate limit.
                 String upgrade = ctx.header("Upgrade");

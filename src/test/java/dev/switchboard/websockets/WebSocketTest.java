@@ -315,6 +315,14 @@ class WebSocketTest {
                         .isEqualTo(query.substring(1, query.indexOf('=')));
             }
         }
+        List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders());
+        headers.add("Authorization: Bearer " + token);
+        try (RawWebSocket twice = RawWebSocket.open(server, "GET", "/api/v1/ws?after=1&after=2", headers, 0)) {
+            assertThat(twice.status).isEqualTo(400);
+            // None of the socket's parameters is a list: the lists' advice is not for it.
+            assertThat(Json.read(twice.body).at("/error/message").asText())
+                    .isEqualTo("after: is given more than once; give it once");
+        }
         try (RawWebSocket socket = RawWebSocket.open(server, "/api/v1/ws?after=0", token, 0)) {
             assertThat(socket.status).isEqualTo(101);
         }
