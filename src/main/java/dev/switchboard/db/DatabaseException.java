@@ -3,6 +3,7 @@ package dev.switchboard.db;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.util.List;
 
 /**
@@ -59,7 +60,7 @@ public final class DatabaseException extends RuntimeException {
                     return true;
                 }
             }
-            if (t instanceof java.sql.SQLTransientConnectionException) {
+            if (t instanceof SQLTransientConnectionException) {
                 return true;
             }
             t = t.getCause();
@@ -164,7 +165,7 @@ public final class DatabaseException extends RuntimeException {
      * be opened as its cause; with none, every connection it had was in use.
      */
     private boolean poolBusy() {
-        return getCause() instanceof java.sql.SQLTransientConnectionException busy && busy.getCause() == null;
+        return getCause() instanceof SQLTransientConnectionException busy && busy.getCause() == null;
     }
 
     /**

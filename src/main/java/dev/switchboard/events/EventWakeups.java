@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -135,7 +136,7 @@ public final class EventWakeups implements AutoCloseable {
     }
 
     /** Calls every listener; one that throws is logged and the others still called. */
-    private void eachListener(java.util.function.Consumer<Listener> call, String failed) {
+    private void eachListener(Consumer<Listener> call, String failed) {
         for (Listener l : listeners) {
             try {
                 call.accept(l);

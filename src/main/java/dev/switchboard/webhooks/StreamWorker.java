@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -224,7 +225,7 @@ final class StreamWorker implements Runnable {
      * before any node could claim it, long after the database was back. A database that does not answer at
      * all fails the wait for a connection, and is not tried again; nor is anything while the node stops.
      */
-    private <T> T retryingRefusals(java.util.function.Supplier<T> change) {
+    private <T> T retryingRefusals(Supplier<T> change) {
         long giveUpAt = System.nanoTime() + RETRY_REFUSALS_FOR.toNanos();
         while (true) {
             try {

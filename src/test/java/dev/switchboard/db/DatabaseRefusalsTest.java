@@ -38,8 +38,7 @@ class DatabaseRefusalsTest {
     void aTableHeldLockedMakesTheRequestsThatNeedIt503WithinTheLockTimeoutAndTheRestCarryOn() throws Exception {
         try (TestServer server = TestServer.start();
                 CapturedLogs logs = new CapturedLogs()) {
-            server.createCollection("rooms");
-            Partner partner = Partner.create(server, List.of("rooms.*"));
+            Partner partner = roomsPartner(server);
             String id =
                     partner.writeRecords("rooms", 1, Map.of("state", "free")).getFirst();
             try (Connection dba = connect(server)) {
@@ -91,8 +90,7 @@ class DatabaseRefusalsTest {
     void aReadOnlyDatabaseRefusesWritesWith503SayingSoAndStillServesReads() throws Exception {
         try (TestServer server = TestServer.start();
                 CapturedLogs logs = new CapturedLogs()) {
-            server.createCollection("rooms");
-            Partner partner = Partner.create(server, List.of("rooms.*"));
+            Partner partner = roomsPartner(server);
             String id =
                     partner.writeRecords("rooms", 1, Map.of("state", "free")).getFirst();
             try (Connection dba = connect(server)) {
@@ -165,8 +163,7 @@ class DatabaseRefusalsTest {
     private static Duration longestWebhookGapAfter(Fault fault) throws Exception {
         try (Receiver receiver = new Receiver();
                 TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true"))) {
-            server.createCollection("rooms");
-            Partner partner = Partner.create(server, List.of("rooms.*"));
+            Partner partner = roomsPartner(server);
             partner.webhook(Map.of("url", receiver.url("/hook"), "maxBatchSize", 1));
             List<String> written = new ArrayList<>();
             Instant faulted = null;
@@ -214,6 +211,12 @@ class DatabaseRefusalsTest {
             }
             return longestGap;
         }
+    }
+
+    /** A collection of rooms, and a partner of a tenant of its own that may read and write it and gets its events. */
+    private static Partner roomsPartner(TestServer server) {
+        server.createCollection("rooms");
+        return Partner.create(server, List.of("rooms.*"));
     }
 
     private static Connection connect(TestServer server) throws SQLException {
