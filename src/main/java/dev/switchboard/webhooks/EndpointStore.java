@@ -207,9 +207,12 @@ public final class EndpointStore {
      */
     public WebhookEndpoint update(
             WebhookEndpoint current, Patch changes, IntegrationStore.ClientCredential credential) {
-        // Disabling fails the endpoint's waiting retries and tests (V27's trigger), rows a retry or the
-        // dispatcher may be locking in another order meanwhile.
+        // Disabling fails the endpoint's waiting retries and tests (V27's trigger): it takes its turn among
+        // the retries and tests, and the dispatcher may still be locking those rows in another order.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            if (changes.state() == WebhookEndpoint.State.disabled) {
+                MessageLog.takeManualTurn(c, current.pk());
+            }
             IntegrationStore.requireCredential(c, current.integrationPk(), credential);
             if (changes.eventTypes() != null) {
                 // Messages before the endpoint's row, the order in which recording an attempt locks them
@@ -341,6 +344,7 @@ public final class EndpointStore {
      */
     public void delete(WebhookEndpoint endpoint, IntegrationStore.ClientCredential credential) {
         Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            MessageLog.takeManualTurn(c, endpoint.pk());
             lockIntegration(c, endpoint.integrationPk());
             // Deleted and made again, it would send to the same URL the operator stopped
             if (credential != null

@@ -668,6 +668,22 @@ public final class MessageLog {
         refuseDisabled(c, endpointPk, " FOR SHARE");
     }
 
+    /**
+     * Makes the caller's transaction the only one, until it ends, that changes the endpoint's manual
+     * messages at a partner's or the operator's request: a test, a retry of one or of many, a disabling
+     * (V27's trigger fails the waiting ones), a delete. Each locks many of those rows, and not in one order:
+     * racing each other they deadlocked, each deadlock costing a second before PostgreSQL broke it, long
+     * enough for the requests queued behind to pass their lock timeout (16 retries and a disabling at once:
+     * 503s). Taken first, before any row; the dispatcher's claims and attempts do not take it.
+     */
+    static void takeManualTurn(Connection c, long endpointPk) throws SQLException {
+        Jdbc.one(
+                c,
+                "SELECT pg_advisory_xact_lock(hashtextextended('switchboard.webhook_manual', ?))",
+                rs -> true,
+                endpointPk);
+    }
+
     /** Refuses a test or retry of a disabled endpoint; {@code lock} locks its row ({@code " FOR SHARE"}) or not (""). */
     private static void refuseDisabled(Connection c, long endpointPk, String lock) throws SQLException {
         record Endpoint(String id, String state) {}
@@ -692,11 +708,7 @@ public final class MessageLog {
             // The waiting ones are counted among its newest tests (V22's index): those pile up behind a slow
             // receiver, where a fast one leaves few waiting however many it was sent. One endpoint's tests are
             // made one at a time, else each of a burst counts before the others commit (200 at once left 112).
-            Jdbc.one(
-                    c,
-                    "SELECT pg_advisory_xact_lock(hashtextextended('switchboard.webhook_tests', ?))",
-                    rs -> true,
-                    endpointPk);
+            takeManualTurn(c, endpointPk);
             lockSendable(c, endpointPk);
             int waiting = Jdbc.one(
                             c,
@@ -947,6 +959,7 @@ public final class MessageLog {
         // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
         // another retry-all may cross that order, and one of the two is run again.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            takeManualTurn(c, endpointPk);
             // Refused before the messages are read (on an endpoint of a million, seconds), and again under the
             // lock below, where a disabling that came meanwhile is seen.
             refuseDisabled(c, endpointPk, "");
@@ -1040,6 +1053,7 @@ public final class MessageLog {
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
         record Retried(int changed, Optional<WebhookMessage> message) {}
         Retried retried = Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            takeManualTurn(c, endpointPk);
             if (expired(c, endpointPk, id)) {
                 throw new Refusal.Gone(
                         "message_expired",

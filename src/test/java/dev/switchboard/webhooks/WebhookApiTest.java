@@ -151,7 +151,7 @@ class WebhookApiTest {
                 .asText();
         String path = "/api/v1/webhooks/" + id;
         List<Integer> statuses = new java.util.concurrent.CopyOnWriteArrayList<>();
-        for (int round = 0; round < 6; round++) {
+        for (int round = 0; round < 10; round++) {
             client.patch(path, Map.of("state", "enabled")).expect(200);
             manualMessages(id, "failed", 24);
             List<String> failed = new ArrayList<>();
