@@ -8,6 +8,7 @@ import dev.switchboard.client.FileCursorStore;
 import dev.switchboard.client.SwitchboardClient;
 import dev.switchboard.client.SwitchboardException;
 import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.config.Durations;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.URI;
@@ -21,8 +22,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -43,7 +42,6 @@ import picocli.CommandLine.Spec;
         description = "Forwards a tenant's events to a local URL as signed webhook messages, for developing a"
                 + " webhook receiver on a machine the server cannot reach. Resumes where it stopped.")
 public final class ListenCommand implements Callable<Integer> {
-    private static final Pattern SINCE = Pattern.compile("(\\d+)(s|m|h|d)");
 
     @Spec
     CommandSpec spec;
@@ -345,25 +343,12 @@ public final class ListenCommand implements Callable<Integer> {
         }
     }
 
-    /** The instant {@code --since} names: now minus its age. */
+    /** The instant {@code --since} names: now minus its age, written as a setting's duration. */
     private Instant since(String text) {
-        Matcher m = SINCE.matcher(text.trim());
-        if (!m.matches()) {
-            throw new CommandLine.ParameterException(
-                    spec.commandLine(), "--since: '" + text + "' is not an age such as 30s, 15m, 2h or 1d");
-        }
         try {
-            long n = Long.parseLong(m.group(1));
-            Duration age = switch (m.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            };
-            return Instant.now().minus(age);
-        } catch (ArithmeticException | java.time.DateTimeException | NumberFormatException tooLong) {
-            throw new CommandLine.ParameterException(
-                    spec.commandLine(), "--since: '" + text + "' reaches further back than time goes");
+            return Instant.now().minus(Durations.parse(text));
+        } catch (IllegalArgumentException notAnAge) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--since: " + notAnAge.getMessage());
         }
     }
 
