@@ -188,7 +188,9 @@ public final class IntegrationStore {
      */
     public Rotated rotateClientKey(String id, AlsoInTransaction revoke) {
         String clientKey = Tokens.generate(Tokens.CLIENT_KEY_PREFIX);
-        return Jdbc.inTransaction(dataSource, c -> {
+        // Disabling the lifecycle endpoints fails their waiting tests and retries (V27's trigger), rows the
+        // dispatcher may be claiming in another order meanwhile: a deadlock's victim here runs again.
+        return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             long pk = Jdbc.one(
                             c,
                             "UPDATE integrations SET client_key_hash = ?, updated_at = now() WHERE id = ? RETURNING pk",

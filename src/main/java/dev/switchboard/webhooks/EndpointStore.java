@@ -210,10 +210,10 @@ public final class EndpointStore {
         // Disabling fails the endpoint's waiting retries and tests (V27's trigger): it takes its turn among
         // the retries and tests, and the dispatcher may still be locking those rows in another order.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            IntegrationStore.requireCredential(c, current.integrationPk(), credential);
             if (changes.state() == WebhookEndpoint.State.disabled) {
                 MessageLog.takeManualTurn(c, current.pk());
             }
-            IntegrationStore.requireCredential(c, current.integrationPk(), credential);
             if (changes.eventTypes() != null) {
                 // Messages before the endpoint's row, the order in which recording an attempt locks them
                 // (its message, then its endpoint's health): the other order deadlocked with an attempt
@@ -221,14 +221,7 @@ public final class EndpointStore {
                 forgetKeptBodies(c, "pk = ?", current.pk());
             }
             if (changes.state() == WebhookEndpoint.State.disabled) {
-                // The retries and tests waiting that disabling fails (V27's trigger, from the endpoint's row),
-                // taken first and in the order a retry of many takes them: messages, then the endpoint.
-                Jdbc.query(
-                        c,
-                        "SELECT pk FROM webhook_messages WHERE endpoint_pk = ? AND lane = 'manual' AND status ="
-                                + " 'pending' AND next_attempt_at IS NOT NULL ORDER BY pk FOR UPDATE",
-                        rs -> rs.getLong(1),
-                        current.pk());
+                lockWaitingManualMessages(c, "pk = ?", current.pk());
             }
             String state = changes.state() == null ? null : changes.state().name();
             boolean operator = credential == null;
@@ -322,6 +315,18 @@ public final class EndpointStore {
      * their ids. Their events wait in the log: the partner re-enables its own with the new key.
      */
     public List<String> disableLifecycle(Connection c, long integrationPk) throws SQLException {
+        // As a disabling through the API takes them (update): each endpoint's manual turn, its waiting
+        // messages, then its row. Rows first, a rotation deadlocked with tests and attempts in flight.
+        List<Long> lifecycle = Jdbc.query(
+                c,
+                "SELECT pk FROM webhook_endpoints WHERE integration_pk = ? AND kind = 'lifecycle'"
+                        + " AND state <> 'disabled' ORDER BY pk",
+                rs -> rs.getLong(1),
+                integrationPk);
+        for (long pk : lifecycle) {
+            MessageLog.takeManualTurn(c, pk);
+        }
+        lockWaitingManualMessages(c, "integration_pk = ? AND kind = 'lifecycle'", integrationPk);
         record Disabled(long pk, String id) {}
         List<Disabled> disabled = Jdbc.query(
                 c,
@@ -337,6 +342,21 @@ public final class EndpointStore {
     }
 
     /**
+     * Locks the waiting tests and retries of the endpoints {@code endpoints} picks, which disabling them
+     * fails (V27's trigger, from the endpoint's row): taken before the endpoints' rows, in the order a
+     * retry of many and recording an attempt take them, messages then endpoint.
+     */
+    private static void lockWaitingManualMessages(Connection c, String endpoints, long pk) throws SQLException {
+        Jdbc.query(
+                c,
+                "SELECT pk FROM webhook_messages WHERE endpoint_pk IN (SELECT pk FROM webhook_endpoints WHERE "
+                        + endpoints + ") AND lane = 'manual' AND status = 'pending' AND next_attempt_at IS NOT NULL"
+                        + " ORDER BY pk FOR UPDATE",
+                rs -> rs.getLong(1),
+                pk);
+    }
+
+    /**
      * Deletes the endpoint with its streams, messages and attempts. Delivery writing to one of its
      * streams holds that stream's row and then needs the endpoint's (a new message refers to it), while
      * the delete holds the endpoint's and then needs its streams': PostgreSQL breaks such a cycle by
@@ -344,8 +364,8 @@ public final class EndpointStore {
      */
     public void delete(WebhookEndpoint endpoint, IntegrationStore.ClientCredential credential) {
         Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
-            MessageLog.takeManualTurn(c, endpoint.pk());
             lockIntegration(c, endpoint.integrationPk());
+            MessageLog.takeManualTurn(c, endpoint.pk());
             // Deleted and made again, it would send to the same URL the operator stopped
             if (credential != null
                     && Jdbc.one(

@@ -1,5 +1,6 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.db.DatabaseException;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,10 +102,18 @@ final class ManualDelivery implements Runnable {
             Decision decision = deliverer.decide(endpoint.get(), sending, attempt);
             deliverer.afterRecord(endpoint.get(), messages.recordManual(sending, attempt, decision));
         } catch (RuntimeException e) {
-            log.error(
-                    "Sending webhook message {} failed; it is tried again when its lease expires",
-                    message.webhookId(),
-                    e);
+            if (e instanceof DatabaseException db && db.isTransient()) {
+                log.warn(
+                        "Sending webhook message {} stopped, the database could not answer ({}); it is tried again"
+                                + " when its lease expires",
+                        message.webhookId(),
+                        db.detail());
+            } else {
+                log.error(
+                        "Sending webhook message {} failed; it is tried again when its lease expires",
+                        message.webhookId(),
+                        e);
+            }
         } finally {
             finished.run();
         }

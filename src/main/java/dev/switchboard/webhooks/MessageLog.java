@@ -674,7 +674,8 @@ public final class MessageLog {
      * (V27's trigger fails the waiting ones), a delete. Each locks many of those rows, and not in one order:
      * racing each other they deadlocked, each deadlock costing a second before PostgreSQL broke it, long
      * enough for the requests queued behind to pass their lock timeout (16 retries and a disabling at once:
-     * 503s). Taken first, before any row; the dispatcher's claims and attempts do not take it.
+     * 503s). Taken before any of those rows (after the integration's row, which a key's rotation holds
+     * while it disables lifecycle endpoints); the dispatcher's claims and attempts do not take it.
      */
     static void takeManualTurn(Connection c, long endpointPk) throws SQLException {
         Jdbc.one(
@@ -704,7 +705,9 @@ public final class MessageLog {
     /** Writes a test message, due now, and tells the dispatchers; returns its public id. */
     String createTest(long endpointPk, String body) {
         UUID id = Ids.newUuid();
-        Jdbc.inTransaction(dataSource, c -> {
+        // A disabling takes its turn before it fails the waiting tests, but the dispatcher may be claiming
+        // and recording them meanwhile: a deadlock's victim here runs again.
+        Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             // The waiting ones are counted among its newest tests (V22's index): those pile up behind a slow
             // receiver, where a fast one leaves few waiting however many it was sent. One endpoint's tests are
             // made one at a time, else each of a burst counts before the others commit (200 at once left 112).

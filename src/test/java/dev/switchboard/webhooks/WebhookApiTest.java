@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Ids;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.TestServer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -172,6 +173,61 @@ class WebhookApiTest {
                 for (var f : threads.invokeAll(requests)) {
                     statuses.add(f.get());
                 }
+            }
+        }
+        assertThat(statuses).allSatisfy(status -> assertThat(status).isLessThan(500));
+    }
+
+    /**
+     * A client key's rotation disables the integration's lifecycle endpoints, whose trigger fails their
+     * waiting tests: it took the endpoints' rows before those messages, the other order from the tests
+     * being sent, recorded and enabled meanwhile, and they deadlocked, PostgreSQL's victim answered 503
+     * and the requests queued behind it past their lock wait too.
+     */
+    @Test
+    void rotatingAClientKeyWhileItsLifecycleEndpointIsTestedIsNeverAnswered5xx() throws Exception {
+        JsonNode rotating = server.createIntegration("rotating", List.of("orders"), List.of(), List.of("orders.*"));
+        String id = create(
+                        server.api(rotating.get("clientKey").asText()),
+                        Map.of(
+                                "url",
+                                "https://partner.example/lifecycle",
+                                "kind",
+                                "lifecycle",
+                                "retryDelays",
+                                List.of("1s", "1s", "1s")))
+                .get("id")
+                .asText();
+        String path = "/api/v1/webhooks/" + id;
+        String rotate = "/api/v1/integrations/" + rotating.get("id").asText() + "/rotate-client-key";
+        List<Integer> statuses = new java.util.concurrent.CopyOnWriteArrayList<>();
+        long until = System.nanoTime() + Duration.ofSeconds(12).toNanos();
+        List<java.util.concurrent.Callable<Void>> clients = new ArrayList<>();
+        clients.add(() -> {
+            while (System.nanoTime() < until) {
+                statuses.add(server.admin.post(rotate, "").status());
+                Thread.sleep(100);
+            }
+            return null;
+        });
+        clients.add(() -> {
+            while (System.nanoTime() < until) {
+                statuses.add(
+                        server.admin.patch(path, Map.of("state", "enabled")).status());
+            }
+            return null;
+        });
+        for (int i = 0; i < 2; i++) {
+            clients.add(() -> {
+                while (System.nanoTime() < until) {
+                    statuses.add(server.admin.post(path + "/test", "").status());
+                }
+                return null;
+            });
+        }
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (var f : threads.invokeAll(clients)) {
+                f.get();
             }
         }
         assertThat(statuses).allSatisfy(status -> assertThat(status).isLessThan(500));
