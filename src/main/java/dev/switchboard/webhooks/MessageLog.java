@@ -742,6 +742,39 @@ public final class MessageLog {
         return Ids.format(WebhookMessage.ID_PREFIX, id);
     }
 
+    /**
+     * {@link #claimManual}'s statement. A retried stream message waits behind the older retried messages
+     * of its stream still pending: it is the oldest of them, found once per stream over the waiting manual
+     * messages (those with a next attempt, V3's index). Looked for per message among every retried message
+     * of its stream (V31's index, which keeps the delivered and failed ones), the claim read each waiting
+     * message's finished elders: after a few bulk retries of an endpoint, 10,000 waiting behind 20,000
+     * finished, it ran past the statement timeout, four times a second, and held up every endpoint's
+     * delivery on the node.
+     */
+    static final String CLAIM_MANUAL = "WITH first_waiting AS (SELECT webhook_stream_pk, min(first_seq) AS first_seq"
+            + " FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL AND status = 'pending'"
+            + " AND webhook_stream_pk IS NOT NULL GROUP BY webhook_stream_pk)"
+            + " UPDATE webhook_messages"
+            + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
+            + " SELECT pk FROM (SELECT m.pk, m.next_attempt_at, coalesce(r.left_room, ?) AS left_room,"
+            + "   row_number() OVER (PARTITION BY e.integration_pk ORDER BY m.next_attempt_at) AS turn"
+            + "   FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+            + "   LEFT JOIN unnest(?::bigint[], ?::int[]) AS r(integration_pk, left_room)"
+            + "     ON r.integration_pk = e.integration_pk"
+            + "   LEFT JOIN first_waiting f ON f.webhook_stream_pk = m.webhook_stream_pk"
+            + "   WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
+            + "   AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
+            // A retried stream message waits, as its stream does, while its connection is disabled
+            + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
+            + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
+            // and behind the older retried messages of its stream, so that they go in seq order
+            + "   AND coalesce(m.first_seq <= f.first_seq, true)"
+            + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
+            + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
+            + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
+            + SEALED_TOKEN
+            + ", (SELECT integration_pk FROM webhook_endpoints e WHERE e.pk = endpoint_pk) AS integration_pk";
+
     /** A manual message this node claimed, and the integration whose endpoint it goes to. */
     record ClaimedManual(Pending message, long integrationPk) {}
 
@@ -766,28 +799,7 @@ public final class MessageLog {
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "UPDATE webhook_messages"
-                                + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
-                                + " SELECT pk FROM (SELECT m.pk, m.next_attempt_at, coalesce(r.left_room, ?) AS left_room,"
-                                + "   row_number() OVER (PARTITION BY e.integration_pk ORDER BY m.next_attempt_at) AS turn"
-                                + "   FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
-                                + "   LEFT JOIN unnest(?::bigint[], ?::int[]) AS r(integration_pk, left_room)"
-                                + "     ON r.integration_pk = e.integration_pk"
-                                + "   WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
-                                + "   AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
-                                // A retried stream message waits, as its stream does, while its connection is disabled
-                                + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
-                                + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
-                                // and behind the older retried messages of its stream, so that they go in seq order
-                                + "   AND NOT EXISTS (SELECT 1 FROM webhook_messages o WHERE o.lane = 'manual'"
-                                + "     AND o.status = 'pending' AND o.webhook_stream_pk = m.webhook_stream_pk"
-                                + "     AND o.first_seq < m.first_seq)"
-                                + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
-                                + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
-                                + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
-                                + SEALED_TOKEN
-                                + ", (SELECT integration_pk FROM webhook_endpoints e WHERE e.pk = endpoint_pk)"
-                                + " AS integration_pk",
+                        CLAIM_MANUAL,
                         rs -> new ClaimedManual(pending(rs), rs.getLong("integration_pk")),
                         nodeId,
                         leaseTime.toMillis(),

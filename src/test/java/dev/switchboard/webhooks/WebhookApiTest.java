@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.support.Ids;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.QueryPlans;
 import dev.switchboard.testing.TestServer;
 import java.time.Duration;
 import java.time.Instant;
@@ -274,8 +275,8 @@ class WebhookApiTest {
             List<Object> params = new ArrayList<>(scanned);
             params.addAll(List.of(50, 50, endpointPk));
             params.addAll(scanned);
-            JsonNode plan = explain(c, MessageLog.pageSql(""), params.toArray());
-            assertThat(rowsRead(plan, "webhook_messages"))
+            JsonNode plan = QueryPlans.explain(c, MessageLog.pageSql(""), params.toArray());
+            assertThat(QueryPlans.rowsRead(plan, "webhook_messages"))
                     .as(plan.toPrettyString())
                     .isLessThan(500);
             // Not to weigh on the other tests' plans
@@ -332,9 +333,9 @@ class WebhookApiTest {
             s.execute("UPDATE webhook_streams SET errors = 2, last_error = 'refused', last_error_at = now()"
                     + " WHERE pk = (SELECT max(pk) FROM webhook_streams)");
             s.execute("ANALYZE webhook_streams");
-            JsonNode plan =
-                    explain(c, "SELECT " + EndpointStore.COLUMNS + EndpointStore.FROM + " WHERE e.pk = ?", pk(c, id));
-            assertThat(rowsRead(plan, "webhook_streams"))
+            JsonNode plan = QueryPlans.explain(
+                    c, "SELECT " + EndpointStore.COLUMNS + EndpointStore.FROM + " WHERE e.pk = ?", pk(c, id));
+            assertThat(QueryPlans.rowsRead(plan, "webhook_streams"))
                     .as(plan.toPrettyString())
                     .isLessThan(100);
         }
@@ -355,10 +356,8 @@ class WebhookApiTest {
                     + " CASE WHEN g = 1 THEN '{\"events\":[]}' END, CASE WHEN g = 1 THEN 'failed' ELSE 'delivered' END"
                     + " FROM webhook_endpoints e, generate_series(1, 20000) g WHERE e.id = '" + id + "'");
             s.execute("ANALYZE webhook_messages");
-            c.setAutoCommit(false);
-            JsonNode plan = explain(c, String.format(EndpointStore.FORGET_KEPT_BODIES, "id = ?"), id);
-            c.rollback();
-            assertThat(rowsRead(plan, "webhook_messages"))
+            JsonNode plan = QueryPlans.explain(c, String.format(EndpointStore.FORGET_KEPT_BODIES, "id = ?"), id);
+            assertThat(QueryPlans.rowsRead(plan, "webhook_messages"))
                     .as(plan.toPrettyString())
                     .isLessThan(100);
         }
@@ -413,7 +412,7 @@ class WebhookApiTest {
                     assertThat((Long) rs.getObject(1)).as("since " + since).isEqualTo((Long) rs.getObject(2));
                 }
             }
-            JsonNode plan = explain(
+            JsonNode plan = QueryPlans.explain(
                             c,
                             "SELECT first_event_since(?, ?)",
                             stream,
@@ -464,34 +463,6 @@ class WebhookApiTest {
                 return rs.getLong(1);
             }
         }
-    }
-
-    /** {@code query}'s plan as it ran with {@code params}, with its row counts and the pages it read. */
-    private static JsonNode explain(java.sql.Connection c, String query, Object... params) throws Exception {
-        try (var s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query)) {
-            for (int i = 0; i < params.length; i++) {
-                s.setObject(i + 1, params[i]);
-            }
-            try (var rs = s.executeQuery()) {
-                rs.next();
-                return new com.fasterxml.jackson.databind.ObjectMapper().readTree(rs.getString(1));
-            }
-        }
-    }
-
-    /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
-    private static long rowsRead(JsonNode node, String table) {
-        long rows = 0;
-        if (node.isObject() && table.equals(node.path("Relation Name").asText())) {
-            long loops = node.path("Actual Loops").asLong(1);
-            rows += loops
-                    * (node.path("Actual Rows").asLong()
-                            + node.path("Rows Removed by Filter").asLong());
-        }
-        for (JsonNode child : node) {
-            rows += rowsRead(child, table);
-        }
-        return rows;
     }
 
     /** A cursor names a place in the list: an endpoint deleted while a client pages does not end its paging. */

@@ -1,0 +1,50 @@
+package dev.switchboard.testing;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.support.Json;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+/** How a query ran: for tests that bound the rows a statement reads, whatever the machine's speed. */
+public final class QueryPlans {
+    private QueryPlans() {}
+
+    /**
+     * {@code query}'s plan as it ran with {@code params}, with its row counts and the pages it read; what
+     * it changed is rolled back.
+     */
+    public static JsonNode explain(Connection c, String query, Object... params) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (var s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query)) {
+            for (int i = 0; i < params.length; i++) {
+                s.setObject(i + 1, params[i]);
+            }
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return Json.MAPPER.readTree(rs.getString(1));
+            }
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("EXPLAIN gave no JSON", e);
+        } finally {
+            c.rollback();
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
+    public static long rowsRead(JsonNode node, String table) {
+        long rows = 0;
+        if (node.isObject() && table.equals(node.path("Relation Name").asText())) {
+            rows += node.path("Actual Loops").asLong(1)
+                    * (node.path("Actual Rows").asLong()
+                            + node.path("Rows Removed by Filter").asLong());
+        }
+        for (JsonNode child : node) {
+            rows += rowsRead(child, table);
+        }
+        return rows;
+    }
+}
