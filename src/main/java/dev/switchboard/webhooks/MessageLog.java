@@ -974,7 +974,6 @@ public final class MessageLog {
         // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
         // another retry-all may cross that order, and one of the two is run again.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
-            takeManualTurn(c, endpointPk);
             // Refused before the messages are read (on an endpoint of a million, seconds), and again under the
             // lock below, where a disabling that came meanwhile is seen.
             refuseDisabled(c, endpointPk, "");
@@ -988,13 +987,25 @@ public final class MessageLog {
             // the picked, since each look reads its range of the log.
             String sendable = " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ") AND "
                     + MessageFilter.carriesAnEvent(params, carried);
+            // Picked before the endpoint's manual turn is taken, locking nothing: a filter may look through
+            // hundreds of thousands of failed messages for seconds, and the endpoint's tests, retries and
+            // disabling, waiting for the turn meanwhile, were 503 after their 2 s lock wait.
+            Long[] pks = Jdbc.query(
+                            c,
+                            "SELECT m.pk FROM webhook_messages m WHERE m.pk IN (SELECT m.pk FROM webhook_messages m"
+                                    + " WHERE m.endpoint_pk = ?" + picked + " ORDER BY m.pk LIMIT ?)"
+                                    + " AND m.status = 'failed'" + sendable,
+                            rs -> rs.getLong(1),
+                            params.toArray())
+                    .toArray(Long[]::new);
+            takeManualTurn(c, endpointPk);
+            // Those retried or deleted since they were picked are left as they are now.
             int n = Jdbc.update(
                     c,
-                    "UPDATE webhook_messages m SET lane = 'manual', status = 'pending', round_start = attempts,"
+                    "UPDATE webhook_messages SET lane = 'manual', status = 'pending', round_start = attempts,"
                             + " next_attempt_at = now(), finished_at = NULL, leased_by = NULL, lease_until = NULL"
-                            + " WHERE m.pk IN (SELECT m.pk FROM webhook_messages m WHERE m.endpoint_pk = ?" + picked
-                            + " ORDER BY m.pk LIMIT ?) AND m.status = 'failed'" + sendable,
-                    params.toArray());
+                            + " WHERE pk = ANY(?::bigint[]) AND status = 'failed'",
+                    (Object) pks);
             lockSendable(c, endpointPk);
             if (n > 0) {
                 control.publish(c, new ManualMessageDue());
