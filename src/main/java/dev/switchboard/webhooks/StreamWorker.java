@@ -296,7 +296,15 @@ final class StreamWorker implements Runnable {
             return;
         }
         if (backedOff.isEmpty()) {
-            log.error("Delivering webhook stream {} failed; another node holds it now", webhookStreamPk, e);
+            // Deleted meanwhile (a connection's delete holds its streams' rows while it runs), or its lease
+            // passed to another node.
+            log.atLevel(passes ? Level.WARN : Level.ERROR)
+                    .setCause(passes ? null : e)
+                    .log(
+                            "Delivering webhook stream {} failed{}; the stream is no longer this node's: deleted, or"
+                                    + " claimed by another node",
+                            webhookStreamPk,
+                            passes ? " (" + e.getMessage() + ")" : "");
             return;
         }
         StreamLeases.BackedOff b = backedOff.get();
