@@ -971,8 +971,8 @@ public final class MessageLog {
      * statement; returns how many.
      */
     int retryAll(long endpointPk, MessageFilter filter, int max) {
-        // Many messages, then the endpoint: a disabling (its trigger fails them from the endpoint's row) or
-        // another retry-all may cross that order, and one of the two is run again.
+        // Many messages, then the endpoint, in the endpoint's manual turn: the dispatcher, which takes no
+        // turn, may still cross that order, and then one of the two is run again.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             // Refused before the messages are read (on an endpoint of a million, seconds), and again under the
             // lock below, where a disabling that came meanwhile is seen.

@@ -13,10 +13,12 @@ public final class QueryPlans {
 
     /**
      * {@code query}'s plan as it ran with {@code params}, with its row counts and the pages it read; what
-     * it changed is rolled back.
+     * it changed is rolled back, so {@code c} must be in autocommit (nothing of the caller's uncommitted).
      */
     public static JsonNode explain(Connection c, String query, Object... params) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
+        if (!c.getAutoCommit()) {
+            throw new IllegalStateException("explain rolls back its transaction: call it outside the caller's");
+        }
         c.setAutoCommit(false);
         try (var s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query)) {
             for (int i = 0; i < params.length; i++) {
@@ -30,7 +32,7 @@ public final class QueryPlans {
             throw new IllegalStateException("EXPLAIN gave no JSON", e);
         } finally {
             c.rollback();
-            c.setAutoCommit(autoCommit);
+            c.setAutoCommit(true);
         }
     }
 
