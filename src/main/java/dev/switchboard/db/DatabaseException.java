@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
-import java.util.List;
 
 /**
  * A database failure the request cannot recover from. Failures that pass (the database unreachable, out
@@ -39,16 +38,7 @@ public final class DatabaseException extends RuntimeException {
      * writes refused (25006: a standby, or a database made read-only). Not a statement that is wrong.
      */
     public boolean isTransient() {
-        if (isUnavailable()) {
-            return true;
-        }
-        String state = state();
-        return state != null
-                && (state.startsWith("53")
-                        || state.startsWith("40")
-                        || state.equals("57014")
-                        || state.equals("55P03")
-                        || state.equals("25006"));
+        return kind() != Kind.ERROR;
     }
 
     public boolean isUnavailable() {
@@ -76,38 +66,65 @@ public final class DatabaseException extends RuntimeException {
         return sent && isUnavailable();
     }
 
-    /**
-     * What kind of failure it is, as a metric's label: {@code pool_busy}, {@code unavailable}, {@code read_only},
-     * {@code disk_full}, {@code out_of_resources}, {@code lock_timeout}, {@code statement_timeout},
-     * {@code conflict} (the ones that pass), or {@code error}.
-     */
-    public String kind() {
+    /** What kind of failure it is: its label names it in the refusals' count, its reason to the client. */
+    public enum Kind {
+        POOL_BUSY(
+                "pool_busy",
+                "every database connection of this server is in use (requests are waiting on the database)"),
+        UNAVAILABLE("unavailable", "the database is unavailable"),
+        READ_ONLY("read_only", "the database accepts no writes now (it is read-only)"),
+        DISK_FULL("disk_full", "the database is out of disk space"),
+        OUT_OF_RESOURCES("out_of_resources", "the database is out of resources"),
+        LOCK_TIMEOUT(
+                "lock_timeout",
+                "a row or table the request needs stayed locked longer than the database's lock timeout"),
+        STATEMENT_TIMEOUT(
+                "statement_timeout", "the database cancelled a statement of the request (it ran past its time limit)"),
+        CONFLICT("conflict", "the database rolled the request back to resolve a conflict with another"),
+        /** Not one that passes: a statement that is wrong, a bug. */
+        ERROR("error", "the database failed");
+
+        private final String label;
+        private final String reason;
+
+        Kind(String label, String reason) {
+            this.label = label;
+            this.reason = reason;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
+
+    /** What kind of failure it is, read from its SQLSTATE (and the pool's timeout for one found no connection). */
+    public Kind kind() {
         if (poolBusy()) {
-            return "pool_busy";
+            return Kind.POOL_BUSY;
         }
         if (isUnavailable()) {
-            return "unavailable";
+            return Kind.UNAVAILABLE;
         }
         String state = state();
         if (state == null) {
-            return "error";
+            return Kind.ERROR;
         }
         if (state.equals("25006")) {
-            return "read_only";
+            return Kind.READ_ONLY;
         }
         if (state.equals("53100")) {
-            return "disk_full";
+            return Kind.DISK_FULL;
         }
         if (state.startsWith("53")) {
-            return "out_of_resources";
+            return Kind.OUT_OF_RESOURCES;
         }
         if (state.equals("55P03")) {
-            return "lock_timeout";
+            return Kind.LOCK_TIMEOUT;
         }
         if (state.equals("57014")) {
-            return "statement_timeout";
+            return Kind.STATEMENT_TIMEOUT;
         }
-        return state.startsWith("40") ? "conflict" : "error";
+        return state.startsWith("40") ? Kind.CONFLICT : Kind.ERROR;
     }
 
     /**
@@ -118,45 +135,25 @@ public final class DatabaseException extends RuntimeException {
         refusals(meters, kind()).increment();
     }
 
-    /** The {@link #kind}s that pass, each a {@code reason} of the refusals' count. */
-    private static final List<String> PASSING = List.of(
-            "pool_busy",
-            "unavailable",
-            "read_only",
-            "disk_full",
-            "out_of_resources",
-            "lock_timeout",
-            "statement_timeout",
-            "conflict");
-
-    /** Registers the refusals' count at 0 for every reason, so {@code increase()} counts the first. */
+    /** Registers the refusals' count at 0 for every kind that passes, so {@code increase()} counts the first. */
     public static void countFromZero(MeterRegistry meters) {
-        PASSING.forEach(kind -> refusals(meters, kind));
+        for (Kind kind : Kind.values()) {
+            if (kind != Kind.ERROR) {
+                refusals(meters, kind);
+            }
+        }
     }
 
-    private static Counter refusals(MeterRegistry meters, String kind) {
+    private static Counter refusals(MeterRegistry meters, Kind kind) {
         return Counter.builder("switchboard.database.refusals")
                 .description("Requests answered 503 because the database could not serve them now, by why")
-                .tag("reason", kind)
+                .tag("reason", kind.label())
                 .register(meters);
     }
 
     /** Why a {@linkplain #isTransient passing} failure happened, in words for the client (no detail of the database). */
     public String reason() {
-        return switch (kind()) {
-            case "pool_busy" ->
-                "every database connection of this server is in use (requests are waiting on the database)";
-            case "unavailable" -> "the database is unavailable";
-            case "read_only" -> "the database accepts no writes now (it is read-only)";
-            case "disk_full" -> "the database is out of disk space";
-            case "out_of_resources" -> "the database is out of resources";
-            case "lock_timeout" ->
-                "a row or table the request needs stayed locked longer than the database's lock timeout";
-            case "statement_timeout" ->
-                "the database cancelled a statement of the request (it ran past its time limit)";
-            case "conflict" -> "the database rolled the request back to resolve a conflict with another";
-            default -> "the database failed";
-        };
+        return kind().reason;
     }
 
     /**

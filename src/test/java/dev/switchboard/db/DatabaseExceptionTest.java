@@ -19,10 +19,14 @@ class DatabaseExceptionTest {
                     .as(state)
                     .isTrue();
         }
-        assertThat(new DatabaseException(new SQLException("x", "25006")).kind()).isEqualTo("read_only");
-        assertThat(new DatabaseException(new SQLException("x", "53100")).kind()).isEqualTo("disk_full");
-        assertThat(new DatabaseException(new SQLException("x", "55P03")).kind()).isEqualTo("lock_timeout");
-        assertThat(new DatabaseException(new SQLException("x", "57P01")).kind()).isEqualTo("unavailable");
+        assertThat(new DatabaseException(new SQLException("x", "25006")).kind().label())
+                .isEqualTo("read_only");
+        assertThat(new DatabaseException(new SQLException("x", "53100")).kind().label())
+                .isEqualTo("disk_full");
+        assertThat(new DatabaseException(new SQLException("x", "55P03")).kind().label())
+                .isEqualTo("lock_timeout");
+        assertThat(new DatabaseException(new SQLException("x", "57P01")).kind().label())
+                .isEqualTo("unavailable");
         for (String state : new String[] {"42P01", "23505", "22P02", "XX000"}) {
             assertThat(new DatabaseException(new SQLException("x", state)).isTransient())
                     .as(state)
