@@ -221,7 +221,7 @@ public final class EndpointStore {
                 forgetKeptBodies(c, "pk = ?", current.pk());
             }
             if (changes.state() == WebhookEndpoint.State.disabled) {
-                lockWaitingManualMessages(c, "pk = ?", current.pk());
+                lockWaitingManualMessages(c, List.of(current.pk()));
             }
             String state = changes.state() == null ? null : changes.state().name();
             boolean operator = credential == null;
@@ -326,7 +326,7 @@ public final class EndpointStore {
         for (long pk : lifecycle) {
             MessageLog.takeManualTurn(c, pk);
         }
-        lockWaitingManualMessages(c, "integration_pk = ? AND kind = 'lifecycle'", integrationPk);
+        lockWaitingManualMessages(c, lifecycle);
         record Disabled(long pk, String id) {}
         List<Disabled> disabled = Jdbc.query(
                 c,
@@ -342,18 +342,17 @@ public final class EndpointStore {
     }
 
     /**
-     * Locks the waiting tests and retries of the endpoints {@code endpoints} picks, which disabling them
-     * fails (V27's trigger, from the endpoint's row): taken before the endpoints' rows, in the order a
-     * retry of many and recording an attempt take them, messages then endpoint.
+     * Locks the waiting tests and retries of the endpoints, which disabling them fails (V27's trigger, from
+     * the endpoint's row): taken before the endpoints' rows, in the order a retry of many and recording an
+     * attempt take them, messages then endpoint.
      */
-    private static void lockWaitingManualMessages(Connection c, String endpoints, long pk) throws SQLException {
+    private static void lockWaitingManualMessages(Connection c, List<Long> endpointPks) throws SQLException {
         Jdbc.query(
                 c,
-                "SELECT pk FROM webhook_messages WHERE endpoint_pk IN (SELECT pk FROM webhook_endpoints WHERE "
-                        + endpoints + ") AND lane = 'manual' AND status = 'pending' AND next_attempt_at IS NOT NULL"
-                        + " ORDER BY pk FOR UPDATE",
+                "SELECT pk FROM webhook_messages WHERE endpoint_pk = ANY(?::bigint[]) AND lane = 'manual'"
+                        + " AND status = 'pending' AND next_attempt_at IS NOT NULL ORDER BY pk FOR UPDATE",
                 rs -> rs.getLong(1),
-                pk);
+                (Object) endpointPks.toArray(Long[]::new));
     }
 
     /**
