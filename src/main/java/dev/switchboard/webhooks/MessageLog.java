@@ -809,6 +809,43 @@ public final class MessageLog {
                         limit)));
     }
 
+    /** Retried messages of a stream {@link #claimNextOfStream} looks through past the one just finished. */
+    static final int NEXT_OF_STREAM_SCAN = 100;
+
+    /**
+     * {@link #claimNextOfStream}'s statement: the first of the stream's next {@value #NEXT_OF_STREAM_SCAN}
+     * retried messages (V31's index, from the finished one's position) that still waits, taken if it is
+     * due, unleased, and its endpoint and connection let it go. The finished message must be finished
+     * here: one whose lease a slower attempt lost is pending again, and its stream's turn is not ours.
+     */
+    static final String CLAIM_NEXT_OF_STREAM = "WITH done AS (SELECT webhook_stream_pk, first_seq FROM webhook_messages"
+            + " WHERE pk = ? AND lane = 'manual' AND status <> 'pending' AND webhook_stream_pk IS NOT NULL),"
+            + " ahead AS (SELECT m.pk, m.first_seq, m.status, m.next_attempt_at FROM webhook_messages m JOIN done d"
+            + "   ON m.webhook_stream_pk = d.webhook_stream_pk AND m.lane = 'manual' AND m.first_seq > d.first_seq"
+            + "   ORDER BY m.first_seq LIMIT " + NEXT_OF_STREAM_SCAN + ")"
+            + " UPDATE webhook_messages SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond'"
+            + " WHERE pk = (SELECT pk FROM ahead WHERE status = 'pending' AND next_attempt_at IS NOT NULL"
+            + "   ORDER BY first_seq LIMIT 1)"
+            + " AND status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
+            + " AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.pk = endpoint_pk AND e.state <> 'disabled')"
+            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c ON c.pk = ws.connection_pk"
+            + "   WHERE ws.pk = webhook_stream_pk AND c.state <> 'enabled')"
+            + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
+            + SEALED_TOKEN;
+
+    /**
+     * Once a retried stream message is delivered or failed again, the next retried message of its stream,
+     * claimed for this node if it may go now (see {@link #CLAIM_NEXT_OF_STREAM}); empty when there is none
+     * within reach, and the dispatcher's claim finds it later. So a stream's retries follow one another at
+     * the receiver's pace, not one per pass of the dispatcher, and without its claim's look over every
+     * waiting message.
+     */
+    Optional<Pending> claimNextOfStream(long finishedPk) {
+        return Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.one(c, CLAIM_NEXT_OF_STREAM, MessageLog::pending, finishedPk, nodeId, leaseTime.toMillis()));
+    }
+
     /**
      * A retried stream message (which keeps no body; one kept by an earlier release is forgotten when what
      * its integration may receive changes), built again from its range of the log through its stream's

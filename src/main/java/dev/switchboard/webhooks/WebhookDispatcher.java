@@ -384,10 +384,14 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             long integrationPk = claimed.integrationPk();
             manualActive.incrementAndGet();
             manualByIntegration.merge(integrationPk, 1, Integer::sum);
-            workers.execute(new ManualDelivery(claimed.message(), endpoints, messages, deliverer, metrics, () -> {
-                manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
-                manualActive.decrementAndGet();
-            }));
+            workers.execute(new ManualDelivery(
+                    claimed.message(), endpoints, messages, deliverer, metrics, () -> running, () -> {
+                        manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
+                        manualActive.decrementAndGet();
+                        // Its slot is free: claimed again now, not at the next pass.
+                        manualDue.set(true);
+                        LockSupport.unpark(loop);
+                    }));
         }
     }
 

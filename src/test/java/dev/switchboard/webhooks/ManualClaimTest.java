@@ -33,12 +33,7 @@ class ManualClaimTest {
             try (Connection c = pool.getConnection();
                     Statement s = c.createStatement()) {
                 s.execute("SET session_replication_role = replica"); // rows only: no integration, stream or event
-                try (ResultSet rs = s.executeQuery("INSERT INTO webhook_endpoints (id, integration_pk, url, kind,"
-                        + " event_types, max_batch_size, state) VALUES ('wh_claimed', 1, 'https://partner.example/',"
-                        + " 'events', '{*}', 1, 'enabled') RETURNING pk")) {
-                    rs.next();
-                    endpoint = rs.getLong(1);
-                }
+                endpoint = endpoint(s, "wh_claimed");
                 // Stream 7's retried messages: a few bulk retries' worth delivered or failed again, then
                 // those still waiting (all due), and a test message, which belongs to no stream.
                 s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq,"
@@ -77,6 +72,70 @@ class ManualClaimTest {
                     .toList();
             // The stream's oldest waiting message, and the test: one stream's retries go one at a time.
             assertThat(claimed).containsExactlyInAnyOrder((long) FINISHED + 1, null);
+        }
+    }
+
+    /**
+     * The next retried message of a stream, once the one before it is finished: found past the stream's
+     * finished messages, and taken only when its turn has really come.
+     */
+    @Test
+    void theNextRetriedMessageOfAStreamIsClaimedOnlyOnceTheOneBeforeItIsFinishedAndItMayGo() throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(TestDatabase.create().jdbcUrl());
+        try (HikariDataSource pool = new HikariDataSource(config);
+                Connection c = pool.getConnection();
+                Statement s = c.createStatement()) {
+            s.execute("SET session_replication_role = replica");
+            long endpoint = endpoint(s, "wh_next");
+            // Stream 7: seq 1 just delivered, 2 and 3 delivered by an earlier retry, 4 to 6 waiting (6 not due
+            // yet), and stream 8's 10 waiting.
+            s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                    + " event_count, status, attempts, next_attempt_at, finished_at) OVERRIDING SYSTEM VALUE VALUES"
+                    + " (1, gen_random_uuid(), " + endpoint + ", 7, 'manual', 1, 1, 1, 'delivered', 2, NULL, now()),"
+                    + " (2, gen_random_uuid(), " + endpoint + ", 7, 'manual', 2, 2, 1, 'delivered', 2, NULL, now()),"
+                    + " (3, gen_random_uuid(), " + endpoint + ", 7, 'manual', 3, 3, 1, 'failed', 2, NULL, now()),"
+                    + " (4, gen_random_uuid(), " + endpoint + ", 7, 'manual', 4, 4, 1, 'pending', 1, now(), NULL),"
+                    + " (5, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now(), NULL),"
+                    + " (6, gen_random_uuid(), " + endpoint + ", 7, 'manual', 6, 6, 1, 'pending', 1,"
+                    + "   now() + interval '1 hour', NULL),"
+                    + " (10, gen_random_uuid(), " + endpoint + ", 8, 'manual', 10, 10, 1, 'pending', 1, now(), NULL)");
+            MessageLog messages = new MessageLog(
+                    pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
+
+            assertThat(messages.claimNextOfStream(1).map(MessageLog.Pending::pk))
+                    .contains(4L);
+            assertThat(messages.claimNextOfStream(1))
+                    .as("taken already: leased to this node")
+                    .isEmpty();
+            assertThat(messages.claimNextOfStream(4))
+                    .as("its predecessor still pending (being sent, or its lease lost to another node)")
+                    .isEmpty();
+
+            s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL"
+                    + " WHERE pk = 4");
+            s.execute("UPDATE webhook_endpoints SET state = 'disabled' WHERE pk = " + endpoint);
+            assertThat(messages.claimNextOfStream(4))
+                    .as("its endpoint disabled")
+                    .isEmpty();
+            s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
+            assertThat(messages.claimNextOfStream(4).map(MessageLog.Pending::pk))
+                    .contains(5L);
+
+            s.execute("UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL, leased_by = NULL"
+                    + " WHERE pk = 5");
+            assertThat(messages.claimNextOfStream(5))
+                    .as("the next is not due yet")
+                    .isEmpty();
+        }
+    }
+
+    private static long endpoint(Statement s, String id) throws Exception {
+        try (ResultSet rs = s.executeQuery("INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
+                + " max_batch_size, state) VALUES ('" + id + "', 1, 'https://partner.example/', 'events', '{*}', 1,"
+                + " 'enabled') RETURNING pk")) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 }

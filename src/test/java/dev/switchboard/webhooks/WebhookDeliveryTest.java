@@ -1014,6 +1014,36 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * A stream's retried messages went one per pass of the dispatcher's claim (every 250 ms): a bulk
+     * retry of a receiver's day of failures took hours. Each now follows the one before as soon as it is
+     * answered, in seq order: 40 take well under the 9.75 s that 39 passes would.
+     */
+    @Test
+    void aStreamsRetriedMessagesFollowOneAnotherAtTheReceiversPace() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/backlog"), "maxBatchSize", 1, "retryDelays", List.of()));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 40);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> messages(webhook, "failed").size() == 40);
+        down.set(false);
+        int before = receiver.received().size();
+
+        long started = System.nanoTime();
+        partner.client().post(webhook + "/messages/retry", Map.of()).expect(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() == before + 40);
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+        assertThat(receiver.received().subList(before, before + 40))
+                .extracting(r -> r.json().at("/events/0/seq").asLong())
+                .isSorted()
+                .doesNotHaveDuplicates();
+        assertThat(took).isLessThan(Duration.ofSeconds(5));
+    }
+
+    /**
      * A pending message whose events the filter no longer lets through has nothing to send. One that was
      * attempted was deleted with its attempts (the messages API said 404), and once the filter widened
      * again its events were never sent. It is kept as failed, with its attempts, and a retry sends it.
