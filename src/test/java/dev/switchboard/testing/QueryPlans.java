@@ -36,6 +36,21 @@ public final class QueryPlans {
         }
     }
 
+    /**
+     * The rows every node of a plan returned, over all its runs: the work of a part run again for each row
+     * of another (a subquery joined in a loop) shows here when it reads its table only once (its sorted
+     * input rescanned).
+     */
+    public static long rowsHandled(JsonNode node) {
+        long rows = node.isObject() && node.has("Actual Rows")
+                ? node.path("Actual Loops").asLong(1) * node.path("Actual Rows").asLong()
+                : 0;
+        for (JsonNode child : node) {
+            rows += rowsHandled(child);
+        }
+        return rows;
+    }
+
     /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
     public static long rowsRead(JsonNode node, String table) {
         long rows = 0;
