@@ -49,7 +49,14 @@ public final class WebhookBenchmark {
     private static final int WARM_UP_MESSAGES = 16_000;
 
     private static final Set<String> PHASES =
-            Set.of("latency", "isolation", "throughput", "fanout", "soak", "fairness");
+            Set.of("latency", "isolation", "throughput", "fanout", "retries", "soak", "fairness");
+    /** The retries phase: its second backlog's tenants (its first is one tenant's, one stream). */
+    private static final int RETRY_TENANTS_MANY = 16;
+    /**
+     * One integration's share of a node's manual messages (tests, retries), half of
+     * {@code webhooks.concurrency / 8}: 4 at the default 64. The retries' raw ceiling sends at this.
+     */
+    private static final int RETRIES_IN_FLIGHT = 4;
     /** The fan-out phase: one tenant whose log this many endpoints, of as many integrations, follow. */
     private static final int FANOUT_ENDPOINTS = 50;
     /** The raw ceiling of the fan-out: connections of the plain HTTP client sending the same bodies. */
@@ -90,6 +97,7 @@ public final class WebhookBenchmark {
             int trials,
             int fanoutEvents,
             List<Integer> fanoutRates,
+            int retryMessages,
             Duration soak,
             int soakRate,
             Set<String> phases,
@@ -107,6 +115,7 @@ public final class WebhookBenchmark {
                     && trials >= 3
                     && fanoutEvents >= 300
                     && fanoutRates.equals(List.of(20, 100))
+                    && retryMessages >= 2000
                     && soak.toMinutes() >= 10
                     && soakRate == 500
                     && !profile
@@ -138,8 +147,11 @@ public final class WebhookBenchmark {
             int trials = Integer.parseInt(given.getOrDefault("--trials", "3"));
             int fanoutEvents = Integer.parseInt(given.getOrDefault("--fanout-events", "300"));
             List<Integer> fanoutRates = rates(given.getOrDefault("--fanout-rates", "20,100"));
-            if (trials < 1 || fanoutEvents < 1) {
-                throw new IllegalArgumentException("--trials and --fanout-events take a positive number");
+            int retryMessages = Integer.parseInt(given.getOrDefault("--retry-messages", "2000"));
+            if (trials < 1 || fanoutEvents < 1 || retryMessages < RETRY_TENANTS_MANY) {
+                throw new IllegalArgumentException(
+                        "--trials and --fanout-events take a positive number, --retry-messages at least "
+                                + RETRY_TENANTS_MANY);
             }
             return new Options(
                     Path.of(given.getOrDefault("--root", ".")).toAbsolutePath().normalize(),
@@ -152,6 +164,7 @@ public final class WebhookBenchmark {
                     trials,
                     fanoutEvents,
                     fanoutRates,
+                    retryMessages,
                     Duration.ofMinutes(Long.parseLong(given.getOrDefault("--soak-minutes", "10"))),
                     rate(given.getOrDefault("--soak-rate", "500")),
                     phases,
@@ -283,6 +296,7 @@ public final class WebhookBenchmark {
         WebhookResult.Latency isolated = null;
         List<WebhookResult.Drained> throughput = new ArrayList<>();
         WebhookResult.Fanout fanout = null;
+        List<WebhookResult.Drained> retries = new ArrayList<>();
         WebhookResult.Soak soak = null;
         WebhookResult.Fairness fairness = null;
         if (options.phases().contains("latency") || options.phases().contains("isolation")) {
@@ -316,6 +330,10 @@ public final class WebhookBenchmark {
         if (options.phases().contains("fanout")) {
             fanout = fanoutRun();
         }
+        if (options.phases().contains("retries")) {
+            retries.addAll(retryRun(1, 1));
+            retries.addAll(retryRun(RETRY_TENANTS_MANY, RETRIES_IN_FLIGHT));
+        }
         if (options.phases().contains("soak")) {
             soak = soakRun();
         }
@@ -335,6 +353,7 @@ public final class WebhookBenchmark {
                 options.trials(),
                 throughput,
                 fanout,
+                retries,
                 soak,
                 fairness);
     }
@@ -486,6 +505,70 @@ public final class WebhookBenchmark {
                     "webhooks:   only " + delivered + " of " + expected + " events arrived within 5 minutes");
         }
         return new Backlog(delivered, seconds, bodies, usage);
+    }
+
+    /**
+     * Failed messages sent again through the API ({@code POST …/messages/retry}), as after a receiver's
+     * outage: a backlog of {@code --retry-messages} events over {@code tenants} tenants is delivered to a new
+     * endpoint at batch size 1 (timed: the first delivery), its messages are then marked failed in the
+     * table, as abandoning them after their last attempt leaves them (without waiting out the retry
+     * delays), and the bulk retry is timed until the receiver has every one again. The raw ceiling sends the
+     * retried bodies at the retries' concurrency: one stream's retries go one at a time, and one
+     * integration's at most {@value #RETRIES_IN_FLIGHT} at once. An untimed trial of a quarter of the size
+     * goes first.
+     */
+    private List<WebhookResult.Drained> retryRun(int tenants, int inFlight) throws Exception {
+        int count = options.retryMessages();
+        String scenario = tenants == 1 ? "1 tenant × 1 endpoint" : tenants + " tenants × 1 endpoint";
+        System.out.println("webhooks: retries, " + scenario + ": warming up");
+        try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+            retryTrial(db, tenants, count / 4, inFlight);
+        }
+        List<WebhookResult.Throughput> first = new ArrayList<>();
+        List<WebhookResult.Throughput> retried = new ArrayList<>();
+        for (int trial = 1; trial <= options.trials(); trial++) {
+            try (Connection db = DriverManager.getConnection(server.jdbcUrl())) {
+                System.out.println("webhooks: retries, " + scenario + ", trial " + trial + ": " + count + " messages");
+                WebhookResult.Throughput[] t = retryTrial(db, tenants, count, inFlight);
+                System.out.println(f(
+                        "webhooks:   first delivery %,.0f messages/s, retried %,.0f messages/s, raw ceiling at %d"
+                                + " in flight %,.0f requests/s; %.0f µs of CPU per retried message",
+                        t[0].messagesPerSecond(),
+                        t[1].messagesPerSecond(),
+                        inFlight,
+                        t[1].rawRequestsPerSecond(),
+                        t[1].cpuMicrosPerMessage()));
+                first.add(t[0]);
+                retried.add(t[1]);
+            }
+        }
+        return List.of(
+                new WebhookResult.Drained(scenario + ", first delivery", tenants, 1, 1, count / tenants, first),
+                new WebhookResult.Drained(scenario + ", failed and retried", tenants, 1, 1, count / tenants, retried));
+    }
+
+    /** One trial of {@link #retryRun}: the first delivery and the retry, each beside the raw ceiling. */
+    private WebhookResult.Throughput[] retryTrial(Connection db, int tenants, int count, int inFlight)
+            throws Exception {
+        String endpoint = createEndpoint(receiver.url("/retried"), 1);
+        String path = "/api/v1/webhooks/" + endpoint;
+        http.expect(200, "PATCH", path, clientKey, "{\"state\":\"disabled\"}");
+        prefill(db, streams.subList(0, tenants), count);
+        Backlog first =
+                timeDelivery(count, () -> http.expect(200, "PATCH", path, clientKey, "{\"state\":\"enabled\"}"));
+        WebhookResult.Throughput firstTrial = first.withRaw(1, count, raw(first.bodies(), ENDPOINT_CONCURRENCY));
+        try (PreparedStatement ps = db.prepareStatement("UPDATE webhook_messages SET status = 'failed' WHERE"
+                + " endpoint_pk = (SELECT pk FROM webhook_endpoints WHERE id = ?) AND status = 'delivered'")) {
+            ps.setString(1, endpoint);
+            if (ps.executeUpdate() != count) {
+                throw new IllegalStateException("expected " + count + " delivered messages to mark failed");
+            }
+        }
+        Backlog retried =
+                timeDelivery(count, () -> http.expect(202, "POST", path + "/messages/retry", clientKey, null));
+        WebhookResult.Throughput retriedTrial = retried.withRaw(1, count, raw(retried.bodies(), inFlight));
+        http.expect(204, "DELETE", path, clientKey, null);
+        return new WebhookResult.Throughput[] {firstTrial, retriedTrial};
     }
 
     private record Raw(double eventsPerSecond, double requestsPerSecond, CpuMeter.Usage cpu) {}

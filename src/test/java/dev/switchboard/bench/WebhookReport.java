@@ -161,6 +161,7 @@ final class WebhookReport {
             latency(md);
         }
         throughputAndFanout(md);
+        retries(md);
         fairnessAndSoak(md);
         return md.toString();
     }
@@ -251,6 +252,34 @@ final class WebhookReport {
             }
             md.append("\n");
         }
+    }
+
+    private void retries(StringBuilder md) {
+        if (r.retries().isEmpty()) {
+            return;
+        }
+        md.append("## Retries\n\n");
+        md.append("Failed messages sent again with one bulk retry (`POST /api/v1/webhooks/{id}/messages/retry`), as"
+                + " after a receiver's outage. A backlog is delivered to a new endpoint at `maxBatchSize` 1 (the first"
+                + " delivery, timed, beside its raw ceiling at `webhooks.endpointConcurrency`); its messages are then"
+                + " marked failed in the table, as abandoning them after their last attempt leaves them, and the bulk"
+                + " retry is timed until the receiver has every one again. A stream's retries go one at a time, in"
+                + " seq order, and one integration's at most 4 at once (its share of the node's manual messages):"
+                + " their raw ceiling sends the same bodies at that concurrency, 1 for one tenant and 4 for many. An"
+                + " untimed trial of a quarter of the size goes first.\n\n");
+        for (int i = 0; i + 1 < r.retries().size(); i += 2) {
+            WebhookResult.Drained first = r.retries().get(i);
+            WebhookResult.Drained retried = r.retries().get(i + 1);
+            md.append(f(
+                    "- %s: retried %s messages/s (%s of its raw ceiling), first delivery %s messages/s.%n",
+                    retried.scenario(),
+                    spread(retried, WebhookResult.Throughput::messagesPerSecond, "%,.0f"),
+                    spread(retried, WebhookResult.Throughput::messageRatio, "%.2f"),
+                    spread(first, WebhookResult.Throughput::messagesPerSecond, "%,.0f")));
+        }
+        md.append("\n").append(trialsHeader());
+        r.retries().forEach(d -> md.append(trialRows(d)));
+        md.append("\n");
     }
 
     private void fairnessAndSoak(StringBuilder md) {

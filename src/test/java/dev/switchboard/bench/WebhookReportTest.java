@@ -108,6 +108,11 @@ class WebhookReportTest {
                 1,
                 List.of(batch1, batch100),
                 fanout,
+                List.of(
+                        new WebhookResult.Drained(
+                                "1 tenant × 1 endpoint, first delivery", 1, 1, 1, 1000, List.of(trial(1, 1))),
+                        new WebhookResult.Drained(
+                                "1 tenant × 1 endpoint, failed and retried", 1, 1, 1, 1000, List.of(trial(1, 4)))),
                 null,
                 new WebhookResult.Fairness(
                         64,
@@ -125,6 +130,9 @@ class WebhookReportTest {
                 .contains("| Figure | Switchboard | Raw ceiling | Ratio | Target | Result | What limits it |")
                 .contains("| ≥ 62,000 events/s | **met** |")
                 .contains("## Fan-out: 1 tenant × 50 endpoints")
+                .contains("- 1 tenant × 1 endpoint, failed and retried: retried 250 messages/s (0.13 of its raw"
+                        + " ceiling), first delivery 1,000 messages/s.")
+                .contains("| 1 tenant × 1 endpoint, failed and retried | 1 | 1 | 1,000 | 1,000 | 4.00 |")
                 .contains("| beside A | 2 | 200 / 200 | 3.0 | 13.0 | 14.0 |")
                 .contains("Median p99: 11.0 ms alone, 12.5 ms beside A. Target: every event of B's arrives and its"
                         + " median p99 beside A is within 20 % of its median p99 alone: **met**.")

@@ -19,6 +19,7 @@ record WebhookResult(
         int trials,
         List<Drained> throughput,
         Fanout fanout,
+        List<Drained> retries,
         Soak soak,
         Fairness fairness) {
 
