@@ -59,8 +59,14 @@ export async function render(main, ctx) {
       const f = filter();
       const body = {};
       for (const k of ['tenantId', 'eventType', 'from', 'to']) if (f[k]) body[k] = f[k];
-      const answer = await post(`${path}/messages/retry`, body);
-      notify(`${answer.retried} failed message${answer.retried === 1 ? '' : 's'} will be sent again.`, 'info');
+      // Each request looks through a window of the endpoint's messages: follow its cursor to the newest.
+      let retried = 0;
+      for (let cursor = null, first = true; first || cursor; first = false) {
+        const answer = await post(`${path}/messages/retry`, cursor ? { ...body, cursor } : body);
+        retried += answer.retried;
+        cursor = answer.cursor;
+      }
+      notify(`${retried} failed message${retried === 1 ? '' : 's'} will be sent again.`, 'info');
       await loadMessages();
     }, 'Send every failed message that matches the filter again (the status filter does not apply)?'));
   }

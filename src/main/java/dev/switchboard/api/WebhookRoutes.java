@@ -16,6 +16,7 @@ import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.webhooks.AddressPolicy;
+import dev.switchboard.webhooks.BulkRetry;
 import dev.switchboard.webhooks.DeliveryOverview;
 import dev.switchboard.webhooks.EndpointStore;
 import dev.switchboard.webhooks.MessageFilter;
@@ -30,6 +31,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -263,11 +265,14 @@ public final class WebhookRoutes implements RouteGroup {
         ctx.json(QueryParams.page("messages", page.messages(), page.cursor()));
     }
 
-    /** Retries every failed message the filter picks (up to {@link #MAX_RETRY_ALL} a request). */
+    /**
+     * Retries the failed messages the filter picks after the cursor (up to {@link #MAX_RETRY_ALL} a request,
+     * among as many messages as one request looks through); the answer's cursor says where to go on.
+     */
     private void retryAll(Context ctx) {
         WebhookEndpoint endpoint = endpoint(ctx, Capability.retry);
         // The list takes these filters in its query; here they are the body's (a query is refused before).
-        JsonBody body = JsonBody.absent(ctx) ? null : JsonBody.of(ctx, "tenantId", "eventType", "from", "to");
+        JsonBody body = JsonBody.absent(ctx) ? null : JsonBody.of(ctx, "tenantId", "eventType", "from", "to", "cursor");
         MessageFilter filter = body == null
                 ? filter(ctx, null, null, null, null)
                 : filter(
@@ -276,8 +281,13 @@ public final class WebhookRoutes implements RouteGroup {
                         body.string("eventType", 200),
                         body.string("from", 64),
                         body.string("to", 64));
-        int retried = messages.retryAll(endpoint, filter, MAX_RETRY_ALL);
-        ctx.status(202).json(Map.of("retried", retried, "limit", MAX_RETRY_ALL));
+        BulkRetry retried =
+                messages.retryAll(endpoint, filter, body == null ? null : body.string("cursor", 64), MAX_RETRY_ALL);
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("retried", retried.retried());
+        answer.put("limit", MAX_RETRY_ALL);
+        answer.put("cursor", retried.cursor());
+        ctx.status(202).json(answer);
     }
 
     /**

@@ -71,6 +71,14 @@ public final class MessageLog {
     static final int LIST_SCAN = 10_000;
     /** How many positions of the log a list by event type looks through at most (its messages' ranges). */
     static final int LIST_SCAN_EVENTS = 100_000;
+    /**
+     * How many of an endpoint's messages one bulk retry looks through at most (a fraction of a second), and
+     * with an event type to match, whose look reads each failed message's range of the log: 280,000 took
+     * 46 s, and past the statement timeout the request failed whatever it was sent again.
+     */
+    static final int RETRY_SCAN = 100_000;
+
+    static final int RETRY_SCAN_BY_EVENTS = 10_000;
 
     private final DataSource dataSource;
     private final String nodeId;
@@ -912,28 +920,9 @@ public final class MessageLog {
      * millions of them, holding an API connection all the while.
      */
     MessagePage list(long endpointPk, MessageFilter filter, String afterId, int limit) {
-        UUID after = afterId == null
-                ? null
-                : Ids.parse(WebhookMessage.ID_PREFIX, afterId)
-                        .orElseThrow(
-                                () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
+        UUID after = cursorId(afterId);
         return Jdbc.withConnection(dataSource, c -> {
-            // A cursor that names none of this endpoint's messages (another endpoint's, or one removed since with
-            // its connection or by the retention) is refused: read as the end of the list, it told a client that
-            // follows cursors until null that it had seen every message. The same answer for each: nothing leaks.
-            if (after != null
-                    && Jdbc.one(
-                                    c,
-                                    "SELECT 1 FROM webhook_messages WHERE id = ? AND endpoint_pk = ?",
-                                    rs -> true,
-                                    after,
-                                    endpointPk)
-                            .isEmpty()) {
-                throw new Refusal.InvalidField(
-                        "cursor",
-                        "is not a message of this endpoint (it may have been removed since, with its connection or"
-                                + " by the retention): list again from the first page");
-            }
+            cursorPk(c, endpointPk, after, "list again from the first page");
             // A message whose events are looked for costs a read of its range of the log, up to 20,000
             // positions for one that also covers events it passed over: such a scan is bounded by those.
             boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
@@ -964,6 +953,36 @@ public final class MessageLog {
                     : edge[0] == null ? null : Ids.format(WebhookMessage.ID_PREFIX, edge[0]);
             return new MessagePage(withAttempts(c, page), cursor);
         });
+    }
+
+    private static UUID cursorId(String cursor) {
+        return cursor == null
+                ? null
+                : Ids.parse(WebhookMessage.ID_PREFIX, cursor)
+                        .orElseThrow(
+                                () -> new Refusal.InvalidField("cursor", "is not a message id this server returned"));
+    }
+
+    /**
+     * The key of the endpoint's message a cursor names (0 for none). One that names none of this endpoint's
+     * messages (another endpoint's, or one removed since with its connection or by the retention) is
+     * refused: read as the end, it told a client that follows cursors until null that it had seen every
+     * message. The same answer for each: nothing leaks.
+     */
+    private static long cursorPk(Connection c, long endpointPk, UUID cursor, String whatToDo) throws SQLException {
+        if (cursor == null) {
+            return 0;
+        }
+        return Jdbc.one(
+                        c,
+                        "SELECT pk FROM webhook_messages WHERE id = ? AND endpoint_pk = ?",
+                        rs -> rs.getLong(1),
+                        cursor,
+                        endpointPk)
+                .orElseThrow(() -> new Refusal.InvalidField(
+                        "cursor",
+                        "is not a message of this endpoint (it may have been removed since, with its connection or"
+                                + " by the retention): " + whatToDo));
     }
 
     /**
@@ -1015,37 +1034,55 @@ public final class MessageLog {
 
     /**
      * Sends again, as {@link #retry} does one, the oldest {@code max} of the endpoint's failed (abandoned)
-     * messages that {@code filter} picks, but those that carry no event that may be sent now, in one
-     * statement; returns how many.
+     * messages that {@code filter} picks after the cursor, among its next {@link #RETRY_SCAN} messages
+     * ({@link #RETRY_SCAN_BY_EVENTS} by event type), but those that carry no event that may be sent now.
      */
-    int retryAll(long endpointPk, MessageFilter filter, int max) {
+    BulkRetry retryAll(long endpointPk, MessageFilter filter, String afterId, int max) {
+        UUID after = cursorId(afterId);
+        boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
+        int scan = byEvents ? RETRY_SCAN_BY_EVENTS : RETRY_SCAN;
         // Many messages, then the endpoint, in the endpoint's manual turn: the dispatcher, which takes no
         // turn, may still cross that order, and then one of the two is run again.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             // Refused before the messages are read (on an endpoint of a million, seconds), and again under the
             // lock below, where a disabling that came meanwhile is seen.
             refuseDisabled(c, endpointPk, "");
-            List<Object> params = new ArrayList<>();
-            params.add(endpointPk);
+            long from = cursorPk(c, endpointPk, after, "send the retry again without it");
+            // The window this request looks through: the next messages after the cursor, by key (an index).
+            record Window(long last, UUID lastId, boolean cut) {}
+            Window window = Jdbc.one(
+                            c,
+                            "SELECT w.n, w.last, e.id FROM (SELECT count(*) AS n, max(pk) AS last FROM (SELECT pk FROM"
+                                    + " webhook_messages WHERE endpoint_pk = ? AND pk > ? ORDER BY pk LIMIT ?) s) w"
+                                    + " LEFT JOIN webhook_messages e ON e.pk = w.last",
+                            rs -> new Window(
+                                    rs.getLong("last"), rs.getObject("id", UUID.class), rs.getInt("n") == scan),
+                            endpointPk,
+                            from,
+                            scan)
+                    .orElseThrow();
             EventFilter carried = carried(c, endpointPk);
-            String picked = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried);
-            params.add(max);
             // Of those picked, one whose events are all gone, or that carries none the endpoint may receive
             // now, is left failed: it would fail again unsent (alone it gets 410 or 409). Looked at only among
             // the picked, since each look reads its range of the log.
-            String sendable = " AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ") AND "
+            List<Object> params = new ArrayList<>();
+            String sendable = "m.status = 'failed' AND NOT (" + CARRIES_ONLY_EXPIRED_EVENTS + ") AND "
                     + MessageFilter.carriesAnEvent(params, carried);
+            params.addAll(List.of(endpointPk, from, window.last()));
+            String picked = filter.withStatus(WebhookMessage.Status.failed).sql(params, carried);
+            params.add(max);
             // Picked before the endpoint's manual turn is taken, locking nothing: a filter may look through
-            // hundreds of thousands of failed messages for seconds, and the endpoint's tests, retries and
-            // disabling, waiting for the turn meanwhile, were 503 after their 2 s lock wait.
-            Long[] pks = Jdbc.query(
-                            c,
-                            "SELECT m.pk FROM webhook_messages m WHERE m.pk IN (SELECT m.pk FROM webhook_messages m"
-                                    + " WHERE m.endpoint_pk = ?" + picked + " ORDER BY m.pk LIMIT ?)"
-                                    + " AND m.status = 'failed'" + sendable,
-                            rs -> rs.getLong(1),
-                            params.toArray())
-                    .toArray(Long[]::new);
+            // many failed messages for a second, and the endpoint's tests, retries and disabling, waiting for
+            // the turn meanwhile, were 503 after their 2 s lock wait.
+            record Pick(long pk, UUID id, boolean sendable) {}
+            List<Pick> picks = Jdbc.query(
+                    c,
+                    "SELECT m.pk, m.id, " + sendable + " AS sendable FROM webhook_messages m WHERE m.pk IN (SELECT"
+                            + " m.pk FROM webhook_messages m WHERE m.endpoint_pk = ? AND m.pk > ? AND m.pk <= ?"
+                            + picked + " ORDER BY m.pk LIMIT ?) ORDER BY m.pk",
+                    rs -> new Pick(rs.getLong("pk"), rs.getObject("id", UUID.class), rs.getBoolean("sendable")),
+                    params.toArray());
+            Long[] pks = picks.stream().filter(Pick::sendable).map(Pick::pk).toArray(Long[]::new);
             takeManualTurn(c, endpointPk);
             // Those retried or deleted since they were picked are left as they are now.
             int n = Jdbc.update(
@@ -1058,7 +1095,8 @@ public final class MessageLog {
             if (n > 0) {
                 control.publish(c, new ManualMessageDue());
             }
-            return n;
+            UUID next = picks.size() == max ? picks.getLast().id() : window.cut() ? window.lastId() : null;
+            return new BulkRetry(n, next == null ? null : Ids.format(WebhookMessage.ID_PREFIX, next));
         });
     }
 

@@ -24,9 +24,12 @@ public final class WebhookMessages {
         return log.list(endpoint.pk(), filter, afterId, limit);
     }
 
-    /** Retries up to {@code max} failed messages {@code filter} picks; returns how many. */
-    public int retryAll(WebhookEndpoint endpoint, MessageFilter filter, int max) {
-        return log.retryAll(endpoint.pk(), filter, max);
+    /**
+     * Retries up to {@code max} failed messages {@code filter} picks after the cursor, among as many of the
+     * endpoint's messages as one request looks through.
+     */
+    public BulkRetry retryAll(WebhookEndpoint endpoint, MessageFilter filter, String cursor, int max) {
+        return log.retryAll(endpoint.pk(), filter, cursor, max);
     }
 
     public Optional<WebhookMessage> get(WebhookEndpoint endpoint, String messageId) {

@@ -377,9 +377,19 @@ class ConsoleBrowserTest {
             browser.waitForText("#message-status", "failed");
             assertThat(browser.exists("#endpoint-settings")).isFalse();
             assertThat(browser.exists("#rotate-secret")).isFalse();
+            // Every failed message of the endpoint sent again, after a confirmation: the page follows each
+            // answer's cursor until the endpoint's newest message has been looked at.
             failed.receiver().answer(r -> Receiver.Reply.status(204));
-            browser.click("#retry-message");
-            browser.waitForText("#message-status", "delivered");
+            int attempts = failed.receiver().received("/portal-hooks").size();
+            browser.click("#retry-all");
+            browser.waitForText("dialog.confirm", "Send every failed message that matches the filter again");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#notice", "1 failed message will be sent again.");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> failed.receiver().received("/portal-hooks").size() > attempts);
+            assertThat(failed.receiver().received("/portal-hooks").getLast().header("webhook-id"))
+                    .isEqualTo(failed.messageId());
             shot(browser, "portal-endpoint");
 
             // The link has been used: opening it again is refused, and says so.
