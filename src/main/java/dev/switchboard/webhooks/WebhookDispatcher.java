@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * other webhook streams that have work, starting a {@link StreamWorker} for each. A second pass every
  * {@value #RETRY_TICK_MILLIS} ms claims retries that have come due (often enough that retries of streams
  * that failed together go out as their jitter spreads them, not in bursts), one every {@value
- * #TICK_MILLIS} ms manual messages, and a slower sweep
+ * #TICK_MILLIS} ms (and whenever one of their slots frees) manual messages, and a slower sweep
  * claims anything a lost wake-up left behind. Claims respect the node's limits: at most
  * {@code concurrency} streams at once, {@code endpointConcurrency} of any one endpoint and
  * {@code integrationConcurrency} of any one integration's endpoints, so a slow endpoint, or an
