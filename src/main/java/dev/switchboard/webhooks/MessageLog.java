@@ -1044,7 +1044,7 @@ public final class MessageLog {
         // Many messages, then the endpoint, in the endpoint's manual turn: the dispatcher, which takes no
         // turn, may still cross that order, and then one of the two is run again.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
-            // Refused before the messages are read (on an endpoint of a million, seconds), and again under the
+            // Refused before the messages are read (a window of them, up to a second), and again under the
             // lock below, where a disabling that came meanwhile is seen.
             refuseDisabled(c, endpointPk, "");
             long from = cursorPk(c, endpointPk, after, "send the retry again without it");
