@@ -285,7 +285,6 @@ public final class Switchboard implements AutoCloseable {
                     webhookSettings,
                     deliveryPool,
                     deliveryLog,
-                    endpoints,
                     new StreamLeases(deliveryPool, nodeId, webhookSettings.leaseTime()),
                     new MessageLog(
                             deliveryPool,

@@ -159,9 +159,9 @@ public final class EndpointStore {
                 dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.id = ?", EndpointStore::map, id));
     }
 
-    Optional<WebhookEndpoint> find(long pk) {
-        return Jdbc.withConnection(
-                dataSource, c -> Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk));
+    /** Through the caller's connection: delivery reads endpoints through its own pool, not the API's. */
+    static Optional<WebhookEndpoint> find(Connection c, long pk) throws SQLException {
+        return Jdbc.one(c, "SELECT " + COLUMNS + FROM + " WHERE e.pk = ?", EndpointStore::map, pk);
     }
 
     /**

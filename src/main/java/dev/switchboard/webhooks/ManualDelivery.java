@@ -1,9 +1,11 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.db.DatabaseException;
+import dev.switchboard.db.Jdbc;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +24,9 @@ final class ManualDelivery implements Runnable {
     static final Duration TURN = Duration.ofSeconds(1);
 
     private final MessageLog.Pending first;
-    private final EndpointStore endpoints;
+    /** The delivery pool, which the endpoint is read through (as everything delivery reads). */
+    private final DataSource dataSource;
+
     private final MessageLog messages;
     private final Deliverer deliverer;
     private final WebhookMetrics metrics;
@@ -31,14 +35,14 @@ final class ManualDelivery implements Runnable {
 
     ManualDelivery(
             MessageLog.Pending first,
-            EndpointStore endpoints,
+            DataSource dataSource,
             MessageLog messages,
             Deliverer deliverer,
             WebhookMetrics metrics,
             BooleanSupplier running,
             Runnable finished) {
         this.first = first;
-        this.endpoints = endpoints;
+        this.dataSource = dataSource;
         this.messages = messages;
         this.deliverer = deliverer;
         this.metrics = metrics;
@@ -85,8 +89,9 @@ final class ManualDelivery implements Runnable {
      */
     private boolean deliver(MessageLog.Pending message) {
         try {
-            Optional<WebhookEndpoint> endpoint =
-                    endpoints.find(message.endpointPk()).filter(e -> !e.disabled());
+            Optional<WebhookEndpoint> endpoint = Jdbc.withConnection(
+                            dataSource, c -> EndpointStore.find(c, message.endpointPk()))
+                    .filter(e -> !e.disabled());
             if (endpoint.isEmpty()) {
                 messages.releaseManual(message.pk());
                 return false;

@@ -50,7 +50,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final WebhookSettings settings;
     private final StreamLeases leases;
     private final MessageLog messages;
-    private final EndpointStore endpoints;
+    private final DataSource deliveryPool;
     private final EventLog eventLog;
     private final Deliverer deliverer;
     private final WebhookMetrics metrics;
@@ -90,7 +90,6 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             WebhookSettings settings,
             DataSource deliveryPool,
             EventLog eventLog,
-            EndpointStore endpoints,
             StreamLeases leases,
             MessageLog messages,
             Deliverer deliverer,
@@ -100,7 +99,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         this.settings = settings;
         this.tracing = tracing;
         this.eventLog = eventLog;
-        this.endpoints = endpoints;
+        this.deliveryPool = deliveryPool;
         this.leases = leases;
         this.messages = messages;
         this.deliverer = deliverer;
@@ -385,7 +384,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             manualActive.incrementAndGet();
             manualByIntegration.merge(integrationPk, 1, Integer::sum);
             workers.execute(new ManualDelivery(
-                    claimed.message(), endpoints, messages, deliverer, metrics, () -> running, () -> {
+                    claimed.message(), deliveryPool, messages, deliverer, metrics, () -> running, () -> {
                         manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
                         manualActive.decrementAndGet();
                         // Its slot is free: claimed again now, not at the next pass.
