@@ -765,7 +765,7 @@ public final class MessageLog {
      * every waiting message, 0.9 s a claim at 2,000 waiting.
      */
     static final String CLAIM_MANUAL = "WITH first_waiting AS MATERIALIZED (SELECT webhook_stream_pk,"
-            + " min(first_seq) AS first_seq"
+            + " min(first_seq) AS first_seq, coalesce(bool_or(lease_until >= now()), false) AS sending"
             + " FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL AND status = 'pending'"
             + " AND webhook_stream_pk IS NOT NULL GROUP BY webhook_stream_pk)"
             + " UPDATE webhook_messages"
@@ -781,16 +781,22 @@ public final class MessageLog {
             // A retried stream message waits, as its stream does, while its connection is disabled
             + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
             + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
-            // and behind the older retried messages of its stream, so that they go in seq order
-            + "   AND coalesce(m.first_seq <= f.first_seq, true)"
+            // and behind the older retried messages of its stream, so that they go in seq order, and one at a
+            // time: not while another of its stream is being sent (an older one retried while a newer one is
+            // in flight waits for it), here or on another node
+            + "   AND (f.webhook_stream_pk IS NULL OR (m.first_seq <= f.first_seq AND NOT f.sending"
+            + "     AND m.webhook_stream_pk <> ALL(?::bigint[])))"
             + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
             + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
-            + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
+            + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, webhook_stream_pk, "
             + SEALED_TOKEN
             + ", (SELECT integration_pk FROM webhook_endpoints e WHERE e.pk = endpoint_pk) AS integration_pk";
 
-    /** A manual message this node claimed, and the integration whose endpoint it goes to. */
-    record ClaimedManual(Pending message, long integrationPk) {}
+    /**
+     * A manual message this node claimed, the integration whose endpoint it goes to, and its stream (null
+     * for a test).
+     */
+    record ClaimedManual(Pending message, long integrationPk, Long streamPk) {}
 
     /**
      * Claims up to {@code limit} manual messages that are due, for this node: one per integration in
@@ -798,10 +804,13 @@ public final class MessageLog {
      * (integration pk → messages it may still take; {@code roomDefault} for the others). So an
      * integration that retries thousands of messages to a slow endpoint does not hold up another's test
      * or retry. A retried stream message is claimed only once no older retried message of its stream is
-     * pending: one stream's retries go one at a time, in seq order. Nodes may pick the same message; the
-     * update takes it only while it is still unleased.
+     * pending, and while none of its stream is being sent: not leased to any node, and not in {@code
+     * sending} (the streams whose retried messages this node is sending, which covers the moment between
+     * one's outcome and the claim of the next, {@link #claimNextOfStream}). One stream's retries go one at
+     * a time, in seq order. Nodes may pick the same message; the update takes it only while it is still
+     * unleased.
      */
-    List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault) {
+    List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault, Set<Long> sending) {
         if (limit <= 0) {
             return List.of();
         }
@@ -814,12 +823,14 @@ public final class MessageLog {
                 c -> Jdbc.query(
                         c,
                         CLAIM_MANUAL,
-                        rs -> new ClaimedManual(pending(rs), rs.getLong("integration_pk")),
+                        rs -> new ClaimedManual(
+                                pending(rs), rs.getLong("integration_pk"), (Long) rs.getObject("webhook_stream_pk")),
                         nodeId,
                         leaseTime.toMillis(),
                         roomDefault,
                         integrations,
                         left,
+                        sending.toArray(Long[]::new),
                         limit)));
     }
 

@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,6 +75,7 @@ class ManualClaimTest {
                         10,
                         c.createArrayOf("bigint", new Long[0]),
                         c.createArrayOf("int", new Integer[0]),
+                        c.createArrayOf("bigint", new Long[0]),
                         10);
                 read = QueryPlans.rowsRead(plan, "webhook_messages");
                 handled = QueryPlans.rowsHandled(plan);
@@ -86,7 +88,7 @@ class ManualClaimTest {
 
             MessageLog messages = new MessageLog(
                     pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
-            List<Long> claimed = messages.claimManual(10, Map.of(), 10).stream()
+            List<Long> claimed = messages.claimManual(10, Map.of(), 10, Set.of()).stream()
                     .map(m -> m.message().lastSeq())
                     .toList();
             // The stream's oldest waiting message, and the test: one stream's retries go one at a time.
@@ -165,6 +167,50 @@ class ManualClaimTest {
             assertThat(read).as("rows of webhook_messages read").isLessThan(2L * MessageLog.NEXT_OF_STREAM_SCAN);
             assertThat(messages.claimNextOfStream(finished).map(MessageLog.Pending::lastSeq))
                     .contains(101L);
+        }
+    }
+
+    /**
+     * An older failed message retried while a newer one of its stream was being sent went out at once,
+     * beside it: two of one stream in flight, out of seq order. It waits until none of its stream is
+     * being sent, on any node, and on this one also between one retried message's outcome and the claim
+     * of the next.
+     */
+    @Test
+    void noRetriedMessageIsClaimedWhileAnotherOfItsStreamIsBeingSent() throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(TestDatabase.create().jdbcUrl());
+        try (HikariDataSource pool = new HikariDataSource(config);
+                Connection c = pool.getConnection();
+                Statement s = c.createStatement()) {
+            s.execute("SET session_replication_role = replica");
+            long endpoint = endpoint(s, "wh_sending");
+            // Stream 7: seq 5209 being sent by node_b, seq 5010 retried since; and a test message.
+            s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                    + " event_count, status, attempts, next_attempt_at, leased_by, lease_until) VALUES"
+                    + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5209, 5209, 1, 'pending', 1,"
+                    + "   now() - interval '1 second', 'node_b', now() + interval '30 seconds'),"
+                    + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5010, 5010, 1, 'pending', 1,"
+                    + "   now() - interval '1 second', NULL, NULL)");
+            s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status,"
+                    + " next_attempt_at) VALUES (gen_random_uuid(), " + endpoint + ", 'manual', 1, '{}',"
+                    + " 'pending', now() - interval '1 second')");
+            MessageLog messages = new MessageLog(
+                    pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
+
+            assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
+                    .extracting(m -> m.message().lastSeq())
+                    .as("the test only: seq 5209 is being sent")
+                    .containsExactly((Long) null);
+
+            s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL,"
+                    + " lease_until = NULL WHERE first_seq = 5209");
+            assertThat(messages.claimManual(10, Map.of(), 10, Set.of(7L)))
+                    .as("this node is between one retried message of the stream and the next")
+                    .isEmpty();
+            assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
+                    .extracting(m -> m.message().lastSeq(), MessageLog.ClaimedManual::streamPk)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(5010L, 7L));
         }
     }
 
