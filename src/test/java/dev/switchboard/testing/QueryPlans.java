@@ -6,6 +6,7 @@ import dev.switchboard.support.Json;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.function.ToLongFunction;
 
 /** How a query ran: for tests that bound the rows a statement reads, whatever the machine's speed. */
 public final class QueryPlans {
@@ -41,27 +42,35 @@ public final class QueryPlans {
      * of another (a subquery joined in a loop) shows here when it reads its table only once (its sorted
      * input rescanned).
      */
-    public static long rowsHandled(JsonNode node) {
-        long rows = node.isObject() && node.has("Actual Rows")
-                ? node.path("Actual Loops").asLong(1) * node.path("Actual Rows").asLong()
-                : 0;
-        for (JsonNode child : node) {
-            rows += rowsHandled(child);
-        }
-        return rows;
+    public static long rowsHandled(JsonNode plan) {
+        return sum(
+                plan,
+                node -> node.has("Actual Rows")
+                        ? loops(node) * node.path("Actual Rows").asLong()
+                        : 0);
     }
 
     /** The rows of {@code table} a plan's scans looked at: those they returned and those they filtered out. */
-    public static long rowsRead(JsonNode node, String table) {
-        long rows = 0;
-        if (node.isObject() && table.equals(node.path("Relation Name").asText())) {
-            rows += node.path("Actual Loops").asLong(1)
-                    * (node.path("Actual Rows").asLong()
-                            + node.path("Rows Removed by Filter").asLong());
-        }
+    public static long rowsRead(JsonNode plan, String table) {
+        return sum(
+                plan,
+                node -> table.equals(node.path("Relation Name").asText())
+                        ? loops(node)
+                                * (node.path("Actual Rows").asLong()
+                                        + node.path("Rows Removed by Filter").asLong())
+                        : 0);
+    }
+
+    private static long loops(JsonNode node) {
+        return node.path("Actual Loops").asLong(1);
+    }
+
+    /** {@code perNode} summed over every node of the plan's tree. */
+    private static long sum(JsonNode node, ToLongFunction<JsonNode> perNode) {
+        long total = node.isObject() ? perNode.applyAsLong(node) : 0;
         for (JsonNode child : node) {
-            rows += rowsRead(child, table);
+            total += sum(child, perNode);
         }
-        return rows;
+        return total;
     }
 }
