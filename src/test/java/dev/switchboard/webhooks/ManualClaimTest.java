@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,13 +28,45 @@ class ManualClaimTest {
     private static final int FINISHED = 20_000;
     private static final int WAITING = 2_000;
 
+    private HikariDataSource pool;
+    private Connection c;
+    /** Writes rows only: no integration, stream or event behind them. */
+    private Statement s;
+
+    private long endpoint;
+    private MessageLog messages;
+
+    @BeforeEach
+    void database() throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(TestDatabase.create().jdbcUrl());
+        pool = new HikariDataSource(config);
+        c = pool.getConnection();
+        s = c.createStatement();
+        s.execute("SET session_replication_role = replica");
+        try (ResultSet rs = s.executeQuery("INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
+                + " max_batch_size, state) VALUES ('wh_claimed', 1, 'https://partner.example/', 'events', '{*}', 1,"
+                + " 'enabled') RETURNING pk")) {
+            rs.next();
+            endpoint = rs.getLong(1);
+        }
+        messages =
+                new MessageLog(pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        s.close();
+        c.close();
+        pool.close();
+    }
+
     /**
      * A bulk retry: the endpoint's failed messages of a stream ({@code first} to {@code last}) made its
      * waiting manual messages after the table was last analyzed, as they are until autovacuum analyzes it
      * again (the statistics then say none waits).
      */
-    private static void retriedSinceTheLastAnalysis(Statement s, long endpoint, long stream, long first, long last)
-            throws Exception {
+    private void retriedSinceTheLastAnalysis(long stream, long first, long last) throws Exception {
         s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
                 + " event_count, status, attempts, finished_at) SELECT gen_random_uuid(), " + endpoint + ", " + stream
                 + ", 'stream', n, n, 1, 'failed', 3, now() FROM generate_series(" + first + ", " + last + ") n");
@@ -44,56 +78,40 @@ class ManualClaimTest {
 
     @Test
     void retriedMessagesWaitingBehindManyFinishedOnesAreClaimedOldestFirstWithoutReadingTheFinished() throws Exception {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(TestDatabase.create().jdbcUrl());
-        try (HikariDataSource pool = new HikariDataSource(config)) {
-            long endpoint;
-            try (Connection c = pool.getConnection();
-                    Statement s = c.createStatement()) {
-                s.execute("SET session_replication_role = replica"); // rows only: no integration, stream or event
-                endpoint = endpoint(s, "wh_claimed");
-                // Stream 7's retried messages: a few bulk retries' worth delivered or failed again, then
-                // those still waiting (all due), and a test message, which belongs to no stream.
-                s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq,"
-                        + " last_seq, event_count, status, attempts, finished_at) SELECT gen_random_uuid(), "
-                        + endpoint + ", 7, 'manual', n, n, 1, CASE WHEN n % 3 = 0 THEN 'failed' ELSE 'delivered'"
-                        + " END, 2, now() FROM generate_series(1, " + FINISHED + ") n");
-                s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status,"
-                        + " next_attempt_at) VALUES (gen_random_uuid(), " + endpoint + ", 'manual', 1, '{}',"
-                        + " 'pending', now() - interval '1 second')");
-                retriedSinceTheLastAnalysis(s, endpoint, 7, FINISHED + 1, FINISHED + WAITING);
-            }
+        // Stream 7's retried messages: a few bulk retries' worth delivered or failed again, then those still
+        // waiting (all due), and a test message, which belongs to no stream.
+        s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, finished_at) SELECT gen_random_uuid(), " + endpoint + ", 7,"
+                + " 'manual', n, n, 1, CASE WHEN n % 3 = 0 THEN 'failed' ELSE 'delivered' END, 2, now()"
+                + " FROM generate_series(1, " + FINISHED + ") n");
+        testMessage();
+        retriedSinceTheLastAnalysis(7, FINISHED + 1, FINISHED + WAITING);
 
-            long read;
-            long handled;
-            try (Connection c = pool.getConnection()) {
-                JsonNode plan = QueryPlans.explain(
-                        c,
-                        MessageLog.CLAIM_MANUAL,
-                        "node_a",
-                        30_000L,
-                        10,
-                        c.createArrayOf("bigint", new Long[0]),
-                        c.createArrayOf("int", new Integer[0]),
-                        c.createArrayOf("bigint", new Long[0]),
-                        10);
-                read = QueryPlans.rowsRead(plan, "webhook_messages");
-                handled = QueryPlans.rowsHandled(plan);
-            }
-            // Each waiting message once for the streams' oldest, once as a candidate: not the finished ones.
-            assertThat(read).as("rows of webhook_messages the claim looks at").isLessThan(3L * WAITING);
-            // A few steps of the plan for each waiting message; not each stream's oldest found again for
-            // every one of them (4 million rows for 2,000 waiting, 0.9 s a claim).
-            assertThat(handled).as("rows the claim's plan handles").isLessThan(20L * WAITING);
+        JsonNode plan = QueryPlans.explain(
+                c,
+                MessageLog.CLAIM_MANUAL,
+                "node_a",
+                30_000L,
+                10,
+                c.createArrayOf("bigint", new Long[0]),
+                c.createArrayOf("int", new Integer[0]),
+                c.createArrayOf("bigint", new Long[0]),
+                10);
+        // Each waiting message once for the streams' oldest, once as a candidate: not the finished ones.
+        assertThat(QueryPlans.rowsRead(plan, "webhook_messages"))
+                .as("rows of webhook_messages the claim looks at")
+                .isLessThan(3L * WAITING);
+        // A few steps of the plan for each waiting message; not each stream's oldest found again for every one
+        // of them (4 million rows for 2,000 waiting, 0.9 s a claim).
+        assertThat(QueryPlans.rowsHandled(plan))
+                .as("rows the claim's plan handles")
+                .isLessThan(20L * WAITING);
 
-            MessageLog messages = new MessageLog(
-                    pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
-            List<Long> claimed = messages.claimManual(10, Map.of(), 10, Set.of()).stream()
-                    .map(m -> m.message().lastSeq())
-                    .toList();
-            // The stream's oldest waiting message, and the test: one stream's retries go one at a time.
-            assertThat(claimed).containsExactlyInAnyOrder((long) FINISHED + 1, null);
-        }
+        List<Long> claimed = messages.claimManual(10, Map.of(), 10, Set.of()).stream()
+                .map(m -> m.message().lastSeq())
+                .toList();
+        // The stream's oldest waiting message, and the test: one stream's retries go one at a time.
+        assertThat(claimed).containsExactlyInAnyOrder((long) FINISHED + 1, null);
     }
 
     /**
@@ -102,72 +120,54 @@ class ManualClaimTest {
      */
     @Test
     void theNextRetriedMessageOfAStreamIsClaimedOnlyOnceTheOneBeforeItIsFinishedAndItMayGo() throws Exception {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(TestDatabase.create().jdbcUrl());
-        try (HikariDataSource pool = new HikariDataSource(config);
-                Connection c = pool.getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("SET session_replication_role = replica");
-            long endpoint = endpoint(s, "wh_next");
-            // Stream 7: seq 1 just delivered, 2 and 3 delivered by an earlier retry, 4 to 6 waiting (6 not due
-            // yet), and stream 8's 10 waiting.
-            s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
-                    + " event_count, status, attempts, next_attempt_at, finished_at) OVERRIDING SYSTEM VALUE VALUES"
-                    + " (1, gen_random_uuid(), " + endpoint + ", 7, 'manual', 1, 1, 1, 'delivered', 2, NULL, now()),"
-                    + " (2, gen_random_uuid(), " + endpoint + ", 7, 'manual', 2, 2, 1, 'delivered', 2, NULL, now()),"
-                    + " (3, gen_random_uuid(), " + endpoint + ", 7, 'manual', 3, 3, 1, 'failed', 2, NULL, now()),"
-                    + " (4, gen_random_uuid(), " + endpoint + ", 7, 'manual', 4, 4, 1, 'pending', 1, now(), NULL),"
-                    + " (5, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now(), NULL),"
-                    + " (6, gen_random_uuid(), " + endpoint + ", 7, 'manual', 6, 6, 1, 'pending', 1,"
-                    + "   now() + interval '1 hour', NULL),"
-                    + " (10, gen_random_uuid(), " + endpoint + ", 8, 'manual', 10, 10, 1, 'pending', 1, now(), NULL)");
-            s.execute("ALTER TABLE webhook_messages ALTER COLUMN pk RESTART WITH 100"); // past those given
-            MessageLog messages = new MessageLog(
-                    pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
+        // Stream 7: seq 1 just delivered, 2 and 3 delivered by an earlier retry, 4 to 6 waiting (6 not due
+        // yet), and stream 8's 10 waiting.
+        s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, next_attempt_at, finished_at) OVERRIDING SYSTEM VALUE VALUES"
+                + " (1, gen_random_uuid(), " + endpoint + ", 7, 'manual', 1, 1, 1, 'delivered', 2, NULL, now()),"
+                + " (2, gen_random_uuid(), " + endpoint + ", 7, 'manual', 2, 2, 1, 'delivered', 2, NULL, now()),"
+                + " (3, gen_random_uuid(), " + endpoint + ", 7, 'manual', 3, 3, 1, 'failed', 2, NULL, now()),"
+                + " (4, gen_random_uuid(), " + endpoint + ", 7, 'manual', 4, 4, 1, 'pending', 1, now(), NULL),"
+                + " (5, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now(), NULL),"
+                + " (6, gen_random_uuid(), " + endpoint + ", 7, 'manual', 6, 6, 1, 'pending', 1,"
+                + "   now() + interval '1 hour', NULL),"
+                + " (10, gen_random_uuid(), " + endpoint + ", 8, 'manual', 10, 10, 1, 'pending', 1, now(), NULL)");
+        s.execute("ALTER TABLE webhook_messages ALTER COLUMN pk RESTART WITH 100"); // past those given
 
-            assertThat(messages.claimNextOfStream(1).map(MessageLog.Pending::pk))
-                    .contains(4L);
-            assertThat(messages.claimNextOfStream(1))
-                    .as("taken already: leased to this node")
-                    .isEmpty();
-            assertThat(messages.claimNextOfStream(4))
-                    .as("its predecessor still pending (being sent, or its lease lost to another node)")
-                    .isEmpty();
+        assertThat(messages.claimNextOfStream(1).map(MessageLog.Pending::pk)).contains(4L);
+        assertThat(messages.claimNextOfStream(1))
+                .as("taken already: leased to this node")
+                .isEmpty();
+        assertThat(messages.claimNextOfStream(4))
+                .as("its predecessor still pending (being sent, or its lease lost to another node)")
+                .isEmpty();
 
-            s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL"
-                    + " WHERE pk = 4");
-            s.execute("UPDATE webhook_endpoints SET state = 'disabled' WHERE pk = " + endpoint);
-            assertThat(messages.claimNextOfStream(4))
-                    .as("its endpoint disabled")
-                    .isEmpty();
-            s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
-            assertThat(messages.claimNextOfStream(4).map(MessageLog.Pending::pk))
-                    .contains(5L);
+        s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL"
+                + " WHERE pk = 4");
+        s.execute("UPDATE webhook_endpoints SET state = 'disabled' WHERE pk = " + endpoint);
+        assertThat(messages.claimNextOfStream(4)).as("its endpoint disabled").isEmpty();
+        s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
+        assertThat(messages.claimNextOfStream(4).map(MessageLog.Pending::pk)).contains(5L);
 
-            s.execute("UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL, leased_by = NULL"
-                    + " WHERE pk = 5");
-            assertThat(messages.claimNextOfStream(5))
-                    .as("the next is not due yet")
-                    .isEmpty();
+        s.execute("UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL, leased_by = NULL"
+                + " WHERE pk = 5");
+        assertThat(messages.claimNextOfStream(5)).as("the next is not due yet").isEmpty();
 
-            // Stream 9, a bulk retry of 2,000 since the last analysis, its first delivered: the next is found
-            // by reading the finished message once and the stream's next few, not the stream's every message.
-            retriedSinceTheLastAnalysis(s, endpoint, 9, 100, 100 + WAITING - 1);
-            s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL WHERE"
-                    + " webhook_stream_pk = 9 AND first_seq = 100");
-            long finished;
-            try (ResultSet rs = s.executeQuery(
-                    "SELECT pk FROM webhook_messages WHERE webhook_stream_pk = 9" + " AND first_seq = 100")) {
-                rs.next();
-                finished = rs.getLong(1);
-            }
-            long read = QueryPlans.rowsRead(
-                    QueryPlans.explain(c, MessageLog.CLAIM_NEXT_OF_STREAM, finished, "node_a", 30_000L),
-                    "webhook_messages");
-            assertThat(read).as("rows of webhook_messages read").isLessThan(2L * MessageLog.NEXT_OF_STREAM_SCAN);
-            assertThat(messages.claimNextOfStream(finished).map(MessageLog.Pending::lastSeq))
-                    .contains(101L);
+        // Stream 9, a bulk retry of 2,000 since the last analysis, its first delivered: the next is found
+        // by reading the finished message once and the stream's next few, not the stream's every message.
+        retriedSinceTheLastAnalysis(9, 100, 100 + WAITING - 1);
+        long finished;
+        try (ResultSet rs = s.executeQuery("UPDATE webhook_messages SET status = 'delivered', next_attempt_at ="
+                + " NULL WHERE webhook_stream_pk = 9 AND first_seq = 100 RETURNING pk")) {
+            rs.next();
+            finished = rs.getLong(1);
         }
+        long read = QueryPlans.rowsRead(
+                QueryPlans.explain(c, MessageLog.CLAIM_NEXT_OF_STREAM, finished, "node_a", 30_000L),
+                "webhook_messages");
+        assertThat(read).as("rows of webhook_messages read").isLessThan(2L * MessageLog.NEXT_OF_STREAM_SCAN);
+        assertThat(messages.claimNextOfStream(finished).map(MessageLog.Pending::lastSeq))
+                .contains(101L);
     }
 
     /**
@@ -178,48 +178,34 @@ class ManualClaimTest {
      */
     @Test
     void noRetriedMessageIsClaimedWhileAnotherOfItsStreamIsBeingSent() throws Exception {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(TestDatabase.create().jdbcUrl());
-        try (HikariDataSource pool = new HikariDataSource(config);
-                Connection c = pool.getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("SET session_replication_role = replica");
-            long endpoint = endpoint(s, "wh_sending");
-            // Stream 7: seq 5209 being sent by node_b, seq 5010 retried since; and a test message.
-            s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
-                    + " event_count, status, attempts, next_attempt_at, leased_by, lease_until) VALUES"
-                    + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5209, 5209, 1, 'pending', 1,"
-                    + "   now() - interval '1 second', 'node_b', now() + interval '30 seconds'),"
-                    + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5010, 5010, 1, 'pending', 1,"
-                    + "   now() - interval '1 second', NULL, NULL)");
-            s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status,"
-                    + " next_attempt_at) VALUES (gen_random_uuid(), " + endpoint + ", 'manual', 1, '{}',"
-                    + " 'pending', now() - interval '1 second')");
-            MessageLog messages = new MessageLog(
-                    pool, "node_a", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
+        // Stream 7: seq 5209 being sent by node_b, seq 5010 retried since; and a test message.
+        s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, next_attempt_at, leased_by, lease_until) VALUES"
+                + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5209, 5209, 1, 'pending', 1,"
+                + "   now() - interval '1 second', 'node_b', now() + interval '30 seconds'),"
+                + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5010, 5010, 1, 'pending', 1,"
+                + "   now() - interval '1 second', NULL, NULL)");
+        testMessage();
 
-            assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
-                    .extracting(m -> m.message().lastSeq())
-                    .as("the test only: seq 5209 is being sent")
-                    .containsExactly((Long) null);
+        assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
+                .extracting(m -> m.message().lastSeq())
+                .as("the test only: seq 5209 is being sent")
+                .containsExactly((Long) null);
 
-            s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL,"
-                    + " lease_until = NULL WHERE first_seq = 5209");
-            assertThat(messages.claimManual(10, Map.of(), 10, Set.of(7L)))
-                    .as("this node is between one retried message of the stream and the next")
-                    .isEmpty();
-            assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
-                    .extracting(m -> m.message().lastSeq(), MessageLog.ClaimedManual::streamPk)
-                    .containsExactly(org.assertj.core.groups.Tuple.tuple(5010L, 7L));
-        }
+        s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL,"
+                + " lease_until = NULL WHERE first_seq = 5209");
+        assertThat(messages.claimManual(10, Map.of(), 10, Set.of(7L)))
+                .as("this node is between one retried message of the stream and the next")
+                .isEmpty();
+        assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
+                .extracting(m -> m.message().lastSeq(), MessageLog.ClaimedManual::streamPk)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(5010L, 7L));
     }
 
-    private static long endpoint(Statement s, String id) throws Exception {
-        try (ResultSet rs = s.executeQuery("INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
-                + " max_batch_size, state) VALUES ('" + id + "', 1, 'https://partner.example/', 'events', '{*}', 1,"
-                + " 'enabled') RETURNING pk")) {
-            rs.next();
-            return rs.getLong(1);
-        }
+    /** A test message, due: it belongs to no stream. */
+    private void testMessage() throws Exception {
+        s.execute("INSERT INTO webhook_messages (id, endpoint_pk, lane, event_count, body, status, next_attempt_at)"
+                + " VALUES (gen_random_uuid(), " + endpoint + ", 'manual', 1, '{}', 'pending', now() - interval"
+                + " '1 second')");
     }
 }
