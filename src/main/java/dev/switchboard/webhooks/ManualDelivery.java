@@ -56,45 +56,31 @@ final class ManualDelivery implements Runnable {
             long turnEnds = System.nanoTime() + TURN.toNanos();
             MessageLog.Pending message = first;
             while (message != null) {
-                boolean finishedHere = deliver(message);
-                message = finishedHere
-                                && message.lastSeq() != null
-                                && running.getAsBoolean()
-                                && System.nanoTime() < turnEnds
-                        ? nextOfStream(message)
-                        : null;
+                message = deliver(message, turnEnds);
             }
         } finally {
             finished.run();
         }
     }
 
-    private MessageLog.Pending nextOfStream(MessageLog.Pending finishedMessage) {
-        try {
-            return messages.claimNextOfStream(finishedMessage.pk()).orElse(null);
-        } catch (DatabaseException e) {
-            // The dispatcher's claim finds it instead.
-            log.warn(
-                    "Could not claim the retried message after {} ({}); it goes at the next claim",
-                    finishedMessage.webhookId(),
-                    e.detail());
-            return null;
-        }
+    /** Whether the outcome of {@code message}, recorded now, brings its stream's next retried message along. */
+    private boolean claimNext(MessageLog.Pending message, long turnEnds) {
+        return message.lastSeq() != null && running.getAsBoolean() && System.nanoTime() < turnEnds;
     }
 
     /**
-     * Sends {@code message} once and records the outcome; true when it is delivered or failed (so its
-     * stream's next retried message may go), false when it waits (a retry later, its endpoint disabled, its
-     * lease lost, the database unable to answer).
+     * Sends {@code message} once and records the outcome; returns the next retried message of its stream,
+     * claimed with the outcome of this one when it was delivered or failed within the turn, else null (it
+     * waits for a retry later, its endpoint is disabled, its lease lost, the database unable to answer).
      */
-    private boolean deliver(MessageLog.Pending message) {
+    private MessageLog.Pending deliver(MessageLog.Pending message, long turnEnds) {
         try {
             Optional<WebhookEndpoint> endpoint = Jdbc.withConnection(
                             dataSource, c -> EndpointStore.find(c, message.endpointPk()))
                     .filter(e -> !e.disabled());
             if (endpoint.isEmpty()) {
                 messages.releaseManual(message.pk());
-                return false;
+                return null;
             }
             MessageLog.Pending sending = message;
             if (message.body() == null) {
@@ -122,11 +108,11 @@ final class ManualDelivery implements Runnable {
                                         + " and is failed again",
                                 message.webhookId());
                     }
-                    messages.failRefused(message, deliverer.nothingToSend(endpoint.get(), why));
-                    return true;
+                    return messages.failRefused(
+                            message, deliverer.nothingToSend(endpoint.get(), why), claimNext(message, turnEnds));
                 }
                 if (logged.restated() && !messages.restate(rebuilt.get())) {
-                    return false; // its lease is gone: whoever holds it now sends it
+                    return null; // its lease is gone: whoever holds it now sends it
                 }
                 if (expired > 0) {
                     metrics.expired(expired);
@@ -147,13 +133,15 @@ final class ManualDelivery implements Runnable {
                 // Claimed again at every lease's end, it would never go out: failed now, its reason as its
                 // attempt, to be retried once the URL is changed.
                 log.warn("Webhook message {} is not sent and is failed: {}", message.webhookId(), e.getMessage());
-                messages.failRefused(sending, deliverer.refused(endpoint.get(), e));
-                return true;
+                return messages.failRefused(
+                        sending, deliverer.refused(endpoint.get(), e), claimNext(message, turnEnds));
             }
             Attempt attempt = deliverer.attempt(route, sending);
             Decision decision = deliverer.decide(endpoint.get(), sending, attempt);
-            deliverer.afterRecord(endpoint.get(), messages.recordManual(sending, attempt, decision));
-            return !(decision instanceof Decision.RetryLater);
+            MessageLog.RecordedManual recorded =
+                    messages.recordManual(sending, attempt, decision, claimNext(message, turnEnds));
+            deliverer.afterRecord(endpoint.get(), recorded.recorded());
+            return recorded.next();
         } catch (RuntimeException e) {
             if (e instanceof DatabaseException db && db.isTransient()) {
                 log.warn(
@@ -167,7 +155,7 @@ final class ManualDelivery implements Runnable {
                         message.webhookId(),
                         e);
             }
-            return false;
+            return null;
         }
     }
 }

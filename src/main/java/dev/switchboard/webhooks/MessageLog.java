@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,6 +29,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Webhook messages and attempts in the database: a message is written before its first attempt (so a
@@ -39,6 +42,8 @@ import javax.sql.DataSource;
  * lease: a node that lost its stream changes nothing there.
  */
 public final class MessageLog {
+    private static final Logger log = LoggerFactory.getLogger(MessageLog.class);
+
     /**
      * The sealed access token of a webhook_messages row: that of its first event (a lifecycle message
      * carries one; its range may go on over events its filter passed over), which only
@@ -501,12 +506,22 @@ public final class MessageLog {
         Object[] streamParams = retry
                 ? new Object[] {delay, webhookStreamPk, nodeId, message.id()}
                 : new Object[] {message.lastSeq(), leaseTime.toMillis(), webhookStreamPk, nodeId, message.id()};
-        return record(message, attempt, decision, false, true, stream, streamParams);
+        Recording recording = recording(message, attempt, decision, false, true, stream, streamParams);
+        // One statement, undone whole when PostgreSQL picks it to break a deadlock with a disabling or a
+        // retry of the endpoint's messages: run again rather than lose the receiver's answer.
+        return Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(dataSource, recording::run));
     }
 
-    /** Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease. */
-    Recorded recordManual(Pending message, Attempt attempt, Decision decision) {
-        Recorded recorded = record(message, attempt, decision, true, true, "SELECT 1 AS pk", new Object[0]);
+    /**
+     * Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease.
+     * A retried stream message delivered or failed again is followed, with {@code claimNext}, by the next
+     * retried message of its stream (see {@link #CLAIM_NEXT_OF_STREAM}), claimed in the same transaction:
+     * {@code next}, null when none may go now.
+     */
+    RecordedManual recordManual(Pending message, Attempt attempt, Decision decision, boolean claimNext) {
+        Recording recording = recording(message, attempt, decision, true, true, "SELECT 1 AS pk", new Object[0]);
+        RecordedManual recorded =
+                finishManual(recording, message, claimNext && !(decision instanceof Decision.RetryLater));
         if (decision instanceof Decision.RetryLater) {
             // Its endpoint disabled while this attempt was in flight (or by it): disabling fails the manual
             // messages waiting on it (V27) but not one leased then, which would wait here, pending, past the
@@ -523,16 +538,67 @@ public final class MessageLog {
         return recorded;
     }
 
+    /** What recording a manual message's attempt changed, and the next retried message of its stream claimed with it. */
+    record RecordedManual(Recorded recorded, Pending next) {}
+
     /**
      * Fails a manual message that was never sent, with {@code attempt} saying why: its endpoint's stored
      * URL is refused now ({@link Deliverer.RouteRefused}), or it has nothing left to send. The endpoint's
-     * health is left alone: the receiver was never asked.
+     * health is left alone: the receiver was never asked. Returns the next retried message of its stream
+     * when {@code claimNext} (as {@link #recordManual}), else null.
      */
-    void failRefused(Pending message, Attempt attempt) {
-        record(message, attempt, new Decision.Abandoned(), true, false, "SELECT 1 AS pk", new Object[0]);
+    Pending failRefused(Pending message, Attempt attempt, boolean claimNext) {
+        Recording recording =
+                recording(message, attempt, new Decision.Abandoned(), true, false, "SELECT 1 AS pk", new Object[0]);
+        return finishManual(recording, message, claimNext).next();
     }
 
-    private Recorded record(
+    /**
+     * Runs {@code recording}, and with {@code claimNext} claims the next retried message of the stream in
+     * the same transaction. In two, the stream's retried messages were all unleased for a moment between
+     * them: another node's claim of manual messages could take an older one, retried meanwhile, and send it
+     * beside the next, two of one stream in flight. Failing to claim the next keeps the outcome (the
+     * savepoint): the dispatcher's claim finds the next later.
+     */
+    private RecordedManual finishManual(Recording recording, Pending message, boolean claimNext) {
+        if (!claimNext) {
+            return new RecordedManual(
+                    Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(dataSource, recording::run)), null);
+        }
+        return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
+            Recorded recorded = recording.run(c);
+            Savepoint recordedHere = c.setSavepoint();
+            try {
+                Pending next = claimNextOfStream(c, message.pk()).orElse(null);
+                c.releaseSavepoint(recordedHere);
+                return new RecordedManual(recorded, next);
+            } catch (SQLException e) {
+                c.rollback(recordedHere);
+                log.warn(
+                        "Could not claim the retried message after {} ({}); it goes at the next claim",
+                        message.webhookId(),
+                        e.getMessage());
+                return new RecordedManual(recorded, null);
+            }
+        });
+    }
+
+    /** One attempt's outcome as a statement, guarded by the lease: see {@link #recording}. */
+    private record Recording(String sql, Object[] params) {
+        Recorded run(Connection c) throws SQLException {
+            return Jdbc.one(
+                            c,
+                            sql,
+                            rs -> new Recorded(
+                                    rs.getLong("held") > 0,
+                                    endpointState(rs.getString("endpoint_state")),
+                                    rs.getString("endpoint_reason")),
+                            params)
+                    .orElseThrow();
+        }
+    }
+
+    private Recording recording(
             Pending message,
             Attempt attempt,
             Decision decision,
@@ -636,19 +702,7 @@ public final class MessageLog {
                 + " e AS (" + endpointSql + ")"
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
                 + " (SELECT state_reason FROM e) AS endpoint_reason";
-        // One statement, undone whole when PostgreSQL picks it to break a deadlock with a disabling or a
-        // retry of the endpoint's messages: run again rather than lose the receiver's answer.
-        return Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.one(
-                                c,
-                                sql,
-                                rs -> new Recorded(
-                                        rs.getLong("held") > 0,
-                                        endpointState(rs.getString("endpoint_state")),
-                                        rs.getString("endpoint_reason")),
-                                params.toArray())
-                        .orElseThrow()));
+        return new Recording(sql, params.toArray());
     }
 
     /** The endpoint's state if recording changed it, else null. */
@@ -784,19 +838,15 @@ public final class MessageLog {
             // and behind the older retried messages of its stream, so that they go in seq order, and one at a
             // time: not while another of its stream is being sent (an older one retried while a newer one is
             // in flight waits for it), here or on another node
-            + "   AND (f.webhook_stream_pk IS NULL OR (m.first_seq <= f.first_seq AND NOT f.sending"
-            + "     AND m.webhook_stream_pk <> ALL(?::bigint[])))"
+            + "   AND (f.webhook_stream_pk IS NULL OR (m.first_seq <= f.first_seq AND NOT f.sending))"
             + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
             + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
-            + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, webhook_stream_pk, "
+            + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
             + SEALED_TOKEN
             + ", (SELECT integration_pk FROM webhook_endpoints e WHERE e.pk = endpoint_pk) AS integration_pk";
 
-    /**
-     * A manual message this node claimed, the integration whose endpoint it goes to, and its stream (null
-     * for a test).
-     */
-    record ClaimedManual(Pending message, long integrationPk, Long streamPk) {}
+    /** A manual message this node claimed, and the integration whose endpoint it goes to. */
+    record ClaimedManual(Pending message, long integrationPk) {}
 
     /**
      * Claims up to {@code limit} manual messages that are due, for this node: one per integration in
@@ -804,13 +854,11 @@ public final class MessageLog {
      * (integration pk → messages it may still take; {@code roomDefault} for the others). So an
      * integration that retries thousands of messages to a slow endpoint does not hold up another's test
      * or retry. A retried stream message is claimed only once no older retried message of its stream is
-     * pending, and while none of its stream is being sent: not leased to any node, and not in {@code
-     * sending} (the streams whose retried messages this node is sending, which covers the moment between
-     * one's outcome and the claim of the next, {@link #claimNextOfStream}). One stream's retries go one at
-     * a time, in seq order. Nodes may pick the same message; the update takes it only while it is still
-     * unleased.
+     * pending, and while none of its stream is being sent (leased to any node; one's outcome and the claim
+     * of the next are one transaction, {@link #recordManual}). One stream's retries go one at a time, in seq
+     * order. Nodes may pick the same message; the update takes it only while it is still unleased.
      */
-    List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault, Set<Long> sending) {
+    List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault) {
         if (limit <= 0) {
             return List.of();
         }
@@ -823,14 +871,12 @@ public final class MessageLog {
                 c -> Jdbc.query(
                         c,
                         CLAIM_MANUAL,
-                        rs -> new ClaimedManual(
-                                pending(rs), rs.getLong("integration_pk"), (Long) rs.getObject("webhook_stream_pk")),
+                        rs -> new ClaimedManual(pending(rs), rs.getLong("integration_pk")),
                         nodeId,
                         leaseTime.toMillis(),
                         roomDefault,
                         integrations,
                         left,
-                        sending.toArray(Long[]::new),
                         limit)));
     }
 
@@ -865,15 +911,13 @@ public final class MessageLog {
 
     /**
      * Once a retried stream message is delivered or failed again, the next retried message of its stream,
-     * claimed for this node if it may go now (see {@link #CLAIM_NEXT_OF_STREAM}); empty when there is none
-     * within reach, and the dispatcher's claim finds it later. So a stream's retries follow one another at
-     * the receiver's pace, not one per pass of the dispatcher, and without its claim's look over every
-     * waiting message.
+     * claimed for this node through {@code c} if it may go now (see {@link #CLAIM_NEXT_OF_STREAM}); empty
+     * when there is none within reach, and the dispatcher's claim finds it later. So a stream's retries
+     * follow one another at the receiver's pace, not one per pass of the dispatcher, and without its
+     * claim's look over every waiting message.
      */
-    Optional<Pending> claimNextOfStream(long finishedPk) {
-        return Jdbc.withConnection(
-                dataSource,
-                c -> Jdbc.one(c, CLAIM_NEXT_OF_STREAM, MessageLog::pending, finishedPk, nodeId, leaseTime.toMillis()));
+    Optional<Pending> claimNextOfStream(Connection c, long finishedPk) throws SQLException {
+        return Jdbc.one(c, CLAIM_NEXT_OF_STREAM, MessageLog::pending, finishedPk, nodeId, leaseTime.toMillis());
     }
 
     /**

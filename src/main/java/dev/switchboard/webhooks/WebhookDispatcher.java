@@ -69,8 +69,6 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final AtomicInteger manualActive = new AtomicInteger();
     /** Manual messages in flight here, by integration (only the dispatcher's loop and their workers touch it). */
     private final Map<Long, Integer> manualByIntegration = new ConcurrentHashMap<>();
-    /** Streams whose retried messages are being sent here: the claim leaves them to their {@link ManualDelivery}. */
-    private final Set<Long> manualStreams = ConcurrentHashMap.newKeySet();
 
     private final Set<Long> dirtyStreams = ConcurrentHashMap.newKeySet();
     private final Set<Long> dirtyEndpoints = ConcurrentHashMap.newKeySet();
@@ -381,19 +379,12 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
         Map<Long, Integer> room = new HashMap<>();
         manualByIntegration.forEach((pk, inFlight) -> room.put(pk, perIntegration - inFlight));
         for (MessageLog.ClaimedManual claimed :
-                messages.claimManual(share - manualActive.get(), room, perIntegration, manualStreams)) {
+                messages.claimManual(share - manualActive.get(), room, perIntegration)) {
             long integrationPk = claimed.integrationPk();
-            Long streamPk = claimed.streamPk();
             manualActive.incrementAndGet();
             manualByIntegration.merge(integrationPk, 1, Integer::sum);
-            if (streamPk != null) {
-                manualStreams.add(streamPk);
-            }
             workers.execute(new ManualDelivery(
                     claimed.message(), deliveryPool, messages, deliverer, metrics, () -> running, () -> {
-                        if (streamPk != null) {
-                            manualStreams.remove(streamPk);
-                        }
                         manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
                         manualActive.decrementAndGet();
                         // Its slot is free: claimed again now, not at the next pass.

@@ -12,9 +12,12 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -95,7 +98,6 @@ class ManualClaimTest {
                 10,
                 c.createArrayOf("bigint", new Long[0]),
                 c.createArrayOf("int", new Integer[0]),
-                c.createArrayOf("bigint", new Long[0]),
                 10);
         // Each waiting message once for the streams' oldest, once as a candidate: not the finished ones.
         assertThat(QueryPlans.rowsRead(plan, "webhook_messages"))
@@ -107,7 +109,7 @@ class ManualClaimTest {
                 .as("rows the claim's plan handles")
                 .isLessThan(20L * WAITING);
 
-        List<Long> claimed = messages.claimManual(10, Map.of(), 10, Set.of()).stream()
+        List<Long> claimed = messages.claimManual(10, Map.of(), 10).stream()
                 .map(m -> m.message().lastSeq())
                 .toList();
         // The stream's oldest waiting message, and the test: one stream's retries go one at a time.
@@ -134,24 +136,26 @@ class ManualClaimTest {
                 + " (10, gen_random_uuid(), " + endpoint + ", 8, 'manual', 10, 10, 1, 'pending', 1, now(), NULL)");
         s.execute("ALTER TABLE webhook_messages ALTER COLUMN pk RESTART WITH 100"); // past those given
 
-        assertThat(messages.claimNextOfStream(1).map(MessageLog.Pending::pk)).contains(4L);
-        assertThat(messages.claimNextOfStream(1))
+        assertThat(messages.claimNextOfStream(c, 1).map(MessageLog.Pending::pk)).contains(4L);
+        assertThat(messages.claimNextOfStream(c, 1))
                 .as("taken already: leased to this node")
                 .isEmpty();
-        assertThat(messages.claimNextOfStream(4))
+        assertThat(messages.claimNextOfStream(c, 4))
                 .as("its predecessor still pending (being sent, or its lease lost to another node)")
                 .isEmpty();
 
         s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL"
                 + " WHERE pk = 4");
         s.execute("UPDATE webhook_endpoints SET state = 'disabled' WHERE pk = " + endpoint);
-        assertThat(messages.claimNextOfStream(4)).as("its endpoint disabled").isEmpty();
+        assertThat(messages.claimNextOfStream(c, 4)).as("its endpoint disabled").isEmpty();
         s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
-        assertThat(messages.claimNextOfStream(4).map(MessageLog.Pending::pk)).contains(5L);
+        assertThat(messages.claimNextOfStream(c, 4).map(MessageLog.Pending::pk)).contains(5L);
 
         s.execute("UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL, leased_by = NULL"
                 + " WHERE pk = 5");
-        assertThat(messages.claimNextOfStream(5)).as("the next is not due yet").isEmpty();
+        assertThat(messages.claimNextOfStream(c, 5))
+                .as("the next is not due yet")
+                .isEmpty();
 
         // Stream 9, a bulk retry of 2,000 since the last analysis, its first delivered: the next is found
         // by reading the finished message once and the stream's next few, not the stream's every message.
@@ -166,40 +170,80 @@ class ManualClaimTest {
                 QueryPlans.explain(c, MessageLog.CLAIM_NEXT_OF_STREAM, finished, "node_a", 30_000L),
                 "webhook_messages");
         assertThat(read).as("rows of webhook_messages read").isLessThan(2L * MessageLog.NEXT_OF_STREAM_SCAN);
-        assertThat(messages.claimNextOfStream(finished).map(MessageLog.Pending::lastSeq))
+        assertThat(messages.claimNextOfStream(c, finished).map(MessageLog.Pending::lastSeq))
                 .contains(101L);
     }
 
     /**
      * An older failed message retried while a newer one of its stream was being sent went out at once,
      * beside it: two of one stream in flight, out of seq order. It waits until none of its stream is
-     * being sent, on any node, and on this one also between one retried message's outcome and the claim
-     * of the next.
+     * being sent, on any node, also in the moment between one retried message's outcome and the claim of
+     * the next, which are one transaction.
      */
     @Test
     void noRetriedMessageIsClaimedWhileAnotherOfItsStreamIsBeingSent() throws Exception {
-        // Stream 7: seq 5209 being sent by node_b, seq 5010 retried since; and a test message.
+        // Stream 7: seq 5209 and 5210 retried, and node_a sends 5209; then seq 5010 retried too.
         s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
-                + " event_count, status, attempts, next_attempt_at, leased_by, lease_until) VALUES"
-                + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5209, 5209, 1, 'pending', 1,"
-                + "   now() - interval '1 second', 'node_b', now() + interval '30 seconds'),"
-                + " (gen_random_uuid(), " + endpoint + ", 7, 'manual', 5010, 5010, 1, 'pending', 1,"
-                + "   now() - interval '1 second', NULL, NULL)");
+                + " event_count, status, attempts, next_attempt_at) SELECT gen_random_uuid(), " + endpoint + ", 7,"
+                + " 'manual', n, n, 1, 'pending', 1, now() - interval '1 second' FROM generate_series(5209, 5210) n");
+        MessageLog.Pending sent =
+                messages.claimManual(10, Map.of(), 10).getFirst().message();
+        assertThat(sent.lastSeq()).isEqualTo(5209L);
+        s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, next_attempt_at) VALUES (gen_random_uuid(), " + endpoint + ", 7,"
+                + " 'manual', 5010, 5010, 1, 'pending', 1, now() - interval '1 second')");
         testMessage();
-
-        assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
+        MessageLog nodeB =
+                new MessageLog(pool, "node_b", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
+        assertThat(nodeB.claimManual(10, Map.of(), 10))
                 .extracting(m -> m.message().lastSeq())
                 .as("the test only: seq 5209 is being sent")
                 .containsExactly((Long) null);
 
-        s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL,"
-                + " lease_until = NULL WHERE first_seq = 5209");
-        assertThat(messages.claimManual(10, Map.of(), 10, Set.of(7L)))
-                .as("this node is between one retried message of the stream and the next")
-                .isEmpty();
-        assertThat(messages.claimManual(10, Map.of(), 10, Set.of()))
-                .extracting(m -> m.message().lastSeq(), MessageLog.ClaimedManual::streamPk)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(5010L, 7L));
+        // node_a records 5209's outcome and claims 5210 with it, held up on 5210's row meanwhile.
+        MessageLog.Pending next;
+        try (Connection holder = pool.getConnection();
+                Statement held = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            held.execute("SELECT 1 FROM webhook_messages WHERE first_seq = 5210 FOR UPDATE");
+            CompletableFuture<MessageLog.RecordedManual> recording = CompletableFuture.supplyAsync(
+                    () -> messages.recordManual(sent, delivered(), new Decision.Delivered(), true));
+            awaitALockWait();
+            assertThat(nodeB.claimManual(10, Map.of(), 10))
+                    .as("between 5209's outcome and the claim of 5210")
+                    .isEmpty();
+            holder.commit();
+            next = recording.get(10, TimeUnit.SECONDS).next();
+            assertThat(next.lastSeq()).isEqualTo(5210L);
+        }
+        assertThat(nodeB.claimManual(10, Map.of(), 10)).as("5210 is being sent").isEmpty();
+
+        // 5210 delivered at the end of node_a's turn, nothing claimed with it: 5010 may go now.
+        messages.recordManual(next, delivered(), new Decision.Delivered(), false);
+        assertThat(nodeB.claimManual(10, Map.of(), 10))
+                .extracting(m -> m.message().lastSeq())
+                .containsExactly(5010L);
+    }
+
+    /** A delivered attempt. */
+    private static Attempt delivered() {
+        return new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 3);
+    }
+
+    /** Waits until a statement of this database waits for a row lock another transaction holds. */
+    private void awaitALockWait() throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < until) {
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity"
+                    + " WHERE datname = current_database() AND wait_event_type = 'Lock'")) {
+                rs.next();
+                if (rs.getLong(1) > 0) {
+                    return;
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no statement waited for a lock within 10 s");
     }
 
     /** A test message, due: it belongs to no stream. */
