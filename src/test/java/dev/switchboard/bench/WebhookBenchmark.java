@@ -296,7 +296,7 @@ public final class WebhookBenchmark {
         WebhookResult.Latency isolated = null;
         List<WebhookResult.Drained> throughput = new ArrayList<>();
         WebhookResult.Fanout fanout = null;
-        List<WebhookResult.Drained> retries = new ArrayList<>();
+        List<WebhookResult.Retried> retries = new ArrayList<>();
         WebhookResult.Soak soak = null;
         WebhookResult.Fairness fairness = null;
         if (options.phases().contains("latency") || options.phases().contains("isolation")) {
@@ -331,8 +331,8 @@ public final class WebhookBenchmark {
             fanout = fanoutRun();
         }
         if (options.phases().contains("retries")) {
-            retries.addAll(retryRun(1, 1));
-            retries.addAll(retryRun(RETRY_TENANTS_MANY, RETRIES_IN_FLIGHT));
+            retries.add(retryRun(1, 1));
+            retries.add(retryRun(RETRY_TENANTS_MANY, RETRIES_IN_FLIGHT));
         }
         if (options.phases().contains("soak")) {
             soak = soakRun();
@@ -517,7 +517,7 @@ public final class WebhookBenchmark {
      * integration's at most {@value #RETRIES_IN_FLIGHT} at once. An untimed trial of a quarter of the size
      * goes first.
      */
-    private List<WebhookResult.Drained> retryRun(int tenants, int inFlight) throws Exception {
+    private WebhookResult.Retried retryRun(int tenants, int inFlight) throws Exception {
         int count = options.retryMessages();
         String scenario = tenants == 1 ? "1 tenant × 1 endpoint" : tenants + " tenants × 1 endpoint";
         System.out.println("webhooks: retries, " + scenario + ": warming up");
@@ -542,7 +542,7 @@ public final class WebhookBenchmark {
                 retried.add(t[1]);
             }
         }
-        return List.of(
+        return new WebhookResult.Retried(
                 new WebhookResult.Drained(scenario + ", first delivery", tenants, 1, 1, count / tenants, first),
                 new WebhookResult.Drained(scenario + ", failed and retried", tenants, 1, 1, count / tenants, retried));
     }

@@ -267,9 +267,9 @@ final class WebhookReport {
                 + " seq order, and one integration's at most 4 at once (its share of the node's manual messages):"
                 + " their raw ceiling sends the same bodies at that concurrency, 1 for one tenant and 4 for many. An"
                 + " untimed trial of a quarter of the size goes first.\n\n");
-        for (int i = 0; i + 1 < r.retries().size(); i += 2) {
-            WebhookResult.Drained first = r.retries().get(i);
-            WebhookResult.Drained retried = r.retries().get(i + 1);
+        for (WebhookResult.Retried scenario : r.retries()) {
+            WebhookResult.Drained first = scenario.first();
+            WebhookResult.Drained retried = scenario.retried();
             md.append(f(
                     "- %s: retried %s messages/s (%s of its raw ceiling), first delivery %s messages/s.%n",
                     retried.scenario(),
@@ -278,7 +278,7 @@ final class WebhookReport {
                     spread(first, WebhookResult.Throughput::messagesPerSecond, "%,.0f")));
         }
         md.append("\n").append(trialsHeader());
-        r.retries().forEach(d -> md.append(trialRows(d)));
+        r.retries().forEach(s -> md.append(trialRows(s.first())).append(trialRows(s.retried())));
         md.append("\n");
     }
 

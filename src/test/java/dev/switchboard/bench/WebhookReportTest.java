@@ -108,11 +108,11 @@ class WebhookReportTest {
                 1,
                 List.of(batch1, batch100),
                 fanout,
-                List.of(
+                List.of(new WebhookResult.Retried(
                         new WebhookResult.Drained(
                                 "1 tenant × 1 endpoint, first delivery", 1, 1, 1, 1000, List.of(trial(1, 1))),
                         new WebhookResult.Drained(
-                                "1 tenant × 1 endpoint, failed and retried", 1, 1, 1, 1000, List.of(trial(1, 4)))),
+                                "1 tenant × 1 endpoint, failed and retried", 1, 1, 1, 1000, List.of(trial(1, 4))))),
                 null,
                 new WebhookResult.Fairness(
                         64,

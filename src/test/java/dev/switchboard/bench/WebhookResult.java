@@ -19,7 +19,7 @@ record WebhookResult(
         int trials,
         List<Drained> throughput,
         Fanout fanout,
-        List<Drained> retries,
+        List<Retried> retries,
         Soak soak,
         Fairness fairness) {
 
@@ -87,6 +87,9 @@ record WebhookResult(
      * The trials of one drained scenario: {@code streams} streams ({@code tenants} tenants ×
      * {@code endpoints} endpoints) with {@code perStream} events waiting each, at one batch size.
      */
+    /** One scenario of failed messages sent again by a bulk retry, beside their first delivery. */
+    record Retried(Drained first, Drained retried) {}
+
     record Drained(
             String scenario, int tenants, int endpoints, int maxBatchSize, int perStream, List<Throughput> trials) {
         double median(ToDoubleFunction<Throughput> figure) {
