@@ -284,7 +284,8 @@ async function loadStreams(path, box) {
         h('td', {}, h('code', {}, s.tenantId || 'lifecycle')),
         h('td', {}, String(s.position ?? '')),
         h('td', {}, String(s.head ?? '')),
-        h('td', {}, [s.lagEvents != null ? `${s.lagEvents} events` : null, s.lagSeconds != null ? `${Math.round(s.lagSeconds)} s` : null].filter(Boolean).join(', ')),
+        h('td', {}, [s.lagEvents != null ? `${s.lagEvents} events` : null, s.lagSeconds != null ? `${Math.round(s.lagSeconds)} s` : null,
+          s.retriesWaiting ? `${s.retriesWaiting} retried waiting` : null].filter(Boolean).join(', ')),
         h('td', {}, s.state ? badge(s.state) : ''),
         h('td', {}, s.nextAttemptAt ? when(s.nextAttemptAt) : ''),
         h('td', { class: 'wrap' }, s.lastError || '')));

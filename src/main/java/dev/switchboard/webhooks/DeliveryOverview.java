@@ -31,6 +31,8 @@ public final class DeliveryOverview {
      * {@code retrying} (a message that failed and waits for {@code nextAttemptAt}), {@code paused} (its
      * connection is disabled) or {@code disabled} (the endpoint is). {@code lagEvents} and {@code lagSeconds}: how many events
      * wait, and the age of the oldest (events the retention removed before they were sent do not wait).
+     * {@code retriesWaiting}: failed messages of the stream retried through the API and not sent again yet,
+     * which go one at a time beside the stream's own messages (a stream caught up may still have them).
      */
     @JsonPropertyOrder({
         "tenantId",
@@ -40,6 +42,7 @@ public final class DeliveryOverview {
         "head",
         "lagEvents",
         "lagSeconds",
+        "retriesWaiting",
         "messageId",
         "attempts",
         "nextAttemptAt",
@@ -54,11 +57,50 @@ public final class DeliveryOverview {
             long head,
             long lagEvents,
             Double lagSeconds,
+            long retriesWaiting,
             String messageId,
             Integer attempts,
             Instant nextAttemptAt,
             String lastError,
             Instant lastErrorAt) {}
+
+    /**
+     * {@link #streams}' statement. Its parameters: the endpoint (twice), the tenant (twice), the tenant id
+     * after which the page starts (twice), the page's size. The retried messages waiting are counted once
+     * for the endpoint, through the index of waiting manual messages (as every node's claim reads them),
+     * not through each stream's every retried message, which a stream retried again and again keeps by
+     * the thousand.
+     */
+    static final String STREAMS = "WITH retried AS MATERIALIZED (SELECT webhook_stream_pk, count(*) AS waiting"
+            + " FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL"
+            + " AND status = 'pending' AND endpoint_pk = ? AND webhook_stream_pk IS NOT NULL"
+            + " GROUP BY webhook_stream_pk)"
+            + " SELECT ws.tenant_id, ws.connection_id, ws.connection_state, e.state AS endpoint_state,"
+            + " ws.position, s.last_seq AS head, ws.next_attempt_at, ws.message_id, m.attempts,"
+            + " oldest.seq AS oldest_seq, extract(epoch FROM (now() - oldest.time)) AS lag_seconds,"
+            + " coalesce("
+            + LogOrigin.eventsAfterSql("ws.stream_pk", "(oldest.seq - 1)", "s.last_seq", "s.jumped_from")
+            + ", 0) AS lag_events,"
+            + " coalesce(a.error, ws.last_error) AS last_error, coalesce(r.waiting, 0) AS retries_waiting,"
+            + " CASE WHEN a.error IS NOT NULL THEN a.started_at ELSE ws.last_error_at END AS last_error_at"
+            + " FROM (SELECT ws.pk, ws.endpoint_pk, ws.stream_pk, ws.position, ws.next_attempt_at,"
+            + "   ws.message_id, ws.last_error, ws.last_error_at, t.id AS tenant_id, cn.id AS connection_id,"
+            + "   cn.state AS connection_state FROM webhook_streams ws"
+            + "   LEFT JOIN connections cn ON cn.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = cn.tenant_pk"
+            + "   WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR cn.tenant_pk = ?)"
+            + "   AND (?::text IS NULL OR t.id > ?) ORDER BY t.id NULLS FIRST LIMIT ?) ws"
+            + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
+            + " JOIN streams s ON s.pk = ws.stream_pk"
+            + " LEFT JOIN webhook_messages m ON m.id = ws.message_id"
+            + " LEFT JOIN retried r ON r.webhook_stream_pk = ws.pk"
+            // The oldest event not yet sent: the one after the position, unless the
+            // retention removed it (what is kept is an unbroken run up to the head).
+            + " LEFT JOIN LATERAL (SELECT ev.seq, ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
+            + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true"
+            + " LEFT JOIN LATERAL (SELECT coalesce(wa.error, wa.outcome || coalesce(' ' || wa.status_code, ''))"
+            + "   AS error, wa.started_at FROM webhook_attempts wa WHERE wa.message_pk = m.pk"
+            + "   ORDER BY wa.n DESC LIMIT 1) a ON true"
+            + " ORDER BY ws.tenant_id NULLS FIRST";
 
     /**
      * A page of the endpoint's streams, by tenant, after the tenant {@code afterTenantId} (null: from the
@@ -71,32 +113,7 @@ public final class DeliveryOverview {
                 dataSource,
                 c -> Jdbc.query(
                         c,
-                        "SELECT ws.tenant_id, ws.connection_id, ws.connection_state, e.state AS endpoint_state,"
-                                + " ws.position, s.last_seq AS head, ws.next_attempt_at, ws.message_id, m.attempts,"
-                                + " oldest.seq AS oldest_seq, extract(epoch FROM (now() - oldest.time)) AS lag_seconds,"
-                                + " coalesce("
-                                + LogOrigin.eventsAfterSql(
-                                        "ws.stream_pk", "(oldest.seq - 1)", "s.last_seq", "s.jumped_from")
-                                + ", 0) AS lag_events,"
-                                + " coalesce(a.error, ws.last_error) AS last_error,"
-                                + " CASE WHEN a.error IS NOT NULL THEN a.started_at ELSE ws.last_error_at END AS last_error_at"
-                                + " FROM (SELECT ws.endpoint_pk, ws.stream_pk, ws.position, ws.next_attempt_at,"
-                                + "   ws.message_id, ws.last_error, ws.last_error_at, t.id AS tenant_id, cn.id AS connection_id,"
-                                + "   cn.state AS connection_state FROM webhook_streams ws"
-                                + "   LEFT JOIN connections cn ON cn.pk = ws.connection_pk LEFT JOIN tenants t ON t.pk = cn.tenant_pk"
-                                + "   WHERE ws.endpoint_pk = ? AND (?::bigint IS NULL OR cn.tenant_pk = ?)"
-                                + "   AND (?::text IS NULL OR t.id > ?) ORDER BY t.id NULLS FIRST LIMIT ?) ws"
-                                + " JOIN webhook_endpoints e ON e.pk = ws.endpoint_pk"
-                                + " JOIN streams s ON s.pk = ws.stream_pk"
-                                + " LEFT JOIN webhook_messages m ON m.id = ws.message_id"
-                                // The oldest event not yet sent: the one after the position, unless the
-                                // retention removed it (what is kept is an unbroken run up to the head).
-                                + " LEFT JOIN LATERAL (SELECT ev.seq, ev.time FROM events ev WHERE ev.stream_pk = ws.stream_pk"
-                                + "   AND ev.seq > ws.position ORDER BY ev.seq LIMIT 1) oldest ON true"
-                                + " LEFT JOIN LATERAL (SELECT coalesce(wa.error, wa.outcome || coalesce(' ' || wa.status_code, ''))"
-                                + "   AS error, wa.started_at FROM webhook_attempts wa WHERE wa.message_pk = m.pk"
-                                + "   ORDER BY wa.n DESC LIMIT 1) a ON true"
-                                + " ORDER BY ws.tenant_id NULLS FIRST",
+                        STREAMS,
                         rs -> {
                             long position = rs.getLong("position");
                             long head = rs.getLong("head");
@@ -122,12 +139,14 @@ public final class DeliveryOverview {
                                     head,
                                     Math.max(0, rs.getLong("lag_events")),
                                     lag,
+                                    rs.getLong("retries_waiting"),
                                     message == null ? null : Ids.format(WebhookMessage.ID_PREFIX, message),
                                     message == null ? null : attempts,
                                     message == null ? null : Jdbc.instant(rs, "next_attempt_at"),
                                     rs.getString("last_error"),
                                     Jdbc.instant(rs, "last_error_at"));
                         },
+                        endpoint.pk(),
                         endpoint.pk(),
                         tenantPk,
                         tenantPk,

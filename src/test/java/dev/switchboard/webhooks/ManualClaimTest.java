@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.testing.QueryPlans;
 import dev.switchboard.testing.TestDatabase;
@@ -24,8 +25,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The dispatcher's claim of due manual messages (four times a second on every node, and whenever a slot
- * frees), and the claim of a stream's next retried message: their work follows the messages waiting, not
- * every message ever retried, also while the table's statistics are older than the bulk retry.
+ * frees), the claim of a stream's next retried message, and the streams view's count of them: their work
+ * follows the messages waiting, not every message ever retried, also while the table's statistics are
+ * older than the bulk retry.
  */
 class ManualClaimTest {
     private static final int FINISHED = 20_000;
@@ -114,6 +116,42 @@ class ManualClaimTest {
                 .toList();
         // The stream's oldest waiting message, and the test: one stream's retries go one at a time.
         assertThat(claimed).containsExactlyInAnyOrder((long) FINISHED + 1, null);
+    }
+
+    /**
+     * The streams view counts each stream's retried messages waiting: from those waiting, not from the
+     * stream's every message, retried or not.
+     */
+    @Test
+    void theStreamsViewCountsTheRetriedMessagesWaitingWithoutReadingTheRest() throws Exception {
+        s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, finished_at) SELECT gen_random_uuid(), " + endpoint + ", 7,"
+                + " CASE WHEN n % 2 = 0 THEN 'manual' ELSE 'stream' END, n, n, 1, 'delivered', 1, now()"
+                + " FROM generate_series(1, " + FINISHED + ") n");
+        retriedSinceTheLastAnalysis(7, FINISHED + 1, FINISHED + WAITING);
+        // The endpoint's stream 7 follows tenant 1's log; no connection: the lifecycle stream's shape.
+        s.execute("INSERT INTO streams (pk, tenant_pk, last_seq) OVERRIDING SYSTEM VALUE VALUES (1, 1, "
+                + (FINISHED + WAITING) + ")");
+        s.execute("INSERT INTO webhook_streams (pk, endpoint_pk, stream_pk, position) OVERRIDING SYSTEM VALUE"
+                + " VALUES (7, " + endpoint + ", 1, " + (FINISHED + WAITING) + ")");
+
+        JsonNode plan =
+                QueryPlans.explain(c, DeliveryOverview.STREAMS, endpoint, endpoint, null, null, null, null, 100);
+        assertThat(QueryPlans.rowsRead(plan, "webhook_messages"))
+                .as("rows of webhook_messages the streams view looks at")
+                .isBetween((long) WAITING, 2L * WAITING);
+        assertThat(Jdbc.query(
+                        c,
+                        DeliveryOverview.STREAMS,
+                        rs -> rs.getLong("retries_waiting"),
+                        endpoint,
+                        endpoint,
+                        null,
+                        null,
+                        null,
+                        null,
+                        100))
+                .containsExactly((long) WAITING);
     }
 
     /**

@@ -1044,6 +1044,51 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * A stream whose failed messages were retried through the API showed {@code caught_up} and no lag while
+     * they waited: the streams view counts them until each is sent again.
+     */
+    @Test
+    void theStreamsViewCountsTheRetriedMessagesWaitingUntilTheyAreSent() {
+        AtomicBoolean down = new AtomicBoolean(true);
+        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url("/counted"), "maxBatchSize", 1, "retryDelays", List.of()));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 5);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> messages(webhook, "failed").size() == 5);
+        assertThat(onlyStream(webhook).get("retriesWaiting").asLong()).isZero();
+
+        // Retried while the tenant's connection is disabled: they wait for it.
+        String connection = "/api/v1/connections/" + partner.connectionId();
+        server.admin.post(connection + "/disable", "").expect(200);
+        assertThat(bulkRetried(webhook)).isEqualTo(5);
+        JsonNode waiting = onlyStream(webhook);
+        assertThat(waiting.get("state").asText()).isEqualTo("paused");
+        assertThat(waiting.get("lagEvents").asLong())
+                .as("the stream itself is past them")
+                .isZero();
+        assertThat(waiting.get("retriesWaiting").asLong()).isEqualTo(5);
+
+        down.set(false);
+        int before = receiver.received().size();
+        server.admin.post(connection + "/enable", "").expect(200);
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() == before + 5);
+        await().untilAsserted(() -> {
+            JsonNode sent = onlyStream(webhook);
+            assertThat(sent.get("retriesWaiting").asLong()).isZero();
+            assertThat(sent.get("state").asText()).isEqualTo("caught_up");
+        });
+    }
+
+    private JsonNode onlyStream(String webhook) {
+        JsonNode streams =
+                partner.client().get(webhook + "/streams").expect(200).json().get("streams");
+        assertThat(streams).hasSize(1);
+        return streams.get(0);
+    }
+
+    /**
      * A pending message whose events the filter no longer lets through has nothing to send. One that was
      * attempted was deleted with its attempts (the messages API said 404), and once the filter widened
      * again its events were never sent. It is kept as failed, with its attempts, and a retry sends it.
