@@ -1021,13 +1021,7 @@ class WebhookDeliveryTest {
     @Test
     void aStreamsRetriedMessagesFollowOneAnotherAtTheReceiversPace() {
         AtomicBoolean down = new AtomicBoolean(true);
-        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
-        JsonNode endpoint =
-                partner.webhook(Map.of("url", receiver.url("/backlog"), "maxBatchSize", 1, "retryDelays", List.of()));
-        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        writeRooms(partner, 40);
-        await().atMost(Duration.ofSeconds(20))
-                .until(() -> messages(webhook, "failed").size() == 40);
+        String webhook = failedOneByOne("/backlog", 40, down);
         down.set(false);
         int before = receiver.received().size();
 
@@ -1050,13 +1044,7 @@ class WebhookDeliveryTest {
     @Test
     void theStreamsViewCountsTheRetriedMessagesWaitingUntilTheyAreSent() {
         AtomicBoolean down = new AtomicBoolean(true);
-        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
-        JsonNode endpoint =
-                partner.webhook(Map.of("url", receiver.url("/counted"), "maxBatchSize", 1, "retryDelays", List.of()));
-        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
-        writeRooms(partner, 5);
-        await().atMost(Duration.ofSeconds(20))
-                .until(() -> messages(webhook, "failed").size() == 5);
+        String webhook = failedOneByOne("/counted", 5, down);
         assertThat(onlyStream(webhook).get("retriesWaiting").asLong()).isZero();
 
         // Retried while the tenant's connection is disabled: they wait for it.
@@ -1079,6 +1067,21 @@ class WebhookDeliveryTest {
             assertThat(sent.get("retriesWaiting").asLong()).isZero();
             assertThat(sent.get("state").asText()).isEqualTo("caught_up");
         });
+    }
+
+    /**
+     * An endpoint at {@code path} of the receiver, one event a message and no retries, whose first {@code
+     * count} messages failed (the receiver answers 500 while {@code down}); answers the endpoint's path.
+     */
+    private String failedOneByOne(String path, int count, AtomicBoolean down) {
+        receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
+        JsonNode endpoint =
+                partner.webhook(Map.of("url", receiver.url(path), "maxBatchSize", 1, "retryDelays", List.of()));
+        String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, count);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> messages(webhook, "failed").size() == count);
+        return webhook;
     }
 
     private JsonNode onlyStream(String webhook) {
