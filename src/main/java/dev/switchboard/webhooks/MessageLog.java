@@ -577,7 +577,7 @@ public final class MessageLog {
                 log.warn(
                         "Could not claim the retried message after {} ({}); it goes at the next claim",
                         message.webhookId(),
-                        e.getMessage());
+                        new DatabaseException(e).detail());
                 return new RecordedManual(recorded, null);
             }
         });
