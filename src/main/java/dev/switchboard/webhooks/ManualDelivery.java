@@ -138,9 +138,9 @@ final class ManualDelivery implements Runnable {
             }
             Attempt attempt = deliverer.attempt(route, sending);
             Decision decision = deliverer.decide(endpoint.get(), sending, attempt);
-            MessageLog.RecordedManual recorded =
+            MessageLog.Recorded recorded =
                     messages.recordManual(sending, attempt, decision, claimNext(message, turnEnds));
-            deliverer.afterRecord(endpoint.get(), recorded.recorded());
+            deliverer.afterRecord(endpoint.get(), recorded);
             return recorded.next();
         } catch (RuntimeException e) {
             if (e instanceof DatabaseException db && db.isTransient()) {

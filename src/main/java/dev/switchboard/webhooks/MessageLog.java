@@ -14,7 +14,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -29,8 +28,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Webhook messages and attempts in the database: a message is written before its first attempt (so a
@@ -42,8 +39,6 @@ import org.slf4j.LoggerFactory;
  * lease: a node that lost its stream changes nothing there.
  */
 public final class MessageLog {
-    private static final Logger log = LoggerFactory.getLogger(MessageLog.class);
-
     /**
      * The sealed access token of a webhook_messages row: that of its first event (a lifecycle message
      * carries one; its range may go on over events its filter passed over), which only
@@ -487,8 +482,12 @@ public final class MessageLog {
         return new Logged(body, found.size(), expired, first, expired > 0 || found.size() != eventCount);
     }
 
-    /** What recording an attempt changed: whether the stream is still this node's, and the endpoint's state (and why) if it changed. */
-    record Recorded(boolean streamHeld, WebhookEndpoint.State endpointState, String endpointReason) {}
+    /**
+     * What recording an attempt changed: whether the stream is still this node's, and the endpoint's state
+     * (and why) if it changed; for a retried stream message, the next retried message of its stream when it
+     * was claimed with the outcome ({@link #recordManual}), else null.
+     */
+    record Recorded(boolean streamHeld, WebhookEndpoint.State endpointState, String endpointReason, Pending next) {}
 
     /**
      * Records an attempt on a stream message and applies the decision: delivered or abandoned moves the
@@ -506,22 +505,18 @@ public final class MessageLog {
         Object[] streamParams = retry
                 ? new Object[] {delay, webhookStreamPk, nodeId, message.id()}
                 : new Object[] {message.lastSeq(), leaseTime.toMillis(), webhookStreamPk, nodeId, message.id()};
-        Recording recording = recording(message, attempt, decision, false, true, stream, streamParams);
-        // One statement, undone whole when PostgreSQL picks it to break a deadlock with a disabling or a
-        // retry of the endpoint's messages: run again rather than lose the receiver's answer.
-        return Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(dataSource, recording::run));
+        Recording recording = recording(message, attempt, decision, false, true, false, stream, streamParams);
+        return run(recording);
     }
 
     /**
      * Records an attempt on a manual message (a test, a retried abandoned one); a retry releases its lease.
      * A retried stream message delivered or failed again is followed, with {@code claimNext}, by the next
-     * retried message of its stream (see {@link #CLAIM_NEXT_OF_STREAM}), claimed in the same transaction:
-     * {@code next}, null when none may go now.
+     * retried message of its stream, claimed by the same statement ({@link #CLAIM_NEXT_OF_STREAM}): {@link
+     * Recorded#next}.
      */
-    RecordedManual recordManual(Pending message, Attempt attempt, Decision decision, boolean claimNext) {
-        Recording recording = recording(message, attempt, decision, true, true, "SELECT 1 AS pk", new Object[0]);
-        RecordedManual recorded =
-                finishManual(recording, message, claimNext && !(decision instanceof Decision.RetryLater));
+    Recorded recordManual(Pending message, Attempt attempt, Decision decision, boolean claimNext) {
+        Recorded recorded = run(manualRecording(message, attempt, decision, claimNext));
         if (decision instanceof Decision.RetryLater) {
             // Its endpoint disabled while this attempt was in flight (or by it): disabling fails the manual
             // messages waiting on it (V27) but not one leased then, which would wait here, pending, past the
@@ -538,8 +533,18 @@ public final class MessageLog {
         return recorded;
     }
 
-    /** What recording a manual message's attempt changed, and the next retried message of its stream claimed with it. */
-    record RecordedManual(Recorded recorded, Pending next) {}
+    /** {@link #recordManual}'s statement. */
+    Recording manualRecording(Pending message, Attempt attempt, Decision decision, boolean claimNext) {
+        return recording(
+                message,
+                attempt,
+                decision,
+                true,
+                true,
+                claimNext && !(decision instanceof Decision.RetryLater),
+                "SELECT 1 AS pk",
+                new Object[0]);
+    }
 
     /**
      * Fails a manual message that was never sent, with {@code attempt} saying why: its endpoint's stored
@@ -548,43 +553,28 @@ public final class MessageLog {
      * when {@code claimNext} (as {@link #recordManual}), else null.
      */
     Pending failRefused(Pending message, Attempt attempt, boolean claimNext) {
-        Recording recording =
-                recording(message, attempt, new Decision.Abandoned(), true, false, "SELECT 1 AS pk", new Object[0]);
-        return finishManual(recording, message, claimNext).next();
+        return run(recording(
+                        message,
+                        attempt,
+                        new Decision.Abandoned(),
+                        true,
+                        false,
+                        claimNext,
+                        "SELECT 1 AS pk",
+                        new Object[0]))
+                .next();
     }
 
     /**
-     * Runs {@code recording}, and with {@code claimNext} claims the next retried message of the stream in
-     * the same transaction. In two, the stream's retried messages were all unleased for a moment between
-     * them: another node's claim of manual messages could take an older one, retried meanwhile, and send it
-     * beside the next, two of one stream in flight. Failing to claim the next keeps the outcome (the
-     * savepoint): the dispatcher's claim finds the next later.
+     * One statement, undone whole when PostgreSQL picks it to break a deadlock with a disabling or a retry
+     * of the endpoint's messages: run again rather than lose the receiver's answer.
      */
-    private RecordedManual finishManual(Recording recording, Pending message, boolean claimNext) {
-        if (!claimNext) {
-            return new RecordedManual(
-                    Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(dataSource, recording::run)), null);
-        }
-        return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
-            Recorded recorded = recording.run(c);
-            Savepoint recordedHere = c.setSavepoint();
-            try {
-                Pending next = claimNextOfStream(c, message.pk()).orElse(null);
-                c.releaseSavepoint(recordedHere);
-                return new RecordedManual(recorded, next);
-            } catch (SQLException e) {
-                c.rollback(recordedHere);
-                log.warn(
-                        "Could not claim the retried message after {} ({}); it goes at the next claim",
-                        message.webhookId(),
-                        new DatabaseException(e).detail());
-                return new RecordedManual(recorded, null);
-            }
-        });
+    private Recorded run(Recording recording) {
+        return Jdbc.retryingDeadlocks(() -> Jdbc.withConnection(dataSource, recording::run));
     }
 
     /** One attempt's outcome as a statement, guarded by the lease: see {@link #recording}. */
-    private record Recording(String sql, Object[] params) {
+    record Recording(String sql, Object[] params) {
         Recorded run(Connection c) throws SQLException {
             return Jdbc.one(
                             c,
@@ -592,7 +582,8 @@ public final class MessageLog {
                             rs -> new Recorded(
                                     rs.getLong("held") > 0,
                                     endpointState(rs.getString("endpoint_state")),
-                                    rs.getString("endpoint_reason")),
+                                    rs.getString("endpoint_reason"),
+                                    rs.getObject("pk") == null ? null : pending(rs)),
                             params)
                     .orElseThrow();
         }
@@ -604,6 +595,7 @@ public final class MessageLog {
             Decision decision,
             boolean manual,
             boolean endpointHealth,
+            boolean claimNext,
             String streamSql,
             Object[] streamParams) {
         String status = switch (decision) {
@@ -687,7 +679,7 @@ public final class MessageLog {
                 + " finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE now() END"
                 + (attempt.delivered() ? ", " + DELIVERED_ATTEMPT + " = (?::timestamptz, ?, ?, ?)" : "")
                 + " WHERE pk = ?" + (manual ? " AND leased_by = ?" : "")
-                + " AND EXISTS (SELECT 1 FROM s) RETURNING pk),"
+                + " AND EXISTS (SELECT 1 FROM s) RETURNING pk, webhook_stream_pk, first_seq, status),"
                 // Only while the message exists: deleting its endpoint or connection mid-request removes it.
                 + (attempt.delivered()
                         ? ""
@@ -700,8 +692,15 @@ public final class MessageLog {
                                 + " t AS (DELETE FROM webhook_attempts WHERE message_pk = (SELECT pk FROM m)"
                                 + " AND n <= ?::int - " + ATTEMPTS_KEPT + "),")
                 + " e AS (" + endpointSql + ")"
+                + (claimNext ? ", next AS (" + CLAIM_NEXT_OF_STREAM + ")" : "")
                 + " SELECT (SELECT count(*) FROM s) AS held, (SELECT state FROM e) AS endpoint_state,"
-                + " (SELECT state_reason FROM e) AS endpoint_reason";
+                + " (SELECT state_reason FROM e) AS endpoint_reason, next.*"
+                + " FROM (VALUES (1)) one LEFT JOIN " + (claimNext ? "next" : "(SELECT NULL::bigint AS pk) next")
+                + " ON true";
+        if (claimNext) {
+            params.add(nodeId);
+            params.add(leaseTime.toMillis());
+        }
         return new Recording(sql, params.toArray());
     }
 
@@ -855,8 +854,8 @@ public final class MessageLog {
      * integration that retries thousands of messages to a slow endpoint does not hold up another's test
      * or retry. A retried stream message is claimed only once no older retried message of its stream is
      * pending, and while none of its stream is being sent (leased to any node; one's outcome and the claim
-     * of the next are one transaction, {@link #recordManual}). One stream's retries go one at a time, in seq
-     * order. Nodes may pick the same message; the update takes it only while it is still unleased.
+     * of the next are one statement, {@link #CLAIM_NEXT_OF_STREAM}). One stream's retries go one at a time,
+     * in seq order. Nodes may pick the same message; the update takes it only while it is still unleased.
      */
     List<ClaimedManual> claimManual(int limit, Map<Long, Integer> room, int roomDefault) {
         if (limit <= 0) {
@@ -880,45 +879,39 @@ public final class MessageLog {
                         limit)));
     }
 
-    /** Retried messages of a stream {@link #claimNextOfStream} looks through past the one just finished. */
+    /** Retried messages of a stream {@link #CLAIM_NEXT_OF_STREAM} looks through past the one just finished. */
     static final int NEXT_OF_STREAM_SCAN = 100;
 
     /**
-     * {@link #claimNextOfStream}'s statement: the first of the stream's next {@value #NEXT_OF_STREAM_SCAN}
-     * retried messages (V31's index, from the finished one's position) that still waits, taken if it is
-     * due, unleased, and its endpoint and connection let it go. The finished message must be finished
-     * here: one whose lease a slower attempt lost is pending again, and its stream's turn is not ours.
-     * Written so that its plan holds while the table's statistics say there are no manual messages (as they
-     * do until autovacuum analyzes it again after a bulk retry): the finished message read by its key, once,
-     * then the stream's messages after it in the index's order, where a join let the planner read the
-     * finished message through V31's index once per message of the stream (7 ms a message at 2,000).
+     * The part of {@link #recordManual}'s statement that claims the next retried message of the stream once
+     * the one recorded ({@code m}, as the statement updates it) is delivered or failed: the first of the
+     * stream's next {@value #NEXT_OF_STREAM_SCAN} retried messages (V31's index, from the finished one's
+     * position) that still waits, taken for this node if it is due, unleased, not locked by another
+     * transaction (skipped, not waited for: the outcome must not wait), and its endpoint and connection let
+     * it go. So a stream's retries follow one another at the receiver's pace, not one per pass of the
+     * dispatcher, without its claim's look over every waiting message, and the stream is never seen idle
+     * between the two: recorded and claimed in two commits, another node's claim could take an older
+     * retried message in between and send it beside the next. A message whose lease a slower attempt lost
+     * is not updated ({@code m} is empty), and its stream's turn is not ours. Written so that its plan holds
+     * while the table's statistics say there are no manual messages (as they do until autovacuum analyzes
+     * it again after a bulk retry): the stream's messages after the finished one in the index's order,
+     * where a join let the planner read the finished message through V31's index once per message of the
+     * stream (7 ms a message at 2,000).
      */
-    static final String CLAIM_NEXT_OF_STREAM = "WITH done AS MATERIALIZED (SELECT webhook_stream_pk, first_seq"
-            + " FROM webhook_messages WHERE pk = ? AND status <> 'pending' AND webhook_stream_pk IS NOT NULL),"
-            + " ahead AS (SELECT m.pk, m.first_seq, m.status, m.next_attempt_at FROM done d CROSS JOIN LATERAL"
+    static final String CLAIM_NEXT_OF_STREAM = "UPDATE webhook_messages"
+            + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond'"
+            + " WHERE pk = (SELECT w.pk FROM webhook_messages w WHERE w.pk = (SELECT ahead.pk FROM m CROSS JOIN LATERAL"
             + "   (SELECT pk, first_seq, status, next_attempt_at FROM webhook_messages"
-            + "     WHERE webhook_stream_pk = d.webhook_stream_pk AND lane = 'manual' AND first_seq > d.first_seq"
-            + "     ORDER BY first_seq LIMIT " + NEXT_OF_STREAM_SCAN + ") m)"
-            + " UPDATE webhook_messages SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond'"
-            + " WHERE pk = (SELECT pk FROM ahead WHERE status = 'pending' AND next_attempt_at IS NOT NULL"
-            + "   ORDER BY first_seq LIMIT 1)"
+            + "     WHERE webhook_stream_pk = m.webhook_stream_pk AND lane = 'manual' AND first_seq > m.first_seq"
+            + "     ORDER BY first_seq LIMIT " + NEXT_OF_STREAM_SCAN + ") ahead"
+            + "   WHERE m.status <> 'pending' AND ahead.status = 'pending' AND ahead.next_attempt_at IS NOT NULL"
+            + "   ORDER BY ahead.first_seq LIMIT 1) FOR UPDATE SKIP LOCKED)"
             + " AND status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
-            + " AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.pk = endpoint_pk AND e.state <> 'disabled')"
-            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c ON c.pk = ws.connection_pk"
-            + "   WHERE ws.pk = webhook_stream_pk AND c.state <> 'enabled')"
+            + " AND EXISTS (SELECT 1 FROM webhook_endpoints we WHERE we.pk = endpoint_pk AND we.state <> 'disabled')"
+            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections cn ON cn.pk = ws.connection_pk"
+            + "   WHERE ws.pk = webhook_stream_pk AND cn.state <> 'enabled')"
             + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
             + SEALED_TOKEN;
-
-    /**
-     * Once a retried stream message is delivered or failed again, the next retried message of its stream,
-     * claimed for this node through {@code c} if it may go now (see {@link #CLAIM_NEXT_OF_STREAM}); empty
-     * when there is none within reach, and the dispatcher's claim finds it later. So a stream's retries
-     * follow one another at the receiver's pace, not one per pass of the dispatcher, and without its
-     * claim's look over every waiting message.
-     */
-    Optional<Pending> claimNextOfStream(Connection c, long finishedPk) throws SQLException {
-        return Jdbc.one(c, CLAIM_NEXT_OF_STREAM, MessageLog::pending, finishedPk, nodeId, leaseTime.toMillis());
-    }
 
     /**
      * A retried stream message (which keeps no body; one kept by an earlier release is forgotten when what

@@ -2,6 +2,7 @@ package dev.switchboard.testing;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.switchboard.db.Jdbc;
 import dev.switchboard.support.Json;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -21,10 +22,7 @@ public final class QueryPlans {
             throw new IllegalStateException("explain rolls back its transaction: call it outside the caller's");
         }
         c.setAutoCommit(false);
-        try (var s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query)) {
-            for (int i = 0; i < params.length; i++) {
-                s.setObject(i + 1, params[i]);
-            }
+        try (var s = Jdbc.prepare(c, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query, params)) {
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
                 return Json.MAPPER.readTree(rs.getString(1));

@@ -14,11 +14,14 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -155,16 +158,16 @@ class ManualClaimTest {
     }
 
     /**
-     * The next retried message of a stream, once the one before it is finished: found past the stream's
-     * finished messages, and taken only when its turn has really come.
+     * The next retried message of a stream, claimed with the outcome of the one before it: found past the
+     * stream's finished messages, and taken only when its turn has really come.
      */
     @Test
     void theNextRetriedMessageOfAStreamIsClaimedOnlyOnceTheOneBeforeItIsFinishedAndItMayGo() throws Exception {
-        // Stream 7: seq 1 just delivered, 2 and 3 delivered by an earlier retry, 4 to 6 waiting (6 not due
-        // yet), and stream 8's 10 waiting.
+        // Stream 7: seq 1 being sent by node_a, 2 and 3 delivered or failed by an earlier retry, 4 to 6 waiting
+        // (6 not due yet), and stream 8's 10 waiting.
         s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
                 + " event_count, status, attempts, next_attempt_at, finished_at) OVERRIDING SYSTEM VALUE VALUES"
-                + " (1, gen_random_uuid(), " + endpoint + ", 7, 'manual', 1, 1, 1, 'delivered', 2, NULL, now()),"
+                + " (1, gen_random_uuid(), " + endpoint + ", 7, 'manual', 1, 1, 1, 'pending', 1, now(), NULL),"
                 + " (2, gen_random_uuid(), " + endpoint + ", 7, 'manual', 2, 2, 1, 'delivered', 2, NULL, now()),"
                 + " (3, gen_random_uuid(), " + endpoint + ", 7, 'manual', 3, 3, 1, 'failed', 2, NULL, now()),"
                 + " (4, gen_random_uuid(), " + endpoint + ", 7, 'manual', 4, 4, 1, 'pending', 1, now(), NULL),"
@@ -174,59 +177,71 @@ class ManualClaimTest {
                 + " (10, gen_random_uuid(), " + endpoint + ", 8, 'manual', 10, 10, 1, 'pending', 1, now(), NULL)");
         s.execute("ALTER TABLE webhook_messages ALTER COLUMN pk RESTART WITH 100"); // past those given
 
-        assertThat(messages.claimNextOfStream(c, 1).map(MessageLog.Pending::pk)).contains(4L);
-        assertThat(messages.claimNextOfStream(c, 1))
+        assertThat(finish(1, new Decision.Delivered()))
+                .extracting(MessageLog.Pending::pk)
+                .isEqualTo(4L);
+        assertThat(finish(1, new Decision.Delivered()))
                 .as("taken already: leased to this node")
-                .isEmpty();
-        assertThat(messages.claimNextOfStream(c, 4))
-                .as("its predecessor still pending (being sent, or its lease lost to another node)")
-                .isEmpty();
+                .isNull();
 
-        s.execute("UPDATE webhook_messages SET status = 'delivered', next_attempt_at = NULL, leased_by = NULL"
-                + " WHERE pk = 4");
+        s.execute("UPDATE webhook_messages SET leased_by = 'node_b' WHERE pk = 4");
+        assertThat(messages.recordManual(pending(4), delivered(), new Decision.Delivered(), true))
+                .as("its lease lost to another node: nothing recorded, nothing claimed")
+                .extracting(MessageLog.Recorded::next)
+                .isNull();
+        assertThat(status(4)).isEqualTo("pending");
+
         s.execute("UPDATE webhook_endpoints SET state = 'disabled' WHERE pk = " + endpoint);
-        assertThat(messages.claimNextOfStream(c, 4)).as("its endpoint disabled").isEmpty();
+        assertThat(finish(4, new Decision.Delivered()))
+                .as("its endpoint disabled")
+                .isNull();
         s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
-        assertThat(messages.claimNextOfStream(c, 4).map(MessageLog.Pending::pk)).contains(5L);
+        assertThat(finish(4, new Decision.Delivered()))
+                .extracting(MessageLog.Pending::pk)
+                .isEqualTo(5L);
 
-        s.execute("UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL, leased_by = NULL"
-                + " WHERE pk = 5");
-        assertThat(messages.claimNextOfStream(c, 5))
-                .as("the next is not due yet")
-                .isEmpty();
+        assertThat(finish(5, new Decision.Abandoned()))
+                .as("failed again; the next is not due yet")
+                .isNull();
+        assertThat(messages.recordManual(pending(5), delivered(), new Decision.RetryLater(Duration.ZERO), true))
+                .as("to be retried: its stream waits for it")
+                .extracting(MessageLog.Recorded::next)
+                .isNull();
 
-        // Stream 9, a bulk retry of 2,000 since the last analysis, its first delivered: the next is found
-        // by reading the finished message once and the stream's next few, not the stream's every message.
+        // Stream 9, a bulk retry of 2,000 since the last analysis, its first being sent: the next is found
+        // by reading the stream's next few, not the stream's every message.
         retriedSinceTheLastAnalysis(9, 100, 100 + WAITING - 1);
-        long finished;
-        try (ResultSet rs = s.executeQuery("UPDATE webhook_messages SET status = 'delivered', next_attempt_at ="
-                + " NULL WHERE webhook_stream_pk = 9 AND first_seq = 100 RETURNING pk")) {
+        long first;
+        try (ResultSet rs = s.executeQuery("UPDATE webhook_messages SET leased_by = 'node_a', lease_until = now()"
+                + " + interval '30 seconds' WHERE webhook_stream_pk = 9 AND first_seq = 100 RETURNING pk")) {
             rs.next();
-            finished = rs.getLong(1);
+            first = rs.getLong(1);
         }
-        long read = QueryPlans.rowsRead(
-                QueryPlans.explain(c, MessageLog.CLAIM_NEXT_OF_STREAM, finished, "node_a", 30_000L),
-                "webhook_messages");
+        MessageLog.Recording recording =
+                messages.manualRecording(pending(first), delivered(), new Decision.Delivered(), true);
+        long read = QueryPlans.rowsRead(QueryPlans.explain(c, recording.sql(), recording.params()), "webhook_messages");
         assertThat(read).as("rows of webhook_messages read").isLessThan(2L * MessageLog.NEXT_OF_STREAM_SCAN);
-        assertThat(messages.claimNextOfStream(c, finished).map(MessageLog.Pending::lastSeq))
-                .contains(101L);
+        assertThat(finish(first, new Decision.Delivered()))
+                .extracting(MessageLog.Pending::lastSeq)
+                .isEqualTo(101L);
     }
 
     /**
      * An older failed message retried while a newer one of its stream was being sent went out at once,
      * beside it: two of one stream in flight, out of seq order. It waits until none of its stream is
-     * being sent, on any node, also in the moment between one retried message's outcome and the claim of
-     * the next, which are one transaction.
+     * being sent, on any node, and the stream is never idle between one retried message's outcome and
+     * the claim of the next: they are one statement. Recorded and claimed in two, another node's claim
+     * found the stream idle in between.
      */
     @Test
     void noRetriedMessageIsClaimedWhileAnotherOfItsStreamIsBeingSent() throws Exception {
-        // Stream 7: seq 5209 and 5210 retried, and node_a sends 5209; then seq 5010 retried too.
+        // Stream 7: seq 5201 to 5500 retried, and node_a sends 5201; then seq 5010 retried too, and a test.
         s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
                 + " event_count, status, attempts, next_attempt_at) SELECT gen_random_uuid(), " + endpoint + ", 7,"
-                + " 'manual', n, n, 1, 'pending', 1, now() - interval '1 second' FROM generate_series(5209, 5210) n");
+                + " 'manual', n, n, 1, 'pending', 1, now() - interval '1 second' FROM generate_series(5201, 5500) n");
         MessageLog.Pending sent =
                 messages.claimManual(10, Map.of(), 10).getFirst().message();
-        assertThat(sent.lastSeq()).isEqualTo(5209L);
+        assertThat(sent.lastSeq()).isEqualTo(5201L);
         s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
                 + " event_count, status, attempts, next_attempt_at) VALUES (gen_random_uuid(), " + endpoint + ", 7,"
                 + " 'manual', 5010, 5010, 1, 'pending', 1, now() - interval '1 second')");
@@ -235,53 +250,72 @@ class ManualClaimTest {
                 new MessageLog(pool, "node_b", Duration.ofSeconds(30), Duration.ofDays(1), new ControlChannel(), null);
         assertThat(nodeB.claimManual(10, Map.of(), 10))
                 .extracting(m -> m.message().lastSeq())
-                .as("the test only: seq 5209 is being sent")
+                .as("the test only: seq 5201 is being sent")
                 .containsExactly((Long) null);
 
-        // node_a records 5209's outcome and claims 5210 with it, held up on 5210's row meanwhile.
-        MessageLog.Pending next;
-        try (Connection holder = pool.getConnection();
-                Statement held = holder.createStatement()) {
-            holder.setAutoCommit(false);
-            held.execute("SELECT 1 FROM webhook_messages WHERE first_seq = 5210 FOR UPDATE");
-            CompletableFuture<MessageLog.RecordedManual> recording = CompletableFuture.supplyAsync(
-                    () -> messages.recordManual(sent, delivered(), new Decision.Delivered(), true));
-            awaitALockWait();
-            assertThat(nodeB.claimManual(10, Map.of(), 10))
-                    .as("between 5209's outcome and the claim of 5210")
-                    .isEmpty();
-            holder.commit();
-            next = recording.get(10, TimeUnit.SECONDS).next();
-            assertThat(next.lastSeq()).isEqualTo(5210L);
+        // node_a sends the stream's retried messages one after another, as its chain does, up to the last,
+        // while node_b claims as often as it can.
+        AtomicBoolean chaining = new AtomicBoolean(true);
+        CompletableFuture<List<Long>> claimedByB = CompletableFuture.supplyAsync(() -> {
+            List<Long> claimed = new ArrayList<>();
+            while (chaining.get()) {
+                nodeB.claimManual(10, Map.of(), 10)
+                        .forEach(m -> claimed.add(m.message().lastSeq()));
+            }
+            return claimed;
+        });
+        List<Long> chain = new ArrayList<>();
+        MessageLog.Pending last = sent;
+        try {
+            while (last.lastSeq() < 5500) {
+                chain.add(last.lastSeq());
+                last = messages.recordManual(last, delivered(), new Decision.Delivered(), true)
+                        .next();
+            }
+        } finally {
+            chaining.set(false);
         }
-        assertThat(nodeB.claimManual(10, Map.of(), 10)).as("5210 is being sent").isEmpty();
+        assertThat(chain).hasSize(299).isSorted();
+        assertThat(claimedByB.get(30, TimeUnit.SECONDS))
+                .as("claimed by node_b while node_a's chain went on")
+                .isEmpty();
 
-        // 5210 delivered at the end of node_a's turn, nothing claimed with it: 5010 may go now.
-        messages.recordManual(next, delivered(), new Decision.Delivered(), false);
+        messages.recordManual(last, delivered(), new Decision.Delivered(), true);
         assertThat(nodeB.claimManual(10, Map.of(), 10))
                 .extracting(m -> m.message().lastSeq())
+                .as("once the chain is over")
                 .containsExactly(5010L);
+    }
+
+    /** Records {@code decision} on message {@code pk}, leased to node_a, and answers the next claimed with it. */
+    private MessageLog.Pending finish(long pk, Decision decision) throws Exception {
+        s.execute("UPDATE webhook_messages SET leased_by = 'node_a', lease_until = now() + interval '30 seconds'"
+                + " WHERE pk = " + pk);
+        Attempt attempt = decision instanceof Decision.Delivered
+                ? delivered()
+                : new Attempt(Attempt.Outcome.http_error, 500, "HTTP 500", "", Optional.empty(), Instant.now(), 3);
+        return messages.recordManual(pending(pk), attempt, decision, true).next();
+    }
+
+    /** Message {@code pk} as a claim answers it. */
+    private MessageLog.Pending pending(long pk) throws Exception {
+        try (ResultSet rs = s.executeQuery("SELECT id, attempts, last_seq FROM webhook_messages WHERE pk = " + pk)) {
+            rs.next();
+            return new MessageLog.Pending(
+                    pk, rs.getObject(1, UUID.class), endpoint, null, rs.getInt(2), 0, rs.getLong(3), null, null);
+        }
+    }
+
+    private String status(long pk) throws Exception {
+        try (ResultSet rs = s.executeQuery("SELECT status FROM webhook_messages WHERE pk = " + pk)) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     /** A delivered attempt. */
     private static Attempt delivered() {
         return new Attempt(Attempt.Outcome.delivered, 200, null, "", Optional.empty(), Instant.now(), 3);
-    }
-
-    /** Waits until a statement of this database waits for a row lock another transaction holds. */
-    private void awaitALockWait() throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < until) {
-            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity"
-                    + " WHERE datname = current_database() AND wait_event_type = 'Lock'")) {
-                rs.next();
-                if (rs.getLong(1) > 0) {
-                    return;
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("no statement waited for a lock within 10 s");
     }
 
     /** A test message, due: it belongs to no stream. */
