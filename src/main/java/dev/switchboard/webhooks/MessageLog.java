@@ -642,14 +642,16 @@ public final class MessageLog {
             params.add(message.endpointPk());
         } else {
             // Failing since the first failure after a success; disabled by a 410, or when failing too long.
+            // One disabled meanwhile (through the API, or by another attempt) is left as it is: its state came
+            // back as "now disabled" from every failure recorded after, each announced again.
             endpointSql = "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()),"
-                    + " state = CASE WHEN state = 'disabled' OR ? OR coalesce(failing_since, now()) < now() - ?::bigint"
+                    + " state = CASE WHEN ? OR coalesce(failing_since, now()) < now() - ?::bigint"
                     + "   * interval '1 millisecond' THEN 'disabled' ELSE 'failing' END,"
-                    + " state_reason = CASE WHEN state = 'disabled' THEN state_reason"
-                    + "   WHEN ? THEN 'the receiver answered 410 Gone'"
+                    + " state_reason = CASE WHEN ? THEN 'the receiver answered 410 Gone'"
                     + "   WHEN coalesce(failing_since, now()) < now() - ?::bigint * interval '1 millisecond'"
                     + "   THEN 'failing continuously for longer than ' || ? ELSE ? END,"
-                    + " updated_at = now() WHERE pk = ? AND EXISTS (SELECT 1 FROM m) RETURNING state, state_reason";
+                    + " updated_at = now() WHERE pk = ? AND state <> 'disabled' AND EXISTS (SELECT 1 FROM m)"
+                    + " RETURNING state, state_reason";
             boolean gone = attempt.outcome() == Attempt.Outcome.gone;
             params.addAll(List.of(
                     gone,
@@ -818,7 +820,7 @@ public final class MessageLog {
      * every waiting message, 0.9 s a claim at 2,000 waiting.
      */
     static final String CLAIM_MANUAL = "WITH first_waiting AS MATERIALIZED (SELECT webhook_stream_pk,"
-            + " min(first_seq) AS first_seq, coalesce(bool_or(lease_until >= now()), false) AS sending"
+            + " min(ARRAY[first_seq, pk]) AS first_key, coalesce(bool_or(lease_until >= now()), false) AS sending"
             + " FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL AND status = 'pending'"
             + " AND webhook_stream_pk IS NOT NULL GROUP BY webhook_stream_pk)"
             + " UPDATE webhook_messages"
@@ -835,9 +837,11 @@ public final class MessageLog {
             + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
             + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
             // and behind the older retried messages of its stream, so that they go in seq order, and one at a
-            // time: not while another of its stream is being sent (an older one retried while a newer one is
-            // in flight waits for it), here or on another node
-            + "   AND (f.webhook_stream_pk IS NULL OR (m.first_seq <= f.first_seq AND NOT f.sending))"
+            // time: only its oldest (by first seq, then by key: a replay of failed events makes messages of the
+            // same range, and both went at once when any message at the oldest seq was taken), and not while
+            // another of its stream is being sent (an older one retried while a newer one is in flight waits
+            // for it), here or on another node
+            + "   AND (f.webhook_stream_pk IS NULL OR (m.pk = f.first_key[2] AND NOT f.sending))"
             + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
             + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
             + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
@@ -886,7 +890,7 @@ public final class MessageLog {
      * The part of {@link #recordManual}'s statement that claims the next retried message of the stream once
      * the one recorded ({@code m}, as the statement updates it) is delivered or failed: the first of the
      * stream's next {@value #NEXT_OF_STREAM_SCAN} retried messages (V31's index, from the finished one's
-     * position) that still waits, taken for this node if it is due, unleased, not locked by another
+     * position; by first seq, then by key, as {@link #CLAIM_MANUAL} takes them) that still waits, taken for this node if it is due, unleased, not locked by another
      * transaction (skipped, not waited for: the outcome must not wait), and its endpoint and connection let
      * it go. So a stream's retries follow one another at the receiver's pace, not one per pass of the
      * dispatcher, without its claim's look over every waiting message, and the stream is never seen idle
@@ -902,10 +906,11 @@ public final class MessageLog {
             + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond'"
             + " WHERE pk = (SELECT w.pk FROM webhook_messages w WHERE w.pk = (SELECT ahead.pk FROM m CROSS JOIN LATERAL"
             + "   (SELECT pk, first_seq, status, next_attempt_at FROM webhook_messages"
-            + "     WHERE webhook_stream_pk = m.webhook_stream_pk AND lane = 'manual' AND first_seq > m.first_seq"
-            + "     ORDER BY first_seq LIMIT " + NEXT_OF_STREAM_SCAN + ") ahead"
+            + "     WHERE webhook_stream_pk = m.webhook_stream_pk AND lane = 'manual' AND first_seq >= m.first_seq"
+            + "     AND (first_seq > m.first_seq OR pk > m.pk)"
+            + "     ORDER BY first_seq, pk LIMIT " + NEXT_OF_STREAM_SCAN + ") ahead"
             + "   WHERE m.status <> 'pending' AND ahead.status = 'pending' AND ahead.next_attempt_at IS NOT NULL"
-            + "   ORDER BY ahead.first_seq LIMIT 1) FOR UPDATE SKIP LOCKED)"
+            + "   ORDER BY ahead.first_seq, ahead.pk LIMIT 1) FOR UPDATE SKIP LOCKED)"
             + " AND status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
             + " AND EXISTS (SELECT 1 FROM webhook_endpoints we WHERE we.pk = endpoint_pk AND we.state <> 'disabled')"
             + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections cn ON cn.pk = ws.connection_pk"
@@ -947,14 +952,24 @@ public final class MessageLog {
                 r.stored().eventCount())));
     }
 
-    /** Gives a claimed manual message back unsent (its endpoint is disabled or gone), for a later claim. */
+    /**
+     * Gives a claimed manual message back unsent: its endpoint is disabled or gone. Disabled, it is failed,
+     * as disabling fails those waiting (V27), which passes over one leased then: released, it waited,
+     * pending, for the endpoint to be enabled again, to go out alone then. Gone, its messages go with it.
+     */
     void releaseManual(long messagePk) {
         Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.update(
                         c,
-                        "UPDATE webhook_messages SET leased_by = NULL,"
-                                + " lease_until = NULL WHERE pk = ? AND leased_by = ?",
+                        "UPDATE webhook_messages m SET leased_by = NULL, lease_until = NULL,"
+                                + " status = CASE WHEN d.disabled THEN 'failed' ELSE m.status END,"
+                                + " next_attempt_at = CASE WHEN d.disabled THEN NULL ELSE m.next_attempt_at END,"
+                                + " finished_at = CASE WHEN d.disabled THEN now() ELSE m.finished_at END"
+                                + " FROM (SELECT EXISTS (SELECT 1 FROM webhook_endpoints e JOIN webhook_messages w"
+                                + "   ON w.endpoint_pk = e.pk WHERE w.pk = ? AND e.state = 'disabled') AS disabled) d"
+                                + " WHERE m.pk = ? AND m.leased_by = ?",
+                        messagePk,
                         messagePk,
                         nodeId));
     }

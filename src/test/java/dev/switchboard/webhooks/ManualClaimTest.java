@@ -287,6 +287,73 @@ class ManualClaimTest {
                 .containsExactly(5010L);
     }
 
+    /**
+     * A replay of failed events makes messages of the same range; retried, the two of one seq were claimed
+     * at once (every message at the stream's oldest seq was), and the chain passed over the second. They go
+     * one at a time, by key.
+     */
+    @Test
+    void retriedMessagesOfTheSameRangeGoOneAtATime() throws Exception {
+        s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, next_attempt_at) OVERRIDING SYSTEM VALUE VALUES"
+                + " (1, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now()),"
+                + " (2, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now()),"
+                + " (3, gen_random_uuid(), " + endpoint + ", 7, 'manual', 6, 6, 1, 'pending', 1, now())");
+        s.execute("ALTER TABLE webhook_messages ALTER COLUMN pk RESTART WITH 100");
+
+        assertThat(messages.claimManual(10, Map.of(), 10))
+                .extracting(m -> m.message().pk())
+                .containsExactly(1L);
+        assertThat(finish(1, new Decision.Delivered()))
+                .extracting(MessageLog.Pending::pk)
+                .isEqualTo(2L);
+        assertThat(finish(2, new Decision.Delivered()))
+                .extracting(MessageLog.Pending::pk)
+                .isEqualTo(3L);
+    }
+
+    /**
+     * A claimed message found with its endpoint disabled is failed, as disabling fails those waiting
+     * (which passes over one leased then): given back, it waited for the endpoint to be enabled again.
+     * And the failed attempts recorded after the endpoint was disabled leave it as it is: each came back as
+     * "now disabled", announced again.
+     */
+    @Test
+    void aClaimedMessageWhoseEndpointWasDisabledMeanwhileIsFailedAndTheEndpointLeftAlone() throws Exception {
+        testMessage();
+        testMessage();
+        List<MessageLog.Pending> claimed = messages.claimManual(10, Map.of(), 10).stream()
+                .map(MessageLog.ClaimedManual::message)
+                .toList();
+        assertThat(claimed).hasSize(2);
+        s.execute("UPDATE webhook_endpoints SET state = 'disabled', state_reason = 'disabled through the API',"
+                + " updated_at = now() - interval '1 hour' WHERE pk = " + endpoint);
+
+        messages.releaseManual(claimed.get(0).pk());
+        assertThat(status(claimed.get(0).pk())).isEqualTo("failed");
+
+        MessageLog.Recorded recorded = messages.recordManual(
+                claimed.get(1),
+                new Attempt(Attempt.Outcome.gone, 410, "HTTP 410", "", Optional.empty(), Instant.now(), 3),
+                new Decision.Abandoned(),
+                false);
+        assertThat(recorded.endpointState()).as("not changed by the attempt").isNull();
+        try (ResultSet rs = s.executeQuery("SELECT state_reason, updated_at < now() - interval '1 minute'"
+                + " FROM webhook_endpoints WHERE pk = " + endpoint)) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("disabled through the API");
+            assertThat(rs.getBoolean(2)).as("left as it was").isTrue();
+        }
+
+        // Enabled again before it was given back, it waits for a later claim.
+        testMessage();
+        s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
+        long another =
+                messages.claimManual(10, Map.of(), 10).getFirst().message().pk();
+        messages.releaseManual(another);
+        assertThat(status(another)).isEqualTo("pending");
+    }
+
     /** Records {@code decision} on message {@code pk}, leased to node_a, and answers the next claimed with it. */
     private MessageLog.Pending finish(long pk, Decision decision) throws Exception {
         s.execute("UPDATE webhook_messages SET leased_by = 'node_a', lease_until = now() + interval '30 seconds'"
