@@ -890,9 +890,11 @@ public final class MessageLog {
      * The part of {@link #recordManual}'s statement that claims the next retried message of the stream once
      * the one recorded ({@code m}, as the statement updates it) is delivered or failed: the first of the
      * stream's next {@value #NEXT_OF_STREAM_SCAN} retried messages (V31's index, from the finished one's
-     * position; by first seq, then by key, as {@link #CLAIM_MANUAL} takes them) that still waits, taken for this node if it is due, unleased, not locked by another
-     * transaction (skipped, not waited for: the outcome must not wait), and its endpoint and connection let
-     * it go. So a stream's retries follow one another at the receiver's pace, not one per pass of the
+     * position; by first seq, then by key, as {@link #CLAIM_MANUAL} takes them) that still waits, taken for
+     * this node if it is due, unleased, not locked by another transaction (skipped, not waited for: the
+     * outcome must not wait), and its endpoint and connection let it go: its endpoint not disabled, also
+     * not by this very outcome ({@code e}: the statement's snapshot still shows it as it was, and the
+     * message claimed then escaped the disabling's failing of those waiting). So a stream's retries follow one another at the receiver's pace, not one per pass of the
      * dispatcher, without its claim's look over every waiting message, and the stream is never seen idle
      * between the two: recorded and claimed in two commits, another node's claim could take an older
      * retried message in between and send it beside the next. A message whose lease a slower attempt lost
@@ -913,6 +915,7 @@ public final class MessageLog {
             + "   ORDER BY ahead.first_seq, ahead.pk LIMIT 1) FOR UPDATE SKIP LOCKED)"
             + " AND status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
             + " AND EXISTS (SELECT 1 FROM webhook_endpoints we WHERE we.pk = endpoint_pk AND we.state <> 'disabled')"
+            + " AND NOT EXISTS (SELECT 1 FROM e WHERE e.state = 'disabled')"
             + " AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections cn ON cn.pk = ws.connection_pk"
             + "   WHERE ws.pk = webhook_stream_pk AND cn.state <> 'enabled')"
             + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "

@@ -345,6 +345,22 @@ class ManualClaimTest {
             assertThat(rs.getBoolean(2)).as("left as it was").isTrue();
         }
 
+        // An attempt that disables the endpoint claims no next message of its stream: the disabling fails it
+        // with the rest waiting, where one claimed by the same statement escaped it (leased) and waited.
+        s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
+        s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, next_attempt_at) OVERRIDING SYSTEM VALUE VALUES"
+                + " (1001, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now()),"
+                + " (1002, gen_random_uuid(), " + endpoint + ", 7, 'manual', 6, 6, 1, 'pending', 1, now())");
+        MessageLog.Recorded gone = messages.recordManual(
+                leased(1001),
+                new Attempt(Attempt.Outcome.gone, 410, "HTTP 410", "", Optional.empty(), Instant.now(), 3),
+                new Decision.Abandoned(),
+                true);
+        assertThat(gone.endpointState()).isEqualTo(WebhookEndpoint.State.disabled);
+        assertThat(gone.next()).isNull();
+        assertThat(status(1002)).isEqualTo("failed");
+
         // Enabled again before it was given back, it waits for a later claim.
         testMessage();
         s.execute("UPDATE webhook_endpoints SET state = 'enabled' WHERE pk = " + endpoint);
@@ -356,12 +372,18 @@ class ManualClaimTest {
 
     /** Records {@code decision} on message {@code pk}, leased to node_a, and answers the next claimed with it. */
     private MessageLog.Pending finish(long pk, Decision decision) throws Exception {
-        s.execute("UPDATE webhook_messages SET leased_by = 'node_a', lease_until = now() + interval '30 seconds'"
-                + " WHERE pk = " + pk);
+        MessageLog.Pending message = leased(pk);
         Attempt attempt = decision instanceof Decision.Delivered
                 ? delivered()
                 : new Attempt(Attempt.Outcome.http_error, 500, "HTTP 500", "", Optional.empty(), Instant.now(), 3);
-        return messages.recordManual(pending(pk), attempt, decision, true).next();
+        return messages.recordManual(message, attempt, decision, true).next();
+    }
+
+    /** Message {@code pk}, leased to node_a, as a claim answers it. */
+    private MessageLog.Pending leased(long pk) throws Exception {
+        s.execute("UPDATE webhook_messages SET leased_by = 'node_a', lease_until = now() + interval '30 seconds'"
+                + " WHERE pk = " + pk);
+        return pending(pk);
     }
 
     /** Message {@code pk} as a claim answers it. */
