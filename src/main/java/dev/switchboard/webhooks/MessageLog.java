@@ -892,9 +892,11 @@ public final class MessageLog {
      * stream's next {@value #NEXT_OF_STREAM_SCAN} retried messages (V31's index, from the finished one's
      * position; by first seq, then by key, as {@link #CLAIM_MANUAL} takes them) that still waits, taken for
      * this node if it is due, unleased, not locked by another transaction (skipped, not waited for: the
-     * outcome must not wait), and its endpoint and connection let it go: its endpoint not disabled, also
-     * not by this very outcome ({@code e}: the statement's snapshot still shows it as it was, and the
-     * message claimed then escaped the disabling's failing of those waiting). So a stream's retries follow one another at the receiver's pace, not one per pass of the
+     * outcome must not wait), and its endpoint and connection let it go. Its endpoint is read twice: as
+     * the statement's snapshot shows it, and as this very outcome may have changed it ({@code e}); one
+     * claimed by the outcome that disabled the endpoint escaped the disabling's failing of those waiting.
+     *
+     * <p>So a stream's retries follow one another at the receiver's pace, not one per pass of the
      * dispatcher, without its claim's look over every waiting message, and the stream is never seen idle
      * between the two: recorded and claimed in two commits, another node's claim could take an older
      * retried message in between and send it beside the next. A message whose lease a slower attempt lost
