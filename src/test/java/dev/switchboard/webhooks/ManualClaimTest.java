@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * The dispatcher's claim of due manual messages (four times a second on every node, and whenever a slot
  * frees), the claim of a stream's next retried message, and the streams view's count of them: their work
  * follows the messages waiting, not every message ever retried, also while the table's statistics are
- * older than the bulk retry.
+ * older than the bulk retry; one stream's retried messages go one at a time, on any node; and a claimed
+ * message meets an endpoint disabled meanwhile as the disabling met those waiting.
  */
 class ManualClaimTest {
     private static final int FINISHED = 20_000;
@@ -332,11 +333,7 @@ class ManualClaimTest {
         messages.releaseManual(claimed.get(0).pk());
         assertThat(status(claimed.get(0).pk())).isEqualTo("failed");
 
-        MessageLog.Recorded recorded = messages.recordManual(
-                claimed.get(1),
-                new Attempt(Attempt.Outcome.gone, 410, "HTTP 410", "", Optional.empty(), Instant.now(), 3),
-                new Decision.Abandoned(),
-                false);
+        MessageLog.Recorded recorded = messages.recordManual(claimed.get(1), gone(), new Decision.Abandoned(), false);
         assertThat(recorded.endpointState()).as("not changed by the attempt").isNull();
         try (ResultSet rs = s.executeQuery("SELECT state_reason, updated_at < now() - interval '1 minute'"
                 + " FROM webhook_endpoints WHERE pk = " + endpoint)) {
@@ -352,11 +349,7 @@ class ManualClaimTest {
                 + " event_count, status, attempts, next_attempt_at) OVERRIDING SYSTEM VALUE VALUES"
                 + " (1001, gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now()),"
                 + " (1002, gen_random_uuid(), " + endpoint + ", 7, 'manual', 6, 6, 1, 'pending', 1, now())");
-        MessageLog.Recorded gone = messages.recordManual(
-                leased(1001),
-                new Attempt(Attempt.Outcome.gone, 410, "HTTP 410", "", Optional.empty(), Instant.now(), 3),
-                new Decision.Abandoned(),
-                true);
+        MessageLog.Recorded gone = messages.recordManual(leased(1001), gone(), new Decision.Abandoned(), true);
         assertThat(gone.endpointState()).isEqualTo(WebhookEndpoint.State.disabled);
         assertThat(gone.next()).isNull();
         assertThat(status(1002)).isEqualTo("failed");
@@ -400,6 +393,11 @@ class ManualClaimTest {
             rs.next();
             return rs.getString(1);
         }
+    }
+
+    /** An attempt the receiver answered 410 Gone: it disables the endpoint. */
+    private static Attempt gone() {
+        return new Attempt(Attempt.Outcome.gone, 410, "HTTP 410", "", Optional.empty(), Instant.now(), 3);
     }
 
     /** A delivered attempt. */
