@@ -20,6 +20,14 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
     }
 
     /**
+     * Whether it picks messages by the events they carry (an event type other than {@code *}): each look
+     * reads a message's range of the log, so a scan that does is bounded more tightly.
+     */
+    boolean byEventType() {
+        return eventType != null && !eventType.equals("*");
+    }
+
+    /**
      * The conditions on {@code m} (webhook_messages) as SQL, each with its parameters appended to
      * {@code params}. {@code carried} is what the endpoint's streams take from their logs: a stream
      * message's range also spans the events it passed over, which it does not carry.
@@ -42,7 +50,7 @@ public record MessageFilter(WebhookMessage.Status status, String tenantId, Strin
             where.add("m.created_at < ?");
             params.add(Instants.microsUp(to));
         }
-        if (eventType != null && !eventType.equals("*")) {
+        if (byEventType()) {
             // A stream message is a range of its stream's log; a manual one (a test) keeps its body.
             String like = eventType.endsWith(".*")
                     ? eventType.substring(0, eventType.length() - 1).replace("_", "\\_") + "%"

@@ -993,7 +993,7 @@ public final class MessageLog {
             cursorPk(c, endpointPk, after, "list again from the first page");
             // A message whose events are looked for costs a read of its range of the log, up to 20,000
             // positions for one that also covers events it passed over: such a scan is bounded by those.
-            boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
+            boolean byEvents = filter.byEventType();
             List<Object> scannedParams = java.util.Arrays.asList(
                     byEvents, endpointPk, after, after, endpointPk, LIST_SCAN, byEvents ? LIST_SCAN_EVENTS : LIST_SCAN);
             List<Object> params = new ArrayList<>(scannedParams);
@@ -1107,7 +1107,7 @@ public final class MessageLog {
      */
     BulkRetry retryAll(long endpointPk, MessageFilter filter, String afterId, int max) {
         UUID after = cursorId(afterId);
-        boolean byEvents = filter.eventType() != null && !filter.eventType().equals("*");
+        boolean byEvents = filter.byEventType();
         int scan = byEvents ? RETRY_SCAN_BY_EVENTS : RETRY_SCAN;
         // Many messages, then the endpoint, in the endpoint's manual turn: the dispatcher, which takes no
         // turn, may still cross that order, and then one of the two is run again.
