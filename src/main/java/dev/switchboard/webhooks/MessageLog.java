@@ -518,17 +518,8 @@ public final class MessageLog {
     Recorded recordManual(Pending message, Attempt attempt, Decision decision, boolean claimNext) {
         Recorded recorded = run(manualRecording(message, attempt, decision, claimNext));
         if (decision instanceof Decision.RetryLater) {
-            // Its endpoint disabled while this attempt was in flight (or by it): disabling fails the manual
-            // messages waiting on it (V27) but not one leased then, which would wait here, pending, past the
-            // retention. Now that its lease is released, it is failed as they were; re-enabled since, it waits.
-            Jdbc.withConnection(
-                    dataSource,
-                    c -> Jdbc.update(
-                            c,
-                            "UPDATE webhook_messages m SET status = 'failed', next_attempt_at = NULL, finished_at = now()"
-                                    + " FROM webhook_endpoints e WHERE m.pk = ? AND m.status = 'pending'"
-                                    + " AND m.leased_by IS NULL AND e.pk = m.endpoint_pk AND e.state = 'disabled'",
-                            message.pk()));
+            // Its endpoint disabled while this attempt was in flight (or by it).
+            failIfItsEndpointIsDisabled(message.pk());
         }
         return recorded;
     }
@@ -957,26 +948,34 @@ public final class MessageLog {
                 r.stored().eventCount())));
     }
 
-    /**
-     * Gives a claimed manual message back unsent: its endpoint is disabled or gone. Disabled, it is failed,
-     * as disabling fails those waiting (V27), which passes over one leased then: released, it waited,
-     * pending, for the endpoint to be enabled again, to go out alone then. Gone, its messages go with it.
-     */
+    /** Gives a claimed manual message back unsent: its endpoint is disabled or gone (its messages go with it). */
     void releaseManual(long messagePk) {
+        int released = Jdbc.withConnection(
+                dataSource,
+                c -> Jdbc.update(
+                        c,
+                        "UPDATE webhook_messages SET leased_by = NULL, lease_until = NULL WHERE pk = ? AND leased_by = ?",
+                        messagePk,
+                        nodeId));
+        if (released > 0) {
+            failIfItsEndpointIsDisabled(messagePk);
+        }
+    }
+
+    /**
+     * Fails a manual message that was leased when its endpoint was disabled, now that it is released:
+     * disabling fails the manual messages waiting on it (V27) but passes over one leased then, which waited,
+     * pending, for the endpoint to be enabled again, to go out alone then. Enabled again since, it waits.
+     */
+    private void failIfItsEndpointIsDisabled(long messagePk) {
         Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.update(
                         c,
-                        "UPDATE webhook_messages m SET leased_by = NULL, lease_until = NULL,"
-                                + " status = CASE WHEN d.disabled THEN 'failed' ELSE m.status END,"
-                                + " next_attempt_at = CASE WHEN d.disabled THEN NULL ELSE m.next_attempt_at END,"
-                                + " finished_at = CASE WHEN d.disabled THEN now() ELSE m.finished_at END"
-                                + " FROM (SELECT EXISTS (SELECT 1 FROM webhook_endpoints e JOIN webhook_messages w"
-                                + "   ON w.endpoint_pk = e.pk WHERE w.pk = ? AND e.state = 'disabled') AS disabled) d"
-                                + " WHERE m.pk = ? AND m.leased_by = ?",
-                        messagePk,
-                        messagePk,
-                        nodeId));
+                        "UPDATE webhook_messages m SET status = 'failed', next_attempt_at = NULL, finished_at = now()"
+                                + " FROM webhook_endpoints e WHERE m.pk = ? AND m.status = 'pending'"
+                                + " AND m.leased_by IS NULL AND e.pk = m.endpoint_pk AND e.state = 'disabled'",
+                        messagePk));
     }
 
     /**
