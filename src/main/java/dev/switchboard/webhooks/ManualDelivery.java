@@ -85,11 +85,28 @@ final class ManualDelivery implements Runnable {
             MessageLog.Pending sending = message;
             if (message.body() == null) {
                 // A retried stream message: its body is its range of the log, through the filter as it is now.
-                Optional<MessageLog.Pending> rebuilt = messages.rebuilt(message);
-                MessageLog.Logged logged =
-                        rebuilt.map(MessageLog.Pending::logged).orElse(null);
-                long expired = logged == null ? 0 : logged.expired();
-                if (logged == null || logged.body() == null) {
+                MessageLog.Pending rebuilt;
+                switch (messages.rebuilt(message)) {
+                    case MessageLog.Rebuilt.Paused p -> {
+                        log.info(
+                                "Webhook message {} is not sent: its connection or endpoint was disabled after it was"
+                                        + " claimed; it is given back, and waits as its stream does",
+                                message.webhookId());
+                        messages.releaseManual(message.pk());
+                        return null;
+                    }
+                    case MessageLog.Rebuilt.Gone g -> {
+                        // Its connection is being deleted, its messages in batches: this one goes with them.
+                        return messages.failRefused(
+                                message,
+                                deliverer.nothingToSend(endpoint.get(), "not sent: its connection was deleted"),
+                                false);
+                    }
+                    case MessageLog.Rebuilt.Ready r -> rebuilt = r.message();
+                }
+                MessageLog.Logged logged = rebuilt.logged();
+                long expired = logged.expired();
+                if (logged.body() == null) {
                     // Failed again with the reason as its attempt, so that the messages API and the console say
                     // why (a retry accepted, then its filter narrowed before its turn).
                     String why;
@@ -111,7 +128,7 @@ final class ManualDelivery implements Runnable {
                     return messages.failRefused(
                             message, deliverer.nothingToSend(endpoint.get(), why), claimNext(message, turnEnds));
                 }
-                if (logged.restated() && !messages.restate(rebuilt.get())) {
+                if (logged.restated() && !messages.restate(rebuilt)) {
                     return null; // its lease is gone: whoever holds it now sends it
                 }
                 if (expired > 0) {
@@ -124,7 +141,7 @@ final class ManualDelivery implements Runnable {
                             logged.firstSeq(),
                             logged.events());
                 }
-                sending = rebuilt.get();
+                sending = rebuilt;
             }
             Deliverer.Route route;
             try {

@@ -914,15 +914,30 @@ public final class MessageLog {
             + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "
             + SEALED_TOKEN;
 
+    /** A retried stream message as it is about to be sent. */
+    sealed interface Rebuilt {
+        /** Its body built again from its range of the log (null in its {@code logged} when nothing in it may be sent any more). */
+        record Ready(Pending message) implements Rebuilt {}
+
+        /**
+         * Its connection (or endpoint) was disabled after the message was claimed: it is given back unsent and
+         * waits, as its stream does, where the claim would have passed it over.
+         */
+        record Paused() implements Rebuilt {}
+
+        /** Its stream is gone (its connection is being deleted, and the message with it). */
+        record Gone() implements Rebuilt {}
+    }
+
     /**
      * A retried stream message (which keeps no body; one kept by an earlier release is forgotten when what
      * its integration may receive changes), built again from its range of the log through its stream's
-     * filter as it is now (its body null when nothing in it may be sent any more); empty when its stream
-     * is gone.
+     * filter as it is now, once its stream is read as deliverable again: this read, not the claim, is the
+     * last look before the request.
      */
-    Optional<Pending> rebuilt(Pending message) {
+    Rebuilt rebuilt(Pending message) {
         record Stored(long streamPk, long firstSeq, long[] seqs, int eventCount) {}
-        record Range(DeliveryTarget target, Stored stored) {}
+        record Range(DeliveryTarget target, boolean deliverable, Stored stored) {}
         Optional<Range> range = Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.one(
@@ -933,14 +948,24 @@ public final class MessageLog {
                                 message.pk())
                         .flatMap(r -> {
                             try {
-                                return StreamLeases.target(c, r.streamPk(), true)
-                                        .map(t -> new Range(t, r));
+                                Optional<DeliveryTarget> now = StreamLeases.target(c, r.streamPk(), false);
+                                return now.isPresent()
+                                        ? now.map(t -> new Range(t, true, r))
+                                        : StreamLeases.target(c, r.streamPk(), true)
+                                                .map(t -> new Range(t, false, r));
                             } catch (SQLException e) {
                                 throw new DatabaseException(e);
                             }
                         }));
+        if (range.isEmpty()) {
+            return new Rebuilt.Gone();
+        }
+        Range r = range.get();
+        if (!r.deliverable()) {
+            return new Rebuilt.Paused();
+        }
         // The log is read through connections of its own, outside the one above.
-        return range.map(r -> message.withBody(logged(
+        return new Rebuilt.Ready(message.withBody(logged(
                 r.target(),
                 r.stored().firstSeq(),
                 message.lastSeq(),
@@ -948,7 +973,10 @@ public final class MessageLog {
                 r.stored().eventCount())));
     }
 
-    /** Gives a claimed manual message back unsent: its endpoint is disabled or gone (its messages go with it). */
+    /**
+     * Gives a claimed manual message back unsent: its endpoint is disabled or gone (its messages go with it),
+     * or its connection disabled.
+     */
     void releaseManual(long messagePk) {
         int released = Jdbc.withConnection(
                 dataSource,

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * frees), the claim of a stream's next retried message, and the streams view's count of them: their work
  * follows the messages waiting, not every message ever retried, also while the table's statistics are
  * older than the bulk retry; one stream's retried messages go one at a time, on any node; and a claimed
- * message meets an endpoint disabled meanwhile as the disabling met those waiting.
+ * message meets an endpoint disabled meanwhile as the disabling met those waiting, and a connection
+ * disabled meanwhile as the claim would have.
  */
 class ManualClaimTest {
     private static final int FINISHED = 20_000;
@@ -361,6 +362,40 @@ class ManualClaimTest {
                 messages.claimManual(10, Map.of(), 10).getFirst().message().pk();
         messages.releaseManual(another);
         assertThat(status(another)).isEqualTo("pending");
+    }
+
+    @Test
+    void aClaimedRetriedMessageWhoseConnectionWasDisabledMeanwhileIsGivenBackUnsentAndWaits() throws Exception {
+        s.execute("INSERT INTO integrations (pk, id, name, client_key_hash, read_collections, write_collections,"
+                + " event_types) OVERRIDING SYSTEM VALUE VALUES (1, 'int_claimed', 'Claimed', '\\x01', '{}', '{}',"
+                + " '{*}')");
+        s.execute("INSERT INTO connections (pk, id, integration_pk, tenant_pk, token_hash, state) OVERRIDING SYSTEM"
+                + " VALUE VALUES (3, 'con_claimed', 1, 1, '\\x02', 'enabled')");
+        s.execute("INSERT INTO webhook_streams (pk, endpoint_pk, stream_pk, connection_pk, position) OVERRIDING"
+                + " SYSTEM VALUE VALUES (7, " + endpoint + ", 1, 3, 0)");
+        s.execute("INSERT INTO webhook_messages (pk, id, endpoint_pk, webhook_stream_pk, lane, first_seq, last_seq,"
+                + " event_count, status, attempts, next_attempt_at) OVERRIDING SYSTEM VALUE VALUES (1001,"
+                + " gen_random_uuid(), " + endpoint + ", 7, 'manual', 5, 5, 1, 'pending', 1, now())");
+        MessageLog.Pending claimed =
+                messages.claimManual(10, Map.of(), 10).getFirst().message();
+
+        // Disabled between the claim and the request: the rebuild, the last look before it, sees it.
+        s.execute("UPDATE connections SET state = 'disabled' WHERE pk = 3");
+        assertThat(messages.rebuilt(claimed)).isInstanceOf(MessageLog.Rebuilt.Paused.class);
+        messages.releaseManual(claimed.pk());
+        assertThat(status(1001)).as("waits, as its stream does").isEqualTo("pending");
+        assertThat(messages.claimManual(10, Map.of(), 10))
+                .as("not claimed while disabled")
+                .isEmpty();
+
+        s.execute("UPDATE connections SET state = 'enabled' WHERE pk = 3");
+        MessageLog.Pending again =
+                messages.claimManual(10, Map.of(), 10).getFirst().message();
+        assertThat(again.pk()).isEqualTo(1001);
+
+        // Its connection deleted meanwhile (the stream with it): nothing to wait for.
+        s.execute("DELETE FROM webhook_streams WHERE pk = 7");
+        assertThat(messages.rebuilt(again)).isInstanceOf(MessageLog.Rebuilt.Gone.class);
     }
 
     /** Records {@code decision} on message {@code pk}, leased to node_a, and answers the next claimed with it. */
