@@ -96,10 +96,11 @@ final class ManualDelivery implements Runnable {
                         return null;
                     }
                     case MessageLog.Rebuilt.Gone g -> {
-                        // Its connection is being deleted, its messages in batches: this one goes with them.
+                        // Deleted since its claim, with its connection or endpoint: not left pending and leased.
                         return messages.failRefused(
                                 message,
-                                deliverer.nothingToSend(endpoint.get(), "not sent: its connection was deleted"),
+                                deliverer.nothingToSend(
+                                        endpoint.get(), "not sent: its connection or endpoint was deleted"),
                                 false);
                     }
                     case MessageLog.Rebuilt.Ready r -> rebuilt = r.message();

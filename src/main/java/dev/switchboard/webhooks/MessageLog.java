@@ -925,7 +925,7 @@ public final class MessageLog {
          */
         record Paused() implements Rebuilt {}
 
-        /** Its stream is gone (its connection is being deleted, and the message with it). */
+        /** It or its stream was deleted since its claim (with its connection or endpoint). */
         record Gone() implements Rebuilt {}
     }
 
