@@ -281,6 +281,11 @@ public final class WebhookRoutes implements RouteGroup {
                         body.string("eventType", 200),
                         body.string("from", 64),
                         body.string("to", 64));
+        if (filter.tenantId() != null) {
+            // As a replay: a tenant the endpoint does not follow (a typo, say) is refused, not answered
+            // "0 retried" as if its messages had all been sent.
+            followedTenant(endpoint, filter.tenantId());
+        }
         BulkRetry retried =
                 messages.retryAll(endpoint, filter, body == null ? null : body.string("cursor", 64), MAX_RETRY_ALL);
         Map<String, Object> answer = new LinkedHashMap<>();
@@ -351,13 +356,7 @@ public final class WebhookRoutes implements RouteGroup {
             throw new Refusal.InvalidField("since", "is in the future: replay from a time that has passed");
         }
         String tenantId = body.string("tenantId", 64);
-        Long tenantPk = null;
-        if (tenantId != null) {
-            tenantPk = tenants.find(tenantId)
-                    .map(Tenant::pk)
-                    .filter(pk -> endpoints.follows(endpoint.pk(), pk))
-                    .orElseThrow(() -> notFollowed(tenantId));
-        }
+        Long tenantPk = tenantId == null ? null : followedTenant(endpoint, tenantId);
         Optional<Long> narrowed = Authenticator.portalTenant(ctx);
         if (narrowed.isPresent()) {
             if (tenantPk != null && !tenantPk.equals(narrowed.get())) {
@@ -370,12 +369,16 @@ public final class WebhookRoutes implements RouteGroup {
     }
 
     /**
-     * The one answer for a tenant the endpoint does not follow, whether it exists or not: a client key
-     * must not learn which tenants of other integrations exist.
+     * The key of a tenant the endpoint follows (its integration is connected to it, enabled or not). One
+     * answer for a tenant it does not follow, whether it exists or not: a client key must not learn which
+     * tenants of other integrations exist.
      */
-    private static Refusal notFollowed(String tenantId) {
-        return new Refusal.InvalidField(
-                "tenantId", "the endpoint's integration has no connection to a tenant '" + tenantId + "'");
+    private long followedTenant(WebhookEndpoint endpoint, String tenantId) {
+        return tenants.find(tenantId)
+                .map(Tenant::pk)
+                .filter(pk -> endpoints.follows(endpoint.pk(), pk))
+                .orElseThrow(() -> new Refusal.InvalidField(
+                        "tenantId", "the endpoint's integration has no connection to a tenant '" + tenantId + "'"));
     }
 
     /**

@@ -358,6 +358,7 @@ class MalformedRequestsTest {
     @Test
     void retryingAllFailedMessagesReadsItsOptionalBodyAsUtf8WhateverCharsetItClaims() throws Exception {
         JsonNode integration = server.createIntegration("charsets", List.of("*"), List.of("*"), List.of("*"));
+        server.connect(integration.get("id").asText(), "hotel-1"); // a bulk retry names only a tenant it follows
         String clientKey = integration.get("clientKey").asText();
         String webhook = server.api(clientKey)
                 .post("/api/v1/webhooks", Map.of("url", "https://hooks.partner.example/switchboard"))

@@ -733,6 +733,42 @@ class WebhookApiTest {
                 .isEqualTo(3);
     }
 
+    /** A bulk retry for a tenant the endpoint does not follow is refused as a replay is, not answered "0 retried". */
+    @Test
+    void aBulkRetryForATenantTheEndpointDoesNotFollowIsRefused() throws Exception {
+        // An integration of its own: the shared one's endpoints are at their most.
+        JsonNode own = server.createIntegration("bulk-tenant", List.of("orders"), List.of(), List.of("orders.*"));
+        Api client = server.api(own.get("clientKey").asText());
+        String followed = server.createTenant("followed-" + System.nanoTime());
+        server.connect(own.get("id").asText(), followed);
+        String other = server.createTenant("other-" + System.nanoTime());
+        JsonNode endpoint = create(client, Map.of("url", "https://partner.example/bulk-tenant"));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        manualMessages(endpoint.get("id").asText(), "failed", 2);
+
+        for (String tenant : List.of(other, "no-such-tenant")) {
+            Api.Response refused = client.post(path + "/messages/retry", Map.of("tenantId", tenant));
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(refused.json().at("/error/message").asText())
+                    .isEqualTo("tenantId: the endpoint's integration has no connection to a tenant '" + tenant + "'");
+        }
+        assertThat(client.get(path + "/messages?status=failed")
+                        .expect(200)
+                        .json()
+                        .get("messages"))
+                .as("nothing changed")
+                .hasSize(2);
+
+        // A tenant it follows: its messages are picked (these have none).
+        assertThat(client.post(path + "/messages/retry", Map.of("tenantId", followed))
+                        .expect(202)
+                        .json()
+                        .get("retried")
+                        .asInt())
+                .isZero();
+        client.patch(path, Map.of("state", "disabled")).expect(200);
+    }
+
     /**
      * A bulk retry looked through every message of the endpoint in one request: 280,000 failed ones with an
      * event type that matched none took 46 s, and once past the statement timeout it failed however often it
