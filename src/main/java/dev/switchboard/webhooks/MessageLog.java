@@ -916,7 +916,7 @@ public final class MessageLog {
 
     /** A retried stream message as it is about to be sent. */
     sealed interface Rebuilt {
-        /** Its body built again from its range of the log (null in its {@code logged} when nothing in it may be sent any more). */
+        /** Built again from its range of the log; its body is null when nothing in it may be sent any more. */
         record Ready(Pending message) implements Rebuilt {}
 
         /**
