@@ -90,7 +90,8 @@ final class ManualDelivery implements Runnable {
                     case MessageLog.Rebuilt.Paused p -> {
                         log.info(
                                 "Webhook message {} is not sent: its connection or endpoint was disabled after it was"
-                                        + " claimed; it is given back, and waits as its stream does",
+                                        + " claimed; it is given back, to wait while its connection is disabled (or"
+                                        + " be failed, as those waiting are, if its endpoint is)",
                                 message.webhookId());
                         messages.releaseManual(message.pk());
                         return null;
