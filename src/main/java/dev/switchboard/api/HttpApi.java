@@ -72,6 +72,9 @@ public final class HttpApi implements AutoCloseable {
     /** The changes that take an Idempotency-Key (writes of one event each); sent to any other, it is refused. */
     private static final java.util.regex.Pattern IDEMPOTENT_CHANGES =
             java.util.regex.Pattern.compile("POST /api/v1/(collections/[^/]+/records|events)");
+    /** The changes that take If-Match (a record's version); sent to any other, it is refused. */
+    private static final java.util.regex.Pattern CONDITIONAL_CHANGES =
+            java.util.regex.Pattern.compile("(PATCH|DELETE) /api/v1/collections/[^/]+/records/[^/]+");
     /** Methods counted under their own name in the request metrics; any other is "other" (a name per request would grow them without bound). */
     private static final Set<String> METRIC_METHODS =
             Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
@@ -228,18 +231,34 @@ public final class HttpApi implements AutoCloseable {
                             "is not a query parameter of a " + ctx.method().name()
                                     + " request: a change takes what it needs in its body or headers");
                 });
+                // As routes match: a trailing slash ignored
+                String change = ctx.method().name() + " " + ctx.path().replaceAll("/+$", "");
                 // Ignored, it would let the client believe a retry is safe: a second webhook, a second delete.
                 if (ctx.req().getHeader("Idempotency-Key") != null
-                        && !IDEMPOTENT_CHANGES
-                                // As routes match: a trailing slash ignored
-                                .matcher(ctx.method().name() + " " + ctx.path().replaceAll("/+$", ""))
-                                .matches()) {
+                        && !IDEMPOTENT_CHANGES.matcher(change).matches()) {
                     throw new Refusal.Invalid(
                             "invalid_header",
                             "Idempotency-Key is taken by creates of records and custom events only, not by "
                                     + ctx.method().name() + " " + ctx.path()
                                     + ": a retry would not be known as one (an update or a delete is safe to retry"
                                     + " with If-Match)");
+                }
+                // A condition no route looks at would be ignored, and the change made whatever it said.
+                for (String condition : List.of("If-None-Match", "If-Unmodified-Since")) {
+                    if (ctx.req().getHeader(condition) != null) {
+                        throw new Refusal.Invalid(
+                                "invalid_header",
+                                condition + " is not taken by a change: a record's PATCH and DELETE take If-Match"
+                                        + " with the version it must have");
+                    }
+                }
+                if (ctx.req().getHeader("If-Match") != null
+                        && !CONDITIONAL_CHANGES.matcher(change).matches()) {
+                    throw new Refusal.Invalid(
+                            "invalid_header",
+                            "If-Match is taken by a record's PATCH and DELETE only, not by "
+                                    + ctx.method().name() + " " + ctx.path()
+                                    + ": the change would be made whatever it said");
                 }
             }
         });

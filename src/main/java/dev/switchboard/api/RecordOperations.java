@@ -52,10 +52,18 @@ final class RecordOperations {
         return collections.get(name);
     }
 
-    /** Creates a record from data already {@link #validated}. */
+    /**
+     * Creates a record once its data is {@link #validated}. A retry of a create that was made is answered
+     * as it was, before the data is checked: the collection's schema or a limit may have changed since,
+     * and a refusal would tell the client that the record it made does not exist.
+     */
     RecordStore.Created create(
             TenantAccess access, RecordCollection collection, JsonNode data, Optional<IdempotencyKey> key) {
-        return records.create(access.tenant(), collection, data, key);
+        Optional<RecordStore.Created> replay = key.flatMap(records::replay);
+        if (replay.isPresent()) {
+            return replay.get();
+        }
+        return records.create(access.tenant(), collection, validated(collection, data), key);
     }
 
     StoredRecord get(TenantAccess access, RecordCollection collection, String id) {

@@ -47,14 +47,14 @@ public final class RecordRoutes implements RouteGroup {
         TenantAccess access = auth.tenantAccess(ctx);
         RecordCollection collection = operations.writable(access, ctx.pathParam("collection"));
         JsonBody body = JsonBody.of(ctx, "data");
-        JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
+        JsonNode data = body.requiredObject("data");
         Optional<IdempotencyKey> key = idempotencyKey(ctx, access, collection, data);
         RecordStore.Created created = operations.create(access, collection, data, key);
         if (created.replayedBody() != null) {
             // The version the first answer's ETag gave, so a client that retried can still send If-Match.
             JsonNode version = Json.read(created.replayedBody()).path("version");
             if (version.canConvertToLong()) {
-                ctx.header("ETag", "\"" + version.asLong() + "\"");
+                ctx.header("ETag", etag(version.asLong()));
             }
             IdempotencyKeys.replay(ctx, created.replayedBody());
             return;
@@ -65,7 +65,36 @@ public final class RecordRoutes implements RouteGroup {
     private void get(Context ctx) {
         TenantAccess access = auth.tenantAccess(ctx);
         RecordCollection collection = operations.readable(access, ctx.pathParam("collection"));
-        respond(ctx, operations.get(access, collection, ctx.pathParam("id")));
+        StoredRecord record = operations.get(access, collection, ctx.pathParam("id"));
+        if (unchanged(ctx.header("If-None-Match"), record.version())) {
+            ctx.header("ETag", etag(record.version())).status(304);
+            return;
+        }
+        respond(ctx, record);
+    }
+
+    /**
+     * Whether If-None-Match names the record's version, compared as RFC 9110 says for it: weakly (W/"3" is
+     * "3"), any of a list, and {@code *} any version.
+     */
+    private static boolean unchanged(String ifNoneMatch, long version) {
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        if (ifNoneMatch.trim().equals("*")) {
+            return true;
+        }
+        for (String tag : ifNoneMatch.split(",")) {
+            String t = tag.trim();
+            if ((t.startsWith("W/") ? t.substring(2) : t).equals(etag(version))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String etag(long version) {
+        return "\"" + version + "\"";
     }
 
     private void list(Context ctx) {
@@ -107,7 +136,7 @@ public final class RecordRoutes implements RouteGroup {
     }
 
     private static void respond(Context ctx, StoredRecord record) {
-        ctx.header("ETag", "\"" + record.version() + "\"");
+        ctx.header("ETag", etag(record.version()));
         ctx.json(record);
     }
 

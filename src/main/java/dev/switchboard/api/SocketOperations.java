@@ -54,7 +54,7 @@ public final class SocketOperations implements Operations {
     private Outcome create(TenantAccess access, JsonNode params) {
         RecordCollection collection = records.writable(access, collection(params));
         JsonBody body = JsonBody.of(params, "collection", "data", "idempotencyKey");
-        JsonNode data = RecordOperations.validated(collection, body.requiredObject("data"));
+        JsonNode data = body.requiredObject("data");
         Optional<IdempotencyKey> key = Optional.empty();
         JsonNode keyNode = params.get("idempotencyKey");
         if (keyNode != null) { // null too is refused: a retry sent with it would make a second record

@@ -536,6 +536,17 @@ public final class Authenticator {
                 if (countRequest) {
                     limit(access.tokenHash(), "access token");
                 }
+                // An access token acts for its connection's tenant only. Naming another, the request was meant
+                // for that tenant: served for the token's instead, a write would land in the wrong place.
+                String named = ctx.header(TENANT_HEADER);
+                String own = access.grant().tenant().id();
+                if (named != null && !named.isBlank() && !named.trim().equals(own)) {
+                    throw new Refusal.Invalid(
+                            "invalid_header",
+                            TENANT_HEADER + " names another tenant than this access token's ('" + own
+                                    + "'): a token acts only for its connection's tenant; send that tenant's"
+                                    + " token, or leave the header out");
+                }
                 yield tenantAccess(access);
             }
         };

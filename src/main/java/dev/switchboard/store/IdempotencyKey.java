@@ -29,7 +29,7 @@ public record IdempotencyKey(String scope, String key, byte[] fingerprint, List<
      */
     public Optional<Answer> claimOrFirstAnswer(Connection c) throws SQLException {
         while (!claim(c)) {
-            Optional<Answer> first = firstAnswer(c);
+            Optional<Answer> first = answer(c);
             if (first.isPresent()) {
                 return first;
             }
@@ -60,7 +60,11 @@ public record IdempotencyKey(String scope, String key, byte[] fingerprint, List<
                 key);
     }
 
-    private Optional<Answer> firstAnswer(Connection c) throws SQLException {
+    /**
+     * The answer of the request that used the key first, once it is committed (empty before); 422 when
+     * that was another request.
+     */
+    public Optional<Answer> answer(Connection c) throws SQLException {
         return Jdbc.one(
                 c,
                 "SELECT fingerprint, body, seq FROM idempotency_keys WHERE scope = ? AND key = ?",

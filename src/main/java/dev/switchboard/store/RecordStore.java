@@ -125,6 +125,14 @@ public final class RecordStore {
         return created;
     }
 
+    /**
+     * The answer to the request that used {@code key} first, as a create answers a retry, if that request
+     * was made (422 when it was another request).
+     */
+    public Optional<Created> replay(IdempotencyKey key) {
+        return Jdbc.withConnection(dataSource, key::answer).map(first -> new Created(null, first.body(), first.seq()));
+    }
+
     public Optional<StoredRecord> find(Tenant tenant, RecordCollection collection, String id) {
         Optional<UUID> uuid = Ids.parse(ID_PREFIX, id);
         if (uuid.isEmpty()) {

@@ -836,6 +836,38 @@ class AdminApiTest {
                 .isEqualTo("data: the schema of collection 'reshaped' is false: it accepts no record");
     }
 
+    /**
+     * A retry of a create that was made gets its answer even when the collection's schema changed since:
+     * it was checked against the new schema first, and refused, which told the client the record it had
+     * made did not exist.
+     */
+    @Test
+    void aRetriedCreateIsAnsweredAsTheFirstWasAfterTheSchemaTightened() throws Exception {
+        server.admin.post("/api/v1/collections", Map.of("name", "tightened")).expect(201);
+        Api api = server.adminFor(server.createTenant("tightened-" + System.nanoTime()));
+        String path = "/api/v1/collections/tightened/records";
+        Api keyed = api.withHeader("Idempotency-Key", "create-1");
+        Api.Response first = keyed.post(path, Map.of("data", Map.of("n", 5))).expect(201);
+        try (var c = DriverManager.getConnection(server.database().jdbcUrl());
+                var s = c.createStatement()) {
+            s.execute("UPDATE collections SET schema = '{\"properties\": {\"n\": {\"maximum\": 3}}}'"
+                    + " WHERE name = 'tightened'");
+        }
+        server.admin
+                .post("/api/v1/collections", Map.of("name", "tightened_after"))
+                .expect(201); // a reload
+
+        Api.Response retry = keyed.post(path, Map.of("data", Map.of("n", 5)));
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(retry.json()).isEqualTo(first.json());
+        Api.Response another = keyed.post(path, Map.of("data", Map.of("n", 2)));
+        assertThat(another.status()).as("the key with another request").isEqualTo(422);
+        Api.Response fresh = api.withHeader("Idempotency-Key", "create-2").post(path, Map.of("data", Map.of("n", 5)));
+        assertThat(fresh.status()).as("a new create meets the new schema").isEqualTo(400);
+        assertThat(fresh.errorCode()).isEqualTo("schema_violation");
+    }
+
     @Test
     void identifiersAreTakenAsWrittenNotTrimmed() {
         for (String name : List.of("a\n", " spaced", "spaced ")) {

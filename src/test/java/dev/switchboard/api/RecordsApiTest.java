@@ -771,6 +771,74 @@ class RecordsApiTest {
         assertThat(tooLong.body()).doesNotContain("hhhh");
     }
 
+    /**
+     * An access token acts for its own tenant; a request naming another in {@code Switchboard-Tenant} was
+     * served for the token's, so a partner that mixed up its tenants' tokens wrote to the wrong one unawares.
+     */
+    @Test
+    void anAccessTokenNamingAnotherTenantIsRefusedAndWritesNothing() {
+        long head = headSeq(partner);
+        String path = "/api/v1/collections/reservations/records";
+        Api.Response elsewhere = partner.withHeader("Switchboard-Tenant", "hotel-b")
+                .post(path, Map.of("data", Map.of("state", "meant-for-hotel-b")));
+        assertThat(elsewhere.status()).as(elsewhere.body()).isEqualTo(400);
+        assertThat(elsewhere.errorCode()).isEqualTo("invalid_header");
+        assertThat(elsewhere.json().at("/error/message").asText()).contains("Switchboard-Tenant", "'hotel-a'");
+        assertThat(partner.withHeader("Switchboard-Tenant", "hotel-b").get(path).status())
+                .isEqualTo(400);
+        assertThat(headSeq(partner)).as("nothing written").isEqualTo(head);
+        // Its own tenant, named or not, is served as before.
+        partner.withHeader("Switchboard-Tenant", "hotel-a")
+                .post(path, Map.of("data", Map.of("state", "named")))
+                .expect(201);
+        assertThat(headSeq(partner)).isEqualTo(head + 1);
+    }
+
+    /**
+     * A condition is evaluated where a route takes it, and refused where none does: ignored, If-None-Match
+     * on a PATCH or DELETE, or If-Match on a create, let the change through whatever it said. On a GET,
+     * If-None-Match matches as RFC 9110 compares it (weakly, any of a list, or *), not only as "3".
+     */
+    @Test
+    void conditionsAreEvaluatedWhereTakenAndRefusedElsewhere() {
+        String path = "/api/v1/collections/reservations/records/"
+                + create(Map.of("state", "new")).get("id").asText();
+        for (String matching : List.of("\"1\"", "W/\"1\"", "\"0\", \"1\"", "*")) {
+            Api.Response notModified =
+                    partner.withHeader("If-None-Match", matching).get(path);
+            assertThat(notModified.status()).as(matching).isEqualTo(304);
+            assertThat(notModified.header("ETag")).as(matching).isEqualTo("\"1\"");
+        }
+        assertThat(partner.withHeader("If-None-Match", "\"2\", W/\"3\"")
+                        .get(path)
+                        .status())
+                .isEqualTo(200);
+
+        long head = headSeq(partner);
+        Api.Response patch =
+                partner.withHeader("If-None-Match", "\"1\"").patch(path, Map.of("data", Map.of("state", "changed")));
+        assertThat(patch.status()).isEqualTo(400);
+        assertThat(patch.errorCode()).isEqualTo("invalid_header");
+        assertThat(patch.json().at("/error/message").asText()).startsWith("If-None-Match is not taken by a change");
+        assertThat(partner.withHeader("If-None-Match", "*").delete(path).status())
+                .isEqualTo(400);
+        assertThat(partner.withHeader("If-Unmodified-Since", "Tue, 01 Dec 2026 00:00:00 GMT")
+                        .delete(path)
+                        .status())
+                .isEqualTo(400);
+        Api.Response conditionalCreate = partner.withHeader("If-Match", "\"1\"")
+                .post("/api/v1/collections/reservations/records", Map.of("data", Map.of("state", "new")));
+        assertThat(conditionalCreate.status()).isEqualTo(400);
+        assertThat(conditionalCreate.json().at("/error/message").asText())
+                .startsWith("If-Match is taken by a record's PATCH and DELETE only");
+        assertThat(headSeq(partner)).as("nothing written").isEqualTo(head);
+        assertThat(partner.get(path).expect(200).json().get("version").asInt()).isEqualTo(1);
+
+        partner.withHeader("If-Match", "\"1\"")
+                .patch(path, Map.of("data", Map.of("state", "changed")))
+                .expect(200);
+    }
+
     @Test
     void malformedRecordIdsAreNotFound() {
         assertThat(partner.get("/api/v1/collections/reservations/records/rec_nope")

@@ -414,7 +414,7 @@ final class HostileRequests {
 
     /**
      * The headers the API reads, each with hostile values: many where the operation takes the header,
-     * a few where it does not (it must be ignored, never tripped over).
+     * a few where it does not (it must be refused or ignored, never tripped over).
      */
     private List<Request> headers(Operation op) {
         List<Request> requests = new ArrayList<>();
