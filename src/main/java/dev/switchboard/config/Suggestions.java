@@ -3,15 +3,15 @@ package dev.switchboard.config;
 import java.util.Collection;
 import java.util.Optional;
 
-/** "Did you mean" for a misspelt setting: the known name nearest to what was written, if it is near. */
-final class Suggestions {
+/** "Did you mean" for a misspelt name (a setting, a schema keyword): the known one nearest to what was written, if it is near. */
+public final class Suggestions {
     private Suggestions() {}
 
     /**
      * The candidate closest to {@code written} by edit distance (case-insensitive), when at most a third
      * of its letters (and at least two) would have to change; nothing when none is that close or two tie.
      */
-    static Optional<String> nearest(String written, Collection<String> candidates) {
+    public static Optional<String> nearest(String written, Collection<String> candidates) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         boolean tie = false;

@@ -10,6 +10,7 @@ import com.networknt.schema.ValidationMessage;
 import com.networknt.schema.resource.AllowSchemaLoader;
 import dev.switchboard.config.CollectionDefinition;
 import dev.switchboard.config.ConfigException;
+import dev.switchboard.config.Suggestions;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
@@ -81,6 +82,18 @@ public final class CollectionStore {
     private static final Map<String, JsonSchema> META_SCHEMAS = BUILT_IN_META_SCHEMAS.stream()
             .collect(java.util.stream.Collectors.toUnmodifiableMap(
                     iri -> iri, iri -> SCHEMAS.getSchema(SchemaLocation.of(iri))));
+    /** The keywords the schema library knows in each built-in dialect; it ignores any other. */
+    private static final Map<String, Set<String>> KEYWORDS = Map.of(
+            "https://json-schema.org/draft/2020-12/schema",
+                    Set.copyOf(JsonMetaSchema.getV202012().getKeywords().keySet()),
+            "https://json-schema.org/draft/2019-09/schema",
+                    Set.copyOf(JsonMetaSchema.getV201909().getKeywords().keySet()),
+            "http://json-schema.org/draft-07/schema",
+                    Set.copyOf(JsonMetaSchema.getV7().getKeywords().keySet()),
+            "http://json-schema.org/draft-06/schema",
+                    Set.copyOf(JsonMetaSchema.getV6().getKeywords().keySet()),
+            "http://json-schema.org/draft-04/schema",
+                    Set.copyOf(JsonMetaSchema.getV4().getKeywords().keySet()));
 
     private final DataSource dataSource;
     private volatile Map<String, RecordCollection> byName = Map.of();
@@ -292,6 +305,10 @@ public final class CollectionStore {
                         where + "eventFields[" + i + "]",
                         "must be a top-level field name (letters, digits, '_', '-'), not id or version");
             }
+            if (d.eventFields().indexOf(f) < i) {
+                throw new Refusal.InvalidField(
+                        where + "eventFields[" + i + "]", "'" + f + "' is named twice: name each field once");
+            }
         }
         if (d.schema() != null) {
             if (!d.schema().isObject() && !d.schema().isBoolean()) {
@@ -308,6 +325,7 @@ public final class CollectionStore {
                         "is not a valid JSON Schema (" + dialect + "): "
                                 + problems.iterator().next().getMessage());
             }
+            refuseUnknownKeywords(d.schema(), KEYWORDS.get(dialect), dialect, where + "schema");
             refuseReferenceLoop(compile(d.schema()), where + "schema");
         }
     }
@@ -341,10 +359,59 @@ public final class CollectionStore {
             "minContains",
             "maxContains");
     /** Keywords whose values are data, not schemas: a "maxItems" or "$ref" there is a value, not a keyword. */
-    private static final Set<String> DATA = Set.of("const", "enum", "default", "examples");
-    /** Keywords whose values map names to schemas: a "const" or "enum" there is a name. */
-    private static final Set<String> NAMED_SCHEMAS =
-            Set.of("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies");
+    private static final Set<String> DATA = Set.of("const", "enum", "default", "examples", "$vocabulary");
+    /**
+     * Keywords whose values map names to schemas (or, for dependentRequired and some of dependencies, to
+     * lists of names): a "const" or "enum" there is a name.
+     */
+    private static final Set<String> NAMED = Set.of(
+            "properties",
+            "patternProperties",
+            "$defs",
+            "definitions",
+            "dependentSchemas",
+            "dependencies",
+            "dependentRequired");
+
+    /**
+     * Refuses, naming it, a keyword the schema's dialect does not have: the library ignores it, so a
+     * misspelt {@code "requried"} or {@code "propertes"} checked nothing, and only the log said so. A
+     * keyword of one's own (an annotation for other tools) is taken when its name starts with {@code x-}.
+     */
+    private static void refuseUnknownKeywords(JsonNode schema, Set<String> known, String dialect, String path) {
+        if (schema.isArray()) {
+            for (int i = 0; i < schema.size(); i++) {
+                refuseUnknownKeywords(schema.get(i), known, dialect, path + "[" + i + "]");
+            }
+            return;
+        }
+        if (!schema.isObject()) {
+            return;
+        }
+        for (Map.Entry<String, JsonNode> f : schema.properties()) {
+            String key = f.getKey();
+            String at = path + "." + key;
+            if (key.startsWith("x-")) {
+                continue;
+            }
+            if (!known.contains(key)) {
+                throw new Refusal.InvalidField(
+                        at,
+                        "is not a keyword of JSON Schema " + dialect
+                                + Suggestions.nearest(key, known)
+                                        .map(k -> " (did you mean " + k + "?)")
+                                        .orElse("")
+                                + ": it would be ignored, and check nothing; name a keyword of your own x-…");
+            }
+            if (NAMED.contains(key) && f.getValue().isObject()) {
+                for (Map.Entry<String, JsonNode> named : f.getValue().properties()) {
+                    refuseUnknownKeywords(named.getValue(), known, dialect, at + "." + named.getKey());
+                }
+            } else if (!DATA.contains(key)) {
+                refuseUnknownKeywords(f.getValue(), known, dialect, at);
+            }
+        }
+    }
 
     /**
      * Refuses, naming the field, what the schema library would get wrong or reach outside the schema for.
@@ -388,7 +455,7 @@ public final class CollectionStore {
                     && value.decimalValue().compareTo(java.math.BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
                 throw new Refusal.InvalidField(at, "must be at most " + Integer.MAX_VALUE + " (lengths and counts)");
             }
-            if (NAMED_SCHEMAS.contains(key) && value.isObject()) {
+            if (NAMED.contains(key) && value.isObject()) {
                 for (Map.Entry<String, JsonNode> named : value.properties()) {
                     refuseUnsafeKeywords(named.getValue(), at + "." + named.getKey());
                 }

@@ -868,6 +868,58 @@ class AdminApiTest {
         assertThat(fresh.errorCode()).isEqualTo("schema_violation");
     }
 
+    /**
+     * A keyword the schema's draft does not have was accepted and ignored (the library only logged it), so
+     * a misspelt "requried" checked nothing, and a collection made through the API cannot be changed
+     * through it. Names that are not keywords (properties, data, annotations named x-…) are not looked at.
+     */
+    @Test
+    void aSchemaKeywordItsDraftDoesNotHaveIsRefusedNamingIt() {
+        Api.Response typo = server.admin.post(
+                "/api/v1/collections",
+                Map.of(
+                        "name",
+                        "misspelt",
+                        "schema",
+                        Map.of("properties", Map.of("state", Map.of("type", "string")), "requried", List.of("state"))));
+        assertThat(typo.status()).isEqualTo(400);
+        assertThat(typo.json().at("/error/details/field").asText()).isEqualTo("schema.requried");
+        assertThat(typo.json().at("/error/message").asText()).contains("(did you mean required?)");
+        Api.Response nested = server.admin.post(
+                "/api/v1/collections",
+                Map.of("name", "misspelt", "schema", Map.of("properties", Map.of("state", Map.of("maxLenght", 3)))));
+        assertThat(nested.json().at("/error/details/field").asText()).isEqualTo("schema.properties.state.maxLenght");
+        Api.Response laterDraft = server.admin.post(
+                "/api/v1/collections",
+                Map.of(
+                        "name",
+                        "misspelt",
+                        "schema",
+                        Map.of("$schema", "http://json-schema.org/draft-04/schema#", "const", 1)));
+        assertThat(laterDraft.status()).as("const came with draft-06").isEqualTo(400);
+        Api.Response twice = server.admin.post(
+                "/api/v1/collections", Map.of("name", "misspelt", "eventFields", List.of("state", "state")));
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.json().at("/error/details/field").asText()).isEqualTo("eventFields[1]");
+        assertThat(server.admin.get("/api/v1/collections/misspelt").status()).isEqualTo(404);
+
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "annotated",
+                                "schema",
+                                Map.of(
+                                        "x-ui",
+                                        Map.of("requried", true),
+                                        "properties",
+                                        Map.of("requried", Map.of("enum", List.of(Map.of("maxLenght", 1)))),
+                                        "dependentRequired",
+                                        Map.of("requried", List.of("other")))))
+                .expect(201);
+    }
+
     @Test
     void identifiersAreTakenAsWrittenNotTrimmed() {
         for (String name : List.of("a\n", " spaced", "spaced ")) {
