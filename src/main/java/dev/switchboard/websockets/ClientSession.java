@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * the lowest such position waits until the writes below it have sent their responses; so does a page
  * a resume read from the log, which may have been read after such a write committed. Reads hold
  * nothing, and a write holds events only until its own response is sent; more of them than the
- * socket's queue size are dropped and read again from the log after the response ({@link #reread}).
+ * socket's queue size (and more than that arriving while a catch-up reads the log) are dropped and read
+ * again from the log after the response and the catch-up ({@link #reread}).
  *
  * <p>Jetty calls the listener methods one at a time per socket. Deliveries (feed thread), the
  * catch-up (its own virtual thread), responses and client messages meet under {@link #lock}, which is
@@ -66,10 +67,13 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private final List<Held> held = new ArrayList<>();
     private long heldBytes;
     /**
-     * More than the queue's bytes were held back for this socket's own writes (not for a slow client):
-     * they were dropped, and are read again from the log once the writes are answered.
+     * More than the queue's bytes were held back, for this socket's own writes or while a catch-up read the
+     * log (not for a slow client): they were dropped, and are read again from the log once the writes are
+     * answered and the catch-up is over.
      */
     private boolean rereadDue;
+    /** A catch-up (the socket's first, or a re-read) is reading the log for this socket; it goes live at its end. */
+    private boolean catchingUp = true;
 
     /** A batch waiting for this socket, and what it costs it: the bytes of the frame its filter takes. */
     private record Held(Batch batch, long bytes) {}
@@ -247,6 +251,14 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             if (announce) {
                 send(Frames.live(position));
             }
+            catchingUp = false;
+            if (rereadDue) {
+                // Events were dropped while this catch-up read: read them from the log, once no write holds them.
+                if (writes.isEmpty()) {
+                    startReread();
+                }
+                return;
+            }
             live = true;
             flushHeld();
         } finally {
@@ -254,10 +266,21 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
+    /** Starts reading the events after what was sent from the log ({@link #reread}). Under the lock. */
+    private void startReread() {
+        if (closing.get()) {
+            return;
+        }
+        rereadDue = false;
+        catchingUp = true;
+        long from = delivered;
+        Thread.ofVirtual().name("ws-reread-" + id()).start(() -> reread(from));
+    }
+
     /**
      * Sends the events after {@code from} from the log, as a resume does, then goes live again: the
-     * events dropped while this socket's writes held them back ({@link #deliver}). Runs on a virtual
-     * thread of its own, started when the last of those writes is answered.
+     * events dropped while they were held back ({@link #deliver}). Runs on a virtual thread of its own,
+     * started when the last write holding them is answered, or a catch-up during which they were dropped ends.
      */
     private void reread(long from) {
         try {
@@ -308,18 +331,16 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             held.add(new Held(mine, mine.bytes()));
             heldBytes += mine.bytes();
             if (heldBytes > owner.settings().queueBytes()) {
+                // Held back for this socket's own writes in progress, or while a catch-up reads the log (a long
+                // resume on a busy tenant), while the client reads what it is sent: closing it as a slow consumer
+                // would blame it for a slow write, and a client resuming again would meet the same close. The
+                // events stay in the log: they are read from there once the writes are answered and the
+                // catch-up is over, and held meanwhile stays within the queue's size. A client that does not
+                // read is closed by its outbox.
                 held.clear();
                 heldBytes = 0;
-                if ((live && !writes.isEmpty()) || rereadDue) {
-                    // Held back for this socket's own writes in progress, while the client reads fine: closing it as
-                    // a slow consumer would blame it for a slow write. The events stay in the log: read them from
-                    // there once the writes are answered (nothing is being read now, so nothing held is needed).
-                    live = false;
-                    rereadDue = true;
-                } else {
-                    // Held while a catch-up reads the log: that read needs them at its seam.
-                    close(CloseCode.SLOW_CONSUMER);
-                }
+                live = false;
+                rereadDue = true;
             }
         } finally {
             lock.unlock();
@@ -375,10 +396,8 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             if (write != null && writes.remove(write)) {
                 flushHeld();
                 writeAnswered.signalAll();
-                if (rereadDue && writes.isEmpty() && !closing.get()) {
-                    rereadDue = false;
-                    long from = delivered;
-                    Thread.ofVirtual().name("ws-reread-" + id()).start(() -> reread(from));
+                if (rereadDue && writes.isEmpty() && !catchingUp) {
+                    startReread();
                 }
             }
         } finally {

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.events.Retention;
+import dev.switchboard.support.Json;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestDatabase;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
@@ -15,8 +17,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import org.awaitility.Awaitility;
@@ -75,6 +79,94 @@ class WebSocketResumeTest {
                         .containsExactlyElementsOf(
                                 LongStream.rangeClosed(after + 1, total).boxed().toList());
                 client.close();
+            }
+        }
+    }
+
+    /**
+     * Live events arriving while a resume reads a long history, more of them than the socket's queue
+     * holds, closed the socket as a slow consumer (4100) although the client read what it was sent (the
+     * more so behind one of its own writes, which holds them back), and a client resuming again on a busy
+     * tenant met the same close. They are dropped and read from the log once the replay is over.
+     */
+    @Test
+    void liveEventsPastTheQueueWhileAResumeReadsAreReadFromTheLogAfterIt() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB"))) {
+            server.createCollection("reservations");
+            server.createTenant("long-resume");
+            Api app = server.adminFor("long-resume");
+            String token = server.partnerToken("long-resume");
+            Map<String, Object> large = Map.of("pad", "x".repeat(48 * 1024));
+            int history = 200;
+            int live = 10;
+            for (int i = 0; i < history; i++) {
+                app.post("/api/v1/events", Map.of("type", "device.command", "data", large))
+                        .expect(201);
+            }
+            CountDownLatch written = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            WebSockets sockets = server.switchboard().websockets();
+            sockets.wrapOperations(inner -> (access, method, p) -> {
+                Operations.Outcome outcome = inner.perform(access, method, p);
+                written.countDown();
+                try { // committed: its response waits, and holds the events after it back
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return outcome;
+            });
+            try (RawWebSocket ws = RawWebSocket.open(server, "/api/v1/ws?after=0", token, 4096)) {
+                // Not read for a while: the replay (about 10 MB) fills the kernel's buffers and the queue, and
+                // waits for the client, while a write of its own and live events worth several queues arrive.
+                Thread.sleep(1000);
+                ws.sendText(Json.write(Map.of(
+                        "type",
+                        "request",
+                        "id",
+                        "w",
+                        "method",
+                        "records.create",
+                        "params",
+                        Map.of("collection", "reservations", "data", Map.of("state", "new")))));
+                assertThat(written.await(10, TimeUnit.SECONDS)).isTrue();
+                for (int i = 0; i < live; i++) {
+                    app.post("/api/v1/events", Map.of("type", "device.command", "data", large))
+                            .expect(201);
+                }
+                Thread.sleep(1000);
+                release.countDown();
+                ws.readTimeout(Duration.ofSeconds(30));
+                List<Long> seqs = new ArrayList<>();
+                long responseBefore = -1;
+                boolean announcedLive = false;
+                while (seqs.size() < history + 1 + live || !announcedLive) {
+                    RawWebSocket.Frame frame = ws.readAnsweringPings();
+                    assertThat(frame.opcode())
+                            .as("closed with %s after %s events", frame.closeCode(), seqs.size())
+                            .isEqualTo(RawWebSocket.TEXT);
+                    JsonNode message = Json.read(frame.text());
+                    switch (message.path("type").asText()) {
+                        case "live" -> announcedLive = true;
+                        case "response" -> {
+                            assertThat(message.get("status").asInt()).isEqualTo(201);
+                            assertThat(message.get("seq").asLong()).isEqualTo(history + 1);
+                            responseBefore = seqs.size();
+                        }
+                        default ->
+                            message.path("events")
+                                    .forEach(e -> seqs.add(e.get("seq").asLong()));
+                    }
+                }
+                assertThat(seqs)
+                        .containsExactlyElementsOf(LongStream.rangeClosed(1, history + 1 + live)
+                                .boxed()
+                                .toList());
+                assertThat(responseBefore)
+                        .as("the write's response before its event")
+                        .isBetween(0L, (long) history);
+            } finally {
+                release.countDown();
             }
         }
     }
