@@ -226,10 +226,16 @@ public final class JsonBody {
         if (v == null || v.isNull()) {
             return null;
         }
-        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+        if (!v.isNumber()) {
             throw new Refusal.InvalidField(field, "must be a whole number");
         }
-        return v.longValue();
+        // By its value, as JSON numbers are read everywhere (10.0 is 10); refused as a query parameter's is.
+        java.math.BigDecimal number = v.decimalValue();
+        try {
+            return number.longValueExact();
+        } catch (ArithmeticException notWhole) {
+            throw new Refusal.InvalidField(field, "'" + number.toPlainString() + "' is not a whole number");
+        }
     }
 
     public JsonNode node() {

@@ -89,7 +89,7 @@ public final class SocketOperations implements Operations {
                 body.asWritten("cursor"),
                 instant(body, "updatedFrom"),
                 instant(body, "updatedTo"),
-                body.stringList("ids", RecordOperations.MAX_IDS),
+                body.stringList("ids", Integer.MAX_VALUE), // counted as HTTP counts them, with its message
                 pageBytes);
         return Outcome.read(QueryParams.page("records", page.records(), page.cursor()));
     }

@@ -227,6 +227,22 @@ class WebSocketRequestsTest {
             assertSame(
                     ws.request("d", "records.list", params("collection", "reservations", "limit", 0)),
                     http.get("/api/v1/collections/reservations/records?limit=0"));
+            assertSame(
+                    ws.request("d2", "records.list", params("collection", "reservations", "limit", 10.5)),
+                    http.get("/api/v1/collections/reservations/records?limit=10.5"));
+            assertThat(ws.request("d2b", "records.list", params("collection", "reservations", "limit", 10.0))
+                            .get("status")
+                            .asInt())
+                    .as("10.0 is ten")
+                    .isEqualTo(200);
+            assertSame(
+                    ws.request("d3", "events.list", params("after", new java.math.BigInteger("99999999999999999999"))),
+                    http.get("/api/v1/events?after=99999999999999999999"));
+            List<String> tooMany =
+                    java.util.Collections.nCopies(1001, "rec_x"); // one past the limit, short enough for a URL
+            assertSame(
+                    ws.request("d4", "records.list", params("collection", "reservations", "ids", tooMany)),
+                    http.get("/api/v1/collections/reservations/records?ids=" + String.join(",", tooMany)));
             String id = ws.request(
                             "e", "records.create", params("collection", "reservations", "data", Map.of("state", "x")))
                     .at("/result/id")
