@@ -83,20 +83,8 @@ public final class EndpointStore {
                             rs -> rs.getInt(1),
                             integration.pk())
                     .orElse(0);
-            // A new endpoint for the URL of one the operator disabled would undo their stop, however the URL
-            // is spelled (HTTP://, %6F for o, /./, a default port): compared as the receiver reads them.
-            if (credential != null
-                    && Jdbc.query(
-                                    c,
-                                    "SELECT url FROM webhook_endpoints WHERE integration_pk = ? AND "
-                                            + OPERATOR_DISABLED,
-                                    rs -> new WebhookUrl(URI.create(rs.getString(1))).canonical(),
-                                    integration.pk())
-                            .contains(url.canonical())) {
-                throw new Refusal.Forbidden(
-                        "disabled_by_operator",
-                        "the operator disabled this integration's endpoint for this URL; only the operator may"
-                                + " enable it, or delete it for a new one");
+            if (credential != null) {
+                refuseOperatorDisabledUrl(c, integration.pk(), url);
             }
             if (existing >= MAX_PER_INTEGRATION) {
                 throw new Refusal.Conflict(
@@ -223,8 +211,26 @@ public final class EndpointStore {
             if (changes.state() == WebhookEndpoint.State.disabled) {
                 lockWaitingManualMessages(c, List.of(current.pk()));
             }
-            String state = changes.state() == null ? null : changes.state().name();
             boolean operator = credential == null;
+            if (changes.url() != null && !operator) {
+                refuseOperatorDisabledUrl(c, current.integrationPk(), new WebhookUrl(URI.create(changes.url())));
+            }
+            if (changes.state() == WebhookEndpoint.State.enabled) {
+                // Retries waiting their delay go now: a partner enables the endpoint once its receiver is
+                // fixed, and a stream waiting out a long delay (retryDelays up to 7d) held every later event
+                // of its tenant back until then. Messages and streams before the endpoint's row, as above.
+                MessageLog.takeManualTurn(c, current.pk());
+                Jdbc.update(
+                        c,
+                        "UPDATE webhook_messages SET next_attempt_at = now() WHERE endpoint_pk = ? AND lane = 'manual'"
+                                + " AND status = 'pending' AND next_attempt_at > now()",
+                        current.pk());
+                Jdbc.update(
+                        c,
+                        "UPDATE webhook_streams SET next_attempt_at = now() WHERE endpoint_pk = ? AND next_attempt_at > now()",
+                        current.pk());
+            }
+            String state = changes.state() == null ? null : changes.state().name();
             int updated = Jdbc.update(
                     c,
                     "UPDATE webhook_endpoints SET url = coalesce(?, url), event_types = coalesce(?, event_types),"
@@ -268,6 +274,26 @@ public final class EndpointStore {
             control.publish(c, new WebhookChanged(current.pk()));
             return load(c, current.pk());
         });
+    }
+
+    /**
+     * A new endpoint for the URL of one the operator disabled, or another endpoint given that URL, would undo
+     * their stop, however the URL is spelled (HTTP://, %6F for o, /./, a default port, an IPv4 address
+     * written as IPv6): compared as the receiver reads them.
+     */
+    private static void refuseOperatorDisabledUrl(Connection c, long integrationPk, WebhookUrl url)
+            throws SQLException {
+        if (Jdbc.query(
+                        c,
+                        "SELECT url FROM webhook_endpoints WHERE integration_pk = ? AND " + OPERATOR_DISABLED,
+                        rs -> new WebhookUrl(URI.create(rs.getString(1))).canonical(),
+                        integrationPk)
+                .contains(url.canonical())) {
+            throw new Refusal.Forbidden(
+                    "disabled_by_operator",
+                    "the operator disabled this integration's endpoint for this URL; only the operator may"
+                            + " enable it, or delete it for a new one");
+        }
     }
 
     /**

@@ -1344,9 +1344,11 @@ public final class MessageLog {
      */
     int replay(long endpointPk, Long tenantPk, Long fromSeq, Instant since) {
         // A position older than the retention replays from the oldest event kept: the events before it are
-        // gone by the operator's choice, not lost by the stream, which would count and log them as such.
+        // gone by the operator's choice, not lost by the stream, which would count and log them as such. With
+        // none kept, from the head: nothing to send again (GREATEST passes over a NULL, and took 0).
         String target = fromSeq != null
-                ? "GREATEST(?::bigint - 1, (SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk))"
+                ? "GREATEST(?::bigint - 1, coalesce((SELECT min(seq) - 1 FROM events ev WHERE ev.stream_pk = ws.stream_pk),"
+                        + " (SELECT s.last_seq FROM streams s WHERE s.pk = ws.stream_pk)))"
                 : "first_event_since(ws.stream_pk, ?) - 1"; // a binary search of the log (V25)
         // The positions first, holding no lock: while the update below holds its streams' rows, every
         // delivery step this node writes for them waits.

@@ -1,6 +1,7 @@
 package dev.switchboard.webhooks;
 
 import dev.switchboard.support.Refusal;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -157,8 +158,24 @@ public record WebhookUrl(URI uri) {
                 : "?" + unreservedDecoded(ascii.getRawQuery());
         String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
         int defaultPort = scheme.equals("https") ? 443 : 80;
-        return scheme + "://" + uri.getHost().toLowerCase(Locale.ROOT) + (port() == defaultPort ? "" : ":" + port())
-                + path + query;
+        return scheme + "://" + canonicalHost() + (port() == defaultPort ? "" : ":" + port()) + path + query;
+    }
+
+    /**
+     * The host in lower case; an IPv6 literal as the address it is ({@code [::ffff:93.184.216.34]} is
+     * that IPv4 address, which is where Java connects, and {@code [2001:DB8::1]} one spelling of its address).
+     */
+    private String canonicalHost() {
+        String host = uri.getHost().toLowerCase(Locale.ROOT);
+        if (!host.startsWith("[")) {
+            return host;
+        }
+        try {
+            InetAddress address = InetAddress.getByName(host()); // a literal: no DNS lookup happens
+            return address instanceof Inet6Address ? "[" + address.getHostAddress() + "]" : address.getHostAddress();
+        } catch (UnknownHostException e) {
+            return host; // parse() took only valid literals
+        }
     }
 
     /** {@code raw} with its escapes of unreserved characters decoded, and the others' hex digits in upper case. */

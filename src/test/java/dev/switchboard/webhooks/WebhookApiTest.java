@@ -872,6 +872,16 @@ class WebhookApiTest {
                 .isEqualTo(403);
         assertThat(client.get(path).expect(200).json().get("url").asText())
                 .isEqualTo("https://partner.example/flooding");
+        // Nor may another endpoint be given its URL: it would send there as a new one would.
+        String other = "/api/v1/webhooks/"
+                + create(client, Map.of("url", "https://partner.example/other"))
+                        .get("id")
+                        .asText();
+        Api.Response moved = client.patch(other, Map.of("url", "https://partner.example/%66looding"));
+        assertThat(moved.status()).isEqualTo(403);
+        assertThat(moved.errorCode()).isEqualTo("disabled_by_operator");
+        assertThat(client.get(other).expect(200).json().get("url").asText()).isEqualTo("https://partner.example/other");
+        client.delete(other).expect(204);
 
         server.admin.patch(path, Map.of("state", "enabled")).expect(200);
         client.patch(path, Map.of("state", "disabled")).expect(200);

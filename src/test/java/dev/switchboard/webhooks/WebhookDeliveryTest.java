@@ -436,6 +436,35 @@ class WebhookDeliveryTest {
         await().until(() -> messages(path, "delivered").size() == 1);
     }
 
+    /**
+     * A stream waiting out a long retry delay held every later event of its tenant until then (up to 7
+     * days), and neither fixing the receiver nor enabling the endpoint again made it go: enabling does now.
+     */
+    @Test
+    void enablingAnEndpointSendsRetriesWaitingTheirDelayNow() {
+        AtomicInteger answered = new AtomicInteger();
+        receiver.answer(r -> answered.incrementAndGet() == 1 ? Reply.status(500) : Reply.status(200));
+        JsonNode endpoint = partner.webhook(
+                Map.of("url", receiver.url("/long-wait"), "maxBatchSize", 1, "retryDelays", List.of("7d")));
+        String path = "/api/v1/webhooks/" + endpoint.get("id").asText();
+        writeRooms(partner, 1);
+        // Its failure recorded: it waits for its retry, a week away.
+        await().until(() -> java.util.stream.StreamSupport.stream(
+                        messages(path, "pending").spliterator(), false)
+                .anyMatch(m -> m.path("nextAttemptAt").isTextual()
+                        && java.time.Instant.parse(m.get("nextAttemptAt").asText())
+                                .isAfter(java.time.Instant.now().plus(java.time.Duration.ofDays(1)))));
+        writeRooms(partner, 1); // waits behind the first, in its stream's order
+        assertThat(partner.client().get(path).expect(200).json().get("state").asText())
+                .isEqualTo("failing");
+
+        partner.client().patch(path, Map.of("state", "enabled")).expect(200);
+        await().until(() -> messages(path, "delivered").size() == 2);
+        assertThat(receiver.received()).hasSize(3);
+        assertThat(receiver.received().get(1).header("webhook-id"))
+                .isEqualTo(receiver.received().get(0).header("webhook-id"));
+    }
+
     @Test
     void temporaryRedirectsAreFollowedAndOthersAreFailures() {
         receiver.answer(r -> switch (r.path()) {
@@ -1182,6 +1211,18 @@ class WebhookDeliveryTest {
         assertThat(server.metric("switchboard_webhooks_events_expired_total"))
                 .as("events counted as lost")
                 .isEqualTo(expiredBefore);
+
+        // With every event removed there is nothing to send again: no stream counted as replaying.
+        pruneEvents(4);
+        assertThat(partner.client()
+                        .post(
+                                "/api/v1/webhooks/" + endpoint.get("id").asText() + "/replay",
+                                Map.of("fromSeq", 1, "tenantId", partner.tenant()))
+                        .expect(202)
+                        .json()
+                        .get("streams")
+                        .asInt())
+                .isZero();
     }
 
     /**

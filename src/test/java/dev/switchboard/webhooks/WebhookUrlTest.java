@@ -162,6 +162,16 @@ class WebhookUrlTest {
         assertThat(WebhookUrl.parse("http://partner.example:8080/h\u00e9", "url", GUARDED)
                         .canonical())
                 .isEqualTo("http://partner.example:8080/h%C3%A9");
+        // An IPv4 address written as IPv6 is that IPv4 address (Java connects there); IPv6 in any spelling.
+        for (String mapped : List.of("https://[::ffff:93.184.216.34]/h", "https://[::FFFF:5db8:d822]/h")) {
+            assertThat(WebhookUrl.parse(mapped, "url", GUARDED).canonical())
+                    .as(mapped)
+                    .isEqualTo("https://93.184.216.34/h");
+        }
+        assertThat(WebhookUrl.parse("https://[2606:4700:0::1111]/h", "url", GUARDED)
+                        .canonical())
+                .isEqualTo(WebhookUrl.parse("https://[2606:4700::0:1111]/h", "url", GUARDED)
+                        .canonical());
         for (String other : List.of(
                 "https://partner.example/hooks/In?token=a%2Fb",
                 "https://partner.example/hooks/in?token=a/b",
