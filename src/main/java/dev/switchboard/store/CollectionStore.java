@@ -82,18 +82,26 @@ public final class CollectionStore {
     private static final Map<String, JsonSchema> META_SCHEMAS = BUILT_IN_META_SCHEMAS.stream()
             .collect(java.util.stream.Collectors.toUnmodifiableMap(
                     iri -> iri, iri -> SCHEMAS.getSchema(SchemaLocation.of(iri))));
-    /** The keywords the schema library knows in each built-in dialect; it ignores any other. */
+    /**
+     * Names in the library's keyword tables that no draft has: "true" and "false" stand for boolean
+     * schemas, and as keywords "false" refused every record; "notAllowed" is enforced; "exampleSetFlag" is
+     * internal.
+     */
+    private static final Set<String> NOT_KEYWORDS = Set.of("true", "false", "notAllowed", "exampleSetFlag");
+
+    /** The keywords of each built-in dialect; the schema library ignores any other. */
     private static final Map<String, Set<String>> KEYWORDS = Map.of(
-            "https://json-schema.org/draft/2020-12/schema",
-                    Set.copyOf(JsonMetaSchema.getV202012().getKeywords().keySet()),
-            "https://json-schema.org/draft/2019-09/schema",
-                    Set.copyOf(JsonMetaSchema.getV201909().getKeywords().keySet()),
-            "http://json-schema.org/draft-07/schema",
-                    Set.copyOf(JsonMetaSchema.getV7().getKeywords().keySet()),
-            "http://json-schema.org/draft-06/schema",
-                    Set.copyOf(JsonMetaSchema.getV6().getKeywords().keySet()),
-            "http://json-schema.org/draft-04/schema",
-                    Set.copyOf(JsonMetaSchema.getV4().getKeywords().keySet()));
+            "https://json-schema.org/draft/2020-12/schema", keywords(JsonMetaSchema.getV202012()),
+            "https://json-schema.org/draft/2019-09/schema", keywords(JsonMetaSchema.getV201909()),
+            "http://json-schema.org/draft-07/schema", keywords(JsonMetaSchema.getV7()),
+            "http://json-schema.org/draft-06/schema", keywords(JsonMetaSchema.getV6()),
+            "http://json-schema.org/draft-04/schema", keywords(JsonMetaSchema.getV4()));
+
+    private static Set<String> keywords(JsonMetaSchema dialect) {
+        return dialect.getKeywords().keySet().stream()
+                .filter(k -> !NOT_KEYWORDS.contains(k))
+                .collect(Collectors.toUnmodifiableSet());
+    }
 
     private final DataSource dataSource;
     private volatile Map<String, RecordCollection> byName = Map.of();
@@ -325,7 +333,8 @@ public final class CollectionStore {
                         "is not a valid JSON Schema (" + dialect + "): "
                                 + problems.iterator().next().getMessage());
             }
-            refuseUnknownKeywords(d.schema(), KEYWORDS.get(dialect), dialect, where + "schema");
+            refuseUnknownKeywords(
+                    d.schema(), KEYWORDS.get(dialect), referencedRoots(d.schema()), dialect, where + "schema");
             refuseReferenceLoop(compile(d.schema()), where + "schema");
         }
     }
@@ -376,12 +385,15 @@ public final class CollectionStore {
     /**
      * Refuses, naming it, a keyword the schema's dialect does not have: the library ignores it, so a
      * misspelt {@code "requried"} or {@code "propertes"} checked nothing, and only the log said so. A
-     * keyword of one's own (an annotation for other tools) is taken when its name starts with {@code x-}.
+     * keyword of one's own (an annotation for other tools) is taken when its name starts with {@code x-}, and
+     * so is a top-level container a reference points into ({@code "$ref": "#/components/A"} makes
+     * {@code components} one, as {@code $defs} is under draft-07): neither is looked into.
      */
-    private static void refuseUnknownKeywords(JsonNode schema, Set<String> known, String dialect, String path) {
+    private static void refuseUnknownKeywords(
+            JsonNode schema, Set<String> known, Set<String> containers, String dialect, String path) {
         if (schema.isArray()) {
             for (int i = 0; i < schema.size(); i++) {
-                refuseUnknownKeywords(schema.get(i), known, dialect, path + "[" + i + "]");
+                refuseUnknownKeywords(schema.get(i), known, Set.of(), dialect, path + "[" + i + "]");
             }
             return;
         }
@@ -391,26 +403,39 @@ public final class CollectionStore {
         for (Map.Entry<String, JsonNode> f : schema.properties()) {
             String key = f.getKey();
             String at = path + "." + key;
-            if (key.startsWith("x-")) {
+            if (key.regionMatches(true, 0, "x-", 0, 2) || (!known.contains(key) && containers.contains(key))) {
                 continue;
             }
             if (!known.contains(key)) {
+                // A name far longer than any keyword is no misspelling of one: not compared with them all.
+                Optional<String> meant = key.length() > 40 ? Optional.empty() : Suggestions.nearest(key, known);
                 throw new Refusal.InvalidField(
                         at,
                         "is not a keyword of JSON Schema " + dialect
-                                + Suggestions.nearest(key, known)
-                                        .map(k -> " (did you mean " + k + "?)")
-                                        .orElse("")
+                                + meant.map(k -> " (did you mean " + k + "?)").orElse("")
                                 + ": it would be ignored, and check nothing; name a keyword of your own x-…");
             }
             if (NAMED.contains(key) && f.getValue().isObject()) {
                 for (Map.Entry<String, JsonNode> named : f.getValue().properties()) {
-                    refuseUnknownKeywords(named.getValue(), known, dialect, at + "." + named.getKey());
+                    refuseUnknownKeywords(named.getValue(), known, Set.of(), dialect, at + "." + named.getKey());
                 }
             } else if (!DATA.contains(key)) {
-                refuseUnknownKeywords(f.getValue(), known, dialect, at);
+                refuseUnknownKeywords(f.getValue(), known, Set.of(), dialect, at);
             }
         }
+    }
+
+    /** The top-level names the schema's references point into ({@code "#/components/…"}: components). */
+    private static Set<String> referencedRoots(JsonNode schema) {
+        Set<String> roots = new java.util.HashSet<>();
+        for (JsonNode ref : schema.findValues("$ref")) {
+            String target = ref.asText("");
+            if (target.startsWith("#/")) {
+                String first = target.substring(2).split("/", 2)[0];
+                roots.add(first.replace("~1", "/").replace("~0", "~")); // JSON Pointer's escapes
+            }
+        }
+        return roots;
     }
 
     /**

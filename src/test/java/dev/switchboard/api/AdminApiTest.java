@@ -901,7 +901,47 @@ class AdminApiTest {
                 "/api/v1/collections", Map.of("name", "misspelt", "eventFields", List.of("state", "state")));
         assertThat(twice.status()).isEqualTo(400);
         assertThat(twice.json().at("/error/details/field").asText()).isEqualTo("eventFields[1]");
+        // Names the library's tables hold that no draft has: "false" there refused every record.
+        for (String internal : List.of("false", "notAllowed")) {
+            Api.Response refused = server.admin.post(
+                    "/api/v1/collections", Map.of("name", "misspelt", "schema", Map.of(internal, Map.of())));
+            assertThat(refused.status()).as(internal).isEqualTo(400);
+        }
+        Api.Response longName = server.admin.post(
+                "/api/v1/collections", Map.of("name", "misspelt", "schema", Map.of("k".repeat(5000), 1)));
+        assertThat(longName.status()).isEqualTo(400);
         assertThat(server.admin.get("/api/v1/collections/misspelt").status()).isEqualTo(404);
+
+        // A container that references point into is not a keyword but is no mistake: $defs under draft-07,
+        // an OpenAPI document's components.
+        server.admin
+                .post(
+                        "/api/v1/collections",
+                        Map.of(
+                                "name",
+                                "referenced",
+                                "schema",
+                                Map.of(
+                                        "$schema",
+                                        "http://json-schema.org/draft-07/schema#",
+                                        "$defs",
+                                        Map.of("state", Map.of("type", "string")),
+                                        "components",
+                                        Map.of("schemas", Map.of("n", Map.of("type", "integer"))),
+                                        "X-Vendor",
+                                        true,
+                                        "properties",
+                                        Map.of(
+                                                "state",
+                                                Map.of("$ref", "#/$defs/state"),
+                                                "n",
+                                                Map.of("$ref", "#/components/schemas/n")))))
+                .expect(201);
+        Api referenced = server.adminFor(server.createTenant("referenced-" + System.nanoTime()));
+        assertThat(referenced
+                        .post("/api/v1/collections/referenced/records", Map.of("data", Map.of("n", "x")))
+                        .errorCode())
+                .isEqualTo("schema_violation");
 
         server.admin
                 .post(
