@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventLog;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,18 +45,18 @@ public final class Resume {
                         List<byte[]> json = new ArrayList<>(page.events().size());
                         page.events().forEach(e -> json.add(Frames.json(e)));
                         long lastSeq = page.events().getLast().seq();
-                        switch (session.sendReplayed(Frames.events(json), lastSeq, filter)) {
+                        ByteBuffer frame = Frames.events(json);
+                        if (!roomFor(session, frame.remaining())) {
+                            return -1;
+                        }
+                        switch (session.sendReplayed(frame, lastSeq, filter)) {
                             case CLOSED -> {
                                 return -1;
                             }
                             case FILTER_CHANGED -> {
                                 continue; // the same page again, with the socket's filter now
                             }
-                            case SENT -> {
-                                if (!drained(session)) {
-                                    return -1;
-                                }
-                            }
+                            case SENT -> {}
                         }
                     }
                     position = page.next();
@@ -77,9 +78,15 @@ public final class Resume {
         }
     }
 
-    /** Waits until the client has taken most of what was sent; false (and closed) when it does not in time. */
-    private boolean drained(ClientSession session) throws InterruptedException {
-        if (session.outbox().awaitAtMost(settings.queueBytes() / 2, settings.pingTimeout())) {
+    /**
+     * Waits until the client has taken most of what was sent, at least half the queue, and enough that a
+     * page of {@code bytes} fits beside what still waits; false (and closed) when it does not in time. With
+     * half the queue alone, a page of one large event (up to 64 KiB, more than a small queue's half) after a
+     * page still unsent went over the queue, and a client reading steadily was closed as a slow consumer.
+     */
+    private boolean roomFor(ClientSession session, int bytes) throws InterruptedException {
+        long queue = settings.queueBytes();
+        if (session.outbox().awaitAtMost(Math.max(0, Math.min(queue / 2, queue - bytes)), settings.pingTimeout())) {
             return true;
         }
         session.close(CloseCode.SLOW_CONSUMER);

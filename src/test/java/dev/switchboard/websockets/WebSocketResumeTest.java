@@ -171,6 +171,46 @@ class WebSocketResumeTest {
         }
     }
 
+    /**
+     * A replay page waited only until half the queue was free, so a page of one large event after a page
+     * still unsent went over a small queue: a client reading steadily through large and small events was
+     * closed as a slow consumer (4100) before it caught up.
+     */
+    @Test
+    void aReplayOfLargeAndSmallEventsToAClientReadingSteadilyIsNotCutOff() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_QUEUE_SIZE", "64KiB"))) {
+            server.createTenant("mixed-resume");
+            Api app = server.adminFor("mixed-resume");
+            String token = server.partnerToken("mixed-resume");
+            int history = 200;
+            for (int i = 0; i < history; i++) {
+                Map<String, Object> data = Map.of("pad", "x".repeat((i % 2 == 0 ? 30 : 60) * 1000));
+                app.post("/api/v1/events", Map.of("type", "device.command", "data", data))
+                        .expect(201);
+            }
+            try (RawWebSocket ws = RawWebSocket.open(server, "/api/v1/ws?after=0", token, 4096)) {
+                Thread.sleep(500); // the kernel's buffers fill: from here on, pages wait in the queue
+                ws.readTimeout(Duration.ofSeconds(30));
+                List<Long> seqs = new ArrayList<>();
+                while (true) {
+                    RawWebSocket.Frame frame = ws.readAnsweringPings();
+                    assertThat(frame.opcode())
+                            .as("closed with %s after %s events", frame.closeCode(), seqs.size())
+                            .isEqualTo(RawWebSocket.TEXT);
+                    JsonNode message = Json.read(frame.text());
+                    if (message.path("type").asText().equals("live")) {
+                        break;
+                    }
+                    message.path("events").forEach(e -> seqs.add(e.get("seq").asLong()));
+                    Thread.sleep(2); // a client that does some work with each frame
+                }
+                assertThat(seqs)
+                        .containsExactlyElementsOf(
+                                LongStream.rangeClosed(1, history).boxed().toList());
+            }
+        }
+    }
+
     @Test
     void theLiveMessageTellsWhereTheReplayEndedAndAResumeAtTheHeadReplaysNothing() {
         try (TestServer server = TestServer.start()) {
