@@ -1063,7 +1063,8 @@ class WebhookDeliveryTest {
                 .extracting(r -> r.json().at("/events/0/seq").asLong())
                 .isSorted()
                 .doesNotHaveDuplicates();
-        assertThat(took).isLessThan(Duration.ofSeconds(5));
+        // Typically under a second; 6 s was seen on a machine busy with other work. 39 passes take 9.75 s.
+        assertThat(took).isLessThan(Duration.ofSeconds(8));
     }
 
     /**
