@@ -333,8 +333,7 @@ public final class CollectionStore {
                         "is not a valid JSON Schema (" + dialect + "): "
                                 + problems.iterator().next().getMessage());
             }
-            refuseUnknownKeywords(
-                    d.schema(), KEYWORDS.get(dialect), referencedRoots(d.schema()), dialect, where + "schema");
+            refuseUnknownKeywords(d.schema(), KEYWORDS.get(dialect), dialect, where + "schema");
             refuseReferenceLoop(compile(d.schema()), where + "schema");
         }
     }
@@ -389,22 +388,11 @@ public final class CollectionStore {
      * so is a top-level container a reference points into ({@code "$ref": "#/components/A"} makes
      * {@code components} one, as {@code $defs} is under draft-07): neither is looked into.
      */
-    private static void refuseUnknownKeywords(
-            JsonNode schema, Set<String> known, Set<String> containers, String dialect, String path) {
-        if (schema.isArray()) {
-            for (int i = 0; i < schema.size(); i++) {
-                refuseUnknownKeywords(schema.get(i), known, Set.of(), dialect, path + "[" + i + "]");
-            }
-            return;
-        }
-        if (!schema.isObject()) {
-            return;
-        }
-        for (Map.Entry<String, JsonNode> f : schema.properties()) {
-            String key = f.getKey();
-            String at = path + "." + key;
-            if (key.regionMatches(true, 0, "x-", 0, 2) || (!known.contains(key) && containers.contains(key))) {
-                continue;
+    private static void refuseUnknownKeywords(JsonNode schema, Set<String> known, String dialect, String path) {
+        Set<String> containers = referencedRoots(schema);
+        eachKeyword(schema, path, true, (key, value, at, top) -> {
+            if (key.regionMatches(true, 0, "x-", 0, 2) || (top && !known.contains(key) && containers.contains(key))) {
+                return false;
             }
             if (!known.contains(key)) {
                 // A name far longer than any keyword is no misspelling of one: not compared with them all.
@@ -415,12 +403,42 @@ public final class CollectionStore {
                                 + meant.map(k -> " (did you mean " + k + "?)").orElse("")
                                 + ": it would be ignored, and check nothing; name a keyword of your own x-…");
             }
-            if (NAMED.contains(key) && f.getValue().isObject()) {
-                for (Map.Entry<String, JsonNode> named : f.getValue().properties()) {
-                    refuseUnknownKeywords(named.getValue(), known, Set.of(), dialect, at + "." + named.getKey());
+            return true;
+        });
+    }
+
+    /** A look at one keyword of a schema ({@link #eachKeyword}); true to look into its value too. */
+    private interface KeywordCheck {
+        boolean lookInto(String key, JsonNode value, String path, boolean topLevel);
+    }
+
+    /**
+     * Shows {@code check} each keyword of the schema where it is a keyword: not in data ({@code enum},
+     * {@code const}…), and a property named {@code enum} is a schema, not that keyword.
+     */
+    private static void eachKeyword(JsonNode schema, String path, boolean topLevel, KeywordCheck check) {
+        if (schema.isArray()) {
+            for (int i = 0; i < schema.size(); i++) {
+                eachKeyword(schema.get(i), path + "[" + i + "]", false, check);
+            }
+            return;
+        }
+        if (!schema.isObject()) {
+            return;
+        }
+        for (Map.Entry<String, JsonNode> f : schema.properties()) {
+            String key = f.getKey();
+            JsonNode value = f.getValue();
+            String at = path + "." + key;
+            if (!check.lookInto(key, value, at, topLevel)) {
+                continue;
+            }
+            if (NAMED.contains(key) && value.isObject()) {
+                for (Map.Entry<String, JsonNode> named : value.properties()) {
+                    eachKeyword(named.getValue(), at + "." + named.getKey(), false, check);
                 }
             } else if (!DATA.contains(key)) {
-                refuseUnknownKeywords(f.getValue(), known, Set.of(), dialect, at);
+                eachKeyword(value, at, false, check);
             }
         }
     }
@@ -444,23 +462,11 @@ public final class CollectionStore {
      * would make the server fetch URLs (the factory refuses to load them too; this names the field). A
      * length or count past {@code Integer.MAX_VALUE} is valid JSON Schema, but the library reads it cut to
      * 32 bits: {@code "minLength": 4294967297} checked as 1, {@code "maxItems": 4294967296} as 0; no value
-     * within the body limit comes near the largest allowed. Keywords are looked for where they are keywords:
-     * not in data ({@code enum}, {@code const}…), and a property named {@code enum} is a schema.
+     * within the body limit comes near the largest allowed. Keywords are looked for where they are keywords
+     * ({@link #eachKeyword}).
      */
     private static void refuseUnsafeKeywords(JsonNode schema, String path) {
-        if (schema.isArray()) {
-            for (int i = 0; i < schema.size(); i++) {
-                refuseUnsafeKeywords(schema.get(i), path + "[" + i + "]");
-            }
-            return;
-        }
-        if (!schema.isObject()) {
-            return;
-        }
-        for (Map.Entry<String, JsonNode> f : schema.properties()) {
-            String key = f.getKey();
-            JsonNode value = f.getValue();
-            String at = path + "." + key;
+        eachKeyword(schema, path, true, (key, value, at, top) -> {
             if ((key.equals("$ref") || key.equals("$dynamicRef"))
                     && value.isTextual()
                     && !value.textValue().startsWith("#")) {
@@ -480,14 +486,8 @@ public final class CollectionStore {
                     && value.decimalValue().compareTo(java.math.BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
                 throw new Refusal.InvalidField(at, "must be at most " + Integer.MAX_VALUE + " (lengths and counts)");
             }
-            if (NAMED.contains(key) && value.isObject()) {
-                for (Map.Entry<String, JsonNode> named : value.properties()) {
-                    refuseUnsafeKeywords(named.getValue(), at + "." + named.getKey());
-                }
-            } else if (!DATA.contains(key)) {
-                refuseUnsafeKeywords(value, at);
-            }
-        }
+            return true;
+        });
     }
 
     /**
