@@ -195,11 +195,12 @@ public final class EndpointStore {
      */
     public WebhookEndpoint update(
             WebhookEndpoint current, Patch changes, IntegrationStore.ClientCredential credential) {
-        // Disabling fails the endpoint's waiting retries and tests (V27's trigger): it takes its turn among
-        // the retries and tests, and the dispatcher may still be locking those rows in another order.
+        // Disabling fails the endpoint's waiting retries and tests (V27's trigger), enabling makes them due:
+        // either takes its turn among the retries and tests, and the dispatcher may still be locking those
+        // rows in another order.
         return Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             IntegrationStore.requireCredential(c, current.integrationPk(), credential);
-            if (changes.state() == WebhookEndpoint.State.disabled) {
+            if (changes.state() != null) {
                 MessageLog.takeManualTurn(c, current.pk());
             }
             if (changes.eventTypes() != null) {
@@ -219,7 +220,6 @@ public final class EndpointStore {
                 // Retries waiting their delay go now: a partner enables the endpoint once its receiver is
                 // fixed, and a stream waiting out a long delay (retryDelays up to 7d) held every later event
                 // of its tenant back until then. Messages and streams before the endpoint's row, as above.
-                MessageLog.takeManualTurn(c, current.pk());
                 Jdbc.update(
                         c,
                         "UPDATE webhook_messages SET next_attempt_at = now() WHERE endpoint_pk = ? AND lane = 'manual'"
