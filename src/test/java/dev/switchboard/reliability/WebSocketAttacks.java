@@ -309,13 +309,9 @@ final class WebSocketAttacks {
             oneByteEach.writeBytes(frame(opcode, 1, new byte[] {ping[i]}, true));
         }
         frames("fragments", "a message in one-byte fragments", "reply:pong", oneByteEach.toByteArray());
-        ByteArrayOutputStream emptyFragments = new ByteArrayOutputStream();
-        emptyFragments.writeBytes(frame(TEXT, 0, new byte[0], true));
-        for (int i = 0; i < 5_000; i++) {
-            emptyFragments.writeBytes(frame(CONTINUATION, 0, new byte[0], true));
-        }
-        emptyFragments.writeBytes(frame(FIN | CONTINUATION, ping.length, ping, true));
-        frames("fragments", "5000 empty fragments before the message", "reply:pong", emptyFragments.toByteArray());
+        // README: more than 4,000 frames in 10 s besides each message's last close the socket with 4102.
+        frames("fragments", "3000 empty fragments before the message", "reply:pong", emptyFragmentsThenPing(3_000));
+        frames("fragments", "5000 empty fragments before the message", "close:4102", emptyFragmentsThenPing(5_000));
         ByteArrayOutputStream endless = new ByteArrayOutputStream();
         byte[] kib = new byte[1024];
         Arrays.fill(kib, (byte) 'x');
@@ -324,6 +320,17 @@ final class WebSocketAttacks {
             endless.writeBytes(frame(CONTINUATION, kib.length, kib, true));
         }
         frames("fragments", "fragments that never end, past the size limit", "close:1009", endless.toByteArray());
+    }
+
+    private static byte[] emptyFragmentsThenPing(int fragments) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(frame(TEXT, 0, new byte[0], true));
+        for (int i = 1; i < fragments; i++) {
+            out.writeBytes(frame(CONTINUATION, 0, new byte[0], true));
+        }
+        byte[] ping = utf8(HostileSocket.PING);
+        out.writeBytes(frame(FIN | CONTINUATION, ping.length, ping, true));
+        return out.toByteArray();
     }
 
     private void protocolViolations() {
