@@ -222,9 +222,12 @@ public final class EventWakeups implements AutoCloseable {
                 }
                 listening = true;
                 log.info("Listening for events committed by other nodes");
-                // Anything may have committed while no one listened: every reader re-reads its position.
-                resyncAll();
+                // Anything may have committed while no one listened, changes of access too. Those apply
+                // first (tokens forgotten, sockets checked again), then every reader re-reads its position:
+                // the other way round, a reader woken here served what was written after a connection's
+                // disable or an integration's narrowing with the access from before it.
                 control.resync();
+                resyncAll();
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (running) {
                     PGNotification[] notifications = pg.getNotifications(1000);

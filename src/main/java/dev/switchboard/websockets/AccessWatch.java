@@ -50,10 +50,26 @@ public final class AccessWatch {
         recheckLater(sockets.forIntegration(message.integrationPk()));
     }
 
-    /** Changes may have been missed while the control channel was not listening: every socket is checked again. */
+    /**
+     * Changes may have been missed while the control channel was not listening: every socket is checked
+     * again, and this waits for the checks, since the feeds read what was written meanwhile only once it
+     * returns (a socket of a connection disabled meanwhile must be closed before then, not after).
+     */
     public void resync(Resync message) {
         sockets.accessChanging();
-        recheckLater(sockets.all());
+        List<ClientSession> all = sockets.all();
+        if (all.isEmpty()) {
+            return;
+        }
+        try {
+            checks.submit(() -> recheck(all)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            // recheck closes the sockets it could not check; anything else is a bug, and the sockets go.
+            log.error("Could not re-check the access of the WebSockets; closing them", e.getCause());
+            closeAll(all, CloseCode.TRY_AGAIN_LATER);
+        }
     }
 
     private void recheckLater(List<ClientSession> affected) {

@@ -5,15 +5,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.config.WebSocketSettings;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.CapturedLogs;
 import dev.switchboard.testing.Partner;
 import dev.switchboard.testing.RawWebSocket;
 import dev.switchboard.testing.TestServer;
 import dev.switchboard.testing.WsClient;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -312,6 +316,71 @@ class WebSocketLifecycleTest {
                 assertThat(ws.isClosed()).isFalse();
             }
         }
+    }
+
+    @Test
+    void changesANodeMissedWhileNotListeningApplyBeforeItReadsWhatWasWrittenMeanwhile() throws Exception {
+        try (TestServer a = TestServer.start();
+                TestServer b = TestServer.start(a.database(), Map.of(), InstantSource.system());
+                CapturedLogs logs = new CapturedLogs()) {
+            a.createTenant("deaf");
+            a.createCollection("reservations");
+            String[] toDisable = connection(a, "deaf");
+            JsonNode narrowed = a.createIntegration("narrowed-unheard", List.of("*"), List.of("*"), List.of("*"));
+            String narrowedToken = a.connect(narrowed.get("id").asText(), "deaf")
+                    .get("accessToken")
+                    .asText();
+            try (WsClient disabledOnB = WsClient.connect(b, toDisable[1], null);
+                    WsClient narrowedOnB = WsClient.connect(b, narrowedToken, null)) {
+                disabledOnB.await("live");
+                narrowedOnB.await("live");
+                double feedReads = b.feedReads();
+                CompletableFuture<Api.Response> poll =
+                        CompletableFuture.supplyAsync(() -> b.api(toDisable[1]).get("/api/v1/events?wait=25"));
+                b.awaitLongPollWaiting(feedReads);
+
+                // Both nodes stop hearing each other's notices (their listening connections are ended), and
+                // node A disables one connection, narrows the other's integration and writes while node B
+                // cannot hear of it; B listens again a second later.
+                try (Connection c = DriverManager.getConnection(a.database().jdbcUrl())) {
+                    c.createStatement()
+                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                    + " WHERE application_name = 'switchboard-listener'");
+                }
+                Awaitility.await("both listeners lost")
+                        .atMost(Duration.ofSeconds(5))
+                        .until(() -> count(logs, "The event listener lost its database connection") == 2);
+                long listening = count(logs, "Listening for events committed by other nodes");
+                a.admin
+                        .post("/api/v1/connections/" + toDisable[0] + "/disable", "")
+                        .expect(200);
+                a.admin
+                        .patch(
+                                "/api/v1/integrations/" + narrowed.get("id").asText(),
+                                Map.of("eventTypes", List.of("reservations.*")))
+                        .expect(200);
+                Api app = a.adminFor("deaf");
+                app.post("/api/v1/events", Map.of("type", "device.command")).expect(201);
+                app.post("/api/v1/collections/reservations/records", Map.of("data", Map.of()))
+                        .expect(201);
+                assertThat(count(logs, "Listening for events committed by other nodes"))
+                        .as("node B still deaf when the changes and the writes were made")
+                        .isEqualTo(listening);
+
+                assertThat(disabledOnB.awaitClose()).isEqualTo(CloseCode.CONNECTION_DISABLED.code());
+                assertThat(disabledOnB.events()).isEmpty();
+                assertThat(poll.get(20, TimeUnit.SECONDS).status()).isEqualTo(401);
+                // Frames come in seq order: once the reservation is here, the command was passed over.
+                assertThat(narrowedOnB.awaitEvents(1))
+                        .extracting(e -> e.get("type").asText())
+                        .containsExactly("reservations.created");
+                assertThat(narrowedOnB.isClosed()).isFalse();
+            }
+        }
+    }
+
+    private static long count(CapturedLogs logs, String text) {
+        return logs.lines().stream().filter(l -> l.contains(text)).count();
     }
 
     @Test
