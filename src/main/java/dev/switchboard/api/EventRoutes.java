@@ -97,6 +97,7 @@ public final class EventRoutes implements RouteGroup {
             throw new Refusal.Forbidden("GET /api/v1/connection describes a connection's access token");
         }
         auth.limit(access.tokenHash());
+        Authenticator.refuseOtherTenant(ctx, access);
         ctx.json(access.grant().connection());
     }
 

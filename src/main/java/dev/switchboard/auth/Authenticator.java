@@ -536,20 +536,27 @@ public final class Authenticator {
                 if (countRequest) {
                     limit(access.tokenHash(), "access token");
                 }
-                // An access token acts for its connection's tenant only. Naming another, the request was meant
-                // for that tenant: served for the token's instead, a write would land in the wrong place.
-                String named = ctx.header(TENANT_HEADER);
-                String own = access.grant().tenant().id();
-                if (named != null && !named.isBlank() && !named.trim().equals(own)) {
-                    throw new Refusal.Invalid(
-                            "invalid_header",
-                            TENANT_HEADER + " names another tenant than this access token's ('" + own
-                                    + "'): a token acts only for its connection's tenant; send that tenant's"
-                                    + " token, or leave the header out");
-                }
+                refuseOtherTenant(ctx, access);
                 yield tenantAccess(access);
             }
         };
+    }
+
+    /**
+     * An access token acts for its connection's tenant only. A request naming another in {@code
+     * Switchboard-Tenant} was meant for that tenant: served for the token's instead, a write would land
+     * in the wrong place, and a read would show another tenant's data as the one asked for.
+     */
+    public static void refuseOtherTenant(Context ctx, Access access) {
+        String named = ctx.header(TENANT_HEADER);
+        String own = access.grant().tenant().id();
+        if (named != null && !named.isBlank() && !named.trim().equals(own)) {
+            throw new Refusal.Invalid(
+                    "invalid_header",
+                    TENANT_HEADER + " names another tenant than this access token's ('" + own
+                            + "'): a token acts only for its connection's tenant; send that tenant's"
+                            + " token, or leave the header out");
+        }
     }
 
     private static TenantAccess tenantAccess(Access access) {

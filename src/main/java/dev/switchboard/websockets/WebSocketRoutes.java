@@ -219,6 +219,7 @@ final class WebSocketRoutes implements RouteGroup {
                     "a WebSocket carries one connection's events: connect with its access token" + " (sb_access_…)");
         }
         auth.limit(access.tokenHash());
+        Authenticator.refuseOtherTenant(ctx, access);
         SocketAccess socketAccess = SocketAccess.of(access);
         Long after = after(ctx);
         // A position at or below what this node's feed has read exists; only a higher one needs the database.

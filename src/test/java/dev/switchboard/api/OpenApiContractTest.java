@@ -137,9 +137,9 @@ class OpenApiContractTest {
     }
 
     /**
-     * The refusals any client meets are listed where they can happen, not left to {@code default}: 401 where
-     * a credential is needed, 400 where a body or a query parameter can be wrong, 413 where a body can be
-     * too large.
+     * The refusals any client meets are listed where they can happen, not left to {@code default}: 401 and
+     * 403 where a credential is needed (each operation takes some kinds of credential, and another kind is
+     * 403), 400 where a body or a query parameter can be wrong, 413 where a body can be too large.
      */
     @Test
     void everyApiOperationListsTheRefusalsEveryClientMeets() {
@@ -159,6 +159,7 @@ class OpenApiContractTest {
                 List<String> needed = new ArrayList<>();
                 if (!operation.path("security").isEmpty() || (!operation.has("security") && !everywhere.isEmpty())) {
                     needed.add("401");
+                    needed.add("403");
                 }
                 // Every operation refuses a query string it cannot read as sent, and a header such as
                 // Authorization given twice (OpenApiAnswersTest sends a malformed query to each).

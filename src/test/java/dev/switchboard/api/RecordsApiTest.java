@@ -786,6 +786,10 @@ class RecordsApiTest {
         assertThat(elsewhere.json().at("/error/message").asText()).contains("Switchboard-Tenant", "'hotel-a'");
         assertThat(partner.withHeader("Switchboard-Tenant", "hotel-b").get(path).status())
                 .isEqualTo(400);
+        assertThat(partner.withHeader("Switchboard-Tenant", "hotel-b")
+                        .get("/api/v1/connection")
+                        .errorCode())
+                .isEqualTo("invalid_header");
         assertThat(headSeq(partner)).as("nothing written").isEqualTo(head);
         // Its own tenant, named or not, is served as before.
         partner.withHeader("Switchboard-Tenant", "hotel-a")

@@ -317,6 +317,13 @@ class WebSocketTest {
         }
         List<String> headers = new java.util.ArrayList<>(RawWebSocket.upgradeHeaders());
         headers.add("Authorization: Bearer " + token);
+        List<String> otherTenant = new java.util.ArrayList<>(headers);
+        otherTenant.add("Switchboard-Tenant: hotel-other");
+        try (RawWebSocket refused = RawWebSocket.open(server, "GET", "/api/v1/ws", otherTenant, 0)) {
+            // The socket would have carried the token's tenant's events as the other's.
+            assertThat(refused.status).isEqualTo(400);
+            assertThat(Json.read(refused.body).at("/error/code").asText()).isEqualTo("invalid_header");
+        }
         try (RawWebSocket twice = RawWebSocket.open(server, "GET", "/api/v1/ws?after=1&after=2", headers, 0)) {
             assertThat(twice.status).isEqualTo(400);
             // None of the socket's parameters is a list: the lists' advice is not for it.
