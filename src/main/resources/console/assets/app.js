@@ -1,7 +1,7 @@
 // The console and the partner portal: one app. It asks the server what session it has, then shows the
 // screen the URL names. Each screen is a module with render(main, ctx), which may return a clean-up.
 import { call, useSession, whenSignedOut, ApiError, onPortal as portal } from './api.js';
-import { h, clear, notify, hideNotice, act, sessionEnded } from './dom.js';
+import { h, clear, notify, hideNotice, act, sessionEnded, describe, titleText } from './dom.js';
 import * as overview from './overview.js';
 import * as integrations from './integrations.js';
 import * as endpoint from './endpoint.js';
@@ -69,7 +69,7 @@ function appName() {
 
 /** The window's title names the screen (and what it shows), so that tabs, history and screen readers tell screens apart. */
 function setTitle(screen) {
-  document.title = `${screen} · ${appName()}`;
+  document.title = titleText(`${screen} · ${appName()}`);
 }
 
 function ctx(params, turn) {
@@ -117,7 +117,7 @@ async function show(moved) {
     } catch (e) {
       if (turn !== shows) return;
       setTitle('Something went wrong');
-      clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
+      clear(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, describe(e)));
     }
   }
   if (turn !== shows) return;
@@ -240,6 +240,12 @@ window.addEventListener('popstate', () => {
   if (location.pathname + location.search !== shown) show(true);
 });
 whenSignedOut(() => signedOut(sessionEnded()));
+// A second portal link opened in a tab already on /portal changes only the fragment, so the page is not
+// loaded again: its token is exchanged here, or it would stay unused in the address and the history
+// while the page went on with the session of the first.
+window.addEventListener('hashchange', () => {
+  if (portal) exchangePortalLink();
+});
 
 async function start() {
   if (portal && (await exchangePortalLink())) return;

@@ -70,7 +70,7 @@ export function badge(state) {
  * and has a name that says what it holds.
  */
 export function json(value, label) {
-  return h('pre', { class: 'json', tabindex: '0', role: 'group', 'aria-label': label }, JSON.stringify(value, null, 2));
+  return h('pre', { class: 'json', tabindex: '0', role: 'group', 'aria-label': label }, plainly(JSON.stringify(value, null, 2)));
 }
 
 /** A table that scrolls sideways on a narrow screen: focusable, for the keyboard, and named, for a screen reader. */
@@ -186,6 +186,33 @@ export function confirmed(question) {
     dialog.showModal();
     no.focus();
   });
+}
+
+// Characters that reorder the text after them (embeddings, overrides, isolates): in text a partner or a
+// receiver wrote, they make "gnp.exe" read as "exe.png". (Marks such as U+200F, which right-to-left
+// writing uses, only place the characters beside them, and are left as they are.)
+const DIRECTION_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/** Text others wrote, with its direction controls shown as what they are (U+202E) instead of obeyed. */
+export function plainly(text) {
+  return String(text).replace(DIRECTION_CONTROLS, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+}
+
+/** Text for the window's title, which cannot isolate what it quotes: direction controls left out. */
+export function titleText(text) {
+  return String(text).replace(DIRECTION_CONTROLS, '');
+}
+
+/** A URL without its query (partners keep shared secrets there), for places such as the window's title. */
+export function withoutQuery(url) {
+  const at = String(url).indexOf('?');
+  return at < 0 ? String(url) : `${String(url).slice(0, at)}?…`;
+}
+
+/** Gives the keyboard's focus to the secret just shown in {@code container}, selecting it whole. */
+export function focusSecret(container) {
+  const value = container.querySelector('.secret-value');
+  if (value) value.focus();
 }
 
 /** A secret shown once, with a note that it will not be shown again, and a Copy button. */

@@ -1,7 +1,7 @@
 // One endpoint: its settings, secret, test event, streams and lag, delivery charts, the message log
 // (filters, a message's events and attempts, retry one or all failed) and replay.
 import { get, post, patch, del, query, enc } from './api.js';
-import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify, scrollBox, hiddenText, nextPageButton } from './dom.js';
+import { h, add, clear, section, failure, when, badge, field, act, secret, button, json, instant, notify, scrollBox, hiddenText, nextPageButton, plainly, withoutQuery, focusSecret } from './dom.js';
 import { deliveryPanel } from './overview.js';
 
 const STATUSES = ['', 'pending', 'delivered', 'failed'];
@@ -12,7 +12,7 @@ export async function render(main, ctx) {
   let timer = null;
   let alive = true;
   const endpoint = await get(path);
-  ctx.title(`Endpoint ${endpoint.url}`);
+  ctx.title(`Endpoint ${withoutQuery(endpoint.url)}`);
 
   const title = h('h1', { class: 'url' }, endpoint.url);
   const state = h('span', {}, badge(endpoint.state));
@@ -26,7 +26,7 @@ export async function render(main, ctx) {
   main.append(top);
   top.append(settings(ctx, path, endpoint, (updated) => {
     title.textContent = updated.url;
-    ctx.title(`Endpoint ${updated.url}`);
+    ctx.title(`Endpoint ${withoutQuery(updated.url)}`);
     clear(state, badge(updated.state));
   }));
   top.append(actions(ctx, path, () => loadMessages()));
@@ -256,6 +256,7 @@ function actions(ctx, path, reload) {
       const answer = await post(`${path}/rotate-secret`);
       clear(out, secret('New signing secret', answer.secret),
         answer.previousSecretsValidFor ? h('p', { class: 'muted' }, `Messages are also signed with the previous secret for ${answer.previousSecretsValidFor}.`) : null);
+      focusSecret(out);
     }, 'Rotate the signing secret? The new one is shown once; the previous one keeps signing for a grace period.'));
     items.push(h('div', {}, rotate));
   }
@@ -354,7 +355,7 @@ function attemptTable(attempts) {
         h('td', {}, badge(a.outcome)),
         h('td', { class: 'wrap' }, a.error || ''),
         h('td', {}, a.responseBody ? h('pre', { class: 'excerpt', tabindex: '0', role: 'group', 'aria-label': `Response to attempt ${a.n}` },
-          a.responseBody.slice(0, 500)) : ''))))))];
+          plainly(a.responseBody.slice(0, 500))) : ''))))))];
 }
 
 /** The events a message carries: they do not change, so they are drawn once (and stay open when opened). */

@@ -1,6 +1,6 @@
 // Integrations (permissions, event types, connections, endpoints, portal links) and endpoint lists.
 import { get, post, del, query, enc } from './api.js';
-import { h, clear, section, failure, when, badge, field, act, secret, copyable, pagedTable, PAGE, hiddenText, focusInto } from './dom.js';
+import { h, clear, section, failure, when, badge, field, act, secret, copyable, pagedTable, PAGE, hiddenText, focusInto, focusSecret } from './dom.js';
 import { ENDPOINT_COLUMNS, endpointRow } from './overview.js';
 
 export async function list(main, ctx) {
@@ -67,7 +67,7 @@ export async function render(main, ctx) {
     if (answer && answer.accessToken) clear(newToken, secret(`New access token for ${c.tenantId}`, answer.accessToken));
     await loadConnections();
     if (answer && answer.accessToken) {
-      newToken.querySelector('.secret-value').focus();
+      focusSecret(newToken);
       return;
     }
     // The row's button for the same action (Disable became Enable), else (deleted) the table.
@@ -135,7 +135,8 @@ export function newEndpointForm(ctx, integrationId, created) {
       const answer = await post('/api/v1/webhooks', body);
       form.reset();
       clear(out, h('p', {}, 'Created ', h('a', { href: `${ctx.base}/endpoints/${enc(answer.id)}` }, answer.url), '.'), secret('Signing secret', answer.secret));
-      created(answer);
+      await created(answer);
+      focusSecret(out);
     });
   });
   return h('details', { class: 'add' }, h('summary', {}, 'Add an endpoint'), form, out);
@@ -160,6 +161,7 @@ function portalLinkForm(integrationId) {
       if (tenant.value) body.tenantId = tenant.value;
       const answer = await post('/api/v1/portal-sessions', body);
       clear(out, h('p', { role: 'status' }, 'A link that opens the portal once, until ', when(answer.expiresAt), ':'), copyable('Portal link', answer.url, 'portal-url'));
+      focusSecret(out);
     });
   });
   return [h('p', {}, 'A single-use link for the partner: it opens the portal on this integration\'s endpoints and messages.'), form, out];
@@ -190,7 +192,7 @@ function endpointList(ctx, filter, empty) {
 export async function portalHome(main, ctx) {
   const s = ctx.session;
   main.append(h('h1', {}, 'Webhook endpoints'),
-    h('p', { class: 'muted' }, `${s.integrationName || s.integrationId}`, s.tenantId ? ` · tenant ${s.tenantId}` : '',
+    h('p', { class: 'muted' }, h('bdi', {}, s.integrationName || s.integrationId), s.tenantId ? [' · tenant ', h('bdi', {}, s.tenantId)] : '',
       ' · you may: ', (s.capabilities || ['read']).join(', ')));
   const box = h('div', { id: 'endpoints' });
   async function load() {

@@ -1,6 +1,6 @@
 // Live events: a tenant's events as they are written, over the server's own WebSocket (the session's
 // cookie authenticates it, read-only). Pausing keeps what arrives and shows it on resume.
-import { get, query, enc } from './api.js';
+import { get, query, enc, call } from './api.js';
 import { h, field, when, json } from './dom.js';
 
 const KEEP = 200;
@@ -92,7 +92,11 @@ export async function render(main, ctx) {
       if (paused) pause.textContent = `Resume (${held.length} waiting)`;
     });
     ws.addEventListener('close', (e) => {
-      if (ws === socket) setStatus(`closed (${e.code}${e.reason ? `: ${e.reason}` : ''})`, 'disabled');
+      if (ws !== socket) return;
+      setStatus(`closed (${e.code}${e.reason ? `: ${e.reason}` : ''})`, 'disabled');
+      // An ended session (signed out elsewhere, idle) closes the socket as normal: asked, the server's 401
+      // takes the page to the sign-in with "Your session has ended" as every other request's would.
+      call('GET', '/console/api/session').catch(() => {});
     });
   }
 

@@ -142,7 +142,7 @@ public final class WebhookRoutes implements RouteGroup {
         JsonBody body = JsonBody.of(ctx, "url", "kind", "eventTypes", "maxBatchSize", "retryDelays", "integrationId");
         Integration integration =
                 ActingIntegration.of(principal, body, integrations, "webhooks", WebhookRoutes::notForAccessTokens);
-        WebhookUrl url = WebhookUrl.parse(body.requiredString("url", 2048), "url", addresses);
+        WebhookUrl url = WebhookUrl.parse(refuseHiddenQuery(body.requiredString("url", 2048)), "url", addresses);
         WebhookEndpoint.Kind kind = kind(body.string("kind", 20));
         requireSecretsForLifecycle(ctx, kind);
         requireHttpsForLifecycle(url, kind);
@@ -213,7 +213,7 @@ public final class WebhookRoutes implements RouteGroup {
         }
         String url = null;
         if (urlText != null) {
-            WebhookUrl parsed = WebhookUrl.parse(urlText, "url", addresses);
+            WebhookUrl parsed = WebhookUrl.parse(refuseHiddenQuery(urlText), "url", addresses);
             requireHttpsForLifecycle(parsed, endpoint.kind());
             url = parsed.toString();
         }
@@ -424,6 +424,21 @@ public final class WebhookRoutes implements RouteGroup {
             json.put("url", WebhookUrl.redact(endpoint.url()));
         }
         return json;
+    }
+
+    /**
+     * A URL whose query is the "?…" a session without the secrets capability is shown in place of the
+     * real one, changed elsewhere (a new path, say): taken as written, the receiver's query (often a shared
+     * secret) would be replaced by the ellipsis and its requests refused, with the change answered as made.
+     */
+    private static String refuseHiddenQuery(String url) {
+        if (WebhookUrl.queryHidden(url)) {
+            throw new Refusal.InvalidField(
+                    "url",
+                    "has '?…' for its query, which stands for a query that is not shown: send the URL as it"
+                            + " was shown to keep it unchanged, or the whole URL with its query");
+        }
+        return url;
     }
 
     /** Every caller but a portal session without the secrets capability. */

@@ -83,7 +83,9 @@ class ConsoleBrowserTest {
         String integrationId = integration.get("id").asText();
         String accessToken =
                 server.connect(integrationId, "hotel-1").get("accessToken").asText();
-        receiver.answer(r -> Receiver.Reply.status(500).withBody("{\"error\":\"receiver is down\"}"));
+        // The receiver's answer is shown: a direction override in it is shown as what it is, not obeyed.
+        receiver.answer(
+                r -> Receiver.Reply.status(500).withBody("{\"error\":\"receiver is down\",\"log\":\"\u202Egnp.exe\"}"));
 
         try (HeadlessChromium browser = new HeadlessChromium()) {
             browser.viewport(WIDE, 900);
@@ -115,6 +117,7 @@ class ConsoleBrowserTest {
             browser.click("#create-endpoint");
             String signingSecret = browser.waitForText("#created .secret-value", "whsec_");
             assertThat(signingSecret).startsWith("whsec_");
+            waitUntil(browser, "document.activeElement === document.querySelector('#created .secret-value')");
             // It can be copied with its button: the clipboard, or where the browser refuses it, the value selected.
             browser.click("#created button.copy");
             String copied = Awaitility.await()
@@ -155,7 +158,11 @@ class ConsoleBrowserTest {
             assertThat(browser.evaluate("document.querySelectorAll('table.attempts tbody tr').length")
                             .asInt())
                     .isEqualTo(3);
-            assertThat(attempts).contains("500").contains("receiver is down").contains("http_error");
+            assertThat(attempts)
+                    .contains("500")
+                    .contains("receiver is down")
+                    .contains("http_error")
+                    .contains("⟨U+202E⟩gnp.exe");
             assertThat(browser.text("#message details.event summary")).contains("#1 reservations.created");
 
             // Times are the viewer's: the page runs in Auckland, whatever the server's zone.
@@ -239,6 +246,11 @@ class ConsoleBrowserTest {
             Awaitility.await()
                     .atMost(Duration.ofSeconds(20))
                     .until(() -> receiver.received("/hooks").size() > beforeTest);
+            // A rotated signing secret is shown once, with the focus on it.
+            browser.click("#rotate-secret");
+            browser.click("dialog.confirm button[value=yes]");
+            browser.waitForText("#action-result .secret-value", "whsec_");
+            waitUntil(browser, "document.activeElement === document.querySelector('#action-result .secret-value')");
 
             // A connection is disabled only after a confirmation.
             browser.load(server.baseUrl() + "/console/integrations/" + integrationId);
@@ -265,6 +277,14 @@ class ConsoleBrowserTest {
             server.api(rotated).get("/api/v1/connection").expect(200);
             assertThat(server.api(accessToken).get("/api/v1/connection").status())
                     .isEqualTo(401);
+            // So is a portal link.
+            browser.click("#portal-link button[type=submit]");
+            browser.waitForText("#portal-url", "/portal#token=");
+            waitUntil(browser, "document.activeElement === document.querySelector('#portal-url')");
+            // A screen that cannot be shown says why as every refusal does: the reason, its status and code.
+            browser.load(server.baseUrl() + "/console/endpoints/wh_01m95gzatwfx08h8yj76qh6r08");
+            browser.waitForText("main", "(404 not_found)");
+            browser.clearConsole(); // the 404, which the browser logs
 
             // The other screens, each by its own address. The node writes its delivery counts every 10 s:
             // now, so the charts show this test's messages.
@@ -392,8 +412,28 @@ class ConsoleBrowserTest {
                     .isEqualTo(failed.messageId());
             shot(browser, "portal-endpoint");
 
-            // The link has been used: opening it again is refused, and says so.
-            browser.load(link);
+            // A second link opened in the same tab while it shows /portal changes only the address's
+            // fragment: it is exchanged all the same, and leaves the address.
+            String readOnly = portalLink(failed.integrationId(), List.of("read"), "1h");
+            browser.load(server.baseUrl() + "/portal");
+            browser.waitFor("#endpoints table");
+            browser.open(readOnly);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> browser.text("main").contains("you may: read")
+                            && !browser.text("main").contains("read, retry"));
+            assertThat(browser.evaluate("location.hash").asText()).isEmpty();
+            assertThat(Api.of(server.baseUrl(), null)
+                            .post(
+                                    "/portal/api/session",
+                                    Map.of("token", readOnly.substring(readOnly.indexOf("#token=") + 7)))
+                            .status())
+                    .as("the second link was used")
+                    .isEqualTo(410);
+
+            // The link has been used: opening it again (in the same tab, so by its fragment) is refused, and
+            // says so.
+            browser.open(link);
             assertThat(browser.waitForText("#link-error", "already used")).contains("This link was already used");
             assertNoConsoleErrors(browser, "the portal");
         } finally {
@@ -444,6 +484,27 @@ class ConsoleBrowserTest {
             browser.load(server.baseUrl() + "/portal");
             browser.waitForText("#who", "Spa bookings");
             assertNoConsoleErrors(browser, "the console beside the portal");
+        }
+    }
+
+    /** Live events' socket is closed as normal (1000) when its session ends: the page says the session ended. */
+    @Test
+    void liveEventsSaysSoWhenItsSessionEndsElsewhere() throws Exception {
+        server.createTenant("live-ended");
+        try (HeadlessChromium browser = new HeadlessChromium()) {
+            signIn(browser);
+            browser.load(server.baseUrl() + "/console/live?tenantId=live-ended");
+            browser.waitForText("#live-status", "live");
+            // Signed out as another tab would: the page's socket is closed by the node's next look (5 s).
+            assertThat(browser.await("import('/console/assets/api.js')"
+                                    + ".then(api => api.del('/console/api/session')).then(() => 'signed out')")
+                            .asText())
+                    .isEqualTo("signed out");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(15))
+                    .until(() -> browser.exists("#notice:not([hidden])")
+                            && browser.text("#notice").contains("Your session has ended. Sign in again."));
+            browser.waitFor("#admin-key");
         }
     }
 

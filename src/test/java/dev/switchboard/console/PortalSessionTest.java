@@ -571,6 +571,17 @@ class PortalSessionTest {
         assertThat(patched.get("url").asText()).isEqualTo(shown);
         assertThat(server.admin.get(hook).json().get("url").asText()).isEqualTo(secretUrl);
         assertThat(server.admin.get(hook).json().get("maxBatchSize").asInt()).isEqualTo(7);
+        // Changed elsewhere (a new path), the "?…" would replace the query it stands for: refused, and the
+        // same for a new endpoint, written as shown or percent-encoded.
+        for (String hiding : List.of(receiver.url("/q2") + "?…", receiver.url("/q2") + "?%e2%80%a6")) {
+            Api.Response changed = manager.patch(hook, Map.of("url", hiding));
+            assertThat(changed.status()).as(hiding).isEqualTo(400);
+            assertThat(changed.json().at("/error/message").asText()).contains("?…");
+            assertThat(manager.post("/api/v1/webhooks", Map.of("url", hiding)).status())
+                    .as(hiding)
+                    .isEqualTo(400);
+        }
+        assertThat(server.admin.get(hook).json().get("url").asText()).isEqualTo(secretUrl);
         // With the secrets capability, and for the client key, it is whole.
         assertThat(portal(List.of("secrets"), null)
                         .api()
