@@ -174,7 +174,8 @@ public final class ConsoleRoutes implements RouteGroup {
         // of a body holding only {} and [] takes about 30 times its bytes (a MiB's body, 30 MB of heap).
         if (bytes.length > MAX_BODY_BYTES) {
             throw new Refusal.Invalid(
-                    "body_too_large", "a sign-in request's body is at most " + MAX_BODY_BYTES + " bytes");
+                    "body_too_large",
+                    "a sign-in or portal link exchange's body is at most " + MAX_BODY_BYTES + " bytes");
         }
         JsonNode body;
         try {
