@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -97,8 +98,14 @@ final class Forwarder implements EventStream.Listener {
 
     @Override
     public void onResumeFailed(com.fasterxml.jackson.databind.JsonNode message) {
-        print(now() + "  events were lost to the retention: "
-                + message.path("message").asText());
+        // The stream goes on from the oldest event kept (Options.withResumeAtOldestKept).
+        long oldest = message.path("oldestSeq").asLong(-1);
+        print(now() + "  the server's retention removed events after seq "
+                + message.path("after").asLong()
+                + " before they were forwarded"
+                + (oldest > 0
+                        ? "; resuming after " + (oldest - 1) + " (the oldest event kept is " + oldest + ")"
+                        : ""));
     }
 
     @Override
@@ -108,7 +115,7 @@ final class Forwarder implements EventStream.Listener {
 
     /** Sends one message until the receiver accepts it, with the same webhook-id on every attempt. */
     private void deliver(List<Event> events, String body) throws InterruptedException {
-        String messageId = Ids.newId("msg");
+        String messageId = messageId(events);
         String summary = summary(events);
         for (int attempt = 0; ; attempt++) {
             long timestamp = Instant.now().getEpochSecond();
@@ -160,6 +167,17 @@ final class Forwarder implements EventStream.Listener {
                     now(), summary, outcome, millis, attempt + 1, wait.toMillis() / 1000.0));
             Thread.sleep(wait.toMillis());
         }
+    }
+
+    /**
+     * The batch's webhook-id, made from its connection and seqs rather than drawn anew: a batch the receiver
+     * took while listen was stopped is sent again by the next run, and a receiver that skips the ids it has
+     * processed (as Standard Webhooks advises) must know it.
+     */
+    String messageId(List<Event> events) {
+        String batch = connection.id() + "|" + events.get(0).seq() + "|"
+                + events.get(events.size() - 1).seq();
+        return Ids.format("msg", UUID.nameUUIDFromBytes(batch.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** "reservations.created ×2, reservations.updated  seq 41-43" */

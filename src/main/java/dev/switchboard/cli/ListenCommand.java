@@ -212,7 +212,9 @@ public final class ListenCommand implements Callable<Integer> {
                 new Forwarder(target, secret, connection, Duration.ofSeconds(forwardTimeoutSeconds), printJson, out);
         EventStream.Options options = EventStream.Options.defaults()
                 .withEventTypes(types)
-                .withBackoff(new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30)));
+                .withBackoff(new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30)))
+                // Disconnected past the retention: the events still kept are forwarded, not skipped for live ones.
+                .withResumeAtOldestKept();
         EventStream stream = client.eventStream(options, cursors, forwarder);
         Thread hook = new Thread(
                 () -> {

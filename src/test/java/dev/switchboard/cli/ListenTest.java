@@ -179,6 +179,38 @@ class ListenTest {
         }
     }
 
+    /**
+     * Stopped while the receiver worked on a batch, listen leaves its cursor before it, and the next run
+     * sends the batch again: with the same webhook-id, so a receiver that skips the ids it processed (as
+     * Standard Webhooks advises) does not process it twice.
+     */
+    @Test
+    void aBatchSentAgainByTheNextRunKeepsItsWebhookId() throws Exception {
+        Partner partner = Partner.create(server, List.of("*"));
+        try (Receiver receiver = new Receiver()) {
+            receiver.answer(r -> Receiver.Reply.status(204).after(Duration.ofSeconds(3)));
+            try (ListenProcess first = listen(partner.accessToken(), receiver.url("/hooks"), "--after", "0")) {
+                first.await(Pattern.compile("stream live"));
+                partner.writeRecords("rooms", 1, Map.of("floor", 1));
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> !receiver.received().isEmpty());
+                first.interrupt();
+                assertThat(first.output()).contains("Stopped; the next run resumes after seq 0");
+            }
+            receiver.answer(r -> Receiver.Reply.status(204));
+            try (ListenProcess second = listen(partner.accessToken(), receiver.url("/hooks"))) {
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> receiver.received().size() == 2);
+                List<Receiver.Received> received = receiver.received();
+                assertThat(received.get(1).body()).isEqualTo(received.get(0).body());
+                assertThat(received.get(1).header("webhook-id"))
+                        .isEqualTo(received.get(0).header("webhook-id"));
+            }
+        }
+    }
+
     @Test
     void aForwardToOffThisMachineNeedsAllowExternalAndStartsNothing() {
         Partner partner = Partner.create(server, List.of("*"));
@@ -265,7 +297,7 @@ class ListenTest {
     void anAfterOlderThanTheRetentionStartsAtTheOldestEventKeptAndSaysSo() throws Exception {
         Partner partner = Partner.create(server, List.of("*"));
         partner.writeRecords("rooms", 3, Map.of("floor", 1));
-        dropEventsUpTo(partner, 2);
+        partner.dropEventsUpTo(2);
         try (Receiver receiver = new Receiver();
                 ListenProcess listen = listen(partner.accessToken(), receiver.url("/hooks"), "--after", "0")) {
             awaitSeqs(receiver, 1);
@@ -288,7 +320,7 @@ class ListenTest {
                         .until(() -> Files.readString(cursorFile()).strip().equals("1"));
             }
             partner.writeRecords("rooms", 3, Map.of("floor", 2));
-            dropEventsUpTo(partner, 3);
+            partner.dropEventsUpTo(3);
             try (ListenProcess second = listen(partner.accessToken(), receiver.url("/hooks"))) {
                 awaitSeqs(receiver, 2);
                 assertThat(receiver.received()
@@ -406,18 +438,6 @@ class ListenTest {
             return files.filter(f -> f.toString().endsWith(".cursor"))
                     .findFirst()
                     .orElseThrow();
-        }
-    }
-
-    /** As the retention leaves the partner's tenant: its events up to {@code seq} gone. */
-    private static void dropEventsUpTo(Partner partner, long seq) throws java.sql.SQLException {
-        try (java.sql.Connection c =
-                        java.sql.DriverManager.getConnection(server.database().jdbcUrl());
-                var delete = c.prepareStatement("DELETE FROM events WHERE seq <= ? AND stream_pk = (SELECT s.pk"
-                        + " FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?)")) {
-            delete.setLong(1, seq);
-            delete.setString(2, partner.tenant());
-            delete.executeUpdate();
         }
     }
 

@@ -74,7 +74,14 @@ class ClientApiTest {
                     assertThat(e.requestId()).isNotBlank();
                 });
 
-        reservations.delete(created.id());
+        // A delete at a stale version deletes nothing; at the record's version it deletes.
+        assertThatThrownBy(() -> reservations.delete(created.id(), 1L))
+                .isInstanceOfSatisfying(
+                        ApiException.Conflict.class,
+                        e -> assertThat(e.details().path("currentVersion").asLong())
+                                .isEqualTo(2));
+        assertThat(reservations.get(created.id()).version()).isEqualTo(2);
+        reservations.delete(created.id(), 2L);
         assertThatThrownBy(() -> reservations.get(created.id()))
                 .isInstanceOfSatisfying(ApiException.NotFound.class, e -> {
                     assertThat(e.code()).isEqualTo("not_found");

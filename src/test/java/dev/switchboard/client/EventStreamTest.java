@@ -36,6 +36,60 @@ class EventStreamTest {
         return EventStream.Options.defaults().withBackoff(FAST);
     }
 
+    /**
+     * A saved position the retention has passed: by default the stream says so and goes on with live events;
+     * asked to, it goes on from the oldest event kept, so a client that forwards events skips none of them.
+     */
+    @Test
+    void aPositionPastTheRetentionGoesOnLiveOrFromTheOldestEventKept() throws Exception {
+        TestServer server = TestServer.start();
+        try (server) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("*"));
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            partner.writeRecords("rooms", 5, Map.of("a", 1));
+            partner.dropEventsUpTo(3);
+
+            List<Long> fromOldest = new CopyOnWriteArrayList<>();
+            List<Long> failedAt = new CopyOnWriteArrayList<>();
+            InMemoryCursorStore oldestCursor = new InMemoryCursorStore(1);
+            try (EventStream stream =
+                    client.eventStream(options().withResumeAtOldestKept(), oldestCursor, new EventStream.Listener() {
+                        @Override
+                        public void onEvents(List<Event> events) {
+                            events.forEach(e -> fromOldest.add(e.seq()));
+                        }
+
+                        @Override
+                        public void onResumeFailed(com.fasterxml.jackson.databind.JsonNode message) {
+                            failedAt.add(message.path("oldestSeq").asLong());
+                        }
+                    })) {
+                awaitCount(fromOldest, 2);
+                assertThat(fromOldest).containsExactly(4L, 5L);
+                assertThat(failedAt).containsExactly(4L);
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> oldestCursor.load().equals(OptionalLong.of(5)));
+                assertThat(stream.connections()).isEqualTo(2);
+            }
+
+            List<Long> live = new CopyOnWriteArrayList<>();
+            InMemoryCursorStore liveCursor = new InMemoryCursorStore(1);
+            try (EventStream stream =
+                    client.eventStream(options(), liveCursor, events -> events.forEach(e -> live.add(e.seq())))) {
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> liveCursor.load().equals(OptionalLong.of(5)));
+                partner.writeRecords("rooms", 1, Map.of("a", 2));
+                awaitCount(live, 1);
+                assertThat(live).containsExactly(6L);
+                assertThat(stream.connections()).isEqualTo(1);
+            }
+        }
+    }
+
     @Test
     void resumesAcrossAServerRestartAndAClientRestartWithNothingLostOrRepeated() {
         TestServer server = TestServer.start();
@@ -310,6 +364,53 @@ class EventStreamTest {
             EventStream stream = client.eventStream(options(), new InMemoryCursorStore(), events -> {});
             assertThat(stream.awaitClosed(Duration.ofSeconds(10))).isTrue();
             assertThat(stream.closeCode()).isEqualTo(401);
+        }
+    }
+
+    /**
+     * A refused handshake that is not final says its status (a wrong URL's 404 reads as one, not as a bare
+     * exception), and one refused with a Retry-After (429) waits that long instead of its shorter backoff.
+     */
+    @Test
+    void aRefusedHandshakeIsNamedAndItsRetryAfterWaitedFor() throws Exception {
+        try (TestServer server = TestServer.start(Map.of(
+                "SWITCHBOARD_RATE_LIMIT_REQUESTS", "2",
+                "SWITCHBOARD_RATE_LIMIT_WINDOW", "4s"))) {
+            server.createCollection("rooms");
+            Partner partner = Partner.create(server, List.of("*"));
+            List<Throwable> errors = new CopyOnWriteArrayList<>();
+            EventStream.Listener listener = new EventStream.Listener() {
+                @Override
+                public void onEvents(List<Event> events) {}
+
+                @Override
+                public void onError(Throwable error) {
+                    errors.add(error);
+                }
+            };
+            SwitchboardClient wrongUrl = SwitchboardClient.builder(
+                            server.baseUrl() + "/nothing-here", partner.accessToken())
+                    .build();
+            try (EventStream stream = wrongUrl.eventStream(options(), new InMemoryCursorStore(), listener)) {
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !errors.isEmpty());
+                assertThat(errors.getFirst()).hasMessageContaining("HTTP 404");
+                assertThat(stream.state()).isNotEqualTo(EventStream.State.CLOSED);
+            }
+
+            errors.clear();
+            partner.writeRecords("rooms", 2, Map.of("a", 1)); // the token's two requests of the window
+            SwitchboardClient client = SwitchboardClient.builder(server.baseUrl(), partner.accessToken())
+                    .build();
+            long started = System.nanoTime();
+            try (EventStream stream = client.eventStream(options(), new InMemoryCursorStore(), listener)) {
+                Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> stream.state() == EventStream.State.LIVE);
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThan(Duration.ofSeconds(1));
+                // Backing off at most 1 s (FAST), it asked about as often as the window lasted in seconds.
+                assertThat(errors)
+                        .isNotEmpty()
+                        .hasSizeLessThanOrEqualTo(2)
+                        .allSatisfy(e -> assertThat(e).hasMessageContaining("HTTP 429"));
+            }
         }
     }
 

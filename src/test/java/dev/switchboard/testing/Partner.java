@@ -39,6 +39,18 @@ public record Partner(
                 server.api(connection.get("accessToken").asText()));
     }
 
+    /** As the retention leaves the tenant's log: its events up to {@code seq} deleted. */
+    public void dropEventsUpTo(long seq) throws java.sql.SQLException {
+        try (java.sql.Connection c =
+                        java.sql.DriverManager.getConnection(server.database().jdbcUrl());
+                var delete = c.prepareStatement("DELETE FROM events WHERE seq <= ? AND stream_pk = (SELECT s.pk"
+                        + " FROM streams s JOIN tenants t ON t.pk = s.tenant_pk WHERE t.id = ?)")) {
+            delete.setLong(1, seq);
+            delete.setString(2, tenant);
+            delete.executeUpdate();
+        }
+    }
+
     /** The connection's access token, as a partner sends it. */
     public String accessToken() {
         return access.token();

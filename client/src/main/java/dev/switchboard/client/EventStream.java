@@ -3,6 +3,7 @@ package dev.switchboard.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
+import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
@@ -73,8 +74,10 @@ public final class EventStream implements AutoCloseable {
 
         /**
          * The saved position was older than the server's retention ({@code resume_failed}): the events
-         * after it are gone. Resynchronise through the records API; live events follow from
-         * {@code message.position}, which is saved when this returns.
+         * after it up to {@code message.oldestSeq} are gone. By default, resynchronise through the records
+         * API; live events follow from {@code message.position}, which is saved when this returns. With
+         * {@link Options#withResumeAtOldestKept()}, the stream saves the position before
+         * {@code oldestSeq} instead and reconnects from it, so the events still kept come first.
          */
         default void onResumeFailed(JsonNode message) {}
 
@@ -102,6 +105,8 @@ public final class EventStream implements AutoCloseable {
      * @param connectTimeout how long a handshake may take
      * @param requestTimeout how long a {@link #request} waits for its response before failing with
      *     {@link UnansweredRequestException}
+     * @param resumeAtOldestKept on {@code resume_failed}, go on from the oldest event the server still keeps
+     *     (reconnecting from the position before it) rather than from the live end
      */
     public record Options(
             List<String> eventTypes,
@@ -109,7 +114,8 @@ public final class EventStream implements AutoCloseable {
             Duration heartbeatInterval,
             Duration heartbeatTimeout,
             Duration connectTimeout,
-            Duration requestTimeout) {
+            Duration requestTimeout,
+            boolean resumeAtOldestKept) {
         /** Checks the values. */
         public Options {
             eventTypes = eventTypes == null ? List.of() : List.copyOf(eventTypes);
@@ -123,9 +129,20 @@ public final class EventStream implements AutoCloseable {
             }
         }
 
+        /** The options before {@code resumeAtOldestKept}, which is then off. */
+        public Options(
+                List<String> eventTypes,
+                Backoff backoff,
+                Duration heartbeatInterval,
+                Duration heartbeatTimeout,
+                Duration connectTimeout,
+                Duration requestTimeout) {
+            this(eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, requestTimeout, false);
+        }
+
         /**
          * Every type, {@link Backoff#DEFAULT}, a ping after 20 s of silence, dead after 60 s, 10 s handshakes,
-         * 30 s for a request's response.
+         * 30 s for a request's response, live events after a {@code resume_failed}.
          */
         public static Options defaults() {
             return new Options(
@@ -134,28 +151,60 @@ public final class EventStream implements AutoCloseable {
                     Duration.ofSeconds(20),
                     Duration.ofSeconds(60),
                     Duration.ofSeconds(10),
-                    Duration.ofSeconds(30));
+                    Duration.ofSeconds(30),
+                    false);
         }
 
         /** These options receiving only {@code patterns}. */
         public Options withEventTypes(List<String> patterns) {
-            return new Options(patterns, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, requestTimeout);
+            return new Options(
+                    patterns,
+                    backoff,
+                    heartbeatInterval,
+                    heartbeatTimeout,
+                    connectTimeout,
+                    requestTimeout,
+                    resumeAtOldestKept);
         }
 
         /** These options with another backoff. */
         public Options withBackoff(Backoff backoff) {
             return new Options(
-                    eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, requestTimeout);
+                    eventTypes,
+                    backoff,
+                    heartbeatInterval,
+                    heartbeatTimeout,
+                    connectTimeout,
+                    requestTimeout,
+                    resumeAtOldestKept);
         }
 
         /** These options with another heartbeat. */
         public Options withHeartbeat(Duration interval, Duration timeout) {
-            return new Options(eventTypes, backoff, interval, timeout, connectTimeout, requestTimeout);
+            return new Options(
+                    eventTypes, backoff, interval, timeout, connectTimeout, requestTimeout, resumeAtOldestKept);
         }
 
         /** These options with another wait for a request's response. */
         public Options withRequestTimeout(Duration timeout) {
-            return new Options(eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, timeout);
+            return new Options(
+                    eventTypes,
+                    backoff,
+                    heartbeatInterval,
+                    heartbeatTimeout,
+                    connectTimeout,
+                    timeout,
+                    resumeAtOldestKept);
+        }
+
+        /**
+         * These options going on, after a {@code resume_failed}, from the oldest event the server still keeps
+         * rather than from the live end: for a client that forwards events rather than mirrors state (the
+         * events lost to the retention stay lost; those kept are not skipped).
+         */
+        public Options withResumeAtOldestKept() {
+            return new Options(
+                    eventTypes, backoff, heartbeatInterval, heartbeatTimeout, connectTimeout, requestTimeout, true);
         }
     }
 
@@ -188,6 +237,9 @@ public final class EventStream implements AutoCloseable {
     private boolean progressed;
 
     private volatile WebSocket socket;
+    /** What the last refused handshake's Retry-After asked to wait (zero: nothing asked). */
+    private Duration retryAfter = Duration.ZERO;
+
     private volatile int closeCode = -1;
     private volatile String closeReason;
     private volatile long connections;
@@ -379,7 +431,9 @@ public final class EventStream implements AutoCloseable {
                 if (outcome.error != null) {
                     inform(() -> listener.onError(outcome.error));
                 }
-                Thread.sleep(options.backoff().delay(attempt++).toMillis());
+                Duration wait = options.backoff().delay(attempt++);
+                Thread.sleep(Math.max(wait.toMillis(), retryAfter.toMillis()));
+                retryAfter = Duration.ZERO;
             }
         } catch (InterruptedException e) {
             // closed
@@ -440,16 +494,22 @@ public final class EventStream implements AutoCloseable {
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof WebSocketHandshakeException refused) {
-                int status = refused.getResponse().statusCode();
+                HttpResponse<?> response = refused.getResponse();
+                int status = response.statusCode();
+                String said = "the server refused the connection: HTTP " + status
+                        + (response.body() == null ? "" : " " + response.body());
                 if (status == 400 || status == 401 || status == 403) {
-                    return new Outcome(
-                            true,
-                            status,
-                            "the server refused the connection: HTTP " + status + " "
-                                    + refused.getResponse().body(),
-                            cause);
+                    return new Outcome(true, status, said, cause);
                 }
-                return new Outcome(false, status, "HTTP " + status, cause);
+                // A 429 or 503 says when to come back; a shorter backoff would only be refused again.
+                retryAfter = response.headers()
+                        .firstValue("Retry-After")
+                        .filter(v -> v.matches("\\d{1,5}"))
+                        .map(v -> Duration.ofSeconds(Long.parseLong(v)))
+                        .orElse(Duration.ZERO);
+                // The JDK's exception has no message: said, an application can tell a wrong URL (404) from
+                // an outage.
+                return new Outcome(false, status, said, new IOException(said, cause));
             }
             return new Outcome(false, 0, String.valueOf(cause), cause);
         } catch (TimeoutException e) {
@@ -532,27 +592,25 @@ public final class EventStream implements AutoCloseable {
                 ws.abort();
                 return new Outcome(false, 0, String.valueOf(error), error);
             }
-            String refusal;
+            Outcome ended;
             try {
-                refusal = handle(message);
+                ended = handle(ws, message);
             } catch (Exception | AssertionError | LinkageError e) {
                 // An assertion or a missing class in the listener's code fails its batch as an exception does:
                 // uncaught, it ended the stream's thread with no onClosed and no close code.
                 ws.abort();
                 return new Outcome(false, 0, "the listener failed: " + e, e);
             }
-            if (refusal != null) {
-                // Left open, the socket would deliver nothing the subscription asked for, and say nothing.
-                send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "subscription refused"));
-                return new Outcome(true, 400, "subscription refused: " + refusal, null);
+            if (ended != null) {
+                return ended;
             }
             // Silence while the listener worked is not the server's: count from now.
             lastHeard = System.nanoTime();
         }
     }
 
-    /** Handles one message; returns the server's refusal of the subscription (code: message), else null. */
-    private String handle(Object frame) throws Exception {
+    /** Handles one message; returns how the connection ends when the message ends it, else null. */
+    private Outcome handle(WebSocket ws, Object frame) throws Exception {
         JsonNode message = frame instanceof JsonNode json ? json : SwitchboardClient.MAPPER.readTree((String) frame);
         switch (message.path("type").asText()) {
             case "events" -> {
@@ -590,6 +648,15 @@ public final class EventStream implements AutoCloseable {
             }
             case "resume_failed" -> {
                 listener.onResumeFailed(message);
+                long oldest = message.path("oldestSeq").asLong(-1);
+                if (options.resumeAtOldestKept() && oldest > 0) {
+                    // Before the oldest event kept: the server replays from there. (Whatever the subscription
+                    // comes to, the events before it are gone.)
+                    save(oldest - 1);
+                    progressed = true;
+                    send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "resuming at the oldest event kept"));
+                    return new Outcome(false, 1000, "resuming at the oldest event kept", null);
+                }
                 long position = message.path("position").asLong(-1);
                 if (position >= 0 && !subscribing) {
                     cursors.save(position);
@@ -602,8 +669,14 @@ public final class EventStream implements AutoCloseable {
             case "error" -> {
                 // The only message this client sends that is answered by an error is its subscribe.
                 if (subscribing) {
-                    return message.path("code").asText() + ": "
-                            + message.path("message").asText();
+                    // Left open, the socket would deliver nothing the subscription asked for, and say nothing.
+                    send(ws, () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "subscription refused"));
+                    return new Outcome(
+                            true,
+                            400,
+                            "subscription refused: " + message.path("code").asText() + ": "
+                                    + message.path("message").asText(),
+                            null);
                 }
             }
             default -> {

@@ -66,15 +66,29 @@ public final class Records {
      * null updates whatever the version.
      */
     public DataRecord update(String id, Object patch, Long ifMatch) {
-        Map<String, String> headers = ifMatch == null ? Map.of() : Map.of("If-Match", "\"" + ifMatch + "\"");
-        return DataRecord.from(
-                client.send("PATCH", path + "/" + SwitchboardClient.encode(id), Map.of("data", patch), headers)
-                        .body());
+        return DataRecord.from(client.send(
+                        "PATCH",
+                        path + "/" + SwitchboardClient.encode(id),
+                        Map.of("data", patch),
+                        ifMatchHeader(ifMatch))
+                .body());
     }
 
     /** Deletes the record; {@link ApiException.NotFound} when there is none. */
     public void delete(String id) {
-        client.send("DELETE", path + "/" + SwitchboardClient.encode(id), null, Map.of());
+        delete(id, null);
+    }
+
+    /**
+     * Deletes the record if it is still at version {@code ifMatch}, else {@link ApiException.Conflict} (with
+     * {@code details.currentVersion}) and nothing is deleted; null deletes whatever the version.
+     */
+    public void delete(String id, Long ifMatch) {
+        client.send("DELETE", path + "/" + SwitchboardClient.encode(id), null, ifMatchHeader(ifMatch));
+    }
+
+    private static Map<String, String> ifMatchHeader(Long version) {
+        return version == null ? Map.of() : Map.of("If-Match", "\"" + version + "\"");
     }
 
     /** Every record of the collection, fetched a page of 100 at a time as the iteration goes. */
