@@ -216,6 +216,11 @@ async function exchangePortalLink() {
       link_expired: 'This link has expired. Ask your platform for a new one.',
       link_not_found: 'This link is not valid.',
     }[e.code];
+    if (session) {
+      // A link opened again in a tab whose session still works: that session, and the screen, stay.
+      notify(why || `The link could not be used (${e.message}).`);
+      return true;
+    }
     renderSignedOut();
     setTitle('Link refused');
     clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why || `The link could not be used (${e.message}).`));

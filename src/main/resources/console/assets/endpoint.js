@@ -364,7 +364,7 @@ function eventList(m) {
   const events = Array.isArray(body.events) ? body.events : body.type ? [body] : [];
   return [h('h4', {}, `Events (${events.length})`),
     events.map((e) => h('details', { class: 'event' },
-      h('summary', {}, e.seq != null ? `#${e.seq} ` : '', h('strong', {}, e.type), e.subject ? ` ${e.subject}` : '', ' · ', when(e.time)),
+      h('summary', {}, e.seq != null ? `#${e.seq} ` : '', h('strong', {}, e.type), e.subject ? ` ${plainly(e.subject)}` : '', ' · ', when(e.time)),
       json(e, `Event ${e.seq != null ? `#${e.seq} ` : ''}${e.type}`)))];
 }
 

@@ -1,7 +1,7 @@
 // Live events: a tenant's events as they are written, over the server's own WebSocket (the session's
 // cookie authenticates it, read-only). Pausing keeps what arrives and shows it on resume.
 import { get, query, enc, call } from './api.js';
-import { h, field, when, json } from './dom.js';
+import { h, field, when, json, plainly } from './dom.js';
 
 const KEEP = 200;
 
@@ -58,7 +58,7 @@ export async function render(main, ctx) {
   function show(event) {
     count += 1;
     list.prepend(h('li', { class: 'event', 'data-seq': event.seq },
-      h('details', {}, h('summary', {}, h('strong', {}, `#${event.seq} ${event.type}`), event.subject ? ` ${event.subject}` : '', ' · ', when(event.time)), json(event, `Event #${event.seq}`))));
+      h('details', {}, h('summary', {}, h('strong', {}, `#${event.seq} ${event.type}`), event.subject ? ` ${plainly(event.subject)}` : '', ' · ', when(event.time)), json(event, `Event #${event.seq}`))));
     while (list.children.length > KEEP) list.lastChild.remove();
   }
 

@@ -212,7 +212,7 @@ public final class WebhookRoutes implements RouteGroup {
             urlText = null; // the URL as shown to a session without secrets, sent back unchanged
         }
         String url = null;
-        if (urlText != null) {
+        if (urlText != null && !urlText.equals(endpoint.url())) {
             WebhookUrl parsed = WebhookUrl.parse(refuseHiddenQuery(urlText), "url", addresses);
             requireHttpsForLifecycle(parsed, endpoint.kind());
             url = parsed.toString();

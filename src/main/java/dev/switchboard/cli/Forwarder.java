@@ -170,14 +170,17 @@ final class Forwarder implements EventStream.Listener {
     }
 
     /**
-     * The batch's webhook-id, made from its connection and seqs rather than drawn anew: a batch the receiver
-     * took while listen was stopped is sent again by the next run, and a receiver that skips the ids it has
-     * processed (as Standard Webhooks advises) must know it.
+     * The batch's webhook-id, made from its connection and the ids of the events it carries rather than
+     * drawn anew: a batch the receiver took while listen was stopped is sent again by the next run, and a
+     * receiver that skips the ids it has processed (as Standard Webhooks advises) must know it. The events'
+     * ids, not their seqs: one seq range carries other events under other --types, or after a restore.
      */
     String messageId(List<Event> events) {
-        String batch = connection.id() + "|" + events.get(0).seq() + "|"
-                + events.get(events.size() - 1).seq();
-        return Ids.format("msg", UUID.nameUUIDFromBytes(batch.getBytes(StandardCharsets.UTF_8)));
+        StringBuilder batch = new StringBuilder(connection.id());
+        for (Event e : events) {
+            batch.append('|').append(e.id());
+        }
+        return Ids.format("msg", UUID.nameUUIDFromBytes(batch.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
     /** "reservations.created ×2, reservations.updated  seq 41-43" */

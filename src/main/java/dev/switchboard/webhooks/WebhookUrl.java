@@ -224,17 +224,17 @@ public record WebhookUrl(URI uri) {
     }
 
     /**
-     * Whether the URL's query is the "?…" that {@link #redact} puts in place of a query (written as is, or
-     * percent-encoded): a URL copied from where its query was hidden, with that query lost.
+     * Whether the URL's query starts with the "…" that {@link #redact} puts in place of a query (written as
+     * is, or percent-encoded): a URL copied from where its query was hidden, edited ("?…&v=2" as much as
+     * "?…"), with that query lost.
      */
     public static boolean queryHidden(String text) {
         int at = text.indexOf('?');
         if (at < 0) {
             return false;
         }
-        int end = text.indexOf('#', at);
-        String query = text.substring(at + 1, end < 0 ? text.length() : end);
-        return query.equals("…") || query.equalsIgnoreCase("%E2%80%A6");
+        String query = text.substring(at + 1);
+        return query.startsWith("…") || query.regionMatches(true, 0, "%E2%80%A6", 0, "%E2%80%A6".length());
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.switchboard.events.ControlMessage.ConnectionChanged;
 import dev.switchboard.events.ControlMessage.IntegrationChanged;
 import dev.switchboard.events.ControlMessage.Resync;
 import dev.switchboard.store.ConnectionStore;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -29,6 +30,9 @@ public final class AccessWatch {
 
     private final ConnectionStore connections;
     private final Sockets sockets;
+    /** How long a resync may hold the node's listener thread checking sockets. */
+    static final Duration RESYNC_BUDGET = Duration.ofSeconds(5);
+
     private final ExecutorService checks = Executors.newSingleThreadExecutor(
             Thread.ofVirtual().name("ws-access-check").factory());
 
@@ -53,7 +57,9 @@ public final class AccessWatch {
     /**
      * Changes may have been missed while the control channel was not listening: every socket is checked
      * again, and this waits for the checks, since the feeds read what was written meanwhile only once it
-     * returns (a socket of a connection disabled meanwhile must be closed before then, not after).
+     * returns (a socket of a connection disabled meanwhile must be closed before then, not after). The
+     * listener thread waits meanwhile, so the checks have {@link #RESYNC_BUDGET}: sockets not checked by
+     * then are closed to reconnect (and be checked at their upgrade), as they are once a check fails.
      */
     public void resync(Resync message) {
         sockets.accessChanging();
@@ -61,8 +67,9 @@ public final class AccessWatch {
         if (all.isEmpty()) {
             return;
         }
+        long deadline = System.nanoTime() + RESYNC_BUDGET.toNanos();
         try {
-            checks.submit(() -> recheck(all)).get();
+            checks.submit(() -> recheck(all, deadline)).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -98,6 +105,15 @@ public final class AccessWatch {
     }
 
     private void recheck(List<ClientSession> affected) {
+        recheck(affected, Long.MAX_VALUE);
+    }
+
+    /**
+     * Checks each token of {@code affected} and applies what it finds. Once a lookup fails (the database is
+     * down or locked: each further one would wait as long) or {@code deadline} (System.nanoTime) has passed,
+     * the sockets left are closed with 1013 instead: they reconnect, and their upgrade checks them.
+     */
+    private void recheck(List<ClientSession> affected, long deadline) {
         Map<String, List<ClientSession>> byToken = new LinkedHashMap<>();
         for (ClientSession s : affected) {
             if (s.access().readOnly()) {
@@ -109,7 +125,19 @@ public final class AccessWatch {
         if (byToken.isEmpty()) {
             return;
         }
-        byToken.forEach((tokenHash, sessions) -> {
+        String givenUp = null;
+        int unchecked = 0;
+        for (var entry : byToken.entrySet()) {
+            String tokenHash = entry.getKey();
+            List<ClientSession> sessions = entry.getValue();
+            if (givenUp == null && deadline != Long.MAX_VALUE && System.nanoTime() - deadline > 0) {
+                givenUp = "out of time";
+            }
+            if (givenUp != null) {
+                unchecked += sessions.size();
+                sessions.forEach(s -> s.close(CloseCode.TRY_AGAIN_LATER));
+                continue;
+            }
             try {
                 Optional<ConnectionStore.Grant> grant =
                         connections.findGrant(HexFormat.of().parseHex(tokenHash));
@@ -125,15 +153,19 @@ public final class AccessWatch {
                 }
             } catch (RuntimeException e) {
                 // The token may have been revoked: close rather than keep serving it unchecked.
-                log.warn(
-                        "Could not re-check the access of {} WebSockets ({}); closing them with {} so they reconnect"
-                                + " and are checked again",
-                        sessions.size(),
-                        e.getMessage(),
-                        CloseCode.TRY_AGAIN_LATER.code());
-                closeAll(sessions, CloseCode.TRY_AGAIN_LATER);
+                givenUp = e.getMessage();
+                unchecked += sessions.size();
+                sessions.forEach(s -> s.close(CloseCode.TRY_AGAIN_LATER));
             }
-        });
+        }
+        if (givenUp != null) {
+            log.warn(
+                    "Could not re-check the access of {} WebSockets ({}); closed them with {} so they reconnect and"
+                            + " are checked again",
+                    unchecked,
+                    givenUp,
+                    CloseCode.TRY_AGAIN_LATER.code());
+        }
     }
 
     private static void closeAll(List<ClientSession> sessions, CloseCode code) {

@@ -431,10 +431,14 @@ class ConsoleBrowserTest {
                     .as("the second link was used")
                     .isEqualTo(410);
 
-            // The link has been used: opening it again (in the same tab, so by its fragment) is refused, and
-            // says so.
+            // The first link has been used: opened again in the same tab (so by its fragment), it is refused
+            // and says so, and the session the tab has, with its screen, stays.
             browser.open(link);
-            assertThat(browser.waitForText("#link-error", "already used")).contains("This link was already used");
+            assertThat(browser.waitForText("#notice", "already used")).contains("This link was already used");
+            assertThat(browser.evaluate("location.hash").asText()).isEmpty();
+            assertThat(browser.text("main")).contains("you may: read");
+            assertThat(browser.text("#who")).contains("Booking engine");
+            browser.clearConsole(); // the 410, which the browser logs
             assertNoConsoleErrors(browser, "the portal");
         } finally {
             failed.receiver().close();

@@ -573,7 +573,8 @@ class PortalSessionTest {
         assertThat(server.admin.get(hook).json().get("maxBatchSize").asInt()).isEqualTo(7);
         // Changed elsewhere (a new path), the "?…" would replace the query it stands for: refused, and the
         // same for a new endpoint, written as shown or percent-encoded.
-        for (String hiding : List.of(receiver.url("/q2") + "?…", receiver.url("/q2") + "?%e2%80%a6")) {
+        for (String hiding : List.of(
+                receiver.url("/q2") + "?…", receiver.url("/q2") + "?%e2%80%a6", receiver.url("/q") + "?…&v=2")) {
             Api.Response changed = manager.patch(hook, Map.of("url", hiding));
             assertThat(changed.status()).as(hiding).isEqualTo(400);
             assertThat(changed.json().at("/error/message").asText()).contains("?…");

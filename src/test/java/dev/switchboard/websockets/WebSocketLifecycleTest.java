@@ -379,6 +379,47 @@ class WebSocketLifecycleTest {
         }
     }
 
+    /**
+     * The re-check after a node listens again holds its listener thread: once a lookup fails (here the
+     * connections table is locked, so each lookup waits out the lock timeout), the sockets left are closed at
+     * once to reconnect and be checked at their upgrade, not one lock timeout after another.
+     */
+    @Test
+    void aReCheckThatCannotReadTheDatabaseClosesTheSocketsLeftAtOnce() throws Exception {
+        try (TestServer server = TestServer.start();
+                CapturedLogs logs = new CapturedLogs()) {
+            server.createTenant("locked-out");
+            List<WsClient> sockets = new ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    WsClient ws = WsClient.connect(server, connection(server, "locked-out")[1], null);
+                    ws.await("live");
+                    sockets.add(ws);
+                }
+                try (Connection locker =
+                                DriverManager.getConnection(server.database().jdbcUrl());
+                        Connection admin =
+                                DriverManager.getConnection(server.database().jdbcUrl())) {
+                    locker.setAutoCommit(false);
+                    locker.createStatement().execute("LOCK TABLE connections IN ACCESS EXCLUSIVE MODE");
+                    admin.createStatement()
+                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                    + " WHERE application_name = 'switchboard-listener'");
+                    Awaitility.await()
+                            .atMost(Duration.ofSeconds(8))
+                            .until(() -> sockets.stream().allMatch(WsClient::isClosed));
+                    locker.rollback();
+                }
+                assertThat(sockets)
+                        .allSatisfy(ws -> assertThat(ws.awaitClose()).isEqualTo(CloseCode.TRY_AGAIN_LATER.code()));
+                assertThat(count(logs, "Could not re-check the access of 4 WebSockets"))
+                        .isEqualTo(1);
+            } finally {
+                sockets.forEach(WsClient::close);
+            }
+        }
+    }
+
     private static long count(CapturedLogs logs, String text) {
         return logs.lines().stream().filter(l -> l.contains(text)).count();
     }

@@ -501,11 +501,13 @@ public final class EventStream implements AutoCloseable {
                 if (status == 400 || status == 401 || status == 403) {
                     return new Outcome(true, status, said, cause);
                 }
-                // A 429 or 503 says when to come back; a shorter backoff would only be refused again.
+                // A 429 or 503 says when to come back; a shorter backoff would only be refused again. At most
+                // the client's maxRetryAfter: a proxy's page asking for a day must not stop the stream that long.
                 retryAfter = response.headers()
                         .firstValue("Retry-After")
-                        .filter(v -> v.matches("\\d{1,5}"))
+                        .filter(v -> v.matches("\\d{1,9}"))
                         .map(v -> Duration.ofSeconds(Long.parseLong(v)))
+                        .map(d -> d.compareTo(client.maxRetryAfter()) > 0 ? client.maxRetryAfter() : d)
                         .orElse(Duration.ZERO);
                 // The JDK's exception has no message: said, an application can tell a wrong URL (404) from
                 // an outage.

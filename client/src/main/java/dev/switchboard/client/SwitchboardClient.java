@@ -112,6 +112,11 @@ public final class SwitchboardClient {
                 send("GET", "/api/v1/connection", null, Map.of()).body());
     }
 
+    /** The longest {@code Retry-After} waited for; a stream's handshake waits at most this long too. */
+    Duration maxRetryAfter() {
+        return maxRetryAfter;
+    }
+
     URI baseUrl() {
         return baseUrl;
     }
