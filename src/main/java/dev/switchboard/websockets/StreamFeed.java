@@ -155,6 +155,10 @@ final class StreamFeed {
 
     /** Reads one batch after the position and fans it out; true when the batch was full (by count or bytes). */
     private boolean readOnce() {
+        // Taken before the read, whatever it finds: a wake-up that ends in no fan-out (an empty read, no
+        // socket left) must not leave its time for a later fan-out to count from, seconds on.
+        long woken = wokenAt;
+        wokenAt = 0;
         long from = position;
         if (from == UNKNOWN || sessions.isEmpty()) {
             return false;
@@ -179,8 +183,6 @@ final class StreamFeed {
         } finally {
             lock.unlock();
         }
-        long woken = wokenAt;
-        wokenAt = 0;
         Span span = hub.tracing().on() ? fanOutSpan(read.entries(), targets.length) : null;
         try {
             fanOut(batch, targets);

@@ -420,6 +420,38 @@ class WebSocketLifecycleTest {
         }
     }
 
+    /**
+     * A wake-up that reads nothing (a resync finds no new event) leaves no time behind: the next event's
+     * fan-out is timed from its own wake-up, where it used to be timed from the resync's, seconds before.
+     */
+    @Test
+    void aWakeUpThatReadsNothingDoesNotLengthenTheNextFanOutsTime() throws Exception {
+        try (TestServer server = TestServer.start();
+                CapturedLogs logs = new CapturedLogs()) {
+            server.createTenant("quiet-resync");
+            try (WsClient ws = WsClient.connect(server, connection(server, "quiet-resync")[1], null)) {
+                ws.await("live");
+                try (Connection c =
+                        DriverManager.getConnection(server.database().jdbcUrl())) {
+                    c.createStatement()
+                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                    + " WHERE application_name = 'switchboard-listener'");
+                }
+                Awaitility.await("the listener back, and every feed woken")
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> count(logs, "Listening for events committed by other nodes") >= 1);
+                Thread.sleep(2_000);
+                server.adminFor("quiet-resync")
+                        .post("/api/v1/events", Map.of("type", "device.command"))
+                        .expect(201);
+                ws.awaitEvents(1);
+                assertThat(server.metric("switchboard_websockets_fanout_seconds_max"))
+                        .as("the fan-out's time, from its own wake-up")
+                        .isLessThan(1.0);
+            }
+        }
+    }
+
     private static long count(CapturedLogs logs, String text) {
         return logs.lines().stream().filter(l -> l.contains(text)).count();
     }
