@@ -28,11 +28,11 @@ import org.slf4j.LoggerFactory;
 public final class AccessWatch {
     private static final Logger log = LoggerFactory.getLogger(AccessWatch.class);
 
-    private final ConnectionStore connections;
-    private final Sockets sockets;
     /** How long a resync may hold the node's listener thread checking sockets. */
     static final Duration RESYNC_BUDGET = Duration.ofSeconds(5);
 
+    private final ConnectionStore connections;
+    private final Sockets sockets;
     private final ExecutorService checks = Executors.newSingleThreadExecutor(
             Thread.ofVirtual().name("ws-access-check").factory());
 
