@@ -534,9 +534,10 @@ final class WebSocketAttacks {
                     "Cookie: AccessToken=" + refused.token(),
                     OWN_ORIGIN);
         }
+        // README: a Switchboard-Tenant header naming another tenant than the token's is 400 (invalid_header).
         upgrade(
                 "another tenant named in Switchboard-Tenant, replaying from 0",
-                "upgraded",
+                "http:400",
                 "GET",
                 PATH + "?after=0",
                 ok,
