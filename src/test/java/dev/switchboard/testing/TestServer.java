@@ -143,6 +143,20 @@ public final class TestServer implements AutoCloseable {
                 .accessToken();
     }
 
+    /**
+     * Ends the connections on which the nodes of this server's database listen for each other's notices,
+     * as a restarted PostgreSQL or a proxy dropping idle connections would: each node misses what is sent
+     * until it listens again (about a second later) and then resyncs.
+     */
+    public void endListeningConnections() throws java.sql.SQLException {
+        try (java.sql.Connection c =
+                        java.sql.DriverManager.getConnection(database().jdbcUrl());
+                java.sql.Statement s = c.createStatement()) {
+            s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    + " WHERE application_name = 'switchboard-listener'");
+        }
+    }
+
     /** The value of the first /metrics sample whose name and labels match {@code regex}; NaN when none does. */
     public double metric(String regex) {
         String text = api(null).get("/metrics").body();

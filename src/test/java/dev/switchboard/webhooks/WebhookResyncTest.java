@@ -63,10 +63,8 @@ class WebhookResyncTest {
                         ps.setString(2, id);
                         assertThat(ps.executeUpdate()).isEqualTo(1);
                     }
-                    c.createStatement()
-                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                    + " WHERE application_name = 'switchboard-listener'");
                 }
+                server.endListeningConnections();
                 await("the listener back")
                         .atMost(Duration.ofSeconds(10))
                         .until(() -> logs.lines().stream()

@@ -342,11 +342,7 @@ class WebSocketLifecycleTest {
                 // Both nodes stop hearing each other's notices (their listening connections are ended), and
                 // node A disables one connection, narrows the other's integration and writes while node B
                 // cannot hear of it; B listens again a second later.
-                try (Connection c = DriverManager.getConnection(a.database().jdbcUrl())) {
-                    c.createStatement()
-                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                    + " WHERE application_name = 'switchboard-listener'");
-                }
+                a.endListeningConnections();
                 Awaitility.await("both listeners lost")
                         .atMost(Duration.ofSeconds(5))
                         .until(() -> count(logs, "The event listener lost its database connection") == 2);
@@ -397,14 +393,10 @@ class WebSocketLifecycleTest {
                     sockets.add(ws);
                 }
                 try (Connection locker =
-                                DriverManager.getConnection(server.database().jdbcUrl());
-                        Connection admin =
-                                DriverManager.getConnection(server.database().jdbcUrl())) {
+                        DriverManager.getConnection(server.database().jdbcUrl())) {
                     locker.setAutoCommit(false);
                     locker.createStatement().execute("LOCK TABLE connections IN ACCESS EXCLUSIVE MODE");
-                    admin.createStatement()
-                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                    + " WHERE application_name = 'switchboard-listener'");
+                    server.endListeningConnections();
                     Awaitility.await()
                             .atMost(Duration.ofSeconds(8))
                             .until(() -> sockets.stream().allMatch(WsClient::isClosed));
@@ -431,12 +423,7 @@ class WebSocketLifecycleTest {
             server.createTenant("quiet-resync");
             try (WsClient ws = WsClient.connect(server, connection(server, "quiet-resync")[1], null)) {
                 ws.await("live");
-                try (Connection c =
-                        DriverManager.getConnection(server.database().jdbcUrl())) {
-                    c.createStatement()
-                            .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                    + " WHERE application_name = 'switchboard-listener'");
-                }
+                server.endListeningConnections();
                 Awaitility.await("the listener back, and every feed woken")
                         .atMost(Duration.ofSeconds(10))
                         .until(() -> count(logs, "Listening for events committed by other nodes") >= 1);
