@@ -215,15 +215,15 @@ async function exchangePortalLink() {
       link_already_used: 'This link was already used. Each portal link opens the portal once: ask your platform for a new one.',
       link_expired: 'This link has expired. Ask your platform for a new one.',
       link_not_found: 'This link is not valid.',
-    }[e.code];
+    }[e.code] || `The link could not be used (${e.message}).`;
     if (session) {
       // A link opened again in a tab whose session still works: that session, and the screen, stay.
-      notify(why || `The link could not be used (${e.message}).`);
+      notify(why);
       return true;
     }
     renderSignedOut();
     setTitle('Link refused');
-    clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why || `The link could not be used (${e.message}).`));
+    clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why));
     return true;
   }
   show(false);

@@ -208,11 +208,11 @@ public final class WebhookRoutes implements RouteGroup {
             throw new Refusal.InvalidField("kind", "cannot be changed; create another endpoint");
         }
         String urlText = body.string("url", 2048);
-        if (urlText != null && !urlText.equals(endpoint.url()) && urlText.equals(WebhookUrl.redact(endpoint.url()))) {
-            urlText = null; // the URL as shown to a session without secrets, sent back unchanged
+        if (urlText != null && (urlText.equals(endpoint.url()) || urlText.equals(WebhookUrl.redact(endpoint.url())))) {
+            urlText = null; // unchanged: as it is, or as shown to a session without secrets
         }
         String url = null;
-        if (urlText != null && !urlText.equals(endpoint.url())) {
+        if (urlText != null) {
             WebhookUrl parsed = WebhookUrl.parse(refuseHiddenQuery(urlText), "url", addresses);
             requireHttpsForLifecycle(parsed, endpoint.kind());
             url = parsed.toString();
