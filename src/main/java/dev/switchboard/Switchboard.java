@@ -158,6 +158,14 @@ public final class Switchboard implements AutoCloseable {
 
             database = Database.open(config, meters);
             closeables.push(database);
+            // Closed after everything that uses the database: health checks say "draining" and /metrics is
+            // scraped through the whole stop, where closing it with the public port left Prometheus seeing
+            // the node down for the seconds its requests and webhook attempts took to finish.
+            closeables.push(() -> {
+                if (management != null) {
+                    management.close();
+                }
+            });
             serverSecrets = new ServerSecrets(database.dataSource());
             byte[] adminKeyHash = serverSecrets.adminKeyHash(config, generatedAdminKey::set);
             SecretBox secrets = serverSecrets.secretBox(config);
@@ -365,7 +373,6 @@ public final class Switchboard implements AutoCloseable {
                         Tracing.OFF, // health checks and scrapes: no traces
                         List.of(new OperationsRoutes(
                                 readiness, meters, OperationsRoutes.Scope.MANAGEMENT, Optional.empty())));
-                closeables.push(management);
                 management.start(
                         "SWITCHBOARD_MANAGEMENT_HOST, SWITCHBOARD_MANAGEMENT_PORT (server.managementHost, server.managementPort)");
             }
@@ -449,7 +456,8 @@ public final class Switchboard implements AutoCloseable {
      * Stops the node gracefully, as SIGTERM does: {@code /health/ready} answers 503 at once, the node keeps
      * serving for {@code grace} so load balancers notice and send new requests elsewhere, then it closes:
      * WebSockets with 1012, long polls answered, the HTTP server stops accepting and waits for the requests
-     * in flight, webhook attempts in flight finish and every stream's lease is released, then the database.
+     * in flight, webhook attempts in flight finish and every stream's lease is released, then the management
+     * port (health checks and scrapes see the whole stop) and the database.
      */
     public void stop(java.time.Duration grace) {
         if (readiness != null) {

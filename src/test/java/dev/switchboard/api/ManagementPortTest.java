@@ -2,11 +2,18 @@ package dev.switchboard.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.switchboard.config.ConfigException;
 import dev.switchboard.testing.Api;
+import dev.switchboard.testing.Partner;
+import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestServer;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ManagementPortTest {
@@ -84,6 +91,55 @@ class ManagementPortTest {
                     .isEqualTo(404);
             assertThat(management.get("/api/v1/openapi.json").status()).isEqualTo(404);
             publicPort.get("/api/v1/openapi.json").expect(200);
+        }
+    }
+
+    /**
+     * Health checks and scrapes see the whole stop: closed with the public port, the management port left
+     * Prometheus seeing the node down for the seconds its webhook attempts in flight took to finish.
+     */
+    @Test
+    void theManagementPortAnswersUntilTheRestOfTheNodeHasStopped() throws Exception {
+        try (Receiver receiver = new Receiver();
+                TestServer server = TestServer.start(Map.of(
+                        "SWITCHBOARD_MANAGEMENT_PORT", "0",
+                        "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "true",
+                        "SWITCHBOARD_WEBHOOKS_TIMEOUT", "5s",
+                        "SWITCHBOARD_WEBHOOKS_LEASE_TIME", "11s"))) {
+            Api publicPort = server.api(null);
+            Api management = Api.of(
+                    "http://127.0.0.1:" + server.switchboard().managementPort().orElseThrow(), null);
+            server.createCollection("rooms", "eventFields", List.of());
+            Partner partner = Partner.create(server, List.of("rooms.*"));
+            // The stop waits for this attempt, which the receiver answers after 3 s.
+            receiver.answer(r -> Receiver.Reply.status(200).after(Duration.ofSeconds(3)));
+            partner.webhook(Map.of("url", receiver.url("/hook")));
+            partner.writeRecords("rooms", 1, Map.of());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !receiver.received().isEmpty());
+
+            CompletableFuture<Void> stopping =
+                    CompletableFuture.runAsync(() -> server.switchboard().stop(Duration.ZERO));
+            await().atMost(Duration.ofSeconds(5)).until(() -> refuses(publicPort));
+            assertThat(stopping).as("the webhook attempt in flight is awaited").isNotDone();
+            Api.Response ready = management.get("/health/ready");
+            assertThat(ready.status()).isEqualTo(503);
+            assertThat(ready.json().get("status").asText()).isEqualTo("draining");
+            assertThat(management.get("/metrics").expect(200).body()).contains("switchboard_webhooks");
+
+            stopping.get(15, TimeUnit.SECONDS);
+            assertThat(refuses(management))
+                    .as("closed once the node has stopped")
+                    .isTrue();
+        }
+    }
+
+    private static boolean refuses(Api port) {
+        try {
+            port.get("/health/live");
+            return false;
+        } catch (RuntimeException e) {
+            return String.valueOf(e.getMessage()).contains("ConnectException");
         }
     }
 
