@@ -158,9 +158,9 @@ public final class Switchboard implements AutoCloseable {
 
             database = Database.open(config, meters);
             closeables.push(database);
-            // Closed after everything that uses the database: health checks say "draining" and /metrics is
-            // scraped through the whole stop, where closing it with the public port left Prometheus seeing
-            // the node down for the seconds its requests and webhook attempts took to finish.
+            // The management port closes after the rest of the node, just before the database: health checks
+            // say "draining" and /metrics is scraped through the whole stop, where closing it with the public
+            // port left Prometheus seeing the node down for the seconds its webhook attempts took to finish.
             closeables.push(() -> {
                 if (management != null) {
                     management.close();
