@@ -128,35 +128,21 @@ public final class AccessWatch {
         String givenUp = null;
         int unchecked = 0;
         for (var entry : byToken.entrySet()) {
-            String tokenHash = entry.getKey();
             List<ClientSession> sessions = entry.getValue();
             if (givenUp == null && deadline != Long.MAX_VALUE && System.nanoTime() - deadline > 0) {
                 givenUp = "out of time";
             }
-            if (givenUp != null) {
-                unchecked += sessions.size();
-                sessions.forEach(s -> s.close(CloseCode.TRY_AGAIN_LATER));
-                continue;
-            }
-            try {
-                Optional<ConnectionStore.Grant> grant =
-                        connections.findGrant(HexFormat.of().parseHex(tokenHash));
-                if (grant.isEmpty()) {
-                    String connectionId = sessions.getFirst().access().connectionId();
-                    boolean exists = connections.find(connectionId).isPresent();
-                    closeAll(sessions, exists ? CloseCode.TOKEN_ROTATED : CloseCode.CONNECTION_DELETED);
-                } else if (!grant.get().connection().enabled()) {
-                    closeAll(sessions, CloseCode.CONNECTION_DISABLED);
-                } else {
-                    var filter = SocketAccess.filterOf(grant.get());
-                    sessions.forEach(s -> s.updateAllowed(filter));
+            if (givenUp == null) {
+                try {
+                    check(entry.getKey(), sessions);
+                    continue;
+                } catch (RuntimeException e) {
+                    givenUp = e.getMessage();
                 }
-            } catch (RuntimeException e) {
-                // The token may have been revoked: close rather than keep serving it unchecked.
-                givenUp = e.getMessage();
-                unchecked += sessions.size();
-                sessions.forEach(s -> s.close(CloseCode.TRY_AGAIN_LATER));
             }
+            // Not checked: the token may have been revoked, so close rather than keep serving it unchecked.
+            unchecked += sessions.size();
+            sessions.forEach(s -> s.close(CloseCode.TRY_AGAIN_LATER));
         }
         if (givenUp != null) {
             log.warn(
@@ -165,6 +151,22 @@ public final class AccessWatch {
                     unchecked,
                     givenUp,
                     CloseCode.TRY_AGAIN_LATER.code());
+        }
+    }
+
+    /** Closes the sockets of a token that no longer grants access, or narrows what they are sent. */
+    private void check(String tokenHash, List<ClientSession> sessions) {
+        Optional<ConnectionStore.Grant> grant =
+                connections.findGrant(HexFormat.of().parseHex(tokenHash));
+        if (grant.isEmpty()) {
+            String connectionId = sessions.getFirst().access().connectionId();
+            boolean exists = connections.find(connectionId).isPresent();
+            closeAll(sessions, exists ? CloseCode.TOKEN_ROTATED : CloseCode.CONNECTION_DELETED);
+        } else if (!grant.get().connection().enabled()) {
+            closeAll(sessions, CloseCode.CONNECTION_DISABLED);
+        } else {
+            var filter = SocketAccess.filterOf(grant.get());
+            sessions.forEach(s -> s.updateAllowed(filter));
         }
     }
 
