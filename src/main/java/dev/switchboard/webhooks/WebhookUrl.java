@@ -162,13 +162,14 @@ public record WebhookUrl(URI uri) {
     }
 
     /**
-     * The host in lower case; an IPv6 literal as the address it is ({@code [::ffff:93.184.216.34]} is
+     * The host in lower case without the final dot a name may have (a fully qualified spelling of the same
+     * name: DNS answers {@code partner.example.} as {@code partner.example}); an IPv6 literal as the address it is ({@code [::ffff:93.184.216.34]} is
      * that IPv4 address, which is where Java connects, and {@code [2001:DB8::1]} one spelling of its address).
      */
     private String canonicalHost() {
         String host = uri.getHost().toLowerCase(Locale.ROOT);
         if (!host.startsWith("[")) {
-            return host;
+            return host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
         }
         try {
             InetAddress address = InetAddress.getByName(host()); // a literal: no DNS lookup happens

@@ -150,6 +150,8 @@ class WebhookUrlTest {
         for (String spelling : List.of(
                 "https://partner.example/hooks/in?token=a%2Fb",
                 "HTTPS://PARTNER.example:443/hooks/in?token=a%2fb",
+                // In DNS a final dot only says the name is complete: partner.example. is partner.example.
+                "https://partner.example.:443/hooks/in?token=a%2Fb",
                 "https://partner.example/hooks/./x/../%69n?token=%61%2Fb")) {
             assertThat(WebhookUrl.parse(spelling, "url", GUARDED).canonical())
                     .as(spelling)
