@@ -255,10 +255,10 @@ public final class EventRoutes implements RouteGroup {
                     "'" + type + "' is not an event type: dot-separated lower-case segments"
                             + " such as device.command");
         }
-        String[] segments = type.split("\\.");
-        if (segments[0].equals("connection") || segments[0].equals("webhook")) {
+        if (EventTypes.isOwn(type)) {
             throw new Refusal.InvalidField("type", "'" + type + "' is reserved for events Switchboard produces itself");
         }
+        String[] segments = type.split("\\.");
         // Whether or not the collection exists yet: published before it, such an event would later pass for
         // one of its records' events, reaching integrations that may not read that collection.
         if (segments.length == 2

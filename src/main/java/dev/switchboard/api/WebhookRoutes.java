@@ -490,8 +490,8 @@ public final class WebhookRoutes implements RouteGroup {
 
     /**
      * The endpoint's patterns, or null when not given. They can only narrow what the integration may
-     * receive, so a pattern that shares no type with the integration's is refused; lifecycle endpoints
-     * take {@code connection.*} patterns.
+     * receive, so a pattern that shares no type with the integration's is refused, and so is one of
+     * Switchboard's own types on an events endpoint; lifecycle endpoints take {@code connection.*} patterns.
      */
     private static List<String> eventTypes(JsonBody body, WebhookEndpoint.Kind kind, Integration integration) {
         List<String> types = body.stringList("eventTypes", 100);
@@ -506,6 +506,14 @@ public final class WebhookRoutes implements RouteGroup {
                 kind == WebhookEndpoint.Kind.lifecycle ? List.of("connection.*") : integration.eventTypes();
         for (int i = 0; i < types.size(); i++) {
             String pattern = types.get(i);
+            if (kind == WebhookEndpoint.Kind.events && EventTypes.isOwn(pattern)) {
+                // A tenant's log never holds them, whatever the integration may receive: such an endpoint
+                // would wait for events that never come.
+                throw new Refusal.InvalidField(
+                        "eventTypes[" + i + "]",
+                        "'" + pattern + "' names Switchboard's own events, which an events endpoint never"
+                                + " receives; connection.* events go to a lifecycle endpoint (kind: lifecycle)");
+            }
             if (allowed.stream().noneMatch(a -> EventTypes.overlap(a, pattern))) {
                 throw new Refusal.InvalidField(
                         "eventTypes[" + i + "]",

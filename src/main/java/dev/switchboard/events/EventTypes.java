@@ -15,8 +15,19 @@ public final class EventTypes {
     private static final Pattern TYPE = Pattern.compile(SEGMENT + "(\\." + SEGMENT + "){0,7}");
     private static final Pattern PATTERN = Pattern.compile("\\*|" + SEGMENT + "(\\." + SEGMENT + "){0,7}(\\.\\*)?");
     public static final List<String> RECORD_ACTIONS = List.of("created", "updated", "deleted");
+    /** First segments of Switchboard's own event types ({@code connection.created}), never in a tenant's log. */
+    private static final List<String> OWN_NAMESPACES = List.of("connection", "webhook");
 
     private EventTypes() {}
+
+    /**
+     * Whether a type or pattern names Switchboard's own events ({@code connection.*}, {@code webhook.test}):
+     * no one may publish such a type, so a tenant's log never holds one.
+     */
+    public static boolean isOwn(String typeOrPattern) {
+        int dot = typeOrPattern.indexOf('.');
+        return OWN_NAMESPACES.contains(dot < 0 ? typeOrPattern : typeOrPattern.substring(0, dot));
+    }
 
     public static boolean isType(String text) {
         return text != null && TYPE.matcher(text).matches();

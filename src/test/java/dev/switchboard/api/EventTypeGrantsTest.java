@@ -183,9 +183,20 @@ class EventTypeGrantsTest {
                 .contains("may receive no event types");
 
         JsonNode all = server.createIntegration("webhooks-all", List.of("*"), List.of(), List.of("*"));
-        server.api(all.get("clientKey").asText())
+        Api allClient = server.api(all.get("clientKey").asText());
+        allClient
                 .post("/api/v1/webhooks", Map.of("url", receiver.url("/all-events")))
                 .expect(201);
+        // May receive everything, yet not Switchboard's own types: a tenant's log never holds them.
+        for (String own : List.of("connection.*", "connection.created", "webhook.test")) {
+            Api.Response refused = allClient.post(
+                    "/api/v1/webhooks", Map.of("url", receiver.url("/all-own"), "eventTypes", List.of("*", own)));
+            assertThat(refused.status()).as(own).isEqualTo(400);
+            assertThat(refused.json().get("error").get("message").asText())
+                    .as(own)
+                    .startsWith("eventTypes[1]")
+                    .contains("lifecycle endpoint");
+        }
         server.connect(none.get("id").asText(), "grants-webhooks");
         server.connect(all.get("id").asText(), "grants-webhooks");
         publishBoth(app, "door-1");
