@@ -60,7 +60,7 @@ public record Attempt(
     public enum Outcome {
         /** A 2xx answer. */
         delivered,
-        /** A non-2xx answer (other than 410), or a redirect that is not followed. */
+        /** A non-2xx answer (other than 410), a 2xx whose body runs past 1 MiB, or a redirect that is not followed. */
         http_error,
         /** 410 Gone: the receiver says the endpoint no longer exists; it is disabled. */
         gone,

@@ -85,23 +85,23 @@ final class WebhookConnection implements AutoCloseable {
         // A body that breaks off or does not end by the deadline is no complete answer: the attempt fails
         // whatever the status said, so a 200 cut short is sent again rather than taken as delivered.
         boolean complete = readBody(status, headers);
-        String text = new String(body, 0, excerptLength(), StandardCharsets.UTF_8);
+        String text = excerpt();
         // Bytes past the answer would be read as the next one's: such a connection is not reused.
         boolean reusable = complete && headers.http11 && !headers.close && position == limit;
         return new Answer(status, headers.location, headers.retryAfter, text, reusable, headers.keepAliveNanos);
     }
 
     /** What an attempt keeps of the body read: its first bytes, cut before a character rather than inside one. */
-    private int excerptLength() {
+    private String excerpt() {
         int kept = WebhookSender.MAX_RESPONSE_BYTES;
-        if (bodyLength <= kept) {
-            return bodyLength;
+        int end = bodyLength;
+        if (end > kept) {
+            end = kept;
+            while (end > kept - 3 && (body[end] & 0xC0) == 0x80) { // a UTF-8 continuation byte
+                end--;
+            }
         }
-        int end = kept;
-        while (end > kept - 3 && (body[end] & 0xC0) == 0x80) { // a UTF-8 continuation byte
-            end--;
-        }
-        return end;
+        return new String(body, 0, end, StandardCharsets.UTF_8);
     }
 
     /**
@@ -235,7 +235,7 @@ final class WebhookConnection implements AutoCloseable {
         }
         boolean toTheEnd = status >= 200 && status < 300;
         if (headers.chunked) {
-            return readChunked(toTheEnd);
+            return readChunked(status, toTheEnd);
         }
         if (headers.contentLength >= 0) {
             keep(Math.min(headers.contentLength, MAX_BODY));
@@ -245,7 +245,7 @@ final class WebhookConnection implements AutoCloseable {
             if (!toTheEnd) {
                 return false;
             }
-            refusePastTheLimit(headers.contentLength);
+            refusePastTheLimit(status, headers.contentLength);
             skip(headers.contentLength - MAX_BODY);
             return true;
         }
@@ -257,7 +257,7 @@ final class WebhookConnection implements AutoCloseable {
         while (toTheEnd && (position < limit || fill())) {
             read += limit - position;
             position = limit;
-            refusePastTheLimit(read);
+            refusePastTheLimit(status, read);
         }
         return false;
     }
@@ -265,10 +265,25 @@ final class WebhookConnection implements AutoCloseable {
     /** The most of a 2xx's body read to find its end: a webhook's answer is a short acknowledgement. */
     static final long MAX_DELIVERED_BODY = 1024 * 1024;
 
-    private static void refusePastTheLimit(long bodyBytes) throws IOException {
+    private void refusePastTheLimit(int status, long bodyBytes) throws OversizedAnswer {
         if (bodyBytes > MAX_DELIVERED_BODY) {
-            throw new IOException("a 2xx answer whose body is over " + MAX_DELIVERED_BODY
+            throw new OversizedAnswer(status, excerpt());
+        }
+    }
+
+    /**
+     * A 2xx whose body runs past {@link #MAX_DELIVERED_BODY}: not a delivery, since it is not read to its
+     * end, though its status and first bytes arrived, and the attempt shows them.
+     */
+    static final class OversizedAnswer extends IOException {
+        final int status;
+        final String excerpt;
+
+        OversizedAnswer(int status, String excerpt) {
+            super("a " + status + " answer whose body is over " + MAX_DELIVERED_BODY
                     + " bytes: only a complete answer is a delivery, and one this long is not read to its end");
+            this.status = status;
+            this.excerpt = excerpt;
         }
     }
 
@@ -284,7 +299,7 @@ final class WebhookConnection implements AutoCloseable {
         }
     }
 
-    private boolean readChunked(boolean toTheEnd) throws IOException {
+    private boolean readChunked(int status, boolean toTheEnd) throws IOException {
         long total = 0;
         while (true) {
             String sizeLine = bodyLine();
@@ -307,12 +322,12 @@ final class WebhookConnection implements AutoCloseable {
                 keep(kept);
                 return false;
             }
+            keep(kept); // before a refusal, which shows the first bytes
             if (toTheEnd) {
-                refusePastTheLimit(size); // first, so that the sum of sizes cannot overflow
+                refusePastTheLimit(status, size); // first, so that the sum of sizes cannot overflow
                 total += size;
-                refusePastTheLimit(total);
+                refusePastTheLimit(status, total);
             }
-            keep(kept);
             skip(size - kept);
             if (!bodyLine().isEmpty()) {
                 throw new IOException("a chunk longer than its size");

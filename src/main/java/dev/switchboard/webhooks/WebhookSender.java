@@ -102,6 +102,15 @@ public final class WebhookSender implements AutoCloseable {
                 };
                 return result(outcome, answer, error, started, startNanos);
             }
+        } catch (WebhookConnection.OversizedAnswer e) {
+            return new Attempt(
+                    Attempt.Outcome.http_error,
+                    e.status,
+                    e.getMessage(),
+                    Tokens.masked(e.excerpt),
+                    Optional.empty(),
+                    started,
+                    millisSince(startNanos));
         } catch (IOException e) {
             return classify(e, started, startNanos);
         }

@@ -361,13 +361,20 @@ class WebhookConnectionsTest {
             List<String> outcomes = new java.util.ArrayList<>();
             for (int i = 0; i < answers.size(); i++) {
                 Attempt attempt = sender.send(1, receiver.url(), "{}", SIGNED);
-                outcomes.add(attempt.outcome() + (attempt.error() == null ? "" : ": " + attempt.error()));
+                if (i == 2) {
+                    assertThat(attempt.responseBody())
+                            .as("the first bytes of the 200 too long to be a delivery")
+                            .isEqualTo(eightKib.substring(0, WebhookSender.MAX_RESPONSE_BYTES));
+                }
+                outcomes.add(attempt.outcome()
+                        + (attempt.status() == null || attempt.delivered() ? "" : " " + attempt.status())
+                        + (attempt.error() == null ? "" : ": " + attempt.error()));
             }
             assertThat(outcomes)
                     .containsExactly(
                             "connection_error: the answer ended before its body did",
                             "connection_error: the answer ended before its body did",
-                            "connection_error: a 2xx answer whose body is over 1048576 bytes: only a complete answer"
+                            "http_error 200: a 200 answer whose body is over 1048576 bytes: only a complete answer"
                                     + " is a delivery, and one this long is not read to its end",
                             "delivered",
                             "delivered",
