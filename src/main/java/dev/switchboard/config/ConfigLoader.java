@@ -214,6 +214,10 @@ public final class ConfigLoader {
                 throw new ConfigException(
                         source + ": '" + path + "' is set twice (nested and as a dotted key); keep one");
             }
+            if (value.isNull() && (path.equals(COLLECTIONS) || isSection(path))) {
+                // A section (or the collections list) with everything under it commented out: nothing set.
+                continue;
+            }
             if (path.equals(COLLECTIONS)) {
                 if (!value.isArray()) {
                     throw new ConfigException(source + ": collections must be a list");
@@ -242,6 +246,11 @@ public final class ConfigLoader {
                         source + ": '" + path + "' is not a Switchboard setting" + didYouMean(path, BY_PATH.keySet()));
             }
         }
+    }
+
+    /** Whether {@code path} holds settings ({@code server}, {@code webhooks}) rather than being one. */
+    private static boolean isSection(String path) {
+        return !BY_PATH.containsKey(path) && BY_PATH.keySet().stream().anyMatch(k -> k.startsWith(path + "."));
     }
 
     private static String pointer(String path) {

@@ -266,6 +266,22 @@ class ConfigLoaderTest {
                 .hasMessageContaining("'server.prot' is not a Switchboard setting");
     }
 
+    /** A section whose lines are all commented out is what YAML reads as null: nothing set, not an error. */
+    @Test
+    void aSectionWithNothingUnderItSetsNothing() throws IOException {
+        Path file = dir.resolve("switchboard.yaml");
+        Files.writeString(
+                file,
+                "server:\n  # port: 9000\nwebhooks:\ncollections:\n  # - name: rooms\nrateLimit:\n  requests: 100\n");
+        Config config = ConfigLoader.load(Optional.of(file), Map.of());
+        assertThat(config.port()).isEqualTo(8080);
+        assertThat(config.collections()).isEmpty();
+        assertThat(config.rateLimitRequests()).isEqualTo(100);
+        Files.writeString(file, "serevr:\n  # port: 9000\n");
+        assertThatThrownBy(() -> ConfigLoader.load(Optional.of(file), Map.of()))
+                .hasMessageContaining("'serevr' is not a Switchboard setting");
+    }
+
     @Test
     void libpqStyleDatabaseUrlsBecomeJdbcUrls() {
         DatabaseUrl url = DatabaseUrl.parse("postgresql://sb:p%40ss@db.internal:5433/switchboard?sslmode=require");
