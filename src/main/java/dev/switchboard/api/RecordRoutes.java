@@ -17,6 +17,7 @@ import dev.switchboard.web.RouteGroup;
 import io.javalin.http.Context;
 import io.javalin.router.JavalinDefaultRoutingApi;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -66,7 +67,9 @@ public final class RecordRoutes implements RouteGroup {
         TenantAccess access = auth.tenantAccess(ctx);
         RecordCollection collection = operations.readable(access, ctx.pathParam("collection"));
         StoredRecord record = operations.get(access, collection, ctx.pathParam("id"));
-        if (unchanged(ctx.header("If-None-Match"), record.version())) {
+        // Every line of it: a list may come as one line or several (RFC 9110, 5.3).
+        List<String> ifNoneMatch = Collections.list(ctx.req().getHeaders("If-None-Match"));
+        if (!ifNoneMatch.isEmpty() && unchanged(String.join(",", ifNoneMatch), record.version())) {
             ctx.header("ETag", etag(record.version())).status(304);
             return;
         }
@@ -78,9 +81,6 @@ public final class RecordRoutes implements RouteGroup {
      * "3"), any of a list, and {@code *} any version.
      */
     private static boolean unchanged(String ifNoneMatch, long version) {
-        if (ifNoneMatch == null) {
-            return false;
-        }
         if (ifNoneMatch.trim().equals("*")) {
             return true;
         }

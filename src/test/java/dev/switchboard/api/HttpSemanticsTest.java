@@ -72,6 +72,26 @@ class HttpSemanticsTest {
         assertThat(send("HEAD", "/api/v1/connection", List.of()).status()).isEqualTo(401);
     }
 
+    /** A list header may come as several lines (RFC 9110, 5.3): If-None-Match's second line was not read. */
+    @Test
+    void anIfNoneMatchListOnSeveralLinesIsReadWhole() throws Exception {
+        String id = server.api(token)
+                .post("/api/v1/collections/reservations/records", java.util.Map.of("data", java.util.Map.of()))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        String path = "/api/v1/collections/reservations/records/" + id;
+        var access = Map.entry("Authorization", "Bearer " + token);
+        RawHttp.Response notModified = send(
+                "GET", path, List.of(access, Map.entry("If-None-Match", "\"2\""), Map.entry("If-None-Match", "\"1\"")));
+        assertThat(notModified.status()).isEqualTo(304);
+        assertThat(notModified.header("ETag")).isEqualTo("\"1\"");
+        RawHttp.Response changed = send(
+                "GET", path, List.of(access, Map.entry("If-None-Match", "\"2\""), Map.entry("If-None-Match", "\"3\"")));
+        assertThat(changed.status()).isEqualTo(200);
+    }
+
     /** Sent twice, the first copy was read: a proxy checking or setting one and the server could each read another. */
     @Test
     void aHeaderThatIsSentOnceIsRefusedWhenSentTwice() throws Exception {
