@@ -93,7 +93,7 @@ public final class AdminRoutes implements RouteGroup {
         JsonBody body = JsonBody.of(ctx, "id", "name");
         // As written, as every later request names it: " t9 " is refused, not created as "t9".
         String id = body.asWritten("id");
-        Tenant tenant = tenants.create(id, body.has("name") ? body.string("name", 200) : null);
+        Tenant tenant = tenants.create(id, body.has("name") ? body.displayName("name", 200) : null);
         ctx.status(201).json(tenant);
     }
 
@@ -108,7 +108,10 @@ public final class AdminRoutes implements RouteGroup {
     private void createIntegration(Context ctx) {
         auth.requireAdmin(ctx);
         JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
-        String name = body.requiredString("name", 200);
+        String name = body.displayName("name", 200);
+        if (name == null) {
+            throw new Refusal.InvalidField("name", "is required");
+        }
         Permissions permissions = permissions(body, true);
         List<String> eventTypes = eventTypes(body, true);
         IntegrationStore.Created created = integrations.create(name, permissions, eventTypes);
@@ -138,7 +141,7 @@ public final class AdminRoutes implements RouteGroup {
         JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
         Integration updated = integrations.update(
                 ctx.pathParam("integrationId"),
-                body.string("name", 200),
+                body.displayName("name", 200),
                 permissions(body, false),
                 eventTypes(body, false),
                 endpoints::forgetKeptBodies);

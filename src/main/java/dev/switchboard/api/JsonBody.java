@@ -166,7 +166,7 @@ public final class JsonBody {
             return null;
         }
         String text = written.strip();
-        if (text.isEmpty()) {
+        if (blank(text)) {
             throw new Refusal.InvalidField(field, "must not be empty");
         }
         // Characters as JSON Schema's maxLength (and PostgreSQL) count them: an emoji is one, not two.
@@ -174,6 +174,29 @@ public final class JsonBody {
             throw new Refusal.InvalidField(field, "must be at most " + maxLength + " characters");
         }
         return text;
+    }
+
+    /**
+     * Whether {@code text} shows nothing: white space of any kind (strip() leaves no-break spaces) and
+     * invisible characters (a zero-width space) alone.
+     */
+    private static boolean blank(String text) {
+        return text.codePoints()
+                .allMatch(c -> Character.isWhitespace(c)
+                        || Character.isSpaceChar(c)
+                        || Character.getType(c) == Character.FORMAT);
+    }
+
+    /**
+     * {@link #string}, for a name people read in lists, the console and the audit log: a line break, tab or
+     * terminal escape in it is refused.
+     */
+    public String displayName(String field, int maxLength) {
+        String name = string(field, maxLength);
+        if (name != null && name.codePoints().anyMatch(Character::isISOControl)) {
+            throw new Refusal.InvalidField(field, "must not contain control characters (line breaks, tabs, escapes)");
+        }
+        return name;
     }
 
     public List<String> stringList(String field, int maxItems) {

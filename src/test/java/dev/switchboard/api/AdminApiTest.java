@@ -334,6 +334,39 @@ class AdminApiTest {
         }
     }
 
+    /**
+     * A name shows something and is one line: invisible text alone (a no-break or zero-width space) is as
+     * blank as spaces, and a line break or terminal escape is refused; a subject must not be blank either.
+     */
+    @Test
+    void aNameOrSubjectThatShowsNothingOrBreaksItsLineIsRefused() {
+        for (String bad : List.of(" ", "\u00a0", "\u200b", "\u2007 \u00a0", "a\nb", "red\u001b[31m", "tab\there")) {
+            Api.Response tenant = server.admin.post("/api/v1/tenants", Map.of("id", "named-badly", "name", bad));
+            assertThat(tenant.status()).as(bad).isEqualTo(400);
+            assertThat(tenant.json().at("/error/details/field").asText())
+                    .as(bad)
+                    .isEqualTo("name");
+            Api.Response integration =
+                    server.admin.post("/api/v1/integrations", Map.of("name", bad, "permissions", Map.of()));
+            assertThat(integration.status()).as(bad).isEqualTo(400);
+        }
+        assertThat(server.admin.get("/api/v1/tenants/named-badly").status()).isEqualTo(404);
+        for (String blank : List.of("\u00a0", "\u200b")) {
+            Api.Response event = server.admin
+                    .withHeader("Switchboard-Tenant", "hotel-1")
+                    .post("/api/v1/events", Map.of("type", "device.noted", "subject", blank));
+            assertThat(event.status()).as(blank).isEqualTo(400);
+            assertThat(event.json().at("/error/details/field").asText()).isEqualTo("subject");
+        }
+        assertThat(server.admin
+                        .post("/api/v1/tenants", Map.of("id", "named-well", "name", "\u00a0Caf\u00e9\u00a0Noir"))
+                        .expect(201)
+                        .json()
+                        .get("name")
+                        .asText())
+                .isEqualTo("\u00a0Caf\u00e9\u00a0Noir");
+    }
+
     /** A name's length is counted in characters, as the API's schema (and PostgreSQL) count them: an emoji is one. */
     @Test
     void aNamesLengthCountsCharactersNotUtf16Units() {
