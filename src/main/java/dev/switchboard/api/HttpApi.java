@@ -363,7 +363,6 @@ public final class HttpApi implements AutoCloseable {
         return !path.startsWith("/health/") && !path.equals("/metrics");
     }
 
-    /** The edge's own errors (no route, body over the limit, database down); refusals map in {@link HttpErrors}. */
     /** Javalin reports an unknown route both as an exception and as an error status: one answer for both. */
     private static void routeNotFound(Context ctx) {
         error(

@@ -111,6 +111,27 @@ final class WebSocketRoutes implements RouteGroup {
                     throw new Refusal.NotFound(
                             "route_not_found", "route " + ctx.path() + " (sockets open at " + PATH + ")");
                 }
+                // A handshake is a GET (RFC 6455, 4.1). Another method carrying the upgrade headers had its token
+                // checked and counted, then the servlet's defaults answered it: 405 with no Allow, 501, and a
+                // TRACE echoing every header, Authorization and cookies included. It gets the answer the same
+                // request without them gets.
+                String method = ctx.method().name();
+                if (method.equals("HEAD")) {
+                    upgradeRequired(ctx, "a WebSocket handshake is a GET");
+                    throw new Refusal.Invalid("upgrade_required", "not a WebSocket handshake");
+                }
+                if (!method.equals("GET")) {
+                    ctx.header("Allow", "GET, HEAD");
+                    refuse(
+                            ctx,
+                            new HttpErrors.HttpError(
+                                    405,
+                                    "method_not_allowed",
+                                    method + " is not allowed on " + PATH + ": it takes GET, HEAD",
+                                    null,
+                                    null));
+                    throw new Refusal.Invalid("method_not_allowed", "not a WebSocket handshake");
+                }
                 // What the HTTP before-handlers check, which upgrades skip: a NUL in ?tenantId= failed the
                 // lookup in PostgreSQL, and a malformed %-escape Jetty's reading of the query, with a 500.
                 QueryStrings.check(ctx);

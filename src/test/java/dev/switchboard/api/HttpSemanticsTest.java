@@ -137,6 +137,34 @@ class HttpSemanticsTest {
         assertThat(send("POST", "/api/v1/nowhere", List.of(admin)).status()).isEqualTo(404);
     }
 
+    /**
+     * A handshake is a GET. Other methods carrying the upgrade headers had the token checked (and counted),
+     * then the servlet's defaults answered: 405 without Allow, 501, and a TRACE echoing the credentials.
+     */
+    @Test
+    void anotherMethodWithTheUpgradeHeadersIsAnsweredAsWithoutThemBeforeItsTokenIsRead() throws Exception {
+        List<Map.Entry<String, String>> upgrade = List.of(
+                Map.entry("Connection", "Upgrade"),
+                Map.entry("Upgrade", "websocket"),
+                Map.entry("Sec-WebSocket-Version", "13"),
+                Map.entry("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                Map.entry("Cookie", "AccessToken=sb_access_cookie-secret"));
+        for (String credential : List.of(token, "sb_access_not-a-token")) {
+            List<Map.Entry<String, String>> headers = new java.util.ArrayList<>(upgrade);
+            headers.add(Map.entry("Authorization", "Bearer " + credential));
+            for (String method : List.of("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")) {
+                RawHttp.Response refused = send(method, "/api/v1/ws", headers);
+                assertThat(refused.status()).as(method).isEqualTo(405);
+                assertThat(refused.header("Allow")).as(method).isEqualTo("GET, HEAD");
+                assertThat(Json.read(refused.text()).at("/error/code").asText())
+                        .as(method)
+                        .isEqualTo("method_not_allowed");
+                assertThat(refused.text()).as(method).doesNotContain(credential).doesNotContain("cookie-secret");
+            }
+            assertThat(send("HEAD", "/api/v1/ws", headers).status()).isEqualTo(426);
+        }
+    }
+
     @Test
     void a401NamesTheSchemeAndNoAnswerIsSniffed() throws Exception {
         RawHttp.Response unauthorized = send("GET", "/api/v1/connection", List.of());
