@@ -350,7 +350,8 @@ public final class EventRoutes implements RouteGroup {
             return List.of();
         }
         // -1: ",," is three empty patterns, refused, not (trailing ones dropped) none, which narrows nothing.
-        return types(Arrays.stream(text.split(",", -1)).map(String::trim).toList());
+        // strip, not trim: as a socket's events.list, white space of any kind, and no control character.
+        return types(Arrays.stream(text.split(",", -1)).map(String::strip).toList());
     }
 
     /** Event-type patterns narrowing a read (at most 100); empty narrows nothing. */

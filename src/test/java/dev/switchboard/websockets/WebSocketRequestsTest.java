@@ -466,6 +466,15 @@ class WebSocketRequestsTest {
                     http.get("/api/v1/events?types=reservations.*,%20plain.*"),
                     ws.request("7", "events.list", params("types", List.of("reservations.*", " plain.*"))),
                     200);
+            // Trimmed alike: white space of any kind around a pattern; a control character is no pattern.
+            sameAnswer(
+                    http.get("/api/v1/events?types=%E2%80%83plain.*"),
+                    ws.request("7a", "events.list", params("types", List.of("\u2003plain.*"))),
+                    200);
+            sameAnswer(
+                    http.get("/api/v1/events?types=%01plain.*"),
+                    ws.request("7b", "events.list", params("types", List.of("\u0001plain.*"))),
+                    400);
             sameAnswer(
                     http.get(records + "?limit=1000000000000000000"),
                     ws.request(
