@@ -223,12 +223,13 @@ final class WebSocketRoutes implements RouteGroup {
         if (session != null && !session.isBlank() && !hasToken(ctx)) {
             return operatorCheck(ctx, session);
         }
+        // First: a request with no token (a portal session's cookie alone, say) is 401 whatever it asks for.
+        Token token = token(ctx);
         if (ctx.queryParam("tenantId") != null) {
             throw new Refusal.InvalidField(
                     "tenantId",
                     "is taken by a console session's socket only: an access token's socket is its tenant's");
         }
-        Token token = token(ctx);
         if (token.fromCookie()) {
             // Before the token is looked at: another site's page learns nothing of it.
             cookieOrigins.require(ctx, ACCESS_TOKEN_COOKIE);

@@ -164,6 +164,9 @@ class LiveEventsTest {
         ConsoleSession portal = ConsoleSession.portal(server, link);
         assertThat(upgrade(tenant, "Cookie: sb_session=" + portal.cookie(), origin))
                 .isEqualTo("403 forbidden");
+        // Under its own name, a portal session's cookie is no credential of a socket at all.
+        assertThat(upgrade(tenant, "Cookie: sb_portal_session=" + portal.cookie(), origin))
+                .isEqualTo("401 unauthorized");
 
         operator.api().delete("/console/api/session").expect(204);
         assertThat(upgrade(tenant, cookie, origin)).isEqualTo("401 unauthorized");
