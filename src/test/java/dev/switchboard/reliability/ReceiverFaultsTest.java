@@ -43,7 +43,7 @@ class ReceiverFaultsTest {
         FAULTS.put("/hang", new Expected("timeout", "failed"));
         FAULTS.put("/reset", new Expected("connection_error", "failed"));
         FAULTS.put("/trickle", new Expected("timeout", "failed"));
-        FAULTS.put("/huge", new Expected("connection_error", "failed")); // a 2xx is read to its end, at most 1 MiB
+        FAULTS.put("/huge", new Expected("http_error", "failed")); // a 2xx is read to its end, at most 1 MiB
         FAULTS.put("/loop", new Expected("redirect_error", "failed"));
         FAULTS.put("/private", new Expected("redirect_error", "failed"));
         FAULTS.put("/metadata", new Expected("redirect_error", "failed"));
