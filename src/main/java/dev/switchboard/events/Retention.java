@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Deletes events older than the retention period (and the webhook messages that carried them), the
  * messages of deleted webhook endpoints, idempotency keys older than a day, and audit log entries older
- * than {@code audit.retention}, in small batches: each batch is its own short transaction, so pruning
+ * than {@code audit.retention}, and forgets the access tokens lifecycle events carry once they are sent
+ * ({@link #FORGET_SENT_TOKENS}), in small batches: each batch is its own short transaction, so pruning
  * never holds locks or a snapshot long enough to stall writers or vacuum. One node at a time prunes (an
  * advisory lock per batch).
  *
@@ -52,6 +53,21 @@ public final class Retention implements AutoCloseable {
                     + " cut AS (SELECT coalesce(min(seq) FILTER (WHERE id >= ?), max(seq) + 1) AS seq FROM head)"
                     + " DELETE FROM events WHERE stream_pk = ?"
                     + " AND seq = ANY (ARRAY(SELECT seq FROM head WHERE seq < (SELECT seq FROM cut)))";
+
+    /**
+     * A lifecycle event keeps the new access token it carries (sealed) only until every lifecycle stream of
+     * its integration has delivered it: past it, with no message covering it that is not delivered (a
+     * pending one may be sent again after a crash; a failed one may be retried, which sends the token).
+     * Nothing sends it after that: a lifecycle endpoint is never replayed, and one created later starts
+     * past it. Kept for the retention instead, the token could be read back from a copy of the database,
+     * whose sealing key is by default in the same database, and used while it is still the connection's.
+     * Read through the integrations' lifecycle streams (the primary key), whose events are few.
+     */
+    static final String FORGET_SENT_TOKENS = "UPDATE events e SET sealed = NULL FROM streams s"
+            + " WHERE s.integration_pk IS NOT NULL AND e.stream_pk = s.pk AND e.sealed IS NOT NULL"
+            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams w WHERE w.stream_pk = e.stream_pk AND w.position < e.seq)"
+            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams w JOIN webhook_messages m ON m.webhook_stream_pk = w.pk"
+            + " WHERE w.stream_pk = e.stream_pk AND m.status <> 'delivered' AND e.seq BETWEEN m.first_seq AND m.last_seq)";
 
     private final DataSource dataSource;
     private final Duration retention;
@@ -120,6 +136,9 @@ public final class Retention implements AutoCloseable {
         // A deleted endpoint's messages, whatever their age (V29): deleting them with it held its
         // integration's lock for as long as a busy endpoint's millions of messages took.
         long deletedEndpoints = step("messages of deleted endpoints", this::pruneDeletedEndpoints);
+        step(
+                "sent access tokens",
+                () -> Jdbc.inTransaction(dataSource, c -> locked(c) ? Jdbc.update(c, FORGET_SENT_TOKENS) : 0));
         // In batches too: after a long pause (an outage, a restore) one statement could hold millions of rows.
         step(
                 "idempotency keys",
@@ -181,7 +200,7 @@ public final class Retention implements AutoCloseable {
         try {
             return Math.max(0, prune.getAsLong());
         } catch (RuntimeException e) {
-            log.warn("Pruning old {} failed ({}); retrying in a minute", what, e.getMessage());
+            log.warn("Pruning {} failed ({}); retrying in a minute", what, e.getMessage());
             return 0;
         }
     }

@@ -652,6 +652,12 @@ class WebhookDeliveryTest {
             assertThat(rs.getInt(1)).isZero();
         }
 
+        String connectionId = shown.get("body").get("data").get("connectionId").asText();
+        pruneNow();
+        assertThat(sealed(connectionId, "connection.created"))
+                .as("kept while a failed message may be retried")
+                .isTrue();
+
         // Sent again (a retry of the abandoned message), it carries the token, signed with it.
         receiver.answer(r -> Reply.status(200));
         partner.client().post(path + "/messages/" + messageId + "/retry", "").expect(202);
@@ -660,6 +666,22 @@ class WebhookDeliveryTest {
             assertThat(r.json().get("data").get("accessToken").asText()).isEqualTo(token);
             new Webhook(endpoint.get("secret").asText()).verify(r.body(), r.headers());
         }
+        await().until(() -> messages(path, "delivered").size() == 1);
+        pruneNow();
+        assertThat(sealed(connectionId, "connection.created"))
+                .as("forgotten once delivered: nothing sends it again")
+                .isFalse();
+    }
+
+    /** A pass of the retention job, as every node runs each minute. */
+    private static void pruneNow() {
+        new dev.switchboard.events.Retention(
+                        server.switchboard().database().dataSource(),
+                        Duration.ofDays(7),
+                        Duration.ofDays(90),
+                        InstantSource.system(),
+                        new io.micrometer.core.instrument.simple.SimpleMeterRegistry())
+                .runOnce();
     }
 
     /**
