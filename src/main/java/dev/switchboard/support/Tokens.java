@@ -32,7 +32,7 @@ public final class Tokens {
                     SIGNING_SECRET_PREFIX,
                     SESSION_PREFIX,
                     PORTAL_LINK_PREFIX)
-            + ")[A-Za-z0-9_-]+");
+            + ")[A-Za-z0-9_+/=-]+"); // signing secrets are standard base64 (+, /, =), the others URL-safe
 
     private Tokens() {}
 

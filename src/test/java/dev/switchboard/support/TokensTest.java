@@ -16,6 +16,8 @@ class TokensTest {
         assertThat(Tokens.masked(
                         Tokens.generate(Tokens.PORTAL_LINK_PREFIX) + " " + Tokens.generate(Tokens.SESSION_PREFIX)))
                 .isEqualTo("sb_portal_… sb_session_…");
+        // A signing secret is standard base64: masked whole, past its first + or /.
+        assertThat(Tokens.masked("\"whsec_ab+c/d=\"")).isEqualTo("\"whsec_…\"");
         assertThat(Tokens.masked("nothing secret: sb_access, whsec")).isEqualTo("nothing secret: sb_access, whsec");
         assertThat(Tokens.masked(null)).isNull();
     }
