@@ -9,14 +9,18 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
+import java.util.stream.Stream;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocketFactory;
 
@@ -65,6 +69,52 @@ public final class WebhookSender implements AutoCloseable {
      * own: {@link WebhookConnections}); blocks (on a virtual thread) until the attempt has an outcome.
      */
     public Attempt send(long integrationPk, WebhookUrl url, String body, Signed headers) {
+        return withoutQuery(attempt(integrationPk, url, body, headers), url.uri());
+    }
+
+    /**
+     * {@code attempt} without {@code url}'s query in its error or response excerpt. A receiver quoting its
+     * request line (a 404 page, a service that is not HTTP) quotes the query, which often holds the
+     * receiver's own secret: attempts are shown where the query is not (a portal session without
+     * {@code secrets}) and logged, where URLs are written {@code ?…}.
+     */
+    static Attempt withoutQuery(Attempt attempt, URI url) {
+        String raw = url.getRawQuery();
+        if (raw == null || raw.isEmpty() || attempt.error() == null && attempt.responseBody() == null) {
+            return attempt;
+        }
+        // The whole query as sent, as registered and decoded, then each value long enough to be a secret
+        // (a short one, v=2, would hide the same text wherever the answer has it).
+        List<String> forms = Stream.concat(
+                        Stream.of(ascii(raw), raw, url.getQuery()),
+                        Stream.of(raw.split("&"))
+                                .map(pair -> pair.substring(pair.indexOf('=') + 1))
+                                .flatMap(value -> Stream.of(value, URLDecoder.decode(value, StandardCharsets.UTF_8))))
+                .filter(f -> f != null && f.length() >= 8)
+                .distinct()
+                .sorted(Comparator.comparingInt(String::length).reversed())
+                .toList();
+        return new Attempt(
+                attempt.outcome(),
+                attempt.status(),
+                hidden(attempt.error(), forms),
+                hidden(attempt.responseBody(), forms),
+                attempt.retryAfter(),
+                attempt.startedAt(),
+                attempt.durationMillis());
+    }
+
+    private static String hidden(String text, List<String> forms) {
+        if (text == null) {
+            return null;
+        }
+        for (String form : forms) {
+            text = text.replace(form, "…");
+        }
+        return text;
+    }
+
+    private Attempt attempt(long integrationPk, WebhookUrl url, String body, Signed headers) {
         Instant started = clock.instant();
         long startNanos = System.nanoTime();
         long deadline = startNanos + timeout.toNanos();

@@ -246,6 +246,40 @@ class WebhookConnectionsTest {
         }
     }
 
+    /**
+     * A receiver quoting its request line (a 404 page, a service that is not HTTP) quotes the URL's query,
+     * often the receiver's own secret: attempts are shown and logged where the query is not.
+     */
+    @Test
+    void anAnswerQuotingTheRequestLineKeepsTheUrlsQueryOutOfTheAttempt() throws Exception {
+        List<String> answers = List.of(
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 49\r\n\r\nCannot POST /hooks?token=s3cr3t%2Fvalue&v=2 (404)",
+                "POST /hooks?token=s3cr3t%2Fvalue&v=2 HTTP/1.1\r\n\r\n",
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 22\r\n\r\nbad token s3cr3t/value");
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    peer.next();
+                    peer.answer(answers.get(index));
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(5))) {
+            WebhookUrl url = WebhookUrl.parse(
+                    "http://127.0.0.1:" + receiver.server.getLocalPort() + "/hooks?token=s3cr3t%2Fvalue&v=2",
+                    "url",
+                    OPEN);
+            List<String> shown = new java.util.ArrayList<>();
+            for (int i = 0; i < answers.size(); i++) {
+                Attempt attempt = sender.send(1, url, "{}", SIGNED);
+                shown.add(attempt.error() + " | " + attempt.responseBody());
+            }
+            assertThat(shown)
+                    .containsExactly(
+                            "HTTP 404 | Cannot POST /hooks?… (404)",
+                            "not an HTTP/1.x answer: POST /hooks?… HTTP/1.1 | null",
+                            "HTTP 401 | bad token …");
+            assertThat(receiver.requests)
+                    .allSatisfy(r -> assertThat(r).startsWith("POST /hooks?token=s3cr3t%2Fvalue&v=2 "));
+        }
+    }
+
     @Test
     void anAnswerThatBreaksOffOnAReusedConnectionIsTheOutcomeAndNotSentAgain() throws Exception {
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
