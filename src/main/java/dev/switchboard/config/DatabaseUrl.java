@@ -65,6 +65,34 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
+    /**
+     * {@code e}, or, where its message or a cause's shows the password, an exception with the same messages,
+     * the password masked, and no causes (a logged cause prints its own message). HikariCP masks a password
+     * parameter only up to a {@code ;} or {@code #} in it, and its message repeats the URL.
+     */
+    public RuntimeException hiding(RuntimeException e) {
+        StringBuilder said = new StringBuilder();
+        boolean masked = false;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            // Any password parameter's value up to the next parameter or space, whatever masking it had.
+            String clean = Pattern.compile("(?i)((?:ssl)?password=)[^&\\s]*")
+                    .matcher(message)
+                    .replaceAll("$1***");
+            if (password != null && !password.isEmpty()) {
+                clean = clean.replace(password, "***");
+            }
+            masked |= !clean.equals(message);
+            said.append(t == e ? clean : "; caused by " + t.getClass().getSimpleName() + ": " + clean);
+        }
+        if (!masked) {
+            return e;
+        }
+        RuntimeException hidden = new IllegalStateException(said.toString());
+        hidden.setStackTrace(e.getStackTrace());
+        return hidden;
+    }
+
     /** The URL as it may be logged: a password given as a parameter ({@code ?password=}) is masked. */
     @Override
     public String toString() {

@@ -136,7 +136,7 @@ public final class Database implements AutoCloseable {
                 pool.close();
             }
             embedded.ifPresent(EmbeddedDatabase::close);
-            throw e;
+            throw url.hiding(e);
         }
     }
 

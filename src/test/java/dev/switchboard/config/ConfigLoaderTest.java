@@ -486,6 +486,23 @@ class ConfigLoaderTest {
                     .doesNotContain("SECRET")
                     .endsWith("&ssl=false");
         }
+        // HikariCP's errors repeat the URL, masking a password parameter only up to its # or ;.
+        DatabaseUrl semicolon = DatabaseUrl.parse("jdbc:postgresql://127.0.0.1:abc/sb?user=app&password=PWA;PWB#PWC");
+        RuntimeException failed = new RuntimeException(
+                "Failed for jdbcUrl=jdbc:postgresql://127.0.0.1:abc/sb?user=app&password=<masked>;PWB#PWC",
+                new java.sql.SQLException("no driver for password=PWA;PWB#PWC"));
+        RuntimeException hidden = semicolon.hiding(failed);
+        assertThat(hidden.getMessage())
+                .doesNotContain("PW")
+                .contains("password=***")
+                .contains("caused by SQLException: no driver");
+        assertThat(hidden.getCause()).isNull();
+        DatabaseUrl userInfo = DatabaseUrl.parse("postgresql://app:hunter2@db/sb");
+        assertThat(userInfo.hiding(new RuntimeException("auth failed with hunter2"))
+                        .getMessage())
+                .isEqualTo("auth failed with ***");
+        RuntimeException harmless = new RuntimeException("connection refused");
+        assertThat(userInfo.hiding(harmless)).isSameAs(harmless);
         assertThatThrownBy(() -> DatabaseUrl.parse("jdbc:postgresql://app:hunter2@127.0.0.1:5432/sb"))
                 .hasMessageContaining("takes no user:password@")
                 .hasMessageNotContaining("hunter2");
