@@ -46,7 +46,10 @@ public final class Nginx implements AutoCloseable {
         return Executables.onPath("nginx", "/usr/sbin", "/usr/local/sbin");
     }
 
-    /** The shipped file with the listen address and the upstream's servers replaced. */
+    /**
+     * The shipped file with the listen address and the upstream's servers replaced, and without its access
+     * log, so the scenario's (which names the upstreams each request tried) applies.
+     */
     static String configure(String shipped, int listenPort, List<Integer> nodePorts) {
         Matcher upstream = UPSTREAM.matcher(shipped);
         if (!upstream.find()) {
@@ -63,7 +66,9 @@ public final class Nginx implements AutoCloseable {
         if (!configured.contains("listen 80;")) {
             throw new IllegalStateException(CONFIG + " does not listen on port 80 as expected");
         }
-        return configured.replace("listen 80;", "listen 127.0.0.1:" + listenPort + ";");
+        return configured
+                .replace("listen 80;", "listen 127.0.0.1:" + listenPort + ";")
+                .replaceAll("(?m)^\\s*access_log .*\n", "");
     }
 
     /** Starts nginx on a free loopback port in front of the nodes on {@code nodePorts}; waits until it listens. */

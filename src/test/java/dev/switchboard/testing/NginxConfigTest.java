@@ -27,10 +27,32 @@ class NginxConfigTest {
                 .contains("server 127.0.0.1:9002 max_fails=1 fail_timeout=2s;")
                 .contains("server 127.0.0.1:9003 max_fails=1 fail_timeout=2s;")
                 .doesNotContain("10.0.0.1")
-                .doesNotContain("listen 80;");
-        // Everything but the addresses is the shipped file's.
+                .doesNotContain("listen 80;")
+                .doesNotContain("access_log");
+        // Everything but the addresses and the access log is the shipped file's.
         assertThat(configured.replaceAll("(?m)^\\s*(server|listen) .*$", ""))
-                .isEqualTo(shipped.replaceAll("(?m)^\\s*(server|listen) .*$", ""));
+                .isEqualTo(shipped.replaceAll("(?m)^\\s*(server|listen) .*$", "")
+                        .replaceAll("(?m)^\\s*access_log .*\n", ""));
+    }
+
+    /** A socket's token may come in its query (?access_token=): neither shipped file logs a query. */
+    @Test
+    void neitherShippedFileLogsAQueryString() throws IOException {
+        for (Path file : List.of(Nginx.CONFIG, Path.of("deploy", "nginx", "compose.conf"))) {
+            String text = Files.readString(file);
+            Matcher format = Pattern.compile("log_format switchboard_no_query ((?:'[^']*'\\s*)+);")
+                    .matcher(text);
+            assertThat(format.find()).as(file + " defines its log format").isTrue();
+            assertThat(format.group(1))
+                    .as(file.toString())
+                    .contains("$uri")
+                    .doesNotContain("$request ")
+                    .doesNotContain("$request\"")
+                    .doesNotContain("$request_uri")
+                    .doesNotContain("$args")
+                    .doesNotContain("$query_string");
+            assertThat(text).as(file.toString()).contains("access_log /var/log/nginx/access.log switchboard_no_query;");
+        }
     }
 
     @Test
