@@ -61,13 +61,19 @@ public final class Retention implements AutoCloseable {
      * Nothing sends it after that: a lifecycle endpoint is never replayed, and one created later starts
      * past it. Kept for the retention instead, the token could be read back from a copy of the database,
      * whose sealing key is by default in the same database, and used while it is still the connection's.
-     * Read through the integrations' lifecycle streams (the primary key), whose events are few.
+     * Each part is read through an index, with the lifecycle streams named as an array: joined to them,
+     * the planner read the whole event log, and every webhook stream and message (a third of a second at
+     * two million events and a million messages, against 3 ms this way).
      */
-    static final String FORGET_SENT_TOKENS = "UPDATE events e SET sealed = NULL FROM streams s"
-            + " WHERE s.integration_pk IS NOT NULL AND e.stream_pk = s.pk AND e.sealed IS NOT NULL"
-            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams w WHERE w.stream_pk = e.stream_pk AND w.position < e.seq)"
-            + " AND NOT EXISTS (SELECT 1 FROM webhook_streams w JOIN webhook_messages m ON m.webhook_stream_pk = w.pk"
-            + " WHERE w.stream_pk = e.stream_pk AND m.status <> 'delivered' AND e.seq BETWEEN m.first_seq AND m.last_seq)";
+    static final String FORGET_SENT_TOKENS =
+            "WITH lifecycle AS (SELECT ARRAY(SELECT pk FROM streams WHERE integration_pk IS NOT NULL) AS pks)"
+                    + " UPDATE events e SET sealed = NULL FROM lifecycle l"
+                    + " WHERE e.stream_pk = ANY (l.pks) AND e.sealed IS NOT NULL"
+                    + " AND NOT EXISTS (SELECT 1 FROM webhook_streams w"
+                    + " WHERE w.stream_pk = ANY (l.pks) AND w.stream_pk = e.stream_pk"
+                    + " AND (w.position < e.seq OR EXISTS (SELECT 1 FROM webhook_messages m"
+                    + " WHERE m.webhook_stream_pk = w.pk AND m.status <> 'delivered'"
+                    + " AND e.seq BETWEEN m.first_seq AND m.last_seq)))";
 
     private final DataSource dataSource;
     private final Duration retention;
