@@ -15,6 +15,9 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
     /** The value runs to the next {@code &}: the driver takes a {@code #} or {@code ;} in it as part of the password. */
     private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)([?&;](?:ssl)?password=)[^&]*");
 
+    /** A password parameter in an error's text: its value up to the next parameter or space, however masked. */
+    private static final Pattern PASSWORD_IN_TEXT = Pattern.compile("(?i)((?:ssl)?password=)[^&\\s]*");
+
     public static DatabaseUrl parse(String text) {
         String value = text.trim();
         if (value.startsWith("jdbc:postgresql:")) {
@@ -75,10 +78,7 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         boolean masked = false;
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String message = String.valueOf(t.getMessage());
-            // Any password parameter's value up to the next parameter or space, whatever masking it had.
-            String clean = Pattern.compile("(?i)((?:ssl)?password=)[^&\\s]*")
-                    .matcher(message)
-                    .replaceAll("$1***");
+            String clean = PASSWORD_IN_TEXT.matcher(message).replaceAll("$1***");
             if (password != null && !password.isEmpty()) {
                 clean = clean.replace(password, "***");
             }
