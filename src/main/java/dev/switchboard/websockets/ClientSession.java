@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.eclipse.jetty.ee10.websocket.server.JettyServerUpgradeRequest;
@@ -87,10 +86,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private volatile boolean awaitingPong;
     private volatile long closingSince;
 
-    /** Requests refused for the token's rate limit (on their own threads), not yet counted in {@link #messages}. */
-    private final AtomicInteger throttledRequests = new AtomicInteger();
-
-    /** The socket's message limit; only the reading thread touches it. */
+    /** The socket's message limit. */
     private final MessageWindow messages =
             new MessageWindow(ClientMessages.MAX_PER_WINDOW, Duration.ofSeconds(ClientMessages.WINDOW_SECONDS));
 
@@ -304,9 +300,15 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
     }
 
-    /** A request of this socket was refused for the token's rate limit: it counts against the message limit. */
+    /**
+     * A request of this socket was refused for the token's rate limit: it counts against the message limit
+     * now, on the request's thread. Counted at the socket's next message instead, a client that sent its
+     * refused requests in bursts was closed only after one more.
+     */
     void throttled() {
-        throttledRequests.incrementAndGet();
+        if (!messages.count(System.nanoTime(), 1)) {
+            close(CloseCode.TOO_MANY_MESSAGES);
+        }
     }
 
     /** A batch of the stream's newest events, from the feed. */
@@ -475,11 +477,10 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         // Requests are counted like HTTP requests, against the token's rate limit; every other message, a
         // request refused for too many in flight, and one the rate limit refused, against the socket's
         // message limit: a client that keeps sending once refused is closed, as one that floods pings.
-        int throttled = throttledRequests.getAndSet(0);
         boolean admitted = message instanceof ClientMessages.Request request
                 && !access.readOnly()
                 && requests.submit(request, text);
-        if (!messages.count(System.nanoTime(), throttled + (admitted ? 0 : 1))) {
+        if (!admitted && !messages.count(System.nanoTime(), 1)) {
             close(CloseCode.TOO_MANY_MESSAGES);
             return;
         }

@@ -629,17 +629,25 @@ class WebSocketRequestsTest {
                 limited.api(token).get("/api/v1/events").expect(429);
 
                 // A client that keeps sending once refused: each refusal counts against the socket's
-                // messages per 10 s, so it is closed as one flooding pings would be.
-                // (Refusals are counted as the socket reads on; the pause lets them keep up with the sends.)
-                for (int i = 0; i < 10 * ClientMessages.MAX_PER_WINDOW && !ws.isClosed(); i++) {
-                    try {
-                        ws.send("{\"type\":\"request\",\"id\":\"f" + i + "\",\"method\":\"events.list\"}");
-                        Thread.sleep(2);
-                    } catch (java.util.concurrent.CompletionException closedMeanwhile) {
-                        break;
-                    }
+                // messages per 10 s as it is answered, so it is closed as one flooding pings would be, at
+                // the refusal past the limit, whatever it sends next (counted at its next message, a
+                // client that then waited stayed open, and one sending bursts was closed a burst late).
+                int sent = 0;
+                while (!ws.isClosed() && sent < 2 * ClientMessages.MAX_PER_WINDOW) {
+                    String id = "f" + sent++;
+                    ws.sendRequest(id, "events.list", params());
+                    Awaitility.await()
+                            .pollDelay(Duration.ZERO)
+                            .pollInterval(Duration.ofMillis(1))
+                            .atMost(Duration.ofSeconds(10))
+                            .until(() -> ws.isClosed()
+                                    || ws.responses().stream()
+                                            .anyMatch(r -> r.get("id").asText().equals(id)));
                 }
                 assertThat(ws.awaitClose()).isEqualTo(CloseCode.TOO_MANY_MESSAGES.code());
+                assertThat(sent)
+                        .as("with the refusal of 'over', the limit is passed at this many")
+                        .isEqualTo(ClientMessages.MAX_PER_WINDOW);
             }
         }
     }
