@@ -183,6 +183,81 @@ class RetentionTest {
      * Rows written by {@code old} (more than two batches past their lifetime) and {@code kept} (within it),
      * one pass of retention (events kept 7 days, audit entries 90), then the first column of {@code left}.
      */
+    /**
+     * A lifecycle event's sealed token is kept while any lifecycle stream may still send it: a stream behind
+     * it, a pending message from it on (sent again after a crash), a failed one (a retry sends its token);
+     * and forgotten below all of them. Endpoints are disabled, so no dispatcher moves what is seeded.
+     */
+    @Test
+    void aSentTokenIsForgottenOnlyBelowWhatEveryLifecycleStreamMayStillSend() {
+        try (TestServer server =
+                TestServer.start(TestDatabase.create(), NO_BACKGROUND_PRUNING, InstantSource.system())) {
+            DataSource dataSource = server.switchboard().database().dataSource();
+            Jdbc.withConnection(dataSource, c -> {
+                try (var s = c.createStatement()) {
+                    s.execute("INSERT INTO integrations (id, name, client_key_hash, read_collections,"
+                            + " write_collections, event_types) VALUES ('int_lc', 'lc', '\\x02', '{}', '{}', '{}'),"
+                            + " ('int_none', 'none', '\\x03', '{}', '{}', '{}')");
+                    s.execute("INSERT INTO streams (integration_pk, last_seq) SELECT pk, 6 FROM integrations"
+                            + " WHERE id IN ('int_lc', 'int_none')");
+                    s.execute("INSERT INTO events (stream_pk, seq, id, type, time, data, sealed)"
+                            + " SELECT s.pk, g, gen_random_uuid(), 'connection.token_rotated', now(), '{}', '\\x01'"
+                            + " FROM streams s JOIN integrations i ON i.pk = s.integration_pk, generate_series(1, 6) g"
+                            + " WHERE i.id IN ('int_lc', 'int_none')");
+                    // A: past it all, its message from 5 pending; B: at 3; C: past it all, its message 2 failed.
+                    s.execute("INSERT INTO webhook_endpoints (id, integration_pk, url, kind, event_types,"
+                            + " max_batch_size, state) SELECT 'wh_' || x, i.pk, 'https://p.example/' || x, 'lifecycle',"
+                            + " '{connection.*}', 1, 'disabled' FROM integrations i, unnest(ARRAY['a', 'b', 'c']) x"
+                            + " WHERE i.id = 'int_lc'");
+                    s.execute(
+                            "INSERT INTO webhook_streams (endpoint_pk, stream_pk, position)"
+                                    + " SELECT e.pk, s.pk, CASE e.id WHEN 'wh_b' THEN 3 ELSE 6 END FROM webhook_endpoints e"
+                                    + " JOIN streams s ON s.integration_pk = e.integration_pk WHERE e.id IN ('wh_a', 'wh_b', 'wh_c')");
+                    s.execute("INSERT INTO webhook_messages (id, endpoint_pk, webhook_stream_pk, lane, first_seq,"
+                            + " last_seq, event_count, body, status) SELECT gen_random_uuid(), w.endpoint_pk, w.pk,"
+                            + " 'stream', m.seq, m.seq, 1, NULL, m.status FROM webhook_streams w"
+                            + " JOIN webhook_endpoints e ON e.pk = w.endpoint_pk JOIN (VALUES ('wh_a', 5, 'pending'),"
+                            + " ('wh_a', 4, 'delivered'), ('wh_c', 2, 'failed'), ('wh_c', 3, 'delivered'))"
+                            + " AS m(endpoint, seq, status) ON m.endpoint = e.id");
+                }
+                return null;
+            });
+            java.util.function.Function<String, List<Long>> sealedOf = integration -> Jdbc.withConnection(
+                    dataSource,
+                    c -> Jdbc.query(
+                            c,
+                            "SELECT e.seq FROM events e JOIN streams s ON s.pk = e.stream_pk JOIN integrations i"
+                                    + " ON i.pk = s.integration_pk WHERE i.id = ? AND e.sealed IS NOT NULL ORDER BY e.seq",
+                            rs -> rs.getLong(1),
+                            integration));
+            Runnable forget = () -> Jdbc.withConnection(dataSource, c -> Jdbc.update(c, Retention.FORGET_SENT_TOKENS));
+
+            forget.run();
+            assertThat(sealedOf.apply("int_none"))
+                    .as("no lifecycle endpoint will send them")
+                    .isEmpty();
+            assertThat(sealedOf.apply("int_lc"))
+                    .as("C's failed message 2 may be retried")
+                    .containsExactly(2L, 3L, 4L, 5L, 6L);
+
+            execute(dataSource, "UPDATE webhook_messages SET status = 'delivered' WHERE first_seq = 2");
+            forget.run();
+            assertThat(sealedOf.apply("int_lc")).as("B is at 3").containsExactly(4L, 5L, 6L);
+
+            execute(dataSource, "UPDATE webhook_streams SET position = 6 WHERE position = 3");
+            forget.run();
+            assertThat(sealedOf.apply("int_lc")).as("A's message 5 is pending").containsExactly(5L, 6L);
+
+            execute(dataSource, "UPDATE webhook_messages SET status = 'delivered' WHERE first_seq = 5");
+            forget.run();
+            assertThat(sealedOf.apply("int_lc")).isEmpty();
+        }
+    }
+
+    private static void execute(DataSource dataSource, String sql) {
+        Jdbc.withConnection(dataSource, c -> Jdbc.update(c, sql));
+    }
+
     private static List<String> afterOnePass(String old, String kept, String left) {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
         try (TestServer server = TestServer.start(TestDatabase.create(), Map.of(), now::get)) {

@@ -667,13 +667,15 @@ class WebhookDeliveryTest {
             new Webhook(endpoint.get("secret").asText()).verify(r.body(), r.headers());
         }
         await().until(() -> messages(path, "delivered").size() == 1);
-        pruneNow();
-        assertThat(sealed(connectionId, "connection.created"))
-                .as("forgotten once delivered: nothing sends it again")
-                .isFalse();
+        // Forgotten once delivered: nothing sends it again. (A pass finds the server's own running now and
+        // then: one node prunes at a time.)
+        await().until(() -> {
+            pruneNow();
+            return !sealed(connectionId, "connection.created");
+        });
     }
 
-    /** A pass of the retention job, as every node runs each minute. */
+    /** A pass of the retention job, as every node runs each minute (skipped while another node's runs). */
     private static void pruneNow() {
         new dev.switchboard.events.Retention(
                         server.switchboard().database().dataSource(),
