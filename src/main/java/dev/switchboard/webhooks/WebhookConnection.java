@@ -322,12 +322,14 @@ final class WebhookConnection implements AutoCloseable {
                 keep(kept);
                 return false;
             }
-            keep(kept); // before a refusal, which shows the first bytes
-            if (toTheEnd) {
-                refusePastTheLimit(status, size); // first, so that the sum of sizes cannot overflow
-                total += size;
-                refusePastTheLimit(status, total);
+            if (toTheEnd && size > MAX_DELIVERED_BODY - total) { // never overflows: total is at most the limit
+                // Refused at its size line, showing what has arrived of it: a receiver declaring a huge chunk
+                // and then stalling is not waited for.
+                copy(bodyLength + (int) Math.min(kept, limit - position));
+                throw new OversizedAnswer(status, excerpt());
             }
+            total += size;
+            keep(kept);
             skip(size - kept);
             if (!bodyLine().isEmpty()) {
                 throw new IOException("a chunk longer than its size");

@@ -422,6 +422,25 @@ class WebhookConnectionsTest {
         }
     }
 
+    /** A 2xx declaring a chunk past the limit is refused at its size line, not waited on to the deadline. */
+    @Test
+    void aHugeChunkIsRefusedAtItsSizeLineShowingWhatArrived() throws Exception {
+        String some = "y".repeat(100); // less than the 4 KiB an attempt keeps
+        try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
+                    peer.next();
+                    peer.answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n" + some);
+                    Thread.sleep(15_000); // then stalls
+                });
+                WebhookSender sender = sender(Duration.ofSeconds(10))) {
+            Attempt attempt = sender.send(1, receiver.url(), "{}", SIGNED);
+            assertThat(attempt.outcome()).isEqualTo(Attempt.Outcome.http_error);
+            assertThat(attempt.status()).isEqualTo(200);
+            assertThat(attempt.error()).contains("over 1048576 bytes");
+            assertThat(attempt.durationMillis()).as("not the 10 s deadline").isLessThan(5_000);
+            assertThat(attempt.responseBody()).as("what had arrived").isIn("", some);
+        }
+    }
+
     @Test
     void aLargeRequestToAReceiverThatNeverReadsEndsAtTheTimeout() throws Exception {
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> Thread.sleep(10_000));
