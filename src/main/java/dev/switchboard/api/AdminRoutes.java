@@ -108,10 +108,7 @@ public final class AdminRoutes implements RouteGroup {
     private void createIntegration(Context ctx) {
         auth.requireAdmin(ctx);
         JsonBody body = JsonBody.of(ctx, "name", "permissions", "eventTypes");
-        String name = body.displayName("name", 200);
-        if (name == null) {
-            throw new Refusal.InvalidField("name", "is required");
-        }
+        String name = body.requiredDisplayName("name", 200);
         Permissions permissions = permissions(body, true);
         List<String> eventTypes = eventTypes(body, true);
         IntegrationStore.Created created = integrations.create(name, permissions, eventTypes);

@@ -184,8 +184,13 @@ public final class JsonBody {
         return text.codePoints()
                 .allMatch(c -> Character.isWhitespace(c)
                         || Character.isSpaceChar(c)
-                        || Character.getType(c) == Character.FORMAT);
+                        || Character.getType(c) == Character.FORMAT
+                        || INVISIBLE_LETTERS.contains(c));
     }
+
+    /** Letters that draw nothing (Hangul fillers, the blank braille pattern): text of them alone is blank. */
+    private static final java.util.Set<Integer> INVISIBLE_LETTERS =
+            java.util.Set.of(0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800);
 
     /**
      * {@link #string}, for a name people read in lists, the console and the audit log: a line break, tab or
@@ -193,10 +198,33 @@ public final class JsonBody {
      */
     public String displayName(String field, int maxLength) {
         String name = string(field, maxLength);
-        if (name != null && name.codePoints().anyMatch(Character::isISOControl)) {
-            throw new Refusal.InvalidField(field, "must not contain control characters (line breaks, tabs, escapes)");
+        if (name != null && name.codePoints().anyMatch(JsonBody::isLayoutControl)) {
+            throw new Refusal.InvalidField(
+                    field, "must not contain control characters (line breaks, tabs, escapes, direction overrides)");
         }
         return name;
+    }
+
+    /** {@link #displayName}, required. */
+    public String requiredDisplayName(String field, int maxLength) {
+        String name = displayName(field, maxLength);
+        if (name == null) {
+            throw new Refusal.InvalidField(field, "is required");
+        }
+        return name;
+    }
+
+    /**
+     * A control character, a line or paragraph separator, or a direction embedding, override or isolate
+     * (which reverses the text after it where the name is shown: {@code gnp.exe} reads {@code exe.png}).
+     */
+    private static boolean isLayoutControl(int c) {
+        int type = Character.getType(c);
+        return Character.isISOControl(c)
+                || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR
+                || (c >= 0x202A && c <= 0x202E)
+                || (c >= 0x2066 && c <= 0x2069);
     }
 
     public List<String> stringList(String field, int maxItems) {

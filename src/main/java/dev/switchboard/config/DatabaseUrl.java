@@ -88,7 +88,10 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         if (!masked) {
             return e;
         }
-        RuntimeException hidden = new IllegalStateException(said.toString());
+        // Of the same kind where that decides something: a configuration error ends the start with its own status.
+        RuntimeException hidden = e instanceof ConfigException
+                ? new ConfigException(said.toString())
+                : new IllegalStateException(said.toString());
         hidden.setStackTrace(e.getStackTrace());
         return hidden;
     }

@@ -340,7 +340,17 @@ class AdminApiTest {
      */
     @Test
     void aNameOrSubjectThatShowsNothingOrBreaksItsLineIsRefused() {
-        for (String bad : List.of(" ", "\u00a0", "\u200b", "\u2007 \u00a0", "a\nb", "red\u001b[31m", "tab\there")) {
+        for (String bad : List.of(
+                " ",
+                "\u00a0",
+                "\u200b",
+                "\u2007 \u00a0",
+                "\u3164",
+                "a\nb",
+                "red\u001b[31m",
+                "tab\there",
+                "a\u2028b",
+                "gnp\u202eexe")) {
             Api.Response tenant = server.admin.post("/api/v1/tenants", Map.of("id", "named-badly", "name", bad));
             assertThat(tenant.status()).as(bad).isEqualTo(400);
             assertThat(tenant.json().at("/error/details/field").asText())
