@@ -15,6 +15,7 @@ import dev.switchboard.db.DatabaseException;
 import dev.switchboard.db.Jdbc;
 import dev.switchboard.events.ControlChannel;
 import dev.switchboard.events.ControlMessage.CollectionsChanged;
+import dev.switchboard.events.EventTypes;
 import dev.switchboard.support.Json;
 import dev.switchboard.support.Refusal;
 import java.sql.ResultSet;
@@ -296,7 +297,7 @@ public final class CollectionStore {
             throw new Refusal.InvalidField(
                     where + "name", "must be 1-63 lower-case letters, digits or '_', starting with a letter");
         }
-        if (d.name().equals("connection") || d.name().equals("webhook")) {
+        if (EventTypes.isOwn(d.name())) {
             // Its records' events would be connection.created, webhook.deleted…: Switchboard's own types.
             throw new Refusal.InvalidField(
                     where + "name",

@@ -486,6 +486,14 @@ class AdminApiTest {
                         .post("/api/v1/collections", Map.of("name", "reservations"))
                         .status())
                 .isEqualTo(409);
+        // Its events would be connection.created, webhook.deleted: Switchboard's own types.
+        for (String reserved : List.of("connection", "webhook")) {
+            Api.Response refused = server.admin.post("/api/v1/collections", Map.of("name", reserved));
+            assertThat(refused.status()).as(reserved).isEqualTo(400);
+            assertThat(refused.json().at("/error/message").asText())
+                    .as(reserved)
+                    .contains("is reserved");
+        }
         Api.Response badSchema =
                 server.admin.post("/api/v1/collections", Map.of("name", "things", "schema", Map.of("type", 12)));
         assertThat(badSchema.status()).isEqualTo(400);
