@@ -276,14 +276,13 @@ final class WebhookConnection implements AutoCloseable {
      * end, though its status and first bytes arrived, and the attempt shows them.
      */
     static final class OversizedAnswer extends IOException {
-        final int status;
-        final String excerpt;
+        /** What arrived of it, as any answer: the connection is not reused. */
+        final Answer answer;
 
         OversizedAnswer(int status, String excerpt) {
             super("a " + status + " answer whose body is over " + MAX_DELIVERED_BODY
                     + " bytes: only a complete answer is a delivery, and one this long is not read to its end");
-            this.status = status;
-            this.excerpt = excerpt;
+            this.answer = new Answer(status, null, null, excerpt, false, -1);
         }
     }
 

@@ -153,14 +153,7 @@ public final class WebhookSender implements AutoCloseable {
                 return result(outcome, answer, error, started, startNanos);
             }
         } catch (WebhookConnection.OversizedAnswer e) {
-            return new Attempt(
-                    Attempt.Outcome.http_error,
-                    e.status,
-                    e.getMessage(),
-                    Tokens.masked(e.excerpt),
-                    Optional.empty(),
-                    started,
-                    millisSince(startNanos));
+            return result(Attempt.Outcome.http_error, e.answer, e.getMessage(), started, startNanos);
         } catch (IOException e) {
             return classify(e, started, startNanos);
         }
