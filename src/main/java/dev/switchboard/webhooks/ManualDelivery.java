@@ -5,6 +5,7 @@ import dev.switchboard.db.Jdbc;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +33,18 @@ final class ManualDelivery implements Runnable {
     private final WebhookMetrics metrics;
     private final BooleanSupplier running;
     private final Runnable finished;
+    /** Counts the changes to endpoints, connections and integrations this node has been told of. */
+    private final LongSupplier changes;
+
+    /**
+     * A retried stream message's target and route as read for an earlier message of this turn (all of one
+     * stream), and {@link #changes} before they were read: reused while no change has been told of since,
+     * as a stream's worker keeps its own until one is. Read again for each message, they were two
+     * statements, a secret's decryption and a URL's parsing a message, about half the server's time for it.
+     */
+    private record Known(long changes, DeliveryTarget target, Deliverer.Route route) {}
+
+    private Known known;
 
     ManualDelivery(
             MessageLog.Pending first,
@@ -40,6 +53,7 @@ final class ManualDelivery implements Runnable {
             Deliverer deliverer,
             WebhookMetrics metrics,
             BooleanSupplier running,
+            LongSupplier changes,
             Runnable finished) {
         this.first = first;
         this.dataSource = dataSource;
@@ -47,6 +61,7 @@ final class ManualDelivery implements Runnable {
         this.deliverer = deliverer;
         this.metrics = metrics;
         this.running = running;
+        this.changes = changes;
         this.finished = finished;
     }
 
@@ -63,6 +78,12 @@ final class ManualDelivery implements Runnable {
         }
     }
 
+    /** The endpoint {@code message} goes to, unless it is disabled or gone. */
+    private Optional<WebhookEndpoint> sendableEndpoint(MessageLog.Pending message) {
+        return Jdbc.withConnection(dataSource, c -> EndpointStore.find(c, message.endpointPk()))
+                .filter(e -> !e.disabled());
+    }
+
     /** Whether the outcome of {@code message}, recorded now, brings its stream's next retried message along. */
     private boolean claimNext(MessageLog.Pending message, long turnEnds) {
         return message.lastSeq() != null && running.getAsBoolean() && System.nanoTime() < turnEnds;
@@ -75,18 +96,16 @@ final class ManualDelivery implements Runnable {
      */
     private MessageLog.Pending deliver(MessageLog.Pending message, long turnEnds) {
         try {
-            Optional<WebhookEndpoint> endpoint = Jdbc.withConnection(
-                            dataSource, c -> EndpointStore.find(c, message.endpointPk()))
-                    .filter(e -> !e.disabled());
-            if (endpoint.isEmpty()) {
-                messages.releaseManual(message.pk());
-                return null;
-            }
+            // Read before anything it guards: a change noticed from here on is not missed next time.
+            long changesNow = changes.getAsLong();
+            Known reusable = known != null && known.changes() == changesNow ? known : null;
+            WebhookEndpoint endpoint;
+            DeliveryTarget target = null;
             MessageLog.Pending sending = message;
             if (message.body() == null) {
                 // A retried stream message: its body is its range of the log, through the filter as it is now.
                 MessageLog.Pending rebuilt;
-                switch (messages.rebuilt(message)) {
+                switch (messages.rebuilt(message, reusable == null ? null : reusable.target())) {
                     case MessageLog.Rebuilt.Paused p -> {
                         log.info(
                                 "Webhook message {} is not sent: its connection or endpoint was disabled after it was"
@@ -98,14 +117,23 @@ final class ManualDelivery implements Runnable {
                     }
                     case MessageLog.Rebuilt.Gone g -> {
                         // Deleted since its claim, with its connection or endpoint: not left pending and leased.
+                        Optional<WebhookEndpoint> found = sendableEndpoint(message);
+                        if (found.isEmpty()) {
+                            messages.releaseManual(message.pk());
+                            return null;
+                        }
                         return messages.failRefused(
                                 message,
                                 deliverer.nothingToSend(
-                                        endpoint.get(), "not sent: its connection or endpoint was deleted"),
+                                        found.get(), "not sent: its connection or endpoint was deleted"),
                                 false);
                     }
-                    case MessageLog.Rebuilt.Ready r -> rebuilt = r.message();
+                    case MessageLog.Rebuilt.Ready r -> {
+                        rebuilt = r.message();
+                        target = r.target();
+                    }
                 }
+                endpoint = target.endpoint();
                 MessageLog.Logged logged = rebuilt.logged();
                 long expired = logged.expired();
                 if (logged.body() == null) {
@@ -128,7 +156,7 @@ final class ManualDelivery implements Runnable {
                                 message.webhookId());
                     }
                     return messages.failRefused(
-                            message, deliverer.nothingToSend(endpoint.get(), why), claimNext(message, turnEnds));
+                            message, deliverer.nothingToSend(endpoint, why), claimNext(message, turnEnds));
                 }
                 if (logged.restated() && !messages.restate(rebuilt)) {
                     return null; // its lease is gone: whoever holds it now sends it
@@ -144,22 +172,35 @@ final class ManualDelivery implements Runnable {
                             logged.events());
                 }
                 sending = rebuilt;
+            } else {
+                Optional<WebhookEndpoint> found = sendableEndpoint(message);
+                if (found.isEmpty()) {
+                    messages.releaseManual(message.pk());
+                    return null;
+                }
+                endpoint = found.get();
             }
             Deliverer.Route route;
-            try {
-                route = deliverer.route(endpoint.get());
-            } catch (Deliverer.RouteRefused e) {
-                // Claimed again at every lease's end, it would never go out: failed now, its reason as its
-                // attempt, to be retried once the URL is changed.
-                log.warn("Webhook message {} is not sent and is failed: {}", message.webhookId(), e.getMessage());
-                return messages.failRefused(
-                        sending, deliverer.refused(endpoint.get(), e), claimNext(message, turnEnds));
+            if (reusable != null
+                    && reusable.target() == target
+                    && !reusable.route().keysExpired()) {
+                route = reusable.route();
+            } else {
+                try {
+                    route = deliverer.route(endpoint);
+                } catch (Deliverer.RouteRefused e) {
+                    // Claimed again at every lease's end, it would never go out: failed now, its reason as its
+                    // attempt, to be retried once the URL is changed.
+                    log.warn("Webhook message {} is not sent and is failed: {}", message.webhookId(), e.getMessage());
+                    return messages.failRefused(sending, deliverer.refused(endpoint, e), claimNext(message, turnEnds));
+                }
             }
+            known = target == null ? null : new Known(changesNow, target, route);
             Attempt attempt = deliverer.attempt(route, sending);
-            Decision decision = deliverer.decide(endpoint.get(), sending, attempt);
+            Decision decision = deliverer.decide(endpoint, sending, attempt);
             MessageLog.Recorded recorded =
                     messages.recordManual(sending, attempt, decision, claimNext(message, turnEnds));
-            deliverer.afterRecord(endpoint.get(), recorded);
+            deliverer.afterRecord(endpoint, recorded);
             return recorded.next();
         } catch (RuntimeException e) {
             if (e instanceof DatabaseException db && db.isTransient()) {

@@ -916,8 +916,11 @@ public final class MessageLog {
 
     /** A retried stream message as it is about to be sent. */
     sealed interface Rebuilt {
-        /** Built again from its range of the log; its body is null when nothing in it may be sent any more. */
-        record Ready(Pending message) implements Rebuilt {}
+        /**
+         * Built again from its range of the log; its body is null when nothing in it may be sent any more.
+         * {@code target}: its stream as it was read (or as the caller knew it).
+         */
+        record Ready(Pending message, DeliveryTarget target) implements Rebuilt {}
 
         /**
          * Its connection (or endpoint) was disabled after the message was claimed: it is given back unsent and
@@ -933,9 +936,11 @@ public final class MessageLog {
      * A retried stream message (which keeps no body; one kept by an earlier release is forgotten when what
      * its integration may receive changes), built again from its range of the log through its stream's
      * filter as it is now, once its stream is read as deliverable again: this read, not the claim, is the
-     * last look before the request.
+     * last look before the request. {@code known}: the stream's target as the caller read it for an earlier
+     * message, with no change to its endpoint, connection or integration noticed since (null: none); used
+     * instead of reading it again when the message is of that stream, as a stream's worker keeps its own.
      */
-    Rebuilt rebuilt(Pending message) {
+    Rebuilt rebuilt(Pending message, DeliveryTarget known) {
         record Stored(long streamPk, long firstSeq, long[] seqs, int eventCount) {}
         record Range(DeliveryTarget target, boolean deliverable, Stored stored) {}
         Optional<Range> range = Jdbc.withConnection(
@@ -947,6 +952,9 @@ public final class MessageLog {
                                 rs -> new Stored(rs.getLong(1), rs.getLong(2), seqs(rs), rs.getInt("event_count")),
                                 message.pk())
                         .flatMap(r -> {
+                            if (known != null && known.webhookStreamPk() == r.streamPk()) {
+                                return Optional.of(new Range(known, true, r));
+                            }
                             try {
                                 Optional<DeliveryTarget> now = StreamLeases.target(c, r.streamPk(), false);
                                 return now.isPresent()
@@ -965,12 +973,14 @@ public final class MessageLog {
             return new Rebuilt.Paused();
         }
         // The log is read through connections of its own, outside the one above.
-        return new Rebuilt.Ready(message.withBody(logged(
-                r.target(),
-                r.stored().firstSeq(),
-                message.lastSeq(),
-                r.stored().seqs(),
-                r.stored().eventCount())));
+        return new Rebuilt.Ready(
+                message.withBody(logged(
+                        r.target(),
+                        r.stored().firstSeq(),
+                        message.lastSeq(),
+                        r.stored().seqs(),
+                        r.stored().eventCount())),
+                r.target());
     }
 
     /**

@@ -22,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 import javax.sql.DataSource;
@@ -79,6 +80,9 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final AtomicBoolean reloadWatched = new AtomicBoolean(true);
     private final AtomicBoolean sweepAll = new AtomicBoolean(true);
     private final AtomicBoolean manualDue = new AtomicBoolean(true);
+    /** Changes to endpoints, connections and integrations told of (and resyncs): what a manual delivery keeps is read again after one. */
+    private final AtomicLong changes = new AtomicLong();
+
     private final AtomicBoolean atCapacity = new AtomicBoolean();
     private volatile boolean running = true;
 
@@ -142,6 +146,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     public void resync() {
         // Notices of endpoint, connection and integration changes may have been missed too: a busy worker
         // would otherwise go on with what it read before (a URL, a filter, a disabled connection's events).
+        changes.incrementAndGet();
         active.values().forEach(StreamWorker::refresh);
         tail.clear();
         reloadWatched.set(true);
@@ -152,6 +157,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     /** An endpoint changed (or was asked to replay): its workers re-read it and its streams are claimed at once. */
     public void endpointChanged(WebhookChanged message) {
+        changes.incrementAndGet();
         long endpointPk = message.endpointPk();
         active.values().stream().filter(w -> w.endpointPk() == endpointPk).forEach(StreamWorker::refresh);
         changedEndpoints.add(endpointPk);
@@ -161,6 +167,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     /** A connection changed: its workers re-read it, and a new connection's streams are found and claimed. */
     public void connectionChanged(ConnectionChanged message) {
+        changes.incrementAndGet();
         Long connectionPk = message.connectionPk();
         active.values().stream()
                 .filter(w ->
@@ -173,6 +180,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
 
     /** An integration changed (its event types, say): its workers re-read what they deliver. */
     public void integrationChanged(IntegrationChanged message) {
+        changes.incrementAndGet();
         active.values().stream()
                 .filter(w -> w.target() != null && w.target().endpoint().integrationPk() == message.integrationPk())
                 .forEach(StreamWorker::refresh);
@@ -384,7 +392,7 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
             manualActive.incrementAndGet();
             manualByIntegration.merge(integrationPk, 1, Integer::sum);
             workers.execute(new ManualDelivery(
-                    claimed.message(), deliveryPool, messages, deliverer, metrics, () -> running, () -> {
+                    claimed.message(), deliveryPool, messages, deliverer, metrics, () -> running, changes::get, () -> {
                         manualByIntegration.computeIfPresent(integrationPk, (pk, n) -> n > 1 ? n - 1 : null);
                         manualActive.decrementAndGet();
                         // Its slot is free: claimed again now, not at the next pass.

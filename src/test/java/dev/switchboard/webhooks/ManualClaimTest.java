@@ -381,7 +381,7 @@ class ManualClaimTest {
 
         // Disabled between the claim and the request: the rebuild, the last look before it, sees it.
         s.execute("UPDATE connections SET state = 'disabled' WHERE pk = 3");
-        assertThat(messages.rebuilt(claimed)).isInstanceOf(MessageLog.Rebuilt.Paused.class);
+        assertThat(messages.rebuilt(claimed, null)).isInstanceOf(MessageLog.Rebuilt.Paused.class);
         messages.releaseManual(claimed.pk());
         assertThat(status(1001)).as("waits, as its stream does").isEqualTo("pending");
         assertThat(messages.claimManual(10, Map.of(), 10))
@@ -395,7 +395,7 @@ class ManualClaimTest {
 
         // Its connection deleted meanwhile (the stream with it): nothing to wait for.
         s.execute("DELETE FROM webhook_streams WHERE pk = 7");
-        assertThat(messages.rebuilt(again)).isInstanceOf(MessageLog.Rebuilt.Gone.class);
+        assertThat(messages.rebuilt(again, null)).isInstanceOf(MessageLog.Rebuilt.Gone.class);
     }
 
     /** Records {@code decision} on message {@code pk}, leased to node_a, and answers the next claimed with it. */

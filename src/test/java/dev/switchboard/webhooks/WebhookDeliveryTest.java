@@ -1092,6 +1092,47 @@ class WebhookDeliveryTest {
     }
 
     /**
+     * A stream's retried messages that follow one another in one turn keep the endpoint's route and filter
+     * as read for the first of them, until the node is told of a change: the endpoint narrowed while the
+     * first is in flight, the next two are not sent (failed again, nothing left that it may receive).
+     */
+    @Test
+    void anEndpointNarrowedDuringABulkRetrySendsNothingItMayNoLongerReceive() throws Exception {
+        AtomicBoolean down = new AtomicBoolean(true);
+        String webhook = failedOneByOne("/narrowed-during-retry", 3, down);
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        receiver.answer(r -> {
+            if (held.getCount() > 0) {
+                held.countDown();
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return Reply.status(200);
+        });
+        int before = receiver.received().size();
+
+        partner.client().post(webhook + "/messages/retry", Map.of()).expect(202);
+        assertThat(held.await(20, TimeUnit.SECONDS)).isTrue();
+        partner.client()
+                .patch(webhook, Map.of("eventTypes", List.of("device.*")))
+                .expect(200);
+        release.countDown();
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> messages(webhook, "delivered").size() == 1
+                        && messages(webhook, "failed").size() == 2);
+        assertThat(receiver.received())
+                .as("only the retry in flight when it narrowed")
+                .hasSize(before + 1);
+        assertThat(messages(webhook, "failed"))
+                .allSatisfy(m -> assertThat(m.at("/attempts/1/outcome").asText()).isEqualTo("nothing_to_send"));
+    }
+
+    /**
      * A stream whose failed messages were retried through the API showed {@code caught_up} and no lag while
      * they waited: the streams view counts them until each is sent again.
      */
