@@ -801,38 +801,47 @@ public final class MessageLog {
 
     /**
      * {@link #claimManual}'s statement. A retried stream message waits behind the older retried messages
-     * of its stream still pending: it is the oldest of them, found once per stream over the waiting manual
-     * messages (those with a next attempt, V3's index). Looked for per message among every retried message
-     * of its stream (V31's index, which keeps the delivered and failed ones), the claim read each waiting
-     * message's finished elders: after a few bulk retries of an endpoint, 10,000 waiting behind 20,000
-     * finished, it ran past the statement timeout, four times a second, and held up every endpoint's
-     * delivery on the node. Materialized: while the table's statistics say there are few manual messages
-     * (until autovacuum analyzes it after a bulk retry), the planner joined it as a subquery run again for
-     * every waiting message, 0.9 s a claim at 2,000 waiting.
+     * of its stream still waiting, and while one of its stream is being sent: each stream with messages
+     * waiting is found by a skip through V32's index of those (one lookup per stream), its oldest is the
+     * first entry there, and whether one of it is leased is a look at V32's index of leased manual
+     * messages. Found from every message waiting (a grouping of them all, then a join of each), a claim
+     * took about 10 ms at 2,000 waiting and 100 ms at 10,000, four times a second on every node while a
+     * bulk retry lasted, finding nothing to take most of the time; looked for per message among every
+     * retried message of its stream (V31's index, which keeps the delivered and failed ones), it read each
+     * waiting message's finished elders and ran past the statement timeout. Tests, which belong to no
+     * stream, are taken as they come due.
      */
-    static final String CLAIM_MANUAL = "WITH first_waiting AS MATERIALIZED (SELECT webhook_stream_pk,"
-            + " min(ARRAY[first_seq, pk]) AS first_key, coalesce(bool_or(lease_until >= now()), false) AS sending"
-            + " FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL AND status = 'pending'"
-            + " AND webhook_stream_pk IS NOT NULL GROUP BY webhook_stream_pk)"
+    static final String CLAIM_MANUAL = "WITH RECURSIVE streams AS ("
+            + " (SELECT webhook_stream_pk AS pk FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL"
+            + "   AND webhook_stream_pk IS NOT NULL ORDER BY webhook_stream_pk LIMIT 1)"
+            + " UNION ALL SELECT (SELECT w.webhook_stream_pk FROM webhook_messages w WHERE w.lane = 'manual'"
+            + "   AND w.next_attempt_at IS NOT NULL AND w.webhook_stream_pk > streams.pk"
+            + "   ORDER BY w.webhook_stream_pk LIMIT 1) FROM streams WHERE streams.pk IS NOT NULL),"
+            // Each stream's oldest waiting message (by first seq, then by key: a replay of failed events makes
+            // messages of the same range, and both went at once when any message at the oldest seq was taken),
+            // unless one of its stream is being sent (an older one retried while a newer one is in flight waits
+            // for it), here or on another node; and the tests waiting
+            + " candidates AS MATERIALIZED (SELECT oldest.pk FROM streams CROSS JOIN LATERAL"
+            + "   (SELECT w.pk FROM webhook_messages w WHERE w.lane = 'manual' AND w.next_attempt_at IS NOT NULL"
+            + "     AND w.webhook_stream_pk = streams.pk AND w.status = 'pending' ORDER BY w.first_seq, w.pk LIMIT 1) oldest"
+            + "   WHERE streams.pk IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhook_messages l WHERE l.lane = 'manual'"
+            + "     AND l.leased_by IS NOT NULL AND l.webhook_stream_pk = streams.pk AND l.status = 'pending'"
+            + "     AND l.lease_until >= now())"
+            + "   UNION ALL SELECT pk FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL"
+            + "     AND webhook_stream_pk IS NULL)"
             + " UPDATE webhook_messages"
             + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond' WHERE pk IN ("
             + " SELECT pk FROM (SELECT m.pk, m.next_attempt_at, coalesce(r.left_room, ?) AS left_room,"
             + "   row_number() OVER (PARTITION BY e.integration_pk ORDER BY m.next_attempt_at) AS turn"
-            + "   FROM webhook_messages m JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
+            + "   FROM candidates JOIN webhook_messages m ON m.pk = candidates.pk"
+            + "   JOIN webhook_endpoints e ON e.pk = m.endpoint_pk"
             + "   LEFT JOIN unnest(?::bigint[], ?::int[]) AS r(integration_pk, left_room)"
             + "     ON r.integration_pk = e.integration_pk"
-            + "   LEFT JOIN first_waiting f ON f.webhook_stream_pk = m.webhook_stream_pk"
-            + "   WHERE m.lane = 'manual' AND m.next_attempt_at <= now() AND m.status = 'pending'"
+            + "   WHERE m.next_attempt_at <= now() AND m.status = 'pending'"
             + "   AND e.state <> 'disabled' AND (m.lease_until IS NULL OR m.lease_until < now())"
             // A retried stream message waits, as its stream does, while its connection is disabled
             + "   AND NOT EXISTS (SELECT 1 FROM webhook_streams ws JOIN connections c"
             + "     ON c.pk = ws.connection_pk WHERE ws.pk = m.webhook_stream_pk AND c.state <> 'enabled')"
-            // and behind the older retried messages of its stream, so that they go in seq order, and one at a
-            // time: only its oldest (by first seq, then by key: a replay of failed events makes messages of the
-            // same range, and both went at once when any message at the oldest seq was taken), and not while
-            // another of its stream is being sent (an older one retried while a newer one is in flight waits
-            // for it), here or on another node
-            + "   AND (f.webhook_stream_pk IS NULL OR (m.pk = f.first_key[2] AND NOT f.sending))"
             + " ) due WHERE turn <= left_room ORDER BY turn, next_attempt_at LIMIT ?)"
             + " AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())"
             + " RETURNING pk, id, endpoint_pk, body, attempts, round_start, last_seq, "

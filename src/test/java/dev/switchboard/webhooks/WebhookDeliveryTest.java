@@ -1129,7 +1129,8 @@ class WebhookDeliveryTest {
                 .as("only the retry in flight when it narrowed")
                 .hasSize(before + 1);
         assertThat(messages(webhook, "failed"))
-                .allSatisfy(m -> assertThat(m.at("/attempts/1/outcome").asText()).isEqualTo("nothing_to_send"));
+                .allSatisfy(
+                        m -> assertThat(m.at("/attempts/1/outcome").asText()).isEqualTo("nothing_to_send"));
     }
 
     /**
