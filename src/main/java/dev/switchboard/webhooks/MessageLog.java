@@ -883,38 +883,34 @@ public final class MessageLog {
                         limit)));
     }
 
-    /** Retried messages of a stream {@link #CLAIM_NEXT_OF_STREAM} looks through past the one just finished. */
-    static final int NEXT_OF_STREAM_SCAN = 100;
-
     /**
      * The part of {@link #recordManual}'s statement that claims the next retried message of the stream once
-     * the one recorded ({@code m}, as the statement updates it) is delivered or failed: the first of the
-     * stream's next {@value #NEXT_OF_STREAM_SCAN} retried messages (V31's index, from the finished one's
-     * position; by first seq, then by key, as {@link #CLAIM_MANUAL} takes them) that still waits, taken for
-     * this node if it is due, unleased, not locked by another transaction (skipped, not waited for: the
-     * outcome must not wait), and its endpoint and connection let it go. Its endpoint is read twice: as
-     * the statement's snapshot shows it, and as this very outcome may have changed it ({@code e}); one
-     * claimed by the outcome that disabled the endpoint escaped the disabling's failing of those waiting.
+     * the one recorded ({@code m}, as the statement updates it) is delivered or failed: the stream's oldest
+     * message waiting but it (V32's index of those, by first seq, then by key, as {@link #CLAIM_MANUAL}
+     * takes them; an older one retried while the chain went on is next, where a look past {@code m} only
+     * left it until the chain's turn ended and sent it among the newer ones), taken for this node if it is due, unleased, not locked by another transaction (skipped,
+     * not waited for: the outcome must not wait), and its endpoint and connection let it go. Its endpoint is
+     * read twice: as the statement's snapshot shows it, and as this very outcome may have changed it
+     * ({@code e}); one claimed by the outcome that disabled the endpoint escaped the disabling's failing of
+     * those waiting.
      *
      * <p>So a stream's retries follow one another at the receiver's pace, not one per pass of the
      * dispatcher, without its claim's look over every waiting message, and the stream is never seen idle
      * between the two: recorded and claimed in two commits, another node's claim could take an older
      * retried message in between and send it beside the next. A message whose lease a slower attempt lost
-     * is not updated ({@code m} is empty), and its stream's turn is not ours. Written so that its plan holds
-     * while the table's statistics say there are no manual messages (as they do until autovacuum analyzes
-     * it again after a bulk retry): the stream's messages after the finished one in the index's order,
-     * where a join let the planner read the finished message through V31's index once per message of the
-     * stream (7 ms a message at 2,000).
+     * is not updated ({@code m} is empty), and its stream's turn is not ours. Two index entries are read,
+     * also while the table's statistics say there are no manual messages (as they do until autovacuum
+     * analyzes it again after a bulk retry): where a join let the planner read the finished message
+     * through V31's index once per message of the stream, it took 7 ms a message at 2,000; read from V31's
+     * index of every retried message, the next 100 of them were fetched for each message sent.
      */
     static final String CLAIM_NEXT_OF_STREAM = "UPDATE webhook_messages"
             + " SET leased_by = ?, lease_until = now() + ?::bigint * interval '1 millisecond'"
             + " WHERE pk = (SELECT w.pk FROM webhook_messages w WHERE w.pk = (SELECT ahead.pk FROM m CROSS JOIN LATERAL"
-            + "   (SELECT pk, first_seq, status, next_attempt_at FROM webhook_messages"
-            + "     WHERE webhook_stream_pk = m.webhook_stream_pk AND lane = 'manual' AND first_seq >= m.first_seq"
-            + "     AND (first_seq > m.first_seq OR pk > m.pk)"
-            + "     ORDER BY first_seq, pk LIMIT " + NEXT_OF_STREAM_SCAN + ") ahead"
-            + "   WHERE m.status <> 'pending' AND ahead.status = 'pending' AND ahead.next_attempt_at IS NOT NULL"
-            + "   ORDER BY ahead.first_seq, ahead.pk LIMIT 1) FOR UPDATE SKIP LOCKED)"
+            + "   (SELECT pk FROM webhook_messages WHERE lane = 'manual' AND next_attempt_at IS NOT NULL"
+            + "     AND webhook_stream_pk = m.webhook_stream_pk AND pk <> m.pk"
+            + "     ORDER BY first_seq, pk LIMIT 1) ahead"
+            + "   WHERE m.status <> 'pending') FOR UPDATE SKIP LOCKED)"
             + " AND status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
             + " AND EXISTS (SELECT 1 FROM webhook_endpoints we WHERE we.pk = endpoint_pk AND we.state <> 'disabled')"
             + " AND NOT EXISTS (SELECT 1 FROM e WHERE e.state = 'disabled')"
