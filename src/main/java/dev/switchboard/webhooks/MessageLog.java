@@ -1233,15 +1233,27 @@ public final class MessageLog {
         // A body kept as a range of the log is built outside the connection above: the log is read through
         // connections of its own.
         return stored.map(s -> s.logOf()
-                .map(target -> s.message()
-                        .withBody(logged(
-                                        target,
-                                        s.message().firstSeq(),
-                                        s.message().lastSeq(),
-                                        s.seqs(),
-                                        s.message().eventCount())
-                                .body()))
+                .map(target -> {
+                    Logged logged = logged(target, s.message(), s.seqs());
+                    return asNextSent(s.message(), logged).withBody(logged.body());
+                })
                 .orElse(s.message()));
+    }
+
+    /** {@code message}'s range of the log as it is now (see {@link #logged(DeliveryTarget, long, long, long[], int)}). */
+    private Logged logged(DeliveryTarget target, WebhookMessage message, long[] seqs) {
+        return logged(target, message.firstSeq(), message.lastSeq(), seqs, message.eventCount());
+    }
+
+    /**
+     * A pending message shows the range and count its next attempt carries ({@code logged}): fewer events
+     * when its filter narrowed or the retention removed some since its last attempt. A finished one keeps
+     * those its last attempt carried.
+     */
+    private static WebhookMessage asNextSent(WebhookMessage message, Logged logged) {
+        return message.status() == WebhookMessage.Status.pending && logged.body() != null
+                ? message.withRange(logged.firstSeq(), logged.events())
+                : message;
     }
 
     /** A message as the API shows it, the stream it was sent on (null for a manual one) and the events it carries. */
@@ -1273,7 +1285,7 @@ public final class MessageLog {
                 .orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         // The answer is read in the retry's transaction: once it commits, this node may send the message at
         // once (the control channel delivers here after the commit), and the answer is what the retry made.
-        record Retried(int changed, Optional<WebhookMessage> message) {}
+        record Retried(int changed, Optional<Found> message, Optional<DeliveryTarget> logOf) {}
         Retried retried = Jdbc.inTransactionRetryingDeadlocks(dataSource, c -> {
             takeManualTurn(c, endpointPk);
             if (expired(c, endpointPk, id)) {
@@ -1299,18 +1311,23 @@ public final class MessageLog {
             if (n == 1) {
                 control.publish(c, new ManualMessageDue());
             }
-            return new Retried(n, find(c, endpointPk, id).map(Found::message));
+            Optional<Found> found = find(c, endpointPk, id);
+            Long streamPk = found.map(Found::streamPk).orElse(null);
+            return new Retried(
+                    n, found, n == 1 && streamPk != null ? StreamLeases.target(c, streamPk, true) : Optional.empty());
         });
         int changed = retried.changed();
-        WebhookMessage message =
-                retried.message().orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
+        Found found = retried.message().orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
         if (changed == 0) {
             throw new Refusal.Conflict(
                     "message_not_failed",
-                    "message '" + messageId + "' is " + message.status()
+                    "message '" + messageId + "' is " + found.message().status()
                             + "; only failed (abandoned) messages can be retried");
         }
-        return message;
+        // What its next attempt carries (read outside the transaction: the log through connections of its own)
+        return retried.logOf()
+                .map(target -> asNextSent(found.message(), logged(target, found.message(), found.seqs())))
+                .orElse(found.message());
     }
 
     /**

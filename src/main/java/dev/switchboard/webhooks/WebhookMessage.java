@@ -68,6 +68,25 @@ public record WebhookMessage(
                 body);
     }
 
+    /** The same message covering {@code firstSeq}..{@code lastSeq} with {@code eventCount} events. */
+    public WebhookMessage withRange(Long firstSeq, int eventCount) {
+        return new WebhookMessage(
+                pk,
+                id,
+                webhookId,
+                status,
+                lane,
+                tenantId,
+                firstSeq,
+                lastSeq,
+                eventCount,
+                nextAttemptAt,
+                createdAt,
+                finishedAt,
+                attempts,
+                body);
+    }
+
     /** Spelled as in the database and the JSON; {@code failed} is abandoned (retried only through the API). */
     public enum Status {
         pending,

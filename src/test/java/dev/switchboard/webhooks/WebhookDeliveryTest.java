@@ -993,8 +993,9 @@ class WebhookDeliveryTest {
 
     /**
      * A message whose filter narrowed between its attempts was sent with fewer events while the messages API
-     * still gave the count of its first attempt. Its count is what its latest attempt carried; a filter
-     * widened again gives back what it first carried, on the stream and in a manual retry alike.
+     * still gave the count of its first attempt. Its count is what its latest attempt carried, or while it
+     * waits what its next will (as a retry answers it); a filter widened again gives back what it first
+     * carried, on the stream and in a manual retry alike.
      */
     @Test
     void aMessageCountsTheEventsItsLatestAttemptCarried() {
@@ -1011,6 +1012,11 @@ class WebhookDeliveryTest {
         partner.client()
                 .patch(webhook, Map.of("eventTypes", List.of("rooms.created")))
                 .expect(200);
+        JsonNode waiting = partner.client().get(webhook + "/messages/" + id).json();
+        assertThat(waiting.get("eventCount").asInt())
+                .as("what its next attempt carries (or, failed, its latest did)")
+                .isEqualTo(1)
+                .isEqualTo(waiting.get("body").get("events").size());
         await().atMost(Duration.ofSeconds(20)).until(() -> receiver.received().size() == 2);
         assertThat(receiver.received().get(1).json().get("events")).hasSize(1);
         JsonNode narrowed = await().atMost(Duration.ofSeconds(20))
@@ -1025,7 +1031,14 @@ class WebhookDeliveryTest {
                         m -> m.path("status").asText().equals("failed"));
         partner.client().patch(webhook, Map.of("eventTypes", List.of("*"))).expect(200);
         down.set(false);
-        partner.client().post(webhook + "/messages/" + id + "/retry", Map.of()).expect(202);
+        assertThat(partner.client()
+                        .post(webhook + "/messages/" + id + "/retry", Map.of())
+                        .expect(202)
+                        .json()
+                        .get("eventCount")
+                        .asInt())
+                .as("what the retry sends")
+                .isEqualTo(2);
         JsonNode widened = await().atMost(Duration.ofSeconds(20))
                 .until(
                         () -> partner.client().get(webhook + "/messages/" + id).json(),
