@@ -803,8 +803,8 @@ public final class MessageLog {
      * {@link #claimManual}'s statement. A retried stream message waits behind the older retried messages
      * of its stream still waiting, and while one of its stream is being sent: each stream with messages
      * waiting is found by a skip through V32's index of those (one lookup per stream), its oldest is the
-     * first entry there, and whether one of it is leased is a look at V32's index of leased manual
-     * messages. Found from every message waiting (a grouping of them all, then a join of each), a claim
+     * first entry there, and whether one of its messages is leased is a look at V32's index of leased
+     * manual messages. Found from every message waiting (a grouping of them all, then a join of each), a claim
      * took about 10 ms at 2,000 waiting and 100 ms at 10,000, four times a second on every node while a
      * bulk retry lasted, finding nothing to take most of the time; looked for per message among every
      * retried message of its stream (V31's index, which keeps the delivered and failed ones), it read each
@@ -888,11 +888,11 @@ public final class MessageLog {
      * the one recorded ({@code m}, as the statement updates it) is delivered or failed: the stream's oldest
      * message waiting but it (V32's index of those, by first seq, then by key, as {@link #CLAIM_MANUAL}
      * takes them; an older one retried while the chain went on is next, where a look past {@code m} only
-     * left it until the chain's turn ended and sent it among the newer ones), taken for this node if it is due, unleased, not locked by another transaction (skipped,
-     * not waited for: the outcome must not wait), and its endpoint and connection let it go. Its endpoint is
-     * read twice: as the statement's snapshot shows it, and as this very outcome may have changed it
-     * ({@code e}); one claimed by the outcome that disabled the endpoint escaped the disabling's failing of
-     * those waiting.
+     * left it until the chain's turn ended and sent it among the newer ones), taken for this node if it is
+     * due, unleased, not locked by another transaction (skipped, not waited for: the outcome must not wait),
+     * and its endpoint and connection let it go. Its endpoint is read twice: as the statement's snapshot
+     * shows it, and as this very outcome may have changed it ({@code e}); one claimed by the outcome that
+     * disabled the endpoint escaped the disabling's failing of those waiting.
      *
      * <p>So a stream's retries follow one another at the receiver's pace, not one per pass of the
      * dispatcher, without its claim's look over every waiting message, and the stream is never seen idle
