@@ -86,6 +86,9 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private volatile boolean awaitingPong;
     private volatile long closingSince;
 
+    /** What its connection's sockets on this node may still send together (null: no such limit). */
+    private volatile MessageBudget budget;
+
     /** The socket's message limit. */
     private final MessageWindow messages =
             new MessageWindow(ClientMessages.MAX_PER_WINDOW, Duration.ofSeconds(ClientMessages.WINDOW_SECONDS));
@@ -166,7 +169,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
                 close(CloseCode.TOO_MANY_SOCKETS);
                 return;
             }
-            case YES, RECHECK -> {}
+            case YES, RECHECK -> budget = owner.sockets().budget(this);
         }
         boolean recheck = added == Sockets.Added.RECHECK;
         Thread.ofVirtual().name("ws-start").start(() -> start(recheck));
@@ -463,6 +466,12 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
 
     /** A whole text message: one of the client's messages ({@link ClientMessages}). */
     private void onMessage(String text) {
+        // Charged before it is parsed: parsing is what a flood of large messages costs.
+        MessageBudget shared = budget;
+        if (shared != null && !shared.take(text.length(), System.nanoTime())) {
+            close(CloseCode.TOO_MANY_MESSAGES);
+            return;
+        }
         ClientMessage message = ClientMessages.parse(text);
         if (message instanceof ClientMessages.Request request && access.readOnly()) {
             send(Frames.errorResponse(

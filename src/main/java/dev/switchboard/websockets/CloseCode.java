@@ -40,7 +40,8 @@ public enum CloseCode {
     PING_TIMEOUT(4101, "ping_timeout", Reconnect.WITH_BACKOFF),
     /**
      * The client sent more than {@value ClientMessages#MAX_PER_WINDOW} messages, or {@value
-     * ClientMessages#MAX_FRAMES_PER_WINDOW} frames, in {@value ClientMessages#WINDOW_SECONDS} s.
+     * ClientMessages#MAX_FRAMES_PER_WINDOW} frames, in {@value ClientMessages#WINDOW_SECONDS} s; or its
+     * connection's sockets on this node together sent more than one socket may ({@link MessageBudget}).
      */
     TOO_MANY_MESSAGES(4102, "too_many_messages", Reconnect.WITH_BACKOFF),
     /**

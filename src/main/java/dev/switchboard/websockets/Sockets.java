@@ -27,6 +27,9 @@ public final class Sockets implements AutoCloseable {
     private final WebSocketSettings settings;
     private final Set<ClientSession> all = ConcurrentHashMap.newKeySet();
     private final Map<Long, Set<ClientSession>> byConnection = new ConcurrentHashMap<>();
+    /** What each connection's sockets here may still send together; kept while it has one. */
+    private final Map<Long, MessageBudget> budgets = new ConcurrentHashMap<>();
+
     private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("ws-heartbeat").daemon().factory());
     private volatile boolean closed;
@@ -103,6 +106,7 @@ public final class Sockets implements AutoCloseable {
                 } else {
                     sessions.add(session);
                     all.add(session);
+                    budgets.computeIfAbsent(k, pk -> new MessageBudget(settings.maxMessageBytes(), System.nanoTime()));
                 }
                 return sessions;
             });
@@ -122,9 +126,21 @@ public final class Sockets implements AutoCloseable {
         }
         byConnection.computeIfPresent(session.access().connectionPk(), (k, set) -> {
             set.remove(session);
-            return set.isEmpty() ? null : set;
+            if (set.isEmpty()) {
+                budgets.remove(k);
+                return null;
+            }
+            return set;
         });
         return true;
+    }
+
+    /**
+     * What the sockets of {@code session}'s connection on this node may still send ({@link MessageBudget});
+     * null for an operator's socket (which sends no requests), or one not registered.
+     */
+    MessageBudget budget(ClientSession session) {
+        return session.access().readOnly() ? null : budgets.get(session.access().connectionPk());
     }
 
     int size() {

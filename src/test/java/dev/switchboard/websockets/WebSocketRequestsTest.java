@@ -652,6 +652,52 @@ class WebSocketRequestsTest {
         }
     }
 
+    /**
+     * A socket's message limit counts messages, after parsing them, and a connection may hold many sockets:
+     * one access token's 120 sockets, each sending 64 KiB messages of empty JSON objects under its limit,
+     * kept a 2-core node's CPU busy and other tenants' requests waiting seconds. Its sockets on a node
+     * together send no more than one socket may, charged before a message is parsed: here 3 sockets, 60
+     * messages of 4 KB each (the limit 100 of 4 KiB per 10 s), and one is closed.
+     */
+    @Test
+    void aConnectionsSocketsTogetherSendNoMoreThanOneSocketMay() {
+        try (TestServer small = TestServer.start(Map.of("SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE", "4KiB"))) {
+            small.createTenant("chatty");
+            String token = small.partnerToken("chatty");
+            String padded = "{\"type\":\"ping\",\"pad\":\"" + "x".repeat(3_950) + "\"}";
+            List<WsClient> sockets = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    WsClient ws = WsClient.connect(small, token, null);
+                    ws.await("live");
+                    sockets.add(ws);
+                }
+                for (int round = 0; round < 60; round++) {
+                    for (WsClient ws : sockets) {
+                        if (!ws.isClosed()) {
+                            ws.send(padded);
+                        }
+                    }
+                }
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
+                        .until(() -> sockets.stream().anyMatch(WsClient::isClosed));
+                WsClient closed =
+                        sockets.stream().filter(WsClient::isClosed).findFirst().orElseThrow();
+                assertThat(closed.awaitClose()).isEqualTo(CloseCode.TOO_MANY_MESSAGES.code());
+                assertThat(closed.messages().stream()
+                                .filter(m -> m.path("type").asText().equals("error"))
+                                .count())
+                        .as(
+                                "its own messages answered before it was closed, under its limit of %d",
+                                ClientMessages.MAX_PER_WINDOW)
+                        .isLessThan(ClientMessages.MAX_PER_WINDOW);
+            } finally {
+                sockets.forEach(WsClient::close);
+            }
+        }
+    }
+
     @Test
     void moreThan64RequestsInFlightAreRefusedAndEachRequestIsAnsweredOnce() throws Exception {
         Partner partner = partner(List.of("*"), List.of("*"));

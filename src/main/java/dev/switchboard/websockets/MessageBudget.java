@@ -1,0 +1,36 @@
+package dev.switchboard.websockets;
+
+/**
+ * What the sockets of one connection on this node may send together, in characters of whole messages,
+ * charged before a message is parsed: as much as one socket may send at its message limit ({@value
+ * ClientMessages#MAX_PER_WINDOW} messages of {@code websockets.maxMessageSize} per {@value
+ * ClientMessages#WINDOW_SECONDS} s), filled again at that rate. Each socket's own limit counts messages
+ * only after parsing them, and a connection may hold many sockets: one access token on 120 of them sent
+ * 64 KiB messages of empty JSON objects under every socket's limit and kept a 2-core node's CPU busy,
+ * other tenants' requests taking seconds. A client within its rate limit never comes near it (its requests
+ * are counted against the token's limit, its pings are a few characters each).
+ */
+final class MessageBudget {
+    private final double capacity;
+    private final double perNano;
+    private double left;
+    private long filledAt;
+
+    MessageBudget(long maxMessageBytes, long nanos) {
+        this.capacity = (double) ClientMessages.MAX_PER_WINDOW * maxMessageBytes;
+        this.perNano = capacity / (ClientMessages.WINDOW_SECONDS * 1_000_000_000.0);
+        this.left = capacity;
+        this.filledAt = nanos;
+    }
+
+    /** Takes {@code chars} at {@code nanos} ({@link System#nanoTime()}); false (nothing taken) when not that many are left. */
+    synchronized boolean take(long chars, long nanos) {
+        left = Math.min(capacity, left + (nanos - filledAt) * perNano);
+        filledAt = nanos;
+        if (chars > left) {
+            return false;
+        }
+        left -= chars;
+        return true;
+    }
+}
