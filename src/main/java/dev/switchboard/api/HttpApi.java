@@ -11,6 +11,7 @@ import dev.switchboard.web.HttpErrors.HttpError;
 import dev.switchboard.web.QueryStrings;
 import dev.switchboard.web.RefusedBodies;
 import dev.switchboard.web.RequestBodies;
+import dev.switchboard.web.RequestHeadDeadline;
 import dev.switchboard.web.RequestIds;
 import dev.switchboard.web.RouteGroup;
 import dev.switchboard.web.SingleHeaders;
@@ -167,6 +168,9 @@ public final class HttpApi implements AutoCloseable {
             openFileLimit()
                     .ifPresent(
                             limit -> server.addBean(new NetworkConnectionLimit(inboundConnectionLimit(limit), server)));
+            // Nor can a client hold one for hours by sending its request head a byte at a time.
+            RequestHeadDeadline heads = new RequestHeadDeadline();
+            server.addBean(heads);
             // A backlog for bursts of connections: the JVM's default of 50 reset thousands of a burst's.
             server.addEventListener(new LifeCycle.Listener() {
                 @Override
@@ -174,6 +178,7 @@ public final class HttpApi implements AutoCloseable {
                     for (Connector connector : server.getConnectors()) {
                         if (connector instanceof ServerConnector listening) {
                             listening.setAcceptQueueSize(ACCEPT_BACKLOG);
+                            listening.addEventListener(heads);
                         }
                     }
                 }
