@@ -38,6 +38,8 @@ public final class Deliverer {
     private final SecretBox secretBox;
     private final ControlChannel control;
     private final Tracing tracing;
+    /** Lines about one endpoint's failed attempts: a receiver failing every request must not flood the log. */
+    private final EndpointLogLines lines = new EndpointLogLines();
 
     /** {@code addresses} re-checks each stored URL before it is sent to (the settings may have changed since). */
     public Deliverer(
@@ -201,15 +203,17 @@ public final class Deliverer {
             metrics.requestEnded();
         }
         metrics.attempt(endpoint.id(), attempt);
-        if (!attempt.delivered()) {
+        long leftOut;
+        if (!attempt.delivered() && (leftOut = lines.admit(endpoint.id(), System.nanoTime())) >= 0) {
             log.info(
-                    "Webhook {} message {} attempt {} to {} failed: {} ({})",
+                    "Webhook {} message {} attempt {} to {} failed: {} ({}){}",
                     endpoint.id(),
                     message.webhookId(),
                     message.attempts() + 1,
                     url.redacted(),
                     attempt.outcome(),
-                    attempt.error());
+                    attempt.error(),
+                    EndpointLogLines.leftOut(leftOut));
         }
         return attempt;
     }
@@ -221,31 +225,39 @@ public final class Deliverer {
         int inRound = message.attempts() + 1 - message.roundStart();
         Decision decision = Decision.after(attempt, inRound, policy, ThreadLocalRandom.current());
         metrics.message(decision);
+        if (decision instanceof Decision.Abandoned) {
+            metrics.abandoned(endpoint.id());
+        }
+        long leftOut = decision instanceof Decision.Delivered ? -1 : lines.admit(endpoint.id(), System.nanoTime());
+        if (leftOut < 0) {
+            return decision;
+        }
         switch (decision) {
             case Decision.RetryLater r
             when attempt.outcome() == Attempt.Outcome.gone ->
                 log.info(
                         "Webhook {} message {} answered 410: the endpoint is disabled, and a stream's message waits for"
-                                + " it to be enabled again (a test or a retried message is failed)",
+                                + " it to be enabled again (a test or a retried message is failed){}",
                         endpoint.id(),
-                        message.webhookId());
+                        message.webhookId(),
+                        EndpointLogLines.leftOut(leftOut));
             case Decision.RetryLater r ->
                 log.info(
-                        "Webhook {} message {} is retried in {} ms (attempt {} of {})",
+                        "Webhook {} message {} is retried in {} ms (attempt {} of {}){}",
                         endpoint.id(),
                         message.webhookId(),
                         r.delay().toMillis(),
                         inRound + 1,
-                        policy.maxAttempts());
-            case Decision.Abandoned a -> {
-                metrics.abandoned(endpoint.id());
+                        policy.maxAttempts(),
+                        EndpointLogLines.leftOut(leftOut));
+            case Decision.Abandoned a ->
                 log.warn(
                         "Webhook {} message {} abandoned after {} attempts; it is listed as failed and can be retried"
-                                + " or replayed",
+                                + " or replayed{}",
                         endpoint.id(),
                         message.webhookId(),
-                        inRound);
-            }
+                        inRound,
+                        EndpointLogLines.leftOut(leftOut));
             case Decision.Delivered d -> {}
         }
         return decision;
