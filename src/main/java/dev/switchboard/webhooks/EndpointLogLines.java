@@ -12,6 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class EndpointLogLines {
     static final int PER_MINUTE = 20;
     private static final long MINUTE_NANOS = 60_000_000_000L;
+    /** Endpoints kept before those with a minute over and nothing left out are forgotten. */
+    private static final int KEPT = 10_000;
 
     private static final class Minute {
         long start;
@@ -26,6 +28,10 @@ final class EndpointLogLines {
      * -1 when it is left out, else how many were left out since the last one logged (0 mostly).
      */
     long admit(String endpointId, long nanos) {
+        if (minutes.size() > KEPT) {
+            // Endpoints that failed once and never again (or were deleted) are not kept for ever.
+            minutes.values().removeIf(m -> nanos - m.start >= MINUTE_NANOS && m.leftOut == 0);
+        }
         Minute minute = minutes.computeIfAbsent(endpointId, id -> {
             Minute m = new Minute();
             m.start = nanos;
