@@ -1240,7 +1240,7 @@ public final class MessageLog {
                 .orElse(s.message()));
     }
 
-    /** {@code message}'s range of the log as it is now (see {@link #logged(DeliveryTarget, long, long, long[], int)}). */
+    /** {@code message}'s range of the log as it is now. */
     private Logged logged(DeliveryTarget target, WebhookMessage message, long[] seqs) {
         return logged(target, message.firstSeq(), message.lastSeq(), seqs, message.eventCount());
     }

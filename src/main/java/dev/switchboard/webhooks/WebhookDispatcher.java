@@ -80,7 +80,10 @@ public final class WebhookDispatcher implements EventWakeups.Listener, AutoClose
     private final AtomicBoolean reloadWatched = new AtomicBoolean(true);
     private final AtomicBoolean sweepAll = new AtomicBoolean(true);
     private final AtomicBoolean manualDue = new AtomicBoolean(true);
-    /** Changes to endpoints, connections and integrations told of (and resyncs): what a manual delivery keeps is read again after one. */
+    /**
+     * Changes to endpoints, connections and integrations told of (and resyncs): what a manual delivery keeps
+     * is read again after one.
+     */
     private final AtomicLong changes = new AtomicLong();
 
     private final AtomicBoolean atCapacity = new AtomicBoolean();

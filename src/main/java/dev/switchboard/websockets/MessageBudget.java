@@ -23,7 +23,7 @@ final class MessageBudget {
         this.filledAt = nanos;
     }
 
-    /** Takes {@code chars} at {@code nanos} ({@link System#nanoTime()}); false (nothing taken) when not that many are left. */
+    /** Takes {@code chars} at {@code nanos} ({@link System#nanoTime()}); false (nothing taken) when fewer are left. */
     synchronized boolean take(long chars, long nanos) {
         left = Math.min(capacity, left + (nanos - filledAt) * perNano);
         filledAt = nanos;

@@ -236,8 +236,8 @@ class ManualClaimTest {
      * An older failed message retried while a newer one of its stream was being sent went out at once,
      * beside it: two of one stream in flight, out of seq order. It waits until none of its stream is
      * being sent, on any node, then goes before the newer ones waiting; and the stream is never idle
-     * between one retried message's outcome and the claim of the next: they are one statement. Recorded and claimed in two, another node's claim
-     * found the stream idle in between.
+     * between one retried message's outcome and the claim of the next: they are one statement. Recorded
+     * and claimed in two, another node's claim found the stream idle in between.
      */
     @Test
     void noRetriedMessageIsClaimedWhileAnotherOfItsStreamIsBeingSent() throws Exception {

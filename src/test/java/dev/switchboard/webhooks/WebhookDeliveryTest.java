@@ -911,18 +911,7 @@ class WebhookDeliveryTest {
     void anEndpointNarrowedWhileAnAttemptIsInFlightDoesNotRetryWhatItMayNoLongerReceive() throws Exception {
         CountDownLatch held = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        receiver.answer(r -> {
-            if (held.getCount() > 0) {
-                held.countDown();
-                try {
-                    release.await(20, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return Reply.status(503);
-            }
-            return Reply.status(200);
-        });
+        holdFirstRequest(held, release, 503);
         JsonNode endpoint = partner.webhook(
                 Map.of("url", receiver.url("/narrowed-in-flight"), "maxBatchSize", 1, "retryDelays", List.of("1s")));
         String webhook = "/api/v1/webhooks/" + endpoint.get("id").asText();
@@ -1115,17 +1104,7 @@ class WebhookDeliveryTest {
         String webhook = failedOneByOne("/narrowed-during-retry", 3, down);
         CountDownLatch held = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        receiver.answer(r -> {
-            if (held.getCount() > 0) {
-                held.countDown();
-                try {
-                    release.await(20, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return Reply.status(200);
-        });
+        holdFirstRequest(held, release, 200);
         int before = receiver.received().size();
 
         partner.client().post(webhook + "/messages/retry", Map.of()).expect(202);
@@ -1182,6 +1161,25 @@ class WebhookDeliveryTest {
      * An endpoint at {@code path} of the receiver, one event a message and no retries, whose first {@code
      * count} messages failed (the receiver answers 500 while {@code down}); answers the endpoint's path.
      */
+    /**
+     * The receiver holds its next request (counting {@code held} down) until {@code release} is counted
+     * down, then answers it {@code status}; the others 200.
+     */
+    private void holdFirstRequest(CountDownLatch held, CountDownLatch release, int status) {
+        receiver.answer(r -> {
+            if (held.getCount() > 0) {
+                held.countDown();
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return Reply.status(status);
+            }
+            return Reply.status(200);
+        });
+    }
+
     private String failedOneByOne(String path, int count, AtomicBoolean down) {
         receiver.answer(r -> Reply.status(down.get() ? 500 : 200));
         JsonNode endpoint =
