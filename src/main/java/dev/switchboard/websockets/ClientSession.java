@@ -304,6 +304,17 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     }
 
     /**
+     * A request of this socket of {@code chars} characters passed the token's rate limit: paid for there,
+     * it is given back to what its connection's sockets may send ({@link MessageBudget}).
+     */
+    void paidByRateLimit(long chars) {
+        MessageBudget shared = budget;
+        if (shared != null) {
+            shared.giveBack(chars);
+        }
+    }
+
+    /**
      * A request of this socket was refused for the token's rate limit: it counts against the message limit
      * now, on the request's thread. Counted at the socket's next message instead, a client that sent its
      * refused requests in bursts was closed only after one more.

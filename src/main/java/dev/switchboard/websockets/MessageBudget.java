@@ -7,8 +7,9 @@ package dev.switchboard.websockets;
  * ClientMessages#WINDOW_SECONDS} s), filled again at that rate. Each socket's own limit counts messages
  * only after parsing them, and a connection may hold many sockets: one access token on 120 of them sent
  * 64 KiB messages of empty JSON objects under every socket's limit and kept a 2-core node's CPU busy,
- * other tenants' requests taking seconds. A client within its rate limit never comes near it (its requests
- * are counted against the token's limit, its pings are a few characters each).
+ * other tenants' requests taking seconds. A request the token's rate limit admits is given back: it is
+ * paid for there, as over HTTP, however high the operator set that limit; what drains the budget is the
+ * rest (pings, subscriptions, requests refused), a few characters each from a client that is not flooding.
  */
 final class MessageBudget {
     private final double capacity;
@@ -32,5 +33,10 @@ final class MessageBudget {
         }
         left -= chars;
         return true;
+    }
+
+    /** Gives back {@code chars} taken for a message paid for elsewhere (a request the rate limit admitted). */
+    synchronized void giveBack(long chars) {
+        left = Math.min(capacity, left + chars);
     }
 }

@@ -73,11 +73,11 @@ final class SocketRequests {
             session.send(refused(request.id(), refusal));
             return false;
         }
-        Thread.ofVirtual().name("ws-request").start(() -> perform(request, room));
+        Thread.ofVirtual().name("ws-request").start(() -> perform(request, room, text.length()));
         return true;
     }
 
-    private void perform(Request request, RequestBodies.Room room) {
+    private void perform(Request request, RequestBodies.Room room, int chars) {
         long started = System.nanoTime();
         ClientSession.Write write = request.method().write() ? session.beginWrite() : null;
         ByteBuffer response = null;
@@ -85,6 +85,7 @@ final class SocketRequests {
         try {
             TenantAccess access =
                     owner.auth().socketRequestAccess(session.access().tokenHash());
+            session.paidByRateLimit(chars);
             Operations.Outcome outcome = owner.operations().perform(access, request.method(), request.params());
             status = outcome.status();
             response = Frames.response(request.id(), outcome);

@@ -698,6 +698,41 @@ class WebSocketRequestsTest {
         }
     }
 
+    /**
+     * Requests the token's rate limit admits are paid for there, as over HTTP, however high the operator
+     * set it: they give back what they took of their connection's shared allowance, and a client sending
+     * many of them is not closed.
+     */
+    @Test
+    void requestsTheRateLimitAdmitsLeaveTheConnectionsSharedAllowanceAlone() {
+        try (TestServer small = TestServer.start(Map.of(
+                "SWITCHBOARD_WEBSOCKETS_MAX_MESSAGE_SIZE", "4KiB", "SWITCHBOARD_RATE_LIMIT_REQUESTS", "100000"))) {
+            small.createTenant("busy");
+            String token = small.partnerToken("busy");
+            try (WsClient ws = WsClient.connect(small, token, null)) {
+                ws.await("live");
+                // 600 of 3.5 KB, 60 at a time: 2 MB in a few seconds, where 100 messages of 4 KiB make 400 KB.
+                Map<String, Object> params = Map.of("limit", 1, "pad", "x".repeat(3_500));
+                for (int burst = 1; burst <= 10; burst++) {
+                    for (int i = 0; i < 60; i++) {
+                        ws.sendRequest("r" + burst + "-" + i, "events.list", params);
+                    }
+                    int answered = burst * 60;
+                    Awaitility.await()
+                            .pollInterval(Duration.ofMillis(5))
+                            .atMost(Duration.ofSeconds(20))
+                            .until(() -> ws.isClosed() || ws.responses().size() >= answered);
+                }
+                assertThat(ws.isClosed()).isFalse();
+                assertThat(ws.responses())
+                        .hasSize(600)
+                        .allSatisfy(r -> assertThat(r.get("status").asInt())
+                                .as("unknown parameter 'pad'")
+                                .isEqualTo(400));
+            }
+        }
+    }
+
     @Test
     void moreThan64RequestsInFlightAreRefusedAndEachRequestIsAnsweredOnce() throws Exception {
         Partner partner = partner(List.of("*"), List.of("*"));
