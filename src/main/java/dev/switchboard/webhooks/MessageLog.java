@@ -1221,14 +1221,7 @@ public final class MessageLog {
             if (found.isEmpty()) {
                 return Optional.<Stored>empty();
             }
-            WebhookMessage message = found.get().message();
-            Long streamPk = found.get().streamPk();
-            return Optional.of(new Stored(
-                    message,
-                    found.get().seqs(),
-                    message.body() == null && streamPk != null
-                            ? StreamLeases.target(c, streamPk, true)
-                            : Optional.empty()));
+            return Optional.of(new Stored(found.get().message(), found.get().seqs(), logOf(c, found.get())));
         });
         // A body kept as a range of the log is built outside the connection above: the log is read through
         // connections of its own.
@@ -1258,6 +1251,16 @@ public final class MessageLog {
 
     /** A message as the API shows it, the stream it was sent on (null for a manual one) and the events it carries. */
     private record Found(WebhookMessage message, Long streamPk, long[] seqs) {}
+
+    /**
+     * The stream whose log holds {@code found}'s body, to build it from: a stream message keeps none (one
+     * kept by an earlier release is shown as kept); empty for a manual one.
+     */
+    private static Optional<DeliveryTarget> logOf(Connection c, Found found) throws SQLException {
+        return found.message().body() == null && found.streamPk() != null
+                ? StreamLeases.target(c, found.streamPk(), true)
+                : Optional.empty();
+    }
 
     private Optional<Found> find(Connection c, long endpointPk, UUID id) throws SQLException {
         Optional<Found> found = Jdbc.one(
@@ -1312,9 +1315,7 @@ public final class MessageLog {
                 control.publish(c, new ManualMessageDue());
             }
             Optional<Found> found = find(c, endpointPk, id);
-            Long streamPk = found.map(Found::streamPk).orElse(null);
-            return new Retried(
-                    n, found, n == 1 && streamPk != null ? StreamLeases.target(c, streamPk, true) : Optional.empty());
+            return new Retried(n, found, n == 1 && found.isPresent() ? logOf(c, found.get()) : Optional.empty());
         });
         int changed = retried.changed();
         Found found = retried.message().orElseThrow(() -> new Refusal.NotFound("message '" + messageId + "'"));
