@@ -38,8 +38,7 @@ public final class Resume {
         long position = after;
         while (true) {
             EventFilter filter = session.filter();
-            switch (gate.read(
-                    session.access().streamPk(), position, PAGE, WebSockets.frameDataBytes(settings), filter)) {
+            switch (gate.read(session.access(), position, PAGE, WebSockets.frameDataBytes(settings), filter)) {
                 case EventLog.Page page -> {
                     if (!page.events().isEmpty()) {
                         List<byte[]> json = new ArrayList<>(page.events().size());

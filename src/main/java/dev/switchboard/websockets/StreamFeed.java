@@ -71,7 +71,7 @@ final class StreamFeed {
         } finally {
             lock.unlock();
         }
-        long head = gate.head(streamPk); // outside the lock: the first socket on a stream starts at its head
+        long head = gate.head(session.access()); // outside the lock: the first socket on a stream starts at its head
         long start;
         lock.lock();
         try {

@@ -246,7 +246,7 @@ final class WebSocketRoutes implements RouteGroup {
         Long after = after(ctx);
         // A position at or below what this node's feed has read exists; only a higher one needs the database.
         if (after != null && after > owner.hub().position(socketAccess.streamPk())) {
-            long head = owner.gate().head(socketAccess.streamPk());
+            long head = owner.gate().head(socketAccess);
             if (after > head) {
                 throw new EventLog.PositionAhead(after, head).refusal();
             }
@@ -274,7 +274,7 @@ final class WebSocketRoutes implements RouteGroup {
         SocketAccess access = SocketAccess.operator(operator.sessionId(), operator.access());
         Long after = after(ctx);
         if (after != null && after > owner.hub().position(access.streamPk())) {
-            long head = owner.gate().head(access.streamPk());
+            long head = owner.gate().head(access);
             if (after > head) {
                 throw new EventLog.PositionAhead(after, head).refusal();
             }
