@@ -79,8 +79,8 @@ public final class RequestBodies {
         return maxBodyBytes;
     }
 
-    /** The room held now, for tests. */
-    long held() {
+    /** The room held now: bodies arriving and read, requests on sockets, socket messages arriving in fragments. */
+    public long held() {
         return held.get();
     }
 
@@ -231,18 +231,42 @@ public final class RequestBodies {
         return new Room(weight);
     }
 
-    /** A WebSocket request's room, given back once. */
+    /**
+     * Room for a WebSocket message arriving in fragments, none yet: each fragment takes its own as it comes
+     * ({@link Room#grow}), since a message never finished is held for as long as its socket stays open.
+     */
+    public Room room() {
+        return new Room(0);
+    }
+
+    /** Room held for a WebSocket message; what it holds is given back at the latest when it is closed. */
     public final class Room implements AutoCloseable {
         private long weight;
+        private boolean closed;
 
         private Room(long weight) {
             this.weight = weight;
         }
 
-        @Override
-        public void close() {
+        /** Takes {@code bytes} more; false, taking nothing, when the budget has no room or the room is closed. */
+        public synchronized boolean grow(long bytes) {
+            if (closed || !take(bytes)) {
+                return false;
+            }
+            weight += bytes;
+            return true;
+        }
+
+        /** Gives back what it holds; it may grow again. */
+        public synchronized void giveBack() {
             held.addAndGet(-weight);
             weight = 0;
+        }
+
+        @Override
+        public synchronized void close() {
+            giveBack();
+            closed = true;
         }
     }
 

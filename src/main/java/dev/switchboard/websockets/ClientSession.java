@@ -3,6 +3,7 @@ package dev.switchboard.websockets;
 import dev.switchboard.db.DatabaseException;
 import dev.switchboard.events.EventFilter;
 import dev.switchboard.events.EventTypes;
+import dev.switchboard.web.RequestBodies;
 import dev.switchboard.websockets.ClientMessages.ClientMessage;
 import jakarta.servlet.http.HttpServletRequest;
 import java.nio.ByteBuffer;
@@ -109,6 +110,14 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     private StringBuilder fragments;
 
     private long fragmentBytes;
+    /**
+     * The heap the fragments hold, taken from the budget request bodies share ({@link RequestBodies}): a
+     * message never finished is held for as long as its socket stays open, and thousands of sockets each
+     * holding nearly {@code websockets.maxMessageSize} could fill the heap.
+     */
+    private final RequestBodies.Room fragmentRoom;
+    /** When the message arriving in fragments began ({@link System#nanoTime}), 0 between messages. */
+    private volatile long fragmentsSince;
 
     ClientSession(WebSockets owner, SocketAccess access, Long after, long accessChangesSeen) {
         this.owner = owner;
@@ -117,6 +126,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         this.accessChangesSeen = accessChangesSeen;
         this.filter = access.filter();
         this.requests = new SocketRequests(this, owner);
+        this.fragmentRoom = owner.bodies().room();
         this.pingSentAt = System.nanoTime()
                 - firstPingOffset(owner.settings().pingInterval().toNanos());
     }
@@ -597,13 +607,19 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         }
         if (fragments == null) {
             fragments = new StringBuilder();
+            fragmentsSince = System.nanoTime();
+        }
+        // Two bytes a character: what the builder holds at most, and again for its text once it is whole.
+        if (!fragmentRoom.grow(2L * payload.length())) {
+            dropFragments();
+            close(CloseCode.TRY_AGAIN_LATER);
+            return;
         }
         fragments.append(payload);
         if (last) {
             String text = fragments.toString();
-            fragments = null;
-            fragmentBytes = 0;
-            onMessage(text);
+            dropFragments();
+            onMessage(text); // a request takes its own room, weighed as JSON
         }
     }
 
@@ -612,9 +628,16 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         if (bytes <= owner.settings().maxMessageBytes()) {
             return false;
         }
-        fragments = null;
+        dropFragments();
         close(CloseCode.MESSAGE_TOO_BIG);
         return true;
+    }
+
+    private void dropFragments() {
+        fragments = null;
+        fragmentBytes = 0;
+        fragmentsSince = 0;
+        fragmentRoom.giveBack();
     }
 
     private static long utf8Bytes(String text) {
@@ -668,6 +691,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
     /** The socket is gone. {@code closing} is set first, so a start() still joining the feed leaves it again. */
     private void ended(int statusCode, String reason) {
         boolean byClient = closing.compareAndSet(false, true);
+        fragmentRoom.close(); // the reading thread has stopped, or finds the room closed
         lock.lock();
         try {
             held.clear();
@@ -696,7 +720,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
         closingSince = System.nanoTime();
         owner.metrics().closed(code);
         switch (code) {
-            case SLOW_CONSUMER, PING_TIMEOUT, TOO_MANY_MESSAGES ->
+            case SLOW_CONSUMER, PING_TIMEOUT, TOO_MANY_MESSAGES, MESSAGE_INCOMPLETE ->
                 log.info(
                         "Closing WebSocket {} of connection {} with {}"
                                 + " ({}); the client should reconnect with after=<last seq>",
@@ -730,6 +754,13 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             if (now - closingSince > timeoutNanos) {
                 disconnect(); // the close frame waits behind data the client does not read, or it never answers
             }
+            return;
+        }
+        // A message begun must end within a heartbeat: its fragments hold heap, and a client holding one
+        // open for good held its share of the budget that every request's body needs.
+        long since = fragmentsSince;
+        if (since != 0 && now - since > intervalNanos + timeoutNanos) {
+            close(CloseCode.MESSAGE_INCOMPLETE);
             return;
         }
         if (awaitingPong) {

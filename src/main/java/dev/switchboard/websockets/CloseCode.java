@@ -26,7 +26,10 @@ public enum CloseCode {
     SERVER_ERROR(1011, "server_error", Reconnect.WITH_BACKOFF),
     /** The server is shutting down or restarting: reconnect (to any node) with {@code after}. */
     SERVER_RESTARTING(1012, "server_restarting", Reconnect.WITH_BACKOFF),
-    /** The database could not be read (catch-up or access check): reconnect later with {@code after}. */
+    /**
+     * The database could not be read (catch-up or access check), or the node had no room in its heap for a
+     * message arriving in fragments: reconnect later with {@code after}.
+     */
     TRY_AGAIN_LATER(1013, "try_again_later", Reconnect.WITH_BACKOFF),
     /** The connection was disabled: reconnect only after it is enabled again. */
     CONNECTION_DISABLED(4001, "connection_disabled", Reconnect.NO),
@@ -48,7 +51,12 @@ public enum CloseCode {
      * The connection already held websockets.maxSocketsPerConnection sockets on this node when this one
      * opened (upgrades that race past the 429 check). Close another socket first, or reconnect later.
      */
-    TOO_MANY_SOCKETS(4103, "too_many_sockets", Reconnect.WITH_BACKOFF);
+    TOO_MANY_SOCKETS(4103, "too_many_sockets", Reconnect.WITH_BACKOFF),
+    /**
+     * A message sent in fragments was not whole within websockets.pingInterval + websockets.pingTimeout of
+     * its first: its fragments were holding the node's memory.
+     */
+    MESSAGE_INCOMPLETE(4104, "message_incomplete", Reconnect.WITH_BACKOFF);
 
     /** What a client should do after a close. */
     public enum Reconnect {

@@ -177,6 +177,30 @@ class RequestBodiesTest {
     }
 
     /**
+     * A WebSocket message arriving in fragments holds room as they come, from the budget bodies share: a
+     * fragment it has no room for takes nothing, and the room is given back when the message ends or its
+     * socket does (a closed room takes nothing more).
+     */
+    @Test
+    void fragmentsTakeRoomAsTheyArriveWithinTheBudgetBodiesShare() {
+        RequestBodies.Room message = bodies.room();
+        assertThat(message.grow(3_000)).isTrue();
+        assertThat(bodies.held()).isEqualTo(3_000);
+        assertThat(message.grow(1_001)).as("past the budget of 4,000").isFalse();
+        assertThat(bodies.held()).isEqualTo(3_000);
+        RequestBodies.Room other = bodies.room();
+        assertThat(other.grow(1_000)).isTrue();
+        message.giveBack();
+        assertThat(bodies.held()).isEqualTo(1_000);
+        assertThat(message.grow(2_000)).isTrue(); // the next message of the same socket
+        other.close();
+        message.close();
+        assertThat(bodies.held()).isZero();
+        assertThat(message.grow(1)).as("a socket's room once it ended").isFalse();
+        assertThat(bodies.held()).isZero();
+    }
+
+    /**
      * A body refused for want of room gives back what it took before the rest of it is read and dropped:
      * held until then, 150 refused bodies trickling their rest kept every other write out (503).
      */
