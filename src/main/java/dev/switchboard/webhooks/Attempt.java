@@ -76,7 +76,12 @@ public record Attempt(
          * Not sent: a retried message carried, by its turn, no event left to send (its endpoint's event
          * types or its integration's narrowed after the retry was asked for, or the retention removed them).
          */
-        nothing_to_send
+        nothing_to_send,
+        /**
+         * Not sent: a retried message or test was waiting when its endpoint was disabled, and failed again.
+         * Written by the database as the endpoint is disabled (V33), never by a sender.
+         */
+        endpoint_disabled
     }
 
     public boolean delivered() {

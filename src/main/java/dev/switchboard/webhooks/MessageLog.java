@@ -1008,16 +1008,24 @@ public final class MessageLog {
     /**
      * Fails a manual message that was leased when its endpoint was disabled, now that it is released:
      * disabling fails the manual messages waiting on it (V27) but passes over one leased then, which waited,
-     * pending, for the endpoint to be enabled again, to go out alone then. Enabled again since, it waits.
+     * pending, for the endpoint to be enabled again, to go out alone then. Enabled again since, it waits. Its
+     * attempt says why, as the disabling's do (V33).
      */
     private void failIfItsEndpointIsDisabled(long messagePk) {
         Jdbc.withConnection(
                 dataSource,
                 c -> Jdbc.update(
                         c,
-                        "UPDATE webhook_messages m SET status = 'failed', next_attempt_at = NULL, finished_at = now()"
+                        "WITH failed AS (UPDATE webhook_messages m SET status = 'failed', next_attempt_at = NULL,"
+                                + " finished_at = now(), attempts = m.attempts + 1"
                                 + " FROM webhook_endpoints e WHERE m.pk = ? AND m.status = 'pending'"
-                                + " AND m.leased_by IS NULL AND e.pk = m.endpoint_pk AND e.state = 'disabled'",
+                                + " AND m.leased_by IS NULL AND e.pk = m.endpoint_pk AND e.state = 'disabled'"
+                                + " RETURNING m.pk, m.attempts, e.state_reason)"
+                                + " INSERT INTO webhook_attempts (message_pk, n, started_at, duration_ms, status_code,"
+                                + " outcome, error) SELECT pk, attempts, now(), 0, NULL, 'endpoint_disabled',"
+                                + " 'not sent: the endpoint was disabled (' || coalesce(state_reason, 'disabled')"
+                                + " || '); retry it once the endpoint is enabled again' FROM failed"
+                                + " ON CONFLICT DO NOTHING",
                         messagePk));
     }
 

@@ -721,9 +721,18 @@ class WebhookApiTest {
 
         client.patch(path, Map.of("state", "disabled")).expect(200);
         assertThat(messages(path, "pending")).isEmpty();
-        assertThat(messages(path, "failed"))
-                .hasSize(3)
-                .allSatisfy(m -> assertThat(m.get("nextAttemptAt").isNull()).isTrue());
+        // Each says why it failed without being sent: before, it showed only the attempts made before.
+        assertThat(messages(path, "failed")).hasSize(3).allSatisfy(m -> {
+            assertThat(m.get("nextAttemptAt").isNull()).isTrue();
+            assertThat(m.get("attempts")).hasSize(1);
+            JsonNode notSent = m.get("attempts").get(0);
+            assertThat(notSent.get("n").asInt()).isEqualTo(1);
+            assertThat(notSent.get("outcome").asText()).isEqualTo("endpoint_disabled");
+            assertThat(notSent.get("status").isNull()).isTrue();
+            assertThat(notSent.get("error").asText())
+                    .isEqualTo("not sent: the endpoint was disabled (disabled through the API); retry it once the"
+                            + " endpoint is enabled again");
+        });
         client.patch(path, Map.of("state", "enabled")).expect(200);
         assertThat(client.post(path + "/messages/retry", Map.of())
                         .expect(202)

@@ -1659,14 +1659,21 @@ class WebhookDeliveryTest {
         partner.client().patch(path, Map.of("state", "disabled")).expect(200);
         answer.countDown();
 
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> partner.client()
-                        .get(path + "/messages/" + messageId)
-                        .expect(200)
-                        .json()
-                        .get("status")
-                        .asText()
-                        .equals("failed"));
+        JsonNode failed = await().atMost(Duration.ofSeconds(10))
+                .until(
+                        () -> partner.client()
+                                .get(path + "/messages/" + messageId)
+                                .expect(200)
+                                .json(),
+                        m -> m.get("status").asText().equals("failed"));
+        // Its last attempts: the retry answered 500 as the endpoint was disabled, then why no more follow.
+        List<String> outcomes = stream(failed.get("attempts"))
+                .map(a -> a.get("outcome").asText())
+                .toList();
+        assertThat(outcomes.subList(outcomes.size() - 2, outcomes.size()))
+                .containsExactly("http_error", "endpoint_disabled");
+        assertThat(failed.get("attempts").get(outcomes.size() - 1).get("error").asText())
+                .contains("(disabled through the API)");
     }
 
     private List<JsonNode> events() {
