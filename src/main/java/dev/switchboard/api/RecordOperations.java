@@ -159,7 +159,7 @@ final class RecordOperations {
             return data;
         }
         List<RecordCollection.Violation> own = violations.listed().stream()
-                .filter(v -> v.message().startsWith("cannot be checked") || writtenWhole(v.path(), patch))
+                .filter(v -> v.message().startsWith("cannot be checked") || writtenWhole(v.at(), patch))
                 .toList();
         String unread = "the update would leave the record invalid against the schema of collection '"
                 + collection.name() + "'" + (own.isEmpty() ? "" : " also") + " in data this integration may not read";
@@ -170,25 +170,26 @@ final class RecordOperations {
     }
 
     /**
-     * Whether a violation's path ({@code data.a.b}, {@code data.a[0]}) lies in a value the patch wrote
-     * whole: walking down the patch along it reaches a value that is not an object (a merged object holds
-     * stored data beside what the patch wrote). A key with a dot in it is not followed: not named.
+     * Whether a violation at {@code at} (the names and indexes below {@code data}) lies in a value the patch
+     * wrote whole: walking down the patch along it reaches a value that is not an object (a merged object
+     * holds stored data beside what the patch wrote). Walked by the names themselves, not by the path's
+     * text: a stored key {@code card.pin} read as {@code card}, then {@code pin}, had a patch writing
+     * {@code "card": 1} told what was wrong with a value it may not read.
      */
-    private static boolean writtenWhole(String path, JsonNode patch) {
-        if (!path.startsWith("data.")) {
-            return false;
-        }
-        JsonNode at = patch;
-        for (String segment : path.substring("data.".length()).split("\\.")) {
-            int index = segment.indexOf('[');
-            JsonNode next = at.get(index < 0 ? segment : segment.substring(0, index));
+    private static boolean writtenWhole(List<Object> at, JsonNode patch) {
+        JsonNode node = patch;
+        for (Object element : at) {
+            if (!(element instanceof String name)) {
+                return false; // an index inside an object: not a path the data has
+            }
+            JsonNode next = node.get(name);
             if (next == null) {
                 return false;
             }
             if (!next.isObject()) {
                 return true;
             }
-            at = next;
+            node = next;
         }
         return false;
     }

@@ -3,6 +3,7 @@ package dev.switchboard.store;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonNodePath;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.ValidationMessage;
 import java.time.Instant;
@@ -50,8 +51,7 @@ public record RecordCollection(
         if (schema.isBoolean() && !schema.booleanValue()) {
             // The library's own words for it name no collection: "schema for 'null' is false".
             return new Violations(
-                    List.of(new Violation(
-                            "data", "the schema of collection '" + name + "' is false: it accepts no record")),
+                    List.of(Violation.ofData("the schema of collection '" + name + "' is false: it accepts no record")),
                     1);
         }
         try {
@@ -71,8 +71,7 @@ public record RecordCollection(
             });
         } catch (ValidationBudget.Exceeded slow) {
             return new Violations(
-                    List.of(new Violation(
-                            "data",
+                    List.of(Violation.ofData(
                             "cannot be checked: checking it against the schema of collection '" + name + "' "
                                     + slow.getMessage() + " (a pattern that backtracks on a value like this, many"
                                     + " patterns over many values, or alternatives that fail deep down)")),
@@ -82,8 +81,7 @@ public record RecordCollection(
             // say), or a pattern whose regular expression recurses once per character of a long value: the
             // write is refused as data the schema cannot accept, not answered 500.
             return new Violations(
-                    List.of(new Violation(
-                            "data",
+                    List.of(Violation.ofData(
                             "cannot be checked: the schema of collection '" + name + "' goes too deep for this data"
                                     + " (a $ref that refers to itself without end, or a regular expression, a"
                                     + " pattern's or a format's, too complex for a value this long)")),
@@ -108,14 +106,28 @@ public record RecordCollection(
         static final Violations NONE = new Violations(List.of(), 0);
     }
 
-    public record Violation(String path, String message) {}
+    /**
+     * One violation: its {@code path} as shown ({@code data.a.b}, {@code data.a[0]}), and the names and indexes
+     * it walks ({@code at}), which the path cannot give back when a key holds a dot or a bracket.
+     */
+    public record Violation(
+            String path, String message, @JsonIgnore List<Object> at) {
+        static Violation ofData(String message) {
+            return new Violation("data", message, List.of());
+        }
+    }
 
     private static Violation violation(ValidationMessage m) {
-        String location = m.getInstanceLocation().toString(); // "$" or "$.state"
+        JsonNodePath instance = m.getInstanceLocation();
+        String location = instance.toString(); // "$" or "$.state"
         String message = m.getMessage();
         if (message.startsWith(location + ": ")) {
             message = message.substring(location.length() + 2); // the path is reported on its own
         }
-        return new Violation("data" + location.substring(1), message);
+        List<Object> at = new java.util.ArrayList<>(instance.getNameCount());
+        for (int i = 0; i < instance.getNameCount(); i++) {
+            at.add(instance.getElement(i));
+        }
+        return new Violation("data" + location.substring(1), message, List.copyOf(at));
     }
 }

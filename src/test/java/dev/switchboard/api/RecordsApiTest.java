@@ -590,6 +590,33 @@ class RecordsApiTest {
                 "/api/v1/collections/contacts/records/" + noPhone, "{\"data\":{\"guest\":{\"email\":null}}}");
         assertRefusedForUnreadData(merged, "phone");
 
+        // Nor what a stored key with a dot in it holds: its path, data.card.pin, read as card then pin, had a
+        // patch writing "card" told the stored PIN's pattern and length. (Checked once "card" is there.)
+        Map<String, Object> pin =
+                Map.of("properties", Map.of("card.pin", Map.of("pattern", "^[0-9]{4}$", "maxLength", 4)));
+        server.createCollection(
+                "cards",
+                "schema",
+                Map.of(
+                        "type",
+                        "object",
+                        "properties",
+                        Map.of("card.pin", Map.of("type", "string")),
+                        "dependentSchemas",
+                        Map.of("card", pin)));
+        String card = partner.post(
+                        "/api/v1/collections/cards/records", Map.of("data", Map.of("card.pin", "hunter2-secret")))
+                .expect(201)
+                .json()
+                .get("id")
+                .asText();
+        Api cardsWriter = Partner.on(server, "hotel-a", List.of(), List.of("cards"), List.of("*"))
+                .access();
+        Api.Response dotted =
+                cardsWriter.patch("/api/v1/collections/cards/records/" + card, Map.of("data", Map.of("card", 1)));
+        assertRefusedForUnreadData(dotted, "pattern");
+        assertThat(dotted.json().at("/error/message").asText()).doesNotContain("characters");
+
         // An update refused for the size it would give the record does not say the size: less the padding it
         // sent, that is the size of the record the caller may not read.
         partner.patch(
