@@ -1,7 +1,7 @@
 // The console and the partner portal: one app. It asks the server what session it has, then shows the
 // screen the URL names. Each screen is a module with render(main, ctx), which may return a clean-up.
 import { call, useSession, whenSignedOut, ApiError, onPortal as portal } from './api.js';
-import { h, clear, notify, hideNotice, act, sessionEnded, describe, titleText } from './dom.js';
+import { h, clear, notify, hideNotice, act, sessionEnded, describe, titleText, confirmed, plainly } from './dom.js';
 import * as overview from './overview.js';
 import * as integrations from './integrations.js';
 import * as endpoint from './endpoint.js';
@@ -203,11 +203,27 @@ function signedIn(answer) {
   useSession(answer);
 }
 
-/** A portal link carries its secret in the fragment: exchanged once for a session, then removed. */
+/**
+ * A portal link carries its secret in the fragment: exchanged once for a session, then removed. Any page can
+ * send a browser to /portal#token=… with a link of its own integration: a portal session the browser has is
+ * replaced only once its visitor says so, or the visitor would go on, unaware, in that integration's portal
+ * (and the endpoints they added, with their URLs' secrets, would be its).
+ */
 async function exchangePortalLink() {
   const token = new URLSearchParams(location.hash.slice(1)).get('token');
   if (!token) return false;
   history.replaceState(null, '', location.pathname + location.search);
+  const current = session || (await portalSession());
+  if (current && !(await confirmed(
+    `This link opens another portal session, in place of the one you have for ${plainly(current.integrationName)}.`
+      + ' Open it? Open only links your platform gave you.'))) {
+    if (!session) {
+      signedIn(current);
+      show(false);
+    }
+    notify(`The link was not used: you are still in the portal of ${plainly(current.integrationName)}.`);
+    return true;
+  }
   try {
     signedIn(await call('POST', '/portal/api/session', { token }, { quiet401: true }));
   } catch (e) {
@@ -216,8 +232,12 @@ async function exchangePortalLink() {
       link_expired: 'This link has expired. Ask your platform for a new one.',
       link_not_found: 'This link is not valid.',
     }[e.code] || `The link could not be used (${e.message}).`;
-    if (session) {
-      // A link opened again in a tab whose session still works: that session, and the screen, stay.
+    if (current) {
+      // A link opened again where a session still works: that session, and the screen, stay.
+      if (!session) {
+        signedIn(current);
+        show(false);
+      }
       notify(why);
       return true;
     }
@@ -228,6 +248,16 @@ async function exchangePortalLink() {
   }
   show(false);
   return true;
+}
+
+/** The portal session this browser has, if any (the link's exchange would replace it). */
+async function portalSession() {
+  try {
+    const answer = await call('GET', '/console/api/session', undefined, { quiet401: true });
+    return answer.kind === 'portal' ? answer : null;
+  } catch {
+    return null;
+  }
 }
 
 document.addEventListener('click', (event) => {

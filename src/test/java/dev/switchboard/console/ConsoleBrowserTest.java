@@ -412,12 +412,39 @@ class ConsoleBrowserTest {
                     .isEqualTo(failed.messageId());
             shot(browser, "portal-endpoint");
 
+            // A link opened where a portal session is live replaces it only once the visitor says so: any
+            // page could send the browser to a link of its own integration's. Declined, the session stays
+            // and the link is not used.
+            String declined = portalLink(failed.integrationId(), List.of("read", "manage_endpoints"), "1h");
+            browser.open(declined);
+            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
+            browser.click("dialog.confirm button[value=no]");
+            browser.waitForText("#notice", "The link was not used: you are still in the portal of Booking engine.");
+            assertThat(browser.evaluate("location.hash").asText()).isEmpty();
+            assertThat(browser.text("#who")).contains("Booking engine");
+            // Opened in a new page, by the address another site sends it to, it asks the same.
+            browser.load("about:blank");
+            browser.load(declined);
+            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
+            browser.click("dialog.confirm button[value=no]");
+            browser.waitFor("#endpoints table");
+            assertThat(browser.text("main")).contains("read, retry").doesNotContain("manage_endpoints");
+            assertThat(Api.of(server.baseUrl(), null)
+                            .post(
+                                    "/portal/api/session",
+                                    Map.of("token", declined.substring(declined.indexOf("#token=") + 7)))
+                            .status())
+                    .as("the declined link was not used")
+                    .isEqualTo(200);
+
             // A second link opened in the same tab while it shows /portal changes only the address's
-            // fragment: it is exchanged all the same, and leaves the address.
+            // fragment: it is exchanged all the same, once confirmed, and leaves the address.
             String readOnly = portalLink(failed.integrationId(), List.of("read"), "1h");
             browser.load(server.baseUrl() + "/portal");
             browser.waitFor("#endpoints table");
             browser.open(readOnly);
+            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
+            browser.click("dialog.confirm button[value=yes]");
             Awaitility.await()
                     .atMost(Duration.ofSeconds(10))
                     .until(() -> browser.text("main").contains("you may: read")
@@ -434,6 +461,8 @@ class ConsoleBrowserTest {
             // The first link has been used: opened again in the same tab (so by its fragment), it is refused
             // and says so, and the session the tab has, with its screen, stays.
             browser.open(link);
+            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
+            browser.click("dialog.confirm button[value=yes]");
             assertThat(browser.waitForText("#notice", "already used")).contains("This link was already used");
             assertThat(browser.evaluate("location.hash").asText()).isEmpty();
             assertThat(browser.text("main")).contains("you may: read");
