@@ -1,5 +1,6 @@
 package dev.switchboard.webhooks;
 
+import dev.switchboard.support.Tokens;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -21,10 +22,11 @@ public record Attempt(
      * The response body is stored as it came, but for U+0000, which PostgreSQL's text cannot hold: an
      * answer with a NUL byte (a binary body, a non-HTTP service's greeting) failed every statement
      * recording it, and its stream sent the same message again and again. The error is made printable
-     * ({@link #printable}).
+     * ({@link #printable}), and a token in it masked as in the body: it may quote what a receiver sent where
+     * an answer was expected (a status line, a chunk size), and the messages API shows it.
      */
     public Attempt {
-        error = printable(error);
+        error = Tokens.masked(printable(error));
         responseBody = storable(responseBody);
     }
 

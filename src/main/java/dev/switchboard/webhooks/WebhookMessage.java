@@ -105,9 +105,10 @@ public record WebhookMessage(
             String error,
             String responseBody) {
         public AttemptRecord {
-            // Also masked as attempts are written (WebhookSender); those written before that may hold a token
-            // a receiver echoed.
+            // Also masked as attempts are written (WebhookSender, Attempt); those written before that may hold
+            // a token a receiver echoed, in the body or in the error quoting its status line.
             responseBody = Tokens.masked(responseBody);
+            error = Tokens.masked(error);
         }
     }
 }

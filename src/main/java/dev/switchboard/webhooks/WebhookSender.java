@@ -84,13 +84,16 @@ public final class WebhookSender implements AutoCloseable {
             return attempt;
         }
         // The whole query as sent, as registered and decoded, then each value long enough to be a secret
-        // (a short one, v=2, would hide the same text wherever the answer has it).
+        // (a short one, v=2, would hide the same text wherever the answer has it); each also as JSON encoders
+        // write it into an answer that echoes it: PHP's json_encode writes / as \/ (a base64 secret's
+        // slashes), Go's & as \u0026.
         List<String> forms = Stream.concat(
                         Stream.of(ascii(raw), raw, url.getQuery()),
                         Stream.of(raw.split("&"))
                                 .map(pair -> pair.substring(pair.indexOf('=') + 1))
                                 .flatMap(value -> Stream.of(value, URLDecoder.decode(value, StandardCharsets.UTF_8))))
                 .filter(f -> f != null && f.length() >= 8)
+                .flatMap(f -> Stream.of(f, f.replace("/", "\\/"), f.replace("&", "\\u0026")))
                 .distinct()
                 .sorted(Comparator.comparingInt(String::length).reversed())
                 .toList();

@@ -30,6 +30,14 @@ class AttemptTest {
         assertThat(failed(null).error()).isNull();
     }
 
+    /** A receiver that put a token on its status line had it shown whole, where the body's is masked. */
+    @Test
+    void aTokenInTheErrorIsMaskedAsInTheBody() {
+        String token = "sb_access_" + "A".repeat(43);
+        assertThat(failed("not an HTTP/1.x answer: HTTP/1.1 200 " + token).error())
+                .isEqualTo("not an HTTP/1.x answer: HTTP/1.1 200 sb_access_…");
+    }
+
     @Test
     void aResponseBodyIsKeptAsItCameButForNul() {
         Attempt a = new Attempt(

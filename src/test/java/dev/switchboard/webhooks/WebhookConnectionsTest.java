@@ -255,7 +255,9 @@ class WebhookConnectionsTest {
         List<String> answers = List.of(
                 "HTTP/1.1 404 Not Found\r\nContent-Length: 49\r\n\r\nCannot POST /hooks?token=s3cr3t%2Fvalue&v=2 (404)",
                 "POST /hooks?token=s3cr3t%2Fvalue&v=2 HTTP/1.1\r\n\r\n",
-                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 22\r\n\r\nbad token s3cr3t/value");
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 22\r\n\r\nbad token s3cr3t/value",
+                // Echoed as PHP's json_encode writes it, slashes escaped: the secret was shown as it was.
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 33\r\n\r\n{\"got\":{\"token\":\"s3cr3t\\/value\"}}");
         try (ScriptedReceiver receiver = new ScriptedReceiver((index, peer) -> {
                     peer.next();
                     peer.answer(answers.get(index));
@@ -274,7 +276,8 @@ class WebhookConnectionsTest {
                     .containsExactly(
                             "HTTP 404 | Cannot POST /hooks?… (404)",
                             "not an HTTP/1.x answer: POST /hooks?… HTTP/1.1 | null",
-                            "HTTP 401 | bad token …");
+                            "HTTP 401 | bad token …",
+                            "HTTP 400 | {\"got\":{\"token\":\"…\"}}");
             assertThat(receiver.requests)
                     .allSatisfy(r -> assertThat(r).startsWith("POST /hooks?token=s3cr3t%2Fvalue&v=2 "));
         }
