@@ -1,121 +1,160 @@
 package dev.switchboard.websockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.switchboard.testing.Fast;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The gate bounds the reads sockets cause, and one connection's share of them: a connection replaying with
- * many sockets queues behind its own reads, and another connection's read goes past it.
+ * The gate bounds the reads sockets cause, and shares its places between connections: one connection alone
+ * may use them all, and a place that frees goes to the waiting connection with the fewest reads running.
  */
 @Fast
 class LogGateTest {
     private final LogGate gate = new LogGate(null); // the reads here are the test's, not the log's
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
-    private final CountDownLatch release = new CountDownLatch(1);
+    /** Each read runs until it takes a permit; fair, so the reads that entered first end first. */
+    private final Semaphore finish = new Semaphore(0, true);
+
+    private final List<String> entered = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, AtomicInteger> inside = new ConcurrentHashMap<>();
 
     @AfterEach
     void stop() {
-        release.countDown();
+        finish.release(10_000);
         threads.shutdownNow();
     }
 
-    @Test
-    void oneConnectionsReadsTakeNoMoreThanItsShareAndAnotherConnectionsReadGoesPastThem() throws Exception {
-        AtomicInteger inside = new AtomicInteger();
-        AtomicInteger most = new AtomicInteger();
-        List<Future<Integer>> replaying = new ArrayList<>();
-        for (int i = 0; i < 20; i++) {
-            replaying.add(threads.submit(() -> gate.pass("connection a", () -> {
-                most.accumulateAndGet(inside.incrementAndGet(), Math::max);
-                try {
-                    release.await();
-                } finally {
-                    inside.decrementAndGet();
-                }
-                return 1;
-            })));
-        }
-        awaitInside(inside, LogGate.READS_PER_CONNECTION);
-        Thread.sleep(200); // time for any read beyond the share to enter
-        assertThat(most.get()).isEqualTo(LogGate.READS_PER_CONNECTION);
-
-        Future<String> other = threads.submit(() -> gate.pass("connection b", () -> "read"));
-        assertThat(other.get(5, TimeUnit.SECONDS)).isEqualTo("read");
-
-        release.countDown();
-        int done = 0;
-        for (Future<Integer> read : replaying) {
-            done += read.get(5, TimeUnit.SECONDS);
-        }
-        assertThat(done).isEqualTo(20);
-        assertThat(most.get()).isEqualTo(LogGate.READS_PER_CONNECTION);
-        assertThat(gate.connectionsWaiting()).isZero();
+    private Future<String> read(String connection) {
+        return threads.submit(() -> gate.pass(connection, () -> {
+            entered.add(connection);
+            AtomicInteger running = inside(connection);
+            running.incrementAndGet();
+            try {
+                finish.acquire();
+            } finally {
+                running.decrementAndGet();
+            }
+            return connection;
+        }));
     }
 
-    @Test
-    void theGateHoldsNoMoreReadsThanItsPlacesWhateverTheConnections() throws Exception {
-        AtomicInteger inside = new AtomicInteger();
-        AtomicInteger most = new AtomicInteger();
-        int connections = LogGate.CONCURRENT_READS; // each may run its share: twice the gate's places together
-        List<Future<Integer>> reads = new ArrayList<>();
-        for (int c = 0; c < connections; c++) {
-            for (int i = 0; i < LogGate.READS_PER_CONNECTION; i++) {
-                String connection = "connection " + c;
-                reads.add(threads.submit(() -> gate.pass(connection, () -> {
-                    most.accumulateAndGet(inside.incrementAndGet(), Math::max);
-                    try {
-                        release.await();
-                    } finally {
-                        inside.decrementAndGet();
-                    }
-                    return 1;
-                })));
-            }
-        }
-        awaitInside(inside, LogGate.CONCURRENT_READS);
-        Thread.sleep(200);
-        assertThat(most.get()).isEqualTo(LogGate.CONCURRENT_READS);
+    private AtomicInteger inside(String connection) {
+        return inside.computeIfAbsent(connection, c -> new AtomicInteger());
+    }
 
-        release.countDown();
-        for (Future<Integer> read : reads) {
+    private List<Future<String>> reads(String connection, int count) {
+        List<Future<String>> reads = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            reads.add(read(connection));
+        }
+        return reads;
+    }
+
+    private void awaitEntered(int count) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> entered.size() >= count);
+    }
+
+    /** Lets one running read end, and waits for the read given its place. */
+    private void endOne() {
+        int before = entered.size();
+        finish.release();
+        awaitEntered(before + 1);
+    }
+
+    private void endAll(List<Future<String>> reads) throws Exception {
+        finish.release(10_000);
+        for (Future<String> read : reads) {
             read.get(5, TimeUnit.SECONDS);
         }
         assertThat(gate.connectionsWaiting()).isZero();
     }
 
     @Test
-    void aReadThatFailsGivesItsPlacesBack() throws Exception {
-        for (int i = 0; i < LogGate.READS_PER_CONNECTION + 1; i++) {
-            Future<Object> failed = threads.submit(() -> gate.pass("connection a", () -> {
+    void oneConnectionAloneUsesEveryPlaceAndNoMore() throws Exception {
+        List<Future<String>> replaying = reads("a", 20);
+        awaitEntered(LogGate.CONCURRENT_READS);
+        Thread.sleep(200); // time for a read beyond the places to enter
+        assertThat(entered).hasSize(LogGate.CONCURRENT_READS);
+        assertThat(inside("a").get()).isEqualTo(LogGate.CONCURRENT_READS);
+        endAll(replaying);
+    }
+
+    @Test
+    void anotherConnectionsReadsGoPastTheOnesWaitingBeforeThem() throws Exception {
+        List<Future<String>> all = new ArrayList<>(reads("a", 20));
+        awaitEntered(LogGate.CONCURRENT_READS);
+        all.addAll(reads("b", 3));
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 2);
+        Thread.sleep(100); // b's three reads queued behind a's twelve
+        for (int i = 0; i < 3; i++) {
+            endOne();
+        }
+        assertThat(entered.subList(LogGate.CONCURRENT_READS, LogGate.CONCURRENT_READS + 3))
+                .as("first come, first served, they came after a's twelve waiting")
+                .containsExactly("b", "b", "b");
+        endOne();
+        assertThat(entered.getLast()).as("b has no more waiting").isEqualTo("a");
+        endAll(all);
+    }
+
+    @Test
+    void connectionsThatBothWaitShareThePlaces() throws Exception {
+        List<Future<String>> all = new ArrayList<>(reads("a", 40));
+        awaitEntered(LogGate.CONCURRENT_READS);
+        all.addAll(reads("b", 40));
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 2);
+        Thread.sleep(100);
+        for (int i = 0; i < 30; i++) {
+            endOne();
+        }
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> inside("a").get() + inside("b").get() == LogGate.CONCURRENT_READS);
+        assertThat(inside("a").get()).isEqualTo(LogGate.CONCURRENT_READS / 2);
+        assertThat(inside("b").get()).isEqualTo(LogGate.CONCURRENT_READS / 2);
+        endAll(all);
+    }
+
+    @Test
+    void aReadThatFailsOrStopsWaitingLeavesNothingBehind() throws Exception {
+        for (int i = 0; i < LogGate.CONCURRENT_READS + 1; i++) {
+            Future<Object> failed = threads.submit(() -> gate.pass("a", () -> {
                 throw new IllegalStateException("the database is gone");
             }));
             try {
                 failed.get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException expected) {
+            } catch (ExecutionException expected) {
                 assertThat(expected).hasRootCauseInstanceOf(IllegalStateException.class);
             }
         }
-        assertThat(threads.submit(() -> gate.pass("connection a", () -> "read")).get(5, TimeUnit.SECONDS))
-                .isEqualTo("read");
         assertThat(gate.connectionsWaiting()).isZero();
-    }
 
-    private static void awaitInside(AtomicInteger inside, int expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (inside.get() < expected && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertThat(inside.get()).isEqualTo(expected);
+        List<Future<String>> running = new ArrayList<>(reads("a", LogGate.CONCURRENT_READS));
+        awaitEntered(LogGate.CONCURRENT_READS);
+        Future<String> waiting = read("b");
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 2);
+        waiting.cancel(true); // its socket closed while it waited
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 1);
+        finish.release(); // the place is free for the next read that comes, not kept for the one that left
+        await().atMost(Duration.ofSeconds(5)).until(() -> inside("a").get() == LogGate.CONCURRENT_READS - 1);
+        running.add(read("c"));
+        awaitEntered(LogGate.CONCURRENT_READS + 1);
+        assertThat(entered).doesNotContain("b").endsWith("c");
+        endAll(running);
     }
 }
