@@ -609,7 +609,7 @@ public final class ClientSession implements Session.Listener.AutoDemanding {
             fragments = new StringBuilder();
             fragmentsSince = System.nanoTime();
         }
-        // Two bytes a character: what the builder holds at most, and again for its text once it is whole.
+        // Two bytes a character, the most the builder holds (the whole text is then the request's, weighed again).
         if (!fragmentRoom.grow(2L * payload.length())) {
             dropFragments();
             close(CloseCode.TRY_AGAIN_LATER);
