@@ -205,59 +205,65 @@ function signedIn(answer) {
 
 /**
  * A portal link carries its secret in the fragment: exchanged once for a session, then removed. Any page can
- * send a browser to /portal#token=… with a link of its own integration: a portal session the browser has is
- * replaced only once its visitor says so, or the visitor would go on, unaware, in that integration's portal
- * (and the endpoints they added, with their URLs' secrets, would be its).
+ * send a browser to /portal#token=… with a link of its own integration: where the browser has a portal
+ * session, the server uses the link only once the visitor said so (409 portal_session_open, then sent again
+ * with replace), or the visitor would go on, unaware, in that integration's portal.
  */
 async function exchangePortalLink() {
   const token = new URLSearchParams(location.hash.slice(1)).get('token');
   if (!token) return false;
   history.replaceState(null, '', location.pathname + location.search);
-  const current = session || (await portalSession());
-  if (current && !(await confirmed(
-    `This link opens another portal session, in place of the one you have for ${plainly(current.integrationName)}.`
-      + ' Open it? Open only links your platform gave you.'))) {
-    if (!session) {
-      signedIn(current);
+  let replace = false;
+  for (;;) {
+    try {
+      signedIn(await call('POST', '/portal/api/session', replace ? { token, replace } : { token }, { quiet401: true }));
       show(false);
-    }
-    notify(`The link was not used: you are still in the portal of ${plainly(current.integrationName)}.`);
-    return true;
-  }
-  try {
-    signedIn(await call('POST', '/portal/api/session', { token }, { quiet401: true }));
-  } catch (e) {
-    const why = {
-      link_already_used: 'This link was already used. Each portal link opens the portal once: ask your platform for a new one.',
-      link_expired: 'This link has expired. Ask your platform for a new one.',
-      link_not_found: 'This link is not valid.',
-    }[e.code] || `The link could not be used (${e.message}).`;
-    if (current) {
-      // A link opened again where a session still works: that session, and the screen, stay.
-      if (!session) {
-        signedIn(current);
-        show(false);
+      return true;
+    } catch (e) {
+      if (e.code === 'portal_session_open' && !replace) {
+        const name = plainly(e.details.integrationName);
+        if (await confirmed(`This link opens another portal session, in place of the one you have for ${name}.`
+          + ' Open it? Open only links your platform gave you.')) {
+          replace = true;
+          continue;
+        }
+        await keepSession(`The link was not used: you are still in the portal of ${name}.`);
+        return true;
       }
-      notify(why);
+      const why = {
+        link_already_used: 'This link was already used. Each portal link opens the portal once: ask your platform for a new one.',
+        link_expired: 'This link has expired. Ask your platform for a new one.',
+        link_not_found: 'This link is not valid.',
+      }[e.code] || `The link could not be used (${e.message}).`;
+      if (session || replace) {
+        // A link opened again where a session still works: that session, and the screen, stay.
+        await keepSession(why);
+      } else {
+        linkRefused(why);
+      }
       return true;
     }
-    renderSignedOut();
-    setTitle('Link refused');
-    clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why));
-    return true;
   }
-  show(false);
-  return true;
 }
 
-/** The portal session this browser has, if any (the link's exchange would replace it). */
-async function portalSession() {
-  try {
-    const answer = await call('GET', '/console/api/session', undefined, { quiet401: true });
-    return answer.kind === 'portal' ? answer : null;
-  } catch {
-    return null;
+/** Goes on with the portal session the browser has (a page just loaded reads it first), and says why. */
+async function keepSession(why) {
+  if (!session) {
+    try {
+      signedIn(await call('GET', '/console/api/session', undefined, { quiet401: true }));
+    } catch {
+      linkRefused(why); // it ended meanwhile
+      return;
+    }
+    show(false);
   }
+  notify(why);
+}
+
+function linkRefused(why) {
+  renderSignedOut();
+  setTitle('Link refused');
+  clear(main, h('h1', {}, 'Webhooks portal'), h('p', { class: 'error', role: 'alert', id: 'link-error' }, why));
 }
 
 document.addEventListener('click', (event) => {

@@ -373,6 +373,11 @@ public final class Authenticator {
         };
     }
 
+    /** The portal's session cookie, whichever page sent the request (empty when missing or blank). */
+    public static Optional<SessionCookie> portalCookie(Context ctx) {
+        return cookie(ctx, PORTAL_COOKIE);
+    }
+
     private static Optional<SessionCookie> cookie(Context ctx, String name) {
         String value = ctx.cookie(name);
         return value == null || value.isBlank() ? Optional.empty() : Optional.of(new SessionCookie(name, value));

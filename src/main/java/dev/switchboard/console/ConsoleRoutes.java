@@ -60,16 +60,38 @@ public final class ConsoleRoutes implements RouteGroup {
     }
 
     private void signIn(Context ctx) {
-        String key = secret(ctx, "adminKey");
+        String key = secret(body(ctx, "adminKey"), "adminKey");
         auth.verifyAdminKey(key, ctx);
         ConsoleSessionStore.Opened opened = sessions.openOperator(settings.sessionIdleTimeout());
         answer(ctx, opened.session(), opened.cookie());
     }
 
+    /**
+     * Any page can send a browser to a portal link of its own integration's, and the portal page exchanges it:
+     * where the browser has a live portal session, the link is not used unless the request says
+     * {@code "replace": true} (the page asks its visitor first), or the visitor would go on, unaware, in that
+     * integration's portal. The session replaced is ended.
+     */
     private void openPortal(Context ctx) {
-        String token = secret(ctx, "token");
+        JsonNode body = body(ctx, "token", "replace");
+        String token = secret(body, "token");
+        JsonNode replace = body.get("replace");
+        if (replace != null && !replace.isNull() && !replace.isBoolean()) {
+            throw new Refusal.InvalidField("replace", "must be true or false");
+        }
+        Optional<ConsoleSession> current = Authenticator.portalCookie(ctx).flatMap(c -> auth.liveSession(ctx, c));
+        if (current.isPresent() && (replace == null || !replace.asBoolean())) {
+            ConsoleSession open = current.get();
+            throw new Refusal.Conflict(
+                    "portal_session_open",
+                    "this browser has a portal session for integration '" + open.integrationName()
+                            + "': the link opens one in its place only when sent with \"replace\": true (the portal"
+                            + " page asks first); the link was not used",
+                    Map.of("integrationId", open.integrationId(), "integrationName", open.integrationName()));
+        }
         ConsoleSessionStore.Opened opened =
                 auth.attempt(token, ctx, () -> sessions.exchangeLink(token, settings.sessionIdleTimeout()));
+        current.ifPresent(replaced -> sessions.delete(replaced.id()));
         answer(ctx, opened.session(), opened.cookie());
     }
 
@@ -157,8 +179,8 @@ public final class ConsoleRoutes implements RouteGroup {
         return "https".equalsIgnoreCase(ctx.scheme());
     }
 
-    /** The one string field of a sign-in body, read strictly: other fields, or a missing or long value, are 400. */
-    private static String secret(Context ctx, String field) {
+    /** A sign-in's or link exchange's JSON body, read strictly: a field other than {@code fields} is 400. */
+    private static JsonNode body(Context ctx, String... fields) {
         // Sent as JSON only: a page on another origin can POST text/plain without asking, and would open a
         // session of its choosing in the visitor's browser (a portal link of the attacker's integration,
         // where the visitor then adds endpoints). Content-Type application/json makes the browser ask first,
@@ -184,13 +206,21 @@ public final class ConsoleRoutes implements RouteGroup {
             throw new Refusal.Invalid("invalid_json", "the request body is not valid JSON");
         }
         if (body == null || !body.isObject()) {
-            throw new Refusal.Invalid("invalid_json", "the request body must be a JSON object {\"" + field + "\": …}");
+            throw new Refusal.Invalid(
+                    "invalid_json", "the request body must be a JSON object {\"" + fields[0] + "\": …}");
         }
+        List<String> known = List.of(fields);
         body.fieldNames().forEachRemaining(f -> {
-            if (!f.equals(field)) {
-                throw new Refusal.InvalidField(f, "is not a field of this request (expected: " + field + ")");
+            if (!known.contains(f)) {
+                throw new Refusal.InvalidField(
+                        f, "is not a field of this request (expected: " + String.join(", ", known) + ")");
             }
         });
+        return body;
+    }
+
+    /** The secret of a sign-in body: a missing or long value is 400. */
+    private static String secret(JsonNode body, String field) {
         JsonNode value = body.get(field);
         if (value == null || !value.isTextual() || value.asText().isBlank()) {
             throw new Refusal.InvalidField(field, "is required, a string");

@@ -133,6 +133,48 @@ class PortalSessionTest {
                 .expect(200);
     }
 
+    /**
+     * A page on another site can also send the browser to a link of its own integration, which the portal page
+     * exchanges: where the browser has a live portal session, the link is used only when the request says to
+     * replace it (the page asks its visitor first), and the session replaced ends.
+     */
+    @Test
+    void aLinkReplacesTheBrowsersLivePortalSessionOnlyWhenAskedTo() {
+        ConsoleSession visitor = portal(List.of("read", "manage_endpoints"), null);
+        String other = link(xOnA.client(), Map.of("capabilities", List.of("read")));
+        Api browser = visitor.withoutCsrf(); // the exchange takes no CSRF token: it is how a session begins
+
+        Api.Response refused = browser.post("/portal/api/session", Map.of("token", ConsoleSession.token(other)));
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.errorCode()).isEqualTo("portal_session_open");
+        assertThat(refused.json().at("/error/details/integrationName").asText()).isEqualTo("X");
+        assertThat(refused.header("Set-Cookie")).isNull();
+        visitor.api().get("/console/api/session").expect(200);
+        assertField(
+                browser.post("/portal/api/session", Map.of("token", ConsoleSession.token(other), "replace", "yes")),
+                "replace");
+
+        Api.Response replaced =
+                browser.post("/portal/api/session", Map.of("token", ConsoleSession.token(other), "replace", true));
+        assertThat(replaced.status())
+                .as("the refused exchanges left the link unused")
+                .isEqualTo(200);
+        ConsoleSession opened = ConsoleSession.of(server.baseUrl(), replaced);
+        assertThat(opened.json().get("capabilities"))
+                .extracting(JsonNode::asText)
+                .containsExactly("read");
+        assertThat(visitor.api().get("/console/api/session").status())
+                .as("the replaced session")
+                .isEqualTo(401);
+        opened.api().get("/console/api/session").expect(200);
+
+        // Without a live session (none, or one that ended) the link opens one as before.
+        String third = link(xOnA.client(), Map.of("capabilities", List.of("read")));
+        visitor.withoutCsrf()
+                .post("/portal/api/session", Map.of("token", ConsoleSession.token(third)))
+                .expect(200);
+    }
+
     private static String link(Api api, Map<String, Object> body) {
         return api.post("/api/v1/portal-sessions", body)
                 .expect(201)
