@@ -215,10 +215,9 @@ async function exchangePortalLink() {
   history.replaceState(null, '', location.pathname + location.search);
   let replace = false;
   for (;;) {
+    let opened;
     try {
-      signedIn(await call('POST', '/portal/api/session', replace ? { token, replace } : { token }, { quiet401: true }));
-      show(false);
-      return true;
+      opened = await call('POST', '/portal/api/session', replace ? { token, replace } : { token }, { quiet401: true });
     } catch (e) {
       if (e.code === 'portal_session_open' && !replace) {
         const name = plainly(e.details.integrationName);
@@ -243,6 +242,9 @@ async function exchangePortalLink() {
       }
       return true;
     }
+    signedIn(opened);
+    show(false);
+    return true;
   }
 }
 
