@@ -65,6 +65,7 @@ import dev.switchboard.websockets.Sockets;
 import dev.switchboard.websockets.StreamHub;
 import dev.switchboard.websockets.WebSocketMetrics;
 import dev.switchboard.websockets.WebSockets;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -241,6 +242,12 @@ public final class Switchboard implements AutoCloseable {
             RequestBodies bodies = new RequestBodies(
                     config.maxBodyBytes(),
                     RequestBodies.budgetFor(Runtime.getRuntime().maxMemory()));
+            // What the budget holds: near its size, writes are answered 503 server_busy.
+            Gauge.builder("switchboard.http.request.bodies", bodies, RequestBodies::held)
+                    .baseUnit("bytes")
+                    .description("Memory held by request bodies and WebSocket messages being received, within an"
+                            + " eighth of the heap")
+                    .register(meters);
             websockets = new WebSockets(
                     socketSettings,
                     sockets,

@@ -24,7 +24,6 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.javalin.util.JavalinBindException;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
@@ -143,12 +142,6 @@ public final class HttpApi implements AutoCloseable {
             Tracing tracing,
             List<RouteGroup> routes) {
         long maxBodyBytes = bodies.maxBodyBytes();
-        // What the budget holds: near its size, writes are answered 503 server_busy.
-        Gauge.builder("switchboard.http.request.bodies", bodies, RequestBodies::held)
-                .baseUnit("bytes")
-                .description("Memory held by request bodies and WebSocket messages being received, within an eighth"
-                        + " of the heap")
-                .register(meters);
         config.concurrency.useVirtualThreads = true;
         config.http.maxRequestSize = maxBodyBytes;
         config.http.defaultContentType = "application/json";
