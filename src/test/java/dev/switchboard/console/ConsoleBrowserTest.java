@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.switchboard.testing.Api;
 import dev.switchboard.testing.Browser;
+import dev.switchboard.testing.ConsoleSession;
 import dev.switchboard.testing.HeadlessChromium;
 import dev.switchboard.testing.Receiver;
 import dev.switchboard.testing.TestDatabase;
@@ -417,25 +418,17 @@ class ConsoleBrowserTest {
             // and the link is not used.
             String declined = portalLink(failed.integrationId(), List.of("read", "manage_endpoints"), "1h");
             browser.open(declined);
-            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
-            browser.click("dialog.confirm button[value=no]");
+            answerTheReplaceQuestion(browser, "no");
             browser.waitForText("#notice", "The link was not used: you are still in the portal of Booking engine.");
             assertThat(browser.evaluate("location.hash").asText()).isEmpty();
             assertThat(browser.text("#who")).contains("Booking engine");
             // Opened in a new page, by the address another site sends it to, it asks the same.
             browser.load("about:blank");
             browser.load(declined);
-            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
-            browser.click("dialog.confirm button[value=no]");
+            answerTheReplaceQuestion(browser, "no");
             browser.waitFor("#endpoints table");
             assertThat(browser.text("main")).contains("read, retry").doesNotContain("manage_endpoints");
-            assertThat(Api.of(server.baseUrl(), null)
-                            .post(
-                                    "/portal/api/session",
-                                    Map.of("token", declined.substring(declined.indexOf("#token=") + 7)))
-                            .status())
-                    .as("the declined link was not used")
-                    .isEqualTo(200);
+            assertThat(exchanged(declined)).as("the declined link was not used").isEqualTo(200);
 
             // A second link opened in the same tab while it shows /portal changes only the address's
             // fragment: it is exchanged all the same, once confirmed, and leaves the address.
@@ -443,26 +436,18 @@ class ConsoleBrowserTest {
             browser.load(server.baseUrl() + "/portal");
             browser.waitFor("#endpoints table");
             browser.open(readOnly);
-            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
-            browser.click("dialog.confirm button[value=yes]");
+            answerTheReplaceQuestion(browser, "yes");
             Awaitility.await()
                     .atMost(Duration.ofSeconds(10))
                     .until(() -> browser.text("main").contains("you may: read")
                             && !browser.text("main").contains("read, retry"));
             assertThat(browser.evaluate("location.hash").asText()).isEmpty();
-            assertThat(Api.of(server.baseUrl(), null)
-                            .post(
-                                    "/portal/api/session",
-                                    Map.of("token", readOnly.substring(readOnly.indexOf("#token=") + 7)))
-                            .status())
-                    .as("the second link was used")
-                    .isEqualTo(410);
+            assertThat(exchanged(readOnly)).as("the second link was used").isEqualTo(410);
 
             // The first link has been used: opened again in the same tab (so by its fragment), it is refused
             // and says so, and the session the tab has, with its screen, stays.
             browser.open(link);
-            browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
-            browser.click("dialog.confirm button[value=yes]");
+            answerTheReplaceQuestion(browser, "yes");
             assertThat(browser.waitForText("#notice", "already used")).contains("This link was already used");
             assertThat(browser.evaluate("location.hash").asText()).isEmpty();
             assertThat(browser.text("main")).contains("you may: read");
@@ -778,6 +763,19 @@ class ConsoleBrowserTest {
                 .get("id")
                 .asText();
         return new Failed(integrationId, webhookId, messageId, failing);
+    }
+
+    /** Answers the portal's question before a link replaces the portal session the browser has. */
+    private static void answerTheReplaceQuestion(HeadlessChromium browser, String answer) {
+        browser.waitForText("dialog.confirm", "in place of the one you have for Booking engine");
+        browser.click("dialog.confirm button[value=" + answer + "]");
+    }
+
+    /** The status of a portal link's exchange made outside the browser (200 when the link was still unused). */
+    private static int exchanged(String link) {
+        return Api.of(server.baseUrl(), null)
+                .post("/portal/api/session", Map.of("token", ConsoleSession.token(link)))
+                .status();
     }
 
     private static String portalLink(String integrationId, List<String> capabilities, String ttl) {

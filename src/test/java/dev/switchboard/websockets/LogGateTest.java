@@ -66,6 +66,16 @@ class LogGateTest {
         return reads;
     }
 
+    /** Connection a's reads take every place and queue, then b's queue behind the rest of a's. */
+    private List<Future<String>> aThenB(int aReads, int bReads) throws InterruptedException {
+        List<Future<String>> all = new ArrayList<>(reads("a", aReads));
+        awaitEntered(LogGate.CONCURRENT_READS);
+        all.addAll(reads("b", bReads));
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 2);
+        Thread.sleep(100); // the rest of b's reads queue too
+        return all;
+    }
+
     private void awaitEntered(int count) {
         await().atMost(Duration.ofSeconds(5)).until(() -> entered.size() >= count);
     }
@@ -97,11 +107,7 @@ class LogGateTest {
 
     @Test
     void anotherConnectionsReadsGoPastTheOnesWaitingBeforeThem() throws Exception {
-        List<Future<String>> all = new ArrayList<>(reads("a", 20));
-        awaitEntered(LogGate.CONCURRENT_READS);
-        all.addAll(reads("b", 3));
-        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 2);
-        Thread.sleep(100); // b's three reads queued behind a's twelve
+        List<Future<String>> all = aThenB(20, 3);
         for (int i = 0; i < 3; i++) {
             endOne();
         }
@@ -115,11 +121,7 @@ class LogGateTest {
 
     @Test
     void connectionsThatBothWaitShareThePlaces() throws Exception {
-        List<Future<String>> all = new ArrayList<>(reads("a", 40));
-        awaitEntered(LogGate.CONCURRENT_READS);
-        all.addAll(reads("b", 40));
-        await().atMost(Duration.ofSeconds(5)).until(() -> gate.connectionsWaiting() == 2);
-        Thread.sleep(100);
+        List<Future<String>> all = aThenB(40, 40);
         for (int i = 0; i < 30; i++) {
             endOne();
         }
